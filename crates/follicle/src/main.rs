@@ -1,0 +1,2 @@
+//! The `follicle` command.
+fn main() {}
