@@ -66,10 +66,13 @@ impl ZoneKind {
 
     /// Parses the snake_case name; the error lists what is allowed.
     pub fn parse(name: &str) -> Result<ZoneKind, String> {
-        ZoneKind::ALL.into_iter().find(|z| z.as_str() == name).ok_or_else(|| {
-            let allowed: Vec<&str> = ZoneKind::ALL.iter().map(|z| z.as_str()).collect();
-            format!("expected one of {}, got {name:?}", allowed.join(", "))
-        })
+        ZoneKind::ALL
+            .into_iter()
+            .find(|z| z.as_str() == name)
+            .ok_or_else(|| {
+                let allowed: Vec<&str> = ZoneKind::ALL.iter().map(|z| z.as_str()).collect();
+                format!("expected one of {}, got {name:?}", allowed.join(", "))
+            })
     }
 }
 

@@ -1,0 +1,490 @@
+//! Assessment: can this client be treated, how, and where.
+//!
+//! The verdict comes only from rules: the clinic's eligibility rules (data, in the
+//! settings) and a few built-in approach rules listed in [`BUILT_IN_RULES`]. Every
+//! reason names the rule that produced it, so a practitioner can see why — and a
+//! clinic can change the rule rather than argue with the program.
+
+use serde::Serialize;
+use time::{Date, Duration};
+
+use crate::profile::{Aim, ClientProfile, HairLoss, NorwoodStage, ScarKind};
+use crate::settings::{Rule, RuleOutcome, Settings};
+use crate::zone::ZoneKind;
+
+/// The treatment approaches (DOMAIN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approach {
+    /// A shaved buzz-cut look over advanced loss.
+    FullCoverage,
+    /// Dots among existing hair to add density.
+    Density,
+    /// Camouflage of scars.
+    ScarCamouflage,
+}
+
+impl Approach {
+    /// Every approach.
+    pub const ALL: [Approach; 3] = [
+        Approach::FullCoverage,
+        Approach::Density,
+        Approach::ScarCamouflage,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approach::FullCoverage => "full_coverage",
+            Approach::Density => "density",
+            Approach::ScarCamouflage => "scar_camouflage",
+        }
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Approach::FullCoverage => "full coverage (shaved look)",
+            Approach::Density => "density among existing hair",
+            Approach::ScarCamouflage => "scar camouflage",
+        }
+    }
+
+    fn from_aim(aim: Aim) -> Approach {
+        match aim {
+            Aim::FullCoverage => Approach::FullCoverage,
+            Aim::Density => Approach::Density,
+            Aim::ScarCamouflage => Approach::ScarCamouflage,
+        }
+    }
+}
+
+/// Rules built into the program (the approach logic), with what they say.
+pub const BUILT_IN_RULES: [(&str, &str); 4] = [
+    (
+        "approach.client-aims",
+        "The approach follows the client's aims unless another approach rule changes it",
+    ),
+    (
+        "approach.density-needs-hair",
+        "Density work needs hair to place dots among: beyond the settings' density_max_norwood, and in alopecia totalis/universalis, full coverage is recommended",
+    ),
+    (
+        "approach.full-coverage-thinning",
+        "Full coverage over thinning means shaving the hair that is left: said so the client decides knowingly",
+    ),
+    (
+        "approach.scars-not-aimed",
+        "Scars are present but scar camouflage is not among the aims: they stay untreated unless it is added",
+    ),
+];
+
+/// Why the assessment says what it says: one rule that matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// The id of the rule (a settings rule or one of [`BUILT_IN_RULES`]).
+    pub rule: String,
+    /// What the rule does to the verdict.
+    pub outcome: RuleOutcome,
+    /// What it says.
+    pub message: String,
+    /// Where the rule comes from.
+    pub source: String,
+    /// For a deferral with a known end: the first day treatment may start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+}
+
+/// The overall answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Go ahead.
+    Proceed,
+    /// Go ahead once the conditions (doctor's clearance, patch test) are met.
+    ProceedWithConditions,
+    /// Not now: wait until `defer_until` (or the end of an ongoing cause).
+    Defer,
+    /// Not a candidate.
+    NotSuitable,
+}
+
+impl Verdict {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Proceed => "proceed",
+            Verdict::ProceedWithConditions => "proceed_with_conditions",
+            Verdict::Defer => "defer",
+            Verdict::NotSuitable => "not_suitable",
+        }
+    }
+}
+
+/// The eligibility part of an assessment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Eligibility {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// With [`Verdict::Defer`]: the first day treatment may start, when every cause has a known end.
+    pub defer_until: Option<Date>,
+    /// With [`Verdict::ProceedWithConditions`]: what must happen first.
+    pub conditions: Vec<RuleOutcome>,
+    /// Every rule that matched, strongest first.
+    pub reasons: Vec<Reason>,
+}
+
+/// A zone to treat, sized on this client's head.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneToTreat {
+    /// The zone.
+    pub zone: ZoneKind,
+    /// What it is, for people ("FUT strip scar 180 × 4 mm, occipital").
+    pub label: String,
+    /// Area on the client's head, cm².
+    pub area_cm2: f64,
+    /// Final density, dots per cm².
+    pub density_per_cm2: f64,
+}
+
+impl ZoneToTreat {
+    /// Dots at full density.
+    pub fn target_dots(&self) -> f64 {
+        self.area_cm2 * self.density_per_cm2
+    }
+}
+
+/// The recommended approach and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApproachChoice {
+    /// The main approach (full coverage over density over scar camouflage).
+    pub primary: Approach,
+    /// All approaches the plan combines.
+    pub approaches: Vec<Approach>,
+    /// The approach rules that decided it.
+    pub reasons: Vec<Reason>,
+}
+
+/// What the practitioner sees after the consultation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// The date the assessment was made (rules with time windows count from it).
+    pub assessed_on: Date,
+    /// The client, as validated.
+    pub client: ClientProfile,
+    /// Can the client be treated, and why.
+    pub eligibility: Eligibility,
+    /// How.
+    pub approach: ApproachChoice,
+    /// Where.
+    pub zones: Vec<ZoneToTreat>,
+    /// Total treated area, cm².
+    pub treated_area_cm2: f64,
+}
+
+/// Assesses a client on `today` under the clinic's settings. Cannot fail: the profile is already valid.
+pub fn assess(client: &ClientProfile, settings: &Settings, today: Date) -> Assessment {
+    let eligibility = eligibility(client, settings, today);
+    let approach = choose_approach(client, settings);
+    let zones = zones(client, &approach, settings);
+    let treated_area_cm2 = round2(zones.iter().map(|z| z.area_cm2).sum());
+    Assessment {
+        assessed_on: today,
+        client: client.clone(),
+        eligibility,
+        approach,
+        zones,
+        treated_area_cm2,
+    }
+}
+
+fn eligibility(client: &ClientProfile, settings: &Settings, today: Date) -> Eligibility {
+    let mut reasons: Vec<Reason> = settings
+        .eligibility
+        .rules
+        .iter()
+        .filter_map(|rule| {
+            rule_matches(rule, client, today).map(|until| Reason {
+                rule: rule.id.clone(),
+                outcome: rule.outcome,
+                message: rule.message.clone(),
+                source: rule.source.clone(),
+                until,
+            })
+        })
+        .collect();
+    // Strongest first; the rules' own order within one outcome.
+    reasons.sort_by(|a, b| b.outcome.cmp(&a.outcome));
+    let strongest = reasons.iter().map(|r| r.outcome).max();
+    let verdict = match strongest {
+        Some(RuleOutcome::NotSuitable) => Verdict::NotSuitable,
+        Some(RuleOutcome::Defer) => Verdict::Defer,
+        Some(RuleOutcome::DoctorClearance | RuleOutcome::PatchTest) => Verdict::ProceedWithConditions,
+        Some(RuleOutcome::Caution) | None => Verdict::Proceed,
+    };
+    let defers: Vec<&Reason> = reasons
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::Defer)
+        .collect();
+    let defer_until = if verdict == Verdict::Defer && defers.iter().all(|r| r.until.is_some()) {
+        defers.iter().filter_map(|r| r.until).max()
+    } else {
+        None
+    };
+    let mut conditions: Vec<RuleOutcome> = reasons
+        .iter()
+        .map(|r| r.outcome)
+        .filter(|o| matches!(o, RuleOutcome::DoctorClearance | RuleOutcome::PatchTest))
+        .collect();
+    conditions.sort();
+    conditions.dedup();
+    Eligibility {
+        verdict,
+        defer_until,
+        conditions,
+        reasons,
+    }
+}
+
+/// `None` when the rule does not match; `Some(until)` when it does (`until` for time-limited matches).
+fn rule_matches(rule: &Rule, client: &ClientProfile, today: Date) -> Option<Option<Date>> {
+    let w = &rule.when;
+    let mut until: Option<Date> = None;
+    let window = |from: Date, days: u32| from.checked_add(Duration::days(i64::from(days)));
+    if let Some(c) = &w.condition
+        && !client.medical.conditions.contains(c)
+    {
+        return None;
+    }
+    if let Some(name) = &w.medication {
+        let med = client.medical.medications.iter().find(|m| &m.name == name)?;
+        match (med.stopped, w.within_days) {
+            (None, _) => {} // taking it now: the end is not known yet
+            (Some(stopped), Some(days)) => {
+                let end = window(stopped, days)?;
+                if end <= today {
+                    return None;
+                }
+                until = until.max(Some(end));
+            }
+            (Some(_), None) => return None,
+        }
+    }
+    if let (Some(kind), Some(days)) = (&w.event, w.within_days) {
+        let end = client
+            .medical
+            .events
+            .iter()
+            .filter(|e| &e.kind == kind)
+            .filter_map(|e| window(e.date, days))
+            .filter(|end| *end > today)
+            .max()?;
+        until = until.max(Some(end));
+    }
+    if let Some(age) = w.age_below
+        && client.age >= age
+    {
+        return None;
+    }
+    if let Some(scales) = &w.hair_loss
+        && !scales.iter().any(|s| s == client.hair_loss.scale())
+    {
+        return None;
+    }
+    if let Some(p) = w.progressing
+        && client.progressing != p
+    {
+        return None;
+    }
+    if let Some(types) = &w.fitzpatrick
+        && !types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(client.fitzpatrick.roman()))
+    {
+        return None;
+    }
+    if let Some(g) = w.grey_percent_at_least
+        && client.grey_percent < g
+    {
+        return None;
+    }
+    if let Some(kinds) = &w.scar_kind
+        && !client
+            .scars
+            .iter()
+            .any(|s| kinds.iter().any(|k| k == s.kind.name()))
+    {
+        return None;
+    }
+    // A time-limited medication rule matched by a current medication carries no end date.
+    if w.medication.is_some()
+        && client
+            .medical
+            .medications
+            .iter()
+            .any(|m| Some(&m.name) == w.medication.as_ref() && m.stopped.is_none())
+    {
+        return Some(None);
+    }
+    Some(until)
+}
+
+fn built_in(rule: &str, outcome: RuleOutcome, message: String) -> Reason {
+    debug_assert!(BUILT_IN_RULES.iter().any(|(id, _)| *id == rule));
+    Reason {
+        rule: rule.to_string(),
+        outcome,
+        message,
+        source: "Follicle approach rules (DOMAIN §3)".into(),
+        until: None,
+    }
+}
+
+fn choose_approach(client: &ClientProfile, settings: &Settings) -> ApproachChoice {
+    let mut approaches: Vec<Approach> = client.aims.iter().map(|a| Approach::from_aim(*a)).collect();
+    let mut reasons = vec![built_in(
+        "approach.client-aims",
+        RuleOutcome::Caution,
+        format!(
+            "Client's aims: {}",
+            approaches
+                .iter()
+                .map(|a| a.label())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
+    )];
+    let density_max = NorwoodStage::parse(&settings.approach.density_max_norwood).unwrap_or(NorwoodStage::V);
+    let too_little_hair = match &client.hair_loss {
+        HairLoss::Norwood { stage } => *stage > density_max,
+        HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis => true,
+        _ => false,
+    };
+    if too_little_hair && let Some(d) = approaches.iter_mut().find(|a| **a == Approach::Density) {
+        *d = Approach::FullCoverage;
+        reasons.push(built_in(
+            "approach.density-needs-hair",
+            RuleOutcome::Caution,
+            format!(
+                "{}: too little hair left to add density among; full coverage (shaved look) is recommended instead",
+                client.hair_loss.label()
+            ),
+        ));
+    }
+    let thinning = matches!(
+        client.hair_loss,
+        HairLoss::Ludwig { .. } | HairLoss::Savin { .. } | HairLoss::Diffuse
+    );
+    if thinning && approaches.contains(&Approach::FullCoverage) {
+        reasons.push(built_in(
+            "approach.full-coverage-thinning",
+            RuleOutcome::Caution,
+            format!(
+                "{}: full coverage means keeping the remaining hair shaved; density work keeps it",
+                client.hair_loss.label()
+            ),
+        ));
+    }
+    if !client.scars.is_empty() && !approaches.contains(&Approach::ScarCamouflage) {
+        reasons.push(built_in(
+            "approach.scars-not-aimed",
+            RuleOutcome::Caution,
+            format!(
+                "{} scar(s) present but not among the aims: they will not be treated",
+                client.scars.len()
+            ),
+        ));
+    }
+    approaches.sort();
+    approaches.dedup();
+    let primary = approaches[0];
+    ApproachChoice {
+        primary,
+        approaches,
+        reasons,
+    }
+}
+
+/// Zone areas on this client's head: the settings' stage table scaled by head size, plus scars as measured.
+fn zones(client: &ClientProfile, approach: &ApproachChoice, settings: &Settings) -> Vec<ZoneToTreat> {
+    let z = &settings.zones;
+    let scale = (client.head.circumference_cm / z.reference_circumference_cm).powi(2);
+    let hair_work = approach
+        .approaches
+        .iter()
+        .any(|a| matches!(a, Approach::FullCoverage | Approach::Density));
+    let density_factor = if approach.primary == Approach::Density {
+        settings.approach.density_factor_among_hair
+    } else {
+        1.0
+    };
+    let density = |zone: ZoneKind| settings.density.per_zone_dots_per_cm2[&zone];
+    let mut out = Vec::new();
+    if hair_work {
+        let shares: std::collections::BTreeMap<ZoneKind, f64> = match &client.hair_loss {
+            HairLoss::Norwood { stage } => z.norwood[stage.as_str()].clone(),
+            HairLoss::Ludwig { stage } => z.ludwig[["I", "II", "III"][usize::from(*stage) - 1]].clone(),
+            HairLoss::Savin { stage } => z.savin[*stage].clone(),
+            HairLoss::Diffuse => z.other["diffuse"].clone(),
+            HairLoss::AlopeciaTotalis => z.other["alopecia_totalis"].clone(),
+            HairLoss::AlopeciaUniversalis => z.other["alopecia_universalis"].clone(),
+            HairLoss::AlopeciaAreata { affected_percent }
+            | HairLoss::ScarringAlopecia { affected_percent } => z
+                .full_area_cm2
+                .keys()
+                .map(|zone| (*zone, affected_percent / 100.0))
+                .collect(),
+            HairLoss::None => Default::default(),
+        };
+        for (zone, share) in shares {
+            let Some(full) = z.full_area_cm2.get(&zone) else {
+                continue;
+            };
+            let area = full * share * scale;
+            if area <= 0.0 {
+                continue;
+            }
+            out.push(ZoneToTreat {
+                zone,
+                label: zone.label().to_string(),
+                area_cm2: round2(area),
+                density_per_cm2: round2(density(zone) * density_factor),
+            });
+        }
+    }
+    if approach.approaches.contains(&Approach::ScarCamouflage) {
+        let m_cm = settings.scars.margin_mm / 10.0;
+        for scar in &client.scars {
+            let (area, what) = match &scar.kind {
+                ScarKind::FutStrip { length_mm, width_mm } => (
+                    (length_mm / 10.0 + 2.0 * m_cm) * (width_mm / 10.0 + 2.0 * m_cm),
+                    format!("FUT strip scar {length_mm} × {width_mm} mm"),
+                ),
+                ScarKind::Injury { length_mm, width_mm } => (
+                    (length_mm / 10.0 + 2.0 * m_cm) * (width_mm / 10.0 + 2.0 * m_cm),
+                    format!("injury scar {length_mm} × {width_mm} mm"),
+                ),
+                ScarKind::Surgical { length_mm, width_mm } => (
+                    (length_mm / 10.0 + 2.0 * m_cm) * (width_mm / 10.0 + 2.0 * m_cm),
+                    format!("surgical scar {length_mm} × {width_mm} mm"),
+                ),
+                ScarKind::Fue { count } => (
+                    f64::from(*count) * settings.scars.fue_area_per_punch_cm2,
+                    format!("{count} FUE punch scars"),
+                ),
+            };
+            out.push(ZoneToTreat {
+                zone: ZoneKind::Scar,
+                label: format!("{what}, {}", scar.site.as_str().replace('_', " ")),
+                area_cm2: round2(area),
+                density_per_cm2: density(ZoneKind::Scar),
+            });
+        }
+    }
+    out
+}
+
+/// Rounds to two decimals (areas, hours): what people read, and what snapshots compare.
+pub(crate) fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

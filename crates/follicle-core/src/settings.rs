@@ -1,0 +1,1165 @@
+//! Clinic settings: every figure a clinic might disagree with, in one documented file.
+//!
+//! The defaults live in `settings/default.toml` (printed by `follicle settings`), each with
+//! its source. A clinic overrides only what it changes: [`Settings::with_overrides`] merges
+//! its file over the defaults (tables key by key; lists of tables with an `id` by id; a rule
+//! with `disabled = true` is dropped), then validates the result.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{InputError, InputResult};
+use crate::profile::{Fitzpatrick, HairColour, SkinType, SunExposure};
+use crate::source::SpannedDoc;
+use crate::zone::ZoneKind;
+
+/// The default settings file, with comments and sources.
+pub const DEFAULT_SETTINGS_TOML: &str = include_str!("../settings/default.toml");
+
+/// All clinic settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // each section documents itself
+pub struct Settings {
+    pub eligibility: EligibilitySettings,
+    pub approach: ApproachSettings,
+    pub density: DensitySettings,
+    pub zones: ZoneSettings,
+    pub scars: ScarSettings,
+    pub sessions: SessionSettings,
+    pub intervals: IntervalSettings,
+    pub needles: NeedleSettings,
+    pub pigment: PigmentSettings,
+    pub fading: FadingSettings,
+    pub aftercare: AftercareSettings,
+    pub pricing: PricingSettings,
+    pub head: HeadSettings,
+}
+
+/// Contraindication rules and the vocabulary a client file may use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilitySettings {
+    /// Medical conditions a client file may name.
+    pub known_conditions: Vec<String>,
+    /// Medication groups a client file may name.
+    pub known_medications: Vec<String>,
+    /// Dated events (procedures, treatments) a client file may name.
+    pub known_events: Vec<String>,
+    /// The rules, evaluated in order.
+    pub rules: Vec<Rule>,
+}
+
+/// One eligibility rule: when it matches, the assessment carries its reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable id, named by every reason the rule produces.
+    pub id: String,
+    /// What must hold for the rule to match (all given keys).
+    pub when: RuleWhen,
+    /// What a match means for the verdict.
+    pub outcome: RuleOutcome,
+    /// What the client and practitioner read.
+    pub message: String,
+    /// Where the rule comes from.
+    pub source: String,
+    /// A clinic can switch a default rule off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// The matchers of a rule; all present ones must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RuleWhen {
+    pub condition: Option<String>,
+    pub medication: Option<String>,
+    pub event: Option<String>,
+    /// With `medication`: taken now or stopped within this many days. With `event`: happened within it.
+    pub within_days: Option<u32>,
+    pub age_below: Option<u32>,
+    pub hair_loss: Option<Vec<String>>,
+    pub progressing: Option<bool>,
+    pub fitzpatrick: Option<Vec<String>>,
+    pub grey_percent_at_least: Option<u32>,
+    pub scar_kind: Option<Vec<String>>,
+}
+
+/// What a matching rule does to the verdict, from mildest to strongest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleOutcome {
+    /// A note for the practitioner; the verdict stays.
+    Caution,
+    /// A patch test must heal cleanly first.
+    PatchTest,
+    /// A doctor must clear the treatment.
+    DoctorClearance,
+    /// Not now: wait until a date (or an end the client reports).
+    Defer,
+    /// Not a candidate.
+    NotSuitable,
+}
+
+impl RuleOutcome {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleOutcome::Caution => "caution",
+            RuleOutcome::PatchTest => "patch_test",
+            RuleOutcome::DoctorClearance => "doctor_clearance",
+            RuleOutcome::Defer => "defer",
+            RuleOutcome::NotSuitable => "not_suitable",
+        }
+    }
+}
+
+/// How the approach is chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproachSettings {
+    /// The most advanced Norwood stage for which density work among hair is recommended.
+    pub density_max_norwood: String,
+    /// Share of the zone density placed among existing hair.
+    pub density_factor_among_hair: f64,
+}
+
+/// Target densities and how sessions build them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DensitySettings {
+    /// Final density of a fully treated zone, dots/cm².
+    pub per_zone_dots_per_cm2: BTreeMap<ZoneKind, f64>,
+    /// Cumulative share of the final density after each session, by number of sessions ("3" → 3 shares).
+    pub session_fractions: BTreeMap<String, Vec<f64>>,
+    /// Share of new impressions lost in healing and re-placed next session.
+    pub healing_loss_fraction: f64,
+}
+
+/// Zone sizes and which zones each hair-loss stage treats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSettings {
+    /// Head circumference the areas below are measured on.
+    pub reference_circumference_cm: f64,
+    /// Area of each zone when fully bald.
+    pub full_area_cm2: BTreeMap<ZoneKind, f64>,
+    /// Treated share of each zone by Norwood stage.
+    pub norwood: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
+    /// Treated share of each zone by Ludwig stage.
+    pub ludwig: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
+    /// Treated share of each zone by Savin stage.
+    pub savin: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
+    /// Diffuse thinning, alopecia totalis and universalis.
+    pub other: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
+}
+
+/// How scars are sized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScarSettings {
+    /// Margin treated around a scar, each side, mm.
+    pub margin_mm: f64,
+    /// Treated area per FUE punch, cm².
+    pub fue_area_per_punch_cm2: f64,
+}
+
+/// Session count, length and speed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct SessionSettings {
+    pub base_count: BTreeMap<String, u32>,
+    pub extra_for_alopecia: u32,
+    pub extra_for_scars_with_coverage: u32,
+    pub max_hours: f64,
+    pub setup_hours: f64,
+    pub first_session_design_hours: f64,
+    pub dots_per_hour: f64,
+    pub hairline_speed_factor: f64,
+    /// "HH:MM", local time.
+    pub start_time: String,
+}
+
+/// Spacing of sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct IntervalSettings {
+    pub default_days: u32,
+    pub minimum_days: u32,
+    pub after_scar_work_days: u32,
+    pub max_sessions_per_12_months: u32,
+    pub working_days: Vec<String>,
+}
+
+/// Needle cartridges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeedleSettings {
+    /// Needle diameter by cartridge name.
+    pub diameter_mm: BTreeMap<String, f64>,
+    /// Cartridge per zone.
+    pub per_zone: BTreeMap<ZoneKind, String>,
+}
+
+/// Pigment mix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PigmentSettings {
+    pub session_dilution: BTreeMap<String, Vec<f64>>,
+    pub fitzpatrick_adjust: BTreeMap<Fitzpatrick, f64>,
+    pub hair_colour_adjust: BTreeMap<HairColour, f64>,
+    pub grey_adjust_at_full_grey: f64,
+    pub hairline_soft_extra: f64,
+    pub min: f64,
+    pub max: f64,
+    pub shades: Vec<ShadeBand>,
+}
+
+/// A named shade band of the water share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadeBand {
+    /// Upper bound of the water share, inclusive.
+    pub up_to: f64,
+    /// The shade's name.
+    pub name: String,
+}
+
+/// The fading model's parameters (see [`crate::fading`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct FadingSettings {
+    pub early_loss: f64,
+    pub early_weeks: f64,
+    pub contrast_loss_per_year: f64,
+    pub touch_up_threshold: f64,
+    pub scar_factor: f64,
+    pub sun_exposure_factor: BTreeMap<SunExposure, f64>,
+    pub skin_type_factor: BTreeMap<SkinType, f64>,
+    pub swimming_factor: f64,
+    pub dot_spread_per_year: f64,
+    pub hue_cooling_per_year: f64,
+    pub touch_up_restores: f64,
+}
+
+/// Aftercare instructions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AftercareSettings {
+    /// The instructions, day 0 being the session.
+    pub items: Vec<AftercareItem>,
+}
+
+/// One aftercare instruction over a range of days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AftercareItem {
+    /// Stable id.
+    pub id: String,
+    /// Expect, avoid or do.
+    pub kind: AftercareKind,
+    /// First day it applies (0 = the session day).
+    pub from_day: u32,
+    /// Last day it applies, inclusive.
+    pub to_day: u32,
+    /// The instruction.
+    pub text: String,
+    /// Where it comes from.
+    pub source: String,
+    /// Only for some clients: `gym`, `swimming`, `dry_skin`, `oily_skin`, `high_sun`.
+    #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<String>,
+    /// A clinic can switch a default item off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// The kind of an aftercare instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AftercareKind {
+    /// What the client will see.
+    Expect,
+    /// What not to do.
+    Avoid,
+    /// What to do.
+    Do,
+}
+
+/// Client conditions an aftercare item may be limited to.
+pub const AFTERCARE_CONDITIONS: [&str; 5] = ["gym", "swimming", "dry_skin", "oily_skin", "high_sun"];
+
+/// How quotes are priced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PricingSettings {
+    pub mode: PricingMode,
+    pub currency: String,
+    pub round_to: u32,
+    pub session_fee: f64,
+    pub hourly_rate: f64,
+    pub regions: BTreeMap<String, f64>,
+    pub region_zones: BTreeMap<String, Vec<ZoneKind>>,
+    pub package: Vec<PackageBand>,
+    pub scar_factor: f64,
+    pub deposit: f64,
+    pub cancellation_hours: u32,
+    pub touch_up_fraction: f64,
+    pub touch_up_min: f64,
+    pub touch_up_max: f64,
+    pub default_location: String,
+    pub locations: Vec<Location>,
+}
+
+/// How a quote is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PricingMode {
+    /// A fee per session plus an hourly rate.
+    PerSession,
+    /// A price per region of the head for the whole course.
+    PerRegion,
+    /// One price by treated-area band.
+    Package,
+}
+
+/// A package price band.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageBand {
+    /// Upper bound of the treated area, cm², inclusive.
+    pub up_to_cm2: f64,
+    /// The package price.
+    pub price: f64,
+}
+
+/// A pricing location profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// Stable id, named by client files.
+    pub id: String,
+    /// Factor on every price.
+    pub factor: f64,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// A clinic can switch a default location off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// Default head sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadSettings {
+    /// Circumference, cm, by sex (`male`, `female`).
+    pub circumference_cm: BTreeMap<String, f64>,
+    /// Glabella–opisthocranion length, mm, by sex.
+    pub length_mm: BTreeMap<String, f64>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::from_toml(DEFAULT_SETTINGS_TOML, None).expect("the default settings are valid (tested)")
+    }
+}
+
+impl Settings {
+    /// Parses a full settings document (defaults merged with `overrides`, a clinic file's text).
+    ///
+    /// Errors name the field; the location is in the clinic file when the field is there.
+    pub fn from_toml(defaults: &str, overrides: Option<&str>) -> InputResult<Settings> {
+        let default_doc = SpannedDoc::new(defaults);
+        let mut table: toml::Table =
+            toml::from_str(defaults).map_err(|e| InputError::from_toml(&e, &default_doc))?;
+        let override_doc = overrides.map(SpannedDoc::new);
+        if let (Some(text), Some(doc)) = (overrides, &override_doc) {
+            let over: toml::Table = toml::from_str(text).map_err(|e| InputError::from_toml(&e, doc))?;
+            merge_tables(&mut table, over);
+        }
+        let settings: Settings =
+            toml::Value::Table(table.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let err = InputError::field(error_field(&table), e.message().trim());
+                    match &override_doc {
+                        Some(doc) => err.placed(doc),
+                        None => err.placed(&default_doc),
+                    }
+                })?;
+        // Validate before dropping disabled entries, so that indices in field paths are those of
+        // the merged lists, which `override_field` maps back to the clinic file's own indices.
+        settings
+            .validate()
+            .map_err(|mut e| match (&override_doc, overrides) {
+                (Some(doc), Some(text)) => {
+                    e.field = override_field(&e.field, &table, text).unwrap_or(e.field);
+                    if doc.locate(&e.field).is_some() {
+                        e.placed(doc)
+                    } else {
+                        e
+                    }
+                }
+                _ => e.placed(&default_doc),
+            })?;
+        let settings = settings.without_disabled();
+        if settings.location(&settings.pricing.default_location).is_none() {
+            return Err(InputError::field(
+                "pricing.default_location",
+                format!(
+                    "{:?} is disabled or unknown ({})",
+                    settings.pricing.default_location,
+                    location_ids(&settings)
+                ),
+            ));
+        }
+        Ok(settings)
+    }
+
+    /// The default settings merged with a clinic's file.
+    pub fn with_overrides(clinic_toml: &str) -> InputResult<Settings> {
+        Settings::from_toml(DEFAULT_SETTINGS_TOML, Some(clinic_toml))
+    }
+
+    fn without_disabled(mut self) -> Settings {
+        self.eligibility.rules.retain(|r| !r.disabled);
+        self.aftercare.items.retain(|i| !i.disabled);
+        self.pricing.locations.retain(|l| !l.disabled);
+        self
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.eligibility.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The location profile with this id.
+    pub fn location(&self, id: &str) -> Option<&Location> {
+        self.pricing.locations.iter().find(|l| l.id == id)
+    }
+
+    /// Cumulative density shares for a plan of `count` sessions.
+    pub fn session_fractions(&self, count: usize) -> Option<&[f64]> {
+        self.density
+            .session_fractions
+            .get(&count.to_string())
+            .map(Vec::as_slice)
+    }
+
+    /// Water share of the mix for each session of a plan of `count` sessions.
+    pub fn session_dilution(&self, count: usize) -> Option<&[f64]> {
+        self.pigment
+            .session_dilution
+            .get(&count.to_string())
+            .map(Vec::as_slice)
+    }
+
+    /// The largest session count the settings can plan (the most sessions with density shares and dilutions).
+    pub fn max_planned_sessions(&self) -> usize {
+        (1..=12)
+            .take_while(|n| self.session_fractions(*n).is_some() && self.session_dilution(*n).is_some())
+            .count()
+    }
+
+    /// Checks ranges and cross-references; the error names the field.
+    pub fn validate(&self) -> InputResult<()> {
+        let e = |field: &str, message: String| Err(InputError::field(field, message));
+        let el = &self.eligibility;
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, rule) in el.rules.iter().enumerate() {
+            let at = |k: &str| format!("eligibility.rules[{i}].{k}");
+            if !ids.insert(rule.id.as_str()) {
+                return e(
+                    &at("id"),
+                    format!("rule id {:?} is used twice; ids must be unique", rule.id),
+                );
+            }
+            let w = &rule.when;
+            let any = w.condition.is_some()
+                || w.medication.is_some()
+                || w.event.is_some()
+                || w.age_below.is_some()
+                || w.hair_loss.is_some()
+                || w.progressing.is_some()
+                || w.fitzpatrick.is_some()
+                || w.grey_percent_at_least.is_some()
+                || w.scar_kind.is_some();
+            if !any {
+                return e(&at("when"), "a rule needs at least one matcher (condition, medication, event, age_below, hair_loss, progressing, fitzpatrick, grey_percent_at_least, scar_kind)".into());
+            }
+            if w.within_days.is_some() && w.medication.is_none() && w.event.is_none() {
+                return e(
+                    &at("when.within_days"),
+                    "within_days needs a medication or an event".into(),
+                );
+            }
+            if w.event.is_some() && w.within_days.is_none() {
+                return e(&at("when.within_days"), "an event rule needs within_days".into());
+            }
+            check_known(
+                &at("when.condition"),
+                w.condition.as_deref(),
+                &el.known_conditions,
+            )?;
+            check_known(
+                &at("when.medication"),
+                w.medication.as_deref(),
+                &el.known_medications,
+            )?;
+            check_known(&at("when.event"), w.event.as_deref(), &el.known_events)?;
+            for (j, scale) in w.hair_loss.iter().flatten().enumerate() {
+                if !crate::profile::HAIR_LOSS_SCALES.contains(&scale.as_str()) {
+                    return e(
+                        &format!("{}[{j}]", at("when.hair_loss")),
+                        format!(
+                            "expected one of {}, got {scale:?}",
+                            crate::profile::HAIR_LOSS_SCALES.join(", ")
+                        ),
+                    );
+                }
+            }
+            for (j, f) in w.fitzpatrick.iter().flatten().enumerate() {
+                Fitzpatrick::parse_str(f)
+                    .map_err(|m| InputError::field(format!("{}[{j}]", at("when.fitzpatrick")), m))?;
+            }
+            for (j, k) in w.scar_kind.iter().flatten().enumerate() {
+                if !crate::profile::SCAR_KINDS.contains(&k.as_str()) {
+                    return e(
+                        &format!("{}[{j}]", at("when.scar_kind")),
+                        format!(
+                            "expected one of {}, got {k:?}",
+                            crate::profile::SCAR_KINDS.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let ap = &self.approach;
+        crate::profile::NorwoodStage::parse(&ap.density_max_norwood)
+            .map_err(|m| InputError::field("approach.density_max_norwood", m))?;
+        fraction(
+            "approach.density_factor_among_hair",
+            ap.density_factor_among_hair,
+            0.05,
+            1.0,
+        )?;
+
+        for zone in ZoneKind::ALL {
+            match self.density.per_zone_dots_per_cm2.get(&zone) {
+                Some(&d) => fraction(&format!("density.per_zone_dots_per_cm2.{zone}"), d, 1.0, 400.0)?,
+                None => {
+                    return e(
+                        "density.per_zone_dots_per_cm2",
+                        format!("missing zone {zone:?}; every zone needs a density"),
+                    );
+                }
+            }
+            let needle = self.needles.per_zone.get(&zone);
+            match needle {
+                Some(n) if self.needles.diameter_mm.contains_key(n) => {}
+                Some(n) => {
+                    return e(
+                        &format!("needles.per_zone.{zone}"),
+                        format!(
+                            "needle {n:?} is not in needles.diameter_mm ({})",
+                            keys(&self.needles.diameter_mm)
+                        ),
+                    );
+                }
+                None => {
+                    return e(
+                        "needles.per_zone",
+                        format!("missing zone {zone:?}; every zone needs a needle"),
+                    );
+                }
+            }
+        }
+        for (name, &d) in &self.needles.diameter_mm {
+            fraction(&format!("needles.diameter_mm.{name}"), d, 0.1, 1.0)?;
+        }
+        for (count, shares) in &self.density.session_fractions {
+            let field = format!("density.session_fractions.{count}");
+            check_shares(&field, count, shares, true)?;
+        }
+        for (count, dilutions) in &self.pigment.session_dilution {
+            let field = format!("pigment.session_dilution.{count}");
+            check_shares(&field, count, dilutions, false)?;
+        }
+        if self.max_planned_sessions() < 2 {
+            return e(
+                "density.session_fractions",
+                "shares and dilutions are needed for plans of 1 and 2 sessions at least".into(),
+            );
+        }
+        fraction(
+            "density.healing_loss_fraction",
+            self.density.healing_loss_fraction,
+            0.0,
+            0.5,
+        )?;
+
+        let z = &self.zones;
+        fraction(
+            "zones.reference_circumference_cm",
+            z.reference_circumference_cm,
+            40.0,
+            70.0,
+        )?;
+        for zone in ZoneKind::ALL.into_iter().filter(|z| *z != ZoneKind::Scar) {
+            match z.full_area_cm2.get(&zone) {
+                Some(&a) => fraction(&format!("zones.full_area_cm2.{zone}"), a, 1.0, 400.0)?,
+                None => return e("zones.full_area_cm2", format!("missing zone {zone:?}")),
+            }
+        }
+        for (scale, stages) in [
+            ("norwood", &z.norwood),
+            ("ludwig", &z.ludwig),
+            ("savin", &z.savin),
+            ("other", &z.other),
+        ] {
+            for (stage, shares) in stages {
+                for (zone, &share) in shares {
+                    fraction(&format!("zones.{scale}.{stage}.{zone}"), share, 0.0, 1.0)?;
+                }
+            }
+        }
+        for stage in crate::profile::NorwoodStage::ALL {
+            if !z.norwood.contains_key(stage.as_str()) {
+                return e(
+                    "zones.norwood",
+                    format!(
+                        "missing stage {:?}; every Norwood stage needs its zones",
+                        stage.as_str()
+                    ),
+                );
+            }
+        }
+        for stage in ["I", "II", "III"] {
+            if !z.ludwig.contains_key(stage) {
+                return e("zones.ludwig", format!("missing stage {stage:?}"));
+            }
+        }
+        for stage in crate::profile::SAVIN_STAGES {
+            if !z.savin.contains_key(stage) {
+                return e("zones.savin", format!("missing stage {stage:?}"));
+            }
+        }
+        for kind in ["diffuse", "alopecia_totalis", "alopecia_universalis"] {
+            if !z.other.contains_key(kind) {
+                return e("zones.other", format!("missing {kind:?}"));
+            }
+        }
+        fraction("scars.margin_mm", self.scars.margin_mm, 0.0, 30.0)?;
+        fraction(
+            "scars.fue_area_per_punch_cm2",
+            self.scars.fue_area_per_punch_cm2,
+            0.01,
+            1.0,
+        )?;
+
+        let s = &self.sessions;
+        for approach in crate::assess::Approach::ALL {
+            match s.base_count.get(approach.as_str()) {
+                Some(&n) if (1..=self.max_planned_sessions() as u32).contains(&n) => {}
+                Some(&n) => {
+                    return e(
+                        &format!("sessions.base_count.{}", approach.as_str()),
+                        format!(
+                            "expected 1–{} (sessions with density shares and dilutions), got {n}",
+                            self.max_planned_sessions()
+                        ),
+                    );
+                }
+                None => return e("sessions.base_count", format!("missing {:?}", approach.as_str())),
+            }
+        }
+        fraction("sessions.max_hours", s.max_hours, 0.5, 12.0)?;
+        fraction("sessions.setup_hours", s.setup_hours, 0.0, 3.0)?;
+        fraction(
+            "sessions.first_session_design_hours",
+            s.first_session_design_hours,
+            0.0,
+            3.0,
+        )?;
+        if s.setup_hours + s.first_session_design_hours + 0.25 > s.max_hours {
+            return e(
+                "sessions.max_hours",
+                format!("{} h leaves no time to work after setup and design", s.max_hours),
+            );
+        }
+        fraction("sessions.dots_per_hour", s.dots_per_hour, 100.0, 50_000.0)?;
+        fraction(
+            "sessions.hairline_speed_factor",
+            s.hairline_speed_factor,
+            0.1,
+            2.0,
+        )?;
+        crate::plan::parse_clock(&s.start_time).map_err(|m| InputError::field("sessions.start_time", m))?;
+
+        let iv = &self.intervals;
+        if !(1..=365).contains(&iv.minimum_days) {
+            return e(
+                "intervals.minimum_days",
+                format!("expected 1–365, got {}", iv.minimum_days),
+            );
+        }
+        for (field, v) in [
+            ("default_days", iv.default_days),
+            ("after_scar_work_days", iv.after_scar_work_days),
+        ] {
+            if v < iv.minimum_days || v > 365 {
+                return e(
+                    &format!("intervals.{field}"),
+                    format!(
+                        "expected {}–365 (at least minimum_days), got {v}",
+                        iv.minimum_days
+                    ),
+                );
+            }
+        }
+        if !(1..=24).contains(&iv.max_sessions_per_12_months) {
+            return e(
+                "intervals.max_sessions_per_12_months",
+                format!("expected 1–24, got {}", iv.max_sessions_per_12_months),
+            );
+        }
+        if iv.working_days.is_empty() {
+            return e(
+                "intervals.working_days",
+                "at least one working day is needed".into(),
+            );
+        }
+        for (i, d) in iv.working_days.iter().enumerate() {
+            crate::plan::parse_weekday(d)
+                .map_err(|m| InputError::field(format!("intervals.working_days[{i}]"), m))?;
+        }
+
+        let p = &self.pigment;
+        fraction("pigment.min", p.min, 0.0, 1.0)?;
+        fraction("pigment.max", p.max, p.min, 1.0)?;
+        if p.shades.is_empty() || p.shades.last().is_some_and(|b| b.up_to < p.max) {
+            return e(
+                "pigment.shades",
+                format!("the last band must reach pigment.max ({})", p.max),
+            );
+        }
+        for f in Fitzpatrick::ALL {
+            if !p.fitzpatrick_adjust.contains_key(&f) {
+                return e("pigment.fitzpatrick_adjust", format!("missing type {f}"));
+            }
+        }
+        for c in HairColour::ALL {
+            if !p.hair_colour_adjust.contains_key(&c) {
+                return e(
+                    "pigment.hair_colour_adjust",
+                    format!("missing colour {:?}", c.as_str()),
+                );
+            }
+        }
+
+        let f = &self.fading;
+        fraction("fading.early_loss", f.early_loss, 0.0, 0.5)?;
+        fraction("fading.early_weeks", f.early_weeks, 0.1, 26.0)?;
+        fraction(
+            "fading.contrast_loss_per_year",
+            f.contrast_loss_per_year,
+            0.001,
+            1.0,
+        )?;
+        fraction("fading.touch_up_threshold", f.touch_up_threshold, 0.1, 0.95)?;
+        fraction("fading.scar_factor", f.scar_factor, 0.5, 5.0)?;
+        fraction("fading.swimming_factor", f.swimming_factor, 0.5, 3.0)?;
+        fraction(
+            "fading.touch_up_restores",
+            f.touch_up_restores,
+            f.touch_up_threshold,
+            1.0,
+        )?;
+        for s in SunExposure::ALL {
+            match f.sun_exposure_factor.get(&s) {
+                Some(&v) => fraction(&format!("fading.sun_exposure_factor.{}", s.as_str()), v, 0.1, 5.0)?,
+                None => return e("fading.sun_exposure_factor", format!("missing {:?}", s.as_str())),
+            }
+        }
+        for s in SkinType::ALL {
+            match f.skin_type_factor.get(&s) {
+                Some(&v) => fraction(&format!("fading.skin_type_factor.{}", s.as_str()), v, 0.1, 5.0)?,
+                None => return e("fading.skin_type_factor", format!("missing {:?}", s.as_str())),
+            }
+        }
+
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, item) in self.aftercare.items.iter().enumerate() {
+            let at = |k: &str| format!("aftercare.items[{i}].{k}");
+            if !ids.insert(item.id.as_str()) {
+                return e(&at("id"), format!("aftercare id {:?} is used twice", item.id));
+            }
+            if item.to_day < item.from_day || item.to_day > 366 {
+                return e(
+                    &at("to_day"),
+                    format!(
+                        "expected {}–366 (not before from_day), got {}",
+                        item.from_day, item.to_day
+                    ),
+                );
+            }
+            if let Some(cond) = &item.only_if
+                && !AFTERCARE_CONDITIONS.contains(&cond.as_str())
+            {
+                return e(
+                    &at("if"),
+                    format!(
+                        "expected one of {}, got {cond:?}",
+                        AFTERCARE_CONDITIONS.join(", ")
+                    ),
+                );
+            }
+        }
+
+        let pr = &self.pricing;
+        check_currency("pricing.currency", &pr.currency)?;
+        if pr.round_to == 0 || pr.round_to > 1000 {
+            return e(
+                "pricing.round_to",
+                format!("expected 1–1000, got {}", pr.round_to),
+            );
+        }
+        for (field, v) in [
+            ("session_fee", pr.session_fee),
+            ("hourly_rate", pr.hourly_rate),
+            ("deposit", pr.deposit),
+            ("touch_up_min", pr.touch_up_min),
+            ("touch_up_max", pr.touch_up_max),
+        ] {
+            fraction(&format!("pricing.{field}"), v, 0.0, 1_000_000.0)?;
+        }
+        if pr.touch_up_max < pr.touch_up_min {
+            return e(
+                "pricing.touch_up_max",
+                format!("{} is below touch_up_min ({})", pr.touch_up_max, pr.touch_up_min),
+            );
+        }
+        fraction("pricing.touch_up_fraction", pr.touch_up_fraction, 0.0, 1.0)?;
+        fraction("pricing.scar_factor", pr.scar_factor, 0.5, 5.0)?;
+        for (region, &price) in &pr.regions {
+            fraction(&format!("pricing.regions.{region}"), price, 0.0, 1_000_000.0)?;
+            if !pr.region_zones.contains_key(region) {
+                return e(
+                    &format!("pricing.regions.{region}"),
+                    "this region has no zones in pricing.region_zones".into(),
+                );
+            }
+        }
+        for zone in ZoneKind::ALL {
+            let n = pr.region_zones.values().filter(|zs| zs.contains(&zone)).count();
+            if n != 1 {
+                return e(
+                    "pricing.region_zones",
+                    format!("zone {zone:?} must be in exactly one region, it is in {n}"),
+                );
+            }
+        }
+        for region in pr.region_zones.keys() {
+            if !pr.regions.contains_key(region) {
+                return e(
+                    &format!("pricing.region_zones.{region}"),
+                    "this region has no price in pricing.regions".into(),
+                );
+            }
+        }
+        if pr.package.is_empty() {
+            return e("pricing.package", "at least one package band is needed".into());
+        }
+        for (i, band) in pr.package.iter().enumerate() {
+            fraction(
+                &format!("pricing.package[{i}].price"),
+                band.price,
+                0.0,
+                1_000_000.0,
+            )?;
+            if i > 0
+                && (band.up_to_cm2 <= pr.package[i - 1].up_to_cm2 || band.price < pr.package[i - 1].price)
+            {
+                return e(
+                    &format!("pricing.package[{i}]"),
+                    "bands must grow in area and not fall in price".into(),
+                );
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, loc) in pr.locations.iter().enumerate() {
+            if !ids.insert(loc.id.as_str()) {
+                return e(
+                    &format!("pricing.locations[{i}].id"),
+                    format!("location id {:?} is used twice", loc.id),
+                );
+            }
+            fraction(&format!("pricing.locations[{i}].factor"), loc.factor, 0.05, 20.0)?;
+            check_currency(&format!("pricing.locations[{i}].currency"), &loc.currency)?;
+        }
+        if self.location(&pr.default_location).is_none() {
+            return e(
+                "pricing.default_location",
+                format!(
+                    "{:?} is not a location id ({})",
+                    pr.default_location,
+                    location_ids(self)
+                ),
+            );
+        }
+        for sex in ["male", "female"] {
+            match (self.head.circumference_cm.get(sex), self.head.length_mm.get(sex)) {
+                (Some(&c), Some(&l)) => {
+                    fraction(&format!("head.circumference_cm.{sex}"), c, 40.0, 70.0)?;
+                    fraction(&format!("head.length_mm.{sex}"), l, 140.0, 240.0)?;
+                }
+                _ => {
+                    return e(
+                        "head",
+                        format!("circumference_cm and length_mm need a {sex:?} value"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ids of the location profiles, for error messages.
+pub fn location_ids(settings: &Settings) -> String {
+    settings
+        .pricing
+        .locations
+        .iter()
+        .map(|l| l.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn keys<V>(map: &BTreeMap<String, V>) -> String {
+    map.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn check_known(field: &str, name: Option<&str>, known: &[String]) -> InputResult<()> {
+    match name {
+        Some(n) if !known.iter().any(|k| k == n) => Err(InputError::field(
+            field,
+            format!("{n:?} is not in the known list ({})", known.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_currency(field: &str, code: &str) -> InputResult<()> {
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(InputError::field(
+            field,
+            format!("expected a three-letter ISO 4217 code such as USD, got {code:?}"),
+        ))
+    }
+}
+
+/// Checks that `value` lies in `[min, max]` and is a number.
+pub(crate) fn fraction(field: &str, value: f64, min: f64, max: f64) -> InputResult<()> {
+    if value.is_finite() && value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(InputError::field(
+            field,
+            format!("expected {min}–{max}, got {value}"),
+        ))
+    }
+}
+
+fn check_shares(field: &str, count: &str, shares: &[f64], cumulative: bool) -> InputResult<()> {
+    let n: usize = count
+        .parse()
+        .ok()
+        .filter(|n| (1..=12).contains(n))
+        .ok_or_else(|| {
+            InputError::field(
+                field,
+                format!("the key must be a session count 1–12, got {count:?}"),
+            )
+        })?;
+    if shares.len() != n {
+        return Err(InputError::field(
+            field,
+            format!("expected {n} values (one per session), got {}", shares.len()),
+        ));
+    }
+    for (i, &v) in shares.iter().enumerate() {
+        fraction(&format!("{field}[{i}]"), v, 0.0, 1.0)?;
+        if cumulative && i > 0 && v <= shares[i - 1] {
+            return Err(InputError::field(
+                format!("{field}[{i}]"),
+                "cumulative shares must rise from session to session".to_string(),
+            ));
+        }
+    }
+    if cumulative && (shares[n - 1] - 1.0).abs() > 1e-9 {
+        return Err(InputError::field(
+            format!("{field}[{}]", n - 1),
+            format!("the last session must reach 1.0, got {}", shares[n - 1]),
+        ));
+    }
+    Ok(())
+}
+
+/// The field a type error in the merged settings is about.
+///
+/// Errors from deserialising a `toml::Value` carry no position, so the merged table is
+/// written out and parsed again from text, which gives the error a span, and the span a path.
+fn error_field(merged: &toml::Table) -> String {
+    let Ok(text) = toml::to_string(merged) else {
+        return String::new();
+    };
+    match toml::from_str::<Settings>(&text) {
+        Err(e) => e
+            .span()
+            .and_then(|s| SpannedDoc::new(&text).path_at(&s))
+            .unwrap_or_default(),
+        Ok(_) => String::new(),
+    }
+}
+
+/// Maps `eligibility.rules[38].when` in the merged settings to `eligibility.rules[0].when` in the
+/// clinic file, through the entry's `id` (lists of tables with ids merge by id).
+fn override_field(field: &str, merged: &toml::Table, overrides: &str) -> Option<String> {
+    use crate::source::{Step, parse_path};
+    let steps = parse_path(field);
+    let (Some(Step::Key(section)), Some(Step::Key(list)), Some(Step::Index(n))) =
+        (steps.first(), steps.get(1), steps.get(2))
+    else {
+        return None;
+    };
+    let id = merged.get(section)?.get(list)?.get(*n)?.get("id")?.clone();
+    let over: toml::Table = toml::from_str(overrides).ok()?;
+    let items = over.get(section)?.get(list)?.as_array()?;
+    let index = items.iter().position(|item| item.get("id") == Some(&id))?;
+    let prefix = format!("{section}.{list}[{n}]");
+    Some(format!("{section}.{list}[{index}]{}", &field[prefix.len()..]))
+}
+
+/// Merges `over` into `base`: tables key by key, arrays of tables with `id` keys by id, anything else replaced.
+fn merge_tables(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            (Some(toml::Value::Array(b)), toml::Value::Array(o)) if is_id_list(b) && is_id_list(&o) => {
+                for item in o {
+                    let id = item.get("id").cloned();
+                    match b.iter_mut().find(|x| x.get("id") == id.as_ref()) {
+                        Some(toml::Value::Table(existing)) => {
+                            if let toml::Value::Table(t) = item {
+                                merge_tables(existing, t);
+                            }
+                        }
+                        _ => b.push(item),
+                    }
+                }
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn is_id_list(items: &[toml::Value]) -> bool {
+    !items.is_empty() && items.iter().all(|v| v.get("id").is_some_and(toml::Value::is_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = Settings::default();
+        assert_eq!(s.intervals.minimum_days, 10);
+        assert!(s.max_planned_sessions() >= 4);
+        assert!(s.rule("keloid").is_some());
+    }
+
+    fn check_err(overrides: &str, field: &str, line: Option<usize>, needle: &str) {
+        let err = Settings::with_overrides(overrides).unwrap_err();
+        assert_eq!(err.field, field, "{err}");
+        assert_eq!(err.location.map(|l| l.line), line, "{err}");
+        assert!(err.message.contains(needle), "{err}");
+    }
+
+    #[test]
+    fn overrides_merge_and_validate() {
+        let s = Settings::with_overrides("[intervals]\ndefault_days = 21\n[pricing]\ncurrency = \"EUR\"\n")
+            .unwrap();
+        assert_eq!(s.intervals.default_days, 21);
+        assert_eq!(s.intervals.minimum_days, 10, "untouched keys keep their default");
+        assert_eq!(s.pricing.currency, "EUR");
+
+        check_err(
+            "[intervals]\n\ndefault_days = 5\n",
+            "intervals.default_days",
+            Some(3),
+            "at least minimum_days",
+        );
+        check_err(
+            "[pricing]\ncurrency = \"dollars\"\n",
+            "pricing.currency",
+            Some(2),
+            "ISO 4217",
+        );
+        check_err(
+            "[sessions]\nmax_hours = -1\n",
+            "sessions.max_hours",
+            Some(2),
+            "expected 0.5–12",
+        );
+    }
+
+    #[test]
+    fn rules_merge_by_id_and_can_be_disabled() {
+        let s = Settings::with_overrides(
+            "[[eligibility.rules]]\nid = \"keloid\"\ndisabled = true\n\n[[eligibility.rules]]\nid = \"recent-hair-transplant\"\nwhen = { event = \"hair_transplant\", within_days = 180 }\n",
+        )
+        .unwrap();
+        assert!(s.rule("keloid").is_none());
+        let r = s.rule("recent-hair-transplant").unwrap();
+        assert_eq!(r.when.within_days, Some(180));
+        assert_eq!(
+            r.outcome,
+            RuleOutcome::Defer,
+            "unchanged keys of a rule keep their default"
+        );
+    }
+
+    #[test]
+    fn a_new_rule_must_use_known_names() {
+        check_err(
+            "[[eligibility.rules]]\nid = \"new\"\nwhen = { condition = \"psoraisis\" }\noutcome = \"defer\"\nmessage = \"m\"\nsource = \"s\"\n",
+            "eligibility.rules[0].when.condition",
+            Some(3),
+            "not in the known list",
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        check_err(
+            "[sessions]\n\nmax_hours = \"five\"\n",
+            "sessions.max_hours",
+            Some(3),
+            "expected f64",
+        );
+    }
+}
