@@ -1,0 +1,424 @@
+//! The head: an ellipsoid sized from clinic measurements, its landmarks, and the
+//! equal-area chart of the scalp on which every zone and dot is placed.
+//!
+//! # Why an ellipsoid and this chart
+//!
+//! A head is close to an ellipsoid with semi-axes `a` (half the breadth), `b` (half the
+//! length) and `c` (the height of the vertex above the plane of the glabella). The three
+//! numbers a clinic can measure with a tape (length, breadth or circumference, and
+//! optionally height) fix it, and everything we need has a closed form on it.
+//!
+//! Dots are placed on a flat 2-D chart, so the chart must not distort *areas*: a density
+//! of 80 dots/cm² on the chart has to be 80 dots/cm² on the skin (a top-view photo is off
+//! by up to 60% near the sides). We use an azimuthal equal-area chart centred on the
+//! vertex, the ellipsoidal cousin of Lambert's projection: a surface point with polar
+//! angle θ (from the vertex) and parametric azimuth φ goes to the chart point
+//! `r·(cos φ, sin φ)` with `r² / 2 = S(θ, φ)`, where `S` is the area-element integral
+//! `∫₀^θ J(t, φ) dt` and `J = sin θ · √(A + (B − A) cos² θ)`,
+//! `A = c²(b² cos² φ + a² sin² φ)`, `B = a² b²`. The chart area element is
+//! `r dr dφ = J dθ dφ`, exactly the surface area element, so **areas measured on the chart
+//! are exact on the surface** (up to floating point). The integral has a closed form
+//! (`asinh`/`asin`), so no lookup tables are needed; the inverse map solves for `cos θ`
+//! with a safeguarded Newton iteration. On a sphere this is exactly Lambert's azimuthal
+//! equal-area projection.
+//!
+//! Lengths cannot also be exact (no flat map of a curved surface keeps both). Near the
+//! vertex they are; the radial/tangential scale factors drift apart towards the ears
+//! (about 0.87/1.15 at 60° from the vertex on a sphere). Clinical lengths (the hairline
+//! rules' 8 cm, the whorl's 6 cm) are therefore measured along the 3-D surface, not on
+//! the chart, and dot spacing on the sides is slightly anisotropic (see the crate docs).
+//!
+//! Axes: `x` towards the client's right ear, `y` forwards (towards the face), `z` up; the
+//! origin is the centre of the ellipsoid, at the level of the glabella. The chart uses the
+//! same `x`/`y` directions with the vertex at `(0, 0)`; all lengths are in mm.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PatternError, check_range};
+
+/// Biological sex, used only to pick default head measurements and hairline shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// Default head length 195 mm, circumference 57 cm (DOMAIN §4).
+    #[default]
+    Male,
+    /// Default head length 180 mm, circumference 55 cm (DOMAIN §4); rounder hairline.
+    Female,
+}
+
+/// Head measurements as a clinic takes them. Missing values fall back to the defaults
+/// for `sex` (DOMAIN §4: length 195/180 mm, circumference 57/55 cm).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeadSpec {
+    /// Picks the defaults below and the hairline's shape.
+    pub sex: Sex,
+    /// Glabella to opisthocranion, mm (120–260). Default 195 (men) / 180 (women).
+    pub length_mm: Option<f64>,
+    /// Widest side-to-side, mm (100–220). Default: derived from the circumference.
+    pub breadth_mm: Option<f64>,
+    /// Horizontal circumference over the glabella, cm (40–75). Default 57 (men) / 55 (women).
+    pub circumference_cm: Option<f64>,
+    /// Height of the vertex above the glabella plane, mm (60–160). Default 105 (men) /
+    /// 100 (women), from auricular head height minus the glabella's height above the
+    /// ear canal; it tunes the default male scalp to about 500 cm².
+    pub height_mm: Option<f64>,
+}
+
+impl Default for HeadSpec {
+    fn default() -> Self {
+        HeadSpec { sex: Sex::Male, length_mm: None, breadth_mm: None, circumference_cm: None, height_mm: None }
+    }
+}
+
+/// A point on the scalp, on the chart and in 3-D.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SurfacePoint {
+    /// Position on the equal-area chart, mm (vertex at the origin).
+    pub chart_mm: [f64; 2],
+    /// Position on the head surface, mm.
+    pub surface_mm: [f64; 3],
+}
+
+/// Named points of the head used by the hairline rules and the zone defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Landmarks {
+    /// Between the eyebrows; the hairline rules measure up from here.
+    pub glabella: SurfacePoint,
+    /// Outer corner of the right eye.
+    pub lateral_canthus_right: SurfacePoint,
+    /// Outer corner of the left eye.
+    pub lateral_canthus_left: SurfacePoint,
+    /// Top of the head.
+    pub vertex: SurfacePoint,
+    /// Centre of the crown whorl.
+    pub crown_whorl: SurfacePoint,
+    /// Right ear canal (below the scalp, for reference).
+    pub ear_canal_right: SurfacePoint,
+    /// Left ear canal.
+    pub ear_canal_left: SurfacePoint,
+    /// Lowest point of the occipital fringe at the nape, on the midline.
+    pub occipital_fringe: SurfacePoint,
+}
+
+/// An ellipsoidal head with its equal-area scalp chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    /// Sex used for defaults.
+    pub sex: Sex,
+    /// Semi-axis towards the ears (half the breadth), mm.
+    pub a_mm: f64,
+    /// Semi-axis front to back (half the length), mm.
+    pub b_mm: f64,
+    /// Semi-axis up (vertex above the glabella plane), mm.
+    pub c_mm: f64,
+}
+
+/// Ramanujan's second approximation of an ellipse's perimeter (error < 1e-9 relative here).
+fn ellipse_perimeter(a: f64, b: f64) -> f64 {
+    let h = ((a - b) / (a + b)).powi(2);
+    std::f64::consts::PI * (a + b) * (1.0 + 3.0 * h / (10.0 + (4.0 - 3.0 * h).sqrt()))
+}
+
+impl Head {
+    /// Builds the head from measurements, filling gaps with the defaults for `spec.sex`.
+    pub fn from_spec(spec: &HeadSpec) -> Result<Head, PatternError> {
+        let (len_default, circ_default, height_default) = match spec.sex {
+            Sex::Male => (195.0, 57.0, 105.0),
+            Sex::Female => (180.0, 55.0, 100.0),
+        };
+        let length = check_range("head.length_mm", spec.length_mm.unwrap_or(len_default), 120.0, 260.0, "120–260 mm")?;
+        let height = check_range("head.height_mm", spec.height_mm.unwrap_or(height_default), 60.0, 160.0, "60–160 mm")?;
+        let b = length / 2.0;
+        let a = match spec.breadth_mm {
+            Some(breadth) => check_range("head.breadth_mm", breadth, 100.0, 220.0, "100–220 mm")? / 2.0,
+            None => {
+                let circ_cm = spec.circumference_cm.unwrap_or(circ_default);
+                let circ = check_range("head.circumference_cm", circ_cm, 40.0, 75.0, "40–75 cm")? * 10.0;
+                // The breadth that gives this circumference with this length; the head
+                // is never wider than it is long by more than a little, so search
+                // 0.5–1.1 × half-length and refuse what falls outside.
+                let (mut lo, mut hi) = (0.5 * b, 1.1 * b);
+                if circ < ellipse_perimeter(b, lo) || circ > ellipse_perimeter(b, hi) {
+                    return Err(PatternError::range(
+                        "head.circumference_cm",
+                        circ_cm,
+                        format!(
+                            "{:.1}–{:.1} cm for a head length of {length} mm",
+                            ellipse_perimeter(b, lo) / 10.0,
+                            ellipse_perimeter(b, hi) / 10.0
+                        ),
+                    ));
+                }
+                for _ in 0..60 {
+                    let mid = 0.5 * (lo + hi);
+                    if ellipse_perimeter(b, mid) < circ {
+                        lo = mid
+                    } else {
+                        hi = mid
+                    }
+                }
+                0.5 * (lo + hi)
+            }
+        };
+        Ok(Head { sex: spec.sex, a_mm: a, b_mm: b, c_mm: height })
+    }
+
+    /// An ellipsoid with explicit semi-axes (mm, each 30–200); a sphere when all are equal.
+    pub fn ellipsoid(a_mm: f64, b_mm: f64, c_mm: f64) -> Result<Head, PatternError> {
+        check_range("head.a_mm", a_mm, 30.0, 200.0, "30–200 mm")?;
+        check_range("head.b_mm", b_mm, 30.0, 200.0, "30–200 mm")?;
+        check_range("head.c_mm", c_mm, 30.0, 200.0, "30–200 mm")?;
+        Ok(Head { sex: Sex::Male, a_mm, b_mm, c_mm })
+    }
+
+    /// The `A` and `k = B − A` coefficients of the area element at azimuth `phi`.
+    fn coefficients(&self, phi: f64) -> (f64, f64) {
+        let (a, b, c) = (self.a_mm, self.b_mm, self.c_mm);
+        let (s, co) = phi.sin_cos();
+        let big_a = c * c * (b * b * co * co + a * a * s * s);
+        (big_a, a * a * b * b - big_a)
+    }
+
+    /// Antiderivative of `√(A + k u²)` in `u`.
+    fn antiderivative(big_a: f64, k: f64, u: f64) -> f64 {
+        let root = (big_a + k * u * u).max(0.0).sqrt();
+        if k.abs() < 1e-12 * big_a {
+            u * big_a.sqrt()
+        } else if k > 0.0 {
+            0.5 * u * root + big_a / (2.0 * k.sqrt()) * (u * (k / big_a).sqrt()).asinh()
+        } else {
+            let arg = (u * (-k / big_a).sqrt()).clamp(-1.0, 1.0);
+            0.5 * u * root + big_a / (2.0 * (-k).sqrt()) * arg.asin()
+        }
+    }
+
+    /// Surface area from the vertex down to polar angle `theta` per radian of azimuth.
+    fn area_integral(&self, cos_theta: f64, phi: f64) -> f64 {
+        let (big_a, k) = self.coefficients(phi);
+        Self::antiderivative(big_a, k, 1.0) - Self::antiderivative(big_a, k, cos_theta)
+    }
+
+    /// Chart position of the surface point with polar angle `theta` and parametric azimuth `phi`.
+    pub fn chart_from_angles(&self, theta: f64, phi: f64) -> [f64; 2] {
+        let r = (2.0 * self.area_integral(theta.cos(), phi)).max(0.0).sqrt();
+        [r * phi.cos(), r * phi.sin()]
+    }
+
+    /// 3-D position of the surface point with polar angle `theta` and parametric azimuth `phi`.
+    pub fn surface_from_angles(&self, theta: f64, phi: f64) -> [f64; 3] {
+        let (st, ct) = theta.sin_cos();
+        [self.a_mm * st * phi.cos(), self.b_mm * st * phi.sin(), self.c_mm * ct]
+    }
+
+    /// The polar angle and parametric azimuth of a 3-D point (projected onto the surface
+    /// along the ellipsoid's own coordinates).
+    pub fn angles_from_surface(&self, p: [f64; 3]) -> (f64, f64) {
+        let (x, y, z) = (p[0] / self.a_mm, p[1] / self.b_mm, p[2] / self.c_mm);
+        let phi = y.atan2(x);
+        let theta = (x.hypot(y)).atan2(z);
+        (theta, phi)
+    }
+
+    /// Chart position of a 3-D surface point.
+    pub fn chart_from_surface(&self, p: [f64; 3]) -> [f64; 2] {
+        let (theta, phi) = self.angles_from_surface(p);
+        self.chart_from_angles(theta, phi)
+    }
+
+    /// 3-D surface position of a chart point (mm). Points beyond the chart's edge (the
+    /// "south pole" of the ellipsoid) are clamped to it.
+    pub fn surface_from_chart(&self, q: [f64; 2]) -> [f64; 3] {
+        let r = q[0].hypot(q[1]);
+        if r < 1e-12 {
+            return [0.0, 0.0, self.c_mm];
+        }
+        let phi = q[1].atan2(q[0]);
+        let target = 0.5 * r * r;
+        let (big_a, k) = self.coefficients(phi);
+        let g1 = Self::antiderivative(big_a, k, 1.0);
+        let f = |u: f64| g1 - Self::antiderivative(big_a, k, u) - target;
+        // f decreases in u from f(-1) = total - target to f(1) = -target.
+        if f(-1.0) <= 0.0 {
+            return self.surface_from_angles(std::f64::consts::PI, phi);
+        }
+        let (mut lo, mut hi) = (-1.0_f64, 1.0_f64);
+        // Start from the sphere with the same area element at the pole.
+        let mut u = (1.0 - target / big_a.sqrt().max(1e-9)).clamp(-1.0, 1.0);
+        for _ in 0..40 {
+            let fu = f(u);
+            if fu.abs() < 1e-9 * target.max(1.0) {
+                break;
+            }
+            if fu > 0.0 {
+                lo = u
+            } else {
+                hi = u
+            }
+            let slope = -(big_a + k * u * u).max(0.0).sqrt();
+            let mut next = if slope != 0.0 { u - fu / slope } else { 0.5 * (lo + hi) };
+            if !(next > lo && next < hi) {
+                next = 0.5 * (lo + hi);
+            }
+            u = next;
+        }
+        let theta = u.clamp(-1.0, 1.0).acos();
+        self.surface_from_angles(theta, phi)
+    }
+
+    /// A [`SurfacePoint`] from a 3-D position on the surface.
+    pub fn point_from_surface(&self, p: [f64; 3]) -> SurfacePoint {
+        let (theta, phi) = self.angles_from_surface(p);
+        SurfacePoint { chart_mm: self.chart_from_angles(theta, phi), surface_mm: self.surface_from_angles(theta, phi) }
+    }
+
+    /// A [`SurfacePoint`] from a chart position.
+    pub fn point_from_chart(&self, q: [f64; 2]) -> SurfacePoint {
+        let s = self.surface_from_chart(q);
+        SurfacePoint { chart_mm: q, surface_mm: s }
+    }
+
+    /// The surface point at lateral offset `x_mm` and height `z_mm` on the front (`front
+    /// = true`) or back of the head. Heights beyond the head are clamped.
+    pub fn point_at(&self, x_mm: f64, z_mm: f64, front: bool) -> [f64; 3] {
+        let x = x_mm.clamp(-0.999 * self.a_mm, 0.999 * self.a_mm);
+        let z = z_mm.clamp(-0.999 * self.c_mm, 0.999 * self.c_mm);
+        let rest = (1.0 - (x / self.a_mm).powi(2) - (z / self.c_mm).powi(2)).max(0.0);
+        let y = self.b_mm * rest.sqrt();
+        [x, if front { y } else { -y }, z]
+    }
+
+    /// The surface point with parametric azimuth `phi_deg` (90° = front, 0° = right ear
+    /// side) at height `z_mm`.
+    pub fn point_at_azimuth(&self, phi_deg: f64, z_mm: f64) -> [f64; 3] {
+        let cos_t = (z_mm / self.c_mm).clamp(-0.999, 0.999);
+        self.surface_from_angles(cos_t.acos(), phi_deg.to_radians())
+    }
+
+    /// Walks `arc_mm` up the surface from `start` inside the vertical plane `x = start.x`
+    /// (a line "straight up" from a facial landmark) and returns where it ends. This is
+    /// how the clinical rules are measured: with a flexible ruler on the skin.
+    pub fn walk_up(&self, start: [f64; 3], arc_mm: f64) -> [f64; 3] {
+        let shrink = (1.0 - (start[0] / self.a_mm).powi(2)).max(1e-6).sqrt();
+        let (bb, cc) = (self.b_mm * shrink, self.c_mm * shrink);
+        // Cross-section ellipse y = bb cos t, z = cc sin t (front side at t = 0).
+        let sign = if start[1] >= 0.0 { 1.0 } else { -1.0 };
+        let mut t = (start[2] / cc).clamp(-1.0, 1.0).asin();
+        let t_end = std::f64::consts::PI - t;
+        let steps = 4000;
+        let dt = (t_end - t) / steps as f64;
+        let mut walked = 0.0;
+        let pos = |t: f64| [start[0], sign * bb * t.cos(), cc * t.sin()];
+        let mut prev = pos(t);
+        for _ in 0..steps {
+            let next = pos(t + dt);
+            let seg = dist3(prev, next);
+            if walked + seg >= arc_mm {
+                let frac = (arc_mm - walked) / seg.max(1e-12);
+                return pos(t + frac * dt);
+            }
+            walked += seg;
+            prev = next;
+            t += dt;
+        }
+        prev
+    }
+
+    /// The head's landmarks. The crown whorl sits `whorl_behind_ears_mm` behind the line
+    /// between the ear canals (DOMAIN §4: about 60 mm), on the midline.
+    pub fn landmarks(&self, whorl_behind_ears_mm: f64) -> Landmarks {
+        let canthus_x = self.canthus_half_width_mm();
+        let ear_y = self.ear_canal_y_mm();
+        let ear_z = -25.0_f64.min(0.3 * self.c_mm);
+        let ear = |x: f64| {
+            let rest = (1.0 - (ear_y / self.b_mm).powi(2) - (ear_z / self.c_mm).powi(2)).max(0.0);
+            [x * self.a_mm * rest.sqrt(), ear_y, ear_z]
+        };
+        let whorl_y = (ear_y - whorl_behind_ears_mm).clamp(-0.95 * self.b_mm, 0.95 * self.b_mm);
+        let whorl_z = self.c_mm * (1.0 - (whorl_y / self.b_mm).powi(2)).max(0.0).sqrt();
+        Landmarks {
+            glabella: self.point_from_surface(self.point_at(0.0, 0.0, true)),
+            lateral_canthus_right: self.point_from_surface(self.point_at(canthus_x, -10.0, true)),
+            lateral_canthus_left: self.point_from_surface(self.point_at(-canthus_x, -10.0, true)),
+            vertex: self.point_from_surface([0.0, 0.0, self.c_mm]),
+            crown_whorl: self.point_from_surface([0.0, whorl_y, whorl_z]),
+            ear_canal_right: self.point_from_surface(ear(1.0)),
+            ear_canal_left: self.point_from_surface(ear(-1.0)),
+            occipital_fringe: self.point_from_surface(self.point_at_azimuth(270.0, self.nape_z_mm())),
+        }
+    }
+
+    /// Half the distance between the outer eye corners: 48 mm (men) / 45 mm (women),
+    /// scaled with head breadth (biocular width about 0.6 × head breadth).
+    pub fn canthus_half_width_mm(&self) -> f64 {
+        let base = match self.sex {
+            Sex::Male => 48.0,
+            Sex::Female => 45.0,
+        };
+        base * (self.a_mm / 80.0).clamp(0.8, 1.2)
+    }
+
+    /// The ear canals sit slightly behind the middle of the head's length.
+    fn ear_canal_y_mm(&self) -> f64 {
+        -0.05 * self.b_mm
+    }
+
+    /// Height of the nape end of the occipital fringe.
+    fn nape_z_mm(&self) -> f64 {
+        -0.72 * self.c_mm
+    }
+
+    /// The lower edge of the scalp (where hair-bearing skin ends) from sideburn to
+    /// sideburn around the back, as (parametric azimuth in degrees, height in mm) anchors
+    /// for the right side; the left mirrors it. Over the ear the edge rises to the top of
+    /// the ear, behind it falls to the nape.
+    pub(crate) fn lower_edge_anchors(&self) -> [(f64, f64); 5] {
+        let c = self.c_mm;
+        [(12.0, -0.30 * c), (0.0, 0.02 * c), (-25.0, -0.30 * c), (-55.0, -0.62 * c), (-90.0, self.nape_z_mm())]
+    }
+}
+
+/// Euclidean distance in 3-D.
+pub fn dist3(p: [f64; 3], q: [f64; 3]) -> f64 {
+    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_round_trips_through_the_surface() {
+        let head = Head::from_spec(&HeadSpec::default()).unwrap();
+        for &(x, y) in &[(0.0, 0.0), (30.0, 40.0), (-80.0, 10.0), (5.0, -120.0), (100.0, 90.0)] {
+            let s = head.surface_from_chart([x, y]);
+            let q = head.chart_from_surface(s);
+            assert!((q[0] - x).abs() < 1e-6 && (q[1] - y).abs() < 1e-6, "{x},{y} -> {q:?}");
+            let e = (s[0] / head.a_mm).powi(2) + (s[1] / head.b_mm).powi(2) + (s[2] / head.c_mm).powi(2);
+            assert!((e - 1.0).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn default_breadth_matches_circumference() {
+        let head = Head::from_spec(&HeadSpec::default()).unwrap();
+        assert!((ellipse_perimeter(head.a_mm, head.b_mm) - 570.0).abs() < 0.01);
+        assert!(head.a_mm > 75.0 && head.a_mm < 90.0, "{}", head.a_mm);
+    }
+
+    #[test]
+    fn sphere_chart_is_lambert() {
+        let head = Head::ellipsoid(90.0, 90.0, 90.0).unwrap();
+        let q = head.chart_from_angles(1.0, 0.3);
+        let r = q[0].hypot(q[1]);
+        assert!((r - 2.0 * 90.0 * 0.5_f64.sin()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn walking_up_measures_along_the_skin() {
+        let head = Head::ellipsoid(90.0, 90.0, 90.0).unwrap();
+        let p = head.walk_up([0.0, 90.0, 0.0], 90.0 * std::f64::consts::FRAC_PI_4);
+        assert!((p[1] - 90.0 * std::f64::consts::FRAC_PI_4.cos()).abs() < 0.05, "{p:?}");
+    }
+}

@@ -1,0 +1,86 @@
+//! Follicular units (1–4 dots per site) and the hair direction field that orients them.
+
+use rand_core::RngCore;
+use rand_pcg::Pcg64Mcg;
+
+use crate::sampler::unit_f32;
+
+/// Draws a unit size (1–4) from cumulative probabilities.
+pub(crate) fn draw_unit_size(cumulative: &[f64; 4], rng: &mut Pcg64Mcg) -> u8 {
+    let u = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    for (i, &c) in cumulative.iter().enumerate() {
+        if u < c {
+            return i as u8 + 1;
+        }
+    }
+    4
+}
+
+/// Cumulative form of a probability vector.
+pub(crate) fn cumulative(p: [f64; 4]) -> [f64; 4] {
+    let mut acc = 0.0;
+    let mut out = [0.0; 4];
+    for (o, v) in out.iter_mut().zip(p) {
+        acc += v;
+        *o = acc;
+    }
+    out[3] = f64::INFINITY;
+    out
+}
+
+/// Offsets (mm) of the dots of a unit of `size` around its site, oriented along
+/// `angle_rad` (the hair direction): pairs lie along the direction, triples form a small
+/// triangle pointing along it, quadruples a diamond; each dot jitters by up to 15% of the
+/// spacing so no two units are identical stamps.
+pub(crate) fn unit_offsets(size: u8, spacing_mm: f32, angle_rad: f32, rng: &mut Pcg64Mcg) -> Vec<[f32; 2]> {
+    let s = spacing_mm;
+    let base: &[[f32; 2]] = match size {
+        1 => &[[0.0, 0.0]],
+        2 => &[[-0.5, 0.0], [0.5, 0.0]],
+        3 => &[[0.577, 0.0], [-0.289, 0.5], [-0.289, -0.5]],
+        _ => &[[0.707, 0.0], [0.0, 0.5], [0.0, -0.5], [-0.707, 0.0]],
+    };
+    let (sn, cs) = angle_rad.sin_cos();
+    base.iter()
+        .map(|b| {
+            let (jx, jy) = if size > 1 {
+                let bits = rng.next_u64();
+                ((unit_f32(bits as u32) - 0.5) * 0.3, (unit_f32((bits >> 32) as u32) - 0.5) * 0.3)
+            } else {
+                (0.0, 0.0)
+            };
+            let (u, v) = ((b[0] + jx) * s, (b[1] + jy) * s);
+            [u * cs - v * sn, u * sn + v * cs]
+        })
+        .collect()
+}
+
+/// The hair direction on the chart: outwards from the crown whorl, swirling near it.
+///
+/// Seen from above, hair flows away from the whorl in every direction: forwards at the
+/// hairline, sideways and down over the temples and sides, down at the back. Near the
+/// whorl the flow turns by `spiral_rad`, fading with distance over `decay_mm`; clockwise
+/// whorls turn one way, counter-clockwise the other.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DirectionField {
+    pub whorl: [f64; 2],
+    pub spiral_rad: f64,
+    pub decay_mm: f64,
+    pub clockwise: bool,
+}
+
+impl DirectionField {
+    /// Direction angle (radians, chart frame, counter-clockwise from +x) at `p`.
+    pub fn angle_at(&self, p: [f64; 2]) -> f64 {
+        let (dx, dy) = (p[0] - self.whorl[0], p[1] - self.whorl[1]);
+        let d = dx.hypot(dy);
+        if d < 1e-9 {
+            return std::f64::consts::FRAC_PI_2;
+        }
+        let radial = dy.atan2(dx);
+        // The chart is seen from above with x to the right and y up the page, so a
+        // clockwise turn is a negative angle.
+        let sign = if self.clockwise { -1.0 } else { 1.0 };
+        radial + sign * self.spiral_rad * (-d / self.decay_mm).exp()
+    }
+}
