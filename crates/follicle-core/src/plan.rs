@@ -51,10 +51,13 @@ impl Purpose {
         }
     }
 
-    /// What the session does, for the client.
-    pub fn describe(self) -> &'static str {
+    /// What the session does, for the client; `hairline` when the plan draws a hairline.
+    pub fn describe(self, hairline: bool) -> &'static str {
         match self {
             Purpose::Complete => "The whole treatment in one session",
+            Purpose::Foundation if !hairline => {
+                "Foundation: the outline is agreed, then a light, sparse first layer over the whole area"
+            }
             Purpose::Foundation => {
                 "Foundation: the hairline is drawn and agreed, then a light, sparse first layer over the whole area"
             }
@@ -141,7 +144,8 @@ pub struct StrengthAt {
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
-    /// The assessment it was built on.
+    /// The assessment it was built on (its fields stand at the top level of the JSON).
+    #[serde(flatten)]
     pub assessment: Assessment,
     /// True when the plan cannot be booked yet (a deferral without a known end).
     pub provisional: bool,
@@ -404,7 +408,9 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
                 date: Date::MIN,
                 start_time: s.start_time.clone(),
                 purpose,
-                purpose_text: purpose.describe().to_string(),
+                purpose_text: purpose
+                    .describe(zones.iter().any(|z| z.zone == ZoneKind::Hairline))
+                    .to_string(),
                 part: (parts > 1).then_some([p + 1, parts]),
                 duration_hours: round_quarter(hours).min(s.max_hours.max(hours)),
                 density_fraction: fractions[layer],

@@ -67,6 +67,38 @@ fn round_to(amount: f64, step: u32) -> i64 {
     ((amount / step + 0.5).floor() * step) as i64
 }
 
+/// Splits `total` (a multiple of `step`) over sessions in proportion to `weights`, in whole steps,
+/// by largest remainder: the parts always add up to the total.
+fn split_total(total: i64, weights: &[f64], step: u32) -> Vec<i64> {
+    let step = i64::from(step.max(1));
+    let sum: f64 = weights.iter().sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    if sum <= 0.0 {
+        let mut out = vec![0; weights.len()];
+        out[0] = total;
+        return out;
+    }
+    let units = total / step;
+    let exact: Vec<f64> = weights.iter().map(|w| units as f64 * w / sum).collect();
+    let mut parts: Vec<i64> = exact.iter().map(|x| x.floor() as i64).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
+    let missing = units - parts.iter().sum::<i64>();
+    for &i in order.iter().take(missing.max(0) as usize) {
+        parts[i] += 1;
+    }
+    let mut out: Vec<i64> = parts.into_iter().map(|p| p * step).collect();
+    // A total that is not a whole number of steps keeps its remainder in the first session.
+    out[0] += total - units * step;
+    out
+}
+
 /// Builds the quote; `touch_up_years` comes from the fading model.
 pub fn quote(
     assessment: &Assessment,
@@ -87,10 +119,15 @@ pub fn quote(
     let scar_factor = if scars { pr.scar_factor } else { 1.0 };
     let k = factor * scar_factor;
 
-    let amounts: Vec<f64> = match pr.mode {
+    let amounts: Vec<i64> = match pr.mode {
         PricingMode::PerSession => sessions
             .iter()
-            .map(|s| (pr.session_fee + pr.hourly_rate * s.duration_hours) * k)
+            .map(|s| {
+                round_to(
+                    (pr.session_fee + pr.hourly_rate * s.duration_hours) * k,
+                    pr.round_to,
+                )
+            })
             .collect(),
         PricingMode::PerRegion | PricingMode::Package => {
             let course = match pr.mode {
@@ -104,11 +141,8 @@ pub fn quote(
                         .map_or(0.0, |b| b.price)
                 }
             } * k;
-            let dots: u64 = sessions.iter().map(|s| s.estimated_dots).sum::<u64>().max(1);
-            sessions
-                .iter()
-                .map(|s| course * s.estimated_dots as f64 / dots as f64)
-                .collect()
+            let weights: Vec<f64> = sessions.iter().map(|s| s.estimated_dots as f64).collect();
+            split_total(round_to(course, pr.round_to), &weights, pr.round_to)
         }
     };
     let per_session: Vec<SessionPrice> = sessions
@@ -117,7 +151,7 @@ pub fn quote(
         .map(|(s, a)| SessionPrice {
             index: s.index,
             date: s.date,
-            amount: round_to(*a, pr.round_to),
+            amount: *a,
         })
         .collect();
     let total: i64 = per_session.iter().map(|p| p.amount).sum();
@@ -189,5 +223,13 @@ mod tests {
         assert_eq!(round_to(1235.0, 10), 1240);
         assert_eq!(round_to(99.4, 1), 99);
         assert_eq!(round_to(0.0, 50), 0);
+    }
+
+    #[test]
+    fn splits_add_up() {
+        assert_eq!(split_total(1500, &[3.0, 4.0, 3.0], 10), vec![450, 600, 450]);
+        assert_eq!(split_total(1000, &[1.0, 1.0, 1.0], 10), vec![340, 330, 330]);
+        assert_eq!(split_total(95, &[1.0, 1.0], 10), vec![55, 40]);
+        assert_eq!(split_total(100, &[0.0, 0.0], 10), vec![100, 0]);
     }
 }

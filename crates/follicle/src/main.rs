@@ -1,2 +1,194 @@
-//! The `follicle` command.
-fn main() {}
+//! The `follicle` command: assess a client, plan and price the treatment, and write the
+//! calendar — from a client file and the clinic's settings.
+//!
+//! Exit codes: 0 done; 2 the input (a file, a flag) is wrong, with a message that names
+//! the file, line, field, the value and what is allowed; 1 anything else (a file that
+//! cannot be written, for example).
+
+mod calendar;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use follicle_core::{ClientProfile, InputError, Settings, assess, plan};
+use time::Date;
+
+/// Scalp micropigmentation planning for clinics.
+#[derive(Debug, Parser)]
+#[command(name = "follicle", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Assess a client: verdict with the rules behind it, approach, zones and their areas.
+    Assess(AssessArgs),
+    /// Plan the treatment: sessions, dates, aftercare, touch-up forecast and quote.
+    Plan(PlanArgs),
+    /// Print the default clinic settings (every figure with its source), or check a clinic file.
+    Settings {
+        /// Check this clinic settings file instead of printing the defaults.
+        #[arg(long, value_name = "CLINIC.toml")]
+        check: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// The client file (TOML; see examples/clients).
+    #[arg(value_name = "CLIENT.toml")]
+    client: PathBuf,
+    /// The clinic's settings, merged over the defaults (`follicle settings` prints them).
+    #[arg(long, value_name = "CLINIC.toml")]
+    settings: Option<PathBuf>,
+    /// The assessment date, YYYY-MM-DD [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    date: Option<Date>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+struct AssessArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The earliest day for the first session, YYYY-MM-DD [default: the assessment date].
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    start: Option<Date>,
+    /// Also write the sessions and aftercare/touch-up reminders as an iCalendar file.
+    #[arg(long, value_name = "FILE")]
+    ics: Option<PathBuf>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people, in a terminal.
+    Text,
+    /// For programs (documented in docs/plan-json.md).
+    Json,
+    /// For printing or pasting into a message.
+    Markdown,
+}
+
+fn parse_date_arg(text: &str) -> Result<Date, String> {
+    follicle_core::profile::parse_date(text)
+}
+
+/// An error the user can fix: printed as it is, exit code 2.
+#[derive(Debug)]
+struct UserError(String);
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Client and settings files are small; anything bigger is a mistake (a photo, a database).
+const MAX_INPUT_BYTES: u64 = 1 << 20;
+
+fn read_input(path: &Path, what: &str) -> anyhow::Result<String> {
+    let shown = path.display();
+    let meta =
+        std::fs::metadata(path).map_err(|e| UserError(format!("{shown}: cannot read the {what}: {e}")))?;
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(UserError(format!(
+            "{shown}: the {what} is {} bytes; at most {MAX_INPUT_BYTES} are allowed",
+            meta.len()
+        ))
+        .into());
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| UserError(format!("{shown}: cannot read the {what}: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        UserError(format!(
+            "{shown}: the {what} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .into()
+    })
+}
+
+fn user_error(err: InputError, file: &Path) -> anyhow::Error {
+    UserError(err.in_file(file.display().to_string()).to_string()).into()
+}
+
+fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
+    match path {
+        None => Ok(Settings::default()),
+        Some(p) => {
+            let text = read_input(p, "settings file")?;
+            Settings::with_overrides(&text).map_err(|e| user_error(e, p))
+        }
+    }
+}
+
+fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn assessment(common: &Common) -> anyhow::Result<(follicle_core::Assessment, Settings)> {
+    let settings = load_settings(common.settings.as_deref())?;
+    let text = read_input(&common.client, "client file")?;
+    let date = common.date.unwrap_or_else(today);
+    let profile =
+        ClientProfile::from_toml(&text, &settings, date).map_err(|e| user_error(e, &common.client))?;
+    Ok((assess(&profile, &settings, date), settings))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Assess(args) => {
+            let (assessment, _) = assessment(&args.common)?;
+            print!("{}", report::assessment(&assessment, args.common.format)?);
+        }
+        Command::Plan(args) => {
+            let (assessment, settings) = assessment(&args.common)?;
+            let start = args.start.unwrap_or(assessment.assessed_on);
+            let plan = plan(&assessment, &settings, start);
+            if let Some(path) = &args.ics {
+                let ics = calendar::ics(&plan, &settings);
+                std::fs::write(path, ics)
+                    .with_context(|| format!("cannot write the calendar to {}", path.display()))?;
+            }
+            print!("{}", report::plan(&plan, args.common.format)?);
+        }
+        Command::Settings { check: None } => print!("{}", follicle_core::settings::DEFAULT_SETTINGS_TOML),
+        Command::Settings { check: Some(path) } => {
+            load_settings(Some(&path))?;
+            println!("{}: valid", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(user) = err.downcast_ref::<UserError>() {
+                eprintln!("error: {user}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
