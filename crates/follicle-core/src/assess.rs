@@ -436,9 +436,24 @@ fn zones(client: &ClientProfile, approach: &ApproachChoice, settings: &Settings)
                 .collect(),
             HairLoss::None => Default::default(),
         };
+        // In pattern loss and alopecia a fully affected zone is bare skin: it gets full density even
+        // when the aim is density. Thinning (female pattern, diffuse) keeps hair everywhere.
+        let bald_when_full = matches!(
+            client.hair_loss,
+            HairLoss::Norwood { .. }
+                | HairLoss::AlopeciaAreata { .. }
+                | HairLoss::AlopeciaTotalis
+                | HairLoss::AlopeciaUniversalis
+                | HairLoss::ScarringAlopecia { .. }
+        );
         for (zone, share) in shares {
             let Some(full) = z.full_area_cm2.get(&zone) else {
                 continue;
+            };
+            let factor = if bald_when_full && share >= 1.0 {
+                1.0
+            } else {
+                density_factor
             };
             let area = full * share * scale;
             if area <= 0.0 {
@@ -448,7 +463,7 @@ fn zones(client: &ClientProfile, approach: &ApproachChoice, settings: &Settings)
                 zone,
                 label: zone.label().to_string(),
                 area_cm2: round2(area),
-                density_per_cm2: round2(density(zone) * density_factor),
+                density_per_cm2: round2(density(zone) * factor),
             });
         }
     }

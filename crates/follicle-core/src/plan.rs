@@ -42,11 +42,11 @@ pub enum Purpose {
 
 impl Purpose {
     fn for_layer(layer: usize, layers: usize) -> Purpose {
-        match (layers, layer) {
-            (1, _) => Purpose::Complete,
-            (_, 0) => Purpose::Foundation,
-            (2, _) | (3, 1) => Purpose::Build,
-            (n, l) if l + 1 == n => Purpose::Refine,
+        match layer {
+            _ if layers == 1 => Purpose::Complete,
+            0 => Purpose::Foundation,
+            l if l + 1 == layers && layers >= 3 => Purpose::Refine,
+            1 => Purpose::Build,
             _ => Purpose::Define,
         }
     }
@@ -412,7 +412,7 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
                     .describe(zones.iter().any(|z| z.zone == ZoneKind::Hairline))
                     .to_string(),
                 part: (parts > 1).then_some([p + 1, parts]),
-                duration_hours: round_quarter(hours).min(s.max_hours.max(hours)),
+                duration_hours: round_quarter(hours.max(s.min_hours)).min(s.max_hours.max(hours)),
                 density_fraction: fractions[layer],
                 needle,
                 pigment_dilution,
@@ -538,6 +538,16 @@ fn schedule(sessions: &mut [Session], start: Date, settings: &Settings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn purposes_by_plan_length() {
+        let names = |n: usize| (0..n).map(|l| Purpose::for_layer(l, n)).collect::<Vec<_>>();
+        use Purpose::*;
+        assert_eq!(names(1), [Complete]);
+        assert_eq!(names(2), [Foundation, Build]);
+        assert_eq!(names(3), [Foundation, Build, Refine]);
+        assert_eq!(names(4), [Foundation, Build, Define, Refine]);
+    }
 
     #[test]
     fn work_splits_front_to_back() {

@@ -175,6 +175,7 @@ pub struct SessionSettings {
     pub base_count: BTreeMap<String, u32>,
     pub extra_for_alopecia: u32,
     pub extra_for_scars_with_coverage: u32,
+    pub min_hours: f64,
     pub max_hours: f64,
     pub setup_hours: f64,
     pub first_session_design_hours: f64,
@@ -682,6 +683,7 @@ impl Settings {
             }
         }
         fraction("sessions.max_hours", s.max_hours, 0.5, 12.0)?;
+        fraction("sessions.min_hours", s.min_hours, 0.25, s.max_hours)?;
         fraction("sessions.setup_hours", s.setup_hours, 0.0, 3.0)?;
         fraction(
             "sessions.first_session_design_hours",
