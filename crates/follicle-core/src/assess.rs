@@ -214,7 +214,7 @@ fn eligibility(client: &ClientProfile, settings: &Settings, today: Date) -> Elig
         })
         .collect();
     // Strongest first; the rules' own order within one outcome.
-    reasons.sort_by(|a, b| b.outcome.cmp(&a.outcome));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.outcome));
     let strongest = reasons.iter().map(|r| r.outcome).max();
     let verdict = match strongest {
         Some(RuleOutcome::NotSuitable) => Verdict::NotSuitable,

@@ -759,7 +759,7 @@ impl Settings {
             }
         }
         for c in HairColour::ALL {
-            if !p.hair_colour_adjust.contains_key(&c) {
+            if !p.hair_colour_adjust.contains_key(c) {
                 return e(
                     "pigment.hair_colour_adjust",
                     format!("missing colour {:?}", c.as_str()),
@@ -786,13 +786,13 @@ impl Settings {
             1.0,
         )?;
         for s in SunExposure::ALL {
-            match f.sun_exposure_factor.get(&s) {
+            match f.sun_exposure_factor.get(s) {
                 Some(&v) => fraction(&format!("fading.sun_exposure_factor.{}", s.as_str()), v, 0.1, 5.0)?,
                 None => return e("fading.sun_exposure_factor", format!("missing {:?}", s.as_str())),
             }
         }
         for s in SkinType::ALL {
-            match f.skin_type_factor.get(&s) {
+            match f.skin_type_factor.get(s) {
                 Some(&v) => fraction(&format!("fading.skin_type_factor.{}", s.as_str()), v, 0.1, 5.0)?,
                 None => return e("fading.skin_type_factor", format!("missing {:?}", s.as_str())),
             }
