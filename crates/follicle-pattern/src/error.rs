@@ -51,13 +51,24 @@ pub enum PatternError {
 
 impl PatternError {
     /// Shorthand for [`PatternError::OutOfRange`].
-    pub(crate) fn range(field: impl Into<String>, value: impl std::fmt::Display, allowed: impl Into<String>) -> Self {
-        PatternError::OutOfRange { field: field.into(), value: value.to_string(), allowed: allowed.into() }
+    pub(crate) fn range(
+        field: impl Into<String>,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        PatternError::OutOfRange {
+            field: field.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
     }
 
     /// Shorthand for [`PatternError::InvalidShape`].
     pub(crate) fn shape(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        PatternError::InvalidShape { field: field.into(), problem: problem.into() }
+        PatternError::InvalidShape {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 
     /// The dotted field path this error is about.
@@ -72,7 +83,13 @@ impl PatternError {
 }
 
 /// Checks that `value` is finite and within `min..=max`.
-pub(crate) fn check_range(field: &str, value: f64, min: f64, max: f64, allowed: &str) -> Result<f64, PatternError> {
+pub(crate) fn check_range(
+    field: &str,
+    value: f64,
+    min: f64,
+    max: f64,
+    allowed: &str,
+) -> Result<f64, PatternError> {
     if value.is_finite() && value >= min && value <= max {
         Ok(value)
     } else {

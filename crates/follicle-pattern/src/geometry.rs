@@ -68,7 +68,13 @@ pub struct HeadSpec {
 
 impl Default for HeadSpec {
     fn default() -> Self {
-        HeadSpec { sex: Sex::Male, length_mm: None, breadth_mm: None, circumference_cm: None, height_mm: None }
+        HeadSpec {
+            sex: Sex::Male,
+            length_mm: None,
+            breadth_mm: None,
+            circumference_cm: None,
+            height_mm: None,
+        }
     }
 }
 
@@ -128,8 +134,20 @@ impl Head {
             Sex::Male => (195.0, 57.0, 105.0),
             Sex::Female => (180.0, 55.0, 100.0),
         };
-        let length = check_range("head.length_mm", spec.length_mm.unwrap_or(len_default), 120.0, 260.0, "120–260 mm")?;
-        let height = check_range("head.height_mm", spec.height_mm.unwrap_or(height_default), 60.0, 160.0, "60–160 mm")?;
+        let length = check_range(
+            "head.length_mm",
+            spec.length_mm.unwrap_or(len_default),
+            120.0,
+            260.0,
+            "120–260 mm",
+        )?;
+        let height = check_range(
+            "head.height_mm",
+            spec.height_mm.unwrap_or(height_default),
+            60.0,
+            160.0,
+            "60–160 mm",
+        )?;
         let b = length / 2.0;
         let a = match spec.breadth_mm {
             Some(breadth) => check_range("head.breadth_mm", breadth, 100.0, 220.0, "100–220 mm")? / 2.0,
@@ -162,7 +180,12 @@ impl Head {
                 0.5 * (lo + hi)
             }
         };
-        Ok(Head { sex: spec.sex, a_mm: a, b_mm: b, c_mm: height })
+        Ok(Head {
+            sex: spec.sex,
+            a_mm: a,
+            b_mm: b,
+            c_mm: height,
+        })
     }
 
     /// An ellipsoid with explicit semi-axes (mm, each 30–200); a sphere when all are equal.
@@ -170,7 +193,12 @@ impl Head {
         check_range("head.a_mm", a_mm, 30.0, 200.0, "30–200 mm")?;
         check_range("head.b_mm", b_mm, 30.0, 200.0, "30–200 mm")?;
         check_range("head.c_mm", c_mm, 30.0, 200.0, "30–200 mm")?;
-        Ok(Head { sex: Sex::Male, a_mm, b_mm, c_mm })
+        Ok(Head {
+            sex: Sex::Male,
+            a_mm,
+            b_mm,
+            c_mm,
+        })
     }
 
     /// The `A` and `k = B − A` coefficients of the area element at azimuth `phi`.
@@ -209,7 +237,11 @@ impl Head {
     /// 3-D position of the surface point with polar angle `theta` and parametric azimuth `phi`.
     pub fn surface_from_angles(&self, theta: f64, phi: f64) -> [f64; 3] {
         let (st, ct) = theta.sin_cos();
-        [self.a_mm * st * phi.cos(), self.b_mm * st * phi.sin(), self.c_mm * ct]
+        [
+            self.a_mm * st * phi.cos(),
+            self.b_mm * st * phi.sin(),
+            self.c_mm * ct,
+        ]
     }
 
     /// The polar angle and parametric azimuth of a 3-D point (projected onto the surface
@@ -230,9 +262,16 @@ impl Head {
     /// 3-D surface position of a chart point (mm). Points beyond the chart's edge (the
     /// "south pole" of the ellipsoid) are clamped to it.
     pub fn surface_from_chart(&self, q: [f64; 2]) -> [f64; 3] {
+        self.surface_from_chart_near(q, None).0
+    }
+
+    /// Like [`Head::surface_from_chart`], starting Newton's iteration from `cos θ` of a
+    /// nearby point (the centre of a follicular unit for its dots): one or two steps
+    /// instead of five. Returns the point and its `cos θ`.
+    pub fn surface_from_chart_near(&self, q: [f64; 2], hint_cos_theta: Option<f64>) -> ([f64; 3], f64) {
         let r = q[0].hypot(q[1]);
         if r < 1e-12 {
-            return [0.0, 0.0, self.c_mm];
+            return ([0.0, 0.0, self.c_mm], 1.0);
         }
         let phi = q[1].atan2(q[0]);
         let target = 0.5 * r * r;
@@ -241,11 +280,14 @@ impl Head {
         let f = |u: f64| g1 - Self::antiderivative(big_a, k, u) - target;
         // f decreases in u from f(-1) = total - target to f(1) = -target.
         if f(-1.0) <= 0.0 {
-            return self.surface_from_angles(std::f64::consts::PI, phi);
+            return (self.surface_from_angles(std::f64::consts::PI, phi), -1.0);
         }
         let (mut lo, mut hi) = (-1.0_f64, 1.0_f64);
-        // Start from the sphere with the same area element at the pole.
-        let mut u = (1.0 - target / big_a.sqrt().max(1e-9)).clamp(-1.0, 1.0);
+        // Start from the hint, or from the sphere with the same area element at the pole.
+        let mut u = hint_cos_theta
+            .filter(|h| h.is_finite())
+            .unwrap_or(1.0 - target / big_a.sqrt().max(1e-9))
+            .clamp(-1.0, 1.0);
         for _ in 0..40 {
             let fu = f(u);
             if fu.abs() < 1e-9 * target.max(1.0) {
@@ -257,26 +299,36 @@ impl Head {
                 hi = u
             }
             let slope = -(big_a + k * u * u).max(0.0).sqrt();
-            let mut next = if slope != 0.0 { u - fu / slope } else { 0.5 * (lo + hi) };
+            let mut next = if slope != 0.0 {
+                u - fu / slope
+            } else {
+                0.5 * (lo + hi)
+            };
             if !(next > lo && next < hi) {
                 next = 0.5 * (lo + hi);
             }
             u = next;
         }
-        let theta = u.clamp(-1.0, 1.0).acos();
-        self.surface_from_angles(theta, phi)
+        let u = u.clamp(-1.0, 1.0);
+        (self.surface_from_angles(u.acos(), phi), u)
     }
 
     /// A [`SurfacePoint`] from a 3-D position on the surface.
     pub fn point_from_surface(&self, p: [f64; 3]) -> SurfacePoint {
         let (theta, phi) = self.angles_from_surface(p);
-        SurfacePoint { chart_mm: self.chart_from_angles(theta, phi), surface_mm: self.surface_from_angles(theta, phi) }
+        SurfacePoint {
+            chart_mm: self.chart_from_angles(theta, phi),
+            surface_mm: self.surface_from_angles(theta, phi),
+        }
     }
 
     /// A [`SurfacePoint`] from a chart position.
     pub fn point_from_chart(&self, q: [f64; 2]) -> SurfacePoint {
         let s = self.surface_from_chart(q);
-        SurfacePoint { chart_mm: q, surface_mm: s }
+        SurfacePoint {
+            chart_mm: q,
+            surface_mm: s,
+        }
     }
 
     /// The surface point at lateral offset `x_mm` and height `z_mm` on the front (`front
@@ -366,7 +418,7 @@ impl Head {
 
     /// Height of the nape end of the occipital fringe.
     fn nape_z_mm(&self) -> f64 {
-        -0.72 * self.c_mm
+        -0.52 * self.c_mm
     }
 
     /// The lower edge of the scalp (where hair-bearing skin ends) from sideburn to
@@ -375,7 +427,13 @@ impl Head {
     /// the ear, behind it falls to the nape.
     pub(crate) fn lower_edge_anchors(&self) -> [(f64, f64); 5] {
         let c = self.c_mm;
-        [(12.0, -0.30 * c), (0.0, 0.02 * c), (-25.0, -0.30 * c), (-55.0, -0.62 * c), (-90.0, self.nape_z_mm())]
+        [
+            (12.0, -0.22 * c),
+            (0.0, 0.10 * c),
+            (-25.0, -0.18 * c),
+            (-55.0, -0.42 * c),
+            (-90.0, self.nape_z_mm()),
+        ]
     }
 }
 
@@ -391,10 +449,19 @@ mod tests {
     #[test]
     fn chart_round_trips_through_the_surface() {
         let head = Head::from_spec(&HeadSpec::default()).unwrap();
-        for &(x, y) in &[(0.0, 0.0), (30.0, 40.0), (-80.0, 10.0), (5.0, -120.0), (100.0, 90.0)] {
+        for &(x, y) in &[
+            (0.0, 0.0),
+            (30.0, 40.0),
+            (-80.0, 10.0),
+            (5.0, -120.0),
+            (100.0, 90.0),
+        ] {
             let s = head.surface_from_chart([x, y]);
             let q = head.chart_from_surface(s);
-            assert!((q[0] - x).abs() < 1e-6 && (q[1] - y).abs() < 1e-6, "{x},{y} -> {q:?}");
+            assert!(
+                (q[0] - x).abs() < 1e-6 && (q[1] - y).abs() < 1e-6,
+                "{x},{y} -> {q:?}"
+            );
             let e = (s[0] / head.a_mm).powi(2) + (s[1] / head.b_mm).powi(2) + (s[2] / head.c_mm).powi(2);
             assert!((e - 1.0).abs() < 1e-9);
         }
@@ -419,6 +486,9 @@ mod tests {
     fn walking_up_measures_along_the_skin() {
         let head = Head::ellipsoid(90.0, 90.0, 90.0).unwrap();
         let p = head.walk_up([0.0, 90.0, 0.0], 90.0 * std::f64::consts::FRAC_PI_4);
-        assert!((p[1] - 90.0 * std::f64::consts::FRAC_PI_4.cos()).abs() < 0.05, "{p:?}");
+        assert!(
+            (p[1] - 90.0 * std::f64::consts::FRAC_PI_4.cos()).abs() < 0.05,
+            "{p:?}"
+        );
     }
 }

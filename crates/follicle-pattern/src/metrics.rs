@@ -65,7 +65,8 @@ pub fn nearest_neighbour_distances(points: &[[f64; 2]]) -> Vec<f64> {
     if n < 2 {
         return vec![f64::INFINITY; n];
     }
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut y0, mut x1, mut y1) =
+        (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
     for p in points {
         if p[0].is_finite() && p[1].is_finite() {
             x0 = x0.min(p[0]);
@@ -143,7 +144,11 @@ pub fn nearest_neighbour_distances(points: &[[f64; 2]]) -> Vec<f64> {
                                 }
                             }
                         }
-                        cx += if edge_row || cx == hi_x { 1 } else { (hi_x - lo_x).max(1) };
+                        cx += if edge_row || cx == hi_x {
+                            1
+                        } else {
+                            (hi_x - lo_x).max(1)
+                        };
                     }
                 }
             }
@@ -196,7 +201,12 @@ pub fn bessel_j0(x: f64) -> f64 {
 
 /// Points inside a centred window of the patch holding at most `max` points, with the
 /// window's size. Larger patches are measured on such a window.
-fn central_window(points: &[[f64; 2]], width_mm: f64, height_mm: f64, max: usize) -> (Vec<[f64; 2]>, f64, f64) {
+fn central_window(
+    points: &[[f64; 2]],
+    width_mm: f64,
+    height_mm: f64,
+    max: usize,
+) -> (Vec<[f64; 2]>, f64, f64) {
     if points.len() <= max {
         return (points.to_vec(), width_mm, height_mm);
     }
@@ -215,7 +225,10 @@ fn central_window(points: &[[f64; 2]], width_mm: f64, height_mm: f64, max: usize
 /// (points outside are ignored; large patches use a central window, see
 /// [`MAX_SPECTRUM_POINTS`]).
 pub fn radial_power_spectrum(points: &[[f64; 2]], width_mm: f64, height_mm: f64) -> RadialSpectrum {
-    let empty = RadialSpectrum { frequency: Vec::new(), power: Vec::new() };
+    let empty = RadialSpectrum {
+        frequency: Vec::new(),
+        power: Vec::new(),
+    };
     if !(width_mm > 0.0 && height_mm > 0.0 && width_mm.is_finite() && height_mm.is_finite()) {
         return empty;
     }
@@ -274,12 +287,17 @@ pub fn radial_power_spectrum(points: &[[f64; 2]], width_mm: f64, height_mm: f64)
         for (k, &gk) in g[..last].iter().enumerate() {
             let r = (k as f64 + 0.5) * dr;
             let t = r / window;
-            let blackman = 0.42 + 0.5 * (std::f64::consts::PI * t).cos() + 0.08 * (std::f64::consts::TAU * t).cos();
+            let blackman =
+                0.42 + 0.5 * (std::f64::consts::PI * t).cos() + 0.08 * (std::f64::consts::TAU * t).cos();
             integral += (gk - 1.0) * bessel_j0(std::f64::consts::TAU * nu * r) * r * blackman * dr;
         }
         // The DC term only says how many points there are; like a periodogram with the
         // mean removed, report 0 there so it never counts as the first peak.
-        power.push(if fi == 0 { 0.0 } else { (1.0 + std::f64::consts::TAU * nf * integral).abs() });
+        power.push(if fi == 0 {
+            0.0
+        } else {
+            (1.0 + std::f64::consts::TAU * nf * integral).abs()
+        });
         frequency.push(nu / sqrt_n);
     }
     RadialSpectrum { frequency, power }
@@ -358,7 +376,11 @@ pub fn point_metrics(points: &[[f64; 2]], width_mm: f64, height_mm: f64) -> Poin
     let nn = nearest_neighbour_distances(points);
     let finite: Vec<f64> = nn.iter().copied().filter(|d| d.is_finite()).collect();
     let d_min = finite.iter().copied().fold(f64::INFINITY, f64::min);
-    let mean = if finite.is_empty() { 0.0 } else { finite.iter().sum::<f64>() / finite.len() as f64 };
+    let mean = if finite.is_empty() {
+        0.0
+    } else {
+        finite.iter().sum::<f64>() / finite.len() as f64
+    };
     let spectrum = radial_power_spectrum(points, width_mm, height_mm);
     PointMetrics {
         points: points.len(),
@@ -377,8 +399,18 @@ mod tests {
 
     #[test]
     fn j0_matches_known_values() {
-        for (x, j) in [(0.0, 1.0), (1.0, 0.765_197_686_6), (2.404_825_557_7, 0.0), (10.0, -0.245_935_764_5), (30.0, -0.086_367_983_6)] {
-            assert!((bessel_j0(x) - j).abs() < 2e-6, "J0({x}) = {} not {j}", bessel_j0(x));
+        for (x, j) in [
+            (0.0, 1.0),
+            (1.0, 0.765_197_686_6),
+            (2.404_825_557_7, 0.0),
+            (10.0, -0.245_935_764_5),
+            (30.0, -0.086_367_983_6),
+        ] {
+            assert!(
+                (bessel_j0(x) - j).abs() < 2e-6,
+                "J0({x}) = {} not {j}",
+                bessel_j0(x)
+            );
         }
     }
 

@@ -113,10 +113,17 @@ pub fn generate_patch(request: &PatchRequest) -> Result<Patch, PatternError> {
 }
 
 /// Samples a patch with the given settings (FU mix and unit spacing).
-pub fn generate_patch_with(request: &PatchRequest, settings: &PatternSettings) -> Result<Patch, PatternError> {
+pub fn generate_patch_with(
+    request: &PatchRequest,
+    settings: &PatternSettings,
+) -> Result<Patch, PatternError> {
     request.validate()?;
     settings.validate()?;
-    let mean_size = if request.units { settings.mean_unit_size() } else { 1.0 };
+    let mean_size = if request.units {
+        settings.mean_unit_size()
+    } else {
+        1.0
+    };
     let d0 = request.density_per_cm2;
     let d1 = request.end_density_per_cm2.unwrap_or(d0);
     let field = Ramp {
@@ -126,10 +133,24 @@ pub fn generate_patch_with(request: &PatchRequest, settings: &PatternSettings) -
     };
     let r_at = |d: f64| (100.0 * PACKING_CONSTANT * mean_size / d).sqrt() as f32;
     let (r_min, r_max) = (r_at(d0.max(d1)), r_at(d0.min(d1)));
-    let bounds = Bounds { x0: 0.0, y0: 0.0, x1: request.width_mm as f32, y1: request.height_mm as f32 };
+    let bounds = Bounds {
+        x0: 0.0,
+        y0: 0.0,
+        x1: request.width_mm as f32,
+        y1: request.height_mm as f32,
+    };
     let mut rng = sampler::stream(request.seed, 0);
     let seeds = sampler::lattice_seeds(bounds, 8.0 * r_max, &mut rng, 1_000_000);
-    let sites = sampler::sample(&field, bounds, r_min, r_max, &[], &seeds, &mut rng, MAX_PATCH_DOTS as usize)?;
+    let sites = sampler::sample(
+        &field,
+        bounds,
+        r_min,
+        r_max,
+        &[],
+        &seeds,
+        &mut rng,
+        MAX_PATCH_DOTS as usize,
+    )?;
     let mut dots = Vec::with_capacity(sites.len() * if request.units { 2 } else { 1 });
     if request.units {
         let cum = units::cumulative(settings.fu_probabilities());
@@ -138,13 +159,26 @@ pub fn generate_patch_with(request: &PatchRequest, settings: &PatternSettings) -
         for (i, s) in sites.iter().enumerate() {
             let size = units::draw_unit_size(&cum, &mut unit_rng);
             for o in units::unit_offsets(size, spacing, std::f32::consts::FRAC_PI_2, &mut unit_rng) {
-                dots.push(PatchDot { x_mm: (s[0] + o[0]) as f64, y_mm: (s[1] + o[1]) as f64, unit: i as u32 });
+                dots.push(PatchDot {
+                    x_mm: (s[0] + o[0]) as f64,
+                    y_mm: (s[1] + o[1]) as f64,
+                    unit: i as u32,
+                });
             }
         }
     } else {
-        dots.extend(sites.iter().enumerate().map(|(i, s)| PatchDot { x_mm: s[0] as f64, y_mm: s[1] as f64, unit: i as u32 }));
+        dots.extend(sites.iter().enumerate().map(|(i, s)| PatchDot {
+            x_mm: s[0] as f64,
+            y_mm: s[1] as f64,
+            unit: i as u32,
+        }));
     }
-    Ok(Patch { width_mm: request.width_mm, height_mm: request.height_mm, sites: sites.len(), dots })
+    Ok(Patch {
+        width_mm: request.width_mm,
+        height_mm: request.height_mm,
+        sites: sites.len(),
+        dots,
+    })
 }
 
 impl Patch {

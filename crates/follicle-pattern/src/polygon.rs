@@ -51,11 +51,17 @@ fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
 /// Whether segments `ab` and `cd` cross (touching at an end counts).
 pub fn segments_intersect(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
     let (o1, o2, o3, o4) = (orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b));
-    if ((o1 > 0.0 && o2 < 0.0) || (o1 < 0.0 && o2 > 0.0)) && ((o3 > 0.0 && o4 < 0.0) || (o3 < 0.0 && o4 > 0.0)) {
+    if ((o1 > 0.0 && o2 < 0.0) || (o1 < 0.0 && o2 > 0.0))
+        && ((o3 > 0.0 && o4 < 0.0) || (o3 < 0.0 && o4 > 0.0))
+    {
         return true;
     }
     let on = |p: [f64; 2], q: [f64; 2], r: [f64; 2], o: f64| {
-        o == 0.0 && r[0] >= p[0].min(q[0]) && r[0] <= p[0].max(q[0]) && r[1] >= p[1].min(q[1]) && r[1] <= p[1].max(q[1])
+        o == 0.0
+            && r[0] >= p[0].min(q[0])
+            && r[0] <= p[0].max(q[0])
+            && r[1] >= p[1].min(q[1])
+            && r[1] <= p[1].max(q[1])
     };
     on(a, b, c, o1) || on(a, b, d, o2) || on(c, d, a, o3) || on(c, d, b, o4)
 }
@@ -82,7 +88,10 @@ pub fn validate_polygon(field: &str, points: &[[f64; 2]], max_radius_mm: f64) ->
         }
     }
     if area_mm2(points) < 1e-6 {
-        return Err(PatternError::shape(field, "expected a polygon with non-zero area, got a degenerate one"));
+        return Err(PatternError::shape(
+            field,
+            "expected a polygon with non-zero area, got a degenerate one",
+        ));
     }
     for i in 0..n {
         let (a, b) = (points[i], points[(i + 1) % n]);
@@ -147,7 +156,11 @@ pub fn distance_to_polyline(line: &[[f64; 2]], p: [f64; 2]) -> f64 {
         let (a, b) = (w[0], w[1]);
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
         let len2 = dx * dx + dy * dy;
-        let t = if len2 > 0.0 { (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+        let t = if len2 > 0.0 {
+            (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let (cx, cy) = (a[0] + t * dx - p[0], a[1] + t * dy - p[1]);
         best = best.min(cx.hypot(cy));
     }
@@ -171,6 +184,8 @@ mod tests {
     fn bow_tie_is_refused() {
         let bow = [[0.0, 0.0], [10.0, 10.0], [10.0, 0.0], [0.0, 10.0]];
         let err = validate_polygon("zones[0].polygon", &bow, 100.0).unwrap_err();
-        assert!(err.to_string().contains("zones[0].polygon") && err.to_string().contains("self-intersecting"));
+        assert!(
+            err.to_string().contains("zones[0].polygon") && err.to_string().contains("self-intersecting")
+        );
     }
 }

@@ -64,12 +64,48 @@ impl HairlineStyleSettings {
     }
 
     fn validate(&self, field: &str) -> Result<(), PatternError> {
-        check_range(&format!("{field}.transition_width_mm"), self.transition_width_mm, 1.0, 30.0, "1–30 mm")?;
-        check_range(&format!("{field}.front_density_fraction"), self.front_density_fraction, 0.05, 1.0, "0.05–1")?;
-        check_range(&format!("{field}.isolated_share"), self.isolated_share, 0.0, 0.3, "0–0.3")?;
-        check_range(&format!("{field}.isolated_band_mm"), self.isolated_band_mm, 0.0, 15.0, "0–15 mm")?;
-        check_range(&format!("{field}.irregularity_mm"), self.irregularity_mm, 0.0, 10.0, "0–10 mm")?;
-        check_range(&format!("{field}.wave_length_mm"), self.wave_length_mm, 5.0, 200.0, "5–200 mm")?;
+        check_range(
+            &format!("{field}.transition_width_mm"),
+            self.transition_width_mm,
+            1.0,
+            30.0,
+            "1–30 mm",
+        )?;
+        check_range(
+            &format!("{field}.front_density_fraction"),
+            self.front_density_fraction,
+            0.05,
+            1.0,
+            "0.05–1",
+        )?;
+        check_range(
+            &format!("{field}.isolated_share"),
+            self.isolated_share,
+            0.0,
+            0.3,
+            "0–0.3",
+        )?;
+        check_range(
+            &format!("{field}.isolated_band_mm"),
+            self.isolated_band_mm,
+            0.0,
+            15.0,
+            "0–15 mm",
+        )?;
+        check_range(
+            &format!("{field}.irregularity_mm"),
+            self.irregularity_mm,
+            0.0,
+            10.0,
+            "0–10 mm",
+        )?;
+        check_range(
+            &format!("{field}.wave_length_mm"),
+            self.wave_length_mm,
+            5.0,
+            200.0,
+            "5–200 mm",
+        )?;
         Ok(())
     }
 }
@@ -168,17 +204,65 @@ impl PatternSettings {
                 "at least one share above 0",
             ));
         }
-        check_range("pattern.unit_dot_spacing_mm", self.unit_dot_spacing_mm, 0.1, 1.0, "0.1–1 mm")?;
+        check_range(
+            "pattern.unit_dot_spacing_mm",
+            self.unit_dot_spacing_mm,
+            0.1,
+            1.0,
+            "0.1–1 mm",
+        )?;
         self.soft.validate("pattern.soft")?;
         self.broken.validate("pattern.broken")?;
         self.sharp.validate("pattern.sharp")?;
-        check_range("pattern.mature_raise_mm", self.mature_raise_mm, 0.0, 40.0, "0–40 mm")?;
-        check_range("pattern.temple_recession_juvenile_mm", self.temple_recession_juvenile_mm, 0.0, 40.0, "0–40 mm")?;
-        check_range("pattern.temple_recession_mature_mm", self.temple_recession_mature_mm, 0.0, 40.0, "0–40 mm")?;
-        check_range("pattern.temple_recession_female_mm", self.temple_recession_female_mm, 0.0, 40.0, "0–40 mm")?;
-        check_range("pattern.blend_width_mm", self.blend_width_mm, 0.0, 40.0, "0–40 mm")?;
-        check_range("pattern.blend_edge_fraction", self.blend_edge_fraction, 0.05, 1.0, "0.05–1")?;
-        check_range("pattern.dots_per_hour", self.dots_per_hour, 100.0, 100_000.0, "100–100000")?;
+        check_range(
+            "pattern.mature_raise_mm",
+            self.mature_raise_mm,
+            0.0,
+            40.0,
+            "0–40 mm",
+        )?;
+        check_range(
+            "pattern.temple_recession_juvenile_mm",
+            self.temple_recession_juvenile_mm,
+            0.0,
+            40.0,
+            "0–40 mm",
+        )?;
+        check_range(
+            "pattern.temple_recession_mature_mm",
+            self.temple_recession_mature_mm,
+            0.0,
+            40.0,
+            "0–40 mm",
+        )?;
+        check_range(
+            "pattern.temple_recession_female_mm",
+            self.temple_recession_female_mm,
+            0.0,
+            40.0,
+            "0–40 mm",
+        )?;
+        check_range(
+            "pattern.blend_width_mm",
+            self.blend_width_mm,
+            0.0,
+            40.0,
+            "0–40 mm",
+        )?;
+        check_range(
+            "pattern.blend_edge_fraction",
+            self.blend_edge_fraction,
+            0.05,
+            1.0,
+            "0.05–1",
+        )?;
+        check_range(
+            "pattern.dots_per_hour",
+            self.dots_per_hour,
+            100.0,
+            100_000.0,
+            "100–100000",
+        )?;
         if self.session_shades.is_empty() || self.session_shades.len() > 8 {
             return Err(PatternError::range(
                 "pattern.session_shades",
@@ -189,9 +273,27 @@ impl PatternSettings {
         for (i, &s) in self.session_shades.iter().enumerate() {
             check_range(&format!("pattern.session_shades[{i}]"), s, 0.0, 1.0, "0–1")?;
         }
-        check_range("pattern.whorl_behind_ears_mm", self.whorl_behind_ears_mm, 0.0, 120.0, "0–120 mm")?;
-        check_range("pattern.whorl_spiral_deg", self.whorl_spiral_deg, 0.0, 90.0, "0–90°")?;
-        check_range("pattern.whorl_spiral_decay_mm", self.whorl_spiral_decay_mm, 1.0, 200.0, "1–200 mm")?;
+        check_range(
+            "pattern.whorl_behind_ears_mm",
+            self.whorl_behind_ears_mm,
+            0.0,
+            120.0,
+            "0–120 mm",
+        )?;
+        check_range(
+            "pattern.whorl_spiral_deg",
+            self.whorl_spiral_deg,
+            0.0,
+            90.0,
+            "0–90°",
+        )?;
+        check_range(
+            "pattern.whorl_spiral_decay_mm",
+            self.whorl_spiral_decay_mm,
+            1.0,
+            200.0,
+            "1–200 mm",
+        )?;
         Ok(())
     }
 
@@ -207,12 +309,18 @@ impl PatternSettings {
 
     /// Mean dots per unit under the mix.
     pub fn mean_unit_size(&self) -> f64 {
-        self.fu_probabilities().iter().enumerate().map(|(i, p)| (i + 1) as f64 * p).sum()
+        self.fu_probabilities()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i + 1) as f64 * p)
+            .sum()
     }
 
     /// The pigment strength of a session (1-based).
     pub fn shade(&self, session: usize) -> f64 {
-        let i = session.saturating_sub(1).min(self.session_shades.len().saturating_sub(1));
+        let i = session
+            .saturating_sub(1)
+            .min(self.session_shades.len().saturating_sub(1));
         self.session_shades.get(i).copied().unwrap_or(1.0)
     }
 }

@@ -45,7 +45,10 @@ pub(crate) fn unit_offsets(size: u8, spacing_mm: f32, angle_rad: f32, rng: &mut 
         .map(|b| {
             let (jx, jy) = if size > 1 {
                 let bits = rng.next_u64();
-                ((unit_f32(bits as u32) - 0.5) * 0.3, (unit_f32((bits >> 32) as u32) - 0.5) * 0.3)
+                (
+                    (unit_f32(bits as u32) - 0.5) * 0.3,
+                    (unit_f32((bits >> 32) as u32) - 0.5) * 0.3,
+                )
             } else {
                 (0.0, 0.0)
             };

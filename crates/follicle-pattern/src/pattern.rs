@@ -1,0 +1,442 @@
+//! The finished pattern: dots, zones, statistics, and its JSON, CSV and SVG forms.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use follicle_core::ZoneKind;
+use serde::{Deserialize, Serialize};
+
+use crate::error::PatternError;
+use crate::field::{SessionField, ZoneMap};
+use crate::geometry::{Head, Landmarks};
+use crate::hairline::Hairline;
+use crate::request::PatternRequest;
+use crate::sampler;
+use crate::units::{self, DirectionField};
+use crate::zones::{self, Outline, ZonePolygon, ZonesSpec};
+use crate::{polygon, zones::ZoneSpec};
+
+/// Most dots one pattern may hold (all sessions). A full Norwood VII scalp at the
+/// default densities is about 30,000; the cap leaves room for dense custom designs
+/// while bounding memory and time (about 1 s at the sampler's speed).
+pub const MAX_DOTS: u64 = 1_000_000;
+
+/// Radius correction per unit of "previous / current fraction" for incremental sessions
+/// (see [`generate`]); measured.
+const FILL_CORRECTION: f64 = 0.06;
+
+/// One pigment dot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dot {
+    /// Chart position, mm (x towards the right ear, y forwards, vertex at 0).
+    pub x_mm: f64,
+    /// Chart position, mm.
+    pub y_mm: f64,
+    /// Position on the head surface, mm.
+    pub surface_mm: [f64; 3],
+    /// Session that places it (1-based).
+    pub session: u8,
+    /// Zone it belongs to.
+    pub zone: ZoneKind,
+    /// Follicular unit (site) index; dots of a unit share it.
+    pub unit: u32,
+    /// Dots in its unit (1–4).
+    pub unit_size: u8,
+    /// Hair direction on the chart, degrees counter-clockwise from +x.
+    pub direction_deg: f64,
+    /// Needle (fresh dot) diameter, mm.
+    pub diameter_mm: f64,
+    /// Pigment strength, 0–1.
+    pub shade: f64,
+}
+
+/// Statistics of one zone after one session (cumulative).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneStats {
+    /// The zone.
+    pub zone: ZoneKind,
+    /// The session (1-based).
+    pub session: u8,
+    /// Treated area of the zone, cm² (exact on the surface).
+    pub area_cm2: f64,
+    /// Dots in the zone up to and including this session.
+    pub dots: u64,
+    /// Dots this session adds.
+    pub new_dots: u64,
+    /// Target density, dots/cm²: the density field integrated over the zone (transition
+    /// band and blends included) divided by its area.
+    pub target_density_per_cm2: f64,
+    /// Achieved density, dots/cm².
+    pub density_per_cm2: f64,
+    /// Relative density error, (achieved − target) / target.
+    pub density_error: f64,
+    /// Hours this session spends on the zone at `settings.dots_per_hour`.
+    pub hours: f64,
+}
+
+/// Statistics of one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    /// The session (1-based).
+    pub session: u8,
+    /// Cumulative fraction of the final density.
+    pub fraction: f64,
+    /// Dots this session adds.
+    pub new_dots: u64,
+    /// Dots after this session.
+    pub total_dots: u64,
+    /// Estimated hours of needle work.
+    pub hours: f64,
+}
+
+/// Statistics of a pattern.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatternStats {
+    /// Whole scalp (inside the outline), cm².
+    pub scalp_area_cm2: f64,
+    /// Treated area, cm².
+    pub treated_area_cm2: f64,
+    /// Per session.
+    pub sessions: Vec<SessionStats>,
+    /// Per zone and session.
+    pub zones: Vec<ZoneStats>,
+    /// Achieved share of 1-, 2-, 3- and 4-dot units outside the hairline band, percent.
+    pub fu_mix_percent: [f64; 4],
+}
+
+/// A generated pattern.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pattern {
+    /// The head model.
+    pub head: Head,
+    /// Its landmarks.
+    pub landmarks: Landmarks,
+    /// The hairline.
+    pub hairline: Hairline,
+    /// The scalp outline (chart mm).
+    pub outline: Vec<[f64; 2]>,
+    /// Zone polygons, lowest priority first.
+    pub zones: Vec<ZonePolygon>,
+    /// Exclusion polygons.
+    pub exclusions: Vec<Vec<[f64; 2]>>,
+    /// Number of sessions.
+    pub sessions: u8,
+    /// Every dot, session by session (earlier sessions first).
+    pub dots: Vec<Dot>,
+    /// Statistics.
+    pub stats: PatternStats,
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Generates the pattern for a request. See the crate docs.
+pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
+    request.validate()?;
+    let settings = &request.settings;
+    let head = Head::from_spec(&request.head)?;
+    let landmarks = head.landmarks(settings.whorl_behind_ears_mm);
+    let hairline_seed = request.hairline.seed.unwrap_or(request.seed);
+    let hairline = Hairline::design(&head, &request.hairline, settings, hairline_seed)?;
+    let outline = Outline::new(&head, &hairline);
+    let outline_poly = outline.polygon();
+    let limit = outline.max_radius() + 30.0;
+    let whorl = landmarks.crown_whorl.chart_mm;
+    let mut zone_specs: Vec<ZoneSpec> = match &request.zones {
+        ZonesSpec::Stage { stage } => zones::stage_zones(*stage, &head, &hairline, &outline, whorl, request.seed),
+        ZonesSpec::Explicit { zones } => {
+            if zones.len() > 200 {
+                return Err(PatternError::range("zones.zones", format!("{} zones", zones.len()), "0–200 zones"));
+            }
+            for (i, z) in zones.iter().enumerate() {
+                polygon::validate_polygon(&format!("zones.zones[{i}].polygon"), &z.polygon, limit)?;
+            }
+            zones.clone()
+        }
+    };
+    let (scar_specs, mut seed_points) = zones::scar_zones(&request.scars, &head, &outline, request.seed)?;
+    zone_specs.extend(scar_specs);
+    let exclusions = zones::exclusion_polygons(&request.exclusions, limit)?;
+    for z in &zone_specs {
+        let n = z.polygon.len() as f64;
+        seed_points.push([z.polygon.iter().map(|p| p[0]).sum::<f64>() / n, z.polygon.iter().map(|p| p[1]).sum::<f64>() / n]);
+    }
+    // The raster covers the outline and every zone, with a margin: no more.
+    let mut extent = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    for p in outline_poly.iter().chain(zone_specs.iter().flat_map(|z| z.polygon.iter())) {
+        extent = [extent[0].min(p[0]), extent[1].min(p[1]), extent[2].max(p[0]), extent[3].max(p[1])];
+    }
+    let extent = [extent[0] - 5.0, extent[1] - 5.0, extent[2] + 5.0, extent[3] + 5.0];
+    let map = ZoneMap::build(extent, &outline_poly, &zone_specs, &exclusions, &hairline, &request.density_per_cm2, settings);
+    let totals = map.zone_totals();
+    let expected: f64 = totals.iter().map(|t| t.1).sum();
+    if expected > MAX_DOTS as f64 {
+        return Err(PatternError::TooLarge {
+            field: "density_per_cm2".into(),
+            what: "dots".into(),
+            requested: expected as u64,
+            cap: MAX_DOTS,
+        });
+    }
+    let mut sites: Vec<[f32; 2]> = Vec::new();
+    let mut dots: Vec<Dot> = Vec::new();
+    let mut dot_zone_counts: Vec<[u64; 7]> = Vec::new();
+    let cumulative = units::cumulative(settings.fu_probabilities());
+    let mut mix = [0u64; 4];
+    let direction = DirectionField {
+        whorl,
+        spiral_rad: settings.whorl_spiral_deg.to_radians(),
+        decay_mm: settings.whorl_spiral_decay_mm,
+        clockwise: settings.clockwise_whorl,
+    };
+    let seeds_f32: Vec<[f32; 2]> = seed_points.iter().map(|p| [p[0] as f32, p[1] as f32]).collect();
+    if let Some((r_lo, r_hi)) = map.radius_range() {
+        for (s, &fraction) in request.session_fractions.iter().enumerate() {
+            let session = s as u8 + 1;
+            // Filling between earlier, sparser sites packs less tightly than a fresh
+            // pattern (the old sites sit where a fresh pattern would not put them), so
+            // later sessions use a slightly smaller radius. Measured on Norwood VII,
+            // Ludwig II and alopecia areata designs: k = 1 − 0.06·q for
+            // q = previous fraction / this fraction brings every session within ±3%.
+            let q = if s > 0 { request.session_fractions[s - 1] / fraction } else { 0.0 };
+            let k = 1.0 - FILL_CORRECTION * q;
+            let field = SessionField::new(&map, fraction / (k * k));
+            let (r_min, r_max) = (r_lo * field.scale, r_hi * field.scale);
+            let mut rng = sampler::stream(request.seed, u64::from(session));
+            let mut seeds = seeds_f32.clone();
+            seeds.extend(sampler::lattice_seeds(map.bounds(), 4.0 * r_lo * field.scale, &mut rng, 400_000));
+            let new_sites = sampler::sample(&field, map.bounds(), r_min, r_max, &sites, &seeds, &mut rng, MAX_DOTS as usize)?;
+            let mut unit_rng = sampler::stream(request.seed, 1000 + u64::from(session));
+            let shade = settings.shade(usize::from(session));
+            for site in &new_sites {
+                let p = [f64::from(site[0]), f64::from(site[1])];
+                let Some(zone) = map.zone_at(p) else { continue };
+                let size = if zone == ZoneKind::Hairline { 1 } else { units::draw_unit_size(&cumulative, &mut unit_rng) };
+                if zone != ZoneKind::Hairline {
+                    mix[usize::from(size) - 1] += 1;
+                }
+                let angle = direction.angle_at(p);
+                let unit = sites.len() as u32;
+                let diameter = request.needles.get(zone).diameter_mm();
+                let (_, site_cos) = head.surface_from_chart_near(p, None);
+                for o in units::unit_offsets(size, settings.unit_dot_spacing_mm as f32, angle as f32, &mut unit_rng) {
+                    let q = [p[0] + f64::from(o[0]), p[1] + f64::from(o[1])];
+                    if exclusions.iter().any(|e| polygon::contains(e, q)) {
+                        continue;
+                    }
+                    let (surface, _) = head.surface_from_chart_near(q, Some(site_cos));
+                    dots.push(Dot {
+                        x_mm: round3(q[0]),
+                        y_mm: round3(q[1]),
+                        surface_mm: [round3(surface[0]), round3(surface[1]), round3(surface[2])],
+                        session,
+                        zone,
+                        unit,
+                        unit_size: size,
+                        direction_deg: round3(angle.to_degrees()),
+                        diameter_mm: diameter,
+                        shade,
+                    });
+                }
+                sites.push(*site);
+            }
+            let mut counts = [0u64; 7];
+            for d in dots.iter() {
+                counts[crate::field::code(d.zone) as usize - 1] += 1;
+            }
+            dot_zone_counts.push(counts);
+        }
+    }
+    let stats = statistics(request, &map, &outline_poly, &totals, &dot_zone_counts, mix);
+    let mut zone_polys: Vec<ZonePolygon> =
+        zone_specs.into_iter().map(|z| ZonePolygon { kind: z.kind, polygon: z.polygon.iter().map(|p| [round3(p[0]), round3(p[1])]).collect() }).collect();
+    zone_polys.sort_by_key(|z| zones::priority(z.kind));
+    Ok(Pattern {
+        head,
+        landmarks,
+        hairline,
+        outline: outline_poly,
+        zones: zone_polys,
+        exclusions,
+        sessions: request.session_fractions.len() as u8,
+        dots,
+        stats,
+    })
+}
+
+fn statistics(
+    request: &PatternRequest,
+    map: &ZoneMap,
+    outline: &[[f64; 2]],
+    totals: &[(f64, f64); 7],
+    dot_counts: &[[u64; 7]],
+    mix: [u64; 4],
+) -> PatternStats {
+    let per_hour = request.settings.dots_per_hour;
+    let mut sessions = Vec::new();
+    let mut zone_stats = Vec::new();
+    let mut previous = [0u64; 7];
+    for (s, counts) in dot_counts.iter().enumerate() {
+        let fraction = request.session_fractions[s];
+        let session = s as u8 + 1;
+        let total: u64 = counts.iter().sum();
+        let prev_total: u64 = previous.iter().sum();
+        sessions.push(SessionStats {
+            session,
+            fraction,
+            new_dots: total - prev_total,
+            total_dots: total,
+            hours: (total - prev_total) as f64 / per_hour,
+        });
+        for (i, kind) in ZoneKind::ALL.into_iter().enumerate() {
+            let (area, final_dots) = totals[i];
+            if area <= 0.0 {
+                continue;
+            }
+            let target = final_dots * fraction / area;
+            let achieved = counts[i] as f64 / area;
+            zone_stats.push(ZoneStats {
+                zone: kind,
+                session,
+                area_cm2: round3(area),
+                dots: counts[i],
+                new_dots: counts[i] - previous[i],
+                target_density_per_cm2: round3(target),
+                density_per_cm2: round3(achieved),
+                density_error: if target > 0.0 { round3((achieved - target) / target) } else { 0.0 },
+                hours: round3((counts[i] - previous[i]) as f64 / per_hour),
+            });
+        }
+        previous = *counts;
+    }
+    let units: u64 = mix.iter().sum();
+    let mut fu = [0.0; 4];
+    for (o, m) in fu.iter_mut().zip(mix) {
+        *o = if units > 0 { round3(100.0 * m as f64 / units as f64) } else { 0.0 };
+    }
+    let _ = map;
+    PatternStats {
+        scalp_area_cm2: round3(ZoneMap::outline_area_cm2(outline)),
+        treated_area_cm2: round3(totals.iter().map(|t| t.0).sum()),
+        sessions,
+        zones: zone_stats,
+        fu_mix_percent: fu,
+    }
+}
+
+impl Pattern {
+    /// Dots placed up to and including `session`.
+    pub fn dots_through(&self, session: u8) -> impl Iterator<Item = &Dot> {
+        self.dots.iter().filter(move |d| d.session <= session)
+    }
+
+    /// The whole pattern as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The dot list as JSON (an array).
+    pub fn dots_to_json(&self) -> String {
+        serde_json::to_string(&self.dots).unwrap_or_default()
+    }
+
+    /// Writes the dot list as CSV with a header.
+    pub fn write_csv(&self, mut out: impl Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "x_mm,y_mm,surface_x_mm,surface_y_mm,surface_z_mm,session,zone,unit,unit_size,direction_deg,diameter_mm,shade"
+        )?;
+        for d in &self.dots {
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                d.x_mm,
+                d.y_mm,
+                d.surface_mm[0],
+                d.surface_mm[1],
+                d.surface_mm[2],
+                d.session,
+                d.zone,
+                d.unit,
+                d.unit_size,
+                d.direction_deg,
+                d.diameter_mm,
+                d.shade
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The CSV as a string.
+    pub fn to_csv(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = self.write_csv(&mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// An SVG of the chart seen from above (front at the top): scalp outline, zones,
+    /// hairline and the dots up to `session` (all sessions when `None`).
+    pub fn to_svg(&self, session: Option<u8>) -> String {
+        let last = session.unwrap_or(self.sessions);
+        let r = self.outline.iter().map(|p| p[0].hypot(p[1])).fold(0.0, f64::max) + 10.0;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="{:.1} {:.1} {:.1} {:.1}" width="{:.0}mm" height="{:.0}mm">"#,
+            -r,
+            -r,
+            2.0 * r,
+            2.0 * r,
+            2.0 * r,
+            2.0 * r
+        );
+        let path = |pts: &[[f64; 2]]| -> String {
+            let mut d = String::new();
+            for (i, p) in pts.iter().enumerate() {
+                let _ = write!(d, "{}{:.2},{:.2} ", if i == 0 { "M" } else { "L" }, p[0], -p[1]);
+            }
+            d.push('Z');
+            d
+        };
+        let _ = writeln!(s, r##"<path d="{}" fill="#f3e3d3" stroke="#8a6d55" stroke-width="0.5"/>"##, path(&self.outline));
+        for z in &self.zones {
+            let colour = match z.kind {
+                ZoneKind::Hairline => "#e4572e",
+                ZoneKind::Frontal => "#f3a712",
+                ZoneKind::Temples => "#a8c686",
+                ZoneKind::MidScalp => "#669bbc",
+                ZoneKind::Crown => "#7d5ba6",
+                ZoneKind::SidesBack => "#b0a8b9",
+                ZoneKind::Scar => "#c1121f",
+            };
+            let _ = writeln!(
+                s,
+                r#"<path d="{}" fill="{colour}" fill-opacity="0.18" stroke="{colour}" stroke-width="0.3"><title>{}</title></path>"#,
+                path(&z.polygon),
+                z.kind.label()
+            );
+        }
+        for e in &self.exclusions {
+            let _ = writeln!(s, r##"<path d="{}" fill="#ffffff" stroke="#000" stroke-width="0.3"/>"##, path(e));
+        }
+        let mut line = String::new();
+        for (i, p) in self.hairline.points.iter().enumerate() {
+            let _ = write!(line, "{}{:.2},{:.2} ", if i == 0 { "M" } else { "L" }, p[0], -p[1]);
+        }
+        let _ = writeln!(s, r##"<path d="{line}" fill="none" stroke="#e4572e" stroke-width="0.4" stroke-dasharray="2 1"/>"##);
+        let _ = writeln!(s, r##"<g fill="#1d2430">"##);
+        for d in self.dots.iter().filter(|d| d.session <= last) {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.3}" cy="{:.3}" r="{:.3}" fill-opacity="{:.2}"/>"#,
+                d.x_mm,
+                -d.y_mm,
+                0.5 * d.diameter_mm,
+                d.shade
+            );
+        }
+        s.push_str("</g>\n</svg>\n");
+        s
+    }
+}

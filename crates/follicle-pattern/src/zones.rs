@@ -1,0 +1,646 @@
+//! Zones on the chart: defaults per hair-loss stage, explicit polygons, scars and
+//! exclusions, and the outline of the scalp they live on.
+//!
+//! Default zones are star-shaped bands around the vertex (`r_in(ψ) ≤ r ≤ r_out(ψ)` over
+//! an azimuth range) turned into polygons, so a web designer can show and edit them like
+//! any other. Zones may overlap; each point belongs to the zone with the highest priority
+//! ([`priority`]): scar, hairline, temples, frontal, crown, mid-scalp, sides/back.
+
+use follicle_core::ZoneKind;
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PatternError, check_range};
+use crate::geometry::{Head, dist3};
+use crate::hairline::{Hairline, from_polar, pchip, polar};
+use crate::polygon;
+use crate::sampler;
+
+/// Hair-loss stages with default treatment zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum HairLossStage {
+    /// Norwood I: hairline refinement only.
+    #[serde(rename = "norwood_1")]
+    Norwood1,
+    /// Norwood II: hairline and temples.
+    #[serde(rename = "norwood_2")]
+    Norwood2,
+    /// Norwood III: hairline, temples, frontal.
+    #[default]
+    #[serde(rename = "norwood_3")]
+    Norwood3,
+    /// Norwood III-vertex: III plus the crown.
+    #[serde(rename = "norwood_3_vertex")]
+    Norwood3Vertex,
+    /// Norwood IV.
+    #[serde(rename = "norwood_4")]
+    Norwood4,
+    /// Norwood V.
+    #[serde(rename = "norwood_5")]
+    Norwood5,
+    /// Norwood VI.
+    #[serde(rename = "norwood_6")]
+    Norwood6,
+    /// Norwood VII: the whole top plus the fringe.
+    #[serde(rename = "norwood_7")]
+    Norwood7,
+    /// Ludwig I: thinning on the top, frontal rim kept.
+    #[serde(rename = "ludwig_1")]
+    Ludwig1,
+    /// Ludwig II.
+    #[serde(rename = "ludwig_2")]
+    Ludwig2,
+    /// Ludwig III.
+    #[serde(rename = "ludwig_3")]
+    Ludwig3,
+    /// Diffuse thinning over the top.
+    #[serde(rename = "diffuse")]
+    Diffuse,
+    /// Alopecia areata: a few round patches (seeded).
+    #[serde(rename = "alopecia_areata")]
+    AlopeciaAreata,
+    /// Alopecia totalis: the full scalp.
+    #[serde(rename = "totalis")]
+    Totalis,
+    /// Alopecia universalis: the full scalp.
+    #[serde(rename = "universalis")]
+    Universalis,
+}
+
+impl HairLossStage {
+    /// Every stage.
+    pub const ALL: [HairLossStage; 15] = [
+        HairLossStage::Norwood1,
+        HairLossStage::Norwood2,
+        HairLossStage::Norwood3,
+        HairLossStage::Norwood3Vertex,
+        HairLossStage::Norwood4,
+        HairLossStage::Norwood5,
+        HairLossStage::Norwood6,
+        HairLossStage::Norwood7,
+        HairLossStage::Ludwig1,
+        HairLossStage::Ludwig2,
+        HairLossStage::Ludwig3,
+        HairLossStage::Diffuse,
+        HairLossStage::AlopeciaAreata,
+        HairLossStage::Totalis,
+        HairLossStage::Universalis,
+    ];
+
+    /// The name used in files (`norwood_3_vertex`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HairLossStage::Norwood1 => "norwood_1",
+            HairLossStage::Norwood2 => "norwood_2",
+            HairLossStage::Norwood3 => "norwood_3",
+            HairLossStage::Norwood3Vertex => "norwood_3_vertex",
+            HairLossStage::Norwood4 => "norwood_4",
+            HairLossStage::Norwood5 => "norwood_5",
+            HairLossStage::Norwood6 => "norwood_6",
+            HairLossStage::Norwood7 => "norwood_7",
+            HairLossStage::Ludwig1 => "ludwig_1",
+            HairLossStage::Ludwig2 => "ludwig_2",
+            HairLossStage::Ludwig3 => "ludwig_3",
+            HairLossStage::Diffuse => "diffuse",
+            HairLossStage::AlopeciaAreata => "alopecia_areata",
+            HairLossStage::Totalis => "totalis",
+            HairLossStage::Universalis => "universalis",
+        }
+    }
+
+    /// Parses a name; the error lists what is allowed.
+    pub fn parse(name: &str) -> Result<HairLossStage, PatternError> {
+        HairLossStage::ALL.into_iter().find(|s| s.as_str() == name).ok_or_else(|| {
+            let allowed: Vec<&str> = HairLossStage::ALL.iter().map(|s| s.as_str()).collect();
+            PatternError::range("zones.stage", format!("{name:?}"), format!("one of {}", allowed.join(", ")))
+        })
+    }
+}
+
+/// One zone as a polygon on the chart (mm).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneSpec {
+    /// Which zone.
+    pub kind: ZoneKind,
+    /// Closed polygon, chart mm.
+    pub polygon: Vec<[f64; 2]>,
+}
+
+/// Which zones to treat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ZonesSpec {
+    /// The defaults for a stage.
+    Stage {
+        /// The stage.
+        stage: HairLossStage,
+    },
+    /// Explicit polygons (e.g. edited from a stage's defaults).
+    Explicit {
+        /// The zones.
+        zones: Vec<ZoneSpec>,
+    },
+}
+
+impl Default for ZonesSpec {
+    fn default() -> Self {
+        ZonesSpec::Stage { stage: HairLossStage::Norwood3 }
+    }
+}
+
+/// A scar to camouflage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScarSpec {
+    /// A linear FUT donor strip across the back of the head.
+    FutStrip {
+        /// Centre line (chart mm); default: across the occiput at `height_mm`.
+        #[serde(default)]
+        line: Option<Vec<[f64; 2]>>,
+        /// Length along the skin when `line` is absent, mm (20–320). Default 180.
+        #[serde(default = "default_strip_length")]
+        length_mm: f64,
+        /// Height of the default line relative to the glabella plane, mm. Default −35.
+        #[serde(default = "default_strip_height")]
+        height_mm: f64,
+        /// Scar width, mm (0.5–20). Default 4.
+        #[serde(default = "default_strip_width")]
+        width_mm: f64,
+        /// Margin treated on each side, mm (0–10). Default 3.
+        #[serde(default = "default_margin")]
+        margin_mm: f64,
+    },
+    /// FUE punch scars: many small discs scattered over a donor area.
+    FuePunches {
+        /// Number of punches (1–5000). Default 600.
+        #[serde(default = "default_punches")]
+        count: u32,
+        /// Punch diameter, mm (0.5–2). Default 0.9.
+        #[serde(default = "default_punch")]
+        punch_diameter_mm: f64,
+        /// Margin treated around each punch, mm (0–3). Default 0.5.
+        #[serde(default = "default_punch_margin")]
+        margin_mm: f64,
+        /// Donor area polygon (chart mm); default: the occipital and parietal band.
+        #[serde(default)]
+        donor: Option<Vec<[f64; 2]>>,
+    },
+    /// Any other scar, as a polygon (chart mm).
+    Polygon {
+        /// The outline.
+        points: Vec<[f64; 2]>,
+    },
+}
+
+fn default_strip_length() -> f64 {
+    180.0
+}
+fn default_strip_height() -> f64 {
+    -35.0
+}
+fn default_strip_width() -> f64 {
+    4.0
+}
+fn default_margin() -> f64 {
+    3.0
+}
+fn default_punches() -> u32 {
+    600
+}
+fn default_punch() -> f64 {
+    0.9
+}
+fn default_punch_margin() -> f64 {
+    0.5
+}
+
+/// A place that gets no dots (a mole, a lesion).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Exclusion {
+    /// A disc.
+    Circle {
+        /// Centre, chart mm.
+        center_mm: [f64; 2],
+        /// Radius, mm (0.5–50).
+        radius_mm: f64,
+    },
+    /// A polygon, chart mm.
+    Polygon {
+        /// The outline.
+        points: Vec<[f64; 2]>,
+    },
+}
+
+/// A zone polygon in a finished pattern.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZonePolygon {
+    /// Which zone.
+    pub kind: ZoneKind,
+    /// Chart mm.
+    pub polygon: Vec<[f64; 2]>,
+}
+
+/// Priority of a zone where polygons overlap (higher wins).
+pub fn priority(kind: ZoneKind) -> u8 {
+    match kind {
+        ZoneKind::SidesBack => 1,
+        ZoneKind::MidScalp => 2,
+        ZoneKind::Crown => 3,
+        ZoneKind::Frontal => 4,
+        ZoneKind::Temples => 5,
+        ZoneKind::Hairline => 6,
+        ZoneKind::Scar => 7,
+    }
+}
+
+/// The scalp's outline on the chart, in polar form all the way round.
+#[derive(Debug, Clone)]
+pub(crate) struct Outline {
+    /// r at ψ = i · 0.5°, i in 0..720.
+    radius_mm: Vec<f64>,
+}
+
+impl Outline {
+    pub fn new(head: &Head, hairline: &Hairline) -> Outline {
+        let (h0, h1) = hairline.azimuth_range_deg();
+        // Lower edge anchors go round the back from the left sideburn (ψ ≈ 168°) to the
+        // right one (ψ ≈ 372° = 12°).
+        let anchors = head.lower_edge_anchors();
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        let mut push = |phi_deg: f64, z: f64, mirror: bool| {
+            let mut p = head.point_at_azimuth(phi_deg, z);
+            if mirror {
+                p[0] = -p[0];
+            }
+            let (mut psi, r) = polar(head.chart_from_surface(p));
+            if psi < 160.0 {
+                psi += 360.0;
+            }
+            xs.push(psi);
+            ys.push(r);
+        };
+        for &(phi, z) in anchors.iter() {
+            push(phi, z, true);
+        }
+        for &(phi, z) in anchors.iter().rev().skip(1) {
+            push(phi, z, false);
+        }
+        let mut pairs: Vec<(f64, f64)> = xs.into_iter().zip(ys).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pairs.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-9);
+        let (xs, ys): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+        let radius_mm = (0..720)
+            .map(|i| {
+                let psi = i as f64 * 0.5;
+                if let Some((r, _)) = hairline.at(psi).filter(|_| psi >= h0 && psi <= h1) {
+                    r
+                } else {
+                    let x = if psi < 160.0 { psi + 360.0 } else { psi };
+                    pchip(&xs, &ys, x)
+                }
+            })
+            .collect();
+        Outline { radius_mm }
+    }
+
+    pub fn at(&self, psi_deg: f64) -> f64 {
+        let f = psi_deg.rem_euclid(360.0) / 0.5;
+        let i = f as usize % 720;
+        let j = (i + 1) % 720;
+        let t = f - f.floor();
+        self.radius_mm[i] * (1.0 - t) + self.radius_mm[j] * t
+    }
+
+    pub fn polygon(&self) -> Vec<[f64; 2]> {
+        (0..720).step_by(2).map(|i| from_polar(i as f64 * 0.5, self.radius_mm[i])).collect()
+    }
+
+    pub fn max_radius(&self) -> f64 {
+        self.radius_mm.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// A star-shaped band: azimuths `psi0..psi1` (degrees), radii between `inner` and `outer`.
+fn band(psi0: f64, psi1: f64, inner: impl Fn(f64) -> f64, outer: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
+    let steps = (((psi1 - psi0) / 1.0).ceil() as usize).max(2);
+    let mut pts = Vec::with_capacity(2 * steps + 2);
+    for i in 0..=steps {
+        let psi = psi0 + (psi1 - psi0) * i as f64 / steps as f64;
+        pts.push(from_polar(psi, outer(psi).max(0.5)));
+    }
+    for i in (0..=steps).rev() {
+        let psi = psi0 + (psi1 - psi0) * i as f64 / steps as f64;
+        let r = inner(psi).max(0.0);
+        pts.push(from_polar(psi, r));
+    }
+    // A fan reaching the vertex collapses to one point there.
+    pts.dedup_by(|a, b| (a[0] - b[0]).abs() < 1e-9 && (a[1] - b[1]).abs() < 1e-9);
+    pts
+}
+
+/// A closed star-shaped region `r ≤ outer(ψ)` all round.
+fn star(outer: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
+    (0..360).map(|i| from_polar(i as f64, outer(i as f64).max(1.0))).collect()
+}
+
+/// Stage geometry: which zones and how big.
+struct StagePlan {
+    hairline: bool,
+    temples: bool,
+    frontal_depth_mm: Option<f64>,
+    crown_radius_mm: Option<f64>,
+    /// Mid-scalp outer radius as a fraction of the outline, and the frontal rim kept, mm.
+    mid: Option<(f64, f64)>,
+    sides_back: bool,
+}
+
+fn plan(stage: HairLossStage) -> StagePlan {
+    use HairLossStage::*;
+    let p = |hairline, temples, frontal, crown, mid, sides| StagePlan {
+        hairline,
+        temples,
+        frontal_depth_mm: frontal,
+        crown_radius_mm: crown,
+        mid,
+        sides_back: sides,
+    };
+    match stage {
+        Norwood1 => p(true, false, None, None, None, false),
+        Norwood2 => p(true, true, None, None, None, false),
+        Norwood3 => p(true, true, Some(35.0), None, None, false),
+        Norwood3Vertex => p(true, true, Some(35.0), Some(30.0), None, false),
+        Norwood4 => p(true, true, Some(50.0), Some(38.0), None, false),
+        Norwood5 => p(true, true, Some(60.0), Some(45.0), Some((0.45, 0.0)), false),
+        Norwood6 => p(true, true, Some(60.0), Some(55.0), Some((0.60, 0.0)), false),
+        Norwood7 | Totalis | Universalis => p(true, true, Some(60.0), Some(60.0), Some((0.62, 0.0)), true),
+        Ludwig1 => p(false, false, None, None, Some((0.40, 20.0)), false),
+        Ludwig2 => p(false, false, None, Some(40.0), Some((0.52, 15.0)), false),
+        Ludwig3 => p(false, false, None, Some(50.0), Some((0.65, 12.0)), false),
+        Diffuse => p(false, false, Some(45.0), Some(50.0), Some((0.62, 10.0)), false),
+        AlopeciaAreata => p(false, false, None, None, None, false),
+    }
+}
+
+/// Default zone polygons for a stage.
+pub(crate) fn stage_zones(
+    stage: HairLossStage,
+    head: &Head,
+    hairline: &Hairline,
+    outline: &Outline,
+    whorl: [f64; 2],
+    seed: u64,
+) -> Vec<ZoneSpec> {
+    let sp = plan(stage);
+    let (h0, h1) = hairline.azimuth_range_deg();
+    let style = &hairline.style_settings;
+    let line = |psi: f64| hairline.at(psi).map(|(r, _)| r).unwrap_or_else(|| outline.at(psi));
+    let scale = |psi: f64| hairline.at(psi).map(|(_, k)| k).unwrap_or(1.0);
+    let w = style.transition_width_mm;
+    let ahead = style.isolated_band_mm;
+    let behind_band = |psi: f64| line(psi) - w * scale(psi);
+    // Frontotemporal azimuths: from the rules, or 35° either side of the midline.
+    let ft_psi = hairline
+        .frontotemporal
+        .map(|ft| polar(ft[0].chart_mm).0)
+        .unwrap_or(55.0)
+        .clamp(h0 + 5.0, 85.0);
+    let mut zones = Vec::new();
+    let push = |zones: &mut Vec<ZoneSpec>, kind, polygon: Vec<[f64; 2]>| {
+        if polygon.len() >= 3 {
+            zones.push(ZoneSpec { kind, polygon })
+        }
+    };
+    if sp.sides_back {
+        push(&mut zones, ZoneKind::SidesBack, star(|psi| outline.at(psi)));
+    }
+    if let Some((frac, rim)) = sp.mid {
+        let mid = |psi: f64| {
+            let mut r = frac * outline.at(psi);
+            if psi >= h0 && psi <= h1 {
+                r = r.min(line(psi) - (rim + if sp.hairline { w } else { 0.0 }) * scale(psi));
+            }
+            r
+        };
+        push(&mut zones, ZoneKind::MidScalp, star(mid));
+    }
+    if let Some(radius) = sp.crown_radius_mm {
+        push(&mut zones, ZoneKind::Crown, polygon::disc(whorl, radius, 72));
+    }
+    if let Some(depth) = sp.frontal_depth_mm {
+        push(&mut zones, ZoneKind::Frontal, band(ft_psi, 180.0 - ft_psi, |psi| behind_band(psi) - depth, behind_band));
+    }
+    if sp.temples {
+        let depth = 25.0;
+        push(&mut zones, ZoneKind::Temples, band(h0, ft_psi, |psi| behind_band(psi) - depth, behind_band));
+        push(&mut zones, ZoneKind::Temples, band(180.0 - ft_psi, h1, |psi| behind_band(psi) - depth, behind_band));
+    }
+    if sp.hairline {
+        push(&mut zones, ZoneKind::Hairline, band(h0, h1, behind_band, |psi| line(psi) + ahead * scale(psi)));
+    }
+    if stage == HairLossStage::AlopeciaAreata {
+        zones.extend(areata_patches(head, hairline, outline, whorl, seed));
+    }
+    zones
+}
+
+/// Three to five round patches (radius 12–25 mm) at seeded places, each labelled by where it lies.
+fn areata_patches(head: &Head, hairline: &Hairline, outline: &Outline, whorl: [f64; 2], seed: u64) -> Vec<ZoneSpec> {
+    let _ = head;
+    let mut rng = sampler::stream(seed, 11);
+    let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let count = 3 + (unit() * 3.0) as usize;
+    let mut discs: Vec<([f64; 2], f64)> = Vec::new();
+    for _ in 0..200 {
+        if discs.len() >= count {
+            break;
+        }
+        let radius = 12.0 + 13.0 * unit();
+        let psi = unit() * 360.0;
+        let r = (0.15 + 0.5 * unit()) * outline.at(psi);
+        let c = from_polar(psi, r);
+        let fits = r + radius < outline.at(psi) - 5.0
+            && hairline.depth_behind_mm(c).is_none_or(|d| d > radius + 5.0)
+            && discs.iter().all(|(q, rq)| (q[0] - c[0]).hypot(q[1] - c[1]) > radius + rq + 5.0);
+        if fits {
+            discs.push((c, radius));
+        }
+    }
+    discs
+        .into_iter()
+        .map(|(c, radius)| {
+            let (psi, r) = polar(c);
+            let kind = if (c[0] - whorl[0]).hypot(c[1] - whorl[1]) < 45.0 {
+                ZoneKind::Crown
+            } else if r > 0.62 * outline.at(psi) {
+                ZoneKind::SidesBack
+            } else if hairline.depth_behind_mm(c).is_some_and(|d| d < 60.0) {
+                ZoneKind::Frontal
+            } else {
+                ZoneKind::MidScalp
+            };
+            ZoneSpec { kind, polygon: polygon::disc(c, radius, 48) }
+        })
+        .collect()
+}
+
+/// Scar polygons (each a [`ZoneKind::Scar`] zone) and seed points for small ones.
+pub(crate) fn scar_zones(
+    scars: &[ScarSpec],
+    head: &Head,
+    outline: &Outline,
+    seed: u64,
+) -> Result<(Vec<ZoneSpec>, Vec<[f64; 2]>), PatternError> {
+    let mut zones = Vec::new();
+    let mut seeds = Vec::new();
+    let limit = outline.max_radius() + 30.0;
+    for (i, scar) in scars.iter().enumerate() {
+        let field = format!("scars[{i}]");
+        match scar {
+            ScarSpec::FutStrip { line, length_mm, height_mm, width_mm, margin_mm } => {
+                check_range(&format!("{field}.width_mm"), *width_mm, 0.5, 20.0, "0.5–20 mm")?;
+                check_range(&format!("{field}.margin_mm"), *margin_mm, 0.0, 10.0, "0–10 mm")?;
+                let centre: Vec<[f64; 2]> = match line {
+                    Some(pts) => {
+                        if pts.len() < 2 || pts.len() > 500 || pts.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+                            return Err(PatternError::shape(
+                                format!("{field}.line"),
+                                format!("expected 2–500 finite chart points, got {}", pts.len()),
+                            ));
+                        }
+                        pts.clone()
+                    }
+                    None => {
+                        check_range(&format!("{field}.length_mm"), *length_mm, 20.0, 320.0, "20–320 mm")?;
+                        check_range(&format!("{field}.height_mm"), *height_mm, -0.6 * head.c_mm, 0.3 * head.c_mm, "within the back of the scalp")?;
+                        strip_line(head, *length_mm, *height_mm)
+                    }
+                };
+                let poly = polygon::band_around(&centre, 0.5 * width_mm + margin_mm);
+                polygon::validate_polygon(&format!("{field}.line"), &poly, limit)?;
+                seeds.extend(centre.iter().copied());
+                zones.push(ZoneSpec { kind: ZoneKind::Scar, polygon: poly });
+            }
+            ScarSpec::FuePunches { count, punch_diameter_mm, margin_mm, donor } => {
+                if *count < 1 || *count > 5000 {
+                    return Err(PatternError::range(format!("{field}.count"), count, "1–5000"));
+                }
+                check_range(&format!("{field}.punch_diameter_mm"), *punch_diameter_mm, 0.5, 2.0, "0.5–2 mm")?;
+                check_range(&format!("{field}.margin_mm"), *margin_mm, 0.0, 3.0, "0–3 mm")?;
+                let donor = match donor {
+                    Some(d) => {
+                        polygon::validate_polygon(&format!("{field}.donor"), d, limit)?;
+                        d.clone()
+                    }
+                    None => donor_band(head),
+                };
+                let radius = 0.5 * punch_diameter_mm + margin_mm;
+                let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+                for p in &donor {
+                    x0 = x0.min(p[0]);
+                    y0 = y0.min(p[1]);
+                    x1 = x1.max(p[0]);
+                    y1 = y1.max(p[1]);
+                }
+                let mut rng = sampler::stream(seed, 100 + i as u64);
+                let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                let mut centres: Vec<[f64; 2]> = Vec::new();
+                // Dart throwing with a bounded number of tries; punches are spaced at
+                // least their own diameter apart, as a surgeon spaces them.
+                let gap = 2.0 * radius + 0.5 * punch_diameter_mm;
+                for _ in 0..(*count as usize * 40) {
+                    if centres.len() >= *count as usize {
+                        break;
+                    }
+                    let c = [x0 + unit() * (x1 - x0), y0 + unit() * (y1 - y0)];
+                    if polygon::contains(&donor, c) && centres.iter().all(|q| (q[0] - c[0]).hypot(q[1] - c[1]) >= gap) {
+                        centres.push(c);
+                    }
+                }
+                for c in centres {
+                    seeds.push(c);
+                    zones.push(ZoneSpec { kind: ZoneKind::Scar, polygon: polygon::disc(c, radius, 12) });
+                }
+            }
+            ScarSpec::Polygon { points } => {
+                polygon::validate_polygon(&format!("{field}.points"), points, limit)?;
+                let n = points.len() as f64;
+                seeds.push([points.iter().map(|p| p[0]).sum::<f64>() / n, points.iter().map(|p| p[1]).sum::<f64>() / n]);
+                seeds.extend(points.iter().copied());
+                zones.push(ZoneSpec { kind: ZoneKind::Scar, polygon: points.clone() });
+            }
+        }
+    }
+    Ok((zones, seeds))
+}
+
+/// The centre line of a FUT strip of `length_mm` across the back at height `z_mm`.
+fn strip_line(head: &Head, length_mm: f64, z_mm: f64) -> Vec<[f64; 2]> {
+    // Walk from the midline (φ = −90°) to each side until half the length is reached.
+    let half = |dir: f64| {
+        let mut pts = Vec::new();
+        let mut walked = 0.0;
+        let mut prev = head.point_at_azimuth(-90.0, z_mm);
+        let mut phi = -90.0;
+        while walked < 0.5 * length_mm && (phi + 90.0f64).abs() < 89.0 {
+            phi += dir * 0.5;
+            let p = head.point_at_azimuth(phi, z_mm);
+            walked += dist3(prev, p);
+            prev = p;
+            pts.push(head.chart_from_surface(p));
+        }
+        pts
+    };
+    let mut left = half(-1.0);
+    left.reverse();
+    left.push(head.chart_from_surface(head.point_at_azimuth(-90.0, z_mm)));
+    left.extend(half(1.0));
+    // Thin to about one point per 2 mm of chart.
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    for p in left {
+        if out.last().is_none_or(|q: &[f64; 2]| (q[0] - p[0]).hypot(q[1] - p[1]) >= 2.0) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The default FUE donor area: the back of the head between ear level and the nape.
+fn donor_band(head: &Head) -> Vec<[f64; 2]> {
+    let c = head.c_mm;
+    let mut pts = Vec::new();
+    for i in 0..=60 {
+        let phi = -155.0 + 130.0 * i as f64 / 60.0;
+        pts.push(head.chart_from_surface(head.point_at_azimuth(phi, -0.12 * c)));
+    }
+    for i in (0..=60).rev() {
+        let phi = -150.0 + 120.0 * i as f64 / 60.0;
+        pts.push(head.chart_from_surface(head.point_at_azimuth(phi, -0.5 * c)));
+    }
+    pts
+}
+
+/// Exclusion polygons, validated.
+pub(crate) fn exclusion_polygons(exclusions: &[Exclusion], limit: f64) -> Result<Vec<Vec<[f64; 2]>>, PatternError> {
+    exclusions
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            Exclusion::Circle { center_mm, radius_mm } => {
+                check_range(&format!("exclusions[{i}].radius_mm"), *radius_mm, 0.5, 50.0, "0.5–50 mm")?;
+                if !center_mm[0].is_finite() || !center_mm[1].is_finite() || center_mm[0].hypot(center_mm[1]) > limit {
+                    return Err(PatternError::shape(
+                        format!("exclusions[{i}].center_mm"),
+                        format!("expected a chart point within {limit:.0} mm of the vertex, got {center_mm:?}"),
+                    ));
+                }
+                Ok(polygon::disc(*center_mm, *radius_mm, 24))
+            }
+            Exclusion::Polygon { points } => {
+                polygon::validate_polygon(&format!("exclusions[{i}].points"), points, limit)?;
+                Ok(points.clone())
+            }
+        })
+        .collect()
+}
