@@ -87,12 +87,6 @@ pub fn validate_polygon(field: &str, points: &[[f64; 2]], max_radius_mm: f64) ->
             ));
         }
     }
-    if area_mm2(points) < 1e-6 {
-        return Err(PatternError::shape(
-            field,
-            "expected a polygon with non-zero area, got a degenerate one",
-        ));
-    }
     for i in 0..n {
         let (a, b) = (points[i], points[(i + 1) % n]);
         for j in (i + 1)..n {
@@ -108,6 +102,12 @@ pub fn validate_polygon(field: &str, points: &[[f64; 2]], max_radius_mm: f64) ->
                 ));
             }
         }
+    }
+    if area_mm2(points) < 1e-6 {
+        return Err(PatternError::shape(
+            field,
+            "expected a polygon with non-zero area, got a degenerate one",
+        ));
     }
     Ok(())
 }
