@@ -1,1 +1,104 @@
-fn main() {}
+//! Sampler benchmarks: variable-density patches of 10k, 100k and 1M dots next to the
+//! `fast_poisson` crate (uniform radius, Bridson with 30 candidates) at the same counts,
+//! and a full Norwood VII scalp over all sessions.
+//!
+//! `cargo bench -p follicle-pattern --bench sampler` runs them under divan. With
+//! `FOLLICLE_BENCH_SUMMARY=1` it instead prints one machine-readable line per case
+//! (best of several runs) plus ρ, Ω and ν_eff of a 100×100 mm patch at 80/cm²; that is
+//! what `scripts/bench-pattern` reads to build its table.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use fast_poisson::Poisson2D;
+use follicle_pattern::{HairLossStage, PatchRequest, PatternRequest, ZonesSpec, generate, generate_patch, point_metrics};
+
+const COUNTS: [usize; 3] = [10_000, 100_000, 1_000_000];
+/// Mean density of the graded patches (40 → 120 dots/cm² across the width).
+const MEAN_DENSITY: f64 = 80.0;
+
+fn side_mm(points: usize) -> f64 {
+    (points as f64 / MEAN_DENSITY * 100.0).sqrt()
+}
+
+fn graded_patch(points: usize, seed: u64) -> PatchRequest {
+    let side = side_mm(points);
+    PatchRequest {
+        width_mm: side,
+        height_mm: side,
+        density_per_cm2: 40.0,
+        end_density_per_cm2: Some(120.0),
+        units: false,
+        seed,
+    }
+}
+
+/// fast_poisson at the same count: its radius for the same mean density (its Bridson
+/// packs about 0.70 points per r², measured).
+fn fast_poisson_points(points: usize, seed: u64) -> usize {
+    let side = side_mm(points);
+    let r = (0.70 / (MEAN_DENSITY / 100.0)).sqrt();
+    Poisson2D::new().with_dimensions([side, side], r).with_seed(seed).iter().count()
+}
+
+fn norwood_7() -> PatternRequest {
+    PatternRequest { zones: ZonesSpec::Stage { stage: HairLossStage::Norwood7 }, ..PatternRequest::default() }
+}
+
+#[divan::bench(args = COUNTS, sample_count = 5)]
+fn follicle_variable_density(bencher: divan::Bencher<'_, '_>, points: usize) {
+    bencher.bench(|| generate_patch(black_box(&graded_patch(points, 1))).map(|p| p.dots.len()));
+}
+
+// fast_poisson needs about 70 s for 1M points: one sample each.
+#[divan::bench(args = COUNTS, sample_count = 1, sample_size = 1)]
+fn fast_poisson_uniform(bencher: divan::Bencher<'_, '_>, points: usize) {
+    bencher.bench(|| fast_poisson_points(black_box(points), 1));
+}
+
+#[divan::bench(sample_count = 10)]
+fn norwood_7_all_sessions(bencher: divan::Bencher<'_, '_>) {
+    let request = norwood_7();
+    bencher.bench(|| generate(black_box(&request)).map(|p| p.dots.len()));
+}
+
+/// Best wall time of `runs` runs and the count the last one produced.
+fn best_of(runs: usize, mut f: impl FnMut() -> usize) -> (usize, f64) {
+    let mut best = f64::INFINITY;
+    let mut count = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        count = f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (count, best)
+}
+
+fn summary() {
+    for points in COUNTS {
+        let runs = if points >= 1_000_000 { 3 } else { 7 };
+        let (n, s) = best_of(runs, || generate_patch(&graded_patch(points, 1)).map(|p| p.dots.len()).unwrap_or(0));
+        println!("follicle {points} {n} {s:.6}");
+        let runs = if points >= 1_000_000 { 1 } else { 3 };
+        let (n, s) = best_of(runs, || fast_poisson_points(points, 1));
+        println!("fast_poisson {points} {n} {s:.6}");
+    }
+    let (n, s) = best_of(15, || generate(&norwood_7()).map(|p| p.dots.len()).unwrap_or(0));
+    println!("norwood7 {n} {s:.6}");
+    let patch = generate_patch(&PatchRequest { width_mm: 100.0, height_mm: 100.0, density_per_cm2: 80.0, seed: 1, ..Default::default() });
+    if let Ok(patch) = patch {
+        let m = point_metrics(&patch.site_points(), 100.0, 100.0);
+        println!(
+            "metrics {} {:.4} {:.4} {:.4} {:.4} {:.4}",
+            m.points, m.relative_radius, m.oscillation, m.effective_nyquist, m.mean_nn_distance_mm, m.mean_nn_relative
+        );
+    }
+}
+
+fn main() {
+    if std::env::var_os("FOLLICLE_BENCH_SUMMARY").is_some() {
+        summary();
+    } else {
+        divan::main();
+    }
+}
