@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use fast_poisson::Poisson2D;
-use follicle_pattern::{HairLossStage, PatchRequest, PatternRequest, ZonesSpec, generate, generate_patch, point_metrics};
+use follicle_pattern::{
+    HairLossStage, PatchRequest, PatternRequest, ZonesSpec, generate, generate_patch, point_metrics,
+};
 
 const COUNTS: [usize; 3] = [10_000, 100_000, 1_000_000];
 /// Mean density of the graded patches (40 → 120 dots/cm² across the width).
@@ -38,11 +40,20 @@ fn graded_patch(points: usize, seed: u64) -> PatchRequest {
 fn fast_poisson_points(points: usize, seed: u64) -> usize {
     let side = side_mm(points);
     let r = (0.70 / (MEAN_DENSITY / 100.0)).sqrt();
-    Poisson2D::new().with_dimensions([side, side], r).with_seed(seed).iter().count()
+    Poisson2D::new()
+        .with_dimensions([side, side], r)
+        .with_seed(seed)
+        .iter()
+        .count()
 }
 
 fn norwood_7() -> PatternRequest {
-    PatternRequest { zones: ZonesSpec::Stage { stage: HairLossStage::Norwood7 }, ..PatternRequest::default() }
+    PatternRequest {
+        zones: ZonesSpec::Stage {
+            stage: HairLossStage::Norwood7,
+        },
+        ..PatternRequest::default()
+    }
 }
 
 #[divan::bench(args = COUNTS, sample_count = 5)]
@@ -77,7 +88,11 @@ fn best_of(runs: usize, mut f: impl FnMut() -> usize) -> (usize, f64) {
 fn summary() {
     for points in COUNTS {
         let runs = if points >= 1_000_000 { 3 } else { 7 };
-        let (n, s) = best_of(runs, || generate_patch(&graded_patch(points, 1)).map(|p| p.dots.len()).unwrap_or(0));
+        let (n, s) = best_of(runs, || {
+            generate_patch(&graded_patch(points, 1))
+                .map(|p| p.dots.len())
+                .unwrap_or(0)
+        });
         println!("follicle {points} {n} {s:.6}");
         let runs = if points >= 1_000_000 { 1 } else { 3 };
         let (n, s) = best_of(runs, || fast_poisson_points(points, 1));
@@ -85,12 +100,23 @@ fn summary() {
     }
     let (n, s) = best_of(15, || generate(&norwood_7()).map(|p| p.dots.len()).unwrap_or(0));
     println!("norwood7 {n} {s:.6}");
-    let patch = generate_patch(&PatchRequest { width_mm: 100.0, height_mm: 100.0, density_per_cm2: 80.0, seed: 1, ..Default::default() });
+    let patch = generate_patch(&PatchRequest {
+        width_mm: 100.0,
+        height_mm: 100.0,
+        density_per_cm2: 80.0,
+        seed: 1,
+        ..Default::default()
+    });
     if let Ok(patch) = patch {
         let m = point_metrics(&patch.site_points(), 100.0, 100.0);
         println!(
             "metrics {} {:.4} {:.4} {:.4} {:.4} {:.4}",
-            m.points, m.relative_radius, m.oscillation, m.effective_nyquist, m.mean_nn_distance_mm, m.mean_nn_relative
+            m.points,
+            m.relative_radius,
+            m.oscillation,
+            m.effective_nyquist,
+            m.mean_nn_distance_mm,
+            m.mean_nn_relative
         );
     }
 }

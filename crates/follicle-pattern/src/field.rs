@@ -17,12 +17,17 @@ pub const RASTER_MM: f64 = 0.5;
 
 /// Zone codes: 0 = none, else index into [`ZoneKind::ALL`] + 1.
 pub(crate) fn code(kind: ZoneKind) -> u8 {
-    ZoneKind::ALL.iter().position(|&k| k == kind).map_or(0, |i| i as u8 + 1)
+    ZoneKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .map_or(0, |i| i as u8 + 1)
 }
 
 /// The kind for a code.
 pub(crate) fn kind_of(code: u8) -> Option<ZoneKind> {
-    (code as usize).checked_sub(1).and_then(|i| ZoneKind::ALL.get(i).copied())
+    (code as usize)
+        .checked_sub(1)
+        .and_then(|i| ZoneKind::ALL.get(i).copied())
 }
 
 #[derive(Debug)]
@@ -177,7 +182,10 @@ impl ZoneMap {
                 let Some(kind) = kind_of(zone[k]) else { continue };
                 let base = densities.get(kind) as f32;
                 let mut d = base;
-                let centre = [x0 + (i as f64 + 0.5) * RASTER_MM, y0 + (j as f64 + 0.5) * RASTER_MM];
+                let centre = [
+                    x0 + (i as f64 + 0.5) * RASTER_MM,
+                    y0 + (j as f64 + 0.5) * RASTER_MM,
+                ];
                 let mut m = mean_size as f32;
                 match kind {
                     ZoneKind::Hairline => {
@@ -187,7 +195,8 @@ impl ZoneMap {
                             let f = style.front_density_fraction;
                             d = if depth < 0.0 {
                                 if style.isolated_band_mm > 0.0 {
-                                    (style.isolated_share * f64::from(base) * w / style.isolated_band_mm) as f32
+                                    (style.isolated_share * f64::from(base) * w / style.isolated_band_mm)
+                                        as f32
                                 } else {
                                     0.0
                                 }
@@ -210,7 +219,15 @@ impl ZoneMap {
                 }
             }
         }
-        ZoneMap { x0, y0, nx, ny, zone, density, radius }
+        ZoneMap {
+            x0,
+            y0,
+            nx,
+            ny,
+            zone,
+            density,
+            radius,
+        }
     }
 
     pub fn bounds(&self) -> Bounds {

@@ -154,7 +154,11 @@ pub(crate) fn pchip(xs: &[f64], ys: &[f64], x: f64) -> f64 {
             return slope(n - 2);
         }
         let (a, b) = (slope(i - 1), slope(i));
-        if a * b <= 0.0 { 0.0 } else { 2.0 / (1.0 / a + 1.0 / b) }
+        if a * b <= 0.0 {
+            0.0
+        } else {
+            2.0 / (1.0 / a + 1.0 / b)
+        }
     };
     let h = xs[k + 1] - xs[k];
     let t = (x - xs[k]) / h;
@@ -182,7 +186,12 @@ pub(crate) fn from_polar(psi_deg: f64, r: f64) -> [f64; 2] {
 
 impl Hairline {
     /// Designs the line for `head`.
-    pub fn design(head: &Head, spec: &HairlineSpec, settings: &PatternSettings, seed: u64) -> Result<Hairline, PatternError> {
+    pub fn design(
+        head: &Head,
+        spec: &HairlineSpec,
+        settings: &PatternSettings,
+        seed: u64,
+    ) -> Result<Hairline, PatternError> {
         let style_settings = match spec.style {
             HairlineStyle::Soft => settings.soft.clone(),
             HairlineStyle::Broken => settings.broken.clone(),
@@ -196,13 +205,30 @@ impl Hairline {
         let temporal_peaks;
         // Anchors (ψ, r) on the right half, ψ increasing to 90°, then mirrored.
         let anchors: Vec<(f64, f64)> = match &spec.shape {
-            HairlineShape::Rules { position, mature, mid_frontal_height_mm, frontotemporal_height_mm } => {
+            HairlineShape::Rules {
+                position,
+                mature,
+                mid_frontal_height_mm,
+                frontotemporal_height_mm,
+            } => {
                 let mut mfp_h = match mid_frontal_height_mm {
-                    Some(h) => check_range("hairline.shape.mid_frontal_height_mm", *h, 50.0, 130.0, "50–130 mm")?,
+                    Some(h) => check_range(
+                        "hairline.shape.mid_frontal_height_mm",
+                        *h,
+                        50.0,
+                        130.0,
+                        "50–130 mm",
+                    )?,
                     None => position.mid_frontal_height_mm(),
                 };
                 let mut ft_h = match frontotemporal_height_mm {
-                    Some(h) => check_range("hairline.shape.frontotemporal_height_mm", *h, 40.0, 130.0, "40–130 mm")?,
+                    Some(h) => check_range(
+                        "hairline.shape.frontotemporal_height_mm",
+                        *h,
+                        40.0,
+                        130.0,
+                        "40–130 mm",
+                    )?,
                     None => mfp_h,
                 };
                 let female = head.sex == Sex::Female;
@@ -237,16 +263,24 @@ impl Hairline {
                 if !(sb_psi < tp_psi && tp_psi < ft_psi && ft_psi < 90.0) {
                     return Err(PatternError::Inconsistent {
                         field: "hairline.shape".into(),
-                        problem: "the rules put the frontotemporal point behind the temporal peak on this head; \
+                        problem:
+                            "the rules put the frontotemporal point behind the temporal peak on this head; \
                                   use control points or a lower frontotemporal height"
-                            .into(),
+                                .into(),
                     });
                 }
                 // The temple angle recedes between the corner and the peak.
                 let rec_psi = tp_psi + 0.45 * (ft_psi - tp_psi);
                 let rec_r = tp_r + 0.45 * (ft_r - tp_r) - recession;
                 let mid_r = 0.5 * (ft_r + mfp_r) + 0.15 * (mfp_r - ft_r).abs();
-                vec![(sb_psi, sb_r), (tp_psi, tp_r), (rec_psi, rec_r), (ft_psi, ft_r), (0.5 * (ft_psi + 90.0), mid_r), (90.0, mfp_r)]
+                vec![
+                    (sb_psi, sb_r),
+                    (tp_psi, tp_r),
+                    (rec_psi, rec_r),
+                    (ft_psi, ft_r),
+                    (0.5 * (ft_psi + 90.0), mid_r),
+                    (90.0, mfp_r),
+                ]
             }
             HairlineShape::ControlPoints { points } => {
                 return Self::from_control_points(head, points, spec.style, style_settings, seed);
@@ -281,12 +315,15 @@ impl Hairline {
         let mut polar_pts = Vec::with_capacity(points.len());
         for (i, p) in points.iter().enumerate() {
             if !p[0].is_finite() || !p[1].is_finite() {
-                return Err(PatternError::shape(format!("hairline.shape.points[{i}]"), "expected finite coordinates"));
+                return Err(PatternError::shape(
+                    format!("hairline.shape.points[{i}]"),
+                    "expected finite coordinates",
+                ));
             }
             let (psi, r) = polar(*p);
             // The edge of the scalp at this azimuth: the head's level 0.3·c below the glabella.
             let limit = polar(head.chart_from_angles((-0.3_f64).acos(), psi.to_radians())).1;
-            if !(r >= 15.0 && r <= limit) || !(-10.0..=190.0).contains(&psi) {
+            if !(r >= 15.0 && r <= limit && (-10.0..=190.0).contains(&psi)) {
                 return Err(PatternError::shape(
                     format!("hairline.shape.points[{i}]"),
                     format!(
@@ -308,7 +345,14 @@ impl Hairline {
         }
         let xs: Vec<f64> = polar_pts.iter().map(|p| p.0).collect();
         let ys: Vec<f64> = polar_pts.iter().map(|p| p.1).collect();
-        Ok(Self::from_polar_anchors(head, &xs, &ys, style, style_settings, seed))
+        Ok(Self::from_polar_anchors(
+            head,
+            &xs,
+            &ys,
+            style,
+            style_settings,
+            seed,
+        ))
     }
 
     fn from_polar_anchors(
@@ -328,7 +372,11 @@ impl Hairline {
         let lengths = [1.0, 0.55, 0.3];
         for (w, (weight, len)) in waves.iter_mut().zip(weights.iter().zip(lengths)) {
             let phase = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * std::f64::consts::TAU;
-            *w = (style_settings.irregularity_mm * weight, style_settings.wave_length_mm * len, phase);
+            *w = (
+                style_settings.irregularity_mm * weight,
+                style_settings.wave_length_mm * len,
+                phase,
+            );
         }
         let mean_r = ys.iter().sum::<f64>() / ys.len() as f64;
         let mut radius_mm = Vec::with_capacity(n);
@@ -338,7 +386,10 @@ impl Hairline {
             let psi = (psi0 + i as f64 * STEP_DEG).min(psi1);
             let s = psi.to_radians() * mean_r;
             let fade = ((psi - psi0).min(psi1 - psi) / 15.0).clamp(0.0, 1.0);
-            let wave: f64 = waves.iter().map(|&(a, l, ph)| a * (std::f64::consts::TAU * s / l + ph).sin()).sum();
+            let wave: f64 = waves
+                .iter()
+                .map(|&(a, l, ph)| a * (std::f64::consts::TAU * s / l + ph).sin())
+                .sum();
             let r = (pchip(xs, ys, psi) + fade * wave).max(5.0);
             // Chart mm per surface mm along the radius, measured with a 1 mm step.
             let p = head.surface_from_chart(from_polar(psi, r));
@@ -363,7 +414,10 @@ impl Hairline {
 
     /// Azimuth range the line covers, degrees.
     pub fn azimuth_range_deg(&self) -> (f64, f64) {
-        (self.psi0_deg, self.psi0_deg + (self.radius_mm.len() - 1) as f64 * STEP_DEG)
+        (
+            self.psi0_deg,
+            self.psi0_deg + (self.radius_mm.len() - 1) as f64 * STEP_DEG,
+        )
     }
 
     /// Line radius and radial scale at azimuth `psi_deg`, if the line covers it.

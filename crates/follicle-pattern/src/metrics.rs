@@ -313,9 +313,9 @@ impl RadialSpectrum {
         let df = self.frequency[1] - self.frequency[0];
         let mut cum = vec![0.0; n];
         let mut acc = 0.0;
-        for i in 1..n {
-            acc += self.power[i] * 2.0 * self.frequency[i] * df;
-            cum[i] = acc / (self.frequency[i] * self.frequency[i]);
+        for ((c, &p), &f) in cum.iter_mut().zip(&self.power).zip(&self.frequency).skip(1) {
+            acc += p * 2.0 * f * df;
+            *c = acc / (f * f);
         }
         let start = self.frequency.iter().position(|&f| f >= 0.5).unwrap_or(n);
         for i in start..n {

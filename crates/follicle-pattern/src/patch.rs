@@ -70,8 +70,8 @@ pub struct Patch {
     pub sites: usize,
 }
 
+/// A density that changes linearly across the width: `r(x) = sqrt(k / (d0 + slope·x))`.
 struct Ramp {
-    /// `100 · C · m / D` at x = 0 and its slope, so r² is linear in 1/D... kept simple:
     d0: f32,
     slope: f32,
     k: f32,

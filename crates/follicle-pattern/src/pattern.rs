@@ -144,10 +144,16 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
     let limit = outline.max_radius() + 30.0;
     let whorl = landmarks.crown_whorl.chart_mm;
     let mut zone_specs: Vec<ZoneSpec> = match &request.zones {
-        ZonesSpec::Stage { stage } => zones::stage_zones(*stage, &head, &hairline, &outline, whorl, request.seed),
+        ZonesSpec::Stage { stage } => {
+            zones::stage_zones(*stage, &head, &hairline, &outline, whorl, request.seed)
+        }
         ZonesSpec::Explicit { zones } => {
             if zones.len() > 200 {
-                return Err(PatternError::range("zones.zones", format!("{} zones", zones.len()), "0–200 zones"));
+                return Err(PatternError::range(
+                    "zones.zones",
+                    format!("{} zones", zones.len()),
+                    "0–200 zones",
+                ));
             }
             for (i, z) in zones.iter().enumerate() {
                 polygon::validate_polygon(&format!("zones.zones[{i}].polygon"), &z.polygon, limit)?;
@@ -160,15 +166,34 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
     let exclusions = zones::exclusion_polygons(&request.exclusions, limit)?;
     for z in &zone_specs {
         let n = z.polygon.len() as f64;
-        seed_points.push([z.polygon.iter().map(|p| p[0]).sum::<f64>() / n, z.polygon.iter().map(|p| p[1]).sum::<f64>() / n]);
+        seed_points.push([
+            z.polygon.iter().map(|p| p[0]).sum::<f64>() / n,
+            z.polygon.iter().map(|p| p[1]).sum::<f64>() / n,
+        ]);
     }
     // The raster covers the outline and every zone, with a margin: no more.
     let mut extent = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-    for p in outline_poly.iter().chain(zone_specs.iter().flat_map(|z| z.polygon.iter())) {
-        extent = [extent[0].min(p[0]), extent[1].min(p[1]), extent[2].max(p[0]), extent[3].max(p[1])];
+    for p in outline_poly
+        .iter()
+        .chain(zone_specs.iter().flat_map(|z| z.polygon.iter()))
+    {
+        extent = [
+            extent[0].min(p[0]),
+            extent[1].min(p[1]),
+            extent[2].max(p[0]),
+            extent[3].max(p[1]),
+        ];
     }
     let extent = [extent[0] - 5.0, extent[1] - 5.0, extent[2] + 5.0, extent[3] + 5.0];
-    let map = ZoneMap::build(extent, &outline_poly, &zone_specs, &exclusions, &hairline, &request.density_per_cm2, settings);
+    let map = ZoneMap::build(
+        extent,
+        &outline_poly,
+        &zone_specs,
+        &exclusions,
+        &hairline,
+        &request.density_per_cm2,
+        settings,
+    );
     let totals = map.zone_totals();
     let expected: f64 = totals.iter().map(|t| t.1).sum();
     if expected > MAX_DOTS as f64 {
@@ -199,20 +224,42 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
             // later sessions use a slightly smaller radius. Measured on Norwood VII,
             // Ludwig II and alopecia areata designs: k = 1 − 0.06·q for
             // q = previous fraction / this fraction brings every session within ±3%.
-            let q = if s > 0 { request.session_fractions[s - 1] / fraction } else { 0.0 };
+            let q = if s > 0 {
+                request.session_fractions[s - 1] / fraction
+            } else {
+                0.0
+            };
             let k = 1.0 - FILL_CORRECTION * q;
             let field = SessionField::new(&map, fraction / (k * k));
             let (r_min, r_max) = (r_lo * field.scale, r_hi * field.scale);
             let mut rng = sampler::stream(request.seed, u64::from(session));
             let mut seeds = seeds_f32.clone();
-            seeds.extend(sampler::lattice_seeds(map.bounds(), 4.0 * r_lo * field.scale, &mut rng, 400_000));
-            let new_sites = sampler::sample(&field, map.bounds(), r_min, r_max, &sites, &seeds, &mut rng, MAX_DOTS as usize)?;
+            seeds.extend(sampler::lattice_seeds(
+                map.bounds(),
+                4.0 * r_lo * field.scale,
+                &mut rng,
+                400_000,
+            ));
+            let new_sites = sampler::sample(
+                &field,
+                map.bounds(),
+                r_min,
+                r_max,
+                &sites,
+                &seeds,
+                &mut rng,
+                MAX_DOTS as usize,
+            )?;
             let mut unit_rng = sampler::stream(request.seed, 1000 + u64::from(session));
             let shade = settings.shade(usize::from(session));
             for site in &new_sites {
                 let p = [f64::from(site[0]), f64::from(site[1])];
                 let Some(zone) = map.zone_at(p) else { continue };
-                let size = if zone == ZoneKind::Hairline { 1 } else { units::draw_unit_size(&cumulative, &mut unit_rng) };
+                let size = if zone == ZoneKind::Hairline {
+                    1
+                } else {
+                    units::draw_unit_size(&cumulative, &mut unit_rng)
+                };
                 if zone != ZoneKind::Hairline {
                     mix[usize::from(size) - 1] += 1;
                 }
@@ -220,7 +267,12 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
                 let unit = sites.len() as u32;
                 let diameter = request.needles.get(zone).diameter_mm();
                 let (_, site_cos) = head.surface_from_chart_near(p, None);
-                for o in units::unit_offsets(size, settings.unit_dot_spacing_mm as f32, angle as f32, &mut unit_rng) {
+                for o in units::unit_offsets(
+                    size,
+                    settings.unit_dot_spacing_mm as f32,
+                    angle as f32,
+                    &mut unit_rng,
+                ) {
                     let q = [p[0] + f64::from(o[0]), p[1] + f64::from(o[1])];
                     if exclusions.iter().any(|e| polygon::contains(e, q)) {
                         continue;
@@ -249,8 +301,13 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
         }
     }
     let stats = statistics(request, &map, &outline_poly, &totals, &dot_zone_counts, mix);
-    let mut zone_polys: Vec<ZonePolygon> =
-        zone_specs.into_iter().map(|z| ZonePolygon { kind: z.kind, polygon: z.polygon.iter().map(|p| [round3(p[0]), round3(p[1])]).collect() }).collect();
+    let mut zone_polys: Vec<ZonePolygon> = zone_specs
+        .into_iter()
+        .map(|z| ZonePolygon {
+            kind: z.kind,
+            polygon: z.polygon.iter().map(|p| [round3(p[0]), round3(p[1])]).collect(),
+        })
+        .collect();
     zone_polys.sort_by_key(|z| zones::priority(z.kind));
     Ok(Pattern {
         head,
@@ -304,7 +361,11 @@ fn statistics(
                 new_dots: counts[i] - previous[i],
                 target_density_per_cm2: round3(target),
                 density_per_cm2: round3(achieved),
-                density_error: if target > 0.0 { round3((achieved - target) / target) } else { 0.0 },
+                density_error: if target > 0.0 {
+                    round3((achieved - target) / target)
+                } else {
+                    0.0
+                },
                 hours: round3((counts[i] - previous[i]) as f64 / per_hour),
             });
         }
@@ -313,7 +374,11 @@ fn statistics(
     let units: u64 = mix.iter().sum();
     let mut fu = [0.0; 4];
     for (o, m) in fu.iter_mut().zip(mix) {
-        *o = if units > 0 { round3(100.0 * m as f64 / units as f64) } else { 0.0 };
+        *o = if units > 0 {
+            round3(100.0 * m as f64 / units as f64)
+        } else {
+            0.0
+        };
     }
     let _ = map;
     PatternStats {
@@ -399,7 +464,11 @@ impl Pattern {
             d.push('Z');
             d
         };
-        let _ = writeln!(s, r##"<path d="{}" fill="#f3e3d3" stroke="#8a6d55" stroke-width="0.5"/>"##, path(&self.outline));
+        let _ = writeln!(
+            s,
+            r##"<path d="{}" fill="#f3e3d3" stroke="#8a6d55" stroke-width="0.5"/>"##,
+            path(&self.outline)
+        );
         for z in &self.zones {
             let colour = match z.kind {
                 ZoneKind::Hairline => "#e4572e",
@@ -418,13 +487,26 @@ impl Pattern {
             );
         }
         for e in &self.exclusions {
-            let _ = writeln!(s, r##"<path d="{}" fill="#ffffff" stroke="#000" stroke-width="0.3"/>"##, path(e));
+            let _ = writeln!(
+                s,
+                r##"<path d="{}" fill="#ffffff" stroke="#000" stroke-width="0.3"/>"##,
+                path(e)
+            );
         }
         let mut line = String::new();
         for (i, p) in self.hairline.points.iter().enumerate() {
-            let _ = write!(line, "{}{:.2},{:.2} ", if i == 0 { "M" } else { "L" }, p[0], -p[1]);
+            let _ = write!(
+                line,
+                "{}{:.2},{:.2} ",
+                if i == 0 { "M" } else { "L" },
+                p[0],
+                -p[1]
+            );
         }
-        let _ = writeln!(s, r##"<path d="{line}" fill="none" stroke="#e4572e" stroke-width="0.4" stroke-dasharray="2 1"/>"##);
+        let _ = writeln!(
+            s,
+            r##"<path d="{line}" fill="none" stroke="#e4572e" stroke-width="0.4" stroke-dasharray="2 1"/>"##
+        );
         let _ = writeln!(s, r##"<g fill="#1d2430">"##);
         for d in self.dots.iter().filter(|d| d.session <= last) {
             let _ = writeln!(

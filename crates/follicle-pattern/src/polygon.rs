@@ -70,7 +70,7 @@ pub fn segments_intersect(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) ->
 /// radius `max_radius_mm`, non-zero area, no self-intersection.
 pub fn validate_polygon(field: &str, points: &[[f64; 2]], max_radius_mm: f64) -> Result<(), PatternError> {
     let n = points.len();
-    if n < 3 || n > MAX_POLYGON_VERTICES {
+    if !(3..=MAX_POLYGON_VERTICES).contains(&n) {
         return Err(PatternError::shape(
             field,
             format!("expected 3–{MAX_POLYGON_VERTICES} vertices, got {n}"),

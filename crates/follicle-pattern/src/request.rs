@@ -36,7 +36,15 @@ pub struct ZoneDensities {
 
 impl Default for ZoneDensities {
     fn default() -> Self {
-        ZoneDensities { hairline: 50.0, frontal: 80.0, temples: 70.0, mid_scalp: 80.0, crown: 80.0, sides_back: 40.0, scar: 100.0 }
+        ZoneDensities {
+            hairline: 50.0,
+            frontal: 80.0,
+            temples: 70.0,
+            mid_scalp: 80.0,
+            crown: 80.0,
+            sides_back: 40.0,
+            scar: 100.0,
+        }
     }
 }
 
@@ -198,19 +206,30 @@ impl PatternRequest {
         }
         let f = &self.session_fractions;
         if f.is_empty() || f.len() > 8 {
-            return Err(PatternError::range("session_fractions", format!("{} values", f.len()), "1–8 values"));
+            return Err(PatternError::range(
+                "session_fractions",
+                format!("{} values", f.len()),
+                "1–8 values",
+            ));
         }
         for (i, &v) in f.iter().enumerate() {
             check_range(&format!("session_fractions[{i}]"), v, 0.05, 1.0, "0.05–1")?;
             if i > 0 && v <= f[i - 1] {
                 return Err(PatternError::Inconsistent {
                     field: format!("session_fractions[{i}]"),
-                    problem: format!("expected a value above the previous session's {}, got {v}", f[i - 1]),
+                    problem: format!(
+                        "expected a value above the previous session's {}, got {v}",
+                        f[i - 1]
+                    ),
                 });
             }
         }
         if self.scars.len() > 50 {
-            return Err(PatternError::range("scars", format!("{} scars", self.scars.len()), "0–50 scars"));
+            return Err(PatternError::range(
+                "scars",
+                format!("{} scars", self.scars.len()),
+                "0–50 scars",
+            ));
         }
         if self.exclusions.len() > 500 {
             return Err(PatternError::range(

@@ -10,8 +10,8 @@
 //!   dots/cm² in units of mean size `m(x)`; `C` is this sampler's packing constant,
 //!   measured (see [`PACKING_CONSTANT`]). Using the candidate's own radius (rather than
 //!   the mean of both) means the search never has to reach as far as the sparsest
-//!   region's radius: a few isolated dots ahead of the hairline (radius ~8 mm in session
-//!   1) do not make every check in the dense zones scan 150 cells instead of 21, and they
+//!   region's radius: a few isolated dots ahead of the hairline (radius ~8 mm in the
+//!   first session) do not make every check in the dense zones scan 150 cells instead of 21, and they
 //!   do not punch holes into the band behind them either.
 //! * **Grid.** Cells of side `r_min / √2`, so a cell holds at most one site. Each cell
 //!   stores the site itself (`x`, `y` as `f32`, NaN when empty), not an index: a
@@ -188,6 +188,7 @@ impl Grid {
 ///
 /// `existing` are the earlier sessions' sites (kept, never moved); `seeds` are seed
 /// candidates; the result holds only the new sites, in the order they were placed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn sample<F: SiteField>(
     field: &F,
     bounds: Bounds,
@@ -227,7 +228,7 @@ pub(crate) fn sample<F: SiteField>(
                 return false;
             }
             let r = field.radius(x, y);
-            if !(r > 0.0) {
+            if r.is_nan() || r <= 0.0 {
                 return false;
             }
             let r = r.clamp(r_min, r_max);
@@ -289,7 +290,7 @@ pub(crate) fn sample<F: SiteField>(
 /// Seed candidates on a jittered lattice of spacing `step_mm` over `bounds`.
 pub(crate) fn lattice_seeds(bounds: Bounds, step_mm: f32, rng: &mut Pcg64Mcg, max: usize) -> Vec<[f32; 2]> {
     let mut seeds = Vec::new();
-    if !(step_mm > 0.0) {
+    if step_mm.is_nan() || step_mm <= 0.0 {
         return seeds;
     }
     let nx = (((bounds.x1 - bounds.x0) / step_mm).ceil() as usize).max(1);

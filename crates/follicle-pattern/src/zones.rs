@@ -110,10 +110,17 @@ impl HairLossStage {
 
     /// Parses a name; the error lists what is allowed.
     pub fn parse(name: &str) -> Result<HairLossStage, PatternError> {
-        HairLossStage::ALL.into_iter().find(|s| s.as_str() == name).ok_or_else(|| {
-            let allowed: Vec<&str> = HairLossStage::ALL.iter().map(|s| s.as_str()).collect();
-            PatternError::range("zones.stage", format!("{name:?}"), format!("one of {}", allowed.join(", ")))
-        })
+        HairLossStage::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| {
+                let allowed: Vec<&str> = HairLossStage::ALL.iter().map(|s| s.as_str()).collect();
+                PatternError::range(
+                    "zones.stage",
+                    format!("{name:?}"),
+                    format!("one of {}", allowed.join(", ")),
+                )
+            })
     }
 }
 
@@ -144,7 +151,9 @@ pub enum ZonesSpec {
 
 impl Default for ZonesSpec {
     fn default() -> Self {
-        ZonesSpec::Stage { stage: HairLossStage::Norwood3 }
+        ZonesSpec::Stage {
+            stage: HairLossStage::Norwood3,
+        }
     }
 }
 
@@ -314,7 +323,10 @@ impl Outline {
     }
 
     pub fn polygon(&self) -> Vec<[f64; 2]> {
-        (0..720).step_by(2).map(|i| from_polar(i as f64 * 0.5, self.radius_mm[i])).collect()
+        (0..720)
+            .step_by(2)
+            .map(|i| from_polar(i as f64 * 0.5, self.radius_mm[i]))
+            .collect()
     }
 
     pub fn max_radius(&self) -> f64 {
@@ -342,7 +354,9 @@ fn band(psi0: f64, psi1: f64, inner: impl Fn(f64) -> f64, outer: impl Fn(f64) ->
 
 /// A closed star-shaped region `r ≤ outer(ψ)` all round.
 fn star(outer: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
-    (0..360).map(|i| from_polar(i as f64, outer(i as f64).max(1.0))).collect()
+    (0..360)
+        .map(|i| from_polar(i as f64, outer(i as f64).max(1.0)))
+        .collect()
 }
 
 /// Stage geometry: which zones and how big.
@@ -395,7 +409,12 @@ pub(crate) fn stage_zones(
     let sp = plan(stage);
     let (h0, h1) = hairline.azimuth_range_deg();
     let style = &hairline.style_settings;
-    let line = |psi: f64| hairline.at(psi).map(|(r, _)| r).unwrap_or_else(|| outline.at(psi));
+    let line = |psi: f64| {
+        hairline
+            .at(psi)
+            .map(|(r, _)| r)
+            .unwrap_or_else(|| outline.at(psi))
+    };
     let scale = |psi: f64| hairline.at(psi).map(|(_, k)| k).unwrap_or(1.0);
     let w = style.transition_width_mm;
     let ahead = style.isolated_band_mm;
@@ -429,15 +448,36 @@ pub(crate) fn stage_zones(
         push(&mut zones, ZoneKind::Crown, polygon::disc(whorl, radius, 72));
     }
     if let Some(depth) = sp.frontal_depth_mm {
-        push(&mut zones, ZoneKind::Frontal, band(ft_psi, 180.0 - ft_psi, |psi| behind_band(psi) - depth, behind_band));
+        push(
+            &mut zones,
+            ZoneKind::Frontal,
+            band(
+                ft_psi,
+                180.0 - ft_psi,
+                |psi| behind_band(psi) - depth,
+                behind_band,
+            ),
+        );
     }
     if sp.temples {
         let depth = 25.0;
-        push(&mut zones, ZoneKind::Temples, band(h0, ft_psi, |psi| behind_band(psi) - depth, behind_band));
-        push(&mut zones, ZoneKind::Temples, band(180.0 - ft_psi, h1, |psi| behind_band(psi) - depth, behind_band));
+        push(
+            &mut zones,
+            ZoneKind::Temples,
+            band(h0, ft_psi, |psi| behind_band(psi) - depth, behind_band),
+        );
+        push(
+            &mut zones,
+            ZoneKind::Temples,
+            band(180.0 - ft_psi, h1, |psi| behind_band(psi) - depth, behind_band),
+        );
     }
     if sp.hairline {
-        push(&mut zones, ZoneKind::Hairline, band(h0, h1, behind_band, |psi| line(psi) + ahead * scale(psi)));
+        push(
+            &mut zones,
+            ZoneKind::Hairline,
+            band(h0, h1, behind_band, |psi| line(psi) + ahead * scale(psi)),
+        );
     }
     if stage == HairLossStage::AlopeciaAreata {
         zones.extend(areata_patches(head, hairline, outline, whorl, seed));
@@ -446,7 +486,13 @@ pub(crate) fn stage_zones(
 }
 
 /// Three to five round patches (radius 12–25 mm) at seeded places, each labelled by where it lies.
-fn areata_patches(head: &Head, hairline: &Hairline, outline: &Outline, whorl: [f64; 2], seed: u64) -> Vec<ZoneSpec> {
+fn areata_patches(
+    head: &Head,
+    hairline: &Hairline,
+    outline: &Outline,
+    whorl: [f64; 2],
+    seed: u64,
+) -> Vec<ZoneSpec> {
     let _ = head;
     let mut rng = sampler::stream(seed, 11);
     let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -462,7 +508,9 @@ fn areata_patches(head: &Head, hairline: &Hairline, outline: &Outline, whorl: [f
         let c = from_polar(psi, r);
         let fits = r + radius < outline.at(psi) - 5.0
             && hairline.depth_behind_mm(c).is_none_or(|d| d > radius + 5.0)
-            && discs.iter().all(|(q, rq)| (q[0] - c[0]).hypot(q[1] - c[1]) > radius + rq + 5.0);
+            && discs
+                .iter()
+                .all(|(q, rq)| (q[0] - c[0]).hypot(q[1] - c[1]) > radius + rq + 5.0);
         if fits {
             discs.push((c, radius));
         }
@@ -480,7 +528,10 @@ fn areata_patches(head: &Head, hairline: &Hairline, outline: &Outline, whorl: [f
             } else {
                 ZoneKind::MidScalp
             };
-            ZoneSpec { kind, polygon: polygon::disc(c, radius, 48) }
+            ZoneSpec {
+                kind,
+                polygon: polygon::disc(c, radius, 48),
+            }
         })
         .collect()
 }
@@ -498,12 +549,21 @@ pub(crate) fn scar_zones(
     for (i, scar) in scars.iter().enumerate() {
         let field = format!("scars[{i}]");
         match scar {
-            ScarSpec::FutStrip { line, length_mm, height_mm, width_mm, margin_mm } => {
+            ScarSpec::FutStrip {
+                line,
+                length_mm,
+                height_mm,
+                width_mm,
+                margin_mm,
+            } => {
                 check_range(&format!("{field}.width_mm"), *width_mm, 0.5, 20.0, "0.5–20 mm")?;
                 check_range(&format!("{field}.margin_mm"), *margin_mm, 0.0, 10.0, "0–10 mm")?;
                 let centre: Vec<[f64; 2]> = match line {
                     Some(pts) => {
-                        if pts.len() < 2 || pts.len() > 500 || pts.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+                        if pts.len() < 2
+                            || pts.len() > 500
+                            || pts.iter().any(|p| !p[0].is_finite() || !p[1].is_finite())
+                        {
                             return Err(PatternError::shape(
                                 format!("{field}.line"),
                                 format!("expected 2–500 finite chart points, got {}", pts.len()),
@@ -512,21 +572,47 @@ pub(crate) fn scar_zones(
                         pts.clone()
                     }
                     None => {
-                        check_range(&format!("{field}.length_mm"), *length_mm, 20.0, 320.0, "20–320 mm")?;
-                        check_range(&format!("{field}.height_mm"), *height_mm, -0.6 * head.c_mm, 0.3 * head.c_mm, "within the back of the scalp")?;
+                        check_range(
+                            &format!("{field}.length_mm"),
+                            *length_mm,
+                            20.0,
+                            320.0,
+                            "20–320 mm",
+                        )?;
+                        check_range(
+                            &format!("{field}.height_mm"),
+                            *height_mm,
+                            -0.6 * head.c_mm,
+                            0.3 * head.c_mm,
+                            "within the back of the scalp",
+                        )?;
                         strip_line(head, *length_mm, *height_mm)
                     }
                 };
                 let poly = polygon::band_around(&centre, 0.5 * width_mm + margin_mm);
                 polygon::validate_polygon(&format!("{field}.line"), &poly, limit)?;
                 seeds.extend(centre.iter().copied());
-                zones.push(ZoneSpec { kind: ZoneKind::Scar, polygon: poly });
+                zones.push(ZoneSpec {
+                    kind: ZoneKind::Scar,
+                    polygon: poly,
+                });
             }
-            ScarSpec::FuePunches { count, punch_diameter_mm, margin_mm, donor } => {
+            ScarSpec::FuePunches {
+                count,
+                punch_diameter_mm,
+                margin_mm,
+                donor,
+            } => {
                 if *count < 1 || *count > 5000 {
                     return Err(PatternError::range(format!("{field}.count"), count, "1–5000"));
                 }
-                check_range(&format!("{field}.punch_diameter_mm"), *punch_diameter_mm, 0.5, 2.0, "0.5–2 mm")?;
+                check_range(
+                    &format!("{field}.punch_diameter_mm"),
+                    *punch_diameter_mm,
+                    0.5,
+                    2.0,
+                    "0.5–2 mm",
+                )?;
                 check_range(&format!("{field}.margin_mm"), *margin_mm, 0.0, 3.0, "0–3 mm")?;
                 let donor = match donor {
                     Some(d) => {
@@ -554,21 +640,32 @@ pub(crate) fn scar_zones(
                         break;
                     }
                     let c = [x0 + unit() * (x1 - x0), y0 + unit() * (y1 - y0)];
-                    if polygon::contains(&donor, c) && centres.iter().all(|q| (q[0] - c[0]).hypot(q[1] - c[1]) >= gap) {
+                    if polygon::contains(&donor, c)
+                        && centres.iter().all(|q| (q[0] - c[0]).hypot(q[1] - c[1]) >= gap)
+                    {
                         centres.push(c);
                     }
                 }
                 for c in centres {
                     seeds.push(c);
-                    zones.push(ZoneSpec { kind: ZoneKind::Scar, polygon: polygon::disc(c, radius, 12) });
+                    zones.push(ZoneSpec {
+                        kind: ZoneKind::Scar,
+                        polygon: polygon::disc(c, radius, 12),
+                    });
                 }
             }
             ScarSpec::Polygon { points } => {
                 polygon::validate_polygon(&format!("{field}.points"), points, limit)?;
                 let n = points.len() as f64;
-                seeds.push([points.iter().map(|p| p[0]).sum::<f64>() / n, points.iter().map(|p| p[1]).sum::<f64>() / n]);
+                seeds.push([
+                    points.iter().map(|p| p[0]).sum::<f64>() / n,
+                    points.iter().map(|p| p[1]).sum::<f64>() / n,
+                ]);
                 seeds.extend(points.iter().copied());
-                zones.push(ZoneSpec { kind: ZoneKind::Scar, polygon: points.clone() });
+                zones.push(ZoneSpec {
+                    kind: ZoneKind::Scar,
+                    polygon: points.clone(),
+                });
             }
         }
     }
@@ -599,7 +696,10 @@ fn strip_line(head: &Head, length_mm: f64, z_mm: f64) -> Vec<[f64; 2]> {
     // Thin to about one point per 2 mm of chart.
     let mut out: Vec<[f64; 2]> = Vec::new();
     for p in left {
-        if out.last().is_none_or(|q: &[f64; 2]| (q[0] - p[0]).hypot(q[1] - p[1]) >= 2.0) {
+        if out
+            .last()
+            .is_none_or(|q: &[f64; 2]| (q[0] - p[0]).hypot(q[1] - p[1]) >= 2.0)
+        {
             out.push(p);
         }
     }
@@ -622,17 +722,31 @@ fn donor_band(head: &Head) -> Vec<[f64; 2]> {
 }
 
 /// Exclusion polygons, validated.
-pub(crate) fn exclusion_polygons(exclusions: &[Exclusion], limit: f64) -> Result<Vec<Vec<[f64; 2]>>, PatternError> {
+pub(crate) fn exclusion_polygons(
+    exclusions: &[Exclusion],
+    limit: f64,
+) -> Result<Vec<Vec<[f64; 2]>>, PatternError> {
     exclusions
         .iter()
         .enumerate()
         .map(|(i, e)| match e {
             Exclusion::Circle { center_mm, radius_mm } => {
-                check_range(&format!("exclusions[{i}].radius_mm"), *radius_mm, 0.5, 50.0, "0.5–50 mm")?;
-                if !center_mm[0].is_finite() || !center_mm[1].is_finite() || center_mm[0].hypot(center_mm[1]) > limit {
+                check_range(
+                    &format!("exclusions[{i}].radius_mm"),
+                    *radius_mm,
+                    0.5,
+                    50.0,
+                    "0.5–50 mm",
+                )?;
+                if !center_mm[0].is_finite()
+                    || !center_mm[1].is_finite()
+                    || center_mm[0].hypot(center_mm[1]) > limit
+                {
                     return Err(PatternError::shape(
                         format!("exclusions[{i}].center_mm"),
-                        format!("expected a chart point within {limit:.0} mm of the vertex, got {center_mm:?}"),
+                        format!(
+                            "expected a chart point within {limit:.0} mm of the vertex, got {center_mm:?}"
+                        ),
                     ));
                 }
                 Ok(polygon::disc(*center_mm, *radius_mm, 24))

@@ -3,7 +3,10 @@
 use follicle_pattern::*;
 
 fn request(stage: HairLossStage) -> PatternRequest {
-    PatternRequest { zones: ZonesSpec::Stage { stage }, ..PatternRequest::default() }
+    PatternRequest {
+        zones: ZonesSpec::Stage { stage },
+        ..PatternRequest::default()
+    }
 }
 
 mod density {
@@ -13,7 +16,11 @@ mod density {
     fn check(req: PatternRequest, expected_zones: &[ZoneKind]) {
         let pattern = generate(&req).unwrap();
         for zone in expected_zones {
-            assert!(pattern.stats.zones.iter().any(|z| z.zone == *zone), "{zone} missing from {:?}", req.zones);
+            assert!(
+                pattern.stats.zones.iter().any(|z| z.zone == *zone),
+                "{zone} missing from {:?}",
+                req.zones
+            );
         }
         for z in &pattern.stats.zones {
             assert!(z.dots > 0, "{} has no dots", z.zone);
@@ -31,21 +38,36 @@ mod density {
                 // Intermediate sessions are looser: at 30% the hairline band (a ramp plus a
                 // sparse strip of isolated dots) underfills by up to ~12%; the final session
                 // makes it up.
-                assert!(z.density_error.abs() <= 0.15, "{} session {}: {:+.1}%", z.zone, z.session, 100.0 * z.density_error);
+                assert!(
+                    z.density_error.abs() <= 0.15,
+                    "{} session {}: {:+.1}%",
+                    z.zone,
+                    z.session,
+                    100.0 * z.density_error
+                );
             }
         }
     }
 
     #[test]
     fn norwood_3() {
-        check(request(HairLossStage::Norwood3), &[ZoneKind::Hairline, ZoneKind::Frontal, ZoneKind::Temples]);
+        check(
+            request(HairLossStage::Norwood3),
+            &[ZoneKind::Hairline, ZoneKind::Frontal, ZoneKind::Temples],
+        );
     }
 
     #[test]
     fn norwood_7() {
         check(
             request(HairLossStage::Norwood7),
-            &[ZoneKind::Hairline, ZoneKind::Frontal, ZoneKind::MidScalp, ZoneKind::Crown, ZoneKind::SidesBack],
+            &[
+                ZoneKind::Hairline,
+                ZoneKind::Frontal,
+                ZoneKind::MidScalp,
+                ZoneKind::Crown,
+                ZoneKind::SidesBack,
+            ],
         );
     }
 
@@ -59,7 +81,13 @@ mod density {
     #[test]
     fn fut_strip_scar() {
         let mut req = request(HairLossStage::Norwood1);
-        req.scars = vec![ScarSpec::FutStrip { line: None, length_mm: 180.0, height_mm: -35.0, width_mm: 4.0, margin_mm: 3.0 }];
+        req.scars = vec![ScarSpec::FutStrip {
+            line: None,
+            length_mm: 180.0,
+            height_mm: -35.0,
+            width_mm: 4.0,
+            margin_mm: 3.0,
+        }];
         check(req, &[ZoneKind::Scar, ZoneKind::Hairline]);
     }
 
@@ -71,10 +99,23 @@ mod density {
     #[test]
     fn exclusions_get_no_dots() {
         let mut req = request(HairLossStage::Norwood7);
-        req.exclusions = vec![Exclusion::Circle { center_mm: [10.0, 10.0], radius_mm: 4.0 }];
+        req.exclusions = vec![Exclusion::Circle {
+            center_mm: [10.0, 10.0],
+            radius_mm: 4.0,
+        }];
         let pattern = generate(&req).unwrap();
-        assert!(pattern.dots.iter().all(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) >= 4.0));
-        assert!(pattern.dots.iter().any(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) < 8.0));
+        assert!(
+            pattern
+                .dots
+                .iter()
+                .all(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) >= 4.0)
+        );
+        assert!(
+            pattern
+                .dots
+                .iter()
+                .any(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) < 8.0)
+        );
     }
 }
 
@@ -92,7 +133,11 @@ mod sessions {
             let before: Vec<_> = full.dots_through(s).map(key).collect();
             let after: std::collections::HashSet<_> = full.dots_through(s + 1).map(key).collect();
             assert!(before.len() < after.len());
-            assert!(before.iter().all(|k| after.contains(k)), "session {s} is not a subset of {}", s + 1);
+            assert!(
+                before.iter().all(|k| after.contains(k)),
+                "session {s} is not a subset of {}",
+                s + 1
+            );
         }
         // Session 1 does not depend on how many sessions follow.
         let mut one = request(HairLossStage::Norwood3);
@@ -127,7 +172,12 @@ mod determinism {
     #[test]
     fn request_round_trips_through_json() {
         let mut req = request(HairLossStage::Norwood3Vertex);
-        req.scars = vec![ScarSpec::FuePunches { count: 50, punch_diameter_mm: 0.9, margin_mm: 0.5, donor: None }];
+        req.scars = vec![ScarSpec::FuePunches {
+            count: 50,
+            punch_diameter_mm: 0.9,
+            margin_mm: 0.5,
+            donor: None,
+        }];
         let text = serde_json::to_string(&req).unwrap();
         let back: PatternRequest = serde_json::from_str(&text).unwrap();
         assert_eq!(req, back);
@@ -137,7 +187,14 @@ mod determinism {
 
     #[test]
     fn small_dot_list_snapshot() {
-        let patch = generate_patch(&PatchRequest { width_mm: 5.0, height_mm: 5.0, density_per_cm2: 40.0, seed: 3, ..Default::default() }).unwrap();
+        let patch = generate_patch(&PatchRequest {
+            width_mm: 5.0,
+            height_mm: 5.0,
+            density_per_cm2: 40.0,
+            seed: 3,
+            ..Default::default()
+        })
+        .unwrap();
         insta::assert_snapshot!(patch.to_csv());
     }
 }
@@ -154,7 +211,11 @@ mod units {
             let total: f64 = mix.iter().sum();
             for i in 0..4 {
                 let want = 100.0 * mix[i] / total;
-                assert!((p.stats.fu_mix_percent[i] - want).abs() <= 3.0, "{i}: {:?} vs {mix:?}", p.stats.fu_mix_percent);
+                assert!(
+                    (p.stats.fu_mix_percent[i] - want).abs() <= 3.0,
+                    "{i}: {:?} vs {mix:?}",
+                    p.stats.fu_mix_percent
+                );
             }
         };
         check([28.0, 53.0, 17.0, 1.0]);
@@ -180,10 +241,21 @@ mod metrics_on_patches {
     use super::*;
 
     fn check(density: f64, seed: u64) -> PointMetrics {
-        let patch = generate_patch(&PatchRequest { width_mm: 60.0, height_mm: 60.0, density_per_cm2: density, seed, ..Default::default() }).unwrap();
+        let patch = generate_patch(&PatchRequest {
+            width_mm: 60.0,
+            height_mm: 60.0,
+            density_per_cm2: density,
+            seed,
+            ..Default::default()
+        })
+        .unwrap();
         let m = point_metrics(&patch.site_points(), 60.0, 60.0);
         assert!(m.relative_radius >= 0.70, "ρ = {}", m.relative_radius);
-        assert!(m.oscillation <= 2.0 && m.oscillation > 0.3, "Ω = {}", m.oscillation);
+        assert!(
+            m.oscillation <= 2.0 && m.oscillation > 0.3,
+            "Ω = {}",
+            m.oscillation
+        );
         let achieved = patch.dots.len() as f64 / 36.0;
         assert!((achieved / density - 1.0).abs() < 0.05, "{achieved} vs {density}");
         m
@@ -193,23 +265,41 @@ mod metrics_on_patches {
     fn blue_noise_statistics() {
         for (density, seed) in [(80.0, 1), (50.0, 2), (120.0, 3)] {
             let m = check(density, seed);
-            assert!(m.effective_nyquist > 0.2 && m.effective_nyquist < 1.0, "ν_eff = {}", m.effective_nyquist);
+            assert!(
+                m.effective_nyquist > 0.2 && m.effective_nyquist < 1.0,
+                "ν_eff = {}",
+                m.effective_nyquist
+            );
         }
     }
 
     #[test]
     fn graded_patch_follows_its_gradient() {
-        let patch =
-            generate_patch(&PatchRequest { width_mm: 100.0, height_mm: 40.0, density_per_cm2: 40.0, end_density_per_cm2: Some(120.0), ..Default::default() })
-                .unwrap();
+        let patch = generate_patch(&PatchRequest {
+            width_mm: 100.0,
+            height_mm: 40.0,
+            density_per_cm2: 40.0,
+            end_density_per_cm2: Some(120.0),
+            ..Default::default()
+        })
+        .unwrap();
         let left = patch.dots.iter().filter(|d| d.x_mm < 20.0).count() as f64 / 8.0;
         let right = patch.dots.iter().filter(|d| d.x_mm >= 80.0).count() as f64 / 8.0;
-        assert!((left / 48.0 - 1.0).abs() < 0.08 && (right / 112.0 - 1.0).abs() < 0.08, "{left} {right}");
+        assert!(
+            (left / 48.0 - 1.0).abs() < 0.08 && (right / 112.0 - 1.0).abs() < 0.08,
+            "{left} {right}"
+        );
     }
 
     #[test]
     fn units_in_a_patch_follow_the_mix() {
-        let patch = generate_patch(&PatchRequest { units: true, width_mm: 50.0, height_mm: 50.0, ..Default::default() }).unwrap();
+        let patch = generate_patch(&PatchRequest {
+            units: true,
+            width_mm: 50.0,
+            height_mm: 50.0,
+            ..Default::default()
+        })
+        .unwrap();
         let density = patch.dots.len() as f64 / 25.0;
         assert!((density / 80.0 - 1.0).abs() < 0.05, "{density}");
         assert!(patch.to_csv().starts_with("x_mm,y_mm,unit\n"));
@@ -248,23 +338,37 @@ mod geometry {
             }
             y += h;
         }
-        assert!((surface / chart - 1.0).abs() < 0.02, "surface {surface:.1} vs chart {chart:.1}");
+        assert!(
+            (surface / chart - 1.0).abs() < 0.02,
+            "surface {surface:.1} vs chart {chart:.1}"
+        );
         if let Some(want) = analytic_mm2 {
-            assert!((chart / want - 1.0).abs() < 0.02, "chart {chart:.1} vs analytic {want:.1}");
+            assert!(
+                (chart / want - 1.0).abs() < 0.02,
+                "chart {chart:.1} vs analytic {want:.1}"
+            );
         }
     }
 
     fn tri(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> f64 {
         let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
         let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+        let n = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
         0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()
     }
 
     #[test]
     fn a_disc_on_the_chart_keeps_its_area_on_the_head() {
         let head = Head::from_spec(&HeadSpec::default()).unwrap();
-        check(&head, &polygon::disc([20.0, 40.0], 20.0, 180), Some(std::f64::consts::PI * 400.0));
+        check(
+            &head,
+            &polygon::disc([20.0, 40.0], 20.0, 180),
+            Some(std::f64::consts::PI * 400.0),
+        );
         check(&head, &polygon::disc([-60.0, -70.0], 20.0, 180), None);
     }
 
@@ -291,11 +395,27 @@ mod geometry {
             // Walk along the sphere from the centre by s in direction i.
             let t = i as f64 / 180.0 * std::f64::consts::TAU;
             let n = [c3[0] / r, c3[1] / r, c3[2] / r];
-            let e1 = { let v = [-n[1], n[0], 0.0]; let l = (v[0] * v[0] + v[1] * v[1]).sqrt(); [v[0] / l, v[1] / l, 0.0] };
-            let e2 = [n[1] * e1[2] - n[2] * e1[1], n[2] * e1[0] - n[0] * e1[2], n[0] * e1[1] - n[1] * e1[0]];
-            let d = [e1[0] * t.cos() + e2[0] * t.sin(), e1[1] * t.cos() + e2[1] * t.sin(), e1[2] * t.cos() + e2[2] * t.sin()];
+            let e1 = {
+                let v = [-n[1], n[0], 0.0];
+                let l = (v[0] * v[0] + v[1] * v[1]).sqrt();
+                [v[0] / l, v[1] / l, 0.0]
+            };
+            let e2 = [
+                n[1] * e1[2] - n[2] * e1[1],
+                n[2] * e1[0] - n[0] * e1[2],
+                n[0] * e1[1] - n[1] * e1[0],
+            ];
+            let d = [
+                e1[0] * t.cos() + e2[0] * t.sin(),
+                e1[1] * t.cos() + e2[1] * t.sin(),
+                e1[2] * t.cos() + e2[2] * t.sin(),
+            ];
             let a = s / r;
-            let p = [r * (n[0] * a.cos() + d[0] * a.sin()), r * (n[1] * a.cos() + d[1] * a.sin()), r * (n[2] * a.cos() + d[2] * a.sin())];
+            let p = [
+                r * (n[0] * a.cos() + d[0] * a.sin()),
+                r * (n[1] * a.cos() + d[1] * a.sin()),
+                r * (n[2] * a.cos() + d[2] * a.sin()),
+            ];
             ring.push(head.chart_from_surface(p));
         }
         let analytic = 2.0 * std::f64::consts::PI * r * r * (1.0 - (s / r).cos());
@@ -305,7 +425,11 @@ mod geometry {
     #[test]
     fn default_scalp_is_about_500_cm2_and_landmarks_sit_right() {
         let p = generate(&request(HairLossStage::Norwood1)).unwrap();
-        assert!(p.stats.scalp_area_cm2 > 450.0 && p.stats.scalp_area_cm2 < 560.0, "{}", p.stats.scalp_area_cm2);
+        assert!(
+            p.stats.scalp_area_cm2 > 450.0 && p.stats.scalp_area_cm2 < 560.0,
+            "{}",
+            p.stats.scalp_area_cm2
+        );
         let lm = &p.landmarks;
         assert!(lm.crown_whorl.surface_mm[1] < -50.0, "whorl behind the ears");
         assert!(lm.vertex.chart_mm == [0.0, 0.0]);
@@ -317,7 +441,12 @@ mod geometry {
     fn mature_hairlines_sit_higher() {
         let young = generate(&request(HairLossStage::Norwood1)).unwrap();
         let mut req = request(HairLossStage::Norwood1);
-        req.hairline.shape = HairlineShape::Rules { position: HairlinePosition::Typical, mature: true, mid_frontal_height_mm: None, frontotemporal_height_mm: None };
+        req.hairline.shape = HairlineShape::Rules {
+            position: HairlinePosition::Typical,
+            mature: true,
+            mid_frontal_height_mm: None,
+            frontotemporal_height_mm: None,
+        };
         let mature = generate(&req).unwrap();
         let y = |p: &Pattern| p.hairline.mid_frontal.unwrap().surface_mm[2];
         assert!(y(&mature) > y(&young) + 5.0);
@@ -340,34 +469,68 @@ mod errors {
         let mut r = PatternRequest::default();
         r.density_per_cm2.frontal = -5.0;
         check(r, "density_per_cm2.frontal");
-        let mut r = PatternRequest::default();
-        r.session_fractions = vec![0.5, 0.4];
+        let r = PatternRequest {
+            session_fractions: vec![0.5, 0.4],
+            ..Default::default()
+        };
         check(r, "session_fractions[1]");
         let mut r = PatternRequest::default();
         r.head.length_mm = Some(500.0);
         check(r, "head.length_mm");
-        let mut r = PatternRequest::default();
-        r.zones = ZonesSpec::Explicit { zones: vec![ZoneSpec { kind: ZoneKind::Crown, polygon: vec![[0.0, 0.0], [10.0, 10.0], [10.0, 0.0], [0.0, 10.0]] }] };
+        let r = PatternRequest {
+            zones: ZonesSpec::Explicit {
+                zones: vec![ZoneSpec {
+                    kind: ZoneKind::Crown,
+                    polygon: vec![[0.0, 0.0], [10.0, 10.0], [10.0, 0.0], [0.0, 10.0]],
+                }],
+            },
+            ..Default::default()
+        };
         check(r, "zones.zones[0].polygon");
         let mut r = PatternRequest::default();
-        r.hairline.shape = HairlineShape::ControlPoints { points: vec![[-60.0, 60.0], [0.0, 400.0], [60.0, 60.0]] };
+        r.hairline.shape = HairlineShape::ControlPoints {
+            points: vec![[-60.0, 60.0], [0.0, 400.0], [60.0, 60.0]],
+        };
         check(r, "hairline.shape.points[1]");
         let mut r = PatternRequest::default();
         r.settings.fu_mix_percent = [0.0; 4];
         check(r, "pattern.fu_mix_percent");
-        let mut r = PatternRequest::default();
-        r.exclusions = vec![Exclusion::Circle { center_mm: [0.0, 0.0], radius_mm: 0.0 }];
+        let r = PatternRequest {
+            exclusions: vec![Exclusion::Circle {
+                center_mm: [0.0, 0.0],
+                radius_mm: 0.0,
+            }],
+            ..Default::default()
+        };
         check(r, "exclusions[0].radius_mm");
-        let err = generate_patch(&PatchRequest { density_per_cm2: -5.0, ..Default::default() }).unwrap_err();
+        let err = generate_patch(&PatchRequest {
+            density_per_cm2: -5.0,
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(err.to_string(), "patch.density_per_cm2: expected 1–400, got -5");
-        let err = generate_patch(&PatchRequest { width_mm: 5000.0, height_mm: 5000.0, density_per_cm2: 400.0, ..Default::default() }).unwrap_err();
+        let err = generate_patch(&PatchRequest {
+            width_mm: 5000.0,
+            height_mm: 5000.0,
+            density_per_cm2: 400.0,
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(matches!(err, PatternError::TooLarge { .. }), "{err}");
     }
 
     #[test]
     fn control_point_hairlines_work() {
         let mut r = request(HairLossStage::Norwood2);
-        r.hairline.shape = HairlineShape::ControlPoints { points: vec![[80.0, 25.0], [55.0, 60.0], [0.0, 80.0], [-55.0, 60.0], [-80.0, 25.0]] };
+        r.hairline.shape = HairlineShape::ControlPoints {
+            points: vec![
+                [80.0, 25.0],
+                [55.0, 60.0],
+                [0.0, 80.0],
+                [-55.0, 60.0],
+                [-80.0, 25.0],
+            ],
+        };
         let p = generate(&r).unwrap();
         assert!(p.dots.len() > 500);
     }
