@@ -28,13 +28,13 @@
 //! assert!(model.strength(5.0, &[4.0]) > model.strength(5.0, &[]));
 //! ```
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::profile::{ClientProfile, SkinType, SunExposure};
 use crate::settings::FadingSettings;
 
 /// The fading model for one client and one kind of skin (normal or scar).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FadingModel {
     /// Share of strength lost in the first weeks of healing.
     pub early_loss: f64,

@@ -1,0 +1,139 @@
+//! Renderer benchmark (not a test): dots splatted per second on one core, and a full
+//! 2048 × 2048 healed preview of a Norwood VII pattern. `scripts/bench-render` runs it beside
+//! a straightforward Pillow implementation of the same dots and blur and prints the ratios.
+//!
+//! A custom harness rather than divan: the report must put Follicle and the peer in one table
+//! with their ratio, so this binary prints medians and, with `--export DIR`, writes the exact
+//! dots it drew for the peer to draw.
+
+use std::time::{Duration, Instant};
+
+use follicle_core::Settings;
+use follicle_core::fading::FadingModel;
+use follicle_core::profile::Fitzpatrick;
+use follicle_pattern::{HairLossStage, PatternRequest, ZonesSpec, generate};
+use follicle_render::splat::{InkBuffer, Kernel, splat_all};
+use follicle_render::{Fading, Moment, RenderSettings, Scene, Skin, View};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Deterministic dots over a `side`² image: (x, y, mass) with σ = 0.8 px.
+fn random_dots(n: usize, side: f32) -> Vec<[f32; 3]> {
+    let mut z = 0x1234_5678_u64;
+    let mut next = || {
+        z = z
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (z >> 40) as f32 / (1u64 << 24) as f32
+    };
+    (0..n)
+        .map(|_| [next() * side, next() * side, 0.6 + 0.4 * next()])
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let export = args
+        .iter()
+        .position(|a| a == "--export")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let runs = 9;
+    let side = 2048usize;
+    let sigma_px = 0.8f32;
+
+    println!("follicle-render benchmark (medians of {runs} runs, one core)");
+    // 1. Splatting: 1M dots into a 2048² absorbance buffer.
+    let n = 1_000_000;
+    let dots = random_dots(n, side as f32);
+    let kernel = Kernel::new(sigma_px);
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let mut buf = InkBuffer::new(side, side);
+        let t = Instant::now();
+        splat_all(&mut buf, &kernel, &dots);
+        times.push(t.elapsed());
+        std::hint::black_box(&buf);
+    }
+    let t = median(times);
+    println!(
+        "splat_dots={n} seconds={:.6} dots_per_second={:.0}",
+        t.as_secs_f64(),
+        n as f64 / t.as_secs_f64()
+    );
+
+    // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).
+    let pattern = generate(&PatternRequest {
+        zones: ZonesSpec::Stage {
+            stage: HairLossStage::Norwood7,
+        },
+        ..Default::default()
+    })
+    .expect("the Norwood VII pattern");
+    let model = FadingModel::typical(&Settings::default().fading);
+    let settings = RenderSettings::default();
+    let scene = Scene {
+        pattern: &pattern,
+        skin: Skin::Fitzpatrick {
+            fitzpatrick: Fitzpatrick::II,
+        },
+        hair: None,
+        fading: Fading {
+            normal: model,
+            scar: model,
+        },
+        settings: &settings,
+    };
+    let moment = Moment::Healed { session: 3 };
+    let mut times = Vec::new();
+    let mut img = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        img = Some(
+            scene
+                .render(View::Chart, &moment, side as u32, side as u32)
+                .expect("render"),
+        );
+        times.push(t.elapsed());
+    }
+    let t = median(times);
+    println!(
+        "preview_2048_dots={} seconds={:.6}",
+        pattern.dots.len(),
+        t.as_secs_f64()
+    );
+
+    if let Some(dir) = export {
+        // The peer draws exactly these: the random dots, and the preview's dots in pixels.
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).expect("export dir");
+        let bytes: Vec<u8> = dots
+            .iter()
+            .flat_map(|d| d.iter().flat_map(|v| v.to_le_bytes()))
+            .collect();
+        std::fs::write(dir.join("random_dots.f32"), bytes).expect("write");
+        let radius_px = (0.2 * settings.healed_dot_scale / 2.0) as f64 * (f64::from(side as u32) / 300.0);
+        let preview: Vec<u8> = pattern
+            .dots
+            .iter()
+            .flat_map(|d| {
+                let p = scene.chart_pixel([d.x_mm, d.y_mm], side as u32, side as u32);
+                [p[0], p[1], d.shade as f32]
+                    .into_iter()
+                    .flat_map(|v| v.to_le_bytes())
+            })
+            .collect();
+        std::fs::write(dir.join("preview_dots.f32"), preview).expect("write");
+        std::fs::write(
+            dir.join("params.txt"),
+            format!("side={side}\nsigma_px={sigma_px}\nradius_px={radius_px:.3}\n"),
+        )
+        .expect("write");
+        if let Some(img) = img {
+            img.save(dir.join("follicle_preview.png")).expect("save");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Follicle's renderer: what the client will see — the healed SMP pattern on their skin,
+//! after each session and years later, on a head model and on their own photo.
+//!
+//! The pipeline: dots (from `follicle-pattern`) → per-dot look at a [`Moment`] (from the
+//! planner's fading model) → Gaussian ink splats in an absorbance buffer on the scalp
+//! chart ([`splat`]) → one Beer–Lambert composite over the skin per pixel ([`optics`]) →
+//! the chart or a head view ([`View`]) → PNG.
+//!
+//! ```
+//! use follicle_render::{Fading, Moment, RenderSettings, Scene, Skin, View};
+//! use follicle_core::{fading::FadingModel, profile::Fitzpatrick, Settings};
+//! use follicle_pattern::{PatternRequest, generate};
+//!
+//! let pattern = generate(&PatternRequest::default()).unwrap();
+//! let fading = Settings::default().fading;
+//! let model = FadingModel::typical(&fading);
+//! let settings = RenderSettings::default();
+//! let scene = Scene {
+//!     pattern: &pattern,
+//!     skin: Skin::Fitzpatrick { fitzpatrick: Fitzpatrick::II },
+//!     hair: None,
+//!     fading: Fading { normal: model, scar: model },
+//!     settings: &settings,
+//! };
+//! let img = scene.render(View::Chart, &Moment::Years { years: 5.0, touch_ups: vec![] }, 256, 256).unwrap();
+//! assert_eq!(img.dimensions(), (256, 256));
+//! ```
+#![deny(missing_docs)]
+
+pub mod color;
+pub mod error;
+mod hair;
+mod head;
+pub mod moment;
+pub mod optics;
+mod raster;
+pub mod scene;
+pub mod settings;
+pub mod splat;
+
+pub use error::RenderError;
+pub use moment::{Fading, Moment};
+pub use scene::{Hair, Scene, Skin, View};
+pub use settings::RenderSettings;
+
+/// Encodes an image as PNG (deterministic: the same pixels give the same bytes).
+pub fn to_png(img: &image::RgbImage) -> Result<Vec<u8>, RenderError> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| RenderError::Encode(e.to_string()))?;
+    Ok(out.into_inner())
+}

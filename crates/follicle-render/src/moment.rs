@@ -1,0 +1,181 @@
+//! When the preview is of: fresh after a session, healed after a session, or years later.
+//!
+//! The fading is [`follicle_core::fading::FadingModel`] — the same model that forecasts the
+//! touch-up in the plan — so the "in 5 years" picture and the touch-up date never disagree.
+
+use follicle_core::fading::FadingModel;
+use follicle_pattern::Dot;
+use serde::{Deserialize, Serialize};
+
+use crate::error::RenderError;
+
+/// The moment a preview shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Moment {
+    /// Straight after session `session`: its dots fresh (wider, darker, reddened skin around).
+    Fresh {
+        /// 1-based.
+        session: u8,
+    },
+    /// Healed after session `session` (about four weeks later).
+    Healed {
+        /// 1-based.
+        session: u8,
+    },
+    /// `years` after the last session, with touch-ups at the given years after the last session.
+    Years {
+        /// Years after the last session, 0–60.
+        years: f64,
+        /// Years (after the last session) of touch-ups.
+        #[serde(default)]
+        touch_ups: Vec<f64>,
+    },
+}
+
+/// Years after a session at which a dot counts as healed (four weeks).
+pub const HEALED_YEARS: f64 = 4.0 / 52.18;
+
+impl Moment {
+    /// Checks the moment against a pattern of `sessions` sessions.
+    pub fn validate(&self, sessions: u8) -> Result<(), RenderError> {
+        match self {
+            Moment::Fresh { session } | Moment::Healed { session } => {
+                if *session == 0 || *session > sessions {
+                    return Err(RenderError::invalid(
+                        "moment.session",
+                        format!("expected 1–{sessions}, got {session}"),
+                    ));
+                }
+            }
+            Moment::Years { years, touch_ups } => {
+                if !(years.is_finite() && (0.0..=60.0).contains(years)) {
+                    return Err(RenderError::invalid(
+                        "moment.years",
+                        format!("expected 0–60 years, got {years}"),
+                    ));
+                }
+                for (i, t) in touch_ups.iter().enumerate() {
+                    if !(t.is_finite() && (0.0..=60.0).contains(t)) {
+                        return Err(RenderError::invalid(
+                            &format!("moment.touch_ups[{i}]"),
+                            format!("expected 0–60 years after the last session, got {t}"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A short label ("after session 2", "year 5").
+    pub fn label(&self) -> String {
+        match self {
+            Moment::Fresh { session } => format!("fresh, session {session}"),
+            Moment::Healed { session } => format!("after session {session}"),
+            Moment::Years { years, touch_ups } if !touch_ups.is_empty() => {
+                format!("year {years} (touched up)")
+            }
+            Moment::Years { years, .. } => format!("year {years}"),
+        }
+    }
+}
+
+/// How one dot looks at a moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DotLook {
+    /// Ink strength multiplier (0 = gone).
+    pub strength: f32,
+    /// Healed diameter multiplier.
+    pub size: f32,
+    /// Fresh: the dot is still raw (reddened skin around it).
+    pub fresh: bool,
+}
+
+/// The two fading models a client has: normal skin and scar tissue.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fading {
+    /// Normal skin.
+    pub normal: FadingModel,
+    /// Scar tissue (fades faster).
+    pub scar: FadingModel,
+}
+
+/// Deterministic per-dot coin: is this dot among the impressions lost in healing?
+fn lost_in_healing(index: usize, share: f64) -> bool {
+    // SplitMix64 of the index: stable across runs and platforms.
+    let mut z = (index as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
+impl Moment {
+    /// How dot number `index` looks; `None` when it is not there (a later session's, or lost).
+    pub fn look(
+        &self,
+        index: usize,
+        dot: &Dot,
+        last_session: u8,
+        fading: &Fading,
+        healing_loss: f64,
+    ) -> Option<DotLook> {
+        let model = if dot.zone == follicle_core::ZoneKind::Scar {
+            &fading.scar
+        } else {
+            &fading.normal
+        };
+        match self {
+            Moment::Fresh { session } => {
+                if dot.session > *session {
+                    return None;
+                }
+                if dot.session == *session {
+                    Some(DotLook {
+                        strength: 1.15,
+                        size: 1.0,
+                        fresh: true,
+                    })
+                } else {
+                    Some(DotLook {
+                        strength: model.base_strength(HEALED_YEARS) as f32,
+                        size: 1.0,
+                        fresh: false,
+                    })
+                }
+            }
+            Moment::Healed { session } => {
+                if dot.session > *session {
+                    return None;
+                }
+                // The newest layer has shed some impressions; the next session re-places them.
+                if dot.session == *session && *session < last_session && lost_in_healing(index, healing_loss)
+                {
+                    return None;
+                }
+                Some(DotLook {
+                    strength: model.base_strength(HEALED_YEARS) as f32,
+                    size: 1.0,
+                    fresh: false,
+                })
+            }
+            Moment::Years { years, touch_ups } => {
+                let years = years.max(HEALED_YEARS);
+                Some(DotLook {
+                    strength: model.strength(years, touch_ups) as f32,
+                    size: model.dot_scale(years, touch_ups) as f32,
+                    fresh: false,
+                })
+            }
+        }
+    }
+
+    /// The blue-grey drift of old pigment at this moment (0–1), from the fading model.
+    pub fn cooling(&self, fading: &Fading) -> f32 {
+        match self {
+            Moment::Years { years, .. } => fading.normal.hue_cooling(*years) as f32,
+            _ => 0.0,
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! A scene: a pattern on a client's skin, with their hair and fading — and its views.
+
+use follicle_pattern::{Dot, Pattern, ZoneKind};
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::color::{Linear, linear_to_lab, linear_to_srgb, srgb_to_linear};
+use crate::error::RenderError;
+use crate::moment::{Fading, Moment};
+use crate::optics::{InkTable, Optics};
+use crate::raster::Spans;
+use crate::settings::RenderSettings;
+use crate::splat::{InkBuffer, Kernel, splat_all};
+
+/// Largest image side a request may ask for, pixels (memory: 8192² RGB is 200 MB).
+pub const MAX_SIDE_PX: u32 = 8192;
+
+/// The skin the pattern sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Skin {
+    /// The typical colour of a Fitzpatrick type.
+    Fitzpatrick {
+        /// The type.
+        fitzpatrick: follicle_core::profile::Fitzpatrick,
+    },
+    /// A colour measured or sampled from a photo (sRGB).
+    Srgb {
+        /// The colour.
+        srgb: [u8; 3],
+    },
+    /// A colour with this individual typology angle (degrees) and a typical hue.
+    Ita {
+        /// ITA, −90 to 90.
+        ita: f32,
+    },
+}
+
+impl Skin {
+    /// The colour in linear light.
+    pub fn linear(&self, settings: &RenderSettings) -> Result<Linear, RenderError> {
+        match *self {
+            Skin::Fitzpatrick { fitzpatrick } => Ok(srgb_to_linear(settings.skin_of(fitzpatrick))),
+            Skin::Srgb { srgb } => Ok(srgb_to_linear(srgb)),
+            Skin::Ita { ita } => {
+                if !(ita.is_finite() && (-90.0..=90.0).contains(&ita)) {
+                    return Err(RenderError::invalid(
+                        "skin.ita",
+                        format!("expected −90–90 degrees, got {ita}"),
+                    ));
+                }
+                // The nearest typical colour by ITA.
+                let best = settings
+                    .skin_by_fitzpatrick
+                    .iter()
+                    .min_by(|a, b| {
+                        let da = (crate::color::ita_degrees(crate::color::srgb_to_lab(**a)) - ita).abs();
+                        let db = (crate::color::ita_degrees(crate::color::srgb_to_lab(**b)) - ita).abs();
+                        da.total_cmp(&db)
+                    })
+                    .copied()
+                    .unwrap_or([200, 160, 130]);
+                Ok(srgb_to_linear(best))
+            }
+        }
+    }
+}
+
+/// Existing hair, drawn as stubble where the client still has it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Hair {
+    /// Hair colour (sRGB).
+    pub srgb: [u8; 3],
+    /// Share of natural density left inside treated zones (0 for bald skin, about 0.5 for thinning).
+    pub among_treated: f32,
+    /// Share of natural density left in the sides-and-back blend zone.
+    pub in_blend: f32,
+}
+
+/// Which way the preview looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// The flat equal-area chart, front at the top.
+    Chart,
+    /// The head from the front.
+    Front,
+    /// From above, front at the top.
+    Top,
+    /// From the client's left.
+    Left,
+    /// From the client's right.
+    Right,
+    /// From behind.
+    Back,
+}
+
+impl View {
+    /// Every view.
+    pub const ALL: [View; 6] = [
+        View::Chart,
+        View::Front,
+        View::Top,
+        View::Left,
+        View::Right,
+        View::Back,
+    ];
+
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Chart => "chart",
+            View::Front => "front",
+            View::Top => "top",
+            View::Left => "left",
+            View::Right => "right",
+            View::Back => "back",
+        }
+    }
+
+    /// Camera axes (right, up, forward) for the head views.
+    pub(crate) fn axes(self) -> Option<([f64; 3], [f64; 3], [f64; 3])> {
+        Some(match self {
+            View::Chart => return None,
+            View::Front => ([-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]),
+            View::Top => ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, -1.0]),
+            View::Left => ([0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]),
+            View::Right => ([0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]),
+            View::Back => ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]),
+        })
+    }
+}
+
+/// Everything a preview needs.
+#[derive(Debug, Clone)]
+pub struct Scene<'a> {
+    /// The pattern.
+    pub pattern: &'a Pattern,
+    /// The skin.
+    pub skin: Skin,
+    /// Existing hair, if any is drawn.
+    pub hair: Option<Hair>,
+    /// The client's fading (the planner's model).
+    pub fading: Fading,
+    /// Settings.
+    pub settings: &'a RenderSettings,
+}
+
+/// The chart's polar outline: scalp radius every half degree around the vertex.
+#[derive(Debug, Clone)]
+pub(crate) struct PolarOutline {
+    radius: Vec<f32>,
+}
+
+impl PolarOutline {
+    pub(crate) fn new(outline: &[[f64; 2]]) -> PolarOutline {
+        let n = 720;
+        let radius = (0..n)
+            .map(|i| {
+                let a = (i as f64 + 0.5) * std::f64::consts::TAU / n as f64;
+                let (dx, dy) = (a.cos(), a.sin());
+                // Farthest crossing of the ray with the outline polygon.
+                let mut best = 0.0f64;
+                for k in 0..outline.len() {
+                    let p = outline[k];
+                    let q = outline[(k + 1) % outline.len()];
+                    let (ex, ey) = (q[0] - p[0], q[1] - p[1]);
+                    let det = dx * (-ey) + ey * 0.0 + ex * dy;
+                    if det.abs() < 1e-12 {
+                        continue;
+                    }
+                    // Solve t·d = p + s·e.
+                    let t = (p[0] * (-ey) + ex * p[1]) / det;
+                    let s = (dx * p[1] - dy * p[0]) / det;
+                    if t > 0.0 && (0.0..=1.0).contains(&s) {
+                        best = best.max(t);
+                    }
+                }
+                best as f32
+            })
+            .collect();
+        PolarOutline { radius }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, x: f32, y: f32) -> bool {
+        let r2 = x * x + y * y;
+        let a = y.atan2(x).rem_euclid(std::f32::consts::TAU);
+        let i = ((a / std::f32::consts::TAU * 720.0) as usize).min(719);
+        let r = self.radius[i];
+        r2 <= r * r
+    }
+}
+
+/// The chart raster a scene draws ink into: bounds and scale.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChartFrame {
+    pub x_min: f64,
+    pub y_max: f64,
+    pub px_per_mm: f64,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl ChartFrame {
+    /// A frame holding the outline (plus a margin) in `width × height` pixels.
+    pub(crate) fn fit(outline: &[[f64; 2]], width: u32, height: u32) -> ChartFrame {
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for p in outline {
+            x0 = x0.min(p[0]);
+            x1 = x1.max(p[0]);
+            y0 = y0.min(p[1]);
+            y1 = y1.max(p[1]);
+        }
+        if !(x0 < x1 && y0 < y1) {
+            (x0, x1, y0, y1) = (-150.0, 150.0, -150.0, 150.0);
+        }
+        let margin = 0.04 * (x1 - x0).max(y1 - y0);
+        let (w_mm, h_mm) = (x1 - x0 + 2.0 * margin, y1 - y0 + 2.0 * margin);
+        let px_per_mm = (f64::from(width) / w_mm).min(f64::from(height) / h_mm);
+        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        ChartFrame {
+            x_min: cx - f64::from(width) / 2.0 / px_per_mm,
+            y_max: cy + f64::from(height) / 2.0 / px_per_mm,
+            px_per_mm,
+            width: width as usize,
+            height: height as usize,
+        }
+    }
+
+    /// A frame with a given scale holding the outline.
+    pub(crate) fn with_scale(outline: &[[f64; 2]], px_per_mm: f64) -> ChartFrame {
+        let probe = ChartFrame::fit(outline, 1000, 1000);
+        let w_mm = 1000.0 / probe.px_per_mm;
+        let side = ((w_mm * px_per_mm).ceil() as u32).clamp(16, MAX_SIDE_PX);
+        ChartFrame::fit(outline, side, side)
+    }
+
+    #[inline]
+    pub(crate) fn to_px(self, x_mm: f64, y_mm: f64) -> (f32, f32) {
+        (
+            ((x_mm - self.x_min) * self.px_per_mm) as f32,
+            ((self.y_max - y_mm) * self.px_per_mm) as f32,
+        )
+    }
+
+    #[inline]
+    pub(crate) fn to_mm(self, px: f32, py: f32) -> (f32, f32) {
+        (
+            (self.x_min + f64::from(px) / self.px_per_mm) as f32,
+            (self.y_max - f64::from(py) / self.px_per_mm) as f32,
+        )
+    }
+}
+
+/// Ink and hair on the chart for one moment.
+pub(crate) struct ChartLayers {
+    pub ink: InkBuffer,
+    /// Redness of freshly worked skin (only for [`Moment::Fresh`]).
+    pub fresh: Option<InkBuffer>,
+    /// Hair coverage, 0–1 after clamping.
+    pub hair: Option<InkBuffer>,
+}
+
+impl<'a> Scene<'a> {
+    /// Checks the scene.
+    pub fn validate(&self, moment: &Moment) -> Result<(), RenderError> {
+        moment.validate(self.pattern.sessions.max(1))?;
+        if let Some(h) = &self.hair {
+            for (field, v) in [
+                ("hair.among_treated", h.among_treated),
+                ("hair.in_blend", h.in_blend),
+            ] {
+                if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                    return Err(RenderError::invalid(field, format!("expected 0–1, got {v}")));
+                }
+            }
+        }
+        self.skin.linear(self.settings)?;
+        Ok(())
+    }
+
+    /// Splats every dot visible at `moment` into a chart raster of `frame`.
+    pub(crate) fn layers(&self, moment: &Moment, frame: ChartFrame) -> ChartLayers {
+        let s = self.settings;
+        let mut ink = InkBuffer::new(frame.width, frame.height);
+        let mut fresh =
+            matches!(moment, Moment::Fresh { .. }).then(|| InkBuffer::new(frame.width, frame.height));
+        let last = self.pattern.sessions.max(1);
+        let px = frame.px_per_mm as f32;
+        // Kernels by quantised diameter (µm): few distinct values, each built once, each with
+        // its dots splatted in one binned pass.
+        let mut groups: Vec<(u32, Kernel, Vec<[f32; 3]>)> = Vec::new();
+        let mut fresh_dots: Vec<[f32; 3]> = Vec::new();
+        let fresh_kernel = Kernel::new(1.2 * px);
+        for (i, dot) in self.pattern.dots.iter().enumerate() {
+            let Some(look) = moment.look(i, dot, last, &self.fading, s.healing_loss_fraction) else {
+                continue;
+            };
+            if look.strength <= 0.0 {
+                continue;
+            }
+            let mut healed_mm = dot.diameter_mm as f32 * s.healed_dot_scale;
+            if look.fresh {
+                healed_mm *= s.fresh_dot_scale;
+            }
+            // A Gaussian with σ = d/2.5 peaks at `shade·strength` when resolved. Over the years
+            // the same pigment spreads wider: the width grows, the mass does not.
+            let mass_sigma_mm = healed_mm / 2.5;
+            let d_mm = healed_mm * look.size;
+            let sigma_mm = d_mm / 2.5;
+            let key = (d_mm * 1000.0).round() as u32;
+            let group = match groups.iter().position(|(k, _, _)| *k == key) {
+                Some(g) => g,
+                None => {
+                    groups.push((key, Kernel::new(sigma_mm * px), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let mass =
+                (dot.shade as f32) * look.strength * std::f32::consts::TAU * (mass_sigma_mm * px).powi(2);
+            let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
+            groups[group].2.push([x, y, mass]);
+            if look.fresh {
+                fresh_dots.push([x, y, 0.35 * (1.2 * px).powi(2)]);
+            }
+        }
+        for (_, kernel, dots) in &groups {
+            splat_all(&mut ink, kernel, dots);
+        }
+        if let Some(f) = fresh.as_mut() {
+            splat_all(f, &fresh_kernel, &fresh_dots);
+        }
+        let hair = self.hair.map(|h| self.hair_layer(&h, frame));
+        ChartLayers {
+            ink,
+            fresh: fresh.take(),
+            hair,
+        }
+    }
+
+    fn hair_layer(&self, hair: &Hair, frame: ChartFrame) -> InkBuffer {
+        crate::hair::stubble(self, hair, frame)
+    }
+
+    /// Where a chart point (mm) lands in a [`View::Chart`] image of `width × height` pixels.
+    pub fn chart_pixel(&self, chart_mm: [f64; 2], width: u32, height: u32) -> [f32; 2] {
+        let frame = ChartFrame::fit(&self.pattern.outline, width, height);
+        let (x, y) = frame.to_px(chart_mm[0], chart_mm[1]);
+        [x, y]
+    }
+
+    /// The optics for this scene's skin at a moment.
+    pub(crate) fn optics(&self, skin: Linear, moment: &Moment) -> Optics {
+        Optics::new(
+            &self.settings.optics,
+            skin,
+            self.settings.depth_mm,
+            moment.cooling(&self.fading),
+        )
+    }
+
+    /// Renders one view at one moment into a `width × height` image.
+    pub fn render(
+        &self,
+        view: View,
+        moment: &Moment,
+        width: u32,
+        height: u32,
+    ) -> Result<RgbImage, RenderError> {
+        self.validate(moment)?;
+        check_size(width, height)?;
+        match view {
+            View::Chart => Ok(self.render_chart(moment, width, height)),
+            _ => Ok(crate::head::render_head(self, view, moment, width, height)),
+        }
+    }
+
+    fn render_chart(&self, moment: &Moment, width: u32, height: u32) -> RgbImage {
+        let frame = ChartFrame::fit(&self.pattern.outline, width, height);
+        let layers = self.layers(moment, frame);
+        let skin = self.skin.linear(self.settings).unwrap_or([0.5, 0.4, 0.3]);
+        let optics = self.optics(skin, moment);
+        let table = optics.table(12.0, 4096);
+        let hair_lin = self.hair.map(|h| srgb_to_linear(h.srgb));
+        let outline_px: Vec<[f64; 2]> = self
+            .pattern
+            .outline
+            .iter()
+            .map(|p| {
+                let (x, y) = frame.to_px(p[0], p[1]);
+                [f64::from(x), f64::from(y)]
+            })
+            .collect();
+        let spans = Spans::fill(&outline_px, frame.width, frame.height);
+        let mut img = RgbImage::from_pixel(width, height, image::Rgb(self.settings.background));
+        let w = width as usize;
+        let buf: &mut [u8] = &mut img;
+        if layers.fresh.is_none() && layers.hair.is_none() {
+            // Uniform skin, ink only: the colour depends on the ink alone, so one table maps
+            // ink straight to sRGB bytes (a lookup and a 3-byte copy per pixel).
+            const STEPS: usize = 4096;
+            let max_ink = 12.0f32;
+            let bytes: Vec<[u8; 3]> = (0..=STEPS)
+                .map(|k| {
+                    linear_to_srgb(shade_sampled(
+                        skin,
+                        1.0,
+                        max_ink * k as f32 / STEPS as f32,
+                        0.0,
+                        0.0,
+                        &table,
+                        None,
+                    ))
+                })
+                .collect();
+            let scale = STEPS as f32 / max_ink;
+            for (py, row) in spans.rows.iter().enumerate() {
+                for &(a, b) in row {
+                    let ink = &layers.ink.data[py * w + a..py * w + b];
+                    let out = &mut buf[3 * (py * w + a)..3 * (py * w + b)];
+                    for (px, v) in out.chunks_exact_mut(3).zip(ink) {
+                        px.copy_from_slice(&bytes[((v * scale + 0.5) as usize).min(STEPS)]);
+                    }
+                }
+            }
+            return img;
+        }
+        for (py, row) in spans.rows.iter().enumerate() {
+            for &(a, b) in row {
+                for px in a..b {
+                    let i = py * w + px;
+                    let rgb = linear_to_srgb(shade_pixel(skin, 1.0, &layers, i, &table, hair_lin));
+                    buf[3 * i..3 * i + 3].copy_from_slice(&rgb);
+                }
+            }
+        }
+        img
+    }
+}
+
+/// The colour of one pixel: skin (lit by `light`) under ink, reddened if fresh, under hair.
+#[inline]
+pub(crate) fn shade_pixel(
+    skin: Linear,
+    light: f32,
+    layers: &ChartLayers,
+    i: usize,
+    table: &InkTable,
+    hair: Option<Linear>,
+) -> Linear {
+    shade_sampled(
+        skin,
+        light,
+        layers.ink.data[i],
+        layers.fresh.as_ref().map_or(0.0, |f| f.data[i]),
+        layers.hair.as_ref().map_or(0.0, |h| h.data[i]),
+        table,
+        hair,
+    )
+}
+
+/// Like [`shade_pixel`] with the layer values given.
+#[inline]
+pub(crate) fn shade_sampled(
+    skin: Linear,
+    light: f32,
+    ink: f32,
+    fresh: f32,
+    hair_cover: f32,
+    table: &InkTable,
+    hair: Option<Linear>,
+) -> Linear {
+    let mut base = skin.map(|c| c * light);
+    if fresh > 0.0 {
+        let r = fresh.min(1.0);
+        base = [
+            base[0] * (1.0 + 0.08 * r),
+            base[1] * (1.0 - 0.14 * r),
+            base[2] * (1.0 - 0.12 * r),
+        ];
+    }
+    let f = table.factor(ink);
+    let mut out = [base[0] * f[0], base[1] * f[1], base[2] * f[2]];
+    if let Some(h) = hair {
+        let a = hair_cover.clamp(0.0, 1.0);
+        if a > 0.0 {
+            out = std::array::from_fn(|c| out[c] * (1.0 - a) + h[c] * light * a);
+        }
+    }
+    out
+}
+
+/// Refuses sizes that are empty or would allocate more than the limit.
+pub fn check_size(width: u32, height: u32) -> Result<(), RenderError> {
+    for (field, v) in [("width", width), ("height", height)] {
+        if v == 0 || v > MAX_SIDE_PX {
+            return Err(RenderError::invalid(
+                field,
+                format!("expected 1–{MAX_SIDE_PX} pixels, got {v}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Mean colour of the scalp skin under the pattern's dots at a moment: a summary used by tests
+/// and reports (CIE L*a*b* of the mean linear colour over the chart's treated pixels).
+pub fn mean_lab(img: &RgbImage, mask: impl Fn(u32, u32) -> bool) -> [f32; 3] {
+    let mut sum = [0.0f64; 3];
+    let mut n = 0usize;
+    for (x, y, p) in img.enumerate_pixels() {
+        if mask(x, y) {
+            let l = srgb_to_linear(p.0);
+            for c in 0..3 {
+                sum[c] += f64::from(l[c]);
+            }
+            n += 1;
+        }
+    }
+    let n = n.max(1) as f64;
+    linear_to_lab(sum.map(|s| (s / n) as f32))
+}
+
+/// Whether a dot is in a scar.
+pub fn in_scar(dot: &Dot) -> bool {
+    dot.zone == ZoneKind::Scar
+}
