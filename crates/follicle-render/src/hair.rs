@@ -44,7 +44,9 @@ pub(crate) fn stubble(scene: &Scene<'_>, hair: &Hair, frame: ChartFrame) -> InkB
     let zones = ZoneGrid::new(pattern);
     let mut rng = Mix(0x0005_EED0_F4A1);
     let steps = ((s.stubble_length_mm * px).ceil() as usize).clamp(1, 16);
-    let coverage_per_step = 1.6 * width_px * (s.stubble_length_mm * px).max(1.0) / steps as f32;
+    // A hair hides width × length of skin: its coverage in pixel² (the splat kernel sums to 1),
+    // so a pixel holding several hairs at a distance is only as dark as they really cover.
+    let coverage_per_step = s.stubble_width_mm * s.stubble_length_mm * px * px / steps as f32;
     for j in 0..ny.min(20_000) {
         for i in 0..nx.min(20_000) {
             let (jx, jy, keep) = (rng.next(), rng.next(), rng.next());

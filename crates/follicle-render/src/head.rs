@@ -84,7 +84,6 @@ impl Camera {
     }
 
     /// The pixel a 3-D point projects to.
-    #[allow(dead_code)] // used by the photo overlay
     pub(crate) fn project(&self, p: [f64; 3]) -> [f64; 2] {
         let d: [f64; 3] = std::array::from_fn(|i| p[i] - self.centre[i]);
         let u = d[0] * self.right[0] + d[1] * self.right[1] + d[2] * self.right[2];

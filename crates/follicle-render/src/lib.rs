@@ -4,7 +4,8 @@
 //! The pipeline: dots (from `follicle-pattern`) → per-dot look at a [`Moment`] (from the
 //! planner's fading model) → Gaussian ink splats in an absorbance buffer on the scalp
 //! chart ([`splat`]) → one Beer–Lambert composite over the skin per pixel ([`optics`]) →
-//! the chart or a head view ([`View`]) → PNG.
+//! the chart, a head view ([`View`]) or the client's photo ([`photo`]) → PNG, alone or in
+//! sheets ([`sheet`]: the timeline strip, two designs side by side).
 //!
 //! ```
 //! use follicle_render::{Fading, Moment, RenderSettings, Scene, Skin, View};
@@ -33,9 +34,11 @@ mod hair;
 mod head;
 pub mod moment;
 pub mod optics;
+pub mod photo;
 mod raster;
 pub mod scene;
 pub mod settings;
+pub mod sheet;
 pub mod splat;
 
 pub use error::RenderError;

@@ -17,8 +17,9 @@ pub struct RenderSettings {
     pub skin_by_fitzpatrick: [[u8; 3]; 6],
     /// Diameter of a healed dot *as seen*, as a share of the needle diameter. DOMAIN §4 gives a
     /// pigment deposit of 100–150 µm; skin spreads the light around it (subsurface scattering),
-    /// so the visible spot is wider and softer. 2 × a 0.20 mm needle = a 0.4 mm spot, which
-    /// makes a full-coverage pattern at 80 dots/cm² read as a stubble shadow at arm's length.
+    /// so the visible spot is wider and softer: close-up photos of healed SMP show soft dots of
+    /// 0.5–1 mm. 3 × a 0.20 mm needle = a 0.6 mm spot, which makes a full-coverage pattern at
+    /// 80 dots/cm² read about as dark as the buzz-cut fringe beside it, as practitioners aim for.
     /// Follicle estimate.
     pub healed_dot_scale: f32,
     /// Fresh dot diameter as a share of the healed one (DOMAIN §4: up to 250 µm fresh).
@@ -28,7 +29,9 @@ pub struct RenderSettings {
     /// Share of a session's new impressions lost in healing (DOMAIN §1: 5–20%); the planner's
     /// `density.healing_loss_fraction` is passed here.
     pub healing_loss_fraction: f64,
-    /// Existing hair drawn as stubble: length of a buzz-cut hair above the skin, mm (Follicle estimate).
+    /// Existing hair drawn as stubble: visible length of a buzz-cut hair, mm — the short stub
+    /// plus the shaft seen through the skin, which is what makes a shaved head look shadowed
+    /// (Follicle estimate).
     pub stubble_length_mm: f32,
     /// Width of a hair, mm (DOMAIN §4 gives hair counts; shafts are 0.05–0.1 mm).
     pub stubble_width_mm: f32,
@@ -51,11 +54,11 @@ impl Default for RenderSettings {
                 [128, 88, 63],
                 [82, 56, 43],
             ],
-            healed_dot_scale: 2.0,
+            healed_dot_scale: 3.0,
             fresh_dot_scale: 1.3,
             depth_mm: 0.6,
             healing_loss_fraction: 0.12,
-            stubble_length_mm: 0.8,
+            stubble_length_mm: 1.5,
             stubble_width_mm: 0.07,
             natural_hairs_per_cm2: 180.0,
             background: [236, 238, 240],

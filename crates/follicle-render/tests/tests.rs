@@ -9,6 +9,7 @@ use follicle_render::{Fading, RenderSettings, Scene, Skin};
 
 mod golden;
 mod look;
+mod photo;
 
 fn pattern(stage: HairLossStage, scars: Vec<ScarSpec>) -> Pattern {
     generate(&PatternRequest {

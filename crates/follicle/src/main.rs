@@ -1,11 +1,14 @@
-//! The `follicle` command: assess a client, plan and price the treatment, and write the
-//! calendar — from a client file and the clinic's settings.
+//! The `follicle` command: assess a client, plan and price the treatment, write the calendar,
+//! draw the dot pattern and render previews — from a client file and the clinic's settings.
 //!
 //! Exit codes: 0 done; 2 the input (a file, a flag) is wrong, with a message that names
 //! the file, line, field, the value and what is allowed; 1 anything else (a file that
 //! cannot be written, for example).
 
 mod calendar;
+mod design;
+mod pattern_cmd;
+mod render_cmd;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +33,10 @@ enum Command {
     Assess(AssessArgs),
     /// Plan the treatment: sessions, dates, aftercare, touch-up forecast and quote.
     Plan(PlanArgs),
+    /// The dots of a client's design (or a saved design, or a flat measurement patch).
+    Pattern(pattern_cmd::PatternArgs),
+    /// Previews of a client's design: views, moments, timeline, photo before/after, comparison.
+    Render(render_cmd::RenderArgs),
     /// Print the default clinic settings (every figure with its source), or check a clinic file.
     Settings {
         /// Check this clinic settings file instead of printing the defaults.
@@ -39,19 +46,19 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-struct Common {
+pub(crate) struct Common {
     /// The client file (TOML; see examples/clients).
     #[arg(value_name = "CLIENT.toml")]
-    client: PathBuf,
+    pub(crate) client: PathBuf,
     /// The clinic's settings, merged over the defaults (`follicle settings` prints them).
     #[arg(long, value_name = "CLINIC.toml")]
-    settings: Option<PathBuf>,
+    pub(crate) settings: Option<PathBuf>,
     /// The assessment date, YYYY-MM-DD [default: today].
     #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
-    date: Option<Date>,
+    pub(crate) date: Option<Date>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,13 +90,13 @@ pub enum Format {
     Markdown,
 }
 
-fn parse_date_arg(text: &str) -> Result<Date, String> {
+pub(crate) fn parse_date_arg(text: &str) -> Result<Date, String> {
     follicle_core::profile::parse_date(text)
 }
 
 /// An error the user can fix: printed as it is, exit code 2.
 #[derive(Debug)]
-struct UserError(String);
+pub(crate) struct UserError(pub(crate) String);
 
 impl std::fmt::Display for UserError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,7 +109,7 @@ impl std::error::Error for UserError {}
 /// Client and settings files are small; anything bigger is a mistake (a photo, a database).
 const MAX_INPUT_BYTES: u64 = 1 << 20;
 
-fn read_input(path: &Path, what: &str) -> anyhow::Result<String> {
+pub(crate) fn read_input(path: &Path, what: &str) -> anyhow::Result<String> {
     let shown = path.display();
     let meta =
         std::fs::metadata(path).map_err(|e| UserError(format!("{shown}: cannot read the {what}: {e}")))?;
@@ -151,16 +158,27 @@ fn assessment(common: &Common) -> anyhow::Result<(follicle_core::Assessment, Set
     Ok((assess(&profile, &settings, date), settings))
 }
 
+/// Assesses and plans a client file.
+pub(crate) fn load_plan(
+    common: &Common,
+    start: Option<Date>,
+) -> anyhow::Result<(follicle_core::Plan, Settings)> {
+    let (assessment, settings) = assessment(common)?;
+    let start = start.unwrap_or(assessment.assessed_on);
+    let plan = plan(&assessment, &settings, start);
+    Ok((plan, settings))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Pattern(args) => pattern_cmd::run(args)?,
+        Command::Render(args) => render_cmd::run(args)?,
         Command::Assess(args) => {
             let (assessment, _) = assessment(&args.common)?;
             print!("{}", report::assessment(&assessment, args.common.format)?);
         }
         Command::Plan(args) => {
-            let (assessment, settings) = assessment(&args.common)?;
-            let start = args.start.unwrap_or(assessment.assessed_on);
-            let plan = plan(&assessment, &settings, start);
+            let (plan, settings) = load_plan(&args.common, args.start)?;
             if let Some(path) = &args.ics {
                 let ics = calendar::ics(&plan, &settings);
                 std::fs::write(path, ics)

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 mod calendar;
 mod cli;
+mod pattern;
 
 /// The repository's root.
 fn root() -> PathBuf {

@@ -1,0 +1,173 @@
+//! From a client's plan to a pattern request: the one place where the planner's words
+//! (stages, zones, densities, needles, sessions) become the pattern engine's.
+
+use follicle_core::assess::Assessment;
+use follicle_core::plan::Plan;
+use follicle_core::profile::{HairLoss, HairlineStyle, NorwoodStage, ScarKind, ScarSite, Sex};
+use follicle_core::{Settings, ZoneKind};
+use follicle_pattern::{
+    HairLossStage, HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, NeedleGauge, PatternRequest,
+    ScarSpec, ZonesSpec,
+};
+
+/// The pattern stage that draws a client's hair loss.
+pub fn stage(loss: &HairLoss) -> HairLossStage {
+    use NorwoodStage as N;
+    match loss {
+        HairLoss::Norwood { stage } => match stage {
+            N::I => HairLossStage::Norwood1,
+            N::II | N::IIa => HairLossStage::Norwood2,
+            N::III | N::IIIa => HairLossStage::Norwood3,
+            N::IIIVertex => HairLossStage::Norwood3Vertex,
+            N::IV | N::IVa => HairLossStage::Norwood4,
+            N::V | N::Va => HairLossStage::Norwood5,
+            N::VI => HairLossStage::Norwood6,
+            N::VII => HairLossStage::Norwood7,
+        },
+        HairLoss::Ludwig { stage: 1 } => HairLossStage::Ludwig1,
+        HairLoss::Ludwig { stage: 2 } => HairLossStage::Ludwig2,
+        HairLoss::Ludwig { .. } => HairLossStage::Ludwig3,
+        HairLoss::Savin { stage } if stage.starts_with("I-") => HairLossStage::Ludwig1,
+        HairLoss::Savin { stage } if stage.starts_with("II") => HairLossStage::Ludwig2,
+        HairLoss::Savin { .. } => HairLossStage::Ludwig3,
+        HairLoss::Diffuse => HairLossStage::Diffuse,
+        HairLoss::AlopeciaAreata { .. } | HairLoss::ScarringAlopecia { .. } => HairLossStage::AlopeciaAreata,
+        HairLoss::AlopeciaTotalis => HairLossStage::Totalis,
+        HairLoss::AlopeciaUniversalis => HairLossStage::Universalis,
+        HairLoss::None => HairLossStage::Norwood1,
+    }
+}
+
+fn gauge(diameter_mm: f64) -> NeedleGauge {
+    match diameter_mm {
+        d if d < 0.19 => NeedleGauge::N04,
+        d if d < 0.225 => NeedleGauge::N06,
+        d if d < 0.275 => NeedleGauge::N08,
+        d if d < 0.325 => NeedleGauge::N10,
+        _ => NeedleGauge::N12,
+    }
+}
+
+/// The pattern request for a planned client, with a seed.
+pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
+    let a: &Assessment = &plan.assessment;
+    let c = &a.client;
+    let mut req = PatternRequest {
+        head: HeadSpec {
+            sex: match c.sex {
+                Sex::Male => follicle_pattern::Sex::Male,
+                Sex::Female => follicle_pattern::Sex::Female,
+            },
+            length_mm: Some(c.head.length_mm),
+            breadth_mm: c.head.breadth_mm,
+            circumference_cm: Some(c.head.circumference_cm),
+            height_mm: None,
+        },
+        hairline: HairlineSpec {
+            // Mature hairlines sit higher and recede at the temples (DOMAIN §4); from about 35.
+            shape: HairlineShape::Rules {
+                position: HairlinePosition::Typical,
+                mature: c.age >= 35,
+                mid_frontal_height_mm: None,
+                frontotemporal_height_mm: None,
+            },
+            style: match c.hairline_style {
+                HairlineStyle::Soft => follicle_pattern::HairlineStyle::Soft,
+                HairlineStyle::Broken => follicle_pattern::HairlineStyle::Broken,
+                HairlineStyle::Sharp => follicle_pattern::HairlineStyle::Sharp,
+            },
+            seed: None,
+        },
+        zones: ZonesSpec::Stage {
+            stage: stage(&c.hair_loss),
+        },
+        seed,
+        ..PatternRequest::default()
+    };
+    // Scar camouflage only: the scars, and no hair-loss zones.
+    let hair_work = a.zones.iter().any(|z| z.zone != ZoneKind::Scar);
+    if !hair_work {
+        req.zones = ZonesSpec::Explicit { zones: Vec::new() };
+    }
+    for z in &a.zones {
+        let d = z.density_per_cm2;
+        let slot = match z.zone {
+            ZoneKind::Hairline => &mut req.density_per_cm2.hairline,
+            ZoneKind::Frontal => &mut req.density_per_cm2.frontal,
+            ZoneKind::Temples => &mut req.density_per_cm2.temples,
+            ZoneKind::MidScalp => &mut req.density_per_cm2.mid_scalp,
+            ZoneKind::Crown => &mut req.density_per_cm2.crown,
+            ZoneKind::SidesBack => &mut req.density_per_cm2.sides_back,
+            ZoneKind::Scar => &mut req.density_per_cm2.scar,
+        };
+        *slot = d;
+    }
+    let needle = |zone: ZoneKind| {
+        let name = &settings.needles.per_zone[&zone];
+        gauge(settings.needles.diameter_mm[name])
+    };
+    req.needles.hairline = needle(ZoneKind::Hairline);
+    req.needles.frontal = needle(ZoneKind::Frontal);
+    req.needles.temples = needle(ZoneKind::Temples);
+    req.needles.mid_scalp = needle(ZoneKind::MidScalp);
+    req.needles.crown = needle(ZoneKind::Crown);
+    req.needles.sides_back = needle(ZoneKind::SidesBack);
+    req.needles.scar = needle(ZoneKind::Scar);
+    let layers = follicle_core::plan::session_count(a, settings);
+    if let Some(f) = settings.session_fractions(layers) {
+        req.session_fractions = f.to_vec();
+    }
+    if a.approach
+        .approaches
+        .contains(&follicle_core::assess::Approach::ScarCamouflage)
+    {
+        let margin = settings.scars.margin_mm.clamp(0.0, 10.0);
+        for scar in &c.scars {
+            match &scar.kind {
+                ScarKind::FutStrip { length_mm, width_mm } => req.scars.push(ScarSpec::FutStrip {
+                    line: None,
+                    length_mm: length_mm.clamp(20.0, 320.0),
+                    height_mm: -35.0,
+                    width_mm: width_mm.clamp(0.5, 20.0),
+                    margin_mm: margin,
+                }),
+                ScarKind::Fue { count } => req.scars.push(ScarSpec::FuePunches {
+                    count: *count,
+                    punch_diameter_mm: 0.9,
+                    margin_mm: 1.0,
+                    donor: None,
+                }),
+                ScarKind::Injury { length_mm, width_mm } | ScarKind::Surgical { length_mm, width_mm } => {
+                    req.scars
+                        .push(scar_polygon(plan, scar.site, *length_mm, *width_mm, margin));
+                }
+            }
+        }
+    }
+    req
+}
+
+/// A rectangle for an injury or surgical scar at its site, on the chart (mm).
+fn scar_polygon(plan: &Plan, site: ScarSite, length_mm: f64, width_mm: f64, margin_mm: f64) -> ScarSpec {
+    // Rough chart positions of the sites on a default head (vertex at the origin, y forwards).
+    let r = 0.3 * plan.assessment.client.head.circumference_cm * 10.0 / std::f64::consts::PI;
+    let (cx, cy) = match site {
+        ScarSite::Frontal => (0.0, 0.6 * r),
+        ScarSite::MidScalp => (0.0, 0.2 * r),
+        ScarSite::Crown => (0.0, -0.35 * r),
+        ScarSite::TempleLeft => (-0.55 * r, 0.55 * r),
+        ScarSite::TempleRight => (0.55 * r, 0.55 * r),
+        ScarSite::SideLeft => (-0.8 * r, 0.0),
+        ScarSite::SideRight => (0.8 * r, 0.0),
+        ScarSite::Occipital | ScarSite::Donor => (0.0, -0.85 * r),
+    };
+    let (hl, hw) = (length_mm / 2.0 + margin_mm, width_mm / 2.0 + margin_mm);
+    ScarSpec::Polygon {
+        points: vec![
+            [cx - hl, cy - hw],
+            [cx + hl, cy - hw],
+            [cx + hl, cy + hw],
+            [cx - hl, cy + hw],
+        ],
+    }
+}

@@ -1,0 +1,354 @@
+//! `follicle render`: previews of a client's design — views, moments, the timeline strip, the
+//! client's photo before/after, and two designs side by side — as PNG files.
+
+use std::path::{Path, PathBuf};
+
+use follicle_core::fading::FadingModel;
+use follicle_core::plan::Plan;
+use follicle_core::profile::{Aim, HairColour};
+use follicle_pattern::{Pattern, generate};
+use follicle_render::photo::{Overlay, before_after, decode_photo, overlay};
+use follicle_render::{Fading, Hair, Moment, RenderSettings, Scene, Skin, View, sheet, to_png};
+
+use crate::{Common, UserError, load_plan, read_input};
+
+/// Arguments of `follicle render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The client file.
+    #[arg(value_name = "CLIENT.toml")]
+    client: PathBuf,
+    /// The folder to write the images to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The clinic's settings.
+    #[arg(long, value_name = "CLINIC.toml")]
+    settings: Option<PathBuf>,
+    /// The assessment date, YYYY-MM-DD [default: today].
+    #[arg(long, value_name = "DATE", value_parser = crate::parse_date_arg)]
+    date: Option<time::Date>,
+    /// Random seed of the pattern.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Image side, pixels (16–4096).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=4096))]
+    size: u32,
+    /// Views: chart, front, top, left, right, back.
+    #[arg(long, value_delimiter = ',', default_value = "chart,front,top")]
+    views: Vec<ViewArg>,
+    /// Moments: fresh:N, healed:N, years:Y, years:Y@T (touch-up at year T; several as @T1+T2).
+    #[arg(long, value_delimiter = ',', default_value = "healed:1,years:5", value_parser = parse_moment)]
+    moments: Vec<Moment>,
+    /// Also write the timeline strip of each view (after each session, then years 1, 3, 5, 8).
+    #[arg(long)]
+    timeline: bool,
+    /// The client's photo (PNG or JPEG) to lay the pattern over.
+    #[arg(long, value_name = "PHOTO", requires = "landmarks")]
+    photo: Option<PathBuf>,
+    /// Landmarks placed on the photo: JSON `[{"name": "glabella", "x_px": 512, "y_px": 300}, …]`.
+    #[arg(long, value_name = "LANDMARKS.json", requires = "photo")]
+    landmarks: Option<PathBuf>,
+    /// The angle the photo was taken from.
+    #[arg(long, default_value = "front")]
+    photo_view: ViewArg,
+    /// On the photo, leave pixels darker than this luminance (0–1) alone: existing hair.
+    #[arg(long)]
+    keep_hair_darker_than: Option<f32>,
+    /// A second client file (another design) to show side by side with this one.
+    #[arg(long, value_name = "OTHER.toml")]
+    compare: Option<PathBuf>,
+}
+
+/// A view on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ViewArg {
+    /// The flat chart.
+    Chart,
+    /// From the front.
+    Front,
+    /// From above.
+    Top,
+    /// From the left.
+    Left,
+    /// From the right.
+    Right,
+    /// From behind.
+    Back,
+}
+
+impl From<ViewArg> for View {
+    fn from(v: ViewArg) -> View {
+        match v {
+            ViewArg::Chart => View::Chart,
+            ViewArg::Front => View::Front,
+            ViewArg::Top => View::Top,
+            ViewArg::Left => View::Left,
+            ViewArg::Right => View::Right,
+            ViewArg::Back => View::Back,
+        }
+    }
+}
+
+fn parse_moment(text: &str) -> Result<Moment, String> {
+    let bad = || format!("expected fresh:N, healed:N, years:Y or years:Y@T, got {text:?}");
+    let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
+    match kind {
+        "fresh" | "healed" => {
+            let session: u8 = rest.parse().map_err(|_| bad())?;
+            Ok(if kind == "fresh" {
+                Moment::Fresh { session }
+            } else {
+                Moment::Healed { session }
+            })
+        }
+        "years" => {
+            let (y, t) = rest.split_once('@').map_or((rest, None), |(y, t)| (y, Some(t)));
+            let years: f64 = y.parse().map_err(|_| bad())?;
+            if !(0.0..=60.0).contains(&years) {
+                return Err(format!("years must be 0–60, got {years}"));
+            }
+            let touch_ups = match t {
+                Some(t) => t
+                    .split('+')
+                    .map(|v| v.parse::<f64>().map_err(|_| bad()))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => Vec::new(),
+            };
+            Ok(Moment::Years { years, touch_ups })
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn moment_slug(m: &Moment) -> String {
+    match m {
+        Moment::Fresh { session } => format!("fresh-{session}"),
+        Moment::Healed { session } => format!("healed-{session}"),
+        Moment::Years { years, touch_ups } if touch_ups.is_empty() => format!("year-{years}"),
+        Moment::Years { years, touch_ups } => {
+            format!(
+                "year-{years}-touched-{}",
+                touch_ups.iter().map(f64::to_string).collect::<Vec<_>>().join("+")
+            )
+        }
+    }
+}
+
+/// Typical hair colours for drawing stubble (sRGB).
+fn hair_srgb(colour: HairColour, grey_percent: u32) -> [u8; 3] {
+    let base: [u8; 3] = match colour {
+        HairColour::Black => [28, 24, 22],
+        HairColour::DarkBrown => [48, 36, 28],
+        HairColour::Brown => [78, 56, 40],
+        HairColour::LightBrown => [120, 90, 62],
+        HairColour::Blonde => [185, 155, 108],
+        HairColour::Red => [135, 66, 38],
+        HairColour::Grey => [150, 150, 150],
+        HairColour::White => [222, 222, 222],
+    };
+    let g = f32::from(grey_percent.min(100) as u8) / 100.0;
+    std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + 160.0 * g).round() as u8)
+}
+
+struct Design {
+    plan: Plan,
+    pattern: Pattern,
+    fading: Fading,
+    skin: Skin,
+    hair: Hair,
+    healing_loss: f64,
+}
+
+fn design(
+    client: &Path,
+    settings: Option<&PathBuf>,
+    date: Option<time::Date>,
+    seed: u64,
+) -> anyhow::Result<Design> {
+    let common = Common {
+        client: client.to_path_buf(),
+        settings: settings.cloned(),
+        date,
+        format: crate::Format::Json,
+    };
+    let (plan, clinic) = load_plan(&common, None)?;
+    if plan.sessions.is_empty() {
+        return Err(UserError(format!(
+            "{}: no sessions are planned (verdict {}): nothing to render",
+            client.display(),
+            plan.assessment.eligibility.verdict.as_str()
+        ))
+        .into());
+    }
+    let request = crate::design::request(&plan, &clinic, seed);
+    let pattern = generate(&request).map_err(|e| UserError(format!("pattern: {e}")))?;
+    let c = &plan.assessment.client;
+    let fading = Fading {
+        normal: FadingModel::for_client(&clinic.fading, c, false),
+        scar: FadingModel::for_client(&clinic.fading, c, true),
+    };
+    let among_treated = if c.aims.contains(&Aim::Density) { 0.5 } else { 0.0 };
+    Ok(Design {
+        skin: Skin::Fitzpatrick {
+            fitzpatrick: c.fitzpatrick,
+        },
+        hair: Hair {
+            srgb: hair_srgb(c.hair_colour, c.grey_percent),
+            among_treated,
+            in_blend: 0.5,
+        },
+        fading,
+        healing_loss: clinic.density.healing_loss_fraction,
+        pattern,
+        plan,
+    })
+}
+
+fn scene<'a>(d: &'a Design, settings: &'a RenderSettings) -> Scene<'a> {
+    Scene {
+        pattern: &d.pattern,
+        skin: d.skin,
+        hair: Some(d.hair),
+        fading: d.fading,
+        settings,
+    }
+}
+
+/// One image to write: its file name and how to draw it.
+type Job<'a> = Box<dyn Fn() -> anyhow::Result<image::RgbImage> + 'a>;
+
+pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let main = design(&args.client, args.settings.as_ref(), args.date, args.seed)?;
+    let settings = RenderSettings {
+        healing_loss_fraction: main.healing_loss,
+        ..RenderSettings::default()
+    };
+    let scene = scene(&main, &settings);
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    for m in &args.moments {
+        m.validate(main.pattern.sessions)
+            .map_err(|e| UserError(format!("--moments: {e}")))?;
+    }
+    let other = match &args.compare {
+        Some(path) => Some(design(path, args.settings.as_ref(), args.date, args.seed)?),
+        None => None,
+    };
+    let other_scene = other.as_ref().map(|o| self::scene(o, &settings));
+    let views: Vec<View> = args.views.iter().map(|v| View::from(*v)).collect();
+    let mut jobs: Vec<(String, Job<'_>)> = Vec::new();
+    for &view in &views {
+        for m in &args.moments {
+            let name = format!("{}-{}.png", view.as_str(), moment_slug(m));
+            let (scene, m) = (&scene, m.clone());
+            jobs.push((
+                name,
+                Box::new(move || Ok(scene.render(view, &m, args.size, args.size)?)),
+            ));
+        }
+        if args.timeline {
+            let panel = (args.size / 2).max(64);
+            let scene = &scene;
+            jobs.push((
+                format!("timeline-{}.png", view.as_str()),
+                Box::new(move || Ok(sheet::timeline(scene, view, panel)?)),
+            ));
+        }
+    }
+    if let Some(b) = &other_scene {
+        let label_a = main
+            .plan
+            .assessment
+            .client
+            .name
+            .clone()
+            .unwrap_or_else(|| "design A".into())
+            .to_uppercase();
+        let label_b = other
+            .as_ref()
+            .and_then(|o| o.plan.assessment.client.name.clone())
+            .unwrap_or_else(|| "design B".into())
+            .to_uppercase();
+        for &view in &views {
+            let moment = args
+                .moments
+                .first()
+                .cloned()
+                .unwrap_or(Moment::Healed { session: 1 });
+            let (a, b, la, lb) = (&scene, b, label_a.clone(), label_b.clone());
+            jobs.push((
+                format!("compare-{}.png", view.as_str()),
+                Box::new(move || Ok(sheet::compare(a, b, [&la, &lb], view, &moment, args.size)?)),
+            ));
+        }
+    }
+    let total = jobs.len() + usize::from(args.photo.is_some()) * 2;
+    let mut done = 0;
+    let mut progress = |name: &str| {
+        done += 1;
+        eprintln!("[{done}/{total}] {}", args.out.join(name).display());
+    };
+    for (name, job) in &jobs {
+        let img = job()?;
+        std::fs::write(args.out.join(name), to_png(&img)?)?;
+        progress(name);
+    }
+    if let (Some(photo), Some(landmarks)) = (&args.photo, &args.landmarks) {
+        let bytes = std::fs::read(photo)
+            .map_err(|e| UserError(format!("{}: cannot read the photo: {e}", photo.display())))?;
+        let image = decode_photo(&bytes).map_err(|e| UserError(format!("{}: {e}", photo.display())))?;
+        let text = read_input(landmarks, "landmarks file")?;
+        let marks = serde_json::from_str(&text).map_err(|e| {
+            UserError(format!(
+                "{}:{}:{}: {e}",
+                landmarks.display(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let spec = Overlay {
+            view: args.photo_view.into(),
+            landmarks: marks,
+            keep_hair_darker_than: args.keep_hair_darker_than,
+        };
+        let moment = args.moments.last().cloned().unwrap_or(Moment::Healed {
+            session: main.pattern.sessions,
+        });
+        let (after, _) = overlay(&scene, &image, &spec, &moment)
+            .map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?;
+        std::fs::write(args.out.join("photo-after.png"), to_png(&after)?)?;
+        progress("photo-after.png");
+        std::fs::write(
+            args.out.join("photo-before-after.png"),
+            to_png(&before_after(&image, &after))?,
+        )?;
+        progress("photo-before-after.png");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_parse() {
+        assert_eq!(parse_moment("healed:2"), Ok(Moment::Healed { session: 2 }));
+        assert_eq!(
+            parse_moment("years:5@4"),
+            Ok(Moment::Years {
+                years: 5.0,
+                touch_ups: vec![4.0]
+            })
+        );
+        assert_eq!(
+            parse_moment("years:8@3+6"),
+            Ok(Moment::Years {
+                years: 8.0,
+                touch_ups: vec![3.0, 6.0]
+            })
+        );
+        assert!(parse_moment("years:-1").unwrap_err().contains("0–60"));
+        assert!(parse_moment("later").unwrap_err().contains("expected fresh:N"));
+    }
+}

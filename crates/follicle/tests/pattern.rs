@@ -1,0 +1,142 @@
+//! `follicle pattern` and `follicle render` on the example clients.
+
+use serde_json::Value;
+
+use super::{examples, follicle, stderr, stdout};
+
+#[test]
+fn every_plannable_example_gives_a_pattern_and_an_svg() {
+    for path in examples() {
+        let file = path.to_str().unwrap();
+        let out = follicle(&["pattern", file, "--date", "2026-11-21", "--seed", "7"]);
+        if file.contains("keloid") {
+            assert_eq!(out.status.code(), Some(2));
+            assert!(
+                stderr(&out).contains("no sessions are planned (verdict not_suitable)"),
+                "{}",
+                stderr(&out)
+            );
+            continue;
+        }
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let dots = json["dots"].as_array().unwrap();
+        assert!(dots.len() > 500, "{file}: {} dots", dots.len());
+        let sessions = json["sessions"].as_u64().unwrap();
+        assert!(
+            dots.iter()
+                .all(|d| d["session"].as_u64().is_some_and(|s| (1..=sessions).contains(&s)))
+        );
+        let svg = follicle(&["pattern", file, "--date", "2026-11-21", "--format", "svg"]);
+        assert!(svg.status.success());
+        assert!(
+            stdout(&svg).starts_with("<svg") || stdout(&svg).starts_with("<?xml"),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
+    let run = |seed: &str| {
+        stdout(&follicle(&[
+            "pattern",
+            "examples/clients/norwood-3-hairline.toml",
+            "--date",
+            "2026-11-21",
+            "--seed",
+            seed,
+            "--format",
+            "csv",
+        ]))
+    };
+    assert_eq!(run("42"), run("42"));
+    assert_ne!(run("42"), run("43"));
+}
+
+#[test]
+fn a_measurement_patch_for_other_tools() {
+    let out = follicle(&[
+        "pattern",
+        "--patch",
+        "50",
+        "40",
+        "--density",
+        "80",
+        "--seed",
+        "3",
+        "--format",
+        "csv",
+        "--metrics",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = stdout(&out);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("x_mm,y_mm"));
+    let n = lines.count() as f64;
+    // 20 cm² at 80 dots/cm².
+    assert!((n - 1600.0).abs() / 1600.0 < 0.05, "{n} dots");
+    assert!(stderr(&out).contains("relative_radius"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_pattern_input_is_named() {
+    let out = follicle(&[
+        "pattern",
+        "examples/clients/norwood-3-hairline.toml",
+        "--seed",
+        "abc",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--seed"), "{}", stderr(&out));
+    let out = follicle(&["pattern", "--patch", "50", "40", "--density", "-5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("density_per_cm2: expected 1–400, got -5"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn render_writes_views_moments_and_the_timeline_with_progress() {
+    let dir = std::env::temp_dir().join(format!("follicle-render-{}", std::process::id()));
+    let out = follicle(&[
+        "render",
+        "examples/clients/ludwig-2-diffuse.toml",
+        "--date",
+        "2026-11-21",
+        "--out",
+        dir.to_str().unwrap(),
+        "--size",
+        "96",
+        "--views",
+        "chart,top",
+        "--moments",
+        "healed:1,years:5@4",
+        "--timeline",
+        "--compare",
+        "examples/clients/norwood-3-hairline.toml",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in [
+        "chart-healed-1.png",
+        "top-year-5-touched-4.png",
+        "timeline-chart.png",
+        "compare-top.png",
+    ] {
+        let img = image::open(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(img.width() >= 96, "{name}");
+    }
+    assert!(stderr(&out).contains("[8/8]"), "progress: {}", stderr(&out));
+    let bad = follicle(&[
+        "render",
+        "examples/clients/ludwig-2-diffuse.toml",
+        "--out",
+        dir.to_str().unwrap(),
+        "--moments",
+        "years:-3",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("years must be 0–60"), "{}", stderr(&bad));
+}
