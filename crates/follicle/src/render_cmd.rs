@@ -15,9 +15,16 @@ use crate::{Common, UserError, load_plan, read_input};
 /// Arguments of `follicle render`.
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
-    /// The client file.
-    #[arg(value_name = "CLIENT.toml")]
-    client: PathBuf,
+    /// The client file: its plan, skin, hair and fading drive the previews.
+    #[arg(value_name = "CLIENT.toml", required_unless_present = "design")]
+    client: Option<PathBuf>,
+    /// A saved design (a pattern request as JSON) instead of a client file: typical fading,
+    /// the skin of `--fitzpatrick`, no hair drawn.
+    #[arg(long, value_name = "DESIGN.json", conflicts_with = "client")]
+    design: Option<PathBuf>,
+    /// With `--design`: the skin type, I–VI.
+    #[arg(long, default_value = "III", value_parser = follicle_core::profile::Fitzpatrick::parse_str)]
+    fitzpatrick: follicle_core::profile::Fitzpatrick,
     /// The folder to write the images to (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -217,8 +224,73 @@ fn scene<'a>(d: &'a Design, settings: &'a RenderSettings) -> Scene<'a> {
 /// One image to write: its file name and how to draw it.
 type Job<'a> = Box<dyn Fn() -> anyhow::Result<image::RgbImage> + 'a>;
 
+/// A saved design with typical fading and the given skin.
+fn saved_design(
+    path: &PathBuf,
+    fitzpatrick: follicle_core::profile::Fitzpatrick,
+    seed: u64,
+) -> anyhow::Result<(Pattern, Fading, Skin)> {
+    let request = crate::pattern_cmd::request_from(None, Some(path), None, None, seed)?;
+    let pattern = generate(&request).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+    let model = FadingModel::typical(&follicle_core::Settings::default().fading);
+    let scar = FadingModel::for_conditions(
+        &follicle_core::Settings::default().fading,
+        follicle_core::profile::SunExposure::Moderate,
+        follicle_core::profile::SkinType::Normal,
+        false,
+        true,
+    );
+    Ok((
+        pattern,
+        Fading { normal: model, scar },
+        Skin::Fitzpatrick { fitzpatrick },
+    ))
+}
+
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
-    let main = design(&args.client, args.settings.as_ref(), args.date, args.seed)?;
+    if let Some(path) = &args.design {
+        let (pattern, fading, skin) = saved_design(path, args.fitzpatrick, args.seed)?;
+        let settings = RenderSettings::default();
+        let scene = Scene {
+            pattern: &pattern,
+            skin,
+            hair: None,
+            fading,
+            settings: &settings,
+        };
+        std::fs::create_dir_all(&args.out)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+        let total = args.views.len() * args.moments.len() + if args.timeline { args.views.len() } else { 0 };
+        let mut done = 0;
+        for view in args.views.iter().map(|v| View::from(*v)) {
+            for m in &args.moments {
+                m.validate(pattern.sessions)
+                    .map_err(|e| UserError(format!("--moments: {e}")))?;
+                let name = format!("{}-{}.png", view.as_str(), moment_slug(m));
+                std::fs::write(
+                    args.out.join(&name),
+                    to_png(&scene.render(view, m, args.size, args.size)?)?,
+                )?;
+                done += 1;
+                eprintln!("[{done}/{total}] {}", args.out.join(&name).display());
+            }
+            if args.timeline {
+                let name = format!("timeline-{}.png", view.as_str());
+                std::fs::write(
+                    args.out.join(&name),
+                    to_png(&sheet::timeline(&scene, view, (args.size / 2).max(64))?)?,
+                )?;
+                done += 1;
+                eprintln!("[{done}/{total}] {}", args.out.join(&name).display());
+            }
+        }
+        return Ok(());
+    }
+    let client = args
+        .client
+        .as_ref()
+        .ok_or_else(|| UserError("give a client file or --design".into()))?;
+    let main = design(client, args.settings.as_ref(), args.date, args.seed)?;
     let settings = RenderSettings {
         healing_loss_fraction: main.healing_loss,
         ..RenderSettings::default()

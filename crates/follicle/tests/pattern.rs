@@ -140,3 +140,46 @@ fn render_writes_views_moments_and_the_timeline_with_progress() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("years must be 0–60"), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_saved_design_renders_too() {
+    let dir = std::env::temp_dir().join(format!("follicle-design-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let design = dir.join("design.json");
+    std::fs::write(
+        &design,
+        r#"{ "zones": { "kind": "stage", "stage": "norwood_5" }, "seed": 9 }"#,
+    )
+    .unwrap();
+    let out = follicle(&[
+        "render",
+        "--design",
+        design.to_str().unwrap(),
+        "--fitzpatrick",
+        "V",
+        "--out",
+        dir.to_str().unwrap(),
+        "--size",
+        "64",
+        "--views",
+        "front",
+        "--moments",
+        "healed:2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(image::open(dir.join("front-healed-2.png")).is_ok());
+    std::fs::write(
+        &design,
+        r#"{ "zones": { "kind": "stage", "stage": "norwood_9" } }"#,
+    )
+    .unwrap();
+    let bad = follicle(&[
+        "render",
+        "--design",
+        design.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("design.json:1:"), "{}", stderr(&bad));
+}
