@@ -131,12 +131,16 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
                     width_mm: width_mm.clamp(0.5, 20.0),
                     margin_mm: margin,
                 }),
-                ScarKind::Fue { count } => req.scars.push(ScarSpec::FuePunches {
-                    count: *count,
-                    punch_diameter_mm: 0.9,
-                    margin_mm: 1.0,
-                    donor: None,
-                }),
+                // FUE scars are camouflaged by treating the donor area they are spread over, not
+                // each 1 mm punch on its own: a band across the back, as large as the plan says.
+                ScarKind::Fue { count } => {
+                    let area_cm2 = f64::from(*count) * settings.scars.fue_area_per_punch_cm2;
+                    if let Ok(head) = follicle_pattern::Head::from_spec(&req.head) {
+                        req.scars.push(ScarSpec::Polygon {
+                            points: donor_band(&head, area_cm2),
+                        });
+                    }
+                }
                 ScarKind::Injury { length_mm, width_mm } | ScarKind::Surgical { length_mm, width_mm } => {
                     req.scars
                         .push(scar_polygon(plan, scar.site, *length_mm, *width_mm, margin));
@@ -170,4 +174,35 @@ fn scar_polygon(plan: &Plan, site: ScarSite, length_mm: f64, width_mm: f64, marg
             [cx - hl, cy + hw],
         ],
     }
+}
+
+/// The donor band across the back of the head (azimuth 200°–340°, upwards from 40 mm below the
+/// brow plane) with the given area on the surface, as a chart polygon.
+pub fn donor_band(head: &follicle_pattern::Head, area_cm2: f64) -> Vec<[f64; 2]> {
+    let bottom = -40.0;
+    let band = |top: f64| -> Vec<[f64; 2]> {
+        let steps = 40;
+        let edge = |z: f64, rev: bool| -> Vec<[f64; 2]> {
+            (0..=steps)
+                .map(|i| {
+                    let t = if rev { steps - i } else { i } as f64 / steps as f64;
+                    head.chart_from_surface(head.point_at_azimuth(200.0 + 140.0 * t, z))
+                })
+                .collect()
+        };
+        let mut poly = edge(bottom, false);
+        poly.extend(edge(top, true));
+        poly
+    };
+    // The chart is equal-area, so the polygon's area is the area on the skin: find the top edge.
+    let area = |top: f64| follicle_pattern::polygon::area_mm2(&band(top)) / 100.0;
+    let (mut lo, mut hi) = (bottom + 3.0, (bottom + 90.0).min(0.9 * head.c_mm));
+    if area(hi) <= area_cm2 {
+        return band(hi);
+    }
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if area(mid) < area_cm2 { lo = mid } else { hi = mid }
+    }
+    band(hi)
 }

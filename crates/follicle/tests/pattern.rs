@@ -36,6 +36,36 @@ fn every_plannable_example_gives_a_pattern_and_an_svg() {
     }
 }
 
+/// Issue 3's measure on the planner's own examples: every zone's final density within 5% of
+/// its target, and the plan's treated scars drawn at the plan's size.
+#[test]
+fn every_example_meets_its_zone_densities_within_five_percent() {
+    for path in examples()
+        .iter()
+        .filter(|p| !p.to_str().unwrap().contains("keloid"))
+    {
+        let out = follicle(&["pattern", path.to_str().unwrap(), "--date", "2026-11-21"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let last = json["sessions"].as_u64().unwrap();
+        for z in json["stats"]["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|z| z["session"].as_u64() == Some(last))
+        {
+            let err = z["density_error"].as_f64().unwrap();
+            assert!(
+                err.abs() <= 0.05,
+                "{}: {} off by {:+.1}%",
+                path.display(),
+                z["zone"],
+                100.0 * err
+            );
+        }
+    }
+}
+
 #[test]
 fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
     let run = |seed: &str| {
