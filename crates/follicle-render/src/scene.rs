@@ -118,6 +118,16 @@ impl View {
         }
     }
 
+    /// Parses a view's name; the error lists the names.
+    pub fn parse(name: &str) -> Result<View, String> {
+        View::ALL.into_iter().find(|v| v.as_str() == name).ok_or_else(|| {
+            format!(
+                "expected one of {}, got {name:?}",
+                View::ALL.map(View::as_str).join(", ")
+            )
+        })
+    }
+
     /// Camera axes (right, up, forward) for the head views.
     pub(crate) fn axes(self) -> Option<([f64; 3], [f64; 3], [f64; 3])> {
         Some(match self {

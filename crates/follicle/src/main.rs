@@ -169,6 +169,31 @@ pub(crate) fn load_plan(
     Ok((plan, settings))
 }
 
+/// Plans a client file for drawing or rendering: a client with no sessions (not suitable, nothing
+/// to treat) is an input error, since there is no design to show.
+pub(crate) fn load_plannable(
+    client: &Path,
+    settings: Option<&PathBuf>,
+    date: Option<Date>,
+) -> anyhow::Result<(follicle_core::Plan, Settings)> {
+    let common = Common {
+        client: client.to_path_buf(),
+        settings: settings.cloned(),
+        date,
+        format: Format::Json,
+    };
+    let (plan, settings) = load_plan(&common, None)?;
+    if plan.sessions.is_empty() {
+        return Err(UserError(format!(
+            "{}: no sessions are planned (verdict {}): there is no design to show",
+            client.display(),
+            plan.assessment.eligibility.verdict.as_str()
+        ))
+        .into());
+    }
+    Ok((plan, settings))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pattern(args) => pattern_cmd::run(args)?,

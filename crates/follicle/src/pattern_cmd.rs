@@ -8,7 +8,7 @@ use follicle_pattern::{
     PatchRequest, Pattern, PatternRequest, ZoneKind, generate, generate_patch, point_metrics,
 };
 
-use crate::{Common, UserError, load_plan, read_input};
+use crate::{UserError, read_input};
 
 /// Output formats of a pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,21 +75,7 @@ pub fn request_from(
         return Ok(req);
     }
     let client = client.ok_or_else(|| UserError("give a client file, --design or --patch".into()))?;
-    let common = Common {
-        client: client.clone(),
-        settings: settings.cloned(),
-        date,
-        format: crate::Format::Json,
-    };
-    let (plan, settings) = load_plan(&common, None)?;
-    if plan.sessions.is_empty() {
-        return Err(UserError(format!(
-            "{}: no sessions are planned (verdict {}): nothing to draw",
-            client.display(),
-            plan.assessment.eligibility.verdict.as_str()
-        ))
-        .into());
-    }
+    let (plan, settings) = crate::load_plannable(client, settings, date)?;
     Ok(crate::design::request(&plan, &settings, seed))
 }
 

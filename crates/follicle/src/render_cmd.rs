@@ -10,7 +10,7 @@ use follicle_pattern::{Pattern, generate};
 use follicle_render::photo::{Overlay, before_after, decode_photo, overlay};
 use follicle_render::{Fading, Hair, Moment, RenderSettings, Scene, Skin, View, sheet, to_png};
 
-use crate::{Common, UserError, load_plan, read_input};
+use crate::{UserError, read_input};
 
 /// Arguments of `follicle render`.
 #[derive(Debug, clap::Args)]
@@ -41,8 +41,8 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=4096))]
     size: u32,
     /// Views: chart, front, top, left, right, back.
-    #[arg(long, value_delimiter = ',', default_value = "chart,front,top")]
-    views: Vec<ViewArg>,
+    #[arg(long, value_delimiter = ',', default_value = "chart,front,top", value_parser = View::parse)]
+    views: Vec<View>,
     /// Moments: fresh:N, healed:N, years:Y, years:Y@T (touch-up at year T; several as @T1+T2).
     #[arg(long, value_delimiter = ',', default_value = "healed:1,years:5", value_parser = parse_moment)]
     moments: Vec<Moment>,
@@ -56,44 +56,14 @@ pub struct RenderArgs {
     #[arg(long, value_name = "LANDMARKS.json", requires = "photo")]
     landmarks: Option<PathBuf>,
     /// The angle the photo was taken from.
-    #[arg(long, default_value = "front")]
-    photo_view: ViewArg,
+    #[arg(long, default_value = "front", value_parser = View::parse)]
+    photo_view: View,
     /// On the photo, leave pixels darker than this luminance (0–1) alone: existing hair.
     #[arg(long)]
     keep_hair_darker_than: Option<f32>,
     /// A second client file (another design) to show side by side with this one.
     #[arg(long, value_name = "OTHER.toml")]
     compare: Option<PathBuf>,
-}
-
-/// A view on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ViewArg {
-    /// The flat chart.
-    Chart,
-    /// From the front.
-    Front,
-    /// From above.
-    Top,
-    /// From the left.
-    Left,
-    /// From the right.
-    Right,
-    /// From behind.
-    Back,
-}
-
-impl From<ViewArg> for View {
-    fn from(v: ViewArg) -> View {
-        match v {
-            ViewArg::Chart => View::Chart,
-            ViewArg::Front => View::Front,
-            ViewArg::Top => View::Top,
-            ViewArg::Left => View::Left,
-            ViewArg::Right => View::Right,
-            ViewArg::Back => View::Back,
-        }
-    }
 }
 
 fn parse_moment(text: &str) -> Result<Moment, String> {
@@ -172,21 +142,7 @@ fn design(
     date: Option<time::Date>,
     seed: u64,
 ) -> anyhow::Result<Design> {
-    let common = Common {
-        client: client.to_path_buf(),
-        settings: settings.cloned(),
-        date,
-        format: crate::Format::Json,
-    };
-    let (plan, clinic) = load_plan(&common, None)?;
-    if plan.sessions.is_empty() {
-        return Err(UserError(format!(
-            "{}: no sessions are planned (verdict {}): nothing to render",
-            client.display(),
-            plan.assessment.eligibility.verdict.as_str()
-        ))
-        .into());
-    }
+    let (plan, clinic) = crate::load_plannable(client, settings, date)?;
     let request = crate::design::request(&plan, &clinic, seed);
     let pattern = generate(&request).map_err(|e| UserError(format!("pattern: {e}")))?;
     let c = &plan.assessment.client;
@@ -262,7 +218,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
         let total = args.views.len() * args.moments.len() + if args.timeline { args.views.len() } else { 0 };
         let mut done = 0;
-        for view in args.views.iter().map(|v| View::from(*v)) {
+        for view in args.views.iter().copied() {
             for m in &args.moments {
                 m.validate(pattern.sessions)
                     .map_err(|e| UserError(format!("--moments: {e}")))?;
@@ -307,7 +263,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         None => None,
     };
     let other_scene = other.as_ref().map(|o| self::scene(o, &settings));
-    let views: Vec<View> = args.views.iter().map(|v| View::from(*v)).collect();
+    let views: Vec<View> = args.views.clone();
     let mut jobs: Vec<(String, Job<'_>)> = Vec::new();
     for &view in &views {
         for m in &args.moments {
@@ -379,7 +335,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             ))
         })?;
         let spec = Overlay {
-            view: args.photo_view.into(),
+            view: args.photo_view,
             landmarks: marks,
             keep_hair_darker_than: args.keep_hair_darker_than,
         };
