@@ -1,0 +1,153 @@
+//! Passwords (argon2id, hashed off the async threads) and session tokens (256 random bits;
+//! only their SHA-256 is stored, so a copy of the database opens no sessions).
+
+use std::sync::OnceLock;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreResult};
+use crate::role::Role;
+
+/// The signed-in user a store call acts for: their id, clinic and role.
+///
+/// There is no public constructor: an `Actor` comes from [`Store::authenticate`],
+/// [`Store::login`], [`Store::create_clinic_with_owner`] or [`Store::actor`], so holding
+/// one means the store has checked who it is.
+///
+/// [`Store::authenticate`]: crate::Store::authenticate
+/// [`Store::login`]: crate::Store::login
+/// [`Store::create_clinic_with_owner`]: crate::Store::create_clinic_with_owner
+/// [`Store::actor`]: crate::Store::actor
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub(crate) user_id: Uuid,
+    pub(crate) clinic_id: Uuid,
+    pub(crate) role: Role,
+}
+
+impl Actor {
+    /// The user.
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    /// Their clinic.
+    pub fn clinic_id(&self) -> Uuid {
+        self.clinic_id
+    }
+
+    /// Their role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// `Ok` when the role allows `action`, else [`StoreError::Forbidden`].
+    pub fn require(&self, action: crate::Action) -> StoreResult<()> {
+        if self.role.may(action) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden {
+                role: self.role,
+                action,
+            })
+        }
+    }
+}
+
+/// A session token: 64 hex digits (256 random bits). Give it to the browser in a cookie;
+/// it is shown once and cannot be recovered from the database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn generate() -> StoreResult<SessionToken> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| StoreError::Internal(format!("no randomness for a session token: {e}")))?;
+        Ok(SessionToken(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken([redacted])")
+    }
+}
+
+/// A new login session: the token for the browser, when it ends, and who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    /// The secret token.
+    pub token: SessionToken,
+    /// When the session ends.
+    pub expires_at: OffsetDateTime,
+    /// The signed-in user.
+    pub actor: Actor,
+}
+
+/// SHA-256 of a token's text: what the database keeps.
+pub(crate) fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Passwords: 10 to 1,024 bytes (argon2 on megabytes of input would be a cheap attack).
+pub(crate) fn check_password(password: &str) -> StoreResult<()> {
+    if password.chars().count() < 10 || password.len() > 1024 {
+        return Err(StoreError::invalid(
+            "password",
+            format!(
+                "expected 10 characters to 1,024 bytes, got {} characters",
+                password.chars().count()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id (default parameters, random salt) on a blocking thread.
+pub(crate) async fn hash_password(password: String) -> StoreResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| StoreError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("password hashing thread failed: {e}")))?
+}
+
+/// Verifies a password against a stored hash on a blocking thread. With no hash (an
+/// unknown email) it verifies against a dummy hash, so both cases take as long.
+pub(crate) async fn verify_password(password: String, hash: Option<String>) -> StoreResult<bool> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = match hash {
+            Some(hash) => hash,
+            None => DUMMY
+                .get_or_init(|| {
+                    Argon2::default()
+                        .hash_password(b"not anybody's password")
+                        .map(|h| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone(),
+        };
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok();
+        ok && known
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("password check thread failed: {e}")))
+}

@@ -1,0 +1,104 @@
+//! The one error type of the store, [`StoreError`], and where each variant comes from.
+//!
+//! A web layer maps them to statuses: `NotFound` → 404, `Conflict` → 409, `Invalid` → 422
+//! (show `field` and `message` to the user), `Forbidden` → 403, `Unauthenticated` → 401,
+//! `RateLimited` → 429 with `retry_after_seconds`, `Photo` → 422, and `Database`, `Blob`,
+//! `Internal` → 500 (log the cause, show a generic message).
+
+use crate::photo::PhotoError;
+
+/// A `Result` whose error is a [`StoreError`].
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such record in the acting user's clinic. A record of another clinic is not found
+    /// either: the store never tells a foreign id from an unknown one.
+    #[error("{what} not found")]
+    NotFound {
+        /// The kind of record: `client`, `consultation`, `batch`, …
+        what: &'static str,
+    },
+    /// The write clashes with what is stored (a taken email, a lot already recorded for a
+    /// product, a client that still has records).
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What clashed, in words for the user.
+        message: String,
+    },
+    /// Input that cannot be stored: the field and what is allowed.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, as named in the input type (`email`, `session.depth_mm`, …).
+        field: &'static str,
+        /// What was wrong and what is allowed.
+        message: String,
+    },
+    /// The acting user's role does not allow this action.
+    #[error("forbidden: a {role} may not {action}")]
+    Forbidden {
+        /// The acting user's role.
+        role: crate::Role,
+        /// The action refused.
+        action: crate::Action,
+    },
+    /// Wrong email or password, or an unknown, expired or revoked session token.
+    #[error("not signed in: wrong email or password, or the session has ended")]
+    Unauthenticated,
+    /// Too many failed logins for this email from this address in the current window.
+    #[error("too many login attempts; try again in {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_seconds: i64,
+    },
+    /// A photo that cannot be accepted (format, size, pixels, damaged file).
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Running the migrations failed.
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The photo blob store failed.
+    #[error("blob store error: {0}")]
+    Blob(#[from] object_store::Error),
+    /// Something that should not happen (a worker thread died, a stored value is corrupt).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    /// Shorthand for [`StoreError::Invalid`].
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(what: &'static str) -> StoreError {
+        StoreError::NotFound { what }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Unique-key violations become [`StoreError::Conflict`], foreign-key violations
+    /// [`StoreError::NotFound`] (a reference to a record that is not there, or not in this
+    /// clinic), a missing row `NotFound`; everything else stays a database error.
+    fn from(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::not_found("record"),
+            sqlx::Error::Database(db) => match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict {
+                    message: "a record with these values already exists".to_owned(),
+                },
+                sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::not_found("referenced record"),
+                _ => StoreError::Database(error),
+            },
+            _ => StoreError::Database(error),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Follicle's clinic records: clients, consultations and designs (versioned), appointments,
+//! treatment session logs with pigment batches and recalls, consents, photos without their
+//! metadata, users with roles, login sessions, and an audit log — in SQLite (one file, the
+//! default) or PostgreSQL, behind one [`Store`].
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), follicle_store::StoreError> {
+//! use follicle_store::{Blobs, NewClient, NewUser, Role, Store};
+//! use time::OffsetDateTime;
+//!
+//! let store = Store::open("sqlite://data/follicle.db", Blobs::local("data/photos")?).await?;
+//! let owner = NewUser {
+//!     email: "ana@clinic.example".into(),
+//!     name: "Ana".into(),
+//!     role: Role::Owner,
+//!     password: "correct horse battery".into(),
+//! };
+//! store.create_clinic_with_owner("Northside SMP", owner).await?;
+//!
+//! // A web server: sign in once, then act as the session's user on every request.
+//! let session = store.login("ana@clinic.example", "correct horse battery", "203.0.113.9", OffsetDateTime::now_utc()).await?;
+//! let actor = store.authenticate(session.token.as_str(), OffsetDateTime::now_utc()).await?;
+//! let client = store.create_client(&actor, &NewClient { name: "Sam Lee".into(), ..NewClient::default() }).await?;
+//! assert_eq!(store.search_clients(&actor, "sam", 20).await?[0].id, client.id);
+//! # Ok(()) }
+//! ```
+//!
+//! # Design
+//!
+//! **One `Store`, enum dispatch.** The backend is picked from the URL (`sqlite://…` or
+//! `postgres://…`) and held in a private enum; every method is written once and a macro
+//! expands its body for each backend's pool, so both run the same SQL text (`$1`
+//! parameters, which SQLite also reads). Rather than an async trait with two
+//! implementations: there are exactly two backends, both known at compile time, so a
+//! closed enum needs no boxed futures or `dyn`, `Store` is a plain `Clone` value a web
+//! server keeps in its state, and one body per method means the backends cannot drift
+//! apart. The schema is the one place they differ: `migrations/sqlite/` and
+//! `migrations/postgres/`, embedded in the binary and applied at [`Store::open`].
+//!
+//! **Clinic scoping.** Every method that touches records takes an [`Actor`] — the
+//! signed-in user, obtained only from the store — and every query filters by the actor's
+//! clinic. A record of another clinic is [`StoreError::NotFound`], exactly as an unknown
+//! id. Child rows reference their parents by `(clinic_id, id)`, so the database refuses
+//! cross-clinic links too.
+//!
+//! **Roles.** [`Role::may`] is the permission table (see [`role`] for who may do what and
+//! why); a refused action is [`StoreError::Forbidden`].
+//!
+//! **Passwords and sessions.** argon2id hashes, computed on a blocking thread; session
+//! tokens are 256 random bits, and only their SHA-256 is stored. Failed logins are counted
+//! per email and address in fixed windows for rate limiting.
+//!
+//! **Records are kept.** Consultations and designs are versioned (a new version never
+//! overwrites an old one); consents are never changed; every read or write of a client's
+//! record through an acting user is written to the audit log.
+//!
+//! **Photos** are checked and stripped of EXIF/GPS and other metadata before they are
+//! stored ([`strip_metadata`]); the bytes go to an `object_store` ([`Blobs`]: a local
+//! folder, memory for tests, S3 with the `s3` feature), the record to the database.
+//!
+//! **Times** are stored in UTC to the second and dates as dates, so both backends store,
+//! sort and return them alike.
+#![deny(missing_docs)]
+
+mod auth;
+mod error;
+mod model;
+mod photo;
+pub mod role;
+mod store;
+mod validate;
+
+pub use auth::{Actor, LoginSession, SessionToken};
+pub use error::{StoreError, StoreResult};
+pub use model::*;
+pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
+pub use role::{Action, Role};
+pub use store::{Backend, Blobs, Store, StoreOptions};
+pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

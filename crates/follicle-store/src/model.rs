@@ -1,0 +1,651 @@
+//! The records the store keeps and the inputs that create them.
+//!
+//! Inputs (`New…`) are plain structs a web form or JSON body fills in; the store checks
+//! them and answers [`StoreError::Invalid`](crate::StoreError::Invalid) naming the field.
+//! Records come back with their ids and times. Every record belongs to one clinic; the
+//! clinic is never an input, it is the acting user's.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use follicle_core::ZoneKind;
+
+use crate::error::{StoreError, StoreResult};
+use crate::role::Role;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses a stored or typed name; the error lists the allowed values.
+            pub fn parse(text: &str) -> StoreResult<$name> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(StoreError::invalid(
+                        $field,
+                        format!("expected one of {}, got {text:?}", [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Where an appointment stands.
+    AppointmentStatus, "status" {
+        /// Booked, not yet confirmed.
+        Booked = "booked",
+        /// Confirmed by the client.
+        Confirmed = "confirmed",
+        /// Took place.
+        Completed = "completed",
+        /// Called off.
+        Cancelled = "cancelled",
+        /// The client did not come.
+        NoShow = "no_show",
+    }
+);
+text_enum!(
+    /// The standard angle of a photo.
+    PhotoAngle, "angle" {
+        /// From the front.
+        Front = "front",
+        /// From above.
+        Top = "top",
+        /// The left side.
+        Left = "left",
+        /// The right side.
+        Right = "right",
+        /// From behind.
+        Back = "back",
+        /// Anything else (a close-up of a scar, a reaction).
+        Other = "other",
+    }
+);
+text_enum!(
+    /// What a consent covers. Photo and marketing consent are separate from the procedure.
+    ConsentKind, "kind" {
+        /// The procedure itself.
+        Procedure = "procedure",
+        /// Taking and keeping photos.
+        Photos = "photos",
+        /// Using photos or contact details for marketing.
+        Marketing = "marketing",
+    }
+);
+text_enum!(
+    /// What a user did to a client's record, as the audit log says it.
+    AuditAction, "action" {
+        /// Read it.
+        Viewed = "viewed",
+        /// Created it or added to it.
+        Created = "created",
+        /// Changed it.
+        Changed = "changed",
+        /// Deleted it.
+        Deleted = "deleted",
+        /// Exported it.
+        Exported = "exported",
+    }
+);
+
+/// A clinic: the owner of every other record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clinic {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// How long records are kept after the last visit, in years (a per-clinic rule: 2 in
+    /// New York City, 7–8 recommended in the UK and Australia).
+    pub retention_years: i64,
+    /// The clinic's settings file (TOML over `follicle_core`'s defaults); empty for none.
+    pub settings_toml: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A user of a clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Their id.
+    pub id: Uuid,
+    /// Their clinic.
+    pub clinic_id: Uuid,
+    /// Their email, lower-cased; unique across all clinics (it is the login name).
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Whether they may sign in.
+    pub active: bool,
+    /// When they were added.
+    pub created_at: OffsetDateTime,
+}
+
+/// A user to add. The password is hashed with argon2id and never stored.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct NewUser {
+    /// Email (the login name).
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Password: 10 to 1,024 bytes.
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A client: who they are and how to reach them. Health data lives in consultations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// Their id.
+    pub id: Uuid,
+    /// Full name.
+    pub name: String,
+    /// Date of birth, when known.
+    pub date_of_birth: Option<Date>,
+    /// Age in years, when the date of birth is not given.
+    pub age_years: Option<i64>,
+    /// Phone number, as typed.
+    pub phone: String,
+    /// Email, lower-cased.
+    pub email: String,
+    /// Free notes.
+    pub notes: String,
+    /// When the record was created.
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A client to add, or the new values of one to change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewClient {
+    /// Full name (required).
+    pub name: String,
+    /// Date of birth, years 1900–2999.
+    pub date_of_birth: Option<Date>,
+    /// Age in years, 0–130.
+    pub age_years: Option<i64>,
+    /// Phone number (may be empty).
+    pub phone: String,
+    /// Email (may be empty).
+    pub email: String,
+    /// Free notes.
+    pub notes: String,
+}
+
+/// One version of a client's consultation: profile, assessment, plan and the settings they
+/// were made with. Versions are never overwritten.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consultation {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// 1 for the first consultation of this client, then 2, 3, …
+    pub version: i64,
+    /// The client file as written (TOML), if kept.
+    pub profile_toml: Option<String>,
+    /// The parsed profile (JSON of `follicle_core::ClientProfile`), if kept.
+    pub profile: Option<Value>,
+    /// JSON of `follicle_core::Assessment`.
+    pub assessment: Value,
+    /// JSON of `follicle_core::Plan`.
+    pub plan: Value,
+    /// JSON of the `follicle_core::Settings` in force.
+    pub settings: Value,
+    /// When it was recorded.
+    pub created_at: OffsetDateTime,
+    /// Who recorded it.
+    pub created_by: Uuid,
+}
+
+/// A consultation to record as the client's next version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewConsultation {
+    /// The client.
+    pub client_id: Uuid,
+    /// The client file as written.
+    pub profile_toml: Option<String>,
+    /// The parsed profile as JSON.
+    pub profile: Option<Value>,
+    /// The assessment as JSON.
+    pub assessment: Value,
+    /// The plan as JSON.
+    pub plan: Value,
+    /// The settings as JSON.
+    pub settings: Value,
+}
+
+impl NewConsultation {
+    /// A consultation from `follicle_core`'s values.
+    pub fn from_core(
+        client_id: Uuid,
+        profile_toml: Option<String>,
+        profile: &follicle_core::ClientProfile,
+        assessment: &follicle_core::Assessment,
+        plan: &follicle_core::Plan,
+        settings: &follicle_core::Settings,
+    ) -> StoreResult<NewConsultation> {
+        let json = |field: &'static str, value: Result<Value, serde_json::Error>| {
+            value.map_err(|e| StoreError::invalid(field, e.to_string()))
+        };
+        Ok(NewConsultation {
+            client_id,
+            profile_toml,
+            profile: Some(json("profile", serde_json::to_value(profile))?),
+            assessment: json("assessment", serde_json::to_value(assessment))?,
+            plan: json("plan", serde_json::to_value(plan))?,
+            settings: json("settings", serde_json::to_value(settings))?,
+        })
+    }
+}
+
+/// One version of a client's design: hairline, zones, the pattern seed and settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Design {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// 1, 2, 3, … per client.
+    pub version: i64,
+    /// The consultation it was drawn for, if any.
+    pub consultation_id: Option<Uuid>,
+    /// The hairline (JSON of the pattern engine's hairline).
+    pub hairline: Value,
+    /// The zones (JSON).
+    pub zones: Value,
+    /// The pattern seed: the same seed gives the same dots.
+    pub seed: u64,
+    /// The pattern settings (JSON).
+    pub settings: Value,
+    /// Notes.
+    pub notes: String,
+    /// When it was saved.
+    pub created_at: OffsetDateTime,
+    /// Who saved it.
+    pub created_by: Uuid,
+}
+
+/// A design to save as the client's next version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewDesign {
+    /// The client.
+    pub client_id: Uuid,
+    /// The consultation it was drawn for, if any (of the same client).
+    pub consultation_id: Option<Uuid>,
+    /// The hairline (JSON).
+    pub hairline: Value,
+    /// The zones (JSON).
+    pub zones: Value,
+    /// The pattern seed.
+    pub seed: u64,
+    /// The pattern settings (JSON).
+    pub settings: Value,
+    /// Notes.
+    pub notes: String,
+}
+
+/// An appointment in the diary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// The practitioner booked, if any yet.
+    pub practitioner_id: Option<Uuid>,
+    /// When it starts (UTC, to the second).
+    pub starts_at: OffsetDateTime,
+    /// How long, in minutes.
+    pub duration_minutes: i64,
+    /// Where it stands.
+    pub status: AppointmentStatus,
+    /// Notes.
+    pub notes: String,
+    /// When it was booked.
+    pub created_at: OffsetDateTime,
+}
+
+/// An appointment to book (status `booked`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAppointment {
+    /// The client.
+    pub client_id: Uuid,
+    /// The practitioner, if known (a user of the clinic).
+    pub practitioner_id: Option<Uuid>,
+    /// When it starts.
+    pub starts_at: OffsetDateTime,
+    /// How long, 1–1,440 minutes.
+    pub duration_minutes: i64,
+    /// Notes.
+    pub notes: String,
+}
+
+/// A pigment product (an ink) the clinic uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PigmentProduct {
+    /// Its id.
+    pub id: Uuid,
+    /// Product name.
+    pub name: String,
+    /// Maker.
+    pub maker: String,
+    /// Ingredient list from the label (EU REACH Annex XVII entry 75 requires it).
+    pub ingredients: String,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+}
+
+/// A pigment product to add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPigmentProduct {
+    /// Product name.
+    pub name: String,
+    /// Maker.
+    pub maker: String,
+    /// Ingredient list.
+    pub ingredients: String,
+}
+
+/// A batch (lot) of a pigment product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PigmentBatch {
+    /// Its id.
+    pub id: Uuid,
+    /// The product.
+    pub product_id: Uuid,
+    /// The batch or lot number on the label.
+    pub lot: String,
+    /// The expiry date on the label: from this day on the batch counts as expired.
+    pub expires_on: Date,
+    /// Units in stock (bottles or cartridges, as the clinic counts).
+    pub quantity: i64,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+}
+
+/// A batch to add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPigmentBatch {
+    /// The product (of this clinic).
+    pub product_id: Uuid,
+    /// The batch or lot number.
+    pub lot: String,
+    /// The expiry date.
+    pub expires_on: Date,
+    /// Units in stock, 0 or more.
+    pub quantity: i64,
+}
+
+/// What was done in one treatment session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionLog {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// The appointment it took place in, if recorded.
+    pub appointment_id: Option<Uuid>,
+    /// The day of the session.
+    pub performed_on: Date,
+    /// Who treated.
+    pub practitioner_id: Uuid,
+    /// The zones worked on.
+    pub zones: Vec<ZoneKind>,
+    /// The pigment batch used.
+    pub batch_id: Uuid,
+    /// Pigment share of the mix, 0–1 (1 = undiluted).
+    pub dilution: f64,
+    /// Needle (cartridge) type, e.g. "1RL 0.25 mm".
+    pub needle: String,
+    /// The needle cartridge's lot.
+    pub needle_lot: String,
+    /// Needle depth in millimetres.
+    pub depth_mm: f64,
+    /// Machine settings (voltage, stroke, speed) as the practitioner writes them.
+    pub machine_settings: String,
+    /// How long the session took, in minutes.
+    pub duration_minutes: i64,
+    /// Anaesthetic used, if any (empty for none).
+    pub anaesthetic: String,
+    /// Notes (reactions, client feedback).
+    pub notes: String,
+    /// When it was logged.
+    pub created_at: OffsetDateTime,
+}
+
+/// A session to log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSessionLog {
+    /// The client.
+    pub client_id: Uuid,
+    /// The appointment, if any (of the same client).
+    pub appointment_id: Option<Uuid>,
+    /// The day of the session.
+    pub performed_on: Date,
+    /// Who treated (a user of the clinic).
+    pub practitioner_id: Uuid,
+    /// Zones worked on (at least one, no repeats).
+    pub zones: Vec<ZoneKind>,
+    /// The pigment batch used (of the clinic).
+    pub batch_id: Uuid,
+    /// Pigment share of the mix, above 0 and at most 1.
+    pub dilution: f64,
+    /// Needle type.
+    pub needle: String,
+    /// Needle lot.
+    pub needle_lot: String,
+    /// Needle depth, above 0 and at most 5 mm (SMP works in the upper dermis, about 0.5–1.5).
+    pub depth_mm: f64,
+    /// Machine settings.
+    pub machine_settings: String,
+    /// 1–1,440 minutes.
+    pub duration_minutes: i64,
+    /// Anaesthetic, empty for none.
+    pub anaesthetic: String,
+    /// Notes.
+    pub notes: String,
+}
+
+/// Something to look at after a write that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Warning {
+    /// The pigment batch had expired on the session date.
+    BatchExpired {
+        /// The batch.
+        batch_id: Uuid,
+        /// Its lot number.
+        lot: String,
+        /// Its expiry date.
+        expired_on: Date,
+    },
+}
+
+/// A logged session's id and any warnings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedSession {
+    /// The new session log's id.
+    pub id: Uuid,
+    /// Warnings (an expired batch); the session is logged all the same.
+    pub warnings: Vec<Warning>,
+}
+
+/// One client session that used a recalled batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallEntry {
+    /// The client.
+    pub client_id: Uuid,
+    /// Their name.
+    pub client_name: String,
+    /// Their phone.
+    pub phone: String,
+    /// Their email.
+    pub email: String,
+    /// The session.
+    pub session_id: Uuid,
+    /// Its day.
+    pub performed_on: Date,
+    /// Who treated.
+    pub practitioner_id: Uuid,
+}
+
+/// A signed consent, kept unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// What it covers.
+    pub kind: ConsentKind,
+    /// The version of the clinic's consent template.
+    pub template_version: String,
+    /// The text the client signed.
+    pub text: String,
+    /// The name the client signed with.
+    pub signed_by: String,
+    /// When they signed.
+    pub signed_at: OffsetDateTime,
+    /// The user who recorded it.
+    pub recorded_by: Uuid,
+}
+
+/// A consent to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewConsent {
+    /// The client.
+    pub client_id: Uuid,
+    /// What it covers.
+    pub kind: ConsentKind,
+    /// Template version.
+    pub template_version: String,
+    /// The text signed.
+    pub text: String,
+    /// The name signed with.
+    pub signed_by: String,
+    /// When.
+    pub signed_at: OffsetDateTime,
+}
+
+/// A stored photo's record; the bytes are in the blob store under `blob_key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Photo {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// The session it was taken at, if any.
+    pub session_id: Option<Uuid>,
+    /// The photo consent it was taken under, if recorded.
+    pub consent_id: Option<Uuid>,
+    /// The angle.
+    pub angle: PhotoAngle,
+    /// When it was taken.
+    pub taken_at: OffsetDateTime,
+    /// `image/jpeg` or `image/png`.
+    pub content_type: String,
+    /// Size of the stored (stripped) bytes.
+    pub byte_size: i64,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// The EXIF orientation (1–8) the camera recorded, kept because EXIF is stripped.
+    pub orientation: Option<i64>,
+    /// Where the bytes are in the blob store.
+    pub blob_key: String,
+    /// When it was uploaded.
+    pub created_at: OffsetDateTime,
+    /// Who uploaded it.
+    pub created_by: Uuid,
+}
+
+/// A photo's details to upload with its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPhoto {
+    /// The client.
+    pub client_id: Uuid,
+    /// The angle.
+    pub angle: PhotoAngle,
+    /// When it was taken.
+    pub taken_at: OffsetDateTime,
+    /// The session, if any (of the same client).
+    pub session_id: Option<Uuid>,
+    /// The consent, if any (of the same client).
+    pub consent_id: Option<Uuid>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Its number (increasing).
+    pub id: i64,
+    /// Who.
+    pub user_id: Uuid,
+    /// Whose record, if a client's.
+    pub client_id: Option<Uuid>,
+    /// What they did.
+    pub action: AuditAction,
+    /// To what: "client", "consultation v2", "photo 3f…".
+    pub detail: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// A client's whole record, for export on request (GDPR article 15 and 20).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientExport {
+    /// The client.
+    pub client: Client,
+    /// Every consultation version.
+    pub consultations: Vec<Consultation>,
+    /// Every design version.
+    pub designs: Vec<Design>,
+    /// Appointments.
+    pub appointments: Vec<Appointment>,
+    /// Session logs.
+    pub sessions: Vec<SessionLog>,
+    /// Consents.
+    pub consents: Vec<Consent>,
+    /// Photo records (the bytes are fetched one by one).
+    pub photos: Vec<Photo>,
+}

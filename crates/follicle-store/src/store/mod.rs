@@ -1,0 +1,705 @@
+//! The [`Store`]: opening a database by URL, migrations, the dispatch to the backend, and
+//! the clinic, user, login and audit records. Client records are in [`records`].
+//!
+//! Every method is written once. `on_db!` expands its body twice, once with a
+//! `&SqlitePool` and once with a `&PgPool`, so the same runtime query (`$1`-style
+//! parameters, which SQLite reads too) is type-checked against each driver. Portable SQL is
+//! the rule; where the backends differ (types in the migrations, `VACUUM INTO`), the code
+//! says so.
+
+mod records;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::auth::{self, Actor, LoginSession, SessionToken};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{AuditAction, AuditEntry, Clinic, NewUser, User};
+use crate::photo::PhotoLimits;
+use crate::role::{Action, Role};
+use crate::validate;
+
+/// Expands `$body` once per backend with `$pool` bound to that backend's pool.
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            crate::store::Db::Sqlite($pool) => $body,
+            crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// The audit-log insert, bound and ready to run on a pool or in a transaction.
+macro_rules! audit_insert {
+    ($actor:expr, $client:expr, $action:expr, $detail:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (clinic_id, user_id, client_id, action, detail, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($actor.clinic_id)
+        .bind($actor.user_id)
+        .bind($client)
+        .bind($action.as_str())
+        .bind($detail)
+        .bind(crate::store::now())
+    };
+}
+pub(crate) use audit_insert;
+
+macro_rules! user_cols {
+    () => {
+        "id, clinic_id, email, name, role, active, created_at"
+    };
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Where photo bytes go: any `object_store` (a local folder by default, memory in tests,
+/// S3 with the `s3` feature).
+#[derive(Debug, Clone)]
+pub struct Blobs(Arc<dyn ObjectStore>);
+
+impl Blobs {
+    /// A folder on disk (created if missing).
+    pub fn local(dir: impl AsRef<Path>) -> StoreResult<Blobs> {
+        std::fs::create_dir_all(dir.as_ref()).map_err(|e| {
+            StoreError::invalid(
+                "photo_dir",
+                format!("cannot create {}: {e}", dir.as_ref().display()),
+            )
+        })?;
+        Ok(Blobs(Arc::new(
+            object_store::local::LocalFileSystem::new_with_prefix(dir)?,
+        )))
+    }
+
+    /// In memory: gone when the process ends. For tests.
+    pub fn in_memory() -> Blobs {
+        Blobs(Arc::new(object_store::memory::InMemory::new()))
+    }
+
+    /// An S3 bucket, configured from the `AWS_*` environment variables.
+    #[cfg(feature = "s3")]
+    pub fn s3_from_env(bucket: &str) -> StoreResult<Blobs> {
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()?;
+        Ok(Blobs(Arc::new(s3)))
+    }
+
+    /// Any other object store.
+    pub fn from_object_store(store: Arc<dyn ObjectStore>) -> Blobs {
+        Blobs(store)
+    }
+}
+
+/// Tunables of a store, with defaults a clinic rarely needs to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a login session lasts: 12 hours (a clinic day), then sign in again.
+    pub session_ttl: Duration,
+    /// The window over which failed logins are counted: 15 minutes.
+    pub login_window: Duration,
+    /// Failed logins allowed per email and address in one window: 5.
+    pub max_failed_logins: i64,
+    /// Limits on uploaded photos.
+    pub photo_limits: PhotoLimits,
+    /// Connections in the pool: 5.
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            session_ttl: Duration::hours(12),
+            login_window: Duration::minutes(15),
+            max_failed_logins: 5,
+            photo_limits: PhotoLimits::default(),
+            max_connections: 5,
+        }
+    }
+}
+
+/// The clinic's records in SQLite or PostgreSQL, and photo bytes in an object store.
+///
+/// Cheap to clone (pools and the blob store are shared): give each request handler one.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) blobs: Blobs,
+    pub(crate) options: Arc<StoreOptions>,
+}
+
+/// Which database a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, one file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Now, in UTC, to the second (what both backends store alike).
+pub(crate) fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+fn embedded_migrations(backend: Backend) -> Migrator {
+    // Embedded rather than read from disk at run time, so the binary carries its schema.
+    let files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[(
+            1,
+            "clinic records",
+            include_str!("../../migrations/sqlite/0001_clinic_records.sql"),
+        )],
+        Backend::Postgres => &[(
+            1,
+            "clinic records",
+            include_str!("../../migrations/postgres/0001_clinic_records.sql"),
+        )],
+    };
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Opens (and migrates) the database at `url` with default options: `sqlite://path`
+    /// (the file and its folder are created if missing) or `postgres://…`.
+    pub async fn open(url: &str, blobs: Blobs) -> StoreResult<Store> {
+        Store::open_with(url, blobs, StoreOptions::default()).await
+    }
+
+    /// Opens (and migrates) the database at `url` with the given options.
+    pub async fn open_with(url: &str, blobs: Blobs, options: StoreOptions) -> StoreResult<Store> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        let db = match scheme {
+            "sqlite" => {
+                let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() || path == ":memory:" {
+                    return Err(StoreError::invalid(
+                        "database_url",
+                        "expected sqlite://path/to/follicle.db (a file, not memory)",
+                    ));
+                }
+                if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::invalid("database_url", format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                let connect = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(std::time::Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .connect_with(connect)
+                    .await?;
+                embedded_migrations(Backend::Sqlite).run(&pool).await?;
+                Db::Sqlite(pool)
+            }
+            "postgres" | "postgresql" => {
+                let connect = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect_with(connect)
+                    .await?;
+                embedded_migrations(Backend::Postgres).run(&pool).await?;
+                Db::Postgres(pool)
+            }
+            // Only the scheme is echoed: the rest of a URL may hold a password.
+            _ => {
+                return Err(StoreError::invalid(
+                    "database_url",
+                    format!("expected sqlite://… or postgres://…, got scheme {scheme:?}"),
+                ));
+            }
+        };
+        Ok(Store {
+            db,
+            blobs,
+            options: Arc::new(options),
+        })
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes the connections (waits for running queries).
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+
+    /// Copies the SQLite database, consistent and online, to a new file with
+    /// `VACUUM INTO`. The file must not exist yet. PostgreSQL is backed up with `pg_dump`:
+    /// there this is an [`StoreError::Invalid`].
+    ///
+    /// Takes no [`Actor`]: it is for the operator (the CLI, a cron job) who owns the files;
+    /// a web route offering it checks [`Action::Backup`] first.
+    pub async fn backup_to(&self, path: impl AsRef<Path>) -> StoreResult<PathBuf> {
+        let path = path.as_ref().to_path_buf();
+        let Db::Sqlite(pool) = &self.db else {
+            return Err(StoreError::invalid(
+                "backup",
+                "online backup copies a SQLite file; back up PostgreSQL with pg_dump",
+            ));
+        };
+        if path.exists() {
+            return Err(StoreError::Conflict {
+                message: format!("{} already exists", path.display()),
+            });
+        }
+        let text = path
+            .to_str()
+            .ok_or_else(|| StoreError::invalid("backup", "the path must be valid UTF-8"))?;
+        sqlx::query("VACUUM INTO $1").bind(text).execute(pool).await?;
+        Ok(path)
+    }
+
+    // ----- clinics and users -----
+
+    /// Creates a clinic and its first user, who must be an owner. Returns the clinic and
+    /// the owner, signed in as an [`Actor`].
+    pub async fn create_clinic_with_owner(
+        &self,
+        clinic_name: &str,
+        owner: NewUser,
+    ) -> StoreResult<(Clinic, Actor)> {
+        let name = validate::line("clinic.name", clinic_name, false)?;
+        if owner.role != Role::Owner {
+            return Err(StoreError::invalid(
+                "role",
+                "the first user of a clinic is its owner",
+            ));
+        }
+        let (email, user_name, hash) = Self::prepare_user(&owner).await?;
+        let clinic = Clinic {
+            id: Uuid::new_v4(),
+            name,
+            retention_years: 8,
+            settings_toml: String::new(),
+            created_at: now(),
+        };
+        let actor = Actor {
+            user_id: Uuid::new_v4(),
+            clinic_id: clinic.id,
+            role: Role::Owner,
+        };
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO clinics (id, name, retention_years, settings_toml, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(clinic.id).bind(&clinic.name).bind(clinic.retention_years).bind(&clinic.settings_toml).bind(clinic.created_at)
+                .execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO users (id, clinic_id, email, name, role, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(actor.user_id).bind(clinic.id).bind(&email).bind(&user_name).bind(Role::Owner.as_str()).bind(&hash).bind(true).bind(clinic.created_at)
+                .execute(&mut *tx).await.map_err(email_taken)?;
+            tx.commit().await?;
+        });
+        Ok((clinic, actor))
+    }
+
+    async fn prepare_user(user: &NewUser) -> StoreResult<(String, String, String)> {
+        let email = validate::email("email", &user.email, false)?;
+        let name = validate::line("name", &user.name, false)?;
+        auth::check_password(&user.password)?;
+        let hash = auth::hash_password(user.password.clone()).await?;
+        Ok((email, name, hash))
+    }
+
+    /// The acting user's clinic.
+    pub async fn clinic(&self, actor: &Actor) -> StoreResult<Clinic> {
+        let row: Option<(Uuid, String, i64, String, OffsetDateTime)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id, name, retention_years, settings_toml, created_at FROM clinics WHERE id = $1")
+                .bind(actor.clinic_id).fetch_optional(pool).await?
+        });
+        let (id, name, retention_years, settings_toml, created_at) =
+            row.ok_or_else(|| StoreError::not_found("clinic"))?;
+        Ok(Clinic {
+            id,
+            name,
+            retention_years,
+            settings_toml,
+            created_at,
+        })
+    }
+
+    /// Changes the clinic's settings file (checked by `follicle_core`: errors name the
+    /// field and line) and how many years records are kept (1–100). Owners only.
+    pub async fn update_clinic_settings(
+        &self,
+        actor: &Actor,
+        settings_toml: &str,
+        retention_years: i64,
+    ) -> StoreResult<Clinic> {
+        actor.require(Action::EditSettings)?;
+        let text = validate::text("settings", settings_toml)?;
+        let retention_years = validate::int_range("retention_years", retention_years, 1, 100)?;
+        if !text.trim().is_empty() {
+            follicle_core::Settings::from_toml(follicle_core::settings::DEFAULT_SETTINGS_TOML, Some(&text))
+                .map_err(|e| StoreError::invalid("settings", e.to_string()))?;
+        }
+        on_db!(self, pool => {
+            sqlx::query("UPDATE clinics SET settings_toml = $1, retention_years = $2 WHERE id = $3")
+                .bind(&text).bind(retention_years).bind(actor.clinic_id).execute(pool).await?;
+        });
+        self.clinic(actor).await
+    }
+
+    /// Adds a user to the acting owner's clinic.
+    pub async fn add_user(&self, actor: &Actor, user: NewUser) -> StoreResult<User> {
+        actor.require(Action::ManageUsers)?;
+        let (email, name, hash) = Self::prepare_user(&user).await?;
+        let created = User {
+            id: Uuid::new_v4(),
+            clinic_id: actor.clinic_id,
+            email,
+            name,
+            role: user.role,
+            active: true,
+            created_at: now(),
+        };
+        on_db!(self, pool => {
+            sqlx::query("INSERT INTO users (id, clinic_id, email, name, role, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(created.id).bind(created.clinic_id).bind(&created.email).bind(&created.name).bind(created.role.as_str()).bind(&hash).bind(true).bind(created.created_at)
+                .execute(pool).await.map_err(email_taken)?;
+        });
+        Ok(created)
+    }
+
+    /// The users of the acting user's clinic, by name.
+    pub async fn list_users(&self, actor: &Actor) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", user_cols!(), " FROM users WHERE clinic_id = $1 ORDER BY name, id"))
+                .bind(actor.clinic_id).fetch_all(pool).await?
+        });
+        rows.into_iter().map(user_from_row).collect()
+    }
+
+    /// One user of the acting user's clinic.
+    pub async fn user(&self, actor: &Actor, user_id: Uuid) -> StoreResult<User> {
+        let row: Option<UserRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", user_cols!(), " FROM users WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(user_id).fetch_optional(pool).await?
+        });
+        user_from_row(row.ok_or_else(|| StoreError::not_found("user"))?)
+    }
+
+    /// Changes a user's role or active flag; deactivating ends their sessions. A clinic
+    /// keeps at least one active owner ([`StoreError::Conflict`] otherwise).
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+        role: Role,
+        active: bool,
+    ) -> StoreResult<User> {
+        actor.require(Action::ManageUsers)?;
+        let user = self.user(actor, user_id).await?;
+        if user.role == Role::Owner && user.active && (role != Role::Owner || !active) {
+            let owners: Vec<(Uuid,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT id FROM users WHERE clinic_id = $1 AND role = 'owner' AND active = $2")
+                    .bind(actor.clinic_id).bind(true).fetch_all(pool).await?
+            });
+            if owners.len() <= 1 {
+                return Err(StoreError::Conflict {
+                    message: "a clinic keeps at least one active owner".to_owned(),
+                });
+            }
+        }
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET role = $1, active = $2 WHERE clinic_id = $3 AND id = $4")
+                .bind(role.as_str()).bind(active).bind(actor.clinic_id).bind(user_id).execute(&mut *tx).await?;
+            if !active {
+                sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now()).bind(user_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        self.user(actor, user_id).await
+    }
+
+    /// The [`Actor`] for a user id, for trusted callers that already know who acts (the CLI's
+    /// admin commands, tests). A web server uses [`Store::authenticate`] instead.
+    pub async fn actor(&self, user_id: Uuid) -> StoreResult<Actor> {
+        let row: Option<(Uuid, String, bool)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT clinic_id, role, active FROM users WHERE id = $1")
+                .bind(user_id).fetch_optional(pool).await?
+        });
+        match row {
+            Some((clinic_id, role, true)) => Ok(Actor {
+                user_id,
+                clinic_id,
+                role: Role::parse(&role)?,
+            }),
+            _ => Err(StoreError::not_found("user")),
+        }
+    }
+
+    // ----- logins and sessions -----
+
+    /// Signs a user in: checks the rate limit, the password (argon2id, off the async
+    /// threads), and opens a session. A wrong email or password counts as a failed attempt
+    /// for this email and address and is [`StoreError::Unauthenticated`] either way; too
+    /// many failures in the window are [`StoreError::RateLimited`], even with the right
+    /// password. A success clears the count.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        ip: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<LoginSession> {
+        let email = email.trim().to_lowercase();
+        let (window_start, retry_after) = self.login_window(now);
+        if self.failed_logins(&email, ip, now).await? >= self.options.max_failed_logins {
+            return Err(StoreError::RateLimited {
+                retry_after_seconds: retry_after,
+            });
+        }
+        let row: Option<(Uuid, Uuid, String, String, bool)> = if password.len() > 1024 {
+            None
+        } else {
+            on_db!(self, pool => {
+                sqlx::query_as("SELECT id, clinic_id, role, password_hash, active FROM users WHERE email = $1")
+                    .bind(&email).fetch_optional(pool).await?
+            })
+        };
+        let hash = row.as_ref().filter(|r| r.4).map(|r| r.3.clone());
+        let ok = auth::verify_password(password.to_owned(), hash).await?;
+        let Some((user_id, clinic_id, role, _, _)) = row.filter(|_| ok) else {
+            self.record_failed_login(&email, ip, now).await?;
+            return Err(StoreError::Unauthenticated);
+        };
+        on_db!(self, pool => {
+            sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
+                .bind(&email).bind(ip).bind(window_start).execute(pool).await?;
+        });
+        let actor = Actor {
+            user_id,
+            clinic_id,
+            role: Role::parse(&role)?,
+        };
+        self.open_session(actor, now).await
+    }
+
+    /// Opens a session for an actor (after another way of signing in, or to act in the CLI).
+    pub async fn open_session(&self, actor: Actor, now: OffsetDateTime) -> StoreResult<LoginSession> {
+        let token = SessionToken::generate()?;
+        let now = validate::moment("now", now)?;
+        let expires_at = now + self.options.session_ttl;
+        on_db!(self, pool => {
+            sqlx::query("INSERT INTO login_sessions (token_sha256, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(auth::token_digest(token.as_str())).bind(actor.user_id).bind(now).bind(expires_at)
+                .execute(pool).await?;
+        });
+        Ok(LoginSession {
+            token,
+            expires_at,
+            actor,
+        })
+    }
+
+    /// The signed-in user of a session token: [`StoreError::Unauthenticated`] when the
+    /// token is unknown, expired, revoked, or its user deactivated.
+    pub async fn authenticate(&self, token: &str, now: OffsetDateTime) -> StoreResult<Actor> {
+        if token.len() != 64 {
+            return Err(StoreError::Unauthenticated);
+        }
+        let row: Option<(Uuid, Uuid, String, bool, OffsetDateTime, Option<OffsetDateTime>)> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.clinic_id, u.role, u.active, s.expires_at, s.revoked_at \
+                 FROM login_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1",
+            )
+            .bind(auth::token_digest(token)).fetch_optional(pool).await?
+        });
+        match row {
+            Some((user_id, clinic_id, role, true, expires_at, None)) if now < expires_at => Ok(Actor {
+                user_id,
+                clinic_id,
+                role: Role::parse(&role)?,
+            }),
+            _ => Err(StoreError::Unauthenticated),
+        }
+    }
+
+    /// Ends a session (signing out). Unknown tokens are fine: signing out twice is no error.
+    pub async fn revoke_session(&self, token: &str) -> StoreResult<()> {
+        on_db!(self, pool => {
+            sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE token_sha256 = $2 AND revoked_at IS NULL")
+                .bind(now()).bind(auth::token_digest(token)).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Ends every session of a user: their own (sign out everywhere) or, for an owner, a
+    /// colleague's.
+    pub async fn revoke_user_sessions(&self, actor: &Actor, user_id: Uuid) -> StoreResult<u64> {
+        if user_id != actor.user_id {
+            actor.require(Action::ManageUsers)?;
+            self.user(actor, user_id).await?;
+        }
+        let done = on_db!(self, pool => {
+            sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now()).bind(user_id).execute(pool).await?.rows_affected()
+        });
+        Ok(done)
+    }
+
+    /// Start of the login window holding `now` (unix seconds) and seconds until it ends.
+    fn login_window(&self, now: OffsetDateTime) -> (i64, i64) {
+        let window = self.options.login_window.whole_seconds().max(1);
+        let start = now.unix_timestamp().div_euclid(window) * window;
+        (start, start + window - now.unix_timestamp())
+    }
+
+    /// Counts a failed login for this email and address in the current window; returns the
+    /// count so far.
+    pub async fn record_failed_login(&self, email: &str, ip: &str, now: OffsetDateTime) -> StoreResult<i64> {
+        let email = email.trim().to_lowercase();
+        let (window_start, _) = self.login_window(now);
+        let count = on_db!(self, pool => {
+            sqlx::query_as::<_, (i64,)>(
+                "INSERT INTO login_attempts (email, ip, window_start, attempts) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (email, ip, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1 \
+                 RETURNING attempts",
+            )
+            .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).fetch_one(pool).await?.0
+        });
+        Ok(count)
+    }
+
+    /// Failed logins for this email and address in the current window.
+    pub async fn failed_logins(&self, email: &str, ip: &str, now: OffsetDateTime) -> StoreResult<i64> {
+        let email = email.trim().to_lowercase();
+        let (window_start, _) = self.login_window(now);
+        let row: Option<(i64,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT attempts FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
+                .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).fetch_optional(pool).await?
+        });
+        Ok(row.map_or(0, |r| r.0))
+    }
+
+    /// Deletes expired or revoked sessions and past login windows; run it daily.
+    pub async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let (window_start, _) = self.login_window(now);
+        let now = validate::moment("now", now)?;
+        let done = on_db!(self, pool => {
+            let sessions = sqlx::query("DELETE FROM login_sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
+                .bind(now).execute(pool).await?.rows_affected();
+            let attempts = sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
+                .bind(window_start).execute(pool).await?.rows_affected();
+            sessions + attempts
+        });
+        Ok(done)
+    }
+
+    // ----- audit -----
+
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        client_id: Option<Uuid>,
+        action: AuditAction,
+        detail: &str,
+    ) -> StoreResult<()> {
+        on_db!(self, pool => {
+            audit_insert!(actor, client_id, action, detail).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Who viewed, changed or exported a client's record, oldest first. Owners only.
+    pub async fn audit_log(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<AuditEntry>> {
+        actor.require(Action::ViewAuditLog)?;
+        let rows: Vec<(i64, Uuid, Option<Uuid>, String, String, OffsetDateTime)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id, user_id, client_id, action, detail, at FROM audit_log WHERE clinic_id = $1 AND client_id = $2 ORDER BY id")
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        if rows.is_empty() {
+            // No trail: a client of this clinic with none yet, or not this clinic's client.
+            self.ensure_client(actor, client_id).await?;
+        }
+        rows.into_iter()
+            .map(|(id, user_id, client_id, action, detail, at)| {
+                Ok(AuditEntry {
+                    id,
+                    user_id,
+                    client_id,
+                    action: AuditAction::parse(&action)?,
+                    detail,
+                    at,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Rate-limit keys: anything, cut to a sane length and stripped of NULs, so a hostile login
+/// form cannot make the counter fail.
+fn rate_key(text: &str) -> String {
+    text.chars()
+        .filter(|&c| c != '\0')
+        .take(validate::MAX_LINE_CHARS)
+        .collect()
+}
+
+fn email_taken(error: sqlx::Error) -> StoreError {
+    match StoreError::from(error) {
+        StoreError::Conflict { .. } => StoreError::Conflict {
+            message: "email: already in use".to_owned(),
+        },
+        other => other,
+    }
+}
+
+type UserRow = (Uuid, Uuid, String, String, String, bool, OffsetDateTime);
+
+fn user_from_row((id, clinic_id, email, name, role, active, created_at): UserRow) -> StoreResult<User> {
+    Ok(User {
+        id,
+        clinic_id,
+        email,
+        name,
+        role: Role::parse(&role)?,
+        active,
+        created_at,
+    })
+}

@@ -1,0 +1,1172 @@
+//! Client records: clients, consultations, designs, appointments, pigments, session logs,
+//! recalls, consents, photos, export. Every method takes the acting user, checks their role
+//! ([`Role::may`](crate::Role::may)), scopes every query by their clinic, and writes the
+//! audit log for every read or write of a client's record.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use follicle_core::ZoneKind;
+use object_store::ObjectStoreExt;
+
+use super::{Store, audit_insert, now, on_db};
+use crate::auth::Actor;
+use crate::error::{StoreError, StoreResult};
+use crate::model::*;
+use crate::photo::strip_metadata_with;
+use crate::role::Action;
+use crate::validate;
+
+/// At most this many rows from a list or search.
+pub const MAX_LIST: i64 = 500;
+
+macro_rules! client_cols {
+    () => {
+        "id, name, date_of_birth, age_years, phone, email, notes, created_at, updated_at"
+    };
+}
+type ClientRow = (
+    Uuid,
+    String,
+    Option<Date>,
+    Option<i64>,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+    OffsetDateTime,
+);
+fn client_from_row(r: ClientRow) -> Client {
+    Client {
+        id: r.0,
+        name: r.1,
+        date_of_birth: r.2,
+        age_years: r.3,
+        phone: r.4,
+        email: r.5,
+        notes: r.6,
+        created_at: r.7,
+        updated_at: r.8,
+    }
+}
+
+macro_rules! consultation_cols {
+    () => {
+        "id, client_id, version, profile_toml, profile, assessment, plan, settings, created_at, created_by"
+    };
+}
+type ConsultationRow = (
+    Uuid,
+    Uuid,
+    i64,
+    Option<String>,
+    Option<Json<Value>>,
+    Json<Value>,
+    Json<Value>,
+    Json<Value>,
+    OffsetDateTime,
+    Uuid,
+);
+fn consultation_from_row(r: ConsultationRow) -> Consultation {
+    Consultation {
+        id: r.0,
+        client_id: r.1,
+        version: r.2,
+        profile_toml: r.3,
+        profile: r.4.map(|j| j.0),
+        assessment: r.5.0,
+        plan: r.6.0,
+        settings: r.7.0,
+        created_at: r.8,
+        created_by: r.9,
+    }
+}
+
+macro_rules! design_cols {
+    () => {
+        "id, client_id, version, consultation_id, hairline, zones, seed, settings, notes, created_at, created_by"
+    };
+}
+type DesignRow = (
+    Uuid,
+    Uuid,
+    i64,
+    Option<Uuid>,
+    Json<Value>,
+    Json<Value>,
+    i64,
+    Json<Value>,
+    String,
+    OffsetDateTime,
+    Uuid,
+);
+fn design_from_row(r: DesignRow) -> Design {
+    Design {
+        id: r.0,
+        client_id: r.1,
+        version: r.2,
+        consultation_id: r.3,
+        hairline: r.4.0,
+        zones: r.5.0,
+        // Seeds are u64; the databases have signed 64-bit integers. The bits are kept.
+        seed: u64::from_ne_bytes(r.6.to_ne_bytes()),
+        settings: r.7.0,
+        notes: r.8,
+        created_at: r.9,
+        created_by: r.10,
+    }
+}
+
+macro_rules! appointment_cols {
+    () => {
+        "id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at"
+    };
+}
+type AppointmentRow = (
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    OffsetDateTime,
+    i64,
+    String,
+    String,
+    OffsetDateTime,
+);
+fn appointment_from_row(r: AppointmentRow) -> StoreResult<Appointment> {
+    Ok(Appointment {
+        id: r.0,
+        client_id: r.1,
+        practitioner_id: r.2,
+        starts_at: r.3,
+        duration_minutes: r.4,
+        status: AppointmentStatus::parse(&r.5)?,
+        notes: r.6,
+        created_at: r.7,
+    })
+}
+
+macro_rules! session_cols {
+    () => {
+        "id, client_id, appointment_id, performed_on, practitioner_id, zones, batch_id, dilution, needle, \
+         needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at"
+    };
+}
+type SessionRow = (
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    Date,
+    Uuid,
+    Json<Vec<String>>,
+    Uuid,
+    f64,
+    String,
+    String,
+    f64,
+    String,
+    i64,
+    String,
+    String,
+    OffsetDateTime,
+);
+fn session_from_row(r: SessionRow) -> StoreResult<SessionLog> {
+    let zones =
+        r.5.0
+            .iter()
+            .map(|z| ZoneKind::parse(z).map_err(|e| StoreError::Internal(format!("stored zone: {e}"))))
+            .collect::<StoreResult<_>>()?;
+    Ok(SessionLog {
+        id: r.0,
+        client_id: r.1,
+        appointment_id: r.2,
+        performed_on: r.3,
+        practitioner_id: r.4,
+        zones,
+        batch_id: r.6,
+        dilution: r.7,
+        needle: r.8,
+        needle_lot: r.9,
+        depth_mm: r.10,
+        machine_settings: r.11,
+        duration_minutes: r.12,
+        anaesthetic: r.13,
+        notes: r.14,
+        created_at: r.15,
+    })
+}
+
+macro_rules! batch_cols {
+    () => {
+        "id, product_id, lot, expires_on, quantity, created_at"
+    };
+}
+type BatchRow = (Uuid, Uuid, String, Date, i64, OffsetDateTime);
+fn batch_from_row(r: BatchRow) -> PigmentBatch {
+    PigmentBatch {
+        id: r.0,
+        product_id: r.1,
+        lot: r.2,
+        expires_on: r.3,
+        quantity: r.4,
+        created_at: r.5,
+    }
+}
+
+macro_rules! consent_cols {
+    () => {
+        "id, client_id, kind, template_version, text, signed_by, signed_at, recorded_by"
+    };
+}
+type ConsentRow = (Uuid, Uuid, String, String, String, String, OffsetDateTime, Uuid);
+fn consent_from_row(r: ConsentRow) -> StoreResult<Consent> {
+    Ok(Consent {
+        id: r.0,
+        client_id: r.1,
+        kind: ConsentKind::parse(&r.2)?,
+        template_version: r.3,
+        text: r.4,
+        signed_by: r.5,
+        signed_at: r.6,
+        recorded_by: r.7,
+    })
+}
+
+macro_rules! photo_cols {
+    () => {
+        "id, client_id, session_id, consent_id, angle, taken_at, content_type, byte_size, width, height, \
+         orientation, blob_key, created_at, created_by"
+    };
+}
+type PhotoRow = (
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    Option<Uuid>,
+    String,
+    OffsetDateTime,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    OffsetDateTime,
+    Uuid,
+);
+fn photo_from_row(r: PhotoRow) -> StoreResult<Photo> {
+    Ok(Photo {
+        id: r.0,
+        client_id: r.1,
+        session_id: r.2,
+        consent_id: r.3,
+        angle: PhotoAngle::parse(&r.4)?,
+        taken_at: r.5,
+        content_type: r.6,
+        byte_size: r.7,
+        width: r.8,
+        height: r.9,
+        orientation: r.10,
+        blob_key: r.11,
+        created_at: r.12,
+        created_by: r.13,
+    })
+}
+
+struct CheckedClient {
+    name: String,
+    date_of_birth: Option<Date>,
+    age_years: Option<i64>,
+    phone: String,
+    email: String,
+    notes: String,
+    search_text: String,
+}
+
+fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
+    let name = validate::line("name", &client.name, false)?;
+    let phone = validate::line("phone", &client.phone, true)?;
+    let email = validate::email("email", &client.email, true)?;
+    let notes = validate::text("notes", &client.notes)?;
+    let date_of_birth = client
+        .date_of_birth
+        .map(|d| validate::date("date_of_birth", d))
+        .transpose()?;
+    let age_years = client
+        .age_years
+        .map(|a| validate::int_range("age_years", a, 0, 130))
+        .transpose()?;
+    let search_text = validate::client_search_text(&name, &phone, &email);
+    Ok(CheckedClient {
+        name,
+        date_of_birth,
+        age_years,
+        phone,
+        email,
+        notes,
+        search_text,
+    })
+}
+
+fn check_json_fields(fields: &[(&'static str, &Value)]) -> StoreResult<()> {
+    fields
+        .iter()
+        .try_for_each(|(field, value)| validate::json(field, value))
+}
+
+/// Retries a versioned insert a few times when two writers pick the same next version.
+const VERSION_TRIES: usize = 5;
+
+impl Store {
+    /// `NotFound("client")` unless the client is in the actor's clinic.
+    pub(crate) async fn ensure_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
+        let row: Option<(Uuid,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id FROM clients WHERE clinic_id = $1 AND id = $2")
+                .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        row.map(|_| ()).ok_or_else(|| StoreError::not_found("client"))
+    }
+
+    // ----- clients -----
+
+    /// Adds a client.
+    pub async fn create_client(&self, actor: &Actor, client: &NewClient) -> StoreResult<Client> {
+        actor.require(Action::EditClients)?;
+        let c = check_client(client)?;
+        let id = Uuid::new_v4();
+        let at = now();
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO clients (id, clinic_id, name, date_of_birth, age_years, phone, email, notes, search_text, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            )
+            .bind(id).bind(actor.clinic_id).bind(&c.name).bind(c.date_of_birth).bind(c.age_years).bind(&c.phone)
+            .bind(&c.email).bind(&c.notes).bind(&c.search_text).bind(at)
+            .execute(&mut *tx).await?;
+            audit_insert!(actor, Some(id), AuditAction::Created, "client").execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(Client {
+            id,
+            name: c.name,
+            date_of_birth: c.date_of_birth,
+            age_years: c.age_years,
+            phone: c.phone,
+            email: c.email,
+            notes: c.notes,
+            created_at: at,
+            updated_at: at,
+        })
+    }
+
+    /// One client (audited as viewed).
+    pub async fn client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Client> {
+        actor.require(Action::ViewClients)?;
+        let client = self.fetch_client(actor, client_id).await?;
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "client")
+            .await?;
+        Ok(client)
+    }
+
+    async fn fetch_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Client> {
+        let row: Option<ClientRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        row.map(client_from_row)
+            .ok_or_else(|| StoreError::not_found("client"))
+    }
+
+    /// Replaces a client's details.
+    pub async fn update_client(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+        client: &NewClient,
+    ) -> StoreResult<Client> {
+        actor.require(Action::EditClients)?;
+        let c = check_client(client)?;
+        let done = on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE clients SET name = $1, date_of_birth = $2, age_years = $3, phone = $4, email = $5, notes = $6, \
+                 search_text = $7, updated_at = $8 WHERE clinic_id = $9 AND id = $10",
+            )
+            .bind(&c.name).bind(c.date_of_birth).bind(c.age_years).bind(&c.phone).bind(&c.email).bind(&c.notes)
+            .bind(&c.search_text).bind(now()).bind(actor.clinic_id).bind(client_id)
+            .execute(&mut *tx).await?.rows_affected();
+            if done == 1 {
+                audit_insert!(actor, Some(client_id), AuditAction::Changed, "client").execute(&mut *tx).await?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            done
+        });
+        if done != 1 {
+            return Err(StoreError::not_found("client"));
+        }
+        self.fetch_client(actor, client_id).await
+    }
+
+    /// Deletes a client who has no records yet (a typo, a duplicate). A client with
+    /// consultations, sessions, photos or appointments is a [`StoreError::Conflict`]:
+    /// records are archived and anonymised after the retention period, not deleted.
+    pub async fn delete_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
+        actor.require(Action::DeleteClients)?;
+        self.ensure_client(actor, client_id).await?;
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM clients WHERE clinic_id = $1 AND id = $2")
+                .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::NotFound { .. } => StoreError::Conflict {
+                        message: "the client has records; they are kept for the retention period".to_owned(),
+                    },
+                    other => other,
+                })?;
+            audit_insert!(actor, Some(client_id), AuditAction::Deleted, "client").execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Clients whose name, phone (as typed or its digits) or email contains `query`,
+    /// ignoring case; an empty query lists all. By name, at most `limit` (1–500).
+    pub async fn search_clients(&self, actor: &Actor, query: &str, limit: i64) -> StoreResult<Vec<Client>> {
+        actor.require(Action::ViewClients)?;
+        let query = validate::line("query", query, true)?;
+        let limit = validate::int_range("limit", limit, 1, MAX_LIST)?;
+        let pattern = validate::like_pattern(&query);
+        let rows: Vec<ClientRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!(
+                "SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND search_text LIKE $2 ESCAPE '\\' ",
+                "ORDER BY name, id LIMIT $3"
+            ))
+            .bind(actor.clinic_id).bind(&pattern).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(client_from_row).collect())
+    }
+
+    // ----- consultations -----
+
+    /// Records a consultation as the client's next version (1, 2, …); earlier versions stay.
+    pub async fn add_consultation(
+        &self,
+        actor: &Actor,
+        consultation: &NewConsultation,
+    ) -> StoreResult<Consultation> {
+        actor.require(Action::EditClinicalRecords)?;
+        let c = consultation;
+        let profile_toml = c
+            .profile_toml
+            .as_deref()
+            .map(|t| validate::text("profile_toml", t))
+            .transpose()?;
+        check_json_fields(&[
+            ("assessment", &c.assessment),
+            ("plan", &c.plan),
+            ("settings", &c.settings),
+        ])?;
+        if let Some(profile) = &c.profile {
+            validate::json("profile", profile)?;
+        }
+        self.ensure_client(actor, c.client_id).await?;
+        let id = Uuid::new_v4();
+        let at = now();
+        let mut tries = 0;
+        let version = loop {
+            tries += 1;
+            let inserted: StoreResult<i64> = on_db!(self, pool => async {
+                let mut tx = pool.begin().await?;
+                let (version,): (i64,) = sqlx::query_as(
+                    "INSERT INTO consultations (id, clinic_id, client_id, version, profile_toml, profile, assessment, plan, settings, created_at, created_by) \
+                     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM consultations WHERE client_id = $3), $4, $5, $6, $7, $8, $9, $10) \
+                     RETURNING version",
+                )
+                .bind(id).bind(actor.clinic_id).bind(c.client_id).bind(&profile_toml).bind(c.profile.as_ref().map(Json))
+                .bind(Json(&c.assessment)).bind(Json(&c.plan)).bind(Json(&c.settings)).bind(at).bind(actor.user_id)
+                .fetch_one(&mut *tx).await?;
+                audit_insert!(actor, Some(c.client_id), AuditAction::Created, format!("consultation v{version}"))
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok::<i64, StoreError>(version)
+            }.await);
+            match inserted {
+                Err(StoreError::Conflict { .. }) if tries < VERSION_TRIES => continue,
+                other => break other?,
+            }
+        };
+        Ok(Consultation {
+            id,
+            client_id: c.client_id,
+            version,
+            profile_toml,
+            profile: c.profile.clone(),
+            assessment: c.assessment.clone(),
+            plan: c.plan.clone(),
+            settings: c.settings.clone(),
+            created_at: at,
+            created_by: actor.user_id,
+        })
+    }
+
+    /// Every consultation version of a client, oldest first.
+    pub async fn consultations(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<Consultation>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        let rows: Vec<ConsultationRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", consultation_cols!(), " FROM consultations WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "consultations")
+            .await?;
+        Ok(rows.into_iter().map(consultation_from_row).collect())
+    }
+
+    /// One consultation.
+    pub async fn consultation(&self, actor: &Actor, consultation_id: Uuid) -> StoreResult<Consultation> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let row: Option<ConsultationRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", consultation_cols!(), " FROM consultations WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(consultation_id).fetch_optional(pool).await?
+        });
+        let consultation = consultation_from_row(row.ok_or_else(|| StoreError::not_found("consultation"))?);
+        let detail = format!("consultation v{}", consultation.version);
+        self.audit(actor, Some(consultation.client_id), AuditAction::Viewed, &detail)
+            .await?;
+        Ok(consultation)
+    }
+
+    // ----- designs -----
+
+    /// Saves a design as the client's next version; earlier versions stay.
+    pub async fn add_design(&self, actor: &Actor, design: &NewDesign) -> StoreResult<Design> {
+        actor.require(Action::EditClinicalRecords)?;
+        let d = design;
+        check_json_fields(&[
+            ("hairline", &d.hairline),
+            ("zones", &d.zones),
+            ("settings", &d.settings),
+        ])?;
+        let notes = validate::text("notes", &d.notes)?;
+        self.ensure_client(actor, d.client_id).await?;
+        if let Some(consultation_id) = d.consultation_id {
+            let row: Option<(Uuid,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT id FROM consultations WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
+                    .bind(actor.clinic_id).bind(consultation_id).bind(d.client_id).fetch_optional(pool).await?
+            });
+            row.ok_or_else(|| StoreError::not_found("consultation"))?;
+        }
+        let id = Uuid::new_v4();
+        let at = now();
+        let seed = i64::from_ne_bytes(d.seed.to_ne_bytes());
+        let mut tries = 0;
+        let version = loop {
+            tries += 1;
+            let inserted: StoreResult<i64> = on_db!(self, pool => async {
+                let mut tx = pool.begin().await?;
+                let (version,): (i64,) = sqlx::query_as(
+                    "INSERT INTO designs (id, clinic_id, client_id, version, consultation_id, hairline, zones, seed, settings, notes, created_at, created_by) \
+                     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM designs WHERE client_id = $3), $4, $5, $6, $7, $8, $9, $10, $11) \
+                     RETURNING version",
+                )
+                .bind(id).bind(actor.clinic_id).bind(d.client_id).bind(d.consultation_id).bind(Json(&d.hairline))
+                .bind(Json(&d.zones)).bind(seed).bind(Json(&d.settings)).bind(&notes).bind(at).bind(actor.user_id)
+                .fetch_one(&mut *tx).await?;
+                audit_insert!(actor, Some(d.client_id), AuditAction::Created, format!("design v{version}"))
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok::<i64, StoreError>(version)
+            }.await);
+            match inserted {
+                Err(StoreError::Conflict { .. }) if tries < VERSION_TRIES => continue,
+                other => break other?,
+            }
+        };
+        Ok(Design {
+            id,
+            client_id: d.client_id,
+            version,
+            consultation_id: d.consultation_id,
+            hairline: d.hairline.clone(),
+            zones: d.zones.clone(),
+            seed: d.seed,
+            settings: d.settings.clone(),
+            notes,
+            created_at: at,
+            created_by: actor.user_id,
+        })
+    }
+
+    /// Every design version of a client, oldest first.
+    pub async fn designs(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<Design>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        let rows: Vec<DesignRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", design_cols!(), " FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "designs")
+            .await?;
+        Ok(rows.into_iter().map(design_from_row).collect())
+    }
+
+    /// One design.
+    pub async fn design(&self, actor: &Actor, design_id: Uuid) -> StoreResult<Design> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let row: Option<DesignRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", design_cols!(), " FROM designs WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(design_id).fetch_optional(pool).await?
+        });
+        let design = design_from_row(row.ok_or_else(|| StoreError::not_found("design"))?);
+        let detail = format!("design v{}", design.version);
+        self.audit(actor, Some(design.client_id), AuditAction::Viewed, &detail)
+            .await?;
+        Ok(design)
+    }
+
+    // ----- appointments -----
+
+    /// Books an appointment (status `booked`).
+    pub async fn book_appointment(
+        &self,
+        actor: &Actor,
+        appointment: &NewAppointment,
+    ) -> StoreResult<Appointment> {
+        actor.require(Action::ManageAppointments)?;
+        let a = appointment;
+        let starts_at = validate::moment("starts_at", a.starts_at)?;
+        let duration_minutes = validate::int_range("duration_minutes", a.duration_minutes, 1, 1440)?;
+        let notes = validate::text("notes", &a.notes)?;
+        self.ensure_client(actor, a.client_id).await?;
+        if let Some(practitioner) = a.practitioner_id {
+            self.user(actor, practitioner).await?;
+        }
+        let created = Appointment {
+            id: Uuid::new_v4(),
+            client_id: a.client_id,
+            practitioner_id: a.practitioner_id,
+            starts_at,
+            duration_minutes,
+            status: AppointmentStatus::Booked,
+            notes,
+            created_at: now(),
+        };
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO appointments (id, clinic_id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(created.id).bind(actor.clinic_id).bind(created.client_id).bind(created.practitioner_id).bind(created.starts_at)
+            .bind(created.duration_minutes).bind(created.status.as_str()).bind(&created.notes).bind(created.created_at)
+            .execute(&mut *tx).await?;
+            audit_insert!(actor, Some(created.client_id), AuditAction::Created, "appointment").execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(created)
+    }
+
+    /// Changes an appointment's status.
+    pub async fn set_appointment_status(
+        &self,
+        actor: &Actor,
+        appointment_id: Uuid,
+        status: AppointmentStatus,
+    ) -> StoreResult<Appointment> {
+        actor.require(Action::ManageAppointments)?;
+        let appointment = self.fetch_appointment(actor, appointment_id).await?;
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE appointments SET status = $1 WHERE clinic_id = $2 AND id = $3")
+                .bind(status.as_str()).bind(actor.clinic_id).bind(appointment_id).execute(&mut *tx).await?;
+            audit_insert!(actor, Some(appointment.client_id), AuditAction::Changed, format!("appointment {status}"))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(Appointment {
+            status,
+            ..appointment
+        })
+    }
+
+    async fn fetch_appointment(&self, actor: &Actor, appointment_id: Uuid) -> StoreResult<Appointment> {
+        let row: Option<AppointmentRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(appointment_id).fetch_optional(pool).await?
+        });
+        appointment_from_row(row.ok_or_else(|| StoreError::not_found("appointment"))?)
+    }
+
+    /// The diary: appointments starting in `[from, to)`, by start.
+    pub async fn appointments_between(
+        &self,
+        actor: &Actor,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<Appointment>> {
+        actor.require(Action::ManageAppointments)?;
+        let from = validate::moment("from", from)?;
+        let to = validate::moment("to", to)?;
+        let rows: Vec<AppointmentRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!(
+                "SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3 ",
+                "ORDER BY starts_at, id LIMIT $4"
+            ))
+            .bind(actor.clinic_id).bind(from).bind(to).bind(MAX_LIST).fetch_all(pool).await?
+        });
+        rows.into_iter().map(appointment_from_row).collect()
+    }
+
+    /// A client's appointments, by start.
+    pub async fn client_appointments(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<Appointment>> {
+        actor.require(Action::ManageAppointments)?;
+        self.ensure_client(actor, client_id).await?;
+        let rows: Vec<AppointmentRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND client_id = $2 ORDER BY starts_at, id"))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "appointments")
+            .await?;
+        rows.into_iter().map(appointment_from_row).collect()
+    }
+
+    // ----- pigments -----
+
+    /// Adds a pigment product.
+    pub async fn add_pigment_product(
+        &self,
+        actor: &Actor,
+        product: &NewPigmentProduct,
+    ) -> StoreResult<PigmentProduct> {
+        actor.require(Action::ManagePigments)?;
+        let created = PigmentProduct {
+            id: Uuid::new_v4(),
+            name: validate::line("name", &product.name, false)?,
+            maker: validate::line("maker", &product.maker, false)?,
+            ingredients: validate::text("ingredients", &product.ingredients)?,
+            created_at: now(),
+        };
+        on_db!(self, pool => {
+            sqlx::query("INSERT INTO pigment_products (id, clinic_id, name, maker, ingredients, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(created.id).bind(actor.clinic_id).bind(&created.name).bind(&created.maker).bind(&created.ingredients).bind(created.created_at)
+                .execute(pool).await?;
+        });
+        Ok(created)
+    }
+
+    /// The clinic's pigment products, by name.
+    pub async fn pigment_products(&self, actor: &Actor) -> StoreResult<Vec<PigmentProduct>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let rows: Vec<(Uuid, String, String, String, OffsetDateTime)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id, name, maker, ingredients, created_at FROM pigment_products WHERE clinic_id = $1 ORDER BY name, id")
+                .bind(actor.clinic_id).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, maker, ingredients, created_at)| PigmentProduct {
+                id,
+                name,
+                maker,
+                ingredients,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Adds a batch of a product. A lot already recorded for the product is a conflict.
+    pub async fn add_pigment_batch(
+        &self,
+        actor: &Actor,
+        batch: &NewPigmentBatch,
+    ) -> StoreResult<PigmentBatch> {
+        actor.require(Action::ManagePigments)?;
+        let created = PigmentBatch {
+            id: Uuid::new_v4(),
+            product_id: batch.product_id,
+            lot: validate::line("lot", &batch.lot, false)?,
+            expires_on: validate::date("expires_on", batch.expires_on)?,
+            quantity: validate::int_range("quantity", batch.quantity, 0, 1_000_000)?,
+            created_at: now(),
+        };
+        let product: Option<(Uuid,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id FROM pigment_products WHERE clinic_id = $1 AND id = $2")
+                .bind(actor.clinic_id).bind(batch.product_id).fetch_optional(pool).await?
+        });
+        product.ok_or_else(|| StoreError::not_found("pigment product"))?;
+        on_db!(self, pool => {
+            sqlx::query("INSERT INTO pigment_batches (id, clinic_id, product_id, lot, expires_on, quantity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(created.id).bind(actor.clinic_id).bind(created.product_id).bind(&created.lot).bind(created.expires_on)
+                .bind(created.quantity).bind(created.created_at)
+                .execute(pool).await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        message: format!("lot: {} is already recorded for this product", created.lot),
+                    },
+                    other => other,
+                })?;
+        });
+        Ok(created)
+    }
+
+    /// One batch.
+    pub async fn pigment_batch(&self, actor: &Actor, batch_id: Uuid) -> StoreResult<PigmentBatch> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let row: Option<BatchRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", batch_cols!(), " FROM pigment_batches WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(batch_id).fetch_optional(pool).await?
+        });
+        row.map(batch_from_row)
+            .ok_or_else(|| StoreError::not_found("pigment batch"))
+    }
+
+    /// Every batch of the clinic, soonest expiry first.
+    pub async fn pigment_batches(&self, actor: &Actor) -> StoreResult<Vec<PigmentBatch>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let rows: Vec<BatchRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", batch_cols!(), " FROM pigment_batches WHERE clinic_id = $1 ORDER BY expires_on, lot, id"))
+                .bind(actor.clinic_id).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(batch_from_row).collect())
+    }
+
+    /// Changes a batch's stock by `delta` (negative to use up); stock never goes below zero.
+    pub async fn adjust_batch_quantity(
+        &self,
+        actor: &Actor,
+        batch_id: Uuid,
+        delta: i64,
+    ) -> StoreResult<PigmentBatch> {
+        actor.require(Action::ManagePigments)?;
+        let batch = self.pigment_batch(actor, batch_id).await?;
+        let quantity = batch
+            .quantity
+            .checked_add(delta)
+            .filter(|q| (0..=1_000_000).contains(q))
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "quantity",
+                    format!("stock {} plus {delta} must stay within 0–1000000", batch.quantity),
+                )
+            })?;
+        let done = on_db!(self, pool => {
+            sqlx::query("UPDATE pigment_batches SET quantity = quantity + $1 WHERE clinic_id = $2 AND id = $3 AND quantity + $1 >= 0")
+                .bind(delta).bind(actor.clinic_id).bind(batch_id).execute(pool).await?.rows_affected()
+        });
+        if done != 1 {
+            return Err(StoreError::invalid("quantity", "stock would go below zero"));
+        }
+        Ok(PigmentBatch { quantity, ..batch })
+    }
+
+    // ----- session logs -----
+
+    /// Logs a treatment session. A batch expired on the session date (its expiry date is
+    /// that day or earlier) is logged all the same, with a [`Warning::BatchExpired`].
+    pub async fn log_session(&self, actor: &Actor, session: &NewSessionLog) -> StoreResult<LoggedSession> {
+        actor.require(Action::EditClinicalRecords)?;
+        let s = session;
+        let performed_on = validate::date("performed_on", s.performed_on)?;
+        if s.zones.is_empty() {
+            return Err(StoreError::invalid(
+                "zones",
+                format!(
+                    "name at least one of {}",
+                    ZoneKind::ALL
+                        .iter()
+                        .map(|z| z.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let mut zones: Vec<&str> = Vec::with_capacity(s.zones.len());
+        for zone in &s.zones {
+            if zones.contains(&zone.as_str()) {
+                return Err(StoreError::invalid("zones", format!("{zone:?} is listed twice")));
+            }
+            zones.push(zone.as_str());
+        }
+        let dilution = validate::range("dilution", s.dilution, f64::MIN_POSITIVE, 1.0, " (pigment share)")?;
+        let depth_mm = validate::range("depth_mm", s.depth_mm, 0.01, 5.0, " mm")?;
+        let needle = validate::line("needle", &s.needle, false)?;
+        let needle_lot = validate::line("needle_lot", &s.needle_lot, false)?;
+        let machine_settings = validate::text("machine_settings", &s.machine_settings)?;
+        let duration_minutes = validate::int_range("duration_minutes", s.duration_minutes, 1, 1440)?;
+        let anaesthetic = validate::line("anaesthetic", &s.anaesthetic, true)?;
+        let notes = validate::text("notes", &s.notes)?;
+        self.ensure_client(actor, s.client_id).await?;
+        self.user(actor, s.practitioner_id).await?;
+        if let Some(appointment_id) = s.appointment_id {
+            let appointment = self.fetch_appointment(actor, appointment_id).await?;
+            if appointment.client_id != s.client_id {
+                return Err(StoreError::not_found("appointment"));
+            }
+        }
+        let batch = self.pigment_batch(actor, s.batch_id).await?;
+        let mut warnings = Vec::new();
+        if batch.expires_on <= performed_on {
+            warnings.push(Warning::BatchExpired {
+                batch_id: batch.id,
+                lot: batch.lot.clone(),
+                expired_on: batch.expires_on,
+            });
+        }
+        let id = Uuid::new_v4();
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO session_logs (id, clinic_id, client_id, appointment_id, performed_on, practitioner_id, zones, batch_id, dilution, \
+                 needle, needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(id).bind(actor.clinic_id).bind(s.client_id).bind(s.appointment_id).bind(performed_on).bind(s.practitioner_id)
+            .bind(Json(&zones)).bind(s.batch_id).bind(dilution).bind(&needle).bind(&needle_lot).bind(depth_mm)
+            .bind(&machine_settings).bind(duration_minutes).bind(&anaesthetic).bind(&notes).bind(now())
+            .execute(&mut *tx).await?;
+            audit_insert!(actor, Some(s.client_id), AuditAction::Created, format!("session {performed_on}"))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(LoggedSession { id, warnings })
+    }
+
+    /// A client's session logs, oldest first.
+    pub async fn session_logs(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<SessionLog>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        let rows: Vec<SessionRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND client_id = $2 ORDER BY performed_on, created_at, id"))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "session logs")
+            .await?;
+        rows.into_iter().map(session_from_row).collect()
+    }
+
+    /// One session log.
+    pub async fn session_log(&self, actor: &Actor, session_id: Uuid) -> StoreResult<SessionLog> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let row: Option<SessionRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(session_id).fetch_optional(pool).await?
+        });
+        let session = session_from_row(row.ok_or_else(|| StoreError::not_found("session log"))?)?;
+        let detail = format!("session {}", session.performed_on);
+        self.audit(actor, Some(session.client_id), AuditAction::Viewed, &detail)
+            .await?;
+        Ok(session)
+    }
+
+    /// A recall: every client session that used the batch, by client name and date. Each
+    /// client listed gets an audit entry.
+    pub async fn recall(&self, actor: &Actor, batch_id: Uuid) -> StoreResult<Vec<RecallEntry>> {
+        actor.require(Action::RunRecall)?;
+        let batch = self.pigment_batch(actor, batch_id).await?;
+        let rows: Vec<(Uuid, String, String, String, Uuid, Date, Uuid)> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.id, c.name, c.phone, c.email, s.id, s.performed_on, s.practitioner_id \
+                 FROM session_logs s JOIN clients c ON c.clinic_id = s.clinic_id AND c.id = s.client_id \
+                 WHERE s.clinic_id = $1 AND s.batch_id = $2 ORDER BY c.name, c.id, s.performed_on, s.id",
+            )
+            .bind(actor.clinic_id).bind(batch_id).fetch_all(pool).await?
+        });
+        let entries: Vec<RecallEntry> = rows
+            .into_iter()
+            .map(
+                |(client_id, client_name, phone, email, session_id, performed_on, practitioner_id)| {
+                    RecallEntry {
+                        client_id,
+                        client_name,
+                        phone,
+                        email,
+                        session_id,
+                        performed_on,
+                        practitioner_id,
+                    }
+                },
+            )
+            .collect();
+        let detail = format!("recall of batch {}", batch.lot);
+        let mut audited = Vec::new();
+        for entry in &entries {
+            if !audited.contains(&entry.client_id) {
+                audited.push(entry.client_id);
+                self.audit(actor, Some(entry.client_id), AuditAction::Viewed, &detail)
+                    .await?;
+            }
+        }
+        Ok(entries)
+    }
+
+    // ----- consents -----
+
+    /// Records a signed consent. Consents are never changed; a new version is a new consent.
+    pub async fn record_consent(&self, actor: &Actor, consent: &NewConsent) -> StoreResult<Consent> {
+        actor.require(Action::EditClinicalRecords)?;
+        let created = Consent {
+            id: Uuid::new_v4(),
+            client_id: consent.client_id,
+            kind: consent.kind,
+            template_version: validate::line("template_version", &consent.template_version, false)?,
+            text: validate::text("text", &consent.text)?,
+            signed_by: validate::line("signed_by", &consent.signed_by, false)?,
+            signed_at: validate::moment("signed_at", consent.signed_at)?,
+            recorded_by: actor.user_id,
+        };
+        self.ensure_client(actor, consent.client_id).await?;
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO consents (id, clinic_id, client_id, kind, template_version, text, signed_by, signed_at, recorded_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(created.id).bind(actor.clinic_id).bind(created.client_id).bind(created.kind.as_str()).bind(&created.template_version)
+            .bind(&created.text).bind(&created.signed_by).bind(created.signed_at).bind(created.recorded_by)
+            .execute(&mut *tx).await?;
+            audit_insert!(actor, Some(created.client_id), AuditAction::Created, format!("consent {}", created.kind))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(created)
+    }
+
+    /// A client's consents, oldest first.
+    pub async fn consents(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<Consent>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        let rows: Vec<ConsentRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", consent_cols!(), " FROM consents WHERE clinic_id = $1 AND client_id = $2 ORDER BY signed_at, id"))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "consents")
+            .await?;
+        rows.into_iter().map(consent_from_row).collect()
+    }
+
+    // ----- photos -----
+
+    /// Uploads a photo: refuses anything but JPEG or PNG within the limits, strips its
+    /// metadata ([`crate::strip_metadata`]), stores the bytes and the record.
+    pub async fn upload_photo(&self, actor: &Actor, photo: &NewPhoto, bytes: &[u8]) -> StoreResult<Photo> {
+        actor.require(Action::EditClinicalRecords)?;
+        let taken_at = validate::moment("taken_at", photo.taken_at)?;
+        let stripped = strip_metadata_with(bytes, &self.options.photo_limits)?;
+        self.ensure_client(actor, photo.client_id).await?;
+        if let Some(session_id) = photo.session_id {
+            let row: Option<(Uuid,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT id FROM session_logs WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
+                    .bind(actor.clinic_id).bind(session_id).bind(photo.client_id).fetch_optional(pool).await?
+            });
+            row.ok_or_else(|| StoreError::not_found("session log"))?;
+        }
+        if let Some(consent_id) = photo.consent_id {
+            let row: Option<(Uuid,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT id FROM consents WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
+                    .bind(actor.clinic_id).bind(consent_id).bind(photo.client_id).fetch_optional(pool).await?
+            });
+            row.ok_or_else(|| StoreError::not_found("consent"))?;
+        }
+        let id = Uuid::new_v4();
+        let extension = match stripped.format {
+            crate::ImageFormat::Jpeg => "jpg",
+            crate::ImageFormat::Png => "png",
+        };
+        let blob_key = format!("clinics/{}/photos/{id}.{extension}", actor.clinic_id);
+        let created = Photo {
+            id,
+            client_id: photo.client_id,
+            session_id: photo.session_id,
+            consent_id: photo.consent_id,
+            angle: photo.angle,
+            taken_at,
+            content_type: stripped.format.content_type().to_owned(),
+            byte_size: i64::try_from(stripped.bytes.len()).unwrap_or(i64::MAX),
+            width: i64::from(stripped.width),
+            height: i64::from(stripped.height),
+            orientation: stripped.orientation.map(i64::from),
+            blob_key,
+            created_at: now(),
+            created_by: actor.user_id,
+        };
+        let path = object_store::path::Path::from(created.blob_key.as_str());
+        self.blobs.0.put(&path, stripped.bytes.into()).await?;
+        let inserted: StoreResult<()> = on_db!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO photos (id, clinic_id, client_id, session_id, consent_id, angle, taken_at, content_type, byte_size, width, height, \
+                 orientation, blob_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(created.id).bind(actor.clinic_id).bind(created.client_id).bind(created.session_id).bind(created.consent_id)
+            .bind(created.angle.as_str()).bind(created.taken_at).bind(&created.content_type).bind(created.byte_size)
+            .bind(created.width).bind(created.height).bind(created.orientation).bind(&created.blob_key).bind(created.created_at)
+            .bind(created.created_by)
+            .execute(&mut *tx).await?;
+            audit_insert!(actor, Some(created.client_id), AuditAction::Created, format!("photo {}", created.id))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        }.await);
+        if let Err(error) = inserted {
+            // No record, no bytes: a failed upload leaves nothing behind.
+            let _ = self.blobs.0.delete(&path).await;
+            return Err(error);
+        }
+        Ok(created)
+    }
+
+    /// A client's photo records, by time taken.
+    pub async fn photos(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<Photo>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        let rows: Vec<PhotoRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", photo_cols!(), " FROM photos WHERE clinic_id = $1 AND client_id = $2 ORDER BY taken_at, id"))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "photos")
+            .await?;
+        rows.into_iter().map(photo_from_row).collect()
+    }
+
+    /// A photo's record and its (stripped) bytes.
+    pub async fn photo(&self, actor: &Actor, photo_id: Uuid) -> StoreResult<(Photo, Vec<u8>)> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let row: Option<PhotoRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", photo_cols!(), " FROM photos WHERE clinic_id = $1 AND id = $2"))
+                .bind(actor.clinic_id).bind(photo_id).fetch_optional(pool).await?
+        });
+        let photo = photo_from_row(row.ok_or_else(|| StoreError::not_found("photo"))?)?;
+        let path = object_store::path::Path::from(photo.blob_key.as_str());
+        let bytes = self.blobs.0.get(&path).await?.bytes().await?.to_vec();
+        self.audit(
+            actor,
+            Some(photo.client_id),
+            AuditAction::Viewed,
+            &format!("photo {}", photo.id),
+        )
+        .await?;
+        Ok((photo, bytes))
+    }
+
+    // ----- export -----
+
+    /// A client's whole record (owners only), audited as exported.
+    pub async fn export_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<ClientExport> {
+        actor.require(Action::ExportClient)?;
+        let export = ClientExport {
+            client: self.fetch_client(actor, client_id).await?,
+            consultations: self.consultations(actor, client_id).await?,
+            designs: self.designs(actor, client_id).await?,
+            appointments: self.client_appointments(actor, client_id).await?,
+            sessions: self.session_logs(actor, client_id).await?,
+            consents: self.consents(actor, client_id).await?,
+            photos: self.photos(actor, client_id).await?,
+        };
+        self.audit(actor, Some(client_id), AuditAction::Exported, "whole record")
+            .await?;
+        Ok(export)
+    }
+}

@@ -1,0 +1,52 @@
+//! Integration tests of the store: one binary, topic modules.
+//!
+//! The contract suite (`contract.rs`) is one set of async functions taking a `&Store`; the
+//! `contract!` macro runs each against SQLite (a fresh file) and PostgreSQL (a fresh schema
+//! in the database named by `FOLLICLE_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). PostgreSQL is required: when it cannot be
+//! reached the PostgreSQL tests fail and say so.
+
+mod contract;
+mod photos;
+mod properties;
+mod support;
+
+/// Runs each named contract test on both backends.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let test = crate::support::TestStore::sqlite().await;
+                    crate::contract::$name(&test.store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let test = crate::support::TestStore::postgres().await;
+                    crate::contract::$name(&test.store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    clinic_with_owner_users_and_roles,
+    login_sessions_lookup_expire_revoke,
+    failed_logins_are_rate_limited,
+    clients_crud_and_search,
+    consultations_are_versioned,
+    designs_are_versioned,
+    appointments_book_and_change,
+    sessions_batches_expiry_and_recall,
+    photos_are_stored_without_metadata,
+    another_clinic_finds_nothing,
+    audit_log_records_who_did_what,
+    export_has_the_whole_record,
+    backup_copies_the_database,
+);
