@@ -489,6 +489,22 @@ pub async fn consultations_are_versioned(store: &Store) {
     assert!(all[1].plan["sessions"].as_array().is_some_and(|s| !s.is_empty()));
     assert_eq!(store.consultation(&c.owner, first.id).await.unwrap(), first);
 
+    // Writers at the same time each get their own version; none is lost or overwritten.
+    let writes = (0..4).map(|_| {
+        let (store, actor, new) = (store.clone(), c.practitioner, consultation(client.id, "VI"));
+        tokio::spawn(async move { store.add_consultation(&actor, &new).await.map(|c| c.version) })
+    });
+    let mut versions = Vec::new();
+    for write in writes.collect::<Vec<_>>() {
+        versions.push(write.await.unwrap().unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, [3, 4, 5, 6]);
+    assert_eq!(
+        store.consultations(&c.owner, client.id).await.unwrap()[..2],
+        [first.clone(), second.clone()]
+    );
+
     // Another client's versions start at 1.
     let other = store
         .create_client(
@@ -527,7 +543,7 @@ pub async fn consultations_are_versioned(store: &Store) {
             .await,
         StoreError::NotFound { what: "client" }
     );
-    assert_eq!(store.consultations(&c.owner, client.id).await.unwrap().len(), 2);
+    assert_eq!(store.consultations(&c.owner, client.id).await.unwrap().len(), 6);
 }
 
 fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u64) -> NewDesign {

@@ -16,7 +16,7 @@ macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let test = crate::support::TestStore::sqlite().await;
                     crate::contract::$name(&test.store).await;
@@ -25,7 +25,7 @@ macro_rules! contract {
         }
         mod postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let test = crate::support::TestStore::postgres().await;
                     crate::contract::$name(&test.store).await;
