@@ -1,6 +1,10 @@
 //! Stripping metadata from photos, without a database: EXIF and GPS go, the picture stays.
 
-use follicle_store::{ImageFormat, PhotoError, PhotoLimits, strip_metadata, strip_metadata_with};
+use follicle_store::{
+    Blobs, ImageFormat, NewClient, NewPhoto, PhotoAngle, PhotoError, PhotoLimits, Store, strip_metadata,
+    strip_metadata_with,
+};
+use time::macros::datetime;
 
 use crate::contract::{has_gps, jpeg_with_gps};
 
@@ -110,4 +114,40 @@ fn refuses_other_formats_too_big_files_and_too_many_pixels() {
     for end in 0..jpeg.len() - 2 {
         assert!(strip_metadata(&jpeg[..end]).is_err(), "cut at {end}");
     }
+}
+
+#[tokio::test]
+async fn local_folder_keeps_the_stripped_bytes() {
+    let dir = crate::support::temp_dir();
+    let url = format!("sqlite://{}", dir.join("follicle.db").display());
+    let store = Store::open(&url, Blobs::local(dir.join("photos")).unwrap())
+        .await
+        .unwrap();
+    let c = crate::support::clinic(&store, "Local photos").await;
+    let client = store
+        .create_client(
+            &c.front_desk,
+            &NewClient {
+                name: "Sam".into(),
+                ..NewClient::default()
+            },
+        )
+        .await
+        .unwrap();
+    let new = NewPhoto {
+        client_id: client.id,
+        angle: PhotoAngle::Top,
+        taken_at: datetime!(2026-12-01 09:10 UTC),
+        session_id: None,
+        consent_id: None,
+    };
+    let photo = store
+        .upload_photo(&c.practitioner, &new, &jpeg_with_gps())
+        .await
+        .unwrap();
+    let on_disk = std::fs::read(dir.join("photos").join(&photo.blob_key)).unwrap();
+    assert!(!has_gps(&on_disk));
+    assert_eq!(store.photo(&c.owner, photo.id).await.unwrap().1, on_disk);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

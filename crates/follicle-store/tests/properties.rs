@@ -3,6 +3,7 @@
 
 use follicle_store::{NewClient, Store, StoreError};
 use proptest::prelude::*;
+use time::OffsetDateTime;
 
 use crate::support::{TestStore, clinic};
 
@@ -44,6 +45,7 @@ fn run(postgres: bool) {
         .unwrap();
     let test = open(&runtime, postgres);
     properties(&runtime, &test.store);
+    logins(&runtime, &test.store);
     drop(test);
 }
 
@@ -83,4 +85,36 @@ fn properties(runtime: &tokio::runtime::Runtime, store: &Store) {
             assert_eq!(store.client(&c.front_desk, sentinel.id).await.unwrap(), sentinel);
         });
     });
+}
+
+/// Whatever a login form sends, the answer is a session, `Unauthenticated` or `RateLimited`.
+fn logins(runtime: &tokio::runtime::Runtime, store: &Store) {
+    let c = runtime.block_on(clinic(store, "Logins"));
+    let config = ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(email in any_text(), password in any_text(), ip in any_text(), token in any_text())| {
+        runtime.block_on(async {
+            let now = OffsetDateTime::now_utc();
+            match store.login(&email, &password, &ip, now).await {
+                Ok(_) | Err(StoreError::Unauthenticated | StoreError::RateLimited { .. }) => {}
+                Err(other) => panic!("login {email:?} {ip:?}: {other}"),
+            }
+            match store.authenticate(&token, now).await {
+                Err(StoreError::Unauthenticated) => {}
+                other => panic!("authenticate {token:?}: {other:?}"),
+            }
+            store.revoke_session(&token).await.unwrap();
+        });
+    });
+    // The real user still gets in.
+    let session = runtime.block_on(store.login(
+        &c.owner_email,
+        crate::support::PASSWORD,
+        "192.0.2.9",
+        OffsetDateTime::now_utc(),
+    ));
+    assert!(session.is_ok());
 }

@@ -494,7 +494,10 @@ impl Store {
                 retry_after_seconds: retry_after,
             });
         }
-        let row: Option<(Uuid, Uuid, String, String, bool)> = if password.len() > 1024 {
+        // Text no user can have (NUL, absurd lengths) is looked up as nobody, not sent to
+        // the database, and still costs an argon2 check.
+        let plausible = password.len() <= 1024 && email.len() <= 320 && !email.contains('\0');
+        let row: Option<(Uuid, Uuid, String, String, bool)> = if !plausible {
             None
         } else {
             on_db!(self, pool => {
@@ -510,7 +513,7 @@ impl Store {
         };
         on_db!(self, pool => {
             sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
-                .bind(&email).bind(ip).bind(window_start).execute(pool).await?;
+                .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).execute(pool).await?;
         });
         let actor = Actor {
             user_id,
