@@ -52,7 +52,19 @@
 //!
 //! **Records are kept.** Consultations and designs are versioned (a new version never
 //! overwrites an old one); consents are never changed; every read or write of a client's
-//! record through an acting user is written to the audit log.
+//! record through an acting user is written to the audit log ([`AuditAction`]: viewed,
+//! created, changed, deleted, exported), in the same transaction as a write. Lists that
+//! show many clients at once (a search, the day's diary, the users) are not audited per
+//! client; opening a client, their clinical records or photos, a recall and an export are.
+//!
+//! # Calling it from a web server
+//!
+//! Open one [`Store`] at start-up and keep it in the router's state. The login route calls
+//! [`Store::login`] with the form's email and password and the peer's address, and sets
+//! the [`SessionToken`] as an `HttpOnly` cookie; every other route calls
+//! [`Store::authenticate`] with the cookie to get the [`Actor`], then the method it needs
+//! (`search_clients`, `add_consultation`, `upload_photo`, …) with that actor. Errors map to
+//! statuses as [`StoreError`]'s documentation says.
 //!
 //! **Photos** are checked and stripped of EXIF/GPS and other metadata before they are
 //! stored ([`strip_metadata`]); the bytes go to an `object_store` ([`Blobs`]: a local

@@ -182,6 +182,38 @@ mod tests {
         assert!(!Role::Practitioner.may(Action::ManageUsers));
     }
 
+    /// The whole table, written out as in the module documentation: O, P, F for the roles
+    /// that may.
+    #[test]
+    fn permission_table() {
+        use Action::*;
+        let table = [
+            (ViewClients, "OPF"),
+            (EditClients, "OPF"),
+            (DeleteClients, "O"),
+            (ManageAppointments, "OPF"),
+            (ViewClinicalRecords, "OP"),
+            (EditClinicalRecords, "OP"),
+            (ManagePigments, "OP"),
+            (RunRecall, "OP"),
+            (ExportClient, "O"),
+            (ViewAuditLog, "O"),
+            (ManageUsers, "O"),
+            (EditSettings, "O"),
+            (Backup, "O"),
+        ];
+        assert_eq!(table.len(), Action::ALL.len());
+        for (action, allowed) in table {
+            for (role, letter) in [
+                (Role::Owner, 'O'),
+                (Role::Practitioner, 'P'),
+                (Role::FrontDesk, 'F'),
+            ] {
+                assert_eq!(role.may(action), allowed.contains(letter), "{role} {action}");
+            }
+        }
+    }
+
     #[test]
     fn role_names_round_trip() {
         for role in Role::ALL {
