@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use follicle_core::fading::FadingModel;
-use follicle_core::plan::Plan;
-use follicle_core::profile::{Aim, HairColour};
+use follicle_core::profile::{Aim, Fitzpatrick, HairColour, SkinType, SunExposure};
 use follicle_pattern::{Pattern, generate};
 use follicle_render::photo::{Overlay, before_after, decode_photo, overlay};
 use follicle_render::{Fading, Hair, Moment, RenderSettings, Scene, Skin, View, sheet, to_png};
@@ -23,8 +22,8 @@ pub struct RenderArgs {
     #[arg(long, value_name = "DESIGN.json", conflicts_with = "client")]
     design: Option<PathBuf>,
     /// With `--design`: the skin type, I–VI.
-    #[arg(long, default_value = "III", value_parser = follicle_core::profile::Fitzpatrick::parse_str)]
-    fitzpatrick: follicle_core::profile::Fitzpatrick,
+    #[arg(long, default_value = "III", value_parser = Fitzpatrick::parse_str)]
+    fitzpatrick: Fitzpatrick,
     /// The folder to write the images to (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -127,15 +126,18 @@ fn hair_srgb(colour: HairColour, grey_percent: u32) -> [u8; 3] {
     std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + 160.0 * g).round() as u8)
 }
 
+/// What a preview is made of: the pattern and the look of the skin it sits on.
 struct Design {
-    plan: Plan,
+    /// Shown under the design in a comparison.
+    label: String,
     pattern: Pattern,
     fading: Fading,
     skin: Skin,
-    hair: Hair,
+    hair: Option<Hair>,
     healing_loss: f64,
 }
 
+/// A client's design: their plan decides the pattern, their skin, hair and lifestyle its look.
 fn design(
     client: &Path,
     settings: Option<&PathBuf>,
@@ -146,32 +148,63 @@ fn design(
     let request = crate::design::request(&plan, &clinic, seed);
     let pattern = generate(&request).map_err(|e| UserError(format!("pattern: {e}")))?;
     let c = &plan.assessment.client;
-    let fading = Fading {
-        normal: FadingModel::for_client(&clinic.fading, c, false),
-        scar: FadingModel::for_client(&clinic.fading, c, true),
-    };
     let among_treated = if c.aims.contains(&Aim::Density) { 0.5 } else { 0.0 };
     Ok(Design {
+        label: c.name.clone().unwrap_or_else(|| file_label(client)),
+        fading: Fading {
+            normal: FadingModel::for_client(&clinic.fading, c, false),
+            scar: FadingModel::for_client(&clinic.fading, c, true),
+        },
         skin: Skin::Fitzpatrick {
             fitzpatrick: c.fitzpatrick,
         },
-        hair: Hair {
+        hair: Some(Hair {
             srgb: hair_srgb(c.hair_colour, c.grey_percent),
             among_treated,
             in_blend: 0.5,
-        },
-        fading,
+        }),
         healing_loss: clinic.density.healing_loss_fraction,
         pattern,
-        plan,
     })
+}
+
+/// A saved design: the default clinic's typical fading, the given skin, no hair drawn.
+fn saved_design(path: &Path, fitzpatrick: Fitzpatrick, seed: u64) -> anyhow::Result<Design> {
+    let request = crate::pattern_cmd::request_from(None, Some(&path.to_path_buf()), None, None, seed)?;
+    let pattern = generate(&request).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+    let clinic = follicle_core::Settings::default();
+    let model = |in_scar| {
+        FadingModel::for_conditions(
+            &clinic.fading,
+            SunExposure::Moderate,
+            SkinType::Normal,
+            false,
+            in_scar,
+        )
+    };
+    Ok(Design {
+        label: file_label(path),
+        fading: Fading {
+            normal: model(false),
+            scar: model(true),
+        },
+        skin: Skin::Fitzpatrick { fitzpatrick },
+        hair: None,
+        healing_loss: clinic.density.healing_loss_fraction,
+        pattern,
+    })
+}
+
+fn file_label(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "design".into(), |s| s.to_string_lossy().into_owned())
 }
 
 fn scene<'a>(d: &'a Design, settings: &'a RenderSettings) -> Scene<'a> {
     Scene {
         pattern: &d.pattern,
         skin: d.skin,
-        hair: Some(d.hair),
+        hair: d.hair,
         fading: d.fading,
         settings,
     }
@@ -180,73 +213,12 @@ fn scene<'a>(d: &'a Design, settings: &'a RenderSettings) -> Scene<'a> {
 /// One image to write: its file name and how to draw it.
 type Job<'a> = Box<dyn Fn() -> anyhow::Result<image::RgbImage> + 'a>;
 
-/// A saved design with typical fading and the given skin.
-fn saved_design(
-    path: &PathBuf,
-    fitzpatrick: follicle_core::profile::Fitzpatrick,
-    seed: u64,
-) -> anyhow::Result<(Pattern, Fading, Skin)> {
-    let request = crate::pattern_cmd::request_from(None, Some(path), None, None, seed)?;
-    let pattern = generate(&request).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
-    let model = FadingModel::typical(&follicle_core::Settings::default().fading);
-    let scar = FadingModel::for_conditions(
-        &follicle_core::Settings::default().fading,
-        follicle_core::profile::SunExposure::Moderate,
-        follicle_core::profile::SkinType::Normal,
-        false,
-        true,
-    );
-    Ok((
-        pattern,
-        Fading { normal: model, scar },
-        Skin::Fitzpatrick { fitzpatrick },
-    ))
-}
-
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
-    if let Some(path) = &args.design {
-        let (pattern, fading, skin) = saved_design(path, args.fitzpatrick, args.seed)?;
-        let settings = RenderSettings::default();
-        let scene = Scene {
-            pattern: &pattern,
-            skin,
-            hair: None,
-            fading,
-            settings: &settings,
-        };
-        std::fs::create_dir_all(&args.out)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
-        let total = args.views.len() * args.moments.len() + if args.timeline { args.views.len() } else { 0 };
-        let mut done = 0;
-        for view in args.views.iter().copied() {
-            for m in &args.moments {
-                m.validate(pattern.sessions)
-                    .map_err(|e| UserError(format!("--moments: {e}")))?;
-                let name = format!("{}-{}.png", view.as_str(), moment_slug(m));
-                std::fs::write(
-                    args.out.join(&name),
-                    to_png(&scene.render(view, m, args.size, args.size)?)?,
-                )?;
-                done += 1;
-                eprintln!("[{done}/{total}] {}", args.out.join(&name).display());
-            }
-            if args.timeline {
-                let name = format!("timeline-{}.png", view.as_str());
-                std::fs::write(
-                    args.out.join(&name),
-                    to_png(&sheet::timeline(&scene, view, (args.size / 2).max(64))?)?,
-                )?;
-                done += 1;
-                eprintln!("[{done}/{total}] {}", args.out.join(&name).display());
-            }
-        }
-        return Ok(());
-    }
-    let client = args
-        .client
-        .as_ref()
-        .ok_or_else(|| UserError("give a client file or --design".into()))?;
-    let main = design(client, args.settings.as_ref(), args.date, args.seed)?;
+    let main = match (&args.design, &args.client) {
+        (Some(path), _) => saved_design(path, args.fitzpatrick, args.seed)?,
+        (None, Some(client)) => design(client, args.settings.as_ref(), args.date, args.seed)?,
+        (None, None) => return Err(UserError("give a client file or --design".into()).into()),
+    };
     let settings = RenderSettings {
         healing_loss_fraction: main.healing_loss,
         ..RenderSettings::default()
@@ -283,20 +255,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    if let Some(b) = &other_scene {
-        let label_a = main
-            .plan
-            .assessment
-            .client
-            .name
-            .clone()
-            .unwrap_or_else(|| "design A".into())
-            .to_uppercase();
-        let label_b = other
-            .as_ref()
-            .and_then(|o| o.plan.assessment.client.name.clone())
-            .unwrap_or_else(|| "design B".into())
-            .to_uppercase();
+    if let (Some(b), Some(o)) = (&other_scene, &other) {
+        let (label_a, label_b) = (main.label.to_uppercase(), o.label.to_uppercase());
         for &view in &views {
             let moment = args
                 .moments

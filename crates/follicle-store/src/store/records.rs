@@ -318,6 +318,23 @@ fn check_json_fields(fields: &[(&'static str, &Value)]) -> StoreResult<()> {
 /// Retries a versioned insert a few times when two writers pick the same next version.
 const VERSION_TRIES: usize = 5;
 
+/// Runs `insert` (which picks the client's next version number inside its transaction) until it
+/// does not collide with a concurrent writer, at most [`VERSION_TRIES`] times.
+async fn insert_next_version<F, Fut>(mut insert: F) -> StoreResult<i64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<i64>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match insert().await {
+            Err(StoreError::Conflict { .. }) if tries < VERSION_TRIES => continue,
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// `NotFound("client")` unless the client is in the actor's clinic.
     pub(crate) async fn ensure_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
@@ -476,9 +493,7 @@ impl Store {
         self.ensure_client(actor, c.client_id).await?;
         let id = Uuid::new_v4();
         let at = now();
-        let mut tries = 0;
-        let version = loop {
-            tries += 1;
+        let version = insert_next_version(|| async {
             let inserted: StoreResult<i64> = on_db!(self, pool => async {
                 let mut tx = pool.begin().await?;
                 let (version,): (i64,) = sqlx::query_as(
@@ -494,11 +509,9 @@ impl Store {
                 tx.commit().await?;
                 Ok::<i64, StoreError>(version)
             }.await);
-            match inserted {
-                Err(StoreError::Conflict { .. }) if tries < VERSION_TRIES => continue,
-                other => break other?,
-            }
-        };
+            inserted
+        })
+        .await?;
         Ok(Consultation {
             id,
             client_id: c.client_id,
@@ -563,9 +576,7 @@ impl Store {
         let id = Uuid::new_v4();
         let at = now();
         let seed = i64::from_ne_bytes(d.seed.to_ne_bytes());
-        let mut tries = 0;
-        let version = loop {
-            tries += 1;
+        let version = insert_next_version(|| async {
             let inserted: StoreResult<i64> = on_db!(self, pool => async {
                 let mut tx = pool.begin().await?;
                 let (version,): (i64,) = sqlx::query_as(
@@ -581,11 +592,9 @@ impl Store {
                 tx.commit().await?;
                 Ok::<i64, StoreError>(version)
             }.await);
-            match inserted {
-                Err(StoreError::Conflict { .. }) if tries < VERSION_TRIES => continue,
-                other => break other?,
-            }
-        };
+            inserted
+        })
+        .await?;
         Ok(Design {
             id,
             client_id: d.client_id,
