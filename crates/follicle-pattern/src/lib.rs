@@ -83,6 +83,7 @@
 
 pub mod error;
 mod field;
+pub mod from_plan;
 pub mod geometry;
 pub mod hairline;
 pub mod metrics;

@@ -32,6 +32,7 @@ pub mod color;
 pub mod error;
 mod hair;
 mod head;
+pub mod look;
 pub mod moment;
 pub mod optics;
 pub mod photo;
@@ -42,6 +43,7 @@ pub mod sheet;
 pub mod splat;
 
 pub use error::RenderError;
+pub use look::Look;
 pub use moment::{Fading, Moment};
 pub use scene::{Hair, Scene, Skin, View};
 pub use settings::RenderSettings;

@@ -6,7 +6,6 @@
 //! cannot be written, for example).
 
 mod calendar;
-mod design;
 mod pattern_cmd;
 mod render_cmd;
 mod report;

@@ -76,7 +76,7 @@ pub fn request_from(
     }
     let client = client.ok_or_else(|| UserError("give a client file, --design or --patch".into()))?;
     let (plan, settings) = crate::load_plannable(client, settings, date)?;
-    Ok(crate::design::request(&plan, &settings, seed))
+    Ok(follicle_pattern::from_plan::request(&plan, &settings, seed))
 }
 
 pub fn run(args: PatternArgs) -> anyhow::Result<()> {

@@ -3,11 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use follicle_core::fading::FadingModel;
-use follicle_core::profile::{Aim, Fitzpatrick, HairColour, SkinType, SunExposure};
+use follicle_core::profile::Fitzpatrick;
 use follicle_pattern::{Pattern, generate};
 use follicle_render::photo::{Overlay, before_after, decode_photo, overlay};
-use follicle_render::{Fading, Hair, Moment, RenderSettings, Scene, Skin, View, sheet, to_png};
+use follicle_render::{Look, Moment, RenderSettings, Scene, View, sheet, to_png};
 
 use crate::{UserError, read_input};
 
@@ -110,31 +109,12 @@ fn moment_slug(m: &Moment) -> String {
     }
 }
 
-/// Typical hair colours for drawing stubble (sRGB).
-fn hair_srgb(colour: HairColour, grey_percent: u32) -> [u8; 3] {
-    let base: [u8; 3] = match colour {
-        HairColour::Black => [28, 24, 22],
-        HairColour::DarkBrown => [48, 36, 28],
-        HairColour::Brown => [78, 56, 40],
-        HairColour::LightBrown => [120, 90, 62],
-        HairColour::Blonde => [185, 155, 108],
-        HairColour::Red => [135, 66, 38],
-        HairColour::Grey => [150, 150, 150],
-        HairColour::White => [222, 222, 222],
-    };
-    let g = f32::from(grey_percent.min(100) as u8) / 100.0;
-    std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + 160.0 * g).round() as u8)
-}
-
 /// What a preview is made of: the pattern and the look of the skin it sits on.
 struct Design {
     /// Shown under the design in a comparison.
     label: String,
     pattern: Pattern,
-    fading: Fading,
-    skin: Skin,
-    hair: Option<Hair>,
-    healing_loss: f64,
+    look: Look,
 }
 
 /// A client's design: their plan decides the pattern, their skin, hair and lifestyle its look.
@@ -145,25 +125,12 @@ fn design(
     seed: u64,
 ) -> anyhow::Result<Design> {
     let (plan, clinic) = crate::load_plannable(client, settings, date)?;
-    let request = crate::design::request(&plan, &clinic, seed);
+    let request = follicle_pattern::from_plan::request(&plan, &clinic, seed);
     let pattern = generate(&request).map_err(|e| UserError(format!("pattern: {e}")))?;
     let c = &plan.assessment.client;
-    let among_treated = if c.aims.contains(&Aim::Density) { 0.5 } else { 0.0 };
     Ok(Design {
         label: c.name.clone().unwrap_or_else(|| file_label(client)),
-        fading: Fading {
-            normal: FadingModel::for_client(&clinic.fading, c, false),
-            scar: FadingModel::for_client(&clinic.fading, c, true),
-        },
-        skin: Skin::Fitzpatrick {
-            fitzpatrick: c.fitzpatrick,
-        },
-        hair: Some(Hair {
-            srgb: hair_srgb(c.hair_colour, c.grey_percent),
-            among_treated,
-            in_blend: 0.5,
-        }),
-        healing_loss: clinic.density.healing_loss_fraction,
+        look: Look::for_client(c, &clinic),
         pattern,
     })
 }
@@ -172,25 +139,9 @@ fn design(
 fn saved_design(path: &Path, fitzpatrick: Fitzpatrick, seed: u64) -> anyhow::Result<Design> {
     let request = crate::pattern_cmd::request_from(None, Some(&path.to_path_buf()), None, None, seed)?;
     let pattern = generate(&request).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
-    let clinic = follicle_core::Settings::default();
-    let model = |in_scar| {
-        FadingModel::for_conditions(
-            &clinic.fading,
-            SunExposure::Moderate,
-            SkinType::Normal,
-            false,
-            in_scar,
-        )
-    };
     Ok(Design {
         label: file_label(path),
-        fading: Fading {
-            normal: model(false),
-            scar: model(true),
-        },
-        skin: Skin::Fitzpatrick { fitzpatrick },
-        hair: None,
-        healing_loss: clinic.density.healing_loss_fraction,
+        look: Look::typical(fitzpatrick, &follicle_core::Settings::default()),
         pattern,
     })
 }
@@ -203,9 +154,9 @@ fn file_label(path: &Path) -> String {
 fn scene<'a>(d: &'a Design, settings: &'a RenderSettings) -> Scene<'a> {
     Scene {
         pattern: &d.pattern,
-        skin: d.skin,
-        hair: d.hair,
-        fading: d.fading,
+        skin: d.look.skin,
+        hair: d.look.hair,
+        fading: d.look.fading,
         settings,
     }
 }
@@ -219,10 +170,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         (None, Some(client)) => design(client, args.settings.as_ref(), args.date, args.seed)?,
         (None, None) => return Err(UserError("give a client file or --design".into()).into()),
     };
-    let settings = RenderSettings {
-        healing_loss_fraction: main.healing_loss,
-        ..RenderSettings::default()
-    };
+    let settings = main.look.render_settings();
     let scene = scene(&main, &settings);
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;

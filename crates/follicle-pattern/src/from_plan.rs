@@ -1,14 +1,14 @@
 //! From a client's plan to a pattern request: the one place where the planner's words
 //! (stages, zones, densities, needles, sessions) become the pattern engine's.
 
+use crate::{
+    HairLossStage, HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, NeedleGauge, PatternRequest,
+    ScarSpec, ZonesSpec,
+};
 use follicle_core::assess::Assessment;
 use follicle_core::plan::Plan;
 use follicle_core::profile::{HairLoss, HairlineStyle, NorwoodStage, ScarKind, ScarSite, Sex};
 use follicle_core::{Settings, ZoneKind};
-use follicle_pattern::{
-    HairLossStage, HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, NeedleGauge, PatternRequest,
-    ScarSpec, ZonesSpec,
-};
 
 /// The pattern stage that draws a client's hair loss.
 pub fn stage(loss: &HairLoss) -> HairLossStage {
@@ -49,14 +49,18 @@ fn gauge(diameter_mm: f64) -> NeedleGauge {
 }
 
 /// The pattern request for a planned client, with a seed.
+///
+/// The hairline follows the clinical rules for the client's age and style, the zones their
+/// stage, densities and needles come from the plan's zones and the clinic's settings, and
+/// the session fractions from the number of layers the plan gives.
 pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
     let a: &Assessment = &plan.assessment;
     let c = &a.client;
     let mut req = PatternRequest {
         head: HeadSpec {
             sex: match c.sex {
-                Sex::Male => follicle_pattern::Sex::Male,
-                Sex::Female => follicle_pattern::Sex::Female,
+                Sex::Male => crate::Sex::Male,
+                Sex::Female => crate::Sex::Female,
             },
             length_mm: Some(c.head.length_mm),
             breadth_mm: c.head.breadth_mm,
@@ -72,9 +76,9 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
                 frontotemporal_height_mm: None,
             },
             style: match c.hairline_style {
-                HairlineStyle::Soft => follicle_pattern::HairlineStyle::Soft,
-                HairlineStyle::Broken => follicle_pattern::HairlineStyle::Broken,
-                HairlineStyle::Sharp => follicle_pattern::HairlineStyle::Sharp,
+                HairlineStyle::Soft => crate::HairlineStyle::Soft,
+                HairlineStyle::Broken => crate::HairlineStyle::Broken,
+                HairlineStyle::Sharp => crate::HairlineStyle::Sharp,
             },
             seed: None,
         },
@@ -135,7 +139,7 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
                 // each 1 mm punch on its own: a band across the back, as large as the plan says.
                 ScarKind::Fue { count } => {
                     let area_cm2 = f64::from(*count) * settings.scars.fue_area_per_punch_cm2;
-                    if let Ok(head) = follicle_pattern::Head::from_spec(&req.head) {
+                    if let Ok(head) = crate::Head::from_spec(&req.head) {
                         req.scars.push(ScarSpec::Polygon {
                             points: donor_band(&head, area_cm2),
                         });
@@ -178,7 +182,7 @@ fn scar_polygon(plan: &Plan, site: ScarSite, length_mm: f64, width_mm: f64, marg
 
 /// The donor band across the back of the head (azimuth 200°–340°, upwards from 40 mm below the
 /// brow plane) with the given area on the surface, as a chart polygon.
-pub fn donor_band(head: &follicle_pattern::Head, area_cm2: f64) -> Vec<[f64; 2]> {
+pub fn donor_band(head: &crate::Head, area_cm2: f64) -> Vec<[f64; 2]> {
     let bottom = -40.0;
     let band = |top: f64| -> Vec<[f64; 2]> {
         let steps = 40;
@@ -195,7 +199,7 @@ pub fn donor_band(head: &follicle_pattern::Head, area_cm2: f64) -> Vec<[f64; 2]>
         poly
     };
     // The chart is equal-area, so the polygon's area is the area on the skin: find the top edge.
-    let area = |top: f64| follicle_pattern::polygon::area_mm2(&band(top)) / 100.0;
+    let area = |top: f64| crate::polygon::area_mm2(&band(top)) / 100.0;
     let (mut lo, mut hi) = (bottom + 3.0, (bottom + 90.0).min(0.9 * head.c_mm));
     if area(hi) <= area_cm2 {
         return band(hi);
