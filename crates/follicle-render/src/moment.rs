@@ -37,6 +37,39 @@ pub enum Moment {
 pub const HEALED_YEARS: f64 = 4.0 / 52.18;
 
 impl Moment {
+    /// Parses `fresh:N`, `healed:N`, `years:Y` or `years:Y@T` (a touch-up at year T; several
+    /// as `@T1+T2`), as the command line and the API write a moment.
+    pub fn parse(text: &str) -> Result<Moment, String> {
+        let bad = || format!("expected fresh:N, healed:N, years:Y or years:Y@T, got {text:?}");
+        let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
+        match kind {
+            "fresh" | "healed" => {
+                let session: u8 = rest.parse().map_err(|_| bad())?;
+                Ok(if kind == "fresh" {
+                    Moment::Fresh { session }
+                } else {
+                    Moment::Healed { session }
+                })
+            }
+            "years" => {
+                let (y, t) = rest.split_once('@').map_or((rest, None), |(y, t)| (y, Some(t)));
+                let years: f64 = y.parse().map_err(|_| bad())?;
+                if !(0.0..=60.0).contains(&years) {
+                    return Err(format!("years must be 0–60, got {years}"));
+                }
+                let touch_ups = match t {
+                    Some(t) => t
+                        .split('+')
+                        .map(|v| v.parse::<f64>().map_err(|_| bad()))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => Vec::new(),
+                };
+                Ok(Moment::Years { years, touch_ups })
+            }
+            _ => Err(bad()),
+        }
+    }
+
     /// Checks the moment against a pattern of `sessions` sessions.
     pub fn validate(&self, sessions: u8) -> Result<(), RenderError> {
         match self {

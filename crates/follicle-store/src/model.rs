@@ -19,6 +19,7 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -112,6 +113,7 @@ text_enum!(
 
 /// A clinic: the owner of every other record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Clinic {
     /// Its id.
     pub id: Uuid,
@@ -123,11 +125,13 @@ pub struct Clinic {
     /// The clinic's settings file (TOML over `follicle_core`'s defaults); empty for none.
     pub settings_toml: String,
     /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// A user of a clinic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Their id.
     pub id: Uuid,
@@ -142,11 +146,13 @@ pub struct User {
     /// Whether they may sign in.
     pub active: bool,
     /// When they were added.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// A user to add. The password is hashed with argon2id and never stored.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
     /// Email (the login name).
     pub email: String,
@@ -171,6 +177,7 @@ impl std::fmt::Debug for NewUser {
 
 /// A client: who they are and how to reach them. Health data lives in consultations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     /// Their id.
     pub id: Uuid,
@@ -187,13 +194,16 @@ pub struct Client {
     /// Free notes.
     pub notes: String,
     /// When the record was created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
 /// A client to add, or the new values of one to change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewClient {
     /// Full name (required).
     pub name: String,
@@ -212,6 +222,7 @@ pub struct NewClient {
 /// One version of a client's consultation: profile, assessment, plan and the settings they
 /// were made with. Versions are never overwritten.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consultation {
     /// Its id.
     pub id: Uuid,
@@ -230,6 +241,7 @@ pub struct Consultation {
     /// JSON of the `follicle_core::Settings` in force.
     pub settings: Value,
     /// When it was recorded.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Who recorded it.
     pub created_by: Uuid,
@@ -237,6 +249,7 @@ pub struct Consultation {
 
 /// A consultation to record as the client's next version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewConsultation {
     /// The client.
     pub client_id: Uuid,
@@ -278,6 +291,7 @@ impl NewConsultation {
 
 /// One version of a client's design: hairline, zones, the pattern seed and settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Design {
     /// Its id.
     pub id: Uuid,
@@ -298,6 +312,7 @@ pub struct Design {
     /// Notes.
     pub notes: String,
     /// When it was saved.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Who saved it.
     pub created_by: Uuid,
@@ -305,6 +320,7 @@ pub struct Design {
 
 /// A design to save as the client's next version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewDesign {
     /// The client.
     pub client_id: Uuid,
@@ -324,6 +340,7 @@ pub struct NewDesign {
 
 /// An appointment in the diary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appointment {
     /// Its id.
     pub id: Uuid,
@@ -332,6 +349,7 @@ pub struct Appointment {
     /// The practitioner booked, if any yet.
     pub practitioner_id: Option<Uuid>,
     /// When it starts (UTC, to the second).
+    #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
     /// How long, in minutes.
     pub duration_minutes: i64,
@@ -340,17 +358,20 @@ pub struct Appointment {
     /// Notes.
     pub notes: String,
     /// When it was booked.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// An appointment to book (status `booked`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAppointment {
     /// The client.
     pub client_id: Uuid,
     /// The practitioner, if known (a user of the clinic).
     pub practitioner_id: Option<Uuid>,
     /// When it starts.
+    #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
     /// How long, 1–1,440 minutes.
     pub duration_minutes: i64,
@@ -360,6 +381,7 @@ pub struct NewAppointment {
 
 /// A pigment product (an ink) the clinic uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PigmentProduct {
     /// Its id.
     pub id: Uuid,
@@ -370,11 +392,13 @@ pub struct PigmentProduct {
     /// Ingredient list from the label (EU REACH Annex XVII entry 75 requires it).
     pub ingredients: String,
     /// When it was added.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// A pigment product to add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPigmentProduct {
     /// Product name.
     pub name: String,
@@ -386,6 +410,7 @@ pub struct NewPigmentProduct {
 
 /// A batch (lot) of a pigment product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PigmentBatch {
     /// Its id.
     pub id: Uuid,
@@ -398,11 +423,13 @@ pub struct PigmentBatch {
     /// Units in stock (bottles or cartridges, as the clinic counts).
     pub quantity: i64,
     /// When it was added.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// A batch to add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPigmentBatch {
     /// The product (of this clinic).
     pub product_id: Uuid,
@@ -416,6 +443,7 @@ pub struct NewPigmentBatch {
 
 /// What was done in one treatment session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionLog {
     /// Its id.
     pub id: Uuid,
@@ -428,6 +456,7 @@ pub struct SessionLog {
     /// Who treated.
     pub practitioner_id: Uuid,
     /// The zones worked on.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub zones: Vec<ZoneKind>,
     /// The pigment batch used.
     pub batch_id: Uuid,
@@ -448,11 +477,13 @@ pub struct SessionLog {
     /// Notes (reactions, client feedback).
     pub notes: String,
     /// When it was logged.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// A session to log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSessionLog {
     /// The client.
     pub client_id: Uuid,
@@ -463,6 +494,7 @@ pub struct NewSessionLog {
     /// Who treated (a user of the clinic).
     pub practitioner_id: Uuid,
     /// Zones worked on (at least one, no repeats).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub zones: Vec<ZoneKind>,
     /// The pigment batch used (of the clinic).
     pub batch_id: Uuid,
@@ -486,6 +518,7 @@ pub struct NewSessionLog {
 
 /// Something to look at after a write that succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Warning {
@@ -502,6 +535,7 @@ pub enum Warning {
 
 /// A logged session's id and any warnings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedSession {
     /// The new session log's id.
     pub id: Uuid,
@@ -511,6 +545,7 @@ pub struct LoggedSession {
 
 /// One client session that used a recalled batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecallEntry {
     /// The client.
     pub client_id: Uuid,
@@ -530,6 +565,7 @@ pub struct RecallEntry {
 
 /// A signed consent, kept unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     /// Its id.
     pub id: Uuid,
@@ -544,6 +580,7 @@ pub struct Consent {
     /// The name the client signed with.
     pub signed_by: String,
     /// When they signed.
+    #[serde(with = "time::serde::rfc3339")]
     pub signed_at: OffsetDateTime,
     /// The user who recorded it.
     pub recorded_by: Uuid,
@@ -551,6 +588,7 @@ pub struct Consent {
 
 /// A consent to record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewConsent {
     /// The client.
     pub client_id: Uuid,
@@ -563,11 +601,13 @@ pub struct NewConsent {
     /// The name signed with.
     pub signed_by: String,
     /// When.
+    #[serde(with = "time::serde::rfc3339")]
     pub signed_at: OffsetDateTime,
 }
 
 /// A stored photo's record; the bytes are in the blob store under `blob_key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Photo {
     /// Its id.
     pub id: Uuid,
@@ -580,6 +620,7 @@ pub struct Photo {
     /// The angle.
     pub angle: PhotoAngle,
     /// When it was taken.
+    #[serde(with = "time::serde::rfc3339")]
     pub taken_at: OffsetDateTime,
     /// `image/jpeg` or `image/png`.
     pub content_type: String,
@@ -594,6 +635,7 @@ pub struct Photo {
     /// Where the bytes are in the blob store.
     pub blob_key: String,
     /// When it was uploaded.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Who uploaded it.
     pub created_by: Uuid,
@@ -601,12 +643,14 @@ pub struct Photo {
 
 /// A photo's details to upload with its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPhoto {
     /// The client.
     pub client_id: Uuid,
     /// The angle.
     pub angle: PhotoAngle,
     /// When it was taken.
+    #[serde(with = "time::serde::rfc3339")]
     pub taken_at: OffsetDateTime,
     /// The session, if any (of the same client).
     pub session_id: Option<Uuid>,
@@ -616,6 +660,7 @@ pub struct NewPhoto {
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Its number (increasing).
     pub id: i64,
@@ -628,11 +673,13 @@ pub struct AuditEntry {
     /// To what: "client", "consultation v2", "photo 3f…".
     pub detail: String,
     /// When.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
 
 /// A client's whole record, for export on request (GDPR article 15 and 20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientExport {
     /// The client.
     pub client: Client,

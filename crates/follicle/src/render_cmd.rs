@@ -42,7 +42,7 @@ pub struct RenderArgs {
     #[arg(long, value_delimiter = ',', default_value = "chart,front,top", value_parser = View::parse)]
     views: Vec<View>,
     /// Moments: fresh:N, healed:N, years:Y, years:Y@T (touch-up at year T; several as @T1+T2).
-    #[arg(long, value_delimiter = ',', default_value = "healed:1,years:5", value_parser = parse_moment)]
+    #[arg(long, value_delimiter = ',', default_value = "healed:1,years:5", value_parser = Moment::parse)]
     moments: Vec<Moment>,
     /// Also write the timeline strip of each view (after each session, then years 1, 3, 5, 8).
     #[arg(long)]
@@ -62,37 +62,6 @@ pub struct RenderArgs {
     /// A second client file (another design) to show side by side with this one.
     #[arg(long, value_name = "OTHER.toml")]
     compare: Option<PathBuf>,
-}
-
-fn parse_moment(text: &str) -> Result<Moment, String> {
-    let bad = || format!("expected fresh:N, healed:N, years:Y or years:Y@T, got {text:?}");
-    let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
-    match kind {
-        "fresh" | "healed" => {
-            let session: u8 = rest.parse().map_err(|_| bad())?;
-            Ok(if kind == "fresh" {
-                Moment::Fresh { session }
-            } else {
-                Moment::Healed { session }
-            })
-        }
-        "years" => {
-            let (y, t) = rest.split_once('@').map_or((rest, None), |(y, t)| (y, Some(t)));
-            let years: f64 = y.parse().map_err(|_| bad())?;
-            if !(0.0..=60.0).contains(&years) {
-                return Err(format!("years must be 0–60, got {years}"));
-            }
-            let touch_ups = match t {
-                Some(t) => t
-                    .split('+')
-                    .map(|v| v.parse::<f64>().map_err(|_| bad()))
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => Vec::new(),
-            };
-            Ok(Moment::Years { years, touch_ups })
-        }
-        _ => Err(bad()),
-    }
 }
 
 fn moment_slug(m: &Moment) -> String {
@@ -269,22 +238,22 @@ mod tests {
 
     #[test]
     fn moments_parse() {
-        assert_eq!(parse_moment("healed:2"), Ok(Moment::Healed { session: 2 }));
+        assert_eq!(Moment::parse("healed:2"), Ok(Moment::Healed { session: 2 }));
         assert_eq!(
-            parse_moment("years:5@4"),
+            Moment::parse("years:5@4"),
             Ok(Moment::Years {
                 years: 5.0,
                 touch_ups: vec![4.0]
             })
         );
         assert_eq!(
-            parse_moment("years:8@3+6"),
+            Moment::parse("years:8@3+6"),
             Ok(Moment::Years {
                 years: 8.0,
                 touch_ups: vec![3.0, 6.0]
             })
         );
-        assert!(parse_moment("years:-1").unwrap_err().contains("0–60"));
-        assert!(parse_moment("later").unwrap_err().contains("expected fresh:N"));
+        assert!(Moment::parse("years:-1").unwrap_err().contains("0–60"));
+        assert!(Moment::parse("later").unwrap_err().contains("expected fresh:N"));
     }
 }

@@ -155,6 +155,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
 /// Now, in UTC, to the second (what both backends store alike).
 pub(crate) fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -260,6 +270,14 @@ impl Store {
             Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Checks that the database answers (for a health check).
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_db!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// Closes the connections (waits for running queries).

@@ -1,0 +1,130 @@
+//! Signing in and out, and who is signed in.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use follicle_store::{Clinic, User};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{CSRF_COOKIE, JsonBody, PeerAddr, SESSION_COOKIE, SignedIn, csrf_token};
+use crate::state::AppState;
+
+/// An email and password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The user's email.
+    pub email: String,
+    /// Their password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedInResponse {
+    /// The session token, for `Authorization: Bearer` (a browser uses the cookie instead).
+    pub token: String,
+    /// Send this in the `X-CSRF-Token` header with cookie-authenticated changes.
+    pub csrf_token: String,
+    /// When the session ends.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// Who is signed in, and their clinic.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The user.
+    pub user: User,
+    /// Their clinic.
+    pub clinic: Clinic,
+    /// This session's CSRF token.
+    pub csrf_token: String,
+}
+
+/// The `Set-Cookie` values of a session: the token (`HttpOnly`, `SameSite=Lax`, `Secure`
+/// unless turned off) and the CSRF token (readable by the page's scripts).
+pub fn session_cookies(state: &AppState, token: &str, max_age_seconds: i64) -> [String; 2] {
+    let secure = if state.config().server.secure_cookies { "; Secure" } else { "" };
+    let max_age = max_age_seconds.max(0);
+    [
+        format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"),
+        format!(
+            "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}",
+            if token.is_empty() { String::new() } else { csrf_token(token) }
+        ),
+    ]
+}
+
+fn with_cookies(cookies: [String; 2]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    headers
+}
+
+/// Signs in. Sets the session cookie and answers the token (for programs) and CSRF token.
+/// Failed attempts are counted per email and address: too many in the window answer 429.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SignedInResponse),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let now = OffsetDateTime::now_utc();
+    let session = state.store().login(&body.email, &body.password, &peer, now).await?;
+    let user = state.store().user(&session.actor, session.actor.user_id()).await?;
+    let token = session.token.as_str().to_owned();
+    tracing::info!(user = %user.id, clinic = %user.clinic_id, "signed in");
+    let cookies = session_cookies(&state, &token, (session.expires_at - now).whole_seconds());
+    Ok((
+        with_cookies(cookies),
+        Json(SignedInResponse {
+            csrf_token: csrf_token(&token),
+            token,
+            expires_at: session.expires_at,
+            user,
+        }),
+    ))
+}
+
+/// Signs out: ends the session and clears the cookies.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<impl IntoResponse> {
+    state.store().revoke_session(&me.token).await?;
+    Ok((with_cookies(session_cookies(&state, "", 0)), StatusCode::NO_CONTENT))
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Me>> {
+    let user = state.store().user(&me.actor, me.actor.user_id()).await?;
+    let clinic = state.store().clinic(&me.actor).await?;
+    Ok(Json(Me {
+        user,
+        clinic,
+        csrf_token: csrf_token(&me.token),
+    }))
+}

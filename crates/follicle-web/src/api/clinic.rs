@@ -1,0 +1,126 @@
+//! The clinic, its settings and its users; a client's audit log and export.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use follicle_store::{AuditEntry, Clinic, ClientExport, NewUser, Role, User};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Id, JsonBody, SignedIn};
+use crate::state::{AppState, parse_settings};
+
+/// New clinic settings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicSettingsInput {
+    /// The clinic's settings file (TOML over the defaults that `follicle settings` prints);
+    /// empty for the defaults.
+    pub settings_toml: String,
+    /// Years records are kept after the last visit, 1–100.
+    pub retention_years: i64,
+}
+
+/// A user's new role and whether they may sign in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    /// The role.
+    pub role: Role,
+    /// Whether they may sign in (off also ends their sessions).
+    pub active: bool,
+}
+
+/// The caller's clinic.
+#[utoipa::path(get, path = "/clinic", tag = "clinic",
+    responses((status = 200, body = Clinic), (status = 401, body = ErrorBody)))]
+pub async fn clinic(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Clinic>> {
+    Ok(Json(state.store().clinic(&me.actor).await?))
+}
+
+/// Changes the clinic's settings (owner). The file is checked first: a mistake answers 422
+/// with the field and line, and the old settings stay.
+#[utoipa::path(put, path = "/clinic/settings", tag = "clinic", request_body = ClinicSettingsInput,
+    responses((status = 200, body = Clinic), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    me: SignedIn,
+    JsonBody(body): JsonBody<ClinicSettingsInput>,
+) -> ApiResult<Json<Clinic>> {
+    me.actor.require(follicle_store::Action::EditSettings)?;
+    parse_settings(&body.settings_toml).map_err(|e| {
+        let mut e = ApiError::from(e);
+        e.detail.field = Some(format!("settings_toml: {}", e.detail.field.unwrap_or_default()));
+        e
+    })?;
+    let clinic = state
+        .store()
+        .update_clinic_settings(&me.actor, &body.settings_toml, body.retention_years)
+        .await?;
+    state.forget_settings(clinic.id);
+    Ok(Json(clinic))
+}
+
+/// The clinic's default settings file, with every figure's source.
+#[utoipa::path(get, path = "/settings/defaults", tag = "clinic",
+    responses((status = 200, description = "TOML", content_type = "application/toml", body = String)))]
+pub async fn default_settings() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+        follicle_core::settings::DEFAULT_SETTINGS_TOML,
+    )
+}
+
+/// The clinic's users.
+#[utoipa::path(get, path = "/users", tag = "clinic",
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
+pub async fn users(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(state.store().list_users(&me.actor).await?))
+}
+
+/// Adds a user (owner).
+#[utoipa::path(post, path = "/users", tag = "clinic", request_body = NewUser,
+    responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_user(
+    State(state): State<AppState>,
+    me: SignedIn,
+    JsonBody(body): JsonBody<NewUser>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    Ok((StatusCode::CREATED, Json(state.store().add_user(&me.actor, body).await?)))
+}
+
+/// Changes a user's role or turns them off (owner).
+#[utoipa::path(put, path = "/users/{id}", tag = "clinic", request_body = UserUpdate,
+    params(("id" = uuid::Uuid, Path, description = "The user")),
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+    JsonBody(body): JsonBody<UserUpdate>,
+) -> ApiResult<Json<User>> {
+    let user = state.store().update_user(&me.actor, id, body.role, body.active).await?;
+    if !user.active {
+        state.store().revoke_user_sessions(&me.actor, id).await?;
+    }
+    Ok(Json(user))
+}
+
+/// Who viewed, changed or exported a client's record (owner).
+#[utoipa::path(get, path = "/clients/{id}/audit", tag = "clinic",
+    params(("id" = uuid::Uuid, Path, description = "The client")),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn audit(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<AuditEntry>>> {
+    me.actor.require(follicle_store::Action::ViewAuditLog)?;
+    state.store().client(&me.actor, id).await?;
+    Ok(Json(state.store().audit_log(&me.actor, id).await?))
+}
+
+/// A client's whole record, for a subject access or portability request (owner; audited).
+#[utoipa::path(get, path = "/clients/{id}/export", tag = "clinic",
+    params(("id" = uuid::Uuid, Path, description = "The client")),
+    responses((status = 200, body = ClientExport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<ClientExport>> {
+    Ok(Json(state.store().export_client(&me.actor, id).await?))
+}

@@ -1,0 +1,124 @@
+//! Stateless calculations with the clinic's settings: assess, plan, pattern and preview. Nothing
+//! is stored; the studio calls them while a consultation or a design is being edited.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use follicle_core::{Assessment, Plan};
+use follicle_pattern::Pattern;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::records::{pattern_request, png};
+use crate::binary;
+use crate::compute::{self, ClientInput, PreviewArgs};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{JsonBody, SignedIn};
+use crate::state::AppState;
+
+/// A pattern as the caller asked for it: binary when `Accept` names
+/// `application/vnd.follicle.pattern`, JSON otherwise.
+pub async fn pattern_response(pattern: Pattern, headers: &HeaderMap) -> ApiResult<Response> {
+    let binary = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(binary::MEDIA_TYPE));
+    let (content_type, bytes) = tokio::task::spawn_blocking(move || {
+        if binary {
+            binary::encode(&pattern).map(|b| (binary::MEDIA_TYPE, b))
+        } else {
+            serde_json::to_vec(&pattern).map(|b| ("application/json", b))
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// Assesses a client file: verdict with the rules behind it, approach, zones and areas.
+/// The answer is `follicle assess --format json`'s (docs/plan-json.md).
+#[utoipa::path(post, path = "/assess", tag = "compute", request_body = ClientInput,
+    responses((status = 200, description = "The assessment", body = Object), (status = 422, body = ErrorBody)))]
+pub async fn assess(
+    State(state): State<AppState>,
+    me: SignedIn,
+    JsonBody(input): JsonBody<ClientInput>,
+) -> ApiResult<Json<Assessment>> {
+    let settings = state.clinic_settings(&me.actor).await?;
+    Ok(Json(input.assess(&settings)?.1))
+}
+
+/// Plans a client file: sessions, dates, aftercare, touch-up forecast and quote. The answer
+/// is `follicle plan --format json`'s (docs/plan-json.md).
+#[utoipa::path(post, path = "/plan", tag = "compute", request_body = ClientInput,
+    responses((status = 200, description = "The plan", body = Object), (status = 422, body = ErrorBody)))]
+pub async fn plan(
+    State(state): State<AppState>,
+    me: SignedIn,
+    JsonBody(input): JsonBody<ClientInput>,
+) -> ApiResult<Json<Plan>> {
+    let settings = state.clinic_settings(&me.actor).await?;
+    Ok(Json(input.plan(&settings)?.plan))
+}
+
+/// The dots of a design given as a pattern request (the `follicle pattern --design` file):
+/// JSON, or the compact binary form when `Accept` names `application/vnd.follicle.pattern`.
+#[utoipa::path(post, path = "/pattern", tag = "compute", request_body(content = Object, description = "A pattern request"),
+    responses(
+        (status = 200, description = "The pattern",
+            content((Object = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+        (status = 422, body = ErrorBody)))]
+pub async fn pattern(
+    State(_state): State<AppState>,
+    _me: SignedIn,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let request = pattern_request(request, "body")?;
+    let pattern = compute::pattern(request).await?;
+    pattern_response(pattern, &headers).await
+}
+
+/// A design to preview.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewInput {
+    /// The design as a pattern request.
+    #[schema(value_type = Object)]
+    pub design: Value,
+    /// The skin, I–VI (default III).
+    #[serde(default)]
+    pub fitzpatrick: Option<String>,
+    /// `chart`, `front`, `top`, `left`, `right` or `back` (default `front`).
+    #[serde(default)]
+    pub view: Option<String>,
+    /// `fresh:N`, `healed:N`, `years:Y` or `years:Y@T` (default healed after the last session).
+    #[serde(default)]
+    pub moment: Option<String>,
+    /// Image side in pixels, 16–2048 (default 512).
+    #[serde(default)]
+    pub size: Option<u32>,
+}
+
+/// A preview of a design as PNG.
+#[utoipa::path(post, path = "/preview", tag = "compute", request_body = PreviewInput,
+    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 422, body = ErrorBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    me: SignedIn,
+    JsonBody(input): JsonBody<PreviewInput>,
+) -> ApiResult<Response> {
+    let settings = state.clinic_settings(&me.actor).await?;
+    let look = compute::typical_look(input.fitzpatrick.as_deref(), &settings)?;
+    let pattern = compute::pattern(pattern_request(input.design, "design")?).await?;
+    let args = PreviewArgs {
+        view: input.view,
+        moment: input.moment,
+        size: input.size,
+    };
+    Ok(png(compute::preview_png(pattern, look, &args).await?))
+}

@@ -1,0 +1,371 @@
+//! A client's clinical records: consultations (versioned), designs (versioned) with their
+//! pattern and preview, consents and photos.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use follicle_core::ClientProfile;
+use follicle_pattern::PatternRequest;
+use follicle_render::Look;
+use follicle_store::{
+    Action, Consent, Consultation, Design, NewConsent, NewConsultation, NewDesign, NewPhoto, Photo, PhotoAngle,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::compute::{self, ClientInput, PreviewArgs};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Id, JsonBody, QueryArgs, SignedIn, read_body};
+use crate::state::AppState;
+
+/// Records a consultation: the client file, assessed and planned with the clinic's settings,
+/// stored as the client's next version (earlier versions are kept).
+#[utoipa::path(post, path = "/clients/{id}/consultations", tag = "consultations", request_body = ClientInput,
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 201, body = Consultation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_consultation(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(client_id): Id,
+    JsonBody(input): JsonBody<ClientInput>,
+) -> ApiResult<(StatusCode, Json<Consultation>)> {
+    me.actor.require(Action::EditClinicalRecords)?;
+    let settings = state.clinic_settings(&me.actor).await?;
+    let planned = input.plan(&settings)?;
+    let new = NewConsultation::from_core(
+        client_id,
+        Some(input.client_toml.clone()),
+        &planned.profile,
+        &planned.plan.assessment,
+        &planned.plan,
+        &settings,
+    )?;
+    let saved = state.store().add_consultation(&me.actor, &new).await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// A client's consultations, oldest first.
+#[utoipa::path(get, path = "/clients/{id}/consultations", tag = "consultations",
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 200, body = Vec<Consultation>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn consultations(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<Consultation>>> {
+    Ok(Json(state.store().consultations(&me.actor, id).await?))
+}
+
+/// One consultation version.
+#[utoipa::path(get, path = "/consultations/{id}", tag = "consultations",
+    params(("id" = Uuid, Path, description = "The consultation")),
+    responses((status = 200, body = Consultation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn consultation(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Consultation>> {
+    Ok(Json(state.store().consultation(&me.actor, id).await?))
+}
+
+/// A design to save.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DesignInput {
+    /// The consultation it is drawn for (of the same client).
+    #[serde(default)]
+    pub consultation_id: Option<Uuid>,
+    /// The design as a pattern request (hairline, zones, densities, sessions, …; see
+    /// `POST /pattern`). Without it, the design the consultation's plan gives.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub request: Option<Value>,
+    /// The pattern seed (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Reads a pattern request out of a JSON value, naming the field that does not fit.
+pub fn pattern_request(value: Value, field: &str) -> ApiResult<PatternRequest> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(format!("{field}.{path}"), e.into_inner().to_string())
+    })
+}
+
+/// The client's profile and plan a stored consultation was made from, re-read with the
+/// clinic's settings.
+async fn replan(state: &AppState, me: &SignedIn, c: &Consultation) -> ApiResult<compute::Planned> {
+    let settings = state.clinic_settings(&me.actor).await?;
+    let toml = c
+        .profile_toml
+        .clone()
+        .ok_or_else(|| ApiError::invalid("consultation_id", "this consultation kept no client file to design from"))?;
+    let input = ClientInput {
+        client_toml: toml,
+        date: c.plan.get("assessed_on").and_then(Value::as_str).map(str::to_owned),
+        start: None,
+    };
+    input.plan(&settings)
+}
+
+/// Saves a design as the client's next version.
+#[utoipa::path(post, path = "/clients/{id}/designs", tag = "designs", request_body = DesignInput,
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 201, body = Design), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_design(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(client_id): Id,
+    JsonBody(input): JsonBody<DesignInput>,
+) -> ApiResult<(StatusCode, Json<Design>)> {
+    me.actor.require(Action::EditClinicalRecords)?;
+    let seed = input.seed.unwrap_or(1);
+    let mut request = match (input.request, input.consultation_id) {
+        (Some(value), _) => pattern_request(value, "request")?,
+        (None, Some(cid)) => {
+            let c = state.store().consultation(&me.actor, cid).await?;
+            if c.client_id != client_id {
+                return Err(ApiError::not_found("consultation"));
+            }
+            let planned = replan(&state, &me, &c).await?;
+            if planned.plan.sessions.is_empty() {
+                return Err(ApiError::invalid("consultation_id", "the plan has no sessions: nothing to design"));
+            }
+            let settings = state.clinic_settings(&me.actor).await?;
+            follicle_pattern::from_plan::request(&planned.plan, &settings, seed)
+        }
+        (None, None) => {
+            return Err(ApiError::invalid("request", "give a design (request) or a consultation_id to design from"));
+        }
+    };
+    request.seed = seed;
+    // Check it draws before keeping it.
+    compute::pattern(request.clone()).await?;
+    let (hairline, zones, settings) = compute::split_request(&request)?;
+    let new = NewDesign {
+        client_id,
+        consultation_id: input.consultation_id,
+        hairline,
+        zones,
+        seed,
+        settings,
+        notes: input.notes,
+    };
+    Ok((StatusCode::CREATED, Json(state.store().add_design(&me.actor, &new).await?)))
+}
+
+/// A client's designs, oldest first.
+#[utoipa::path(get, path = "/clients/{id}/designs", tag = "designs",
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 200, body = Vec<Design>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn designs(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<Design>>> {
+    Ok(Json(state.store().designs(&me.actor, id).await?))
+}
+
+/// One design version.
+#[utoipa::path(get, path = "/designs/{id}", tag = "designs",
+    params(("id" = Uuid, Path, description = "The design")),
+    responses((status = 200, body = Design), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn design(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Design>> {
+    Ok(Json(state.store().design(&me.actor, id).await?))
+}
+
+/// The pattern request a stored design describes.
+pub fn design_request(d: &Design) -> ApiResult<PatternRequest> {
+    compute::join_request(&d.hairline, &d.zones, &d.settings, d.seed)
+}
+
+/// The dots of a stored design: JSON, or the compact binary form when the `Accept` header
+/// asks for `application/vnd.follicle.pattern`.
+#[utoipa::path(get, path = "/designs/{id}/pattern", tag = "designs",
+    params(("id" = Uuid, Path, description = "The design")),
+    responses(
+        (status = 200, description = "The pattern (JSON, or binary: see the binary format in the crate docs)",
+            content((Object = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+        (status = 404, body = ErrorBody)))]
+pub async fn design_pattern(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let d = state.store().design(&me.actor, id).await?;
+    let pattern = compute::pattern(design_request(&d)?).await?;
+    super::compute::pattern_response(pattern, &headers).await
+}
+
+/// How to draw a stored design.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DesignPreviewQuery {
+    /// `chart`, `front`, `top`, `left`, `right`, `back` (default `front`).
+    pub view: Option<String>,
+    /// `fresh:N`, `healed:N`, `years:Y`, `years:Y@T` (default healed after the last session).
+    pub moment: Option<String>,
+    /// Side in pixels, 16–2048 (default 512).
+    pub size: Option<u32>,
+}
+
+/// A preview of a stored design as PNG, on the client's skin and hair when the design was
+/// drawn for a consultation, on a typical type III skin otherwise.
+#[utoipa::path(get, path = "/designs/{id}/preview", tag = "designs", params(("id" = Uuid, Path, description = "The design"), DesignPreviewQuery),
+    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn design_preview(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+    QueryArgs(q): QueryArgs<DesignPreviewQuery>,
+) -> ApiResult<Response> {
+    let d = state.store().design(&me.actor, id).await?;
+    let settings = state.clinic_settings(&me.actor).await?;
+    let mut look = Look::typical(follicle_core::profile::Fitzpatrick::III, &settings);
+    if let Some(cid) = d.consultation_id {
+        let c = state.store().consultation(&me.actor, cid).await?;
+        if let (Some(toml), Some(day)) = (&c.profile_toml, c.plan.get("assessed_on").and_then(Value::as_str)) {
+            let day = follicle_core::profile::parse_date(day).map_err(ApiError::internal)?;
+            if let Ok(profile) = ClientProfile::from_toml(toml, &settings, day) {
+                look = Look::for_client(&profile, &settings);
+            }
+        }
+    }
+    let pattern = compute::pattern(design_request(&d)?).await?;
+    let args = PreviewArgs {
+        view: q.view,
+        moment: q.moment,
+        size: q.size,
+    };
+    Ok(png(compute::preview_png(pattern, look, &args).await?))
+}
+
+/// A PNG answer.
+pub fn png(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=0")], bytes).into_response()
+}
+
+/// A consent to record for the client in the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// `procedure`, `photos` or `marketing`.
+    pub kind: follicle_store::ConsentKind,
+    /// The version of the clinic's consent template.
+    pub template_version: String,
+    /// The text the client signed.
+    pub text: String,
+    /// The name they signed with.
+    pub signed_by: String,
+    /// When they signed (RFC 3339; default now).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub signed_at: Option<OffsetDateTime>,
+}
+
+/// Records a signed consent (kept unchanged).
+#[utoipa::path(post, path = "/clients/{id}/consents", tag = "consents", request_body = ConsentInput,
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 201, body = Consent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_consent(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(client_id): Id,
+    JsonBody(input): JsonBody<ConsentInput>,
+) -> ApiResult<(StatusCode, Json<Consent>)> {
+    let new = NewConsent {
+        client_id,
+        kind: input.kind,
+        template_version: input.template_version,
+        text: input.text,
+        signed_by: input.signed_by,
+        signed_at: input.signed_at.unwrap_or_else(OffsetDateTime::now_utc),
+    };
+    Ok((StatusCode::CREATED, Json(state.store().record_consent(&me.actor, &new).await?)))
+}
+
+/// A client's consents.
+#[utoipa::path(get, path = "/clients/{id}/consents", tag = "consents",
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 200, body = Vec<Consent>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn consents(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<Consent>>> {
+    Ok(Json(state.store().consents(&me.actor, id).await?))
+}
+
+/// A photo's details, in the query string; the body is the image.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoQuery {
+    /// `front`, `top`, `left`, `right`, `back` or `other`.
+    pub angle: String,
+    /// When it was taken (RFC 3339; default now).
+    pub taken_at: Option<String>,
+    /// The session it was taken at.
+    pub session_id: Option<Uuid>,
+    /// The photo consent it was taken under.
+    pub consent_id: Option<Uuid>,
+}
+
+/// Uploads a photo: the body is the JPEG or PNG itself (`Content-Type: image/jpeg` or
+/// `image/png`). Its size is checked before it is read and its format and pixel count
+/// before it is decoded; EXIF (with GPS), XMP, comments and other metadata are removed
+/// before it is stored.
+#[utoipa::path(post, path = "/clients/{id}/photos", tag = "photos", params(("id" = Uuid, Path, description = "The client"), PhotoQuery),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The photo (image/jpeg or image/png)"),
+    responses((status = 201, body = Photo), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_photo(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(client_id): Id,
+    QueryArgs(q): QueryArgs<PhotoQuery>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Photo>)> {
+    me.actor.require(Action::EditClinicalRecords)?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !matches!(content_type, "image/jpeg" | "image/png") {
+        return Err(ApiError::unsupported_media_type(format!(
+            "a photo is image/jpeg or image/png, got Content-Type {content_type:?}"
+        )));
+    }
+    let angle = PhotoAngle::parse(&q.angle)?;
+    let taken_at = match &q.taken_at {
+        None => OffsetDateTime::now_utc(),
+        Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| ApiError::invalid("taken_at", format!("expected an RFC 3339 time such as 2026-11-21T10:30:00Z, got {t:?}: {e}")))?,
+    };
+    let limit = follicle_store::PhotoLimits::default().max_bytes;
+    let bytes = read_body(req, limit).await?;
+    let new = NewPhoto {
+        client_id,
+        angle,
+        taken_at,
+        session_id: q.session_id,
+        consent_id: q.consent_id,
+    };
+    Ok((StatusCode::CREATED, Json(state.store().upload_photo(&me.actor, &new, &bytes).await?)))
+}
+
+/// A client's photos (records; the images one by one at `/photos/{id}`).
+#[utoipa::path(get, path = "/clients/{id}/photos", tag = "photos",
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 200, body = Vec<Photo>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn photos(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<Photo>>> {
+    Ok(Json(state.store().photos(&me.actor, id).await?))
+}
+
+/// A photo's image, as stored (without its metadata).
+#[utoipa::path(get, path = "/photos/{id}", tag = "photos",
+    params(("id" = Uuid, Path, description = "The photo")),
+    responses((status = 200, description = "The image", content_type = "image/jpeg", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn photo(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Response> {
+    let (record, bytes) = state.store().photo(&me.actor, id).await?;
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    if let Ok(v) = record.content_type.parse() {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    Ok(response)
+}

@@ -1,0 +1,169 @@
+//! Assessments, plans, patterns and previews for the API: the same core, pattern and render
+//! calls as the command line, with the clinic's settings and errors as [`ApiError`]s.
+
+use follicle_core::profile::Fitzpatrick;
+use follicle_core::{Assessment, ClientProfile, Plan, Settings, assess, plan};
+use follicle_pattern::{Pattern, PatternRequest, generate};
+use follicle_render::{Look, Moment, Scene, View, to_png};
+use serde::Deserialize;
+use serde_json::Value;
+use time::Date;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+
+/// A client file to assess or plan.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    /// The client file, TOML, as `follicle plan` reads it (see examples/clients).
+    pub client_toml: String,
+    /// The assessment date, YYYY-MM-DD (default today).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub date: Option<String>,
+    /// The earliest day for the first session, YYYY-MM-DD (default the assessment date).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub start: Option<String>,
+}
+
+/// A client file assessed and planned with a clinic's settings.
+#[derive(Debug)]
+pub struct Planned {
+    /// The parsed profile.
+    pub profile: ClientProfile,
+    /// The plan (with the assessment inside).
+    pub plan: Plan,
+}
+
+fn date(field: &str, text: Option<&str>, default: Date) -> ApiResult<Date> {
+    match text {
+        None => Ok(default),
+        Some(t) => follicle_core::profile::parse_date(t).map_err(|e| ApiError::invalid(field, e)),
+    }
+}
+
+/// Today, in UTC.
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+impl ClientInput {
+    /// Reads and assesses the client file.
+    pub fn assess(&self, settings: &Settings) -> ApiResult<(ClientProfile, Assessment)> {
+        let day = date("date", self.date.as_deref(), today())?;
+        let profile = ClientProfile::from_toml(&self.client_toml, settings, day)?;
+        let assessment = assess(&profile, settings, day);
+        Ok((profile, assessment))
+    }
+
+    /// Reads, assesses and plans the client file.
+    pub fn plan(&self, settings: &Settings) -> ApiResult<Planned> {
+        let (profile, assessment) = self.assess(settings)?;
+        let start = date("start", self.start.as_deref(), assessment.assessed_on)?;
+        let plan = plan(&assessment, settings, start);
+        Ok(Planned { profile, plan })
+    }
+}
+
+/// Generates a pattern off the async threads (a full scalp takes tens of milliseconds).
+pub async fn pattern(request: PatternRequest) -> ApiResult<Pattern> {
+    tokio::task::spawn_blocking(move || generate(&request))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::invalid("design", e.to_string()))
+}
+
+/// How to draw a preview.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewArgs {
+    /// `chart`, `front`, `top`, `left`, `right` or `back` (default `front`).
+    #[serde(default)]
+    pub view: Option<String>,
+    /// `fresh:N`, `healed:N`, `years:Y` or `years:Y@T` (default `healed:` the last session).
+    #[serde(default)]
+    pub moment: Option<String>,
+    /// Image side in pixels, 16–2048 (default 512).
+    #[serde(default)]
+    pub size: Option<u32>,
+}
+
+impl PreviewArgs {
+    fn parse(&self, sessions: u8) -> ApiResult<(View, Moment, u32)> {
+        let view = match &self.view {
+            Some(v) => View::parse(v).map_err(|e| ApiError::invalid("view", e))?,
+            None => View::Front,
+        };
+        let moment = match &self.moment {
+            Some(m) => Moment::parse(m).map_err(|e| ApiError::invalid("moment", e))?,
+            None => Moment::Healed {
+                session: sessions.max(1),
+            },
+        };
+        moment
+            .validate(sessions)
+            .map_err(|e| ApiError::invalid("moment", e.to_string()))?;
+        let size = self.size.unwrap_or(512);
+        if !(16..=2048).contains(&size) {
+            return Err(ApiError::invalid("size", format!("expected 16–2048 pixels, got {size}")));
+        }
+        Ok((view, moment, size))
+    }
+}
+
+/// Draws a preview of a pattern as PNG, off the async threads.
+pub async fn preview_png(pattern: Pattern, look: Look, args: &PreviewArgs) -> ApiResult<Vec<u8>> {
+    let (view, moment, size) = args.parse(pattern.sessions)?;
+    tokio::task::spawn_blocking(move || {
+        let settings = look.render_settings();
+        let scene = Scene {
+            pattern: &pattern,
+            skin: look.skin,
+            hair: look.hair,
+            fading: look.fading,
+            settings: &settings,
+        };
+        let image = scene
+            .render(view, &moment, size, size)
+            .map_err(|e| ApiError::invalid("preview", e.to_string()))?;
+        to_png(&image).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// A look for a design that is not tied to a client profile.
+pub fn typical_look(fitzpatrick: Option<&str>, settings: &Settings) -> ApiResult<Look> {
+    let f = match fitzpatrick {
+        Some(t) => Fitzpatrick::parse_str(t).map_err(|e| ApiError::invalid("fitzpatrick", e))?,
+        None => Fitzpatrick::III,
+    };
+    Ok(Look::typical(f, settings))
+}
+
+/// A pattern request as the three JSON parts a stored design keeps: the hairline, the zones,
+/// and everything else (head, scars, exclusions, densities, sessions, needles, settings).
+pub fn split_request(request: &PatternRequest) -> ApiResult<(Value, Value, Value)> {
+    let mut all = serde_json::to_value(request).map_err(ApiError::internal)?;
+    let map = all
+        .as_object_mut()
+        .ok_or_else(|| ApiError::internal("a pattern request is not a JSON object"))?;
+    let hairline = map.remove("hairline").unwrap_or(Value::Null);
+    let zones = map.remove("zones").unwrap_or(Value::Null);
+    map.remove("seed");
+    Ok((hairline, zones, all))
+}
+
+/// The pattern request a stored design describes.
+pub fn join_request(hairline: &Value, zones: &Value, rest: &Value, seed: u64) -> ApiResult<PatternRequest> {
+    let mut all = rest.clone();
+    let map = all
+        .as_object_mut()
+        .ok_or_else(|| ApiError::internal("a stored design's settings are not a JSON object"))?;
+    map.insert("hairline".into(), hairline.clone());
+    map.insert("zones".into(), zones.clone());
+    map.insert("seed".into(), Value::from(seed));
+    serde_json::from_value(all).map_err(|e| ApiError::internal(format!("a stored design no longer reads: {e}")))
+}

@@ -1,0 +1,300 @@
+//! The server's configuration: typed, with defaults, read from an optional TOML file and then
+//! from `FOLLICLE__SECTION__KEY` environment variables (`FOLLICLE__SERVER__LISTEN=0.0.0.0:80`,
+//! `FOLLICLE__DATABASE__URL=postgres://…`), later sources winning.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"
+//! secure_cookies = true          # cookies only over HTTPS (and http://localhost)
+//! trust_forwarded_for = false    # behind a load balancer: take the client's address from X-Forwarded-For
+//! max_json_bytes = 1048576
+//! request_timeout_seconds = 60
+//! settings_cache_seconds = 5     # how soon a settings change reaches the other app servers
+//! shutdown_grace_seconds = 20
+//!
+//! [database]
+//! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
+//! max_connections = 8
+//!
+//! [storage]
+//! data_dir = "follicle-data"     # the SQLite file and, with photos = "local", the photos
+//! photos = "local"               # or "s3" (build with the s3 feature; AWS_* variables)
+//! s3_bucket = ""
+//!
+//! [log]
+//! format = "text"                # or "json": one JSON object a line
+//! level = "info"                 # a tracing filter: "warn", "follicle_web=debug,info", …
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything `follicle serve` reads.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// HTTP.
+    pub server: HttpConfig,
+    /// The database.
+    pub database: DatabaseConfig,
+    /// Where files go.
+    pub storage: StorageConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// The `[server]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Mark cookies `Secure` (sent over HTTPS and to `localhost` only). Turn off only for a
+    /// plain-HTTP test host that is not `localhost`.
+    pub secure_cookies: bool,
+    /// Take the client's address (for the sign-in rate limit) from the first
+    /// `X-Forwarded-For` entry: only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+    /// Largest JSON body, bytes.
+    pub max_json_bytes: usize,
+    /// Requests taking longer are answered 408.
+    pub request_timeout_seconds: u64,
+    /// How long a clinic's parsed settings are reused before they are read again.
+    pub settings_cache_seconds: u64,
+    /// How long open requests may finish after a shutdown signal.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            secure_cookies: true,
+            trust_forwarded_for: false,
+            max_json_bytes: 1 << 20,
+            request_timeout_seconds: 60,
+            settings_cache_seconds: 5,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+/// The `[database]` section.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` or `postgres://…`; empty for `sqlite://<data_dir>/follicle.db`.
+    pub url: String,
+    /// Connections in the pool; 0 for the store's default.
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    /// The URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((auth, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Where photos are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoStorage {
+    /// A folder under the data folder.
+    #[default]
+    Local,
+    /// An S3 bucket (needs the `s3` feature).
+    S3,
+}
+
+/// The `[storage]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The data folder.
+    pub data_dir: PathBuf,
+    /// Where photos go.
+    pub photos: PhotoStorage,
+    /// The bucket, with `photos = "s3"`.
+    pub s3_bucket: String,
+}
+
+impl Default for StorageConfig {
+    fn default() -> StorageConfig {
+        StorageConfig {
+            data_dir: PathBuf::from("follicle-data"),
+            photos: PhotoStorage::Local,
+            s3_bucket: String::new(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// For a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, for a log collector.
+    Json,
+}
+
+/// The `[log]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Line format.
+    pub format: LogFormat,
+    /// A `tracing` filter.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used: which key, what was given, what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> ConfigError {
+        ConfigError(message.into())
+    }
+}
+
+impl ServerConfig {
+    /// Defaults, then the file (if given), then `FOLLICLE__…` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<ServerConfig, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!("{}: no such file", path.display())));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let vars: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("FOLLICLE__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("FOLLICLE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vars)),
+        );
+        let config: ServerConfig = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError(format!(
+                "server.listen: expected an address and port such as 127.0.0.1:8080, got {:?}",
+                self.server.listen
+            )));
+        }
+        let url = &self.database.url;
+        if !(url.is_empty() || url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError(format!(
+                "database.url: expected sqlite://PATH or postgres://…, got {:?}",
+                redact_url(url)
+            )));
+        }
+        if !(1024..=64 << 20).contains(&self.server.max_json_bytes) {
+            return Err(ConfigError(format!(
+                "server.max_json_bytes: expected 1024 to 67108864, got {}",
+                self.server.max_json_bytes
+            )));
+        }
+        if self.storage.photos == PhotoStorage::S3 && self.storage.s3_bucket.trim().is_empty() {
+            return Err(ConfigError("storage.s3_bucket: required with storage.photos = \"s3\"".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL, with the default SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}", self.storage.data_dir.join("follicle.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("follicle-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("server.toml");
+        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"\n").unwrap();
+        let c = ServerConfig::load(
+            Some(&file),
+            env(&[("FOLLICLE__SERVER__LISTEN", "127.0.0.1:7000"), ("FOLLICLE__DATABASE__MAX_CONNECTIONS", "12"), ("OTHER", "x")]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:7000");
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.database.max_connections, 12);
+        assert_eq!(c.database_url(), "sqlite://follicle-data/follicle.db");
+        assert!(c.server.secure_cookies);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__LISTEN", "everywhere")])).unwrap_err();
+        assert!(e.to_string().contains("server.listen"), "{e}");
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__DATABASE__URL", "mysql://x")])).unwrap_err();
+        assert!(e.to_string().contains("database.url"), "{e}");
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__MAX_JSON_BYTES", "lots")])).unwrap_err();
+        assert!(e.to_string().contains("max_json_bytes"), "{e}");
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        let c = DatabaseConfig {
+            url: "postgres://clinic:hunter2@db.internal/follicle".into(),
+            max_connections: 0,
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("clinic:***@db.internal"), "{shown}");
+    }
+}

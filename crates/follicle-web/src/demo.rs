@@ -1,0 +1,262 @@
+//! The demo clinic `follicle serve --demo` creates: three users (one per role), the eight
+//! example clients with consultations, designs and booked sessions, pigment stock with an
+//! expired batch, two clients already treated once, and a photo.
+//!
+//! Sign in as `owner@demo.follicle.test`, `practitioner@demo.follicle.test` or
+//! `frontdesk@demo.follicle.test`, each with the password [`DEMO_PASSWORD`]. Run twice, it
+//! finds the clinic there and leaves it alone.
+
+use follicle_core::plan::parse_clock;
+use follicle_core::{ClientProfile, Settings, assess, plan};
+use follicle_store::{
+    Action, Actor, AppointmentStatus, ConsentKind, NewAppointment, NewClient, NewConsent, NewConsultation,
+    NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, Role, Store,
+    StoreError,
+};
+use time::{Date, Duration};
+
+use crate::compute::split_request;
+
+/// The demo users' password.
+pub const DEMO_PASSWORD: &str = "follicle-demo";
+/// The demo owner's email.
+pub const DEMO_OWNER: &str = "owner@demo.follicle.test";
+/// The demo practitioner's email.
+pub const DEMO_PRACTITIONER: &str = "practitioner@demo.follicle.test";
+/// The demo front desk's email.
+pub const DEMO_FRONT_DESK: &str = "frontdesk@demo.follicle.test";
+
+/// The example clients, with whether they were treated once already (assessed 40 days ago).
+const CLIENTS: [(&str, &str, bool); 8] = [
+    ("norwood-7-full-coverage", include_str!("../../../examples/clients/norwood-7-full-coverage.toml"), true),
+    ("norwood-3-hairline", include_str!("../../../examples/clients/norwood-3-hairline.toml"), false),
+    ("ludwig-2-diffuse", include_str!("../../../examples/clients/ludwig-2-diffuse.toml"), false),
+    ("fut-strip-scar", include_str!("../../../examples/clients/fut-strip-scar.toml"), true),
+    ("alopecia-areata", include_str!("../../../examples/clients/alopecia-areata.toml"), false),
+    ("deferred-isotretinoin", include_str!("../../../examples/clients/deferred-isotretinoin.toml"), false),
+    ("blood-thinners", include_str!("../../../examples/clients/blood-thinners.toml"), false),
+    ("keloid-not-suitable", include_str!("../../../examples/clients/keloid-not-suitable.toml"), false),
+];
+
+const PHOTO: &[u8] = include_bytes!("../../../examples/photos/astronaut-front.jpg");
+
+/// What seeding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seeded {
+    /// Created the demo clinic with this many clients.
+    Created {
+        /// Clients added.
+        clients: usize,
+    },
+    /// The demo clinic was there already.
+    AlreadyThere,
+}
+
+/// Creates the demo clinic unless it is there, dated around `today`.
+pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
+    let owner = NewUser {
+        email: DEMO_OWNER.into(),
+        name: "Ana Okafor".into(),
+        role: Role::Owner,
+        password: DEMO_PASSWORD.into(),
+    };
+    let (_, owner) = match store.create_clinic_with_owner("Follicle Demo Clinic", owner).await {
+        Ok(created) => created,
+        Err(StoreError::Conflict { .. }) => return Ok(Seeded::AlreadyThere),
+        Err(e) => return Err(e),
+    };
+    let practitioner = store
+        .add_user(
+            &owner,
+            NewUser {
+                email: DEMO_PRACTITIONER.into(),
+                name: "Sam Rivera".into(),
+                role: Role::Practitioner,
+                password: DEMO_PASSWORD.into(),
+            },
+        )
+        .await?;
+    store
+        .add_user(
+            &owner,
+            NewUser {
+                email: DEMO_FRONT_DESK.into(),
+                name: "Jo Lindqvist".into(),
+                role: Role::FrontDesk,
+                password: DEMO_PASSWORD.into(),
+            },
+        )
+        .await?;
+    let pro = store.actor(practitioner.id).await?;
+    debug_assert!(pro.role().may(Action::EditClinicalRecords));
+
+    let product = store
+        .add_pigment_product(
+            &pro,
+            &NewPigmentProduct {
+                name: "Scalp Black No. 1".into(),
+                maker: "Demo Pigments Ltd".into(),
+                ingredients: "Carbon black (CI 77266), aqua, glycerin, hamamelis virginiana water".into(),
+            },
+        )
+        .await?;
+    let batch = store
+        .add_pigment_batch(
+            &pro,
+            &NewPigmentBatch {
+                product_id: product.id,
+                lot: "SB1-2026-031".into(),
+                expires_on: today + Duration::days(400),
+                quantity: 12,
+            },
+        )
+        .await?;
+    store
+        .add_pigment_batch(
+            &pro,
+            &NewPigmentBatch {
+                product_id: product.id,
+                lot: "SB1-2025-007".into(),
+                expires_on: today - Duration::days(10),
+                quantity: 2,
+            },
+        )
+        .await?;
+
+    let settings = Settings::default();
+    for (i, (slug, toml, treated)) in CLIENTS.iter().enumerate() {
+        let assessed = if *treated { today - Duration::days(40) } else { today };
+        let profile = ClientProfile::from_toml(toml, &settings, assessed)
+            .map_err(|e| StoreError::Internal(format!("demo client {slug}: {e}")))?;
+        let client = store
+            .create_client(
+                &pro,
+                &NewClient {
+                    name: profile.name.clone().unwrap_or_else(|| slug.replace('-', " ")),
+                    date_of_birth: None,
+                    age_years: Some(i64::from(profile.age)),
+                    phone: format!("+1 555 010{i}"),
+                    email: format!("{slug}@example.com"),
+                    notes: format!("Demo client from examples/clients/{slug}.toml"),
+                },
+            )
+            .await?;
+        let assessment = assess(&profile, &settings, assessed);
+        let start = assessed + Duration::days(5);
+        let plan = plan(&assessment, &settings, start);
+        let consultation = store
+            .add_consultation(
+                &pro,
+                &NewConsultation::from_core(client.id, Some((*toml).to_owned()), &profile, &assessment, &plan, &settings)?,
+            )
+            .await?;
+        if plan.sessions.is_empty() {
+            continue;
+        }
+        let request = follicle_pattern::from_plan::request(&plan, &settings, i as u64 + 1);
+        let (hairline, zones, rest) =
+            split_request(&request).map_err(|e| StoreError::Internal(format!("demo design: {}", e.detail.message)))?;
+        store
+            .add_design(
+                &pro,
+                &NewDesign {
+                    client_id: client.id,
+                    consultation_id: Some(consultation.id),
+                    hairline,
+                    zones,
+                    seed: request.seed,
+                    settings: rest,
+                    notes: "Drawn from the consultation's plan".into(),
+                },
+            )
+            .await?;
+        for (n, session) in plan.sessions.iter().enumerate() {
+            let time = parse_clock(&session.start_time).unwrap_or(time::macros::time!(10:00));
+            let appointment = store
+                .book_appointment(
+                    &pro,
+                    &NewAppointment {
+                        client_id: client.id,
+                        practitioner_id: Some(practitioner.id),
+                        starts_at: session.date.with_time(time).assume_utc(),
+                        duration_minutes: (session.duration_hours * 60.0).round() as i64,
+                        notes: format!("Session {}: {}", session.index, session.purpose_text),
+                    },
+                )
+                .await?;
+            if *treated && n == 0 && session.date < today {
+                log_first_session(store, &pro, &practitioner.id, &appointment.id, &client.id, &batch.id, session)
+                    .await?;
+                store
+                    .set_appointment_status(&pro, appointment.id, AppointmentStatus::Completed)
+                    .await?;
+            }
+        }
+        if i == 0 {
+            let consent = store
+                .record_consent(
+                    &pro,
+                    &NewConsent {
+                        client_id: client.id,
+                        kind: ConsentKind::Photos,
+                        template_version: "2026-01".into(),
+                        text: "I agree to photos of my scalp being taken and kept in my record.".into(),
+                        signed_by: client.name.clone(),
+                        signed_at: assessed.midnight().assume_utc() + Duration::hours(9),
+                    },
+                )
+                .await?;
+            store
+                .upload_photo(
+                    &pro,
+                    &NewPhoto {
+                        client_id: client.id,
+                        angle: PhotoAngle::Front,
+                        taken_at: assessed.midnight().assume_utc() + Duration::hours(9),
+                        session_id: None,
+                        consent_id: Some(consent.id),
+                    },
+                    PHOTO,
+                )
+                .await?;
+        }
+    }
+    Ok(Seeded::Created {
+        clients: CLIENTS.len(),
+    })
+}
+
+async fn log_first_session(
+    store: &Store,
+    pro: &Actor,
+    practitioner: &uuid::Uuid,
+    appointment: &uuid::Uuid,
+    client: &uuid::Uuid,
+    batch: &uuid::Uuid,
+    session: &follicle_core::plan::Session,
+) -> Result<(), StoreError> {
+    let mut zones: Vec<_> = session.zones.iter().map(|z| z.zone).collect();
+    zones.dedup();
+    store
+        .log_session(
+            pro,
+            &NewSessionLog {
+                client_id: *client,
+                appointment_id: Some(*appointment),
+                performed_on: session.date,
+                practitioner_id: *practitioner,
+                zones,
+                batch_id: *batch,
+                dilution: (1.0 - session.pigment_dilution).clamp(0.05, 1.0),
+                needle: session.needle.clone(),
+                needle_lot: "RL3-24-1187".into(),
+                depth_mm: 0.8,
+                machine_settings: "7.5 V, 3.5 mm stroke".into(),
+                duration_minutes: (session.duration_hours * 60.0).round() as i64,
+                anaesthetic: String::new(),
+                notes: "Foundation layer; light, even spread. No bleeding.".into(),
+            },
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The web layer's one error type, [`ApiError`]: every handler returns it, and it becomes a
+//! JSON body `{"error": {"code", "field", "message", …}}` with the matching status.
+//!
+//! Which to use where: a handler turns a store error with `?` ([`From<StoreError>`]); an
+//! input error of the core (a client file) with `?` as well ([`From<InputError>`], 422 with
+//! the field and line); anything the user can fix and the store or core do not check is
+//! [`ApiError::invalid`] naming the field. Server faults (database, blob store, a worker
+//! that died) are logged with their cause and shown as a generic 500 message: the user
+//! never sees an internal one.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use follicle_core::InputError;
+use follicle_store::{PhotoError, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for a person and for a program.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// The kind, for programs: `bad_request`, `invalid`, `unauthenticated`, `csrf`,
+    /// `forbidden`, `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `rate_limited`, `internal`.
+    pub code: &'static str,
+    /// The field at fault, as a path into the input (`zones[1]`, `skin.fitzpatrick`), if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What was wrong: the value given and what is allowed.
+    pub message: String,
+    /// Line in the submitted text (a client file, a settings file, a JSON body), from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Column in that line, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// With `rate_limited`: seconds to wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<i64>,
+}
+
+/// An error answer: a status and what to tell the caller.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body.
+    pub detail: ErrorDetail,
+}
+
+/// A `Result` whose error is an [`ApiError`].
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: ErrorDetail {
+                code,
+                field: None,
+                message: message.into(),
+                line: None,
+                column: None,
+                retry_after_seconds: None,
+            },
+        }
+    }
+
+    /// 422: `field` cannot be `value`; the message says what is allowed.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+        e.detail.field = Some(field.into());
+        e
+    }
+
+    /// 400: the request cannot be read at all (not JSON, a broken query string).
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404: no such record in the caller's clinic.
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    /// 401: not signed in.
+    pub fn unauthenticated(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// 403: the cross-site request forgery check failed.
+    pub fn csrf(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "csrf", message)
+    }
+
+    /// 413: the body is larger than allowed.
+    pub fn too_large(limit_bytes: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than the {limit_bytes} bytes allowed"),
+        )
+    }
+
+    /// 415: the body is not of a type this endpoint takes.
+    pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+    }
+
+    /// 500: a server fault. The cause is logged here; the caller sees a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to answer; nothing was changed by this request, and the fault is in the server's log",
+        )
+    }
+
+    fn at(mut self, line: usize, column: usize) -> ApiError {
+        self.detail.line = Some(line);
+        self.detail.column = Some(column);
+        self
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound { what } => ApiError::not_found(what),
+            StoreError::Conflict { message } => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            StoreError::Invalid { field, message } => ApiError::invalid(field, message),
+            e @ StoreError::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            e @ StoreError::Unauthenticated => ApiError::unauthenticated(e.to_string()),
+            StoreError::RateLimited { retry_after_seconds } => {
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many failed sign-ins; try again in {retry_after_seconds} s"),
+                );
+                e.detail.retry_after_seconds = Some(retry_after_seconds);
+                e
+            }
+            StoreError::Photo(e @ PhotoError::TooLarge { .. }) => {
+                let mut e = ApiError::invalid("photo", e.to_string());
+                e.status = StatusCode::PAYLOAD_TOO_LARGE;
+                e.detail.code = "payload_too_large";
+                e
+            }
+            StoreError::Photo(e) => ApiError::invalid("photo", e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(error: InputError) -> ApiError {
+        let field = if error.field.is_empty() { "client_toml".to_owned() } else { error.field.clone() };
+        let e = ApiError::invalid(field, error.message.clone());
+        match error.location {
+            Some(l) => e.at(l.line, l.column),
+            None => e,
+        }
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    /// A JSON body that is not JSON (400) or does not fit the type (422); both with the line
+    /// and column.
+    fn from(error: serde_json::Error) -> ApiError {
+        let (line, column) = (error.line(), error.column());
+        match error.classify() {
+            serde_json::error::Category::Data => ApiError::invalid("body", error.to_string()),
+            _ => ApiError::bad_request(format!("the body is not valid JSON: {error}")),
+        }
+        .at(line, column)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let retry = self.detail.retry_after_seconds;
+        let mut response = (self.status, axum::Json(ErrorBody { error: self.detail })).into_response();
+        if let Some(seconds) = retry
+            && let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,95 @@
+//! Follicle's clinic server: the JSON API (with its OpenAPI document), sign-in with sessions,
+//! CSRF protection and roles, and the demo clinic — over [`follicle_store`] for the records
+//! and the core, pattern and render crates for the calculations.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), follicle_web::ServeError> {
+//! let config = follicle_web::ServerConfig::load(None, std::env::vars())?;
+//! follicle_web::init_logging(&config.log);
+//! follicle_web::serve(config, /* demo */ true).await
+//! # }
+//! ```
+//!
+//! Tests build the same router over a store of their own and call it without a socket:
+//!
+//! ```no_run
+//! # async fn run(store: follicle_store::Store) {
+//! use tower::ServiceExt;
+//! let app = follicle_web::router(follicle_web::AppState::new(store, Default::default()));
+//! let request = axum::http::Request::get("/api/v1/health").body(axum::body::Body::empty()).unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! - [`api`]: the routes, one module per kind of record, each handler with its OpenAPI
+//!   description beside it (utoipa), collected into one document at `/api/v1/openapi.json`.
+//! - [`extract`]: extractors that turn every kind of bad input into a JSON 4xx naming the
+//!   field, and the signed-in user with the CSRF check.
+//! - [`error`]: the one error type, [`ApiError`], and how store and core errors map to it.
+//! - [`compute`]: the planner, pattern engine and renderer as the API calls them.
+//! - [`binary`]: the compact binary pattern format.
+//! - [`config`], [`serve`](mod@serve), [`demo`]: running it.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod binary;
+pub mod compute;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod serve;
+pub mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+pub use config::ServerConfig;
+pub use error::{ApiError, ApiResult};
+pub use serve::{ServeError, init_logging, serve};
+pub use state::AppState;
+
+/// The whole application: the API under `/api/v1`, its OpenAPI document, request logs,
+/// timeouts, body limits, security headers, and JSON answers for unknown routes and panics.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::routes();
+    let openapi_json = serde_json::to_vec_pretty(&openapi).unwrap_or_default();
+    let timeout = Duration::from_secs(state.config().server.request_timeout_seconds.max(1));
+    // The largest body any route takes is a photo; JSON routes enforce their own smaller limit.
+    let body_limit = follicle_store::PhotoLimits::default().max_bytes + 64 * 1024;
+    Router::new()
+        .nest(api::PREFIX, api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
+        .fallback(|| async { ApiError::not_found("page") })
+        .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal("a request handler panicked").into_response()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}

@@ -1,0 +1,153 @@
+//! Running the server: open the store, optionally seed the demo clinic, listen, log, and shut
+//! down gracefully on Ctrl-C or SIGTERM (open requests finish, then the pools close).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use follicle_store::{Blobs, Store, StoreOptions};
+use tokio::net::TcpListener;
+
+use crate::config::{LogFormat, LogConfig, PhotoStorage, ServerConfig, redact_url};
+use crate::state::AppState;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The store (opening the database, migrations, the demo data).
+    #[error("store: {0}")]
+    Store(#[from] follicle_store::StoreError),
+    /// Listening.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Sets up logging as the configuration says: text for a terminal or JSON lines. `RUST_LOG`,
+/// when set, wins over `log.level`.
+pub fn init_logging(log: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&log.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match log.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Opens the store the configuration names.
+pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
+    let blobs = match config.storage.photos {
+        PhotoStorage::Local => Blobs::local(config.storage.data_dir.join("photos"))?,
+        #[cfg(feature = "s3")]
+        PhotoStorage::S3 => Blobs::s3_from_env(&config.storage.s3_bucket)?,
+        #[cfg(not(feature = "s3"))]
+        PhotoStorage::S3 => {
+            return Err(ServeError::Config(crate::config::ConfigError::new(
+                "storage.photos: \"s3\" needs a build with the s3 feature (cargo build --features s3)",
+            )));
+        }
+    };
+    let mut options = StoreOptions::default();
+    if config.database.max_connections > 0 {
+        options.max_connections = config.database.max_connections;
+    }
+    Ok(Store::open_with(&config.database_url(), blobs, options).await?)
+}
+
+/// Serves until a shutdown signal. With `demo`, first creates the demo clinic if missing.
+pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
+    let store = open_store(&config).await?;
+    tracing::info!(database = %redact_url(&config.database_url()), backend = store.backend().as_str(), "store open");
+    if demo {
+        match crate::demo::seed(&store, time::OffsetDateTime::now_utc().date()).await? {
+            crate::demo::Seeded::Created { clients } => tracing::info!(
+                clients,
+                owner = crate::demo::DEMO_OWNER,
+                practitioner = crate::demo::DEMO_PRACTITIONER,
+                front_desk = crate::demo::DEMO_FRONT_DESK,
+                password = crate::demo::DEMO_PASSWORD,
+                "demo clinic created"
+            ),
+            crate::demo::Seeded::AlreadyThere => tracing::info!(
+                owner = crate::demo::DEMO_OWNER,
+                password = crate::demo::DEMO_PASSWORD,
+                "demo clinic already there"
+            ),
+        }
+    }
+    let addr = config.server.listen.clone();
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr: addr.clone(), source })?;
+    let local = listener.local_addr()?;
+    let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    let state = AppState::new(store.clone(), config);
+    let purge = tokio::spawn(purge_expired_sessions(store.clone()));
+    tracing::info!(url = %format!("http://{local}/"), "listening");
+    let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing open requests");
+        let _ = stopping_tx.send(true);
+    });
+    // Open requests get the grace period after the signal; then the server stops regardless.
+    let outcome = tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served,
+        _ = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("grace period over: closing the remaining connections");
+            Ok(())
+        }
+    };
+    purge.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    outcome.map_err(ServeError::Io)
+}
+
+async fn purge_expired_sessions(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match store.purge_expired(time::OffsetDateTime::now_utc()).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and login counters removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
