@@ -81,7 +81,11 @@ pub fn encode(pattern: &Pattern) -> Result<Vec<u8>, serde_json::Error> {
 }
 
 fn record(dot: &Dot) -> [u8; RECORD_BYTES] {
-    let hundredths = |mm: f64| (mm * 100.0).round().clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16;
+    let hundredths = |mm: f64| {
+        (mm * 100.0)
+            .round()
+            .clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16
+    };
     let zone = ZoneKind::ALL.iter().position(|&z| z == dot.zone).unwrap_or(0) as u8;
     let turn = (dot.direction_deg.rem_euclid(360.0) / 360.0 * 256.0).round() as u32 % 256;
     let mut r = [0u8; RECORD_BYTES];
@@ -133,11 +137,16 @@ pub fn decode(bytes: &[u8]) -> Result<(serde_json::Value, Vec<DotRecord>), Decod
         return Err(err("unknown version or record size"));
     }
     let h = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    let header_end = 12usize.checked_add(h).filter(|&e| e <= bytes.len()).ok_or_else(|| err("header runs past the end"))?;
+    let header_end = 12usize
+        .checked_add(h)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| err("header runs past the end"))?;
     let header: serde_json::Value =
         serde_json::from_slice(&bytes[12..header_end]).map_err(|e| DecodeError(format!("header: {e}")))?;
     let start = header_end + (4 - header_end % 4) % 4;
-    let count = header["dot_count"].as_u64().ok_or_else(|| err("header has no dot_count"))? as usize;
+    let count = header["dot_count"]
+        .as_u64()
+        .ok_or_else(|| err("header has no dot_count"))? as usize;
     let body = bytes.get(start..).ok_or_else(|| err("no dot records"))?;
     if body.len() != count * RECORD_BYTES {
         return Err(err("dot records do not match dot_count"));
@@ -151,7 +160,9 @@ pub fn decode(bytes: &[u8]) -> Result<(serde_json::Value, Vec<DotRecord>), Decod
                 y_mm: i16_at(2) / 100.0,
                 diameter_mm: f64::from(u16::from_le_bytes([r[4], r[5]])) / 1000.0,
                 session: r[6],
-                zone: *ZoneKind::ALL.get(usize::from(r[7])).ok_or_else(|| err("unknown zone"))?,
+                zone: *ZoneKind::ALL
+                    .get(usize::from(r[7]))
+                    .ok_or_else(|| err("unknown zone"))?,
                 unit_size: r[8],
                 direction_deg: f64::from(r[9]) / 256.0 * 360.0,
                 shade: f64::from(r[10]) / 255.0,
@@ -187,10 +198,20 @@ mod tests {
             assert_eq!((d.session, d.zone, d.unit_size), (r.session, r.zone, r.unit_size));
             assert!((d.shade - r.shade).abs() <= 0.5 / 255.0 + 1e-9);
             let turn = (d.direction_deg - r.direction_deg).rem_euclid(360.0);
-            assert!(turn.min(360.0 - turn) <= 0.71, "{} vs {}", d.direction_deg, r.direction_deg);
+            assert!(
+                turn.min(360.0 - turn) <= 0.71,
+                "{} vs {}",
+                d.direction_deg,
+                r.direction_deg
+            );
         }
         let json = serde_json::to_vec(&pattern).unwrap();
-        assert!(bytes.len() * 5 < json.len(), "binary {} vs JSON {}", bytes.len(), json.len());
+        assert!(
+            bytes.len() * 5 < json.len(),
+            "binary {} vs JSON {}",
+            bytes.len(),
+            json.len()
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ impl PreviewArgs {
             .map_err(|e| ApiError::invalid("moment", e.to_string()))?;
         let size = self.size.unwrap_or(512);
         if !(16..=2048).contains(&size) {
-            return Err(ApiError::invalid("size", format!("expected 16–2048 pixels, got {size}")));
+            return Err(ApiError::invalid(
+                "size",
+                format!("expected 16–2048 pixels, got {size}"),
+            ));
         }
         Ok((view, moment, size))
     }
@@ -165,5 +168,6 @@ pub fn join_request(hairline: &Value, zones: &Value, rest: &Value, seed: u64) ->
     map.insert("hairline".into(), hairline.clone());
     map.insert("zones".into(), zones.clone());
     map.insert("seed".into(), Value::from(seed));
-    serde_json::from_value(all).map_err(|e| ApiError::internal(format!("a stored design no longer reads: {e}")))
+    serde_json::from_value(all)
+        .map_err(|e| ApiError::internal(format!("a stored design no longer reads: {e}")))
 }

@@ -102,8 +102,12 @@ impl std::fmt::Debug for DatabaseConfig {
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((auth, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((auth, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
     match auth.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
@@ -224,7 +228,11 @@ impl ServerConfig {
             )));
         }
         let url = &self.database.url;
-        if !(url.is_empty() || url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(ConfigError(format!(
                 "database.url: expected sqlite://PATH or postgres://…, got {:?}",
                 redact_url(url)
@@ -237,7 +245,9 @@ impl ServerConfig {
             )));
         }
         if self.storage.photos == PhotoStorage::S3 && self.storage.s3_bucket.trim().is_empty() {
-            return Err(ConfigError("storage.s3_bucket: required with storage.photos = \"s3\"".into()));
+            return Err(ConfigError(
+                "storage.s3_bucket: required with storage.photos = \"s3\"".into(),
+            ));
         }
         Ok(())
     }
@@ -257,7 +267,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -265,10 +278,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("follicle-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("server.toml");
-        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
         let c = ServerConfig::load(
             Some(&file),
-            env(&[("FOLLICLE__SERVER__LISTEN", "127.0.0.1:7000"), ("FOLLICLE__DATABASE__MAX_CONNECTIONS", "12"), ("OTHER", "x")]),
+            env(&[
+                ("FOLLICLE__SERVER__LISTEN", "127.0.0.1:7000"),
+                ("FOLLICLE__DATABASE__MAX_CONNECTIONS", "12"),
+                ("OTHER", "x"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.server.listen, "127.0.0.1:7000");
@@ -295,6 +316,9 @@ mod tests {
             max_connections: 0,
         };
         let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2") && shown.contains("clinic:***@db.internal"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("clinic:***@db.internal"),
+            "{shown}"
+        );
     }
 }

@@ -28,14 +28,46 @@ pub const DEMO_FRONT_DESK: &str = "frontdesk@demo.follicle.test";
 
 /// The example clients, with whether they were treated once already (assessed 40 days ago).
 const CLIENTS: [(&str, &str, bool); 8] = [
-    ("norwood-7-full-coverage", include_str!("../../../examples/clients/norwood-7-full-coverage.toml"), true),
-    ("norwood-3-hairline", include_str!("../../../examples/clients/norwood-3-hairline.toml"), false),
-    ("ludwig-2-diffuse", include_str!("../../../examples/clients/ludwig-2-diffuse.toml"), false),
-    ("fut-strip-scar", include_str!("../../../examples/clients/fut-strip-scar.toml"), true),
-    ("alopecia-areata", include_str!("../../../examples/clients/alopecia-areata.toml"), false),
-    ("deferred-isotretinoin", include_str!("../../../examples/clients/deferred-isotretinoin.toml"), false),
-    ("blood-thinners", include_str!("../../../examples/clients/blood-thinners.toml"), false),
-    ("keloid-not-suitable", include_str!("../../../examples/clients/keloid-not-suitable.toml"), false),
+    (
+        "norwood-7-full-coverage",
+        include_str!("../../../examples/clients/norwood-7-full-coverage.toml"),
+        true,
+    ),
+    (
+        "norwood-3-hairline",
+        include_str!("../../../examples/clients/norwood-3-hairline.toml"),
+        false,
+    ),
+    (
+        "ludwig-2-diffuse",
+        include_str!("../../../examples/clients/ludwig-2-diffuse.toml"),
+        false,
+    ),
+    (
+        "fut-strip-scar",
+        include_str!("../../../examples/clients/fut-strip-scar.toml"),
+        true,
+    ),
+    (
+        "alopecia-areata",
+        include_str!("../../../examples/clients/alopecia-areata.toml"),
+        false,
+    ),
+    (
+        "deferred-isotretinoin",
+        include_str!("../../../examples/clients/deferred-isotretinoin.toml"),
+        false,
+    ),
+    (
+        "blood-thinners",
+        include_str!("../../../examples/clients/blood-thinners.toml"),
+        false,
+    ),
+    (
+        "keloid-not-suitable",
+        include_str!("../../../examples/clients/keloid-not-suitable.toml"),
+        false,
+    ),
 ];
 
 const PHOTO: &[u8] = include_bytes!("../../../examples/photos/astronaut-front.jpg");
@@ -60,7 +92,10 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         role: Role::Owner,
         password: DEMO_PASSWORD.into(),
     };
-    let (_, owner) = match store.create_clinic_with_owner("Follicle Demo Clinic", owner).await {
+    let (_, owner) = match store
+        .create_clinic_with_owner("Follicle Demo Clinic", owner)
+        .await
+    {
         Ok(created) => created,
         Err(StoreError::Conflict { .. }) => return Ok(Seeded::AlreadyThere),
         Err(e) => return Err(e),
@@ -125,7 +160,11 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
 
     let settings = Settings::default();
     for (i, (slug, toml, treated)) in CLIENTS.iter().enumerate() {
-        let assessed = if *treated { today - Duration::days(40) } else { today };
+        let assessed = if *treated {
+            today - Duration::days(40)
+        } else {
+            today
+        };
         let profile = ClientProfile::from_toml(toml, &settings, assessed)
             .map_err(|e| StoreError::Internal(format!("demo client {slug}: {e}")))?;
         let client = store
@@ -147,15 +186,22 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         let consultation = store
             .add_consultation(
                 &pro,
-                &NewConsultation::from_core(client.id, Some((*toml).to_owned()), &profile, &assessment, &plan, &settings)?,
+                &NewConsultation::from_core(
+                    client.id,
+                    Some((*toml).to_owned()),
+                    &profile,
+                    &assessment,
+                    &plan,
+                    &settings,
+                )?,
             )
             .await?;
         if plan.sessions.is_empty() {
             continue;
         }
         let request = follicle_pattern::from_plan::request(&plan, &settings, i as u64 + 1);
-        let (hairline, zones, rest) =
-            split_request(&request).map_err(|e| StoreError::Internal(format!("demo design: {}", e.detail.message)))?;
+        let (hairline, zones, rest) = split_request(&request)
+            .map_err(|e| StoreError::Internal(format!("demo design: {}", e.detail.message)))?;
         store
             .add_design(
                 &pro,
@@ -185,8 +231,16 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 )
                 .await?;
             if *treated && n == 0 && session.date < today {
-                log_first_session(store, &pro, &practitioner.id, &appointment.id, &client.id, &batch.id, session)
-                    .await?;
+                log_first_session(
+                    store,
+                    &pro,
+                    &practitioner.id,
+                    &appointment.id,
+                    &client.id,
+                    &batch.id,
+                    session,
+                )
+                .await?;
                 store
                     .set_appointment_status(&pro, appointment.id, AppointmentStatus::Completed)
                     .await?;

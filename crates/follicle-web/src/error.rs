@@ -110,7 +110,11 @@ impl ApiError {
 
     /// 415: the body is not of a type this endpoint takes.
     pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
     }
 
     /// 500: a server fault. The cause is logged here; the caller sees a generic message.
@@ -136,7 +140,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { what } => ApiError::not_found(what),
             StoreError::Conflict { message } => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             StoreError::Invalid { field, message } => ApiError::invalid(field, message),
-            e @ StoreError::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            e @ StoreError::Forbidden { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
             e @ StoreError::Unauthenticated => ApiError::unauthenticated(e.to_string()),
             StoreError::RateLimited { retry_after_seconds } => {
                 let mut e = ApiError::new(
@@ -161,7 +167,11 @@ impl From<StoreError> for ApiError {
 
 impl From<InputError> for ApiError {
     fn from(error: InputError) -> ApiError {
-        let field = if error.field.is_empty() { "client_toml".to_owned() } else { error.field.clone() };
+        let field = if error.field.is_empty() {
+            "client_toml".to_owned()
+        } else {
+            error.field.clone()
+        };
         let e = ApiError::invalid(field, error.message.clone());
         match error.location {
             Some(l) => e.at(l.line, l.column),

@@ -87,7 +87,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         let Path(text) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found("record"))?;
-        Uuid::parse_str(&text).map(Id).map_err(|_| ApiError::not_found("record"))
+        Uuid::parse_str(&text)
+            .map(Id)
+            .map_err(|_| ApiError::not_found("record"))
     }
 }
 
@@ -167,29 +169,45 @@ impl FromRequestParts<AppState> for SignedIn {
             Some(t) => (t, Credential::Bearer),
             None => match cookie(parts, SESSION_COOKIE) {
                 Some(t) => (t, Credential::Cookie),
-                None => return Err(ApiError::unauthenticated("not signed in: sign in at POST /api/v1/auth/login")),
+                None => {
+                    return Err(ApiError::unauthenticated(
+                        "not signed in: sign in at POST /api/v1/auth/login",
+                    ));
+                }
             },
         };
         let actor = state
             .store()
             .authenticate(&token, time::OffsetDateTime::now_utc())
             .await?;
-        if credential == Credential::Cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if credential == Credential::Cookie
+            && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !constant_time_eq(sent.as_bytes(), csrf_token(&token).as_bytes()) {
                 return Err(ApiError::csrf(format!(
                     "missing or wrong {CSRF_HEADER} header: send the csrf_token from sign-in (also in the {CSRF_COOKIE} cookie)"
                 )));
             }
         }
-        Ok(SignedIn { actor, credential, token })
+        Ok(SignedIn {
+            actor,
+            credential,
+            token,
+        })
     }
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// A cookie's value from the request's `Cookie` headers.

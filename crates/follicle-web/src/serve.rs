@@ -7,7 +7,7 @@ use std::time::Duration;
 use follicle_store::{Blobs, Store, StoreOptions};
 use tokio::net::TcpListener;
 
-use crate::config::{LogFormat, LogConfig, PhotoStorage, ServerConfig, redact_url};
+use crate::config::{LogConfig, LogFormat, PhotoStorage, ServerConfig, redact_url};
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -38,7 +38,9 @@ pub fn init_logging(log: &LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match log.format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -89,7 +91,10 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     let addr = config.server.listen.clone();
     let listener = TcpListener::bind(&addr)
         .await
-        .map_err(|source| ServeError::Listen { addr: addr.clone(), source })?;
+        .map_err(|source| ServeError::Listen {
+            addr: addr.clone(),
+            source,
+        })?;
     let local = listener.local_addr()?;
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
     let state = AppState::new(store.clone(), config);
@@ -99,7 +104,10 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
-        tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing open requests");
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "shutting down: finishing open requests"
+        );
         let _ = stopping_tx.send(true);
     });
     // Open requests get the grace period after the signal; then the server stops regardless.

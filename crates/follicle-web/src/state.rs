@@ -64,7 +64,9 @@ impl AppState {
         let settings = Arc::new(parse_settings(&clinic.settings_toml).map_err(|e| {
             // A stored settings file was checked when it was saved; failing now means the
             // defaults changed under it.
-            ApiError::internal(format!("clinic {clinic_id}: stored settings no longer valid: {e}"))
+            ApiError::internal(format!(
+                "clinic {clinic_id}: stored settings no longer valid: {e}"
+            ))
         })?);
         self.cache().insert(clinic_id, (Instant::now(), settings.clone()));
         Ok(settings)

@@ -9,6 +9,7 @@ mod calendar;
 mod pattern_cmd;
 mod render_cmd;
 mod report;
+mod server_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,6 +43,19 @@ enum Command {
         #[arg(long, value_name = "CLINIC.toml")]
         check: Option<PathBuf>,
     },
+    /// Run the clinic server: the JSON API (and the studio) over SQLite or PostgreSQL.
+    Serve(server_cmd::ServeArgs),
+    /// Clinic administration.
+    #[command(subcommand)]
+    Clinic(ClinicCommand),
+    /// Copy the SQLite database to a file while the server runs.
+    Backup(server_cmd::BackupArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClinicCommand {
+    /// Create a clinic and its first owner account.
+    Create(server_cmd::CreateClinicArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -196,6 +210,9 @@ pub(crate) fn load_plannable(
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pattern(args) => pattern_cmd::run(args)?,
+        Command::Serve(args) => server_cmd::serve(args)?,
+        Command::Clinic(ClinicCommand::Create(args)) => server_cmd::create_clinic(args)?,
+        Command::Backup(args) => server_cmd::backup(args)?,
         Command::Render(args) => render_cmd::run(args)?,
         Command::Assess(args) => {
             let (assessment, _) = assessment(&args.common)?;

@@ -25,7 +25,9 @@ pub struct LoginRequest {
 
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("email", &self.email).finish_non_exhaustive()
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,13 +59,21 @@ pub struct Me {
 /// The `Set-Cookie` values of a session: the token (`HttpOnly`, `SameSite=Lax`, `Secure`
 /// unless turned off) and the CSRF token (readable by the page's scripts).
 pub fn session_cookies(state: &AppState, token: &str, max_age_seconds: i64) -> [String; 2] {
-    let secure = if state.config().server.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config().server.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let max_age = max_age_seconds.max(0);
     [
         format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"),
         format!(
             "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}",
-            if token.is_empty() { String::new() } else { csrf_token(token) }
+            if token.is_empty() {
+                String::new()
+            } else {
+                csrf_token(token)
+            }
         ),
     ]
 }
@@ -92,8 +102,14 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let now = OffsetDateTime::now_utc();
-    let session = state.store().login(&body.email, &body.password, &peer, now).await?;
-    let user = state.store().user(&session.actor, session.actor.user_id()).await?;
+    let session = state
+        .store()
+        .login(&body.email, &body.password, &peer, now)
+        .await?;
+    let user = state
+        .store()
+        .user(&session.actor, session.actor.user_id())
+        .await?;
     let token = session.token.as_str().to_owned();
     tracing::info!(user = %user.id, clinic = %user.clinic_id, "signed in");
     let cookies = session_cookies(&state, &token, (session.expires_at - now).whole_seconds());
@@ -113,7 +129,10 @@ pub async fn login(
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<impl IntoResponse> {
     state.store().revoke_session(&me.token).await?;
-    Ok((with_cookies(session_cookies(&state, "", 0)), StatusCode::NO_CONTENT))
+    Ok((
+        with_cookies(session_cookies(&state, "", 0)),
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 /// Who is signed in.

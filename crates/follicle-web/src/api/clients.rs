@@ -33,7 +33,10 @@ pub async fn search(
 ) -> ApiResult<Json<Vec<Client>>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(crate::error::ApiError::invalid("limit", format!("expected 1–200, got {limit}")));
+        return Err(crate::error::ApiError::invalid(
+            "limit",
+            format!("expected 1–200, got {limit}"),
+        ));
     }
     Ok(Json(state.store().search_clients(&me.actor, &q.q, limit).await?))
 }
@@ -46,7 +49,10 @@ pub async fn create(
     me: SignedIn,
     JsonBody(body): JsonBody<NewClient>,
 ) -> ApiResult<(StatusCode, Json<Client>)> {
-    Ok((StatusCode::CREATED, Json(state.store().create_client(&me.actor, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().create_client(&me.actor, &body).await?),
+    ))
 }
 
 /// A client's contact details (audited as a view).

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use follicle_store::{AuditEntry, Clinic, ClientExport, NewUser, Role, User};
+use follicle_store::{AuditEntry, ClientExport, Clinic, NewUser, Role, User};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -67,7 +67,10 @@ pub async fn update_settings(
     responses((status = 200, description = "TOML", content_type = "application/toml", body = String)))]
 pub async fn default_settings() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/toml; charset=utf-8",
+        )],
         follicle_core::settings::DEFAULT_SETTINGS_TOML,
     )
 }
@@ -87,7 +90,10 @@ pub async fn add_user(
     me: SignedIn,
     JsonBody(body): JsonBody<NewUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    Ok((StatusCode::CREATED, Json(state.store().add_user(&me.actor, body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().add_user(&me.actor, body).await?),
+    ))
 }
 
 /// Changes a user's role or turns them off (owner).
@@ -100,7 +106,10 @@ pub async fn update_user(
     Id(id): Id,
     JsonBody(body): JsonBody<UserUpdate>,
 ) -> ApiResult<Json<User>> {
-    let user = state.store().update_user(&me.actor, id, body.role, body.active).await?;
+    let user = state
+        .store()
+        .update_user(&me.actor, id, body.role, body.active)
+        .await?;
     if !user.active {
         state.store().revoke_user_sessions(&me.actor, id).await?;
     }
@@ -111,7 +120,11 @@ pub async fn update_user(
 #[utoipa::path(get, path = "/clients/{id}/audit", tag = "clinic",
     params(("id" = uuid::Uuid, Path, description = "The client")),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn audit(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<AuditEntry>>> {
+pub async fn audit(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
     me.actor.require(follicle_store::Action::ViewAuditLog)?;
     state.store().client(&me.actor, id).await?;
     Ok(Json(state.store().audit_log(&me.actor, id).await?))
@@ -121,6 +134,10 @@ pub async fn audit(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> A
 #[utoipa::path(get, path = "/clients/{id}/export", tag = "clinic",
     params(("id" = uuid::Uuid, Path, description = "The client")),
     responses((status = 200, body = ClientExport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn export(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<ClientExport>> {
+pub async fn export(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<ClientExport>> {
     Ok(Json(state.store().export_client(&me.actor, id).await?))
 }

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use follicle_store::{Appointment, AppointmentStatus, LoggedSession, NewAppointment, NewSessionLog, SessionLog};
+use follicle_store::{
+    Appointment, AppointmentStatus, LoggedSession, NewAppointment, NewSessionLog, SessionLog,
+};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -24,7 +26,10 @@ pub struct DiaryQuery {
 
 fn moment(field: &str, text: &str) -> ApiResult<OffsetDateTime> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
-        ApiError::invalid(field, format!("expected an RFC 3339 time such as 2026-11-21T09:00:00Z, got {text:?}: {e}"))
+        ApiError::invalid(
+            field,
+            format!("expected an RFC 3339 time such as 2026-11-21T09:00:00Z, got {text:?}: {e}"),
+        )
     })
 }
 
@@ -38,9 +43,14 @@ pub async fn between(
 ) -> ApiResult<Json<Vec<Appointment>>> {
     let (from, to) = (moment("from", &q.from)?, moment("to", &q.to)?);
     if to < from || (to - from).whole_days() > 366 {
-        return Err(ApiError::invalid("to", "expected a time after from and at most 366 days later"));
+        return Err(ApiError::invalid(
+            "to",
+            "expected a time after from and at most 366 days later",
+        ));
     }
-    Ok(Json(state.store().appointments_between(&me.actor, from, to).await?))
+    Ok(Json(
+        state.store().appointments_between(&me.actor, from, to).await?,
+    ))
 }
 
 /// Books an appointment.
@@ -51,7 +61,10 @@ pub async fn book(
     me: SignedIn,
     JsonBody(body): JsonBody<NewAppointment>,
 ) -> ApiResult<(StatusCode, Json<Appointment>)> {
-    Ok((StatusCode::CREATED, Json(state.store().book_appointment(&me.actor, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().book_appointment(&me.actor, &body).await?),
+    ))
 }
 
 /// An appointment's new status.
@@ -72,7 +85,12 @@ pub async fn set_status(
     Id(id): Id,
     JsonBody(body): JsonBody<StatusInput>,
 ) -> ApiResult<Json<Appointment>> {
-    Ok(Json(state.store().set_appointment_status(&me.actor, id, body.status).await?))
+    Ok(Json(
+        state
+            .store()
+            .set_appointment_status(&me.actor, id, body.status)
+            .await?,
+    ))
 }
 
 /// A client's appointments.
@@ -96,7 +114,10 @@ pub async fn log_session(
     me: SignedIn,
     JsonBody(body): JsonBody<NewSessionLog>,
 ) -> ApiResult<(StatusCode, Json<LoggedSession>)> {
-    Ok((StatusCode::CREATED, Json(state.store().log_session(&me.actor, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().log_session(&me.actor, &body).await?),
+    ))
 }
 
 /// A client's logged sessions.

@@ -77,7 +77,9 @@ impl Modify for Security {
     responses((status = 200, description = "Up", body = Object), (status = 500, description = "The database does not answer")))]
 async fn health(State(state): State<AppState>) -> crate::error::ApiResult<Json<serde_json::Value>> {
     state.store().ping().await?;
-    Ok(Json(serde_json::json!({"status": "ok", "database": state.store().backend().as_str()})))
+    Ok(Json(
+        serde_json::json!({"status": "ok", "database": state.store().backend().as_str()}),
+    ))
 }
 
 /// The API's routes (without the prefix) and its OpenAPI document.

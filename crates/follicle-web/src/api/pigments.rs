@@ -26,7 +26,10 @@ pub async fn add_product(
     me: SignedIn,
     JsonBody(body): JsonBody<NewPigmentProduct>,
 ) -> ApiResult<(StatusCode, Json<PigmentProduct>)> {
-    Ok((StatusCode::CREATED, Json(state.store().add_pigment_product(&me.actor, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().add_pigment_product(&me.actor, &body).await?),
+    ))
 }
 
 /// The clinic's pigment batches.
@@ -44,7 +47,10 @@ pub async fn add_batch(
     me: SignedIn,
     JsonBody(body): JsonBody<NewPigmentBatch>,
 ) -> ApiResult<(StatusCode, Json<PigmentBatch>)> {
-    Ok((StatusCode::CREATED, Json(state.store().add_pigment_batch(&me.actor, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().add_pigment_batch(&me.actor, &body).await?),
+    ))
 }
 
 /// One batch.
@@ -73,13 +79,22 @@ pub async fn adjust_stock(
     Id(id): Id,
     JsonBody(body): JsonBody<StockChange>,
 ) -> ApiResult<Json<PigmentBatch>> {
-    Ok(Json(state.store().adjust_batch_quantity(&me.actor, id, body.delta).await?))
+    Ok(Json(
+        state
+            .store()
+            .adjust_batch_quantity(&me.actor, id, body.delta)
+            .await?,
+    ))
 }
 
 /// The recall: every client who received this batch, with how to reach them (audited).
 #[utoipa::path(get, path = "/pigments/batches/{id}/recall", tag = "pigments",
     params(("id" = Uuid, Path, description = "The batch")),
     responses((status = 200, body = Vec<RecallEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn recall(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<RecallEntry>>> {
+pub async fn recall(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<RecallEntry>>> {
     Ok(Json(state.store().recall(&me.actor, id).await?))
 }

@@ -10,7 +10,8 @@ use follicle_core::ClientProfile;
 use follicle_pattern::PatternRequest;
 use follicle_render::Look;
 use follicle_store::{
-    Action, Consent, Consultation, Design, NewConsent, NewConsultation, NewDesign, NewPhoto, Photo, PhotoAngle,
+    Action, Consent, Consultation, Design, NewConsent, NewConsultation, NewDesign, NewPhoto, Photo,
+    PhotoAngle,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,7 +66,11 @@ pub async fn consultations(
 #[utoipa::path(get, path = "/consultations/{id}", tag = "consultations",
     params(("id" = Uuid, Path, description = "The consultation")),
     responses((status = 200, body = Consultation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn consultation(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Consultation>> {
+pub async fn consultation(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Consultation>> {
     Ok(Json(state.store().consultation(&me.actor, id).await?))
 }
 
@@ -101,13 +106,19 @@ pub fn pattern_request(value: Value, field: &str) -> ApiResult<PatternRequest> {
 /// clinic's settings.
 async fn replan(state: &AppState, me: &SignedIn, c: &Consultation) -> ApiResult<compute::Planned> {
     let settings = state.clinic_settings(&me.actor).await?;
-    let toml = c
-        .profile_toml
-        .clone()
-        .ok_or_else(|| ApiError::invalid("consultation_id", "this consultation kept no client file to design from"))?;
+    let toml = c.profile_toml.clone().ok_or_else(|| {
+        ApiError::invalid(
+            "consultation_id",
+            "this consultation kept no client file to design from",
+        )
+    })?;
     let input = ClientInput {
         client_toml: toml,
-        date: c.plan.get("assessed_on").and_then(Value::as_str).map(str::to_owned),
+        date: c
+            .plan
+            .get("assessed_on")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         start: None,
     };
     input.plan(&settings)
@@ -134,13 +145,19 @@ pub async fn add_design(
             }
             let planned = replan(&state, &me, &c).await?;
             if planned.plan.sessions.is_empty() {
-                return Err(ApiError::invalid("consultation_id", "the plan has no sessions: nothing to design"));
+                return Err(ApiError::invalid(
+                    "consultation_id",
+                    "the plan has no sessions: nothing to design",
+                ));
             }
             let settings = state.clinic_settings(&me.actor).await?;
             follicle_pattern::from_plan::request(&planned.plan, &settings, seed)
         }
         (None, None) => {
-            return Err(ApiError::invalid("request", "give a design (request) or a consultation_id to design from"));
+            return Err(ApiError::invalid(
+                "request",
+                "give a design (request) or a consultation_id to design from",
+            ));
         }
     };
     request.seed = seed;
@@ -156,14 +173,21 @@ pub async fn add_design(
         settings,
         notes: input.notes,
     };
-    Ok((StatusCode::CREATED, Json(state.store().add_design(&me.actor, &new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().add_design(&me.actor, &new).await?),
+    ))
 }
 
 /// A client's designs, oldest first.
 #[utoipa::path(get, path = "/clients/{id}/designs", tag = "designs",
     params(("id" = Uuid, Path, description = "The client")),
     responses((status = 200, body = Vec<Design>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn designs(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<Design>>> {
+pub async fn designs(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<Design>>> {
     Ok(Json(state.store().designs(&me.actor, id).await?))
 }
 
@@ -226,7 +250,8 @@ pub async fn design_preview(
     let mut look = Look::typical(follicle_core::profile::Fitzpatrick::III, &settings);
     if let Some(cid) = d.consultation_id {
         let c = state.store().consultation(&me.actor, cid).await?;
-        if let (Some(toml), Some(day)) = (&c.profile_toml, c.plan.get("assessed_on").and_then(Value::as_str)) {
+        if let (Some(toml), Some(day)) = (&c.profile_toml, c.plan.get("assessed_on").and_then(Value::as_str))
+        {
             let day = follicle_core::profile::parse_date(day).map_err(ApiError::internal)?;
             if let Ok(profile) = ClientProfile::from_toml(toml, &settings, day) {
                 look = Look::for_client(&profile, &settings);
@@ -244,7 +269,14 @@ pub async fn design_preview(
 
 /// A PNG answer.
 pub fn png(bytes: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=0")], bytes).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=0"),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A consent to record for the client in the path.
@@ -282,14 +314,21 @@ pub async fn add_consent(
         signed_by: input.signed_by,
         signed_at: input.signed_at.unwrap_or_else(OffsetDateTime::now_utc),
     };
-    Ok((StatusCode::CREATED, Json(state.store().record_consent(&me.actor, &new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().record_consent(&me.actor, &new).await?),
+    ))
 }
 
 /// A client's consents.
 #[utoipa::path(get, path = "/clients/{id}/consents", tag = "consents",
     params(("id" = Uuid, Path, description = "The client")),
     responses((status = 200, body = Vec<Consent>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn consents(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<Consent>>> {
+pub async fn consents(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<Consent>>> {
     Ok(Json(state.store().consents(&me.actor, id).await?))
 }
 
@@ -322,7 +361,11 @@ pub async fn upload_photo(
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Photo>)> {
     me.actor.require(Action::EditClinicalRecords)?;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !matches!(content_type, "image/jpeg" | "image/png") {
         return Err(ApiError::unsupported_media_type(format!(
             "a photo is image/jpeg or image/png, got Content-Type {content_type:?}"
@@ -331,8 +374,12 @@ pub async fn upload_photo(
     let angle = PhotoAngle::parse(&q.angle)?;
     let taken_at = match &q.taken_at {
         None => OffsetDateTime::now_utc(),
-        Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| ApiError::invalid("taken_at", format!("expected an RFC 3339 time such as 2026-11-21T10:30:00Z, got {t:?}: {e}")))?,
+        Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|e| {
+            ApiError::invalid(
+                "taken_at",
+                format!("expected an RFC 3339 time such as 2026-11-21T10:30:00Z, got {t:?}: {e}"),
+            )
+        })?,
     };
     let limit = follicle_store::PhotoLimits::default().max_bytes;
     let bytes = read_body(req, limit).await?;
@@ -343,7 +390,10 @@ pub async fn upload_photo(
         session_id: q.session_id,
         consent_id: q.consent_id,
     };
-    Ok((StatusCode::CREATED, Json(state.store().upload_photo(&me.actor, &new, &bytes).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().upload_photo(&me.actor, &new, &bytes).await?),
+    ))
 }
 
 /// A client's photos (records; the images one by one at `/photos/{id}`).
@@ -365,7 +415,13 @@ pub async fn photo(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> A
     if let Ok(v) = record.content_type.parse() {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
