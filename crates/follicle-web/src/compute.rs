@@ -117,7 +117,11 @@ impl PreviewArgs {
 }
 
 /// Draws a preview of a pattern as PNG, off the async threads.
-pub async fn preview_png(pattern: Pattern, look: Look, args: &PreviewArgs) -> ApiResult<Vec<u8>> {
+pub async fn preview_png(
+    pattern: std::sync::Arc<Pattern>,
+    look: Look,
+    args: &PreviewArgs,
+) -> ApiResult<Vec<u8>> {
     let (view, moment, size) = args.parse(pattern.sessions)?;
     tokio::task::spawn_blocking(move || {
         let settings = look.render_settings();

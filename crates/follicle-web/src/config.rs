@@ -11,6 +11,7 @@
 //! request_timeout_seconds = 60
 //! settings_cache_seconds = 5     # how soon a settings change reaches the other app servers
 //! shutdown_grace_seconds = 20
+//! pattern_cache_entries = 16     # generated patterns kept for identical requests
 //!
 //! [database]
 //! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
@@ -64,6 +65,8 @@ pub struct HttpConfig {
     pub settings_cache_seconds: u64,
     /// How long open requests may finish after a shutdown signal.
     pub shutdown_grace_seconds: u64,
+    /// Generated patterns kept for identical requests (a full scalp is about 3 MB); 0 for none.
+    pub pattern_cache_entries: usize,
 }
 
 impl Default for HttpConfig {
@@ -76,6 +79,7 @@ impl Default for HttpConfig {
             request_timeout_seconds: 60,
             settings_cache_seconds: 5,
             shutdown_grace_seconds: 20,
+            pattern_cache_entries: 16,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use follicle_core::Settings;
+use follicle_pattern::{Pattern, PatternRequest};
 use follicle_store::{Actor, Store};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::ServerConfig;
@@ -23,6 +25,8 @@ struct Inner {
     store: Store,
     config: ServerConfig,
     settings: Mutex<HashMap<Uuid, (Instant, Arc<Settings>)>>,
+    /// Recently generated patterns, newest last: (hash of the request, pattern).
+    patterns: Mutex<Vec<([u8; 32], Arc<Pattern>)>>,
 }
 
 impl AppState {
@@ -33,6 +37,7 @@ impl AppState {
                 store,
                 config,
                 settings: Mutex::new(HashMap::new()),
+                patterns: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -77,10 +82,43 @@ impl AppState {
         self.cache().remove(&clinic_id);
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Arc<Settings>)>> {
-        // A panic while holding the lock leaves a map that is still consistent.
-        self.inner.settings.lock().unwrap_or_else(|e| e.into_inner())
+    /// The pattern of a request, generated off the async threads or reused.
+    ///
+    /// The same request and seed always give the same pattern, so the last
+    /// `pattern_cache_entries` patterns are kept and a repeated request (a stored design
+    /// opened again, its preview after its dots) is answered without generating again. The
+    /// key is the SHA-256 of the whole request as JSON: only an identical request hits.
+    pub async fn pattern(&self, request: PatternRequest) -> ApiResult<Arc<Pattern>> {
+        let capacity = self.inner.config.server.pattern_cache_entries;
+        let key: [u8; 32] = Sha256::digest(serde_json::to_vec(&request).map_err(ApiError::internal)?).into();
+        {
+            let mut cache = lock(&self.inner.patterns);
+            if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+                let hit = cache.remove(i);
+                let pattern = hit.1.clone();
+                cache.push(hit);
+                return Ok(pattern);
+            }
+        }
+        let pattern = Arc::new(crate::compute::pattern(request).await?);
+        if capacity > 0 {
+            let mut cache = lock(&self.inner.patterns);
+            cache.retain(|(k, _)| *k != key);
+            cache.push((key, pattern.clone()));
+            let excess = cache.len().saturating_sub(capacity);
+            cache.drain(..excess);
+        }
+        Ok(pattern)
     }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Arc<Settings>)>> {
+        lock(&self.inner.settings)
+    }
+}
+
+/// A panic while holding one of these locks leaves a map that is still consistent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A clinic's settings file over the defaults; an empty file is the defaults.

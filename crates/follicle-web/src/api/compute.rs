@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// A pattern as the caller asked for it: binary when `Accept` names
 /// `application/vnd.follicle.pattern`, JSON otherwise.
-pub async fn pattern_response(pattern: Pattern, headers: &HeaderMap) -> ApiResult<Response> {
+pub async fn pattern_response(pattern: std::sync::Arc<Pattern>, headers: &HeaderMap) -> ApiResult<Response> {
     let binary = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -73,13 +73,13 @@ pub async fn plan(
             content((Object = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
         (status = 422, body = ErrorBody)))]
 pub async fn pattern(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     _me: SignedIn,
     headers: HeaderMap,
     JsonBody(request): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let request = pattern_request(request, "body")?;
-    let pattern = compute::pattern(request).await?;
+    let pattern = state.pattern(request).await?;
     pattern_response(pattern, &headers).await
 }
 
@@ -114,7 +114,7 @@ pub async fn preview(
 ) -> ApiResult<Response> {
     let settings = state.clinic_settings(&me.actor).await?;
     let look = compute::typical_look(input.fitzpatrick.as_deref(), &settings)?;
-    let pattern = compute::pattern(pattern_request(input.design, "design")?).await?;
+    let pattern = state.pattern(pattern_request(input.design, "design")?).await?;
     let args = PreviewArgs {
         view: input.view,
         moment: input.moment,

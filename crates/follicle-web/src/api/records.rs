@@ -162,7 +162,7 @@ pub async fn add_design(
     };
     request.seed = seed;
     // Check it draws before keeping it.
-    compute::pattern(request.clone()).await?;
+    state.pattern(request.clone()).await?;
     let (hairline, zones, settings) = compute::split_request(&request)?;
     let new = NewDesign {
         client_id,
@@ -219,7 +219,7 @@ pub async fn design_pattern(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let d = state.store().design(&me.actor, id).await?;
-    let pattern = compute::pattern(design_request(&d)?).await?;
+    let pattern = state.pattern(design_request(&d)?).await?;
     super::compute::pattern_response(pattern, &headers).await
 }
 
@@ -258,7 +258,7 @@ pub async fn design_preview(
             }
         }
     }
-    let pattern = compute::pattern(design_request(&d)?).await?;
+    let pattern = state.pattern(design_request(&d)?).await?;
     let args = PreviewArgs {
         view: q.view,
         moment: q.moment,
