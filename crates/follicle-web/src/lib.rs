@@ -30,6 +30,7 @@
 //! - [`error`]: the one error type, [`ApiError`], and how store and core errors map to it.
 //! - [`compute`]: the planner, pattern engine and renderer as the API calls them.
 //! - [`binary`]: the compact binary pattern format.
+//! - [`studio`]: the pages people use at the clinic.
 //! - [`config`], [`serve`](mod@serve), [`demo`]: running it.
 #![deny(missing_docs)]
 
@@ -42,6 +43,7 @@ pub mod error;
 pub mod extract;
 pub mod serve;
 pub mod state;
+pub mod studio;
 
 use std::time::Duration;
 
@@ -69,6 +71,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = follicle_store::PhotoLimits::default().max_bytes + 64 * 1024;
     Router::new()
         .nest(api::PREFIX, api)
+        .merge(studio::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),

@@ -1,0 +1,659 @@
+//! Clients: search, a new client, the client's record as a timeline, photos with a before/after
+//! slider, and the session log form.
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use follicle_core::ZoneKind;
+use follicle_store::{
+    Action, Appointment, Client, Consultation, Design, NewClient, NewPhoto, NewSessionLog, Photo, PhotoAngle,
+    PigmentBatch, SessionLog, StoreError, User,
+};
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::today::{day, when};
+use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
+use crate::extract::{Id, QueryArgs};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Template)]
+#[template(path = "clients.html")]
+struct ClientsPage {
+    nav: Nav,
+    q: String,
+    clients: Vec<Client>,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    page: Page,
+    QueryArgs(s): QueryArgs<Search>,
+) -> PageResult {
+    let clients = state.store().search_clients(&page.actor, s.q.trim(), 100).await?;
+    render(&ClientsPage {
+        nav: Nav::new(&page, "clients"),
+        q: s.q,
+        clients,
+    })
+}
+
+/// The new-client form's fields, as typed.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ClientForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    age: String,
+    #[serde(default)]
+    date_of_birth: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    notes: String,
+}
+
+#[derive(Template)]
+#[template(path = "client_new.html")]
+struct NewClientPage {
+    nav: Nav,
+    form: ClientForm,
+    errors: FieldErrors,
+}
+
+pub(super) async fn new_form(page: Page) -> PageResult {
+    render(&NewClientPage {
+        nav: Nav::new(&page, "clients"),
+        form: ClientForm::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    page: Page,
+    axum::Form(form): axum::Form<ClientForm>,
+) -> PageResult {
+    page.check_csrf(&form._csrf)?;
+    let mut errors = FieldErrors::default();
+    let age_years = match form.age.trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.add("age", format!("expected whole years (0–130), got {t:?}"));
+                None
+            }
+        },
+    };
+    let date_of_birth = match form.date_of_birth.trim() {
+        "" => None,
+        t => match follicle_core::profile::parse_date(t) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                errors.add("date_of_birth", e);
+                None
+            }
+        },
+    };
+    if errors.is_empty() {
+        let new = NewClient {
+            name: form.name.clone(),
+            date_of_birth,
+            age_years,
+            phone: form.phone.clone(),
+            email: form.email.clone(),
+            notes: form.notes.clone(),
+        };
+        match state.store().create_client(&page.actor, &new).await {
+            Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),
+            Err(StoreError::Invalid { field, message }) => errors.add(field, message),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &NewClientPage {
+            nav: Nav::new(&page, "clients"),
+            form,
+            errors,
+        },
+    )
+}
+
+/// One event of a client's timeline.
+#[derive(Debug)]
+pub struct Event {
+    /// Sort key.
+    at: OffsetDateTime,
+    /// "23 Nov 2026".
+    pub when: String,
+    /// "Consultation v2", "Session", …
+    pub title: String,
+    /// One line of detail.
+    pub detail: String,
+    /// A link, if any.
+    pub link: String,
+    /// Its text.
+    pub link_text: String,
+}
+
+/// Photos of one angle, oldest first, for the compare slider.
+#[derive(Debug)]
+pub struct AngleGroup {
+    /// The angle.
+    pub angle: &'static str,
+    /// Photos.
+    pub photos: Vec<Photo>,
+}
+
+#[derive(Template)]
+#[template(path = "client.html")]
+struct ClientPage {
+    nav: Nav,
+    client: Client,
+    clinical: bool,
+    events: Vec<Event>,
+    appointments: Vec<(String, Appointment)>,
+    angles: Vec<AngleGroup>,
+    latest_design: Option<Uuid>,
+    consultations: usize,
+    angle_names: Vec<&'static str>,
+    upload_error: String,
+    warning: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RecordQuery {
+    #[serde(default)]
+    warning: Option<String>,
+}
+
+pub(super) async fn record(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    QueryArgs(q): QueryArgs<RecordQuery>,
+) -> PageResult {
+    let warning = match q.warning.as_deref() {
+        Some("expired-batch") => {
+            "The session is logged, but its pigment batch had expired on the session date: check the client and consider a recall.".to_owned()
+        }
+        _ => String::new(),
+    };
+    client_page(&state, &page, id, String::new(), warning).await
+}
+
+async fn client_page(
+    state: &AppState,
+    page: &Page,
+    id: Uuid,
+    upload_error: String,
+    warning: String,
+) -> PageResult {
+    let store = state.store();
+    let client = store.client(&page.actor, id).await?;
+    let clinical = page.may(Action::ViewClinicalRecords);
+    let mut appointments = store.client_appointments(&page.actor, id).await?;
+    appointments.sort_by_key(|a| a.starts_at);
+    let mut events = Vec::new();
+    let (mut consultations, mut designs, mut sessions, mut photos) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    if clinical {
+        consultations = store.consultations(&page.actor, id).await?;
+        designs = store.designs(&page.actor, id).await?;
+        sessions = store.session_logs(&page.actor, id).await?;
+        photos = store.photos(&page.actor, id).await?;
+    }
+    for c in &consultations {
+        events.push(consultation_event(c));
+    }
+    for d in &designs {
+        events.push(design_event(d));
+    }
+    for s in &sessions {
+        events.push(session_event(s));
+    }
+    for p in &photos {
+        events.push(Event {
+            at: p.taken_at,
+            when: day(p.taken_at.date()),
+            title: format!("Photo ({})", p.angle),
+            detail: format!("{} × {} px", p.width, p.height),
+            link: format!("/api/v1/photos/{}", p.id),
+            link_text: "Open".into(),
+        });
+    }
+    events.sort_by_key(|e| std::cmp::Reverse(e.at));
+    let mut angles: Vec<AngleGroup> = Vec::new();
+    for angle in PhotoAngle::ALL {
+        let mut of_angle: Vec<Photo> = photos.iter().filter(|p| p.angle == *angle).cloned().collect();
+        of_angle.sort_by_key(|p| p.taken_at);
+        if !of_angle.is_empty() {
+            angles.push(AngleGroup {
+                angle: angle.as_str(),
+                photos: of_angle,
+            });
+        }
+    }
+    render(&ClientPage {
+        nav: Nav::new(page, "clients"),
+        latest_design: designs.iter().max_by_key(|d| d.version).map(|d| d.id),
+        consultations: consultations.len(),
+        client,
+        clinical,
+        events,
+        appointments: appointments.into_iter().map(|a| (when(a.starts_at), a)).collect(),
+        angles,
+        angle_names: PhotoAngle::ALL.iter().map(|a| a.as_str()).collect(),
+        upload_error,
+        warning,
+    })
+}
+
+fn consultation_event(c: &Consultation) -> Event {
+    let verdict = c
+        .plan
+        .get("eligibility")
+        .and_then(|e| e.get("verdict"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    let sessions = c
+        .plan
+        .get("sessions")
+        .and_then(|s| s.as_array())
+        .map_or(0, Vec::len);
+    let total = c
+        .plan
+        .get("quote")
+        .and_then(|q| Some(format!("{} {}", q.get("total")?, q.get("currency")?.as_str()?)))
+        .unwrap_or_default();
+    Event {
+        at: c.created_at,
+        when: day(c.created_at.date()),
+        title: format!("Consultation v{}", c.version),
+        detail: format!(
+            "Verdict: {}; {sessions} sessions planned {total}",
+            verdict.replace('_', " ")
+        ),
+        link: format!("/consultations/{}/print", c.id),
+        link_text: "Plan and quote".into(),
+    }
+}
+
+fn design_event(d: &Design) -> Event {
+    Event {
+        at: d.created_at,
+        when: day(d.created_at.date()),
+        title: format!("Design v{}", d.version),
+        detail: format!(
+            "seed {}{}",
+            d.seed,
+            if d.notes.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", d.notes)
+            }
+        ),
+        link: format!("/designs/{}", d.id),
+        link_text: "Open in the designer".into(),
+    }
+}
+
+fn session_event(s: &SessionLog) -> Event {
+    let zones: Vec<&str> = s.zones.iter().map(|z| z.as_str()).collect();
+    Event {
+        at: s.performed_on.midnight().assume_utc(),
+        when: day(s.performed_on),
+        title: "Session".into(),
+        detail: format!(
+            "{} min · zones {} · needle {} (lot {}) · depth {} mm{}",
+            s.duration_minutes,
+            zones.join(", "),
+            s.needle,
+            s.needle_lot,
+            s.depth_mm,
+            if s.notes.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", s.notes)
+            }
+        ),
+        link: String::new(),
+        link_text: String::new(),
+    }
+}
+
+/// Uploads a photo from the client page (multipart form: `_csrf`, `angle`, `photo`).
+pub(super) async fn upload_photo(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    mut multipart: Multipart,
+) -> PageResult {
+    let (mut csrf, mut angle, mut bytes) = (String::new(), String::new(), Vec::new());
+    let limit = follicle_store::PhotoLimits::default().max_bytes;
+    while let Some(field) = multipart.next_field().await.map_err(|e| PageError {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("The upload could not be read: {e}"),
+    })? {
+        match field.name().unwrap_or("") {
+            "_csrf" => csrf = field.text().await.unwrap_or_default(),
+            "angle" => angle = field.text().await.unwrap_or_default(),
+            "photo" => {
+                let data = field.bytes().await.map_err(|_| PageError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    message: format!("The photo is larger than the {limit} bytes allowed."),
+                })?;
+                bytes = data.to_vec();
+            }
+            _ => {}
+        }
+    }
+    page.check_csrf(&csrf)?;
+    let error = match PhotoAngle::parse(&angle) {
+        Err(StoreError::Invalid { message, .. }) => message,
+        Err(e) => return Err(e.into()),
+        Ok(_) if bytes.is_empty() => "Choose a photo to upload.".to_owned(),
+        Ok(angle) => {
+            let new = NewPhoto {
+                client_id: id,
+                angle,
+                taken_at: OffsetDateTime::now_utc(),
+                session_id: None,
+                consent_id: None,
+            };
+            match state.store().upload_photo(&page.actor, &new, &bytes).await {
+                Ok(_) => return Ok(Redirect::to(&format!("/clients/{id}#photos")).into_response()),
+                Err(StoreError::Photo(e)) => e.to_string(),
+                Err(StoreError::Invalid { field, message }) => format!("{field}: {message}"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    client_page(&state, &page, id, error, String::new())
+        .await
+        .map(|r| (StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
+}
+
+/// The session log form's fields, as typed.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SessionForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    performed_on: String,
+    #[serde(default)]
+    practitioner_id: String,
+    #[serde(default)]
+    batch_id: String,
+    #[serde(default)]
+    zones: Vec<String>,
+    #[serde(default)]
+    dilution: String,
+    #[serde(default)]
+    needle: String,
+    #[serde(default)]
+    needle_lot: String,
+    #[serde(default)]
+    depth_mm: String,
+    #[serde(default)]
+    machine_settings: String,
+    #[serde(default)]
+    duration_minutes: String,
+    #[serde(default)]
+    anaesthetic: String,
+    #[serde(default)]
+    notes: String,
+}
+
+impl SessionForm {
+    /// Whether a zone is ticked.
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.zones.iter().any(|z| z == zone)
+    }
+}
+
+/// A batch as the form offers it.
+#[derive(Debug)]
+pub struct BatchOption {
+    /// Id.
+    pub id: Uuid,
+    /// "Scalp Black No. 1 · lot X · expires 1 Jan 2027".
+    pub label: String,
+    /// Expired on the day of the form.
+    pub expired: bool,
+}
+
+#[derive(Template)]
+#[template(path = "session_new.html")]
+struct SessionPage {
+    nav: Nav,
+    client: Client,
+    form: SessionForm,
+    errors: FieldErrors,
+    batches: Vec<BatchOption>,
+    practitioners: Vec<User>,
+    zone_names: Vec<&'static str>,
+}
+
+async fn session_page(
+    state: &AppState,
+    page: &Page,
+    client: Client,
+    form: SessionForm,
+    errors: FieldErrors,
+) -> PageResult {
+    let today = OffsetDateTime::now_utc().date();
+    let products = state.store().pigment_products(&page.actor).await?;
+    let batches: Vec<PigmentBatch> = state.store().pigment_batches(&page.actor).await?;
+    let product = |id: Uuid| {
+        products
+            .iter()
+            .find(|p| p.id == id)
+            .map_or("?".into(), |p| p.name.clone())
+    };
+    let users = state.store().list_users(&page.actor).await.unwrap_or_default();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &SessionPage {
+            nav: Nav::new(page, "clients"),
+            client,
+            form,
+            errors,
+            batches: batches
+                .iter()
+                .map(|b| BatchOption {
+                    id: b.id,
+                    label: format!(
+                        "{} · lot {} · expires {} · {} in stock",
+                        product(b.product_id),
+                        b.lot,
+                        day(b.expires_on),
+                        b.quantity
+                    ),
+                    expired: b.expires_on <= today,
+                })
+                .collect(),
+            practitioners: if users.is_empty() {
+                vec![page.user.clone()]
+            } else {
+                users
+            },
+            zone_names: ZoneKind::ALL.iter().map(|z| z.as_str()).collect(),
+        },
+    )
+}
+
+pub(super) async fn session_form(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
+    page.actor.require(Action::EditClinicalRecords)?;
+    let client = state.store().client(&page.actor, id).await?;
+    let form = SessionForm {
+        performed_on: OffsetDateTime::now_utc().date().to_string(),
+        practitioner_id: page.user.id.to_string(),
+        dilution: "1.0".into(),
+        depth_mm: "0.8".into(),
+        ..SessionForm::default()
+    };
+    session_page(&state, &page, client, form, FieldErrors::default()).await
+}
+
+fn parse_number<T: std::str::FromStr>(
+    errors: &mut FieldErrors,
+    field: &str,
+    text: &str,
+    allowed: &str,
+) -> Option<T> {
+    match text.trim().parse::<T>() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            errors.add(field, format!("expected {allowed}, got {:?}", text.trim()));
+            None
+        }
+    }
+}
+
+pub(super) async fn session_submit(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    raw: axum::extract::RawForm,
+) -> PageResult {
+    let form: SessionForm = parse_form(&raw.0)?;
+    page.check_csrf(&form._csrf)?;
+    let client = state.store().client(&page.actor, id).await?;
+    let mut errors = FieldErrors::default();
+    let performed_on: Option<Date> = follicle_core::profile::parse_date(form.performed_on.trim())
+        .map_err(|e| errors.add("performed_on", e))
+        .ok();
+    let practitioner_id = Uuid::parse_str(&form.practitioner_id)
+        .map_err(|_| errors.add("practitioner_id", "choose who treated"))
+        .ok();
+    let batch_id = Uuid::parse_str(&form.batch_id)
+        .map_err(|_| errors.add("batch_id", "choose the pigment batch used"))
+        .ok();
+    let mut zones = Vec::new();
+    for z in &form.zones {
+        match ZoneKind::ALL.iter().find(|k| k.as_str() == z) {
+            Some(k) => zones.push(*k),
+            None => errors.add("zones", format!("unknown zone {z:?}")),
+        }
+    }
+    let dilution = parse_number::<f64>(
+        &mut errors,
+        "dilution",
+        &form.dilution,
+        "a pigment share above 0 and at most 1",
+    );
+    let depth = parse_number::<f64>(
+        &mut errors,
+        "depth_mm",
+        &form.depth_mm,
+        "millimetres, such as 0.8",
+    );
+    let minutes = parse_number::<i64>(
+        &mut errors,
+        "duration_minutes",
+        &form.duration_minutes,
+        "whole minutes, 1–1440",
+    );
+    if let (
+        true,
+        Some(performed_on),
+        Some(practitioner_id),
+        Some(batch_id),
+        Some(dilution),
+        Some(depth_mm),
+        Some(duration_minutes),
+    ) = (
+        errors.is_empty(),
+        performed_on,
+        practitioner_id,
+        batch_id,
+        dilution,
+        depth,
+        minutes,
+    ) {
+        let new = NewSessionLog {
+            client_id: id,
+            appointment_id: None,
+            performed_on,
+            practitioner_id,
+            zones,
+            batch_id,
+            dilution,
+            needle: form.needle.clone(),
+            needle_lot: form.needle_lot.clone(),
+            depth_mm,
+            machine_settings: form.machine_settings.clone(),
+            duration_minutes,
+            anaesthetic: form.anaesthetic.clone(),
+            notes: form.notes.clone(),
+        };
+        match state.store().log_session(&page.actor, &new).await {
+            Ok(logged) => {
+                let expired = logged
+                    .warnings
+                    .iter()
+                    .any(|w| matches!(w, follicle_store::Warning::BatchExpired { .. }));
+                let to = if expired {
+                    format!("/clients/{id}?warning=expired-batch")
+                } else {
+                    format!("/clients/{id}")
+                };
+                return Ok(Redirect::to(&to).into_response());
+            }
+            Err(StoreError::Invalid { field, message }) => {
+                errors.add(field.trim_start_matches("session."), message);
+            }
+            Err(StoreError::NotFound { what }) => {
+                errors.add("batch_id", format!("{what} not found in this clinic"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    session_page(&state, &page, client, form, errors).await
+}
+
+/// Reads a urlencoded form that may repeat a key (checkboxes).
+fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+    let pairs: Vec<(String, String)> = url_pairs(body);
+    let mut map = serde_json::Map::new();
+    for (k, v) in pairs {
+        match map.get_mut(&k) {
+            Some(serde_json::Value::Array(a)) => a.push(v.into()),
+            _ if k == "zones" => {
+                map.insert(k, serde_json::Value::Array(vec![v.into()]));
+            }
+            _ => {
+                map.insert(k, v.into());
+            }
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| PageError {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("The form could not be read: {e}"),
+    })
+}
+
+/// `application/x-www-form-urlencoded` pairs, in order, keys repeated as sent.
+pub fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}

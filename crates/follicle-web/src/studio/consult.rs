@@ -1,0 +1,629 @@
+//! The consultation wizard: the client's profile and medical questions step by step, then the
+//! assessment (verdict and reasons), the plan with dates, the quote and a preview — all
+//! editable before saving; and the printable plan and quote.
+//!
+//! The form becomes a client file (the same TOML `follicle plan` reads), so the studio, the
+//! command line and the API assess a client identically. A practitioner can also edit that
+//! file directly (the "client file" step), for anything the form does not ask.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use follicle_core::profile::{
+    Fitzpatrick, HAIR_LOSS_SCALES, HairColour, HairlineStyle, SCAR_KINDS, ScarSite, SkinType, SunExposure,
+};
+use follicle_core::{Plan, Settings};
+use follicle_render::Look;
+use follicle_store::{Action, Client, NewConsultation, NewDesign};
+
+use super::clients::url_pairs;
+use super::today::day;
+use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
+use crate::compute::{ClientInput, PreviewArgs, split_request};
+use crate::extract::Id;
+use crate::state::AppState;
+
+/// The wizard's fields, as typed.
+#[derive(Debug, Default, Clone)]
+pub struct ConsultForm {
+    csrf: String,
+    action: String,
+    /// Values by field name (checkbox groups joined by commas).
+    values: Vec<(String, String)>,
+}
+
+impl ConsultForm {
+    fn parse(body: &[u8]) -> ConsultForm {
+        let mut f = ConsultForm::default();
+        for (k, v) in url_pairs(body) {
+            match k.as_str() {
+                "_csrf" => f.csrf = v,
+                "action" => f.action = v,
+                _ => f.values.push((k, v)),
+            }
+        }
+        f
+    }
+
+    /// A field's value ("" if not sent).
+    pub fn get(&self, name: &str) -> &str {
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether a checkbox group holds a value.
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.values.iter().any(|(k, v)| k == name && v == value)
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.values
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        self.values.retain(|(k, _)| k != name);
+        self.values.push((name.into(), value.into()));
+    }
+
+    /// A new consultation for a client, with the client's name and age.
+    fn for_client(client: &Client) -> ConsultForm {
+        let mut f = ConsultForm::default();
+        for (k, v) in [
+            ("name", client.name.as_str()),
+            ("sex", "male"),
+            ("fitzpatrick", "III"),
+            ("skin_type", "normal"),
+            ("hair_colour", "dark_brown"),
+            ("grey_percent", "0"),
+            ("scale", "norwood"),
+            ("stage", "V"),
+            ("scar_kind", "none"),
+            ("sun_exposure", "moderate"),
+            ("aims", "full_coverage"),
+            ("hairline_style", "soft"),
+        ] {
+            f.values.push((k.into(), v.into()));
+        }
+        if let Some(age) = client.age_years {
+            f.values.push(("age".into(), age.to_string()));
+        }
+        f
+    }
+
+    /// The client file this form describes.
+    fn to_toml(&self) -> String {
+        use toml::{Table, Value};
+        let text = |v: &str| Value::String(v.trim().to_owned());
+        // Numbers that do not parse go in as text: the profile reader then names the field.
+        let number = |v: &str| match v.trim().parse::<i64>() {
+            Ok(n) => Value::Integer(n),
+            Err(_) => match v.trim().parse::<f64>() {
+                Ok(x) => Value::Float(x),
+                Err(_) => text(v),
+            },
+        };
+        let mut doc = Table::new();
+        let mut section = |name: &str, pairs: Vec<(&str, Option<Value>)>| {
+            let t: Table = pairs
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+                .collect();
+            if !t.is_empty() {
+                doc.insert(name.into(), Value::Table(t));
+            }
+        };
+        let opt = |name: &str| Some(self.get(name)).filter(|v| !v.trim().is_empty());
+        section(
+            "client",
+            vec![
+                ("name", opt("name").map(text)),
+                ("age", Some(number(self.get("age")))),
+                ("sex", opt("sex").map(text)),
+            ],
+        );
+        section(
+            "skin",
+            vec![
+                ("fitzpatrick", opt("fitzpatrick").map(text)),
+                ("type", opt("skin_type").map(text)),
+            ],
+        );
+        section(
+            "hair",
+            vec![
+                ("colour", opt("hair_colour").map(text)),
+                (
+                    "grey_percent",
+                    Some(number(if self.get("grey_percent").trim().is_empty() {
+                        "0"
+                    } else {
+                        self.get("grey_percent")
+                    })),
+                ),
+            ],
+        );
+        let scale = self.get("scale");
+        let stage_allowed = matches!(scale, "norwood" | "ludwig" | "savin");
+        let salt = matches!(scale, "alopecia_areata" | "scarring_alopecia");
+        section(
+            "hair_loss",
+            vec![
+                ("scale", opt("scale").map(text)),
+                (
+                    "stage",
+                    if stage_allowed {
+                        opt("stage").map(|s| if scale == "ludwig" { number(s) } else { text(s) })
+                    } else {
+                        None
+                    },
+                ),
+                (
+                    "affected_percent",
+                    if salt {
+                        opt("affected_percent").map(number)
+                    } else {
+                        None
+                    },
+                ),
+            ],
+        );
+        section(
+            "lifestyle",
+            vec![
+                ("sun_exposure", opt("sun_exposure").map(text)),
+                ("gym", Some(Value::Boolean(self.has("gym", "on")))),
+                ("swimming", Some(Value::Boolean(self.has("swimming", "on")))),
+            ],
+        );
+        section(
+            "goal",
+            vec![
+                (
+                    "aims",
+                    Some(Value::Array(self.all("aims").iter().map(|a| text(a)).collect())),
+                ),
+                ("hairline_style", opt("hairline_style").map(text)),
+            ],
+        );
+        section("pricing", vec![("location", opt("location").map(text))]);
+        let conditions: Vec<Value> = self.all("conditions").iter().map(|c| text(c)).collect();
+        let medications: Vec<Value> = self
+            .all("medications")
+            .iter()
+            .map(|m| {
+                let mut t = Table::new();
+                t.insert("name".into(), text(m));
+                Value::Table(t)
+            })
+            .collect();
+        if !conditions.is_empty() || !medications.is_empty() {
+            let mut t = Table::new();
+            t.insert("conditions".into(), Value::Array(conditions));
+            t.insert("medications".into(), Value::Array(medications));
+            doc.insert("medical".into(), Value::Table(t));
+        }
+        let kind = self.get("scar_kind");
+        if kind != "none" && !kind.is_empty() {
+            let mut scar = Table::new();
+            scar.insert("kind".into(), text(kind));
+            scar.insert(
+                "site".into(),
+                text(if self.get("scar_site").is_empty() {
+                    "donor"
+                } else {
+                    self.get("scar_site")
+                }),
+            );
+            if kind == "fue" {
+                scar.insert("count".into(), number(self.get("scar_count")));
+            } else {
+                scar.insert("length_mm".into(), number(self.get("scar_length_mm")));
+                scar.insert("width_mm".into(), number(self.get("scar_width_mm")));
+            }
+            doc.insert("scars".into(), Value::Array(vec![Value::Table(scar)]));
+        }
+        toml::to_string(&doc).unwrap_or_default()
+    }
+}
+
+/// Which form field shows an error about a client-file field.
+fn form_field(path: &str) -> &'static str {
+    let head = path.split('[').next().unwrap_or(path);
+    match head {
+        "client.name" => "name",
+        "client.age" => "age",
+        "client.sex" => "sex",
+        "skin.fitzpatrick" => "fitzpatrick",
+        "skin.type" => "skin_type",
+        "hair.colour" => "hair_colour",
+        "hair.grey_percent" => "grey_percent",
+        "hair_loss.scale" => "scale",
+        "hair_loss.stage" => "stage",
+        "hair_loss.affected_percent" => "affected_percent",
+        "lifestyle.sun_exposure" => "sun_exposure",
+        "goal.aims" => "aims",
+        "goal.hairline_style" => "hairline_style",
+        "pricing.location" => "location",
+        "medical.conditions" => "conditions",
+        "medical.medications" => "medications",
+        p if p.starts_with("scars") && p.ends_with("count") => "scar_count",
+        p if p.starts_with("scars") && p.ends_with("length_mm") => "scar_length_mm",
+        p if p.starts_with("scars") && p.ends_with("width_mm") => "scar_width_mm",
+        p if p.starts_with("scars") && p.ends_with("site") => "scar_site",
+        p if p.starts_with("scars") => "scar_kind",
+        _ => "client_toml",
+    }
+}
+
+/// The choices the form offers, from the core's vocabularies and the clinic's settings.
+#[derive(Debug)]
+pub struct Choices {
+    fitzpatrick: Vec<String>,
+    skin_types: Vec<String>,
+    hair_colours: Vec<String>,
+    scales: Vec<String>,
+    scar_kinds: Vec<String>,
+    scar_sites: Vec<String>,
+    sun: Vec<String>,
+    styles: Vec<String>,
+    sexes: Vec<String>,
+    conditions: Vec<String>,
+    medications: Vec<String>,
+    locations: Vec<String>,
+}
+
+impl Choices {
+    fn new(settings: &Settings) -> Choices {
+        Choices {
+            fitzpatrick: Fitzpatrick::ALL.iter().map(|f| f.to_string()).collect(),
+            skin_types: SkinType::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            hair_colours: HairColour::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            scales: HAIR_LOSS_SCALES.iter().map(|s| (*s).to_owned()).collect(),
+            scar_kinds: SCAR_KINDS.iter().map(|s| (*s).to_owned()).collect(),
+            scar_sites: ScarSite::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            sun: SunExposure::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            styles: HairlineStyle::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            sexes: vec!["male".to_owned(), "female".to_owned()],
+            conditions: settings.eligibility.known_conditions.clone(),
+            medications: settings.eligibility.known_medications.clone(),
+            locations: settings
+                .pricing
+                .locations
+                .iter()
+                .filter(|l| !l.disabled)
+                .map(|l| l.id.clone())
+                .collect(),
+        }
+    }
+}
+
+/// The plan as the result panel shows it.
+#[derive(Debug)]
+pub struct PlanView {
+    verdict: String,
+    verdict_class: &'static str,
+    reasons: Vec<(String, String, String)>,
+    approach: String,
+    zones: Vec<(String, String, String)>,
+    sessions: Vec<(String, String, String, String)>,
+    quote: Vec<(String, String)>,
+    total: String,
+    touch_up: String,
+    notes: Vec<String>,
+    preview: String,
+}
+
+fn plan_view(plan: &Plan, preview: String) -> PlanView {
+    let a = &plan.assessment;
+    let verdict = a.eligibility.verdict.as_str();
+    let mut zones = Vec::new();
+    for z in &a.zones {
+        zones.push((
+            z.zone.as_str().replace('_', " "),
+            format!("{:.0} cm²", z.area_cm2),
+            format!("{:.0} dots/cm²", z.density_per_cm2),
+        ));
+    }
+    let money = |currency: &str, v: i64| format!("{currency} {v}");
+    let (quote, total, touch_up) = match &plan.quote {
+        Some(q) => (
+            q.per_session
+                .iter()
+                .map(|s| {
+                    (
+                        format!("Session {} · {}", s.index, day(s.date)),
+                        money(&q.currency, s.amount),
+                    )
+                })
+                .collect(),
+            format!(
+                "{} (deposit {}, balance {})",
+                money(&q.currency, q.total),
+                money(&q.currency, q.deposit),
+                money(&q.currency, q.balance)
+            ),
+            format!(
+                "Touch-up due about {} ({:.1} years after the last session), {}",
+                day(q.touch_up.due_date),
+                q.touch_up.years_after_last_session,
+                money(&q.currency, q.touch_up.price)
+            ),
+        ),
+        None => (Vec::new(), String::new(), String::new()),
+    };
+    PlanView {
+        verdict: verdict.replace('_', " "),
+        verdict_class: match verdict {
+            "proceed" => "ok",
+            "not_suitable" => "bad",
+            _ => "warn",
+        },
+        reasons: a
+            .eligibility
+            .reasons
+            .iter()
+            .map(|r| {
+                (
+                    r.rule.clone(),
+                    r.message.clone(),
+                    r.until.map(day).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        approach: a
+            .approach
+            .approaches
+            .iter()
+            .map(|x| format!("{x:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        zones,
+        sessions: plan
+            .sessions
+            .iter()
+            .map(|s| {
+                (
+                    format!("{} · {} {}", s.index, day(s.date), s.start_time),
+                    format!("{:.2} h", s.duration_hours),
+                    s.purpose_text.clone(),
+                    format!(
+                        "{} · {}, {:.0}% water",
+                        s.needle,
+                        s.pigment_shade,
+                        s.pigment_dilution * 100.0
+                    ),
+                )
+            })
+            .collect(),
+        quote,
+        total,
+        touch_up,
+        notes: plan.notes.clone(),
+        preview,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "consult.html")]
+struct ConsultPage {
+    nav: Nav,
+    client: Client,
+    form: ConsultForm,
+    choices: Choices,
+    errors: FieldErrors,
+    client_toml: String,
+    result: Option<PlanView>,
+}
+
+pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
+    page.actor.require(Action::EditClinicalRecords)?;
+    let client = state.store().client(&page.actor, id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let form = ConsultForm::for_client(&client);
+    let mut form = form;
+    form.set("start", &time::OffsetDateTime::now_utc().date().to_string());
+    render(&ConsultPage {
+        nav: Nav::new(&page, "clients"),
+        client_toml: form.to_toml(),
+        client,
+        form,
+        choices: Choices::new(&settings),
+        errors: FieldErrors::default(),
+        result: None,
+    })
+}
+
+async fn preview_data_url(state: &AppState, plan: &Plan, settings: &Settings) -> Result<String, PageError> {
+    if plan.sessions.is_empty() {
+        return Ok(String::new());
+    }
+    let request = follicle_pattern::from_plan::request(plan, settings, 1);
+    let pattern = state.pattern(request).await?;
+    let look = Look::for_client(&plan.assessment.client, settings);
+    let png = crate::compute::preview_png(
+        pattern,
+        look,
+        &PreviewArgs {
+            view: Some("front".into()),
+            moment: None,
+            size: Some(384),
+        },
+    )
+    .await?;
+    Ok(format!("data:image/png;base64,{}", base64(&png)))
+}
+
+/// Standard base64 (RFC 4648) for a data URL.
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    raw: axum::extract::RawForm,
+) -> PageResult {
+    let form = ConsultForm::parse(&raw.0);
+    page.check_csrf(&form.csrf)?;
+    page.actor.require(Action::EditClinicalRecords)?;
+    let client = state.store().client(&page.actor, id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    // The client-file step wins when it was edited by hand.
+    let typed_toml = form.get("client_toml").to_owned();
+    let generated = form.to_toml();
+    let edited = !typed_toml.trim().is_empty() && form.get("use_client_toml") == "on";
+    let client_toml = if edited { typed_toml.clone() } else { generated };
+    let input = ClientInput {
+        client_toml: client_toml.clone(),
+        date: None,
+        start: Some(form.get("start").trim().to_owned()).filter(|s| !s.is_empty()),
+    };
+    let mut errors = FieldErrors::default();
+    let planned = match input.plan(&settings) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let field = e.detail.field.clone().unwrap_or_default();
+            let target = if field == "start" {
+                "start"
+            } else if edited {
+                "client_toml"
+            } else {
+                form_field(&field)
+            };
+            let at = e
+                .detail
+                .line
+                .map(|l| format!(" (client file line {l})"))
+                .unwrap_or_default();
+            errors.add(target, format!("{field}: {}{at}", e.detail.message));
+            None
+        }
+    };
+    if let (Some(planned), "save") = (&planned, form.action.as_str()) {
+        let new = NewConsultation::from_core(
+            id,
+            Some(client_toml.clone()),
+            &planned.profile,
+            &planned.plan.assessment,
+            &planned.plan,
+            &settings,
+        )?;
+        let consultation = state.store().add_consultation(&page.actor, &new).await?;
+        if !planned.plan.sessions.is_empty() {
+            let request = follicle_pattern::from_plan::request(&planned.plan, &settings, 1);
+            let (hairline, zones, rest) = split_request(&request)?;
+            state
+                .store()
+                .add_design(
+                    &page.actor,
+                    &NewDesign {
+                        client_id: id,
+                        consultation_id: Some(consultation.id),
+                        hairline,
+                        zones,
+                        seed: request.seed,
+                        settings: rest,
+                        notes: format!("From consultation v{}", consultation.version),
+                    },
+                )
+                .await?;
+        }
+        return Ok(Redirect::to(&format!("/clients/{id}")).into_response());
+    }
+    let result = match &planned {
+        Some(p) => Some(plan_view(
+            &p.plan,
+            preview_data_url(&state, &p.plan, &settings).await?,
+        )),
+        None => None,
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &ConsultPage {
+            nav: Nav::new(&page, "clients"),
+            client,
+            client_toml,
+            form,
+            choices: Choices::new(&settings),
+            errors,
+            result,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "print.html")]
+struct PrintPage {
+    nav: Nav,
+    client: Client,
+    version: i64,
+    date: String,
+    plan: PlanView,
+    aftercare: Vec<(String, String)>,
+}
+
+pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
+    let c = state.store().consultation(&page.actor, id).await?;
+    let client = state.store().client(&page.actor, c.client_id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let toml = c.profile_toml.clone().unwrap_or_default();
+    let input = ClientInput {
+        client_toml: toml,
+        date: c
+            .plan
+            .get("assessed_on")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        start: c
+            .plan
+            .get("sessions")
+            .and_then(|s| s.get(0))
+            .and_then(|s| s.get("date"))
+            .and_then(|d| d.as_str())
+            .map(str::to_owned),
+    };
+    let planned = input.plan(&settings)?;
+    let preview = preview_data_url(&state, &planned.plan, &settings).await?;
+    let aftercare = planned
+        .plan
+        .aftercare
+        .items
+        .iter()
+        .map(|i| (format!("Day {}–{}", i.from_day, i.to_day), i.text.clone()))
+        .collect();
+    render(&PrintPage {
+        nav: Nav::new(&page, "clients"),
+        client,
+        version: c.version,
+        date: day(c.created_at.date()),
+        plan: plan_view(&planned.plan, preview),
+        aftercare,
+    })
+}

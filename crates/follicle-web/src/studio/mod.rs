@@ -1,0 +1,361 @@
+//! The studio: server-rendered pages for the people at the clinic — today's diary, clients and
+//! their record, the consultation wizard, the designer, the session log, pigments and
+//! settings. Small scripts (no bundler) add the designer's live dots, the wizard's steps and
+//! the before/after slider; every page works with the keyboard and has a label on every
+//! control.
+//!
+//! Pages sign in with the same session cookie as the API. A form carries the session's CSRF
+//! token in a hidden `_csrf` field; a form that fails its checks is shown again with the
+//! values typed and the error beside the field.
+
+mod clients;
+mod consult;
+mod designer;
+mod pigments;
+mod settings;
+mod today;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use follicle_store::{Actor, StoreError, User};
+use serde::Deserialize;
+
+use crate::extract::{PeerAddr, SESSION_COOKIE, cookie, csrf_token};
+use crate::state::AppState;
+
+/// The studio's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/", get(today::today))
+        .route("/clients", get(clients::list))
+        .route("/clients/new", get(clients::new_form).post(clients::create))
+        .route("/clients/{id}", get(clients::record))
+        .route("/clients/{id}/photos", post(clients::upload_photo))
+        .route("/clients/{id}/consult", get(consult::form).post(consult::submit))
+        .route(
+            "/clients/{id}/sessions/new",
+            get(clients::session_form).post(clients::session_submit),
+        )
+        .route("/consultations/{id}/print", get(consult::print))
+        .route("/designs/{id}", get(designer::designer))
+        .route("/pigments", get(pigments::page))
+        .route("/pigments/products", post(pigments::add_product))
+        .route("/pigments/batches", post(pigments::add_batch))
+        .route("/pigments/batches/{id}", get(pigments::recall))
+        .route("/settings", get(settings::page).post(settings::save))
+        .route("/settings/users", post(settings::add_user))
+        .route(
+            "/static/studio.css",
+            get(|| asset("text/css", include_str!("../../static/studio.css"))),
+        )
+        .route(
+            "/static/studio.js",
+            get(|| asset("text/javascript", include_str!("../../static/studio.js"))),
+        )
+        .route(
+            "/static/designer.js",
+            get(|| asset("text/javascript", include_str!("../../static/designer.js"))),
+        )
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The signed-in user of a page. Not signed in: a redirect to the sign-in page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Who.
+    pub actor: Actor,
+    /// Their user record.
+    pub user: User,
+    /// The session's CSRF token, for the forms.
+    pub csrf: String,
+    token: String,
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || Redirect::to("/login").into_response();
+        let token = cookie(parts, SESSION_COOKIE)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(to_login)?;
+        let now = time::OffsetDateTime::now_utc();
+        let actor = state
+            .store()
+            .authenticate(&token, now)
+            .await
+            .map_err(|_| to_login())?;
+        let user = state
+            .store()
+            .user(&actor, actor.user_id())
+            .await
+            .map_err(|e| PageError::from(e).into_response())?;
+        Ok(Page {
+            actor,
+            user,
+            csrf: csrf_token(&token),
+            token,
+        })
+    }
+}
+
+impl Page {
+    /// Checks a form's `_csrf` field.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
+        if sent.len() == self.csrf.len() && sent == self.csrf {
+            Ok(())
+        } else {
+            Err(PageError {
+                status: StatusCode::FORBIDDEN,
+                message: "This form is out of date or did not come from the studio. Go back, reload the page and send it again.".into(),
+            })
+        }
+    }
+
+    /// Whether the user's role allows this.
+    pub fn may(&self, action: follicle_store::Action) -> bool {
+        self.actor.role().may(action)
+    }
+}
+
+/// What the layout needs to know about the user.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    /// Their name.
+    pub user_name: String,
+    /// Their role, in words.
+    pub role: &'static str,
+    /// The CSRF token (for the sign-out form).
+    pub csrf: String,
+    /// Which tab is open.
+    pub tab: &'static str,
+    /// Whether to show clinical tabs (pigments).
+    pub clinical: bool,
+    /// Whether to show the settings tab.
+    pub owner: bool,
+}
+
+impl Nav {
+    /// The layout's view of a page.
+    pub fn new(page: &Page, tab: &'static str) -> Nav {
+        Nav {
+            user_name: page.user.name.clone(),
+            role: match page.user.role {
+                follicle_store::Role::Owner => "owner",
+                follicle_store::Role::Practitioner => "practitioner",
+                follicle_store::Role::FrontDesk => "front desk",
+            },
+            csrf: page.csrf.clone(),
+            tab,
+            clinical: page.may(follicle_store::Action::ViewClinicalRecords),
+            owner: page.may(follicle_store::Action::EditSettings),
+        }
+    }
+}
+
+/// A page that could not be shown: a status and a message for a person.
+#[derive(Debug)]
+pub struct PageError {
+    /// The status.
+    pub status: StatusCode,
+    /// What to tell the user.
+    pub message: String,
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        let api = crate::error::ApiError::from(e);
+        let message = match api.status {
+            StatusCode::NOT_FOUND => "There is no such record in your clinic.".to_owned(),
+            StatusCode::FORBIDDEN => format!("Your role does not allow this: {}.", api.detail.message),
+            s if s.is_server_error() => {
+                "The server failed to answer; nothing was changed. The fault is in the server's log."
+                    .to_owned()
+            }
+            _ => api.detail.message,
+        };
+        PageError {
+            status: api.status,
+            message,
+        }
+    }
+}
+
+impl From<crate::error::ApiError> for PageError {
+    fn from(e: crate::error::ApiError) -> PageError {
+        PageError {
+            status: e.status,
+            message: match e.detail.field {
+                Some(f) => format!("{f}: {}", e.detail.message),
+                None => e.detail.message,
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let body = ErrorPage {
+            status: self.status.as_u16(),
+            message: &self.message,
+        }
+        .render()
+        .unwrap_or_else(|_| self.message.clone());
+        (self.status, Html(body)).into_response()
+    }
+}
+
+/// A page's result.
+pub type PageResult = Result<Response, PageError>;
+
+/// Renders a template as a page.
+pub fn render(t: &impl Template) -> PageResult {
+    t.render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))
+}
+
+/// Renders a template as a page with a status (a form shown again with its errors: 422).
+pub fn render_status(status: StatusCode, t: &impl Template) -> PageResult {
+    render(t).map(|r| (status, r).into_response())
+}
+
+/// One field's error, for the templates.
+#[derive(Debug, Clone, Default)]
+pub struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    /// The error of a field, or "".
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map_or("", |(_, m)| m.as_str())
+    }
+
+    /// Adds one.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push((field.into(), message.into()));
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    email: String,
+    error: String,
+}
+
+async fn login_page() -> PageResult {
+    render(&LoginPage {
+        email: String::new(),
+        error: String::new(),
+    })
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> PageResult {
+    let now = time::OffsetDateTime::now_utc();
+    match state.store().login(&form.email, &form.password, &peer, now).await {
+        Ok(session) => {
+            let cookies = crate::api::auth::session_cookies(
+                &state,
+                session.token.as_str(),
+                (session.expires_at - now).whole_seconds(),
+            );
+            let mut response = Redirect::to("/").into_response();
+            for c in cookies {
+                if let Ok(v) = c.parse() {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            Ok(response)
+        }
+        Err(e) => {
+            let (status, error) = match e {
+                StoreError::RateLimited { retry_after_seconds } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "Too many failed sign-ins. Try again in {} minutes.",
+                        (retry_after_seconds + 59) / 60
+                    ),
+                ),
+                StoreError::Unauthenticated | StoreError::Invalid { .. } => {
+                    (StatusCode::UNAUTHORIZED, "Wrong email or password.".to_owned())
+                }
+                other => return Err(other.into()),
+            };
+            render_status(
+                status,
+                &LoginPage {
+                    email: form.email,
+                    error,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    _csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    page: Page,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> PageResult {
+    page.check_csrf(&form._csrf)?;
+    state.store().revoke_session(&page.token).await?;
+    let token_cookie = crate::api::auth::session_cookies(&state, "", 0);
+    let mut response = Redirect::to("/login").into_response();
+    for c in token_cookie {
+        if let Ok(v) = c.parse() {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}

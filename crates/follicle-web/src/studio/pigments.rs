@@ -1,0 +1,216 @@
+//! Pigments: products, batches and stock, and a batch's recall view.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use follicle_store::{
+    NewPigmentBatch, NewPigmentProduct, PigmentBatch, PigmentProduct, RecallEntry, StoreError,
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::today::day;
+use super::{FieldErrors, Nav, Page, PageResult, render_status};
+use crate::extract::Id;
+use crate::state::AppState;
+
+/// A batch row.
+#[derive(Debug)]
+pub struct BatchRow {
+    /// The batch.
+    pub batch: PigmentBatch,
+    /// Its product's name.
+    pub product: String,
+    /// "1 Jan 2027".
+    pub expires: String,
+    /// Expired today or earlier.
+    pub expired: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ProductForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    maker: String,
+    #[serde(default)]
+    ingredients: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct BatchForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    product_id: String,
+    #[serde(default)]
+    lot: String,
+    #[serde(default)]
+    expires_on: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+#[derive(Template)]
+#[template(path = "pigments.html")]
+struct PigmentsPage {
+    nav: Nav,
+    products: Vec<PigmentProduct>,
+    batches: Vec<BatchRow>,
+    product_form: ProductForm,
+    batch_form: BatchForm,
+    errors: FieldErrors,
+}
+
+async fn show(
+    state: &AppState,
+    page: &Page,
+    product_form: ProductForm,
+    batch_form: BatchForm,
+    errors: FieldErrors,
+) -> PageResult {
+    let products = state.store().pigment_products(&page.actor).await?;
+    let today = OffsetDateTime::now_utc().date();
+    let batches = state
+        .store()
+        .pigment_batches(&page.actor)
+        .await?
+        .into_iter()
+        .map(|b| BatchRow {
+            product: products
+                .iter()
+                .find(|p| p.id == b.product_id)
+                .map_or("?".into(), |p| p.name.clone()),
+            expires: day(b.expires_on),
+            expired: b.expires_on <= today,
+            batch: b,
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &PigmentsPage {
+            nav: Nav::new(page, "pigments"),
+            products,
+            batches,
+            product_form,
+            batch_form,
+            errors,
+        },
+    )
+}
+
+pub(super) async fn page(State(state): State<AppState>, page: Page) -> PageResult {
+    show(
+        &state,
+        &page,
+        ProductForm::default(),
+        BatchForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+pub(super) async fn add_product(
+    State(state): State<AppState>,
+    page: Page,
+    axum::Form(form): axum::Form<ProductForm>,
+) -> PageResult {
+    page.check_csrf(&form._csrf)?;
+    let new = NewPigmentProduct {
+        name: form.name.clone(),
+        maker: form.maker.clone(),
+        ingredients: form.ingredients.clone(),
+    };
+    let mut errors = FieldErrors::default();
+    match state.store().add_pigment_product(&page.actor, &new).await {
+        Ok(_) => return Ok(Redirect::to("/pigments").into_response()),
+        Err(StoreError::Invalid { field, message }) => errors.add(format!("product.{field}"), message),
+        Err(StoreError::Conflict { message }) => errors.add("product.name", message),
+        Err(e) => return Err(e.into()),
+    }
+    show(&state, &page, form, BatchForm::default(), errors).await
+}
+
+pub(super) async fn add_batch(
+    State(state): State<AppState>,
+    page: Page,
+    axum::Form(form): axum::Form<BatchForm>,
+) -> PageResult {
+    page.check_csrf(&form._csrf)?;
+    let mut errors = FieldErrors::default();
+    let product_id = Uuid::parse_str(&form.product_id)
+        .map_err(|_| errors.add("batch.product_id", "choose a product"))
+        .ok();
+    let expires_on = follicle_core::profile::parse_date(form.expires_on.trim())
+        .map_err(|e| errors.add("batch.expires_on", e))
+        .ok();
+    let quantity = form
+        .quantity
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| {
+            errors.add(
+                "batch.quantity",
+                format!("expected a whole number of units, got {:?}", form.quantity),
+            )
+        })
+        .ok();
+    if let (Some(product_id), Some(expires_on), Some(quantity)) = (product_id, expires_on, quantity) {
+        let new = NewPigmentBatch {
+            product_id,
+            lot: form.lot.clone(),
+            expires_on,
+            quantity,
+        };
+        match state.store().add_pigment_batch(&page.actor, &new).await {
+            Ok(_) => return Ok(Redirect::to("/pigments").into_response()),
+            Err(StoreError::Invalid { field, message }) => errors.add(format!("batch.{field}"), message),
+            Err(StoreError::Conflict { message }) => errors.add("batch.lot", message),
+            Err(StoreError::NotFound { .. }) => {
+                errors.add("batch.product_id", "no such product in this clinic")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    show(&state, &page, ProductForm::default(), form, errors).await
+}
+
+#[derive(Template)]
+#[template(path = "recall.html")]
+struct RecallPage {
+    nav: Nav,
+    row: BatchRow,
+    entries: Vec<(String, RecallEntry)>,
+}
+
+pub(super) async fn recall(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
+    let batch = state.store().pigment_batch(&page.actor, id).await?;
+    let products = state.store().pigment_products(&page.actor).await?;
+    let entries = state.store().recall(&page.actor, id).await?;
+    let today = OffsetDateTime::now_utc().date();
+    render_status(
+        StatusCode::OK,
+        &RecallPage {
+            nav: Nav::new(&page, "pigments"),
+            row: BatchRow {
+                product: products
+                    .iter()
+                    .find(|p| p.id == batch.product_id)
+                    .map_or("?".into(), |p| p.name.clone()),
+                expires: day(batch.expires_on),
+                expired: batch.expires_on <= today,
+                batch,
+            },
+            entries: entries.into_iter().map(|e| (day(e.performed_on), e)).collect(),
+        },
+    )
+}
