@@ -74,6 +74,12 @@ function init(root) {
   }
   const toPx = (p) => [cx + p[0] * scale, cy - p[1] * scale];
   const toMm = (px, py) => [(px - cx) / scale, (cy - py) / scale];
+  // Where hairline point i is on the page, for tests and tools driving the designer.
+  api.anchorClientXY = (i) => {
+    const [px, py] = toPx(state.anchors[i]);
+    const rect = canvas.getBoundingClientRect();
+    return [rect.left + (px * rect.width) / canvas.width, rect.top + (py * rect.height) / canvas.height];
+  };
 
   function draw() {
     const p = state.pattern;
@@ -147,7 +153,9 @@ function init(root) {
         if (startedAt) api.latencies.push(performance.now() - startedAt);
         status.textContent = `${pattern.n.toLocaleString()} dots over ${pattern.header.sessions} sessions.`;
         api.dots = pattern.n;
-        api.firstDot = [pattern.x[0], pattern.y[0]];
+        let sum = 0;
+        for (let i = 0; i < pattern.n; i++) sum += pattern.x[i] * 3 + pattern.y[i] * 7;
+        api.checksum = sum;
       }
     } catch (e) {
       status.textContent = "The server did not answer: " + e.message;
