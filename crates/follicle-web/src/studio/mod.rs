@@ -294,8 +294,17 @@ struct LoginForm {
 async fn login_submit(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
+    headers: axum::http::HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> PageResult {
+    // Sign-in has no session yet, so no CSRF token: refuse a form posted from another site
+    // (which would sign the browser into the other site's account).
+    if !same_origin(&headers) {
+        return Err(PageError {
+            status: StatusCode::FORBIDDEN,
+            message: "This sign-in form was sent from another site.".into(),
+        });
+    }
     let now = time::OffsetDateTime::now_utc();
     match state.store().login(&form.email, &form.password, &peer, now).await {
         Ok(session) => {
@@ -335,6 +344,18 @@ async fn login_submit(
             )
         }
     }
+}
+
+/// Whether the request's `Origin` (when the browser sends one) is this server's `Host`.
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
 }
 
 #[derive(Debug, Deserialize)]
