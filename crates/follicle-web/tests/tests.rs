@@ -1,1 +1,88 @@
+//! Integration tests of the clinic server: one binary, topic modules.
+//!
+//! Every test calls the router without a socket (`tower::ServiceExt::oneshot`) over a store of
+//! its own. The `both!` macro runs each test on SQLite (a fresh file) and on PostgreSQL (a
+//! fresh schema in the database named by `FOLLICLE_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`, dropped afterwards). PostgreSQL is required:
+//! when it cannot be reached the PostgreSQL tests fail and say so.
+//!
+//! - `api`: every endpoint, with the content of its answers.
+//! - `auth`: sign-in failures and the rate limit, CSRF, roles.
+//! - `isolation`: another clinic finds nothing of the first, by any id on any route.
+//! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
+//! - `openapi`: the document (snapshot) and that it lists every route.
 
+mod api;
+mod auth;
+mod fuzz;
+mod isolation;
+mod openapi;
+mod support;
+
+/// Runs each named test (an `async fn(&App)` in the named module) on both backends.
+macro_rules! both {
+    ($($module:ident { $($name:ident),* $(,)? })*) => {
+        mod sqlite {
+            $(
+                mod $module {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                        async fn $name() {
+                            let test = crate::support::TestStore::sqlite().await;
+                            let app = crate::support::App::new(&test.store, crate::support::Backend::Sqlite);
+                            crate::$module::$name(&app).await;
+                        }
+                    )*
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                mod $module {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                        async fn $name() {
+                            let test = crate::support::TestStore::postgres().await;
+                            let app = crate::support::App::new(&test.store, crate::support::Backend::Postgres);
+                            crate::$module::$name(&app).await;
+                        }
+                    )*
+                }
+            )*
+        }
+    };
+}
+
+both! {
+    api {
+        health_defaults_and_unknown_routes,
+        sign_in_me_and_sign_out,
+        clinic_and_settings,
+        users_list_add_update,
+        clients_search_create_get_update_delete,
+        consultations_add_list_get,
+        designs_add_list_get_pattern_preview,
+        consents_add_list,
+        photos_upload_list_download_without_exif,
+        appointments_between_book_status_client,
+        sessions_log_list_get_with_expired_batch_warning,
+        pigments_products_batches_stock_recall,
+        audit_and_export,
+        compute_assess_plan_pattern_preview,
+    }
+    auth {
+        wrong_password_then_rate_limited_then_logout_revokes,
+        csrf_on_cookie_sessions,
+        roles_are_enforced,
+    }
+    isolation {
+        another_clinic_finds_nothing,
+        malformed_ids_are_not_found,
+    }
+    fuzz {
+        malformed_json_is_refused_and_changes_nothing,
+        malformed_photos_are_refused_and_change_nothing,
+        bodies_over_the_json_limit,
+        odd_query_strings_are_answered,
+    }
+}

@@ -90,7 +90,7 @@ fn with_cookies(cookies: [String; 2]) -> HeaderMap {
 
 /// Signs in. Sets the session cookie and answers the token (for programs) and CSRF token.
 /// Failed attempts are counted per email and address: too many in the window answer 429.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses(
         (status = 200, description = "Signed in", body = SignedInResponse),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
