@@ -149,7 +149,7 @@ impl ZoneNeedles {
 /// Everything [`crate::generate`] needs. Every field has a default, so `{}` is a valid
 /// request (a default male head, typical soft hairline, Norwood III, three sessions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PatternRequest {
     /// Head measurements (or just the sex, for defaults).
     pub head: HeadSpec,

@@ -26,7 +26,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// The kind, for programs: `bad_request`, `invalid`, `unauthenticated`, `csrf`,
-    /// `forbidden`, `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
     /// `rate_limited`, `internal`.
     pub code: &'static str,
     /// The field at fault, as a path into the input (`zones[1]`, `skin.fitzpatrick`), if one is.
@@ -97,6 +97,15 @@ impl ApiError {
     /// 403: the cross-site request forgery check failed.
     pub fn csrf(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "csrf", message)
+    }
+
+    /// 405: the route exists, but not for this method.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this address does not take this method; the API's methods are in /api/v1/openapi.json",
+        )
     }
 
     /// 413: the body is larger than allowed.

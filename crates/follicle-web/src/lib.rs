@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
         )
         .fallback(|| async { ApiError::not_found("page") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(body_limit))
