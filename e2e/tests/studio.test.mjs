@@ -1,0 +1,602 @@
+// End-to-end tests of the Follicle studio in real Chromium.
+//
+// One server per run (fresh data directory, the demo clinic and a second clinic), one
+// browser. The tests run in order and build on each other: the client created in the
+// "new client" test is consulted, treated, recalled and photographed by the later ones.
+// Screenshots of the main pages go to docs/screenshots/, the designer's drag latency to
+// docs/benchmarks/designer-drag.md.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { DESKTOP, TABLET, launch } from "../lib/browser.mjs";
+import { exifSegments, frameSize, readExif } from "../lib/jpeg.mjs";
+import { REPO, startServer } from "../lib/server.mjs";
+
+const PASSWORD = "follicle-demo";
+const OWNER = "owner@demo.follicle.test";
+const PRACTITIONER = "practitioner@demo.follicle.test";
+// The demo's Norwood VII, full coverage client (examples/clients/norwood-7-full-coverage.toml),
+// treated once, with a design and a photo.
+const NORWOOD_VII = "Martin Kowalski";
+const SHOTS = path.join(REPO, "docs", "screenshots");
+const BENCH = path.join(REPO, "docs", "benchmarks", "designer-drag.md");
+const FIXTURE = path.join(REPO, "e2e", "fixtures", "with-gps.jpg");
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+let server;
+let browser;
+let page; // the owner's page, signed in by the first test
+const shared = {}; // ids found along the way: newClient, norwood7, norwood7Design, norwood7Photo
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+async function shot(p, name, { keepFocus = false } = {}) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // Fonts settled, no focus ring or caret from the last field typed in.
+  await p.evaluate(() => document.fonts.ready);
+  if (!keepFocus) await p.evaluate(() => document.activeElement?.blur());
+  // Layout: nothing sticks out of its card, and the page does not scroll sideways.
+  const overflow = await p.evaluate(() => {
+    const out = [];
+    if (document.documentElement.scrollWidth > window.innerWidth) out.push(`page ${document.documentElement.scrollWidth} px wide`);
+    for (const card of document.querySelectorAll(".card")) {
+      if (card.scrollWidth > card.clientWidth + 1) out.push(`.card "${card.querySelector("h1,h2,legend")?.textContent.trim() ?? ""}": ${card.scrollWidth} > ${card.clientWidth} px`);
+    }
+    return out;
+  });
+  assert.deepEqual(overflow, [], `${name}: content overflows at ${p.viewportSize().width} px`);
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled", caret: "hide" });
+}
+
+async function signIn(p, email, password) {
+  await p.goto(`${server.url}/login`);
+  await p.fill("#email", email);
+  await p.fill("#password", password);
+  await Promise.all([p.waitForURL(`${server.url}/`), p.getByRole("button", { name: "Sign in" }).click()]);
+}
+
+async function newPage(viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport, baseURL: server.url });
+  const p = await context.newPage();
+  p.setDefaultTimeout(20_000);
+  p.setDefaultNavigationTimeout(30_000);
+  return p;
+}
+
+/** The id in a studio URL such as /clients/{id}. */
+function idFrom(url, prefix) {
+  const m = new URL(url).pathname.match(new RegExp(`^${prefix}/(${UUID})$`));
+  assert.ok(m, `expected a URL ${prefix}/{id}, got ${url}`);
+  return m[1];
+}
+
+function need(key) {
+  assert.ok(shared[key], `needs ${key}, found by an earlier test that failed`);
+  return shared[key];
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  page = await newPage();
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await server?.stop();
+});
+
+describe("sign-in", () => {
+  test("a wrong password shows the error and keeps the email typed", async () => {
+    await page.goto("/login");
+    await shot(page, "login", { keepFocus: true });
+    await page.fill("#email", OWNER);
+    await page.fill("#password", "not-the-password");
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/login") && r.request().method() === "POST"),
+      page.getByRole("button", { name: "Sign in" }).click(),
+    ]);
+    assert.equal(res.status(), 401);
+    await page.waitForSelector("#login-error");
+    assert.equal((await page.textContent("#login-error")).trim(), "Wrong email or password.");
+    assert.equal(await page.inputValue("#email"), OWNER);
+    assert.equal(await page.inputValue("#password"), "", "the password is not sent back");
+    assert.equal(new URL(page.url()).pathname, "/login");
+  });
+
+  test("the right password opens Today, with the user's name and role", async () => {
+    await page.fill("#password", PASSWORD);
+    await Promise.all([page.waitForURL(`${server.url}/`), page.getByRole("button", { name: "Sign in" }).click()]);
+    await page.waitForSelector("h1");
+    assert.match(await page.textContent("h1"), /^Today/);
+    assert.match(await page.textContent("header .who"), /\(owner\)/);
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.httpOnly);
+    assert.ok(session, "a HttpOnly session cookie is set");
+    assert.equal(session.secure, true, "the session cookie is Secure");
+    // The demo clinic's recent clients are listed.
+    assert.ok(await page.locator("#h-recent + ul li").count() >= 1);
+    await shot(page, "today");
+  });
+});
+
+describe("clients", () => {
+  test("the list finds the demo clients; the Norwood VII client's record has a design, a session and a photo", async () => {
+    await page.goto("/clients");
+    assert.equal(await page.locator("#client-results tbody tr").count(), 8, "the demo has 8 clients");
+    await shot(page, "clients");
+    await page.fill("#q", "Kowalski");
+    await Promise.all([page.waitForURL(/\/clients\?q=Kowalski/), page.getByRole("button", { name: "Search" }).click()]);
+    const rows = page.locator("#client-results tbody tr");
+    assert.equal(await rows.count(), 1);
+    await Promise.all([page.waitForURL(new RegExp(`/clients/${UUID}$`)), rows.getByRole("link", { name: NORWOOD_VII }).click()]);
+    shared.norwood7 = idFrom(page.url(), "/clients");
+    assert.equal((await page.textContent("h1#client-name")).trim(), NORWOOD_VII);
+    // Their consultation is the Norwood VII, full coverage example.
+    const consultations = await (await page.request.get(`/api/v1/clients/${shared.norwood7}/consultations`)).json();
+    assert.equal(consultations.length, 1);
+    assert.match(consultations[0].profile_toml, /scale = "norwood"\s+stage = "VII"/);
+    assert.deepEqual(consultations[0].profile.aims, ["full_coverage"]);
+
+    const timeline = await page.textContent("ol#timeline");
+    assert.match(timeline, /Consultation v1/);
+    assert.match(timeline, /Design v1/);
+    assert.match(timeline, /Session — \d+ min · zones /);
+    assert.match(timeline, /Photo \(front\)/);
+    const designHref = await page.getAttribute("#open-designer", "href");
+    shared.norwood7Design = designHref.match(new RegExp(`^/designs/(${UUID})$`))[1];
+    const photo = page.locator('#photos img[src^="/api/v1/photos/"]').first();
+    await photo.waitFor();
+    shared.norwood7Photo = (await photo.getAttribute("src")).split("/").pop();
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("#photos img")).every((i) => i.complete && i.naturalWidth > 0));
+    await shot(page, "client");
+  });
+
+  test("a new client: a bad age is shown beside the field, the typed name kept; fixed, it saves", async () => {
+    await page.goto("/clients/new");
+    await page.fill("#name", "Tomasz Nowak");
+    await page.fill("#age", "abc");
+    await page.fill("#phone", "+44 7700 900123");
+    await page.fill("#email", "tomasz@example.test");
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/clients/new") && r.request().method() === "POST"),
+      page.getByRole("button", { name: "Save client" }).click(),
+    ]);
+    assert.equal(res.status(), 422);
+    await page.waitForSelector("#age[aria-invalid=true]");
+    const error = page.locator("#age + p.field-error");
+    assert.match(await error.textContent(), /expected whole years.*"abc"/);
+    assert.equal(await page.getAttribute("#age", "aria-describedby"), await error.getAttribute("id"));
+    assert.equal(await page.inputValue("#name"), "Tomasz Nowak");
+    assert.equal(await page.inputValue("#phone"), "+44 7700 900123");
+    assert.equal(await page.inputValue("#age"), "abc");
+    assert.equal(await page.locator("#name[aria-invalid]").count(), 0, "only the bad field is marked");
+
+    await page.fill("#age", "41");
+    await Promise.all([page.waitForURL(new RegExp(`/clients/${UUID}$`)), page.getByRole("button", { name: "Save client" }).click()]);
+    shared.newClient = idFrom(page.url(), "/clients");
+    assert.equal((await page.textContent("h1#client-name")).trim(), "Tomasz Nowak");
+    assert.match(await page.textContent("main"), /41 years/);
+    assert.match(await page.textContent("main"), /Nothing recorded yet/);
+  });
+});
+
+describe("consultation", () => {
+  test("the wizard assesses Norwood V for full coverage, shows the plan and a preview, and saves", async () => {
+    const id = need("newClient");
+    await page.goto(`/clients/${id}/consult`);
+    // Step 1 is filled from the client; only one step is shown at a time.
+    assert.equal(await page.inputValue("#name"), "Tomasz Nowak");
+    assert.equal(await page.inputValue("#age"), "41");
+    assert.equal(await page.isVisible("#fitzpatrick"), false, "step 2 is hidden at first");
+    await page.selectOption("#sex", "male");
+    await page.getByRole("button", { name: "Next: Skin and hair" }).click();
+    assert.ok(await page.isVisible("#fitzpatrick"));
+    await page.selectOption("#fitzpatrick", "III");
+    await page.selectOption("#hair_colour", "dark_brown");
+    await page.fill("#grey_percent", "10");
+    await page.getByRole("button", { name: "Next: Hair loss and scars" }).click();
+    await page.selectOption("#scale", "norwood");
+    await page.fill("#stage", "V");
+    await page.getByRole("button", { name: "Next: Medical" }).click();
+    await page.getByRole("button", { name: "Next: Lifestyle and goals" }).click();
+    await page.selectOption("#sun_exposure", "moderate");
+    await page.check('input[name=aims][value="full_coverage"]');
+    await page.selectOption("#hairline_style", "soft");
+
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/clients/${id}/consult`) && r.request().method() === "POST"),
+      page.click("#assess"),
+    ]);
+    assert.equal(res.status(), 200);
+    await page.waitForSelector("section#result");
+    const verdict = (await page.textContent("#verdict")).trim();
+    assert.ok(verdict.length > 0, "a verdict is shown");
+    assert.notEqual(verdict, "not suitable", "a healthy Norwood V is treatable");
+    const sessions = await page.locator("table#sessions tbody tr").count();
+    assert.ok(sessions >= 2, `full coverage takes several sessions, got ${sessions}`);
+    assert.ok(await page.locator("table#quote tbody tr").count() >= sessions);
+    assert.match(await page.textContent("table#quote"), /Total/);
+    await page.waitForFunction(() => {
+      const img = document.querySelector("img#preview");
+      return img && img.complete && img.naturalWidth > 0;
+    });
+    assert.ok(await page.$eval("img#preview", (i) => i.naturalWidth) > 0);
+    await page.locator("section#result").scrollIntoViewIfNeeded();
+    await shot(page, "consultation");
+
+    await Promise.all([page.waitForURL(`${server.url}/clients/${id}`), page.click("#save-consultation")]);
+    const timeline = await page.textContent("ol#timeline");
+    assert.match(timeline, /Consultation v1/);
+    assert.match(timeline, /Design v1/);
+    assert.match(timeline, new RegExp(`Verdict: ${escapeRe(verdict)}; ${sessions} sessions planned`));
+    assert.equal(await page.locator("#open-designer").count(), 1, "the saved design can be opened");
+    assert.match(await page.textContent("#start-consultation"), /New consultation/);
+  });
+});
+
+describe("designer", () => {
+  /** Opens a design and waits for its first dots. */
+  async function openDesigner(p, designId) {
+    await p.goto(`/designs/${designId}`);
+    await p.waitForFunction(() => window.follicleDesigner && window.follicleDesigner.updates > 0 && window.follicleDesigner.dots > 0, null, { timeout: 30_000 });
+    assert.match(await p.textContent("#status"), /dots over \d+ sessions/);
+  }
+
+  test("dragging a hairline point redraws the dots (Norwood VII); drag latency is reported", async () => {
+    const designId = need("norwood7Design");
+    await openDesigner(page, designId);
+    assert.match(await page.textContent("h1"), new RegExp(NORWOOD_VII));
+    await shot(page, "designer");
+
+    const before = await page.evaluate(() => ({
+      dots: window.follicleDesigner.dots,
+      checksum: window.follicleDesigner.checksum,
+      updates: window.follicleDesigner.updates,
+      anchors: window.follicleDesigner.state.anchors.map((a) => a.slice()),
+    }));
+    assert.ok(before.anchors.length >= 3, "the hairline has control points");
+    const i = Math.floor(before.anchors.length / 2);
+    // The point must be on screen for page.mouse.
+    await page.evaluate(([i]) => {
+      const [, y] = window.follicleDesigner.anchorClientXY(i);
+      window.scrollBy(0, y - window.innerHeight / 3);
+    }, [i]);
+    const [x0, y0] = await page.evaluate((i) => window.follicleDesigner.anchorClientXY(i), i);
+    const latenciesBefore = await page.evaluate(() => window.follicleDesigner.latencies.length);
+
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    const moves = 30;
+    for (let k = 1; k <= moves; k++) {
+      // About 60 pointer events a second, 1.5 px each: 45 px towards the crown in all.
+      await page.mouse.move(x0 + k * 0.5, y0 + k * 1.5);
+      await page.waitForTimeout(16);
+    }
+    await page.mouse.up();
+    // Wait for the last answer (the drop sends one more request).
+    await page.waitForFunction(() => {
+      const d = window.follicleDesigner;
+      return !d.state.inFlight && !d.state.pending && !d.state.drag;
+    }, null, { timeout: 30_000 });
+    await page.waitForTimeout(100);
+    const afterDrag = await page.evaluate(() => ({
+      dots: window.follicleDesigner.dots,
+      checksum: window.follicleDesigner.checksum,
+      updates: window.follicleDesigner.updates,
+      latencies: window.follicleDesigner.latencies.slice(),
+      anchors: window.follicleDesigner.state.anchors.map((a) => a.slice()),
+      status: document.getElementById("status").textContent,
+    }));
+    assert.doesNotMatch(afterDrag.status, /Not drawn|did not answer/, afterDrag.status);
+    assert.ok(afterDrag.updates > before.updates, `the dots were redrawn after the drag (updates ${before.updates} → ${afterDrag.updates})`);
+    assert.notEqual(afterDrag.checksum, before.checksum, "the dots changed");
+    assert.ok(afterDrag.anchors[i][1] < before.anchors[i][1] - 10, `the point moved back (y ${before.anchors[i][1]} → ${afterDrag.anchors[i][1]} mm)`);
+    const latencies = afterDrag.latencies.slice(latenciesBefore);
+    assert.ok(latencies.length > 0, "at least one update during the drag");
+    report(latencies, moves);
+
+    // The tablet layout: the chart above the tools.
+    const tablet = await newPage(TABLET);
+    await signIn(tablet, OWNER, PASSWORD);
+    await openDesigner(tablet, designId);
+    await shot(tablet, "designer-tablet");
+    await tablet.context().close();
+  });
+
+  function percentile(sorted, p) {
+    const rank = Math.ceil((p / 100) * sorted.length) - 1;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
+  }
+
+  function report(latencies, moves) {
+    const sorted = latencies.slice().sort((a, b) => a - b);
+    const f = (x) => x.toFixed(1);
+    const p50 = percentile(sorted, 50), p95 = percentile(sorted, 95), max = sorted[sorted.length - 1];
+    const line = `designer drag latency (Norwood VII, ${sorted.length} updates): p50 ${f(p50)} ms, p95 ${f(p95)} ms, max ${f(max)} ms`;
+    console.log(line);
+    let commit = "unknown";
+    try {
+      commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
+      const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: REPO, encoding: "utf8" }).trim();
+      if (dirty) commit += " (with uncommitted changes)";
+    } catch { /* not a git checkout */ }
+    const cpus = os.cpus();
+    let nproc = String(os.availableParallelism?.() ?? cpus.length);
+    try { nproc = execFileSync("nproc", { encoding: "utf8" }).trim(); } catch { /* no coreutils */ }
+    const md = `# Designer drag latency
+
+Measured by the end-to-end test \`e2e/tests/studio.test.mjs\` ("dragging a hairline point…"),
+which \`scripts/e2e\` runs: headless Chromium opens the demo client Martin Kowalski's design
+(Norwood VII, full coverage) in the designer at 1280×900, presses the mouse on a hairline point
+and moves it in ${moves} steps of 1.5 px, about 16 ms apart, then lets go. Each pointer move
+asks the server for the dots again (\`POST /api/v1/pattern\`, binary answer; at most one
+request in flight, the newest edit waiting). A latency is the time from a pointer event to
+the redrawn dots on the canvas (\`window.follicleDesigner.latencies\`), so it includes the
+wait behind the request in flight. The server is the release build of \`follicle serve\` on
+the same machine. This is a benchmark figure, not a pass/fail threshold.
+
+    ${line}
+
+| | |
+| --- | --- |
+| date | ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} |
+| commit | ${commit} |
+| machine | nproc ${nproc}, ${cpus[0]?.model?.trim() || "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB memory, ${os.type()} ${os.release()} |
+| load average (1, 5, 15 min) at the end | ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} (other work on the machine slows the server and the browser) |
+| browser | Chromium ${browser.version()} (headless), playwright-core |
+| pointer moves | ${moves} |
+| updates drawn during the drag | ${sorted.length} |
+| p50 | ${f(p50)} ms |
+| p95 | ${f(p95)} ms |
+| max | ${f(max)} ms |
+| min | ${f(sorted[0])} ms |
+
+All latencies of this run (ms, in order): ${latencies.map(f).join(", ")}
+
+The file is rewritten by every run of \`scripts/e2e\`.
+`;
+    fs.mkdirSync(path.dirname(BENCH), { recursive: true });
+    fs.writeFileSync(BENCH, md);
+  }
+});
+
+describe("session log", () => {
+  test("a session with the valid batch is on the timeline; one with the expired batch warns", async () => {
+    const id = need("newClient");
+    await page.goto(`/clients/${id}`);
+    await Promise.all([page.waitForURL(`${server.url}/clients/${id}/sessions/new`), page.click("#log-session")]);
+    assert.match(await page.inputValue("#performed_on"), /^\d{4}-\d{2}-\d{2}$/, "today's date is filled in");
+
+    const options = await page.$$eval("#batch_id option", (os) => os.map((o) => ({ value: o.value, text: o.textContent.trim() })));
+    const valid = options.find((o) => o.text.includes("SB1-2026-031"));
+    const expired = options.find((o) => o.text.includes("SB1-2025-007"));
+    assert.ok(valid && !valid.text.startsWith("EXPIRED"), `the valid batch is offered unmarked: ${JSON.stringify(options)}`);
+    assert.ok(expired && expired.text.startsWith("EXPIRED ·"), "the expired batch is marked");
+
+    await page.fill("#duration_minutes", "150");
+    await page.selectOption("#batch_id", valid.value);
+    await page.check('input[name=zones][value="hairline"]');
+    await page.check('input[name=zones][value="frontal"]');
+    await page.fill("#dilution", "0.7");
+    await page.fill("#depth_mm", "0.8");
+    await page.fill("#needle", "1RL 0.25 mm");
+    await page.fill("#needle_lot", "NL-E2E-0001");
+    await page.fill("#machine_settings", "7.5 V, 3.5 mm stroke");
+    await page.fill("#anaesthetic", "");
+    await page.fill("#notes", "First session, end-to-end test.");
+    await shot(page, "session-log");
+    await Promise.all([page.waitForURL(`${server.url}/clients/${id}`), page.getByRole("button", { name: "Save session" }).click()]);
+    assert.equal(await page.locator("#warning").count(), 0, "no warning for a valid batch");
+    const entry = page.locator("ol#timeline li", { hasText: "First session, end-to-end test." });
+    assert.equal(await entry.count(), 1);
+    const text = await entry.textContent();
+    assert.match(text, /Session/);
+    assert.match(text, /150 min · zones hairline, frontal · needle 1RL 0\.25 mm \(lot NL-E2E-0001\)/);
+
+    // The expired batch: the record is kept, with a warning.
+    await page.goto(`/clients/${id}/sessions/new`);
+    await page.fill("#duration_minutes", "60");
+    await page.selectOption("#batch_id", expired.value);
+    await page.check('input[name=zones][value="crown"]');
+    await page.fill("#needle", "1RL 0.25 mm");
+    await page.fill("#needle_lot", "NL-E2E-0002");
+    await page.fill("#notes", "Expired batch, end-to-end test.");
+    await Promise.all([page.waitForURL(`${server.url}/clients/${id}?warning=expired-batch`), page.getByRole("button", { name: "Save session" }).click()]);
+    assert.match(await page.textContent("p#warning"), /pigment batch had expired/);
+    assert.equal(await page.locator("ol#timeline li", { hasText: "Expired batch, end-to-end test." }).count(), 1);
+  });
+});
+
+describe("pigments and recall", () => {
+  test("the valid batch's recall lists the new client, whose link opens the record", async () => {
+    need("newClient");
+    await page.goto("/pigments");
+    const row = page.locator("table#batches tbody tr", { hasText: "SB1-2026-031" });
+    assert.equal(await row.count(), 1);
+    assert.equal(await page.locator("table#batches tbody tr", { hasText: "SB1-2025-007" }).locator(".pill.bad").count(), 1, "the expired batch is marked");
+    await shot(page, "pigments");
+    await Promise.all([page.waitForURL(new RegExp(`/pigments/batches/${UUID}$`)), row.getByRole("link", { name: "Who received it" }).click()]);
+    assert.match(await page.textContent("h1"), /SB1-2026-031/);
+    const link = page.locator("table#recall a", { hasText: "Tomasz Nowak" });
+    assert.equal(await link.count(), 1, "the client treated with the batch is listed once");
+    await shot(page, "recall");
+    await Promise.all([page.waitForURL(`${server.url}/clients/${shared.newClient}`), link.click()]);
+    assert.equal((await page.textContent("h1#client-name")).trim(), "Tomasz Nowak");
+
+    // And the expired batch's recall also names them (the session was logged).
+    await page.goto("/pigments");
+    await page.locator("table#batches tbody tr", { hasText: "SB1-2025-007" }).getByRole("link", { name: "Who received it" }).click();
+    await page.waitForSelector("table#recall");
+    assert.equal(await page.locator("table#recall a", { hasText: "Tomasz Nowak" }).count(), 1);
+  });
+});
+
+describe("photos", () => {
+  test("an uploaded photo comes back as a JPEG without EXIF or GPS", async () => {
+    const id = need("newClient");
+    // The fixture itself carries EXIF with a GPS position.
+    const original = fs.readFileSync(FIXTURE);
+    const exif = exifSegments(original);
+    assert.equal(exif.length, 1, "the fixture has an EXIF block");
+    const { ifd0, gps } = readExif(exif[0]);
+    assert.equal(ifd0.get(0x010f)?.value, "FollicleTestCam", "the fixture names its camera");
+    assert.ok(gps, "the fixture has a GPS directory");
+    assert.equal(gps.get(1)?.value, "N");
+    assert.deepEqual(gps.get(2)?.value, [51, 30, 26]);
+    assert.ok(original.includes(Buffer.from("GPS")), "the fixture holds the bytes GPS");
+
+    await page.goto(`/clients/${id}`);
+    await page.selectOption("select#angle", "front");
+    await page.setInputFiles("input#photo", FIXTURE);
+    await Promise.all([page.waitForURL(`${server.url}/clients/${id}#photos`), page.getByRole("button", { name: "Upload photo" }).click()]);
+    assert.equal(await page.locator("#photo-error").count(), 0);
+    const img = page.locator('#photos img[src^="/api/v1/photos/"]');
+    assert.equal(await img.count(), 1);
+    await page.waitForFunction(() => {
+      const i = document.querySelector('#photos img[src^="/api/v1/photos/"]');
+      return i && i.complete && i.naturalWidth > 0;
+    });
+    assert.equal(await img.evaluate((i) => i.naturalWidth), 640);
+    assert.match(await page.textContent("ol#timeline"), /Photo \(front\)/);
+
+    const src = await img.getAttribute("src");
+    const res = await page.request.get(src);
+    assert.equal(res.status(), 200);
+    assert.equal(res.headers()["content-type"], "image/jpeg");
+    const bytes = await res.body();
+    assert.equal(bytes[0], 0xff);
+    assert.equal(bytes[1], 0xd8, "a JPEG");
+    assert.deepEqual(frameSize(bytes), { width: 640, height: 480 });
+    assert.equal(exifSegments(bytes).length, 0, "no APP1 Exif segment");
+    assert.ok(!bytes.includes(Buffer.from("Exif", "latin1")), "no Exif bytes at all");
+    assert.ok(!bytes.includes(Buffer.from("GPS", "latin1")), "no GPS bytes");
+    assert.ok(!bytes.includes(Buffer.from("FollicleTestCam", "latin1")), "no camera name");
+    shared.newPhoto = src.split("/").pop();
+
+    // Signed out, the photo is not given.
+    const anonymous = await browser.newContext();
+    const denied = await anonymous.request.get(`${server.url}${src}`);
+    assert.ok([401, 403].includes(denied.status()), `anonymous photo request: ${denied.status()}`);
+    await anonymous.close();
+  });
+});
+
+describe("clinics are kept apart", () => {
+  test("another clinic's owner gets Not found for the first clinic's client, photo and design", async () => {
+    const client = need("norwood7");
+    const photo = need("norwood7Photo");
+    const design = need("norwood7Design");
+    const other = await newPage();
+    try {
+      await signIn(other, "owner@other.test", "other-clinic-pass");
+      assert.match(await other.textContent("header .who"), /Olu Other/);
+
+      const res = await other.goto(`/clients/${client}`);
+      assert.equal(res.status(), 404);
+      assert.equal((await other.textContent("h1")).trim(), "Not found");
+      assert.doesNotMatch(await other.content(), new RegExp(NORWOOD_VII));
+
+      const photoRes = await other.request.get(`/api/v1/photos/${photo}`);
+      assert.equal(photoRes.status(), 404);
+      assert.doesNotMatch(photoRes.headers()["content-type"] || "", /image/);
+      const photoPage = await other.goto(`/api/v1/photos/${photo}`);
+      assert.equal(photoPage.status(), 404);
+
+      const designRes = await other.goto(`/designs/${design}`);
+      assert.equal(designRes.status(), 404);
+      assert.equal((await other.textContent("h1")).trim(), "Not found");
+      assert.equal(await other.locator("canvas#chart").count(), 0);
+
+      for (const url of [`/clients/${client}/consult`, `/clients/${client}/sessions/new`]) {
+        const r = await other.goto(url);
+        assert.equal(r.status(), 404, url);
+      }
+      // Their own client list does not show the demo clinic's clients.
+      await other.goto("/clients?q=Kowalski");
+      assert.match(await other.textContent("main"), /No client matches/);
+
+      // The first clinic still sees its own: the 404 is about the clinic, not the record.
+      const own = await page.goto(`/clients/${client}`);
+      assert.equal(own.status(), 200);
+      // An unknown id is Not found too.
+      const unknown = await page.goto("/clients/00000000-0000-4000-8000-000000000000");
+      assert.equal(unknown.status(), 404);
+      assert.equal((await page.textContent("h1")).trim(), "Not found");
+    } finally {
+      await other.context().close();
+    }
+  });
+});
+
+describe("settings", () => {
+  test("the owner sees the clinic's settings and users; a practitioner may not", async () => {
+    await page.goto("/settings");
+    assert.equal((await page.textContent("h1")).trim(), "Settings");
+    assert.ok(await page.isVisible("#settings_toml"));
+    const users = await page.locator("table#users tbody tr").allTextContents();
+    assert.equal(users.length, 3, "the demo's three users");
+    assert.ok(users.some((u) => u.includes(PRACTITIONER)));
+    await shot(page, "settings");
+
+    const practitioner = await newPage();
+    try {
+      await signIn(practitioner, PRACTITIONER, PASSWORD);
+      assert.equal(await practitioner.locator('nav a[href="/settings"]').count(), 0, "no Settings tab");
+      const res = await practitioner.goto("/settings");
+      assert.equal(res.status(), 403);
+    } finally {
+      await practitioner.context().close();
+    }
+  });
+});
+
+describe("keyboard", () => {
+  test("sign in and search clients with the keyboard only", async () => {
+    const p = await newPage();
+    try {
+      await p.goto("/login");
+      // The email field has the focus on arrival.
+      assert.equal(await p.evaluate(() => document.activeElement?.id), "email");
+      await p.keyboard.type(PRACTITIONER);
+      await p.keyboard.press("Tab");
+      assert.equal(await p.evaluate(() => document.activeElement?.id), "password");
+      await p.keyboard.type(PASSWORD);
+      await Promise.all([p.waitForURL(`${server.url}/`), p.keyboard.press("Enter")]);
+
+      // Tab to the Clients tab (the skip link and the brand come first), Enter.
+      let onClients = false;
+      for (let k = 0; k < 10 && !onClients; k++) {
+        await p.keyboard.press("Tab");
+        onClients = await p.evaluate(() => document.activeElement?.getAttribute("href") === "/clients" && !!document.activeElement.closest("nav"));
+      }
+      assert.ok(onClients, "the Clients tab is reached with Tab");
+      await Promise.all([p.waitForURL(`${server.url}/clients`), p.keyboard.press("Enter")]);
+
+      // The search box has the focus; type and Enter.
+      assert.equal(await p.evaluate(() => document.activeElement?.id), "q");
+      await p.keyboard.type("Mensah");
+      await Promise.all([p.waitForURL(/\/clients\?q=Mensah$/), p.keyboard.press("Enter")]);
+      const names = await p.locator("#client-results tbody tr td:first-child").allTextContents();
+      assert.deepEqual(names.map((n) => n.trim()), ["Kwame Mensah"]);
+
+      // Tab on to the result and open it.
+      let onResult = false;
+      for (let k = 0; k < 10 && !onResult; k++) {
+        await p.keyboard.press("Tab");
+        onResult = await p.evaluate(() => document.activeElement?.textContent.trim() === "Kwame Mensah");
+      }
+      assert.ok(onResult, "the result is reached with Tab");
+      const focusVisible = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle !== "none");
+      assert.ok(focusVisible, "the focused link shows a focus outline");
+      await Promise.all([p.waitForURL(new RegExp(`/clients/${UUID}$`)), p.keyboard.press("Enter")]);
+      assert.equal((await p.textContent("h1#client-name")).trim(), "Kwame Mensah");
+    } finally {
+      await p.context().close();
+    }
+  });
+});
