@@ -15,9 +15,10 @@ use crate::source::SpannedDoc;
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
+        // Serialized as the name files use (`VII`, `III-vertex`, `dark_brown`), never a
+        // case conversion of the Rust name (which would write `v_i_i`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* #[doc = concat!("`", $text, "`")] $variant),+ }
+        pub enum $name { $($(#[$vmeta])* #[doc = concat!("`", $text, "`")] #[serde(rename = $text)] $variant),+ }
 
         impl $name {
             /// Every value, in order.

@@ -26,7 +26,8 @@ pub const DEMO_PRACTITIONER: &str = "practitioner@demo.follicle.test";
 /// The demo front desk's email.
 pub const DEMO_FRONT_DESK: &str = "frontdesk@demo.follicle.test";
 
-/// The example clients, with whether they were treated once already (assessed 40 days ago).
+/// The example clients, with whether they were treated once already (assessed 30 days ago,
+/// first session 10 days ago, the next ones still to come).
 const CLIENTS: [(&str, &str, bool); 8] = [
     (
         "norwood-7-full-coverage",
@@ -181,7 +182,11 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
             )
             .await?;
         let assessment = assess(&profile, &settings, assessed);
-        let start = assessed + Duration::days(5);
+        let start = if *treated {
+            today - Duration::days(10)
+        } else {
+            assessed + Duration::days(5)
+        };
         let plan = plan(&assessment, &settings, start);
         let consultation = store
             .add_consultation(

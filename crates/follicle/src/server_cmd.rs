@@ -16,7 +16,7 @@ pub struct ServerArgs {
     /// variables `FOLLICLE__SECTION__KEY` override it.
     #[arg(long, value_name = "SERVER.toml")]
     config: Option<PathBuf>,
-    /// The database: sqlite://PATH or postgres://… [default: sqlite://<data-dir>/follicle.db].
+    /// The database: sqlite://PATH or postgres://… [default: `sqlite://DATA_DIR/follicle.db`].
     #[arg(long, value_name = "URL")]
     database: Option<String>,
     /// The data folder: the SQLite file and photos [default: follicle-data].
