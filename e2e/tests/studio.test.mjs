@@ -300,6 +300,37 @@ describe("designer", () => {
     assert.ok(latencies.length > 0, "at least one update during the drag");
     report(latencies, moves);
 
+    // Zone handles: drag the crown's first handle; the zones become explicit and the dots change.
+    await page.check("input[name=tool][value=zones]");
+    const zoneBefore = await page.evaluate(() => ({
+      checksum: window.follicleDesigner.checksum,
+      updates: window.follicleDesigner.updates,
+      kind: window.follicleDesigner.state.request.zones.kind,
+    }));
+    await page.evaluate(() => {
+      const [, y] = window.follicleDesigner.zoneHandleClientXY("crown");
+      window.scrollBy(0, y - window.innerHeight / 2);
+    });
+    const [zx, zy] = await page.evaluate(() => window.follicleDesigner.zoneHandleClientXY("crown"));
+    await page.mouse.move(zx, zy);
+    await page.mouse.down();
+    for (let k = 1; k <= 10; k++) {
+      await page.mouse.move(zx + k * 3, zy + k * 2);
+      await page.waitForTimeout(16);
+    }
+    await page.mouse.up();
+    await page.waitForFunction((n) => {
+      const d = window.follicleDesigner;
+      return !d.state.inFlight && !d.state.pending && !d.state.drag && d.updates > n;
+    }, zoneBefore.updates, { timeout: 30_000 });
+    const zoneAfter = await page.evaluate(() => ({
+      checksum: window.follicleDesigner.checksum,
+      kind: window.follicleDesigner.state.request.zones.kind,
+    }));
+    assert.equal(zoneBefore.kind, "stage");
+    assert.equal(zoneAfter.kind, "explicit", "dragging a zone handle makes the zones explicit");
+    assert.notEqual(zoneAfter.checksum, zoneBefore.checksum, "the dots follow the moved zone edge");
+
     // The tablet layout: the chart above the tools.
     const tablet = await newPage(TABLET);
     await signIn(tablet, OWNER, PASSWORD);

@@ -10,6 +10,10 @@
 "use strict";
 
 const ZONES = ["hairline", "frontal", "temples", "mid_scalp", "crown", "sides_back", "scar"];
+// Zone outlines have hundreds of points; every HANDLE_EVERY-th is a handle, and dragging one
+// moves its neighbours with a smooth fall-off over ZONE_FALLOFF_MM.
+const HANDLE_EVERY = 12;
+const ZONE_FALLOFF_MM = 18;
 const ZONE_COLOURS = { hairline: "#2c7fb8", frontal: "#41ab5d", temples: "#807dba", mid_scalp: "#fd8d3c", crown: "#e7298a", sides_back: "#969696", scar: "#d7301f" };
 
 function decodePattern(buffer) {
@@ -104,6 +108,16 @@ function init(root) {
       ctx.fillStyle = `rgba(34, 30, 32, ${0.35 + 0.65 * p.shade[i]})`;
       ctx.fillRect(px - r / 2, py - r / 2, r, r);
     }
+    if (tool() === "zones") {
+      for (const z of currentZones()) {
+        ctx.fillStyle = ZONE_COLOURS[z.kind] || "#888";
+        z.polygon.forEach((pt, j) => {
+          if (j % HANDLE_EVERY) return;
+          const [x, y] = toPx(pt);
+          ctx.fillRect(x - 4, y - 4, 8, 8);
+        });
+      }
+    }
     ctx.strokeStyle = "#1d5f8a";
     ctx.lineWidth = 2;
     path(h.hairline.points, false);
@@ -187,6 +201,18 @@ function init(root) {
   function setAnchors() {
     state.request.hairline.shape = { kind: "control_points", points: state.anchors.map((a) => [Math.round(a[0] * 100) / 100, Math.round(a[1] * 100) / 100]) };
   }
+  // Where the first handle of the first zone of a kind is on the page (for tests and tools).
+  api.zoneHandleClientXY = (kind) => {
+    const z = currentZones().find((z) => z.kind === kind);
+    if (!z) return null;
+    const [px, py] = toPx(z.polygon[0]);
+    const rect = canvas.getBoundingClientRect();
+    return [rect.left + (px * rect.width) / canvas.width, rect.top + (py * rect.height) / canvas.height];
+  };
+  function currentZones() {
+    if (state.request.zones.kind === "explicit") return state.request.zones.zones;
+    return state.pattern ? state.pattern.header.zones : [];
+  }
   function explicitZones() {
     if (state.request.zones.kind !== "explicit") {
       state.request.zones = { kind: "explicit", zones: state.pattern.header.zones.map((z) => ({ kind: z.kind, polygon: z.polygon })) };
@@ -199,6 +225,23 @@ function init(root) {
     const rect = canvas.getBoundingClientRect();
     const px = ((ev.clientX - rect.left) * canvas.width) / rect.width;
     const py = ((ev.clientY - rect.top) * canvas.height) / rect.height;
+    if (tool() === "zones") {
+      let best = null, bestD = 16;
+      currentZones().forEach((z, zi) => z.polygon.forEach((pt, vi) => {
+        if (vi % HANDLE_EVERY) return;
+        const [x, y] = toPx(pt);
+        const d = Math.hypot(x - px, y - py);
+        if (d < bestD) { best = { zi, vi }; bestD = d; }
+      }));
+      if (!best) return;
+      state.undo.push(JSON.stringify(state.request));
+      state.redo = [];
+      explicitZones();
+      const poly = state.request.zones.zones[best.zi].polygon;
+      state.drag = { id: ev.pointerId, zone: best.zi, vertex: best.vi, start: toMm(px, py), orig: poly.map((p) => p.slice()) };
+      canvas.setPointerCapture(ev.pointerId);
+      return;
+    }
     if (tool() === "move") {
       let best = -1, bestD = 22;
       state.anchors.forEach((a, i) => { const [ax, ay] = toPx(a); const d = Math.hypot(ax - px, ay - py); if (d < bestD) { best = i; bestD = d; } });
@@ -227,10 +270,23 @@ function init(root) {
     const rect = canvas.getBoundingClientRect();
     const px = ((ev.clientX - rect.left) * canvas.width) / rect.width;
     const py = ((ev.clientY - rect.top) * canvas.height) / rect.height;
+    const startedAt = performance.now();
+    if (state.drag.zone !== undefined) {
+      const now = toMm(px, py);
+      const [dx, dy] = [now[0] - state.drag.start[0], now[1] - state.drag.start[1]];
+      const centre = state.drag.orig[state.drag.vertex];
+      state.request.zones.zones[state.drag.zone].polygon = state.drag.orig.map((p) => {
+        const w = Math.exp(-((Math.hypot(p[0] - centre[0], p[1] - centre[1]) / ZONE_FALLOFF_MM) ** 2));
+        return [Math.round((p[0] + w * dx) * 100) / 100, Math.round((p[1] + w * dy) * 100) / 100];
+      });
+      draw();
+      regenerate(startedAt);
+      return;
+    }
     state.anchors[state.selected] = toMm(px, py);
     setAnchors();
     draw();
-    regenerate(performance.now());
+    regenerate(startedAt);
   });
   const endDrag = () => { if (state.drag) { state.drag = null; regenerate(null); } };
   canvas.addEventListener("pointerup", endDrag);
@@ -277,6 +333,7 @@ function init(root) {
     for (const z of Object.keys(baseDensity)) req.density_per_cm2[z] = Math.round(baseDensity[z] * f * 10) / 10;
   }, performance.now()));
   sessionSelect.addEventListener("change", draw);
+  document.querySelectorAll("input[name=tool]").forEach((r) => r.addEventListener("change", draw));
 
   document.getElementById("render").addEventListener("click", async () => {
     const img = document.getElementById("preview");
