@@ -80,6 +80,8 @@ mod model;
 mod photo;
 pub mod role;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod validate;
 
 pub use auth::{Actor, LoginSession, SessionToken};

@@ -929,37 +929,7 @@ pub async fn sessions_batches_expiry_and_recall(store: &Store) {
     );
 }
 
-/// A small real JPEG with an EXIF segment carrying a GPS position and an orientation.
-pub fn jpeg_with_gps() -> Vec<u8> {
-    let mut jpeg = Vec::new();
-    let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 90]));
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-        .encode_image(&image)
-        .unwrap();
-    let mut tiff: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
-    // IFD0 at 8: orientation 6, GPS IFD pointer to 38.
-    tiff.extend_from_slice(&2u16.to_le_bytes());
-    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
-    tiff.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0]);
-    tiff.extend_from_slice(&0u32.to_le_bytes());
-    // GPS IFD at 38: latitude reference "N", latitude at 68 (3 rationals).
-    tiff.extend_from_slice(&2u16.to_le_bytes());
-    tiff.extend_from_slice(&[0x01, 0x00, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0]);
-    tiff.extend_from_slice(&[0x02, 0x00, 5, 0, 3, 0, 0, 0, 68, 0, 0, 0]);
-    tiff.extend_from_slice(&0u32.to_le_bytes());
-    for (num, den) in [(51u32, 1u32), (30, 1), (2664, 100)] {
-        tiff.extend_from_slice(&num.to_le_bytes());
-        tiff.extend_from_slice(&den.to_le_bytes());
-    }
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend_from_slice(&u16::try_from(2 + 6 + tiff.len()).unwrap().to_be_bytes());
-    app1.extend_from_slice(b"Exif\0\0");
-    app1.extend_from_slice(&tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
+pub use follicle_store::testing::jpeg_with_gps;
 
 /// Whether EXIF GPS latitude can be read from the bytes (by an independent EXIF reader).
 pub fn has_gps(bytes: &[u8]) -> bool {

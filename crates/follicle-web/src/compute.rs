@@ -50,6 +50,23 @@ pub fn today() -> Date {
 }
 
 impl ClientInput {
+    /// The client file a stored consultation was made from, dated as it was: assessed on its
+    /// assessment date, sessions from its first session's date. `None` when the consultation
+    /// kept no client file.
+    pub fn from_consultation(c: &follicle_store::Consultation) -> Option<ClientInput> {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        Some(ClientInput {
+            client_toml: c.profile_toml.clone()?,
+            date: text(c.plan.get("assessed_on")),
+            start: text(
+                c.plan
+                    .get("sessions")
+                    .and_then(|s| s.get(0))
+                    .and_then(|s| s.get("date")),
+            ),
+        })
+    }
+
     /// Reads and assesses the client file.
     pub fn assess(&self, settings: &Settings) -> ApiResult<(ClientProfile, Assessment)> {
         let day = date("date", self.date.as_deref(), today())?;

@@ -188,7 +188,7 @@ impl FromRequestParts<AppState> for SignedIn {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !constant_time_eq(sent.as_bytes(), csrf_token(&token).as_bytes()) {
+            if !csrf_matches(&token, sent) {
                 return Err(ApiError::csrf(format!(
                     "missing or wrong {CSRF_HEADER} header: send the csrf_token from sign-in (also in the {CSRF_COOKIE} cookie)"
                 )));
@@ -232,6 +232,12 @@ pub fn csrf_token(session_token: &str) -> String {
         .chain_update(session_token.as_bytes())
         .finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `sent` is the CSRF token of this session, compared in constant time. The API's
+/// `X-CSRF-Token` header and the studio's `_csrf` form field are both checked here.
+pub fn csrf_matches(session_token: &str, sent: &str) -> bool {
+    constant_time_eq(sent.as_bytes(), csrf_token(session_token).as_bytes())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

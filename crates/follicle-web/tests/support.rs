@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
-use follicle_store::{Blobs, NewUser, Role, Store, StoreOptions};
+use follicle_store::{NewUser, Role, Store};
 use follicle_web::{AppState, ServerConfig};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -13,118 +13,13 @@ use time::OffsetDateTime;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-/// The PostgreSQL server the tests use.
-pub fn postgres_url() -> String {
-    std::env::var("FOLLICLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A store for one test, and what to clean up after it.
-pub struct TestStore {
-    pub store: Store,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Folder(std::path::PathBuf),
-    Schema { url: String, schema: String },
-}
+pub use follicle_store::testing::TestStore;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-impl TestStore {
-    /// A SQLite store in a fresh temporary folder.
-    pub async fn sqlite() -> TestStore {
-        let dir = temp_dir();
-        let url = format!("sqlite://{}", dir.join("data/follicle.db").display());
-        let store = Store::open_with(&url, Blobs::in_memory(), options())
-            .await
-            .expect("open SQLite store");
-        TestStore {
-            store,
-            cleanup: Cleanup::Folder(dir),
-        }
-    }
-
-    /// A PostgreSQL store in a fresh schema (`follicle_webtest_<random>`), so parallel tests
-    /// and repeated runs never meet.
-    pub async fn postgres() -> TestStore {
-        let url = postgres_url();
-        let schema = format!("follicle_webtest_{}", Uuid::new_v4().simple());
-        admin(&url, &format!("CREATE SCHEMA {schema}")).await;
-        let separator = if url.contains('?') { '&' } else { '?' };
-        // The application name marks this test's connections, so the clean-up can end them.
-        let store_url = format!("{url}{separator}options[search_path]={schema}&application_name={schema}");
-        let cleanup = Cleanup::Schema { url, schema };
-        let store = Store::open_with(&store_url, Blobs::in_memory(), options())
-            .await
-            .expect("open PostgreSQL store");
-        TestStore { store, cleanup }
-    }
-}
-
-impl Drop for TestStore {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::Folder(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::Schema { url, schema } => {
-                // Drop runs inside the test's runtime, which cannot block on itself: a thread
-                // with its own runtime drops the schema, also after a failed test. Connections
-                // still open are ended first, so that no lock they hold keeps the schema.
-                let url = url.clone();
-                let sql = format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{schema}'; \
-                     DROP SCHEMA IF EXISTS {schema} CASCADE"
-                );
-                let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(admin(&url, &sql));
-                })
-                .join();
-            }
-        }
-    }
-}
-
-/// Runs one statement on the PostgreSQL server, failing the test with a clear message when
-/// the server cannot be reached.
-async fn admin(url: &str, sql: &str) {
-    use sqlx::{Connection, Executor};
-    let mut connection = sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is needed for the web tests and is not reachable at {url}: {e}. \
-             Start PostgreSQL or set FOLLICLE_TEST_POSTGRES_URL."
-        )
-    });
-    connection
-        .execute(sqlx::AssertSqlSafe(sql.to_owned()))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let _ = connection.close().await;
-}
-
-fn options() -> StoreOptions {
-    StoreOptions {
-        max_connections: 4,
-        ..StoreOptions::default()
-    }
-}
-
-/// A fresh temporary folder.
-pub fn temp_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("follicle-web-test-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 // ----- calling the router -----
@@ -456,37 +351,7 @@ impl Demo {
 
 // ----- test files -----
 
-/// A 32×24 JPEG with EXIF: orientation 6 and a GPS latitude (as the store's tests make it).
-pub fn jpeg_with_gps() -> Vec<u8> {
-    let mut jpeg = Vec::new();
-    let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 90]));
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-        .encode_image(&image)
-        .unwrap();
-    let mut tiff: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
-    // IFD0 at 8: orientation 6, GPS IFD pointer to 38.
-    tiff.extend_from_slice(&2u16.to_le_bytes());
-    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
-    tiff.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0]);
-    tiff.extend_from_slice(&0u32.to_le_bytes());
-    // GPS IFD at 38: latitude reference "N", latitude at 68 (3 rationals).
-    tiff.extend_from_slice(&2u16.to_le_bytes());
-    tiff.extend_from_slice(&[0x01, 0x00, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0]);
-    tiff.extend_from_slice(&[0x02, 0x00, 5, 0, 3, 0, 0, 0, 68, 0, 0, 0]);
-    tiff.extend_from_slice(&0u32.to_le_bytes());
-    for (num, den) in [(51u32, 1u32), (30, 1), (2664, 100)] {
-        tiff.extend_from_slice(&num.to_le_bytes());
-        tiff.extend_from_slice(&den.to_le_bytes());
-    }
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend_from_slice(&u16::try_from(2 + 6 + tiff.len()).unwrap().to_be_bytes());
-    app1.extend_from_slice(b"Exif\0\0");
-    app1.extend_from_slice(&tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
+pub use follicle_store::testing::jpeg_with_gps;
 
 /// The EXIF an independent reader finds in the bytes, if any.
 pub fn exif_of(bytes: &[u8]) -> Option<exif::Exif> {

@@ -56,32 +56,27 @@ pub struct Me {
     pub csrf_token: String,
 }
 
-/// The `Set-Cookie` values of a session: the token (`HttpOnly`, `SameSite=Lax`, `Secure`
-/// unless turned off) and the CSRF token (readable by the page's scripts).
-pub fn session_cookies(state: &AppState, token: &str, max_age_seconds: i64) -> [String; 2] {
+/// The `Set-Cookie` headers of a session: the token (`HttpOnly`, `SameSite=Lax`, `Secure`
+/// unless turned off) and the CSRF token (readable by the page's scripts). An empty token with
+/// age 0 clears both.
+pub fn session_cookies(state: &AppState, token: &str, max_age_seconds: i64) -> HeaderMap {
     let secure = if state.config().server.secure_cookies {
         "; Secure"
     } else {
         ""
     };
     let max_age = max_age_seconds.max(0);
-    [
-        format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"),
-        format!(
-            "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}",
-            if token.is_empty() {
-                String::new()
-            } else {
-                csrf_token(token)
-            }
-        ),
-    ]
-}
-
-fn with_cookies(cookies: [String; 2]) -> HeaderMap {
+    let csrf = if token.is_empty() {
+        String::new()
+    } else {
+        csrf_token(token)
+    };
     let mut headers = HeaderMap::new();
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
+    for cookie in [
+        format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"),
+        format!("{CSRF_COOKIE}={csrf}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, v);
         }
     }
@@ -114,7 +109,7 @@ pub async fn login(
     tracing::info!(user = %user.id, clinic = %user.clinic_id, "signed in");
     let cookies = session_cookies(&state, &token, (session.expires_at - now).whole_seconds());
     Ok((
-        with_cookies(cookies),
+        cookies,
         Json(SignedInResponse {
             csrf_token: csrf_token(&token),
             token,
@@ -129,10 +124,7 @@ pub async fn login(
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<impl IntoResponse> {
     state.store().revoke_session(&me.token).await?;
-    Ok((
-        with_cookies(session_cookies(&state, "", 0)),
-        StatusCode::NO_CONTENT,
-    ))
+    Ok((session_cookies(&state, "", 0), StatusCode::NO_CONTENT))
 }
 
 /// Who is signed in.

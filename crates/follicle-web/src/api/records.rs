@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use follicle_core::ClientProfile;
 use follicle_pattern::PatternRequest;
 use follicle_render::Look;
 use follicle_store::{
@@ -104,24 +103,15 @@ pub fn pattern_request(value: Value, field: &str) -> ApiResult<PatternRequest> {
 
 /// The client's profile and plan a stored consultation was made from, re-read with the
 /// clinic's settings.
-async fn replan(state: &AppState, me: &SignedIn, c: &Consultation) -> ApiResult<compute::Planned> {
-    let settings = state.clinic_settings(&me.actor).await?;
-    let toml = c.profile_toml.clone().ok_or_else(|| {
-        ApiError::invalid(
-            "consultation_id",
-            "this consultation kept no client file to design from",
-        )
-    })?;
-    let input = ClientInput {
-        client_toml: toml,
-        date: c
-            .plan
-            .get("assessed_on")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        start: None,
-    };
-    input.plan(&settings)
+fn replan(c: &Consultation, settings: &follicle_core::Settings) -> ApiResult<compute::Planned> {
+    ClientInput::from_consultation(c)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "consultation_id",
+                "this consultation kept no client file to design from",
+            )
+        })?
+        .plan(settings)
 }
 
 /// Saves a design as the client's next version.
@@ -143,14 +133,14 @@ pub async fn add_design(
             if c.client_id != client_id {
                 return Err(ApiError::not_found("consultation"));
             }
-            let planned = replan(&state, &me, &c).await?;
+            let settings = state.clinic_settings(&me.actor).await?;
+            let planned = replan(&c, &settings)?;
             if planned.plan.sessions.is_empty() {
                 return Err(ApiError::invalid(
                     "consultation_id",
                     "the plan has no sessions: nothing to design",
                 ));
             }
-            let settings = state.clinic_settings(&me.actor).await?;
             follicle_pattern::from_plan::request(&planned.plan, &settings, seed)
         }
         (None, None) => {
@@ -250,12 +240,8 @@ pub async fn design_preview(
     let mut look = Look::typical(follicle_core::profile::Fitzpatrick::III, &settings);
     if let Some(cid) = d.consultation_id {
         let c = state.store().consultation(&me.actor, cid).await?;
-        if let (Some(toml), Some(day)) = (&c.profile_toml, c.plan.get("assessed_on").and_then(Value::as_str))
-        {
-            let day = follicle_core::profile::parse_date(day).map_err(ApiError::internal)?;
-            if let Ok(profile) = ClientProfile::from_toml(toml, &settings, day) {
-                look = Look::for_client(&profile, &settings);
-            }
+        if let Some(Ok((profile, _))) = ClientInput::from_consultation(&c).map(|i| i.assess(&settings)) {
+            look = Look::for_client(&profile, &settings);
         }
     }
     let pattern = state.pattern(design_request(&d)?).await?;

@@ -389,37 +389,53 @@ pub(super) async fn upload_photo(
 }
 
 /// The session log form's fields, as typed.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct SessionForm {
-    #[serde(default)]
     _csrf: String,
-    #[serde(default)]
     performed_on: String,
-    #[serde(default)]
     practitioner_id: String,
-    #[serde(default)]
     batch_id: String,
-    #[serde(default)]
+    /// The ticked zone checkboxes (the one field sent once per value).
     zones: Vec<String>,
-    #[serde(default)]
     dilution: String,
-    #[serde(default)]
     needle: String,
-    #[serde(default)]
     needle_lot: String,
-    #[serde(default)]
     depth_mm: String,
-    #[serde(default)]
     machine_settings: String,
-    #[serde(default)]
     duration_minutes: String,
-    #[serde(default)]
     anaesthetic: String,
-    #[serde(default)]
     notes: String,
 }
 
 impl SessionForm {
+    /// Reads the posted form; `zones` repeats once per ticked box, unknown names are ignored.
+    fn parse(body: &[u8]) -> SessionForm {
+        let mut f = SessionForm::default();
+        for (name, value) in url_pairs(body) {
+            let slot = match name.as_str() {
+                "zones" => {
+                    f.zones.push(value);
+                    continue;
+                }
+                "_csrf" => &mut f._csrf,
+                "performed_on" => &mut f.performed_on,
+                "practitioner_id" => &mut f.practitioner_id,
+                "batch_id" => &mut f.batch_id,
+                "dilution" => &mut f.dilution,
+                "needle" => &mut f.needle,
+                "needle_lot" => &mut f.needle_lot,
+                "depth_mm" => &mut f.depth_mm,
+                "machine_settings" => &mut f.machine_settings,
+                "duration_minutes" => &mut f.duration_minutes,
+                "anaesthetic" => &mut f.anaesthetic,
+                "notes" => &mut f.notes,
+                _ => continue,
+            };
+            *slot = value;
+        }
+        f
+    }
+
     /// Whether a zone is ticked.
     pub fn has_zone(&self, zone: &str) -> bool {
         self.zones.iter().any(|z| z == zone)
@@ -466,11 +482,7 @@ async fn session_page(
             .map_or("?".into(), |p| p.name.clone())
     };
     let users = state.store().list_users(&page.actor).await.unwrap_or_default();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &SessionPage {
@@ -536,7 +548,7 @@ pub(super) async fn session_submit(
     Id(id): Id,
     raw: axum::extract::RawForm,
 ) -> PageResult {
-    let form: SessionForm = parse_form(&raw.0)?;
+    let form = SessionForm::parse(&raw.0);
     page.check_csrf(&form._csrf)?;
     let client = state.store().client(&page.actor, id).await?;
     let mut errors = FieldErrors::default();
@@ -630,27 +642,6 @@ pub(super) async fn session_submit(
         }
     }
     session_page(&state, &page, client, form, errors).await
-}
-
-/// Reads a urlencoded form that may repeat a key (checkboxes).
-fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
-    let pairs: Vec<(String, String)> = url_pairs(body);
-    let mut map = serde_json::Map::new();
-    for (k, v) in pairs {
-        match map.get_mut(&k) {
-            Some(serde_json::Value::Array(a)) => a.push(v.into()),
-            _ if k == "zones" => {
-                map.insert(k, serde_json::Value::Array(vec![v.into()]));
-            }
-            _ => {
-                map.insert(k, v.into());
-            }
-        }
-    }
-    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| PageError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("The form could not be read: {e}"),
-    })
 }
 
 /// `application/x-www-form-urlencoded` pairs, in order, keys repeated as sent.

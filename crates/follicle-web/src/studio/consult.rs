@@ -559,11 +559,7 @@ pub(super) async fn submit(
         )),
         None => None,
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &ConsultPage {
@@ -593,22 +589,10 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
     let c = state.store().consultation(&page.actor, id).await?;
     let client = state.store().client(&page.actor, c.client_id).await?;
     let settings = state.clinic_settings(&page.actor).await?;
-    let toml = c.profile_toml.clone().unwrap_or_default();
-    let input = ClientInput {
-        client_toml: toml,
-        date: c
-            .plan
-            .get("assessed_on")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned),
-        start: c
-            .plan
-            .get("sessions")
-            .and_then(|s| s.get(0))
-            .and_then(|s| s.get("date"))
-            .and_then(|d| d.as_str())
-            .map(str::to_owned),
-    };
+    let input = ClientInput::from_consultation(&c).ok_or_else(|| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: "This consultation kept no client file to print a plan from.".into(),
+    })?;
     let planned = input.plan(&settings)?;
     let preview = preview_data_url(&state, &planned.plan, &settings).await?;
     let aftercare = planned

@@ -119,7 +119,7 @@ impl FromRequestParts<AppState> for Page {
 impl Page {
     /// Checks a form's `_csrf` field.
     pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
-        if sent.len() == self.csrf.len() && sent == self.csrf {
+        if crate::extract::csrf_matches(&self.token, sent) {
             Ok(())
         } else {
             Err(PageError {
@@ -266,6 +266,15 @@ impl FieldErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The status of a form page: 200, or 422 when it is shown again with mistakes.
+    pub fn status(&self) -> StatusCode {
+        if self.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
 }
 
 #[derive(Template)]
@@ -313,13 +322,7 @@ async fn login_submit(
                 session.token.as_str(),
                 (session.expires_at - now).whole_seconds(),
             );
-            let mut response = Redirect::to("/").into_response();
-            for c in cookies {
-                if let Ok(v) = c.parse() {
-                    response.headers_mut().append(header::SET_COOKIE, v);
-                }
-            }
-            Ok(response)
+            Ok((cookies, Redirect::to("/")).into_response())
         }
         Err(e) => {
             let (status, error) = match e {
@@ -371,12 +374,6 @@ async fn logout(
 ) -> PageResult {
     page.check_csrf(&form._csrf)?;
     state.store().revoke_session(&page.token).await?;
-    let token_cookie = crate::api::auth::session_cookies(&state, "", 0);
-    let mut response = Redirect::to("/login").into_response();
-    for c in token_cookie {
-        if let Ok(v) = c.parse() {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(response)
+    let cleared = crate::api::auth::session_cookies(&state, "", 0);
+    Ok((cleared, Redirect::to("/login")).into_response())
 }

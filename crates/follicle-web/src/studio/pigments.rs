@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use follicle_store::{
     NewPigmentBatch, NewPigmentProduct, PigmentBatch, PigmentProduct, RecallEntry, StoreError,
@@ -12,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::today::day;
-use super::{FieldErrors, Nav, Page, PageResult, render_status};
+use super::{FieldErrors, Nav, Page, PageResult, render, render_status};
 use crate::extract::Id;
 use crate::state::AppState;
 
@@ -90,11 +89,7 @@ async fn show(
             batch: b,
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &PigmentsPage {
@@ -197,20 +192,17 @@ pub(super) async fn recall(State(state): State<AppState>, page: Page, Id(id): Id
     let products = state.store().pigment_products(&page.actor).await?;
     let entries = state.store().recall(&page.actor, id).await?;
     let today = OffsetDateTime::now_utc().date();
-    render_status(
-        StatusCode::OK,
-        &RecallPage {
-            nav: Nav::new(&page, "pigments"),
-            row: BatchRow {
-                product: products
-                    .iter()
-                    .find(|p| p.id == batch.product_id)
-                    .map_or("?".into(), |p| p.name.clone()),
-                expires: day(batch.expires_on),
-                expired: batch.expires_on <= today,
-                batch,
-            },
-            entries: entries.into_iter().map(|e| (day(e.performed_on), e)).collect(),
+    render(&RecallPage {
+        nav: Nav::new(&page, "pigments"),
+        row: BatchRow {
+            product: products
+                .iter()
+                .find(|p| p.id == batch.product_id)
+                .map_or("?".into(), |p| p.name.clone()),
+            expires: day(batch.expires_on),
+            expired: batch.expires_on <= today,
+            batch,
         },
-    )
+        entries: entries.into_iter().map(|e| (day(e.performed_on), e)).collect(),
+    })
 }

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use follicle_store::{Action, NewUser, Role, StoreError, User};
 use serde::Deserialize;
@@ -68,11 +67,7 @@ async fn show(
         }
     };
     let users = state.store().list_users(&page.actor).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &SettingsPage {

@@ -86,24 +86,28 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
         status: a.status.as_str(),
         notes: a.notes.clone(),
     };
-    let week = store
-        .appointments_between(&page.actor, start, start + Duration::days(7))
-        .await?;
-    let (todays, later): (Vec<_>, Vec<_>) =
-        week.iter().partition(|a| a.starts_at < start + Duration::days(1));
-    // Reminders come from completed sessions: aftercare items that begin today, and
-    // touch-ups falling due within 30 days of the typical fading forecast.
-    let settings = state.clinic_settings(&page.actor).await?;
-    let past = store
+    // One read of the diary: six years back for the reminders, a week ahead for the sessions.
+    let tomorrow = start + Duration::days(1);
+    let diary = store
         .appointments_between(
             &page.actor,
             start - Duration::days(366 * 6),
-            start + Duration::days(1),
+            start + Duration::days(7),
         )
         .await?;
+    let (todays, later): (Vec<_>, Vec<_>) = diary
+        .iter()
+        .filter(|a| a.starts_at >= start)
+        .partition(|a| a.starts_at < tomorrow);
+    // Reminders come from completed sessions: aftercare items that begin today, and
+    // touch-ups falling due within 30 days of the typical fading forecast.
+    let settings = state.clinic_settings(&page.actor).await?;
     let mut reminders = Vec::new();
     let mut last_session: HashMap<Uuid, Date> = HashMap::new();
-    for a in past.iter().filter(|a| a.status == AppointmentStatus::Completed) {
+    let completed = diary
+        .iter()
+        .filter(|a| a.starts_at < tomorrow && a.status == AppointmentStatus::Completed);
+    for a in completed {
         let day_n = (today - a.starts_at.date()).whole_days();
         for item in &settings.aftercare.items {
             if item.only_if.is_none() && i64::from(item.from_day) == day_n && day_n > 0 {
