@@ -83,8 +83,6 @@ pub struct Page {
     pub actor: Actor,
     /// Their user record.
     pub user: User,
-    /// The session's CSRF token, for the forms.
-    pub csrf: String,
     token: String,
 }
 
@@ -107,12 +105,7 @@ impl FromRequestParts<AppState> for Page {
             .user(&actor, actor.user_id())
             .await
             .map_err(|e| PageError::from(e).into_response())?;
-        Ok(Page {
-            actor,
-            user,
-            csrf: csrf_token(&token),
-            token,
-        })
+        Ok(Page { actor, user, token })
     }
 }
 
@@ -162,7 +155,7 @@ impl Nav {
                 follicle_store::Role::Practitioner => "practitioner",
                 follicle_store::Role::FrontDesk => "front desk",
             },
-            csrf: page.csrf.clone(),
+            csrf: csrf_token(&page.token),
             tab,
             clinical: page.may(follicle_store::Action::ViewClinicalRecords),
             owner: page.may(follicle_store::Action::EditSettings),
