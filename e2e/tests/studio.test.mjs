@@ -3,8 +3,9 @@
 // One server per run (fresh data directory, the demo clinic and a second clinic), one
 // browser. The tests run in order and build on each other: the client created in the
 // "new client" test is consulted, treated, recalled and photographed by the later ones.
-// Screenshots of the main pages go to docs/screenshots/, the designer's drag latency to
-// docs/benchmarks/designer-drag.md.
+// Screenshots of the main pages and the designer's drag latency go to $FOLLICLE_E2E_OUT
+// (default: e2e/out, ignored by git), so a test run changes no tracked file;
+// `scripts/refresh-docs` points it at docs/ to refresh the screenshots and the latency table.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -22,8 +23,9 @@ const PRACTITIONER = "practitioner@demo.follicle.test";
 // The demo's Norwood VII, full coverage client (examples/clients/norwood-7-full-coverage.toml),
 // treated once, with a design and a photo.
 const NORWOOD_VII = "Martin Kowalski";
-const SHOTS = path.join(REPO, "docs", "screenshots");
-const BENCH = path.join(REPO, "docs", "benchmarks", "designer-drag.md");
+const OUT = process.env.FOLLICLE_E2E_OUT || path.join(REPO, "e2e", "out");
+const SHOTS = path.join(OUT, "screenshots");
+const BENCH = path.join(OUT, "benchmarks", "designer-drag.md");
 const FIXTURE = path.join(REPO, "e2e", "fixtures", "with-gps.jpg");
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
