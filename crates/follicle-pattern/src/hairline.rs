@@ -211,6 +211,7 @@ impl Hairline {
                 mid_frontal_height_mm,
                 frontotemporal_height_mm,
             } => {
+                let female = head.sex == Sex::Female;
                 let mut mfp_h = match mid_frontal_height_mm {
                     Some(h) => check_range(
                         "hairline.shape.mid_frontal_height_mm",
@@ -219,6 +220,11 @@ impl Hairline {
                         130.0,
                         "50–130 mm",
                     )?,
+                    // A woman's forehead height, moved by the preset as a man's would be.
+                    None if female => {
+                        settings.female_mid_frontal_height_mm + position.mid_frontal_height_mm()
+                            - HairlinePosition::Typical.mid_frontal_height_mm()
+                    }
                     None => position.mid_frontal_height_mm(),
                 };
                 let mut ft_h = match frontotemporal_height_mm {
@@ -231,11 +237,6 @@ impl Hairline {
                     )?,
                     None => mfp_h,
                 };
-                let female = head.sex == Sex::Female;
-                if female {
-                    // Rounder: the corners sit lower and further forward.
-                    ft_h -= 10.0;
-                }
                 let recession = if female {
                     settings.temple_recession_female_mm
                 } else if *mature {
@@ -243,14 +244,26 @@ impl Hairline {
                 } else {
                     settings.temple_recession_juvenile_mm
                 };
-                if *mature {
+                // The maturity raise is a men's rule (DOMAIN §9: it does not apply to women).
+                if *mature && !female {
                     mfp_h += settings.mature_raise_mm;
                     ft_h += settings.mature_raise_mm;
                 }
                 let lm = head.landmarks(settings.whorl_behind_ears_mm);
                 let mfp = head.walk_up(lm.glabella.surface_mm, mfp_h);
-                let ft = head.walk_up(lm.lateral_canthus_right.surface_mm, ft_h);
-                let tp = head.point_at_azimuth(if female { 34.0 } else { 30.0 }, 0.22 * c);
+                // Garg's 8-8-8: the frontotemporal point lies `frontotemporal_from_mid_frontal_mm`
+                // from the mid-frontal point and the frontotemporal height above the lateral
+                // canthus, both along the skin.
+                let ft = head.point_at_distances(
+                    mfp,
+                    settings.frontotemporal_from_mid_frontal_mm,
+                    lm.lateral_canthus_right.surface_mm,
+                    ft_h,
+                );
+                // The temporal peak sits below and behind the frontotemporal point.
+                let (_, ft_phi) = head.angles_from_surface(ft);
+                let tp_phi = (if female { 34.0f64 } else { 30.0f64 }).min(ft_phi.to_degrees() - 12.0);
+                let tp = head.point_at_azimuth(tp_phi, 0.22 * c);
                 let ft_l = [-ft[0], ft[1], ft[2]];
                 let tp_l = [-tp[0], tp[1], tp[2]];
                 mid_frontal = Some(head.point_from_surface(mfp));

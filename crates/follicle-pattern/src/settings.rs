@@ -160,6 +160,25 @@ pub struct PatternSettings {
     pub clockwise_whorl: bool,
     /// Distance of the whorl behind the line between the ear canals, mm (DOMAIN §4: about 60).
     pub whorl_behind_ears_mm: f64,
+    /// Men's hairlines are drawn mature (higher, receded temples) from this age. Default 35
+    /// (DOMAIN §4: mature hairlines sit about 1.5 cm higher). Never for women (DOMAIN §9).
+    pub mature_from_age: u32,
+    /// Distance along the skin from the mid-frontal point to each frontotemporal point, mm.
+    /// Default 80: Garg's 8-8-8 (DOMAIN §4, §9).
+    pub frontotemporal_from_mid_frontal_mm: f64,
+    /// A woman's mid-frontal point above the glabella (her forehead height), mm, when the
+    /// design does not set it. Default 63: measured female forehead heights 6.2–6.4 cm (DOMAIN §4, §9).
+    pub female_mid_frontal_height_mm: f64,
+    /// Amplitude of the irregular lower edge drawn where no fringe remains (alopecia totalis and
+    /// universalis), mm: never a straight line across the nape. Default 4 (DOMAIN §4: a natural
+    /// edge is irregular; Follicle default).
+    pub nape_irregularity_mm: f64,
+    /// Typical wavelength of that edge, mm. Default 30 (Follicle default).
+    pub nape_wave_length_mm: f64,
+    /// Least gap between the edges of two dots of one follicular unit, mm: the dots of a unit
+    /// are spaced at least one needle diameter plus this apart, so they never overlap. Default
+    /// 0.05 (DOMAIN §4: healed dots 100–150 µm, fresh up to 250 µm; Follicle default).
+    pub unit_dot_margin_mm: f64,
     /// How far the hair direction near the whorl turns away from straight-outwards, degrees.
     /// Default 40; it fades to 0 with distance (see `whorl_spiral_decay_mm`).
     pub whorl_spiral_deg: f64,
@@ -185,6 +204,12 @@ impl Default for PatternSettings {
             session_shades: vec![0.55, 0.75, 0.90],
             clockwise_whorl: true,
             whorl_behind_ears_mm: 60.0,
+            mature_from_age: 35,
+            frontotemporal_from_mid_frontal_mm: 80.0,
+            female_mid_frontal_height_mm: 63.0,
+            nape_irregularity_mm: 4.0,
+            nape_wave_length_mm: 30.0,
+            unit_dot_margin_mm: 0.05,
             whorl_spiral_deg: 40.0,
             whorl_spiral_decay_mm: 40.0,
         }
@@ -280,6 +305,48 @@ impl PatternSettings {
             120.0,
             "0–120 mm",
         )?;
+        check_range(
+            "pattern.frontotemporal_from_mid_frontal_mm",
+            self.frontotemporal_from_mid_frontal_mm,
+            40.0,
+            120.0,
+            "40–120 mm",
+        )?;
+        check_range(
+            "pattern.female_mid_frontal_height_mm",
+            self.female_mid_frontal_height_mm,
+            50.0,
+            100.0,
+            "50–100 mm",
+        )?;
+        check_range(
+            "pattern.nape_irregularity_mm",
+            self.nape_irregularity_mm,
+            0.0,
+            15.0,
+            "0–15 mm",
+        )?;
+        check_range(
+            "pattern.nape_wave_length_mm",
+            self.nape_wave_length_mm,
+            5.0,
+            200.0,
+            "5–200 mm",
+        )?;
+        check_range(
+            "pattern.unit_dot_margin_mm",
+            self.unit_dot_margin_mm,
+            0.0,
+            0.5,
+            "0–0.5 mm",
+        )?;
+        if self.mature_from_age > 120 {
+            return Err(PatternError::range(
+                "pattern.mature_from_age",
+                self.mature_from_age,
+                "0–120 years",
+            ));
+        }
         check_range(
             "pattern.whorl_spiral_deg",
             self.whorl_spiral_deg,
