@@ -532,7 +532,9 @@ fn scar_label(client: &ClientProfile) -> String {
                 ScarKind::FutStrip { length_mm, width_mm } => {
                     format!("FUT strip scar {length_mm} × {width_mm} mm")
                 }
-                ScarKind::Injury { length_mm, width_mm } => format!("injury scar {length_mm} × {width_mm} mm"),
+                ScarKind::Injury { length_mm, width_mm } => {
+                    format!("injury scar {length_mm} × {width_mm} mm")
+                }
                 ScarKind::Surgical { length_mm, width_mm } => {
                     format!("surgical scar {length_mm} × {width_mm} mm")
                 }

@@ -132,7 +132,11 @@ pub const LEGACY_AREATA_PERCENT: f64 = 8.0;
 
 impl HairLoss {
     /// Reads a stage from its scale, stage and affected share (the client file's fields).
-    pub fn from_parts(scale: &str, stage: Option<&str>, affected_percent: Option<f64>) -> Result<HairLoss, String> {
+    pub fn from_parts(
+        scale: &str,
+        stage: Option<&str>,
+        affected_percent: Option<f64>,
+    ) -> Result<HairLoss, String> {
         let need_stage = || stage.ok_or_else(|| format!("hair loss {scale:?} needs a stage"));
         let percent = || match affected_percent {
             Some(p) if p.is_finite() && (0.0..=100.0).contains(&p) => Ok(p),
@@ -155,7 +159,10 @@ impl HairLoss {
                 let s = need_stage()?;
                 HairLoss::Savin {
                     stage: SAVIN_STAGES.iter().copied().find(|x| *x == s).ok_or_else(|| {
-                        format!("unknown Savin stage {s:?}: expected one of {}", SAVIN_STAGES.join(", "))
+                        format!(
+                            "unknown Savin stage {s:?}: expected one of {}",
+                            SAVIN_STAGES.join(", ")
+                        )
                     })?,
                 }
             }
@@ -231,14 +238,19 @@ mod tests {
             iii.clone(),
             HairLoss::Ludwig { stage: 2 },
             HairLoss::Savin { stage: "II-1" },
-            HairLoss::AlopeciaAreata { affected_percent: 40.0 },
+            HairLoss::AlopeciaAreata {
+                affected_percent: 40.0,
+            },
             HairLoss::AlopeciaUniversalis,
         ] {
             let text = serde_json::to_string(&loss).unwrap();
             assert_eq!(read(&text).unwrap(), loss, "{text}");
         }
         let err = read(r#""norwood_9""#).unwrap_err().to_string();
-        assert!(err.contains("norwood_9") && err.contains("norwood_3_vertex"), "{err}");
+        assert!(
+            err.contains("norwood_9") && err.contains("norwood_3_vertex"),
+            "{err}"
+        );
         let err = read(r#"{"scale":"alopecia_areata"}"#).unwrap_err().to_string();
         assert!(err.contains("affected_percent"), "{err}");
     }

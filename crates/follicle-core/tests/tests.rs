@@ -15,7 +15,12 @@ const TODAY: Date = date!(2026 - 11 - 21);
 fn plan_text(text: &str, settings: &Settings) -> Result<Plan, InputError> {
     let profile = ClientProfile::from_toml(text, settings, TODAY)?;
     let assessment = assess(&profile, settings, TODAY);
-    Ok(plan(&assessment, &measured(&assessment), settings, date!(2026 - 12 - 01)))
+    Ok(plan(
+        &assessment,
+        &measured(&assessment),
+        settings,
+        date!(2026 - 12 - 01),
+    ))
 }
 
 /// Stand-in measures for the core's own tests (the core sits below the pattern engine, which
@@ -42,14 +47,15 @@ fn measured(a: &Assessment) -> Measured {
     if a.scope.scars {
         push(ZoneKind::Scar, 12.0 * a.client.scars.len() as f64);
     }
-    let full_area_cm2 = [(ZoneKind::Hairline, 20.0), (ZoneKind::Frontal, 70.0), (ZoneKind::Crown, 90.0)]
-        .into_iter()
-        .map(|(z, a)| (z, a * scale))
-        .collect();
-    Measured {
-        zones,
-        full_area_cm2,
-    }
+    let full_area_cm2 = [
+        (ZoneKind::Hairline, 20.0),
+        (ZoneKind::Frontal, 70.0),
+        (ZoneKind::Crown, 90.0),
+    ]
+    .into_iter()
+    .map(|(z, a)| (z, a * scale))
+    .collect();
+    Measured { zones, full_area_cm2 }
 }
 
 /// A minimal valid client file, to which a test adds or replaces sections.

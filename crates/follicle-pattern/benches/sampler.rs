@@ -50,7 +50,9 @@ fn fast_poisson_points(points: usize, seed: u64) -> usize {
 fn norwood_7() -> PatternRequest {
     PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLoss::Norwood { stage: NorwoodStage::VII },
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         ..PatternRequest::default()
     }

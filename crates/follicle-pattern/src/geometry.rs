@@ -406,8 +406,17 @@ impl Head {
     /// The point on the right side of the face-forward scalp at `from_a_mm` along the skin from
     /// `a` and `from_b_mm` from `b` (the intersection of two circles drawn on the skin, as
     /// Garg's 8-8-8 draws the frontotemporal point from the mid-frontal point and the lateral
-    /// canthus). `a` lies on the midline; the answer lies between the midline and the right ear.
-    pub fn point_at_distances(&self, a: [f64; 3], from_a_mm: f64, b: [f64; 3], from_b_mm: f64) -> [f64; 3] {
+    /// canthus). `a` lies on the midline; the answer lies between the midline and the right ear,
+    /// at a parametric azimuth of at least `min_azimuth_deg` (where the circles would meet further
+    /// back, the point at that azimuth `from_b_mm` from `b`).
+    pub fn point_at_distances(
+        &self,
+        a: [f64; 3],
+        from_a_mm: f64,
+        b: [f64; 3],
+        from_b_mm: f64,
+        min_azimuth_deg: f64,
+    ) -> [f64; 3] {
         // For an azimuth φ, the height whose distance from b is from_b (distance grows with height
         // above b); then the azimuth whose point lies from_a from a (distance grows away from the
         // midline).
@@ -423,7 +432,7 @@ impl Head {
             }
             self.point_at_azimuth(phi, 0.5 * (lo + hi))
         };
-        let (mut lo, mut hi) = (5.0, 90.0);
+        let (mut lo, mut hi) = (min_azimuth_deg.clamp(0.0, 89.0), 90.0);
         for _ in 0..40 {
             let mid = 0.5 * (lo + hi);
             if self.surface_distance_mm(a, at_phi(mid)) > from_a_mm {

@@ -104,6 +104,12 @@ pub struct HairlineSpec {
     pub seed: Option<u64>,
 }
 
+/// Parametric azimuth of the sideburn, where the hairline meets the side of the head, degrees.
+const SIDEBURN_AZIMUTH_DEG: f64 = 12.0;
+
+/// The frontotemporal point stays at least this far in front of the sideburn, degrees of azimuth.
+const SIDEBURN_GAP_DEG: f64 = 6.0;
+
 /// Polar samples of a line around the vertex.
 const STEP_DEG: f64 = 0.5;
 
@@ -198,7 +204,7 @@ impl Hairline {
             HairlineStyle::Sharp => settings.sharp.clone(),
         };
         let c = head.c_mm;
-        let sideburn = head.point_at_azimuth(12.0, -0.22 * c);
+        let sideburn = head.point_at_azimuth(SIDEBURN_AZIMUTH_DEG, -0.22 * c);
         let (sb_psi, _) = polar(head.chart_from_surface(sideburn));
         let mid_frontal;
         let frontotemporal;
@@ -254,15 +260,19 @@ impl Hairline {
                 // Garg's 8-8-8: the frontotemporal point lies `frontotemporal_from_mid_frontal_mm`
                 // from the mid-frontal point and the frontotemporal height above the lateral
                 // canthus, both along the skin.
+                // On a small or high-raised head the two distances can only meet above the ear:
+                // the point then stays SIDEBURN_GAP_DEG in front of the sideburn, as near both
+                // distances as the head allows.
                 let ft = head.point_at_distances(
                     mfp,
                     settings.frontotemporal_from_mid_frontal_mm,
                     lm.lateral_canthus_right.surface_mm,
                     ft_h,
+                    SIDEBURN_AZIMUTH_DEG + SIDEBURN_GAP_DEG,
                 );
-                // The temporal peak sits below and behind the frontotemporal point.
+                // The temporal peak sits below the frontotemporal point, halfway back to the sideburn.
                 let (_, ft_phi) = head.angles_from_surface(ft);
-                let tp_phi = (if female { 34.0f64 } else { 30.0f64 }).min(ft_phi.to_degrees() - 12.0);
+                let tp_phi = 0.5 * (SIDEBURN_AZIMUTH_DEG + ft_phi.to_degrees());
                 let tp = head.point_at_azimuth(tp_phi, 0.22 * c);
                 let ft_l = [-ft[0], ft[1], ft[2]];
                 let tp_l = [-tp[0], tp[1], tp[2]];

@@ -318,8 +318,11 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
                     let step = [p[0] + 0.5 * p[0] / r, p[1] + 0.5 * p[1] / r];
                     let (stepped, _) = head.surface_from_chart_near(step, Some(site_cos));
                     let radial = 0.5 / crate::geometry::dist3(site_surface, stepped).max(1e-6);
-                    units::spacing_for(settings.unit_dot_spacing_mm, diameter, settings.unit_dot_margin_mm)
-                        * radial.max(1.0 / radial) as f32
+                    units::spacing_for(
+                        settings.unit_dot_spacing_mm,
+                        diameter,
+                        settings.unit_dot_margin_mm,
+                    ) * radial.max(1.0 / radial) as f32
                 } else {
                     0.0
                 };

@@ -122,10 +122,7 @@ pub fn measure(request: &PatternRequest) -> Result<Measured, PatternError> {
         .filter(|m| m.zone != ZoneKind::Scar)
         .map(|m| (m.zone, m.area_cm2))
         .collect();
-    Ok(Measured {
-        zones,
-        full_area_cm2,
-    })
+    Ok(Measured { zones, full_area_cm2 })
 }
 
 fn zone_measures(map: &crate::field::ZoneMap, request: &PatternRequest) -> Vec<ZoneMeasure> {
@@ -249,7 +246,13 @@ pub fn request(a: &Assessment, settings: &Settings, seed: u64) -> PatternRequest
 }
 
 /// A rectangle for an injury or surgical scar at its site, on the chart (mm).
-fn scar_polygon(client: &ClientProfile, site: ScarSite, length_mm: f64, width_mm: f64, margin_mm: f64) -> ScarSpec {
+fn scar_polygon(
+    client: &ClientProfile,
+    site: ScarSite,
+    length_mm: f64,
+    width_mm: f64,
+    margin_mm: f64,
+) -> ScarSpec {
     // Rough chart positions of the sites on a default head (vertex at the origin, y forwards).
     let r = 0.3 * client.head.circumference_cm * 10.0 / std::f64::consts::PI;
     let (cx, cy) = match site {

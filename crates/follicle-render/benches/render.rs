@@ -68,7 +68,9 @@ fn main() {
     // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).
     let pattern = generate(&PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLoss::Norwood { stage: NorwoodStage::VII },
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         ..Default::default()
     })

@@ -6,7 +6,9 @@ use follicle_render::{Fading, Hair, Moment, RenderSettings, Scene, Skin, View, t
 fn main() {
     let req = PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLoss::Norwood { stage: NorwoodStage::VII },
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         ..Default::default()
     };

@@ -10,7 +10,12 @@ use super::{pattern, scene};
 
 /// A "photo": the head model from the front, bare, at 400 × 400.
 fn photo_and_landmarks() -> (image::RgbImage, Vec<Landmark>) {
-    let p = pattern(HairLoss::Norwood { stage: NorwoodStage::VII }, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let mut bare = p.clone();
     bare.dots.clear();
@@ -24,7 +29,12 @@ fn photo_and_landmarks() -> (image::RgbImage, Vec<Landmark>) {
 
 #[test]
 fn landmarks_land_within_two_pixels_of_where_they_were_placed() {
-    let p = pattern(HairLoss::Norwood { stage: NorwoodStage::VII }, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::III);
     let (photo, suggested) = photo_and_landmarks();
@@ -79,7 +89,12 @@ fn landmarks_land_within_two_pixels_of_where_they_were_placed() {
 
 #[test]
 fn impossible_landmarks_are_refused() {
-    let p = pattern(HairLoss::Norwood { stage: NorwoodStage::III }, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::III);
     let (photo, marks) = photo_and_landmarks();

@@ -54,7 +54,15 @@ fn consultation(client_id: Uuid, stage: &str) -> NewConsultation {
     let plan = follicle_pattern::plan_client(&profile, &settings, today, today, 1)
         .unwrap()
         .plan;
-    NewConsultation::from_core(client_id, Some(text), &profile, &plan.assessment, &plan, &settings).unwrap()
+    NewConsultation::from_core(
+        client_id,
+        Some(text),
+        &profile,
+        &plan.assessment,
+        &plan,
+        &settings,
+    )
+    .unwrap()
 }
 
 pub async fn clinic_with_owner_users_and_roles(store: &Store) {

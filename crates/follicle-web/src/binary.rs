@@ -181,7 +181,9 @@ mod tests {
     fn round_trip_within_the_stated_precision() {
         let request = PatternRequest {
             zones: ZonesSpec::Stage {
-                stage: HairLoss::Norwood { stage: NorwoodStage::III },
+                stage: HairLoss::Norwood {
+                    stage: NorwoodStage::III,
+                },
             },
             seed: 7,
             ..PatternRequest::default()

@@ -174,7 +174,11 @@ fn profile(common: &Common) -> anyhow::Result<(ClientProfile, Settings, Date)> {
 
 /// A pattern error on a valid client file: the head measurements or the rules cannot be drawn.
 fn drawing_error(e: follicle_pattern::PatternError, client: &Path) -> anyhow::Error {
-    UserError(format!("{}: the zones cannot be drawn on this head: {e}", client.display())).into()
+    UserError(format!(
+        "{}: the zones cannot be drawn on this head: {e}",
+        client.display()
+    ))
+    .into()
 }
 
 /// Assesses a client file: the zones to treat drawn on the client's head and measured there.
