@@ -17,8 +17,8 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, NeedleGauge, PatternError, PatternRequest,
-    ScarSpec, ZonesSpec,
+    HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, PatternError, PatternRequest, ScarSpec,
+    ZonesSpec,
 };
 use follicle_core::assess::{Assessment, Measured, ZoneMeasure};
 use follicle_core::plan::Plan;
@@ -139,16 +139,6 @@ fn zone_measures(map: &crate::field::ZoneMap, request: &PatternRequest) -> Vec<Z
         .collect()
 }
 
-fn gauge(diameter_mm: f64) -> NeedleGauge {
-    match diameter_mm {
-        d if d < 0.19 => NeedleGauge::N04,
-        d if d < 0.225 => NeedleGauge::N06,
-        d if d < 0.275 => NeedleGauge::N08,
-        d if d < 0.325 => NeedleGauge::N10,
-        _ => NeedleGauge::N12,
-    }
-}
-
 /// The pattern request for an assessed client, with a seed.
 ///
 /// The hairline follows the clinical rules for the client's sex, age and style, the zones their
@@ -173,7 +163,7 @@ pub fn request(a: &Assessment, settings: &Settings, seed: u64) -> PatternRequest
             // `pattern.mature_from_age`; women's hairlines get no maturity raise (DOMAIN §4, §9).
             shape: HairlineShape::Rules {
                 position: HairlinePosition::Typical,
-                mature: !female && c.age >= crate::PatternSettings::default().mature_from_age,
+                mature: !female && c.age >= settings.pattern.mature_from_age,
                 mid_frontal_height_mm: None,
                 frontotemporal_height_mm: None,
             },
@@ -192,24 +182,13 @@ pub fn request(a: &Assessment, settings: &Settings, seed: u64) -> PatternRequest
             ZonesSpec::Explicit { zones: Vec::new() }
         },
         seed,
-        ..PatternRequest::default()
+        ..PatternRequest::with_settings(settings)
     };
     for zone in ZoneKind::ALL {
         if let Some(d) = a.scope.density_per_cm2.get(&zone) {
             *req.density_per_cm2.get_mut(zone) = *d;
         }
     }
-    let needle = |zone: ZoneKind| {
-        let name = &settings.needles.per_zone[&zone];
-        gauge(settings.needles.diameter_mm[name])
-    };
-    req.needles.hairline = needle(ZoneKind::Hairline);
-    req.needles.frontal = needle(ZoneKind::Frontal);
-    req.needles.temples = needle(ZoneKind::Temples);
-    req.needles.mid_scalp = needle(ZoneKind::MidScalp);
-    req.needles.crown = needle(ZoneKind::Crown);
-    req.needles.sides_back = needle(ZoneKind::SidesBack);
-    req.needles.scar = needle(ZoneKind::Scar);
     let layers = follicle_core::plan::session_count(a, settings);
     if let Some(f) = settings.session_fractions(layers) {
         req.session_fractions = f.to_vec();
