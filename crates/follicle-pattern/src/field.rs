@@ -217,6 +217,8 @@ impl ZoneMap {
                         }
                     }
                     ZoneKind::Scar => {}
+                    // Without a fringe only the sides and back reach the scalp's lower edge.
+                    _ if feather_outline && kind != ZoneKind::SidesBack => {}
                     _ => {
                         if dist[k] < bw {
                             d *= edge + (1.0 - edge) * dist[k] / bw;

@@ -322,7 +322,7 @@ pub fn no_fringe(stage: &HairLoss) -> bool {
 }
 
 /// How far the temple zone reaches in front of the frontotemporal point, degrees of azimuth.
-const TEMPLE_BEYOND_CORNER_DEG: f64 = 10.0;
+const TEMPLE_BEYOND_CORNER_DEG: f64 = 15.0;
 
 /// Default zone polygons for a stage.
 pub(crate) fn stage_zones(
