@@ -5,6 +5,8 @@
 //! reason names the rule that produced it, so a practitioner can see why — and a
 //! clinic can change the rule rather than argue with the program.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use time::{Date, Duration};
 
@@ -134,24 +136,62 @@ pub struct Eligibility {
     pub reasons: Vec<Reason>,
 }
 
-/// A zone to treat, sized on this client's head.
+/// A zone to treat, as drawn on this client's head and measured there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ZoneToTreat {
     /// The zone.
     pub zone: ZoneKind,
     /// What it is, for people ("FUT strip scar 180 × 4 mm, occipital").
     pub label: String,
-    /// Area on the client's head, cm².
+    /// Area on the client's head, cm² (measured on the drawn zone).
     pub area_cm2: f64,
-    /// Final density, dots per cm².
+    /// Final density, dots per cm² (the zone's target; the hairline ramp and the blend into
+    /// existing hair make the mean lower, see `dots`).
     pub density_per_cm2: f64,
+    /// Dots at full density, as drawn: the density field integrated over the zone (hairline
+    /// ramp, isolated dots and the blend into an existing fringe included).
+    pub dots: f64,
 }
 
 impl ZoneToTreat {
-    /// Dots at full density.
+    /// Dots at full density (the healed design, before any healing-loss refill).
     pub fn target_dots(&self) -> f64 {
-        self.area_cm2 * self.density_per_cm2
+        self.dots
     }
+}
+
+/// One zone as the pattern engine drew and measured it: the input the planner prices from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneMeasure {
+    /// The zone.
+    pub zone: ZoneKind,
+    /// Treated area on the surface, cm².
+    pub area_cm2: f64,
+    /// Expected final dots (density field integrated over the zone).
+    pub dots: f64,
+    /// The zone's final density as drawn, dots/cm² (before the hairline ramp and blends).
+    pub density_per_cm2: f64,
+}
+
+/// Everything the pattern engine measured on the client's head.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Measured {
+    /// The zones drawn for this client, one entry per kind.
+    pub zones: Vec<ZoneMeasure>,
+    /// The area of each hair-loss zone on this head when fully bald (the largest stage's zones),
+    /// cm²: what a per-region price is a share of.
+    pub full_area_cm2: BTreeMap<ZoneKind, f64>,
+}
+
+/// What the pattern engine is asked to draw for an assessed client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scope {
+    /// Draw the zones of the client's hair loss (full coverage or density work).
+    pub hair_loss: bool,
+    /// Draw the client's scars (scar camouflage).
+    pub scars: bool,
+    /// Final density per zone, dots/cm² (the density factor among hair already applied).
+    pub density_per_cm2: BTreeMap<ZoneKind, f64>,
 }
 
 /// The recommended approach and why.
@@ -176,25 +216,60 @@ pub struct Assessment {
     pub eligibility: Eligibility,
     /// How.
     pub approach: ApproachChoice,
-    /// Where.
+    /// What to draw: the pattern engine draws it on the client's head and measures it.
+    #[serde(skip)]
+    pub scope: Scope,
+    /// Where, as drawn and measured (empty until [`Assessment::measured`]).
     pub zones: Vec<ZoneToTreat>,
     /// Total treated area, cm².
     pub treated_area_cm2: f64,
+    /// Each hair-loss zone's area on this head when fully bald, cm² (see [`Measured`]).
+    #[serde(skip)]
+    pub full_area_cm2: BTreeMap<ZoneKind, f64>,
+}
+
+impl Assessment {
+    /// The assessment with the zones the pattern engine drew and measured on this head.
+    ///
+    /// Scars are labelled from the client file; every other zone by its name.
+    pub fn measured(&self, measured: &Measured) -> Assessment {
+        let mut out = self.clone();
+        out.zones = measured
+            .zones
+            .iter()
+            .filter(|m| m.area_cm2 > 0.0 && m.dots > 0.0)
+            .map(|m| ZoneToTreat {
+                zone: m.zone,
+                label: if m.zone == ZoneKind::Scar {
+                    scar_label(&self.client)
+                } else {
+                    m.zone.label().to_string()
+                },
+                area_cm2: round2(m.area_cm2),
+                density_per_cm2: round2(m.density_per_cm2),
+                dots: m.dots.round(),
+            })
+            .collect();
+        out.treated_area_cm2 = round2(out.zones.iter().map(|z| z.area_cm2).sum());
+        out.full_area_cm2 = measured.full_area_cm2.clone();
+        out
+    }
 }
 
 /// Assesses a client on `today` under the clinic's settings. Cannot fail: the profile is already valid.
 pub fn assess(client: &ClientProfile, settings: &Settings, today: Date) -> Assessment {
     let eligibility = eligibility(client, settings, today);
     let approach = choose_approach(client, settings);
-    let zones = zones(client, &approach, settings);
-    let treated_area_cm2 = round2(zones.iter().map(|z| z.area_cm2).sum());
+    let scope = scope(client, &approach, settings);
     Assessment {
         assessed_on: today,
         client: client.clone(),
         eligibility,
         approach,
-        zones,
-        treated_area_cm2,
+        scope,
+        zones: Vec::new(),
+        treated_area_cm2: 0.0,
+        full_area_cm2: BTreeMap::new(),
     }
 }
 
@@ -405,98 +480,74 @@ fn choose_approach(client: &ClientProfile, settings: &Settings) -> ApproachChoic
     }
 }
 
-/// Zone areas on this client's head: the settings' stage table scaled by head size, plus scars as measured.
-fn zones(client: &ClientProfile, approach: &ApproachChoice, settings: &Settings) -> Vec<ZoneToTreat> {
-    let z = &settings.zones;
-    let scale = (client.head.circumference_cm / z.reference_circumference_cm).powi(2);
+/// What to draw: hair-loss zones for full coverage or density work, scars for camouflage, and
+/// the final density of each zone.
+///
+/// In pattern loss and alopecia the drawn zones are bare skin: full density even when the aim is
+/// density; without a fringe (totalis, universalis) the sides and back too. Thinning (female pattern, diffuse) keeps hair everywhere, so density work there adds
+/// `approach.density_factor_among_hair` of the full density.
+fn scope(client: &ClientProfile, approach: &ApproachChoice, settings: &Settings) -> Scope {
     let hair_work = approach
         .approaches
         .iter()
         .any(|a| matches!(a, Approach::FullCoverage | Approach::Density));
-    let density_factor = if approach.primary == Approach::Density {
+    let thinning = matches!(
+        client.hair_loss,
+        HairLoss::Ludwig { .. } | HairLoss::Savin { .. } | HairLoss::Diffuse
+    );
+    let factor = if approach.primary == Approach::Density && thinning {
         settings.approach.density_factor_among_hair
     } else {
         1.0
     };
-    let density = |zone: ZoneKind| settings.density.per_zone_dots_per_cm2[&zone];
-    let mut out = Vec::new();
-    if hair_work {
-        let shares: std::collections::BTreeMap<ZoneKind, f64> = match &client.hair_loss {
-            HairLoss::Norwood { stage } => z.norwood[stage.as_str()].clone(),
-            HairLoss::Ludwig { stage } => z.ludwig[["I", "II", "III"][usize::from(*stage) - 1]].clone(),
-            HairLoss::Savin { stage } => z.savin[*stage].clone(),
-            HairLoss::Diffuse => z.other["diffuse"].clone(),
-            HairLoss::AlopeciaTotalis => z.other["alopecia_totalis"].clone(),
-            HairLoss::AlopeciaUniversalis => z.other["alopecia_universalis"].clone(),
-            HairLoss::AlopeciaAreata { affected_percent }
-            | HairLoss::ScarringAlopecia { affected_percent } => z
-                .full_area_cm2
-                .keys()
-                .map(|zone| (*zone, affected_percent / 100.0))
-                .collect(),
-            HairLoss::None => Default::default(),
-        };
-        // In pattern loss and alopecia a fully affected zone is bare skin: it gets full density even
-        // when the aim is density. Thinning (female pattern, diffuse) keeps hair everywhere.
-        let bald_when_full = matches!(
-            client.hair_loss,
-            HairLoss::Norwood { .. }
-                | HairLoss::AlopeciaAreata { .. }
-                | HairLoss::AlopeciaTotalis
-                | HairLoss::AlopeciaUniversalis
-                | HairLoss::ScarringAlopecia { .. }
-        );
-        for (zone, share) in shares {
-            let Some(full) = z.full_area_cm2.get(&zone) else {
-                continue;
-            };
-            let factor = if bald_when_full && share >= 1.0 {
-                1.0
-            } else {
-                density_factor
-            };
-            let area = full * share * scale;
-            if area <= 0.0 {
-                continue;
-            }
-            out.push(ZoneToTreat {
-                zone,
-                label: zone.label().to_string(),
-                area_cm2: round2(area),
-                density_per_cm2: round2(density(zone) * factor),
-            });
-        }
+    let mut density_per_cm2: BTreeMap<ZoneKind, f64> = settings
+        .density
+        .per_zone_dots_per_cm2
+        .iter()
+        .map(|(zone, d)| (*zone, if *zone == ZoneKind::Scar { *d } else { d * factor }))
+        .collect();
+    // The sides and back are treated lighter because they blend into the fringe; with no fringe
+    // left (alopecia totalis/universalis) they get the full density of the top of the head.
+    if matches!(
+        client.hair_loss,
+        HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis
+    ) && let Some(&top) = density_per_cm2.get(&ZoneKind::MidScalp)
+    {
+        density_per_cm2.insert(ZoneKind::SidesBack, top);
     }
-    if approach.approaches.contains(&Approach::ScarCamouflage) {
-        let m_cm = settings.scars.margin_mm / 10.0;
-        for scar in &client.scars {
-            let (area, what) = match &scar.kind {
-                ScarKind::FutStrip { length_mm, width_mm } => (
-                    (length_mm / 10.0 + 2.0 * m_cm) * (width_mm / 10.0 + 2.0 * m_cm),
-                    format!("FUT strip scar {length_mm} × {width_mm} mm"),
-                ),
-                ScarKind::Injury { length_mm, width_mm } => (
-                    (length_mm / 10.0 + 2.0 * m_cm) * (width_mm / 10.0 + 2.0 * m_cm),
-                    format!("injury scar {length_mm} × {width_mm} mm"),
-                ),
-                ScarKind::Surgical { length_mm, width_mm } => (
-                    (length_mm / 10.0 + 2.0 * m_cm) * (width_mm / 10.0 + 2.0 * m_cm),
-                    format!("surgical scar {length_mm} × {width_mm} mm"),
-                ),
-                ScarKind::Fue { count } => (
-                    f64::from(*count) * settings.scars.fue_area_per_punch_cm2,
-                    format!("{count} FUE punch scars"),
-                ),
-            };
-            out.push(ZoneToTreat {
-                zone: ZoneKind::Scar,
-                label: format!("{what}, {}", scar.site.as_str().replace('_', " ")),
-                area_cm2: round2(area),
-                density_per_cm2: density(ZoneKind::Scar),
-            });
-        }
+    Scope {
+        hair_loss: hair_work && client.hair_loss != HairLoss::None,
+        scars: approach.approaches.contains(&Approach::ScarCamouflage) && !client.scars.is_empty(),
+        density_per_cm2,
     }
-    out
+}
+
+/// The scars a plan treats, for people: "FUT strip scar 180 × 4 mm, occipital; 600 FUE punch scars, donor".
+fn scar_label(client: &ClientProfile) -> String {
+    let labels: Vec<String> = client
+        .scars
+        .iter()
+        .map(|scar| {
+            let what = match &scar.kind {
+                ScarKind::FutStrip { length_mm, width_mm } => {
+                    format!("FUT strip scar {length_mm} × {width_mm} mm")
+                }
+                ScarKind::Injury { length_mm, width_mm } => {
+                    format!("injury scar {length_mm} × {width_mm} mm")
+                }
+                ScarKind::Surgical { length_mm, width_mm } => {
+                    format!("surgical scar {length_mm} × {width_mm} mm")
+                }
+                ScarKind::Fue { count } => format!("{count} FUE punch scars"),
+            };
+            format!("{what}, {}", scar.site.as_str().replace('_', " "))
+        })
+        .collect();
+    if labels.is_empty() {
+        ZoneKind::Scar.label().to_string()
+    } else {
+        labels.join("; ")
+    }
 }
 
 /// Rounds to two decimals (areas, hours): what people read, and what snapshots compare.

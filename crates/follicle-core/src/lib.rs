@@ -2,10 +2,11 @@
 //! scheduled treatment plan for scalp micropigmentation (SMP).
 //!
 //! No I/O happens here: callers read files and pass text; everything returns values.
-//! The flow is profile → assessment → plan:
+//! The flow is profile → assessment (what to treat) → the pattern engine draws and measures
+//! the zones on the client's head → plan priced from those measures:
 //!
 //! ```
-//! use follicle_core::{ClientProfile, Settings, assess, plan};
+//! use follicle_core::{ClientProfile, Measured, Settings, ZoneKind, ZoneMeasure, assess, plan};
 //! use time::macros::date;
 //!
 //! let client = r#"
@@ -26,7 +27,13 @@
 //! let today = date!(2026 - 11 - 21);
 //! let profile = ClientProfile::from_toml(client, &settings, today).unwrap();
 //! let assessment = assess(&profile, &settings, today);
-//! let plan = plan(&assessment, &settings, today);
+//! // The pattern engine draws the zones on the client's head and measures them
+//! // (`follicle_pattern::treatment::plan_client` does all of this); here, one measured zone.
+//! let measured = Measured {
+//!     zones: vec![ZoneMeasure { zone: ZoneKind::Crown, area_cm2: 400.0, dots: 32_000.0, density_per_cm2: 80.0 }],
+//!     ..Measured::default()
+//! };
+//! let plan = plan(&assessment, &measured, &settings, today);
 //! assert_eq!(plan.sessions.len(), 3);
 //! assert!(plan.sessions.iter().all(|s| s.duration_hours <= settings.sessions.max_hours));
 //! ```
@@ -47,7 +54,7 @@ pub mod settings;
 pub mod source;
 pub mod zone;
 
-pub use assess::{Assessment, Verdict, assess};
+pub use assess::{Assessment, Measured, Scope, Verdict, ZoneMeasure, assess};
 pub use error::{InputError, InputResult};
 pub use plan::{Plan, plan};
 pub use profile::ClientProfile;

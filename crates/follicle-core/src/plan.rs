@@ -17,7 +17,7 @@ use serde::Serialize;
 use time::{Date, Duration, Time, Weekday};
 
 use crate::aftercare::{Aftercare, aftercare};
-use crate::assess::{Approach, Assessment, Verdict, round2};
+use crate::assess::{Approach, Assessment, Measured, Verdict, round2};
 use crate::fading::FadingModel;
 use crate::pricing::{Quote, quote};
 use crate::profile::{ClientProfile, HairColour, HairlineStyle};
@@ -77,8 +77,11 @@ pub struct SessionZone {
     pub label: String,
     /// The area worked in this session, cm².
     pub area_cm2: f64,
-    /// Impressions placed.
+    /// Impressions placed: the design's new dots for this layer plus the refill.
     pub dots: u64,
+    /// Of `dots`, impressions that re-place what the previous session lost in healing
+    /// (`density.healing_loss_fraction`); they are not dots of the healed design.
+    pub refill_dots: u64,
     /// Needle cartridge.
     pub needle: String,
     /// Needle diameter, mm.
@@ -165,8 +168,13 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-/// Plans the treatment for an assessed client, starting on or after `start`.
-pub fn plan(assessment: &Assessment, settings: &Settings, start: Date) -> Plan {
+/// Plans the treatment for an assessed client, starting on or after `start`, from the zones the
+/// pattern engine drew and measured on the client's head (`follicle_pattern::treatment` does both).
+///
+/// Areas, dots, hours and price all come from `measured`: what is priced is what is drawn.
+pub fn plan(assessment: &Assessment, measured: &Measured, settings: &Settings, start: Date) -> Plan {
+    let measured_assessment = assessment.measured(measured);
+    let assessment = &measured_assessment;
     let client = &assessment.client;
     let mut notes = Vec::new();
     let verdict = assessment.eligibility.verdict;
@@ -390,11 +398,17 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
                     0.0
                 };
                 hours += h;
+                let refill = if share + loss * previous > 0.0 {
+                    dots * loss * previous / (share + loss * previous)
+                } else {
+                    0.0
+                };
                 zones_out.push(SessionZone {
                     zone: z.zone,
                     label: z.label.clone(),
                     area_cm2: round2(area),
                     dots: dots_rounded,
+                    refill_dots: (refill.round() as u64).min(dots_rounded),
                     needle_diameter_mm: settings.needles.zone_diameter_mm(z.zone),
                     needle,
                     pigment_dilution: dilution(&assessment.client, settings, dilutions[layer], z.zone),

@@ -181,10 +181,10 @@ pub fn quote(
     }
 }
 
-/// The course price by region: each region's price times the share of it that is treated.
+/// The course price by region: each region's price times the share of it that is treated (both
+/// measured on the client's head by the pattern engine).
 fn region_price(assessment: &Assessment, settings: &Settings) -> f64 {
     let pr = &settings.pricing;
-    let scale = (assessment.client.head.circumference_cm / settings.zones.reference_circumference_cm).powi(2);
     pr.regions
         .iter()
         .map(|(region, price)| {
@@ -192,9 +192,8 @@ fn region_price(assessment: &Assessment, settings: &Settings) -> f64 {
             let full: f64 = zones
                 .iter()
                 .filter(|z| **z != ZoneKind::Scar)
-                .filter_map(|z| settings.zones.full_area_cm2.get(z))
-                .sum::<f64>()
-                * scale;
+                .filter_map(|z| assessment.full_area_cm2.get(z))
+                .sum::<f64>();
             let treated: f64 = assessment
                 .zones
                 .iter()

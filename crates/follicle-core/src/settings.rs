@@ -62,7 +62,6 @@ pub struct Settings {
     pub eligibility: EligibilitySettings,
     pub approach: ApproachSettings,
     pub density: DensitySettings,
-    pub zones: ZoneSettings,
     pub scars: ScarSettings,
     pub sessions: SessionSettings,
     pub intervals: IntervalSettings,
@@ -176,24 +175,6 @@ pub struct DensitySettings {
     pub session_fractions: BTreeMap<String, Vec<f64>>,
     /// Share of new impressions lost in healing and re-placed next session.
     pub healing_loss_fraction: f64,
-}
-
-/// Zone sizes and which zones each hair-loss stage treats.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ZoneSettings {
-    /// Head circumference the areas below are measured on.
-    pub reference_circumference_cm: f64,
-    /// Area of each zone when fully bald.
-    pub full_area_cm2: BTreeMap<ZoneKind, f64>,
-    /// Treated share of each zone by Norwood stage.
-    pub norwood: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
-    /// Treated share of each zone by Ludwig stage.
-    pub ludwig: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
-    /// Treated share of each zone by Savin stage.
-    pub savin: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
-    /// Diffuse thinning, alopecia totalis and universalis.
-    pub other: BTreeMap<String, BTreeMap<ZoneKind, f64>>,
 }
 
 /// How scars are sized.
@@ -673,57 +654,6 @@ impl Settings {
             0.5,
         )?;
 
-        let z = &self.zones;
-        fraction(
-            "zones.reference_circumference_cm",
-            z.reference_circumference_cm,
-            40.0,
-            70.0,
-        )?;
-        for zone in ZoneKind::ALL.into_iter().filter(|z| *z != ZoneKind::Scar) {
-            match z.full_area_cm2.get(&zone) {
-                Some(&a) => fraction(&format!("zones.full_area_cm2.{zone}"), a, 1.0, 400.0)?,
-                None => return e("zones.full_area_cm2", format!("missing zone {zone:?}")),
-            }
-        }
-        for (scale, stages) in [
-            ("norwood", &z.norwood),
-            ("ludwig", &z.ludwig),
-            ("savin", &z.savin),
-            ("other", &z.other),
-        ] {
-            for (stage, shares) in stages {
-                for (zone, &share) in shares {
-                    fraction(&format!("zones.{scale}.{stage}.{zone}"), share, 0.0, 1.0)?;
-                }
-            }
-        }
-        for stage in crate::profile::NorwoodStage::ALL {
-            if !z.norwood.contains_key(stage.as_str()) {
-                return e(
-                    "zones.norwood",
-                    format!(
-                        "missing stage {:?}; every Norwood stage needs its zones",
-                        stage.as_str()
-                    ),
-                );
-            }
-        }
-        for stage in ["I", "II", "III"] {
-            if !z.ludwig.contains_key(stage) {
-                return e("zones.ludwig", format!("missing stage {stage:?}"));
-            }
-        }
-        for stage in crate::profile::SAVIN_STAGES {
-            if !z.savin.contains_key(stage) {
-                return e("zones.savin", format!("missing stage {stage:?}"));
-            }
-        }
-        for kind in ["diffuse", "alopecia_totalis", "alopecia_universalis"] {
-            if !z.other.contains_key(kind) {
-                return e("zones.other", format!("missing {kind:?}"));
-            }
-        }
         fraction("scars.margin_mm", self.scars.margin_mm, 0.0, 30.0)?;
         fraction(
             "scars.fue_area_per_punch_cm2",

@@ -155,7 +155,7 @@ proptest! {
         };
         let a = assess(&profile, &settings, TODAY);
         let start = time::macros::date!(2026 - 12 - 01);
-        let p = plan(&a, &settings, start);
+        let p = plan(&a, &super::measured(&a), &settings, start);
 
         // Every reason is tied to a rule that exists.
         for r in a.eligibility.reasons.iter().chain(&a.approach.reasons) {
@@ -201,7 +201,8 @@ proptest! {
             let text = client_file(40, true, 3, stage, 0.0, 0, None, None, vec![], None, circ, false);
             let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
             let a = assess(&profile, &settings, TODAY);
-            (a.treated_area_cm2, plan(&a, &settings, TODAY).quote.map_or(0, |q| q.total))
+            let p = plan(&a, &super::measured(&a), &settings, TODAY);
+            (p.assessment.treated_area_cm2, p.quote.map_or(0, |q| q.total))
         };
         let (area_small, price_small) = total(small);
         let (area_big, price_big) = total((small + extra).min(70.0));

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use fast_poisson::Poisson2D;
 use follicle_pattern::{
-    HairLossStage, PatchRequest, PatternRequest, ZonesSpec, generate, generate_patch, point_metrics,
+    HairLoss, NorwoodStage, PatchRequest, PatternRequest, ZonesSpec, generate, generate_patch, point_metrics,
 };
 
 const COUNTS: [usize; 3] = [10_000, 100_000, 1_000_000];
@@ -50,7 +50,9 @@ fn fast_poisson_points(points: usize, seed: u64) -> usize {
 fn norwood_7() -> PatternRequest {
     PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLossStage::Norwood7,
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         ..PatternRequest::default()
     }

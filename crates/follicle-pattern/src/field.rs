@@ -91,6 +91,7 @@ impl ZoneMap {
         hairline: &Hairline,
         densities: &ZoneDensities,
         settings: &PatternSettings,
+        feather_outline: bool,
     ) -> ZoneMap {
         let [x0, y0, x1, y1] = extent;
         let nx = ((x1 - x0) / RASTER_MM).ceil().max(1.0) as usize;
@@ -120,12 +121,21 @@ impl ZoneMap {
             });
         }
         // Distance (mm) to the nearest untreated, hair-bearing scalp cell, by a two-pass
-        // chamfer transform; only needed up to the blend width.
+        // chamfer transform; only needed up to the blend width. Without a fringe to blend into
+        // (alopecia totalis/universalis) the scalp's own lower edge is feathered the same way,
+        // so the treated area ends softly instead of along a drawn line.
         let bw = settings.blend_width_mm as f32;
         let mut dist = vec![f32::INFINITY; total];
         let mut any_untreated = false;
         for i in 0..total {
-            if scalp[i] && zone[i] == 0 && !excluded[i] {
+            let lower_edge = feather_outline && !scalp[i] && {
+                let centre = [
+                    x0 + ((i % nx) as f64 + 0.5) * RASTER_MM,
+                    y0 + ((i / nx) as f64 + 0.5) * RASTER_MM,
+                ];
+                hairline.depth_behind_mm(centre).is_none()
+            };
+            if (scalp[i] && zone[i] == 0 && !excluded[i]) || lower_edge {
                 dist[i] = 0.0;
                 any_untreated = true;
             }
@@ -207,6 +217,8 @@ impl ZoneMap {
                         }
                     }
                     ZoneKind::Scar => {}
+                    // Without a fringe only the sides and back reach the scalp's lower edge.
+                    _ if feather_outline && kind != ZoneKind::SidesBack => {}
                     _ => {
                         if dist[k] < bw {
                             d *= edge + (1.0 - edge) * dist[k] / bw;

@@ -104,6 +104,12 @@ pub struct HairlineSpec {
     pub seed: Option<u64>,
 }
 
+/// Parametric azimuth of the sideburn, where the hairline meets the side of the head, degrees.
+const SIDEBURN_AZIMUTH_DEG: f64 = 12.0;
+
+/// The frontotemporal point stays at least this far in front of the sideburn, degrees of azimuth.
+const SIDEBURN_GAP_DEG: f64 = 6.0;
+
 /// Polar samples of a line around the vertex.
 const STEP_DEG: f64 = 0.5;
 
@@ -198,7 +204,7 @@ impl Hairline {
             HairlineStyle::Sharp => settings.sharp.clone(),
         };
         let c = head.c_mm;
-        let sideburn = head.point_at_azimuth(12.0, -0.22 * c);
+        let sideburn = head.point_at_azimuth(SIDEBURN_AZIMUTH_DEG, -0.22 * c);
         let (sb_psi, _) = polar(head.chart_from_surface(sideburn));
         let mid_frontal;
         let frontotemporal;
@@ -211,6 +217,7 @@ impl Hairline {
                 mid_frontal_height_mm,
                 frontotemporal_height_mm,
             } => {
+                let female = head.sex == Sex::Female;
                 let mut mfp_h = match mid_frontal_height_mm {
                     Some(h) => check_range(
                         "hairline.shape.mid_frontal_height_mm",
@@ -219,6 +226,11 @@ impl Hairline {
                         130.0,
                         "50–130 mm",
                     )?,
+                    // A woman's forehead height, moved by the preset as a man's would be.
+                    None if female => {
+                        settings.female_mid_frontal_height_mm + position.mid_frontal_height_mm()
+                            - HairlinePosition::Typical.mid_frontal_height_mm()
+                    }
                     None => position.mid_frontal_height_mm(),
                 };
                 let mut ft_h = match frontotemporal_height_mm {
@@ -231,11 +243,6 @@ impl Hairline {
                     )?,
                     None => mfp_h,
                 };
-                let female = head.sex == Sex::Female;
-                if female {
-                    // Rounder: the corners sit lower and further forward.
-                    ft_h -= 10.0;
-                }
                 let recession = if female {
                     settings.temple_recession_female_mm
                 } else if *mature {
@@ -243,14 +250,30 @@ impl Hairline {
                 } else {
                     settings.temple_recession_juvenile_mm
                 };
-                if *mature {
+                // The maturity raise is a men's rule (DOMAIN §9: it does not apply to women).
+                if *mature && !female {
                     mfp_h += settings.mature_raise_mm;
                     ft_h += settings.mature_raise_mm;
                 }
                 let lm = head.landmarks(settings.whorl_behind_ears_mm);
                 let mfp = head.walk_up(lm.glabella.surface_mm, mfp_h);
-                let ft = head.walk_up(lm.lateral_canthus_right.surface_mm, ft_h);
-                let tp = head.point_at_azimuth(if female { 34.0 } else { 30.0 }, 0.22 * c);
+                // Garg's 8-8-8: the frontotemporal point lies `frontotemporal_from_mid_frontal_mm`
+                // from the mid-frontal point and the frontotemporal height above the lateral
+                // canthus, both along the skin.
+                // On a small or high-raised head the two distances can only meet above the ear:
+                // the point then stays SIDEBURN_GAP_DEG in front of the sideburn, as near both
+                // distances as the head allows.
+                let ft = head.point_at_distances(
+                    mfp,
+                    settings.frontotemporal_from_mid_frontal_mm,
+                    lm.lateral_canthus_right.surface_mm,
+                    ft_h,
+                    SIDEBURN_AZIMUTH_DEG + SIDEBURN_GAP_DEG,
+                );
+                // The temporal peak sits below the frontotemporal point, halfway back to the sideburn.
+                let (_, ft_phi) = head.angles_from_surface(ft);
+                let tp_phi = 0.5 * (SIDEBURN_AZIMUTH_DEG + ft_phi.to_degrees());
+                let tp = head.point_at_azimuth(tp_phi, 0.22 * c);
                 let ft_l = [-ft[0], ft[1], ft[2]];
                 let tp_l = [-tp[0], tp[1], tp[2]];
                 mid_frontal = Some(head.point_from_surface(mfp));

@@ -6,10 +6,10 @@
 //! names the field, never as a panic.
 //!
 //! ```
-//! use follicle_pattern::{generate, HairLossStage, PatternRequest, ZonesSpec};
+//! use follicle_pattern::{generate, HairLoss, NorwoodStage, PatternRequest, ZonesSpec};
 //!
 //! let request = PatternRequest {
-//!     zones: ZonesSpec::Stage { stage: HairLossStage::Norwood3 },
+//!     zones: ZonesSpec::Stage { stage: HairLoss::Norwood { stage: NorwoodStage::III } },
 //!     seed: 42,
 //!     ..PatternRequest::default()
 //! };
@@ -37,9 +37,13 @@
 //! * [`hairline`]: rules (mid-frontal point 7/8/10 cm, Garg 8-8-8, frontotemporal points
 //!   on the lateral canthus line, temporal peaks, mature and female variants) or control
 //!   points; soft/broken/sharp styles with seeded macro waves; a transition band.
-//! * [`zones`]: default zones per stage (Norwood I–VII incl. III-vertex, Ludwig I–III,
-//!   diffuse, alopecia areata, totalis/universalis), explicit polygons, FUT/FUE/polygon
-//!   scars, exclusions; all validated.
+//! * [`zones`]: default zones per stage, in core's one hair-loss vocabulary
+//!   ([`HairLoss`]: Norwood I–VII with the A variants and III-vertex, Ludwig I–III, Savin,
+//!   diffuse, alopecia areata patches covering the client's share of the scalp,
+//!   totalis/universalis without a fringe), explicit polygons, FUT/FUE/polygon scars,
+//!   exclusions; all validated.
+//! * [`treatment`]: one head, one set of zones — the client's zones drawn and measured here,
+//!   and the planner's areas, dots, hours and price taken from those measures.
 //! * `field` (internal): a 0.5 mm raster of zone and target density: the transition band
 //!   ramps up from the front, isolated dots ahead of the line, a feathered edge where
 //!   treated skin meets untreated hair-bearing scalp.
@@ -83,7 +87,6 @@
 
 pub mod error;
 mod field;
-pub mod from_plan;
 pub mod geometry;
 pub mod hairline;
 pub mod metrics;
@@ -93,11 +96,13 @@ pub mod polygon;
 mod request;
 mod sampler;
 pub mod settings;
+pub mod treatment;
 mod units;
 pub mod zones;
 
 pub use error::PatternError;
 pub use follicle_core::ZoneKind;
+pub use follicle_core::profile::{HairLoss, NorwoodStage};
 pub use geometry::{Head, HeadSpec, Landmarks, Sex, SurfacePoint};
 pub use hairline::{Hairline, HairlinePosition, HairlineShape, HairlineSpec, HairlineStyle};
 pub use metrics::{PointMetrics, RadialSpectrum, point_metrics};
@@ -106,4 +111,5 @@ pub use pattern::{Dot, MAX_DOTS, Pattern, PatternStats, SessionStats, ZoneStats,
 pub use request::{PatternRequest, ZoneDensities, ZoneNeedles};
 pub use sampler::{ANNULUS_OUTER, CANDIDATES, PACKING_CONSTANT};
 pub use settings::{HairlineStyleSettings, NeedleGauge, PatternSettings, PerGauge};
-pub use zones::{Exclusion, HairLossStage, ScarSpec, ZonePolygon, ZoneSpec, ZonesSpec};
+pub use treatment::{Treatment, plan_client, replan_design};
+pub use zones::{Exclusion, ScarSpec, ZonePolygon, ZoneSpec, ZonesSpec};

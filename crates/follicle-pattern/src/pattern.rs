@@ -131,8 +131,21 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// Generates the pattern for a request. See the crate docs.
-pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
+/// Everything drawn before the first dot: the head, its hairline, the zones and the density
+/// field. [`generate`] samples dots from it; [`crate::treatment`] measures it for the planner.
+pub(crate) struct Layout {
+    pub head: Head,
+    pub landmarks: Landmarks,
+    pub hairline: Hairline,
+    pub outline: Vec<[f64; 2]>,
+    pub zones: Vec<ZoneSpec>,
+    pub exclusions: Vec<Vec<[f64; 2]>>,
+    pub seed_points: Vec<[f64; 2]>,
+    pub map: ZoneMap,
+}
+
+/// Draws the zones of a request on its head and builds the density field.
+pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
     request.validate()?;
     let settings = &request.settings;
     let head = Head::from_spec(&request.head)?;
@@ -145,7 +158,7 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
     let whorl = landmarks.crown_whorl.chart_mm;
     let mut zone_specs: Vec<ZoneSpec> = match &request.zones {
         ZonesSpec::Stage { stage } => {
-            zones::stage_zones(*stage, &head, &hairline, &outline, whorl, request.seed)
+            zones::stage_zones(stage, &head, &hairline, &outline, whorl, request.seed, settings)
         }
         ZonesSpec::Explicit { zones } => {
             if zones.len() > 200 {
@@ -185,6 +198,7 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
         ];
     }
     let extent = [extent[0] - 5.0, extent[1] - 5.0, extent[2] + 5.0, extent[3] + 5.0];
+    let feather_outline = matches!(&request.zones, ZonesSpec::Stage { stage } if zones::no_fringe(stage));
     let map = ZoneMap::build(
         extent,
         &outline_poly,
@@ -193,7 +207,34 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
         &hairline,
         &request.density_per_cm2,
         settings,
+        feather_outline,
     );
+    Ok(Layout {
+        head,
+        landmarks,
+        hairline,
+        outline: outline_poly,
+        zones: zone_specs,
+        exclusions,
+        seed_points,
+        map,
+    })
+}
+
+/// Generates the pattern for a request. See the crate docs.
+pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
+    let Layout {
+        head,
+        landmarks,
+        hairline,
+        outline: outline_poly,
+        zones: zone_specs,
+        exclusions,
+        seed_points,
+        map,
+    } = layout(request)?;
+    let settings = &request.settings;
+    let whorl = landmarks.crown_whorl.chart_mm;
     let totals = map.zone_totals();
     let expected: f64 = totals.iter().map(|t| t.1).sum();
     if expected > MAX_DOTS as f64 {
@@ -268,13 +309,24 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
                 let angle = direction.angle_at(p);
                 let unit = sites.len() as u32;
                 let diameter = request.needles.diameter_of(zone);
-                let (_, site_cos) = head.surface_from_chart_near(p, None);
-                for o in units::unit_offsets(
-                    size,
-                    settings.unit_dot_spacing_mm as f32,
-                    angle as f32,
-                    &mut unit_rng,
-                ) {
+                let (site_surface, site_cos) = head.surface_from_chart_near(p, None);
+                // The chart keeps areas, not lengths: where it shrinks the skin in one direction
+                // (towards the ears and nape) the unit is spread by that much, so its dots keep
+                // their spacing on the skin in every direction.
+                let spacing = if size > 1 {
+                    let r = p[0].hypot(p[1]).max(1e-6);
+                    let step = [p[0] + 0.5 * p[0] / r, p[1] + 0.5 * p[1] / r];
+                    let (stepped, _) = head.surface_from_chart_near(step, Some(site_cos));
+                    let radial = 0.5 / crate::geometry::dist3(site_surface, stepped).max(1e-6);
+                    units::spacing_for(
+                        settings.unit_dot_spacing_mm,
+                        diameter,
+                        settings.unit_dot_margin_mm,
+                    ) * radial.max(1.0 / radial) as f32
+                } else {
+                    0.0
+                };
+                for o in units::unit_offsets(size, spacing, angle as f32, &mut unit_rng) {
                     let q = [p[0] + f64::from(o[0]), p[1] + f64::from(o[1])];
                     if exclusions.iter().any(|e| polygon::contains(e, q)) {
                         continue;

@@ -67,6 +67,19 @@ impl ZoneDensities {
             ZoneKind::Scar => self.scar,
         }
     }
+
+    /// The density for a zone, to change it.
+    pub fn get_mut(&mut self, kind: ZoneKind) -> &mut f64 {
+        match kind {
+            ZoneKind::Hairline => &mut self.hairline,
+            ZoneKind::Frontal => &mut self.frontal,
+            ZoneKind::Temples => &mut self.temples,
+            ZoneKind::MidScalp => &mut self.mid_scalp,
+            ZoneKind::Crown => &mut self.crown,
+            ZoneKind::SidesBack => &mut self.sides_back,
+            ZoneKind::Scar => &mut self.scar,
+        }
+    }
 }
 
 /// Needle per zone, and the diameter of each gauge. The defaults are the planner's

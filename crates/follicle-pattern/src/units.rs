@@ -28,26 +28,53 @@ pub(crate) fn cumulative(p: [f64; 4]) -> [f64; 4] {
     out
 }
 
+/// The dots of a unit of each size, in units of the spacing: pairs along the hair direction,
+/// triples a small triangle pointing along it, quadruples a diamond.
+const SHAPES: [&[[f32; 2]]; 4] = [
+    &[[0.0, 0.0]],
+    &[[-0.5, 0.0], [0.5, 0.0]],
+    &[[0.577, 0.0], [-0.289, 0.5], [-0.289, -0.5]],
+    &[[0.707, 0.0], [0.0, 0.5], [0.0, -0.5], [-0.707, 0.0]],
+];
+
+/// Each dot of a unit jitters by up to this share of the spacing in each direction, so no two
+/// units are identical stamps.
+const JITTER: f32 = 0.08;
+
+/// The closest two dots of one unit can come, as a share of the spacing: the closest pair of
+/// any shape, less the most the jitter can bring two dots together (2·√2·[`JITTER`]).
+pub(crate) fn min_separation_factor() -> f32 {
+    let mut closest = f32::INFINITY;
+    for shape in SHAPES {
+        for (i, a) in shape.iter().enumerate() {
+            for b in &shape[i + 1..] {
+                closest = closest.min((a[0] - b[0]).hypot(a[1] - b[1]));
+            }
+        }
+    }
+    closest - 2.0 * std::f32::consts::SQRT_2 * JITTER
+}
+
+/// The spacing of a unit's dots (mm): the setting, or more where the needle is wide enough that
+/// dots at the setting's spacing could touch — every two dots of a unit stay at least
+/// `diameter_mm + margin_mm` apart, centre to centre.
+pub(crate) fn spacing_for(setting_mm: f64, diameter_mm: f64, margin_mm: f64) -> f32 {
+    (setting_mm as f32).max((diameter_mm + margin_mm) as f32 / min_separation_factor())
+}
+
 /// Offsets (mm) of the dots of a unit of `size` around its site, oriented along
-/// `angle_rad` (the hair direction): pairs lie along the direction, triples form a small
-/// triangle pointing along it, quadruples a diamond; each dot jitters by up to 15% of the
-/// spacing so no two units are identical stamps.
+/// `angle_rad` (the hair direction), each jittered (see [`JITTER`]).
 pub(crate) fn unit_offsets(size: u8, spacing_mm: f32, angle_rad: f32, rng: &mut Pcg64Mcg) -> Vec<[f32; 2]> {
     let s = spacing_mm;
-    let base: &[[f32; 2]] = match size {
-        1 => &[[0.0, 0.0]],
-        2 => &[[-0.5, 0.0], [0.5, 0.0]],
-        3 => &[[0.577, 0.0], [-0.289, 0.5], [-0.289, -0.5]],
-        _ => &[[0.707, 0.0], [0.0, 0.5], [0.0, -0.5], [-0.707, 0.0]],
-    };
+    let base: &[[f32; 2]] = SHAPES[usize::from(size.clamp(1, 4)) - 1];
     let (sn, cs) = angle_rad.sin_cos();
     base.iter()
         .map(|b| {
             let (jx, jy) = if size > 1 {
                 let bits = rng.next_u64();
                 (
-                    (unit_f32(bits as u32) - 0.5) * 0.3,
-                    (unit_f32((bits >> 32) as u32) - 0.5) * 0.3,
+                    (unit_f32(bits as u32) - 0.5) * 2.0 * JITTER,
+                    (unit_f32((bits >> 32) as u32) - 0.5) * 2.0 * JITTER,
                 )
             } else {
                 (0.0, 0.0)

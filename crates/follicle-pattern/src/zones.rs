@@ -7,6 +7,7 @@
 //! ([`priority`]): scar, hairline, temples, frontal, crown, mid-scalp, sides/back.
 
 use follicle_core::ZoneKind;
+use follicle_core::profile::{HairLoss, NorwoodStage};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -15,114 +16,7 @@ use crate::geometry::{Head, dist3};
 use crate::hairline::{Hairline, from_polar, pchip, polar};
 use crate::polygon;
 use crate::sampler;
-
-/// Hair-loss stages with default treatment zones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum HairLossStage {
-    /// Norwood I: hairline refinement only.
-    #[serde(rename = "norwood_1")]
-    Norwood1,
-    /// Norwood II: hairline and temples.
-    #[serde(rename = "norwood_2")]
-    Norwood2,
-    /// Norwood III: hairline, temples, frontal.
-    #[default]
-    #[serde(rename = "norwood_3")]
-    Norwood3,
-    /// Norwood III-vertex: III plus the crown.
-    #[serde(rename = "norwood_3_vertex")]
-    Norwood3Vertex,
-    /// Norwood IV.
-    #[serde(rename = "norwood_4")]
-    Norwood4,
-    /// Norwood V.
-    #[serde(rename = "norwood_5")]
-    Norwood5,
-    /// Norwood VI.
-    #[serde(rename = "norwood_6")]
-    Norwood6,
-    /// Norwood VII: the whole top plus the fringe.
-    #[serde(rename = "norwood_7")]
-    Norwood7,
-    /// Ludwig I: thinning on the top, frontal rim kept.
-    #[serde(rename = "ludwig_1")]
-    Ludwig1,
-    /// Ludwig II.
-    #[serde(rename = "ludwig_2")]
-    Ludwig2,
-    /// Ludwig III.
-    #[serde(rename = "ludwig_3")]
-    Ludwig3,
-    /// Diffuse thinning over the top.
-    #[serde(rename = "diffuse")]
-    Diffuse,
-    /// Alopecia areata: a few round patches (seeded).
-    #[serde(rename = "alopecia_areata")]
-    AlopeciaAreata,
-    /// Alopecia totalis: the full scalp.
-    #[serde(rename = "totalis")]
-    Totalis,
-    /// Alopecia universalis: the full scalp.
-    #[serde(rename = "universalis")]
-    Universalis,
-}
-
-impl HairLossStage {
-    /// Every stage.
-    pub const ALL: [HairLossStage; 15] = [
-        HairLossStage::Norwood1,
-        HairLossStage::Norwood2,
-        HairLossStage::Norwood3,
-        HairLossStage::Norwood3Vertex,
-        HairLossStage::Norwood4,
-        HairLossStage::Norwood5,
-        HairLossStage::Norwood6,
-        HairLossStage::Norwood7,
-        HairLossStage::Ludwig1,
-        HairLossStage::Ludwig2,
-        HairLossStage::Ludwig3,
-        HairLossStage::Diffuse,
-        HairLossStage::AlopeciaAreata,
-        HairLossStage::Totalis,
-        HairLossStage::Universalis,
-    ];
-
-    /// The name used in files (`norwood_3_vertex`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HairLossStage::Norwood1 => "norwood_1",
-            HairLossStage::Norwood2 => "norwood_2",
-            HairLossStage::Norwood3 => "norwood_3",
-            HairLossStage::Norwood3Vertex => "norwood_3_vertex",
-            HairLossStage::Norwood4 => "norwood_4",
-            HairLossStage::Norwood5 => "norwood_5",
-            HairLossStage::Norwood6 => "norwood_6",
-            HairLossStage::Norwood7 => "norwood_7",
-            HairLossStage::Ludwig1 => "ludwig_1",
-            HairLossStage::Ludwig2 => "ludwig_2",
-            HairLossStage::Ludwig3 => "ludwig_3",
-            HairLossStage::Diffuse => "diffuse",
-            HairLossStage::AlopeciaAreata => "alopecia_areata",
-            HairLossStage::Totalis => "totalis",
-            HairLossStage::Universalis => "universalis",
-        }
-    }
-
-    /// Parses a name; the error lists what is allowed.
-    pub fn parse(name: &str) -> Result<HairLossStage, PatternError> {
-        HairLossStage::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| {
-                let allowed: Vec<&str> = HairLossStage::ALL.iter().map(|s| s.as_str()).collect();
-                PatternError::range(
-                    "zones.stage",
-                    format!("{name:?}"),
-                    format!("one of {}", allowed.join(", ")),
-                )
-            })
-    }
-}
+use crate::settings::PatternSettings;
 
 /// One zone as a polygon on the chart (mm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,10 +31,11 @@ pub struct ZoneSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ZonesSpec {
-    /// The defaults for a stage.
+    /// The defaults for a hair-loss stage, in the client file's vocabulary
+    /// ([`follicle_core::profile::HairLoss`]; the older names such as `"norwood_3"` are read too).
     Stage {
         /// The stage.
-        stage: HairLossStage,
+        stage: HairLoss,
     },
     /// Explicit polygons (e.g. edited from a stage's defaults).
     Explicit {
@@ -152,7 +47,9 @@ pub enum ZonesSpec {
 impl Default for ZonesSpec {
     fn default() -> Self {
         ZonesSpec::Stage {
-            stage: HairLossStage::Norwood3,
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::III,
+            },
         }
     }
 }
@@ -370,8 +267,8 @@ struct StagePlan {
     sides_back: bool,
 }
 
-fn plan(stage: HairLossStage) -> StagePlan {
-    use HairLossStage::*;
+fn plan(stage: &HairLoss) -> StagePlan {
+    use NorwoodStage as N;
     let p = |hairline, temples, frontal, crown, mid, sides| StagePlan {
         hairline,
         temples,
@@ -380,31 +277,62 @@ fn plan(stage: HairLossStage) -> StagePlan {
         mid,
         sides_back: sides,
     };
+    let nothing = p(false, false, None, None, None, false);
     match stage {
-        Norwood1 => p(true, false, None, None, None, false),
-        Norwood2 => p(true, true, None, None, None, false),
-        Norwood3 => p(true, true, Some(35.0), None, None, false),
-        Norwood3Vertex => p(true, true, Some(35.0), Some(30.0), None, false),
-        Norwood4 => p(true, true, Some(50.0), Some(38.0), None, false),
-        Norwood5 => p(true, true, Some(60.0), Some(45.0), Some((0.45, 0.0)), false),
-        Norwood6 => p(true, true, Some(60.0), Some(55.0), Some((0.60, 0.0)), false),
-        Norwood7 | Totalis | Universalis => p(true, true, Some(60.0), Some(60.0), Some((0.62, 0.0)), true),
-        Ludwig1 => p(false, false, None, None, Some((0.40, 20.0)), false),
-        Ludwig2 => p(false, false, None, Some(40.0), Some((0.52, 15.0)), false),
-        Ludwig3 => p(false, false, None, Some(50.0), Some((0.65, 12.0)), false),
-        Diffuse => p(false, false, Some(45.0), Some(50.0), Some((0.62, 10.0)), false),
-        AlopeciaAreata => p(false, false, None, None, None, false),
+        HairLoss::Norwood { stage } => match stage {
+            N::I => p(true, false, None, None, None, false),
+            N::II => p(true, true, None, None, None, false),
+            N::IIa => p(true, true, Some(20.0), None, None, false),
+            N::III => p(true, true, Some(35.0), None, None, false),
+            N::IIIa => p(true, true, Some(50.0), None, None, false),
+            N::IIIVertex => p(true, true, Some(35.0), Some(30.0), None, false),
+            N::IV => p(true, true, Some(50.0), Some(38.0), None, false),
+            N::IVa => p(true, true, Some(60.0), None, Some((0.35, 0.0)), false),
+            N::V => p(true, true, Some(60.0), Some(45.0), Some((0.45, 0.0)), false),
+            N::Va => p(true, true, Some(60.0), Some(35.0), Some((0.50, 0.0)), false),
+            N::VI => p(true, true, Some(60.0), Some(55.0), Some((0.60, 0.0)), false),
+            N::VII => p(true, true, Some(60.0), Some(60.0), Some((0.62, 0.0)), true),
+        },
+        HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis => {
+            p(true, true, Some(60.0), Some(60.0), Some((0.62, 0.0)), true)
+        }
+        HairLoss::Ludwig { stage: 1 } => p(false, false, None, None, Some((0.40, 20.0)), false),
+        HairLoss::Ludwig { stage: 2 } => p(false, false, None, Some(40.0), Some((0.52, 15.0)), false),
+        HairLoss::Ludwig { .. } => p(false, false, None, Some(50.0), Some((0.65, 12.0)), false),
+        HairLoss::Savin { stage } => match *stage {
+            "I-1" => p(false, false, None, None, Some((0.30, 20.0)), false),
+            "I-2" => p(false, false, None, None, Some((0.35, 20.0)), false),
+            "I-3" => p(false, false, None, None, Some((0.40, 20.0)), false),
+            "I-4" => p(false, false, None, Some(30.0), Some((0.45, 20.0)), false),
+            "II-1" => p(false, false, None, Some(40.0), Some((0.50, 15.0)), false),
+            "II-2" => p(false, false, None, Some(45.0), Some((0.55, 15.0)), false),
+            "III" => p(false, false, None, Some(50.0), Some((0.65, 12.0)), false),
+            "frontal" => p(false, false, Some(45.0), None, Some((0.50, 10.0)), false),
+            _ => p(false, false, Some(45.0), Some(55.0), Some((0.68, 10.0)), false),
+        },
+        HairLoss::Diffuse => p(false, false, Some(45.0), Some(50.0), Some((0.62, 10.0)), false),
+        HairLoss::AlopeciaAreata { .. } | HairLoss::ScarringAlopecia { .. } | HairLoss::None => nothing,
     }
 }
 
+/// True when the stage leaves no fringe of hair to blend into (alopecia totalis, universalis):
+/// the sides and back are treated at full density and the lower edge is feathered and irregular.
+pub fn no_fringe(stage: &HairLoss) -> bool {
+    matches!(stage, HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis)
+}
+
+/// How far the temple zone reaches in front of the frontotemporal point, degrees of azimuth.
+const TEMPLE_BEYOND_CORNER_DEG: f64 = 15.0;
+
 /// Default zone polygons for a stage.
 pub(crate) fn stage_zones(
-    stage: HairLossStage,
+    stage: &HairLoss,
     head: &Head,
     hairline: &Hairline,
     outline: &Outline,
     whorl: [f64; 2],
     seed: u64,
+    settings: &PatternSettings,
 ) -> Vec<ZoneSpec> {
     let sp = plan(stage);
     let (h0, h1) = hairline.azimuth_range_deg();
@@ -419,10 +347,12 @@ pub(crate) fn stage_zones(
     let w = style.transition_width_mm;
     let ahead = style.isolated_band_mm;
     let behind_band = |psi: f64| line(psi) - w * scale(psi);
-    // Frontotemporal azimuths: from the rules, or 35° either side of the midline.
+    // Where the temples end and the frontal zone begins: a little in front of the
+    // frontotemporal points (the recession reaches round the corner), or 35° either side of the
+    // midline for a drawn line.
     let ft_psi = hairline
         .frontotemporal
-        .map(|ft| polar(ft[0].chart_mm).0)
+        .map(|ft| polar(ft[0].chart_mm).0 + TEMPLE_BEYOND_CORNER_DEG)
         .unwrap_or(55.0)
         .clamp(h0 + 5.0, 85.0);
     let mut zones = Vec::new();
@@ -432,7 +362,37 @@ pub(crate) fn stage_zones(
         }
     };
     if sp.sides_back {
-        push(&mut zones, ZoneKind::SidesBack, star(|psi| outline.at(psi)));
+        if no_fringe(stage) {
+            // No fringe to stop at: the lower edge follows the scalp's edge with seeded waves
+            // (never a straight line across the nape); the density field feathers it.
+            let mut rng = sampler::stream(seed, 13);
+            let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let waves: Vec<(f64, f64, f64)> = [1.0, 0.55, 0.3]
+                .iter()
+                .zip([0.6, 0.3, 0.1])
+                .map(|(len, weight)| {
+                    (
+                        weight * settings.nape_irregularity_mm,
+                        len * settings.nape_wave_length_mm,
+                        unit() * std::f64::consts::TAU,
+                    )
+                })
+                .collect();
+            let edge = |psi: f64| {
+                if hairline.at(psi).is_some_and(|_| psi >= h0 && psi <= h1) {
+                    return outline.at(psi);
+                }
+                let s = psi.to_radians() * outline.at(psi);
+                let wave: f64 = waves
+                    .iter()
+                    .map(|&(a, l, ph)| a * (1.0 + (std::f64::consts::TAU * s / l + ph).sin()))
+                    .sum();
+                outline.at(psi) - wave
+            };
+            push(&mut zones, ZoneKind::SidesBack, star(edge));
+        } else {
+            push(&mut zones, ZoneKind::SidesBack, star(|psi| outline.at(psi)));
+        }
     }
     if let Some((frac, rim)) = sp.mid {
         let mid = |psi: f64| {
@@ -479,14 +439,29 @@ pub(crate) fn stage_zones(
             band(h0, h1, behind_band, |psi| line(psi) + ahead * scale(psi)),
         );
     }
-    if stage == HairLossStage::AlopeciaAreata {
-        zones.extend(areata_patches(head, hairline, outline, whorl, seed));
+    if let HairLoss::AlopeciaAreata { affected_percent } | HairLoss::ScarringAlopecia { affected_percent } =
+        stage
+    {
+        zones.extend(areata_patches(
+            *affected_percent,
+            head,
+            hairline,
+            outline,
+            whorl,
+            seed,
+        ));
     }
     zones
 }
 
-/// Three to five round patches (radius 12–25 mm) at seeded places, each labelled by where it lies.
+/// Round patches at seeded places whose union covers `affected_percent` of the scalp (the SALT
+/// score), each labelled by where its centre lies.
+///
+/// The centres and relative sizes are drawn from the seed; one common scale is then found by
+/// bisection so that the covered share of the scalp (measured on a 1 mm grid of the equal-area
+/// chart, so it is the share of the skin) matches the client's figure.
 fn areata_patches(
+    affected_percent: f64,
     head: &Head,
     hairline: &Hairline,
     outline: &Outline,
@@ -494,30 +469,62 @@ fn areata_patches(
     seed: u64,
 ) -> Vec<ZoneSpec> {
     let _ = head;
+    let share = (affected_percent / 100.0).clamp(0.0, 1.0);
+    if share <= 0.0 {
+        return Vec::new();
+    }
     let mut rng = sampler::stream(seed, 11);
     let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-    let count = 3 + (unit() * 3.0) as usize;
-    let mut discs: Vec<([f64; 2], f64)> = Vec::new();
-    for _ in 0..200 {
-        if discs.len() >= count {
-            break;
-        }
-        let radius = 12.0 + 13.0 * unit();
-        let psi = unit() * 360.0;
-        let r = (0.15 + 0.5 * unit()) * outline.at(psi);
-        let c = from_polar(psi, r);
-        let fits = r + radius < outline.at(psi) - 5.0
-            && hairline.depth_behind_mm(c).is_none_or(|d| d > radius + 5.0)
-            && discs
-                .iter()
-                .all(|(q, rq)| (q[0] - c[0]).hypot(q[1] - c[1]) > radius + rq + 5.0);
-        if fits {
-            discs.push((c, radius));
+    // More of the scalp affected: more patches (3–5 at a small share, up to 9 at a large one).
+    let count = 3 + (unit() * 3.0) as usize + (share * 4.0) as usize;
+    let discs: Vec<([f64; 2], f64)> = (0..count)
+        .map(|_| {
+            let psi = unit() * 360.0;
+            let r = unit().sqrt() * 0.85 * outline.at(psi);
+            (from_polar(psi, r), 0.6 + 0.4 * unit())
+        })
+        .collect();
+    // The scalp's cells, 1 mm apart.
+    let reach = outline.max_radius();
+    let mut cells: Vec<[f64; 2]> = Vec::new();
+    let n = (reach.ceil() as i64) + 1;
+    for j in -n..=n {
+        for i in -n..=n {
+            let q = [i as f64 + 0.5, j as f64 + 0.5];
+            let (psi, r) = polar(q);
+            if r <= outline.at(psi) {
+                cells.push(q);
+            }
         }
     }
+    if cells.is_empty() {
+        return Vec::new();
+    }
+    let covered = |scale: f64| {
+        cells
+            .iter()
+            .filter(|q| {
+                discs.iter().any(|(c, rel)| {
+                    let rr = scale * rel;
+                    (q[0] - c[0]).powi(2) + (q[1] - c[1]).powi(2) <= rr * rr
+                })
+            })
+            .count() as f64
+            / cells.len() as f64
+    };
+    let (mut lo, mut hi) = (0.0, 2.5 * reach);
+    for _ in 0..30 {
+        let mid = 0.5 * (lo + hi);
+        if covered(mid) < share {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let scale = 0.5 * (lo + hi);
     discs
         .into_iter()
-        .map(|(c, radius)| {
+        .map(|(c, rel)| {
             let (psi, r) = polar(c);
             let kind = if (c[0] - whorl[0]).hypot(c[1] - whorl[1]) < 45.0 {
                 ZoneKind::Crown
@@ -530,7 +537,7 @@ fn areata_patches(
             };
             ZoneSpec {
                 kind,
-                polygon: polygon::disc(c, radius, 48),
+                polygon: polygon::disc(c, scale * rel, 96),
             }
         })
         .collect()

@@ -2,7 +2,38 @@
 
 use follicle_pattern::*;
 
-fn request(stage: HairLossStage) -> PatternRequest {
+mod treatment;
+
+/// Every hair-loss stage a client file can name (alopecia areata at three SALT scores).
+fn all_stages() -> Vec<HairLoss> {
+    let mut out: Vec<HairLoss> = NorwoodStage::ALL
+        .iter()
+        .map(|&stage| HairLoss::Norwood { stage })
+        .collect();
+    out.extend((1..=3).map(|stage| HairLoss::Ludwig { stage }));
+    out.extend(
+        follicle_core::profile::SAVIN_STAGES
+            .into_iter()
+            .map(|stage| HairLoss::Savin { stage }),
+    );
+    out.extend([
+        HairLoss::Diffuse,
+        HairLoss::AlopeciaAreata {
+            affected_percent: 10.0,
+        },
+        HairLoss::AlopeciaAreata {
+            affected_percent: 40.0,
+        },
+        HairLoss::ScarringAlopecia {
+            affected_percent: 25.0,
+        },
+        HairLoss::AlopeciaTotalis,
+        HairLoss::AlopeciaUniversalis,
+    ]);
+    out
+}
+
+fn request(stage: HairLoss) -> PatternRequest {
     PatternRequest {
         zones: ZonesSpec::Stage { stage },
         ..PatternRequest::default()
@@ -52,7 +83,9 @@ mod density {
     #[test]
     fn norwood_3() {
         check(
-            request(HairLossStage::Norwood3),
+            request(HairLoss::Norwood {
+                stage: NorwoodStage::III,
+            }),
             &[ZoneKind::Hairline, ZoneKind::Frontal, ZoneKind::Temples],
         );
     }
@@ -60,7 +93,9 @@ mod density {
     #[test]
     fn norwood_7() {
         check(
-            request(HairLossStage::Norwood7),
+            request(HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            }),
             &[
                 ZoneKind::Hairline,
                 ZoneKind::Frontal,
@@ -73,14 +108,16 @@ mod density {
 
     #[test]
     fn ludwig_2() {
-        let mut req = request(HairLossStage::Ludwig2);
+        let mut req = request(HairLoss::Ludwig { stage: 2 });
         req.head.sex = Sex::Female;
         check(req, &[ZoneKind::MidScalp, ZoneKind::Crown]);
     }
 
     #[test]
     fn fut_strip_scar() {
-        let mut req = request(HairLossStage::Norwood1);
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        });
         req.scars = vec![ScarSpec::FutStrip {
             line: None,
             length_mm: 180.0,
@@ -93,12 +130,19 @@ mod density {
 
     #[test]
     fn alopecia_areata() {
-        check(request(HairLossStage::AlopeciaAreata), &[]);
+        check(
+            request(HairLoss::AlopeciaAreata {
+                affected_percent: 10.0,
+            }),
+            &[],
+        );
     }
 
     #[test]
     fn exclusions_get_no_dots() {
-        let mut req = request(HairLossStage::Norwood7);
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        });
         req.exclusions = vec![Exclusion::Circle {
             center_mm: [10.0, 10.0],
             radius_mm: 4.0,
@@ -108,7 +152,8 @@ mod density {
             pattern
                 .dots
                 .iter()
-                .all(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) >= 4.0)
+                // The circle is drawn as a 24-gon: its edges come this close to the centre.
+                .all(|d| (d.x_mm - 10.0).hypot(d.y_mm - 10.0) >= 4.0 * (std::f64::consts::PI / 24.0).cos())
         );
         assert!(
             pattern
@@ -128,7 +173,10 @@ mod sessions {
 
     #[test]
     fn earlier_sessions_are_kept_unchanged() {
-        let full = generate(&request(HairLossStage::Norwood3)).unwrap();
+        let full = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        }))
+        .unwrap();
         for s in 1..full.sessions {
             let before: Vec<_> = full.dots_through(s).map(key).collect();
             let after: std::collections::HashSet<_> = full.dots_through(s + 1).map(key).collect();
@@ -140,7 +188,9 @@ mod sessions {
             );
         }
         // Session 1 does not depend on how many sessions follow.
-        let mut one = request(HairLossStage::Norwood3);
+        let mut one = request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        });
         one.session_fractions = vec![0.3];
         let alone = generate(&one).unwrap();
         let from_full: Vec<&Dot> = full.dots_through(1).collect();
@@ -150,7 +200,9 @@ mod sessions {
 
     #[test]
     fn session_time_estimate_uses_dots_per_hour() {
-        let mut req = request(HairLossStage::Norwood3);
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        });
         req.dots_per_hour = 3000.0;
         let p = generate(&req).unwrap();
         let s1 = &p.stats.sessions[0];
@@ -163,17 +215,29 @@ mod determinism {
 
     #[test]
     fn same_seed_same_bytes_different_seed_differs() {
-        let a = generate(&request(HairLossStage::Norwood2)).unwrap().to_json();
-        let b = generate(&request(HairLossStage::Norwood2)).unwrap().to_json();
+        let a = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        }))
+        .unwrap()
+        .to_json();
+        let b = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        }))
+        .unwrap()
+        .to_json();
         assert_eq!(a, b);
-        let mut other = request(HairLossStage::Norwood2);
+        let mut other = request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        });
         other.seed = 2;
         assert_ne!(a, generate(&other).unwrap().to_json());
     }
 
     #[test]
     fn request_round_trips_through_json() {
-        let mut req = request(HairLossStage::Norwood3Vertex);
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::IIIVertex,
+        });
         req.scars = vec![ScarSpec::FuePunches {
             count: 50,
             punch_diameter_mm: 0.9,
@@ -207,7 +271,9 @@ mod units {
     #[test]
     fn fu_mix_follows_the_setting() {
         let check = |mix: [f64; 4]| {
-            let mut req = request(HairLossStage::Norwood7);
+            let mut req = request(HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            });
             req.settings.fu_mix_percent = mix;
             let p = generate(&req).unwrap();
             let total: f64 = mix.iter().sum();
@@ -226,7 +292,9 @@ mod units {
 
     #[test]
     fn hairline_band_has_single_dots_and_needle_diameters() {
-        let mut req = request(HairLossStage::Norwood3);
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        });
         req.needles.hairline = follicle_pattern::NeedleGauge::N04;
         req.needles.diameter_mm.n04 = 0.17;
         let p = generate(&req).unwrap();
@@ -429,7 +497,10 @@ mod geometry {
 
     #[test]
     fn default_scalp_is_about_500_cm2_and_landmarks_sit_right() {
-        let p = generate(&request(HairLossStage::Norwood1)).unwrap();
+        let p = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        }))
+        .unwrap();
         assert!(
             p.stats.scalp_area_cm2 > 450.0 && p.stats.scalp_area_cm2 < 560.0,
             "{}",
@@ -444,8 +515,13 @@ mod geometry {
 
     #[test]
     fn mature_hairlines_sit_higher() {
-        let young = generate(&request(HairLossStage::Norwood1)).unwrap();
-        let mut req = request(HairLossStage::Norwood1);
+        let young = generate(&request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        }))
+        .unwrap();
+        let mut req = request(HairLoss::Norwood {
+            stage: NorwoodStage::I,
+        });
         req.hairline.shape = HairlineShape::Rules {
             position: HairlinePosition::Typical,
             mature: true,
@@ -526,7 +602,9 @@ mod errors {
 
     #[test]
     fn control_point_hairlines_work() {
-        let mut r = request(HairLossStage::Norwood2);
+        let mut r = request(HairLoss::Norwood {
+            stage: NorwoodStage::II,
+        });
         r.hairline.shape = HairlineShape::ControlPoints {
             points: vec![
                 [80.0, 25.0],
@@ -548,13 +626,13 @@ mod errors {
             density in -50.0f64..500.0,
             f1 in -0.5f64..1.5,
             length in 50.0f64..300.0,
-            stage in 0usize..15,
+            stage in 0usize..30,
             style in 0usize..3,
             pts in proptest::collection::vec((-300.0f64..300.0, -300.0f64..300.0), 0..6),
             seed in any::<u64>(),
         ) {
             let mut r = PatternRequest {
-                zones: ZonesSpec::Stage { stage: HairLossStage::ALL[stage] },
+                zones: ZonesSpec::Stage { stage: all_stages()[stage % all_stages().len()].clone() },
                 seed,
                 ..PatternRequest::default()
             };

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use follicle_core::Settings;
 use follicle_core::fading::FadingModel;
 use follicle_core::profile::Fitzpatrick;
-use follicle_pattern::{HairLossStage, PatternRequest, ZonesSpec, generate};
+use follicle_pattern::{HairLoss, NorwoodStage, PatternRequest, ZonesSpec, generate};
 use follicle_render::splat::{InkBuffer, Kernel, splat_all};
 use follicle_render::{Fading, Moment, RenderSettings, Scene, Skin, View};
 
@@ -68,7 +68,9 @@ fn main() {
     // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).
     let pattern = generate(&PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLossStage::Norwood7,
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         ..Default::default()
     })

@@ -1,12 +1,14 @@
 //! Renders a few previews of a Norwood VII pattern into /tmp (a look at the renderer by eye).
 use follicle_core::{Settings, fading::FadingModel, profile::Fitzpatrick};
-use follicle_pattern::{HairLossStage, PatternRequest, ZonesSpec, generate};
+use follicle_pattern::{HairLoss, NorwoodStage, PatternRequest, ZonesSpec, generate};
 use follicle_render::{Fading, Hair, Moment, RenderSettings, Scene, Skin, View, to_png};
 
 fn main() {
     let req = PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLossStage::Norwood7,
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         ..Default::default()
     };

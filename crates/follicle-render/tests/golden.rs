@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use follicle_core::profile::Fitzpatrick;
-use follicle_pattern::HairLossStage;
+use follicle_pattern::{HairLoss, NorwoodStage};
 use follicle_render::{Hair, Moment, RenderSettings, View, to_png};
 
 use super::{pattern, scene};
@@ -45,7 +45,12 @@ fn check(name: &str, img: &image::RgbImage) {
 
 #[test]
 fn golden_previews() {
-    let p = pattern(HairLossStage::Norwood5, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::V,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let mut s = scene(&p, &settings, Fitzpatrick::III);
     s.hair = Some(Hair {
@@ -80,7 +85,12 @@ fn golden_previews() {
 
 #[test]
 fn the_same_inputs_give_the_same_bytes() {
-    let p = pattern(HairLossStage::Norwood3, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::IV);
     let a = to_png(

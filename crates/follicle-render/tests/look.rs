@@ -2,7 +2,7 @@
 //! touch-ups, scars.
 
 use follicle_core::profile::Fitzpatrick;
-use follicle_pattern::{HairLossStage, PatternRequest, ScarSpec, ZoneKind, ZonesSpec, generate};
+use follicle_pattern::{HairLoss, NorwoodStage, PatternRequest, ScarSpec, ZoneKind, ZonesSpec, generate};
 use follicle_render::color::srgb_to_lab;
 use follicle_render::{Moment, RenderSettings, View};
 
@@ -12,7 +12,12 @@ const SIZE: u32 = 768;
 
 /// Mean L*a*b* of the mid-scalp of a Norwood VII pattern at a moment, and the bare skin's.
 fn mid_scalp(f: Fitzpatrick, moment: &Moment) -> ([f32; 3], [f32; 3]) {
-    let p = pattern(HairLossStage::Norwood7, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, f);
     let img = s.render(View::Chart, moment, SIZE, SIZE).unwrap();
@@ -28,7 +33,12 @@ fn contrast(f: Fitzpatrick, moment: &Moment) -> f32 {
 #[test]
 fn on_light_skin_dots_are_darker_and_cooler() {
     // Zoomed in until dots are resolved: the colour over an isolated dot against bare skin.
-    let p = pattern(HairLossStage::Norwood7, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::II);
     let size = 4096;
@@ -107,7 +117,9 @@ fn a_scar_fades_faster_than_its_surroundings() {
     };
     let mut request = PatternRequest {
         zones: ZonesSpec::Stage {
-            stage: HairLossStage::Norwood7,
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
         },
         scars: vec![strip],
         ..Default::default()
@@ -143,7 +155,12 @@ fn a_scar_fades_faster_than_its_surroundings() {
 
 #[test]
 fn bad_requests_name_the_field() {
-    let p = pattern(HairLossStage::Norwood3, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::II);
     let err = |m: Moment, w: u32| s.render(View::Front, &m, w, 64).unwrap_err().to_string();

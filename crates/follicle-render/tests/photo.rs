@@ -2,7 +2,7 @@
 //! nothing else changes; broken input is refused.
 
 use follicle_core::profile::Fitzpatrick;
-use follicle_pattern::HairLossStage;
+use follicle_pattern::{HairLoss, NorwoodStage};
 use follicle_render::photo::{Landmark, LandmarkName, Overlay, decode_photo, overlay, suggested_landmarks};
 use follicle_render::{Moment, RenderSettings, View, to_png};
 
@@ -10,7 +10,12 @@ use super::{pattern, scene};
 
 /// A "photo": the head model from the front, bare, at 400 × 400.
 fn photo_and_landmarks() -> (image::RgbImage, Vec<Landmark>) {
-    let p = pattern(HairLossStage::Norwood7, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let mut bare = p.clone();
     bare.dots.clear();
@@ -24,7 +29,12 @@ fn photo_and_landmarks() -> (image::RgbImage, Vec<Landmark>) {
 
 #[test]
 fn landmarks_land_within_two_pixels_of_where_they_were_placed() {
-    let p = pattern(HairLossStage::Norwood7, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::III);
     let (photo, suggested) = photo_and_landmarks();
@@ -79,7 +89,12 @@ fn landmarks_land_within_two_pixels_of_where_they_were_placed() {
 
 #[test]
 fn impossible_landmarks_are_refused() {
-    let p = pattern(HairLossStage::Norwood3, vec![]);
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::III,
+        },
+        vec![],
+    );
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::III);
     let (photo, marks) = photo_and_landmarks();

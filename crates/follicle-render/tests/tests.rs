@@ -3,7 +3,7 @@
 use follicle_core::Settings;
 use follicle_core::fading::FadingModel;
 use follicle_core::profile::{Fitzpatrick, SkinType, SunExposure};
-use follicle_pattern::{HairLossStage, Pattern, PatternRequest, ScarSpec, ZoneKind, ZonesSpec, generate};
+use follicle_pattern::{HairLoss, Pattern, PatternRequest, ScarSpec, ZoneKind, ZonesSpec, generate};
 use follicle_render::color::{linear_to_lab, srgb_to_linear};
 use follicle_render::{Fading, RenderSettings, Scene, Skin};
 
@@ -11,7 +11,7 @@ mod golden;
 mod look;
 mod photo;
 
-fn pattern(stage: HairLossStage, scars: Vec<ScarSpec>) -> Pattern {
+fn pattern(stage: HairLoss, scars: Vec<ScarSpec>) -> Pattern {
     generate(&PatternRequest {
         zones: ZonesSpec::Stage { stage },
         scars,

@@ -1,7 +1,7 @@
 //! The contract every backend keeps: one async function per topic, run on SQLite and on
 //! PostgreSQL by the `contract!` macro in `tests.rs`.
 
-use follicle_core::{ClientProfile, Settings, ZoneKind, assess, plan};
+use follicle_core::{ClientProfile, Settings, ZoneKind};
 use follicle_store::*;
 use serde_json::json;
 use time::macros::{date, datetime};
@@ -51,9 +51,18 @@ fn consultation(client_id: Uuid, stage: &str) -> NewConsultation {
     let today = date!(2026 - 11 - 21);
     let text = CLIENT_FILE.replace("\"VI\"", &format!("{stage:?}"));
     let profile = ClientProfile::from_toml(&text, &settings, today).unwrap();
-    let assessment = assess(&profile, &settings, today);
-    let plan = plan(&assessment, &settings, today);
-    NewConsultation::from_core(client_id, Some(text), &profile, &assessment, &plan, &settings).unwrap()
+    let plan = follicle_pattern::plan_client(&profile, &settings, today, today, 1)
+        .unwrap()
+        .plan;
+    NewConsultation::from_core(
+        client_id,
+        Some(text),
+        &profile,
+        &plan.assessment,
+        &plan,
+        &settings,
+    )
+    .unwrap()
 }
 
 pub async fn clinic_with_owner_users_and_roles(store: &Store) {

@@ -175,13 +175,15 @@ pub fn decode(bytes: &[u8]) -> Result<(serde_json::Value, Vec<DotRecord>), Decod
 #[cfg(test)]
 mod tests {
     use super::*;
-    use follicle_pattern::{HairLossStage, PatternRequest, ZonesSpec, generate};
+    use follicle_pattern::{HairLoss, NorwoodStage, PatternRequest, ZonesSpec, generate};
 
     #[test]
     fn round_trip_within_the_stated_precision() {
         let request = PatternRequest {
             zones: ZonesSpec::Stage {
-                stage: HairLossStage::Norwood3,
+                stage: HairLoss::Norwood {
+                    stage: NorwoodStage::III,
+                },
             },
             seed: 7,
             ..PatternRequest::default()

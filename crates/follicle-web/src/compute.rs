@@ -2,7 +2,8 @@
 //! calls as the command line, with the clinic's settings and errors as [`ApiError`]s.
 
 use follicle_core::profile::Fitzpatrick;
-use follicle_core::{Assessment, ClientProfile, Plan, Settings, assess, plan};
+use follicle_core::{Assessment, ClientProfile, Plan, Settings};
+use follicle_pattern::treatment::{self, DEFAULT_SEED};
 use follicle_pattern::{Pattern, PatternRequest, generate};
 use follicle_render::{Look, Moment, Scene, View, to_png};
 use serde::Deserialize;
@@ -35,6 +36,8 @@ pub struct Planned {
     pub profile: ClientProfile,
     /// The plan (with the assessment inside).
     pub plan: Plan,
+    /// The design the plan was priced from: its zones are the plan's zones.
+    pub request: PatternRequest,
 }
 
 fn date(field: &str, text: Option<&str>, default: Date) -> ApiResult<Date> {
@@ -67,21 +70,41 @@ impl ClientInput {
         })
     }
 
-    /// Reads and assesses the client file.
+    /// Reads and assesses the client file: the zones to treat drawn on the client's head and
+    /// measured there.
     pub fn assess(&self, settings: &Settings) -> ApiResult<(ClientProfile, Assessment)> {
         let day = date("date", self.date.as_deref(), today())?;
         let profile = ClientProfile::from_toml(&self.client_toml, settings, day)?;
-        let assessment = assess(&profile, settings, day);
+        let (assessment, _) =
+            treatment::assess_client(&profile, settings, day, DEFAULT_SEED).map_err(drawing_error)?;
         Ok((profile, assessment))
     }
 
-    /// Reads, assesses and plans the client file.
+    /// Reads, assesses and plans the client file with the default seed.
     pub fn plan(&self, settings: &Settings) -> ApiResult<Planned> {
-        let (profile, assessment) = self.assess(settings)?;
-        let start = date("start", self.start.as_deref(), assessment.assessed_on)?;
-        let plan = plan(&assessment, settings, start);
-        Ok(Planned { profile, plan })
+        self.plan_with_seed(settings, DEFAULT_SEED)
     }
+
+    /// Reads, assesses and plans the client file, priced from the zones drawn with `seed`.
+    pub fn plan_with_seed(&self, settings: &Settings, seed: u64) -> ApiResult<Planned> {
+        let day = date("date", self.date.as_deref(), today())?;
+        let profile = ClientProfile::from_toml(&self.client_toml, settings, day)?;
+        let start = date("start", self.start.as_deref(), day)?;
+        let t = treatment::plan_client(&profile, settings, day, start, seed).map_err(drawing_error)?;
+        Ok(Planned {
+            profile,
+            plan: t.plan,
+            request: t.request,
+        })
+    }
+}
+
+/// A valid client file whose zones cannot be drawn on the head it describes.
+fn drawing_error(e: follicle_pattern::PatternError) -> ApiError {
+    ApiError::invalid(
+        "client_toml",
+        format!("the zones cannot be drawn on this head: {e}"),
+    )
 }
 
 /// Generates a pattern off the async threads (a full scalp takes tens of milliseconds).

@@ -7,7 +7,7 @@
 //! finds the clinic there and leaves it alone.
 
 use follicle_core::plan::parse_clock;
-use follicle_core::{ClientProfile, Settings, assess, plan};
+use follicle_core::{ClientProfile, Settings};
 use follicle_store::{
     Action, Actor, AppointmentStatus, ConsentKind, NewAppointment, NewClient, NewConsent, NewConsultation,
     NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, Role, Store,
@@ -181,13 +181,16 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 },
             )
             .await?;
-        let assessment = assess(&profile, &settings, assessed);
         let start = if *treated {
             today - Duration::days(10)
         } else {
             assessed + Duration::days(5)
         };
-        let plan = plan(&assessment, &settings, start);
+        let seed = i as u64 + 1;
+        let treatment = follicle_pattern::treatment::plan_client(&profile, &settings, assessed, start, seed)
+            .map_err(|e| StoreError::Internal(format!("demo plan: {e}")))?;
+        let (plan, request) = (treatment.plan, treatment.request);
+        let assessment = plan.assessment.clone();
         let consultation = store
             .add_consultation(
                 &pro,
@@ -204,7 +207,6 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         if plan.sessions.is_empty() {
             continue;
         }
-        let request = follicle_pattern::from_plan::request(&plan, &settings, i as u64 + 1);
         let (hairline, zones, rest) = split_request(&request)
             .map_err(|e| StoreError::Internal(format!("demo design: {}", e.detail.message)))?;
         store

@@ -16,7 +16,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use follicle_core::{ClientProfile, InputError, Settings, assess, plan};
+use follicle_core::{ClientProfile, InputError, Settings};
+use follicle_pattern::treatment::{self, DEFAULT_SEED, Treatment};
 use time::Date;
 
 /// Scalp micropigmentation planning for clinics.
@@ -162,24 +163,43 @@ fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-fn assessment(common: &Common) -> anyhow::Result<(follicle_core::Assessment, Settings)> {
+fn profile(common: &Common) -> anyhow::Result<(ClientProfile, Settings, Date)> {
     let settings = load_settings(common.settings.as_deref())?;
     let text = read_input(&common.client, "client file")?;
     let date = common.date.unwrap_or_else(today);
     let profile =
         ClientProfile::from_toml(&text, &settings, date).map_err(|e| user_error(e, &common.client))?;
-    Ok((assess(&profile, &settings, date), settings))
+    Ok((profile, settings, date))
 }
 
-/// Assesses and plans a client file.
+/// A pattern error on a valid client file: the head measurements or the rules cannot be drawn.
+fn drawing_error(e: follicle_pattern::PatternError, client: &Path) -> anyhow::Error {
+    UserError(format!(
+        "{}: the zones cannot be drawn on this head: {e}",
+        client.display()
+    ))
+    .into()
+}
+
+/// Assesses a client file: the zones to treat drawn on the client's head and measured there.
+fn assessment(common: &Common) -> anyhow::Result<(follicle_core::Assessment, Settings)> {
+    let (profile, settings, date) = profile(common)?;
+    let (assessment, _) = treatment::assess_client(&profile, &settings, date, DEFAULT_SEED)
+        .map_err(|e| drawing_error(e, &common.client))?;
+    Ok((assessment, settings))
+}
+
+/// Assesses and plans a client file, priced from the zones drawn with `seed`.
 pub(crate) fn load_plan(
     common: &Common,
     start: Option<Date>,
-) -> anyhow::Result<(follicle_core::Plan, Settings)> {
-    let (assessment, settings) = assessment(common)?;
-    let start = start.unwrap_or(assessment.assessed_on);
-    let plan = plan(&assessment, &settings, start);
-    Ok((plan, settings))
+    seed: u64,
+) -> anyhow::Result<(Treatment, Settings)> {
+    let (profile, settings, date) = profile(common)?;
+    let start = start.unwrap_or(date);
+    let treatment = treatment::plan_client(&profile, &settings, date, start, seed)
+        .map_err(|e| drawing_error(e, &common.client))?;
+    Ok((treatment, settings))
 }
 
 /// Plans a client file for drawing or rendering: a client with no sessions (not suitable, nothing
@@ -188,23 +208,24 @@ pub(crate) fn load_plannable(
     client: &Path,
     settings: Option<&PathBuf>,
     date: Option<Date>,
-) -> anyhow::Result<(follicle_core::Plan, Settings)> {
+    seed: u64,
+) -> anyhow::Result<(Treatment, Settings)> {
     let common = Common {
         client: client.to_path_buf(),
         settings: settings.cloned(),
         date,
         format: Format::Json,
     };
-    let (plan, settings) = load_plan(&common, None)?;
-    if plan.sessions.is_empty() {
+    let (treatment, settings) = load_plan(&common, None, seed)?;
+    if treatment.plan.sessions.is_empty() {
         return Err(UserError(format!(
             "{}: no sessions are planned (verdict {}): there is no design to show",
             client.display(),
-            plan.assessment.eligibility.verdict.as_str()
+            treatment.plan.assessment.eligibility.verdict.as_str()
         ))
         .into());
     }
-    Ok((plan, settings))
+    Ok((treatment, settings))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -219,7 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", report::assessment(&assessment, args.common.format)?);
         }
         Command::Plan(args) => {
-            let (plan, settings) = load_plan(&args.common, args.start)?;
+            let (Treatment { plan, .. }, settings) = load_plan(&args.common, args.start, DEFAULT_SEED)?;
             if let Some(path) = &args.ics {
                 let ics = calendar::ics(&plan, &settings);
                 std::fs::write(path, ics)

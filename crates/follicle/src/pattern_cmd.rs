@@ -75,8 +75,8 @@ pub fn request_from(
         return Ok(req);
     }
     let client = client.ok_or_else(|| UserError("give a client file, --design or --patch".into()))?;
-    let (plan, settings) = crate::load_plannable(client, settings, date)?;
-    Ok(follicle_pattern::from_plan::request(&plan, &settings, seed))
+    let (treatment, _) = crate::load_plannable(client, settings, date, seed)?;
+    Ok(treatment.request)
 }
 
 pub fn run(args: PatternArgs) -> anyhow::Result<()> {

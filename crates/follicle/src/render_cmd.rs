@@ -93,8 +93,8 @@ fn design(
     date: Option<time::Date>,
     seed: u64,
 ) -> anyhow::Result<Design> {
-    let (plan, clinic) = crate::load_plannable(client, settings, date)?;
-    let request = follicle_pattern::from_plan::request(&plan, &clinic, seed);
+    let (treatment, clinic) = crate::load_plannable(client, settings, date, seed)?;
+    let (plan, request) = (treatment.plan, treatment.request);
     let pattern = generate(&request).map_err(|e| UserError(format!("pattern: {e}")))?;
     let c = &plan.assessment.client;
     Ok(Design {

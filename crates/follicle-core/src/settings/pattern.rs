@@ -113,6 +113,23 @@ pub struct PatternSettings {
     pub whorl_spiral_deg: f64,
     /// Distance over which the whorl's swirl fades, mm.
     pub whorl_spiral_decay_mm: f64,
+    /// Men's hairlines are drawn mature (higher, receded temples) from this age (DOMAIN §4);
+    /// never women's (DOMAIN §9).
+    pub mature_from_age: u32,
+    /// Distance along the skin from the mid-frontal point to each frontotemporal point, mm
+    /// (Garg's 8-8-8, DOMAIN §4, §9).
+    pub frontotemporal_from_mid_frontal_mm: f64,
+    /// A woman's mid-frontal point above the glabella (her forehead height), mm, when the design
+    /// does not set it (measured female forehead heights 6.2–6.4 cm, DOMAIN §4, §9).
+    pub female_mid_frontal_height_mm: f64,
+    /// Amplitude of the irregular lower edge drawn where no fringe remains (alopecia totalis and
+    /// universalis), mm: never a straight line across the nape.
+    pub nape_irregularity_mm: f64,
+    /// Typical wavelength of that edge, mm.
+    pub nape_wave_length_mm: f64,
+    /// Least gap between the edges of two dots of one follicular unit, mm: the dots of a unit
+    /// sit at least one needle diameter plus this apart, so they never overlap.
+    pub unit_dot_margin_mm: f64,
 }
 
 impl Default for PatternSettings {
@@ -167,6 +184,37 @@ impl PatternSettings {
             120.0,
         )?;
         fraction("pattern.whorl_spiral_deg", self.whorl_spiral_deg, 0.0, 90.0)?;
+        fraction(
+            "pattern.mature_from_age",
+            f64::from(self.mature_from_age),
+            0.0,
+            120.0,
+        )?;
+        fraction(
+            "pattern.frontotemporal_from_mid_frontal_mm",
+            self.frontotemporal_from_mid_frontal_mm,
+            40.0,
+            120.0,
+        )?;
+        fraction(
+            "pattern.female_mid_frontal_height_mm",
+            self.female_mid_frontal_height_mm,
+            50.0,
+            100.0,
+        )?;
+        fraction(
+            "pattern.nape_irregularity_mm",
+            self.nape_irregularity_mm,
+            0.0,
+            15.0,
+        )?;
+        fraction(
+            "pattern.nape_wave_length_mm",
+            self.nape_wave_length_mm,
+            5.0,
+            200.0,
+        )?;
+        fraction("pattern.unit_dot_margin_mm", self.unit_dot_margin_mm, 0.0, 0.5)?;
         fraction(
             "pattern.whorl_spiral_decay_mm",
             self.whorl_spiral_decay_mm,

@@ -103,7 +103,7 @@ pub fn pattern_request(value: Value, field: &str) -> ApiResult<PatternRequest> {
 
 /// The client's profile and plan a stored consultation was made from, re-read with the
 /// clinic's settings.
-fn replan(c: &Consultation, settings: &follicle_core::Settings) -> ApiResult<compute::Planned> {
+fn replan(c: &Consultation, settings: &follicle_core::Settings, seed: u64) -> ApiResult<compute::Planned> {
     ClientInput::from_consultation(c)
         .ok_or_else(|| {
             ApiError::invalid(
@@ -111,7 +111,7 @@ fn replan(c: &Consultation, settings: &follicle_core::Settings) -> ApiResult<com
                 "this consultation kept no client file to design from",
             )
         })?
-        .plan(settings)
+        .plan_with_seed(settings, seed)
 }
 
 /// Saves a design as the client's next version.
@@ -134,14 +134,14 @@ pub async fn add_design(
                 return Err(ApiError::not_found("consultation"));
             }
             let settings = state.clinic_settings(&me.actor).await?;
-            let planned = replan(&c, &settings)?;
+            let planned = replan(&c, &settings, seed)?;
             if planned.plan.sessions.is_empty() {
                 return Err(ApiError::invalid(
                     "consultation_id",
                     "the plan has no sessions: nothing to design",
                 ));
             }
-            follicle_pattern::from_plan::request(&planned.plan, &settings, seed)
+            planned.request
         }
         (None, None) => {
             return Err(ApiError::invalid(

@@ -440,12 +440,16 @@ pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) 
     })
 }
 
-async fn preview_data_url(state: &AppState, plan: &Plan, settings: &Settings) -> Result<String, PageError> {
+async fn preview_data_url(
+    state: &AppState,
+    plan: &Plan,
+    request: &follicle_pattern::PatternRequest,
+    settings: &Settings,
+) -> Result<String, PageError> {
     if plan.sessions.is_empty() {
         return Ok(String::new());
     }
-    let request = follicle_pattern::from_plan::request(plan, settings, 1);
-    let pattern = state.pattern(request).await?;
+    let pattern = state.pattern(request.clone()).await?;
     let look = Look::for_client(&plan.assessment.client, settings);
     let png = crate::compute::preview_png(
         pattern,
@@ -532,8 +536,8 @@ pub(super) async fn submit(
         )?;
         let consultation = state.store().add_consultation(&page.actor, &new).await?;
         if !planned.plan.sessions.is_empty() {
-            let request = follicle_pattern::from_plan::request(&planned.plan, &settings, 1);
-            let (hairline, zones, rest) = split_request(&request)?;
+            let request = &planned.request;
+            let (hairline, zones, rest) = split_request(request)?;
             state
                 .store()
                 .add_design(
@@ -555,7 +559,7 @@ pub(super) async fn submit(
     let result = match &planned {
         Some(p) => Some(plan_view(
             &p.plan,
-            preview_data_url(&state, &p.plan, &settings).await?,
+            preview_data_url(&state, &p.plan, &p.request, &settings).await?,
         )),
         None => None,
     };
@@ -594,7 +598,7 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
         message: "This consultation kept no client file to print a plan from.".into(),
     })?;
     let planned = input.plan(&settings)?;
-    let preview = preview_data_url(&state, &planned.plan, &settings).await?;
+    let preview = preview_data_url(&state, &planned.plan, &planned.request, &settings).await?;
     let aftercare = planned
         .plan
         .aftercare

@@ -1,0 +1,287 @@
+//! One head, one set of zones: the zones of a client's plan are drawn once, on the head model
+//! sized from the client's measurements, and the planner prices what is drawn.
+//!
+//! [`plan_client`] assesses the client (core decides the approach and what to treat), builds the
+//! pattern request, draws its zones and density field, measures them ([`measure`]: areas on the
+//! equal-area chart are areas on the skin; dots are the density field integrated over each zone,
+//! hairline ramp, isolated dots and the blend into an existing fringe included) and hands the
+//! measures to the planner. [`replan_design`] does the same for an edited design. Every caller
+//! that plans (the command line, the server, the demo clinic) goes through here, so the quote
+//! and the design cannot describe different heads.
+//!
+//! What "dots" means on both sides: the **healed design's dots** — the final density field over
+//! the drawn zones. The plan adds, per session, the healing-loss refill (impressions re-placed
+//! because the previous session lost them in healing); those refills are not dots of the design,
+//! so a plan's dots without the refill equal the design's dots.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, PatternError, PatternRequest, ScarSpec,
+    ZonesSpec,
+};
+use follicle_core::assess::{Assessment, Measured, ZoneMeasure};
+use follicle_core::plan::Plan;
+use follicle_core::profile::{ClientProfile, HairLoss, HairlineStyle, NorwoodStage, ScarKind, ScarSite, Sex};
+use follicle_core::{Settings, ZoneKind};
+use time::Date;
+
+/// The seed a plan is drawn with when the caller gives none (the command line's default).
+pub const DEFAULT_SEED: u64 = 1;
+
+/// A planned client: the plan and the pattern request whose zones it was priced from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Treatment {
+    /// The plan (with the measured assessment inside).
+    pub plan: Plan,
+    /// The design the plan was measured on; [`crate::generate`] draws its dots.
+    pub request: PatternRequest,
+    /// What was measured on it.
+    pub measured: Measured,
+}
+
+/// Assesses a client and measures the zones to treat on their head: the assessment with its zones.
+pub fn assess_client(
+    client: &ClientProfile,
+    settings: &Settings,
+    today: Date,
+    seed: u64,
+) -> Result<(Assessment, PatternRequest), PatternError> {
+    let assessment = follicle_core::assess(client, settings, today);
+    let request = request(&assessment, settings, seed);
+    let measured = measure(&request)?;
+    Ok((assessment.measured(&measured), request))
+}
+
+/// Assesses and plans a client, sessions from `start`, priced from the zones drawn on their head.
+pub fn plan_client(
+    client: &ClientProfile,
+    settings: &Settings,
+    today: Date,
+    start: Date,
+    seed: u64,
+) -> Result<Treatment, PatternError> {
+    let assessment = follicle_core::assess(client, settings, today);
+    let request = request(&assessment, settings, seed);
+    let measured = measure(&request)?;
+    let plan = follicle_core::plan(&assessment, &measured, settings, start);
+    Ok(Treatment {
+        plan,
+        request,
+        measured,
+    })
+}
+
+/// Re-plans a client from an edited design (hairline moved, zones painted or erased, exclusions,
+/// densities changed): hours, sessions and price follow the edit.
+///
+/// A design that leaves nothing to treat is an error naming `zones`.
+pub fn replan_design(
+    design: &PatternRequest,
+    client: &ClientProfile,
+    settings: &Settings,
+    today: Date,
+    start: Date,
+) -> Result<Treatment, PatternError> {
+    let assessment = follicle_core::assess(client, settings, today);
+    let measured = measure(design)?;
+    if measured.zones.iter().all(|z| z.area_cm2 <= 0.0 || z.dots <= 0.0) {
+        return Err(PatternError::Inconsistent {
+            field: "zones".into(),
+            problem: "the design leaves no zone to treat (every zone erased or excluded): paint a zone or undo the last erasure".into(),
+        });
+    }
+    let plan = follicle_core::plan(&assessment, &measured, settings, start);
+    Ok(Treatment {
+        plan,
+        request: design.clone(),
+        measured,
+    })
+}
+
+/// Draws a request's zones on its head and measures them: area (cm² on the skin) and expected
+/// final dots per zone, and the area of each zone on this head when fully bald.
+pub fn measure(request: &PatternRequest) -> Result<Measured, PatternError> {
+    let layout = crate::pattern::layout(request)?;
+    let zones = zone_measures(&layout.map, request);
+    // The same head, hairline and settings with every hair-loss zone drawn (the largest stage):
+    // what a per-region price is a share of.
+    let full_request = PatternRequest {
+        zones: ZonesSpec::Stage {
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
+        },
+        scars: Vec::new(),
+        exclusions: Vec::new(),
+        ..request.clone()
+    };
+    let full = crate::pattern::layout(&full_request)?;
+    let full_area_cm2: BTreeMap<ZoneKind, f64> = zone_measures(&full.map, &full_request)
+        .into_iter()
+        .filter(|m| m.zone != ZoneKind::Scar)
+        .map(|m| (m.zone, m.area_cm2))
+        .collect();
+    Ok(Measured { zones, full_area_cm2 })
+}
+
+fn zone_measures(map: &crate::field::ZoneMap, request: &PatternRequest) -> Vec<ZoneMeasure> {
+    ZoneKind::ALL
+        .into_iter()
+        .zip(map.zone_totals())
+        .filter(|(_, (area, dots))| *area > 0.0 && *dots > 0.0)
+        .map(|(zone, (area_cm2, dots))| ZoneMeasure {
+            zone,
+            area_cm2,
+            dots,
+            density_per_cm2: request.density_per_cm2.get(zone),
+        })
+        .collect()
+}
+
+/// The pattern request for an assessed client, with a seed.
+///
+/// The hairline follows the clinical rules for the client's sex, age and style, the zones their
+/// hair loss (in core's vocabulary), densities the assessment's scope, needles the clinic's
+/// settings, and the session fractions the number of layers the plan will have.
+pub fn request(a: &Assessment, settings: &Settings, seed: u64) -> PatternRequest {
+    let c = &a.client;
+    let female = c.sex == Sex::Female;
+    let mut req = PatternRequest {
+        head: HeadSpec {
+            sex: match c.sex {
+                Sex::Male => crate::Sex::Male,
+                Sex::Female => crate::Sex::Female,
+            },
+            length_mm: Some(c.head.length_mm),
+            breadth_mm: c.head.breadth_mm,
+            circumference_cm: Some(c.head.circumference_cm),
+            height_mm: None,
+        },
+        hairline: HairlineSpec {
+            // Mature men's hairlines sit higher and recede at the temples (DOMAIN §4), from
+            // `pattern.mature_from_age`; women's hairlines get no maturity raise (DOMAIN §4, §9).
+            shape: HairlineShape::Rules {
+                position: HairlinePosition::Typical,
+                mature: !female && c.age >= settings.pattern.mature_from_age,
+                mid_frontal_height_mm: None,
+                frontotemporal_height_mm: None,
+            },
+            style: match c.hairline_style {
+                HairlineStyle::Soft => crate::HairlineStyle::Soft,
+                HairlineStyle::Broken => crate::HairlineStyle::Broken,
+                HairlineStyle::Sharp => crate::HairlineStyle::Sharp,
+            },
+            seed: None,
+        },
+        zones: if a.scope.hair_loss {
+            ZonesSpec::Stage {
+                stage: c.hair_loss.clone(),
+            }
+        } else {
+            ZonesSpec::Explicit { zones: Vec::new() }
+        },
+        seed,
+        ..PatternRequest::with_settings(settings)
+    };
+    for zone in ZoneKind::ALL {
+        if let Some(d) = a.scope.density_per_cm2.get(&zone) {
+            *req.density_per_cm2.get_mut(zone) = *d;
+        }
+    }
+    let layers = follicle_core::plan::session_count(a, settings);
+    if let Some(f) = settings.session_fractions(layers) {
+        req.session_fractions = f.to_vec();
+    }
+    if a.scope.scars {
+        let margin = settings.scars.margin_mm.clamp(0.0, 10.0);
+        for scar in &c.scars {
+            match &scar.kind {
+                ScarKind::FutStrip { length_mm, width_mm } => req.scars.push(ScarSpec::FutStrip {
+                    line: None,
+                    length_mm: length_mm.clamp(20.0, 320.0),
+                    height_mm: -35.0,
+                    width_mm: width_mm.clamp(0.5, 20.0),
+                    margin_mm: margin,
+                }),
+                // FUE scars are camouflaged by treating the donor area they are spread over, not
+                // each 1 mm punch on its own: a band across the back, as large as the plan says.
+                ScarKind::Fue { count } => {
+                    let area_cm2 = f64::from(*count) * settings.scars.fue_area_per_punch_cm2;
+                    if let Ok(head) = crate::Head::from_spec(&req.head) {
+                        req.scars.push(ScarSpec::Polygon {
+                            points: donor_band(&head, area_cm2),
+                        });
+                    }
+                }
+                ScarKind::Injury { length_mm, width_mm } | ScarKind::Surgical { length_mm, width_mm } => {
+                    req.scars
+                        .push(scar_polygon(c, scar.site, *length_mm, *width_mm, margin));
+                }
+            }
+        }
+    }
+    req
+}
+
+/// A rectangle for an injury or surgical scar at its site, on the chart (mm).
+fn scar_polygon(
+    client: &ClientProfile,
+    site: ScarSite,
+    length_mm: f64,
+    width_mm: f64,
+    margin_mm: f64,
+) -> ScarSpec {
+    // Rough chart positions of the sites on a default head (vertex at the origin, y forwards).
+    let r = 0.3 * client.head.circumference_cm * 10.0 / std::f64::consts::PI;
+    let (cx, cy) = match site {
+        ScarSite::Frontal => (0.0, 0.6 * r),
+        ScarSite::MidScalp => (0.0, 0.2 * r),
+        ScarSite::Crown => (0.0, -0.35 * r),
+        ScarSite::TempleLeft => (-0.55 * r, 0.55 * r),
+        ScarSite::TempleRight => (0.55 * r, 0.55 * r),
+        ScarSite::SideLeft => (-0.8 * r, 0.0),
+        ScarSite::SideRight => (0.8 * r, 0.0),
+        ScarSite::Occipital | ScarSite::Donor => (0.0, -0.85 * r),
+    };
+    let (hl, hw) = (length_mm / 2.0 + margin_mm, width_mm / 2.0 + margin_mm);
+    ScarSpec::Polygon {
+        points: vec![
+            [cx - hl, cy - hw],
+            [cx + hl, cy - hw],
+            [cx + hl, cy + hw],
+            [cx - hl, cy + hw],
+        ],
+    }
+}
+
+/// The donor band across the back of the head (azimuth 200°–340°, upwards from 40 mm below the
+/// brow plane) with the given area on the surface, as a chart polygon.
+pub fn donor_band(head: &crate::Head, area_cm2: f64) -> Vec<[f64; 2]> {
+    let bottom = -40.0;
+    let band = |top: f64| -> Vec<[f64; 2]> {
+        let steps = 40;
+        let edge = |z: f64, rev: bool| -> Vec<[f64; 2]> {
+            (0..=steps)
+                .map(|i| {
+                    let t = if rev { steps - i } else { i } as f64 / steps as f64;
+                    head.chart_from_surface(head.point_at_azimuth(200.0 + 140.0 * t, z))
+                })
+                .collect()
+        };
+        let mut poly = edge(bottom, false);
+        poly.extend(edge(top, true));
+        poly
+    };
+    // The chart is equal-area, so the polygon's area is the area on the skin: find the top edge.
+    let area = |top: f64| crate::polygon::area_mm2(&band(top)) / 100.0;
+    let (mut lo, mut hi) = (bottom + 3.0, (bottom + 90.0).min(0.9 * head.c_mm));
+    if area(hi) <= area_cm2 {
+        return band(hi);
+    }
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if area(mid) < area_cm2 { lo = mid } else { hi = mid }
+    }
+    band(hi)
+}
