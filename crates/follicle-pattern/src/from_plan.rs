@@ -121,6 +121,11 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
     if let Some(f) = settings.session_fractions(layers) {
         req.session_fractions = f.to_vec();
     }
+    // The ink: each session's dots carry the carbon share of the mix the plan gives it.
+    let shades = layer_shades(plan);
+    if !shades.is_empty() {
+        req.settings.session_shades = shades;
+    }
     if a.approach
         .approaches
         .contains(&follicle_core::assess::Approach::ScarCamouflage)
@@ -153,6 +158,32 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
         }
     }
     req
+}
+
+/// The pigment strength of each layer of a plan (a pattern session; a long layer is booked as
+/// several parts): the carbon share, 1 − the water share, of the mix of the zone that takes
+/// most of the layer's impressions — the mix the plan prints for the session.
+pub fn layer_shades(plan: &Plan) -> Vec<f64> {
+    let mut layers: Vec<Vec<&follicle_core::plan::SessionZone>> = Vec::new();
+    for session in &plan.sessions {
+        if session.part.is_none_or(|[part, _]| part == 1) || layers.is_empty() {
+            layers.push(Vec::new());
+        }
+        if let Some(layer) = layers.last_mut() {
+            layer.extend(&session.zones);
+        }
+    }
+    layers
+        .iter()
+        .filter_map(|zones| {
+            let dots =
+                |kind: ZoneKind| -> u64 { zones.iter().filter(|z| z.zone == kind).map(|z| z.dots).sum() };
+            let main = zones
+                .iter()
+                .max_by_key(|z| (dots(z.zone), std::cmp::Reverse(z.zone)))?;
+            Some(1.0 - main.pigment_dilution.clamp(0.0, 1.0))
+        })
+        .collect()
 }
 
 /// A rectangle for an injury or surgical scar at its site, on the chart (mm).

@@ -81,10 +81,7 @@ fn main() {
             fitzpatrick: Fitzpatrick::II,
         },
         hair: None,
-        fading: Fading {
-            normal: model,
-            scar: model,
-        },
+        fading: Fading::uniform(model),
         settings: &settings,
     };
     let moment = Moment::Healed { session: 3 };

@@ -23,11 +23,10 @@ fn main() {
             srgb: [40, 32, 28],
             among_treated: 0.0,
             in_blend: 0.5,
+            blend_width_mm: 10.0,
+            blend_edge_fraction: 0.5,
         }),
-        fading: Fading {
-            normal: model,
-            scar: model,
-        },
+        fading: Fading::uniform(model),
         settings: &settings,
     };
     let t = std::time::Instant::now();

@@ -37,6 +37,12 @@ pub struct OpticsSettings {
     pub reference_depth_mm: f32,
     /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
     pub blue_shift_per_mm: f32,
+    /// Water share of the ink mix whose healed dot `absorbance` describes (the plan's
+    /// "dilution"). A dot of another mix absorbs in proportion to the carbon it carries
+    /// (Beer–Lambert: absorbance is proportional to the absorber's concentration), so a dot
+    /// of water share `w` has `(1 − w) / (1 − reference_dilution)` of the reference's
+    /// absorbance: with 0.35, an 80 % water mix gives 0.31 of it, a 50 % mix 0.77.
+    pub reference_dilution: f32,
 }
 
 impl Default for OpticsSettings {
@@ -47,7 +53,17 @@ impl Default for OpticsSettings {
             surface_share_dark: 0.75,
             reference_depth_mm: 0.5,
             blue_shift_per_mm: 0.8,
+            reference_dilution: 0.35,
         }
+    }
+}
+
+impl OpticsSettings {
+    /// The absorbance of a dot whose ink has this carbon share (1 − its water share; a
+    /// pattern dot's `shade`), relative to a dot of the reference mix.
+    pub fn mix_strength(&self, carbon_share: f64) -> f32 {
+        let reference = (1.0 - self.reference_dilution).clamp(0.05, 1.0);
+        carbon_share.clamp(0.0, 1.0) as f32 / reference
     }
 }
 
