@@ -81,7 +81,12 @@ fn main() {
             fitzpatrick: Fitzpatrick::II,
         },
         hair: None,
-        fading: Fading::uniform(model),
+        fading: Fading {
+            normal: model,
+            scar: model,
+            healing_loss_fraction: Settings::default().density.healing_loss_fraction,
+            touch_up_dilution: None,
+        },
         settings: &settings,
     };
     let moment = Moment::Healed { session: 3 };

@@ -26,7 +26,12 @@ fn main() {
             blend_width_mm: 10.0,
             blend_edge_fraction: 0.5,
         }),
-        fading: Fading::uniform(model),
+        fading: Fading {
+            normal: model,
+            scar: model,
+            healing_loss_fraction: Settings::default().density.healing_loss_fraction,
+            touch_up_dilution: None,
+        },
         settings: &settings,
     };
     let t = std::time::Instant::now();

@@ -5,7 +5,7 @@
 //! → per-dot look at a [`Moment`] (from the planner's fading model; after a touch-up, the
 //! touch-up's mix) → Gaussian ink splats in an absorbance buffer on the scalp chart
 //! ([`splat`]; a dot's ink is its mix's carbon relative to the reference mix,
-//! [`optics::OpticsSettings::mix_strength`]) → one Beer–Lambert composite over the skin per pixel ([`optics`]) →
+//! [`optics::mix_strength`]) → one Beer–Lambert composite over the skin per pixel ([`optics`]) →
 //! the chart, a head view ([`View`]) or the client's photo ([`photo`]) → PNG, alone or in
 //! sheets ([`sheet`]: the timeline strip, two designs side by side).
 //!
@@ -22,7 +22,7 @@
 //!     pattern: &pattern,
 //!     skin: Skin::Fitzpatrick { fitzpatrick: Fitzpatrick::II },
 //!     hair: None,
-//!     fading: Fading::uniform(model),
+//!     fading: Fading { normal: model, scar: model, healing_loss_fraction: Settings::default().density.healing_loss_fraction, touch_up_dilution: None },
 //!     settings: &settings,
 //! };
 //! let img = scene.render(View::Chart, &Moment::Years { years: 5.0, touch_ups: vec![] }, 256, 256).unwrap();

@@ -19,8 +19,8 @@ pub struct Look {
     pub hair: Option<Hair>,
     /// How the pigment fades in normal skin and in scars.
     pub fading: Fading,
-    /// Share of dots lost in healing (the clinic's setting), for [`RenderSettings`].
-    pub healing_loss_fraction: f64,
+    /// The clinic's `[render]` settings.
+    pub render: RenderSettings,
 }
 
 impl Look {
@@ -47,23 +47,21 @@ impl Look {
             skin: Skin::Fitzpatrick {
                 fitzpatrick: client.fitzpatrick,
             },
-            hair: (!hairless).then(|| {
-                // The pattern's blend band: `from_plan` draws with the default pattern settings.
-                let pattern = follicle_pattern::PatternSettings::default();
-                Hair {
-                    srgb: hair_srgb(client.hair_colour, client.grey_percent),
-                    among_treated,
-                    in_blend: 0.5,
-                    blend_width_mm: pattern.blend_width_mm as f32,
-                    blend_edge_fraction: pattern.blend_edge_fraction as f32,
-                }
+            hair: (!hairless).then(|| Hair {
+                srgb: hair_srgb(client.hair_colour, client.grey_percent),
+                among_treated,
+                in_blend: 0.5,
+                // The band the pattern engine thins its dots over (`[pattern]`).
+                blend_width_mm: settings.pattern.blend_width_mm as f32,
+                blend_edge_fraction: settings.pattern.blend_edge_fraction as f32,
             }),
             fading: Fading {
                 normal: FadingModel::for_client(&settings.fading, client, false),
                 scar: FadingModel::for_client(&settings.fading, client, true),
                 touch_up_dilution: touch_up_dilution(client, settings),
+                healing_loss_fraction: settings.density.healing_loss_fraction,
             },
-            healing_loss_fraction: settings.density.healing_loss_fraction,
+            render: settings.render,
         }
     }
 
@@ -86,17 +84,15 @@ impl Look {
                 normal: model(false),
                 scar: model(true),
                 touch_up_dilution: None,
+                healing_loss_fraction: settings.density.healing_loss_fraction,
             },
-            healing_loss_fraction: settings.density.healing_loss_fraction,
+            render: settings.render,
         }
     }
 
-    /// Render settings with this look's healing loss.
+    /// The clinic's render settings this look was made with.
     pub fn render_settings(&self) -> RenderSettings {
-        RenderSettings {
-            healing_loss_fraction: self.healing_loss_fraction,
-            ..RenderSettings::default()
-        }
+        self.render
     }
 }
 

@@ -128,31 +128,24 @@ pub struct DotLook {
     pub shade: f64,
 }
 
-/// How a client's pigment behaves over the years: the two fading models (normal skin and scar
-/// tissue) and the mix their touch-ups put back.
+/// How a client's pigment heals and fades: the two fading models (normal skin and scar
+/// tissue), the share of impressions lost in healing, all from the planner's settings, and the
+/// mix their touch-ups put back.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fading {
     /// Normal skin.
     pub normal: FadingModel,
     /// Scar tissue (fades faster).
     pub scar: FadingModel,
+    /// Share of a session's new impressions lost in healing: the clinic's
+    /// `density.healing_loss_fraction`.
+    pub healing_loss_fraction: f64,
     /// Water share (0–1, the plan's "dilution") of the mix a touch-up re-inks every dot with.
     /// `None`: each dot is touched up with its own session's mix. A client's
     /// [`Look`](crate::Look) sets it from the clinic's pigment settings, so a greying client's
     /// touch-up is lighter (DOMAIN §9).
     #[serde(default)]
     pub touch_up_dilution: Option<f64>,
-}
-
-impl Fading {
-    /// The same model for normal skin and scars, touch-ups with each dot's own mix.
-    pub fn uniform(model: FadingModel) -> Fading {
-        Fading {
-            normal: model,
-            scar: model,
-            touch_up_dilution: None,
-        }
-    }
 }
 
 /// Deterministic per-dot coin: is this dot among the impressions lost in healing?

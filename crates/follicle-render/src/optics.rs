@@ -16,55 +16,22 @@
 //! red than for blue: red light penetrates deeper and meets the carbon, while blue is
 //! scattered back above it, so carbon under skin reads blue-grey, more so the deeper it sits.
 //! The defaults reproduce DOMAIN §5's two-flux sample: light skin sRGB (213, 197, 173)
-//! becomes about (137, 142, 148) over a healed dot.
-
-use serde::{Deserialize, Serialize};
+//! becomes about (137, 142, 148) over a healed dot of the reference mix.
+//!
+//! A dot's ink is its mix's carbon share relative to that reference ([`mix_strength`]), times
+//! what the fading model leaves of it: a lighter mix renders lighter.
 
 use crate::color::{Linear, ita_degrees, linear_to_lab};
 
-/// Optical parameters, with documented defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OpticsSettings {
-    /// Absorbance of one healed dot's ink at its centre, per linear channel (R, G, B), at the
-    /// reference depth. Calibrated to DOMAIN §5's sample (213,197,173) → (137,142,148).
-    pub absorbance: [f32; 3],
-    /// Share of reflectance from above the ink on the lightest skin (ITA ≥ 60°). Follicle estimate.
-    pub surface_share_light: f32,
-    /// Share of reflectance from above the ink on the darkest skin (ITA ≤ −50°). Follicle estimate.
-    pub surface_share_dark: f32,
-    /// Depth of the pigment, mm, at which `absorbance` applies (DOMAIN §4: upper to mid papillary dermis).
-    pub reference_depth_mm: f32,
-    /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
-    pub blue_shift_per_mm: f32,
-    /// Water share of the ink mix whose healed dot `absorbance` describes (the plan's
-    /// "dilution"). A dot of another mix absorbs in proportion to the carbon it carries
-    /// (Beer–Lambert: absorbance is proportional to the absorber's concentration), so a dot
-    /// of water share `w` has `(1 − w) / (1 − reference_dilution)` of the reference's
-    /// absorbance: with 0.35, an 80 % water mix gives 0.31 of it, a 50 % mix 0.77.
-    pub reference_dilution: f32,
-}
+/// Optical parameters: `[render.optics]` in the clinic settings file.
+pub use follicle_core::settings::OpticsSettings;
 
-impl Default for OpticsSettings {
-    fn default() -> Self {
-        OpticsSettings {
-            absorbance: [1.23, 0.88, 0.40],
-            surface_share_light: 0.12,
-            surface_share_dark: 0.75,
-            reference_depth_mm: 0.5,
-            blue_shift_per_mm: 0.8,
-            reference_dilution: 0.35,
-        }
-    }
-}
-
-impl OpticsSettings {
-    /// The absorbance of a dot whose ink has this carbon share (1 − its water share; a
-    /// pattern dot's `shade`), relative to a dot of the reference mix.
-    pub fn mix_strength(&self, carbon_share: f64) -> f32 {
-        let reference = (1.0 - self.reference_dilution).clamp(0.05, 1.0);
-        carbon_share.clamp(0.0, 1.0) as f32 / reference
-    }
+/// The absorbance of a dot whose ink has this carbon share (1 − its water share; a pattern
+/// dot's `shade`), relative to a dot of the reference mix (`reference_dilution`): Beer–Lambert,
+/// absorbance in proportion to the pigment's concentration.
+pub fn mix_strength(settings: &OpticsSettings, carbon_share: f64) -> f32 {
+    let reference = f64::from(1.0 - settings.reference_dilution).max(0.05);
+    (carbon_share.clamp(0.0, 1.0) / reference) as f32
 }
 
 /// The optics for one skin colour and pigment depth, ready to composite.

@@ -332,7 +332,8 @@ impl<'a> Scene<'a> {
         let mut fresh_dots: Vec<[f32; 3]> = Vec::new();
         let fresh_kernel = Kernel::new(1.2 * px);
         for (i, dot) in self.pattern.dots.iter().enumerate() {
-            let Some(look) = moment.look(i, dot, last, &self.fading, s.healing_loss_fraction) else {
+            let Some(look) = moment.look(i, dot, last, &self.fading, self.fading.healing_loss_fraction)
+            else {
                 continue;
             };
             if look.strength <= 0.0 {
@@ -357,7 +358,7 @@ impl<'a> Scene<'a> {
             };
             // The dot's ink: its mix (carbon share) as absorbance relative to the reference
             // mix the optics are calibrated to, times what the fading model leaves of it.
-            let mass = s.optics.mix_strength(look.shade)
+            let mass = crate::optics::mix_strength(&s.optics, look.shade)
                 * look.strength
                 * std::f32::consts::TAU
                 * (mass_sigma_mm * px).powi(2);
