@@ -175,10 +175,14 @@ fn measure(scene: &Scene<'_>, img: &RgbImage) -> Seam {
 
 /// The seam of a type II client with this hair and stage, healed after the last session.
 fn seam_of(colour: &str, stage: &str, aims: &str) -> Seam {
+    seam_on("II", colour, stage, aims)
+}
+
+fn seam_on(f: &str, colour: &str, stage: &str, aims: &str) -> Seam {
     let settings = Settings::default();
     let (profile, plan) = planned(
         &client_toml(
-            "II",
+            f,
             colour,
             0,
             &format!("scale = \"norwood\"\nstage = \"{stage}\""),
