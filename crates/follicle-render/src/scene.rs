@@ -306,13 +306,13 @@ impl<'a> Scene<'a> {
                 }
             }
         }
-        if let Some(w) = self.fading.touch_up_dilution {
-            if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
-                return Err(RenderError::invalid(
-                    "fading.touch_up_dilution",
-                    format!("expected a water share of 0–1, got {w}"),
-                ));
-            }
+        if let Some(w) = self.fading.touch_up_dilution
+            && !(w.is_finite() && (0.0..=1.0).contains(&w))
+        {
+            return Err(RenderError::invalid(
+                "fading.touch_up_dilution",
+                format!("expected a water share of 0–1, got {w}"),
+            ));
         }
         self.skin.linear(self.settings)?;
         Ok(())

@@ -198,3 +198,23 @@ fn alopecia_universalis_and_totalis_draw_no_stubble() {
     let kept = stubble_pixels("scale = \"norwood\"\nstage = \"VII\"", View::Back);
     assert!(kept > 1000, "Norwood VII stubble pixels: {kept}");
 }
+
+#[test]
+fn a_mix_out_of_range_names_the_field() {
+    let p = super::pattern(follicle_pattern::HairLossStage::Norwood3, vec![]);
+    let settings = RenderSettings::default();
+    let mut s = super::scene(&p, &settings, follicle_core::profile::Fitzpatrick::II);
+    s.fading.touch_up_dilution = Some(1.5);
+    let err = s
+        .render(View::Chart, &Moment::Healed { session: 1 }, 64, 64)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fading.touch_up_dilution: expected a water share of 0–1, got 1.5"),
+        "{err}"
+    );
+    let err = Settings::with_overrides("[render.optics]\nreference_dilution = 0.95\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("render.optics.reference_dilution"), "{err}");
+}
