@@ -8,6 +8,23 @@
 //! One file serves the planner, the pattern engine (`[pattern]`, [`PatternSettings`]) and the
 //! renderer (`[render]`, [`RenderSettings`]); a fact they share (densities, needle diameters,
 //! dots per hour, healing loss) is set once, in the planner's tables, and read by all three.
+//!
+//! For a generated settings form, [`schema()`] lists every setting (dotted path, label, the
+//! default file's comment and the sources it names, default value, kind with range and unit),
+//! [`validate_field`] checks one typed value in plain words (with the clinic's other
+//! overrides in force), and [`overrides_toml`] / [`diff_from_defaults`] give the clinic
+//! file that holds only what differs from the defaults:
+//!
+//! ```
+//! use follicle_core::settings::{SettingKind, overrides_toml, schema, validate_field};
+//!
+//! let blend = schema().iter().find(|s| s.path == "pattern.blend_width_mm").unwrap();
+//! assert!(matches!(blend.kind, SettingKind::Number { max: Some(_), .. }));
+//! let value = validate_field("pattern.blend_width_mm", "12", None).unwrap();
+//! assert!(validate_field("pattern.blend_width_mm", "99", None).is_err());
+//! let clinic = overrides_toml([("pattern.blend_width_mm", value)]).unwrap();
+//! assert_eq!(clinic, "[pattern]\nblend_width_mm = 12.0\n");
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -22,10 +39,12 @@ use crate::zone::ZoneKind;
 mod keys;
 mod pattern;
 mod render;
+pub mod schema;
 
 pub use keys::{NeedleGauge, PerFitzpatrick, PerGauge};
 pub use pattern::{HairlineStyleSettings, PatternSettings};
 pub use render::{OpticsSettings, RenderSettings};
+pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
 /// The default settings file, with comments and sources.
 pub const DEFAULT_SETTINGS_TOML: &str = include_str!("../settings/default.toml");
@@ -978,6 +997,26 @@ impl Settings {
                 }
             }
         }
+        for (path, v) in [
+            ("sessions.extra_for_alopecia", f64::from(s.extra_for_alopecia)),
+            (
+                "sessions.extra_for_scars_with_coverage",
+                f64::from(s.extra_for_scars_with_coverage),
+            ),
+            ("pigment.grey_adjust_at_full_grey", p.grey_adjust_at_full_grey),
+            ("pigment.hairline_soft_extra", p.hairline_soft_extra),
+            ("fading.dot_spread_per_year", f.dot_spread_per_year),
+            ("fading.hue_cooling_per_year", f.hue_cooling_per_year),
+            ("pricing.cancellation_hours", f64::from(pr.cancellation_hours)),
+        ] {
+            within_limit(path, v)?;
+        }
+        for (f, v) in &p.fitzpatrick_adjust {
+            within_limit(&format!("pigment.fitzpatrick_adjust.{f}"), *v)?;
+        }
+        for (c, v) in &p.hair_colour_adjust {
+            within_limit(&format!("pigment.hair_colour_adjust.{}", c.as_str()), *v)?;
+        }
         self.pattern.validate()?;
         self.render.validate()?;
         Ok(())
@@ -1013,6 +1052,14 @@ fn check_currency(field: &str, code: &str) -> InputResult<()> {
             field,
             format!("expected a three-letter ISO 4217 code such as USD, got {code:?}"),
         ))
+    }
+}
+
+/// Checks `value` against the allowed range of `path` in [`schema::LIMITS`].
+fn within_limit(path: &str, value: f64) -> InputResult<()> {
+    match schema::limit(path) {
+        Some((min, max, _)) => fraction(path, value, min, max),
+        None => Ok(()),
     }
 }
 
