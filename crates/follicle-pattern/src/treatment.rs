@@ -65,6 +65,7 @@ pub fn plan_client(
     let request = request(&assessment, settings, seed);
     let measured = measure(&request)?;
     let plan = follicle_core::plan(&assessment, &measured, settings, start);
+    let request = with_plan_ink(request, &plan);
     Ok(Treatment {
         plan,
         request,
@@ -93,10 +94,52 @@ pub fn replan_design(
     }
     let plan = follicle_core::plan(&assessment, &measured, settings, start);
     Ok(Treatment {
+        request: with_plan_ink(design.clone(), &plan),
         plan,
-        request: design.clone(),
         measured,
     })
+}
+
+/// The design a plan was priced from, with the plan's ink: what [`plan_client`] returns as its
+/// request, rebuilt from the plan alone (the plan keeps the measured assessment).
+pub fn design_request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
+    with_plan_ink(request(&plan.assessment, settings, seed), plan)
+}
+
+/// The ink: each session's dots carry the carbon share of the mix the plan gives it (the mix does
+/// not change what is drawn or measured, only how dark the dots render).
+fn with_plan_ink(mut request: PatternRequest, plan: &Plan) -> PatternRequest {
+    let shades = layer_shades(plan);
+    if !shades.is_empty() {
+        request.settings.session_shades = shades;
+    }
+    request
+}
+
+/// The pigment strength of each layer of a plan (a pattern session; a long layer is booked as
+/// several parts): the carbon share, 1 − the water share, of the mix of the zone that takes
+/// most of the layer's impressions — the mix the plan prints for the session.
+pub fn layer_shades(plan: &Plan) -> Vec<f64> {
+    let mut layers: Vec<Vec<&follicle_core::plan::SessionZone>> = Vec::new();
+    for session in &plan.sessions {
+        if session.part.is_none_or(|[part, _]| part == 1) || layers.is_empty() {
+            layers.push(Vec::new());
+        }
+        if let Some(layer) = layers.last_mut() {
+            layer.extend(&session.zones);
+        }
+    }
+    layers
+        .iter()
+        .filter_map(|zones| {
+            let dots =
+                |kind: ZoneKind| -> u64 { zones.iter().filter(|z| z.zone == kind).map(|z| z.dots).sum() };
+            let main = zones
+                .iter()
+                .max_by_key(|z| (dots(z.zone), std::cmp::Reverse(z.zone)))?;
+            Some(1.0 - main.pigment_dilution.clamp(0.0, 1.0))
+        })
+        .collect()
 }
 
 /// Draws a request's zones on its head and measures them: area (cm² on the skin) and expected

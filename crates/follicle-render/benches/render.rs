@@ -87,6 +87,7 @@ fn main() {
             normal: model,
             scar: model,
             healing_loss_fraction: Settings::default().density.healing_loss_fraction,
+            touch_up_dilution: None,
         },
         settings: &settings,
     };

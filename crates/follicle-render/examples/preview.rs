@@ -25,11 +25,14 @@ fn main() {
             srgb: [40, 32, 28],
             among_treated: 0.0,
             in_blend: 0.5,
+            blend_width_mm: 10.0,
+            blend_edge_fraction: 0.5,
         }),
         fading: Fading {
             normal: model,
             scar: model,
             healing_loss_fraction: Settings::default().density.healing_loss_fraction,
+            touch_up_dilution: None,
         },
         settings: &settings,
     };

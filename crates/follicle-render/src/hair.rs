@@ -2,6 +2,13 @@
 //! still has hair, fewer in the blend zone and among treated thinning, none on bare skin.
 //! Strokes follow a field radiating from the crown whorl (forward at the front, outward at
 //! the sides, down at the back; DOMAIN §4), so density work among hair can be judged.
+//!
+//! Where a treated zone meets untreated hair, the hair does not stop at a line: the pattern
+//! engine thins its dots over a blend band beside the hair because the hair thins out over
+//! that band (the same band, [`Hair::blend_width_mm`]), so the stubble drawn there is the
+//! complement of the dots — at the zone's edge, the share of natural hair the dots leave
+//! out, falling to the zone's own share at the band's inner side. One concept on both sides:
+//! without it, the half-density dots at the edge sit beside full hair and read lighter.
 
 use follicle_pattern::Pattern;
 use follicle_pattern::ZoneKind;
@@ -41,7 +48,7 @@ pub(crate) fn stubble(scene: &Scene<'_>, hair: &Hair, frame: ChartFrame) -> InkB
         ((x1 - x0) / spacing_mm).ceil() as i64,
         ((y1 - y0) / spacing_mm).ceil() as i64,
     );
-    let zones = ZoneGrid::new(pattern);
+    let zones = ZoneGrid::new(pattern, &outline);
     let mut rng = Mix(0x0005_EED0_F4A1);
     let steps = ((s.stubble_length_mm * px).ceil() as usize).clamp(1, 16);
     // A hair hides width × length of skin: its coverage in pixel² (the splat kernel sums to 1),
@@ -57,8 +64,22 @@ pub(crate) fn stubble(scene: &Scene<'_>, hair: &Hair, frame: ChartFrame) -> InkB
             }
             let share = match zones.at(x, y) {
                 None => 1.0,
-                Some(ZoneKind::SidesBack) => hair.in_blend,
-                Some(_) => hair.among_treated,
+                Some((kind, to_hair_mm)) => {
+                    let own = if kind == ZoneKind::SidesBack {
+                        hair.in_blend
+                    } else {
+                        hair.among_treated
+                    };
+                    let blends = !matches!(kind, ZoneKind::Hairline | ZoneKind::Scar);
+                    if blends && to_hair_mm < hair.blend_width_mm {
+                        // The dots' share here is edge + (1 − edge)·d/w; the hair the rest.
+                        let missing = (1.0 - hair.blend_edge_fraction.clamp(0.0, 1.0))
+                            * (1.0 - to_hair_mm / hair.blend_width_mm);
+                        own + (1.0 - own) * missing
+                    } else {
+                        own
+                    }
+                }
             };
             if keep >= share {
                 continue;
@@ -76,19 +97,22 @@ pub(crate) fn stubble(scene: &Scene<'_>, hair: &Hair, frame: ChartFrame) -> InkB
     buf
 }
 
-/// Which zone (highest priority, as the pattern lists them last) covers each 1 mm cell of the chart.
+/// Which zone (highest priority, as the pattern lists them last) covers each 1 mm cell of the
+/// chart, and how far each cell is from untreated, hair-bearing scalp.
 struct ZoneGrid {
     x0: f32,
     y0: f32,
     width: usize,
     height: usize,
     cells: Vec<Option<ZoneKind>>,
+    /// Distance (mm) to the nearest untreated scalp cell, by a two-pass chamfer transform.
+    to_hair_mm: Vec<f32>,
 }
 
 impl ZoneGrid {
     const CELL_MM: f64 = 1.0;
 
-    fn new(pattern: &Pattern) -> ZoneGrid {
+    fn new(pattern: &Pattern, outline: &PolarOutline) -> ZoneGrid {
         let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
         for p in pattern
             .zones
@@ -108,6 +132,7 @@ impl ZoneGrid {
                 width: 0,
                 height: 0,
                 cells: Vec::new(),
+                to_hair_mm: Vec::new(),
             };
         }
         let width = (((x1 - x0) / Self::CELL_MM).ceil() as usize + 1).min(4096);
@@ -126,16 +151,34 @@ impl ZoneGrid {
                 }
             }
         }
+        let cell = Self::CELL_MM as f32;
+        let mut to_hair_mm: Vec<f32> = (0..width * height)
+            .map(|k| {
+                let (i, j) = (k % width, k / width);
+                let (x, y) = (
+                    x0 as f32 + (i as f32 + 0.5) * cell,
+                    y0 as f32 + (j as f32 + 0.5) * cell,
+                );
+                if cells[k].is_none() && outline.contains(x, y) {
+                    0.0
+                } else {
+                    f32::INFINITY
+                }
+            })
+            .collect();
+        chamfer(&mut to_hair_mm, width, height, cell);
         ZoneGrid {
             x0: x0 as f32,
             y0: y0 as f32,
             width,
             height,
             cells,
+            to_hair_mm,
         }
     }
 
-    fn at(&self, x: f32, y: f32) -> Option<ZoneKind> {
+    /// The zone at a chart point and its distance (mm) to untreated scalp.
+    fn at(&self, x: f32, y: f32) -> Option<(ZoneKind, f32)> {
         let (i, j) = (
             ((x - self.x0) / Self::CELL_MM as f32).floor(),
             ((y - self.y0) / Self::CELL_MM as f32).floor(),
@@ -143,6 +186,51 @@ impl ZoneGrid {
         if i < 0.0 || j < 0.0 || i as usize >= self.width || j as usize >= self.height {
             return None;
         }
-        self.cells[j as usize * self.width + i as usize]
+        let k = j as usize * self.width + i as usize;
+        self.cells[k].map(|kind| (kind, self.to_hair_mm[k]))
+    }
+}
+
+/// Two-pass chamfer distance transform in place: zeros stay, every other cell gets the
+/// distance to the nearest zero (cells of `step` mm; diagonals √2 · step).
+fn chamfer(d: &mut [f32], w: usize, h: usize, step: f32) {
+    let (a, b) = (step, step * std::f32::consts::SQRT_2);
+    for j in 0..h {
+        for i in 0..w {
+            let k = j * w + i;
+            let mut v = d[k];
+            if i > 0 {
+                v = v.min(d[k - 1] + a);
+            }
+            if j > 0 {
+                v = v.min(d[k - w] + a);
+                if i > 0 {
+                    v = v.min(d[k - w - 1] + b);
+                }
+                if i + 1 < w {
+                    v = v.min(d[k - w + 1] + b);
+                }
+            }
+            d[k] = v;
+        }
+    }
+    for j in (0..h).rev() {
+        for i in (0..w).rev() {
+            let k = j * w + i;
+            let mut v = d[k];
+            if i + 1 < w {
+                v = v.min(d[k + 1] + a);
+            }
+            if j + 1 < h {
+                v = v.min(d[k + w] + a);
+                if i + 1 < w {
+                    v = v.min(d[k + w + 1] + b);
+                }
+                if i > 0 {
+                    v = v.min(d[k + w - 1] + b);
+                }
+            }
+            d[k] = v;
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! Follicle's renderer: what the client will see — the healed SMP pattern on their skin,
 //! after each session and years later, on a head model and on their own photo.
 //!
-//! The pipeline: dots (from `follicle-pattern`) → per-dot look at a [`Moment`] (from the
-//! planner's fading model) → Gaussian ink splats in an absorbance buffer on the scalp
-//! chart ([`splat`]) → one Beer–Lambert composite over the skin per pixel ([`optics`]) →
+//! The pipeline: dots (from `follicle-pattern`, each carrying its session's planned ink mix)
+//! → per-dot look at a [`Moment`] (from the planner's fading model; after a touch-up, the
+//! touch-up's mix) → Gaussian ink splats in an absorbance buffer on the scalp chart
+//! ([`splat`]; a dot's ink is its mix's carbon relative to the reference mix,
+//! [`optics::mix_strength`]) → one Beer–Lambert composite over the skin per pixel ([`optics`]) →
 //! the chart, a head view ([`View`]) or the client's photo ([`photo`]) → PNG, alone or in
 //! sheets ([`sheet`]: the timeline strip, two designs side by side).
 //!
@@ -20,7 +22,7 @@
 //!     pattern: &pattern,
 //!     skin: Skin::Fitzpatrick { fitzpatrick: Fitzpatrick::II },
 //!     hair: None,
-//!     fading: Fading { normal: model, scar: model, healing_loss_fraction: Settings::default().density.healing_loss_fraction },
+//!     fading: Fading { normal: model, scar: model, healing_loss_fraction: Settings::default().density.healing_loss_fraction, touch_up_dilution: None },
 //!     settings: &settings,
 //! };
 //! let img = scene.render(View::Chart, &Moment::Years { years: 5.0, touch_ups: vec![] }, 256, 256).unwrap();

@@ -4,9 +4,9 @@
 //! The command line and the clinic server both build previews from a [`Look`], so a preview
 //! of the same client and design is the same image wherever it is drawn.
 
-use follicle_core::Settings;
 use follicle_core::fading::FadingModel;
-use follicle_core::profile::{Aim, ClientProfile, Fitzpatrick, HairColour, SkinType, SunExposure};
+use follicle_core::profile::{Aim, ClientProfile, Fitzpatrick, HairColour, HairLoss, SkinType, SunExposure};
+use follicle_core::{Settings, ZoneKind};
 
 use crate::{Fading, Hair, RenderSettings, Skin};
 
@@ -25,26 +25,40 @@ pub struct Look {
 
 impl Look {
     /// A client's look: their Fitzpatrick type, hair colour and grey, the hair left among the
-    /// treated zones (half for a density treatment, none for full coverage) and fading for
-    /// their sun, skin and swimming.
+    /// treated zones (half for a density treatment, none for full coverage; no hair anywhere
+    /// with alopecia totalis or universalis), fading for their sun, skin and swimming, and
+    /// the mix their touch-ups use.
+    ///
+    /// A touch-up is one session, so its mix is the clinic's one-session base mix
+    /// (`pigment.session_dilution.1`) with this client's adjustments for skin, hair colour
+    /// and grey share (`pigment.grey_adjust_at_full_grey`), as [`follicle_core::plan::dilution`]
+    /// gives it for a fill zone: the greyer the hair, the lighter the touch-up (DOMAIN §9).
     pub fn for_client(client: &ClientProfile, settings: &Settings) -> Look {
         let among_treated = if client.aims.contains(&Aim::Density) {
             0.5
         } else {
             0.0
         };
+        let hairless = matches!(
+            client.hair_loss,
+            HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis
+        );
         Look {
             skin: Skin::Fitzpatrick {
                 fitzpatrick: client.fitzpatrick,
             },
-            hair: Some(Hair {
+            hair: (!hairless).then(|| Hair {
                 srgb: hair_srgb(client.hair_colour, client.grey_percent),
                 among_treated,
                 in_blend: 0.5,
+                // The band the pattern engine thins its dots over (`[pattern]`).
+                blend_width_mm: settings.pattern.blend_width_mm as f32,
+                blend_edge_fraction: settings.pattern.blend_edge_fraction as f32,
             }),
             fading: Fading {
                 normal: FadingModel::for_client(&settings.fading, client, false),
                 scar: FadingModel::for_client(&settings.fading, client, true),
+                touch_up_dilution: touch_up_dilution(client, settings),
                 healing_loss_fraction: settings.density.healing_loss_fraction,
             },
             render: settings.render,
@@ -69,6 +83,7 @@ impl Look {
             fading: Fading {
                 normal: model(false),
                 scar: model(true),
+                touch_up_dilution: None,
                 healing_loss_fraction: settings.density.healing_loss_fraction,
             },
             render: settings.render,
@@ -79,6 +94,18 @@ impl Look {
     pub fn render_settings(&self) -> RenderSettings {
         self.render
     }
+}
+
+/// The water share of a client's touch-up mix: the one-session base mix adjusted for the
+/// client (see [`Look::for_client`]); `None` when the settings plan no one-session mix.
+pub fn touch_up_dilution(client: &ClientProfile, settings: &Settings) -> Option<f64> {
+    let base = *settings.session_dilution(1)?.last()?;
+    Some(follicle_core::plan::dilution(
+        client,
+        settings,
+        base,
+        ZoneKind::MidScalp,
+    ))
 }
 
 /// A typical colour (sRGB) of short hair of this colour with this share of grey, for drawing

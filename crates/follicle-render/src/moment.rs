@@ -123,10 +123,14 @@ pub struct DotLook {
     pub size: f32,
     /// Fresh: the dot is still raw (reddened skin around it).
     pub fresh: bool,
+    /// Carbon share of the ink the dot holds (1 − the mix's water share): its session's mix,
+    /// or the touch-up mix once a touch-up has re-inked it.
+    pub shade: f64,
 }
 
 /// How a client's pigment heals and fades: the two fading models (normal skin and scar
-/// tissue) and the share of impressions lost in healing, all from the planner's settings.
+/// tissue), the share of impressions lost in healing, all from the planner's settings, and the
+/// mix their touch-ups put back.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fading {
     /// Normal skin.
@@ -136,6 +140,12 @@ pub struct Fading {
     /// Share of a session's new impressions lost in healing: the clinic's
     /// `density.healing_loss_fraction`.
     pub healing_loss_fraction: f64,
+    /// Water share (0–1, the plan's "dilution") of the mix a touch-up re-inks every dot with.
+    /// `None`: each dot is touched up with its own session's mix. A client's
+    /// [`Look`](crate::Look) sets it from the clinic's pigment settings, so a greying client's
+    /// touch-up is lighter (DOMAIN §9).
+    #[serde(default)]
+    pub touch_up_dilution: Option<f64>,
 }
 
 /// Deterministic per-dot coin: is this dot among the impressions lost in healing?
@@ -163,6 +173,7 @@ impl Moment {
         } else {
             &fading.normal
         };
+        let shade = dot.shade;
         match self {
             Moment::Fresh { session } => {
                 if dot.session > *session {
@@ -173,12 +184,14 @@ impl Moment {
                         strength: 1.15,
                         size: 1.0,
                         fresh: true,
+                        shade,
                     })
                 } else {
                     Some(DotLook {
                         strength: model.base_strength(HEALED_YEARS) as f32,
                         size: 1.0,
                         fresh: false,
+                        shade,
                     })
                 }
             }
@@ -195,14 +208,25 @@ impl Moment {
                     strength: model.base_strength(HEALED_YEARS) as f32,
                     size: 1.0,
                     fresh: false,
+                    shade,
                 })
             }
             Moment::Years { years, touch_ups } => {
                 let years = years.max(HEALED_YEARS);
+                // Once touched up, a dot holds the touch-up's mix (the fading model says how
+                // much of it is left).
+                let touched = touch_ups
+                    .iter()
+                    .any(|&t| t.is_finite() && (0.0..=years).contains(&t));
+                let shade = match fading.touch_up_dilution {
+                    Some(water) if touched => 1.0 - water.clamp(0.0, 1.0),
+                    _ => shade,
+                };
                 Some(DotLook {
                     strength: model.strength(years, touch_ups) as f32,
                     size: model.dot_scale(years, touch_ups) as f32,
                     fresh: false,
+                    shade,
                 })
             }
         }

@@ -16,12 +16,23 @@
 //! red than for blue: red light penetrates deeper and meets the carbon, while blue is
 //! scattered back above it, so carbon under skin reads blue-grey, more so the deeper it sits.
 //! The defaults reproduce DOMAIN §5's two-flux sample: light skin sRGB (213, 197, 173)
-//! becomes about (137, 142, 148) over a healed dot.
+//! becomes about (137, 142, 148) over a healed dot of the reference mix.
+//!
+//! A dot's ink is its mix's carbon share relative to that reference ([`mix_strength`]), times
+//! what the fading model leaves of it: a lighter mix renders lighter.
 
 use crate::color::{Linear, ita_degrees, linear_to_lab};
 
 /// Optical parameters: `[render.optics]` in the clinic settings file.
 pub use follicle_core::settings::OpticsSettings;
+
+/// The absorbance of a dot whose ink has this carbon share (1 − its water share; a pattern
+/// dot's `shade`), relative to a dot of the reference mix (`reference_dilution`): Beer–Lambert,
+/// absorbance in proportion to the pigment's concentration.
+pub fn mix_strength(settings: &OpticsSettings, carbon_share: f64) -> f32 {
+    let reference = f64::from(1.0 - settings.reference_dilution).max(0.05);
+    (carbon_share.clamp(0.0, 1.0) / reference) as f32
+}
 
 /// The optics for one skin colour and pigment depth, ready to composite.
 #[derive(Debug, Clone, Copy, PartialEq)]

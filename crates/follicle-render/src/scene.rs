@@ -75,6 +75,19 @@ pub struct Hair {
     pub among_treated: f32,
     /// Share of natural density left in the sides-and-back blend zone.
     pub in_blend: f32,
+    /// Width of the band inside a treated zone, beside untreated hair, over which the hair
+    /// thins out into the zone, mm: the pattern's blend band (`blend_width_mm`), where the
+    /// pattern engine thins the dots because the hair is there. 0: hair stops at the edge.
+    #[serde(default)]
+    pub blend_width_mm: f32,
+    /// Dot density at the zone's edge as a share of the zone's (the pattern's
+    /// `blend_edge_fraction`); the hair drawn there is the rest.
+    #[serde(default = "one")]
+    pub blend_edge_fraction: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 /// Which way the preview looks.
@@ -277,14 +290,29 @@ impl<'a> Scene<'a> {
     pub fn validate(&self, moment: &Moment) -> Result<(), RenderError> {
         moment.validate(self.pattern.sessions.max(1))?;
         if let Some(h) = &self.hair {
+            if !(h.blend_width_mm.is_finite() && (0.0..=100.0).contains(&h.blend_width_mm)) {
+                return Err(RenderError::invalid(
+                    "hair.blend_width_mm",
+                    format!("expected 0–100 mm, got {}", h.blend_width_mm),
+                ));
+            }
             for (field, v) in [
                 ("hair.among_treated", h.among_treated),
                 ("hair.in_blend", h.in_blend),
+                ("hair.blend_edge_fraction", h.blend_edge_fraction),
             ] {
                 if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                     return Err(RenderError::invalid(field, format!("expected 0–1, got {v}")));
                 }
             }
+        }
+        if let Some(w) = self.fading.touch_up_dilution
+            && !(w.is_finite() && (0.0..=1.0).contains(&w))
+        {
+            return Err(RenderError::invalid(
+                "fading.touch_up_dilution",
+                format!("expected a water share of 0–1, got {w}"),
+            ));
         }
         self.skin.linear(self.settings)?;
         Ok(())
@@ -328,8 +356,12 @@ impl<'a> Scene<'a> {
                     groups.len() - 1
                 }
             };
-            let mass =
-                (dot.shade as f32) * look.strength * std::f32::consts::TAU * (mass_sigma_mm * px).powi(2);
+            // The dot's ink: its mix (carbon share) as absorbance relative to the reference
+            // mix the optics are calibrated to, times what the fading model leaves of it.
+            let mass = crate::optics::mix_strength(&s.optics, look.shade)
+                * look.strength
+                * std::f32::consts::TAU
+                * (mass_sigma_mm * px).powi(2);
             let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
             groups[group].2.push([x, y, mass]);
             if look.fresh {

@@ -57,6 +57,8 @@ fn golden_previews() {
         srgb: [45, 35, 30],
         among_treated: 0.0,
         in_blend: 0.5,
+        blend_width_mm: 10.0,
+        blend_edge_fraction: 0.5,
     });
     check(
         "n5-chart-healed-2",

@@ -1,15 +1,20 @@
 //! Integration tests of the renderer: what a client would check by eye, measured.
 
-use follicle_core::Settings;
 use follicle_core::fading::FadingModel;
 use follicle_core::profile::{Fitzpatrick, SkinType, SunExposure};
+use follicle_core::{ClientProfile, Plan, Settings};
 use follicle_pattern::{HairLoss, Pattern, PatternRequest, ScarSpec, ZoneKind, ZonesSpec, generate};
 use follicle_render::color::{linear_to_lab, srgb_to_linear};
-use follicle_render::{Fading, RenderSettings, Scene, Skin};
+use follicle_render::{Fading, Look, RenderSettings, Scene, Skin};
 
 mod golden;
+mod ink;
 mod look;
 mod photo;
+mod seam;
+
+/// The day the test clients are assessed and planned.
+const TODAY: time::Date = time::macros::date!(2026 - 03 - 02);
 
 fn pattern(stage: HairLoss, scars: Vec<ScarSpec>) -> Pattern {
     generate(&PatternRequest {
@@ -26,6 +31,7 @@ fn fading() -> Fading {
         normal: FadingModel::for_conditions(&s, SunExposure::Moderate, SkinType::Normal, false, false),
         scar: FadingModel::for_conditions(&s, SunExposure::Moderate, SkinType::Normal, false, true),
         healing_loss_fraction: Settings::default().density.healing_loss_fraction,
+        touch_up_dilution: None,
     }
 }
 
@@ -77,4 +83,39 @@ fn zone_centre(pattern: &Pattern, zone: ZoneKind) -> [f64; 2] {
         })
         .unwrap();
     [nearest.x_mm, nearest.y_mm]
+}
+
+/// A client file: skin type, hair colour and grey share, the `[hair_loss]` table's lines, aims.
+fn client_toml(fitzpatrick: &str, colour: &str, grey_percent: u32, hair_loss: &str, aims: &str) -> String {
+    format!(
+        "[client]\nage = 45\nsex = \"male\"\n\n[skin]\nfitzpatrick = \"{fitzpatrick}\"\n\n\
+         [hair]\ncolour = \"{colour}\"\ngrey_percent = {grey_percent}\n\n[hair_loss]\n{hair_loss}\n\n\
+         [goal]\naims = [{aims}]\nhairline_style = \"broken\"\n"
+    )
+}
+
+/// The client's profile and plan under these settings.
+fn planned(toml: &str, settings: &Settings) -> (ClientProfile, Plan) {
+    let profile = ClientProfile::from_toml(toml, settings, TODAY).unwrap();
+    let plan = follicle_pattern::treatment::plan_client(&profile, settings, TODAY, TODAY, 7)
+        .unwrap()
+        .plan;
+    assert!(!plan.sessions.is_empty(), "{toml}: no sessions planned");
+    (profile, plan)
+}
+
+/// The pattern the plan asks for (the CLI's and the server's mapping), seed 7.
+fn planned_pattern(plan: &Plan, settings: &Settings) -> Pattern {
+    generate(&follicle_pattern::treatment::design_request(plan, settings, 7)).unwrap()
+}
+
+/// A scene of a pattern with a client's look.
+fn look_scene<'a>(pattern: &'a Pattern, look: &Look, settings: &'a RenderSettings) -> Scene<'a> {
+    Scene {
+        pattern,
+        skin: look.skin,
+        hair: look.hair,
+        fading: look.fading,
+        settings,
+    }
 }

@@ -23,9 +23,9 @@ pub struct RenderSettings {
     /// Diameter of a healed dot *as seen*, as a share of the needle diameter. DOMAIN §4 gives a
     /// pigment deposit of 100–150 µm; skin spreads the light around it (subsurface scattering),
     /// so the visible spot is wider and softer: close-up photos of healed SMP show soft dots of
-    /// 0.5–1 mm. 3 × a 0.20 mm needle = a 0.6 mm spot, which makes a full-coverage pattern at
-    /// 80 dots/cm² read about as dark as the buzz-cut fringe beside it, as practitioners aim for.
-    /// Follicle estimate.
+    /// 0.5–1 mm. 3.5 × a 0.20 mm needle = a 0.7 mm spot, calibrated so that a full-coverage
+    /// pattern drawn with the plan's own mixes reads as light as the buzz-cut fringe beside it,
+    /// as practitioners aim for (ΔL* under 1.2 on types I–IV; the renderer's seam test).
     pub healed_dot_scale: f32,
     /// Fresh dot diameter as a share of the healed one (DOMAIN §4: up to 250 µm fresh).
     pub fresh_dot_scale: f32,
@@ -59,6 +59,10 @@ pub struct OpticsSettings {
     pub reference_depth_mm: f32,
     /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
     pub blue_shift_per_mm: f32,
+    /// Water share of the ink mix whose healed dot `absorbance` describes (the plan's
+    /// "dilution"). A dot of another mix absorbs in proportion to the carbon it carries
+    /// (Beer–Lambert), `(1 − w) / (1 − reference_dilution)` of the reference's absorbance.
+    pub reference_dilution: f32,
 }
 
 impl Default for RenderSettings {
@@ -110,6 +114,12 @@ impl RenderSettings {
             f64::from(o.blue_shift_per_mm),
             0.0,
             5.0,
+        )?;
+        fraction(
+            "render.optics.reference_dilution",
+            f64::from(o.reference_dilution),
+            0.0,
+            0.9,
         )?;
         fraction(
             "render.healed_dot_scale",

@@ -168,6 +168,7 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.optics.surface_share_dark", 0.0, 1.0, ""),
     ("render.optics.reference_depth_mm", 0.05, 3.0, "mm"),
     ("render.optics.blue_shift_per_mm", 0.0, 5.0, "per mm"),
+    ("render.optics.reference_dilution", 0.0, 0.9, ""),
     ("render.healed_dot_scale", 0.5, 10.0, "×"),
     ("render.fresh_dot_scale", 0.5, 3.0, "×"),
     ("render.depth_mm", 0.05, 3.0, "mm"),
