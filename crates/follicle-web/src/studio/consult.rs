@@ -338,7 +338,11 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
                 .iter()
                 .map(|s| {
                     (
-                        format!("Session {} · {}", s.index, day(s.date)),
+                        format!(
+                            "Session {} · {}",
+                            s.index,
+                            s.date.map_or_else(|| "not dated".into(), day)
+                        ),
                         money(&q.currency, s.amount),
                     )
                 })
@@ -346,12 +350,17 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             format!(
                 "{} (deposit {}, balance {})",
                 money(&q.currency, q.total),
-                money(&q.currency, q.deposit),
+                q.deposit.map_or_else(
+                    || "none until the plan can be booked".into(),
+                    |d| money(&q.currency, d)
+                ),
                 money(&q.currency, q.balance)
             ),
             format!(
                 "Touch-up due about {} ({:.1} years after the last session), {}",
-                day(q.touch_up.due_date),
+                q.touch_up
+                    .due_date
+                    .map_or_else(|| "after the last session".into(), day),
                 q.touch_up.years_after_last_session,
                 money(&q.currency, q.touch_up.price)
             ),
@@ -390,7 +399,12 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             .iter()
             .map(|s| {
                 (
-                    format!("{} · {} {}", s.index, day(s.date), s.start_time),
+                    format!(
+                        "{} · {} {}",
+                        s.index,
+                        s.date.map_or_else(|| "not dated".into(), day),
+                        s.start_time
+                    ),
                     format!("{:.2} h", s.duration_hours),
                     s.purpose_text.clone(),
                     format!(
