@@ -66,16 +66,16 @@ pub struct OpticsSettings {
     pub surface_share_light: f32,
     /// Share of reflectance from above the ink on the darkest skin (ITA ≤ −50°). Follicle estimate.
     pub surface_share_dark: f32,
-    /// Depth of the pigment, mm, at which `absorbance` applies (DOMAIN §4: upper to mid papillary dermis).
-    pub reference_depth_mm: f32,
-    /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
-    pub blue_shift_per_mm: f32,
     /// ITA (degrees) at and above which skin counts as the lightest (`surface_share_light`):
     /// the "very light" ITA class starts at 55° (DOMAIN §5).
     pub ita_lightest_deg: f32,
     /// ITA (degrees) at and below which skin counts as the darkest (`surface_share_dark`):
     /// the "dark" ITA class lies below −30° (DOMAIN §5).
     pub ita_darkest_deg: f32,
+    /// Depth of the pigment, mm, at which `absorbance` applies (DOMAIN §4: upper to mid papillary dermis).
+    pub reference_depth_mm: f32,
+    /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
+    pub blue_shift_per_mm: f32,
 }
 
 impl Default for RenderSettings {
@@ -117,18 +117,6 @@ impl RenderSettings {
             1.0,
         )?;
         fraction(
-            "render.optics.reference_depth_mm",
-            f64::from(o.reference_depth_mm),
-            0.05,
-            3.0,
-        )?;
-        fraction(
-            "render.optics.blue_shift_per_mm",
-            f64::from(o.blue_shift_per_mm),
-            0.0,
-            5.0,
-        )?;
-        fraction(
             "render.optics.ita_lightest_deg",
             f64::from(o.ita_lightest_deg),
             0.0,
@@ -139,6 +127,18 @@ impl RenderSettings {
             f64::from(o.ita_darkest_deg),
             -90.0,
             0.0,
+        )?;
+        fraction(
+            "render.optics.reference_depth_mm",
+            f64::from(o.reference_depth_mm),
+            0.05,
+            3.0,
+        )?;
+        fraction(
+            "render.optics.blue_shift_per_mm",
+            f64::from(o.blue_shift_per_mm),
+            0.0,
+            5.0,
         )?;
         fraction(
             "render.healed_dot_scale",
