@@ -34,8 +34,9 @@ impl Look {
     /// and grey share (`pigment.grey_adjust_at_full_grey`), as [`follicle_core::plan::dilution`]
     /// gives it for a fill zone: the greyer the hair, the lighter the touch-up (DOMAIN §9).
     pub fn for_client(client: &ClientProfile, settings: &Settings) -> Look {
+        let r = &settings.render;
         let among_treated = if client.aims.contains(&Aim::Density) {
-            0.5
+            r.hair_left_among_density
         } else {
             0.0
         };
@@ -48,9 +49,9 @@ impl Look {
                 fitzpatrick: client.fitzpatrick,
             },
             hair: (!hairless).then(|| Hair {
-                srgb: hair_srgb(client.hair_colour, client.grey_percent),
+                srgb: hair_srgb(r, client.hair_colour, client.grey_percent),
                 among_treated,
-                in_blend: 0.5,
+                in_blend: r.hair_in_blend,
                 // The band the pattern engine thins its dots over (`[pattern]`).
                 blend_width_mm: settings.pattern.blend_width_mm as f32,
                 blend_edge_fraction: settings.pattern.blend_edge_fraction as f32,
@@ -110,17 +111,9 @@ pub fn touch_up_dilution(client: &ClientProfile, settings: &Settings) -> Option<
 
 /// A typical colour (sRGB) of short hair of this colour with this share of grey, for drawing
 /// stubble.
-pub fn hair_srgb(colour: HairColour, grey_percent: u32) -> [u8; 3] {
-    let base: [u8; 3] = match colour {
-        HairColour::Black => [28, 24, 22],
-        HairColour::DarkBrown => [48, 36, 28],
-        HairColour::Brown => [78, 56, 40],
-        HairColour::LightBrown => [120, 90, 62],
-        HairColour::Blonde => [185, 155, 108],
-        HairColour::Red => [135, 66, 38],
-        HairColour::Grey => [150, 150, 150],
-        HairColour::White => [222, 222, 222],
-    };
+pub fn hair_srgb(settings: &RenderSettings, colour: HairColour, grey_percent: u32) -> [u8; 3] {
+    let base = settings.hair_srgb[colour];
+    let grey = settings.grey_hair_srgb;
     let g = f32::from(grey_percent.min(100) as u8) / 100.0;
-    std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + 160.0 * g).round() as u8)
+    std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + f32::from(grey[c]) * g).round() as u8)
 }

@@ -52,14 +52,14 @@ impl Skin {
                 // The nearest typical colour by ITA.
                 let best = settings
                     .skin_by_fitzpatrick
-                    .iter()
+                    .values()
                     .min_by(|a, b| {
                         let da = (crate::color::ita_degrees(crate::color::srgb_to_lab(**a)) - ita).abs();
                         let db = (crate::color::ita_degrees(crate::color::srgb_to_lab(**b)) - ita).abs();
                         da.total_cmp(&db)
                     })
                     .copied()
-                    .unwrap_or([200, 160, 130]);
+                    .expect("a colour for each of the six types");
                 Ok(srgb_to_linear(best))
             }
         }
@@ -290,10 +290,10 @@ impl<'a> Scene<'a> {
     pub fn validate(&self, moment: &Moment) -> Result<(), RenderError> {
         moment.validate(self.pattern.sessions.max(1))?;
         if let Some(h) = &self.hair {
-            if !(h.blend_width_mm.is_finite() && (0.0..=100.0).contains(&h.blend_width_mm)) {
+            if !(h.blend_width_mm.is_finite() && h.blend_width_mm >= 0.0) {
                 return Err(RenderError::invalid(
                     "hair.blend_width_mm",
-                    format!("expected 0–100 mm, got {}", h.blend_width_mm),
+                    format!("expected a width of 0 mm or more, got {}", h.blend_width_mm),
                 ));
             }
             for (field, v) in [
