@@ -52,7 +52,7 @@ impl Skin {
                 // The nearest typical colour by ITA.
                 let best = settings
                     .skin_by_fitzpatrick
-                    .iter()
+                    .values()
                     .min_by(|a, b| {
                         let da = (crate::color::ita_degrees(crate::color::srgb_to_lab(**a)) - ita).abs();
                         let db = (crate::color::ita_degrees(crate::color::srgb_to_lab(**b)) - ita).abs();
