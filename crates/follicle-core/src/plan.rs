@@ -398,8 +398,12 @@ struct Work {
 
 fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -> Vec<Session> {
     let s = &settings.sessions;
-    let fractions = settings.session_fractions(layers).unwrap_or(&[1.0]);
-    let dilutions = settings.session_dilution(layers).unwrap_or(&[0.35]);
+    let fractions = settings
+        .session_fractions(layers)
+        .expect("validated settings give shares for every session count they plan");
+    let dilutions = settings
+        .session_dilution(layers)
+        .expect("validated settings give dilutions for every session count they plan");
     let loss = settings.density.healing_loss_fraction;
     let zones = &assessment.zones;
     let mut sessions = Vec::new();

@@ -59,7 +59,7 @@ impl Skin {
                         da.total_cmp(&db)
                     })
                     .copied()
-                    .unwrap_or([200, 160, 130]);
+                    .expect("a colour for each of the six types");
                 Ok(srgb_to_linear(best))
             }
         }

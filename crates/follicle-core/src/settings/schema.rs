@@ -169,6 +169,8 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.optics.absorbance", 0.0, 10.0, ""),
     ("render.optics.surface_share_light", 0.0, 1.0, ""),
     ("render.optics.surface_share_dark", 0.0, 1.0, ""),
+    ("render.optics.ita_lightest_deg", 0.0, 90.0, "°"),
+    ("render.optics.ita_darkest_deg", -90.0, 0.0, "°"),
     ("render.optics.reference_depth_mm", 0.05, 3.0, "mm"),
     ("render.optics.blue_shift_per_mm", 0.0, 5.0, "per mm"),
     ("render.healed_dot_scale", 0.5, 10.0, "×"),
@@ -179,6 +181,10 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.natural_hairs_per_cm2", 1.0, 500.0, "hairs/cm²"),
     ("render.background", 0.0, 255.0, ""),
     ("render.skin_by_fitzpatrick.*", 0.0, 255.0, ""),
+    ("render.hair_srgb.*", 0.0, 255.0, ""),
+    ("render.grey_hair_srgb", 0.0, 255.0, ""),
+    ("render.hair_left_among_density", 0.0, 1.0, ""),
+    ("render.hair_in_blend", 0.0, 1.0, ""),
 ];
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.
