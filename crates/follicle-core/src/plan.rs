@@ -247,7 +247,7 @@ pub fn plan(assessment: &Assessment, measured: &Measured, settings: &Settings, s
                     .map(|r| r.rule.as_str())
                     .collect();
                 notes.push(format!(
-                    "No session dates and no deposit: the deferral ({}) has no known end. Plan again once it has ended; hours and prices below are estimates",
+                    "No session dates and no deposit: the deferral ({}) has no known end. Plan again once it has ended; the hours and prices are estimates",
                     open.join(", ")
                 ));
             }

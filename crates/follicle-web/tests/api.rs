@@ -226,8 +226,8 @@ pub async fn clinic_and_settings(app: &App) {
         .await
         .expect(StatusCode::OK)
     };
-    // us-midwest: the default deposit of 100 × 0.85, rounded to 10.
-    assert_eq!(plan(demo.practitioner.clone()).await["quote"]["deposit"], 90);
+    // us-midwest: the default deposit of 100 × 0.85, rounded to 10 without exceeding 85.
+    assert_eq!(plan(demo.practitioner.clone()).await["quote"]["deposit"], 80);
 
     let settings = "# Our prices\n[pricing]\ndeposit = 200\n";
     let updated = app
@@ -303,7 +303,7 @@ pub async fn clinic_and_settings(app: &App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(reset["settings_toml"], "");
-    assert_eq!(plan(demo.owner.clone()).await["quote"]["deposit"], 90);
+    assert_eq!(plan(demo.owner.clone()).await["quote"]["deposit"], 80);
 }
 
 pub async fn users_list_add_update(app: &App) {

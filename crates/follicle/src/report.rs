@@ -437,7 +437,8 @@ fn quote(w: &mut Writer, p: &Plan) {
     if let Some(stage) = &q.priced_stage {
         title.push_str(&format!(" ({stage})"));
     }
-    if (q.regional_factor - 1.0).abs() > 1e-9 {
+    // A stage price is the location's own figure: its factor does not apply to it.
+    if (q.regional_factor - 1.0).abs() > 1e-9 && q.priced_stage.is_none() {
         title.push_str(&format!(", {} ×{}", q.location, q.regional_factor));
     }
     if (q.scar_factor - 1.0).abs() > 1e-9 {

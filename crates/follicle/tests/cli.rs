@@ -81,6 +81,54 @@ fn json_has_the_documented_fields() {
     assert!(keloid["quote"].is_null());
 }
 
+/// The clinical fields docs/plan-json.md documents: pre-care, the patch-test visit, questions,
+/// and a deferral without an end (no dates, no deposit).
+#[test]
+fn json_has_the_clinical_fields() {
+    let scar = plan_json("examples/clients/small-scar-dark-skin.toml");
+    let precare = scar["precare"].as_array().unwrap();
+    assert!(
+        precare
+            .iter()
+            .any(|i| i["id"] == "no-alcohol" && i["hours_before"] == 48)
+    );
+    assert!(
+        precare
+            .iter()
+            .all(|i| i["source"].is_string() && i["text"].is_string())
+    );
+    assert_eq!(scar["patch_test"]["date"], "2026-12-01");
+    assert_eq!(scar["patch_test"]["rules"][0], "fitzpatrick-v-vi-test-patch");
+    assert_eq!(scar["sessions"][0]["date"], "2026-12-15");
+    assert!(scar["sessions"][0]["duration_hours"].as_f64().unwrap() < 2.0);
+
+    let areata = plan_json("examples/clients/alopecia-areata.toml");
+    assert_eq!(areata["eligibility"]["verdict"], "defer");
+    assert_eq!(areata["provisional"], true);
+    assert!(
+        areata["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["date"].is_null())
+    );
+    assert!(areata["quote"]["deposit"].is_null());
+    assert!(areata["quote"]["touch_up"]["due_date"].is_null());
+    assert_eq!(areata["patch_test"]["date"], Value::Null);
+    let asked: Vec<&str> = areata["eligibility"]["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(asked, ["skin.keloid_history", "skin.hyperpigmentation_history"]);
+
+    let uk = plan_json("examples/clients/norwood-5-uk.toml");
+    assert_eq!(uk["quote"]["mode"], "by_stage");
+    assert_eq!(uk["quote"]["priced_stage"], "norwood V");
+    assert_eq!(uk["quote"]["currency"], "GBP");
+}
+
 #[test]
 fn clinic_settings_change_the_plan() {
     let dir = tempdir();
