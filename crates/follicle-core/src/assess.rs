@@ -504,7 +504,7 @@ fn scope(client: &ClientProfile, approach: &ApproachChoice, settings: &Settings)
         .density
         .per_zone_dots_per_cm2
         .iter()
-        .map(|(zone, d)| (*zone, if *zone == ZoneKind::Scar { *d } else { d * factor }))
+        .map(|(zone, d)| (zone, if zone == ZoneKind::Scar { *d } else { d * factor }))
         .collect();
     // The sides and back are treated lighter because they blend into the fringe; with no fringe
     // left (alopecia totalis/universalis) they get the full density of the top of the head.

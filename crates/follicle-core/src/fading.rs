@@ -74,8 +74,8 @@ impl FadingModel {
         swimming: bool,
         in_scar: bool,
     ) -> FadingModel {
-        let sun_f = s.sun_exposure_factor.get(&sun).copied().unwrap_or(1.0);
-        let skin_f = s.skin_type_factor.get(&skin).copied().unwrap_or(1.0);
+        let sun_f = s.sun_exposure_factor[sun];
+        let skin_f = s.skin_type_factor[skin];
         let swim_f = if swimming { s.swimming_factor } else { 1.0 };
         let scar_f = if in_scar { s.scar_factor } else { 1.0 };
         FadingModel::with_factor(s, sun_f * skin_f * swim_f * scar_f, scar_f)

@@ -276,9 +276,9 @@ pub fn session_count(assessment: &Assessment, settings: &Settings) -> usize {
     let approaches = &assessment.approach.approaches;
     let base = approaches
         .iter()
-        .map(|a| s.base_count.get(a.as_str()).copied().unwrap_or(3))
+        .map(|&a| s.base_count[a])
         .max()
-        .unwrap_or(3);
+        .unwrap_or(s.base_count.full_coverage);
     let mut n = base;
     if assessment.client.hair_loss.is_alopecia() {
         n += s.extra_for_alopecia;
@@ -296,15 +296,7 @@ pub fn session_count(assessment: &Assessment, settings: &Settings) -> usize {
 /// Water share of the mix for one zone in one layer.
 pub fn dilution(client: &ClientProfile, settings: &Settings, base: f64, zone: ZoneKind) -> f64 {
     let p = &settings.pigment;
-    let mut d = base
-        + p.fitzpatrick_adjust
-            .get(&client.fitzpatrick)
-            .copied()
-            .unwrap_or(0.0)
-        + p.hair_colour_adjust
-            .get(&client.hair_colour)
-            .copied()
-            .unwrap_or(0.0);
+    let mut d = base + p.fitzpatrick_adjust[client.fitzpatrick] + p.hair_colour_adjust[client.hair_colour];
     // A grey/white colour already carries its own adjustment; the grey share adds for the rest.
     if !matches!(client.hair_colour, HairColour::Grey | HairColour::White) {
         d += p.grey_adjust_at_full_grey * f64::from(client.grey_percent) / 100.0;
@@ -336,8 +328,12 @@ struct Work {
 
 fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -> Vec<Session> {
     let s = &settings.sessions;
-    let fractions = settings.session_fractions(layers).unwrap_or(&[1.0]);
-    let dilutions = settings.session_dilution(layers).unwrap_or(&[0.35]);
+    let fractions = settings
+        .session_fractions(layers)
+        .expect("validated settings give shares for every session count they plan");
+    let dilutions = settings
+        .session_dilution(layers)
+        .expect("validated settings give dilutions for every session count they plan");
     let loss = settings.density.healing_loss_fraction;
     let zones = &assessment.zones;
     let mut sessions = Vec::new();

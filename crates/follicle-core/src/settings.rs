@@ -8,6 +8,23 @@
 //! One file serves the planner, the pattern engine (`[pattern]`, [`PatternSettings`]) and the
 //! renderer (`[render]`, [`RenderSettings`]); a fact they share (densities, needle diameters,
 //! dots per hour, healing loss) is set once, in the planner's tables, and read by all three.
+//!
+//! For a generated settings form, [`schema()`] lists every setting (dotted path, label, the
+//! default file's comment and the sources it names, default value, kind with range and unit),
+//! [`validate_field`] checks one typed value in plain words (with the clinic's other
+//! overrides in force), and [`overrides_toml`] / [`diff_from_defaults`] give the clinic
+//! file that holds only what differs from the defaults:
+//!
+//! ```
+//! use follicle_core::settings::{SettingKind, overrides_toml, schema, validate_field};
+//!
+//! let blend = schema().iter().find(|s| s.path == "pattern.blend_width_mm").unwrap();
+//! assert!(matches!(blend.kind, SettingKind::Number { max: Some(_), .. }));
+//! let value = validate_field("pattern.blend_width_mm", "12", None).unwrap();
+//! assert!(validate_field("pattern.blend_width_mm", "99", None).is_err());
+//! let clinic = overrides_toml([("pattern.blend_width_mm", value)]).unwrap();
+//! assert_eq!(clinic, "[pattern]\nblend_width_mm = 12.0\n");
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -15,17 +32,22 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, InputResult};
-use crate::profile::{Fitzpatrick, HairColour, SkinType, SunExposure};
+use crate::profile::Fitzpatrick;
 use crate::source::SpannedDoc;
 use crate::zone::ZoneKind;
 
 mod keys;
 mod pattern;
 mod render;
+pub mod schema;
 
-pub use keys::{NeedleGauge, PerFitzpatrick, PerGauge};
+pub use keys::{
+    NeedleGauge, PerApproach, PerFitzpatrick, PerGauge, PerHairColour, PerSkinType, PerSunExposure, PerZone,
+    SessionCount,
+};
 pub use pattern::{HairlineStyleSettings, PatternSettings};
 pub use render::{OpticsSettings, RenderSettings};
+pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
 /// The default settings file, with comments and sources.
 pub const DEFAULT_SETTINGS_TOML: &str = include_str!("../settings/default.toml");
@@ -35,11 +57,43 @@ static DEFAULTS: LazyLock<Settings> = LazyLock::new(|| {
     Settings::from_toml(DEFAULT_SETTINGS_TOML, None).expect("the default settings are valid (tested)")
 });
 
-/// All clinic settings.
+/// All clinic settings, checked: the only ways in are [`Settings::from_toml`],
+/// [`Settings::with_overrides`], [`Settings::default`] and deserialising (which checks too),
+/// so a `Settings` is always valid. Read the sections through `Deref` (`settings.sessions`);
+/// nothing can change them afterwards.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "SettingsData")]
+pub struct Settings(SettingsData);
+
+impl std::ops::Deref for Settings {
+    type Target = SettingsData;
+    fn deref(&self) -> &SettingsData {
+        &self.0
+    }
+}
+
+impl Serialize for Settings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl TryFrom<SettingsData> for Settings {
+    type Error = InputError;
+
+    /// Checks the sections; the error names the field.
+    fn try_from(data: SettingsData) -> InputResult<Settings> {
+        data.validate()?;
+        Settings::checked(data)
+    }
+}
+
+/// The sections of the settings, as read, before they are checked. Only a [`Settings`]
+/// (checked) reaches the planner, the pattern engine and the renderer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // each section documents itself
-pub struct Settings {
+pub struct SettingsData {
     pub eligibility: EligibilitySettings,
     pub approach: ApproachSettings,
     pub density: DensitySettings,
@@ -151,9 +205,9 @@ pub struct ApproachSettings {
 #[serde(deny_unknown_fields)]
 pub struct DensitySettings {
     /// Final density of a fully treated zone, dots/cm².
-    pub per_zone_dots_per_cm2: BTreeMap<ZoneKind, f64>,
+    pub per_zone_dots_per_cm2: PerZone<f64>,
     /// Cumulative share of the final density after each session, by number of sessions ("3" → 3 shares).
-    pub session_fractions: BTreeMap<String, Vec<f64>>,
+    pub session_fractions: BTreeMap<SessionCount, Vec<f64>>,
     /// Share of new impressions lost in healing and re-placed next session.
     pub healing_loss_fraction: f64,
 }
@@ -173,7 +227,7 @@ pub struct ScarSettings {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct SessionSettings {
-    pub base_count: BTreeMap<String, u32>,
+    pub base_count: PerApproach<u32>,
     pub extra_for_alopecia: u32,
     pub extra_for_scars_with_coverage: u32,
     pub min_hours: f64,
@@ -205,7 +259,7 @@ pub struct NeedleSettings {
     /// Diameter of one needle by gauge, mm; a cartridge's gauge is the first two digits of its name.
     pub gauge_diameter_mm: PerGauge<f64>,
     /// Cartridge per zone (`0603RL`: gauge #06, 3 needles, round liner).
-    pub per_zone: BTreeMap<ZoneKind, String>,
+    pub per_zone: PerZone<String>,
 }
 
 impl NeedleSettings {
@@ -216,9 +270,7 @@ impl NeedleSettings {
 
     /// The gauge of the cartridge for a zone (validated settings name one for every zone).
     pub fn gauge_for(&self, zone: ZoneKind) -> NeedleGauge {
-        self.per_zone
-            .get(&zone)
-            .and_then(|name| NeedleGauge::of_cartridge(name))
+        NeedleGauge::of_cartridge(&self.per_zone[zone])
             .expect("validated settings name a cartridge with a known gauge for every zone")
     }
 
@@ -233,9 +285,9 @@ impl NeedleSettings {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PigmentSettings {
-    pub session_dilution: BTreeMap<String, Vec<f64>>,
-    pub fitzpatrick_adjust: BTreeMap<Fitzpatrick, f64>,
-    pub hair_colour_adjust: BTreeMap<HairColour, f64>,
+    pub session_dilution: BTreeMap<SessionCount, Vec<f64>>,
+    pub fitzpatrick_adjust: PerFitzpatrick<f64>,
+    pub hair_colour_adjust: PerHairColour<f64>,
     pub grey_adjust_at_full_grey: f64,
     pub hairline_soft_extra: f64,
     pub min: f64,
@@ -254,7 +306,7 @@ pub struct ShadeBand {
 }
 
 /// The fading model's parameters (see [`crate::fading`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct FadingSettings {
@@ -263,8 +315,8 @@ pub struct FadingSettings {
     pub contrast_loss_per_year: f64,
     pub touch_up_threshold: f64,
     pub scar_factor: f64,
-    pub sun_exposure_factor: BTreeMap<SunExposure, f64>,
-    pub skin_type_factor: BTreeMap<SkinType, f64>,
+    pub sun_exposure_factor: PerSunExposure<f64>,
+    pub skin_type_factor: PerSkinType<f64>,
     pub swimming_factor: f64,
     pub dot_spread_per_year: f64,
     pub hue_cooling_per_year: f64,
@@ -413,7 +465,7 @@ impl Settings {
             let over: toml::Table = toml::from_str(text).map_err(|e| InputError::from_toml(&e, doc))?;
             merge_tables(&mut table, over);
         }
-        let settings: Settings =
+        let settings: SettingsData =
             toml::Value::Table(table.clone())
                 .try_into()
                 .map_err(|e: toml::de::Error| {
@@ -438,7 +490,17 @@ impl Settings {
                 }
                 _ => e.placed(&default_doc),
             })?;
-        let settings = settings.without_disabled();
+        Settings::checked(settings)
+    }
+
+    /// The default settings merged with a clinic's file.
+    pub fn with_overrides(clinic_toml: &str) -> InputResult<Settings> {
+        Settings::from_toml(DEFAULT_SETTINGS_TOML, Some(clinic_toml))
+    }
+
+    /// Validated data without its disabled entries, if the default location is still there.
+    fn checked(data: SettingsData) -> InputResult<Settings> {
+        let settings = data.without_disabled();
         if settings.location(&settings.pricing.default_location).is_none() {
             return Err(InputError::field(
                 "pricing.default_location",
@@ -449,15 +511,12 @@ impl Settings {
                 ),
             ));
         }
-        Ok(settings)
+        Ok(Settings(settings))
     }
+}
 
-    /// The default settings merged with a clinic's file.
-    pub fn with_overrides(clinic_toml: &str) -> InputResult<Settings> {
-        Settings::from_toml(DEFAULT_SETTINGS_TOML, Some(clinic_toml))
-    }
-
-    fn without_disabled(mut self) -> Settings {
+impl SettingsData {
+    fn without_disabled(mut self) -> SettingsData {
         self.eligibility.rules.retain(|r| !r.disabled);
         self.aftercare.items.retain(|i| !i.disabled);
         self.pricing.locations.retain(|l| !l.disabled);
@@ -478,7 +537,7 @@ impl Settings {
     pub fn session_fractions(&self, count: usize) -> Option<&[f64]> {
         self.density
             .session_fractions
-            .get(&count.to_string())
+            .get(&SessionCount::new(count)?)
             .map(Vec::as_slice)
     }
 
@@ -486,13 +545,13 @@ impl Settings {
     pub fn session_dilution(&self, count: usize) -> Option<&[f64]> {
         self.pigment
             .session_dilution
-            .get(&count.to_string())
+            .get(&SessionCount::new(count)?)
             .map(Vec::as_slice)
     }
 
     /// The largest session count the settings can plan (the most sessions with density shares and dilutions).
     pub fn max_planned_sessions(&self) -> usize {
-        (1..=12)
+        (1..=SessionCount::MAX)
             .take_while(|n| self.session_fractions(*n).is_some() && self.session_dilution(*n).is_some())
             .count()
     }
@@ -581,33 +640,19 @@ impl Settings {
         )?;
 
         for zone in ZoneKind::ALL {
-            match self.density.per_zone_dots_per_cm2.get(&zone) {
-                Some(&d) => fraction(&format!("density.per_zone_dots_per_cm2.{zone}"), d, 1.0, 400.0)?,
-                None => {
-                    return e(
-                        "density.per_zone_dots_per_cm2",
-                        format!("missing zone {zone:?}; every zone needs a density"),
-                    );
-                }
-            }
-            let needle = self.needles.per_zone.get(&zone);
-            match needle {
-                Some(n) if NeedleGauge::of_cartridge(n).is_some() => {}
-                Some(n) => {
-                    return e(
-                        &format!("needles.per_zone.{zone}"),
-                        format!(
-                            "expected a cartridge name starting with its gauge ({}), such as \"0603RL\", got {n:?}",
-                            NeedleGauge::ALL.map(NeedleGauge::as_str).join(", ")
-                        ),
-                    );
-                }
-                None => {
-                    return e(
-                        "needles.per_zone",
-                        format!("missing zone {zone:?}; every zone needs a needle"),
-                    );
-                }
+            within_limit(
+                &format!("density.per_zone_dots_per_cm2.{zone}"),
+                self.density.per_zone_dots_per_cm2[zone],
+            )?;
+            let n = &self.needles.per_zone[zone];
+            if NeedleGauge::of_cartridge(n).is_none() {
+                return e(
+                    &format!("needles.per_zone.{zone}"),
+                    format!(
+                        "expected a cartridge name starting with its gauge ({}), such as \"0603RL\", got {n:?}",
+                        NeedleGauge::ALL.map(NeedleGauge::as_str).join(", ")
+                    ),
+                );
             }
         }
         for g in NeedleGauge::ALL {
@@ -615,12 +660,12 @@ impl Settings {
             fraction(&format!("needles.gauge_diameter_mm.{}", g.as_str()), d, 0.1, 1.0)?;
         }
         for (count, shares) in &self.density.session_fractions {
-            let field = format!("density.session_fractions.{count}");
-            check_shares(&field, count, shares, true)?;
+            let field = format!("density.session_fractions.{}", count.get());
+            check_shares(&field, *count, shares, true)?;
         }
         for (count, dilutions) in &self.pigment.session_dilution {
-            let field = format!("pigment.session_dilution.{count}");
-            check_shares(&field, count, dilutions, false)?;
+            let field = format!("pigment.session_dilution.{}", count.get());
+            check_shares(&field, *count, dilutions, false)?;
         }
         if self.max_planned_sessions() < 2 {
             return e(
@@ -644,19 +689,15 @@ impl Settings {
         )?;
 
         let s = &self.sessions;
-        for approach in crate::assess::Approach::ALL {
-            match s.base_count.get(approach.as_str()) {
-                Some(&n) if (1..=self.max_planned_sessions() as u32).contains(&n) => {}
-                Some(&n) => {
-                    return e(
-                        &format!("sessions.base_count.{}", approach.as_str()),
-                        format!(
-                            "expected 1–{} (sessions with density shares and dilutions), got {n}",
-                            self.max_planned_sessions()
-                        ),
-                    );
-                }
-                None => return e("sessions.base_count", format!("missing {:?}", approach.as_str())),
+        for (approach, &n) in s.base_count.iter() {
+            if !(1..=self.max_planned_sessions() as u32).contains(&n) {
+                return e(
+                    &format!("sessions.base_count.{}", approach.as_str()),
+                    format!(
+                        "expected 1–{} (sessions with density shares and dilutions), got {n}",
+                        self.max_planned_sessions()
+                    ),
+                );
             }
         }
         fraction("sessions.max_hours", s.max_hours, 0.5, 12.0)?;
@@ -730,19 +771,6 @@ impl Settings {
                 format!("the last band must reach pigment.max ({})", p.max),
             );
         }
-        for f in Fitzpatrick::ALL {
-            if !p.fitzpatrick_adjust.contains_key(&f) {
-                return e("pigment.fitzpatrick_adjust", format!("missing type {f}"));
-            }
-        }
-        for c in HairColour::ALL {
-            if !p.hair_colour_adjust.contains_key(c) {
-                return e(
-                    "pigment.hair_colour_adjust",
-                    format!("missing colour {:?}", c.as_str()),
-                );
-            }
-        }
 
         let f = &self.fading;
         fraction("fading.early_loss", f.early_loss, 0.0, 0.5)?;
@@ -762,17 +790,11 @@ impl Settings {
             f.touch_up_threshold,
             1.0,
         )?;
-        for s in SunExposure::ALL {
-            match f.sun_exposure_factor.get(s) {
-                Some(&v) => fraction(&format!("fading.sun_exposure_factor.{}", s.as_str()), v, 0.1, 5.0)?,
-                None => return e("fading.sun_exposure_factor", format!("missing {:?}", s.as_str())),
-            }
+        for (s, &v) in f.sun_exposure_factor.iter() {
+            within_limit(&format!("fading.sun_exposure_factor.{}", s.as_str()), v)?;
         }
-        for s in SkinType::ALL {
-            match f.skin_type_factor.get(s) {
-                Some(&v) => fraction(&format!("fading.skin_type_factor.{}", s.as_str()), v, 0.1, 5.0)?,
-                None => return e("fading.skin_type_factor", format!("missing {:?}", s.as_str())),
-            }
+        for (s, &v) in f.skin_type_factor.iter() {
+            within_limit(&format!("fading.skin_type_factor.{}", s.as_str()), v)?;
         }
 
         let mut ids = std::collections::BTreeSet::new();
@@ -908,6 +930,26 @@ impl Settings {
                 }
             }
         }
+        for (path, v) in [
+            ("sessions.extra_for_alopecia", f64::from(s.extra_for_alopecia)),
+            (
+                "sessions.extra_for_scars_with_coverage",
+                f64::from(s.extra_for_scars_with_coverage),
+            ),
+            ("pigment.grey_adjust_at_full_grey", p.grey_adjust_at_full_grey),
+            ("pigment.hairline_soft_extra", p.hairline_soft_extra),
+            ("fading.dot_spread_per_year", f.dot_spread_per_year),
+            ("fading.hue_cooling_per_year", f.hue_cooling_per_year),
+            ("pricing.cancellation_hours", f64::from(pr.cancellation_hours)),
+        ] {
+            within_limit(path, v)?;
+        }
+        for (f, v) in p.fitzpatrick_adjust.iter() {
+            within_limit(&format!("pigment.fitzpatrick_adjust.{f}"), *v)?;
+        }
+        for (c, v) in p.hair_colour_adjust.iter() {
+            within_limit(&format!("pigment.hair_colour_adjust.{}", c.as_str()), *v)?;
+        }
         self.pattern.validate()?;
         self.render.validate()?;
         Ok(())
@@ -915,7 +957,7 @@ impl Settings {
 }
 
 /// The ids of the location profiles, for error messages.
-pub fn location_ids(settings: &Settings) -> String {
+pub fn location_ids(settings: &SettingsData) -> String {
     settings
         .pricing
         .locations
@@ -946,6 +988,14 @@ fn check_currency(field: &str, code: &str) -> InputResult<()> {
     }
 }
 
+/// Checks `value` against the allowed range of `path` in [`schema::LIMITS`].
+fn within_limit(path: &str, value: f64) -> InputResult<()> {
+    match schema::limit(path) {
+        Some((min, max, _)) => fraction(path, value, min, max),
+        None => Ok(()),
+    }
+}
+
 /// Checks that `value` lies in `[min, max]` and is a number.
 pub(crate) fn fraction(field: &str, value: f64, min: f64, max: f64) -> InputResult<()> {
     if value.is_finite() && value >= min && value <= max {
@@ -958,17 +1008,8 @@ pub(crate) fn fraction(field: &str, value: f64, min: f64, max: f64) -> InputResu
     }
 }
 
-fn check_shares(field: &str, count: &str, shares: &[f64], cumulative: bool) -> InputResult<()> {
-    let n: usize = count
-        .parse()
-        .ok()
-        .filter(|n| (1..=12).contains(n))
-        .ok_or_else(|| {
-            InputError::field(
-                field,
-                format!("the key must be a session count 1–12, got {count:?}"),
-            )
-        })?;
+fn check_shares(field: &str, count: SessionCount, shares: &[f64], cumulative: bool) -> InputResult<()> {
+    let n = count.get();
     if shares.len() != n {
         return Err(InputError::field(
             field,
@@ -1001,7 +1042,7 @@ fn error_field(merged: &toml::Table) -> String {
     let Ok(text) = toml::to_string(merged) else {
         return String::new();
     };
-    match toml::from_str::<Settings>(&text) {
+    match toml::from_str::<SettingsData>(&text) {
         Err(e) => e
             .span()
             .and_then(|s| SpannedDoc::new(&text).path_at(&s))
@@ -1178,6 +1219,55 @@ mod tests {
             Some(2),
             "starting with its gauge",
         );
+    }
+
+    #[test]
+    fn typed_keys_name_the_field_and_what_is_allowed() {
+        check_err(
+            "[density]\nper_zone_dots_per_cm2 = { crwn = 70 }\n",
+            "density.per_zone_dots_per_cm2.crwn",
+            Some(2),
+            "expected one of `hairline`, `frontal`, `temples`, `mid_scalp`, `crown`, `sides_back`, `scar`",
+        );
+        check_err(
+            "[pigment]\nfitzpatrick_adjust.VII = 0.1\n",
+            "pigment.fitzpatrick_adjust.VII",
+            Some(2),
+            "expected one of `I`, `II`, `III`, `IV`, `V`, `VI`",
+        );
+        check_err(
+            "[fading.sun_exposure_factor]\nextreme = 2.0\n",
+            "fading.sun_exposure_factor.extreme",
+            Some(2),
+            "`low`, `moderate`, `high`",
+        );
+        check_err(
+            "[density.session_fractions]\nthree = [0.3, 0.7, 1.0]\n",
+            "density.session_fractions.three",
+            Some(2),
+            "expected a number of sessions 1–12 as the key, got \"three\"",
+        );
+        check_err(
+            "[pigment]\nhair_colour_adjust.white = 0.9\n",
+            "pigment.hair_colour_adjust.white",
+            Some(2),
+            "expected -0.5–0.5, got 0.9",
+        );
+        let s = Settings::with_overrides("[sessions.base_count]\ndensity = 2\n").unwrap();
+        assert_eq!(s.sessions.base_count[crate::assess::Approach::Density], 2);
+        assert_eq!(s.sessions.base_count.full_coverage, 3);
+    }
+
+    #[test]
+    fn deserialising_settings_checks_them() {
+        let mut value = serde_json::to_value(Settings::defaults()).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Settings>(value.clone()).unwrap(),
+            *Settings::defaults()
+        );
+        value["intervals"]["minimum_days"] = serde_json::json!(0);
+        let err = serde_json::from_value::<Settings>(value).unwrap_err();
+        assert!(err.to_string().contains("intervals.minimum_days"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use time::macros::date;
 
 mod bad_input;
 mod examples;
+mod no_clinical_numbers;
 mod properties;
 
 const TODAY: Date = date!(2026 - 11 - 21);

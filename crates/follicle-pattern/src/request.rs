@@ -190,11 +190,7 @@ impl PatternRequest {
     /// A request with the clinic's densities, needles, session shares (for a full-coverage
     /// plan's session count), dots per hour and `[pattern]` figures; the rest default.
     pub fn with_settings(settings: &Settings) -> Self {
-        let sessions = settings
-            .sessions
-            .base_count
-            .get(follicle_core::assess::Approach::FullCoverage.as_str())
-            .map_or(1, |&n| n as usize);
+        let sessions = settings.sessions.base_count.full_coverage as usize;
         PatternRequest {
             head: HeadSpec::default(),
             hairline: HairlineSpec::default(),

@@ -28,8 +28,9 @@ impl Look {
     /// treated zones (half for a density treatment, none for full coverage) and fading for
     /// their sun, skin and swimming.
     pub fn for_client(client: &ClientProfile, settings: &Settings) -> Look {
+        let r = &settings.render;
         let among_treated = if client.aims.contains(&Aim::Density) {
-            0.5
+            r.hair_left_among_density
         } else {
             0.0
         };
@@ -38,9 +39,9 @@ impl Look {
                 fitzpatrick: client.fitzpatrick,
             },
             hair: Some(Hair {
-                srgb: hair_srgb(client.hair_colour, client.grey_percent),
+                srgb: hair_srgb(r, client.hair_colour, client.grey_percent),
                 among_treated,
-                in_blend: 0.5,
+                in_blend: r.hair_in_blend,
             }),
             fading: Fading {
                 normal: FadingModel::for_client(&settings.fading, client, false),
@@ -83,17 +84,9 @@ impl Look {
 
 /// A typical colour (sRGB) of short hair of this colour with this share of grey, for drawing
 /// stubble.
-pub fn hair_srgb(colour: HairColour, grey_percent: u32) -> [u8; 3] {
-    let base: [u8; 3] = match colour {
-        HairColour::Black => [28, 24, 22],
-        HairColour::DarkBrown => [48, 36, 28],
-        HairColour::Brown => [78, 56, 40],
-        HairColour::LightBrown => [120, 90, 62],
-        HairColour::Blonde => [185, 155, 108],
-        HairColour::Red => [135, 66, 38],
-        HairColour::Grey => [150, 150, 150],
-        HairColour::White => [222, 222, 222],
-    };
+pub fn hair_srgb(settings: &RenderSettings, colour: HairColour, grey_percent: u32) -> [u8; 3] {
+    let base = settings.hair_srgb[colour];
+    let grey = settings.grey_hair_srgb;
     let g = f32::from(grey_percent.min(100) as u8) / 100.0;
-    std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + 160.0 * g).round() as u8)
+    std::array::from_fn(|c| (f32::from(base[c]) * (1.0 - g) + f32::from(grey[c]) * g).round() as u8)
 }

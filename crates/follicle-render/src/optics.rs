@@ -37,8 +37,9 @@ impl Optics {
     /// blue-grey drift of old pigment (from the fading model) added.
     pub fn new(settings: &OpticsSettings, skin: Linear, depth_mm: f32, cooling: f32) -> Optics {
         let ita = ita_degrees(linear_to_lab(skin));
-        // Melanin proxy: 0 at ITA 60° (very light), 1 at ITA −50° (dark).
-        let melanin = ((60.0 - ita) / 110.0).clamp(0.0, 1.0);
+        // Melanin proxy: 0 at the lightest skin's ITA, 1 at the darkest's.
+        let span = settings.ita_lightest_deg - settings.ita_darkest_deg;
+        let melanin = ((settings.ita_lightest_deg - ita) / span).clamp(0.0, 1.0);
         let surface_share = settings.surface_share_light
             + (settings.surface_share_dark - settings.surface_share_light) * melanin;
         // Blue shift: spread of the channels around their mean, stronger when deeper and with age.

@@ -52,14 +52,14 @@ impl Skin {
                 // The nearest typical colour by ITA.
                 let best = settings
                     .skin_by_fitzpatrick
-                    .iter()
+                    .values()
                     .min_by(|a, b| {
                         let da = (crate::color::ita_degrees(crate::color::srgb_to_lab(**a)) - ita).abs();
                         let db = (crate::color::ita_degrees(crate::color::srgb_to_lab(**b)) - ita).abs();
                         da.total_cmp(&db)
                     })
                     .copied()
-                    .unwrap_or([200, 160, 130]);
+                    .expect("a colour for each of the six types");
                 Ok(srgb_to_linear(best))
             }
         }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::PerFitzpatrick;
+use super::keys::{PerFitzpatrick, PerHairColour};
 use super::{Settings, fraction};
 use crate::error::InputResult;
 use crate::profile::Fitzpatrick;
@@ -42,6 +42,17 @@ pub struct RenderSettings {
     pub natural_hairs_per_cm2: f32,
     /// Background outside the head, sRGB.
     pub background: [u8; 3],
+    /// Typical colour (sRGB) of short hair of each natural colour, for stubble. Follicle estimate.
+    pub hair_srgb: PerHairColour<[u8; 3]>,
+    /// The colour (sRGB) grey hair moves towards as the grey share grows. Follicle estimate.
+    pub grey_hair_srgb: [u8; 3],
+    /// Share of natural hair density left inside the treated zones of a density treatment
+    /// (full coverage draws none): thinning hair, about half of full density (DOMAIN §4:
+    /// about 50% of natural density looks full). Follicle estimate.
+    pub hair_left_among_density: f32,
+    /// Share of natural hair density drawn in the blend band at the edge of treated zones.
+    /// Follicle estimate.
+    pub hair_in_blend: f32,
 }
 
 /// Optical parameters (`[render.optics]`); see the renderer's `optics` module.
@@ -55,6 +66,12 @@ pub struct OpticsSettings {
     pub surface_share_light: f32,
     /// Share of reflectance from above the ink on the darkest skin (ITA ≤ −50°). Follicle estimate.
     pub surface_share_dark: f32,
+    /// ITA (degrees) at and above which skin counts as the lightest (`surface_share_light`):
+    /// the "very light" ITA class starts at 55° (DOMAIN §5).
+    pub ita_lightest_deg: f32,
+    /// ITA (degrees) at and below which skin counts as the darkest (`surface_share_dark`):
+    /// the "dark" ITA class lies below −30° (DOMAIN §5).
+    pub ita_darkest_deg: f32,
     /// Depth of the pigment, mm, at which `absorbance` applies (DOMAIN §4: upper to mid papillary dermis).
     pub reference_depth_mm: f32,
     /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
@@ -100,6 +117,18 @@ impl RenderSettings {
             1.0,
         )?;
         fraction(
+            "render.optics.ita_lightest_deg",
+            f64::from(o.ita_lightest_deg),
+            0.0,
+            90.0,
+        )?;
+        fraction(
+            "render.optics.ita_darkest_deg",
+            f64::from(o.ita_darkest_deg),
+            -90.0,
+            0.0,
+        )?;
+        fraction(
             "render.optics.reference_depth_mm",
             f64::from(o.reference_depth_mm),
             0.05,
@@ -142,6 +171,13 @@ impl RenderSettings {
             1.0,
             500.0,
         )?;
+        fraction(
+            "render.hair_left_among_density",
+            f64::from(self.hair_left_among_density),
+            0.0,
+            1.0,
+        )?;
+        fraction("render.hair_in_blend", f64::from(self.hair_in_blend), 0.0, 1.0)?;
         Ok(())
     }
 }
