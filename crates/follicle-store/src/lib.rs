@@ -78,6 +78,7 @@ mod auth;
 mod error;
 mod model;
 mod photo;
+pub mod record;
 pub mod role;
 mod store;
 #[cfg(feature = "testing")]
@@ -87,6 +88,7 @@ mod validate;
 pub use auth::{Actor, LoginSession, SessionToken};
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use role::{Action, Role};
 pub use store::{Backend, Blobs, Store, StoreOptions};

@@ -54,16 +54,10 @@ impl ClientInput {
     /// assessment date, sessions from its first session's date. `None` when the consultation
     /// kept no client file.
     pub fn from_consultation(c: &follicle_store::Consultation) -> Option<ClientInput> {
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         Some(ClientInput {
             client_toml: c.profile_toml.clone()?,
-            date: text(c.plan.get("assessed_on")),
-            start: text(
-                c.plan
-                    .get("sessions")
-                    .and_then(|s| s.get(0))
-                    .and_then(|s| s.get("date")),
-            ),
+            date: Some(c.plan.assessed_on.to_string()),
+            start: c.plan.first_session().map(|d| d.to_string()),
         })
     }
 

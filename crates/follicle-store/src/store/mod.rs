@@ -178,11 +178,19 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             1,
             "clinic records",
             include_str!("../../migrations/sqlite/0001_clinic_records.sql"),
+        ), (
+            2,
+            "records that hold",
+            include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
         )],
         Backend::Postgres => &[(
             1,
             "clinic records",
             include_str!("../../migrations/postgres/0001_clinic_records.sql"),
+        ), (
+            2,
+            "records that hold",
+            include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
         )],
     };
     Migrator::with_migrations(
