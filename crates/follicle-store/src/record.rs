@@ -252,7 +252,9 @@ impl PlanRecord {
                 .collect(),
             quote: plan.quote.as_ref().map(|q| QuoteRecord {
                 issued_on: issue.on,
-                valid_until: issue.on.saturating_add(time::Duration::days(i64::from(issue.valid_days))),
+                valid_until: issue
+                    .on
+                    .saturating_add(time::Duration::days(i64::from(issue.valid_days))),
                 currency: q.currency.clone(),
                 location: q.location.clone(),
                 lines: q
@@ -290,8 +292,9 @@ impl PlanRecord {
 pub fn read_plan(schema_version: i64, plan: Value) -> StoreResult<PlanRecord> {
     match schema_version {
         0 => v0::read(plan),
-        1 => serde_json::from_value(plan)
-            .map_err(|e| StoreError::Internal(format!("a stored plan (schema version 1) does not read: {e}"))),
+        1 => serde_json::from_value(plan).map_err(|e| {
+            StoreError::Internal(format!("a stored plan (schema version 1) does not read: {e}"))
+        }),
         other => Err(unknown_version(other)),
     }
 }
@@ -420,8 +423,9 @@ mod v0 {
     }
 
     pub(super) fn read(plan: Value) -> StoreResult<PlanRecord> {
-        let p: Plan = serde_json::from_value(plan)
-            .map_err(|e| StoreError::Internal(format!("a stored plan (schema version 0) does not read: {e}")))?;
+        let p: Plan = serde_json::from_value(plan).map_err(|e| {
+            StoreError::Internal(format!("a stored plan (schema version 0) does not read: {e}"))
+        })?;
         let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
         Ok(PlanRecord {
             assessed_on: p.assessed_on,
@@ -600,8 +604,16 @@ pub fn differences(before: &PlanRecord, after: &PlanRecord) -> Vec<Difference> {
                 a.touch_up.due_on.to_string(),
             );
         }
-        (Some(b), None) => check("total".into(), format!("{} {}", b.currency, b.total), String::new()),
-        (None, Some(a)) => check("total".into(), String::new(), format!("{} {}", a.currency, a.total)),
+        (Some(b), None) => check(
+            "total".into(),
+            format!("{} {}", b.currency, b.total),
+            String::new(),
+        ),
+        (None, Some(a)) => check(
+            "total".into(),
+            String::new(),
+            format!("{} {}", a.currency, a.total),
+        ),
         (None, None) => {}
     }
     out

@@ -52,7 +52,13 @@ fn plan_record(stage: &str, settings: &Settings) -> PlanRecord {
     let profile = ClientProfile::from_toml(&text, settings, today).unwrap();
     let assessment = assess(&profile, settings, today);
     let plan = plan(&assessment, settings, today);
-    PlanRecord::from_core(&plan, record::Issue { on: today, valid_days: 30 })
+    PlanRecord::from_core(
+        &plan,
+        record::Issue {
+            on: today,
+            valid_days: 30,
+        },
+    )
 }
 
 /// A consultation made by `follicle_core` from a client file.
@@ -524,7 +530,11 @@ pub async fn consultations_are_versioned(store: &Store) {
     versions.sort_unstable();
     assert_eq!(versions, [3, 4, 5, 6]);
     numbers.sort_unstable();
-    assert_eq!(numbers, (1..=6).map(Some).collect::<Vec<_>>(), "quote numbers are unique and gapless");
+    assert_eq!(
+        numbers,
+        (1..=6).map(Some).collect::<Vec<_>>(),
+        "quote numbers are unique and gapless"
+    );
     assert_eq!(
         store.consultations(&c.owner, client.id).await.unwrap()[..2],
         [first.clone(), second.clone()]
@@ -620,7 +630,10 @@ pub async fn consultation_and_design_are_one_write(store: &Store) {
     };
     assert_err!(
         store.add_consultation(&c.practitioner, &new, Some(&bad)).await,
-        StoreError::Invalid { field: "hairline", .. }
+        StoreError::Invalid {
+            field: "hairline",
+            ..
+        }
     );
     // A design of another client is refused before anything is written.
     let other = NewDesign {
@@ -629,7 +642,10 @@ pub async fn consultation_and_design_are_one_write(store: &Store) {
     };
     assert_err!(
         store.add_consultation(&c.practitioner, &new, Some(&other)).await,
-        StoreError::Invalid { field: "design.client_id", .. }
+        StoreError::Invalid {
+            field: "design.client_id",
+            ..
+        }
     );
     assert_eq!(store.consultations(&c.owner, client.id).await.unwrap().len(), 1);
     assert_eq!(store.designs(&c.owner, client.id).await.unwrap().len(), 1);
@@ -665,7 +681,10 @@ pub async fn old_records_still_load(store: &Store) {
         "the lines read back add up"
     );
     assert_eq!(p.sessions.len(), plan["sessions"].as_array().unwrap().len());
-    assert_eq!(p.aftercare.len(), plan["aftercare"]["items"].as_array().unwrap().len());
+    assert_eq!(
+        p.aftercare.len(),
+        plan["aftercare"]["items"].as_array().unwrap().len()
+    );
     // It lists with the new ones, and a new version follows it.
     let new = store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
@@ -677,7 +696,8 @@ pub async fn old_records_still_load(store: &Store) {
     assert_eq!(all, vec![old.clone(), new]);
 
     // A row of a schema version this build does not know.
-    let future = testing::insert_old_consultation(store, &c.practitioner, client.id, client_file, &plan, 7).await;
+    let future =
+        testing::insert_old_consultation(store, &c.practitioner, client.id, client_file, &plan, 7).await;
     match store.consultation(&c.practitioner, future).await {
         Err(StoreError::Invalid {
             field: "schema_version",

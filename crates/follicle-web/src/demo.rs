@@ -10,8 +10,8 @@ use follicle_core::plan::parse_clock;
 use follicle_core::{ClientProfile, Settings, assess, plan};
 use follicle_store::{
     Action, Actor, AppointmentStatus, ConsentKind, NewAppointment, NewClient, NewConsent, NewConsultation,
-    NewDesign, NewPhoto, PlanRecord, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, Role, Store,
-    StoreError,
+    NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, PlanRecord,
+    Role, Store, StoreError,
 };
 use time::{Date, Duration};
 

@@ -111,13 +111,7 @@ async fn store_planned(
     design_notes: String,
 ) -> ApiResult<Recorded> {
     let record = PlanRecord::from_core(&planned.plan, issue_today(&clinic.settings));
-    let design = design_from_plan(
-        client_id,
-        &planned.plan,
-        &record,
-        &clinic.settings,
-        design_notes,
-    )?;
+    let design = design_from_plan(client_id, &planned.plan, &record, &clinic.settings, design_notes)?;
     let new = NewConsultation {
         client_id,
         profile_toml: client_toml.to_owned(),
@@ -129,10 +123,7 @@ async fn store_planned(
         .store()
         .add_consultation(actor, &new, design.as_ref())
         .await?;
-    Ok(Recorded {
-        consultation,
-        design,
-    })
+    Ok(Recorded { consultation, design })
 }
 
 /// A re-plan: the new consultation version and what changed from the one it re-plans.
@@ -162,19 +153,15 @@ pub async fn replan(state: &AppState, actor: &Actor, consultation_id: Uuid) -> A
         })?;
     // The client must still be on file (a consultation cannot outlive its client, but the
     // check names the client if it ever does).
-    state
-        .store()
-        .client(actor, before.client_id)
-        .await
-        .map_err(|_| {
-            ApiError::invalid(
-                "client_id",
-                format!(
-                    "the consultation's client {} is not on file; a re-plan needs a client on file",
-                    before.client_id
-                ),
-            )
-        })?;
+    state.store().client(actor, before.client_id).await.map_err(|_| {
+        ApiError::invalid(
+            "client_id",
+            format!(
+                "the consultation's client {} is not on file; a re-plan needs a client on file",
+                before.client_id
+            ),
+        )
+    })?;
     let input = ClientInput::from_consultation(&before).ok_or_else(|| {
         ApiError::invalid(
             "consultation_id",

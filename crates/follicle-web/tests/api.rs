@@ -631,10 +631,7 @@ pub async fn consultations_add_list_get(app: &App) {
     // pricing.quote_valid_days (30 by default), with the settings file it was made with.
     let quote = &first["plan"]["quote"];
     assert_eq!(quote["issued_on"], today().to_string());
-    assert_eq!(
-        quote["valid_until"],
-        (today() + Duration::days(30)).to_string()
-    );
+    assert_eq!(quote["valid_until"], (today() + Duration::days(30)).to_string());
     assert!(
         first["quote_number"].as_str().unwrap().starts_with("Q-"),
         "{}",
@@ -846,7 +843,10 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
 
     let listed = app.get(&path, &demo.practitioner).await.expect(StatusCode::OK);
     assert_eq!(listed[0]["consultation_id"], consultation["id"]);
-    assert_eq!(listed.as_array().unwrap()[1..], [planned.clone(), explicit.clone()]);
+    assert_eq!(
+        listed.as_array().unwrap()[1..],
+        [planned.clone(), explicit.clone()]
+    );
     for design in [&planned, &explicit] {
         let got = app
             .get(&api(&format!("/designs/{}", id_of(design))), &demo.owner)

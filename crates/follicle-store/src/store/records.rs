@@ -547,7 +547,10 @@ impl Store {
             if d.client_id != c.client_id {
                 return Err(StoreError::invalid(
                     "design.client_id",
-                    format!("expected the consultation's client {}, got {}", c.client_id, d.client_id),
+                    format!(
+                        "expected the consultation's client {}, got {}",
+                        c.client_id, d.client_id
+                    ),
                 ));
             }
             check_json_fields(&[
@@ -646,7 +649,8 @@ impl Store {
             sqlx::query_as("SELECT id FROM consultations WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
                 .bind(actor.clinic_id).bind(consultation_id).bind(client_id).fetch_optional(pool).await?
         });
-        row.map(|_| ()).ok_or_else(|| StoreError::not_found("consultation"))
+        row.map(|_| ())
+            .ok_or_else(|| StoreError::not_found("consultation"))
     }
 
     /// Every consultation version of a client, oldest first.

@@ -15,11 +15,11 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::schema::{PatternRequestSchema, PatternSchema};
 use crate::compute::{self, ClientInput, PreviewArgs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, QueryArgs, SignedIn, read_body};
 use crate::state::AppState;
-use super::schema::{PatternRequestSchema, PatternSchema};
 use crate::usecase;
 use crate::wire::{ConsultationAnswer, DesignAnswer, DesignPlanAnswer, ReplanAnswer};
 
@@ -172,7 +172,11 @@ pub async fn designs(
 #[utoipa::path(get, path = "/designs/{id}", tag = "designs",
     params(("id" = Uuid, Path, description = "The design")),
     responses((status = 200, body = DesignAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn design(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<DesignAnswer>> {
+pub async fn design(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<DesignAnswer>> {
     Ok(Json(state.store().design(&me.actor, id).await?.into()))
 }
 

@@ -117,9 +117,22 @@ pub fn infer(samples: &[&Value]) -> Value {
         }
         ["integer", "number"] => Map::from_iter([("type".to_owned(), json!("number"))]),
         [one] => Map::from_iter([("type".to_owned(), json!(one))]),
-        // Differently shaped values in different answers: any of them.
-        _ => Map::new(),
+        // Differently shaped values in different answers: one of them.
+        several => {
+            let one_of = several
+                .iter()
+                .map(|k| {
+                    let of_kind: Vec<&Value> = present.iter().copied().filter(|v| kind(v) == *k).collect();
+                    infer(&of_kind)
+                })
+                .collect();
+            Map::from_iter([("oneOf".to_owned(), Value::Array(one_of))])
+        }
     };
+    if present.is_empty() && nullable {
+        schema.insert("type".into(), json!("null"));
+        return Value::Object(schema);
+    }
     if nullable && let Some(t) = schema.get("type").cloned() {
         schema.insert("type".into(), json!([t, "null"]));
     }
@@ -210,7 +223,11 @@ mod tests {
             }}),
         );
         check(&[json!(1), json!(2.5)], json!({"type": "number"}));
-        check(&[json!("a"), json!(true)], json!({}));
+        check(
+            &[json!("a"), json!(true)],
+            json!({"oneOf": [{"type": "boolean"}, {"type": "string"}]}),
+        );
+        check(&[json!(null)], json!({"type": "null"}));
         check(&[json!([])], json!({"type": "array", "items": {}}));
     }
 

@@ -378,7 +378,13 @@ fn plan_view(plan: &PlanRecord, quote_number: Option<i64>, preview: String) -> P
         reasons: plan
             .reasons
             .iter()
-            .map(|r| (r.rule.clone(), r.message.clone(), r.until.map(day).unwrap_or_default()))
+            .map(|r| {
+                (
+                    r.rule.clone(),
+                    r.message.clone(),
+                    r.until.map(day).unwrap_or_default(),
+                )
+            })
             .collect(),
         approach: plan.approach.join(", ").replace('_', " "),
         zones,

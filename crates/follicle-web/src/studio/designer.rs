@@ -46,10 +46,10 @@ pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): 
 
 /// The designer's figures for a stored plan (the script shows the same after every edit).
 fn plan_summary(plan: &follicle_store::PlanRecord) -> String {
-    let price = plan
-        .quote
-        .as_ref()
-        .map_or_else(|| "no quote".to_owned(), |q| format!("{} {}", q.currency, q.total));
+    let price = plan.quote.as_ref().map_or_else(
+        || "no quote".to_owned(),
+        |q| format!("{} {}", q.currency, q.total),
+    );
     format!(
         "{} sessions · {:.2} h · {} dots · {price}",
         plan.sessions.len(),
