@@ -467,8 +467,7 @@ pub async fn clients_crud_and_search(store: &Store) {
     store
         .add_consultation(&c.practitioner, &consultation(sam.id, "V"), None)
         .await
-        .unwrap()
-        .0;
+        .unwrap();
     assert_err!(
         store.delete_client(&c.owner, sam.id).await,
         StoreError::Conflict { .. }
@@ -1343,8 +1342,7 @@ pub async fn audit_log_records_who_did_what(store: &Store) {
     store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
-        .unwrap()
-        .0;
+        .unwrap();
     store.consultations(&c.owner, client.id).await.unwrap();
     store.export_client(&c.owner, client.id).await.unwrap();
     assert_err!(
@@ -1400,8 +1398,7 @@ pub async fn export_has_the_whole_record(store: &Store) {
     store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
-        .unwrap()
-        .0;
+        .unwrap();
     store
         .add_design(&c.practitioner, &new_design(client.id, None, 9))
         .await

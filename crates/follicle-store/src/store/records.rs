@@ -375,6 +375,9 @@ fn check_json_fields(fields: &[(&'static str, &Value)]) -> StoreResult<()> {
         .try_for_each(|(field, value)| validate::json(field, value))
 }
 
+/// What a consultation's insert numbered: its version and quote number, and its design's.
+type Numbers = (i64, Option<i64>, Option<i64>, Option<i64>);
+
 /// Retries a versioned insert a few times when two writers pick the same next version.
 const VERSION_TRIES: usize = 5;
 
@@ -572,7 +575,7 @@ impl Store {
             validate::json("design.plan", &plan_json(p)?)?;
         }
         let numbers = insert_next_version(|| async {
-            let inserted: StoreResult<(i64, Option<i64>, Option<i64>, Option<i64>)> = on_db!(self, pool => async {
+            let inserted: StoreResult<Numbers> = on_db!(self, pool => async {
                 let mut tx = pool.begin().await?;
                 let quote_number = match c.plan.quote {
                     Some(_) => Some(next_quote_number!(tx, actor.clinic_id)),
