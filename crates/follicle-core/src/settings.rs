@@ -457,6 +457,8 @@ pub struct PricingSettings {
     pub scar_factor: f64,
     pub deposit: f64,
     pub cancellation_hours: u32,
+    /// How many days an issued quote holds (the stored record's `valid_until`).
+    pub quote_valid_days: u32,
     pub touch_up_fraction: f64,
     pub touch_up_min: f64,
     pub touch_up_max: f64,
@@ -1019,6 +1021,12 @@ impl SettingsData {
             return e(
                 "pricing.touch_up_max",
                 format!("{} is below touch_up_min ({})", pr.touch_up_max, pr.touch_up_min),
+            );
+        }
+        if !(1..=365).contains(&pr.quote_valid_days) {
+            return e(
+                "pricing.quote_valid_days",
+                format!("expected 1–365 days, got {}", pr.quote_valid_days),
             );
         }
         fraction("pricing.touch_up_fraction", pr.touch_up_fraction, 0.0, 1.0)?;

@@ -78,6 +78,7 @@ mod auth;
 mod error;
 mod model;
 mod photo;
+pub mod record;
 pub mod role;
 mod store;
 #[cfg(feature = "testing")]
@@ -88,6 +89,7 @@ pub use auth::{Actor, LoginSession, SessionToken};
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
+pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{Backend, Blobs, Store, StoreOptions};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use follicle_core::ZoneKind;
 
 use crate::error::{StoreError, StoreResult};
+use crate::record::PlanRecord;
 use crate::role::Role;
 
 macro_rules! text_enum {
@@ -219,9 +220,10 @@ pub struct NewClient {
     pub notes: String,
 }
 
-/// One version of a client's consultation: profile, assessment, plan and the settings they
-/// were made with. Versions are never overwritten.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One version of a client's consultation: the client file, the clinic's settings it was
+/// planned with, and the plan and quote as issued. Versions are never overwritten; a
+/// re-plan with today's settings is a new version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consultation {
     /// Its id.
@@ -230,16 +232,20 @@ pub struct Consultation {
     pub client_id: Uuid,
     /// 1 for the first consultation of this client, then 2, 3, …
     pub version: i64,
+    /// The schema version of the stored record (0: written before records were versioned).
+    pub schema_version: i64,
     /// The client file as written (TOML), if kept.
     pub profile_toml: Option<String>,
-    /// The parsed profile (JSON of `follicle_core::ClientProfile`), if kept.
-    pub profile: Option<Value>,
-    /// JSON of `follicle_core::Assessment`.
-    pub assessment: Value,
-    /// JSON of `follicle_core::Plan`.
-    pub plan: Value,
-    /// JSON of the `follicle_core::Settings` in force.
-    pub settings: Value,
+    /// The clinic's settings file (TOML over the defaults) the plan was made with; `None`
+    /// for records of schema version 0, which kept the merged settings only as JSON.
+    pub settings_toml: Option<String>,
+    /// The plan and quote as issued.
+    pub plan: PlanRecord,
+    /// The quote's number, unique in the clinic; `None` without a quote (and for schema
+    /// version 0).
+    pub quote_number: Option<i64>,
+    /// The consultation this one re-planned with newer settings, if it is a re-plan.
+    pub replanned_from: Option<Uuid>,
     /// When it was recorded.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -248,49 +254,23 @@ pub struct Consultation {
 }
 
 /// A consultation to record as the client's next version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewConsultation {
     /// The client.
     pub client_id: Uuid,
     /// The client file as written.
-    pub profile_toml: Option<String>,
-    /// The parsed profile as JSON.
-    pub profile: Option<Value>,
-    /// The assessment as JSON.
-    pub assessment: Value,
-    /// The plan as JSON.
-    pub plan: Value,
-    /// The settings as JSON.
-    pub settings: Value,
+    pub profile_toml: String,
+    /// The clinic's settings file in force (empty for the defaults).
+    pub settings_toml: String,
+    /// The plan and quote (the store gives the quote its number).
+    pub plan: PlanRecord,
+    /// The consultation this one re-plans, if any (of the same client).
+    pub replanned_from: Option<Uuid>,
 }
 
-impl NewConsultation {
-    /// A consultation from `follicle_core`'s values.
-    pub fn from_core(
-        client_id: Uuid,
-        profile_toml: Option<String>,
-        profile: &follicle_core::ClientProfile,
-        assessment: &follicle_core::Assessment,
-        plan: &follicle_core::Plan,
-        settings: &follicle_core::Settings,
-    ) -> StoreResult<NewConsultation> {
-        let json = |field: &'static str, value: Result<Value, serde_json::Error>| {
-            value.map_err(|e| StoreError::invalid(field, e.to_string()))
-        };
-        Ok(NewConsultation {
-            client_id,
-            profile_toml,
-            profile: Some(json("profile", serde_json::to_value(profile))?),
-            assessment: json("assessment", serde_json::to_value(assessment))?,
-            plan: json("plan", serde_json::to_value(plan))?,
-            settings: json("settings", serde_json::to_value(settings))?,
-        })
-    }
-}
-
-/// One version of a client's design: hairline, zones, the pattern seed and settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One version of a client's design: hairline, zones, the pattern seed and settings, and
+/// the plan and quote that go with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Design {
     /// Its id.
@@ -311,6 +291,13 @@ pub struct Design {
     pub settings: Value,
     /// Notes.
     pub notes: String,
+    /// The schema version of `plan` (0: saved before designs kept a plan).
+    pub schema_version: i64,
+    /// The plan and quote for this design, as issued; `None` for designs saved before
+    /// designs kept one.
+    pub plan: Option<PlanRecord>,
+    /// The quote's number, unique in the clinic, when the plan has a quote.
+    pub quote_number: Option<i64>,
     /// When it was saved.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -319,8 +306,7 @@ pub struct Design {
 }
 
 /// A design to save as the client's next version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewDesign {
     /// The client.
     pub client_id: Uuid,
@@ -336,6 +322,8 @@ pub struct NewDesign {
     pub settings: Value,
     /// Notes.
     pub notes: String,
+    /// The plan and quote that go with it (the store gives the quote its number).
+    pub plan: Option<PlanRecord>,
 }
 
 /// An appointment in the diary.
@@ -678,7 +666,7 @@ pub struct AuditEntry {
 }
 
 /// A client's whole record, for export on request (GDPR article 15 and 20).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientExport {
     /// The client.

@@ -147,3 +147,34 @@ pub fn jpeg_with_gps() -> Vec<u8> {
     out.extend_from_slice(&jpeg[2..]);
     out
 }
+
+/// A consultation row as Follicle wrote it before records were versioned (schema version 0):
+/// the client file, and core's profile, assessment, plan and settings as untyped JSON, in the
+/// columns of the first migration only (the later columns keep their defaults). With
+/// `schema_version` other than 0, the row claims that version (a row from a newer Follicle).
+pub async fn insert_old_consultation(
+    store: &Store,
+    actor: &crate::Actor,
+    client_id: Uuid,
+    profile_toml: &str,
+    plan: &serde_json::Value,
+    schema_version: i64,
+) -> Uuid {
+    use sqlx::types::Json;
+    let id = Uuid::new_v4();
+    let empty = serde_json::json!({});
+    crate::store::on_db!(store, pool => {
+        sqlx::query(
+            "INSERT INTO consultations (id, clinic_id, client_id, version, profile_toml, profile, assessment, plan, settings, created_at, created_by) \
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM consultations WHERE client_id = $3), $4, NULL, $5, $6, $5, $7, $8)",
+        )
+        .bind(id).bind(actor.clinic_id).bind(client_id).bind(profile_toml).bind(Json(&empty)).bind(Json(plan))
+        .bind(time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()).bind(actor.user_id)
+        .execute(pool).await.expect("insert an old consultation row");
+        if schema_version != 0 {
+            sqlx::query("UPDATE consultations SET schema_version = $1 WHERE id = $2")
+                .bind(schema_version).bind(id).execute(pool).await.expect("set the schema version");
+        }
+    });
+    id
+}

@@ -45,24 +45,32 @@ stage = "VI"
 aims = ["full_coverage"]
 "#;
 
-/// A consultation made by `follicle_core` from a client file.
-fn consultation(client_id: Uuid, stage: &str) -> NewConsultation {
-    let settings = Settings::default();
+/// The plan `follicle_core` makes from a client file, as a stored record.
+fn plan_record(stage: &str, settings: &Settings) -> PlanRecord {
     let today = date!(2026 - 11 - 21);
     let text = CLIENT_FILE.replace("\"VI\"", &format!("{stage:?}"));
-    let profile = ClientProfile::from_toml(&text, &settings, today).unwrap();
-    let plan = follicle_pattern::plan_client(&profile, &settings, today, today, 1)
+    let profile = ClientProfile::from_toml(&text, settings, today).unwrap();
+    let plan = follicle_pattern::plan_client(&profile, settings, today, today, 1)
         .unwrap()
         .plan;
-    NewConsultation::from_core(
-        client_id,
-        Some(text),
-        &profile,
-        &plan.assessment,
+    PlanRecord::from_core(
         &plan,
-        &settings,
+        record::Issue {
+            on: today,
+            valid_days: 30,
+        },
     )
-    .unwrap()
+}
+
+/// A consultation made by `follicle_core` from a client file.
+fn consultation(client_id: Uuid, stage: &str) -> NewConsultation {
+    NewConsultation {
+        client_id,
+        profile_toml: CLIENT_FILE.replace("\"VI\"", &format!("{stage:?}")),
+        settings_toml: String::new(),
+        plan: plan_record(stage, &Settings::default()),
+        replanned_from: None,
+    }
 }
 
 pub async fn clinic_with_owner_users_and_roles(store: &Store) {
@@ -458,7 +466,7 @@ pub async fn clients_crud_and_search(store: &Store) {
         StoreError::NotFound { what: "client" }
     );
     store
-        .add_consultation(&c.practitioner, &consultation(sam.id, "V"))
+        .add_consultation(&c.practitioner, &consultation(sam.id, "V"), None)
         .await
         .unwrap();
     assert_err!(
@@ -475,46 +483,64 @@ pub async fn clients_crud_and_search(store: &Store) {
 pub async fn consultations_are_versioned(store: &Store) {
     let c = clinic(store, "Consultations").await;
     let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
-    let first = store
-        .add_consultation(&c.practitioner, &consultation(client.id, "V"))
+    let (first, none) = store
+        .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
         .unwrap();
+    assert!(none.is_none());
     let second = store
-        .add_consultation(&c.owner, &consultation(client.id, "VII"))
+        .add_consultation(&c.owner, &consultation(client.id, "VII"), None)
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!((first.version, second.version), (1, 2));
     assert_eq!(second.created_by, c.owner.user_id());
+    assert_eq!(first.schema_version, PLAN_SCHEMA_VERSION);
 
     let all = store.consultations(&c.practitioner, client.id).await.unwrap();
     assert_eq!(all, vec![first.clone(), second.clone()]);
-    // Version 1 is as it was: its own plan, its own client file.
+    // Version 1 is as it was: its own plan, its own client file, read back typed.
     assert_eq!(
         all[0].profile_toml.as_deref().map(|t| t.contains("\"V\"")),
         Some(true)
     );
     assert_eq!(all[0].plan, consultation(client.id, "V").plan);
     assert_ne!(all[0].plan, all[1].plan);
-    assert!(all[1].plan["sessions"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(!all[1].plan.sessions.is_empty());
+    assert_eq!(all[0].settings_toml.as_deref(), Some(""));
     assert_eq!(store.consultation(&c.owner, first.id).await.unwrap(), first);
 
-    // Writers at the same time each get their own version; none is lost or overwritten.
+    // Writers at the same time each get their own version and quote number; none is lost.
     let writes = (0..4).map(|_| {
         let (store, actor, new) = (store.clone(), c.practitioner, consultation(client.id, "VI"));
-        tokio::spawn(async move { store.add_consultation(&actor, &new).await.map(|c| c.version) })
+        tokio::spawn(async move {
+            store
+                .add_consultation(&actor, &new, None)
+                .await
+                .map(|(c, _)| (c.version, c.quote_number))
+        })
     });
     let mut versions = Vec::new();
+    let mut numbers = vec![first.quote_number, second.quote_number];
     for write in writes.collect::<Vec<_>>() {
-        versions.push(write.await.unwrap().unwrap());
+        let (version, number) = write.await.unwrap().unwrap();
+        versions.push(version);
+        numbers.push(number);
     }
     versions.sort_unstable();
     assert_eq!(versions, [3, 4, 5, 6]);
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=6).map(Some).collect::<Vec<_>>(),
+        "quote numbers are unique and gapless"
+    );
     assert_eq!(
         store.consultations(&c.owner, client.id).await.unwrap()[..2],
         [first.clone(), second.clone()]
     );
 
-    // Another client's versions start at 1.
+    // Another client's versions start at 1; the clinic's quote numbers go on.
     let other = store
         .create_client(
             &c.front_desk,
@@ -526,33 +552,171 @@ pub async fn consultations_are_versioned(store: &Store) {
         .await
         .unwrap();
     let theirs = store
-        .add_consultation(&c.practitioner, &consultation(other.id, "IV"))
+        .add_consultation(&c.practitioner, &consultation(other.id, "IV"), None)
         .await
-        .unwrap();
-    assert_eq!(theirs.version, 1);
+        .unwrap()
+        .0;
+    assert_eq!((theirs.version, theirs.quote_number), (1, Some(7)));
+    // Another clinic numbers its own quotes from 1.
+    let d = clinic(store, "Elsewhere").await;
+    let elsewhere = store.create_client(&d.front_desk, &new_sam()).await.unwrap();
+    let theirs = store
+        .add_consultation(&d.practitioner, &consultation(elsewhere.id, "IV"), None)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(theirs.quote_number, Some(1));
 
-    // Clinical records are not the front desk's; NUL in JSON is refused for both backends.
+    // Clinical records are not the front desk's; NUL in a record is refused for both backends.
     assert_err!(
         store
-            .add_consultation(&c.front_desk, &consultation(client.id, "V"))
+            .add_consultation(&c.front_desk, &consultation(client.id, "V"), None)
             .await,
         StoreError::Forbidden { .. }
     );
-    let bad = NewConsultation {
-        plan: json!({ "note": "a\u{0}b" }),
-        ..consultation(client.id, "V")
-    };
+    let mut bad = consultation(client.id, "V");
+    bad.plan.notes.push("a\u{0}b".into());
     assert_err!(
-        store.add_consultation(&c.practitioner, &bad).await,
+        store.add_consultation(&c.practitioner, &bad, None).await,
         StoreError::Invalid { field: "plan", .. }
     );
     assert_err!(
         store
-            .add_consultation(&c.practitioner, &consultation(Uuid::new_v4(), "V"))
+            .add_consultation(&c.practitioner, &consultation(Uuid::new_v4(), "V"), None)
             .await,
         StoreError::NotFound { what: "client" }
     );
+    // A re-plan names a consultation of the same client.
+    let replan = NewConsultation {
+        replanned_from: Some(theirs.id),
+        ..consultation(client.id, "V")
+    };
+    assert_err!(
+        store.add_consultation(&c.practitioner, &replan, None).await,
+        StoreError::NotFound { what: "consultation" }
+    );
     assert_eq!(store.consultations(&c.owner, client.id).await.unwrap().len(), 6);
+}
+
+/// A consultation and the design drawn from it are kept together, in one transaction; a
+/// design that cannot be kept keeps nothing.
+pub async fn consultation_and_design_are_one_write(store: &Store) {
+    let c = clinic(store, "One write").await;
+    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let new = consultation(client.id, "V");
+    let design = NewDesign {
+        plan: Some(new.plan.clone()),
+        ..new_design(client.id, None, 4)
+    };
+    let (saved, drawn) = store
+        .add_consultation(&c.practitioner, &new, Some(&design))
+        .await
+        .unwrap();
+    let drawn = drawn.unwrap();
+    assert_eq!(drawn.consultation_id, Some(saved.id));
+    assert_eq!(drawn.plan.as_ref(), Some(&saved.plan));
+    assert_eq!(
+        (saved.quote_number, drawn.quote_number),
+        (Some(1), Some(2)),
+        "consultations and designs share the clinic's quote numbers"
+    );
+    assert_eq!(store.designs(&c.owner, client.id).await.unwrap(), vec![drawn]);
+
+    // A design with a NUL byte cannot be stored: neither is the consultation.
+    let bad = NewDesign {
+        notes: "fine".into(),
+        hairline: json!({ "style": "a\u{0}b" }),
+        ..design.clone()
+    };
+    assert_err!(
+        store.add_consultation(&c.practitioner, &new, Some(&bad)).await,
+        StoreError::Invalid {
+            field: "hairline",
+            ..
+        }
+    );
+    // A design of another client is refused before anything is written.
+    let other = NewDesign {
+        client_id: Uuid::new_v4(),
+        ..design
+    };
+    assert_err!(
+        store.add_consultation(&c.practitioner, &new, Some(&other)).await,
+        StoreError::Invalid {
+            field: "design.client_id",
+            ..
+        }
+    );
+    assert_eq!(store.consultations(&c.owner, client.id).await.unwrap().len(), 1);
+    assert_eq!(store.designs(&c.owner, client.id).await.unwrap().len(), 1);
+}
+
+/// A row written before records were versioned (schema version 0: core's plan as untyped
+/// JSON, here a frozen copy of `follicle plan --format json` for examples/clients/norwood-3)
+/// still loads after the upgrade; a row of an unknown schema version is refused naming the
+/// field, the value and the versions this build reads.
+pub async fn old_records_still_load(store: &Store) {
+    let c = clinic(store, "Old rows").await;
+    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/consultation_v0_plan.json")).unwrap();
+    let client_file = include_str!("fixtures/consultation_v0_client.toml");
+    let id = testing::insert_old_consultation(store, &c.practitioner, client.id, client_file, &plan, 0).await;
+
+    let old = store.consultation(&c.practitioner, id).await.unwrap();
+    assert_eq!(old.schema_version, 0);
+    assert_eq!(old.profile_toml.as_deref(), Some(client_file));
+    assert_eq!((old.settings_toml.as_deref(), old.quote_number), (None, None));
+    let p = &old.plan;
+    assert_eq!(p.assessed_on, date!(2026 - 11 - 21));
+    assert_eq!(p.verdict, "proceed");
+    assert_eq!(p.approach, ["density"]);
+    let dates: Vec<String> = p.sessions.iter().filter_map(|s| s.date.map(|d| d.to_string())).collect();
+    assert_eq!(dates, ["2026-12-01", "2026-12-15", "2026-12-29"]);
+    let quote = p.quote.as_ref().unwrap();
+    assert_eq!((quote.currency.as_str(), quote.total), ("USD", 1650));
+    assert_eq!(
+        quote.lines.iter().map(|l| l.amount).sum::<i64>(),
+        quote.total,
+        "the lines read back add up"
+    );
+    assert_eq!(p.sessions.len(), plan["sessions"].as_array().unwrap().len());
+    assert_eq!(
+        p.aftercare.len(),
+        plan["aftercare"]["items"].as_array().unwrap().len()
+    );
+    // It lists with the new ones, and a new version follows it.
+    let new = store
+        .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(new.version, 2);
+    let all = store.consultations(&c.owner, client.id).await.unwrap();
+    assert_eq!(all, vec![old.clone(), new]);
+
+    // A row of a schema version this build does not know.
+    let future =
+        testing::insert_old_consultation(store, &c.practitioner, client.id, client_file, &plan, 7).await;
+    match store.consultation(&c.practitioner, future).await {
+        Err(StoreError::Invalid {
+            field: "schema_version",
+            message,
+        }) => {
+            assert!(message.contains('7'), "{message}");
+            assert!(message.contains("0 and 1"), "{message}");
+        }
+        other => panic!("expected schema_version to be refused, got {other:?}"),
+    }
+    assert_err!(
+        store.consultations(&c.owner, client.id).await,
+        StoreError::Invalid {
+            field: "schema_version",
+            ..
+        }
+    );
+    // Nothing saved changed: the old row still reads as it did.
+    assert_eq!(store.consultation(&c.practitioner, id).await.unwrap(), old);
 }
 
 fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u64) -> NewDesign {
@@ -564,6 +728,7 @@ fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u64) -> NewD
         seed,
         settings: json!({ "density_per_cm2": 42.0 }),
         notes: "softened temples".into(),
+        plan: None,
     }
 }
 
@@ -571,9 +736,10 @@ pub async fn designs_are_versioned(store: &Store) {
     let c = clinic(store, "Designs").await;
     let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
     let consult = store
-        .add_consultation(&c.practitioner, &consultation(client.id, "V"))
+        .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let first = store
         .add_design(&c.practitioner, &new_design(client.id, Some(consult.id), 7))
         .await
@@ -1038,9 +1204,10 @@ pub async fn another_clinic_finds_nothing(store: &Store) {
     let p = pigments(store, &a.practitioner).await;
     let client = store.create_client(&a.front_desk, &new_sam()).await.unwrap();
     let consult = store
-        .add_consultation(&a.practitioner, &consultation(client.id, "V"))
+        .add_consultation(&a.practitioner, &consultation(client.id, "V"), None)
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let design = store
         .add_design(&a.practitioner, &new_design(client.id, Some(consult.id), 3))
         .await
@@ -1090,7 +1257,7 @@ pub async fn another_clinic_finds_nothing(store: &Store) {
         store.delete_client(o, client.id),
         store.consultations(o, client.id),
         store.consultation(o, consult.id),
-        store.add_consultation(o, &consultation(client.id, "V")),
+        store.add_consultation(o, &consultation(client.id, "V"), None),
         store.designs(o, client.id),
         store.design(o, design.id),
         store.add_design(o, &new_design(client.id, None, 1)),
@@ -1174,7 +1341,7 @@ pub async fn audit_log_records_who_did_what(store: &Store) {
         .await
         .unwrap();
     store
-        .add_consultation(&c.practitioner, &consultation(client.id, "V"))
+        .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
         .unwrap();
     store.consultations(&c.owner, client.id).await.unwrap();
@@ -1230,7 +1397,7 @@ pub async fn export_has_the_whole_record(store: &Store) {
     let p = pigments(store, &c.owner).await;
     let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
     store
-        .add_consultation(&c.practitioner, &consultation(client.id, "V"))
+        .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
         .unwrap();
     store

@@ -41,6 +41,8 @@ contract!(
     failed_logins_are_rate_limited,
     clients_crud_and_search,
     consultations_are_versioned,
+    consultation_and_design_are_one_write,
+    old_records_still_load,
     designs_are_versioned,
     appointments_book_and_change,
     sessions_batches_expiry_and_recall,

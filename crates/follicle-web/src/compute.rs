@@ -38,6 +38,10 @@ pub struct Planned {
     pub plan: Plan,
     /// The design the plan was priced from: its zones are the plan's zones.
     pub request: PatternRequest,
+    /// The day the client was assessed.
+    pub today: Date,
+    /// The first day sessions could start.
+    pub start: Date,
 }
 
 fn date(field: &str, text: Option<&str>, default: Date) -> ApiResult<Date> {
@@ -57,16 +61,10 @@ impl ClientInput {
     /// assessment date, sessions from its first session's date. `None` when the consultation
     /// kept no client file.
     pub fn from_consultation(c: &follicle_store::Consultation) -> Option<ClientInput> {
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         Some(ClientInput {
             client_toml: c.profile_toml.clone()?,
-            date: text(c.plan.get("assessed_on")),
-            start: text(
-                c.plan
-                    .get("sessions")
-                    .and_then(|s| s.get(0))
-                    .and_then(|s| s.get("date")),
-            ),
+            date: Some(c.plan.assessed_on.to_string()),
+            start: c.plan.first_session().map(|d| d.to_string()),
         })
     }
 
@@ -95,12 +93,14 @@ impl ClientInput {
             profile,
             plan: t.plan,
             request: t.request,
+            today: day,
+            start,
         })
     }
 }
 
 /// A valid client file whose zones cannot be drawn on the head it describes.
-fn drawing_error(e: follicle_pattern::PatternError) -> ApiError {
+pub(crate) fn drawing_error(e: follicle_pattern::PatternError) -> ApiError {
     ApiError::invalid(
         "client_toml",
         format!("the zones cannot be drawn on this head: {e}"),

@@ -10,8 +10,8 @@ use follicle_core::plan::parse_clock;
 use follicle_core::{ClientProfile, Settings};
 use follicle_store::{
     Action, Actor, AppointmentStatus, ConsentKind, NewAppointment, NewClient, NewConsent, NewConsultation,
-    NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, Role, Store,
-    StoreError,
+    NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, PlanRecord,
+    Role, Store, StoreError,
 };
 use time::{Date, Duration};
 
@@ -190,39 +190,45 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         let treatment = follicle_pattern::treatment::plan_client(&profile, &settings, assessed, start, seed)
             .map_err(|e| StoreError::Internal(format!("demo plan: {e}")))?;
         let (plan, request) = (treatment.plan, treatment.request);
-        let assessment = plan.assessment.clone();
-        let consultation = store
+        // Recorded the way the studio and the API record one (the use-case layer's shape):
+        // the consultation and its design in one transaction.
+        let issue = follicle_store::record::Issue {
+            on: assessed,
+            valid_days: settings.pricing.quote_valid_days,
+        };
+        let record = PlanRecord::from_core(&plan, issue);
+        let design = if plan.sessions.is_empty() {
+            None
+        } else {
+            let (hairline, zones, rest) = split_request(&request)
+                .map_err(|e| StoreError::Internal(format!("demo design: {}", e.detail.message)))?;
+            Some(NewDesign {
+                client_id: client.id,
+                consultation_id: None,
+                hairline,
+                zones,
+                seed: request.seed,
+                settings: rest,
+                notes: "Drawn from the consultation's plan".into(),
+                plan: Some(record.clone()),
+            })
+        };
+        store
             .add_consultation(
                 &pro,
-                &NewConsultation::from_core(
-                    client.id,
-                    Some((*toml).to_owned()),
-                    &profile,
-                    &assessment,
-                    &plan,
-                    &settings,
-                )?,
+                &NewConsultation {
+                    client_id: client.id,
+                    profile_toml: (*toml).to_owned(),
+                    settings_toml: String::new(),
+                    plan: record,
+                    replanned_from: None,
+                },
+                design.as_ref(),
             )
             .await?;
         if plan.sessions.is_empty() {
             continue;
         }
-        let (hairline, zones, rest) = split_request(&request)
-            .map_err(|e| StoreError::Internal(format!("demo design: {}", e.detail.message)))?;
-        store
-            .add_design(
-                &pro,
-                &NewDesign {
-                    client_id: client.id,
-                    consultation_id: Some(consultation.id),
-                    hairline,
-                    zones,
-                    seed: request.seed,
-                    settings: rest,
-                    notes: "Drawn from the consultation's plan".into(),
-                },
-            )
-            .await?;
         for (n, session) in plan.sessions.iter().enumerate() {
             // A plan that cannot be booked yet has undated sessions: nothing to put in the diary.
             let Some(date) = session.date else { continue };

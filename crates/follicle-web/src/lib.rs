@@ -44,6 +44,8 @@ pub mod extract;
 pub mod serve;
 pub mod state;
 pub mod studio;
+pub mod usecase;
+pub mod wire;
 
 use std::time::Duration;
 

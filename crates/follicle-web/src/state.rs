@@ -24,7 +24,7 @@ pub struct AppState {
 struct Inner {
     store: Store,
     config: ServerConfig,
-    settings: Mutex<HashMap<Uuid, (Instant, Arc<Settings>)>>,
+    settings: Mutex<HashMap<Uuid, (Instant, Arc<ClinicSettings>)>>,
     /// Recently generated patterns, newest last: (hash of the request, pattern).
     patterns: Mutex<Vec<([u8; 32], Arc<Pattern>)>>,
 }
@@ -58,6 +58,12 @@ impl AppState {
     /// kept for `settings_cache_seconds`; a change made through this server clears it at
     /// once, other app servers see it within that time.
     pub async fn clinic_settings(&self, actor: &Actor) -> ApiResult<Arc<Settings>> {
+        Ok(self.clinic_settings_file(actor).await?.settings.clone())
+    }
+
+    /// The acting user's clinic settings with the settings file they were read from (what a
+    /// stored record keeps), cached like [`AppState::clinic_settings`].
+    pub async fn clinic_settings_file(&self, actor: &Actor) -> ApiResult<Arc<ClinicSettings>> {
         let ttl = Duration::from_secs(self.inner.config.server.settings_cache_seconds);
         let clinic_id = actor.clinic_id();
         if let Some((at, settings)) = self.cache().get(&clinic_id)
@@ -66,13 +72,17 @@ impl AppState {
             return Ok(settings.clone());
         }
         let clinic = self.store().clinic(actor).await?;
-        let settings = Arc::new(parse_settings(&clinic.settings_toml).map_err(|e| {
+        let parsed = parse_settings(&clinic.settings_toml).map_err(|e| {
             // A stored settings file was checked when it was saved; failing now means the
             // defaults changed under it.
             ApiError::internal(format!(
                 "clinic {clinic_id}: stored settings no longer valid: {e}"
             ))
-        })?);
+        })?;
+        let settings = Arc::new(ClinicSettings {
+            settings: Arc::new(parsed),
+            toml: clinic.settings_toml,
+        });
         self.cache().insert(clinic_id, (Instant::now(), settings.clone()));
         Ok(settings)
     }
@@ -111,9 +121,18 @@ impl AppState {
         Ok(pattern)
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Arc<Settings>)>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Arc<ClinicSettings>)>> {
         lock(&self.inner.settings)
     }
+}
+
+/// A clinic's settings and the file they were read from.
+#[derive(Debug)]
+pub struct ClinicSettings {
+    /// The defaults with the clinic's file over them.
+    pub settings: Arc<Settings>,
+    /// The clinic's file (TOML; empty for the defaults).
+    pub toml: String,
 }
 
 /// A panic while holding one of these locks leaves a map that is still consistent.

@@ -166,6 +166,7 @@ function init(root) {
         api.updates += 1;
         if (startedAt) api.latencies.push(performance.now() - startedAt);
         status.textContent = `${pattern.n.toLocaleString()} dots over ${pattern.header.sessions} sessions.`;
+        refreshPlan(body);
         api.dots = pattern.n;
         let sum = 0;
         for (let i = 0; i < pattern.n; i++) sum += pattern.x[i] * 3 + pattern.y[i] * 7;
@@ -176,6 +177,30 @@ function init(root) {
     } finally {
       state.inFlight = false;
       if (state.pending) { const next = state.pending; state.pending = null; send(next.body, next.startedAt); }
+    }
+  }
+  // The hours, sessions and price that go with the design as it now stands (the server plans
+  // it; only the newest answer is shown).
+  let planAsked = 0;
+  async function refreshPlan(body) {
+    const cid = root.dataset.consultation;
+    const out = document.getElementById("plan-figures");
+    if (!cid || !out) return;
+    const asked = ++planAsked;
+    try {
+      const res = await fetch(`/api/v1/consultations/${cid}/design-plan`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+        body,
+      });
+      const json = await res.json();
+      if (asked !== planAsked) return;
+      if (!res.ok) { out.textContent = `Not planned: ${json.error.field ? json.error.field + ": " : ""}${json.error.message}`; return; }
+      const price = json.total === null ? "no quote" : `${json.currency} ${json.total.toLocaleString()}`;
+      out.textContent = `${json.sessions} sessions · ${json.total_hours.toFixed(2)} h · ${json.total_dots.toLocaleString()} dots · ${price}`;
+      api.plan = json;
+    } catch (e) {
+      if (asked === planAsked) out.textContent = "The server did not answer: " + e.message;
     }
   }
   function fillSessions(n) {
@@ -363,7 +388,7 @@ function init(root) {
     });
     const json = await res.json();
     if (!res.ok) { out.textContent = `Not saved: ${json.error.field ? json.error.field + ": " : ""}${json.error.message}`; out.className = "error"; return; }
-    out.textContent = `Saved as version ${json.version}.`;
+    out.textContent = `Saved as version ${json.version}${json.quote_number ? ", quote " + json.quote_number : ""}.`;
     window.location.href = `/designs/${json.id}`;
   });
 

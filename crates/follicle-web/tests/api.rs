@@ -621,24 +621,44 @@ pub async fn consultations_add_list_get(app: &App) {
     assert_eq!(first["client_id"], json!(cid));
     assert_eq!(first["created_by"], json!(demo.practitioner_id));
     assert_eq!(first["profile_toml"], NORWOOD_3);
-    assert_eq!(first["profile"]["name"], "Daniel Reyes");
-    assert_eq!(first["assessment"]["eligibility"]["verdict"], "proceed");
-    assert_eq!(first["assessment"]["assessed_on"], "2026-03-02");
+    assert_eq!(first["schema_version"], 1);
+    assert_eq!(first["plan"]["verdict"], "proceed");
     assert_eq!(first["plan"]["assessed_on"], "2026-03-02");
     let sessions = first["plan"]["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 3);
     assert!(sessions[0]["date"].as_str().unwrap() >= "2026-03-09");
-    assert!(first["settings"]["pricing"].is_object());
+    // The quote as issued: numbered in the clinic, dated today, valid for the clinic's
+    // pricing.quote_valid_days (30 by default), with the settings file it was made with.
+    let quote = &first["plan"]["quote"];
+    assert_eq!(quote["issued_on"], today().to_string());
+    assert_eq!(quote["valid_until"], (today() + Duration::days(30)).to_string());
+    assert!(
+        first["quote_number"].as_str().unwrap().starts_with("Q-"),
+        "{}",
+        first["quote_number"]
+    );
+    assert!(first["settings_toml"].is_string());
+    assert_eq!(first["replanned_from"], Value::Null);
+    // The design drawn from the plan was saved with it, in the same write.
+    let designs = app
+        .get(&api(&format!("/clients/{cid}/designs")), &demo.practitioner)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(designs.as_array().unwrap().len(), 1);
+    assert_eq!(designs[0]["consultation_id"], first["id"]);
+    assert_eq!(designs[0]["plan"], first["plan"]);
 
     let second = app
         .post(&path, &demo.owner, json!({"client_toml": KELOID}))
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(second["version"], 2);
-    assert_eq!(second["assessment"]["eligibility"]["verdict"], "not_suitable");
+    assert_eq!(second["plan"]["verdict"], "not_suitable");
     assert_eq!(second["plan"]["sessions"], json!([]));
+    assert_eq!(second["plan"]["quote"], Value::Null);
+    assert_eq!(second["quote_number"], Value::Null);
     assert_eq!(
-        second["assessment"]["assessed_on"],
+        second["plan"]["assessed_on"],
         today().to_string(),
         "the date defaults to today"
     );
@@ -737,8 +757,13 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
         )
         .await
         .expect(StatusCode::CREATED);
-    assert_eq!(planned["version"], 1);
+    // Version 1 was saved with the consultation.
+    assert_eq!(planned["version"], 2);
     assert_eq!(planned["client_id"], json!(cid));
+    // With the plan and quote that go with it, numbered after the consultation's.
+    assert_eq!(planned["plan"]["verdict"], "proceed");
+    assert!(planned["plan"]["quote"]["total"].as_i64().unwrap() > 0);
+    assert_ne!(planned["quote_number"], consultation["quote_number"]);
     assert_eq!(planned["consultation_id"], consultation["id"]);
     assert_eq!(planned["seed"], 3);
     assert_eq!(planned["notes"], "From the plan");
@@ -754,8 +779,9 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
         .post(&path, &demo.owner, json!({"request": request, "seed": 9}))
         .await
         .expect(StatusCode::CREATED);
-    assert_eq!(explicit["version"], 2);
+    assert_eq!(explicit["version"], 3);
     assert_eq!(explicit["consultation_id"], Value::Null);
+    assert_eq!(explicit["plan"], Value::Null, "no consultation, no plan");
     assert_eq!(explicit["seed"], 9);
     assert_eq!(explicit["zones"], json!({"kind": "stage", "stage": "norwood_2"}));
     assert_eq!(explicit["settings"]["session_fractions"], json!([0.5, 1.0]));
@@ -816,7 +842,11 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
     }
 
     let listed = app.get(&path, &demo.practitioner).await.expect(StatusCode::OK);
-    assert_eq!(listed, json!([planned, explicit]));
+    assert_eq!(listed[0]["consultation_id"], consultation["id"]);
+    assert_eq!(
+        listed.as_array().unwrap()[1..],
+        [planned.clone(), explicit.clone()]
+    );
     for design in [&planned, &explicit] {
         let got = app
             .get(&api(&format!("/designs/{}", id_of(design))), &demo.owner)
@@ -1639,7 +1669,13 @@ pub async fn audit_and_export(app: &App) {
         .unwrap()
         .len();
     assert_eq!(count("appointments"), plan_sessions);
-    assert_eq!(export["consultations"][0]["profile"]["name"], "Martin Kowalski");
+    assert!(
+        export["consultations"][0]["profile_toml"]
+            .as_str()
+            .unwrap()
+            .contains("Martin Kowalski")
+    );
+    assert_eq!(export["consultations"][0]["schema_version"], 1);
     assert_eq!(
         export["designs"][0]["consultation_id"],
         export["consultations"][0]["id"]

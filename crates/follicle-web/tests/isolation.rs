@@ -124,6 +124,13 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
             j(json!({"client_toml": NORWOOD_3, "date": "2026-03-02"})),
         ),
         (Method::GET, "/consultations/{id}", Payload::None),
+        (Method::POST, "/consultations/{id}/replan", Payload::None),
+        (Method::POST, "/clients/{id}/replan", Payload::None),
+        (
+            Method::POST,
+            "/consultations/{id}/design-plan",
+            j(json!({"zones": {"kind": "stage", "stage": "norwood_2"}})),
+        ),
         (Method::GET, "/clients/{id}/designs", Payload::None),
         (
             Method::POST,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::support::{App, Auth, Backend, Payload, TestStore};
 
 /// Every operation the API's router serves, as (method, path under `/api/v1`).
-const ROUTES: [(&str, &str); 48] = [
+const ROUTES: [(&str, &str); 51] = [
     ("get", "/health"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
@@ -32,6 +32,9 @@ const ROUTES: [(&str, &str); 48] = [
     ("get", "/clients/{id}/consultations"),
     ("post", "/clients/{id}/consultations"),
     ("get", "/consultations/{id}"),
+    ("post", "/consultations/{id}/replan"),
+    ("post", "/clients/{id}/replan"),
+    ("post", "/consultations/{id}/design-plan"),
     ("get", "/clients/{id}/designs"),
     ("post", "/clients/{id}/designs"),
     ("get", "/designs/{id}"),

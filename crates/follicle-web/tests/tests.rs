@@ -11,12 +11,14 @@
 //! - `isolation`: another clinic finds nothing of the first, by any id on any route.
 //! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
 //! - `openapi`: the document (snapshot) and that it lists every route.
+//! - `records`: printed plans stay as issued; re-plans are new versions with differences.
 
 mod api;
 mod auth;
 mod fuzz;
 mod isolation;
 mod openapi;
+mod records;
 mod support;
 
 /// Runs each named test (an `async fn(&App)` in the named module) on both backends.
@@ -78,6 +80,10 @@ both! {
     isolation {
         another_clinic_finds_nothing,
         malformed_ids_are_not_found,
+    }
+    records {
+        printed_plan_holds_and_replan_lists_differences,
+        bad_replans_name_the_field_and_change_nothing,
     }
     fuzz {
         malformed_json_is_refused_and_changes_nothing,

@@ -174,16 +174,30 @@ pub(crate) fn now() -> OffsetDateTime {
 fn embedded_migrations(backend: Backend) -> Migrator {
     // Embedded rather than read from disk at run time, so the binary carries its schema.
     let files: &[(i64, &str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "clinic records",
-            include_str!("../../migrations/sqlite/0001_clinic_records.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "clinic records",
-            include_str!("../../migrations/postgres/0001_clinic_records.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "clinic records",
+                include_str!("../../migrations/sqlite/0001_clinic_records.sql"),
+            ),
+            (
+                2,
+                "records that hold",
+                include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "clinic records",
+                include_str!("../../migrations/postgres/0001_clinic_records.sql"),
+            ),
+            (
+                2,
+                "records that hold",
+                include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         files

@@ -16,6 +16,7 @@ use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 use crate::photo::strip_metadata_with;
+use crate::record::{PLAN_SCHEMA_VERSION, read_plan};
 use crate::role::Action;
 use crate::validate;
 
@@ -54,7 +55,8 @@ fn client_from_row(r: ClientRow) -> Client {
 
 macro_rules! consultation_cols {
     () => {
-        "id, client_id, version, profile_toml, profile, assessment, plan, settings, created_at, created_by"
+        "id, client_id, version, profile_toml, plan, created_at, created_by, schema_version, settings_toml, \
+         quote_number, replanned_from"
     };
 }
 type ConsultationRow = (
@@ -62,31 +64,34 @@ type ConsultationRow = (
     Uuid,
     i64,
     Option<String>,
-    Option<Json<Value>>,
-    Json<Value>,
-    Json<Value>,
     Json<Value>,
     OffsetDateTime,
     Uuid,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<Uuid>,
 );
-fn consultation_from_row(r: ConsultationRow) -> Consultation {
-    Consultation {
+fn consultation_from_row(r: ConsultationRow) -> StoreResult<Consultation> {
+    Ok(Consultation {
         id: r.0,
         client_id: r.1,
         version: r.2,
+        schema_version: r.7,
         profile_toml: r.3,
-        profile: r.4.map(|j| j.0),
-        assessment: r.5.0,
-        plan: r.6.0,
-        settings: r.7.0,
-        created_at: r.8,
-        created_by: r.9,
-    }
+        settings_toml: r.8,
+        plan: read_plan(r.7, r.4.0)?,
+        quote_number: r.9,
+        replanned_from: r.10,
+        created_at: r.5,
+        created_by: r.6,
+    })
 }
 
 macro_rules! design_cols {
     () => {
-        "id, client_id, version, consultation_id, hairline, zones, seed, settings, notes, created_at, created_by"
+        "id, client_id, version, consultation_id, hairline, zones, seed, settings, notes, created_at, created_by, \
+         schema_version, plan, quote_number"
     };
 }
 type DesignRow = (
@@ -101,9 +106,17 @@ type DesignRow = (
     String,
     OffsetDateTime,
     Uuid,
+    i64,
+    Option<Json<Value>>,
+    Option<i64>,
 );
-fn design_from_row(r: DesignRow) -> Design {
-    Design {
+fn design_from_row(r: DesignRow) -> StoreResult<Design> {
+    let plan = match (r.11, r.12) {
+        // Designs saved before designs kept a plan.
+        (0, _) | (_, None) => None,
+        (version, Some(plan)) => Some(read_plan(version, plan.0)?),
+    };
+    Ok(Design {
         id: r.0,
         client_id: r.1,
         version: r.2,
@@ -114,9 +127,52 @@ fn design_from_row(r: DesignRow) -> Design {
         seed: u64::from_ne_bytes(r.6.to_ne_bytes()),
         settings: r.7.0,
         notes: r.8,
+        schema_version: r.11,
+        plan,
+        quote_number: r.13,
         created_at: r.9,
         created_by: r.10,
-    }
+    })
+}
+
+/// The clinic's next quote number, inside the caller's transaction (the row lock on the
+/// clinic's counter serialises concurrent writers).
+macro_rules! next_quote_number {
+    ($tx:expr, $clinic:expr) => {{
+        let (n,): (i64,) = sqlx::query_as(
+            "INSERT INTO quote_numbers (clinic_id, last_number) VALUES ($1, 1) \
+             ON CONFLICT (clinic_id) DO UPDATE SET last_number = quote_numbers.last_number + 1 \
+             RETURNING last_number",
+        )
+        .bind($clinic)
+        .fetch_one(&mut *$tx)
+        .await?;
+        n
+    }};
+}
+
+/// Inserts a design as the client's next version inside the caller's transaction; gives
+/// `(version, quote number)`.
+macro_rules! insert_design {
+    ($tx:expr, $actor:expr, $id:expr, $d:expr, $consultation:expr, $notes:expr, $plan:expr, $at:expr) => {{
+        let quote_number: Option<i64> = match $plan {
+            Some(p) if p.quote.is_some() => Some(next_quote_number!($tx, $actor.clinic_id)),
+            _ => None,
+        };
+        let schema_version: i64 = if $plan.is_some() { PLAN_SCHEMA_VERSION } else { 0 };
+        let (version,): (i64,) = sqlx::query_as(
+            "INSERT INTO designs (id, clinic_id, client_id, version, consultation_id, hairline, zones, seed, settings, notes, created_at, created_by, schema_version, plan, quote_number) \
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM designs WHERE client_id = $3), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             RETURNING version",
+        )
+        .bind($id).bind($actor.clinic_id).bind($d.client_id).bind($consultation).bind(Json(&$d.hairline))
+        .bind(Json(&$d.zones)).bind(i64::from_ne_bytes($d.seed.to_ne_bytes())).bind(Json(&$d.settings)).bind($notes)
+        .bind($at).bind($actor.user_id).bind(schema_version).bind($plan.map(Json)).bind(quote_number)
+        .fetch_one(&mut *$tx).await?;
+        audit_insert!($actor, Some($d.client_id), AuditAction::Created, format!("design v{version}"))
+            .execute(&mut *$tx).await?;
+        (version, quote_number)
+    }};
 }
 
 macro_rules! appointment_cols {
@@ -309,21 +365,28 @@ fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
     })
 }
 
+fn plan_json(plan: &crate::record::PlanRecord) -> StoreResult<Value> {
+    serde_json::to_value(plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))
+}
+
 fn check_json_fields(fields: &[(&'static str, &Value)]) -> StoreResult<()> {
     fields
         .iter()
         .try_for_each(|(field, value)| validate::json(field, value))
 }
 
+/// What a consultation's insert numbered: its version and quote number, and its design's.
+type Numbers = (i64, Option<i64>, Option<i64>, Option<i64>);
+
 /// Retries a versioned insert a few times when two writers pick the same next version.
 const VERSION_TRIES: usize = 5;
 
 /// Runs `insert` (which picks the client's next version number inside its transaction) until it
 /// does not collide with a concurrent writer, at most [`VERSION_TRIES`] times.
-async fn insert_next_version<F, Fut>(mut insert: F) -> StoreResult<i64>
+async fn insert_next_version<T, F, Fut>(mut insert: F) -> StoreResult<T>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = StoreResult<i64>>,
+    Fut: std::future::Future<Output = StoreResult<T>>,
 {
     let mut tries = 0;
     loop {
@@ -469,61 +532,128 @@ impl Store {
 
     // ----- consultations -----
 
-    /// Records a consultation as the client's next version (1, 2, …); earlier versions stay.
+    /// Records a consultation as the client's next version (1, 2, …), and with it the design
+    /// drawn from it, in one transaction: both are kept or neither. Earlier versions stay. A
+    /// plan with a quote gets the clinic's next quote number.
     pub async fn add_consultation(
         &self,
         actor: &Actor,
         consultation: &NewConsultation,
-    ) -> StoreResult<Consultation> {
+        design: Option<&NewDesign>,
+    ) -> StoreResult<(Consultation, Option<Design>)> {
         actor.require(Action::EditClinicalRecords)?;
         let c = consultation;
-        let profile_toml = c
-            .profile_toml
-            .as_deref()
-            .map(|t| validate::text("profile_toml", t))
-            .transpose()?;
-        check_json_fields(&[
-            ("assessment", &c.assessment),
-            ("plan", &c.plan),
-            ("settings", &c.settings),
-        ])?;
-        if let Some(profile) = &c.profile {
-            validate::json("profile", profile)?;
+        let profile_toml = validate::text("profile_toml", &c.profile_toml)?;
+        let settings_toml = validate::text("settings_toml", &c.settings_toml)?;
+        let design_notes = design.map(|d| validate::text("notes", &d.notes)).transpose()?;
+        if let Some(d) = design {
+            if d.client_id != c.client_id {
+                return Err(StoreError::invalid(
+                    "design.client_id",
+                    format!(
+                        "expected the consultation's client {}, got {}",
+                        c.client_id, d.client_id
+                    ),
+                ));
+            }
+            check_json_fields(&[
+                ("hairline", &d.hairline),
+                ("zones", &d.zones),
+                ("settings", &d.settings),
+            ])?;
         }
         self.ensure_client(actor, c.client_id).await?;
+        if let Some(earlier) = c.replanned_from {
+            self.ensure_consultation_of(actor, earlier, c.client_id).await?;
+        }
         let id = Uuid::new_v4();
+        let design_id = Uuid::new_v4();
         let at = now();
-        let version = insert_next_version(|| async {
-            let inserted: StoreResult<i64> = on_db!(self, pool => async {
+        let plan = plan_json(&c.plan)?;
+        validate::json("plan", &plan)?;
+        if let Some(p) = design.and_then(|d| d.plan.as_ref()) {
+            validate::json("design.plan", &plan_json(p)?)?;
+        }
+        let numbers = insert_next_version(|| async {
+            let inserted: StoreResult<Numbers> = on_db!(self, pool => async {
                 let mut tx = pool.begin().await?;
+                let quote_number = match c.plan.quote {
+                    Some(_) => Some(next_quote_number!(tx, actor.clinic_id)),
+                    None => None,
+                };
                 let (version,): (i64,) = sqlx::query_as(
-                    "INSERT INTO consultations (id, clinic_id, client_id, version, profile_toml, profile, assessment, plan, settings, created_at, created_by) \
-                     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM consultations WHERE client_id = $3), $4, $5, $6, $7, $8, $9, $10) \
+                    "INSERT INTO consultations (id, clinic_id, client_id, version, profile_toml, profile, assessment, plan, settings, created_at, created_by, schema_version, settings_toml, quote_number, replanned_from) \
+                     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM consultations WHERE client_id = $3), $4, NULL, $5, $6, $5, $7, $8, $9, $10, $11, $12) \
                      RETURNING version",
                 )
-                .bind(id).bind(actor.clinic_id).bind(c.client_id).bind(&profile_toml).bind(c.profile.as_ref().map(Json))
-                .bind(Json(&c.assessment)).bind(Json(&c.plan)).bind(Json(&c.settings)).bind(at).bind(actor.user_id)
+                .bind(id).bind(actor.clinic_id).bind(c.client_id).bind(&profile_toml).bind(Json(Value::Null))
+                .bind(Json(&plan)).bind(at).bind(actor.user_id).bind(PLAN_SCHEMA_VERSION).bind(&settings_toml)
+                .bind(quote_number).bind(c.replanned_from)
                 .fetch_one(&mut *tx).await?;
                 audit_insert!(actor, Some(c.client_id), AuditAction::Created, format!("consultation v{version}"))
                     .execute(&mut *tx).await?;
+                let (design_version, design_quote) = match design {
+                    Some(d) => {
+                        let (v, q) = insert_design!(tx, actor, design_id, d, Some(id), design_notes.as_deref().unwrap_or(""), d.plan.as_ref(), at);
+                        (Some(v), q)
+                    }
+                    None => (None, None),
+                };
                 tx.commit().await?;
-                Ok::<i64, StoreError>(version)
+                Ok::<_, StoreError>((version, quote_number, design_version, design_quote))
             }.await);
             inserted
         })
         .await?;
-        Ok(Consultation {
-            id,
-            client_id: c.client_id,
-            version,
-            profile_toml,
-            profile: c.profile.clone(),
-            assessment: c.assessment.clone(),
-            plan: c.plan.clone(),
-            settings: c.settings.clone(),
+        let (version, quote_number, design_version, design_quote) = numbers;
+        let saved_design = design.zip(design_version).map(|(d, v)| Design {
+            id: design_id,
+            client_id: d.client_id,
+            version: v,
+            consultation_id: Some(id),
+            hairline: d.hairline.clone(),
+            zones: d.zones.clone(),
+            seed: d.seed,
+            settings: d.settings.clone(),
+            notes: design_notes.clone().unwrap_or_default(),
+            schema_version: if d.plan.is_some() { PLAN_SCHEMA_VERSION } else { 0 },
+            plan: d.plan.clone(),
+            quote_number: design_quote,
             created_at: at,
             created_by: actor.user_id,
-        })
+        });
+        Ok((
+            Consultation {
+                id,
+                client_id: c.client_id,
+                version,
+                schema_version: PLAN_SCHEMA_VERSION,
+                profile_toml: Some(profile_toml),
+                settings_toml: Some(settings_toml),
+                plan: c.plan.clone(),
+                quote_number,
+                replanned_from: c.replanned_from,
+                created_at: at,
+                created_by: actor.user_id,
+            },
+            saved_design,
+        ))
+    }
+
+    /// `NotFound("consultation")` unless `consultation_id` is a consultation of `client_id`
+    /// in the actor's clinic.
+    async fn ensure_consultation_of(
+        &self,
+        actor: &Actor,
+        consultation_id: Uuid,
+        client_id: Uuid,
+    ) -> StoreResult<()> {
+        let row: Option<(Uuid,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id FROM consultations WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
+                .bind(actor.clinic_id).bind(consultation_id).bind(client_id).fetch_optional(pool).await?
+        });
+        row.map(|_| ())
+            .ok_or_else(|| StoreError::not_found("consultation"))
     }
 
     /// Every consultation version of a client, oldest first.
@@ -536,7 +666,7 @@ impl Store {
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "consultations")
             .await?;
-        Ok(rows.into_iter().map(consultation_from_row).collect())
+        rows.into_iter().map(consultation_from_row).collect()
     }
 
     /// One consultation.
@@ -546,7 +676,7 @@ impl Store {
             sqlx::query_as(concat!("SELECT ", consultation_cols!(), " FROM consultations WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(consultation_id).fetch_optional(pool).await?
         });
-        let consultation = consultation_from_row(row.ok_or_else(|| StoreError::not_found("consultation"))?);
+        let consultation = consultation_from_row(row.ok_or_else(|| StoreError::not_found("consultation"))?)?;
         let detail = format!("consultation v{}", consultation.version);
         self.audit(actor, Some(consultation.client_id), AuditAction::Viewed, &detail)
             .await?;
@@ -555,7 +685,8 @@ impl Store {
 
     // ----- designs -----
 
-    /// Saves a design as the client's next version; earlier versions stay.
+    /// Saves a design, with the plan and quote that go with it, as the client's next version;
+    /// earlier versions stay.
     pub async fn add_design(&self, actor: &Actor, design: &NewDesign) -> StoreResult<Design> {
         actor.require(Action::EditClinicalRecords)?;
         let d = design;
@@ -565,32 +696,22 @@ impl Store {
             ("settings", &d.settings),
         ])?;
         let notes = validate::text("notes", &d.notes)?;
+        if let Some(p) = &d.plan {
+            validate::json("plan", &plan_json(p)?)?;
+        }
         self.ensure_client(actor, d.client_id).await?;
         if let Some(consultation_id) = d.consultation_id {
-            let row: Option<(Uuid,)> = on_db!(self, pool => {
-                sqlx::query_as("SELECT id FROM consultations WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
-                    .bind(actor.clinic_id).bind(consultation_id).bind(d.client_id).fetch_optional(pool).await?
-            });
-            row.ok_or_else(|| StoreError::not_found("consultation"))?;
+            self.ensure_consultation_of(actor, consultation_id, d.client_id)
+                .await?;
         }
         let id = Uuid::new_v4();
         let at = now();
-        let seed = i64::from_ne_bytes(d.seed.to_ne_bytes());
-        let version = insert_next_version(|| async {
-            let inserted: StoreResult<i64> = on_db!(self, pool => async {
+        let numbers = insert_next_version(|| async {
+            let inserted: StoreResult<(i64, Option<i64>)> = on_db!(self, pool => async {
                 let mut tx = pool.begin().await?;
-                let (version,): (i64,) = sqlx::query_as(
-                    "INSERT INTO designs (id, clinic_id, client_id, version, consultation_id, hairline, zones, seed, settings, notes, created_at, created_by) \
-                     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(version), 0) + 1 FROM designs WHERE client_id = $3), $4, $5, $6, $7, $8, $9, $10, $11) \
-                     RETURNING version",
-                )
-                .bind(id).bind(actor.clinic_id).bind(d.client_id).bind(d.consultation_id).bind(Json(&d.hairline))
-                .bind(Json(&d.zones)).bind(seed).bind(Json(&d.settings)).bind(&notes).bind(at).bind(actor.user_id)
-                .fetch_one(&mut *tx).await?;
-                audit_insert!(actor, Some(d.client_id), AuditAction::Created, format!("design v{version}"))
-                    .execute(&mut *tx).await?;
+                let saved = insert_design!(tx, actor, id, d, d.consultation_id, &notes, d.plan.as_ref(), at);
                 tx.commit().await?;
-                Ok::<i64, StoreError>(version)
+                Ok::<_, StoreError>(saved)
             }.await);
             inserted
         })
@@ -598,13 +719,16 @@ impl Store {
         Ok(Design {
             id,
             client_id: d.client_id,
-            version,
+            version: numbers.0,
             consultation_id: d.consultation_id,
             hairline: d.hairline.clone(),
             zones: d.zones.clone(),
             seed: d.seed,
             settings: d.settings.clone(),
             notes,
+            schema_version: if d.plan.is_some() { PLAN_SCHEMA_VERSION } else { 0 },
+            plan: d.plan.clone(),
+            quote_number: numbers.1,
             created_at: at,
             created_by: actor.user_id,
         })
@@ -620,7 +744,7 @@ impl Store {
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "designs")
             .await?;
-        Ok(rows.into_iter().map(design_from_row).collect())
+        rows.into_iter().map(design_from_row).collect()
     }
 
     /// One design.
@@ -630,7 +754,7 @@ impl Store {
             sqlx::query_as(concat!("SELECT ", design_cols!(), " FROM designs WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(design_id).fetch_optional(pool).await?
         });
-        let design = design_from_row(row.ok_or_else(|| StoreError::not_found("design"))?);
+        let design = design_from_row(row.ok_or_else(|| StoreError::not_found("design"))?)?;
         let detail = format!("design v{}", design.version);
         self.audit(actor, Some(design.client_id), AuditAction::Viewed, &detail)
             .await?;

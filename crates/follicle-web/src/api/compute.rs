@@ -12,6 +12,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::records::{pattern_request, png};
+use super::schema::{AssessmentSchema, PatternRequestSchema, PatternSchema, PlanSchema};
 use crate::binary;
 use crate::compute::{self, ClientInput, PreviewArgs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -42,7 +43,7 @@ pub async fn pattern_response(pattern: std::sync::Arc<Pattern>, headers: &Header
 /// Assesses a client file: verdict with the rules behind it, approach, zones and areas.
 /// The answer is `follicle assess --format json`'s (docs/plan-json.md).
 #[utoipa::path(post, path = "/assess", tag = "compute", request_body = ClientInput,
-    responses((status = 200, description = "The assessment", body = Object), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The assessment", body = AssessmentSchema), (status = 422, body = ErrorBody)))]
 pub async fn assess(
     State(state): State<AppState>,
     me: SignedIn,
@@ -55,7 +56,7 @@ pub async fn assess(
 /// Plans a client file: sessions, dates, aftercare, touch-up forecast and quote. The answer
 /// is `follicle plan --format json`'s (docs/plan-json.md).
 #[utoipa::path(post, path = "/plan", tag = "compute", request_body = ClientInput,
-    responses((status = 200, description = "The plan", body = Object), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The plan", body = PlanSchema), (status = 422, body = ErrorBody)))]
 pub async fn plan(
     State(state): State<AppState>,
     me: SignedIn,
@@ -67,10 +68,10 @@ pub async fn plan(
 
 /// The dots of a design given as a pattern request (the `follicle pattern --design` file):
 /// JSON, or the compact binary form when `Accept` names `application/vnd.follicle.pattern`.
-#[utoipa::path(post, path = "/pattern", tag = "compute", request_body(content = Object, description = "A pattern request"),
+#[utoipa::path(post, path = "/pattern", tag = "compute", request_body(content = PatternRequestSchema, description = "A pattern request"),
     responses(
         (status = 200, description = "The pattern",
-            content((Object = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((PatternSchema = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
         (status = 422, body = ErrorBody)))]
 pub async fn pattern(
     State(state): State<AppState>,
@@ -88,7 +89,7 @@ pub async fn pattern(
 #[serde(deny_unknown_fields)]
 pub struct PreviewInput {
     /// The design as a pattern request.
-    #[schema(value_type = Object)]
+    #[schema(value_type = PatternRequestSchema)]
     pub design: Value,
     /// The skin, I–VI (default III).
     #[serde(default)]

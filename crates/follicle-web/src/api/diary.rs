@@ -116,7 +116,7 @@ pub async fn log_session(
 ) -> ApiResult<(StatusCode, Json<LoggedSession>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.store().log_session(&me.actor, &body).await?),
+        Json(crate::usecase::log_session(&state, &me.actor, &body).await?),
     ))
 }
 

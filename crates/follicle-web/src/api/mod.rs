@@ -13,6 +13,7 @@ pub mod compute;
 pub mod diary;
 pub mod pigments;
 pub mod records;
+pub mod schema;
 
 use axum::Json;
 use axum::extract::State;
@@ -100,6 +101,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::get, clients::update, clients::delete))
         .routes(routes!(records::consultations, records::add_consultation))
         .routes(routes!(records::consultation))
+        .routes(routes!(records::replan))
+        .routes(routes!(records::replan_client))
+        .routes(routes!(records::design_plan))
         .routes(routes!(records::designs, records::add_design))
         .routes(routes!(records::design))
         .routes(routes!(records::design_pattern))

@@ -8,69 +8,108 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use follicle_pattern::PatternRequest;
 use follicle_render::Look;
-use follicle_store::{
-    Action, Consent, Consultation, Design, NewConsent, NewConsultation, NewDesign, NewPhoto, Photo,
-    PhotoAngle,
-};
+use follicle_store::{Action, Consent, Design, NewConsent, NewPhoto, Photo, PhotoAngle};
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::schema::{PatternRequestSchema, PatternSchema};
 use crate::compute::{self, ClientInput, PreviewArgs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, QueryArgs, SignedIn, read_body};
 use crate::state::AppState;
+use crate::usecase;
+use crate::wire::{ConsultationAnswer, DesignAnswer, DesignPlanAnswer, ReplanAnswer};
 
 /// Records a consultation: the client file, assessed and planned with the clinic's settings,
-/// stored as the client's next version (earlier versions are kept).
+/// stored as the client's next version (earlier versions are kept) with its quote (numbered,
+/// dated, valid for `pricing.quote_valid_days`), the clinic's settings file, and the design
+/// drawn from the plan, in one transaction.
 #[utoipa::path(post, path = "/clients/{id}/consultations", tag = "consultations", request_body = ClientInput,
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 201, body = Consultation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ConsultationAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_consultation(
     State(state): State<AppState>,
     me: SignedIn,
     Id(client_id): Id,
     JsonBody(input): JsonBody<ClientInput>,
-) -> ApiResult<(StatusCode, Json<Consultation>)> {
-    me.actor.require(Action::EditClinicalRecords)?;
-    let settings = state.clinic_settings(&me.actor).await?;
-    let planned = input.plan(&settings)?;
-    let new = NewConsultation::from_core(
-        client_id,
-        Some(input.client_toml.clone()),
-        &planned.profile,
-        &planned.plan.assessment,
-        &planned.plan,
-        &settings,
-    )?;
-    let saved = state.store().add_consultation(&me.actor, &new).await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+) -> ApiResult<(StatusCode, Json<ConsultationAnswer>)> {
+    let recorded = usecase::record_consultation(&state, &me.actor, client_id, &input).await?;
+    Ok((StatusCode::CREATED, Json(recorded.consultation.into())))
 }
 
-/// A client's consultations, oldest first.
+/// A client's consultations, oldest first, as issued.
 #[utoipa::path(get, path = "/clients/{id}/consultations", tag = "consultations",
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 200, body = Vec<Consultation>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ConsultationAnswer>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn consultations(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
-) -> ApiResult<Json<Vec<Consultation>>> {
-    Ok(Json(state.store().consultations(&me.actor, id).await?))
+) -> ApiResult<Json<Vec<ConsultationAnswer>>> {
+    let all = state.store().consultations(&me.actor, id).await?;
+    Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
-/// One consultation version.
+/// One consultation version, as issued (never re-planned).
 #[utoipa::path(get, path = "/consultations/{id}", tag = "consultations",
     params(("id" = Uuid, Path, description = "The consultation")),
-    responses((status = 200, body = Consultation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ConsultationAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, description = "A record of a schema version this server does not read", body = ErrorBody)))]
 pub async fn consultation(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
-) -> ApiResult<Json<Consultation>> {
-    Ok(Json(state.store().consultation(&me.actor, id).await?))
+) -> ApiResult<Json<ConsultationAnswer>> {
+    Ok(Json(state.store().consultation(&me.actor, id).await?.into()))
+}
+
+/// Re-plans a consultation with the clinic's settings as they are today: the same client
+/// file, assessment day and first-session day, stored as the client's next version with a
+/// new quote. The consultation re-planned stays as it was issued. The answer lists what
+/// changed (sessions, dates, hours, price lines, totals).
+#[utoipa::path(post, path = "/consultations/{id}/replan", tag = "consultations",
+    params(("id" = Uuid, Path, description = "The consultation to re-plan")),
+    responses((status = 201, body = ReplanAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replan(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<(StatusCode, Json<ReplanAnswer>)> {
+    let replanned = usecase::replan(&state, &me.actor, id).await?;
+    Ok((StatusCode::CREATED, Json(replanned.into())))
+}
+
+/// Re-plans a client's latest consultation with today's settings (as
+/// `POST /consultations/{id}/replan`).
+#[utoipa::path(post, path = "/clients/{id}/replan", tag = "consultations",
+    params(("id" = Uuid, Path, description = "The client")),
+    responses((status = 201, body = ReplanAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replan_client(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<(StatusCode, Json<ReplanAnswer>)> {
+    let replanned = usecase::replan_latest(&state, &me.actor, id).await?;
+    Ok((StatusCode::CREATED, Json(replanned.into())))
+}
+
+/// The hours, sessions and price that go with a design edit for a consultation, without
+/// storing anything (the designer asks after every edit).
+#[utoipa::path(post, path = "/consultations/{id}/design-plan", tag = "designs",
+    request_body(content = PatternRequestSchema, description = "The design as a pattern request (see `POST /pattern`)"),
+    params(("id" = Uuid, Path, description = "The consultation the design is drawn for")),
+    responses((status = 200, body = DesignPlanAnswer), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn design_plan(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+    JsonBody(request): JsonBody<Value>,
+) -> ApiResult<Json<DesignPlanAnswer>> {
+    let request = pattern_request(request, "body")?;
+    let plan = usecase::plan_design_edit(&state, &me.actor, id, &request).await?;
+    Ok(Json(plan.into()))
 }
 
 /// A design to save.
@@ -83,7 +122,7 @@ pub struct DesignInput {
     /// The design as a pattern request (hairline, zones, densities, sessions, …; see
     /// `POST /pattern`). Without it, the design the consultation's plan gives.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<PatternRequestSchema>)]
     pub request: Option<Value>,
     /// The pattern seed (default 1).
     #[serde(default)]
@@ -93,100 +132,52 @@ pub struct DesignInput {
     pub notes: String,
 }
 
-/// Reads a pattern request out of a JSON value, naming the field that does not fit.
-pub fn pattern_request(value: Value, field: &str) -> ApiResult<PatternRequest> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::invalid(format!("{field}.{path}"), e.into_inner().to_string())
-    })
-}
+pub use crate::usecase::pattern_request;
 
-/// The client's profile and plan a stored consultation was made from, re-read with the
-/// clinic's settings.
-fn replan(c: &Consultation, settings: &follicle_core::Settings, seed: u64) -> ApiResult<compute::Planned> {
-    ClientInput::from_consultation(c)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "consultation_id",
-                "this consultation kept no client file to design from",
-            )
-        })?
-        .plan_with_seed(settings, seed)
-}
-
-/// Saves a design as the client's next version.
+/// Saves a design as the client's next version, with the plan and quote that go with it
+/// when it is drawn for a consultation.
 #[utoipa::path(post, path = "/clients/{id}/designs", tag = "designs", request_body = DesignInput,
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 201, body = Design), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = DesignAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_design(
     State(state): State<AppState>,
     me: SignedIn,
     Id(client_id): Id,
     JsonBody(input): JsonBody<DesignInput>,
-) -> ApiResult<(StatusCode, Json<Design>)> {
-    me.actor.require(Action::EditClinicalRecords)?;
-    let seed = input.seed.unwrap_or(1);
-    let mut request = match (input.request, input.consultation_id) {
-        (Some(value), _) => pattern_request(value, "request")?,
-        (None, Some(cid)) => {
-            let c = state.store().consultation(&me.actor, cid).await?;
-            if c.client_id != client_id {
-                return Err(ApiError::not_found("consultation"));
-            }
-            let settings = state.clinic_settings(&me.actor).await?;
-            let planned = replan(&c, &settings, seed)?;
-            if planned.plan.sessions.is_empty() {
-                return Err(ApiError::invalid(
-                    "consultation_id",
-                    "the plan has no sessions: nothing to design",
-                ));
-            }
-            planned.request
-        }
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "request",
-                "give a design (request) or a consultation_id to design from",
-            ));
-        }
-    };
-    request.seed = seed;
-    // Check it draws before keeping it.
-    state.pattern(request.clone()).await?;
-    let (hairline, zones, settings) = compute::split_request(&request)?;
-    let new = NewDesign {
-        client_id,
+) -> ApiResult<(StatusCode, Json<DesignAnswer>)> {
+    let edit = usecase::DesignEdit {
         consultation_id: input.consultation_id,
-        hairline,
-        zones,
-        seed,
-        settings,
+        request: input.request.map(|v| pattern_request(v, "request")).transpose()?,
+        seed: input.seed.unwrap_or(usecase::DEFAULT_SEED),
         notes: input.notes,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store().add_design(&me.actor, &new).await?),
-    ))
+    let saved = usecase::save_design_version(&state, &me.actor, client_id, edit).await?;
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// A client's designs, oldest first.
 #[utoipa::path(get, path = "/clients/{id}/designs", tag = "designs",
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 200, body = Vec<Design>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<DesignAnswer>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn designs(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
-) -> ApiResult<Json<Vec<Design>>> {
-    Ok(Json(state.store().designs(&me.actor, id).await?))
+) -> ApiResult<Json<Vec<DesignAnswer>>> {
+    let all = state.store().designs(&me.actor, id).await?;
+    Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
 /// One design version.
 #[utoipa::path(get, path = "/designs/{id}", tag = "designs",
     params(("id" = Uuid, Path, description = "The design")),
-    responses((status = 200, body = Design), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn design(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Design>> {
-    Ok(Json(state.store().design(&me.actor, id).await?))
+    responses((status = 200, body = DesignAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn design(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<DesignAnswer>> {
+    Ok(Json(state.store().design(&me.actor, id).await?.into()))
 }
 
 /// The pattern request a stored design describes.
@@ -200,7 +191,7 @@ pub fn design_request(d: &Design) -> ApiResult<PatternRequest> {
     params(("id" = Uuid, Path, description = "The design")),
     responses(
         (status = 200, description = "The pattern (JSON, or binary: see the binary format in the crate docs)",
-            content((Object = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((PatternSchema = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
         (status = 404, body = ErrorBody)))]
 pub async fn design_pattern(
     State(state): State<AppState>,
@@ -240,8 +231,8 @@ pub async fn design_preview(
     let mut look = Look::typical(follicle_core::profile::Fitzpatrick::III, &settings);
     if let Some(cid) = d.consultation_id {
         let c = state.store().consultation(&me.actor, cid).await?;
-        if let Some(Ok((profile, _))) = ClientInput::from_consultation(&c).map(|i| i.assess(&settings)) {
-            look = Look::for_client(&profile, &settings);
+        if let (Some(profile), made_with) = usecase::stored_profile(&c, &settings) {
+            look = Look::for_client(&profile, &made_with);
         }
     }
     let pattern = state.pattern(design_request(&d)?).await?;

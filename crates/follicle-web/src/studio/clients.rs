@@ -263,30 +263,33 @@ async fn client_page(
     })
 }
 
+/// A consultation on the timeline, as it was issued (read from the stored record).
 fn consultation_event(c: &Consultation) -> Event {
-    let verdict = c
-        .plan
-        .get("eligibility")
-        .and_then(|e| e.get("verdict"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("?");
-    let sessions = c
-        .plan
-        .get("sessions")
-        .and_then(|s| s.as_array())
-        .map_or(0, Vec::len);
-    let total = c
-        .plan
-        .get("quote")
-        .and_then(|q| Some(format!("{} {}", q.get("total")?, q.get("currency")?.as_str()?)))
+    let p = &c.plan;
+    let total = p
+        .quote
+        .as_ref()
+        .map(|q| {
+            let number = c
+                .quote_number
+                .map(|n| format!(", quote {}", crate::wire::quote_label(n)))
+                .unwrap_or_default();
+            format!("· {} {}{number}", q.currency, q.total)
+        })
         .unwrap_or_default();
     Event {
         at: c.created_at,
         when: day(c.created_at.date()),
-        title: format!("Consultation v{}", c.version),
+        title: if c.replanned_from.is_some() {
+            format!("Consultation v{} (re-planned)", c.version)
+        } else {
+            format!("Consultation v{}", c.version)
+        },
         detail: format!(
-            "Verdict: {}; {sessions} sessions planned {total}",
-            verdict.replace('_', " ")
+            "Verdict: {}; {} sessions planned, {:.1} h {total}",
+            p.verdict.replace('_', " "),
+            p.sessions.len(),
+            p.total_hours,
         ),
         link: format!("/consultations/{}/print", c.id),
         link_text: "Plan and quote".into(),
@@ -619,7 +622,7 @@ pub(super) async fn session_submit(
             anaesthetic: form.anaesthetic.clone(),
             notes: form.notes.clone(),
         };
-        match state.store().log_session(&page.actor, &new).await {
+        match crate::usecase::log_session(&state, &page.actor, &new).await {
             Ok(logged) => {
                 let expired = logged
                     .warnings

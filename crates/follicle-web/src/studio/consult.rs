@@ -8,19 +8,18 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use follicle_core::profile::{
     Fitzpatrick, HAIR_LOSS_SCALES, HairColour, HairlineStyle, SCAR_KINDS, ScarSite, SkinType, SunExposure,
 };
 use follicle_core::{Plan, Settings};
 use follicle_render::Look;
-use follicle_store::{Action, Client, NewConsultation, NewDesign};
+use follicle_store::{Action, Client, PlanRecord};
 
 use super::clients::url_pairs;
 use super::today::day;
 use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
-use crate::compute::{ClientInput, PreviewArgs, split_request};
+use crate::compute::{ClientInput, PreviewArgs};
 use crate::extract::Id;
 use crate::state::AppState;
 
@@ -314,36 +313,39 @@ pub struct PlanView {
     zones: Vec<(String, String, String)>,
     sessions: Vec<(String, String, String, String)>,
     quote: Vec<(String, String)>,
+    quote_heading: String,
     total: String,
     touch_up: String,
     notes: Vec<String>,
     preview: String,
 }
 
-fn plan_view(plan: &Plan, preview: String) -> PlanView {
-    let a = &plan.assessment;
-    let verdict = a.eligibility.verdict.as_str();
-    let mut zones = Vec::new();
-    for z in &a.zones {
-        zones.push((
-            z.zone.as_str().replace('_', " "),
-            format!("{:.0} cm²", z.area_cm2),
-            format!("{:.0} dots/cm²", z.density_per_cm2),
-        ));
-    }
+fn plan_view(plan: &PlanRecord, quote_number: Option<i64>, preview: String) -> PlanView {
+    let verdict = plan.verdict.as_str();
+    let zones = plan
+        .zones
+        .iter()
+        .map(|z| {
+            (
+                z.zone.replace('_', " "),
+                format!("{:.0} cm²", z.area_cm2),
+                format!("{:.0} dots/cm²", z.density_per_cm2),
+            )
+        })
+        .collect();
     let money = |currency: &str, v: i64| format!("{currency} {v}");
-    let (quote, total, touch_up) = match &plan.quote {
+    let (quote, total, touch_up, quote_heading) = match &plan.quote {
         Some(q) => (
-            q.per_session
+            q.lines
                 .iter()
-                .map(|s| {
+                .map(|l| {
                     (
                         format!(
                             "Session {} · {}",
-                            s.index,
-                            s.date.map_or_else(|| "not dated".into(), day)
+                            l.session,
+                            l.date.map_or_else(|| "not dated".into(), day)
                         ),
-                        money(&q.currency, s.amount),
+                        money(&q.currency, l.amount),
                     )
                 })
                 .collect(),
@@ -359,13 +361,21 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             format!(
                 "Touch-up due about {} ({:.1} years after the last session), {}",
                 q.touch_up
-                    .due_date
+                    .due_on
                     .map_or_else(|| "after the last session".into(), day),
                 q.touch_up.years_after_last_session,
                 money(&q.currency, q.touch_up.price)
             ),
+            format!(
+                "{}issued {}, valid until {}",
+                quote_number
+                    .map(|n| format!("Quote {} · ", crate::wire::quote_label(n)))
+                    .unwrap_or_default(),
+                day(q.issued_on),
+                day(q.valid_until)
+            ),
         ),
-        None => (Vec::new(), String::new(), String::new()),
+        None => (Vec::new(), String::new(), String::new(), String::new()),
     };
     PlanView {
         verdict: verdict.replace('_', " "),
@@ -374,8 +384,7 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             "not_suitable" => "bad",
             _ => "warn",
         },
-        reasons: a
-            .eligibility
+        reasons: plan
             .reasons
             .iter()
             .map(|r| {
@@ -386,13 +395,7 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
                 )
             })
             .collect(),
-        approach: a
-            .approach
-            .approaches
-            .iter()
-            .map(|x| format!("{x:?}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        approach: plan.approach.join(", ").replace('_', " "),
         zones,
         sessions: plan
             .sessions
@@ -406,7 +409,7 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
                         s.start_time
                     ),
                     format!("{:.2} h", s.duration_hours),
-                    s.purpose_text.clone(),
+                    s.purpose.clone(),
                     format!(
                         "{} · {}, {:.0}% water",
                         s.needle,
@@ -417,6 +420,7 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             })
             .collect(),
         quote,
+        quote_heading,
         total,
         touch_up,
         notes: plan.notes.clone(),
@@ -539,40 +543,15 @@ pub(super) async fn submit(
             None
         }
     };
-    if let (Some(planned), "save") = (&planned, form.action.as_str()) {
-        let new = NewConsultation::from_core(
-            id,
-            Some(client_toml.clone()),
-            &planned.profile,
-            &planned.plan.assessment,
-            &planned.plan,
-            &settings,
-        )?;
-        let consultation = state.store().add_consultation(&page.actor, &new).await?;
-        if !planned.plan.sessions.is_empty() {
-            let request = &planned.request;
-            let (hairline, zones, rest) = split_request(request)?;
-            state
-                .store()
-                .add_design(
-                    &page.actor,
-                    &NewDesign {
-                        client_id: id,
-                        consultation_id: Some(consultation.id),
-                        hairline,
-                        zones,
-                        seed: request.seed,
-                        settings: rest,
-                        notes: format!("From consultation v{}", consultation.version),
-                    },
-                )
-                .await?;
-        }
+    if let (Some(_), "save") = (&planned, form.action.as_str()) {
+        // The same action as the API's: the consultation and its design in one transaction.
+        crate::usecase::record_consultation(&state, &page.actor, id, &input).await?;
         return Ok(Redirect::to(&format!("/clients/{id}")).into_response());
     }
     let result = match &planned {
         Some(p) => Some(plan_view(
-            &p.plan,
+            &PlanRecord::from_core(&p.plan, crate::usecase::issue_today(&settings)),
+            None,
             preview_data_url(&state, &p.plan, &p.request, &settings).await?,
         )),
         None => None,
@@ -597,35 +576,125 @@ pub(super) async fn submit(
 struct PrintPage {
     nav: Nav,
     client: Client,
+    consultation_id: String,
     version: i64,
     date: String,
+    made_with: String,
+    replanned_from: String,
+    may_replan: bool,
     plan: PlanView,
     aftercare: Vec<(String, String)>,
 }
 
+/// The printed plan and quote: the stored record as it was issued, never re-planned, with
+/// the preview of the design saved with it (drawn on the client's skin as the settings it
+/// was made with describe it). The same record prints the same bytes whatever the clinic's
+/// settings are today.
 pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
     let c = state.store().consultation(&page.actor, id).await?;
     let client = state.store().client(&page.actor, c.client_id).await?;
-    let settings = state.clinic_settings(&page.actor).await?;
-    let input = ClientInput::from_consultation(&c).ok_or_else(|| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: "This consultation kept no client file to print a plan from.".into(),
-    })?;
-    let planned = input.plan(&settings)?;
-    let preview = preview_data_url(&state, &planned.plan, &planned.request, &settings).await?;
-    let aftercare = planned
+    let preview = stored_preview(&state, &page, &c).await;
+    let aftercare = c
         .plan
         .aftercare
-        .items
         .iter()
         .map(|i| (format!("Day {}–{}", i.from_day, i.to_day), i.text.clone()))
         .collect();
+    let replanned_from = match c.replanned_from {
+        Some(from) => state
+            .store()
+            .consultation(&page.actor, from)
+            .await
+            .map(|f| format!("v{}", f.version))
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     render(&PrintPage {
         nav: Nav::new(&page, "clients"),
         client,
+        consultation_id: c.id.to_string(),
         version: c.version,
         date: day(c.created_at.date()),
-        plan: plan_view(&planned.plan, preview),
+        made_with: match (&c.settings_toml, c.schema_version) {
+            (_, 0) => "Recorded before plans were kept as issued (record schema 0).".into(),
+            (Some(t), _) if t.trim().is_empty() => "Made with Follicle's default settings.".into(),
+            _ => "Made with the clinic's settings of that day.".into(),
+        },
+        replanned_from,
+        may_replan: page.may(Action::EditClinicalRecords),
+        plan: plan_view(&c.plan, c.quote_number, preview),
         aftercare,
     })
+}
+
+/// The preview of the design saved with a consultation, as a data URL; empty when it has
+/// none or it no longer draws (a record outlives the pattern engine's formats).
+async fn stored_preview(state: &AppState, page: &Page, c: &follicle_store::Consultation) -> String {
+    let Ok(settings) = state.clinic_settings(&page.actor).await else {
+        return String::new();
+    };
+    let Ok(Some(design)) = crate::usecase::design_of(state, &page.actor, c).await else {
+        return String::new();
+    };
+    let Ok(request) = crate::api::records::design_request(&design) else {
+        return String::new();
+    };
+    let (profile, made_with) = crate::usecase::stored_profile(c, &settings);
+    let look = match profile {
+        Some(p) => Look::for_client(&p, &made_with),
+        None => Look::typical(Fitzpatrick::III, &made_with),
+    };
+    let Ok(pattern) = state.pattern(request).await else {
+        return String::new();
+    };
+    let args = PreviewArgs {
+        view: Some("front".into()),
+        moment: None,
+        size: Some(384),
+    };
+    match crate::compute::preview_png(pattern, look, &args).await {
+        Ok(png) => format!("data:image/png;base64,{}", base64(&png)),
+        Err(_) => String::new(),
+    }
+}
+
+/// "Re-plan with today's settings" from the printed plan: a new version, then its printout
+/// with what changed.
+pub(super) async fn replan(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    raw: axum::extract::RawForm,
+) -> PageResult {
+    let form = super::clients::url_pairs(&raw.0);
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    page.check_csrf(csrf)?;
+    let replanned = crate::usecase::replan(&state, &page.actor, id).await?;
+    render(&ReplannedPage {
+        nav: Nav::new(&page, "clients"),
+        client_id: replanned.before.client_id.to_string(),
+        before: replanned.before.version,
+        after: replanned.after.consultation.version,
+        after_id: replanned.after.consultation.id.to_string(),
+        differences: replanned
+            .differences
+            .into_iter()
+            .map(|d| (d.what, d.before, d.after))
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "replanned.html")]
+struct ReplannedPage {
+    nav: Nav,
+    client_id: String,
+    before: i64,
+    after: i64,
+    after_id: String,
+    differences: Vec<(String, String, String)>,
 }

@@ -1,6 +1,7 @@
 //! The designer: the head chart with the dots, the hairline's control points to drag, zones to
 //! paint or erase, style and density, sessions and "in N years", undo/redo, and saving as a
-//! new design version. The page gives the script the design; the script asks the API for the
+//! new design version with the plan and quote that go with it. After every edit the script
+//! also asks for the hours, sessions and price (`POST /api/v1/consultations/{id}/design-plan`). The page gives the script the design; the script asks the API for the
 //! dots (`POST /api/v1/pattern`, binary) after every change and for previews
 //! (`POST /api/v1/preview`).
 
@@ -22,6 +23,7 @@ struct DesignerPage {
     version: i64,
     consultation_id: String,
     request_json: String,
+    plan_summary: String,
     zone_names: Vec<&'static str>,
 }
 
@@ -37,6 +39,21 @@ pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): 
         version: design.version,
         consultation_id: design.consultation_id.map(|c| c.to_string()).unwrap_or_default(),
         request_json,
+        plan_summary: design.plan.as_ref().map(plan_summary).unwrap_or_default(),
         zone_names: follicle_core::ZoneKind::ALL.iter().map(|z| z.as_str()).collect(),
     })
+}
+
+/// The designer's figures for a stored plan (the script shows the same after every edit).
+fn plan_summary(plan: &follicle_store::PlanRecord) -> String {
+    let price = plan.quote.as_ref().map_or_else(
+        || "no quote".to_owned(),
+        |q| format!("{} {}", q.currency, q.total),
+    );
+    format!(
+        "{} sessions · {:.2} h · {} dots · {price}",
+        plan.sessions.len(),
+        plan.total_hours,
+        plan.total_dots
+    )
 }

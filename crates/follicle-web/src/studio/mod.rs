@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
             get(clients::session_form).post(clients::session_submit),
         )
         .route("/consultations/{id}/print", get(consult::print))
+        .route("/consultations/{id}/replan", post(consult::replan))
         .route("/designs/{id}", get(designer::designer))
         .route("/pigments", get(pigments::page))
         .route("/pigments/products", post(pigments::add_product))
