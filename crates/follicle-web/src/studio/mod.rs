@@ -10,6 +10,7 @@
 
 mod clients;
 mod consult;
+mod consult_form;
 mod designer;
 mod pigments;
 mod settings;
