@@ -395,7 +395,7 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
                     label: z.label.clone(),
                     area_cm2: round2(area),
                     dots: dots_rounded,
-                    needle_diameter_mm: settings.needles.diameter_mm[&needle],
+                    needle_diameter_mm: settings.needles.zone_diameter_mm(z.zone),
                     needle,
                     pigment_dilution: dilution(&assessment.client, settings, dilutions[layer], z.zone),
                 });

@@ -4,8 +4,13 @@
 //! its source. A clinic overrides only what it changes: [`Settings::with_overrides`] merges
 //! its file over the defaults (tables key by key; lists of tables with an `id` by id; a rule
 //! with `disabled = true` is dropped), then validates the result.
+//!
+//! One file serves the planner, the pattern engine (`[pattern]`, [`PatternSettings`]) and the
+//! renderer (`[render]`, [`RenderSettings`]); a fact they share (densities, needle diameters,
+//! dots per hour, healing loss) is set once, in the planner's tables, and read by all three.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +19,21 @@ use crate::profile::{Fitzpatrick, HairColour, SkinType, SunExposure};
 use crate::source::SpannedDoc;
 use crate::zone::ZoneKind;
 
+mod keys;
+mod pattern;
+mod render;
+
+pub use keys::{NeedleGauge, PerFitzpatrick, PerGauge};
+pub use pattern::{HairlineStyleSettings, PatternSettings};
+pub use render::{OpticsSettings, RenderSettings};
+
 /// The default settings file, with comments and sources.
 pub const DEFAULT_SETTINGS_TOML: &str = include_str!("../settings/default.toml");
+
+/// The default settings, parsed once.
+static DEFAULTS: LazyLock<Settings> = LazyLock::new(|| {
+    Settings::from_toml(DEFAULT_SETTINGS_TOML, None).expect("the default settings are valid (tested)")
+});
 
 /// All clinic settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +53,8 @@ pub struct Settings {
     pub aftercare: AftercareSettings,
     pub pricing: PricingSettings,
     pub head: HeadSettings,
+    pub pattern: PatternSettings,
+    pub render: RenderSettings,
 }
 
 /// Contraindication rules and the vocabulary a client file may use.
@@ -201,10 +221,30 @@ pub struct IntervalSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NeedleSettings {
-    /// Needle diameter by cartridge name.
-    pub diameter_mm: BTreeMap<String, f64>,
-    /// Cartridge per zone.
+    /// Diameter of one needle by gauge, mm; a cartridge's gauge is the first two digits of its name.
+    pub gauge_diameter_mm: PerGauge<f64>,
+    /// Cartridge per zone (`0603RL`: gauge #06, 3 needles, round liner).
     pub per_zone: BTreeMap<ZoneKind, String>,
+}
+
+impl NeedleSettings {
+    /// The needle diameter of a cartridge, mm (from its gauge); `None` for a name with no known gauge.
+    pub fn cartridge_diameter_mm(&self, cartridge: &str) -> Option<f64> {
+        NeedleGauge::of_cartridge(cartridge).map(|g| *self.gauge_diameter_mm.get(g))
+    }
+
+    /// The gauge of the cartridge for a zone (validated settings name one for every zone).
+    pub fn gauge_for(&self, zone: ZoneKind) -> NeedleGauge {
+        self.per_zone
+            .get(&zone)
+            .and_then(|name| NeedleGauge::of_cartridge(name))
+            .expect("validated settings name a cartridge with a known gauge for every zone")
+    }
+
+    /// The needle diameter for a zone, mm.
+    pub fn zone_diameter_mm(&self, zone: ZoneKind) -> f64 {
+        *self.gauge_diameter_mm.get(self.gauge_for(zone))
+    }
 }
 
 /// Pigment mix.
@@ -368,12 +408,18 @@ pub struct HeadSettings {
 }
 
 impl Default for Settings {
+    /// The default settings file (`settings/default.toml`).
     fn default() -> Self {
-        Settings::from_toml(DEFAULT_SETTINGS_TOML, None).expect("the default settings are valid (tested)")
+        Settings::defaults().clone()
     }
 }
 
 impl Settings {
+    /// The default settings, parsed once and shared.
+    pub fn defaults() -> &'static Settings {
+        &DEFAULTS
+    }
+
     /// Parses a full settings document (defaults merged with `overrides`, a clinic file's text).
     ///
     /// Errors name the field; the location is in the clinic file when the field is there.
@@ -565,13 +611,13 @@ impl Settings {
             }
             let needle = self.needles.per_zone.get(&zone);
             match needle {
-                Some(n) if self.needles.diameter_mm.contains_key(n) => {}
+                Some(n) if NeedleGauge::of_cartridge(n).is_some() => {}
                 Some(n) => {
                     return e(
                         &format!("needles.per_zone.{zone}"),
                         format!(
-                            "needle {n:?} is not in needles.diameter_mm ({})",
-                            keys(&self.needles.diameter_mm)
+                            "expected a cartridge name starting with its gauge ({}), such as \"0603RL\", got {n:?}",
+                            NeedleGauge::ALL.map(NeedleGauge::as_str).join(", ")
                         ),
                     );
                 }
@@ -583,8 +629,9 @@ impl Settings {
                 }
             }
         }
-        for (name, &d) in &self.needles.diameter_mm {
-            fraction(&format!("needles.diameter_mm.{name}"), d, 0.1, 1.0)?;
+        for g in NeedleGauge::ALL {
+            let d = *self.needles.gauge_diameter_mm.get(g);
+            fraction(&format!("needles.gauge_diameter_mm.{}", g.as_str()), d, 0.1, 1.0)?;
         }
         for (count, shares) in &self.density.session_fractions {
             let field = format!("density.session_fractions.{count}");
@@ -931,6 +978,8 @@ impl Settings {
                 }
             }
         }
+        self.pattern.validate()?;
+        self.render.validate()?;
         Ok(())
     }
 }
@@ -944,10 +993,6 @@ pub fn location_ids(settings: &Settings) -> String {
         .map(|l| l.id.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn keys<V>(map: &BTreeMap<String, V>) -> String {
-    map.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
 fn check_known(field: &str, name: Option<&str>, known: &[String]) -> InputResult<()> {
@@ -1152,6 +1197,56 @@ mod tests {
             "eligibility.rules[0].when.condition",
             Some(3),
             "not in the known list",
+        );
+    }
+
+    #[test]
+    fn pattern_and_render_tables_merge_and_validate() {
+        let s = Settings::with_overrides(
+            "[pattern]\nblend_width_mm = 12.0\n[pattern.soft]\nisolated_share = 0.05\n[render.optics]\nsurface_share_dark = 0.7\n",
+        )
+        .unwrap();
+        assert_eq!(s.pattern.blend_width_mm, 12.0);
+        assert_eq!(s.pattern.soft.isolated_share, 0.05);
+        assert_eq!(
+            s.pattern.soft.transition_width_mm,
+            Settings::defaults().pattern.soft.transition_width_mm,
+            "untouched keys of a sub-table keep their default"
+        );
+        assert_eq!(s.render.optics.surface_share_dark, 0.7);
+        assert_eq!(s.render.depth_mm, Settings::defaults().render.depth_mm);
+
+        check_err(
+            "[pattern]\nblend_edge_fraction = 2.0\n",
+            "pattern.blend_edge_fraction",
+            Some(2),
+            "expected 0.05–1, got 2",
+        );
+        check_err(
+            "[render]\n\nhealed_dot_scale = 0.1\n",
+            "render.healed_dot_scale",
+            Some(3),
+            "expected 0.5–10",
+        );
+        check_err(
+            "[pattern]\nblend_widht_mm = 12.0\n",
+            "pattern.blend_widht_mm",
+            Some(2),
+            "blend_width_mm",
+        );
+    }
+
+    #[test]
+    fn needle_diameters_come_from_the_gauge() {
+        let s = Settings::with_overrides("[needles]\ngauge_diameter_mm.06 = 0.22\n").unwrap();
+        assert_eq!(s.needles.cartridge_diameter_mm("0603RL"), Some(0.22));
+        assert_eq!(s.needles.cartridge_diameter_mm("0803RL"), Some(0.25));
+        assert_eq!(s.needles.cartridge_diameter_mm("0703RL"), None);
+        check_err(
+            "[needles]\nper_zone.crown = \"3RL\"\n",
+            "needles.per_zone.crown",
+            Some(2),
+            "starting with its gauge",
         );
     }
 

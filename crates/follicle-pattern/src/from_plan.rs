@@ -2,8 +2,8 @@
 //! (stages, zones, densities, needles, sessions) become the pattern engine's.
 
 use crate::{
-    HairLossStage, HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, NeedleGauge, PatternRequest,
-    ScarSpec, ZonesSpec,
+    HairLossStage, HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, PatternRequest, ScarSpec,
+    ZoneNeedles, ZonesSpec,
 };
 use follicle_core::assess::Assessment;
 use follicle_core::plan::Plan;
@@ -35,16 +35,6 @@ pub fn stage(loss: &HairLoss) -> HairLossStage {
         HairLoss::AlopeciaTotalis => HairLossStage::Totalis,
         HairLoss::AlopeciaUniversalis => HairLossStage::Universalis,
         HairLoss::None => HairLossStage::Norwood1,
-    }
-}
-
-fn gauge(diameter_mm: f64) -> NeedleGauge {
-    match diameter_mm {
-        d if d < 0.19 => NeedleGauge::N04,
-        d if d < 0.225 => NeedleGauge::N06,
-        d if d < 0.275 => NeedleGauge::N08,
-        d if d < 0.325 => NeedleGauge::N10,
-        _ => NeedleGauge::N12,
     }
 }
 
@@ -86,7 +76,7 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
             stage: stage(&c.hair_loss),
         },
         seed,
-        ..PatternRequest::default()
+        ..PatternRequest::with_settings(settings)
     };
     // Scar camouflage only: the scars, and no hair-loss zones.
     let hair_work = a.zones.iter().any(|z| z.zone != ZoneKind::Scar);
@@ -106,17 +96,7 @@ pub fn request(plan: &Plan, settings: &Settings, seed: u64) -> PatternRequest {
         };
         *slot = d;
     }
-    let needle = |zone: ZoneKind| {
-        let name = &settings.needles.per_zone[&zone];
-        gauge(settings.needles.diameter_mm[name])
-    };
-    req.needles.hairline = needle(ZoneKind::Hairline);
-    req.needles.frontal = needle(ZoneKind::Frontal);
-    req.needles.temples = needle(ZoneKind::Temples);
-    req.needles.mid_scalp = needle(ZoneKind::MidScalp);
-    req.needles.crown = needle(ZoneKind::Crown);
-    req.needles.sides_back = needle(ZoneKind::SidesBack);
-    req.needles.scar = needle(ZoneKind::Scar);
+    req.needles = ZoneNeedles::from_settings(settings);
     let layers = follicle_core::plan::session_count(a, settings);
     if let Some(f) = settings.session_fractions(layers) {
         req.session_fractions = f.to_vec();

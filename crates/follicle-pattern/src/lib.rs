@@ -103,7 +103,7 @@ pub use hairline::{Hairline, HairlinePosition, HairlineShape, HairlineSpec, Hair
 pub use metrics::{PointMetrics, RadialSpectrum, point_metrics};
 pub use patch::{MAX_PATCH_DOTS, Patch, PatchDot, PatchRequest, generate_patch, generate_patch_with};
 pub use pattern::{Dot, MAX_DOTS, Pattern, PatternStats, SessionStats, ZoneStats, generate};
-pub use request::{NeedleGauge, PatternRequest, ZoneDensities, ZoneNeedles};
+pub use request::{PatternRequest, ZoneDensities, ZoneNeedles};
 pub use sampler::{ANNULUS_OUTER, CANDIDATES, PACKING_CONSTANT};
-pub use settings::{HairlineStyleSettings, PatternSettings};
+pub use settings::{HairlineStyleSettings, NeedleGauge, PatternSettings, PerGauge};
 pub use zones::{Exclusion, HairLossStage, ScarSpec, ZonePolygon, ZoneSpec, ZonesSpec};

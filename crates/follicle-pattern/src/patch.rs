@@ -118,7 +118,7 @@ pub fn generate_patch_with(
     settings: &PatternSettings,
 ) -> Result<Patch, PatternError> {
     request.validate()?;
-    settings.validate()?;
+    crate::settings::validate(settings)?;
     let mean_size = if request.units {
         settings.mean_unit_size()
     } else {

@@ -70,7 +70,7 @@ pub struct ZoneStats {
     pub density_per_cm2: f64,
     /// Relative density error, (achieved − target) / target.
     pub density_error: f64,
-    /// Hours this session spends on the zone at `settings.dots_per_hour`.
+    /// Hours this session spends on the zone at the request's `dots_per_hour`.
     pub hours: f64,
 }
 
@@ -267,7 +267,7 @@ pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
                 }
                 let angle = direction.angle_at(p);
                 let unit = sites.len() as u32;
-                let diameter = request.needles.get(zone).diameter_mm();
+                let diameter = request.needles.diameter_of(zone);
                 let (_, site_cos) = head.surface_from_chart_near(p, None);
                 for o in units::unit_offsets(
                     size,
@@ -332,7 +332,7 @@ fn statistics(
     dot_counts: &[[u64; 7]],
     mix: [u64; 4],
 ) -> PatternStats {
-    let per_hour = request.settings.dots_per_hour;
+    let per_hour = request.dots_per_hour;
     let mut sessions = Vec::new();
     let mut zone_stats = Vec::new();
     let mut previous = [0u64; 7];

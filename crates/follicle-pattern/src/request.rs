@@ -1,20 +1,19 @@
 //! What a caller asks for: one serde struct, so a design can be saved as JSON or TOML.
 
-use follicle_core::ZoneKind;
+use follicle_core::{Settings, ZoneKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PatternError, check_range};
 use crate::geometry::HeadSpec;
 use crate::hairline::HairlineSpec;
-use crate::settings::PatternSettings;
+use crate::settings::{NeedleGauge, PatternSettings, PerGauge};
 use crate::zones::{Exclusion, ScarSpec, ZonesSpec};
 
 /// Final (last-session) density per zone, dots/cm² (each 1–400).
 ///
-/// Defaults: hairline 50, frontal 80, temples 70, mid-scalp 80, crown 80, sides/back 40,
-/// scar 100. About 50% of natural density looks full and natural scalps carry 60–100
-/// FU/cm² (DOMAIN §4); scars take more because scar tissue holds pigment less well.
-/// The planner passes the clinic's own values.
+/// The defaults are the planner's `density.per_zone_dots_per_cm2` in the settings file
+/// (DOMAIN §4); the planner passes the clinic's own values, and a saved design carries
+/// the values it was drawn with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ZoneDensities {
@@ -35,20 +34,27 @@ pub struct ZoneDensities {
 }
 
 impl Default for ZoneDensities {
+    /// The default settings' `density.per_zone_dots_per_cm2`.
     fn default() -> Self {
-        ZoneDensities {
-            hairline: 50.0,
-            frontal: 80.0,
-            temples: 70.0,
-            mid_scalp: 80.0,
-            crown: 80.0,
-            sides_back: 40.0,
-            scar: 100.0,
-        }
+        ZoneDensities::from_settings(Settings::defaults())
     }
 }
 
 impl ZoneDensities {
+    /// The clinic's densities (`density.per_zone_dots_per_cm2`).
+    pub fn from_settings(settings: &Settings) -> Self {
+        let d = |zone: ZoneKind| settings.density.per_zone_dots_per_cm2[&zone];
+        ZoneDensities {
+            hairline: d(ZoneKind::Hairline),
+            frontal: d(ZoneKind::Frontal),
+            temples: d(ZoneKind::Temples),
+            mid_scalp: d(ZoneKind::MidScalp),
+            crown: d(ZoneKind::Crown),
+            sides_back: d(ZoneKind::SidesBack),
+            scar: d(ZoneKind::Scar),
+        }
+    }
+
     /// The density for a zone.
     pub fn get(&self, kind: ZoneKind) -> f64 {
         match kind {
@@ -63,41 +69,8 @@ impl ZoneDensities {
     }
 }
 
-/// Needle gauges and the dot diameter each makes (DOMAIN §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NeedleGauge {
-    /// #04, 0.18 mm.
-    #[serde(rename = "04")]
-    N04,
-    /// #06, 0.20 mm.
-    #[serde(rename = "06")]
-    N06,
-    /// #08, 0.25 mm.
-    #[serde(rename = "08")]
-    N08,
-    /// #10, 0.30 mm.
-    #[serde(rename = "10")]
-    N10,
-    /// #12, 0.35 mm.
-    #[serde(rename = "12")]
-    N12,
-}
-
-impl NeedleGauge {
-    /// Needle (and fresh dot) diameter, mm.
-    pub fn diameter_mm(self) -> f64 {
-        match self {
-            NeedleGauge::N04 => 0.18,
-            NeedleGauge::N06 => 0.20,
-            NeedleGauge::N08 => 0.25,
-            NeedleGauge::N10 => 0.30,
-            NeedleGauge::N12 => 0.35,
-        }
-    }
-}
-
-/// Needle per zone. Defaults: a single #04 point at the hairline, #06 (0603, the most
-/// common SMP needle, DOMAIN §4) to fill, #08 on scars.
+/// Needle per zone, and the diameter of each gauge. The defaults are the planner's
+/// `needles.per_zone` (each cartridge's gauge) and `needles.gauge_diameter_mm`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ZoneNeedles {
@@ -115,23 +88,33 @@ pub struct ZoneNeedles {
     pub sides_back: NeedleGauge,
     /// Scars.
     pub scar: NeedleGauge,
+    /// Needle (and fresh dot) diameter of each gauge, mm.
+    pub diameter_mm: PerGauge<f64>,
 }
 
 impl Default for ZoneNeedles {
+    /// The default settings' needles.
     fn default() -> Self {
-        ZoneNeedles {
-            hairline: NeedleGauge::N04,
-            frontal: NeedleGauge::N06,
-            temples: NeedleGauge::N06,
-            mid_scalp: NeedleGauge::N06,
-            crown: NeedleGauge::N06,
-            sides_back: NeedleGauge::N06,
-            scar: NeedleGauge::N08,
-        }
+        ZoneNeedles::from_settings(Settings::defaults())
     }
 }
 
 impl ZoneNeedles {
+    /// The clinic's needles (`needles.per_zone`, `needles.gauge_diameter_mm`).
+    pub fn from_settings(settings: &Settings) -> Self {
+        let n = &settings.needles;
+        ZoneNeedles {
+            hairline: n.gauge_for(ZoneKind::Hairline),
+            frontal: n.gauge_for(ZoneKind::Frontal),
+            temples: n.gauge_for(ZoneKind::Temples),
+            mid_scalp: n.gauge_for(ZoneKind::MidScalp),
+            crown: n.gauge_for(ZoneKind::Crown),
+            sides_back: n.gauge_for(ZoneKind::SidesBack),
+            scar: n.gauge_for(ZoneKind::Scar),
+            diameter_mm: n.gauge_diameter_mm,
+        }
+    }
+
     /// The needle for a zone.
     pub fn get(&self, kind: ZoneKind) -> NeedleGauge {
         match kind {
@@ -143,6 +126,11 @@ impl ZoneNeedles {
             ZoneKind::SidesBack => self.sides_back,
             ZoneKind::Scar => self.scar,
         }
+    }
+
+    /// The needle diameter for a zone, mm.
+    pub fn diameter_of(&self, kind: ZoneKind) -> f64 {
+        *self.diameter_mm.get(self.get(kind))
     }
 }
 
@@ -164,29 +152,49 @@ pub struct PatternRequest {
     /// Final density per zone.
     pub density_per_cm2: ZoneDensities,
     /// Cumulative share of the final density reached after each session, strictly
-    /// increasing, each in (0, 1], 1–8 sessions. Default 0.30, 0.70, 1.00 (the 3-session
-    /// protocol of Liu et al. 2025, DOMAIN §1).
+    /// increasing, each in (0, 1], 1–8 sessions. Default: the settings'
+    /// `density.session_fractions` for the full-coverage plan's session count.
     pub session_fractions: Vec<f64>,
     /// Needle per zone.
     pub needles: ZoneNeedles,
-    /// Clinic-tunable figures.
+    /// Impressions per hour, for the hours per zone: the planner's `sessions.dots_per_hour`.
+    pub dots_per_hour: f64,
+    /// The `[pattern]` figures of the clinic's settings.
+    #[serde(deserialize_with = "crate::settings::lenient")]
     pub settings: PatternSettings,
     /// Random seed: the same request and seed give byte-identical output.
     pub seed: u64,
 }
 
 impl Default for PatternRequest {
+    /// A request under the default settings.
     fn default() -> Self {
+        PatternRequest::with_settings(Settings::defaults())
+    }
+}
+
+impl PatternRequest {
+    /// A request with the clinic's densities, needles, session shares (for a full-coverage
+    /// plan's session count), dots per hour and `[pattern]` figures; the rest default.
+    pub fn with_settings(settings: &Settings) -> Self {
+        let sessions = settings
+            .sessions
+            .base_count
+            .get(follicle_core::assess::Approach::FullCoverage.as_str())
+            .map_or(1, |&n| n as usize);
         PatternRequest {
             head: HeadSpec::default(),
             hairline: HairlineSpec::default(),
             zones: ZonesSpec::default(),
             scars: Vec::new(),
             exclusions: Vec::new(),
-            density_per_cm2: ZoneDensities::default(),
-            session_fractions: vec![0.30, 0.70, 1.00],
-            needles: ZoneNeedles::default(),
-            settings: PatternSettings::default(),
+            density_per_cm2: ZoneDensities::from_settings(settings),
+            session_fractions: settings
+                .session_fractions(sessions)
+                .map_or_else(|| vec![1.0], <[f64]>::to_vec),
+            needles: ZoneNeedles::from_settings(settings),
+            dots_per_hour: settings.sessions.dots_per_hour,
+            settings: settings.pattern.clone(),
             seed: 1,
         }
     }
@@ -238,6 +246,16 @@ impl PatternRequest {
                 "0–500 exclusions",
             ));
         }
-        self.settings.validate()
+        check_range("dots_per_hour", self.dots_per_hour, 100.0, 50_000.0, "100–50000")?;
+        for g in NeedleGauge::ALL {
+            check_range(
+                &format!("needles.diameter_mm.{}", g.as_str()),
+                *self.needles.diameter_mm.get(g),
+                0.1,
+                1.0,
+                "0.1–1 mm",
+            )?;
+        }
+        crate::settings::validate(&self.settings)
     }
 }

@@ -150,9 +150,11 @@ mod sessions {
 
     #[test]
     fn session_time_estimate_uses_dots_per_hour() {
-        let p = generate(&request(HairLossStage::Norwood3)).unwrap();
+        let mut req = request(HairLossStage::Norwood3);
+        req.dots_per_hour = 3000.0;
+        let p = generate(&req).unwrap();
         let s1 = &p.stats.sessions[0];
-        assert!((s1.hours - s1.new_dots as f64 / 4500.0).abs() < 1e-9);
+        assert!((s1.hours - s1.new_dots as f64 / 3000.0).abs() < 1e-9);
     }
 }
 
@@ -224,13 +226,16 @@ mod units {
 
     #[test]
     fn hairline_band_has_single_dots_and_needle_diameters() {
-        let p = generate(&request(HairLossStage::Norwood3)).unwrap();
+        let mut req = request(HairLossStage::Norwood3);
+        req.needles.hairline = follicle_pattern::NeedleGauge::N04;
+        req.needles.diameter_mm.n04 = 0.17;
+        let p = generate(&req).unwrap();
         for d in &p.dots {
             if d.zone == ZoneKind::Hairline {
                 assert_eq!(d.unit_size, 1);
-                assert_eq!(d.diameter_mm, 0.18);
+                assert_eq!(d.diameter_mm, 0.17);
             } else {
-                assert_eq!(d.diameter_mm, 0.20);
+                assert_eq!(d.diameter_mm, req.needles.diameter_of(d.zone));
             }
         }
         assert!(p.dots.iter().any(|d| d.unit_size >= 3));

@@ -84,6 +84,7 @@ fn main() {
         fading: Fading {
             normal: model,
             scar: model,
+            healing_loss_fraction: Settings::default().density.healing_loss_fraction,
         },
         settings: &settings,
     };

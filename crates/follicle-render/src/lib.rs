@@ -20,7 +20,7 @@
 //!     pattern: &pattern,
 //!     skin: Skin::Fitzpatrick { fitzpatrick: Fitzpatrick::II },
 //!     hair: None,
-//!     fading: Fading { normal: model, scar: model },
+//!     fading: Fading { normal: model, scar: model, healing_loss_fraction: Settings::default().density.healing_loss_fraction },
 //!     settings: &settings,
 //! };
 //! let img = scene.render(View::Chart, &Moment::Years { years: 5.0, touch_ups: vec![] }, 256, 256).unwrap();

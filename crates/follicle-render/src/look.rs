@@ -19,8 +19,8 @@ pub struct Look {
     pub hair: Option<Hair>,
     /// How the pigment fades in normal skin and in scars.
     pub fading: Fading,
-    /// Share of dots lost in healing (the clinic's setting), for [`RenderSettings`].
-    pub healing_loss_fraction: f64,
+    /// The clinic's `[render]` settings.
+    pub render: RenderSettings,
 }
 
 impl Look {
@@ -45,8 +45,9 @@ impl Look {
             fading: Fading {
                 normal: FadingModel::for_client(&settings.fading, client, false),
                 scar: FadingModel::for_client(&settings.fading, client, true),
+                healing_loss_fraction: settings.density.healing_loss_fraction,
             },
-            healing_loss_fraction: settings.density.healing_loss_fraction,
+            render: settings.render,
         }
     }
 
@@ -68,17 +69,15 @@ impl Look {
             fading: Fading {
                 normal: model(false),
                 scar: model(true),
+                healing_loss_fraction: settings.density.healing_loss_fraction,
             },
-            healing_loss_fraction: settings.density.healing_loss_fraction,
+            render: settings.render,
         }
     }
 
-    /// Render settings with this look's healing loss.
+    /// The clinic's render settings this look was made with.
     pub fn render_settings(&self) -> RenderSettings {
-        RenderSettings {
-            healing_loss_fraction: self.healing_loss_fraction,
-            ..RenderSettings::default()
-        }
+        self.render
     }
 }
 

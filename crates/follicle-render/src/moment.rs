@@ -125,13 +125,17 @@ pub struct DotLook {
     pub fresh: bool,
 }
 
-/// The two fading models a client has: normal skin and scar tissue.
+/// How a client's pigment heals and fades: the two fading models (normal skin and scar
+/// tissue) and the share of impressions lost in healing, all from the planner's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fading {
     /// Normal skin.
     pub normal: FadingModel,
     /// Scar tissue (fades faster).
     pub scar: FadingModel,
+    /// Share of a session's new impressions lost in healing: the clinic's
+    /// `density.healing_loss_fraction`.
+    pub healing_loss_fraction: f64,
 }
 
 /// Deterministic per-dot coin: is this dot among the impressions lost in healing?

@@ -18,38 +18,10 @@
 //! The defaults reproduce DOMAIN §5's two-flux sample: light skin sRGB (213, 197, 173)
 //! becomes about (137, 142, 148) over a healed dot.
 
-use serde::{Deserialize, Serialize};
-
 use crate::color::{Linear, ita_degrees, linear_to_lab};
 
-/// Optical parameters, with documented defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OpticsSettings {
-    /// Absorbance of one healed dot's ink at its centre, per linear channel (R, G, B), at the
-    /// reference depth. Calibrated to DOMAIN §5's sample (213,197,173) → (137,142,148).
-    pub absorbance: [f32; 3],
-    /// Share of reflectance from above the ink on the lightest skin (ITA ≥ 60°). Follicle estimate.
-    pub surface_share_light: f32,
-    /// Share of reflectance from above the ink on the darkest skin (ITA ≤ −50°). Follicle estimate.
-    pub surface_share_dark: f32,
-    /// Depth of the pigment, mm, at which `absorbance` applies (DOMAIN §4: upper to mid papillary dermis).
-    pub reference_depth_mm: f32,
-    /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
-    pub blue_shift_per_mm: f32,
-}
-
-impl Default for OpticsSettings {
-    fn default() -> Self {
-        OpticsSettings {
-            absorbance: [1.23, 0.88, 0.40],
-            surface_share_light: 0.12,
-            surface_share_dark: 0.75,
-            reference_depth_mm: 0.5,
-            blue_shift_per_mm: 0.8,
-        }
-    }
-}
+/// Optical parameters: `[render.optics]` in the clinic settings file.
+pub use follicle_core::settings::OpticsSettings;
 
 /// The optics for one skin colour and pigment depth, ready to composite.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -304,7 +304,8 @@ impl<'a> Scene<'a> {
         let mut fresh_dots: Vec<[f32; 3]> = Vec::new();
         let fresh_kernel = Kernel::new(1.2 * px);
         for (i, dot) in self.pattern.dots.iter().enumerate() {
-            let Some(look) = moment.look(i, dot, last, &self.fading, s.healing_loss_fraction) else {
+            let Some(look) = moment.look(i, dot, last, &self.fading, self.fading.healing_loss_fraction)
+            else {
                 continue;
             };
             if look.strength <= 0.0 {

@@ -25,6 +25,7 @@ fn fading() -> Fading {
     Fading {
         normal: FadingModel::for_conditions(&s, SunExposure::Moderate, SkinType::Normal, false, false),
         scar: FadingModel::for_conditions(&s, SunExposure::Moderate, SkinType::Normal, false, true),
+        healing_loss_fraction: Settings::default().density.healing_loss_fraction,
     }
 }
 

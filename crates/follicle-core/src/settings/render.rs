@@ -1,0 +1,147 @@
+//! The renderer's figures: the `[render]` table of the settings file.
+//!
+//! Healing loss and needle diameters are the planner's (`[density]`, `[needles]`); the
+//! fading over years is `[fading]`. This table holds only what the renderer alone uses.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::PerFitzpatrick;
+use super::{Settings, fraction};
+use crate::error::InputResult;
+use crate::profile::Fitzpatrick;
+
+/// How previews are drawn (`[render]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderSettings {
+    /// Skin and ink optics.
+    pub optics: OpticsSettings,
+    /// Typical skin colour (sRGB) of each Fitzpatrick type, used when no photo or measured
+    /// colour is given. Chosen to fall in the ITA classes very light, light, intermediate, tan,
+    /// brown and dark (Chardon et al.; DOMAIN §5) in that order. Follicle estimate.
+    pub skin_by_fitzpatrick: PerFitzpatrick<[u8; 3]>,
+    /// Diameter of a healed dot *as seen*, as a share of the needle diameter. DOMAIN §4 gives a
+    /// pigment deposit of 100–150 µm; skin spreads the light around it (subsurface scattering),
+    /// so the visible spot is wider and softer: close-up photos of healed SMP show soft dots of
+    /// 0.5–1 mm. 3 × a 0.20 mm needle = a 0.6 mm spot, which makes a full-coverage pattern at
+    /// 80 dots/cm² read about as dark as the buzz-cut fringe beside it, as practitioners aim for.
+    /// Follicle estimate.
+    pub healed_dot_scale: f32,
+    /// Fresh dot diameter as a share of the healed one (DOMAIN §4: up to 250 µm fresh).
+    pub fresh_dot_scale: f32,
+    /// Pigment depth, mm (DOMAIN §4: upper to mid papillary dermis; clinics quote 0.25–2 mm).
+    pub depth_mm: f32,
+    /// Existing hair drawn as stubble: visible length of a buzz-cut hair, mm — the short stub
+    /// plus the shaft seen through the skin, which is what makes a shaved head look shadowed
+    /// (Follicle estimate).
+    pub stubble_length_mm: f32,
+    /// Width of a hair, mm (DOMAIN §4 gives hair counts; shafts are 0.05–0.1 mm).
+    pub stubble_width_mm: f32,
+    /// Hairs per cm² of full natural hair (DOMAIN §4: 148–230 hairs/cm² by ancestry; the default
+    /// is a middle value).
+    pub natural_hairs_per_cm2: f32,
+    /// Background outside the head, sRGB.
+    pub background: [u8; 3],
+}
+
+/// Optical parameters (`[render.optics]`); see the renderer's `optics` module.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpticsSettings {
+    /// Absorbance of one healed dot's ink at its centre, per linear channel (R, G, B), at the
+    /// reference depth. Calibrated to DOMAIN §5's sample (213,197,173) → (137,142,148).
+    pub absorbance: [f32; 3],
+    /// Share of reflectance from above the ink on the lightest skin (ITA ≥ 60°). Follicle estimate.
+    pub surface_share_light: f32,
+    /// Share of reflectance from above the ink on the darkest skin (ITA ≤ −50°). Follicle estimate.
+    pub surface_share_dark: f32,
+    /// Depth of the pigment, mm, at which `absorbance` applies (DOMAIN §4: upper to mid papillary dermis).
+    pub reference_depth_mm: f32,
+    /// How much the blue-grey shift grows per mm deeper than the reference. Follicle estimate.
+    pub blue_shift_per_mm: f32,
+}
+
+impl Default for RenderSettings {
+    /// The `[render]` table of the default settings file.
+    fn default() -> Self {
+        Settings::defaults().render
+    }
+}
+
+impl Default for OpticsSettings {
+    /// The `[render.optics]` table of the default settings file.
+    fn default() -> Self {
+        Settings::defaults().render.optics
+    }
+}
+
+impl RenderSettings {
+    /// The typical skin colour of a Fitzpatrick type.
+    pub fn skin_of(&self, f: Fitzpatrick) -> [u8; 3] {
+        *self.skin_by_fitzpatrick.get(f)
+    }
+
+    /// Checks every field; the error names the first one out of range (`render.…`).
+    pub fn validate(&self) -> InputResult<()> {
+        let o = &self.optics;
+        for (i, &a) in o.absorbance.iter().enumerate() {
+            fraction(&format!("render.optics.absorbance[{i}]"), f64::from(a), 0.0, 10.0)?;
+        }
+        fraction(
+            "render.optics.surface_share_light",
+            f64::from(o.surface_share_light),
+            0.0,
+            1.0,
+        )?;
+        fraction(
+            "render.optics.surface_share_dark",
+            f64::from(o.surface_share_dark),
+            0.0,
+            1.0,
+        )?;
+        fraction(
+            "render.optics.reference_depth_mm",
+            f64::from(o.reference_depth_mm),
+            0.05,
+            3.0,
+        )?;
+        fraction(
+            "render.optics.blue_shift_per_mm",
+            f64::from(o.blue_shift_per_mm),
+            0.0,
+            5.0,
+        )?;
+        fraction(
+            "render.healed_dot_scale",
+            f64::from(self.healed_dot_scale),
+            0.5,
+            10.0,
+        )?;
+        fraction(
+            "render.fresh_dot_scale",
+            f64::from(self.fresh_dot_scale),
+            0.5,
+            3.0,
+        )?;
+        fraction("render.depth_mm", f64::from(self.depth_mm), 0.05, 3.0)?;
+        fraction(
+            "render.stubble_length_mm",
+            f64::from(self.stubble_length_mm),
+            0.0,
+            10.0,
+        )?;
+        fraction(
+            "render.stubble_width_mm",
+            f64::from(self.stubble_width_mm),
+            0.01,
+            0.5,
+        )?;
+        fraction(
+            "render.natural_hairs_per_cm2",
+            f64::from(self.natural_hairs_per_cm2),
+            1.0,
+            500.0,
+        )?;
+        Ok(())
+    }
+}
