@@ -1,4 +1,5 @@
-//! Aftercare: what the client should expect, avoid and do, day by day after each session.
+//! Aftercare: what the client should expect, avoid and do, day by day after each session;
+//! and pre-care: what to do and avoid in the hours before each session.
 //!
 //! The instructions are data (settings `aftercare.items`, each with its source); this module
 //! keeps the ones that apply to the client and folds them into a timeline of day ranges in
@@ -7,7 +8,7 @@
 use serde::Serialize;
 
 use crate::profile::{ClientProfile, SkinType, SunExposure};
-use crate::settings::{AftercareItem, AftercareKind, Settings};
+use crate::settings::{AftercareItem, AftercareKind, PrecareItem, Settings};
 
 /// The aftercare that applies to one client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,14 +35,20 @@ pub struct AftercareSpan {
     pub to_do: Vec<String>,
 }
 
-fn applies(item: &AftercareItem, client: &ClientProfile) -> bool {
-    match item.only_if.as_deref() {
+/// Whether an item limited by `if` applies to the client.
+fn applies(only_if: Option<&str>, client: &ClientProfile) -> bool {
+    match only_if {
         None => true,
         Some("gym") => client.gym,
         Some("swimming") => client.swimming,
         Some("dry_skin") => client.skin_type == SkinType::Dry,
         Some("oily_skin") => client.skin_type == SkinType::Oily,
         Some("high_sun") => client.sun_exposure == SunExposure::High,
+        Some("minoxidil") => client
+            .medical
+            .medications
+            .iter()
+            .any(|m| m.name == "minoxidil" && m.stopped.is_none()),
         // Settings validation admits only the names above.
         Some(_) => false,
     }
@@ -53,7 +60,7 @@ pub fn aftercare(client: &ClientProfile, settings: &Settings) -> Aftercare {
         .aftercare
         .items
         .iter()
-        .filter(|i| applies(i, client))
+        .filter(|i| applies(i.only_if.as_deref(), client))
         .cloned()
         .collect();
     let last_day = items.iter().map(|i| i.to_day).max().unwrap_or(0);
@@ -97,4 +104,17 @@ pub fn aftercare(client: &ClientProfile, settings: &Settings) -> Aftercare {
         }
     }
     Aftercare { items, timeline }
+}
+
+/// The pre-care that applies to one client, earliest first (the settings' order within one start).
+pub fn precare(client: &ClientProfile, settings: &Settings) -> Vec<PrecareItem> {
+    let mut items: Vec<PrecareItem> = settings
+        .precare
+        .items
+        .iter()
+        .filter(|i| applies(i.only_if.as_deref(), client))
+        .cloned()
+        .collect();
+    items.sort_by_key(|i| std::cmp::Reverse(i.hours_before));
+    items
 }

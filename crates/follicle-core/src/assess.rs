@@ -121,6 +121,18 @@ impl Verdict {
     }
 }
 
+/// Something the practitioner must still ask: a rule matched (or may match) and the client file
+/// does not hold the answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Question {
+    /// The rule that asks.
+    pub rule: String,
+    /// The client-file field that holds the answer.
+    pub field: String,
+    /// What to ask.
+    pub question: String,
+}
+
 /// The eligibility part of an assessment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Eligibility {
@@ -132,6 +144,8 @@ pub struct Eligibility {
     pub conditions: Vec<RuleOutcome>,
     /// Every rule that matched, strongest first.
     pub reasons: Vec<Reason>,
+    /// What the client file does not answer yet, in rule order.
+    pub questions: Vec<Question>,
 }
 
 /// A zone to treat, sized on this client's head.
@@ -199,20 +213,35 @@ pub fn assess(client: &ClientProfile, settings: &Settings, today: Date) -> Asses
 }
 
 fn eligibility(client: &ClientProfile, settings: &Settings, today: Date) -> Eligibility {
-    let mut reasons: Vec<Reason> = settings
-        .eligibility
-        .rules
-        .iter()
-        .filter_map(|rule| {
-            rule_matches(rule, client, today).map(|until| Reason {
-                rule: rule.id.clone(),
-                outcome: rule.outcome,
-                message: rule.message.clone(),
-                source: rule.source.clone(),
-                until,
-            })
-        })
-        .collect();
+    let mut reasons: Vec<Reason> = Vec::new();
+    let mut questions: Vec<Question> = Vec::new();
+    for rule in &settings.eligibility.rules {
+        let Some(found) = rule_matches(rule, client, today) else {
+            continue;
+        };
+        let unanswered = rule
+            .asks
+            .iter()
+            .filter_map(|id| crate::profile::answer(id))
+            .filter(|a| !client.answers.contains_key(a.id))
+            .map(|a| (a.field.to_string(), a.question.to_string()));
+        for (field, question) in found.missing.into_iter().chain(unanswered) {
+            if !questions.iter().any(|q| q.field == field) {
+                questions.push(Question {
+                    rule: rule.id.clone(),
+                    field,
+                    question,
+                });
+            }
+        }
+        reasons.push(Reason {
+            rule: rule.id.clone(),
+            outcome: rule.outcome,
+            message: rule.message.clone(),
+            source: rule.source.clone(),
+            until: found.until,
+        });
+    }
     // Strongest first; the rules' own order within one outcome.
     reasons.sort_by_key(|r| std::cmp::Reverse(r.outcome));
     let strongest = reasons.iter().map(|r| r.outcome).max();
@@ -243,11 +272,87 @@ fn eligibility(client: &ClientProfile, settings: &Settings, today: Date) -> Elig
         defer_until,
         conditions,
         reasons,
+        questions,
     }
 }
 
-/// `None` when the rule does not match; `Some(until)` when it does (`until` for time-limited matches).
-fn rule_matches(rule: &Rule, client: &ClientProfile, today: Date) -> Option<Option<Date>> {
+/// A rule that matched.
+struct Match {
+    /// For a time-limited match: when it ends; `None` when the end is not known.
+    until: Option<Date>,
+    /// Facts the rule needed that the client file does not give: (field, question).
+    missing: Vec<(String, String)>,
+}
+
+/// `None` when the rule does not match; otherwise when the match ends (if known) and what is missing.
+fn rule_matches(rule: &Rule, client: &ClientProfile, today: Date) -> Option<Match> {
+    let until = rule_matches_known(rule, client, today)?;
+    let w = &rule.when;
+    let window = |from: Date, days: u32| from.checked_add(Duration::days(i64::from(days)));
+    let mut m = Match {
+        until,
+        missing: Vec::new(),
+    };
+    // An end date only holds when every time-limited matcher has one (a medication taken now has none).
+    let mut open_ended = until.is_none() && w.medication.is_some();
+    let mut dated: Option<Date> = None;
+    if let Some(days) = w.stable_less_than_days {
+        match client.stable_since {
+            _ if client.progressing => open_ended = true,
+            Some(since) => {
+                let end = window(since, days)?;
+                if end <= today {
+                    return None;
+                }
+                dated = dated.max(Some(end));
+            }
+            None => {
+                open_ended = true;
+                m.missing.push((
+                    "hair_loss.stable_since".into(),
+                    "Since when has the hair loss been stable (no new patches or shedding)?".into(),
+                ));
+            }
+        }
+    }
+    if let Some(days) = w.scar_age_below_days {
+        let camouflage = client.aims.contains(&Aim::ScarCamouflage);
+        let mut any = false;
+        for (i, scar) in client.scars.iter().enumerate().filter(|_| camouflage) {
+            match scar.formed_on {
+                Some(formed) => {
+                    if let Some(end) = window(formed, days).filter(|end| *end > today) {
+                        any = true;
+                        dated = dated.max(Some(end));
+                    }
+                }
+                None => {
+                    any = true;
+                    open_ended = true;
+                    m.missing.push((
+                        format!("scars[{i}].date"),
+                        format!(
+                            "When did scar {} ({}) form? Give scars[{i}].date or scars[{i}].age_months",
+                            i + 1,
+                            scar.kind.name().replace('_', " ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if !any {
+            return None;
+        }
+    }
+    if w.stable_less_than_days.is_some() || w.scar_age_below_days.is_some() {
+        m.until = if open_ended { None } else { m.until.max(dated) };
+    }
+    Some(m)
+}
+
+/// The matchers on facts a client file always holds: `None` when one fails, otherwise the end of
+/// a time-limited match (`None` for open-ended ones).
+fn rule_matches_known(rule: &Rule, client: &ClientProfile, today: Date) -> Option<Option<Date>> {
     let w = &rule.when;
     let mut until: Option<Date> = None;
     let window = |from: Date, days: u32| from.checked_add(Duration::days(i64::from(days)));
@@ -313,6 +418,11 @@ fn rule_matches(rule: &Rule, client: &ClientProfile, today: Date) -> Option<Opti
             .scars
             .iter()
             .any(|s| kinds.iter().any(|k| k == s.kind.name()))
+    {
+        return None;
+    }
+    if let Some(id) = &w.answer
+        && client.answers.get(id) != Some(&true)
     {
         return None;
     }

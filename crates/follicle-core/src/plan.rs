@@ -12,16 +12,21 @@
 //!    parts are sessions of their own, front to back, and keep the healing interval.
 //! 4. Dates start from the first working day on or after the start date, at least the
 //!    healing interval apart, and never more than the yearly cap of sessions in 12 months.
+//!    A rule with outcome `patch_test` books a patch-test visit first, session 1 coming
+//!    `patch_test.days_before_first_session` days later. A deferral without a known end
+//!    gives no dates (and the quote no deposit): the plan says why.
+//! 5. A session's booked slot is its work plus setup, rounded up to `sessions.slot_step_hours`
+//!    (at least `sessions.min_hours`), so a small scar is not booked as a long session.
 
 use serde::Serialize;
 use time::{Date, Duration, Time, Weekday};
 
-use crate::aftercare::{Aftercare, aftercare};
+use crate::aftercare::{Aftercare, aftercare, precare};
 use crate::assess::{Approach, Assessment, Verdict, round2};
 use crate::fading::FadingModel;
 use crate::pricing::{Quote, quote};
 use crate::profile::{ClientProfile, HairColour, HairlineStyle};
-use crate::settings::Settings;
+use crate::settings::{PrecareItem, RuleOutcome, Settings};
 use crate::zone::ZoneKind;
 
 /// What a session is for.
@@ -92,8 +97,8 @@ pub struct SessionZone {
 pub struct Session {
     /// 1-based.
     pub index: usize,
-    /// The day.
-    pub date: Date,
+    /// The day; `None` while the plan cannot be booked (a deferral without a known end).
+    pub date: Option<Date>,
     /// Start time, local.
     pub start_time: String,
     /// What it is for.
@@ -103,7 +108,7 @@ pub struct Session {
     /// When a long layer is split: this part and how many parts (1-based).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part: Option<[usize; 2]>,
-    /// Expected length, hours (setup included).
+    /// The booked slot, hours: the work plus setup, rounded up to the settings' slot step.
     pub duration_hours: f64,
     /// Cumulative share of the final density reached once this session is done.
     pub density_fraction: f64,
@@ -141,14 +146,38 @@ pub struct StrengthAt {
     pub strength: f64,
 }
 
+/// The patch-test visit before session 1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatchTestVisit {
+    /// The day; `None` while the plan cannot be booked.
+    pub date: Option<Date>,
+    /// Start time, local.
+    pub start_time: String,
+    /// Length of the visit, hours.
+    pub duration_hours: f64,
+    /// Session 1 is at least this many days later (the test is read then).
+    pub days_before_first_session: u32,
+    /// What happens, for the client.
+    pub text: String,
+    /// The rules that asked for it.
+    pub rules: Vec<String>,
+    /// Where the visit's figures come from.
+    pub source: String,
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// The assessment it was built on (its fields stand at the top level of the JSON).
     #[serde(flatten)]
     pub assessment: Assessment,
-    /// True when the plan cannot be booked yet (a deferral without a known end).
+    /// True when the plan cannot be booked yet (a deferral without a known end): the sessions
+    /// carry no dates and the quote no deposit.
     pub provisional: bool,
+    /// What the client does before every session (earliest first).
+    pub precare: Vec<PrecareItem>,
+    /// A patch-test visit before session 1, when a rule asks for one.
+    pub patch_test: Option<PatchTestVisit>,
     /// The sessions; empty when the client is not suitable.
     pub sessions: Vec<Session>,
     /// Hours over all sessions.
@@ -178,6 +207,8 @@ pub fn plan(assessment: &Assessment, settings: &Settings, start: Date) -> Plan {
         return Plan {
             assessment: assessment.clone(),
             provisional: false,
+            precare: Vec::new(),
+            patch_test: None,
             sessions: Vec::new(),
             total_hours: 0.0,
             total_dots: 0,
@@ -200,22 +231,67 @@ pub fn plan(assessment: &Assessment, settings: &Settings, start: Date) -> Plan {
             Some(_) => {}
             None => {
                 provisional = true;
-                notes.push(
-                    "Provisional: a cause for deferral has no known end; dates are for orientation only"
-                        .into(),
-                );
+                let open: Vec<&str> = assessment
+                    .eligibility
+                    .reasons
+                    .iter()
+                    .filter(|r| r.outcome == RuleOutcome::Defer && r.until.is_none())
+                    .map(|r| r.rule.as_str())
+                    .collect();
+                notes.push(format!(
+                    "No session dates and no deposit: the deferral ({}) has no known end. Plan again once it has ended; hours and prices below are estimates",
+                    open.join(", ")
+                ));
             }
         }
     }
-    if verdict == Verdict::ProceedWithConditions {
-        notes.push(
-            "Book once the conditions in the assessment are met (doctor's clearance, patch test)".into(),
-        );
+    for q in &assessment.eligibility.questions {
+        notes.push(format!(
+            "Ask before booking ({}): {} [{}]",
+            q.rule, q.question, q.field
+        ));
     }
+    let patch_rules: Vec<String> = assessment
+        .eligibility
+        .reasons
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::PatchTest)
+        .map(|r| r.rule.clone())
+        .collect();
+    if verdict == Verdict::ProceedWithConditions {
+        let mut waits = Vec::new();
+        if assessment
+            .eligibility
+            .conditions
+            .contains(&RuleOutcome::DoctorClearance)
+        {
+            waits.push("the doctor's clearance");
+        }
+        if !patch_rules.is_empty() {
+            waits.push("a patch test that has healed cleanly");
+        }
+        notes.push(format!("Session 1 goes ahead only after {}", waits.join(" and ")));
+    }
+    let pt = &settings.patch_test;
+    let patch_test = (!patch_rules.is_empty()).then(|| {
+        let date = (!provisional).then(|| next_working_day(start, &working_days(settings)));
+        if let Some(d) = date {
+            start = start.max(add_days(d, i64::from(pt.days_before_first_session)));
+        }
+        PatchTestVisit {
+            date,
+            start_time: settings.sessions.start_time.clone(),
+            duration_hours: pt.visit_hours,
+            days_before_first_session: pt.days_before_first_session,
+            text: pt.text.clone(),
+            rules: patch_rules.clone(),
+            source: pt.source.clone(),
+        }
+    });
 
     let layers = session_count(assessment, settings);
     let mut sessions = layer_sessions(assessment, settings, layers);
-    schedule(&mut sessions, start, settings);
+    schedule(&mut sessions, (!provisional).then_some(start), settings);
     let total_hours = round2(sessions.iter().map(|s| s.duration_hours).sum());
     let total_dots = sessions.iter().map(|s| s.estimated_dots).sum();
     if sessions.len() > layers {
@@ -248,6 +324,8 @@ pub fn plan(assessment: &Assessment, settings: &Settings, start: Date) -> Plan {
     Plan {
         assessment: assessment.clone(),
         provisional,
+        precare: precare(client, settings),
+        patch_test,
         sessions,
         total_hours,
         total_dots,
@@ -405,14 +483,14 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
             let pigment_dilution = main.map_or(dilutions[layer], |z| z.pigment_dilution);
             sessions.push(Session {
                 index: 0,
-                date: Date::MIN,
+                date: None,
                 start_time: s.start_time.clone(),
                 purpose,
                 purpose_text: purpose
                     .describe(zones.iter().any(|z| z.zone == ZoneKind::Hairline))
                     .to_string(),
                 part: (parts > 1).then_some([p + 1, parts]),
-                duration_hours: round_quarter(hours.max(s.min_hours)).min(s.max_hours.max(hours)),
+                duration_hours: slot_hours(hours, settings),
                 density_fraction: fractions[layer],
                 needle,
                 pigment_dilution,
@@ -428,9 +506,13 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
     sessions
 }
 
-/// Session lengths are quoted to the quarter hour, rounded up (a clinic books slots).
-fn round_quarter(hours: f64) -> f64 {
-    (((hours * 4.0) - 1e-9).ceil() / 4.0).max(1.0)
+/// The booked slot for `hours` of work and setup: rounded up to the slot step, at least the
+/// shortest slot, never longer than the longest session unless the work itself is.
+pub fn slot_hours(hours: f64, settings: &Settings) -> f64 {
+    let s = &settings.sessions;
+    let step = s.slot_step_hours;
+    let slot = ((hours.max(s.min_hours) / step) - 1e-9).ceil() * step;
+    round2(slot.min(s.max_hours.max(hours)))
 }
 
 /// Fills `parts` sessions front to back with `per_part` hours each, splitting a zone where it overflows.
@@ -504,13 +586,22 @@ fn add_days(date: Date, days: i64) -> Date {
     date.checked_add(Duration::days(days)).unwrap_or(Date::MAX)
 }
 
-fn schedule(sessions: &mut [Session], start: Date, settings: &Settings) {
-    let iv = &settings.intervals;
-    let working: Vec<Weekday> = iv
+fn working_days(settings: &Settings) -> Vec<Weekday> {
+    settings
+        .intervals
         .working_days
         .iter()
         .filter_map(|d| parse_weekday(d).ok())
-        .collect();
+        .collect()
+}
+
+/// Dates the sessions from `start`; with no start (a plan that cannot be booked) they stay undated.
+fn schedule(sessions: &mut [Session], start: Option<Date>, settings: &Settings) {
+    let Some(start) = start else {
+        return;
+    };
+    let iv = &settings.intervals;
+    let working = working_days(settings);
     let cap = iv.max_sessions_per_12_months as usize;
     let mut dates: Vec<Date> = Vec::with_capacity(sessions.len());
     for i in 0..sessions.len() {
@@ -531,7 +622,7 @@ fn schedule(sessions: &mut [Session], start: Date, settings: &Settings) {
         }
         let date = next_working_day(date, &working);
         dates.push(date);
-        sessions[i].date = date;
+        sessions[i].date = Some(date);
     }
 }
 
@@ -578,9 +669,15 @@ mod tests {
     }
 
     #[test]
-    fn quarters_round_up() {
-        assert_eq!(round_quarter(2.01), 2.25);
-        assert_eq!(round_quarter(2.0), 2.0);
-        assert_eq!(round_quarter(0.2), 1.0);
+    fn slots_round_up_to_the_step() {
+        let settings = Settings::with_overrides(
+            "[sessions]\nmin_hours = 1.0\nslot_step_hours = 0.25\nmax_hours = 5.0\n",
+        )
+        .unwrap();
+        for (work, slot) in [(2.01, 2.25), (2.0, 2.0), (0.2, 1.0), (1.12, 1.25), (4.9, 5.0)] {
+            assert_eq!(slot_hours(work, &settings), slot, "{work} h of work");
+        }
+        let half = Settings::with_overrides("[sessions]\nslot_step_hours = 0.5\n").unwrap();
+        assert_eq!(slot_hours(1.12, &half), 1.5);
     }
 }

@@ -1,5 +1,10 @@
-//! The quote: per session, per region of the head, or a package; with the location's factor,
-//! a scar surcharge, the deposit and the touch-up price.
+//! The quote: per session, per region of the head, a package by area, or a package by hair-loss
+//! stage; with the location's factor or its own figures, a scar surcharge, the deposit and the
+//! touch-up price.
+//!
+//! A location profile's own figures (session fee, hourly rate, packages, stage prices, deposit,
+//! touch-up bounds) are used as given; the clinic's figures it does not override are scaled by its
+//! factor. The deposit and the touch-up price are rounded without leaving the profile's bounds.
 //!
 //! Amounts are whole currency units rounded to the clinic's `round_to`; the total is the sum
 //! of the per-session amounts, so the lines of a printed quote always add up.
@@ -9,7 +14,8 @@ use time::{Date, Duration};
 
 use crate::assess::{Approach, Assessment};
 use crate::plan::Session;
-use crate::settings::{PricingMode, Settings};
+use crate::profile::HairLoss;
+use crate::settings::{Location, PackageBand, PricingMode, Settings};
 use crate::zone::ZoneKind;
 
 /// A price for one session.
@@ -17,8 +23,8 @@ use crate::zone::ZoneKind;
 pub struct SessionPrice {
     /// The session's index.
     pub index: usize,
-    /// Its date.
-    pub date: Date,
+    /// Its date (`None` while the plan cannot be booked).
+    pub date: Option<Date>,
     /// The amount.
     pub amount: i64,
 }
@@ -26,8 +32,8 @@ pub struct SessionPrice {
 /// The touch-up forecast and price.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TouchUp {
-    /// When the first touch-up is due.
-    pub due_date: Date,
+    /// When the first touch-up is due (`None` while the plan cannot be booked).
+    pub due_date: Option<Date>,
     /// Years after the last session.
     pub years_after_last_session: f64,
     /// Its price.
@@ -37,8 +43,11 @@ pub struct TouchUp {
 /// A quote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Quote {
-    /// How it was priced.
+    /// How it was priced (a stage without a stage price falls back to per session).
     pub mode: PricingMode,
+    /// With `by_stage`: the stage priced (`norwood VI`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priced_stage: Option<String>,
     /// ISO 4217 code.
     pub currency: String,
     /// The location profile.
@@ -51,8 +60,8 @@ pub struct Quote {
     pub per_session: Vec<SessionPrice>,
     /// Sum of the sessions.
     pub total: i64,
-    /// Paid to book, part of the total.
-    pub deposit: i64,
+    /// Paid to book, part of the total; `None` while the plan cannot be booked.
+    pub deposit: Option<i64>,
     /// The rest.
     pub balance: i64,
     /// Free cancellation up to this many hours before a session.
@@ -65,6 +74,73 @@ pub struct Quote {
 fn round_to(amount: f64, step: u32) -> i64 {
     let step = f64::from(step.max(1));
     ((amount / step + 0.5).floor() * step) as i64
+}
+
+/// Rounds to the step without leaving `[lo, hi]` (a cap is never exceeded by rounding).
+fn round_within(amount: f64, step: u32, lo: f64, hi: f64) -> i64 {
+    let s = i64::from(step.max(1));
+    let mut r = round_to(amount.clamp(lo, hi), step);
+    if (r as f64) > hi {
+        r = (hi / s as f64).floor() as i64 * s;
+        if (r as f64) < lo {
+            r = hi.floor() as i64;
+        }
+    }
+    if (r as f64) < lo {
+        r = (lo / s as f64).ceil() as i64 * s;
+        if (r as f64) > hi {
+            r = lo.ceil() as i64;
+        }
+    }
+    r
+}
+
+/// The stage a location's `stage_prices` is keyed by: (scale, stage), `all` for scales without stages.
+fn stage_key(hair_loss: &HairLoss) -> Option<(&'static str, &'static str)> {
+    Some(match hair_loss {
+        HairLoss::Norwood { stage } => ("norwood", stage.as_str()),
+        HairLoss::Ludwig { stage } => ("ludwig", ["I", "II", "III"][usize::from(*stage).clamp(1, 3) - 1]),
+        HairLoss::Savin { stage } => ("savin", *stage),
+        HairLoss::Diffuse => ("diffuse", "all"),
+        HairLoss::AlopeciaTotalis => ("alopecia_totalis", "all"),
+        HairLoss::AlopeciaUniversalis => ("alopecia_universalis", "all"),
+        _ => return None,
+    })
+}
+
+/// The figures that price a quote at one location.
+struct Figures {
+    mode: PricingMode,
+    session_fee: f64,
+    hourly_rate: f64,
+    package: Vec<PackageBand>,
+    deposit: f64,
+    touch_up_min: f64,
+    touch_up_max: f64,
+}
+
+impl Figures {
+    fn at(settings: &Settings, l: &Location) -> Figures {
+        let pr = &settings.pricing;
+        let f = l.factor;
+        Figures {
+            mode: l.mode.unwrap_or(pr.mode),
+            session_fee: l.session_fee.unwrap_or(pr.session_fee * f),
+            hourly_rate: l.hourly_rate.unwrap_or(pr.hourly_rate * f),
+            package: l.package.clone().unwrap_or_else(|| {
+                pr.package
+                    .iter()
+                    .map(|b| PackageBand {
+                        up_to_cm2: b.up_to_cm2,
+                        price: b.price * f,
+                    })
+                    .collect()
+            }),
+            deposit: l.deposit.unwrap_or(pr.deposit * f),
+            touch_up_min: l.touch_up_min.unwrap_or(pr.touch_up_min * f),
+            touch_up_max: l.touch_up_max.unwrap_or(pr.touch_up_max * f),
+        }
+    }
 }
 
 /// Splits `total` (a multiple of `step`) over sessions in proportion to `weights`, in whole steps,
@@ -110,40 +186,61 @@ pub fn quote(
     let location = settings
         .location(&assessment.client.location)
         .or_else(|| settings.location(&pr.default_location))
-        .cloned();
-    let (location_id, factor, currency) = match location {
-        Some(l) => (l.id, l.factor, l.currency),
-        None => (pr.default_location.clone(), 1.0, pr.currency.clone()),
-    };
+        .cloned()
+        .unwrap_or_else(|| Location {
+            id: pr.default_location.clone(),
+            factor: 1.0,
+            currency: pr.currency.clone(),
+            mode: None,
+            session_fee: None,
+            hourly_rate: None,
+            package: None,
+            stage_prices: Default::default(),
+            deposit: None,
+            touch_up_min: None,
+            touch_up_max: None,
+            disabled: false,
+        });
+    let factor = location.factor;
+    let figures = Figures::at(settings, &location);
     let scars = assessment.approach.approaches.contains(&Approach::ScarCamouflage);
     let scar_factor = if scars { pr.scar_factor } else { 1.0 };
-    let k = factor * scar_factor;
 
-    let amounts: Vec<i64> = match pr.mode {
+    let stage_price = stage_key(&assessment.client.hair_loss).and_then(|(scale, stage)| {
+        let price = location.stage_prices.get(scale)?.get(stage)?;
+        Some((format!("{scale} {stage}"), *price))
+    });
+    let mode = match (figures.mode, &stage_price) {
+        (PricingMode::ByStage, None) => PricingMode::PerSession,
+        (mode, _) => mode,
+    };
+    let course = |price: f64| -> Vec<i64> {
+        let weights: Vec<f64> = sessions.iter().map(|s| s.estimated_dots as f64).collect();
+        split_total(round_to(price * scar_factor, pr.round_to), &weights, pr.round_to)
+    };
+    let amounts: Vec<i64> = match mode {
         PricingMode::PerSession => sessions
             .iter()
             .map(|s| {
                 round_to(
-                    (pr.session_fee + pr.hourly_rate * s.duration_hours) * k,
+                    (figures.session_fee + figures.hourly_rate * s.duration_hours) * scar_factor,
                     pr.round_to,
                 )
             })
             .collect(),
-        PricingMode::PerRegion | PricingMode::Package => {
-            let course = match pr.mode {
-                PricingMode::PerRegion => region_price(assessment, settings),
-                _ => {
-                    let area = assessment.treated_area_cm2;
-                    pr.package
-                        .iter()
-                        .find(|b| area <= b.up_to_cm2)
-                        .or(pr.package.last())
-                        .map_or(0.0, |b| b.price)
-                }
-            } * k;
-            let weights: Vec<f64> = sessions.iter().map(|s| s.estimated_dots as f64).collect();
-            split_total(round_to(course, pr.round_to), &weights, pr.round_to)
+        PricingMode::PerRegion => course(region_price(assessment, settings) * factor),
+        PricingMode::Package => {
+            let area = assessment.treated_area_cm2;
+            course(
+                figures
+                    .package
+                    .iter()
+                    .find(|b| area <= b.up_to_cm2)
+                    .or(figures.package.last())
+                    .map_or(0.0, |b| b.price),
+            )
         }
+        PricingMode::ByStage => course(stage_price.as_ref().map_or(0.0, |(_, p)| *p)),
     };
     let per_session: Vec<SessionPrice> = sessions
         .iter()
@@ -155,28 +252,37 @@ pub fn quote(
         })
         .collect();
     let total: i64 = per_session.iter().map(|p| p.amount).sum();
-    let deposit = round_to(pr.deposit * factor, pr.round_to).min(total);
-    let last = sessions.last().map_or(assessment.assessed_on, |s| s.date);
-    let due_date = last
-        .checked_add(Duration::days((touch_up_years * 365.25).round() as i64))
-        .unwrap_or(Date::MAX);
-    let touch_up_price =
-        (total as f64 * pr.touch_up_fraction).clamp(pr.touch_up_min * factor, pr.touch_up_max * factor);
+    let bookable = !sessions.is_empty() && sessions.iter().all(|s| s.date.is_some());
+    let deposit =
+        bookable.then(|| round_within(figures.deposit, pr.round_to, 0.0, figures.deposit).min(total));
+    let due_date = sessions.last().and_then(|s| s.date).map(|last| {
+        last.checked_add(Duration::days((touch_up_years * 365.25).round() as i64))
+            .unwrap_or(Date::MAX)
+    });
+    let touch_up_price = round_within(
+        total as f64 * pr.touch_up_fraction,
+        pr.round_to,
+        figures.touch_up_min,
+        figures.touch_up_max,
+    );
     Quote {
-        mode: pr.mode,
-        currency,
-        location: location_id,
+        mode,
+        priced_stage: (mode == PricingMode::ByStage)
+            .then(|| stage_price.map(|(s, _)| s))
+            .flatten(),
+        currency: location.currency,
+        location: location.id,
         regional_factor: factor,
         scar_factor,
         per_session,
         total,
         deposit,
-        balance: total - deposit,
+        balance: total - deposit.unwrap_or(0),
         cancellation_hours: pr.cancellation_hours,
         touch_up: TouchUp {
             due_date,
             years_after_last_session: touch_up_years,
-            price: round_to(touch_up_price, pr.round_to),
+            price: touch_up_price,
         },
     }
 }
@@ -201,8 +307,11 @@ fn region_price(assessment: &Assessment, settings: &Settings) -> f64 {
                 .filter(|z| zones.contains(&z.zone))
                 .map(|z| z.area_cm2)
                 .sum();
+            // Areas are rounded to 0.01 cm², so the exact ratio wobbles in the last digits (0.49999 vs
+            // 0.5) and a half-up rounding of the price can step back as the head grows: three
+            // decimals of share are what the price depends on.
             let share = if full > 0.0 {
-                (treated / full).min(1.0)
+                ((treated / full).min(1.0) * 1000.0).round() / 1000.0
             } else if treated > 0.0 {
                 1.0
             } else {
@@ -223,6 +332,16 @@ mod tests {
         assert_eq!(round_to(1235.0, 10), 1240);
         assert_eq!(round_to(99.4, 1), 99);
         assert_eq!(round_to(0.0, 50), 0);
+    }
+
+    #[test]
+    fn rounding_never_leaves_the_bounds() {
+        // 375 rounds to 380 by tens, above a cap of 375: it goes down to 370.
+        assert_eq!(round_within(375.0, 10, 225.0, 375.0), 370);
+        assert_eq!(round_within(100.0, 10, 225.0, 375.0), 230);
+        assert_eq!(round_within(75.0, 10, 0.0, 75.0), 70);
+        assert_eq!(round_within(80.0, 100, 75.0, 90.0), 90);
+        assert_eq!(round_within(300.0, 10, 225.0, 375.0), 300);
     }
 
     #[test]

@@ -179,6 +179,37 @@ pub const SAVIN_STAGES: [&str; 9] = [
 /// The scar kinds a client file may use.
 pub const SCAR_KINDS: [&str; 4] = ["fut_strip", "fue", "injury", "surgical"];
 
+/// A yes/no question a rule can ask (`asks`) or match on (`when.answer`), with the client-file
+/// field that holds the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerKind {
+    /// The id rules use.
+    pub id: &'static str,
+    /// The client-file field (`true` or `false`).
+    pub field: &'static str,
+    /// The question, for the practitioner.
+    pub question: &'static str,
+}
+
+/// The questions a client file can answer.
+pub const ANSWERS: [AnswerKind; 2] = [
+    AnswerKind {
+        id: "keloid_history",
+        field: "skin.keloid_history",
+        question: "Have you ever had keloids or raised, thickened scars?",
+    },
+    AnswerKind {
+        id: "hyperpigmentation_history",
+        field: "skin.hyperpigmentation_history",
+        question: "Have cuts, spots or burns left dark marks that lasted for months?",
+    },
+];
+
+/// The question with this id.
+pub fn answer(id: &str) -> Option<&'static AnswerKind> {
+    ANSWERS.iter().find(|a| a.id == id)
+}
+
 /// The hair-loss classification.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "scale", rename_all = "snake_case")]
@@ -275,6 +306,8 @@ pub struct Scar {
     pub kind: ScarKind,
     /// Where it is.
     pub site: ScarSite,
+    /// When it formed (the surgery or injury; from `date` or `age_months`), if known.
+    pub formed_on: Option<Date>,
 }
 
 /// The kind and size of a scar.
@@ -384,6 +417,10 @@ pub struct ClientProfile {
     pub hair_loss: HairLoss,
     /// Whether the loss is still actively progressing.
     pub progressing: bool,
+    /// Since when the loss has been stable (no new patches or shedding), if known.
+    pub stable_since: Option<Date>,
+    /// Answers to the questions in [`ANSWERS`] (id → yes/no); a question not asked is absent.
+    pub answers: std::collections::BTreeMap<String, bool>,
     /// Scars to camouflage.
     pub scars: Vec<Scar>,
     /// Medical history.
@@ -440,6 +477,8 @@ struct RawSkin {
     fitzpatrick: toml::Value,
     #[serde(rename = "type")]
     skin_type: Option<String>,
+    keloid_history: Option<toml::Value>,
+    hyperpigmentation_history: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -458,6 +497,7 @@ struct RawHairLoss {
     affected_percent: Option<f64>,
     #[serde(default)]
     progressing: bool,
+    stable_since: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -468,6 +508,8 @@ struct RawScar {
     length_mm: Option<f64>,
     width_mm: Option<f64>,
     count: Option<i64>,
+    date: Option<toml::Value>,
+    age_months: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -635,12 +677,55 @@ fn convert(raw: RawProfile, settings: &Settings, today: Date) -> InputResult<Cli
         );
     }
 
+    let mut answers = std::collections::BTreeMap::new();
+    for (kind, value) in [
+        (&ANSWERS[0], &raw.skin.keloid_history),
+        (&ANSWERS[1], &raw.skin.hyperpigmentation_history),
+    ] {
+        match value {
+            Some(toml::Value::Boolean(b)) => {
+                answers.insert(kind.id.to_string(), *b);
+            }
+            Some(other) => {
+                return err(
+                    kind.field,
+                    format!(
+                        "expected true or false (the answer to \"{}\"), got {other}",
+                        kind.question
+                    ),
+                );
+            }
+            None => {}
+        }
+    }
+
     let hair_loss = hair_loss(&raw.hair_loss)?;
     let progressing = raw.hair_loss.progressing;
+    let stable_since = match &raw.hair_loss.stable_since {
+        Some(v) => {
+            let d = date("hair_loss.stable_since", v)?;
+            if d > today {
+                return err(
+                    "hair_loss.stable_since",
+                    format!("{d} is after the assessment date {today}"),
+                );
+            }
+            if progressing {
+                return err(
+                    "hair_loss.stable_since",
+                    format!(
+                        "{d} contradicts progressing = true: give the date the loss has been stable since, or progressing = true, not both"
+                    ),
+                );
+            }
+            Some(d)
+        }
+        None => None,
+    };
 
     let mut scars = Vec::new();
     for (i, s) in raw.scars.iter().enumerate() {
-        scars.push(scar(i, s)?);
+        scars.push(scar(i, s, today)?);
     }
 
     let el = &settings.eligibility;
@@ -789,6 +874,8 @@ fn convert(raw: RawProfile, settings: &Settings, today: Date) -> InputResult<Cli
         grey_percent,
         hair_loss,
         progressing,
+        stable_since,
+        answers,
         scars,
         medical,
         sun_exposure,
@@ -965,9 +1052,57 @@ fn normalise_norwood(s: &str) -> String {
     format!("{roman}{suffix}")
 }
 
-fn scar(i: usize, s: &RawScar) -> InputResult<Scar> {
+/// `today` minus whole months, the day clamped to the month's length.
+fn months_before(today: Date, months: u32) -> Option<Date> {
+    let total = today.year() * 12 + i32::from(u8::from(today.month())) - 1 - i32::try_from(months).ok()?;
+    let (year, month) = (
+        total.div_euclid(12),
+        time::Month::try_from((total.rem_euclid(12) + 1) as u8).ok()?,
+    );
+    let day = today.day().min(time::util::days_in_month(month, year));
+    Date::from_calendar_date(year, month, day).ok()
+}
+
+/// When a scar formed: its `date`, or `age_months` counted back from `today`.
+fn scar_formed(i: usize, s: &RawScar, today: Date) -> InputResult<Option<Date>> {
+    let at = |k: &str| format!("scars[{i}].{k}");
+    match (&s.date, &s.age_months) {
+        (Some(_), Some(_)) => err(
+            at("age_months"),
+            "give the scar's date or its age_months, not both",
+        ),
+        (Some(v), None) => {
+            let d = date(&at("date"), v)?;
+            if d > today {
+                return err(at("date"), format!("{d} is after the assessment date {today}"));
+            }
+            Ok(Some(d))
+        }
+        (None, Some(v)) => {
+            let months = match v {
+                toml::Value::Integer(n) if (0..=1200).contains(n) => *n as u32,
+                other => {
+                    return err(
+                        at("age_months"),
+                        format!("expected a whole number of months 0–1200, got {other}"),
+                    );
+                }
+            };
+            months_before(today, months).map(Some).ok_or_else(|| {
+                InputError::field(
+                    at("age_months"),
+                    format!("{months} months before {today} is out of range"),
+                )
+            })
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn scar(i: usize, s: &RawScar, today: Date) -> InputResult<Scar> {
     let at = |k: &str| format!("scars[{i}].{k}");
     let site = parse_named(&at("site"), &s.site, ScarSite::parse)?;
+    let formed_on = scar_formed(i, s, today)?;
     let dims = |max_len: f64, max_width: f64| -> InputResult<(f64, f64)> {
         if s.count.is_some() {
             return err(
@@ -1027,7 +1162,11 @@ fn scar(i: usize, s: &RawScar) -> InputResult<Scar> {
             );
         }
     };
-    Ok(Scar { kind, site })
+    Ok(Scar {
+        kind,
+        site,
+        formed_on,
+    })
 }
 
 fn head(raw: &RawHead, sex: Sex, settings: &Settings) -> InputResult<Head> {
@@ -1090,6 +1229,27 @@ mod tests {
         assert!(parse_date("2026-13-01").unwrap_err().contains("month 13"));
         assert!(parse_date("yesterday").unwrap_err().contains("YYYY-MM-DD"));
         assert_eq!(parse_date("2024-02-29").unwrap().to_string(), "2024-02-29");
+    }
+
+    #[test]
+    fn months_count_back_by_the_calendar() {
+        use time::macros::date;
+        assert_eq!(
+            months_before(date!(2026 - 11 - 21), 0),
+            Some(date!(2026 - 11 - 21))
+        );
+        assert_eq!(
+            months_before(date!(2026 - 11 - 21), 11),
+            Some(date!(2025 - 12 - 21))
+        );
+        assert_eq!(
+            months_before(date!(2026 - 03 - 31), 1),
+            Some(date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            months_before(date!(2026 - 01 - 15), 25),
+            Some(date!(2023 - 12 - 15))
+        );
     }
 
     #[test]

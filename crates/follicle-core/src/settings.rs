@@ -51,6 +51,8 @@ pub struct Settings {
     pub pigment: PigmentSettings,
     pub fading: FadingSettings,
     pub aftercare: AftercareSettings,
+    pub precare: PrecareSettings,
+    pub patch_test: PatchTestSettings,
     pub pricing: PricingSettings,
     pub head: HeadSettings,
     pub pattern: PatternSettings,
@@ -85,6 +87,10 @@ pub struct Rule {
     pub message: String,
     /// Where the rule comes from.
     pub source: String,
+    /// Questions the practitioner must ask when the rule matches (from [`crate::profile::ANSWERS`]);
+    /// an unanswered one is listed in the assessment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asks: Vec<String>,
     /// A clinic can switch a default rule off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -106,6 +112,13 @@ pub struct RuleWhen {
     pub fitzpatrick: Option<Vec<String>>,
     pub grey_percent_at_least: Option<u32>,
     pub scar_kind: Option<Vec<String>>,
+    /// The hair loss is progressing, or has been stable for fewer than this many days
+    /// (`hair_loss.stable_since`), or its stability is not known.
+    pub stable_less_than_days: Option<u32>,
+    /// A scar to camouflage formed fewer than this many days ago, or its age is not known.
+    pub scar_age_below_days: Option<u32>,
+    /// The client answered yes to this question (one of [`crate::profile::ANSWERS`]).
+    pub answer: Option<String>,
 }
 
 /// What a matching rule does to the verdict, from mildest to strongest.
@@ -197,6 +210,8 @@ pub struct SessionSettings {
     pub extra_for_scars_with_coverage: u32,
     pub min_hours: f64,
     pub max_hours: f64,
+    /// Booked slots are rounded up to a multiple of this many hours.
+    pub slot_step_hours: f64,
     pub setup_hours: f64,
     pub first_session_design_hours: f64,
     pub dots_per_hour: f64,
@@ -334,8 +349,64 @@ pub enum AftercareKind {
     Do,
 }
 
-/// Client conditions an aftercare item may be limited to.
-pub const AFTERCARE_CONDITIONS: [&str; 5] = ["gym", "swimming", "dry_skin", "oily_skin", "high_sun"];
+/// Client conditions an aftercare or pre-care item may be limited to.
+pub const AFTERCARE_CONDITIONS: [&str; 6] = [
+    "gym",
+    "swimming",
+    "dry_skin",
+    "oily_skin",
+    "high_sun",
+    "minoxidil",
+];
+
+/// What the client does (and does not do) before each session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecareSettings {
+    /// The instructions.
+    pub items: Vec<PrecareItem>,
+}
+
+/// One pre-care instruction, from some hours before a session until it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecareItem {
+    /// Stable id.
+    pub id: String,
+    /// From how many hours before the session it applies (0 = the session day itself).
+    pub hours_before: u32,
+    /// The instruction.
+    pub text: String,
+    /// Where it comes from.
+    pub source: String,
+    /// Only for some clients (as aftercare items' `if`).
+    #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<String>,
+    /// A clinic can switch a default item off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+impl PrecareItem {
+    /// The first day it applies, counted back from the session day (0 = the session day).
+    pub fn days_before(&self) -> u32 {
+        self.hours_before.div_ceil(24)
+    }
+}
+
+/// The patch-test visit a rule with outcome `patch_test` asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTestSettings {
+    /// Days between the patch test and session 1 (the test is read at session 1).
+    pub days_before_first_session: u32,
+    /// Length of the visit, hours.
+    pub visit_hours: f64,
+    /// What happens at the visit, for the client.
+    pub text: String,
+    /// Where it comes from.
+    pub source: String,
+}
 
 /// How quotes are priced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,6 +441,9 @@ pub enum PricingMode {
     PerRegion,
     /// One price by treated-area band.
     Package,
+    /// One price by hair-loss stage (a location's `stage_prices`); stages without a price
+    /// are priced per session.
+    ByStage,
 }
 
 /// A package price band.
@@ -392,6 +466,31 @@ pub struct Location {
     pub factor: f64,
     /// ISO 4217 currency code.
     pub currency: String,
+    /// The location's own pricing mode (default: the clinic's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PricingMode>,
+    /// Own session fee, used as given (not scaled by `factor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_fee: Option<f64>,
+    /// Own hourly rate, used as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly_rate: Option<f64>,
+    /// Own package bands by treated area, used as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<Vec<PackageBand>>,
+    /// Course price by hair-loss stage: scale (`norwood`, `ludwig`, `savin`) → stage → price,
+    /// used as given; for scales without stages the stage key is `all`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_prices: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Own deposit, used as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit: Option<f64>,
+    /// Own lower bound of the touch-up price, used as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touch_up_min: Option<f64>,
+    /// Own upper bound of the touch-up price, used as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touch_up_max: Option<f64>,
     /// A clinic can switch a default location off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -479,6 +578,7 @@ impl Settings {
     fn without_disabled(mut self) -> Settings {
         self.eligibility.rules.retain(|r| !r.disabled);
         self.aftercare.items.retain(|i| !i.disabled);
+        self.precare.items.retain(|i| !i.disabled);
         self.pricing.locations.retain(|l| !l.disabled);
         self
     }
@@ -538,9 +638,48 @@ impl Settings {
                 || w.progressing.is_some()
                 || w.fitzpatrick.is_some()
                 || w.grey_percent_at_least.is_some()
-                || w.scar_kind.is_some();
+                || w.scar_kind.is_some()
+                || w.stable_less_than_days.is_some()
+                || w.scar_age_below_days.is_some()
+                || w.answer.is_some();
             if !any {
-                return e(&at("when"), "a rule needs at least one matcher (condition, medication, event, age_below, hair_loss, progressing, fitzpatrick, grey_percent_at_least, scar_kind)".into());
+                return e(&at("when"), "a rule needs at least one matcher (condition, medication, event, age_below, hair_loss, progressing, fitzpatrick, grey_percent_at_least, scar_kind, stable_less_than_days, scar_age_below_days, answer)".into());
+            }
+            for (key, days) in [
+                ("stable_less_than_days", w.stable_less_than_days),
+                ("scar_age_below_days", w.scar_age_below_days),
+            ] {
+                if let Some(d) = days
+                    && !(1..=3650).contains(&d)
+                {
+                    return e(
+                        &at(&format!("when.{key}")),
+                        format!("expected 1–3650 days, got {d}"),
+                    );
+                }
+            }
+            let answers = || {
+                crate::profile::ANSWERS
+                    .iter()
+                    .map(|a| a.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if let Some(a) = &w.answer
+                && crate::profile::answer(a).is_none()
+            {
+                return e(
+                    &at("when.answer"),
+                    format!("expected one of {}, got {a:?}", answers()),
+                );
+            }
+            for (j, a) in rule.asks.iter().enumerate() {
+                if crate::profile::answer(a).is_none() {
+                    return e(
+                        &at(&format!("asks[{j}]")),
+                        format!("expected one of {}, got {a:?}", answers()),
+                    );
+                }
             }
             if w.within_days.is_some() && w.medication.is_none() && w.event.is_none() {
                 return e(
@@ -731,6 +870,7 @@ impl Settings {
         }
         fraction("sessions.max_hours", s.max_hours, 0.5, 12.0)?;
         fraction("sessions.min_hours", s.min_hours, 0.25, s.max_hours)?;
+        fraction("sessions.slot_step_hours", s.slot_step_hours, 0.05, 2.0)?;
         fraction("sessions.setup_hours", s.setup_hours, 0.0, 3.0)?;
         fraction(
             "sessions.first_session_design_hours",
@@ -873,6 +1013,39 @@ impl Settings {
             }
         }
 
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, item) in self.precare.items.iter().enumerate() {
+            let at = |k: &str| format!("precare.items[{i}].{k}");
+            if !ids.insert(item.id.as_str()) {
+                return e(&at("id"), format!("pre-care id {:?} is used twice", item.id));
+            }
+            if item.hours_before > 720 {
+                return e(
+                    &at("hours_before"),
+                    format!("expected 0–720 hours (30 days), got {}", item.hours_before),
+                );
+            }
+            if let Some(cond) = &item.only_if
+                && !AFTERCARE_CONDITIONS.contains(&cond.as_str())
+            {
+                return e(
+                    &at("if"),
+                    format!(
+                        "expected one of {}, got {cond:?}",
+                        AFTERCARE_CONDITIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        let pt = &self.patch_test;
+        if !(1..=90).contains(&pt.days_before_first_session) {
+            return e(
+                "patch_test.days_before_first_session",
+                format!("expected 1–90 days, got {}", pt.days_before_first_session),
+            );
+        }
+        fraction("patch_test.visit_hours", pt.visit_hours, 0.1, 3.0)?;
+
         let pr = &self.pricing;
         check_currency("pricing.currency", &pr.currency)?;
         if pr.round_to == 0 || pr.round_to > 1000 {
@@ -953,6 +1126,7 @@ impl Settings {
             }
             fraction(&format!("pricing.locations[{i}].factor"), loc.factor, 0.05, 20.0)?;
             check_currency(&format!("pricing.locations[{i}].currency"), &loc.currency)?;
+            check_location_figures(i, loc, pr)?;
         }
         if self.location(&pr.default_location).is_none() {
             return e(
@@ -993,6 +1167,84 @@ pub fn location_ids(settings: &Settings) -> String {
         .map(|l| l.id.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A location's own price figures: in range, bands growing, stages known, touch-up bounds in order.
+fn check_location_figures(i: usize, loc: &Location, pr: &PricingSettings) -> InputResult<()> {
+    let at = |k: &str| format!("pricing.locations[{i}].{k}");
+    for (key, v) in [
+        ("session_fee", loc.session_fee),
+        ("hourly_rate", loc.hourly_rate),
+        ("deposit", loc.deposit),
+        ("touch_up_min", loc.touch_up_min),
+        ("touch_up_max", loc.touch_up_max),
+    ] {
+        if let Some(v) = v {
+            fraction(&at(key), v, 0.0, 1_000_000.0)?;
+        }
+    }
+    let min = loc.touch_up_min.unwrap_or(pr.touch_up_min * loc.factor);
+    let max = loc.touch_up_max.unwrap_or(pr.touch_up_max * loc.factor);
+    if max < min {
+        // Name the profile's own minimum when it has one (the maximum may be the clinic's, scaled).
+        return Err(if loc.touch_up_min.is_some() {
+            InputError::field(
+                at("touch_up_min"),
+                format!("{min} is above the touch-up maximum ({max})"),
+            )
+        } else {
+            InputError::field(
+                at("touch_up_max"),
+                format!("{max} is below the touch-up minimum ({min})"),
+            )
+        });
+    }
+    for (j, band) in loc.package.iter().flatten().enumerate() {
+        fraction(&at(&format!("package[{j}].price")), band.price, 0.0, 1_000_000.0)?;
+        let bands = loc.package.as_deref().unwrap_or_default();
+        if j > 0 && (band.up_to_cm2 <= bands[j - 1].up_to_cm2 || band.price < bands[j - 1].price) {
+            return Err(InputError::field(
+                at(&format!("package[{j}]")),
+                "bands must grow in area and not fall in price",
+            ));
+        }
+    }
+    if loc.package.as_ref().is_some_and(Vec::is_empty) {
+        return Err(InputError::field(
+            at("package"),
+            "at least one package band is needed",
+        ));
+    }
+    for (scale, stages) in &loc.stage_prices {
+        let allowed: Vec<&str> = match scale.as_str() {
+            "norwood" => crate::profile::NorwoodStage::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+            "ludwig" => vec!["I", "II", "III"],
+            "savin" => crate::profile::SAVIN_STAGES.to_vec(),
+            "diffuse" | "alopecia_totalis" | "alopecia_universalis" => vec!["all"],
+            other => {
+                return Err(InputError::field(
+                    at(&format!("stage_prices.{other}")),
+                    format!(
+                        "expected a scale with stages (norwood, ludwig, savin) or one priced whole (diffuse, alopecia_totalis, alopecia_universalis), got {other:?}"
+                    ),
+                ));
+            }
+        };
+        for (stage, &price) in stages {
+            let field = at(&format!("stage_prices.{scale}.{stage}"));
+            if !allowed.contains(&stage.as_str()) {
+                return Err(InputError::field(
+                    field,
+                    format!("expected one of {}, got {stage:?}", allowed.join(", ")),
+                ));
+            }
+            fraction(&field, price, 0.0, 1_000_000.0)?;
+        }
+    }
+    Ok(())
 }
 
 fn check_known(field: &str, name: Option<&str>, known: &[String]) -> InputResult<()> {

@@ -175,3 +175,81 @@ fn contradictory_profiles() {
         &["both controlled and uncontrolled"],
     );
 }
+
+#[test]
+fn clinical_answers_and_dates() {
+    // [hair_loss] ends at line 14 of the minimal file; a line inserted after `stage` is line 14.
+    check(
+        "stage = \"V\"",
+        "stage = \"V\"\nstable_since = 2027-02-01",
+        "hair_loss.stable_since",
+        Some(14),
+        &["2027-02-01", "after the assessment date"],
+    );
+    check(
+        "stage = \"V\"",
+        "stage = \"V\"\nprogressing = true\nstable_since = 2026-02-01",
+        "hair_loss.stable_since",
+        Some(15),
+        &["2026-02-01", "contradicts progressing = true"],
+    );
+    check(
+        "stage = \"V\"",
+        "stage = \"V\"\nstable_since = \"last spring\"",
+        "hair_loss.stable_since",
+        Some(14),
+        &["YYYY-MM-DD", "last spring"],
+    );
+    check(
+        "fitzpatrick = \"III\"",
+        "fitzpatrick = \"V\"\nkeloid_history = \"maybe\"",
+        "skin.keloid_history",
+        Some(7),
+        &["true or false", "maybe", "keloids"],
+    );
+    check(
+        "fitzpatrick = \"III\"",
+        "fitzpatrick = \"V\"\nhyperpigmentation_history = 1",
+        "skin.hyperpigmentation_history",
+        Some(7),
+        &["true or false", "got 1"],
+    );
+    let scar = |when: &str| {
+        format!("\n[[scars]]\nkind = \"injury\"\nsite = \"crown\"\nlength_mm = 30\nwidth_mm = 20\n{when}\n")
+    };
+    check(
+        "",
+        &scar("date = 2026-12-24"),
+        "scars[0].date",
+        Some(23),
+        &["2026-12-24", "after the assessment date"],
+    );
+    check(
+        "",
+        &scar("date = \"2026-04-31\""),
+        "scars[0].date",
+        Some(23),
+        &["not a real date", "30 days"],
+    );
+    check(
+        "",
+        &scar("age_months = -3"),
+        "scars[0].age_months",
+        Some(23),
+        &["0–1200", "got -3"],
+    );
+    check(
+        "",
+        &scar("age_months = 6.5"),
+        "scars[0].age_months",
+        Some(23),
+        &["whole number", "6.5"],
+    );
+    check(
+        "",
+        &scar("date = 2025-01-01\nage_months = 20"),
+        "scars[0].age_months",
+        Some(24),
+        &["not both"],
+    );
+}

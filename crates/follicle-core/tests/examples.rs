@@ -40,7 +40,7 @@ fn every_example_file_is_covered() {
         .iter()
         .collect();
     let files = std::fs::read_dir(dir).unwrap().count();
-    assert_eq!(files, 8, "a new example needs a check() below");
+    assert_eq!(files, 10, "a new example needs a check() below");
 }
 
 #[test]
@@ -69,12 +69,66 @@ fn fut_strip_scar() {
 }
 
 #[test]
-fn alopecia_areata_gets_a_fourth_session() {
+fn progressing_alopecia_areata_is_deferred_without_dates() {
     check(
         "alopecia-areata.toml",
-        Verdict::ProceedWithConditions,
-        &["immune-disorder", "progressing-loss", "dark-skin-contrast"],
+        Verdict::Defer,
+        &[
+            "alopecia-areata-not-stable",
+            "immune-disorder",
+            "progressing-loss",
+            "fitzpatrick-v-vi-test-patch",
+            "dark-skin-contrast",
+        ],
         4,
+    );
+    let plan = plan_text(&example("alopecia-areata.toml"), &Settings::default()).unwrap();
+    assert!(plan.provisional);
+    assert!(plan.sessions.iter().all(|s| s.date.is_none()));
+    assert_eq!(plan.quote.as_ref().unwrap().deposit, None);
+    let asked: Vec<&str> = plan
+        .assessment
+        .eligibility
+        .questions
+        .iter()
+        .map(|q| q.field.as_str())
+        .collect();
+    assert_eq!(asked, ["skin.keloid_history", "skin.hyperpigmentation_history"]);
+}
+
+#[test]
+fn norwood_5_uk_is_priced_by_stage() {
+    check("norwood-5-uk.toml", Verdict::Proceed, &[], 3);
+    let plan = plan_text(&example("norwood-5-uk.toml"), &Settings::default()).unwrap();
+    let q = plan.quote.unwrap();
+    assert_eq!(
+        (q.currency.as_str(), q.priced_stage.as_deref()),
+        ("GBP", Some("norwood V"))
+    );
+    assert!((850..=1500).contains(&q.total), "DOMAIN §2: {}", q.total);
+}
+
+#[test]
+fn small_scar_on_dark_skin_has_a_patch_test_and_short_sessions() {
+    check(
+        "small-scar-dark-skin.toml",
+        Verdict::ProceedWithConditions,
+        &["fitzpatrick-v-vi-test-patch", "hyperpigmentation-history"],
+        3,
+    );
+    let plan = plan_text(&example("small-scar-dark-skin.toml"), &Settings::default()).unwrap();
+    assert!(
+        plan.assessment.eligibility.questions.is_empty(),
+        "both questions answered"
+    );
+    let visit = plan.patch_test.unwrap();
+    assert_eq!(visit.date, Some(time::macros::date!(2026 - 12 - 01)));
+    assert_eq!(plan.sessions[0].date, Some(time::macros::date!(2026 - 12 - 15)));
+    assert_eq!(plan.assessment.treated_area_cm2, 12.0);
+    assert!(
+        plan.sessions.iter().all(|s| s.duration_hours < 2.0),
+        "{:?}",
+        plan.sessions
     );
 }
 
@@ -96,7 +150,7 @@ fn deferred_until_the_later_of_two_causes() {
             .as_deref(),
         Some("2027-03-14")
     );
-    assert!(plan.sessions[0].date >= time::macros::date!(2027 - 03 - 14));
+    assert!(plan.sessions[0].date.unwrap() >= time::macros::date!(2027 - 03 - 14));
 }
 
 #[test]

@@ -59,6 +59,9 @@ fn client_file(
     let (scale, stage) = STAGES[stage];
     let stage_line = match stage {
         "" => String::new(),
+        // Stable for long enough when not progressing (the fut_strip scar below is dated, FUE scars are not),
+        // so both dated and undated plans are generated.
+        "%" if !progressing => format!("affected_percent = {affected}\nstable_since = 2025-01-01\n"),
         "%" => format!("affected_percent = {affected}\n"),
         s => format!("stage = \"{s}\"\n"),
     };
@@ -75,7 +78,7 @@ fn client_file(
     );
     if let Some((l, w)) = scar {
         text += &format!(
-            "[[scars]]\nkind = \"fut_strip\"\nsite = \"occipital\"\nlength_mm = {l}\nwidth_mm = {w}\n"
+            "[[scars]]\nkind = \"fut_strip\"\nsite = \"occipital\"\nlength_mm = {l}\nwidth_mm = {w}\nage_months = 24\n"
         );
     }
     if let Some(n) = fue {
@@ -163,42 +166,62 @@ proptest! {
             prop_assert!(known, "reason from unknown rule {}", r.rule);
         }
         let iv = &settings.intervals;
+        let ss = &settings.sessions;
         for (i, s) in p.sessions.iter().enumerate() {
-            // Session lengths within the settings.
-            prop_assert!(s.duration_hours <= settings.sessions.max_hours + 1e-9, "session {} is {} h", s.index, s.duration_hours);
-            prop_assert!(s.duration_hours > 0.0);
+            // Session lengths within the settings: whole slot steps, at least the shortest slot.
+            prop_assert!(s.duration_hours <= ss.max_hours + 1e-9, "session {} is {} h", s.index, s.duration_hours);
+            prop_assert!(s.duration_hours >= ss.min_hours - 1e-9);
+            let steps = s.duration_hours / ss.slot_step_hours;
+            prop_assert!((steps - steps.round()).abs() < 1e-6, "{} h is not whole slots", s.duration_hours);
             prop_assert_eq!(s.index, i + 1);
-            prop_assert!(s.date >= start);
+            // A plan without a known end of its deferral has no dates at all.
+            prop_assert_eq!(s.date.is_none(), p.provisional);
+            let Some(date) = s.date else { continue };
+            prop_assert!(date >= start);
             // Intervals at least the healing minimum.
             if i > 0 {
-                let gap = (s.date - p.sessions[i - 1].date).whole_days();
+                let gap = (date - p.sessions[i - 1].date.unwrap()).whole_days();
                 prop_assert!(gap >= i64::from(iv.minimum_days), "gap of {gap} days before session {}", s.index);
             }
             // Never more than the yearly cap in any 12 months.
             let cap = iv.max_sessions_per_12_months as usize;
             if i >= cap {
-                prop_assert!((s.date - p.sessions[i - cap].date).whole_days() >= 365);
+                prop_assert!((date - p.sessions[i - cap].date.unwrap()).whole_days() >= 365);
             }
             prop_assert!((0.0..=1.0).contains(&s.pigment_dilution));
             prop_assert!(s.density_fraction > 0.0 && s.density_fraction <= 1.0);
         }
         if let Some(q) = &p.quote {
             prop_assert_eq!(q.total, q.per_session.iter().map(|s| s.amount).sum::<i64>());
-            prop_assert!(q.deposit <= q.total);
-            prop_assert!(q.touch_up.due_date > p.sessions.last().unwrap().date);
+            prop_assert_eq!(q.deposit.is_none(), p.provisional, "no deposit without dates");
+            prop_assert!(q.deposit.unwrap_or(0) <= q.total);
+            prop_assert!(q.deposit.unwrap_or(0) as f64 <= settings.pricing.deposit + 1e-9);
+            prop_assert!(q.touch_up.price as f64 >= settings.pricing.touch_up_min - 1e-9);
+            prop_assert!(q.touch_up.price as f64 <= settings.pricing.touch_up_max + 1e-9);
+            if let (Some(due), Some(last)) = (q.touch_up.due_date, p.sessions.last().and_then(|s| s.date)) {
+                prop_assert!(due > last);
+            }
+        }
+        // A patch-test visit comes early enough to be read at session 1.
+        if let (Some(v), Some(first)) = (&p.patch_test, p.sessions.first().and_then(|s| s.date)) {
+            let test = v.date.unwrap();
+            prop_assert!(test >= start);
+            prop_assert!((first - test).whole_days() >= i64::from(v.days_before_first_session));
         }
         if a.eligibility.verdict == follicle_core::Verdict::NotSuitable {
             prop_assert!(p.sessions.is_empty());
         }
     }
 
-    /// A bigger head (more area to treat) never costs less, in every pricing mode.
+    /// A bigger head (more area to treat) never costs less, in every pricing mode and location.
     #[test]
-    fn price_rises_with_area(stage in 0usize..12, small in 45.0f64..60.0, extra in 0.5f64..10.0, mode in 0usize..3) {
-        let mode = ["per_session", "per_region", "package"][mode];
+    fn price_rises_with_area(stage in 0usize..12, small in 45.0f64..60.0, extra in 0.5f64..10.0, mode in 0usize..4, location in 0usize..3) {
+        let mode = ["per_session", "per_region", "package", "by_stage"][mode];
+        let location = ["standard", "uk", "us-manhattan"][location];
         let settings = Settings::with_overrides(&format!("[pricing]\nmode = \"{mode}\"\n")).unwrap();
         let total = |circ: f64| {
-            let text = client_file(40, true, 3, stage, 0.0, 0, None, None, vec![], None, circ, false);
+            let text = client_file(40, true, 3, stage, 0.0, 0, None, None, vec![], None, circ, false)
+                + &format!("[pricing]\nlocation = \"{location}\"\n");
             let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
             let a = assess(&profile, &settings, TODAY);
             (a.treated_area_cm2, plan(&a, &settings, TODAY).quote.map_or(0, |q| q.total))

@@ -5,6 +5,7 @@ use time::Date;
 use time::macros::date;
 
 mod bad_input;
+mod clinical;
 mod examples;
 mod properties;
 

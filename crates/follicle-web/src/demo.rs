@@ -222,6 +222,8 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
             )
             .await?;
         for (n, session) in plan.sessions.iter().enumerate() {
+            // A plan that cannot be booked yet has undated sessions: nothing to put in the diary.
+            let Some(date) = session.date else { continue };
             let time = parse_clock(&session.start_time).unwrap_or(time::macros::time!(10:00));
             let appointment = store
                 .book_appointment(
@@ -229,13 +231,13 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                     &NewAppointment {
                         client_id: client.id,
                         practitioner_id: Some(practitioner.id),
-                        starts_at: session.date.with_time(time).assume_utc(),
+                        starts_at: date.with_time(time).assume_utc(),
                         duration_minutes: (session.duration_hours * 60.0).round() as i64,
                         notes: format!("Session {}: {}", session.index, session.purpose_text),
                     },
                 )
                 .await?;
-            if *treated && n == 0 && session.date < today {
+            if *treated && n == 0 && date < today {
                 log_first_session(
                     store,
                     &pro,
@@ -302,7 +304,9 @@ async fn log_first_session(
             &NewSessionLog {
                 client_id: *client,
                 appointment_id: Some(*appointment),
-                performed_on: session.date,
+                performed_on: session
+                    .date
+                    .ok_or_else(|| StoreError::Internal("demo: a logged session needs a date".into()))?,
                 practitioner_id: *practitioner,
                 zones,
                 batch_id: *batch,

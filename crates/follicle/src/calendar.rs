@@ -1,5 +1,7 @@
-//! The plan as an iCalendar file (RFC 5545): sessions as timed events with a reminder the day
-//! before, aftercare milestones and the touch-up as all-day events.
+//! The plan as an iCalendar file (RFC 5545): the patch-test visit and the sessions as timed
+//! events with a reminder the day before, pre-care (from the settings) as an all-day event on
+//! the day it starts before each session, aftercare milestones and the touch-up as all-day
+//! events. A plan that cannot be booked yet (no dates) gives an empty calendar.
 //!
 //! Output is deterministic for the same plan: UIDs derive from the client and the date, and
 //! DTSTAMP is the assessment date, so a re-import replaces events instead of doubling them.
@@ -39,14 +41,54 @@ pub fn ics(plan: &Plan, settings: &Settings) -> String {
     let start_time =
         follicle_core::plan::parse_clock(&settings.sessions.start_time).unwrap_or(time::Time::MIDNIGHT);
     let n = plan.sessions.len();
+    if let Some(v) = &plan.patch_test
+        && let Some(date) = v.date
+    {
+        let start = PrimitiveDateTime::new(date, start_time);
+        let end = start + Duration::minutes((v.duration_hours * 60.0).round() as i64);
+        cal.push(
+            Event::new()
+                .summary("SMP patch test")
+                .description(&format!(
+                    "{}. Session 1 is at least {} days later. Asked for by: {}. Source: {}.",
+                    v.text,
+                    v.days_before_first_session,
+                    v.rules.join(", "),
+                    v.source
+                ))
+                .starts(start)
+                .ends(end)
+                .uid(&uid("patch-test"))
+                .add_property("DTSTAMP", &stamp)
+                .alarm(
+                    Alarm::display(
+                        "SMP patch test tomorrow",
+                        Trigger::before_start(chrono::Duration::days(1)),
+                    )
+                    .uid(&uid("patch-test-alarm"))
+                    .add_property("DTSTAMP", &stamp)
+                    .done(),
+                )
+                .done(),
+        );
+    }
+    let precare_lines: Vec<String> = plan
+        .precare
+        .iter()
+        .map(|i| match i.hours_before {
+            0 => format!("That day: {}", i.text),
+            h => format!("From {h} h before: {}", i.text),
+        })
+        .collect();
     for (i, s) in plan.sessions.iter().enumerate() {
+        let Some(date) = s.date else { continue };
         // A milestone on or after the next session is superseded by that session's aftercare.
-        let next_session = plan.sessions.get(i + 1).map(|n| n.date);
-        let start = PrimitiveDateTime::new(s.date, start_time);
+        let next_session = plan.sessions.get(i + 1).and_then(|n| n.date);
+        let start = PrimitiveDateTime::new(date, start_time);
         let end = start + Duration::minutes((s.duration_hours * 60.0).round() as i64);
         let zones: Vec<String> = s.zones.iter().map(|z| z.label.clone()).collect();
-        let description = format!(
-            "{}\nZones: {}\nAbout {} dots, needle {}, mix {:.0}% water ({}).\nBefore: no minoxidil for 3 days, no alcohol the day before; wash the scalp the morning of the session.",
+        let mut description = format!(
+            "{}\nZones: {}\nAbout {} dots, needle {}, mix {:.0}% water ({}).",
             s.purpose_text,
             zones.join(", "),
             s.estimated_dots,
@@ -54,6 +96,23 @@ pub fn ics(plan: &Plan, settings: &Settings) -> String {
             s.pigment_dilution * 100.0,
             s.pigment_shade
         );
+        if !precare_lines.is_empty() {
+            description.push_str("\nBefore the session:\n");
+            description.push_str(&precare_lines.join("\n"));
+            // Pre-care starts on the day of its earliest item; one all-day event says what from when.
+            let days = plan.precare.iter().map(|p| p.days_before()).max().unwrap_or(0);
+            if let Some(from) = date.checked_sub(Duration::days(i64::from(days)))
+                && days > 0
+            {
+                cal.push(all_day(
+                    from,
+                    &format!("Pre-care for SMP session {} ({})", s.index, date),
+                    &precare_lines.join("\n"),
+                    uid(&format!("session-{}-precare", s.index)),
+                    &stamp,
+                ));
+            }
+        }
         cal.push(
             Event::new()
                 .summary(&format!("SMP session {} of {n}", s.index))
@@ -80,7 +139,7 @@ pub fn ics(plan: &Plan, settings: &Settings) -> String {
             .iter()
             .filter(|i| i.kind == AftercareKind::Do && i.from_day == i.to_day)
         {
-            let Some(date) = s.date.checked_add(Duration::days(i64::from(item.from_day))) else {
+            let Some(date) = date.checked_add(Duration::days(i64::from(item.from_day))) else {
                 continue;
             };
             if next_session.is_some_and(|next| date >= next) {
@@ -98,9 +157,11 @@ pub fn ics(plan: &Plan, settings: &Settings) -> String {
             ));
         }
     }
-    if let Some(q) = &plan.quote {
+    if let Some(q) = &plan.quote
+        && let Some(due) = q.touch_up.due_date
+    {
         cal.push(all_day(
-            q.touch_up.due_date,
+            due,
             "SMP touch-up due",
             &format!(
                 "About {:.1} years after the last session the dots have faded to the touch-up threshold. Book a touch-up ({} {}).",

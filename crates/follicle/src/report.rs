@@ -34,7 +34,9 @@ pub fn plan(p: &Plan, format: Format) -> anyhow::Result<String> {
     header(&mut w, a, "Treatment plan");
     eligibility(&mut w, a);
     zones(&mut w, a);
+    patch_test(&mut w, p);
     sessions(&mut w, p);
+    precare(&mut w, p);
     aftercare(&mut w, p);
     fading(&mut w, p);
     quote(&mut w, p);
@@ -192,6 +194,12 @@ fn eligibility(w: &mut Writer, a: &Assessment) {
     for r in &e.reasons {
         w.bullet(&reason_line(r));
     }
+    if !e.questions.is_empty() {
+        w.line("To ask before booking:");
+        for q in &e.questions {
+            w.bullet(&format!("{} [{}; rule {}]", q.question, q.field, q.rule));
+        }
+    }
     w.heading("Approach");
     w.line(&format!(
         "Recommended: {}",
@@ -260,16 +268,14 @@ fn sessions(w: &mut Writer, p: &Plan) {
         w.line("No sessions: see the eligibility above.");
         return;
     }
-    let first = p.sessions[0].date;
-    let last = p.sessions[p.sessions.len() - 1].date;
+    let span = match (p.sessions[0].date, p.sessions[p.sessions.len() - 1].date) {
+        (Some(first), Some(last)) => format!("{first} to {last}, {} days", (last - first).whole_days()),
+        _ => "not dated: cannot be booked yet".into(),
+    };
     w.heading(&format!(
-        "Sessions ({} sessions, {:.2} h in all, {} to {}, {} days{})",
+        "Sessions ({} sessions, {:.2} h in all, {span})",
         p.sessions.len(),
         p.total_hours,
-        first,
-        last,
-        (last - first).whole_days(),
-        if p.provisional { ", provisional" } else { "" }
     ));
     let rows: Vec<Vec<String>> = p
         .sessions
@@ -281,12 +287,7 @@ fn sessions(w: &mut Writer, p: &Plan) {
                 .unwrap_or_default();
             vec![
                 s.index.to_string(),
-                format!(
-                    "{} {} {}",
-                    &s.date.weekday().to_string()[..3],
-                    s.date,
-                    s.start_time
-                ),
+                day_and_time(s.date, &s.start_time),
                 format!("{:.2} h", s.duration_hours),
                 format!("{:?}{part}", s.purpose).to_lowercase(),
                 format!("{:.0}%", s.density_fraction * 100.0),
@@ -323,6 +324,47 @@ fn sessions(w: &mut Writer, p: &Plan) {
             zones.join("; ")
         ));
     }
+}
+
+fn day_and_time(date: Option<time::Date>, start_time: &str) -> String {
+    match date {
+        Some(d) => format!("{} {d} {start_time}", &d.weekday().to_string()[..3]),
+        None => "not dated".into(),
+    }
+}
+
+fn patch_test(w: &mut Writer, p: &Plan) {
+    let Some(v) = &p.patch_test else { return };
+    w.heading("Patch test before session 1");
+    w.line(&format!(
+        "{}: {} ({:.2} h). Session 1 at least {} days later, when the test is read. Asked for by {}. Source: {}.",
+        day_and_time(v.date, &v.start_time),
+        v.text,
+        v.duration_hours,
+        v.days_before_first_session,
+        v.rules.join(", "),
+        v.source
+    ));
+}
+
+fn precare(w: &mut Writer, p: &Plan) {
+    if p.precare.is_empty() || p.sessions.is_empty() {
+        return;
+    }
+    w.heading("Before every session");
+    let rows: Vec<Vec<String>> = p
+        .precare
+        .iter()
+        .map(|i| {
+            let when = match i.hours_before {
+                0 => "that day".to_string(),
+                h if h % 24 == 0 && h > 48 => format!("from {} days before", h / 24),
+                h => format!("from {h} h before"),
+            };
+            vec![when, i.text.clone(), i.source.clone()]
+        })
+        .collect();
+    w.table(&["when", "what", "source"], &rows);
 }
 
 fn aftercare(w: &mut Writer, p: &Plan) {
@@ -362,9 +404,9 @@ fn fading(w: &mut Writer, p: &Plan) {
     };
     w.heading("How long it lasts");
     w.line(&format!(
-        "A touch-up is due about {:.1} years after the last session: {}{}.",
+        "A touch-up is due about {:.1} years after the last session{}{}.",
         q.touch_up.years_after_last_session,
-        q.touch_up.due_date,
+        q.touch_up.due_date.map(|d| format!(": {d}")).unwrap_or_default(),
         f.scar_years_to_touch_up
             .map(|s| format!(
                 " (scar zones fade faster: {s:.1} years; elsewhere {:.1})",
@@ -389,8 +431,12 @@ fn quote(w: &mut Writer, p: &Plan) {
         PricingMode::PerSession => "per session",
         PricingMode::PerRegion => "per region of the head",
         PricingMode::Package => "package",
+        PricingMode::ByStage => "package by stage",
     };
     let mut title = format!("Quote ({}, {mode}", q.currency);
+    if let Some(stage) = &q.priced_stage {
+        title.push_str(&format!(" ({stage})"));
+    }
     if (q.regional_factor - 1.0).abs() > 1e-9 {
         title.push_str(&format!(", {} ×{}", q.location, q.regional_factor));
     }
@@ -405,20 +451,29 @@ fn quote(w: &mut Writer, p: &Plan) {
         .map(|s| {
             vec![
                 format!("Session {}", s.index),
-                s.date.to_string(),
+                s.date.map_or_else(|| "not dated".into(), |d| d.to_string()),
                 money(s.amount, &q.currency),
             ]
         })
         .collect();
     rows.push(vec!["Total".into(), String::new(), money(q.total, &q.currency)]);
-    rows.push(vec![
-        "Deposit to book".into(),
-        format!("cancel free up to {} h before", q.cancellation_hours),
-        money(q.deposit, &q.currency),
-    ]);
+    rows.push(match q.deposit {
+        Some(d) => vec![
+            "Deposit to book".into(),
+            format!("cancel free up to {} h before", q.cancellation_hours),
+            money(d, &q.currency),
+        ],
+        None => vec![
+            "Deposit to book".into(),
+            "none: the plan cannot be booked yet".into(),
+            "—".into(),
+        ],
+    });
     rows.push(vec![
         "Touch-up".into(),
-        format!("due {}", q.touch_up.due_date),
+        q.touch_up
+            .due_date
+            .map_or_else(|| "due after the last session".into(), |d| format!("due {d}")),
         money(q.touch_up.price, &q.currency),
     ]);
     w.table(&["", "", "amount"], &rows);

@@ -42,6 +42,9 @@ pub struct Choices {
     medications: Vec<String>,
     events: Vec<String>,
     locations: Vec<String>,
+    /// The yes/no questions of the skin step: (field, question).
+    answers: Vec<(String, String)>,
+    yes_no: Vec<String>,
 }
 
 impl Choices {
@@ -60,6 +63,11 @@ impl Choices {
             conditions: settings.eligibility.known_conditions.clone(),
             medications: settings.eligibility.known_medications.clone(),
             events: settings.eligibility.known_events.clone(),
+            answers: follicle_core::profile::ANSWERS
+                .iter()
+                .map(|a| (a.id.to_owned(), a.question.to_owned()))
+                .collect(),
+            yes_no: vec!["yes".to_owned(), "no".to_owned()],
             locations: settings
                 .pricing
                 .locations
@@ -105,7 +113,11 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
                 .iter()
                 .map(|s| {
                     (
-                        format!("Session {} · {}", s.index, day(s.date)),
+                        format!(
+                            "Session {} · {}",
+                            s.index,
+                            s.date.map_or_else(|| "not dated".into(), day)
+                        ),
                         money(&q.currency, s.amount),
                     )
                 })
@@ -113,12 +125,17 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             format!(
                 "{} (deposit {}, balance {})",
                 money(&q.currency, q.total),
-                money(&q.currency, q.deposit),
+                q.deposit.map_or_else(
+                    || "none until the plan can be booked".into(),
+                    |d| money(&q.currency, d)
+                ),
                 money(&q.currency, q.balance)
             ),
             format!(
                 "Touch-up due about {} ({:.1} years after the last session), {}",
-                day(q.touch_up.due_date),
+                q.touch_up
+                    .due_date
+                    .map_or_else(|| "after the last session".into(), day),
                 q.touch_up.years_after_last_session,
                 money(&q.currency, q.touch_up.price)
             ),
@@ -157,7 +174,12 @@ fn plan_view(plan: &Plan, preview: String) -> PlanView {
             .iter()
             .map(|s| {
                 (
-                    format!("{} · {} {}", s.index, day(s.date), s.start_time),
+                    format!(
+                        "{} · {} {}",
+                        s.index,
+                        s.date.map_or_else(|| "not dated".into(), day),
+                        s.start_time
+                    ),
                     format!("{:.2} h", s.duration_hours),
                     s.purpose_text.clone(),
                     format!(

@@ -32,7 +32,7 @@ pub struct ConsultForm {
 }
 
 /// The fields of one scar row, after the `scar{i}_` prefix.
-pub const SCAR_PARTS: [&str; 5] = ["kind", "site", "length_mm", "width_mm", "count"];
+pub const SCAR_PARTS: [&str; 6] = ["kind", "site", "length_mm", "width_mm", "count", "date"];
 /// The fields of one past-treatment row, after the `event{i}_` prefix.
 pub const EVENT_PARTS: [&str; 2] = ["kind", "date"];
 
@@ -61,6 +61,13 @@ const FIELDS: &[(&str, &str, &str, Kind)] = &[
         Kind::Text,
     ),
     ("skin_type", "skin.type", "Skin", Kind::Text),
+    ("keloid_history", "skin.keloid_history", "Keloids", Kind::Text),
+    (
+        "hyperpigmentation_history",
+        "skin.hyperpigmentation_history",
+        "Dark marks",
+        Kind::Text,
+    ),
     ("hair_colour", "hair.colour", "Hair colour", Kind::Text),
     ("grey_percent", "hair.grey_percent", "Grey hair", Kind::Whole),
     ("scale", "hair_loss.scale", "Hair-loss scale", Kind::Text),
@@ -70,6 +77,12 @@ const FIELDS: &[(&str, &str, &str, Kind)] = &[
         "hair_loss.affected_percent",
         "Area affected",
         Kind::Decimal,
+    ),
+    (
+        "stable_since",
+        "hair_loss.stable_since",
+        "Stable since",
+        Kind::Date,
     ),
     (
         "progressing",
@@ -295,6 +308,11 @@ impl ConsultForm {
             vec![
                 ("fitzpatrick", opt_text("fitzpatrick")),
                 ("type", opt_text("skin_type")),
+                ("keloid_history", yes_no(self.get("keloid_history"))),
+                (
+                    "hyperpigmentation_history",
+                    yes_no(self.get("hyperpigmentation_history")),
+                ),
             ],
         );
         out.table(
@@ -317,6 +335,10 @@ impl ConsultForm {
                     opt_number("affected_percent").filter(|_| salt),
                 ),
                 ("progressing", Some(flag(self.has("progressing", "on")))),
+                (
+                    "stable_since",
+                    Some(self.get("stable_since")).filter(|v| !v.is_empty()).map(date),
+                ),
             ],
         );
         for i in self.filled_rows("scar", &SCAR_PARTS, &["site"]) {
@@ -332,6 +354,7 @@ impl ConsultForm {
                     ("length_mm", some("length_mm", part("length_mm")).filter(|_| !fue)),
                     ("width_mm", some("width_mm", part("width_mm")).filter(|_| !fue)),
                     ("count", some("count", part("count")).filter(|_| fue)),
+                    ("date", Some(part("date")).filter(|v| !v.is_empty()).map(date)),
                 ],
             );
             rows.scars.push(i);
@@ -462,6 +485,7 @@ impl ConsultForm {
                 ("length_mm", "Length", Kind::Decimal),
                 ("width_mm", "Width", Kind::Decimal),
                 ("count", "Punches", Kind::Whole),
+                ("date", "Date", Kind::Date),
             ] {
                 if let Some(message) = read_error(label, kind, self.row("scar", i, part)) {
                     wrong(&mut work, &mut errors, &at(part), message);
@@ -554,6 +578,7 @@ impl ConsultForm {
                 Some("length_mm") => "10",
                 Some("width_mm") => "2",
                 Some("count") => "100",
+                Some("date") => "",
                 _ => {
                     // An unusable row is left out.
                     let row = f.trim_end_matches("kind");
@@ -587,7 +612,11 @@ impl RowMap {
     pub fn form_field(&self, path: &str) -> String {
         if let Some(rest) = path.strip_prefix("scars[") {
             let (k, part) = split_index(rest);
-            let part = if SCAR_PARTS.contains(&part) { part } else { "kind" };
+            let part = match part {
+                "age_months" => "date",
+                p if SCAR_PARTS.contains(&p) => p,
+                _ => "kind",
+            };
             return match k.and_then(|k| self.scars.get(k)) {
                 Some(i) => ConsultForm::row_name("scar", *i, part),
                 None => "form".into(),
@@ -667,7 +696,9 @@ fn read_error(label: &str, kind: Kind, value: &str) -> Option<String> {
 
 /// A core message in the clinic's words: client-file paths become the form's labels.
 fn plain(message: &str) -> String {
-    let mut m = message.replace("[[scars]] entry", "scar (step 3)");
+    let mut m = message
+        .replace("[[scars]] entry", "scar (step 4)")
+        .replace("progressing = true", "\"still progressing\"");
     for (_, path, label, _) in FIELDS {
         if !path.is_empty() {
             m = m.replace(path, &label.to_lowercase());
@@ -705,6 +736,16 @@ fn date(v: &str) -> String {
     match parse_date(v) {
         Ok(d) => d.to_string(),
         Err(_) => toml::Value::String(v.to_owned()).to_string(),
+    }
+}
+
+/// A yes/no answer (`""` when not asked).
+fn yes_no(v: &str) -> Option<String> {
+    match v {
+        "yes" => Some(flag(true)),
+        "no" => Some(flag(false)),
+        "" => None,
+        other => Some(toml::Value::String(other.to_owned()).to_string()),
     }
 }
 
@@ -928,6 +969,74 @@ location = "uk"
     }
 
     #[test]
+    fn the_clinical_questions() {
+        check(
+            &form(&[
+                ("keloid_history", "no"),
+                ("hyperpigmentation_history", "yes"),
+                ("stable_since", "2026-03-01"),
+                ("scar0_kind", "injury"),
+                ("scar0_site", "crown"),
+                ("scar0_length_mm", "30"),
+                ("scar0_width_mm", "3"),
+                ("scar0_date", "2025-10-01"),
+                ("aims", "scar_camouflage"),
+            ]),
+            r#"[client]
+name = "Tomasz Nowak"
+age = 41
+sex = "male"
+
+[skin]
+fitzpatrick = "III"
+type = "normal"
+keloid_history = false
+hyperpigmentation_history = true
+
+[hair]
+colour = "dark_brown"
+grey_percent = 10
+
+[hair_loss]
+scale = "norwood"
+stage = "V"
+progressing = false
+stable_since = 2026-03-01
+
+[[scars]]
+kind = "injury"
+site = "crown"
+length_mm = 30
+width_mm = 3
+date = 2025-10-01
+
+[lifestyle]
+sun_exposure = "moderate"
+gym = false
+swimming = false
+
+[goal]
+aims = ["full_coverage", "scar_camouflage"]
+hairline_style = "soft"
+"#,
+        );
+        check_errors(
+            &form(&[
+                ("progressing", "on"),
+                ("stable_since", "2026-03-01"),
+                ("scar0_kind", "fue"),
+                ("scar0_site", "donor"),
+                ("scar0_count", "40"),
+                ("scar0_date", "2027-05-01"),
+            ]),
+            &[
+                ("stable_since", "contradicts \"still progressing\""),
+                ("scar0_date", "is after the assessment date"),
+            ],
+        );
+    }
+
+    #[test]
     fn the_forms_file_is_the_examples_file() {
         // The wizard can say everything these example files say.
         let settings = Settings::default();
@@ -956,6 +1065,8 @@ location = "uk"
                     ("scar0_kind", "fue"),
                     ("scar0_site", "donor"),
                     ("scar0_count", "1800"),
+                    // The file says `age_months = 96`: the form asks for the date.
+                    ("scar0_date", "2018-12-02"),
                     ("conditions", "heart_condition"),
                     ("medications", "anticoagulant"),
                     ("aims", "scar_camouflage"),

@@ -14,6 +14,7 @@ mod consult_form;
 mod designer;
 mod pigments;
 mod settings;
+mod settings_form;
 mod today;
 
 use askama::Template;
