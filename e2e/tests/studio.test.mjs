@@ -201,9 +201,10 @@ describe("consultation", () => {
     await page.selectOption("#fitzpatrick", "III");
     await page.selectOption("#hair_colour", "dark_brown");
     await page.fill("#grey_percent", "10");
-    await page.getByRole("button", { name: "Next: Hair loss and scars" }).click();
+    await page.getByRole("button", { name: "Next: Hair loss and head" }).click();
     await page.selectOption("#scale", "norwood");
     await page.fill("#stage", "V");
+    await page.getByRole("button", { name: "Next: Scars" }).click();
     await page.getByRole("button", { name: "Next: Medical" }).click();
     await page.getByRole("button", { name: "Next: Lifestyle and goals" }).click();
     await page.selectOption("#sun_exposure", "moderate");
@@ -570,7 +571,8 @@ describe("settings", () => {
   test("the owner sees the clinic's settings and users; a practitioner may not", async () => {
     await page.goto("/settings");
     assert.equal((await page.textContent("h1")).trim(), "Settings");
-    assert.ok(await page.isVisible("#settings_toml"));
+    assert.ok(await page.isVisible("#settings_toml"), "the file can still be exported and imported");
+    assert.ok(await page.locator("form#figures details.figures").count() > 5, "the figures form, by section");
     const users = await page.locator("table#users tbody tr").allTextContents();
     assert.equal(users.length, 3, "the demo's three users");
     assert.ok(users.some((u) => u.includes(PRACTITIONER)));

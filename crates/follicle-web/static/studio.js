@@ -39,6 +39,49 @@ function initSteps(form) {
   show(current);
 }
 
+// Repeated rows (scars, past treatments): the server always shows one blank row; "Add
+// another" copies it with the next index, blank, so any number can be given without a reload.
+function initRepeat(group) {
+  const kind = group.dataset.repeat;
+  const add = document.createElement("button");
+  add.type = "button";
+  add.className = "secondary";
+  add.id = `add-${kind}`;
+  add.textContent = kind === "scar" ? "Add another scar" : "Add another treatment";
+  add.addEventListener("click", () => {
+    const rows = group.querySelectorAll(".repeat-row");
+    const last = rows[rows.length - 1];
+    const from = Number(last.dataset.index);
+    const to = from + 1;
+    const copy = last.cloneNode(true);
+    copy.dataset.index = String(to);
+    const rename = (v) => v.replace(`${kind}${from}_`, `${kind}${to}_`);
+    copy.querySelectorAll("[id],[name],[for],[aria-describedby]").forEach((el) => {
+      for (const a of ["id", "name", "for", "aria-describedby"]) if (el.hasAttribute(a)) el.setAttribute(a, rename(el.getAttribute(a)));
+    });
+    copy.querySelectorAll(".field-error").forEach((e) => e.remove());
+    copy.querySelectorAll("[aria-invalid]").forEach((e) => { e.removeAttribute("aria-invalid"); e.removeAttribute("aria-describedby"); });
+    copy.querySelectorAll("input").forEach((i) => { i.value = ""; });
+    copy.querySelectorAll("select").forEach((s) => { s.selectedIndex = 0; });
+    const legend = copy.querySelector("legend");
+    if (legend) legend.textContent = legend.textContent.replace(/\d+$/, String(to + 1));
+    last.after(copy);
+    copy.querySelector("select,input")?.focus();
+  });
+  group.after(add);
+}
+
+// Fields that only apply to some answers (a stage for staged scales, a SALT share for
+// alopecia) hide when they do not; the server ignores them then in any case.
+function initWhen(el) {
+  const control = document.getElementById(el.dataset.when);
+  if (!control) return;
+  const values = el.dataset.values.split(" ");
+  const sync = () => { el.hidden = !values.includes(control.value); };
+  control.addEventListener("change", sync);
+  sync();
+}
+
 // Before/after: the slider uncovers the later photo.
 function initCompare(box) {
   const after = box.querySelector(".after");
@@ -55,6 +98,8 @@ function initCompare(box) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-repeat]").forEach(initRepeat);
+  document.querySelectorAll("[data-when]").forEach(initWhen);
   document.querySelectorAll("form[data-steps]").forEach(initSteps);
   document.querySelectorAll("[data-compare]").forEach(initCompare);
 });

@@ -10,256 +10,19 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use follicle_core::profile::{
-    Fitzpatrick, HAIR_LOSS_SCALES, HairColour, HairlineStyle, SCAR_KINDS, ScarSite, SkinType, SunExposure,
+    Aim, Fitzpatrick, HAIR_LOSS_SCALES, HairColour, HairlineStyle, SCAR_KINDS, ScarSite, Sex, SkinType,
+    SunExposure,
 };
 use follicle_core::{Plan, Settings};
 use follicle_render::Look;
 use follicle_store::{Action, Client, PlanRecord};
 
-use super::clients::url_pairs;
+use super::consult_form::{ConsultForm, next_bookable_day};
 use super::today::day;
 use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
 use crate::compute::{ClientInput, PreviewArgs};
 use crate::extract::Id;
 use crate::state::AppState;
-
-/// The wizard's fields, as typed.
-#[derive(Debug, Default, Clone)]
-pub struct ConsultForm {
-    csrf: String,
-    action: String,
-    /// Values by field name (checkbox groups joined by commas).
-    values: Vec<(String, String)>,
-}
-
-impl ConsultForm {
-    fn parse(body: &[u8]) -> ConsultForm {
-        let mut f = ConsultForm::default();
-        for (k, v) in url_pairs(body) {
-            match k.as_str() {
-                "_csrf" => f.csrf = v,
-                "action" => f.action = v,
-                _ => f.values.push((k, v)),
-            }
-        }
-        f
-    }
-
-    /// A field's value ("" if not sent).
-    pub fn get(&self, name: &str) -> &str {
-        self.values
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    /// Whether a checkbox group holds a value.
-    pub fn has(&self, name: &str, value: &str) -> bool {
-        self.values.iter().any(|(k, v)| k == name && v == value)
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.values
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
-    fn set(&mut self, name: &str, value: &str) {
-        self.values.retain(|(k, _)| k != name);
-        self.values.push((name.into(), value.into()));
-    }
-
-    /// A new consultation for a client, with the client's name and age.
-    fn for_client(client: &Client) -> ConsultForm {
-        let mut f = ConsultForm::default();
-        for (k, v) in [
-            ("name", client.name.as_str()),
-            ("sex", "male"),
-            ("fitzpatrick", "III"),
-            ("skin_type", "normal"),
-            ("hair_colour", "dark_brown"),
-            ("grey_percent", "0"),
-            ("scale", "norwood"),
-            ("stage", "V"),
-            ("scar_kind", "none"),
-            ("sun_exposure", "moderate"),
-            ("aims", "full_coverage"),
-            ("hairline_style", "soft"),
-        ] {
-            f.values.push((k.into(), v.into()));
-        }
-        if let Some(age) = client.age_years {
-            f.values.push(("age".into(), age.to_string()));
-        }
-        f
-    }
-
-    /// The client file this form describes.
-    fn to_toml(&self) -> String {
-        use toml::{Table, Value};
-        let text = |v: &str| Value::String(v.trim().to_owned());
-        // Numbers that do not parse go in as text: the profile reader then names the field.
-        let number = |v: &str| match v.trim().parse::<i64>() {
-            Ok(n) => Value::Integer(n),
-            Err(_) => match v.trim().parse::<f64>() {
-                Ok(x) => Value::Float(x),
-                Err(_) => text(v),
-            },
-        };
-        let mut doc = Table::new();
-        let mut section = |name: &str, pairs: Vec<(&str, Option<Value>)>| {
-            let t: Table = pairs
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-                .collect();
-            if !t.is_empty() {
-                doc.insert(name.into(), Value::Table(t));
-            }
-        };
-        let opt = |name: &str| Some(self.get(name)).filter(|v| !v.trim().is_empty());
-        section(
-            "client",
-            vec![
-                ("name", opt("name").map(text)),
-                ("age", Some(number(self.get("age")))),
-                ("sex", opt("sex").map(text)),
-            ],
-        );
-        section(
-            "skin",
-            vec![
-                ("fitzpatrick", opt("fitzpatrick").map(text)),
-                ("type", opt("skin_type").map(text)),
-            ],
-        );
-        section(
-            "hair",
-            vec![
-                ("colour", opt("hair_colour").map(text)),
-                (
-                    "grey_percent",
-                    Some(number(if self.get("grey_percent").trim().is_empty() {
-                        "0"
-                    } else {
-                        self.get("grey_percent")
-                    })),
-                ),
-            ],
-        );
-        let scale = self.get("scale");
-        let stage_allowed = matches!(scale, "norwood" | "ludwig" | "savin");
-        let salt = matches!(scale, "alopecia_areata" | "scarring_alopecia");
-        section(
-            "hair_loss",
-            vec![
-                ("scale", opt("scale").map(text)),
-                (
-                    "stage",
-                    if stage_allowed {
-                        opt("stage").map(|s| if scale == "ludwig" { number(s) } else { text(s) })
-                    } else {
-                        None
-                    },
-                ),
-                (
-                    "affected_percent",
-                    if salt {
-                        opt("affected_percent").map(number)
-                    } else {
-                        None
-                    },
-                ),
-            ],
-        );
-        section(
-            "lifestyle",
-            vec![
-                ("sun_exposure", opt("sun_exposure").map(text)),
-                ("gym", Some(Value::Boolean(self.has("gym", "on")))),
-                ("swimming", Some(Value::Boolean(self.has("swimming", "on")))),
-            ],
-        );
-        section(
-            "goal",
-            vec![
-                (
-                    "aims",
-                    Some(Value::Array(self.all("aims").iter().map(|a| text(a)).collect())),
-                ),
-                ("hairline_style", opt("hairline_style").map(text)),
-            ],
-        );
-        section("pricing", vec![("location", opt("location").map(text))]);
-        let conditions: Vec<Value> = self.all("conditions").iter().map(|c| text(c)).collect();
-        let medications: Vec<Value> = self
-            .all("medications")
-            .iter()
-            .map(|m| {
-                let mut t = Table::new();
-                t.insert("name".into(), text(m));
-                Value::Table(t)
-            })
-            .collect();
-        if !conditions.is_empty() || !medications.is_empty() {
-            let mut t = Table::new();
-            t.insert("conditions".into(), Value::Array(conditions));
-            t.insert("medications".into(), Value::Array(medications));
-            doc.insert("medical".into(), Value::Table(t));
-        }
-        let kind = self.get("scar_kind");
-        if kind != "none" && !kind.is_empty() {
-            let mut scar = Table::new();
-            scar.insert("kind".into(), text(kind));
-            scar.insert(
-                "site".into(),
-                text(if self.get("scar_site").is_empty() {
-                    "donor"
-                } else {
-                    self.get("scar_site")
-                }),
-            );
-            if kind == "fue" {
-                scar.insert("count".into(), number(self.get("scar_count")));
-            } else {
-                scar.insert("length_mm".into(), number(self.get("scar_length_mm")));
-                scar.insert("width_mm".into(), number(self.get("scar_width_mm")));
-            }
-            doc.insert("scars".into(), Value::Array(vec![Value::Table(scar)]));
-        }
-        toml::to_string(&doc).unwrap_or_default()
-    }
-}
-
-/// Which form field shows an error about a client-file field.
-fn form_field(path: &str) -> &'static str {
-    let head = path.split('[').next().unwrap_or(path);
-    match head {
-        "client.name" => "name",
-        "client.age" => "age",
-        "client.sex" => "sex",
-        "skin.fitzpatrick" => "fitzpatrick",
-        "skin.type" => "skin_type",
-        "hair.colour" => "hair_colour",
-        "hair.grey_percent" => "grey_percent",
-        "hair_loss.scale" => "scale",
-        "hair_loss.stage" => "stage",
-        "hair_loss.affected_percent" => "affected_percent",
-        "lifestyle.sun_exposure" => "sun_exposure",
-        "goal.aims" => "aims",
-        "goal.hairline_style" => "hairline_style",
-        "pricing.location" => "location",
-        "medical.conditions" => "conditions",
-        "medical.medications" => "medications",
-        p if p.starts_with("scars") && p.ends_with("count") => "scar_count",
-        p if p.starts_with("scars") && p.ends_with("length_mm") => "scar_length_mm",
-        p if p.starts_with("scars") && p.ends_with("width_mm") => "scar_width_mm",
-        p if p.starts_with("scars") && p.ends_with("site") => "scar_site",
-        p if p.starts_with("scars") => "scar_kind",
-        _ => "client_toml",
-    }
-}
 
 /// The choices the form offers, from the core's vocabularies and the clinic's settings.
 #[derive(Debug)]
@@ -273,9 +36,14 @@ pub struct Choices {
     sun: Vec<String>,
     styles: Vec<String>,
     sexes: Vec<String>,
+    aims: Vec<String>,
     conditions: Vec<String>,
     medications: Vec<String>,
+    events: Vec<String>,
     locations: Vec<String>,
+    /// The yes/no questions of the skin step: (field, question).
+    answers: Vec<(String, String)>,
+    yes_no: Vec<String>,
 }
 
 impl Choices {
@@ -289,9 +57,16 @@ impl Choices {
             scar_sites: ScarSite::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
             sun: SunExposure::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
             styles: HairlineStyle::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-            sexes: vec!["male".to_owned(), "female".to_owned()],
+            sexes: Sex::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            aims: Aim::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
             conditions: settings.eligibility.known_conditions.clone(),
             medications: settings.eligibility.known_medications.clone(),
+            events: settings.eligibility.known_events.clone(),
+            answers: follicle_core::profile::ANSWERS
+                .iter()
+                .map(|a| (a.id.to_owned(), a.question.to_owned()))
+                .collect(),
+            yes_no: vec!["yes".to_owned(), "no".to_owned()],
             locations: settings
                 .pricing
                 .locations
@@ -444,12 +219,15 @@ pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) 
     page.actor.require(Action::EditClinicalRecords)?;
     let client = state.store().client(&page.actor, id).await?;
     let settings = state.clinic_settings(&page.actor).await?;
-    let form = ConsultForm::for_client(&client);
-    let mut form = form;
-    form.set("start", &time::OffsetDateTime::now_utc().date().to_string());
+    let today = crate::compute::today();
+    let form = ConsultForm::new_for(
+        &client.name,
+        client.age_years,
+        next_bookable_day(&settings, today),
+    );
     render(&ConsultPage {
         nav: Nav::new(&page, "clients"),
-        client_toml: form.to_toml(),
+        client_toml: form.client_file().0,
         client,
         form,
         choices: Choices::new(&settings),
@@ -514,34 +292,36 @@ pub(super) async fn submit(
     let settings = state.clinic_settings(&page.actor).await?;
     // The client-file step wins when it was edited by hand.
     let typed_toml = form.get("client_toml").to_owned();
-    let generated = form.to_toml();
-    let edited = !typed_toml.trim().is_empty() && form.get("use_client_toml") == "on";
-    let client_toml = if edited { typed_toml.clone() } else { generated };
+    let edited = !typed_toml.is_empty() && form.get("use_client_toml") == "on";
+    let checked = form.check(&settings, crate::compute::today());
+    let (client_toml, mut errors) = if edited {
+        (typed_toml, FieldErrors::default())
+    } else {
+        (checked.client_toml, checked.errors)
+    };
     let input = ClientInput {
         client_toml: client_toml.clone(),
         date: None,
-        start: Some(form.get("start").trim().to_owned()).filter(|s| !s.is_empty()),
+        start: Some(form.get("start").to_owned()).filter(|s| !s.is_empty()),
     };
-    let mut errors = FieldErrors::default();
-    let planned = match input.plan(&settings) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            let field = e.detail.field.clone().unwrap_or_default();
-            let target = if field == "start" {
-                "start"
-            } else if edited {
-                "client_toml"
-            } else {
-                form_field(&field)
-            };
-            let at = e
-                .detail
-                .line
-                .map(|l| format!(" (client file line {l})"))
-                .unwrap_or_default();
-            errors.add(target, format!("{field}: {}{at}", e.detail.message));
-            None
+    let planned = if errors.is_empty() {
+        match input.plan(&settings) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                // Only a hand-edited client file gets here with a mistake: name its line.
+                let field = e.detail.field.clone().unwrap_or_default();
+                let at = e
+                    .detail
+                    .line
+                    .map(|l| format!(" (client file line {l})"))
+                    .unwrap_or_default();
+                let target = if field == "start" { "start" } else { "client_toml" };
+                errors.add(target, format!("{field}: {}{at}", e.detail.message));
+                None
+            }
         }
+    } else {
+        None
     };
     if let (Some(_), "save") = (&planned, form.action.as_str()) {
         // The same action as the API's: the consultation and its design in one transaction.

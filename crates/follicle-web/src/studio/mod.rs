@@ -10,9 +10,11 @@
 
 mod clients;
 mod consult;
+mod consult_form;
 mod designer;
 mod pigments;
 mod settings;
+mod settings_form;
 mod today;
 
 use askama::Template;
