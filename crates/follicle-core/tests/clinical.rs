@@ -537,7 +537,11 @@ fn deposits_and_touch_ups_follow_the_location() {
         "\n[pricing]\nlocation = \"us-manhattan\"\n",
     );
     let q = planned(&text, &settings).quote.unwrap();
-    assert!(q.total as f64 * 0.5 > 675.0, "the cap must bind: total {}", q.total);
+    assert!(
+        q.total as f64 * 0.5 > 675.0,
+        "the cap must bind: total {}",
+        q.total
+    );
     assert_eq!((q.deposit, q.touch_up.price), (Some(130), 670));
     // A location's own figures: per-session rates used as given, not scaled by its factor.
     let clinic = "[[pricing.locations]]\nid = \"eu\"\nfactor = 2.0\ncurrency = \"EUR\"\nsession_fee = 100\nhourly_rate = 100\ndeposit = 50\ntouch_up_min = 100\ntouch_up_max = 120\n";

@@ -671,7 +671,11 @@ pub async fn old_records_still_load(store: &Store) {
     assert_eq!(p.assessed_on, date!(2026 - 11 - 21));
     assert_eq!(p.verdict, "proceed");
     assert_eq!(p.approach, ["density"]);
-    let dates: Vec<String> = p.sessions.iter().filter_map(|s| s.date.map(|d| d.to_string())).collect();
+    let dates: Vec<String> = p
+        .sessions
+        .iter()
+        .filter_map(|s| s.date.map(|d| d.to_string()))
+        .collect();
     assert_eq!(dates, ["2026-12-01", "2026-12-15", "2026-12-29"]);
     let quote = p.quote.as_ref().unwrap();
     assert_eq!((quote.currency.as_str(), quote.total), ("USD", 1650));

@@ -783,7 +783,11 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
     assert_eq!(explicit["consultation_id"], Value::Null);
     assert_eq!(explicit["plan"], Value::Null, "no consultation, no plan");
     assert_eq!(explicit["seed"], 9);
-    assert_eq!(explicit["zones"], json!({"kind": "stage", "stage": "norwood_2"}));
+    // An older design name is read and kept in the one stage vocabulary (the client file's form).
+    assert_eq!(
+        explicit["zones"],
+        json!({"kind": "stage", "stage": {"scale": "norwood", "stage": "II"}})
+    );
     assert_eq!(explicit["settings"]["session_fractions"], json!([0.5, 1.0]));
 
     // What cannot be designed.
