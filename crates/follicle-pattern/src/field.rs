@@ -141,45 +141,7 @@ impl ZoneMap {
             }
         }
         if bw > 0.0 && any_untreated {
-            let (d1, d2) = (RASTER_MM as f32, RASTER_MM as f32 * std::f32::consts::SQRT_2);
-            for j in 0..ny {
-                for i in 0..nx {
-                    let k = j * nx + i;
-                    let mut d = dist[k];
-                    if i > 0 {
-                        d = d.min(dist[k - 1] + d1);
-                    }
-                    if j > 0 {
-                        d = d.min(dist[k - nx] + d1);
-                        if i > 0 {
-                            d = d.min(dist[k - nx - 1] + d2);
-                        }
-                        if i + 1 < nx {
-                            d = d.min(dist[k - nx + 1] + d2);
-                        }
-                    }
-                    dist[k] = d;
-                }
-            }
-            for j in (0..ny).rev() {
-                for i in (0..nx).rev() {
-                    let k = j * nx + i;
-                    let mut d = dist[k];
-                    if i + 1 < nx {
-                        d = d.min(dist[k + 1] + d1);
-                    }
-                    if j + 1 < ny {
-                        d = d.min(dist[k + nx] + d1);
-                        if i + 1 < nx {
-                            d = d.min(dist[k + nx + 1] + d2);
-                        }
-                        if i > 0 {
-                            d = d.min(dist[k + nx - 1] + d2);
-                        }
-                    }
-                    dist[k] = d;
-                }
-            }
+            chamfer_distance(&mut dist, nx, ny, RASTER_MM as f32);
         }
         let style = &hairline.style_settings;
         let mean_size = settings.mean_unit_size();
@@ -333,5 +295,51 @@ impl SiteField for SessionField<'_> {
             return 0.0;
         }
         self.map.radius[j * self.map.nx + i] * self.scale
+    }
+}
+
+/// Two-pass chamfer distance transform in place, on a `w` × `h` raster of cells `step_mm` wide:
+/// zeros stay, every other cell gets the distance to the nearest zero (straight steps `step_mm`,
+/// diagonal steps √2 · `step_mm`). The density field's blend band and the renderer's stubble
+/// fall-off measure the same distance with it.
+pub fn chamfer_distance(d: &mut [f32], w: usize, h: usize, step_mm: f32) {
+    let (a, b) = (step_mm, step_mm * std::f32::consts::SQRT_2);
+    for j in 0..h {
+        for i in 0..w {
+            let k = j * w + i;
+            let mut v = d[k];
+            if i > 0 {
+                v = v.min(d[k - 1] + a);
+            }
+            if j > 0 {
+                v = v.min(d[k - w] + a);
+                if i > 0 {
+                    v = v.min(d[k - w - 1] + b);
+                }
+                if i + 1 < w {
+                    v = v.min(d[k - w + 1] + b);
+                }
+            }
+            d[k] = v;
+        }
+    }
+    for j in (0..h).rev() {
+        for i in (0..w).rev() {
+            let k = j * w + i;
+            let mut v = d[k];
+            if i + 1 < w {
+                v = v.min(d[k + 1] + a);
+            }
+            if j + 1 < h {
+                v = v.min(d[k + w] + a);
+                if i + 1 < w {
+                    v = v.min(d[k + w + 1] + b);
+                }
+                if i > 0 {
+                    v = v.min(d[k + w - 1] + b);
+                }
+            }
+            d[k] = v;
+        }
     }
 }

@@ -87,6 +87,7 @@
 
 pub mod error;
 mod field;
+pub use field::chamfer_distance;
 pub mod geometry;
 pub mod hairline;
 pub mod metrics;

@@ -166,7 +166,7 @@ impl ZoneGrid {
                 }
             })
             .collect();
-        chamfer(&mut to_hair_mm, width, height, cell);
+        follicle_pattern::chamfer_distance(&mut to_hair_mm, width, height, cell);
         ZoneGrid {
             x0: x0 as f32,
             y0: y0 as f32,
@@ -188,49 +188,5 @@ impl ZoneGrid {
         }
         let k = j as usize * self.width + i as usize;
         self.cells[k].map(|kind| (kind, self.to_hair_mm[k]))
-    }
-}
-
-/// Two-pass chamfer distance transform in place: zeros stay, every other cell gets the
-/// distance to the nearest zero (cells of `step` mm; diagonals √2 · step).
-fn chamfer(d: &mut [f32], w: usize, h: usize, step: f32) {
-    let (a, b) = (step, step * std::f32::consts::SQRT_2);
-    for j in 0..h {
-        for i in 0..w {
-            let k = j * w + i;
-            let mut v = d[k];
-            if i > 0 {
-                v = v.min(d[k - 1] + a);
-            }
-            if j > 0 {
-                v = v.min(d[k - w] + a);
-                if i > 0 {
-                    v = v.min(d[k - w - 1] + b);
-                }
-                if i + 1 < w {
-                    v = v.min(d[k - w + 1] + b);
-                }
-            }
-            d[k] = v;
-        }
-    }
-    for j in (0..h).rev() {
-        for i in (0..w).rev() {
-            let k = j * w + i;
-            let mut v = d[k];
-            if i + 1 < w {
-                v = v.min(d[k + 1] + a);
-            }
-            if j + 1 < h {
-                v = v.min(d[k + w] + a);
-                if i + 1 < w {
-                    v = v.min(d[k + w + 1] + b);
-                }
-                if i > 0 {
-                    v = v.min(d[k + w - 1] + b);
-                }
-            }
-            d[k] = v;
-        }
     }
 }

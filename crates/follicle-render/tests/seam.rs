@@ -57,45 +57,7 @@ fn distance(source: &[bool], w: usize, h: usize) -> Vec<f32> {
         .iter()
         .map(|&s| if s { 0.0 } else { f32::INFINITY })
         .collect();
-    let (a, b) = (1.0f32, std::f32::consts::SQRT_2);
-    for j in 0..h {
-        for i in 0..w {
-            let k = j * w + i;
-            let mut v = d[k];
-            if i > 0 {
-                v = v.min(d[k - 1] + a);
-            }
-            if j > 0 {
-                v = v.min(d[k - w] + a);
-                if i > 0 {
-                    v = v.min(d[k - w - 1] + b);
-                }
-                if i + 1 < w {
-                    v = v.min(d[k - w + 1] + b);
-                }
-            }
-            d[k] = v;
-        }
-    }
-    for j in (0..h).rev() {
-        for i in (0..w).rev() {
-            let k = j * w + i;
-            let mut v = d[k];
-            if i + 1 < w {
-                v = v.min(d[k + 1] + a);
-            }
-            if j + 1 < h {
-                v = v.min(d[k + w] + a);
-                if i + 1 < w {
-                    v = v.min(d[k + w + 1] + b);
-                }
-                if i > 0 {
-                    v = v.min(d[k + w - 1] + b);
-                }
-            }
-            d[k] = v;
-        }
-    }
+    follicle_pattern::chamfer_distance(&mut d, w, h, 1.0);
     d
 }
 
