@@ -142,7 +142,9 @@ describe("clients", () => {
     const consultations = await (await page.request.get(`/api/v1/clients/${shared.norwood7}/consultations`)).json();
     assert.equal(consultations.length, 1);
     assert.match(consultations[0].profile_toml, /scale = "norwood"\s+stage = "VII"/);
-    assert.deepEqual(consultations[0].profile.aims, ["full_coverage"]);
+    // The stored record, as issued: the approach planned and a numbered quote.
+    assert.deepEqual(consultations[0].plan.approach, ["full_coverage"]);
+    assert.match(consultations[0].quote_number, /^Q-\d+$/);
 
     const timeline = await page.textContent("ol#timeline");
     assert.match(timeline, /Consultation v1/);
