@@ -51,6 +51,12 @@ pub struct PlanRecord {
     pub total_dots: u64,
     /// The aftercare instructions, by day after a session.
     pub aftercare: Vec<AftercareRecord>,
+    /// What the client does before every session, earliest first (the clinic's pre-care).
+    #[serde(default)]
+    pub precare: Vec<PrecareRecord>,
+    /// The patch-test visit before session 1, when a rule asked for one.
+    #[serde(default)]
+    pub patch_test: Option<PatchTestRecord>,
     /// The quote; `None` when there are no sessions.
     pub quote: Option<QuoteRecord>,
     /// Notes on the plan.
@@ -118,6 +124,34 @@ pub struct AftercareRecord {
     /// …to this one.
     pub to_day: u32,
     /// What to do.
+    pub text: String,
+}
+
+/// One pre-care instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PrecareRecord {
+    /// From how many hours before a session it applies (0: the session day).
+    pub hours_before: u32,
+    /// What to do.
+    pub text: String,
+}
+
+/// The patch-test visit before session 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PatchTestRecord {
+    /// The day; none while the plan cannot be booked yet.
+    pub date: Option<Date>,
+    /// The start time, `HH:MM`.
+    pub start_time: String,
+    /// How long, in hours.
+    pub duration_hours: f64,
+    /// Session 1 is at least this many days later, when the test is read.
+    pub days_before_first_session: u32,
+    /// What happens, in words.
     pub text: String,
 }
 
@@ -250,6 +284,21 @@ impl PlanRecord {
                     text: i.text.clone(),
                 })
                 .collect(),
+            precare: plan
+                .precare
+                .iter()
+                .map(|i| PrecareRecord {
+                    hours_before: i.hours_before,
+                    text: i.text.clone(),
+                })
+                .collect(),
+            patch_test: plan.patch_test.as_ref().map(|v| PatchTestRecord {
+                date: v.date,
+                start_time: v.start_time.clone(),
+                duration_hours: v.duration_hours,
+                days_before_first_session: v.days_before_first_session,
+                text: v.text.clone(),
+            }),
             quote: plan.quote.as_ref().map(|q| QuoteRecord {
                 issued_on: issue.on,
                 valid_until: issue
@@ -283,6 +332,15 @@ impl PlanRecord {
     /// The date the first session is booked for, if any.
     pub fn first_session(&self) -> Option<Date> {
         self.sessions.first().and_then(|s| s.date)
+    }
+
+    /// The first day of the treatment: the patch-test visit when there is one, else the first
+    /// session (what a re-plan starts from, so that the same settings give the same dates).
+    pub fn first_visit(&self) -> Option<Date> {
+        self.patch_test
+            .as_ref()
+            .and_then(|v| v.date)
+            .or_else(|| self.first_session())
     }
 }
 
@@ -478,6 +536,9 @@ mod v0 {
                     text: i.text,
                 })
                 .collect(),
+            // Version 0 kept neither pre-care nor a patch-test visit.
+            precare: Vec::new(),
+            patch_test: None,
             // Version 0 kept no issue date: the quote counts as issued on the assessment day,
             // with no validity beyond it (it predates quote validity).
             quote: p.quote.map(|q| QuoteRecord {

@@ -64,7 +64,7 @@ impl ClientInput {
         Some(ClientInput {
             client_toml: c.profile_toml.clone()?,
             date: Some(c.plan.assessed_on.to_string()),
-            start: c.plan.first_session().map(|d| d.to_string()),
+            start: c.plan.first_visit().map(|d| d.to_string()),
         })
     }
 

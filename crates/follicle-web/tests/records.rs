@@ -82,6 +82,14 @@ pub async fn printed_plan_holds_and_replan_lists_differences(app: &App) {
         page.contains(first["quote_number"].as_str().unwrap()),
         "the quote number is printed"
     );
+    // The pre-care issued with the plan is printed from the record, every item of it.
+    let precare = first["plan"]["precare"].as_array().unwrap();
+    assert!(!precare.is_empty(), "the default settings give pre-care");
+    assert!(page.contains("Before every session"));
+    for item in precare {
+        let words = item["text"].as_str().unwrap();
+        assert!(page.contains(&html_escape(words)), "pre-care printed: {words}");
+    }
     let timeline = text(&app.get(&format!("/clients/{cid}"), &practitioner).await.body);
     assert!(
         timeline.contains(&format!("{currency} {total}")),
@@ -302,4 +310,13 @@ pub async fn bad_replans_name_the_field_and_change_nothing(app: &App) {
     .await
     .expect_error(StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(count(cid).await, 1);
+}
+
+/// Text as askama escapes it in a page.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }

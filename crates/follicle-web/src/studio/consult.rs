@@ -364,6 +364,8 @@ struct PrintPage {
     may_replan: bool,
     plan: PlanView,
     aftercare: Vec<(String, String)>,
+    precare: Vec<(String, String)>,
+    patch_test: String,
 }
 
 /// The printed plan and quote: the stored record as it was issued, never re-planned, with
@@ -380,6 +382,23 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
         .iter()
         .map(|i| (format!("Day {}–{}", i.from_day, i.to_day), i.text.clone()))
         .collect();
+    let precare = c
+        .plan
+        .precare
+        .iter()
+        .map(|i| {
+            let when = match i.hours_before {
+                0 => "On the day".to_owned(),
+                h if h % 24 == 0 => format!("From {} days before", h / 24),
+                h => format!("From {h} h before"),
+            };
+            (when, i.text.clone())
+        })
+        .collect();
+    let patch_test = c.plan.patch_test.as_ref().map_or_else(String::new, |v| {
+        let when = v.date.map_or_else(|| "not dated yet".to_owned(), day);
+        format!("{when}, {}: {}", v.start_time, v.text)
+    });
     let replanned_from = match c.replanned_from {
         Some(from) => state
             .store()
@@ -404,6 +423,8 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
         may_replan: page.may(Action::EditClinicalRecords),
         plan: plan_view(&c.plan, c.quote_number, preview),
         aftercare,
+        precare,
+        patch_test,
     })
 }
 
