@@ -83,11 +83,18 @@ impl ClientInput {
         self.plan_with_seed(settings, DEFAULT_SEED)
     }
 
-    /// Reads, assesses and plans the client file, priced from the zones drawn with `seed`.
-    pub fn plan_with_seed(&self, settings: &Settings, seed: u64) -> ApiResult<Planned> {
+    /// Reads the client file with the day it is assessed on and the first day sessions could
+    /// start, without planning it.
+    pub fn read(&self, settings: &Settings) -> ApiResult<(ClientProfile, Date, Date)> {
         let day = date("date", self.date.as_deref(), today())?;
         let profile = ClientProfile::from_toml(&self.client_toml, settings, day)?;
         let start = date("start", self.start.as_deref(), day)?;
+        Ok((profile, day, start))
+    }
+
+    /// Reads, assesses and plans the client file, priced from the zones drawn with `seed`.
+    pub fn plan_with_seed(&self, settings: &Settings, seed: u64) -> ApiResult<Planned> {
+        let (profile, day, start) = self.read(settings)?;
         let t = treatment::plan_client(&profile, settings, day, start, seed).map_err(drawing_error)?;
         Ok(Planned {
             profile,

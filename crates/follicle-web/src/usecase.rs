@@ -20,6 +20,7 @@ use follicle_store::{
     PlanRecord,
 };
 use serde_json::Value;
+use time::Date;
 use uuid::Uuid;
 
 use crate::compute::{self, ClientInput, Planned};
@@ -242,8 +243,12 @@ pub struct DesignEdit {
 /// zones (hairline moved, zones painted or erased, densities changed) on the client's head and
 /// the planner prices what is drawn, so hours, sessions and price follow the edit. A design that
 /// leaves nothing to treat is a 422 naming `zones`.
-pub fn plan_for_design(planned: &Planned, design: &PatternRequest, settings: &Settings) -> ApiResult<Plan> {
-    follicle_pattern::replan_design(design, &planned.profile, settings, planned.today, planned.start)
+pub fn plan_for_design(
+    (profile, today, start): (&ClientProfile, Date, Date),
+    design: &PatternRequest,
+    settings: &Settings,
+) -> ApiResult<Plan> {
+    follicle_pattern::replan_design(design, profile, settings, today, start)
         .map(|t| t.plan)
         .map_err(|e| match e.field() {
             "zones" => ApiError::invalid("zones", e.to_string()),
@@ -261,20 +266,25 @@ pub async fn plan_design_edit(
 ) -> ApiResult<PlanRecord> {
     let c = state.store().consultation(actor, consultation_id).await?;
     let settings = state.clinic_settings(actor).await?;
-    let planned = planned_of(&c, &settings)?;
-    let plan = plan_for_design(&planned, design, &settings)?;
+    // Only the client file and its days: the consultation's own plan is not needed to re-plan
+    // the edit (this runs on every redraw in the designer).
+    let (profile, today, start) = input_of(&c)?.read(&settings)?;
+    let plan = plan_for_design((&profile, today, start), design, &settings)?;
     Ok(PlanRecord::from_core(&plan, issue_today(&settings)))
 }
 
+/// The client file a consultation kept, with its days.
+fn input_of(c: &Consultation) -> ApiResult<ClientInput> {
+    ClientInput::from_consultation(c).ok_or_else(|| {
+        ApiError::invalid(
+            "consultation_id",
+            "this consultation kept no client file to design from",
+        )
+    })
+}
+
 fn planned_of(c: &Consultation, settings: &Settings) -> ApiResult<Planned> {
-    ClientInput::from_consultation(c)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "consultation_id",
-                "this consultation kept no client file to design from",
-            )
-        })?
-        .plan(settings)
+    input_of(c)?.plan(settings)
 }
 
 /// Saves a design version of client `client_id`, with the plan and quote that go with it
@@ -320,7 +330,7 @@ pub async fn save_design_version(
     state.pattern(request.clone()).await?;
     let plan = match planned.as_ref() {
         Some(p) => Some(PlanRecord::from_core(
-            &plan_for_design(p, &request, &settings)?,
+            &plan_for_design((&p.profile, p.today, p.start), &request, &settings)?,
             issue_today(&settings),
         )),
         None => None,
