@@ -83,7 +83,7 @@ impl FadingModel {
 
     fn with_factor(s: &FadingSettings, rate_factor: f64, early_factor: f64) -> FadingModel {
         FadingModel {
-            early_loss: (s.early_loss * early_factor).min(0.9),
+            early_loss: (s.early_loss * early_factor).min(s.early_loss_cap),
             early_years: s.early_weeks / 52.18,
             rate_per_year: s.contrast_loss_per_year * rate_factor,
             threshold: s.touch_up_threshold,

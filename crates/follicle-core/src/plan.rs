@@ -449,7 +449,7 @@ fn layer_sessions(assessment: &Assessment, settings: &Settings, layers: usize) -
         let work_hours: f64 = work.iter().map(|w| w.hours).sum();
         // Every part carries the setup (and the first, in the foundation, the design time), so the
         // capacity of a part is what is left of the maximum length.
-        let capacity = (s.max_hours - fixed).max(0.25);
+        let capacity = (s.max_hours - fixed).max(s.min_work_hours);
         let parts = ((work_hours / capacity).ceil() as usize).max(1);
         let per_part = work_hours / parts as f64;
         let chunks = split_work(&work, parts, per_part);

@@ -45,7 +45,9 @@ pub use keys::{
     NeedleGauge, PerApproach, PerFitzpatrick, PerGauge, PerHairColour, PerSkinType, PerSunExposure, PerZone,
     SessionCount,
 };
-pub use pattern::{HairlineStyleSettings, PatternSettings};
+pub use pattern::{
+    HairlineStyleSettings, LandmarkSettings, MidFrontalHeights, PatternSettings, ScarSites, StageZones,
+};
 pub use render::{OpticsSettings, RenderSettings};
 pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
@@ -248,6 +250,9 @@ pub struct SessionSettings {
     /// Booked slots are rounded up to a multiple of this many hours.
     pub slot_step_hours: f64,
     pub setup_hours: f64,
+    /// Least working time a session part keeps once its setup (and design) time is taken from
+    /// `max_hours`.
+    pub min_work_hours: f64,
     pub first_session_design_hours: f64,
     pub dots_per_hour: f64,
     pub hairline_speed_factor: f64,
@@ -327,6 +332,8 @@ pub struct ShadeBand {
 pub struct FadingSettings {
     pub early_loss: f64,
     pub early_weeks: f64,
+    /// The most of a dot's strength the early loss may take once the scar factor has scaled it.
+    pub early_loss_cap: f64,
     pub contrast_loss_per_year: f64,
     pub touch_up_threshold: f64,
     pub scar_factor: f64,
@@ -539,6 +546,9 @@ pub struct HeadSettings {
     pub circumference_cm: BTreeMap<String, f64>,
     /// Glabella–opisthocranion length, mm, by sex.
     pub length_mm: BTreeMap<String, f64>,
+    /// Height of the vertex above the glabella plane, mm, by sex (the pattern engine's head
+    /// model, when a design does not give it).
+    pub height_mm: BTreeMap<String, f64>,
 }
 
 impl Default for Settings {
@@ -1099,15 +1109,20 @@ impl SettingsData {
             );
         }
         for sex in ["male", "female"] {
-            match (self.head.circumference_cm.get(sex), self.head.length_mm.get(sex)) {
-                (Some(&c), Some(&l)) => {
+            match (
+                self.head.circumference_cm.get(sex),
+                self.head.length_mm.get(sex),
+                self.head.height_mm.get(sex),
+            ) {
+                (Some(&c), Some(&l), Some(&h)) => {
                     fraction(&format!("head.circumference_cm.{sex}"), c, 40.0, 70.0)?;
                     fraction(&format!("head.length_mm.{sex}"), l, 140.0, 240.0)?;
+                    within_limit(&format!("head.height_mm.{sex}"), h)?;
                 }
                 _ => {
                     return e(
                         "head",
-                        format!("circumference_cm and length_mm need a {sex:?} value"),
+                        format!("circumference_cm, length_mm and height_mm need a {sex:?} value"),
                     );
                 }
             }
@@ -1122,6 +1137,8 @@ impl SettingsData {
             ("pigment.hairline_soft_extra", p.hairline_soft_extra),
             ("fading.dot_spread_per_year", f.dot_spread_per_year),
             ("fading.hue_cooling_per_year", f.hue_cooling_per_year),
+            ("fading.early_loss_cap", f.early_loss_cap),
+            ("sessions.min_work_hours", s.min_work_hours),
             ("pricing.cancellation_hours", f64::from(pr.cancellation_hours)),
         ] {
             within_limit(path, v)?;
@@ -1196,22 +1213,13 @@ fn check_location_figures(i: usize, loc: &Location, pr: &PricingSettings) -> Inp
         ));
     }
     for (scale, stages) in &loc.stage_prices {
-        let allowed: Vec<&str> = match scale.as_str() {
-            "norwood" => crate::profile::NorwoodStage::ALL
-                .iter()
-                .map(|s| s.as_str())
-                .collect(),
-            "ludwig" => vec!["I", "II", "III"],
-            "savin" => crate::profile::SAVIN_STAGES.to_vec(),
-            "diffuse" | "alopecia_totalis" | "alopecia_universalis" => vec!["all"],
-            other => {
-                return Err(InputError::field(
-                    at(&format!("stage_prices.{other}")),
-                    format!(
-                        "expected a scale with stages (norwood, ludwig, savin) or one priced whole (diffuse, alopecia_totalis, alopecia_universalis), got {other:?}"
-                    ),
-                ));
-            }
+        let Some(allowed) = stage_names(scale) else {
+            return Err(InputError::field(
+                at(&format!("stage_prices.{scale}")),
+                format!(
+                    "expected a scale with stages (norwood, ludwig, savin) or one priced whole (diffuse, alopecia_totalis, alopecia_universalis), got {scale:?}"
+                ),
+            ));
         };
         for (stage, &price) in stages {
             let field = at(&format!("stage_prices.{scale}.{stage}"));
@@ -1225,6 +1233,21 @@ fn check_location_figures(i: usize, loc: &Location, pr: &PricingSettings) -> Inp
         }
     }
     Ok(())
+}
+
+/// The stage names of a hair-loss scale as the settings key them (`stage_prices`,
+/// `pattern.stages`): `all` for a scale without stages; `None` for an unknown scale.
+pub(crate) fn stage_names(scale: &str) -> Option<Vec<&'static str>> {
+    Some(match scale {
+        "norwood" => crate::profile::NorwoodStage::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        "ludwig" => vec!["I", "II", "III"],
+        "savin" => crate::profile::SAVIN_STAGES.to_vec(),
+        "diffuse" | "alopecia_totalis" | "alopecia_universalis" => vec!["all"],
+        _ => return None,
+    })
 }
 
 fn check_known(field: &str, name: Option<&str>, known: &[String]) -> InputResult<()> {
@@ -1249,9 +1272,15 @@ fn check_currency(field: &str, code: &str) -> InputResult<()> {
 }
 
 /// Checks `value` against the allowed range of `path` in [`schema::LIMITS`].
-fn within_limit(path: &str, value: f64) -> InputResult<()> {
+pub(crate) fn within_limit(path: &str, value: f64) -> InputResult<()> {
+    within_limit_as(path, path, value)
+}
+
+/// Checks `value` against the [`schema::LIMITS`] range of `path`, naming `field` (an item of
+/// a list, `render.fresh_redness[1]`) in the error.
+pub(crate) fn within_limit_as(field: &str, path: &str, value: f64) -> InputResult<()> {
     match schema::limit(path) {
-        Some((min, max, _)) => fraction(path, value, min, max),
+        Some((min, max, _)) => fraction(field, value, min, max),
         None => Ok(()),
     }
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{PerFitzpatrick, PerHairColour};
-use super::{Settings, fraction};
+use super::{Settings, fraction, within_limit, within_limit_as};
 use crate::error::InputResult;
 use crate::profile::Fitzpatrick;
 
@@ -53,6 +53,16 @@ pub struct RenderSettings {
     /// Share of natural hair density drawn in the blend band at the edge of treated zones.
     /// Follicle estimate.
     pub hair_in_blend: f32,
+    /// "Healed" previews show each session's dots this many weeks after it (DOMAIN §1: the
+    /// aftercare restrictions last about 28–30 days, by when the skin has healed).
+    pub healed_after_weeks: f32,
+    /// Ink strength of a fresh dot relative to a healed one (fresh pigment has not yet shed).
+    /// Follicle estimate.
+    pub fresh_strength: f32,
+    /// σ of the Gaussian halo of redness round a fresh dot, mm. Follicle estimate.
+    pub fresh_halo_sigma_mm: f32,
+    /// Strength of that halo. Follicle estimate.
+    pub fresh_halo_strength: f32,
 }
 
 /// Optical parameters (`[render.optics]`); see the renderer's `optics` module.
@@ -80,6 +90,14 @@ pub struct OpticsSettings {
     /// "dilution"). A dot of another mix absorbs in proportion to the carbon it carries
     /// (Beer–Lambert), `(1 − w) / (1 − reference_dilution)` of the reference's absorbance.
     pub reference_dilution: f32,
+    /// The blue-grey shift stops falling this far above the reference depth, mm. Follicle estimate.
+    pub shift_shallowest_mm: f32,
+    /// How much the full drift of old pigment adds to the blue shift, as a share of the
+    /// reference spread of the channels. Follicle estimate.
+    pub cooling_shift: f32,
+    /// The relative change full redness round a fresh dot makes to the skin's linear R, G and B
+    /// (red up, green and blue down). Follicle estimate.
+    pub fresh_redness: [f32; 3],
 }
 
 impl Default for RenderSettings {
@@ -188,6 +206,23 @@ impl RenderSettings {
             1.0,
         )?;
         fraction("render.hair_in_blend", f64::from(self.hair_in_blend), 0.0, 1.0)?;
+        for (path, v) in [
+            ("render.healed_after_weeks", self.healed_after_weeks),
+            ("render.fresh_strength", self.fresh_strength),
+            ("render.fresh_halo_sigma_mm", self.fresh_halo_sigma_mm),
+            ("render.fresh_halo_strength", self.fresh_halo_strength),
+            ("render.optics.shift_shallowest_mm", o.shift_shallowest_mm),
+            ("render.optics.cooling_shift", o.cooling_shift),
+        ] {
+            within_limit(path, f64::from(v))?;
+        }
+        for (i, &v) in o.fresh_redness.iter().enumerate() {
+            within_limit_as(
+                &format!("render.optics.fresh_redness[{i}]"),
+                "render.optics.fresh_redness",
+                f64::from(v),
+            )?;
+        }
         Ok(())
     }
 }

@@ -102,6 +102,7 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("sessions.min_hours", 0.25, 12.0, "h"),
     ("sessions.slot_step_hours", 0.05, 2.0, "h"),
     ("sessions.setup_hours", 0.0, 3.0, "h"),
+    ("sessions.min_work_hours", 0.05, 2.0, "h"),
     ("sessions.first_session_design_hours", 0.0, 3.0, "h"),
     ("sessions.dots_per_hour", 100.0, 50_000.0, "dots/h"),
     ("sessions.hairline_speed_factor", 0.1, 2.0, ""),
@@ -119,6 +120,7 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("pigment.max", 0.0, 1.0, ""),
     ("fading.early_loss", 0.0, 0.5, ""),
     ("fading.early_weeks", 0.1, 26.0, "weeks"),
+    ("fading.early_loss_cap", 0.1, 0.95, ""),
     ("fading.contrast_loss_per_year", 0.001, 1.0, "per year"),
     ("fading.touch_up_threshold", 0.1, 0.95, ""),
     ("fading.scar_factor", 0.5, 5.0, "×"),
@@ -142,6 +144,7 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("pricing.touch_up_max", 0.0, 1_000_000.0, ""),
     ("head.circumference_cm.*", 40.0, 70.0, "cm"),
     ("head.length_mm.*", 140.0, 240.0, "mm"),
+    ("head.height_mm.*", 60.0, 160.0, "mm"),
     ("pattern.fu_mix_percent", 0.0, 100.0, "%"),
     ("pattern.unit_dot_spacing_mm", 0.1, 1.0, "mm"),
     ("pattern.mature_raise_mm", 0.0, 40.0, "mm"),
@@ -160,6 +163,51 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("pattern.*.isolated_band_mm", 0.0, 15.0, "mm"),
     ("pattern.*.irregularity_mm", 0.0, 10.0, "mm"),
     ("pattern.*.wave_length_mm", 5.0, 200.0, "mm"),
+    ("pattern.mid_frontal_height_mm.*", 50.0, 130.0, "mm"),
+    ("pattern.frontotemporal_sideburn_gap_deg", 0.0, 30.0, "°"),
+    ("pattern.temporal_peak_height_share", 0.0, 0.6, ""),
+    ("pattern.recession_position_share", 0.0, 1.0, ""),
+    ("pattern.forehead_rounding_share", 0.0, 1.0, ""),
+    ("pattern.temple_depth_mm", 0.0, 100.0, "mm"),
+    ("pattern.temple_beyond_corner_deg", 0.0, 30.0, "°"),
+    ("pattern.temple_reach_drawn_deg", 5.0, 80.0, "°"),
+    ("pattern.areata_crown_reach_mm", 0.0, 150.0, "mm"),
+    ("pattern.areata_frontal_depth_mm", 0.0, 150.0, "mm"),
+    ("pattern.areata_sides_share", 0.1, 1.0, ""),
+    ("pattern.fut_strip_length_mm", 20.0, 320.0, "mm"),
+    ("pattern.fut_strip_height_mm", -100.0, 50.0, "mm"),
+    ("pattern.fut_strip_width_mm", 0.5, 20.0, "mm"),
+    ("pattern.fue_punch_count", 1.0, 5000.0, "punches"),
+    ("pattern.fue_punch_diameter_mm", 0.5, 2.0, "mm"),
+    ("pattern.fue_punch_margin_mm", 0.0, 3.0, "mm"),
+    ("pattern.fue_donor_top_azimuth_deg", -180.0, 0.0, "°"),
+    ("pattern.fue_donor_bottom_azimuth_deg", -180.0, 0.0, "°"),
+    ("pattern.fue_donor_height_share", -0.9, 0.5, ""),
+    ("pattern.donor_band_azimuth_deg", 180.0, 360.0, "°"),
+    ("pattern.donor_band_bottom_mm", -100.0, 0.0, "mm"),
+    ("pattern.scar_site_reach_share", 0.05, 1.0, ""),
+    ("pattern.scar_sites.*", -1.0, 1.0, ""),
+    ("pattern.landmarks.canthus_half_width_male_mm", 20.0, 80.0, "mm"),
+    ("pattern.landmarks.canthus_half_width_female_mm", 20.0, 80.0, "mm"),
+    (
+        "pattern.landmarks.canthus_reference_half_breadth_mm",
+        40.0,
+        120.0,
+        "mm",
+    ),
+    ("pattern.landmarks.canthus_scale_min", 0.5, 1.0, ""),
+    ("pattern.landmarks.canthus_scale_max", 1.0, 2.0, ""),
+    ("pattern.landmarks.canthus_below_glabella_mm", 0.0, 50.0, "mm"),
+    ("pattern.landmarks.ear_canal_below_glabella_mm", 0.0, 80.0, "mm"),
+    ("pattern.landmarks.ear_canal_below_share", 0.0, 0.9, ""),
+    ("pattern.landmarks.ear_canal_behind_share", -0.5, 0.5, ""),
+    ("pattern.landmarks.nape_below_share", 0.1, 0.9, ""),
+    ("pattern.landmarks.lower_edge_azimuth_deg", -85.0, 45.0, "°"),
+    ("pattern.landmarks.lower_edge_height_share", -0.9, 0.5, ""),
+    ("pattern.stages.*.*.frontal_depth_mm", 5.0, 150.0, "mm"),
+    ("pattern.stages.*.*.crown_radius_mm", 5.0, 150.0, "mm"),
+    ("pattern.stages.*.*.mid_scalp_share", 0.05, 1.0, ""),
+    ("pattern.stages.*.*.mid_scalp_rim_mm", 0.0, 50.0, "mm"),
     ("render.optics.absorbance", 0.0, 10.0, ""),
     ("render.optics.surface_share_light", 0.0, 1.0, ""),
     ("render.optics.surface_share_dark", 0.0, 1.0, ""),
@@ -168,6 +216,9 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.optics.reference_depth_mm", 0.05, 3.0, "mm"),
     ("render.optics.blue_shift_per_mm", 0.0, 5.0, "per mm"),
     ("render.optics.reference_dilution", 0.0, 0.9, ""),
+    ("render.optics.shift_shallowest_mm", 0.0, 3.0, "mm"),
+    ("render.optics.cooling_shift", 0.0, 5.0, ""),
+    ("render.optics.fresh_redness", -0.5, 0.5, ""),
     ("render.healed_dot_scale", 0.5, 10.0, "×"),
     ("render.fresh_dot_scale", 0.5, 3.0, "×"),
     ("render.depth_mm", 0.05, 3.0, "mm"),
@@ -180,6 +231,10 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.grey_hair_srgb", 0.0, 255.0, ""),
     ("render.hair_left_among_density", 0.0, 1.0, ""),
     ("render.hair_in_blend", 0.0, 1.0, ""),
+    ("render.healed_after_weeks", 1.0, 26.0, "weeks"),
+    ("render.fresh_strength", 0.5, 3.0, "×"),
+    ("render.fresh_halo_sigma_mm", 0.1, 10.0, "mm"),
+    ("render.fresh_halo_strength", 0.0, 3.0, ""),
 ];
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.
@@ -426,9 +481,28 @@ fn label(path: &str) -> String {
         || parent.ends_with("_factor")
         || matches!(
             parent,
-            "full_area_cm2" | "base_count" | "regions" | "region_zones" | "circumference_cm" | "length_mm"
+            "full_area_cm2"
+                | "base_count"
+                | "regions"
+                | "region_zones"
+                | "circumference_cm"
+                | "length_mm"
+                | "height_mm"
+                | "mid_frontal_height_mm"
+                | "scar_sites"
         )
         || keys.first() == Some(&"zones") && keys.len() >= 3;
+    // A stage's zone (`pattern.stages.norwood.III.frontal_depth_mm`): "Norwood III: frontal depth (mm)".
+    if keys.len() == 4 && keys[..2] == ["pattern", "stages"] {
+        let scale = words(keys[2]);
+        let what = words(last);
+        return format!(
+            "{scale} {}: {}{}",
+            keys[3],
+            what.get(..1).unwrap_or_default().to_lowercase(),
+            what.get(1..).unwrap_or_default()
+        );
+    }
     if is_key_of_map && !parent.is_empty() {
         format!("{}: {}", words(parent), last.replace('_', " "))
     } else {
