@@ -117,7 +117,7 @@ pub(crate) fn render_head(
     // Ink on a chart raster as fine as the view's pixels.
     let frame = ChartFrame::with_scale(&scene.pattern.outline, 1.0 / cam.mm_per_px);
     let layers = scene.layers(moment, frame);
-    let skin = scene.skin.linear(scene.settings).unwrap_or([0.5, 0.4, 0.3]);
+    let skin = scene.skin.linear_or_typical(scene.settings);
     let table = scene.optics(skin, moment).table(12.0, 4096);
     let hair = scene.hair.map(|h| srgb_to_linear(h.srgb));
     let outline = PolarOutline::new(&scene.pattern.outline);

@@ -8,6 +8,7 @@ use follicle_pattern::Dot;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RenderError;
+use crate::settings::RenderSettings;
 
 /// The moment a preview shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,7 +19,7 @@ pub enum Moment {
         /// 1-based.
         session: u8,
     },
-    /// Healed after session `session` (about four weeks later).
+    /// Healed after session `session` (`render.healed_after_weeks` later).
     Healed {
         /// 1-based.
         session: u8,
@@ -33,8 +34,13 @@ pub enum Moment {
     },
 }
 
-/// Years after a session at which a dot counts as healed (four weeks).
-pub const HEALED_YEARS: f64 = 4.0 / 52.18;
+/// Weeks in a year (365.25 / 7, rounded as the fading model rounds it).
+const WEEKS_PER_YEAR: f64 = 52.18;
+
+/// Years after a session at which a dot counts as healed (`render.healed_after_weeks`).
+pub fn healed_years(settings: &RenderSettings) -> f64 {
+    f64::from(settings.healed_after_weeks) / WEEKS_PER_YEAR
+}
 
 impl Moment {
     /// Parses `fresh:N`, `healed:N`, `years:Y` or `years:Y@T` (a touch-up at year T; several
@@ -167,7 +173,9 @@ impl Moment {
         last_session: u8,
         fading: &Fading,
         healing_loss: f64,
+        settings: &RenderSettings,
     ) -> Option<DotLook> {
+        let healed = healed_years(settings);
         let model = if dot.zone == follicle_core::ZoneKind::Scar {
             &fading.scar
         } else {
@@ -181,14 +189,14 @@ impl Moment {
                 }
                 if dot.session == *session {
                     Some(DotLook {
-                        strength: 1.15,
+                        strength: settings.fresh_strength,
                         size: 1.0,
                         fresh: true,
                         shade,
                     })
                 } else {
                     Some(DotLook {
-                        strength: model.base_strength(HEALED_YEARS) as f32,
+                        strength: model.base_strength(healed) as f32,
                         size: 1.0,
                         fresh: false,
                         shade,
@@ -205,14 +213,14 @@ impl Moment {
                     return None;
                 }
                 Some(DotLook {
-                    strength: model.base_strength(HEALED_YEARS) as f32,
+                    strength: model.base_strength(healed) as f32,
                     size: 1.0,
                     fresh: false,
                     shade,
                 })
             }
             Moment::Years { years, touch_ups } => {
-                let years = years.max(HEALED_YEARS);
+                let years = years.max(healed);
                 // Once touched up, a dot holds the touch-up's mix (the fading model says how
                 // much of it is left).
                 let touched = touch_ups

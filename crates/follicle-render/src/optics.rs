@@ -42,6 +42,8 @@ pub struct Optics {
     pub absorbance: [f32; 3],
     /// Share of reflectance from above the ink.
     pub surface_share: f32,
+    /// The relative change full redness round a fresh dot makes to the skin's linear R, G, B.
+    pub fresh_redness: [f32; 3],
 }
 
 impl Optics {
@@ -57,12 +59,15 @@ impl Optics {
         // Blue shift: spread of the channels around their mean, stronger when deeper and with age.
         let a = settings.absorbance;
         let mean = (a[0] + a[1] + a[2]) / 3.0;
-        let depth = (depth_mm - settings.reference_depth_mm).clamp(-0.45, 2.0);
-        let shift = (1.0 + settings.blue_shift_per_mm * depth + 0.6 * cooling.clamp(0.0, 1.0)).max(0.0);
+        let depth = (depth_mm - settings.reference_depth_mm).clamp(-settings.shift_shallowest_mm, 2.0);
+        let shift =
+            (1.0 + settings.blue_shift_per_mm * depth + settings.cooling_shift * cooling.clamp(0.0, 1.0))
+                .max(0.0);
         let absorbance = a.map(|c| (mean + (c - mean) * shift).max(0.0));
         Optics {
             absorbance,
             surface_share,
+            fresh_redness: settings.fresh_redness,
         }
     }
 
@@ -87,6 +92,7 @@ impl Optics {
             factors,
             scale: steps as f32 / max_ink,
             max: steps,
+            fresh_redness: self.fresh_redness,
         }
     }
 }
@@ -97,6 +103,8 @@ pub struct InkTable {
     factors: Vec<[f32; 3]>,
     scale: f32,
     max: usize,
+    /// The optics' `fresh_redness`, for the pixels that composite with this table.
+    pub(crate) fresh_redness: [f32; 3],
 }
 
 impl InkTable {

@@ -64,6 +64,14 @@ impl Skin {
             }
         }
     }
+
+    /// The colour in linear light, or the settings' typical Fitzpatrick III skin for a skin
+    /// [`Skin::linear`] refuses (scenes are validated before they are drawn, so only a
+    /// caller that skipped validation sees it).
+    pub fn linear_or_typical(&self, settings: &RenderSettings) -> Linear {
+        self.linear(settings)
+            .unwrap_or_else(|_| srgb_to_linear(settings.skin_of(follicle_core::profile::Fitzpatrick::III)))
+    }
 }
 
 /// Existing hair, drawn as stubble where the client still has it.
@@ -330,9 +338,9 @@ impl<'a> Scene<'a> {
         // its dots splatted in one binned pass.
         let mut groups: Vec<(u32, Kernel, Vec<[f32; 3]>)> = Vec::new();
         let mut fresh_dots: Vec<[f32; 3]> = Vec::new();
-        let fresh_kernel = Kernel::new(1.2 * px);
+        let fresh_kernel = Kernel::new(s.fresh_halo_sigma_mm * px);
         for (i, dot) in self.pattern.dots.iter().enumerate() {
-            let Some(look) = moment.look(i, dot, last, &self.fading, self.fading.healing_loss_fraction)
+            let Some(look) = moment.look(i, dot, last, &self.fading, self.fading.healing_loss_fraction, s)
             else {
                 continue;
             };
@@ -365,7 +373,7 @@ impl<'a> Scene<'a> {
             let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
             groups[group].2.push([x, y, mass]);
             if look.fresh {
-                fresh_dots.push([x, y, 0.35 * (1.2 * px).powi(2)]);
+                fresh_dots.push([x, y, s.fresh_halo_strength * (s.fresh_halo_sigma_mm * px).powi(2)]);
             }
         }
         for (_, kernel, dots) in &groups {
@@ -422,7 +430,7 @@ impl<'a> Scene<'a> {
     fn render_chart(&self, moment: &Moment, width: u32, height: u32) -> RgbImage {
         let frame = ChartFrame::fit(&self.pattern.outline, width, height);
         let layers = self.layers(moment, frame);
-        let skin = self.skin.linear(self.settings).unwrap_or([0.5, 0.4, 0.3]);
+        let skin = self.skin.linear_or_typical(self.settings);
         let optics = self.optics(skin, moment);
         let table = optics.table(12.0, 4096);
         let hair_lin = self.hair.map(|h| srgb_to_linear(h.srgb));
@@ -517,10 +525,11 @@ pub(crate) fn shade_sampled(
     let mut base = skin.map(|c| c * light);
     if fresh > 0.0 {
         let r = fresh.min(1.0);
+        let k = table.fresh_redness;
         base = [
-            base[0] * (1.0 + 0.08 * r),
-            base[1] * (1.0 - 0.14 * r),
-            base[2] * (1.0 - 0.12 * r),
+            base[0] * (1.0 + k[0] * r),
+            base[1] * (1.0 + k[1] * r),
+            base[2] * (1.0 + k[2] * r),
         ];
     }
     let f = table.factor(ink);
