@@ -32,23 +32,35 @@
 //! origin is the centre of the ellipsoid, at the level of the glabella. The chart uses the
 //! same `x`/`y` directions with the vertex at `(0, 0)`; all lengths are in mm.
 
+use follicle_core::Settings;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PatternError, check_range};
+use crate::settings::LandmarkSettings;
 
 /// Biological sex, used only to pick default head measurements and hairline shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
-    /// Default head length 195 mm, circumference 57 cm (DOMAIN §4).
+    /// Default head length, circumference and height: the settings' `[head]` `male` values.
     #[default]
     Male,
-    /// Default head length 180 mm, circumference 55 cm (DOMAIN §4); rounder hairline.
+    /// Default head size: the settings' `[head]` `female` values; rounder hairline.
     Female,
 }
 
+impl Sex {
+    /// The key of the settings' `[head]` tables.
+    fn key(self) -> &'static str {
+        match self {
+            Sex::Male => "male",
+            Sex::Female => "female",
+        }
+    }
+}
+
 /// Head measurements as a clinic takes them. Missing values fall back to the defaults
-/// for `sex` (DOMAIN §4: length 195/180 mm, circumference 57/55 cm).
+/// for `sex` (the default settings' `[head]`: DOMAIN §4, length 195/180 mm, circumference 57/55 cm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HeadSpec {
@@ -119,6 +131,9 @@ pub struct Head {
     pub b_mm: f64,
     /// Semi-axis up (vertex above the glabella plane), mm.
     pub c_mm: f64,
+    /// The landmark proportions in force (`[pattern.landmarks]`).
+    #[serde(skip)]
+    pub proportions: LandmarkSettings,
 }
 
 /// Ramanujan's second approximation of an ellipse's perimeter (error < 1e-9 relative here).
@@ -128,12 +143,23 @@ fn ellipse_perimeter(a: f64, b: f64) -> f64 {
 }
 
 impl Head {
-    /// Builds the head from measurements, filling gaps with the defaults for `spec.sex`.
+    /// Builds the head from measurements, filling gaps with the defaults for `spec.sex`, with
+    /// the default settings' landmark proportions.
     pub fn from_spec(spec: &HeadSpec) -> Result<Head, PatternError> {
-        let (len_default, circ_default, height_default) = match spec.sex {
-            Sex::Male => (195.0, 57.0, 105.0),
-            Sex::Female => (180.0, 55.0, 100.0),
-        };
+        Head::from_spec_with(spec, &Settings::defaults().pattern.landmarks)
+    }
+
+    /// Builds the head from measurements, filling gaps with the default settings' `[head]`
+    /// sizes for `spec.sex`, with the given landmark proportions (a clinic's `[pattern.landmarks]`).
+    pub fn from_spec_with(spec: &HeadSpec, proportions: &LandmarkSettings) -> Result<Head, PatternError> {
+        let sizes = &Settings::defaults().head;
+        // Validated settings carry every size for both sexes.
+        let default = |by_sex: &std::collections::BTreeMap<String, f64>| by_sex[spec.sex.key()];
+        let (len_default, circ_default, height_default) = (
+            default(&sizes.length_mm),
+            default(&sizes.circumference_cm),
+            default(&sizes.height_mm),
+        );
         let length = check_range(
             "head.length_mm",
             spec.length_mm.unwrap_or(len_default),
@@ -185,6 +211,7 @@ impl Head {
             a_mm: a,
             b_mm: b,
             c_mm: height,
+            proportions: *proportions,
         })
     }
 
@@ -198,6 +225,7 @@ impl Head {
             a_mm,
             b_mm,
             c_mm,
+            proportions: Settings::defaults().pattern.landmarks,
         })
     }
 
@@ -447,45 +475,62 @@ impl Head {
     /// The head's landmarks. The crown whorl sits `whorl_behind_ears_mm` behind the line
     /// between the ear canals (DOMAIN §4: about 60 mm), on the midline.
     pub fn landmarks(&self, whorl_behind_ears_mm: f64) -> Landmarks {
+        let p = &self.proportions;
         let canthus_x = self.canthus_half_width_mm();
+        let canthus_z = -p.canthus_below_glabella_mm;
         let ear_y = self.ear_canal_y_mm();
-        let ear_z = -25.0_f64.min(0.3 * self.c_mm);
+        let ear_z = -p
+            .ear_canal_below_glabella_mm
+            .min(p.ear_canal_below_share * self.c_mm);
         let ear = |x: f64| {
             let rest = (1.0 - (ear_y / self.b_mm).powi(2) - (ear_z / self.c_mm).powi(2)).max(0.0);
             [x * self.a_mm * rest.sqrt(), ear_y, ear_z]
         };
-        let whorl_y = (ear_y - whorl_behind_ears_mm).clamp(-0.95 * self.b_mm, 0.95 * self.b_mm);
+        let whorl_y = (ear_y - whorl_behind_ears_mm).clamp(-WHORL_REACH * self.b_mm, WHORL_REACH * self.b_mm);
         let whorl_z = self.c_mm * (1.0 - (whorl_y / self.b_mm).powi(2)).max(0.0).sqrt();
         Landmarks {
             glabella: self.point_from_surface(self.point_at(0.0, 0.0, true)),
-            lateral_canthus_right: self.point_from_surface(self.point_at(canthus_x, -10.0, true)),
-            lateral_canthus_left: self.point_from_surface(self.point_at(-canthus_x, -10.0, true)),
+            lateral_canthus_right: self.point_from_surface(self.point_at(canthus_x, canthus_z, true)),
+            lateral_canthus_left: self.point_from_surface(self.point_at(-canthus_x, canthus_z, true)),
             vertex: self.point_from_surface([0.0, 0.0, self.c_mm]),
             crown_whorl: self.point_from_surface([0.0, whorl_y, whorl_z]),
             ear_canal_right: self.point_from_surface(ear(1.0)),
             ear_canal_left: self.point_from_surface(ear(-1.0)),
-            occipital_fringe: self.point_from_surface(self.point_at_azimuth(270.0, self.nape_z_mm())),
+            occipital_fringe: self
+                .point_from_surface(self.point_at_azimuth(BACK_AZIMUTH_DEG, self.nape_z_mm())),
         }
     }
 
-    /// Half the distance between the outer eye corners: 48 mm (men) / 45 mm (women),
-    /// scaled with head breadth (biocular width about 0.6 × head breadth).
+    /// Half the distance between the outer eye corners (`pattern.landmarks`: 48 mm for men,
+    /// 45 mm for women), scaled with head breadth (biocular width about 0.6 × head breadth).
     pub fn canthus_half_width_mm(&self) -> f64 {
+        let p = &self.proportions;
         let base = match self.sex {
-            Sex::Male => 48.0,
-            Sex::Female => 45.0,
+            Sex::Male => p.canthus_half_width_male_mm,
+            Sex::Female => p.canthus_half_width_female_mm,
         };
-        base * (self.a_mm / 80.0).clamp(0.8, 1.2)
+        base * (self.a_mm / p.canthus_reference_half_breadth_mm)
+            .clamp(p.canthus_scale_min, p.canthus_scale_max)
     }
 
     /// The ear canals sit slightly behind the middle of the head's length.
     fn ear_canal_y_mm(&self) -> f64 {
-        -0.05 * self.b_mm
+        -self.proportions.ear_canal_behind_share * self.b_mm
     }
 
     /// Height of the nape end of the occipital fringe.
     fn nape_z_mm(&self) -> f64 {
-        -0.52 * self.c_mm
+        -self.proportions.nape_below_share * self.c_mm
+    }
+
+    /// Where the hairline meets the side of the head: the first point of the scalp's lower
+    /// edge, as (parametric azimuth in degrees, height in mm).
+    pub fn sideburn(&self) -> (f64, f64) {
+        let p = &self.proportions;
+        (
+            p.lower_edge_azimuth_deg[0],
+            p.lower_edge_height_share[0] * self.c_mm,
+        )
     }
 
     /// The lower edge of the scalp (where hair-bearing skin ends) from sideburn to
@@ -494,15 +539,30 @@ impl Head {
     /// the ear, behind it falls to the nape.
     pub(crate) fn lower_edge_anchors(&self) -> [(f64, f64); 5] {
         let c = self.c_mm;
+        let (az, h) = (
+            self.proportions.lower_edge_azimuth_deg,
+            self.proportions.lower_edge_height_share,
+        );
         [
-            (12.0, -0.22 * c),
-            (0.0, 0.10 * c),
-            (-25.0, -0.18 * c),
-            (-55.0, -0.42 * c),
-            (-90.0, self.nape_z_mm()),
+            (az[0], h[0] * c),
+            (az[1], h[1] * c),
+            (az[2], h[2] * c),
+            (az[3], h[3] * c),
+            (NAPE_AZIMUTH_DEG, self.nape_z_mm()),
         ]
     }
 }
+
+/// Parametric azimuth of the back of the head on the midline, degrees (0° = right ear side,
+/// 90° = front).
+const BACK_AZIMUTH_DEG: f64 = 270.0;
+
+/// The same azimuth counted the other way round, as the lower edge's anchors run.
+const NAPE_AZIMUTH_DEG: f64 = -90.0;
+
+/// The crown whorl stays within this share of the half-length from the middle of the head
+/// (a guard for a whorl distance larger than the head).
+const WHORL_REACH: f64 = 0.95;
 
 /// Euclidean distance in 3-D.
 pub fn dist3(p: [f64; 3], q: [f64; 3]) -> f64 {

@@ -13,7 +13,8 @@ use crate::geometry::{Head, Sex, SurfacePoint, dist3};
 use crate::sampler;
 use crate::settings::{HairlineStyleSettings, PatternSettings};
 
-/// Where the mid-frontal point goes (DOMAIN §4: 7–10 cm above the glabella).
+/// Where the mid-frontal point goes (DOMAIN §4: 7–10 cm above the glabella; the heights are
+/// `pattern.mid_frontal_height_mm`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HairlinePosition {
@@ -30,12 +31,14 @@ pub enum HairlinePosition {
 }
 
 impl HairlinePosition {
-    /// Mid-frontal height above the glabella, mm.
-    pub fn mid_frontal_height_mm(self) -> f64 {
+    /// Mid-frontal height above the glabella, mm (`pattern.mid_frontal_height_mm`).
+    pub fn mid_frontal_height_mm(self, settings: &PatternSettings) -> f64 {
+        let h = &settings.mid_frontal_height_mm;
         match self {
-            HairlinePosition::Aggressive => 70.0,
-            HairlinePosition::Typical | HairlinePosition::Garg888 => 80.0,
-            HairlinePosition::Conservative => 100.0,
+            HairlinePosition::Aggressive => h.aggressive,
+            HairlinePosition::Typical => h.typical,
+            HairlinePosition::Conservative => h.conservative,
+            HairlinePosition::Garg888 => h.garg_888,
         }
     }
 }
@@ -103,12 +106,6 @@ pub struct HairlineSpec {
     /// line and re-roll the dots or the other way round.
     pub seed: Option<u64>,
 }
-
-/// Parametric azimuth of the sideburn, where the hairline meets the side of the head, degrees.
-const SIDEBURN_AZIMUTH_DEG: f64 = 12.0;
-
-/// The frontotemporal point stays at least this far in front of the sideburn, degrees of azimuth.
-const SIDEBURN_GAP_DEG: f64 = 6.0;
 
 /// Polar samples of a line around the vertex.
 const STEP_DEG: f64 = 0.5;
@@ -204,7 +201,8 @@ impl Hairline {
             HairlineStyle::Sharp => settings.sharp.clone(),
         };
         let c = head.c_mm;
-        let sideburn = head.point_at_azimuth(SIDEBURN_AZIMUTH_DEG, -0.22 * c);
+        let (sideburn_deg, sideburn_z) = head.sideburn();
+        let sideburn = head.point_at_azimuth(sideburn_deg, sideburn_z);
         let (sb_psi, _) = polar(head.chart_from_surface(sideburn));
         let mid_frontal;
         let frontotemporal;
@@ -228,10 +226,10 @@ impl Hairline {
                     )?,
                     // A woman's forehead height, moved by the preset as a man's would be.
                     None if female => {
-                        settings.female_mid_frontal_height_mm + position.mid_frontal_height_mm()
-                            - HairlinePosition::Typical.mid_frontal_height_mm()
+                        settings.female_mid_frontal_height_mm + position.mid_frontal_height_mm(settings)
+                            - HairlinePosition::Typical.mid_frontal_height_mm(settings)
                     }
-                    None => position.mid_frontal_height_mm(),
+                    None => position.mid_frontal_height_mm(settings),
                 };
                 let mut ft_h = match frontotemporal_height_mm {
                     Some(h) => check_range(
@@ -261,19 +259,19 @@ impl Hairline {
                 // from the mid-frontal point and the frontotemporal height above the lateral
                 // canthus, both along the skin.
                 // On a small or high-raised head the two distances can only meet above the ear:
-                // the point then stays SIDEBURN_GAP_DEG in front of the sideburn, as near both
-                // distances as the head allows.
+                // the point then stays `frontotemporal_sideburn_gap_deg` in front of the sideburn,
+                // as near both distances as the head allows.
                 let ft = head.point_at_distances(
                     mfp,
                     settings.frontotemporal_from_mid_frontal_mm,
                     lm.lateral_canthus_right.surface_mm,
                     ft_h,
-                    SIDEBURN_AZIMUTH_DEG + SIDEBURN_GAP_DEG,
+                    sideburn_deg + settings.frontotemporal_sideburn_gap_deg,
                 );
                 // The temporal peak sits below the frontotemporal point, halfway back to the sideburn.
                 let (_, ft_phi) = head.angles_from_surface(ft);
-                let tp_phi = 0.5 * (SIDEBURN_AZIMUTH_DEG + ft_phi.to_degrees());
-                let tp = head.point_at_azimuth(tp_phi, 0.22 * c);
+                let tp_phi = 0.5 * (sideburn_deg + ft_phi.to_degrees());
+                let tp = head.point_at_azimuth(tp_phi, settings.temporal_peak_height_share * c);
                 let ft_l = [-ft[0], ft[1], ft[2]];
                 let tp_l = [-tp[0], tp[1], tp[2]];
                 mid_frontal = Some(head.point_from_surface(mfp));
@@ -293,9 +291,10 @@ impl Hairline {
                     });
                 }
                 // The temple angle recedes between the corner and the peak.
-                let rec_psi = tp_psi + 0.45 * (ft_psi - tp_psi);
-                let rec_r = tp_r + 0.45 * (ft_r - tp_r) - recession;
-                let mid_r = 0.5 * (ft_r + mfp_r) + 0.15 * (mfp_r - ft_r).abs();
+                let at = settings.recession_position_share;
+                let rec_psi = tp_psi + at * (ft_psi - tp_psi);
+                let rec_r = tp_r + at * (ft_r - tp_r) - recession;
+                let mid_r = 0.5 * (ft_r + mfp_r) + settings.forehead_rounding_share * (mfp_r - ft_r).abs();
                 vec![
                     (sb_psi, sb_r),
                     (tp_psi, tp_r),

@@ -21,7 +21,8 @@ pub struct PatchRequest {
     pub width_mm: f64,
     /// Height, mm (1–5000).
     pub height_mm: f64,
-    /// Dots per cm² (1–400); at `x = 0` when graded.
+    /// Dots per cm² (1–400); at `x = 0` when graded. Default: the settings' frontal density
+    /// (`density.per_zone_dots_per_cm2.frontal`).
     pub density_per_cm2: f64,
     /// When set, the density changes linearly across the width to this value at `x = W`
     /// (1–400 dots/cm²): a variable-density patch for benchmarks and gradient checks.
@@ -38,7 +39,8 @@ impl Default for PatchRequest {
         PatchRequest {
             width_mm: 100.0,
             height_mm: 100.0,
-            density_per_cm2: 80.0,
+            density_per_cm2: follicle_core::Settings::defaults().density.per_zone_dots_per_cm2
+                [follicle_core::ZoneKind::Frontal],
             end_density_per_cm2: None,
             units: false,
             seed: 1,

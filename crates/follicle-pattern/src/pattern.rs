@@ -148,7 +148,7 @@ pub(crate) struct Layout {
 pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
     request.validate()?;
     let settings = &request.settings;
-    let head = Head::from_spec(&request.head)?;
+    let head = Head::from_spec_with(&request.head, &settings.landmarks)?;
     let landmarks = head.landmarks(settings.whorl_behind_ears_mm);
     let hairline_seed = request.hairline.seed.unwrap_or(request.seed);
     let hairline = Hairline::design(&head, &request.hairline, settings, hairline_seed)?;

@@ -5,7 +5,9 @@
 //! pattern engine's callers keep their paths. Densities, needle diameters, session shares
 //! and dots per hour are the planner's settings, carried by the [`crate::PatternRequest`].
 
-pub use follicle_core::settings::{HairlineStyleSettings, NeedleGauge, PatternSettings, PerGauge};
+pub use follicle_core::settings::{
+    HairlineStyleSettings, LandmarkSettings, NeedleGauge, PatternSettings, PerGauge, StageZones,
+};
 use serde::de::Error as _;
 
 use crate::error::PatternError;

@@ -16,6 +16,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::settings::PatternSettings;
+use crate::zones::{FUT_MARGIN_MM, FUT_STRIP_LENGTH_MM, FUT_STRIP_WIDTH_MM};
 use crate::{
     HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, PatternError, PatternRequest, ScarSpec,
     ZonesSpec,
@@ -237,29 +239,35 @@ pub fn request(a: &Assessment, settings: &Settings, seed: u64) -> PatternRequest
         req.session_fractions = f.to_vec();
     }
     if a.scope.scars {
-        let margin = settings.scars.margin_mm.clamp(0.0, 10.0);
+        let margin = settings.scars.margin_mm.clamp(FUT_MARGIN_MM.0, FUT_MARGIN_MM.1);
         for scar in &c.scars {
             match &scar.kind {
                 ScarKind::FutStrip { length_mm, width_mm } => req.scars.push(ScarSpec::FutStrip {
                     line: None,
-                    length_mm: length_mm.clamp(20.0, 320.0),
-                    height_mm: -35.0,
-                    width_mm: width_mm.clamp(0.5, 20.0),
+                    length_mm: length_mm.clamp(FUT_STRIP_LENGTH_MM.0, FUT_STRIP_LENGTH_MM.1),
+                    height_mm: settings.pattern.fut_strip_height_mm,
+                    width_mm: width_mm.clamp(FUT_STRIP_WIDTH_MM.0, FUT_STRIP_WIDTH_MM.1),
                     margin_mm: margin,
                 }),
                 // FUE scars are camouflaged by treating the donor area they are spread over, not
                 // each 1 mm punch on its own: a band across the back, as large as the plan says.
                 ScarKind::Fue { count } => {
                     let area_cm2 = f64::from(*count) * settings.scars.fue_area_per_punch_cm2;
-                    if let Ok(head) = crate::Head::from_spec(&req.head) {
+                    if let Ok(head) = crate::Head::from_spec_with(&req.head, &req.settings.landmarks) {
                         req.scars.push(ScarSpec::Polygon {
-                            points: donor_band(&head, area_cm2),
+                            points: donor_band(&head, area_cm2, &settings.pattern),
                         });
                     }
                 }
                 ScarKind::Injury { length_mm, width_mm } | ScarKind::Surgical { length_mm, width_mm } => {
-                    req.scars
-                        .push(scar_polygon(c, scar.site, *length_mm, *width_mm, margin));
+                    req.scars.push(scar_polygon(
+                        c,
+                        scar.site,
+                        *length_mm,
+                        *width_mm,
+                        margin,
+                        &settings.pattern,
+                    ));
                 }
             }
         }
@@ -274,19 +282,23 @@ fn scar_polygon(
     length_mm: f64,
     width_mm: f64,
     margin_mm: f64,
+    settings: &PatternSettings,
 ) -> ScarSpec {
-    // Rough chart positions of the sites on a default head (vertex at the origin, y forwards).
-    let r = 0.3 * client.head.circumference_cm * 10.0 / std::f64::consts::PI;
-    let (cx, cy) = match site {
-        ScarSite::Frontal => (0.0, 0.6 * r),
-        ScarSite::MidScalp => (0.0, 0.2 * r),
-        ScarSite::Crown => (0.0, -0.35 * r),
-        ScarSite::TempleLeft => (-0.55 * r, 0.55 * r),
-        ScarSite::TempleRight => (0.55 * r, 0.55 * r),
-        ScarSite::SideLeft => (-0.8 * r, 0.0),
-        ScarSite::SideRight => (0.8 * r, 0.0),
-        ScarSite::Occipital | ScarSite::Donor => (0.0, -0.85 * r),
+    // Rough chart positions of the sites (`pattern.scar_sites`; vertex at the origin, y
+    // forwards), as shares of a reach that grows with the head (mm per cm: 10).
+    let r = settings.scar_site_reach_share * client.head.circumference_cm * 10.0 / std::f64::consts::PI;
+    let sites = &settings.scar_sites;
+    let (site, mirror) = match site {
+        ScarSite::Frontal => (sites.frontal, false),
+        ScarSite::MidScalp => (sites.mid_scalp, false),
+        ScarSite::Crown => (sites.crown, false),
+        ScarSite::TempleLeft => (sites.temple, true),
+        ScarSite::TempleRight => (sites.temple, false),
+        ScarSite::SideLeft => (sites.side, true),
+        ScarSite::SideRight => (sites.side, false),
+        ScarSite::Occipital | ScarSite::Donor => (sites.occipital, false),
     };
+    let (cx, cy) = ((if mirror { -site[0] } else { site[0] }) * r, site[1] * r);
     let (hl, hw) = (length_mm / 2.0 + margin_mm, width_mm / 2.0 + margin_mm);
     ScarSpec::Polygon {
         points: vec![
@@ -298,17 +310,19 @@ fn scar_polygon(
     }
 }
 
-/// The donor band across the back of the head (azimuth 200°–340°, upwards from 40 mm below the
+/// The donor band across the back of the head (between the azimuths of
+/// `pattern.donor_band_azimuth_deg`, upwards from `pattern.donor_band_bottom_mm` relative to the
 /// brow plane) with the given area on the surface, as a chart polygon.
-pub fn donor_band(head: &crate::Head, area_cm2: f64) -> Vec<[f64; 2]> {
-    let bottom = -40.0;
+pub fn donor_band(head: &crate::Head, area_cm2: f64, settings: &PatternSettings) -> Vec<[f64; 2]> {
+    let bottom = settings.donor_band_bottom_mm;
+    let [from_deg, to_deg] = settings.donor_band_azimuth_deg;
     let band = |top: f64| -> Vec<[f64; 2]> {
-        let steps = 40;
+        let steps = DONOR_BAND_STEPS;
         let edge = |z: f64, rev: bool| -> Vec<[f64; 2]> {
             (0..=steps)
                 .map(|i| {
                     let t = if rev { steps - i } else { i } as f64 / steps as f64;
-                    head.chart_from_surface(head.point_at_azimuth(200.0 + 140.0 * t, z))
+                    head.chart_from_surface(head.point_at_azimuth(from_deg + (to_deg - from_deg) * t, z))
                 })
                 .collect()
         };
@@ -318,13 +332,30 @@ pub fn donor_band(head: &crate::Head, area_cm2: f64) -> Vec<[f64; 2]> {
     };
     // The chart is equal-area, so the polygon's area is the area on the skin: find the top edge.
     let area = |top: f64| crate::polygon::area_mm2(&band(top)) / 100.0;
-    let (mut lo, mut hi) = (bottom + 3.0, (bottom + 90.0).min(0.9 * head.c_mm));
+    let (mut lo, mut hi) = (
+        bottom + DONOR_BAND_SEARCH_MM.0,
+        (bottom + DONOR_BAND_SEARCH_MM.1).min(DONOR_BAND_TOP_SHARE * head.c_mm),
+    );
     if area(hi) <= area_cm2 {
         return band(hi);
     }
-    for _ in 0..40 {
+    for _ in 0..BISECTION_STEPS {
         let mid = 0.5 * (lo + hi);
         if area(mid) < area_cm2 { lo = mid } else { hi = mid }
     }
     band(hi)
 }
+
+/// Points along each edge of the donor band polygon.
+const DONOR_BAND_STEPS: usize = 40;
+
+/// The bisection bracket of the donor band's top edge above its bottom edge, mm: at least a
+/// sliver, at most a band no FUE donor area exceeds.
+const DONOR_BAND_SEARCH_MM: (f64, f64) = (3.0, 90.0);
+
+/// The donor band's top edge stays below this share of the head's height (it never reaches
+/// the crown).
+const DONOR_BAND_TOP_SHARE: f64 = 0.9;
+
+/// Bisection steps of the donor band's top edge (2⁻⁴⁰ of the bracket).
+const BISECTION_STEPS: usize = 40;

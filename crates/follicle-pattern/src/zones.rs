@@ -6,8 +6,8 @@
 //! any other. Zones may overlap; each point belongs to the zone with the highest priority
 //! ([`priority`]): scar, hairline, temples, frontal, crown, mid-scalp, sides/back.
 
-use follicle_core::ZoneKind;
-use follicle_core::profile::{HairLoss, NorwoodStage};
+use follicle_core::profile::{HairLoss, NorwoodStage, SAVIN_STAGES};
+use follicle_core::{Settings, ZoneKind};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,7 @@ use crate::geometry::{Head, dist3};
 use crate::hairline::{Hairline, from_polar, pchip, polar};
 use crate::polygon;
 use crate::sampler;
-use crate::settings::PatternSettings;
+use crate::settings::{PatternSettings, StageZones};
 
 /// One zone as a polygon on the chart (mm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,31 +63,35 @@ pub enum ScarSpec {
         /// Centre line (chart mm); default: across the occiput at `height_mm`.
         #[serde(default)]
         line: Option<Vec<[f64; 2]>>,
-        /// Length along the skin when `line` is absent, mm (20–320). Default 180.
+        /// Length along the skin when `line` is absent, mm (20–320). Default
+        /// `pattern.fut_strip_length_mm` (180).
         #[serde(default = "default_strip_length")]
         length_mm: f64,
-        /// Height of the default line relative to the glabella plane, mm. Default −35.
+        /// Height of the default line relative to the glabella plane, mm. Default
+        /// `pattern.fut_strip_height_mm` (−35).
         #[serde(default = "default_strip_height")]
         height_mm: f64,
-        /// Scar width, mm (0.5–20). Default 4.
+        /// Scar width, mm (0.5–20). Default `pattern.fut_strip_width_mm` (4).
         #[serde(default = "default_strip_width")]
         width_mm: f64,
-        /// Margin treated on each side, mm (0–10). Default 3.
+        /// Margin treated on each side, mm (0–10). Default `scars.margin_mm` (5), as the
+        /// planner treats a client's scars.
         #[serde(default = "default_margin")]
         margin_mm: f64,
     },
     /// FUE punch scars: many small discs scattered over a donor area.
     FuePunches {
-        /// Number of punches (1–5000). Default 600.
+        /// Number of punches (1–5000). Default `pattern.fue_punch_count` (600).
         #[serde(default = "default_punches")]
         count: u32,
-        /// Punch diameter, mm (0.5–2). Default 0.9.
+        /// Punch diameter, mm (0.5–2). Default `pattern.fue_punch_diameter_mm` (0.9).
         #[serde(default = "default_punch")]
         punch_diameter_mm: f64,
-        /// Margin treated around each punch, mm (0–3). Default 0.5.
+        /// Margin treated around each punch, mm (0–3). Default `pattern.fue_punch_margin_mm` (0.5).
         #[serde(default = "default_punch_margin")]
         margin_mm: f64,
-        /// Donor area polygon (chart mm); default: the occipital and parietal band.
+        /// Donor area polygon (chart mm); default: the occipital and parietal band of
+        /// `pattern.fue_donor_*`.
         #[serde(default)]
         donor: Option<Vec<[f64; 2]>>,
     },
@@ -98,27 +102,36 @@ pub enum ScarSpec {
     },
 }
 
+// A scar a design request gives without some of its figures takes the default settings'
+// (a request is read without the clinic's file; the planner fills every figure from it).
 fn default_strip_length() -> f64 {
-    180.0
+    Settings::defaults().pattern.fut_strip_length_mm
 }
 fn default_strip_height() -> f64 {
-    -35.0
+    Settings::defaults().pattern.fut_strip_height_mm
 }
 fn default_strip_width() -> f64 {
-    4.0
+    Settings::defaults().pattern.fut_strip_width_mm
 }
 fn default_margin() -> f64 {
-    3.0
+    Settings::defaults().scars.margin_mm
 }
 fn default_punches() -> u32 {
-    600
+    Settings::defaults().pattern.fue_punch_count
 }
 fn default_punch() -> f64 {
-    0.9
+    Settings::defaults().pattern.fue_punch_diameter_mm
 }
 fn default_punch_margin() -> f64 {
-    0.5
+    Settings::defaults().pattern.fue_punch_margin_mm
 }
+
+/// Allowed length of a FUT strip in a request, mm (request validation bounds).
+pub(crate) const FUT_STRIP_LENGTH_MM: (f64, f64) = (20.0, 320.0);
+/// Allowed width of a FUT strip, mm.
+pub(crate) const FUT_STRIP_WIDTH_MM: (f64, f64) = (0.5, 20.0);
+/// Allowed margin round a FUT strip, mm.
+pub(crate) const FUT_MARGIN_MM: (f64, f64) = (0.0, 10.0);
 
 /// A place that gets no dots (a mole, a lesion).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -267,51 +280,48 @@ struct StagePlan {
     sides_back: bool,
 }
 
-fn plan(stage: &HairLoss) -> StagePlan {
-    use NorwoodStage as N;
-    let p = |hairline, temples, frontal, crown, mid, sides| StagePlan {
+/// The zones of a stage: the hairline, temple and sides-and-back zones by the stage's scale (every
+/// Norwood stage draws a hairline, all but I temples, VII and alopecia totalis and universalis the
+/// sides and back), the sizes from `pattern.stages`.
+fn plan(stage: &HairLoss, settings: &PatternSettings) -> StagePlan {
+    let p = |hairline, temples, zones: StageZones, sides| StagePlan {
         hairline,
         temples,
-        frontal_depth_mm: frontal,
-        crown_radius_mm: crown,
-        mid,
+        frontal_depth_mm: zones.frontal_depth_mm,
+        crown_radius_mm: zones.crown_radius_mm,
+        mid: zones.mid_scalp_share.map(|share| (share, zones.mid_scalp_rim_mm)),
         sides_back: sides,
     };
-    let nothing = p(false, false, None, None, None, false);
+    let sized = |scale: &str, stage: &str| settings.stage_zones(scale, stage);
     match stage {
-        HairLoss::Norwood { stage } => match stage {
-            N::I => p(true, false, None, None, None, false),
-            N::II => p(true, true, None, None, None, false),
-            N::IIa => p(true, true, Some(20.0), None, None, false),
-            N::III => p(true, true, Some(35.0), None, None, false),
-            N::IIIa => p(true, true, Some(50.0), None, None, false),
-            N::IIIVertex => p(true, true, Some(35.0), Some(30.0), None, false),
-            N::IV => p(true, true, Some(50.0), Some(38.0), None, false),
-            N::IVa => p(true, true, Some(60.0), None, Some((0.35, 0.0)), false),
-            N::V => p(true, true, Some(60.0), Some(45.0), Some((0.45, 0.0)), false),
-            N::Va => p(true, true, Some(60.0), Some(35.0), Some((0.50, 0.0)), false),
-            N::VI => p(true, true, Some(60.0), Some(55.0), Some((0.60, 0.0)), false),
-            N::VII => p(true, true, Some(60.0), Some(60.0), Some((0.62, 0.0)), true),
-        },
-        HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis => {
-            p(true, true, Some(60.0), Some(60.0), Some((0.62, 0.0)), true)
+        HairLoss::Norwood { stage } => p(
+            true,
+            *stage != NorwoodStage::I,
+            sized("norwood", stage.as_str()),
+            *stage == NorwoodStage::VII,
+        ),
+        HairLoss::AlopeciaTotalis => p(true, true, sized("alopecia_totalis", "all"), true),
+        HairLoss::AlopeciaUniversalis => p(true, true, sized("alopecia_universalis", "all"), true),
+        HairLoss::Ludwig { stage } => {
+            let name = match stage {
+                1 => "I",
+                2 => "II",
+                _ => "III",
+            };
+            p(false, false, sized("ludwig", name), false)
         }
-        HairLoss::Ludwig { stage: 1 } => p(false, false, None, None, Some((0.40, 20.0)), false),
-        HairLoss::Ludwig { stage: 2 } => p(false, false, None, Some(40.0), Some((0.52, 15.0)), false),
-        HairLoss::Ludwig { .. } => p(false, false, None, Some(50.0), Some((0.65, 12.0)), false),
-        HairLoss::Savin { stage } => match *stage {
-            "I-1" => p(false, false, None, None, Some((0.30, 20.0)), false),
-            "I-2" => p(false, false, None, None, Some((0.35, 20.0)), false),
-            "I-3" => p(false, false, None, None, Some((0.40, 20.0)), false),
-            "I-4" => p(false, false, None, Some(30.0), Some((0.45, 20.0)), false),
-            "II-1" => p(false, false, None, Some(40.0), Some((0.50, 15.0)), false),
-            "II-2" => p(false, false, None, Some(45.0), Some((0.55, 15.0)), false),
-            "III" => p(false, false, None, Some(50.0), Some((0.65, 12.0)), false),
-            "frontal" => p(false, false, Some(45.0), None, Some((0.50, 10.0)), false),
-            _ => p(false, false, Some(45.0), Some(55.0), Some((0.68, 10.0)), false),
-        },
-        HairLoss::Diffuse => p(false, false, Some(45.0), Some(50.0), Some((0.62, 10.0)), false),
-        HairLoss::AlopeciaAreata { .. } | HairLoss::ScarringAlopecia { .. } | HairLoss::None => nothing,
+        HairLoss::Savin { stage } => {
+            let name = if SAVIN_STAGES.contains(stage) {
+                *stage
+            } else {
+                "advanced"
+            };
+            p(false, false, sized("savin", name), false)
+        }
+        HairLoss::Diffuse => p(false, false, sized("diffuse", "all"), false),
+        HairLoss::AlopeciaAreata { .. } | HairLoss::ScarringAlopecia { .. } | HairLoss::None => {
+            p(false, false, StageZones::default(), false)
+        }
     }
 }
 
@@ -321,8 +331,12 @@ pub fn no_fringe(stage: &HairLoss) -> bool {
     matches!(stage, HairLoss::AlopeciaTotalis | HairLoss::AlopeciaUniversalis)
 }
 
-/// How far the temple zone reaches in front of the frontotemporal point, degrees of azimuth.
-const TEMPLE_BEYOND_CORNER_DEG: f64 = 15.0;
+/// Azimuth of the midline of the face on the chart, degrees.
+const FRONT_AZIMUTH_DEG: f64 = 90.0;
+
+/// The temple and frontal bands keep at least this much azimuth each, degrees (a guard so that
+/// neither band collapses on an odd hairline).
+const BAND_MIN_DEG: f64 = 5.0;
 
 /// Default zone polygons for a stage.
 pub(crate) fn stage_zones(
@@ -334,7 +348,7 @@ pub(crate) fn stage_zones(
     seed: u64,
     settings: &PatternSettings,
 ) -> Vec<ZoneSpec> {
-    let sp = plan(stage);
+    let sp = plan(stage, settings);
     let (h0, h1) = hairline.azimuth_range_deg();
     let style = &hairline.style_settings;
     let line = |psi: f64| {
@@ -348,13 +362,13 @@ pub(crate) fn stage_zones(
     let ahead = style.isolated_band_mm;
     let behind_band = |psi: f64| line(psi) - w * scale(psi);
     // Where the temples end and the frontal zone begins: a little in front of the
-    // frontotemporal points (the recession reaches round the corner), or 35° either side of the
-    // midline for a drawn line.
+    // frontotemporal points (the recession reaches round the corner), or
+    // `temple_reach_drawn_deg` either side of the midline for a drawn line.
     let ft_psi = hairline
         .frontotemporal
-        .map(|ft| polar(ft[0].chart_mm).0 + TEMPLE_BEYOND_CORNER_DEG)
-        .unwrap_or(55.0)
-        .clamp(h0 + 5.0, 85.0);
+        .map(|ft| polar(ft[0].chart_mm).0 + settings.temple_beyond_corner_deg)
+        .unwrap_or(FRONT_AZIMUTH_DEG - settings.temple_reach_drawn_deg)
+        .clamp(h0 + BAND_MIN_DEG, FRONT_AZIMUTH_DEG - BAND_MIN_DEG);
     let mut zones = Vec::new();
     let push = |zones: &mut Vec<ZoneSpec>, kind, polygon: Vec<[f64; 2]>| {
         if polygon.len() >= 3 {
@@ -420,7 +434,7 @@ pub(crate) fn stage_zones(
         );
     }
     if sp.temples {
-        let depth = 25.0;
+        let depth = settings.temple_depth_mm;
         push(
             &mut zones,
             ZoneKind::Temples,
@@ -449,6 +463,7 @@ pub(crate) fn stage_zones(
             outline,
             whorl,
             seed,
+            settings,
         ));
     }
     zones
@@ -467,6 +482,7 @@ fn areata_patches(
     outline: &Outline,
     whorl: [f64; 2],
     seed: u64,
+    settings: &PatternSettings,
 ) -> Vec<ZoneSpec> {
     let _ = head;
     let share = (affected_percent / 100.0).clamp(0.0, 1.0);
@@ -526,11 +542,14 @@ fn areata_patches(
         .into_iter()
         .map(|(c, rel)| {
             let (psi, r) = polar(c);
-            let kind = if (c[0] - whorl[0]).hypot(c[1] - whorl[1]) < 45.0 {
+            let kind = if (c[0] - whorl[0]).hypot(c[1] - whorl[1]) < settings.areata_crown_reach_mm {
                 ZoneKind::Crown
-            } else if r > 0.62 * outline.at(psi) {
+            } else if r > settings.areata_sides_share * outline.at(psi) {
                 ZoneKind::SidesBack
-            } else if hairline.depth_behind_mm(c).is_some_and(|d| d < 60.0) {
+            } else if hairline
+                .depth_behind_mm(c)
+                .is_some_and(|d| d < settings.areata_frontal_depth_mm)
+            {
                 ZoneKind::Frontal
             } else {
                 ZoneKind::MidScalp
@@ -563,8 +582,20 @@ pub(crate) fn scar_zones(
                 width_mm,
                 margin_mm,
             } => {
-                check_range(&format!("{field}.width_mm"), *width_mm, 0.5, 20.0, "0.5–20 mm")?;
-                check_range(&format!("{field}.margin_mm"), *margin_mm, 0.0, 10.0, "0–10 mm")?;
+                check_range(
+                    &format!("{field}.width_mm"),
+                    *width_mm,
+                    FUT_STRIP_WIDTH_MM.0,
+                    FUT_STRIP_WIDTH_MM.1,
+                    "0.5–20 mm",
+                )?;
+                check_range(
+                    &format!("{field}.margin_mm"),
+                    *margin_mm,
+                    FUT_MARGIN_MM.0,
+                    FUT_MARGIN_MM.1,
+                    "0–10 mm",
+                )?;
                 let centre: Vec<[f64; 2]> = match line {
                     Some(pts) => {
                         if pts.len() < 2
@@ -582,8 +613,8 @@ pub(crate) fn scar_zones(
                         check_range(
                             &format!("{field}.length_mm"),
                             *length_mm,
-                            20.0,
-                            320.0,
+                            FUT_STRIP_LENGTH_MM.0,
+                            FUT_STRIP_LENGTH_MM.1,
                             "20–320 mm",
                         )?;
                         check_range(
@@ -626,7 +657,7 @@ pub(crate) fn scar_zones(
                         polygon::validate_polygon(&format!("{field}.donor"), d, limit)?;
                         d.clone()
                     }
-                    None => donor_band(head),
+                    None => donor_band(head, &Settings::defaults().pattern),
                 };
                 let radius = 0.5 * punch_diameter_mm + margin_mm;
                 let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
@@ -713,20 +744,27 @@ fn strip_line(head: &Head, length_mm: f64, z_mm: f64) -> Vec<[f64; 2]> {
     out
 }
 
-/// The default FUE donor area: the back of the head between ear level and the nape.
-fn donor_band(head: &Head) -> Vec<[f64; 2]> {
+/// The default FUE donor area (`pattern.fue_donor_*`): the back of the head between ear level
+/// and the nape. A request is read without the clinic's file, so this is the default settings'.
+fn donor_band(head: &Head, settings: &PatternSettings) -> Vec<[f64; 2]> {
     let c = head.c_mm;
+    let [top0, top1] = settings.fue_donor_top_azimuth_deg;
+    let [bottom0, bottom1] = settings.fue_donor_bottom_azimuth_deg;
+    let [top_z, bottom_z] = settings.fue_donor_height_share;
     let mut pts = Vec::new();
-    for i in 0..=60 {
-        let phi = -155.0 + 130.0 * i as f64 / 60.0;
-        pts.push(head.chart_from_surface(head.point_at_azimuth(phi, -0.12 * c)));
+    for i in 0..=DONOR_STEPS {
+        let phi = top0 + (top1 - top0) * i as f64 / DONOR_STEPS as f64;
+        pts.push(head.chart_from_surface(head.point_at_azimuth(phi, top_z * c)));
     }
-    for i in (0..=60).rev() {
-        let phi = -150.0 + 120.0 * i as f64 / 60.0;
-        pts.push(head.chart_from_surface(head.point_at_azimuth(phi, -0.5 * c)));
+    for i in (0..=DONOR_STEPS).rev() {
+        let phi = bottom0 + (bottom1 - bottom0) * i as f64 / DONOR_STEPS as f64;
+        pts.push(head.chart_from_surface(head.point_at_azimuth(phi, bottom_z * c)));
     }
     pts
 }
+
+/// Points along each edge of the default FUE donor area.
+const DONOR_STEPS: usize = 60;
 
 /// Exclusion polygons, validated.
 pub(crate) fn exclusion_polygons(

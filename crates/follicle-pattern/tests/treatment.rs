@@ -335,7 +335,7 @@ fn design_edits_replan() {
 fn hairline_landmarks() {
     let settings = PatternSettings::default();
     let ruler = settings.frontotemporal_from_mid_frontal_mm;
-    let typical = HairlinePosition::Typical.mid_frontal_height_mm();
+    let typical = HairlinePosition::Typical.mid_frontal_height_mm(&settings);
     for (sex, mature) in [
         (Sex::Male, false),
         (Sex::Male, true),
