@@ -1568,4 +1568,39 @@ mod tests {
             "expected f64",
         );
     }
+
+    #[test]
+    fn the_figures_that_left_the_code_are_checked_by_name() {
+        let err = |overrides: &str| Settings::with_overrides(overrides).unwrap_err();
+        let e = err("[render.optics]\nfresh_redness = [0.08, -0.9, -0.12]\n");
+        assert_eq!(e.field, "render.optics.fresh_redness[1]");
+        assert_eq!(e.message, "expected -0.5–0.5, got -0.9");
+        let e = err("[pattern.stages.norwood]\nIII = { frontal_depth_mm = 400.0 }\n");
+        assert_eq!(e.field, "pattern.stages.norwood.III.frontal_depth_mm");
+        assert_eq!(e.message, "expected 5–150, got 400");
+        let e = err("[pattern.stages.norwood]\nIX = { frontal_depth_mm = 40.0 }\n");
+        assert_eq!(e.field, "pattern.stages.norwood.IX");
+        assert!(e.message.contains("III-vertex"), "{}", e.message);
+        let e = err("[pattern.stages.hamilton]\nall = { crown_radius_mm = 40.0 }\n");
+        assert_eq!(e.field, "pattern.stages.hamilton");
+        let e = err("[pattern.landmarks]\nlower_edge_azimuth_deg = [12.0, 20.0, -25.0, -55.0]\n");
+        assert_eq!(e.field, "pattern.landmarks.lower_edge_azimuth_deg");
+        let e = err("[pattern]\nscar_sites.temple = [0.55, 1.5]\n");
+        assert_eq!(e.field, "pattern.scar_sites.temple[1]");
+        let e = err("[pattern]\ndonor_band_azimuth_deg = [300.0, 250.0]\n");
+        assert_eq!(e.field, "pattern.donor_band_azimuth_deg");
+        let e = err("[head]\nheight_mm = { male = 200.0, female = 100.0 }\n");
+        assert_eq!(e.field, "head.height_mm.male");
+        assert_eq!(e.message, "expected 60–160, got 200");
+        let e = err("[sessions]\nmin_work_hours = 0.0\n");
+        assert_eq!(e.field, "sessions.min_work_hours");
+        let e = err("[fading]\nearly_loss_cap = 1.0\n");
+        assert_eq!(e.field, "fading.early_loss_cap");
+        // A stage's zones are its own: an override adds a figure to the defaults' stage.
+        let s =
+            Settings::with_overrides("[pattern.stages.norwood]\nIII = { crown_radius_mm = 30.0 }\n").unwrap();
+        let z = s.pattern.stage_zones("norwood", "III");
+        assert_eq!((z.frontal_depth_mm, z.crown_radius_mm), (Some(35.0), Some(30.0)));
+        assert_eq!(s.pattern.stage_zones("norwood", "I"), StageZones::default());
+    }
 }

@@ -483,3 +483,54 @@ fn unit_dots_do_not_overlap() {
         "closest gap {closest:.3} mm < margin {margin}"
     );
 }
+
+/// The zone sizes by stage, the head's landmarks and the hairline's heights are the clinic's
+/// settings: an override reaches the drawing (and so the plan's areas and price).
+#[test]
+fn clinic_figures_reach_the_drawing() {
+    let area = |settings: &Settings, zone: ZoneKind| -> f64 {
+        let request = PatternRequest::with_settings(settings);
+        measure(&request)
+            .unwrap()
+            .zones
+            .iter()
+            .filter(|z| z.zone == zone)
+            .map(|z| z.area_cm2)
+            .sum()
+    };
+    let defaults = Settings::default();
+    // The default request is Norwood III: a frontal band 35 mm deep.
+    let deeper =
+        Settings::with_overrides("[pattern.stages.norwood]\nIII = { frontal_depth_mm = 50.0 }\n").unwrap();
+    assert!(area(&deeper, ZoneKind::Frontal) > area(&defaults, ZoneKind::Frontal) + 5.0);
+    let crown =
+        Settings::with_overrides("[pattern.stages.norwood]\nIII = { crown_radius_mm = 30.0 }\n").unwrap();
+    assert_eq!(area(&defaults, ZoneKind::Crown), 0.0);
+    assert!(area(&crown, ZoneKind::Crown) > 20.0);
+    let temples = Settings::with_overrides("[pattern]\ntemple_depth_mm = 40.0\n").unwrap();
+    assert!(area(&temples, ZoneKind::Temples) > area(&defaults, ZoneKind::Temples));
+
+    let lower = Settings::with_overrides("[pattern.mid_frontal_height_mm]\ntypical = 70.0\n").unwrap();
+    let mid_frontal = |settings: &Settings| {
+        let request = PatternRequest::with_settings(settings);
+        generate(&request)
+            .unwrap()
+            .hairline
+            .mid_frontal
+            .unwrap()
+            .surface_mm
+    };
+    assert!(mid_frontal(&lower)[2] < mid_frontal(&defaults)[2] - 5.0);
+
+    let wide_eyes =
+        Settings::with_overrides("[pattern.landmarks]\ncanthus_half_width_male_mm = 55.0\n").unwrap();
+    let canthus = |settings: &Settings| {
+        let request = PatternRequest::with_settings(settings);
+        generate(&request)
+            .unwrap()
+            .landmarks
+            .lateral_canthus_right
+            .surface_mm[0]
+    };
+    assert!(canthus(&wide_eyes) > canthus(&defaults) + 3.0);
+}

@@ -178,3 +178,35 @@ fn bad_requests_name_the_field() {
     assert!(err(Moment::Healed { session: 1 }, 0).contains("width: expected 1–8192"));
     assert!(err(Moment::Healed { session: 1 }, 100_000).contains("got 100000"));
 }
+
+/// The fresh redness and the moment a dot counts as healed are the clinic's `[render]` figures.
+#[test]
+fn fresh_and_healed_looks_are_settings() {
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VII,
+        },
+        vec![],
+    );
+    let render = |settings: &RenderSettings, moment: &Moment| {
+        let s = scene(&p, settings, Fitzpatrick::II);
+        let img = s.render(View::Chart, moment, 256, 256).unwrap();
+        let c = s.chart_pixel(zone_centre(&p, ZoneKind::MidScalp), 256, 256);
+        mean_lab(&img, c, 20)
+    };
+    let defaults = RenderSettings::default();
+    let mut pale = defaults;
+    pale.optics.fresh_redness = [0.0; 3];
+    let fresh = Moment::Fresh { session: 1 };
+    assert!(
+        render(&defaults, &fresh)[1] > render(&pale, &fresh)[1] + 0.5,
+        "redness raises a*"
+    );
+    let mut later = defaults;
+    later.healed_after_weeks = 20.0;
+    let healed = Moment::Healed { session: 1 };
+    assert!(
+        render(&later, &healed)[0] > render(&defaults, &healed)[0],
+        "more of the early loss by a later 'healed'"
+    );
+}

@@ -214,15 +214,21 @@ impl RenderSettings {
             ("render.optics.shift_shallowest_mm", o.shift_shallowest_mm),
             ("render.optics.cooling_shift", o.cooling_shift),
         ] {
-            within_limit(path, f64::from(v))?;
+            within_limit(path, typed(v))?;
         }
         for (i, &v) in o.fresh_redness.iter().enumerate() {
             within_limit_as(
                 &format!("render.optics.fresh_redness[{i}]"),
                 "render.optics.fresh_redness",
-                f64::from(v),
+                typed(v),
             )?;
         }
         Ok(())
     }
+}
+
+/// An `f32` setting as the number the file gave (its shortest decimal form), so a message
+/// quotes `-0.9`, not `-0.8999999761581421`.
+fn typed(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
 }
