@@ -250,8 +250,8 @@ pub struct SessionSettings {
     /// Booked slots are rounded up to a multiple of this many hours.
     pub slot_step_hours: f64,
     pub setup_hours: f64,
-    /// Least working time a session part keeps once its setup (and design) time is taken from
-    /// `max_hours`.
+    /// Least working time a session keeps once its setup (and design) time is taken from
+    /// `max_hours`; `max_hours` must leave at least this much.
     pub min_work_hours: f64,
     pub first_session_design_hours: f64,
     pub dots_per_hour: f64,
@@ -861,10 +861,14 @@ impl SettingsData {
             0.0,
             3.0,
         )?;
-        if s.setup_hours + s.first_session_design_hours + 0.25 > s.max_hours {
+        // Every session part keeps at least min_work_hours of work (the planner's capacity).
+        if s.setup_hours + s.first_session_design_hours + s.min_work_hours > s.max_hours {
             return e(
                 "sessions.max_hours",
-                format!("{} h leaves no time to work after setup and design", s.max_hours),
+                format!(
+                    "{} h leaves less than sessions.min_work_hours ({} h) to work after setup and design",
+                    s.max_hours, s.min_work_hours
+                ),
             );
         }
         fraction("sessions.dots_per_hour", s.dots_per_hour, 100.0, 50_000.0)?;
