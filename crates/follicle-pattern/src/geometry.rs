@@ -38,6 +38,7 @@ use crate::error::{PatternError, check_range};
 
 /// Biological sex, used only to pick default head measurements and hairline shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatternSex))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// Default head length 195 mm, circumference 57 cm (DOMAIN §4).
@@ -50,6 +51,7 @@ pub enum Sex {
 /// Head measurements as a clinic takes them. Missing values fall back to the defaults
 /// for `sex` (DOMAIN §4: length 195/180 mm, circumference 57/55 cm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct HeadSpec {
     /// Picks the defaults below and the hairline's shape.
@@ -80,6 +82,7 @@ impl Default for HeadSpec {
 
 /// A point on the scalp, on the chart and in 3-D.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SurfacePoint {
     /// Position on the equal-area chart, mm (vertex at the origin).
     pub chart_mm: [f64; 2],
@@ -89,6 +92,7 @@ pub struct SurfacePoint {
 
 /// Named points of the head used by the hairline rules and the zone defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Landmarks {
     /// Between the eyebrows; the hairline rules measure up from here.
     pub glabella: SurfacePoint,
@@ -110,6 +114,7 @@ pub struct Landmarks {
 
 /// An ellipsoidal head with its equal-area scalp chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatternHead))]
 pub struct Head {
     /// Sex used for defaults.
     pub sex: Sex,

@@ -10,6 +10,7 @@ use crate::error::{InputError, InputResult};
 
 /// How one hairline style draws its front edge (`[pattern.soft]`, `[pattern.broken]`, `[pattern.sharp]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HairlineStyleSettings {
     /// Depth of the transition band behind the line, mm (DOMAIN §4: 5–10 mm).
@@ -70,6 +71,7 @@ impl Default for HairlineStyleSettings {
 
 /// The figures of the pattern engine (`[pattern]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PatternSettings {
     /// Share of 1-, 2-, 3- and 4-dot follicular units, percent (normalised before use).
