@@ -12,6 +12,7 @@
 //! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
 //! - `openapi`: the document (snapshot) and that it lists every route.
 //! - `records`: printed plans stay as issued; re-plans are new versions with differences.
+//! - `settings_page`: the studio's settings form, generated from the settings schema.
 //! - `shapes`: real answers validated against the document's schemas; no untyped schema.
 
 mod api;
@@ -20,6 +21,7 @@ mod fuzz;
 mod isolation;
 mod openapi;
 mod records;
+mod settings_page;
 mod shapes;
 mod support;
 
