@@ -1,6 +1,6 @@
 // End-to-end tests of the studio's two big forms in real Chromium: the consultation wizard
 // (everything a client file holds, every mistake at once beside its field, the first session
-// on the next bookable day) and the settings form generated from the settings file (a bad
+// on the next bookable day) and the settings form generated from the settings schema (a bad
 // value changes nothing saved; a good one is saved as the clinic's own).
 //
 // Its own server and browser (fresh data directory, the demo clinic); writes nothing but a
@@ -181,7 +181,7 @@ describe("settings form", () => {
     await working.fill("mon, tue, funday");
     const bad = await post(page, "/settings", () => page.click("#save-figures"));
     assert.equal(bad.status(), 422);
-    assert.match(await page.textContent("#fig-intervals-default_days-error"), /expected a whole number, got "three weeks"/);
+    assert.match(await page.textContent("#fig-intervals-default_days-error"), /Enter a whole number, such as 14; "three weeks" is not one/);
     assert.match(await page.textContent("#fig-intervals-working_days-error"), /funday/);
     assert.equal(await days.getAttribute("aria-describedby"), "fig-intervals-default_days-error");
     assert.match(await page.textContent("#settings-errors"), /Nothing was saved: 2 values need a second look/);

@@ -12,6 +12,7 @@ use crate::settings::{AftercareItem, AftercareKind, PrecareItem, Settings};
 
 /// The aftercare that applies to one client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Aftercare {
     /// The instructions that apply, with their day ranges (day 0 = the session day).
     pub items: Vec<AftercareItem>,
@@ -21,6 +22,7 @@ pub struct Aftercare {
 
 /// Days over which the same instructions hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AftercareSpan {
     /// First day, counted from the session (day 0).
     pub from_day: u32,

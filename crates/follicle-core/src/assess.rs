@@ -16,6 +16,7 @@ use crate::zone::ZoneKind;
 
 /// The treatment approaches (DOMAIN §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Approach {
     /// A shaved buzz-cut look over advanced loss.
@@ -83,6 +84,7 @@ pub const BUILT_IN_RULES: [(&str, &str); 4] = [
 
 /// Why the assessment says what it says: one rule that matched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// The id of the rule (a settings rule or one of [`BUILT_IN_RULES`]).
     pub rule: String,
@@ -99,6 +101,7 @@ pub struct Reason {
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Go ahead.
@@ -126,6 +129,7 @@ impl Verdict {
 /// Something the practitioner must still ask: a rule matched (or may match) and the client file
 /// does not hold the answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Question {
     /// The rule that asks.
     pub rule: String,
@@ -137,6 +141,7 @@ pub struct Question {
 
 /// The eligibility part of an assessment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Eligibility {
     /// The verdict.
     pub verdict: Verdict,
@@ -152,6 +157,7 @@ pub struct Eligibility {
 
 /// A zone to treat, as drawn on this client's head and measured there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneToTreat {
     /// The zone.
     pub zone: ZoneKind,
@@ -176,6 +182,7 @@ impl ZoneToTreat {
 
 /// One zone as the pattern engine drew and measured it: the input the planner prices from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneMeasure {
     /// The zone.
     pub zone: ZoneKind,
@@ -189,6 +196,7 @@ pub struct ZoneMeasure {
 
 /// Everything the pattern engine measured on the client's head.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Measured {
     /// The zones drawn for this client, one entry per kind.
     pub zones: Vec<ZoneMeasure>,
@@ -199,6 +207,7 @@ pub struct Measured {
 
 /// What the pattern engine is asked to draw for an assessed client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scope {
     /// Draw the zones of the client's hair loss (full coverage or density work).
     pub hair_loss: bool,
@@ -210,6 +219,7 @@ pub struct Scope {
 
 /// The recommended approach and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproachChoice {
     /// The main approach (full coverage over density over scar camouflage).
     pub primary: Approach,
@@ -221,6 +231,7 @@ pub struct ApproachChoice {
 
 /// What the practitioner sees after the consultation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assessment {
     /// The date the assessment was made (rules with time windows count from it).
     pub assessed_on: Date,

@@ -35,6 +35,7 @@ use crate::settings::FadingSettings;
 
 /// The fading model for one client and one kind of skin (normal or scar).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FadingModel {
     /// Share of strength lost in the first weeks of healing.
     pub early_loss: f64,

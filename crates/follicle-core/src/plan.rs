@@ -31,6 +31,7 @@ use crate::zone::ZoneKind;
 
 /// What a session is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// The whole treatment in one session.
@@ -75,6 +76,7 @@ impl Purpose {
 
 /// One zone's work in a session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionZone {
     /// The zone.
     pub zone: ZoneKind,
@@ -97,6 +99,7 @@ pub struct SessionZone {
 
 /// One session of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// 1-based.
     pub index: usize,
@@ -129,6 +132,7 @@ pub struct Session {
 
 /// The fading forecast after the last session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FadingForecast {
     /// Years until a touch-up is due on normal skin.
     pub years_to_touch_up: f64,
@@ -142,6 +146,7 @@ pub struct FadingForecast {
 
 /// Strength at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrengthAt {
     /// Years after the last session.
     pub years: f64,
@@ -151,6 +156,7 @@ pub struct StrengthAt {
 
 /// The patch-test visit before session 1.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatchTestVisit {
     /// The day; `None` while the plan cannot be booked.
     pub date: Option<Date>,
@@ -170,6 +176,7 @@ pub struct PatchTestVisit {
 
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// The assessment it was built on (its fields stand at the top level of the JSON).
     #[serde(flatten)]

@@ -20,6 +20,7 @@ use crate::zone::ZoneKind;
 
 /// A price for one session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPrice {
     /// The session's index.
     pub index: usize,
@@ -31,6 +32,7 @@ pub struct SessionPrice {
 
 /// The touch-up forecast and price.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TouchUp {
     /// When the first touch-up is due (`None` while the plan cannot be booked).
     pub due_date: Option<Date>,
@@ -42,6 +44,7 @@ pub struct TouchUp {
 
 /// A quote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quote {
     /// How it was priced (a stage without a stage price falls back to per session).
     pub mode: PricingMode,

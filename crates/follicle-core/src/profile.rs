@@ -12,12 +12,15 @@ use crate::error::{InputError, InputResult};
 use crate::settings::Settings;
 use crate::source::SpannedDoc;
 
+// `$text` is a `tt`, not a `literal`: a `literal` fragment reaches derive macros wrapped in an
+// invisible group, and utoipa's derive (the `openapi` feature) would not read it as a rename.
 macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         // Serialized as the name files use (`VII`, `III-vertex`, `dark_brown`), never a
         // case conversion of the Rust name (which would write `v_i_i`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($(#[$vmeta])* #[doc = concat!("`", $text, "`")] #[serde(rename = $text)] $variant),+ }
 
         impl $name {
@@ -94,6 +97,7 @@ named_enum!(
 
 /// Fitzpatrick skin phototype I–VI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Fitzpatrick {
     /// Always burns, never tans.
     I,
@@ -212,6 +216,7 @@ pub fn answer(id: &str) -> Option<&'static AnswerKind> {
 
 /// The hair-loss classification.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "scale", rename_all = "snake_case")]
 pub enum HairLoss {
     /// Male pattern, Hamilton–Norwood.
@@ -301,6 +306,7 @@ impl HairLoss {
 
 /// A scar to camouflage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scar {
     /// What made it.
     pub kind: ScarKind,
@@ -312,6 +318,7 @@ pub struct Scar {
 
 /// The kind and size of a scar.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScarKind {
     /// A linear donor scar from a strip (FUT) transplant.
@@ -356,6 +363,7 @@ impl ScarKind {
 
 /// A medication group the client takes or took.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Medication {
     /// A name from the settings' `known_medications`.
     pub name: String,
@@ -365,6 +373,7 @@ pub struct Medication {
 
 /// A dated event in the client's history (a transplant, chemotherapy …).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MedicalEvent {
     /// A name from the settings' `known_events`.
     pub kind: String,
@@ -374,6 +383,7 @@ pub struct MedicalEvent {
 
 /// Medical history.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Medical {
     /// Current conditions, from the settings' `known_conditions`.
     pub conditions: Vec<String>,
@@ -385,6 +395,7 @@ pub struct Medical {
 
 /// Measured head size; missing values take the defaults for the client's sex.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Head {
     /// Circumference above the brows, cm.
     pub circumference_cm: f64,
@@ -398,6 +409,7 @@ pub struct Head {
 
 /// A validated client profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientProfile {
     /// Name, if given (a file may be anonymous).
     pub name: Option<String>,

@@ -178,6 +178,7 @@ pub struct RuleWhen {
 
 /// What a matching rule does to the verdict, from mildest to strongest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuleOutcome {
     /// A note for the practitioner; the verdict stays.
@@ -355,6 +356,7 @@ pub struct AftercareSettings {
 
 /// One aftercare instruction over a range of days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AftercareItem {
     /// Stable id.
@@ -379,6 +381,7 @@ pub struct AftercareItem {
 
 /// The kind of an aftercare instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AftercareKind {
     /// What the client will see.
@@ -409,6 +412,7 @@ pub struct PrecareSettings {
 
 /// One pre-care instruction, from some hours before a session until it starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PrecareItem {
     /// Stable id.
@@ -475,6 +479,7 @@ pub struct PricingSettings {
 
 /// How a quote is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PricingMode {
     /// A fee per session plus an hourly rate.

@@ -10,6 +10,7 @@ use crate::profile::{HairLoss, NorwoodStage, SAVIN_STAGES};
 
 /// A region of the scalp, in the clinic's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneKind {
     /// The 5–10 mm transition band along the front hairline: lower density, single dots.

@@ -40,6 +40,7 @@ use crate::settings::LandmarkSettings;
 
 /// Biological sex, used only to pick default head measurements and hairline shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatternSex))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// Default head length, circumference and height: the settings' `[head]` `male` values.
@@ -62,6 +63,7 @@ impl Sex {
 /// Head measurements as a clinic takes them. Missing values fall back to the defaults
 /// for `sex` (the default settings' `[head]`: DOMAIN §4, length 195/180 mm, circumference 57/55 cm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct HeadSpec {
     /// Picks the defaults below and the hairline's shape.
@@ -92,6 +94,7 @@ impl Default for HeadSpec {
 
 /// A point on the scalp, on the chart and in 3-D.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SurfacePoint {
     /// Position on the equal-area chart, mm (vertex at the origin).
     pub chart_mm: [f64; 2],
@@ -101,6 +104,7 @@ pub struct SurfacePoint {
 
 /// Named points of the head used by the hairline rules and the zone defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Landmarks {
     /// Between the eyebrows; the hairline rules measure up from here.
     pub glabella: SurfacePoint,
@@ -122,6 +126,7 @@ pub struct Landmarks {
 
 /// An ellipsoidal head with its equal-area scalp chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatternHead))]
 pub struct Head {
     /// Sex used for defaults.
     pub sex: Sex,

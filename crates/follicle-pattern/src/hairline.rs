@@ -16,6 +16,7 @@ use crate::settings::{HairlineStyleSettings, PatternSettings};
 /// Where the mid-frontal point goes (DOMAIN §4: 7–10 cm above the glabella; the heights are
 /// `pattern.mid_frontal_height_mm`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HairlinePosition {
     /// 7 cm: low, youthful.
@@ -45,6 +46,7 @@ impl HairlinePosition {
 
 /// How the front edge looks (DOMAIN §4: soft/feathered, broken, sharp "edge-up").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatternHairlineStyle))]
 #[serde(rename_all = "snake_case")]
 pub enum HairlineStyle {
     /// Feathered transition with a few stray dots.
@@ -58,6 +60,7 @@ pub enum HairlineStyle {
 
 /// The shape of the line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HairlineShape {
     /// From the clinical rules.
@@ -96,6 +99,7 @@ impl Default for HairlineShape {
 
 /// A hairline design.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct HairlineSpec {
     /// Rules or control points.
@@ -112,6 +116,7 @@ const STEP_DEG: f64 = 0.5;
 
 /// The designed hairline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hairline {
     /// The line on the chart (mm), right sideburn to left sideburn.
     pub points: Vec<[f64; 2]>,

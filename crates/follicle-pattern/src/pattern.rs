@@ -27,6 +27,7 @@ const FILL_CORRECTION: f64 = 0.18;
 
 /// One pigment dot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dot {
     /// Chart position, mm (x towards the right ear, y forwards, vertex at 0).
     pub x_mm: f64,
@@ -52,6 +53,7 @@ pub struct Dot {
 
 /// Statistics of one zone after one session (cumulative).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneStats {
     /// The zone.
     pub zone: ZoneKind,
@@ -76,6 +78,7 @@ pub struct ZoneStats {
 
 /// Statistics of one session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionStats {
     /// The session (1-based).
     pub session: u8,
@@ -91,6 +94,7 @@ pub struct SessionStats {
 
 /// Statistics of a pattern.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatternStats {
     /// Whole scalp (inside the outline), cm².
     pub scalp_area_cm2: f64,
@@ -106,6 +110,7 @@ pub struct PatternStats {
 
 /// A generated pattern.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pattern {
     /// The head model.
     pub head: Head,

@@ -15,6 +15,7 @@ use crate::zones::{Exclusion, ScarSpec, ZonesSpec};
 /// (DOMAIN §4); the planner passes the clinic's own values, and a saved design carries
 /// the values it was drawn with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ZoneDensities {
     /// Mean over the transition band (it ramps up from the front).
@@ -85,6 +86,7 @@ impl ZoneDensities {
 /// Needle per zone, and the diameter of each gauge. The defaults are the planner's
 /// `needles.per_zone` (each cartridge's gauge) and `needles.gauge_diameter_mm`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ZoneNeedles {
     /// Hairline.
@@ -150,6 +152,7 @@ impl ZoneNeedles {
 /// Everything [`crate::generate`] needs. Every field has a default, so `{}` is a valid
 /// request (a default male head, typical soft hairline, Norwood III, three sessions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PatternRequest {
     /// Head measurements (or just the sex, for defaults).

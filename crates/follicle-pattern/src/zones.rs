@@ -20,6 +20,7 @@ use crate::settings::{PatternSettings, StageZones};
 
 /// One zone as a polygon on the chart (mm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneSpec {
     /// Which zone.
     pub kind: ZoneKind,
@@ -29,6 +30,7 @@ pub struct ZoneSpec {
 
 /// Which zones to treat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ZonesSpec {
     /// The defaults for a hair-loss stage, in the client file's vocabulary
@@ -56,6 +58,7 @@ impl Default for ZonesSpec {
 
 /// A scar to camouflage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScarSpec {
     /// A linear FUT donor strip across the back of the head.
@@ -135,6 +138,7 @@ pub(crate) const FUT_MARGIN_MM: (f64, f64) = (0.0, 10.0);
 
 /// A place that gets no dots (a mole, a lesion).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Exclusion {
     /// A disc.
@@ -153,6 +157,7 @@ pub enum Exclusion {
 
 /// A zone polygon in a finished pattern.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZonePolygon {
     /// Which zone.
     pub kind: ZoneKind,

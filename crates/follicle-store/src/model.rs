@@ -20,7 +20,6 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -114,7 +113,6 @@ text_enum!(
 
 /// A clinic: the owner of every other record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Clinic {
     /// Its id.
     pub id: Uuid,
@@ -132,7 +130,6 @@ pub struct Clinic {
 
 /// A user of a clinic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Their id.
     pub id: Uuid,
@@ -153,7 +150,6 @@ pub struct User {
 
 /// A user to add. The password is hashed with argon2id and never stored.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
     /// Email (the login name).
     pub email: String,
@@ -178,7 +174,6 @@ impl std::fmt::Debug for NewUser {
 
 /// A client: who they are and how to reach them. Health data lives in consultations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     /// Their id.
     pub id: Uuid,
@@ -204,7 +199,6 @@ pub struct Client {
 
 /// A client to add, or the new values of one to change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewClient {
     /// Full name (required).
     pub name: String,
@@ -224,7 +218,6 @@ pub struct NewClient {
 /// planned with, and the plan and quote as issued. Versions are never overwritten; a
 /// re-plan with today's settings is a new version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consultation {
     /// Its id.
     pub id: Uuid,
@@ -271,7 +264,6 @@ pub struct NewConsultation {
 /// One version of a client's design: hairline, zones, the pattern seed and settings, and
 /// the plan and quote that go with it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Design {
     /// Its id.
     pub id: Uuid,
@@ -328,7 +320,6 @@ pub struct NewDesign {
 
 /// An appointment in the diary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appointment {
     /// Its id.
     pub id: Uuid,
@@ -352,7 +343,6 @@ pub struct Appointment {
 
 /// An appointment to book (status `booked`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAppointment {
     /// The client.
     pub client_id: Uuid,
@@ -369,7 +359,6 @@ pub struct NewAppointment {
 
 /// A pigment product (an ink) the clinic uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PigmentProduct {
     /// Its id.
     pub id: Uuid,
@@ -386,7 +375,6 @@ pub struct PigmentProduct {
 
 /// A pigment product to add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPigmentProduct {
     /// Product name.
     pub name: String,
@@ -398,7 +386,6 @@ pub struct NewPigmentProduct {
 
 /// A batch (lot) of a pigment product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PigmentBatch {
     /// Its id.
     pub id: Uuid,
@@ -417,7 +404,6 @@ pub struct PigmentBatch {
 
 /// A batch to add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPigmentBatch {
     /// The product (of this clinic).
     pub product_id: Uuid,
@@ -431,7 +417,6 @@ pub struct NewPigmentBatch {
 
 /// What was done in one treatment session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionLog {
     /// Its id.
     pub id: Uuid,
@@ -444,7 +429,6 @@ pub struct SessionLog {
     /// Who treated.
     pub practitioner_id: Uuid,
     /// The zones worked on.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub zones: Vec<ZoneKind>,
     /// The pigment batch used.
     pub batch_id: Uuid,
@@ -471,7 +455,6 @@ pub struct SessionLog {
 
 /// A session to log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSessionLog {
     /// The client.
     pub client_id: Uuid,
@@ -482,7 +465,6 @@ pub struct NewSessionLog {
     /// Who treated (a user of the clinic).
     pub practitioner_id: Uuid,
     /// Zones worked on (at least one, no repeats).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub zones: Vec<ZoneKind>,
     /// The pigment batch used (of the clinic).
     pub batch_id: Uuid,
@@ -506,7 +488,6 @@ pub struct NewSessionLog {
 
 /// Something to look at after a write that succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Warning {
@@ -523,7 +504,6 @@ pub enum Warning {
 
 /// A logged session's id and any warnings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedSession {
     /// The new session log's id.
     pub id: Uuid,
@@ -533,7 +513,6 @@ pub struct LoggedSession {
 
 /// One client session that used a recalled batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecallEntry {
     /// The client.
     pub client_id: Uuid,
@@ -553,7 +532,6 @@ pub struct RecallEntry {
 
 /// A signed consent, kept unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     /// Its id.
     pub id: Uuid,
@@ -576,7 +554,6 @@ pub struct Consent {
 
 /// A consent to record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewConsent {
     /// The client.
     pub client_id: Uuid,
@@ -595,7 +572,6 @@ pub struct NewConsent {
 
 /// A stored photo's record; the bytes are in the blob store under `blob_key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Photo {
     /// Its id.
     pub id: Uuid,
@@ -631,7 +607,6 @@ pub struct Photo {
 
 /// A photo's details to upload with its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPhoto {
     /// The client.
     pub client_id: Uuid,
@@ -648,7 +623,6 @@ pub struct NewPhoto {
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Its number (increasing).
     pub id: i64,
@@ -667,7 +641,6 @@ pub struct AuditEntry {
 
 /// A client's whole record, for export on request (GDPR article 15 and 20).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientExport {
     /// The client.
     pub client: Client,

@@ -27,7 +27,6 @@ pub const READABLE_SCHEMA_VERSIONS: [i64; 2] = [0, 1];
 
 /// A plan and quote as stored (schema version 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanRecord {
     /// The day of the assessment.
@@ -65,7 +64,6 @@ pub struct PlanRecord {
 
 /// One reason behind a verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRecord {
     /// The rule that gave it.
@@ -78,7 +76,6 @@ pub struct ReasonRecord {
 
 /// One zone to treat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ZoneRecord {
     /// The zone (`hairline`, `frontal`, `crown`, …).
@@ -91,7 +88,6 @@ pub struct ZoneRecord {
 
 /// One planned session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionRecord {
     /// 1, 2, …
@@ -116,7 +112,6 @@ pub struct SessionRecord {
 
 /// One aftercare instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AftercareRecord {
     /// From this day after a session…
@@ -129,7 +124,6 @@ pub struct AftercareRecord {
 
 /// One pre-care instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PrecareRecord {
     /// From how many hours before a session it applies (0: the session day).
@@ -140,7 +134,6 @@ pub struct PrecareRecord {
 
 /// The patch-test visit before session 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PatchTestRecord {
     /// The day; none while the plan cannot be booked yet.
@@ -157,7 +150,6 @@ pub struct PatchTestRecord {
 
 /// The quote as issued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRecord {
     /// The day it was issued.
@@ -184,7 +176,6 @@ pub struct QuoteRecord {
 
 /// One line of a quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceLine {
     /// The session it prices.
@@ -197,7 +188,6 @@ pub struct PriceLine {
 
 /// The touch-up forecast and price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TouchUpRecord {
     /// When it is due, once the sessions are dated.
@@ -572,7 +562,6 @@ mod v0 {
 
 /// One thing that differs between two versions of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Difference {
     /// What: `sessions`, `session 2 date`, `session 1 hours`, `price session 3`, `total`,
     /// `deposit`, `touch-up price`, `currency`, `verdict`, `zone crown area`, …

@@ -28,7 +28,6 @@ use crate::error::{StoreError, StoreResult};
 
 /// A user's role in their clinic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the clinic: everything, including users and settings.
@@ -41,7 +40,6 @@ pub enum Role {
 
 /// Something a user may or may not do; see the table in [`crate::role`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// List, search and read clients' contact details.

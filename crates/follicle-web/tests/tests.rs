@@ -12,6 +12,8 @@
 //! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
 //! - `openapi`: the document (snapshot) and that it lists every route.
 //! - `records`: printed plans stay as issued; re-plans are new versions with differences.
+//! - `settings_page`: the studio's settings form, generated from the settings schema.
+//! - `shapes`: real answers validated against the document's schemas; no untyped schema.
 
 mod api;
 mod auth;
@@ -19,6 +21,8 @@ mod fuzz;
 mod isolation;
 mod openapi;
 mod records;
+mod settings_page;
+mod shapes;
 mod support;
 
 /// Runs each named test (an `async fn(&App)` in the named module) on both backends.
@@ -84,6 +88,9 @@ both! {
     records {
         printed_plan_holds_and_replan_lists_differences,
         bad_replans_name_the_field_and_change_nothing,
+    }
+    shapes {
+        record_answers_fit_the_document,
     }
     fuzz {
         malformed_json_is_refused_and_changes_nothing,

@@ -11,10 +11,13 @@ use crate::profile::{Fitzpatrick, HairColour, SkinType, SunExposure};
 /// A struct with one field per key of a closed vocabulary, for settings tables keyed by it:
 /// serde refuses a missing key ("missing field `scar`") and an unknown one ("unknown field
 /// `crwn`, expected one of `hairline`, …"), and the field path is the table's.
+// `$text` is a `tt`, not a `literal`: a `literal` fragment reaches derive macros wrapped in an
+// invisible group, and utoipa's derive (the `openapi` feature) would not read it as a rename.
 macro_rules! per_key {
-    ($(#[$meta:meta])* $name:ident, $key:ty { $($variant:ident => $field:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $key:ty { $($variant:ident => $field:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(deny_unknown_fields)]
         pub struct $name<T> {
             $(#[doc = concat!("`", $text, "`")] #[serde(rename = $text)] pub $field: T,)+
@@ -141,6 +144,7 @@ impl<'de> Deserialize<'de> for SessionCount {
 
 /// Needle gauges (#04 … #12): the first two digits of a cartridge name such as `0603RL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NeedleGauge {
     /// #04.
     #[serde(rename = "04")]

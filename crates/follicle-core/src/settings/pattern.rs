@@ -12,6 +12,7 @@ use crate::error::{InputError, InputResult};
 
 /// How one hairline style draws its front edge (`[pattern.soft]`, `[pattern.broken]`, `[pattern.sharp]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HairlineStyleSettings {
     /// Depth of the transition band behind the line, mm (DOMAIN §4: 5–10 mm).
@@ -72,6 +73,7 @@ impl Default for HairlineStyleSettings {
 
 /// The figures of the pattern engine (`[pattern]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PatternSettings {
     /// Share of 1-, 2-, 3- and 4-dot follicular units, percent (normalised before use).
@@ -195,6 +197,7 @@ pub struct PatternSettings {
 }
 
 /// Mid-frontal height above the glabella by hairline position, mm (`pattern.mid_frontal_height_mm`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MidFrontalHeights {
@@ -210,6 +213,7 @@ pub struct MidFrontalHeights {
 
 /// Chart positions of scar sites, `[x, y]` as shares of the site reach (`pattern.scar_sites`);
 /// left sites mirror the right ones.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -226,6 +230,7 @@ pub struct ScarSites {
 }
 
 /// The head model's landmarks as proportions of its semi-axes (`[pattern.landmarks]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LandmarkSettings {
@@ -265,6 +270,7 @@ impl Default for LandmarkSettings {
 
 /// The zones one hair-loss stage draws (`pattern.stages.<scale>.<stage>`); a zone without a
 /// figure is not drawn.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageZones {

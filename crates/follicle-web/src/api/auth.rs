@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use follicle_store::{Clinic, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -12,6 +11,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{CSRF_COOKIE, JsonBody, PeerAddr, SESSION_COOKIE, SignedIn, csrf_token};
 use crate::state::AppState;
+use crate::wire::{ClinicAnswer, UserAnswer};
 
 /// An email and password.
 #[derive(Deserialize, ToSchema)]
@@ -42,16 +42,16 @@ pub struct SignedInResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// Who signed in.
-    pub user: User,
+    pub user: UserAnswer,
 }
 
 /// Who is signed in, and their clinic.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     /// The user.
-    pub user: User,
+    pub user: UserAnswer,
     /// Their clinic.
-    pub clinic: Clinic,
+    pub clinic: ClinicAnswer,
     /// This session's CSRF token.
     pub csrf_token: String,
 }
@@ -114,7 +114,7 @@ pub async fn login(
             csrf_token: csrf_token(&token),
             token,
             expires_at: session.expires_at,
-            user,
+            user: user.into(),
         }),
     ))
 }
@@ -134,8 +134,8 @@ pub async fn me(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<M
     let user = state.store().user(&me.actor, me.actor.user_id()).await?;
     let clinic = state.store().clinic(&me.actor).await?;
     Ok(Json(Me {
-        user,
-        clinic,
+        user: user.into(),
+        clinic: clinic.into(),
         csrf_token: csrf_token(&me.token),
     }))
 }

@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use follicle_store::{Client, NewClient};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, QueryArgs, SignedIn};
 use crate::state::AppState;
+use crate::wire::{ClientAnswer, NewClient};
 
 /// A search.
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
@@ -25,12 +25,12 @@ pub struct ClientSearch {
 
 /// Clients matching a name, phone or email.
 #[utoipa::path(get, path = "/clients", tag = "clients", params(ClientSearch),
-    responses((status = 200, body = Vec<Client>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ClientAnswer>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     me: SignedIn,
     QueryArgs(q): QueryArgs<ClientSearch>,
-) -> ApiResult<Json<Vec<Client>>> {
+) -> ApiResult<Json<Vec<ClientAnswer>>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(crate::error::ApiError::invalid(
@@ -38,42 +38,49 @@ pub async fn search(
             format!("expected 1–200, got {limit}"),
         ));
     }
-    Ok(Json(state.store().search_clients(&me.actor, &q.q, limit).await?))
+    let found = state.store().search_clients(&me.actor, &q.q, limit).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
 /// Adds a client.
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClient,
-    responses((status = 201, body = Client), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ClientAnswer), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     me: SignedIn,
     JsonBody(body): JsonBody<NewClient>,
-) -> ApiResult<(StatusCode, Json<Client>)> {
+) -> ApiResult<(StatusCode, Json<ClientAnswer>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.store().create_client(&me.actor, &body).await?),
+        Json(state.store().create_client(&me.actor, &body.into()).await?.into()),
     ))
 }
 
 /// A client's contact details (audited as a view).
 #[utoipa::path(get, path = "/clients/{id}", tag = "clients",
     params(("id" = uuid::Uuid, Path, description = "The client")),
-    responses((status = 200, body = Client), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Client>> {
-    Ok(Json(state.store().client(&me.actor, id).await?))
+    responses((status = 200, body = ClientAnswer), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<ClientAnswer>> {
+    Ok(Json(state.store().client(&me.actor, id).await?.into()))
 }
 
 /// Changes a client's contact details.
 #[utoipa::path(put, path = "/clients/{id}", tag = "clients", request_body = NewClient,
     params(("id" = uuid::Uuid, Path, description = "The client")),
-    responses((status = 200, body = Client), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ClientAnswer), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
     JsonBody(body): JsonBody<NewClient>,
-) -> ApiResult<Json<Client>> {
-    Ok(Json(state.store().update_client(&me.actor, id, &body).await?))
+) -> ApiResult<Json<ClientAnswer>> {
+    Ok(Json(
+        state
+            .store()
+            .update_client(&me.actor, id, &body.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes a client who has no clinical records (owner); one with records is a 409.

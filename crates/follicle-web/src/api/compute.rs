@@ -6,13 +6,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use follicle_core::{Assessment, Plan};
-use follicle_pattern::Pattern;
+use follicle_pattern::{Pattern, PatternRequest};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::records::{pattern_request, png};
-use super::schema::{AssessmentSchema, PatternRequestSchema, PatternSchema, PlanSchema};
 use crate::binary;
 use crate::compute::{self, ClientInput, PreviewArgs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -43,7 +42,7 @@ pub async fn pattern_response(pattern: std::sync::Arc<Pattern>, headers: &Header
 /// Assesses a client file: verdict with the rules behind it, approach, zones and areas.
 /// The answer is `follicle assess --format json`'s (docs/plan-json.md).
 #[utoipa::path(post, path = "/assess", tag = "compute", request_body = ClientInput,
-    responses((status = 200, description = "The assessment", body = AssessmentSchema), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The assessment", body = Assessment), (status = 422, body = ErrorBody)))]
 pub async fn assess(
     State(state): State<AppState>,
     me: SignedIn,
@@ -56,7 +55,7 @@ pub async fn assess(
 /// Plans a client file: sessions, dates, aftercare, touch-up forecast and quote. The answer
 /// is `follicle plan --format json`'s (docs/plan-json.md).
 #[utoipa::path(post, path = "/plan", tag = "compute", request_body = ClientInput,
-    responses((status = 200, description = "The plan", body = PlanSchema), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The plan", body = Plan), (status = 422, body = ErrorBody)))]
 pub async fn plan(
     State(state): State<AppState>,
     me: SignedIn,
@@ -68,10 +67,10 @@ pub async fn plan(
 
 /// The dots of a design given as a pattern request (the `follicle pattern --design` file):
 /// JSON, or the compact binary form when `Accept` names `application/vnd.follicle.pattern`.
-#[utoipa::path(post, path = "/pattern", tag = "compute", request_body(content = PatternRequestSchema, description = "A pattern request"),
+#[utoipa::path(post, path = "/pattern", tag = "compute", request_body(content = PatternRequest, description = "A pattern request"),
     responses(
         (status = 200, description = "The pattern",
-            content((PatternSchema = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((Pattern = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
         (status = 422, body = ErrorBody)))]
 pub async fn pattern(
     State(state): State<AppState>,
@@ -89,7 +88,7 @@ pub async fn pattern(
 #[serde(deny_unknown_fields)]
 pub struct PreviewInput {
     /// The design as a pattern request.
-    #[schema(value_type = PatternRequestSchema)]
+    #[schema(value_type = PatternRequest)]
     pub design: Value,
     /// The skin, I–VI (default III).
     #[serde(default)]

@@ -13,7 +13,6 @@ pub mod compute;
 pub mod diary;
 pub mod pigments;
 pub mod records;
-pub mod schema;
 
 use axum::Json;
 use axum::extract::State;
@@ -73,14 +72,26 @@ impl Modify for Security {
     }
 }
 
+/// The server is up and its database answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` (a server whose database does not answer answers 500 instead).
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// The database it keeps records in: `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    pub database: &'static str,
+}
+
 /// Whether the server is up and its database answers.
 #[utoipa::path(get, path = "/health", tag = "meta", security(()),
-    responses((status = 200, description = "Up", body = Object), (status = 500, description = "The database does not answer")))]
-async fn health(State(state): State<AppState>) -> crate::error::ApiResult<Json<serde_json::Value>> {
+    responses((status = 200, description = "Up", body = Health), (status = 500, description = "The database does not answer")))]
+async fn health(State(state): State<AppState>) -> crate::error::ApiResult<Json<Health>> {
     state.store().ping().await?;
-    Ok(Json(
-        serde_json::json!({"status": "ok", "database": state.store().backend().as_str()}),
-    ))
+    Ok(Json(Health {
+        status: "ok",
+        database: state.store().backend().as_str(),
+    }))
 }
 
 /// The API's routes (without the prefix) and its OpenAPI document.

@@ -3,62 +3,88 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use follicle_store::{NewPigmentBatch, NewPigmentProduct, PigmentBatch, PigmentProduct, RecallEntry};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, SignedIn};
 use crate::state::AppState;
+use crate::wire::{
+    NewPigmentBatch, NewPigmentProduct, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
+};
 
 /// The clinic's pigment products.
 #[utoipa::path(get, path = "/pigments/products", tag = "pigments",
-    responses((status = 200, body = Vec<PigmentProduct>), (status = 401, body = ErrorBody)))]
-pub async fn products(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<PigmentProduct>>> {
-    Ok(Json(state.store().pigment_products(&me.actor).await?))
+    responses((status = 200, body = Vec<PigmentProductAnswer>), (status = 401, body = ErrorBody)))]
+pub async fn products(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<Json<Vec<PigmentProductAnswer>>> {
+    let found = state.store().pigment_products(&me.actor).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
 /// Adds a pigment product.
 #[utoipa::path(post, path = "/pigments/products", tag = "pigments", request_body = NewPigmentProduct,
-    responses((status = 201, body = PigmentProduct), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = PigmentProductAnswer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_product(
     State(state): State<AppState>,
     me: SignedIn,
     JsonBody(body): JsonBody<NewPigmentProduct>,
-) -> ApiResult<(StatusCode, Json<PigmentProduct>)> {
+) -> ApiResult<(StatusCode, Json<PigmentProductAnswer>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.store().add_pigment_product(&me.actor, &body).await?),
+        Json(
+            state
+                .store()
+                .add_pigment_product(&me.actor, &body.into())
+                .await?
+                .into(),
+        ),
     ))
 }
 
 /// The clinic's pigment batches.
 #[utoipa::path(get, path = "/pigments/batches", tag = "pigments",
-    responses((status = 200, body = Vec<PigmentBatch>), (status = 403, body = ErrorBody)))]
-pub async fn batches(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<PigmentBatch>>> {
-    Ok(Json(state.store().pigment_batches(&me.actor).await?))
+    responses((status = 200, body = Vec<PigmentBatchAnswer>), (status = 403, body = ErrorBody)))]
+pub async fn batches(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<Json<Vec<PigmentBatchAnswer>>> {
+    let found = state.store().pigment_batches(&me.actor).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
 /// Adds a batch (lot) of a product.
 #[utoipa::path(post, path = "/pigments/batches", tag = "pigments", request_body = NewPigmentBatch,
-    responses((status = 201, body = PigmentBatch), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = PigmentBatchAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_batch(
     State(state): State<AppState>,
     me: SignedIn,
     JsonBody(body): JsonBody<NewPigmentBatch>,
-) -> ApiResult<(StatusCode, Json<PigmentBatch>)> {
+) -> ApiResult<(StatusCode, Json<PigmentBatchAnswer>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.store().add_pigment_batch(&me.actor, &body).await?),
+        Json(
+            state
+                .store()
+                .add_pigment_batch(&me.actor, &body.into())
+                .await?
+                .into(),
+        ),
     ))
 }
 
 /// One batch.
 #[utoipa::path(get, path = "/pigments/batches/{id}", tag = "pigments",
     params(("id" = Uuid, Path, description = "The batch")),
-    responses((status = 200, body = PigmentBatch), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn batch(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<PigmentBatch>> {
-    Ok(Json(state.store().pigment_batch(&me.actor, id).await?))
+    responses((status = 200, body = PigmentBatchAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn batch(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<PigmentBatchAnswer>> {
+    Ok(Json(state.store().pigment_batch(&me.actor, id).await?.into()))
 }
 
 /// A change of stock.
@@ -72,29 +98,31 @@ pub struct StockChange {
 /// Changes a batch's stock.
 #[utoipa::path(post, path = "/pigments/batches/{id}/stock", tag = "pigments", request_body = StockChange,
     params(("id" = Uuid, Path, description = "The batch")),
-    responses((status = 200, body = PigmentBatch), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PigmentBatchAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn adjust_stock(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
     JsonBody(body): JsonBody<StockChange>,
-) -> ApiResult<Json<PigmentBatch>> {
+) -> ApiResult<Json<PigmentBatchAnswer>> {
     Ok(Json(
         state
             .store()
             .adjust_batch_quantity(&me.actor, id, body.delta)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 /// The recall: every client who received this batch, with how to reach them (audited).
 #[utoipa::path(get, path = "/pigments/batches/{id}/recall", tag = "pigments",
     params(("id" = Uuid, Path, description = "The batch")),
-    responses((status = 200, body = Vec<RecallEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<RecallEntryAnswer>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn recall(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
-) -> ApiResult<Json<Vec<RecallEntry>>> {
-    Ok(Json(state.store().recall(&me.actor, id).await?))
+) -> ApiResult<Json<Vec<RecallEntryAnswer>>> {
+    let found = state.store().recall(&me.actor, id).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }

@@ -8,20 +8,22 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use follicle_pattern::PatternRequest;
 use follicle_render::Look;
-use follicle_store::{Action, Consent, Design, NewConsent, NewPhoto, Photo, PhotoAngle};
+use follicle_store::{Action, Design, NewConsent, NewPhoto, PhotoAngle};
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::schema::{PatternRequestSchema, PatternSchema};
 use crate::compute::{self, ClientInput, PreviewArgs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, QueryArgs, SignedIn, read_body};
 use crate::state::AppState;
 use crate::usecase;
-use crate::wire::{ConsultationAnswer, DesignAnswer, DesignPlanAnswer, ReplanAnswer};
+use crate::wire::{
+    ConsentAnswer, ConsentKind, ConsultationAnswer, DesignAnswer, DesignPlanAnswer, PhotoAnswer, ReplanAnswer,
+};
+use follicle_pattern::Pattern;
 
 /// Records a consultation: the client file, assessed and planned with the clinic's settings,
 /// stored as the client's next version (earlier versions are kept) with its quote (numbered,
@@ -98,7 +100,7 @@ pub async fn replan_client(
 /// The hours, sessions and price that go with a design edit for a consultation, without
 /// storing anything (the designer asks after every edit).
 #[utoipa::path(post, path = "/consultations/{id}/design-plan", tag = "designs",
-    request_body(content = PatternRequestSchema, description = "The design as a pattern request (see `POST /pattern`)"),
+    request_body(content = PatternRequest, description = "The design as a pattern request (see `POST /pattern`)"),
     params(("id" = Uuid, Path, description = "The consultation the design is drawn for")),
     responses((status = 200, body = DesignPlanAnswer), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn design_plan(
@@ -122,7 +124,7 @@ pub struct DesignInput {
     /// The design as a pattern request (hairline, zones, densities, sessions, …; see
     /// `POST /pattern`). Without it, the design the consultation's plan gives.
     #[serde(default)]
-    #[schema(value_type = Option<PatternRequestSchema>)]
+    #[schema(value_type = Option<PatternRequest>)]
     pub request: Option<Value>,
     /// The pattern seed (default 1).
     #[serde(default)]
@@ -191,7 +193,7 @@ pub fn design_request(d: &Design) -> ApiResult<PatternRequest> {
     params(("id" = Uuid, Path, description = "The design")),
     responses(
         (status = 200, description = "The pattern (JSON, or binary: see the binary format in the crate docs)",
-            content((PatternSchema = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((Pattern = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
         (status = 404, body = ErrorBody)))]
 pub async fn design_pattern(
     State(state): State<AppState>,
@@ -261,7 +263,7 @@ pub fn png(bytes: Vec<u8>) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// `procedure`, `photos` or `marketing`.
-    pub kind: follicle_store::ConsentKind,
+    pub kind: ConsentKind,
     /// The version of the clinic's consent template.
     pub template_version: String,
     /// The text the client signed.
@@ -276,16 +278,16 @@ pub struct ConsentInput {
 /// Records a signed consent (kept unchanged).
 #[utoipa::path(post, path = "/clients/{id}/consents", tag = "consents", request_body = ConsentInput,
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 201, body = Consent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ConsentAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_consent(
     State(state): State<AppState>,
     me: SignedIn,
     Id(client_id): Id,
     JsonBody(input): JsonBody<ConsentInput>,
-) -> ApiResult<(StatusCode, Json<Consent>)> {
+) -> ApiResult<(StatusCode, Json<ConsentAnswer>)> {
     let new = NewConsent {
         client_id,
-        kind: input.kind,
+        kind: input.kind.into(),
         template_version: input.template_version,
         text: input.text,
         signed_by: input.signed_by,
@@ -293,20 +295,21 @@ pub async fn add_consent(
     };
     Ok((
         StatusCode::CREATED,
-        Json(state.store().record_consent(&me.actor, &new).await?),
+        Json(state.store().record_consent(&me.actor, &new).await?.into()),
     ))
 }
 
 /// A client's consents.
 #[utoipa::path(get, path = "/clients/{id}/consents", tag = "consents",
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 200, body = Vec<Consent>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ConsentAnswer>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn consents(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
-) -> ApiResult<Json<Vec<Consent>>> {
-    Ok(Json(state.store().consents(&me.actor, id).await?))
+) -> ApiResult<Json<Vec<ConsentAnswer>>> {
+    let found = state.store().consents(&me.actor, id).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
 /// A photo's details, in the query string; the body is the image.
@@ -329,14 +332,14 @@ pub struct PhotoQuery {
 /// before it is stored.
 #[utoipa::path(post, path = "/clients/{id}/photos", tag = "photos", params(("id" = Uuid, Path, description = "The client"), PhotoQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The photo (image/jpeg or image/png)"),
-    responses((status = 201, body = Photo), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = PhotoAnswer), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_photo(
     State(state): State<AppState>,
     me: SignedIn,
     Id(client_id): Id,
     QueryArgs(q): QueryArgs<PhotoQuery>,
     req: Request,
-) -> ApiResult<(StatusCode, Json<Photo>)> {
+) -> ApiResult<(StatusCode, Json<PhotoAnswer>)> {
     me.actor.require(Action::EditClinicalRecords)?;
     let content_type = req
         .headers()
@@ -369,16 +372,21 @@ pub async fn upload_photo(
     };
     Ok((
         StatusCode::CREATED,
-        Json(state.store().upload_photo(&me.actor, &new, &bytes).await?),
+        Json(state.store().upload_photo(&me.actor, &new, &bytes).await?.into()),
     ))
 }
 
 /// A client's photos (records; the images one by one at `/photos/{id}`).
 #[utoipa::path(get, path = "/clients/{id}/photos", tag = "photos",
     params(("id" = Uuid, Path, description = "The client")),
-    responses((status = 200, body = Vec<Photo>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn photos(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<Vec<Photo>>> {
-    Ok(Json(state.store().photos(&me.actor, id).await?))
+    responses((status = 200, body = Vec<PhotoAnswer>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn photos(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<PhotoAnswer>>> {
+    let found = state.store().photos(&me.actor, id).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
 /// A photo's image, as stored (without its metadata).

@@ -1,9 +1,57 @@
-//! The API's answers for consultations and designs: wire types apart from the store's rows
-//! (crates.io's `Encodable*` views), so a change to a table is not a change to the API and
-//! the reverse. The plan inside is the stored record ([`PlanRecord`]): a versioned document
-//! that keeps its shape by design, answered as it was issued.
+//! The API's JSON: every answer (and every body a program sends) is a type of this module,
+//! built from the store's row or turned into the store's input by a `From` impl
+//! (crates.io's `Encodable*` views). A change to a table is not a change to the API and the
+//! reverse: a new column reaches the API only when it is added here, and the rows are
+//! destructured where that matters so the compiler points at the place.
+//!
+//! The plan inside a consultation or design is the stored record ([`PlanRecord`]): a
+//! versioned document that keeps its shape by design, answered as it was issued. The
+//! planner's and pattern engine's own answers (`POST /assess`, `/plan`, `/pattern`) are
+//! `follicle_core`'s and `follicle_pattern`'s types, described by their `openapi` feature.
 
-use follicle_store::{Consultation, Design, Difference, PlanRecord};
+/// A wire enum mirroring a store enum variant for variant (the same snake_case names), with
+/// `From` both ways: answers are built from rows, bodies become the store's inputs.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident = $store:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl From<$store> for $name {
+            fn from(v: $store) -> $name {
+                match v { $(<$store>::$variant => $name::$variant),+ }
+            }
+        }
+
+        impl From<$name> for $store {
+            fn from(v: $name) -> $store {
+                match v { $($name::$variant => <$store>::$variant),+ }
+            }
+        }
+    };
+}
+
+mod clinic;
+mod diary;
+mod plan;
+
+pub use clinic::{
+    AuditAction, AuditEntryAnswer, ClientAnswer, ClientExportAnswer, ClinicAnswer, ConsentAnswer,
+    ConsentKind, NewClient, NewUser, PhotoAngle, PhotoAnswer, Role, UserAnswer,
+};
+pub use diary::{
+    AppointmentAnswer, AppointmentStatus, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
+    NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
+    SessionLogAnswer, Warning,
+};
+pub use plan::{
+    AftercareRecord, Difference, PatchTestRecord, PlanRecord, PrecareRecord, PriceLine, QuoteRecord,
+    ReasonRecord, SessionRecord, TouchUpRecord, ZoneRecord,
+};
+
+use follicle_pattern::{HairlineSpec, PatternRequest, ZonesSpec};
+use follicle_store::{Consultation, Design};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -54,7 +102,7 @@ impl From<Consultation> for ConsultationAnswer {
             settings_toml: c.settings_toml,
             quote_number: c.quote_number.map(quote_label),
             replanned_from: c.replanned_from,
-            plan: c.plan,
+            plan: c.plan.into(),
             created_at: c.created_at,
             created_by: c.created_by,
         }
@@ -73,15 +121,17 @@ pub struct DesignAnswer {
     /// The consultation it was drawn for, if any.
     pub consultation_id: Option<Uuid>,
     /// The hairline (the pattern request's `hairline`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = HairlineSpec)]
     pub hairline: Value,
     /// The zones (the pattern request's `zones`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = ZonesSpec)]
     pub zones: Value,
     /// The pattern seed.
     pub seed: u64,
-    /// The rest of the pattern request (head, scars, densities, sessions, needles).
-    #[schema(value_type = Object)]
+    /// The rest of the pattern request (head, scars, exclusions, densities, session
+    /// fractions, needles, dots per hour, `[pattern]` settings): a pattern request without
+    /// `hairline`, `zones` and `seed`.
+    #[schema(value_type = PatternRequest)]
     pub settings: Value,
     /// Notes.
     pub notes: String,
@@ -109,7 +159,7 @@ impl From<Design> for DesignAnswer {
             seed: d.seed,
             settings: d.settings,
             notes: d.notes,
-            plan: d.plan,
+            plan: d.plan.map(Into::into),
             quote_number: d.quote_number.map(quote_label),
             created_at: d.created_at,
             created_by: d.created_by,
@@ -136,7 +186,7 @@ impl From<crate::usecase::Replanned> for ReplanAnswer {
             replanned: r.before.id,
             design_id: r.after.design.as_ref().map(|d| d.id),
             consultation: r.after.consultation.into(),
-            differences: r.differences,
+            differences: r.differences.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -158,15 +208,15 @@ pub struct DesignPlanAnswer {
     pub plan: PlanRecord,
 }
 
-impl From<PlanRecord> for DesignPlanAnswer {
-    fn from(plan: PlanRecord) -> DesignPlanAnswer {
+impl From<follicle_store::PlanRecord> for DesignPlanAnswer {
+    fn from(plan: follicle_store::PlanRecord) -> DesignPlanAnswer {
         DesignPlanAnswer {
             sessions: plan.sessions.len(),
             total_hours: plan.total_hours,
             total_dots: plan.total_dots,
             total: plan.quote.as_ref().map(|q| q.total),
             currency: plan.quote.as_ref().map(|q| q.currency.clone()),
-            plan,
+            plan: plan.into(),
         }
     }
 }

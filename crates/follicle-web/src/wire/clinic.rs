@@ -1,0 +1,460 @@
+//! The clinic, its users, clients, consents, photos, the audit log and a client's export.
+
+use follicle_store as store;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{AppointmentAnswer, ConsultationAnswer, DesignAnswer, SessionLogAnswer};
+
+mirror_enum!(
+    /// A user's role in their clinic.
+    Role = store::Role {
+        /// Runs the clinic: everything, including users and settings.
+        Owner,
+        /// Treats clients: clinical records, pigments, recalls.
+        Practitioner,
+        /// Books and greets: clients' contact details and appointments.
+        FrontDesk,
+    }
+);
+mirror_enum!(
+    /// What a consent covers. Photo and marketing consent are separate from the procedure.
+    ConsentKind = store::ConsentKind {
+        /// The procedure itself.
+        Procedure,
+        /// Taking and keeping photos.
+        Photos,
+        /// Using photos or contact details for marketing.
+        Marketing,
+    }
+);
+mirror_enum!(
+    /// The standard angle of a photo.
+    PhotoAngle = store::PhotoAngle {
+        /// From the front.
+        Front,
+        /// From above.
+        Top,
+        /// The left side.
+        Left,
+        /// The right side.
+        Right,
+        /// From behind.
+        Back,
+        /// Anything else (a close-up of a scar, a reaction).
+        Other,
+    }
+);
+mirror_enum!(
+    /// What a user did to a client's record, as the audit log says it.
+    AuditAction = store::AuditAction {
+        /// Read it.
+        Viewed,
+        /// Created it or added to it.
+        Created,
+        /// Changed it.
+        Changed,
+        /// Deleted it.
+        Deleted,
+        /// Exported it.
+        Exported,
+    }
+);
+
+/// A clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ClinicAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// How long records are kept after the last visit, in years.
+    pub retention_years: i64,
+    /// The clinic's settings file (TOML over the defaults); empty for none.
+    pub settings_toml: String,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<store::Clinic> for ClinicAnswer {
+    fn from(c: store::Clinic) -> ClinicAnswer {
+        let store::Clinic {
+            id,
+            name,
+            retention_years,
+            settings_toml,
+            created_at,
+        } = c;
+        ClinicAnswer {
+            id,
+            name,
+            retention_years,
+            settings_toml,
+            created_at,
+        }
+    }
+}
+
+/// A user of the clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UserAnswer {
+    /// Their id.
+    pub id: Uuid,
+    /// Their clinic.
+    pub clinic_id: Uuid,
+    /// Their email, lower-cased (the login name).
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Whether they may sign in.
+    pub active: bool,
+    /// When they were added.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<store::User> for UserAnswer {
+    fn from(u: store::User) -> UserAnswer {
+        let store::User {
+            id,
+            clinic_id,
+            email,
+            name,
+            role,
+            active,
+            created_at,
+        } = u;
+        UserAnswer {
+            id,
+            clinic_id,
+            email,
+            name,
+            role: role.into(),
+            active,
+            created_at,
+        }
+    }
+}
+
+/// A user to add. The password is hashed with argon2id and never stored.
+#[derive(Clone, PartialEq, Eq, Deserialize, ToSchema)]
+pub struct NewUser {
+    /// Email (the login name).
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Password: 10 to 1,024 bytes.
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+impl From<NewUser> for store::NewUser {
+    fn from(u: NewUser) -> store::NewUser {
+        store::NewUser {
+            email: u.email,
+            name: u.name,
+            role: u.role.into(),
+            password: u.password,
+        }
+    }
+}
+
+/// A client: who they are and how to reach them. Health data lives in consultations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ClientAnswer {
+    /// Their id.
+    pub id: Uuid,
+    /// Full name.
+    pub name: String,
+    /// Date of birth, when known.
+    pub date_of_birth: Option<Date>,
+    /// Age in years, when the date of birth is not given.
+    pub age_years: Option<i64>,
+    /// Phone number, as typed.
+    pub phone: String,
+    /// Email, lower-cased.
+    pub email: String,
+    /// Free notes.
+    pub notes: String,
+    /// When the record was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<store::Client> for ClientAnswer {
+    fn from(c: store::Client) -> ClientAnswer {
+        let store::Client {
+            id,
+            name,
+            date_of_birth,
+            age_years,
+            phone,
+            email,
+            notes,
+            created_at,
+            updated_at,
+        } = c;
+        ClientAnswer {
+            id,
+            name,
+            date_of_birth,
+            age_years,
+            phone,
+            email,
+            notes,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+/// A client to add, or the new values of one to change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
+pub struct NewClient {
+    /// Full name (required).
+    pub name: String,
+    /// Date of birth, years 1900–2999.
+    pub date_of_birth: Option<Date>,
+    /// Age in years, 0–130.
+    pub age_years: Option<i64>,
+    /// Phone number (may be empty).
+    pub phone: String,
+    /// Email (may be empty).
+    pub email: String,
+    /// Free notes.
+    pub notes: String,
+}
+
+impl From<NewClient> for store::NewClient {
+    fn from(c: NewClient) -> store::NewClient {
+        store::NewClient {
+            name: c.name,
+            date_of_birth: c.date_of_birth,
+            age_years: c.age_years,
+            phone: c.phone,
+            email: c.email,
+            notes: c.notes,
+        }
+    }
+}
+
+/// A signed consent, kept unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ConsentAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// What it covers.
+    pub kind: ConsentKind,
+    /// The version of the clinic's consent template.
+    pub template_version: String,
+    /// The text the client signed.
+    pub text: String,
+    /// The name the client signed with.
+    pub signed_by: String,
+    /// When they signed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub signed_at: OffsetDateTime,
+    /// The user who recorded it.
+    pub recorded_by: Uuid,
+}
+
+impl From<store::Consent> for ConsentAnswer {
+    fn from(c: store::Consent) -> ConsentAnswer {
+        let store::Consent {
+            id,
+            client_id,
+            kind,
+            template_version,
+            text,
+            signed_by,
+            signed_at,
+            recorded_by,
+        } = c;
+        ConsentAnswer {
+            id,
+            client_id,
+            kind: kind.into(),
+            template_version,
+            text,
+            signed_by,
+            signed_at,
+            recorded_by,
+        }
+    }
+}
+
+/// A photo's record, without its image (`GET /photos/{id}`) and without where the store
+/// keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PhotoAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// The client.
+    pub client_id: Uuid,
+    /// The session it was taken at, if any.
+    pub session_id: Option<Uuid>,
+    /// The photo consent it was taken under, if recorded.
+    pub consent_id: Option<Uuid>,
+    /// The angle.
+    pub angle: PhotoAngle,
+    /// When it was taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub taken_at: OffsetDateTime,
+    /// `image/jpeg` or `image/png`.
+    pub content_type: String,
+    /// Size of the stored (stripped) bytes.
+    pub byte_size: i64,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// The EXIF orientation (1–8) the camera recorded, kept because EXIF is stripped.
+    pub orientation: Option<i64>,
+    /// When it was uploaded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Who uploaded it.
+    pub created_by: Uuid,
+}
+
+impl From<store::Photo> for PhotoAnswer {
+    fn from(p: store::Photo) -> PhotoAnswer {
+        let store::Photo {
+            id,
+            client_id,
+            session_id,
+            consent_id,
+            angle,
+            taken_at,
+            content_type,
+            byte_size,
+            width,
+            height,
+            orientation,
+            blob_key: _,
+            created_at,
+            created_by,
+        } = p;
+        PhotoAnswer {
+            id,
+            client_id,
+            session_id,
+            consent_id,
+            angle: angle.into(),
+            taken_at,
+            content_type,
+            byte_size,
+            width,
+            height,
+            orientation,
+            created_at,
+            created_by,
+        }
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditEntryAnswer {
+    /// Its number (increasing).
+    pub id: i64,
+    /// Who.
+    pub user_id: Uuid,
+    /// Whose record, if a client's.
+    pub client_id: Option<Uuid>,
+    /// What they did.
+    pub action: AuditAction,
+    /// To what: "client", "consultation v2", "photo 3f…".
+    pub detail: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl From<store::AuditEntry> for AuditEntryAnswer {
+    fn from(a: store::AuditEntry) -> AuditEntryAnswer {
+        let store::AuditEntry {
+            id,
+            user_id,
+            client_id,
+            action,
+            detail,
+            at,
+        } = a;
+        AuditEntryAnswer {
+            id,
+            user_id,
+            client_id,
+            action: action.into(),
+            detail,
+            at,
+        }
+    }
+}
+
+/// A client's whole record, for export on request (GDPR articles 15 and 20).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ClientExportAnswer {
+    /// The client.
+    pub client: ClientAnswer,
+    /// Every consultation version, as issued.
+    pub consultations: Vec<ConsultationAnswer>,
+    /// Every design version.
+    pub designs: Vec<DesignAnswer>,
+    /// Appointments.
+    pub appointments: Vec<AppointmentAnswer>,
+    /// Session logs.
+    pub sessions: Vec<SessionLogAnswer>,
+    /// Consents.
+    pub consents: Vec<ConsentAnswer>,
+    /// Photo records (the images one by one at `/photos/{id}`).
+    pub photos: Vec<PhotoAnswer>,
+}
+
+impl From<store::ClientExport> for ClientExportAnswer {
+    fn from(e: store::ClientExport) -> ClientExportAnswer {
+        fn all<A, B: From<A>>(rows: Vec<A>) -> Vec<B> {
+            rows.into_iter().map(Into::into).collect()
+        }
+        let store::ClientExport {
+            client,
+            consultations,
+            designs,
+            appointments,
+            sessions,
+            consents,
+            photos,
+        } = e;
+        ClientExportAnswer {
+            client: client.into(),
+            consultations: all(consultations),
+            designs: all(designs),
+            appointments: all(appointments),
+            sessions: all(sessions),
+            consents: all(consents),
+            photos: all(photos),
+        }
+    }
+}
