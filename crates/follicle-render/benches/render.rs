@@ -1,6 +1,7 @@
-//! Renderer benchmark (not a test): dots splatted per second on one core, and a full
-//! 2048 × 2048 healed preview of a Norwood VII pattern. `scripts/bench-render` runs it beside
-//! a straightforward Pillow implementation of the same dots and blur and prints the ratios.
+//! Renderer benchmark (not a test): issue 13's renderer rows — dots splatted per second on one
+//! core, and a full 2048 × 2048 healed preview of a Norwood VII pattern on one and on two
+//! threads. `scripts/bench-render` runs it beside a straightforward Pillow implementation of
+//! the same dots and blur and prints the table with the ratios.
 //!
 //! A custom harness rather than divan: the report must put Follicle and the peer in one table
 //! with their ratio, so this binary prints medians and, with `--export DIR`, writes the exact
@@ -41,11 +42,12 @@ fn main() {
         .position(|a| a == "--export")
         .and_then(|i| args.get(i + 1))
         .cloned();
-    let runs = 9;
+    // `--once`: one run of each, for callgrind (instruction counts do not need medians).
+    let runs = if args.iter().any(|a| a == "--once") { 1 } else { 9 };
     let side = 2048usize;
     let sigma_px = 0.8f32;
 
-    println!("follicle-render benchmark (medians of {runs} runs, one core)");
+    println!("follicle-render benchmark (medians of {runs} runs)");
     // 1. Splatting: 1M dots into a 2048² absorbance buffer.
     let n = 1_000_000;
     let dots = random_dots(n, side as f32);
@@ -92,23 +94,25 @@ fn main() {
         settings: &settings,
     };
     let moment = Moment::Healed { session: 3 };
-    let mut times = Vec::new();
     let mut img = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        img = Some(
-            scene
-                .render(View::Chart, &moment, side as u32, side as u32)
-                .expect("render"),
+    for threads in [1usize, 2] {
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            img = Some(
+                scene
+                    .render_threads(View::Chart, &moment, side as u32, side as u32, threads)
+                    .expect("render"),
+            );
+            times.push(t.elapsed());
+        }
+        let t = median(times);
+        println!(
+            "preview_2048_threads{threads}_dots={} seconds={:.6}",
+            pattern.dots.len(),
+            t.as_secs_f64()
         );
-        times.push(t.elapsed());
     }
-    let t = median(times);
-    println!(
-        "preview_2048_dots={} seconds={:.6}",
-        pattern.dots.len(),
-        t.as_secs_f64()
-    );
 
     if let Some(dir) = export {
         // The peer draws exactly these: the random dots, and the preview's dots in pixels.
