@@ -129,31 +129,37 @@ pub(crate) fn render_head(
     let background = scene.settings.background;
     let w = width as usize;
     let mut raw = vec![0u8; 3 * w * height as usize];
-    par_bands(&mut raw, 3 * w, threads, || (), |_, y0, band| {
-        for (r, line) in band.chunks_exact_mut(3 * w).enumerate() {
-            let py = (y0 + r) as u32;
-            for (px, pixel) in (0..width).zip(line.chunks_exact_mut(3)) {
-                let (o, d) = cam.ray(f64::from(px) + 0.5, f64::from(py) + 0.5);
-                let Some((p, n)) = hit(head, o, d) else {
-                    pixel.copy_from_slice(&background);
-                    continue;
-                };
-                let lambert = (n[0] * light[0] + n[1] * light[1] + n[2] * light[2]).max(0.0);
-                let lit = (0.35 + 0.65 * lambert) as f32;
-                let q = head.chart_from_surface(p);
-                let (qx, qy) = (q[0] as f32, q[1] as f32);
-                let colour = if p[2] > -0.2 * head.c_mm && outline.contains(qx, qy) {
-                    let (cx, cy) = frame.to_px(q[0], q[1]);
-                    let ink = layers.ink.sample(cx, cy);
-                    let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
-                    let cover = layers.hair.as_ref().map_or(0.0, |h| h.sample(cx, cy));
-                    shade_sampled(skin, lit, ink, fresh, cover, &table, hair)
-                } else {
-                    skin.map(|c| c * lit)
-                };
-                pixel.copy_from_slice(&linear_to_srgb(colour));
+    par_bands(
+        &mut raw,
+        3 * w,
+        threads,
+        || (),
+        |_, y0, band| {
+            for (r, line) in band.chunks_exact_mut(3 * w).enumerate() {
+                let py = (y0 + r) as u32;
+                for (px, pixel) in (0..width).zip(line.chunks_exact_mut(3)) {
+                    let (o, d) = cam.ray(f64::from(px) + 0.5, f64::from(py) + 0.5);
+                    let Some((p, n)) = hit(head, o, d) else {
+                        pixel.copy_from_slice(&background);
+                        continue;
+                    };
+                    let lambert = (n[0] * light[0] + n[1] * light[1] + n[2] * light[2]).max(0.0);
+                    let lit = (0.35 + 0.65 * lambert) as f32;
+                    let q = head.chart_from_surface(p);
+                    let (qx, qy) = (q[0] as f32, q[1] as f32);
+                    let colour = if p[2] > -0.2 * head.c_mm && outline.contains(qx, qy) {
+                        let (cx, cy) = frame.to_px(q[0], q[1]);
+                        let ink = layers.ink.sample(cx, cy);
+                        let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
+                        let cover = layers.hair.as_ref().map_or(0.0, |h| h.sample(cx, cy));
+                        shade_sampled(skin, lit, ink, fresh, cover, &table, hair)
+                    } else {
+                        skin.map(|c| c * lit)
+                    };
+                    pixel.copy_from_slice(&linear_to_srgb(colour));
+                }
             }
-        }
-    });
+        },
+    );
     RgbImage::from_raw(width, height, raw).expect("a buffer of width × height pixels")
 }

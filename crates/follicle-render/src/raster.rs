@@ -24,14 +24,15 @@ impl Spans {
         for k in 0..n {
             let (p, q) = (polygon[k], polygon[(k + 1) % n]);
             let (lo, hi) = (p[1].min(q[1]), p[1].max(q[1]));
-            if !(lo < hi) {
+            // Horizontal edges cross no row's centre line; NaN coordinates none either.
+            if lo.is_nan() || hi.is_nan() || lo >= hi {
                 continue;
             }
             // Rows whose centre y + 0.5 lies in [lo, hi), a row to spare on each side against
             // rounding; the test below is the exact one.
             let first = ((lo - 0.5).ceil() - 1.0).max(0.0);
             let end = ((hi - 0.5).ceil() + 1.0).min(height as f64);
-            if !(first < end) {
+            if first >= end {
                 continue;
             }
             for y in first as usize..end as usize {
@@ -116,11 +117,18 @@ mod tests {
             .map(|i| {
                 let a = i as f64 / 40.0 * std::f64::consts::TAU;
                 let r = if i % 2 == 0 { 70.0 } else { 25.5 };
-                [60.0 + r * a.cos(), (55.5 + r * a.sin()).round() + 0.5 * f64::from(i % 3)]
+                [
+                    60.0 + r * a.cos(),
+                    (55.5 + r * a.sin()).round() + 0.5 * f64::from(i % 3),
+                ]
             })
             .collect();
         for (w, h) in [(120, 110), (90, 80), (200, 200)] {
-            assert_eq!(Spans::fill(&star, w, h).rows, fill_by_rows(&star, w, h), "{w}×{h}");
+            assert_eq!(
+                Spans::fill(&star, w, h).rows,
+                fill_by_rows(&star, w, h),
+                "{w}×{h}"
+            );
         }
     }
 

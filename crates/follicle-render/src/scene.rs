@@ -334,11 +334,17 @@ impl<'a> Scene<'a> {
         let splat = |layer: &[(Kernel, Binned)]| {
             let mut buf = InkBuffer::new(frame.width, frame.height);
             let stride = buf.stride;
-            par_bands(&mut buf.data, stride, threads, || (), |_, y0, band| {
-                for (kernel, binned) in layer {
-                    binned.splat_band(band, stride, y0, kernel);
-                }
-            });
+            par_bands(
+                &mut buf.data,
+                stride,
+                threads,
+                || (),
+                |_, y0, band| {
+                    for (kernel, binned) in layer {
+                        binned.splat_band(band, stride, y0, kernel);
+                    }
+                },
+            );
             buf
         };
         let ink = splat(&dots.ink);
@@ -453,7 +459,9 @@ impl<'a> Scene<'a> {
         check_size(width, height)?;
         match view {
             View::Chart => Ok(self.render_chart(moment, width, height, threads)),
-            _ => Ok(crate::head::render_head(self, view, moment, width, height, threads)),
+            _ => Ok(crate::head::render_head(
+                self, view, moment, width, height, threads,
+            )),
         }
     }
 
@@ -486,19 +494,20 @@ impl<'a> Scene<'a> {
         const STEPS: usize = 4096;
         let max_ink = 12.0f32;
         let scale = STEPS as f32 / max_ink;
-        let bytes: Option<Box<[[u8; 3]; STEPS + 1]>> = (dots.fresh.is_none() && hair_cover.is_none()).then(|| {
-            Box::new(std::array::from_fn(|k| {
-                linear_to_srgb(shade_sampled(
-                    skin,
-                    1.0,
-                    max_ink * k as f32 / STEPS as f32,
-                    0.0,
-                    0.0,
-                    &table,
-                    None,
-                ))
-            }))
-        });
+        let bytes: Option<Box<[[u8; 3]; STEPS + 1]>> =
+            (dots.fresh.is_none() && hair_cover.is_none()).then(|| {
+                Box::new(std::array::from_fn(|k| {
+                    linear_to_srgb(shade_sampled(
+                        skin,
+                        1.0,
+                        max_ink * k as f32 / STEPS as f32,
+                        0.0,
+                        0.0,
+                        &table,
+                        None,
+                    ))
+                }))
+            });
         // A row of background, copied (memcpy) outside the outline.
         let blank: Vec<u8> = background.repeat(w);
         let mut raw = vec![0u8; 3 * w * frame.height];
@@ -534,7 +543,11 @@ impl<'a> Scene<'a> {
                             }
                         } else {
                             for (k, (px, v)) in out.chunks_exact_mut(3).zip(ink).enumerate() {
-                                let f = if dots.fresh.is_some() { fresh[r * stride + a + k] } else { 0.0 };
+                                let f = if dots.fresh.is_some() {
+                                    fresh[r * stride + a + k]
+                                } else {
+                                    0.0
+                                };
                                 let cover = hair_cover.as_ref().map_or(0.0, |h| h.get(a + k, y0 + r));
                                 let colour = shade_sampled(skin, 1.0, *v, f, cover, &table, hair_lin);
                                 px.copy_from_slice(&linear_to_srgb(colour));

@@ -151,14 +151,7 @@ pub fn splat(buf: &mut InkBuffer, kernel: &Kernel, x: f32, y: f32, mass: f32) {
 /// The kernel's size picks a loop compiled for it (rows and padded row length known to the
 /// compiler: unrolled, vectorised, no bounds checks inside a row); what does not change from
 /// dot to dot (the band's bounds, the kernel's reach) is worked out once.
-fn splat_dots(
-    rows: &mut [f32],
-    width: usize,
-    stride: usize,
-    y0: usize,
-    kernel: &Kernel,
-    dots: &[[f32; 3]],
-) {
+fn splat_dots(rows: &mut [f32], width: usize, stride: usize, y0: usize, kernel: &Kernel, dots: &[[f32; 3]]) {
     if width == 0 || stride < width || rows.is_empty() {
         return;
     }
@@ -483,12 +476,9 @@ pub(crate) fn par_bands<T, S>(
     let next = std::sync::Mutex::new(out.chunks_mut(row_len * BAND_ROWS).enumerate());
     let work = || {
         let mut s = scratch();
-        loop {
-            // Take the next band; a poisoned lock means another thread panicked, and the
-            // scope re-raises that panic.
-            let Some((i, band)) = next.lock().ok().and_then(|mut it| it.next()) else {
-                break;
-            };
+        // Take the next band (the lock is released before drawing it); a poisoned lock means
+        // another thread panicked, and the scope re-raises that panic.
+        while let Some((i, band)) = next.lock().ok().and_then(|mut it| it.next()) {
             draw(&mut s, i * BAND_ROWS, band);
         }
     };
@@ -538,7 +528,11 @@ mod tests {
                 [x, y, 0.5 + (i % 5) as f32 * 0.3]
             })
             .collect();
-        dots.extend([[f32::NAN, 3.0, 1.0], [5.0, f32::INFINITY, 1.0], [1e30, -1e30, 1.0]]);
+        dots.extend([
+            [f32::NAN, 3.0, 1.0],
+            [5.0, f32::INFINITY, 1.0],
+            [1e30, -1e30, 1.0],
+        ]);
         dots
     }
 
@@ -557,16 +551,37 @@ mod tests {
             for d in &binned.dots {
                 splat(&mut one_by_one, &kernel, d[0], d[1], d[2]);
             }
-            assert!(whole.data.iter().zip(&one_by_one.data).all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert!(
+                whole
+                    .data
+                    .iter()
+                    .zip(&one_by_one.data)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
             // Nothing lands in the cells that pad a row.
-            assert!(whole.data.chunks(whole.stride).all(|row| row[width..].iter().all(|v| *v == 0.0)));
+            assert!(
+                whole
+                    .data
+                    .chunks(whole.stride)
+                    .all(|row| row[width..].iter().all(|v| *v == 0.0))
+            );
             for threads in [1, 2, 3] {
                 let mut banded = vec![f32::NAN; whole.stride * height];
-                par_bands(&mut banded, whole.stride, threads, || (), |_, y0, band| {
-                    band.fill(0.0);
-                    binned.splat_band(band, whole.stride, y0, &kernel);
-                });
-                let same = whole.data.iter().zip(&banded).all(|(a, b)| a.to_bits() == b.to_bits());
+                par_bands(
+                    &mut banded,
+                    whole.stride,
+                    threads,
+                    || (),
+                    |_, y0, band| {
+                        band.fill(0.0);
+                        binned.splat_band(band, whole.stride, y0, &kernel);
+                    },
+                );
+                let same = whole
+                    .data
+                    .iter()
+                    .zip(&banded)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "σ {sigma}, {threads} threads");
             }
         }
@@ -588,7 +603,13 @@ mod tests {
         binned.fill(120, 90, &dots);
         let fresh = Binned::new(120, 90, &dots);
         assert_eq!(binned.starts, fresh.starts);
-        assert!(binned.dots.iter().zip(&fresh.dots).all(|(a, b)| a.map(f32::to_bits) == b.map(f32::to_bits)));
+        assert!(
+            binned
+                .dots
+                .iter()
+                .zip(&fresh.dots)
+                .all(|(a, b)| a.map(f32::to_bits) == b.map(f32::to_bits))
+        );
         assert_eq!(binned.len(), dots.len());
     }
 

@@ -44,7 +44,10 @@ fn the_chart_is_the_same_on_any_number_of_threads() {
         {
             // 300 rows: five bands, the last one short.
             let one = s.render_threads(view, moment, 280, 300, 1).unwrap();
-            assert!(one.pixels().any(|p| p.0 != settings.background), "an empty image proves nothing");
+            assert!(
+                one.pixels().any(|p| p.0 != settings.background),
+                "an empty image proves nothing"
+            );
             for threads in [2, 4] {
                 let many = s.render_threads(view, moment, 280, 300, threads).unwrap();
                 assert!(
