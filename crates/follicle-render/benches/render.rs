@@ -21,6 +21,33 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Time this thread has spent on a CPU (Linux; `None` elsewhere). On a busy machine the wall
+/// clock counts the time others had the core; this does not (caches shared with them still
+/// slow it down).
+fn on_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+/// Wall and on-CPU time of `f`.
+fn timed(mut f: impl FnMut()) -> (Duration, Option<Duration>) {
+    let (cpu, t) = (on_cpu(), Instant::now());
+    f();
+    let wall = t.elapsed();
+    (wall, on_cpu().zip(cpu).map(|(b, a)| b.saturating_sub(a)))
+}
+
+/// ` cpu_seconds=…` when on-CPU time is known for every run.
+fn cpu_field(cpu: Vec<Option<Duration>>) -> String {
+    cpu.into_iter()
+        .collect::<Option<Vec<_>>>()
+        .map_or(String::new(), |c| {
+            format!(" cpu_seconds={:.6}", median(c).as_secs_f64())
+        })
+}
+
 /// Deterministic dots over a `side`² image: (x, y, mass) with σ = 0.8 px.
 fn random_dots(n: usize, side: f32) -> Vec<[f32; 3]> {
     let mut z = 0x1234_5678_u64;
@@ -53,38 +80,42 @@ fn main() {
     let n = 1_000_000;
     let dots = random_dots(n, side as f32);
     let kernel = Kernel::new(sigma_px);
-    let mut times = Vec::new();
+    let (mut times, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let mut buf = InkBuffer::new(side, side);
-        let t = Instant::now();
-        splat_all(&mut buf, &kernel, &dots);
-        times.push(t.elapsed());
+        let (wall, on) = timed(|| splat_all(&mut buf, &kernel, &dots));
+        times.push(wall);
+        cpu.push(on);
         std::hint::black_box(&buf);
     }
     let t = median(times);
     println!(
-        "splat_dots={n} seconds={:.6} dots_per_second={:.0}",
+        "splat_dots={n} seconds={:.6} dots_per_second={:.0}{}",
         t.as_secs_f64(),
-        n as f64 / t.as_secs_f64()
+        n as f64 / t.as_secs_f64(),
+        cpu_field(cpu)
     );
     // The same with the raster and the binning's storage kept from run to run, as the
     // preview keeps its band buffers: binning and splatting, no allocation, no page faults.
     let mut buf = InkBuffer::new(side, side);
     let mut binned = Binned::default();
-    let mut times = Vec::new();
+    let (mut times, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         buf.data.fill(0.0);
-        let t = Instant::now();
-        binned.fill(side, side, &dots);
-        binned.splat(&mut buf, &kernel);
-        times.push(t.elapsed());
+        let (wall, on) = timed(|| {
+            binned.fill(side, side, &dots);
+            binned.splat(&mut buf, &kernel);
+        });
+        times.push(wall);
+        cpu.push(on);
         std::hint::black_box(&buf);
     }
     let t = median(times);
     println!(
-        "splat_reused_dots={n} seconds={:.6} dots_per_second={:.0}",
+        "splat_reused_dots={n} seconds={:.6} dots_per_second={:.0}{}",
         t.as_secs_f64(),
-        n as f64 / t.as_secs_f64()
+        n as f64 / t.as_secs_f64(),
+        cpu_field(cpu)
     );
 
     // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).
@@ -116,19 +147,27 @@ fn main() {
     let moment = Moment::Healed { session: 3 };
     let mut img = None;
     for threads in [1usize, 2] {
-        let mut times = Vec::new();
+        let (mut times, mut cpu) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            let t = Instant::now();
-            img = Some(
-                scene
-                    .render_threads(View::Chart, &moment, side as u32, side as u32, threads)
-                    .expect("render"),
-            );
-            times.push(t.elapsed());
+            let (wall, on) = timed(|| {
+                img = Some(
+                    scene
+                        .render_threads(View::Chart, &moment, side as u32, side as u32, threads)
+                        .expect("render"),
+                );
+            });
+            times.push(wall);
+            cpu.push(on);
         }
         let t = median(times);
+        // On-CPU time is the calling thread's: meaningful on one thread only.
+        let cpu = if threads == 1 {
+            cpu_field(cpu)
+        } else {
+            String::new()
+        };
         println!(
-            "preview_2048_threads{threads}_dots={} seconds={:.6}",
+            "preview_2048_threads{threads}_dots={} seconds={:.6}{cpu}",
             pattern.dots.len(),
             t.as_secs_f64()
         );
