@@ -1,6 +1,7 @@
-//! Renderer benchmark (not a test): dots splatted per second on one core, and a full
-//! 2048 × 2048 healed preview of a Norwood VII pattern. `scripts/bench-render` runs it beside
-//! a straightforward Pillow implementation of the same dots and blur and prints the ratios.
+//! Renderer benchmark (not a test): issue 13's renderer rows — dots splatted per second on one
+//! core, and a full 2048 × 2048 healed preview of a Norwood VII pattern on one and on two
+//! threads. `scripts/bench-render` runs it beside a straightforward Pillow implementation of
+//! the same dots and blur and prints the table with the ratios.
 //!
 //! A custom harness rather than divan: the report must put Follicle and the peer in one table
 //! with their ratio, so this binary prints medians and, with `--export DIR`, writes the exact
@@ -12,12 +13,39 @@ use follicle_core::Settings;
 use follicle_core::fading::FadingModel;
 use follicle_core::profile::Fitzpatrick;
 use follicle_pattern::{HairLoss, NorwoodStage, PatternRequest, ZonesSpec, generate};
-use follicle_render::splat::{InkBuffer, Kernel, splat_all};
+use follicle_render::splat::{Binned, InkBuffer, Kernel, splat_all};
 use follicle_render::{Fading, Moment, RenderSettings, Scene, Skin, View};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// Time this thread has spent on a CPU (Linux; `None` elsewhere). On a busy machine the wall
+/// clock counts the time others had the core; this does not (caches shared with them still
+/// slow it down).
+fn on_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+/// Wall and on-CPU time of `f`.
+fn timed(mut f: impl FnMut()) -> (Duration, Option<Duration>) {
+    let (cpu, t) = (on_cpu(), Instant::now());
+    f();
+    let wall = t.elapsed();
+    (wall, on_cpu().zip(cpu).map(|(b, a)| b.saturating_sub(a)))
+}
+
+/// ` cpu_seconds=…` when on-CPU time is known for every run.
+fn cpu_field(cpu: Vec<Option<Duration>>) -> String {
+    cpu.into_iter()
+        .collect::<Option<Vec<_>>>()
+        .map_or(String::new(), |c| {
+            format!(" cpu_seconds={:.6}", median(c).as_secs_f64())
+        })
 }
 
 /// Deterministic dots over a `side`² image: (x, y, mass) with σ = 0.8 px.
@@ -41,28 +69,53 @@ fn main() {
         .position(|a| a == "--export")
         .and_then(|i| args.get(i + 1))
         .cloned();
-    let runs = 9;
+    // `--once`: one run of each, for callgrind (instruction counts do not need medians).
+    let runs = if args.iter().any(|a| a == "--once") { 1 } else { 9 };
     let side = 2048usize;
     let sigma_px = 0.8f32;
 
-    println!("follicle-render benchmark (medians of {runs} runs, one core)");
-    // 1. Splatting: 1M dots into a 2048² absorbance buffer.
+    println!("follicle-render benchmark (medians of {runs} runs)");
+    // 1. Splatting: 1M dots into a 2048² absorbance buffer, a new one each run (its pages are
+    // first touched inside the timing, as the figure before issue 13 was measured).
     let n = 1_000_000;
     let dots = random_dots(n, side as f32);
     let kernel = Kernel::new(sigma_px);
-    let mut times = Vec::new();
+    let (mut times, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let mut buf = InkBuffer::new(side, side);
-        let t = Instant::now();
-        splat_all(&mut buf, &kernel, &dots);
-        times.push(t.elapsed());
+        let (wall, on) = timed(|| splat_all(&mut buf, &kernel, &dots));
+        times.push(wall);
+        cpu.push(on);
         std::hint::black_box(&buf);
     }
     let t = median(times);
     println!(
-        "splat_dots={n} seconds={:.6} dots_per_second={:.0}",
+        "splat_dots={n} seconds={:.6} dots_per_second={:.0}{}",
         t.as_secs_f64(),
-        n as f64 / t.as_secs_f64()
+        n as f64 / t.as_secs_f64(),
+        cpu_field(cpu)
+    );
+    // The same with the raster and the binning's storage kept from run to run, as the
+    // preview keeps its band buffers: binning and splatting, no allocation, no page faults.
+    let mut buf = InkBuffer::new(side, side);
+    let mut binned = Binned::default();
+    let (mut times, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        buf.data.fill(0.0);
+        let (wall, on) = timed(|| {
+            binned.fill(side, side, &dots);
+            binned.splat(&mut buf, &kernel);
+        });
+        times.push(wall);
+        cpu.push(on);
+        std::hint::black_box(&buf);
+    }
+    let t = median(times);
+    println!(
+        "splat_reused_dots={n} seconds={:.6} dots_per_second={:.0}{}",
+        t.as_secs_f64(),
+        n as f64 / t.as_secs_f64(),
+        cpu_field(cpu)
     );
 
     // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).
@@ -92,23 +145,33 @@ fn main() {
         settings: &settings,
     };
     let moment = Moment::Healed { session: 3 };
-    let mut times = Vec::new();
     let mut img = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        img = Some(
-            scene
-                .render(View::Chart, &moment, side as u32, side as u32)
-                .expect("render"),
+    for threads in [1usize, 2] {
+        let (mut times, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (wall, on) = timed(|| {
+                img = Some(
+                    scene
+                        .render_threads(View::Chart, &moment, side as u32, side as u32, threads)
+                        .expect("render"),
+                );
+            });
+            times.push(wall);
+            cpu.push(on);
+        }
+        let t = median(times);
+        // On-CPU time is the calling thread's: meaningful on one thread only.
+        let cpu = if threads == 1 {
+            cpu_field(cpu)
+        } else {
+            String::new()
+        };
+        println!(
+            "preview_2048_threads{threads}_dots={} seconds={:.6}{cpu}",
+            pattern.dots.len(),
+            t.as_secs_f64()
         );
-        times.push(t.elapsed());
     }
-    let t = median(times);
-    println!(
-        "preview_2048_dots={} seconds={:.6}",
-        pattern.dots.len(),
-        t.as_secs_f64()
-    );
 
     if let Some(dir) = export {
         // The peer draws exactly these: the random dots, and the preview's dots in pixels.

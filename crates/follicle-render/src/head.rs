@@ -8,6 +8,7 @@ use image::RgbImage;
 use crate::color::{linear_to_srgb, srgb_to_linear};
 use crate::moment::Moment;
 use crate::scene::{ChartFrame, PolarOutline, Scene, View, shade_sampled};
+use crate::splat::par_bands;
 
 /// Where a view ray meets the head, and the surface normal there.
 pub(crate) fn hit(head: &Head, origin: [f64; 3], dir: [f64; 3]) -> Option<([f64; 3], [f64; 3])> {
@@ -103,12 +104,15 @@ impl Camera {
     }
 }
 
+/// A head view, in bands of rows on up to `threads` threads (the image does not depend on how
+/// many: every pixel is computed alone, from the chart raster).
 pub(crate) fn render_head(
     scene: &Scene<'_>,
     view: View,
     moment: &Moment,
     width: u32,
     height: u32,
+    threads: usize,
 ) -> RgbImage {
     let head = &scene.pattern.head;
     let Some(cam) = Camera::new(head, view, width, height) else {
@@ -116,32 +120,46 @@ pub(crate) fn render_head(
     };
     // Ink on a chart raster as fine as the view's pixels.
     let frame = ChartFrame::with_scale(&scene.pattern.outline, 1.0 / cam.mm_per_px);
-    let layers = scene.layers(moment, frame);
+    let layers = scene.layers(moment, frame, threads);
     let skin = scene.skin.linear_or_typical(scene.settings);
     let table = scene.optics(skin, moment).table(12.0, 4096);
     let hair = scene.hair.map(|h| srgb_to_linear(h.srgb));
     let outline = PolarOutline::new(&scene.pattern.outline);
     let light = cam.light();
-    let mut img = RgbImage::from_pixel(width, height, image::Rgb(scene.settings.background));
-    for py in 0..height {
-        for px in 0..width {
-            let (o, d) = cam.ray(f64::from(px) + 0.5, f64::from(py) + 0.5);
-            let Some((p, n)) = hit(head, o, d) else { continue };
-            let lambert = (n[0] * light[0] + n[1] * light[1] + n[2] * light[2]).max(0.0);
-            let lit = (0.35 + 0.65 * lambert) as f32;
-            let q = head.chart_from_surface(p);
-            let (qx, qy) = (q[0] as f32, q[1] as f32);
-            let colour = if p[2] > -0.2 * head.c_mm && outline.contains(qx, qy) {
-                let (cx, cy) = frame.to_px(q[0], q[1]);
-                let ink = layers.ink.sample(cx, cy);
-                let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
-                let cover = layers.hair.as_ref().map_or(0.0, |h| h.sample(cx, cy));
-                shade_sampled(skin, lit, ink, fresh, cover, &table, hair)
-            } else {
-                skin.map(|c| c * lit)
-            };
-            img.put_pixel(px, py, image::Rgb(linear_to_srgb(colour)));
-        }
-    }
-    img
+    let background = scene.settings.background;
+    let w = width as usize;
+    let mut raw = vec![0u8; 3 * w * height as usize];
+    par_bands(
+        &mut raw,
+        3 * w,
+        threads,
+        || (),
+        |_, y0, band| {
+            for (r, line) in band.chunks_exact_mut(3 * w).enumerate() {
+                let py = (y0 + r) as u32;
+                for (px, pixel) in (0..width).zip(line.chunks_exact_mut(3)) {
+                    let (o, d) = cam.ray(f64::from(px) + 0.5, f64::from(py) + 0.5);
+                    let Some((p, n)) = hit(head, o, d) else {
+                        pixel.copy_from_slice(&background);
+                        continue;
+                    };
+                    let lambert = (n[0] * light[0] + n[1] * light[1] + n[2] * light[2]).max(0.0);
+                    let lit = (0.35 + 0.65 * lambert) as f32;
+                    let q = head.chart_from_surface(p);
+                    let (qx, qy) = (q[0] as f32, q[1] as f32);
+                    let colour = if p[2] > -0.2 * head.c_mm && outline.contains(qx, qy) {
+                        let (cx, cy) = frame.to_px(q[0], q[1]);
+                        let ink = layers.ink.sample(cx, cy);
+                        let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
+                        let cover = layers.hair.as_ref().map_or(0.0, |h| h.sample(cx, cy));
+                        shade_sampled(skin, lit, ink, fresh, cover, &table, hair)
+                    } else {
+                        skin.map(|c| c * lit)
+                    };
+                    pixel.copy_from_slice(&linear_to_srgb(colour));
+                }
+            }
+        },
+    );
+    RgbImage::from_raw(width, height, raw).expect("a buffer of width × height pixels")
 }

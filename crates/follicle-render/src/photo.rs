@@ -386,7 +386,7 @@ pub fn overlay(
     let warp = PhotoWarp::fit(scene, overlay, w, h)?;
     let head = &scene.pattern.head;
     let frame = ChartFrame::with_scale(&scene.pattern.outline, 1.0 / warp.camera.mm_per_px);
-    let layers = scene.layers(moment, frame);
+    let layers = scene.layers(moment, frame, crate::splat::default_threads());
     let outline = PolarOutline::new(&scene.pattern.outline);
     let mut out = photo.clone();
     for (x, y, pixel) in out.enumerate_pixels_mut() {

@@ -10,7 +10,7 @@ use crate::moment::{Fading, Moment};
 use crate::optics::{InkTable, Optics};
 use crate::raster::Spans;
 use crate::settings::RenderSettings;
-use crate::splat::{InkBuffer, Kernel, splat_all};
+use crate::splat::{Binned, InkBuffer, Kernel, default_threads, par_bands, row_stride};
 
 /// Largest image side a request may ask for, pixels (memory: 8192² RGB is 200 MB).
 pub const MAX_SIDE_PX: u32 = 8192;
@@ -284,6 +284,15 @@ impl ChartFrame {
     }
 }
 
+/// The dots visible at a moment in chart pixels, binned by tile, one kernel per dot width:
+/// what [`Scene::layers`] splats into whole rasters and the chart view splats band by band.
+pub(crate) struct ChartDots {
+    /// Ink, in the order the widths first appear.
+    pub ink: Vec<(Kernel, Binned)>,
+    /// Redness of freshly worked skin (only for [`Moment::Fresh`]).
+    pub fresh: Option<(Kernel, Binned)>,
+}
+
 /// Ink and hair on the chart for one moment.
 pub(crate) struct ChartLayers {
     pub ink: InkBuffer,
@@ -326,12 +335,35 @@ impl<'a> Scene<'a> {
         Ok(())
     }
 
-    /// Splats every dot visible at `moment` into a chart raster of `frame`.
-    pub(crate) fn layers(&self, moment: &Moment, frame: ChartFrame) -> ChartLayers {
+    /// Splats every dot visible at `moment` into a chart raster of `frame`, in bands of rows
+    /// on up to `threads` threads (the same raster on any number).
+    pub(crate) fn layers(&self, moment: &Moment, frame: ChartFrame, threads: usize) -> ChartLayers {
+        let dots = self.chart_dots(moment, frame);
+        let splat = |layer: &[(Kernel, Binned)]| {
+            let mut buf = InkBuffer::new(frame.width, frame.height);
+            let stride = buf.stride;
+            par_bands(
+                &mut buf.data,
+                stride,
+                threads,
+                || (),
+                |_, y0, band| {
+                    for (kernel, binned) in layer {
+                        binned.splat_band(band, stride, y0, kernel);
+                    }
+                },
+            );
+            buf
+        };
+        let ink = splat(&dots.ink);
+        let fresh = dots.fresh.map(|group| splat(std::slice::from_ref(&group)));
+        let hair = self.hair.map(|h| self.hair_layer(&h, frame));
+        ChartLayers { ink, fresh, hair }
+    }
+
+    /// The dots visible at `moment` on a chart raster of `frame`, with their kernels.
+    pub(crate) fn chart_dots(&self, moment: &Moment, frame: ChartFrame) -> ChartDots {
         let s = self.settings;
-        let mut ink = InkBuffer::new(frame.width, frame.height);
-        let mut fresh =
-            matches!(moment, Moment::Fresh { .. }).then(|| InkBuffer::new(frame.width, frame.height));
         let last = self.pattern.sessions.max(1);
         let px = frame.px_per_mm as f32;
         // Kernels by quantised diameter (µm): few distinct values, each built once, each with
@@ -376,17 +408,13 @@ impl<'a> Scene<'a> {
                 fresh_dots.push([x, y, s.fresh_halo_strength * (s.fresh_halo_sigma_mm * px).powi(2)]);
             }
         }
-        for (_, kernel, dots) in &groups {
-            splat_all(&mut ink, kernel, dots);
-        }
-        if let Some(f) = fresh.as_mut() {
-            splat_all(f, &fresh_kernel, &fresh_dots);
-        }
-        let hair = self.hair.map(|h| self.hair_layer(&h, frame));
-        ChartLayers {
-            ink,
-            fresh: fresh.take(),
-            hair,
+        let bin = |dots: &[[f32; 3]]| Binned::new(frame.width, frame.height, dots);
+        ChartDots {
+            ink: groups
+                .into_iter()
+                .map(|(_, kernel, dots)| (kernel, bin(&dots)))
+                .collect(),
+            fresh: matches!(moment, Moment::Fresh { .. }).then(|| (fresh_kernel, bin(&fresh_dots))),
         }
     }
 
@@ -411,7 +439,8 @@ impl<'a> Scene<'a> {
         )
     }
 
-    /// Renders one view at one moment into a `width × height` image.
+    /// Renders one view at one moment into a `width × height` image, on the machine's cores
+    /// ([`Scene::render_threads`]).
     pub fn render(
         &self,
         view: View,
@@ -419,17 +448,37 @@ impl<'a> Scene<'a> {
         width: u32,
         height: u32,
     ) -> Result<RgbImage, RenderError> {
+        self.render_threads(view, moment, width, height, default_threads())
+    }
+
+    /// Renders one view at one moment into a `width × height` image, the chart view in bands of
+    /// rows on up to `threads` threads (0 and 1: the calling thread only; the head views are
+    /// drawn on it). The image does not depend on `threads`: each band is drawn whole by one
+    /// thread, exactly as it is drawn on one.
+    pub fn render_threads(
+        &self,
+        view: View,
+        moment: &Moment,
+        width: u32,
+        height: u32,
+        threads: usize,
+    ) -> Result<RgbImage, RenderError> {
         self.validate(moment)?;
         check_size(width, height)?;
         match view {
-            View::Chart => Ok(self.render_chart(moment, width, height)),
-            _ => Ok(crate::head::render_head(self, view, moment, width, height)),
+            View::Chart => Ok(self.render_chart(moment, width, height, threads)),
+            _ => Ok(crate::head::render_head(
+                self, view, moment, width, height, threads,
+            )),
         }
     }
 
-    fn render_chart(&self, moment: &Moment, width: u32, height: u32) -> RgbImage {
+    /// The chart view, band by band: each band of rows gets its ink splatted into a small
+    /// buffer that stays in cache, then composited straight into the image.
+    fn render_chart(&self, moment: &Moment, width: u32, height: u32, threads: usize) -> RgbImage {
         let frame = ChartFrame::fit(&self.pattern.outline, width, height);
-        let layers = self.layers(moment, frame);
+        let dots = self.chart_dots(moment, frame);
+        let hair_cover = self.hair.map(|h| self.hair_layer(&h, frame));
         let skin = self.skin.linear_or_typical(self.settings);
         let optics = self.optics(skin, moment);
         let table = optics.table(12.0, 4096);
@@ -444,16 +493,18 @@ impl<'a> Scene<'a> {
             })
             .collect();
         let spans = Spans::fill(&outline_px, frame.width, frame.height);
-        let mut img = RgbImage::from_pixel(width, height, image::Rgb(self.settings.background));
         let w = width as usize;
-        let buf: &mut [u8] = &mut img;
-        if layers.fresh.is_none() && layers.hair.is_none() {
-            // Uniform skin, ink only: the colour depends on the ink alone, so one table maps
-            // ink straight to sRGB bytes (a lookup and a 3-byte copy per pixel).
-            const STEPS: usize = 4096;
-            let max_ink = 12.0f32;
-            let bytes: Vec<[u8; 3]> = (0..=STEPS)
-                .map(|k| {
+        let stride = row_stride(w);
+        let background = self.settings.background;
+        // Uniform skin, ink only: the colour depends on the ink alone, so one table maps
+        // ink straight to sRGB bytes (a lookup and a 3-byte copy per pixel; the table's
+        // length is in its type, so the lookup needs no bounds check).
+        const STEPS: usize = 4096;
+        let max_ink = 12.0f32;
+        let scale = STEPS as f32 / max_ink;
+        let bytes: Option<Box<[[u8; 3]; STEPS + 1]>> =
+            (dots.fresh.is_none() && hair_cover.is_none()).then(|| {
+                Box::new(std::array::from_fn(|k| {
                     linear_to_srgb(shade_sampled(
                         skin,
                         1.0,
@@ -463,55 +514,65 @@ impl<'a> Scene<'a> {
                         &table,
                         None,
                     ))
-                })
-                .collect();
-            let scale = STEPS as f32 / max_ink;
-            for (py, row) in spans.rows.iter().enumerate() {
-                for &(a, b) in row {
-                    let ink = &layers.ink.data[py * w + a..py * w + b];
-                    let out = &mut buf[3 * (py * w + a)..3 * (py * w + b)];
-                    for (px, v) in out.chunks_exact_mut(3).zip(ink) {
-                        px.copy_from_slice(&bytes[((v * scale + 0.5) as usize).min(STEPS)]);
+                }))
+            });
+        // A row of background, copied (memcpy) outside the outline.
+        let blank: Vec<u8> = background.repeat(w);
+        let mut raw = vec![0u8; 3 * w * frame.height];
+        par_bands(
+            &mut raw,
+            3 * w,
+            threads,
+            || (Vec::new(), Vec::new()),
+            |(ink, fresh): &mut (Vec<f32>, Vec<f32>), y0, out| {
+                let rows = out.len() / (3 * w);
+                ink.clear();
+                ink.resize(rows * stride, 0.0);
+                for (kernel, binned) in &dots.ink {
+                    binned.splat_band(ink, stride, y0, kernel);
+                }
+                if let Some((kernel, binned)) = &dots.fresh {
+                    fresh.clear();
+                    fresh.resize(rows * stride, 0.0);
+                    binned.splat_band(fresh, stride, y0, kernel);
+                }
+                for (r, line) in out.chunks_exact_mut(3 * w).enumerate() {
+                    let mut done = 0;
+                    for &(a, b) in &spans.rows[y0 + r] {
+                        line[3 * done..3 * a].copy_from_slice(&blank[3 * done..3 * a]);
+                        let out = &mut line[3 * a..3 * b];
+                        let ink = &ink[r * stride + a..r * stride + b];
+                        if let Some(bytes) = &bytes {
+                            for (px, v) in out.chunks_exact_mut(3).zip(ink) {
+                                // `as i32` takes NaN and negatives to 0 like `as usize` did, in
+                                // a few instructions: a third of the time per pixel.
+                                let k = ((v * scale + 0.5) as i32).clamp(0, STEPS as i32) as usize;
+                                px.copy_from_slice(&bytes[k]);
+                            }
+                        } else {
+                            for (k, (px, v)) in out.chunks_exact_mut(3).zip(ink).enumerate() {
+                                let f = if dots.fresh.is_some() {
+                                    fresh[r * stride + a + k]
+                                } else {
+                                    0.0
+                                };
+                                let cover = hair_cover.as_ref().map_or(0.0, |h| h.get(a + k, y0 + r));
+                                let colour = shade_sampled(skin, 1.0, *v, f, cover, &table, hair_lin);
+                                px.copy_from_slice(&linear_to_srgb(colour));
+                            }
+                        }
+                        done = b;
                     }
+                    line[3 * done..].copy_from_slice(&blank[3 * done..]);
                 }
-            }
-            return img;
-        }
-        for (py, row) in spans.rows.iter().enumerate() {
-            for &(a, b) in row {
-                for px in a..b {
-                    let i = py * w + px;
-                    let rgb = linear_to_srgb(shade_pixel(skin, 1.0, &layers, i, &table, hair_lin));
-                    buf[3 * i..3 * i + 3].copy_from_slice(&rgb);
-                }
-            }
-        }
-        img
+            },
+        );
+        RgbImage::from_raw(width, height, raw).expect("a buffer of width × height pixels")
     }
 }
 
-/// The colour of one pixel: skin (lit by `light`) under ink, reddened if fresh, under hair.
-#[inline]
-pub(crate) fn shade_pixel(
-    skin: Linear,
-    light: f32,
-    layers: &ChartLayers,
-    i: usize,
-    table: &InkTable,
-    hair: Option<Linear>,
-) -> Linear {
-    shade_sampled(
-        skin,
-        light,
-        layers.ink.data[i],
-        layers.fresh.as_ref().map_or(0.0, |f| f.data[i]),
-        layers.hair.as_ref().map_or(0.0, |h| h.data[i]),
-        table,
-        hair,
-    )
-}
-
-/// Like [`shade_pixel`] with the layer values given.
+/// The colour of one pixel: skin (lit by `light`) under `ink`, reddened if `fresh`, under
+/// `hair_cover` of hair.
 #[inline]
 pub(crate) fn shade_sampled(
     skin: Linear,

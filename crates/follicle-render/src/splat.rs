@@ -3,30 +3,49 @@
 //! Each dot is a small Gaussian of ink. Its mass is kept exactly whatever the zoom: when a
 //! dot is smaller than a pixel its Gaussian is widened to half a pixel and its peak lowered,
 //! which is what the eye does from a distance. The 1-D kernel weights are precomputed for a
-//! few sub-pixel offsets per distinct width, so a dot costs a table lookup and 16
-//! multiply-adds — that is where the speed comes from (see `benches/render.rs`).
+//! few sub-pixel offsets per distinct width, so a dot costs two table rows and an outer
+//! product of vector multiply-adds; dots are binned by tile so the writes stay in cache, and
+//! rasters are drawn in bands of rows that threads share out (ARCHITECTURE.md, render; the
+//! figures: `scripts/bench-render`).
 
 /// Sub-pixel positions per axis in the kernel tables.
 const SUBPIXEL: usize = 16;
 
-/// An absorbance buffer, row-major.
+/// An absorbance buffer, row-major, rows [`row_stride`] cells apart.
 #[derive(Debug, Clone)]
 pub struct InkBuffer {
     /// Width, pixels.
     pub width: usize,
     /// Height, pixels.
     pub height: usize,
-    /// Ink per pixel.
+    /// Cells from the start of one row to the next: `row_stride(width)`.
+    pub stride: usize,
+    /// Ink per pixel: pixel (x, y) at `y * stride + x` (the cells past `width` hold nothing).
     pub data: Vec<f32>,
+}
+
+/// `f32`s in a 64-byte cache line.
+const LINE: usize = 16;
+
+/// The distance, in cells, between rows of a raster `width` pixels wide: `width` rounded up to
+/// an odd number of cache lines. A power-of-two row (2048 cells: 8 KiB) would put every row
+/// of a column in the same set of the L1 cache, which holds only a dozen lines per set, while
+/// a splat touches 64 rows of a tile: every access would miss. With an odd number of lines
+/// the rows spread over all the sets (cachegrind, 1M dots at 2048²: 8.7M L1 data misses → 2.4M).
+pub fn row_stride(width: usize) -> usize {
+    let lines = width.div_ceil(LINE);
+    (lines + 1 - lines % 2) * LINE
 }
 
 impl InkBuffer {
     /// An empty buffer.
     pub fn new(width: usize, height: usize) -> InkBuffer {
+        let stride = row_stride(width);
         InkBuffer {
             width,
             height,
-            data: vec![0.0; width * height],
+            stride,
+            data: vec![0.0; stride * height],
         }
     }
 
@@ -34,7 +53,7 @@ impl InkBuffer {
     #[inline]
     pub fn get(&self, x: usize, y: usize) -> f32 {
         if x < self.width && y < self.height {
-            self.data[y * self.width + x]
+            self.data[y * self.stride + x]
         } else {
             0.0
         }
@@ -68,9 +87,17 @@ pub struct Kernel {
     sigma_px: f32,
     radius: usize,
     taps: usize,
-    /// `weights[s * taps + k]`: weight of tap k for sub-pixel offset s; each row sums to 1.
+    /// Length of a row of `weights`: `taps` rounded up to [`LANES`] (zeros past `taps`), so that
+    /// a row of a splat is one fixed-width vector operation rather than a loop of unknown length.
+    stride: usize,
+    /// `weights[s * stride + k]`: weight of tap k for sub-pixel offset s; the first `taps` of
+    /// each row sum to 1, the rest are 0.
     weights: Vec<f32>,
 }
+
+/// Padded row widths with a fixed-width inner loop (4 and 8 cover dots up to σ ≈ 1.6 px, the
+/// healed preview's and the benchmark's; 16 up to σ ≈ 3.4 px). Wider kernels use a plain loop.
+const LANES: [usize; 3] = [4, 8, 16];
 
 impl Kernel {
     /// Tables for a Gaussian of `sigma_px` (widened to at least 0.5 px).
@@ -78,10 +105,11 @@ impl Kernel {
         let sigma = sigma_px.max(0.5);
         let radius = ((2.2 * sigma).round() as usize).clamp(1, 24);
         let taps = 2 * radius + 2;
-        let mut weights = vec![0.0f32; SUBPIXEL * taps];
+        let stride = LANES.into_iter().find(|&l| l >= taps).unwrap_or(taps);
+        let mut weights = vec![0.0f32; SUBPIXEL * stride];
         for s in 0..SUBPIXEL {
             let frac = (s as f32 + 0.5) / SUBPIXEL as f32;
-            let row = &mut weights[s * taps..(s + 1) * taps];
+            let row = &mut weights[s * stride..s * stride + taps];
             for (k, w) in row.iter_mut().enumerate() {
                 let d = k as f32 - radius as f32 - frac;
                 *w = (-d * d / (2.0 * sigma * sigma)).exp();
@@ -93,6 +121,7 @@ impl Kernel {
             sigma_px: sigma,
             radius,
             taps,
+            stride,
             weights,
         }
     }
@@ -101,83 +130,373 @@ impl Kernel {
     pub fn sigma_px(&self) -> f32 {
         self.sigma_px
     }
+
+    /// Rows (and columns) a dot's footprint spans beyond its centre pixel, with a pixel to spare.
+    fn reach(&self) -> usize {
+        self.radius + 2
+    }
 }
 
 /// Adds `mass` of ink (pixel² × absorbance) centred at (`x`, `y`) pixels.
 #[inline]
 pub fn splat(buf: &mut InkBuffer, kernel: &Kernel, x: f32, y: f32, mass: f32) {
-    let (xc, yc) = (x - 0.5, y - 0.5);
-    if !(xc.is_finite() && yc.is_finite()) {
+    splat_dots(&mut buf.data, buf.width, buf.stride, 0, kernel, &[[x, y, mass]]);
+}
+
+/// Splats `dots` `(x, y, mass)`, one after the other, into rows `y0..` of a `width`-wide
+/// raster (rows `stride` cells apart) of which `rows` holds a band of whole rows; the part of
+/// a dot outside the band (or past `width`) is left out. Every pixel receives exactly the products it receives on the whole raster, in the
+/// same order, so a raster drawn band by band is bit for bit the raster drawn at once.
+///
+/// The kernel's size picks a loop compiled for it (rows and padded row length known to the
+/// compiler: unrolled, vectorised, no bounds checks inside a row); what does not change from
+/// dot to dot (the band's bounds, the kernel's reach) is worked out once.
+fn splat_dots(rows: &mut [f32], width: usize, stride: usize, y0: usize, kernel: &Kernel, dots: &[[f32; 3]]) {
+    if width == 0 || stride < width || rows.is_empty() {
         return;
     }
-    let (x0, y0) = (xc.floor(), yc.floor());
-    let sx = (((xc - x0) * SUBPIXEL as f32) as usize).min(SUBPIXEL - 1);
-    let sy = (((yc - y0) * SUBPIXEL as f32) as usize).min(SUBPIXEL - 1);
-    let taps = kernel.taps;
-    let wx = &kernel.weights[sx * taps..(sx + 1) * taps];
-    let wy = &kernel.weights[sy * taps..(sy + 1) * taps];
-    let left = x0 as isize - kernel.radius as isize;
-    let top = y0 as isize - kernel.radius as isize;
-    let (w, h) = (buf.width as isize, buf.height as isize);
-    if left >= 0 && top >= 0 && left + taps as isize <= w && top + taps as isize <= h {
-        // Fast path: the whole footprint is inside.
-        for (j, wyj) in wy.iter().enumerate() {
-            let row = (top as usize + j) * buf.width + left as usize;
-            let m = mass * wyj;
-            for (cell, wxi) in buf.data[row..row + taps].iter_mut().zip(wx) {
-                *cell += m * wxi;
-            }
+    let band = Band::new(width, stride, rows.len() / stride, y0, kernel);
+    match kernel.taps {
+        4 => splat_fixed::<4, 4>(rows, &band, kernel, dots),
+        6 => splat_fixed::<8, 6>(rows, &band, kernel, dots),
+        8 => splat_fixed::<8, 8>(rows, &band, kernel, dots),
+        10 => splat_fixed::<16, 10>(rows, &band, kernel, dots),
+        12 => splat_fixed::<16, 12>(rows, &band, kernel, dots),
+        14 => splat_fixed::<16, 14>(rows, &band, kernel, dots),
+        16 => splat_fixed::<16, 16>(rows, &band, kernel, dots),
+        _ => splat_wide(rows, &band, kernel, dots),
+    }
+}
+
+/// The rows a splat writes to, and what follows from them for every dot.
+struct Band {
+    width: usize,
+    stride: usize,
+    height: usize,
+    /// The band's first row in the raster.
+    y0: usize,
+    /// Dot centres (less half a pixel) outside these bounds leave no ink in the band.
+    x_min: f32,
+    x_max: f32,
+    y_min: f32,
+    y_max: f32,
+}
+
+/// Where one dot lands: its footprint's first column and row (the row relative to the band)
+/// and its sub-pixel offsets.
+struct Place {
+    left: isize,
+    top: isize,
+    sx: usize,
+    sy: usize,
+}
+
+impl Band {
+    fn new(width: usize, stride: usize, height: usize, y0: usize, kernel: &Kernel) -> Band {
+        let reach = kernel.reach() as f32;
+        Band {
+            width,
+            stride,
+            height,
+            y0,
+            x_min: -reach,
+            x_max: width as f32 + reach,
+            y_min: y0 as f32 - reach,
+            y_max: (y0 + height) as f32 + reach,
         }
-        return;
     }
+
+    /// Where a dot centred at (`x`, `y`) lands; `None` when it leaves no ink in the band (NaN
+    /// too). What passes has small integer coordinates, so nothing after can overflow.
+    #[inline(always)]
+    fn place(&self, kernel: &Kernel, x: f32, y: f32) -> Option<Place> {
+        let (xc, yc) = (x - 0.5, y - 0.5);
+        if !(xc > self.x_min && xc < self.x_max && yc > self.y_min && yc < self.y_max) {
+            return None;
+        }
+        let ((x0, sx), (y0, sy)) = (cell_and_offset(xc), cell_and_offset(yc));
+        Some(Place {
+            left: x0 as isize - kernel.radius as isize,
+            top: y0 as isize - kernel.radius as isize - self.y0 as isize,
+            sx,
+            sy,
+        })
+    }
+}
+
+/// The splat loop for kernels of `T` taps padded to `L`.
+#[inline(always)]
+fn splat_fixed<const L: usize, const T: usize>(
+    rows: &mut [f32],
+    band: &Band,
+    kernel: &Kernel,
+    dots: &[[f32; 3]],
+) {
+    debug_assert_eq!(kernel.stride, L);
+    let (w, h) = (band.width as isize, band.height as isize);
+    for &[x, y, mass] in dots {
+        let Some(at) = band.place(kernel, x, y) else {
+            continue;
+        };
+        if at.left >= 0 && at.top >= 0 && at.left + L as isize <= w && at.top + T as isize <= h {
+            // The whole (padded) footprint is inside.
+            let wx = kernel.weights[at.sx * L..].first_chunk::<L>();
+            let wy = kernel.weights[at.sy * L..].first_chunk::<T>();
+            if let (Some(&wx), Some(&wy)) = (wx, wy) {
+                add_rows(rows, band.stride, at.left as usize, at.top as usize, wx, wy, mass);
+            }
+        } else {
+            add_clipped(rows, band, kernel, &at, mass);
+        }
+    }
+}
+
+/// The splat loop for kernels wider than the fixed ones: row slices of the kernel's length.
+fn splat_wide(rows: &mut [f32], band: &Band, kernel: &Kernel, dots: &[[f32; 3]]) {
+    let (taps, stride) = (kernel.taps, kernel.stride);
+    let (w, h) = (band.width as isize, band.height as isize);
+    for &[x, y, mass] in dots {
+        let Some(at) = band.place(kernel, x, y) else {
+            continue;
+        };
+        if at.left >= 0 && at.top >= 0 && at.left + taps as isize <= w && at.top + taps as isize <= h {
+            let wx = &kernel.weights[at.sx * stride..at.sx * stride + taps];
+            let wy = &kernel.weights[at.sy * stride..at.sy * stride + taps];
+            let (left, top) = (at.left as usize, at.top as usize);
+            for (j, wyj) in wy.iter().enumerate() {
+                let start = (top + j) * band.stride + left;
+                let m = mass * wyj;
+                for (cell, wxi) in rows[start..start + taps].iter_mut().zip(wx) {
+                    *cell += m * wxi;
+                }
+            }
+        } else {
+            add_clipped(rows, band, kernel, &at, mass);
+        }
+    }
+}
+
+/// A dot's footprint clipped to the band, pixel by pixel (the same products as [`add_rows`]).
+fn add_clipped(rows: &mut [f32], band: &Band, kernel: &Kernel, at: &Place, mass: f32) {
+    let (taps, stride) = (kernel.taps, kernel.stride);
+    let wx = &kernel.weights[at.sx * stride..at.sx * stride + taps];
+    let wy = &kernel.weights[at.sy * stride..at.sy * stride + taps];
+    let (w, h) = (band.width as isize, band.height as isize);
     for (j, wyj) in wy.iter().enumerate() {
-        let py = top + j as isize;
+        let py = at.top + j as isize;
         if py < 0 || py >= h {
             continue;
         }
+        let m = mass * wyj;
+        let row = py as usize * band.stride;
         for (i, wxi) in wx.iter().enumerate() {
-            let px = left + i as isize;
+            let px = at.left + i as isize;
             if px >= 0 && px < w {
-                buf.data[py as usize * buf.width + px as usize] += mass * wyj * wxi;
+                rows[row + px as usize] += m * wxi;
             }
         }
     }
 }
 
-/// Tile side, pixels, for [`splat_all`]'s binning: a 64-pixel tile's rows fit in L2 cache.
+/// `floor(v)` and the sub-pixel offset of `v` (which of [`SUBPIXEL`] steps of the pixel it is
+/// in), for a finite `v` well inside `i32`: `floor` by truncation and a correction, which is
+/// exact there and costs a few instructions where `f32::floor` is a library call on baseline
+/// x86-64.
+#[inline(always)]
+fn cell_and_offset(v: f32) -> (i32, usize) {
+    let t = v as i32;
+    let floor = t - i32::from(t as f32 > v);
+    let offset = ((v - floor as f32) * SUBPIXEL as f32) as i32;
+    (floor, (offset as usize).min(SUBPIXEL - 1))
+}
+
+/// The fast path's rows: `T` rows (the kernel's taps) of `L` cells (its padded row), both
+/// known to the compiler, which unrolls the rows and turns each into a few vector
+/// multiply-adds. The padding adds `m·0 = 0`. The weights come as copies (registers), so the
+/// stores cannot alias them and the compiler is free to vectorise.
+#[inline(always)]
+fn add_rows<const L: usize, const T: usize>(
+    rows: &mut [f32],
+    stride: usize,
+    left: usize,
+    top: usize,
+    wx: [f32; L],
+    wy: [f32; T],
+    mass: f32,
+) {
+    // The footprint's whole rows, checked once; then each row's cells.
+    let Some(region) = rows.get_mut(top * stride + left..(top + T - 1) * stride + left + L) else {
+        return;
+    };
+    for (j, wyj) in wy.into_iter().enumerate() {
+        let Some(cells) = region[j * stride..].first_chunk_mut::<L>() else {
+            return;
+        };
+        let m = mass * wyj;
+        for (cell, wxi) in cells.iter_mut().zip(wx) {
+            *cell += m * wxi;
+        }
+    }
+}
+
+/// Tile side, pixels, for binning: a 64-pixel tile's rows fit in L2 cache.
 const TILE: usize = 64;
 
-/// Splats many dots `(x, y, mass)` with one kernel, in tile order.
+/// Rows per band when a raster is drawn band by band (one tile row: a band's ink, 64 rows of
+/// a 2048-pixel image, is 512 KiB and stays in L2 cache from splatting to compositing).
+pub(crate) const BAND_ROWS: usize = TILE;
+
+/// Dots `(x, y, mass)` sorted by 64-pixel tile of a `width × height` raster: a counting sort,
+/// two linear passes.
 ///
 /// Dots in the order a pattern makes them land all over a large buffer, and each splat then
-/// misses the cache on every row it touches. Binning them by 64-pixel tile first (a counting
-/// sort: two linear passes) makes the writes local; at 1M dots on a 2048² buffer this is the
-/// difference between a few and tens of millions of dots per second.
+/// misses the cache on every row it touches; in tile order the writes are local. Binned dots
+/// also let a band of rows find its dots in the few tile rows around it, so bands can be drawn
+/// independently (in parallel) and still give the raster drawn at once, bit for bit: every
+/// pixel receives the same products in the same order (tile order, then the dots' order).
+///
+/// The storage is reused by [`Binned::fill`]: binning a new set of dots allocates nothing once
+/// the vectors are large enough.
+#[derive(Debug, Clone, Default)]
+pub struct Binned {
+    width: usize,
+    height: usize,
+    tiles_x: usize,
+    tiles_y: usize,
+    /// `starts[t]..starts[t + 1]`: the dots of tile `t` (row-major tiles).
+    starts: Vec<u32>,
+    cursor: Vec<u32>,
+    dots: Vec<[f32; 3]>,
+}
+
+impl Binned {
+    /// Bins `dots` for a `width × height` raster.
+    pub fn new(width: usize, height: usize, dots: &[[f32; 3]]) -> Binned {
+        let mut binned = Binned::default();
+        binned.fill(width, height, dots);
+        binned
+    }
+
+    /// Bins `dots` for a `width × height` raster, reusing this binning's storage.
+    pub fn fill(&mut self, width: usize, height: usize, dots: &[[f32; 3]]) {
+        let tiles_x = width.div_ceil(TILE).max(1);
+        let tiles_y = height.div_ceil(TILE).max(1);
+        (self.width, self.height, self.tiles_x, self.tiles_y) = (width, height, tiles_x, tiles_y);
+        // `as u32` saturates (and takes NaN to 0) like `as usize`, in fewer instructions; a
+        // coordinate past 2³² pixels lands in the last tile either way.
+        let tile_of = |d: &[f32; 3]| -> usize {
+            let tx = ((d[0].max(0.0) as u32 / TILE as u32) as usize).min(tiles_x - 1);
+            let ty = ((d[1].max(0.0) as u32 / TILE as u32) as usize).min(tiles_y - 1);
+            ty * tiles_x + tx
+        };
+        let starts = &mut self.starts;
+        starts.clear();
+        starts.resize(tiles_x * tiles_y + 1, 0);
+        for d in dots {
+            starts[tile_of(d) + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        self.cursor.clear();
+        self.cursor.extend_from_slice(&starts[..tiles_x * tiles_y]);
+        // Every slot is written below; the fill value is never read.
+        self.dots.clear();
+        self.dots.resize(dots.len(), [0.0; 3]);
+        for d in dots {
+            let slot = &mut self.cursor[tile_of(d)];
+            self.dots[*slot as usize] = *d;
+            *slot += 1;
+        }
+    }
+
+    /// How many dots.
+    pub fn len(&self) -> usize {
+        self.dots.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.dots.is_empty()
+    }
+
+    /// Splats every dot into `buf` (of the size the dots were binned for).
+    pub fn splat(&self, buf: &mut InkBuffer, kernel: &Kernel) {
+        debug_assert_eq!((buf.width, buf.height), (self.width, self.height));
+        splat_dots(&mut buf.data, buf.width, buf.stride, 0, kernel, &self.dots);
+    }
+
+    /// Splats into the band of whole rows `y0..` held by `rows` (rows `stride` cells apart,
+    /// at least the binned width; [`row_stride`] is best) the part of every dot that falls in
+    /// it: the band as [`Binned::splat`] would leave it.
+    pub fn splat_band(&self, rows: &mut [f32], stride: usize, y0: usize, kernel: &Kernel) {
+        let width = self.width;
+        if width == 0 || stride < width || rows.is_empty() {
+            return;
+        }
+        let end = y0 + rows.len() / stride;
+        // Tile rows holding dots whose footprint can reach the band (a dot binned in tile row
+        // `ty` lies in rows ty·64 ..< (ty + 1)·64, or beyond the raster's edge in an edge tile).
+        let reach = kernel.reach();
+        let first = y0.saturating_sub(reach) / TILE;
+        let last = ((end + reach - 1) / TILE).min(self.tiles_y - 1);
+        if first > last {
+            return;
+        }
+        let from = self.starts[first * self.tiles_x] as usize;
+        let to = self.starts[(last + 1) * self.tiles_x] as usize;
+        splat_dots(rows, width, stride, y0, kernel, &self.dots[from..to]);
+    }
+}
+
+/// Splats many dots `(x, y, mass)` with one kernel, in tile order (see [`Binned`]).
 pub fn splat_all(buf: &mut InkBuffer, kernel: &Kernel, dots: &[[f32; 3]]) {
-    let tiles_x = buf.width.div_ceil(TILE).max(1);
-    let tiles_y = buf.height.div_ceil(TILE).max(1);
-    let tile_of = |d: &[f32; 3]| -> usize {
-        let tx = (d[0].max(0.0) as usize / TILE).min(tiles_x - 1);
-        let ty = (d[1].max(0.0) as usize / TILE).min(tiles_y - 1);
-        ty * tiles_x + tx
+    Binned::new(buf.width, buf.height, dots).splat(buf, kernel);
+}
+
+/// Draws an output of whole rows (`row_len` elements per row) band by band — [`BAND_ROWS`]
+/// rows each — on up to `threads` threads (the calling thread included). `draw(scratch, y0,
+/// band)` fills the band starting at row `y0`; each thread makes one `scratch` and reuses it
+/// for every band it draws. A band is drawn by exactly one call that sees only that band, so
+/// the output does not depend on the number of threads or on which thread drew what.
+pub(crate) fn par_bands<T, S>(
+    out: &mut [T],
+    row_len: usize,
+    threads: usize,
+    scratch: impl Fn() -> S + Sync,
+    draw: impl Fn(&mut S, usize, &mut [T]) + Sync,
+) where
+    T: Send,
+{
+    if row_len == 0 || out.is_empty() {
+        return;
+    }
+    let bands = out.len().div_ceil(row_len * BAND_ROWS);
+    let threads = threads.clamp(1, bands);
+    let next = std::sync::Mutex::new(out.chunks_mut(row_len * BAND_ROWS).enumerate());
+    let work = || {
+        let mut s = scratch();
+        // Take the next band (the lock is released before drawing it); a poisoned lock means
+        // another thread panicked, and the scope re-raises that panic.
+        while let Some((i, band)) = next.lock().ok().and_then(|mut it| it.next()) {
+            draw(&mut s, i * BAND_ROWS, band);
+        }
     };
-    let mut starts = vec![0u32; tiles_x * tiles_y + 1];
-    for d in dots {
-        starts[tile_of(d) + 1] += 1;
+    if threads == 1 {
+        work();
+        return;
     }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut order = vec![[0.0f32; 3]; dots.len()];
-    let mut next = starts.clone();
-    for d in dots {
-        let t = tile_of(d);
-        order[next[t] as usize] = *d;
-        next[t] += 1;
-    }
-    for d in &order {
-        splat(buf, kernel, d[0], d[1], d[2]);
-    }
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(work);
+        }
+        work();
+    });
+}
+
+/// Threads a preview is drawn on by default: the machine's cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 #[cfg(test)]
@@ -200,9 +519,103 @@ mod tests {
         }
     }
 
+    /// Dots everywhere, some straddling the edges and band borders, a few outside or not finite.
+    fn scattered(n: usize, width: usize, height: usize) -> Vec<[f32; 3]> {
+        let mut dots: Vec<[f32; 3]> = (0..n)
+            .map(|i| {
+                let x = (i * 7919 % (width + 20)) as f32 - 10.0 + (i % 13) as f32 / 13.0;
+                let y = (i * 104_729 % (height + 20)) as f32 - 10.0 + (i % 7) as f32 / 7.0;
+                [x, y, 0.5 + (i % 5) as f32 * 0.3]
+            })
+            .collect();
+        dots.extend([
+            [f32::NAN, 3.0, 1.0],
+            [5.0, f32::INFINITY, 1.0],
+            [1e30, -1e30, 1.0],
+        ]);
+        dots
+    }
+
+    #[test]
+    fn bands_give_the_whole_raster_bit_for_bit() {
+        let (width, height) = (150, 300);
+        let dots = scattered(4000, width, height);
+        // Widths with each padded row length (4, 8, 16) and the plain loop.
+        for sigma in [0.3f32, 0.8, 1.5, 3.0, 6.0] {
+            let kernel = Kernel::new(sigma);
+            let binned = Binned::new(width, height, &dots);
+            let mut whole = InkBuffer::new(width, height);
+            binned.splat(&mut whole, &kernel);
+            // The reference: one splat after another, in the binned order.
+            let mut one_by_one = InkBuffer::new(width, height);
+            for d in &binned.dots {
+                splat(&mut one_by_one, &kernel, d[0], d[1], d[2]);
+            }
+            assert!(
+                whole
+                    .data
+                    .iter()
+                    .zip(&one_by_one.data)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
+            // Nothing lands in the cells that pad a row.
+            assert!(
+                whole
+                    .data
+                    .chunks(whole.stride)
+                    .all(|row| row[width..].iter().all(|v| *v == 0.0))
+            );
+            for threads in [1, 2, 3] {
+                let mut banded = vec![f32::NAN; whole.stride * height];
+                par_bands(
+                    &mut banded,
+                    whole.stride,
+                    threads,
+                    || (),
+                    |_, y0, band| {
+                        band.fill(0.0);
+                        binned.splat_band(band, whole.stride, y0, &kernel);
+                    },
+                );
+                let same = whole
+                    .data
+                    .iter()
+                    .zip(&banded)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "σ {sigma}, {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_an_odd_number_of_cache_lines() {
+        for width in [1, 15, 16, 17, 150, 1024, 2048, 3000] {
+            let stride = row_stride(width);
+            assert!(stride >= width && stride < width + 2 * LINE, "{width}: {stride}");
+            assert_eq!(stride % (2 * LINE), LINE, "{width}: {stride}");
+        }
+    }
+
+    #[test]
+    fn rebinning_reuses_and_matches_a_fresh_binning() {
+        let mut binned = Binned::new(300, 200, &scattered(5000, 300, 200));
+        let dots = scattered(700, 120, 90);
+        binned.fill(120, 90, &dots);
+        let fresh = Binned::new(120, 90, &dots);
+        assert_eq!(binned.starts, fresh.starts);
+        assert!(
+            binned
+                .dots
+                .iter()
+                .zip(&fresh.dots)
+                .all(|(a, b)| a.map(f32::to_bits) == b.map(f32::to_bits))
+        );
+        assert_eq!(binned.len(), dots.len());
+    }
+
     #[test]
     fn mass_is_kept_whatever_the_width() {
-        for sigma in [0.1f32, 0.5, 1.3, 4.0] {
+        for sigma in [0.1f32, 0.5, 1.3, 4.0, 7.0] {
             let kernel = Kernel::new(sigma);
             let mut buf = InkBuffer::new(64, 64);
             splat(&mut buf, &kernel, 20.3, 31.77, 2.5);

@@ -12,6 +12,7 @@ mod ink;
 mod look;
 mod photo;
 mod seam;
+mod threads;
 
 /// The day the test clients are assessed and planned.
 const TODAY: time::Date = time::macros::date!(2026 - 03 - 02);
