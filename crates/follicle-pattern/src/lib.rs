@@ -107,10 +107,14 @@ pub use follicle_core::profile::{HairLoss, NorwoodStage};
 pub use geometry::{Head, HeadSpec, Landmarks, Sex, SurfacePoint};
 pub use hairline::{Hairline, HairlinePosition, HairlineShape, HairlineSpec, HairlineStyle};
 pub use metrics::{PointMetrics, RadialSpectrum, point_metrics};
-pub use patch::{MAX_PATCH_DOTS, Patch, PatchDot, PatchRequest, generate_patch, generate_patch_with};
-pub use pattern::{Dot, MAX_DOTS, Pattern, PatternStats, SessionStats, ZoneStats, generate};
+pub use patch::{
+    MAX_PATCH_DOTS, Patch, PatchDot, PatchRequest, generate_patch, generate_patch_on, generate_patch_with,
+};
+pub use pattern::{
+    CacheStats, Dot, MAX_DOTS, Pattern, PatternCache, PatternStats, SessionStats, ZoneStats, generate,
+};
 pub use request::{PatternRequest, ZoneDensities, ZoneNeedles};
-pub use sampler::{ANNULUS_OUTER, CANDIDATES, PACKING_CONSTANT};
+pub use sampler::{ANNULUS_OUTER, CANDIDATES, MAX_THREADS, PACKING_CONSTANT, TILE_MM, default_threads};
 pub use settings::{HairlineStyleSettings, NeedleGauge, PatternSettings, PerGauge};
 pub use treatment::{Treatment, plan_client, replan_design};
 pub use zones::{Exclusion, ScarSpec, ZonePolygon, ZoneSpec, ZonesSpec};
