@@ -1,18 +1,21 @@
-//! Sampler benchmarks: variable-density patches of 10k, 100k and 1M dots next to the
-//! `fast_poisson` crate (uniform radius, Bridson with 30 candidates) at the same counts,
-//! and a full Norwood VII scalp over all sessions.
+//! Sampler benchmarks: variable-density patches of 10k, 100k and 1M dots (on one thread and
+//! on two) next to the `fast_poisson` crate (uniform radius, Bridson with 30 candidates) at
+//! the same counts, a full Norwood VII scalp over all sessions on one and two threads, and a
+//! designer edit through the [`PatternCache`].
 //!
 //! `cargo bench -p follicle-pattern --bench sampler` runs them under divan. With
 //! `FOLLICLE_BENCH_SUMMARY=1` it instead prints one machine-readable line per case
-//! (best of several runs) plus ρ, Ω and ν_eff of a 100×100 mm patch at 80/cm²; that is
-//! what `scripts/bench-pattern` reads to build its table.
+//! (median of several runs) plus ρ, Ω and ν_eff of a 100×100 mm patch at 80/cm²; that is
+//! what `scripts/bench-pattern` reads to build its table. With `FOLLICLE_BENCH_PROFILE=<n>`
+//! it runs only the 100k-dot patch `n` times on one thread (for callgrind).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use fast_poisson::Poisson2D;
 use follicle_pattern::{
-    HairLoss, NorwoodStage, PatchRequest, PatternRequest, ZonesSpec, generate, generate_patch, point_metrics,
+    HairLoss, NorwoodStage, PatchRequest, PatternCache, PatternRequest, PatternSettings, ZonesSpec,
+    generate_patch_on, point_metrics,
 };
 
 const COUNTS: [usize; 3] = [10_000, 100_000, 1_000_000];
@@ -58,9 +61,22 @@ fn norwood_7() -> PatternRequest {
     }
 }
 
+fn patch_on(points: usize, threads: usize) -> usize {
+    generate_patch_on(&graded_patch(points, 1), &PatternSettings::default(), threads)
+        .map(|p| p.dots.len())
+        .unwrap_or(0)
+}
+
+fn norwood_on(threads: usize) -> usize {
+    PatternCache::with_threads(threads)
+        .generate(&norwood_7())
+        .map(|p| p.dots.len())
+        .unwrap_or(0)
+}
+
 #[divan::bench(args = COUNTS, sample_count = 5)]
 fn follicle_variable_density(bencher: divan::Bencher<'_, '_>, points: usize) {
-    bencher.bench(|| generate_patch(black_box(&graded_patch(points, 1))).map(|p| p.dots.len()));
+    bencher.bench(|| patch_on(black_box(points), 1));
 }
 
 // fast_poisson needs about 70 s for 1M points: one sample each.
@@ -69,46 +85,65 @@ fn fast_poisson_uniform(bencher: divan::Bencher<'_, '_>, points: usize) {
     bencher.bench(|| fast_poisson_points(black_box(points), 1));
 }
 
-#[divan::bench(sample_count = 10)]
-fn norwood_7_all_sessions(bencher: divan::Bencher<'_, '_>) {
-    let request = norwood_7();
-    bencher.bench(|| generate(black_box(&request)).map(|p| p.dots.len()));
+#[divan::bench(args = [1, 2], sample_count = 10)]
+fn norwood_7_all_sessions(bencher: divan::Bencher<'_, '_>, threads: usize) {
+    bencher.bench(|| norwood_on(black_box(threads)));
 }
 
-/// Best wall time of `runs` runs and the count the last one produced.
-fn best_of(runs: usize, mut f: impl FnMut() -> usize) -> (usize, f64) {
-    let mut best = f64::INFINITY;
+/// Median wall time of `runs` runs (the machine is shared and noisy) and the count the last
+/// one produced.
+fn median_of(runs: usize, mut f: impl FnMut() -> usize) -> (usize, f64) {
+    let mut times = Vec::with_capacity(runs);
     let mut count = 0;
     for _ in 0..runs {
         let t = Instant::now();
         count = f();
-        best = best.min(t.elapsed().as_secs_f64());
+        times.push(t.elapsed().as_secs_f64());
     }
-    (count, best)
+    times.sort_by(f64::total_cmp);
+    (count, times[times.len() / 2])
 }
 
 fn summary() {
     for points in COUNTS {
         let runs = if points >= 1_000_000 { 3 } else { 7 };
-        let (n, s) = best_of(runs, || {
-            generate_patch(&graded_patch(points, 1))
-                .map(|p| p.dots.len())
-                .unwrap_or(0)
-        });
-        println!("follicle {points} {n} {s:.6}");
+        for threads in [1, 2] {
+            let (n, s) = median_of(runs, || patch_on(points, threads));
+            println!("follicle{threads} {points} {n} {s:.6}");
+        }
         let runs = if points >= 1_000_000 { 1 } else { 3 };
-        let (n, s) = best_of(runs, || fast_poisson_points(points, 1));
+        let (n, s) = median_of(runs, || fast_poisson_points(points, 1));
         println!("fast_poisson {points} {n} {s:.6}");
     }
-    let (n, s) = best_of(15, || generate(&norwood_7()).map(|p| p.dots.len()).unwrap_or(0));
-    println!("norwood7 {n} {s:.6}");
-    let patch = generate_patch(&PatchRequest {
-        width_mm: 100.0,
-        height_mm: 100.0,
-        density_per_cm2: 80.0,
-        seed: 1,
-        ..Default::default()
+    for threads in [1, 2] {
+        let (n, s) = median_of(15, || norwood_on(threads));
+        println!("norwood7_{threads} {n} {s:.6}");
+    }
+    // A designer edit: the crown's density changed through a warm cache (two threads).
+    let mut cache = PatternCache::with_threads(2);
+    let base = norwood_7();
+    let mut edited = norwood_7();
+    edited.density_per_cm2.crown += 5.0;
+    let _ = cache.generate(&base);
+    let mut flip = false;
+    let (n, s) = median_of(15, || {
+        flip = !flip;
+        let req = if flip { &edited } else { &base };
+        cache.generate(req).map(|p| p.dots.len()).unwrap_or(0)
     });
+    let st = cache.stats();
+    println!("norwood7_edit {n} {s:.6} {} {}", st.resampled, st.tiles);
+    let patch = generate_patch_on(
+        &PatchRequest {
+            width_mm: 100.0,
+            height_mm: 100.0,
+            density_per_cm2: 80.0,
+            seed: 1,
+            ..Default::default()
+        },
+        &PatternSettings::default(),
+        1,
+    );
     if let Ok(patch) = patch {
         let m = point_metrics(&patch.site_points(), 100.0, 100.0);
         println!(
@@ -124,7 +159,15 @@ fn summary() {
 }
 
 fn main() {
-    if std::env::var_os("FOLLICLE_BENCH_SUMMARY").is_some() {
+    if let Some(n) = std::env::var("FOLLICLE_BENCH_PROFILE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        for _ in 0..n {
+            black_box(patch_on(100_000, 1));
+        }
+        black_box(norwood_on(1));
+    } else if std::env::var_os("FOLLICLE_BENCH_SUMMARY").is_some() {
         summary();
     } else {
         divan::main();

@@ -261,28 +261,36 @@ impl ZoneMap {
     }
 }
 
-/// One session's view of the map for the sampler.
-pub(crate) struct SessionField<'a> {
+/// The map as the sampler's field: the final radius raster (sessions scale it).
+pub(crate) struct MapField<'a> {
     pub map: &'a ZoneMap,
-    pub scale: f32,
-    pub x0: f32,
-    pub y0: f32,
-    pub inv: f32,
+    x0: f32,
+    y0: f32,
+    inv: f32,
 }
 
-impl<'a> SessionField<'a> {
-    pub fn new(map: &'a ZoneMap, fraction: f64) -> Self {
-        SessionField {
+impl<'a> MapField<'a> {
+    pub fn new(map: &'a ZoneMap) -> Self {
+        MapField {
             map,
-            scale: (1.0 / fraction.sqrt()) as f32,
             x0: map.x0 as f32,
             y0: map.y0 as f32,
             inv: (1.0 / RASTER_MM) as f32,
         }
     }
+
+    /// Raster columns and rows overlapping `rect` (clamped to the raster), half-open.
+    fn cells_over(&self, rect: Bounds) -> (usize, usize, usize, usize) {
+        let clamp = |v: f32, n: usize| -> usize { if v > 0.0 { (v as usize).min(n) } else { 0 } };
+        let i0 = clamp(((rect.x0 - self.x0) * self.inv).floor(), self.map.nx);
+        let j0 = clamp(((rect.y0 - self.y0) * self.inv).floor(), self.map.ny);
+        let i1 = clamp(((rect.x1 - self.x0) * self.inv).ceil(), self.map.nx);
+        let j1 = clamp(((rect.y1 - self.y0) * self.inv).ceil(), self.map.ny);
+        (i0, i1, j0, j1)
+    }
 }
 
-impl SiteField for SessionField<'_> {
+impl SiteField for MapField<'_> {
     #[inline(always)]
     fn radius(&self, x: f32, y: f32) -> f32 {
         let fx = (x - self.x0) * self.inv;
@@ -294,7 +302,58 @@ impl SiteField for SessionField<'_> {
         if i >= self.map.nx || j >= self.map.ny {
             return 0.0;
         }
-        self.map.radius[j * self.map.nx + i] * self.scale
+        self.map.radius[j * self.map.nx + i]
+    }
+
+    fn range(&self, rect: Bounds) -> Option<(f32, f32)> {
+        let (i0, i1, j0, j1) = self.cells_over(rect);
+        let mut lo = f32::INFINITY;
+        let mut hi = 0.0f32;
+        for j in j0..j1 {
+            for &r in &self.map.radius[j * self.map.nx + i0..j * self.map.nx + i1] {
+                if r > 0.0 {
+                    lo = lo.min(r);
+                    hi = hi.max(r);
+                }
+            }
+        }
+        (hi > 0.0).then_some((lo, hi))
+    }
+}
+
+impl ZoneMap {
+    /// Whether this map and `other` (both on the same 0.5 mm lattice) hold the same zone and
+    /// radius in every raster cell overlapping `rect`; cells outside a map count as empty.
+    pub fn same_over(&self, other: &ZoneMap, rect: Bounds) -> bool {
+        let lattice = |v: f64| (v / RASTER_MM).round() as i64;
+        let (ax, ay, bx, by) = (
+            lattice(self.x0),
+            lattice(self.y0),
+            lattice(other.x0),
+            lattice(other.y0),
+        );
+        // Global lattice columns and rows overlapping the rectangle.
+        let c0 = (f64::from(rect.x0) / RASTER_MM).floor() as i64;
+        let c1 = (f64::from(rect.x1) / RASTER_MM).ceil() as i64;
+        let r0 = (f64::from(rect.y0) / RASTER_MM).floor() as i64;
+        let r1 = (f64::from(rect.y1) / RASTER_MM).ceil() as i64;
+        let at = |m: &ZoneMap, ox: i64, oy: i64, c: i64, r: i64| -> (u8, u32) {
+            let (i, j) = (c - ox, r - oy);
+            if i >= 0 && j >= 0 && (i as usize) < m.nx && (j as usize) < m.ny {
+                let k = j as usize * m.nx + i as usize;
+                (m.zone[k], m.radius[k].to_bits())
+            } else {
+                (0, 0)
+            }
+        };
+        for r in r0..r1 {
+            for c in c0..c1 {
+                if at(self, ax, ay, c, r) != at(other, bx, by, c, r) {
+                    return false;
+                }
+            }
+        }
+        true
     }
 }
 

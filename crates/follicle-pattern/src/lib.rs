@@ -54,18 +54,25 @@
 //!
 //! # The sampler, and why it is fast
 //!
-//! Follicular-unit centres are placed by a Bridson-style advancing front on a flat
-//! uniform grid whose cells (side `r_min/√2`) hold the site coordinates inline, so a
-//! conflict check reads a handful of contiguous cells (21 for a uniform radius,
-//! nearest first, stopping at the first conflict) and never follows a pointer. Each
-//! active site proposes only 6 candidates, uniformly in the annulus `[r, 1.5r]` (drawn
-//! by rejection from the square: no trigonometry), and the next active site is drawn at
-//! random from the 16 newest, which keeps the front and its grid rows in cache. The
-//! local radius is `r(x) = 10·sqrt(C·m(x)/D(x))` mm for `D` dots/cm² in units of mean size
-//! `m`, with this sampler's measured packing constant `C = 0.613`. Measured on one core
-//! (see `benches/sampler.rs` and `scripts/bench-pattern`): over a million points per
-//! second on variable-density patches, ρ ≈ 0.73 and Ω ≈ 1.3 on a uniform one
-//! (dart-throwing territory: no hexagonal order, no ringing).
+//! Follicular-unit centres are placed by a Bridson-style advancing front, run **tile by
+//! tile**: the chart is cut into square tiles (24 mm or more) sampled in four phases (a 2×2
+//! colouring), so tiles sampled at the same time never touch and run on scoped threads
+//! ([`PatternCache::with_threads`]; [`generate`] uses [`default_threads`]). A tile sees only
+//! its own random stream, the density over it and the sites of its halo (earlier phases and
+//! sessions within reach), so the output is byte-identical on any number of threads. Each
+//! tile samples in its own small grid (cells of side `r_min/√2`, sites stored inline with
+//! their radius) that stays in cache; a conflict check reads a handful of cells (21 for a
+//! uniform radius, nearest first, stopping at the first conflict). Two sites conflict when
+//! closer than the mean of their radii, so a sparse zone beside a dense one keeps its share
+//! along the border. Each active site proposes only 6 candidates, uniformly in the annulus
+//! `[r, 1.5r]` (by rejection from the square: no trigonometry), and the next active site is
+//! drawn at random from the 16 newest. The local radius is `r(x) = 10·sqrt(C·m(x)/D(x))` mm
+//! for `D` dots/cm² in units of mean size `m`, with this sampler's measured packing constant
+//! `C = 0.613`. Measured on 100×100 mm patches: ρ ≈ 0.73 and Ω ≈ 1.3 (dart-throwing
+//! territory: no hexagonal order, no ringing); speeds in `scripts/bench-pattern`.
+//!
+//! [`PatternCache`] keeps the last generation and re-samples only the tiles whose inputs
+//! changed (a designer's drag), with output equal to a fresh [`generate`].
 //!
 //! Sessions are incremental: session `s` samples with radius `r(x)/sqrt(f_s)` for the
 //! cumulative fraction `f_s`, starting from all earlier sites (kept unchanged, re-activated
@@ -107,10 +114,14 @@ pub use follicle_core::profile::{HairLoss, NorwoodStage};
 pub use geometry::{Head, HeadSpec, Landmarks, Sex, SurfacePoint};
 pub use hairline::{Hairline, HairlinePosition, HairlineShape, HairlineSpec, HairlineStyle};
 pub use metrics::{PointMetrics, RadialSpectrum, point_metrics};
-pub use patch::{MAX_PATCH_DOTS, Patch, PatchDot, PatchRequest, generate_patch, generate_patch_with};
-pub use pattern::{Dot, MAX_DOTS, Pattern, PatternStats, SessionStats, ZoneStats, generate};
+pub use patch::{
+    MAX_PATCH_DOTS, Patch, PatchDot, PatchRequest, generate_patch, generate_patch_on, generate_patch_with,
+};
+pub use pattern::{
+    CacheStats, Dot, MAX_DOTS, Pattern, PatternCache, PatternStats, SessionStats, ZoneStats, generate,
+};
 pub use request::{PatternRequest, ZoneDensities, ZoneNeedles};
-pub use sampler::{ANNULUS_OUTER, CANDIDATES, PACKING_CONSTANT};
+pub use sampler::{ANNULUS_OUTER, CANDIDATES, MAX_THREADS, PACKING_CONSTANT, TILE_MM, default_threads};
 pub use settings::{HairlineStyleSettings, NeedleGauge, PatternSettings, PerGauge};
 pub use treatment::{Treatment, plan_client, replan_design};
 pub use zones::{Exclusion, ScarSpec, ZonePolygon, ZoneSpec, ZonesSpec};

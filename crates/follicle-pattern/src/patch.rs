@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PatternError, check_range};
-use crate::sampler::{self, Bounds, PACKING_CONSTANT, SiteField};
+use crate::sampler::{self, Bounds, PACKING_CONSTANT, RunSpec, SiteField, Tiling};
 use crate::settings::PatternSettings;
 use crate::units;
 
@@ -84,6 +84,11 @@ impl SiteField for Ramp {
     fn radius(&self, x: f32, _y: f32) -> f32 {
         (self.k / (self.d0 + self.slope * x)).sqrt()
     }
+
+    fn range(&self, rect: Bounds) -> Option<(f32, f32)> {
+        let (a, b) = (self.radius(rect.x0, 0.0), self.radius(rect.x1, 0.0));
+        Some((a.min(b), a.max(b)))
+    }
 }
 
 impl PatchRequest {
@@ -114,10 +119,20 @@ pub fn generate_patch(request: &PatchRequest) -> Result<Patch, PatternError> {
     generate_patch_with(request, &PatternSettings::default())
 }
 
-/// Samples a patch with the given settings (FU mix and unit spacing).
+/// Samples a patch with the given settings (FU mix and unit spacing), on
+/// [`default_threads`](crate::default_threads) threads.
 pub fn generate_patch_with(
     request: &PatchRequest,
     settings: &PatternSettings,
+) -> Result<Patch, PatternError> {
+    generate_patch_on(request, settings, sampler::default_threads())
+}
+
+/// Samples a patch on `threads` threads (the output does not depend on how many).
+pub fn generate_patch_on(
+    request: &PatchRequest,
+    settings: &PatternSettings,
+    threads: usize,
 ) -> Result<Patch, PatternError> {
     request.validate()?;
     crate::settings::validate(settings)?;
@@ -134,25 +149,26 @@ pub fn generate_patch_with(
         k: (100.0 * PACKING_CONSTANT * mean_size) as f32,
     };
     let r_at = |d: f64| (100.0 * PACKING_CONSTANT * mean_size / d).sqrt() as f32;
-    let (r_min, r_max) = (r_at(d0.max(d1)), r_at(d0.min(d1)));
+    let r_max = r_at(d0.min(d1));
     let bounds = Bounds {
         x0: 0.0,
         y0: 0.0,
         x1: request.width_mm as f32,
         y1: request.height_mm as f32,
     };
-    let mut rng = sampler::stream(request.seed, 0);
-    let seeds = sampler::lattice_seeds(bounds, 8.0 * r_max, &mut rng, 1_000_000);
-    let sites = sampler::sample(
-        &field,
-        bounds,
-        r_min,
-        r_max,
-        &[],
-        &seeds,
-        &mut rng,
-        MAX_PATCH_DOTS as usize,
-    )?;
+    let tiling = Tiling::new(&field, bounds, r_max, &[])?;
+    let spec = RunSpec {
+        scales: &[1.0],
+        seed: request.seed,
+        threads,
+    };
+    let tiles = sampler::run(&field, &tiling, &spec, |_, _, _, _| None, |_, _, _| ())?;
+    let sites: Vec<[f32; 3]> = tiles
+        .iter()
+        .flatten()
+        .flatten()
+        .flat_map(|t| t.sites.iter().copied())
+        .collect();
     let mut dots = Vec::with_capacity(sites.len() * if request.units { 2 } else { 1 });
     if request.units {
         let cum = units::cumulative(settings.fu_probabilities());

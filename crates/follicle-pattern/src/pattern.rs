@@ -6,12 +6,15 @@ use std::io::Write;
 use follicle_core::ZoneKind;
 use serde::{Deserialize, Serialize};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::error::PatternError;
-use crate::field::{SessionField, ZoneMap};
+
+use crate::field::{MapField, ZoneMap};
 use crate::geometry::{Head, Landmarks};
 use crate::hairline::Hairline;
 use crate::request::PatternRequest;
-use crate::sampler;
+use crate::sampler::{self, MAX_THREADS, RunSpec, TileResults, Tiling, default_threads};
 use crate::units::{self, DirectionField};
 use crate::zones::{self, Outline, ZonePolygon, ZonesSpec};
 use crate::{polygon, zones::ZoneSpec};
@@ -23,7 +26,7 @@ pub const MAX_DOTS: u64 = 1_000_000;
 
 /// Radius correction per unit of "previous / current fraction" for incremental sessions
 /// (see [`generate`]); measured.
-const FILL_CORRECTION: f64 = 0.18;
+const FILL_CORRECTION: f64 = 0.16;
 
 /// One pigment dot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,7 +205,18 @@ pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
             extent[3].max(p[1]),
         ];
     }
-    let extent = [extent[0] - 5.0, extent[1] - 5.0, extent[2] + 5.0, extent[3] + 5.0];
+    // Snapped to the raster's lattice, so that two layouts of one head share their cells and
+    // a design edit changes the raster only where the design changed (see [`PatternCache`]).
+    let snap = |v: f64, up: bool| {
+        let c = v / crate::field::RASTER_MM;
+        (if up { c.ceil() } else { c.floor() }) * crate::field::RASTER_MM
+    };
+    let extent = [
+        snap(extent[0] - 5.0, false),
+        snap(extent[1] - 5.0, false),
+        snap(extent[2] + 5.0, true),
+        snap(extent[3] + 5.0, true),
+    ];
     let feather_outline = matches!(&request.zones, ZonesSpec::Stage { stage } if zones::no_fringe(stage));
     let map = ZoneMap::build(
         extent,
@@ -226,159 +240,329 @@ pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
     })
 }
 
-/// Generates the pattern for a request. See the crate docs.
+/// Generates the pattern for a request, on [`default_threads`] threads. See the crate docs;
+/// the output does not depend on the number of threads.
 pub fn generate(request: &PatternRequest) -> Result<Pattern, PatternError> {
-    let Layout {
-        head,
-        landmarks,
-        hairline,
-        outline: outline_poly,
-        zones: zone_specs,
-        exclusions,
-        seed_points,
-        map,
-    } = layout(request)?;
-    let settings = &request.settings;
-    let whorl = landmarks.crown_whorl.chart_mm;
-    let totals = map.zone_totals();
-    let expected: f64 = totals.iter().map(|t| t.1).sum();
-    if expected > MAX_DOTS as f64 {
-        return Err(PatternError::TooLarge {
-            field: "density_per_cm2".into(),
-            what: "dots".into(),
-            requested: expected as u64,
-            cap: MAX_DOTS,
-        });
+    PatternCache::new().generate(request)
+}
+
+/// What the last [`PatternCache::generate`] did, in tiles (one tile of one session each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Non-empty tiles over all sessions.
+    pub tiles: usize,
+    /// Of those, the tiles sampled afresh; the rest were taken from the previous generation.
+    pub resampled: usize,
+}
+
+/// A pattern generator that remembers its last generation, for a designer's drag: the next
+/// [`generate`](PatternCache::generate) re-samples only the tiles whose inputs changed and
+/// takes every other tile from the previous generation.
+///
+/// The output is byte-identical to a fresh [`generate`] of the same request (tested, also
+/// over random small edits): a tile is reused only when everything it was made from is
+/// unchanged — the density and zone raster over it, the seed points in it, its radii, and
+/// the sites of its halo (earlier sessions' sites near it and earlier-phase neighbours'
+/// sites), compared exactly. So an edit re-samples the tiles whose density changed and,
+/// only where their sites near a border moved, the later-phase neighbours and the later
+/// sessions that see them: a ring of at most a few tiles. A change to anything else (the
+/// head, settings, seed, session shares, needles, exclusions) starts afresh.
+///
+/// ```
+/// use follicle_pattern::{PatternCache, PatternRequest, generate};
+///
+/// let mut cache = PatternCache::with_threads(2);
+/// let mut request = PatternRequest::default();
+/// cache.generate(&request)?;
+/// request.density_per_cm2.crown += 5.0;
+/// let edited = cache.generate(&request)?;
+/// assert_eq!(edited, generate(&request)?);
+/// assert!(cache.stats().resampled < cache.stats().tiles);
+/// # Ok::<(), follicle_pattern::PatternError>(())
+/// ```
+#[derive(Default)]
+pub struct PatternCache {
+    threads: usize,
+    last: Option<Previous>,
+    stats: CacheStats,
+}
+
+impl std::fmt::Debug for PatternCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatternCache")
+            .field("threads", &self.threads)
+            .field("cached", &self.last.is_some())
+            .field("stats", &self.stats)
+            .finish()
     }
-    let mut sites: Vec<[f32; 2]> = Vec::new();
-    let mut dots: Vec<Dot> = Vec::new();
-    let mut dot_zone_counts: Vec<[u64; 7]> = Vec::new();
-    let cumulative = units::cumulative(settings.fu_probabilities());
-    let mut mix = [0u64; 4];
-    let direction = DirectionField {
-        whorl,
-        spiral_rad: settings.whorl_spiral_deg.to_radians(),
-        decay_mm: settings.whorl_spiral_decay_mm,
-        clockwise: settings.clockwise_whorl,
-    };
-    let seeds_f32: Vec<[f32; 2]> = seed_points.iter().map(|p| [p[0] as f32, p[1] as f32]).collect();
-    if let Some((r_lo, r_hi)) = map.radius_range() {
-        for (s, &fraction) in request.session_fractions.iter().enumerate() {
-            let session = s as u8 + 1;
+}
+
+/// The previous generation, with what its tiles were made from.
+struct Previous {
+    key: PatternRequest,
+    map: ZoneMap,
+    tiling: Tiling,
+    scales: Vec<f32>,
+    tiles: TileResults<TileDots>,
+}
+
+/// One tile's dots (unit indices local to the tile) and its unit-size counts.
+#[derive(Debug)]
+struct TileDots {
+    dots: Vec<Dot>,
+    mix: [u64; 4],
+}
+
+/// The request without the fields that act only through the zone raster, the seed points
+/// and the statistics: two requests with the same key may share tiles.
+fn cache_key(request: &PatternRequest) -> PatternRequest {
+    PatternRequest {
+        hairline: Default::default(),
+        zones: Default::default(),
+        scars: Vec::new(),
+        density_per_cm2: Default::default(),
+        dots_per_hour: 0.0,
+        ..request.clone()
+    }
+}
+
+impl PatternCache {
+    /// An empty cache using [`default_threads`] threads.
+    pub fn new() -> Self {
+        Self::with_threads(default_threads())
+    }
+
+    /// An empty cache using `threads` threads (at least 1, at most [`MAX_THREADS`]).
+    pub fn with_threads(threads: usize) -> Self {
+        PatternCache {
+            threads: threads.clamp(1, MAX_THREADS),
+            last: None,
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// What the last generation re-sampled.
+    pub fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// Forgets the previous generation.
+    pub fn clear(&mut self) {
+        self.last = None;
+    }
+
+    /// Generates the pattern for `request`, reusing what it can of the previous generation.
+    /// The result equals [`generate`]`(request)` byte for byte. On an error the cache is
+    /// left empty.
+    pub fn generate(&mut self, request: &PatternRequest) -> Result<Pattern, PatternError> {
+        let previous = self.last.take();
+        let Layout {
+            head,
+            landmarks,
+            hairline,
+            outline: outline_poly,
+            zones: zone_specs,
+            exclusions,
+            seed_points,
+            map,
+        } = layout(request)?;
+        let settings = &request.settings;
+        let whorl = landmarks.crown_whorl.chart_mm;
+        let totals = map.zone_totals();
+        let expected: f64 = totals.iter().map(|t| t.1).sum();
+        if expected > MAX_DOTS as f64 {
+            return Err(PatternError::TooLarge {
+                field: "density_per_cm2".into(),
+                what: "dots".into(),
+                requested: expected as u64,
+                cap: MAX_DOTS,
+            });
+        }
+        let mut dots: Vec<Dot> = Vec::new();
+        let mut dot_zone_counts: Vec<[u64; 7]> = Vec::new();
+        let mut mix = [0u64; 4];
+        self.stats = CacheStats::default();
+        let mut keep = None;
+        if let Some((_, r_hi)) = map.radius_range() {
+            let fractions = &request.session_fractions;
             // Filling between earlier, sparser sites packs less tightly than a fresh
             // pattern (the old sites sit where a fresh pattern would not put them), so
-            // later sessions use a slightly smaller radius: k = 1 − (0.18 / n)·q for
+            // later sessions use a slightly smaller radius: k = 1 − (0.16 / n)·q for
             // q = previous fraction / this fraction and n sessions. The finer the steps
             // (more sessions), the smaller the deficit of each. Measured on the planner's
             // example clients (Norwood III, V and VII, Ludwig II, FUT and FUE scars,
             // alopecia areata; 3 and 4 sessions): every final zone within ±5%.
-            let q = if s > 0 {
-                request.session_fractions[s - 1] / fraction
-            } else {
-                0.0
+            let scales: Vec<f32> = fractions
+                .iter()
+                .enumerate()
+                .map(|(s, &fraction)| {
+                    let q = if s > 0 { fractions[s - 1] / fraction } else { 0.0 };
+                    let k = 1.0 - FILL_CORRECTION / fractions.len() as f64 * q;
+                    (k / fraction.sqrt()) as f32
+                })
+                .collect();
+            let max_scale = scales.iter().cloned().fold(0.0f32, f32::max);
+            let field = MapField::new(&map);
+            let seeds_f32: Vec<[f32; 2]> = seed_points.iter().map(|p| [p[0] as f32, p[1] as f32]).collect();
+            let tiling = Tiling::new(&field, map.bounds(), r_hi * max_scale, &seeds_f32)?;
+            let key = cache_key(request);
+            let previous =
+                previous.filter(|p| p.key == key && p.tiling.side == tiling.side && p.scales == scales);
+            // Per tile, the previous generation's tile at the same place when its raster
+            // and seed points are unchanged.
+            let reusable: Vec<Option<usize>> = (0..tiling.ni * tiling.nj)
+                .map(|k| {
+                    let p = previous.as_ref()?;
+                    let rect = tiling.rect(k);
+                    let pk = p
+                        .tiling
+                        .tile_of(0.5 * (rect.x0 + rect.x1), 0.5 * (rect.y0 + rect.y1))?;
+                    (p.tiling.seeds[pk] == tiling.seeds[k] && map.same_over(&p.map, rect)).then_some(pk)
+                })
+                .collect();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+            let reuse = |s: usize, t: usize, params: &[f32; 8], input: &[[f32; 3]]| {
+                let p = previous.as_ref()?;
+                let o = p.tiles[s][reusable[t]?].as_ref()?;
+                let same = bits(&o.params) == bits(params)
+                    && o.input.len() == input.len()
+                    && o.input.iter().zip(input).all(|(a, b)| bits(a) == bits(b));
+                same.then(|| o.clone())
             };
-            let k = 1.0 - FILL_CORRECTION / request.session_fractions.len() as f64 * q;
-            let field = SessionField::new(&map, fraction / (k * k));
-            let (r_min, r_max) = (r_lo * field.scale, r_hi * field.scale);
-            let mut rng = sampler::stream(request.seed, u64::from(session));
-            let mut seeds = seeds_f32.clone();
-            seeds.extend(sampler::lattice_seeds(
-                map.bounds(),
-                4.0 * r_lo * field.scale,
-                &mut rng,
-                400_000,
-            ));
-            let new_sites = sampler::sample(
-                &field,
-                map.bounds(),
-                r_min,
-                r_max,
-                &sites,
-                &seeds,
-                &mut rng,
-                MAX_DOTS as usize,
-            )?;
-            let mut unit_rng = sampler::stream(request.seed, 1000 + u64::from(session));
-            let shade = settings.shade(usize::from(session));
-            for site in &new_sites {
-                let p = [f64::from(site[0]), f64::from(site[1])];
-                let Some(zone) = map.zone_at(p) else { continue };
-                let size = if zone == ZoneKind::Hairline {
-                    1
-                } else {
-                    units::draw_unit_size(&cumulative, &mut unit_rng)
+            let cumulative = units::cumulative(settings.fu_probabilities());
+            let direction = DirectionField {
+                whorl,
+                spiral_rad: settings.whorl_spiral_deg.to_radians(),
+                decay_mm: settings.whorl_spiral_decay_mm,
+                clockwise: settings.clockwise_whorl,
+            };
+            let resampled = AtomicUsize::new(0);
+            let make = |s: usize, t: usize, sites: &[[f32; 3]]| -> TileDots {
+                resampled.fetch_add(1, Ordering::Relaxed);
+                let (ti, tj) = tiling.coords(t);
+                let mut unit_rng = sampler::stream(request.seed, sampler::tile_stream(s, ti, tj, 1));
+                let session = s as u8 + 1;
+                let shade = settings.shade(usize::from(session));
+                let mut out = TileDots {
+                    dots: Vec::with_capacity(sites.len() * 2),
+                    mix: [0; 4],
                 };
-                if zone != ZoneKind::Hairline {
-                    mix[usize::from(size) - 1] += 1;
-                }
-                let angle = direction.angle_at(p);
-                let unit = sites.len() as u32;
-                let diameter = request.needles.diameter_of(zone);
-                let (site_surface, site_cos) = head.surface_from_chart_near(p, None);
-                // The chart keeps areas, not lengths: where it shrinks the skin in one direction
-                // (towards the ears and nape) the unit is spread by that much, so its dots keep
-                // their spacing on the skin in every direction.
-                let spacing = if size > 1 {
-                    let r = p[0].hypot(p[1]).max(1e-6);
-                    let step = [p[0] + 0.5 * p[0] / r, p[1] + 0.5 * p[1] / r];
-                    let (stepped, _) = head.surface_from_chart_near(step, Some(site_cos));
-                    let radial = 0.5 / crate::geometry::dist3(site_surface, stepped).max(1e-6);
-                    units::spacing_for(
-                        settings.unit_dot_spacing_mm,
-                        diameter,
-                        settings.unit_dot_margin_mm,
-                    ) * radial.max(1.0 / radial) as f32
-                } else {
-                    0.0
-                };
-                for o in units::unit_offsets(size, spacing, angle as f32, &mut unit_rng) {
-                    let q = [p[0] + f64::from(o[0]), p[1] + f64::from(o[1])];
-                    if exclusions.iter().any(|e| polygon::contains(e, q)) {
-                        continue;
+                for (unit, site) in sites.iter().enumerate() {
+                    let p = [f64::from(site[0]), f64::from(site[1])];
+                    let Some(zone) = map.zone_at(p) else { continue };
+                    let size = if zone == ZoneKind::Hairline {
+                        1
+                    } else {
+                        units::draw_unit_size(&cumulative, &mut unit_rng)
+                    };
+                    if zone != ZoneKind::Hairline {
+                        out.mix[usize::from(size) - 1] += 1;
                     }
-                    let (surface, _) = head.surface_from_chart_near(q, Some(site_cos));
-                    dots.push(Dot {
-                        x_mm: round3(q[0]),
-                        y_mm: round3(q[1]),
-                        surface_mm: [round3(surface[0]), round3(surface[1]), round3(surface[2])],
-                        session,
-                        zone,
-                        unit,
-                        unit_size: size,
-                        direction_deg: round3(angle.to_degrees()),
-                        diameter_mm: diameter,
-                        shade,
-                    });
+                    let angle = direction.angle_at(p);
+                    let diameter = request.needles.diameter_of(zone);
+                    let (site_surface, site_cos) = head.surface_from_chart_near(p, None);
+                    // The chart keeps areas, not lengths: where it shrinks the skin in one
+                    // direction (towards the ears and nape) the unit is spread by that much,
+                    // so its dots keep their spacing on the skin in every direction.
+                    let spacing = if size > 1 {
+                        let r = p[0].hypot(p[1]).max(1e-6);
+                        let step = [p[0] + 0.5 * p[0] / r, p[1] + 0.5 * p[1] / r];
+                        let (stepped, _) = head.surface_from_chart_near(step, Some(site_cos));
+                        let radial = 0.5 / crate::geometry::dist3(site_surface, stepped).max(1e-6);
+                        units::spacing_for(
+                            settings.unit_dot_spacing_mm,
+                            diameter,
+                            settings.unit_dot_margin_mm,
+                        ) * radial.max(1.0 / radial) as f32
+                    } else {
+                        0.0
+                    };
+                    for o in units::unit_offsets(size, spacing, angle as f32, &mut unit_rng) {
+                        let q = [p[0] + f64::from(o[0]), p[1] + f64::from(o[1])];
+                        if exclusions.iter().any(|e| polygon::contains(e, q)) {
+                            continue;
+                        }
+                        let (surface, _) = if size == 1 {
+                            (site_surface, site_cos)
+                        } else {
+                            head.surface_from_chart_near(q, Some(site_cos))
+                        };
+                        out.dots.push(Dot {
+                            x_mm: round3(q[0]),
+                            y_mm: round3(q[1]),
+                            surface_mm: [round3(surface[0]), round3(surface[1]), round3(surface[2])],
+                            session,
+                            zone,
+                            unit: unit as u32,
+                            unit_size: size,
+                            direction_deg: round3(angle.to_degrees()),
+                            diameter_mm: diameter,
+                            shade,
+                        });
+                    }
                 }
-                sites.push(*site);
-            }
+                out
+            };
+            let spec = RunSpec {
+                scales: &scales,
+                seed: request.seed,
+                threads: self.threads,
+            };
+            let tiles = sampler::run(&field, &tiling, &spec, reuse, make)?;
+            let mut unit_base = 0u32;
             let mut counts = [0u64; 7];
-            for d in dots.iter() {
-                counts[crate::field::code(d.zone) as usize - 1] += 1;
+            let total: usize = tiles.iter().flatten().flatten().map(|o| o.made.dots.len()).sum();
+            dots.reserve_exact(total);
+            for row in &tiles {
+                for o in row.iter().flatten() {
+                    self.stats.tiles += 1;
+                    for d in &o.made.dots {
+                        counts[crate::field::code(d.zone) as usize - 1] += 1;
+                        let mut d = d.clone();
+                        d.unit += unit_base;
+                        dots.push(d);
+                    }
+                    for (m, v) in mix.iter_mut().zip(o.made.mix) {
+                        *m += v;
+                    }
+                    unit_base += o.sites.len() as u32;
+                }
+                dot_zone_counts.push(counts);
             }
-            dot_zone_counts.push(counts);
+            self.stats.resampled = resampled.into_inner();
+            drop(previous);
+            keep = Some((key, tiling, scales, tiles));
         }
-    }
-    let stats = statistics(request, &map, &outline_poly, &totals, &dot_zone_counts, mix);
-    let mut zone_polys: Vec<ZonePolygon> = zone_specs
-        .into_iter()
-        .map(|z| ZonePolygon {
-            kind: z.kind,
-            polygon: z.polygon.iter().map(|p| [round3(p[0]), round3(p[1])]).collect(),
+        let stats = statistics(request, &map, &outline_poly, &totals, &dot_zone_counts, mix);
+        if let Some((key, tiling, scales, tiles)) = keep {
+            self.last = Some(Previous {
+                key,
+                map,
+                tiling,
+                scales,
+                tiles,
+            });
+        }
+        let mut zone_polys: Vec<ZonePolygon> = zone_specs
+            .into_iter()
+            .map(|z| ZonePolygon {
+                kind: z.kind,
+                polygon: z.polygon.iter().map(|p| [round3(p[0]), round3(p[1])]).collect(),
+            })
+            .collect();
+        zone_polys.sort_by_key(|z| zones::priority(z.kind));
+        Ok(Pattern {
+            head,
+            landmarks,
+            hairline,
+            outline: outline_poly,
+            zones: zone_polys,
+            exclusions,
+            sessions: request.session_fractions.len() as u8,
+            dots,
+            stats,
         })
-        .collect();
-    zone_polys.sort_by_key(|z| zones::priority(z.kind));
-    Ok(Pattern {
-        head,
-        landmarks,
-        hairline,
-        outline: outline_poly,
-        zones: zone_polys,
-        exclusions,
-        sessions: request.session_fractions.len() as u8,
-        dots,
-        stats,
-    })
+    }
 }
 
 fn statistics(

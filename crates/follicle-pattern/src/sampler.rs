@@ -3,52 +3,69 @@
 //!
 //! # Algorithm
 //!
-//! A Bridson-style advancing front over a flat uniform grid, tuned for throughput:
+//! A Bridson-style advancing front, run tile by tile:
 //!
-//! * **Conflict rule.** A candidate at `x` is refused when an existing site lies closer
-//!   than its own radius `r(x) = 10 · sqrt(C · m(x) / D(x))` mm, for a target of `D(x)`
-//!   dots/cm² in units of mean size `m(x)`; `C` is this sampler's packing constant,
-//!   measured (see [`PACKING_CONSTANT`]). Using the candidate's own radius (rather than
-//!   the mean of both) means the search never has to reach as far as the sparsest
-//!   region's radius: a few isolated dots ahead of the hairline (radius ~8 mm in the
-//!   first session) do not make every check in the dense zones scan 150 cells instead of 21, and they
-//!   do not punch holes into the band behind them either.
-//! * **Grid.** Cells of side `r_min / √2`, so a cell holds at most one site. Each cell
-//!   stores the site itself (`x`, `y` as `f32`, NaN when empty), not an index: a
-//!   conflict check reads a few short contiguous runs of memory and never chases a
-//!   pointer. The grid has a border of empty cells as wide as the largest search reach,
-//!   so the inner loop has no bounds checks. Neighbour offsets are precomputed and sorted
-//!   by the smallest distance they can hold, and the scan stops at the first offset that
-//!   cannot conflict: with a uniform radius that is 21 cells, nearest first, and most
-//!   rejections happen in the first five.
+//! * **Conflict rule (symmetric).** Two sites `a`, `b` conflict when they lie closer than
+//!   the mean of their radii, `(r(a) + r(b)) / 2`, where `r(x) = 10 · sqrt(C · m(x) / D(x))`
+//!   mm for a target of `D(x)` dots/cm² in units of mean size `m(x)`; `C` is this sampler's
+//!   packing constant, measured (see [`PACKING_CONSTANT`]). Inside a zone of one density
+//!   this is the plain Poisson-disk rule. Where a sparse zone meets a dense one, each side
+//!   keeps half of its own spacing from the border, so neither is under-drawn: with the
+//!   older "candidate's own radius" rule a sparse-side candidate was refused by dense-side
+//!   dots a whole sparse radius away, and the sparse zone lost a strip along the border
+//!   (issue 10: sides/back beside a FUT strip, −5.4 %). Each grid cell stores the site's
+//!   radius beside its position, so the rule costs one add per check.
+//! * **Tiles and phases.** The chart is cut into square tiles of side [`TILE_MM`] (doubled
+//!   until it is at least twice the largest radius of the first session, the farthest any
+//!   check can reach), anchored at the chart's origin. Tiles are coloured 2×2 by the parity
+//!   of their column and row; the four colours are sampled one after the other (a phase),
+//!   and the tiles of one phase never touch. A tile accepts candidates only inside itself
+//!   and checks them against its own sites, the sites of neighbours of earlier phases (or
+//!   earlier sessions) within reach — its *halo* — and nothing else. So a tile's dots are a
+//!   function of its own random stream (derived from `(seed, session, tile column, row)`),
+//!   the density field over it, and its halo: the same on any number of threads and in any
+//!   order within a phase.
+//! * **Local grids.** Each tile samples in a small grid of its own (tile plus halo, cells of
+//!   side `r_min / √2` for the smallest radius near the tile, so a cell holds at most one
+//!   site) that fits in the core's cache, reused from tile to tile. The grid has a border of
+//!   empty cells as wide as the reach, so the inner loop has no bounds logic. Neighbour
+//!   offsets are sorted by the smallest distance they can hold, and the scan stops at the
+//!   first offset that cannot conflict: 21 cells for a uniform radius, nearest first.
 //! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points uniformly
-//!   in the annulus `[r, 1.5r]` (by rejection from the square, no trigonometry). Uniform
-//!   in the annulus, not "at exactly r", keeps the spectrum free of the ringing that the
-//!   distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those); the narrower annulus
-//!   lets 6 candidates saturate the plane as well as ~20 in Bridson's `[r, 2r]`.
+//!   in the annulus `[r, 1.5r]` (by rejection from the square, 32 random bits a try, no
+//!   trigonometry). Uniform in the annulus, not "at exactly r", keeps the spectrum free of
+//!   the ringing that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
 //! * **Local random order.** The next active site is drawn at random from the newest
-//!   [`ACTIVE_WINDOW`] entries of the active list, not from the whole list: the front stays
-//!   compact, so the grid rows it touches stay in cache, while the draw is still random
-//!   enough that no growth direction shows in the spectrum.
-//! * **Seeds.** Every connected part of the domain needs a first site; the caller passes
-//!   seed candidates (a jittered coarse lattice over the domain, or a point in each small
-//!   scar disc) that are tried like any dart before the front starts.
+//!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
+//!   while the draw is still random enough that no growth direction shows in the spectrum.
+//! * **Seeds.** The halo's sites start on the active list, so a neighbour's front continues
+//!   across the border instead of meeting a new one; a jittered lattice (and the caller's
+//!   seed points, e.g. one in each small scar disc) seeds what no neighbour reaches.
 //!
 //! # Incremental sessions
 //!
 //! Session `s` samples with radius `r_s(x) = r_final(x) / sqrt(f_s)` for the cumulative
-//! fraction `f_s`. The earlier sessions' sites are inserted into the new (finer) grid
-//! first and put back on the active list; since they were placed with larger radii they
-//! never conflict with each other at the smaller one, and the front grows from them into
-//! the gaps. Earlier sites are never moved or removed, so session 1 is exactly a subset of
-//! session 2, and each session's random stream is derived from `(seed, session)` so
-//! session 1 does not depend on how many sessions follow.
+//! fraction `f_s`. Each tile puts the earlier sessions' sites near it into its grid first
+//! and on its active list; placed with larger radii, they never conflict with each other at
+//! the smaller one, and the front grows from them into the gaps. Earlier sites are never
+//! moved or removed, so session 1 is exactly a subset of session 2, and session `s` draws
+//! only from streams of `(seed, s, tile)`, so it does not depend on how many sessions follow.
+//!
+//! # Threads
+//!
+//! [`run`] runs the tiles of a phase on up to `threads` scoped threads (the caller's count,
+//! no global pool); threads take the next tile from a shared counter, write its result into
+//! the tile's own slot, and wait at a barrier before the next phase. Which thread samples a
+//! tile changes nothing in its result, and results are read back in tile order.
 //!
 //! # Bounds
 //!
-//! Every loop iteration either accepts a site or retires an active one, so the work is at
-//! most `(CANDIDATES + 1) × (sites + seeds)` tries; the grid and the number of sites are
-//! capped ([`MAX_GRID_CELLS`], and the caller's site cap) with an error, never a hang.
+//! Every loop iteration either accepts a site or retires an active one, and a tile's grid
+//! holds at most one site a cell, so the work per tile is bounded; a tile grid larger than
+//! [`MAX_GRID_CELLS`] is an error, never a hang.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, OnceLock};
 
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -69,22 +86,74 @@ pub const ACTIVE_WINDOW: usize = 16;
 /// `C / r²` sites per unit area. Measured on large uniform patches (DOMAIN §6 quotes
 /// 0.62 for Bridson with 30 candidates).
 pub const PACKING_CONSTANT: f64 = 0.613;
-/// Most grid cells one sampling run may allocate (8 bytes each, so 256 MB).
-pub const MAX_GRID_CELLS: u64 = 32_000_000;
+/// Most grid cells one tile may allocate (12 bytes each).
+pub const MAX_GRID_CELLS: u64 = 16_000_000;
+/// Smallest tile side, mm. Large enough that the halo (one radius wide) is a small share of
+/// a tile's grid and a tile holds several hundred sites; small enough that a drag edit
+/// re-samples a few square centimetres, and that a chart has dozens of tiles per phase to
+/// share between threads.
+pub const TILE_MM: f32 = 24.0;
+/// Seed lattice spacing, in the tile's smallest radii: fine enough that every part of the
+/// domain wider than this inside a tile gets a seed, coarse enough that seeds are a small
+/// share of the darts.
+pub const SEED_STEP_RADII: f32 = 4.0;
+/// Most threads a generation uses.
+pub const MAX_THREADS: usize = 16;
 
-/// What the sampler needs to know about the domain of one session.
-pub(crate) trait SiteField {
-    /// Site radius at `(x, y)` mm for this session; `<= 0` or NaN means "not in the domain".
+/// Threads to use when the caller does not say: the machine's parallelism, at most
+/// [`MAX_THREADS`]. Affects speed only, never the output.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS)
+}
+
+/// What the sampler needs to know about the domain.
+pub(crate) trait SiteField: Sync {
+    /// Final site radius at `(x, y)` mm (sessions scale it); `<= 0` or NaN means "not in
+    /// the domain".
     fn radius(&self, x: f32, y: f32) -> f32;
+    /// Smallest and largest positive radius over `rect` (conservative: it may look a little
+    /// beyond), or `None` when no point of `rect` is in the domain.
+    fn range(&self, rect: Bounds) -> Option<(f32, f32)>;
 }
 
 /// An axis-aligned rectangle, mm.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Bounds {
     pub x0: f32,
     pub y0: f32,
     pub x1: f32,
     pub y1: f32,
+}
+
+impl Bounds {
+    pub fn grow(self, by: f32) -> Bounds {
+        Bounds {
+            x0: self.x0 - by,
+            y0: self.y0 - by,
+            x1: self.x1 + by,
+            y1: self.y1 + by,
+        }
+    }
+
+    fn intersect(self, o: Bounds) -> Bounds {
+        Bounds {
+            x0: self.x0.max(o.x0),
+            y0: self.y0.max(o.y0),
+            x1: self.x1.min(o.x1),
+            y1: self.y1.min(o.y1),
+        }
+    }
+
+    #[inline(always)]
+    fn contains(&self, x: f32, y: f32) -> bool {
+        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
+    }
+
+    fn is_empty(&self) -> bool {
+        !(self.x1 > self.x0 && self.y1 > self.y0)
+    }
 }
 
 /// One random stream per `(seed, stream)` pair, e.g. per session.
@@ -100,182 +169,512 @@ pub(crate) fn stream(seed: u64, stream: u64) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(z)
 }
 
+/// The stream id of a tile in a session (`purpose` 0: sites, 1: units).
+pub(crate) fn tile_stream(session: usize, i: i32, j: i32, purpose: u64) -> u64 {
+    (purpose << 56) ^ ((session as u64) << 40) ^ (u64::from(i as u16) << 16) ^ u64::from(j as u16)
+}
+
 /// A uniform `f32` in `[0, 1)` from 24 random bits.
 #[inline(always)]
 pub(crate) fn unit_f32(bits: u32) -> f32 {
     (bits >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
-struct Grid {
-    x0: f32,
-    y0: f32,
-    inv_cell: f32,
-    nx: usize,
-    pad: usize,
-    cells: Vec<[f32; 2]>,
-    /// (flat offset, smallest distance a site in that cell can have) sorted by distance.
-    offsets: Vec<(isize, f32)>,
+/// A uniform `f32` in `[-1, 1)` from 16 random bits.
+#[inline(always)]
+fn signed_16(bits: u32) -> f32 {
+    (bits & 0xFFFF) as f32 * (1.0 / 32_768.0) - 1.0
 }
 
-impl Grid {
-    fn new(bounds: Bounds, r_min: f32, r_max: f32) -> Result<Grid, PatternError> {
-        let cell = r_min / std::f32::consts::SQRT_2 * 0.9999;
-        let reach = (r_max / cell).ceil() as usize + 1;
-        let pad = reach + 1;
-        let w = ((bounds.x1 - bounds.x0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
-        let h = ((bounds.y1 - bounds.y0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
-        let total = w.saturating_mul(h);
+/// The tiles over a domain: square, anchored at the chart's origin, coloured 2×2.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tiling {
+    /// Tile side, mm.
+    pub side: f32,
+    /// Column and row of the first tile.
+    pub i0: i32,
+    pub j0: i32,
+    /// Columns and rows.
+    pub ni: usize,
+    pub nj: usize,
+    /// The domain (candidates outside are refused).
+    pub bounds: Bounds,
+    /// Final radius range over each tile (`None`: the tile is empty).
+    pub range: Vec<Option<(f32, f32)>>,
+    /// Final radius range over each tile and its eight neighbours.
+    pub near: Vec<Option<(f32, f32)>>,
+    /// Caller's seed points inside each tile.
+    pub seeds: Vec<Vec<[f32; 2]>>,
+}
+
+impl Tiling {
+    /// Tiles for `field` over `bounds`, large enough for radii up to `r_max_scaled` (the
+    /// largest radius any session uses).
+    pub fn new<F: SiteField>(
+        field: &F,
+        bounds: Bounds,
+        r_max_scaled: f32,
+        seeds: &[[f32; 2]],
+    ) -> Result<Tiling, PatternError> {
+        let mut side = TILE_MM;
+        while side < 2.0 * r_max_scaled {
+            side *= 2.0;
+            if !side.is_finite() {
+                break;
+            }
+        }
+        let i0 = (bounds.x0 / side).floor() as i32;
+        let j0 = (bounds.y0 / side).floor() as i32;
+        let ni = ((bounds.x1 / side).ceil() as i32 - i0).max(1) as usize;
+        let nj = ((bounds.y1 / side).ceil() as i32 - j0).max(1) as usize;
+        let total = (ni as u64).saturating_mul(nj as u64);
         if total > MAX_GRID_CELLS {
             return Err(PatternError::TooLarge {
                 field: "density_per_cm2".into(),
-                what: "grid cells (area / smallest spacing²)".into(),
+                what: "tiles".into(),
                 requested: total,
                 cap: MAX_GRID_CELLS,
             });
         }
-        let nx = w as usize;
-        let mut offsets = Vec::new();
-        let reach_i = reach as isize;
-        for dy in -reach_i..=reach_i {
-            for dx in -reach_i..=reach_i {
-                let gx = (dx.unsigned_abs().saturating_sub(1)) as f32;
-                let gy = (dy.unsigned_abs().saturating_sub(1)) as f32;
-                let min_dist = cell * (gx * gx + gy * gy).sqrt();
-                offsets.push((dy * nx as isize + dx, min_dist));
+        let mut t = Tiling {
+            side,
+            i0,
+            j0,
+            ni,
+            nj,
+            bounds,
+            range: Vec::with_capacity(ni * nj),
+            near: Vec::with_capacity(ni * nj),
+            seeds: vec![Vec::new(); ni * nj],
+        };
+        for k in 0..ni * nj {
+            let rect = t.rect(k).intersect(bounds);
+            t.range
+                .push(if rect.is_empty() { None } else { field.range(rect) });
+        }
+        for k in 0..ni * nj {
+            let mut acc: Option<(f32, f32)> = None;
+            t.for_neighbours(k, |n| {
+                if let Some((lo, hi)) = t.range[n] {
+                    acc = Some(acc.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+                }
+            });
+            t.near.push(acc);
+        }
+        for s in seeds {
+            if let Some(k) = t.tile_of(s[0], s[1]) {
+                t.seeds[k].push(*s);
             }
         }
-        offsets.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        Ok(Grid {
-            x0: bounds.x0,
-            y0: bounds.y0,
-            inv_cell: 1.0 / cell,
-            nx,
-            pad,
-            cells: vec![[f32::NAN; 2]; total as usize],
-            offsets,
-        })
+        Ok(t)
     }
 
-    #[inline(always)]
-    fn index(&self, x: f32, y: f32) -> usize {
-        let gx = ((x - self.x0) * self.inv_cell) as usize + self.pad;
-        let gy = ((y - self.y0) * self.inv_cell) as usize + self.pad;
-        gy * self.nx + gx
+    /// Column and row of tile `k`.
+    pub fn coords(&self, k: usize) -> (i32, i32) {
+        (self.i0 + (k % self.ni) as i32, self.j0 + (k / self.ni) as i32)
     }
 
-    /// Whether a stored site lies closer than `r` to `(x, y)`.
-    #[inline(always)]
-    fn conflicts(&self, x: f32, y: f32, r: f32) -> bool {
-        let base = self.index(x, y) as isize;
-        let r2 = r * r;
-        for &(off, min_dist) in &self.offsets {
-            if min_dist >= r {
-                break;
-            }
-            // The border of empty cells makes every offset from an in-bounds cell valid.
-            let c = self.cells[(base + off) as usize];
-            let (dx, dy) = (c[0] - x, c[1] - y);
-            // NaN (empty) compares false.
-            if dx * dx + dy * dy < r2 {
-                return true;
+    /// The rectangle of tile `k`.
+    pub fn rect(&self, k: usize) -> Bounds {
+        let (i, j) = self.coords(k);
+        Bounds {
+            x0: i as f32 * self.side,
+            y0: j as f32 * self.side,
+            x1: (i + 1) as f32 * self.side,
+            y1: (j + 1) as f32 * self.side,
+        }
+    }
+
+    /// The tile holding `(x, y)`.
+    pub fn tile_of(&self, x: f32, y: f32) -> Option<usize> {
+        let i = (x / self.side).floor() as i64 - i64::from(self.i0);
+        let j = (y / self.side).floor() as i64 - i64::from(self.j0);
+        (i >= 0 && j >= 0 && (i as usize) < self.ni && (j as usize) < self.nj)
+            .then(|| j as usize * self.ni + i as usize)
+    }
+
+    /// Phase (0–3) of tile `k`: the parity of its column and row.
+    pub fn phase(&self, k: usize) -> usize {
+        let (i, j) = self.coords(k);
+        ((i & 1) | ((j & 1) << 1)) as usize
+    }
+
+    /// Calls `f` for tile `k` and each of its (up to eight) neighbours, in a fixed order.
+    pub fn for_neighbours(&self, k: usize, mut f: impl FnMut(usize)) {
+        let (ci, cj) = ((k % self.ni) as i64, (k / self.ni) as i64);
+        for dj in -1..=1i64 {
+            for di in -1..=1i64 {
+                let (i, j) = (ci + di, cj + dj);
+                if i >= 0 && j >= 0 && (i as usize) < self.ni && (j as usize) < self.nj {
+                    f(j as usize * self.ni + i as usize);
+                }
             }
         }
-        false
     }
 }
 
-/// Samples new sites for one session.
-///
-/// `existing` are the earlier sessions' sites (kept, never moved); `seeds` are seed
-/// candidates; the result holds only the new sites, in the order they were placed.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sample<F: SiteField>(
-    field: &F,
-    bounds: Bounds,
-    r_min: f32,
-    r_max: f32,
-    existing: &[[f32; 2]],
-    seeds: &[[f32; 2]],
-    rng: &mut Pcg64Mcg,
-    max_sites: usize,
-) -> Result<Vec<[f32; 2]>, PatternError> {
-    if !(r_min > 0.0 && r_max >= r_min && r_min.is_finite() && r_max.is_finite()) {
-        return Ok(Vec::new());
-    }
-    let mut grid = Grid::new(bounds, r_min, r_max)?;
-    let inside = |x: f32, y: f32| x >= bounds.x0 && x < bounds.x1 && y >= bounds.y0 && y < bounds.y1;
-    let mut pts: Vec<[f32; 3]> = Vec::with_capacity(existing.len() + 1024);
-    let mut active: Vec<u32> = Vec::with_capacity(1024);
-    for p in existing {
-        if !inside(p[0], p[1]) {
-            continue;
+/// What one tile of one session produced, with the inputs it was made from (so that a
+/// cache can tell whether it may be reused).
+#[derive(Debug)]
+pub(crate) struct TileOut<D> {
+    /// `[r_lo, r_hi, scale, r_seed, x0, y0, x1, y1]` the tile was sampled with (radii near the
+    /// tile, the session's scale, the seed lattice's radius and where sites may go).
+    pub params: [f32; 8],
+    /// The sites given to the tile's grid before it started: earlier sessions' sites near
+    /// it and this session's sites of earlier-phase neighbours, each `[x, y, r]`.
+    pub input: Vec<[f32; 3]>,
+    /// The new sites, `[x, y, r]` in placement order.
+    pub sites: Vec<[f32; 3]>,
+    /// What the caller made of them (dots).
+    pub made: D,
+}
+
+/// Results per session and tile (`None`: empty tile).
+pub(crate) type TileResults<D> = Vec<Vec<Option<Arc<TileOut<D>>>>>;
+
+/// The sessions' radius scales, the seed and the thread count of one run.
+pub(crate) struct RunSpec<'a> {
+    pub scales: &'a [f32],
+    pub seed: u64,
+    pub threads: usize,
+}
+
+/// Per-thread scratch memory, reused from tile to tile.
+#[derive(Default)]
+struct Scratch {
+    cells: Vec<[f32; 3]>,
+    /// `(dx, dy, smallest distance in cells)` sorted by distance, for reach `table_reach`.
+    table: Vec<(i32, i32, f32)>,
+    table_reach: usize,
+    offsets: Vec<(isize, f32)>,
+    pts: Vec<[f32; 3]>,
+    active: Vec<u32>,
+    input: Vec<[f32; 3]>,
+}
+
+impl Scratch {
+    fn ensure_table(&mut self, reach: usize) {
+        if self.table_reach >= reach && !self.table.is_empty() {
+            return;
         }
-        let r = field.radius(p[0], p[1]);
-        let r = if r > 0.0 { r.clamp(r_min, r_max) } else { r_min };
-        let i = grid.index(p[0], p[1]);
-        // Earlier sites were placed with larger radii, so their cells are free; if
-        // rounding ever says otherwise the site is kept but not indexed.
-        if grid.cells[i][0].is_nan() {
-            grid.cells[i] = [p[0], p[1]];
+        let r = reach as i32;
+        self.table.clear();
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let gx = (dx.unsigned_abs().saturating_sub(1)) as f32;
+                let gy = (dy.unsigned_abs().saturating_sub(1)) as f32;
+                self.table.push((dx, dy, (gx * gx + gy * gy).sqrt()));
+            }
+        }
+        self.table
+            .sort_by(|a, b| a.2.total_cmp(&b.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+        self.table_reach = reach;
+    }
+}
+
+/// Runs every session over every tile. `reuse(session, tile, params, input)` may hand back
+/// an earlier result made from the same inputs; `make(session, tile, sites)` turns a tile's
+/// new sites into the caller's output (run on the worker thread).
+pub(crate) fn run<F, D, R, M>(
+    field: &F,
+    tiling: &Tiling,
+    spec: &RunSpec<'_>,
+    reuse: R,
+    make: M,
+) -> Result<TileResults<D>, PatternError>
+where
+    F: SiteField,
+    D: Send + Sync,
+    R: Fn(usize, usize, &[f32; 8], &[[f32; 3]]) -> Option<Arc<TileOut<D>>> + Sync,
+    M: Fn(usize, usize, &[[f32; 3]]) -> D + Sync,
+{
+    type Slot<D> = OnceLock<Result<Option<Arc<TileOut<D>>>, PatternError>>;
+    let sessions = spec.scales.len();
+    let tiles = tiling.ni * tiling.nj;
+    let slots: Vec<Vec<Slot<D>>> = (0..sessions)
+        .map(|_| (0..tiles).map(|_| OnceLock::new()).collect())
+        .collect();
+    let mut by_phase: [Vec<usize>; 4] = Default::default();
+    for k in 0..tiles {
+        if tiling.range[k].is_some() {
+            by_phase[tiling.phase(k)].push(k);
+        }
+    }
+    let counters: Vec<AtomicUsize> = (0..sessions * 4).map(|_| AtomicUsize::new(0)).collect();
+    let threads = spec.threads.clamp(1, MAX_THREADS);
+    let barrier = Barrier::new(threads);
+    let done = |s: usize, n: usize| -> Option<&Arc<TileOut<D>>> {
+        slots[s][n]
+            .get()
+            .and_then(|r| r.as_ref().ok())
+            .and_then(|o| o.as_ref())
+    };
+    let work = |scratch: &mut Scratch| {
+        for s in 0..sessions {
+            for (p, list) in by_phase.iter().enumerate() {
+                let counter = &counters[s * 4 + p];
+                loop {
+                    let k = counter.fetch_add(1, Ordering::Relaxed);
+                    let Some(&t) = list.get(k) else { break };
+                    let out = tile(field, tiling, spec, s, t, scratch, &done, &reuse, &make);
+                    // Each slot is set once, by the thread that took its tile.
+                    let _ = slots[s][t].set(out);
+                }
+                if threads > 1 {
+                    barrier.wait();
+                }
+            }
+        }
+    };
+    if threads == 1 {
+        work(&mut Scratch::default());
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(|| work(&mut Scratch::default()));
+            }
+            work(&mut Scratch::default());
+        });
+    }
+    let mut out: TileResults<D> = Vec::with_capacity(sessions);
+    for row in slots {
+        let mut r = Vec::with_capacity(tiles);
+        for slot in row {
+            r.push(match slot.into_inner() {
+                Some(res) => res?,
+                None => None,
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Samples tile `t` of session `s` (or reuses an earlier result).
+#[allow(clippy::too_many_arguments)]
+fn tile<'a, F, D, R, M>(
+    field: &F,
+    tiling: &Tiling,
+    spec: &RunSpec<'_>,
+    s: usize,
+    t: usize,
+    sc: &mut Scratch,
+    done: &impl Fn(usize, usize) -> Option<&'a Arc<TileOut<D>>>,
+    reuse: &R,
+    make: &M,
+) -> Result<Option<Arc<TileOut<D>>>, PatternError>
+where
+    F: SiteField,
+    D: 'a,
+    R: Fn(usize, usize, &[f32; 8], &[[f32; 3]]) -> Option<Arc<TileOut<D>>>,
+    M: Fn(usize, usize, &[[f32; 3]]) -> D,
+{
+    let (Some((lo_near, hi_near)), Some((lo_own, _))) = (tiling.near[t], tiling.range[t]) else {
+        return Ok(None);
+    };
+    let scale = spec.scales[s];
+    let (r_lo, r_hi) = (lo_near * scale, hi_near * scale);
+    if !(r_lo > 0.0 && r_hi >= r_lo && r_hi.is_finite()) {
+        return Ok(None);
+    }
+    let rect = tiling.rect(t);
+    let own = rect.intersect(tiling.bounds);
+    let outer = rect.grow(r_hi);
+    let phase = tiling.phase(t);
+    // The halo: earlier sessions' sites near the tile (their radius at this session's
+    // scale) and this session's sites of earlier-phase neighbours.
+    sc.input.clear();
+    tiling.for_neighbours(t, |n| {
+        for s2 in 0..s {
+            if let Some(o) = done(s2, n) {
+                for p in &o.sites {
+                    if outer.contains(p[0], p[1]) {
+                        let r = field.radius(p[0], p[1]) * scale;
+                        let r = if r > 0.0 { r.clamp(r_lo, r_hi) } else { r_lo };
+                        sc.input.push([p[0], p[1], r]);
+                    }
+                }
+            }
+        }
+        if n != t
+            && tiling.phase(n) < phase
+            && let Some(o) = done(s, n)
+        {
+            sc.input
+                .extend(o.sites.iter().filter(|p| outer.contains(p[0], p[1])));
+        }
+    });
+    let r_seed = lo_own * scale;
+    let params = [r_lo, r_hi, scale, r_seed, own.x0, own.y0, own.x1, own.y1];
+    if let Some(prev) = reuse(s, t, &params, &sc.input) {
+        return Ok(Some(prev));
+    }
+    let (i, j) = tiling.coords(t);
+    let mut rng = stream(spec.seed, tile_stream(s, i, j, 0));
+    let sites = sample_tile(
+        field,
+        own,
+        outer,
+        r_lo,
+        r_hi,
+        scale,
+        r_seed,
+        &tiling.seeds[t],
+        sc,
+        &mut rng,
+    )?;
+    let made = make(s, t, &sites);
+    Ok(Some(Arc::new(TileOut {
+        params,
+        input: sc.input.clone(),
+        sites,
+        made,
+    })))
+}
+
+/// The advancing front inside one tile. `own` is where sites may go, `outer` the tile with
+/// its halo; `sc.input` holds the halo's sites.
+#[allow(clippy::too_many_arguments)]
+fn sample_tile<F: SiteField>(
+    field: &F,
+    own: Bounds,
+    outer: Bounds,
+    r_lo: f32,
+    r_hi: f32,
+    scale: f32,
+    r_seed: f32,
+    seeds: &[[f32; 2]],
+    sc: &mut Scratch,
+    rng: &mut Pcg64Mcg,
+) -> Result<Vec<[f32; 3]>, PatternError> {
+    let cell = r_lo / std::f32::consts::SQRT_2 * 0.9999;
+    let reach = (r_hi / cell).ceil() as usize + 1;
+    let pad = reach + 1;
+    let w = ((outer.x1 - outer.x0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
+    let h = ((outer.y1 - outer.y0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
+    let total = w.saturating_mul(h);
+    if total > MAX_GRID_CELLS {
+        return Err(PatternError::TooLarge {
+            field: "density_per_cm2".into(),
+            what: "grid cells of a tile (tile area / smallest spacing²)".into(),
+            requested: total,
+            cap: MAX_GRID_CELLS,
+        });
+    }
+    let nx = w as usize;
+    sc.cells.clear();
+    sc.cells.resize(total as usize, [f32::NAN; 3]);
+    sc.ensure_table(reach);
+    sc.offsets.clear();
+    for &(dx, dy, d) in &sc.table {
+        if d > reach as f32 {
+            break;
+        }
+        sc.offsets
+            .push((dy as isize * nx as isize + dx as isize, d * cell));
+    }
+    let grid = Grid {
+        x0: outer.x0,
+        y0: outer.y0,
+        inv_cell: 1.0 / cell,
+        nx,
+        pad,
+        half_hi: 0.5 * r_hi,
+    };
+    let Scratch {
+        cells,
+        offsets,
+        pts,
+        active,
+        input,
+        ..
+    } = sc;
+    let offsets: &[(isize, f32)] = offsets;
+    pts.clear();
+    active.clear();
+    for p in input.iter() {
+        let c = grid.index(p[0], p[1]);
+        // Sites of the halo never conflict with each other; if rounding ever puts two in one
+        // cell the second is kept as a proposer but not indexed.
+        if cells[c][0].is_nan() {
+            cells[c] = [p[0], p[1], 0.5 * p[2]];
         }
         active.push(pts.len() as u32);
-        pts.push([p[0], p[1], r]);
+        pts.push(*p);
     }
     let first_new = pts.len();
+    let radius = |x: f32, y: f32| -> f32 {
+        if !own.contains(x, y) {
+            return 0.0;
+        }
+        let r = field.radius(x, y) * scale;
+        if r > 0.0 { r.clamp(r_lo, r_hi) } else { 0.0 }
+    };
     let try_accept =
-        |x: f32, y: f32, grid: &mut Grid, pts: &mut Vec<[f32; 3]>, active: &mut Vec<u32>| -> bool {
-            if !inside(x, y) {
-                return false;
-            }
-            let r = field.radius(x, y);
+        |x: f32, y: f32, cells: &mut Vec<[f32; 3]>, pts: &mut Vec<[f32; 3]>, active: &mut Vec<u32>| {
+            let r = radius(x, y);
+            // NaN compares false.
             if r.is_nan() || r <= 0.0 {
                 return false;
             }
-            let r = r.clamp(r_min, r_max);
-            if grid.conflicts(x, y, r) {
+            let c = grid.index(x, y);
+            if grid.conflicts(cells, offsets, c, x, y, 0.5 * r) {
                 return false;
             }
-            let i = grid.index(x, y);
-            grid.cells[i] = [x, y];
+            cells[c] = [x, y, 0.5 * r];
             active.push(pts.len() as u32);
             pts.push([x, y, r]);
             true
         };
     for s in seeds {
-        try_accept(s[0], s[1], &mut grid, &mut pts, &mut active);
+        try_accept(s[0], s[1], cells, pts, active);
     }
-    let cap = existing.len().saturating_add(max_sites);
-    while !active.is_empty() {
-        if pts.len() > cap {
-            return Err(PatternError::TooLarge {
-                field: "density_per_cm2".into(),
-                what: "dots".into(),
-                requested: pts.len() as u64,
-                cap: cap as u64,
-            });
+    let step = SEED_STEP_RADII * r_seed.max(r_lo);
+    if step > 0.0 && step.is_finite() {
+        let nxs = (((own.x1 - own.x0) / step).ceil() as usize).max(1);
+        let nys = (((own.y1 - own.y0) / step).ceil() as usize).max(1);
+        for jy in 0..nys {
+            for ix in 0..nxs {
+                let b = rng.next_u64();
+                let x = own.x0 + (ix as f32 + unit_f32(b as u32)) * step;
+                let y = own.y0 + (jy as f32 + unit_f32((b >> 32) as u32)) * step;
+                try_accept(x, y, cells, pts, active);
+            }
         }
+    }
+    let outer_sq = ANNULUS_OUTER * ANNULUS_OUTER;
+    while !active.is_empty() {
         let len = active.len();
         let window = len.min(ACTIVE_WINDOW);
         let bits = rng.next_u64();
         let slot = len - 1 - ((bits as u32 as usize) % window);
         let p = pts[active[slot] as usize];
         let mut accepted = false;
+        let mut pending = 0u64;
+        let mut have = 0u32;
         for _ in 0..CANDIDATES {
             // Uniform in the annulus [r, 1.5r] by rejection from the enclosing square
-            // (acceptance 5π/36 ≈ 44%, bounded at 16 tries).
+            // (acceptance 5π/36 ≈ 44%, bounded at 16 tries), 32 bits a try.
             let mut cand = None;
             for _ in 0..16 {
-                let b = rng.next_u64();
-                let dx = (unit_f32(b as u32) * 2.0 - 1.0) * ANNULUS_OUTER * p[2];
-                let dy = (unit_f32((b >> 32) as u32) * 2.0 - 1.0) * ANNULUS_OUTER * p[2];
-                let d2 = dx * dx + dy * dy;
-                if d2 >= p[2] * p[2] && d2 <= ANNULUS_OUTER * ANNULUS_OUTER * p[2] * p[2] {
-                    cand = Some((p[0] + dx, p[1] + dy));
+                if have == 0 {
+                    pending = rng.next_u64();
+                    have = 2;
+                }
+                let b = pending as u32;
+                pending >>= 32;
+                have -= 1;
+                let ux = signed_16(b);
+                let uy = signed_16(b >> 16);
+                let d2 = ux * ux + uy * uy;
+                if d2 * outer_sq >= 1.0 && d2 <= 1.0 {
+                    let k = ANNULUS_OUTER * p[2];
+                    cand = Some((p[0] + ux * k, p[1] + uy * k));
                     break;
                 }
             }
             let Some((x, y)) = cand else { continue };
-            if try_accept(x, y, &mut grid, &mut pts, &mut active) {
+            if try_accept(x, y, cells, pts, active) {
                 accepted = true;
                 break;
             }
@@ -284,27 +683,55 @@ pub(crate) fn sample<F: SiteField>(
             active.swap_remove(slot);
         }
     }
-    Ok(pts[first_new..].iter().map(|p| [p[0], p[1]]).collect())
+    Ok(pts[first_new..].to_vec())
 }
 
-/// Seed candidates on a jittered lattice of spacing `step_mm` over `bounds`.
-pub(crate) fn lattice_seeds(bounds: Bounds, step_mm: f32, rng: &mut Pcg64Mcg, max: usize) -> Vec<[f32; 2]> {
-    let mut seeds = Vec::new();
-    if step_mm.is_nan() || step_mm <= 0.0 {
-        return seeds;
+/// Geometry of a tile's grid (the cells live in the scratch).
+struct Grid {
+    x0: f32,
+    y0: f32,
+    inv_cell: f32,
+    nx: usize,
+    pad: usize,
+    /// Half the largest radius near the tile: the farthest any conflict can be is
+    /// `r/2 + half_hi`.
+    half_hi: f32,
+}
+
+impl Grid {
+    #[inline(always)]
+    fn index(&self, x: f32, y: f32) -> usize {
+        let gx = ((x - self.x0) * self.inv_cell) as usize + self.pad;
+        let gy = ((y - self.y0) * self.inv_cell) as usize + self.pad;
+        gy * self.nx + gx
     }
-    let nx = (((bounds.x1 - bounds.x0) / step_mm).ceil() as usize).max(1);
-    let ny = (((bounds.y1 - bounds.y0) / step_mm).ceil() as usize).max(1);
-    for j in 0..ny {
-        for i in 0..nx {
-            if seeds.len() >= max {
-                return seeds;
+
+    /// Whether a stored site lies closer than the mean of its radius and `2·half` to `(x, y)`.
+    #[inline(always)]
+    fn conflicts(
+        &self,
+        cells: &[[f32; 3]],
+        offsets: &[(isize, f32)],
+        base: usize,
+        x: f32,
+        y: f32,
+        half: f32,
+    ) -> bool {
+        let reach = half + self.half_hi;
+        let base = base as isize;
+        for &(off, min_dist) in offsets {
+            if min_dist >= reach {
+                break;
             }
-            let b = rng.next_u64();
-            let x = bounds.x0 + (i as f32 + unit_f32(b as u32)) * step_mm;
-            let y = bounds.y0 + (j as f32 + unit_f32((b >> 32) as u32)) * step_mm;
-            seeds.push([x.min(bounds.x1 - 1e-3), y.min(bounds.y1 - 1e-3)]);
+            // The border of empty cells makes every offset within reach valid.
+            let c = cells[(base + off) as usize];
+            let (dx, dy) = (c[0] - x, c[1] - y);
+            let m = c[2] + half;
+            // NaN (empty) compares false.
+            if dx * dx + dy * dy < m * m {
+                return true;
+            }
         }
+        false
     }
-    seeds
 }

@@ -2,6 +2,7 @@
 
 use follicle_pattern::*;
 
+mod tiles;
 mod treatment;
 
 /// Every hair-loss stage a client file can name (alopecia areata at three SALT scores).
@@ -314,22 +315,24 @@ mod metrics_on_patches {
     use super::*;
 
     fn check(density: f64, seed: u64) -> PointMetrics {
+        // 200 mm: dozens of tiles, so tile borders are measured too, and enough points for a
+        // steady spectrum (ν_eff is noisy on a few thousand points).
         let patch = generate_patch(&PatchRequest {
-            width_mm: 60.0,
-            height_mm: 60.0,
+            width_mm: 200.0,
+            height_mm: 200.0,
             density_per_cm2: density,
             seed,
             ..Default::default()
         })
         .unwrap();
-        let m = point_metrics(&patch.site_points(), 60.0, 60.0);
+        let m = point_metrics(&patch.site_points(), 200.0, 200.0);
         assert!(m.relative_radius >= 0.70, "ρ = {}", m.relative_radius);
         assert!(
             m.oscillation <= 2.0 && m.oscillation > 0.3,
             "Ω = {}",
             m.oscillation
         );
-        let achieved = patch.dots.len() as f64 / 36.0;
+        let achieved = patch.dots.len() as f64 / 400.0;
         assert!((achieved / density - 1.0).abs() < 0.05, "{achieved} vs {density}");
         m
     }
