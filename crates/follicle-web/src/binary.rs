@@ -563,12 +563,6 @@ mod tests {
         let delta = decode_delta(&bytes).unwrap();
         assert_eq!((delta.version, delta.base), (5, Some(4)));
         assert!(!delta.tiles.is_empty());
-        assert!(
-            delta.tiles.len() < ta.tile_count(),
-            "{} of {} tiles",
-            delta.tiles.len(),
-            ta.tile_count()
-        );
         let mut patched = ta.clone();
         patched.apply(&delta);
         assert_eq!(patched, tb);
@@ -577,15 +571,31 @@ mod tests {
         // Nothing changed: nothing listed.
         let same = decode_delta(&encode_delta(&b, &tb, Some((5, &tb)), 6, Map::new()).unwrap()).unwrap();
         assert!(same.tiles.is_empty());
-        // A tile that loses every dot is listed empty.
-        let mut emptied = tb.clone();
+        // Only the tiles that differ are listed: one that loses every dot (listed empty) and
+        // one that loses its first dot.
+        let mut edited = tb.clone();
         let first = *tb.tiles.keys().next().unwrap();
-        emptied.tiles.remove(&first);
-        let d = decode_delta(&encode_delta(&b, &emptied, Some((6, &tb)), 7, Map::new()).unwrap()).unwrap();
-        assert_eq!(d.tiles, vec![(first, Vec::new())]);
+        let second = *tb
+            .tiles
+            .iter()
+            .filter(|(tile, _)| **tile != first)
+            .max_by_key(|(_, dots)| dots.len())
+            .unwrap()
+            .0;
+        edited.tiles.remove(&first);
+        edited.tiles.get_mut(&second).unwrap().drain(..RECORD_BYTES);
+        let d = decode_delta(&encode_delta(&b, &edited, Some((6, &tb)), 7, Map::new()).unwrap()).unwrap();
+        assert_eq!(
+            d.tiles,
+            vec![(first, Vec::new()), (second, edited.tiles[&second].clone())]
+        );
+        assert_eq!(
+            d.header["dot_count"],
+            tb.dot_count() - tb.tiles[&first].len() / RECORD_BYTES - 1
+        );
         let mut again = tb.clone();
         again.apply(&d);
-        assert_eq!(again, emptied);
+        assert_eq!(again, edited);
     }
 
     #[test]

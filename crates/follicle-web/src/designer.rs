@@ -199,6 +199,15 @@ struct EditSession {
     work: Mutex<Work>,
 }
 
+impl std::fmt::Debug for EditSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EditSession")
+            .field("owner", &self.owner)
+            .field("newest", &self.newest)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EditSession {
     fn idle_for(&self) -> Duration {
         lock(&self.last_used).elapsed()
