@@ -49,7 +49,8 @@ export async function startServer() {
     ["clinic", "create", "--data-dir", dataDir, "--name", "Other Clinic", "--owner-email", "owner@other.test", "--owner-name", "Olu Other"],
     { env: { ...env, FOLLICLE_OWNER_PASSWORD: "other-clinic-pass" }, stdio: ["ignore", "pipe", "pipe"] },
   );
-  const port = await freePort();
+  // FOLLICLE_E2E_PORT pins the port (several runs on one machine each keep to their own).
+  const port = process.env.FOLLICLE_E2E_PORT ? Number(process.env.FOLLICLE_E2E_PORT) : await freePort();
   let output = "";
   const child = spawn(bin, ["serve", "--demo", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`], {
     env,

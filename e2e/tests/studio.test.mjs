@@ -262,6 +262,7 @@ describe("designer", () => {
       dots: window.follicleDesigner.dots,
       checksum: window.follicleDesigner.checksum,
       updates: window.follicleDesigner.updates,
+      superseded: window.follicleDesigner.superseded,
       anchors: window.follicleDesigner.state.anchors.map((a) => a.slice()),
     }));
     assert.ok(before.anchors.length >= 3, "the hairline has control points");
@@ -273,6 +274,7 @@ describe("designer", () => {
     }, [i]);
     const [x0, y0] = await page.evaluate((i) => window.follicleDesigner.anchorClientXY(i), i);
     const latenciesBefore = await page.evaluate(() => window.follicleDesigner.latencies.length);
+    const eventsBefore = await page.evaluate(() => window.follicleDesigner.eventLatencies.length);
 
     await page.mouse.move(x0, y0);
     await page.mouse.down();
@@ -293,17 +295,41 @@ describe("designer", () => {
       dots: window.follicleDesigner.dots,
       checksum: window.follicleDesigner.checksum,
       updates: window.follicleDesigner.updates,
+      superseded: window.follicleDesigner.superseded,
       latencies: window.follicleDesigner.latencies.slice(),
+      eventLatencies: window.follicleDesigner.eventLatencies.slice(),
       anchors: window.follicleDesigner.state.anchors.map((a) => a.slice()),
       status: document.getElementById("status").textContent,
+      plan: window.follicleDesigner.plan,
+      figures: document.getElementById("plan-figures").textContent,
     }));
     assert.doesNotMatch(afterDrag.status, /Not drawn|did not answer/, afterDrag.status);
     assert.ok(afterDrag.updates > before.updates, `the dots were redrawn after the drag (updates ${before.updates} → ${afterDrag.updates})`);
     assert.notEqual(afterDrag.checksum, before.checksum, "the dots changed");
     assert.ok(afterDrag.anchors[i][1] < before.anchors[i][1] - 10, `the point moved back (y ${before.anchors[i][1]} → ${afterDrag.anchors[i][1]} mm)`);
+    // After the release the dots drawn are exactly the pattern of the design: the same count
+    // and the same records (an order-free checksum) as a whole pattern from POST /pattern.
+    const full = await page.evaluate(async () => {
+      const d = window.follicleDesigner;
+      const res = await fetch("/api/v1/pattern", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/vnd.follicle.pattern", "X-CSRF-Token": document.getElementById("designer").dataset.csrf },
+        body: JSON.stringify(d.state.request),
+      });
+      return { status: res.status, ...d.checksumOf(await res.arrayBuffer()) };
+    });
+    assert.equal(full.status, 200);
+    assert.equal(afterDrag.dots, full.dots, "as many dots drawn as the full pattern has");
+    assert.equal(afterDrag.checksum, full.checksum, "the dots drawn are the full pattern's");
+    // The quote followed the drag, in the same answers as the dots.
+    assert.ok(afterDrag.plan && afterDrag.plan.sessions >= 1, `the plan's figures came with the dots: ${JSON.stringify(afterDrag.plan)}`);
+    assert.match(afterDrag.figures, /^\d+ sessions · \d+\.\d\d h · [\d,]+ dots · /);
     const latencies = afterDrag.latencies.slice(latenciesBefore);
     assert.ok(latencies.length > 0, "at least one update during the drag");
-    report(latencies, moves);
+    // Every pointer event of the drag (and the release's redraw) was drawn in the end.
+    const eventLatencies = afterDrag.eventLatencies.slice(eventsBefore);
+    assert.equal(eventLatencies.length, moves, "every pointer move is reflected in a drawing");
+    report(latencies, eventLatencies, moves, afterDrag.superseded - before.superseded);
 
     // Zone handles: drag the crown's first handle; the zones become explicit and the dots change.
     await page.check("input[name=tool][value=zones]");
@@ -349,12 +375,18 @@ describe("designer", () => {
     return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
   }
 
-  function report(latencies, moves) {
+  function summary(latencies) {
     const sorted = latencies.slice().sort((a, b) => a - b);
+    return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1], min: sorted[0] };
+  }
+
+  function report(latencies, eventLatencies, moves, superseded) {
     const f = (x) => x.toFixed(1);
-    const p50 = percentile(sorted, 50), p95 = percentile(sorted, 95), max = sorted[sorted.length - 1];
-    const line = `designer drag latency (Norwood VII, ${sorted.length} updates): p50 ${f(p50)} ms, p95 ${f(p95)} ms, max ${f(max)} ms`;
+    const u = summary(latencies), e = summary(eventLatencies);
+    const line = `designer drag latency (Norwood VII, chart view, ${u.n} updates): p50 ${f(u.p50)} ms, p95 ${f(u.p95)} ms, max ${f(u.max)} ms`;
+    const eventLine = `every pointer event to its first drawing (${e.n} events): p50 ${f(e.p50)} ms, p95 ${f(e.p95)} ms, max ${f(e.max)} ms`;
     console.log(line);
+    console.log(eventLine);
     let commit = "unknown";
     try {
       commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
@@ -369,14 +401,32 @@ describe("designer", () => {
 Measured by the end-to-end test \`e2e/tests/studio.test.mjs\` ("dragging a hairline point…"),
 which \`scripts/e2e\` runs: headless Chromium opens the demo client Martin Kowalski's design
 (Norwood VII, full coverage) in the designer at 1280×900, presses the mouse on a hairline point
-and moves it in ${moves} steps of 1.5 px, about 16 ms apart, then lets go. Each pointer move
-asks the server for the dots again (\`POST /api/v1/pattern\`, binary answer; at most one
-request in flight, the newest edit waiting). A latency is the time from a pointer event to
-the redrawn dots on the canvas (\`window.follicleDesigner.latencies\`), so it includes the
-wait behind the request in flight. The server is the release build of \`follicle serve\` on
-the same machine. This is a benchmark figure, not a pass/fail threshold.
+and moves it in ${moves} steps of 1.5 px, about 16 ms apart, then lets go. The view is the
+chart (the designer has no photo view yet; issue 12 brings photos).
+
+Each pointer move is an edit sent to the designer's edit session
+(\`POST /api/v1/designer-sessions/{id}/edits\`, see \`follicle_web::designer\`): the server
+draws the design and answers only the 16 mm tiles of the chart whose dots changed (a delta in
+the binary format, version 2), with the plan's hours, sessions and price in the same answer;
+the page replaces those tiles' dots and redraws. A newer edit supersedes an older one still
+in flight. The server is the release build of \`follicle serve\` on the same machine. These
+are benchmark figures, not pass/fail thresholds.
+
+- **update latency**: for each drawn update, from the pointer event it was sent for to its
+  dots on the canvas (\`window.follicleDesigner.latencies\`; the figure earlier runs reported).
+- **event latency**: for every pointer event, from the event to the first drawing that includes
+  it (\`eventLatencies\`; a superseded event counts until the newer edit is drawn).
 
     ${line}
+    ${eventLine}
+
+| | updates | events |
+| --- | --- | --- |
+| count | ${u.n} | ${e.n} |
+| p50 | ${f(u.p50)} ms | ${f(e.p50)} ms |
+| p95 | ${f(u.p95)} ms | ${f(e.p95)} ms |
+| max | ${f(u.max)} ms | ${f(e.max)} ms |
+| min | ${f(u.min)} ms | ${f(e.min)} ms |
 
 | | |
 | --- | --- |
@@ -386,13 +436,11 @@ the same machine. This is a benchmark figure, not a pass/fail threshold.
 | load average (1, 5, 15 min) at the end | ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} (other work on the machine slows the server and the browser) |
 | browser | Chromium ${browser.version()} (headless), playwright-core |
 | pointer moves | ${moves} |
-| updates drawn during the drag | ${sorted.length} |
-| p50 | ${f(p50)} ms |
-| p95 | ${f(p95)} ms |
-| max | ${f(max)} ms |
-| min | ${f(sorted[0])} ms |
+| edits superseded (aborted in flight, or replaced while waiting) | ${superseded} |
 
-All latencies of this run (ms, in order): ${latencies.map(f).join(", ")}
+Update latencies of this run (ms, in order): ${latencies.map(f).join(", ")}
+
+Event latencies of this run (ms, in order): ${eventLatencies.map(f).join(", ")}
 
 The file is rewritten by every run of \`scripts/e2e\`.
 `;

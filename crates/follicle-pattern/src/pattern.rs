@@ -280,7 +280,6 @@ pub struct CacheStats {
 /// assert!(cache.stats().resampled < cache.stats().tiles);
 /// # Ok::<(), follicle_pattern::PatternError>(())
 /// ```
-#[derive(Default)]
 pub struct PatternCache {
     threads: usize,
     last: Option<Previous>,
@@ -323,6 +322,12 @@ fn cache_key(request: &PatternRequest) -> PatternRequest {
         density_per_cm2: Default::default(),
         dots_per_hour: 0.0,
         ..request.clone()
+    }
+}
+
+impl Default for PatternCache {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

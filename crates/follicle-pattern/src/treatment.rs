@@ -86,8 +86,22 @@ pub fn replan_design(
     today: Date,
     start: Date,
 ) -> Result<Treatment, PatternError> {
+    replan_design_with(design, client, settings, today, start, &mut FullAreas::new(0))
+}
+
+/// [`replan_design`], reusing the full-head areas of earlier designs on the same head (see
+/// [`FullAreas`]): what the designer calls after every edit. The same answer as
+/// [`replan_design`], whatever the cache holds.
+pub fn replan_design_with(
+    design: &PatternRequest,
+    client: &ClientProfile,
+    settings: &Settings,
+    today: Date,
+    start: Date,
+    full_areas: &mut FullAreas,
+) -> Result<Treatment, PatternError> {
     let assessment = follicle_core::assess(client, settings, today);
-    let measured = measure(design)?;
+    let measured = measure_with(design, full_areas)?;
     if measured.zones.iter().all(|z| z.area_cm2 <= 0.0 || z.dots <= 0.0) {
         return Err(PatternError::Inconsistent {
             field: "zones".into(),
@@ -147,27 +161,93 @@ pub fn layer_shades(plan: &Plan) -> Vec<f64> {
 /// Draws a request's zones on its head and measures them: area (cm² on the skin) and expected
 /// final dots per zone, and the area of each zone on this head when fully bald.
 pub fn measure(request: &PatternRequest) -> Result<Measured, PatternError> {
+    measure_with(request, &mut FullAreas::new(0))
+}
+
+/// [`measure`], taking the fully bald head's areas from `full_areas` when it holds them for
+/// this head.
+pub fn measure_with(request: &PatternRequest, full_areas: &mut FullAreas) -> Result<Measured, PatternError> {
     let layout = crate::pattern::layout(request)?;
     let zones = zone_measures(&layout.map, request);
-    // The same head, hairline and settings with every hair-loss zone drawn (the largest stage):
-    // what a per-region price is a share of.
-    let full_request = PatternRequest {
-        zones: ZonesSpec::Stage {
-            stage: HairLoss::Norwood {
-                stage: NorwoodStage::VII,
-            },
-        },
-        scars: Vec::new(),
-        exclusions: Vec::new(),
-        ..request.clone()
-    };
-    let full = crate::pattern::layout(&full_request)?;
-    let full_area_cm2: BTreeMap<ZoneKind, f64> = zone_measures(&full.map, &full_request)
-        .into_iter()
-        .filter(|m| m.zone != ZoneKind::Scar)
-        .map(|m| (m.zone, m.area_cm2))
-        .collect();
+    let full_area_cm2 = full_areas.get(request)?;
     Ok(Measured { zones, full_area_cm2 })
+}
+
+/// The areas of every hair-loss zone on a request's head when fully bald (what a per-region
+/// price is a share of), kept for the last `capacity` heads.
+///
+/// [`measure`] draws a second head for them: the same head, hairline, densities and settings
+/// with every hair-loss zone of the largest stage. They do not depend on the zones, scars or
+/// exclusions of the design, so a designer moving a zone edge, painting or erasing reuses them
+/// instead of drawing that head again on every edit; a moved hairline or a new density is a
+/// new head. The key is the whole request that head is drawn from (exact, not a hash), so a
+/// hit is the same answer by construction.
+#[derive(Debug, Clone, Default)]
+pub struct FullAreas {
+    capacity: usize,
+    /// (the full head's request as JSON, its areas), newest last.
+    entries: Vec<(Vec<u8>, BTreeMap<ZoneKind, f64>)>,
+}
+
+impl FullAreas {
+    /// A cache of the areas of the last `capacity` heads (0: keep none).
+    pub fn new(capacity: usize) -> FullAreas {
+        FullAreas {
+            capacity,
+            entries: Vec::new(),
+        }
+    }
+
+    /// How many heads it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn get(&mut self, request: &PatternRequest) -> Result<BTreeMap<ZoneKind, f64>, PatternError> {
+        // The same head, hairline and settings with every hair-loss zone drawn (the largest stage).
+        let full_request = PatternRequest {
+            zones: ZonesSpec::Stage {
+                stage: HairLoss::Norwood {
+                    stage: NorwoodStage::VII,
+                },
+            },
+            scars: Vec::new(),
+            exclusions: Vec::new(),
+            ..request.clone()
+        };
+        let key = if self.capacity > 0 {
+            // A request is plain data: its JSON cannot fail to serialize, and the fallback
+            // (no key) only means no caching.
+            serde_json::to_vec(&full_request).ok()
+        } else {
+            None
+        };
+        if let Some(k) = &key
+            && let Some(i) = self.entries.iter().position(|(e, _)| e == k)
+        {
+            let hit = self.entries.remove(i);
+            let areas = hit.1.clone();
+            self.entries.push(hit);
+            return Ok(areas);
+        }
+        let full = crate::pattern::layout(&full_request)?;
+        let areas: BTreeMap<ZoneKind, f64> = zone_measures(&full.map, &full_request)
+            .into_iter()
+            .filter(|m| m.zone != ZoneKind::Scar)
+            .map(|m| (m.zone, m.area_cm2))
+            .collect();
+        if let Some(k) = key {
+            self.entries.push((k, areas.clone()));
+            let excess = self.entries.len().saturating_sub(self.capacity);
+            self.entries.drain(..excess);
+        }
+        Ok(areas)
+    }
 }
 
 fn zone_measures(map: &crate::field::ZoneMap, request: &PatternRequest) -> Vec<ZoneMeasure> {

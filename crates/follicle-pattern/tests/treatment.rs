@@ -14,7 +14,9 @@ use std::path::PathBuf;
 
 use follicle_core::profile::ClientProfile;
 use follicle_core::{Plan, Settings, ZoneKind};
-use follicle_pattern::treatment::{measure, plan_client, replan_design};
+use follicle_pattern::treatment::{
+    FullAreas, measure, measure_with, plan_client, replan_design, replan_design_with,
+};
 use follicle_pattern::*;
 use proptest::prelude::*;
 use time::Date;
@@ -329,6 +331,56 @@ fn design_edits_replan() {
     let err = replan_design(&erased, &profile, &settings, TODAY, START).unwrap_err();
     assert_eq!(err.field(), "zones", "{err}");
     assert!(err.to_string().contains("no zone"), "{err}");
+}
+
+/// The designer's re-plan reuses the bald head's areas across edits of zones and exclusions and
+/// gives the same plan as planning from scratch, hit or miss; the cache stays within its bound.
+#[test]
+fn cached_full_areas_give_the_same_plan() {
+    let settings = Settings::default();
+    let (_, text) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "norwood-7-full-coverage")
+        .unwrap();
+    let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
+    let base = plan_client(&profile, &settings, TODAY, START, 1).unwrap();
+    let mut excluded = base.request.clone();
+    excluded.exclusions = serde_json::from_value(serde_json::json!([
+        {"kind": "circle", "center_mm": [0.0, 40.0], "radius_mm": 15.0}
+    ]))
+    .unwrap();
+    let mut denser = base.request.clone();
+    for zone in ZoneKind::ALL {
+        *denser.density_per_cm2.get_mut(zone) *= 1.2;
+    }
+    let mut cache = FullAreas::new(2);
+    // base (miss), excluded (hit: same head), denser (miss), base (hit), excluded, denser again.
+    for (design, cached_after) in [
+        (&base.request, 1),
+        (&excluded, 1),
+        (&denser, 2),
+        (&base.request, 2),
+        (&excluded, 2),
+        (&denser, 2),
+    ] {
+        let fresh = replan_design(design, &profile, &settings, TODAY, START).unwrap();
+        let cached = replan_design_with(design, &profile, &settings, TODAY, START, &mut cache).unwrap();
+        assert_eq!(cached, fresh);
+        assert_eq!(
+            measure_with(design, &mut cache).unwrap(),
+            measure(design).unwrap()
+        );
+        assert_eq!(cache.len(), cached_after);
+    }
+    let excluded_plan = replan_design(&excluded, &profile, &settings, TODAY, START).unwrap();
+    assert!(excluded_plan.plan.assessment.treated_area_cm2 < base.plan.assessment.treated_area_cm2);
+    // Keeping none is measuring from scratch.
+    let mut none = FullAreas::new(0);
+    assert_eq!(
+        measure_with(&base.request, &mut none).unwrap(),
+        measure(&base.request).unwrap()
+    );
+    assert!(none.is_empty());
 }
 
 /// Garg's 8-8-8 and women's forehead heights, measured along the skin.

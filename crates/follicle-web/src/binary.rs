@@ -29,9 +29,43 @@
 //!
 //! Positions lose at most 0.005 mm (a dot is 0.2–0.3 mm across), the chart spans well inside
 //! ±327 mm, and the surface position can be recomputed from the chart with the head model.
+//!
+//! # Version 2: a delta, for the designer's drag updates
+//!
+//! While a design is dragged the designer holds the dots it drew last, and most of the chart
+//! does not change from one pointer move to the next. A delta says which **tiles** of the
+//! chart changed and gives their new dots; the browser replaces those tiles' dots and keeps
+//! the rest. The tiles are squares of [`TILE_MM`] (16 mm) from the chart's origin: a dot is in
+//! column ⌊x / 1600⌋ and row ⌊y / 1600⌋ of its record's hundredths of a mm, so the browser and
+//! the server put every dot in the same tile.
+//!
+//! | offset | size | what |
+//! |---|---|---|
+//! | 0 | 4 | magic `FPAT` |
+//! | 4 | 2 | format version, **2** |
+//! | 6 | 2 | bytes per dot record, 12 |
+//! | 8 | 4 | header length `H` |
+//! | 12 | `H` | header, UTF-8 JSON: version 1's header (`dot_count` is the number of dots **after** the delta is applied) with `delta` and, for a design planned for a consultation, `plan` |
+//! | 12 + `H` | 0–3 | zero padding to a multiple of 4 |
+//! | then | 8 × `delta.tiles` | the tile table: i16 column, i16 row, u32 dots now in the tile |
+//! | then | 12 × the dots listed | the dot records of the listed tiles, tile after tile in table order |
+//!
+//! `delta` is `{"version": v, "base": b, "tile_mm": 16, "tiles": n}`: applied to the dots of
+//! version `b` it gives version `v`. A listed tile's dots replace all the dots the base had in
+//! that tile (0 dots: the tile is now empty); a tile not listed keeps its dots. With `base`
+//! null the delta starts from nothing and lists every tile that has dots. Tiles are listed row
+//! by row (row ascending, then column), and a tile's dots keep the pattern's order: the dots
+//! in that order are [`TiledDots::records`], the same whichever deltas led to them.
+//!
+//! `plan`, when present, is the design-plan figures (`sessions`, `total_hours`,
+//! `total_dots`, `total`, `currency`) or `{"error": {"field", "message"}}` when the design
+//! cannot be planned (the dots are drawn all the same).
+
+use std::collections::BTreeMap;
 
 use follicle_pattern::{Dot, Pattern, ZoneKind};
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// The media type.
 pub const MEDIA_TYPE: &str = "application/vnd.follicle.pattern";
@@ -39,6 +73,16 @@ pub const MEDIA_TYPE: &str = "application/vnd.follicle.pattern";
 pub const MAGIC: &[u8; 4] = b"FPAT";
 /// Bytes per dot.
 pub const RECORD_BYTES: usize = 12;
+/// The version of a whole pattern.
+pub const PATTERN_VERSION: u16 = 1;
+/// The version of a delta.
+pub const DELTA_VERSION: u16 = 2;
+/// The side of a delta's tiles, mm.
+pub const TILE_MM: u16 = 16;
+/// The side of a tile in the records' unit, hundredths of a mm.
+const TILE_HUNDREDTHS: i32 = TILE_MM as i32 * 100;
+/// Bytes per entry of a delta's tile table.
+pub const TILE_ENTRY_BYTES: usize = 8;
 
 #[derive(Serialize)]
 struct Header<'a> {
@@ -55,7 +99,16 @@ struct Header<'a> {
 
 /// Encodes a pattern.
 pub fn encode(pattern: &Pattern) -> Result<Vec<u8>, serde_json::Error> {
-    let header = serde_json::to_vec(&Header {
+    let header = serde_json::to_vec(&header_of(pattern, pattern.dots.len()))?;
+    let mut out = start(PATTERN_VERSION, &header, RECORD_BYTES * pattern.dots.len());
+    for dot in &pattern.dots {
+        out.extend_from_slice(&record(dot));
+    }
+    Ok(out)
+}
+
+fn header_of(pattern: &Pattern, dot_count: usize) -> Header<'_> {
+    Header {
         head: &pattern.head,
         landmarks: &pattern.landmarks,
         hairline: &pattern.hairline,
@@ -64,20 +117,21 @@ pub fn encode(pattern: &Pattern) -> Result<Vec<u8>, serde_json::Error> {
         exclusions: &pattern.exclusions,
         sessions: pattern.sessions,
         stats: &pattern.stats,
-        dot_count: pattern.dots.len(),
-    })?;
+        dot_count,
+    }
+}
+
+/// The first 12 bytes, the header and its padding, with room for `body` more bytes.
+fn start(version: u16, header: &[u8], body: usize) -> Vec<u8> {
     let pad = (4 - (12 + header.len()) % 4) % 4;
-    let mut out = Vec::with_capacity(12 + header.len() + pad + RECORD_BYTES * pattern.dots.len());
+    let mut out = Vec::with_capacity(12 + header.len() + pad + body);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(RECORD_BYTES as u16).to_le_bytes());
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
+    out.extend_from_slice(header);
     out.resize(out.len() + pad, 0);
-    for dot in &pattern.dots {
-        out.extend_from_slice(&record(dot));
-    }
-    Ok(out)
+    out
 }
 
 fn record(dot: &Dot) -> [u8; RECORD_BYTES] {
@@ -128,48 +182,284 @@ pub struct DecodeError(String);
 
 /// Decodes an encoded pattern: the header JSON and the dots.
 pub fn decode(bytes: &[u8]) -> Result<(serde_json::Value, Vec<DotRecord>), DecodeError> {
+    let (header, body) = split(bytes, PATTERN_VERSION)?;
+    let count = dot_count(&header)?;
+    if body.len() != count * RECORD_BYTES {
+        return Err(DecodeError("dot records do not match dot_count".into()));
+    }
+    let dots = body
+        .chunks_exact(RECORD_BYTES)
+        .map(dot_record)
+        .collect::<Result<Vec<_>, DecodeError>>()?;
+    Ok((header, dots))
+}
+
+/// Reads one dot record.
+pub fn dot_record(r: &[u8]) -> Result<DotRecord, DecodeError> {
+    if r.len() != RECORD_BYTES {
+        return Err(DecodeError(format!(
+            "a dot record is {RECORD_BYTES} bytes, got {}",
+            r.len()
+        )));
+    }
+    let i16_at = |i: usize| f64::from(i16::from_le_bytes([r[i], r[i + 1]]));
+    Ok(DotRecord {
+        x_mm: i16_at(0) / 100.0,
+        y_mm: i16_at(2) / 100.0,
+        diameter_mm: f64::from(u16::from_le_bytes([r[4], r[5]])) / 1000.0,
+        session: r[6],
+        zone: *ZoneKind::ALL
+            .get(usize::from(r[7]))
+            .ok_or_else(|| DecodeError("unknown zone".into()))?,
+        unit_size: r[8],
+        direction_deg: f64::from(r[9]) / 256.0 * 360.0,
+        shade: f64::from(r[10]) / 255.0,
+    })
+}
+
+/// The header of bytes of the given version, and the bytes after it (and its padding).
+fn split(bytes: &[u8], version: u16) -> Result<(Value, &[u8]), DecodeError> {
     let err = |m: &str| DecodeError(m.to_owned());
     if bytes.len() < 12 || &bytes[0..4] != MAGIC {
         return Err(err("no FPAT magic"));
     }
     let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
-    if u16_at(4) != 1 || usize::from(u16_at(6)) != RECORD_BYTES {
-        return Err(err("unknown version or record size"));
+    if u16_at(4) != version || usize::from(u16_at(6)) != RECORD_BYTES {
+        return Err(DecodeError(format!(
+            "expected version {version} with {RECORD_BYTES}-byte records, got version {} with {}-byte records",
+            u16_at(4),
+            u16_at(6)
+        )));
     }
     let h = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
     let header_end = 12usize
         .checked_add(h)
         .filter(|&e| e <= bytes.len())
         .ok_or_else(|| err("header runs past the end"))?;
-    let header: serde_json::Value =
+    let header: Value =
         serde_json::from_slice(&bytes[12..header_end]).map_err(|e| DecodeError(format!("header: {e}")))?;
     let start = header_end + (4 - header_end % 4) % 4;
-    let count = header["dot_count"]
-        .as_u64()
-        .ok_or_else(|| err("header has no dot_count"))? as usize;
     let body = bytes.get(start..).ok_or_else(|| err("no dot records"))?;
-    if body.len() != count * RECORD_BYTES {
-        return Err(err("dot records do not match dot_count"));
+    Ok((header, body))
+}
+
+fn dot_count(header: &Value) -> Result<usize, DecodeError> {
+    header["dot_count"]
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| DecodeError("header has no dot_count".into()))
+}
+
+/// A tile of the chart: a square of [`TILE_MM`] whose lower left corner is at
+/// (`col` × 16 mm, `row` × 16 mm). Tiles order row by row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tile {
+    /// Row, ⌊y / 16 mm⌋.
+    pub row: i16,
+    /// Column, ⌊x / 16 mm⌋.
+    pub col: i16,
+}
+
+impl Tile {
+    /// The tile of an encoded dot record (by its rounded position, as the browser sees it).
+    pub fn of_record(r: &[u8; RECORD_BYTES]) -> Tile {
+        let at = |i: usize| i32::from(i16::from_le_bytes([r[i], r[i + 1]])).div_euclid(TILE_HUNDREDTHS);
+        // |i16| / 1600 fits an i16 many times over.
+        Tile {
+            row: at(2) as i16,
+            col: at(0) as i16,
+        }
     }
-    let dots = body
-        .chunks_exact(RECORD_BYTES)
-        .map(|r| {
-            let i16_at = |i: usize| f64::from(i16::from_le_bytes([r[i], r[i + 1]]));
-            Ok(DotRecord {
-                x_mm: i16_at(0) / 100.0,
-                y_mm: i16_at(2) / 100.0,
-                diameter_mm: f64::from(u16::from_le_bytes([r[4], r[5]])) / 1000.0,
-                session: r[6],
-                zone: *ZoneKind::ALL
-                    .get(usize::from(r[7]))
-                    .ok_or_else(|| err("unknown zone"))?,
-                unit_size: r[8],
-                direction_deg: f64::from(r[9]) / 256.0 * 360.0,
-                shade: f64::from(r[10]) / 255.0,
-            })
-        })
-        .collect::<Result<Vec<_>, DecodeError>>()?;
-    Ok((header, dots))
+}
+
+/// A pattern's encoded dots by tile: what a delta is computed from and applied to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TiledDots {
+    tiles: BTreeMap<Tile, Vec<u8>>,
+}
+
+impl TiledDots {
+    /// The dots of a pattern, encoded and cut into tiles (each tile's dots in the pattern's order).
+    pub fn of(pattern: &Pattern) -> TiledDots {
+        let mut tiles: BTreeMap<Tile, Vec<u8>> = BTreeMap::new();
+        for dot in &pattern.dots {
+            let r = record(dot);
+            tiles
+                .entry(Tile::of_record(&r))
+                .or_default()
+                .extend_from_slice(&r);
+        }
+        TiledDots { tiles }
+    }
+
+    /// How many dots.
+    pub fn dot_count(&self) -> usize {
+        self.tiles.values().map(|t| t.len() / RECORD_BYTES).sum()
+    }
+
+    /// How many tiles hold dots.
+    pub fn tile_count(&self) -> usize {
+        self.tiles.len()
+    }
+
+    /// Every dot record, tile after tile (row by row), each tile's in the pattern's order.
+    pub fn records(&self) -> Vec<u8> {
+        self.tiles.values().flatten().copied().collect()
+    }
+
+    /// The tiles that differ from `base` (or all, without one), with their dots now (empty:
+    /// the tile has no dots any more), in tile order.
+    pub fn changes_from<'a>(&'a self, base: Option<&TiledDots>) -> Vec<(Tile, &'a [u8])> {
+        let empty = BTreeMap::new();
+        let old = base.map_or(&empty, |b| &b.tiles);
+        let mut out: Vec<(Tile, &[u8])> = self
+            .tiles
+            .iter()
+            .filter(|(tile, dots)| old.get(*tile) != Some(*dots))
+            .map(|(tile, dots)| (*tile, dots.as_slice()))
+            .collect();
+        out.extend(
+            old.keys()
+                .filter(|tile| !self.tiles.contains_key(*tile))
+                .map(|tile| (*tile, &[][..])),
+        );
+        out.sort_by_key(|(tile, _)| *tile);
+        out
+    }
+
+    /// Applies a delta: its tiles' dots replace these tiles' (a delta without a base starts
+    /// from nothing).
+    pub fn apply(&mut self, delta: &Delta) {
+        if delta.base.is_none() {
+            self.tiles.clear();
+        }
+        for (tile, dots) in &delta.tiles {
+            if dots.is_empty() {
+                self.tiles.remove(tile);
+            } else {
+                self.tiles.insert(*tile, dots.clone());
+            }
+        }
+    }
+}
+
+/// A decoded delta.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delta {
+    /// The header: version 1's, with `delta` (and `plan` when there is one).
+    pub header: Value,
+    /// The version this delta gives.
+    pub version: u64,
+    /// The version it applies to (none: it starts from nothing).
+    pub base: Option<u64>,
+    /// The tiles it replaces, with their dot records.
+    pub tiles: Vec<(Tile, Vec<u8>)>,
+}
+
+/// Encodes `pattern` (tiled: `dots`) as a delta from `base` (its version and its dots; none:
+/// from nothing) to `version`. `extra` goes into the header beside `delta` (the plan).
+pub fn encode_delta(
+    pattern: &Pattern,
+    dots: &TiledDots,
+    base: Option<(u64, &TiledDots)>,
+    version: u64,
+    extra: Map<String, Value>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let changes = dots.changes_from(base.map(|(_, b)| b));
+    let mut header = match serde_json::to_value(header_of(pattern, dots.dot_count()))? {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    header.insert(
+        "delta".into(),
+        serde_json::json!({
+            "version": version,
+            "base": base.map(|(v, _)| v),
+            "tile_mm": TILE_MM,
+            "tiles": changes.len(),
+        }),
+    );
+    header.extend(extra);
+    let header = serde_json::to_vec(&header)?;
+    let body: usize = changes
+        .iter()
+        .map(|(_, dots)| TILE_ENTRY_BYTES + dots.len())
+        .sum();
+    let mut out = start(DELTA_VERSION, &header, body);
+    for (tile, dots) in &changes {
+        out.extend_from_slice(&tile.col.to_le_bytes());
+        out.extend_from_slice(&tile.row.to_le_bytes());
+        out.extend_from_slice(&((dots.len() / RECORD_BYTES) as u32).to_le_bytes());
+    }
+    for (_, dots) in &changes {
+        out.extend_from_slice(dots);
+    }
+    Ok(out)
+}
+
+/// Decodes a delta, checking that its tile table and records agree and that every record is
+/// in the tile it is listed under.
+pub fn decode_delta(bytes: &[u8]) -> Result<Delta, DecodeError> {
+    let err = |m: &str| DecodeError(m.to_owned());
+    let (header, body) = split(bytes, DELTA_VERSION)?;
+    let delta = &header["delta"];
+    let version = delta["version"]
+        .as_u64()
+        .ok_or_else(|| err("header has no delta.version"))?;
+    let base = match &delta["base"] {
+        Value::Null => None,
+        b => Some(b.as_u64().ok_or_else(|| err("delta.base is not a version"))?),
+    };
+    if delta["tile_mm"].as_u64() != Some(u64::from(TILE_MM)) {
+        return Err(err("delta.tile_mm is not 16"));
+    }
+    let n = delta["tiles"]
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| err("header has no delta.tiles"))?;
+    let table_bytes = n
+        .checked_mul(TILE_ENTRY_BYTES)
+        .filter(|&t| t <= body.len())
+        .ok_or_else(|| err("the tile table runs past the end"))?;
+    let (table, mut records) = body.split_at(table_bytes);
+    let mut tiles = Vec::with_capacity(n);
+    for entry in table.chunks_exact(TILE_ENTRY_BYTES) {
+        let tile = Tile {
+            col: i16::from_le_bytes([entry[0], entry[1]]),
+            row: i16::from_le_bytes([entry[2], entry[3]]),
+        };
+        if tiles
+            .last()
+            .is_some_and(|(last, _): &(Tile, Vec<u8>)| *last >= tile)
+        {
+            return Err(err("tiles are not listed in order"));
+        }
+        let count = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]) as usize;
+        let len = count
+            .checked_mul(RECORD_BYTES)
+            .filter(|&l| l <= records.len())
+            .ok_or_else(|| err("dot records run past the end"))?;
+        let (dots, rest) = records.split_at(len);
+        for r in dots.chunks_exact(RECORD_BYTES) {
+            dot_record(r)?;
+            let r: &[u8; RECORD_BYTES] = r.try_into().map_err(|_| err("short record"))?;
+            if Tile::of_record(r) != tile {
+                return Err(err("a dot record lies outside its tile"));
+            }
+        }
+        tiles.push((tile, dots.to_vec()));
+        records = rest;
+    }
+    if !records.is_empty() {
+        return Err(err("bytes after the last tile's records"));
+    }
+    dot_count(&header)?;
+    Ok(Delta {
+        header,
+        version,
+        base,
+        tiles,
+    })
 }
 
 #[cfg(test)]
@@ -214,6 +504,121 @@ mod tests {
             bytes.len(),
             json.len()
         );
+    }
+
+    fn norwood(stage: NorwoodStage, seed: u64) -> PatternRequest {
+        PatternRequest {
+            zones: ZonesSpec::Stage {
+                stage: HairLoss::Norwood { stage },
+            },
+            seed,
+            ..PatternRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_delta_from_nothing_holds_every_dot_in_tiles() {
+        let pattern = generate(&norwood(NorwoodStage::III, 7)).unwrap();
+        let tiled = TiledDots::of(&pattern);
+        let bytes = encode_delta(&pattern, &tiled, None, 1, Map::new()).unwrap();
+        let delta = decode_delta(&bytes).unwrap();
+        assert_eq!((delta.version, delta.base), (1, None));
+        assert_eq!(delta.header["dot_count"], pattern.dots.len());
+        assert_eq!(delta.tiles.len(), tiled.tile_count());
+        let mut got = TiledDots::default();
+        got.apply(&delta);
+        assert_eq!(got, tiled);
+        // The same records as version 1, tile by tile.
+        let mut whole: Vec<[u8; RECORD_BYTES]> = decode_records(&encode(&pattern).unwrap());
+        let mut tiles: Vec<[u8; RECORD_BYTES]> = got
+            .records()
+            .chunks_exact(RECORD_BYTES)
+            .map(|r| r.try_into().unwrap())
+            .collect();
+        whole.sort();
+        tiles.sort();
+        assert_eq!(whole, tiles);
+    }
+
+    fn decode_records(bytes: &[u8]) -> Vec<[u8; RECORD_BYTES]> {
+        let (header, body) = split(bytes, PATTERN_VERSION).unwrap();
+        assert_eq!(body.len(), dot_count(&header).unwrap() * RECORD_BYTES);
+        body.chunks_exact(RECORD_BYTES)
+            .map(|r| r.try_into().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_delta_lists_only_changed_tiles_and_applies_exactly() {
+        let before = norwood(NorwoodStage::III, 7);
+        let mut after = before.clone();
+        // A round exclusion in the middle of the treated area: a few tiles change.
+        after.exclusions = serde_json::from_value(serde_json::json!([
+            {"kind": "circle", "center_mm": [0.0, 60.0], "radius_mm": 10.0}
+        ]))
+        .unwrap();
+        let (a, b) = (generate(&before).unwrap(), generate(&after).unwrap());
+        let (ta, tb) = (TiledDots::of(&a), TiledDots::of(&b));
+        let bytes = encode_delta(&b, &tb, Some((4, &ta)), 5, Map::new()).unwrap();
+        let delta = decode_delta(&bytes).unwrap();
+        assert_eq!((delta.version, delta.base), (5, Some(4)));
+        assert!(!delta.tiles.is_empty());
+        let mut patched = ta.clone();
+        patched.apply(&delta);
+        assert_eq!(patched, tb);
+        assert_eq!(patched.records(), tb.records());
+        assert_eq!(delta.header["dot_count"], b.dots.len());
+        // Nothing changed: nothing listed.
+        let same = decode_delta(&encode_delta(&b, &tb, Some((5, &tb)), 6, Map::new()).unwrap()).unwrap();
+        assert!(same.tiles.is_empty());
+        // Only the tiles that differ are listed: one that loses every dot (listed empty) and
+        // one that loses its first dot.
+        let mut edited = tb.clone();
+        let first = *tb.tiles.keys().next().unwrap();
+        let second = *tb
+            .tiles
+            .iter()
+            .filter(|(tile, _)| **tile != first)
+            .max_by_key(|(_, dots)| dots.len())
+            .unwrap()
+            .0;
+        edited.tiles.remove(&first);
+        edited.tiles.get_mut(&second).unwrap().drain(..RECORD_BYTES);
+        let d = decode_delta(&encode_delta(&b, &edited, Some((6, &tb)), 7, Map::new()).unwrap()).unwrap();
+        assert_eq!(
+            d.tiles,
+            vec![(first, Vec::new()), (second, edited.tiles[&second].clone())]
+        );
+        assert_eq!(
+            d.header["dot_count"],
+            tb.dot_count() - tb.tiles[&first].len() / RECORD_BYTES - 1
+        );
+        let mut again = tb.clone();
+        again.apply(&d);
+        assert_eq!(again, edited);
+    }
+
+    #[test]
+    fn damaged_deltas_are_refused() {
+        let pattern = generate(&PatternRequest::default()).unwrap();
+        let tiled = TiledDots::of(&pattern);
+        let bytes = encode_delta(&pattern, &tiled, None, 1, Map::new()).unwrap();
+        assert!(decode_delta(&bytes).is_ok());
+        assert!(decode_delta(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(&[0; RECORD_BYTES]);
+        assert!(decode_delta(&longer).is_err());
+        // A version 1 pattern is not a delta, nor the other way round.
+        assert!(decode_delta(&encode(&pattern).unwrap()).is_err());
+        assert!(decode(&bytes).is_err());
+        // A record moved into another tile's entry.
+        let (header, body) = split(&bytes, DELTA_VERSION).unwrap();
+        let table = header["delta"]["tiles"].as_u64().unwrap() as usize * TILE_ENTRY_BYTES;
+        let at = bytes.len() - body.len() + table;
+        let mut moved = bytes.clone();
+        let x = i16::from_le_bytes([moved[at], moved[at + 1]]).wrapping_add(TILE_HUNDREDTHS as i16);
+        moved[at..at + 2].copy_from_slice(&x.to_le_bytes());
+        assert!(decode_delta(&moved).is_err());
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //!   field, and the signed-in user with the CSRF check.
 //! - [`error`]: the one error type, [`ApiError`], and how store and core errors map to it.
 //! - [`compute`]: the planner, pattern engine and renderer as the API calls them.
-//! - [`binary`]: the compact binary pattern format.
+//! - [`binary`]: the compact binary pattern format and its deltas.
+//! - [`designer`]: the designer's edit sessions (drag updates as deltas, the newest edit
+//!   superseding older ones, the plan's figures in the same answer).
 //! - [`studio`]: the pages people use at the clinic.
 //! - [`config`], [`serve`](mod@serve), [`demo`]: running it.
 #![deny(missing_docs)]
@@ -39,6 +41,7 @@ pub mod binary;
 pub mod compute;
 pub mod config;
 pub mod demo;
+pub mod designer;
 pub mod error;
 pub mod extract;
 pub mod serve;

@@ -27,6 +27,8 @@ struct Inner {
     settings: Mutex<HashMap<Uuid, (Instant, Arc<ClinicSettings>)>>,
     /// Recently generated patterns, newest last: (hash of the request, pattern).
     patterns: Mutex<Vec<([u8; 32], Arc<Pattern>)>>,
+    /// The designer's edit sessions.
+    designer: crate::designer::DesignerSessions,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
                 config,
                 settings: Mutex::new(HashMap::new()),
                 patterns: Mutex::new(Vec::new()),
+                designer: crate::designer::DesignerSessions::default(),
             }),
         }
     }
@@ -50,6 +53,11 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The designer's edit sessions.
+    pub fn designer(&self) -> &crate::designer::DesignerSessions {
+        &self.inner.designer
     }
 
     /// The acting user's clinic settings: the defaults with the clinic's file over them.

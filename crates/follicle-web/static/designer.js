@@ -1,12 +1,25 @@
 // Follicle designer: the head chart with live dots.
 //
-// The design is a pattern request (the JSON `follicle pattern --design` reads). Every edit
-// makes a new request; the API answers the dots in the compact binary form
-// (application/vnd.follicle.pattern, see follicle_web::binary), which this script reads
-// with a DataView and draws on a canvas. While dragging, at most one request is in flight:
-// the newest edit waits and is sent when the answer comes, so the dots follow the pointer
-// as fast as the server draws them. Each update's latency (pointer event to dots drawn) is
-// kept in `window.follicleDesigner.latencies` for the end-to-end tests' benchmark.
+// The design is a pattern request (the JSON `follicle pattern --design` reads). When the page
+// opens it asks for an edit session (POST /api/v1/designer-sessions); every edit then goes to
+// the session (POST /api/v1/designer-sessions/{id}/edits) with a sequence number and the
+// version of the dots this page holds, and the answer is a delta in the binary form
+// (application/vnd.follicle.pattern version 2, see follicle_web::binary): the 16 mm tiles of
+// the chart whose dots changed, with their new dots, and the plan's hours, sessions and price
+// in its header. The page keeps its dots by tile, replaces the tiles a delta lists and redraws.
+//
+// The newest edit supersedes: when the server keeps up with the pointer, a new edit aborts the
+// request in flight and is sent at once (the server drops an edit superseded before or while it
+// is drawn, answering 409); when it does not keep up, the newest edit waits for the answer in
+// flight instead (aborting would only throw that work away: the server draws one edit of a
+// session at a time). Letting go of the pointer sends the design once more with `release`,
+// which the server draws by a full generation: the dots after a drag are exactly the
+// pattern's.
+//
+// For the end-to-end tests' benchmark `window.follicleDesigner` keeps `latencies` (each drawn
+// update: its pointer event to its dots on the canvas) and `eventLatencies` (each pointer
+// event: to the first drawing that includes it), and `dots` and `checksum` of what is drawn
+// (`checksumOf` gives the same for a whole pattern from POST /api/v1/pattern).
 "use strict";
 
 const ZONES = ["hairline", "frontal", "temples", "mid_scalp", "crown", "sides_back", "scar"];
@@ -15,28 +28,67 @@ const ZONES = ["hairline", "frontal", "temples", "mid_scalp", "crown", "sides_ba
 const HANDLE_EVERY = 12;
 const ZONE_FALLOFF_MM = 18;
 const ZONE_COLOURS = { hairline: "#2c7fb8", frontal: "#41ab5d", temples: "#807dba", mid_scalp: "#fd8d3c", crown: "#e7298a", sides_back: "#969696", scar: "#d7301f" };
+const RECORD_BYTES = 12;
+const TILE_HUNDREDTHS = 1600;
+// With nothing drawn for this long, an edit in flight is never aborted (it is let through).
+const STARVING_MS = 150;
 
-function decodePattern(buffer) {
+// The magic, version, header and the offset of the bytes after it.
+function readFrame(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
   if (magic !== "FPAT") throw new Error("not a Follicle pattern");
-  const recordBytes = view.getUint16(6, true);
+  const version = view.getUint16(4, true);
+  if (view.getUint16(6, true) !== RECORD_BYTES) throw new Error("unknown record size");
   const headerLength = view.getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 12, headerLength)));
   let offset = 12 + headerLength;
   offset += (4 - (offset % 4)) % 4;
-  const n = header.dot_count;
-  const x = new Float32Array(n), y = new Float32Array(n), d = new Float32Array(n);
-  const session = new Uint8Array(n), zone = new Uint8Array(n), shade = new Float32Array(n);
-  for (let i = 0; i < n; i++, offset += recordBytes) {
-    x[i] = view.getInt16(offset, true) / 100;
-    y[i] = view.getInt16(offset + 2, true) / 100;
-    d[i] = view.getUint16(offset + 4, true) / 1000;
-    session[i] = view.getUint8(offset + 6);
-    zone[i] = view.getUint8(offset + 7);
-    shade[i] = view.getUint8(offset + 10) / 255;
+  return { view, version, header, offset };
+}
+
+// A checksum of dot records that does not depend on their order: the sum of each record's
+// FNV-1a hash, modulo 2^32.
+function recordsChecksum(bytes, from, n) {
+  let sum = 0;
+  for (let i = 0, o = from; i < n; i++, o += RECORD_BYTES) {
+    let h = 0x811c9dc5;
+    for (let k = 0; k < RECORD_BYTES; k++) h = Math.imul(h ^ bytes[o + k], 0x01000193);
+    sum = (sum + (h >>> 0)) >>> 0;
   }
-  return { header, n, x, y, d, session, zone, shade };
+  return sum;
+}
+
+// One tile's dots, decoded from its records (a copy, so the answer's buffer can go).
+function decodeTile(buffer, offset, n) {
+  const rec = new Uint8Array(buffer.slice(offset, offset + n * RECORD_BYTES));
+  const view = new DataView(rec.buffer);
+  const x = new Float32Array(n), y = new Float32Array(n);
+  const session = new Uint8Array(n), shade = new Float32Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += RECORD_BYTES) {
+    x[i] = view.getInt16(o, true) / 100;
+    y[i] = view.getInt16(o + 2, true) / 100;
+    session[i] = rec[o + 6];
+    shade[i] = rec[o + 10] / 255;
+  }
+  return { n, x, y, session, shade, sum: recordsChecksum(rec, 0, n) };
+}
+
+// Applies a delta (version 2) to the tiles (a Map "col,row" → tile). Returns its header.
+function applyDelta(buffer, tiles) {
+  const { view, version, header, offset } = readFrame(buffer);
+  if (version !== 2) throw new Error(`expected a delta (version 2), got version ${version}`);
+  const d = header.delta;
+  if (d.base === null) tiles.clear();
+  let at = offset + d.tiles * 8;
+  for (let t = 0, e = offset; t < d.tiles; t++, e += 8) {
+    const col = view.getInt16(e, true), row = view.getInt16(e + 2, true), n = view.getUint32(e + 4, true);
+    const key = `${col},${row}`;
+    if (n === 0) tiles.delete(key); else tiles.set(key, decodeTile(buffer, at, n));
+    at += n * RECORD_BYTES;
+  }
+  if (at !== buffer.byteLength) throw new Error("the delta's records do not match its tile table");
+  return header;
 }
 
 function circle(cx, cy, r, steps = 20) {
@@ -61,11 +113,20 @@ function init(root) {
     selected: 0,
     undo: [],
     redo: [],
-    inFlight: false,
-    pending: null,
+    tiles: new Map(), // "col,row" → the tile's dots
+    dotsVersion: 0, // counts changes of the tiles
+    version: null, // the version of the dots held (the server's), the base of the next delta
+    session: null, // the edit session's id (a promise while it is being opened)
+    seq: 0,
+    inFlight: null, // { seq, controller, sentAt, startedAt, release }
+    pending: null, // the newest edit waiting for the one in flight: { seq, startedAt, release }
     drag: null,
   };
-  const api = (window.follicleDesigner = { latencies: [], updates: 0, state });
+  const api = (window.follicleDesigner = { latencies: [], eventLatencies: [], updates: 0, superseded: 0, state });
+  api.checksumOf = (buffer) => {
+    const { header, offset } = readFrame(buffer);
+    return { dots: header.dot_count, checksum: recordsChecksum(new Uint8Array(buffer), offset, header.dot_count) };
+  };
   document.getElementById("style").value = state.request.hairline.style || "soft";
 
   // Chart mm → canvas px: the forehead (y > 0) at the top.
@@ -85,12 +146,61 @@ function init(root) {
     return [rect.left + (px * rect.width) / canvas.width, rect.top + (py * rect.height) / canvas.height];
   };
 
+  // The dots are drawn into pixels (a 1-pixel square per dot at the chart's scale, blended
+  // like a fill with the dot's opacity): tens of thousands of fillRect calls with their own
+  // colour strings would take longer than the server takes to answer.
+  // The pixels are kept until the dots or the sessions shown change (moving a handle redraws
+  // only the lines over them).
+  let image = null, pixels32 = null, imageOf = null;
+  const BACKGROUND = [0xea, 0xd9, 0xc6];
+  function drawDots(upTo) {
+    if (!image || image.width !== canvas.width || image.height !== canvas.height) {
+      image = ctx.createImageData(canvas.width, canvas.height);
+      pixels32 = new Uint32Array(image.data.buffer);
+      imageOf = null;
+    }
+    if (imageOf && imageOf.version === state.dotsVersion && imageOf.upTo === upTo && imageOf.scale === scale) {
+      ctx.putImageData(image, 0, 0);
+      return;
+    }
+    imageOf = { version: state.dotsVersion, upTo, scale };
+    const w = image.width, h = image.height, px = image.data;
+    // Little-endian RGBA in one word (every browser this runs in is little-endian; the
+    // fallback fills byte by byte).
+    if (new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) {
+      pixels32.fill((0xff << 24) | (BACKGROUND[2] << 16) | (BACKGROUND[1] << 8) | BACKGROUND[0]);
+    } else {
+      for (let i = 0; i < px.length; i += 4) { px[i] = BACKGROUND[0]; px[i + 1] = BACKGROUND[1]; px[i + 2] = BACKGROUND[2]; px[i + 3] = 255; }
+    }
+    const side = Math.max(1, Math.round(Math.max(0.9, 0.12 * scale)));
+    const half = side / 2;
+    for (const t of state.tiles.values()) {
+      for (let i = 0; i < t.n; i++) {
+        if (t.session[i] > upTo) continue;
+        const x0 = Math.round(cx + t.x[i] * scale - half), y0 = Math.round(cy - t.y[i] * scale - half);
+        if (x0 < 0 || y0 < 0 || x0 + side > w || y0 + side > h) continue;
+        const a = 0.35 + 0.65 * t.shade[i], keep = 1 - a;
+        for (let yy = y0; yy < y0 + side; yy++) {
+          for (let o = (yy * w + x0) * 4, end = o + side * 4; o < end; o += 4) {
+            px[o] = px[o] * keep + 34 * a;
+            px[o + 1] = px[o + 1] * keep + 30 * a;
+            px[o + 2] = px[o + 2] * keep + 32 * a;
+          }
+        }
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+  }
+
   function draw() {
     const p = state.pattern;
-    ctx.fillStyle = "#ead9c6";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-    if (!p) return;
+    if (!p) {
+      ctx.fillStyle = "#ead9c6";
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      return;
+    }
     const h = p.header;
+    drawDots(Number(sessionSelect.value || h.sessions));
     ctx.lineWidth = 1.5;
     ctx.strokeStyle = "#b39b84";
     path(h.outline, true);
@@ -99,14 +209,6 @@ function init(root) {
       ctx.setLineDash([6, 4]);
       path(z.polygon, true);
       ctx.setLineDash([]);
-    }
-    const upTo = Number(sessionSelect.value || h.sessions);
-    const r = Math.max(0.9, 0.12 * scale);
-    for (let i = 0; i < p.n; i++) {
-      if (p.session[i] > upTo) continue;
-      const [px, py] = toPx([p.x[i], p.y[i]]);
-      ctx.fillStyle = `rgba(34, 30, 32, ${0.35 + 0.65 * p.shade[i]})`;
-      ctx.fillRect(px - r / 2, py - r / 2, r, r);
     }
     if (tool() === "zones") {
       for (const z of currentZones()) {
@@ -139,69 +241,140 @@ function init(root) {
     ctx.stroke();
   }
 
-  // One request in flight; the newest waiting edit goes next.
-  function regenerate(startedAt) {
-    const body = JSON.stringify(state.request);
-    if (state.inFlight) { state.pending = { body, startedAt }; return; }
-    send(body, startedAt);
-  }
-  async function send(body, startedAt) {
-    state.inFlight = true;
-    try {
-      const res = await fetch("/api/v1/pattern", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/vnd.follicle.pattern", "X-CSRF-Token": root.dataset.csrf },
-        body,
-      });
-      if (!res.ok) {
-        const err = await res.json().catch(() => ({ error: { message: res.statusText } }));
-        status.textContent = `Not drawn: ${err.error.field ? err.error.field + ": " : ""}${err.error.message}`;
-      } else {
-        const pattern = decodePattern(await res.arrayBuffer());
-        if (!state.pattern) fit(pattern.header);
-        state.pattern = pattern;
-        if (!state.drag) state.anchors = pattern.header.hairline.anchors.map((a) => a.slice());
-        fillSessions(pattern.header.sessions);
-        draw();
-        api.updates += 1;
-        if (startedAt) api.latencies.push(performance.now() - startedAt);
-        status.textContent = `${pattern.n.toLocaleString()} dots over ${pattern.header.sessions} sessions.`;
-        refreshPlan(body);
-        api.dots = pattern.n;
-        let sum = 0;
-        for (let i = 0; i < pattern.n; i++) sum += pattern.x[i] * 3 + pattern.y[i] * 7;
-        api.checksum = sum;
-      }
-    } catch (e) {
-      status.textContent = "The server did not answer: " + e.message;
-    } finally {
-      state.inFlight = false;
-      if (state.pending) { const next = state.pending; state.pending = null; send(next.body, next.startedAt); }
-    }
-  }
-  // The hours, sessions and price that go with the design as it now stands (the server plans
-  // it; only the newest answer is shown).
-  let planAsked = 0;
-  async function refreshPlan(body) {
-    const cid = root.dataset.consultation;
-    const out = document.getElementById("plan-figures");
-    if (!cid || !out) return;
-    const asked = ++planAsked;
-    try {
-      const res = await fetch(`/api/v1/consultations/${cid}/design-plan`, {
+  // The edit session: opened once, again when the server has forgotten it (404).
+  function openSession() {
+    if (!state.session) {
+      const cid = root.dataset.consultation;
+      state.session = fetch("/api/v1/designer-sessions", {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
-        body,
-      });
-      const json = await res.json();
-      if (asked !== planAsked) return;
-      if (!res.ok) { out.textContent = `Not planned: ${json.error.field ? json.error.field + ": " : ""}${json.error.message}`; return; }
-      const price = json.total === null ? "no quote" : `${json.currency} ${json.total.toLocaleString()}`;
-      out.textContent = `${json.sessions} sessions · ${json.total_hours.toFixed(2)} h · ${json.total_dots.toLocaleString()} dots · ${price}`;
-      api.plan = json;
-    } catch (e) {
-      if (asked === planAsked) out.textContent = "The server did not answer: " + e.message;
+        body: JSON.stringify({ consultation_id: cid || null }),
+      }).then(async (res) => {
+        const json = await res.json();
+        if (!res.ok) { state.session = null; throw new Error(json.error ? json.error.message : res.statusText); }
+        state.session = json.id;
+        return json.id;
+      }, (e) => { state.session = null; throw e; });
     }
+    return Promise.resolve(state.session);
+  }
+  window.addEventListener("pagehide", () => {
+    if (typeof state.session === "string") {
+      fetch(`/api/v1/designer-sessions/${state.session}`, { method: "DELETE", keepalive: true, headers: { "X-CSRF-Token": root.dataset.csrf } }).catch(() => {});
+    }
+  });
+
+  // Round trips and pointer intervals (smoothed): whether the server keeps up with the pointer.
+  let roundTripMs = null, intervalMs = null, lastEditAt = null, lastDrawAt = performance.now();
+  const smooth = (old, x) => (old === null ? x : 0.7 * old + 0.3 * x);
+  const events = []; // pointer events not yet drawn: { seq, at }
+
+  // A new edit (the design is state.request): sent now, or after the answer in flight.
+  function regenerate(startedAt, release = !state.drag) {
+    const seq = ++state.seq;
+    const now = performance.now();
+    if (startedAt) {
+      events.push({ seq, at: startedAt });
+      if (lastEditAt !== null && now - lastEditAt < 1000) intervalMs = smooth(intervalMs, now - lastEditAt);
+      lastEditAt = now;
+    }
+    const edit = { seq, startedAt, release };
+    const flying = state.inFlight;
+    if (flying) {
+      const keepsUp = roundTripMs !== null && intervalMs !== null && roundTripMs < intervalMs;
+      const starving = now - lastDrawAt > STARVING_MS;
+      if (!keepsUp || starving) {
+        // Let the answer in flight come; the newest edit waits (an older waiting one is dropped).
+        if (state.pending) api.superseded += 1;
+        state.pending = edit;
+        return;
+      }
+      flying.controller.abort();
+      api.superseded += 1;
+    }
+    if (state.pending) { state.pending = null; api.superseded += 1; }
+    send(edit);
+  }
+
+  async function send(edit) {
+    const controller = new AbortController();
+    const flight = { ...edit, controller, sentAt: performance.now() };
+    state.inFlight = flight;
+    try {
+      const id = await openSession();
+      const res = await fetch(`/api/v1/designer-sessions/${id}/edits`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/vnd.follicle.pattern", "X-CSRF-Token": root.dataset.csrf },
+        body: JSON.stringify({ seq: edit.seq, base: state.version, release: edit.release, request: state.request }),
+        signal: controller.signal,
+      });
+      if (res.status === 404) {
+        // The server forgot the session (expired, or restarted): a new one, and every tile.
+        await res.body?.cancel();
+        if (state.session === id) state.session = null;
+        state.version = null;
+        if (state.inFlight === flight && !state.pending && !edit.reopened) state.pending = { ...edit, reopened: true };
+        else if (edit.reopened) status.textContent = "Not drawn: the server keeps no designer session for this page; reload it.";
+        return;
+      }
+      if (res.status === 409) { await res.body?.cancel(); return; } // superseded: a newer edit is on its way
+      if (!res.ok) {
+        const err = await res.json().catch(() => ({ error: { message: res.statusText } }));
+        if (state.inFlight === flight) status.textContent = `Not drawn: ${err.error.field ? err.error.field + ": " : ""}${err.error.message}`;
+        return;
+      }
+      const buffer = await res.arrayBuffer();
+      if (state.inFlight !== flight) return; // superseded while it was read
+      roundTripMs = smooth(roundTripMs, performance.now() - flight.sentAt);
+      state.dotsVersion += 1;
+      const header = applyDelta(buffer, state.tiles);
+      state.version = header.delta.version;
+      drawn(header, edit);
+    } catch (e) {
+      if (e.name === "AbortError") return;
+      if (state.inFlight === flight) status.textContent = "The server did not answer: " + e.message;
+      // The tiles may be half patched: ask for all of them next time.
+      state.version = null;
+    } finally {
+      if (state.inFlight === flight) {
+        state.inFlight = null;
+        if (state.pending) { const next = state.pending; state.pending = null; send(next); }
+      }
+    }
+  }
+
+  // A delta was applied: redraw, and keep the figures.
+  function drawn(header, edit) {
+    let n = 0, sum = 0;
+    for (const t of state.tiles.values()) { n += t.n; sum = (sum + t.sum) >>> 0; }
+    if (n !== header.dot_count) throw new Error(`${n} dots after the delta, expected ${header.dot_count}`);
+    const first = !state.pattern;
+    state.pattern = { header, n };
+    if (first) fit(header);
+    if (!state.drag) state.anchors = header.hairline.anchors.map((a) => a.slice());
+    fillSessions(header.sessions);
+    draw();
+    const now = performance.now();
+    lastDrawAt = now;
+    api.updates += 1;
+    api.dots = n;
+    api.checksum = sum;
+    api.version = header.delta.version;
+    if (edit.startedAt) api.latencies.push(now - edit.startedAt);
+    while (events.length && events[0].seq <= edit.seq) api.eventLatencies.push(now - events.shift().at);
+    status.textContent = `${n.toLocaleString()} dots over ${header.sessions} sessions.`;
+    showPlan(header.plan);
+  }
+
+  // The hours, sessions and price that go with the design as it now stands (planned by the
+  // server with the dots, in the same answer).
+  function showPlan(plan) {
+    const out = document.getElementById("plan-figures");
+    if (!plan || !out) return;
+    if (plan.error) { out.textContent = `Not planned: ${plan.error.field ? plan.error.field + ": " : ""}${plan.error.message}`; return; }
+    const price = plan.total === null ? "no quote" : `${plan.currency} ${plan.total.toLocaleString()}`;
+    out.textContent = `${plan.sessions} sessions · ${plan.total_hours.toFixed(2)} h · ${plan.total_dots.toLocaleString()} dots · ${price}`;
+    api.plan = plan;
   }
   function fillSessions(n) {
     if (sessionSelect.options.length === n) return;
@@ -313,7 +486,8 @@ function init(root) {
     draw();
     regenerate(startedAt);
   });
-  const endDrag = () => { if (state.drag) { state.drag = null; regenerate(null); } };
+  // Letting go: the design once more, drawn by a full generation (release).
+  const endDrag = () => { if (state.drag) { state.drag = null; regenerate(null, true); } };
   canvas.addEventListener("pointerup", endDrag);
   canvas.addEventListener("pointercancel", endDrag);
 

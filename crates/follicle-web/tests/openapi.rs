@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::support::{App, Auth, Backend, Payload, TestStore};
 
 /// Every operation the API's router serves, as (method, path under `/api/v1`).
-const ROUTES: [(&str, &str); 51] = [
+const ROUTES: [(&str, &str); 54] = [
     ("get", "/health"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
@@ -35,6 +35,9 @@ const ROUTES: [(&str, &str); 51] = [
     ("post", "/consultations/{id}/replan"),
     ("post", "/clients/{id}/replan"),
     ("post", "/consultations/{id}/design-plan"),
+    ("post", "/designer-sessions"),
+    ("post", "/designer-sessions/{id}/edits"),
+    ("delete", "/designer-sessions/{id}"),
     ("get", "/clients/{id}/designs"),
     ("post", "/clients/{id}/designs"),
     ("get", "/designs/{id}"),

@@ -8,6 +8,8 @@
 //!
 //! - `api`: every endpoint, with the content of its answers.
 //! - `auth`: sign-in failures and the rate limit, CSRF, roles.
+//! - `designer`: the designer's edit sessions: deltas that patch to the full pattern,
+//!   superseded edits, the plan in the answer.
 //! - `isolation`: another clinic finds nothing of the first, by any id on any route.
 //! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
 //! - `openapi`: the document (snapshot) and that it lists every route.
@@ -17,6 +19,7 @@
 
 mod api;
 mod auth;
+mod designer;
 mod fuzz;
 mod isolation;
 mod openapi;
@@ -75,6 +78,10 @@ both! {
         pigments_products_batches_stock_recall,
         audit_and_export,
         compute_assess_plan_pattern_preview,
+    }
+    designer {
+        drag_deltas_patch_to_the_full_pattern,
+        superseded_edits_and_sessions,
     }
     auth {
         wrong_password_then_rate_limited_then_logout_revokes,

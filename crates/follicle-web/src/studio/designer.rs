@@ -1,9 +1,10 @@
 //! The designer: the head chart with the dots, the hairline's control points to drag, zones to
 //! paint or erase, style and density, sessions and "in N years", undo/redo, and saving as a
-//! new design version with the plan and quote that go with it. After every edit the script
-//! also asks for the hours, sessions and price (`POST /api/v1/consultations/{id}/design-plan`). The page gives the script the design; the script asks the API for the
-//! dots (`POST /api/v1/pattern`, binary) after every change and for previews
-//! (`POST /api/v1/preview`).
+//! new design version with the plan and quote that go with it. The page gives the script the
+//! design; the script opens an edit session and sends every edit to it
+//! (`POST /api/v1/designer-sessions/{id}/edits`, see [`crate::designer`]), which answers the
+//! tiles of dots that changed and the hours, sessions and price of the design as it stands;
+//! previews come from `POST /api/v1/preview`.
 
 use askama::Template;
 use axum::extract::State;
