@@ -17,6 +17,7 @@ mod api;
 mod auth;
 mod fuzz;
 mod isolation;
+mod lean;
 mod openapi;
 mod records;
 mod support;
