@@ -127,8 +127,7 @@ async fn cached_sessions_end_at_once(test: TestStore) {
     let store = &test.store;
     let c = clinic(store, "Cached sessions").await;
     let now = OffsetDateTime::now_utc();
-    let users = store.users(&c.owner).await.unwrap();
-    let practitioner = users.iter().find(|u| u.id == c.practitioner.user_id()).unwrap();
+    let practitioner = store.user(&c.owner, c.practitioner.user_id()).await.unwrap();
     let login = |email: String| async move { store.login(&email, PASSWORD, "192.0.2.7", now).await.unwrap() };
 
     // Signed out: the cached session is gone.
