@@ -16,7 +16,7 @@
 //! session_cache_seconds = 5      # a valid session is reused this long without a database lookup
 //!                                # (sign-out on another app server takes effect here within it)
 //! worker_threads = 0             # async worker threads; 0 for one per core
-//! blocking_threads = 8           # threads for patterns, previews, password checks; more wait
+//! blocking_threads = 4           # threads for patterns, previews, password checks; more wait
 //! malloc_arenas = 2              # glibc malloc arenas; 0 for glibc's default (8 per core)
 //!
 //! [database]
@@ -107,7 +107,7 @@ impl Default for HttpConfig {
             pattern_cache_bytes: 64 << 20,
             session_cache_seconds: 5,
             worker_threads: 0,
-            blocking_threads: 8,
+            blocking_threads: 4,
             malloc_arenas: 2,
         }
     }
