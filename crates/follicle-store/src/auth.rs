@@ -96,8 +96,8 @@ pub struct LoginSession {
 }
 
 /// SHA-256 of a token's text: what the database keeps.
-pub(crate) fn token_digest(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+pub(crate) fn token_sha256(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Passwords: 10 to 1,024 bytes (argon2 on megabytes of input would be a cheap attack).

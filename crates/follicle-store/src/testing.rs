@@ -17,6 +17,8 @@ pub fn postgres_url() -> String {
 pub struct TestStore {
     /// The store.
     pub store: Store,
+    /// The URL the store was opened with (to open it again).
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -28,20 +30,38 @@ enum Cleanup {
 impl TestStore {
     /// A SQLite store in a fresh temporary folder.
     pub async fn sqlite() -> TestStore {
+        TestStore::sqlite_with(options()).await
+    }
+
+    /// A SQLite store in a fresh temporary folder, with these options.
+    pub async fn sqlite_with(options: StoreOptions) -> TestStore {
         let dir = temp_dir();
         let url = format!("sqlite://{}", dir.join("data/follicle.db").display());
-        let store = Store::open_with(&url, Blobs::in_memory(), options())
+        let store = Store::open_with(&url, Blobs::in_memory(), options)
             .await
             .expect("open SQLite store");
         TestStore {
             store,
+            url,
             cleanup: Cleanup::Folder(dir),
         }
+    }
+
+    /// The same database opened again (as a restarted server would), with these options.
+    pub async fn reopen(&self, options: StoreOptions) -> Store {
+        Store::open_with(&self.url, Blobs::in_memory(), options)
+            .await
+            .expect("open the store again")
     }
 
     /// A PostgreSQL store in a fresh schema (`follicle_test_<random>`), so parallel tests
     /// and repeated runs never meet.
     pub async fn postgres() -> TestStore {
+        TestStore::postgres_with(options()).await
+    }
+
+    /// A PostgreSQL store in a fresh schema, with these options.
+    pub async fn postgres_with(options: StoreOptions) -> TestStore {
         let url = postgres_url();
         let schema = format!("follicle_test_{}", Uuid::new_v4().simple());
         admin(&url, &format!("CREATE SCHEMA {schema}")).await;
@@ -49,10 +69,14 @@ impl TestStore {
         // The application name marks this test's connections, so the clean-up can end them.
         let store_url = format!("{url}{separator}options[search_path]={schema}&application_name={schema}");
         let cleanup = Cleanup::Schema { url, schema };
-        let store = Store::open_with(&store_url, Blobs::in_memory(), options())
+        let store = Store::open_with(&store_url, Blobs::in_memory(), options)
             .await
             .expect("open PostgreSQL store");
-        TestStore { store, cleanup }
+        TestStore {
+            store,
+            url: store_url,
+            cleanup,
+        }
     }
 }
 
@@ -102,7 +126,8 @@ async fn admin(url: &str, sql: &str) {
     let _ = connection.close().await;
 }
 
-fn options() -> StoreOptions {
+/// The options the test stores use unless given others: a small pool.
+pub fn options() -> StoreOptions {
     StoreOptions {
         max_connections: 4,
         ..StoreOptions::default()

@@ -12,10 +12,18 @@
 //! settings_cache_seconds = 5     # how soon a settings change reaches the other app servers
 //! shutdown_grace_seconds = 20
 //! pattern_cache_entries = 16     # generated patterns kept for identical requests
+//! pattern_cache_bytes = 67108864 # …and at most this many bytes of them with their encoded answers
+//! session_cache_seconds = 5      # a valid session is reused this long without a database lookup
+//!                                # (sign-out on another app server takes effect here within it)
+//! worker_threads = 0             # async worker threads; 0 for one per core
+//! blocking_threads = 4           # threads for patterns, previews, password checks; more wait
+//! malloc_arenas = 2              # glibc malloc arenas; 0 for glibc's default (8 per core)
 //!
 //! [database]
 //! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
 //! max_connections = 8
+//! audit_flush_ms = 250           # reads' audit rows are written in batches this often…
+//! audit_batch_rows = 512         # …or when this many wait (a graceful stop writes them all)
 //!
 //! [storage]
 //! data_dir = "follicle-data"     # the SQLite file and, with photos = "local", the photos
@@ -67,6 +75,22 @@ pub struct HttpConfig {
     pub shutdown_grace_seconds: u64,
     /// Generated patterns kept for identical requests (a full scalp is about 3 MB); 0 for none.
     pub pattern_cache_entries: usize,
+    /// Bytes the kept patterns may hold with their encoded answers (a full scalp's JSON
+    /// answer is about 6 MB, its binary one 0.45 MB); the oldest go first. 0 for none.
+    pub pattern_cache_bytes: usize,
+    /// How long a session found valid is reused without asking the database; 0 for never.
+    /// A sign-out, a revoked session or a changed user through this server takes effect at
+    /// once; through another server on the same database, within this time.
+    pub session_cache_seconds: u64,
+    /// Threads running async tasks; 0 for one per core.
+    pub worker_threads: usize,
+    /// Threads for blocking work (pattern generation and encoding, previews, password
+    /// hashing); more such requests wait for one. Each holds its work's memory.
+    pub blocking_threads: usize,
+    /// glibc malloc arenas (`M_ARENA_MAX`): memory freed in one arena is not reused by
+    /// threads of another, so many arenas keep the peak of every thread. 0 for glibc's
+    /// default (8 per core). Read by `follicle serve` at start-up.
+    pub malloc_arenas: usize,
 }
 
 impl Default for HttpConfig {
@@ -80,18 +104,38 @@ impl Default for HttpConfig {
             settings_cache_seconds: 5,
             shutdown_grace_seconds: 20,
             pattern_cache_entries: 16,
+            pattern_cache_bytes: 64 << 20,
+            session_cache_seconds: 5,
+            worker_threads: 0,
+            blocking_threads: 4,
+            malloc_arenas: 2,
         }
     }
 }
 
 /// The `[database]` section.
-#[derive(Clone, Default, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://path` or `postgres://…`; empty for `sqlite://<data_dir>/follicle.db`.
     pub url: String,
     /// Connections in the pool; 0 for the store's default.
     pub max_connections: u32,
+    /// How often the audit rows of reads are written, in one batch, milliseconds.
+    pub audit_flush_ms: u64,
+    /// Read-audit rows waiting that make the next read write them (bounds the buffer).
+    pub audit_batch_rows: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> DatabaseConfig {
+        DatabaseConfig {
+            url: String::new(),
+            max_connections: 0,
+            audit_flush_ms: 250,
+            audit_batch_rows: 512,
+        }
+    }
 }
 
 impl std::fmt::Debug for DatabaseConfig {
@@ -100,6 +144,8 @@ impl std::fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
+            .field("audit_flush_ms", &self.audit_flush_ms)
+            .field("audit_batch_rows", &self.audit_batch_rows)
             .finish()
     }
 }
@@ -248,6 +294,24 @@ impl ServerConfig {
                 self.server.max_json_bytes
             )));
         }
+        if !(1..=60_000).contains(&self.database.audit_flush_ms) {
+            return Err(ConfigError(format!(
+                "database.audit_flush_ms: expected 1 to 60000, got {}",
+                self.database.audit_flush_ms
+            )));
+        }
+        if !(1..=100_000).contains(&self.database.audit_batch_rows) {
+            return Err(ConfigError(format!(
+                "database.audit_batch_rows: expected 1 to 100000, got {}",
+                self.database.audit_batch_rows
+            )));
+        }
+        if !(1..=1024).contains(&self.server.blocking_threads) {
+            return Err(ConfigError(format!(
+                "server.blocking_threads: expected 1 to 1024, got {}",
+                self.server.blocking_threads
+            )));
+        }
         if self.storage.photos == PhotoStorage::S3 && self.storage.s3_bucket.trim().is_empty() {
             return Err(ConfigError(
                 "storage.s3_bucket: required with storage.photos = \"s3\"".into(),
@@ -311,13 +375,17 @@ mod tests {
         assert!(e.to_string().contains("database.url"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__MAX_JSON_BYTES", "lots")])).unwrap_err();
         assert!(e.to_string().contains("max_json_bytes"), "{e}");
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__DATABASE__AUDIT_FLUSH_MS", "0")])).unwrap_err();
+        assert!(e.to_string().contains("database.audit_flush_ms"), "{e}");
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__BLOCKING_THREADS", "0")])).unwrap_err();
+        assert!(e.to_string().contains("server.blocking_threads"), "{e}");
     }
 
     #[test]
     fn passwords_never_reach_the_log() {
         let c = DatabaseConfig {
             url: "postgres://clinic:hunter2@db.internal/follicle".into(),
-            max_connections: 0,
+            ..DatabaseConfig::default()
         };
         let shown = format!("{c:?}");
         assert!(

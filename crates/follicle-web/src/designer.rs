@@ -48,7 +48,6 @@ use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::schema::PatternRequestSchema;
 use crate::binary::{self, TiledDots};
 use crate::compute::ClientInput;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
@@ -278,7 +277,7 @@ pub struct EditInput {
     #[serde(default)]
     pub release: bool,
     /// The design as a pattern request (see `POST /pattern`).
-    #[schema(value_type = PatternRequestSchema)]
+    #[schema(value_type = follicle_pattern::PatternRequest)]
     pub request: Value,
 }
 

@@ -60,7 +60,12 @@ pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
             )));
         }
     };
-    let mut options = StoreOptions::default();
+    let mut options = StoreOptions {
+        session_cache_ttl: Duration::from_secs(config.server.session_cache_seconds),
+        audit_flush_interval: Duration::from_millis(config.database.audit_flush_ms),
+        audit_batch_rows: config.database.audit_batch_rows,
+        ..StoreOptions::default()
+    };
     if config.database.max_connections > 0 {
         options.max_connections = config.database.max_connections;
     }

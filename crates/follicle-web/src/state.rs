@@ -1,9 +1,13 @@
-//! What every request handler shares: the store, the configuration and a short-lived cache of
-//! each clinic's parsed settings.
+//! What every request handler shares: the store, the configuration, a short-lived cache of
+//! each clinic's parsed settings, and the cache of recent patterns with their encoded answers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 
 use follicle_core::Settings;
 use follicle_pattern::{Pattern, PatternRequest};
@@ -25,11 +29,125 @@ struct Inner {
     store: Store,
     config: ServerConfig,
     settings: Mutex<HashMap<Uuid, (Instant, Arc<ClinicSettings>)>>,
-    /// Recently generated patterns, newest last: (hash of the request, pattern).
-    patterns: Mutex<Vec<([u8; 32], Arc<Pattern>)>>,
+    /// Recently generated patterns, newest last: (hash of the request, pattern and answers).
+    patterns: Mutex<Vec<([u8; 32], Arc<CachedPattern>)>>,
     /// The designer's edit sessions.
     designer: crate::designer::DesignerSessions,
 }
+
+/// A generated pattern with its answers, each encoded once when first asked for.
+#[derive(Debug)]
+pub struct CachedPattern {
+    /// The pattern.
+    pub pattern: Arc<Pattern>,
+    binary: OnceLock<Bytes>,
+    json: OnceLock<Bytes>,
+}
+
+/// How a pattern is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternEncoding {
+    /// `application/vnd.follicle.pattern` ([`crate::binary`]).
+    Binary,
+    /// `application/json`.
+    Json,
+}
+
+impl PatternEncoding {
+    /// Binary when `Accept` names `application/vnd.follicle.pattern`, JSON otherwise.
+    pub fn from_accept(headers: &HeaderMap) -> PatternEncoding {
+        let binary = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(crate::binary::MEDIA_TYPE));
+        if binary {
+            PatternEncoding::Binary
+        } else {
+            PatternEncoding::Json
+        }
+    }
+
+    /// The answer's media type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PatternEncoding::Binary => crate::binary::MEDIA_TYPE,
+            PatternEncoding::Json => "application/json",
+        }
+    }
+}
+
+impl CachedPattern {
+    fn new(pattern: Arc<Pattern>) -> CachedPattern {
+        CachedPattern {
+            pattern,
+            binary: OnceLock::new(),
+            json: OnceLock::new(),
+        }
+    }
+
+    fn slot(&self, encoding: PatternEncoding) -> &OnceLock<Bytes> {
+        match encoding {
+            PatternEncoding::Binary => &self.binary,
+            PatternEncoding::Json => &self.json,
+        }
+    }
+
+    /// The answer in this encoding if it was made already.
+    pub fn encoded(&self, encoding: PatternEncoding) -> Option<Bytes> {
+        self.slot(encoding).get().cloned()
+    }
+
+    /// The answer in this encoding, made now if needed (CPU work: call it off the async
+    /// threads). Two callers at once make it once.
+    pub fn encode(&self, encoding: PatternEncoding) -> ApiResult<Bytes> {
+        let slot = self.slot(encoding);
+        if let Some(b) = slot.get() {
+            return Ok(b.clone());
+        }
+        let bytes = encode_pattern(&self.pattern, encoding)?;
+        Ok(slot.get_or_init(|| bytes).clone())
+    }
+
+    /// What this entry holds in memory, roughly: the dots and outlines, and the answers made.
+    pub fn bytes(&self) -> usize {
+        let p = &*self.pattern;
+        let points = |v: &[[f64; 2]]| std::mem::size_of_val(v);
+        std::mem::size_of::<Pattern>()
+            + p.dots.capacity() * std::mem::size_of::<follicle_pattern::Dot>()
+            + points(&p.outline)
+            + p.zones.iter().map(|z| points(&z.polygon)).sum::<usize>()
+            + p.exclusions.iter().map(|e| points(e)).sum::<usize>()
+            + self.binary.get().map_or(0, Bytes::len)
+            + self.json.get().map_or(0, Bytes::len)
+    }
+}
+
+/// Encodes a pattern for an answer: the binary format, or JSON written into a buffer sized
+/// for it (a 33k-dot pattern is ~6 MB of JSON; growing a buffer by doubling would hold ~1.5×
+/// that and copy it several times).
+pub fn encode_pattern(pattern: &Pattern, encoding: PatternEncoding) -> ApiResult<Bytes> {
+    match encoding {
+        PatternEncoding::Binary => crate::binary::encode(pattern)
+            .map(Bytes::from)
+            .map_err(ApiError::internal),
+        PatternEncoding::Json => {
+            let mut out =
+                Vec::with_capacity(JSON_BYTES_PER_DOT * pattern.dots.len() + JSON_BYTES_BESIDE_DOTS);
+            serde_json::to_writer(&mut out, pattern).map_err(ApiError::internal)?;
+            if out.capacity() - out.len() > out.len() / 16 {
+                out.shrink_to_fit();
+            }
+            Ok(Bytes::from(out))
+        }
+    }
+}
+
+/// A dot is ~180 bytes of JSON (13 fields; measured on the demo's Norwood VII design): a little
+/// more, so that the buffer is not grown.
+const JSON_BYTES_PER_DOT: usize = 200;
+/// The head, outline, zones and statistics.
+const JSON_BYTES_BESIDE_DOTS: usize = 64 << 10;
 
 impl AppState {
     /// A state over an opened store.
@@ -102,31 +220,85 @@ impl AppState {
 
     /// The pattern of a request, generated off the async threads or reused.
     ///
-    /// The same request and seed always give the same pattern, so the last
-    /// `pattern_cache_entries` patterns are kept and a repeated request (a stored design
-    /// opened again, its preview after its dots) is answered without generating again. The
-    /// key is the SHA-256 of the whole request as JSON: only an identical request hits.
+    /// The same request and seed always give the same pattern, so recent patterns are kept
+    /// (at most `pattern_cache_entries` and `pattern_cache_bytes`, counting their encoded
+    /// answers) and a repeated request (a stored design opened again, its preview after its
+    /// dots) is answered without generating again. The key is the SHA-256 of the whole
+    /// request as JSON: only an identical request hits.
     pub async fn pattern(&self, request: PatternRequest) -> ApiResult<Arc<Pattern>> {
-        let capacity = self.inner.config.server.pattern_cache_entries;
+        Ok(self.cached_pattern(request).await?.pattern.clone())
+    }
+
+    /// The pattern of a request answered as the caller's `Accept` asks: binary or JSON,
+    /// encoded once per cached pattern and then sent from memory without a copy.
+    pub async fn pattern_response(
+        &self,
+        request: PatternRequest,
+        headers: &HeaderMap,
+    ) -> ApiResult<Response> {
+        let encoding = PatternEncoding::from_accept(headers);
+        let entry = self.cached_pattern(request).await?;
+        let bytes = match entry.encoded(encoding) {
+            Some(bytes) => bytes,
+            None => {
+                let made = entry.clone();
+                let bytes = tokio::task::spawn_blocking(move || made.encode(encoding))
+                    .await
+                    .map_err(ApiError::internal)??;
+                // The entry grew: the cache may be over its size now.
+                self.trim_patterns(&mut lock(&self.inner.patterns));
+                bytes
+            }
+        };
+        Ok(([(header::CONTENT_TYPE, encoding.content_type())], bytes).into_response())
+    }
+
+    /// The cache entry of a request: found, or generated and added.
+    pub async fn cached_pattern(&self, request: PatternRequest) -> ApiResult<Arc<CachedPattern>> {
+        let server = &self.inner.config.server;
+        let keep = server.pattern_cache_entries > 0 && server.pattern_cache_bytes > 0;
         let key: [u8; 32] = Sha256::digest(serde_json::to_vec(&request).map_err(ApiError::internal)?).into();
         {
             let mut cache = lock(&self.inner.patterns);
             if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
                 let hit = cache.remove(i);
-                let pattern = hit.1.clone();
+                let entry = hit.1.clone();
                 cache.push(hit);
-                return Ok(pattern);
+                return Ok(entry);
             }
         }
-        let pattern = Arc::new(crate::compute::pattern(request).await?);
-        if capacity > 0 {
+        let entry = Arc::new(CachedPattern::new(Arc::new(
+            crate::compute::pattern(request).await?,
+        )));
+        if keep {
             let mut cache = lock(&self.inner.patterns);
             cache.retain(|(k, _)| *k != key);
-            cache.push((key, pattern.clone()));
-            let excess = cache.len().saturating_sub(capacity);
-            cache.drain(..excess);
+            cache.push((key, entry.clone()));
+            self.trim_patterns(&mut cache);
         }
-        Ok(pattern)
+        Ok(entry)
+    }
+
+    /// Drops the oldest patterns until the cache is within its entries and bytes (the newest
+    /// stays even when it alone is larger; requests still answering an evicted one keep it
+    /// until they finish).
+    fn trim_patterns(&self, cache: &mut Vec<([u8; 32], Arc<CachedPattern>)>) {
+        let server = &self.inner.config.server;
+        let mut bytes: usize = cache.iter().map(|(_, e)| e.bytes()).sum();
+        let mut drop = 0;
+        while cache.len() - drop > 1
+            && (cache.len() - drop > server.pattern_cache_entries || bytes > server.pattern_cache_bytes)
+        {
+            bytes -= cache[drop].1.bytes();
+            drop += 1;
+        }
+        cache.drain(..drop);
+    }
+
+    /// Patterns in the cache and the bytes they hold.
+    pub fn pattern_cache_size(&self) -> (usize, usize) {
+        let cache = lock(&self.inner.patterns);
+        (cache.len(), cache.iter().map(|(_, e)| e.bytes()).sum())
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Arc<ClinicSettings>)>> {

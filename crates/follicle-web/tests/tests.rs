@@ -22,6 +22,7 @@ mod auth;
 mod designer;
 mod fuzz;
 mod isolation;
+mod lean;
 mod openapi;
 mod records;
 mod settings_page;

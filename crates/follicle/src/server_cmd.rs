@@ -80,6 +80,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
+/// The server's runtime: `server.worker_threads` async threads (one per core by default) and
+/// at most `server.blocking_threads` for blocking work, so that a burst of pattern or preview
+/// requests queues instead of starting a thread (and its share of memory) each.
+fn server_runtime(config: &ServerConfig) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.server.worker_threads > 0 {
+        builder.worker_threads(config.server.worker_threads);
+    }
+    Ok(builder
+        .max_blocking_threads(config.server.blocking_threads.max(1))
+        .enable_all()
+        .build()?)
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = config(&args.server)?;
@@ -93,7 +107,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.server.listen = listen;
     }
     follicle_web::init_logging(&config.log);
-    runtime()?.block_on(follicle_web::serve(config, args.demo))?;
+    server_runtime(&config)?.block_on(follicle_web::serve(config, args.demo))?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! the rule; where the backends differ (types in the migrations, `VACUUM INTO`), the code
 //! says so.
 
+mod memory;
 mod records;
 
 use std::path::{Path, PathBuf};
@@ -122,6 +123,17 @@ pub struct StoreOptions {
     pub photo_limits: PhotoLimits,
     /// Connections in the pool: 5.
     pub max_connections: u32,
+    /// How long a session found valid is answered from memory without asking the database:
+    /// 5 seconds; zero for never. A sign-out or revocation through this store takes effect at
+    /// once; through another process on the same database, within this time.
+    pub session_cache_ttl: std::time::Duration,
+    /// Sessions kept in that cache at most: 10,000 (about 100 bytes each).
+    pub session_cache_entries: usize,
+    /// How often the rows of audited reads are written, in one batch: every 250 ms.
+    pub audit_flush_interval: std::time::Duration,
+    /// Read-audit rows waiting that make the next read write the batch itself (and bound
+    /// the buffer): 512.
+    pub audit_batch_rows: usize,
 }
 
 impl Default for StoreOptions {
@@ -132,6 +144,10 @@ impl Default for StoreOptions {
             max_failed_logins: 5,
             photo_limits: PhotoLimits::default(),
             max_connections: 5,
+            session_cache_ttl: std::time::Duration::from_secs(5),
+            session_cache_entries: 10_000,
+            audit_flush_interval: std::time::Duration::from_millis(250),
+            audit_batch_rows: 512,
         }
     }
 }
@@ -144,6 +160,10 @@ pub struct Store {
     pub(crate) db: Db,
     pub(crate) blobs: Blobs,
     pub(crate) options: Arc<StoreOptions>,
+    /// Sessions seen valid lately (see [`memory`]).
+    pub(crate) sessions: Arc<memory::SessionCache>,
+    /// Read-audit rows waiting to be written (see [`memory`]).
+    pub(crate) audit: Arc<memory::AuditBuffer>,
 }
 
 /// Which database a store uses.
@@ -271,10 +291,22 @@ impl Store {
                 ));
             }
         };
+        let sessions = Arc::new(memory::SessionCache::new(
+            options.session_cache_ttl,
+            options.session_cache_entries,
+        ));
+        let audit = Arc::new(memory::AuditBuffer::new(options.audit_batch_rows));
+        // The task ends when the store is closed or its last clone dropped.
+        let interval = options
+            .audit_flush_interval
+            .max(std::time::Duration::from_millis(1));
+        tokio::spawn(memory::flush_every(Arc::downgrade(&audit), db.clone(), interval));
         Ok(Store {
             db,
             blobs,
             options: Arc::new(options),
+            sessions,
+            audit,
         })
     }
 
@@ -294,9 +326,35 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the connections (waits for running queries).
+    /// Writes the waiting read-audit rows, then closes the connections (waits for running
+    /// queries). Reads audited after this fail rather than go unrecorded.
     pub async fn close(&self) {
+        self.audit.close();
+        if let Err(e) = self.audit.flush(&self.db).await {
+            tracing::error!(error = %e, lost = self.audit.len(), "could not write the read audit rows at shutdown");
+        }
         on_db!(self, pool => pool.close().await)
+    }
+
+    /// Writes the read-audit rows waiting in memory now (a background task does it every
+    /// [`StoreOptions::audit_flush_interval`]); gives how many were written.
+    pub async fn flush_audit(&self) -> StoreResult<usize> {
+        self.audit.flush(&self.db).await
+    }
+
+    /// Read-audit rows waiting in memory to be written.
+    pub fn pending_audit_rows(&self) -> usize {
+        self.audit.len()
+    }
+
+    /// Begins the transaction of an audited write, after writing the waiting read-audit
+    /// rows, so that the trail stays in the order things happened.
+    pub(crate) async fn begin_audited<DB: sqlx::Database>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+    ) -> StoreResult<sqlx::Transaction<'static, DB>> {
+        self.flush_audit().await?;
+        Ok(pool.begin().await?)
     }
 
     /// Copies the SQLite database, consistent and online, to a new file with
@@ -485,6 +543,8 @@ impl Store {
             }
             tx.commit().await?;
         });
+        // Its sessions carry the old role or flag: they are looked up again.
+        self.sessions.forget_user(user_id);
         self.user(actor, user_id).await
     }
 
@@ -562,7 +622,7 @@ impl Store {
         let expires_at = now + self.options.session_ttl;
         on_db!(self, pool => {
             sqlx::query("INSERT INTO login_sessions (token_sha256, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(auth::token_digest(token.as_str())).bind(actor.user_id).bind(now).bind(expires_at)
+                .bind(&auth::token_sha256(token.as_str())[..]).bind(actor.user_id).bind(now).bind(expires_at)
                 .execute(pool).await?;
         });
         Ok(LoginSession {
@@ -578,28 +638,37 @@ impl Store {
         if token.len() != 64 {
             return Err(StoreError::Unauthenticated);
         }
+        let digest = auth::token_sha256(token);
+        if let Some(actor) = self.sessions.get(&digest, now) {
+            return Ok(actor);
+        }
         let row: Option<(Uuid, Uuid, String, bool, OffsetDateTime, Option<OffsetDateTime>)> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT u.id, u.clinic_id, u.role, u.active, s.expires_at, s.revoked_at \
                  FROM login_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1",
             )
-            .bind(auth::token_digest(token)).fetch_optional(pool).await?
+            .bind(&digest[..]).fetch_optional(pool).await?
         });
         match row {
-            Some((user_id, clinic_id, role, true, expires_at, None)) if now < expires_at => Ok(Actor {
-                user_id,
-                clinic_id,
-                role: Role::parse(&role)?,
-            }),
+            Some((user_id, clinic_id, role, true, expires_at, None)) if now < expires_at => {
+                let actor = Actor {
+                    user_id,
+                    clinic_id,
+                    role: Role::parse(&role)?,
+                };
+                self.sessions.insert(digest, actor, expires_at);
+                Ok(actor)
+            }
             _ => Err(StoreError::Unauthenticated),
         }
     }
 
     /// Ends a session (signing out). Unknown tokens are fine: signing out twice is no error.
     pub async fn revoke_session(&self, token: &str) -> StoreResult<()> {
+        self.sessions.forget(&auth::token_sha256(token));
         on_db!(self, pool => {
             sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE token_sha256 = $2 AND revoked_at IS NULL")
-                .bind(now()).bind(auth::token_digest(token)).execute(pool).await?;
+                .bind(now()).bind(&auth::token_sha256(token)[..]).execute(pool).await?;
         });
         Ok(())
     }
@@ -611,10 +680,13 @@ impl Store {
             actor.require(Action::ManageUsers)?;
             self.user(actor, user_id).await?;
         }
+        self.sessions.forget_user(user_id);
         let done = on_db!(self, pool => {
             sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                 .bind(now()).bind(user_id).execute(pool).await?.rows_affected()
         });
+        // A lookup that began before the update may have put a session back meanwhile.
+        self.sessions.forget_user(user_id);
         Ok(done)
     }
 
@@ -675,6 +747,28 @@ impl Store {
         action: AuditAction,
         detail: &str,
     ) -> StoreResult<()> {
+        if action == AuditAction::Viewed && !self.audit.is_closed() {
+            // Batched (see [`memory`]): a full buffer is written by this read, and a read whose
+            // row cannot be kept is refused.
+            if self.audit.len() >= self.audit.batch_rows {
+                self.flush_audit().await?;
+            }
+            let full = self.audit.push(memory::PendingAudit {
+                clinic_id: actor.clinic_id,
+                user_id: actor.user_id,
+                client_id,
+                action,
+                detail: detail.to_owned(),
+                at: now(),
+            });
+            if full && let Err(e) = self.flush_audit().await {
+                // This read's row is kept and written later; the next read is refused until
+                // the database takes the batch.
+                tracing::warn!(error = %e, waiting = self.audit.len(), "could not write the read audit rows");
+            }
+            return Ok(());
+        }
+        self.flush_audit().await?;
         on_db!(self, pool => {
             audit_insert!(actor, client_id, action, detail).execute(pool).await?;
         });
@@ -684,6 +778,7 @@ impl Store {
     /// Who viewed, changed or exported a client's record, oldest first. Owners only.
     pub async fn audit_log(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<AuditEntry>> {
         actor.require(Action::ViewAuditLog)?;
+        self.flush_audit().await?;
         let rows: Vec<(i64, Uuid, Option<Uuid>, String, String, OffsetDateTime)> = on_db!(self, pool => {
             sqlx::query_as("SELECT id, user_id, client_id, action, detail, at FROM audit_log WHERE clinic_id = $1 AND client_id = $2 ORDER BY id")
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?

@@ -417,7 +417,7 @@ impl Store {
         let id = Uuid::new_v4();
         let at = now();
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO clients (id, clinic_id, name, date_of_birth, age_years, phone, email, notes, search_text, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
@@ -469,7 +469,7 @@ impl Store {
         actor.require(Action::EditClients)?;
         let c = check_client(client)?;
         let done = on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             let done = sqlx::query(
                 "UPDATE clients SET name = $1, date_of_birth = $2, age_years = $3, phone = $4, email = $5, notes = $6, \
                  search_text = $7, updated_at = $8 WHERE clinic_id = $9 AND id = $10",
@@ -498,7 +498,7 @@ impl Store {
         actor.require(Action::DeleteClients)?;
         self.ensure_client(actor, client_id).await?;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query("DELETE FROM clients WHERE clinic_id = $1 AND id = $2")
                 .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await
                 .map_err(|e| match StoreError::from(e) {
@@ -576,7 +576,7 @@ impl Store {
         }
         let numbers = insert_next_version(|| async {
             let inserted: StoreResult<Numbers> = on_db!(self, pool => async {
-                let mut tx = pool.begin().await?;
+                let mut tx = self.begin_audited(pool).await?;
                 let quote_number = match c.plan.quote {
                     Some(_) => Some(next_quote_number!(tx, actor.clinic_id)),
                     None => None,
@@ -708,7 +708,7 @@ impl Store {
         let at = now();
         let numbers = insert_next_version(|| async {
             let inserted: StoreResult<(i64, Option<i64>)> = on_db!(self, pool => async {
-                let mut tx = pool.begin().await?;
+                let mut tx = self.begin_audited(pool).await?;
                 let saved = insert_design!(tx, actor, id, d, d.consultation_id, &notes, d.plan.as_ref(), at);
                 tx.commit().await?;
                 Ok::<_, StoreError>(saved)
@@ -789,7 +789,7 @@ impl Store {
             created_at: now(),
         };
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO appointments (id, clinic_id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -813,7 +813,7 @@ impl Store {
         actor.require(Action::ManageAppointments)?;
         let appointment = self.fetch_appointment(actor, appointment_id).await?;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query("UPDATE appointments SET status = $1 WHERE clinic_id = $2 AND id = $3")
                 .bind(status.as_str()).bind(actor.clinic_id).bind(appointment_id).execute(&mut *tx).await?;
             audit_insert!(actor, Some(appointment.client_id), AuditAction::Changed, format!("appointment {status}"))
@@ -1050,7 +1050,7 @@ impl Store {
         }
         let id = Uuid::new_v4();
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO session_logs (id, clinic_id, client_id, appointment_id, performed_on, practitioner_id, zones, batch_id, dilution, \
                  needle, needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at) \
@@ -1152,7 +1152,7 @@ impl Store {
         };
         self.ensure_client(actor, consent.client_id).await?;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO consents (id, clinic_id, client_id, kind, template_version, text, signed_by, signed_at, recorded_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -1228,7 +1228,7 @@ impl Store {
         let path = object_store::path::Path::from(created.blob_key.as_str());
         self.blobs.0.put(&path, stripped.bytes.into()).await?;
         let inserted: StoreResult<()> = on_db!(self, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO photos (id, clinic_id, client_id, session_id, consent_id, angle, taken_at, content_type, byte_size, width, height, \
                  orientation, blob_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",

@@ -12,31 +12,20 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::records::{pattern_request, png};
-use crate::binary;
 use crate::compute::{self, ClientInput, PreviewArgs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{JsonBody, SignedIn};
-use crate::state::AppState;
+use crate::state::{AppState, PatternEncoding, encode_pattern};
 
 /// A pattern as the caller asked for it: binary when `Accept` names
-/// `application/vnd.follicle.pattern`, JSON otherwise.
+/// `application/vnd.follicle.pattern`, JSON otherwise. Encodes it every time: a pattern from
+/// the cache is answered with [`AppState::pattern_response`], which encodes it once.
 pub async fn pattern_response(pattern: std::sync::Arc<Pattern>, headers: &HeaderMap) -> ApiResult<Response> {
-    let binary = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains(binary::MEDIA_TYPE));
-    let (content_type, bytes) = tokio::task::spawn_blocking(move || {
-        if binary {
-            binary::encode(&pattern).map(|b| (binary::MEDIA_TYPE, b))
-        } else {
-            serde_json::to_vec(&pattern).map(|b| ("application/json", b))
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    let encoding = PatternEncoding::from_accept(headers);
+    let bytes = tokio::task::spawn_blocking(move || encode_pattern(&pattern, encoding))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(([(header::CONTENT_TYPE, encoding.content_type())], bytes).into_response())
 }
 
 /// Assesses a client file: verdict with the rules behind it, approach, zones and areas.
@@ -79,8 +68,7 @@ pub async fn pattern(
     JsonBody(request): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let request = pattern_request(request, "body")?;
-    let pattern = state.pattern(request).await?;
-    pattern_response(pattern, &headers).await
+    state.pattern_response(request, &headers).await
 }
 
 /// A design to preview.

@@ -202,8 +202,7 @@ pub async fn design_pattern(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let d = state.store().design(&me.actor, id).await?;
-    let pattern = state.pattern(design_request(&d)?).await?;
-    super::compute::pattern_response(pattern, &headers).await
+    state.pattern_response(design_request(&d)?, &headers).await
 }
 
 /// How to draw a stored design.

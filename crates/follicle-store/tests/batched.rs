@@ -1,0 +1,208 @@
+//! The store's memory: read-audit rows written in batches (after a flush, at a full batch, by
+//! the background task, and at a graceful close, with nothing lost), and the session cache
+//! (forgotten at once on sign-out, revocation, deactivation and role change).
+
+use std::time::Duration;
+
+use follicle_store::testing::{TestStore, options};
+use follicle_store::*;
+use time::OffsetDateTime;
+
+use crate::support::{PASSWORD, clinic};
+
+fn viewed(log: &[AuditEntry], user: &Actor) -> usize {
+    log.iter()
+        .filter(|e| e.action == AuditAction::Viewed && e.user_id == user.user_id())
+        .count()
+}
+
+/// Options whose timer never writes during a test: only a flush, a full batch or a close do.
+fn no_timer(batch_rows: usize) -> StoreOptions {
+    StoreOptions {
+        audit_flush_interval: Duration::from_secs(3600),
+        audit_batch_rows: batch_rows,
+        ..options()
+    }
+}
+
+async fn client(store: &Store, owner: &Actor) -> Client {
+    store
+        .create_client(
+            owner,
+            &NewClient {
+                name: "Rae Audit".into(),
+                ..NewClient::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
+async fn reads_are_written_after_a_flush_and_at_close(test: TestStore) {
+    let store = &test.store;
+    let c = clinic(store, "Batched").await;
+    let rae = client(store, &c.owner).await;
+    for _ in 0..5 {
+        store.client(&c.practitioner, rae.id).await.unwrap();
+    }
+    store.designs(&c.practitioner, rae.id).await.unwrap();
+    assert_eq!(store.pending_audit_rows(), 6);
+    assert_eq!(store.flush_audit().await.unwrap(), 6);
+    assert_eq!(store.pending_audit_rows(), 0);
+    let log = store.audit_log(&c.owner, rae.id).await.unwrap();
+    assert_eq!(viewed(&log, &c.practitioner), 6, "{log:?}");
+
+    // A write after buffered reads comes after them in the trail.
+    store.client(&c.front_desk, rae.id).await.unwrap();
+    store
+        .update_client(
+            &c.owner,
+            rae.id,
+            &NewClient {
+                name: "Rae Audited".into(),
+                ..NewClient::default()
+            },
+        )
+        .await
+        .unwrap();
+    let log = store.audit_log(&c.owner, rae.id).await.unwrap();
+    let last_two: Vec<_> = log[log.len() - 2..]
+        .iter()
+        .map(|e| (e.user_id, e.action))
+        .collect();
+    assert_eq!(
+        last_two,
+        [
+            (c.front_desk.user_id(), AuditAction::Viewed),
+            (c.owner.user_id(), AuditAction::Changed)
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id && w[0].at <= w[1].at));
+
+    // A graceful close writes what waits; the reopened database has every read.
+    for _ in 0..7 {
+        store.client(&c.practitioner, rae.id).await.unwrap();
+    }
+    assert_eq!(store.pending_audit_rows(), 7);
+    store.close().await;
+    let again = test.reopen(no_timer(1000)).await;
+    let log = again.audit_log(&c.owner, rae.id).await.unwrap();
+    assert_eq!(viewed(&log, &c.practitioner), 13, "{log:?}");
+    again.close().await;
+}
+
+async fn a_full_batch_is_written_by_the_read_that_fills_it(test: TestStore) {
+    let store = &test.store;
+    let c = clinic(store, "Full batch").await;
+    let rae = client(store, &c.owner).await;
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    assert_eq!(store.pending_audit_rows(), 2);
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    assert_eq!(store.pending_audit_rows(), 0);
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    assert_eq!(store.pending_audit_rows(), 1);
+}
+
+async fn the_timer_writes_the_batch(test: TestStore) {
+    let store = &test.store;
+    let c = clinic(store, "Timer").await;
+    let rae = client(store, &c.owner).await;
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    // No flush is called: the background task writes the row (within 20 ms; the deadline is
+    // only there so that a broken task fails the test instead of hanging it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store.pending_audit_rows() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the read's row was never written"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let log = store.audit_log(&c.owner, rae.id).await.unwrap();
+    assert_eq!(viewed(&log, &c.practitioner), 1);
+}
+
+async fn cached_sessions_end_at_once(test: TestStore) {
+    let store = &test.store;
+    let c = clinic(store, "Cached sessions").await;
+    let now = OffsetDateTime::now_utc();
+    let practitioner = store.user(&c.owner, c.practitioner.user_id()).await.unwrap();
+    let login = |email: String| async move { store.login(&email, PASSWORD, "192.0.2.7", now).await.unwrap() };
+
+    // Signed out: the cached session is gone.
+    let s = login(c.owner_email.clone()).await;
+    assert_eq!(store.authenticate(s.token.as_str(), now).await.unwrap(), c.owner);
+    store.revoke_session(s.token.as_str()).await.unwrap();
+    assert!(store.authenticate(s.token.as_str(), now).await.is_err());
+
+    // A role change is seen at once.
+    let s = login(practitioner.email.clone()).await;
+    assert_eq!(
+        store.authenticate(s.token.as_str(), now).await.unwrap().role(),
+        Role::Practitioner
+    );
+    store
+        .update_user(&c.owner, practitioner.id, Role::FrontDesk, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.authenticate(s.token.as_str(), now).await.unwrap().role(),
+        Role::FrontDesk
+    );
+
+    // Deactivated: every session ends.
+    store
+        .update_user(&c.owner, practitioner.id, Role::FrontDesk, false)
+        .await
+        .unwrap();
+    assert!(store.authenticate(s.token.as_str(), now).await.is_err());
+
+    // Sign out everywhere.
+    let a = login(c.owner_email.clone()).await;
+    let b = login(c.owner_email.clone()).await;
+    store.authenticate(a.token.as_str(), now).await.unwrap();
+    store.authenticate(b.token.as_str(), now).await.unwrap();
+    store
+        .revoke_user_sessions(&c.owner, c.owner.user_id())
+        .await
+        .unwrap();
+    assert!(store.authenticate(a.token.as_str(), now).await.is_err());
+    assert!(store.authenticate(b.token.as_str(), now).await.is_err());
+}
+
+macro_rules! on_both {
+    ($($name:ident: $options:expr),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(TestStore::sqlite_with($options).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(TestStore::postgres_with($options).await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    reads_are_written_after_a_flush_and_at_close: no_timer(1000),
+    a_full_batch_is_written_by_the_read_that_fills_it: no_timer(3),
+    the_timer_writes_the_batch: StoreOptions {
+        audit_flush_interval: Duration::from_millis(20),
+        ..options()
+    },
+    cached_sessions_end_at_once: StoreOptions {
+        session_cache_ttl: Duration::from_secs(3600),
+        ..options()
+    },
+);

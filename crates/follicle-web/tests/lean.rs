@@ -1,0 +1,128 @@
+//! The lean server's caches: a pattern's answers are encoded once and sent from memory, equal
+//! to a fresh encoding, and the pattern cache stays within its entries and bytes.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use follicle_pattern::PatternRequest;
+use follicle_web::config::HttpConfig;
+use follicle_web::state::PatternEncoding;
+use follicle_web::{AppState, ServerConfig, binary};
+use http_body_util::BodyExt;
+use serde_json::json;
+
+use crate::support::TestStore;
+
+fn request(seed: u64) -> PatternRequest {
+    serde_json::from_value(json!({"zones": {"kind": "stage", "stage": "norwood_1"}, "seed": seed})).unwrap()
+}
+
+fn state(store: &follicle_store::Store, entries: usize, bytes: usize) -> AppState {
+    let config = ServerConfig {
+        server: HttpConfig {
+            pattern_cache_entries: entries,
+            pattern_cache_bytes: bytes,
+            ..HttpConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    AppState::new(store.clone(), config)
+}
+
+async fn body(response: Response) -> (String, Vec<u8>) {
+    let content_type = response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (
+        content_type,
+        response.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pattern_answers_are_encoded_once_and_equal_a_fresh_encoding() {
+    let test = TestStore::sqlite().await;
+    let state = state(&test.store, 16, 64 << 20);
+    let json_headers = HeaderMap::new();
+    let mut binary_headers = HeaderMap::new();
+    binary_headers.insert(header::ACCEPT, HeaderValue::from_static(binary::MEDIA_TYPE));
+
+    let pattern = follicle_pattern::generate(&request(4)).unwrap();
+    let first = body(state.pattern_response(request(4), &json_headers).await.unwrap()).await;
+    assert_eq!(
+        first,
+        (
+            "application/json".to_owned(),
+            serde_json::to_vec(&pattern).unwrap()
+        )
+    );
+    let again = body(state.pattern_response(request(4), &json_headers).await.unwrap()).await;
+    assert_eq!(again, first);
+    let bin = body(state.pattern_response(request(4), &binary_headers).await.unwrap()).await;
+    assert_eq!(
+        bin,
+        (binary::MEDIA_TYPE.to_owned(), binary::encode(&pattern).unwrap())
+    );
+
+    // Both answers are kept beside the pattern, and counted in the cache's bytes.
+    let entry = state.cached_pattern(request(4)).await.unwrap();
+    assert!(Arc::ptr_eq(
+        &entry,
+        &state.cached_pattern(request(4)).await.unwrap()
+    ));
+    let json_len = entry.encoded(PatternEncoding::Json).unwrap().len();
+    let bin_len = entry.encoded(PatternEncoding::Binary).unwrap().len();
+    assert_eq!((json_len, bin_len), (first.1.len(), bin.1.len()));
+    let (entries, bytes) = state.pattern_cache_size();
+    assert_eq!(entries, 1);
+    assert!(bytes > json_len + bin_len + pattern.dots.len() * std::mem::size_of::<follicle_pattern::Dot>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pattern_cache_stays_within_its_entries_and_bytes() {
+    let test = TestStore::sqlite().await;
+    // At most 2 entries.
+    let state = state(&test.store, 2, 64 << 20);
+    for seed in 1..=3 {
+        state.cached_pattern(request(seed)).await.unwrap();
+    }
+    assert_eq!(state.pattern_cache_size().0, 2);
+
+    // At most the bytes of about two and a half patterns: two fit; the JSON answer of the
+    // newer one (about twice its pattern's size), once made, counts too and pushes the older
+    // one out. The newest is kept even alone over the budget.
+    let one = state_bytes_of_one(&test.store).await;
+    let state = state_with_bytes(&test.store, one * 5 / 2);
+    let a = state.cached_pattern(request(1)).await.unwrap();
+    state.cached_pattern(request(2)).await.unwrap();
+    assert_eq!(state.pattern_cache_size().0, 2);
+    state
+        .pattern_response(request(2), &HeaderMap::new())
+        .await
+        .unwrap();
+    let (entries, bytes) = state.pattern_cache_size();
+    assert_eq!(
+        entries, 1,
+        "the JSON answer pushed the older pattern out ({bytes} bytes)"
+    );
+    assert!(bytes > one * 5 / 2);
+    assert!(!Arc::ptr_eq(&a, &state.cached_pattern(request(1)).await.unwrap()));
+    assert_eq!(state.pattern_cache_size().0, 1);
+
+    // Nothing kept when the cache is off.
+    let off = state_with_bytes(&test.store, 0);
+    off.cached_pattern(request(1)).await.unwrap();
+    assert_eq!(off.pattern_cache_size(), (0, 0));
+}
+
+async fn state_bytes_of_one(store: &follicle_store::Store) -> usize {
+    let s = state(store, 16, 64 << 20);
+    s.cached_pattern(request(1)).await.unwrap();
+    s.pattern_cache_size().1
+}
+
+fn state_with_bytes(store: &follicle_store::Store, bytes: usize) -> AppState {
+    state(store, 16, bytes)
+}
