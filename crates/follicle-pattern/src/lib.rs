@@ -62,9 +62,10 @@
 //! sessions within reach), so the output is byte-identical on any number of threads. Each
 //! tile samples in its own small grid (cells of side `r_min/√2`, sites stored inline with
 //! their radius) that stays in cache; a conflict check reads a handful of cells (21 for a
-//! uniform radius, nearest first, stopping at the first conflict). Two sites conflict when
-//! closer than the mean of their radii, so a sparse zone beside a dense one keeps its share
-//! along the border. Each active site proposes only 6 candidates, uniformly in the annulus
+//! uniform radius, nearest first, stopping at the first conflict). A candidate conflicts
+//! with a placed site closer than `w·r(site) + (1 − w)·r(candidate)` (`w` = 0.25,
+//! the sampler's `SITE_WEIGHT`), so a sparse zone beside a dense one
+//! keeps its share along the border. Each active site proposes only 6 candidates, uniformly in the annulus
 //! `[r, 1.5r]` (by rejection from the square: no trigonometry), and the next active site is
 //! drawn at random from the 16 newest. The local radius is `r(x) = 10·sqrt(C·m(x)/D(x))` mm
 //! for `D` dots/cm² in units of mean size `m`, with this sampler's measured packing constant

@@ -5,8 +5,9 @@
 //!
 //! A Bridson-style advancing front, run tile by tile:
 //!
-//! * **Conflict rule (symmetric).** Two sites `a`, `b` conflict when they lie closer than
-//!   the mean of their radii, `(r(a) + r(b)) / 2`, where `r(x) = 10 · sqrt(C · m(x) / D(x))`
+//! * **Conflict rule (both radii).** A candidate `c` conflicts with a placed site `s` closer
+//!   than `w·r(s) + (1 − w)·r(c)` ([`SITE_WEIGHT`] `w` = 0.25, between the candidate's own
+//!   radius, `w` = 0, and the mean, `w` = 0.5, which over-drew a thin sparse zone), where `r(x) = 10 · sqrt(C · m(x) / D(x))`
 //!   mm for a target of `D(x)` dots/cm² in units of mean size `m(x)`; `C` is this sampler's
 //!   packing constant, measured (see [`PACKING_CONSTANT`]). Inside a zone of one density
 //!   this is the plain Poisson-disk rule. Where a sparse zone meets a dense one, each side
@@ -99,6 +100,12 @@ pub const TILE_MM: f32 = 24.0;
 pub const SEED_STEP_RADII: f32 = 4.0;
 /// Most threads a generation uses.
 pub const MAX_THREADS: usize = 16;
+/// Weight of the placed site's radius in the conflict distance `w·r_site + (1 − w)·r_candidate`.
+/// 0 is the candidate's own radius (a sparse zone beside a denser one loses a strip along the
+/// border: sides/back beside a FUT strip −5.4 %); 0.5 is the mean (the sparse side gains a
+/// strip instead: a thin temple zone beside the denser frontal +5.6 %). Between them, measured
+/// on every example and the generated profiles of every stage, each zone meets its density.
+pub const SITE_WEIGHT: f32 = 0.25;
 
 /// Threads to use when the caller does not say: the machine's parallelism, at most
 /// [`MAX_THREADS`]. Affects speed only, never the output.
@@ -579,7 +586,7 @@ fn sample_tile<F: SiteField>(
         inv_cell: 1.0 / cell,
         nx,
         pad,
-        half_hi: 0.5 * r_hi,
+        half_hi: SITE_WEIGHT * r_hi,
     };
     let Scratch {
         cells,
@@ -597,7 +604,7 @@ fn sample_tile<F: SiteField>(
         // Sites of the halo never conflict with each other; if rounding ever puts two in one
         // cell the second is kept as a proposer but not indexed.
         if cells[c][0].is_nan() {
-            cells[c] = [p[0], p[1], 0.5 * p[2]];
+            cells[c] = [p[0], p[1], SITE_WEIGHT * p[2]];
         }
         active.push(pts.len() as u32);
         pts.push(*p);
@@ -618,10 +625,10 @@ fn sample_tile<F: SiteField>(
                 return false;
             }
             let c = grid.index(x, y);
-            if grid.conflicts(cells, offsets, c, x, y, 0.5 * r) {
+            if grid.conflicts(cells, offsets, c, x, y, (1.0 - SITE_WEIGHT) * r) {
                 return false;
             }
-            cells[c] = [x, y, 0.5 * r];
+            cells[c] = [x, y, SITE_WEIGHT * r];
             active.push(pts.len() as u32);
             pts.push([x, y, r]);
             true
@@ -706,7 +713,7 @@ impl Grid {
         gy * self.nx + gx
     }
 
-    /// Whether a stored site lies closer than the mean of its radius and `2·half` to `(x, y)`.
+    /// Whether a stored site lies closer than its stored weighted radius plus `half` to `(x, y)`.
     #[inline(always)]
     fn conflicts(
         &self,

@@ -82,11 +82,12 @@ fn check_rows(name: &str, rows: &Rows) -> Result<(), String> {
             ));
         }
         // Within 5 %; a zone may instead be off by 3·√N dots (more than 5 % below about 3,600
-        // dots). The symmetric conflict rule fixed the under-draw of a sparse zone beside a much
-        // denser one (sides/back beside a FUT strip: −5.4 % before, within 1 % now); what is
-        // left is the opposite, smaller effect where the thin temple zone (units of ~2 dots, so
-        // a larger radius) meets the hairline band of single dots: up to +6.6 % drawn over
-        // priced on ~1,500 dots (issue 10 stays open on it).
+        // dots). The conflict rule weighs the placed site's radius by `sampler::SITE_WEIGHT`
+        // (0.25): the candidate's own radius under-drew a sparse zone beside a denser one
+        // (sides/back beside a FUT strip −5.4 %), the mean over-drew it (a thin temple zone
+        // beside the frontal, +5.6 % in the blood-thinners example). Every example is within
+        // 5 % now; the thin temple zone of some generated heads is still off by up to ~6.4 %
+        // (e.g. 834 priced vs 784 drawn), which this allowance covers and issue 10 keeps open.
         if pct(pd, dd).abs() > 5.0 && (pd - dd).abs() > 3.0 * pd.sqrt() {
             return Err(format!(
                 "{name}: {zone} dots {pd} priced vs {dd} drawn ({:+.1} %)",

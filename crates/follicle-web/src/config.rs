@@ -17,7 +17,6 @@
 //!                                # (sign-out on another app server takes effect here within it)
 //! worker_threads = 0             # async worker threads; 0 for one per core
 //! blocking_threads = 4           # threads for patterns, previews, password checks; more wait
-//! malloc_arenas = 2              # glibc malloc arenas; 0 for glibc's default (8 per core)
 //!
 //! [database]
 //! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
@@ -87,10 +86,6 @@ pub struct HttpConfig {
     /// Threads for blocking work (pattern generation and encoding, previews, password
     /// hashing); more such requests wait for one. Each holds its work's memory.
     pub blocking_threads: usize,
-    /// glibc malloc arenas (`M_ARENA_MAX`): memory freed in one arena is not reused by
-    /// threads of another, so many arenas keep the peak of every thread. 0 for glibc's
-    /// default (8 per core). Read by `follicle serve` at start-up.
-    pub malloc_arenas: usize,
 }
 
 impl Default for HttpConfig {
@@ -108,7 +103,6 @@ impl Default for HttpConfig {
             session_cache_seconds: 5,
             worker_threads: 0,
             blocking_threads: 4,
-            malloc_arenas: 2,
         }
     }
 }
