@@ -27,7 +27,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// The kind, for programs: `bad_request`, `invalid`, `unauthenticated`, `csrf`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `rate_limited`, `internal`.
+    /// `rate_limited`, `superseded` (a newer designer edit replaced this one), `internal`.
     pub code: &'static str,
     /// The field at fault, as a path into the input (`zones[1]`, `skin.fitzpatrick`), if one is.
     #[serde(skip_serializing_if = "Option::is_none")]
