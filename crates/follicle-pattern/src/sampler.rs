@@ -700,8 +700,8 @@ struct Grid {
     inv_cell: f32,
     nx: usize,
     pad: usize,
-    /// Half the largest radius near the tile: the farthest any conflict can be is
-    /// `r/2 + half_hi`.
+    /// The largest radius near the tile weighted by [`SITE_WEIGHT`]: the farthest any
+    /// conflict can be is `(1 − SITE_WEIGHT)·r + half_hi`.
     half_hi: f32,
 }
 

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use follicle_core::{Assessment, Plan};
 use follicle_pattern::{Pattern, PatternRequest};
 use serde::Deserialize;
@@ -13,20 +13,9 @@ use utoipa::ToSchema;
 
 use super::records::{pattern_request, png};
 use crate::compute::{self, ClientInput, PreviewArgs};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{JsonBody, SignedIn};
-use crate::state::{AppState, PatternEncoding, encode_pattern};
-
-/// A pattern as the caller asked for it: binary when `Accept` names
-/// `application/vnd.follicle.pattern`, JSON otherwise. Encodes it every time: a pattern from
-/// the cache is answered with [`AppState::pattern_response`], which encodes it once.
-pub async fn pattern_response(pattern: std::sync::Arc<Pattern>, headers: &HeaderMap) -> ApiResult<Response> {
-    let encoding = PatternEncoding::from_accept(headers);
-    let bytes = tokio::task::spawn_blocking(move || encode_pattern(&pattern, encoding))
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(([(header::CONTENT_TYPE, encoding.content_type())], bytes).into_response())
-}
+use crate::state::AppState;
 
 /// Assesses a client file: verdict with the rules behind it, approach, zones and areas.
 /// The answer is `follicle assess --format json`'s (docs/plan-json.md).
