@@ -188,7 +188,8 @@ pub struct ZoneMeasure {
     pub zone: ZoneKind,
     /// Treated area on the surface, cm².
     pub area_cm2: f64,
-    /// Expected final dots (density field integrated over the zone).
+    /// Final dots of the zone: the dots the design holds after its last session, counted on the
+    /// drawn design (`follicle_pattern::treatment::measured_from`).
     pub dots: f64,
     /// The zone's final density as drawn, dots/cm² (before the hairline ramp and blends).
     pub density_per_cm2: f64,

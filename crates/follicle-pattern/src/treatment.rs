@@ -2,24 +2,32 @@
 //! sized from the client's measurements, and the planner prices what is drawn.
 //!
 //! [`plan_client`] assesses the client (core decides the approach and what to treat), builds the
-//! pattern request, draws its zones and density field, measures them ([`measure`]: areas on the
-//! equal-area chart are areas on the skin; dots are the density field integrated over each zone,
-//! hairline ramp, isolated dots and the blend into an existing fringe included) and hands the
-//! measures to the planner. [`replan_design`] does the same for an edited design. Every caller
-//! that plans (the command line, the server, the demo clinic) goes through here, so the quote
-//! and the design cannot describe different heads.
+//! pattern request, **draws the design** with the plan's seed and hands what was drawn to the
+//! planner ([`measured_from`]): per zone, its area on the skin (areas on the equal-area chart are
+//! areas on the skin) and the dots the design holds after its last session. [`replan_design`]
+//! does the same for an edited design, and the designer, which has just drawn the edit, prices
+//! that drawing ([`replan_drawn`]). Every caller that plans (the command line, the server, the
+//! demo clinic) goes through here, so the quote and the design cannot describe different heads,
+//! and the dots priced are the dots drawn, exactly, zone by zone.
 //!
-//! What "dots" means on both sides: the **healed design's dots** — the final density field over
-//! the drawn zones. The plan adds, per session, the healing-loss refill (impressions re-placed
-//! because the previous session lost them in healing); those refills are not dots of the design,
-//! so a plan's dots without the refill equal the design's dots.
+//! What "dots" means on both sides: the **healed design's dots**, the dots of the last session.
+//! The plan adds, per session, the healing-loss refill (impressions re-placed because the
+//! previous session lost them in healing); those refills are not dots of the design, so a plan's
+//! dots without the refill equal the design's dots.
+//!
+//! [`measure`] lays the zones out without sampling: the density field integrated over each zone
+//! (what the sampler aims at; `tests/tests.rs` holds every zone's drawn density within 5 % of
+//! it). It gives the fully bald head's areas ([`FullAreas`]) and the coverage of alopecia areata
+//! patches; a plan never prices it, because a sampler meets a field's integral only on average
+//! (a thin zone along a denser one is a few per cent off, seed to seed) and the quote must hold
+//! for the design the client is shown.
 
 use std::collections::BTreeMap;
 
 use crate::settings::PatternSettings;
 use crate::zones::{FUT_MARGIN_MM, FUT_STRIP_LENGTH_MM, FUT_STRIP_WIDTH_MM};
 use crate::{
-    HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, PatternError, PatternRequest, ScarSpec,
+    HairlinePosition, HairlineShape, HairlineSpec, HeadSpec, Pattern, PatternError, PatternRequest, ScarSpec,
     ZonesSpec,
 };
 use follicle_core::assess::{Assessment, Measured, ZoneMeasure};
@@ -51,7 +59,8 @@ pub fn assess_client(
 ) -> Result<(Assessment, PatternRequest), PatternError> {
     let assessment = follicle_core::assess(client, settings, today);
     let request = request(&assessment, settings, seed);
-    let measured = measure(&request)?;
+    let drawn = crate::generate(&request)?;
+    let measured = measured_from(&drawn, &request, &mut FullAreas::new(0))?;
     Ok((assessment.measured(&measured), request))
 }
 
@@ -65,7 +74,8 @@ pub fn plan_client(
 ) -> Result<Treatment, PatternError> {
     let assessment = follicle_core::assess(client, settings, today);
     let request = request(&assessment, settings, seed);
-    let measured = measure(&request)?;
+    let drawn = crate::generate(&request)?;
+    let measured = measured_from(&drawn, &request, &mut FullAreas::new(0))?;
     let plan = follicle_core::plan(&assessment, &measured, settings, start);
     let request = with_plan_ink(request, &plan);
     Ok(Treatment {
@@ -90,8 +100,7 @@ pub fn replan_design(
 }
 
 /// [`replan_design`], reusing the full-head areas of earlier designs on the same head (see
-/// [`FullAreas`]): what the designer calls after every edit. The same answer as
-/// [`replan_design`], whatever the cache holds.
+/// [`FullAreas`]). The same answer as [`replan_design`], whatever the cache holds.
 pub fn replan_design_with(
     design: &PatternRequest,
     client: &ClientProfile,
@@ -100,8 +109,24 @@ pub fn replan_design_with(
     start: Date,
     full_areas: &mut FullAreas,
 ) -> Result<Treatment, PatternError> {
+    let drawn = crate::generate(design)?;
+    replan_drawn(design, &drawn, client, settings, today, start, full_areas)
+}
+
+/// Re-plans a client from a design already drawn: `drawn` must be what [`crate::generate`] gives
+/// for `design` (a [`crate::PatternCache`]'s answer is). What the designer calls after every
+/// edit, so the quote follows the drag without drawing the design twice.
+pub fn replan_drawn(
+    design: &PatternRequest,
+    drawn: &Pattern,
+    client: &ClientProfile,
+    settings: &Settings,
+    today: Date,
+    start: Date,
+    full_areas: &mut FullAreas,
+) -> Result<Treatment, PatternError> {
     let assessment = follicle_core::assess(client, settings, today);
-    let measured = measure_with(design, full_areas)?;
+    let measured = measured_from(drawn, design, full_areas)?;
     if measured.zones.iter().all(|z| z.area_cm2 <= 0.0 || z.dots <= 0.0) {
         return Err(PatternError::Inconsistent {
             field: "zones".into(),
@@ -158,8 +183,33 @@ pub fn layer_shades(plan: &Plan) -> Vec<f64> {
         .collect()
 }
 
-/// Draws a request's zones on its head and measures them: area (cm² on the skin) and expected
-/// final dots per zone, and the area of each zone on this head when fully bald.
+/// What a drawn design holds, per zone: its area on the skin, cm², and its dots after the last
+/// session; with the area of each zone on this head when fully bald (from `full_areas` when it
+/// holds this head). `drawn` is [`crate::generate`]'s answer for `request`.
+pub fn measured_from(
+    drawn: &Pattern,
+    request: &PatternRequest,
+    full_areas: &mut FullAreas,
+) -> Result<Measured, PatternError> {
+    let zones = drawn
+        .stats
+        .zones
+        .iter()
+        .filter(|z| z.session == drawn.sessions && z.area_cm2 > 0.0 && z.dots > 0)
+        .map(|z| ZoneMeasure {
+            zone: z.zone,
+            area_cm2: z.area_cm2,
+            dots: z.dots as f64,
+            density_per_cm2: request.density_per_cm2.get(z.zone),
+        })
+        .collect();
+    let full_area_cm2 = full_areas.get(request)?;
+    Ok(Measured { zones, full_area_cm2 })
+}
+
+/// Lays a request's zones out on its head without sampling them: area (cm² on the skin) and
+/// expected final dots per zone (the density field's integral), and the area of each zone on
+/// this head when fully bald. Plans price [`measured_from`] instead (see the module's text).
 pub fn measure(request: &PatternRequest) -> Result<Measured, PatternError> {
     measure_with(request, &mut FullAreas::new(0))
 }

@@ -60,6 +60,9 @@ fn compare(profile: &ClientProfile, settings: &Settings, seed: u64) -> (Plan, Pa
     (t.plan, pattern, rows)
 }
 
+/// Whole dots a zone's sessions may round away in all (a share of the design's dots each).
+const ROUNDING_DOTS: f64 = 4.0;
+
 fn pct(planned: f64, drawn: f64) -> f64 {
     if drawn == 0.0 {
         if planned == 0.0 { 0.0 } else { 100.0 }
@@ -68,7 +71,8 @@ fn pct(planned: f64, drawn: f64) -> f64 {
     }
 }
 
-/// Every zone priced is drawn and every zone drawn is priced, each within 5 % in area and dots.
+/// Every zone priced is drawn and every zone drawn is priced, within 5 % in area and the same
+/// dots.
 fn check_rows(name: &str, rows: &Rows) -> Result<(), String> {
     for (zone, &(pa, da, pd, dd)) in rows {
         if pa == 0.0 || da == 0.0 {
@@ -81,16 +85,11 @@ fn check_rows(name: &str, rows: &Rows) -> Result<(), String> {
                 "{name}: {zone} area {pa:.1} cm² priced vs {da:.1} cm² drawn"
             ));
         }
-        // Within 5 %; a zone may instead be off by 3·√N dots (more than 5 % below about 3,600
-        // dots). The conflict rule weighs the placed site's radius by `sampler::SITE_WEIGHT`
-        // (0.25): the candidate's own radius under-drew a sparse zone beside a denser one
-        // (sides/back beside a FUT strip −5.4 %), the mean over-drew it (a thin temple zone
-        // beside the frontal, +5.6 % in the blood-thinners example). Every example is within
-        // 5 % now; the thin temple zone of some generated heads is still off by up to ~6.4 %
-        // (e.g. 834 priced vs 784 drawn), which this allowance covers and issue 10 keeps open.
-        if pct(pd, dd).abs() > 5.0 && (pd - dd).abs() > 3.0 * pd.sqrt() {
+        // The plan prices the drawn design's dots (`treatment::measured_from`): equal, zone by
+        // zone, up to the rounding of each session's share to whole dots.
+        if (pd - dd).abs() > ROUNDING_DOTS {
             return Err(format!(
-                "{name}: {zone} dots {pd} priced vs {dd} drawn ({:+.1} %)",
+                "{name}: {zone} dots {pd} priced vs {dd} drawn ({:+.2} %)",
                 pct(pd, dd)
             ));
         }
@@ -195,10 +194,7 @@ fn client_file(
 }
 
 proptest! {
-    // A fixed seed: the same cases on every run, so CI does not pass or fail by chance. Until
-    // the symmetric conflict rule, a Norwood VII client with a FUT strip scar (100 dots/cm²
-    // beside sides/back at 40) drew 7,919 sides/back dots against 8,367 priced (−5.4 %); the
-    // temples beside the hairline band are now the zone closest to the limit (see check_rows).
+    // A fixed seed: the same cases on every run, so CI does not pass or fail by chance.
     #![proptest_config(ProptestConfig {
         cases: 24,
         rng_seed: proptest::test_runner::RngSeed::Fixed(10),
@@ -226,11 +222,30 @@ proptest! {
             // but the file's own rules may refuse others); the error names a field.
             Err(e) => { prop_assert!(!e.field.is_empty()); return Ok(()); }
         };
-        let (plan, _, rows) = compare(&profile, &settings, seed);
+        let (plan, pattern, rows) = compare(&profile, &settings, seed);
         if !plan.sessions.is_empty() {
             prop_assert!(!rows.is_empty());
             if let Err(e) = check_rows(&text, &rows) {
                 prop_assert!(false, "{}", e);
+            }
+            // The sampler against the density field it was given (what `measure` integrates):
+            // every zone within 5 %, or within 3·√N dots. A thin zone along a denser one (the
+            // temples beside the frontal and the hairline band) is up to ~7 % under on some
+            // heads and seeds (1,107 drawn for 1,181 expected in a sweep of 150 heads; mean
+            // +1.9 %, sd 2.3 %); the quote is not affected (it counts the drawn dots), the
+            // drawing's density is (issue 13 keeps it).
+            let expected = measure(&plan_client(&profile, &settings, TODAY, START, seed).unwrap().request).unwrap();
+            for z in &expected.zones {
+                let drawn = pattern
+                    .stats
+                    .zones
+                    .iter()
+                    .find(|s| s.zone == z.zone && s.session == pattern.sessions)
+                    .map_or(0.0, |s| s.dots as f64);
+                prop_assert!(
+                    pct(z.dots, drawn).abs() <= 5.0 || (z.dots - drawn).abs() <= 3.0 * z.dots.sqrt(),
+                    "{}: {} expected {:.0} dots, drawn {}", text, z.zone, z.dots, drawn
+                );
             }
         }
     }

@@ -440,22 +440,14 @@ fn compute_with(
         next_version,
     } = &mut *work;
     let request = &edit.request;
-    // The dots and the plan on two threads: the plan draws the design's zones again to
-    // measure them, which takes about as long as sampling an edit's changed tiles.
-    let (pattern, figures) = std::thread::scope(|s| {
-        let planner = plan.map(|p| s.spawn(move || plan_figures(p, request, full_areas)));
-        let pattern = if edit.release {
-            follicle_pattern::generate(request)
-        } else {
-            draw(sampler, request)
-        };
-        let figures = planner.map(|h| {
-            h.join()
-                .unwrap_or_else(|_| error_figures(&ApiError::internal("the re-plan panicked")))
-        });
-        (pattern, figures)
-    });
+    // The dots first, then the plan priced from them (the quote counts the dots drawn).
+    let pattern = if edit.release {
+        follicle_pattern::generate(request)
+    } else {
+        draw(sampler, request)
+    };
     let pattern = pattern.map_err(|e| ApiError::invalid(format!("request.{}", e.field()), e.to_string()))?;
+    let figures = plan.map(|p| plan_figures(p, request, &pattern, full_areas));
     if let Some(newest) = session.superseded(edit.seq) {
         return Err(superseded(edit.seq, newest));
     }
@@ -480,14 +472,25 @@ fn compute_with(
 
 /// The plan's figures for a design (what `POST /consultations/{id}/design-plan` answers,
 /// without the whole plan), or the reason it cannot be planned.
-fn plan_figures(p: &PlanInput, design: &PatternRequest, full_areas: &mut FullAreas) -> Value {
-    let planned =
-        treatment::replan_design_with(design, &p.profile, &p.settings, p.today, p.start, full_areas).map_err(
-            |e| match e.field() {
-                "zones" => ApiError::invalid("zones", e.to_string()),
-                _ => crate::compute::drawing_error(e),
-            },
-        );
+fn plan_figures(
+    p: &PlanInput,
+    design: &PatternRequest,
+    drawn: &Pattern,
+    full_areas: &mut FullAreas,
+) -> Value {
+    let planned = treatment::replan_drawn(
+        design,
+        drawn,
+        &p.profile,
+        &p.settings,
+        p.today,
+        p.start,
+        full_areas,
+    )
+    .map_err(|e| match e.field() {
+        "zones" => ApiError::invalid("zones", e.to_string()),
+        _ => crate::compute::drawing_error(e),
+    });
     match planned {
         Ok(t) => {
             let answer = DesignPlanAnswer::from(follicle_store::PlanRecord::from_core(
