@@ -98,13 +98,6 @@ impl Camera {
         ]
     }
 
-    /// Light from the upper front-left of the viewer.
-    pub(crate) fn light(&self) -> [f64; 3] {
-        let l: [f64; 3] =
-            std::array::from_fn(|i| -0.7 * self.forward[i] + 0.6 * self.up[i] - 0.3 * self.right[i]);
-        let n = (l[0] * l[0] + l[1] * l[1] + l[2] * l[2]).sqrt();
-        l.map(|v| v / n)
-    }
 }
 
 /// How far below the glabella a side view reaches, in half-lengths of the head: below the chin,
@@ -126,7 +119,7 @@ struct MeshCamera {
 }
 
 impl MeshCamera {
-    fn new(fitted: &FittedMesh<'_>, head: &Head, view: View, width: u32, height: u32) -> Option<MeshCamera> {
+    fn new(fitted: &FittedMesh, head: &Head, view: View, width: u32, height: u32) -> Option<MeshCamera> {
         let (right, up, forward) = view.axes()?;
         let floor = -FRAME_BELOW_HALF_LENGTHS * head.b_mm;
         let (mut u0, mut u1, mut v0, mut v1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);

@@ -39,8 +39,7 @@ pub struct HeadMesh {
 
 /// A mesh scaled to one head: positions in mm and unit vertex normals.
 #[derive(Debug, Clone)]
-pub(crate) struct FittedMesh<'a> {
-    pub mesh: &'a HeadMesh,
+pub(crate) struct FittedMesh {
     pub positions: Vec<[f64; 3]>,
     pub normals: Vec<[f64; 3]>,
 }
@@ -147,7 +146,7 @@ impl HeadMesh {
     }
 
     /// The mesh scaled to `head` (mm), with area-weighted vertex normals.
-    pub(crate) fn fit(&self, head: &Head) -> FittedMesh<'_> {
+    pub(crate) fn fit(&self, head: &Head) -> FittedMesh {
         let positions: Vec<[f64; 3]> = self
             .vertices
             .iter()
@@ -173,7 +172,6 @@ impl HeadMesh {
             }
         }
         FittedMesh {
-            mesh: self,
             positions,
             normals,
         }

@@ -43,6 +43,7 @@ const ROUTES: [(&str, &str); 54] = [
     ("get", "/designs/{id}"),
     ("get", "/designs/{id}/pattern"),
     ("get", "/designs/{id}/preview"),
+    ("get", "/designs/{id}/stencil"),
     ("get", "/clients/{id}/consents"),
     ("post", "/clients/{id}/consents"),
     ("get", "/clients/{id}/photos"),
