@@ -225,7 +225,7 @@ mod tests {
             (b"PLY\n", "line 1: expected \"OFF\""),
             (b"OFF\nthree 1 0\n", "line 2: counts"),
             (b"OFF\n99999999 1 0\n", "no more than the file's"),
-            (b"OFF\n3 1 0\n0 0 0\n1 0 0\n", "ends after 2 of 3 vertices"),
+            (b"OFF\n3 1 0\n0 0 0\n1 0 0\n# a comment long enough\n", "ends after 2 of 3 vertices"),
             (b"OFF\n3 1 0\n0 0 0\n1 0 nan\n0 1 0\n3 0 1 2\n", "line 4: vertex 1: expected three finite"),
             (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n", "line 6: face 0: vertex 7 does not exist"),
             (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n4 0 1 2 0\n", "triangles only"),
