@@ -264,7 +264,9 @@ pub(crate) fn render_head(
                     let n = mix(&fitted.normals);
                     let lambert = (dot(n, light) / dot(n, n).sqrt().max(1e-12)).max(0.0);
                     let lit = (0.35 + 0.65 * lambert) as f32;
-                    let colour = if mesh.scalp[f.triangle as usize] && p[2] > -0.2 * head.c_mm {
+                    // The scalp's outline decides where the chart's ink and hair go (the face
+                    // and the neck map outside it); eyes and ears never take them.
+                    let colour = if mesh.scalp[f.triangle as usize] {
                         let q = head.chart_from_surface(p);
                         if outline.contains(q[0] as f32, q[1] as f32) {
                             let (cx, cy) = frame.to_px(q[0], q[1]);

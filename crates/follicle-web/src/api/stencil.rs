@@ -9,7 +9,6 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, QueryArgs, SignedIn};
 use crate::state::AppState;
-use uuid::Uuid;
 
 /// Which form of the stencil.
 #[derive(Debug, Deserialize, IntoParams)]
