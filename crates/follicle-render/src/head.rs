@@ -97,7 +97,6 @@ impl Camera {
             f64::from(self.height) / 2.0 - v / self.mm_per_px,
         ]
     }
-
 }
 
 /// How far below the glabella a side view reaches, in half-lengths of the head: below the chin,

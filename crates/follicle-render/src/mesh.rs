@@ -59,7 +59,8 @@ impl HeadMesh {
 
     /// Reads an OFF mesh of triangles; the error names the line and what is wrong.
     pub fn parse_off(bytes: &[u8]) -> Result<HeadMesh, RenderError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| RenderError::Mesh(format!("not UTF-8 text: {e}")))?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| RenderError::Mesh(format!("not UTF-8 text: {e}")))?;
         // Lines with their numbers, comments and blank lines left out.
         let mut lines = text
             .lines()
@@ -70,7 +71,13 @@ impl HeadMesh {
             .next()
             .ok_or_else(|| RenderError::Mesh("empty file: expected \"OFF\"".into()))?;
         if first != "OFF" {
-            return Err(corrupt(n, format!("expected \"OFF\", got {:?}", first.chars().take(20).collect::<String>())));
+            return Err(corrupt(
+                n,
+                format!(
+                    "expected \"OFF\", got {:?}",
+                    first.chars().take(20).collect::<String>()
+                ),
+            ));
         }
         let (n, counts) = lines
             .next()
@@ -106,8 +113,15 @@ impl HeadMesh {
                 .collect::<Result<_, _>>()
                 .map_err(|e| corrupt(n, format!("vertex {k}: {e}")))?;
             match v.as_slice() {
-                [x, y, z] if [x, y, z].iter().all(|c| c.is_finite() && c.abs() < 1e6) => vertices.push([*x, *y, *z]),
-                _ => return Err(corrupt(n, format!("vertex {k}: expected three finite numbers, got {l:?}"))),
+                [x, y, z] if [x, y, z].iter().all(|c| c.is_finite() && c.abs() < 1e6) => {
+                    vertices.push([*x, *y, *z])
+                }
+                _ => {
+                    return Err(corrupt(
+                        n,
+                        format!("vertex {k}: expected three finite numbers, got {l:?}"),
+                    ));
+                }
             }
         }
         let mut triangles = Vec::with_capacity(nf);
@@ -124,19 +138,33 @@ impl HeadMesh {
             let (idx, tag) = match f.as_slice() {
                 [3, i, j, k] => ([*i, *j, *k], 0),
                 [3, i, j, k, t] => ([*i, *j, *k], *t),
-                _ => return Err(corrupt(n, format!("face {k}: expected \"3 i j k [tag]\" (triangles only), got {l:?}"))),
+                _ => {
+                    return Err(corrupt(
+                        n,
+                        format!("face {k}: expected \"3 i j k [tag]\" (triangles only), got {l:?}"),
+                    ));
+                }
             };
             if let Some(bad) = idx.iter().find(|&&i| i as usize >= nv) {
-                return Err(corrupt(n, format!("face {k}: vertex {bad} does not exist (0–{})", nv - 1)));
+                return Err(corrupt(
+                    n,
+                    format!("face {k}: vertex {bad} does not exist (0–{})", nv - 1),
+                ));
             }
             if tag > 1 {
-                return Err(corrupt(n, format!("face {k}: tag {tag}: expected 0 (may hold scalp) or 1 (never)")));
+                return Err(corrupt(
+                    n,
+                    format!("face {k}: tag {tag}: expected 0 (may hold scalp) or 1 (never)"),
+                ));
             }
             triangles.push(idx.map(|i| i as u32));
             scalp.push(tag == 0);
         }
         if let Some((n, _)) = lines.next() {
-            return Err(corrupt(n, format!("more lines than the {nv} vertices and {nf} faces declared")));
+            return Err(corrupt(
+                n,
+                format!("more lines than the {nv} vertices and {nf} faces declared"),
+            ));
         }
         Ok(HeadMesh {
             vertices,
@@ -171,10 +199,7 @@ impl HeadMesh {
                 *n = n.map(|v| v / len);
             }
         }
-        FittedMesh {
-            positions,
-            normals,
-        }
+        FittedMesh { positions, normals }
     }
 }
 
@@ -225,19 +250,40 @@ mod tests {
             (b"PLY\n", "line 1: expected \"OFF\""),
             (b"OFF\nthree 1 0\n", "line 2: counts"),
             (b"OFF\n99999999 1 0\n", "no more than the file's"),
-            (b"OFF\n3 1 0\n0 0 0\n1 0 0\n# a comment long enough\n", "ends after 2 of 3 vertices"),
-            (b"OFF\n3 1 0\n0 0 0\n1 0 nan\n0 1 0\n3 0 1 2\n", "line 4: vertex 1: expected three finite"),
-            (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n", "line 6: face 0: vertex 7 does not exist"),
+            (
+                b"OFF\n3 1 0\n0 0 0\n1 0 0\n# a comment long enough\n",
+                "ends after 2 of 3 vertices",
+            ),
+            (
+                b"OFF\n3 1 0\n0 0 0\n1 0 nan\n0 1 0\n3 0 1 2\n",
+                "line 4: vertex 1: expected three finite",
+            ),
+            (
+                b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n",
+                "line 6: face 0: vertex 7 does not exist",
+            ),
             (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n4 0 1 2 0\n", "triangles only"),
             (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2 5\n", "tag 5"),
-            (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n3 0 1 2\n", "more lines than"),
+            (
+                b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n3 0 1 2\n",
+                "more lines than",
+            ),
             (&[0xff, 0xfe, 0x00][..], "not UTF-8"),
         ] {
             let e = err(bytes);
-            assert!(e.starts_with("head mesh: ") && e.contains(want), "{e:?} should contain {want:?}");
+            assert!(
+                e.starts_with("head mesh: ") && e.contains(want),
+                "{e:?} should contain {want:?}"
+            );
         }
         // Truncated anywhere, the shipped file is refused, never a panic.
-        for cut in [10, 100, BUILTIN_OFF.len() / 3, BUILTIN_OFF.len() / 2, BUILTIN_OFF.len() - 40] {
+        for cut in [
+            10,
+            100,
+            BUILTIN_OFF.len() / 3,
+            BUILTIN_OFF.len() / 2,
+            BUILTIN_OFF.len() - 40,
+        ] {
             assert!(HeadMesh::parse_off(&BUILTIN_OFF[..cut]).is_err(), "cut at {cut}");
         }
     }

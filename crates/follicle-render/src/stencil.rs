@@ -216,7 +216,12 @@ pub fn stencil(pattern: &Pattern, settings: &RenderSettings, title: &str) -> Res
     let margin = f64::from(s.margin_mm);
     let line = f64::from(s.line_width_mm);
     let bar = f64::from(s.scale_bar_mm);
-    let area = [margin, margin + HEADER_MM, page[0] - margin, page[1] - margin - FOOTER_MM];
+    let area = [
+        margin,
+        margin + HEADER_MM,
+        page[0] - margin,
+        page[1] - margin - FOOTER_MM,
+    ];
     if !(area[2] - area[0] >= bar && area[3] - area[1] > HEADER_MM) {
         return Err(RenderError::invalid(
             "render.stencil.page_mm",
@@ -304,11 +309,7 @@ pub fn stencil(pattern: &Pattern, settings: &RenderSettings, title: &str) -> Res
                 centred: false,
             },
         ];
-        items.extend(scale_bar(
-            [margin, page[1] - margin - NOTE_MM],
-            bar,
-            line,
-        ));
+        items.extend(scale_bar([margin, page[1] - margin - NOTE_MM], bar, line));
         items
     };
     let mut pages = Vec::new();
@@ -435,7 +436,12 @@ fn text_width_mm(text: &str, size_mm: f64) -> f64 {
 /// Text as WinAnsi bytes for the standard Helvetica (Latin-1 passes, anything else is `?`).
 fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok().filter(|b| *b >= 0x20).unwrap_or(b'?'))
+        .map(|c| {
+            u8::try_from(u32::from(c))
+                .ok()
+                .filter(|b| *b >= 0x20)
+                .unwrap_or(b'?')
+        })
         .collect()
 }
 
@@ -593,7 +599,9 @@ fn draw_pdf(c: &mut Content, item: &Item, xy: &impl Fn([f64; 2]) -> (f32, f32), 
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn draw_svg(s: &mut String, item: &Item) {
@@ -606,7 +614,10 @@ fn draw_svg(s: &mut String, item: &Item) {
         } => {
             let g = (grey * 255.0).round() as u8;
             let dash = dash_mm.map_or(String::new(), |d| format!(r#" stroke-dasharray="{d} {d}""#));
-            let pts: Vec<String> = points.iter().map(|p| format!("{:.3},{:.3}", p[0], p[1])).collect();
+            let pts: Vec<String> = points
+                .iter()
+                .map(|p| format!("{:.3},{:.3}", p[0], p[1]))
+                .collect();
             let _ = writeln!(
                 s,
                 r#"<polyline points="{}" fill="none" stroke="rgb({g},{g},{g})" stroke-width="{width_mm}" stroke-linecap="round"{dash}/>"#,
@@ -616,7 +627,13 @@ fn draw_svg(s: &mut String, item: &Item) {
         Item::Dots(dots) => {
             s.push_str("<g fill=\"black\">\n");
             for d in dots {
-                let _ = writeln!(s, r#"<circle cx="{:.3}" cy="{:.3}" r="{:.3}"/>"#, d[0], d[1], d[2] / 2.0);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{:.3}" cy="{:.3}" r="{:.3}"/>"#,
+                    d[0],
+                    d[1],
+                    d[2] / 2.0
+                );
             }
             s.push_str("</g>\n");
         }
@@ -674,6 +691,11 @@ mod tests {
         small.stencil.page_mm = [40.0, 40.0];
         let e = stencil(&p, &small, "Test").unwrap_err().to_string();
         assert!(e.contains("render.stencil.page_mm"), "{e}");
-        assert!(s.to_svg(99).unwrap_err().to_string().contains("page: expected 1–"));
+        assert!(
+            s.to_svg(99)
+                .unwrap_err()
+                .to_string()
+                .contains("page: expected 1–")
+        );
     }
 }

@@ -19,7 +19,11 @@ struct Word {
 }
 
 fn attr(tag: &str, name: &str) -> f64 {
-    let start = tag.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("{name} in {tag}")) + name.len() + 2;
+    let start = tag
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("{name} in {tag}"))
+        + name.len()
+        + 2;
     let end = start + tag[start..].find('"').unwrap();
     tag[start..end].parse().unwrap()
 }
@@ -71,13 +75,21 @@ fn the_stencil_prints_at_one_to_one() {
     assert_eq!(pages.len(), 1 + usize::from(p.sessions));
     let [w_mm, h_mm] = settings.stencil.page_mm.map(f64::from);
     for page in &pages {
-        assert!((page[0] - w_mm * PT_PER_MM).abs() < 0.01 && (page[1] - h_mm * PT_PER_MM).abs() < 0.01, "{page:?}");
+        assert!(
+            (page[0] - w_mm * PT_PER_MM).abs() < 0.01 && (page[1] - h_mm * PT_PER_MM).abs() < 0.01,
+            "{page:?}"
+        );
     }
-    assert!((pages[0][0] - 841.89).abs() < 0.01 && (pages[0][1] - 595.28).abs() < 0.01, "A4 landscape");
+    assert!(
+        (pages[0][0] - 841.89).abs() < 0.01 && (pages[0][1] - 595.28).abs() < 0.01,
+        "A4 landscape"
+    );
     // On every page: the scale bar's labels 0, 10, …, 50 on one line, their centres 10 mm
     // (28.35 pt) apart, 0 to 50 exactly 50 mm.
     let bar = f64::from(settings.stencil.scale_bar_mm);
-    let labels: Vec<String> = (0..=(bar / 10.0) as usize).map(|k| (k * 10).to_string()).collect();
+    let labels: Vec<String> = (0..=(bar / 10.0) as usize)
+        .map(|k| (k * 10).to_string())
+        .collect();
     for page in 0..pages.len() {
         let on_page: Vec<&Word> = words.iter().filter(|w| w.page == page).collect();
         // The lowest "0" on the page (a header may hold a 0 too).
@@ -98,10 +110,17 @@ fn the_stencil_prints_at_one_to_one() {
             .collect();
         for pair in centres.windows(2) {
             let step = pair[1] - pair[0];
-            assert!((step - 10.0 * PT_PER_MM).abs() < 0.3, "page {page}: tick step {step} pt");
+            assert!(
+                (step - 10.0 * PT_PER_MM).abs() < 0.3,
+                "page {page}: tick step {step} pt"
+            );
         }
         let span = centres.last().unwrap() - centres[0];
-        assert!((span - bar * PT_PER_MM).abs() < 0.3, "page {page}: 0–{bar} mm is {span} pt, want {}", bar * PT_PER_MM);
+        assert!(
+            (span - bar * PT_PER_MM).abs() < 0.3,
+            "page {page}: 0–{bar} mm is {span} pt, want {}",
+            bar * PT_PER_MM
+        );
         // The bar sits inside the margins.
         let margin = f64::from(settings.stencil.margin_mm) * PT_PER_MM;
         assert!(centres[0] > margin - 5.0 && zero.y[1] < pages[page][1] - margin + 1.0);

@@ -946,7 +946,13 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
     assert_eq!(pdf.content_type(), "application/pdf");
     assert!(pdf.body.starts_with(b"%PDF-"));
     // Every page has its media box: the outline page and one per session.
-    assert_eq!(pdf.body.windows(b"/MediaBox".len()).filter(|w| *w == b"/MediaBox").count(), 1 + 3);
+    assert_eq!(
+        pdf.body
+            .windows(b"/MediaBox".len())
+            .filter(|w| *w == b"/MediaBox")
+            .count(),
+        1 + 3
+    );
     let svg = app
         .get(&format!("{stencil_path}?format=svg&page=2"), &demo.practitioner)
         .await;

@@ -8,9 +8,9 @@
 mod calendar;
 mod pattern_cmd;
 mod render_cmd;
-mod stencil_cmd;
 mod report;
 mod server_cmd;
+mod stencil_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

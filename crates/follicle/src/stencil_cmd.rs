@@ -57,8 +57,15 @@ pub fn run(args: StencilArgs) -> anyhow::Result<()> {
             (request, settings, label(path))
         }
         (None, Some(client)) => {
-            let (treatment, clinic) = crate::load_plannable(client, args.settings.as_ref(), args.date, args.seed)?;
-            let name = treatment.plan.assessment.client.name.clone().unwrap_or_else(|| label(client));
+            let (treatment, clinic) =
+                crate::load_plannable(client, args.settings.as_ref(), args.date, args.seed)?;
+            let name = treatment
+                .plan
+                .assessment
+                .client
+                .name
+                .clone()
+                .unwrap_or_else(|| label(client));
             (treatment.request, clinic, name)
         }
         (None, None) => return Err(UserError("give a client file or --design".into()).into()),

@@ -250,6 +250,10 @@ fn stencil_writes_a_pdf_or_an_svg_per_page() {
         dir.join("s.png").to_str().unwrap(),
     ]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("--out: expected a file name ending in .pdf or .svg"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--out: expected a file name ending in .pdf or .svg"),
+        "{}",
+        stderr(&bad)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

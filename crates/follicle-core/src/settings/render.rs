@@ -237,7 +237,11 @@ impl RenderSettings {
         }
         let st = &self.stencil;
         for (i, &v) in st.page_mm.iter().enumerate() {
-            within_limit_as(&format!("render.stencil.page_mm[{i}]"), "render.stencil.page_mm", typed(v))?;
+            within_limit_as(
+                &format!("render.stencil.page_mm[{i}]"),
+                "render.stencil.page_mm",
+                typed(v),
+            )?;
             // The scale bar and a drawing area must fit inside the margins.
             let room = v - 2.0 * st.margin_mm;
             if room < st.scale_bar_mm {

@@ -88,7 +88,10 @@ pub async fn design_stencil(
         [
             (header::CONTENT_TYPE, kind.to_string()),
             (header::CACHE_CONTROL, "private, max-age=0".to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
         ],
         body,
     )
