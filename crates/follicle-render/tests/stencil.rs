@@ -90,7 +90,7 @@ fn the_stencil_prints_at_one_to_one() {
     let labels: Vec<String> = (0..=(bar / 10.0) as usize)
         .map(|k| (k * 10).to_string())
         .collect();
-    for page in 0..pages.len() {
+    for (page, size) in pages.iter().enumerate() {
         let on_page: Vec<&Word> = words.iter().filter(|w| w.page == page).collect();
         // The lowest "0" on the page (a header may hold a 0 too).
         let zero = on_page
@@ -123,7 +123,7 @@ fn the_stencil_prints_at_one_to_one() {
         );
         // The bar sits inside the margins.
         let margin = f64::from(settings.stencil.margin_mm) * PT_PER_MM;
-        assert!(centres[0] > margin - 5.0 && zero.y[1] < pages[page][1] - margin + 1.0);
+        assert!(centres[0] > margin - 5.0 && zero.y[1] < size[1] - margin + 1.0);
     }
     // The session pages say how many of the session's dots they hold.
     assert!(words.iter().any(|w| w.page == 1 && w.text == "session"));
