@@ -1584,6 +1584,16 @@ mod tests {
         let e = err("[render.optics]\nfresh_redness = [0.08, -0.9, -0.12]\n");
         assert_eq!(e.field, "render.optics.fresh_redness[1]");
         assert_eq!(e.message, "expected -0.5–0.5, got -0.9");
+        let e = err("[render.stencil]\npage_mm = [297.0, 50.0]\n");
+        assert_eq!(e.field, "render.stencil.page_mm[1]");
+        assert_eq!(e.message, "expected 100–1000, got 50");
+        let e = err("[render.stencil]\npage_mm = [297.0, 120.0]\nmargin_mm = 40.0\nscale_bar_mm = 50.0\n");
+        assert_eq!(e.field, "render.stencil.page_mm[1]");
+        assert!(
+            e.message.contains("less than the 50 mm scale bar"),
+            "{}",
+            e.message
+        );
         let e = err("[pattern.stages.norwood]\nIII = { frontal_depth_mm = 400.0 }\n");
         assert_eq!(e.field, "pattern.stages.norwood.III.frontal_depth_mm");
         assert_eq!(e.message, "expected 5–150, got 400");

@@ -14,6 +14,9 @@ pub enum RenderError {
     /// A photo cannot be used.
     #[error("photo: {0}")]
     Photo(String),
+    /// The head mesh cannot be read (names the line and what is wrong).
+    #[error("head mesh: {0}")]
+    Mesh(String),
     /// Encoding the output failed.
     #[error("encoding the image failed: {0}")]
     Encode(String),

@@ -35,6 +35,7 @@ pub mod error;
 mod hair;
 mod head;
 pub mod look;
+pub mod mesh;
 pub mod moment;
 pub mod optics;
 pub mod photo;
@@ -43,6 +44,7 @@ pub mod scene;
 pub mod settings;
 pub mod sheet;
 pub mod splat;
+pub mod stencil;
 
 pub use error::RenderError;
 pub use look::Look;

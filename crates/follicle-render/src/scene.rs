@@ -467,9 +467,7 @@ impl<'a> Scene<'a> {
         check_size(width, height)?;
         match view {
             View::Chart => Ok(self.render_chart(moment, width, height, threads)),
-            _ => Ok(crate::head::render_head(
-                self, view, moment, width, height, threads,
-            )),
+            _ => crate::head::render_head(self, view, moment, width, height, threads),
         }
     }
 

@@ -12,6 +12,7 @@ mod ink;
 mod look;
 mod photo;
 mod seam;
+mod stencil;
 mod threads;
 
 /// The day the test clients are assessed and planned.

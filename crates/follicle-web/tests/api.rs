@@ -939,10 +939,44 @@ pub async fn designs_add_list_get_pattern_preview(app: &App) {
             .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
         assert_eq!(error["field"], field, "{query}");
     }
+    // The stencil: a PDF of the outline page and one page per session, or one page as SVG in mm.
+    let stencil_path = api(&format!("/designs/{}/stencil", id_of(&planned)));
+    let pdf = app.get(&stencil_path, &demo.practitioner).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.content_type(), "application/pdf");
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    // Every page has its media box: the outline page and one per session.
+    assert_eq!(
+        pdf.body
+            .windows(b"/MediaBox".len())
+            .filter(|w| *w == b"/MediaBox")
+            .count(),
+        1 + 3
+    );
+    let svg = app
+        .get(&format!("{stencil_path}?format=svg&page=2"), &demo.practitioner)
+        .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.content_type(), "image/svg+xml");
+    assert!(String::from_utf8_lossy(&svg.body).contains(r#"width="297mm" height="210mm""#));
+    for (query, field) in [
+        ("?format=png", "format"),
+        ("?format=svg&page=9", "page"),
+        ("?format=svg&page=0", "page"),
+        ("?page=2", "page"),
+        ("?size=2", "query"),
+    ] {
+        let error = app
+            .get(&format!("{stencil_path}{query}"), &demo.practitioner)
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{query}");
+    }
     for missing in [
         format!("/designs/{}", Uuid::new_v4()),
         format!("/designs/{}/pattern", Uuid::new_v4()),
         format!("/designs/{}/preview", Uuid::new_v4()),
+        format!("/designs/{}/stencil", Uuid::new_v4()),
     ] {
         app.get(&api(&missing), &demo.practitioner)
             .await

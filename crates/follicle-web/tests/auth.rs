@@ -287,6 +287,7 @@ pub async fn roles_are_enforced(app: &App) {
             format!("/designs/{design}/preview?size=32"),
             Payload::None,
         ),
+        (Method::GET, format!("/designs/{design}/stencil"), Payload::None),
         (Method::GET, format!("/clients/{mid}/sessions"), Payload::None),
         (Method::GET, format!("/sessions/{session}"), Payload::None),
         (Method::GET, format!("/clients/{mid}/photos"), Payload::None),

@@ -140,6 +140,7 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
         (Method::GET, "/designs/{id}", Payload::None),
         (Method::GET, "/designs/{id}/pattern", Payload::None),
         (Method::GET, "/designs/{id}/preview?size=16", Payload::None),
+        (Method::GET, "/designs/{id}/stencil", Payload::None),
         (Method::GET, "/clients/{id}/consents", Payload::None),
         (
             Method::POST,

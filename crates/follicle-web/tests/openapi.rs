@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::support::{App, Auth, Backend, Payload, TestStore};
 
 /// Every operation the API's router serves, as (method, path under `/api/v1`).
-const ROUTES: [(&str, &str); 54] = [
+const ROUTES: [(&str, &str); 55] = [
     ("get", "/health"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
@@ -43,6 +43,7 @@ const ROUTES: [(&str, &str); 54] = [
     ("get", "/designs/{id}"),
     ("get", "/designs/{id}/pattern"),
     ("get", "/designs/{id}/preview"),
+    ("get", "/designs/{id}/stencil"),
     ("get", "/clients/{id}/consents"),
     ("post", "/clients/{id}/consents"),
     ("get", "/clients/{id}/photos"),

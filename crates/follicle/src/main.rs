@@ -10,6 +10,7 @@ mod pattern_cmd;
 mod render_cmd;
 mod report;
 mod server_cmd;
+mod stencil_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ enum Command {
     Pattern(pattern_cmd::PatternArgs),
     /// Previews of a client's design: views, moments, timeline, photo before/after, comparison.
     Render(render_cmd::RenderArgs),
+    /// The design's stencil at 1:1 (PDF or SVG): hairline and zone outlines with a scale bar,
+    /// and each session's dots.
+    Stencil(stencil_cmd::StencilArgs),
     /// Print the default clinic settings (every figure with its source), or check a clinic file.
     Settings {
         /// Check this clinic settings file instead of printing the defaults.
@@ -149,7 +153,7 @@ fn user_error(err: InputError, file: &Path) -> anyhow::Error {
     UserError(err.in_file(file.display().to_string()).to_string()).into()
 }
 
-fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
+pub(crate) fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
     match path {
         None => Ok(Settings::default()),
         Some(p) => {
@@ -235,6 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clinic(ClinicCommand::Create(args)) => server_cmd::create_clinic(args)?,
         Command::Backup(args) => server_cmd::backup(args)?,
         Command::Render(args) => render_cmd::run(args)?,
+        Command::Stencil(args) => stencil_cmd::run(args)?,
         Command::Assess(args) => {
             let (assessment, _) = assessment(&args.common)?;
             print!("{}", report::assessment(&assessment, args.common.format)?);

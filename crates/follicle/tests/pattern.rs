@@ -213,3 +213,47 @@ fn a_saved_design_renders_too() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("design.json:1:"), "{}", stderr(&bad));
 }
+
+#[test]
+fn stencil_writes_a_pdf_or_an_svg_per_page() {
+    let dir = std::env::temp_dir().join(format!("follicle-stencil-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pdf = dir.join("s.pdf");
+    let out = follicle(&[
+        "stencil",
+        "examples/clients/norwood-3-hairline.toml",
+        "--date",
+        "2026-11-21",
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let svg = dir.join("s.svg");
+    let out = follicle(&[
+        "stencil",
+        "examples/clients/norwood-3-hairline.toml",
+        "--date",
+        "2026-11-21",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = std::fs::read_to_string(dir.join("s-1.svg")).unwrap();
+    assert!(first.contains(r#"width="297mm" height="210mm""#));
+    assert!(dir.join("s-2.svg").exists(), "a page for the first session");
+    let bad = follicle(&[
+        "stencil",
+        "examples/clients/norwood-3-hairline.toml",
+        "--out",
+        dir.join("s.png").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--out: expected a file name ending in .pdf or .svg"),
+        "{}",
+        stderr(&bad)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,6 +63,22 @@ pub struct RenderSettings {
     pub fresh_halo_sigma_mm: f32,
     /// Strength of that halo. Follicle estimate.
     pub fresh_halo_strength: f32,
+    /// The printed 1:1 stencil (`[render.stencil]`).
+    pub stencil: StencilSettings,
+}
+
+/// The printed 1:1 stencil of hairline, zones and each session's dots (`[render.stencil]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StencilSettings {
+    /// Paper width and height, mm (ISO 216 A4 landscape: 297 × 210).
+    pub page_mm: [f32; 2],
+    /// Blank border on every side, mm: office printers leave 3–6 mm unprinted.
+    pub margin_mm: f32,
+    /// Width of the hairline and zone outlines, mm: a fine felt-tip's line, to trace.
+    pub line_width_mm: f32,
+    /// Length of the scale bar printed on every page to check the print is 1:1, mm.
+    pub scale_bar_mm: f32,
 }
 
 /// Optical parameters (`[render.optics]`); see the renderer's `optics` module.
@@ -213,8 +229,30 @@ impl RenderSettings {
             ("render.fresh_halo_strength", self.fresh_halo_strength),
             ("render.optics.shift_shallowest_mm", o.shift_shallowest_mm),
             ("render.optics.cooling_shift", o.cooling_shift),
+            ("render.stencil.margin_mm", self.stencil.margin_mm),
+            ("render.stencil.line_width_mm", self.stencil.line_width_mm),
+            ("render.stencil.scale_bar_mm", self.stencil.scale_bar_mm),
         ] {
             within_limit(path, typed(v))?;
+        }
+        let st = &self.stencil;
+        for (i, &v) in st.page_mm.iter().enumerate() {
+            within_limit_as(
+                &format!("render.stencil.page_mm[{i}]"),
+                "render.stencil.page_mm",
+                typed(v),
+            )?;
+            // The scale bar and a drawing area must fit inside the margins.
+            let room = v - 2.0 * st.margin_mm;
+            if room < st.scale_bar_mm {
+                return Err(crate::error::InputError::field(
+                    format!("render.stencil.page_mm[{i}]"),
+                    format!(
+                        "{v} mm less two margins of {} mm leaves {room} mm, less than the {} mm scale bar",
+                        st.margin_mm, st.scale_bar_mm
+                    ),
+                ));
+            }
         }
         for (i, &v) in o.fresh_redness.iter().enumerate() {
             within_limit_as(

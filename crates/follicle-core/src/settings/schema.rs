@@ -235,6 +235,10 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.fresh_strength", 0.5, 3.0, "×"),
     ("render.fresh_halo_sigma_mm", 0.1, 10.0, "mm"),
     ("render.fresh_halo_strength", 0.0, 3.0, ""),
+    ("render.stencil.page_mm", 100.0, 1000.0, "mm"),
+    ("render.stencil.margin_mm", 0.0, 50.0, "mm"),
+    ("render.stencil.line_width_mm", 0.05, 3.0, "mm"),
+    ("render.stencil.scale_bar_mm", 10.0, 200.0, "mm"),
 ];
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.

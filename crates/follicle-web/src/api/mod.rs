@@ -13,6 +13,7 @@ pub mod compute;
 pub mod diary;
 pub mod pigments;
 pub mod records;
+pub mod stencil;
 
 use axum::Json;
 use axum::extract::State;
@@ -122,6 +123,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(records::design))
         .routes(routes!(records::design_pattern))
         .routes(routes!(records::design_preview))
+        .routes(routes!(stencil::design_stencil))
         .routes(routes!(records::consents, records::add_consent))
         .routes(routes!(records::photos, records::upload_photo))
         .routes(routes!(records::photo))
