@@ -235,6 +235,16 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.fresh_strength", 0.5, 3.0, "×"),
     ("render.fresh_halo_sigma_mm", 0.1, 10.0, "mm"),
     ("render.fresh_halo_strength", 0.0, 3.0, ""),
+    ("render.healed.size_spread", 0.0, 1.0, ""),
+    ("render.healed.lobes", 0.0, 3.0, ""),
+    ("render.healed.lobe_offset", 0.0, 1.0, "×"),
+    ("render.healed.lobe_share", 0.0, 0.9, ""),
+    ("render.healed.lobe_size", 0.2, 1.0, "×"),
+    ("render.healed.scatter_mm", 0.0, 1.0, "mm"),
+    ("render.photo.illumination_radius_mm", 1.0, 100.0, "mm"),
+    ("render.photo.shine_threshold", 0.0, 2.0, ""),
+    ("render.photo.fringe_band_mm", 1.0, 60.0, "mm"),
+    ("render.photo.hair_luminance_share", 0.1, 1.0, ""),
 ];
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.
