@@ -188,7 +188,12 @@ fn main() {
         .expect("the synthetic photo");
     let overlay = follicle_render::photo::Overlay {
         view: View::Front,
-        landmarks: follicle_render::photo::suggested_landmarks(&bare_scene, View::Front, side as u32, side as u32),
+        landmarks: follicle_render::photo::suggested_landmarks(
+            &bare_scene,
+            View::Front,
+            side as u32,
+            side as u32,
+        ),
         keep_hair_darker_than: None,
     };
     let mut canvas = None;
@@ -196,7 +201,8 @@ fn main() {
     for _ in 0..runs {
         let (wall, on) = timed(|| {
             canvas = Some(
-                follicle_render::photo::PhotoCanvas::new(&scene, &photo, &overlay).expect("prepare the photo"),
+                follicle_render::photo::PhotoCanvas::new(&scene, &photo, &overlay)
+                    .expect("prepare the photo"),
             );
         });
         times.push(wall);

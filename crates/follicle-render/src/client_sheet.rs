@@ -7,7 +7,7 @@
 //! client's name and the session dates as text.
 
 use image::RgbImage;
-use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str};
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
 use crate::error::RenderError;
 use crate::sheet::{draw_text, text_width};
@@ -83,7 +83,12 @@ impl ClientSheet {
         draw_text(&mut img, &self.title.to_uppercase(), margin, y, small, INK);
         y += 2 * line;
         image::imageops::overlay(&mut img, &before, i64::from(margin), i64::from(y));
-        image::imageops::overlay(&mut img, &after, i64::from(margin + pair_w + margin), i64::from(y));
+        image::imageops::overlay(
+            &mut img,
+            &after,
+            i64::from(margin + pair_w + margin),
+            i64::from(y),
+        );
         y += pair_h + line / 2;
         let centre = |img: &mut RgbImage, text: &str, x: u32, w: u32, y: u32| {
             let tw = text_width(text, small);
@@ -170,7 +175,7 @@ impl ClientSheet {
         // Before and after, side by side.
         let inner = PAGE[0] - 2.0 * MARGIN;
         let pair_w = (inner - 12.0) / 2.0;
-        let place = |c: &mut Content, name: Name, img: &RgbImage, x: f32, top: f32, w: f32| -> f32 {
+        let place = |c: &mut Content, name: Name<'_>, img: &RgbImage, x: f32, top: f32, w: f32| -> f32 {
             let h = w * img.height() as f32 / img.width().max(1) as f32;
             c.save_state();
             c.transform([w, 0.0, 0.0, h, x, top - h]);
@@ -182,7 +187,13 @@ impl ClientSheet {
         let ha = place(&mut c, names[1], &self.after, MARGIN + pair_w + 12.0, y, pair_w);
         y -= hb.max(ha) + 14.0;
         text(&mut c, 10.0, MARGIN, y, "Before");
-        text(&mut c, 10.0, MARGIN + pair_w + 12.0, y, &capitalised(&self.after_label));
+        text(
+            &mut c,
+            10.0,
+            MARGIN + pair_w + 12.0,
+            y,
+            &capitalised(&self.after_label),
+        );
         y -= 18.0;
         let ht = place(&mut c, names[2], &self.timeline, MARGIN, y, inner);
         y -= ht + 22.0;

@@ -392,6 +392,9 @@ pub struct PhotoCanvas {
     light: Vec<f32>,
     /// Scalp pixels: bounding box (x0, y0, x1, y1), for crops.
     scalp_box: [u32; 4],
+    /// Photo pixels per mm on the head: the chart raster is splatted at this scale, so each
+    /// photo pixel samples ink at its own resolution (no aliasing of dots finer than a pixel).
+    px_per_mm: f64,
     /// The scalp skin's colour on the photo (linear, at the photo's mean light there).
     skin: Linear,
     /// The fringe's colour where the pattern meets existing hair (linear), if the photo shows one.
@@ -423,17 +426,18 @@ impl PhotoCanvas {
             pts.iter().map(|p| (p[0] - c[0]).hypot(p[1] - c[1])).sum::<f64>() / n
         };
         let photo_px: Vec<[f64; 2]> = overlay.landmarks.iter().map(|l| [l.x_px, l.y_px]).collect();
-        let px_per_mm =
-            spread(&photo_px) / spread(&warp.model_px).max(f64::EPSILON) / warp.camera.mm_per_px;
+        let px_per_mm = spread(&photo_px) / spread(&warp.model_px).max(f64::EPSILON) / warp.camera.mm_per_px;
 
         // Where each pixel lies on the chart: exact on a grid, interpolated between.
         let head = &scene.pattern.head;
+        // The face below the brow takes no ink, whatever the warp does at the head's edge.
+        let brow = scene.pattern.landmarks.glabella.surface_mm[2];
         let (gw, gh) = (wu.div_ceil(GRID_PX) + 1, hu.div_ceil(GRID_PX) + 1);
         let exact = |x: f64, y: f64| -> [f32; 2] {
             let m = warp.to_model.apply([x, y]);
             let (o, d) = warp.camera.ray(m[0], m[1]);
             match hit(head, o, d) {
-                Some((p, _)) if p[2] >= -0.2 * head.c_mm => {
+                Some((p, _)) if p[2] >= brow.min(-0.2 * head.c_mm) && (p[1] < 0.0 || p[2] >= brow) => {
                     let q = head.chart_from_surface(p);
                     [q[0] as f32, q[1] as f32]
                 }
@@ -441,38 +445,54 @@ impl PhotoCanvas {
             }
         };
         let grid: Vec<[f32; 2]> = (0..gw * gh)
-            .map(|i| exact(((i % gw) * GRID_PX) as f64 + 0.5, ((i / gw) * GRID_PX) as f64 + 0.5))
+            .map(|i| {
+                exact(
+                    ((i % gw) * GRID_PX) as f64 + 0.5,
+                    ((i / gw) * GRID_PX) as f64 + 0.5,
+                )
+            })
             .collect();
         let mut chart_mm = vec![[f32::NAN; 2]; wu * hu];
-        par_bands(&mut chart_mm, wu, default_threads(), || (), |_, y0, band| {
-            for (r, row) in band.chunks_exact_mut(wu).enumerate() {
-                let y = y0 + r;
-                let (gy, fy) = (y / GRID_PX, (y % GRID_PX) as f32 / GRID_PX as f32);
-                for (x, out) in row.iter_mut().enumerate() {
-                    let (gx, fx) = (x / GRID_PX, (x % GRID_PX) as f32 / GRID_PX as f32);
-                    let c = [
-                        grid[gy * gw + gx],
-                        grid[gy * gw + gx + 1],
-                        grid[(gy + 1) * gw + gx],
-                        grid[(gy + 1) * gw + gx + 1],
-                    ];
-                    *out = if c.iter().all(|p| p[0].is_finite()) {
-                        std::array::from_fn(|k| {
-                            let top = c[0][k] + (c[1][k] - c[0][k]) * fx;
-                            let bottom = c[2][k] + (c[3][k] - c[2][k]) * fx;
-                            top + (bottom - top) * fy
-                        })
-                    } else if c.iter().any(|p| p[0].is_finite()) {
-                        exact(x as f64 + 0.5, y as f64 + 0.5)
-                    } else {
-                        [f32::NAN; 2]
-                    };
+        par_bands(
+            &mut chart_mm,
+            wu,
+            default_threads(),
+            || (),
+            |_, y0, band| {
+                for (r, row) in band.chunks_exact_mut(wu).enumerate() {
+                    let y = y0 + r;
+                    let (gy, fy) = (y / GRID_PX, (y % GRID_PX) as f32 / GRID_PX as f32);
+                    for (x, out) in row.iter_mut().enumerate() {
+                        let (gx, fx) = (x / GRID_PX, (x % GRID_PX) as f32 / GRID_PX as f32);
+                        let c = [
+                            grid[gy * gw + gx],
+                            grid[gy * gw + gx + 1],
+                            grid[(gy + 1) * gw + gx],
+                            grid[(gy + 1) * gw + gx + 1],
+                        ];
+                        *out = if c.iter().all(|p| p[0].is_finite()) {
+                            std::array::from_fn(|k| {
+                                let top = c[0][k] + (c[1][k] - c[0][k]) * fx;
+                                let bottom = c[2][k] + (c[3][k] - c[2][k]) * fx;
+                                top + (bottom - top) * fy
+                            })
+                        } else if c.iter().any(|p| p[0].is_finite()) {
+                            exact(x as f64 + 0.5, y as f64 + 0.5)
+                        } else {
+                            [f32::NAN; 2]
+                        };
+                    }
                 }
-            }
-        });
+            },
+        );
 
         let lum: Vec<f32> = photo.pixels().map(|p| luminance(srgb_to_linear(p.0))).collect();
-        let light = illumination(&lum, wu, hu, f64::from(settings.illumination_radius_mm) * px_per_mm);
+        let light = illumination(
+            &lum,
+            wu,
+            hu,
+            f64::from(settings.illumination_radius_mm) * px_per_mm,
+        );
 
         // The treated area and the band round it, on a coarse chart grid.
         let cells = TreatedCells::new(scene, settings.fringe_band_mm);
@@ -502,7 +522,9 @@ impl PhotoCanvas {
         let fringe_px: Vec<usize> = (0..wu * hu)
             .filter(|&i| chart_mm[i][0].is_finite() && cells.in_band(chart_mm[i]) && is_hair(i))
             .collect();
-        let fringe = (fringe_px.len() * 200 >= scalp.len().max(1)).then(|| mean(&fringe_px)).flatten();
+        let fringe = (fringe_px.len() * 200 >= scalp.len().max(1))
+            .then(|| mean(&fringe_px))
+            .flatten();
 
         // Pixels that stay as they are: existing hair (the pattern blends into it), and what
         // the caller marks as hair.
@@ -519,7 +541,12 @@ impl PhotoCanvas {
             }
             let (x, y) = ((i % wu) as u32, (i / wu) as u32);
             if cells.treated(*c) {
-                scalp_box = [scalp_box[0].min(x), scalp_box[1].min(y), scalp_box[2].max(x), scalp_box[3].max(y)];
+                scalp_box = [
+                    scalp_box[0].min(x),
+                    scalp_box[1].min(y),
+                    scalp_box[2].max(x),
+                    scalp_box[3].max(y),
+                ];
             }
         }
         if scalp_box[0] > scalp_box[2] {
@@ -531,6 +558,7 @@ impl PhotoCanvas {
             chart_mm,
             light,
             scalp_box,
+            px_per_mm,
             skin,
             fringe,
         })
@@ -576,36 +604,42 @@ impl PhotoCanvas {
         threads: usize,
     ) -> Result<RgbImage, RenderError> {
         scene.validate(moment)?;
-        let frame = ChartFrame::with_scale(&scene.pattern.outline, 1.0 / self.warp.camera.mm_per_px);
+        let frame = ChartFrame::with_scale(&scene.pattern.outline, self.px_per_mm);
         let layers = scene.layers(moment, frame, threads);
         let table = scene.optics(self.skin, moment).table(12.0, 4096);
         let shine = 1.0 + scene.settings.photo.shine_threshold;
         let (w, h) = self.photo.dimensions();
         let wu = w as usize;
         let mut raw = self.photo.as_raw().clone();
-        par_bands(&mut raw, 3 * wu, threads, || (), |_, y0, band| {
-            for (k, px) in band.chunks_exact_mut(3).enumerate() {
-                let i = y0 * wu + k;
-                let q = self.chart_mm[i];
-                if !q[0].is_finite() {
-                    continue;
+        par_bands(
+            &mut raw,
+            3 * wu,
+            threads,
+            || (),
+            |_, y0, band| {
+                for (k, px) in band.chunks_exact_mut(3).enumerate() {
+                    let i = y0 * wu + k;
+                    let q = self.chart_mm[i];
+                    if !q[0].is_finite() {
+                        continue;
+                    }
+                    let (cx, cy) = frame.to_px(f64::from(q[0]), f64::from(q[1]));
+                    let ink = layers.ink.sample(cx, cy);
+                    let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
+                    if ink <= 1e-4 && fresh <= 1e-4 {
+                        continue;
+                    }
+                    let p = srgb_to_linear([px[0], px[1], px[2]]);
+                    // Shine: light above the illumination, reflected at the surface, untouched.
+                    let spec = (luminance(p) - shine * self.light[i])
+                        .max(0.0)
+                        .min(p[0].min(p[1]).min(p[2]));
+                    let base = p.map(|c| c - spec);
+                    let out = crate::scene::shade_sampled(base, 1.0, ink, fresh, 0.0, &table, None);
+                    px.copy_from_slice(&linear_to_srgb(out.map(|c| c + spec)));
                 }
-                let (cx, cy) = frame.to_px(f64::from(q[0]), f64::from(q[1]));
-                let ink = layers.ink.sample(cx, cy);
-                let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
-                if ink <= 1e-4 && fresh <= 1e-4 {
-                    continue;
-                }
-                let p = srgb_to_linear([px[0], px[1], px[2]]);
-                // Shine: light above the illumination, reflected at the surface, untouched.
-                let spec = (luminance(p) - shine * self.light[i])
-                    .max(0.0)
-                    .min(p[0].min(p[1]).min(p[2]));
-                let base = p.map(|c| c - spec);
-                let out = crate::scene::shade_sampled(base, 1.0, ink, fresh, 0.0, &table, None);
-                px.copy_from_slice(&linear_to_srgb(out.map(|c| c + spec)));
-            }
-        });
+            },
+        );
         Ok(RgbImage::from_raw(w, h, raw).expect("the photo's own size"))
     }
 
@@ -813,7 +847,10 @@ pub fn photo_timeline(
 pub(crate) fn fit(img: &RgbImage, side: u32) -> RgbImage {
     let (w, h) = img.dimensions();
     let k = f64::from(side) / f64::from(w.max(h).max(1));
-    let (nw, nh) = (((f64::from(w) * k).round() as u32).max(1), ((f64::from(h) * k).round() as u32).max(1));
+    let (nw, nh) = (
+        ((f64::from(w) * k).round() as u32).max(1),
+        ((f64::from(h) * k).round() as u32).max(1),
+    );
     image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle)
 }
 

@@ -103,10 +103,18 @@ fn on_a_real_light_skin_photo_the_healed_pattern_is_darker_and_cooler_than_the_s
     let s = scene(&p, &settings, Fitzpatrick::II);
     let (photo, marks) = real_photo("biden.jpg");
     let canvas = PhotoCanvas::new(&s, &photo, &front(marks)).unwrap();
-    let after = canvas.render(&s, &Moment::Healed { session: p.sessions }).unwrap();
+    let after = canvas
+        .render(&s, &Moment::Healed { session: p.sessions })
+        .unwrap();
     let (dl, db) = contrast(&photo, &after);
-    assert!(dl < -2.0, "ΔL* {dl:.2}: the pattern should read darker than the skin");
-    assert!(db < -0.5, "Δb* {db:.2}: healed SMP reads blue-grey, cooler than the skin");
+    assert!(
+        dl < -2.0,
+        "ΔL* {dl:.2}: the pattern should read darker than the skin"
+    );
+    assert!(
+        db < -0.5,
+        "Δb* {db:.2}: healed SMP reads blue-grey, cooler than the skin"
+    );
     // The photo's own light stays: the shading across the scalp survives the pattern.
     let [x0, y0, x1, y1] = canvas.scalp_box();
     let column_mean = |img: &image::RgbImage, x: u32| -> f32 {
@@ -144,9 +152,12 @@ fn synthetic_contrast(f: Fitzpatrick, pattern: &Pattern, settings: &RenderSettin
     let (photo, marks) = synthetic(f);
     let canvas = PhotoCanvas::new(&s, &photo, &front(marks)).unwrap();
     let after = canvas
-        .render(&s, &Moment::Healed {
-            session: pattern.sessions,
-        })
+        .render(
+            &s,
+            &Moment::Healed {
+                session: pattern.sessions,
+            },
+        )
         .unwrap();
     contrast(&photo, &after)
 }
@@ -199,7 +210,9 @@ fn shine_on_the_photo_stays() {
         }
     }
     let canvas = PhotoCanvas::new(&s, &photo, &front(marks)).unwrap();
-    let after = canvas.render(&s, &Moment::Healed { session: p.sessions }).unwrap();
+    let after = canvas
+        .render(&s, &Moment::Healed { session: p.sessions })
+        .unwrap();
     let mask: Vec<bool> = (0..photo.width() * photo.height())
         .map(|i| {
             let (x, y) = (i % photo.width(), i / photo.width());
@@ -222,7 +235,9 @@ fn the_client_sheet_pdf_reads_back_with_the_name_and_session_dates() {
     let s = scene(&p, &settings, Fitzpatrick::II);
     let canvas = PhotoCanvas::new(&s, &photo, &front(marks)).unwrap();
     let moments = follicle_render::sheet::photo_moments(p.sessions, 4.0);
-    let after = canvas.render(&s, &Moment::Healed { session: p.sessions }).unwrap();
+    let after = canvas
+        .render(&s, &Moment::Healed { session: p.sessions })
+        .unwrap();
     let sheet = ClientSheet {
         client_name: "Erik Dahlgren".into(),
         title: "Scalp micropigmentation: your design".into(),

@@ -158,7 +158,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let settings = main.look.render_settings();
     let mut scene = scene(&main, &settings);
     let photo = match (&args.photo, &args.landmarks) {
-        (Some(photo), Some(landmarks)) => Some(prepare_photo(&scene, photo, landmarks, args.photo_view, args.keep_hair_darker_than)?),
+        (Some(photo), Some(landmarks)) => Some(prepare_photo(
+            &scene,
+            photo,
+            landmarks,
+            args.photo_view,
+            args.keep_hair_darker_than,
+        )?),
         _ => None,
     };
     // The stubble in the other views takes the fringe's tone as the photo shows it.
@@ -236,7 +242,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             "photo-before-after.png".into(),
             Box::new(move || {
                 let after = canvas.render(scene_ref, &m)?;
-                Ok(before_after(&canvas.crop(canvas.photo(), 0.12), &canvas.crop(&after, 0.12)))
+                Ok(before_after(
+                    &canvas.crop(canvas.photo(), 0.12),
+                    &canvas.crop(&after, 0.12),
+                ))
             }),
         ));
         let (scene_ref, ms) = (&scene, moments.clone());
@@ -333,14 +342,17 @@ fn prepare_photo(
             serde_json::from_value(list)
                 .map_err(|e| UserError(format!("{}: {name:?}: {e}", landmarks.display())))?
         }
-        list => serde_json::from_value(list).map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?,
+        list => {
+            serde_json::from_value(list).map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?
+        }
     };
     let spec = Overlay {
         view,
         landmarks: marks,
         keep_hair_darker_than,
     };
-    Ok(PhotoCanvas::new(scene, &image, &spec).map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?)
+    Ok(PhotoCanvas::new(scene, &image, &spec)
+        .map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?)
 }
 
 #[cfg(test)]
