@@ -109,7 +109,12 @@ impl ClientSheet {
         draw_text(&mut img, "YOUR SESSIONS", margin, y, small, INK);
         y += line;
         for s in &self.sessions {
-            let text = format!("{}  {}  {}", s.label, s.date, s.note).to_uppercase();
+            let mut text = format!("{}  {}  {}", s.label, s.date, s.note).to_uppercase();
+            // What does not fit the page is cut with an ellipsis (the PDF has the full note).
+            let fits = (inner / (6 * small)) as usize;
+            if text.chars().count() > fits {
+                text = text.chars().take(fits.saturating_sub(3)).collect::<String>() + "...";
+            }
             draw_text(&mut img, &text, margin, y, small, INK);
             y += line;
         }
@@ -205,7 +210,13 @@ impl ClientSheet {
             }
             text(&mut c, 10.0, MARGIN, y, &s.label);
             text(&mut c, 10.0, MARGIN + 110.0, y, &s.date);
-            text(&mut c, 10.0, MARGIN + 190.0, y, &s.note);
+            // About 60 characters of 10-pt Helvetica fit beside the date.
+            let note: String = if s.note.chars().count() > 60 {
+                s.note.chars().take(57).collect::<String>() + "..."
+            } else {
+                s.note.clone()
+            };
+            text(&mut c, 10.0, MARGIN + 190.0, y, &note);
         }
         pdf.stream(content_id, &c.finish());
         Ok(pdf.finish())
