@@ -48,7 +48,7 @@ pub use keys::{
 pub use pattern::{
     HairlineStyleSettings, LandmarkSettings, MidFrontalHeights, PatternSettings, ScarSites, StageZones,
 };
-pub use render::{OpticsSettings, RenderSettings};
+pub use render::{HealedSettings, OpticsSettings, PhotoSettings, RenderSettings};
 pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
 /// The default settings file, with comments and sources.

@@ -173,6 +173,66 @@ fn main() {
         );
     }
 
+    // 3. The pattern on a 2048-px photo (issue 12: under 50 ms): a synthetic photo (the bare
+    // head model from the front) with the model's landmarks. Preparing the photo (warp,
+    // illumination, skin and fringe) is done once per photo and landmarks; a preview (a new
+    // moment or design on a prepared photo) is the render alone.
+    let mut bare = pattern.clone();
+    bare.dots.clear();
+    let bare_scene = Scene {
+        pattern: &bare,
+        ..scene.clone()
+    };
+    let photo = bare_scene
+        .render(View::Front, &moment, side as u32, side as u32)
+        .expect("the synthetic photo");
+    let overlay = follicle_render::photo::Overlay {
+        view: View::Front,
+        landmarks: follicle_render::photo::suggested_landmarks(
+            &bare_scene,
+            View::Front,
+            side as u32,
+            side as u32,
+        ),
+        keep_hair_darker_than: None,
+    };
+    let mut canvas = None;
+    let (mut times, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (wall, on) = timed(|| {
+            canvas = Some(
+                follicle_render::photo::PhotoCanvas::new(&scene, &photo, &overlay)
+                    .expect("prepare the photo"),
+            );
+        });
+        times.push(wall);
+        cpu.push(on);
+    }
+    println!(
+        "photo_prepare_2048_px={side} seconds={:.6}",
+        median(times).as_secs_f64()
+    );
+    let canvas = canvas.expect("prepared");
+    for threads in [1usize, 2] {
+        let (mut times, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (wall, on) = timed(|| {
+                std::hint::black_box(canvas.render_threads(&scene, &moment, threads).expect("render"));
+            });
+            times.push(wall);
+            cpu.push(on);
+        }
+        let cpu = if threads == 1 {
+            cpu_field(cpu)
+        } else {
+            String::new()
+        };
+        println!(
+            "photo_preview_2048_threads{threads}_px={side} seconds={:.6}{cpu}",
+            median(times).as_secs_f64()
+        );
+    }
+
     if let Some(dir) = export {
         // The peer draws exactly these: the random dots, and the preview's dots in pixels.
         let dir = std::path::Path::new(&dir);

@@ -30,10 +30,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod client_sheet;
 pub mod color;
 pub mod error;
 mod hair;
 mod head;
+pub mod impression;
 pub mod look;
 pub mod mesh;
 pub mod moment;

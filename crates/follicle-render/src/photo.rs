@@ -15,11 +15,12 @@
 use image::{ImageReader, Limits, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::color::{linear_to_srgb, luminance, srgb_to_linear};
+use crate::color::{Linear, linear_to_srgb, luminance, srgb_to_linear};
 use crate::error::RenderError;
 use crate::head::{Camera, hit};
 use crate::moment::Moment;
-use crate::scene::{ChartFrame, PolarOutline, Scene, View};
+use crate::scene::{ChartFrame, Scene, View};
+use crate::splat::{default_threads, par_bands};
 
 /// Largest photo file accepted, bytes.
 pub const MAX_PHOTO_BYTES: usize = 25 << 20;
@@ -366,6 +367,450 @@ pub fn suggested_landmarks(scene: &Scene<'_>, view: View, width: u32, height: u3
     .collect()
 }
 
+/// Grid step, photo pixels, at which the warp is evaluated exactly; pixels between are
+/// interpolated (the warp is smooth at this scale).
+const GRID_PX: usize = 8;
+
+/// A client's photo prepared for the pattern: where each pixel lies on the scalp chart, the
+/// photo's own illumination, the client's skin and fringe tone as the photo shows them.
+/// Prepared once per photo and landmarks; [`PhotoCanvas::render`] then draws any moment.
+///
+/// The ink changes the skin *under the photo's own light*: each scalp pixel is split into
+/// shine (light above its illumination by more than `[render.photo] shine_threshold`, which
+/// the ink under the skin does not touch) and the rest, which the ink darkens as
+/// transmittance in linear light (`[render.optics]`), with the optics of the client's skin
+/// as sampled from the photo — not of each pixel, so a shadow is not taken for darker skin.
+/// Shading, highlights and shine stay where the photo has them; on dark skin the optics'
+/// surface share keeps the contrast as low as it really is (DOMAIN §5).
+#[derive(Debug, Clone)]
+pub struct PhotoCanvas {
+    photo: RgbImage,
+    warp: PhotoWarp,
+    /// Chart position (mm) of each pixel that takes ink; NaN where the photo stays as it is.
+    chart_mm: Vec<[f32; 2]>,
+    /// Illumination (luminance of a wide blur) at each pixel.
+    light: Vec<f32>,
+    /// Scalp pixels: bounding box (x0, y0, x1, y1), for crops.
+    scalp_box: [u32; 4],
+    /// Photo pixels per mm on the head: the chart raster is splatted at this scale, so each
+    /// photo pixel samples ink at its own resolution (no aliasing of dots finer than a pixel).
+    px_per_mm: f64,
+    /// The scalp skin's colour on the photo (linear, at the photo's mean light there).
+    skin: Linear,
+    /// The fringe's colour where the pattern meets existing hair (linear), if the photo shows one.
+    fringe: Option<Linear>,
+}
+
+impl PhotoCanvas {
+    /// Prepares `photo` for the pattern of `scene` laid over it as `overlay` says.
+    pub fn new(scene: &Scene<'_>, photo: &RgbImage, overlay: &Overlay) -> Result<PhotoCanvas, RenderError> {
+        if let Some(t) = overlay.keep_hair_darker_than
+            && !(t.is_finite() && (0.0..=1.0).contains(&t))
+        {
+            return Err(RenderError::invalid(
+                "overlay.keep_hair_darker_than",
+                format!("expected 0–1, got {t}"),
+            ));
+        }
+        let (w, h) = photo.dimensions();
+        let warp = PhotoWarp::fit(scene, overlay, w, h)?;
+        let settings = &scene.settings.photo;
+        let (wu, hu) = (w as usize, h as usize);
+        // Photo pixels per mm on the head: the landmarks' spread on the photo against the model's.
+        let spread = |pts: &[[f64; 2]]| {
+            let n = pts.len() as f64;
+            let c = [
+                pts.iter().map(|p| p[0]).sum::<f64>() / n,
+                pts.iter().map(|p| p[1]).sum::<f64>() / n,
+            ];
+            pts.iter().map(|p| (p[0] - c[0]).hypot(p[1] - c[1])).sum::<f64>() / n
+        };
+        let photo_px: Vec<[f64; 2]> = overlay.landmarks.iter().map(|l| [l.x_px, l.y_px]).collect();
+        let px_per_mm = spread(&photo_px) / spread(&warp.model_px).max(f64::EPSILON) / warp.camera.mm_per_px;
+
+        // Where each pixel lies on the chart: exact on a grid, interpolated between.
+        let head = &scene.pattern.head;
+        // The face below the brow takes no ink, whatever the warp does at the head's edge.
+        let brow = scene.pattern.landmarks.glabella.surface_mm[2];
+        let (gw, gh) = (wu.div_ceil(GRID_PX) + 1, hu.div_ceil(GRID_PX) + 1);
+        let exact = |x: f64, y: f64| -> [f32; 2] {
+            let m = warp.to_model.apply([x, y]);
+            let (o, d) = warp.camera.ray(m[0], m[1]);
+            match hit(head, o, d) {
+                Some((p, _)) if p[2] >= brow.min(-0.2 * head.c_mm) && (p[1] < 0.0 || p[2] >= brow) => {
+                    let q = head.chart_from_surface(p);
+                    [q[0] as f32, q[1] as f32]
+                }
+                _ => [f32::NAN; 2],
+            }
+        };
+        let grid: Vec<[f32; 2]> = (0..gw * gh)
+            .map(|i| {
+                exact(
+                    ((i % gw) * GRID_PX) as f64 + 0.5,
+                    ((i / gw) * GRID_PX) as f64 + 0.5,
+                )
+            })
+            .collect();
+        let mut chart_mm = vec![[f32::NAN; 2]; wu * hu];
+        par_bands(
+            &mut chart_mm,
+            wu,
+            default_threads(),
+            || (),
+            |_, y0, band| {
+                for (r, row) in band.chunks_exact_mut(wu).enumerate() {
+                    let y = y0 + r;
+                    let (gy, fy) = (y / GRID_PX, (y % GRID_PX) as f32 / GRID_PX as f32);
+                    for (x, out) in row.iter_mut().enumerate() {
+                        let (gx, fx) = (x / GRID_PX, (x % GRID_PX) as f32 / GRID_PX as f32);
+                        let c = [
+                            grid[gy * gw + gx],
+                            grid[gy * gw + gx + 1],
+                            grid[(gy + 1) * gw + gx],
+                            grid[(gy + 1) * gw + gx + 1],
+                        ];
+                        *out = if c.iter().all(|p| p[0].is_finite()) {
+                            std::array::from_fn(|k| {
+                                let top = c[0][k] + (c[1][k] - c[0][k]) * fx;
+                                let bottom = c[2][k] + (c[3][k] - c[2][k]) * fx;
+                                top + (bottom - top) * fy
+                            })
+                        } else if c.iter().any(|p| p[0].is_finite()) {
+                            exact(x as f64 + 0.5, y as f64 + 0.5)
+                        } else {
+                            [f32::NAN; 2]
+                        };
+                    }
+                }
+            },
+        );
+
+        let lum: Vec<f32> = photo.pixels().map(|p| luminance(srgb_to_linear(p.0))).collect();
+        let light = illumination(
+            &lum,
+            wu,
+            hu,
+            f64::from(settings.illumination_radius_mm) * px_per_mm,
+        );
+
+        // The treated area and the band round it, on a coarse chart grid.
+        let cells = TreatedCells::new(scene, settings.fringe_band_mm);
+        // The scalp skin: pixels in the treated area, not hair, normalised to their light.
+        let mut scalp: Vec<usize> = (0..wu * hu)
+            .filter(|&i| chart_mm[i][0].is_finite() && cells.treated(chart_mm[i]))
+            .collect();
+        let relative = |i: usize| lum[i] / light[i].max(1e-4);
+        let mut rel: Vec<f32> = scalp.iter().map(|&i| relative(i)).collect();
+        rel.sort_by(f32::total_cmp);
+        let median_rel = rel.get(rel.len() / 2).copied().unwrap_or(1.0);
+        let is_hair = |i: usize| relative(i) < settings.hair_luminance_share * median_rel;
+        scalp.retain(|&i| !is_hair(i));
+        let mean = |ids: &[usize]| -> Option<Linear> {
+            (!ids.is_empty()).then(|| {
+                let mut sum = [0.0f64; 3];
+                for &i in ids {
+                    let p = srgb_to_linear(photo.as_raw()[3 * i..3 * i + 3].try_into().expect("3 bytes"));
+                    for c in 0..3 {
+                        sum[c] += f64::from(p[c]);
+                    }
+                }
+                sum.map(|v| (v / ids.len() as f64) as f32)
+            })
+        };
+        let skin = mean(&scalp).unwrap_or_else(|| scene.skin.linear_or_typical(scene.settings));
+        let fringe_px: Vec<usize> = (0..wu * hu)
+            .filter(|&i| chart_mm[i][0].is_finite() && cells.in_band(chart_mm[i]) && is_hair(i))
+            .collect();
+        let fringe = (fringe_px.len() * 200 >= scalp.len().max(1))
+            .then(|| mean(&fringe_px))
+            .flatten();
+
+        // Pixels that stay as they are: existing hair (the pattern blends into it), and what
+        // the caller marks as hair.
+        let mut scalp_box = [u32::MAX, u32::MAX, 0, 0];
+        for (i, c) in chart_mm.iter_mut().enumerate() {
+            if !c[0].is_finite() {
+                continue;
+            }
+            let keep = overlay.keep_hair_darker_than.is_some_and(|t| lum[i] < t)
+                || (cells.treated(*c) || cells.in_band(*c)) && is_hair(i);
+            if keep {
+                *c = [f32::NAN; 2];
+                continue;
+            }
+            let (x, y) = ((i % wu) as u32, (i / wu) as u32);
+            if cells.treated(*c) {
+                scalp_box = [
+                    scalp_box[0].min(x),
+                    scalp_box[1].min(y),
+                    scalp_box[2].max(x),
+                    scalp_box[3].max(y),
+                ];
+            }
+        }
+        if scalp_box[0] > scalp_box[2] {
+            scalp_box = [0, 0, w - 1, h - 1];
+        }
+        Ok(PhotoCanvas {
+            photo: photo.clone(),
+            warp,
+            chart_mm,
+            light,
+            scalp_box,
+            px_per_mm,
+            skin,
+            fringe,
+        })
+    }
+
+    /// The warp between the photo and the model.
+    pub fn warp(&self) -> &PhotoWarp {
+        &self.warp
+    }
+
+    /// The photo as it was.
+    pub fn photo(&self) -> &RgbImage {
+        &self.photo
+    }
+
+    /// The scalp skin's colour as the photo shows it (sRGB).
+    pub fn skin_srgb(&self) -> [u8; 3] {
+        linear_to_srgb(self.skin)
+    }
+
+    /// The fringe's colour (sRGB) where the pattern meets existing hair, if the photo shows
+    /// hair there: the tone the pattern's shade is matched to, and the stubble colour to draw
+    /// in the other views.
+    pub fn fringe_srgb(&self) -> Option<[u8; 3]> {
+        self.fringe.map(linear_to_srgb)
+    }
+
+    /// The box (x0, y0, x1, y1, inclusive) round the treated scalp on the photo.
+    pub fn scalp_box(&self) -> [u32; 4] {
+        self.scalp_box
+    }
+
+    /// The photo with the pattern at `moment`, on the machine's cores.
+    pub fn render(&self, scene: &Scene<'_>, moment: &Moment) -> Result<RgbImage, RenderError> {
+        self.render_threads(scene, moment, default_threads())
+    }
+
+    /// The photo with the pattern at `moment`, on up to `threads` threads (the same image on any).
+    pub fn render_threads(
+        &self,
+        scene: &Scene<'_>,
+        moment: &Moment,
+        threads: usize,
+    ) -> Result<RgbImage, RenderError> {
+        scene.validate(moment)?;
+        let frame = ChartFrame::with_scale(&scene.pattern.outline, self.px_per_mm);
+        let layers = scene.layers(moment, frame, threads);
+        let table = scene.optics(self.skin, moment).table(12.0, 4096);
+        let shine = 1.0 + scene.settings.photo.shine_threshold;
+        let (w, h) = self.photo.dimensions();
+        let wu = w as usize;
+        let mut raw = self.photo.as_raw().clone();
+        par_bands(
+            &mut raw,
+            3 * wu,
+            threads,
+            || (),
+            |_, y0, band| {
+                for (k, px) in band.chunks_exact_mut(3).enumerate() {
+                    let i = y0 * wu + k;
+                    let q = self.chart_mm[i];
+                    if !q[0].is_finite() {
+                        continue;
+                    }
+                    let (cx, cy) = frame.to_px(f64::from(q[0]), f64::from(q[1]));
+                    let ink = layers.ink.sample(cx, cy);
+                    let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
+                    if ink <= 1e-4 && fresh <= 1e-4 {
+                        continue;
+                    }
+                    let p = srgb_to_linear([px[0], px[1], px[2]]);
+                    // Shine: light above the illumination, reflected at the surface, untouched.
+                    let spec = (luminance(p) - shine * self.light[i])
+                        .max(0.0)
+                        .min(p[0].min(p[1]).min(p[2]));
+                    let base = p.map(|c| c - spec);
+                    let out = crate::scene::shade_sampled(base, 1.0, ink, fresh, 0.0, &table, None);
+                    px.copy_from_slice(&linear_to_srgb(out.map(|c| c + spec)));
+                }
+            },
+        );
+        Ok(RgbImage::from_raw(w, h, raw).expect("the photo's own size"))
+    }
+
+    /// A crop round the treated scalp, `margin` of its size added on each side, of `img` (the
+    /// photo or a render of it).
+    pub fn crop(&self, img: &RgbImage, margin: f32) -> RgbImage {
+        let [x0, y0, x1, y1] = self.scalp_box;
+        let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
+        let side = bw.max(bh) * (1.0 + 2.0 * margin);
+        let (cx, cy) = ((x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0 + bh * margin);
+        let (w, h) = img.dimensions();
+        let left = (cx - side / 2.0).clamp(0.0, w as f32 - 1.0) as u32;
+        let top = (cy - side / 2.0).clamp(0.0, h as f32 - 1.0) as u32;
+        let cw = (side as u32).min(w - left).max(1);
+        let ch = (side as u32).min(h - top).max(1);
+        image::imageops::crop_imm(img, left, top, cw, ch).to_image()
+    }
+}
+
+/// The treated area of a pattern and the band round it, on a chart grid of 2 mm cells.
+struct TreatedCells {
+    origin: [f32; 2],
+    cols: usize,
+    rows: usize,
+    /// Distance in cells to the nearest cell with dots (0: treated).
+    distance: Vec<u16>,
+    band_cells: u16,
+}
+
+impl TreatedCells {
+    const CELL_MM: f32 = 2.0;
+
+    fn new(scene: &Scene<'_>, band_mm: f32) -> TreatedCells {
+        let band_cells = (band_mm / Self::CELL_MM).ceil() as u16;
+        let margin = (f32::from(band_cells) + 2.0) * Self::CELL_MM;
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for d in &scene.pattern.dots {
+            let (x, y) = (d.x_mm as f32, d.y_mm as f32);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        if x0 > x1 {
+            (x0, y0, x1, y1) = (0.0, 0.0, 0.0, 0.0);
+        }
+        let origin = [x0 - margin, y0 - margin];
+        let cols = ((x1 - x0 + 2.0 * margin) / Self::CELL_MM).ceil() as usize + 1;
+        let rows = ((y1 - y0 + 2.0 * margin) / Self::CELL_MM).ceil() as usize + 1;
+        let far = u16::MAX / 2;
+        let mut distance = vec![far; cols * rows];
+        for d in &scene.pattern.dots {
+            let c = ((d.x_mm as f32 - origin[0]) / Self::CELL_MM) as usize;
+            let r = ((d.y_mm as f32 - origin[1]) / Self::CELL_MM) as usize;
+            distance[r.min(rows - 1) * cols + c.min(cols - 1)] = 0;
+        }
+        // Two-pass chamfer distance (cells, 8-connected).
+        for r in 0..rows {
+            for c in 0..cols {
+                let mut v = distance[r * cols + c];
+                if c > 0 {
+                    v = v.min(distance[r * cols + c - 1] + 1);
+                }
+                if r > 0 {
+                    v = v.min(distance[(r - 1) * cols + c] + 1);
+                    if c > 0 {
+                        v = v.min(distance[(r - 1) * cols + c - 1] + 1);
+                    }
+                    if c + 1 < cols {
+                        v = v.min(distance[(r - 1) * cols + c + 1] + 1);
+                    }
+                }
+                distance[r * cols + c] = v;
+            }
+        }
+        for r in (0..rows).rev() {
+            for c in (0..cols).rev() {
+                let mut v = distance[r * cols + c];
+                if c + 1 < cols {
+                    v = v.min(distance[r * cols + c + 1] + 1);
+                }
+                if r + 1 < rows {
+                    v = v.min(distance[(r + 1) * cols + c] + 1);
+                    if c + 1 < cols {
+                        v = v.min(distance[(r + 1) * cols + c + 1] + 1);
+                    }
+                    if c > 0 {
+                        v = v.min(distance[(r + 1) * cols + c - 1] + 1);
+                    }
+                }
+                distance[r * cols + c] = v;
+            }
+        }
+        TreatedCells {
+            origin,
+            cols,
+            rows,
+            distance,
+            band_cells,
+        }
+    }
+
+    fn distance(&self, q: [f32; 2]) -> u16 {
+        let c = (q[0] - self.origin[0]) / Self::CELL_MM;
+        let r = (q[1] - self.origin[1]) / Self::CELL_MM;
+        if c < 0.0 || r < 0.0 || c >= self.cols as f32 || r >= self.rows as f32 {
+            return u16::MAX;
+        }
+        self.distance[r as usize * self.cols + c as usize]
+    }
+
+    fn treated(&self, q: [f32; 2]) -> bool {
+        self.distance(q) == 0
+    }
+
+    fn in_band(&self, q: [f32; 2]) -> bool {
+        (1..=self.band_cells).contains(&self.distance(q))
+    }
+}
+
+/// The photo's illumination: its luminance blurred over `radius_px` (three box blurs, close to
+/// a Gaussian), worked at a reduced size so the cost does not grow with the radius.
+fn illumination(lum: &[f32], w: usize, h: usize, radius_px: f64) -> Vec<f32> {
+    let step = ((radius_px / 4.0).floor() as usize).clamp(1, w.min(h).max(1));
+    let (sw, sh) = (w.div_ceil(step), h.div_ceil(step));
+    let mut small = vec![0.0f32; sw * sh];
+    let mut count = vec![0.0f32; sw * sh];
+    for y in 0..h {
+        for x in 0..w {
+            let i = (y / step) * sw + x / step;
+            small[i] += lum[y * w + x];
+            count[i] += 1.0;
+        }
+    }
+    for (s, n) in small.iter_mut().zip(&count) {
+        *s /= n.max(1.0);
+    }
+    let r = ((radius_px / step as f64 / 3f64.sqrt()).round() as usize).max(1);
+    for _ in 0..3 {
+        small = box_blur(&small, sw, sh, r, true);
+        small = box_blur(&small, sw, sh, r, false);
+    }
+    let sample = |x: f32, y: f32| {
+        let fx = (x / step as f32 - 0.5).clamp(0.0, (sw - 1) as f32);
+        let fy = (y / step as f32 - 0.5).clamp(0.0, (sh - 1) as f32);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let (x1, y1) = ((x0 + 1).min(sw - 1), (y0 + 1).min(sh - 1));
+        let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+        let top = small[y0 * sw + x0] * (1.0 - ax) + small[y0 * sw + x1] * ax;
+        let bottom = small[y1 * sw + x0] * (1.0 - ax) + small[y1 * sw + x1] * ax;
+        top * (1.0 - ay) + bottom * ay
+    };
+    (0..w * h)
+        .map(|i| sample((i % w) as f32 + 0.5, (i / w) as f32 + 0.5))
+        .collect()
+}
+
+/// One box blur pass of radius `r` along rows (`horizontal`) or columns, edges clamped.
+fn box_blur(src: &[f32], w: usize, h: usize, r: usize, horizontal: bool) -> Vec<f32> {
+    let (len, lines) = if horizontal { (w, h) } else { (h, w) };
+    let at = |line: usize, k: usize| if horizontal { line * w + k } else { k * w + line };
+    let mut out = vec![0.0f32; src.len()];
+    let n = (2 * r + 1) as f32;
+    for line in 0..lines {
+        let get = |k: isize| src[at(line, k.clamp(0, len as isize - 1) as usize)];
+        let mut sum: f32 = (-(r as isize)..=r as isize).map(get).sum();
+        for k in 0..len {
+            out[at(line, k)] = sum / n;
+            sum += get(k as isize + r as isize + 1) - get(k as isize - r as isize);
+        }
+    }
+    out
+}
+
 /// The photo with the pattern on it, and the warp used.
 pub fn overlay(
     scene: &Scene<'_>,
@@ -374,42 +819,39 @@ pub fn overlay(
     moment: &Moment,
 ) -> Result<(RgbImage, PhotoWarp), RenderError> {
     scene.validate(moment)?;
-    if let Some(t) = overlay.keep_hair_darker_than
-        && !(t.is_finite() && (0.0..=1.0).contains(&t))
-    {
-        return Err(RenderError::invalid(
-            "overlay.keep_hair_darker_than",
-            format!("expected 0–1, got {t}"),
-        ));
+    let canvas = PhotoCanvas::new(scene, photo, overlay)?;
+    let img = canvas.render(scene, moment)?;
+    Ok((img, canvas.warp))
+}
+
+/// The photo at several moments, cropped round the scalp, side by side with their labels: the
+/// timeline on the client's own head.
+pub fn photo_timeline(
+    scene: &Scene<'_>,
+    canvas: &PhotoCanvas,
+    moments: &[Moment],
+    panel: u32,
+) -> Result<RgbImage, RenderError> {
+    let mut panels = vec![fit(&canvas.crop(canvas.photo(), 0.12), panel)];
+    let mut labels = vec!["BEFORE".to_string()];
+    for m in moments {
+        panels.push(fit(&canvas.crop(&canvas.render(scene, m)?, 0.12), panel));
+        labels.push(m.label().to_uppercase());
     }
-    let (w, h) = photo.dimensions();
-    let warp = PhotoWarp::fit(scene, overlay, w, h)?;
-    let head = &scene.pattern.head;
-    let frame = ChartFrame::with_scale(&scene.pattern.outline, 1.0 / warp.camera.mm_per_px);
-    let layers = scene.layers(moment, frame, crate::splat::default_threads());
-    let outline = PolarOutline::new(&scene.pattern.outline);
-    let mut out = photo.clone();
-    for (x, y, pixel) in out.enumerate_pixels_mut() {
-        let m = warp.to_model.apply([f64::from(x) + 0.5, f64::from(y) + 0.5]);
-        let (o, d) = warp.camera.ray(m[0], m[1]);
-        let Some((p, _)) = hit(head, o, d) else { continue };
-        let q = head.chart_from_surface(p);
-        if p[2] < -0.2 * head.c_mm || !outline.contains(q[0] as f32, q[1] as f32) {
-            continue;
-        }
-        let skin = srgb_to_linear(pixel.0);
-        if overlay.keep_hair_darker_than.is_some_and(|t| luminance(skin) < t) {
-            continue;
-        }
-        let (cx, cy) = frame.to_px(q[0], q[1]);
-        let ink = layers.ink.sample(cx, cy);
-        if ink <= 1e-4 {
-            continue;
-        }
-        // The photo's own pixel is the skin: its tone and lighting carry through.
-        pixel.0 = linear_to_srgb(scene.optics(skin, moment).composite(skin, ink));
-    }
-    Ok((out, warp))
+    let refs: Vec<&RgbImage> = panels.iter().collect();
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    Ok(crate::sheet::side_by_side(&refs, &label_refs, [255, 255, 255]))
+}
+
+/// `img` scaled to fit a `side × side` square.
+pub(crate) fn fit(img: &RgbImage, side: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let k = f64::from(side) / f64::from(w.max(h).max(1));
+    let (nw, nh) = (
+        ((f64::from(w) * k).round() as u32).max(1),
+        ((f64::from(h) * k).round() as u32).max(1),
+    );
+    image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle)
 }
 
 /// The photo and the preview side by side (before | after).

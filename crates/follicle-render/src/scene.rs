@@ -386,16 +386,6 @@ impl<'a> Scene<'a> {
             // A Gaussian with σ = d/2.5 peaks at `shade·strength` when resolved. Over the years
             // the same pigment spreads wider: the width grows, the mass does not.
             let mass_sigma_mm = healed_mm / 2.5;
-            let d_mm = healed_mm * look.size;
-            let sigma_mm = d_mm / 2.5;
-            let key = (d_mm * 1000.0).round() as u32;
-            let group = match groups.iter().position(|(k, _, _)| *k == key) {
-                Some(g) => g,
-                None => {
-                    groups.push((key, Kernel::new(sigma_mm * px), Vec::new()));
-                    groups.len() - 1
-                }
-            };
             // The dot's ink: its mix (carbon share) as absorbance relative to the reference
             // mix the optics are calibrated to, times what the fading model leaves of it.
             let mass = crate::optics::mix_strength(&s.optics, look.shade)
@@ -403,7 +393,27 @@ impl<'a> Scene<'a> {
                 * std::f32::consts::TAU
                 * (mass_sigma_mm * px).powi(2);
             let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
-            groups[group].2.push([x, y, mass]);
+            // The healed impression: a main spot and lobes of its own sizes, sharing its ink,
+            // each softened by the dermis' scatter (`[render.healed]`).
+            let scatter = s.healed.scatter_mm;
+            for spot in crate::impression::impression(i, s).spots {
+                let d_mm = healed_mm * look.size * spot.size;
+                let sigma_mm = ((d_mm / 2.5).powi(2) + scatter * scatter).sqrt();
+                let key = (sigma_mm * 1000.0).round() as u32;
+                let group = match groups.iter().position(|(k, _, _)| *k == key) {
+                    Some(g) => g,
+                    None => {
+                        groups.push((key, Kernel::new(sigma_mm * px), Vec::new()));
+                        groups.len() - 1
+                    }
+                };
+                let reach = healed_mm * look.size * px;
+                groups[group].2.push([
+                    x + spot.offset[0] * reach,
+                    y - spot.offset[1] * reach,
+                    mass * spot.share,
+                ]);
+            }
             if look.fresh {
                 fresh_dots.push([x, y, s.fresh_halo_strength * (s.fresh_halo_sigma_mm * px).powi(2)]);
             }

@@ -124,6 +124,32 @@ pub fn timeline_moments(sessions: u8) -> Vec<Moment> {
     m
 }
 
+/// The moments shown on the client's photo: healed after each session (up to three, then the
+/// last), faded when the touch-up falls due (`touch_up_years` after the last session, from
+/// the client's fading model), and just after that touch-up.
+pub fn photo_moments(sessions: u8, touch_up_years: f64) -> Vec<Moment> {
+    let mut m: Vec<Moment> = (1..=sessions.clamp(1, 3))
+        .map(|s| Moment::Healed { session: s })
+        .collect();
+    if sessions > 3 {
+        m.push(Moment::Healed { session: sessions });
+    }
+    let due = if touch_up_years.is_finite() {
+        touch_up_years.clamp(1.0, 30.0).round()
+    } else {
+        5.0
+    };
+    m.push(Moment::Years {
+        years: due,
+        touch_ups: vec![],
+    });
+    m.push(Moment::Years {
+        years: due,
+        touch_ups: vec![due],
+    });
+    m
+}
+
 /// The timeline strip of one view: healed after each session, then years 1, 3, 5, 8.
 pub fn timeline(scene: &Scene<'_>, view: View, panel: u32) -> Result<RgbImage, RenderError> {
     let moments = timeline_moments(scene.pattern.sessions.max(1));

@@ -11,6 +11,7 @@ mod golden;
 mod ink;
 mod look;
 mod photo;
+mod photo_look;
 mod seam;
 mod stencil;
 mod threads;

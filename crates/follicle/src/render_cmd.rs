@@ -1,11 +1,13 @@
 //! `follicle render`: previews of a client's design — views, moments, the timeline strip, the
-//! client's photo before/after, and two designs side by side — as PNG files.
+//! client's photo (healed after each session, years later, after a touch-up; before/after; the
+//! timeline on the photo; the client sheet as PNG and PDF), and two designs side by side.
 
 use std::path::{Path, PathBuf};
 
 use follicle_core::profile::Fitzpatrick;
 use follicle_pattern::{Pattern, generate};
-use follicle_render::photo::{Overlay, before_after, decode_photo, overlay};
+use follicle_render::client_sheet::{ClientSheet, SheetSession};
+use follicle_render::photo::{Overlay, PhotoCanvas, before_after, decode_photo, photo_timeline};
 use follicle_render::{Look, Moment, RenderSettings, Scene, View, sheet, to_png};
 
 use crate::{UserError, read_input};
@@ -50,7 +52,8 @@ pub struct RenderArgs {
     /// The client's photo (PNG or JPEG) to lay the pattern over.
     #[arg(long, value_name = "PHOTO", requires = "landmarks")]
     photo: Option<PathBuf>,
-    /// Landmarks placed on the photo: JSON `[{"name": "glabella", "x_px": 512, "y_px": 300}, …]`.
+    /// Landmarks placed on the photo: JSON `[{"name": "glabella", "x_px": 512, "y_px": 300}, …]`,
+    /// or an object of such lists keyed by photo file name.
     #[arg(long, value_name = "LANDMARKS.json", requires = "photo")]
     landmarks: Option<PathBuf>,
     /// The angle the photo was taken from.
@@ -84,6 +87,8 @@ struct Design {
     label: String,
     pattern: Pattern,
     look: Look,
+    /// The plan's sessions, for the client sheet (none for a saved design).
+    sessions: Vec<SheetSession>,
 }
 
 /// A client's design: their plan decides the pattern, their skin, hair and lifestyle its look.
@@ -97,10 +102,20 @@ fn design(
     let (plan, request) = (treatment.plan, treatment.request);
     let pattern = generate(&request).map_err(|e| UserError(format!("pattern: {e}")))?;
     let c = &plan.assessment.client;
+    let sessions = plan
+        .sessions
+        .iter()
+        .map(|s| SheetSession {
+            label: format!("Session {}", s.index),
+            date: s.date.map_or_else(|| "to be booked".into(), |d| d.to_string()),
+            note: format!("{}, {} mix", s.purpose_text, s.pigment_shade),
+        })
+        .collect();
     Ok(Design {
         label: c.name.clone().unwrap_or_else(|| file_label(client)),
         look: Look::for_client(c, &clinic),
         pattern,
+        sessions,
     })
 }
 
@@ -112,6 +127,7 @@ fn saved_design(path: &Path, fitzpatrick: Fitzpatrick, seed: u64) -> anyhow::Res
         label: file_label(path),
         look: Look::typical(fitzpatrick, &follicle_core::Settings::default()),
         pattern,
+        sessions: Vec::new(),
     })
 }
 
@@ -140,7 +156,24 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         (None, None) => return Err(UserError("give a client file or --design".into()).into()),
     };
     let settings = main.look.render_settings();
-    let scene = scene(&main, &settings);
+    let mut scene = scene(&main, &settings);
+    let photo = match (&args.photo, &args.landmarks) {
+        (Some(photo), Some(landmarks)) => Some(prepare_photo(
+            &scene,
+            photo,
+            landmarks,
+            args.photo_view,
+            args.keep_hair_darker_than,
+        )?),
+        _ => None,
+    };
+    // The stubble in the other views takes the fringe's tone as the photo shows it.
+    if let (Some(canvas), Some(hair)) = (&photo, scene.hair.as_mut())
+        && let Some(fringe) = canvas.fringe_srgb()
+    {
+        hair.srgb = fringe;
+    }
+    let scene = scene;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
     for m in &args.moments {
@@ -187,49 +220,139 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    let total = jobs.len() + usize::from(args.photo.is_some()) * 2;
+    let mut images: Vec<(String, Job<'_>)> = jobs;
+    if let Some(canvas) = &photo {
+        let moments = sheet::photo_moments(
+            main.pattern.sessions.max(1),
+            scene.fading.normal.years_to_touch_up(),
+        );
+        for m in moments.clone() {
+            let (scene, canvas) = (&scene, canvas);
+            images.push((
+                format!("photo-{}.png", moment_slug(&m)),
+                Box::new(move || Ok(canvas.render(scene, &m)?)),
+            ));
+        }
+        let last = Moment::Healed {
+            session: main.pattern.sessions.max(1),
+        };
+        let after_moment = args.moments.last().cloned().unwrap_or(last);
+        let (scene_ref, m) = (&scene, after_moment.clone());
+        images.push((
+            "photo-before-after.png".into(),
+            Box::new(move || {
+                let after = canvas.render(scene_ref, &m)?;
+                Ok(before_after(
+                    &canvas.crop(canvas.photo(), 0.12),
+                    &canvas.crop(&after, 0.12),
+                ))
+            }),
+        ));
+        let (scene_ref, ms) = (&scene, moments.clone());
+        images.push((
+            "photo-timeline.png".into(),
+            Box::new(move || Ok(photo_timeline(scene_ref, canvas, &ms, (args.size / 3).max(96))?)),
+        ));
+    }
+    let total = images.len() + usize::from(photo.is_some()) * 2;
     let mut done = 0;
     let mut progress = |name: &str| {
         done += 1;
         eprintln!("[{done}/{total}] {}", args.out.join(name).display());
     };
-    for (name, job) in &jobs {
+    for (name, job) in &images {
         let img = job()?;
         std::fs::write(args.out.join(name), to_png(&img)?)?;
         progress(name);
     }
-    if let (Some(photo), Some(landmarks)) = (&args.photo, &args.landmarks) {
-        let bytes = std::fs::read(photo)
-            .map_err(|e| UserError(format!("{}: cannot read the photo: {e}", photo.display())))?;
-        let image = decode_photo(&bytes).map_err(|e| UserError(format!("{}: {e}", photo.display())))?;
-        let text = read_input(landmarks, "landmarks file")?;
-        let marks = serde_json::from_str(&text).map_err(|e| {
-            UserError(format!(
-                "{}:{}:{}: {e}",
-                landmarks.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let spec = Overlay {
-            view: args.photo_view,
-            landmarks: marks,
-            keep_hair_darker_than: args.keep_hair_darker_than,
-        };
+    if let Some(canvas) = &photo {
         let moment = args.moments.last().cloned().unwrap_or(Moment::Healed {
-            session: main.pattern.sessions,
+            session: main.pattern.sessions.max(1),
         });
-        let (after, _) = overlay(&scene, &image, &spec, &moment)
-            .map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?;
-        std::fs::write(args.out.join("photo-after.png"), to_png(&after)?)?;
-        progress("photo-after.png");
-        std::fs::write(
-            args.out.join("photo-before-after.png"),
-            to_png(&before_after(&image, &after))?,
-        )?;
-        progress("photo-before-after.png");
+        let after = canvas.render(&scene, &moment)?;
+        let moments = sheet::photo_moments(
+            main.pattern.sessions.max(1),
+            scene.fading.normal.years_to_touch_up(),
+        );
+        let sheet = ClientSheet {
+            client_name: main.label.clone(),
+            title: "Scalp micropigmentation: your design, healed, on your photo".into(),
+            before: canvas.crop(canvas.photo(), 0.12),
+            after: canvas.crop(&after, 0.12),
+            after_label: moment.label(),
+            timeline: photo_timeline(&scene, canvas, &moments, 240)?,
+            sessions: main.sessions.clone(),
+        };
+        std::fs::write(args.out.join("client-sheet.png"), to_png(&sheet.png(1600))?)?;
+        progress("client-sheet.png");
+        std::fs::write(args.out.join("client-sheet.pdf"), sheet.pdf()?)?;
+        progress("client-sheet.pdf");
+        eprintln!(
+            "photo: scalp skin sRGB {:?}, fringe {}",
+            canvas.skin_srgb(),
+            canvas
+                .fringe_srgb()
+                .map_or_else(|| "not seen".to_string(), |f| format!("sRGB {f:?}"))
+        );
     }
     Ok(())
+}
+
+/// Reads the photo and its landmarks and prepares the photo for the pattern.
+fn prepare_photo(
+    scene: &Scene<'_>,
+    photo: &Path,
+    landmarks: &Path,
+    view: View,
+    keep_hair_darker_than: Option<f32>,
+) -> anyhow::Result<PhotoCanvas> {
+    let bytes = std::fs::read(photo)
+        .map_err(|e| UserError(format!("{}: cannot read the photo: {e}", photo.display())))?;
+    let image = decode_photo(&bytes).map_err(|e| UserError(format!("{}: {e}", photo.display())))?;
+    let text = read_input(landmarks, "landmarks file")?;
+    let json_error = |e: serde_json::Error| {
+        UserError(format!(
+            "{}:{}:{}: {e}",
+            landmarks.display(),
+            e.line(),
+            e.column()
+        ))
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(json_error)?;
+    // A list of landmarks, or an object of lists keyed by the photo's file name (one file for
+    // several photos).
+    let marks = match value {
+        serde_json::Value::Object(mut by_photo) => {
+            let name = photo
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let list = by_photo.remove(&name).ok_or_else(|| {
+                UserError(format!(
+                    "{}: no landmarks for {name:?}; the file has {}",
+                    landmarks.display(),
+                    by_photo
+                        .keys()
+                        .filter(|k| !k.starts_with('_'))
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            serde_json::from_value(list)
+                .map_err(|e| UserError(format!("{}: {name:?}: {e}", landmarks.display())))?
+        }
+        list => {
+            serde_json::from_value(list).map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?
+        }
+    };
+    let spec = Overlay {
+        view,
+        landmarks: marks,
+        keep_hair_darker_than,
+    };
+    Ok(PhotoCanvas::new(scene, &image, &spec)
+        .map_err(|e| UserError(format!("{}: {e}", landmarks.display())))?)
 }
 
 #[cfg(test)]

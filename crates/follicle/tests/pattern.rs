@@ -257,3 +257,56 @@ fn stencil_writes_a_pdf_or_an_svg_per_page() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn render_on_a_photo_writes_each_moment_the_timeline_and_the_client_sheet() {
+    let dir = std::env::temp_dir().join(format!("follicle-render-photo-{}", std::process::id()));
+    let args = |landmarks: &str| -> Vec<String> {
+        [
+            "render",
+            "examples/clients/norwood-7-full-coverage.toml",
+            "--date",
+            "2026-03-02",
+            "--out",
+            dir.to_str().unwrap(),
+            "--size",
+            "96",
+            "--views",
+            "top",
+            "--moments",
+            "healed:2",
+            "--photo",
+            "assets/photos/E_W_Dahlgren.jpg",
+            "--landmarks",
+            landmarks,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let a = args("crates/follicle-render/tests/photo_landmarks.json");
+    let out = follicle(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in [
+        "photo-healed-1.png",
+        "photo-before-after.png",
+        "photo-timeline.png",
+        "client-sheet.png",
+    ] {
+        image::open(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let pdf = std::fs::read(dir.join("client-sheet.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    // A landmarks file without this photo names the photos it has.
+    let marks = dir.join("other.json");
+    std::fs::write(&marks, r#"{"someone.jpg": []}"#).unwrap();
+    let b = args(marks.to_str().unwrap());
+    let bad = follicle(&b.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("no landmarks for \"E_W_Dahlgren.jpg\"")
+            && stderr(&bad).contains("someone.jpg"),
+        "{}",
+        stderr(&bad)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -16,6 +16,10 @@ use crate::profile::Fitzpatrick;
 pub struct RenderSettings {
     /// Skin and ink optics.
     pub optics: OpticsSettings,
+    /// What a healed impression looks like: outline, size spread, spread of the ink.
+    pub healed: HealedSettings,
+    /// The pattern on the client's photo: lighting, shine, the fringe.
+    pub photo: PhotoSettings,
     /// Typical skin colour (sRGB) of each Fitzpatrick type, used when no photo or measured
     /// colour is given. Chosen to fall in the ITA classes very light, light, intermediate, tan,
     /// brown and dark (Chardon et al.; DOMAIN §5) in that order. Follicle estimate.
@@ -114,6 +118,48 @@ pub struct OpticsSettings {
     /// The relative change full redness round a fresh dot makes to the skin's linear R, G and B
     /// (red up, green and blue down). Follicle estimate.
     pub fresh_redness: [f32; 3],
+}
+
+/// What a healed impression looks like (`[render.healed]`): no two healed dots are the same
+/// round blob. Each dot's size is drawn from a spread around its planned size, and its ink is
+/// shared between a main spot and up to `lobes` smaller lobes offset from it, which gives the
+/// irregular outline close-up photos of healed SMP show. Drawn per dot from a hash of its
+/// index: the same pattern always heals the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealedSettings {
+    /// Spread of healed dot diameters: σ of the natural logarithm of a dot's diameter.
+    pub size_spread: f32,
+    /// Most lobes an impression has besides its main spot (0: round dots).
+    pub lobes: u8,
+    /// Distance of a lobe from the dot's centre, as a share of the dot's diameter.
+    pub lobe_offset: f32,
+    /// Share of the dot's ink that its lobes hold together.
+    pub lobe_share: f32,
+    /// Diameter of a lobe as a share of the dot's.
+    pub lobe_size: f32,
+    /// Extra spread of the healed ink, mm: σ added (in quadrature) to every dot's, for the
+    /// light the dermis scatters round the pigment.
+    pub scatter_mm: f32,
+}
+
+/// The pattern on the client's photo (`[render.photo]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoSettings {
+    /// Radius, mm on the head, of the blur of the photo's luminance that estimates its
+    /// illumination (shading over the curve of the head): wider than a dot, narrower than the
+    /// head's curvature.
+    pub illumination_radius_mm: f32,
+    /// A pixel brighter than its illumination by more than this share has the excess counted
+    /// as shine: light reflected at the surface, which the ink below does not darken.
+    pub shine_threshold: f32,
+    /// Width of the band outside the treated outline, mm on the head, where the photo's
+    /// fringe (existing hair) is sampled.
+    pub fringe_band_mm: f32,
+    /// A pixel counts as hair when its luminance is below this share of the scalp skin's
+    /// (sampling the fringe, keeping hair the pattern blends into).
+    pub hair_luminance_share: f32,
 }
 
 impl Default for RenderSettings {
@@ -254,6 +300,22 @@ impl RenderSettings {
                 ));
             }
         }
+        let h = &self.healed;
+        let p = &self.photo;
+        for (path, v) in [
+            ("render.healed.size_spread", h.size_spread),
+            ("render.healed.lobe_offset", h.lobe_offset),
+            ("render.healed.lobe_share", h.lobe_share),
+            ("render.healed.lobe_size", h.lobe_size),
+            ("render.healed.scatter_mm", h.scatter_mm),
+            ("render.photo.illumination_radius_mm", p.illumination_radius_mm),
+            ("render.photo.shine_threshold", p.shine_threshold),
+            ("render.photo.fringe_band_mm", p.fringe_band_mm),
+            ("render.photo.hair_luminance_share", p.hair_luminance_share),
+        ] {
+            within_limit(path, typed(v))?;
+        }
+        within_limit("render.healed.lobes", f64::from(h.lobes))?;
         for (i, &v) in o.fresh_redness.iter().enumerate() {
             within_limit_as(
                 &format!("render.optics.fresh_redness[{i}]"),

@@ -239,6 +239,16 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("render.stencil.margin_mm", 0.0, 50.0, "mm"),
     ("render.stencil.line_width_mm", 0.05, 3.0, "mm"),
     ("render.stencil.scale_bar_mm", 10.0, 200.0, "mm"),
+    ("render.healed.size_spread", 0.0, 1.0, ""),
+    ("render.healed.lobes", 0.0, 3.0, ""),
+    ("render.healed.lobe_offset", 0.0, 1.0, "×"),
+    ("render.healed.lobe_share", 0.0, 0.9, ""),
+    ("render.healed.lobe_size", 0.2, 1.0, "×"),
+    ("render.healed.scatter_mm", 0.0, 1.0, "mm"),
+    ("render.photo.illumination_radius_mm", 1.0, 100.0, "mm"),
+    ("render.photo.shine_threshold", 0.0, 2.0, ""),
+    ("render.photo.fringe_band_mm", 1.0, 60.0, "mm"),
+    ("render.photo.hair_luminance_share", 0.1, 1.0, ""),
 ];
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.
