@@ -1427,7 +1427,7 @@ pub async fn export_has_the_whole_record(store: &Store) {
         .await
         .unwrap();
     assert_err!(
-        store.export_client(&c.practitioner, client.id).await,
+        store.export_client(&c.front_desk, client.id).await,
         StoreError::Forbidden {
             action: Action::ExportClient,
             ..

@@ -330,17 +330,17 @@ fn photo_from_row(r: PhotoRow) -> StoreResult<Photo> {
     })
 }
 
-struct CheckedClient {
-    name: String,
-    date_of_birth: Option<Date>,
-    age_years: Option<i64>,
-    phone: String,
-    email: String,
-    notes: String,
-    search_text: String,
+pub(crate) struct CheckedClient {
+    pub(crate) name: String,
+    pub(crate) date_of_birth: Option<Date>,
+    pub(crate) age_years: Option<i64>,
+    pub(crate) phone: String,
+    pub(crate) email: String,
+    pub(crate) notes: String,
+    pub(crate) search_text: String,
 }
 
-fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
+pub(crate) fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
     let name = validate::line("name", &client.name, false)?;
     let phone = validate::line("phone", &client.phone, true)?;
     let email = validate::email("email", &client.email, true)?;
@@ -450,7 +450,7 @@ impl Store {
         Ok(client)
     }
 
-    async fn fetch_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Client> {
+    pub(crate) async fn fetch_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Client> {
         let row: Option<ClientRow> = on_db!(self, pool => {
             sqlx::query_as(concat!("SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
@@ -1226,7 +1226,7 @@ impl Store {
             created_by: actor.user_id,
         };
         let path = object_store::path::Path::from(created.blob_key.as_str());
-        self.blobs.0.put(&path, stripped.bytes.into()).await?;
+        self.blobs.put(&path, stripped.bytes).await?;
         let inserted: StoreResult<()> = on_db!(self, pool => async {
             let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
