@@ -190,7 +190,61 @@ fn list(counts: &BTreeMap<String, u64>) -> String {
     if parts.is_empty() { "nothing".to_owned() } else { parts.join(", ") }
 }
 
+/// What [`Store::anonymise`] keeps of a client.
+struct StatisticsRow {
+    reason: String,
+    scale: String,
+    stage: String,
+    verdict: String,
+    planned: i64,
+    performed: i64,
+    first_year: Option<i64>,
+    last_year: Option<i64>,
+    year: i64,
+}
+
+macro_rules! statistics_insert {
+    ($actor:expr, $row:expr) => {
+        sqlx::query(
+            "INSERT INTO anonymous_statistics (clinic_id, reason, scale, stage, verdict, sessions_planned, sessions_performed, \
+             first_year, last_year, anonymised_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind($actor.clinic_id)
+        .bind(&$row.reason)
+        .bind(&$row.scale)
+        .bind(&$row.stage)
+        .bind(&$row.verdict)
+        .bind($row.planned)
+        .bind($row.performed)
+        .bind($row.first_year)
+        .bind($row.last_year)
+        .bind($row.year)
+    };
+}
+
 impl Store {
+    async fn statistics_row(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+        reason: &str,
+        facts: &Facts,
+        today: Date,
+    ) -> StoreResult<StatisticsRow> {
+        let (scale, stage, verdict, planned) = self.statistics(clinic_id, client_id).await?;
+        Ok(StatisticsRow {
+            reason: reason.to_owned(),
+            scale,
+            stage,
+            verdict,
+            planned,
+            performed: facts.count("session_logs"),
+            first_year: facts.last.values().min().map(|d| i64::from(d.year())),
+            last_year: facts.last_activity().map(|d| i64::from(d.year())),
+            year: i64::from(today.year()),
+        })
+    }
+
     async fn facts(&self, clinic_id: Uuid, client_id: Uuid) -> StoreResult<Facts> {
         let mut facts = Facts::default();
         let row: Option<(OffsetDateTime, Option<OffsetDateTime>)> = on_db!(self, pool => {
@@ -248,10 +302,16 @@ impl Store {
 
     /// Anonymises a client (see the module): statistics kept, every record deleted in one
     /// transaction with its audit row, then the photo bytes. Gives the photos deleted.
-    async fn anonymise(&self, actor: &Actor, client_id: Uuid, reason: &str, facts: &Facts, today: Date) -> StoreResult<u64> {
-        let (scale, stage, verdict, planned) = self.statistics(actor.clinic_id, client_id).await?;
-        let first_year = facts.last.values().min().map(|d| i64::from(d.year()));
-        let last_year = facts.last_activity().map(|d| i64::from(d.year()));
+    async fn anonymise(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+        reason: &str,
+        facts: &Facts,
+        today: Date,
+        statistics: bool,
+    ) -> StoreResult<u64> {
+        let row = self.statistics_row(actor.clinic_id, client_id, reason, facts, today).await?;
         let keys: Vec<(String,)> = on_db!(self, pool => {
             sqlx::query_as("SELECT blob_key FROM photos WHERE clinic_id = $1 AND client_id = $2")
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
@@ -259,13 +319,9 @@ impl Store {
         let detail = format!("anonymised ({reason}): identity, records and {} photos removed; anonymous statistics kept", keys.len());
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
-            sqlx::query(
-                "INSERT INTO anonymous_statistics (clinic_id, reason, scale, stage, verdict, sessions_planned, sessions_performed, \
-                 first_year, last_year, anonymised_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(actor.clinic_id).bind(reason).bind(&scale).bind(&stage).bind(&verdict).bind(planned)
-            .bind(facts.count("session_logs")).bind(first_year).bind(last_year).bind(i64::from(today.year()))
-            .execute(&mut *tx).await?;
+            if statistics {
+                statistics_insert!(actor, row).execute(&mut *tx).await?;
+            }
             // Children before parents: photos name sessions and consents, designs name
             // consultations, session logs name appointments.
             for table in ["photos", "designs", "session_logs", "consultations", "consents", "appointments"] {
@@ -301,7 +357,7 @@ impl Store {
             kinds.iter().map(|k| ((*k).to_owned(), facts.count(k).max(0) as u64)).collect()
         };
         let Some(until) = kept_until else {
-            let photos = self.anonymise(actor, client_id, "erasure", &facts, today).await?;
+            let photos = self.anonymise(actor, client_id, "erasure", &facts, today, true).await?;
             let mut removed = counted(&["designs", "consultations", "session_logs", "consents", "appointments"]);
             removed.insert("photos".to_owned(), photos);
             let explanation = format!(
@@ -337,8 +393,12 @@ impl Store {
         }
         removed.insert("photos".to_owned(), keys.len() as u64);
         removed.insert("notes".to_owned(), 1);
+        // The anonymous statistics are taken now, while the consultation is still there; the
+        // retention job that ends the hold adds none.
+        let row = self.statistics_row(actor.clinic_id, client_id, "erasure", &facts, today).await?;
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
+            statistics_insert!(actor, row).execute(&mut *tx).await?;
             let gone = |table: &str| format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
             for table in ["photos", "designs"] {
                 sqlx::query(sqlx::AssertSqlSafe(gone(table))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
@@ -438,10 +498,10 @@ impl Store {
                 let Some(last) = facts.last_activity() else { continue };
                 let expired = add_years(last, retention_years) <= today;
                 let until = facts.hold_until(&hold).filter(|d| *d > today);
-                let reason = if expired {
-                    "retention"
-                } else if facts.erasure_requested && until.is_none() {
+                let reason = if facts.erasure_requested && until.is_none() {
                     "erasure"
+                } else if expired {
+                    "retention"
                 } else {
                     continue;
                 };
@@ -457,7 +517,9 @@ impl Store {
                     continue;
                 }
                 if !dry_run {
-                    entry.photos = self.anonymise(&actor, client_id, reason, &facts, today).await?;
+                    // An erasure's statistics were kept when it was asked for.
+                    let statistics = !facts.erasure_requested;
+                    entry.photos = self.anonymise(&actor, client_id, reason, &facts, today, statistics).await?;
                 }
                 report.anonymised.push(entry);
             }
