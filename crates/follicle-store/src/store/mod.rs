@@ -15,7 +15,7 @@ mod rights;
 
 pub use backup::{BackupManifest, TableDigest};
 pub use portable::{ImportReport, ImportRowError};
-pub use rights::{ErasureReport, LegalHold, RetentionReport};
+pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

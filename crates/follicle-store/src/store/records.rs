@@ -493,7 +493,8 @@ impl Store {
 
     /// Deletes a client who has no records yet (a typo, a duplicate). A client with
     /// consultations, sessions, photos or appointments is a [`StoreError::Conflict`]:
-    /// records are archived and anonymised after the retention period, not deleted.
+    /// records are anonymised after the retention period ([`Store::run_retention`]) or erased
+    /// on request under the legal hold ([`Store::erase_client`]).
     pub async fn delete_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
         actor.require(Action::DeleteClients)?;
         self.ensure_client(actor, client_id).await?;
@@ -503,7 +504,9 @@ impl Store {
                 .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await
                 .map_err(|e| match StoreError::from(e) {
                     StoreError::NotFound { .. } => StoreError::Conflict {
-                        message: "the client has records; they are kept for the retention period".to_owned(),
+                        message: "the client has records: they are kept for the retention period; to erase them on the \
+                                  client's request, use erasure (POST /clients/{id}/erasure), which keeps what the law holds"
+                            .to_owned(),
                     },
                     other => other,
                 })?;

@@ -35,6 +35,7 @@ macro_rules! mirror_enum {
 mod clinic;
 mod diary;
 mod plan;
+mod rights;
 
 pub use clinic::{
     AuditAction, AuditEntryAnswer, ClientAnswer, ClientExportAnswer, ClinicAnswer, ConsentAnswer,
@@ -44,6 +45,10 @@ pub use diary::{
     AppointmentAnswer, AppointmentStatus, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
     NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
     SessionLogAnswer, Warning,
+};
+pub use rights::{
+    ErasureAnswer, ErasureRequest, ImportAnswer, ImportErrorAnswer, ImportRequest, RetentionEntryAnswer,
+    RetentionReportAnswer,
 };
 pub use plan::{
     AftercareRecord, Difference, PatchTestRecord, PlanRecord, PrecareRecord, PriceLine, QuoteRecord,
