@@ -217,9 +217,10 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
     (0..archive.len())
         .map(|i| {
             let mut file = archive.by_index(i).unwrap();
+            let name = file.name().unwrap().into_owned();
             let mut out = Vec::new();
             file.read_to_end(&mut out).unwrap();
-            (file.name().to_owned(), out)
+            (name, out)
         })
         .collect()
 }

@@ -166,12 +166,12 @@ fn digest_rows(rows: impl Iterator<Item = String>) -> TableDigest {
     }
 }
 
-/// A read-only pool on a SQLite file that runs no migrations.
+/// A pool on an existing SQLite file that runs no migrations and writes nothing.
 async fn open_file(path: &Path) -> StoreResult<SqlitePool> {
     let text = path
         .to_str()
         .ok_or_else(|| StoreError::invalid("backup", "the path must be valid UTF-8"))?;
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{text}"))?.read_only(true);
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{text}"))?.create_if_missing(false);
     Ok(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
 }
 

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use follicle_store::{Action, Client, ErasureReport, ImportReport, LegalHold, RetentionReport, StoreError};
+use follicle_store::{Action, Client, ErasureReport, ImportReport, LegalHold, RetentionReport};
 use serde::Deserialize;
 
 use super::{FieldErrors, Nav, Page, PageResult, render, render_status};
@@ -171,14 +171,9 @@ pub(super) async fn import(
 ) -> PageResult {
     page.check_csrf(&form._csrf)?;
     let dry_run = form.action != "import";
-    let report = match state
+    let report = state
         .store()
         .import_csv(&page.actor, &form.clients_csv, &form.appointments_csv, dry_run)
-        .await
-    {
-        Ok(report) => report,
-        Err(e @ StoreError::Forbidden { .. }) => return Err(e.into()),
-        Err(e) => return Err(e.into()),
-    };
+        .await?;
     data_page(&state, &page, Some((form, report))).await
 }
