@@ -93,8 +93,7 @@ pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, 
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
-    Backend, BackupManifest, Blobs, ErasureReport, ImportReport, ImportRowError, LegalHold, RetentionEntry, RetentionReport,
-    Store,
-    StoreOptions, TableDigest,
+    Backend, BackupManifest, Blobs, ErasureReport, ImportReport, ImportRowError, LegalHold, RetentionEntry,
+    RetentionReport, Store, StoreOptions, TableDigest,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

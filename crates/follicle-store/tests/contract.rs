@@ -893,7 +893,12 @@ pub(crate) async fn pigments(store: &Store, actor: &Actor) -> Pigments {
     Pigments { fresh, expiring }
 }
 
-pub(crate) fn session(client_id: Uuid, practitioner: &Actor, batch_id: Uuid, performed_on: time::Date) -> NewSessionLog {
+pub(crate) fn session(
+    client_id: Uuid,
+    practitioner: &Actor,
+    batch_id: Uuid,
+    performed_on: time::Date,
+) -> NewSessionLog {
     NewSessionLog {
         client_id,
         appointment_id: None,

@@ -48,7 +48,10 @@ async fn full_record(store: &Store, c: &crate::support::Clinic, performed_on: ti
         .await
         .unwrap();
     store
-        .log_session(&c.practitioner, &session(client.id, &c.practitioner, p.fresh.id, performed_on))
+        .log_session(
+            &c.practitioner,
+            &session(client.id, &c.practitioner, p.fresh.id, performed_on),
+        )
         .await
         .unwrap();
     store
@@ -96,7 +99,10 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
             }
         );
     }
-    let report = store.erase_client(&c.owner, client.id, date!(2028 - 01 - 01)).await.unwrap();
+    let report = store
+        .erase_client(&c.owner, client.id, date!(2028 - 01 - 01))
+        .await
+        .unwrap();
     assert!(!report.erased_completely);
     // Default hold: consents and session logs, 8 years after the last session.
     assert_eq!(report.kept_until, Some(date!(2035 - 01 - 05)));
@@ -106,12 +112,23 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
     assert_eq!(report.removed.get("consultations"), Some(&1));
     assert_eq!(report.removed.get("designs"), Some(&1));
     assert_eq!(report.removed.get("appointments"), Some(&1));
-    assert!(report.explanation.contains("2035-01-05"), "{}", report.explanation);
-    assert!(report.explanation.contains("GDPR Art. 17(3)"), "{}", report.explanation);
+    assert!(
+        report.explanation.contains("2035-01-05"),
+        "{}",
+        report.explanation
+    );
+    assert!(
+        report.explanation.contains("GDPR Art. 17(3)"),
+        "{}",
+        report.explanation
+    );
 
     // What is kept is kept; the rest is gone, the photo's bytes too.
     let kept = store.client(&c.owner, client.id).await.unwrap();
-    assert_eq!((kept.name.as_str(), kept.notes.as_str(), kept.date_of_birth), ("Sam Ólafsson", "", None));
+    assert_eq!(
+        (kept.name.as_str(), kept.notes.as_str(), kept.date_of_birth),
+        ("Sam Ólafsson", "", None)
+    );
     assert_eq!(store.consents(&c.owner, client.id).await.unwrap().len(), 1);
     assert_eq!(store.session_logs(&c.owner, client.id).await.unwrap().len(), 1);
     assert!(store.consultations(&c.owner, client.id).await.unwrap().is_empty());
@@ -119,28 +136,46 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
     assert!(store.photos(&c.owner, client.id).await.unwrap().is_empty());
     assert_err!(store.photo(&c.owner, photo.id).await, StoreError::NotFound { .. });
     let trail = store.audit_log(&c.owner, client.id).await.unwrap();
-    let erased = trail.iter().find(|e| e.detail.starts_with("erasure on request")).expect("audited");
-    assert_eq!((erased.action, erased.user_id), (AuditAction::Deleted, c.owner.user_id()));
+    let erased = trail
+        .iter()
+        .find(|e| e.detail.starts_with("erasure on request"))
+        .expect("audited");
+    assert_eq!(
+        (erased.action, erased.user_id),
+        (AuditAction::Deleted, c.owner.user_id())
+    );
 
     // The retention job anonymises the rest when the hold ends, not before.
     store.run_retention(date!(2035 - 01 - 04), false).await.unwrap();
     assert!(store.client(&c.owner, client.id).await.is_ok());
     let reports = store.run_retention(date!(2035 - 01 - 05), false).await.unwrap();
-    let mine = reports.iter().find(|r| r.clinic_id == c.owner.clinic_id()).unwrap();
+    let mine = reports
+        .iter()
+        .find(|r| r.clinic_id == c.owner.clinic_id())
+        .unwrap();
     assert_eq!(mine.anonymised.len(), 1);
     assert_eq!(mine.anonymised[0].reason, "erasure");
     assert_eq!(mine.anonymised[0].client, None, "a real run names no one");
-    assert_err!(store.client(&c.owner, client.id).await, StoreError::NotFound { .. });
+    assert_err!(
+        store.client(&c.owner, client.id).await,
+        StoreError::NotFound { .. }
+    );
     // Its statistics were kept at the request, once.
     let statistics = store.anonymous_statistics(&c.owner).await.unwrap();
     assert_eq!(statistics, vec![("norwood".to_owned(), "V".to_owned(), 1)]);
 
     // A client with nothing held is erased at once, completely.
     let other = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
-    let report = store.erase_client(&c.owner, other.id, date!(2028 - 01 - 01)).await.unwrap();
+    let report = store
+        .erase_client(&c.owner, other.id, date!(2028 - 01 - 01))
+        .await
+        .unwrap();
     assert!(report.erased_completely, "{report:?}");
     assert!(report.kept.is_empty());
-    assert_err!(store.client(&c.owner, other.id).await, StoreError::NotFound { .. });
+    assert_err!(
+        store.client(&c.owner, other.id).await,
+        StoreError::NotFound { .. }
+    );
     let statistics = store.anonymous_statistics(&c.owner).await.unwrap();
     assert_eq!(statistics.iter().map(|s| s.2).sum::<i64>(), 2);
 
@@ -148,7 +183,9 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
     let d = clinic(store, "Elsewhere").await;
     let (theirs, _) = full_record(store, &d, date!(2027 - 01 - 05)).await;
     assert_err!(
-        store.erase_client(&c.owner, theirs.id, date!(2028 - 01 - 01)).await,
+        store
+            .erase_client(&c.owner, theirs.id, date!(2028 - 01 - 01))
+            .await,
         StoreError::NotFound { .. }
     );
 }
@@ -191,7 +228,10 @@ pub async fn retention_anonymises_past_the_period(store: &Store) {
     assert!(real.anonymised.iter().all(|e| e.client.is_none()));
     assert_err!(store.client(&c.owner, old.id).await, StoreError::NotFound { .. });
     assert!(store.client(&c.owner, treated.id).await.is_ok(), "held by law");
-    assert!(store.client(&c.owner, recent.id).await.is_ok(), "still within the period");
+    assert!(
+        store.client(&c.owner, recent.id).await.is_ok(),
+        "still within the period"
+    );
     assert!(store.photo(&c.owner, treated_photo.id).await.is_ok());
 
     // The reports are stored for the owner, newest first; only the owner reads them.
@@ -199,17 +239,30 @@ pub async fn retention_anonymises_past_the_period(store: &Store) {
     let ids: Vec<Uuid> = reports.iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&real.id) && ids.contains(&dry.id), "{ids:?}");
-    assert_err!(store.retention_reports(&c.practitioner).await, StoreError::Forbidden { .. });
+    assert_err!(
+        store.retention_reports(&c.practitioner).await,
+        StoreError::Forbidden { .. }
+    );
 
     // After the hold, the treated client and their photo go too.
     store.run_retention(date!(2035 - 01 - 05), false).await.unwrap();
-    assert_err!(store.client(&c.owner, treated.id).await, StoreError::NotFound { .. });
-    assert_err!(store.photo(&c.owner, treated_photo.id).await, StoreError::NotFound { .. });
+    assert_err!(
+        store.client(&c.owner, treated.id).await,
+        StoreError::NotFound { .. }
+    );
+    assert_err!(
+        store.photo(&c.owner, treated_photo.id).await,
+        StoreError::NotFound { .. }
+    );
     // The trail outlives the client: its rows remain, the last one says why it ended.
     let trail = store.audit_log(&c.owner, old.id).await.unwrap();
     let last = trail.last().unwrap();
     assert_eq!(last.action, AuditAction::Deleted);
-    assert!(last.detail.starts_with("anonymised (retention)"), "{}", last.detail);
+    assert!(
+        last.detail.starts_with("anonymised (retention)"),
+        "{}",
+        last.detail
+    );
 }
 
 fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
@@ -232,17 +285,47 @@ pub async fn client_archive_has_records_photos_and_trail(store: &Store) {
         store.export_client_archive(&c.front_desk, client.id).await,
         StoreError::Forbidden { .. }
     );
-    let files = unzip(&store.export_client_archive(&c.practitioner, client.id).await.unwrap());
+    let files = unzip(
+        &store
+            .export_client_archive(&c.practitioner, client.id)
+            .await
+            .unwrap(),
+    );
     let (_, bytes) = store.photo(&c.owner, photo.id).await.unwrap();
-    assert_eq!(files[&format!("photos/{}.jpg", photo.id)], bytes, "the photo's bytes");
+    assert_eq!(
+        files[&format!("photos/{}.jpg", photo.id)],
+        bytes,
+        "the photo's bytes"
+    );
     let record: serde_json::Value = serde_json::from_slice(&files["record.json"]).unwrap();
     assert_eq!(record["client"]["name"], "Sam Ólafsson");
-    for key in ["consultations", "designs", "appointments", "sessions", "consents", "photos"] {
+    for key in [
+        "consultations",
+        "designs",
+        "appointments",
+        "sessions",
+        "consents",
+        "photos",
+    ] {
         assert_eq!(record[key].as_array().map(Vec::len), Some(1), "{key}");
     }
     let trail = record["audit_trail"].as_array().unwrap();
-    assert!(trail.iter().any(|e| e["action"] == "created" && e["detail"] == "client"), "{trail:?}");
-    for table in ["clients", "consultations", "designs", "appointments", "session_logs", "consents", "photos", "audit_trail"] {
+    assert!(
+        trail
+            .iter()
+            .any(|e| e["action"] == "created" && e["detail"] == "client"),
+        "{trail:?}"
+    );
+    for table in [
+        "clients",
+        "consultations",
+        "designs",
+        "appointments",
+        "session_logs",
+        "consents",
+        "photos",
+        "audit_trail",
+    ] {
         let text = String::from_utf8(files[&format!("csv/{table}.csv")].clone()).unwrap();
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let rows = reader.records().count();
@@ -250,7 +333,11 @@ pub async fn client_archive_has_records_photos_and_trail(store: &Store) {
     }
     // The export is in the trail.
     let after = store.audit_log(&c.owner, client.id).await.unwrap();
-    assert!(after.iter().any(|e| e.action == AuditAction::Exported && e.user_id == c.practitioner.user_id()));
+    assert!(
+        after
+            .iter()
+            .any(|e| e.action == AuditAction::Exported && e.user_id == c.practitioner.user_id())
+    );
 }
 
 pub async fn clinic_archive_and_csv_import(store: &Store) {
@@ -263,9 +350,15 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
                             c,2027-03-01T10:00:00Z,90,booked\n\
                             z,tomorrow,0,maybe\n";
     for actor in [&c.practitioner, &c.front_desk] {
-        assert_err!(store.import_csv(actor, clients_csv, appointments_csv, true).await, StoreError::Forbidden { .. });
+        assert_err!(
+            store.import_csv(actor, clients_csv, appointments_csv, true).await,
+            StoreError::Forbidden { .. }
+        );
     }
-    let report = store.import_csv(&c.owner, clients_csv, appointments_csv, true).await.unwrap();
+    let report = store
+        .import_csv(&c.owner, clients_csv, appointments_csv, true)
+        .await
+        .unwrap();
     let placed: Vec<(&str, u64, &str)> = report
         .errors
         .iter()
@@ -285,37 +378,77 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
         "{:#?}",
         report.errors
     );
-    assert!(report.errors[0].message.contains("YYYY-MM-DD"), "{:?}", report.errors[0]);
+    assert!(
+        report.errors[0].message.contains("YYYY-MM-DD"),
+        "{:?}",
+        report.errors[0]
+    );
     assert_eq!(report.errors[6].value, "maybe");
-    assert!(report.errors[6].message.contains("booked"), "{:?}", report.errors[6]);
+    assert!(
+        report.errors[6].message.contains("booked"),
+        "{:?}",
+        report.errors[6]
+    );
     // With mistakes nothing is saved, dry run or not.
-    let report = store.import_csv(&c.owner, clients_csv, appointments_csv, false).await.unwrap();
+    let report = store
+        .import_csv(&c.owner, clients_csv, appointments_csv, false)
+        .await
+        .unwrap();
     assert!(!report.saved);
     assert!(store.search_clients(&c.owner, "", 100).await.unwrap().is_empty());
     // An unknown column is named on line 1.
-    let report = store.import_csv(&c.owner, "name,shoe_size\nAna,41\n", "", true).await.unwrap();
-    assert_eq!((report.errors[0].line, report.errors[0].column.as_str()), (1, "shoe_size"));
+    let report = store
+        .import_csv(&c.owner, "name,shoe_size\nAna,41\n", "", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.errors[0].line, report.errors[0].column.as_str()),
+        (1, "shoe_size")
+    );
 
     let clients_csv = "ref,name,date_of_birth,email\na,Ana Silva,1980-02-28,ana@example.com\nc,Chris Doe,,\n";
     let appointments_csv = "client_ref,starts_at,duration_minutes\nc,2027-03-01T10:00:00Z,90\n";
-    let dry = store.import_csv(&c.owner, clients_csv, appointments_csv, true).await.unwrap();
-    assert_eq!((dry.saved, dry.clients, dry.appointments, dry.errors.len()), (false, 2, 1, 0));
-    assert!(store.search_clients(&c.owner, "", 100).await.unwrap().is_empty(), "a dry run saves nothing");
-    let done = store.import_csv(&c.owner, clients_csv, appointments_csv, false).await.unwrap();
+    let dry = store
+        .import_csv(&c.owner, clients_csv, appointments_csv, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (dry.saved, dry.clients, dry.appointments, dry.errors.len()),
+        (false, 2, 1, 0)
+    );
+    assert!(
+        store.search_clients(&c.owner, "", 100).await.unwrap().is_empty(),
+        "a dry run saves nothing"
+    );
+    let done = store
+        .import_csv(&c.owner, clients_csv, appointments_csv, false)
+        .await
+        .unwrap();
     assert!(done.saved);
     let clients = store.search_clients(&c.owner, "", 100).await.unwrap();
     assert_eq!(clients.len(), 2);
     let chris = clients.iter().find(|c| c.name == "Chris Doe").unwrap();
-    assert_eq!(store.client_appointments(&c.owner, chris.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.client_appointments(&c.owner, chris.id).await.unwrap().len(),
+        1
+    );
     // An appointment may name a client already there by email.
     let more = store
-        .import_csv(&c.owner, "", "client_email,starts_at,duration_minutes\nANA@example.com,2027-04-01T10:00:00+01:00,60\n", false)
+        .import_csv(
+            &c.owner,
+            "",
+            "client_email,starts_at,duration_minutes\nANA@example.com,2027-04-01T10:00:00+01:00,60\n",
+            false,
+        )
         .await
         .unwrap();
     assert!(more.saved, "{:?}", more.errors);
 
     // The clinic archive: everything, one file; owners only.
-    assert_err!(store.export_clinic_archive(&c.practitioner).await, StoreError::Forbidden { .. });
+    assert_err!(
+        store.export_clinic_archive(&c.practitioner).await,
+        StoreError::Forbidden { .. }
+    );
     let (_, photo) = full_record(store, &c, date!(2027 - 01 - 05)).await;
     let files = unzip(&store.export_clinic_archive(&c.owner).await.unwrap());
     let record: serde_json::Value = serde_json::from_slice(&files["record.json"]).unwrap();
@@ -325,7 +458,13 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
     assert!(files.contains_key(&format!("photos/{}.jpg", photo.id)));
     let clients_table = files["csv/clients.csv"].clone();
     assert_eq!(csv::Reader::from_reader(&clients_table[..]).records().count(), 3);
-    for table in ["users", "pigment_products", "pigment_batches", "appointments", "audit_trail"] {
+    for table in [
+        "users",
+        "pigment_products",
+        "pigment_batches",
+        "appointments",
+        "audit_trail",
+    ] {
         assert!(files.contains_key(&format!("csv/{table}.csv")), "{table}");
     }
 }
@@ -370,7 +509,11 @@ async fn backup_restores_identically_with_photos() {
     let backup = root.join("backup-1");
     let made = store.backup_all(&backup).await.unwrap();
     let live = store.digest().await.unwrap();
-    assert!(made.differences(&live).is_empty(), "{:?}", made.differences(&live));
+    assert!(
+        made.differences(&live).is_empty(),
+        "{:?}",
+        made.differences(&live)
+    );
     assert_eq!(made.photos.len(), 2);
     assert!(made.tables["photos"].count == 2 && made.tables["clients"].count == 2);
     assert_err!(store.backup_all(&backup).await, StoreError::Conflict { .. });
@@ -379,14 +522,23 @@ async fn backup_restores_identically_with_photos() {
     let restored_db = fresh.join("follicle.db");
     let blobs = Blobs::local(fresh.join("photos")).unwrap();
     Store::restore(&backup, &restored_db, &blobs).await.unwrap();
-    let restored = Store::open(&format!("sqlite://{}", restored_db.display()), blobs).await.unwrap();
+    let restored = Store::open(&format!("sqlite://{}", restored_db.display()), blobs)
+        .await
+        .unwrap();
     let after = restored.digest().await.unwrap();
-    assert!(made.differences(&after).is_empty(), "{:?}", made.differences(&after));
+    assert!(
+        made.differences(&after).is_empty(),
+        "{:?}",
+        made.differences(&after)
+    );
     let owner = restored.actor(c.owner.user_id()).await.unwrap();
     let (_, bytes) = restored.photo(&owner, photo.id).await.unwrap();
     let (_, original) = store.photo(&c.owner, photo.id).await.unwrap();
     assert_eq!(bytes, original);
-    assert_eq!(restored.client(&owner, client.id).await.unwrap().name, client.name);
+    assert_eq!(
+        restored.client(&owner, client.id).await.unwrap().name,
+        client.name
+    );
 
     // Restoring over a database is refused; so is a backup whose photo was altered, and then
     // no database is left behind.
@@ -434,5 +586,8 @@ async fn postgres_digest_counts_every_table() {
     let after = store.digest().await.unwrap();
     assert_eq!(after.tables["clients"].count, 1);
     assert!(!before.differences(&after).is_empty());
-    assert_err!(store.backup_all(temp_dir().join("b")).await, StoreError::Invalid { field: "backup", .. });
+    assert_err!(
+        store.backup_all(temp_dir().join("b")).await,
+        StoreError::Invalid { field: "backup", .. }
+    );
 }

@@ -149,7 +149,10 @@ async fn run_retention_every(store: Store, every: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         ticks.tick().await;
-        match store.run_retention(time::OffsetDateTime::now_utc().date(), false).await {
+        match store
+            .run_retention(time::OffsetDateTime::now_utc().date(), false)
+            .await
+        {
             Ok(reports) => {
                 let anonymised: usize = reports.iter().map(|r| r.anonymised.len()).sum();
                 tracing::info!(clinics = reports.len(), anonymised, "retention job ran");

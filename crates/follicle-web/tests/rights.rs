@@ -53,11 +53,18 @@ pub async fn archive_erasure_export_import_reports(app: &App) {
     app.get(&api(&format!("/clients/{cid}/archive")), &demo.front_desk)
         .await
         .expect_error(StatusCode::FORBIDDEN, "forbidden");
-    let answer = app.get(&api(&format!("/clients/{cid}/archive")), &demo.practitioner).await;
+    let answer = app
+        .get(&api(&format!("/clients/{cid}/archive")), &demo.practitioner)
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.content_type(), "application/zip");
     assert_eq!(answer.headers[header::CACHE_CONTROL], "private, no-store");
-    assert!(answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        answer.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     let files = unzip(&answer.body);
     let image = app.get(&api(&format!("/photos/{photo}")), &demo.owner).await;
     assert_eq!(image.status, StatusCode::OK);
@@ -68,26 +75,47 @@ pub async fn archive_erasure_export_import_reports(app: &App) {
 
     // Erasure: the owner's, confirmed by the name; the answer says what the law keeps.
     let name = client["name"].as_str().unwrap().to_owned();
-    app.post(&api(&format!("/clients/{cid}/erasure")), &demo.practitioner, json!({"confirm_name": name}))
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.post(
+        &api(&format!("/clients/{cid}/erasure")),
+        &demo.practitioner,
+        json!({"confirm_name": name}),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
     let error = app
-        .post(&api(&format!("/clients/{cid}/erasure")), &demo.owner, json!({"confirm_name": "someone else"}))
+        .post(
+            &api(&format!("/clients/{cid}/erasure")),
+            &demo.owner,
+            json!({"confirm_name": "someone else"}),
+        )
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(error["field"], "confirm_name", "{error}");
-    assert!(error["message"].as_str().unwrap().contains("someone else"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("someone else"),
+        "{error}"
+    );
     // DELETE still refuses a client with records, and points to erasure.
     let conflict = app
         .delete(&api(&format!("/clients/{cid}")), &demo.owner)
         .await
         .expect_error(StatusCode::CONFLICT, "conflict");
-    assert!(conflict["message"].as_str().unwrap().contains("erasure"), "{conflict}");
+    assert!(
+        conflict["message"].as_str().unwrap().contains("erasure"),
+        "{conflict}"
+    );
     let erased = app
-        .post(&api(&format!("/clients/{cid}/erasure")), &demo.owner, json!({"confirm_name": name}))
+        .post(
+            &api(&format!("/clients/{cid}/erasure")),
+            &demo.owner,
+            json!({"confirm_name": name}),
+        )
         .await
         .expect(StatusCode::OK);
-    assert!(erased["explanation"].as_str().unwrap().contains("GDPR"), "{erased}");
+    assert!(
+        erased["explanation"].as_str().unwrap().contains("GDPR"),
+        "{erased}"
+    );
     assert_eq!(erased["removed"]["photos"], json!(1), "{erased}");
     app.get(&api(&format!("/photos/{photo}")), &demo.owner)
         .await
@@ -115,30 +143,62 @@ pub async fn archive_erasure_export_import_reports(app: &App) {
 
     // The import: a dry run names every mistake; a good file is saved.
     let bad = json!({"clients_csv": "name,email\n,x@\n", "appointments_csv": "", "dry_run": true});
-    let report = app.post(&api("/clinic/import"), &demo.owner, bad).await.expect(StatusCode::OK);
+    let report = app
+        .post(&api("/clinic/import"), &demo.owner, bad)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(report["saved"], json!(false));
     let errors: Vec<(u64, String)> = report["errors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["line"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    assert_eq!(errors, vec![(2, "name".to_owned()), (2, "email".to_owned())], "{report}");
-    app.post(&api("/clinic/import"), &demo.practitioner, json!({"dry_run": true}))
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        errors,
+        vec![(2, "name".to_owned()), (2, "email".to_owned())],
+        "{report}"
+    );
+    app.post(
+        &api("/clinic/import"),
+        &demo.practitioner,
+        json!({"dry_run": true}),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
     let good = json!({"clients_csv": "ref,name\nq,Quinn Imported\n",
                       "appointments_csv": "client_ref,starts_at,duration_minutes\nq,2027-05-01T09:00:00Z,45\n",
                       "dry_run": false});
-    let report = app.post(&api("/clinic/import"), &demo.owner, good).await.expect(StatusCode::OK);
-    assert_eq!((report["saved"].clone(), report["clients"].clone()), (json!(true), json!(1)), "{report}");
+    let report = app
+        .post(&api("/clinic/import"), &demo.owner, good)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (report["saved"].clone(), report["clients"].clone()),
+        (json!(true), json!(1)),
+        "{report}"
+    );
     demo.client_named("Quinn Imported").await;
 
     // The retention job's reports.
-    let none = app.get(&api("/clinic/retention-reports"), &demo.owner).await.expect(StatusCode::OK);
+    let none = app
+        .get(&api("/clinic/retention-reports"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(none, json!([]));
-    app.store.run_retention(crate::support::today(), true).await.unwrap();
-    let reports = app.get(&api("/clinic/retention-reports"), &demo.owner).await.expect(StatusCode::OK);
+    app.store
+        .run_retention(crate::support::today(), true)
+        .await
+        .unwrap();
+    let reports = app
+        .get(&api("/clinic/retention-reports"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(reports.as_array().unwrap().len(), 1);
     assert_eq!(reports[0]["dry_run"], json!(true));
     app.get(&api("/clinic/retention-reports"), &demo.practitioner)
@@ -152,7 +212,10 @@ async fn post_form(app: &App, path: &str, auth: &Auth, fields: &[(&str, &str)]) 
         Method::POST,
         path,
         auth,
-        Payload::Raw(Some("application/x-www-form-urlencoded".into()), body.into_bytes()),
+        Payload::Raw(
+            Some("application/x-www-form-urlencoded".into()),
+            body.into_bytes(),
+        ),
         &[],
     )
     .await
@@ -169,33 +232,67 @@ pub async fn studio_data_rights_pages(app: &App) {
 
     let page = app.get(&format!("/clients/{cid}"), &browser).await;
     let html = String::from_utf8(page.body).unwrap();
-    assert!(html.contains("id=\"client-archive\"") && html.contains("id=\"client-erase\""), "owner's buttons");
+    assert!(
+        html.contains("id=\"client-archive\"") && html.contains("id=\"client-erase\""),
+        "owner's buttons"
+    );
 
     let page = app.get(&format!("/clients/{cid}/erase"), &browser).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = String::from_utf8(page.body).unwrap();
-    assert!(html.contains("id=\"legal-hold\"") && html.contains("8 years"), "the hold is explained before");
-    let wrong = post_form(app, &format!("/clients/{cid}/erase"), &browser, &[("_csrf", &csrf), ("confirm_name", "nobody")]).await;
+    assert!(
+        html.contains("id=\"legal-hold\"") && html.contains("8 years"),
+        "the hold is explained before"
+    );
+    let wrong = post_form(
+        app,
+        &format!("/clients/{cid}/erase"),
+        &browser,
+        &[("_csrf", &csrf), ("confirm_name", "nobody")],
+    )
+    .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(String::from_utf8(wrong.body).unwrap().contains("confirm_name-error"));
-    let done = post_form(app, &format!("/clients/{cid}/erase"), &browser, &[("_csrf", &csrf), ("confirm_name", &name)]).await;
+    assert!(
+        String::from_utf8(wrong.body)
+            .unwrap()
+            .contains("confirm_name-error")
+    );
+    let done = post_form(
+        app,
+        &format!("/clients/{cid}/erase"),
+        &browser,
+        &[("_csrf", &csrf), ("confirm_name", &name)],
+    )
+    .await;
     assert_eq!(done.status, StatusCode::OK);
     let html = String::from_utf8(done.body).unwrap();
     assert!(html.contains("id=\"erasure-explanation\""), "{html}");
 
     let page = app.get("/data", &browser).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(String::from_utf8(page.body).unwrap().contains("id=\"clinic-export\""));
+    assert!(
+        String::from_utf8(page.body)
+            .unwrap()
+            .contains("id=\"clinic-export\"")
+    );
     let checked = post_form(
         app,
         "/data/import",
         &browser,
-        &[("_csrf", &csrf), ("clients_csv", "name,date_of_birth\nAna,1980-13-01\n"), ("appointments_csv", ""), ("action", "check")],
+        &[
+            ("_csrf", &csrf),
+            ("clients_csv", "name,date_of_birth\nAna,1980-13-01\n"),
+            ("appointments_csv", ""),
+            ("action", "check"),
+        ],
     )
     .await;
     assert_eq!(checked.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = String::from_utf8(checked.body).unwrap();
-    assert!(html.contains("id=\"import-errors\"") && html.contains("YYYY-MM-DD"), "{html}");
+    assert!(
+        html.contains("id=\"import-errors\"") && html.contains("YYYY-MM-DD"),
+        "{html}"
+    );
 
     // The front desk sees neither the buttons nor the pages.
     let Auth::Bearer(desk_token) = demo.front_desk.clone() else {
@@ -208,7 +305,10 @@ pub async fn studio_data_rights_pages(app: &App) {
     let html = String::from_utf8(app.get(&format!("/clients/{cid}"), &desk).await.body).unwrap();
     assert!(!html.contains("id=\"client-erase\"") && !html.contains("id=\"client-archive\""));
     assert_eq!(app.get("/data", &desk).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&format!("/clients/{cid}/erase"), &desk).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&format!("/clients/{cid}/erase"), &desk).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// A backup of a running clinic restored into a fresh folder: every photo answers 200 with the
@@ -237,9 +337,13 @@ async fn photos_answer_after_a_restore() {
 
     store.backup_all(root.join("backup")).await.unwrap();
     let fresh = root.join("fresh");
-    Store::restore(root.join("backup"), fresh.join("follicle.db"), &Blobs::local(fresh.join("photos")).unwrap())
-        .await
-        .unwrap();
+    Store::restore(
+        root.join("backup"),
+        fresh.join("follicle.db"),
+        &Blobs::local(fresh.join("photos")).unwrap(),
+    )
+    .await
+    .unwrap();
     let restored = open(fresh).await;
     let app = App::new(&restored, Backend::Sqlite);
     let owner = app

@@ -193,7 +193,10 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
 pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let config = config(&args.server)?;
     let url = config.database_url();
-    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return Err(UserError(
             "restore: the database must be sqlite://…; restore PostgreSQL with pg_restore (docs/operations.md)".into(),
         )
@@ -223,11 +226,20 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
 /// (unless the legal hold keeps them), or with `--dry-run` lists them.
 pub fn retention(args: RetentionArgs) -> anyhow::Result<()> {
     let config = config(&args.server)?;
-    let today = args.date.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let today = args
+        .date
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     runtime()?.block_on(async {
         let store = follicle_web::serve::open_store(&config).await?;
-        let reports = store.run_retention(today, args.dry_run).await.map_err(store_error)?;
-        let verb = if args.dry_run { "would anonymise" } else { "anonymised" };
+        let reports = store
+            .run_retention(today, args.dry_run)
+            .await
+            .map_err(store_error)?;
+        let verb = if args.dry_run {
+            "would anonymise"
+        } else {
+            "anonymised"
+        };
         for report in &reports {
             println!(
                 "clinic {} (retention {} years): {verb} {} clients, {} photos; {} held by law",

@@ -64,7 +64,10 @@ impl BackupManifest {
     /// when the two describe the same clinic.
     pub fn differences(&self, other: &BackupManifest) -> Vec<String> {
         let mut out = Vec::new();
-        for (kind, a, b) in [("table", &self.tables, &other.tables), ("photo", &self.photos, &other.photos)] {
+        for (kind, a, b) in [
+            ("table", &self.tables, &other.tables),
+            ("photo", &self.photos, &other.photos),
+        ] {
             for (name, digest) in a {
                 match b.get(name) {
                     None => out.push(format!("{kind} {name}: missing")),
@@ -172,7 +175,10 @@ async fn open_file(path: &Path) -> StoreResult<SqlitePool> {
         .to_str()
         .ok_or_else(|| StoreError::invalid("backup", "the path must be valid UTF-8"))?;
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{text}"))?.create_if_missing(false);
-    Ok(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?)
 }
 
 async fn blob_digests(blobs: &Blobs) -> StoreResult<BTreeMap<String, TableDigest>> {
@@ -189,7 +195,10 @@ fn photo_path(root: &Path, key: &str) -> StoreResult<PathBuf> {
     let mut path = root.to_path_buf();
     for part in key.split('/') {
         if part.is_empty() || part == "." || part == ".." || part.contains('\\') {
-            return Err(StoreError::invalid("backup", format!("photo key {key:?} is not a plain path")));
+            return Err(StoreError::invalid(
+                "backup",
+                format!("photo key {key:?} is not a plain path"),
+            ));
         }
         path.push(part);
     }
@@ -269,26 +278,40 @@ impl Store {
     /// into `blobs`. Every table and photo is checked against the manifest before this
     /// answers; any difference is an [`StoreError::Invalid`] naming it. Open the store on
     /// `database` afterwards as usual.
-    pub async fn restore(backup: impl AsRef<Path>, database: impl AsRef<Path>, blobs: &Blobs) -> StoreResult<BackupManifest> {
+    pub async fn restore(
+        backup: impl AsRef<Path>,
+        database: impl AsRef<Path>,
+        blobs: &Blobs,
+    ) -> StoreResult<BackupManifest> {
         let backup = backup.as_ref();
         let database = database.as_ref();
         let manifest_path = backup.join(MANIFEST);
         let text = std::fs::read(&manifest_path).map_err(|e| {
-            StoreError::invalid("from", format!("{}: {e} (is this a folder made by follicle backup?)", manifest_path.display()))
+            StoreError::invalid(
+                "from",
+                format!(
+                    "{}: {e} (is this a folder made by follicle backup?)",
+                    manifest_path.display()
+                ),
+            )
         })?;
         let manifest: BackupManifest = serde_json::from_slice(&text)
             .map_err(|e| StoreError::invalid("from", format!("{}: {e}", manifest_path.display())))?;
         if manifest.format != 1 {
             return Err(StoreError::invalid(
                 "from",
-                format!("manifest format {} is not known to this build (expected 1)", manifest.format),
+                format!(
+                    "manifest format {} is not known to this build (expected 1)",
+                    manifest.format
+                ),
             ));
         }
         if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
             private::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
         }
         {
-            let mut from = std::fs::File::open(backup.join(DATABASE)).map_err(|e| io_error(&backup.join(DATABASE), e))?;
+            let mut from = std::fs::File::open(backup.join(DATABASE))
+                .map_err(|e| io_error(&backup.join(DATABASE), e))?;
             let mut to = private::create_new_file(database).map_err(|e| io_error(database, e))?;
             std::io::copy(&mut from, &mut to).map_err(|e| io_error(database, e))?;
             to.sync_all().map_err(|e| io_error(database, e))?;
@@ -304,16 +327,27 @@ impl Store {
             };
             let differences = manifest.differences(&restored);
             if !differences.is_empty() {
-                return Err(StoreError::invalid("from", format!("the database differs from its manifest: {}", differences.join("; "))));
+                return Err(StoreError::invalid(
+                    "from",
+                    format!(
+                        "the database differs from its manifest: {}",
+                        differences.join("; ")
+                    ),
+                ));
             }
             let photos_dir = backup.join(PHOTOS);
             for (key, expected) in &manifest.photos {
                 let path = photo_path(&photos_dir, key)?;
                 let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
                 if photo_digest(&bytes) != *expected {
-                    return Err(StoreError::invalid("from", format!("photo {key}: its bytes differ from the manifest")));
+                    return Err(StoreError::invalid(
+                        "from",
+                        format!("photo {key}: its bytes differ from the manifest"),
+                    ));
                 }
-                blobs.put(&object_store::path::Path::from(key.as_str()), bytes).await?;
+                blobs
+                    .put(&object_store::path::Path::from(key.as_str()), bytes)
+                    .await?;
             }
             Ok(())
         };

@@ -127,7 +127,8 @@ impl Blobs {
             let mut path = root.clone();
             for part in key.parts() {
                 path.push(part.as_ref());
-                crate::private::restrict(&path).map_err(|e| StoreError::Internal(format!("{}: {e}", path.display())))?;
+                crate::private::restrict(&path)
+                    .map_err(|e| StoreError::Internal(format!("{}: {e}", path.display())))?;
             }
         }
         Ok(())

@@ -62,11 +62,26 @@ pub struct ImportReport {
 
 /// The columns of `clients.csv`: `name` is required; `ref` is any text that names the
 /// client in `appointments.csv`.
-pub const CLIENT_COLUMNS: [&str; 7] = ["ref", "name", "date_of_birth", "age_years", "phone", "email", "notes"];
+pub const CLIENT_COLUMNS: [&str; 7] = [
+    "ref",
+    "name",
+    "date_of_birth",
+    "age_years",
+    "phone",
+    "email",
+    "notes",
+];
 /// The columns of `appointments.csv`: a client by `client_ref` (from clients.csv) or
 /// `client_email` (a client already in the clinic), `starts_at` and `duration_minutes`
 /// required.
-pub const APPOINTMENT_COLUMNS: [&str; 6] = ["client_ref", "client_email", "starts_at", "duration_minutes", "status", "notes"];
+pub const APPOINTMENT_COLUMNS: [&str; 6] = [
+    "client_ref",
+    "client_email",
+    "starts_at",
+    "duration_minutes",
+    "status",
+    "notes",
+];
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
@@ -97,7 +112,17 @@ impl Tables {
         let c = &export.client;
         self.row(
             "clients",
-            &["id", "name", "date_of_birth", "age_years", "phone", "email", "notes", "created_at", "updated_at"],
+            &[
+                "id",
+                "name",
+                "date_of_birth",
+                "age_years",
+                "phone",
+                "email",
+                "notes",
+                "created_at",
+                "updated_at",
+            ],
             &[
                 c.id.to_string(),
                 c.name.clone(),
@@ -113,7 +138,17 @@ impl Tables {
         for v in &export.consultations {
             self.row(
                 "consultations",
-                &["id", "client_id", "version", "created_at", "created_by", "verdict", "sessions", "quote_number", "profile_toml"],
+                &[
+                    "id",
+                    "client_id",
+                    "version",
+                    "created_at",
+                    "created_by",
+                    "verdict",
+                    "sessions",
+                    "quote_number",
+                    "profile_toml",
+                ],
                 &[
                     v.id.to_string(),
                     v.client_id.to_string(),
@@ -130,7 +165,16 @@ impl Tables {
         for d in &export.designs {
             self.row(
                 "designs",
-                &["id", "client_id", "version", "consultation_id", "seed", "notes", "created_at", "created_by"],
+                &[
+                    "id",
+                    "client_id",
+                    "version",
+                    "consultation_id",
+                    "seed",
+                    "notes",
+                    "created_at",
+                    "created_by",
+                ],
                 &[
                     d.id.to_string(),
                     d.client_id.to_string(),
@@ -146,7 +190,16 @@ impl Tables {
         for a in &export.appointments {
             self.row(
                 "appointments",
-                &["id", "client_id", "practitioner_id", "starts_at", "duration_minutes", "status", "notes", "created_at"],
+                &[
+                    "id",
+                    "client_id",
+                    "practitioner_id",
+                    "starts_at",
+                    "duration_minutes",
+                    "status",
+                    "notes",
+                    "created_at",
+                ],
                 &[
                     a.id.to_string(),
                     a.client_id.to_string(),
@@ -164,8 +217,22 @@ impl Tables {
             self.row(
                 "session_logs",
                 &[
-                    "id", "client_id", "appointment_id", "performed_on", "practitioner_id", "zones", "batch_id", "dilution", "needle",
-                    "needle_lot", "depth_mm", "machine_settings", "duration_minutes", "anaesthetic", "notes", "created_at",
+                    "id",
+                    "client_id",
+                    "appointment_id",
+                    "performed_on",
+                    "practitioner_id",
+                    "zones",
+                    "batch_id",
+                    "dilution",
+                    "needle",
+                    "needle_lot",
+                    "depth_mm",
+                    "machine_settings",
+                    "duration_minutes",
+                    "anaesthetic",
+                    "notes",
+                    "created_at",
                 ],
                 &[
                     s.id.to_string(),
@@ -190,7 +257,16 @@ impl Tables {
         for c in &export.consents {
             self.row(
                 "consents",
-                &["id", "client_id", "kind", "template_version", "text", "signed_by", "signed_at", "recorded_by"],
+                &[
+                    "id",
+                    "client_id",
+                    "kind",
+                    "template_version",
+                    "text",
+                    "signed_by",
+                    "signed_at",
+                    "recorded_by",
+                ],
                 &[
                     c.id.to_string(),
                     c.client_id.to_string(),
@@ -206,7 +282,19 @@ impl Tables {
         for (p, file) in photos {
             self.row(
                 "photos",
-                &["id", "client_id", "file", "angle", "taken_at", "content_type", "byte_size", "width", "height", "session_id", "consent_id"],
+                &[
+                    "id",
+                    "client_id",
+                    "file",
+                    "angle",
+                    "taken_at",
+                    "content_type",
+                    "byte_size",
+                    "width",
+                    "height",
+                    "session_id",
+                    "consent_id",
+                ],
                 &[
                     p.id.to_string(),
                     p.client_id.to_string(),
@@ -230,7 +318,14 @@ impl Tables {
             self.row(
                 "audit_trail",
                 &["id", "at", "user_id", "client_id", "action", "detail"],
-                &[e.id.to_string(), rfc3339(e.at), e.user_id.to_string(), opt(e.client_id), e.action.to_string(), e.detail.clone()],
+                &[
+                    e.id.to_string(),
+                    rfc3339(e.at),
+                    e.user_id.to_string(),
+                    opt(e.client_id),
+                    e.action.to_string(),
+                    e.detail.clone(),
+                ],
             )?;
         }
         Ok(())
@@ -246,7 +341,12 @@ fn zip_error(e: zip::result::ZipError) -> StoreError {
 }
 
 /// Writes an archive: README, record.json, the CSV tables, the photos.
-fn archive(readme: &str, record: &impl Serialize, tables: Tables, photos: Vec<(String, Vec<u8>)>) -> StoreResult<Vec<u8>> {
+fn archive(
+    readme: &str,
+    record: &impl Serialize,
+    tables: Tables,
+    photos: Vec<(String, Vec<u8>)>,
+) -> StoreResult<Vec<u8>> {
     use zip::write::SimpleFileOptions;
     let deflated = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -263,8 +363,11 @@ fn archive(readme: &str, record: &impl Serialize, tables: Tables, photos: Vec<(S
     let json = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Internal(e.to_string()))?;
     zip.write_all(&json).map_err(io)?;
     for (name, writer) in tables.0 {
-        let bytes = writer.into_inner().map_err(|e| StoreError::Internal(format!("csv: {e}")))?;
-        zip.start_file(format!("csv/{name}.csv"), deflated).map_err(zip_error)?;
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| StoreError::Internal(format!("csv: {e}")))?;
+        zip.start_file(format!("csv/{name}.csv"), deflated)
+            .map_err(zip_error)?;
         zip.write_all(&bytes).map_err(io)?;
     }
     for (name, bytes) in photos {
@@ -332,18 +435,29 @@ impl Store {
                     // An action this build does not know (added by a newer one) is kept as
                     // the nearest known word rather than failing the whole export.
                     action: AuditAction::parse(&action).unwrap_or(AuditAction::Viewed),
-                    detail: if AuditAction::parse(&action).is_ok() { detail } else { format!("{action}: {detail}") },
+                    detail: if AuditAction::parse(&action).is_ok() {
+                        detail
+                    } else {
+                        format!("{action}: {detail}")
+                    },
                     at,
                 })
             })
             .collect()
     }
 
-    async fn photo_files(&self, photos: &[Photo]) -> StoreResult<(Vec<(Photo, String)>, Vec<(String, Vec<u8>)>)> {
+    async fn photo_files(
+        &self,
+        photos: &[Photo],
+    ) -> StoreResult<(Vec<(Photo, String)>, Vec<(String, Vec<u8>)>)> {
         let mut listed = Vec::new();
         let mut files = Vec::new();
         for p in photos {
-            let extension = if p.content_type == "image/png" { "png" } else { "jpg" };
+            let extension = if p.content_type == "image/png" {
+                "png"
+            } else {
+                "jpg"
+            };
             let name = format!("photos/{}.{extension}", p.id);
             files.push((name.clone(), self.blobs.get(&p.blob_key).await?));
             listed.push((p.clone(), name));
@@ -397,28 +511,52 @@ impl Store {
             tables.row(
                 "users",
                 &["id", "email", "name", "role", "active", "created_at"],
-                &[u.id.to_string(), u.email.clone(), u.name.clone(), u.role.to_string(), u.active.to_string(), rfc3339(u.created_at)],
+                &[
+                    u.id.to_string(),
+                    u.email.clone(),
+                    u.name.clone(),
+                    u.role.to_string(),
+                    u.active.to_string(),
+                    rfc3339(u.created_at),
+                ],
             )?;
         }
         for p in &products {
             tables.row(
                 "pigment_products",
                 &["id", "name", "maker", "ingredients", "created_at"],
-                &[p.id.to_string(), p.name.clone(), p.maker.clone(), p.ingredients.clone(), rfc3339(p.created_at)],
+                &[
+                    p.id.to_string(),
+                    p.name.clone(),
+                    p.maker.clone(),
+                    p.ingredients.clone(),
+                    rfc3339(p.created_at),
+                ],
             )?;
         }
         for b in &batches {
             tables.row(
                 "pigment_batches",
                 &["id", "product_id", "lot", "expires_on", "quantity", "created_at"],
-                &[b.id.to_string(), b.product_id.to_string(), b.lot.clone(), b.expires_on.to_string(), b.quantity.to_string(), rfc3339(b.created_at)],
+                &[
+                    b.id.to_string(),
+                    b.product_id.to_string(),
+                    b.lot.clone(),
+                    b.expires_on.to_string(),
+                    b.quantity.to_string(),
+                    rfc3339(b.created_at),
+                ],
             )?;
         }
         self.audit(
             actor,
             None,
             AuditAction::Exported,
-            &format!("clinic-wide export: {} clients, {} photos", ids.len(), files.len()),
+            &format!(
+                "clinic-wide export: {} clients, {} photos",
+                ids.len(),
+                files.len()
+            ),
         )
         .await?;
         let trail = self.trail(actor.clinic_id, None).await?;
@@ -460,7 +598,13 @@ impl Store {
         let mut errors = Vec::new();
         let mut clients = Vec::new();
         let mut refs: HashMap<String, usize> = HashMap::new();
-        for row in read_csv("clients.csv", clients_csv, &CLIENT_COLUMNS, &["name"], &mut errors) {
+        for row in read_csv(
+            "clients.csv",
+            clients_csv,
+            &CLIENT_COLUMNS,
+            &["name"],
+            &mut errors,
+        ) {
             let before = errors.len();
             let mut fail = |column: &str, value: &str, message: String| {
                 errors.push(ImportRowError {
@@ -473,13 +617,19 @@ impl Store {
             };
             let date_of_birth = match row.get("date_of_birth") {
                 "" => None,
-                text => match time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")) {
-                    Ok(d) => Some(d),
-                    Err(_) => {
-                        fail("date_of_birth", text, "expected a date as YYYY-MM-DD, such as 1984-03-09".into());
-                        None
+                text => {
+                    match time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")) {
+                        Ok(d) => Some(d),
+                        Err(_) => {
+                            fail(
+                                "date_of_birth",
+                                text,
+                                "expected a date as YYYY-MM-DD, such as 1984-03-09".into(),
+                            );
+                            None
+                        }
                     }
-                },
+                }
             };
             let age_years = match row.get("age_years") {
                 "" => None,
@@ -519,7 +669,11 @@ impl Store {
             }
             let reference = row.get("ref").trim().to_owned();
             if !reference.is_empty() && refs.contains_key(&reference) {
-                fail("ref", &reference, "this ref names another row already; each client needs its own".into());
+                fail(
+                    "ref",
+                    &reference,
+                    "this ref names another row already; each client needs its own".into(),
+                );
             }
             if errors.len() == before {
                 if !reference.is_empty() {
@@ -539,7 +693,13 @@ impl Store {
             Known(Uuid),
         }
         let mut appointments = Vec::new();
-        let rows = read_csv("appointments.csv", appointments_csv, &APPOINTMENT_COLUMNS, &["starts_at", "duration_minutes"], &mut errors);
+        let rows = read_csv(
+            "appointments.csv",
+            appointments_csv,
+            &APPOINTMENT_COLUMNS,
+            &["starts_at", "duration_minutes"],
+            &mut errors,
+        );
         for row in rows {
             let before = errors.len();
             let mut fail = |column: &str, value: &str, message: String| {
@@ -551,18 +711,29 @@ impl Store {
                     message,
                 });
             };
-            let who = match (row.get("client_ref").trim(), row.get("client_email").trim().to_lowercase()) {
+            let who = match (
+                row.get("client_ref").trim(),
+                row.get("client_email").trim().to_lowercase(),
+            ) {
                 (reference, _) if !reference.is_empty() => match refs.get(reference) {
                     Some(i) => Some(Who::New(*i)),
                     None => {
-                        fail("client_ref", reference, "no row of clients.csv has this ref (or that row has a mistake)".into());
+                        fail(
+                            "client_ref",
+                            reference,
+                            "no row of clients.csv has this ref (or that row has a mistake)".into(),
+                        );
                         None
                     }
                 },
                 (_, email) if !email.is_empty() => match known.get(&email) {
                     Some(id) => Some(Who::Known(*id)),
                     None => {
-                        fail("client_email", &email, "no client of this clinic has this email".into());
+                        fail(
+                            "client_email",
+                            &email,
+                            "no client of this clinic has this email".into(),
+                        );
                         None
                     }
                 },
@@ -580,14 +751,22 @@ impl Store {
                     }
                 },
                 Err(_) => {
-                    fail("starts_at", row.get("starts_at"), "expected a date and time with its offset, such as 2027-03-01T10:00:00Z".into());
+                    fail(
+                        "starts_at",
+                        row.get("starts_at"),
+                        "expected a date and time with its offset, such as 2027-03-01T10:00:00Z".into(),
+                    );
                     None
                 }
             };
             let duration = match row.get("duration_minutes").trim().parse::<i64>() {
                 Ok(m) if (1..=1440).contains(&m) => Some(m),
                 _ => {
-                    fail("duration_minutes", row.get("duration_minutes"), "expected whole minutes, 1–1440".into());
+                    fail(
+                        "duration_minutes",
+                        row.get("duration_minutes"),
+                        "expected whole minutes, 1–1440".into(),
+                    );
                     None
                 }
             };
@@ -596,7 +775,11 @@ impl Store {
                 text => match AppointmentStatus::parse(text) {
                     Ok(s) => Some(s),
                     Err(e) => {
-                        fail("status", text, e.to_string().trim_start_matches("status: ").to_owned());
+                        fail(
+                            "status",
+                            text,
+                            e.to_string().trim_start_matches("status: ").to_owned(),
+                        );
                         None
                     }
                 },
@@ -604,7 +787,11 @@ impl Store {
             let notes = match validate::text("notes", row.get("notes")) {
                 Ok(n) => Some(n),
                 Err(e) => {
-                    fail("notes", row.get("notes"), e.to_string().trim_start_matches("notes: ").to_owned());
+                    fail(
+                        "notes",
+                        row.get("notes"),
+                        e.to_string().trim_start_matches("notes: ").to_owned(),
+                    );
                     None
                 }
             };
@@ -674,7 +861,13 @@ impl Row {
 
 /// Reads a CSV file with a header line: unknown or missing columns, bad rows and too many
 /// rows are errors placed by line; empty text is an empty file.
-fn read_csv(file: &str, text: &str, allowed: &[&str], required: &[&str], errors: &mut Vec<ImportRowError>) -> Vec<Row> {
+fn read_csv(
+    file: &str,
+    text: &str,
+    allowed: &[&str],
+    required: &[&str],
+    errors: &mut Vec<ImportRowError>,
+) -> Vec<Row> {
     let mut out = Vec::new();
     if text.trim().is_empty() {
         return out;
@@ -688,7 +881,9 @@ fn read_csv(file: &str, text: &str, allowed: &[&str], required: &[&str], errors:
             message,
         });
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
         Err(e) => {
@@ -699,13 +894,26 @@ fn read_csv(file: &str, text: &str, allowed: &[&str], required: &[&str], errors:
     let mut bad_header = false;
     for column in &header {
         if !allowed.contains(&column.as_str()) {
-            fail(1, column, column, format!("unknown column; allowed: {}", allowed.join(", ")));
+            fail(
+                1,
+                column,
+                column,
+                format!("unknown column; allowed: {}", allowed.join(", ")),
+            );
             bad_header = true;
         }
     }
     for column in required {
         if !header.iter().any(|c| c == column) {
-            fail(1, column, "", format!("the column {column} is required; the header has {}", header.join(", ")));
+            fail(
+                1,
+                column,
+                "",
+                format!(
+                    "the column {column} is required; the header has {}",
+                    header.join(", ")
+                ),
+            );
             bad_header = true;
         }
     }
@@ -717,16 +925,27 @@ fn read_csv(file: &str, text: &str, allowed: &[&str], required: &[&str], errors:
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
                 if out.len() >= MAX_IMPORT_ROWS {
-                    fail(line, "", "", format!("at most {MAX_IMPORT_ROWS} rows a file; split the file"));
+                    fail(
+                        line,
+                        "",
+                        "",
+                        format!("at most {MAX_IMPORT_ROWS} rows a file; split the file"),
+                    );
                     break;
                 }
-                let values = header.iter().cloned().zip(record.iter().map(str::to_owned)).collect();
+                let values = header
+                    .iter()
+                    .cloned()
+                    .zip(record.iter().map(str::to_owned))
+                    .collect();
                 out.push(Row { line, values });
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("this row has {len} fields, the header {expected_len}")
                     }
                     csv::ErrorKind::Utf8 { .. } => "the row is not UTF-8 text".to_owned(),

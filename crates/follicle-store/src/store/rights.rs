@@ -136,7 +136,12 @@ impl Facts {
     /// the last session, or after the latest held record when that is later (a consent
     /// signed, no session yet).
     fn hold_until(&self, hold: &LegalHold) -> Option<Date> {
-        let held: Vec<&str> = hold.held.iter().map(String::as_str).filter(|k| self.count(k) > 0).collect();
+        let held: Vec<&str> = hold
+            .held
+            .iter()
+            .map(String::as_str)
+            .filter(|k| self.count(k) > 0)
+            .collect();
         if held.is_empty() {
             return None;
         }
@@ -151,7 +156,9 @@ impl Facts {
 
 /// `date` plus whole years; 29 February becomes 28 February in a common year.
 pub(crate) fn add_years(date: Date, years: i64) -> Date {
-    let year = i32::try_from(i64::from(date.year()) + years).unwrap_or(9999).min(9999);
+    let year = i32::try_from(i64::from(date.year()) + years)
+        .unwrap_or(9999)
+        .min(9999);
     date.replace_year(year)
         .or_else(|_| date.replace_day(28).and_then(|d| d.replace_year(year)))
         .unwrap_or(Date::MAX)
@@ -187,7 +194,11 @@ fn list(counts: &BTreeMap<String, u64>) -> String {
         .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{n} {}", kind_words(k)))
         .collect();
-    if parts.is_empty() { "nothing".to_owned() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "nothing".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// What [`Store::anonymise`] keeps of a client.
@@ -256,7 +267,9 @@ impl Store {
         facts.last.insert("client", updated_at.date());
         for (kind, table, column) in KINDS {
             // Table and column names are this module's constants, never input.
-            let sql = format!("SELECT COUNT(*), MAX({column}) FROM {table} WHERE clinic_id = $1 AND client_id = $2");
+            let sql = format!(
+                "SELECT COUNT(*), MAX({column}) FROM {table} WHERE clinic_id = $1 AND client_id = $2"
+            );
             let (count, last): (i64, Option<Date>) = if column == "performed_on" {
                 on_db!(self, pool => {
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(clinic_id).bind(client_id).fetch_one(pool).await?
@@ -278,7 +291,11 @@ impl Store {
 
     /// The anonymous statistics of a client: scale and stage from the latest client file,
     /// verdict and sessions planned from its plan.
-    async fn statistics(&self, clinic_id: Uuid, client_id: Uuid) -> StoreResult<(String, String, String, i64)> {
+    async fn statistics(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+    ) -> StoreResult<(String, String, String, i64)> {
         let row: Option<(Option<String>, Json<Value>)> = on_db!(self, pool => {
             sqlx::query_as("SELECT profile_toml, plan FROM consultations WHERE clinic_id = $1 AND client_id = $2 ORDER BY version DESC LIMIT 1")
                 .bind(clinic_id).bind(client_id).fetch_optional(pool).await?
@@ -295,8 +312,19 @@ impl Store {
             Some(toml::Value::Integer(i)) => i.to_string(),
             _ => String::new(),
         };
-        let verdict = plan.0.get("verdict").and_then(Value::as_str).unwrap_or_default().chars().take(40).collect();
-        let planned = plan.0.get("sessions").and_then(Value::as_array).map_or(0, |s| s.len() as i64);
+        let verdict = plan
+            .0
+            .get("verdict")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .chars()
+            .take(40)
+            .collect();
+        let planned = plan
+            .0
+            .get("sessions")
+            .and_then(Value::as_array)
+            .map_or(0, |s| s.len() as i64);
         Ok((word("scale"), word("stage"), verdict, planned))
     }
 
@@ -311,12 +339,17 @@ impl Store {
         today: Date,
         statistics: bool,
     ) -> StoreResult<u64> {
-        let row = self.statistics_row(actor.clinic_id, client_id, reason, facts, today).await?;
+        let row = self
+            .statistics_row(actor.clinic_id, client_id, reason, facts, today)
+            .await?;
         let keys: Vec<(String,)> = on_db!(self, pool => {
             sqlx::query_as("SELECT blob_key FROM photos WHERE clinic_id = $1 AND client_id = $2")
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
-        let detail = format!("anonymised ({reason}): identity, records and {} photos removed; anonymous statistics kept", keys.len());
+        let detail = format!(
+            "anonymised ({reason}): identity, records and {} photos removed; anonymous statistics kept",
+            keys.len()
+        );
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             if statistics {
@@ -337,7 +370,9 @@ impl Store {
         for (key,) in &keys {
             match self.blobs.delete(key).await {
                 Ok(()) => deleted += 1,
-                Err(e) => tracing::error!(error = %e, key, "an anonymised client's photo could not be deleted"),
+                Err(e) => {
+                    tracing::error!(error = %e, key, "an anonymised client's photo could not be deleted")
+                }
             }
         }
         Ok(deleted)
@@ -346,7 +381,12 @@ impl Store {
     /// Erases a client on their request (owners only), keeping what the clinic's legal hold
     /// makes it keep ([`LegalHold`], from the clinic's settings) and saying so. With nothing
     /// held the client is anonymised at once. Audited either way.
-    pub async fn erase_client(&self, actor: &Actor, client_id: Uuid, today: Date) -> StoreResult<ErasureReport> {
+    pub async fn erase_client(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+        today: Date,
+    ) -> StoreResult<ErasureReport> {
         actor.require(Action::DeleteClients)?;
         self.ensure_client(actor, client_id).await?;
         let clinic = self.clinic(actor).await?;
@@ -354,11 +394,22 @@ impl Store {
         let facts = self.facts(actor.clinic_id, client_id).await?;
         let kept_until = facts.hold_until(&hold).filter(|until| *until > today);
         let counted = |kinds: &[&str]| -> BTreeMap<String, u64> {
-            kinds.iter().map(|k| ((*k).to_owned(), facts.count(k).max(0) as u64)).collect()
+            kinds
+                .iter()
+                .map(|k| ((*k).to_owned(), facts.count(k).max(0) as u64))
+                .collect()
         };
         let Some(until) = kept_until else {
-            let photos = self.anonymise(actor, client_id, "erasure", &facts, today, true).await?;
-            let mut removed = counted(&["designs", "consultations", "session_logs", "consents", "appointments"]);
+            let photos = self
+                .anonymise(actor, client_id, "erasure", &facts, today, true)
+                .await?;
+            let mut removed = counted(&[
+                "designs",
+                "consultations",
+                "session_logs",
+                "consents",
+                "appointments",
+            ]);
             removed.insert("photos".to_owned(), photos);
             let explanation = format!(
                 "Erased: {}, the client's name, contact details and notes. Nothing is held by law \
@@ -383,7 +434,13 @@ impl Store {
         });
         let mut removed = BTreeMap::new();
         let mut kept = BTreeMap::new();
-        for kind in ["designs", "consultations", "session_logs", "consents", "appointments"] {
+        for kind in [
+            "designs",
+            "consultations",
+            "session_logs",
+            "consents",
+            "appointments",
+        ] {
             let n = facts.count(kind).max(0) as u64;
             if hold.holds(kind) && kind != "designs" {
                 kept.insert(kind.to_owned(), n);
@@ -395,7 +452,9 @@ impl Store {
         removed.insert("notes".to_owned(), 1);
         // The anonymous statistics are taken now, while the consultation is still there; the
         // retention job that ends the hold adds none.
-        let row = self.statistics_row(actor.clinic_id, client_id, "erasure", &facts, today).await?;
+        let row = self
+            .statistics_row(actor.clinic_id, client_id, "erasure", &facts, today)
+            .await?;
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             statistics_insert!(actor, row).execute(&mut *tx).await?;
@@ -495,7 +554,9 @@ impl Store {
             };
             for (client_id, name) in clients {
                 let facts = self.facts(clinic_id, client_id).await?;
-                let Some(last) = facts.last_activity() else { continue };
+                let Some(last) = facts.last_activity() else {
+                    continue;
+                };
                 let expired = add_years(last, retention_years) <= today;
                 let until = facts.hold_until(&hold).filter(|d| *d > today);
                 let reason = if facts.erasure_requested && until.is_none() {
@@ -519,7 +580,9 @@ impl Store {
                 if !dry_run {
                     // An erasure's statistics were kept when it was asked for.
                     let statistics = !facts.erasure_requested;
-                    entry.photos = self.anonymise(&actor, client_id, reason, &facts, today, statistics).await?;
+                    entry.photos = self
+                        .anonymise(&actor, client_id, reason, &facts, today, statistics)
+                        .await?;
                 }
                 report.anonymised.push(entry);
             }
@@ -546,7 +609,10 @@ impl Store {
                 .bind(actor.clinic_id).fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|(json,)| serde_json::from_str(&json).map_err(|e| StoreError::Internal(format!("retention report: {e}"))))
+            .map(|(json,)| {
+                serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Internal(format!("retention report: {e}")))
+            })
             .collect()
     }
 

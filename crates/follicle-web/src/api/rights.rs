@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
 use follicle_store::{Action, StoreError};
-use uuid::Uuid;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, SignedIn};
@@ -19,8 +18,14 @@ use crate::wire::{ErasureAnswer, ErasureRequest, ImportAnswer, ImportRequest, Re
 fn zip(bytes: Vec<u8>, name: &str) -> Response {
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/zip"));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/zip"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
     if let Ok(v) = format!("attachment; filename=\"{name}\"").parse() {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -30,7 +35,7 @@ fn zip(bytes: Vec<u8>, name: &str) -> Response {
 /// A client's complete record as one zip: every record in JSON and CSV, the photos' bytes and
 /// the audit trail (owner, practitioner; audited as exported).
 #[utoipa::path(get, path = "/clients/{id}/archive", tag = "clinic",
-    params(("id" = Uuid, Path, description = "The client")),
+    params(("id" = uuid::Uuid, Path, description = "The client")),
     responses((status = 200, description = "A zip: README.txt, record.json, csv/*.csv, photos/*", content_type = "application/zip", body = Vec<u8>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn client_archive(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Response> {
@@ -42,7 +47,7 @@ pub async fn client_archive(State(state): State<AppState>, me: SignedIn, Id(id):
 /// clinic's legal hold (settings `[records]`) makes it keep is kept, and the answer says what,
 /// why and until when; the rest — photos included — is gone at once. Audited.
 #[utoipa::path(post, path = "/clients/{id}/erasure", tag = "clinic", request_body = ErasureRequest,
-    params(("id" = Uuid, Path, description = "The client")),
+    params(("id" = uuid::Uuid, Path, description = "The client")),
     responses((status = 200, body = ErasureAnswer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn erase(
@@ -101,7 +106,10 @@ pub async fn import(
 /// The retention job's reports for the clinic, newest first (owner).
 #[utoipa::path(get, path = "/clinic/retention-reports", tag = "clinic",
     responses((status = 200, body = Vec<RetentionReportAnswer>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn retention_reports(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<RetentionReportAnswer>>> {
+pub async fn retention_reports(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<Json<Vec<RetentionReportAnswer>>> {
     let reports = state.store().retention_reports(&me.actor).await?;
     Ok(Json(reports.into_iter().map(Into::into).collect()))
 }

@@ -55,7 +55,10 @@ pub fn routes() -> Router<AppState> {
         .route("/pigments/batches/{id}", get(pigments::recall))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/settings/users", post(settings::add_user))
-        .route("/clients/{id}/erase", get(rights::erase_form).post(rights::erase_submit))
+        .route(
+            "/clients/{id}/erase",
+            get(rights::erase_form).post(rights::erase_submit),
+        )
         .route("/data", get(rights::data))
         .route("/data/import", post(rights::import))
         .route(

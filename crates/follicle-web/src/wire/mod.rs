@@ -46,13 +46,13 @@ pub use diary::{
     NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
     SessionLogAnswer, Warning,
 };
-pub use rights::{
-    ErasureAnswer, ErasureRequest, ImportAnswer, ImportErrorAnswer, ImportRequest, RetentionEntryAnswer,
-    RetentionReportAnswer,
-};
 pub use plan::{
     AftercareRecord, Difference, PatchTestRecord, PlanRecord, PrecareRecord, PriceLine, QuoteRecord,
     ReasonRecord, SessionRecord, TouchUpRecord, ZoneRecord,
+};
+pub use rights::{
+    ErasureAnswer, ErasureRequest, ImportAnswer, ImportErrorAnswer, ImportRequest, RetentionEntryAnswer,
+    RetentionReportAnswer,
 };
 
 use follicle_pattern::{HairlineSpec, PatternRequest, ZonesSpec};
