@@ -567,7 +567,7 @@ impl Store {
                     continue;
                 };
                 let mut entry = RetentionEntry {
-                    client: dry_run.then(|| (client_id, name)),
+                    client: dry_run.then_some((client_id, name)),
                     last_activity_year: last.year(),
                     photos: facts.count("photos").max(0) as u64,
                     reason: reason.to_owned(),
