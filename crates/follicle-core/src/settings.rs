@@ -108,6 +108,7 @@ pub struct SettingsData {
     pub aftercare: AftercareSettings,
     pub precare: PrecareSettings,
     pub patch_test: PatchTestSettings,
+    pub records: RecordsSettings,
     pub pricing: PricingSettings,
     pub head: HeadSettings,
     pub pattern: PatternSettings,
@@ -451,6 +452,21 @@ pub struct PatchTestSettings {
     /// Where it comes from.
     pub source: String,
 }
+
+/// What a clinic keeps by law when a client asks for erasure (the legal hold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsSettings {
+    /// The kinds of record kept: any of [`HELD_RECORD_KINDS`].
+    pub held: Vec<String>,
+    /// How long they are kept after the client's last session, years.
+    pub hold_years: u32,
+    /// Where the rule comes from.
+    pub source: String,
+}
+
+/// The kinds of record a legal hold may keep.
+pub const HELD_RECORD_KINDS: [&str; 4] = ["consents", "session_logs", "consultations", "appointments"];
 
 /// How quotes are priced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1018,6 +1034,21 @@ impl SettingsData {
             );
         }
         fraction("patch_test.visit_hours", pt.visit_hours, 0.1, 3.0)?;
+        let records = &self.records;
+        if !(1..=100).contains(&records.hold_years) {
+            return e(
+                "records.hold_years",
+                format!("expected 1–100 years, got {}", records.hold_years),
+            );
+        }
+        for (i, kind) in records.held.iter().enumerate() {
+            if !HELD_RECORD_KINDS.contains(&kind.as_str()) {
+                return e(
+                    &format!("records.held[{i}]"),
+                    format!("expected one of {}, got {kind:?}", HELD_RECORD_KINDS.join(", ")),
+                );
+            }
+        }
 
         let pr = &self.pricing;
         check_currency("pricing.currency", &pr.currency)?;

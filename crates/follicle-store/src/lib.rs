@@ -78,6 +78,7 @@ mod auth;
 mod error;
 mod model;
 mod photo;
+pub mod private;
 pub mod record;
 pub mod role;
 mod store;
@@ -91,5 +92,8 @@ pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
-pub use store::{Backend, Blobs, Store, StoreOptions};
+pub use store::{
+    Backend, BackupManifest, Blobs, ErasureReport, ImportReport, ImportRowError, LegalHold, RetentionEntry,
+    RetentionReport, Store, StoreOptions, TableDigest,
+};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

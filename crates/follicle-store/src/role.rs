@@ -10,7 +10,7 @@
 //! | edit clinical records (add consultations, designs, session logs, photos, consents) | ✓ | ✓ | |
 //! | manage pigments (products, batches, stock) | ✓ | ✓ | |
 //! | run a recall (every client who received a batch) | ✓ | ✓ | |
-//! | export a client's whole record | ✓ | | |
+//! | export a client's whole record (records, photos, audit trail) | ✓ | ✓ | |
 //! | read the audit log | ✓ | | |
 //! | manage users | ✓ | | |
 //! | edit clinic settings (settings file, retention) | ✓ | | |
@@ -19,8 +19,8 @@
 //! Why: the front desk books and greets clients, so it needs their contact details and the
 //! diary, but health data (the medical questionnaire inside a consultation, session logs,
 //! photos) is special-category data under GDPR and stays with the people who treat.
-//! Exporting a whole record and seeing who looked at it are the data controller's (the
-//! owner's) business.
+//! A client asks the people who treat them for their record, so practitioners may export it;
+//! seeing who looked at it is the data controller's (the owner's) business.
 
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +107,7 @@ impl Role {
                     | EditClinicalRecords
                     | ManagePigments
                     | RunRecall
+                    | ExportClient
             ),
             Role::FrontDesk => matches!(action, ViewClients | EditClients | ManageAppointments),
         }
@@ -196,7 +197,7 @@ mod tests {
             (EditClinicalRecords, "OP"),
             (ManagePigments, "OP"),
             (RunRecall, "OP"),
-            (ExportClient, "O"),
+            (ExportClient, "OP"),
             (ViewAuditLog, "O"),
             (ManageUsers, "O"),
             (EditSettings, "O"),

@@ -20,7 +20,7 @@ macro_rules! assert_err {
     };
 }
 
-fn new_sam() -> NewClient {
+pub(crate) fn new_sam() -> NewClient {
     NewClient {
         name: "Sam Ólafsson".into(),
         date_of_birth: Some(date!(1984 - 03 - 02)),
@@ -63,7 +63,7 @@ fn plan_record(stage: &str, settings: &Settings) -> PlanRecord {
 }
 
 /// A consultation made by `follicle_core` from a client file.
-fn consultation(client_id: Uuid, stage: &str) -> NewConsultation {
+pub(crate) fn consultation(client_id: Uuid, stage: &str) -> NewConsultation {
     NewConsultation {
         client_id,
         profile_toml: CLIENT_FILE.replace("\"VI\"", &format!("{stage:?}")),
@@ -723,7 +723,7 @@ pub async fn old_records_still_load(store: &Store) {
     assert_eq!(store.consultation(&c.practitioner, id).await.unwrap(), old);
 }
 
-fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u64) -> NewDesign {
+pub(crate) fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u64) -> NewDesign {
     NewDesign {
         client_id,
         consultation_id,
@@ -853,12 +853,12 @@ pub async fn appointments_book_and_change(store: &Store) {
     );
 }
 
-struct Pigments {
-    fresh: PigmentBatch,
-    expiring: PigmentBatch,
+pub(crate) struct Pigments {
+    pub(crate) fresh: PigmentBatch,
+    pub(crate) expiring: PigmentBatch,
 }
 
-async fn pigments(store: &Store, actor: &Actor) -> Pigments {
+pub(crate) async fn pigments(store: &Store, actor: &Actor) -> Pigments {
     let product = store
         .add_pigment_product(
             actor,
@@ -893,7 +893,12 @@ async fn pigments(store: &Store, actor: &Actor) -> Pigments {
     Pigments { fresh, expiring }
 }
 
-fn session(client_id: Uuid, practitioner: &Actor, batch_id: Uuid, performed_on: time::Date) -> NewSessionLog {
+pub(crate) fn session(
+    client_id: Uuid,
+    practitioner: &Actor,
+    batch_id: Uuid,
+    performed_on: time::Date,
+) -> NewSessionLog {
     NewSessionLog {
         client_id,
         appointment_id: None,
@@ -1427,7 +1432,7 @@ pub async fn export_has_the_whole_record(store: &Store) {
         .await
         .unwrap();
     assert_err!(
-        store.export_client(&c.practitioner, client.id).await,
+        store.export_client(&c.front_desk, client.id).await,
         StoreError::Forbidden {
             action: Action::ExportClient,
             ..

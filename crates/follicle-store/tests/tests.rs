@@ -10,6 +10,7 @@ mod batched;
 mod contract;
 mod photos;
 mod properties;
+mod rights;
 mod support;
 
 /// Runs each named contract test on both backends.
@@ -53,3 +54,31 @@ contract!(
     export_has_the_whole_record,
     backup_copies_the_database,
 );
+
+/// Runs each named data-rights test on both backends.
+mod data_rights {
+    macro_rules! both {
+        ($($name:ident),* $(,)?) => {
+            $(
+                mod $name {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn sqlite() {
+                        let test = crate::support::TestStore::sqlite().await;
+                        crate::rights::$name(&test.store).await;
+                    }
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn postgres() {
+                        let test = crate::support::TestStore::postgres().await;
+                        crate::rights::$name(&test.store).await;
+                    }
+                }
+            )*
+        };
+    }
+    both!(
+        erasure_keeps_what_the_law_holds,
+        retention_anonymises_past_the_period,
+        client_archive_has_records_photos_and_trail,
+        clinic_archive_and_csv_import,
+    );
+}

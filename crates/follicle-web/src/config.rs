@@ -23,6 +23,7 @@
 //! max_connections = 8
 //! audit_flush_ms = 250           # reads' audit rows are written in batches this often…
 //! audit_batch_rows = 512         # …or when this many wait (a graceful stop writes them all)
+//! retention_every_hours = 24     # the retention job (anonymise past retention_years); 0: CLI only
 //!
 //! [storage]
 //! data_dir = "follicle-data"     # the SQLite file and, with photos = "local", the photos
@@ -119,6 +120,9 @@ pub struct DatabaseConfig {
     pub audit_flush_ms: u64,
     /// Read-audit rows waiting that make the next read write them (bounds the buffer).
     pub audit_batch_rows: usize,
+    /// How often the server runs the retention job (each clinic's `retention_years`), hours;
+    /// 0 to run it only with `follicle retention run`. With several app servers, set it on one.
+    pub retention_every_hours: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -128,6 +132,7 @@ impl Default for DatabaseConfig {
             max_connections: 0,
             audit_flush_ms: 250,
             audit_batch_rows: 512,
+            retention_every_hours: 24,
         }
     }
 }
@@ -140,6 +145,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("audit_flush_ms", &self.audit_flush_ms)
             .field("audit_batch_rows", &self.audit_batch_rows)
+            .field("retention_every_hours", &self.retention_every_hours)
             .finish()
     }
 }

@@ -47,9 +47,9 @@ pub fn init_logging(log: &LogConfig) {
     };
 }
 
-/// Opens the store the configuration names.
-pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
-    let blobs = match config.storage.photos {
+/// The photo store the configuration names: `<data_dir>/photos` (private) or S3.
+pub fn open_blobs(config: &ServerConfig) -> Result<Blobs, ServeError> {
+    Ok(match config.storage.photos {
         PhotoStorage::Local => Blobs::local(config.storage.data_dir.join("photos"))?,
         #[cfg(feature = "s3")]
         PhotoStorage::S3 => Blobs::s3_from_env(&config.storage.s3_bucket)?,
@@ -59,7 +59,12 @@ pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
                 "storage.photos: \"s3\" needs a build with the s3 feature (cargo build --features s3)",
             )));
         }
-    };
+    })
+}
+
+/// Opens the store the configuration names.
+pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
+    let blobs = open_blobs(config)?;
     let mut options = StoreOptions {
         session_cache_ttl: Duration::from_secs(config.server.session_cache_seconds),
         audit_flush_interval: Duration::from_millis(config.database.audit_flush_ms),
@@ -102,8 +107,10 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
         })?;
     let local = listener.local_addr()?;
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    let retention_every = Duration::from_secs(config.database.retention_every_hours.saturating_mul(3600));
     let state = AppState::new(store.clone(), config);
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
+    let retention = tokio::spawn(run_retention_every(store.clone(), retention_every));
     tracing::info!(url = %format!("http://{local}/"), "listening");
     let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
@@ -127,9 +134,32 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
         }
     };
     purge.abort();
+    retention.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome.map_err(ServeError::Io)
+}
+
+/// The retention job (see `Store::run_retention`), every `every` (never when zero), the
+/// first time one interval after start-up; each run's report is stored for the clinic's owner.
+async fn run_retention_every(store: Store, every: Duration) {
+    if every.is_zero() {
+        return;
+    }
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        ticks.tick().await;
+        match store
+            .run_retention(time::OffsetDateTime::now_utc().date(), false)
+            .await
+        {
+            Ok(reports) => {
+                let anonymised: usize = reports.iter().map(|r| r.anonymised.len()).sum();
+                tracing::info!(clinics = reports.len(), anonymised, "retention job ran");
+            }
+            Err(e) => tracing::error!(error = %e, "retention job failed"),
+        }
+    }
 }
 
 async fn purge_expired_sessions(store: Store) {

@@ -292,6 +292,7 @@ pub async fn roles_are_enforced(app: &App) {
         (Method::GET, format!("/sessions/{session}"), Payload::None),
         (Method::GET, format!("/clients/{mid}/photos"), Payload::None),
         (Method::GET, format!("/clients/{mid}/consents"), Payload::None),
+        (Method::GET, format!("/clients/{mid}/export"), Payload::None),
     ];
     let owner_only: Vec<(Method, String, Payload)> = vec![
         (
@@ -317,7 +318,6 @@ pub async fn roles_are_enforced(app: &App) {
             "/clinic/settings".into(),
             json_body(json!({"settings_toml": "[pricing]\ndeposit = 1\n", "retention_years": 1})),
         ),
-        (Method::GET, format!("/clients/{mid}/export"), Payload::None),
         (Method::GET, format!("/clients/{mid}/audit"), Payload::None),
         (Method::DELETE, format!("/clients/{mid}"), Payload::None),
     ];

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::support::{App, Auth, Backend, Payload, TestStore};
 
 /// Every operation the API's router serves, as (method, path under `/api/v1`).
-const ROUTES: [(&str, &str); 55] = [
+const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
@@ -24,6 +24,11 @@ const ROUTES: [(&str, &str); 55] = [
     ("put", "/users/{id}"),
     ("get", "/clients/{id}/audit"),
     ("get", "/clients/{id}/export"),
+    ("get", "/clients/{id}/archive"),
+    ("post", "/clients/{id}/erasure"),
+    ("get", "/clinic/export"),
+    ("post", "/clinic/import"),
+    ("get", "/clinic/retention-reports"),
     ("get", "/clients"),
     ("post", "/clients"),
     ("get", "/clients/{id}"),

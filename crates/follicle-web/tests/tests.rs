@@ -14,6 +14,8 @@
 //! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
 //! - `openapi`: the document (snapshot) and that it lists every route.
 //! - `records`: printed plans stay as issued; re-plans are new versions with differences.
+//! - `rights`: the client archive, erasure under the legal hold, the clinic export, the CSV
+//!   import, retention reports, and photos that answer after a restore.
 //! - `settings_page`: the studio's settings form, generated from the settings schema.
 //! - `shapes`: real answers validated against the document's schemas; no untyped schema.
 
@@ -25,6 +27,7 @@ mod isolation;
 mod lean;
 mod openapi;
 mod records;
+mod rights;
 mod settings_page;
 mod shapes;
 mod support;
@@ -99,6 +102,10 @@ both! {
     }
     shapes {
         record_answers_fit_the_document,
+    }
+    rights {
+        archive_erasure_export_import_reports,
+        studio_data_rights_pages,
     }
     fuzz {
         malformed_json_is_refused_and_changes_nothing,

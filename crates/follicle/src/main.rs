@@ -53,8 +53,19 @@ enum Command {
     /// Clinic administration.
     #[command(subcommand)]
     Clinic(ClinicCommand),
-    /// Copy the SQLite database to a file while the server runs.
+    /// Back up the SQLite database and every photo, while the server runs, into a new folder.
     Backup(server_cmd::BackupArgs),
+    /// Restore a backup into a fresh data folder, checked against its manifest.
+    Restore(server_cmd::RestoreArgs),
+    /// The retention job: anonymise clients past each clinic's retention period.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run it once now (the server runs it every `database.retention_every_hours`).
+    Run(server_cmd::RetentionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +249,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => server_cmd::serve(args)?,
         Command::Clinic(ClinicCommand::Create(args)) => server_cmd::create_clinic(args)?,
         Command::Backup(args) => server_cmd::backup(args)?,
+        Command::Restore(args) => server_cmd::restore(args)?,
+        Command::Retention(RetentionCommand::Run(args)) => server_cmd::retention(args)?,
         Command::Render(args) => render_cmd::run(args)?,
         Command::Stencil(args) => stencil_cmd::run(args)?,
         Command::Assess(args) => {

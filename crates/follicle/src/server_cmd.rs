@@ -1,5 +1,5 @@
-//! `follicle serve`, `follicle clinic create` and `follicle backup`: the clinic server and its
-//! administration from the command line.
+//! `follicle serve`, `follicle clinic create`, `follicle backup`, `follicle restore` and
+//! `follicle retention run`: the clinic server and its administration from the command line.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -59,9 +59,33 @@ pub struct CreateClinicArgs {
 pub struct BackupArgs {
     #[command(flatten)]
     server: ServerArgs,
-    /// The file to write the copy to (must not exist).
-    #[arg(long, value_name = "FILE")]
+    /// The folder to write the backup to (must not exist): the database, every photo and a
+    /// manifest of both, made private (0700/0600).
+    #[arg(long, value_name = "DIR")]
     to: PathBuf,
+}
+
+/// Arguments of `follicle restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The backup folder `follicle backup` wrote.
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+}
+
+/// Arguments of `follicle retention run`.
+#[derive(Debug, clap::Args)]
+pub struct RetentionArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Change nothing: list the clients who would be anonymised (the report is stored).
+    #[arg(long)]
+    dry_run: bool,
+    /// The day to run as, YYYY-MM-DD [default: today].
+    #[arg(long, value_name = "DATE", value_parser = crate::parse_date_arg)]
+    date: Option<time::Date>,
 }
 
 fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
@@ -145,13 +169,97 @@ pub fn create_clinic(args: CreateClinicArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Copies the SQLite database while the server runs.
+/// Backs up the SQLite database and every photo while the server runs.
 pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let config = config(&args.server)?;
     runtime()?.block_on(async {
         let store = follicle_web::serve::open_store(&config).await?;
-        let path = store.backup_to(&args.to).await.map_err(store_error)?;
-        println!("backed up to {}", path.display());
+        let manifest = store.backup_all(&args.to).await.map_err(store_error)?;
+        let rows: u64 = manifest.tables.values().map(|t| t.count).sum();
+        let bytes: u64 = manifest.photos.values().map(|p| p.count).sum();
+        println!(
+            "backed up to {}: {} tables, {rows} rows, {} photos ({bytes} bytes); manifest.json lists their checksums",
+            args.to.display(),
+            manifest.tables.len(),
+            manifest.photos.len()
+        );
+        store.close().await;
+        Ok(())
+    })
+}
+
+/// Restores a backup into a fresh data folder (the database file must not exist) and checks
+/// every table and photo against the backup's manifest.
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let config = config(&args.server)?;
+    let url = config.database_url();
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Err(UserError(
+            "restore: the database must be sqlite://…; restore PostgreSQL with pg_restore (docs/operations.md)".into(),
+        )
+        .into());
+    };
+    let path = PathBuf::from(path.split('?').next().unwrap_or(path));
+    runtime()?.block_on(async {
+        let blobs = follicle_web::serve::open_blobs(&config)?;
+        let manifest = follicle_store::Store::restore(&args.from, &path, &blobs)
+            .await
+            .map_err(store_error)?;
+        // Open it once as the server will: migrations a newer build brings run now.
+        let store = follicle_web::serve::open_store(&config).await?;
+        store.close().await;
+        println!(
+            "restored {} into {}: {} tables and {} photos, each identical to the backup's manifest",
+            args.from.display(),
+            path.display(),
+            manifest.tables.len(),
+            manifest.photos.len()
+        );
+        Ok(())
+    })
+}
+
+/// Runs the retention job once: anonymises each clinic's clients past its retention period
+/// (unless the legal hold keeps them), or with `--dry-run` lists them.
+pub fn retention(args: RetentionArgs) -> anyhow::Result<()> {
+    let config = config(&args.server)?;
+    let today = args
+        .date
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    runtime()?.block_on(async {
+        let store = follicle_web::serve::open_store(&config).await?;
+        let reports = store
+            .run_retention(today, args.dry_run)
+            .await
+            .map_err(store_error)?;
+        let verb = if args.dry_run {
+            "would anonymise"
+        } else {
+            "anonymised"
+        };
+        for report in &reports {
+            println!(
+                "clinic {} (retention {} years): {verb} {} clients, {} photos; {} held by law",
+                report.clinic_id,
+                report.retention_years,
+                report.anonymised.len(),
+                report.anonymised.iter().map(|e| e.photos).sum::<u64>(),
+                report.held.len()
+            );
+            for entry in &report.anonymised {
+                if let Some((id, name)) = &entry.client {
+                    println!("  {id} {name}: last activity {}", entry.last_activity_year);
+                }
+            }
+            for entry in &report.held {
+                if let Some(until) = entry.kept_until {
+                    println!("  held until {until}: last activity {}", entry.last_activity_year);
+                }
+            }
+        }
         store.close().await;
         Ok(())
     })

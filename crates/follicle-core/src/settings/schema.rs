@@ -132,6 +132,7 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("fading.touch_up_restores", 0.1, 1.0, ""),
     ("patch_test.days_before_first_session", 1.0, 90.0, "days"),
     ("patch_test.visit_hours", 0.1, 3.0, "h"),
+    ("records.hold_years", 1.0, 100.0, "years"),
     ("pricing.round_to", 1.0, 1000.0, ""),
     ("pricing.session_fee", 0.0, 1_000_000.0, ""),
     ("pricing.hourly_rate", 0.0, 1_000_000.0, ""),
@@ -437,6 +438,7 @@ fn choices(path: &str) -> Option<Vec<String>> {
                 .collect(),
         ),
         "intervals.working_days" => words(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+        "records.held" => words(&crate::settings::HELD_RECORD_KINDS),
         p if p.starts_with("pricing.region_zones.") => Some(
             crate::ZoneKind::ALL
                 .iter()

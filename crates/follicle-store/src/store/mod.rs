@@ -7,14 +7,21 @@
 //! the rule; where the backends differ (types in the migrations, `VACUUM INTO`), the code
 //! says so.
 
+mod backup;
 mod memory;
+mod portable;
 mod records;
+mod rights;
+
+pub use backup::{BackupManifest, TableDigest};
+pub use portable::{ImportReport, ImportRowError};
+pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -72,27 +79,30 @@ pub(crate) enum Db {
 }
 
 /// Where photo bytes go: any `object_store` (a local folder by default, memory in tests,
-/// S3 with the `s3` feature).
+/// S3 with the `s3` feature). A local folder and the files in it are private to the
+/// server's user (`0700`/`0600`, see [`crate::private`]).
 #[derive(Debug, Clone)]
-pub struct Blobs(Arc<dyn ObjectStore>);
+pub struct Blobs(pub(crate) Arc<dyn ObjectStore>, pub(crate) Option<PathBuf>);
 
 impl Blobs {
-    /// A folder on disk (created if missing).
+    /// A folder on disk (created `0700` if missing).
     pub fn local(dir: impl AsRef<Path>) -> StoreResult<Blobs> {
-        std::fs::create_dir_all(dir.as_ref()).map_err(|e| {
+        crate::private::create_dir_all(dir.as_ref()).map_err(|e| {
             StoreError::invalid(
                 "photo_dir",
                 format!("cannot create {}: {e}", dir.as_ref().display()),
             )
         })?;
-        Ok(Blobs(Arc::new(
-            object_store::local::LocalFileSystem::new_with_prefix(dir)?,
-        )))
+        let root = std::fs::canonicalize(dir.as_ref()).unwrap_or_else(|_| dir.as_ref().to_path_buf());
+        Ok(Blobs(
+            Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?),
+            Some(root),
+        ))
     }
 
     /// In memory: gone when the process ends. For tests.
     pub fn in_memory() -> Blobs {
-        Blobs(Arc::new(object_store::memory::InMemory::new()))
+        Blobs(Arc::new(object_store::memory::InMemory::new()), None)
     }
 
     /// An S3 bucket, configured from the `AWS_*` environment variables.
@@ -101,12 +111,55 @@ impl Blobs {
         let s3 = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .build()?;
-        Ok(Blobs(Arc::new(s3)))
+        Ok(Blobs(Arc::new(s3), None))
     }
 
     /// Any other object store.
     pub fn from_object_store(store: Arc<dyn ObjectStore>) -> Blobs {
-        Blobs(store)
+        Blobs(store, None)
+    }
+
+    /// Stores bytes under a key; in a local folder, the file and the folders made for it
+    /// are made private.
+    pub(crate) async fn put(&self, key: &object_store::path::Path, bytes: Vec<u8>) -> StoreResult<()> {
+        self.0.put(key, bytes.into()).await?;
+        if let Some(root) = &self.1 {
+            let mut path = root.clone();
+            for part in key.parts() {
+                path.push(part.as_ref());
+                crate::private::restrict(&path)
+                    .map_err(|e| StoreError::Internal(format!("{}: {e}", path.display())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes under a key.
+    pub(crate) async fn get(&self, key: &str) -> StoreResult<Vec<u8>> {
+        let path = object_store::path::Path::from(key);
+        Ok(self.0.get(&path).await?.bytes().await?.to_vec())
+    }
+
+    /// Deletes the bytes under a key; a key already gone is no error.
+    pub(crate) async fn delete(&self, key: &str) -> StoreResult<()> {
+        let path = object_store::path::Path::from(key);
+        match self.0.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every key stored, sorted.
+    pub(crate) async fn keys(&self) -> StoreResult<Vec<String>> {
+        use futures_util::TryStreamExt;
+        let mut keys: Vec<String> = self
+            .0
+            .list(None)
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await?;
+        keys.sort();
+        Ok(keys)
     }
 }
 
@@ -205,6 +258,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "records that hold",
                 include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
             ),
+            (
+                6,
+                "data rights",
+                include_str!("../../migrations/sqlite/0006_data_rights.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -216,6 +274,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 2,
                 "records that hold",
                 include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
+            ),
+            (
+                6,
+                "data rights",
+                include_str!("../../migrations/postgres/0006_data_rights.sql"),
             ),
         ],
     };
@@ -256,8 +319,15 @@ impl Store {
                     ));
                 }
                 if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
+                    crate::private::create_dir_all(dir).map_err(|e| {
                         StoreError::invalid("database_url", format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                // A new database file is made private before SQLite opens it; SQLite gives
+                // its -wal and -shm files the database file's mode.
+                if !Path::new(path).exists() {
+                    crate::private::create_new_file(Path::new(path)).map_err(|e| {
+                        StoreError::invalid("database_url", format!("cannot create {path}: {e}"))
                     })?;
                 }
                 let connect = SqliteConnectOptions::from_str(url)?
@@ -379,7 +449,17 @@ impl Store {
         let text = path
             .to_str()
             .ok_or_else(|| StoreError::invalid("backup", "the path must be valid UTF-8"))?;
-        sqlx::query("VACUUM INTO $1").bind(text).execute(pool).await?;
+        // Made private and empty first: VACUUM INTO writes into an empty file and keeps its mode.
+        crate::private::create_new_file(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::Conflict {
+                message: format!("{} already exists", path.display()),
+            },
+            _ => StoreError::invalid("backup", format!("cannot create {}: {e}", path.display())),
+        })?;
+        if let Err(e) = sqlx::query("VACUUM INTO $1").bind(text).execute(pool).await {
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
         Ok(path)
     }
 

@@ -330,17 +330,17 @@ fn photo_from_row(r: PhotoRow) -> StoreResult<Photo> {
     })
 }
 
-struct CheckedClient {
-    name: String,
-    date_of_birth: Option<Date>,
-    age_years: Option<i64>,
-    phone: String,
-    email: String,
-    notes: String,
-    search_text: String,
+pub(crate) struct CheckedClient {
+    pub(crate) name: String,
+    pub(crate) date_of_birth: Option<Date>,
+    pub(crate) age_years: Option<i64>,
+    pub(crate) phone: String,
+    pub(crate) email: String,
+    pub(crate) notes: String,
+    pub(crate) search_text: String,
 }
 
-fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
+pub(crate) fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
     let name = validate::line("name", &client.name, false)?;
     let phone = validate::line("phone", &client.phone, true)?;
     let email = validate::email("email", &client.email, true)?;
@@ -450,7 +450,7 @@ impl Store {
         Ok(client)
     }
 
-    async fn fetch_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Client> {
+    pub(crate) async fn fetch_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Client> {
         let row: Option<ClientRow> = on_db!(self, pool => {
             sqlx::query_as(concat!("SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
@@ -493,7 +493,8 @@ impl Store {
 
     /// Deletes a client who has no records yet (a typo, a duplicate). A client with
     /// consultations, sessions, photos or appointments is a [`StoreError::Conflict`]:
-    /// records are archived and anonymised after the retention period, not deleted.
+    /// records are anonymised after the retention period ([`Store::run_retention`]) or erased
+    /// on request under the legal hold ([`Store::erase_client`]).
     pub async fn delete_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
         actor.require(Action::DeleteClients)?;
         self.ensure_client(actor, client_id).await?;
@@ -503,7 +504,9 @@ impl Store {
                 .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await
                 .map_err(|e| match StoreError::from(e) {
                     StoreError::NotFound { .. } => StoreError::Conflict {
-                        message: "the client has records; they are kept for the retention period".to_owned(),
+                        message: "the client has records: they are kept for the retention period; to erase them on the \
+                                  client's request, use erasure (POST /clients/{id}/erasure), which keeps what the law holds"
+                            .to_owned(),
                     },
                     other => other,
                 })?;
@@ -1226,7 +1229,7 @@ impl Store {
             created_by: actor.user_id,
         };
         let path = object_store::path::Path::from(created.blob_key.as_str());
-        self.blobs.0.put(&path, stripped.bytes.into()).await?;
+        self.blobs.put(&path, stripped.bytes).await?;
         let inserted: StoreResult<()> = on_db!(self, pool => async {
             let mut tx = self.begin_audited(pool).await?;
             sqlx::query(

@@ -14,6 +14,7 @@ pub mod diary;
 pub mod pigments;
 pub mod records;
 pub mod stencil;
+pub mod rights;
 
 use axum::Json;
 use axum::extract::State;
@@ -109,6 +110,11 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clinic::update_user))
         .routes(routes!(clinic::audit))
         .routes(routes!(clinic::export))
+        .routes(routes!(rights::client_archive))
+        .routes(routes!(rights::erase))
+        .routes(routes!(rights::clinic_export))
+        .routes(routes!(rights::import))
+        .routes(routes!(rights::retention_reports))
         .routes(routes!(clients::search, clients::create))
         .routes(routes!(clients::get, clients::update, clients::delete))
         .routes(routes!(records::consultations, records::add_consultation))

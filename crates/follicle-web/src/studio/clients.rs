@@ -173,6 +173,8 @@ struct ClientPage {
     angle_names: Vec<&'static str>,
     upload_error: String,
     warning: String,
+    export: bool,
+    erase: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +262,8 @@ async fn client_page(
         angle_names: PhotoAngle::ALL.iter().map(|a| a.as_str()).collect(),
         upload_error,
         warning,
+        export: page.may(Action::ExportClient),
+        erase: page.may(Action::DeleteClients),
     })
 }
 

@@ -13,6 +13,7 @@ mod consult;
 mod consult_form;
 mod designer;
 mod pigments;
+mod rights;
 mod settings;
 mod settings_form;
 mod today;
@@ -54,6 +55,12 @@ pub fn routes() -> Router<AppState> {
         .route("/pigments/batches/{id}", get(pigments::recall))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/settings/users", post(settings::add_user))
+        .route(
+            "/clients/{id}/erase",
+            get(rights::erase_form).post(rights::erase_submit),
+        )
+        .route("/data", get(rights::data))
+        .route("/data/import", post(rights::import))
         .route(
             "/static/studio.css",
             get(|| asset("text/css", include_str!("../../static/studio.css"))),

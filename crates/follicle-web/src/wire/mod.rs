@@ -35,6 +35,7 @@ macro_rules! mirror_enum {
 mod clinic;
 mod diary;
 mod plan;
+mod rights;
 
 pub use clinic::{
     AuditAction, AuditEntryAnswer, ClientAnswer, ClientExportAnswer, ClinicAnswer, ConsentAnswer,
@@ -48,6 +49,10 @@ pub use diary::{
 pub use plan::{
     AftercareRecord, Difference, PatchTestRecord, PlanRecord, PrecareRecord, PriceLine, QuoteRecord,
     ReasonRecord, SessionRecord, TouchUpRecord, ZoneRecord,
+};
+pub use rights::{
+    ErasureAnswer, ErasureRequest, ImportAnswer, ImportErrorAnswer, ImportRequest, RetentionEntryAnswer,
+    RetentionReportAnswer,
 };
 
 use follicle_pattern::{HairlineSpec, PatternRequest, ZonesSpec};
