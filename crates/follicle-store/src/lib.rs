@@ -77,12 +77,14 @@
 mod auth;
 mod error;
 mod model;
+pub mod password;
 mod photo;
 pub mod record;
 pub mod role;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod totp;
 mod validate;
 
 pub use auth::{Actor, LoginSession, SessionToken};
