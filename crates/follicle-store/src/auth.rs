@@ -22,7 +22,10 @@ use crate::role::Role;
 /// [`Store::login`]: crate::Store::login
 /// [`Store::create_clinic_with_owner`]: crate::Store::create_clinic_with_owner
 /// [`Store::actor`]: crate::Store::actor
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Two actors are equal when they are the same user of the same clinic in the same role,
+/// whichever session or address they act from.
+#[derive(Debug, Clone, Copy)]
 pub struct Actor {
     pub(crate) user_id: Uuid,
     pub(crate) clinic_id: Uuid,
@@ -36,6 +39,14 @@ pub struct Actor {
     /// is refused until they do ([`StoreError::EnrolmentRequired`]).
     pub(crate) enrolment_required: bool,
 }
+
+impl PartialEq for Actor {
+    fn eq(&self, other: &Actor) -> bool {
+        (self.user_id, self.clinic_id, self.role) == (other.user_id, other.clinic_id, other.role)
+    }
+}
+
+impl Eq for Actor {}
 
 impl Actor {
     pub(crate) fn new(user_id: Uuid, clinic_id: Uuid, role: Role) -> Actor {

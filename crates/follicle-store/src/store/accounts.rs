@@ -477,6 +477,16 @@ impl Store {
         self.audit(actor, None, AuditAction::SignedOut, &format!("ended session {session_id}")).await
     }
 
+    /// Notes the browser or program a session was opened by (the sessions list shows it).
+    pub async fn describe_session(&self, token: &str, user_agent: &str) -> StoreResult<()> {
+        let user_agent: String = user_agent.chars().filter(|&c| c != '\0').take(200).collect();
+        on_db!(self, pool => {
+            sqlx::query("UPDATE login_sessions SET user_agent = $1 WHERE token_sha256 = $2")
+                .bind(&user_agent).bind(&auth::token_sha256(token)[..]).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Signs out: ends the session of `token` (the acting user's) and audits it.
     pub async fn sign_out(&self, actor: &Actor, token: &str) -> StoreResult<()> {
         self.revoke_session(token).await?;
@@ -538,7 +548,7 @@ impl Store {
     // ----- the clinic's audit log -----
 
     /// A page of the clinic's audit log, newest first, filtered. Owners only; the reading is
-    /// itself audited (batched like other reads).
+    /// itself audited (after the page is read, so it is not in it).
     pub async fn audit_trail(&self, actor: &Actor, filter: &AuditFilter) -> StoreResult<AuditPage> {
         actor.require(Action::ViewAuditLog)?;
         let limit = if filter.limit == 0 { 50 } else { validate::int_range("limit", filter.limit, 1, MAX_AUDIT_PAGE)? };

@@ -826,9 +826,11 @@ impl Store {
         action: AuditAction,
         detail: &str,
     ) -> StoreResult<()> {
+        // Reads of records, searches and the diary are many: batched. A reading of the audit
+        // log itself is rare and written at once, like a write.
         let read = matches!(
             action,
-            AuditAction::Viewed | AuditAction::Searched | AuditAction::DiaryRead | AuditAction::AuditRead
+            AuditAction::Viewed | AuditAction::Searched | AuditAction::DiaryRead
         );
         if read && !self.audit.is_closed() {
             // Batched (see [`memory`]): a full buffer is written by this read, and a read whose
