@@ -63,7 +63,7 @@ impl Actor {
     /// The same user acting from this address (the web layer's reading of the request: the
     /// peer, or a trusted proxy's forwarded address). Text that is not an address is kept as
     /// none.
-    pub fn from_address(mut self, ip: &str) -> Actor {
+    pub fn at_address(mut self, ip: &str) -> Actor {
         self.ip = ip.trim().parse().ok();
         self
     }

@@ -348,7 +348,7 @@ async fn the_audit_log_records_filters_and_pages(test: &TestStore) {
     let now = OffsetDateTime::now_utc();
     assert_err!(store.login(&c.owner_email, "not the password", "203.0.113.5", now).await, StoreError::Unauthenticated);
     let session = store.login(&c.owner_email, PASSWORD, "203.0.113.5", now).await.unwrap();
-    let owner = store.authenticate(session.token.as_str(), now).await.unwrap().from_address("203.0.113.6");
+    let owner = store.authenticate(session.token.as_str(), now).await.unwrap().at_address("203.0.113.6");
     store.search_clients(&owner, "sam", 10).await.unwrap();
     store.appointments_between(&owner, now, now + Duration::days(7)).await.unwrap();
     store.update_clinic_settings(&owner, "", 9).await.unwrap();

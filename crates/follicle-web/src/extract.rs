@@ -181,7 +181,7 @@ impl FromRequestParts<AppState> for SignedIn {
             .store()
             .authenticate(&token, time::OffsetDateTime::now_utc())
             .await?
-            .from_address(&peer);
+            .at_address(&peer);
         if credential == Credential::Cookie
             && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
         {

@@ -62,18 +62,3 @@ pub async fn send_reset(config: &MailConfig, mail: &ResetMail) -> Result<(), Str
         .map(|_| ())
         .map_err(|e| format!("SMTP: {e}"))
 }
-
-/// Sends reset links from a background task, logging what failed.
-pub fn send_resets_later(config: MailConfig, mails: Vec<ResetMail>) {
-    if mails.is_empty() {
-        return;
-    }
-    tokio::spawn(async move {
-        for mail in mails {
-            match send_reset(&config, &mail).await {
-                Ok(()) => tracing::info!("password reset link sent"),
-                Err(e) => tracing::error!(error = %e, "could not send a password reset link"),
-            }
-        }
-    });
-}

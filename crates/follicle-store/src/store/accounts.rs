@@ -95,7 +95,7 @@ impl Store {
         let Some((clinic_id, role, true, Some(secret), last_step)) = user else {
             return Err(StoreError::Unauthenticated);
         };
-        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).from_address(ip);
+        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
         let how = if let Some(step) = totp::verify(&secret, code, now.unix_timestamp(), last_step) {
             // Taken once: a second sign-in with the same code in the same half-minute fails.
             let taken = on_db!(self, pool => {
@@ -310,7 +310,7 @@ impl Store {
             if outstanding >= RESETS_OUTSTANDING {
                 continue;
             }
-            let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).from_address(ip);
+            let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
             let (token, expires_at) = self.issue_reset(&actor, user_id, now, "reset link requested").await?;
             mails.push(ResetMail {
                 to: email.clone(),
@@ -363,7 +363,7 @@ impl Store {
         let (user_id, clinic_id, role, email, name) = self.reset_target(token, now).await?.ok_or_else(refused)?;
         crate::password::check(new, &[&email, &name]).map_err(|e| rename_field(e, "new_password"))?;
         let hash = auth::hash_password(new.to_owned()).await?;
-        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).from_address(ip);
+        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
         let now = validate::moment("now", now)?;
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;

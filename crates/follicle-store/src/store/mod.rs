@@ -641,7 +641,7 @@ impl Store {
         let Some((user_id, clinic_id, role, _, _)) = signed_in else {
             self.record_failed_login(&email, ip, now).await?;
             for (user_id, clinic_id, role, _, _) in &accounts {
-                let actor = Actor::new(*user_id, *clinic_id, Role::parse(role)?).from_address(ip);
+                let actor = Actor::new(*user_id, *clinic_id, Role::parse(role)?).at_address(ip);
                 self.audit(&actor, None, AuditAction::SignInFailed, "wrong password").await?;
             }
             return Err(StoreError::Unauthenticated);
@@ -650,7 +650,7 @@ impl Store {
             sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
                 .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).execute(pool).await?;
         });
-        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).from_address(ip);
+        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
         if self.has_second_factor(user_id).await? {
             // The password was right; the session opens with the code (see `accounts`).
             let challenge = self.open_challenge(&actor, ip, now).await?;

@@ -123,7 +123,7 @@ impl FromRequestParts<AppState> for Page {
             .authenticate(&token, now)
             .await
             .map_err(|_| to_login())?
-            .from_address(&peer);
+            .at_address(&peer);
         // A clinic that requires two-factor sign-in: its users set it up before anything else.
         if actor.enrolment_required() && !parts.uri.path().starts_with("/account") {
             return Err(Redirect::to("/account").into_response());
