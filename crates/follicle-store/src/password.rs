@@ -85,10 +85,19 @@ fn repetitive(text: &str) -> bool {
     (1..=4).any(|unit| chars.len() >= unit * 2 && chars.iter().enumerate().all(|(i, &c)| c == chars[i % unit]))
 }
 
-/// The whole text runs up or down by one code point each step (`12345678`, `hgfedcba`).
+/// The whole text runs up or down by one code point each step (`12345678`, `hgfedcba`;
+/// digits wrap, as on a keyboard's top row: `34567890`).
 fn sequential(text: &str) -> bool {
-    let codes: Vec<i64> = text.chars().map(|c| i64::from(u32::from(c))).collect();
-    let steps: Vec<i64> = codes.windows(2).map(|w| w[1] - w[0]).collect();
+    let chars: Vec<char> = text.chars().collect();
+    let step = |a: char, b: char| match (a.to_digit(10), b.to_digit(10)) {
+        (Some(x), Some(y)) => match (i64::from(y) - i64::from(x)).rem_euclid(10) {
+            1 => 1,
+            9 => -1,
+            _ => 0,
+        },
+        _ => i64::from(u32::from(b)) - i64::from(u32::from(a)),
+    };
+    let steps: Vec<i64> = chars.windows(2).map(|w| step(w[0], w[1])).collect();
     !steps.is_empty() && (steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == -1))
 }
 
@@ -112,6 +121,7 @@ mod tests {
         check_one("xyxyxyxyxy", Some("repeated"));
         check_one("12345678", Some("common"));
         check_one("34567890", Some("sequence"));
+        check_one("32109876", Some("sequence"));
         check_one("qrstuvwxyz", Some("sequence"));
         check_one("Password1", Some("common"));
         check_one("short", Some("at least 8"));
@@ -128,7 +138,9 @@ mod tests {
 
     #[test]
     fn the_shipped_list_is_loaded() {
-        assert!(common().len() > 10_000, "{}", common().len());
+        // 19,640 in the file; the 8,354 of 8 characters or more are the ones a length check
+        // does not already refuse.
+        assert!(common().len() > 8_000, "{}", common().len());
         assert!(common().contains("aaaaaaaaaa"));
     }
 }
