@@ -232,7 +232,6 @@ impl Default for LogConfig {
     }
 }
 
-/// A configuration that cannot be used: which key, what was given, what is allowed.
 /// The `[mail]` section: the SMTP relay that carries password-reset links. Plain SMTP (a
 /// relay on the same host or network, which then speaks TLS onwards); no TLS library is built
 /// in.
@@ -285,6 +284,7 @@ impl std::fmt::Debug for MailConfig {
     }
 }
 
+/// A configuration that cannot be used: which key, what was given, what is allowed.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);

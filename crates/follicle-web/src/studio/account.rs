@@ -577,10 +577,10 @@ pub(super) struct AuditForm {
 }
 
 impl AuditPage {
-    fn user_name(&self, id: Uuid) -> String {
+    fn user_name(&self, id: &Uuid) -> String {
         self.users
             .iter()
-            .find(|u| u.id == id)
+            .find(|u| u.id == *id)
             .map_or_else(|| id.to_string(), |u| u.name.clone())
     }
 
