@@ -777,7 +777,9 @@ pub struct ResetMail {
 
 impl std::fmt::Debug for ResetMail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResetMail").field("to", &self.to).finish_non_exhaustive()
+        f.debug_struct("ResetMail")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
     }
 }
 

@@ -53,14 +53,21 @@ pub fn check(password: &str, context: &[&str]) -> StoreResult<()> {
         ));
     }
     if password.len() > MAX_BYTES {
-        return refuse(format!("use at most {MAX_BYTES} bytes (this one has {})", password.len()));
+        return refuse(format!(
+            "use at most {MAX_BYTES} bytes (this one has {})",
+            password.len()
+        ));
     }
     let lower = password.to_lowercase();
     if common().contains(lower.as_str()) {
-        return refuse("this is one of the most common passwords, which attackers try first; choose another".to_owned());
+        return refuse(
+            "this is one of the most common passwords, which attackers try first; choose another".to_owned(),
+        );
     }
     if repetitive(&lower) {
-        return refuse("a repeated pattern such as aaaaaaaa or abcabcabc is easy to guess; choose another".to_owned());
+        return refuse(
+            "a repeated pattern such as aaaaaaaa or abcabcabc is easy to guess; choose another".to_owned(),
+        );
     }
     if sequential(&lower) {
         return refuse("a sequence such as 12345678 or abcdefgh is easy to guess; choose another".to_owned());
@@ -71,8 +78,12 @@ pub fn check(password: &str, context: &[&str]) -> StoreResult<()> {
         let local = known.split('@').next().unwrap_or("");
         for part in [known.as_str(), local] {
             let part: String = part.chars().filter(|c| c.is_alphanumeric()).collect();
-            if part.chars().count() >= 4 && (compact == part || compact.contains(&part) && compact.len() < part.len() + 4) {
-                return refuse("a password made of your own email or name is easy to guess; choose another".to_owned());
+            if part.chars().count() >= 4
+                && (compact == part || compact.contains(&part) && compact.len() < part.len() + 4)
+            {
+                return refuse(
+                    "a password made of your own email or name is easy to guess; choose another".to_owned(),
+                );
             }
         }
     }
@@ -82,7 +93,8 @@ pub fn check(password: &str, context: &[&str]) -> StoreResult<()> {
 /// The whole text is a repetition of a unit of at most four characters.
 fn repetitive(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
-    (1..=4).any(|unit| chars.len() >= unit * 2 && chars.iter().enumerate().all(|(i, &c)| c == chars[i % unit]))
+    (1..=4)
+        .any(|unit| chars.len() >= unit * 2 && chars.iter().enumerate().all(|(i, &c)| c == chars[i % unit]))
 }
 
 /// The whole text runs up or down by one code point each step (`12345678`, `hgfedcba`;

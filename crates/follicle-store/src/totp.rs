@@ -99,7 +99,11 @@ pub(crate) fn step_of(unix_seconds: i64) -> i64 {
 pub(crate) fn code_at(secret_base32: &str, step: i64) -> Option<String> {
     let key = base32_decode(secret_base32)?;
     let counter = u64::try_from(step).ok()?;
-    Some(format!("{:0width$}", hotp(&key, counter), width = DIGITS as usize))
+    Some(format!(
+        "{:0width$}",
+        hotp(&key, counter),
+        width = DIGITS as usize
+    ))
 }
 
 /// The step whose code `code` is, within one step of `now`'s and later than `last_step`
@@ -112,7 +116,9 @@ pub(crate) fn verify(secret_base32: &str, code: &str, unix_seconds: i64, last_st
     let now = step_of(unix_seconds);
     (now - DRIFT_STEPS..=now + DRIFT_STEPS)
         .filter(|&step| step > last_step)
-        .find(|&step| code_at(secret_base32, step).is_some_and(|c| constant_time_eq(c.as_bytes(), code.as_bytes())))
+        .find(|&step| {
+            code_at(secret_base32, step).is_some_and(|c| constant_time_eq(c.as_bytes(), code.as_bytes()))
+        })
 }
 
 /// The `otpauth://` link an authenticator app reads (Key Uri Format).
@@ -127,7 +133,9 @@ pub(crate) fn otpauth_url(issuer: &str, account: &str, secret_base32: &str) -> S
 fn percent(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                char::from(b).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -185,9 +193,21 @@ mod tests {
     fn a_code_is_accepted_once_and_within_one_step() {
         let secret = base32_encode(b"12345678901234567890");
         let step = step_of(1_111_111_109);
-        assert_eq!(verify(&secret, "081804", 1_111_111_109, step), None, "used already");
-        assert_eq!(verify(&secret, "081804", 1_111_111_109 + 30, 0), Some(step), "one step late");
-        assert_eq!(verify(&secret, "081804", 1_111_111_109 + 90, 0), None, "three steps late");
+        assert_eq!(
+            verify(&secret, "081804", 1_111_111_109, step),
+            None,
+            "used already"
+        );
+        assert_eq!(
+            verify(&secret, "081804", 1_111_111_109 + 30, 0),
+            Some(step),
+            "one step late"
+        );
+        assert_eq!(
+            verify(&secret, "081804", 1_111_111_109 + 90, 0),
+            None,
+            "three steps late"
+        );
         assert_eq!(verify(&secret, "08180", 1_111_111_109, 0), None);
         assert_eq!(verify(&secret, "abcdef", 1_111_111_109, 0), None);
         assert_eq!(verify(&secret, "081 804", 1_111_111_109, 0), Some(step));

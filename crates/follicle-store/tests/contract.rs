@@ -212,7 +212,13 @@ pub async fn login_sessions_lookup_expire_revoke(store: &Store) {
     // the session, so that only the expiry is tested here).
     let rules = store.account_rules(&c.owner).await.unwrap();
     store
-        .update_account_rules(&c.owner, AccountRules { idle_timeout_minutes: 720, ..rules })
+        .update_account_rules(
+            &c.owner,
+            AccountRules {
+                idle_timeout_minutes: 720,
+                ..rules
+            },
+        )
         .await
         .unwrap();
     let ttl = StoreOptions::default().session_ttl;

@@ -29,7 +29,9 @@ pub fn reset_text(config: &MailConfig, mail: &ResetMail) -> String {
         clinic = mail.clinic_name,
         expires = mail
             .expires_at
-            .format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+            .format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
             .unwrap_or_default(),
         link = reset_link(config, &mail.token),
     )
@@ -51,7 +53,9 @@ pub async fn send_reset(config: &MailConfig, mail: &ResetMail) -> Result<(), Str
         .map_err(|e| format!("building the mail: {e}"))?;
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
         .port(config.smtp_port)
-        .timeout(Some(std::time::Duration::from_secs(config.timeout_seconds.max(1))));
+        .timeout(Some(std::time::Duration::from_secs(
+            config.timeout_seconds.max(1),
+        )));
     if !config.username.is_empty() {
         transport = transport.credentials(Credentials::new(config.username.clone(), config.password.clone()));
     }

@@ -72,7 +72,9 @@ impl MailCatcher {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start /usr/bin/python3 -m aiosmtpd (install Debian's python3-aiosmtpd; scripts/test does)");
+            .expect(
+                "start /usr/bin/python3 -m aiosmtpd (install Debian's python3-aiosmtpd; scripts/test does)",
+            );
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "aiosmtpd did not start on port {port}");
@@ -88,7 +90,10 @@ impl MailCatcher {
         };
         let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     /// Waits for the `n`th message (bounded: a mail that never comes fails the test).
@@ -99,7 +104,10 @@ impl MailCatcher {
             if messages.len() >= n {
                 return messages[n - 1].clone();
             }
-            assert!(Instant::now() < deadline, "mail {n} never arrived; got {messages:?}");
+            assert!(
+                Instant::now() < deadline,
+                "mail {n} never arrived; got {messages:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -115,8 +123,14 @@ impl Drop for MailCatcher {
 /// The token of the reset link in a mail (the body may be quoted-printable).
 fn token_in(mail: &str) -> String {
     let unfolded = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = unfolded.find("/reset?token=").unwrap_or_else(|| panic!("no link in {mail}")) + "/reset?token=".len();
-    unfolded[start..].chars().take_while(|c| c.is_ascii_hexdigit()).collect()
+    let start = unfolded
+        .find("/reset?token=")
+        .unwrap_or_else(|| panic!("no link in {mail}"))
+        + "/reset?token=".len();
+    unfolded[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect()
 }
 
 fn form(fields: &[(&str, &str)]) -> Payload {
@@ -141,16 +155,25 @@ async fn a_reset_link_comes_by_mail_and_works_once(test: &TestStore, backend: Ba
     let owner = follicle_web::demo::DEMO_OWNER;
 
     // Known and unknown emails get the same answer.
-    let known = app.post(&api("/auth/password-reset"), &Auth::None, json!({"email": owner})).await;
+    let known = app
+        .post(&api("/auth/password-reset"), &Auth::None, json!({"email": owner}))
+        .await;
     let unknown = app
-        .post(&api("/auth/password-reset"), &Auth::None, json!({"email": "nobody@demo.follicle.test"}))
+        .post(
+            &api("/auth/password-reset"),
+            &Auth::None,
+            json!({"email": "nobody@demo.follicle.test"}),
+        )
         .await;
     assert_eq!(known.status, StatusCode::ACCEPTED);
     assert_eq!((unknown.status, &unknown.body), (known.status, &known.body));
 
     let mail = smtp.wait_for(1).await;
     assert!(mail.contains(&format!("To: {owner}")), "{mail}");
-    assert!(mail.contains("https://studio.clinic.example/reset?token="), "{mail}");
+    assert!(
+        mail.contains("https://studio.clinic.example/reset?token="),
+        "{mail}"
+    );
     let token = token_in(&mail);
     assert_eq!(token.len(), 64, "{mail}");
 
@@ -159,17 +182,29 @@ async fn a_reset_link_comes_by_mail_and_works_once(test: &TestStore, backend: Ba
     assert_eq!(page.status, StatusCode::OK);
     assert!(text(&page).contains("id=\"new_password\""));
     let refused = app
-        .send(Method::POST, "/reset", &Auth::None, form(&[("token", &token), ("new_password", "aaaaaaaaaa")]), &[])
+        .send(
+            Method::POST,
+            "/reset",
+            &Auth::None,
+            form(&[("token", &token), ("new_password", "aaaaaaaaaa")]),
+            &[],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&refused).contains("id=\"new_password-error\""), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("id=\"new_password-error\""),
+        "{}",
+        text(&refused)
+    );
     app.post(
         &api("/auth/password-reset/complete"),
         &Auth::None,
         json!({"token": token, "new_password": "the clinic by the sea"}),
     )
     .await;
-    app.login(owner, "the clinic by the sea").await.expect(StatusCode::OK);
+    app.login(owner, "the clinic by the sea")
+        .await
+        .expect(StatusCode::OK);
     app.login(owner, follicle_web::demo::DEMO_PASSWORD)
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -181,12 +216,16 @@ async fn a_reset_link_comes_by_mail_and_works_once(test: &TestStore, backend: Ba
             json!({"token": token, "new_password": "yet another sea view"}),
         )
         .await;
-    assert_eq!(again.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "token");
+    assert_eq!(
+        again.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "token"
+    );
     let page = app.get(&format!("/reset?token={token}"), &Auth::None).await;
     assert!(text(&page).contains("id=\"token-error\""));
 
     // After expiry: refused. (The link's hour is moved into the past in the database.)
-    app.post(&api("/auth/password-reset"), &Auth::None, json!({"email": owner})).await;
+    app.post(&api("/auth/password-reset"), &Auth::None, json!({"email": owner}))
+        .await;
     let expiring = token_in(&smtp.wait_for(2).await);
     assert_ne!(expiring, token);
     let past = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::minutes(1);
@@ -208,7 +247,10 @@ async fn a_reset_link_comes_by_mail_and_works_once(test: &TestStore, backend: Ba
             json!({"token": expiring, "new_password": "a view of the harbour"}),
         )
         .await;
-    assert_eq!(late.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "token");
+    assert_eq!(
+        late.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "token"
+    );
     // The unknown email never got a mail.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(smtp.messages().len(), 2);
@@ -220,17 +262,36 @@ async fn two_factor_enrolment_and_sign_in(test: &TestStore, backend: Backend) {
     let owner = follicle_web::demo::DEMO_OWNER;
     let password = follicle_web::demo::DEMO_PASSWORD;
 
-    let enrol = app.post(&api("/me/two-factor"), &demo.owner, json!(null)).await.expect(StatusCode::OK);
+    let enrol = app
+        .post(&api("/me/two-factor"), &demo.owner, json!(null))
+        .await
+        .expect(StatusCode::OK);
     let secret = enrol["secret"].as_str().unwrap().to_owned();
-    assert!(enrol["otpauth_url"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(
+        enrol["otpauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
     assert!(enrol["qr_svg"].as_str().unwrap().contains("<svg"), "{enrol}");
     let wrong = app
-        .post(&api("/me/two-factor/confirm"), &demo.owner, json!({"code": "000000"}))
+        .post(
+            &api("/me/two-factor/confirm"),
+            &demo.owner,
+            json!({"code": "000000"}),
+        )
         .await;
-    assert_eq!(wrong.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "code");
+    assert_eq!(
+        wrong.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "code"
+    );
     let now = OffsetDateTime::now_utc();
     let codes = app
-        .post(&api("/me/two-factor/confirm"), &demo.owner, json!({"code": totp_code(&secret, now)}))
+        .post(
+            &api("/me/two-factor/confirm"),
+            &demo.owner,
+            json!({"code": totp_code(&secret, now)}),
+        )
         .await
         .expect(StatusCode::OK);
     let recovery: Vec<String> = serde_json::from_value(codes["recovery_codes"].clone()).unwrap();
@@ -243,13 +304,21 @@ async fn two_factor_enrolment_and_sign_in(test: &TestStore, backend: Backend) {
     assert!(first.headers.get(axum::http::header::SET_COOKIE).is_none());
     assert!(challenge.get("token").is_none());
     let challenge = challenge["challenge"].as_str().unwrap().to_owned();
-    app.post(&api("/auth/second-factor"), &Auth::None, json!({"challenge": challenge, "code": "123456"}))
-        .await
-        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    app.post(
+        &api("/auth/second-factor"),
+        &Auth::None,
+        json!({"challenge": challenge, "code": "123456"}),
+    )
+    .await
+    .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
     // The next half-minute's code (the current one was spent confirming).
     let code = totp_code(&secret, OffsetDateTime::now_utc() + time::Duration::seconds(30));
     let signed_in = app
-        .post(&api("/auth/second-factor"), &Auth::None, json!({"challenge": challenge, "code": code}))
+        .post(
+            &api("/auth/second-factor"),
+            &Auth::None,
+            json!({"challenge": challenge, "code": code}),
+        )
         .await
         .expect(StatusCode::OK);
     let bearer = Auth::Bearer(signed_in["token"].as_str().unwrap().to_owned());
@@ -257,7 +326,13 @@ async fn two_factor_enrolment_and_sign_in(test: &TestStore, backend: Backend) {
 
     // In the studio: the password, then the code page, then a recovery code signs in.
     let login = app
-        .send(Method::POST, "/login", &Auth::None, form(&[("email", owner), ("password", password)]), &[])
+        .send(
+            Method::POST,
+            "/login",
+            &Auth::None,
+            form(&[("email", owner), ("password", password)]),
+            &[],
+        )
         .await;
     assert_eq!(login.status, StatusCode::OK);
     let page = text(&login);
@@ -279,7 +354,11 @@ async fn two_factor_enrolment_and_sign_in(test: &TestStore, backend: Backend) {
     // The account page shows it on, with the codes left.
     let account = app.get("/account", &cookie(&bearer)).await;
     assert_eq!(account.status, StatusCode::OK);
-    assert!(text(&account).contains("id=\"codes-left\">9<"), "{}", text(&account));
+    assert!(
+        text(&account).contains("id=\"codes-left\">9<"),
+        "{}",
+        text(&account)
+    );
 }
 
 /// The same session as a cookie (for the studio's pages).
@@ -302,16 +381,23 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
         .await
         .expect(StatusCode::OK);
     let second = Auth::Bearer(second["token"].as_str().unwrap().to_owned());
-    let sessions = app.get(&api("/me/sessions"), &demo.owner).await.expect(StatusCode::OK);
+    let sessions = app
+        .get(&api("/me/sessions"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
     let sessions = sessions.as_array().unwrap();
     assert_eq!(sessions.len(), 2, "{sessions:?}");
     let other = sessions.iter().find(|s| s["current"] == false).unwrap();
     let other_id = other["id"].as_str().unwrap();
     assert_eq!(
-        app.delete(&api(&format!("/me/sessions/{other_id}")), &demo.owner).await.status,
+        app.delete(&api(&format!("/me/sessions/{other_id}")), &demo.owner)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
-    app.get(&api("/me"), &second).await.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    app.get(&api("/me"), &second)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
     app.delete(&api("/me/sessions/not-a-session"), &demo.owner)
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
@@ -324,11 +410,20 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
             json!({"current_password": follicle_web::demo::DEMO_PASSWORD, "new_password": "aaaaaaaaaa"}),
         )
         .await;
-    assert_eq!(refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "new_password");
+    assert_eq!(
+        refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "new_password"
+    );
 
     // Account rules.
-    let rules = app.get(&api("/clinic/account-rules"), &demo.owner).await.expect(StatusCode::OK);
-    assert_eq!(rules, json!({"require_mfa": false, "idle_timeout_minutes": 30, "audit_retention_years": 6}));
+    let rules = app
+        .get(&api("/clinic/account-rules"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        rules,
+        json!({"require_mfa": false, "idle_timeout_minutes": 30, "audit_retention_years": 6})
+    );
     let bad = app
         .put(
             &api("/clinic/account-rules"),
@@ -336,7 +431,10 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
             json!({"require_mfa": false, "idle_timeout_minutes": 2, "audit_retention_years": 6}),
         )
         .await;
-    assert_eq!(bad.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "idle_timeout_minutes");
+    assert_eq!(
+        bad.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "idle_timeout_minutes"
+    );
     app.put(
         &api("/clinic/account-rules"),
         &demo.front_desk,
@@ -353,15 +451,35 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
     .expect(StatusCode::OK);
 
     // Searches and the diary are audited.
-    app.get(&api("/clients?q=sam"), &demo.front_desk).await.expect(StatusCode::OK);
-    let audit = app.get(&api("/audit?action=searched"), &demo.owner).await.expect(StatusCode::OK);
+    app.get(&api("/clients?q=sam"), &demo.front_desk)
+        .await
+        .expect(StatusCode::OK);
+    let audit = app
+        .get(&api("/audit?action=searched"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
     let entries = audit["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{audit}");
     assert_eq!(entries[0]["user_id"], json!(demo.front_desk_id));
-    let settings = app.get(&api("/audit?action=settings_changed"), &demo.owner).await.expect(StatusCode::OK);
-    assert!(settings["entries"][0]["detail"].as_str().unwrap().contains("idle_timeout_minutes 30 → 60"), "{settings}");
-    let signed_in = app.get(&api("/audit?action=signed_in"), &demo.owner).await.expect(StatusCode::OK);
-    assert!(signed_in["entries"][0]["session"].as_str().unwrap().len() == 16, "{signed_in}");
+    let settings = app
+        .get(&api("/audit?action=settings_changed"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        settings["entries"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("idle_timeout_minutes 30 → 60"),
+        "{settings}"
+    );
+    let signed_in = app
+        .get(&api("/audit?action=signed_in"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        signed_in["entries"][0]["session"].as_str().unwrap().len() == 16,
+        "{signed_in}"
+    );
 
     // Pages of two, newest first, until the end.
     let mut before: Option<i64> = None;
@@ -372,7 +490,13 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
             None => api("/audit?limit=2"),
         };
         let page = app.get(&uri, &demo.owner).await.expect(StatusCode::OK);
-        ids.extend(page["entries"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()));
+        ids.extend(
+            page["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_i64().unwrap()),
+        );
         match page["next_before"].as_i64() {
             Some(b) => before = Some(b),
             None => break,
@@ -392,8 +516,13 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
         .expect_error(StatusCode::FORBIDDEN, "forbidden");
 
     // Sign out everywhere ends this session too.
-    assert_eq!(app.delete(&api("/me/sessions"), &demo.owner).await.status, StatusCode::NO_CONTENT);
-    app.get(&api("/me"), &demo.owner).await.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(
+        app.delete(&api("/me/sessions"), &demo.owner).await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.get(&api("/me"), &demo.owner)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 
 async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backend) {
@@ -423,21 +552,34 @@ async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backe
             json!({"email": "pat.two@demo.follicle.test", "name": "Pat Two", "role": "front_desk", "password": "aaaaaaaaaa"}),
         )
         .await;
-    assert_eq!(refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "password");
+    assert_eq!(
+        refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "password"
+    );
 
     // The owner resets the practitioner: mailed a link, signed out.
     let reset = app
-        .post(&api(&format!("/users/{}/reset", demo.practitioner_id)), &demo.owner, json!({}))
+        .post(
+            &api(&format!("/users/{}/reset", demo.practitioner_id)),
+            &demo.owner,
+            json!({}),
+        )
         .await
         .expect(StatusCode::OK);
     assert_eq!(reset["mailed"], true, "{reset}");
     assert_eq!(reset["sent_to"], follicle_web::demo::DEMO_PRACTITIONER);
     let mail = smtp.wait_for(1).await;
     assert_eq!(token_in(&mail).len(), 64);
-    app.get(&api("/me"), &demo.practitioner).await.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
-    app.post(&api(&format!("/users/{}/reset", demo.owner_id)), &demo.front_desk, json!({}))
+    app.get(&api("/me"), &demo.practitioner)
         .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    app.post(
+        &api(&format!("/users/{}/reset", demo.owner_id)),
+        &demo.front_desk,
+        json!({}),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
 
     // The studio's owner pages, and what other roles see of them.
     let owner = cookie(&demo.owner);
@@ -449,21 +591,41 @@ async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backe
             Method::POST,
             "/staff/rules",
             &owner,
-            form(&[("_csrf", &csrf(&demo.owner)), ("idle_timeout_minutes", "abc"), ("audit_retention_years", "6")]),
+            form(&[
+                ("_csrf", &csrf(&demo.owner)),
+                ("idle_timeout_minutes", "abc"),
+                ("audit_retention_years", "6"),
+            ]),
             &[],
         )
         .await;
     assert_eq!(rules.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&rules).contains("id=\"idle_timeout_minutes-error\""), "{}", text(&rules));
+    assert!(
+        text(&rules).contains("id=\"idle_timeout_minutes-error\""),
+        "{}",
+        text(&rules)
+    );
     let audit = app.get("/audit?action=password_reset", &owner).await;
     assert_eq!(audit.status, StatusCode::OK);
     assert!(text(&audit).contains("reset by the owner"), "{}", text(&audit));
-    assert_eq!(app.get("/staff", &cookie(&demo.front_desk)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/audit", &cookie(&demo.front_desk)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/staff", &cookie(&demo.front_desk)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/audit", &cookie(&demo.front_desk)).await.status,
+        StatusCode::FORBIDDEN
+    );
     let account = app.get("/account", &cookie(&demo.front_desk)).await;
     assert_eq!(account.status, StatusCode::OK);
     let enrol = app
-        .send(Method::POST, "/account/two-factor", &cookie(&demo.front_desk), form(&[("_csrf", &csrf(&demo.front_desk))]), &[])
+        .send(
+            Method::POST,
+            "/account/two-factor",
+            &cookie(&demo.front_desk),
+            form(&[("_csrf", &csrf(&demo.front_desk))]),
+            &[],
+        )
         .await;
     assert!(text(&enrol).contains("<svg"), "{}", text(&enrol));
     let wrong = app
@@ -471,7 +633,11 @@ async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backe
             Method::POST,
             "/account/password",
             &cookie(&demo.front_desk),
-            form(&[("_csrf", &csrf(&demo.front_desk)), ("current_password", "nope"), ("new_password", "long enough words")]),
+            form(&[
+                ("_csrf", &csrf(&demo.front_desk)),
+                ("current_password", "nope"),
+                ("new_password", "long enough words"),
+            ]),
             &[],
         )
         .await;

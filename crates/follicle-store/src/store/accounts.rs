@@ -19,7 +19,9 @@ use uuid::Uuid;
 use super::{AuditRow, Store, audit_from_row, audit_insert, now, on_db, rate_key};
 use crate::auth::{self, Actor, LoginSession};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{AccountRules, AuditAction, AuditFilter, AuditPage, ResetMail, SessionInfo, TotpEnrolment};
+use crate::model::{
+    AccountRules, AuditAction, AuditFilter, AuditPage, ResetMail, SessionInfo, TotpEnrolment,
+};
 use crate::role::{Action, Role};
 use crate::{totp, validate};
 
@@ -48,7 +50,12 @@ impl Store {
     }
 
     /// A sign-in whose password was right, waiting for its code: the challenge's secret.
-    pub(crate) async fn open_challenge(&self, actor: &Actor, ip: &str, now: OffsetDateTime) -> StoreResult<String> {
+    pub(crate) async fn open_challenge(
+        &self,
+        actor: &Actor,
+        ip: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<String> {
         let token = auth::hex(&totp::random_bytes::<32>()?);
         let now = validate::moment("now", now)?;
         on_db!(self, pool => {
@@ -112,7 +119,13 @@ impl Store {
             (used == 1).then_some("password and recovery code")
         };
         let Some(how) = how else {
-            self.audit(&actor, None, AuditAction::SignInFailed, "wrong second-factor code").await?;
+            self.audit(
+                &actor,
+                None,
+                AuditAction::SignInFailed,
+                "wrong second-factor code",
+            )
+            .await?;
             return Err(StoreError::Unauthenticated);
         };
         on_db!(self, pool => {
@@ -120,7 +133,8 @@ impl Store {
                 .bind(now).bind(&digest[..]).execute(pool).await?;
         });
         let session = self.open_session_from(actor, now, ip, user_agent).await?;
-        self.audit(&session.actor, None, AuditAction::SignedIn, how).await?;
+        self.audit(&session.actor, None, AuditAction::SignedIn, how)
+            .await?;
         Ok(session)
     }
 
@@ -145,13 +159,21 @@ impl Store {
 
     /// Turns two-factor sign-in on with the first code from the app, and gives the recovery
     /// codes (shown once; only their digests are kept).
-    pub async fn confirm_totp(&self, actor: &Actor, code: &str, now: OffsetDateTime) -> StoreResult<Vec<String>> {
+    pub async fn confirm_totp(
+        &self,
+        actor: &Actor,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<String>> {
         let row: Option<(Option<String>,)> = on_db!(self, pool => {
             sqlx::query_as("SELECT totp_pending_secret FROM users WHERE id = $1")
                 .bind(actor.user_id).fetch_optional(pool).await?
         });
         let Some(secret) = row.and_then(|r| r.0) else {
-            return Err(StoreError::invalid("code", "start setting up two-factor sign-in first"));
+            return Err(StoreError::invalid(
+                "code",
+                "start setting up two-factor sign-in first",
+            ));
         };
         let Some(step) = totp::verify(&secret, code, now.unix_timestamp(), 0) else {
             return Err(StoreError::invalid(
@@ -166,16 +188,27 @@ impl Store {
     /// New recovery codes, replacing the old ones (two-factor must be on).
     pub async fn regenerate_recovery_codes(&self, actor: &Actor) -> StoreResult<Vec<String>> {
         if !self.has_second_factor(actor.user_id).await? {
-            return Err(StoreError::invalid("two_factor", "turn on two-factor sign-in first"));
+            return Err(StoreError::invalid(
+                "two_factor",
+                "turn on two-factor sign-in first",
+            ));
         }
         self.store_recovery_codes(actor, None).await
     }
 
-    async fn store_recovery_codes(&self, actor: &Actor, enable: Option<(&str, i64)>) -> StoreResult<Vec<String>> {
+    async fn store_recovery_codes(
+        &self,
+        actor: &Actor,
+        enable: Option<(&str, i64)>,
+    ) -> StoreResult<Vec<String>> {
         let codes = (0..RECOVERY_CODES)
             .map(|_| totp::new_recovery_code())
             .collect::<StoreResult<Vec<_>>>()?;
-        let detail = if enable.is_some() { "turned on" } else { "new recovery codes" };
+        let detail = if enable.is_some() {
+            "turned on"
+        } else {
+            "new recovery codes"
+        };
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             if let Some((secret, step)) = enable {
@@ -231,7 +264,12 @@ impl Store {
 
     // ----- passwords -----
 
-    async fn check_own_password(&self, actor: &Actor, password: &str, field: &'static str) -> StoreResult<()> {
+    async fn check_own_password(
+        &self,
+        actor: &Actor,
+        password: &str,
+        field: &'static str,
+    ) -> StoreResult<()> {
         let row: Option<(String,)> = on_db!(self, pool => {
             sqlx::query_as("SELECT password_hash FROM users WHERE clinic_id = $1 AND id = $2")
                 .bind(actor.clinic_id).bind(actor.user_id).fetch_optional(pool).await?
@@ -248,11 +286,16 @@ impl Store {
     /// Changes the acting user's password: the current one is checked, the new one must meet
     /// [`password::check`](crate::password::check). Every other session of theirs ends.
     pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> StoreResult<()> {
-        self.check_own_password(actor, current, "current_password").await?;
+        self.check_own_password(actor, current, "current_password")
+            .await?;
         let user = self.user(actor, actor.user_id).await?;
-        crate::password::check(new, &[&user.email, &user.name]).map_err(|e| rename_field(e, "new_password"))?;
+        crate::password::check(new, &[&user.email, &user.name])
+            .map_err(|e| rename_field(e, "new_password"))?;
         if current == new {
-            return Err(StoreError::invalid("new_password", "choose a password different from the current one"));
+            return Err(StoreError::invalid(
+                "new_password",
+                "choose a password different from the current one",
+            ));
         }
         let hash = auth::hash_password(new.to_owned()).await?;
         let keep = actor.session_id();
@@ -288,7 +331,12 @@ impl Store {
     /// clinic), to be mailed by the caller. An unknown email gives none, and the caller
     /// answers the same either way. An account with [`RESETS_OUTSTANDING`] unused links gets
     /// no more until they expire.
-    pub async fn request_password_reset(&self, email: &str, ip: &str, now: OffsetDateTime) -> StoreResult<Vec<ResetMail>> {
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        ip: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<ResetMail>> {
         let email = email.trim().to_lowercase();
         if email.len() > 320 || email.contains('\0') {
             return Ok(Vec::new());
@@ -311,7 +359,9 @@ impl Store {
                 continue;
             }
             let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
-            let (token, expires_at) = self.issue_reset(&actor, user_id, now, "reset link requested").await?;
+            let (token, expires_at) = self
+                .issue_reset(&actor, user_id, now, "reset link requested")
+                .await?;
             mails.push(ResetMail {
                 to: email.clone(),
                 name,
@@ -323,7 +373,13 @@ impl Store {
         Ok(mails)
     }
 
-    async fn issue_reset(&self, actor: &Actor, user_id: Uuid, now: OffsetDateTime, detail: &str) -> StoreResult<(String, OffsetDateTime)> {
+    async fn issue_reset(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        detail: &str,
+    ) -> StoreResult<(String, OffsetDateTime)> {
         let token = auth::hex(&totp::random_bytes::<32>()?);
         let expires_at = now + RESET_TTL;
         on_db!(self, pool => {
@@ -341,7 +397,11 @@ impl Store {
         Ok(self.reset_target(token, now).await?.is_some())
     }
 
-    async fn reset_target(&self, token: &str, now: OffsetDateTime) -> StoreResult<Option<(Uuid, Uuid, String, String, String)>> {
+    async fn reset_target(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Uuid, Uuid, String, String, String)>> {
         if token.len() != 64 {
             return Ok(None);
         }
@@ -358,9 +418,21 @@ impl Store {
     /// Sets a new password with a reset link's token: once, before it expires. Every session
     /// of the account ends, and its other links stop working. A new password that fails the
     /// policy leaves the link usable.
-    pub async fn reset_password(&self, token: &str, new: &str, ip: &str, now: OffsetDateTime) -> StoreResult<()> {
-        let refused = || StoreError::invalid("token", "this reset link has been used or has expired: ask for a new one");
-        let (user_id, clinic_id, role, email, name) = self.reset_target(token, now).await?.ok_or_else(refused)?;
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new: &str,
+        ip: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let refused = || {
+            StoreError::invalid(
+                "token",
+                "this reset link has been used or has expired: ask for a new one",
+            )
+        };
+        let (user_id, clinic_id, role, email, name) =
+            self.reset_target(token, now).await?.ok_or_else(refused)?;
         crate::password::check(new, &[&email, &name]).map_err(|e| rename_field(e, "new_password"))?;
         let hash = auth::hash_password(new.to_owned()).await?;
         let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
@@ -398,11 +470,17 @@ impl Store {
     ) -> StoreResult<ResetMail> {
         actor.require(Action::ManageUsers)?;
         if user_id == actor.user_id {
-            return Err(StoreError::invalid("user", "change your own password on your account page"));
+            return Err(StoreError::invalid(
+                "user",
+                "change your own password on your account page",
+            ));
         }
         let user = self.user(actor, user_id).await?;
         if !user.active {
-            return Err(StoreError::invalid("user", "this user is deactivated: reactivate them first"));
+            return Err(StoreError::invalid(
+                "user",
+                "this user is deactivated: reactivate them first",
+            ));
         }
         let clinic = self.clinic(actor).await?;
         let now = validate::moment("now", now)?;
@@ -415,7 +493,12 @@ impl Store {
         });
         self.sessions.forget_user(user_id);
         if second_factor {
-            self.clear_second_factor(actor, user_id, &format!("removed from {} by the owner", user.email)).await?;
+            self.clear_second_factor(
+                actor,
+                user_id,
+                &format!("removed from {} by the owner", user.email),
+            )
+            .await?;
         }
         let detail = format!("password of {} reset by the owner", user.email);
         let (token, expires_at) = self.issue_reset(actor, user_id, now, &detail).await?;
@@ -433,7 +516,14 @@ impl Store {
     /// The acting user's open sessions, the newest first.
     pub async fn list_sessions(&self, actor: &Actor, now: OffsetDateTime) -> StoreResult<Vec<SessionInfo>> {
         let now = validate::moment("now", now)?;
-        let rows: Vec<(Vec<u8>, OffsetDateTime, Option<OffsetDateTime>, OffsetDateTime, String, String)> = on_db!(self, pool => {
+        let rows: Vec<(
+            Vec<u8>,
+            OffsetDateTime,
+            Option<OffsetDateTime>,
+            OffsetDateTime,
+            String,
+            String,
+        )> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT token_sha256, created_at, last_seen_at, expires_at, ip, user_agent FROM login_sessions \
                  WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
@@ -474,7 +564,13 @@ impl Store {
                 .bind(now()).bind(&digest[..]).execute(pool).await?;
         });
         self.sessions.forget_user(actor.user_id);
-        self.audit(actor, None, AuditAction::SignedOut, &format!("ended session {session_id}")).await
+        self.audit(
+            actor,
+            None,
+            AuditAction::SignedOut,
+            &format!("ended session {session_id}"),
+        )
+        .await
     }
 
     /// Notes the browser or program a session was opened by (the sessions list shows it).
@@ -490,13 +586,20 @@ impl Store {
     /// Signs out: ends the session of `token` (the acting user's) and audits it.
     pub async fn sign_out(&self, actor: &Actor, token: &str) -> StoreResult<()> {
         self.revoke_session(token).await?;
-        self.audit(actor, None, AuditAction::SignedOut, "signed out").await
+        self.audit(actor, None, AuditAction::SignedOut, "signed out")
+            .await
     }
 
     /// Ends every session of the acting user (sign out everywhere) and audits it.
     pub async fn sign_out_everywhere(&self, actor: &Actor) -> StoreResult<u64> {
         let ended = self.revoke_user_sessions(actor, actor.user_id).await?;
-        self.audit(actor, None, AuditAction::SignedOut, &format!("signed out everywhere ({ended} sessions)")).await?;
+        self.audit(
+            actor,
+            None,
+            AuditAction::SignedOut,
+            &format!("signed out everywhere ({ended} sessions)"),
+        )
+        .await?;
         Ok(ended)
     }
 
@@ -508,7 +611,8 @@ impl Store {
             sqlx::query_as("SELECT require_mfa, idle_timeout_minutes, audit_retention_years FROM clinics WHERE id = $1")
                 .bind(actor.clinic_id).fetch_optional(pool).await?
         });
-        let (require_mfa, idle_timeout_minutes, audit_retention_years) = row.ok_or_else(|| StoreError::not_found("clinic"))?;
+        let (require_mfa, idle_timeout_minutes, audit_retention_years) =
+            row.ok_or_else(|| StoreError::not_found("clinic"))?;
         Ok(AccountRules {
             require_mfa,
             idle_timeout_minutes,
@@ -518,7 +622,11 @@ impl Store {
 
     /// Changes the clinic's account rules. Owners only; an owner turning on two-factor for
     /// everyone must have it themselves first (or they would lock themselves out).
-    pub async fn update_account_rules(&self, actor: &Actor, rules: AccountRules) -> StoreResult<AccountRules> {
+    pub async fn update_account_rules(
+        &self,
+        actor: &Actor,
+        rules: AccountRules,
+    ) -> StoreResult<AccountRules> {
         actor.require(Action::EditSettings)?;
         let idle = validate::int_range("idle_timeout_minutes", rules.idle_timeout_minutes, 5, 720)?;
         let years = validate::int_range("audit_retention_years", rules.audit_retention_years, 1, 100)?;
@@ -551,7 +659,11 @@ impl Store {
     /// itself audited (after the page is read, so it is not in it).
     pub async fn audit_trail(&self, actor: &Actor, filter: &AuditFilter) -> StoreResult<AuditPage> {
         actor.require(Action::ViewAuditLog)?;
-        let limit = if filter.limit == 0 { 50 } else { validate::int_range("limit", filter.limit, 1, MAX_AUDIT_PAGE)? };
+        let limit = if filter.limit == 0 {
+            50
+        } else {
+            validate::int_range("limit", filter.limit, 1, MAX_AUDIT_PAGE)?
+        };
         let from = filter.from.map(|t| validate::moment("from", t)).transpose()?;
         let until = filter.until.map(|t| validate::moment("until", t)).transpose()?;
         self.flush_audit().await?;
@@ -574,7 +686,8 @@ impl Store {
             .map(audit_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let next_before = if more { entries.last().map(|e| e.id) } else { None };
-        self.audit(actor, None, AuditAction::AuditRead, "clinic audit log").await?;
+        self.audit(actor, None, AuditAction::AuditRead, "clinic audit log")
+            .await?;
         Ok(AuditPage { entries, next_before })
     }
 

@@ -482,9 +482,16 @@ impl Store {
             changed.push("settings file".to_owned());
         }
         if before.retention_years != retention_years {
-            changed.push(format!("retention_years {} → {retention_years}", before.retention_years));
+            changed.push(format!(
+                "retention_years {} → {retention_years}",
+                before.retention_years
+            ));
         }
-        let detail = if changed.is_empty() { "saved unchanged".to_owned() } else { changed.join("; ") };
+        let detail = if changed.is_empty() {
+            "saved unchanged".to_owned()
+        } else {
+            changed.join("; ")
+        };
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             sqlx::query("UPDATE clinics SET settings_toml = $1, retention_years = $2 WHERE id = $3")
@@ -642,7 +649,8 @@ impl Store {
             self.record_failed_login(&email, ip, now).await?;
             for (user_id, clinic_id, role, _, _) in &accounts {
                 let actor = Actor::new(*user_id, *clinic_id, Role::parse(role)?).at_address(ip);
-                self.audit(&actor, None, AuditAction::SignInFailed, "wrong password").await?;
+                self.audit(&actor, None, AuditAction::SignInFailed, "wrong password")
+                    .await?;
             }
             return Err(StoreError::Unauthenticated);
         };
@@ -657,7 +665,8 @@ impl Store {
             return Err(StoreError::SecondFactorRequired { challenge });
         }
         let session = self.open_session_from(actor, now, ip, "").await?;
-        self.audit(&session.actor, None, AuditAction::SignedIn, "password").await?;
+        self.audit(&session.actor, None, AuditAction::SignedIn, "password")
+            .await?;
         Ok(session)
     }
 
@@ -713,7 +722,19 @@ impl Store {
             )
             .bind(&digest[..]).fetch_optional(pool).await?
         });
-        let Some((user_id, clinic_id, role, true, expires_at, None, created_at, last_seen_at, idle_minutes, require_mfa, two_factor)) = row
+        let Some((
+            user_id,
+            clinic_id,
+            role,
+            true,
+            expires_at,
+            None,
+            created_at,
+            last_seen_at,
+            idle_minutes,
+            require_mfa,
+            two_factor,
+        )) = row
         else {
             return Err(StoreError::Unauthenticated);
         };
@@ -734,7 +755,11 @@ impl Store {
         actor.enrolment_required = require_mfa && !two_factor;
         // A cached session is trusted until its TTL, so it never outlives the idle timeout
         // by more than that.
-        self.sessions.insert(digest, actor, expires_at.min(last_seen + Duration::minutes(idle_minutes)));
+        self.sessions.insert(
+            digest,
+            actor,
+            expires_at.min(last_seen + Duration::minutes(idle_minutes)),
+        );
         Ok(actor)
     }
 
@@ -875,8 +900,17 @@ impl Store {
             // No trail: a client of this clinic with none yet, or not this clinic's client.
             self.ensure_client(actor, client_id).await?;
         }
-        let entries = rows.into_iter().map(audit_from_row).collect::<StoreResult<Vec<_>>>()?;
-        self.audit(actor, Some(client_id), AuditAction::AuditRead, "client's audit trail").await?;
+        let entries = rows
+            .into_iter()
+            .map(audit_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.audit(
+            actor,
+            Some(client_id),
+            AuditAction::AuditRead,
+            "client's audit trail",
+        )
+        .await?;
         Ok(entries)
     }
 }
@@ -901,7 +935,9 @@ fn email_taken(error: sqlx::Error) -> StoreError {
 
 type UserRow = (Uuid, Uuid, String, String, String, bool, OffsetDateTime, bool);
 
-fn user_from_row((id, clinic_id, email, name, role, active, created_at, two_factor): UserRow) -> StoreResult<User> {
+fn user_from_row(
+    (id, clinic_id, email, name, role, active, created_at, two_factor): UserRow,
+) -> StoreResult<User> {
     Ok(User {
         id,
         clinic_id,
@@ -928,9 +964,20 @@ type SessionRow = (
     bool,
 );
 
-pub(crate) type AuditRow = (i64, Uuid, Option<Uuid>, String, String, OffsetDateTime, String, String);
+pub(crate) type AuditRow = (
+    i64,
+    Uuid,
+    Option<Uuid>,
+    String,
+    String,
+    OffsetDateTime,
+    String,
+    String,
+);
 
-pub(crate) fn audit_from_row((id, user_id, client_id, action, detail, at, ip, session): AuditRow) -> StoreResult<AuditEntry> {
+pub(crate) fn audit_from_row(
+    (id, user_id, client_id, action, detail, at, ip, session): AuditRow,
+) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
         id,
         user_id,

@@ -214,7 +214,10 @@ pub struct TotpEnrolmentAnswer {
 /// Starts setting up two-factor sign-in: a secret for the app. Confirm with a code.
 #[utoipa::path(post, path = "/me/two-factor", tag = "auth",
     responses((status = 200, body = TotpEnrolmentAnswer), (status = 401, body = ErrorBody)))]
-pub async fn begin_two_factor(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<TotpEnrolmentAnswer>> {
+pub async fn begin_two_factor(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<Json<TotpEnrolmentAnswer>> {
     let enrolment = state.store().begin_totp(&me.actor).await?;
     Ok(Json(TotpEnrolmentAnswer {
         qr_svg: qr_svg(&enrolment.otpauth_url)?,
@@ -299,7 +302,10 @@ pub async fn disable_two_factor(
 /// New recovery codes, replacing the old ones.
 #[utoipa::path(post, path = "/me/recovery-codes", tag = "auth",
     responses((status = 200, body = RecoveryCodes), (status = 422, body = ErrorBody)))]
-pub async fn new_recovery_codes(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<RecoveryCodes>> {
+pub async fn new_recovery_codes(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<Json<RecoveryCodes>> {
     let recovery_codes = state.store().regenerate_recovery_codes(&me.actor).await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
@@ -365,7 +371,10 @@ pub async fn sessions(State(state): State<AppState>, me: SignedIn) -> ApiResult<
     responses((status = 204, description = "Every session ended"), (status = 401, body = ErrorBody)))]
 pub async fn end_all_sessions(State(state): State<AppState>, me: SignedIn) -> ApiResult<impl IntoResponse> {
     state.store().sign_out_everywhere(&me.actor).await?;
-    Ok((crate::api::auth::session_cookies(&state, "", 0), StatusCode::NO_CONTENT))
+    Ok((
+        crate::api::auth::session_cookies(&state, "", 0),
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 /// Ends one of the caller's sessions.
@@ -479,7 +488,9 @@ pub async fn update_account_rules(
         idle_timeout_minutes: body.idle_timeout_minutes,
         audit_retention_years: body.audit_retention_years,
     };
-    Ok(Json(state.store().update_account_rules(&me.actor, rules).await?.into()))
+    Ok(Json(
+        state.store().update_account_rules(&me.actor, rules).await?.into(),
+    ))
 }
 
 /// Filters of the audit log.

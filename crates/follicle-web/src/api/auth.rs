@@ -110,11 +110,7 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<axum::response::Response> {
     let now = OffsetDateTime::now_utc();
-    let session = match state
-        .store()
-        .login(&body.email, &body.password, &peer, now)
-        .await
-    {
+    let session = match state.store().login(&body.email, &body.password, &peer, now).await {
         Ok(session) => session,
         Err(follicle_store::StoreError::SecondFactorRequired { challenge }) => {
             return Ok((

@@ -106,7 +106,11 @@ fn beside(errors: &mut FieldErrors, e: StoreError) -> Result<(), PageError> {
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.')),
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
         None => String::new(),
     }
 }
@@ -347,7 +351,10 @@ pub(super) struct ResetQuery {
     token: String,
 }
 
-pub(super) async fn reset_page(State(state): State<AppState>, QueryArgs(q): QueryArgs<ResetQuery>) -> PageResult {
+pub(super) async fn reset_page(
+    State(state): State<AppState>,
+    QueryArgs(q): QueryArgs<ResetQuery>,
+) -> PageResult {
     let valid = state
         .store()
         .reset_token_valid(&q.token, OffsetDateTime::now_utc())
@@ -426,7 +433,13 @@ pub(super) struct RulesForm {
     audit_retention_years: String,
 }
 
-async fn show_staff(state: &AppState, page: &Page, rules: Option<RulesForm>, errors: FieldErrors, notice: String) -> PageResult {
+async fn show_staff(
+    state: &AppState,
+    page: &Page,
+    rules: Option<RulesForm>,
+    errors: FieldErrors,
+    notice: String,
+) -> PageResult {
     page.actor.require(Action::ManageUsers)?;
     let users = state.store().list_users(&page.actor).await?;
     let rules = match rules {
@@ -480,15 +493,26 @@ pub(super) async fn reset_staff(
     let mut notice = String::new();
     match state
         .store()
-        .reset_user_password(&page.actor, id, form.second_factor.is_some(), OffsetDateTime::now_utc())
+        .reset_user_password(
+            &page.actor,
+            id,
+            form.second_factor.is_some(),
+            OffsetDateTime::now_utc(),
+        )
         .await
     {
         Ok(mail) => {
             notice = match crate::mail::send_reset(&state.config().mail, &mail).await {
-                Ok(()) => format!("{}'s password is reset and their sessions are signed out. A link to choose a new one went to {}.", mail.name, mail.to),
+                Ok(()) => format!(
+                    "{}'s password is reset and their sessions are signed out. A link to choose a new one went to {}.",
+                    mail.name, mail.to
+                ),
                 Err(e) => {
                     tracing::error!(error = %e, "could not send a password reset link");
-                    format!("{}'s password is reset, but the mail to {} could not be sent (the server's log says why). Reset again once mail works.", mail.name, mail.to)
+                    format!(
+                        "{}'s password is reset, but the mail to {} could not be sent (the server's log says why). Reset again once mail works.",
+                        mail.name, mail.to
+                    )
                 }
             }
         }
@@ -508,7 +532,11 @@ pub(super) async fn set_active(
     let active = form.active == "true";
     let mut errors = FieldErrors::default();
     let mut notice = String::new();
-    match state.store().update_user(&page.actor, id, user.role, active).await {
+    match state
+        .store()
+        .update_user(&page.actor, id, user.role, active)
+        .await
+    {
         Ok(u) if u.active => notice = format!("{} may sign in again.", u.name),
         Ok(u) => notice = format!("{} is deactivated and signed out everywhere.", u.name),
         Err(e) => beside(&mut errors, e)?,
@@ -585,7 +613,10 @@ impl AuditPage {
     }
 
     fn actions(&self) -> Vec<&'static str> {
-        follicle_store::AuditAction::ALL.iter().map(|a| a.as_str()).collect()
+        follicle_store::AuditAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect()
     }
 }
 
@@ -596,20 +627,41 @@ impl AuditForm {
             Uuid::parse_str(t.trim()).map_err(|_| format!("{field}: expected an id such as 3f2a…, got {t:?}"))
         };
         let date = |field: &str, t: &str| {
-            time::Date::parse(t.trim(), &time::macros::format_description!("[year]-[month]-[day]"))
-                .map(|d| format!("{d}T00:00:00Z"))
-                .map_err(|_| format!("{field}: expected a date such as 2026-11-21, got {t:?}"))
+            time::Date::parse(
+                t.trim(),
+                &time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map(|d| format!("{d}T00:00:00Z"))
+            .map_err(|_| format!("{field}: expected a date such as 2026-11-21, got {t:?}"))
         };
         Ok(AuditQuery {
-            user_id: Some(&self.user_id).filter(|t| blank(t)).map(|t| uuid("user", t)).transpose()?,
-            client_id: Some(&self.client_id).filter(|t| blank(t)).map(|t| uuid("client", t)).transpose()?,
+            user_id: Some(&self.user_id)
+                .filter(|t| blank(t))
+                .map(|t| uuid("user", t))
+                .transpose()?,
+            client_id: Some(&self.client_id)
+                .filter(|t| blank(t))
+                .map(|t| uuid("client", t))
+                .transpose()?,
             action: Some(&self.action)
                 .filter(|t| blank(t))
-                .map(|t| follicle_store::AuditAction::parse(t).map(Into::into).map_err(|e| e.to_string()))
+                .map(|t| {
+                    follicle_store::AuditAction::parse(t)
+                        .map(Into::into)
+                        .map_err(|e| e.to_string())
+                })
                 .transpose()?,
-            from: Some(&self.from).filter(|t| blank(t)).map(|t| date("from", t)).transpose()?,
-            until: Some(&self.until).filter(|t| blank(t)).map(|t| date("until", t)).transpose()?,
-            before: Some(&self.before).filter(|t| blank(t)).and_then(|t| t.trim().parse().ok()),
+            from: Some(&self.from)
+                .filter(|t| blank(t))
+                .map(|t| date("from", t))
+                .transpose()?,
+            until: Some(&self.until)
+                .filter(|t| blank(t))
+                .map(|t| date("until", t))
+                .transpose()?,
+            before: Some(&self.before)
+                .filter(|t| blank(t))
+                .and_then(|t| t.trim().parse().ok()),
             limit: Some(100),
         })
     }
@@ -628,7 +680,11 @@ impl AuditForm {
     }
 }
 
-pub(super) async fn audit(State(state): State<AppState>, page: Page, QueryArgs(q): QueryArgs<AuditForm>) -> PageResult {
+pub(super) async fn audit(
+    State(state): State<AppState>,
+    page: Page,
+    QueryArgs(q): QueryArgs<AuditForm>,
+) -> PageResult {
     page.actor.require(Action::ViewAuditLog)?;
     let users = state.store().list_users(&page.actor).await?;
     let (entries, next, error) = match q.query() {
@@ -640,7 +696,11 @@ pub(super) async fn audit(State(state): State<AppState>, page: Page, QueryArgs(q
             (found.entries, next, String::new())
         }
     };
-    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render_status(
         status,
         &AuditPage {
