@@ -329,7 +329,7 @@ impl Store {
 
     /// A forgotten password: reset links for every active account with this email (one per
     /// clinic), to be mailed by the caller. An unknown email gives none, and the caller
-    /// answers the same either way. An account with [`RESETS_OUTSTANDING`] unused links gets
+    /// answers the same either way. An account with three unused links gets
     /// no more until they expire.
     pub async fn request_password_reset(
         &self,
@@ -516,14 +516,7 @@ impl Store {
     /// The acting user's open sessions, the newest first.
     pub async fn list_sessions(&self, actor: &Actor, now: OffsetDateTime) -> StoreResult<Vec<SessionInfo>> {
         let now = validate::moment("now", now)?;
-        let rows: Vec<(
-            Vec<u8>,
-            OffsetDateTime,
-            Option<OffsetDateTime>,
-            OffsetDateTime,
-            String,
-            String,
-        )> = on_db!(self, pool => {
+        let rows: Vec<OpenSessionRow> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT token_sha256, created_at, last_seen_at, expires_at, ip, user_agent FROM login_sessions \
                  WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
@@ -709,6 +702,16 @@ impl Store {
         Ok(done)
     }
 }
+
+/// A session as listed: token digest, opened, last seen, ends, address, browser.
+type OpenSessionRow = (
+    Vec<u8>,
+    OffsetDateTime,
+    Option<OffsetDateTime>,
+    OffsetDateTime,
+    String,
+    String,
+);
 
 /// The password policy's error under the name of the form's field.
 fn rename_field(error: StoreError, field: &'static str) -> StoreError {
