@@ -22,14 +22,66 @@ use crate::role::Role;
 /// [`Store::login`]: crate::Store::login
 /// [`Store::create_clinic_with_owner`]: crate::Store::create_clinic_with_owner
 /// [`Store::actor`]: crate::Store::actor
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Two actors are equal when they are the same user of the same clinic in the same role,
+/// whichever session or address they act from.
+#[derive(Debug, Clone, Copy)]
 pub struct Actor {
     pub(crate) user_id: Uuid,
     pub(crate) clinic_id: Uuid,
     pub(crate) role: Role,
+    /// The session it came from: the first 8 bytes of its token's SHA-256 (what the audit log
+    /// and the sessions list show); `None` for the CLI.
+    pub(crate) session: Option<[u8; 8]>,
+    /// The address the request came from, as the web layer read it (audit rows record it).
+    pub(crate) ip: Option<std::net::IpAddr>,
+    /// The clinic requires two-factor sign-in and this user has not set it up: every action
+    /// is refused until they do ([`StoreError::EnrolmentRequired`]).
+    pub(crate) enrolment_required: bool,
 }
 
+impl PartialEq for Actor {
+    fn eq(&self, other: &Actor) -> bool {
+        (self.user_id, self.clinic_id, self.role) == (other.user_id, other.clinic_id, other.role)
+    }
+}
+
+impl Eq for Actor {}
+
 impl Actor {
+    pub(crate) fn new(user_id: Uuid, clinic_id: Uuid, role: Role) -> Actor {
+        Actor {
+            user_id,
+            clinic_id,
+            role,
+            session: None,
+            ip: None,
+            enrolment_required: false,
+        }
+    }
+
+    /// The same user acting from this address (the web layer's reading of the request: the
+    /// peer, or a trusted proxy's forwarded address). Text that is not an address is kept as
+    /// none.
+    pub fn at_address(mut self, ip: &str) -> Actor {
+        self.ip = ip.trim().parse().ok();
+        self
+    }
+
+    /// The session's id as the audit log and the sessions list show it: 16 hex digits (the
+    /// start of the token's SHA-256; it opens nothing). Empty without a session.
+    pub fn session_id(&self) -> String {
+        self.session.map(|s| hex(&s)).unwrap_or_default()
+    }
+
+    /// Whether the clinic requires two-factor sign-in and this user must set it up first.
+    pub fn enrolment_required(&self) -> bool {
+        self.enrolment_required
+    }
+
+    pub(crate) fn ip_text(&self) -> String {
+        self.ip.map(|ip| ip.to_string()).unwrap_or_default()
+    }
     /// The user.
     pub fn user_id(&self) -> Uuid {
         self.user_id
@@ -47,7 +99,9 @@ impl Actor {
 
     /// `Ok` when the role allows `action`, else [`StoreError::Forbidden`].
     pub fn require(&self, action: crate::Action) -> StoreResult<()> {
-        if self.role.may(action) {
+        if self.enrolment_required {
+            Err(StoreError::EnrolmentRequired)
+        } else if self.role.may(action) {
             Ok(())
         } else {
             Err(StoreError::Forbidden {
@@ -100,18 +154,16 @@ pub(crate) fn token_sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Passwords: 10 to 1,024 bytes (argon2 on megabytes of input would be a cheap attack).
-pub(crate) fn check_password(password: &str) -> StoreResult<()> {
-    if password.chars().count() < 10 || password.len() > 1024 {
-        return Err(StoreError::invalid(
-            "password",
-            format!(
-                "expected 10 characters to 1,024 bytes, got {} characters",
-                password.chars().count()
-            ),
-        ));
-    }
-    Ok(())
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The session id of a token digest (see [`Actor::session_id`]).
+pub(crate) fn session_prefix(digest: &[u8; 32]) -> [u8; 8] {
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&digest[..8]);
+    prefix
 }
 
 /// Hashes a password with argon2id (default parameters, random salt) on a blocking thread.

@@ -2,7 +2,8 @@
 //!
 //! A web layer maps them to statuses: `NotFound` → 404, `Conflict` → 409, `Invalid` → 422
 //! (show `field` and `message` to the user), `Forbidden` → 403, `Unauthenticated` → 401,
-//! `RateLimited` → 429 with `retry_after_seconds`, `Photo` → 422, and `Database`, `Blob`,
+//! `RateLimited` → 429 with `retry_after_seconds`, `SecondFactorRequired` → ask for the code,
+//! `EnrolmentRequired` → 403, `Photo` → 422, and `Database`, `Blob`,
 //! `Internal` → 500 (log the cause, show a generic message).
 
 use crate::photo::PhotoError;
@@ -53,6 +54,18 @@ pub enum StoreError {
         /// Seconds until the window ends.
         retry_after_seconds: i64,
     },
+    /// The password was right and the account has two-factor sign-in: send a code from the
+    /// authenticator app (or a recovery code) with this challenge to
+    /// [`Store::complete_sign_in`](crate::Store::complete_sign_in). No session is open yet.
+    #[error("second factor required")]
+    SecondFactorRequired {
+        /// The challenge (secret, single use, valid a few minutes).
+        challenge: String,
+    },
+    /// The clinic requires two-factor sign-in and this user has not set it up yet: only their
+    /// own account (enrolment, password, sessions) is open to them.
+    #[error("your clinic requires two-factor sign-in: set it up on your account page first")]
+    EnrolmentRequired,
     /// A photo that cannot be accepted (format, size, pixels, damaged file).
     #[error(transparent)]
     Photo(#[from] PhotoError),

@@ -77,6 +77,7 @@
 mod auth;
 mod error;
 mod model;
+pub mod password;
 mod photo;
 pub mod private;
 pub mod record;
@@ -84,6 +85,7 @@ pub mod role;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod totp;
 mod validate;
 
 pub use auth::{Actor, LoginSession, SessionToken};

@@ -96,7 +96,8 @@ text_enum!(
     }
 );
 text_enum!(
-    /// What a user did to a client's record, as the audit log says it.
+    /// What a user did, as the audit log says it: to a client's record, or to the clinic's
+    /// accounts and settings.
     AuditAction, "action" {
         /// Read it.
         Viewed = "viewed",
@@ -108,6 +109,32 @@ text_enum!(
         Deleted = "deleted",
         /// Exported it.
         Exported = "exported",
+        /// Erased a client's record on request.
+        Erased = "erased",
+        /// Signed in (the detail says how: password, code, recovery code, reset link).
+        SignedIn = "signed_in",
+        /// A sign-in to this account failed (wrong password or code).
+        SignInFailed = "sign_in_failed",
+        /// Signed out, or ended sessions.
+        SignedOut = "signed_out",
+        /// Changed their password, or set one through a reset link.
+        PasswordChanged = "password_changed",
+        /// Asked for a reset link, or an owner reset a colleague's password.
+        PasswordReset = "password_reset",
+        /// Turned two-factor sign-in on or off.
+        SecondFactor = "second_factor",
+        /// Added a user.
+        UserAdded = "user_added",
+        /// Changed a user's role or active flag.
+        UserChanged = "user_changed",
+        /// Changed the clinic's settings or account rules.
+        SettingsChanged = "settings_changed",
+        /// Searched the clients.
+        Searched = "searched",
+        /// Read the diary.
+        DiaryRead = "diary_read",
+        /// Read the audit log.
+        AuditRead = "audit_read",
     }
 );
 
@@ -135,7 +162,7 @@ pub struct User {
     pub id: Uuid,
     /// Their clinic.
     pub clinic_id: Uuid,
-    /// Their email, lower-cased; unique across all clinics (it is the login name).
+    /// Their email, lower-cased; unique in their clinic (it is the login name).
     pub email: String,
     /// Their name.
     pub name: String,
@@ -143,6 +170,8 @@ pub struct User {
     pub role: Role,
     /// Whether they may sign in.
     pub active: bool,
+    /// Whether they sign in with a second factor (an authenticator app's code).
+    pub two_factor: bool,
     /// When they were added.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -157,7 +186,7 @@ pub struct NewUser {
     pub name: String,
     /// Role.
     pub role: Role,
-    /// Password: 10 to 1,024 bytes.
+    /// Password: see [`password::check`](crate::password::check) (8 characters to 1,024 bytes, not a common one).
     pub password: String,
 }
 
@@ -637,6 +666,121 @@ pub struct AuditEntry {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// From which address (empty when unknown, as for the CLI).
+    pub ip: String,
+    /// In which session: 16 hex digits (see [`Actor::session_id`](crate::Actor::session_id)).
+    pub session: String,
+}
+
+/// What to pick from the clinic's audit log; every filter optional. Newest first, a page at a
+/// time: pass the last entry's id as `before` for the next page (keyset pagination, so a page
+/// costs the same however deep).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this user's actions.
+    pub user_id: Option<Uuid>,
+    /// Only what touched this client.
+    pub client_id: Option<Uuid>,
+    /// Only this action.
+    pub action: Option<AuditAction>,
+    /// From this moment on.
+    pub from: Option<OffsetDateTime>,
+    /// Before this moment.
+    pub until: Option<OffsetDateTime>,
+    /// Entries older than this id (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// Entries per page: 1–500 (50 when zero).
+    pub limit: i64,
+}
+
+/// A page of the clinic's audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    /// The entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Pass as [`AuditFilter::before`] for the next page; `None` on the last one.
+    pub next_before: Option<i64>,
+}
+
+/// The clinic's account rules, set by the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRules {
+    /// Everyone signs in with a second factor: a user without one can only set it up.
+    /// Default off (turning it on before the staff have enrolled would lock the owner's
+    /// colleagues out of everything but enrolment).
+    pub require_mfa: bool,
+    /// Minutes without a request after which a session ends: 5–720, default 30. NIST SP
+    /// 800-63B rev. 3 §4.2.3 (AAL2): reauthenticate after 30 minutes of inactivity; HIPAA
+    /// §164.312(a)(2)(iii) asks for an automatic logoff without naming a time.
+    pub idle_timeout_minutes: i64,
+    /// Years the audit log is kept, then deleted by the daily purge: 1–100, default 6. HIPAA
+    /// §164.316(b)(2)(i) keeps required documentation six years; the rule does not name audit
+    /// logs, but auditors commonly hold them to it. UK guidance (the NHS Records Management
+    /// Code of Practice 2021) names no single period for audit trails: a UK clinic may match
+    /// its record retention (`retention_years`) instead.
+    pub audit_retention_years: i64,
+}
+
+/// One of a user's open sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    /// Its id (16 hex digits; opens nothing).
+    pub id: String,
+    /// When it was opened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last used (to the minute).
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    /// When it ends at the latest.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The address it was opened from.
+    pub ip: String,
+    /// The browser or program that opened it, as it named itself.
+    pub user_agent: String,
+    /// Whether it is the session asking.
+    pub current: bool,
+}
+
+/// A second factor being set up: show the secret (and its QR code) to the user, then confirm
+/// with a code from their app.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpEnrolment {
+    /// The secret, base32, for typing into an app.
+    pub secret: String,
+    /// The `otpauth://` link the QR code holds.
+    pub otpauth_url: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment([redacted])")
+    }
+}
+
+/// A password-reset link to send: who to, and the secret token for the link. The store makes
+/// it; the caller mails it and never shows it to whoever asked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResetMail {
+    /// The account's email.
+    pub to: String,
+    /// The account holder's name.
+    pub name: String,
+    /// The clinic's name.
+    pub clinic_name: String,
+    /// The token (single use), for the link.
+    pub token: String,
+    /// When the link stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for ResetMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetMail")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A client's whole record, for export on request (GDPR article 15 and 20).

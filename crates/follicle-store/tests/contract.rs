@@ -78,7 +78,8 @@ pub async fn clinic_with_owner_users_and_roles(store: &Store) {
     assert_eq!(c.owner.role(), Role::Owner);
     assert_eq!(store.clinic(&c.front_desk).await.unwrap().name, "Northside SMP");
 
-    // The first user must be an owner; emails are unique everywhere, whatever their case.
+    // The first user must be an owner; emails are unique in a clinic, whatever their case (and
+    // another clinic may use the same one: nothing tells one clinic about another's users).
     let user = |email: &str, role| NewUser {
         email: email.into(),
         name: "X".into(),
@@ -93,10 +94,14 @@ pub async fn clinic_with_owner_users_and_roles(store: &Store) {
     );
     assert_err!(
         store
-            .create_clinic_with_owner("Other", user(&c.owner_email.to_uppercase(), Role::Owner))
+            .add_user(&c.owner, user(&c.owner_email.to_uppercase(), Role::FrontDesk))
             .await,
         StoreError::Conflict { .. }
     );
+    store
+        .create_clinic_with_owner("Other", user(&c.owner_email.to_uppercase(), Role::Owner))
+        .await
+        .unwrap();
     assert_err!(
         store
             .create_clinic_with_owner(
@@ -203,7 +208,19 @@ pub async fn login_sessions_lookup_expire_revoke(store: &Store) {
         c.owner
     );
 
-    // Expiry: valid until the end of its time, not after.
+    // Expiry: valid until the end of its time, not after (with an idle timeout as long as
+    // the session, so that only the expiry is tested here).
+    let rules = store.account_rules(&c.owner).await.unwrap();
+    store
+        .update_account_rules(
+            &c.owner,
+            AccountRules {
+                idle_timeout_minutes: 720,
+                ..rules
+            },
+        )
+        .await
+        .unwrap();
     let ttl = StoreOptions::default().session_ttl;
     assert!(
         store

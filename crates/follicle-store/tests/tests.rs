@@ -6,6 +6,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). PostgreSQL is required: when it cannot be
 //! reached the PostgreSQL tests fail and say so.
 
+mod accounts;
 mod batched;
 mod contract;
 mod photos;

@@ -30,6 +30,15 @@
 //! photos = "local"               # or "s3" (build with the s3 feature; AWS_* variables)
 //! s3_bucket = ""
 //!
+//! [mail]                         # password-reset links
+//! smtp_host = ""                 # empty: no mail is sent (reset requests are answered alike)
+//! smtp_port = 25
+//! from = "Follicle <no-reply@localhost>"
+//! public_url = "http://localhost:8080"   # the links in mails start with this
+//! username = ""                  # SMTP AUTH, when the relay asks for it
+//! password = ""
+//! timeout_seconds = 10
+//!
 //! [log]
 //! format = "text"                # or "json": one JSON object a line
 //! level = "info"                 # a tracing filter: "warn", "follicle_web=debug,info", …
@@ -49,6 +58,8 @@ pub struct ServerConfig {
     pub database: DatabaseConfig,
     /// Where files go.
     pub storage: StorageConfig,
+    /// Outgoing mail (password-reset links).
+    pub mail: MailConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -227,6 +238,58 @@ impl Default for LogConfig {
     }
 }
 
+/// The `[mail]` section: the SMTP relay that carries password-reset links. Plain SMTP (a
+/// relay on the same host or network, which then speaks TLS onwards); no TLS library is built
+/// in.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The relay's host; empty for no mail (reset requests are answered as usual and the
+    /// server logs that it could not send).
+    pub smtp_host: String,
+    /// Its port.
+    pub smtp_port: u16,
+    /// The sender, `Name <address>`.
+    pub from: String,
+    /// Where the studio is reached from outside: links in mails start with it.
+    pub public_url: String,
+    /// SMTP user name, when the relay asks for one.
+    pub username: String,
+    /// SMTP password (never logged).
+    pub password: String,
+    /// How long a mail may take to hand over.
+    pub timeout_seconds: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> MailConfig {
+        MailConfig {
+            smtp_host: String::new(),
+            smtp_port: 25,
+            from: "Follicle <no-reply@localhost>".into(),
+            public_url: "http://localhost:8080".into(),
+            username: String::new(),
+            password: String::new(),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    /// Without the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("from", &self.from)
+            .field("public_url", &self.public_url)
+            .field("username", &self.username)
+            .field("password", &if self.password.is_empty() { "" } else { "***" })
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
 /// A configuration that cannot be used: which key, what was given, what is allowed.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -304,6 +367,18 @@ impl ServerConfig {
             return Err(ConfigError(format!(
                 "database.audit_batch_rows: expected 1 to 100000, got {}",
                 self.database.audit_batch_rows
+            )));
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(format!(
+                "mail.from: expected an address such as \"Follicle <no-reply@clinic.example>\", got {:?}",
+                self.mail.from
+            )));
+        }
+        if !(self.mail.public_url.starts_with("http://") || self.mail.public_url.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "mail.public_url: expected http://… or https://…, got {:?}",
+                self.mail.public_url
             )));
         }
         if !(1..=1024).contains(&self.server.blocking_threads) {

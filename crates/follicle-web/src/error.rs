@@ -162,6 +162,13 @@ impl From<StoreError> for ApiError {
                 e.detail.retry_after_seconds = Some(retry_after_seconds);
                 e
             }
+            e @ StoreError::EnrolmentRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, "enrolment_required", e.to_string())
+            }
+            // The sign-in routes answer this one themselves; anywhere else it is a 401.
+            StoreError::SecondFactorRequired { .. } => {
+                ApiError::unauthenticated("a second factor is required: POST /auth/second-factor")
+            }
             StoreError::Photo(e @ PhotoError::TooLarge { .. }) => {
                 let mut e = ApiError::invalid("photo", e.to_string());
                 e.status = StatusCode::PAYLOAD_TOO_LARGE;

@@ -176,10 +176,12 @@ impl FromRequestParts<AppState> for SignedIn {
                 }
             },
         };
+        let PeerAddr(peer) = PeerAddr::from_request_parts(parts, state).await?;
         let actor = state
             .store()
             .authenticate(&token, time::OffsetDateTime::now_utc())
-            .await?;
+            .await?
+            .at_address(&peer);
         if credential == Credential::Cookie
             && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
         {

@@ -16,6 +16,21 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
     ("get", "/me"),
+    ("post", "/auth/second-factor"),
+    ("post", "/auth/password-reset"),
+    ("post", "/auth/password-reset/complete"),
+    ("put", "/me/password"),
+    ("post", "/me/two-factor"),
+    ("post", "/me/two-factor/confirm"),
+    ("post", "/me/two-factor/disable"),
+    ("post", "/me/recovery-codes"),
+    ("get", "/me/sessions"),
+    ("delete", "/me/sessions"),
+    ("delete", "/me/sessions/{session}"),
+    ("post", "/users/{id}/reset"),
+    ("get", "/clinic/account-rules"),
+    ("put", "/clinic/account-rules"),
+    ("get", "/audit"),
     ("get", "/clinic"),
     ("put", "/clinic/settings"),
     ("get", "/settings/defaults"),
@@ -75,7 +90,14 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The routes that need nobody signed in.
-const PUBLIC: [&str; 3] = ["/health", "/auth/login", "/settings/defaults"];
+const PUBLIC: [&str; 6] = [
+    "/health",
+    "/auth/login",
+    "/settings/defaults",
+    "/auth/second-factor",
+    "/auth/password-reset",
+    "/auth/password-reset/complete",
+];
 
 async fn served(app: &App) -> Value {
     let answer = app.get("/api/v1/openapi.json", &Auth::None).await;

@@ -19,6 +19,7 @@
 //! - `settings_page`: the studio's settings form, generated from the settings schema.
 //! - `shapes`: real answers validated against the document's schemas; no untyped schema.
 
+mod accounts;
 mod api;
 mod auth;
 mod designer;

@@ -111,6 +111,10 @@ impl SessionCache {
     }
 
     /// Forgets every session of a user (revoked, deactivated, role changed).
+    pub(crate) fn clear(&self) {
+        lock(&self.map).clear();
+    }
+
     pub(crate) fn forget_user(&self, user_id: Uuid) {
         lock(&self.map).retain(|_, s| s.actor.user_id != user_id);
     }
@@ -130,6 +134,8 @@ pub(crate) struct PendingAudit {
     pub(crate) action: AuditAction,
     pub(crate) detail: String,
     pub(crate) at: OffsetDateTime,
+    pub(crate) ip: String,
+    pub(crate) session: String,
 }
 
 /// Read-audit rows waiting to be written, with the lock that lets one flush run at a time.
@@ -144,7 +150,7 @@ pub(crate) struct AuditBuffer {
     closed: AtomicBool,
 }
 
-/// Rows per INSERT statement (6 parameters each; far under both databases' limits).
+/// Rows per INSERT statement (8 parameters each; far under both databases' limits).
 const ROWS_PER_STATEMENT: usize = 256;
 
 impl AuditBuffer {
@@ -202,7 +208,7 @@ async fn write_rows(db: &Db, rows: &[PendingAudit]) -> StoreResult<()> {
             let mut tx = $pool.begin().await?;
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::new(
-                    "INSERT INTO audit_log (clinic_id, user_id, client_id, action, detail, at) ",
+                    "INSERT INTO audit_log (clinic_id, user_id, client_id, action, detail, at, ip, session) ",
                 );
                 insert.push_values(chunk, |mut b, r| {
                     b.push_bind(r.clinic_id)
@@ -210,7 +216,9 @@ async fn write_rows(db: &Db, rows: &[PendingAudit]) -> StoreResult<()> {
                         .push_bind(r.client_id)
                         .push_bind(r.action.as_str())
                         .push_bind(r.detail.as_str())
-                        .push_bind(r.at);
+                        .push_bind(r.at)
+                        .push_bind(r.ip.as_str())
+                        .push_bind(r.session.as_str());
                 });
                 insert.build().execute(&mut *tx).await?;
             }
@@ -249,11 +257,7 @@ mod tests {
     use crate::role::Role;
 
     fn actor(user: u128) -> Actor {
-        Actor {
-            user_id: Uuid::from_u128(user),
-            clinic_id: Uuid::from_u128(7),
-            role: Role::Practitioner,
-        }
+        Actor::new(Uuid::from_u128(user), Uuid::from_u128(7), Role::Practitioner)
     }
 
     #[test]
@@ -299,6 +303,8 @@ mod tests {
             action: AuditAction::Viewed,
             detail: "client".into(),
             at: OffsetDateTime::UNIX_EPOCH,
+            ip: String::new(),
+            session: String::new(),
         };
         assert!(!buffer.push(row()));
         assert!(buffer.push(row()));

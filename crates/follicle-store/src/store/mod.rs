@@ -8,6 +8,7 @@
 //! says so.
 
 mod backup;
+mod accounts;
 mod memory;
 mod portable;
 mod records;
@@ -53,8 +54,8 @@ pub(crate) use on_db;
 macro_rules! audit_insert {
     ($actor:expr, $client:expr, $action:expr, $detail:expr) => {
         sqlx::query(
-            "INSERT INTO audit_log (clinic_id, user_id, client_id, action, detail, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit_log (clinic_id, user_id, client_id, action, detail, at, ip, session) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind($actor.clinic_id)
         .bind($actor.user_id)
@@ -62,13 +63,15 @@ macro_rules! audit_insert {
         .bind($action.as_str())
         .bind($detail)
         .bind(crate::store::now())
+        .bind($actor.ip_text())
+        .bind($actor.session_id())
     };
 }
 pub(crate) use audit_insert;
 
 macro_rules! user_cols {
     () => {
-        "id, clinic_id, email, name, role, active, created_at"
+        "id, clinic_id, email, name, role, active, created_at, totp_secret IS NOT NULL"
     };
 }
 
@@ -259,6 +262,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
             ),
             (
+                5,
+                "accounts and audit",
+                include_str!("../../migrations/sqlite/0005_accounts_and_audit.sql"),
+            ),
+            (
                 6,
                 "data rights",
                 include_str!("../../migrations/sqlite/0006_data_rights.sql"),
@@ -276,6 +284,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
             ),
             (
+                5,
+                "accounts and audit",
+                include_str!("../../migrations/postgres/0005_accounts_and_audit.sql"),
+            ),
+            (
                 6,
                 "data rights",
                 include_str!("../../migrations/postgres/0006_data_rights.sql"),
@@ -291,7 +304,9 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                     description.into(),
                     MigrationType::Simple,
                     sql.into_sql_str(),
-                    false,
+                    // SQLite's 0005 rebuilds `users` with foreign keys off, which only works
+                    // outside a transaction; it opens its own.
+                    backend == Backend::Sqlite && version == 5,
                 )
             })
             .collect(),
@@ -487,11 +502,7 @@ impl Store {
             settings_toml: String::new(),
             created_at: now(),
         };
-        let actor = Actor {
-            user_id: Uuid::new_v4(),
-            clinic_id: clinic.id,
-            role: Role::Owner,
-        };
+        let actor = Actor::new(Uuid::new_v4(), clinic.id, Role::Owner);
         on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO clinics (id, name, retention_years, settings_toml, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -508,7 +519,7 @@ impl Store {
     async fn prepare_user(user: &NewUser) -> StoreResult<(String, String, String)> {
         let email = validate::email("email", &user.email, false)?;
         let name = validate::line("name", &user.name, false)?;
-        auth::check_password(&user.password)?;
+        crate::password::check(&user.password, &[&email, &name])?;
         let hash = auth::hash_password(user.password.clone()).await?;
         Ok((email, name, hash))
     }
@@ -545,9 +556,28 @@ impl Store {
             follicle_core::Settings::from_toml(follicle_core::settings::DEFAULT_SETTINGS_TOML, Some(&text))
                 .map_err(|e| StoreError::invalid("settings", e.to_string()))?;
         }
+        let before = self.clinic(actor).await?;
+        let mut changed = Vec::new();
+        if before.settings_toml != text {
+            changed.push("settings file".to_owned());
+        }
+        if before.retention_years != retention_years {
+            changed.push(format!(
+                "retention_years {} → {retention_years}",
+                before.retention_years
+            ));
+        }
+        let detail = if changed.is_empty() {
+            "saved unchanged".to_owned()
+        } else {
+            changed.join("; ")
+        };
         on_db!(self, pool => {
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query("UPDATE clinics SET settings_toml = $1, retention_years = $2 WHERE id = $3")
-                .bind(&text).bind(retention_years).bind(actor.clinic_id).execute(pool).await?;
+                .bind(&text).bind(retention_years).bind(actor.clinic_id).execute(&mut *tx).await?;
+            audit_insert!(actor, None::<Uuid>, AuditAction::SettingsChanged, &detail).execute(&mut *tx).await?;
+            tx.commit().await?;
         });
         self.clinic(actor).await
     }
@@ -564,11 +594,16 @@ impl Store {
             role: user.role,
             active: true,
             created_at: now(),
+            two_factor: false,
         };
+        let detail = format!("{} <{}> as {}", created.name, created.email, created.role);
         on_db!(self, pool => {
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query("INSERT INTO users (id, clinic_id, email, name, role, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(created.id).bind(created.clinic_id).bind(&created.email).bind(&created.name).bind(created.role.as_str()).bind(&hash).bind(true).bind(created.created_at)
-                .execute(pool).await.map_err(email_taken)?;
+                .execute(&mut *tx).await.map_err(email_taken)?;
+            audit_insert!(actor, None::<Uuid>, AuditAction::UserAdded, &detail).execute(&mut *tx).await?;
+            tx.commit().await?;
         });
         Ok(created)
     }
@@ -613,10 +648,15 @@ impl Store {
                 });
             }
         }
+        let detail = format!(
+            "{} <{}>: role {} → {}, active {} → {}",
+            user.name, user.email, user.role, role, user.active, active
+        );
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = self.begin_audited(pool).await?;
             sqlx::query("UPDATE users SET role = $1, active = $2 WHERE clinic_id = $3 AND id = $4")
                 .bind(role.as_str()).bind(active).bind(actor.clinic_id).bind(user_id).execute(&mut *tx).await?;
+            audit_insert!(actor, None::<Uuid>, AuditAction::UserChanged, &detail).execute(&mut *tx).await?;
             if !active {
                 sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                     .bind(now()).bind(user_id).execute(&mut *tx).await?;
@@ -636,11 +676,7 @@ impl Store {
                 .bind(user_id).fetch_optional(pool).await?
         });
         match row {
-            Some((clinic_id, role, true)) => Ok(Actor {
-                user_id,
-                clinic_id,
-                role: Role::parse(&role)?,
-            }),
+            Some((clinic_id, role, true)) => Ok(Actor::new(user_id, clinic_id, Role::parse(&role)?)),
             _ => Err(StoreError::not_found("user")),
         }
     }
@@ -669,42 +705,77 @@ impl Store {
         // Text no user can have (NUL, absurd lengths) is looked up as nobody, not sent to
         // the database, and still costs an argon2 check.
         let plausible = password.len() <= 1024 && email.len() <= 320 && !email.contains('\0');
-        let row: Option<(Uuid, Uuid, String, String, bool)> = if !plausible {
-            None
+        // An email is unique per clinic: the same person may hold accounts in a few clinics,
+        // and the password picks the account (the oldest first when two share it).
+        let accounts: Vec<(Uuid, Uuid, String, String, bool)> = if !plausible {
+            Vec::new()
         } else {
             on_db!(self, pool => {
-                sqlx::query_as("SELECT id, clinic_id, role, password_hash, active FROM users WHERE email = $1")
-                    .bind(&email).fetch_optional(pool).await?
+                sqlx::query_as("SELECT id, clinic_id, role, password_hash, active FROM users WHERE email = $1 AND active = $2 ORDER BY created_at, id LIMIT 4")
+                    .bind(&email).bind(true).fetch_all(pool).await?
             })
         };
-        let hash = row.as_ref().filter(|r| r.4).map(|r| r.3.clone());
-        let ok = auth::verify_password(password.to_owned(), hash).await?;
-        let Some((user_id, clinic_id, role, _, _)) = row.filter(|_| ok) else {
+        let mut signed_in = None;
+        if accounts.is_empty() {
+            auth::verify_password(password.to_owned(), None).await?;
+        }
+        for account in &accounts {
+            if auth::verify_password(password.to_owned(), Some(account.3.clone())).await? {
+                signed_in = Some(account.clone());
+                break;
+            }
+        }
+        let Some((user_id, clinic_id, role, _, _)) = signed_in else {
             self.record_failed_login(&email, ip, now).await?;
+            for (user_id, clinic_id, role, _, _) in &accounts {
+                let actor = Actor::new(*user_id, *clinic_id, Role::parse(role)?).at_address(ip);
+                self.audit(&actor, None, AuditAction::SignInFailed, "wrong password")
+                    .await?;
+            }
             return Err(StoreError::Unauthenticated);
         };
         on_db!(self, pool => {
             sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
                 .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).execute(pool).await?;
         });
-        let actor = Actor {
-            user_id,
-            clinic_id,
-            role: Role::parse(&role)?,
-        };
-        self.open_session(actor, now).await
+        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
+        if self.has_second_factor(user_id).await? {
+            // The password was right; the session opens with the code (see `accounts`).
+            let challenge = self.open_challenge(&actor, ip, now).await?;
+            return Err(StoreError::SecondFactorRequired { challenge });
+        }
+        let session = self.open_session_from(actor, now, ip, "").await?;
+        self.audit(&session.actor, None, AuditAction::SignedIn, "password")
+            .await?;
+        Ok(session)
     }
 
     /// Opens a session for an actor (after another way of signing in, or to act in the CLI).
     pub async fn open_session(&self, actor: Actor, now: OffsetDateTime) -> StoreResult<LoginSession> {
+        self.open_session_from(actor, now, "", "").await
+    }
+
+    /// Opens a session, noting the address and the browser it was opened from (the sessions
+    /// list shows them).
+    pub async fn open_session_from(
+        &self,
+        actor: Actor,
+        now: OffsetDateTime,
+        ip: &str,
+        user_agent: &str,
+    ) -> StoreResult<LoginSession> {
         let token = SessionToken::generate()?;
         let now = validate::moment("now", now)?;
         let expires_at = now + self.options.session_ttl;
+        let digest = auth::token_sha256(token.as_str());
+        let user_agent: String = user_agent.chars().filter(|&c| c != '\0').take(200).collect();
         on_db!(self, pool => {
-            sqlx::query("INSERT INTO login_sessions (token_sha256, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(&auth::token_sha256(token.as_str())[..]).bind(actor.user_id).bind(now).bind(expires_at)
+            sqlx::query("INSERT INTO login_sessions (token_sha256, user_id, created_at, expires_at, ip, user_agent, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $3)")
+                .bind(&digest[..]).bind(actor.user_id).bind(now).bind(expires_at).bind(rate_key(ip)).bind(&user_agent)
                 .execute(pool).await?;
         });
+        let mut actor = actor;
+        actor.session = Some(auth::session_prefix(&digest));
         Ok(LoginSession {
             token,
             expires_at,
@@ -722,25 +793,54 @@ impl Store {
         if let Some(actor) = self.sessions.get(&digest, now) {
             return Ok(actor);
         }
-        let row: Option<(Uuid, Uuid, String, bool, OffsetDateTime, Option<OffsetDateTime>)> = on_db!(self, pool => {
+        let row: Option<SessionRow> = on_db!(self, pool => {
             sqlx::query_as(
-                "SELECT u.id, u.clinic_id, u.role, u.active, s.expires_at, s.revoked_at \
-                 FROM login_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1",
+                "SELECT u.id, u.clinic_id, u.role, u.active, s.expires_at, s.revoked_at, s.created_at, s.last_seen_at, \
+                 c.idle_timeout_minutes, c.require_mfa, u.totp_secret IS NOT NULL \
+                 FROM login_sessions s JOIN users u ON u.id = s.user_id JOIN clinics c ON c.id = u.clinic_id \
+                 WHERE s.token_sha256 = $1",
             )
             .bind(&digest[..]).fetch_optional(pool).await?
         });
-        match row {
-            Some((user_id, clinic_id, role, true, expires_at, None)) if now < expires_at => {
-                let actor = Actor {
-                    user_id,
-                    clinic_id,
-                    role: Role::parse(&role)?,
-                };
-                self.sessions.insert(digest, actor, expires_at);
-                Ok(actor)
-            }
-            _ => Err(StoreError::Unauthenticated),
+        let Some((
+            user_id,
+            clinic_id,
+            role,
+            true,
+            expires_at,
+            None,
+            created_at,
+            last_seen_at,
+            idle_minutes,
+            require_mfa,
+            two_factor,
+        )) = row
+        else {
+            return Err(StoreError::Unauthenticated);
+        };
+        let last_seen = last_seen_at.unwrap_or(created_at);
+        if now >= expires_at || now - last_seen > Duration::minutes(idle_minutes) {
+            return Err(StoreError::Unauthenticated);
         }
+        // The idle clock is kept to the minute: one write a minute per busy session, not one
+        // a request.
+        if now - last_seen >= Duration::minutes(1) {
+            on_db!(self, pool => {
+                sqlx::query("UPDATE login_sessions SET last_seen_at = $1 WHERE token_sha256 = $2")
+                    .bind(validate::moment("now", now)?).bind(&digest[..]).execute(pool).await?;
+            });
+        }
+        let mut actor = Actor::new(user_id, clinic_id, Role::parse(&role)?);
+        actor.session = Some(auth::session_prefix(&digest));
+        actor.enrolment_required = require_mfa && !two_factor;
+        // A cached session is trusted until its TTL, so it never outlives the idle timeout
+        // by more than that.
+        self.sessions.insert(
+            digest,
+            actor,
+            expires_at.min(last_seen + Duration::minutes(idle_minutes)),
+        );
+        Ok(actor)
     }
 
     /// Ends a session (signing out). Unknown tokens are fine: signing out twice is no error.
@@ -813,9 +913,13 @@ impl Store {
                 .bind(now).execute(pool).await?.rows_affected();
             let attempts = sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
                 .bind(window_start).execute(pool).await?.rows_affected();
-            sessions + attempts
+            let challenges = sqlx::query("DELETE FROM login_challenges WHERE expires_at <= $1 OR used_at IS NOT NULL")
+                .bind(now).execute(pool).await?.rows_affected();
+            let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1 OR used_at IS NOT NULL")
+                .bind(now).execute(pool).await?.rows_affected();
+            sessions + attempts + challenges + resets
         });
-        Ok(done)
+        Ok(done + self.purge_old_audit(now).await?)
     }
 
     // ----- audit -----
@@ -827,7 +931,13 @@ impl Store {
         action: AuditAction,
         detail: &str,
     ) -> StoreResult<()> {
-        if action == AuditAction::Viewed && !self.audit.is_closed() {
+        // Reads of records, searches and the diary are many: batched. A reading of the audit
+        // log itself is rare and written at once, like a write.
+        let read = matches!(
+            action,
+            AuditAction::Viewed | AuditAction::Searched | AuditAction::DiaryRead
+        );
+        if read && !self.audit.is_closed() {
             // Batched (see [`memory`]): a full buffer is written by this read, and a read whose
             // row cannot be kept is refused.
             if self.audit.len() >= self.audit.batch_rows {
@@ -840,6 +950,8 @@ impl Store {
                 action,
                 detail: detail.to_owned(),
                 at: now(),
+                ip: actor.ip_text(),
+                session: actor.session_id(),
             });
             if full && let Err(e) = self.flush_audit().await {
                 // This read's row is kept and written later; the next read is refused until
@@ -855,30 +967,31 @@ impl Store {
         Ok(())
     }
 
-    /// Who viewed, changed or exported a client's record, oldest first. Owners only.
+    /// Who viewed, changed or exported a client's record, oldest first. Owners only. The
+    /// reading is itself audited (after the trail is read, so it is not in this answer).
     pub async fn audit_log(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<AuditEntry>> {
         actor.require(Action::ViewAuditLog)?;
         self.flush_audit().await?;
-        let rows: Vec<(i64, Uuid, Option<Uuid>, String, String, OffsetDateTime)> = on_db!(self, pool => {
-            sqlx::query_as("SELECT id, user_id, client_id, action, detail, at FROM audit_log WHERE clinic_id = $1 AND client_id = $2 ORDER BY id")
+        let rows: Vec<AuditRow> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log WHERE clinic_id = $1 AND client_id = $2 ORDER BY id")
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         if rows.is_empty() {
             // No trail: a client of this clinic with none yet, or not this clinic's client.
             self.ensure_client(actor, client_id).await?;
         }
-        rows.into_iter()
-            .map(|(id, user_id, client_id, action, detail, at)| {
-                Ok(AuditEntry {
-                    id,
-                    user_id,
-                    client_id,
-                    action: AuditAction::parse(&action)?,
-                    detail,
-                    at,
-                })
-            })
-            .collect()
+        let entries = rows
+            .into_iter()
+            .map(audit_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.audit(
+            actor,
+            Some(client_id),
+            AuditAction::AuditRead,
+            "client's audit trail",
+        )
+        .await?;
+        Ok(entries)
     }
 }
 
@@ -900,9 +1013,11 @@ fn email_taken(error: sqlx::Error) -> StoreError {
     }
 }
 
-type UserRow = (Uuid, Uuid, String, String, String, bool, OffsetDateTime);
+type UserRow = (Uuid, Uuid, String, String, String, bool, OffsetDateTime, bool);
 
-fn user_from_row((id, clinic_id, email, name, role, active, created_at): UserRow) -> StoreResult<User> {
+fn user_from_row(
+    (id, clinic_id, email, name, role, active, created_at, two_factor): UserRow,
+) -> StoreResult<User> {
     Ok(User {
         id,
         clinic_id,
@@ -911,5 +1026,46 @@ fn user_from_row((id, clinic_id, email, name, role, active, created_at): UserRow
         role: Role::parse(&role)?,
         active,
         created_at,
+        two_factor,
+    })
+}
+
+type SessionRow = (
+    Uuid,
+    Uuid,
+    String,
+    bool,
+    OffsetDateTime,
+    Option<OffsetDateTime>,
+    OffsetDateTime,
+    Option<OffsetDateTime>,
+    i64,
+    bool,
+    bool,
+);
+
+pub(crate) type AuditRow = (
+    i64,
+    Uuid,
+    Option<Uuid>,
+    String,
+    String,
+    OffsetDateTime,
+    String,
+    String,
+);
+
+pub(crate) fn audit_from_row(
+    (id, user_id, client_id, action, detail, at, ip, session): AuditRow,
+) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        id,
+        user_id,
+        client_id,
+        action: AuditAction::parse(&action)?,
+        detail,
+        at,
+        ip,
+        session,
     })
 }

@@ -530,6 +530,13 @@ impl Store {
             ))
             .bind(actor.clinic_id).bind(&pattern).bind(limit).fetch_all(pool).await?
         });
+        // A search is a read of many clients' contact details: batched like other reads.
+        let detail = format!(
+            "search {:?}, {} found",
+            query.chars().take(80).collect::<String>(),
+            rows.len()
+        );
+        self.audit(actor, None, AuditAction::Searched, &detail).await?;
         Ok(rows.into_iter().map(client_from_row).collect())
     }
 
@@ -854,6 +861,13 @@ impl Store {
             ))
             .bind(actor.clinic_id).bind(from).bind(to).bind(MAX_LIST).fetch_all(pool).await?
         });
+        let detail = format!(
+            "diary {} to {}, {} appointments",
+            from.date(),
+            to.date(),
+            rows.len()
+        );
+        self.audit(actor, None, AuditAction::DiaryRead, &detail).await?;
         rows.into_iter().map(appointment_from_row).collect()
     }
 

@@ -83,31 +83,67 @@ pub fn session_cookies(state: &AppState, token: &str, max_age_seconds: i64) -> H
     headers
 }
 
+/// The password was right; the account signs in with a second factor too.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecondFactorChallenge {
+    /// Always true.
+    pub second_factor_required: bool,
+    /// Send it with the code to `POST /auth/second-factor` within 5 minutes.
+    pub challenge: String,
+}
+
 /// Signs in. Sets the session cookie and answers the token (for programs) and CSRF token.
 /// Failed attempts are counted per email and address: too many in the window answer 429.
+/// An account with two-factor sign-in answers 202 with a challenge instead: send it with the
+/// app's code to `POST /auth/second-factor`.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses(
         (status = 200, description = "Signed in", body = SignedInResponse),
+        (status = 202, description = "Password right; the second factor is asked", body = SecondFactorChallenge),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 429, description = "Too many failed attempts", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<LoginRequest>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<axum::response::Response> {
     let now = OffsetDateTime::now_utc();
-    let session = state
+    let session = match state.store().login(&body.email, &body.password, &peer, now).await {
+        Ok(session) => session,
+        Err(follicle_store::StoreError::SecondFactorRequired { challenge }) => {
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(SecondFactorChallenge {
+                    second_factor_required: true,
+                    challenge,
+                }),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state
         .store()
-        .login(&body.email, &body.password, &peer, now)
+        .describe_session(session.token.as_str(), &crate::api::account::user_agent(&headers))
         .await?;
+    Ok(signed_in(&state, session, now).await?.into_response())
+}
+
+/// The answer of a completed sign-in: the cookies and the token.
+pub async fn signed_in(
+    state: &AppState,
+    session: follicle_store::LoginSession,
+    now: OffsetDateTime,
+) -> ApiResult<impl IntoResponse + use<>> {
     let user = state
         .store()
         .user(&session.actor, session.actor.user_id())
         .await?;
     let token = session.token.as_str().to_owned();
     tracing::info!(user = %user.id, clinic = %user.clinic_id, "signed in");
-    let cookies = session_cookies(&state, &token, (session.expires_at - now).whole_seconds());
+    let cookies = session_cookies(state, &token, (session.expires_at - now).whole_seconds());
     Ok((
         cookies,
         Json(SignedInResponse {
@@ -123,7 +159,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<impl IntoResponse> {
-    state.store().revoke_session(&me.token).await?;
+    state.store().sign_out(&me.actor, &me.token).await?;
     Ok((session_cookies(&state, "", 0), StatusCode::NO_CONTENT))
 }
 

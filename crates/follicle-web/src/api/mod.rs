@@ -6,6 +6,7 @@
 //! unknown one. What each role may do is `follicle_store::role`'s table; a refused action is
 //! a 403.
 
+pub mod account;
 pub mod auth;
 pub mod clients;
 pub mod clinic;
@@ -103,6 +104,19 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(account::second_factor))
+        .routes(routes!(account::request_reset))
+        .routes(routes!(account::complete_reset))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::begin_two_factor))
+        .routes(routes!(account::confirm_two_factor))
+        .routes(routes!(account::disable_two_factor))
+        .routes(routes!(account::new_recovery_codes))
+        .routes(routes!(account::sessions, account::end_all_sessions))
+        .routes(routes!(account::end_session))
+        .routes(routes!(account::reset_user))
+        .routes(routes!(account::account_rules, account::update_account_rules))
+        .routes(routes!(account::audit_log))
         .routes(routes!(clinic::clinic))
         .routes(routes!(clinic::update_settings))
         .routes(routes!(clinic::default_settings))

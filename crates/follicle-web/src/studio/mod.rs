@@ -8,6 +8,7 @@
 //! token in a hidden `_csrf` field; a form that fails its checks is shown again with the
 //! values typed and the error beside the field.
 
+mod account;
 mod clients;
 mod consult;
 mod consult_form;
@@ -36,6 +37,22 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
+        .route("/login/code", post(account::login_code))
+        .route("/forgot", get(account::forgot_page).post(account::forgot_submit))
+        .route("/reset", get(account::reset_page).post(account::reset_submit))
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route("/account/two-factor", post(account::begin_two_factor))
+        .route("/account/two-factor/confirm", post(account::confirm_two_factor))
+        .route("/account/two-factor/disable", post(account::disable_two_factor))
+        .route("/account/recovery-codes", post(account::new_recovery_codes))
+        .route("/account/sessions/end-all", post(account::end_all_sessions))
+        .route("/account/sessions/{session}/end", post(account::end_session))
+        .route("/staff", get(account::staff))
+        .route("/staff/rules", post(account::save_rules))
+        .route("/staff/{id}/reset", post(account::reset_staff))
+        .route("/staff/{id}/active", post(account::set_active))
+        .route("/audit", get(account::audit))
         .route("/", get(today::today))
         .route("/clients", get(clients::list))
         .route("/clients/new", get(clients::new_form).post(clients::create))
@@ -105,11 +122,19 @@ impl FromRequestParts<AppState> for Page {
             .filter(|t| !t.is_empty())
             .ok_or_else(to_login)?;
         let now = time::OffsetDateTime::now_utc();
+        let PeerAddr(peer) = PeerAddr::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let actor = state
             .store()
             .authenticate(&token, now)
             .await
-            .map_err(|_| to_login())?;
+            .map_err(|_| to_login())?
+            .at_address(&peer);
+        // A clinic that requires two-factor sign-in: its users set it up before anything else.
+        if actor.enrolment_required() && !parts.uri.path().starts_with("/account") {
+            return Err(Redirect::to("/account").into_response());
+        }
         let user = state
             .store()
             .user(&actor, actor.user_id())
@@ -285,12 +310,25 @@ impl FieldErrors {
 struct LoginPage {
     email: String,
     error: String,
+    notice: String,
 }
 
-async fn login_page() -> PageResult {
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    reset: String,
+}
+
+async fn login_page(crate::extract::QueryArgs(q): crate::extract::QueryArgs<LoginQuery>) -> PageResult {
+    let notice = if q.reset == "done" {
+        "Your new password is set. Sign in with it."
+    } else {
+        ""
+    };
     render(&LoginPage {
         email: String::new(),
         error: String::new(),
+        notice: notice.to_owned(),
     })
 }
 
@@ -319,7 +357,15 @@ async fn login_submit(
     }
     let now = time::OffsetDateTime::now_utc();
     match state.store().login(&form.email, &form.password, &peer, now).await {
+        Err(StoreError::SecondFactorRequired { challenge }) => render(&account::CodePage {
+            challenge,
+            error: String::new(),
+        }),
         Ok(session) => {
+            state
+                .store()
+                .describe_session(session.token.as_str(), &crate::api::account::user_agent(&headers))
+                .await?;
             let cookies = crate::api::auth::session_cookies(
                 &state,
                 session.token.as_str(),
@@ -346,6 +392,7 @@ async fn login_submit(
                 &LoginPage {
                     email: form.email,
                     error,
+                    notice: String::new(),
                 },
             )
         }
@@ -353,7 +400,7 @@ async fn login_submit(
 }
 
 /// Whether the request's `Origin` (when the browser sends one) is this server's `Host`.
-fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &axum::http::HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -376,7 +423,7 @@ async fn logout(
     axum::Form(form): axum::Form<CsrfForm>,
 ) -> PageResult {
     page.check_csrf(&form._csrf)?;
-    state.store().revoke_session(&page.token).await?;
+    state.store().sign_out(&page.actor, &page.token).await?;
     let cleared = crate::api::auth::session_cookies(&state, "", 0);
     Ok((cleared, Redirect::to("/login")).into_response())
 }

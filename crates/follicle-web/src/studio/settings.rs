@@ -249,7 +249,7 @@ pub(super) async fn add_user(
                 Ok(_) => return Ok(Redirect::to("/settings").into_response()),
                 Err(StoreError::Invalid { field, message }) => errors.add(format!("user.{field}"), message),
                 Err(StoreError::Conflict { .. }) => {
-                    errors.add("user.email", "this email already has an account")
+                    errors.add("user.email", "someone in your clinic already uses this email")
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -48,7 +48,7 @@ mirror_enum!(
     }
 );
 mirror_enum!(
-    /// What a user did to a client's record, as the audit log says it.
+    /// What a user did, as the audit log says it.
     AuditAction = store::AuditAction {
         /// Read it.
         Viewed,
@@ -60,6 +60,32 @@ mirror_enum!(
         Deleted,
         /// Exported it.
         Exported,
+        /// Erased a client's record on request.
+        Erased,
+        /// Signed in (the detail says how).
+        SignedIn,
+        /// A sign-in to this account failed.
+        SignInFailed,
+        /// Signed out, or ended sessions.
+        SignedOut,
+        /// Changed their password, or set one through a reset link.
+        PasswordChanged,
+        /// Asked for a reset link, or an owner reset a colleague's password.
+        PasswordReset,
+        /// Turned two-factor sign-in on or off.
+        SecondFactor,
+        /// Added a user.
+        UserAdded,
+        /// Changed a user's role or active flag.
+        UserChanged,
+        /// Changed the clinic's settings or account rules.
+        SettingsChanged,
+        /// Searched the clients.
+        Searched,
+        /// Read the diary.
+        DiaryRead,
+        /// Read the audit log.
+        AuditRead,
     }
 );
 
@@ -113,6 +139,8 @@ pub struct UserAnswer {
     pub role: Role,
     /// Whether they may sign in.
     pub active: bool,
+    /// Whether they sign in with a second factor.
+    pub two_factor: bool,
     /// When they were added.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -128,6 +156,7 @@ impl From<store::User> for UserAnswer {
             role,
             active,
             created_at,
+            two_factor,
         } = u;
         UserAnswer {
             id,
@@ -136,6 +165,7 @@ impl From<store::User> for UserAnswer {
             name,
             role: role.into(),
             active,
+            two_factor,
             created_at,
         }
     }
@@ -150,7 +180,8 @@ pub struct NewUser {
     pub name: String,
     /// Role.
     pub role: Role,
-    /// Password: 10 to 1,024 bytes.
+    /// Password: 8 characters to 1,024 bytes, not a common one, a repetition or a sequence,
+    /// nor the user's email or name (NIST SP 800-63B).
     pub password: String,
 }
 
@@ -391,6 +422,10 @@ pub struct AuditEntryAnswer {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// From which address (empty when unknown).
+    pub ip: String,
+    /// In which session: 16 hex digits (empty for the command line).
+    pub session: String,
 }
 
 impl From<store::AuditEntry> for AuditEntryAnswer {
@@ -402,6 +437,8 @@ impl From<store::AuditEntry> for AuditEntryAnswer {
             action,
             detail,
             at,
+            ip,
+            session,
         } = a;
         AuditEntryAnswer {
             id,
@@ -410,6 +447,8 @@ impl From<store::AuditEntry> for AuditEntryAnswer {
             action: action.into(),
             detail,
             at,
+            ip,
+            session,
         }
     }
 }
