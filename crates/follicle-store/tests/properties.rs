@@ -99,7 +99,7 @@ fn logins(runtime: &tokio::runtime::Runtime, store: &Store) {
         runtime.block_on(async {
             let now = OffsetDateTime::now_utc();
             match store.login(&email, &password, &ip, now).await {
-                Ok(_) | Err(StoreError::Unauthenticated | StoreError::RateLimited { .. }) => {}
+                Ok(_) | Err(StoreError::Unauthenticated | StoreError::RateLimited { .. } | StoreError::Busy { .. }) => {}
                 Err(other) => panic!("login {email:?} {ip:?}: {other}"),
             }
             match store.authenticate(&token, now).await {

@@ -250,7 +250,7 @@ pub fn png(bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/png"),
-            (header::CACHE_CONTROL, "private, max-age=0"),
+            (header::CACHE_CONTROL, "private, no-store"),
         ],
         bytes,
     )
