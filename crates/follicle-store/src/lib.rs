@@ -94,5 +94,7 @@ pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
-pub use store::{Backend, Backoff, Blobs, SigninAlert, SigninLimits, Store, StoreOptions};
+pub use store::{
+    Backend, Backoff, Blobs, IDEMPOTENCY_WINDOW, Idempotent, SigninAlert, SigninLimits, Store, StoreOptions,
+};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -129,7 +129,15 @@ pub async fn clinic_with_owner_users_and_roles(store: &Store) {
             }
         );
     }
-    let users = store.list_users(&c.front_desk).await.unwrap();
+    // The front desk does not see who works at the clinic (issue 11).
+    assert_err!(
+        store.list_users(&c.front_desk).await,
+        StoreError::Forbidden {
+            action: Action::ViewUsers,
+            ..
+        }
+    );
+    let users = store.list_users(&c.practitioner).await.unwrap();
     assert_eq!(users.len(), 3);
     assert!(users.iter().all(|u| u.clinic_id == c.owner.clinic_id()));
 

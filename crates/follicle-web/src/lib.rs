@@ -44,6 +44,7 @@ pub mod demo;
 pub mod designer;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod limits;
 pub mod serve;
 pub mod state;
@@ -76,6 +77,10 @@ pub fn router(state: AppState) -> Router {
     let body_timeout = Duration::from_secs(state.config().server.body_read_timeout_seconds.max(1));
     // The largest body any route takes is a photo; JSON routes enforce their own smaller limit.
     let body_limit = follicle_store::PhotoLimits::default().max_bytes + 64 * 1024;
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::idempotency,
+    ));
     Router::new()
         .nest(api::PREFIX, api)
         .merge(studio::routes())

@@ -164,6 +164,108 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Documents in every operation the statuses the layers around the handlers can answer, which
+/// the handlers' own annotations do not list: 401 (not signed in) where a credential is
+/// needed; 400, 408, 413, 415 and 422 where there is a body (not JSON, too slow, larger than
+/// the limit, another media type, not the schema); 429 and 503 with `Retry-After` for heavy
+/// work (this user's limit, the server's) — see [`is_heavy`].
+pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{HttpMethod, Required};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+
+    let answer = |description: &str, retry: bool| {
+        let mut b = ResponseBuilder::new().description(description).content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        );
+        if retry {
+            b = b.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+                    .description(Some("Seconds to wait before trying again"))
+                    .build(),
+            );
+        }
+        b.build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            (HttpMethod::Get, item.get.as_mut()),
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+        ] {
+            let Some(op) = op else { continue };
+            let public = op.security.as_ref().is_some_and(|s| {
+                s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
+            });
+            let axum_method = match method {
+                HttpMethod::Get => Method::GET,
+                HttpMethod::Post => Method::POST,
+                HttpMethod::Put => Method::PUT,
+                HttpMethod::Patch => Method::PATCH,
+                _ => Method::DELETE,
+            };
+            let mut statuses: Vec<(&str, &str, bool)> = Vec::new();
+            if !public {
+                statuses.push(("401", "Not signed in, or the session has ended", false));
+            }
+            if op.request_body.is_some() {
+                statuses.extend([
+                    ("400", "The body cannot be read (not JSON, or broken)", false),
+                    ("408", "The body did not arrive within `server.body_read_timeout_seconds`", false),
+                    ("413", "The body is larger than the limit (`server.max_json_bytes`, or the photo limit)", false),
+                    ("415", "The body's Content-Type is not one this operation takes", false),
+                    ("422", "The body does not fit the schema; `field` names what", false),
+                ]);
+            }
+            if method == HttpMethod::Post && !public {
+                statuses.push((
+                    "409",
+                    "The Idempotency-Key was used for another request, or its first request is still running",
+                    false,
+                ));
+                let params = op.parameters.get_or_insert_with(Vec::new);
+                if !params.iter().any(|p| p.name == "Idempotency-Key") {
+                    params.push(
+                        ParameterBuilder::new()
+                            .name("Idempotency-Key")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "Send the same key with a retry to get the first answer back (marked `Idempotent-Replayed: true`) instead of a second record; per user, kept a day",
+                            ))
+                            .schema(Some(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .min_length(Some(1))
+                                    .max_length(Some(255)),
+                            ))
+                            .build(),
+                    );
+                }
+            }
+            if is_heavy(&axum_method, path) {
+                statuses.push(("429", "This user has `limits.heavy_per_user` heavy requests running; see Retry-After", true));
+                statuses.push(("503", "The server's heavy work and its queue are full; see Retry-After", true));
+            }
+            for (status, description, retry) in statuses {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| answer(description, retry).into());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,3 +174,48 @@ pub async fn pages_and_answers_carry_the_security_headers(app: &App) {
         "max-age=31536000; includeSubDomains"
     );
 }
+
+pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) {
+    use crate::support::Payload;
+    use axum::http::Method;
+    let demo = Demo::seed(app).await;
+    let body = json!({"name": "Ida Retry", "phone": "+44 7700 900555"});
+    let post = |key: &'static str, body: serde_json::Value| {
+        let auth = demo.front_desk.clone();
+        async move {
+            app.send(
+                Method::POST,
+                "/api/v1/clients",
+                &auth,
+                Payload::Json(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = post("retry-0001", body.clone()).await;
+    let created = first.expect(StatusCode::CREATED);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let again = post("retry-0001", body.clone()).await;
+    assert_eq!(again.expect(StatusCode::CREATED), created);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let found = app
+        .get("/api/v1/clients?q=Ida%20Retry", &demo.front_desk)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    // The same key for another request is refused; a bad key names the header.
+    post("retry-0001", json!({"name": "Someone Else", "phone": "+44 7700 900556"}))
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+    post("bad key with spaces", body.clone())
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    // A failed request does not keep its key.
+    post("retry-0002", json!({"name": "No phone"}))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    post("retry-0002", json!({"name": "Now with phone", "phone": "+44 7700 900557"}))
+        .await
+        .expect(StatusCode::CREATED);
+}

@@ -107,6 +107,7 @@ both! {
         forwarded_for_is_believed_from_trusted_proxies_only,
         the_owner_is_not_locked_out_by_a_stranger,
         pages_and_answers_carry_the_security_headers,
+        a_retried_post_with_an_idempotency_key_makes_one_record,
     }
     fuzz {
         malformed_json_is_refused_and_changes_nothing,

@@ -33,3 +33,17 @@ CREATE INDEX signin_devices_user ON signin_devices (user_id);
 
 -- Replaced by the tables above (it counted per email and address only, after the check).
 DROP TABLE login_attempts;
+
+-- Answers to creating requests sent with an Idempotency-Key header, per user, kept a day: a
+-- retried POST gets the first answer instead of making a second record. `status` 0 is a
+-- request still running (another one with the key is refused meanwhile).
+CREATE TABLE idempotency_keys (
+    user_id      BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    idem_key     TEXT NOT NULL,
+    request_sha256 BLOB NOT NULL,
+    status       INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    body         BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (user_id, idem_key)
+);

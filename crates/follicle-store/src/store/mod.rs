@@ -7,10 +7,12 @@
 //! the rule; where the backends differ (types in the migrations, `VACUUM INTO`), the code
 //! says so.
 
+mod idempotency;
 mod memory;
 mod records;
 mod throttle;
 
+pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
 
 use std::path::{Path, PathBuf};
@@ -517,6 +519,7 @@ impl Store {
 
     /// The users of the acting user's clinic, by name.
     pub async fn list_users(&self, actor: &Actor) -> StoreResult<Vec<User>> {
+        actor.require(Action::ViewUsers)?;
         let rows: Vec<UserRow> = on_db!(self, pool => {
             sqlx::query_as(concat!("SELECT ", user_cols!(), " FROM users WHERE clinic_id = $1 ORDER BY name, id"))
                 .bind(actor.clinic_id).fetch_all(pool).await?
@@ -678,7 +681,7 @@ impl Store {
     /// Deletes expired or revoked sessions and sign-in counters that no longer slow anything
     /// down; run it daily.
     pub async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<u64> {
-        let throttle = self.purge_throttle(now).await?;
+        let throttle = self.purge_throttle(now).await? + self.purge_idempotency(now).await?;
         let now = validate::moment("now", now)?;
         let done = on_db!(self, pool => {
             sqlx::query("DELETE FROM login_sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")

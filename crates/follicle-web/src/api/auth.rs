@@ -18,8 +18,10 @@ use crate::wire::{ClinicAnswer, UserAnswer};
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The user's email.
+    #[schema(max_length = 320)]
     pub email: String,
     /// Their password.
+    #[schema(max_length = 1024)]
     pub password: String,
 }
 
