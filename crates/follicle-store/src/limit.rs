@@ -69,7 +69,11 @@ impl Limiter {
             return Err(self.busy());
         }
         let _waiting = Waiting(&self.waiting);
-        self.permits.clone().acquire_owned().await.map_err(|_| self.busy())
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| self.busy())
     }
 
     /// What [`Limiter::acquire`] answers when full.

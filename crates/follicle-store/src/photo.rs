@@ -54,7 +54,9 @@ pub enum PhotoError {
     },
     /// The image would decode to more bytes than allowed (a small file with a large
     /// 16-bit image is a decompression bomb).
-    #[error("photo: {width}×{height} pixels of {bytes_per_pixel} bytes decode to {decoded} bytes, at most {max} allowed")]
+    #[error(
+        "photo: {width}×{height} pixels of {bytes_per_pixel} bytes decode to {decoded} bytes, at most {max} allowed"
+    )]
     TooManyDecodedBytes {
         /// Width from the header.
         width: u32,
@@ -171,7 +173,12 @@ fn check_pixels(width: u32, height: u32, limits: &PhotoLimits) -> Result<(), Pho
     Ok(())
 }
 
-fn check_decoded(width: u32, height: u32, bytes_per_pixel: u64, limits: &PhotoLimits) -> Result<(), PhotoError> {
+fn check_decoded(
+    width: u32,
+    height: u32,
+    bytes_per_pixel: u64,
+    limits: &PhotoLimits,
+) -> Result<(), PhotoError> {
     let decoded = u64::from(width) * u64::from(height) * bytes_per_pixel;
     if decoded > limits.max_decoded_bytes {
         return Err(PhotoError::TooManyDecodedBytes {
@@ -206,7 +213,9 @@ fn png_bytes_per_pixel(bit_depth: u8, colour_type: u8) -> Option<u64> {
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// PNG chunks kept: what decoding needs and the numeric colour chunks; every other goes.
-const PNG_KEPT: [&[u8; 4]; 8] = [b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"gAMA", b"cHRM", b"sRGB"];
+const PNG_KEPT: [&[u8; 4]; 8] = [
+    b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"gAMA", b"cHRM", b"sRGB",
+];
 
 fn strip_png(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError> {
     let mut out = Vec::with_capacity(bytes.len());

@@ -319,7 +319,10 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
         .unwrap();
     let device = store.remember_device(&session.actor, None).await.unwrap();
     assert_eq!(
-        store.remember_device(&session.actor, Some(&device)).await.unwrap(),
+        store
+            .remember_device(&session.actor, Some(&device))
+            .await
+            .unwrap(),
         device,
         "a known device keeps its cookie"
     );
@@ -329,9 +332,18 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
     let before = checks();
     for n in 0..60 {
         let outcome = store
-            .login_from(&format!("guess{n}@clinic.example"), "wrong password!", "203.0.113.1", None, t1)
+            .login_from(
+                &format!("guess{n}@clinic.example"),
+                "wrong password!",
+                "203.0.113.1",
+                None,
+                t1,
+            )
             .await;
-        assert_err!(outcome, StoreError::Unauthenticated | StoreError::RateLimited { .. });
+        assert_err!(
+            outcome,
+            StoreError::Unauthenticated | StoreError::RateLimited { .. }
+        );
     }
     let one_address = checks() - before;
     assert_eq!(one_address, limits.address.free_attempts as u64);
@@ -341,9 +353,18 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
     let before = checks();
     for n in 0..60 {
         let outcome = store
-            .login_from(&c.owner_email, "wrong password!", &format!("198.51.100.{}", n % 20), None, t2)
+            .login_from(
+                &c.owner_email,
+                "wrong password!",
+                &format!("198.51.100.{}", n % 20),
+                None,
+                t2,
+            )
             .await;
-        assert_err!(outcome, StoreError::Unauthenticated | StoreError::RateLimited { .. });
+        assert_err!(
+            outcome,
+            StoreError::Unauthenticated | StoreError::RateLimited { .. }
+        );
     }
     let twenty_addresses = checks() - before;
     assert_eq!(twenty_addresses, limits.account.free_attempts as u64);
@@ -360,7 +381,13 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
     // The same device keeps its own limit: a stolen cookie is no skeleton key.
     for _ in 0..limits.device.free_attempts {
         let _ = store
-            .login_from(&c.owner_email, "wrong password!", "198.51.100.3", Some(&device), t2)
+            .login_from(
+                &c.owner_email,
+                "wrong password!",
+                "198.51.100.3",
+                Some(&device),
+                t2,
+            )
             .await;
     }
     assert_err!(
@@ -375,7 +402,13 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
     let t3 = t0 + Duration::minutes(3);
     for n in 0..10 {
         let _ = store
-            .login_from(&victim.owner_email, "wrong password!", &format!("192.0.2.{}", 100 + n), None, t3)
+            .login_from(
+                &victim.owner_email,
+                "wrong password!",
+                &format!("192.0.2.{}", 100 + n),
+                None,
+                t3,
+            )
             .await;
     }
     match store
@@ -404,7 +437,13 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
         let (store, email) = (store.clone(), target.owner_email.clone());
         guesses.spawn(async move {
             store
-                .login_from(&email, "wrong password!", &format!("10.9.{}.{}", n / 200, n % 200), None, t4)
+                .login_from(
+                    &email,
+                    "wrong password!",
+                    &format!("10.9.{}.{}", n / 200, n % 200),
+                    None,
+                    t4,
+                )
                 .await
                 .map(|_| ())
         });
@@ -416,7 +455,10 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
         );
     }
     let concurrent = checks() - before;
-    assert!(concurrent <= limits.account.free_attempts as u64, "{concurrent} checked");
+    assert!(
+        concurrent <= limits.account.free_attempts as u64,
+        "{concurrent} checked"
+    );
 
     // A whole window of guessing, one attempt a second from 1 and from 20 addresses: the
     // account's schedule (5 free, then 1, 2, 4 … 256 s apart, then every 300 s: 15 in 900 s)
@@ -438,7 +480,10 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
                 .await;
         }
         let checked = checks() - before;
-        assert!((10..=15).contains(&checked), "{checked} checked from {addresses} addresses");
+        assert!(
+            (10..=15).contains(&checked),
+            "{checked} checked from {addresses} addresses"
+        );
         per_window.push(checked);
     }
     let t5 = t0 + Duration::hours(3);
@@ -448,8 +493,14 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
     println!("| 1 address × 60 accounts, one instant | {one_address} |");
     println!("| 20 addresses × 1 account, one instant | {twenty_addresses} |");
     println!("| 100 concurrent guesses × 1 account | {concurrent} |");
-    println!("| 1 account, one guess a second from 1 address, 15 minutes | {} |", per_window[0]);
-    println!("| 1 account, one guess a second from 20 addresses, 15 minutes | {} |", per_window[1]);
+    println!(
+        "| 1 account, one guess a second from 1 address, 15 minutes | {} |",
+        per_window[0]
+    );
+    println!(
+        "| 1 account, one guess a second from 20 addresses, 15 minutes | {} |",
+        per_window[1]
+    );
 
     // Any text counts as an address or email, and never fails.
     assert_err!(

@@ -104,17 +104,30 @@ fn contains(bytes: &[u8], needle: &[u8]) -> bool {
 fn only_what_decoding_needs_is_kept() {
     let original = jpeg_with_gps();
     let mut jpeg = original[..2].to_vec();
-    jpeg.extend(jpeg_segment(0xE0, b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00Patient Sam ICC"));
+    jpeg.extend(jpeg_segment(
+        0xE0,
+        b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00Patient Sam ICC",
+    ));
     jpeg.extend(jpeg_segment(0xE0, b"JFIF\0\x01\x02 second JFIF: Patient Sam"));
-    jpeg.extend(jpeg_segment(0xE2, b"ICC_PROFILE\0\x01\x01desc Patient Sam, Dr Who"));
-    jpeg.extend(jpeg_segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01Patient Sam"));
+    jpeg.extend(jpeg_segment(
+        0xE2,
+        b"ICC_PROFILE\0\x01\x01desc Patient Sam, Dr Who",
+    ));
+    jpeg.extend(jpeg_segment(
+        0xEE,
+        b"Adobe\x00\x64\x00\x00\x00\x00\x01Patient Sam",
+    ));
     jpeg.extend(jpeg_segment(0xEB, b"JP private: Patient Sam"));
     jpeg.extend_from_slice(&original[2..]);
     let stripped = strip_metadata(&jpeg).unwrap();
     assert!(!contains(&stripped, b"Patient Sam"));
     assert!(!contains(&stripped, b"ICC_PROFILE"));
     assert_eq!(decode(&stripped), decode(&original));
-    assert_eq!(strip_metadata(&stripped).unwrap(), stripped, "stripping twice changes nothing");
+    assert_eq!(
+        strip_metadata(&stripped).unwrap(),
+        stripped,
+        "stripping twice changes nothing"
+    );
 
     let image = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 90]));
     let mut png = Vec::new();

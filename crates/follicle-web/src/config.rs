@@ -431,8 +431,14 @@ impl ServerConfig {
             )));
         }
         for (key, value) in [
-            ("server.header_read_timeout_seconds", self.server.header_read_timeout_seconds),
-            ("server.body_read_timeout_seconds", self.server.body_read_timeout_seconds),
+            (
+                "server.header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "server.body_read_timeout_seconds",
+                self.server.body_read_timeout_seconds,
+            ),
         ] {
             if !(1..=3600).contains(&value) {
                 return Err(ConfigError(format!("{key}: expected 1 to 3600, got {value}")));
@@ -530,11 +536,20 @@ mod tests {
         assert!(e.to_string().contains("max_json_bytes"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__DATABASE__AUDIT_FLUSH_MS", "0")])).unwrap_err();
         assert!(e.to_string().contains("database.audit_flush_ms"), "{e}");
-        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.1,everyone")])).unwrap_err();
+        let e = ServerConfig::load(
+            None,
+            env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.1,everyone")]),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("server.trusted_proxies"), "{e}");
-        let c = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,::1")])).unwrap();
+        let c = ServerConfig::load(
+            None,
+            env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,::1")]),
+        )
+        .unwrap();
         assert_eq!(c.server.trusted_proxies, ["10.0.0.0/8", "::1"]);
-        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__TRUST_FORWARDED_FOR", "true")])).unwrap_err();
+        let e =
+            ServerConfig::load(None, env(&[("FOLLICLE__SERVER__TRUST_FORWARDED_FOR", "true")])).unwrap_err();
         assert!(e.to_string().contains("trusted_proxies"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__LIMITS__HEAVY_AT_ONCE", "0")])).unwrap_err();
         assert!(e.to_string().contains("limits.heavy_at_once"), "{e}");

@@ -364,7 +364,7 @@ pub async fn edit(
         compute(&session, edit, plan.as_deref())
     })
     .await
-        .map_err(ApiError::internal)??;
+    .map_err(ApiError::internal)??;
     Ok(([(header::CONTENT_TYPE, binary::MEDIA_TYPE)], bytes).into_response())
 }
 

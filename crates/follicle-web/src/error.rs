@@ -162,10 +162,9 @@ impl From<StoreError> for ApiError {
                 e.detail.retry_after_seconds = Some(retry_after_seconds);
                 e
             }
-            StoreError::Busy { retry_after_seconds } => ApiError::busy(
-                "the server is busy; try again shortly",
-                retry_after_seconds,
-            ),
+            StoreError::Busy { retry_after_seconds } => {
+                ApiError::busy("the server is busy; try again shortly", retry_after_seconds)
+            }
             StoreError::Photo(e @ PhotoError::TooLarge { .. }) => {
                 let mut e = ApiError::invalid("photo", e.to_string());
                 e.status = StatusCode::PAYLOAD_TOO_LARGE;

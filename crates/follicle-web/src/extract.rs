@@ -319,7 +319,10 @@ mod tests {
 
     fn check(peer: &str, forwarded: &[&str], trusted: &[&str], expected: &str) {
         let trusted: Vec<String> = trusted.iter().map(|t| t.to_string()).collect();
-        assert_eq!(client_address(peer.parse().unwrap(), forwarded, &trusted), expected);
+        assert_eq!(
+            client_address(peer.parse().unwrap(), forwarded, &trusted),
+            expected
+        );
     }
 
     #[test]
@@ -329,9 +332,19 @@ mod tests {
         // A stranger sending the header is not a proxy.
         check("203.0.113.5", &["1.2.3.4"], &["10.0.0.0/8"], "203.0.113.5");
         // From the proxy: the right-most entry it did not add itself.
-        check("10.0.0.2", &["6.6.6.6", " 198.51.100.7"], &["10.0.0.0/8"], "198.51.100.7");
+        check(
+            "10.0.0.2",
+            &["6.6.6.6", " 198.51.100.7"],
+            &["10.0.0.0/8"],
+            "198.51.100.7",
+        );
         // Two trusted hops.
-        check("10.0.0.2", &["6.6.6.6", "198.51.100.7", "10.1.1.1"], &["10.0.0.0/8"], "198.51.100.7");
+        check(
+            "10.0.0.2",
+            &["6.6.6.6", "198.51.100.7", "10.1.1.1"],
+            &["10.0.0.0/8"],
+            "198.51.100.7",
+        );
         // Everything trusted: the left-most.
         check("::1", &["10.1.1.1"], &["::1", "10.0.0.0/8"], "10.1.1.1");
         // Junk written by the client beyond the proxy counts as its address.

@@ -59,7 +59,8 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     let key = match key.to_str() {
         Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => k.to_owned(),
         _ => {
-            return ApiError::invalid("Idempotency-Key", "expected 1 to 255 visible ASCII characters").into_response();
+            return ApiError::invalid("Idempotency-Key", "expected 1 to 255 visible ASCII characters")
+                .into_response();
         }
     };
     let (parts, body) = request.into_parts();

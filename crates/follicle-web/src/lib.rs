@@ -100,9 +100,7 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            body_timeout,
-        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -39,7 +39,12 @@ static LIMITS: OnceLock<Limits> = OnceLock::new();
 /// Sets the process's limits (the first call wins: one process, one CPU and memory budget).
 pub fn configure(config: &LimitsConfig) {
     let _ = LIMITS.set(Limits {
-        heavy: Limiter::new("previews and patterns", config.heavy_at_once, config.heavy_waiting, 2),
+        heavy: Limiter::new(
+            "previews and patterns",
+            config.heavy_at_once,
+            config.heavy_waiting,
+            2,
+        ),
         signins: Limiter::new("sign-ins", config.signins_at_once, config.signins_waiting, 1),
         per_user: config.heavy_per_user,
         users: Mutex::new(HashMap::new()),
@@ -99,7 +104,14 @@ pub fn is_heavy(method: &Method, path: &str) -> bool {
         || (*method != Method::GET
             && matches!(
                 last,
-                "plan" | "assess" | "edits" | "design-plan" | "replan" | "designer-sessions" | "consult" | "photos"
+                "plan"
+                    | "assess"
+                    | "edits"
+                    | "design-plan"
+                    | "replan"
+                    | "designer-sessions"
+                    | "consult"
+                    | "photos"
             ))
 }
 
@@ -172,9 +184,9 @@ impl Drop for CancelOnDrop {
 pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::{HttpMethod, Required};
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::{HttpMethod, Required};
 
     let answer = |description: &str, retry: bool| {
         let mut b = ResponseBuilder::new().description(description).content(
@@ -204,7 +216,9 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
         ] {
             let Some(op) = op else { continue };
             let public = op.security.as_ref().is_some_and(|s| {
-                s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
+                s.iter().all(|r| {
+                    serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+                })
             });
             let axum_method = match method {
                 HttpMethod::Get => Method::GET,
@@ -220,10 +234,26 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
             if op.request_body.is_some() {
                 statuses.extend([
                     ("400", "The body cannot be read (not JSON, or broken)", false),
-                    ("408", "The body did not arrive within `server.body_read_timeout_seconds`", false),
-                    ("413", "The body is larger than the limit (`server.max_json_bytes`, or the photo limit)", false),
-                    ("415", "The body's Content-Type is not one this operation takes", false),
-                    ("422", "The body does not fit the schema; `field` names what", false),
+                    (
+                        "408",
+                        "The body did not arrive within `server.body_read_timeout_seconds`",
+                        false,
+                    ),
+                    (
+                        "413",
+                        "The body is larger than the limit (`server.max_json_bytes`, or the photo limit)",
+                        false,
+                    ),
+                    (
+                        "415",
+                        "The body's Content-Type is not one this operation takes",
+                        false,
+                    ),
+                    (
+                        "422",
+                        "The body does not fit the schema; `field` names what",
+                        false,
+                    ),
                 ]);
             }
             if method == HttpMethod::Post && !public {
@@ -253,8 +283,16 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
                 }
             }
             if is_heavy(&axum_method, path) {
-                statuses.push(("429", "This user has `limits.heavy_per_user` heavy requests running; see Retry-After", true));
-                statuses.push(("503", "The server's heavy work and its queue are full; see Retry-After", true));
+                statuses.push((
+                    "429",
+                    "This user has `limits.heavy_per_user` heavy requests running; see Retry-After",
+                    true,
+                ));
+                statuses.push((
+                    "503",
+                    "The server's heavy work and its queue are full; see Retry-After",
+                    true,
+                ));
             }
             for (status, description, retry) in statuses {
                 op.responses

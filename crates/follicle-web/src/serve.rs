@@ -108,7 +108,12 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     tracing::info!(url = %format!("http://{local}/"), "listening");
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
-    let server = accept_loop(listener, crate::router(state.clone()), state.config().server.clone(), stopping);
+    let server = accept_loop(
+        listener,
+        crate::router(state.clone()),
+        state.config().server.clone(),
+        stopping,
+    );
     // Open requests get the grace period after the signal; then the server stops regardless.
     let outcome: std::io::Result<()> = tokio::select! {
         () = server => Ok(()),
@@ -170,14 +175,12 @@ async fn accept_loop(
             _ = stopping.wait_for(|s| *s) => break,
         };
         let _ = socket.set_nodelay(true);
-        let service = app
-            .clone()
-            .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                request.map(axum::body::Body::new)
-            });
+        let service =
+            app.clone()
+                .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    request.map(axum::body::Body::new)
+                });
         let service = TowerToHyperService::new(service);
         let mut stop = stopping.clone();
         let open = open_tx.clone();

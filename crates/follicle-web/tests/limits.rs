@@ -62,9 +62,16 @@ async fn guesses_limited(
         let (app, peer, forwarded) = (app.clone(), peer.to_owned(), forwarded(i));
         guesses.spawn(async move {
             let email = format!("stranger{i}@elsewhere.example");
-            sign_in(&app, &peer, forwarded.as_deref(), None, &email, "not the password")
-                .await
-                .0
+            sign_in(
+                &app,
+                &peer,
+                forwarded.as_deref(),
+                None,
+                &email,
+                "not the password",
+            )
+            .await
+            .0
         });
     }
     let mut limited = 0;
@@ -89,7 +96,13 @@ pub async fn forwarded_for_is_believed_from_trusted_proxies_only(app: &App) {
     let mut config = ServerConfig::default();
     config.server.trusted_proxies = vec!["10.0.0.0/8".into()];
     let proxied = App::with_config(&app.store, app.backend, config);
-    let limited = guesses_limited(&proxied, "10.0.0.7", |i| Some(format!("198.51.100.{i}")), free + 5).await;
+    let limited = guesses_limited(
+        &proxied,
+        "10.0.0.7",
+        |i| Some(format!("198.51.100.{i}")),
+        free + 5,
+    )
+    .await;
     assert_eq!(limited, 0);
     // …and what a client writes to the left of what the proxy appended is ignored.
     let limited = guesses_limited(
@@ -116,13 +129,24 @@ pub async fn the_owner_is_not_locked_out_by_a_stranger(app: &App) {
         .iter()
         .find(|c| c.starts_with("follicle_device="))
         .expect("a device cookie");
-    assert!(device.contains("HttpOnly") && device.contains("Max-Age=31536000"), "{device}");
+    assert!(
+        device.contains("HttpOnly") && device.contains("Max-Age=31536000"),
+        "{device}"
+    );
     let device = device.split(';').next().unwrap().to_owned();
 
     // A stranger guesses from many addresses until the account is slowed down.
     let mut limited = false;
     for i in 0..20 {
-        let (status, _) = sign_in(app, &format!("198.51.100.{i}"), None, None, owner, "a wrong guess").await;
+        let (status, _) = sign_in(
+            app,
+            &format!("198.51.100.{i}"),
+            None,
+            None,
+            owner,
+            "a wrong guess",
+        )
+        .await;
         limited |= status == StatusCode::TOO_MANY_REQUESTS;
     }
     assert!(limited);
@@ -131,7 +155,10 @@ pub async fn the_owner_is_not_locked_out_by_a_stranger(app: &App) {
     // The owner's browser gets in at once.
     let (status, cookies) = sign_in(app, "192.0.2.10", None, Some(&device), owner, right).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(cookies.iter().any(|c| c.starts_with(&device)), "the same device cookie");
+    assert!(
+        cookies.iter().any(|c| c.starts_with(&device)),
+        "the same device cookie"
+    );
 }
 
 pub async fn pages_and_answers_carry_the_security_headers(app: &App) {
@@ -145,7 +172,10 @@ pub async fn pages_and_answers_carry_the_security_headers(app: &App) {
     ] {
         let answer = app.get(path, &auth).await;
         let csp = answer.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
         assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store", "{path}");
         assert!(answer.headers.get(header::STRICT_TRANSPORT_SECURITY).is_none());
     }
@@ -205,9 +235,12 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
         .expect(StatusCode::OK);
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     // The same key for another request is refused; a bad key names the header.
-    post("retry-0001", json!({"name": "Someone Else", "phone": "+44 7700 900556"}))
-        .await
-        .expect_error(StatusCode::CONFLICT, "conflict");
+    post(
+        "retry-0001",
+        json!({"name": "Someone Else", "phone": "+44 7700 900556"}),
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT, "conflict");
     post("bad key with spaces", body.clone())
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
@@ -215,7 +248,10 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
     post("retry-0002", json!({"name": "No phone"}))
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
-    post("retry-0002", json!({"name": "Now with phone", "phone": "+44 7700 900557"}))
-        .await
-        .expect(StatusCode::CREATED);
+    post(
+        "retry-0002",
+        json!({"name": "Now with phone", "phone": "+44 7700 900557"}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
 }

@@ -6,7 +6,6 @@
 
 use time::OffsetDateTime;
 
-
 use super::{Store, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
@@ -35,7 +34,12 @@ impl Store {
     /// Claims `key` for this user and request (the SHA-256 of method, path and body): [`Idempotent::Run`]
     /// when new, [`Idempotent::Replay`] when answered before; [`StoreError::Conflict`] when
     /// the key was used for another request or its first request is still running.
-    pub async fn idempotency_begin(&self, actor: &Actor, key: &str, request_sha256: &[u8; 32]) -> StoreResult<Idempotent> {
+    pub async fn idempotency_begin(
+        &self,
+        actor: &Actor,
+        key: &str,
+        request_sha256: &[u8; 32],
+    ) -> StoreResult<Idempotent> {
         let at = now();
         let fresh_after = at - IDEMPOTENCY_WINDOW;
         let row: Option<(Vec<u8>, i64, String, Vec<u8>, OffsetDateTime)> = on_db!(self, pool => {
@@ -75,7 +79,14 @@ impl Store {
     }
 
     /// Keeps the answer of a request run under `key`.
-    pub async fn idempotency_finish(&self, actor: &Actor, key: &str, status: u16, content_type: &str, body: &[u8]) -> StoreResult<()> {
+    pub async fn idempotency_finish(
+        &self,
+        actor: &Actor,
+        key: &str,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+    ) -> StoreResult<()> {
         on_db!(self, pool => {
             sqlx::query("UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3 WHERE user_id = $4 AND idem_key = $5")
                 .bind(i64::from(status)).bind(content_type).bind(body).bind(actor.user_id).bind(key).execute(pool).await?;
@@ -102,4 +113,3 @@ impl Store {
         Ok(done)
     }
 }
-

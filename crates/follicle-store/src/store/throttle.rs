@@ -303,22 +303,13 @@ impl Store {
     /// password): the place to send its owner an email. One hook per store; a later call
     /// replaces it. The hook runs on the sign-in's task: keep it quick (spawn the sending).
     pub fn on_signin_throttled(&self, hook: impl Fn(SigninAlert) + Send + Sync + 'static) {
-        *self
-            .signin
-            .hook
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(hook));
+        *self.signin.hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(hook));
     }
 
     fn alert(&self, alert: SigninAlert) {
         tracing::warn!(user = %alert.user_id, address = %alert.address, attempts = alert.attempts,
             "sign-ins to this account are being slowed down");
-        let hook = self
-            .signin
-            .hook
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let hook = self.signin.hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(hook) = hook {
             hook(alert);
         }
@@ -390,7 +381,9 @@ mod tests {
         let delays: Vec<i64> = (1..=12).map(|n| b.delay_after(n)).collect();
         assert_eq!(
             delays,
-            [0, 0, 0, 0, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000]
+            [
+                0, 0, 0, 0, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000
+            ]
         );
         assert_eq!(b.delay_after(1_000), 300_000);
     }

@@ -112,9 +112,8 @@ pub async fn remember_device(
     };
     match state.store().remember_device(actor, current).await {
         Ok(token) => {
-            let cookie = format!(
-                "{DEVICE_COOKIE}={token}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}"
-            );
+            let cookie =
+                format!("{DEVICE_COOKIE}={token}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 headers.append(header::SET_COOKIE, v);
             }
@@ -153,7 +152,11 @@ pub async fn login(
         .store()
         .login_from(&body.email, &body.password, &peer, device.as_deref(), now)
         .await?;
-    let mut cookies = session_cookies(&state, session.token.as_str(), (session.expires_at - now).whole_seconds());
+    let mut cookies = session_cookies(
+        &state,
+        session.token.as_str(),
+        (session.expires_at - now).whole_seconds(),
+    );
     remember_device(&state, &session.actor, device.as_deref(), &mut cookies).await;
     let user = state
         .store()

@@ -364,6 +364,9 @@ pub async fn upload_photo(
         })?,
     };
     let limit = follicle_store::PhotoLimits::default().max_bytes;
+    // Uploads are read under the heavy-work limit: a flood of uploads holds at most a few
+    // photos' bytes in memory, the rest wait in its short queue or are answered 503.
+    let _permit = crate::limits::heavy().acquire().await?;
     let bytes = read_body(req, limit).await?;
     let new = NewPhoto {
         client_id,

@@ -310,7 +310,10 @@ async fn login_submit(
             message: "This sign-in form was sent from another site.".into(),
         });
     }
-    let _gate = crate::limits::signins().acquire().await.map_err(crate::ApiError::from)?;
+    let _gate = crate::limits::signins()
+        .acquire()
+        .await
+        .map_err(crate::ApiError::from)?;
     let now = time::OffsetDateTime::now_utc();
     let device = crate::api::auth::device_cookie(&headers);
     match state
