@@ -110,7 +110,7 @@ pub async fn sign_in_me_and_sign_out(app: &App) {
     assert!(ttl > Duration::hours(11) && ttl <= Duration::hours(12), "{ttl}");
 
     // The cookies a browser gets: the session (HttpOnly, Secure by default) and the CSRF
-    // token (readable by scripts).
+    // token (readable by scripts)…
     let answer = app
         .login(
             &follicle_web::demo::DEMO_PRACTITIONER.to_uppercase(),
@@ -125,7 +125,9 @@ pub async fn sign_in_me_and_sign_out(app: &App) {
         .iter()
         .map(|v| v.to_str().unwrap())
         .collect();
-    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    // (and the device cookie of issue 11's sign-in throttling, HttpOnly, checked in `limits`)
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    assert!(cookies[2].starts_with("follicle_device=") && cookies[2].contains("HttpOnly"));
     let session_cookie = format!("follicle_session={}; ", body["token"].as_str().unwrap());
     let csrf_cookie = format!("follicle_csrf={}; ", body["csrf_token"].as_str().unwrap());
     assert!(cookies[0].starts_with(&session_cookie), "{cookies:?}");

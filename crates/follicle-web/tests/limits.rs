@@ -209,7 +209,7 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
     use crate::support::Payload;
     use axum::http::Method;
     let demo = Demo::seed(app).await;
-    let body = json!({"name": "Ida Retry", "phone": "+44 7700 900555"});
+    let body = json!({"name": "Ida Retry", "date_of_birth": null, "age_years": null, "phone": "+44 7700 900555", "email": "", "notes": ""});
     let post = |key: &'static str, body: serde_json::Value| {
         let auth = demo.front_desk.clone();
         async move {
@@ -237,7 +237,7 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
     // The same key for another request is refused; a bad key names the header.
     post(
         "retry-0001",
-        json!({"name": "Someone Else", "phone": "+44 7700 900556"}),
+        json!({"name": "Someone Else", "date_of_birth": null, "age_years": null, "phone": "+44 7700 900556", "email": "", "notes": ""}),
     )
     .await
     .expect_error(StatusCode::CONFLICT, "conflict");
@@ -245,12 +245,12 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     // A failed request does not keep its key.
-    post("retry-0002", json!({"name": "No phone"}))
+    post("retry-0002", json!({"name": "No phone", "date_of_birth": null, "age_years": null, "phone": "", "email": "", "notes": ""}))
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     post(
         "retry-0002",
-        json!({"name": "Now with phone", "phone": "+44 7700 900557"}),
+        json!({"name": "Now with phone", "date_of_birth": null, "age_years": null, "phone": "+44 7700 900557", "email": "", "notes": ""}),
     )
     .await
     .expect(StatusCode::CREATED);
