@@ -245,7 +245,7 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     // A failed request does not keep its key.
-    post("retry-0002", json!({"name": "No phone", "date_of_birth": null, "age_years": null, "phone": "", "email": "", "notes": ""}))
+    post("retry-0002", json!({"name": "Bad email", "date_of_birth": null, "age_years": null, "phone": "", "email": "not an email", "notes": ""}))
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     post(
