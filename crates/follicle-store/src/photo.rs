@@ -352,16 +352,18 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
         }
         if keep_jpeg_segment(marker) {
             out.extend_from_slice(segment);
-        } else if marker == 0xE0 && !kept_jfif {
-            if let Some(jfif) = jfif_segment(data) {
-                out.extend_from_slice(&jfif);
-                kept_jfif = true;
-            }
-        } else if marker == 0xEE && !kept_adobe {
-            if let Some(adobe) = adobe_segment(data) {
-                out.extend_from_slice(&adobe);
-                kept_adobe = true;
-            }
+        } else if marker == 0xE0
+            && !kept_jfif
+            && let Some(jfif) = jfif_segment(data)
+        {
+            out.extend_from_slice(&jfif);
+            kept_jfif = true;
+        } else if marker == 0xEE
+            && !kept_adobe
+            && let Some(adobe) = adobe_segment(data)
+        {
+            out.extend_from_slice(&adobe);
+            kept_adobe = true;
         }
         if marker == 0xDA {
             if size.is_none() {

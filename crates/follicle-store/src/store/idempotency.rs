@@ -10,6 +10,9 @@ use super::{Store, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 
+/// A kept key: the request's hash, the answer's status, content type and body, when.
+type KeyRow = (Vec<u8>, i64, String, Vec<u8>, OffsetDateTime);
+
 /// How long a key's answer is kept: a day.
 pub const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
 
@@ -42,7 +45,7 @@ impl Store {
     ) -> StoreResult<Idempotent> {
         let at = now();
         let fresh_after = at - IDEMPOTENCY_WINDOW;
-        let row: Option<(Vec<u8>, i64, String, Vec<u8>, OffsetDateTime)> = on_db!(self, pool => {
+        let row: Option<KeyRow> = on_db!(self, pool => {
             sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND created_at < $3")
                 .bind(actor.user_id).bind(key).bind(fresh_after).execute(pool).await?;
             let inserted = sqlx::query(
