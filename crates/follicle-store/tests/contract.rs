@@ -160,7 +160,7 @@ pub async fn clinic_with_owner_users_and_roles(store: &Store) {
     assert_eq!(demoted.role, Role::Practitioner);
 
     // The front desk sees clients, not clinical records; settings are the owner's.
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     assert_err!(
         store.consultations(&c.front_desk, client.id).await,
         StoreError::Forbidden {
@@ -514,9 +514,15 @@ pub async fn signin_throttling_bounds_guesses(store: &Store) {
 
 pub async fn clients_crud_and_search(store: &Store) {
     let c = clinic(store, "Clients").await;
-    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let sam = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     assert_eq!(sam.email, "sam.olafsson@example.com");
     assert_eq!(store.client(&c.practitioner, sam.id).await.unwrap(), sam);
+    // The front desk sees the contact details, not the notes (issue 11).
+    let at_the_desk = store.client(&c.front_desk, sam.id).await.unwrap();
+    assert_eq!(
+        (at_the_desk.notes.as_str(), at_the_desk.phone.as_str()),
+        ("", sam.phone.as_str())
+    );
     let kim = store
         .create_client(
             &c.front_desk,
@@ -616,7 +622,16 @@ pub async fn clients_crud_and_search(store: &Store) {
             other => panic!("{field}: expected Invalid, got {other:?}"),
         }
     }
-    assert_eq!(store.client(&c.owner, sam.id).await.unwrap(), updated);
+    // The owner sees the notes the front desk's edit kept.
+    let seen = store.client(&c.owner, sam.id).await.unwrap();
+    assert_eq!(seen.notes, sam.notes);
+    assert_eq!(
+        Client {
+            notes: String::new(),
+            ..seen
+        },
+        updated
+    );
 
     // Delete: only owners, only without records.
     assert_err!(
@@ -645,7 +660,7 @@ pub async fn clients_crud_and_search(store: &Store) {
 
 pub async fn consultations_are_versioned(store: &Store) {
     let c = clinic(store, "Consultations").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let (first, none) = store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -765,7 +780,7 @@ pub async fn consultations_are_versioned(store: &Store) {
 /// design that cannot be kept keeps nothing.
 pub async fn consultation_and_design_are_one_write(store: &Store) {
     let c = clinic(store, "One write").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let new = consultation(client.id, "V");
     let design = NewDesign {
         plan: Some(new.plan.clone()),
@@ -820,7 +835,7 @@ pub async fn consultation_and_design_are_one_write(store: &Store) {
 /// field, the value and the versions this build reads.
 pub async fn old_records_still_load(store: &Store) {
     let c = clinic(store, "Old rows").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let plan: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/consultation_v0_plan.json")).unwrap();
     let client_file = include_str!("fixtures/consultation_v0_client.toml");
@@ -901,7 +916,7 @@ fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u64) -> NewD
 
 pub async fn designs_are_versioned(store: &Store) {
     let c = clinic(store, "Designs").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let consult = store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -943,7 +958,7 @@ pub async fn designs_are_versioned(store: &Store) {
 
 pub async fn appointments_book_and_change(store: &Store) {
     let c = clinic(store, "Diary").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let at = datetime!(2026-12-01 10:00:00.123 +01:00);
     let booked = store
         .book_appointment(
@@ -1078,7 +1093,7 @@ fn session(client_id: Uuid, practitioner: &Actor, batch_id: Uuid, performed_on: 
 pub async fn sessions_batches_expiry_and_recall(store: &Store) {
     let c = clinic(store, "Sessions and pigments").await;
     let p = pigments(store, &c.practitioner).await;
-    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let sam = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let kim = store
         .create_client(
             &c.front_desk,
@@ -1284,7 +1299,7 @@ pub fn has_gps(bytes: &[u8]) -> bool {
 
 pub async fn photos_are_stored_without_metadata(store: &Store) {
     let c = clinic(store, "Photos").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let consent = store
         .record_consent(
             &c.practitioner,
@@ -1369,7 +1384,7 @@ pub async fn another_clinic_finds_nothing(store: &Store) {
     let a = clinic(store, "Clinic A").await;
     let b = clinic(store, "Clinic B").await;
     let p = pigments(store, &a.practitioner).await;
-    let client = store.create_client(&a.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&a.practitioner, &new_sam()).await.unwrap();
     let consult = store
         .add_consultation(&a.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -1562,7 +1577,7 @@ pub async fn audit_log_records_who_did_what(store: &Store) {
 pub async fn export_has_the_whole_record(store: &Store) {
     let c = clinic(store, "Export").await;
     let p = pigments(store, &c.owner).await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -1613,7 +1628,7 @@ pub async fn export_has_the_whole_record(store: &Store) {
 
 pub async fn backup_copies_the_database(store: &Store) {
     let c = clinic(store, "Backup").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let dir = crate::support::temp_dir();
     let copy = dir.join("backup.db");
     match store.backend() {
