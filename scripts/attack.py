@@ -58,7 +58,7 @@ def rss_kib(pid):
             for line in f:
                 if line.startswith(("VmRSS:", "VmHWM:")):
                     k, v = line.split(":")
-                    out[k] = int(v.split()[0])
+                    out[k + ":"] = int(v.split()[0])
     except FileNotFoundError:
         pass
     return out
