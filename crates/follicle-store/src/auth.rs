@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
+use crate::limit::Limiter;
 use crate::role::Role;
 
 /// The signed-in user a store call acts for: their id, clinic and role.
@@ -166,9 +167,25 @@ pub(crate) fn session_prefix(digest: &[u8; 32]) -> [u8; 8] {
     prefix
 }
 
+/// The process's argon2 limiter: each check or hash holds ~19 MiB for tens of milliseconds, so
+/// only a few run at once and a few more wait; the rest are [`StoreError::Busy`] at once. Set
+/// by the first [`crate::Store::open_with`] from [`crate::StoreOptions::password_checks_at_once`]
+/// and [`crate::StoreOptions::password_checks_waiting`] (one process, one CPU budget).
+static HASHERS: OnceLock<Limiter> = OnceLock::new();
+
+pub(crate) fn set_hasher_limits(at_once: usize, waiting: usize) {
+    let _ = HASHERS.set(Limiter::new("password checks", at_once, waiting, 1));
+}
+
+fn hashers() -> &'static Limiter {
+    HASHERS.get_or_init(|| Limiter::new("password checks", 2, 32, 1))
+}
+
 /// Hashes a password with argon2id (default parameters, random salt) on a blocking thread.
 pub(crate) async fn hash_password(password: String) -> StoreResult<String> {
+    let permit = hashers().acquire().await?;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
@@ -182,7 +199,9 @@ pub(crate) async fn hash_password(password: String) -> StoreResult<String> {
 /// unknown email) it verifies against a dummy hash, so both cases take as long.
 pub(crate) async fn verify_password(password: String, hash: Option<String>) -> StoreResult<bool> {
     static DUMMY: OnceLock<String> = OnceLock::new();
+    let permit = hashers().acquire().await?;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let known = hash.is_some();
         let hash = match hash {
             Some(hash) => hash,

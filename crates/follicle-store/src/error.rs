@@ -2,8 +2,8 @@
 //!
 //! A web layer maps them to statuses: `NotFound` → 404, `Conflict` → 409, `Invalid` → 422
 //! (show `field` and `message` to the user), `Forbidden` → 403, `Unauthenticated` → 401,
-//! `RateLimited` → 429 with `retry_after_seconds`, `SecondFactorRequired` → ask for the code,
-//! `EnrolmentRequired` → 403, `Photo` → 422, and `Database`, `Blob`,
+//! `RateLimited` → 429 with `retry_after_seconds`, `Busy` → 503 with it, `SecondFactorRequired` → ask
+//! for the code, `EnrolmentRequired` → 403, `Photo` → 422, and `Database`, `Blob`,
 //! `Internal` → 500 (log the cause, show a generic message).
 
 use crate::photo::PhotoError;
@@ -48,10 +48,18 @@ pub enum StoreError {
     /// Wrong email or password, or an unknown, expired or revoked session token.
     #[error("not signed in: wrong email or password, or the session has ended")]
     Unauthenticated,
-    /// Too many failed logins for this email from this address in the current window.
+    /// Too many sign-in attempts for this account, from this address, or in all: the next
+    /// one is checked after `retry_after_seconds` (a growing delay, see [`crate::SigninLimits`]).
     #[error("too many login attempts; try again in {retry_after_seconds} s")]
     RateLimited {
-        /// Seconds until the window ends.
+        /// Seconds until the next attempt is checked.
+        retry_after_seconds: i64,
+    },
+    /// Too much of one kind of work is running and waiting (password checks, or sign-ins
+    /// from everywhere together): try again soon. A web layer answers 503 with `Retry-After`.
+    #[error("the server is busy; try again in {retry_after_seconds} s")]
+    Busy {
+        /// A hint for `Retry-After`.
         retry_after_seconds: i64,
     },
     /// The password was right and the account has two-factor sign-in: send a code from the
@@ -81,6 +89,14 @@ pub enum StoreError {
     /// Something that should not happen (a worker thread died, a stored value is corrupt).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<crate::limit::Busy> for StoreError {
+    fn from(busy: crate::limit::Busy) -> StoreError {
+        StoreError::Busy {
+            retry_after_seconds: busy.retry_after_seconds,
+        }
+    }
 }
 
 impl StoreError {

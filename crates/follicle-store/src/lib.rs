@@ -47,8 +47,10 @@
 //! why); a refused action is [`StoreError::Forbidden`].
 //!
 //! **Passwords and sessions.** argon2id hashes, computed on a blocking thread; session
-//! tokens are 256 random bits, and only their SHA-256 is stored. Failed logins are counted
-//! per email and address in fixed windows for rate limiting.
+//! tokens are 256 random bits, and only their SHA-256 is stored. Sign-in attempts are
+//! counted in the database, per account, per address and in all, before the password is
+//! checked, with growing delays rather than a lock (see [`SigninLimits`]); argon2 runs
+//! under a process-wide [`limit::Limiter`].
 //!
 //! **Records are kept.** Consultations and designs are versioned (a new version never
 //! overwrites an old one); consents are never changed; every read or write of a client's
@@ -76,6 +78,7 @@
 
 mod auth;
 mod error;
+pub mod limit;
 mod model;
 pub mod password;
 mod photo;
@@ -95,7 +98,8 @@ pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, 
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
-    Backend, BackupManifest, Blobs, ErasureReport, ImportReport, ImportRowError, LegalHold, RetentionEntry,
-    RetentionReport, Store, StoreOptions, TableDigest,
+    Backend, Backoff, BackupManifest, Blobs, ErasureReport, IDEMPOTENCY_WINDOW, Idempotent, ImportReport,
+    ImportRowError, LegalHold, RetentionEntry, RetentionReport, SigninAlert, SigninLimits, Store, StoreOptions,
+    TableDigest,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -2,18 +2,28 @@
 //! metadata (EXIF with GPS position, camera serials, XMP, comments, text chunks) before a
 //! photo is stored.
 //!
-//! Stripping is lossless: the image data is copied byte for byte and only metadata
-//! segments or chunks are dropped, so a clinical photo loses no detail to re-encoding and
-//! no decoder runs on untrusted input here. The size limit is checked before anything is
-//! parsed, and the pixel count is read from the header (JPEG `SOFn`, PNG `IHDR`) before
-//! any image data is looked at.
+//! Stripping is lossless: the image data is copied byte for byte and only what a decoder
+//! needs is kept, so a clinical photo loses no detail to re-encoding and no decoder runs on
+//! untrusted input here. The size limit is checked before anything is parsed, and the pixel
+//! count and the bytes the image decodes to (width × height × channels × bytes a sample)
+//! are read from the header (JPEG `SOFn`, PNG `IHDR`) before any image data is looked at: a
+//! small 16-bit PNG that would decode to hundreds of megabytes is refused.
 //!
-//! What is kept: in JPEG the `APP0` JFIF header, an `APP2` ICC colour profile (it describes
-//! colours, not people; phones shoot in Display P3 and the photo would look off without it)
-//! and `APP14` Adobe (it says how to read the colour channels); in PNG every chunk that is
-//! not text, EXIF or a timestamp. Anything after the end of the image (phones append videos
-//! and depth maps there) is dropped. The EXIF orientation is lost with EXIF: the
-//! [`Stripped::orientation`] read before stripping lets a viewer turn the photo upright.
+//! What is kept is a list of what decoding needs, not a list of what to drop (issue 11: text
+//! survived in ICC profiles, Adobe and extra JFIF segments and private PNG chunks):
+//! - JPEG: the frame and scan headers, Huffman, arithmetic-coding and quantisation tables,
+//!   restart interval and line count, and the entropy-coded data. `APP0` JFIF and `APP14`
+//!   Adobe are written anew from the few numbers a decoder reads (density, colour transform),
+//!   so nothing else in them survives. Every other segment goes, the ICC profile included:
+//!   its description and copyright tags are free text, and a Display-P3 photo shown as sRGB
+//!   is a little less saturated, which a clinical record can live with.
+//! - PNG: `IHDR`, `PLTE`, `tRNS`, `IDAT`, `IEND` and the numeric colour chunks `gAMA`, `cHRM`
+//!   and `sRGB`; every other chunk (text, EXIF, time, `iCCP` with its profile name, private
+//!   chunks, animation) goes.
+//!
+//! Anything after the end of the image (phones append videos and depth maps there) is
+//! dropped. The EXIF orientation is lost with EXIF: the [`Stripped::orientation`] read
+//! before stripping lets a viewer turn the photo upright.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +52,23 @@ pub enum PhotoError {
         /// The pixel limit.
         max: u64,
     },
+    /// The image would decode to more bytes than allowed (a small file with a large
+    /// 16-bit image is a decompression bomb).
+    #[error(
+        "photo: {width}×{height} pixels of {bytes_per_pixel} bytes decode to {decoded} bytes, at most {max} allowed"
+    )]
+    TooManyDecodedBytes {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// Bytes a decoded pixel takes (channels × bytes a sample).
+        bytes_per_pixel: u64,
+        /// What the image decodes to.
+        decoded: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The file is cut short or its structure is broken.
     #[error("photo: damaged file ({0})")]
     Malformed(&'static str),
@@ -54,15 +81,19 @@ pub struct PhotoLimits {
     pub max_bytes: usize,
     /// At most this many pixels (width × height).
     pub max_pixels: u64,
+    /// At most this many bytes decoded (width × height × channels × bytes a sample).
+    pub max_decoded_bytes: u64,
 }
 
 impl Default for PhotoLimits {
-    /// 25 MiB and 50 megapixels: a full-resolution phone photo fits, a decompression bomb
-    /// does not.
+    /// 25 MiB, 50 megapixels and 200 MiB decoded: a full-resolution phone photo fits (48 MP
+    /// of 8-bit RGBA is 183 MiB), a decompression bomb does not (a 16-bit RGBA PNG of 49 MP
+    /// decodes to 374 MiB).
     fn default() -> PhotoLimits {
         PhotoLimits {
             max_bytes: 25 * 1024 * 1024,
             max_pixels: 50_000_000,
+            max_decoded_bytes: 200 * 1024 * 1024,
         }
     }
 }
@@ -142,11 +173,49 @@ fn check_pixels(width: u32, height: u32, limits: &PhotoLimits) -> Result<(), Pho
     Ok(())
 }
 
+fn check_decoded(
+    width: u32,
+    height: u32,
+    bytes_per_pixel: u64,
+    limits: &PhotoLimits,
+) -> Result<(), PhotoError> {
+    let decoded = u64::from(width) * u64::from(height) * bytes_per_pixel;
+    if decoded > limits.max_decoded_bytes {
+        return Err(PhotoError::TooManyDecodedBytes {
+            width,
+            height,
+            bytes_per_pixel,
+            decoded,
+            max: limits.max_decoded_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Bytes a decoded PNG pixel takes: channels (a palette expands to RGBA) × 1 or 2 bytes.
+fn png_bytes_per_pixel(bit_depth: u8, colour_type: u8) -> Option<u64> {
+    let channels = match colour_type {
+        0 => 1,
+        2 => 3,
+        3 => 4,
+        4 => 2,
+        6 => 4,
+        _ => return None,
+    };
+    let sample = match bit_depth {
+        1 | 2 | 4 | 8 => 1,
+        16 => 2,
+        _ => return None,
+    };
+    Some(channels * sample)
+}
+
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// PNG chunks dropped: text (`tEXt`, `iTXt`, `zTXt`), EXIF (`eXIf`) and the modification
-/// time (`tIME`).
-const PNG_DROPPED: [&[u8; 4]; 5] = [b"tEXt", b"iTXt", b"zTXt", b"eXIf", b"tIME"];
+/// PNG chunks kept: what decoding needs and the numeric colour chunks; every other goes.
+const PNG_KEPT: [&[u8; 4]; 8] = [
+    b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"gAMA", b"cHRM", b"sRGB",
+];
 
 fn strip_png(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError> {
     let mut out = Vec::with_capacity(bytes.len());
@@ -166,15 +235,18 @@ fn strip_png(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError>
             .ok_or(PhotoError::Malformed("PNG chunk longer than the file"))?;
         let data = &bytes[at + 8..at + 8 + length];
         if size.is_none() {
-            if &kind != b"IHDR" || length < 8 {
+            if &kind != b"IHDR" || length < 10 {
                 return Err(PhotoError::Malformed("PNG does not start with IHDR"));
             }
             let width = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
             let height = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
             check_pixels(width, height, limits)?;
+            let per_pixel = png_bytes_per_pixel(data[8], data[9])
+                .ok_or(PhotoError::Malformed("PNG bit depth or colour type unknown"))?;
+            check_decoded(width, height, per_pixel, limits)?;
             size = Some((width, height));
         }
-        if !PNG_DROPPED.contains(&&kind) {
+        if PNG_KEPT.contains(&&kind) {
             out.extend_from_slice(&bytes[at..end]);
         }
         at = end;
@@ -192,16 +264,33 @@ fn strip_png(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError>
     })
 }
 
-/// Whether a JPEG segment is kept: `APP0` (JFIF), `APP2` holding an ICC profile, `APP14`
-/// (Adobe); every other `APPn` and `COM` goes.
-fn keep_jpeg_segment(marker: u8, data: &[u8]) -> bool {
-    match marker {
-        0xE0 => data.starts_with(b"JFIF\0") || data.starts_with(b"JFXX\0"),
-        0xE2 => data.starts_with(b"ICC_PROFILE\0"),
-        0xEE => data.starts_with(b"Adobe"),
-        0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
-        _ => true,
-    }
+/// Whether a JPEG segment is copied: what decoding needs — frame headers (`SOFn`), Huffman
+/// (`DHT`), arithmetic-coding (`DAC`) and quantisation (`DQT`) tables, the restart interval
+/// (`DRI`), the line count (`DNL`) and scan headers (`SOS`). `APP0` and `APP14` are written
+/// anew ([`jfif_segment`], [`adobe_segment`]); everything else goes.
+fn keep_jpeg_segment(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xC7 | 0xC9..=0xCF | 0xDA | 0xDB | 0xDC | 0xDD)
+}
+
+/// A JFIF `APP0` with the original's version and pixel density only (no thumbnail).
+fn jfif_segment(data: &[u8]) -> Option<Vec<u8>> {
+    let d = data.strip_prefix(b"JFIF\0")?;
+    let numbers = d.get(0..7)?;
+    let mut out = vec![0xFF, 0xE0, 0x00, 0x10];
+    out.extend_from_slice(b"JFIF\0");
+    out.extend_from_slice(numbers);
+    out.extend_from_slice(&[0, 0]);
+    Some(out)
+}
+
+/// An Adobe `APP14` with the colour transform only (how to read the channels).
+fn adobe_segment(data: &[u8]) -> Option<Vec<u8>> {
+    let d = data.strip_prefix(b"Adobe")?;
+    let transform = *d.get(6)?;
+    let mut out = vec![0xFF, 0xEE, 0x00, 0x0E];
+    out.extend_from_slice(b"Adobe");
+    out.extend_from_slice(&[0x00, 0x64, 0x00, 0x00, 0x00, 0x00, transform]);
+    Some(out)
 }
 
 fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError> {
@@ -211,6 +300,7 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
     let mut at = 2;
     let mut size = None;
     let mut orientation = None;
+    let (mut kept_jfif, mut kept_adobe) = (false, false);
     loop {
         // A marker: 0xFF, optional fill bytes 0xFF, then the marker code.
         if bytes.get(at) != Some(&0xFF) {
@@ -246,16 +336,34 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
             if data.len() < 5 {
                 return Err(PhotoError::Malformed("JPEG frame header cut short"));
             }
+            if data.len() < 6 {
+                return Err(PhotoError::Malformed("JPEG frame header cut short"));
+            }
             let height = u32::from(u16::from_be_bytes([data[1], data[2]]));
             let width = u32::from(u16::from_be_bytes([data[3], data[4]]));
             check_pixels(width, height, limits)?;
+            // Samples of more than 8 bits decode to 2 bytes; each component is a channel.
+            let sample = if data[0] > 8 { 2 } else { 1 };
+            check_decoded(width, height, u64::from(data[5]).max(1) * sample, limits)?;
             size = Some((width, height));
         }
         if marker == 0xE1 && orientation.is_none() {
             orientation = exif_orientation(data);
         }
-        if keep_jpeg_segment(marker, data) {
+        if keep_jpeg_segment(marker) {
             out.extend_from_slice(segment);
+        } else if marker == 0xE0
+            && !kept_jfif
+            && let Some(jfif) = jfif_segment(data)
+        {
+            out.extend_from_slice(&jfif);
+            kept_jfif = true;
+        } else if marker == 0xEE
+            && !kept_adobe
+            && let Some(adobe) = adobe_segment(data)
+        {
+            out.extend_from_slice(&adobe);
+            kept_adobe = true;
         }
         if marker == 0xDA {
             if size.is_none() {
@@ -334,6 +442,7 @@ mod tests {
         let limits = PhotoLimits {
             max_bytes: 64,
             max_pixels: 100,
+            max_decoded_bytes: 300,
         };
         assert_eq!(strip_metadata_with(bytes, &limits).map(|_| ()), expected);
     }
@@ -351,6 +460,21 @@ mod tests {
     fn header_pixel_limit() {
         // SOF0 declaring 11×10 = 110 pixels, more than 100.
         let jpeg = [0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 10, 0, 11, 1, 1, 0x11, 0];
+        // 10×10 pixels of 16-bit RGBA: 800 bytes decoded, more than 300.
+        let mut bomb = PNG_SIGNATURE.to_vec();
+        bomb.extend_from_slice(&[0, 0, 0, 13]);
+        bomb.extend_from_slice(b"IHDR");
+        bomb.extend_from_slice(&[0, 0, 0, 10, 0, 0, 0, 10, 16, 6, 0, 0, 0, 0, 0, 0, 0]);
+        check(
+            &bomb,
+            Err(PhotoError::TooManyDecodedBytes {
+                width: 10,
+                height: 10,
+                bytes_per_pixel: 8,
+                decoded: 800,
+                max: 300,
+            }),
+        );
         check(
             &jpeg,
             Err(PhotoError::BadDimensions {

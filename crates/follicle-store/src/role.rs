@@ -12,13 +12,15 @@
 //! | run a recall (every client who received a batch) | ✓ | ✓ | |
 //! | export a client's whole record (records, photos, audit trail) | ✓ | ✓ | |
 //! | read the audit log | ✓ | | |
+//! | see the clinic's users | ✓ | ✓ | |
 //! | manage users | ✓ | | |
 //! | edit clinic settings (settings file, retention) | ✓ | | |
 //! | back up the database | ✓ | | |
 //!
 //! Why: the front desk books and greets clients, so it needs their contact details and the
 //! diary, but health data (the medical questionnaire inside a consultation, session logs,
-//! photos) is special-category data under GDPR and stays with the people who treat.
+//! photos, and a client's free-text notes, which the front desk gets blank) is
+//! special-category data under GDPR and stays with the people who treat.
 //! A client asks the people who treat them for their record, so practitioners may export it;
 //! seeing who looked at it is the data controller's (the owner's) business.
 
@@ -62,6 +64,8 @@ pub enum Action {
     ExportClient,
     /// Read the audit log.
     ViewAuditLog,
+    /// List the clinic's users (who works here, their emails and roles).
+    ViewUsers,
     /// Add users and change their roles.
     ManageUsers,
     /// Change the clinic's settings.
@@ -108,6 +112,7 @@ impl Role {
                     | ManagePigments
                     | RunRecall
                     | ExportClient
+                    | ViewUsers
             ),
             Role::FrontDesk => matches!(action, ViewClients | EditClients | ManageAppointments),
         }
@@ -116,7 +121,7 @@ impl Role {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewClients,
         Action::EditClients,
         Action::DeleteClients,
@@ -127,6 +132,7 @@ impl Action {
         Action::RunRecall,
         Action::ExportClient,
         Action::ViewAuditLog,
+        Action::ViewUsers,
         Action::ManageUsers,
         Action::EditSettings,
         Action::Backup,
@@ -145,6 +151,7 @@ impl Action {
             Action::RunRecall => "run a recall",
             Action::ExportClient => "export a client's record",
             Action::ViewAuditLog => "read the audit log",
+            Action::ViewUsers => "see the clinic's users",
             Action::ManageUsers => "manage users",
             Action::EditSettings => "edit clinic settings",
             Action::Backup => "back up the database",
@@ -199,6 +206,7 @@ mod tests {
             (RunRecall, "OP"),
             (ExportClient, "OP"),
             (ViewAuditLog, "O"),
+            (ViewUsers, "OP"),
             (ManageUsers, "O"),
             (EditSettings, "O"),
             (Backup, "O"),

@@ -134,7 +134,15 @@ pub async fn clinic_with_owner_users_and_roles(store: &Store) {
             }
         );
     }
-    let users = store.list_users(&c.front_desk).await.unwrap();
+    // The front desk does not see who works at the clinic (issue 11).
+    assert_err!(
+        store.list_users(&c.front_desk).await,
+        StoreError::Forbidden {
+            action: Action::ViewUsers,
+            ..
+        }
+    );
+    let users = store.list_users(&c.practitioner).await.unwrap();
     assert_eq!(users.len(), 3);
     assert!(users.iter().all(|u| u.clinic_id == c.owner.clinic_id()));
 
@@ -157,7 +165,7 @@ pub async fn clinic_with_owner_users_and_roles(store: &Store) {
     assert_eq!(demoted.role, Role::Practitioner);
 
     // The front desk sees clients, not clinical records; settings are the owner's.
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     assert_err!(
         store.consultations(&c.front_desk, client.id).await,
         StoreError::Forbidden {
@@ -307,70 +315,231 @@ pub async fn login_sessions_lookup_expire_revoke(store: &Store) {
     assert!(store.purge_expired(now).await.unwrap() >= 3);
 }
 
-pub async fn failed_logins_are_rate_limited(store: &Store) {
-    let c = clinic(store, "Limits").await;
-    let max = StoreOptions::default().max_failed_logins;
-    // The start of a 15-minute window, so all attempts below fall in it.
-    let start = datetime!(2026-11-21 09:00:00 UTC);
-    for n in 1..=max {
+/// Sign-in throttling (issue 11): the number of passwords actually checked is bounded per
+/// account across addresses, per address across accounts and under concurrency, and the
+/// owner's own browser is not slowed down by a stranger. Prints the figures (`--nocapture`).
+pub async fn signin_throttling_bounds_guesses(store: &Store) {
+    let c = clinic(store, "Throttle").await;
+    let limits = SigninLimits::default();
+    let checks = || store.signin_password_checks();
+    let alerts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    store.on_signin_throttled({
+        let alerts = alerts.clone();
+        move |a: SigninAlert| alerts.lock().unwrap().push(a)
+    });
+
+    // The owner signs in from their browser, which is given a device cookie.
+    let t0 = datetime!(2026-11-21 09:00:00 UTC);
+    let session = store
+        .login_from(&c.owner_email, PASSWORD, "192.0.2.1", None, t0)
+        .await
+        .unwrap();
+    let device = store.remember_device(&session.actor, None).await.unwrap();
+    assert_eq!(
+        store
+            .remember_device(&session.actor, Some(&device))
+            .await
+            .unwrap(),
+        device,
+        "a known device keeps its cookie"
+    );
+
+    // 1 address × 60 accounts at one instant: the address's free attempts are checked.
+    let t1 = t0 + Duration::minutes(1);
+    let before = checks();
+    for n in 0..60 {
+        let outcome = store
+            .login_from(
+                &format!("guess{n}@clinic.example"),
+                "wrong password!",
+                "203.0.113.1",
+                None,
+                t1,
+            )
+            .await;
         assert_err!(
-            store
-                .login(&c.owner_email, "wrong password!", "198.51.100.7", start)
-                .await,
-            StoreError::Unauthenticated
-        );
-        assert_eq!(
-            store
-                .failed_logins(&c.owner_email, "198.51.100.7", start)
-                .await
-                .unwrap(),
-            n
+            outcome,
+            StoreError::Unauthenticated | StoreError::RateLimited { .. }
         );
     }
-    // Now even the right password is refused, until the window ends.
-    let later = start + Duration::minutes(10);
+    let one_address = checks() - before;
+    assert_eq!(one_address, limits.address.free_attempts as u64);
+
+    // 20 addresses × 1 account at one instant: the account's free attempts are checked.
+    let t2 = t0 + Duration::minutes(2);
+    let before = checks();
+    for n in 0..60 {
+        let outcome = store
+            .login_from(
+                &c.owner_email,
+                "wrong password!",
+                &format!("198.51.100.{}", n % 20),
+                None,
+                t2,
+            )
+            .await;
+        assert_err!(
+            outcome,
+            StoreError::Unauthenticated | StoreError::RateLimited { .. }
+        );
+    }
+    let twenty_addresses = checks() - before;
+    assert_eq!(twenty_addresses, limits.account.free_attempts as u64);
+    assert_eq!(alerts.lock().unwrap().len(), 1, "the owner is told once");
+
+    // The owner, from their browser, is not slowed down: right away, even with the right
+    // password and even from one of the attacker's addresses.
+    assert!(
+        store
+            .login_from(&c.owner_email, PASSWORD, "198.51.100.3", Some(&device), t2)
+            .await
+            .is_ok()
+    );
+    // The same device keeps its own limit: a stolen cookie is no skeleton key.
+    for _ in 0..limits.device.free_attempts {
+        let _ = store
+            .login_from(
+                &c.owner_email,
+                "wrong password!",
+                "198.51.100.3",
+                Some(&device),
+                t2,
+            )
+            .await;
+    }
     assert_err!(
-        store.login(&c.owner_email, PASSWORD, "198.51.100.7", later).await,
-        StoreError::RateLimited {
-            retry_after_seconds: 300
+        store
+            .login_from(&c.owner_email, PASSWORD, "198.51.100.3", Some(&device), t2)
+            .await,
+        StoreError::RateLimited { .. }
+    );
+    // Without the device, the account waits its delay; then the right password gets in,
+    // and starts the account over.
+    let victim = clinic(store, "Throttle victim").await;
+    let t3 = t0 + Duration::minutes(3);
+    for n in 0..10 {
+        let _ = store
+            .login_from(
+                &victim.owner_email,
+                "wrong password!",
+                &format!("192.0.2.{}", 100 + n),
+                None,
+                t3,
+            )
+            .await;
+    }
+    match store
+        .login_from(&victim.owner_email, PASSWORD, "192.0.2.200", None, t3)
+        .await
+    {
+        Err(StoreError::RateLimited { retry_after_seconds }) => {
+            assert!(retry_after_seconds <= limits.account.max_delay_ms / 1000);
+            let later = t3 + Duration::seconds(retry_after_seconds);
+            assert!(
+                store
+                    .login_from(&victim.owner_email, PASSWORD, "192.0.2.200", None, later)
+                    .await
+                    .is_ok()
+            );
         }
-    );
-    // Another address is counted apart; the next window starts at zero.
+        other => panic!("expected a delay, got {:?}", other.map(|_| ())),
+    }
+
+    // 100 concurrent guesses at one account from 100 addresses: the free attempts at most.
+    let target = clinic(store, "Throttle concurrent").await;
+    let t4 = t0 + Duration::minutes(4);
+    let before = checks();
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..100 {
+        let (store, email) = (store.clone(), target.owner_email.clone());
+        guesses.spawn(async move {
+            store
+                .login_from(
+                    &email,
+                    "wrong password!",
+                    &format!("10.9.{}.{}", n / 200, n % 200),
+                    None,
+                    t4,
+                )
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(outcome) = guesses.join_next().await {
+        assert_err!(
+            outcome.unwrap(),
+            StoreError::Unauthenticated | StoreError::RateLimited { .. } | StoreError::Busy { .. }
+        );
+    }
+    let concurrent = checks() - before;
     assert!(
-        store
-            .login(&c.owner_email, PASSWORD, "198.51.100.8", later)
-            .await
-            .is_ok()
+        concurrent <= limits.account.free_attempts as u64,
+        "{concurrent} checked"
     );
-    let next = start + Duration::minutes(15);
-    assert_eq!(
-        store
-            .failed_logins(&c.owner_email, "198.51.100.7", next)
-            .await
-            .unwrap(),
-        0
+
+    // A whole window of guessing, one attempt a second from 1 and from 20 addresses: the
+    // account's schedule (5 free, then 1, 2, 4 … 256 s apart, then every 300 s: 15 in 900 s)
+    // bounds what is checked; an address's own delays may refuse a few more.
+    let mut per_window = Vec::new();
+    for (k, addresses) in [1, 20].into_iter().enumerate() {
+        let slow = clinic(store, "Throttle window").await;
+        let start = t0 + Duration::hours(1 + k as i64);
+        let before = checks();
+        for s in 0..900 {
+            let _ = store
+                .login_from(
+                    &slow.owner_email,
+                    "wrong password!",
+                    &format!("172.16.{k}.{}", s % addresses),
+                    None,
+                    start + Duration::seconds(s),
+                )
+                .await;
+        }
+        let checked = checks() - before;
+        assert!(
+            (10..=15).contains(&checked),
+            "{checked} checked from {addresses} addresses"
+        );
+        per_window.push(checked);
+    }
+    let t5 = t0 + Duration::hours(3);
+
+    println!("| scenario | passwords checked |");
+    println!("|---|---|");
+    println!("| 1 address × 60 accounts, one instant | {one_address} |");
+    println!("| 20 addresses × 1 account, one instant | {twenty_addresses} |");
+    println!("| 100 concurrent guesses × 1 account | {concurrent} |");
+    println!(
+        "| 1 account, one guess a second from 1 address, 15 minutes | {} |",
+        per_window[0]
     );
-    assert!(
-        store
-            .login(&c.owner_email, PASSWORD, "198.51.100.7", next)
-            .await
-            .is_ok()
+    println!(
+        "| 1 account, one guess a second from 20 addresses, 15 minutes | {} |",
+        per_window[1]
     );
+
     // Any text counts as an address or email, and never fails.
-    assert_eq!(
+    assert_err!(
         store
-            .record_failed_login("\0odd\u{1F600}", &"x".repeat(5000), start)
-            .await
-            .unwrap(),
-        1
+            .login_from("\0odd\u{1F600}", "x", &"x".repeat(5000), Some("\0"), t5)
+            .await,
+        StoreError::Unauthenticated | StoreError::RateLimited { .. }
     );
+    assert!(store.purge_expired(t5 + Duration::days(1)).await.unwrap() > 0);
 }
 
 pub async fn clients_crud_and_search(store: &Store) {
     let c = clinic(store, "Clients").await;
-    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let sam = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     assert_eq!(sam.email, "sam.olafsson@example.com");
     assert_eq!(store.client(&c.practitioner, sam.id).await.unwrap(), sam);
+    // The front desk sees the contact details, not the notes (issue 11).
+    let at_the_desk = store.client(&c.front_desk, sam.id).await.unwrap();
+    assert_eq!(
+        (at_the_desk.notes.as_str(), at_the_desk.phone.as_str()),
+        ("", sam.phone.as_str())
+    );
     let kim = store
         .create_client(
             &c.front_desk,
@@ -470,7 +639,16 @@ pub async fn clients_crud_and_search(store: &Store) {
             other => panic!("{field}: expected Invalid, got {other:?}"),
         }
     }
-    assert_eq!(store.client(&c.owner, sam.id).await.unwrap(), updated);
+    // The owner sees the notes the front desk's edit kept.
+    let seen = store.client(&c.owner, sam.id).await.unwrap();
+    assert_eq!(seen.notes, sam.notes);
+    assert_eq!(
+        Client {
+            notes: String::new(),
+            ..seen
+        },
+        updated
+    );
 
     // Delete: only owners, only without records.
     assert_err!(
@@ -499,7 +677,7 @@ pub async fn clients_crud_and_search(store: &Store) {
 
 pub async fn consultations_are_versioned(store: &Store) {
     let c = clinic(store, "Consultations").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let (first, none) = store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -619,7 +797,7 @@ pub async fn consultations_are_versioned(store: &Store) {
 /// design that cannot be kept keeps nothing.
 pub async fn consultation_and_design_are_one_write(store: &Store) {
     let c = clinic(store, "One write").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let new = consultation(client.id, "V");
     let design = NewDesign {
         plan: Some(new.plan.clone()),
@@ -674,7 +852,7 @@ pub async fn consultation_and_design_are_one_write(store: &Store) {
 /// field, the value and the versions this build reads.
 pub async fn old_records_still_load(store: &Store) {
     let c = clinic(store, "Old rows").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let plan: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/consultation_v0_plan.json")).unwrap();
     let client_file = include_str!("fixtures/consultation_v0_client.toml");
@@ -755,7 +933,7 @@ pub(crate) fn new_design(client_id: Uuid, consultation_id: Option<Uuid>, seed: u
 
 pub async fn designs_are_versioned(store: &Store) {
     let c = clinic(store, "Designs").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let consult = store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -797,7 +975,7 @@ pub async fn designs_are_versioned(store: &Store) {
 
 pub async fn appointments_book_and_change(store: &Store) {
     let c = clinic(store, "Diary").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let at = datetime!(2026-12-01 10:00:00.123 +01:00);
     let booked = store
         .book_appointment(
@@ -937,7 +1115,7 @@ pub(crate) fn session(
 pub async fn sessions_batches_expiry_and_recall(store: &Store) {
     let c = clinic(store, "Sessions and pigments").await;
     let p = pigments(store, &c.practitioner).await;
-    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let sam = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let kim = store
         .create_client(
             &c.front_desk,
@@ -1143,7 +1321,7 @@ pub fn has_gps(bytes: &[u8]) -> bool {
 
 pub async fn photos_are_stored_without_metadata(store: &Store) {
     let c = clinic(store, "Photos").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let consent = store
         .record_consent(
             &c.practitioner,
@@ -1228,7 +1406,7 @@ pub async fn another_clinic_finds_nothing(store: &Store) {
     let a = clinic(store, "Clinic A").await;
     let b = clinic(store, "Clinic B").await;
     let p = pigments(store, &a.practitioner).await;
-    let client = store.create_client(&a.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&a.practitioner, &new_sam()).await.unwrap();
     let consult = store
         .add_consultation(&a.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -1421,7 +1599,7 @@ pub async fn audit_log_records_who_did_what(store: &Store) {
 pub async fn export_has_the_whole_record(store: &Store) {
     let c = clinic(store, "Export").await;
     let p = pigments(store, &c.owner).await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
@@ -1472,7 +1650,7 @@ pub async fn export_has_the_whole_record(store: &Store) {
 
 pub async fn backup_copies_the_database(store: &Store) {
     let c = clinic(store, "Backup").await;
-    let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let client = store.create_client(&c.practitioner, &new_sam()).await.unwrap();
     let dir = crate::support::temp_dir();
     let copy = dir.join("backup.db");
     match store.backend() {

@@ -78,6 +78,106 @@ fn png_loses_text_exif_and_time_chunks() {
     assert_eq!(decode(&stripped.bytes), image);
 }
 
+/// A JPEG or PNG segment/chunk helper: marker or kind, then data.
+fn jpeg_segment(marker: u8, data: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend_from_slice(&((data.len() + 2) as u16).to_be_bytes());
+    s.extend_from_slice(data);
+    s
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend_from_slice(kind);
+    c.extend_from_slice(data);
+    c.extend_from_slice(&[0, 0, 0, 0]);
+    c
+}
+
+fn contains(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Issue 11: text hidden in an ICC profile, in the Adobe segment, in a second JFIF segment
+/// or in a private PNG chunk does not survive; the pixels do.
+#[test]
+fn only_what_decoding_needs_is_kept() {
+    let original = jpeg_with_gps();
+    let mut jpeg = original[..2].to_vec();
+    jpeg.extend(jpeg_segment(
+        0xE0,
+        b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00Patient Sam ICC",
+    ));
+    jpeg.extend(jpeg_segment(0xE0, b"JFIF\0\x01\x02 second JFIF: Patient Sam"));
+    jpeg.extend(jpeg_segment(
+        0xE2,
+        b"ICC_PROFILE\0\x01\x01desc Patient Sam, Dr Who",
+    ));
+    jpeg.extend(jpeg_segment(
+        0xEE,
+        b"Adobe\x00\x64\x00\x00\x00\x00\x01Patient Sam",
+    ));
+    jpeg.extend(jpeg_segment(0xEB, b"JP private: Patient Sam"));
+    jpeg.extend_from_slice(&original[2..]);
+    let stripped = strip_metadata(&jpeg).unwrap();
+    assert!(!contains(&stripped, b"Patient Sam"));
+    assert!(!contains(&stripped, b"ICC_PROFILE"));
+    assert_eq!(decode(&stripped), decode(&original));
+    assert_eq!(
+        strip_metadata(&stripped).unwrap(),
+        stripped,
+        "stripping twice changes nothing"
+    );
+
+    let image = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 90]));
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut with_text = png[..33].to_vec();
+    with_text.extend(png_chunk(b"iCCP", b"Patient Sam profile\0\0zzz"));
+    with_text.extend(png_chunk(b"prVt", b"Patient Sam private"));
+    with_text.extend(png_chunk(b"bKGD", b"\0\0\0\0\0\0"));
+    with_text.extend_from_slice(&png[33..]);
+    let stripped = strip_metadata(&with_text).unwrap();
+    assert!(!contains(&stripped, b"Patient Sam"));
+    assert_eq!(stripped, png);
+    assert_eq!(decode(&stripped), image);
+}
+
+/// Issue 11: a 95 KB 16-bit PNG that decodes to 392 MB passed the pixel cap; the decoded
+/// bytes are counted now, from the header.
+#[test]
+fn a_sixteen_bit_png_bomb_is_refused() {
+    let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
+    // 7000 × 7000 = 49 megapixels (under the pixel cap) of 16-bit RGBA = 392 MB.
+    let mut ihdr = 7000u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&7000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
+    bomb.extend(png_chunk(b"IHDR", &ihdr));
+    bomb.extend(png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00]));
+    bomb.extend(png_chunk(b"IEND", b""));
+    let limits = PhotoLimits::default();
+    assert!(7000 * 7000 <= limits.max_pixels);
+    assert_eq!(
+        strip_metadata_with(&bomb, &limits).unwrap_err(),
+        PhotoError::TooManyDecodedBytes {
+            width: 7000,
+            height: 7000,
+            bytes_per_pixel: 8,
+            decoded: 392_000_000,
+            max: limits.max_decoded_bytes,
+        }
+    );
+    // The same picture at 8 bits a sample fits.
+    let mut fits = bomb.clone();
+    fits[8 + 8 + 8] = 8;
+    assert!(!matches!(
+        strip_metadata_with(&fits, &limits),
+        Err(PhotoError::TooManyDecodedBytes { .. })
+    ));
+}
+
 #[test]
 fn refuses_other_formats_too_big_files_and_too_many_pixels() {
     let jpeg = jpeg_with_gps();

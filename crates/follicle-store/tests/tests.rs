@@ -41,7 +41,7 @@ macro_rules! contract {
 contract!(
     clinic_with_owner_users_and_roles,
     login_sessions_lookup_expire_revoke,
-    failed_logins_are_rate_limited,
+    signin_throttling_bounds_guesses,
     clients_crud_and_search,
     consultations_are_versioned,
     consultation_and_design_are_one_write,

@@ -115,11 +115,22 @@ pub(crate) fn drawing_error(e: follicle_pattern::PatternError) -> ApiError {
 }
 
 /// Generates a pattern off the async threads (a full scalp takes tens of milliseconds).
+///
+/// Runs under [`crate::limits::heavy`]: when that is full the answer is 503 at once; a
+/// request dropped while it waits never starts its work.
 pub async fn pattern(request: PatternRequest) -> ApiResult<Pattern> {
-    tokio::task::spawn_blocking(move || generate(&request))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::invalid("design", e.to_string()))
+    let permit = crate::limits::heavy().acquire().await?;
+    let cancelled = crate::limits::Cancelled::default();
+    let _cancel = cancelled.on_drop();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        if cancelled.is_set() {
+            return Err(ApiError::busy("the request was gone before its work began", 1));
+        }
+        generate(&request).map_err(|e| ApiError::invalid("design", e.to_string()))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// How to draw a preview.
@@ -170,7 +181,18 @@ pub async fn preview_png(
     args: &PreviewArgs,
 ) -> ApiResult<Vec<u8>> {
     let (view, moment, size) = args.parse(pattern.sessions)?;
+    // Under the heavy-work limit; the permit goes with the work, so a render still running
+    // after its request was dropped keeps counting. A request gone before the render, or
+    // between the render and the PNG encoding, stops there.
+    let permit = crate::limits::heavy().acquire().await?;
+    let cancelled = crate::limits::Cancelled::default();
+    let _cancel = cancelled.on_drop();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let gone = || ApiError::busy("the request was gone; the preview was stopped", 1);
+        if cancelled.is_set() {
+            return Err(gone());
+        }
         let settings = look.render_settings();
         let scene = Scene {
             pattern: &pattern,
@@ -182,6 +204,9 @@ pub async fn preview_png(
         let image = scene
             .render(view, &moment, size, size)
             .map_err(|e| ApiError::invalid("preview", e.to_string()))?;
+        if cancelled.is_set() {
+            return Err(gone());
+        }
         to_png(&image).map_err(ApiError::internal)
     })
     .await

@@ -6,7 +6,8 @@
 //! [server]
 //! listen = "127.0.0.1:8080"
 //! secure_cookies = true          # cookies only over HTTPS (and http://localhost)
-//! trust_forwarded_for = false    # behind a load balancer: take the client's address from X-Forwarded-For
+//! trusted_proxies = []           # proxies whose X-Forwarded-For is believed ("10.0.0.0/8", "127.0.0.1");
+//!                                # the client is the right-most entry that is not one of them
 //! max_json_bytes = 1048576
 //! request_timeout_seconds = 60
 //! settings_cache_seconds = 5     # how soon a settings change reaches the other app servers
@@ -17,6 +18,24 @@
 //!                                # (sign-out on another app server takes effect here within it)
 //! worker_threads = 0             # async worker threads; 0 for one per core
 //! blocking_threads = 4           # threads for patterns, previews, password checks; more wait
+//! max_connections = 8192         # open connections at most; more wait in the kernel's queue
+//! header_read_timeout_seconds = 10  # a request's headers must arrive within this (slow-header attacks)
+//! body_read_timeout_seconds = 30 # …and its body within this
+//! hsts_seconds = 0               # behind TLS: Strict-Transport-Security max-age (0: not sent)
+//!
+//! [limits]                       # expensive work: at once, waiting, per user (more: 503/429 + Retry-After)
+//! password_checks_at_once = 2    # argon2 checks (~19 MiB, ~50 ms each)
+//! password_checks_waiting = 32
+//! signins_at_once = 64           # sign-ins being handled (database counters + check)
+//! signins_waiting = 256
+//! heavy_at_once = 2              # pattern generations, previews, renders (up to ~50 MiB each)
+//! heavy_waiting = 8
+//! heavy_per_user = 2             # one user's heavy requests running or waiting
+//! account_free_attempts = 5      # sign-ins to one account without delay, then 1 s doubling…
+//! account_max_delay_seconds = 300  # …up to this
+//! address_free_attempts = 20     # sign-ins from one address (any account), then 1 s doubling…
+//! address_max_delay_seconds = 60 # …up to this
+//! signins_per_minute = 600       # from everyone together (browsers with a device cookie aside)
 //!
 //! [database]
 //! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
@@ -62,6 +81,73 @@ pub struct ServerConfig {
     pub mail: MailConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Limits on expensive work and sign-in attempts.
+    pub limits: LimitsConfig,
+}
+
+/// The `[limits]` section: how much expensive work runs at once, how much may wait, and how
+/// sign-in attempts slow down. Beyond them a request is answered at once, 503 (the server
+/// is busy) or 429 (this user, account or address), with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// argon2 password checks and hashes at once in this process (each ~19 MiB).
+    pub password_checks_at_once: usize,
+    /// argon2 work waiting for one of those.
+    pub password_checks_waiting: usize,
+    /// Sign-in requests being handled at once (their database counters, then the check).
+    pub signins_at_once: usize,
+    /// Sign-in requests waiting for one of those.
+    pub signins_waiting: usize,
+    /// Pattern generations, previews and renders at once (a 2048-px preview holds ~50 MiB).
+    pub heavy_at_once: usize,
+    /// …and waiting.
+    pub heavy_waiting: usize,
+    /// One user's heavy requests running or waiting at once; more are 429.
+    pub heavy_per_user: usize,
+    /// Sign-ins to one account (from any address) without a delay; then 1 s, doubling.
+    pub account_free_attempts: i64,
+    /// The longest delay between attempts on one account, seconds.
+    pub account_max_delay_seconds: i64,
+    /// Sign-ins from one address (to any account) without a delay; then 1 s, doubling.
+    pub address_free_attempts: i64,
+    /// The longest delay between attempts from one address, seconds.
+    pub address_max_delay_seconds: i64,
+    /// Sign-in attempts a minute from everyone together (a browser showing the device
+    /// cookie of the account it signs in to is not counted); 0 for no limit.
+    pub signins_per_minute: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        LimitsConfig {
+            password_checks_at_once: 2,
+            password_checks_waiting: 32,
+            signins_at_once: 64,
+            signins_waiting: 256,
+            heavy_at_once: 2,
+            heavy_waiting: 8,
+            heavy_per_user: 2,
+            account_free_attempts: 5,
+            account_max_delay_seconds: 300,
+            address_free_attempts: 20,
+            address_max_delay_seconds: 60,
+            signins_per_minute: 600,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The store's sign-in limits from these.
+    pub fn signin(&self) -> follicle_store::SigninLimits {
+        let mut s = follicle_store::SigninLimits::default();
+        s.account.free_attempts = self.account_free_attempts;
+        s.account.max_delay_ms = self.account_max_delay_seconds * 1000;
+        s.address.free_attempts = self.address_free_attempts;
+        s.address.max_delay_ms = self.address_max_delay_seconds * 1000;
+        s.everyone_per_minute = self.signins_per_minute;
+        s
+    }
 }
 
 /// The `[server]` section.
@@ -73,9 +159,12 @@ pub struct HttpConfig {
     /// Mark cookies `Secure` (sent over HTTPS and to `localhost` only). Turn off only for a
     /// plain-HTTP test host that is not `localhost`.
     pub secure_cookies: bool,
-    /// Take the client's address (for the sign-in rate limit) from the first
-    /// `X-Forwarded-For` entry: only behind a proxy that sets it.
-    pub trust_forwarded_for: bool,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed. The client's
+    /// address (for sign-in limits) is then the right-most entry that is not a trusted proxy;
+    /// a request from anywhere else is taken from its own connection, whatever it says.
+    pub trusted_proxies: Vec<String>,
+    /// Replaced by `trusted_proxies` (it trusted the first entry, which the client writes).
+    pub trust_forwarded_for: Option<bool>,
     /// Largest JSON body, bytes.
     pub max_json_bytes: usize,
     /// Requests taking longer are answered 408.
@@ -98,6 +187,16 @@ pub struct HttpConfig {
     /// Threads for blocking work (pattern generation and encoding, previews, password
     /// hashing); more such requests wait for one. Each holds its work's memory.
     pub blocking_threads: usize,
+    /// Open connections at most; further ones wait in the kernel's queue until one closes.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this many seconds of the connection opening
+    /// (or going idle); a slow-header client is disconnected.
+    pub header_read_timeout_seconds: u64,
+    /// A request's body must arrive within this many seconds; else 408.
+    pub body_read_timeout_seconds: u64,
+    /// `Strict-Transport-Security: max-age=…` when served over TLS (by this server's proxy);
+    /// 0 sends none.
+    pub hsts_seconds: u64,
 }
 
 impl Default for HttpConfig {
@@ -105,7 +204,8 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: "127.0.0.1:8080".into(),
             secure_cookies: true,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            trust_forwarded_for: None,
             max_json_bytes: 1 << 20,
             request_timeout_seconds: 60,
             settings_cache_seconds: 5,
@@ -115,6 +215,10 @@ impl Default for HttpConfig {
             session_cache_seconds: 5,
             worker_threads: 0,
             blocking_threads: 4,
+            max_connections: 8192,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            hsts_seconds: 0,
         }
     }
 }
@@ -323,6 +427,8 @@ impl ServerConfig {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies")
                 .source(Some(vars)),
         );
         let config: ServerConfig = builder
@@ -385,6 +491,65 @@ impl ServerConfig {
             return Err(ConfigError(format!(
                 "server.blocking_threads: expected 1 to 1024, got {}",
                 self.server.blocking_threads
+            )));
+        }
+        if self.server.trust_forwarded_for.is_some() {
+            return Err(ConfigError(
+                "server.trust_forwarded_for: replaced by server.trusted_proxies, the addresses of the proxies whose X-Forwarded-For to believe".into(),
+            ));
+        }
+        for proxy in &self.server.trusted_proxies {
+            if crate::extract::IpBlock::parse(proxy).is_none() {
+                return Err(ConfigError(format!(
+                    "server.trusted_proxies: expected addresses or CIDR blocks such as 10.0.0.0/8, got {proxy:?}"
+                )));
+            }
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            return Err(ConfigError(format!(
+                "server.max_connections: expected 1 to 1000000, got {}",
+                self.server.max_connections
+            )));
+        }
+        for (key, value) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "server.body_read_timeout_seconds",
+                self.server.body_read_timeout_seconds,
+            ),
+        ] {
+            if !(1..=3600).contains(&value) {
+                return Err(ConfigError(format!("{key}: expected 1 to 3600, got {value}")));
+            }
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.password_checks_at_once", l.password_checks_at_once),
+            ("limits.signins_at_once", l.signins_at_once),
+            ("limits.heavy_at_once", l.heavy_at_once),
+            ("limits.heavy_per_user", l.heavy_per_user),
+        ] {
+            if !(1..=4096).contains(&value) {
+                return Err(ConfigError(format!("{key}: expected 1 to 4096, got {value}")));
+            }
+        }
+        for (key, value) in [
+            ("limits.account_free_attempts", l.account_free_attempts),
+            ("limits.address_free_attempts", l.address_free_attempts),
+            ("limits.account_max_delay_seconds", l.account_max_delay_seconds),
+            ("limits.address_max_delay_seconds", l.address_max_delay_seconds),
+        ] {
+            if !(1..=86_400).contains(&value) {
+                return Err(ConfigError(format!("{key}: expected 1 to 86400, got {value}")));
+            }
+        }
+        if !(0..=1_000_000).contains(&l.signins_per_minute) {
+            return Err(ConfigError(format!(
+                "limits.signins_per_minute: expected 0 (no limit) to 1000000, got {}",
+                l.signins_per_minute
             )));
         }
         if self.storage.photos == PhotoStorage::S3 && self.storage.s3_bucket.trim().is_empty() {
@@ -452,6 +617,23 @@ mod tests {
         assert!(e.to_string().contains("max_json_bytes"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__DATABASE__AUDIT_FLUSH_MS", "0")])).unwrap_err();
         assert!(e.to_string().contains("database.audit_flush_ms"), "{e}");
+        let e = ServerConfig::load(
+            None,
+            env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.1,everyone")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("server.trusted_proxies"), "{e}");
+        let c = ServerConfig::load(
+            None,
+            env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,::1")]),
+        )
+        .unwrap();
+        assert_eq!(c.server.trusted_proxies, ["10.0.0.0/8", "::1"]);
+        let e =
+            ServerConfig::load(None, env(&[("FOLLICLE__SERVER__TRUST_FORWARDED_FOR", "true")])).unwrap_err();
+        assert!(e.to_string().contains("trusted_proxies"), "{e}");
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__LIMITS__HEAVY_AT_ONCE", "0")])).unwrap_err();
+        assert!(e.to_string().contains("limits.heavy_at_once"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__BLOCKING_THREADS", "0")])).unwrap_err();
         assert!(e.to_string().contains("server.blocking_threads"), "{e}");
     }

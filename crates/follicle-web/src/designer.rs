@@ -358,9 +358,13 @@ pub async fn edit(
         release: input.release,
         request,
     };
-    let bytes = tokio::task::spawn_blocking(move || compute(&session, edit, plan.as_deref()))
-        .await
-        .map_err(ApiError::internal)??;
+    let permit = crate::limits::heavy().acquire().await?;
+    let bytes = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        compute(&session, edit, plan.as_deref())
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(([(header::CONTENT_TYPE, binary::MEDIA_TYPE)], bytes).into_response())
 }
 

@@ -157,7 +157,7 @@ impl From<StoreError> for ApiError {
                 let mut e = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
-                    format!("too many failed sign-ins; try again in {retry_after_seconds} s"),
+                    format!("too many sign-in attempts; the next one is checked in {retry_after_seconds} s"),
                 );
                 e.detail.retry_after_seconds = Some(retry_after_seconds);
                 e
@@ -169,6 +169,9 @@ impl From<StoreError> for ApiError {
             StoreError::SecondFactorRequired { .. } => {
                 ApiError::unauthenticated("a second factor is required: POST /auth/second-factor")
             }
+            StoreError::Busy { retry_after_seconds } => {
+                ApiError::busy("the server is busy; try again shortly", retry_after_seconds)
+            }
             StoreError::Photo(e @ PhotoError::TooLarge { .. }) => {
                 let mut e = ApiError::invalid("photo", e.to_string());
                 e.status = StatusCode::PAYLOAD_TOO_LARGE;
@@ -178,6 +181,28 @@ impl From<StoreError> for ApiError {
             StoreError::Photo(e) => ApiError::invalid("photo", e.to_string()),
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl ApiError {
+    /// 503 `busy` with `Retry-After`: too much of this work is running and waiting.
+    pub fn busy(message: impl Into<String>, retry_after_seconds: i64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message);
+        e.detail.retry_after_seconds = Some(retry_after_seconds);
+        e
+    }
+
+    /// 429 `rate_limited` with `Retry-After`: this caller has too much going on.
+    pub fn rate_limited(message: impl Into<String>, retry_after_seconds: i64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+        e.detail.retry_after_seconds = Some(retry_after_seconds);
+        e
+    }
+}
+
+impl From<follicle_store::limit::Busy> for ApiError {
+    fn from(busy: follicle_store::limit::Busy) -> ApiError {
+        ApiError::busy(busy.to_string(), busy.retry_after_seconds)
     }
 }
 

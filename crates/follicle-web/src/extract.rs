@@ -2,7 +2,7 @@
 //! instead of axum's plain-text rejections: [`JsonBody`], [`Id`], [`QueryArgs`], and the
 //! signed-in user, [`SignedIn`], which also checks the CSRF token.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
@@ -20,6 +20,9 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "follicle_session";
 /// The CSRF cookie's name (readable by the page's scripts; not a secret on its own).
 pub const CSRF_COOKIE: &str = "follicle_csrf";
+/// The device cookie's name: set at a sign-in, it lets this browser's next sign-ins to the
+/// same account past a stranger's guessing (see `follicle_store::SigninLimits`).
+pub const DEVICE_COOKIE: &str = "follicle_device";
 /// The header a cookie-authenticated unsafe request carries the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -108,8 +111,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryArgs<T> {
     }
 }
 
-/// The caller's address, for the sign-in rate limit: the socket's peer, or the first
-/// `X-Forwarded-For` entry when `server.trust_forwarded_for` is on.
+/// The caller's address, for the sign-in limits: the socket's peer; when that peer is one of
+/// `server.trusted_proxies`, the right-most `X-Forwarded-For` entry that is not a trusted
+/// proxy (entries to its left were written by the client or by proxies nobody vouches for).
 #[derive(Debug, Clone)]
 pub struct PeerAddr(pub String);
 
@@ -117,21 +121,86 @@ impl FromRequestParts<AppState> for PeerAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if state.config().server.trust_forwarded_for
-            && let Some(first) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-        {
-            return Ok(PeerAddr(first.trim().to_owned()));
-        }
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned());
-        Ok(PeerAddr(peer))
+            .map(|ConnectInfo(addr)| addr.ip());
+        let Some(peer) = peer else {
+            return Ok(PeerAddr("unknown".to_owned()));
+        };
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        Ok(PeerAddr(
+            client_address(peer, &forwarded, &state.config().server.trusted_proxies).to_string(),
+        ))
+    }
+}
+
+/// The client of a request that came from `peer` with these `X-Forwarded-For` entries (in
+/// header order), believing only `trusted` proxies. An entry that is not an address ends the
+/// walk: it is what the first untrusted hop wrote.
+pub fn client_address(peer: IpAddr, forwarded: &[&str], trusted: &[String]) -> String {
+    let blocks: Vec<IpBlock> = trusted.iter().filter_map(|t| IpBlock::parse(t)).collect();
+    let is_trusted = |ip: &IpAddr| blocks.iter().any(|b| b.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let mut client = peer.to_string();
+    for entry in forwarded.iter().rev() {
+        let entry = entry.trim();
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip.to_string(),
+            Ok(ip) => return ip.to_string(),
+            // Not an address: whatever wrote it is not trusted; count it as written.
+            Err(_) => return entry.chars().take(64).collect(),
+        }
+    }
+    client
+}
+
+/// An address or a CIDR block (`10.0.0.0/8`, `::1`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpBlock {
+    network: IpAddr,
+    prefix: u32,
+}
+
+impl IpBlock {
+    /// `None` when the text is neither an address nor a block.
+    pub fn parse(text: &str) -> Option<IpBlock> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u32>().ok()?)),
+            None => (text.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(bits);
+        (prefix <= bits).then_some(IpBlock {
+            network: addr,
+            prefix,
+        })
+    }
+
+    /// Whether `ip` is in the block (an IPv4 address mapped into IPv6 counts as IPv4).
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+            v4 => *v4,
+        };
+        let (a, b, bits) = match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => (u32::from(n) as u128, u32::from(i) as u128, 32),
+            (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
+            _ => return false,
+        };
+        if self.prefix == 0 {
+            return true;
+        }
+        let shift = bits - self.prefix;
+        (a >> shift) == (b >> shift)
     }
 }
 
@@ -204,7 +273,7 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+pub(crate) fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -244,4 +313,44 @@ pub fn csrf_matches(session_token: &str, sent: &str) -> bool {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(peer: &str, forwarded: &[&str], trusted: &[&str], expected: &str) {
+        let trusted: Vec<String> = trusted.iter().map(|t| t.to_string()).collect();
+        assert_eq!(
+            client_address(peer.parse().unwrap(), forwarded, &trusted),
+            expected
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_from_trusted_proxies_only() {
+        // No trusted proxy: the header is ignored.
+        check("203.0.113.5", &["1.2.3.4"], &[], "203.0.113.5");
+        // A stranger sending the header is not a proxy.
+        check("203.0.113.5", &["1.2.3.4"], &["10.0.0.0/8"], "203.0.113.5");
+        // From the proxy: the right-most entry it did not add itself.
+        check(
+            "10.0.0.2",
+            &["6.6.6.6", " 198.51.100.7"],
+            &["10.0.0.0/8"],
+            "198.51.100.7",
+        );
+        // Two trusted hops.
+        check(
+            "10.0.0.2",
+            &["6.6.6.6", "198.51.100.7", "10.1.1.1"],
+            &["10.0.0.0/8"],
+            "198.51.100.7",
+        );
+        // Everything trusted: the left-most.
+        check("::1", &["10.1.1.1"], &["::1", "10.0.0.0/8"], "10.1.1.1");
+        // Junk written by the client beyond the proxy counts as its address.
+        check("127.0.0.1", &["junk"], &["127.0.0.1"], "junk");
+        check("::ffff:10.0.0.2", &["192.0.2.1"], &["10.0.0.0/8"], "192.0.2.1");
+    }
 }

@@ -45,6 +45,8 @@ pub mod designer;
 pub mod error;
 pub mod extract;
 pub mod mail;
+pub mod idempotency;
+pub mod limits;
 pub mod serve;
 pub mod state;
 pub mod studio;
@@ -73,8 +75,13 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::routes();
     let openapi_json = serde_json::to_vec_pretty(&openapi).unwrap_or_default();
     let timeout = Duration::from_secs(state.config().server.request_timeout_seconds.max(1));
+    let body_timeout = Duration::from_secs(state.config().server.body_read_timeout_seconds.max(1));
     // The largest body any route takes is a photo; JSON routes enforce their own smaller limit.
     let body_limit = follicle_store::PhotoLimits::default().max_bytes + 64 * 1024;
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::idempotency,
+    ));
     Router::new()
         .nest(api::PREFIX, api)
         .merge(studio::routes())
@@ -84,9 +91,17 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::not_found("page") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .with_state(state)
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::heavy_per_user,
+        ))
+        .with_state(state.clone())
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -101,7 +116,21 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-async fn security_headers(mut response: Response) -> Response {
+/// The Content-Security-Policy of every answer: scripts, styles, images and requests from this
+/// server only (the studio has no inline scripts, handlers or style attributes), no plugins,
+/// no framing, forms posted here only. `blob:` images are the designer's previews.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    frame-ancestors 'none'; form-action 'self'";
+
+/// Headers on every answer: no sniffing, no framing, the CSP, HSTS when configured (behind
+/// TLS), and `Cache-Control: no-store` on anything that did not say how it may be cached —
+/// pages and answers carry health data, which must not stay in a shared or browser cache.
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: Response,
+) -> Response {
+    let hsts = state.config().server.hsts_seconds;
     let h = response.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -109,5 +138,17 @@ async fn security_headers(mut response: Response) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if hsts > 0
+        && let Ok(v) = HeaderValue::from_str(&format!("max-age={hsts}; includeSubDomains"))
+    {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, v);
+    }
     response
 }

@@ -1,7 +1,6 @@
 //! Running the server: open the store, optionally seed the demo clinic, listen, log, and shut
 //! down gracefully on Ctrl-C or SIGTERM (open requests finish, then the pools close).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use follicle_store::{Blobs, Store, StoreOptions};
@@ -69,6 +68,9 @@ pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
         session_cache_ttl: Duration::from_secs(config.server.session_cache_seconds),
         audit_flush_interval: Duration::from_millis(config.database.audit_flush_ms),
         audit_batch_rows: config.database.audit_batch_rows,
+        signin: config.limits.signin(),
+        password_checks_at_once: config.limits.password_checks_at_once,
+        password_checks_waiting: config.limits.password_checks_waiting,
         ..StoreOptions::default()
     };
     if config.database.max_connections > 0 {
@@ -112,21 +114,23 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     let retention = tokio::spawn(run_retention_every(store.clone(), retention_every));
     tracing::info!(url = %format!("http://{local}/"), "listening");
-    let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!(
-            grace_seconds = grace.as_secs(),
-            "shutting down: finishing open requests"
-        );
-        let _ = stopping_tx.send(true);
-    });
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let server = accept_loop(
+        listener,
+        crate::router(state.clone()),
+        state.config().server.clone(),
+        stopping,
+    );
     // Open requests get the grace period after the signal; then the server stops regardless.
-    let outcome = tokio::select! {
-        served = std::future::IntoFuture::into_future(server) => served,
-        _ = async {
-            let _ = stopping.wait_for(|s| *s).await;
+    let outcome: std::io::Result<()> = tokio::select! {
+        () = server => Ok(()),
+        () = async {
+            shutdown_signal().await;
+            tracing::info!(
+                grace_seconds = grace.as_secs(),
+                "shutting down: finishing open requests"
+            );
+            let _ = stopping_tx.send(true);
             tokio::time::sleep(grace).await;
         } => {
             tracing::warn!("grace period over: closing the remaining connections");
@@ -160,6 +164,77 @@ async fn run_retention_every(store: Store, every: Duration) {
             Err(e) => tracing::error!(error = %e, "retention job failed"),
         }
     }
+}
+
+/// Accepts connections until `stopping`, at most `server.max_connections` open at once (the
+/// rest wait in the kernel's queue), each served by hyper's HTTP/1 with
+/// `header_read_timeout_seconds` for every request's headers (a slow-header client is
+/// disconnected). On `stopping` it stops accepting, lets each connection finish its request
+/// and returns when all are closed.
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    server: crate::config::HttpConfig,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(server.max_connections.max(1)));
+    let header_timeout = Duration::from_secs(server.header_read_timeout_seconds.max(1));
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = stopping.wait_for(|s| *s) => break,
+        };
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopping.wait_for(|s| *s) => break,
+        };
+        let _ = socket.set_nodelay(true);
+        let service =
+            app.clone()
+                .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    request.map(axum::body::Body::new)
+                });
+        let service = TowerToHyperService::new(service);
+        let mut stop = stopping.clone();
+        let open = open_tx.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _open = open;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(socket), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = stop.wait_for(|s| *s) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        });
+    }
+    drop(open_tx);
+    // Every connection task holds a sender: recv gives None once all have ended.
+    let _ = open_rx.recv().await;
 }
 
 async fn purge_expired_sessions(store: Store) {

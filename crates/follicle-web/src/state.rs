@@ -152,6 +152,7 @@ const JSON_BYTES_BESIDE_DOTS: usize = 64 << 10;
 impl AppState {
     /// A state over an opened store.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
+        crate::limits::configure(&config.limits);
         AppState {
             inner: Arc::new(Inner {
                 store,

@@ -103,3 +103,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-steps]").forEach(initSteps);
   document.querySelectorAll("[data-compare]").forEach(initCompare);
 });
+
+// The print page's button (no inline handlers: the Content-Security-Policy allows scripts from
+// this server only).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const b of document.querySelectorAll("[data-print]")) b.addEventListener("click", () => window.print());
+});

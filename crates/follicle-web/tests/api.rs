@@ -110,7 +110,7 @@ pub async fn sign_in_me_and_sign_out(app: &App) {
     assert!(ttl > Duration::hours(11) && ttl <= Duration::hours(12), "{ttl}");
 
     // The cookies a browser gets: the session (HttpOnly, Secure by default) and the CSRF
-    // token (readable by scripts).
+    // token (readable by scripts)…
     let answer = app
         .login(
             &follicle_web::demo::DEMO_PRACTITIONER.to_uppercase(),
@@ -125,7 +125,9 @@ pub async fn sign_in_me_and_sign_out(app: &App) {
         .iter()
         .map(|v| v.to_str().unwrap())
         .collect();
-    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    // (and the device cookie of issue 11's sign-in throttling, HttpOnly, checked in `limits`)
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    assert!(cookies[2].starts_with("follicle_device=") && cookies[2].contains("HttpOnly"));
     let session_cookie = format!("follicle_session={}; ", body["token"].as_str().unwrap());
     let csrf_cookie = format!("follicle_csrf={}; ", body["csrf_token"].as_str().unwrap());
     assert!(cookies[0].starts_with(&session_cookie), "{cookies:?}");
@@ -308,8 +310,12 @@ pub async fn clinic_and_settings(app: &App) {
 
 pub async fn users_list_add_update(app: &App) {
     let demo = Demo::seed(app).await;
+    // The front desk does not see who works at the clinic (issue 11).
+    app.get(&api("/users"), &demo.front_desk)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
     let users = app
-        .get(&api("/users"), &demo.front_desk)
+        .get(&api("/users"), &demo.practitioner)
         .await
         .expect(StatusCode::OK);
     let listed: Vec<(&str, &str)> = users
@@ -487,7 +493,9 @@ pub async fn clients_search_create_get_update_delete(app: &App) {
     assert_eq!(created["name"], "Sam Ólafsson");
     assert_eq!(created["date_of_birth"], "1988-07-14");
     assert_eq!(created["email"], "sam@example.is");
-    assert_eq!(created["notes"], "Prefers mornings.\nCoffee, no sugar.");
+    // The front desk may write a note but never reads one back (issue 11: notes can hold
+    // health details); the practitioner reads it, and a front-desk edit keeps it.
+    assert_eq!(created["notes"], "");
     assert_eq!(created["created_at"], created["updated_at"]);
     let id = id_of(&created);
     let fetched = app
@@ -495,6 +503,22 @@ pub async fn clients_search_create_get_update_delete(app: &App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(fetched, created);
+    let edited = app
+        .put(
+            &api(&format!("/clients/{id}")),
+            &demo.front_desk,
+            json!({"name": "Sam Ólafsson", "date_of_birth": "1988-07-14", "age_years": null,
+                   "phone": "+354 555 1234", "email": "sam@example.is", "notes": ""}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(edited["notes"], "");
+    let clinical = app
+        .get(&api(&format!("/clients/{id}")), &demo.practitioner)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(clinical["notes"], "Prefers mornings.\nCoffee, no sugar.");
+    let created = edited;
     let found = app
         .get(&api("/clients?q=%C3%B3lafs"), &demo.front_desk)
         .await

@@ -11,6 +11,8 @@
 //! - `designer`: the designer's edit sessions: deltas that patch to the full pattern,
 //!   superseded edits, the plan in the answer.
 //! - `isolation`: another clinic finds nothing of the first, by any id on any route.
+//! - `limits`: security headers, X-Forwarded-For from trusted proxies only, the device
+//!   cookie that keeps an account's owner signing in while a stranger guesses.
 //! - `fuzz`: malformed JSON and uploads answer 4xx JSON and change nothing.
 //! - `openapi`: the document (snapshot) and that it lists every route.
 //! - `records`: printed plans stay as issued; re-plans are new versions with differences.
@@ -26,6 +28,7 @@ mod designer;
 mod fuzz;
 mod isolation;
 mod lean;
+mod limits;
 mod openapi;
 mod records;
 mod rights;
@@ -107,6 +110,12 @@ both! {
     rights {
         archive_erasure_export_import_reports,
         studio_data_rights_pages,
+    }
+    limits {
+        forwarded_for_is_believed_from_trusted_proxies_only,
+        the_owner_is_not_locked_out_by_a_stranger,
+        pages_and_answers_carry_the_security_headers,
+        a_retried_post_with_an_idempotency_key_makes_one_record,
     }
     fuzz {
         malformed_json_is_refused_and_changes_nothing,

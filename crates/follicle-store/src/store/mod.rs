@@ -9,14 +9,18 @@
 
 mod backup;
 mod accounts;
+mod idempotency;
 mod memory;
 mod portable;
 mod records;
 mod rights;
+mod throttle;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use portable::{ImportReport, ImportRowError};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
+pub use throttle::{Backoff, SigninAlert, SigninLimits};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -171,10 +175,13 @@ impl Blobs {
 pub struct StoreOptions {
     /// How long a login session lasts: 12 hours (a clinic day), then sign in again.
     pub session_ttl: Duration,
-    /// The window over which failed logins are counted: 15 minutes.
-    pub login_window: Duration,
-    /// Failed logins allowed per email and address in one window: 5.
-    pub max_failed_logins: i64,
+    /// Sign-in throttling per account, address and device, and for everyone together.
+    pub signin: SigninLimits,
+    /// argon2 checks and hashes running at once in this process: 2 (each holds ~19 MiB).
+    /// The first store opened in a process sets it.
+    pub password_checks_at_once: usize,
+    /// …and waiting for one: 32; more are [`StoreError::Busy`] at once.
+    pub password_checks_waiting: usize,
     /// Limits on uploaded photos.
     pub photo_limits: PhotoLimits,
     /// Connections in the pool: 5.
@@ -196,8 +203,9 @@ impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
             session_ttl: Duration::hours(12),
-            login_window: Duration::minutes(15),
-            max_failed_logins: 5,
+            signin: SigninLimits::default(),
+            password_checks_at_once: 2,
+            password_checks_waiting: 32,
             photo_limits: PhotoLimits::default(),
             max_connections: 5,
             session_cache_ttl: std::time::Duration::from_secs(5),
@@ -220,6 +228,9 @@ pub struct Store {
     pub(crate) sessions: Arc<memory::SessionCache>,
     /// Read-audit rows waiting to be written (see [`memory`]).
     pub(crate) audit: Arc<memory::AuditBuffer>,
+    /// Who hears that an account's sign-ins are being slowed down, and the checks made
+    /// (see [`throttle`]).
+    pub(crate) signin: Arc<throttle::SigninState>,
 }
 
 /// Which database a store uses.
@@ -262,6 +273,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
             ),
             (
+                4,
+                "signin throttle",
+                include_str!("../../migrations/sqlite/0004_signin_throttle.sql"),
+            ),
+            (
                 5,
                 "accounts and audit",
                 include_str!("../../migrations/sqlite/0005_accounts_and_audit.sql"),
@@ -282,6 +298,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 2,
                 "records that hold",
                 include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
+            ),
+            (
+                4,
+                "signin throttle",
+                include_str!("../../migrations/postgres/0004_signin_throttle.sql"),
             ),
             (
                 5,
@@ -386,12 +407,14 @@ impl Store {
             .audit_flush_interval
             .max(std::time::Duration::from_millis(1));
         tokio::spawn(memory::flush_every(Arc::downgrade(&audit), db.clone(), interval));
+        auth::set_hasher_limits(options.password_checks_at_once, options.password_checks_waiting);
         Ok(Store {
             db,
             blobs,
             options: Arc::new(options),
             sessions,
             audit,
+            signin: Arc::default(),
         })
     }
 
@@ -610,6 +633,7 @@ impl Store {
 
     /// The users of the acting user's clinic, by name.
     pub async fn list_users(&self, actor: &Actor) -> StoreResult<Vec<User>> {
+        actor.require(Action::ViewUsers)?;
         let rows: Vec<UserRow> = on_db!(self, pool => {
             sqlx::query_as(concat!("SELECT ", user_cols!(), " FROM users WHERE clinic_id = $1 ORDER BY name, id"))
                 .bind(actor.clinic_id).fetch_all(pool).await?
@@ -683,11 +707,7 @@ impl Store {
 
     // ----- logins and sessions -----
 
-    /// Signs a user in: checks the rate limit, the password (argon2id, off the async
-    /// threads), and opens a session. A wrong email or password counts as a failed attempt
-    /// for this email and address and is [`StoreError::Unauthenticated`] either way; too
-    /// many failures in the window are [`StoreError::RateLimited`], even with the right
-    /// password. A success clears the count.
+    /// Signs a user in from an address, without a device cookie: [`Store::login_from`].
     pub async fn login(
         &self,
         email: &str,
@@ -695,59 +715,7 @@ impl Store {
         ip: &str,
         now: OffsetDateTime,
     ) -> StoreResult<LoginSession> {
-        let email = email.trim().to_lowercase();
-        let (window_start, retry_after) = self.login_window(now);
-        if self.failed_logins(&email, ip, now).await? >= self.options.max_failed_logins {
-            return Err(StoreError::RateLimited {
-                retry_after_seconds: retry_after,
-            });
-        }
-        // Text no user can have (NUL, absurd lengths) is looked up as nobody, not sent to
-        // the database, and still costs an argon2 check.
-        let plausible = password.len() <= 1024 && email.len() <= 320 && !email.contains('\0');
-        // An email is unique per clinic: the same person may hold accounts in a few clinics,
-        // and the password picks the account (the oldest first when two share it).
-        let accounts: Vec<(Uuid, Uuid, String, String, bool)> = if !plausible {
-            Vec::new()
-        } else {
-            on_db!(self, pool => {
-                sqlx::query_as("SELECT id, clinic_id, role, password_hash, active FROM users WHERE email = $1 AND active = $2 ORDER BY created_at, id LIMIT 4")
-                    .bind(&email).bind(true).fetch_all(pool).await?
-            })
-        };
-        let mut signed_in = None;
-        if accounts.is_empty() {
-            auth::verify_password(password.to_owned(), None).await?;
-        }
-        for account in &accounts {
-            if auth::verify_password(password.to_owned(), Some(account.3.clone())).await? {
-                signed_in = Some(account.clone());
-                break;
-            }
-        }
-        let Some((user_id, clinic_id, role, _, _)) = signed_in else {
-            self.record_failed_login(&email, ip, now).await?;
-            for (user_id, clinic_id, role, _, _) in &accounts {
-                let actor = Actor::new(*user_id, *clinic_id, Role::parse(role)?).at_address(ip);
-                self.audit(&actor, None, AuditAction::SignInFailed, "wrong password")
-                    .await?;
-            }
-            return Err(StoreError::Unauthenticated);
-        };
-        on_db!(self, pool => {
-            sqlx::query("DELETE FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
-                .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).execute(pool).await?;
-        });
-        let actor = Actor::new(user_id, clinic_id, Role::parse(&role)?).at_address(ip);
-        if self.has_second_factor(user_id).await? {
-            // The password was right; the session opens with the code (see `accounts`).
-            let challenge = self.open_challenge(&actor, ip, now).await?;
-            return Err(StoreError::SecondFactorRequired { challenge });
-        }
-        let session = self.open_session_from(actor, now, ip, "").await?;
-        self.audit(&session.actor, None, AuditAction::SignedIn, "password")
-            .await?;
-        Ok(session)
+        self.login_from(email, password, ip, None, now).await
     }
 
     /// Opens a session for an actor (after another way of signing in, or to act in the CLI).
@@ -870,56 +838,21 @@ impl Store {
         Ok(done)
     }
 
-    /// Start of the login window holding `now` (unix seconds) and seconds until it ends.
-    fn login_window(&self, now: OffsetDateTime) -> (i64, i64) {
-        let window = self.options.login_window.whole_seconds().max(1);
-        let start = now.unix_timestamp().div_euclid(window) * window;
-        (start, start + window - now.unix_timestamp())
-    }
-
-    /// Counts a failed login for this email and address in the current window; returns the
-    /// count so far.
-    pub async fn record_failed_login(&self, email: &str, ip: &str, now: OffsetDateTime) -> StoreResult<i64> {
-        let email = email.trim().to_lowercase();
-        let (window_start, _) = self.login_window(now);
-        let count = on_db!(self, pool => {
-            sqlx::query_as::<_, (i64,)>(
-                "INSERT INTO login_attempts (email, ip, window_start, attempts) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (email, ip, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1 \
-                 RETURNING attempts",
-            )
-            .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).fetch_one(pool).await?.0
-        });
-        Ok(count)
-    }
-
-    /// Failed logins for this email and address in the current window.
-    pub async fn failed_logins(&self, email: &str, ip: &str, now: OffsetDateTime) -> StoreResult<i64> {
-        let email = email.trim().to_lowercase();
-        let (window_start, _) = self.login_window(now);
-        let row: Option<(i64,)> = on_db!(self, pool => {
-            sqlx::query_as("SELECT attempts FROM login_attempts WHERE email = $1 AND ip = $2 AND window_start = $3")
-                .bind(rate_key(&email)).bind(rate_key(ip)).bind(window_start).fetch_optional(pool).await?
-        });
-        Ok(row.map_or(0, |r| r.0))
-    }
-
-    /// Deletes expired or revoked sessions and past login windows; run it daily.
+    /// Deletes expired or revoked sessions and sign-in counters that no longer slow anything
+    /// down; run it daily.
     pub async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<u64> {
-        let (window_start, _) = self.login_window(now);
+        let throttle = self.purge_throttle(now).await? + self.purge_idempotency(now).await?;
         let now = validate::moment("now", now)?;
         let done = on_db!(self, pool => {
             let sessions = sqlx::query("DELETE FROM login_sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
                 .bind(now).execute(pool).await?.rows_affected();
-            let attempts = sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
-                .bind(window_start).execute(pool).await?.rows_affected();
             let challenges = sqlx::query("DELETE FROM login_challenges WHERE expires_at <= $1 OR used_at IS NOT NULL")
                 .bind(now).execute(pool).await?.rows_affected();
             let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1 OR used_at IS NOT NULL")
                 .bind(now).execute(pool).await?.rows_affected();
-            sessions + attempts + challenges + resets
+            sessions + challenges + resets
         });
-        Ok(done + self.purge_old_audit(now).await?)
+        Ok(done + throttle + self.purge_old_audit(now).await?)
     }
 
     // ----- audit -----

@@ -419,15 +419,15 @@ photos/<id>.<ext>  every photo, as stored\n";
 impl Store {
     async fn trail(&self, clinic_id: Uuid, client_id: Option<Uuid>) -> StoreResult<Vec<AuditEntry>> {
         self.flush_audit().await?;
-        let rows: Vec<(i64, Uuid, Option<Uuid>, String, String, OffsetDateTime)> = on_db!(self, pool => {
+        let rows: Vec<(i64, Uuid, Option<Uuid>, String, String, OffsetDateTime, String, String)> = on_db!(self, pool => {
             sqlx::query_as(
-                "SELECT id, user_id, client_id, action, detail, at FROM audit_log \
+                "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log \
                  WHERE clinic_id = $1 AND ($2 IS NULL OR client_id = $2) ORDER BY id",
             )
             .bind(clinic_id).bind(client_id).fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|(id, user_id, client_id, action, detail, at)| {
+            .map(|(id, user_id, client_id, action, detail, at, ip, session)| {
                 Ok(AuditEntry {
                     id,
                     user_id,
@@ -441,6 +441,8 @@ impl Store {
                         format!("{action}: {detail}")
                     },
                     at,
+                    ip,
+                    session,
                 })
             })
             .collect()

@@ -39,6 +39,15 @@ type ClientRow = (
     OffsetDateTime,
     OffsetDateTime,
 );
+/// A client as the acting user may see it: the free-text notes (which can hold health
+/// details) only for those who may read clinical records; the front desk gets them empty.
+fn for_role(actor: &Actor, mut client: Client) -> Client {
+    if !actor.role.may(Action::ViewClinicalRecords) {
+        client.notes = String::new();
+    }
+    client
+}
+
 fn client_from_row(r: ClientRow) -> Client {
     Client {
         id: r.0,
@@ -428,17 +437,20 @@ impl Store {
             audit_insert!(actor, Some(id), AuditAction::Created, "client").execute(&mut *tx).await?;
             tx.commit().await?;
         });
-        Ok(Client {
-            id,
-            name: c.name,
-            date_of_birth: c.date_of_birth,
-            age_years: c.age_years,
-            phone: c.phone,
-            email: c.email,
-            notes: c.notes,
-            created_at: at,
-            updated_at: at,
-        })
+        Ok(for_role(
+            actor,
+            Client {
+                id,
+                name: c.name,
+                date_of_birth: c.date_of_birth,
+                age_years: c.age_years,
+                phone: c.phone,
+                email: c.email,
+                notes: c.notes,
+                created_at: at,
+                updated_at: at,
+            },
+        ))
     }
 
     /// One client (audited as viewed).
@@ -455,7 +467,7 @@ impl Store {
             sqlx::query_as(concat!("SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
         });
-        row.map(client_from_row)
+        row.map(|r| for_role(actor, client_from_row(r)))
             .ok_or_else(|| StoreError::not_found("client"))
     }
 
@@ -467,7 +479,15 @@ impl Store {
         client: &NewClient,
     ) -> StoreResult<Client> {
         actor.require(Action::EditClients)?;
-        let c = check_client(client)?;
+        let mut c = check_client(client)?;
+        if !actor.role.may(Action::ViewClinicalRecords) {
+            // The front desk neither sees nor replaces the notes (it was shown them blank).
+            let row: Option<(String,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT notes FROM clients WHERE clinic_id = $1 AND id = $2")
+                    .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
+            });
+            c.notes = row.map(|r| r.0).ok_or_else(|| StoreError::not_found("client"))?;
+        }
         let done = on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             let done = sqlx::query(
@@ -537,7 +557,10 @@ impl Store {
             rows.len()
         );
         self.audit(actor, None, AuditAction::Searched, &detail).await?;
-        Ok(rows.into_iter().map(client_from_row).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| for_role(actor, client_from_row(r)))
+            .collect())
     }
 
     // ----- consultations -----

@@ -533,11 +533,7 @@ impl Store {
                     .bind(clinic_id).fetch_optional(pool).await?
             });
             let Some((owner,)) = owner else { continue };
-            let actor = Actor {
-                user_id: owner,
-                clinic_id,
-                role: Role::Owner,
-            };
+            let actor = Actor::new(owner, clinic_id, Role::Owner);
             let hold = LegalHold::of_clinic(&settings_toml);
             let clients: Vec<(Uuid, String)> = on_db!(self, pool => {
                 sqlx::query_as("SELECT id, name FROM clients WHERE clinic_id = $1 ORDER BY created_at, id")

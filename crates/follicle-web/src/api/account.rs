@@ -197,7 +197,8 @@ pub async fn second_factor(
         .store()
         .complete_sign_in(&body.challenge, &body.code, &peer, &user_agent(&headers), now)
         .await?;
-    crate::api::auth::signed_in(&state, session, now).await
+    let device = crate::api::auth::device_cookie(&headers);
+    crate::api::auth::signed_in(&state, session, now, device.as_deref()).await
 }
 
 /// Two-factor sign-in being set up.

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{CSRF_COOKIE, JsonBody, PeerAddr, SESSION_COOKIE, SignedIn, csrf_token};
+use crate::extract::{CSRF_COOKIE, DEVICE_COOKIE, JsonBody, PeerAddr, SESSION_COOKIE, SignedIn, csrf_token};
 use crate::state::AppState;
 use crate::wire::{ClinicAnswer, UserAnswer};
 
@@ -18,8 +18,10 @@ use crate::wire::{ClinicAnswer, UserAnswer};
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The user's email.
+    #[schema(max_length = 320)]
     pub email: String,
     /// Their password.
+    #[schema(max_length = 1024)]
     pub password: String,
 }
 
@@ -83,6 +85,43 @@ pub fn session_cookies(state: &AppState, token: &str, max_age_seconds: i64) -> H
     headers
 }
 
+/// The device cookie a request carries, if any.
+pub fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == DEVICE_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Adds the device cookie of this browser for `actor` (a year; `HttpOnly`): the one it
+/// showed if it is theirs, else a new one. A failure only loses the convenience.
+pub async fn remember_device(
+    state: &AppState,
+    actor: &follicle_store::Actor,
+    current: Option<&str>,
+    headers: &mut HeaderMap,
+) {
+    let secure = if state.config().server.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    match state.store().remember_device(actor, current).await {
+        Ok(token) => {
+            let cookie =
+                format!("{DEVICE_COOKIE}={token}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}");
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not remember the device"),
+    }
+}
+
 /// The password was right; the account signs in with a second factor too.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecondFactorChallenge {
@@ -93,7 +132,12 @@ pub struct SecondFactorChallenge {
 }
 
 /// Signs in. Sets the session cookie and answers the token (for programs) and CSRF token.
-/// Failed attempts are counted per email and address: too many in the window answer 429.
+///
+/// Attempts are counted before the password is checked, per account, per address and for
+/// everyone: over a limit the answer is 429 (this account or address: its next attempt is
+/// checked after `Retry-After` seconds, a delay that grows with each attempt) or 503 (the
+/// server is busy with sign-ins). A browser that signed in before sends its device cookie
+/// (`follicle_device`, set here) and is not slowed down by others guessing its account.
 /// An account with two-factor sign-in answers 202 with a challenge instead: send it with the
 /// app's code to `POST /auth/second-factor`.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
@@ -101,7 +145,11 @@ pub struct SecondFactorChallenge {
         (status = 200, description = "Signed in", body = SignedInResponse),
         (status = 202, description = "Password right; the second factor is asked", body = SecondFactorChallenge),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts", body = ErrorBody),
+        (status = 413, description = "The body is larger than `server.max_json_bytes`", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body does not fit the schema", body = ErrorBody),
+        (status = 429, description = "Too many attempts on this account or from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins at once; see Retry-After", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -109,8 +157,14 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<axum::response::Response> {
+    let _gate = crate::limits::signins().acquire().await?;
     let now = OffsetDateTime::now_utc();
-    let session = match state.store().login(&body.email, &body.password, &peer, now).await {
+    let device = device_cookie(&headers);
+    let session = match state
+        .store()
+        .login_from(&body.email, &body.password, &peer, device.as_deref(), now)
+        .await
+    {
         Ok(session) => session,
         Err(follicle_store::StoreError::SecondFactorRequired { challenge }) => {
             return Ok((
@@ -128,14 +182,16 @@ pub async fn login(
         .store()
         .describe_session(session.token.as_str(), &crate::api::account::user_agent(&headers))
         .await?;
-    Ok(signed_in(&state, session, now).await?.into_response())
+    Ok(signed_in(&state, session, now, device.as_deref()).await?.into_response())
 }
 
-/// The answer of a completed sign-in: the cookies and the token.
+/// The answer of a completed sign-in: the cookies (the session's, and this browser's device
+/// cookie: `device` is the one it showed) and the token.
 pub async fn signed_in(
     state: &AppState,
     session: follicle_store::LoginSession,
     now: OffsetDateTime,
+    device: Option<&str>,
 ) -> ApiResult<impl IntoResponse + use<>> {
     let user = state
         .store()
@@ -143,7 +199,8 @@ pub async fn signed_in(
         .await?;
     let token = session.token.as_str().to_owned();
     tracing::info!(user = %user.id, clinic = %user.clinic_id, "signed in");
-    let cookies = session_cookies(state, &token, (session.expires_at - now).whole_seconds());
+    let mut cookies = session_cookies(state, &token, (session.expires_at - now).whole_seconds());
+    remember_device(state, &session.actor, device, &mut cookies).await;
     Ok((
         cookies,
         Json(SignedInResponse {

@@ -13,6 +13,7 @@ use crate::wire::{ClientAnswer, NewClient};
 
 /// A search.
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSearch {
     /// Part of a name, phone number or email; empty for the most recent clients.
@@ -20,6 +21,8 @@ pub struct ClientSearch {
     pub q: String,
     /// At most this many, 1–200 (default 50).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

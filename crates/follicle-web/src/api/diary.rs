@@ -17,6 +17,7 @@ use crate::wire::{
 
 /// A stretch of the diary.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiaryQuery {
     /// From (RFC 3339).

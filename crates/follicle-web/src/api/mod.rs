@@ -99,7 +99,7 @@ async fn health(State(state): State<AppState>) -> crate::error::ApiResult<Json<H
 
 /// The API's routes (without the prefix) and its OpenAPI document.
 pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -162,7 +162,10 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(compute::plan))
         .routes(routes!(compute::pattern))
         .routes(routes!(compute::preview))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    crate::limits::document_statuses(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document, as served.

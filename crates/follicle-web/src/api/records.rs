@@ -207,6 +207,7 @@ pub async fn design_pattern(
 
 /// How to draw a stored design.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DesignPreviewQuery {
     /// `chart`, `front`, `top`, `left`, `right`, `back` (default `front`).
@@ -214,6 +215,7 @@ pub struct DesignPreviewQuery {
     /// `fresh:N`, `healed:N`, `years:Y`, `years:Y@T` (default healed after the last session).
     pub moment: Option<String>,
     /// Side in pixels, 16–2048 (default 512).
+    #[param(minimum = 16, maximum = 2048)]
     pub size: Option<u32>,
 }
 
@@ -250,7 +252,7 @@ pub fn png(bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/png"),
-            (header::CACHE_CONTROL, "private, max-age=0"),
+            (header::CACHE_CONTROL, "private, no-store"),
         ],
         bytes,
     )
@@ -313,6 +315,7 @@ pub async fn consents(
 
 /// A photo's details, in the query string; the body is the image.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoQuery {
     /// `front`, `top`, `left`, `right`, `back` or `other`.
@@ -361,6 +364,9 @@ pub async fn upload_photo(
         })?,
     };
     let limit = follicle_store::PhotoLimits::default().max_bytes;
+    // Uploads are read under the heavy-work limit: a flood of uploads holds at most a few
+    // photos' bytes in memory, the rest wait in its short queue or are answered 503.
+    let _permit = crate::limits::heavy().acquire().await?;
     let bytes = read_body(req, limit).await?;
     let new = NewPhoto {
         client_id,

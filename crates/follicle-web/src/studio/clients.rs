@@ -352,6 +352,11 @@ pub(super) async fn upload_photo(
 ) -> PageResult {
     let (mut csrf, mut angle, mut bytes) = (String::new(), String::new(), Vec::new());
     let limit = follicle_store::PhotoLimits::default().max_bytes;
+    // Read under the heavy-work limit (see `api::records::upload_photo`).
+    let _permit = crate::limits::heavy()
+        .acquire()
+        .await
+        .map_err(crate::ApiError::from)?;
     while let Some(field) = multipart.next_field().await.map_err(|e| PageError {
         status: StatusCode::BAD_REQUEST,
         message: format!("The upload could not be read: {e}"),

@@ -355,8 +355,17 @@ async fn login_submit(
             message: "This sign-in form was sent from another site.".into(),
         });
     }
+    let _gate = crate::limits::signins()
+        .acquire()
+        .await
+        .map_err(crate::ApiError::from)?;
     let now = time::OffsetDateTime::now_utc();
-    match state.store().login(&form.email, &form.password, &peer, now).await {
+    let device = crate::api::auth::device_cookie(&headers);
+    match state
+        .store()
+        .login_from(&form.email, &form.password, &peer, device.as_deref(), now)
+        .await
+    {
         Err(StoreError::SecondFactorRequired { challenge }) => render(&account::CodePage {
             challenge,
             error: String::new(),
@@ -366,21 +375,30 @@ async fn login_submit(
                 .store()
                 .describe_session(session.token.as_str(), &crate::api::account::user_agent(&headers))
                 .await?;
-            let cookies = crate::api::auth::session_cookies(
+            let mut cookies = crate::api::auth::session_cookies(
                 &state,
                 session.token.as_str(),
                 (session.expires_at - now).whole_seconds(),
             );
+            crate::api::auth::remember_device(&state, &session.actor, device.as_deref(), &mut cookies).await;
             Ok((cookies, Redirect::to("/")).into_response())
         }
         Err(e) => {
             let (status, error) = match e {
                 StoreError::RateLimited { retry_after_seconds } => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    format!(
-                        "Too many failed sign-ins. Try again in {} minutes.",
-                        (retry_after_seconds + 59) / 60
-                    ),
+                    if retry_after_seconds < 60 {
+                        format!("Too many sign-in attempts. Try again in {retry_after_seconds} seconds.")
+                    } else {
+                        format!(
+                            "Too many sign-in attempts. Try again in {} minutes.",
+                            (retry_after_seconds + 59) / 60
+                        )
+                    },
+                ),
+                StoreError::Busy { retry_after_seconds } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("The server is busy with sign-ins. Try again in {retry_after_seconds} seconds."),
                 ),
                 StoreError::Unauthenticated | StoreError::Invalid { .. } => {
                     (StatusCode::UNAUTHORIZED, "Wrong email or password.".to_owned())
