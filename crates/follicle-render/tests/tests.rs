@@ -11,6 +11,7 @@ mod golden;
 mod ink;
 mod look;
 mod photo;
+mod photo_maps;
 mod seam;
 mod threads;
 
