@@ -323,6 +323,11 @@ pub struct PhotoQuery {
     pub session_id: Option<Uuid>,
     /// The photo consent it was taken under.
     pub consent_id: Option<Uuid>,
+    /// The consultation it was taken at.
+    pub consultation_id: Option<Uuid>,
+    /// Whether the client agreed to this photo (default false).
+    #[serde(default)]
+    pub consented: bool,
 }
 
 /// Uploads a photo: the body is the JPEG or PNG itself (`Content-Type: image/jpeg` or
@@ -362,12 +367,17 @@ pub async fn upload_photo(
     };
     let limit = follicle_store::PhotoLimits::default().max_bytes;
     let bytes = read_body(req, limit).await?;
+    let settings = state.clinic_settings(&me.actor).await?;
+    // Too small to compare is refused; too dark, bright or blurred is the studio's warning.
+    crate::photo_view::check_upload(&bytes, &settings.photos).await?;
     let new = NewPhoto {
         client_id,
         angle,
         taken_at,
         session_id: q.session_id,
         consent_id: q.consent_id,
+        consultation_id: q.consultation_id,
+        consented: q.consented,
     };
     Ok((
         StatusCode::CREATED,
