@@ -196,7 +196,7 @@ pub(super) async fn record(
     client_page(&state, &page, id, String::new(), warning).await
 }
 
-async fn client_page(
+pub(super) async fn client_page(
     state: &AppState,
     page: &Page,
     id: Uuid,
@@ -337,58 +337,6 @@ fn session_event(s: &SessionLog) -> Event {
         link: String::new(),
         link_text: String::new(),
     }
-}
-
-/// Uploads a photo from the client page (multipart form: `_csrf`, `angle`, `photo`).
-pub(super) async fn upload_photo(
-    State(state): State<AppState>,
-    page: Page,
-    Id(id): Id,
-    mut multipart: Multipart,
-) -> PageResult {
-    let (mut csrf, mut angle, mut bytes) = (String::new(), String::new(), Vec::new());
-    let limit = follicle_store::PhotoLimits::default().max_bytes;
-    while let Some(field) = multipart.next_field().await.map_err(|e| PageError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("The upload could not be read: {e}"),
-    })? {
-        match field.name().unwrap_or("") {
-            "_csrf" => csrf = field.text().await.unwrap_or_default(),
-            "angle" => angle = field.text().await.unwrap_or_default(),
-            "photo" => {
-                let data = field.bytes().await.map_err(|_| PageError {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    message: format!("The photo is larger than the {limit} bytes allowed."),
-                })?;
-                bytes = data.to_vec();
-            }
-            _ => {}
-        }
-    }
-    page.check_csrf(&csrf)?;
-    let error = match PhotoAngle::parse(&angle) {
-        Err(StoreError::Invalid { message, .. }) => message,
-        Err(e) => return Err(e.into()),
-        Ok(_) if bytes.is_empty() => "Choose a photo to upload.".to_owned(),
-        Ok(angle) => {
-            let new = NewPhoto {
-                client_id: id,
-                angle,
-                taken_at: OffsetDateTime::now_utc(),
-                session_id: None,
-                consent_id: None,
-            };
-            match state.store().upload_photo(&page.actor, &new, &bytes).await {
-                Ok(_) => return Ok(Redirect::to(&format!("/clients/{id}#photos")).into_response()),
-                Err(StoreError::Photo(e)) => e.to_string(),
-                Err(StoreError::Invalid { field, message }) => format!("{field}: {message}"),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
-    client_page(&state, &page, id, error, String::new())
-        .await
-        .map(|r| (StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
 }
 
 /// The session log form's fields, as typed.
