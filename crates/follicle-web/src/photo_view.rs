@@ -19,7 +19,7 @@
 
 use follicle_core::settings::PhotoCheckSettings;
 use follicle_pattern::Pattern;
-use follicle_render::photo::{self, Landmark, Overlay, PhotoWarp};
+use follicle_render::photo::{self, Landmark, LandmarkName, Overlay, PhotoWarp};
 use follicle_render::{Look, Moment, RenderError, Scene, View, to_png};
 use image::imageops::FilterType;
 use image::{GrayImage, RgbImage};
@@ -144,13 +144,10 @@ pub async fn check_upload(bytes: &[u8], s: &PhotoCheckSettings) -> ApiResult<Vec
 #[serde(deny_unknown_fields)]
 pub struct PhotoDesignInput {
     /// The design as a pattern request.
-    #[schema(value_type = Object)]
+    #[schema(value_type = follicle_pattern::PatternRequest)]
     pub design: Value,
-    /// The landmarks placed on the photo (photo pixels of the stored image): `{name, x_px,
-    /// y_px}`, names `glabella`, `lateral_canthus_right`, `lateral_canthus_left`, `ear_right`,
-    /// `ear_left`, `vertex`, `crown_whorl`, `occipital_fringe`; at least three.
-    #[schema(value_type = Vec<Object>)]
-    pub landmarks: Vec<Landmark>,
+    /// The landmarks placed on the photo (pixels of the stored image); at least three.
+    pub landmarks: Vec<PlacedLandmark>,
     /// `front`, `top`, `left`, `right` or `back` (default: the photo's angle).
     #[serde(default)]
     pub view: Option<String>,
@@ -161,6 +158,30 @@ pub struct PhotoDesignInput {
     /// The skin, I–VI, for the fading model (default III); the photo gives the colour.
     #[serde(default)]
     pub fitzpatrick: Option<String>,
+}
+
+/// A landmark placed on a photo.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlacedLandmark {
+    /// `glabella`, `lateral_canthus_right`, `lateral_canthus_left`, `ear_right`, `ear_left`,
+    /// `vertex`, `crown_whorl` or `occipital_fringe` ("right" and "left" are the client's).
+    #[schema(value_type = String, example = "glabella")]
+    pub name: LandmarkName,
+    /// Pixels from the left of the stored image.
+    pub x_px: f64,
+    /// Pixels from its top.
+    pub y_px: f64,
+}
+
+impl From<PlacedLandmark> for Landmark {
+    fn from(l: PlacedLandmark) -> Landmark {
+        Landmark {
+            name: l.name,
+            x_px: l.x_px,
+            y_px: l.y_px,
+        }
+    }
 }
 
 /// A regular grid of 2-D points; `null` where the map has no value (off the head, or facing

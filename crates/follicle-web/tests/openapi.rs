@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::support::{App, Auth, Backend, Payload, TestStore};
 
 /// Every operation the API's router serves, as (method, path under `/api/v1`).
-const ROUTES: [(&str, &str); 54] = [
+const ROUTES: [(&str, &str); 57] = [
     ("get", "/health"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
@@ -48,6 +48,9 @@ const ROUTES: [(&str, &str); 54] = [
     ("get", "/clients/{id}/photos"),
     ("post", "/clients/{id}/photos"),
     ("get", "/photos/{id}"),
+    ("post", "/photos/{id}/warp"),
+    ("post", "/photos/{id}/overlay"),
+    ("post", "/photos/{id}/sheet"),
     ("get", "/appointments"),
     ("post", "/appointments"),
     ("put", "/appointments/{id}/status"),

@@ -29,7 +29,7 @@ async fn job(state: &AppState, me: &SignedIn, id: uuid::Uuid, input: PhotoDesign
         look,
         photo,
         view,
-        landmarks: input.landmarks,
+        landmarks: input.landmarks.into_iter().map(Into::into).collect(),
         moment: input.moment,
     })
 }
