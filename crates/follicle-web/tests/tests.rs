@@ -24,6 +24,7 @@ mod fuzz;
 mod isolation;
 mod lean;
 mod openapi;
+mod photo_view;
 mod records;
 mod settings_page;
 mod shapes;
