@@ -254,9 +254,13 @@
         ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 2;
         ctx.beginPath(); ctx.moveTo(split, 0); ctx.lineTo(split, h); ctx.stroke();
       }
-      // The hairline and its points.
+      // The hairline and its points, on the after side of the line.
       const header = designer.state.pattern && designer.state.pattern.header;
-      if (view.grids && header) {
+      if (view.grids && header && split < w) {
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(split, 0, w - split, h);
+        ctx.clip();
         ctx.strokeStyle = "#1d5f8a"; ctx.lineWidth = 2;
         ctx.beginPath();
         let pen = false;
@@ -277,6 +281,7 @@
             ctx.fill(); ctx.stroke();
           });
         }
+        ctx.restore();
       }
       if (tool() === "landmarks") {
         for (const l of view.landmarks) {

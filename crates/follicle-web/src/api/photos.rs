@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
+use uuid::Uuid;
 
 use super::records::png;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -14,7 +15,7 @@ use crate::state::AppState;
 use crate::usecase::pattern_request;
 
 /// Gathers a photo route's inputs: the photo (decoded), its view, the design's pattern.
-async fn job(state: &AppState, me: &SignedIn, id: uuid::Uuid, input: PhotoDesignInput) -> ApiResult<PhotoJob> {
+async fn job(state: &AppState, me: &SignedIn, id: Uuid, input: PhotoDesignInput) -> ApiResult<PhotoJob> {
     let (record, bytes) = state.store().photo(&me.actor, id).await?;
     let view = photo_view::view_for(input.view.as_deref(), record.angle.as_str())?;
     let settings = state.clinic_settings(&me.actor).await?;
