@@ -34,7 +34,10 @@ fn chart_to_photo_and_back_is_the_same_point() {
         let px = warp
             .chart_to_photo(head, q)
             .unwrap_or_else(|| panic!("hairline point {q:?} not on the front photo"));
-        assert!((0.0..400.0).contains(&px[0]) && (0.0..400.0).contains(&px[1]), "{px:?}");
+        assert!(
+            (0.0..400.0).contains(&px[0]) && (0.0..400.0).contains(&px[1]),
+            "{px:?}"
+        );
         let back = warp.photo_to_chart(head, px).expect("on the head");
         let err = (back[0] - q[0]).hypot(back[1] - q[1]);
         assert!(err < 0.5, "{q:?} → {px:?} → {back:?}: {err:.3} mm");

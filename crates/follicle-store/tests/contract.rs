@@ -1235,7 +1235,10 @@ pub async fn photos_are_stored_without_metadata(store: &Store) {
         .await
         .unwrap();
     let (record, _) = store.photo(&c.owner, at_consultation.id).await.unwrap();
-    assert_eq!((record.consultation_id, record.consented), (Some(consult.id), false));
+    assert_eq!(
+        (record.consultation_id, record.consented),
+        (Some(consult.id), false)
+    );
     assert_eq!(store.photos(&c.practitioner, client.id).await.unwrap().len(), 2);
 }
 

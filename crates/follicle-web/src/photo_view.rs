@@ -230,7 +230,9 @@ pub fn view_for(asked: Option<&str>, angle: &str) -> ApiResult<View> {
     if view == View::Chart {
         return Err(ApiError::invalid(
             "view",
-            format!("a photo of angle {angle:?} has no view on the chart: give front, top, left, right or back"),
+            format!(
+                "a photo of angle {angle:?} has no view on the chart: give front, top, left, right or back"
+            ),
         ));
     }
     Ok(view)
@@ -390,6 +392,7 @@ pub fn overlay_images(
 }
 
 /// What a photo route needs, gathered by the handler: the pattern, the look, the photo.
+#[derive(Debug)]
 pub struct PhotoJob {
     /// The design's dots.
     pub pattern: Arc<Pattern>,

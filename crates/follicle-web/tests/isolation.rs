@@ -153,9 +153,21 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
             Payload::Raw(Some("image/jpeg".into()), jpeg_with_gps()),
         ),
         (Method::GET, "/photos/{id}", Payload::None),
-        (Method::POST, "/photos/{id}/warp", j(json!({"design": {}, "landmarks": []}))),
-        (Method::POST, "/photos/{id}/overlay", j(json!({"design": {}, "landmarks": []}))),
-        (Method::POST, "/photos/{id}/sheet", j(json!({"design": {}, "landmarks": []}))),
+        (
+            Method::POST,
+            "/photos/{id}/warp",
+            j(json!({"design": {}, "landmarks": []})),
+        ),
+        (
+            Method::POST,
+            "/photos/{id}/overlay",
+            j(json!({"design": {}, "landmarks": []})),
+        ),
+        (
+            Method::POST,
+            "/photos/{id}/sheet",
+            j(json!({"design": {}, "landmarks": []})),
+        ),
         (
             Method::PUT,
             "/appointments/{id}/status",

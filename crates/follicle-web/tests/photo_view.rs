@@ -31,7 +31,12 @@ fn marks() -> Value {
 }
 
 /// Pixels that differ by more than a little between two images in a box.
-fn changed(a: &image::RgbImage, b: &image::RgbImage, x: std::ops::Range<u32>, y: std::ops::Range<u32>) -> usize {
+fn changed(
+    a: &image::RgbImage,
+    b: &image::RgbImage,
+    x: std::ops::Range<u32>,
+    y: std::ops::Range<u32>,
+) -> usize {
     y.flat_map(|y| x.clone().map(move |x| (x, y)))
         .filter(|&(x, y)| {
             let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
@@ -45,7 +50,8 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Payl
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
         );
     }
     if let Some((filename, content_type, bytes)) = file {
@@ -85,8 +91,14 @@ async fn the_capture_page_checks_and_keeps_photos() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     let html = String::from_utf8(page.body).unwrap();
-    assert!(html.contains("id=\"ghost\""), "the demo's front photo is the ghost");
-    assert!(html.contains("Consultation v1"), "the photo can be tied to the consultation");
+    assert!(
+        html.contains("id=\"ghost\""),
+        "the demo's front photo is the ghost"
+    );
+    assert!(
+        html.contains("Consultation v1"),
+        "the photo can be tied to the consultation"
+    );
     let consultation = html
         .split("value=\"consultation:")
         .nth(1)
@@ -116,10 +128,17 @@ async fn the_capture_page_checks_and_keeps_photos() {
         }
     };
     // Not an image: refused beside the field, in plain words.
-    let answer = upload(("notes.txt", "text/plain", b"not a photo".to_vec()), String::new()).await;
+    let answer = upload(
+        ("notes.txt", "text/plain", b"not a photo".to_vec()),
+        String::new(),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = String::from_utf8(answer.body).unwrap();
-    assert!(html.contains("id=\"photo-error\">photo: not a PNG or JPEG image</p>"), "{html}");
+    assert!(
+        html.contains("id=\"photo-error\">photo: not a PNG or JPEG image</p>"),
+        "{html}"
+    );
     // Too small to compare.
     let answer = upload(("tiny.png", "image/png", png(40, 30)), String::new()).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -146,7 +165,10 @@ async fn the_capture_page_checks_and_keeps_photos() {
     .await;
     assert_eq!(answer.status, StatusCode::OK);
     let html = String::from_utf8(answer.body).unwrap();
-    assert!(html.contains("id=\"photo-kept\"") && !html.contains("photo-notice"), "{html}");
+    assert!(
+        html.contains("id=\"photo-kept\"") && !html.contains("photo-notice"),
+        "{html}"
+    );
     let photos = app
         .get(&format!("/api/v1/clients/{cid}/photos"), &demo.owner)
         .await
@@ -171,11 +193,18 @@ async fn the_capture_page_checks_and_keeps_photos() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(String::from_utf8(answer.body).unwrap().contains("taken for: no consultation of this client"));
+    assert!(
+        String::from_utf8(answer.body)
+            .unwrap()
+            .contains("taken for: no consultation of this client")
+    );
     // The client page shows the front photos as a timeline.
     let page = app.get(&format!("/clients/{cid}"), &browser).await;
     let html = String::from_utf8(page.body).unwrap();
-    assert!(html.contains("class=\"photo-timeline\" aria-label=\"front photos, oldest first\""), "{html}");
+    assert!(
+        html.contains("class=\"photo-timeline\" aria-label=\"front photos, oldest first\""),
+        "{html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -208,14 +237,31 @@ async fn the_design_on_a_real_photo() {
     let body = json!({"design": design, "landmarks": marks()});
 
     let warp = app
-        .post(&format!("/api/v1/photos/{pid}/warp"), &demo.practitioner, body.clone())
+        .post(
+            &format!("/api/v1/photos/{pid}/warp"),
+            &demo.practitioner,
+            body.clone(),
+        )
         .await
         .expect(StatusCode::OK);
-    assert_eq!((warp["width"].as_u64(), warp["height"].as_u64()), (Some(703), Some(622)));
+    assert_eq!(
+        (warp["width"].as_u64(), warp["height"].as_u64()),
+        (Some(703), Some(622))
+    );
     assert_eq!(warp["view"], "front");
-    let on = |grid: &Value| grid["points"].as_array().unwrap().iter().filter(|p| !p.is_null()).count();
+    let on = |grid: &Value| {
+        grid["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| !p.is_null())
+            .count()
+    };
     assert!(on(&warp["photo_to_chart"]) > 100, "the head is on the photo");
-    assert!(on(&warp["chart_to_photo"]) > 100, "the chart's front half is on the photo");
+    assert!(
+        on(&warp["chart_to_photo"]) > 100,
+        "the chart's front half is on the photo"
+    );
 
     let photo = image::load_from_memory(PHOTO).unwrap().to_rgb8();
     let decode = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_rgb8();
@@ -228,7 +274,12 @@ async fn the_design_on_a_real_photo() {
             &[],
         )
         .await;
-    assert_eq!(overlay.status, StatusCode::OK, "{}", String::from_utf8_lossy(&overlay.body));
+    assert_eq!(
+        overlay.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&overlay.body)
+    );
     assert_eq!(overlay.content_type(), "image/png");
     let after = decode(&overlay.body);
     assert_eq!(after.dimensions(), photo.dimensions());
@@ -240,22 +291,46 @@ async fn the_design_on_a_real_photo() {
     let mut years = body.clone();
     years["moment"] = json!("years:8");
     let later = app
-        .send(Method::POST, &format!("/api/v1/photos/{pid}/overlay"), &demo.practitioner, Payload::Json(years), &[])
+        .send(
+            Method::POST,
+            &format!("/api/v1/photos/{pid}/overlay"),
+            &demo.practitioner,
+            Payload::Json(years),
+            &[],
+        )
         .await;
     assert_eq!(later.status, StatusCode::OK);
     assert_ne!(decode(&later.body), after, "eight years later looks different");
 
     let sheet = app
-        .send(Method::POST, &format!("/api/v1/photos/{pid}/sheet"), &demo.practitioner, Payload::Json(body.clone()), &[])
+        .send(
+            Method::POST,
+            &format!("/api/v1/photos/{pid}/sheet"),
+            &demo.practitioner,
+            Payload::Json(body.clone()),
+            &[],
+        )
         .await;
     assert_eq!(sheet.status, StatusCode::OK);
     let sheet = decode(&sheet.body);
-    assert!(sheet.width() >= 2 * 703, "before and after side by side: {:?}", sheet.dimensions());
+    assert!(
+        sheet.width() >= 2 * 703,
+        "before and after side by side: {:?}",
+        sheet.dimensions()
+    );
 
     // Bad input: the field and what is allowed.
     for (change, field, says) in [
-        (json!({"landmarks": [{"name": "glabella", "x_px": 394, "y_px": 186}, {"name": "vertex", "x_px": 382, "y_px": 52}, {"name": "ear_left", "x_px": 9000, "y_px": 222}]}), "overlay.landmarks[2]", "outside the 703 × 622 photo"),
-        (json!({"landmarks": [{"name": "glabella", "x_px": 394, "y_px": 186}, {"name": "vertex", "x_px": 382, "y_px": 52}]}), "overlay.landmarks", "at least 3"),
+        (
+            json!({"landmarks": [{"name": "glabella", "x_px": 394, "y_px": 186}, {"name": "vertex", "x_px": 382, "y_px": 52}, {"name": "ear_left", "x_px": 9000, "y_px": 222}]}),
+            "overlay.landmarks[2]",
+            "outside the 703 × 622 photo",
+        ),
+        (
+            json!({"landmarks": [{"name": "glabella", "x_px": 394, "y_px": 186}, {"name": "vertex", "x_px": 382, "y_px": 52}]}),
+            "overlay.landmarks",
+            "at least 3",
+        ),
         (json!({"moment": "years:-1"}), "moment", ""),
         (json!({"view": "chart"}), "view", "front, top"),
     ] {

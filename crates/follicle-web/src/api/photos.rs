@@ -54,7 +54,8 @@ pub async fn warp(
     let job = job(&state, &me, id, input).await?;
     let (w, h) = job.photo.dimensions();
     Ok(Json(
-        blocking(move || photo_view::warp_grids(&job.pattern, &job.look, job.view, &job.landmarks, w, h)).await?,
+        blocking(move || photo_view::warp_grids(&job.pattern, &job.look, job.view, &job.landmarks, w, h))
+            .await?,
     ))
 }
 

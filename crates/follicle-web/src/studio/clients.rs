@@ -2,12 +2,12 @@
 //! slider, and the session log form.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use follicle_core::ZoneKind;
 use follicle_store::{
-    Action, Appointment, Client, Consultation, Design, NewClient, NewPhoto, NewSessionLog, Photo, PhotoAngle,
+    Action, Appointment, Client, Consultation, Design, NewClient, NewSessionLog, Photo, PhotoAngle,
     PigmentBatch, SessionLog, StoreError, User,
 };
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::today::{day, when};
-use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
+use super::{FieldErrors, Nav, Page, PageResult, render, render_status};
 use crate::extract::{Id, QueryArgs};
 use crate::state::AppState;
 

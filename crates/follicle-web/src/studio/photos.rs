@@ -198,7 +198,15 @@ pub(super) async fn upload(
     let angle = match PhotoAngle::parse(&form.angle) {
         Ok(a) => a,
         Err(StoreError::Invalid { message, .. }) => {
-            return failed(&state, &page, id, PhotoAngle::Front, &form, format!("angle: {message}")).await;
+            return failed(
+                &state,
+                &page,
+                id,
+                PhotoAngle::Front,
+                &form,
+                format!("angle: {message}"),
+            )
+            .await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -221,7 +229,15 @@ pub(super) async fn upload(
         }
     };
     if form.bytes.is_empty() {
-        return failed(&state, &page, id, angle, &form, "Choose a photo to upload.".into()).await;
+        return failed(
+            &state,
+            &page,
+            id,
+            angle,
+            &form,
+            "Choose a photo to upload.".into(),
+        )
+        .await;
     }
     let settings = state.clinic_settings(&page.actor).await?;
     let notices = match photo_view::check_upload(&form.bytes, &settings.photos).await {
