@@ -205,6 +205,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "records that hold",
                 include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
             ),
+            (
+                3,
+                "photos to compare",
+                include_str!("../../migrations/sqlite/0003_photos_to_compare.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -216,6 +221,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 2,
                 "records that hold",
                 include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
+            ),
+            (
+                3,
+                "photos to compare",
+                include_str!("../../migrations/postgres/0003_photos_to_compare.sql"),
             ),
         ],
     };
