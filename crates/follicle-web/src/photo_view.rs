@@ -295,10 +295,8 @@ pub fn warp_grids(
     };
     let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
     for p in pattern.outline.iter().chain(&pattern.hairline.points) {
-        for k in 0..2 {
-            lo[k] = lo[k].min(p[k]);
-            hi[k] = hi[k].max(p[k]);
-        }
+        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
     }
     // A margin round the outline, for a hairline dragged past it.
     let margin = 10.0 * CHART_GRID_STEP_MM;
