@@ -1218,7 +1218,7 @@ pub async fn photos_are_stored_without_metadata(store: &Store) {
     );
     assert_eq!(store.photos(&c.practitioner, client.id).await.unwrap().len(), 1);
     // A photo taken at a consultation, without the client's consent to it, keeps both.
-    let consult = store
+    let (consult, _) = store
         .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
         .await
         .unwrap();
