@@ -111,6 +111,7 @@ pub struct SettingsData {
     pub records: RecordsSettings,
     pub pricing: PricingSettings,
     pub head: HeadSettings,
+    pub photos: PhotoCheckSettings,
     pub pattern: PatternSettings,
     pub render: RenderSettings,
 }
@@ -437,6 +438,21 @@ impl PrecareItem {
     pub fn days_before(&self) -> u32 {
         self.hours_before.div_ceil(24)
     }
+}
+
+/// Checks of a photo taken to be compared (`[photos]`): size, exposure and focus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoCheckSettings {
+    /// Shortest side, pixels; a smaller photo is refused.
+    pub min_side_px: u32,
+    /// Mean grey level (0–1) below which a photo is too dark.
+    pub min_brightness: f64,
+    /// Mean grey level (0–1) above which a photo is too bright.
+    pub max_brightness: f64,
+    /// Variance of the Laplacian of the grey image reduced to 512 px below which a photo is
+    /// blurred.
+    pub min_sharpness: f64,
 }
 
 /// The patch-test visit a rule with outcome `patch_test` asks for.
@@ -1025,6 +1041,20 @@ impl SettingsData {
                     ),
                 );
             }
+        }
+        let ph = &self.photos;
+        within_limit("photos.min_side_px", f64::from(ph.min_side_px))?;
+        within_limit("photos.min_brightness", ph.min_brightness)?;
+        within_limit("photos.max_brightness", ph.max_brightness)?;
+        within_limit("photos.min_sharpness", ph.min_sharpness)?;
+        if ph.min_brightness >= ph.max_brightness {
+            return e(
+                "photos.max_brightness",
+                format!(
+                    "expected more than photos.min_brightness ({}), got {}",
+                    ph.min_brightness, ph.max_brightness
+                ),
+            );
         }
         let pt = &self.patch_test;
         if !(1..=90).contains(&pt.days_before_first_session) {

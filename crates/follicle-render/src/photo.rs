@@ -12,6 +12,7 @@
 //! Photos are untrusted input: the byte size and the pixel dimensions (read from the header)
 //! are checked before anything is decoded, and decoding runs under `image`'s allocation limits.
 
+use follicle_pattern::Head;
 use image::{ImageReader, Limits, RgbImage};
 use serde::{Deserialize, Serialize};
 
@@ -326,6 +327,40 @@ impl PhotoWarp {
             model_px,
         })
     }
+}
+
+/// The warp as maps between photo pixels and the chart (mm), for a page that draws the dots
+/// on the photo itself: fitted once per photo and landmarks, then every dot of every edit is
+/// placed by these maps (or a grid sampled from them) without fitting again.
+impl PhotoWarp {
+    /// The chart point (mm) under photo pixel `p`, or `None` off the head.
+    pub fn photo_to_chart(&self, head: &Head, p: [f64; 2]) -> Option<[f64; 2]> {
+        let m = self.to_model.apply(p);
+        let (o, d) = self.camera.ray(m[0], m[1]);
+        let (s, _) = hit(head, o, d)?;
+        Some(head.chart_from_surface(s))
+    }
+
+    /// The photo pixel of chart point `q` (mm), or `None` when that part of the head faces
+    /// away from the camera.
+    pub fn chart_to_photo(&self, head: &Head, q: [f64; 2]) -> Option<[f64; 2]> {
+        let p = head.surface_from_chart(q);
+        if !facing(head, &self.camera, p) {
+            return None;
+        }
+        Some(self.to_photo.apply(self.camera.project(p)))
+    }
+}
+
+/// Whether surface point `p` faces the camera (its outward normal points back at it).
+fn facing(head: &Head, camera: &Camera, p: [f64; 3]) -> bool {
+    let n = [
+        p[0] / (head.a_mm * head.a_mm),
+        p[1] / (head.b_mm * head.b_mm),
+        p[2] / (head.c_mm * head.c_mm),
+    ];
+    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt().max(1e-12);
+    (n[0] * camera.forward[0] + n[1] * camera.forward[1] + n[2] * camera.forward[2]) / len < -0.05
 }
 
 /// Where the model's landmarks fall in a `width × height` picture of `view`: a starting point

@@ -12,6 +12,7 @@ mod ink;
 mod look;
 mod photo;
 mod photo_look;
+mod photo_maps;
 mod seam;
 mod stencil;
 mod threads;

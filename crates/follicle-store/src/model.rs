@@ -610,6 +610,12 @@ pub struct Photo {
     pub session_id: Option<Uuid>,
     /// The photo consent it was taken under, if recorded.
     pub consent_id: Option<Uuid>,
+    /// The consultation it was taken at (a photo before treatment), if any.
+    #[serde(default)]
+    pub consultation_id: Option<Uuid>,
+    /// Whether the client agreed to this photo being taken and kept (asked at every capture).
+    #[serde(default)]
+    pub consented: bool,
     /// The angle.
     pub angle: PhotoAngle,
     /// When it was taken.
@@ -648,6 +654,12 @@ pub struct NewPhoto {
     pub session_id: Option<Uuid>,
     /// The consent, if any (of the same client).
     pub consent_id: Option<Uuid>,
+    /// The consultation, if any (of the same client).
+    #[serde(default)]
+    pub consultation_id: Option<Uuid>,
+    /// Whether the client agreed to this photo.
+    #[serde(default)]
+    pub consented: bool,
 }
 
 /// One line of the audit log.

@@ -1348,6 +1348,8 @@ pub async fn photos_are_stored_without_metadata(store: &Store) {
                 taken_at: datetime!(2026-12-01 09:10 UTC),
                 session_id: None,
                 consent_id: Some(consent.id),
+                consultation_id: None,
+                consented: true,
             },
             &original,
         )
@@ -1375,6 +1377,8 @@ pub async fn photos_are_stored_without_metadata(store: &Store) {
         taken_at: datetime!(2026-12-01 09:11 UTC),
         session_id: None,
         consent_id: None,
+        consultation_id: None,
+        consented: true,
     };
     assert_err!(
         store
@@ -1399,7 +1403,43 @@ pub async fn photos_are_stored_without_metadata(store: &Store) {
             .await,
         StoreError::NotFound { what: "session log" }
     );
+    assert_err!(
+        store
+            .upload_photo(
+                &c.practitioner,
+                &NewPhoto {
+                    consultation_id: Some(Uuid::new_v4()),
+                    ..new.clone()
+                },
+                &original
+            )
+            .await,
+        StoreError::NotFound { what: "consultation" }
+    );
     assert_eq!(store.photos(&c.practitioner, client.id).await.unwrap().len(), 1);
+    // A photo taken at a consultation, without the client's consent to it, keeps both.
+    let (consult, _) = store
+        .add_consultation(&c.practitioner, &consultation(client.id, "V"), None)
+        .await
+        .unwrap();
+    let at_consultation = store
+        .upload_photo(
+            &c.practitioner,
+            &NewPhoto {
+                consultation_id: Some(consult.id),
+                consented: false,
+                ..new.clone()
+            },
+            &original,
+        )
+        .await
+        .unwrap();
+    let (record, _) = store.photo(&c.owner, at_consultation.id).await.unwrap();
+    assert_eq!(
+        (record.consultation_id, record.consented),
+        (Some(consult.id), false)
+    );
+    assert_eq!(store.photos(&c.practitioner, client.id).await.unwrap().len(), 2);
 }
 
 pub async fn another_clinic_finds_nothing(store: &Store) {
@@ -1429,6 +1469,8 @@ pub async fn another_clinic_finds_nothing(store: &Store) {
         taken_at: datetime!(2027-01-05 10:00 UTC),
         session_id: Some(logged.id),
         consent_id: None,
+        consultation_id: None,
+        consented: true,
     };
     let photo = store
         .upload_photo(&a.practitioner, &new_photo, &jpeg_with_gps())
@@ -1621,6 +1663,8 @@ pub async fn export_has_the_whole_record(store: &Store) {
         taken_at: datetime!(2027-01-05 10:00 UTC),
         session_id: None,
         consent_id: None,
+        consultation_id: None,
+        consented: true,
     };
     store
         .upload_photo(&c.practitioner, &new_photo, &jpeg_with_gps())

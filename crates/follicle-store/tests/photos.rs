@@ -240,6 +240,8 @@ async fn local_folder_keeps_the_stripped_bytes() {
         taken_at: datetime!(2026-12-01 09:10 UTC),
         session_id: None,
         consent_id: None,
+        consultation_id: None,
+        consented: true,
     };
     let photo = store
         .upload_photo(&c.practitioner, &new, &jpeg_with_gps())

@@ -77,6 +77,8 @@ async fn full_record(store: &Store, c: &crate::support::Clinic, performed_on: ti
                 taken_at: datetime!(2027-01-05 10:00 UTC),
                 session_id: None,
                 consent_id: None,
+                consultation_id: None,
+                consented: true,
             },
             &testing::jpeg_with_gps(),
         )

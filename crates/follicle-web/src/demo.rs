@@ -284,6 +284,8 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                         taken_at: assessed.midnight().assume_utc() + Duration::hours(9),
                         session_id: None,
                         consent_id: Some(consent.id),
+                        consultation_id: None,
+                        consented: true,
                     },
                     PHOTO,
                 )

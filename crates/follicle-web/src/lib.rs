@@ -47,6 +47,7 @@ pub mod extract;
 pub mod mail;
 pub mod idempotency;
 pub mod limits;
+pub mod photo_view;
 pub mod serve;
 pub mod state;
 pub mod studio;

@@ -360,6 +360,7 @@ function init(root) {
     api.dots = n;
     api.checksum = sum;
     api.version = header.delta.version;
+    for (const f of api.onDrawn) f(header, edit);
     if (edit.startedAt) api.latencies.push(now - edit.startedAt);
     while (events.length && events[0].seq <= edit.seq) api.eventLatencies.push(now - events.shift().at);
     status.textContent = `${n.toLocaleString()} dots over ${header.sessions} sessions.`;
@@ -416,6 +417,25 @@ function init(root) {
       state.request.zones = { kind: "explicit", zones: state.pattern.header.zones.map((z) => ({ kind: z.kind, polygon: z.polygon })) };
     }
   }
+
+  // The photo view (photo-view.js) drags hairline points on the photo through these, and
+  // redraws its dots when a delta has been drawn (api.onDrawn).
+  api.onDrawn = [];
+  api.startAnchorDrag = (i) => {
+    state.selected = i;
+    state.undo.push(JSON.stringify(state.request));
+    state.redo = [];
+    state.drag = { id: "photo" };
+    draw();
+  };
+  api.dragAnchorTo = (mm, startedAt) => {
+    state.anchors[state.selected] = mm;
+    setAnchors();
+    draw();
+    regenerate(startedAt);
+    return state.seq;
+  };
+  api.endAnchorDrag = () => endDrag();
 
   const tool = () => document.querySelector("input[name=tool]:checked").value;
   canvas.addEventListener("pointerdown", (ev) => {

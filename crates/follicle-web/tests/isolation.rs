@@ -155,6 +155,21 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
         ),
         (Method::GET, "/photos/{id}", Payload::None),
         (
+            Method::POST,
+            "/photos/{id}/warp",
+            j(json!({"design": {}, "landmarks": []})),
+        ),
+        (
+            Method::POST,
+            "/photos/{id}/overlay",
+            j(json!({"design": {}, "landmarks": []})),
+        ),
+        (
+            Method::POST,
+            "/photos/{id}/sheet",
+            j(json!({"design": {}, "landmarks": []})),
+        ),
+        (
             Method::PUT,
             "/appointments/{id}/status",
             j(json!({"status": "cancelled"})),

@@ -30,6 +30,7 @@ mod isolation;
 mod lean;
 mod limits;
 mod openapi;
+mod photo_view;
 mod records;
 mod rights;
 mod settings_page;

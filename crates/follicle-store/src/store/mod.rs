@@ -273,6 +273,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
             ),
             (
+                3,
+                "photos to compare",
+                include_str!("../../migrations/sqlite/0003_photos_to_compare.sql"),
+            ),
+            (
                 4,
                 "signin throttle",
                 include_str!("../../migrations/sqlite/0004_signin_throttle.sql"),
@@ -298,6 +303,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 2,
                 "records that hold",
                 include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
+            ),
+            (
+                3,
+                "photos to compare",
+                include_str!("../../migrations/postgres/0003_photos_to_compare.sql"),
             ),
             (
                 4,

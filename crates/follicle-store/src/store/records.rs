@@ -301,7 +301,7 @@ fn consent_from_row(r: ConsentRow) -> StoreResult<Consent> {
 macro_rules! photo_cols {
     () => {
         "id, client_id, session_id, consent_id, angle, taken_at, content_type, byte_size, width, height, \
-         orientation, blob_key, created_at, created_by"
+         orientation, blob_key, created_at, created_by, consultation_id, consented"
     };
 }
 type PhotoRow = (
@@ -319,6 +319,8 @@ type PhotoRow = (
     String,
     OffsetDateTime,
     Uuid,
+    Option<Uuid>,
+    bool,
 );
 fn photo_from_row(r: PhotoRow) -> StoreResult<Photo> {
     Ok(Photo {
@@ -336,6 +338,8 @@ fn photo_from_row(r: PhotoRow) -> StoreResult<Photo> {
         blob_key: r.11,
         created_at: r.12,
         created_by: r.13,
+        consultation_id: r.14,
+        consented: r.15,
     })
 }
 
@@ -1243,6 +1247,13 @@ impl Store {
             });
             row.ok_or_else(|| StoreError::not_found("consent"))?;
         }
+        if let Some(consultation_id) = photo.consultation_id {
+            let row: Option<(Uuid,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT id FROM consultations WHERE clinic_id = $1 AND id = $2 AND client_id = $3")
+                    .bind(actor.clinic_id).bind(consultation_id).bind(photo.client_id).fetch_optional(pool).await?
+            });
+            row.ok_or_else(|| StoreError::not_found("consultation"))?;
+        }
         let id = Uuid::new_v4();
         let extension = match stripped.format {
             crate::ImageFormat::Jpeg => "jpg",
@@ -1254,6 +1265,8 @@ impl Store {
             client_id: photo.client_id,
             session_id: photo.session_id,
             consent_id: photo.consent_id,
+            consultation_id: photo.consultation_id,
+            consented: photo.consented,
             angle: photo.angle,
             taken_at,
             content_type: stripped.format.content_type().to_owned(),
@@ -1271,12 +1284,13 @@ impl Store {
             let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO photos (id, clinic_id, client_id, session_id, consent_id, angle, taken_at, content_type, byte_size, width, height, \
-                 orientation, blob_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 orientation, blob_key, created_at, created_by, consultation_id, consented) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(created.id).bind(actor.clinic_id).bind(created.client_id).bind(created.session_id).bind(created.consent_id)
             .bind(created.angle.as_str()).bind(created.taken_at).bind(&created.content_type).bind(created.byte_size)
             .bind(created.width).bind(created.height).bind(created.orientation).bind(&created.blob_key).bind(created.created_at)
-            .bind(created.created_by)
+            .bind(created.created_by).bind(created.consultation_id).bind(created.consented)
             .execute(&mut *tx).await?;
             audit_insert!(actor, Some(created.client_id), AuditAction::Created, format!("photo {}", created.id))
                 .execute(&mut *tx).await?;

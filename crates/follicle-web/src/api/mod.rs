@@ -12,6 +12,7 @@ pub mod clients;
 pub mod clinic;
 pub mod compute;
 pub mod diary;
+pub mod photos;
 pub mod pigments;
 pub mod records;
 pub mod stencil;
@@ -147,6 +148,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(records::consents, records::add_consent))
         .routes(routes!(records::photos, records::upload_photo))
         .routes(routes!(records::photo))
+        .routes(routes!(photos::warp))
+        .routes(routes!(photos::overlay))
+        .routes(routes!(photos::sheet))
         .routes(routes!(diary::between, diary::book))
         .routes(routes!(diary::set_status))
         .routes(routes!(diary::client_appointments))

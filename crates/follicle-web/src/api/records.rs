@@ -326,6 +326,11 @@ pub struct PhotoQuery {
     pub session_id: Option<Uuid>,
     /// The photo consent it was taken under.
     pub consent_id: Option<Uuid>,
+    /// The consultation it was taken at.
+    pub consultation_id: Option<Uuid>,
+    /// Whether the client agreed to this photo (default false).
+    #[serde(default)]
+    pub consented: bool,
 }
 
 /// Uploads a photo: the body is the JPEG or PNG itself (`Content-Type: image/jpeg` or
@@ -374,6 +379,8 @@ pub async fn upload_photo(
         taken_at,
         session_id: q.session_id,
         consent_id: q.consent_id,
+        consultation_id: q.consultation_id,
+        consented: q.consented,
     };
     Ok((
         StatusCode::CREATED,

@@ -2,12 +2,12 @@
 //! slider, and the session log form.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use follicle_core::ZoneKind;
 use follicle_store::{
-    Action, Appointment, Client, Consultation, Design, NewClient, NewPhoto, NewSessionLog, Photo, PhotoAngle,
+    Action, Appointment, Client, Consultation, Design, NewClient, NewSessionLog, Photo, PhotoAngle,
     PigmentBatch, SessionLog, StoreError, User,
 };
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::today::{day, when};
-use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
+use super::{FieldErrors, Nav, Page, PageResult, render, render_status};
 use crate::extract::{Id, QueryArgs};
 use crate::state::AppState;
 
@@ -198,7 +198,7 @@ pub(super) async fn record(
     client_page(&state, &page, id, String::new(), warning).await
 }
 
-async fn client_page(
+pub(super) async fn client_page(
     state: &AppState,
     page: &Page,
     id: Uuid,
@@ -341,63 +341,6 @@ fn session_event(s: &SessionLog) -> Event {
         link: String::new(),
         link_text: String::new(),
     }
-}
-
-/// Uploads a photo from the client page (multipart form: `_csrf`, `angle`, `photo`).
-pub(super) async fn upload_photo(
-    State(state): State<AppState>,
-    page: Page,
-    Id(id): Id,
-    mut multipart: Multipart,
-) -> PageResult {
-    let (mut csrf, mut angle, mut bytes) = (String::new(), String::new(), Vec::new());
-    let limit = follicle_store::PhotoLimits::default().max_bytes;
-    // Read under the heavy-work limit (see `api::records::upload_photo`).
-    let _permit = crate::limits::heavy()
-        .acquire()
-        .await
-        .map_err(crate::ApiError::from)?;
-    while let Some(field) = multipart.next_field().await.map_err(|e| PageError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("The upload could not be read: {e}"),
-    })? {
-        match field.name().unwrap_or("") {
-            "_csrf" => csrf = field.text().await.unwrap_or_default(),
-            "angle" => angle = field.text().await.unwrap_or_default(),
-            "photo" => {
-                let data = field.bytes().await.map_err(|_| PageError {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    message: format!("The photo is larger than the {limit} bytes allowed."),
-                })?;
-                bytes = data.to_vec();
-            }
-            _ => {}
-        }
-    }
-    page.check_csrf(&csrf)?;
-    let error = match PhotoAngle::parse(&angle) {
-        Err(StoreError::Invalid { message, .. }) => message,
-        Err(e) => return Err(e.into()),
-        Ok(_) if bytes.is_empty() => "Choose a photo to upload.".to_owned(),
-        Ok(angle) => {
-            let new = NewPhoto {
-                client_id: id,
-                angle,
-                taken_at: OffsetDateTime::now_utc(),
-                session_id: None,
-                consent_id: None,
-            };
-            match state.store().upload_photo(&page.actor, &new, &bytes).await {
-                Ok(_) => return Ok(Redirect::to(&format!("/clients/{id}#photos")).into_response()),
-                Err(StoreError::Photo(e)) => e.to_string(),
-                Err(StoreError::Invalid { field, message }) => format!("{field}: {message}"),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
-    client_page(&state, &page, id, error, String::new())
-        .await
-        .map(|r| (StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
 }
 
 /// The session log form's fields, as typed.

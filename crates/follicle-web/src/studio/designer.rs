@@ -4,7 +4,9 @@
 //! design; the script opens an edit session and sends every edit to it
 //! (`POST /api/v1/designer-sessions/{id}/edits`, see [`crate::designer`]), which answers the
 //! tiles of dots that changed and the hours, sessions and price of the design as it stands;
-//! previews come from `POST /api/v1/preview`.
+//! previews come from `POST /api/v1/preview`. Beside the chart, the photo view
+//! (`static/photo-view.js`) shows the design on the client's photos: see
+//! [`crate::photo_view`].
 
 use askama::Template;
 use axum::extract::State;
@@ -26,6 +28,19 @@ struct DesignerPage {
     request_json: String,
     plan_summary: String,
     zone_names: Vec<&'static str>,
+    /// The client's photos of the standard angles, newest first, as JSON for the photo view.
+    photos_json: String,
+    has_photos: bool,
+}
+
+/// A photo the designer's photo view can show the design on.
+#[derive(serde::Serialize)]
+struct PhotoChoice {
+    id: String,
+    angle: &'static str,
+    date: String,
+    width: i64,
+    height: i64,
 }
 
 pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
@@ -33,6 +48,20 @@ pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): 
     let client = state.store().client(&page.actor, design.client_id).await?;
     let request = design_request(&design)?;
     let request_json = serde_json::to_string(&request).map_err(crate::error::ApiError::internal)?;
+    let mut photos = state.store().photos(&page.actor, design.client_id).await?;
+    photos.retain(|p| super::photos::STANDARD_ANGLES.contains(&p.angle));
+    photos.sort_by_key(|p| std::cmp::Reverse(p.taken_at));
+    let choices: Vec<PhotoChoice> = photos
+        .iter()
+        .map(|p| PhotoChoice {
+            id: p.id.to_string(),
+            angle: p.angle.as_str(),
+            date: p.taken_at.date().to_string(),
+            width: p.width,
+            height: p.height,
+        })
+        .collect();
+    let photos_json = serde_json::to_string(&choices).map_err(crate::error::ApiError::internal)?;
     render(&DesignerPage {
         nav: Nav::new(&page, "clients"),
         client,
@@ -42,6 +71,8 @@ pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): 
         request_json,
         plan_summary: design.plan.as_ref().map(plan_summary).unwrap_or_default(),
         zone_names: follicle_core::ZoneKind::ALL.iter().map(|z| z.as_str()).collect(),
+        has_photos: !choices.is_empty(),
+        photos_json,
     })
 }
 

@@ -13,6 +13,7 @@ mod clients;
 mod consult;
 mod consult_form;
 mod designer;
+mod photos;
 mod pigments;
 mod rights;
 mod settings;
@@ -57,7 +58,8 @@ pub fn routes() -> Router<AppState> {
         .route("/clients", get(clients::list))
         .route("/clients/new", get(clients::new_form).post(clients::create))
         .route("/clients/{id}", get(clients::record))
-        .route("/clients/{id}/photos", post(clients::upload_photo))
+        .route("/clients/{id}/photos", post(photos::upload))
+        .route("/clients/{id}/photos/new", get(photos::capture))
         .route("/clients/{id}/consult", get(consult::form).post(consult::submit))
         .route(
             "/clients/{id}/sessions/new",
@@ -85,6 +87,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/static/studio.js",
             get(|| asset("text/javascript", include_str!("../../static/studio.js"))),
+        )
+        .route(
+            "/static/capture.js",
+            get(|| asset("text/javascript", include_str!("../../static/capture.js"))),
+        )
+        .route(
+            "/static/photo-view.js",
+            get(|| asset("text/javascript", include_str!("../../static/photo-view.js"))),
         )
         .route(
             "/static/designer.js",

@@ -348,6 +348,10 @@ pub struct PhotoAnswer {
     pub session_id: Option<Uuid>,
     /// The photo consent it was taken under, if recorded.
     pub consent_id: Option<Uuid>,
+    /// The consultation it was taken at, if any.
+    pub consultation_id: Option<Uuid>,
+    /// Whether the client agreed to this photo.
+    pub consented: bool,
     /// The angle.
     pub angle: PhotoAngle,
     /// When it was taken.
@@ -377,6 +381,8 @@ impl From<store::Photo> for PhotoAnswer {
             client_id,
             session_id,
             consent_id,
+            consultation_id,
+            consented,
             angle,
             taken_at,
             content_type,
@@ -393,6 +399,8 @@ impl From<store::Photo> for PhotoAnswer {
             client_id,
             session_id,
             consent_id,
+            consultation_id,
+            consented,
             angle: angle.into(),
             taken_at,
             content_type,
