@@ -76,6 +76,7 @@
 
 mod auth;
 mod error;
+mod landmarks;
 mod model;
 mod photo;
 pub mod record;
@@ -88,6 +89,9 @@ mod validate;
 pub use auth::{Actor, LoginSession, SessionToken};
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+pub use landmarks::{
+    LandmarkSource, MAX_LANDMARKS, MAX_OUTLINE_POINTS, NewPhotoLandmarks, PhotoLandmarks, PlacedLandmark, upright_size,
+};
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};

@@ -44,6 +44,7 @@ pub mod demo;
 pub mod designer;
 pub mod error;
 pub mod extract;
+pub mod landmarks;
 pub mod serve;
 pub mod state;
 pub mod studio;

@@ -7,6 +7,7 @@
 //! the rule; where the backends differ (types in the migrations, `VACUUM INTO`), the code
 //! says so.
 
+mod landmarks;
 mod memory;
 mod records;
 
@@ -205,6 +206,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "records that hold",
                 include_str!("../../migrations/sqlite/0002_records_that_hold.sql"),
             ),
+            (
+                7,
+                "photo landmarks",
+                include_str!("../../migrations/sqlite/0007_photo_landmarks.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -216,6 +222,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 2,
                 "records that hold",
                 include_str!("../../migrations/postgres/0002_records_that_hold.sql"),
+            ),
+            (
+                7,
+                "photo landmarks",
+                include_str!("../../migrations/postgres/0007_photo_landmarks.sql"),
             ),
         ],
     };

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod clinic;
 pub mod compute;
 pub mod diary;
+pub mod landmarks;
 pub mod pigments;
 pub mod records;
 
@@ -125,6 +126,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(records::consents, records::add_consent))
         .routes(routes!(records::photos, records::upload_photo))
         .routes(routes!(records::photo))
+        .routes(routes!(landmarks::detect))
+        .routes(routes!(landmarks::landmarks, landmarks::save))
         .routes(routes!(diary::between, diary::book))
         .routes(routes!(diary::set_status))
         .routes(routes!(diary::client_appointments))

@@ -12,6 +12,7 @@ mod clients;
 mod consult;
 mod consult_form;
 mod designer;
+mod landmarks;
 mod pigments;
 mod settings;
 mod settings_form;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/consultations/{id}/print", get(consult::print))
         .route("/consultations/{id}/replan", post(consult::replan))
         .route("/designs/{id}", get(designer::designer))
+        .route("/photos/{id}/landmarks", get(landmarks::page))
         .route("/pigments", get(pigments::page))
         .route("/pigments/products", post(pigments::add_product))
         .route("/pigments/batches", post(pigments::add_batch))
@@ -61,6 +63,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/static/studio.js",
             get(|| asset("text/javascript", include_str!("../../static/studio.js"))),
+        )
+        .route(
+            "/static/landmarks.js",
+            get(|| asset("text/javascript", include_str!("../../static/landmarks.js"))),
         )
         .route(
             "/static/designer.js",
