@@ -8,6 +8,7 @@
 
 mod batched;
 mod contract;
+mod landmarks;
 mod photos;
 mod properties;
 mod support;
