@@ -103,7 +103,10 @@ pub(crate) fn decode(
     let mut regressors = None;
     let mut scores = None;
     for o in outputs.iter() {
-        let view = o.as_slice::<f32>().map_err(|_| shape_error())?;
+        let view = o
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<f32>())
+            .map_err(|_| shape_error())?;
         match o.shape() {
             [1, n, 16] if *n == anchors.len() => regressors = Some(view),
             [1, n, 1] if *n == anchors.len() => scores = Some(view),
@@ -141,9 +144,9 @@ pub(crate) fn decode(
         raw = rest;
         let total: f32 = same.iter().map(|d| d.score).sum();
         let mean = |f: &dyn Fn(&Raw) -> f32| same.iter().map(|d| f(d) * d.score).sum::<f32>() / total;
-        let bbox: [f32; 4] = std::array::from_fn(|k| mean(&|d| d.bbox[k]));
+        let bbox: [f32; 4] = std::array::from_fn(|k| mean(&|d: &Raw| d.bbox[k]));
         let keypoints: [[f32; 2]; KEYPOINTS] =
-            std::array::from_fn(|k| [mean(&|d| d.keypoints[k][0]), mean(&|d| d.keypoints[k][1])]);
+            std::array::from_fn(|k| [mean(&|d: &Raw| d.keypoints[k][0]), mean(&|d: &Raw| d.keypoints[k][1])]);
         let lo = letterbox.to_photo([bbox[0], bbox[1]], photo);
         let hi = letterbox.to_photo([bbox[2], bbox[3]], photo);
         faces.push(Face {

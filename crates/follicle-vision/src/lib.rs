@@ -144,7 +144,7 @@ impl FaceLandmarks {
     }
 }
 
-type Plan = TypedRunnableModel;
+type Plan = std::sync::Arc<TypedRunnableModel>;
 
 /// The two models, loaded once (tens of milliseconds) and shared: `find` takes `&self`, so one
 /// landmarker serves every thread.

@@ -30,8 +30,8 @@ struct MarkedPoint {
 
 /// Tolerances, as fractions of the distance between the two hand-marked lateral canthi.
 /// A point marked sure: 3 % (the figure). A point whose feature was too faint to mark
-/// to a pixel: 8 %. An ear: 15 % (the ear canal is hidden behind the tragus, and the ear comes
-/// from the detector's coarse tragion point, not from the mesh).
+/// to a pixel: 8 %. An ear: 15 % (the ear canal is hidden behind the tragus, and the mesh has no
+/// ear points: the ear is the face outline's point in front of it).
 const SURE: f64 = 0.03;
 const UNSURE: f64 = 0.08;
 const EAR: f64 = 0.15;
