@@ -113,7 +113,10 @@ fn inside(field: &'static str, what: &str, x: f64, y: f64, size: (i64, i64)) -> 
     } else {
         Err(StoreError::invalid(
             field,
-            format!("{what} at ({x}, {y}) is outside the {} × {} photo", size.0, size.1),
+            format!(
+                "{what} at ({x}, {y}) is outside the {} × {} photo",
+                size.0, size.1
+            ),
         ))
     }
 }
@@ -139,7 +142,10 @@ pub(crate) fn validate(new: &NewPhotoLandmarks, size: (i64, i64)) -> StoreResult
         if !well_formed {
             return Err(StoreError::invalid(
                 "points",
-                format!("point {i}: expected a landmark name such as glabella, got {:?}", p.name),
+                format!(
+                    "point {i}: expected a landmark name such as glabella, got {:?}",
+                    p.name
+                ),
             ));
         }
         if new.points[..i].iter().any(|o| o.name == p.name) {

@@ -54,24 +54,43 @@ pub async fn photo_landmarks_are_kept(store: &Store) {
         )
         .await
         .unwrap();
-    assert_eq!(store.photo_landmarks(&c.practitioner, photo.id).await.unwrap(), None);
+    assert_eq!(
+        store.photo_landmarks(&c.practitioner, photo.id).await.unwrap(),
+        None
+    );
     let mut new = NewPhotoLandmarks {
         photo_id: photo.id,
-        points: vec![point("glabella", 12.0, 10.5), point("lateral_canthus_right", 6.0, 14.0)],
+        points: vec![
+            point("glabella", 12.0, 10.5),
+            point("lateral_canthus_right", 6.0, 14.0),
+        ],
         outline: vec![[2.0, 3.0], [22.0, 3.0], [12.0, 31.0]],
         source: LandmarkSource::Detected,
     };
     let saved = store.save_photo_landmarks(&c.practitioner, &new).await.unwrap();
-    assert_eq!((saved.client_id, saved.source), (client.id, LandmarkSource::Detected));
-    assert_eq!(store.photo_landmarks(&c.owner, photo.id).await.unwrap(), Some(saved.clone()));
+    assert_eq!(
+        (saved.client_id, saved.source),
+        (client.id, LandmarkSource::Detected)
+    );
+    assert_eq!(
+        store.photo_landmarks(&c.owner, photo.id).await.unwrap(),
+        Some(saved.clone())
+    );
 
     // Saved again: replaced, not added.
     new.points[0].x_px = 13.25;
     new.source = LandmarkSource::Adjusted;
     let again = store.save_photo_landmarks(&c.practitioner, &new).await.unwrap();
-    let read = store.photo_landmarks(&c.practitioner, photo.id).await.unwrap().unwrap();
+    let read = store
+        .photo_landmarks(&c.practitioner, photo.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read, again);
-    assert_eq!((read.points[0].x_px, read.source), (13.25, LandmarkSource::Adjusted));
+    assert_eq!(
+        (read.points[0].x_px, read.source),
+        (13.25, LandmarkSource::Adjusted)
+    );
 
     // Outside the upright photo (x 30 fits the stored 32 width, not the upright 24).
     let outside = NewPhotoLandmarks {
@@ -79,8 +98,14 @@ pub async fn photo_landmarks_are_kept(store: &Store) {
         ..new.clone()
     };
     match store.save_photo_landmarks(&c.practitioner, &outside).await {
-        Err(StoreError::Invalid { field: "points", message }) => {
-            assert!(message.contains("glabella") && message.contains("24 × 32"), "{message}");
+        Err(StoreError::Invalid {
+            field: "points",
+            message,
+        }) => {
+            assert!(
+                message.contains("glabella") && message.contains("24 × 32"),
+                "{message}"
+            );
         }
         other => panic!("expected a refused point, got {other:?}"),
     }
@@ -104,11 +129,16 @@ pub async fn photo_landmarks_are_kept(store: &Store) {
         ..new.clone()
     };
     assert_err!(
-        store.save_photo_landmarks(&c.practitioner, &outline_outside).await,
+        store
+            .save_photo_landmarks(&c.practitioner, &outline_outside)
+            .await,
         StoreError::Invalid { field: "outline", .. }
     );
     // What was refused changed nothing.
-    assert_eq!(store.photo_landmarks(&c.practitioner, photo.id).await.unwrap(), Some(again));
+    assert_eq!(
+        store.photo_landmarks(&c.practitioner, photo.id).await.unwrap(),
+        Some(again)
+    );
 
     // Roles and clinics.
     assert_err!(
@@ -129,7 +159,8 @@ pub async fn photo_landmarks_are_kept(store: &Store) {
     assert!(
         trail
             .iter()
-            .any(|e| e.action == AuditAction::Changed && e.detail == format!("landmarks of photo {}", photo.id)),
+            .any(|e| e.action == AuditAction::Changed
+                && e.detail == format!("landmarks of photo {}", photo.id)),
         "{trail:?}"
     );
 }

@@ -34,7 +34,10 @@ fn decode_and_find(bencher: divan::Bencher<'_, '_>, file: &str) {
     let path = format!("{}/../../assets/photos/{file}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(path).unwrap();
     let l = landmarker();
-    bencher.bench(|| l.find(&decode_upright(divan::black_box(&bytes), None).unwrap()).unwrap());
+    bencher.bench(|| {
+        l.find(&decode_upright(divan::black_box(&bytes), None).unwrap())
+            .unwrap()
+    });
 }
 
 /// Loading and optimising both models (once per server process).

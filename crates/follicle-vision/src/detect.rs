@@ -113,7 +113,10 @@ pub(crate) fn decode(
             _ => {}
         }
     }
-    let (regressors, scores) = (regressors.ok_or_else(shape_error)?, scores.ok_or_else(shape_error)?);
+    let (regressors, scores) = (
+        regressors.ok_or_else(shape_error)?,
+        scores.ok_or_else(shape_error)?,
+    );
     let side = INPUT_PX as f32;
     let mut raw: Vec<Raw> = Vec::new();
     for (i, anchor) in anchors.iter().enumerate() {
@@ -139,14 +142,19 @@ pub(crate) fn decode(
     // Weighted non-maximum suppression: overlapping detections are averaged by score.
     let mut faces = Vec::new();
     while let Some(best) = raw.first().copied() {
-        let (same, rest): (Vec<Raw>, Vec<Raw>) =
-            raw.into_iter().partition(|d| iou(&d.bbox, &best.bbox) > SAME_FACE_IOU);
+        let (same, rest): (Vec<Raw>, Vec<Raw>) = raw
+            .into_iter()
+            .partition(|d| iou(&d.bbox, &best.bbox) > SAME_FACE_IOU);
         raw = rest;
         let total: f32 = same.iter().map(|d| d.score).sum();
         let mean = |f: &dyn Fn(&Raw) -> f32| same.iter().map(|d| f(d) * d.score).sum::<f32>() / total;
         let bbox: [f32; 4] = std::array::from_fn(|k| mean(&|d: &Raw| d.bbox[k]));
-        let keypoints: [[f32; 2]; KEYPOINTS] =
-            std::array::from_fn(|k| [mean(&|d: &Raw| d.keypoints[k][0]), mean(&|d: &Raw| d.keypoints[k][1])]);
+        let keypoints: [[f32; 2]; KEYPOINTS] = std::array::from_fn(|k| {
+            [
+                mean(&|d: &Raw| d.keypoints[k][0]),
+                mean(&|d: &Raw| d.keypoints[k][1]),
+            ]
+        });
         let lo = letterbox.to_photo([bbox[0], bbox[1]], photo);
         let hi = letterbox.to_photo([bbox[2], bbox[3]], photo);
         faces.push(Face {

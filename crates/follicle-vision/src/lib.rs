@@ -64,7 +64,9 @@ pub enum VisionError {
     )]
     NoFace,
     /// More than one face of similar size.
-    #[error("{count} faces found in this photo, expected one; crop it to the client or place the landmarks by hand")]
+    #[error(
+        "{count} faces found in this photo, expected one; crop it to the client or place the landmarks by hand"
+    )]
     SeveralFaces {
         /// How many.
         count: usize,
@@ -183,11 +185,15 @@ impl FaceLandmarker {
         // A model that loads but answers in another shape is as unusable as a broken one.
         let probe = RgbImage::new(8, 8);
         landmarker.detect(&probe)?;
-        landmarker.run_mesh(&sample::Roi {
-            centre: [4.0, 4.0],
-            size: 8.0,
-            angle: 0.0,
-        }, &probe, 192)?;
+        landmarker.run_mesh(
+            &sample::Roi {
+                centre: [4.0, 4.0],
+                size: 8.0,
+                angle: 0.0,
+            },
+            &probe,
+            192,
+        )?;
         Ok(landmarker)
     }
 
@@ -231,8 +237,18 @@ impl FaceLandmarker {
             return Err(VisionError::NoFace);
         }
         let second = self.run_mesh(&mesh::roi_from_points(&first.points), photo, options.crop_max_px)?;
-        let found = if second.score > options.min_mesh_score { second } else { first };
-        Ok(mesh::landmarks(&found, largest, width, height, options.ear_visible_ratio))
+        let found = if second.score > options.min_mesh_score {
+            second
+        } else {
+            first
+        };
+        Ok(mesh::landmarks(
+            &found,
+            largest,
+            width,
+            height,
+            options.ear_visible_ratio,
+        ))
     }
 
     fn detect(&self, photo: &RgbImage) -> Result<Vec<detect::Face>, VisionError> {
@@ -244,7 +260,12 @@ impl FaceLandmarker {
         detect::decode(&outputs, &self.anchors, &letterbox, photo.dimensions())
     }
 
-    fn run_mesh(&self, roi: &sample::Roi, photo: &RgbImage, crop_max_px: u32) -> Result<mesh::MeshPoints, VisionError> {
+    fn run_mesh(
+        &self,
+        roi: &sample::Roi,
+        photo: &RgbImage,
+        crop_max_px: u32,
+    ) -> Result<mesh::MeshPoints, VisionError> {
         let input = sample::crop(photo, roi, mesh::INPUT_PX, crop_max_px);
         let outputs = self
             .mesh

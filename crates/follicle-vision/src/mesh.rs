@@ -33,8 +33,8 @@ const CHEEK_RIGHT: usize = 234;
 const CHEEK_LEFT: usize = 454;
 /// The face oval, clockwise on the photo from the top of the forehead.
 const FACE_OVAL: [usize; 36] = [
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
-    150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176,
+    149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
 
 /// The mesh's answer, in photo pixels (z in the same scale, towards the camera negative).
@@ -98,7 +98,13 @@ pub(crate) fn roi_from_points(points: &[[f64; 3]]) -> Roi {
 /// detector's tragion points were tried first; on a tall photo the detector sees the face at a
 /// few dozen pixels and they were up to 19 % of the eye distance off, the mesh's points at most
 /// 12 %.)
-pub(crate) fn landmarks(mesh: &MeshPoints, face: &Face, width: u32, height: u32, ear_ratio: f64) -> FaceLandmarks {
+pub(crate) fn landmarks(
+    mesh: &MeshPoints,
+    face: &Face,
+    width: u32,
+    height: u32,
+    ear_ratio: f64,
+) -> FaceLandmarks {
     let p = &mesh.points;
     let xy = |i: usize| [p[i][0], p[i][1]];
     let glabella = BROWS_INNER
@@ -108,7 +114,8 @@ pub(crate) fn landmarks(mesh: &MeshPoints, face: &Face, width: u32, height: u32,
     // a side shrinks and its ear goes behind the head.
     let (r, l) = (xy(CANTHUS_RIGHT), xy(CANTHUS_LEFT));
     let len = (l[0] - r[0]).hypot(l[1] - r[1]).max(1e-9);
-    let along = |a: [f64; 2], b: [f64; 2]| ((b[0] - a[0]) * (l[0] - r[0]) + (b[1] - a[1]) * (l[1] - r[1])) / len;
+    let along =
+        |a: [f64; 2], b: [f64; 2]| ((b[0] - a[0]) * (l[0] - r[0]) + (b[1] - a[1]) * (l[1] - r[1])) / len;
     let right_side = along(xy(CHEEK_RIGHT), xy(NOSE_TIP));
     let left_side = along(xy(NOSE_TIP), xy(CHEEK_LEFT));
     let mut points = vec![

@@ -60,7 +60,11 @@ mod tests {
         assert_eq!(up.dimensions(), (1, 2));
         assert_eq!(up.get_pixel(0, 0).0, [255, 0, 0]);
         assert_eq!(orient(photo.clone(), 1), photo);
-        assert_eq!(orient(photo.clone(), 0), photo, "not an orientation: left as it is");
+        assert_eq!(
+            orient(photo.clone(), 0),
+            photo,
+            "not an orientation: left as it is"
+        );
         assert_eq!(orient(photo.clone(), 9), photo);
     }
 }

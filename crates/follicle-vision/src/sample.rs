@@ -90,7 +90,13 @@ pub(crate) fn crop(photo: &RgbImage, roi: &Roi, side: u32, max_px: u32) -> Tenso
     let (w, h) = photo.dimensions();
     let corners = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)].map(|(u, v)| roi.to_photo(u, v));
     let lo = |i: usize| corners.iter().map(|c| c[i]).fold(f64::INFINITY, f64::min).floor();
-    let hi = |i: usize| corners.iter().map(|c| c[i]).fold(f64::NEG_INFINITY, f64::max).ceil();
+    let hi = |i: usize| {
+        corners
+            .iter()
+            .map(|c| c[i])
+            .fold(f64::NEG_INFINITY, f64::max)
+            .ceil()
+    };
     let x0 = lo(0).clamp(0.0, f64::from(w));
     let y0 = lo(1).clamp(0.0, f64::from(h));
     let x1 = hi(0).clamp(0.0, f64::from(w));
@@ -151,7 +157,10 @@ mod tests {
         };
         // Turned a quarter clockwise (y down), the crop's x axis points down the photo.
         let right = roi.to_photo(1.0, 0.5);
-        assert!((right[0] - 100.0).abs() < 1e-9 && (right[1] - 60.0).abs() < 1e-9, "{right:?}");
+        assert!(
+            (right[0] - 100.0).abs() < 1e-9 && (right[1] - 60.0).abs() < 1e-9,
+            "{right:?}"
+        );
     }
 
     #[test]
@@ -159,7 +168,10 @@ mod tests {
         let photo = RgbImage::new(300, 100);
         let (t, lb) = letterbox(&photo, 128);
         assert_eq!(t.shape(), &[1, 3, 128, 128]);
-        let corner = lb.to_photo([lb.offset[0] as f32 / 128.0, lb.offset[1] as f32 / 128.0], (300, 100));
+        let corner = lb.to_photo(
+            [lb.offset[0] as f32 / 128.0, lb.offset[1] as f32 / 128.0],
+            (300, 100),
+        );
         assert!(corner[0].abs() < 1e-3 && corner[1].abs() < 1e-3, "{corner:?}");
     }
 }

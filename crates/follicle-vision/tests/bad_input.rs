@@ -51,7 +51,12 @@ fn two_faces_side_by_side_are_several() {
 #[test]
 fn a_face_too_small_is_refused_with_its_size() {
     let p = photo("E_W_Dahlgren.jpg");
-    let small = image::imageops::resize(&p, p.width() / 4, p.height() / 4, image::imageops::FilterType::Triangle);
+    let small = image::imageops::resize(
+        &p,
+        p.width() / 4,
+        p.height() / 4,
+        image::imageops::FilterType::Triangle,
+    );
     let e = landmarker().find(&small).unwrap_err();
     match &e {
         VisionError::FaceTooSmall { width_px, min_px } => {
@@ -70,7 +75,10 @@ fn bytes_that_are_not_a_photo_are_refused() {
         ("text", b"this is not a photo".to_vec()),
         ("empty", Vec::new()),
         ("a JPEG header and nothing else", jpeg[..200].to_vec()),
-        ("a PNG signature and garbage", [&b"\x89PNG\r\n\x1a\n"[..], &[0xAB; 64]].concat()),
+        (
+            "a PNG signature and garbage",
+            [&b"\x89PNG\r\n\x1a\n"[..], &[0xAB; 64]].concat(),
+        ),
     ];
     for (what, bytes) in cases {
         match decode_upright(&bytes, None) {
@@ -99,10 +107,18 @@ fn damaged_models_are_refused_at_load() {
         "/../../assets/models/face_detection_short_range.onnx"
     ))
     .unwrap();
-    let mesh = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/models/face_landmark.onnx")).unwrap();
+    let mesh = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/models/face_landmark.onnx"
+    ))
+    .unwrap();
     let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
         ("garbage detector", b"not a model".to_vec(), mesh.clone()),
-        ("truncated mesh", detector.clone(), mesh[..mesh.len() / 2].to_vec()),
+        (
+            "truncated mesh",
+            detector.clone(),
+            mesh[..mesh.len() / 2].to_vec(),
+        ),
         ("models swapped", mesh.clone(), detector.clone()),
         ("empty", Vec::new(), Vec::new()),
     ];

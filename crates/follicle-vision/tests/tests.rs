@@ -17,7 +17,9 @@ fn landmarker() -> &'static FaceLandmarker {
 
 /// `assets/photos/<file>`.
 fn photo_path(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/photos").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/photos")
+        .join(file)
 }
 
 fn photo_bytes(file: &str) -> Vec<u8> {

@@ -13,7 +13,11 @@ fn api(path: &str) -> String {
 }
 
 fn portrait() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/photos/E_W_Dahlgren.jpg")).unwrap()
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/photos/E_W_Dahlgren.jpg"
+    ))
+    .unwrap()
 }
 
 /// A grey PNG with no face.
@@ -47,14 +51,24 @@ pub async fn detect_save_and_read_back(app: &App) {
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
     let found = app
-        .post(&api(&format!("/photos/{pid}/landmarks/detect")), &demo.practitioner, json!(null))
+        .post(
+            &api(&format!("/photos/{pid}/landmarks/detect")),
+            &demo.practitioner,
+            json!(null),
+        )
         .await
         .expect(StatusCode::OK);
-    assert_eq!((found["width"].as_u64(), found["height"].as_u64()), (Some(703), Some(622)));
+    assert_eq!(
+        (found["width"].as_u64(), found["height"].as_u64()),
+        (Some(703), Some(622))
+    );
     assert_eq!(found["outline"].as_array().unwrap().len(), 36);
     let points = found["points"].as_array().unwrap();
     let at = |name: &str| {
-        let p = points.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} in {found}"));
+        let p = points
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {found}"));
         (p["x_px"].as_f64().unwrap(), p["y_px"].as_f64().unwrap())
     };
     // Hand-marked at (346, 197) in assets/photos/landmarks.json.
@@ -73,7 +87,11 @@ pub async fn detect_save_and_read_back(app: &App) {
     }
     let body = json!({"points": kept, "outline": found["outline"], "source": "adjusted"});
     let saved = app
-        .put(&api(&format!("/photos/{pid}/landmarks")), &demo.practitioner, body.clone())
+        .put(
+            &api(&format!("/photos/{pid}/landmarks")),
+            &demo.practitioner,
+            body.clone(),
+        )
         .await
         .expect(StatusCode::OK);
     assert_eq!(saved["source"], "adjusted");
@@ -83,21 +101,40 @@ pub async fn detect_save_and_read_back(app: &App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(read, saved);
-    let glabella = read["points"].as_array().unwrap().iter().find(|p| p["name"] == "glabella").unwrap();
-    assert_eq!((glabella["x_px"].as_f64(), glabella["y_px"].as_f64()), (Some(400.5), Some(180.25)));
+    let glabella = read["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "glabella")
+        .unwrap();
+    assert_eq!(
+        (glabella["x_px"].as_f64(), glabella["y_px"].as_f64()),
+        (Some(400.5), Some(180.25))
+    );
 
     // Refused: a point outside the photo (named), an unknown name, an unknown field.
     let outside = json!({"points": [{"name": "glabella", "x_px": 800.0, "y_px": 10.0}], "source": "manual"});
     let e = app
-        .put(&api(&format!("/photos/{pid}/landmarks")), &demo.practitioner, outside)
+        .put(
+            &api(&format!("/photos/{pid}/landmarks")),
+            &demo.practitioner,
+            outside,
+        )
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(e["error"]["field"], "points");
-    assert!(e["error"]["message"].as_str().unwrap().contains("glabella"), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("glabella"),
+        "{e}"
+    );
     let unknown = json!({"points": [{"name": "nose", "x_px": 1.0, "y_px": 1.0}], "source": "manual"});
-    app.put(&api(&format!("/photos/{pid}/landmarks")), &demo.practitioner, unknown)
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    app.put(
+        &api(&format!("/photos/{pid}/landmarks")),
+        &demo.practitioner,
+        unknown,
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     // Nothing refused changed what was kept.
     let still = app
         .get(&api(&format!("/photos/{pid}/landmarks")), &demo.practitioner)
@@ -106,17 +143,31 @@ pub async fn detect_save_and_read_back(app: &App) {
     assert_eq!(still, saved);
 
     // Roles and clinics.
-    app.post(&api(&format!("/photos/{pid}/landmarks/detect")), &demo.front_desk, json!(null))
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
-    app.put(&api(&format!("/photos/{pid}/landmarks")), &demo.front_desk, body.clone())
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.post(
+        &api(&format!("/photos/{pid}/landmarks/detect")),
+        &demo.front_desk,
+        json!(null),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.put(
+        &api(&format!("/photos/{pid}/landmarks")),
+        &demo.front_desk,
+        body.clone(),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
     let (other, _) = app.other_clinic("Elsewhere").await;
     for answer in [
         app.get(&api(&format!("/photos/{pid}/landmarks")), &other).await,
-        app.post(&api(&format!("/photos/{pid}/landmarks/detect")), &other, json!(null)).await,
-        app.put(&api(&format!("/photos/{pid}/landmarks")), &other, body.clone()).await,
+        app.post(
+            &api(&format!("/photos/{pid}/landmarks/detect")),
+            &other,
+            json!(null),
+        )
+        .await,
+        app.put(&api(&format!("/photos/{pid}/landmarks")), &other, body.clone())
+            .await,
     ] {
         answer.expect_error(StatusCode::NOT_FOUND, "not_found");
     }
@@ -128,11 +179,17 @@ pub async fn no_face_is_a_clear_422(app: &App) {
     let photo = upload(&demo, &client, "image/png", grey_png()).await;
     let pid = photo["id"].as_str().unwrap();
     let e = app
-        .post(&api(&format!("/photos/{pid}/landmarks/detect")), &demo.practitioner, json!(null))
+        .post(
+            &api(&format!("/photos/{pid}/landmarks/detect")),
+            &demo.practitioner,
+            json!(null),
+        )
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(e["error"]["field"], "photo");
     let message = e["error"]["message"].as_str().unwrap();
-    assert!(message.contains("no face") && message.contains("by hand"), "{message}");
-
+    assert!(
+        message.contains("no face") && message.contains("by hand"),
+        "{message}"
+    );
 }

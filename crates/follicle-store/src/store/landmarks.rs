@@ -7,7 +7,9 @@ use uuid::Uuid;
 use super::{Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
-use crate::landmarks::{LandmarkSource, NewPhotoLandmarks, PhotoLandmarks, PlacedLandmark, upright_size, validate};
+use crate::landmarks::{
+    LandmarkSource, NewPhotoLandmarks, PhotoLandmarks, PlacedLandmark, upright_size, validate,
+};
 use crate::model::AuditAction;
 use crate::role::Action;
 
@@ -33,7 +35,11 @@ impl Store {
 
     /// Keeps the landmarks with a photo, replacing what was kept before. Every point must lie
     /// inside the upright photo; names are given once.
-    pub async fn save_photo_landmarks(&self, actor: &Actor, new: &NewPhotoLandmarks) -> StoreResult<PhotoLandmarks> {
+    pub async fn save_photo_landmarks(
+        &self,
+        actor: &Actor,
+        new: &NewPhotoLandmarks,
+    ) -> StoreResult<PhotoLandmarks> {
         actor.require(Action::EditClinicalRecords)?;
         let (client_id, size) = self.photo_upright(actor, new.photo_id).await?;
         validate(new, size)?;
@@ -65,7 +71,11 @@ impl Store {
     }
 
     /// The landmarks kept with a photo, if any were saved.
-    pub async fn photo_landmarks(&self, actor: &Actor, photo_id: Uuid) -> StoreResult<Option<PhotoLandmarks>> {
+    pub async fn photo_landmarks(
+        &self,
+        actor: &Actor,
+        photo_id: Uuid,
+    ) -> StoreResult<Option<PhotoLandmarks>> {
         actor.require(Action::ViewClinicalRecords)?;
         let (client_id, _) = self.photo_upright(actor, photo_id).await?;
         let row: Option<LandmarksRow> = on_db!(self, pool => {

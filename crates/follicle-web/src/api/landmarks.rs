@@ -3,6 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
+#[allow(unused_imports)]
+use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, JsonBody, SignedIn};
@@ -32,7 +34,11 @@ pub async fn detect(
 #[utoipa::path(get, path = "/photos/{id}/landmarks", tag = "photos",
     params(("id" = Uuid, Path, description = "The photo")),
     responses((status = 200, body = LandmarksAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn landmarks(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Json<LandmarksAnswer>> {
+pub async fn landmarks(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+) -> ApiResult<Json<LandmarksAnswer>> {
     let kept = state
         .store()
         .photo_landmarks(&me.actor, id)
