@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::support::{App, Auth, Backend, Payload, TestStore};
 
 /// Every operation the API's router serves, as (method, path under `/api/v1`).
-const ROUTES: [(&str, &str); 54] = [
+const ROUTES: [(&str, &str); 57] = [
     ("get", "/health"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
