@@ -121,7 +121,7 @@ pub(crate) fn decode(
     let mut raw: Vec<Raw> = Vec::new();
     for (i, anchor) in anchors.iter().enumerate() {
         let score = 1.0 / (1.0 + (-scores[i].clamp(-RAW_SCORE_LIMIT, RAW_SCORE_LIMIT)).exp());
-        if !(score >= LEAST_SCORE) {
+        if score.is_nan() || score < LEAST_SCORE {
             continue;
         }
         let r = &regressors[i * 16..i * 16 + 16];

@@ -20,7 +20,7 @@ pub(crate) struct Letterbox {
 
 impl Letterbox {
     /// A point in the square (0–1 each way) → photo pixels.
-    pub fn to_photo(&self, p: [f32; 2], photo: (u32, u32)) -> [f64; 2] {
+    pub fn to_photo(self, p: [f32; 2], photo: (u32, u32)) -> [f64; 2] {
         [
             (f64::from(p[0]) * self.side - self.offset[0]) / self.size[0] * f64::from(photo.0),
             (f64::from(p[1]) * self.side - self.offset[1]) / self.size[1] * f64::from(photo.1),
@@ -42,7 +42,7 @@ pub(crate) struct Roi {
 
 impl Roi {
     /// A point of the crop (0–1 each way) → photo pixels.
-    pub fn to_photo(&self, u: f64, v: f64) -> [f64; 2] {
+    pub fn to_photo(self, u: f64, v: f64) -> [f64; 2] {
         let (a, b) = ((u - 0.5) * self.size, (v - 0.5) * self.size);
         let (s, c) = self.angle.sin_cos();
         [self.centre[0] + c * a - s * b, self.centre[1] + s * a + c * b]

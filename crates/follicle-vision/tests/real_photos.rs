@@ -103,7 +103,7 @@ fn check_with(
             iod,
             100.0 * tolerance
         );
-        if !(error <= tolerance) {
+        if error.is_nan() || error > tolerance {
             failures.push(format!(
                 "{}: {:?} found {:.2} % of the inter-ocular distance from the hand-marked point, more than {:.0} %",
                 photo.file,
@@ -142,7 +142,7 @@ fn landmarks_match_the_hand_marked_points_on_every_shipped_photo() {
         sure_errors.len(),
         100.0 * mean
     );
-    if !(mean <= SURE_MEAN) {
+    if mean.is_nan() || mean > SURE_MEAN {
         failures.push(format!(
             "mean error of the points marked sure {:.2} %, more than 3 %",
             100.0 * mean
