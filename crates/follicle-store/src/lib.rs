@@ -79,6 +79,7 @@
 mod auth;
 mod error;
 pub mod limit;
+mod landmarks;
 mod model;
 pub mod password;
 mod photo;
@@ -93,6 +94,10 @@ mod validate;
 
 pub use auth::{Actor, LoginSession, SessionToken};
 pub use error::{StoreError, StoreResult};
+pub use landmarks::{
+    LandmarkSource, MAX_LANDMARKS, MAX_OUTLINE_POINTS, NewPhotoLandmarks, PhotoLandmarks, PlacedLandmark,
+    upright_size,
+};
 pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};

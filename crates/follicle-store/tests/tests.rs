@@ -9,6 +9,7 @@
 mod accounts;
 mod batched;
 mod contract;
+mod landmarks;
 mod photos;
 mod properties;
 mod rights;

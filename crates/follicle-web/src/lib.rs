@@ -48,6 +48,7 @@ pub mod mail;
 pub mod idempotency;
 pub mod limits;
 pub mod photo_view;
+pub mod landmarks;
 pub mod serve;
 pub mod state;
 pub mod studio;

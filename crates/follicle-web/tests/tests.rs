@@ -27,6 +27,7 @@ mod auth;
 mod designer;
 mod fuzz;
 mod isolation;
+mod landmarks;
 mod lean;
 mod limits;
 mod openapi;
@@ -96,6 +97,10 @@ both! {
         wrong_password_then_rate_limited_then_logout_revokes,
         csrf_on_cookie_sessions,
         roles_are_enforced,
+    }
+    landmarks {
+        detect_save_and_read_back,
+        no_face_is_a_clear_422,
     }
     isolation {
         another_clinic_finds_nothing,

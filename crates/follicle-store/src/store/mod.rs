@@ -10,6 +10,7 @@
 mod backup;
 mod accounts;
 mod idempotency;
+mod landmarks;
 mod memory;
 mod portable;
 mod records;
@@ -292,6 +293,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "data rights",
                 include_str!("../../migrations/sqlite/0006_data_rights.sql"),
             ),
+            (
+                7,
+                "photo landmarks",
+                include_str!("../../migrations/sqlite/0007_photo_landmarks.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -323,6 +329,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 6,
                 "data rights",
                 include_str!("../../migrations/postgres/0006_data_rights.sql"),
+            ),
+            (
+                7,
+                "photo landmarks",
+                include_str!("../../migrations/postgres/0007_photo_landmarks.sql"),
             ),
         ],
     };

@@ -13,6 +13,7 @@ pub mod clinic;
 pub mod compute;
 pub mod diary;
 pub mod photos;
+pub mod landmarks;
 pub mod pigments;
 pub mod records;
 pub mod stencil;
@@ -151,6 +152,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(photos::warp))
         .routes(routes!(photos::overlay))
         .routes(routes!(photos::sheet))
+        .routes(routes!(landmarks::detect))
+        .routes(routes!(landmarks::landmarks, landmarks::save))
         .routes(routes!(diary::between, diary::book))
         .routes(routes!(diary::set_status))
         .routes(routes!(diary::client_appointments))

@@ -14,6 +14,7 @@ mod consult;
 mod consult_form;
 mod designer;
 mod photos;
+mod landmarks;
 mod pigments;
 mod rights;
 mod settings;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/consultations/{id}/print", get(consult::print))
         .route("/consultations/{id}/replan", post(consult::replan))
         .route("/designs/{id}", get(designer::designer))
+        .route("/photos/{id}/landmarks", get(landmarks::page))
         .route("/pigments", get(pigments::page))
         .route("/pigments/products", post(pigments::add_product))
         .route("/pigments/batches", post(pigments::add_batch))
@@ -95,6 +97,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/static/photo-view.js",
             get(|| asset("text/javascript", include_str!("../../static/photo-view.js"))),
+        )
+        .route(
+            "/static/landmarks.js",
+            get(|| asset("text/javascript", include_str!("../../static/landmarks.js"))),
         )
         .route(
             "/static/designer.js",

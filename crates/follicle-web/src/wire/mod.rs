@@ -34,6 +34,7 @@ macro_rules! mirror_enum {
 
 mod clinic;
 mod diary;
+mod landmarks;
 mod plan;
 mod rights;
 
@@ -45,6 +46,9 @@ pub use diary::{
     AppointmentAnswer, AppointmentStatus, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
     NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
     SessionLogAnswer, Warning,
+};
+pub use landmarks::{
+    DetectedLandmarksAnswer, Landmark, LandmarkOrigin, LandmarkPoint, LandmarksAnswer, LandmarksInput,
 };
 pub use plan::{
     AftercareRecord, Difference, PatchTestRecord, PlanRecord, PrecareRecord, PriceLine, QuoteRecord,

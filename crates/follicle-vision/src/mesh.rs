@@ -1,0 +1,153 @@
+//! The 468-point face mesh: decoding its answer and mapping its points to Follicle's landmarks.
+//!
+//! Point numbers are MediaPipe's canonical face mesh
+//! (`mediapipe/modules/face_geometry/data/canonical_face_model_uv_visualization.png`); "right"
+//! is the client's right, on the photo's left.
+
+use follicle_render::photo::{Landmark, LandmarkName};
+use tract_onnx::prelude::{TValue, TVec};
+
+use crate::detect::Face;
+use crate::sample::Roi;
+use crate::{FaceLandmarks, VisionError};
+
+/// The mesh's input side, pixels.
+pub(crate) const INPUT_PX: u32 = 192;
+/// Points in the mesh.
+pub(crate) const POINTS: usize = 468;
+/// The mesh's crop from its own points is this many times their extent (MediaPipe's tracking).
+const ROI_SCALE: f64 = 1.5;
+
+/// Outer corner of the right eye.
+const CANTHUS_RIGHT: usize = 33;
+/// Outer corner of the left eye.
+const CANTHUS_LEFT: usize = 263;
+/// The inner ends of the eyebrows, lower and upper edge: right 55 and 107, left 285 and 336.
+/// The glabella is their mean: between the brows, at their height.
+const BROWS_INNER: [usize; 4] = [55, 107, 285, 336];
+/// The nose tip.
+const NOSE_TIP: usize = 1;
+/// The outline's widest points, right and left, at the height of the ears (in front of the
+/// ear canals).
+const CHEEK_RIGHT: usize = 234;
+const CHEEK_LEFT: usize = 454;
+/// The face oval, clockwise on the photo from the top of the forehead.
+const FACE_OVAL: [usize; 36] = [
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176,
+    149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+];
+
+/// The mesh's answer, in photo pixels (z in the same scale, towards the camera negative).
+#[derive(Debug, Clone)]
+pub(crate) struct MeshPoints {
+    pub points: Vec<[f64; 3]>,
+    /// The mesh's own "there is a face" score, 0–1.
+    pub score: f32,
+}
+
+/// Decodes the mesh's outputs (points `[1, 1404, 1, 1]`, face flag `[1, 1, 1, 1]`) for a crop.
+pub(crate) fn decode(outputs: &TVec<TValue>, roi: &Roi) -> Result<MeshPoints, VisionError> {
+    let shape_error = || VisionError::Model("face mesh: unexpected outputs".into());
+    let mut raw = None;
+    let mut flag = None;
+    for o in outputs.iter() {
+        let view = o
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<f32>())
+            .map_err(|_| shape_error())?;
+        match view.len() {
+            n if n == POINTS * 3 => raw = Some(view),
+            1 => flag = Some(view[0]),
+            _ => {}
+        }
+    }
+    let (raw, flag) = (raw.ok_or_else(shape_error)?, flag.ok_or_else(shape_error)?);
+    let side = f64::from(INPUT_PX);
+    let points = raw
+        .chunks_exact(3)
+        .map(|p| {
+            let [x, y] = roi.to_photo(f64::from(p[0]) / side, f64::from(p[1]) / side);
+            [x, y, f64::from(p[2]) / side * roi.size]
+        })
+        .collect();
+    Ok(MeshPoints {
+        points,
+        score: 1.0 / (1.0 + (-flag.clamp(-80.0, 80.0)).exp()),
+    })
+}
+
+/// The crop for a second look: the points' extent, 1.5 times, turned by the eyes' line.
+pub(crate) fn roi_from_points(points: &[[f64; 3]]) -> Roi {
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for p in points {
+        for i in 0..2 {
+            lo[i] = lo[i].min(p[i]);
+            hi[i] = hi[i].max(p[i]);
+        }
+    }
+    let (a, b) = (points[CANTHUS_RIGHT], points[CANTHUS_LEFT]);
+    Roi {
+        centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
+        size: (hi[0] - lo[0]).max(hi[1] - lo[1]) * ROI_SCALE,
+        angle: (b[1] - a[1]).atan2(b[0] - a[0]),
+    }
+}
+
+/// Follicle's landmarks from the mesh. The mesh has no points on the ears: an ear is the
+/// outline's point at the ear's height (234, 454), just in front of the ear canal. (The
+/// detector's tragion points were tried first; on a tall photo the detector sees the face at a
+/// few dozen pixels and they were up to 19 % of the eye distance off, the mesh's points at most
+/// 12 %.)
+pub(crate) fn landmarks(
+    mesh: &MeshPoints,
+    face: &Face,
+    width: u32,
+    height: u32,
+    ear_ratio: f64,
+) -> FaceLandmarks {
+    let p = &mesh.points;
+    let xy = |i: usize| [p[i][0], p[i][1]];
+    let glabella = BROWS_INNER
+        .iter()
+        .fold([0.0, 0.0], |s, &i| [s[0] + p[i][0] / 4.0, s[1] + p[i][1] / 4.0]);
+    // How far each side of the face reaches from the nose, along the eyes' line: turned away,
+    // a side shrinks and its ear goes behind the head.
+    let (r, l) = (xy(CANTHUS_RIGHT), xy(CANTHUS_LEFT));
+    let len = (l[0] - r[0]).hypot(l[1] - r[1]).max(1e-9);
+    let along =
+        |a: [f64; 2], b: [f64; 2]| ((b[0] - a[0]) * (l[0] - r[0]) + (b[1] - a[1]) * (l[1] - r[1])) / len;
+    let right_side = along(xy(CHEEK_RIGHT), xy(NOSE_TIP));
+    let left_side = along(xy(NOSE_TIP), xy(CHEEK_LEFT));
+    let mut points = vec![
+        (LandmarkName::Glabella, glabella),
+        (LandmarkName::LateralCanthusRight, r),
+        (LandmarkName::LateralCanthusLeft, l),
+    ];
+    if right_side >= ear_ratio * left_side {
+        points.push((LandmarkName::EarRight, xy(CHEEK_RIGHT)));
+    }
+    if left_side >= ear_ratio * right_side {
+        points.push((LandmarkName::EarLeft, xy(CHEEK_LEFT)));
+    }
+    let inside = |q: &[f64; 2]| {
+        q[0].is_finite()
+            && q[1].is_finite()
+            && (0.0..=f64::from(width)).contains(&q[0])
+            && (0.0..=f64::from(height)).contains(&q[1])
+    };
+    FaceLandmarks {
+        points: points
+            .into_iter()
+            .filter(|(_, q)| inside(q))
+            .map(|(name, q)| Landmark {
+                name,
+                x_px: q[0],
+                y_px: q[1],
+            })
+            .collect(),
+        outline: FACE_OVAL.iter().map(|&i| xy(i)).collect(),
+        score: face.score,
+        width,
+        height,
+    }
+}
