@@ -78,8 +78,8 @@
 
 mod auth;
 mod error;
-pub mod limit;
 mod landmarks;
+pub mod limit;
 mod model;
 pub mod password;
 mod photo;
@@ -104,7 +104,7 @@ pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
     Backend, Backoff, BackupManifest, Blobs, ErasureReport, IDEMPOTENCY_WINDOW, Idempotent, ImportReport,
-    ImportRowError, LegalHold, RetentionEntry, RetentionReport, SigninAlert, SigninLimits, Store, StoreOptions,
-    TableDigest,
+    ImportRowError, LegalHold, RetentionEntry, RetentionReport, SigninAlert, SigninLimits, Store,
+    StoreOptions, TableDigest,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -431,7 +431,7 @@ mod tests {
     /// A `w × h` photo of stripes `period` pixels wide at grey levels `lo` and `hi`.
     fn stripes(w: u32, h: u32, period: u32, lo: u8, hi: u8) -> RgbImage {
         RgbImage::from_fn(w, h, |x, _| {
-            let v = if (x / period) % 2 == 0 { lo } else { hi };
+            let v = if (x / period).is_multiple_of(2) { lo } else { hi };
             image::Rgb([v, v, v])
         })
     }

@@ -198,7 +198,7 @@ async fn document_lists_every_route_as_the_router_serves_it() {
                 .any(|r| r.as_object().is_some_and(|o| o.is_empty())),
             Some(other) => panic!("{method} {path}: security {other}"),
         };
-        let public = PUBLIC.contains(&path);
+        let public = PUBLIC.contains(path);
         assert_eq!(
             answer.status == StatusCode::UNAUTHORIZED,
             !public,

@@ -7,8 +7,8 @@
 //! the rule; where the backends differ (types in the migrations, `VACUUM INTO`), the code
 //! says so.
 
-mod backup;
 mod accounts;
+mod backup;
 mod idempotency;
 mod landmarks;
 mod memory;

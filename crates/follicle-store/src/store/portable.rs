@@ -416,10 +416,22 @@ csv/<table>.csv    the same records, one table a file (clients, consultations, d
                    session_logs, consents, photos, users, pigment_products, pigment_batches, audit_trail)\n\
 photos/<id>.<ext>  every photo, as stored\n";
 
+/// An audit row as read for an export: id, user, client, action, detail, when, address, session.
+type TrailRow = (
+    i64,
+    Uuid,
+    Option<Uuid>,
+    String,
+    String,
+    OffsetDateTime,
+    String,
+    String,
+);
+
 impl Store {
     async fn trail(&self, clinic_id: Uuid, client_id: Option<Uuid>) -> StoreResult<Vec<AuditEntry>> {
         self.flush_audit().await?;
-        let rows: Vec<(i64, Uuid, Option<Uuid>, String, String, OffsetDateTime, String, String)> = on_db!(self, pool => {
+        let rows: Vec<TrailRow> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log \
                  WHERE clinic_id = $1 AND ($2 IS NULL OR client_id = $2) ORDER BY id",

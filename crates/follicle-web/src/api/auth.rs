@@ -182,7 +182,9 @@ pub async fn login(
         .store()
         .describe_session(session.token.as_str(), &crate::api::account::user_agent(&headers))
         .await?;
-    Ok(signed_in(&state, session, now, device.as_deref()).await?.into_response())
+    Ok(signed_in(&state, session, now, device.as_deref())
+        .await?
+        .into_response())
 }
 
 /// The answer of a completed sign-in: the cookies (the session's, and this browser's device

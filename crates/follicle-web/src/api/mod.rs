@@ -12,12 +12,12 @@ pub mod clients;
 pub mod clinic;
 pub mod compute;
 pub mod diary;
-pub mod photos;
 pub mod landmarks;
+pub mod photos;
 pub mod pigments;
 pub mod records;
-pub mod stencil;
 pub mod rights;
+pub mod stencil;
 
 use axum::Json;
 use axum::extract::State;
