@@ -553,7 +553,12 @@ impl PhotoCanvas {
                 sum.map(|v| (v / ids.len() as f64) as f32)
             })
         };
-        let skin = mean(&scalp).unwrap_or_else(|| scene.skin.linear_or_typical(scene.settings));
+        // The middle half by brightness: robust to shine, shadow, and the backdrop where the
+        // model's head is wider than the photo's (along the silhouette).
+        let mut by_light = scalp.clone();
+        by_light.sort_by(|&a, &b| lum[a].total_cmp(&lum[b]));
+        let middle = &by_light[by_light.len() / 4..by_light.len() - by_light.len() / 4];
+        let skin = mean(middle).unwrap_or_else(|| scene.skin.linear_or_typical(scene.settings));
         let fringe_px: Vec<usize> = (0..wu * hu)
             .filter(|&i| chart_mm[i][0].is_finite() && cells.in_band(chart_mm[i]) && is_hair(i))
             .collect();
