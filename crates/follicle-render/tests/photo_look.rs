@@ -167,7 +167,10 @@ fn synthetic_contrast(f: Fitzpatrick, pattern: &Pattern, settings: &RenderSettin
         .zip(photo.pixels())
         .map(|(m, p)| m && *p != backdrop)
         .collect();
-    assert!(mask.iter().filter(|m| **m).count() > 500, "too little skin under the pattern");
+    assert!(
+        mask.iter().filter(|m| **m).count() > 500,
+        "too little skin under the pattern"
+    );
     let (a, b) = (lab_where(&photo, &mask), lab_where(&after, &mask));
     (b[0] - a[0], b[2] - a[2])
 }

@@ -123,10 +123,7 @@ pub async fn detect_save_and_read_back(app: &App) {
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(e["field"], "points");
-    assert!(
-        e["message"].as_str().unwrap().contains("glabella"),
-        "{e}"
-    );
+    assert!(e["message"].as_str().unwrap().contains("glabella"), "{e}");
     let unknown = json!({"points": [{"name": "nose", "x_px": 1.0, "y_px": 1.0}], "source": "manual"});
     app.put(
         &api(&format!("/photos/{pid}/landmarks")),
