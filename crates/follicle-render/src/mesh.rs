@@ -2,7 +2,7 @@
 //! `assets/meshes/head.off`, see its ORIGIN.md) scaled to the client's head model.
 //!
 //! The mesh is stored normalised to its cranium: above the glabella x and y span −1…1 and the
-//! vertex is at z = 1; below the glabella z is in units of the half-length. [`HeadMesh::fit`]
+//! vertex is at z = 1; below the glabella z is in units of the half-length. `HeadMesh::fit`
 //! scales x by the head's `a_mm`, y by `b_mm`, z by `c_mm` above the glabella and by `b_mm`
 //! below it, so the scalp meets the pattern's ellipsoid and the face keeps its proportions.
 //! Every point of the mesh is mapped to the pattern's chart through the ellipsoid — the ray

@@ -596,8 +596,8 @@ impl Store {
         archive(CLINIC_README, &record, tables, files)
     }
 
-    /// Imports clients and appointments from CSV (owners only; see [`CLIENT_COLUMNS`] and
-    /// [`APPOINTMENT_COLUMNS`]). Every row of both files is checked first and every mistake
+    /// Imports clients and appointments from CSV (owners only; see `CLIENT_COLUMNS` and
+    /// `APPOINTMENT_COLUMNS`). Every row of both files is checked first and every mistake
     /// reported by file, line and column; nothing is saved on a dry run or when there is any
     /// mistake. Otherwise all rows are saved in one transaction, each audited as created.
     pub async fn import_csv(

@@ -158,7 +158,7 @@ fn device_bucket(digest: &[u8; 32]) -> String {
 
 impl Store {
     /// Signs in with the address the request came from and, when the browser sent one, its
-    /// device cookie (see the [module](self) documentation for the limits). A wrong email or
+    /// device cookie (see the `throttle` module's documentation for the limits). A wrong email or
     /// password is [`StoreError::Unauthenticated`]; an attempt over a limit is
     /// [`StoreError::RateLimited`] (this account or address: wait `retry_after_seconds`) or
     /// [`StoreError::Busy`] (everyone together, or too many password checks waiting), in
