@@ -97,9 +97,26 @@ pub fn device_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The cookies of a completed sign-in (password, or password and code; API or studio): the
+/// session's, and this browser's device cookie (`device` is the one it showed).
+pub async fn signed_in_cookies(
+    state: &AppState,
+    session: &follicle_store::LoginSession,
+    now: OffsetDateTime,
+    device: Option<&str>,
+) -> HeaderMap {
+    let mut cookies = session_cookies(
+        state,
+        session.token.as_str(),
+        (session.expires_at - now).whole_seconds(),
+    );
+    remember_device(state, &session.actor, device, &mut cookies).await;
+    cookies
+}
+
 /// Adds the device cookie of this browser for `actor` (a year; `HttpOnly`): the one it
 /// showed if it is theirs, else a new one. A failure only loses the convenience.
-pub async fn remember_device(
+async fn remember_device(
     state: &AppState,
     actor: &follicle_store::Actor,
     current: Option<&str>,
@@ -201,8 +218,7 @@ pub async fn signed_in(
         .await?;
     let token = session.token.as_str().to_owned();
     tracing::info!(user = %user.id, clinic = %user.clinic_id, "signed in");
-    let mut cookies = session_cookies(state, &token, (session.expires_at - now).whole_seconds());
-    remember_device(state, &session.actor, device, &mut cookies).await;
+    let cookies = signed_in_cookies(state, &session, now, device).await;
     Ok((
         cookies,
         Json(SignedInResponse {

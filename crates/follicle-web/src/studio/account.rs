@@ -278,11 +278,8 @@ pub(super) async fn login_code(
         .await
     {
         Ok(session) => {
-            let cookies = crate::api::auth::session_cookies(
-                &state,
-                session.token.as_str(),
-                (session.expires_at - now).whole_seconds(),
-            );
+            let device = crate::api::auth::device_cookie(&headers);
+            let cookies = crate::api::auth::signed_in_cookies(&state, &session, now, device.as_deref()).await;
             Ok((cookies, Redirect::to("/")).into_response())
         }
         Err(StoreError::Unauthenticated) => render_status(

@@ -391,12 +391,7 @@ async fn login_submit(
                 .store()
                 .describe_session(session.token.as_str(), &crate::api::account::user_agent(&headers))
                 .await?;
-            let mut cookies = crate::api::auth::session_cookies(
-                &state,
-                session.token.as_str(),
-                (session.expires_at - now).whole_seconds(),
-            );
-            crate::api::auth::remember_device(&state, &session.actor, device.as_deref(), &mut cookies).await;
+            let cookies = crate::api::auth::signed_in_cookies(&state, &session, now, device.as_deref()).await;
             Ok((cookies, Redirect::to("/")).into_response())
         }
         Err(e) => {
