@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use follicle_core::profile::ClientProfile;
-use follicle_core::{Plan, Settings, ZoneKind};
+use follicle_core::{Settings, ZoneKind};
 use follicle_pattern::treatment::{
     FullAreas, measure, measure_with, plan_client, replan_design, replan_design_with,
 };
@@ -29,7 +29,7 @@ const START: Date = date!(2026 - 12 - 01);
 type Rows = BTreeMap<ZoneKind, (f64, f64, f64, f64)>;
 
 /// Plans a client, draws the pattern the plan was priced from, and pairs them up per zone.
-fn compare(profile: &ClientProfile, settings: &Settings, seed: u64) -> (Plan, Pattern, Rows) {
+fn compare(profile: &ClientProfile, settings: &Settings, seed: u64) -> (Treatment, Pattern, Rows) {
     let t = plan_client(profile, settings, TODAY, START, seed).unwrap();
     let pattern = generate(&t.request).unwrap();
     let mut rows: Rows = BTreeMap::new();
@@ -57,7 +57,7 @@ fn compare(profile: &ClientProfile, settings: &Settings, seed: u64) -> (Plan, Pa
             row.3 = z.dots as f64;
         }
     }
-    (t.plan, pattern, rows)
+    (t, pattern, rows)
 }
 
 /// Whole dots a zone's sessions may round away in all (a share of the design's dots each).
@@ -128,7 +128,8 @@ fn table() {
     let mut planned_clients = 0;
     for (name, text) in examples() {
         let profile = ClientProfile::from_toml(&text, &settings, TODAY).unwrap();
-        let (plan, _, rows) = compare(&profile, &settings, 1);
+        let (t, _, rows) = compare(&profile, &settings, 1);
+        let plan = t.plan;
         if plan.sessions.is_empty() {
             out.push_str(&format!(
                 "{name:<25} (no sessions: {})\n",
@@ -222,7 +223,8 @@ proptest! {
             // but the file's own rules may refuse others); the error names a field.
             Err(e) => { prop_assert!(!e.field.is_empty()); return Ok(()); }
         };
-        let (plan, pattern, rows) = compare(&profile, &settings, seed);
+        let (t, pattern, rows) = compare(&profile, &settings, seed);
+        let plan = &t.plan;
         if !plan.sessions.is_empty() {
             prop_assert!(!rows.is_empty());
             if let Err(e) = check_rows(&text, &rows) {
@@ -234,7 +236,7 @@ proptest! {
             // heads and seeds (1,107 drawn for 1,181 expected in a sweep of 150 heads; mean
             // +1.9 %, sd 2.3 %); the quote is not affected (it counts the drawn dots), the
             // drawing's density is (issue 13 keeps it).
-            let expected = measure(&plan_client(&profile, &settings, TODAY, START, seed).unwrap().request).unwrap();
+            let expected = measure(&t.request).unwrap();
             for z in &expected.zones {
                 let drawn = pattern
                     .stats
