@@ -812,4 +812,6 @@ pub struct ClientExport {
     pub consents: Vec<Consent>,
     /// Photo records (the bytes are fetched one by one).
     pub photos: Vec<Photo>,
+    /// The landmarks placed on its photos (those that have them).
+    pub landmarks: Vec<crate::landmarks::PhotoLandmarks>,
 }

@@ -36,6 +36,8 @@
 //! address_free_attempts = 20     # sign-ins from one address (any account), then 1 s doubling…
 //! address_max_delay_seconds = 60 # …up to this
 //! signins_per_minute = 600       # from everyone together (browsers with a device cookie aside)
+//! signin_alert_every_hours = 24  # an account's owner is mailed when its password is being guessed,
+//!                                # at most this often (needs [mail]; 0: never)
 //!
 //! [database]
 //! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
@@ -49,9 +51,13 @@
 //! photos = "local"               # or "s3" (build with the s3 feature; AWS_* variables)
 //! s3_bucket = ""
 //!
-//! [mail]                         # password-reset links
+//! [mail]                         # password-reset links, warnings of guessed passwords
 //! smtp_host = ""                 # empty: no mail is sent (reset requests are answered alike)
-//! smtp_port = 25
+//! smtp_port = 587
+//! tls = "starttls"               # "starttls" (required), "tls" (from the first byte, port 465),
+//!                                # or "none" (a relay on this host or a trusted network only)
+//! ca_file = ""                   # a PEM file of extra certificates to trust (a private CA);
+//!                                # the system's certificates are always trusted
 //! from = "Follicle <no-reply@localhost>"
 //! public_url = "http://localhost:8080"   # the links in mails start with this
 //! username = ""                  # SMTP AUTH, when the relay asks for it
@@ -116,6 +122,9 @@ pub struct LimitsConfig {
     /// Sign-in attempts a minute from everyone together (a browser showing the device
     /// cookie of the account it signs in to is not counted); 0 for no limit.
     pub signins_per_minute: i64,
+    /// An account's owner is mailed when the account reaches its sign-in delays (someone is
+    /// guessing its password), at most once in this many hours per app server; 0 for never.
+    pub signin_alert_every_hours: u64,
 }
 
 impl Default for LimitsConfig {
@@ -133,6 +142,7 @@ impl Default for LimitsConfig {
             address_free_attempts: 20,
             address_max_delay_seconds: 60,
             signins_per_minute: 600,
+            signin_alert_every_hours: 24,
         }
     }
 }
@@ -342,9 +352,22 @@ impl Default for LogConfig {
     }
 }
 
-/// The `[mail]` section: the SMTP relay that carries password-reset links. Plain SMTP (a
-/// relay on the same host or network, which then speaks TLS onwards); no TLS library is built
-/// in.
+/// How the connection to the SMTP relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain SMTP, upgraded with STARTTLS before anything is sent; a relay that does not offer
+    /// it is refused (no silent fall-back to plain text).
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+    /// Plain SMTP: for a relay on this host or a trusted network only.
+    None,
+}
+
+/// The `[mail]` section: the SMTP relay that carries password-reset links and the warnings of
+/// guessed passwords. The relay is reached over STARTTLS by default (rustls, the system's
+/// certificates and `ca_file`); plain SMTP only when `tls = "none"` says so.
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
@@ -353,6 +376,11 @@ pub struct MailConfig {
     pub smtp_host: String,
     /// Its port.
     pub smtp_port: u16,
+    /// How the connection to the relay is secured.
+    pub tls: MailTls,
+    /// A PEM file of certificates to trust besides the system's (a clinic's own CA); empty
+    /// for none.
+    pub ca_file: String,
     /// The sender, `Name <address>`.
     pub from: String,
     /// Where the studio is reached from outside: links in mails start with it.
@@ -369,7 +397,9 @@ impl Default for MailConfig {
     fn default() -> MailConfig {
         MailConfig {
             smtp_host: String::new(),
-            smtp_port: 25,
+            smtp_port: 587,
+            tls: MailTls::Starttls,
+            ca_file: String::new(),
             from: "Follicle <no-reply@localhost>".into(),
             public_url: "http://localhost:8080".into(),
             username: String::new(),
@@ -385,6 +415,8 @@ impl std::fmt::Debug for MailConfig {
         f.debug_struct("MailConfig")
             .field("smtp_host", &self.smtp_host)
             .field("smtp_port", &self.smtp_port)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
             .field("from", &self.from)
             .field("public_url", &self.public_url)
             .field("username", &self.username)
@@ -486,6 +518,9 @@ impl ServerConfig {
                 "mail.public_url: expected http://… or https://…, got {:?}",
                 self.mail.public_url
             )));
+        }
+        if !self.mail.ca_file.is_empty() {
+            crate::mail::extra_roots(&self.mail).map_err(ConfigError)?;
         }
         if !(1..=1024).contains(&self.server.blocking_threads) {
             return Err(ConfigError(format!(
@@ -649,5 +684,47 @@ mod tests {
             !shown.contains("hunter2") && shown.contains("clinic:***@db.internal"),
             "{shown}"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::load(
+            None,
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn mail_goes_over_starttls_unless_told_otherwise() {
+        let config = load(&[]).unwrap();
+        assert_eq!((config.mail.tls, config.mail.smtp_port), (MailTls::Starttls, 587));
+        let plain = load(&[("FOLLICLE__MAIL__TLS", "none")]).unwrap();
+        assert_eq!(plain.mail.tls, MailTls::None);
+        let error = load(&[("FOLLICLE__MAIL__TLS", "ssl")]).unwrap_err().to_string();
+        assert!(error.contains("ssl") && error.contains("starttls"), "{error}");
+    }
+
+    #[test]
+    fn a_ca_file_that_cannot_be_used_stops_the_start() {
+        let missing = load(&[("FOLLICLE__MAIL__CA_FILE", "/nonexistent/ca.pem")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("mail.ca_file") && missing.contains("/nonexistent/ca.pem"),
+            "{missing}"
+        );
+        let dir = std::env::temp_dir().join(format!("follicle-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_pem = dir.join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let error = load(&[("FOLLICLE__MAIL__CA_FILE", not_pem.to_str().unwrap())])
+            .unwrap_err()
+            .to_string();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(error.contains("BEGIN CERTIFICATE"), "{error}");
     }
 }

@@ -1,16 +1,25 @@
-//! Outgoing mail: password-reset links, over SMTP (`lettre`) to the relay in `[mail]`.
+//! Outgoing mail, over SMTP (`lettre`) to the relay in `[mail]`: password-reset links, and the
+//! warning to an account's owner that someone is guessing its password.
 //!
 //! A reset is answered before its mail is sent (the mail goes from a background task), so
-//! the answer and its timing are the same whether or not the email has an account.
+//! the answer and its timing are the same whether or not the email has an account. The
+//! warning goes when an account reaches its sign-in delays, at most once per
+//! `limits.signin_alert_every_hours` per account and app server (see [`SigninAlerts`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use follicle_store::ResetMail;
+use follicle_store::{ResetMail, SigninAlert};
+use uuid::Uuid;
 
-use crate::config::MailConfig;
+use crate::config::{MailConfig, MailTls};
 
 /// The reset link of a token.
 pub fn reset_link(config: &MailConfig, token: &str) -> String {
@@ -39,23 +48,140 @@ pub fn reset_text(config: &MailConfig, mail: &ResetMail) -> String {
 
 /// Sends a reset link. The error is for the log (it never reaches whoever asked).
 pub async fn send_reset(config: &MailConfig, mail: &ResetMail) -> Result<(), String> {
+    send(
+        config,
+        &mail.to,
+        format!("Your Follicle password at {}", mail.clinic_name),
+        reset_text(config, mail),
+    )
+    .await
+}
+
+/// The warning to an account's owner that its password is being guessed, as text.
+pub fn alert_text(config: &MailConfig, alert: &SigninAlert) -> String {
+    format!(
+        "Hello,\n\n\
+         Someone has tried to sign in to your Follicle account ({email}) with a wrong password\n\
+         {attempts} times; the latest try came from the address {address} at {at} UTC.\n\n\
+         Nobody got in. Sign-ins to your account are now slowed down, except from a browser\n\
+         where you have signed in before, so you can still sign in as usual.\n\n\
+         If this was you, there is nothing to do. If it was not, choose a stronger password and\n\
+         turn on two-factor sign-in under Account at {url}.\n",
+        email = alert.email,
+        attempts = alert.attempts,
+        address = alert.address,
+        at = alert
+            .at
+            .format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
+            .unwrap_or_default(),
+        url = config.public_url.trim_end_matches('/'),
+    )
+}
+
+/// Sends the warning of a [`SigninAlert`] to the account's owner.
+pub async fn send_alert(config: &MailConfig, alert: &SigninAlert) -> Result<(), String> {
+    send(
+        config,
+        &alert.email,
+        "Someone is trying to sign in to your Follicle account".to_owned(),
+        alert_text(config, alert),
+    )
+    .await
+}
+
+/// Which accounts were warned when, so that an owner under a long guessing attack gets one
+/// mail per `every`, not one per delay reached (per app server: a chain of servers may send
+/// one each).
+#[derive(Debug)]
+pub struct SigninAlerts {
+    every: Duration,
+    sent: Mutex<HashMap<Uuid, Instant>>,
+}
+
+impl SigninAlerts {
+    /// Warn an account at most once per `every`.
+    pub fn new(every: Duration) -> SigninAlerts {
+        SigninAlerts {
+            every,
+            sent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether this alert's account should be warned now (and, if so, it is counted as warned).
+    pub fn due(&self, alert: &SigninAlert) -> bool {
+        let now = Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.retain(|_, at| now.duration_since(*at) < self.every);
+        if sent.contains_key(&alert.user_id) {
+            return false;
+        }
+        sent.insert(alert.user_id, now);
+        true
+    }
+}
+
+/// The certificates of `mail.ca_file`, read and parsed (checked when the configuration is
+/// loaded, so a wrong path stops the server at start rather than at the first mail).
+pub fn extra_roots(config: &MailConfig) -> Result<Vec<Certificate>, String> {
+    if config.ca_file.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pem = std::fs::read(&config.ca_file)
+        .map_err(|e| format!("mail.ca_file: cannot read {:?}: {e}", config.ca_file))?;
+    let refused = |why: String| {
+        format!(
+            "mail.ca_file: {:?} is not a PEM certificate file ({why}); expected \"-----BEGIN CERTIFICATE-----\" blocks",
+            config.ca_file
+        )
+    };
+    // An empty list parses too: a file with no certificate in it is a mistake worth naming.
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    if !pem.windows(BEGIN.len()).any(|w| w == BEGIN) {
+        return Err(refused("no certificate in it".to_owned()));
+    }
+    let certificate = Certificate::from_pem(&pem).map_err(|e| refused(e.to_string()))?;
+    Ok(vec![certificate])
+}
+
+/// How to secure the connection to the relay, from `[mail]`.
+fn tls(config: &MailConfig) -> Result<Tls, String> {
+    if config.tls == MailTls::None {
+        return Ok(Tls::None);
+    }
+    let mut parameters = TlsParameters::builder(config.smtp_host.clone());
+    for certificate in extra_roots(config)? {
+        parameters = parameters.add_root_certificate(certificate);
+    }
+    let parameters = parameters
+        .build_rustls()
+        .map_err(|e| format!("mail TLS settings: {e}"))?;
+    Ok(match config.tls {
+        MailTls::Starttls => Tls::Required(parameters),
+        MailTls::Tls => Tls::Wrapper(parameters),
+        MailTls::None => Tls::None,
+    })
+}
+
+/// Sends one text mail. The error is for the log.
+async fn send(config: &MailConfig, to: &str, subject: String, body: String) -> Result<(), String> {
     if config.smtp_host.is_empty() {
         return Err("mail.smtp_host is not set: no mail is sent".to_owned());
     }
     let from: Mailbox = config.from.parse().map_err(|e| format!("mail.from: {e}"))?;
-    let to: Mailbox = mail.to.parse().map_err(|e| format!("recipient: {e}"))?;
+    let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
     let message = Message::builder()
         .from(from)
         .to(to)
-        .subject(format!("Your Follicle password at {}", mail.clinic_name))
+        .subject(subject)
         .header(ContentType::TEXT_PLAIN)
-        .body(reset_text(config, mail))
+        .body(body)
         .map_err(|e| format!("building the mail: {e}"))?;
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
         .port(config.smtp_port)
-        .timeout(Some(std::time::Duration::from_secs(
-            config.timeout_seconds.max(1),
-        )));
+        .tls(tls(config)?)
+        .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))));
     if !config.username.is_empty() {
         transport = transport.credentials(Credentials::new(config.username.clone(), config.password.clone()));
     }
@@ -65,4 +191,45 @@ pub async fn send_reset(config: &MailConfig, mail: &ResetMail) -> Result<(), Str
         .await
         .map(|_| ())
         .map_err(|e| format!("SMTP: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(user_id: Uuid) -> SigninAlert {
+        SigninAlert {
+            user_id,
+            email: "desk@clinic.example".into(),
+            address: "192.0.2.7".into(),
+            attempts: 5,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn an_account_is_warned_once_per_period() {
+        let alerts = SigninAlerts::new(Duration::from_secs(3600));
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert!(alerts.due(&alert(a)));
+        assert!(!alerts.due(&alert(a)), "the same account again within the hour");
+        assert!(alerts.due(&alert(b)), "another account");
+        let soon = SigninAlerts::new(Duration::ZERO);
+        assert!(soon.due(&alert(a)));
+        assert!(soon.due(&alert(a)), "a period of zero forgets at once");
+    }
+
+    #[test]
+    fn the_warning_names_the_account_the_address_and_the_way_out() {
+        let text = alert_text(&MailConfig::default(), &alert(Uuid::from_u128(1)));
+        for needle in [
+            "desk@clinic.example",
+            "5 times",
+            "192.0.2.7",
+            "1970-01-01 00:00",
+            "two-factor",
+        ] {
+            assert!(text.contains(needle), "{needle} not in {text}");
+        }
+    }
 }

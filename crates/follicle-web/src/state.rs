@@ -149,10 +149,40 @@ const JSON_BYTES_PER_DOT: usize = 200;
 /// The head, outline, zones and statistics.
 const JSON_BYTES_BESIDE_DOTS: usize = 64 << 10;
 
+/// Mails an account's owner when its password is being guessed (the store's sign-in alert),
+/// once per `limits.signin_alert_every_hours`, from a background task (the sign-in is not
+/// held up by the relay). Without a relay or with 0 hours, the store's log line is all.
+fn warn_owners_of_guessed_accounts(store: &Store, config: &ServerConfig) {
+    let hours = config.limits.signin_alert_every_hours;
+    if hours == 0 || config.mail.smtp_host.is_empty() {
+        return;
+    }
+    let alerts = Arc::new(crate::mail::SigninAlerts::new(Duration::from_secs(
+        hours.saturating_mul(3600),
+    )));
+    let mail = config.mail.clone();
+    store.on_signin_throttled(move |alert| {
+        if !alerts.due(&alert) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no runtime to send the sign-in warning on");
+            return;
+        };
+        let mail = mail.clone();
+        runtime.spawn(async move {
+            if let Err(e) = crate::mail::send_alert(&mail, &alert).await {
+                tracing::warn!(user = %alert.user_id, "sign-in warning not sent: {e}");
+            }
+        });
+    });
+}
+
 impl AppState {
     /// A state over an opened store.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         crate::limits::configure(&config.limits);
+        warn_owners_of_guessed_accounts(&store, &config);
         AppState {
             inner: Arc::new(Inner {
                 store,

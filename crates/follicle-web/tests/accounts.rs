@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use follicle_store::testing::totp_code;
 use follicle_web::ServerConfig;
+use follicle_web::config::MailTls;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -47,13 +48,32 @@ both!(
     two_factor_enrolment_and_sign_in,
     sessions_rules_and_the_audit_log,
     owner_pages_and_users_of_other_clinics,
+    the_owner_of_a_guessed_account_is_warned_by_mail,
 );
 
 /// An SMTP server on a free port that writes each message into a maildir; stopped on drop.
+/// It speaks STARTTLS with a certificate of its own test CA and refuses mail before it (so
+/// every mail test also shows the relay is reached over TLS), and `config` points
+/// `[mail]` at it.
 struct MailCatcher {
     child: Child,
     port: u16,
     dir: PathBuf,
+    ca_file: PathBuf,
+}
+
+/// Runs `openssl` (Debian's; scripts/test installs it) with these arguments in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (install Debian's openssl; scripts/test does)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl MailCatcher {
@@ -63,10 +83,37 @@ impl MailCatcher {
             .local_addr()
             .unwrap()
             .port();
+        let root = follicle_store::testing::temp_dir();
+        // A CA, and the relay's certificate for 127.0.0.1 signed by it.
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        openssl(
+            &root,
+            &[&["req", "-x509"][..], &ec[..], &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Follicle test CA"]].concat(),
+        );
+        openssl(
+            &root,
+            &[&["req"][..], &ec[..], &["-keyout", "relay.key", "-out", "relay.csr", "-subj", "/CN=127.0.0.1"]].concat(),
+        );
+        std::fs::write(
+            root.join("relay.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        openssl(
+            &root,
+            &[
+                "x509", "-req", "-in", "relay.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "relay.pem", "-days", "2", "-extfile", "relay.ext",
+            ],
+        );
         // Maildir creates the folder itself (and refuses a half-made one).
-        let dir = follicle_store::testing::temp_dir().join("maildir");
+        let dir = root.join("maildir");
         let child = Command::new("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .arg("--tlscert")
+            .arg(root.join("relay.pem"))
+            .arg("--tlskey")
+            .arg(root.join("relay.key"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&dir)
             .stdout(Stdio::null())
@@ -80,7 +127,23 @@ impl MailCatcher {
             assert!(Instant::now() < deadline, "aiosmtpd did not start on port {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        MailCatcher { child, port, dir }
+        MailCatcher {
+            child,
+            port,
+            dir,
+            ca_file: root.join("ca.pem"),
+        }
+    }
+
+    /// A server configuration that sends its mail here, over STARTTLS.
+    fn config(&self) -> ServerConfig {
+        let mut config = ServerConfig::default();
+        config.mail.smtp_host = "127.0.0.1".into();
+        config.mail.smtp_port = self.port;
+        config.mail.tls = MailTls::Starttls;
+        config.mail.ca_file = self.ca_file.to_string_lossy().into_owned();
+        config.mail.public_url = "https://studio.clinic.example".into();
+        config
     }
 
     /// The messages received so far, as text, oldest first.
@@ -146,10 +209,7 @@ fn text(answer: &crate::support::Answer) -> String {
 
 async fn a_reset_link_comes_by_mail_and_works_once(test: &TestStore, backend: Backend) {
     let smtp = MailCatcher::start();
-    let mut config = ServerConfig::default();
-    config.mail.smtp_host = "127.0.0.1".into();
-    config.mail.smtp_port = smtp.port;
-    config.mail.public_url = "https://studio.clinic.example".into();
+    let config = smtp.config();
     let app = App::with_config(&test.store, backend, config);
     let _demo = Demo::seed(&app).await;
     let owner = follicle_web::demo::DEMO_OWNER;
@@ -527,9 +587,7 @@ async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
 
 async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backend) {
     let smtp = MailCatcher::start();
-    let mut config = ServerConfig::default();
-    config.mail.smtp_host = "127.0.0.1".into();
-    config.mail.smtp_port = smtp.port;
+    let config = smtp.config();
     let app = App::with_config(&test.store, backend, config);
     let demo = Demo::seed(&app).await;
 
@@ -651,4 +709,43 @@ fn csrf(auth: &Auth) -> String {
         Auth::Bearer(token) | Auth::Cookie { token, .. } => follicle_web::extract::csrf_token(token),
         Auth::None => String::new(),
     }
+}
+
+/// Five wrong passwords bring an account to its delays: its owner gets one mail saying so,
+/// with the address, and nobody else does (the guesser gets the usual answer).
+async fn the_owner_of_a_guessed_account_is_warned_by_mail(test: &TestStore, backend: Backend) {
+    let smtp = MailCatcher::start();
+    let config = smtp.config();
+    let app = App::with_config(&test.store, backend, config);
+    let _demo = Demo::seed(&app).await;
+    let desk = follicle_web::demo::DEMO_FRONT_DESK;
+
+    for n in 1..=4 {
+        app.login(desk, &format!("guess number {n}"))
+            .await
+            .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    // Four failures are an owner mistyping: no mail.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(smtp.messages().is_empty(), "{:?}", smtp.messages());
+    app.login(desk, "guess number 5")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let mail = smtp.wait_for(1).await;
+    assert!(mail.contains(&format!("To: {desk}")), "{mail}");
+    assert!(mail.contains("Someone is trying to sign in"), "{mail}");
+    let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
+    assert!(unfolded.contains("5 times"), "{mail}");
+    assert!(unfolded.contains("https://studio.clinic.example"), "{mail}");
+    // More guesses while the account is slowed down send no more mail.
+    for n in 6..=8 {
+        let answer = app.login(desk, &format!("guess number {n}")).await;
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&answer.status),
+            "{}",
+            answer.status
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1, "{:?}", smtp.messages());
 }

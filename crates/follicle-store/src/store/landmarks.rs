@@ -105,4 +105,35 @@ impl Store {
         })
         .transpose()
     }
+
+    /// The landmarks kept with every photo of a client (its export), oldest photo first. Not
+    /// audited here: the export that asks is.
+    pub(crate) async fn client_landmarks(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+    ) -> StoreResult<Vec<PhotoLandmarks>> {
+        actor.require(Action::ViewClinicalRecords)?;
+        let rows: Vec<LandmarksRow> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT l.photo_id, l.points, l.outline, l.source, l.saved_at, l.saved_by \
+                 FROM photo_landmarks l JOIN photos p ON p.clinic_id = l.clinic_id AND p.id = l.photo_id \
+                 WHERE l.clinic_id = $1 AND p.client_id = $2 ORDER BY p.taken_at, p.id",
+            )
+            .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(PhotoLandmarks {
+                    photo_id: r.0,
+                    client_id,
+                    points: r.1.0,
+                    outline: r.2.0,
+                    source: LandmarkSource::parse(&r.3)?,
+                    saved_at: r.4,
+                    saved_by: r.5,
+                })
+            })
+            .collect()
+    }
 }

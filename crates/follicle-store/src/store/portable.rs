@@ -310,6 +310,20 @@ impl Tables {
                 ],
             )?;
         }
+        for l in &export.landmarks {
+            self.row(
+                "photo_landmarks",
+                &["photo_id", "source", "saved_at", "saved_by", "points", "outline"],
+                &[
+                    l.photo_id.to_string(),
+                    l.source.as_str().to_owned(),
+                    rfc3339(l.saved_at),
+                    l.saved_by.to_string(),
+                    serde_json::to_string(&l.points).map_err(json_error)?,
+                    serde_json::to_string(&l.outline).map_err(json_error)?,
+                ],
+            )?;
+        }
         Ok(())
     }
 
@@ -330,6 +344,10 @@ impl Tables {
         }
         Ok(())
     }
+}
+
+fn json_error(e: serde_json::Error) -> StoreError {
+    StoreError::Internal(format!("export JSON: {e}"))
 }
 
 fn csv_error(e: csv::Error) -> StoreError {
@@ -400,20 +418,34 @@ struct ClinicRecord<'a> {
     pigment_batches: &'a [PigmentBatch],
     clients: Vec<ClientRecord<'a>>,
     audit_log: &'a [AuditEntry],
+    retention_reports: &'a [RetentionReport],
+    /// Anonymised clients counted by hair-loss scale and stage.
+    anonymous_statistics: Vec<AnonymousCount>,
+}
+
+/// Anonymised clients of one hair-loss scale and stage (the clinic's export).
+#[derive(Serialize)]
+struct AnonymousCount {
+    scale: String,
+    stage: String,
+    clients: i64,
 }
 
 const CLIENT_README: &str = "A client's complete record from Follicle (GDPR Art. 15 and 20).\n\n\
 record.json        every record: client, consultations (client file, plan and quote as issued), designs,\n\
-                   appointments, session logs (pigment batch, needle, depth), consents, photo records and the\n\
-                   audit trail (who viewed, changed or exported the record, and when)\n\
+                   appointments, session logs (pigment batch, needle, depth), consents, photo records, the\n\
+                   landmarks placed on the photos, and the audit trail (who viewed, changed or exported the\n\
+                   record, and when)\n\
 csv/<table>.csv    the same records, one table a file\n\
 photos/<id>.<ext>  the photos, as stored (location and camera metadata were removed on upload)\n";
 
 const CLINIC_README: &str = "A clinic's complete data from Follicle: everything needed to move to another system.\n\n\
 record.json        the clinic, its settings, users (no passwords), pigment products and batches, every client's\n\
-                   complete record, and the clinic's audit log\n\
+                   complete record, the clinic's audit log, the retention job's reports and the anonymous\n\
+                   statistics kept of anonymised clients\n\
 csv/<table>.csv    the same records, one table a file (clients, consultations, designs, appointments,\n\
-                   session_logs, consents, photos, users, pigment_products, pigment_batches, audit_trail)\n\
+                   session_logs, consents, photos, photo_landmarks, users, pigment_products, pigment_batches,\n\
+                   audit_trail, anonymous_statistics)\n\
 photos/<id>.<ext>  every photo, as stored\n";
 
 /// An audit row as read for an export: id, user, client, action, detail, when, address, session.
@@ -575,6 +607,25 @@ impl Store {
         .await?;
         let trail = self.trail(actor.clinic_id, None).await?;
         tables.audit(&trail)?;
+        let report_rows: Vec<(String,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT report FROM retention_reports WHERE clinic_id = $1 ORDER BY run_at, id")
+                .bind(actor.clinic_id).fetch_all(pool).await?
+        });
+        let reports = report_rows
+            .into_iter()
+            .map(|(json,)| {
+                serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Internal(format!("retention report: {e}")))
+            })
+            .collect::<StoreResult<Vec<RetentionReport>>>()?;
+        let statistics = self.anonymous_statistics(actor).await?;
+        for (scale, stage, clients) in &statistics {
+            tables.row(
+                "anonymous_statistics",
+                &["scale", "stage", "clients"],
+                &[scale.clone(), stage.clone(), clients.to_string()],
+            )?;
+        }
         let record = ClinicRecord {
             format: 1,
             exported_at: now(),
@@ -592,6 +643,15 @@ impl Store {
                 })
                 .collect(),
             audit_log: &trail,
+            retention_reports: &reports,
+            anonymous_statistics: statistics
+                .into_iter()
+                .map(|(scale, stage, clients)| AnonymousCount {
+                    scale,
+                    stage,
+                    clients,
+                })
+                .collect(),
         };
         archive(CLINIC_README, &record, tables, files)
     }

@@ -1351,6 +1351,7 @@ impl Store {
             sessions: self.session_logs(actor, client_id).await?,
             consents: self.consents(actor, client_id).await?,
             photos: self.photos(actor, client_id).await?,
+            landmarks: self.client_landmarks(actor, client_id).await?,
         };
         self.audit(actor, Some(client_id), AuditAction::Exported, "whole record")
             .await?;

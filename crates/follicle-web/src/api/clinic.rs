@@ -147,5 +147,5 @@ pub async fn export(
     me: SignedIn,
     Id(id): Id,
 ) -> ApiResult<Json<ClientExportAnswer>> {
-    Ok(Json(state.store().export_client(&me.actor, id).await?.into()))
+    Ok(Json(state.store().export_client(&me.actor, id).await?.try_into()?))
 }

@@ -478,10 +478,14 @@ pub struct ClientExportAnswer {
     pub consents: Vec<ConsentAnswer>,
     /// Photo records (the images one by one at `/photos/{id}`).
     pub photos: Vec<PhotoAnswer>,
+    /// The landmarks placed on its photos (those that have them).
+    pub landmarks: Vec<super::LandmarksAnswer>,
 }
 
-impl From<store::ClientExport> for ClientExportAnswer {
-    fn from(e: store::ClientExport) -> ClientExportAnswer {
+impl TryFrom<store::ClientExport> for ClientExportAnswer {
+    type Error = crate::error::ApiError;
+
+    fn try_from(e: store::ClientExport) -> Result<ClientExportAnswer, Self::Error> {
         fn all<A, B: From<A>>(rows: Vec<A>) -> Vec<B> {
             rows.into_iter().map(Into::into).collect()
         }
@@ -493,8 +497,9 @@ impl From<store::ClientExport> for ClientExportAnswer {
             sessions,
             consents,
             photos,
+            landmarks,
         } = e;
-        ClientExportAnswer {
+        Ok(ClientExportAnswer {
             client: client.into(),
             consultations: all(consultations),
             designs: all(designs),
@@ -502,6 +507,10 @@ impl From<store::ClientExport> for ClientExportAnswer {
             sessions: all(sessions),
             consents: all(consents),
             photos: all(photos),
-        }
+            landmarks: landmarks
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
+        })
     }
 }
