@@ -124,6 +124,12 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     };
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     if !response.status().is_success() {
+        // Freed before the answer goes, so a retry that follows at once may use the key (the
+        // drop guard's background task would race it).
+        unfinished.armed = false;
+        if let Err(e) = state.store().idempotency_abandon(&actor, &key).await {
+            tracing::warn!("freeing an idempotency key: {e}");
+        }
         return response;
     }
     let (parts, body) = response.into_parts();
