@@ -688,7 +688,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests {
+mod mail_tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {

@@ -24,6 +24,7 @@ use super::{Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
+use super::RetentionReport;
 use crate::role::Action;
 use crate::validate;
 

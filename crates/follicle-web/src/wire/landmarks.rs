@@ -202,7 +202,7 @@ impl LandmarksInput {
 }
 
 /// The landmarks kept with a photo.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LandmarksAnswer {
     /// The photo.
     pub photo_id: Uuid,
