@@ -354,7 +354,7 @@ impl Default for LogConfig {
 
 /// How the connection to the SMTP relay is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum MailTls {
     /// Plain SMTP, upgraded with STARTTLS before anything is sent; a relay that does not offer
     /// it is refused (no silent fall-back to plain text).
@@ -363,6 +363,21 @@ pub enum MailTls {
     Tls,
     /// Plain SMTP: for a relay on this host or a trusted network only.
     None,
+}
+
+impl TryFrom<String> for MailTls {
+    type Error = String;
+
+    fn try_from(word: String) -> Result<MailTls, String> {
+        match word.as_str() {
+            "starttls" => Ok(MailTls::Starttls),
+            "tls" => Ok(MailTls::Tls),
+            "none" => Ok(MailTls::None),
+            _ => Err(format!(
+                "mail.tls: expected \"starttls\", \"tls\" or \"none\", got {word:?}"
+            )),
+        }
+    }
 }
 
 /// The `[mail]` section: the SMTP relay that carries password-reset links and the warnings of
