@@ -197,9 +197,7 @@ async fn postgres_sign_out_on_one_server_ends_the_session_on_the_other() {
 
     let s = login(c.owner_email.clone()).await;
     a.authenticate(s.token.as_str(), now).await.unwrap();
-    b.revoke_user_sessions(&c.owner, c.owner.user_id())
-        .await
-        .unwrap();
+    b.revoke_user_sessions(&c.owner, c.owner.user_id()).await.unwrap();
     assert!(a.authenticate(s.token.as_str(), now).await.is_err());
 
     let practitioner = a.user(&c.owner, c.practitioner.user_id()).await.unwrap();

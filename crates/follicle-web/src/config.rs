@@ -554,8 +554,8 @@ impl ServerConfig {
             )));
         }
         if self.storage.photos == PhotoStorage::S3 && self.storage.s3_bucket.trim().is_empty() {
-            return Err(ConfigError(
-                "storage.s3_bucket: required with storage.photos = \"s3\"".into(),
+            return Err(ConfigError::new(
+                "storage.s3_bucket: required with storage.photos = \"s3\"",
             ));
         }
         Ok(())
