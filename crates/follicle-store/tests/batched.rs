@@ -1,6 +1,7 @@
 //! The store's memory: read-audit rows written in batches (after a flush, at a full batch, by
 //! the background task, and at a graceful close, with nothing lost), and the session cache
-//! (forgotten at once on sign-out, revocation, deactivation and role change).
+//! (forgotten at once on sign-out, revocation, deactivation and role change; on PostgreSQL,
+//! which several app servers share, not kept at all).
 
 use std::time::Duration;
 
@@ -169,6 +170,54 @@ async fn cached_sessions_end_at_once(test: TestStore) {
         .unwrap();
     assert!(store.authenticate(a.token.as_str(), now).await.is_err());
     assert!(store.authenticate(b.token.as_str(), now).await.is_err());
+}
+
+/// Two app servers on one PostgreSQL database (two stores on one schema), each with the
+/// session cache configured: a sign-out, "sign out everywhere" or deactivation through one is
+/// refused by the other on its very next lookup, although that one had just found the session
+/// valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sign_out_on_one_server_ends_the_session_on_the_other() {
+    let cached = StoreOptions {
+        session_cache_ttl: Duration::from_secs(3600),
+        ..options()
+    };
+    let test = TestStore::postgres_with(cached.clone()).await;
+    let (a, b) = (&test.store, &test.reopen(cached).await);
+    let c = clinic(a, "Two servers").await;
+    let now = OffsetDateTime::now_utc();
+    let login = |email: String| async move { a.login(&email, PASSWORD, "192.0.2.7", now).await.unwrap() };
+
+    let s = login(c.owner_email.clone()).await;
+    for store in [a, b, a, b] {
+        assert_eq!(store.authenticate(s.token.as_str(), now).await.unwrap(), c.owner);
+    }
+    b.revoke_session(s.token.as_str()).await.unwrap();
+    assert!(a.authenticate(s.token.as_str(), now).await.is_err());
+
+    let s = login(c.owner_email.clone()).await;
+    a.authenticate(s.token.as_str(), now).await.unwrap();
+    b.revoke_user_sessions(&c.owner, c.owner.user_id()).await.unwrap();
+    assert!(a.authenticate(s.token.as_str(), now).await.is_err());
+
+    let practitioner = a.user(&c.owner, c.practitioner.user_id()).await.unwrap();
+    let s = login(practitioner.email.clone()).await;
+    assert_eq!(
+        a.authenticate(s.token.as_str(), now).await.unwrap().role(),
+        Role::Practitioner
+    );
+    b.update_user(&c.owner, practitioner.id, Role::FrontDesk, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.authenticate(s.token.as_str(), now).await.unwrap().role(),
+        Role::FrontDesk
+    );
+    b.update_user(&c.owner, practitioner.id, Role::FrontDesk, false)
+        .await
+        .unwrap();
+    assert!(a.authenticate(s.token.as_str(), now).await.is_err());
+    b.close().await;
 }
 
 macro_rules! on_both {

@@ -14,8 +14,8 @@
 //! shutdown_grace_seconds = 20
 //! pattern_cache_entries = 16     # generated patterns kept for identical requests
 //! pattern_cache_bytes = 67108864 # …and at most this many bytes of them with their encoded answers
-//! session_cache_seconds = 5      # a valid session is reused this long without a database lookup
-//!                                # (sign-out on another app server takes effect here within it)
+//! session_cache_seconds = 5      # SQLite: a valid session is reused this long without a lookup
+//!                                # (PostgreSQL, shared by app servers: looked up every request)
 //! worker_threads = 0             # async worker threads; 0 for one per core
 //! blocking_threads = 4           # threads for patterns, previews, password checks; more wait
 //! max_connections = 8192         # open connections at most; more wait in the kernel's queue
@@ -188,9 +188,10 @@ pub struct HttpConfig {
     /// Bytes the kept patterns may hold with their encoded answers (a full scalp's JSON
     /// answer is about 6 MB, its binary one 0.45 MB); the oldest go first. 0 for none.
     pub pattern_cache_bytes: usize,
-    /// How long a session found valid is reused without asking the database; 0 for never.
-    /// A sign-out, a revoked session or a changed user through this server takes effect at
-    /// once; through another server on the same database, within this time.
+    /// With SQLite, how long a session found valid is reused without asking the database; 0
+    /// for never. A sign-out, a revoked session or a changed user takes effect at once. With
+    /// PostgreSQL (which several app servers may share) sessions are never cached, so a
+    /// sign-out through any server ends the session on every server at once.
     pub session_cache_seconds: u64,
     /// Threads running async tasks; 0 for one per core.
     pub worker_threads: usize,
@@ -603,8 +604,8 @@ impl ServerConfig {
             )));
         }
         if self.storage.photos == PhotoStorage::S3 && self.storage.s3_bucket.trim().is_empty() {
-            return Err(ConfigError(
-                "storage.s3_bucket: required with storage.photos = \"s3\"".into(),
+            return Err(ConfigError::new(
+                "storage.s3_bucket: required with storage.photos = \"s3\"",
             ));
         }
         Ok(())

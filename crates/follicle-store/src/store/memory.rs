@@ -6,9 +6,12 @@
 //! request's time. A session found valid is remembered for
 //! [`StoreOptions::session_cache_ttl`](crate::StoreOptions::session_cache_ttl) (keyed by the
 //! token's SHA-256, like the database): signing out, revoking a user's sessions and changing a
-//! user's role or active flag through this store forget it at once. Another server process on
-//! the same database keeps its own cache, so there a sign-out or a deactivation takes effect
-//! within that TTL. The cache holds at most
+//! user's role or active flag through this store forget it at once. Only a SQLite store
+//! caches: a SQLite file is served by one process. A PostgreSQL database may serve several app
+//! servers, each with its own memory, and a session cached in one would be honoured there
+//! after its sign-out, revocation or deactivation through another, for up to the TTL; for
+//! health records that is not acceptable, so on PostgreSQL every request asks the database
+//! (one indexed lookup). The cache holds at most
 //! [`StoreOptions::session_cache_entries`](crate::StoreOptions::session_cache_entries) sessions
 //! (about 100 bytes each); when full, entries past their TTL are dropped, and if that frees
 //! nothing the cache starts again empty.

@@ -187,9 +187,11 @@ pub struct StoreOptions {
     pub photo_limits: PhotoLimits,
     /// Connections in the pool: 5.
     pub max_connections: u32,
-    /// How long a session found valid is answered from memory without asking the database:
-    /// 5 seconds; zero for never. A sign-out or revocation through this store takes effect at
-    /// once; through another process on the same database, within this time.
+    /// With SQLite, how long a session found valid is answered from memory without asking
+    /// the database: 5 seconds; zero for never. A sign-out or revocation takes effect at once
+    /// (a SQLite file has one server process). With PostgreSQL, which several app servers
+    /// may share, sessions are not cached: a sign-out through any of them ends the session
+    /// on all at once.
     pub session_cache_ttl: std::time::Duration,
     /// Sessions kept in that cache at most: 10,000 (about 100 bytes each).
     pub session_cache_entries: usize,
@@ -418,8 +420,15 @@ impl Store {
                 ));
             }
         };
+        // Several app servers may share a PostgreSQL database, and a session cached in one
+        // would outlive its sign-out through another: there every request asks the database
+        // (see `memory`). A SQLite file has one server process.
+        let session_cache_ttl = match db {
+            Db::Sqlite(_) => options.session_cache_ttl,
+            Db::Postgres(_) => std::time::Duration::ZERO,
+        };
         let sessions = Arc::new(memory::SessionCache::new(
-            options.session_cache_ttl,
+            session_cache_ttl,
             options.session_cache_entries,
         ));
         let audit = Arc::new(memory::AuditBuffer::new(options.audit_batch_rows));
