@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Floods a release `follicle serve --demo` and measures what issue 11 asks: the server's
+"""Floods a `follicle serve --demo` and measures what issue 11 asks: the server's
 memory (VmRSS sampled every 100 ms, VmHWM peak) and the health check's latency, probed from a
 separate process every 100 ms on a fresh connection, during the flood and after it.
 
@@ -148,7 +148,7 @@ def main():
     ap.add_argument("--spread", action="store_true")
     args = ap.parse_args()
 
-    port = free_port()
+    port = int(os.environ.get("ATTACK_PORT", "0")) or free_port()
     data = tempfile.mkdtemp(prefix="follicle-attack-")
     env = dict(os.environ)
     env.setdefault("FOLLICLE__LOG__LEVEL", "error")
@@ -202,6 +202,7 @@ def main():
                 ).encode()
 
         time.sleep(1)
+        load_before = os.getloadavg()[0]
         idle = rss_kib(server.pid)
         stop = multiprocessing.Event()
         out = multiprocessing.Queue()
@@ -221,6 +222,7 @@ def main():
         t_start = time.monotonic()
         asyncio.run(flood(port, args.concurrency, args.duration, make_request, counts, latencies))
         t_end = time.monotonic()
+        load_after = os.getloadavg()[0]
         time.sleep(5)
         after = rss_kib(server.pid)
         sampling.set()
@@ -247,6 +249,7 @@ def main():
             f"{after.get('VmRSS:', 0) / 1024:.0f} MiB | {pct(ok, 0.5):.1f} ms | {pct(ok, 0.95):.1f} ms | "
             f"{(ok[-1] if ok else float('nan')):.1f} ms | {failed} of {len(during)} |"
         )
+        print(f"load (1 min) before the flood {load_before:.2f}, at its end {load_after:.2f}")
     finally:
         server.terminate()
         try:

@@ -20,6 +20,9 @@ pub enum RenderError {
     /// Encoding the output failed.
     #[error("encoding the image failed: {0}")]
     Encode(String),
+    /// The render was asked to stop before it finished ([`crate::Scene::render_until`]).
+    #[error("the render was stopped before it finished")]
+    Stopped,
 }
 
 impl RenderError {

@@ -3,6 +3,8 @@
 //! shading, the chart's ink and hair sampled where a pixel sees the scalp. The ellipsoid's
 //! ray intersection and camera stay for the photo overlay, which maps a photo onto the model.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use follicle_pattern::Head;
 use image::RgbImage;
 
@@ -194,6 +196,7 @@ pub(crate) fn render_head(
     width: u32,
     height: u32,
     threads: usize,
+    stop: &AtomicBool,
 ) -> Result<RgbImage, RenderError> {
     let head = &scene.pattern.head;
     let mesh = HeadMesh::builtin()?;
@@ -225,7 +228,10 @@ pub(crate) fn render_head(
         .collect();
     // Ink on a chart raster as fine as the view's pixels.
     let frame = ChartFrame::with_scale(&scene.pattern.outline, cam.px_per_mm);
-    let layers = scene.layers(moment, frame, threads);
+    let layers = scene.layers(moment, frame, threads, stop);
+    if stop.load(Ordering::Relaxed) {
+        return Err(RenderError::Stopped);
+    }
     let skin = scene.skin.linear_or_typical(scene.settings);
     let table = scene.optics(skin, moment).table(12.0, 4096);
     let hair = scene.hair.map(|h| srgb_to_linear(h.srgb));
@@ -238,6 +244,7 @@ pub(crate) fn render_head(
         &mut raw,
         3 * w,
         threads,
+        stop,
         Vec::<Option<Fragment>>::new,
         |zbuf, y0, band| {
             let rows = band.len() / (3 * w);

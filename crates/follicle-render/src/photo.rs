@@ -21,7 +21,7 @@ use crate::error::RenderError;
 use crate::head::{Camera, hit};
 use crate::moment::Moment;
 use crate::scene::{ChartFrame, Scene, View};
-use crate::splat::{default_threads, par_bands};
+use crate::splat::{NEVER, default_threads, par_bands};
 
 /// Largest photo file accepted, bytes.
 pub const MAX_PHOTO_BYTES: usize = 25 << 20;
@@ -492,6 +492,7 @@ impl PhotoCanvas {
             &mut chart_mm,
             wu,
             default_threads(),
+            &NEVER,
             || (),
             |_, y0, band| {
                 for (r, row) in band.chunks_exact_mut(wu).enumerate() {
@@ -645,7 +646,7 @@ impl PhotoCanvas {
     ) -> Result<RgbImage, RenderError> {
         scene.validate(moment)?;
         let frame = ChartFrame::with_scale(&scene.pattern.outline, self.px_per_mm);
-        let layers = scene.layers(moment, frame, threads);
+        let layers = scene.layers(moment, frame, threads, &NEVER);
         let table = scene.optics(self.skin, moment).table(12.0, 4096);
         let shine = 1.0 + scene.settings.photo.shine_threshold;
         let (w, h) = self.photo.dimensions();
@@ -655,6 +656,7 @@ impl PhotoCanvas {
             &mut raw,
             3 * wu,
             threads,
+            &NEVER,
             || (),
             |_, y0, band| {
                 for (k, px) in band.chunks_exact_mut(3).enumerate() {

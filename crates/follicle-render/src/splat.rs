@@ -8,6 +8,8 @@
 //! rasters are drawn in bands of rows that threads share out (ARCHITECTURE.md, render; the
 //! figures: `scripts/bench-render`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// Sub-pixel positions per axis in the kernel tables.
 const SUBPIXEL: usize = 16;
 
@@ -459,10 +461,14 @@ pub fn splat_all(buf: &mut InkBuffer, kernel: &Kernel, dots: &[[f32; 3]]) {
 /// band)` fills the band starting at row `y0`; each thread makes one `scratch` and reuses it
 /// for every band it draws. A band is drawn by exactly one call that sees only that band, so
 /// the output does not depend on the number of threads or on which thread drew what.
+///
+/// Once `stop` is set no further band is begun (the caller checks it afterwards: the output
+/// is then incomplete).
 pub(crate) fn par_bands<T, S>(
     out: &mut [T],
     row_len: usize,
     threads: usize,
+    stop: &AtomicBool,
     scratch: impl Fn() -> S + Sync,
     draw: impl Fn(&mut S, usize, &mut [T]) + Sync,
 ) where
@@ -478,7 +484,9 @@ pub(crate) fn par_bands<T, S>(
         let mut s = scratch();
         // Take the next band (the lock is released before drawing it); a poisoned lock means
         // another thread panicked, and the scope re-raises that panic.
-        while let Some((i, band)) = next.lock().ok().and_then(|mut it| it.next()) {
+        while !stop.load(Ordering::Relaxed)
+            && let Some((i, band)) = next.lock().ok().and_then(|mut it| it.next())
+        {
             draw(&mut s, i * BAND_ROWS, band);
         }
     };
@@ -493,6 +501,9 @@ pub(crate) fn par_bands<T, S>(
         work();
     });
 }
+
+/// A stop flag nobody sets: for renders that run to the end.
+pub(crate) static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// Threads a preview is drawn on by default: the machine's cores.
 pub fn default_threads() -> usize {
@@ -571,6 +582,7 @@ mod tests {
                     &mut banded,
                     whole.stride,
                     threads,
+                    &NEVER,
                     || (),
                     |_, y0, band| {
                         band.fill(0.0);

@@ -1,6 +1,7 @@
 //! Previews are drawn in bands of rows on several threads; the image must not depend on how
 //! many: the same bytes on 1, 2 and 4 threads, for every kind of chart the renderer draws (ink
-//! only, fresh redness, stubble) and for a head view.
+//! only, fresh redness, stubble) and for a head view. A render asked to stop stops between
+//! bands.
 
 use follicle_core::profile::Fitzpatrick;
 use follicle_pattern::{HairLoss, NorwoodStage};
@@ -57,5 +58,65 @@ fn the_chart_is_the_same_on_any_number_of_threads() {
                 );
             }
         }
+    }
+}
+
+/// A render asked to stop (its request is gone) stops between bands with `Stopped`; one that
+/// is never asked draws the same image as [`follicle_render::Scene::render_threads`].
+#[test]
+fn a_render_stops_when_asked() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use follicle_render::RenderError;
+
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VI,
+        },
+        vec![],
+    );
+    let settings = RenderSettings::default();
+    let s = scene(&p, &settings, Fitzpatrick::III);
+    let moment = Moment::Healed { session: 3 };
+    for view in [View::Chart, View::Front] {
+        let go_on = AtomicBool::new(false);
+        let started = Instant::now();
+        let whole = s
+            .render_threads_until(view, &moment, 1024, 1024, 2, &go_on)
+            .unwrap();
+        let full = started.elapsed();
+        assert_eq!(
+            whole.as_raw(),
+            s.render_threads(view, &moment, 1024, 1024, 2).unwrap().as_raw(),
+            "{view:?}: the same image"
+        );
+
+        let stopped = AtomicBool::new(true);
+        let started = Instant::now();
+        let answer = s.render_threads_until(view, &moment, 1024, 1024, 2, &stopped);
+        assert!(
+            matches!(answer, Err(RenderError::Stopped)),
+            "{view:?}: {answer:?}"
+        );
+        assert!(started.elapsed() < full, "{view:?}: stopped before it began");
+
+        // Asked part-way through, from another thread (as the web layer does when a request
+        // is dropped): it stops before the end.
+        let stop = AtomicBool::new(false);
+        let started = Instant::now();
+        let answer = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(full / 4);
+                stop.store(true, Ordering::Relaxed);
+            });
+            s.render_threads_until(view, &moment, 1024, 1024, 2, &stop)
+        });
+        assert!(
+            matches!(answer, Err(RenderError::Stopped)),
+            "{view:?}: asked after {:?} of {full:?}: {answer:?}",
+            full / 4
+        );
+        assert!(started.elapsed() < full + Duration::from_millis(50), "{view:?}");
     }
 }

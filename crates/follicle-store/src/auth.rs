@@ -3,7 +3,6 @@
 
 use std::sync::OnceLock;
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -181,14 +180,106 @@ fn hashers() -> &'static Limiter {
     HASHERS.get_or_init(|| Limiter::new("password checks", 2, 32, 1))
 }
 
+/// argon2's working memory, kept between checks: one buffer per check running at once (the
+/// limiter above bounds them), so a flood of sign-ins reuses the same few ~19 MiB instead of
+/// allocating and freeing them per check. (A freed buffer of that size stays in the
+/// allocator's heap rather than going back to the system, and many threads' heaps each keep
+/// their own: that, not the checks themselves, is what made memory grow with a flood.)
+static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// A buffer of argon2 working memory from [`MEMORY`] (or a new one), given back when dropped.
+struct Memory(Vec<argon2::Block>);
+
+impl Memory {
+    fn take() -> Memory {
+        let kept = MEMORY.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Memory(kept.unwrap_or_default())
+    }
+
+    /// The first `blocks` blocks, grown to that size when needed.
+    fn blocks(&mut self, blocks: usize) -> &mut [argon2::Block] {
+        if self.0.len() < blocks {
+            self.0.resize(blocks, argon2::Block::default());
+        }
+        &mut self.0[..blocks]
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        let blocks = std::mem::take(&mut self.0);
+        if !blocks.is_empty() {
+            MEMORY.lock().unwrap_or_else(|e| e.into_inner()).push(blocks);
+        }
+    }
+}
+
+/// The argon2id hash (PHC string, default parameters) of `password` with `salt`, computed in
+/// `memory`.
+fn hash_with(memory: &mut Memory, password: &[u8], salt: &[u8]) -> Result<String, String> {
+    use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+    let params = argon2::Params::default();
+    let argon = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params.clone(),
+    );
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    argon
+        .hash_password_into_with_memory(password, salt, &mut out, memory.blocks(params.block_count()))
+        .map_err(|e| e.to_string())?;
+    let hash = PasswordHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(argon2::Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| e.to_string())?,
+        salt: Some(Salt::new(salt).map_err(|e| e.to_string())?),
+        hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` gives the stored PHC string `hash` (argon2 of any variant, version and
+/// parameters it names), computed in `memory`. A hash that cannot be read matches nothing.
+fn verify_with(memory: &mut Memory, password: &[u8], hash: &str) -> bool {
+    use argon2::password_hash::phc::{Output, PasswordHash};
+    let Ok(hash) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = hash
+        .version
+        .map_or(Ok(argon2::Version::default()), argon2::Version::try_from)
+    else {
+        return false;
+    };
+    let Ok(params) = argon2::Params::try_from(&hash) else {
+        return false;
+    };
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    let blocks = params.block_count();
+    argon2::Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, out, memory.blocks(blocks))
+        .is_ok()
+        // `Output`'s comparison takes as long whatever the bytes.
+        && Output::new(out).is_ok_and(|out| out == *expected)
+}
+
 /// Hashes a password with argon2id (default parameters, random salt) on a blocking thread.
 pub(crate) async fn hash_password(password: String) -> StoreResult<String> {
     let permit = hashers().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut salt)
+            .map_err(|e| StoreError::Internal(format!("no randomness for a password salt: {e}")))?;
+        hash_with(&mut Memory::take(), password.as_bytes(), &salt)
             .map_err(|e| StoreError::Internal(format!("password hashing failed: {e}")))
     })
     .await
@@ -202,23 +293,71 @@ pub(crate) async fn verify_password(password: String, hash: Option<String>) -> S
     let permit = hashers().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        let mut memory = Memory::take();
         let known = hash.is_some();
         let hash = match hash {
             Some(hash) => hash,
             None => DUMMY
                 .get_or_init(|| {
-                    Argon2::default()
-                        .hash_password(b"not anybody's password")
-                        .map(|h| h.to_string())
+                    hash_with(&mut memory, b"not anybody's password", b"follicle-dummy-salt")
                         .unwrap_or_default()
                 })
                 .clone(),
         };
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok();
-        ok && known
+        verify_with(&mut memory, password.as_bytes(), &hash) && known
     })
     .await
     .map_err(|e| StoreError::Internal(format!("password check thread failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::{PasswordHasher, PasswordVerifier};
+
+    use super::*;
+
+    #[test]
+    fn hashes_read_both_ways_with_the_argon2_crate() {
+        let mut memory = Memory::take();
+        let ours = hash_with(&mut memory, b"correct horse", b"sixteen bytes!!!").unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
+        assert!(
+            argon2::Argon2::default()
+                .verify_password(b"correct horse", ours.as_str())
+                .is_ok()
+        );
+        let theirs = argon2::Argon2::default()
+            .hash_password(b"battery staple")
+            .unwrap()
+            .to_string();
+        assert!(verify_with(&mut memory, b"battery staple", &theirs));
+        assert!(!verify_with(&mut memory, b"battery stapler", &theirs));
+        assert!(!verify_with(&mut memory, b"correct horse", "not a hash"));
+        assert!(!verify_with(
+            &mut memory,
+            b"correct horse",
+            "$argon2id$v=19$m=19456,t=2,p=1"
+        ));
+    }
+
+    #[test]
+    fn other_parameters_grow_the_memory_and_still_verify() {
+        let small = argon2::Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x10,
+            argon2::Params::new(64, 1, 1, Some(24)).unwrap(),
+        );
+        let big = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(32 * 1024, 1, 2, None).unwrap(),
+        );
+        let mut memory = Memory(Vec::new());
+        for argon in [small, big] {
+            let hash = argon.hash_password(b"pw").unwrap().to_string();
+            assert!(verify_with(&mut memory, b"pw", &hash), "{hash}");
+            assert!(!verify_with(&mut memory, b"px", &hash), "{hash}");
+        }
+        assert_eq!(memory.0.len(), 32 * 1024, "kept at its largest");
+    }
 }

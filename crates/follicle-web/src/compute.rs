@@ -182,8 +182,8 @@ pub async fn preview_png(
 ) -> ApiResult<Vec<u8>> {
     let (view, moment, size) = args.parse(pattern.sessions)?;
     // Under the heavy-work limit; the permit goes with the work, so a render still running
-    // after its request was dropped keeps counting. A request gone before the render, or
-    // between the render and the PNG encoding, stops there.
+    // after its request was dropped keeps counting until it notices. A request gone before
+    // the render, during it (between bands of rows) or before the PNG encoding stops there.
     let permit = crate::limits::heavy().acquire().await?;
     let cancelled = crate::limits::Cancelled::default();
     let _cancel = cancelled.on_drop();
@@ -201,9 +201,14 @@ pub async fn preview_png(
             fading: look.fading,
             settings: &settings,
         };
-        let image = scene
-            .render(view, &moment, size, size)
-            .map_err(|e| ApiError::invalid("preview", e.to_string()))?;
+        let image = match scene.render_until(view, &moment, size, size, cancelled.flag()) {
+            Ok(image) => image,
+            Err(follicle_render::RenderError::Stopped) => {
+                crate::limits::count_stopped();
+                return Err(gone());
+            }
+            Err(e) => return Err(ApiError::invalid("preview", e.to_string())),
+        };
         if cancelled.is_set() {
             return Err(gone());
         }

@@ -33,7 +33,8 @@
 //! - [`designer`]: the designer's edit sessions (drag updates as deltas, the newest edit
 //!   superseding older ones, the plan's figures in the same answer).
 //! - [`studio`]: the pages people use at the clinic.
-//! - [`config`], [`serve`](mod@serve), [`demo`]: running it.
+//! - [`config`], [`serve`](mod@serve), [`demo`]: running it; [`health`]: the health
+//!   check's view of the database; [`limits`]: the limits on expensive work.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -44,6 +45,7 @@ pub mod demo;
 pub mod designer;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod idempotency;
 pub mod landmarks;
 pub mod limits;

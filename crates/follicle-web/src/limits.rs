@@ -12,7 +12,7 @@
 //! ([`Cancelled`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::{Request, State};
@@ -160,10 +160,31 @@ impl Cancelled {
         self.0.load(Ordering::Relaxed)
     }
 
+    /// The flag itself, for work that checks it as it goes
+    /// ([`follicle_render::Scene::render_until`]).
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
+
     /// A guard that sets the flag when dropped: keep it in the request's future.
     pub fn on_drop(&self) -> CancelOnDrop {
         CancelOnDrop(self.clone())
     }
+}
+
+/// Renders stopped part-way because their request was gone, since the process started.
+static STOPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a render stopped part-way because its request was gone.
+pub(crate) fn count_stopped() {
+    STOPPED.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!("a preview was stopped: its request is gone");
+}
+
+/// How many renders stopped part-way because their request was gone (a closed connection,
+/// a timeout), since the process started.
+pub fn renders_stopped() -> u64 {
+    STOPPED.load(Ordering::Relaxed)
 }
 
 /// Sets its [`Cancelled`] when dropped.

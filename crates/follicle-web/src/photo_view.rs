@@ -220,6 +220,7 @@ fn render_error(e: RenderError) -> ApiError {
         RenderError::Invalid { field, message } => ApiError::invalid(field, message),
         RenderError::Photo(m) => ApiError::invalid("photo", m),
         RenderError::Encode(m) | RenderError::Mesh(m) => ApiError::internal(m),
+        RenderError::Stopped => ApiError::busy("the request was gone; the render was stopped", 1),
     }
 }
 

@@ -33,6 +33,8 @@ struct Inner {
     patterns: Mutex<Vec<([u8; 32], Arc<CachedPattern>)>>,
     /// The designer's edit sessions.
     designer: crate::designer::DesignerSessions,
+    /// The health check's latest database ping.
+    health: crate::health::DatabaseHealth,
 }
 
 /// A generated pattern with its answers, each encoded once when first asked for.
@@ -190,6 +192,7 @@ impl AppState {
                 settings: Mutex::new(HashMap::new()),
                 patterns: Mutex::new(Vec::new()),
                 designer: crate::designer::DesignerSessions::default(),
+                health: crate::health::DatabaseHealth::new(),
             }),
         }
     }
@@ -202,6 +205,11 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The health check's latest database ping.
+    pub fn health(&self) -> &crate::health::DatabaseHealth {
+        &self.inner.health
     }
 
     /// The designer's edit sessions.

@@ -255,3 +255,70 @@ pub async fn a_retried_post_with_an_idempotency_key_makes_one_record(app: &App) 
     .await
     .expect(StatusCode::CREATED);
 }
+
+/// A preview whose request is dropped (a closed connection, a timeout) stops drawing within
+/// a band of rows and gives its heavy-work permit back, instead of drawing on for nobody.
+/// (No database: the preview of a pattern made here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_preview_stops_its_work() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use follicle_pattern::{HairLoss, NorwoodStage, PatternRequest, ZonesSpec};
+    use follicle_web::compute::{PreviewArgs, preview_png, typical_look};
+
+    let pattern = Arc::new(
+        follicle_pattern::generate(&PatternRequest {
+            zones: ZonesSpec::Stage {
+                stage: HairLoss::Norwood {
+                    stage: NorwoodStage::VI,
+                },
+            },
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let look = typical_look(None, &follicle_core::Settings::default()).unwrap();
+    let args = PreviewArgs {
+        view: Some("front".into()),
+        moment: None,
+        size: Some(2048),
+    };
+    // How long a whole 2048-px preview takes on this machine now.
+    let started = Instant::now();
+    let png = preview_png(pattern.clone(), look, &args).await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let full = started.elapsed();
+
+    // Dropped a quarter of the way through: the work, which holds the pattern and the
+    // permit, ends well before a whole preview would have.
+    for _ in 0..5 {
+        let before = follicle_web::limits::renders_stopped();
+        let request = tokio::spawn({
+            let (pattern, args) = (pattern.clone(), args.clone());
+            async move { preview_png(pattern, look, &args).await }
+        });
+        tokio::time::sleep(full / 4).await;
+        request.abort();
+        let dropped = Instant::now();
+        while Arc::strong_count(&pattern) > 1 && dropped.elapsed() < 2 * full {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let ended = dropped.elapsed();
+        assert_eq!(
+            Arc::strong_count(&pattern),
+            1,
+            "the work still runs {ended:?} after its request was dropped"
+        );
+        if follicle_web::limits::renders_stopped() > before {
+            assert!(
+                ended < full / 2,
+                "the work ended {ended:?} after its request was dropped (a whole preview: {full:?})"
+            );
+            return;
+        }
+        // It was still waiting for a permit (other tests' heavy work) when dropped, so it
+        // never began: that proves nothing here; again.
+    }
+    panic!("the preview never began within a quarter of its time (a whole one: {full:?})");
+}
