@@ -337,11 +337,11 @@ pub fn no_fringe(stage: &HairLoss) -> bool {
 }
 
 /// Azimuth of the midline of the face on the chart, degrees.
-const FRONT_AZIMUTH_DEG: f64 = 90.0;
+pub(crate) const FRONT_AZIMUTH_DEG: f64 = 90.0;
 
 /// The temple and frontal bands keep at least this much azimuth each, degrees (a guard so that
 /// neither band collapses on an odd hairline).
-const BAND_MIN_DEG: f64 = 5.0;
+pub(crate) const BAND_MIN_DEG: f64 = 5.0;
 
 /// Default zone polygons for a stage.
 pub(crate) fn stage_zones(

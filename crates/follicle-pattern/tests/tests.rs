@@ -669,6 +669,23 @@ mod errors {
         assert!(p.zones.iter().filter(|z| z.kind == ZoneKind::Scar).count() > 500);
     }
 
+    /// A drawn hairline that stops short of the midline is refused, naming the points (found
+    /// by `scripts/fuzz`: the temple and frontal zones were split with `clamp(95, 85)`, a panic).
+    #[test]
+    fn control_point_hairline_must_cross_the_forehead() {
+        let mut r = PatternRequest::default();
+        r.hairline.shape = HairlineShape::ControlPoints {
+            points: vec![[-63.0, 40.0], [-30.0, 70.0], [0.0, 40.0]],
+        };
+        let err = generate(&r).unwrap_err();
+        assert_eq!(err.field(), "hairline.shape.points");
+        assert!(err.to_string().contains("from one side to the other"), "{err}");
+        // The input as the fuzzer found it, through JSON as the API reads it.
+        let json = r#"{"hairline": {"style": "sharp", "shape": {"kind": "control_points", "points": [[-63, 40], [-30, 70], [0, 40]]}}, "zones": {"kind": "stage", "stage": "norwood_3"}}"#;
+        let r: PatternRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(generate(&r).unwrap_err().field(), "hairline.shape.points");
+    }
+
     #[test]
     fn control_point_hairlines_work() {
         let mut r = request(HairLoss::Norwood {
