@@ -370,6 +370,24 @@ impl Hairline {
                 "expected points that go around the vertex in one direction (from one side to the other), got a line that doubles back",
             ));
         }
+        // Over the forehead from one side to the other: the temple and frontal zones are
+        // split between the line's start and the midline, each at least `BAND_MIN_DEG` wide
+        // (a line that stopped short of the midline panicked there; found by scripts/fuzz).
+        let reach = 2.0 * crate::zones::BAND_MIN_DEG;
+        let (from, to) = (
+            crate::zones::FRONT_AZIMUTH_DEG - reach,
+            crate::zones::FRONT_AZIMUTH_DEG + reach,
+        );
+        let (first, last) = (polar_pts[0].0, polar_pts[polar_pts.len() - 1].0);
+        if first > from || last < to {
+            return Err(PatternError::shape(
+                "hairline.shape.points",
+                format!(
+                    "expected a line over the forehead from one side to the other (from below {from:.0}° to above {to:.0}° round the vertex, the midline at {:.0}°), got {first:.0}°–{last:.0}°",
+                    crate::zones::FRONT_AZIMUTH_DEG
+                ),
+            ));
+        }
         let xs: Vec<f64> = polar_pts.iter().map(|p| p.0).collect();
         let ys: Vec<f64> = polar_pts.iter().map(|p| p.1).collect();
         Ok(Self::from_polar_anchors(

@@ -82,7 +82,9 @@
 //! `(seed, session)`.
 //!
 //! Work is bounded: each loop step accepts a site or retires one; grid size and dot
-//! count are capped ([`MAX_DOTS`], [`MAX_PATCH_DOTS`]) with an error, not a hang.
+//! count are capped ([`MAX_DOTS`], [`MAX_PATCH_DOTS`]) with an error, not a hang, and so
+//! are a request's shapes ([`MAX_REQUEST_VERTICES`]) and FUE punches
+//! ([`MAX_REQUEST_PUNCHES`]). `fuzz/` drives requests through all of it (`scripts/fuzz`).
 //!
 //! # Known limits
 //!
@@ -121,7 +123,7 @@ pub use patch::{
 pub use pattern::{
     CacheStats, Dot, MAX_DOTS, Pattern, PatternCache, PatternStats, SessionStats, ZoneStats, generate,
 };
-pub use request::{PatternRequest, ZoneDensities, ZoneNeedles};
+pub use request::{MAX_REQUEST_PUNCHES, MAX_REQUEST_VERTICES, PatternRequest, ZoneDensities, ZoneNeedles};
 pub use sampler::{ANNULUS_OUTER, CANDIDATES, MAX_THREADS, PACKING_CONSTANT, TILE_MM, default_threads};
 pub use settings::{HairlineStyleSettings, NeedleGauge, PatternSettings, PerGauge};
 pub use treatment::{Treatment, plan_client, replan_design};

@@ -5,9 +5,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{PatternError, check_range};
 use crate::geometry::HeadSpec;
-use crate::hairline::HairlineSpec;
+use crate::hairline::{HairlineShape, HairlineSpec};
 use crate::settings::{NeedleGauge, PatternSettings, PerGauge};
 use crate::zones::{Exclusion, ScarSpec, ZonesSpec};
+
+/// Most vertices one request may hold in all its shapes: zone polygons, scar outlines, FUT
+/// centre lines, FUE donor areas, exclusions and hairline control points. Each polygon is
+/// checked for self-intersections (quadratic in its vertices) and rasterised, so the work of
+/// a request grows with its vertices: within the cap, a few hundred thousand edge pairs (200
+/// zones of 4,000 vertices each, which each polygon's own cap allowed, were 1.6 billion).
+/// A designer's edited zones hold a few hundred vertices.
+pub const MAX_REQUEST_VERTICES: usize = 20_000;
+
+/// Most FUE punches one request may hold in all its scars (a single scar holds at most 5,000).
+/// Each punch is a zone of its own, placed by dart throwing with up to 40 tries; 50 scars of
+/// 5,000 punches each were 250,000 zones.
+pub const MAX_REQUEST_PUNCHES: u64 = 10_000;
 
 /// Final (last-session) density per zone, dots/cm² (each 1–400).
 ///
@@ -213,6 +226,36 @@ impl PatternRequest {
 }
 
 impl PatternRequest {
+    /// Vertices of all the request's shapes (see [`MAX_REQUEST_VERTICES`]).
+    pub fn vertices(&self) -> usize {
+        let zones = match &self.zones {
+            ZonesSpec::Stage { .. } => 0,
+            ZonesSpec::Explicit { zones } => zones.iter().map(|z| z.polygon.len()).sum(),
+        };
+        let scars: usize = self
+            .scars
+            .iter()
+            .map(|s| match s {
+                ScarSpec::FutStrip { line, .. } => line.as_ref().map_or(0, Vec::len),
+                ScarSpec::FuePunches { donor, .. } => donor.as_ref().map_or(0, Vec::len),
+                ScarSpec::Polygon { points } => points.len(),
+            })
+            .sum();
+        let exclusions: usize = self
+            .exclusions
+            .iter()
+            .map(|e| match e {
+                Exclusion::Circle { .. } => 0,
+                Exclusion::Polygon { points } => points.len(),
+            })
+            .sum();
+        let hairline = match &self.hairline.shape {
+            HairlineShape::Rules { .. } => 0,
+            HairlineShape::ControlPoints { points } => points.len(),
+        };
+        zones + scars + exclusions + hairline
+    }
+
     /// Checks the plain fields (shapes are checked as they are built).
     pub fn validate(&self) -> Result<(), PatternError> {
         for kind in ZoneKind::ALL {
@@ -257,6 +300,30 @@ impl PatternRequest {
                 format!("{} exclusions", self.exclusions.len()),
                 "0–500 exclusions",
             ));
+        }
+        let punches: u64 = self
+            .scars
+            .iter()
+            .map(|s| match s {
+                ScarSpec::FuePunches { count, .. } => u64::from(*count),
+                _ => 0,
+            })
+            .sum();
+        if punches > MAX_REQUEST_PUNCHES {
+            return Err(PatternError::range(
+                "scars",
+                format!("{punches} FUE punches in all"),
+                format!("at most {MAX_REQUEST_PUNCHES} punches in all the scars"),
+            ));
+        }
+        let vertices = self.vertices();
+        if vertices > MAX_REQUEST_VERTICES {
+            return Err(PatternError::TooLarge {
+                field: "zones, scars, exclusions, hairline.shape.points".into(),
+                what: "vertices".into(),
+                requested: vertices as u64,
+                cap: MAX_REQUEST_VERTICES as u64,
+            });
         }
         check_range("dots_per_hour", self.dots_per_hour, 100.0, 50_000.0, "100–50000")?;
         for g in NeedleGauge::ALL {

@@ -603,6 +603,89 @@ mod errors {
         assert!(matches!(err, PatternError::TooLarge { .. }), "{err}");
     }
 
+    /// A request's work is bounded before anything is drawn (found by `scripts/fuzz`): 50
+    /// scars of 5,000 FUE punches each, or 200 zones of 4,000 vertices each, are refused
+    /// with the field, the count and the cap, not drawn for minutes.
+    #[test]
+    fn request_work_is_bounded() {
+        let punches = |count| ScarSpec::FuePunches {
+            count,
+            punch_diameter_mm: 0.9,
+            margin_mm: 0.5,
+            donor: None,
+        };
+        let r = PatternRequest {
+            scars: vec![punches(5000); 50],
+            ..Default::default()
+        };
+        let err = generate(&r).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "scars: expected at most 10000 punches in all the scars, got 250000 FUE punches in all"
+        );
+        // A square of 4,000 vertices, 200 times.
+        let square: Vec<[f64; 2]> = (0..4000)
+            .map(|i| {
+                let t = f64::from(i) / 1000.0;
+                match i / 1000 {
+                    0 => [-20.0 + 40.0 * t, -20.0],
+                    1 => [20.0, -20.0 + 40.0 * (t - 1.0)],
+                    2 => [20.0 - 40.0 * (t - 2.0), 20.0],
+                    _ => [-20.0, 20.0 - 40.0 * (t - 3.0)],
+                }
+            })
+            .collect();
+        let zones = vec![
+            ZoneSpec {
+                kind: ZoneKind::Crown,
+                polygon: square,
+            };
+            200
+        ];
+        let r = PatternRequest {
+            zones: ZonesSpec::Explicit { zones },
+            ..Default::default()
+        };
+        assert_eq!(r.vertices(), 800_000);
+        let err = generate(&r).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                PatternError::TooLarge { requested: 800_000, cap, .. } if *cap == MAX_REQUEST_VERTICES as u64
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("vertices"), "{err}");
+        // Within the caps: two scars of 5,000 punches on the default donor area are drawn,
+        // as many as fit (the punches are spaced through a grid, not against each other
+        // punch: before, this took seconds in a release build).
+        let r = PatternRequest {
+            scars: vec![punches(5000), punches(5000)],
+            ..request(HairLoss::Norwood {
+                stage: NorwoodStage::I,
+            })
+        };
+        let p = generate(&r).unwrap();
+        assert!(p.zones.iter().filter(|z| z.kind == ZoneKind::Scar).count() > 500);
+    }
+
+    /// A drawn hairline that stops short of the midline is refused, naming the points (found
+    /// by `scripts/fuzz`: the temple and frontal zones were split with `clamp(95, 85)`, a panic).
+    #[test]
+    fn control_point_hairline_must_cross_the_forehead() {
+        let mut r = PatternRequest::default();
+        r.hairline.shape = HairlineShape::ControlPoints {
+            points: vec![[-63.0, 40.0], [-30.0, 70.0], [0.0, 40.0]],
+        };
+        let err = generate(&r).unwrap_err();
+        assert_eq!(err.field(), "hairline.shape.points");
+        assert!(err.to_string().contains("from one side to the other"), "{err}");
+        // The input as the fuzzer found it, through JSON as the API reads it.
+        let json = r#"{"hairline": {"style": "sharp", "shape": {"kind": "control_points", "points": [[-63, 40], [-30, 70], [0, 40]]}}, "zones": {"kind": "stage", "stage": "norwood_3"}}"#;
+        let r: PatternRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(generate(&r).unwrap_err().field(), "hairline.shape.points");
+    }
+
     #[test]
     fn control_point_hairlines_work() {
         let mut r = request(HairLoss::Norwood {

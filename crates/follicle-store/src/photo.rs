@@ -301,6 +301,9 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
     let mut size = None;
     let mut orientation = None;
     let (mut kept_jfif, mut kept_adobe) = (false, false);
+    // The fewest bits of image data the frame header's size needs, and the bytes there are.
+    let mut min_scan_bits = None;
+    let mut scan_bytes = 0u64;
     loop {
         // A marker: 0xFF, optional fill bytes 0xFF, then the marker code.
         if bytes.get(at) != Some(&0xFF) {
@@ -342,6 +345,7 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
             let height = u32::from(u16::from_be_bytes([data[1], data[2]]));
             let width = u32::from(u16::from_be_bytes([data[3], data[4]]));
             check_pixels(width, height, limits)?;
+            min_scan_bits = Some(least_scan_bits(marker, width, height, data)?);
             // Samples of more than 8 bits decode to 2 bytes; each component is a channel.
             let sample = if data[0] > 8 { 2 } else { 1 };
             check_decoded(width, height, u64::from(data[5]).max(1) * sample, limits)?;
@@ -385,9 +389,15 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
                 }
             }
             out.extend_from_slice(&bytes[start..at]);
+            scan_bytes += (at - start) as u64;
         }
     }
     let (width, height) = size.ok_or(PhotoError::Malformed("JPEG without frame header"))?;
+    if min_scan_bits.is_some_and(|bits| scan_bytes * 8 < bits) {
+        return Err(PhotoError::Malformed(
+            "JPEG image data too short for the size in its header",
+        ));
+    }
     Ok(Stripped {
         bytes: out,
         format: ImageFormat::Jpeg,
@@ -395,6 +405,41 @@ fn strip_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Stripped, PhotoError
         height,
         orientation,
     })
+}
+
+/// The fewest bits of entropy-coded data a JPEG of this frame header can have: every 8×8
+/// block of every component takes at least 2 bits in a sequential Huffman JPEG (its DC
+/// difference and end-of-block codes) and at least 1 in a progressive one (its DC code in the
+/// first scan); blocks counted per component as a non-interleaved scan counts them, the fewest.
+/// A tiny file whose header claims millions of pixels is refused here: the decoders run out of
+/// data and fill the rest, slowly (a 589-byte JPEG of 2056 × 1032 pixels took seconds to
+/// decode; found by `scripts/fuzz`). Lossless, hierarchical and arithmetic-coded JPEGs are
+/// left to the decoder, which refuses them.
+fn least_scan_bits(marker: u8, width: u32, height: u32, frame: &[u8]) -> Result<u64, PhotoError> {
+    let short = PhotoError::Malformed("JPEG frame header cut short");
+    let components = usize::from(frame[5]);
+    let sampling: Vec<(u64, u64)> = frame
+        .get(6..6 + 3 * components)
+        .ok_or(short)?
+        .chunks_exact(3)
+        .map(|c| (u64::from(c[1] >> 4), u64::from(c[1] & 0x0F)))
+        .collect();
+    if sampling.iter().any(|&(h, v)| h == 0 || v == 0) {
+        return Err(PhotoError::Malformed("JPEG sampling factor of 0"));
+    }
+    let bits_a_block = match marker {
+        0xC0 | 0xC1 => 2,
+        0xC2 => 1,
+        _ => return Ok(0),
+    };
+    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+    let (w, h) = (u64::from(width), u64::from(height));
+    let blocks: u64 = sampling
+        .iter()
+        .map(|&(hc, vc)| (w * hc).div_ceil(h_max).div_ceil(8) * (h * vc).div_ceil(v_max).div_ceil(8))
+        .sum();
+    Ok(blocks * bits_a_block)
 }
 
 /// Reads the orientation tag (0x0112) of IFD0 in an `APP1` Exif segment.

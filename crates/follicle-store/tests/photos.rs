@@ -253,3 +253,27 @@ async fn local_folder_keeps_the_stripped_bytes() {
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A 589-byte JPEG whose header claims 2056 × 1032 pixels, with a few hundred bytes of image
+/// data: the decoders run out of data and fill the rest, which took seconds (found by
+/// `scripts/fuzz`, as a timeout). Refused as damaged; a real photo of that size still passes.
+#[test]
+fn a_jpeg_with_too_little_image_data_for_its_size_is_refused() {
+    let short = include_bytes!("fixtures/fuzz-short-scan.jpg");
+    assert_eq!(
+        strip_metadata(short).unwrap_err(),
+        PhotoError::Malformed("JPEG image data too short for the size in its header")
+    );
+    let real = jpeg_with_gps();
+    assert!(strip_metadata(&real).is_ok());
+    // The same photo with its image data cut to two bytes before the end of image.
+    let stripped = strip_metadata(&real).unwrap();
+    let sos = stripped.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    let length = usize::from(u16::from_be_bytes([stripped[sos + 2], stripped[sos + 3]]));
+    let mut cut = stripped[..sos + 2 + length + 2].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    assert_eq!(
+        strip_metadata(&cut).unwrap_err(),
+        PhotoError::Malformed("JPEG image data too short for the size in its header")
+    );
+}
