@@ -495,10 +495,9 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
             assert!(!why.is_empty());
             continue;
         }
-        let (_, place) = EXPORTED
-            .iter()
-            .find(|(t, _)| *t == table)
-            .unwrap_or_else(|| panic!("table {table}: neither in the clinic export nor excused (tests/rights.rs)"));
+        let (_, place) = EXPORTED.iter().find(|(t, _)| *t == table).unwrap_or_else(|| {
+            panic!("table {table}: neither in the clinic export nor excused (tests/rights.rs)")
+        });
         let found = match place.strip_prefix("json:") {
             Some(key) => !record[key].is_null(),
             None => files.contains_key(*place),
@@ -528,16 +527,31 @@ const EXPORTED: &[(&str, &str)] = &[
 
 /// Tables left out of the clinic archive, and why.
 const NOT_EXPORTED: &[(&str, &str)] = &[
-    ("quote_numbers", "a counter; each quote's number is in its consultation"),
+    (
+        "quote_numbers",
+        "a counter; each quote's number is in its consultation",
+    ),
     ("idempotency_keys", "retried requests' answers, kept 24 hours"),
-    ("login_attempts", "dropped by migration 0004 (replaced by signin_throttle)"),
-    ("signin_throttle", "sign-in counters of the throttle, minutes long"),
+    (
+        "login_attempts",
+        "dropped by migration 0004 (replaced by signin_throttle)",
+    ),
+    (
+        "signin_throttle",
+        "sign-in counters of the throttle, minutes long",
+    ),
     ("signin_global", "sign-in counters of the throttle, minutes long"),
-    ("login_sessions", "sign-in secrets (hashed tokens): useless elsewhere, a risk in an archive"),
+    (
+        "login_sessions",
+        "sign-in secrets (hashed tokens): useless elsewhere, a risk in an archive",
+    ),
     ("login_challenges", "half-done two-factor sign-ins, minutes long"),
     ("password_resets", "single-use reset secrets, an hour long"),
     ("recovery_codes", "two-factor secrets (hashed)"),
-    ("signin_devices", "which browsers signed in before: secrets for the throttle"),
+    (
+        "signin_devices",
+        "which browsers signed in before: secrets for the throttle",
+    ),
     ("users_new", "SQLite migration step, renamed to users"),
 ];
 

@@ -708,10 +708,7 @@ mod mail_tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
-        ServerConfig::load(
-            None,
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-        )
+        ServerConfig::load(None, vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     #[test]

@@ -85,14 +85,46 @@ impl MailCatcher {
             .port();
         let root = follicle_store::testing::temp_dir();
         // A CA, and the relay's certificate for 127.0.0.1 signed by it.
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
         openssl(
             &root,
-            &[&["req", "-x509"][..], &ec[..], &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Follicle test CA"]].concat(),
+            &[
+                &["req", "-x509"][..],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=Follicle test CA",
+                ],
+            ]
+            .concat(),
         );
         openssl(
             &root,
-            &[&["req"][..], &ec[..], &["-keyout", "relay.key", "-out", "relay.csr", "-subj", "/CN=127.0.0.1"]].concat(),
+            &[
+                &["req"][..],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "relay.key",
+                    "-out",
+                    "relay.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
         );
         std::fs::write(
             root.join("relay.ext"),
@@ -102,8 +134,21 @@ impl MailCatcher {
         openssl(
             &root,
             &[
-                "x509", "-req", "-in", "relay.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", "relay.pem", "-days", "2", "-extfile", "relay.ext",
+                "x509",
+                "-req",
+                "-in",
+                "relay.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "relay.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "relay.ext",
             ],
         );
         // Maildir creates the folder itself (and refuses a half-made one).

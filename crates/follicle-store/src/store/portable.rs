@@ -19,12 +19,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::RetentionReport;
 use super::records::check_client;
 use super::{Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
-use super::RetentionReport;
 use crate::role::Action;
 use crate::validate;
 

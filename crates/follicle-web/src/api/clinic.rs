@@ -147,5 +147,7 @@ pub async fn export(
     me: SignedIn,
     Id(id): Id,
 ) -> ApiResult<Json<ClientExportAnswer>> {
-    Ok(Json(state.store().export_client(&me.actor, id).await?.try_into()?))
+    Ok(Json(
+        state.store().export_client(&me.actor, id).await?.try_into()?,
+    ))
 }
