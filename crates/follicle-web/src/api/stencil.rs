@@ -12,12 +12,15 @@ use crate::state::AppState;
 
 /// Which form of the stencil.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StencilQuery {
     /// `pdf` (default: every page) or `svg` (one page).
+    #[param(pattern = "^(pdf|svg)$")]
     pub format: Option<String>,
     /// With `svg`: the page, 1 (hairline and zones, the default) to 1 + the sessions (each
     /// session's dots).
+    #[param(minimum = 1)]
     pub page: Option<usize>,
 }
 
