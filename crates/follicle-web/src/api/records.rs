@@ -194,7 +194,7 @@ pub fn design_request(d: &Design) -> ApiResult<PatternRequest> {
     params(("id" = Uuid, Path, description = "The design")),
     responses(
         (status = 200, description = "The pattern (JSON, or binary: see the binary format in the crate docs)",
-            content((Pattern = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((Pattern = "application/json"), (crate::wire::Binary = "application/vnd.follicle.pattern"))),
         (status = 404, body = ErrorBody)))]
 pub async fn design_pattern(
     State(state): State<AppState>,
@@ -224,7 +224,7 @@ pub struct DesignPreviewQuery {
 /// A preview of a stored design as PNG, on the client's skin and hair when the design was
 /// drawn for a consultation, on a typical type III skin otherwise.
 #[utoipa::path(get, path = "/designs/{id}/preview", tag = "designs", params(("id" = Uuid, Path, description = "The design"), DesignPreviewQuery),
-    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "PNG", content_type = "image/png", body = crate::wire::Binary), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn design_preview(
     State(state): State<AppState>,
     me: SignedIn,
@@ -344,7 +344,7 @@ pub struct PhotoQuery {
 /// before it is decoded; EXIF (with GPS), XMP, comments and other metadata are removed
 /// before it is stored.
 #[utoipa::path(post, path = "/clients/{id}/photos", tag = "photos", params(("id" = Uuid, Path, description = "The client"), PhotoQuery),
-    request_body(content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png")), description = "The photo (image/jpeg or image/png)"),
+    request_body(content((crate::wire::Binary = "image/jpeg"), (crate::wire::Binary = "image/png")), description = "The photo (image/jpeg or image/png)"),
     responses((status = 201, body = PhotoAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_photo(
     State(state): State<AppState>,
@@ -410,7 +410,7 @@ pub async fn photos(
 /// A photo's image, as stored (without its metadata).
 #[utoipa::path(get, path = "/photos/{id}", tag = "photos",
     params(("id" = Uuid, Path, description = "The photo")),
-    responses((status = 200, description = "The image", content_type = "image/jpeg", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The image", content_type = "image/jpeg", body = crate::wire::Binary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn photo(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Response> {
     let (record, bytes) = state.store().photo(&me.actor, id).await?;
     let mut response = Response::new(Body::from(bytes));

@@ -31,7 +31,7 @@ pub struct StencilQuery {
     params(("id" = Uuid, Path, description = "The design version"), StencilQuery),
     responses(
         (status = 200, description = "The stencil", content(
-            (Vec<u8> = "application/pdf"), (String = "image/svg+xml"))),
+            (crate::wire::Binary = "application/pdf"), (String = "image/svg+xml"))),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn design_stencil(
