@@ -542,6 +542,12 @@ pub fn moment(field: &str, text: &str) -> ApiResult<OffsetDateTime> {
 impl AuditQuery {
     /// The store's filter.
     pub fn filter(&self) -> ApiResult<AuditFilter> {
+        // The store reads a limit of 0 as "the default"; asked for, it is out of range.
+        if let Some(limit) = self.limit
+            && !(1..=500).contains(&limit)
+        {
+            return Err(ApiError::invalid("limit", format!("expected 1–500, got {limit}")));
+        }
         Ok(AuditFilter {
             user_id: self.user_id,
             client_id: self.client_id,

@@ -410,7 +410,9 @@ pub async fn photos(
 /// A photo's image, as stored (without its metadata).
 #[utoipa::path(get, path = "/photos/{id}", tag = "photos",
     params(("id" = Uuid, Path, description = "The photo")),
-    responses((status = 200, description = "The image", content_type = "image/jpeg", body = crate::wire::Binary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The image, as uploaded: JPEG or PNG", content(
+            (crate::wire::Binary = "image/jpeg"), (crate::wire::Binary = "image/png"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn photo(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Response> {
     let (record, bytes) = state.store().photo(&me.actor, id).await?;
     let mut response = Response::new(Body::from(bytes));
