@@ -139,12 +139,14 @@ pub async fn pattern(request: PatternRequest) -> ApiResult<Pattern> {
 pub struct PreviewArgs {
     /// `chart`, `front`, `top`, `left`, `right` or `back` (default `front`).
     #[serde(default)]
+    #[schema(pattern = "^(chart|front|top|left|right|back)$")]
     pub view: Option<String>,
     /// `fresh:N`, `healed:N`, `years:Y` or `years:Y@T` (default `healed:` the last session).
     #[serde(default)]
     pub moment: Option<String>,
     /// Image side in pixels, 16–2048 (default 512).
     #[serde(default)]
+    #[schema(minimum = 16, maximum = 2048)]
     pub size: Option<u32>,
 }
 

@@ -331,7 +331,7 @@ pub async fn close_session(State(state): State<AppState>, me: SignedIn, Id(id): 
 #[utoipa::path(post, path = "/designer-sessions/{id}/edits", tag = "designs", request_body = EditInput,
     params(("id" = Uuid, Path, description = "The edit session")),
     responses(
-        (status = 200, description = "The delta", content_type = "application/vnd.follicle.pattern", body = Vec<u8>),
+        (status = 200, description = "The delta", content_type = "application/vnd.follicle.pattern", body = crate::wire::Binary),
         (status = 404, description = "No such session (unknown, expired, or another user's)", body = ErrorBody),
         (status = 409, description = "Superseded by a newer edit (code `superseded`)", body = ErrorBody),
         (status = 422, body = ErrorBody)))]

@@ -197,11 +197,18 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// The signed-in reads that no role is refused and that need no second factor: one's own
+/// account and clinic (a user who must set up two-factor sign-in reads them to do so).
+const READS_OF_ONES_OWN: [&str; 4] = ["/me", "/me/sessions", "/clinic", "/clinic/account-rules"];
+
 /// Documents in every operation the statuses the layers around the handlers can answer, which
 /// the handlers' own annotations do not list: 401 (not signed in) where a credential is
-/// needed; 400, 408, 413, 415 and 422 where there is a body (not JSON, too slow, larger than
-/// the limit, another media type, not the schema); 429 and 503 with `Retry-After` for heavy
-/// work (this user's limit, the server's) — see [`is_heavy`].
+/// needed; 403 where a role, a missing second factor or a missing CSRF header can refuse
+/// (every signed-in operation but the reads of [`READS_OF_ONES_OWN`]); 400, 408, 413, 415 and
+/// 422 where there is a body (not JSON, too slow, larger than the limit, another media type,
+/// not the schema); the `Idempotency-Key` header with its 409 (reused) and 422 (malformed) on
+/// signed-in POSTs; 429 and 503 with `Retry-After` for heavy work (this user's limit, the
+/// server's) — see [`is_heavy`].
 pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -251,6 +258,13 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
             let mut statuses: Vec<(&str, &str, bool)> = Vec::new();
             if !public {
                 statuses.push(("401", "Not signed in, or the session has ended", false));
+                if axum_method != Method::GET || !READS_OF_ONES_OWN.contains(&path.as_str()) {
+                    statuses.push((
+                        "403",
+                        "Refused: this user's role may not do it, the clinic requires two-factor sign-in and this user has not set it up, or a change signed in by cookie lacks the `X-CSRF-Token` header",
+                        false,
+                    ));
+                }
             }
             if op.request_body.is_some() {
                 statuses.extend([
@@ -283,6 +297,11 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
                     "The Idempotency-Key was used for another request, or its first request is still running",
                     false,
                 ));
+                statuses.push((
+                    "422",
+                    "The Idempotency-Key is not 1–255 visible ASCII characters",
+                    false,
+                ));
                 let params = op.parameters.get_or_insert_with(Vec::new);
                 if !params.iter().any(|p| p.name == "Idempotency-Key") {
                     params.push(
@@ -297,7 +316,8 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
                                 ObjectBuilder::new()
                                     .schema_type(Type::String)
                                     .min_length(Some(1))
-                                    .max_length(Some(255)),
+                                    .max_length(Some(255))
+                                    .pattern(Some("^[!-~]+$")),
                             ))
                             .build(),
                     );

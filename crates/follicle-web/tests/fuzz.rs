@@ -22,14 +22,14 @@ fn api(path: &str) -> String {
 
 /// A JSON endpoint and a body it accepts.
 #[derive(Debug, Clone)]
-struct Target {
-    method: Method,
-    path: String,
-    base: Value,
+pub(crate) struct Target {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) base: Value,
 }
 
 /// Every POST and PUT endpoint that reads a JSON body, each with a valid body.
-async fn targets(demo: &Demo) -> Vec<Target> {
+pub(crate) async fn targets(demo: &Demo) -> Vec<Target> {
     let app = &demo.app;
     let daniel = demo.client_named("Daniel Reyes").await;
     let cid = id_of(&daniel);

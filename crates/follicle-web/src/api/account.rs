@@ -38,6 +38,7 @@ pub struct PasswordChange {
     pub current_password: String,
     /// The new one: 8 characters to 1,024 bytes, not a common password, a repetition or a
     /// sequence, nor your email or name.
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -138,6 +139,7 @@ pub struct ResetCompletion {
     /// The `token` of the link.
     pub token: String,
     /// The new password (the same rules as a change).
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -313,7 +315,7 @@ pub async fn new_recovery_codes(
 
 /// One of the caller's sessions.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SessionAnswer {
+pub struct SignInSessionAnswer {
     /// Its id (16 hex digits).
     pub id: String,
     /// Opened.
@@ -333,8 +335,8 @@ pub struct SessionAnswer {
     pub current: bool,
 }
 
-impl From<SessionInfo> for SessionAnswer {
-    fn from(s: SessionInfo) -> SessionAnswer {
+impl From<SessionInfo> for SignInSessionAnswer {
+    fn from(s: SessionInfo) -> SignInSessionAnswer {
         let SessionInfo {
             id,
             created_at,
@@ -344,7 +346,7 @@ impl From<SessionInfo> for SessionAnswer {
             user_agent,
             current,
         } = s;
-        SessionAnswer {
+        SignInSessionAnswer {
             id,
             created_at,
             last_seen_at,
@@ -358,8 +360,8 @@ impl From<SessionInfo> for SessionAnswer {
 
 /// The caller's open sessions, the newest first.
 #[utoipa::path(get, path = "/me/sessions", tag = "auth",
-    responses((status = 200, body = Vec<SessionAnswer>), (status = 401, body = ErrorBody)))]
-pub async fn sessions(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<SessionAnswer>>> {
+    responses((status = 200, body = Vec<SignInSessionAnswer>), (status = 401, body = ErrorBody)))]
+pub async fn sessions(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<SignInSessionAnswer>>> {
     let list = state
         .store()
         .list_sessions(&me.actor, OffsetDateTime::now_utc())
@@ -449,8 +451,10 @@ pub struct AccountRulesBody {
     pub require_mfa: bool,
     /// Minutes without a request after which a session ends: 5–720, default 30 (NIST SP
     /// 800-63B rev. 3 §4.2.3, AAL2).
+    #[schema(minimum = 5, maximum = 720)]
     pub idle_timeout_minutes: i64,
     /// Years the audit log is kept: 1–100, default 6 (HIPAA §164.316(b)(2)(i)).
+    #[schema(minimum = 1, maximum = 100)]
     pub audit_retention_years: i64,
 }
 
@@ -512,6 +516,7 @@ pub struct AuditQuery {
     /// Entries older than this id: the previous page's `next_before`.
     pub before: Option<i64>,
     /// Entries per page, 1–500 (50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -537,6 +542,12 @@ pub fn moment(field: &str, text: &str) -> ApiResult<OffsetDateTime> {
 impl AuditQuery {
     /// The store's filter.
     pub fn filter(&self) -> ApiResult<AuditFilter> {
+        // The store reads a limit of 0 as "the default"; asked for, it is out of range.
+        if let Some(limit) = self.limit
+            && !(1..=500).contains(&limit)
+        {
+            return Err(ApiError::invalid("limit", format!("expected 1–500, got {limit}")));
+        }
         Ok(AuditFilter {
             user_id: self.user_id,
             client_id: self.client_id,

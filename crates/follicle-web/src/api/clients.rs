@@ -16,8 +16,11 @@ use crate::wire::{ClientAnswer, NewClient};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSearch {
-    /// Part of a name, phone number or email; empty for the most recent clients.
+    /// Part of a name, phone number or email (at most 200 characters); empty for the most
+    /// recent clients.
     #[serde(default)]
+    #[param(max_length = 200)]
+    #[schema(max_length = 200)]
     pub q: String,
     /// At most this many, 1–200 (default 50).
     #[serde(default)]

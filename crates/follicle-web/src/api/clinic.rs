@@ -17,8 +17,10 @@ use crate::wire::{AuditEntryAnswer, ClientExportAnswer, ClinicAnswer, NewUser, R
 pub struct ClinicSettingsInput {
     /// The clinic's settings file (TOML over the defaults that `follicle settings` prints);
     /// empty for the defaults.
+    #[schema(max_length = 100000)]
     pub settings_toml: String,
     /// Years records are kept after the last visit, 1–100.
+    #[schema(minimum = 1, maximum = 100)]
     pub retention_years: i64,
 }
 
@@ -105,7 +107,9 @@ pub async fn add_user(
 /// Changes a user's role or turns them off (owner).
 #[utoipa::path(put, path = "/users/{id}", tag = "clinic", request_body = UserUpdate,
     params(("id" = uuid::Uuid, Path, description = "The user")),
-    responses((status = 200, body = UserAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The change would leave the clinic without an active owner", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
     me: SignedIn,

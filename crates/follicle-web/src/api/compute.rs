@@ -48,7 +48,7 @@ pub async fn plan(
 #[utoipa::path(post, path = "/pattern", tag = "compute", request_body(content = PatternRequest, description = "A pattern request"),
     responses(
         (status = 200, description = "The pattern",
-            content((Pattern = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((Pattern = "application/json"), (crate::wire::Binary = "application/vnd.follicle.pattern"))),
         (status = 422, body = ErrorBody)))]
 pub async fn pattern(
     State(state): State<AppState>,
@@ -83,7 +83,7 @@ pub struct PreviewInput {
 
 /// A preview of a design as PNG.
 #[utoipa::path(post, path = "/preview", tag = "compute", request_body = PreviewInput,
-    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "PNG", content_type = "image/png", body = crate::wire::Binary), (status = 422, body = ErrorBody)))]
 pub async fn preview(
     State(state): State<AppState>,
     me: SignedIn,

@@ -63,7 +63,7 @@ pub async fn warp(
 /// after a touch-up), PNG, the photo reduced to at most 900 px on its long side.
 #[utoipa::path(post, path = "/photos/{id}/overlay", tag = "photos", request_body = PhotoDesignInput,
     params(("id" = Uuid, Path, description = "The photo")),
-    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "PNG", content_type = "image/png", body = crate::wire::Binary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn overlay(
     State(state): State<AppState>,
     me: SignedIn,
@@ -77,7 +77,7 @@ pub async fn overlay(
 /// The client sheet: the photo before and the healed look after, side by side, PNG.
 #[utoipa::path(post, path = "/photos/{id}/sheet", tag = "photos", request_body = PhotoDesignInput,
     params(("id" = Uuid, Path, description = "The photo")),
-    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "PNG", content_type = "image/png", body = crate::wire::Binary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn sheet(
     State(state): State<AppState>,
     me: SignedIn,

@@ -131,6 +131,7 @@ pub struct DesignInput {
     pub seed: Option<u64>,
     /// Notes.
     #[serde(default)]
+    #[schema(max_length = 100000)]
     pub notes: String,
 }
 
@@ -193,7 +194,7 @@ pub fn design_request(d: &Design) -> ApiResult<PatternRequest> {
     params(("id" = Uuid, Path, description = "The design")),
     responses(
         (status = 200, description = "The pattern (JSON, or binary: see the binary format in the crate docs)",
-            content((Pattern = "application/json"), (Vec<u8> = "application/vnd.follicle.pattern"))),
+            content((Pattern = "application/json"), (crate::wire::Binary = "application/vnd.follicle.pattern"))),
         (status = 404, body = ErrorBody)))]
 pub async fn design_pattern(
     State(state): State<AppState>,
@@ -211,6 +212,7 @@ pub async fn design_pattern(
 #[serde(deny_unknown_fields)]
 pub struct DesignPreviewQuery {
     /// `chart`, `front`, `top`, `left`, `right`, `back` (default `front`).
+    #[param(pattern = "^(chart|front|top|left|right|back)$")]
     pub view: Option<String>,
     /// `fresh:N`, `healed:N`, `years:Y`, `years:Y@T` (default healed after the last session).
     pub moment: Option<String>,
@@ -222,7 +224,7 @@ pub struct DesignPreviewQuery {
 /// A preview of a stored design as PNG, on the client's skin and hair when the design was
 /// drawn for a consultation, on a typical type III skin otherwise.
 #[utoipa::path(get, path = "/designs/{id}/preview", tag = "designs", params(("id" = Uuid, Path, description = "The design"), DesignPreviewQuery),
-    responses((status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "PNG", content_type = "image/png", body = crate::wire::Binary), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn design_preview(
     State(state): State<AppState>,
     me: SignedIn,
@@ -266,10 +268,13 @@ pub struct ConsentInput {
     /// `procedure`, `photos` or `marketing`.
     pub kind: ConsentKind,
     /// The version of the clinic's consent template.
+    #[schema(min_length = 1, max_length = 200)]
     pub template_version: String,
     /// The text the client signed.
+    #[schema(max_length = 100000)]
     pub text: String,
     /// The name they signed with.
+    #[schema(min_length = 1, max_length = 200)]
     pub signed_by: String,
     /// When they signed (RFC 3339; default now).
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -319,6 +324,7 @@ pub async fn consents(
 #[serde(deny_unknown_fields)]
 pub struct PhotoQuery {
     /// `front`, `top`, `left`, `right`, `back` or `other`.
+    #[param(pattern = "^(front|top|left|right|back|other)$")]
     pub angle: String,
     /// When it was taken (RFC 3339; default now).
     pub taken_at: Option<String>,
@@ -338,8 +344,8 @@ pub struct PhotoQuery {
 /// before it is decoded; EXIF (with GPS), XMP, comments and other metadata are removed
 /// before it is stored.
 #[utoipa::path(post, path = "/clients/{id}/photos", tag = "photos", params(("id" = Uuid, Path, description = "The client"), PhotoQuery),
-    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The photo (image/jpeg or image/png)"),
-    responses((status = 201, body = PhotoAnswer), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body(content((crate::wire::Binary = "image/jpeg"), (crate::wire::Binary = "image/png")), description = "The photo (image/jpeg or image/png)"),
+    responses((status = 201, body = PhotoAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_photo(
     State(state): State<AppState>,
     me: SignedIn,
@@ -404,7 +410,9 @@ pub async fn photos(
 /// A photo's image, as stored (without its metadata).
 #[utoipa::path(get, path = "/photos/{id}", tag = "photos",
     params(("id" = Uuid, Path, description = "The photo")),
-    responses((status = 200, description = "The image", content_type = "image/jpeg", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The image, as uploaded: JPEG or PNG", content(
+            (crate::wire::Binary = "image/jpeg"), (crate::wire::Binary = "image/png"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn photo(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Response> {
     let (record, bytes) = state.store().photo(&me.actor, id).await?;
     let mut response = Response::new(Body::from(bytes));

@@ -36,7 +36,7 @@ fn zip(bytes: Vec<u8>, name: &str) -> Response {
 /// the audit trail (owner, practitioner; audited as exported).
 #[utoipa::path(get, path = "/clients/{id}/archive", tag = "clinic",
     params(("id" = uuid::Uuid, Path, description = "The client")),
-    responses((status = 200, description = "A zip: README.txt, record.json, csv/*.csv, photos/*", content_type = "application/zip", body = Vec<u8>),
+    responses((status = 200, description = "A zip: README.txt, record.json, csv/*.csv, photos/*", content_type = "application/zip", body = crate::wire::Binary),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn client_archive(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> ApiResult<Response> {
     let bytes = state.store().export_client_archive(&me.actor, id).await?;
@@ -78,7 +78,7 @@ pub async fn erase(
 /// The whole clinic as one zip: clinic, settings, users, pigments, every client's record
 /// with photos, and the audit log, in JSON and CSV (owner; audited).
 #[utoipa::path(get, path = "/clinic/export", tag = "clinic",
-    responses((status = 200, description = "A zip: README.txt, record.json, csv/*.csv, photos/*", content_type = "application/zip", body = Vec<u8>),
+    responses((status = 200, description = "A zip: README.txt, record.json, csv/*.csv, photos/*", content_type = "application/zip", body = crate::wire::Binary),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn clinic_export(State(state): State<AppState>, me: SignedIn) -> ApiResult<Response> {
     let bytes = state.store().export_clinic_archive(&me.actor).await?;

@@ -12,12 +12,15 @@ use crate::state::AppState;
 
 /// Which form of the stencil.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StencilQuery {
     /// `pdf` (default: every page) or `svg` (one page).
+    #[param(pattern = "^(pdf|svg)$")]
     pub format: Option<String>,
     /// With `svg`: the page, 1 (hairline and zones, the default) to 1 + the sessions (each
     /// session's dots).
+    #[param(minimum = 1)]
     pub page: Option<usize>,
 }
 
@@ -28,7 +31,7 @@ pub struct StencilQuery {
     params(("id" = Uuid, Path, description = "The design version"), StencilQuery),
     responses(
         (status = 200, description = "The stencil", content(
-            (Vec<u8> = "application/pdf"), (String = "image/svg+xml"))),
+            (crate::wire::Binary = "application/pdf"), (String = "image/svg+xml"))),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn design_stencil(

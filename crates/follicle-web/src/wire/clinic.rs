@@ -175,13 +175,16 @@ impl From<store::User> for UserAnswer {
 #[derive(Clone, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct NewUser {
     /// Email (the login name).
+    #[schema(min_length = 1, max_length = 200)]
     pub email: String,
     /// Name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Role.
     pub role: Role,
     /// Password: 8 characters to 1,024 bytes, not a common one, a repetition or a sequence,
     /// nor the user's email or name (NIST SP 800-63B).
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -263,16 +266,21 @@ impl From<store::Client> for ClientAnswer {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct NewClient {
     /// Full name (required).
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Date of birth, years 1900–2999.
     pub date_of_birth: Option<Date>,
     /// Age in years, 0–130.
+    #[schema(minimum = 0, maximum = 130)]
     pub age_years: Option<i64>,
     /// Phone number (may be empty).
+    #[schema(max_length = 200)]
     pub phone: String,
     /// Email (may be empty).
+    #[schema(max_length = 200)]
     pub email: String,
     /// Free notes.
+    #[schema(max_length = 100000)]
     pub notes: String,
 }
 

@@ -82,8 +82,10 @@ pub struct NewAppointment {
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
     /// How long, 1–1,440 minutes.
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: i64,
     /// Notes.
+    #[schema(max_length = 100000)]
     pub notes: String,
 }
 
@@ -190,6 +192,7 @@ pub struct NewSessionLog {
     /// Who treated (a user of the clinic).
     pub practitioner_id: Uuid,
     /// Zones worked on (at least one, no repeats).
+    #[schema(min_items = 1)]
     pub zones: Vec<ZoneKind>,
     /// The pigment batch used (of the clinic).
     pub batch_id: Uuid,
@@ -197,20 +200,25 @@ pub struct NewSessionLog {
     #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub dilution: f64,
     /// Needle type.
+    #[schema(min_length = 1, max_length = 200)]
     pub needle: String,
     /// Needle lot.
+    #[schema(min_length = 1, max_length = 200)]
     pub needle_lot: String,
     /// Needle depth, above 0 and at most 5 mm (SMP works in the upper dermis, about 0.5–1.5).
     #[schema(exclusive_minimum = 0.0, maximum = 5.0)]
     pub depth_mm: f64,
     /// Machine settings.
+    #[schema(max_length = 100000)]
     pub machine_settings: String,
     /// 1–1,440 minutes.
     #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: i64,
     /// Anaesthetic, empty for none.
+    #[schema(max_length = 200)]
     pub anaesthetic: String,
     /// Notes.
+    #[schema(max_length = 100000)]
     pub notes: String,
 }
 
@@ -331,10 +339,13 @@ impl From<store::PigmentProduct> for PigmentProductAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct NewPigmentProduct {
     /// Product name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Maker.
+    #[schema(min_length = 1, max_length = 200)]
     pub maker: String,
     /// Ingredient list.
+    #[schema(max_length = 100000)]
     pub ingredients: String,
 }
 
@@ -393,11 +404,12 @@ pub struct NewPigmentBatch {
     /// The product (of this clinic).
     pub product_id: Uuid,
     /// The batch or lot number.
+    #[schema(min_length = 1, max_length = 200)]
     pub lot: String,
     /// The expiry date.
     pub expires_on: Date,
-    /// Units in stock, 0 or more.
-    #[schema(minimum = 0)]
+    /// Units in stock, 0–1,000,000.
+    #[schema(minimum = 0, maximum = 1000000)]
     pub quantity: i64,
 }
 

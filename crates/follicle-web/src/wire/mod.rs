@@ -229,3 +229,9 @@ impl From<follicle_store::PlanRecord> for DesignPlanAnswer {
         }
     }
 }
+
+/// The bytes of a file sent or answered as such (an image, a PDF, a zip, the compact pattern
+/// format), not JSON: documented as a binary string, never as an array of numbers.
+#[derive(Debug, Clone, utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(pub Vec<u8>);
