@@ -81,7 +81,7 @@ impl Modify for Security {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok` (a server whose database does not answer answers 500 instead; the
-    /// database is pinged at most once a second, see [`crate::health`]).
+    /// database is pinged at most once a second).
     #[schema(example = "ok")]
     pub status: &'static str,
     /// The database it keeps records in: `sqlite` or `postgres`.
