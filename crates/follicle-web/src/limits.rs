@@ -204,7 +204,7 @@ const READS_OF_ONES_OWN: [&str; 4] = ["/me", "/me/sessions", "/clinic", "/clinic
 /// Documents in every operation the statuses the layers around the handlers can answer, which
 /// the handlers' own annotations do not list: 401 (not signed in) where a credential is
 /// needed; 403 where a role, a missing second factor or a missing CSRF header can refuse
-/// (every signed-in operation but the reads of [`READS_OF_ONES_OWN`]); 400, 408, 413, 415 and
+/// (every signed-in operation but the reads of `READS_OF_ONES_OWN`); 400, 408, 413, 415 and
 /// 422 where there is a body (not JSON, too slow, larger than the limit, another media type,
 /// not the schema); the `Idempotency-Key` header with its 409 (reused) and 422 (malformed) on
 /// signed-in POSTs; 429 and 503 with `Retry-After` for heavy work (this user's limit, the
