@@ -335,7 +335,10 @@ async fn refusals_are_documented() {
             let concrete = path
                 .replace("{id}", &id_for(path))
                 .replace("{session}", "0123456789abcdef");
-            let payload = match (bodies.get(&(method.clone(), concrete.clone())), operation.get("requestBody")) {
+            let payload = match (
+                bodies.get(&(method.clone(), concrete.clone())),
+                operation.get("requestBody"),
+            ) {
                 (Some(b), _) => Payload::Json(b.clone()),
                 (None, Some(_)) => Payload::Json(json!({})),
                 (None, None) => Payload::None,
@@ -404,7 +407,10 @@ async fn refusals_are_documented() {
 
     assert!(by_role >= 10, "the front desk was refused {by_role} times");
     assert!(by_csrf >= 30, "a cookie without CSRF was refused {by_csrf} times");
-    assert!(by_enrolment >= 40, "the practitioner was refused {by_enrolment} times");
+    assert!(
+        by_enrolment >= 40,
+        "the practitioner was refused {by_enrolment} times"
+    );
 }
 
 /// Each schema name in the document belongs to one type: utoipa keys components by name, so
@@ -415,7 +421,13 @@ fn schema_names_are_unique() {
     let crates = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut files = Vec::new();
-    for krate in ["follicle-core", "follicle-pattern", "follicle-render", "follicle-store", "follicle-web"] {
+    for krate in [
+        "follicle-core",
+        "follicle-pattern",
+        "follicle-render",
+        "follicle-store",
+        "follicle-web",
+    ] {
         rust_files(&std::path::Path::new(crates).join(krate).join("src"), &mut files);
     }
     for file in files {

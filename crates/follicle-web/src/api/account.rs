@@ -361,7 +361,10 @@ impl From<SessionInfo> for SignInSessionAnswer {
 /// The caller's open sessions, the newest first.
 #[utoipa::path(get, path = "/me/sessions", tag = "auth",
     responses((status = 200, body = Vec<SignInSessionAnswer>), (status = 401, body = ErrorBody)))]
-pub async fn sessions(State(state): State<AppState>, me: SignedIn) -> ApiResult<Json<Vec<SignInSessionAnswer>>> {
+pub async fn sessions(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<Json<Vec<SignInSessionAnswer>>> {
     let list = state
         .store()
         .list_sessions(&me.actor, OffsetDateTime::now_utc())
