@@ -1789,7 +1789,7 @@ pub async fn audit_and_export(app: &App) {
     assert_eq!(
         export,
         json!({"client": fresh, "consultations": [], "designs": [], "appointments": [], "sessions": [],
-               "consents": [], "photos": []})
+               "consents": [], "photos": [], "landmarks": []})
     );
     for path in ["audit", "export"] {
         app.get(&api(&format!("/clients/{}/{path}", Uuid::new_v4())), &demo.owner)
