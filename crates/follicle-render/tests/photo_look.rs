@@ -1,5 +1,5 @@
 //! The healed look on real photos (assets/photos, landmarks placed by hand in
-//! `tests/photo_landmarks.json`) and on synthetic skin patches: the warp is exact at the
+//! `assets/photos/warp-landmarks.json`) and on synthetic skin patches: the warp is exact at the
 //! landmarks, the pattern reads darker and cooler than the skin on light skin and much less
 //! contrasted on dark skin, a lighter mix renders lighter, the client sheet's PDF holds the
 //! client's name and session dates as text.
@@ -24,12 +24,12 @@ fn repo_path(parts: &[&str]) -> PathBuf {
 /// A real photo and the landmarks placed on it by hand.
 fn real_photo(file: &str) -> (image::RgbImage, Vec<Landmark>) {
     let bytes = std::fs::read(repo_path(&["assets", "photos", file])).unwrap();
-    let marks: serde_json::Value = serde_json::from_str(include_str!("photo_landmarks.json")).unwrap();
+    let marks: serde_json::Value = serde_json::from_str(include_str!("../../../assets/photos/warp-landmarks.json")).unwrap();
     let landmarks: Vec<Landmark> = serde_json::from_value(marks[file].clone()).unwrap();
     (decode_photo(&bytes).unwrap(), landmarks)
 }
 
-const REAL_PHOTOS: [&str; 3] = ["654px-Aksel_Andersson.jpg", "E_W_Dahlgren.jpg", "biden.jpg"];
+const REAL_PHOTOS: [&str; 4] = ["654px-Aksel_Andersson.jpg", "E_W_Dahlgren.jpg", "O0.jpg", "biden.jpg"];
 
 fn norwood(stage: NorwoodStage) -> Pattern {
     pattern(HairLoss::Norwood { stage }, vec![])

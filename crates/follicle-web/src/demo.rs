@@ -1,6 +1,7 @@
 //! The demo clinic `follicle serve --demo` creates: three users (one per role), the eight
 //! example clients with consultations, designs and booked sessions, pigment stock with an
-//! expired batch, two clients already treated once, and a photo.
+//! expired batch, two clients already treated once, and front photos of three real heads with
+//! their landmarks.
 //!
 //! Sign in as `owner@demo.follicle.test`, `practitioner@demo.follicle.test` or
 //! `frontdesk@demo.follicle.test`, each with the password [`DEMO_PASSWORD`]. Run twice, it
@@ -9,7 +10,8 @@
 use follicle_core::plan::parse_clock;
 use follicle_core::{ClientProfile, Settings};
 use follicle_store::{
-    Action, Actor, AppointmentStatus, ConsentKind, NewAppointment, NewClient, NewConsent, NewConsultation,
+    Action, Actor, AppointmentStatus, ConsentKind, LandmarkSource, NewAppointment, NewClient, NewConsent,
+    NewConsultation, NewPhotoLandmarks, PlacedLandmark,
     NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, PlanRecord,
     Role, Store, StoreError,
 };
@@ -71,7 +73,27 @@ const CLIENTS: [(&str, &str, bool); 8] = [
     ),
 ];
 
-const PHOTO: &[u8] = include_bytes!("../../../examples/photos/astronaut-front.jpg");
+/// Front photos of real heads for three of the clients (`assets/photos`, public domain or
+/// GPL-2+ as recorded in its ORIGIN.md), by client, with the landmarks placed on them by hand
+/// (`assets/photos/warp-landmarks.json`), so the designer shows each design on a real head.
+const PHOTOS: [(&str, &str, &[u8]); 3] = [
+    (
+        "norwood-7-full-coverage",
+        "654px-Aksel_Andersson.jpg",
+        include_bytes!("../../../assets/photos/654px-Aksel_Andersson.jpg"),
+    ),
+    (
+        "norwood-3-hairline",
+        "O0.jpg",
+        include_bytes!("../../../assets/photos/O0.jpg"),
+    ),
+    (
+        "blood-thinners",
+        "E_W_Dahlgren.jpg",
+        include_bytes!("../../../assets/photos/E_W_Dahlgren.jpg"),
+    ),
+];
+const PHOTO_LANDMARKS: &str = include_str!("../../../assets/photos/warp-landmarks.json");
 
 /// What seeding did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +248,9 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 design.as_ref(),
             )
             .await?;
+        if let Some((_, file, bytes)) = PHOTOS.iter().find(|(s, _, _)| s == slug) {
+            add_front_photo(store, &pro, &client, assessed, file, bytes).await?;
+        }
         if plan.sessions.is_empty() {
             continue;
         }
@@ -261,40 +286,71 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                     .await?;
             }
         }
-        if i == 0 {
-            let consent = store
-                .record_consent(
-                    &pro,
-                    &NewConsent {
-                        client_id: client.id,
-                        kind: ConsentKind::Photos,
-                        template_version: "2026-01".into(),
-                        text: "I agree to photos of my scalp being taken and kept in my record.".into(),
-                        signed_by: client.name.clone(),
-                        signed_at: assessed.midnight().assume_utc() + Duration::hours(9),
-                    },
-                )
-                .await?;
-            store
-                .upload_photo(
-                    &pro,
-                    &NewPhoto {
-                        client_id: client.id,
-                        angle: PhotoAngle::Front,
-                        taken_at: assessed.midnight().assume_utc() + Duration::hours(9),
-                        session_id: None,
-                        consent_id: Some(consent.id),
-                        consultation_id: None,
-                        consented: true,
-                    },
-                    PHOTO,
-                )
-                .await?;
-        }
     }
     Ok(Seeded::Created {
         clients: CLIENTS.len(),
     })
+}
+
+/// A consented front photo taken at the consultation, with the landmarks placed on it by hand.
+async fn add_front_photo(
+    store: &Store,
+    pro: &Actor,
+    client: &follicle_store::Client,
+    assessed: Date,
+    file: &str,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    let taken_at = assessed.midnight().assume_utc() + Duration::hours(9);
+    let consent = store
+        .record_consent(
+            pro,
+            &NewConsent {
+                client_id: client.id,
+                kind: ConsentKind::Photos,
+                template_version: "2026-01".into(),
+                text: "I agree to photos of my scalp being taken and kept in my record.".into(),
+                signed_by: client.name.clone(),
+                signed_at: taken_at,
+            },
+        )
+        .await?;
+    let photo = store
+        .upload_photo(
+            pro,
+            &NewPhoto {
+                client_id: client.id,
+                angle: PhotoAngle::Front,
+                taken_at,
+                session_id: None,
+                consent_id: Some(consent.id),
+                consultation_id: None,
+                consented: true,
+            },
+            bytes,
+        )
+        .await?;
+    let marks: std::collections::BTreeMap<String, serde_json::Value> = serde_json::from_str(PHOTO_LANDMARKS)
+        .map_err(|e| StoreError::Internal(format!("demo landmarks: {e}")))?;
+    let points: Vec<PlacedLandmark> = marks
+        .get(file)
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| StoreError::Internal(format!("demo landmarks of {file}: {e}")))?
+        .unwrap_or_default();
+    store
+        .save_photo_landmarks(
+            pro,
+            &NewPhotoLandmarks {
+                photo_id: photo.id,
+                points,
+                outline: Vec::new(),
+                source: LandmarkSource::Manual,
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 async fn log_first_session(

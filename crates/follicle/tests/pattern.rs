@@ -283,7 +283,7 @@ fn render_on_a_photo_writes_each_moment_the_timeline_and_the_client_sheet() {
         .map(String::from)
         .to_vec()
     };
-    let a = args("crates/follicle-render/tests/photo_landmarks.json");
+    let a = args("assets/photos/warp-landmarks.json");
     let out = follicle(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     for name in [
