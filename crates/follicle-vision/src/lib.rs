@@ -230,18 +230,26 @@ impl FaceLandmarker {
                 min_px: options.min_face_px,
             });
         }
-        // First pass: the crop from the detector's box; second: the crop from the mesh's own
-        // points (a tighter, better-turned crop, as MediaPipe's tracking does).
+        // First look: the crop from the detector's box. Then the crop from the mesh's own points
+        // (a tighter, better-turned crop, as MediaPipe's tracking does), looked at several
+        // times, slightly shifted each time, and the median taken (`mesh::SHIFTED_CROPS`).
         let first = self.run_mesh(&largest.roi(), photo, options.crop_max_px)?;
         if first.score <= options.min_mesh_score {
             return Err(VisionError::NoFace);
         }
-        let second = self.run_mesh(&mesh::roi_from_points(&first.points), photo, options.crop_max_px)?;
-        let found = if second.score > options.min_mesh_score {
-            second
-        } else {
-            first
+        let rois = mesh::shifted_rois(&mesh::roi_from_points(&first.points));
+        let looks = match sample::Cutout::new(photo, &rois, mesh::INPUT_PX, options.crop_max_px) {
+            Some(cutout) => rois
+                .iter()
+                .map(|roi| self.look(&cutout, roi))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
         };
+        let looks: Vec<mesh::MeshPoints> = looks
+            .into_iter()
+            .filter(|l| l.score > options.min_mesh_score)
+            .collect();
+        let found = mesh::median(&looks).unwrap_or(first);
         Ok(mesh::landmarks(
             &found,
             largest,
@@ -266,7 +274,15 @@ impl FaceLandmarker {
         photo: &RgbImage,
         crop_max_px: u32,
     ) -> Result<mesh::MeshPoints, VisionError> {
-        let input = sample::crop(photo, roi, mesh::INPUT_PX, crop_max_px);
+        self.mesh_on(sample::crop(photo, roi, mesh::INPUT_PX, crop_max_px), roi)
+    }
+
+    /// One look of the mesh at `roi`, sampled from a cut-out already made.
+    fn look(&self, cutout: &sample::Cutout, roi: &sample::Roi) -> Result<mesh::MeshPoints, VisionError> {
+        self.mesh_on(cutout.sample(roi, mesh::INPUT_PX), roi)
+    }
+
+    fn mesh_on(&self, input: Tensor, roi: &sample::Roi) -> Result<mesh::MeshPoints, VisionError> {
         let outputs = self
             .mesh
             .run(tvec!(input.into_tvalue()))
