@@ -225,7 +225,7 @@ mod tests {
             angle: 0.3,
         };
         let t = crop(&photo, &roi, 32, 384);
-        let v = t.as_slice::<f32>().unwrap();
+        let v = t.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap();
         for (i, j) in [(0, 0), (31, 0), (5, 17), (31, 31)] {
             let p = roi.to_photo((i as f64 + 0.5) / 32.0, (j as f64 + 0.5) / 32.0);
             let (r, g) = (v[j * 32 + i] * 255.0, v[32 * 32 + j * 32 + i] * 255.0);
