@@ -81,67 +81,118 @@ pub(crate) fn letterbox(photo: &RgbImage, side: u32) -> (Tensor, Letterbox) {
     )
 }
 
+/// The part of the photo under one or more turned regions, cut out once and reduced to at
+/// most `max_px` across, from which each region's tensor is then sampled. The mesh looks at
+/// several slightly shifted crops of the same face: cutting and reducing once serves them all.
+pub(crate) struct Cutout {
+    /// The reduced cut-out.
+    image: RgbImage,
+    /// Where it starts in the photo, photo pixels.
+    origin: [f64; 2],
+    /// Cut-out pixels per photo pixel, each way.
+    scale: [f64; 2],
+}
+
+impl Cutout {
+    /// The part of `photo` under all of `rois`, reduced to at most `max_px` across (never below
+    /// `min_px`, the model's input side: reducing further would throw away detail the model
+    /// can see). `None` when the regions miss the photo.
+    pub fn new(photo: &RgbImage, rois: &[Roi], min_px: u32, max_px: u32) -> Option<Cutout> {
+        let (w, h) = photo.dimensions();
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for roi in rois {
+            for (u, v) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
+                let c = roi.to_photo(u, v);
+                for i in 0..2 {
+                    lo[i] = lo[i].min(c[i]);
+                    hi[i] = hi[i].max(c[i]);
+                }
+            }
+        }
+        let x0 = lo[0].floor().clamp(0.0, f64::from(w));
+        let y0 = lo[1].floor().clamp(0.0, f64::from(h));
+        let x1 = hi[0].ceil().clamp(0.0, f64::from(w));
+        let y1 = hi[1].ceil().clamp(0.0, f64::from(h));
+        if !(x1 - x0 >= 1.0 && y1 - y0 >= 1.0) {
+            return None;
+        }
+        let (cx, cy, cw, ch) = (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32);
+        let cut = crop_imm(photo, cx, cy, cw, ch).to_image();
+        let shrink = (f64::from(max_px.max(min_px)) / f64::from(cw.max(ch))).min(1.0);
+        let image = if shrink < 1.0 {
+            let tw = ((f64::from(cw) * shrink).round() as u32).max(1);
+            let th = ((f64::from(ch) * shrink).round() as u32).max(1);
+            thumbnail(&cut, tw, th)
+        } else {
+            cut
+        };
+        let (tw, th) = image.dimensions();
+        Some(Cutout {
+            scale: [f64::from(tw) / f64::from(cw), f64::from(th) / f64::from(ch)],
+            origin: [x0, y0],
+            image,
+        })
+    }
+
+    /// The turned square `roi` as a `side × side` tensor, values in 0…1, black outside the
+    /// photo, sampled bilinearly at the centres of the tensor's pixels.
+    pub fn sample(&self, roi: &Roi, side: u32) -> Tensor {
+        let n = side as usize;
+        let mut data = vec![0.0f32; 3 * n * n];
+        let (tw, th) = self.image.dimensions();
+        let (tw, th) = (tw as usize, th as usize);
+        let raw = self.image.as_raw();
+        let texel = |x: i64, y: i64| -> [f32; 3] {
+            if x < 0 || y < 0 || x as usize >= tw || y as usize >= th {
+                [0.0; 3]
+            } else {
+                let at = (y as usize * tw + x as usize) * 3;
+                [f32::from(raw[at]), f32::from(raw[at + 1]), f32::from(raw[at + 2])]
+            }
+        };
+        // The crop's axes in cut-out pixels: a tensor pixel to the right or down moves the
+        // sample by these steps, so the loop adds instead of turning every point.
+        let (s, c) = roi.angle.sin_cos();
+        let step = roi.size / n as f64;
+        let [fx, fy] = self.scale;
+        let right = [c * step * fx, s * step * fy];
+        let down = [-s * step * fx, c * step * fy];
+        let first = roi.to_photo(0.5 / n as f64, 0.5 / n as f64);
+        let first = [
+            (first[0] - self.origin[0]) * fx - 0.5,
+            (first[1] - self.origin[1]) * fy - 0.5,
+        ];
+        for j in 0..n {
+            let row = [first[0] + down[0] * j as f64, first[1] + down[1] * j as f64];
+            for i in 0..n {
+                // In the reduced cut-out, relative to pixel centres.
+                let qx = row[0] + right[0] * i as f64;
+                let qy = row[1] + right[1] * i as f64;
+                let (fx0, fy0) = (qx.floor(), qy.floor());
+                let (ax, ay) = ((qx - fx0) as f32, (qy - fy0) as f32);
+                let (ix, iy) = (fx0 as i64, fy0 as i64);
+                let (a, b) = (texel(ix, iy), texel(ix + 1, iy));
+                let (d, e) = (texel(ix, iy + 1), texel(ix + 1, iy + 1));
+                let at = j * n + i;
+                for k in 0..3 {
+                    let top = a[k] * (1.0 - ax) + b[k] * ax;
+                    let bottom = d[k] * (1.0 - ax) + e[k] * ax;
+                    data[k * n * n + at] = (top * (1.0 - ay) + bottom * ay) / 255.0;
+                }
+            }
+        }
+        tensor(data, n)
+    }
+}
+
 /// The turned square `roi` of the photo as a `side × side` tensor, values in 0…1, black
 /// outside the photo. The part of the photo under the region is cut out and reduced to at most
 /// `max_px` across first.
 pub(crate) fn crop(photo: &RgbImage, roi: &Roi, side: u32, max_px: u32) -> Tensor {
-    let n = side as usize;
-    let mut data = vec![0.0f32; 3 * n * n];
-    let (w, h) = photo.dimensions();
-    let corners = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)].map(|(u, v)| roi.to_photo(u, v));
-    let lo = |i: usize| corners.iter().map(|c| c[i]).fold(f64::INFINITY, f64::min).floor();
-    let hi = |i: usize| {
-        corners
-            .iter()
-            .map(|c| c[i])
-            .fold(f64::NEG_INFINITY, f64::max)
-            .ceil()
-    };
-    let x0 = lo(0).clamp(0.0, f64::from(w));
-    let y0 = lo(1).clamp(0.0, f64::from(h));
-    let x1 = hi(0).clamp(0.0, f64::from(w));
-    let y1 = hi(1).clamp(0.0, f64::from(h));
-    if !(x1 - x0 >= 1.0 && y1 - y0 >= 1.0) {
-        return tensor(data, n);
+    match Cutout::new(photo, std::slice::from_ref(roi), side, max_px) {
+        Some(cutout) => cutout.sample(roi, side),
+        None => tensor(vec![0.0f32; 3 * side as usize * side as usize], side as usize),
     }
-    let (cx, cy, cw, ch) = (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32);
-    let cut = crop_imm(photo, cx, cy, cw, ch).to_image();
-    let shrink = (f64::from(max_px.max(side)) / f64::from(cw.max(ch))).min(1.0);
-    let cut = if shrink < 1.0 {
-        let tw = ((f64::from(cw) * shrink).round() as u32).max(1);
-        let th = ((f64::from(ch) * shrink).round() as u32).max(1);
-        thumbnail(&cut, tw, th)
-    } else {
-        cut
-    };
-    let (tw, th) = cut.dimensions();
-    let (fx, fy) = (f64::from(tw) / f64::from(cw), f64::from(th) / f64::from(ch));
-    let raw = cut.as_raw();
-    let texel = |x: i64, y: i64, c: usize| -> f32 {
-        if x < 0 || y < 0 || x >= i64::from(tw) || y >= i64::from(th) {
-            0.0
-        } else {
-            f32::from(raw[(y as usize * tw as usize + x as usize) * 3 + c])
-        }
-    };
-    for j in 0..n {
-        for i in 0..n {
-            let p = roi.to_photo((i as f64 + 0.5) / n as f64, (j as f64 + 0.5) / n as f64);
-            // In the reduced cut-out, relative to pixel centres.
-            let qx = (p[0] - x0) * fx - 0.5;
-            let qy = (p[1] - y0) * fy - 0.5;
-            let (fx0, fy0) = (qx.floor(), qy.floor());
-            let (ax, ay) = ((qx - fx0) as f32, (qy - fy0) as f32);
-            let (ix, iy) = (fx0 as i64, fy0 as i64);
-            let at = j * n + i;
-            for c in 0..3 {
-                let top = texel(ix, iy, c) * (1.0 - ax) + texel(ix + 1, iy, c) * ax;
-                let bottom = texel(ix, iy + 1, c) * (1.0 - ax) + texel(ix + 1, iy + 1, c) * ax;
-                data[c * n * n + at] = (top * (1.0 - ay) + bottom * ay) / 255.0;
-            }
-        }
-    }
-    tensor(data, n)
 }
 
 #[cfg(test)]
@@ -161,6 +212,33 @@ mod tests {
             (right[0] - 100.0).abs() < 1e-9 && (right[1] - 60.0).abs() < 1e-9,
             "{right:?}"
         );
+    }
+
+    #[test]
+    fn a_turned_crop_samples_the_photo_where_the_region_says() {
+        // A photo whose red is its x and green its y: each tensor pixel must hold the photo's
+        // position under the centre of that pixel, turned with the region.
+        let photo = RgbImage::from_fn(200, 200, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        let roi = Roi {
+            centre: [100.0, 90.0],
+            size: 64.0,
+            angle: 0.3,
+        };
+        let t = crop(&photo, &roi, 32, 384);
+        let v = t.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap();
+        for (i, j) in [(0, 0), (31, 0), (5, 17), (31, 31)] {
+            let p = roi.to_photo((i as f64 + 0.5) / 32.0, (j as f64 + 0.5) / 32.0);
+            let (r, g) = (v[j * 32 + i] * 255.0, v[32 * 32 + j * 32 + i] * 255.0);
+            // Pixel x holds the value x at its centre x + 0.5.
+            assert!(
+                (f64::from(r) - (p[0] - 0.5)).abs() < 1e-3,
+                "({i}, {j}): {r} vs {p:?}"
+            );
+            assert!(
+                (f64::from(g) - (p[1] - 0.5)).abs() < 1e-3,
+                "({i}, {j}): {g} vs {p:?}"
+            );
+        }
     }
 
     #[test]
