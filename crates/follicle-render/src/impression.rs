@@ -55,6 +55,16 @@ fn unit(h: u64) -> f32 {
 
 /// How dot number `index` heals.
 pub fn impression(index: usize, settings: &RenderSettings) -> Impression {
+    let mut spots = Vec::new();
+    for_each_spot(index, settings, |spot| spots.push(spot));
+    Impression { spots }
+}
+
+/// The spots of [`impression`]`(index, settings)`, main spot first, handed to `f` one by one:
+/// the same spots without a vector per dot (the renderer draws every dot of a pattern for
+/// each preview).
+#[inline]
+pub(crate) fn for_each_spot(index: usize, settings: &RenderSettings, mut f: impl FnMut(Spot)) {
     let h = &settings.healed;
     let class = SIZE_CLASSES[(hash(index, 1) % SIZE_CLASSES.len() as u64) as usize];
     let size = (h.size_spread * class).exp();
@@ -64,24 +74,26 @@ pub fn impression(index: usize, settings: &RenderSettings) -> Impression {
         (hash(index, 2) % (u64::from(h.lobes) + 1)) as usize
     };
     let lobe_share = if lobes == 0 { 0.0 } else { h.lobe_share };
-    let mut spots = vec![Spot {
+    f(Spot {
         offset: [0.0, 0.0],
         size,
         share: 1.0 - lobe_share,
-    }];
+    });
+    if lobes == 0 {
+        return;
+    }
     let first = unit(hash(index, 3)) * std::f32::consts::TAU;
     for k in 0..lobes {
         // Lobes spread round the dot: each a random turn from an even division of the circle.
         let jitter = (unit(hash(index, 4 + k as u64)) - 0.5) * std::f32::consts::PI / lobes as f32;
         let angle = first + k as f32 * std::f32::consts::TAU / lobes as f32 + jitter;
         let reach = h.lobe_offset * size * (0.5 + unit(hash(index, 8 + k as u64)));
-        spots.push(Spot {
+        f(Spot {
             offset: [reach * angle.cos(), reach * angle.sin()],
             size: size * h.lobe_size,
             share: lobe_share / lobes as f32,
         });
     }
-    Impression { spots }
 }
 
 #[cfg(test)]
