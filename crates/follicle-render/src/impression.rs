@@ -60,6 +60,23 @@ pub fn impression(index: usize, settings: &RenderSettings) -> Impression {
     Impression { spots }
 }
 
+/// How far any impression reaches, for any dot: its farthest spot centre and its largest
+/// spot diameter, both as shares of the dot's planned healed diameter.
+pub(crate) fn extent(settings: &RenderSettings) -> (f32, f32) {
+    let h = &settings.healed;
+    let size = SIZE_CLASSES
+        .iter()
+        .map(|class| (h.size_spread * class).exp())
+        .fold(0.0f32, f32::max);
+    // A lobe sits at most `lobe_offset · size · (0.5 + 1)` from the centre (`unit` < 1).
+    let farthest = if h.lobes == 0 {
+        0.0
+    } else {
+        h.lobe_offset * size * (0.5 + 1.0)
+    };
+    (farthest, size * h.lobe_size.max(1.0))
+}
+
 /// The spots of [`impression`]`(index, settings)`, main spot first, handed to `f` one by one:
 /// the same spots without a vector per dot (the renderer draws every dot of a pattern for
 /// each preview).
@@ -123,6 +140,12 @@ mod tests {
             },
             ..s
         };
+        let (farthest, largest) = extent(&s);
+        for i in 0..500 {
+            for spot in impression(i, &s).spots {
+                assert!(spot.offset[0].hypot(spot.offset[1]) <= farthest && spot.size <= largest);
+            }
+        }
         assert_eq!(impression(3, &round).spots.len(), 1);
         assert_eq!(impression(3, &round).spots[0].size, 1.0);
     }

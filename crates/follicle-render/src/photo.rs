@@ -434,6 +434,8 @@ pub struct PhotoCanvas {
     /// The chart's box (x0, y0, x1, y1, mm) round every pixel that takes ink; `None` when none
     /// does. A preview splats only the part of the chart raster under it.
     chart_box_mm: Option<[f32; 4]>,
+    /// The last preview's ink raster, for the next one to reuse.
+    scratch: Scratch,
     /// Photo pixels per mm on the head: the chart raster is splatted at this scale, so each
     /// photo pixel samples ink at its own resolution (no aliasing of dots finer than a pixel).
     px_per_mm: f64,
@@ -618,6 +620,7 @@ impl PhotoCanvas {
             runs,
             row_runs,
             chart_box_mm,
+            scratch: Scratch::default(),
             px_per_mm,
             skin,
             fringe,
@@ -673,25 +676,33 @@ impl PhotoCanvas {
         // Only the part of the chart raster the scalp pixels sample: the dots in it, splatted
         // band by band.
         let dots = scene.chart_dots_in(moment, frame, window);
-        let splat = |layer: &[(Kernel, Binned)]| {
-            let mut buf = InkBuffer::new(window.width, window.height);
-            let stride = buf.stride;
+        // Each band is cleared just before its dots are splatted into it (it is then in cache),
+        // in storage kept from the last preview (no page faults).
+        let splat = |layer: &[(Kernel, Binned)], mut data: Vec<f32>| {
+            let stride = crate::splat::row_stride(window.width);
+            data.resize(stride * window.height, 0.0);
             par_bands(
-                &mut buf.data,
+                &mut data,
                 stride,
                 threads,
                 &NEVER,
                 || (),
                 |_, y0, band| {
+                    band.fill(0.0);
                     for (kernel, binned) in layer {
                         binned.splat_band(band, stride, y0, kernel);
                     }
                 },
             );
-            buf
+            InkBuffer {
+                width: window.width,
+                height: window.height,
+                stride,
+                data,
+            }
         };
-        let ink = splat(&dots.ink);
-        let fresh = dots.fresh.map(|group| splat(std::slice::from_ref(&group)));
+        let ink = splat(&dots.ink, self.scratch.take());
+        let fresh = dots.fresh.map(|group| splat(std::slice::from_ref(&group), Vec::new()));
         let table = scene.optics(self.skin, moment).table(12.0, 4096);
         let shine = 1.0 + scene.settings.photo.shine_threshold;
         // A pixel's chart position (mm) to its place in the window's raster, less half a pixel
@@ -747,6 +758,7 @@ impl PhotoCanvas {
                 }
             },
         );
+        self.scratch.keep(ink.data);
         Ok(RgbImage::from_raw(w, h, raw).expect("the photo's own size"))
     }
 
@@ -785,6 +797,33 @@ impl PhotoCanvas {
         let cw = (side as u32).min(w - left).max(1);
         let ch = (side as u32).min(h - top).max(1);
         image::imageops::crop_imm(img, left, top, cw, ch).to_image()
+    }
+}
+
+/// Storage kept from one preview of a photo to the next (a 2048-px photo's ink raster is
+/// tens of megabytes, which a fresh allocation would fault in page by page). A preview takes it
+/// if no other preview of the same photo holds it, and gives it back; a clone starts empty.
+#[derive(Debug, Default)]
+struct Scratch(std::sync::Mutex<Vec<f32>>);
+
+impl Scratch {
+    fn take(&self) -> Vec<f32> {
+        self.0
+            .try_lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+
+    fn keep(&self, data: Vec<f32>) {
+        if let Ok(mut v) = self.0.try_lock() {
+            *v = data;
+        }
+    }
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Scratch {
+        Scratch::default()
     }
 }
 

@@ -409,6 +409,11 @@ impl<'a> Scene<'a> {
         let mut groups: Vec<(u32, Kernel, Vec<[f32; 3]>)> = Vec::new();
         let mut fresh_dots: Vec<[f32; 3]> = Vec::new();
         let fresh_kernel = Kernel::new(s.fresh_halo_sigma_mm * px);
+        // How far a dot's ink can reach from its centre, to skip the dots whose ink cannot
+        // reach the window before drawing their impressions: its farthest spot (a share of its
+        // diameter) and that spot's kernel, for the largest spot an impression has.
+        let (farthest, largest) = crate::impression::extent(s);
+        let (window_w, window_h) = (window.width as f32, window.height as f32);
         for (i, dot) in self.pattern.dots.iter().enumerate() {
             let Some(look) = moment.look(i, dot, last, &self.fading, self.fading.healing_loss_fraction, s)
             else {
@@ -432,6 +437,15 @@ impl<'a> Scene<'a> {
                 * (mass_sigma_mm * px).powi(2);
             let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
             let (x, y) = (x - window.x0 as f32, y - window.y0 as f32);
+            let diameter_px = healed_mm * look.size * px;
+            let widest_mm = ((healed_mm * look.size * largest / 2.5).powi(2) + s.healed.scatter_mm.powi(2)).sqrt();
+            let mut margin = farthest * diameter_px + Kernel::reach_of(widest_mm * px) as f32;
+            if look.fresh {
+                margin = margin.max(fresh_kernel.reach() as f32);
+            }
+            if !(x > -margin && y > -margin && x < window_w + margin && y < window_h + margin) {
+                continue;
+            }
             // The healed impression: a main spot and lobes of its own sizes, sharing its ink,
             // each softened by the dermis' scatter (`[render.healed]`).
             let scatter = s.healed.scatter_mm;

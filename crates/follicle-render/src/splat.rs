@@ -129,7 +129,7 @@ impl Kernel {
     /// Tables for a Gaussian of `sigma_px` (widened to at least 0.5 px).
     pub fn new(sigma_px: f32) -> Kernel {
         let sigma = sigma_px.max(0.5);
-        let radius = ((2.2 * sigma).round() as usize).clamp(1, 24);
+        let radius = Kernel::radius_of(sigma);
         let taps = 2 * radius + 2;
         let stride = LANES.into_iter().find(|&l| l >= taps).unwrap_or(taps);
         let mut weights = vec![0.0f32; SUBPIXEL * stride];
@@ -158,8 +158,18 @@ impl Kernel {
     }
 
     /// Rows (and columns) a dot's footprint spans beyond its centre pixel, with a pixel to spare.
-    fn reach(&self) -> usize {
+    pub(crate) fn reach(&self) -> usize {
         self.radius + 2
+    }
+
+    /// The radius, in taps, of the kernel of (widened) width `sigma`.
+    fn radius_of(sigma: f32) -> usize {
+        ((2.2 * sigma).round() as usize).clamp(1, 24)
+    }
+
+    /// [`Kernel::reach`] of the kernel for `sigma_px`, without building its tables.
+    pub(crate) fn reach_of(sigma_px: f32) -> usize {
+        Kernel::radius_of(sigma_px.max(0.5)) + 2
     }
 }
 
@@ -302,24 +312,31 @@ fn splat_wide(rows: &mut [f32], band: &Band, kernel: &Kernel, dots: &[[f32; 3]])
     }
 }
 
-/// A dot's footprint clipped to the band, pixel by pixel (the same products as [`add_rows`]).
+/// A dot's footprint clipped to the band: the rows and columns inside it, each row a slice
+/// (the same products as [`add_rows`], in the same order).
 fn add_clipped(rows: &mut [f32], band: &Band, kernel: &Kernel, at: &Place, mass: f32) {
     let (taps, stride) = (kernel.taps, kernel.stride);
     let wx = &kernel.weights[at.sx * stride..at.sx * stride + taps];
     let wy = &kernel.weights[at.sy * stride..at.sy * stride + taps];
     let (w, h) = (band.width as isize, band.height as isize);
-    for (j, wyj) in wy.iter().enumerate() {
-        let py = at.top + j as isize;
-        if py < 0 || py >= h {
-            continue;
-        }
-        let m = mass * wyj;
-        let row = py as usize * band.stride;
-        for (i, wxi) in wx.iter().enumerate() {
-            let px = at.left + i as isize;
-            if px >= 0 && px < w {
-                rows[row + px as usize] += m * wxi;
-            }
+    let inside = |first: isize, len: isize| {
+        let from = (-first).clamp(0, taps as isize) as usize;
+        let to = (len - first).clamp(0, taps as isize) as usize;
+        from..to.max(from)
+    };
+    let (columns, footprint_rows) = (inside(at.left, w), inside(at.top, h));
+    if columns.is_empty() {
+        return;
+    }
+    let wx = &wx[columns.clone()];
+    for j in footprint_rows {
+        let m = mass * wy[j];
+        let start = (at.top + j as isize) as usize * band.stride + (at.left + columns.start as isize) as usize;
+        let Some(cells) = rows.get_mut(start..start + wx.len()) else {
+            return;
+        };
+        for (cell, wxi) in cells.iter_mut().zip(wx) {
+            *cell += m * wxi;
         }
     }
 }
