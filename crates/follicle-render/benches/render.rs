@@ -277,12 +277,19 @@ fn main() {
         let last = pattern.sessions.max(1);
         let mut spots = Vec::new();
         for (i, dot) in pattern.dots.iter().enumerate() {
-            let Some(look) = moment.look(i, dot, last, &scene.fading, scene.fading.healing_loss_fraction, &settings)
-            else {
+            let Some(look) = moment.look(
+                i,
+                dot,
+                last,
+                &scene.fading,
+                scene.fading.healing_loss_fraction,
+                &settings,
+            ) else {
                 continue;
             };
             let healed_mm = dot.diameter_mm * f64::from(settings.healed_dot_scale * look.size);
-            let strength = follicle_render::optics::mix_strength(&settings.optics, look.shade) * look.strength;
+            let strength =
+                follicle_render::optics::mix_strength(&settings.optics, look.shade) * look.strength;
             for spot in follicle_render::impression::impression(i, &settings).spots {
                 let q = [
                     dot.x_mm + f64::from(spot.offset[0]) * healed_mm,

@@ -603,14 +603,15 @@ impl PhotoCanvas {
             scalp_box = [0, 0, w - 1, h - 1];
         }
         let (runs, row_runs) = ink_runs(&chart_mm, wu);
-        let chart_box_mm = chart_mm
-            .iter()
-            .filter(|c| c[0].is_finite())
-            .fold(None, |b: Option<[f32; 4]>, c| {
-                Some(b.map_or([c[0], c[1], c[0], c[1]], |b| {
-                    [b[0].min(c[0]), b[1].min(c[1]), b[2].max(c[0]), b[3].max(c[1])]
-                }))
-            });
+        let chart_box_mm =
+            chart_mm
+                .iter()
+                .filter(|c| c[0].is_finite())
+                .fold(None, |b: Option<[f32; 4]>, c| {
+                    Some(b.map_or([c[0], c[1], c[0], c[1]], |b| {
+                        [b[0].min(c[0]), b[1].min(c[1]), b[2].max(c[0]), b[3].max(c[1])]
+                    }))
+                });
         Ok(PhotoCanvas {
             photo: photo.clone(),
             warp,
@@ -702,7 +703,9 @@ impl PhotoCanvas {
             }
         };
         let ink = splat(&dots.ink, self.scratch.take());
-        let fresh = dots.fresh.map(|group| splat(std::slice::from_ref(&group), Vec::new()));
+        let fresh = dots
+            .fresh
+            .map(|group| splat(std::slice::from_ref(&group), Vec::new()));
         let table = scene.optics(self.skin, moment).table(12.0, 4096);
         let shine = 1.0 + scene.settings.photo.shine_threshold;
         // A pixel's chart position (mm) to its place in the window's raster, less half a pixel
@@ -732,7 +735,9 @@ impl PhotoCanvas {
                     for &[a, b] in runs {
                         let (a, b) = (a as usize, b as usize);
                         let pixels = line[3 * a..3 * b].chunks_exact_mut(3);
-                        let at = self.chart_mm[row + a..row + b].iter().zip(&self.light[row + a..row + b]);
+                        let at = self.chart_mm[row + a..row + b]
+                            .iter()
+                            .zip(&self.light[row + a..row + b]);
                         for (px, (q, &light)) in pixels.zip(at) {
                             let xy = [q[0] * scale - origin[0], -q[1] * scale - origin[1]];
                             if !(xy[0] >= 0.0 && xy[1] >= 0.0 && xy[0] < limit[0] && xy[1] < limit[1]) {
@@ -749,7 +754,9 @@ impl PhotoCanvas {
                                 to_linear[usize::from(px[2])],
                             ];
                             // Shine: light above the illumination, reflected at the surface, untouched.
-                            let spec = (luminance(p) - shine * light).max(0.0).min(p[0].min(p[1]).min(p[2]));
+                            let spec = (luminance(p) - shine * light)
+                                .max(0.0)
+                                .min(p[0].min(p[1]).min(p[2]));
                             let base = p.map(|c| c - spec);
                             let out = crate::scene::shade_sampled(base, 1.0, ink, fresh, 0.0, &table, None);
                             px.copy_from_slice(&encoder.srgb(out.map(|c| c + spec)));

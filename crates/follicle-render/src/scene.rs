@@ -438,7 +438,8 @@ impl<'a> Scene<'a> {
             let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
             let (x, y) = (x - window.x0 as f32, y - window.y0 as f32);
             let diameter_px = healed_mm * look.size * px;
-            let widest_mm = ((healed_mm * look.size * largest / 2.5).powi(2) + s.healed.scatter_mm.powi(2)).sqrt();
+            let widest_mm =
+                ((healed_mm * look.size * largest / 2.5).powi(2) + s.healed.scatter_mm.powi(2)).sqrt();
             let mut margin = farthest * diameter_px + Kernel::reach_of(widest_mm * px) as f32;
             if look.fresh {
                 margin = margin.max(fresh_kernel.reach() as f32);

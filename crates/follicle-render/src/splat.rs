@@ -97,7 +97,9 @@ impl InkBuffer {
         let k = iy as usize * self.stride + ix as usize;
         let (Some(&[a, b]), Some(&[c, d])) = (
             self.data.get(k..k + 2).and_then(|s| s.first_chunk::<2>()),
-            self.data.get(k + self.stride..k + self.stride + 2).and_then(|s| s.first_chunk::<2>()),
+            self.data
+                .get(k + self.stride..k + self.stride + 2)
+                .and_then(|s| s.first_chunk::<2>()),
         ) else {
             return 0.0;
         };
@@ -331,7 +333,8 @@ fn add_clipped(rows: &mut [f32], band: &Band, kernel: &Kernel, at: &Place, mass:
     let wx = &wx[columns.clone()];
     for j in footprint_rows {
         let m = mass * wy[j];
-        let start = (at.top + j as isize) as usize * band.stride + (at.left + columns.start as isize) as usize;
+        let start =
+            (at.top + j as isize) as usize * band.stride + (at.left + columns.start as isize) as usize;
         let Some(cells) = rows.get_mut(start..start + wx.len()) else {
             return;
         };
