@@ -71,6 +71,8 @@ fn main() {
         .cloned();
     // `--once`: one run of each, for callgrind (instruction counts do not need medians).
     let runs = if args.iter().any(|a| a == "--once") { 1 } else { 9 };
+    // `--photo`: the photo preview only (section 3), for profiling it.
+    let photo_only = args.iter().any(|a| a == "--photo");
     let side = 2048usize;
     let sigma_px = 0.8f32;
 
@@ -81,26 +83,28 @@ fn main() {
     let dots = random_dots(n, side as f32);
     let kernel = Kernel::new(sigma_px);
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
+    for _ in 0..if photo_only { 0 } else { runs } {
         let mut buf = InkBuffer::new(side, side);
         let (wall, on) = timed(|| splat_all(&mut buf, &kernel, &dots));
         times.push(wall);
         cpu.push(on);
         std::hint::black_box(&buf);
     }
-    let t = median(times);
-    println!(
-        "splat_dots={n} seconds={:.6} dots_per_second={:.0}{}",
-        t.as_secs_f64(),
-        n as f64 / t.as_secs_f64(),
-        cpu_field(cpu)
-    );
+    if !photo_only {
+        let t = median(times);
+        println!(
+            "splat_dots={n} seconds={:.6} dots_per_second={:.0}{}",
+            t.as_secs_f64(),
+            n as f64 / t.as_secs_f64(),
+            cpu_field(cpu)
+        );
+    }
     // The same with the raster and the binning's storage kept from run to run, as the
     // preview keeps its band buffers: binning and splatting, no allocation, no page faults.
     let mut buf = InkBuffer::new(side, side);
     let mut binned = Binned::default();
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
+    for _ in 0..if photo_only { 0 } else { runs } {
         buf.data.fill(0.0);
         let (wall, on) = timed(|| {
             binned.fill(side, side, &dots);
@@ -110,13 +114,15 @@ fn main() {
         cpu.push(on);
         std::hint::black_box(&buf);
     }
-    let t = median(times);
-    println!(
-        "splat_reused_dots={n} seconds={:.6} dots_per_second={:.0}{}",
-        t.as_secs_f64(),
-        n as f64 / t.as_secs_f64(),
-        cpu_field(cpu)
-    );
+    if !photo_only {
+        let t = median(times);
+        println!(
+            "splat_reused_dots={n} seconds={:.6} dots_per_second={:.0}{}",
+            t.as_secs_f64(),
+            n as f64 / t.as_secs_f64(),
+            cpu_field(cpu)
+        );
+    }
 
     // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).
     let pattern = generate(&PatternRequest {
@@ -146,7 +152,7 @@ fn main() {
     };
     let moment = Moment::Healed { session: 3 };
     let mut img = None;
-    for threads in [1usize, 2] {
+    for threads in if photo_only { vec![] } else { vec![1usize, 2] } {
         let (mut times, mut cpu) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             let (wall, on) = timed(|| {
@@ -262,5 +268,72 @@ fn main() {
         if let Some(img) = img {
             img.save(dir.join("follicle_preview.png")).expect("save");
         }
+        // The photo preview's peer: the photo, and every spot of every healed impression
+        // visible at the moment where it lands on the photo — (x, y, diameter) in photo
+        // pixels, at the photo's local scale round the spot, and its ink (absorbance units
+        // at the centre of a resolved spot of the reference mix).
+        photo.save(dir.join("photo.png")).expect("save");
+        let head = &pattern.head;
+        let last = pattern.sessions.max(1);
+        let mut spots = Vec::new();
+        for (i, dot) in pattern.dots.iter().enumerate() {
+            let Some(look) = moment.look(
+                i,
+                dot,
+                last,
+                &scene.fading,
+                scene.fading.healing_loss_fraction,
+                &settings,
+            ) else {
+                continue;
+            };
+            let healed_mm = dot.diameter_mm * f64::from(settings.healed_dot_scale * look.size);
+            let strength =
+                follicle_render::optics::mix_strength(&settings.optics, look.shade) * look.strength;
+            for spot in follicle_render::impression::impression(i, &settings).spots {
+                let q = [
+                    dot.x_mm + f64::from(spot.offset[0]) * healed_mm,
+                    dot.y_mm + f64::from(spot.offset[1]) * healed_mm,
+                ];
+                let (Some(p), Some(r)) = (
+                    canvas.warp().chart_to_photo(head, q),
+                    canvas.warp().chart_to_photo(head, [q[0] + 1.0, q[1]]),
+                ) else {
+                    continue;
+                };
+                let px_per_mm = (r[0] - p[0]).hypot(r[1] - p[1]);
+                spots.extend(
+                    [
+                        p[0] as f32,
+                        p[1] as f32,
+                        (healed_mm * f64::from(spot.size) * px_per_mm) as f32,
+                        strength * spot.share / (spot.size * spot.size),
+                    ]
+                    .into_iter()
+                    .flat_map(f32::to_le_bytes),
+                );
+            }
+        }
+        std::fs::write(dir.join("photo_spots.f32"), spots).expect("write");
+        let optics = follicle_render::optics::Optics::new(
+            &settings.optics,
+            follicle_render::color::srgb_to_linear(canvas.skin_srgb()),
+            settings.depth_mm,
+            moment.cooling(&scene.fading),
+        );
+        let [a0, a1, a2] = optics.absorbance;
+        std::fs::write(
+            dir.join("photo_params.txt"),
+            format!(
+                "absorbance={a0},{a1},{a2}\nsurface_share={}\n",
+                optics.surface_share
+            ),
+        )
+        .expect("write");
+        canvas
+            .render_threads(&scene, &moment, 1)
+            .expect("render")
+            .save(dir.join("follicle_photo_preview.png"))
+            .expect("save");
     }
 }

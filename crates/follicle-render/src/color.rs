@@ -36,6 +36,12 @@ fn encode_exact(v: f32) -> f32 {
     }
 }
 
+/// The table behind [`srgb_to_linear`]: the linear value of each 8-bit sRGB level, for loops
+/// that convert many pixels (fetched once, outside the loop).
+pub(crate) fn srgb_to_linear_table() -> &'static [f32; 256] {
+    to_linear_lut()
+}
+
 fn to_linear_lut() -> &'static [f32; 256] {
     static LUT: OnceLock<[f32; 256]> = OnceLock::new();
     LUT.get_or_init(|| std::array::from_fn(|i| decode_exact(i as f32 / 255.0)))
@@ -48,6 +54,25 @@ fn encode_lut() -> &'static [u8; ENCODE_STEPS + 1] {
     LUT.get_or_init(|| {
         std::array::from_fn(|i| (encode_exact(i as f32 / ENCODE_STEPS as f32) * 255.0).round() as u8)
     })
+}
+
+/// [`linear_to_srgb`] for loops over many pixels: the table fetched once, outside the loop,
+/// then a multiply, a conversion and a lookup per channel (the same bytes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Encoder(&'static [u8; ENCODE_STEPS + 1]);
+
+impl Encoder {
+    pub(crate) fn new() -> Encoder {
+        Encoder(encode_lut())
+    }
+
+    /// The 8-bit sRGB colour of a linear one, rounded as [`linear_to_srgb`] rounds it.
+    #[inline(always)]
+    pub(crate) fn srgb(self, c: Linear) -> [u8; 3] {
+        // `as i32` takes NaN and negatives to 0 like `encode`'s clamp and `as usize` do, and
+        // the clamp above does what its clamp to 1 does.
+        c.map(|v| self.0[((v * ENCODE_STEPS as f32 + 0.5) as i32).clamp(0, ENCODE_STEPS as i32) as usize])
+    }
 }
 
 /// Linear channel → 8-bit sRGB through a 4096-step table (error under half a level in the darks
@@ -106,6 +131,16 @@ pub fn ita_class(ita: f32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_encoder_gives_the_bytes_of_linear_to_srgb() {
+        let encoder = Encoder::new();
+        for k in -100..5000 {
+            let v = k as f32 / 4096.0 + 1e-5 * (k % 7) as f32;
+            let c = [v, v * 0.5, f32::NAN];
+            assert_eq!(encoder.srgb(c), linear_to_srgb(c), "{v}");
+        }
+    }
 
     #[test]
     fn srgb_round_trips() {

@@ -55,6 +55,33 @@ fn unit(h: u64) -> f32 {
 
 /// How dot number `index` heals.
 pub fn impression(index: usize, settings: &RenderSettings) -> Impression {
+    let mut spots = Vec::new();
+    for_each_spot(index, settings, |spot| spots.push(spot));
+    Impression { spots }
+}
+
+/// How far any impression reaches, for any dot: its farthest spot centre and its largest
+/// spot diameter, both as shares of the dot's planned healed diameter.
+pub(crate) fn extent(settings: &RenderSettings) -> (f32, f32) {
+    let h = &settings.healed;
+    let size = SIZE_CLASSES
+        .iter()
+        .map(|class| (h.size_spread * class).exp())
+        .fold(0.0f32, f32::max);
+    // A lobe sits at most `lobe_offset · size · (0.5 + 1)` from the centre (`unit` < 1).
+    let farthest = if h.lobes == 0 {
+        0.0
+    } else {
+        h.lobe_offset * size * (0.5 + 1.0)
+    };
+    (farthest, size * h.lobe_size.max(1.0))
+}
+
+/// The spots of [`impression`]`(index, settings)`, main spot first, handed to `f` one by one:
+/// the same spots without a vector per dot (the renderer draws every dot of a pattern for
+/// each preview).
+#[inline]
+pub(crate) fn for_each_spot(index: usize, settings: &RenderSettings, mut f: impl FnMut(Spot)) {
     let h = &settings.healed;
     let class = SIZE_CLASSES[(hash(index, 1) % SIZE_CLASSES.len() as u64) as usize];
     let size = (h.size_spread * class).exp();
@@ -64,24 +91,26 @@ pub fn impression(index: usize, settings: &RenderSettings) -> Impression {
         (hash(index, 2) % (u64::from(h.lobes) + 1)) as usize
     };
     let lobe_share = if lobes == 0 { 0.0 } else { h.lobe_share };
-    let mut spots = vec![Spot {
+    f(Spot {
         offset: [0.0, 0.0],
         size,
         share: 1.0 - lobe_share,
-    }];
+    });
+    if lobes == 0 {
+        return;
+    }
     let first = unit(hash(index, 3)) * std::f32::consts::TAU;
     for k in 0..lobes {
         // Lobes spread round the dot: each a random turn from an even division of the circle.
         let jitter = (unit(hash(index, 4 + k as u64)) - 0.5) * std::f32::consts::PI / lobes as f32;
         let angle = first + k as f32 * std::f32::consts::TAU / lobes as f32 + jitter;
         let reach = h.lobe_offset * size * (0.5 + unit(hash(index, 8 + k as u64)));
-        spots.push(Spot {
+        f(Spot {
             offset: [reach * angle.cos(), reach * angle.sin()],
             size: size * h.lobe_size,
             share: lobe_share / lobes as f32,
         });
     }
-    Impression { spots }
 }
 
 #[cfg(test)]
@@ -111,6 +140,12 @@ mod tests {
             },
             ..s
         };
+        let (farthest, largest) = extent(&s);
+        for i in 0..500 {
+            for spot in impression(i, &s).spots {
+                assert!(spot.offset[0].hypot(spot.offset[1]) <= farthest && spot.size <= largest);
+            }
+        }
         assert_eq!(impression(3, &round).spots.len(), 1);
         assert_eq!(impression(3, &round).spots[0].size, 1.0);
     }

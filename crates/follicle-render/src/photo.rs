@@ -20,8 +20,8 @@ use crate::color::{Linear, linear_to_srgb, luminance, srgb_to_linear};
 use crate::error::RenderError;
 use crate::head::{Camera, hit};
 use crate::moment::Moment;
-use crate::scene::{ChartFrame, Scene, View};
-use crate::splat::{NEVER, default_threads, par_bands};
+use crate::scene::{ChartFrame, Scene, View, Window};
+use crate::splat::{Binned, InkBuffer, Kernel, NEVER, default_threads, par_bands};
 
 /// Largest photo file accepted, bytes.
 pub const MAX_PHOTO_BYTES: usize = 25 << 20;
@@ -427,6 +427,15 @@ pub struct PhotoCanvas {
     light: Vec<f32>,
     /// Scalp pixels: bounding box (x0, y0, x1, y1), for crops.
     scalp_box: [u32; 4],
+    /// The pixels that take ink, as runs `[x0, x1)` row by row: the runs of row `y` are
+    /// `runs[row_runs[y]..row_runs[y + 1]]`. A preview visits these and nothing else.
+    runs: Vec<[u32; 2]>,
+    row_runs: Vec<u32>,
+    /// The chart's box (x0, y0, x1, y1, mm) round every pixel that takes ink; `None` when none
+    /// does. A preview splats only the part of the chart raster under it.
+    chart_box_mm: Option<[f32; 4]>,
+    /// The last preview's ink raster, for the next one to reuse.
+    scratch: Scratch,
     /// Photo pixels per mm on the head: the chart raster is splatted at this scale, so each
     /// photo pixel samples ink at its own resolution (no aliasing of dots finer than a pixel).
     px_per_mm: f64,
@@ -593,12 +602,26 @@ impl PhotoCanvas {
         if scalp_box[0] > scalp_box[2] {
             scalp_box = [0, 0, w - 1, h - 1];
         }
+        let (runs, row_runs) = ink_runs(&chart_mm, wu);
+        let chart_box_mm =
+            chart_mm
+                .iter()
+                .filter(|c| c[0].is_finite())
+                .fold(None, |b: Option<[f32; 4]>, c| {
+                    Some(b.map_or([c[0], c[1], c[0], c[1]], |b| {
+                        [b[0].min(c[0]), b[1].min(c[1]), b[2].max(c[0]), b[3].max(c[1])]
+                    }))
+                });
         Ok(PhotoCanvas {
             photo: photo.clone(),
             warp,
             chart_mm,
             light,
             scalp_box,
+            runs,
+            row_runs,
+            chart_box_mm,
+            scratch: Scratch::default(),
             px_per_mm,
             skin,
             fringe,
@@ -645,13 +668,59 @@ impl PhotoCanvas {
         threads: usize,
     ) -> Result<RgbImage, RenderError> {
         scene.validate(moment)?;
+        let mut raw = self.photo.as_raw().clone();
+        let (w, h) = self.photo.dimensions();
         let frame = ChartFrame::with_scale(&scene.pattern.outline, self.px_per_mm);
-        let layers = scene.layers(moment, frame, threads, &NEVER);
+        let Some(window) = self.window(frame) else {
+            return Ok(RgbImage::from_raw(w, h, raw).expect("the photo's own size"));
+        };
+        // Only the part of the chart raster the scalp pixels sample: the dots in it, splatted
+        // band by band.
+        let dots = scene.chart_dots_in(moment, frame, window);
+        // Each band is cleared just before its dots are splatted into it (it is then in cache),
+        // in storage kept from the last preview (no page faults).
+        let splat = |layer: &[(Kernel, Binned)], mut data: Vec<f32>| {
+            let stride = crate::splat::row_stride(window.width);
+            data.resize(stride * window.height, 0.0);
+            par_bands(
+                &mut data,
+                stride,
+                threads,
+                &NEVER,
+                || (),
+                |_, y0, band| {
+                    band.fill(0.0);
+                    for (kernel, binned) in layer {
+                        binned.splat_band(band, stride, y0, kernel);
+                    }
+                },
+            );
+            InkBuffer {
+                width: window.width,
+                height: window.height,
+                stride,
+                data,
+            }
+        };
+        let ink = splat(&dots.ink, self.scratch.take());
+        let fresh = dots
+            .fresh
+            .map(|group| splat(std::slice::from_ref(&group), Vec::new()));
         let table = scene.optics(self.skin, moment).table(12.0, 4096);
         let shine = 1.0 + scene.settings.photo.shine_threshold;
-        let (w, h) = self.photo.dimensions();
+        // A pixel's chart position (mm) to its place in the window's raster, less half a pixel
+        // (the bilinear sample's corner): `q·scale − origin`, with y down the raster.
+        let scale = frame.px_per_mm as f32;
+        let origin = [
+            (frame.x_min * frame.px_per_mm + 0.5 + window.x0 as f64) as f32,
+            (-frame.y_max * frame.px_per_mm + 0.5 + window.y0 as f64) as f32,
+        ];
+        // Samples whose 2 × 2 cells lie inside the window; the window holds every scalp
+        // pixel's with a margin (where it is not cut by the frame, outside which there is no ink).
+        let limit = [(window.width - 1) as f32, (window.height - 1) as f32];
+        let to_linear = crate::color::srgb_to_linear_table();
+        let encoder = crate::color::Encoder::new();
         let wu = w as usize;
-        let mut raw = self.photo.as_raw().clone();
         par_bands(
             &mut raw,
             3 * wu,
@@ -659,30 +728,67 @@ impl PhotoCanvas {
             &NEVER,
             || (),
             |_, y0, band| {
-                for (k, px) in band.chunks_exact_mut(3).enumerate() {
-                    let i = y0 * wu + k;
-                    let q = self.chart_mm[i];
-                    if !q[0].is_finite() {
-                        continue;
+                for (r, line) in band.chunks_exact_mut(3 * wu).enumerate() {
+                    let y = y0 + r;
+                    let runs = &self.runs[self.row_runs[y] as usize..self.row_runs[y + 1] as usize];
+                    let row = y * wu;
+                    for &[a, b] in runs {
+                        let (a, b) = (a as usize, b as usize);
+                        let pixels = line[3 * a..3 * b].chunks_exact_mut(3);
+                        let at = self.chart_mm[row + a..row + b]
+                            .iter()
+                            .zip(&self.light[row + a..row + b]);
+                        for (px, (q, &light)) in pixels.zip(at) {
+                            let xy = [q[0] * scale - origin[0], -q[1] * scale - origin[1]];
+                            if !(xy[0] >= 0.0 && xy[1] >= 0.0 && xy[0] < limit[0] && xy[1] < limit[1]) {
+                                continue;
+                            }
+                            let ink = ink.bilinear(xy);
+                            let fresh = fresh.as_ref().map_or(0.0, |f| f.bilinear(xy));
+                            if ink <= 1e-4 && fresh <= 1e-4 {
+                                continue;
+                            }
+                            let p = [
+                                to_linear[usize::from(px[0])],
+                                to_linear[usize::from(px[1])],
+                                to_linear[usize::from(px[2])],
+                            ];
+                            // Shine: light above the illumination, reflected at the surface, untouched.
+                            let spec = (luminance(p) - shine * light)
+                                .max(0.0)
+                                .min(p[0].min(p[1]).min(p[2]));
+                            let base = p.map(|c| c - spec);
+                            let out = crate::scene::shade_sampled(base, 1.0, ink, fresh, 0.0, &table, None);
+                            px.copy_from_slice(&encoder.srgb(out.map(|c| c + spec)));
+                        }
                     }
-                    let (cx, cy) = frame.to_px(f64::from(q[0]), f64::from(q[1]));
-                    let ink = layers.ink.sample(cx, cy);
-                    let fresh = layers.fresh.as_ref().map_or(0.0, |f| f.sample(cx, cy));
-                    if ink <= 1e-4 && fresh <= 1e-4 {
-                        continue;
-                    }
-                    let p = srgb_to_linear([px[0], px[1], px[2]]);
-                    // Shine: light above the illumination, reflected at the surface, untouched.
-                    let spec = (luminance(p) - shine * self.light[i])
-                        .max(0.0)
-                        .min(p[0].min(p[1]).min(p[2]));
-                    let base = p.map(|c| c - spec);
-                    let out = crate::scene::shade_sampled(base, 1.0, ink, fresh, 0.0, &table, None);
-                    px.copy_from_slice(&linear_to_srgb(out.map(|c| c + spec)));
                 }
             },
         );
+        self.scratch.keep(ink.data);
         Ok(RgbImage::from_raw(w, h, raw).expect("the photo's own size"))
+    }
+
+    /// The part of `frame`'s raster that the pixels taking ink sample, with a margin of two
+    /// pixels (a bilinear sample reaches one beyond its pixel), cut to the frame (outside
+    /// which the raster holds no ink); `None` when no pixel takes ink or none samples the frame.
+    fn window(&self, frame: ChartFrame) -> Option<Window> {
+        let [x0, y0, x1, y1] = self.chart_box_mm?;
+        let (left, top) = frame.to_px(f64::from(x0), f64::from(y1));
+        let (right, bottom) = frame.to_px(f64::from(x1), f64::from(y0));
+        // Whole pixels, so the dots keep their sub-pixel offsets. `as isize` saturates (NaN to
+        // 0) and truncates towards 0, which the margin covers.
+        let last = |len: usize| len as isize - 1;
+        let wx0 = (left as isize - 2).clamp(0, last(frame.width));
+        let wy0 = (top as isize - 2).clamp(0, last(frame.height));
+        let wx1 = (right as isize + 2).clamp(0, last(frame.width));
+        let wy1 = (bottom as isize + 2).clamp(0, last(frame.height));
+        (wx1 > wx0 && wy1 > wy0).then(|| Window {
+            x0: wx0 as usize,
+            y0: wy0 as usize,
+            width: (wx1 - wx0 + 1) as usize,
+            height: (wy1 - wy0 + 1) as usize,
+        })
     }
 
     /// A crop round the treated scalp, `margin` of its size added on each side, of `img` (the
@@ -699,6 +805,58 @@ impl PhotoCanvas {
         let ch = (side as u32).min(h - top).max(1);
         image::imageops::crop_imm(img, left, top, cw, ch).to_image()
     }
+}
+
+/// Storage kept from one preview of a photo to the next (a 2048-px photo's ink raster is
+/// tens of megabytes, which a fresh allocation would fault in page by page). A preview takes it
+/// if no other preview of the same photo holds it, and gives it back; a clone starts empty.
+#[derive(Debug, Default)]
+struct Scratch(std::sync::Mutex<Vec<f32>>);
+
+impl Scratch {
+    fn take(&self) -> Vec<f32> {
+        self.0
+            .try_lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+
+    fn keep(&self, data: Vec<f32>) {
+        if let Ok(mut v) = self.0.try_lock() {
+            *v = data;
+        }
+    }
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Scratch {
+        Scratch::default()
+    }
+}
+
+/// The runs of pixels with a chart position (finite `chart_mm`) in each row of a `width`-wide
+/// image: the runs, and where each row's begin (one more entry than rows).
+fn ink_runs(chart_mm: &[[f32; 2]], width: usize) -> (Vec<[u32; 2]>, Vec<u32>) {
+    let mut runs = Vec::new();
+    let mut row_runs = vec![0u32];
+    for row in chart_mm.chunks_exact(width.max(1)) {
+        let mut start = None;
+        for (x, c) in row.iter().enumerate() {
+            match (c[0].is_finite(), start) {
+                (true, None) => start = Some(x),
+                (false, Some(a)) => {
+                    runs.push([a as u32, x as u32]);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(a) = start {
+            runs.push([a as u32, row.len() as u32]);
+        }
+        row_runs.push(runs.len() as u32);
+    }
+    (runs, row_runs)
 }
 
 /// The treated area of a pattern and the band round it, on a chart grid of 2 mm cells.

@@ -295,6 +295,17 @@ pub(crate) struct ChartDots {
     pub fresh: Option<(Kernel, Binned)>,
 }
 
+/// A rectangle of a chart raster, pixels: the part of it a photo's scalp samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// The first column and row.
+    pub x0: usize,
+    pub y0: usize,
+    /// Its size.
+    pub width: usize,
+    pub height: usize,
+}
+
 /// Ink and hair on the chart for one moment.
 pub(crate) struct ChartLayers {
     pub ink: InkBuffer,
@@ -373,6 +384,23 @@ impl<'a> Scene<'a> {
 
     /// The dots visible at `moment` on a chart raster of `frame`, with their kernels.
     pub(crate) fn chart_dots(&self, moment: &Moment, frame: ChartFrame) -> ChartDots {
+        self.chart_dots_in(
+            moment,
+            frame,
+            Window {
+                x0: 0,
+                y0: 0,
+                width: frame.width,
+                height: frame.height,
+            },
+        )
+    }
+
+    /// The dots visible at `moment` on the part `window` of a chart raster of `frame`, in the
+    /// window's pixels (its corner at 0, 0), with their kernels. The window's corner is a whole
+    /// pixel, so every dot keeps its sub-pixel offset and leaves, in the window, the ink it
+    /// leaves there on the whole raster.
+    pub(crate) fn chart_dots_in(&self, moment: &Moment, frame: ChartFrame, window: Window) -> ChartDots {
         let s = self.settings;
         let last = self.pattern.sessions.max(1);
         let px = frame.px_per_mm as f32;
@@ -381,6 +409,11 @@ impl<'a> Scene<'a> {
         let mut groups: Vec<(u32, Kernel, Vec<[f32; 3]>)> = Vec::new();
         let mut fresh_dots: Vec<[f32; 3]> = Vec::new();
         let fresh_kernel = Kernel::new(s.fresh_halo_sigma_mm * px);
+        // How far a dot's ink can reach from its centre, to skip the dots whose ink cannot
+        // reach the window before drawing their impressions: its farthest spot (a share of its
+        // diameter) and that spot's kernel, for the largest spot an impression has.
+        let (farthest, largest) = crate::impression::extent(s);
+        let (window_w, window_h) = (window.width as f32, window.height as f32);
         for (i, dot) in self.pattern.dots.iter().enumerate() {
             let Some(look) = moment.look(i, dot, last, &self.fading, self.fading.healing_loss_fraction, s)
             else {
@@ -403,10 +436,21 @@ impl<'a> Scene<'a> {
                 * std::f32::consts::TAU
                 * (mass_sigma_mm * px).powi(2);
             let (x, y) = frame.to_px(dot.x_mm, dot.y_mm);
+            let (x, y) = (x - window.x0 as f32, y - window.y0 as f32);
+            let diameter_px = healed_mm * look.size * px;
+            let widest_mm =
+                ((healed_mm * look.size * largest / 2.5).powi(2) + s.healed.scatter_mm.powi(2)).sqrt();
+            let mut margin = farthest * diameter_px + Kernel::reach_of(widest_mm * px) as f32;
+            if look.fresh {
+                margin = margin.max(fresh_kernel.reach() as f32);
+            }
+            if !(x > -margin && y > -margin && x < window_w + margin && y < window_h + margin) {
+                continue;
+            }
             // The healed impression: a main spot and lobes of its own sizes, sharing its ink,
             // each softened by the dermis' scatter (`[render.healed]`).
             let scatter = s.healed.scatter_mm;
-            for spot in crate::impression::impression(i, s).spots {
+            crate::impression::for_each_spot(i, s, |spot| {
                 let d_mm = healed_mm * look.size * spot.size;
                 let sigma_mm = ((d_mm / 2.5).powi(2) + scatter * scatter).sqrt();
                 let key = (sigma_mm * 1000.0).round() as u32;
@@ -423,12 +467,12 @@ impl<'a> Scene<'a> {
                     y - spot.offset[1] * reach,
                     mass * spot.share,
                 ]);
-            }
+            });
             if look.fresh {
                 fresh_dots.push([x, y, s.fresh_halo_strength * (s.fresh_halo_sigma_mm * px).powi(2)]);
             }
         }
-        let bin = |dots: &[[f32; 3]]| Binned::new(frame.width, frame.height, dots);
+        let bin = |dots: &[[f32; 3]]| Binned::new(window.width, window.height, dots);
         ChartDots {
             ink: groups
                 .into_iter()

@@ -83,6 +83,32 @@ impl InkBuffer {
     }
 }
 
+impl InkBuffer {
+    /// Bilinear sample whose 2 × 2 cells start at cell (⌊x⌋, ⌊y⌋) (continuous coordinates
+    /// with cell centres at whole numbers), for `0 ≤ x < width − 1` and `0 ≤ y < height − 1`
+    /// (0 elsewhere): [`InkBuffer::sample`] less half a pixel, without its edge cases.
+    #[inline]
+    pub(crate) fn bilinear(&self, [x, y]: [f32; 2]) -> f32 {
+        // Truncation is the floor for the non-negative coordinates this takes; `as i32` is a
+        // single instruction where `as usize` is a dozen on baseline x86-64 (and takes NaN and
+        // negatives to 0 all the same).
+        let (ix, iy) = ((x as i32).max(0), (y as i32).max(0));
+        let (fx, fy) = (x - ix as f32, y - iy as f32);
+        let k = iy as usize * self.stride + ix as usize;
+        let (Some(&[a, b]), Some(&[c, d])) = (
+            self.data.get(k..k + 2).and_then(|s| s.first_chunk::<2>()),
+            self.data
+                .get(k + self.stride..k + self.stride + 2)
+                .and_then(|s| s.first_chunk::<2>()),
+        ) else {
+            return 0.0;
+        };
+        let top = a + (b - a) * fx;
+        let bottom = c + (d - c) * fx;
+        top + (bottom - top) * fy
+    }
+}
+
 /// Kernel tables for one Gaussian width.
 #[derive(Debug, Clone)]
 pub struct Kernel {
@@ -105,7 +131,7 @@ impl Kernel {
     /// Tables for a Gaussian of `sigma_px` (widened to at least 0.5 px).
     pub fn new(sigma_px: f32) -> Kernel {
         let sigma = sigma_px.max(0.5);
-        let radius = ((2.2 * sigma).round() as usize).clamp(1, 24);
+        let radius = Kernel::radius_of(sigma);
         let taps = 2 * radius + 2;
         let stride = LANES.into_iter().find(|&l| l >= taps).unwrap_or(taps);
         let mut weights = vec![0.0f32; SUBPIXEL * stride];
@@ -134,8 +160,18 @@ impl Kernel {
     }
 
     /// Rows (and columns) a dot's footprint spans beyond its centre pixel, with a pixel to spare.
-    fn reach(&self) -> usize {
+    pub(crate) fn reach(&self) -> usize {
         self.radius + 2
+    }
+
+    /// The radius, in taps, of the kernel of (widened) width `sigma`.
+    fn radius_of(sigma: f32) -> usize {
+        ((2.2 * sigma).round() as usize).clamp(1, 24)
+    }
+
+    /// [`Kernel::reach`] of the kernel for `sigma_px`, without building its tables.
+    pub(crate) fn reach_of(sigma_px: f32) -> usize {
+        Kernel::radius_of(sigma_px.max(0.5)) + 2
     }
 }
 
@@ -278,24 +314,32 @@ fn splat_wide(rows: &mut [f32], band: &Band, kernel: &Kernel, dots: &[[f32; 3]])
     }
 }
 
-/// A dot's footprint clipped to the band, pixel by pixel (the same products as [`add_rows`]).
+/// A dot's footprint clipped to the band: the rows and columns inside it, each row a slice
+/// (the same products as [`add_rows`], in the same order).
 fn add_clipped(rows: &mut [f32], band: &Band, kernel: &Kernel, at: &Place, mass: f32) {
     let (taps, stride) = (kernel.taps, kernel.stride);
     let wx = &kernel.weights[at.sx * stride..at.sx * stride + taps];
     let wy = &kernel.weights[at.sy * stride..at.sy * stride + taps];
     let (w, h) = (band.width as isize, band.height as isize);
-    for (j, wyj) in wy.iter().enumerate() {
-        let py = at.top + j as isize;
-        if py < 0 || py >= h {
-            continue;
-        }
-        let m = mass * wyj;
-        let row = py as usize * band.stride;
-        for (i, wxi) in wx.iter().enumerate() {
-            let px = at.left + i as isize;
-            if px >= 0 && px < w {
-                rows[row + px as usize] += m * wxi;
-            }
+    let inside = |first: isize, len: isize| {
+        let from = (-first).clamp(0, taps as isize) as usize;
+        let to = (len - first).clamp(0, taps as isize) as usize;
+        from..to.max(from)
+    };
+    let (columns, footprint_rows) = (inside(at.left, w), inside(at.top, h));
+    if columns.is_empty() {
+        return;
+    }
+    let wx = &wx[columns.clone()];
+    for j in footprint_rows {
+        let m = mass * wy[j];
+        let start =
+            (at.top + j as isize) as usize * band.stride + (at.left + columns.start as isize) as usize;
+        let Some(cells) = rows.get_mut(start..start + wx.len()) else {
+            return;
+        };
+        for (cell, wxi) in cells.iter_mut().zip(wx) {
+            *cell += m * wxi;
         }
     }
 }

@@ -120,3 +120,56 @@ fn a_render_stops_when_asked() {
         assert!(started.elapsed() < full + Duration::from_millis(50), "{view:?}");
     }
 }
+
+#[test]
+fn the_photo_preview_is_the_same_on_any_number_of_threads_and_twice() {
+    use follicle_render::photo::{Overlay, PhotoCanvas, suggested_landmarks};
+    let p = pattern(
+        HairLoss::Norwood {
+            stage: NorwoodStage::VI,
+        },
+        vec![],
+    );
+    let settings = RenderSettings::default();
+    let s = scene(&p, &settings, Fitzpatrick::III);
+    let mut bare = p.clone();
+    bare.dots.clear();
+    let photo = follicle_render::Scene {
+        pattern: &bare,
+        ..s.clone()
+    }
+    .render(View::Front, &Moment::Healed { session: 1 }, 300, 300)
+    .unwrap();
+    let overlay = Overlay {
+        view: View::Front,
+        landmarks: suggested_landmarks(&s, View::Front, 300, 300),
+        keep_hair_darker_than: None,
+    };
+    let canvas = PhotoCanvas::new(&s, &photo, &overlay).unwrap();
+    for moment in [
+        Moment::Healed { session: 3 },
+        Moment::Fresh { session: 2 },
+        Moment::Years {
+            years: 6.0,
+            touch_ups: vec![3.0],
+        },
+    ] {
+        let one = canvas.render_threads(&s, &moment, 1).unwrap();
+        assert_ne!(one, photo, "{moment:?}: the pattern is drawn");
+        for threads in [2, 4] {
+            assert!(
+                canvas.render_threads(&s, &moment, threads).unwrap() == one,
+                "{moment:?} on {threads} threads"
+            );
+        }
+        // The second preview reuses the first's ink raster; a clone starts without one.
+        assert!(
+            canvas.render_threads(&s, &moment, 1).unwrap() == one,
+            "{moment:?} again"
+        );
+        assert!(
+            canvas.clone().render_threads(&s, &moment, 1).unwrap() == one,
+            "{moment:?} on a clone"
+        );
+    }
+}
