@@ -24,12 +24,18 @@ fn repo_path(parts: &[&str]) -> PathBuf {
 /// A real photo and the landmarks placed on it by hand.
 fn real_photo(file: &str) -> (image::RgbImage, Vec<Landmark>) {
     let bytes = std::fs::read(repo_path(&["assets", "photos", file])).unwrap();
-    let marks: serde_json::Value = serde_json::from_str(include_str!("../../../assets/photos/warp-landmarks.json")).unwrap();
+    let marks: serde_json::Value =
+        serde_json::from_str(include_str!("../../../assets/photos/warp-landmarks.json")).unwrap();
     let landmarks: Vec<Landmark> = serde_json::from_value(marks[file].clone()).unwrap();
     (decode_photo(&bytes).unwrap(), landmarks)
 }
 
-const REAL_PHOTOS: [&str; 4] = ["654px-Aksel_Andersson.jpg", "E_W_Dahlgren.jpg", "O0.jpg", "biden.jpg"];
+const REAL_PHOTOS: [&str; 4] = [
+    "654px-Aksel_Andersson.jpg",
+    "E_W_Dahlgren.jpg",
+    "O0.jpg",
+    "biden.jpg",
+];
 
 fn norwood(stage: NorwoodStage) -> Pattern {
     pattern(HairLoss::Norwood { stage }, vec![])

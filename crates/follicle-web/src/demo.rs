@@ -11,9 +11,8 @@ use follicle_core::plan::parse_clock;
 use follicle_core::{ClientProfile, Settings};
 use follicle_store::{
     Action, Actor, AppointmentStatus, ConsentKind, LandmarkSource, NewAppointment, NewClient, NewConsent,
-    NewConsultation, NewPhotoLandmarks, PlacedLandmark,
-    NewDesign, NewPhoto, NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, PlanRecord,
-    Role, Store, StoreError,
+    NewConsultation, NewDesign, NewPhoto, NewPhotoLandmarks, NewPigmentBatch, NewPigmentProduct,
+    NewSessionLog, NewUser, PhotoAngle, PlacedLandmark, PlanRecord, Role, Store, StoreError,
 };
 use time::{Date, Duration};
 
