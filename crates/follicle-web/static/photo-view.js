@@ -156,8 +156,8 @@
 
     // The landmarks kept with the photo; when none are, those the face model finds (kept at
     // once). No face found: the server's message, and the points are placed by hand.
-    async function loadLandmarks(id) {
-      const mine = () => view.photo && view.photo.id === id;
+    async function loadLandmarks(id, gen) {
+      const mine = () => view.photo && view.photo.id === id && chosen === gen;
       const res = await fetch(`/api/v1/photos/${id}/landmarks`);
       if (!mine()) return;
       if (res.ok) {
@@ -210,12 +210,16 @@
       return saving;
     }
 
+    let chosen = 0; // the latest choice: an older one still loading gives way
     async function choose(id) {
       const p = photos.find((q) => q.id === id);
       if (!p) return;
+      if (view.photo && view.photo.id === id && view.photo.img) return; // already shown
+      const gen = ++chosen;
       const img = new Image();
       img.src = `/api/v1/photos/${id}`;
       await img.decode();
+      if (gen !== chosen) return;
       // The upright size (the stored bytes are as the camera took them).
       const turned = (p.orientation || 1) >= 5;
       const W = turned ? img.naturalHeight : img.naturalWidth, H = turned ? img.naturalWidth : img.naturalHeight;
@@ -237,8 +241,8 @@
       say("Reading the landmarks…");
       if (designer.state.pattern) fillMoments(designer.state.pattern.header.sessions);
       draw();
-      await loadLandmarks(id);
-      if (!view.photo || view.photo.id !== id) return;
+      await loadLandmarks(id, gen);
+      if (gen !== chosen) return;
       showPrompt();
       draw();
       if (placedEnough()) await refresh();

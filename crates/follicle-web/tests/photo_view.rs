@@ -362,7 +362,8 @@ fn pdf_text(pdf: &[u8]) -> String {
 async fn the_client_sheet_on_a_real_photo() {
     let test = TestStore::sqlite().await;
     let app = &App::new(&test.store, Backend::Sqlite);
-    let demo = Demo::seed(app).await;
+    let seeded = Demo::seed(app).await;
+    let demo = &seeded;
     let cid = id_of(&demo.client_named("Martin Kowalski").await);
     let upload = |angle: &'static str| async move {
         let answer = app
