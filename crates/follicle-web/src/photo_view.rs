@@ -511,8 +511,7 @@ pub fn client_sheet(job: &SheetJob) -> ApiResult<ClientSheet> {
         photo::photo_timeline(&scene, &front, &moments, SHEET_PANEL_PX).map_err(render_error)?;
     if let Some(top) = &job.top {
         let canvas = sheet_canvas(&scene, top, "top_photo")?;
-        let strip =
-            photo::photo_timeline(&scene, &canvas, &moments, SHEET_PANEL_PX).map_err(render_error)?;
+        let strip = photo::photo_timeline(&scene, &canvas, &moments, SHEET_PANEL_PX).map_err(render_error)?;
         timeline = stacked(&timeline, &strip);
     }
     // The plan's sessions, then the touch-up the timeline shows (when it falls due by the
@@ -525,9 +524,7 @@ pub fn client_sheet(job: &SheetJob) -> ApiResult<ClientSheet> {
         sessions.push(SheetSession {
             label: "Touch-up".to_owned(),
             date: format!("year {years}"),
-            note: format!(
-                "pictured faded at year {years}, then just after the touch-up"
-            ),
+            note: format!("pictured faded at year {years}, then just after the touch-up"),
         });
     }
     Ok(ClientSheet {

@@ -412,8 +412,15 @@ async fn the_client_sheet_on_a_real_photo() {
     .expect(StatusCode::OK);
 
     // PNG: the sheet's width, and tall enough for the name, the pair, the timeline and the plan.
-    let png = app.get(&sheet(format!("photo={pid}&format=png")), &demo.practitioner).await;
-    assert_eq!(png.status, StatusCode::OK, "{}", String::from_utf8_lossy(&png.body));
+    let png = app
+        .get(&sheet(format!("photo={pid}&format=png")), &demo.practitioner)
+        .await;
+    assert_eq!(
+        png.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&png.body)
+    );
     assert_eq!(png.content_type(), "image/png");
     let img = image::load_from_memory(&png.body).unwrap().to_rgb8();
     assert_eq!(img.width(), follicle_web::photo_view::SHEET_WIDTH_PX);
@@ -433,7 +440,12 @@ async fn the_client_sheet_on_a_real_photo() {
             &[("accept", "application/pdf")],
         )
         .await;
-    assert_eq!(pdf.status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf.body));
+    assert_eq!(
+        pdf.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&pdf.body)
+    );
     assert_eq!(pdf.content_type(), "application/pdf");
     assert!(pdf.body.starts_with(b"%PDF"));
     let text = pdf_text(&pdf.body);
@@ -458,9 +470,17 @@ async fn the_client_sheet_on_a_real_photo() {
     assert_eq!(png.content_type(), "image/png");
 
     // Bad input, naming the field.
-    let error = refused(format!("photo={side}"), StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    let error = refused(
+        format!("photo={side}"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
     assert_eq!(error["field"], "photo", "{error}");
-    assert!(error["message"].as_str().unwrap().contains("left photo"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("left photo"),
+        "{error}"
+    );
     let error = refused("format=gif".into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
     assert_eq!(error["field"], "format", "{error}");
     let error = refused(
@@ -483,7 +503,10 @@ async fn the_client_sheet_on_a_real_photo() {
     let theirs = app
         .send(
             Method::POST,
-            &format!("/api/v1/clients/{}/photos?angle=front&consented=true", id_of(&own)),
+            &format!(
+                "/api/v1/clients/{}/photos?angle=front&consented=true",
+                id_of(&own)
+            ),
             &other,
             Payload::Raw(Some("image/jpeg".into()), PHOTO.to_vec()),
             &[],
