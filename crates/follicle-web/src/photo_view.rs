@@ -17,7 +17,7 @@
 //! by the server ([`overlay_png`]) when the design stands still.
 //!
 //! **The client sheet.** [`client_sheet`] builds the render crate's
-//! [`ClientSheet`](follicle_render::client_sheet::ClientSheet) of a stored design on the
+//! [`ClientSheet`] of a stored design on the
 //! client's front photo (and top photo, when it has landmarks): the photo before and healed
 //! after the last session, the timeline on the photo (healed after each session, faded when the
 //! touch-up falls due, just after the touch-up: [`follicle_render::sheet::photo_moments`]) and
