@@ -136,6 +136,13 @@ impl ApiError {
         )
     }
 
+    /// The same error, naming the field it is about (a 404 for a record given by id in a
+    /// query parameter, say).
+    pub fn on_field(mut self, field: impl Into<String>) -> ApiError {
+        self.detail.field = Some(field.into());
+        self
+    }
+
     fn at(mut self, line: usize, column: usize) -> ApiError {
         self.detail.line = Some(line);
         self.detail.column = Some(column);

@@ -96,11 +96,11 @@ pub fn user_slot(user: Uuid) -> Option<UserSlot> {
     Some(UserSlot(user))
 }
 
-/// Whether a request asks for heavy work: a preview or pattern (any method), or a change
+/// Whether a request asks for heavy work: a preview, pattern or client sheet (any method), or a change
 /// that plans, draws or stores a photo.
 pub fn is_heavy(method: &Method, path: &str) -> bool {
     let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    matches!(last, "preview" | "pattern")
+    matches!(last, "preview" | "pattern" | "client-sheet")
         || (*method != Method::GET
             && matches!(
                 last,

@@ -14,12 +14,19 @@
 //! hairline is dragged, and photo pixel → chart mm, which turns a drag on the photo into a
 //! hairline point on the chart. The page keeps the grids per photo and landmarks. The healed
 //! look on the photo (any moment: after a session, years later, after a touch-up) is drawn
-//! by the server ([`overlay_png`]) when the design stands still, and the client sheet
-//! ([`sheet_png`]) puts the photo before and after side by side.
+//! by the server ([`overlay_png`]) when the design stands still.
+//!
+//! **The client sheet.** [`client_sheet`] builds the render crate's
+//! [`ClientSheet`] of a stored design on the
+//! client's front photo (and top photo, when it has landmarks): the photo before and healed
+//! after the last session, the timeline on the photo (healed after each session, faded when the
+//! touch-up falls due, just after the touch-up: [`follicle_render::sheet::photo_moments`]) and
+//! the plan's sessions with their dates. The API answers it as PNG or PDF.
 
 use follicle_core::settings::PhotoCheckSettings;
 use follicle_pattern::Pattern;
-use follicle_render::photo::{self, Landmark, LandmarkName, Overlay, PhotoWarp};
+use follicle_render::client_sheet::{ClientSheet, SheetSession};
+use follicle_render::photo::{self, Landmark, LandmarkName, Overlay, PhotoCanvas, PhotoWarp};
 use follicle_render::{Look, Moment, RenderError, Scene, View, to_png};
 use image::imageops::FilterType;
 use image::{GrayImage, RgbImage};
@@ -414,11 +421,131 @@ pub fn overlay_png(job: &PhotoJob) -> ApiResult<Vec<u8>> {
     to_png(&after).map_err(ApiError::internal)
 }
 
-/// The client sheet: the photo before and the healed look after, side by side, PNG.
-pub fn sheet_png(job: &PhotoJob) -> ApiResult<Vec<u8>> {
-    let m = moment(job.moment.as_deref(), job.pattern.sessions)?;
-    let (before, after) = overlay_images(&job.pattern, &job.look, job.view, &job.landmarks, &job.photo, &m)?;
-    to_png(&photo::before_after(&before, &after)).map_err(ApiError::internal)
+/// The side, pixels, of each picture of the timeline on the client sheet.
+pub const SHEET_PANEL_PX: u32 = 240;
+/// The width, pixels, of the client sheet as PNG.
+pub const SHEET_WIDTH_PX: u32 = 1600;
+/// The margin round the treated scalp in the sheet's crops, as a share of its size.
+const SHEET_CROP_MARGIN: f32 = 0.12;
+
+/// A photo of the client, upright, with the landmarks kept with it.
+#[derive(Debug)]
+pub struct SheetPhoto {
+    /// The photo, upright.
+    pub photo: RgbImage,
+    /// The view it was taken from (front or top).
+    pub view: View,
+    /// The landmarks kept with it, upright photo pixels.
+    pub landmarks: Vec<Landmark>,
+}
+
+/// What the client sheet is made of, gathered by the handler.
+#[derive(Debug)]
+pub struct SheetJob {
+    /// The design's dots.
+    pub pattern: Arc<Pattern>,
+    /// The client's skin, hair and fading.
+    pub look: Look,
+    /// The client's name.
+    pub client_name: String,
+    /// The line under it.
+    pub title: String,
+    /// The front photo.
+    pub front: SheetPhoto,
+    /// The top photo, when it has landmarks.
+    pub top: Option<SheetPhoto>,
+    /// The plan's sessions.
+    pub sessions: Vec<SheetSession>,
+}
+
+/// The moments the client sheet shows on the photos: healed after each session (up to three,
+/// then the last), faded when the touch-up falls due by the client's fading model, and just
+/// after that touch-up.
+pub fn sheet_moments(pattern: &Pattern, look: &Look) -> Vec<Moment> {
+    follicle_render::sheet::photo_moments(pattern.sessions.max(1), look.fading.normal.years_to_touch_up())
+}
+
+/// The photo prepared for the pattern (reduced to [`OVERLAY_SIDE_PX`]) and its timeline.
+fn sheet_canvas(scene: &Scene<'_>, p: &SheetPhoto, field: &str) -> ApiResult<PhotoCanvas> {
+    let (img, marks) = reduced(&p.photo, &p.landmarks);
+    let spec = Overlay {
+        view: p.view,
+        landmarks: marks,
+        keep_hair_darker_than: None,
+    };
+    PhotoCanvas::new(scene, &img, &spec).map_err(|e| match e {
+        // The kept landmarks do not fit the head: say which photo's ("photo.landmarks[2]").
+        RenderError::Invalid { field: f, message } => {
+            let within = f.strip_prefix("overlay.").unwrap_or(&f);
+            ApiError::invalid(
+                format!("{field}.{within}"),
+                format!("{message} (the landmarks kept with this photo: move them on the photo and save)"),
+            )
+        }
+        other => render_error(other),
+    })
+}
+
+/// Two pictures one above the other on white, centred.
+fn stacked(a: &RgbImage, b: &RgbImage) -> RgbImage {
+    let w = a.width().max(b.width());
+    let mut out = RgbImage::from_pixel(w, a.height() + b.height(), image::Rgb([255, 255, 255]));
+    image::imageops::overlay(&mut out, a, i64::from((w - a.width()) / 2), 0);
+    image::imageops::overlay(&mut out, b, i64::from((w - b.width()) / 2), i64::from(a.height()));
+    out
+}
+
+/// The client sheet of a design on the client's photos: before and healed after the last
+/// session on the front photo, the timeline on the front photo (and below it on the top
+/// photo), the plan's sessions.
+pub fn client_sheet(job: &SheetJob) -> ApiResult<ClientSheet> {
+    let settings = job.look.render_settings();
+    let scene = scene(&job.pattern, &job.look, &settings);
+    let moments = sheet_moments(&job.pattern, &job.look);
+    let last = Moment::Healed {
+        session: job.pattern.sessions.max(1),
+    };
+    let front = sheet_canvas(&scene, &job.front, "photo")?;
+    let after = front.render(&scene, &last).map_err(render_error)?;
+    let mut timeline =
+        photo::photo_timeline(&scene, &front, &moments, SHEET_PANEL_PX).map_err(render_error)?;
+    if let Some(top) = &job.top {
+        let canvas = sheet_canvas(&scene, top, "top_photo")?;
+        let strip = photo::photo_timeline(&scene, &canvas, &moments, SHEET_PANEL_PX).map_err(render_error)?;
+        timeline = stacked(&timeline, &strip);
+    }
+    // The plan's sessions, then the touch-up the timeline shows (when it falls due by the
+    // client's fading model).
+    let mut sessions = job.sessions.clone();
+    if let Some(years) = moments.iter().find_map(|m| match m {
+        Moment::Years { years, touch_ups } if touch_ups.is_empty() => Some(*years),
+        _ => None,
+    }) {
+        sessions.push(SheetSession {
+            label: "Touch-up".to_owned(),
+            date: format!("year {years}"),
+            note: format!("pictured faded at year {years}, then just after the touch-up"),
+        });
+    }
+    Ok(ClientSheet {
+        client_name: job.client_name.clone(),
+        title: job.title.clone(),
+        before: front.crop(front.photo(), SHEET_CROP_MARGIN),
+        after: front.crop(&after, SHEET_CROP_MARGIN),
+        after_label: last.label(),
+        timeline,
+        sessions,
+    })
+}
+
+/// The client sheet as PNG, [`SHEET_WIDTH_PX`] wide.
+pub fn client_sheet_png(job: &SheetJob) -> ApiResult<Vec<u8>> {
+    to_png(&client_sheet(job)?.png(SHEET_WIDTH_PX)).map_err(ApiError::internal)
+}
+
+/// The client sheet as a one-page A4 PDF.
+pub fn client_sheet_pdf(job: &SheetJob) -> ApiResult<Vec<u8>> {
+    client_sheet(job)?.pdf().map_err(render_error)
 }
 
 #[cfg(test)]

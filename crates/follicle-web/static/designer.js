@@ -325,11 +325,19 @@ function init(root) {
       }
       const buffer = await res.arrayBuffer();
       if (state.inFlight !== flight) return; // superseded while it was read
-      roundTripMs = smooth(roundTripMs, performance.now() - flight.sentAt);
+      const received = performance.now();
+      roundTripMs = smooth(roundTripMs, received - flight.sentAt);
       state.dotsVersion += 1;
       const header = applyDelta(buffer, state.tiles);
       state.version = header.delta.version;
-      drawn(header, edit);
+      const timing = {
+        waitMs: edit.startedAt ? flight.sentAt - edit.startedAt : null, // the event to the edit sent
+        roundTripMs: received - flight.sentAt, // sent to the whole answer read
+        applyMs: performance.now() - received, // the delta decoded into the tiles
+        tiles: header.delta.tiles,
+        chartMs: null,
+      };
+      drawn(header, edit, timing);
     } catch (e) {
       if (e.name === "AbortError") return;
       if (state.inFlight === flight) status.textContent = "The server did not answer: " + e.message;
@@ -344,7 +352,7 @@ function init(root) {
   }
 
   // A delta was applied: redraw, and keep the figures.
-  function drawn(header, edit) {
+  function drawn(header, edit, timing = null) {
     let n = 0, sum = 0;
     for (const t of state.tiles.values()) { n += t.n; sum = (sum + t.sum) >>> 0; }
     if (n !== header.dot_count) throw new Error(`${n} dots after the delta, expected ${header.dot_count}`);
@@ -353,14 +361,16 @@ function init(root) {
     if (first) fit(header);
     if (!state.drag) state.anchors = header.hairline.anchors.map((a) => a.slice());
     fillSessions(header.sessions);
+    const before = performance.now();
     draw();
     const now = performance.now();
+    if (timing) timing.chartMs = now - before;
     lastDrawAt = now;
     api.updates += 1;
     api.dots = n;
     api.checksum = sum;
     api.version = header.delta.version;
-    for (const f of api.onDrawn) f(header, edit);
+    for (const f of api.onDrawn) f(header, edit, timing);
     if (edit.startedAt) api.latencies.push(now - edit.startedAt);
     while (events.length && events[0].seq <= edit.seq) api.eventLatencies.push(now - events.shift().at);
     status.textContent = `${n.toLocaleString()} dots over ${header.sessions} sessions.`;

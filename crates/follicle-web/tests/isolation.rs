@@ -141,6 +141,7 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
         (Method::GET, "/designs/{id}/pattern", Payload::None),
         (Method::GET, "/designs/{id}/preview?size=16", Payload::None),
         (Method::GET, "/designs/{id}/stencil", Payload::None),
+        (Method::GET, "/designs/{id}/client-sheet", Payload::None),
         (Method::GET, "/clients/{id}/consents", Payload::None),
         (
             Method::POST,
@@ -162,11 +163,6 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
         (
             Method::POST,
             "/photos/{id}/overlay",
-            j(json!({"design": {}, "landmarks": []})),
-        ),
-        (
-            Method::POST,
-            "/photos/{id}/sheet",
             j(json!({"design": {}, "landmarks": []})),
         ),
         (

@@ -302,23 +302,6 @@ async fn the_design_on_a_real_photo() {
     assert_eq!(later.status, StatusCode::OK);
     assert_ne!(decode(&later.body), after, "eight years later looks different");
 
-    let sheet = app
-        .send(
-            Method::POST,
-            &format!("/api/v1/photos/{pid}/sheet"),
-            &demo.practitioner,
-            Payload::Json(body.clone()),
-            &[],
-        )
-        .await;
-    assert_eq!(sheet.status, StatusCode::OK);
-    let sheet = decode(&sheet.body);
-    assert!(
-        sheet.width() >= 2 * 703,
-        "before and after side by side: {:?}",
-        sheet.dimensions()
-    );
-
     // Bad input: the field and what is allowed.
     for (change, field, says) in [
         (
@@ -355,5 +338,210 @@ async fn the_design_on_a_real_photo() {
     let answer = app
         .post(&format!("/api/v1/photos/{pid}/warp"), &demo.front_desk, body)
         .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+/// Text of a PDF, read back by poppler's `pdftotext` (from its standard input).
+fn pdf_text(pdf: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("pdftotext")
+        .args(["-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pdftotext (poppler-utils) runs");
+    child.stdin.take().unwrap().write_all(pdf).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_client_sheet_on_a_real_photo() {
+    let test = TestStore::sqlite().await;
+    let app = &App::new(&test.store, Backend::Sqlite);
+    let seeded = Demo::seed(app).await;
+    let demo = &seeded;
+    let cid = id_of(&demo.client_named("Martin Kowalski").await);
+    let upload = |angle: &'static str| async move {
+        let answer = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/clients/{cid}/photos?angle={angle}&consented=true"),
+                &demo.practitioner,
+                Payload::Raw(Some("image/jpeg".into()), PHOTO.to_vec()),
+                &[],
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        id_of(&answer)
+    };
+    let pid = upload("front").await;
+    let side = upload("left").await;
+    let designs = app
+        .get(&format!("/api/v1/clients/{cid}/designs"), &demo.practitioner)
+        .await
+        .expect(StatusCode::OK);
+    let did = id_of(&designs[0]);
+    let sheet = |query: String| format!("/api/v1/designs/{did}/client-sheet?{query}");
+    let refused = |query: String, status: StatusCode, code: &'static str| async move {
+        app.get(&sheet(query), &demo.practitioner)
+            .await
+            .expect_error(status, code)
+    };
+
+    // No landmarks kept yet: on the photo given, and on the newest front photo by default.
+    for query in [format!("photo={pid}"), String::new()] {
+        let error = refused(query, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+        assert_eq!(error["field"], "photo", "{error}");
+        assert!(
+            error["message"].as_str().unwrap().contains("landmarks"),
+            "{error}"
+        );
+    }
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/photos/{pid}/landmarks"),
+        &demo.practitioner,
+        Payload::Json(json!({"points": marks(), "source": "manual"})),
+        &[],
+    )
+    .await
+    .expect(StatusCode::OK);
+
+    // PNG: the sheet's width, and tall enough for the name, the pair, the timeline and the plan.
+    let png = app
+        .get(&sheet(format!("photo={pid}&format=png")), &demo.practitioner)
+        .await;
+    assert_eq!(
+        png.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&png.body)
+    );
+    assert_eq!(png.content_type(), "image/png");
+    let img = image::load_from_memory(&png.body).unwrap().to_rgb8();
+    assert_eq!(img.width(), follicle_web::photo_view::SHEET_WIDTH_PX);
+    assert!(
+        (img.width() / 2..img.width() * 2).contains(&img.height()),
+        "{:?}",
+        img.dimensions()
+    );
+
+    // PDF, asked for by Accept (no photo: the newest front photo with landmarks).
+    let pdf = app
+        .send(
+            Method::GET,
+            &sheet(String::new()),
+            &demo.practitioner,
+            Payload::None,
+            &[("accept", "application/pdf")],
+        )
+        .await;
+    assert_eq!(
+        pdf.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&pdf.body)
+    );
+    assert_eq!(pdf.content_type(), "application/pdf");
+    assert!(pdf.body.starts_with(b"%PDF"));
+    let text = pdf_text(&pdf.body);
+    assert!(text.contains("Martin Kowalski"), "{text}");
+    let sessions = designs[0]["plan"]["sessions"].as_array().map_or(0, Vec::len);
+    assert!(sessions > 0, "the demo design has a plan: {}", designs[0]);
+    assert!(text.contains(&format!("After session {sessions}")), "{text}");
+    for s in 1..=sessions {
+        assert!(text.contains(&format!("Session {s}")), "{text}");
+    }
+    assert!(text.contains("Touch-up") && text.contains("year "), "{text}");
+    // The query parameter wins over Accept.
+    let png = app
+        .send(
+            Method::GET,
+            &sheet("format=png".into()),
+            &demo.practitioner,
+            Payload::None,
+            &[("accept", "application/pdf")],
+        )
+        .await;
+    assert_eq!(png.content_type(), "image/png");
+
+    // Bad input, naming the field.
+    let error = refused(
+        format!("photo={side}"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(error["field"], "photo", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("left photo"),
+        "{error}"
+    );
+    let error = refused("format=gif".into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    assert_eq!(error["field"], "format", "{error}");
+    let error = refused(
+        format!("photo={}", uuid::Uuid::new_v4()),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(error["field"], "photo", "{error}");
+    // A photo of another clinic is not found, like an unknown one.
+    let (other, _) = app.other_clinic("Elsewhere SMP").await;
+    let own = app
+        .post(
+            "/api/v1/clients",
+            &other,
+            json!({"name": "Own Client", "date_of_birth": null, "age_years": null, "phone": "", "email": "", "notes": ""}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let theirs = app
+        .send(
+            Method::POST,
+            &format!(
+                "/api/v1/clients/{}/photos?angle=front&consented=true",
+                id_of(&own)
+            ),
+            &other,
+            Payload::Raw(Some("image/jpeg".into()), PHOTO.to_vec()),
+            &[],
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let error = refused(
+        format!("photo={}", id_of(&theirs)),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(error["field"], "photo", "{error}");
+    // Nor can the other clinic draw this clinic's design.
+    let answer = app.get(&sheet(String::new()), &other).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    // Landmarks that do not fit the head: named on the photo.
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/photos/{pid}/landmarks"),
+        &demo.practitioner,
+        Payload::Json(json!({"points": [
+            {"name": "glabella", "x_px": 394, "y_px": 186},
+            {"name": "vertex", "x_px": 382, "y_px": 52}
+        ], "source": "manual"})),
+        &[],
+    )
+    .await
+    .expect(StatusCode::OK);
+    let error = refused(String::new(), StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    assert!(
+        error["field"].as_str().unwrap().starts_with("photo.landmarks"),
+        "{error}"
+    );
+    // The front desk sees no clinical photo.
+    let answer = app.get(&sheet(String::new()), &demo.front_desk).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
 }

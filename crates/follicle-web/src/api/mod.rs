@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod client_sheet;
 pub mod clients;
 pub mod clinic;
 pub mod compute;
@@ -151,12 +152,12 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(records::design_pattern))
         .routes(routes!(records::design_preview))
         .routes(routes!(stencil::design_stencil))
+        .routes(routes!(client_sheet::client_sheet))
         .routes(routes!(records::consents, records::add_consent))
         .routes(routes!(records::photos, records::upload_photo))
         .routes(routes!(records::photo))
         .routes(routes!(photos::warp))
         .routes(routes!(photos::overlay))
-        .routes(routes!(photos::sheet))
         .routes(routes!(landmarks::detect))
         .routes(routes!(landmarks::landmarks, landmarks::save))
         .routes(routes!(diary::between, diary::book))

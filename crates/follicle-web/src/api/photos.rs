@@ -1,6 +1,6 @@
 //! The design on a client's photo: the warp grids the designer's photo view draws the dots
-//! with while the hairline is dragged, the healed look drawn on the photo by the server, and
-//! the client sheet (before | after). See [`crate::photo_view`].
+//! with while the hairline is dragged, and the healed look drawn on the photo by the server;
+//! the client sheet: [`super::client_sheet`]. See [`crate::photo_view`].
 
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +21,10 @@ async fn job(state: &AppState, me: &SignedIn, id: Uuid, input: PhotoDesignInput)
     let settings = state.clinic_settings(&me.actor).await?;
     let look = crate::compute::typical_look(input.fitzpatrick.as_deref(), &settings)?;
     let pattern = state.pattern(pattern_request(input.design, "design")?).await?;
-    let photo = tokio::task::spawn_blocking(move || follicle_render::photo::decode_photo(&bytes))
+    // Upright, as the landmarks are kept (the stored bytes have no EXIF; the store kept the
+    // camera's orientation).
+    let orientation = record.orientation.and_then(|o| u8::try_from(o).ok());
+    let photo = tokio::task::spawn_blocking(move || follicle_vision::decode_upright(&bytes, orientation))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::invalid("photo", e.to_string()))?;
@@ -72,18 +75,4 @@ pub async fn overlay(
 ) -> ApiResult<Response> {
     let job = job(&state, &me, id, input).await?;
     Ok(png(blocking(move || photo_view::overlay_png(&job)).await?))
-}
-
-/// The client sheet: the photo before and the healed look after, side by side, PNG.
-#[utoipa::path(post, path = "/photos/{id}/sheet", tag = "photos", request_body = PhotoDesignInput,
-    params(("id" = Uuid, Path, description = "The photo")),
-    responses((status = 200, description = "PNG", content_type = "image/png", body = crate::wire::Binary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn sheet(
-    State(state): State<AppState>,
-    me: SignedIn,
-    Id(id): Id,
-    JsonBody(input): JsonBody<PhotoDesignInput>,
-) -> ApiResult<Response> {
-    let job = job(&state, &me, id, input).await?;
-    Ok(png(blocking(move || photo_view::sheet_png(&job)).await?))
 }

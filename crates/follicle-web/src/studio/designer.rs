@@ -5,8 +5,9 @@
 //! (`POST /api/v1/designer-sessions/{id}/edits`, see [`crate::designer`]), which answers the
 //! tiles of dots that changed and the hours, sessions and price of the design as it stands;
 //! previews come from `POST /api/v1/preview`. Beside the chart, the photo view
-//! (`static/photo-view.js`) shows the design on the client's photos: see
-//! [`crate::photo_view`].
+//! (`static/photo-view.js`) shows the design on the client's photos, on the landmarks kept with
+//! each photo (found by the face model when none are kept, or placed by hand; saved as they
+//! are moved), and links the client sheet of the version as saved: see [`crate::photo_view`].
 
 use askama::Template;
 use axum::extract::State;
@@ -39,8 +40,12 @@ struct PhotoChoice {
     id: String,
     angle: &'static str,
     date: String,
+    /// The upright photo's size (width and height swap for orientations 5–8).
     width: i64,
     height: i64,
+    /// The EXIF orientation the store kept (1–8): the page turns the photo upright by it, as
+    /// the landmarks are kept in the upright photo's pixels.
+    orientation: i64,
 }
 
 pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
@@ -53,12 +58,16 @@ pub(super) async fn designer(State(state): State<AppState>, page: Page, Id(id): 
     photos.sort_by_key(|p| std::cmp::Reverse(p.taken_at));
     let choices: Vec<PhotoChoice> = photos
         .iter()
-        .map(|p| PhotoChoice {
-            id: p.id.to_string(),
-            angle: p.angle.as_str(),
-            date: p.taken_at.date().to_string(),
-            width: p.width,
-            height: p.height,
+        .map(|p| {
+            let (width, height) = follicle_store::upright_size(p.width, p.height, p.orientation);
+            PhotoChoice {
+                id: p.id.to_string(),
+                angle: p.angle.as_str(),
+                date: p.taken_at.date().to_string(),
+                width,
+                height,
+                orientation: p.orientation.unwrap_or(1),
+            }
         })
         .collect();
     let photos_json = serde_json::to_string(&choices).map_err(crate::error::ApiError::internal)?;

@@ -47,6 +47,21 @@ impl From<LandmarkName> for Landmark {
     }
 }
 
+impl From<Landmark> for LandmarkName {
+    fn from(n: Landmark) -> LandmarkName {
+        match n {
+            Landmark::Glabella => LandmarkName::Glabella,
+            Landmark::LateralCanthusRight => LandmarkName::LateralCanthusRight,
+            Landmark::LateralCanthusLeft => LandmarkName::LateralCanthusLeft,
+            Landmark::EarRight => LandmarkName::EarRight,
+            Landmark::EarLeft => LandmarkName::EarLeft,
+            Landmark::Vertex => LandmarkName::Vertex,
+            Landmark::CrownWhorl => LandmarkName::CrownWhorl,
+            Landmark::OccipitalFringe => LandmarkName::OccipitalFringe,
+        }
+    }
+}
+
 impl Landmark {
     /// The stored word (snake_case, as in JSON).
     pub fn as_str(self) -> &'static str {
