@@ -679,28 +679,8 @@ impl PhotoCanvas {
         let dots = scene.chart_dots_in(moment, frame, window);
         // Each band is cleared just before its dots are splatted into it (it is then in cache),
         // in storage kept from the last preview (no page faults).
-        let splat = |layer: &[(Kernel, Binned)], mut data: Vec<f32>| {
-            let stride = crate::splat::row_stride(window.width);
-            data.resize(stride * window.height, 0.0);
-            par_bands(
-                &mut data,
-                stride,
-                threads,
-                &NEVER,
-                || (),
-                |_, y0, band| {
-                    band.fill(0.0);
-                    for (kernel, binned) in layer {
-                        binned.splat_band(band, stride, y0, kernel);
-                    }
-                },
-            );
-            InkBuffer {
-                width: window.width,
-                height: window.height,
-                stride,
-                data,
-            }
+        let splat = |layer: &[(Kernel, Binned)], storage: Vec<f32>| {
+            InkBuffer::splatted(window.width, window.height, layer, threads, &NEVER, storage)
         };
         let ink = splat(&dots.ink, self.scratch.take());
         let fresh = dots

@@ -360,21 +360,7 @@ impl<'a> Scene<'a> {
     ) -> ChartLayers {
         let dots = self.chart_dots(moment, frame);
         let splat = |layer: &[(Kernel, Binned)]| {
-            let mut buf = InkBuffer::new(frame.width, frame.height);
-            let stride = buf.stride;
-            par_bands(
-                &mut buf.data,
-                stride,
-                threads,
-                stop,
-                || (),
-                |_, y0, band| {
-                    for (kernel, binned) in layer {
-                        binned.splat_band(band, stride, y0, kernel);
-                    }
-                },
-            );
-            buf
+            InkBuffer::splatted(frame.width, frame.height, layer, threads, stop, Vec::new())
         };
         let ink = splat(&dots.ink);
         let fresh = dots.fresh.map(|group| splat(std::slice::from_ref(&group)));

@@ -51,6 +51,50 @@ impl InkBuffer {
         }
     }
 
+    /// `layer`'s dots splatted into a `width × height` buffer, band by band on up to `threads`
+    /// threads, stopping between bands once `stop` is set. The buffer takes `storage` (kept from
+    /// an earlier buffer, or empty for a new one): kept storage is cleared band by band just
+    /// before the band's dots go in, while it is in cache, so it needs no clearing pass of its own.
+    pub(crate) fn splatted(
+        width: usize,
+        height: usize,
+        layer: &[(Kernel, Binned)],
+        threads: usize,
+        stop: &AtomicBool,
+        mut storage: Vec<f32>,
+    ) -> InkBuffer {
+        let stride = row_stride(width);
+        // New storage comes zeroed from the allocator (pages zeroed as they are first touched);
+        // only kept storage is cleared, band by band.
+        let kept = !storage.is_empty();
+        if kept {
+            storage.resize(stride * height, 0.0);
+        } else {
+            storage = vec![0.0; stride * height];
+        }
+        par_bands(
+            &mut storage,
+            stride,
+            threads,
+            stop,
+            || (),
+            |_, y0, band| {
+                if kept {
+                    band.fill(0.0);
+                }
+                for (kernel, binned) in layer {
+                    binned.splat_band(band, stride, y0, kernel);
+                }
+            },
+        );
+        InkBuffer {
+            width,
+            height,
+            stride,
+            data: storage,
+        }
+    }
+
     /// Ink at pixel (x, y), 0 outside.
     #[inline]
     pub fn get(&self, x: usize, y: usize) -> f32 {
