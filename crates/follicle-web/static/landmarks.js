@@ -197,15 +197,7 @@
     canvas.width = W;
     canvas.height = H;
     const ctx = canvas.getContext("2d");
-    const t = {
-      2: [-1, 0, 0, 1, W, 0],
-      3: [-1, 0, 0, -1, W, H],
-      4: [1, 0, 0, -1, 0, H],
-      5: [0, 1, 1, 0, 0, 0],
-      6: [0, 1, -1, 0, W, 0],
-      7: [0, -1, -1, 0, W, H],
-      8: [0, -1, 1, 0, 0, H],
-    }[orientation];
+    const t = uprightTransform(orientation, W, H);
     if (t) ctx.setTransform(...t);
     ctx.drawImage(image, 0, 0);
     ctx.setTransform(1, 0, 0, 1, 0, 0);

@@ -85,20 +85,6 @@
     ];
   }
 
-  // The standard transforms that turn a stored photo upright by its EXIF orientation (2–8),
-  // for a W × H upright canvas.
-  function uprightTransform(orientation, W, H) {
-    return {
-      2: [-1, 0, 0, 1, W, 0],
-      3: [-1, 0, 0, -1, W, H],
-      4: [1, 0, 0, -1, 0, H],
-      5: [0, 1, 1, 0, 0, 0],
-      6: [0, 1, -1, 0, W, 0],
-      7: [0, -1, -1, 0, W, H],
-      8: [0, -1, 1, 0, 0, H],
-    }[orientation];
-  }
-
   function init(root, designer) {
     const photos = JSON.parse(root.dataset.photos || "[]");
     const select = document.getElementById("photo-select");

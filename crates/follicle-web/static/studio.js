@@ -1,6 +1,21 @@
 // Follicle studio: small progressive enhancements. Every page works without this script.
 "use strict";
 
+// The standard transforms that turn a stored photo upright by its EXIF orientation (2–8), for
+// a W × H upright canvas (`ctx.setTransform(...t)`); undefined when it is upright already. The
+// photo view and the landmarks page draw photos with it.
+function uprightTransform(orientation, W, H) {
+  return {
+    2: [-1, 0, 0, 1, W, 0],
+    3: [-1, 0, 0, -1, W, H],
+    4: [1, 0, 0, -1, 0, H],
+    5: [0, 1, 1, 0, 0, 0],
+    6: [0, 1, -1, 0, W, 0],
+    7: [0, -1, -1, 0, W, H],
+    8: [0, -1, 1, 0, 0, H],
+  }[orientation];
+}
+
 // The consultation wizard: one step at a time, with a step list; without script all show.
 function initSteps(form) {
   const steps = Array.from(form.querySelectorAll("fieldset.step"));

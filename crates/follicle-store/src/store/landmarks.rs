@@ -92,18 +92,7 @@ impl Store {
             &format!("landmarks of photo {photo_id}"),
         )
         .await?;
-        row.map(|r| {
-            Ok(PhotoLandmarks {
-                photo_id: r.0,
-                client_id,
-                points: r.1.0,
-                outline: r.2.0,
-                source: LandmarkSource::parse(&r.3)?,
-                saved_at: r.4,
-                saved_by: r.5,
-            })
-        })
-        .transpose()
+        row.map(|r| from_row(r, client_id)).transpose()
     }
 
     /// The landmarks kept with every photo of a client (its export), oldest photo first. Not
@@ -122,18 +111,19 @@ impl Store {
             )
             .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|r| {
-                Ok(PhotoLandmarks {
-                    photo_id: r.0,
-                    client_id,
-                    points: r.1.0,
-                    outline: r.2.0,
-                    source: LandmarkSource::parse(&r.3)?,
-                    saved_at: r.4,
-                    saved_by: r.5,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| from_row(r, client_id)).collect()
     }
+}
+
+/// A stored row, with the client its photo belongs to.
+fn from_row(r: LandmarksRow, client_id: Uuid) -> StoreResult<PhotoLandmarks> {
+    Ok(PhotoLandmarks {
+        photo_id: r.0,
+        client_id,
+        points: r.1.0,
+        outline: r.2.0,
+        source: LandmarkSource::parse(&r.3)?,
+        saved_at: r.4,
+        saved_by: r.5,
+    })
 }

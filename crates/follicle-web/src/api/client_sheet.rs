@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use follicle_render::View;
 use follicle_render::client_sheet::SheetSession;
 use follicle_render::photo::Landmark;
-use follicle_render::{Look, View};
 use follicle_store::{Design, Photo, PhotoAngle};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,7 +16,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, QueryArgs, SignedIn};
 use crate::photo_view::{self, SheetJob, SheetPhoto};
 use crate::state::AppState;
-use crate::usecase;
 
 /// Which form of the client sheet, and on which photo.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,13 +76,7 @@ pub async fn client_sheet(
     let d = state.store().design(&me.actor, id).await?;
     let client = state.store().client(&me.actor, d.client_id).await?;
     let settings = state.clinic_settings(&me.actor).await?;
-    let mut look = Look::typical(follicle_core::profile::Fitzpatrick::III, &settings);
-    if let Some(cid) = d.consultation_id {
-        let c = state.store().consultation(&me.actor, cid).await?;
-        if let (Some(profile), made_with) = usecase::stored_profile(&c, &settings) {
-            look = Look::for_client(&profile, &made_with);
-        }
-    }
+    let look = super::records::design_look(&state, &me, &d, &settings).await?;
     let front = match q.photo {
         Some(pid) => given_front(&state, &me, &d, pid).await?,
         None => newest_with_landmarks(&state, &me, &d, PhotoAngle::Front)

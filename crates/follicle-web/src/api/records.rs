@@ -233,13 +233,7 @@ pub async fn design_preview(
 ) -> ApiResult<Response> {
     let d = state.store().design(&me.actor, id).await?;
     let settings = state.clinic_settings(&me.actor).await?;
-    let mut look = Look::typical(follicle_core::profile::Fitzpatrick::III, &settings);
-    if let Some(cid) = d.consultation_id {
-        let c = state.store().consultation(&me.actor, cid).await?;
-        if let (Some(profile), made_with) = usecase::stored_profile(&c, &settings) {
-            look = Look::for_client(&profile, &made_with);
-        }
-    }
+    let look = design_look(&state, &me, &d, &settings).await?;
     let pattern = state.pattern(design_request(&d)?).await?;
     let args = PreviewArgs {
         view: q.view,
@@ -247,6 +241,23 @@ pub async fn design_preview(
         size: q.size,
     };
     Ok(png(compute::preview_png(pattern, look, &args).await?))
+}
+
+/// The look a stored design is drawn with: the client's skin and hair when the design was
+/// drawn for a consultation, a typical type III skin otherwise.
+pub(crate) async fn design_look(
+    state: &AppState,
+    me: &SignedIn,
+    d: &Design,
+    settings: &follicle_core::Settings,
+) -> ApiResult<Look> {
+    if let Some(cid) = d.consultation_id {
+        let c = state.store().consultation(&me.actor, cid).await?;
+        if let (Some(profile), made_with) = usecase::stored_profile(&c, settings) {
+            return Ok(Look::for_client(&profile, &made_with));
+        }
+    }
+    Ok(Look::typical(follicle_core::profile::Fitzpatrick::III, settings))
 }
 
 /// A PNG answer.
