@@ -3,8 +3,6 @@
 //! shading, the chart's ink and hair sampled where a pixel sees the scalp. The ellipsoid's
 //! ray intersection and camera stay for the photo overlay, which maps a photo onto the model.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use follicle_pattern::Head;
 use image::RgbImage;
 
@@ -13,7 +11,7 @@ use crate::error::RenderError;
 use crate::mesh::{FittedMesh, HeadMesh, cross, dot, sub};
 use crate::moment::Moment;
 use crate::scene::{ChartFrame, PolarOutline, Scene, View, shade_sampled};
-use crate::splat::par_bands;
+use crate::splat::{Stop, par_bands};
 
 /// Where a view ray meets the head, and the surface normal there.
 pub(crate) fn hit(head: &Head, origin: [f64; 3], dir: [f64; 3]) -> Option<([f64; 3], [f64; 3])> {
@@ -196,7 +194,7 @@ pub(crate) fn render_head(
     width: u32,
     height: u32,
     threads: usize,
-    stop: &AtomicBool,
+    stop: &dyn Stop,
 ) -> Result<RgbImage, RenderError> {
     let head = &scene.pattern.head;
     let mesh = HeadMesh::builtin()?;
@@ -229,7 +227,7 @@ pub(crate) fn render_head(
     // Ink on a chart raster as fine as the view's pixels.
     let frame = ChartFrame::with_scale(&scene.pattern.outline, cam.px_per_mm);
     let layers = scene.layers(moment, frame, threads, stop);
-    if stop.load(Ordering::Relaxed) {
+    if stop.asked() {
         return Err(RenderError::Stopped);
     }
     let skin = scene.skin.linear_or_typical(scene.settings);

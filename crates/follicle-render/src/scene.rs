@@ -10,9 +10,8 @@ use crate::moment::{Fading, Moment};
 use crate::optics::{InkTable, Optics};
 use crate::raster::Spans;
 use crate::settings::RenderSettings;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::splat::{Binned, InkBuffer, Kernel, NEVER, default_threads, par_bands, row_stride};
+use crate::splat::{Binned, InkBuffer, Kernel, NEVER, Stop, default_threads, par_bands, row_stride};
 
 /// Largest image side a request may ask for, pixels (memory: 8192² RGB is 200 MB).
 pub const MAX_SIDE_PX: u32 = 8192;
@@ -356,7 +355,7 @@ impl<'a> Scene<'a> {
         moment: &Moment,
         frame: ChartFrame,
         threads: usize,
-        stop: &AtomicBool,
+        stop: &dyn Stop,
     ) -> ChartLayers {
         let dots = self.chart_dots(moment, frame);
         let splat = |layer: &[(Kernel, Binned)]| {
@@ -510,7 +509,7 @@ impl<'a> Scene<'a> {
         moment: &Moment,
         width: u32,
         height: u32,
-        stop: &AtomicBool,
+        stop: &dyn Stop,
     ) -> Result<RgbImage, RenderError> {
         self.render_threads_until(view, moment, width, height, default_threads(), stop)
     }
@@ -538,7 +537,7 @@ impl<'a> Scene<'a> {
         width: u32,
         height: u32,
         threads: usize,
-        stop: &AtomicBool,
+        stop: &dyn Stop,
     ) -> Result<RgbImage, RenderError> {
         self.validate(moment)?;
         check_size(width, height)?;
@@ -546,7 +545,7 @@ impl<'a> Scene<'a> {
             View::Chart => self.render_chart(moment, width, height, threads, stop),
             _ => crate::head::render_head(self, view, moment, width, height, threads, stop)?,
         };
-        if stop.load(Ordering::Relaxed) {
+        if stop.asked() {
             return Err(RenderError::Stopped);
         }
         Ok(image)
@@ -560,7 +559,7 @@ impl<'a> Scene<'a> {
         width: u32,
         height: u32,
         threads: usize,
-        stop: &AtomicBool,
+        stop: &dyn Stop,
     ) -> RgbImage {
         let frame = ChartFrame::fit(&self.pattern.outline, width, height);
         let dots = self.chart_dots(moment, frame);

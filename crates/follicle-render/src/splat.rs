@@ -60,7 +60,7 @@ impl InkBuffer {
         height: usize,
         layer: &[(Kernel, Binned)],
         threads: usize,
-        stop: &AtomicBool,
+        stop: &dyn Stop,
         mut storage: Vec<f32>,
     ) -> InkBuffer {
         let stride = row_stride(width);
@@ -556,7 +556,7 @@ pub(crate) fn par_bands<T, S>(
     out: &mut [T],
     row_len: usize,
     threads: usize,
-    stop: &AtomicBool,
+    stop: &dyn Stop,
     scratch: impl Fn() -> S + Sync,
     draw: impl Fn(&mut S, usize, &mut [T]) + Sync,
 ) where
@@ -572,7 +572,7 @@ pub(crate) fn par_bands<T, S>(
         let mut s = scratch();
         // Take the next band (the lock is released before drawing it); a poisoned lock means
         // another thread panicked, and the scope re-raises that panic.
-        while !stop.load(Ordering::Relaxed)
+        while !stop.asked()
             && let Some((i, band)) = next.lock().ok().and_then(|mut it| it.next())
         {
             draw(&mut s, i * BAND_ROWS, band);
@@ -588,6 +588,20 @@ pub(crate) fn par_bands<T, S>(
         }
         work();
     });
+}
+
+/// Whether a render should stop: asked between bands of rows, so a render whose request is
+/// gone stops within one band. The web layer sets an [`AtomicBool`] when the request is
+/// dropped; a test can count the checks to stop part-way at a chosen band.
+pub trait Stop: Sync {
+    /// True once the render should begin no further band.
+    fn asked(&self) -> bool;
+}
+
+impl Stop for AtomicBool {
+    fn asked(&self) -> bool {
+        self.load(Ordering::Relaxed)
+    }
 }
 
 /// A stop flag nobody sets: for renders that run to the end.

@@ -62,13 +62,26 @@ fn the_chart_is_the_same_on_any_number_of_threads() {
 }
 
 /// A render asked to stop (its request is gone) stops between bands with `Stopped`; one that
-/// is never asked draws the same image as [`follicle_render::Scene::render_threads`].
+/// is never asked draws the same image as [`follicle_render::Scene::render_threads`]. The stop
+/// is counted, not timed: the render asks before each band, so a stop that answers "yes" from
+/// its n-th question on must end the render after at most n bands per thread, on any machine.
 #[test]
 fn a_render_stops_when_asked() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, Instant};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use follicle_render::RenderError;
+    use follicle_render::splat::Stop;
+
+    /// Says "stop" from the `after`-th question on, and counts the questions.
+    struct After {
+        after: usize,
+        asked: AtomicUsize,
+    }
+    impl Stop for After {
+        fn asked(&self) -> bool {
+            self.asked.fetch_add(1, Ordering::Relaxed) >= self.after
+        }
+    }
 
     let p = pattern(
         HairLoss::Norwood {
@@ -80,44 +93,48 @@ fn a_render_stops_when_asked() {
     let s = scene(&p, &settings, Fitzpatrick::III);
     let moment = Moment::Healed { session: 3 };
     for view in [View::Chart, View::Front] {
-        let go_on = AtomicBool::new(false);
-        let started = Instant::now();
-        let whole = s
-            .render_threads_until(view, &moment, 1024, 1024, 2, &go_on)
-            .unwrap();
-        let full = started.elapsed();
-        assert_eq!(
-            whole.as_raw(),
-            s.render_threads(view, &moment, 1024, 1024, 2).unwrap().as_raw(),
-            "{view:?}: the same image"
-        );
+        for threads in [1, 2] {
+            let never = After {
+                after: usize::MAX,
+                asked: AtomicUsize::new(0),
+            };
+            let whole = s
+                .render_threads_until(view, &moment, 1024, 1024, threads, &never)
+                .unwrap();
+            assert_eq!(
+                whole.as_raw(),
+                s.render_threads(view, &moment, 1024, 1024, threads)
+                    .unwrap()
+                    .as_raw(),
+                "{view:?}: the same image"
+            );
+            let questions = never.asked.load(Ordering::Relaxed);
+            assert!(questions > 8, "{view:?}: asked only {questions} times");
 
-        let stopped = AtomicBool::new(true);
-        let started = Instant::now();
-        let answer = s.render_threads_until(view, &moment, 1024, 1024, 2, &stopped);
-        assert!(
-            matches!(answer, Err(RenderError::Stopped)),
-            "{view:?}: {answer:?}"
-        );
-        assert!(started.elapsed() < full, "{view:?}: stopped before it began");
+            let stopped = AtomicBool::new(true);
+            let answer = s.render_threads_until(view, &moment, 1024, 1024, threads, &stopped);
+            assert!(
+                matches!(answer, Err(RenderError::Stopped)),
+                "{view:?}: {answer:?}"
+            );
 
-        // Asked part-way through, from another thread (as the web layer does when a request
-        // is dropped): it stops before the end.
-        let stop = AtomicBool::new(false);
-        let started = Instant::now();
-        let answer = std::thread::scope(|scope| {
-            scope.spawn(|| {
-                std::thread::sleep(full / 4);
-                stop.store(true, Ordering::Relaxed);
-            });
-            s.render_threads_until(view, &moment, 1024, 1024, 2, &stop)
-        });
-        assert!(
-            matches!(answer, Err(RenderError::Stopped)),
-            "{view:?}: asked after {:?} of {full:?}: {answer:?}",
-            full / 4
-        );
-        assert!(started.elapsed() < full + Duration::from_millis(50), "{view:?}");
+            // Asked part-way through: "yes" from the fourth question on. The render stops
+            // with `Stopped` and asks only about as many more times as it has threads.
+            let part_way = After {
+                after: 3,
+                asked: AtomicUsize::new(0),
+            };
+            let answer = s.render_threads_until(view, &moment, 1024, 1024, threads, &part_way);
+            assert!(
+                matches!(answer, Err(RenderError::Stopped)),
+                "{view:?} on {threads} threads: {answer:?}"
+            );
+            let asked = part_way.asked.load(Ordering::Relaxed);
+            assert!(
+                asked <= 3 + 2 * threads + 1 && asked < questions,
+                "{view:?} on {threads} threads: asked {asked} times (of {questions} in a whole render)"
+            );
+        }
     }
 }
 
