@@ -30,10 +30,11 @@ fn real_photo(file: &str) -> (image::RgbImage, Vec<Landmark>) {
     (decode_photo(&bytes).unwrap(), landmarks)
 }
 
-const REAL_PHOTOS: [&str; 4] = [
+const REAL_PHOTOS: [&str; 5] = [
     "654px-Aksel_Andersson.jpg",
     "E_W_Dahlgren.jpg",
     "O0.jpg",
+    "Filippo_Giunchedi.jpg",
     "biden.jpg",
 ];
 

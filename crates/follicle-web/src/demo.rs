@@ -73,7 +73,7 @@ const CLIENTS: [(&str, &str, bool); 8] = [
 ];
 
 /// Front photos of real heads for three of the clients (`assets/photos`, public domain or
-/// GPL-2+ as recorded in its ORIGIN.md), by client, with the landmarks placed on them by hand
+/// CC BY-SA 3.0 as recorded in its ORIGIN.md), by client, with the landmarks placed on them by hand
 /// (`assets/photos/warp-landmarks.json`), so the designer shows each design on a real head.
 const PHOTOS: [(&str, &str, &[u8]); 3] = [
     (
@@ -83,8 +83,8 @@ const PHOTOS: [(&str, &str, &[u8]); 3] = [
     ),
     (
         "norwood-3-hairline",
-        "O0.jpg",
-        include_bytes!("../../../assets/photos/O0.jpg"),
+        "Filippo_Giunchedi.jpg",
+        include_bytes!("../../../assets/photos/Filippo_Giunchedi.jpg"),
     ),
     (
         "blood-thinners",
