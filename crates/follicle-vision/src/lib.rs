@@ -261,6 +261,7 @@ impl FaceLandmarker {
         ))
     }
 
+    #[inline(never)] // a stage of its own in scripts/callgrind-vision
     fn detect(&self, photo: &RgbImage) -> Result<Vec<detect::Face>, VisionError> {
         let (input, letterbox) = sample::letterbox(photo, detect::INPUT_PX);
         let outputs = self
@@ -284,6 +285,7 @@ impl FaceLandmarker {
         self.mesh_on(cutout.sample(roi, mesh::INPUT_PX), roi)
     }
 
+    #[inline(never)] // a stage of its own in scripts/callgrind-vision
     fn mesh_on(&self, input: Tensor, roi: &sample::Roi) -> Result<mesh::MeshPoints, VisionError> {
         let outputs = self
             .mesh
