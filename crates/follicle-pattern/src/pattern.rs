@@ -450,13 +450,19 @@ impl PatternCache {
                     (p.tiling.seeds[pk] == tiling.seeds[k] && map.same_over(&p.map, rect)).then_some(pk)
                 })
                 .collect();
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+            // Exactly equal, bit for bit (no allocation: this runs for every site of every halo).
+            let same_bits = |a: &[f32], b: &[f32]| {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            };
             let reuse = |s: usize, t: usize, params: &[f32; 8], input: &[[f32; 3]]| {
                 let p = previous.as_ref()?;
                 let o = p.tiles[s][reusable[t]?].as_ref()?;
-                let same = bits(&o.params) == bits(params)
+                let same = same_bits(o.params.as_slice(), params.as_slice())
                     && o.input.len() == input.len()
-                    && o.input.iter().zip(input).all(|(a, b)| bits(a) == bits(b));
+                    && o.input
+                        .iter()
+                        .zip(input)
+                        .all(|(a, b)| same_bits(a.as_slice(), b.as_slice()));
                 same.then(|| o.clone())
             };
             let cumulative = units::cumulative(settings.fu_probabilities());
