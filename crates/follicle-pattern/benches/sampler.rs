@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use fast_poisson::Poisson2D;
 use follicle_pattern::{
-    HairLoss, NorwoodStage, PatchRequest, PatternCache, PatternRequest, PatternSettings, ZonesSpec,
-    generate_patch_on, point_metrics,
+    HairLoss, HairlineShape, NorwoodStage, PatchRequest, PatternCache, PatternRequest, PatternSettings,
+    ZonesSpec, generate, generate_patch_on, point_metrics,
 };
 
 const COUNTS: [usize; 3] = [10_000, 100_000, 1_000_000];
@@ -61,6 +61,56 @@ fn norwood_7() -> PatternRequest {
     }
 }
 
+/// A hairline drag as the designer sends it: the Norwood VII design's hairline as control
+/// points (its anchors to 0.01 mm, as the page rounds them), the mid-frontal point moved back
+/// by `step_mm` a move, `moves` moves.
+fn hairline_drag(moves: usize, step_mm: f64) -> Vec<PatternRequest> {
+    let base = norwood_7();
+    let Ok(drawn) = generate(&base) else {
+        return Vec::new();
+    };
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    let anchors: Vec<[f64; 2]> = drawn
+        .hairline
+        .anchors
+        .iter()
+        .map(|a| [round(a[0]), round(a[1])])
+        .collect();
+    let mid = anchors.len() / 2;
+    (0..=moves)
+        .map(|k| {
+            let mut points = anchors.clone();
+            points[mid][1] = round(points[mid][1] - k as f64 * step_mm);
+            let mut req = base.clone();
+            req.hairline.shape = HairlineShape::ControlPoints { points };
+            req
+        })
+        .collect()
+}
+
+/// Runs the drag through a warm cache on `threads` threads: the median time of an edit, and
+/// the tiles re-sampled and in all (medians over the edits).
+fn drag_on(threads: usize, edits: &[PatternRequest]) -> (f64, usize, usize) {
+    let mut cache = PatternCache::with_threads(threads);
+    let Some(first) = edits.first() else {
+        return (0.0, 0, 0);
+    };
+    let _ = cache.generate(first);
+    let mut times = Vec::new();
+    let mut resampled = Vec::new();
+    let mut tiles = 0;
+    for req in &edits[1..] {
+        let t = Instant::now();
+        black_box(cache.generate(req).map(|p| p.dots.len()).unwrap_or(0));
+        times.push(t.elapsed().as_secs_f64());
+        resampled.push(cache.stats().resampled);
+        tiles = cache.stats().tiles;
+    }
+    times.sort_by(f64::total_cmp);
+    resampled.sort();
+    (times[times.len() / 2], resampled[resampled.len() / 2], tiles)
+}
+
 fn patch_on(points: usize, threads: usize) -> usize {
     generate_patch_on(&graded_patch(points, 1), &PatternSettings::default(), threads)
         .map(|p| p.dots.len())
@@ -83,6 +133,21 @@ fn follicle_variable_density(bencher: divan::Bencher<'_, '_>, points: usize) {
 #[divan::bench(args = COUNTS, sample_count = 1, sample_size = 1)]
 fn fast_poisson_uniform(bencher: divan::Bencher<'_, '_>, points: usize) {
     bencher.bench(|| fast_poisson_points(black_box(points), 1));
+}
+
+/// One edit of a hairline drag (the mid-frontal point moved 0.4 mm) through a warm cache.
+#[divan::bench(args = [1, 2], sample_count = 10)]
+fn norwood_7_hairline_drag_edit(bencher: divan::Bencher<'_, '_>, threads: usize) {
+    let edits = hairline_drag(1, 0.4);
+    let mut cache = PatternCache::with_threads(threads);
+    let mut flip = false;
+    bencher.bench_local(|| {
+        flip = !flip;
+        cache
+            .generate(&edits[usize::from(flip)])
+            .map(|p| p.dots.len())
+            .unwrap_or(0)
+    });
 }
 
 #[divan::bench(args = [1, 2], sample_count = 10)]
@@ -133,6 +198,12 @@ fn summary() {
     });
     let st = cache.stats();
     println!("norwood7_edit {n} {s:.6} {} {}", st.resampled, st.tiles);
+    // A hairline drag: the mid-frontal point moved back 0.4 mm a move, 20 moves.
+    let edits = hairline_drag(20, 0.4);
+    for threads in [1, 2] {
+        let (s, resampled, tiles) = drag_on(threads, &edits);
+        println!("norwood7_drag{threads} {s:.6} {resampled} {tiles}");
+    }
     let patch = generate_patch_on(
         &PatchRequest {
             width_mm: 100.0,
@@ -159,6 +230,26 @@ fn summary() {
 }
 
 fn main() {
+    // FOLLICLE_BENCH_DRAG=<n>: n edits of a hairline drag through a warm cache on one thread
+    // (for callgrind), with the tiles each re-sampled.
+    if let Some(n) = std::env::var("FOLLICLE_BENCH_DRAG")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let edits = hairline_drag(n, 0.4);
+        let mut cache = PatternCache::with_threads(1);
+        for req in &edits {
+            let t = Instant::now();
+            black_box(cache.generate(req).map(|p| p.dots.len()).unwrap_or(0));
+            eprintln!(
+                "{:.2} ms, resampled {} of {}",
+                t.elapsed().as_secs_f64() * 1e3,
+                cache.stats().resampled,
+                cache.stats().tiles
+            );
+        }
+        return;
+    }
     if let Some(n) = std::env::var("FOLLICLE_BENCH_PROFILE")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())

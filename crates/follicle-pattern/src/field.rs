@@ -43,8 +43,16 @@ pub(crate) struct ZoneMap {
     pub radius: Vec<f32>,
 }
 
-/// Calls `f` for every cell whose centre lies inside `poly` (even-odd scanline fill).
-fn fill(poly: &[[f64; 2]], x0: f64, y0: f64, nx: usize, ny: usize, mut f: impl FnMut(usize)) {
+/// Centre of lattice cell `g` (column or row on the chart's global 0.5 mm lattice), mm: the same
+/// number whatever raster the cell is part of, so two rasters of one head agree cell by cell.
+#[inline(always)]
+fn lattice_centre(g: i64) -> f64 {
+    (g as f64 + 0.5) * RASTER_MM
+}
+
+/// Calls `f` for every cell whose centre lies inside `poly` (even-odd scanline fill). The
+/// raster's first cell is lattice cell `(ox, oy)`.
+fn fill(poly: &[[f64; 2]], ox: i64, oy: i64, nx: usize, ny: usize, mut f: impl FnMut(usize)) {
     let n = poly.len();
     if n < 3 {
         return;
@@ -54,11 +62,12 @@ fn fill(poly: &[[f64; 2]], x0: f64, y0: f64, nx: usize, ny: usize, mut f: impl F
         ymin = ymin.min(p[1]);
         ymax = ymax.max(p[1]);
     }
-    let j0 = (((ymin - y0) / RASTER_MM - 0.5).ceil().max(0.0)) as usize;
-    let j1 = (((ymax - y0) / RASTER_MM - 0.5).floor().min(ny as f64 - 1.0)).max(-1.0) as isize;
+    // First and last rows and columns in lattice cells, then in the raster's.
+    let j0 = (((ymin / RASTER_MM - 0.5).ceil() - oy as f64).max(0.0)) as usize;
+    let j1 = (((ymax / RASTER_MM - 0.5).floor() - oy as f64).min(ny as f64 - 1.0)).max(-1.0) as isize;
     let mut xs: Vec<f64> = Vec::with_capacity(16);
     for j in j0 as isize..=j1 {
-        let y = y0 + (j as f64 + 0.5) * RASTER_MM;
+        let y = lattice_centre(oy + j as i64);
         xs.clear();
         for i in 0..n {
             let (a, b) = (poly[i], poly[(i + 1) % n]);
@@ -68,8 +77,8 @@ fn fill(poly: &[[f64; 2]], x0: f64, y0: f64, nx: usize, ny: usize, mut f: impl F
         }
         xs.sort_by(f64::total_cmp);
         for pair in xs.chunks_exact(2) {
-            let i0 = (((pair[0] - x0) / RASTER_MM - 0.5).ceil().max(0.0)) as usize;
-            let i1 = ((pair[1] - x0) / RASTER_MM - 0.5).floor();
+            let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
+            let i1 = (pair[1] / RASTER_MM - 0.5).floor() - ox as f64;
             if i1 < 0.0 {
                 continue;
             }
@@ -94,11 +103,13 @@ impl ZoneMap {
         feather_outline: bool,
     ) -> ZoneMap {
         let [x0, y0, x1, y1] = extent;
+        // The raster's first cell on the chart's lattice (the extent is snapped to it).
+        let (ox, oy) = ((x0 / RASTER_MM).round() as i64, (y0 / RASTER_MM).round() as i64);
         let nx = ((x1 - x0) / RASTER_MM).ceil().max(1.0) as usize;
         let ny = ((y1 - y0) / RASTER_MM).ceil().max(1.0) as usize;
         let total = nx * ny;
         let mut scalp = vec![false; total];
-        fill(outline, x0, y0, nx, ny, |i| scalp[i] = true);
+        fill(outline, ox, oy, nx, ny, |i| scalp[i] = true);
         let mut zone = vec![0u8; total];
         let mut order: Vec<&ZoneSpec> = zones.iter().collect();
         order.sort_by_key(|z| priority(z.kind));
@@ -107,7 +118,7 @@ impl ZoneMap {
             // The hairline band reaches ahead of the scalp's edge (isolated dots); scars
             // are drawn where the clinician put them. Everything else stays on the scalp.
             let anywhere = matches!(z.kind, ZoneKind::Hairline | ZoneKind::Scar);
-            fill(&z.polygon, x0, y0, nx, ny, |i| {
+            fill(&z.polygon, ox, oy, nx, ny, |i| {
                 if anywhere || scalp[i] {
                     zone[i] = c
                 }
@@ -115,7 +126,7 @@ impl ZoneMap {
         }
         let mut excluded = vec![false; total];
         for e in exclusions {
-            fill(e, x0, y0, nx, ny, |i| {
+            fill(e, ox, oy, nx, ny, |i| {
                 excluded[i] = true;
                 zone[i] = 0;
             });
@@ -130,8 +141,8 @@ impl ZoneMap {
         for i in 0..total {
             let lower_edge = feather_outline && !scalp[i] && {
                 let centre = [
-                    x0 + ((i % nx) as f64 + 0.5) * RASTER_MM,
-                    y0 + ((i / nx) as f64 + 0.5) * RASTER_MM,
+                    lattice_centre(ox + (i % nx) as i64),
+                    lattice_centre(oy + (i / nx) as i64),
                 ];
                 hairline.depth_behind_mm(centre).is_none()
             };
@@ -154,10 +165,7 @@ impl ZoneMap {
                 let Some(kind) = kind_of(zone[k]) else { continue };
                 let base = densities.get(kind) as f32;
                 let mut d = base;
-                let centre = [
-                    x0 + (i as f64 + 0.5) * RASTER_MM,
-                    y0 + (j as f64 + 0.5) * RASTER_MM,
-                ];
+                let centre = [lattice_centre(ox + i as i64), lattice_centre(oy + j as i64)];
                 let mut m = mean_size as f32;
                 match kind {
                     ZoneKind::Hairline => {

@@ -111,6 +111,23 @@ pub struct HairlineSpec {
     pub seed: Option<u64>,
 }
 
+/// A line drawn by the rules: its anchors (ψ degrees, r mm) from one sideburn to the other,
+/// and its landmarks.
+struct RulesAnchors {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    mid_frontal: SurfacePoint,
+    frontotemporal: [SurfacePoint; 2],
+    temporal_peaks: [SurfacePoint; 2],
+}
+
+impl RulesAnchors {
+    /// Mean anchor radius, mm: the waves' arc-length scale.
+    fn mean_radius_mm(&self) -> f64 {
+        self.ys.iter().sum::<f64>() / self.ys.len() as f64
+    }
+}
+
 /// Polar samples of a line around the vertex.
 const STEP_DEG: f64 = 0.5;
 
@@ -205,125 +222,166 @@ impl Hairline {
             HairlineStyle::Broken => settings.broken.clone(),
             HairlineStyle::Sharp => settings.sharp.clone(),
         };
-        let c = head.c_mm;
-        let (sideburn_deg, sideburn_z) = head.sideburn();
-        let sideburn = head.point_at_azimuth(sideburn_deg, sideburn_z);
-        let (sb_psi, _) = polar(head.chart_from_surface(sideburn));
-        let mid_frontal;
-        let frontotemporal;
-        let temporal_peaks;
-        // Anchors (ψ, r) on the right half, ψ increasing to 90°, then mirrored.
-        let anchors: Vec<(f64, f64)> = match &spec.shape {
+        let anchors = match &spec.shape {
             HairlineShape::Rules {
                 position,
                 mature,
                 mid_frontal_height_mm,
                 frontotemporal_height_mm,
-            } => {
-                let female = head.sex == Sex::Female;
-                let mut mfp_h = match mid_frontal_height_mm {
-                    Some(h) => check_range(
-                        "hairline.shape.mid_frontal_height_mm",
-                        *h,
-                        50.0,
-                        130.0,
-                        "50–130 mm",
-                    )?,
-                    // A woman's forehead height, moved by the preset as a man's would be.
-                    None if female => {
-                        settings.female_mid_frontal_height_mm + position.mid_frontal_height_mm(settings)
-                            - HairlinePosition::Typical.mid_frontal_height_mm(settings)
-                    }
-                    None => position.mid_frontal_height_mm(settings),
-                };
-                let mut ft_h = match frontotemporal_height_mm {
-                    Some(h) => check_range(
-                        "hairline.shape.frontotemporal_height_mm",
-                        *h,
-                        40.0,
-                        130.0,
-                        "40–130 mm",
-                    )?,
-                    None => mfp_h,
-                };
-                let recession = if female {
-                    settings.temple_recession_female_mm
-                } else if *mature {
-                    settings.temple_recession_mature_mm
-                } else {
-                    settings.temple_recession_juvenile_mm
-                };
-                // The maturity raise is a men's rule (DOMAIN §9: it does not apply to women).
-                if *mature && !female {
-                    mfp_h += settings.mature_raise_mm;
-                    ft_h += settings.mature_raise_mm;
-                }
-                let lm = head.landmarks(settings.whorl_behind_ears_mm);
-                let mfp = head.walk_up(lm.glabella.surface_mm, mfp_h);
-                // Garg's 8-8-8: the frontotemporal point lies `frontotemporal_from_mid_frontal_mm`
-                // from the mid-frontal point and the frontotemporal height above the lateral
-                // canthus, both along the skin.
-                // On a small or high-raised head the two distances can only meet above the ear:
-                // the point then stays `frontotemporal_sideburn_gap_deg` in front of the sideburn,
-                // as near both distances as the head allows.
-                let ft = head.point_at_distances(
-                    mfp,
-                    settings.frontotemporal_from_mid_frontal_mm,
-                    lm.lateral_canthus_right.surface_mm,
-                    ft_h,
-                    sideburn_deg + settings.frontotemporal_sideburn_gap_deg,
-                );
-                // The temporal peak sits below the frontotemporal point, halfway back to the sideburn.
-                let (_, ft_phi) = head.angles_from_surface(ft);
-                let tp_phi = 0.5 * (sideburn_deg + ft_phi.to_degrees());
-                let tp = head.point_at_azimuth(tp_phi, settings.temporal_peak_height_share * c);
-                let ft_l = [-ft[0], ft[1], ft[2]];
-                let tp_l = [-tp[0], tp[1], tp[2]];
-                mid_frontal = Some(head.point_from_surface(mfp));
-                frontotemporal = Some([head.point_from_surface(ft), head.point_from_surface(ft_l)]);
-                temporal_peaks = Some([head.point_from_surface(tp), head.point_from_surface(tp_l)]);
-                let (ft_psi, ft_r) = polar(head.chart_from_surface(ft));
-                let (tp_psi, tp_r) = polar(head.chart_from_surface(tp));
-                let (_, mfp_r) = polar(head.chart_from_surface(mfp));
-                let (_, sb_r) = polar(head.chart_from_surface(sideburn));
-                if !(sb_psi < tp_psi && tp_psi < ft_psi && ft_psi < 90.0) {
-                    return Err(PatternError::Inconsistent {
-                        field: "hairline.shape".into(),
-                        problem:
-                            "the rules put the frontotemporal point behind the temporal peak on this head; \
-                                  use control points or a lower frontotemporal height"
-                                .into(),
-                    });
-                }
-                // The temple angle recedes between the corner and the peak.
-                let at = settings.recession_position_share;
-                let rec_psi = tp_psi + at * (ft_psi - tp_psi);
-                let rec_r = tp_r + at * (ft_r - tp_r) - recession;
-                let mid_r = 0.5 * (ft_r + mfp_r) + settings.forehead_rounding_share * (mfp_r - ft_r).abs();
-                vec![
-                    (sb_psi, sb_r),
-                    (tp_psi, tp_r),
-                    (rec_psi, rec_r),
-                    (ft_psi, ft_r),
-                    (0.5 * (ft_psi + 90.0), mid_r),
-                    (90.0, mfp_r),
-                ]
-            }
+            } => Self::rules_anchors(
+                head,
+                *position,
+                *mature,
+                *mid_frontal_height_mm,
+                *frontotemporal_height_mm,
+                settings,
+            )?,
             HairlineShape::ControlPoints { points } => {
-                return Self::from_control_points(head, points, spec.style, style_settings, seed);
+                // The waves run along the azimuth at the radius of the head's typical line
+                // (the rules line's mean anchor radius), not at the drawn line's own mean: so a
+                // drag of one point changes the line near that point only, instead of shifting
+                // the waves all along it. A head the rules cannot draw a line on keeps the
+                // drawn points' mean.
+                let wave_radius =
+                    Self::rules_anchors(head, HairlinePosition::Typical, false, None, None, settings)
+                        .ok()
+                        .map(|a| a.mean_radius_mm());
+                return Self::from_control_points(
+                    head,
+                    points,
+                    spec.style,
+                    style_settings,
+                    seed,
+                    wave_radius,
+                );
             }
         };
+        let RulesAnchors {
+            xs,
+            ys,
+            mid_frontal,
+            frontotemporal,
+            temporal_peaks,
+        } = anchors;
+        let wave_radius = ys.iter().sum::<f64>() / ys.len() as f64;
+        let mut line =
+            Self::from_polar_anchors(head, &xs, &ys, spec.style, style_settings, seed, wave_radius);
+        line.mid_frontal = Some(mid_frontal);
+        line.frontotemporal = Some(frontotemporal);
+        line.temporal_peaks = Some(temporal_peaks);
+        Ok(line)
+    }
+
+    /// The anchors of a line drawn by the clinical rules, both sides, with its landmarks.
+    fn rules_anchors(
+        head: &Head,
+        position: HairlinePosition,
+        mature: bool,
+        mid_frontal_height_mm: Option<f64>,
+        frontotemporal_height_mm: Option<f64>,
+        settings: &PatternSettings,
+    ) -> Result<RulesAnchors, PatternError> {
+        let c = head.c_mm;
+        let (sideburn_deg, sideburn_z) = head.sideburn();
+        let sideburn = head.point_at_azimuth(sideburn_deg, sideburn_z);
+        let (sb_psi, _) = polar(head.chart_from_surface(sideburn));
+        let female = head.sex == Sex::Female;
+        let mut mfp_h = match mid_frontal_height_mm {
+            Some(h) => check_range(
+                "hairline.shape.mid_frontal_height_mm",
+                h,
+                50.0,
+                130.0,
+                "50–130 mm",
+            )?,
+            // A woman's forehead height, moved by the preset as a man's would be.
+            None if female => {
+                settings.female_mid_frontal_height_mm + position.mid_frontal_height_mm(settings)
+                    - HairlinePosition::Typical.mid_frontal_height_mm(settings)
+            }
+            None => position.mid_frontal_height_mm(settings),
+        };
+        let mut ft_h = match frontotemporal_height_mm {
+            Some(h) => check_range(
+                "hairline.shape.frontotemporal_height_mm",
+                h,
+                40.0,
+                130.0,
+                "40–130 mm",
+            )?,
+            None => mfp_h,
+        };
+        let recession = if female {
+            settings.temple_recession_female_mm
+        } else if mature {
+            settings.temple_recession_mature_mm
+        } else {
+            settings.temple_recession_juvenile_mm
+        };
+        // The maturity raise is a men's rule (DOMAIN §9: it does not apply to women).
+        if mature && !female {
+            mfp_h += settings.mature_raise_mm;
+            ft_h += settings.mature_raise_mm;
+        }
+        let lm = head.landmarks(settings.whorl_behind_ears_mm);
+        let mfp = head.walk_up(lm.glabella.surface_mm, mfp_h);
+        // Garg's 8-8-8: the frontotemporal point lies `frontotemporal_from_mid_frontal_mm`
+        // from the mid-frontal point and the frontotemporal height above the lateral
+        // canthus, both along the skin.
+        // On a small or high-raised head the two distances can only meet above the ear:
+        // the point then stays `frontotemporal_sideburn_gap_deg` in front of the sideburn,
+        // as near both distances as the head allows.
+        let ft = head.point_at_distances(
+            mfp,
+            settings.frontotemporal_from_mid_frontal_mm,
+            lm.lateral_canthus_right.surface_mm,
+            ft_h,
+            sideburn_deg + settings.frontotemporal_sideburn_gap_deg,
+        );
+        // The temporal peak sits below the frontotemporal point, halfway back to the sideburn.
+        let (_, ft_phi) = head.angles_from_surface(ft);
+        let tp_phi = 0.5 * (sideburn_deg + ft_phi.to_degrees());
+        let tp = head.point_at_azimuth(tp_phi, settings.temporal_peak_height_share * c);
+        let ft_l = [-ft[0], ft[1], ft[2]];
+        let tp_l = [-tp[0], tp[1], tp[2]];
+        let (ft_psi, ft_r) = polar(head.chart_from_surface(ft));
+        let (tp_psi, tp_r) = polar(head.chart_from_surface(tp));
+        let (_, mfp_r) = polar(head.chart_from_surface(mfp));
+        let (_, sb_r) = polar(head.chart_from_surface(sideburn));
+        if !(sb_psi < tp_psi && tp_psi < ft_psi && ft_psi < 90.0) {
+            return Err(PatternError::Inconsistent {
+                field: "hairline.shape".into(),
+                problem: "the rules put the frontotemporal point behind the temporal peak on this head; \
+                          use control points or a lower frontotemporal height"
+                    .into(),
+            });
+        }
+        // The temple angle recedes between the corner and the peak.
+        let at = settings.recession_position_share;
+        let rec_psi = tp_psi + at * (ft_psi - tp_psi);
+        let rec_r = tp_r + at * (ft_r - tp_r) - recession;
+        let mid_r = 0.5 * (ft_r + mfp_r) + settings.forehead_rounding_share * (mfp_r - ft_r).abs();
+        let anchors = [
+            (sb_psi, sb_r),
+            (tp_psi, tp_r),
+            (rec_psi, rec_r),
+            (ft_psi, ft_r),
+            (0.5 * (ft_psi + 90.0), mid_r),
+            (90.0, mfp_r),
+        ];
         let mut xs: Vec<f64> = anchors.iter().map(|a| a.0).collect();
         let mut ys: Vec<f64> = anchors.iter().map(|a| a.1).collect();
         for a in anchors.iter().rev().skip(1) {
             xs.push(180.0 - a.0);
             ys.push(a.1);
         }
-        let mut line = Self::from_polar_anchors(head, &xs, &ys, spec.style, style_settings, seed);
-        line.mid_frontal = mid_frontal;
-        line.frontotemporal = frontotemporal;
-        line.temporal_peaks = temporal_peaks;
-        Ok(line)
+        Ok(RulesAnchors {
+            xs,
+            ys,
+            mid_frontal: head.point_from_surface(mfp),
+            frontotemporal: [head.point_from_surface(ft), head.point_from_surface(ft_l)],
+            temporal_peaks: [head.point_from_surface(tp), head.point_from_surface(tp_l)],
+        })
     }
 
     fn from_control_points(
@@ -332,6 +390,7 @@ impl Hairline {
         style: HairlineStyle,
         style_settings: HairlineStyleSettings,
         seed: u64,
+        wave_radius_mm: Option<f64>,
     ) -> Result<Hairline, PatternError> {
         if points.len() < 3 || points.len() > 200 {
             return Err(PatternError::shape(
@@ -390,6 +449,7 @@ impl Hairline {
         }
         let xs: Vec<f64> = polar_pts.iter().map(|p| p.0).collect();
         let ys: Vec<f64> = polar_pts.iter().map(|p| p.1).collect();
+        let wave_radius = wave_radius_mm.unwrap_or_else(|| ys.iter().sum::<f64>() / ys.len() as f64);
         Ok(Self::from_polar_anchors(
             head,
             &xs,
@@ -397,6 +457,7 @@ impl Hairline {
             style,
             style_settings,
             seed,
+            wave_radius,
         ))
     }
 
@@ -407,6 +468,7 @@ impl Hairline {
         style: HairlineStyle,
         style_settings: HairlineStyleSettings,
         seed: u64,
+        wave_radius_mm: f64,
     ) -> Hairline {
         let (psi0, psi1) = (xs[0], xs[xs.len() - 1]);
         let n = (((psi1 - psi0) / STEP_DEG).floor() as usize).max(1) + 1;
@@ -423,13 +485,12 @@ impl Hairline {
                 phase,
             );
         }
-        let mean_r = ys.iter().sum::<f64>() / ys.len() as f64;
         let mut radius_mm = Vec::with_capacity(n);
         let mut radial_scale = Vec::with_capacity(n);
         let mut points = Vec::with_capacity(n);
         for i in 0..n {
             let psi = (psi0 + i as f64 * STEP_DEG).min(psi1);
-            let s = psi.to_radians() * mean_r;
+            let s = psi.to_radians() * wave_radius_mm;
             let fade = ((psi - psi0).min(psi1 - psi) / 15.0).clamp(0.0, 1.0);
             let wave: f64 = waves
                 .iter()

@@ -24,6 +24,11 @@ use crate::{polygon, zones::ZoneSpec};
 /// while bounding memory and time (about 1 s at the sampler's speed).
 pub const MAX_DOTS: u64 = 1_000_000;
 
+/// A zone whose bounding box is at most this wide and high (mm) is seeded at its centre (see
+/// [`layout`]): about the sampler's seed lattice spacing at the sparsest first session, so a
+/// zone that could fall between the lattice's seeds still gets one.
+const SMALL_ZONE_MM: f64 = 12.0;
+
 /// Radius correction per unit of "previous / current fraction" for incremental sessions
 /// (see [`generate`]); measured.
 const FILL_CORRECTION: f64 = 0.16;
@@ -185,7 +190,23 @@ pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
     let (scar_specs, mut seed_points) = zones::scar_zones(&request.scars, &head, &outline, request.seed)?;
     zone_specs.extend(scar_specs);
     let exclusions = zones::exclusion_polygons(&request.exclusions, limit)?;
+    // A zone small enough to fall between the sampler's seed lattice gets a seed at its
+    // centre. A larger zone is seeded by the lattice: a centre seed would add nothing and tie
+    // the dots around its centre to the zone's whole outline (a drag of the hairline would
+    // move the centre of every zone drawn from it and re-sample the tiles there).
     for z in &zone_specs {
+        let (lo, hi) = z
+            .polygon
+            .iter()
+            .fold(([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]), |(lo, hi), p| {
+                (
+                    [lo[0].min(p[0]), lo[1].min(p[1])],
+                    [hi[0].max(p[0]), hi[1].max(p[1])],
+                )
+            });
+        if (hi[0] - lo[0]).max(hi[1] - lo[1]) > SMALL_ZONE_MM {
+            continue;
+        }
         let n = z.polygon.len() as f64;
         seed_points.push([
             z.polygon.iter().map(|p| p[0]).sum::<f64>() / n,
@@ -409,7 +430,11 @@ impl PatternCache {
             let max_scale = scales.iter().cloned().fold(0.0f32, f32::max);
             let field = MapField::new(&map);
             let seeds_f32: Vec<[f32; 2]> = seed_points.iter().map(|p| [p[0] as f32, p[1] as f32]).collect();
-            let tiling = Tiling::new(&field, map.bounds(), r_hi * max_scale, &seeds_f32)?;
+            let mut tiling = Tiling::new(&field, map.bounds(), r_hi * max_scale, &seeds_f32)?;
+            // Candidates are refused outside the raster by its radius (0 there), so the tiles
+            // need not be cut to the raster's bounds; uncut, a tile's sampling does not depend on
+            // where the design's extent ends (a hairline drag moves it).
+            tiling.bounds = tiling.covered();
             let key = cache_key(request);
             let previous =
                 previous.filter(|p| p.key == key && p.tiling.side == tiling.side && p.scales == scales);
@@ -425,13 +450,19 @@ impl PatternCache {
                     (p.tiling.seeds[pk] == tiling.seeds[k] && map.same_over(&p.map, rect)).then_some(pk)
                 })
                 .collect();
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+            // Exactly equal, bit for bit (no allocation: this runs for every site of every halo).
+            let same_bits = |a: &[f32], b: &[f32]| {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            };
             let reuse = |s: usize, t: usize, params: &[f32; 8], input: &[[f32; 3]]| {
                 let p = previous.as_ref()?;
                 let o = p.tiles[s][reusable[t]?].as_ref()?;
-                let same = bits(&o.params) == bits(params)
+                let same = same_bits(o.params.as_slice(), params.as_slice())
                     && o.input.len() == input.len()
-                    && o.input.iter().zip(input).all(|(a, b)| bits(a) == bits(b));
+                    && o.input
+                        .iter()
+                        .zip(input)
+                        .all(|(a, b)| same_bits(a.as_slice(), b.as_slice()));
                 same.then(|| o.clone())
             };
             let cumulative = units::cumulative(settings.fu_probabilities());

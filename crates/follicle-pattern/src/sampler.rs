@@ -276,6 +276,16 @@ impl Tiling {
         Ok(t)
     }
 
+    /// The rectangle all the tiles cover.
+    pub fn covered(&self) -> Bounds {
+        Bounds {
+            x0: self.i0 as f32 * self.side,
+            y0: self.j0 as f32 * self.side,
+            x1: (self.i0 + self.ni as i32) as f32 * self.side,
+            y1: (self.j0 + self.nj as i32) as f32 * self.side,
+        }
+    }
+
     /// Column and row of tile `k`.
     pub fn coords(&self, k: usize) -> (i32, i32) {
         (self.i0 + (k % self.ni) as i32, self.j0 + (k / self.ni) as i32)
