@@ -23,10 +23,7 @@
 // hairline drag on the photo (each one the browser coalesced into a pointermove counts, by its
 // own time stamp), from the event to the animation frame that first shows the photo drawn with
 // a design that includes it (an event superseded by a newer one before it was drawn counts
-// until the frame that shows the newer one). `timings` breaks each drawn update down. `sent`
-// (each drag edit's sequence number and the time stamp of its earliest event) and `frames` (each
-// animation frame that drew the photo: when, and the newest edit it shows) let the test time
-// every move it dispatched, whether or not the browser handed it to the page as an event.
+// until the frame that shows the newer one). `timings` breaks each drawn update down.
 "use strict";
 
 (() => {
@@ -112,7 +109,7 @@
       drag: null, // { kind: "anchor" | "landmark", index }
       pending: [], // photo pointer events not yet shown: { seq, at }
     };
-    const api = (window.folliclePhotoView = { latencies: [], timings: [], sent: [], frames: [], redraws: 0, overlays: 0, saves: 0, view });
+    const api = (window.folliclePhotoView = { latencies: [], timings: [], redraws: 0, overlays: 0, saves: 0, view });
     let scale = 1, base = null; // canvas px per photo px; the photo's pixels at canvas size
 
     for (const p of photos) {
@@ -423,7 +420,6 @@
         const t1 = performance.now();
         // The canvas drawn in this frame's callbacks is painted with this frame.
         while (view.pending.length && view.pending[0].seq <= drawnSeq) api.latencies.push(t1 - view.pending.shift().at);
-        api.frames.push({ at: t1, seq: drawnSeq });
         if (api.timings.length && api.timings[api.timings.length - 1].photoMs === null) api.timings[api.timings.length - 1].photoMs = t1 - t0;
       });
     }
@@ -504,7 +500,6 @@
       const stamps = events.length ? events.map((e) => e.timeStamp) : [ev.timeStamp];
       const seq = designer.dragAnchorTo([Math.round(mm[0] * 100) / 100, Math.round(mm[1] * 100) / 100], Math.min(...stamps));
       for (const at of stamps) view.pending.push({ seq, at });
-      api.sent.push({ seq, at: Math.min(...stamps) });
     });
     const endDrag = () => {
       if (!view.drag) return;
