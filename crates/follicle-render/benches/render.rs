@@ -48,6 +48,17 @@ fn cpu_field(cpu: Vec<Option<Duration>>) -> String {
         })
 }
 
+/// One splat measure's line: `NAME=n seconds=… dots_per_second=…` from the runs' median.
+fn print_splat_rate(name: &str, n: usize, times: Vec<Duration>, cpu: Vec<Option<Duration>>) {
+    let t = median(times);
+    println!(
+        "{name}={n} seconds={:.6} dots_per_second={:.0}{}",
+        t.as_secs_f64(),
+        n as f64 / t.as_secs_f64(),
+        cpu_field(cpu)
+    );
+}
+
 /// Deterministic dots over a `side`² image: (x, y, mass) with σ = 0.8 px.
 fn random_dots(n: usize, side: f32) -> Vec<[f32; 3]> {
     let mut z = 0x1234_5678_u64;
@@ -91,13 +102,7 @@ fn main() {
         std::hint::black_box(&buf);
     }
     if !photo_only {
-        let t = median(times);
-        println!(
-            "splat_dots={n} seconds={:.6} dots_per_second={:.0}{}",
-            t.as_secs_f64(),
-            n as f64 / t.as_secs_f64(),
-            cpu_field(cpu)
-        );
+        print_splat_rate("splat_dots", n, times, cpu);
     }
     // The same with the raster and the binning's storage kept from run to run, as the
     // preview keeps its band buffers: binning and splatting, no allocation, no page faults.
@@ -115,13 +120,7 @@ fn main() {
         std::hint::black_box(&buf);
     }
     if !photo_only {
-        let t = median(times);
-        println!(
-            "splat_reused_dots={n} seconds={:.6} dots_per_second={:.0}{}",
-            t.as_secs_f64(),
-            n as f64 / t.as_secs_f64(),
-            cpu_field(cpu)
-        );
+        print_splat_rate("splat_reused_dots", n, times, cpu);
     }
 
     // 2. A full 2048² healed preview of a Norwood VII pattern (chart view: dots, optics, sRGB).

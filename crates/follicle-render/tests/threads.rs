@@ -9,14 +9,19 @@ use follicle_render::{Hair, Moment, RenderSettings, View};
 
 use super::{pattern, scene};
 
-#[test]
-fn the_chart_is_the_same_on_any_number_of_threads() {
-    let p = pattern(
+/// The Norwood VI design every test here draws.
+fn norwood_vi() -> follicle_pattern::Pattern {
+    pattern(
         HairLoss::Norwood {
             stage: NorwoodStage::VI,
         },
         vec![],
-    );
+    )
+}
+
+#[test]
+fn the_chart_is_the_same_on_any_number_of_threads() {
+    let p = norwood_vi();
     let settings = RenderSettings::default();
     let mut s = scene(&p, &settings, Fitzpatrick::III);
     let moments = [
@@ -83,12 +88,7 @@ fn a_render_stops_when_asked() {
         }
     }
 
-    let p = pattern(
-        HairLoss::Norwood {
-            stage: NorwoodStage::VI,
-        },
-        vec![],
-    );
+    let p = norwood_vi();
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::III);
     let moment = Moment::Healed { session: 3 };
@@ -141,12 +141,7 @@ fn a_render_stops_when_asked() {
 #[test]
 fn the_photo_preview_is_the_same_on_any_number_of_threads_and_twice() {
     use follicle_render::photo::{Overlay, PhotoCanvas, suggested_landmarks};
-    let p = pattern(
-        HairLoss::Norwood {
-            stage: NorwoodStage::VI,
-        },
-        vec![],
-    );
+    let p = norwood_vi();
     let settings = RenderSettings::default();
     let s = scene(&p, &settings, Fitzpatrick::III);
     let mut bare = p.clone();
