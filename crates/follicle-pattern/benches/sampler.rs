@@ -236,13 +236,38 @@ fn main() {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
+        // And the re-plan the designer makes from each edit's dots (the quote follows the
+        // drag), for the demo's Norwood VII client.
+        let settings = follicle_core::Settings::default();
+        let today = time::macros::date!(2026 - 12 - 01);
+        let client = follicle_core::ClientProfile::from_toml(
+            include_str!("../../../examples/clients/norwood-7-full-coverage.toml"),
+            &settings,
+            today,
+        )
+        .ok();
+        let mut full_areas = follicle_pattern::treatment::FullAreas::new(4);
         let edits = hairline_drag(n, 0.4);
         let mut cache = PatternCache::with_threads(1);
         for req in &edits {
             let t = Instant::now();
-            black_box(cache.generate(req).map(|p| p.dots.len()).unwrap_or(0));
+            let drawn = cache.generate(req);
+            let drawn_ms = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            if let (Ok(drawn), Some(client)) = (&drawn, &client) {
+                let planned = follicle_pattern::treatment::replan_drawn(
+                    req,
+                    drawn,
+                    client,
+                    &settings,
+                    today,
+                    today,
+                    &mut full_areas,
+                );
+                black_box(planned.map(|t| t.plan.sessions.len()).unwrap_or(0));
+            }
             eprintln!(
-                "{:.2} ms, resampled {} of {}",
+                "drawn {drawn_ms:.2} ms, planned {:.2} ms, resampled {} of {}",
                 t.elapsed().as_secs_f64() * 1e3,
                 cache.stats().resampled,
                 cache.stats().tiles

@@ -8,7 +8,7 @@ use crate::hairline::Hairline;
 use crate::polygon;
 use crate::request::ZoneDensities;
 use crate::sampler::{Bounds, PACKING_CONSTANT, SiteField};
-use crate::settings::PatternSettings;
+use crate::settings::{HairlineStyleSettings, PatternSettings};
 use crate::zones::{ZoneSpec, priority};
 
 /// Raster cell side, mm. Boundaries are drawn to ±0.25 mm, far below the 1.2 mm dot
@@ -50,47 +50,204 @@ fn lattice_centre(g: i64) -> f64 {
     (g as f64 + 0.5) * RASTER_MM
 }
 
-/// Calls `f` for every cell whose centre lies inside `poly` (even-odd scanline fill). The
-/// raster's first cell is lattice cell `(ox, oy)`.
-fn fill(poly: &[[f64; 2]], ox: i64, oy: i64, nx: usize, ny: usize, mut f: impl FnMut(usize)) {
+/// Calls `f` with every run of cells whose centres lie inside `poly` (even-odd scanline fill),
+/// as a range of raster indices within one row. The raster's first cell is lattice cell
+/// `(ox, oy)`.
+///
+/// Each edge is visited once and puts its crossing of every row it spans into a list sorted by
+/// row, then by x (zone outlines have hundreds of vertices; testing every edge on every row was
+/// most of a layout's cost). A row's crossings are the same numbers, in the same order, as
+/// testing each edge against the row.
+fn fill(
+    poly: &[[f64; 2]],
+    ox: i64,
+    oy: i64,
+    nx: usize,
+    ny: usize,
+    mut f: impl FnMut(std::ops::Range<usize>),
+) {
     let n = poly.len();
-    if n < 3 {
+    if n < 3 || nx == 0 || ny == 0 {
         return;
     }
-    let (mut ymin, mut ymax) = (f64::INFINITY, f64::NEG_INFINITY);
-    for p in poly {
-        ymin = ymin.min(p[1]);
-        ymax = ymax.max(p[1]);
-    }
-    // First and last rows and columns in lattice cells, then in the raster's.
-    let j0 = (((ymin / RASTER_MM - 0.5).ceil() - oy as f64).max(0.0)) as usize;
-    let j1 = (((ymax / RASTER_MM - 0.5).floor() - oy as f64).min(ny as f64 - 1.0)).max(-1.0) as isize;
-    let mut xs: Vec<f64> = Vec::with_capacity(16);
-    for j in j0 as isize..=j1 {
-        let y = lattice_centre(oy + j as i64);
-        xs.clear();
-        for i in 0..n {
-            let (a, b) = (poly[i], poly[(i + 1) % n]);
+    // (row, x) of every crossing of a row's centre line by an edge.
+    let mut crossings: Vec<(usize, f64)> = Vec::with_capacity(4 * ny.min(2 * n));
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[(i + 1) % n]);
+        let (lo, hi) = if a[1] < b[1] { (a[1], b[1]) } else { (b[1], a[1]) };
+        if lo.is_nan() || hi.is_nan() || lo >= hi {
+            continue;
+        }
+        // Rows whose centre y may lie in [lo, hi), one wider each way; each is then tested
+        // exactly as a row-by-row scan tests it.
+        let first = ((lo / RASTER_MM - 0.5).floor() - oy as f64 - 1.0).max(0.0);
+        let last = ((hi / RASTER_MM - 0.5).ceil() - oy as f64 + 1.0).min(ny as f64 - 1.0);
+        if first > last {
+            continue;
+        }
+        for j in first as usize..=last as usize {
+            let y = lattice_centre(oy + j as i64);
             if (a[1] > y) != (b[1] > y) {
-                xs.push(a[0] + (y - a[1]) / (b[1] - a[1]) * (b[0] - a[0]));
+                crossings.push((j, a[0] + (y - a[1]) / (b[1] - a[1]) * (b[0] - a[0])));
             }
         }
-        xs.sort_by(f64::total_cmp);
-        for pair in xs.chunks_exact(2) {
-            let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
-            let i1 = (pair[1] / RASTER_MM - 0.5).floor() - ox as f64;
+    }
+    crossings.sort_unstable_by(|p, q| p.0.cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    for row in crossings.chunk_by(|p, q| p.0 == q.0) {
+        let j = row[0].0;
+        for pair in row.chunks_exact(2) {
+            let i0 = (((pair[0].1 / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
+            let i1 = (pair[1].1 / RASTER_MM - 0.5).floor() - ox as f64;
             if i1 < 0.0 {
                 continue;
             }
             let i1 = (i1 as usize).min(nx - 1);
-            for i in i0..=i1 {
-                f(j as usize * nx + i);
+            if i0 <= i1 {
+                f(j * nx + i0..j * nx + i1 + 1);
             }
         }
     }
 }
 
+/// The zones drawn on a raster: which cells are scalp, which zone each cell belongs to (0:
+/// none), which are excluded. The first step of [`ZoneMap::build`] and of
+/// [`ZoneMap::zone_areas`].
+struct Zoning {
+    /// The raster's first cell on the chart's lattice.
+    ox: i64,
+    oy: i64,
+    nx: usize,
+    ny: usize,
+    scalp: Vec<bool>,
+    zone: Vec<u8>,
+    excluded: Vec<bool>,
+}
+
+impl Zoning {
+    fn new(
+        extent: [f64; 4],
+        outline: &[[f64; 2]],
+        zones: &[ZoneSpec],
+        exclusions: &[Vec<[f64; 2]>],
+    ) -> Zoning {
+        let [x0, y0, x1, y1] = extent;
+        // The raster's first cell on the chart's lattice (the extent is snapped to it).
+        let (ox, oy) = ((x0 / RASTER_MM).round() as i64, (y0 / RASTER_MM).round() as i64);
+        let nx = ((x1 - x0) / RASTER_MM).ceil().max(1.0) as usize;
+        let ny = ((y1 - y0) / RASTER_MM).ceil().max(1.0) as usize;
+        let total = nx * ny;
+        let mut scalp = vec![false; total];
+        fill(outline, ox, oy, nx, ny, |run| scalp[run].fill(true));
+        let mut zone = vec![0u8; total];
+        let mut order: Vec<&ZoneSpec> = zones.iter().collect();
+        order.sort_by_key(|z| priority(z.kind));
+        for z in order {
+            let c = code(z.kind);
+            // The hairline band reaches ahead of the scalp's edge (isolated dots); scars
+            // are drawn where the clinician put them. Everything else stays on the scalp.
+            let anywhere = matches!(z.kind, ZoneKind::Hairline | ZoneKind::Scar);
+            fill(&z.polygon, ox, oy, nx, ny, |run| {
+                if anywhere {
+                    zone[run].fill(c);
+                } else {
+                    for (z, &on_scalp) in zone[run.clone()].iter_mut().zip(&scalp[run]) {
+                        if on_scalp {
+                            *z = c;
+                        }
+                    }
+                }
+            });
+        }
+        let mut excluded = vec![false; total];
+        for e in exclusions {
+            fill(e, ox, oy, nx, ny, |run| {
+                excluded[run.clone()].fill(true);
+                zone[run].fill(0);
+            });
+        }
+        Zoning {
+            ox,
+            oy,
+            nx,
+            ny,
+            scalp,
+            zone,
+            excluded,
+        }
+    }
+}
+
+/// Final dots/cm² of a hairline-zone cell at `centre`, for the zone's density `base`: sparse
+/// isolated dots ahead of the line, rising across the transition behind it.
+fn hairline_density(hairline: &Hairline, style: &HairlineStyleSettings, base: f32, centre: [f64; 2]) -> f32 {
+    let Some(depth) = hairline.depth_behind_mm(centre) else {
+        return base;
+    };
+    let w = style.transition_width_mm;
+    let f = style.front_density_fraction;
+    if depth < 0.0 {
+        if style.isolated_band_mm > 0.0 {
+            (style.isolated_share * f64::from(base) * w / style.isolated_band_mm) as f32
+        } else {
+            0.0
+        }
+    } else {
+        let t = (depth / w).min(1.0);
+        (f64::from(base) * (f + 2.0 * (1.0 - f) * t)) as f32
+    }
+}
+
 impl ZoneMap {
+    /// The areas (cm²) of [`ZoneMap::zone_totals`] for the same arguments as
+    /// [`ZoneMap::build`], without building the map: the same cells counted in the same order,
+    /// so the same numbers to the last bit (tested). A cell counts when its density is
+    /// positive, and the blend at a zone's edge only scales a density by a positive factor
+    /// (`blend_edge_fraction` is at least 0.05), so only the hairline's profile is computed.
+    /// What a plan's fully bald head needs ([`crate::treatment::FullAreas`]), at a fraction of
+    /// the cost of a build.
+    pub fn zone_areas(
+        extent: [f64; 4],
+        outline: &[[f64; 2]],
+        zones: &[ZoneSpec],
+        exclusions: &[Vec<[f64; 2]>],
+        hairline: &Hairline,
+        densities: &ZoneDensities,
+    ) -> [f64; 7] {
+        let Zoning { ox, oy, nx, zone, .. } = Zoning::new(extent, outline, zones, exclusions);
+        let style = &hairline.style_settings;
+        let hairline_code = code(ZoneKind::Hairline);
+        let hairline_base = densities.get(ZoneKind::Hairline) as f32;
+        // Cells with a positive density, per zone code: every cell of a zone whose density is
+        // positive, and the hairline band's cells one by one.
+        let mut cells = [0usize; ZoneKind::ALL.len() + 1];
+        for (k, &z) in zone.iter().enumerate() {
+            if z != hairline_code {
+                cells[usize::from(z)] += 1;
+            } else {
+                let centre = [
+                    lattice_centre(ox + (k % nx) as i64),
+                    lattice_centre(oy + (k / nx) as i64),
+                ];
+                if hairline_density(hairline, style, hairline_base, centre) > 0.0 {
+                    cells[usize::from(z)] += 1;
+                }
+            }
+        }
+        let cell_cm2 = RASTER_MM * RASTER_MM / 100.0;
+        let mut out = [0.0; 7];
+        for (i, kind) in ZoneKind::ALL.into_iter().enumerate() {
+            let z = code(kind);
+            if z != hairline_code && densities.get(kind) as f32 <= 0.0 {
+                continue;
+            }
+            // Added cell by cell, as `zone_totals` adds them: the same sum to the last bit.
+            for _ in 0..cells[usize::from(z)] {
+                out[i] += cell_cm2;
+            }
+        }
+        out
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         extent: [f64; 4],
@@ -102,35 +259,17 @@ impl ZoneMap {
         settings: &PatternSettings,
         feather_outline: bool,
     ) -> ZoneMap {
-        let [x0, y0, x1, y1] = extent;
-        // The raster's first cell on the chart's lattice (the extent is snapped to it).
-        let (ox, oy) = ((x0 / RASTER_MM).round() as i64, (y0 / RASTER_MM).round() as i64);
-        let nx = ((x1 - x0) / RASTER_MM).ceil().max(1.0) as usize;
-        let ny = ((y1 - y0) / RASTER_MM).ceil().max(1.0) as usize;
+        let [x0, y0, ..] = extent;
+        let Zoning {
+            ox,
+            oy,
+            nx,
+            ny,
+            scalp,
+            zone,
+            excluded,
+        } = Zoning::new(extent, outline, zones, exclusions);
         let total = nx * ny;
-        let mut scalp = vec![false; total];
-        fill(outline, ox, oy, nx, ny, |i| scalp[i] = true);
-        let mut zone = vec![0u8; total];
-        let mut order: Vec<&ZoneSpec> = zones.iter().collect();
-        order.sort_by_key(|z| priority(z.kind));
-        for z in order {
-            let c = code(z.kind);
-            // The hairline band reaches ahead of the scalp's edge (isolated dots); scars
-            // are drawn where the clinician put them. Everything else stays on the scalp.
-            let anywhere = matches!(z.kind, ZoneKind::Hairline | ZoneKind::Scar);
-            fill(&z.polygon, ox, oy, nx, ny, |i| {
-                if anywhere || scalp[i] {
-                    zone[i] = c
-                }
-            });
-        }
-        let mut excluded = vec![false; total];
-        for e in exclusions {
-            fill(e, ox, oy, nx, ny, |i| {
-                excluded[i] = true;
-                zone[i] = 0;
-            });
-        }
         // Distance (mm) to the nearest untreated, hair-bearing scalp cell, by a two-pass
         // chamfer transform; only needed up to the blend width. Without a fringe to blend into
         // (alopecia totalis/universalis) the scalp's own lower edge is feathered the same way,
@@ -165,26 +304,12 @@ impl ZoneMap {
                 let Some(kind) = kind_of(zone[k]) else { continue };
                 let base = densities.get(kind) as f32;
                 let mut d = base;
-                let centre = [lattice_centre(ox + i as i64), lattice_centre(oy + j as i64)];
                 let mut m = mean_size as f32;
                 match kind {
                     ZoneKind::Hairline => {
                         m = 1.0;
-                        if let Some(depth) = hairline.depth_behind_mm(centre) {
-                            let w = style.transition_width_mm;
-                            let f = style.front_density_fraction;
-                            d = if depth < 0.0 {
-                                if style.isolated_band_mm > 0.0 {
-                                    (style.isolated_share * f64::from(base) * w / style.isolated_band_mm)
-                                        as f32
-                                } else {
-                                    0.0
-                                }
-                            } else {
-                                let t = (depth / w).min(1.0);
-                                (f64::from(base) * (f + 2.0 * (1.0 - f) * t)) as f32
-                            };
-                        }
+                        let centre = [lattice_centre(ox + i as i64), lattice_centre(oy + j as i64)];
+                        d = hairline_density(hairline, style, base, centre);
                     }
                     ZoneKind::Scar => {}
                     // Without a fringe only the sides and back reach the scalp's lower edge.

@@ -159,6 +159,68 @@ pub(crate) struct Layout {
 
 /// Draws the zones of a request on its head and builds the density field.
 pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
+    let Drawing {
+        head,
+        landmarks,
+        hairline,
+        outline,
+        zones,
+        exclusions,
+        seed_points,
+        extent,
+        feather_outline,
+    } = drawing(request)?;
+    let map = ZoneMap::build(
+        extent,
+        &outline,
+        &zones,
+        &exclusions,
+        &hairline,
+        &request.density_per_cm2,
+        &request.settings,
+        feather_outline,
+    );
+    Ok(Layout {
+        head,
+        landmarks,
+        hairline,
+        outline,
+        zones,
+        exclusions,
+        seed_points,
+        map,
+    })
+}
+
+/// The areas of a request's zones (cm², in [`ZoneKind::ALL`] order), exactly those of its
+/// [`layout`]'s `map.zone_totals()`, without building the density field.
+pub(crate) fn zone_areas(request: &PatternRequest) -> Result<[f64; 7], PatternError> {
+    let d = drawing(request)?;
+    Ok(ZoneMap::zone_areas(
+        d.extent,
+        &d.outline,
+        &d.zones,
+        &d.exclusions,
+        &d.hairline,
+        &request.density_per_cm2,
+    ))
+}
+
+/// A [`Layout`] before its density field: the zones drawn, and the raster's extent.
+struct Drawing {
+    head: Head,
+    landmarks: Landmarks,
+    hairline: Hairline,
+    outline: Vec<[f64; 2]>,
+    zones: Vec<ZoneSpec>,
+    exclusions: Vec<Vec<[f64; 2]>>,
+    seed_points: Vec<[f64; 2]>,
+    extent: [f64; 4],
+    feather_outline: bool,
+}
+
+/// Draws the zones of a request on its head.
+fn drawing(request: &PatternRequest) -> Result<Drawing, PatternError> {
     request.validate()?;
     let settings = &request.settings;
     let head = Head::from_spec_with(&request.head, &settings.landmarks)?;
@@ -239,17 +301,7 @@ pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
         snap(extent[3] + 5.0, true),
     ];
     let feather_outline = matches!(&request.zones, ZonesSpec::Stage { stage } if zones::no_fringe(stage));
-    let map = ZoneMap::build(
-        extent,
-        &outline_poly,
-        &zone_specs,
-        &exclusions,
-        &hairline,
-        &request.density_per_cm2,
-        settings,
-        feather_outline,
-    );
-    Ok(Layout {
+    Ok(Drawing {
         head,
         landmarks,
         hairline,
@@ -257,7 +309,8 @@ pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
         zones: zone_specs,
         exclusions,
         seed_points,
-        map,
+        extent,
+        feather_outline,
     })
 }
 

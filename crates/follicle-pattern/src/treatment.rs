@@ -258,6 +258,13 @@ impl FullAreas {
         self.entries.is_empty()
     }
 
+    /// Counts and keeps the bald head's areas for `request` ahead of the re-plan that needs them
+    /// (the designer does it on a second thread while the edit's dots are drawn). An error is
+    /// not kept: the re-plan meets it again and reports it.
+    pub fn prepare(&mut self, request: &PatternRequest) {
+        let _ = self.get(request);
+    }
+
     fn get(&mut self, request: &PatternRequest) -> Result<BTreeMap<ZoneKind, f64>, PatternError> {
         // The same head, hairline and settings with every hair-loss zone drawn (the largest stage).
         let full_request = PatternRequest {
@@ -285,11 +292,13 @@ impl FullAreas {
             self.entries.push(hit);
             return Ok(areas);
         }
-        let full = crate::pattern::layout(&full_request)?;
-        let areas: BTreeMap<ZoneKind, f64> = zone_measures(&full.map, &full_request)
+        // Only the areas: the zones drawn and counted, not the density field (the same
+        // numbers as the full layout's, at a fraction of its cost: a drag of the hairline asks
+        // for a new head on every edit).
+        let areas: BTreeMap<ZoneKind, f64> = ZoneKind::ALL
             .into_iter()
-            .filter(|m| m.zone != ZoneKind::Scar)
-            .map(|m| (m.zone, m.area_cm2))
+            .zip(crate::pattern::zone_areas(&full_request)?)
+            .filter(|&(zone, area)| zone != ZoneKind::Scar && area > 0.0)
             .collect();
         if let Some(k) = key {
             self.entries.push((k, areas.clone()));

@@ -605,3 +605,63 @@ fn clinic_figures_reach_the_drawing() {
     };
     assert!(canthus(&wide_eyes) > canthus(&defaults) + 3.0);
 }
+
+/// The fully bald head's areas are counted without building its density field
+/// (`FullAreas`, every hairline drag edit): for a Norwood VII design without scars or
+/// exclusions, that head is the design's own, so its areas must be those of the design's full
+/// layout to the last bit — over hairline styles and positions, a dragged hairline, heads,
+/// densities, and settings where the hairline's isolated dots vanish and its edge blend is
+/// weakest.
+#[test]
+fn bald_head_areas_counted_alone_are_the_layouts_to_the_bit() {
+    let base = PatternRequest {
+        zones: ZonesSpec::Stage {
+            stage: HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            },
+        },
+        ..PatternRequest::default()
+    };
+    let mut requests = vec![base.clone()];
+    for style in [HairlineStyle::Soft, HairlineStyle::Broken, HairlineStyle::Sharp] {
+        for position in [HairlinePosition::Aggressive, HairlinePosition::Conservative] {
+            let mut r = base.clone();
+            r.hairline.style = style;
+            r.hairline.shape = HairlineShape::Rules {
+                position,
+                mature: position == HairlinePosition::Conservative,
+                mid_frontal_height_mm: None,
+                frontotemporal_height_mm: None,
+            };
+            requests.push(r);
+        }
+    }
+    let drawn = generate(&base).unwrap();
+    let mut dragged = base.clone();
+    let mut points = drawn.hairline.anchors.clone();
+    let mid = points.len() / 2;
+    points[mid][1] -= 7.3;
+    dragged.hairline.shape = HairlineShape::ControlPoints { points };
+    requests.push(dragged);
+    let mut big = base.clone();
+    big.head.circumference_cm = Some(58.5);
+    big.head.sex = Sex::Female;
+    requests.push(big);
+    let mut sparse = base.clone();
+    sparse.density_per_cm2.hairline = 3.0;
+    sparse.settings.blend_edge_fraction = 0.05;
+    sparse.settings.soft.isolated_share = 0.0;
+    requests.push(sparse);
+    for (i, r) in requests.iter().enumerate() {
+        let whole: BTreeMap<ZoneKind, f64> = measure(r)
+            .unwrap()
+            .zones
+            .iter()
+            .filter(|z| z.zone != ZoneKind::Scar)
+            .map(|z| (z.zone, z.area_cm2))
+            .collect();
+        let alone = measure_with(r, &mut FullAreas::new(0)).unwrap().full_area_cm2;
+        assert!(whole.len() >= 3, "request {i}: {whole:?}");
+        assert_eq!(alone, whole, "request {i}");
+    }
+}

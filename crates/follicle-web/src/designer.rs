@@ -70,10 +70,7 @@ pub const FULL_AREAS_KEPT: usize = 4;
 
 /// The sampler's state kept between one drag update and the next.
 ///
-/// Today nothing is kept: every update is a full generation. **At merge:** make this
-/// `follicle_pattern::PatternCache` and `drag_pattern` (in this module) call its `generate`;
-/// nothing else changes (the delta is computed from the patterns, not from what the sampler
-/// re-sampled).
+/// The delta is computed from the patterns, not from what the sampler re-sampled.
 pub type DragSampler = follicle_pattern::PatternCache;
 
 /// The dots of one drag update: the one place the designer's drag draws a pattern.
@@ -445,11 +442,22 @@ fn compute_with(
     } = &mut *work;
     let request = &edit.request;
     // The dots first, then the plan priced from them (the quote counts the dots drawn).
-    let pattern = if edit.release {
-        follicle_pattern::generate(request)
-    } else {
-        draw(sampler, request)
-    };
+    // The re-plan's bald-head areas do not depend on the dots: counted on a second thread
+    // while the dots are drawn (a moved hairline is a new bald head on every edit).
+    let pattern = std::thread::scope(|s| {
+        let areas = plan.is_some().then(|| s.spawn(|| full_areas.prepare(request)));
+        let pattern = if edit.release {
+            follicle_pattern::generate(request)
+        } else {
+            draw(sampler, request)
+        };
+        if let Some(counted) = areas
+            && let Err(panic) = counted.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
+        pattern
+    });
     let pattern = pattern.map_err(|e| ApiError::invalid(format!("request.{}", e.field()), e.to_string()))?;
     let figures = plan.map(|p| plan_figures(p, request, &pattern, full_areas));
     if let Some(newest) = session.superseded(edit.seq) {

@@ -13,7 +13,7 @@
 //! differ from the defaults (and checks it); [`diff_from_defaults`] does the same for a
 //! whole settings table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde::Serialize;
@@ -258,13 +258,44 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.
 pub fn limit(path: &str) -> Option<(f64, f64, &'static str)> {
-    let steps: Vec<&str> = path.split('.').collect();
-    LIMITS.iter().find_map(|&(pattern, min, max, unit)| {
-        let parts: Vec<&str> = pattern.split('.').collect();
-        (parts.len() == steps.len() && parts.iter().zip(&steps).all(|(p, s)| *p == "*" || p == s))
-            .then_some((min, max, unit))
+    // Every pattern generation validates its settings through here (about 150 lookups): the
+    // exact paths are looked up in a map, and only the few patterns with a `*` are walked.
+    // The first pattern of [`LIMITS`] that matches wins, as in the list.
+    let (exact, wildcards) = &*LIMIT_INDEX;
+    let matches = |pattern: &str| {
+        let (mut parts, mut steps) = (pattern.split('.'), path.split('.'));
+        loop {
+            match (parts.next(), steps.next()) {
+                (None, None) => return true,
+                (Some(p), Some(s)) if p == "*" || p == s => {}
+                _ => return false,
+            }
+        }
+    };
+    let first_wildcard = wildcards.iter().copied().find(|&i| matches(LIMITS[i].0));
+    let first = match (exact.get(path).copied(), first_wildcard) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    first.map(|i| {
+        let (_, min, max, unit) = LIMITS[i];
+        (min, max, unit)
     })
 }
+
+/// The positions in [`LIMITS`] of its exact paths (the first of each) and of its patterns.
+static LIMIT_INDEX: LazyLock<(HashMap<&'static str, usize>, Vec<usize>)> = LazyLock::new(|| {
+    let mut exact = HashMap::new();
+    let mut wildcards = Vec::new();
+    for (i, (pattern, ..)) in LIMITS.iter().enumerate() {
+        if pattern.contains('*') {
+            wildcards.push(i);
+        } else {
+            exact.entry(*pattern).or_insert(i);
+        }
+    }
+    (exact, wildcards)
+});
 
 /// Every setting, in the order of the settings file.
 pub fn schema() -> &'static [SettingInfo] {
@@ -977,6 +1008,28 @@ mod tests {
         assert!(s.len() > 150, "{} settings", s.len());
         let fu = setting("pattern.fu_mix_percent").unwrap();
         assert!(fu.source.contains("Guo et al. 2017"), "{}", fu.source);
+    }
+
+    #[test]
+    fn the_limit_index_finds_what_the_list_gives() {
+        // The first matching pattern of LIMITS, walked as the list reads.
+        let by_list = |path: &str| {
+            let steps: Vec<&str> = path.split('.').collect();
+            LIMITS.iter().find_map(|&(pattern, min, max, unit)| {
+                let parts: Vec<&str> = pattern.split('.').collect();
+                (parts.len() == steps.len() && parts.iter().zip(&steps).all(|(p, s)| *p == "*" || p == s))
+                    .then_some((min, max, unit))
+            })
+        };
+        let mut paths: Vec<String> = schema().iter().map(|s| s.path.clone()).collect();
+        paths.extend(LIMITS.iter().map(|l| l.0.replace('*', "soft")));
+        paths.extend(["pattern", "pattern.nothing", "", "pattern.soft", "a.b.c.d"].map(String::from));
+        let mut found = 0;
+        for path in &paths {
+            assert_eq!(limit(path), by_list(path), "{path}");
+            found += usize::from(limit(path).is_some());
+        }
+        assert!(found >= LIMITS.len(), "{found} paths with a limit");
     }
 
     #[test]
