@@ -209,6 +209,31 @@ pub(crate) fn from_polar(psi_deg: f64, r: f64) -> [f64; 2] {
     [r * p.cos(), r * p.sin()]
 }
 
+/// The mean anchor radius of `head`'s typical rules line (what a drawn line's waves run at), or
+/// `None` where the rules cannot draw one.
+///
+/// Remembered for the last head and settings asked (exact equality, so a hit is the same answer
+/// by construction): a designer's drag draws the same head's line on every edit, twice (the
+/// design and its bald head), and the rules line costs more than the drawn one.
+fn typical_wave_radius(head: &Head, settings: &PatternSettings) -> Option<f64> {
+    type Memo = Option<(Head, PatternSettings, Option<f64>)>;
+    static LAST: std::sync::Mutex<Memo> = std::sync::Mutex::new(None);
+    // A poisoned memo only held a finished answer or nothing. The lock is not held while the
+    // line is drawn: other heads' requests do not wait for it.
+    let lock = || LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((h, s, r)) = lock().as_ref()
+        && h == head
+        && s == settings
+    {
+        return *r;
+    }
+    let radius = Hairline::rules_anchors(head, HairlinePosition::Typical, false, None, None, settings)
+        .ok()
+        .map(|a| a.mean_radius_mm());
+    *lock() = Some((head.clone(), settings.clone(), radius));
+    radius
+}
+
 impl Hairline {
     /// Designs the line for `head`.
     pub fn design(
@@ -242,10 +267,7 @@ impl Hairline {
                 // drag of one point changes the line near that point only, instead of shifting
                 // the waves all along it. A head the rules cannot draw a line on keeps the
                 // drawn points' mean.
-                let wave_radius =
-                    Self::rules_anchors(head, HairlinePosition::Typical, false, None, None, settings)
-                        .ok()
-                        .map(|a| a.mean_radius_mm());
+                let wave_radius = typical_wave_radius(head, settings);
                 return Self::from_control_points(
                     head,
                     points,
