@@ -457,7 +457,7 @@ impl SiteField for MapField<'_> {
 impl ZoneMap {
     /// Whether this map and `other` (both on the same 0.5 mm lattice) hold the same zone and
     /// radius in every raster cell overlapping `rect`; cells outside a map count as empty.
-    pub fn same_over(&self, other: &ZoneMap, rect: Bounds) -> bool {
+    pub fn same_over<'m>(&'m self, other: &'m ZoneMap, rect: Bounds) -> bool {
         let lattice = |v: f64| (v / RASTER_MM).round() as i64;
         let (ax, ay, bx, by) = (
             lattice(self.x0),
@@ -470,18 +470,41 @@ impl ZoneMap {
         let c1 = (f64::from(rect.x1) / RASTER_MM).ceil() as i64;
         let r0 = (f64::from(rect.y0) / RASTER_MM).floor() as i64;
         let r1 = (f64::from(rect.y1) / RASTER_MM).ceil() as i64;
-        let at = |m: &ZoneMap, ox: i64, oy: i64, c: i64, r: i64| -> (u8, u32) {
-            let (i, j) = (c - ox, r - oy);
-            if i >= 0 && j >= 0 && (i as usize) < m.nx && (j as usize) < m.ny {
-                let k = j as usize * m.nx + i as usize;
-                (m.zone[k], m.radius[k].to_bits())
-            } else {
-                (0, 0)
+        // A map's cells of global row `r`, columns `cs`: `None` where they lie outside it (all
+        // empty), else its zone and radius slices. Compared slice by slice, not cell by cell
+        // (every edit of a drag compares every tile).
+        type Cells<'m> = Option<(&'m [u8], &'m [f32])>;
+        let cells = |m: &'m ZoneMap, ox: i64, oy: i64, r: i64, cs: std::ops::Range<i64>| -> Cells<'m> {
+            let j = r - oy;
+            let (i0, i1) = (cs.start - ox, cs.end - ox);
+            if j < 0 || j as usize >= m.ny || i0 < 0 || i1 as usize > m.nx {
+                return None;
             }
+            let k = j as usize * m.nx;
+            let run = k + i0 as usize..k + i1 as usize;
+            Some((&m.zone[run.clone()], &m.radius[run]))
         };
+        let empty = |c: Cells<'_>| {
+            c.is_none_or(|(z, r)| z.iter().all(|&z| z == 0) && r.iter().all(|r| r.to_bits() == 0))
+        };
+        // Column breaks where either map begins or ends: between two breaks each map is wholly
+        // inside or wholly outside.
+        let mut breaks = [c0, c1, ax, ax + self.nx as i64, bx, bx + other.nx as i64];
+        breaks.sort_unstable();
         for r in r0..r1 {
-            for c in c0..c1 {
-                if at(self, ax, ay, c, r) != at(other, bx, by, c, r) {
+            for w in breaks.windows(2) {
+                let (lo, hi) = (w[0].max(c0), w[1].min(c1));
+                if lo >= hi {
+                    continue;
+                }
+                let (a, b) = (cells(self, ax, ay, r, lo..hi), cells(other, bx, by, r, lo..hi));
+                let same = match (a, b) {
+                    (Some((za, ra)), Some((zb, rb))) => {
+                        za == zb && ra.iter().zip(rb).all(|(x, y)| x.to_bits() == y.to_bits())
+                    }
+                    _ => empty(a) && empty(b),
+                };
+                if !same {
                     return false;
                 }
             }
