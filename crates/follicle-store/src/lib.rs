@@ -103,7 +103,7 @@ pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, 
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
-    Backend, Backoff, BackupManifest, Blobs, ErasureReport, IDEMPOTENCY_WINDOW, Idempotent, ImportReport,
+    Backend, Backoff, BackupManifest, Blobs, ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN, ErasureReport, IDEMPOTENCY_WINDOW, Idempotent, ImportReport,
     ImportRowError, LegalHold, RetentionEntry, RetentionReport, SigninAlert, SigninLimits, Store,
     StoreOptions, TableDigest,
 };

@@ -1,0 +1,26 @@
+-- Search and lists that do not grow with the clinic's history (issue 16). Keep in step with
+-- ../sqlite/0008_search_and_lists.sql: the same screens served by an index on each side.
+--
+-- Client search: a trigram index (the pg_trgm extension, shipped with PostgreSQL's contrib and
+-- trusted, so the database's owner may install it) of each client's search text (lower-cased
+-- name, phone as typed, phone digits, email), so `search_text LIKE '%…%'` with three characters
+-- or more is answered from the index instead of reading every client. The extension is installed
+-- once per database, in `public` (schemas come and go: tests make one each), or used where an
+-- administrator already installed it.
+DO $$
+DECLARE
+    trgm_schema TEXT;
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+    SELECT n.nspname INTO trgm_schema
+        FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'pg_trgm';
+    EXECUTE format('CREATE INDEX clients_search_trgm ON clients USING gin (search_text %I.gin_trgm_ops)', trgm_schema);
+END
+$$;
+
+-- The clients list, by name, a page at a time (keyset on name, id).
+CREATE INDEX clients_clinic_name ON clients (clinic_id, name, id);
+
+-- A client's record: their appointments by start (the diary's index is by clinic and start).
+CREATE INDEX appointments_client ON appointments (client_id, starts_at);
