@@ -578,11 +578,12 @@ async fn main() -> Result<()> {
     let search = |terms: &[String], i: usize| {
         let q = terms[i % terms.len()].clone();
         async move {
-            store
-                .search_clients(&practitioner, &q, 50)
-                .await
-                .map(|_| ())
-                .map_err(err)
+            // Every term is taken from a client of the clinic: finding none is a broken search.
+            let found = store.search_clients(&practitioner, &q, 50).await.map_err(err)?;
+            if found.is_empty() {
+                return Err(format!("search {q:?} found nobody").into());
+            }
+            Ok(())
         }
     };
     results.push(measure("client search: name prefix (3 letters)", n, |i| search(&t.prefix, i)).await?);
@@ -595,6 +596,37 @@ async fn main() -> Result<()> {
         })
         .await?,
     );
+    // A later page of the list: the cursors of the pages of 50, each measured from the one
+    // before it, from the 20th page on (clients 1,000 onwards).
+    let mut cursors = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_clients(&practitioner, after.as_deref(), 50).await?;
+        match page.next {
+            Some(next) => {
+                cursors.push(next.clone());
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    let later = cursors.split_off(cursors.len().min(19));
+    if !later.is_empty() {
+        let later = &later;
+        results.push(
+            measure("clients list: a later page (50)", n, |i| {
+                let cursor = later[i % later.len()].clone();
+                async move {
+                    store
+                        .list_clients(&practitioner, Some(&cursor), 50)
+                        .await
+                        .map(|_| ())
+                        .map_err(err)
+                }
+            })
+            .await?,
+        );
+    }
     results.push(
         measure("client record and timeline", n, |i| {
             let id = with_history[i % with_history.len()];
