@@ -353,8 +353,20 @@ async fn import_clients(store: &Store, owner: &Actor, count: usize) {
             i * 7919 % 1_000_000
         ));
     }
+    // Three appointments a client over the years, as a busy diary has them.
+    let mut diary = String::from("client_ref,starts_at,duration_minutes\n");
+    for i in 0..count * 3 {
+        diary.push_str(&format!(
+            "r{},{}-{:02}-{:02}T{:02}:00:00Z,60\n",
+            i % count,
+            2017 + i % 10,
+            1 + i % 12,
+            1 + i % 28,
+            9 + i % 8
+        ));
+    }
     let report = store
-        .import_csv(owner, &csv, "client_ref,starts_at,duration_minutes\n", false)
+        .import_csv(owner, &csv, &diary, false)
         .await
         .unwrap();
     assert!(report.saved, "{:?}", report.errors);

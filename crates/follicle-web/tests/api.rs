@@ -467,6 +467,34 @@ pub async fn clients_search_create_get_update_delete(app: &App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(two.as_array().unwrap().len(), 2);
+    // The list a page at a time: each page's Link header names the next; the pages together
+    // are the whole list by name, once each.
+    let mut paged: Vec<String> = Vec::new();
+    let mut uri = api("/clients?limit=3");
+    for _ in 0..10 {
+        let page = app.get(&uri, &demo.front_desk).await;
+        let body = page.expect(StatusCode::OK);
+        assert!(body.as_array().unwrap().len() <= 3);
+        paged.extend(body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()));
+        let Some(link) = page.headers.get("link") else {
+            break;
+        };
+        let link = link.to_str().unwrap();
+        assert!(link.ends_with(">; rel=\"next\""), "{link}");
+        uri = link[1..link.find('>').unwrap()].to_owned();
+    }
+    assert_eq!(paged, names, "the pages are the list");
+    let error = app
+        .get(&api("/clients?q=reyes&cursor=00"), &demo.front_desk)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "cursor");
+    let error = app
+        .get(&api("/clients?cursor=not-a-cursor"), &demo.front_desk)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "cursor");
+
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=201", "limit"),

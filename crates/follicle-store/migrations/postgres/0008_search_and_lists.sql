@@ -24,3 +24,9 @@ CREATE INDEX clients_clinic_name ON clients (clinic_id, name, id);
 
 -- A client's record: their appointments by start (the diary's index is by clinic and start).
 CREATE INDEX appointments_client ON appointments (client_id, starts_at);
+
+-- The audit view of one client, newest first: the client's rows in id order, so a page reads its
+-- 50 rows instead of every row of the client's history and sorting them. (SQLite's
+-- audit_log_client already ends with the row id, which is the audit row's id.)
+DROP INDEX audit_log_client;
+CREATE INDEX audit_log_client ON audit_log (clinic_id, client_id, id);

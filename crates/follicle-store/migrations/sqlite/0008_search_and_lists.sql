@@ -41,3 +41,6 @@ CREATE INDEX clients_clinic_name ON clients (clinic_id, name, id);
 
 -- A client's record: their appointments by start (the diary's index is by clinic and start).
 CREATE INDEX appointments_client ON appointments (client_id, starts_at);
+
+-- The audit view of one client, newest first, is served by audit_log_client as it is: a SQLite
+-- index ends with the row id, here the audit row's id. (PostgreSQL's gets the id added.)
