@@ -3,6 +3,7 @@
 
 use follicle_store::testing::{analyze, query_plans};
 use follicle_store::*;
+use uuid::Uuid;
 use time::{Duration, OffsetDateTime};
 
 use crate::support::clinic;
@@ -33,6 +34,7 @@ both!(
     the_index_follows_changes_and_deletions,
     clients_list_pages_by_name,
     hot_queries_use_their_indexes,
+    today_reads_its_windows,
 );
 
 fn client(name: &str, phone: &str, email: &str) -> NewClient {
@@ -370,4 +372,88 @@ async fn import_clients(store: &Store, owner: &Actor, count: usize) {
         .await
         .unwrap();
     assert!(report.saved, "{:?}", report.errors);
+}
+
+async fn today_reads_its_windows(store: &Store) {
+    let c = clinic(store, "Today").await;
+    let desk = c.front_desk;
+    let ana = store.create_client(&desk, &client("Ana Garcia", "", "")).await.unwrap();
+    let ben = store.create_client(&desk, &client("Ben Moss", "", "")).await.unwrap();
+    let cy = store.create_client(&desk, &client("Cy Dunn", "", "")).await.unwrap();
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let book = |client_id, days_ago: i64, done: bool| async move {
+        let a = store
+            .book_appointment(
+                &desk,
+                &NewAppointment {
+                    client_id,
+                    practitioner_id: None,
+                    starts_at: now - Duration::days(days_ago),
+                    duration_minutes: 60,
+                    notes: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        if done {
+            store
+                .set_appointment_status(&desk, a.id, AppointmentStatus::Completed)
+                .await
+                .unwrap();
+        }
+        a
+    };
+    // Ana's last session was 1,000 days ago; Ben had one then and another since; Cy's
+    // session 1,000 days ago was cancelled, not completed.
+    book(ana.id, 1000, true).await;
+    book(ana.id, 1400, true).await;
+    book(ben.id, 1000, true).await;
+    book(ben.id, 200, true).await;
+    book(cy.id, 1001, false).await;
+    let window = store
+        .last_completed_between(&desk, now - Duration::days(1010), now - Duration::days(990))
+        .await
+        .unwrap();
+    assert_eq!(window, [(ana.id, now - Duration::days(1000))]);
+    let later = store
+        .last_completed_between(&desk, now - Duration::days(201), now)
+        .await
+        .unwrap();
+    assert_eq!(later, [(ben.id, now - Duration::days(200))]);
+    // Another clinic sees none of it.
+    let other = clinic(store, "Elsewhere").await;
+    assert!(
+        store
+            .last_completed_between(&other.front_desk, now - Duration::days(2000), now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Names by id, only the clinic's; the most recently changed first.
+    let names = store
+        .client_names(&desk, &[ana.id, cy.id, ana.id, Uuid::nil()])
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 2);
+    assert_eq!(names[&ana.id], "Ana Garcia");
+    assert!(store.client_names(&other.front_desk, &[ana.id]).await.unwrap().is_empty());
+    assert!(store.client_names(&desk, &[]).await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    store
+        .update_client(&desk, ben.id, &client("Ben Moss", "+44 20 7946 0000", ""))
+        .await
+        .unwrap();
+    let recent: Vec<Uuid> = store
+        .recent_clients(&desk, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(recent[0], ben.id);
+    assert_eq!(recent.len(), 2);
+    match store.recent_clients(&desk, 0).await {
+        Err(StoreError::Invalid { field: "limit", .. }) => {}
+        other => panic!("limit 0: expected Invalid(limit), got {:?}", other.map(|_| ())),
+    }
 }

@@ -22,8 +22,12 @@ $$;
 -- The clients list, by name, a page at a time (keyset on name, id).
 CREATE INDEX clients_clinic_name ON clients (clinic_id, name, id);
 
--- A client's record: their appointments by start (the diary's index is by clinic and start).
+-- A client's record: their appointments by start (the diary's index is by clinic and start);
+-- also whether a client had a later completed session (Today's touch-ups).
 CREATE INDEX appointments_client ON appointments (client_id, starts_at);
+
+-- Today's clients seen most recently.
+CREATE INDEX clients_clinic_updated ON clients (clinic_id, updated_at, id);
 
 -- The audit view of one client, newest first: the client's rows in id order, so a page reads its
 -- 50 rows instead of every row of the client's history and sorting them. (SQLite's

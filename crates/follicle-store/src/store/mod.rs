@@ -19,6 +19,7 @@ mod records;
 mod rights;
 mod search;
 mod throttle;
+mod today;
 
 pub use backup::{BackupManifest, TableDigest};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};

@@ -14,6 +14,7 @@ use super::records::{
 use super::search::{
     CLIENTS_AFTER, CLIENTS_FIRST_PAGE, SEARCH_INDEXED_POSTGRES, SEARCH_INDEXED_SQLITE, fts_phrase,
 };
+use super::today::{LAST_COMPLETED, RECENT_CLIENTS};
 use super::{Db, Store};
 use crate::auth::Actor;
 use crate::error::StoreResult;
@@ -197,6 +198,23 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
                 Arg::Int(500),
             ],
             indexes: &["appointments_clinic_start"],
+        },
+        Hot {
+            name: "Today: touch-ups, last completed sessions in a window",
+            sql: LAST_COMPLETED,
+            args: vec![
+                clinic.clone(),
+                Arg::Time(now - Duration::days(1200)),
+                Arg::Time(now - Duration::days(1000)),
+                Arg::Int(500),
+            ],
+            indexes: &["appointments_clinic_start"],
+        },
+        Hot {
+            name: "Today: clients seen most recently",
+            sql: RECENT_CLIENTS,
+            args: vec![clinic.clone(), Arg::Int(8)],
+            indexes: &["clients_clinic_updated"],
         },
         audit("audit view, first page", AUDIT_TRAIL, Arg::NoId, &["audit_log_clinic"]),
         audit(
