@@ -58,6 +58,17 @@ struct Args {
     size: Size,
 }
 
+/// The size of one busy clinic unless the arguments say otherwise.
+fn parse_default_size() -> Size {
+    Size {
+        clients: 5_000,
+        appointments: 30_000,
+        sessions: 20_000,
+        photos_per_session: 5,
+        audit_rows: 2_000_000,
+    }
+}
+
 fn parse_args() -> Result<Args> {
     let mut args = Args {
         backend: "sqlite".into(),
@@ -66,13 +77,7 @@ fn parse_args() -> Result<Args> {
         seed: 16,
         data: PathBuf::from("/work/h-scale-data"),
         pg_url: "postgres://postgres@127.0.0.1:5432/h_scale_bench".into(),
-        size: Size {
-            clients: 5_000,
-            appointments: 30_000,
-            sessions: 20_000,
-            photos_per_session: 5,
-            audit_rows: 2_000_000,
-        },
+        size: parse_default_size(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -438,7 +443,20 @@ async fn open_seeded(args: &Args) -> Result<(Store, Marker, String)> {
             (format!("sqlite://{}", path.display()), 1)
         }
         _ => {
-            let schema = format!("scale_{}", args.clinics);
+            // The default sizes are `scale_<clinics>`; other sizes have a schema of their own.
+            let default_size = parse_default_size();
+            let schema = if args.size == default_size {
+                format!("scale_{}", args.clinics)
+            } else {
+                format!(
+                    "scale_{}_c{}_a{}_s{}_r{}",
+                    args.clinics,
+                    args.size.clients,
+                    args.size.appointments,
+                    args.size.sessions,
+                    args.size.audit_rows
+                )
+            };
             if existing.is_none() {
                 admin(
                     &args.pg_url,
