@@ -21,9 +21,8 @@ use std::time::Instant;
 
 use follicle_core::ZoneKind;
 use follicle_store::{
-    Actor, AppointmentStatus, AuditFilter, Blobs, NewAppointment, NewClient, NewPhoto,
-    NewPigmentBatch, NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, Role, Store,
-    StoreOptions,
+    Actor, AppointmentStatus, AuditFilter, Blobs, NewAppointment, NewClient, NewPhoto, NewPigmentBatch,
+    NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, Role, Store, StoreOptions,
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -93,7 +92,9 @@ fn parse_args() -> Result<Args> {
             "--backend" => {
                 args.backend = value("sqlite or postgres")?;
                 if !matches!(args.backend.as_str(), "sqlite" | "postgres") {
-                    return Err(format!("--backend: expected sqlite or postgres, got {:?}", args.backend).into());
+                    return Err(
+                        format!("--backend: expected sqlite or postgres, got {:?}", args.backend).into(),
+                    );
                 }
             }
             "--clinics" => args.clinics = number("--clinics", value("a count")?)?.clamp(1, 100) as usize,
@@ -102,7 +103,9 @@ fn parse_args() -> Result<Args> {
             "--data" => args.data = PathBuf::from(value("a folder")?),
             "--pg-url" => args.pg_url = value("a postgres:// URL")?,
             "--clients" => args.size.clients = number("--clients", value("a count")?)?.max(10) as usize,
-            "--appointments" => args.size.appointments = number("--appointments", value("a count")?)? as usize,
+            "--appointments" => {
+                args.size.appointments = number("--appointments", value("a count")?)? as usize
+            }
             "--sessions" => args.size.sessions = number("--sessions", value("a count")?)? as usize,
             "--audit-rows" => args.size.audit_rows = number("--audit-rows", value("a count")?)?,
             other => {
@@ -148,28 +151,164 @@ impl Rng {
 }
 
 const FIRST: &[&str] = &[
-    "James", "Mohammed", "Oliver", "Noah", "Liam", "Lucas", "Mateo", "Leo", "Arthur", "Jack", "Harry", "George",
-    "Thomas", "Daniel", "David", "Samuel", "Adam", "Ethan", "Isaac", "Omar", "Yusuf", "Ali", "Hassan", "Ravi",
-    "Arjun", "Wei", "Jun", "Hiroshi", "Kenji", "Carlos", "Diego", "Javier", "Luis", "Marco", "Luca", "Pierre",
-    "Hugo", "Lars", "Sven", "Olaf", "Piotr", "Tomasz", "Ivan", "Dmitri", "Kwame", "Kofi", "Tunde", "Emeka",
-    "Sean", "Connor", "Patrick", "Edgar", "Edward", "Gareth", "Garry", "Sam", "Kim", "Alex", "Chris", "Robin",
-    "Maria", "Sofia", "Emma", "Olivia", "Amelia", "Priya", "Aisha", "Fatima", "Yuki", "Mei",
+    "James", "Mohammed", "Oliver", "Noah", "Liam", "Lucas", "Mateo", "Leo", "Arthur", "Jack", "Harry",
+    "George", "Thomas", "Daniel", "David", "Samuel", "Adam", "Ethan", "Isaac", "Omar", "Yusuf", "Ali",
+    "Hassan", "Ravi", "Arjun", "Wei", "Jun", "Hiroshi", "Kenji", "Carlos", "Diego", "Javier", "Luis",
+    "Marco", "Luca", "Pierre", "Hugo", "Lars", "Sven", "Olaf", "Piotr", "Tomasz", "Ivan", "Dmitri", "Kwame",
+    "Kofi", "Tunde", "Emeka", "Sean", "Connor", "Patrick", "Edgar", "Edward", "Gareth", "Garry", "Sam",
+    "Kim", "Alex", "Chris", "Robin", "Maria", "Sofia", "Emma", "Olivia", "Amelia", "Priya", "Aisha",
+    "Fatima", "Yuki", "Mei",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson", "Roberts",
-    "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall", "Lewis", "Harris",
-    "Clarke", "Patel", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris", "Moore", "Clark",
-    "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "James", "Scott", "Phillips", "Watson", "Davis",
-    "Parker", "Price", "Bennett", "Young", "Griffiths", "Mitchell", "Kelly", "Cook", "Carter", "Richardson",
-    "Bailey", "Collins", "Bell", "Shaw", "Murphy", "Miller", "Cox", "Richards", "Khan", "Marshall", "Anderson",
-    "Simpson", "Ellis", "Adams", "Singh", "Begum", "Wilkinson", "Foster", "Chapman", "Powell", "Webb", "Rogers",
-    "Gray", "Mason", "Ali", "Hunt", "Hussain", "Campbell", "Matthews", "Owen", "Palmer", "Holmes", "Mills",
-    "Barnes", "Knight", "Lloyd", "Butler", "Russell", "Barker", "Fisher", "Stevens", "Jenkins", "Murray",
-    "Dixon", "Harvey", "Garcia", "Garner", "Gardiner", "Edgar", "Rodriguez", "Martinez", "Hernandez", "Lopez",
-    "Gonzalez", "Perez", "Sanchez", "Ramirez", "Nguyen", "Tran", "Kowalski", "Nowak", "Ivanov", "Olafsson",
-    "Andersson", "Johansson", "Larsen", "Nielsen", "Muller", "Schmidt", "Schneider", "Fischer", "Weber", "Rossi",
-    "Russo", "Ferrari", "Esposito", "Bianchi", "Dubois", "Moreau", "Laurent", "Okafor", "Mensah", "Tanaka",
-    "Suzuki", "Takahashi", "Wang", "Zhang", "Chen", "Liu", "Yamamoto", "Kaur", "Sharma", "Gupta", "Das",
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Johnson",
+    "Roberts",
+    "Robinson",
+    "Thompson",
+    "Wright",
+    "Walker",
+    "White",
+    "Edwards",
+    "Hughes",
+    "Green",
+    "Hall",
+    "Lewis",
+    "Harris",
+    "Clarke",
+    "Patel",
+    "Jackson",
+    "Wood",
+    "Turner",
+    "Martin",
+    "Cooper",
+    "Hill",
+    "Ward",
+    "Morris",
+    "Moore",
+    "Clark",
+    "Lee",
+    "King",
+    "Baker",
+    "Harrison",
+    "Morgan",
+    "Allen",
+    "James",
+    "Scott",
+    "Phillips",
+    "Watson",
+    "Davis",
+    "Parker",
+    "Price",
+    "Bennett",
+    "Young",
+    "Griffiths",
+    "Mitchell",
+    "Kelly",
+    "Cook",
+    "Carter",
+    "Richardson",
+    "Bailey",
+    "Collins",
+    "Bell",
+    "Shaw",
+    "Murphy",
+    "Miller",
+    "Cox",
+    "Richards",
+    "Khan",
+    "Marshall",
+    "Anderson",
+    "Simpson",
+    "Ellis",
+    "Adams",
+    "Singh",
+    "Begum",
+    "Wilkinson",
+    "Foster",
+    "Chapman",
+    "Powell",
+    "Webb",
+    "Rogers",
+    "Gray",
+    "Mason",
+    "Ali",
+    "Hunt",
+    "Hussain",
+    "Campbell",
+    "Matthews",
+    "Owen",
+    "Palmer",
+    "Holmes",
+    "Mills",
+    "Barnes",
+    "Knight",
+    "Lloyd",
+    "Butler",
+    "Russell",
+    "Barker",
+    "Fisher",
+    "Stevens",
+    "Jenkins",
+    "Murray",
+    "Dixon",
+    "Harvey",
+    "Garcia",
+    "Garner",
+    "Gardiner",
+    "Edgar",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Perez",
+    "Sanchez",
+    "Ramirez",
+    "Nguyen",
+    "Tran",
+    "Kowalski",
+    "Nowak",
+    "Ivanov",
+    "Olafsson",
+    "Andersson",
+    "Johansson",
+    "Larsen",
+    "Nielsen",
+    "Muller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Esposito",
+    "Bianchi",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Okafor",
+    "Mensah",
+    "Tanaka",
+    "Suzuki",
+    "Takahashi",
+    "Wang",
+    "Zhang",
+    "Chen",
+    "Liu",
+    "Yamamoto",
+    "Kaur",
+    "Sharma",
+    "Gupta",
+    "Das",
 ];
 
 /// Client `i` of clinic `k`, the same every time for a seed.
@@ -182,7 +321,12 @@ fn client_details(seed: u64, clinic: usize, i: usize) -> NewClient {
         name: format!("{first} {last}"),
         date_of_birth: None,
         age_years: Some(20 + rng.below(50) as i64),
-        email: format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), i),
+        email: format!(
+            "{}.{}{}@example.com",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            i
+        ),
         phone,
         notes: String::new(),
     }
@@ -277,7 +421,6 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
     // Clients, in order (client i is `client_details(seed, k, i)`).
     let clients: Vec<Uuid> = stream::iter(0..size.clients)
         .map(|i| {
-            let owner = owner;
             let details = client_details(args.seed, k, i);
             async move { store.create_client(&owner, &details).await.map(|c| c.id) }
         })
@@ -285,7 +428,11 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
         .try_collect()
         .await?;
     audit_rows += clients.len() as u64;
-    eprintln!("clinic {k}: {} clients in {:.0?}", clients.len(), started.elapsed());
+    eprintln!(
+        "clinic {k}: {} clients in {:.0?}",
+        clients.len(),
+        started.elapsed()
+    );
 
     // Appointments over ten years, a few today and in the coming days.
     let start = today() - Duration::days(HISTORY_DAYS);
@@ -307,15 +454,16 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
         });
     }
     let appointments: Vec<follicle_store::Appointment> = stream::iter(plans)
-        .map(|plan| {
-            let owner = owner;
-            async move { store.book_appointment(&owner, &plan).await }
-        })
+        .map(|plan| async move { store.book_appointment(&owner, &plan).await })
         .buffered(concurrency)
         .try_collect()
         .await?;
     audit_rows += appointments.len() as u64;
-    eprintln!("clinic {k}: {} appointments in {:.0?}", appointments.len(), started.elapsed());
+    eprintln!(
+        "clinic {k}: {} appointments in {:.0?}",
+        appointments.len(),
+        started.elapsed()
+    );
 
     // Session logs: past appointments, each then completed, with five photos.
     let now = OffsetDateTime::now_utc();
@@ -333,8 +481,19 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
         actors
     };
     let png = tiny_png();
-    let zones = [ZoneKind::Hairline, ZoneKind::Frontal, ZoneKind::MidScalp, ZoneKind::Crown];
-    let angles = [PhotoAngle::Front, PhotoAngle::Top, PhotoAngle::Left, PhotoAngle::Right, PhotoAngle::Back];
+    let zones = [
+        ZoneKind::Hairline,
+        ZoneKind::Frontal,
+        ZoneKind::MidScalp,
+        ZoneKind::Crown,
+    ];
+    let angles = [
+        PhotoAngle::Front,
+        PhotoAngle::Top,
+        PhotoAngle::Left,
+        PhotoAngle::Right,
+        PhotoAngle::Back,
+    ];
     let photos_per_session = size.photos_per_session;
     let logged: Vec<u64> = stream::iter(chosen.into_iter().enumerate())
         .map(|(s, a)| {
@@ -397,7 +556,10 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
         let n = chunk.min(reads - done);
         let mut picks = Vec::with_capacity(n as usize);
         for _ in 0..n {
-            picks.push((clients[rng.below(clients.len())], readers[rng.below(readers.len())]));
+            picks.push((
+                clients[rng.below(clients.len())],
+                readers[rng.below(readers.len())],
+            ));
         }
         stream::iter(picks)
             .map(|(client, actor)| async move { store.client(&actor, client).await.map(|_| ()) })
@@ -405,7 +567,7 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
             .try_collect::<Vec<()>>()
             .await?;
         done += n;
-        if done % 200_000 == 0 || done == reads {
+        if done.is_multiple_of(200_000) || done == reads {
             eprintln!("clinic {k}: {done} audited reads in {:.0?}", started.elapsed());
         }
     }
@@ -465,7 +627,10 @@ async fn open_seeded(args: &Args) -> Result<(Store, Marker, String)> {
                 .await?;
             }
             let separator = if args.pg_url.contains('?') { '&' } else { '?' };
-            (format!("{}{separator}options[search_path]={schema}", args.pg_url), 4)
+            (
+                format!("{}{separator}options[search_path]={schema}", args.pg_url),
+                4,
+            )
         }
     };
     let store = Store::open_with(&url, Blobs::in_memory(), options).await?;
@@ -556,7 +721,8 @@ fn terms(args: &Args, clinic: usize, count: usize) -> Terms {
     for _ in 0..count {
         let c = client_details(args.seed, clinic, rng.below(args.size.clients));
         let last: Vec<char> = c.name.split(' ').nth(1).unwrap_or("x").chars().collect();
-        t.prefix.push(last.iter().take(3).collect::<String>().to_lowercase());
+        t.prefix
+            .push(last.iter().take(3).collect::<String>().to_lowercase());
         let from = rng.below(last.len().saturating_sub(3).max(1));
         t.part.push(last[from..].iter().take(4).collect());
         let digits: String = c.phone.chars().filter(char::is_ascii_digit).collect();
@@ -609,13 +775,27 @@ async fn main() -> Result<()> {
             Ok(())
         }
     };
-    results.push(measure("client search: name prefix (3 letters)", n, |i| search(&t.prefix, i)).await?);
-    results.push(measure("client search: part of a name (4 letters)", n, |i| search(&t.part, i)).await?);
+    results.push(
+        measure("client search: name prefix (3 letters)", n, |i| {
+            search(&t.prefix, i)
+        })
+        .await?,
+    );
+    results.push(
+        measure("client search: part of a name (4 letters)", n, |i| {
+            search(&t.part, i)
+        })
+        .await?,
+    );
     results.push(measure("client search: phone, last 4 digits", n, |i| search(&t.phone, i)).await?);
     results.push(measure("client search: email (before the @)", n, |i| search(&t.email, i)).await?);
     results.push(
         measure("clients list: first page (50)", n, |_| async move {
-            store.search_clients(&practitioner, "", 50).await.map(|_| ()).map_err(err)
+            store
+                .search_clients(&practitioner, "", 50)
+                .await
+                .map(|_| ())
+                .map_err(err)
         })
         .await?,
     );
@@ -751,7 +931,11 @@ async fn main() -> Result<()> {
         rows / args.clinics as u64,
     );
     println!();
-    println!("| measure (clinic {} of {}) | p50 ms | p95 ms | n |", k + 1, args.clinics);
+    println!(
+        "| measure (clinic {} of {}) | p50 ms | p95 ms | n |",
+        k + 1,
+        args.clinics
+    );
     println!("|---|---:|---:|---:|");
     for r in &results {
         println!("| {} | {:.2} | {:.2} | {} |", r.name, r.p50, r.p95, r.n);

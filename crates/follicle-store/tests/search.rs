@@ -3,8 +3,8 @@
 
 use follicle_store::testing::{analyze, query_plans};
 use follicle_store::*;
-use uuid::Uuid;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::support::clinic;
 
@@ -147,7 +147,7 @@ async fn short_queries_still_find(store: &Store) {
         ],
     )
     .await;
-    assert!(INDEXED_QUERY_CHARS == 3);
+    const { assert!(INDEXED_QUERY_CHARS == 3) };
     // Shorter than a trigram: read from the clinic's clients, ranked the same way.
     check(store, &desk, "ga", &["Ana Garcia", "Edgar Moss"]).await;
     check(store, &desk, "ng", &["Al Ng"]).await;
@@ -234,10 +234,18 @@ async fn clients_list_pages_by_name(store: &Store) {
     let searched = store.search_clients(&c.front_desk, "", 5).await.unwrap();
     assert_eq!(first.clients, searched);
     // A cursor that is not one is refused, naming the field.
-    for bad in ["", "xyz", "0123456789abcdef0123456789abcdef0", "0123456789abcdef0123456789abcdefzz"] {
+    for bad in [
+        "",
+        "xyz",
+        "0123456789abcdef0123456789abcdef0",
+        "0123456789abcdef0123456789abcdefzz",
+    ] {
         match store.list_clients(&c.front_desk, Some(bad), 5).await {
             Err(StoreError::Invalid { field: "cursor", .. }) => {}
-            other => panic!("cursor {bad:?}: expected Invalid(cursor), got {:?}", other.map(|_| ())),
+            other => panic!(
+                "cursor {bad:?}: expected Invalid(cursor), got {:?}",
+                other.map(|_| ())
+            ),
         }
     }
     match store.list_clients(&c.front_desk, None, 0).await {
@@ -249,7 +257,10 @@ async fn clients_list_pages_by_name(store: &Store) {
 async fn hot_queries_use_their_indexes(store: &Store) {
     let c = clinic(store, "Plans").await;
     let ana = store
-        .create_client(&c.front_desk, &client("Ana Garcia", "+44 7700 900123", "ana@example.com"))
+        .create_client(
+            &c.front_desk,
+            &client("Ana Garcia", "+44 7700 900123", "ana@example.com"),
+        )
         .await
         .unwrap();
     let now = OffsetDateTime::now_utc();
@@ -297,7 +308,13 @@ async fn hot_queries_use_their_indexes(store: &Store) {
             ));
         }
     }
-    assert!(wrong.is_empty(), "{} on {}:\n{}", wrong.len(), store.backend().as_str(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} on {}:\n{}",
+        wrong.len(),
+        store.backend().as_str(),
+        wrong.join("\n")
+    );
 }
 
 /// The rule the plan tests apply catches a full scan (so that a passing test means something).
@@ -313,7 +330,10 @@ fn a_full_scan_is_caught() {
         plan(&["SCAN clients USING INDEX clients_clinic_search"]).full_scans(),
         ["clients"]
     );
-    assert_eq!(plan(&["  ->  Seq Scan on audit_log  (cost=0.00..1.01 rows=1)"]).full_scans(), ["audit_log"]);
+    assert_eq!(
+        plan(&["  ->  Seq Scan on audit_log  (cost=0.00..1.01 rows=1)"]).full_scans(),
+        ["audit_log"]
+    );
     // An index walked in order and filtered row by row reads as much as a full scan.
     let walk = [
         "Limit  (cost=0.29..9.51 rows=51 width=70)",
@@ -335,8 +355,16 @@ fn a_full_scan_is_caught() {
         "        Index Cond: (search_text ~~ '%4567%'::text)",
     ];
     assert!(plan(&bitmap).full_scans().is_empty());
-    assert!(plan(&["SEARCH clients USING INDEX clients_clinic_name (clinic_id=?)"]).full_scans().is_empty());
-    assert!(plan(&["SCAN clients_fts VIRTUAL TABLE INDEX 0:M2"]).full_scans().is_empty());
+    assert!(
+        plan(&["SEARCH clients USING INDEX clients_clinic_name (clinic_id=?)"])
+            .full_scans()
+            .is_empty()
+    );
+    assert!(
+        plan(&["SCAN clients_fts VIRTUAL TABLE INDEX 0:M2"])
+            .full_scans()
+            .is_empty()
+    );
     assert!(plan(&["SCAN found"]).full_scans().is_empty());
     assert!(plan(&["Index Scan using clients_clinic_name on clients"]).uses_an_expected_index());
     assert!(!plan(&["Index Scan using clients_pkey on clients"]).uses_an_expected_index());
@@ -345,7 +373,9 @@ fn a_full_scan_is_caught() {
 /// Adds `count` clients in one import (one transaction: quick on either backend).
 async fn import_clients(store: &Store, owner: &Actor, count: usize) {
     let first = ["Kim", "Lee", "Moss", "Ng", "Park", "Ida", "Jo", "Tom"];
-    let last = ["Holm", "Smith", "Wright", "Olafsson", "Taylor", "Brown", "Jones", "Hill", "Dunn"];
+    let last = [
+        "Holm", "Smith", "Wright", "Olafsson", "Taylor", "Brown", "Jones", "Hill", "Dunn",
+    ];
     let mut csv = String::from("ref,name,date_of_birth,age_years,phone,email,notes\n");
     for i in 0..count {
         csv.push_str(&format!(
@@ -367,19 +397,25 @@ async fn import_clients(store: &Store, owner: &Actor, count: usize) {
             9 + i % 8
         ));
     }
-    let report = store
-        .import_csv(owner, &csv, &diary, false)
-        .await
-        .unwrap();
+    let report = store.import_csv(owner, &csv, &diary, false).await.unwrap();
     assert!(report.saved, "{:?}", report.errors);
 }
 
 async fn today_reads_its_windows(store: &Store) {
     let c = clinic(store, "Today").await;
     let desk = c.front_desk;
-    let ana = store.create_client(&desk, &client("Ana Garcia", "", "")).await.unwrap();
-    let ben = store.create_client(&desk, &client("Ben Moss", "", "")).await.unwrap();
-    let cy = store.create_client(&desk, &client("Cy Dunn", "", "")).await.unwrap();
+    let ana = store
+        .create_client(&desk, &client("Ana Garcia", "", ""))
+        .await
+        .unwrap();
+    let ben = store
+        .create_client(&desk, &client("Ben Moss", "", ""))
+        .await
+        .unwrap();
+    let cy = store
+        .create_client(&desk, &client("Cy Dunn", "", ""))
+        .await
+        .unwrap();
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let book = |client_id, days_ago: i64, done: bool| async move {
         let a = store
@@ -436,7 +472,13 @@ async fn today_reads_its_windows(store: &Store) {
         .unwrap();
     assert_eq!(names.len(), 2);
     assert_eq!(names[&ana.id], "Ana Garcia");
-    assert!(store.client_names(&other.front_desk, &[ana.id]).await.unwrap().is_empty());
+    assert!(
+        store
+            .client_names(&other.front_desk, &[ana.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.client_names(&desk, &[]).await.unwrap().is_empty());
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     store

@@ -475,7 +475,12 @@ pub async fn clients_search_create_get_update_delete(app: &App) {
         let page = app.get(&uri, &demo.front_desk).await;
         let body = page.expect(StatusCode::OK);
         assert!(body.as_array().unwrap().len() <= 3);
-        paged.extend(body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()));
+        paged.extend(
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned()),
+        );
         let Some(link) = page.headers.get("link") else {
             break;
         };

@@ -174,15 +174,26 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
         of_client(
             "client record: consultations",
             CLIENT_CONSULTATIONS,
-            &["sqlite_autoindex_consultations_2", "consultations_client_id_version_key"],
+            &[
+                "sqlite_autoindex_consultations_2",
+                "consultations_client_id_version_key",
+            ],
         ),
         of_client(
             "client record: designs",
             CLIENT_DESIGNS,
             &["sqlite_autoindex_designs_2", "designs_client_id_version_key"],
         ),
-        of_client("client record: appointments", CLIENT_APPOINTMENTS, &["appointments_client"]),
-        of_client("client record: session logs", CLIENT_SESSIONS, &["session_logs_client"]),
+        of_client(
+            "client record: appointments",
+            CLIENT_APPOINTMENTS,
+            &["appointments_client"],
+        ),
+        of_client(
+            "client record: session logs",
+            CLIENT_SESSIONS,
+            &["session_logs_client"],
+        ),
         of_client(
             "client record: photos",
             CLIENT_PHOTOS,
@@ -216,7 +227,12 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
             args: vec![clinic.clone(), Arg::Int(8)],
             indexes: &["clients_clinic_updated"],
         },
-        audit("audit view, first page", AUDIT_TRAIL, Arg::NoId, &["audit_log_clinic"]),
+        audit(
+            "audit view, first page",
+            AUDIT_TRAIL,
+            Arg::NoId,
+            &["audit_log_clinic"],
+        ),
         audit(
             "audit view, one client's rows",
             AUDIT_TRAIL_OF_CLIENT,
@@ -255,7 +271,11 @@ impl Store {
     }
 
     /// The plan of each hot query for this actor's clinic and one of its clients.
-    pub(crate) async fn hot_query_plans(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<QueryPlan>> {
+    pub(crate) async fn hot_query_plans(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+    ) -> StoreResult<Vec<QueryPlan>> {
         let mut plans = Vec::new();
         for hot in hot_queries(&self.db, actor, client_id) {
             let plan: Vec<String> = match &self.db {
@@ -269,13 +289,16 @@ impl Store {
                 }
                 Db::Postgres(pool) => {
                     let mut connection = pool.acquire().await?;
-                    sqlx::query("SET enable_seqscan = off").execute(&mut *connection).await?;
+                    sqlx::query("SET enable_seqscan = off")
+                        .execute(&mut *connection)
+                        .await?;
                     let sql = format!("EXPLAIN {}", hot.sql);
-                    let rows: Vec<(String,)> =
-                        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args)
-                            .fetch_all(&mut *connection)
-                            .await?;
-                    sqlx::query("RESET enable_seqscan").execute(&mut *connection).await?;
+                    let rows: Vec<(String,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args)
+                        .fetch_all(&mut *connection)
+                        .await?;
+                    sqlx::query("RESET enable_seqscan")
+                        .execute(&mut *connection)
+                        .await?;
                     rows.into_iter().map(|r| r.0).collect()
                 }
             };

@@ -381,28 +381,45 @@ pub(crate) fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
 // The hot queries (issue 16), named so that the query-plan tests read the very SQL run.
 
 /// A client's consultations: `UNIQUE (client_id, version)`.
-pub(crate) const CLIENT_CONSULTATIONS: &str =
-    concat!("SELECT ", consultation_cols!(), " FROM consultations WHERE clinic_id = $1 AND client_id = $2 ORDER BY version");
+pub(crate) const CLIENT_CONSULTATIONS: &str = concat!(
+    "SELECT ",
+    consultation_cols!(),
+    " FROM consultations WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"
+);
 
 /// A client's designs: `UNIQUE (client_id, version)`.
-pub(crate) const CLIENT_DESIGNS: &str =
-    concat!("SELECT ", design_cols!(), " FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version");
+pub(crate) const CLIENT_DESIGNS: &str = concat!(
+    "SELECT ",
+    design_cols!(),
+    " FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"
+);
 
 /// A client's appointments: index `appointments_client`.
-pub(crate) const CLIENT_APPOINTMENTS: &str =
-    concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND client_id = $2 ORDER BY starts_at, id");
+pub(crate) const CLIENT_APPOINTMENTS: &str = concat!(
+    "SELECT ",
+    appointment_cols!(),
+    " FROM appointments WHERE clinic_id = $1 AND client_id = $2 ORDER BY starts_at, id"
+);
 
 /// A client's session logs: index `session_logs_client`.
-pub(crate) const CLIENT_SESSIONS: &str =
-    concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND client_id = $2 ORDER BY performed_on, created_at, id");
+pub(crate) const CLIENT_SESSIONS: &str = concat!(
+    "SELECT ",
+    session_cols!(),
+    " FROM session_logs WHERE clinic_id = $1 AND client_id = $2 ORDER BY performed_on, created_at, id"
+);
 
 /// A client's photos: index `photos_client`.
-pub(crate) const CLIENT_PHOTOS: &str =
-    concat!("SELECT ", photo_cols!(), " FROM photos WHERE clinic_id = $1 AND client_id = $2 ORDER BY taken_at, id");
+pub(crate) const CLIENT_PHOTOS: &str = concat!(
+    "SELECT ",
+    photo_cols!(),
+    " FROM photos WHERE clinic_id = $1 AND client_id = $2 ORDER BY taken_at, id"
+);
 
 /// The diary, appointments starting in a window: index `appointments_clinic_start`.
 pub(crate) const DIARY: &str = concat!(
-    "SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3 ",
+    "SELECT ",
+    appointment_cols!(),
+    " FROM appointments WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3 ",
     "ORDER BY starts_at, id LIMIT $4"
 );
 

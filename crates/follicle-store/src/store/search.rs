@@ -71,7 +71,7 @@ impl ClientCursor {
                 ),
             )
         };
-        if text.len() < 32 || !text.is_ascii() || text.len() % 2 != 0 {
+        if text.len() < 32 || !text.is_ascii() || !text.len().is_multiple_of(2) {
             return Err(refuse());
         }
         let id = Uuid::try_parse(&text[..32]).map_err(|_| refuse())?;
@@ -142,55 +142,80 @@ macro_rules! client_cols {
 /// JOIN` keeps SQLite from starting at the clinic's clients instead), each candidate by its id,
 /// then the `LIKE` that keeps exactly the clients containing the query. `$8` is the FTS5 phrase.
 pub(crate) const SEARCH_INDEXED_SQLITE: &str = concat!(
-    "SELECT ", client_cols!(), " FROM (",
+    "SELECT ",
+    client_cols!(),
+    " FROM (",
     "SELECT clients.*, substr(clients.search_text, 1, instr(clients.search_text, char(10)) - 1) AS n ",
     "FROM clients_fts CROSS JOIN clients ON clients.id = clients_fts.client_id ",
     "WHERE clients_fts MATCH $8 AND clients.clinic_id = $1 AND clients.search_text LIKE $2 ESCAPE '\\') found ",
-    "ORDER BY ", rank_order!(), " LIMIT $7"
+    "ORDER BY ",
+    rank_order!(),
+    " LIMIT $7"
 );
 
 /// PostgreSQL, three characters or more: the `LIKE` is served by the trigram index
 /// (`clients_search_trgm`). `\` is PostgreSQL's default `LIKE` escape.
 pub(crate) const SEARCH_INDEXED_POSTGRES: &str = concat!(
-    "SELECT ", client_cols!(), " FROM (",
+    "SELECT ",
+    client_cols!(),
+    " FROM (",
     "SELECT *, split_part(search_text, chr(10), 1) AS n FROM clients ",
     "WHERE clinic_id = $1 AND search_text LIKE $2) found ",
-    "ORDER BY ", rank_order!(), " LIMIT $7"
+    "ORDER BY ",
+    rank_order!(),
+    " LIMIT $7"
 );
 
 /// SQLite, shorter queries: the clinic's first [`SHORT_QUERY_SCAN`] clients by name (`$8`).
 pub(crate) const SEARCH_SHORT_SQLITE: &str = concat!(
-    "SELECT ", client_cols!(), " FROM (",
+    "SELECT ",
+    client_cols!(),
+    " FROM (",
     "SELECT *, substr(search_text, 1, instr(search_text, char(10)) - 1) AS n FROM (",
     "SELECT * FROM clients WHERE clinic_id = $1 ORDER BY name, id LIMIT $8) ",
     "WHERE search_text LIKE $2 ESCAPE '\\') found ",
-    "ORDER BY ", rank_order!(), " LIMIT $7"
+    "ORDER BY ",
+    rank_order!(),
+    " LIMIT $7"
 );
 
 /// PostgreSQL, shorter queries: the same.
 pub(crate) const SEARCH_SHORT_POSTGRES: &str = concat!(
-    "SELECT ", client_cols!(), " FROM (",
+    "SELECT ",
+    client_cols!(),
+    " FROM (",
     "SELECT *, split_part(search_text, chr(10), 1) AS n FROM (",
     "SELECT * FROM clients WHERE clinic_id = $1 ORDER BY name, id LIMIT $8) first_clients ",
     "WHERE search_text LIKE $2) found ",
-    "ORDER BY ", rank_order!(), " LIMIT $7"
+    "ORDER BY ",
+    rank_order!(),
+    " LIMIT $7"
 );
 
 /// The first page of the clients list: index `clients_clinic_name`.
 pub(crate) const CLIENTS_FIRST_PAGE: &str = concat!(
-    "SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 ORDER BY name, id LIMIT $2"
+    "SELECT ",
+    client_cols!(),
+    " FROM clients WHERE clinic_id = $1 ORDER BY name, id LIMIT $2"
 );
 
 /// A later page, after the (name, id) of the previous page's last client.
 pub(crate) const CLIENTS_AFTER: &str = concat!(
-    "SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND (name, id) > ($2, $3) ",
+    "SELECT ",
+    client_cols!(),
+    " FROM clients WHERE clinic_id = $1 AND (name, id) > ($2, $3) ",
     "ORDER BY name, id LIMIT $4"
 );
 
 impl Store {
     /// Clients whose name, phone (as typed or its digits) or email contains `query`, ignoring
-    /// case, ranked as a receptionist expects (see [the module](self)); an empty query is the
-    /// first page of [`Store::list_clients`]. At most `limit` (1–500).
+    /// case, ranked as a receptionist expects, then by name: a word of the name equal to the
+    /// query; the name beginning with it; a word of the name beginning with it ("gar" finds
+    /// Garcia before Edgar); the phone ending with its digits or the email beginning with it;
+    /// anything else containing it. A query of [`INDEXED_QUERY_CHARS`] characters or more is
+    /// looked up in a trigram index; a shorter one reads at most [`SHORT_QUERY_SCAN`] of the
+    /// clinic's clients. An empty query is the first page of [`Store::list_clients`]. At most
+    /// `limit` (1–500).
     pub async fn search_clients(&self, actor: &Actor, query: &str, limit: i64) -> StoreResult<Vec<Client>> {
         actor.require(Action::ViewClients)?;
         let query = validate::line("query", query, true)?;
@@ -216,7 +241,12 @@ impl Store {
     /// A page of the clinic's clients by name (then id): the first with `after` `None`, then
     /// each after the `next` of the one before. `limit` 1–500. Audited as a search with an
     /// empty query.
-    pub async fn list_clients(&self, actor: &Actor, after: Option<&str>, limit: i64) -> StoreResult<ClientPage> {
+    pub async fn list_clients(
+        &self,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<ClientPage> {
         actor.require(Action::ViewClients)?;
         let limit = validate::int_range("limit", limit, 1, MAX_LIST)?;
         let after = after.map(ClientCursor::parse).transpose()?;
@@ -234,7 +264,11 @@ impl Store {
         } else {
             None
         };
-        let detail = format!("clients list{}, {} listed", if after.is_some() { " (a later page)" } else { "" }, rows.len());
+        let detail = format!(
+            "clients list{}, {} listed",
+            if after.is_some() { " (a later page)" } else { "" },
+            rows.len()
+        );
         self.audit(actor, None, AuditAction::Searched, &detail).await?;
         Ok(ClientPage {
             clients: rows
@@ -266,15 +300,27 @@ impl Store {
     }
 
     /// The clients that contain `query`, ranked (see the module's doc).
-    async fn ranked_client_rows(&self, actor: &Actor, query: &str, limit: i64) -> StoreResult<Vec<ClientRow>> {
+    async fn ranked_client_rows(
+        &self,
+        actor: &Actor,
+        query: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<ClientRow>> {
         let ranks = Ranks::new(query);
         let indexed = query.chars().count() >= INDEXED_QUERY_CHARS;
         macro_rules! ranked {
             ($sql:expr, $pool:expr, $last:expr) => {
                 sqlx::query_as($sql)
-                    .bind(actor.clinic_id).bind(&ranks.any).bind(&ranks.word).bind(&ranks.prefix)
-                    .bind(&ranks.word_prefix).bind(&ranks.phone_end).bind(limit).bind($last)
-                    .fetch_all($pool).await?
+                    .bind(actor.clinic_id)
+                    .bind(&ranks.any)
+                    .bind(&ranks.word)
+                    .bind(&ranks.prefix)
+                    .bind(&ranks.word_prefix)
+                    .bind(&ranks.phone_end)
+                    .bind(limit)
+                    .bind($last)
+                    .fetch_all($pool)
+                    .await?
             };
         }
         let rows: Vec<ClientRow> = match &self.db {
@@ -282,9 +328,15 @@ impl Store {
             Db::Sqlite(pool) => ranked!(SEARCH_SHORT_SQLITE, pool, SHORT_QUERY_SCAN),
             Db::Postgres(pool) if indexed => {
                 sqlx::query_as(SEARCH_INDEXED_POSTGRES)
-                    .bind(actor.clinic_id).bind(&ranks.any).bind(&ranks.word).bind(&ranks.prefix)
-                    .bind(&ranks.word_prefix).bind(&ranks.phone_end).bind(limit)
-                    .fetch_all(pool).await?
+                    .bind(actor.clinic_id)
+                    .bind(&ranks.any)
+                    .bind(&ranks.word)
+                    .bind(&ranks.prefix)
+                    .bind(&ranks.word_prefix)
+                    .bind(&ranks.phone_end)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
             }
             Db::Postgres(pool) => ranked!(SEARCH_SHORT_POSTGRES, pool, SHORT_QUERY_SCAN),
         };

@@ -54,7 +54,13 @@ pub(super) async fn list(
             .await?;
         (listed.clients, listed.next)
     } else {
-        (state.store().search_clients(&page.actor, q, CLIENTS_PER_PAGE).await?, None)
+        (
+            state
+                .store()
+                .search_clients(&page.actor, q, CLIENTS_PER_PAGE)
+                .await?,
+            None,
+        )
     };
     render(&ClientsPage {
         nav: Nav::new(&page, "clients"),

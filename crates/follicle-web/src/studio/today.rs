@@ -105,10 +105,16 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
         let sessions = store
             .appointments_between(&page.actor, day, day + Duration::days(1))
             .await?;
-        for a in sessions.into_iter().filter(|a| a.status == AppointmentStatus::Completed) {
+        for a in sessions
+            .into_iter()
+            .filter(|a| a.status == AppointmentStatus::Completed)
+        {
             for item in &settings.aftercare.items {
                 if item.only_if.is_none() && i64::from(item.from_day) == day_n {
-                    aftercare.push((a.client_id, format!("Day {day_n} after the session: {}", item.text)));
+                    aftercare.push((
+                        a.client_id,
+                        format!("Day {day_n} after the session: {}", item.text),
+                    ));
                 }
             }
         }
