@@ -1279,6 +1279,47 @@ pub async fn photos_upload_list_download_without_exif(app: &App) {
     );
 }
 
+/// The studio's clients list shows 100 clients a page, each page linking to the next.
+pub async fn clients_page_pages_the_list(app: &App) {
+    let demo = Demo::seed(app).await;
+    let owner = app.store.actor(demo.owner_id).await.unwrap();
+    for i in 0..100 {
+        let client = follicle_store::NewClient {
+            name: format!("Zed Paged {i:03}"),
+            ..follicle_store::NewClient::default()
+        };
+        app.store.create_client(&owner, &client).await.unwrap();
+    }
+    let cookie = Auth::Cookie {
+        token: demo.owner_login["token"].as_str().unwrap().to_owned(),
+        csrf: None,
+    };
+    let rows = |html: &str| html.matches("<tr><td><a href=\"/clients/").count();
+    let first = app.get("/clients", &cookie).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&first.body).into_owned();
+    assert_eq!(rows(&html), 100);
+    let at = html
+        .find("href=\"/clients?after=")
+        .expect("a link to the next page");
+    let link = &html[at + 6..];
+    let link = &link[..link.find('"').unwrap()];
+    let second = app.get(link, &cookie).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&second.body).into_owned();
+    // The demo's 8 and the 100 added: 8 on the second page, the last of them Zed Paged 099.
+    assert_eq!(rows(&html), 8);
+    assert!(html.contains("Zed Paged 099"));
+    assert!(!html.contains("/clients?after="), "no page after the last");
+    // A search shows its matches, with no pages.
+    let found = app.get("/clients?q=paged%20099", &cookie).await;
+    let html = String::from_utf8_lossy(&found.body).into_owned();
+    assert_eq!(rows(&html), 1);
+    // A cursor that is not one is a clear error, not a 500.
+    let bad = app.get("/clients?after=zz", &cookie).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 /// The Today page lists today's sessions however long the clinic's history: it reads the week,
 /// not years of diary (which, capped at 500 rows, once left out the week; issue 16).
 pub async fn today_shows_the_week_whatever_the_history(app: &App) {
