@@ -3,8 +3,9 @@
 //! clinic's history.
 //!
 //! A query of [`INDEXED_QUERY_CHARS`] characters or more is looked up in a trigram index of the
-//! clients' search text (SQLite: FTS5's `trigram` tokenizer, `clients_fts`; PostgreSQL:
-//! `pg_trgm`'s GIN index `clients_search_trgm`), then checked with the same `LIKE` as before, so
+//! clients' search text (SQLite: FTS5's `trigram` tokenizer, `clients_fts`, one index for the
+//! file's clinics; PostgreSQL: the GIN index `clients_search_trgm` on the clinic and `pg_trgm`'s
+//! trigrams of the text), then checked with the same `LIKE` as before, so
 //! the clients found are exactly those whose name, phone (as typed or its digits) or email
 //! contains the query. A shorter query cannot use a trigram index: it reads the clinic's clients
 //! by name, at most [`SHORT_QUERY_SCAN`] of them.
