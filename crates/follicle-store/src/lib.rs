@@ -103,8 +103,8 @@ pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, 
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
-    Backend, Backoff, BackupManifest, Blobs, ErasureReport, IDEMPOTENCY_WINDOW, Idempotent, ImportReport,
-    ImportRowError, LegalHold, RetentionEntry, RetentionReport, SigninAlert, SigninLimits, Store,
-    StoreOptions, TableDigest,
+    Backend, Backoff, BackupManifest, Blobs, ClientPage, ErasureReport, IDEMPOTENCY_WINDOW,
+    INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, LegalHold, RetentionEntry,
+    RetentionReport, SHORT_QUERY_SCAN, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -4,7 +4,24 @@
 
 use uuid::Uuid;
 
-use crate::{Blobs, Store, StoreOptions};
+use crate::{Actor, Blobs, Store, StoreOptions};
+
+pub use crate::store::plans::{BIG_TABLES, QueryPlan};
+
+/// The plan of each hot query of the clinics' day (issue 16) on this store, for `actor`'s
+/// clinic and one of its clients: the SQL the store runs, explained by the database.
+pub async fn query_plans(store: &Store, actor: &Actor, client_id: Uuid) -> Vec<QueryPlan> {
+    store
+        .hot_query_plans(actor, client_id)
+        .await
+        .expect("explain the hot queries")
+}
+
+/// Gathers the planner's statistics (`ANALYZE`), as a live database has them (PostgreSQL's
+/// autovacuum; SQLite's `PRAGMA optimize`), so that a plan is the one real data would get.
+pub async fn analyze(store: &Store) {
+    store.analyze().await.expect("ANALYZE");
+}
 
 /// The PostgreSQL server the tests use.
 pub fn postgres_url() -> String {

@@ -165,14 +165,17 @@ pub(crate) fn client_search_text(name: &str, phone: &str, email: &str) -> String
 
 /// A `LIKE` pattern for a case-insensitive substring, with `\`, `%` and `_` escaped.
 pub(crate) fn like_pattern(query: &str) -> String {
-    let mut pattern = String::with_capacity(query.len() + 2);
-    pattern.push('%');
-    for c in query.to_lowercase().chars() {
+    format!("%{}%", like_escape(&query.to_lowercase()))
+}
+
+/// `text` with `LIKE`'s `\`, `%` and `_` escaped by `\`, to be matched as typed.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
         if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
+            escaped.push('\\');
         }
-        pattern.push(c);
+        escaped.push(c);
     }
-    pattern.push('%');
-    pattern
+    escaped
 }

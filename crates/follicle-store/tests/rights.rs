@@ -546,6 +546,10 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
         "sign-in secrets (hashed tokens): useless elsewhere, a risk in an archive",
     ),
     ("login_challenges", "half-done two-factor sign-ins, minutes long"),
+    (
+        "client_search_keys",
+        "SQLite's keys of the client search index: made again from the clients",
+    ),
     ("password_resets", "single-use reset secrets, an hour long"),
     ("recovery_codes", "two-factor secrets (hashed)"),
     (

@@ -13,6 +13,7 @@ mod landmarks;
 mod photos;
 mod properties;
 mod rights;
+mod search;
 mod support;
 
 /// Runs each named contract test on both backends.

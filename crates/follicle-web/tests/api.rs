@@ -467,6 +467,39 @@ pub async fn clients_search_create_get_update_delete(app: &App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(two.as_array().unwrap().len(), 2);
+    // The list a page at a time: each page's Link header names the next; the pages together
+    // are the whole list by name, once each.
+    let mut paged: Vec<String> = Vec::new();
+    let mut uri = api("/clients?limit=3");
+    for _ in 0..10 {
+        let page = app.get(&uri, &demo.front_desk).await;
+        let body = page.expect(StatusCode::OK);
+        assert!(body.as_array().unwrap().len() <= 3);
+        paged.extend(
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned()),
+        );
+        let Some(link) = page.headers.get("link") else {
+            break;
+        };
+        let link = link.to_str().unwrap();
+        assert!(link.ends_with(">; rel=\"next\""), "{link}");
+        uri = link[1..link.find('>').unwrap()].to_owned();
+    }
+    assert_eq!(paged, names, "the pages are the list");
+    let error = app
+        .get(&api("/clients?q=reyes&cursor=00"), &demo.front_desk)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "cursor");
+    let error = app
+        .get(&api("/clients?cursor=not-a-cursor"), &demo.front_desk)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "cursor");
+
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=201", "limit"),
@@ -1244,6 +1277,84 @@ pub async fn photos_upload_list_download_without_exif(app: &App) {
             .expect(StatusCode::OK),
         listed
     );
+}
+
+/// The studio's clients list shows 100 clients a page, each page linking to the next.
+pub async fn clients_page_pages_the_list(app: &App) {
+    let demo = Demo::seed(app).await;
+    let owner = app.store.actor(demo.owner_id).await.unwrap();
+    for i in 0..100 {
+        let client = follicle_store::NewClient {
+            name: format!("Zed Paged {i:03}"),
+            ..follicle_store::NewClient::default()
+        };
+        app.store.create_client(&owner, &client).await.unwrap();
+    }
+    let cookie = Auth::Cookie {
+        token: demo.owner_login["token"].as_str().unwrap().to_owned(),
+        csrf: None,
+    };
+    let rows = |html: &str| html.matches("<tr><td><a href=\"/clients/").count();
+    let first = app.get("/clients", &cookie).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&first.body).into_owned();
+    assert_eq!(rows(&html), 100);
+    let at = html
+        .find("href=\"/clients?after=")
+        .expect("a link to the next page");
+    let link = &html[at + 6..];
+    let link = &link[..link.find('"').unwrap()];
+    let second = app.get(link, &cookie).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&second.body).into_owned();
+    // The demo's 8 and the 100 added: 8 on the second page, the last of them Zed Paged 099.
+    assert_eq!(rows(&html), 8);
+    assert!(html.contains("Zed Paged 099"));
+    assert!(!html.contains("/clients?after="), "no page after the last");
+    // A search shows its matches, with no pages.
+    let found = app.get("/clients?q=paged%20099", &cookie).await;
+    let html = String::from_utf8_lossy(&found.body).into_owned();
+    assert_eq!(rows(&html), 1);
+    // A cursor that is not one is a clear error, not a 500.
+    let bad = app.get("/clients?after=zz", &cookie).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The Today page lists today's sessions however long the clinic's history: it reads the week,
+/// not years of diary (which, capped at 500 rows, once left out the week; issue 16).
+pub async fn today_shows_the_week_whatever_the_history(app: &App) {
+    let demo = Demo::seed(app).await;
+    let owner = app.store.actor(demo.owner_id).await.unwrap();
+    let client_id = id_of(&demo.clients().await[0]);
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let book = |starts_at: OffsetDateTime, notes: &str| {
+        let appointment = follicle_store::NewAppointment {
+            client_id,
+            practitioner_id: None,
+            starts_at,
+            duration_minutes: 60,
+            notes: notes.to_owned(),
+        };
+        let store = app.store.clone();
+        async move { store.book_appointment(&owner, &appointment).await.unwrap() }
+    };
+    // Five years of a busy diary: more than the 500 rows a diary read answers.
+    for i in 0..520 {
+        book(now - Duration::days(30 + 3 * i), "").await;
+    }
+    let late_today = now.date().with_hms(23, 0, 0).unwrap().assume_utc();
+    book(late_today, "booked for today").await;
+    book(late_today + Duration::days(3), "booked for this week").await;
+    let cookie = Auth::Cookie {
+        token: demo.owner_login["token"].as_str().unwrap().to_owned(),
+        csrf: None,
+    };
+    let page = app.get("/", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&page.body);
+    let today = &html[html.find("id=\"today-list\"").unwrap()..html.find("id=\"h-week\"").unwrap()];
+    assert!(today.contains("booked for today"), "{today}");
+    assert!(html.contains("booked for this week"));
 }
 
 pub async fn appointments_between_book_status_client(app: &App) {

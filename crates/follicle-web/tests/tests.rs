@@ -84,6 +84,8 @@ both! {
         consents_add_list,
         photos_upload_list_download_without_exif,
         appointments_between_book_status_client,
+        today_shows_the_week_whatever_the_history,
+        clients_page_pages_the_list,
         sessions_log_list_get_with_expired_batch_warning,
         pigments_products_batches_stock_recall,
         audit_and_export,

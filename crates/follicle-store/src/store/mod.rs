@@ -12,15 +12,20 @@ mod backup;
 mod idempotency;
 mod landmarks;
 mod memory;
+#[cfg(feature = "testing")]
+pub(crate) mod plans;
 mod portable;
 mod records;
 mod rights;
+mod search;
 mod throttle;
+mod today;
 
 pub use backup::{BackupManifest, TableDigest};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use portable::{ImportReport, ImportRowError};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
+pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
 
 use std::path::{Path, PathBuf};
@@ -300,6 +305,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "photo landmarks",
                 include_str!("../../migrations/sqlite/0007_photo_landmarks.sql"),
             ),
+            (
+                8,
+                "search and lists",
+                include_str!("../../migrations/sqlite/0008_search_and_lists.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -336,6 +346,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 7,
                 "photo landmarks",
                 include_str!("../../migrations/postgres/0007_photo_landmarks.sql"),
+            ),
+            (
+                8,
+                "search and lists",
+                include_str!("../../migrations/postgres/0008_search_and_lists.sql"),
             ),
         ],
     };

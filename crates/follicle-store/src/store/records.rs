@@ -28,7 +28,7 @@ macro_rules! client_cols {
         "id, name, date_of_birth, age_years, phone, email, notes, created_at, updated_at"
     };
 }
-type ClientRow = (
+pub(super) type ClientRow = (
     Uuid,
     String,
     Option<Date>,
@@ -41,14 +41,14 @@ type ClientRow = (
 );
 /// A client as the acting user may see it: the free-text notes (which can hold health
 /// details) only for those who may read clinical records; the front desk gets them empty.
-fn for_role(actor: &Actor, mut client: Client) -> Client {
+pub(super) fn for_role(actor: &Actor, mut client: Client) -> Client {
     if !actor.role.may(Action::ViewClinicalRecords) {
         client.notes = String::new();
     }
     client
 }
 
-fn client_from_row(r: ClientRow) -> Client {
+pub(super) fn client_from_row(r: ClientRow) -> Client {
     Client {
         id: r.0,
         name: r.1,
@@ -378,6 +378,51 @@ pub(crate) fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
     })
 }
 
+// The hot queries (issue 16), named so that the query-plan tests read the very SQL run.
+
+/// A client's consultations: `UNIQUE (client_id, version)`.
+pub(crate) const CLIENT_CONSULTATIONS: &str = concat!(
+    "SELECT ",
+    consultation_cols!(),
+    " FROM consultations WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"
+);
+
+/// A client's designs: `UNIQUE (client_id, version)`.
+pub(crate) const CLIENT_DESIGNS: &str = concat!(
+    "SELECT ",
+    design_cols!(),
+    " FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"
+);
+
+/// A client's appointments: index `appointments_client`.
+pub(crate) const CLIENT_APPOINTMENTS: &str = concat!(
+    "SELECT ",
+    appointment_cols!(),
+    " FROM appointments WHERE clinic_id = $1 AND client_id = $2 ORDER BY starts_at, id"
+);
+
+/// A client's session logs: index `session_logs_client`.
+pub(crate) const CLIENT_SESSIONS: &str = concat!(
+    "SELECT ",
+    session_cols!(),
+    " FROM session_logs WHERE clinic_id = $1 AND client_id = $2 ORDER BY performed_on, created_at, id"
+);
+
+/// A client's photos: index `photos_client`.
+pub(crate) const CLIENT_PHOTOS: &str = concat!(
+    "SELECT ",
+    photo_cols!(),
+    " FROM photos WHERE clinic_id = $1 AND client_id = $2 ORDER BY taken_at, id"
+);
+
+/// The diary, appointments starting in a window: index `appointments_clinic_start`.
+pub(crate) const DIARY: &str = concat!(
+    "SELECT ",
+    appointment_cols!(),
+    " FROM appointments WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3 ",
+    "ORDER BY starts_at, id LIMIT $4"
+);
+
 fn plan_json(plan: &crate::record::PlanRecord) -> StoreResult<Value> {
     serde_json::to_value(plan).map_err(|e| StoreError::Internal(format!("plan: {e}")))
 }
@@ -540,33 +585,6 @@ impl Store {
         Ok(())
     }
 
-    /// Clients whose name, phone (as typed or its digits) or email contains `query`,
-    /// ignoring case; an empty query lists all. By name, at most `limit` (1–500).
-    pub async fn search_clients(&self, actor: &Actor, query: &str, limit: i64) -> StoreResult<Vec<Client>> {
-        actor.require(Action::ViewClients)?;
-        let query = validate::line("query", query, true)?;
-        let limit = validate::int_range("limit", limit, 1, MAX_LIST)?;
-        let pattern = validate::like_pattern(&query);
-        let rows: Vec<ClientRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!(
-                "SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND search_text LIKE $2 ESCAPE '\\' ",
-                "ORDER BY name, id LIMIT $3"
-            ))
-            .bind(actor.clinic_id).bind(&pattern).bind(limit).fetch_all(pool).await?
-        });
-        // A search is a read of many clients' contact details: batched like other reads.
-        let detail = format!(
-            "search {:?}, {} found",
-            query.chars().take(80).collect::<String>(),
-            rows.len()
-        );
-        self.audit(actor, None, AuditAction::Searched, &detail).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| for_role(actor, client_from_row(r)))
-            .collect())
-    }
-
     // ----- consultations -----
 
     /// Records a consultation as the client's next version (1, 2, …), and with it the design
@@ -698,7 +716,7 @@ impl Store {
         actor.require(Action::ViewClinicalRecords)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<ConsultationRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", consultation_cols!(), " FROM consultations WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"))
+            sqlx::query_as(CLIENT_CONSULTATIONS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "consultations")
@@ -776,7 +794,7 @@ impl Store {
         actor.require(Action::ViewClinicalRecords)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<DesignRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", design_cols!(), " FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version"))
+            sqlx::query_as(CLIENT_DESIGNS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "designs")
@@ -882,10 +900,7 @@ impl Store {
         let from = validate::moment("from", from)?;
         let to = validate::moment("to", to)?;
         let rows: Vec<AppointmentRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!(
-                "SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3 ",
-                "ORDER BY starts_at, id LIMIT $4"
-            ))
+            sqlx::query_as(DIARY)
             .bind(actor.clinic_id).bind(from).bind(to).bind(MAX_LIST).fetch_all(pool).await?
         });
         let detail = format!(
@@ -903,7 +918,7 @@ impl Store {
         actor.require(Action::ManageAppointments)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<AppointmentRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND client_id = $2 ORDER BY starts_at, id"))
+            sqlx::query_as(CLIENT_APPOINTMENTS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "appointments")
@@ -1116,7 +1131,7 @@ impl Store {
         actor.require(Action::ViewClinicalRecords)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<SessionRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND client_id = $2 ORDER BY performed_on, created_at, id"))
+            sqlx::query_as(CLIENT_SESSIONS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "session logs")
@@ -1310,7 +1325,7 @@ impl Store {
         actor.require(Action::ViewClinicalRecords)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<PhotoRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", photo_cols!(), " FROM photos WHERE clinic_id = $1 AND client_id = $2 ORDER BY taken_at, id"))
+            sqlx::query_as(CLIENT_PHOTOS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "photos")

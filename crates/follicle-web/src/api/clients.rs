@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::LINK;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,13 +12,16 @@ use crate::extract::{Id, JsonBody, QueryArgs, SignedIn};
 use crate::state::AppState;
 use crate::wire::{ClientAnswer, NewClient};
 
-/// A search.
+/// A search, or a page of the clients list.
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSearch {
-    /// Part of a name, phone number or email (at most 200 characters); empty for the most
-    /// recent clients.
+    /// Part of a name, phone number or email (at most 200 characters); empty for the clients
+    /// list, by name, a page at a time. Matches are ranked: a word of the name equal to the
+    /// query, then names beginning with it, then a word beginning with it ("gar" finds Garcia
+    /// before Edgar), then phones ending with its digits and emails beginning with it, then
+    /// anything containing it; then by name.
     #[serde(default)]
     #[param(max_length = 200)]
     #[schema(max_length = 200)]
@@ -27,16 +31,26 @@ pub struct ClientSearch {
     #[param(minimum = 1, maximum = 200)]
     #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// With an empty `q`: the page after this one, as given in the previous page's `Link`
+    /// header (`rel="next"`). Not with a search, which answers its best matches at once.
+    #[serde(default)]
+    #[param(max_length = 2000)]
+    #[schema(max_length = 2000)]
+    pub cursor: Option<String>,
 }
 
-/// Clients matching a name, phone or email.
+/// Clients matching a name, phone or email, best first; with no query, the clients by name,
+/// a page at a time (the next page's address in the `Link` header).
 #[utoipa::path(get, path = "/clients", tag = "clients", params(ClientSearch),
-    responses((status = 200, body = Vec<ClientAnswer>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<ClientAnswer>, headers(
+            ("Link" = String, description = "With an empty `q` and more clients to list: `</api/v1/clients?limit=…&cursor=…>; rel=\"next\"`, the next page"))),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     me: SignedIn,
     QueryArgs(q): QueryArgs<ClientSearch>,
-) -> ApiResult<Json<Vec<ClientAnswer>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<ClientAnswer>>)> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(crate::error::ApiError::invalid(
@@ -44,8 +58,29 @@ pub async fn search(
             format!("expected 1–200, got {limit}"),
         ));
     }
+    let mut headers = HeaderMap::new();
+    if q.q.is_empty() {
+        let page = state
+            .store()
+            .list_clients(&me.actor, q.cursor.as_deref(), limit)
+            .await?;
+        if let Some(next) = page.next {
+            // The cursor is hex digits only: safe in a URL and a header as it is.
+            let link = format!("</api/v1/clients?limit={limit}&cursor={next}>; rel=\"next\"");
+            if let Ok(value) = HeaderValue::from_str(&link) {
+                headers.insert(LINK, value);
+            }
+        }
+        return Ok((headers, Json(page.clients.into_iter().map(Into::into).collect())));
+    }
+    if q.cursor.is_some() {
+        return Err(crate::error::ApiError::invalid(
+            "cursor",
+            "pages are for the clients list (an empty q); a search answers its best matches at once",
+        ));
+    }
     let found = state.store().search_clients(&me.actor, &q.q, limit).await?;
-    Ok(Json(found.into_iter().map(Into::into).collect()))
+    Ok((headers, Json(found.into_iter().map(Into::into).collect())))
 }
 
 /// Adds a client.

@@ -23,6 +23,9 @@ use crate::state::AppState;
 pub(super) struct Search {
     #[serde(default)]
     q: String,
+    /// Without a query: the page of the list after this cursor.
+    #[serde(default)]
+    after: Option<String>,
 }
 
 #[derive(Template)]
@@ -31,18 +34,39 @@ struct ClientsPage {
     nav: Nav,
     q: String,
     clients: Vec<Client>,
+    /// Without a query, the cursor of the list's next page.
+    next: Option<String>,
 }
+
+/// Clients on a page of the list, or found by a search.
+const CLIENTS_PER_PAGE: i64 = 100;
 
 pub(super) async fn list(
     State(state): State<AppState>,
     page: Page,
     QueryArgs(s): QueryArgs<Search>,
 ) -> PageResult {
-    let clients = state.store().search_clients(&page.actor, s.q.trim(), 100).await?;
+    let q = s.q.trim();
+    let (clients, next) = if q.is_empty() {
+        let listed = state
+            .store()
+            .list_clients(&page.actor, s.after.as_deref(), CLIENTS_PER_PAGE)
+            .await?;
+        (listed.clients, listed.next)
+    } else {
+        (
+            state
+                .store()
+                .search_clients(&page.actor, q, CLIENTS_PER_PAGE)
+                .await?,
+            None,
+        )
+    };
     render(&ClientsPage {
         nav: Nav::new(&page, "clients"),
         q: s.q,
         clients,
+        next,
     })
 }
 

@@ -70,13 +70,70 @@ pub fn day(d: Date) -> String {
     format!("{} {} {}", d.day(), &d.month().to_string()[..3], d.year())
 }
 
+/// A touch-up is listed from 30 days before it falls due…
+const TOUCH_UP_NOTICE_DAYS: i64 = 30;
+/// …until it is this many days overdue (a client not called back by then is no longer
+/// "today's" work; the client's record keeps the forecast).
+const TOUCH_UP_OVERDUE_DAYS: i64 = 90;
+/// Clients on the "seen most recently" list.
+const RECENT_CLIENTS: i64 = 8;
+
 pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResult {
     let store = state.store();
     let now = OffsetDateTime::now_utc();
     let today = now.date();
     let start = today.midnight().assume_utc();
-    let clients = store.search_clients(&page.actor, "", 500).await?;
-    let names: HashMap<Uuid, String> = clients.iter().map(|c| (c.id, c.name.clone())).collect();
+    let tomorrow = start + Duration::days(1);
+    // Each read is a window (issue 16): the week ahead; the days whose sessions have an
+    // aftercare item beginning today; the sessions whose touch-up falls due about now.
+    let week = store
+        .appointments_between(&page.actor, start, start + Duration::days(7))
+        .await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let mut days: Vec<i64> = settings
+        .aftercare
+        .items
+        .iter()
+        .filter(|item| item.only_if.is_none() && item.from_day > 0)
+        .map(|item| i64::from(item.from_day))
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut aftercare = Vec::new();
+    for day_n in days {
+        let day = start - Duration::days(day_n);
+        let sessions = store
+            .appointments_between(&page.actor, day, day + Duration::days(1))
+            .await?;
+        for a in sessions
+            .into_iter()
+            .filter(|a| a.status == AppointmentStatus::Completed)
+        {
+            for item in &settings.aftercare.items {
+                if item.only_if.is_none() && i64::from(item.from_day) == day_n {
+                    aftercare.push((
+                        a.client_id,
+                        format!("Day {day_n} after the session: {}", item.text),
+                    ));
+                }
+            }
+        }
+    }
+    // Touch-ups due from `TOUCH_UP_OVERDUE_DAYS` ago to `TOUCH_UP_NOTICE_DAYS` ahead, from the
+    // typical fading forecast: the clients whose last completed session is that long ago.
+    let years = FadingModel::typical(&settings.fading).years_to_touch_up();
+    let touch_up_days = (years * 365.25).round() as i64;
+    let last_sessions = store
+        .last_completed_between(
+            &page.actor,
+            start - Duration::days(touch_up_days + TOUCH_UP_OVERDUE_DAYS),
+            tomorrow - Duration::days(touch_up_days - TOUCH_UP_NOTICE_DAYS),
+        )
+        .await?;
+    let mut ids: Vec<Uuid> = week.iter().map(|a| a.client_id).collect();
+    ids.extend(aftercare.iter().map(|(id, _)| *id));
+    ids.extend(last_sessions.iter().map(|(id, _)| *id));
+    let names: HashMap<Uuid, String> = store.client_names(&page.actor, &ids).await?;
     let name = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| "(client)".into());
     let line = |a: &follicle_store::Appointment| DiaryLine {
         when: when(a.starts_at),
@@ -86,60 +143,32 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
         status: a.status.as_str(),
         notes: a.notes.clone(),
     };
-    // One read of the diary: six years back for the reminders, a week ahead for the sessions.
-    let tomorrow = start + Duration::days(1);
-    let diary = store
-        .appointments_between(
-            &page.actor,
-            start - Duration::days(366 * 6),
-            start + Duration::days(7),
-        )
-        .await?;
-    let (todays, later): (Vec<_>, Vec<_>) = diary
+    let (todays, later): (Vec<_>, Vec<_>) = week.iter().partition(|a| a.starts_at < tomorrow);
+    let reminders = aftercare
+        .into_iter()
+        .map(|(client_id, text)| Reminder {
+            client_id,
+            client: name(&client_id),
+            text,
+        })
+        .collect();
+    let touch_ups = last_sessions
         .iter()
-        .filter(|a| a.starts_at >= start)
-        .partition(|a| a.starts_at < tomorrow);
-    // Reminders come from completed sessions: aftercare items that begin today, and
-    // touch-ups falling due within 30 days of the typical fading forecast.
-    let settings = state.clinic_settings(&page.actor).await?;
-    let mut reminders = Vec::new();
-    let mut last_session: HashMap<Uuid, Date> = HashMap::new();
-    let completed = diary
-        .iter()
-        .filter(|a| a.starts_at < tomorrow && a.status == AppointmentStatus::Completed);
-    for a in completed {
-        let day_n = (today - a.starts_at.date()).whole_days();
-        for item in &settings.aftercare.items {
-            if item.only_if.is_none() && i64::from(item.from_day) == day_n && day_n > 0 {
-                reminders.push(Reminder {
-                    client_id: a.client_id,
-                    client: name(&a.client_id),
-                    text: format!("Day {day_n} after the session: {}", item.text),
-                });
-            }
-        }
-        let last = last_session.entry(a.client_id).or_insert(a.starts_at.date());
-        *last = (*last).max(a.starts_at.date());
-    }
-    let years = FadingModel::typical(&settings.fading).years_to_touch_up();
-    let mut touch_ups = Vec::new();
-    for (client_id, last) in &last_session {
-        let due = *last + Duration::days((years * 365.25).round() as i64);
-        if due <= today + Duration::days(30) {
-            touch_ups.push(Reminder {
+        .map(|(client_id, at)| {
+            let last = at.date();
+            let due = last + Duration::days(touch_up_days);
+            Reminder {
                 client_id: *client_id,
                 client: name(client_id),
                 text: format!(
                     "Touch-up due {} (last session {})",
                     self::day(due),
-                    self::day(*last)
+                    self::day(last)
                 ),
-            });
-        }
-    }
-    let mut recent = clients;
-    recent.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
-    recent.truncate(8);
+            }
+        })
+        .collect();
+    let recent = store.recent_clients(&page.actor, RECENT_CLIENTS).await?;
     render(&TodayPage {
         nav: Nav::new(&page, "today"),
         date: format!("{}, {}", today.weekday(), day(today)),
