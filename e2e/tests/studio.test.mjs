@@ -645,7 +645,9 @@ describe("keyboard", () => {
     const p = await newPage();
     try {
       await p.goto("/login");
-      // The email field has the focus on arrival.
+      // The email field has the focus on arrival (the browser applies `autofocus` at its next
+      // rendering step, which may come just after the load event: wait for it, up to 5 s).
+      await p.waitForFunction(() => document.activeElement?.id === "email", null, { timeout: 5_000 }).catch(() => {});
       assert.equal(await p.evaluate(() => document.activeElement?.id), "email");
       await p.keyboard.type(PRACTITIONER);
       await p.keyboard.press("Tab");
