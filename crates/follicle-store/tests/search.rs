@@ -8,26 +8,7 @@ use uuid::Uuid;
 
 use crate::support::clinic;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let test = crate::support::TestStore::sqlite().await;
-                    super::$name(&test.store).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let test = crate::support::TestStore::postgres().await;
-                    super::$name(&test.store).await;
-                }
-            }
-        )*
-    };
-}
-
-both!(
+both!(super;
     search_ranks_words_then_prefixes_then_parts,
     search_finds_a_phone_by_its_last_digits,
     short_queries_still_find,

@@ -6,6 +6,27 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). PostgreSQL is required: when it cannot be
 //! reached the PostgreSQL tests fail and say so.
 
+/// Runs each named test of `$module` (an async function taking a `&Store`) on both backends,
+/// as `<test>::sqlite` and `<test>::postgres`.
+macro_rules! both {
+    ($($module:ident)::+; $name:ident $(, $rest:ident)* $(,)?) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let test = crate::support::TestStore::sqlite().await;
+                $($module::)+$name(&test.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let test = crate::support::TestStore::postgres().await;
+                $($module::)+$name(&test.store).await;
+            }
+        }
+        both!($($module)::+; $($rest),*);
+    };
+    ($($module:ident)::+;) => {};
+}
+
 mod accounts;
 mod batched;
 mod contract;
@@ -60,25 +81,7 @@ contract!(
 
 /// Runs each named data-rights test on both backends.
 mod data_rights {
-    macro_rules! both {
-        ($($name:ident),* $(,)?) => {
-            $(
-                mod $name {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn sqlite() {
-                        let test = crate::support::TestStore::sqlite().await;
-                        crate::rights::$name(&test.store).await;
-                    }
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn postgres() {
-                        let test = crate::support::TestStore::postgres().await;
-                        crate::rights::$name(&test.store).await;
-                    }
-                }
-            )*
-        };
-    }
-    both!(
+    both!(crate::rights;
         erasure_keeps_what_the_law_holds,
         retention_anonymises_past_the_period,
         client_archive_has_records_photos_and_trail,

@@ -309,8 +309,9 @@ impl Store {
     ) -> StoreResult<Vec<ClientRow>> {
         let ranks = Ranks::new(query);
         let indexed = query.chars().count() >= INDEXED_QUERY_CHARS;
+        // The ranked search's binds; the short-query scans and SQLite's index add one more.
         macro_rules! ranked {
-            ($sql:expr, $pool:expr, $last:expr) => {
+            ($sql:expr, $pool:expr $(, $last:expr)?) => {
                 sqlx::query_as($sql)
                     .bind(actor.clinic_id)
                     .bind(&ranks.any)
@@ -319,7 +320,7 @@ impl Store {
                     .bind(&ranks.word_prefix)
                     .bind(&ranks.phone_end)
                     .bind(limit)
-                    .bind($last)
+                    $(.bind($last))?
                     .fetch_all($pool)
                     .await?
             };
@@ -327,18 +328,7 @@ impl Store {
         let rows: Vec<ClientRow> = match &self.db {
             Db::Sqlite(pool) if indexed => ranked!(SEARCH_INDEXED_SQLITE, pool, fts_phrase(query)),
             Db::Sqlite(pool) => ranked!(SEARCH_SHORT_SQLITE, pool, SHORT_QUERY_SCAN),
-            Db::Postgres(pool) if indexed => {
-                sqlx::query_as(SEARCH_INDEXED_POSTGRES)
-                    .bind(actor.clinic_id)
-                    .bind(&ranks.any)
-                    .bind(&ranks.word)
-                    .bind(&ranks.prefix)
-                    .bind(&ranks.word_prefix)
-                    .bind(&ranks.phone_end)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?
-            }
+            Db::Postgres(pool) if indexed => ranked!(SEARCH_INDEXED_POSTGRES, pool),
             Db::Postgres(pool) => ranked!(SEARCH_SHORT_POSTGRES, pool, SHORT_QUERY_SCAN),
         };
         Ok(rows)
