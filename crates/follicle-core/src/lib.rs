@@ -47,6 +47,7 @@ pub mod aftercare;
 pub mod assess;
 pub mod error;
 pub mod fading;
+pub mod messages;
 pub mod plan;
 pub mod pricing;
 pub mod profile;

@@ -37,6 +37,7 @@ use crate::source::SpannedDoc;
 use crate::zone::ZoneKind;
 
 mod keys;
+mod messages;
 mod pattern;
 mod render;
 pub mod schema;
@@ -48,6 +49,7 @@ pub use keys::{
 pub use pattern::{
     HairlineStyleSettings, LandmarkSettings, MidFrontalHeights, PatternSettings, ScarSites, StageZones,
 };
+pub use messages::{ClinicSettings, MessageSettings, MessageTemplate};
 pub use render::{HealedSettings, OpticsSettings, PhotoSettings, RenderSettings};
 pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
@@ -114,6 +116,8 @@ pub struct SettingsData {
     pub photos: PhotoCheckSettings,
     pub pattern: PatternSettings,
     pub render: RenderSettings,
+    pub clinic: ClinicSettings,
+    pub messages: MessageSettings,
 }
 
 /// Contraindication rules and the vocabulary a client file may use.
@@ -1221,6 +1225,8 @@ impl SettingsData {
         }
         self.pattern.validate()?;
         self.render.validate()?;
+        self.clinic.validate()?;
+        self.messages.validate()?;
         Ok(())
     }
 }

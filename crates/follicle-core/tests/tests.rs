@@ -8,6 +8,7 @@ use time::macros::date;
 mod bad_input;
 mod clinical;
 mod examples;
+mod messages;
 mod no_clinical_numbers;
 mod properties;
 

@@ -23,6 +23,11 @@ pub async fn analyze(store: &Store) {
     store.analyze().await.expect("ANALYZE");
 }
 
+/// Makes a queued job due now, so that a test need not wait out its backoff.
+pub async fn make_job_due(store: &Store, job_id: Uuid) {
+    store.make_job_due(job_id).await.expect("make the job due");
+}
+
 /// The PostgreSQL server the tests use.
 pub fn postgres_url() -> String {
     std::env::var("FOLLICLE_TEST_POSTGRES_URL")

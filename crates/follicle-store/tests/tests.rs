@@ -30,6 +30,7 @@ macro_rules! both {
 mod accounts;
 mod batched;
 mod contract;
+mod jobs;
 mod landmarks;
 mod photos;
 mod properties;
@@ -86,5 +87,17 @@ mod data_rights {
         retention_anonymises_past_the_period,
         client_archive_has_records_photos_and_trail,
         clinic_archive_and_csv_import,
+    );
+}
+
+/// Runs each named job-queue test on both backends.
+mod job_queue {
+    both!(crate::jobs;
+        a_job_is_queued_once_per_key,
+        two_workers_never_take_the_same_job,
+        a_dead_workers_job_is_taken_up_after_its_lease,
+        failures_back_off_then_die_and_can_be_sent_again,
+        a_message_is_logged_with_its_job_and_opt_outs_hold,
+        erasure_takes_the_clients_messages,
     );
 }

@@ -64,6 +64,15 @@
 //! password = ""
 //! timeout_seconds = 10
 //!
+//! [jobs]                         # the job queue in the database: messages to clients (issue 14)
+//! run = true                     # this server works the queue and plans the messages due
+//! poll_seconds = 5               # how often it looks for due jobs when the last look found none
+//! plan_every_seconds = 60        # how often it looks for messages that have come due
+//! lease_seconds = 120            # a job taken is this server's this long; a dead server's jobs
+//!                                # are taken up again after it (must exceed mail.timeout_seconds)
+//! batch = 20                     # jobs taken at once
+//! sends_at_once = 4              # messages handed to the relay at once
+//!
 //! [log]
 //! format = "text"                # or "json": one JSON object a line
 //! level = "info"                 # a tracing filter: "warn", "follicle_web=debug,info", …
@@ -83,8 +92,10 @@ pub struct ServerConfig {
     pub database: DatabaseConfig,
     /// Where files go.
     pub storage: StorageConfig,
-    /// Outgoing mail (password-reset links).
+    /// Outgoing mail (password-reset links, messages to clients).
     pub mail: MailConfig,
+    /// The job queue's worker and planner.
+    pub jobs: JobsConfig,
     /// Logging.
     pub log: LogConfig,
     /// Limits on expensive work and sign-in attempts.
@@ -442,6 +453,38 @@ impl std::fmt::Debug for MailConfig {
     }
 }
 
+/// The `[jobs]` section: this server's part in the job queue (see `crate::jobs`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Whether this server works the queue and plans messages (every server may: the database
+    /// keeps them from doing a job twice).
+    pub run: bool,
+    /// Seconds between looks for due jobs when the last look found none.
+    pub poll_seconds: u64,
+    /// Seconds between looks for messages that have come due.
+    pub plan_every_seconds: u64,
+    /// Seconds a taken job is this server's; after that a dead server's jobs are taken up again.
+    pub lease_seconds: u64,
+    /// Jobs taken at once.
+    pub batch: usize,
+    /// Messages handed to the relay at once.
+    pub sends_at_once: usize,
+}
+
+impl Default for JobsConfig {
+    fn default() -> JobsConfig {
+        JobsConfig {
+            run: true,
+            poll_seconds: 5,
+            plan_every_seconds: 60,
+            lease_seconds: 120,
+            batch: 20,
+            sends_at_once: 4,
+        }
+    }
+}
+
 /// A configuration that cannot be used: which key, what was given, what is allowed.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -537,6 +580,25 @@ impl ServerConfig {
         }
         if !self.mail.ca_file.is_empty() {
             crate::mail::extra_roots(&self.mail).map_err(ConfigError)?;
+        }
+        let jobs = &self.jobs;
+        for (key, value, max) in [
+            ("jobs.poll_seconds", jobs.poll_seconds, 3600),
+            ("jobs.plan_every_seconds", jobs.plan_every_seconds, 86_400),
+            ("jobs.lease_seconds", jobs.lease_seconds, 86_400),
+            ("jobs.batch", jobs.batch as u64, 1000),
+            ("jobs.sends_at_once", jobs.sends_at_once as u64, 64),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError(format!("{key}: expected 1 to {max}, got {value}")));
+            }
+        }
+        if jobs.lease_seconds <= self.mail.timeout_seconds.saturating_mul(2) {
+            return Err(ConfigError(format!(
+                "jobs.lease_seconds: expected more than twice mail.timeout_seconds ({} s), so that a slow \
+                 relay never lets another server take a message being sent; got {}",
+                self.mail.timeout_seconds, jobs.lease_seconds
+            )));
         }
         if !(1..=1024).contains(&self.server.blocking_threads) {
             return Err(ConfigError(format!(

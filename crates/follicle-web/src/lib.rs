@@ -47,6 +47,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod jobs;
 pub mod landmarks;
 pub mod limits;
 pub mod mail;

@@ -166,21 +166,118 @@ fn tls(config: &MailConfig) -> Result<Tls, String> {
 
 /// Sends one text mail. The error is for the log.
 async fn send(config: &MailConfig, to: &str, subject: String, body: String) -> Result<(), String> {
-    if config.smtp_host.is_empty() {
-        return Err("mail.smtp_host is not set: no mail is sent".to_owned());
+    let mail = Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+        message_id: None,
+        unsubscribe: None,
+    };
+    send_mail(config, &mail).await.map(|_| ()).map_err(|e| e.message)
+}
+
+/// A mail to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient's address.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The text.
+    pub body: String,
+    /// The Message-ID to give it (`<id@host>`), or `None` for one made by lettre.
+    pub message_id: Option<String>,
+    /// The unsubscribe link, sent as `List-Unsubscribe` with one-click unsubscribe
+    /// (`List-Unsubscribe-Post`, RFC 8058), so mail programs offer the button themselves.
+    pub unsubscribe: Option<String>,
+}
+
+/// Why a mail did not go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailError {
+    /// What happened, for the clinic and the log.
+    pub message: String,
+    /// True when trying again cannot help (the relay refused the recipient for good, or the
+    /// address cannot be right); false for what may pass (a timeout, a busy relay).
+    pub permanent: bool,
+}
+
+impl MailError {
+    fn permanent(message: String) -> MailError {
+        MailError {
+            message,
+            permanent: true,
+        }
     }
-    let from: Mailbox = config.from.parse().map_err(|e| format!("mail.from: {e}"))?;
-    let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
-    let message = Message::builder()
+}
+
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_owned()))
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl lettre::message::header::Header for ListUnsubscribePost {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// Sends a mail; answers its Message-ID.
+pub async fn send_mail(config: &MailConfig, mail: &Mail) -> Result<String, MailError> {
+    if config.smtp_host.is_empty() {
+        return Err(MailError {
+            message: "mail.smtp_host is not set in the server's configuration: no mail is sent".to_owned(),
+            permanent: false,
+        });
+    }
+    let from: Mailbox = config
+        .from
+        .parse()
+        .map_err(|e| MailError::permanent(format!("mail.from: {e}")))?;
+    let to: Mailbox = mail.to.parse().map_err(|e| {
+        MailError::permanent(format!("the address {:?} cannot be right: {e}", mail.to))
+    })?;
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
-        .subject(subject)
+        .subject(mail.subject.clone())
         .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|e| format!("building the mail: {e}"))?;
+        .message_id(mail.message_id.clone());
+    if let Some(link) = &mail.unsubscribe {
+        builder = builder
+            .header(ListUnsubscribe(link.clone()))
+            .header(ListUnsubscribePost);
+    }
+    let message = builder
+        .body(mail.body.clone())
+        .map_err(|e| MailError::permanent(format!("building the mail: {e}")))?;
+    let id = message
+        .headers()
+        .get_raw("Message-ID")
+        .unwrap_or_default()
+        .to_owned();
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
         .port(config.smtp_port)
-        .tls(tls(config)?)
+        .tls(tls(config).map_err(MailError::permanent)?)
         .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))));
     if !config.username.is_empty() {
         transport = transport.credentials(Credentials::new(config.username.clone(), config.password.clone()));
@@ -189,8 +286,11 @@ async fn send(config: &MailConfig, to: &str, subject: String, body: String) -> R
         .build()
         .send(message)
         .await
-        .map(|_| ())
-        .map_err(|e| format!("SMTP: {e}"))
+        .map(|_| id)
+        .map_err(|e| MailError {
+            permanent: e.is_permanent(),
+            message: format!("SMTP: {e}"),
+        })
 }
 
 #[cfg(test)]

@@ -119,6 +119,12 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     state.health().answers(state.store()).await;
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     let retention = tokio::spawn(run_retention_every(store.clone(), retention_every));
+    // The job queue: messages to clients (and, later, every other scheduled job).
+    let jobs = state
+        .config()
+        .jobs
+        .run
+        .then(|| tokio::spawn(crate::jobs::run(store.clone(), std::sync::Arc::new(state.config().clone()))));
     tracing::info!(url = %format!("http://{local}/"), "listening");
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let server = front_door(
@@ -145,6 +151,9 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     };
     purge.abort();
     retention.abort();
+    if let Some(jobs) = jobs {
+        jobs.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     outcome.map_err(ServeError::Io)

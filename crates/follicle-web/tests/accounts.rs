@@ -3,18 +3,15 @@
 //! enrolment and sign-in, sessions, the owner's staff and audit pages, and adding a user whose
 //! email another clinic uses.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use follicle_store::testing::totp_code;
-use follicle_web::ServerConfig;
-use follicle_web::config::MailTls;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::support::{App, Auth, Backend, Demo, Payload, TestStore};
+use crate::mail_catcher::{MailCatcher, cookie, csrf, form, text};
+use crate::support::{App, Auth, Backend, Demo, TestStore};
 
 fn api(path: &str) -> String {
     format!("/api/v1{path}")
@@ -51,183 +48,6 @@ both!(
     the_owner_of_a_guessed_account_is_warned_by_mail,
 );
 
-/// An SMTP server on a free port that writes each message into a maildir; stopped on drop.
-/// It speaks STARTTLS with a certificate of its own test CA and refuses mail before it (so
-/// every mail test also shows the relay is reached over TLS), and `config` points
-/// `[mail]` at it.
-struct MailCatcher {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-    ca_file: PathBuf,
-}
-
-/// Runs `openssl` (Debian's; scripts/test installs it) with these arguments in `dir`.
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl (install Debian's openssl; scripts/test does)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl MailCatcher {
-    fn start() -> MailCatcher {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let root = follicle_store::testing::temp_dir();
-        // A CA, and the relay's certificate for 127.0.0.1 signed by it.
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        openssl(
-            &root,
-            &[
-                &["req", "-x509"][..],
-                &ec[..],
-                &[
-                    "-keyout",
-                    "ca.key",
-                    "-out",
-                    "ca.pem",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=Follicle test CA",
-                ],
-            ]
-            .concat(),
-        );
-        openssl(
-            &root,
-            &[
-                &["req"][..],
-                &ec[..],
-                &[
-                    "-keyout",
-                    "relay.key",
-                    "-out",
-                    "relay.csr",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ],
-            ]
-            .concat(),
-        );
-        std::fs::write(
-            root.join("relay.ext"),
-            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-        )
-        .unwrap();
-        openssl(
-            &root,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "relay.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "relay.pem",
-                "-days",
-                "2",
-                "-extfile",
-                "relay.ext",
-            ],
-        );
-        // Maildir creates the folder itself (and refuses a half-made one).
-        let dir = root.join("maildir");
-        let child = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .arg("--tlscert")
-            .arg(root.join("relay.pem"))
-            .arg("--tlskey")
-            .arg(root.join("relay.key"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "start /usr/bin/python3 -m aiosmtpd (install Debian's python3-aiosmtpd; scripts/test does)",
-            );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        MailCatcher {
-            child,
-            port,
-            dir,
-            ca_file: root.join("ca.pem"),
-        }
-    }
-
-    /// A server configuration that sends its mail here, over STARTTLS.
-    fn config(&self) -> ServerConfig {
-        let mut config = ServerConfig::default();
-        config.mail.smtp_host = "127.0.0.1".into();
-        config.mail.smtp_port = self.port;
-        config.mail.tls = MailTls::Starttls;
-        config.mail.ca_file = self.ca_file.to_string_lossy().into_owned();
-        config.mail.public_url = "https://studio.clinic.example".into();
-        config
-    }
-
-    /// The messages received so far, as text, oldest first.
-    fn messages(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
-            return Vec::new();
-        };
-        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
-    }
-
-    /// Waits for the `n`th message (bounded: a mail that never comes fails the test).
-    async fn wait_for(&self, n: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let messages = self.messages();
-            if messages.len() >= n {
-                return messages[n - 1].clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "mail {n} never arrived; got {messages:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for MailCatcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The token of the reset link in a mail (the body may be quoted-printable).
 fn token_in(mail: &str) -> String {
     let unfolded = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
@@ -239,17 +59,6 @@ fn token_in(mail: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_hexdigit())
         .collect()
-}
-
-fn form(fields: &[(&str, &str)]) -> Payload {
-    Payload::Raw(
-        Some("application/x-www-form-urlencoded".into()),
-        serde_urlencoded::to_string(fields).unwrap().into_bytes(),
-    )
-}
-
-fn text(answer: &crate::support::Answer) -> String {
-    String::from_utf8_lossy(&answer.body).into_owned()
 }
 
 async fn a_reset_link_comes_by_mail_and_works_once(test: &TestStore, backend: Backend) {
@@ -467,16 +276,6 @@ async fn two_factor_enrolment_and_sign_in(test: &TestStore, backend: Backend) {
 }
 
 /// The same session as a cookie (for the studio's pages).
-fn cookie(auth: &Auth) -> Auth {
-    match auth {
-        Auth::Bearer(token) => Auth::Cookie {
-            token: token.clone(),
-            csrf: None,
-        },
-        other => other.clone(),
-    }
-}
-
 async fn sessions_rules_and_the_audit_log(test: &TestStore, backend: Backend) {
     let app = App::new(&test.store, backend);
     let demo = Demo::seed(&app).await;
@@ -748,13 +547,6 @@ async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backe
     assert!(text(&wrong).contains("id=\"current_password-error\""));
 }
 
-/// The CSRF token of a session.
-fn csrf(auth: &Auth) -> String {
-    match auth {
-        Auth::Bearer(token) | Auth::Cookie { token, .. } => follicle_web::extract::csrf_token(token),
-        Auth::None => String::new(),
-    }
-}
 
 /// Five wrong passwords bring an account to its delays: its owner gets one mail saying so,
 /// with the address, and nobody else does (the guesser gets the usual answer).

@@ -28,6 +28,8 @@ mod designer;
 mod fuzz;
 mod isolation;
 mod landmarks;
+mod mail_catcher;
+mod messages;
 mod lean;
 mod limits;
 mod openapi;

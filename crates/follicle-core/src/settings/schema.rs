@@ -133,6 +133,15 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("patch_test.days_before_first_session", 1.0, 90.0, "days"),
     ("patch_test.visit_hours", 0.1, 3.0, "h"),
     ("records.hold_years", 1.0, 100.0, "years"),
+    ("messages.quiet_from_hour", 0.0, 23.0, "h"),
+    ("messages.quiet_to_hour", 0.0, 23.0, "h"),
+    ("messages.aftercare_hour", 0.0, 23.0, "h"),
+    ("messages.aftercare_last_day", 1.0, 90.0, "days"),
+    ("messages.reminder_hours_before", 1.0, 168.0, "h"),
+    ("messages.no_show_follow_up_hours", 0.0, 168.0, "h"),
+    ("messages.max_attempts", 1.0, 20.0, "tries"),
+    ("messages.retry_first_minutes", 1.0, 1440.0, "min"),
+    ("messages.retry_max_minutes", 1.0, 10_080.0, "min"),
     ("photos.min_side_px", 16.0, 8000.0, "px"),
     ("photos.min_brightness", 0.0, 1.0, ""),
     ("photos.max_brightness", 0.0, 1.0, ""),
@@ -474,6 +483,12 @@ fn choices(path: &str) -> Option<Vec<String>> {
         ),
         "intervals.working_days" => words(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
         "records.held" => words(&crate::settings::HELD_RECORD_KINDS),
+        "messages.send" => Some(
+            crate::messages::MessageKind::ALL
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
+        ),
         p if p.starts_with("pricing.region_zones.") => Some(
             crate::ZoneKind::ALL
                 .iter()

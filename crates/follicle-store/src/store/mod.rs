@@ -10,8 +10,10 @@
 mod accounts;
 mod backup;
 mod idempotency;
+mod jobs;
 mod landmarks;
 mod memory;
+mod messages;
 #[cfg(feature = "testing")]
 pub(crate) mod plans;
 mod portable;
@@ -23,6 +25,8 @@ mod today;
 
 pub use backup::{BackupManifest, TableDigest};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
+pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
+pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
 pub use portable::{ImportReport, ImportRowError};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
@@ -310,6 +314,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "search and lists",
                 include_str!("../../migrations/sqlite/0008_search_and_lists.sql"),
             ),
+            (
+                9,
+                "jobs and messages",
+                include_str!("../../migrations/sqlite/0009_jobs_and_messages.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -351,6 +360,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 8,
                 "search and lists",
                 include_str!("../../migrations/postgres/0008_search_and_lists.sql"),
+            ),
+            (
+                9,
+                "jobs and messages",
+                include_str!("../../migrations/postgres/0009_jobs_and_messages.sql"),
             ),
         ],
     };

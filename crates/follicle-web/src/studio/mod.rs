@@ -14,6 +14,7 @@ mod consult;
 mod consult_form;
 mod designer;
 mod landmarks;
+mod messages;
 mod photos;
 mod pigments;
 mod rights;
@@ -82,6 +83,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/data", get(rights::data))
         .route("/data/import", post(rights::import))
+        .route("/clients/{id}/messages", get(messages::client_messages))
+        .route("/clients/{id}/messages/channel", post(messages::set_channel))
+        .route("/messages/failed", get(messages::failed))
+        .route("/messages/{id}/retry", post(messages::retry))
+        .route("/unsubscribe", get(messages::unsubscribe_page).post(messages::unsubscribe))
         .route(
             "/static/studio.css",
             get(|| asset("text/css", include_str!("../../static/studio.css"))),

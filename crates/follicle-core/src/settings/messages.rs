@@ -1,0 +1,147 @@
+//! `[clinic]` (the clinic's own facts: its time zone) and `[messages]` (what the clinic sends its
+//! clients, when, and in which words).
+
+use serde::{Deserialize, Serialize};
+
+use super::within_limit;
+use crate::error::{InputError, InputResult};
+use crate::messages::{MessageKind, check_template};
+
+/// The clinic's own facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicSettings {
+    /// The clinic's time zone, an IANA name (`Europe/London`): the local time of its messages.
+    pub time_zone: String,
+}
+
+impl ClinicSettings {
+    pub(crate) fn validate(&self) -> InputResult<()> {
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(InputError::field(
+                "clinic.time_zone",
+                format!(
+                    "expected a time zone name such as Europe/London, America/New_York or UTC, got {:?}",
+                    self.time_zone
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The messages a clinic sends: quiet hours, when each kind goes, how often a failed one is
+/// tried, and the templates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSettings {
+    /// No message goes out from this local hour…
+    pub quiet_from_hour: u32,
+    /// …to this one (a message due then waits until it ends).
+    pub quiet_to_hour: u32,
+    /// The local hour at which a day's aftercare message goes.
+    pub aftercare_hour: u32,
+    /// The last day after a session that gets an aftercare message.
+    pub aftercare_last_day: u32,
+    /// Hours before a visit that its reminder goes.
+    pub reminder_hours_before: u32,
+    /// Hours after a missed visit that the follow-up goes.
+    pub no_show_follow_up_hours: u32,
+    /// Tries before a message is given up and shown among the failed ones.
+    pub max_attempts: u32,
+    /// Minutes before the first retry; doubled after each failed try…
+    pub retry_first_minutes: u32,
+    /// …up to this many.
+    pub retry_max_minutes: u32,
+    /// The kinds the clinic sends (any of [`MessageKind::ALL`]).
+    pub send: Vec<String>,
+    /// The words of each kind.
+    pub templates: Vec<MessageTemplate>,
+}
+
+/// The words of one kind of message, with `{variables}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageTemplate {
+    /// The kind (`aftercare`, …), which also identifies the template.
+    pub id: String,
+    /// The email's subject.
+    pub subject: String,
+    /// The email's text.
+    pub body: String,
+}
+
+impl MessageSettings {
+    /// The template of a kind (the defaults have one for every kind; validation keeps it so).
+    pub fn template(&self, kind: MessageKind) -> Option<&MessageTemplate> {
+        self.templates.iter().find(|t| t.id == kind.as_str())
+    }
+
+    /// Whether the clinic sends this kind.
+    pub fn sends(&self, kind: MessageKind) -> bool {
+        self.send.iter().any(|k| k == kind.as_str())
+    }
+
+    pub(crate) fn validate(&self) -> InputResult<()> {
+        let e = |field: &str, message: String| Err(InputError::field(field, message));
+        for (path, value) in [
+            ("messages.quiet_from_hour", self.quiet_from_hour),
+            ("messages.quiet_to_hour", self.quiet_to_hour),
+            ("messages.aftercare_hour", self.aftercare_hour),
+            ("messages.aftercare_last_day", self.aftercare_last_day),
+            ("messages.reminder_hours_before", self.reminder_hours_before),
+            ("messages.no_show_follow_up_hours", self.no_show_follow_up_hours),
+            ("messages.max_attempts", self.max_attempts),
+            ("messages.retry_first_minutes", self.retry_first_minutes),
+            ("messages.retry_max_minutes", self.retry_max_minutes),
+        ] {
+            within_limit(path, f64::from(value))?;
+        }
+        if self.retry_max_minutes < self.retry_first_minutes {
+            return e(
+                "messages.retry_max_minutes",
+                format!(
+                    "expected at least messages.retry_first_minutes ({}), got {}",
+                    self.retry_first_minutes, self.retry_max_minutes
+                ),
+            );
+        }
+        let words = MessageKind::ALL.map(MessageKind::as_str).join(", ");
+        for (i, kind) in self.send.iter().enumerate() {
+            if MessageKind::parse(kind).is_none() {
+                return e(
+                    &format!("messages.send[{i}]"),
+                    format!("expected one of {words}, got {kind:?}"),
+                );
+            }
+        }
+        for (i, t) in self.templates.iter().enumerate() {
+            let Some(kind) = MessageKind::parse(&t.id) else {
+                return e(
+                    &format!("messages.templates[{i}].id"),
+                    format!("expected one of {words}, got {:?}", t.id),
+                );
+            };
+            for (key, text) in [("subject", &t.subject), ("body", &t.body)] {
+                if text.trim().is_empty() {
+                    return e(
+                        &format!("messages.templates[{i}].{key}"),
+                        "expected some text, got none".to_owned(),
+                    );
+                }
+                if let Err(message) = check_template(text, kind) {
+                    return e(&format!("messages.templates[{i}].{key}"), message);
+                }
+            }
+        }
+        for kind in MessageKind::ALL {
+            if self.template(kind).is_none() {
+                return e(
+                    "messages.templates",
+                    format!("expected a template with id {:?}, found none", kind.as_str()),
+                );
+            }
+        }
+        Ok(())
+    }
+}

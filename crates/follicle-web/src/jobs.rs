@@ -1,0 +1,436 @@
+//! The server's part in the job queue (`follicle_store`'s `jobs`): the **planner**, which finds the
+//! messages that have come due and queues each once, and the **worker**, which takes due jobs,
+//! writes each message from the records as they are when it goes, and hands it to the SMTP relay.
+//!
+//! Every server of a chain may run both (`[jobs] run`): the planner's jobs have keys the
+//! database keeps unique per clinic, and a job is taken by one worker at a time, for a lease. A
+//! server killed mid-send leaves its jobs `running`; when their lease runs out another server
+//! takes them up. What a message says is decided when it is sent, so a visit moved or cancelled
+//! after its reminder was queued gets no stale reminder (the job is skipped, and says why).
+//!
+//! | kind | queued | goes | key |
+//! | --- | --- | --- | --- |
+//! | booking confirmation | a visit booked in the last day, still ahead | at once | `confirm:<visit>` |
+//! | reminder | a visit ahead, booked before its reminder time | `reminder_hours_before` | `remind:<visit>:<start>` |
+//! | aftercare | a session in the last `aftercare_last_day` days | day N at `aftercare_hour`, on each day the aftercare changes | `aftercare:<session>:<N>` |
+//! | missed visit | a visit marked no-show in the last 7 days | `no_show_follow_up_hours` after its start | `noshow:<visit>` |
+//!
+//! All at the clinic's local time (`[clinic] time_zone`) and outside its quiet hours.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use follicle_core::Settings;
+use follicle_core::messages::{
+    AftercareLine, MessageKind, aftercare_days, aftercare_text, local, local_time, outside_quiet_hours, render,
+    retry_delay,
+};
+use follicle_store::{
+    AppointmentStatus, Channel, Job, JobOutcome, NewJob, SentMessage, Store, StoreResult, VisitForMessages,
+};
+use futures_util::StreamExt;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::config::ServerConfig;
+use crate::mail::{Mail, send_mail};
+
+/// The job kind of a message to a client.
+pub const MESSAGE_JOB: &str = "message";
+
+/// How far back the planner looks for missed visits.
+const NO_SHOW_LOOKBACK: Duration = Duration::days(7);
+/// How far back it looks for new bookings to confirm.
+const BOOKED_LOOKBACK: Duration = Duration::days(1);
+
+/// A clinic as the planner and the worker need it.
+#[derive(Debug, Clone)]
+struct ClinicInfo {
+    name: String,
+    settings: Arc<Settings>,
+}
+
+/// Every clinic's name and settings (a file that does not read gives the defaults, and says so).
+async fn clinics(store: &Store) -> StoreResult<HashMap<Uuid, ClinicInfo>> {
+    let mut out = HashMap::new();
+    for (id, name, toml) in store.clinics_for_jobs().await? {
+        let settings = Settings::with_overrides(&toml).unwrap_or_else(|e| {
+            tracing::warn!(clinic = %id, error = %e, "the clinic's settings do not read; messages use the defaults");
+            Settings::default()
+        });
+        out.insert(
+            id,
+            ClinicInfo {
+                name,
+                settings: Arc::new(settings),
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn message_job(
+    settings: &Settings,
+    kind: MessageKind,
+    key: String,
+    client_id: Uuid,
+    run_at: OffsetDateTime,
+    payload: serde_json::Value,
+) -> NewJob {
+    let mut payload = payload;
+    payload["kind"] = json!(kind.as_str());
+    NewJob {
+        kind: MESSAGE_JOB.to_owned(),
+        dedupe_key: key,
+        client_id: Some(client_id),
+        payload,
+        run_at: outside_quiet_hours(settings, run_at),
+        max_attempts: i64::from(settings.messages.max_attempts),
+    }
+}
+
+/// The messages of one clinic that are due by `now` or soon, as jobs.
+async fn plan_clinic(store: &Store, clinic_id: Uuid, settings: &Settings, now: OffsetDateTime) -> StoreResult<Vec<NewJob>> {
+    let m = &settings.messages;
+    let reminder = Duration::hours(i64::from(m.reminder_hours_before));
+    let mut jobs = Vec::new();
+    let visits = store
+        .visits_for_messages(
+            clinic_id,
+            now - NO_SHOW_LOOKBACK,
+            now + reminder + Duration::days(1),
+            now - BOOKED_LOOKBACK,
+        )
+        .await?;
+    for v in &visits {
+        let ahead = v.starts_at > now;
+        let active = matches!(v.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed);
+        let visit = json!({ "visit_id": v.id, "starts_at": v.starts_at.unix_timestamp() });
+        if m.sends(MessageKind::BookingConfirmation) && ahead && active && v.created_at >= now - BOOKED_LOOKBACK {
+            jobs.push(message_job(
+                settings,
+                MessageKind::BookingConfirmation,
+                format!("confirm:{}", v.id),
+                v.client_id,
+                now,
+                visit.clone(),
+            ));
+        }
+        let remind_at = v.starts_at - reminder;
+        // A visit booked within its reminder time has just had its confirmation.
+        if m.sends(MessageKind::Reminder) && ahead && active && remind_at <= now + Duration::days(1) && v.created_at < remind_at {
+            jobs.push(message_job(
+                settings,
+                MessageKind::Reminder,
+                format!("remind:{}:{}", v.id, v.starts_at.unix_timestamp()),
+                v.client_id,
+                remind_at.max(now),
+                visit.clone(),
+            ));
+        }
+        if m.sends(MessageKind::NoShow) && !ahead && v.status == AppointmentStatus::NoShow {
+            let at = v.starts_at + Duration::hours(i64::from(m.no_show_follow_up_hours));
+            jobs.push(message_job(
+                settings,
+                MessageKind::NoShow,
+                format!("noshow:{}", v.id),
+                v.client_id,
+                at.max(now),
+                visit,
+            ));
+        }
+    }
+    if m.sends(MessageKind::Aftercare) {
+        let today = local(settings, now).date();
+        let since = today - Duration::days(i64::from(m.aftercare_last_day));
+        let mut plans: HashMap<Uuid, Option<Vec<follicle_store::record::AftercareRecord>>> = HashMap::new();
+        for s in store.sessions_for_messages(clinic_id, since).await? {
+            if !plans.contains_key(&s.client_id) {
+                plans.insert(s.client_id, store.plan_aftercare(clinic_id, s.client_id).await?);
+            }
+            let Some(Some(records)) = plans.get(&s.client_id) else {
+                continue;
+            };
+            let lines = lines(records);
+            for day in aftercare_days(&lines, m.aftercare_last_day) {
+                let date = s.performed_on + Duration::days(i64::from(day));
+                // Today's and the coming days' messages; a day gone by is not sent late.
+                if date < today {
+                    continue;
+                }
+                jobs.push(message_job(
+                    settings,
+                    MessageKind::Aftercare,
+                    format!("aftercare:{}:{day}", s.id),
+                    s.client_id,
+                    local_time(settings, date, m.aftercare_hour),
+                    json!({ "session_id": s.id, "day": day }),
+                ));
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+fn lines(records: &[follicle_store::record::AftercareRecord]) -> Vec<AftercareLine<'_>> {
+    records
+        .iter()
+        .map(|r| AftercareLine {
+            from_day: r.from_day,
+            to_day: r.to_day,
+            text: &r.text,
+        })
+        .collect()
+}
+
+/// Queues every clinic's messages due by `now` (or within a day, for reminders and aftercare);
+/// answers how many were new.
+pub async fn plan_all(store: &Store, now: OffsetDateTime) -> StoreResult<u64> {
+    let mut new = 0;
+    for (clinic_id, clinic) in clinics(store).await? {
+        let jobs = plan_clinic(store, clinic_id, &clinic.settings, now).await?;
+        if !jobs.is_empty() {
+            new += store.enqueue_jobs(clinic_id, &jobs).await?;
+        }
+    }
+    Ok(new)
+}
+
+/// One worker's identity: host, process and a random part (a restarted process is a new worker).
+pub fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let random = Uuid::new_v4().simple().to_string();
+    format!("{}:{}:{}", host.trim(), std::process::id(), &random[..8])
+}
+
+/// What a message says and where it goes, or why it does not go.
+enum Composed {
+    Send(Mail, MessageKind),
+    Skip(String),
+}
+
+/// The words of a visit's length: `3 h`, `2 h 30 min`, `45 min`.
+fn length(minutes: i64) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+async fn compose(
+    store: &Store,
+    config: &ServerConfig,
+    job: &Job,
+    clinic: &ClinicInfo,
+    now: OffsetDateTime,
+) -> StoreResult<Composed> {
+    let m = &clinic.settings.messages;
+    let Some(kind) = job.payload["kind"].as_str().and_then(MessageKind::parse) else {
+        return Ok(Composed::Skip(format!("not a message this server knows: {}", job.payload)));
+    };
+    let Some(client_id) = job.client_id else {
+        return Ok(Composed::Skip("no client".to_owned()));
+    };
+    let Some(contact) = store.contact(job.clinic_id, client_id).await? else {
+        return Ok(Composed::Skip("the client's record is gone".to_owned()));
+    };
+    if contact.email.trim().is_empty() {
+        return Ok(Composed::Skip("the client has no email address".to_owned()));
+    }
+    if let Some(at) = contact.email_opt_out_at.filter(|_| contact.opted_out(Channel::Email)) {
+        return Ok(Composed::Skip(format!("the client stopped email on {}", at.date())));
+    }
+    if !m.sends(kind) {
+        return Ok(Composed::Skip(format!("the clinic no longer sends {} messages", kind.as_str())));
+    }
+    let public = config.mail.public_url.trim_end_matches('/');
+    let link = format!("{public}/unsubscribe?t={}&c=email", contact.unsubscribe_token);
+    let first_name = contact.name.split_whitespace().next().unwrap_or(&contact.name).to_owned();
+    let mut values: BTreeMap<&str, String> = BTreeMap::from([
+        ("client_name", first_name),
+        ("clinic_name", clinic.name.clone()),
+        ("unsubscribe_link", link.clone()),
+    ]);
+    match kind {
+        MessageKind::BookingConfirmation | MessageKind::Reminder | MessageKind::NoShow => {
+            let visit_id = job.payload["visit_id"].as_str().and_then(|t| t.parse::<Uuid>().ok());
+            let starts = job.payload["starts_at"].as_i64();
+            let visit: Option<VisitForMessages> = match visit_id {
+                Some(id) => store.visit_for_messages(job.clinic_id, id).await?,
+                None => None,
+            };
+            let Some(visit) = visit else {
+                return Ok(Composed::Skip("the visit is gone".to_owned()));
+            };
+            if Some(visit.starts_at.unix_timestamp()) != starts {
+                return Ok(Composed::Skip("the visit was moved".to_owned()));
+            }
+            let holds = match kind {
+                MessageKind::NoShow => visit.status == AppointmentStatus::NoShow,
+                _ => matches!(visit.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed) && visit.starts_at > now,
+            };
+            if !holds {
+                return Ok(Composed::Skip(format!("the visit is now {}", visit.status)));
+            }
+            let at = local(&clinic.settings, visit.starts_at);
+            values.insert(
+                "visit_date",
+                format!("{} {} {} {}", at.weekday(), at.day(), at.month(), at.year()),
+            );
+            values.insert("visit_time", format!("{:02}:{:02}", at.hour(), at.minute()));
+            values.insert("visit_length", length(visit.duration_minutes));
+        }
+        MessageKind::Aftercare => {
+            let session_id = job.payload["session_id"].as_str().and_then(|t| t.parse::<Uuid>().ok());
+            let day = job.payload["day"].as_u64().and_then(|d| u32::try_from(d).ok()).unwrap_or(0);
+            let session = match session_id {
+                Some(id) => store.session_for_messages(job.clinic_id, id).await?,
+                None => None,
+            };
+            let Some(session) = session else {
+                return Ok(Composed::Skip("the session is gone".to_owned()));
+            };
+            let date = session.performed_on + Duration::days(i64::from(day));
+            if local(&clinic.settings, now).date() > date {
+                return Ok(Composed::Skip(format!("day {day} ({date}) has passed")));
+            }
+            let Some(records) = store.plan_aftercare(job.clinic_id, client_id).await? else {
+                return Ok(Composed::Skip("the client has no plan".to_owned()));
+            };
+            let text = aftercare_text(&lines(&records), day);
+            if text.is_empty() {
+                return Ok(Composed::Skip(format!("no aftercare for day {day}")));
+            }
+            values.insert("day", day.to_string());
+            values.insert("aftercare", text);
+        }
+    }
+    let Some(template) = m.template(kind) else {
+        return Ok(Composed::Skip(format!("no template for {}", kind.as_str())));
+    };
+    let host = public.split("://").nth(1).unwrap_or("localhost").split(['/', ':']).next().unwrap_or("localhost");
+    Ok(Composed::Send(
+        Mail {
+            to: contact.email.trim().to_owned(),
+            subject: render(&template.subject, &values).trim().to_owned(),
+            body: render(&template.body, &values).trim_start().to_owned(),
+            // The same for every try, so a receiving system can tell a repeat.
+            message_id: Some(format!("<{}@{host}>", job.id)),
+            unsubscribe: Some(link),
+        },
+        kind,
+    ))
+}
+
+/// Works one job to its end (or leaves it, when another worker took it over).
+async fn work(store: &Store, config: &ServerConfig, worker: &str, clinics: &HashMap<Uuid, ClinicInfo>, job: Job) -> StoreResult<()> {
+    let now = OffsetDateTime::now_utc();
+    let Some(clinic) = clinics.get(&job.clinic_id) else {
+        return Ok(());
+    };
+    let outcome = if job.kind != MESSAGE_JOB {
+        JobOutcome::Skipped(format!("a job of kind {:?} this server does not know", job.kind))
+    } else {
+        match compose(store, config, &job, clinic, now).await? {
+            Composed::Skip(why) => JobOutcome::Skipped(why),
+            Composed::Send(mail, kind) => {
+                // Hand over only with time to spare on the lease: a send never overlaps another
+                // worker's try of the same job.
+                let margin = Duration::seconds(i64::try_from(config.mail.timeout_seconds).unwrap_or(i64::MAX)) + Duration::seconds(5);
+                if !store.still_holds(&job, worker, margin).await? {
+                    tracing::warn!(job = %job.id, "lease too short to send; left for the next try");
+                    return Ok(());
+                }
+                match send_mail(&config.mail, &mail).await {
+                    Ok(provider_id) => JobOutcome::Done(Some(SentMessage {
+                        id: Uuid::new_v4(),
+                        client_id: job.client_id.unwrap_or_default(),
+                        job_id: job.id,
+                        channel: Channel::Email.as_str().to_owned(),
+                        kind: kind.as_str().to_owned(),
+                        recipient: mail.to,
+                        subject: mail.subject,
+                        body: mail.body,
+                        provider_id,
+                        sent_at: OffsetDateTime::now_utc(),
+                    })),
+                    Err(e) => {
+                        tracing::warn!(job = %job.id, error = %e.message, permanent = e.permanent, "a message did not go");
+                        let settings = &clinic.settings;
+                        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+                        JobOutcome::Failed {
+                            error: e.message,
+                            retry_at: (!e.permanent)
+                                .then(|| outside_quiet_hours(settings, OffsetDateTime::now_utc() + retry_delay(settings, attempts))),
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if !store.finish_job(&job, worker, &outcome).await? {
+        tracing::warn!(job = %job.id, "another worker took the job over; its outcome was not recorded here");
+    }
+    Ok(())
+}
+
+/// Takes one batch of due jobs and works them, `sends_at_once` at a time; answers how many.
+pub async fn work_once(store: &Store, config: &ServerConfig, worker: &str) -> StoreResult<usize> {
+    let lease = Duration::seconds(i64::try_from(config.jobs.lease_seconds).unwrap_or(i64::MAX));
+    let batch = i64::try_from(config.jobs.batch).unwrap_or(1);
+    let jobs = store.claim_jobs(worker, lease, batch).await?;
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let clinics = clinics(store).await?;
+    let n = jobs.len();
+    let results: Vec<StoreResult<()>> = futures_util::stream::iter(jobs)
+        .map(|job| work(store, config, worker, &clinics, job))
+        .buffer_unordered(config.jobs.sends_at_once.max(1))
+        .collect()
+        .await;
+    for r in results {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "a job could not be worked");
+        }
+    }
+    Ok(n)
+}
+
+/// The planner and the worker, until the task is dropped: plans every `plan_every_seconds`,
+/// works batches back to back while there are due jobs and looks again every `poll_seconds`.
+pub async fn run(store: Store, config: Arc<ServerConfig>) {
+    let worker = worker_id();
+    tracing::info!(worker = %worker, "job queue worker started");
+    let plan_every = std::time::Duration::from_secs(config.jobs.plan_every_seconds.max(1));
+    let poll = std::time::Duration::from_secs(config.jobs.poll_seconds.max(1));
+    let mut next_plan = tokio::time::Instant::now();
+    let sends = !config.mail.smtp_host.is_empty();
+    if !sends {
+        tracing::warn!("mail.smtp_host is not set: messages to clients are planned and wait until it is");
+    }
+    loop {
+        if tokio::time::Instant::now() >= next_plan {
+            match plan_all(&store, OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(new) => tracing::info!(new, "messages queued"),
+                Err(e) => tracing::error!(error = %e, "planning messages failed"),
+            }
+            next_plan = tokio::time::Instant::now() + plan_every;
+        }
+        if !sends {
+            tokio::time::sleep(plan_every).await;
+            continue;
+        }
+        match work_once(&store, &config, &worker).await {
+            Ok(0) => tokio::time::sleep(poll.min(next_plan - tokio::time::Instant::now().min(next_plan))).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "taking jobs failed");
+                tokio::time::sleep(poll).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Two Follicle servers on one PostgreSQL database share the job queue: N booking
+confirmations (default 1,000) are sent to a local SMTP server while one server is killed with
+SIGKILL part-way through. Checks that every message arrives once: none lost, none doubled.
+Run through scripts/queue-out, which builds the binary.
+
+Usage: queue_out.py FOLLICLE_BIN
+Env:   FOLLICLE_TEST_POSTGRES_URL, QUEUE_OUT_MESSAGES (default 1000), QUEUE_OUT_PORTS (first-last,
+       default 18200-18299)
+
+Standard library only (the SMTP server is Debian's python3-aiosmtpd, run as its own process).
+Prints a Markdown table; exits 1 when a check fails, 2 when the set-up fails.
+"""
+
+import concurrent.futures
+import datetime
+import email
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale_out import (SetupError, Server, free_ports, psql, wait_until,  # noqa: E402
+                       with_database)
+import scale_out  # noqa: E402
+
+OWNER_EMAIL = "owner@queue-out.test"
+PASSWORD = "queue-out owner password 7"
+LEASE_SECONDS = 6  # a killed server's jobs are taken up by the other after this
+MAIL_TIMEOUT_SECONDS = 2
+
+
+def maildir_messages(folder):
+    """Every message the SMTP server wrote, parsed."""
+    new = os.path.join(folder, "new")
+    if not os.path.isdir(new):
+        return []
+    out = []
+    for name in os.listdir(new):
+        with open(os.path.join(new, name), "rb") as f:
+            out.append(email.message_from_bytes(f.read()))
+    return out
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary = sys.argv[1]
+    count = int(os.environ.get("QUEUE_OUT_MESSAGES", "1000"))
+    admin_url = os.environ.get("FOLLICLE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+    first, last = (int(p) for p in os.environ.get("QUEUE_OUT_PORTS", "18200-18299").split("-"))
+    scale_out.DEADLINE = time.monotonic() + 280
+    work = tempfile.mkdtemp(prefix="follicle-queue-out.")
+    database = f"follicle_queueout_{os.getpid()}"
+    processes = []
+    created = False
+    results = []
+    failed = False
+    started = time.monotonic()
+    try:
+        smtp_port, port_a, port_b = free_ports(first, last, 3)
+        maildir = os.path.join(work, "maildir")
+        smtp_log = os.path.join(work, "smtp.log")
+        smtp = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
+                                 "-c", "aiosmtpd.handlers.Mailbox", maildir],
+                                stdout=open(smtp_log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        processes.append(smtp)
+
+        def smtp_up():
+            import socket
+            with socket.create_connection(("127.0.0.1", smtp_port), timeout=1):
+                return True
+        wait_until("aiosmtpd", smtp_up, 20, smtp, smtp_log)
+
+        psql(admin_url, f"CREATE DATABASE {database}")
+        created = True
+        url = with_database(admin_url, database)
+        env = {k: v for k, v in os.environ.items()
+               if not (k.startswith("FOLLICLE__") or k.lower().endswith("_proxy"))}
+        env.update({
+            "NO_PROXY": "127.0.0.1,localhost",
+            "FOLLICLE__DATABASE__URL": url,
+            "FOLLICLE__DATABASE__RETENTION_EVERY_HOURS": "0",
+            "FOLLICLE__SERVER__SHUTDOWN_GRACE_SECONDS": "2",
+            "FOLLICLE__MAIL__SMTP_HOST": "127.0.0.1",
+            "FOLLICLE__MAIL__SMTP_PORT": str(smtp_port),
+            "FOLLICLE__MAIL__TLS": "none",
+            "FOLLICLE__MAIL__TIMEOUT_SECONDS": str(MAIL_TIMEOUT_SECONDS),
+            "FOLLICLE__MAIL__PUBLIC_URL": "https://studio.queue-out.test",
+            "FOLLICLE__JOBS__POLL_SECONDS": "1",
+            "FOLLICLE__JOBS__PLAN_EVERY_SECONDS": "1",
+            "FOLLICLE__JOBS__LEASE_SECONDS": str(LEASE_SECONDS),
+            "FOLLICLE__JOBS__BATCH": "10",
+            "FOLLICLE__JOBS__SENDS_AT_ONCE": "2",
+            "RUST_LOG": "warn",
+        })
+        out = subprocess.run([binary, "clinic", "create", "--name", "Queue-out Clinic",
+                              "--owner-email", OWNER_EMAIL, "--owner-name", "Olive Owner",
+                              "--data-dir", os.path.join(work, "admin")],
+                             env=dict(env, FOLLICLE_OWNER_PASSWORD=PASSWORD), capture_output=True, text=True,
+                             timeout=60)
+        if out.returncode != 0:
+            raise SetupError(f"follicle clinic create: {out.stderr.strip()}")
+
+        def start(name, port, run_jobs):
+            server = Server(name, port)
+            server.log = os.path.join(work, f"server-{name}.log")
+            server.process = subprocess.Popen(
+                [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(work, name)],
+                env=dict(env, FOLLICLE__JOBS__RUN="true" if run_jobs else "false"),
+                stdout=open(server.log, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+            processes.append(server.process)
+            wait_until(f"server {name}", lambda: server.call("GET", "/health")[0] == 200, 60,
+                       server.process, server.log)
+            return server
+
+        # The clients and their visits, booked through a server that does not work the queue.
+        seeder = start("seed", port_a, False)
+        status, _, body = seeder.call("POST", "/auth/login", {"email": OWNER_EMAIL, "password": PASSWORD})
+        if status != 200:
+            raise SetupError(f"owner sign-in: {status} {body[:300]!r}")
+        owner = json.loads(body)["token"]
+        status, _, body = seeder.call(
+            "PUT", "/clinic/settings",
+            {"settings_toml": "[messages]\nsend = [\"booking_confirmation\"]\nquiet_from_hour = 0\nquiet_to_hour = 0\n",
+             "retention_years": 8}, token=owner)
+        if status != 200:
+            raise SetupError(f"PUT /clinic/settings: {status} {body[:300]!r}")
+        first_day = datetime.date.today() + datetime.timedelta(days=7)
+        weekdays = [d for d in (first_day + datetime.timedelta(days=i) for i in range(60)) if d.weekday() < 5]
+
+        def book(i):
+            status, _, body = seeder.call("POST", "/clients", {
+                "name": f"Client {i:04d} Queue", "date_of_birth": None, "age_years": 40,
+                "phone": "", "email": f"client{i:04d}@queue-out.test", "notes": ""}, token=owner)
+            if status != 201:
+                raise SetupError(f"POST /clients: {status} {body[:300]!r}")
+            client = json.loads(body)["id"]
+            day = weekdays[i // 40]
+            starts = datetime.datetime.combine(day, datetime.time(9 + (i % 40) // 5, (i % 5) * 10),
+                                               tzinfo=datetime.timezone.utc)
+            status, _, body = seeder.call("POST", "/appointments", {
+                "client_id": client, "practitioner_id": None, "starts_at": starts.isoformat(),
+                "duration_minutes": 10, "notes": ""}, token=owner)
+            if status != 201:
+                raise SetupError(f"POST /appointments: {status} {body[:300]!r}")
+
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(book, range(count)))
+        booked_s = time.monotonic() - t0
+        os.killpg(seeder.process.pid, signal.SIGTERM)
+        seeder.process.wait(timeout=15)
+
+        # Two servers work the queue; B is killed with SIGKILL once a third has arrived.
+        t0 = time.monotonic()
+        a = start("A", port_a, True)
+        b = start("B", port_b, True)
+        kill_at = count // 3
+        wait_until(f"{kill_at} messages received", lambda: len(maildir_messages(maildir)) >= kill_at, 120)
+        os.killpg(b.process.pid, signal.SIGKILL)
+        b.process.wait(timeout=10)
+        killed_after = len(maildir_messages(maildir))
+        wait_until(f"{count} messages received", lambda: len(maildir_messages(maildir)) >= count, 120,
+                   a.process, a.log)
+        # Anything doubled would come within a lease of the last message.
+        time.sleep(LEASE_SECONDS + 3)
+        elapsed = time.monotonic() - t0
+        messages = maildir_messages(maildir)
+        ids = [m["Message-ID"] for m in messages]
+        to = [m["To"] for m in messages]
+        lost = count - len(set(to))
+        doubled = len(messages) - len(set(ids))
+        rows = subprocess.run(["psql", "-X", "-At", "-d", url, "-c",
+                               "SELECT state, COUNT(*), SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) "
+                               "FROM jobs GROUP BY state ORDER BY state"],
+                              capture_output=True, text=True, timeout=30).stdout.split()
+        logged = subprocess.run(["psql", "-X", "-At", "-d", url, "-c", "SELECT COUNT(*) FROM messages"],
+                                capture_output=True, text=True, timeout=30).stdout.strip()
+        results = [
+            ("visits booked through the API", True, f"{count} in {booked_s:.1f} s"),
+            ("messages received while B ran (then B killed with SIGKILL)", True, f"{killed_after}"),
+            ("every client got its confirmation (none lost)", lost == 0, f"{count - lost}/{count} recipients"),
+            ("no message arrived twice (none doubled)", doubled == 0 and len(messages) == count,
+             f"{len(messages)} mails, {len(set(ids))} distinct Message-IDs"),
+            ("every job done (state|jobs|taken up again after a lease)",
+             len(rows) == 1 and rows[0].startswith(f"done|{count}|"), " ".join(rows)),
+            ("messages logged on the clients' records", logged == str(count), logged),
+            ("all delivered, from the start of A and B", True, f"{elapsed - LEASE_SECONDS - 3:.1f} s"),
+        ]
+        if a.process.poll() is not None:
+            results.append(("server A still running", False, f"exited {a.process.returncode}"))
+        errors = [line for line in open(a.log, errors="replace") if " ERROR " in line]
+        results.append(("server A logged no error", not errors,
+                        f"{len(errors)} ERROR lines" + (f": {errors[0].strip()[:200]}" if errors else "")))
+    except SetupError as e:
+        print(f"set-up failed: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        results.append(("the checks ran to the end", False, f"{type(e).__name__}: {e}"))
+    finally:
+        for proc in reversed(processes):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in processes:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        if created:
+            try:
+                psql(admin_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            except (SetupError, subprocess.TimeoutExpired) as e:
+                print(f"could not drop database {database}: {e}", file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(f"| the job queue on two servers, one killed (SIGKILL) — {time.monotonic() - started:.1f} s | result | figures |")
+    print("|---|---|---|")
+    for name, ok, figure in results:
+        failed |= not ok
+        print(f"| {name} | {'ok' if ok else 'FAILED'} | {figure} |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
