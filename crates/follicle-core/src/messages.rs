@@ -162,13 +162,19 @@ pub struct AftercareLine<'a> {
     pub text: &'a str,
 }
 
+/// The day after an instruction of several days ends (a one-day instruction ending is no news).
+fn ends(line: &AftercareLine<'_>) -> Option<u32> {
+    (line.to_day > line.from_day).then(|| line.to_day.saturating_add(1))
+}
+
 /// The days after a session (1 to `last_day`) on which the aftercare changes — something starts
-/// or something ends — and so get a message. Day 0 is the session itself, when the client leaves
+/// or something of several days ends — and so get a message. Day 0 is the session itself, when the client leaves
 /// with the printed aftercare.
 pub fn aftercare_days(lines: &[AftercareLine<'_>], last_day: u32) -> Vec<u32> {
     let mut days: Vec<u32> = lines
         .iter()
-        .flat_map(|l| [l.from_day, l.to_day.saturating_add(1)])
+        .flat_map(|l| [Some(l.from_day), ends(l)])
+        .flatten()
         .filter(|&d| (1..=last_day).contains(&d))
         .collect();
     days.sort_unstable();
@@ -187,7 +193,7 @@ pub fn aftercare_text(lines: &[AftercareLine<'_>], day: u32) -> String {
         .collect();
     let ended: Vec<&str> = lines
         .iter()
-        .filter(|l| l.to_day.checked_add(1) == Some(day))
+        .filter(|l| ends(l) == Some(day))
         .map(|l| l.text)
         .collect();
     let mut out = String::new();

@@ -50,7 +50,8 @@ fn a_settings_file_with_a_wrong_template_or_zone_is_refused_by_name() {
         "[[messages.templates]]\nid = \"aftercare\"\nsubject = \"Day {dya}\"\nbody = \"x\"\n",
     )
     .unwrap_err();
-    assert_eq!(err.field, "messages.templates[2].subject", "{err}");
+    // Named by its place in the clinic's own file.
+    assert_eq!(err.field, "messages.templates[0].subject", "{err}");
     assert!(err.message.contains("{dya}"), "{err}");
     let err = Settings::with_overrides("[clinic]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
     assert_eq!(err.field, "clinic.time_zone");

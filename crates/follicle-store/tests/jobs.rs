@@ -43,13 +43,13 @@ pub async fn a_job_is_queued_once_per_key(store: &Store) {
     let sam = store.create_client(&c.front_desk, &client("Sam Queue")).await.unwrap();
     let alex = store.create_client(&other.front_desk, &client("Alex Other")).await.unwrap();
     let jobs = [job("aftercare:s1:4", sam.id, past()), job("aftercare:s1:5", sam.id, past())];
-    assert_eq!(store.enqueue_jobs(c.owner.clinic_id, &jobs).await.unwrap(), 2);
+    assert_eq!(store.enqueue_jobs(c.owner.clinic_id(), &jobs).await.unwrap(), 2);
     // The planner of every server queues the same work again: nothing new.
-    assert_eq!(store.enqueue_jobs(c.owner.clinic_id, &jobs).await.unwrap(), 0);
+    assert_eq!(store.enqueue_jobs(c.owner.clinic_id(), &jobs).await.unwrap(), 0);
     // The same key in another clinic is another job.
     assert_eq!(
         store
-            .enqueue_jobs(other.owner.clinic_id, &[job("aftercare:s1:4", alex.id, past())])
+            .enqueue_jobs(other.owner.clinic_id(), &[job("aftercare:s1:4", alex.id, past())])
             .await
             .unwrap(),
         1
@@ -58,7 +58,7 @@ pub async fn a_job_is_queued_once_per_key(store: &Store) {
     assert_eq!(counts.queued, 3);
     // A job in the future is not due.
     store
-        .enqueue_jobs(c.owner.clinic_id, &[job("later", sam.id, OffsetDateTime::now_utc() + Duration::hours(1))])
+        .enqueue_jobs(c.owner.clinic_id(), &[job("later", sam.id, OffsetDateTime::now_utc() + Duration::hours(1))])
         .await
         .unwrap();
     let taken = store.claim_jobs("w1", Duration::minutes(2), 100).await.unwrap();
@@ -68,11 +68,11 @@ pub async fn a_job_is_queued_once_per_key(store: &Store) {
     assert!(taken.iter().all(|j| j.state == JobState::Running && j.attempts == 1));
     // Bad input is refused by name.
     let mut bad = job("", sam.id, past());
-    let err = store.enqueue_jobs(c.owner.clinic_id, &[bad.clone()]).await.unwrap_err();
+    let err = store.enqueue_jobs(c.owner.clinic_id(), &[bad.clone()]).await.unwrap_err();
     assert!(err.to_string().contains("dedupe_key"), "{err}");
     bad.dedupe_key = "x".into();
     bad.max_attempts = 0;
-    let err = store.enqueue_jobs(c.owner.clinic_id, &[bad]).await.unwrap_err();
+    let err = store.enqueue_jobs(c.owner.clinic_id(), &[bad]).await.unwrap_err();
     assert!(err.to_string().contains("max_attempts"), "{err}");
 }
 
@@ -80,7 +80,7 @@ pub async fn two_workers_never_take_the_same_job(store: &Store) {
     let c = clinic(store, "Race").await;
     let sam = store.create_client(&c.front_desk, &client("Sam Race")).await.unwrap();
     let jobs: Vec<NewJob> = (0..200).map(|i| job(&format!("k{i}"), sam.id, past())).collect();
-    store.enqueue_jobs(c.owner.clinic_id, &jobs).await.unwrap();
+    store.enqueue_jobs(c.owner.clinic_id(), &jobs).await.unwrap();
     // Four workers take small batches at the same time until nothing is left.
     let mut handles = Vec::new();
     for w in 0..4 {
@@ -109,7 +109,7 @@ pub async fn two_workers_never_take_the_same_job(store: &Store) {
 pub async fn a_dead_workers_job_is_taken_up_after_its_lease(store: &Store) {
     let c = clinic(store, "Lease").await;
     let sam = store.create_client(&c.front_desk, &client("Sam Lease")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id, &[job("k", sam.id, past())]).await.unwrap();
+    store.enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())]).await.unwrap();
     // Worker 1 takes it for two seconds and dies.
     let taken = store.claim_jobs("w1", Duration::seconds(2), 10).await.unwrap();
     assert_eq!(taken.len(), 1);
@@ -132,7 +132,7 @@ pub async fn a_dead_workers_job_is_taken_up_after_its_lease(store: &Store) {
 pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {
     let c = clinic(store, "Retry").await;
     let sam = store.create_client(&c.front_desk, &client("Sam Retry")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id, &[job("k", sam.id, past())]).await.unwrap();
+    store.enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())]).await.unwrap();
     let mut last_error = String::new();
     for attempt in 1..=3 {
         let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
@@ -190,7 +190,7 @@ pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {
 pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
     let c = clinic(store, "Log").await;
     let sam = store.create_client(&c.front_desk, &client("Sam Log")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id, &[job("k", sam.id, past())]).await.unwrap();
+    store.enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())]).await.unwrap();
     let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
     let sent = SentMessage {
         id: Uuid::new_v4(),
@@ -210,22 +210,22 @@ pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
     let other = clinic(store, "Stranger").await;
     assert!(store.client_messages(&other.owner, sam.id).await.is_err());
     // The unsubscribe link's token: made once, and it stops email from then on.
-    let contact = store.contact(c.owner.clinic_id, sam.id).await.unwrap().unwrap();
+    let contact = store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap();
     assert!(!contact.opted_out(Channel::Email));
     let token = contact.unsubscribe_token.clone();
     assert!(token.len() >= 32);
-    assert_eq!(store.contact(c.owner.clinic_id, sam.id).await.unwrap().unwrap().unsubscribe_token, token);
+    assert_eq!(store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap().unsubscribe_token, token);
     assert!(store.opt_out_by_token("not-a-token", Channel::Email).await.unwrap().is_none());
     let done = store.opt_out_by_token(&token, Channel::Email).await.unwrap().unwrap();
     assert_eq!(done.clinic_name, "Log");
-    let contact = store.contact(c.owner.clinic_id, sam.id).await.unwrap().unwrap();
+    let contact = store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap();
     assert!(contact.opted_out(Channel::Email) && !contact.opted_out(Channel::Sms));
     let first = contact.email_opt_out_at;
     store.opt_out_by_token(&token, Channel::Email).await.unwrap();
-    assert_eq!(store.contact(c.owner.clinic_id, sam.id).await.unwrap().unwrap().email_opt_out_at, first, "the first time kept");
+    assert_eq!(store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap().email_opt_out_at, first, "the first time kept");
     // The front desk starts email again at the client's word (audited); the practitioner cannot.
     store.set_opt_out(&c.front_desk, sam.id, Channel::Email, false).await.unwrap();
-    assert!(!store.contact(c.owner.clinic_id, sam.id).await.unwrap().unwrap().opted_out(Channel::Email));
+    assert!(!store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap().opted_out(Channel::Email));
     let trail = store.audit_log(&c.owner, sam.id).await.unwrap();
     assert!(trail.iter().any(|e| e.detail == "started email messages again"), "{trail:?}");
 }
@@ -233,7 +233,7 @@ pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
 pub async fn erasure_takes_the_clients_messages(store: &Store) {
     let c = clinic(store, "Erase").await;
     let sam = store.create_client(&c.front_desk, &client("Sam Erase")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id, &[job("a", sam.id, past()), job("b", sam.id, past())]).await.unwrap();
+    store.enqueue_jobs(c.owner.clinic_id(), &[job("a", sam.id, past()), job("b", sam.id, past())]).await.unwrap();
     let taken = store.claim_jobs("w", Duration::minutes(2), 1).await.unwrap();
     let sent = SentMessage {
         id: Uuid::new_v4(),

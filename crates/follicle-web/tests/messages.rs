@@ -111,7 +111,7 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(tes
     log_session(&demo, kim, 4).await;
 
     // Kim follows the unsubscribe link of an earlier mail: the page asks, the button stops email.
-    let token = test.store.contact(test.store.actor(demo.owner_id).await.unwrap().clinic_id, id_of(kim)).await.unwrap().unwrap().unsubscribe_token;
+    let token = test.store.contact(test.store.actor(demo.owner_id).await.unwrap().clinic_id(), id_of(kim)).await.unwrap().unwrap().unsubscribe_token;
     let link = format!("/unsubscribe?t={token}&c=email");
     let page = app.get(&link, &Auth::None).await;
     assert_eq!(page.status, StatusCode::OK);

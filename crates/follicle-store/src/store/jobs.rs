@@ -335,9 +335,9 @@ impl Store {
     /// Whether `worker` still holds `job` with at least `margin` of its lease left: a worker
     /// asks before it hands anything over, so that a job is never worked by two at once.
     pub async fn still_holds(&self, job: &Job, worker: &str, margin: Duration) -> StoreResult<bool> {
-        let row: Option<(i64,)> = on_db!(self, pool => {
+        let row: Option<(Uuid,)> = on_db!(self, pool => {
             sqlx::query_as(
-                "SELECT 1 FROM jobs WHERE id = $1 AND state = 'running' AND locked_by = $2 AND locked_until > $3",
+                "SELECT id FROM jobs WHERE id = $1 AND state = 'running' AND locked_by = $2 AND locked_until > $3",
             )
             .bind(job.id).bind(worker).bind(now() + margin).fetch_optional(pool).await?
         });

@@ -88,7 +88,7 @@ pub(super) async fn client_messages(
 async fn messages_page(state: &AppState, page: &Page, id: Uuid, notice: String) -> PageResult {
     let store = state.store();
     let client = store.client(&page.actor, id).await?;
-    let contact = store.contact(page.actor.clinic_id, id).await?;
+    let contact = store.contact(page.actor.clinic_id(), id).await?;
     let jobs = store.client_jobs(&page.actor, id).await?;
     let sent = store.client_messages(&page.actor, id).await?;
     render(&ClientMessagesPage {
