@@ -185,7 +185,11 @@ pub fn aftercare_days(lines: &[AftercareLine<'_>], last_day: u32) -> Vec<u32> {
 /// What an aftercare message says on `day`: what starts today, what still holds, and what the
 /// client may do again from today, as lines of text.
 pub fn aftercare_text(lines: &[AftercareLine<'_>], day: u32) -> String {
-    let starts: Vec<&str> = lines.iter().filter(|l| l.from_day == day).map(|l| l.text).collect();
+    let starts: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.from_day == day)
+        .map(|l| l.text)
+        .collect();
     let holds: Vec<&str> = lines
         .iter()
         .filter(|l| l.from_day < day && day <= l.to_day)
@@ -277,8 +281,7 @@ pub fn outside_quiet_hours(settings: &Settings, at: OffsetDateTime) -> OffsetDat
 /// after each, at most `retry_max_minutes`.
 pub fn retry_delay(settings: &Settings, attempts: u32) -> time::Duration {
     let m = &settings.messages;
-    let doubled = u64::from(m.retry_first_minutes)
-        .saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+    let doubled = u64::from(m.retry_first_minutes).saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
     let minutes = doubled.min(u64::from(m.retry_max_minutes));
     time::Duration::minutes(i64::try_from(minutes).unwrap_or(i64::MAX))
 }

@@ -46,10 +46,10 @@ pub use keys::{
     NeedleGauge, PerApproach, PerFitzpatrick, PerGauge, PerHairColour, PerSkinType, PerSunExposure, PerZone,
     SessionCount,
 };
+pub use messages::{ClinicSettings, MessageSettings, MessageTemplate};
 pub use pattern::{
     HairlineStyleSettings, LandmarkSettings, MidFrontalHeights, PatternSettings, ScarSites, StageZones,
 };
-pub use messages::{ClinicSettings, MessageSettings, MessageTemplate};
 pub use render::{HealedSettings, OpticsSettings, PhotoSettings, RenderSettings};
 pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 

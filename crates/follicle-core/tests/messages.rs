@@ -29,19 +29,29 @@ fn default_lines(settings: &Settings) -> Vec<AftercareLine<'_>> {
 fn an_unknown_variable_is_named_with_the_allowed_ones() {
     let err = check_template("Hello {client_nme}", MessageKind::Reminder).unwrap_err();
     assert!(err.contains("{client_nme}"), "{err}");
-    assert!(err.contains("{client_name}") && err.contains("{visit_time}"), "{err}");
+    assert!(
+        err.contains("{client_name}") && err.contains("{visit_time}"),
+        "{err}"
+    );
     // A visit's variables are not an aftercare message's.
     let err = check_template("{visit_date}", MessageKind::Aftercare).unwrap_err();
     assert!(err.contains("{visit_date}") && err.contains("{day}"), "{err}");
     assert!(check_template("{day} {{literal}}", MessageKind::Aftercare).is_ok());
-    assert!(check_template("open {client_name", MessageKind::Aftercare).unwrap_err().contains("not closed"));
+    assert!(
+        check_template("open {client_name", MessageKind::Aftercare)
+            .unwrap_err()
+            .contains("not closed")
+    );
     assert!(check_template("a } alone", MessageKind::Aftercare).is_err());
 }
 
 #[test]
 fn templates_are_filled_and_braces_kept() {
     let values = BTreeMap::from([("client_name", "Sam".to_owned()), ("day", "4".to_owned())]);
-    assert_eq!(render("Hi {client_name}, day { day } {{x}}", &values), "Hi Sam, day 4 {x}");
+    assert_eq!(
+        render("Hi {client_name}, day { day } {{x}}", &values),
+        "Hi Sam, day 4 {x}"
+    );
 }
 
 #[test]
@@ -60,8 +70,8 @@ fn a_settings_file_with_a_wrong_template_or_zone_is_refused_by_name() {
     assert_eq!(err.field, "messages.send[0]");
     let err = Settings::with_overrides("[messages]\nquiet_from_hour = 24\n").unwrap_err();
     assert_eq!(err.field, "messages.quiet_from_hour");
-    let err =
-        Settings::with_overrides("[messages]\nretry_first_minutes = 60\nretry_max_minutes = 5\n").unwrap_err();
+    let err = Settings::with_overrides("[messages]\nretry_first_minutes = 60\nretry_max_minutes = 5\n")
+        .unwrap_err();
     assert_eq!(err.field, "messages.retry_max_minutes");
 }
 
@@ -70,7 +80,11 @@ fn aftercare_messages_go_on_the_days_it_changes_and_day_4_is_the_first_wash() {
     let settings = Settings::default();
     let lines = default_lines(&settings);
     let days = aftercare_days(&lines, settings.messages.aftercare_last_day);
-    assert_eq!(days, vec![4, 5, 7, 14, 28], "the days the default aftercare changes");
+    assert_eq!(
+        days,
+        vec![4, 5, 7, 14, 28],
+        "the days the default aftercare changes"
+    );
     let day4 = aftercare_text(&lines, 4);
     let (from_today, rest) = day4.split_once("Still for now:").expect("sections");
     assert!(from_today.contains("First gentle wash"), "{day4}");
@@ -87,8 +101,14 @@ fn times_are_the_clinics_and_quiet_hours_hold() {
     let m = &settings;
     assert_eq!(m.clinic.time_zone, "Europe/London");
     // 09:00 in London is 09:00 UTC in winter and 08:00 UTC in summer.
-    assert_eq!(local_time(m, date!(2026 - 12 - 07), 9), datetime!(2026-12-07 09:00 UTC));
-    assert_eq!(local_time(m, date!(2026 - 07 - 07), 9), datetime!(2026-07-07 08:00 UTC));
+    assert_eq!(
+        local_time(m, date!(2026 - 12 - 07), 9),
+        datetime!(2026-12-07 09:00 UTC)
+    );
+    assert_eq!(
+        local_time(m, date!(2026 - 07 - 07), 9),
+        datetime!(2026-07-07 08:00 UTC)
+    );
     assert_eq!(local(m, datetime!(2026-07-07 08:00 UTC)).hour(), 9);
     // 21:30 in July (20:30 UTC) is quiet: it waits until 08:00 the next morning.
     assert_eq!(
@@ -103,7 +123,10 @@ fn times_are_the_clinics_and_quiet_hours_hold() {
     let noon = datetime!(2026-12-07 12:00 UTC);
     assert_eq!(outside_quiet_hours(m, noon), noon);
     let none = Settings::with_overrides("[messages]\nquiet_from_hour = 0\nquiet_to_hour = 0\n").unwrap();
-    assert_eq!(outside_quiet_hours(&none, datetime!(2026-12-07 03:00 UTC)), datetime!(2026-12-07 03:00 UTC));
+    assert_eq!(
+        outside_quiet_hours(&none, datetime!(2026-12-07 03:00 UTC)),
+        datetime!(2026-12-07 03:00 UTC)
+    );
 }
 
 #[test]

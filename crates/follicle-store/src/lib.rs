@@ -103,10 +103,9 @@ pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, 
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
-    Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport,
-    IDEMPOTENCY_WINDOW, INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, Job,
-    JobOutcome, JobState, LegalHold, NewJob, OptedOut, QueueCounts, RetentionEntry,
-    RetentionReport, SHORT_QUERY_SCAN, SentMessage, SessionForMessages, SigninAlert, SigninLimits,
-    Store, StoreOptions, TableDigest, VisitForMessages,
+    Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport, IDEMPOTENCY_WINDOW,
+    INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, Job, JobOutcome, JobState, LegalHold,
+    NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
+    SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -40,9 +40,18 @@ fn past() -> OffsetDateTime {
 pub async fn a_job_is_queued_once_per_key(store: &Store) {
     let c = clinic(store, "Queue").await;
     let other = clinic(store, "Other queue").await;
-    let sam = store.create_client(&c.front_desk, &client("Sam Queue")).await.unwrap();
-    let alex = store.create_client(&other.front_desk, &client("Alex Other")).await.unwrap();
-    let jobs = [job("aftercare:s1:4", sam.id, past()), job("aftercare:s1:5", sam.id, past())];
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Queue"))
+        .await
+        .unwrap();
+    let alex = store
+        .create_client(&other.front_desk, &client("Alex Other"))
+        .await
+        .unwrap();
+    let jobs = [
+        job("aftercare:s1:4", sam.id, past()),
+        job("aftercare:s1:5", sam.id, past()),
+    ];
     assert_eq!(store.enqueue_jobs(c.owner.clinic_id(), &jobs).await.unwrap(), 2);
     // The planner of every server queues the same work again: nothing new.
     assert_eq!(store.enqueue_jobs(c.owner.clinic_id(), &jobs).await.unwrap(), 0);
@@ -58,17 +67,31 @@ pub async fn a_job_is_queued_once_per_key(store: &Store) {
     assert_eq!(counts.queued, 3);
     // A job in the future is not due.
     store
-        .enqueue_jobs(c.owner.clinic_id(), &[job("later", sam.id, OffsetDateTime::now_utc() + Duration::hours(1))])
+        .enqueue_jobs(
+            c.owner.clinic_id(),
+            &[job(
+                "later",
+                sam.id,
+                OffsetDateTime::now_utc() + Duration::hours(1),
+            )],
+        )
         .await
         .unwrap();
     let taken = store.claim_jobs("w1", Duration::minutes(2), 100).await.unwrap();
     let keys: HashSet<String> = taken.iter().map(|j| j.dedupe_key.clone()).collect();
     assert_eq!(taken.len(), 3, "{keys:?}");
     assert!(!keys.contains("later"));
-    assert!(taken.iter().all(|j| j.state == JobState::Running && j.attempts == 1));
+    assert!(
+        taken
+            .iter()
+            .all(|j| j.state == JobState::Running && j.attempts == 1)
+    );
     // Bad input is refused by name.
     let mut bad = job("", sam.id, past());
-    let err = store.enqueue_jobs(c.owner.clinic_id(), &[bad.clone()]).await.unwrap_err();
+    let err = store
+        .enqueue_jobs(c.owner.clinic_id(), &[bad.clone()])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("dedupe_key"), "{err}");
     bad.dedupe_key = "x".into();
     bad.max_attempts = 0;
@@ -78,7 +101,10 @@ pub async fn a_job_is_queued_once_per_key(store: &Store) {
 
 pub async fn two_workers_never_take_the_same_job(store: &Store) {
     let c = clinic(store, "Race").await;
-    let sam = store.create_client(&c.front_desk, &client("Sam Race")).await.unwrap();
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Race"))
+        .await
+        .unwrap();
     let jobs: Vec<NewJob> = (0..200).map(|i| job(&format!("k{i}"), sam.id, past())).collect();
     store.enqueue_jobs(c.owner.clinic_id(), &jobs).await.unwrap();
     // Four workers take small batches at the same time until nothing is left.
@@ -88,7 +114,10 @@ pub async fn two_workers_never_take_the_same_job(store: &Store) {
         handles.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let batch = store.claim_jobs(&format!("w{w}"), Duration::minutes(2), 7).await.unwrap();
+                let batch = store
+                    .claim_jobs(&format!("w{w}"), Duration::minutes(2), 7)
+                    .await
+                    .unwrap();
                 if batch.is_empty() {
                     break;
                 }
@@ -108,15 +137,34 @@ pub async fn two_workers_never_take_the_same_job(store: &Store) {
 
 pub async fn a_dead_workers_job_is_taken_up_after_its_lease(store: &Store) {
     let c = clinic(store, "Lease").await;
-    let sam = store.create_client(&c.front_desk, &client("Sam Lease")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())]).await.unwrap();
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Lease"))
+        .await
+        .unwrap();
+    store
+        .enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())])
+        .await
+        .unwrap();
     // Worker 1 takes it for two seconds and dies.
     let taken = store.claim_jobs("w1", Duration::seconds(2), 10).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert!(store.still_holds(&taken[0], "w1", Duration::ZERO).await.unwrap());
     assert!(!store.still_holds(&taken[0], "w2", Duration::ZERO).await.unwrap());
-    assert!(!store.still_holds(&taken[0], "w1", Duration::seconds(10)).await.unwrap(), "not with 10 s to spare");
-    assert!(store.claim_jobs("w2", Duration::minutes(2), 10).await.unwrap().is_empty(), "held");
+    assert!(
+        !store
+            .still_holds(&taken[0], "w1", Duration::seconds(10))
+            .await
+            .unwrap(),
+        "not with 10 s to spare"
+    );
+    assert!(
+        store
+            .claim_jobs("w2", Duration::minutes(2), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let again = store.claim_jobs("w2", Duration::minutes(2), 10).await.unwrap();
     assert_eq!(again.len(), 1, "taken up after the lease");
@@ -131,8 +179,14 @@ pub async fn a_dead_workers_job_is_taken_up_after_its_lease(store: &Store) {
 
 pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {
     let c = clinic(store, "Retry").await;
-    let sam = store.create_client(&c.front_desk, &client("Sam Retry")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())]).await.unwrap();
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Retry"))
+        .await
+        .unwrap();
+    store
+        .enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())])
+        .await
+        .unwrap();
     let mut last_error = String::new();
     for attempt in 1..=3 {
         let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
@@ -147,11 +201,22 @@ pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {
         };
         assert!(store.finish_job(&taken[0], "w", &outcome).await.unwrap());
         let jobs = store.client_jobs(&c.front_desk, sam.id).await.unwrap();
-        let expected = if attempt < 3 { JobState::Queued } else { JobState::Dead };
+        let expected = if attempt < 3 {
+            JobState::Queued
+        } else {
+            JobState::Dead
+        };
         assert_eq!(jobs[0].state, expected, "after try {attempt}");
         assert_eq!(jobs[0].last_error, last_error);
     }
-    assert!(store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap().is_empty(), "dead is not taken");
+    assert!(
+        store
+            .claim_jobs("w", Duration::minutes(2), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead is not taken"
+    );
     let dead = store.dead_jobs(&c.front_desk).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error, last_error);
@@ -161,7 +226,10 @@ pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {
     let err = store.retry_job(&c.front_desk, dead[0].id).await.unwrap_err();
     assert!(err.to_string().contains("only a dead or skipped job"), "{err}");
     let other = clinic(store, "Not theirs").await;
-    assert!(store.retry_job(&other.front_desk, dead[0].id).await.is_err(), "another clinic's job");
+    assert!(
+        store.retry_job(&other.front_desk, dead[0].id).await.is_err(),
+        "another clinic's job"
+    );
     assert!(store.dead_jobs(&other.front_desk).await.unwrap().is_empty());
     let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
     assert_eq!(taken.len(), 1);
@@ -182,15 +250,28 @@ pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {
         retry_at: Some(later),
     };
     assert!(store.finish_job(&taken[0], "w", &outcome).await.unwrap());
-    assert!(store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap().is_empty(), "waits for its time");
+    assert!(
+        store
+            .claim_jobs("w", Duration::minutes(2), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "waits for its time"
+    );
     let jobs = store.client_jobs(&c.front_desk, sam.id).await.unwrap();
     assert_eq!(jobs[0].run_at.unix_timestamp(), later.unix_timestamp());
 }
 
 pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
     let c = clinic(store, "Log").await;
-    let sam = store.create_client(&c.front_desk, &client("Sam Log")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())]).await.unwrap();
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Log"))
+        .await
+        .unwrap();
+    store
+        .enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())])
+        .await
+        .unwrap();
     let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
     let sent = SentMessage {
         id: Uuid::new_v4(),
@@ -204,9 +285,20 @@ pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
         provider_id: "<x@clinic.example>".into(),
         sent_at: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
     };
-    assert!(store.finish_job(&taken[0], "w", &JobOutcome::Done(Some(sent.clone()))).await.unwrap());
-    assert_eq!(store.client_messages(&c.front_desk, sam.id).await.unwrap(), vec![sent]);
-    assert!(store.client_jobs(&c.front_desk, sam.id).await.unwrap().is_empty(), "a done job is in the log, not the list");
+    assert!(
+        store
+            .finish_job(&taken[0], "w", &JobOutcome::Done(Some(sent.clone())))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.client_messages(&c.front_desk, sam.id).await.unwrap(),
+        vec![sent]
+    );
+    assert!(
+        store.client_jobs(&c.front_desk, sam.id).await.unwrap().is_empty(),
+        "a done job is in the log, not the list"
+    );
     let other = clinic(store, "Stranger").await;
     assert!(store.client_messages(&other.owner, sam.id).await.is_err());
     // The unsubscribe link's token: made once, and it stops email from then on.
@@ -214,26 +306,75 @@ pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
     assert!(!contact.opted_out(Channel::Email));
     let token = contact.unsubscribe_token.clone();
     assert!(token.len() >= 32);
-    assert_eq!(store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap().unsubscribe_token, token);
-    assert!(store.opt_out_by_token("not-a-token", Channel::Email).await.unwrap().is_none());
-    let done = store.opt_out_by_token(&token, Channel::Email).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .contact(c.owner.clinic_id(), sam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unsubscribe_token,
+        token
+    );
+    assert!(
+        store
+            .opt_out_by_token("not-a-token", Channel::Email)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let done = store
+        .opt_out_by_token(&token, Channel::Email)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(done.clinic_name, "Log");
     let contact = store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap();
     assert!(contact.opted_out(Channel::Email) && !contact.opted_out(Channel::Sms));
     let first = contact.email_opt_out_at;
     store.opt_out_by_token(&token, Channel::Email).await.unwrap();
-    assert_eq!(store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap().email_opt_out_at, first, "the first time kept");
+    assert_eq!(
+        store
+            .contact(c.owner.clinic_id(), sam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_opt_out_at,
+        first,
+        "the first time kept"
+    );
     // The front desk starts email again at the client's word (audited); the practitioner cannot.
-    store.set_opt_out(&c.front_desk, sam.id, Channel::Email, false).await.unwrap();
-    assert!(!store.contact(c.owner.clinic_id(), sam.id).await.unwrap().unwrap().opted_out(Channel::Email));
+    store
+        .set_opt_out(&c.front_desk, sam.id, Channel::Email, false)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .contact(c.owner.clinic_id(), sam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .opted_out(Channel::Email)
+    );
     let trail = store.audit_log(&c.owner, sam.id).await.unwrap();
-    assert!(trail.iter().any(|e| e.detail == "started email messages again"), "{trail:?}");
+    assert!(
+        trail.iter().any(|e| e.detail == "started email messages again"),
+        "{trail:?}"
+    );
 }
 
 pub async fn erasure_takes_the_clients_messages(store: &Store) {
     let c = clinic(store, "Erase").await;
-    let sam = store.create_client(&c.front_desk, &client("Sam Erase")).await.unwrap();
-    store.enqueue_jobs(c.owner.clinic_id(), &[job("a", sam.id, past()), job("b", sam.id, past())]).await.unwrap();
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Erase"))
+        .await
+        .unwrap();
+    store
+        .enqueue_jobs(
+            c.owner.clinic_id(),
+            &[job("a", sam.id, past()), job("b", sam.id, past())],
+        )
+        .await
+        .unwrap();
     let taken = store.claim_jobs("w", Duration::minutes(2), 1).await.unwrap();
     let sent = SentMessage {
         id: Uuid::new_v4(),
@@ -247,11 +388,21 @@ pub async fn erasure_takes_the_clients_messages(store: &Store) {
         provider_id: String::new(),
         sent_at: OffsetDateTime::now_utc(),
     };
-    store.finish_job(&taken[0], "w", &JobOutcome::Done(Some(sent))).await.unwrap();
-    store.erase_client(&c.owner, sam.id, OffsetDateTime::now_utc().date()).await.unwrap();
+    store
+        .finish_job(&taken[0], "w", &JobOutcome::Done(Some(sent)))
+        .await
+        .unwrap();
+    store
+        .erase_client(&c.owner, sam.id, OffsetDateTime::now_utc().date())
+        .await
+        .unwrap();
     // The client's record may be gone, or kept under the legal hold without messages.
     if let Ok(messages) = store.client_messages(&c.owner, sam.id).await {
         assert!(messages.is_empty(), "{messages:?}");
     }
-    assert_eq!(store.queue_counts().await.unwrap(), Default::default(), "no job left, done or not");
+    assert_eq!(
+        store.queue_counts().await.unwrap(),
+        Default::default(),
+        "no job left, done or not"
+    );
 }

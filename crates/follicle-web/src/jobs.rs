@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use follicle_core::Settings;
 use follicle_core::messages::{
-    AftercareLine, MessageKind, aftercare_days, aftercare_text, local, local_time, outside_quiet_hours, render,
-    retry_delay,
+    AftercareLine, MessageKind, aftercare_days, aftercare_text, local, local_time, outside_quiet_hours,
+    render, retry_delay,
 };
 use follicle_store::{
     AppointmentStatus, Channel, Job, JobOutcome, NewJob, SentMessage, Store, StoreResult, VisitForMessages,
@@ -91,7 +91,12 @@ fn message_job(
 }
 
 /// The messages of one clinic that are due by `now` or soon, as jobs.
-async fn plan_clinic(store: &Store, clinic_id: Uuid, settings: &Settings, now: OffsetDateTime) -> StoreResult<Vec<NewJob>> {
+async fn plan_clinic(
+    store: &Store,
+    clinic_id: Uuid,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> StoreResult<Vec<NewJob>> {
     let m = &settings.messages;
     let reminder = Duration::hours(i64::from(m.reminder_hours_before));
     let mut jobs = Vec::new();
@@ -107,7 +112,11 @@ async fn plan_clinic(store: &Store, clinic_id: Uuid, settings: &Settings, now: O
         let ahead = v.starts_at > now;
         let active = matches!(v.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed);
         let visit = json!({ "visit_id": v.id, "starts_at": v.starts_at.unix_timestamp() });
-        if m.sends(MessageKind::BookingConfirmation) && ahead && active && v.created_at >= now - BOOKED_LOOKBACK {
+        if m.sends(MessageKind::BookingConfirmation)
+            && ahead
+            && active
+            && v.created_at >= now - BOOKED_LOOKBACK
+        {
             jobs.push(message_job(
                 settings,
                 MessageKind::BookingConfirmation,
@@ -119,7 +128,12 @@ async fn plan_clinic(store: &Store, clinic_id: Uuid, settings: &Settings, now: O
         }
         let remind_at = v.starts_at - reminder;
         // A visit booked within its reminder time has just had its confirmation.
-        if m.sends(MessageKind::Reminder) && ahead && active && remind_at <= now + Duration::days(1) && v.created_at < remind_at {
+        if m.sends(MessageKind::Reminder)
+            && ahead
+            && active
+            && remind_at <= now + Duration::days(1)
+            && v.created_at < remind_at
+        {
             jobs.push(message_job(
                 settings,
                 MessageKind::Reminder,
@@ -228,7 +242,10 @@ async fn compose(
 ) -> StoreResult<Composed> {
     let m = &clinic.settings.messages;
     let Some(kind) = job.payload["kind"].as_str().and_then(MessageKind::parse) else {
-        return Ok(Composed::Skip(format!("not a message this server knows: {}", job.payload)));
+        return Ok(Composed::Skip(format!(
+            "not a message this server knows: {}",
+            job.payload
+        )));
     };
     let Some(client_id) = job.client_id else {
         return Ok(Composed::Skip("no client".to_owned()));
@@ -239,15 +256,29 @@ async fn compose(
     if contact.email.trim().is_empty() {
         return Ok(Composed::Skip("the client has no email address".to_owned()));
     }
-    if let Some(at) = contact.email_opt_out_at.filter(|_| contact.opted_out(Channel::Email)) {
-        return Ok(Composed::Skip(format!("the client stopped email on {}", at.date())));
+    if let Some(at) = contact
+        .email_opt_out_at
+        .filter(|_| contact.opted_out(Channel::Email))
+    {
+        return Ok(Composed::Skip(format!(
+            "the client stopped email on {}",
+            at.date()
+        )));
     }
     if !m.sends(kind) {
-        return Ok(Composed::Skip(format!("the clinic no longer sends {} messages", kind.as_str())));
+        return Ok(Composed::Skip(format!(
+            "the clinic no longer sends {} messages",
+            kind.as_str()
+        )));
     }
     let public = config.mail.public_url.trim_end_matches('/');
     let link = format!("{public}/unsubscribe?t={}&c=email", contact.unsubscribe_token);
-    let first_name = contact.name.split_whitespace().next().unwrap_or(&contact.name).to_owned();
+    let first_name = contact
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or(&contact.name)
+        .to_owned();
     let mut values: BTreeMap<&str, String> = BTreeMap::from([
         ("client_name", first_name),
         ("clinic_name", clinic.name.clone()),
@@ -255,7 +286,9 @@ async fn compose(
     ]);
     match kind {
         MessageKind::BookingConfirmation | MessageKind::Reminder | MessageKind::NoShow => {
-            let visit_id = job.payload["visit_id"].as_str().and_then(|t| t.parse::<Uuid>().ok());
+            let visit_id = job.payload["visit_id"]
+                .as_str()
+                .and_then(|t| t.parse::<Uuid>().ok());
             let starts = job.payload["starts_at"].as_i64();
             let visit: Option<VisitForMessages> = match visit_id {
                 Some(id) => store.visit_for_messages(job.clinic_id, id).await?,
@@ -269,7 +302,12 @@ async fn compose(
             }
             let holds = match kind {
                 MessageKind::NoShow => visit.status == AppointmentStatus::NoShow,
-                _ => matches!(visit.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed) && visit.starts_at > now,
+                _ => {
+                    matches!(
+                        visit.status,
+                        AppointmentStatus::Booked | AppointmentStatus::Confirmed
+                    ) && visit.starts_at > now
+                }
             };
             if !holds {
                 return Ok(Composed::Skip(format!("the visit is now {}", visit.status)));
@@ -283,8 +321,13 @@ async fn compose(
             values.insert("visit_length", length(visit.duration_minutes));
         }
         MessageKind::Aftercare => {
-            let session_id = job.payload["session_id"].as_str().and_then(|t| t.parse::<Uuid>().ok());
-            let day = job.payload["day"].as_u64().and_then(|d| u32::try_from(d).ok()).unwrap_or(0);
+            let session_id = job.payload["session_id"]
+                .as_str()
+                .and_then(|t| t.parse::<Uuid>().ok());
+            let day = job.payload["day"]
+                .as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .unwrap_or(0);
             let session = match session_id {
                 Some(id) => store.session_for_messages(job.clinic_id, id).await?,
                 None => None,
@@ -310,7 +353,13 @@ async fn compose(
     let Some(template) = m.template(kind) else {
         return Ok(Composed::Skip(format!("no template for {}", kind.as_str())));
     };
-    let host = public.split("://").nth(1).unwrap_or("localhost").split(['/', ':']).next().unwrap_or("localhost");
+    let host = public
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost");
     Ok(Composed::Send(
         Mail {
             to: contact.email.trim().to_owned(),
@@ -325,7 +374,13 @@ async fn compose(
 }
 
 /// Works one job to its end (or leaves it, when another worker took it over).
-async fn work(store: &Store, config: &ServerConfig, worker: &str, clinics: &HashMap<Uuid, ClinicInfo>, job: Job) -> StoreResult<()> {
+async fn work(
+    store: &Store,
+    config: &ServerConfig,
+    worker: &str,
+    clinics: &HashMap<Uuid, ClinicInfo>,
+    job: Job,
+) -> StoreResult<()> {
     let now = OffsetDateTime::now_utc();
     let Some(clinic) = clinics.get(&job.clinic_id) else {
         return Ok(());
@@ -338,7 +393,9 @@ async fn work(store: &Store, config: &ServerConfig, worker: &str, clinics: &Hash
             Composed::Send(mail, kind) => {
                 // Hand over only with time to spare on the lease: a send never overlaps another
                 // worker's try of the same job.
-                let margin = Duration::seconds(i64::try_from(config.mail.timeout_seconds).unwrap_or(i64::MAX)) + Duration::seconds(5);
+                let margin =
+                    Duration::seconds(i64::try_from(config.mail.timeout_seconds).unwrap_or(i64::MAX))
+                        + Duration::seconds(5);
                 if !store.still_holds(&job, worker, margin).await? {
                     tracing::warn!(job = %job.id, "lease too short to send; left for the next try");
                     return Ok(());
@@ -362,8 +419,12 @@ async fn work(store: &Store, config: &ServerConfig, worker: &str, clinics: &Hash
                         let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
                         JobOutcome::Failed {
                             error: e.message,
-                            retry_at: (!e.permanent)
-                                .then(|| outside_quiet_hours(settings, OffsetDateTime::now_utc() + retry_delay(settings, attempts))),
+                            retry_at: (!e.permanent).then(|| {
+                                outside_quiet_hours(
+                                    settings,
+                                    OffsetDateTime::now_utc() + retry_delay(settings, attempts),
+                                )
+                            }),
                         }
                     }
                 }
@@ -425,7 +486,9 @@ pub async fn run(store: Store, config: Arc<ServerConfig>) {
             continue;
         }
         match work_once(&store, &config, &worker).await {
-            Ok(0) => tokio::time::sleep(poll.min(next_plan - tokio::time::Instant::now().min(next_plan))).await,
+            Ok(0) => {
+                tokio::time::sleep(poll.min(next_plan - tokio::time::Instant::now().min(next_plan))).await
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "taking jobs failed");

@@ -253,9 +253,10 @@ pub async fn send_mail(config: &MailConfig, mail: &Mail) -> Result<String, MailE
         .from
         .parse()
         .map_err(|e| MailError::permanent(format!("mail.from: {e}")))?;
-    let to: Mailbox = mail.to.parse().map_err(|e| {
-        MailError::permanent(format!("the address {:?} cannot be right: {e}", mail.to))
-    })?;
+    let to: Mailbox = mail
+        .to
+        .parse()
+        .map_err(|e| MailError::permanent(format!("the address {:?} cannot be right: {e}", mail.to)))?;
     let mut builder = Message::builder()
         .from(from)
         .to(to)

@@ -120,11 +120,12 @@ pub async fn serve(config: ServerConfig, demo: bool) -> Result<(), ServeError> {
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     let retention = tokio::spawn(run_retention_every(store.clone(), retention_every));
     // The job queue: messages to clients (and, later, every other scheduled job).
-    let jobs = state
-        .config()
-        .jobs
-        .run
-        .then(|| tokio::spawn(crate::jobs::run(store.clone(), std::sync::Arc::new(state.config().clone()))));
+    let jobs = state.config().jobs.run.then(|| {
+        tokio::spawn(crate::jobs::run(
+            store.clone(),
+            std::sync::Arc::new(state.config().clone()),
+        ))
+    });
     tracing::info!(url = %format!("http://{local}/"), "listening");
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let server = front_door(

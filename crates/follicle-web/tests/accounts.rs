@@ -547,7 +547,6 @@ async fn owner_pages_and_users_of_other_clinics(test: &TestStore, backend: Backe
     assert!(text(&wrong).contains("id=\"current_password-error\""));
 }
 
-
 /// Five wrong passwords bring an account to its delays: its owner gets one mail saying so,
 /// with the address, and nobody else does (the guesser gets the usual answer).
 async fn the_owner_of_a_guessed_account_is_warned_by_mail(test: &TestStore, backend: Backend) {

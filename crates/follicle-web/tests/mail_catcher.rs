@@ -187,7 +187,6 @@ impl Drop for MailCatcher {
     }
 }
 
-
 /// A form body.
 pub fn form(fields: &[(&str, &str)]) -> Payload {
     Payload::Raw(

@@ -48,7 +48,8 @@ fn api(path: &str) -> String {
 
 /// Aftercare only, at local midnight, no quiet hours: the day's message is due whenever the
 /// test runs.
-const AFTERCARE_NOW: &str = "[messages]\nsend = [\"aftercare\"]\naftercare_hour = 0\nquiet_from_hour = 0\nquiet_to_hour = 0\n";
+const AFTERCARE_NOW: &str =
+    "[messages]\nsend = [\"aftercare\"]\naftercare_hour = 0\nquiet_from_hour = 0\nquiet_to_hour = 0\n";
 
 async fn set_settings(store: &Store, demo: &Demo, toml: &str) {
     let owner = store.actor(demo.owner_id).await.unwrap();
@@ -68,15 +69,22 @@ async fn log_session(demo: &Demo, client: &Value, days_ago: i64) -> Value {
         "practitioner_id": demo.practitioner_id, "zones": ["hairline"], "batch_id": fresh["id"],
         "dilution": 0.6, "needle": "0603RL", "needle_lot": "RL3-24-1187", "depth_mm": 0.8,
         "machine_settings": "7.5 V", "duration_minutes": 180, "anaesthetic": "", "notes": "Foundation."});
-    demo.app.post(&api("/sessions"), &demo.practitioner, body).await.expect(StatusCode::CREATED)
+    demo.app
+        .post(&api("/sessions"), &demo.practitioner, body)
+        .await
+        .expect(StatusCode::CREATED)
 }
 
 /// Plans and works the queue until nothing is due (bounded).
 async fn drain(store: &Store, config: &ServerConfig) -> usize {
-    follicle_web::jobs::plan_all(store, OffsetDateTime::now_utc()).await.unwrap();
+    follicle_web::jobs::plan_all(store, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let mut worked = 0;
     for _ in 0..50 {
-        let n = follicle_web::jobs::work_once(store, config, "test-worker").await.unwrap();
+        let n = follicle_web::jobs::work_once(store, config, "test-worker")
+            .await
+            .unwrap();
         if n == 0 {
             return worked;
         }
@@ -95,10 +103,16 @@ fn mails_to(smtp: &MailCatcher, address: &str) -> Vec<String> {
 
 /// A mail's body, unfolded from quoted-printable.
 fn unfolded(mail: &str) -> String {
-    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=").replace("=E2=80=93", "–")
+    mail.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+        .replace("=E2=80=93", "–")
 }
 
-async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(test: &TestStore, backend: Backend) {
+async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(
+    test: &TestStore,
+    backend: Backend,
+) {
     let smtp = MailCatcher::start();
     let config = smtp.config();
     let app = App::with_config(&test.store, backend, config.clone());
@@ -111,22 +125,58 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(tes
     log_session(&demo, kim, 4).await;
 
     // Kim follows the unsubscribe link of an earlier mail: the page asks, the button stops email.
-    let token = test.store.contact(test.store.actor(demo.owner_id).await.unwrap().clinic_id(), id_of(kim)).await.unwrap().unwrap().unsubscribe_token;
+    let token = test
+        .store
+        .contact(
+            test.store.actor(demo.owner_id).await.unwrap().clinic_id(),
+            id_of(kim),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unsubscribe_token;
     let link = format!("/unsubscribe?t={token}&c=email");
     let page = app.get(&link, &Auth::None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(text(&page).contains("Stop them"), "{}", text(&page));
-    let stopped = app.send(Method::POST, &link, &Auth::None, form(&[("List-Unsubscribe", "One-Click")]), &[]).await;
+    let stopped = app
+        .send(
+            Method::POST,
+            &link,
+            &Auth::None,
+            form(&[("List-Unsubscribe", "One-Click")]),
+            &[],
+        )
+        .await;
     assert_eq!(stopped.status, StatusCode::OK);
-    assert!(text(&stopped).contains("You will get no more emails from"), "{}", text(&stopped));
-    let forged = app.send(Method::POST, "/unsubscribe?t=0000&c=email", &Auth::None, form(&[]), &[]).await;
+    assert!(
+        text(&stopped).contains("You will get no more emails from"),
+        "{}",
+        text(&stopped)
+    );
+    let forged = app
+        .send(
+            Method::POST,
+            "/unsubscribe?t=0000&c=email",
+            &Auth::None,
+            form(&[]),
+            &[],
+        )
+        .await;
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
-    assert!(text(&forged).contains("not valid"), "a page, not JSON: {}", text(&forged));
+    assert!(
+        text(&forged).contains("not valid"),
+        "a page, not JSON: {}",
+        text(&forged)
+    );
 
     let worked = drain(&test.store, &config).await;
     assert!(worked >= 2, "worked {worked}");
     let to_sam = mails_to(&smtp, sam_email);
-    let day4: Vec<&String> = to_sam.iter().filter(|m| m.contains("Subject: Day 4 after your session")).collect();
+    let day4: Vec<&String> = to_sam
+        .iter()
+        .filter(|m| m.contains("Subject: Day 4 after your session"))
+        .collect();
     assert_eq!(day4.len(), 1, "one day-4 mail to {sam_email}: {to_sam:?}");
     let mail = unfolded(day4[0]);
     for needle in [
@@ -140,21 +190,39 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(tes
     ] {
         assert!(mail.contains(needle), "{needle:?} not in {mail}");
     }
-    assert!(mail.contains(&format!("Hello {}", sam["name"].as_str().unwrap().split(' ').next().unwrap())), "{mail}");
-    assert!(mails_to(&smtp, kim_email).is_empty(), "an opted-out client gets no mail");
+    assert!(
+        mail.contains(&format!(
+            "Hello {}",
+            sam["name"].as_str().unwrap().split(' ').next().unwrap()
+        )),
+        "{mail}"
+    );
+    assert!(
+        mails_to(&smtp, kim_email).is_empty(),
+        "an opted-out client gets no mail"
+    );
 
     // The clinic sees both on the clients' message pages: sent with its words, and not sent with why.
     let desk = cookie(&demo.front_desk);
     let sam_page = app.get(&format!("/clients/{}/messages", id_of(sam)), &desk).await;
     assert_eq!(sam_page.status, StatusCode::OK);
-    assert!(text(&sam_page).contains("Day 4 after your session"), "{}", text(&sam_page));
+    assert!(
+        text(&sam_page).contains("Day 4 after your session"),
+        "{}",
+        text(&sam_page)
+    );
     let kim_page = text(&app.get(&format!("/clients/{}/messages", id_of(kim)), &desk).await);
     assert!(kim_page.contains("the client stopped email on"), "{kim_page}");
     assert!(kim_page.contains("Aftercare, day 4"), "{kim_page}");
 
     // Planning and working again sends nothing twice.
     let before = smtp.messages().len();
-    assert_eq!(follicle_web::jobs::plan_all(&test.store, OffsetDateTime::now_utc()).await.unwrap(), 0);
+    assert_eq!(
+        follicle_web::jobs::plan_all(&test.store, OffsetDateTime::now_utc())
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(drain(&test.store, &config).await, 0);
     assert_eq!(smtp.messages().len(), before);
 
@@ -164,18 +232,30 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(tes
             Method::POST,
             &format!("/clients/{}/messages/channel", id_of(kim)),
             &desk,
-            form(&[("_csrf", &csrf(&demo.front_desk)), ("channel", "email"), ("action", "start")]),
+            form(&[
+                ("_csrf", &csrf(&demo.front_desk)),
+                ("channel", "email"),
+                ("action", "start"),
+            ]),
             &[],
         )
         .await;
     assert_eq!(restarted.status, StatusCode::OK);
-    assert!(text(&restarted).contains("email messages will go to this client again"), "{}", text(&restarted));
+    assert!(
+        text(&restarted).contains("email messages will go to this client again"),
+        "{}",
+        text(&restarted)
+    );
     let bad = app
         .send(
             Method::POST,
             &format!("/clients/{}/messages/channel", id_of(kim)),
             &desk,
-            form(&[("_csrf", &csrf(&demo.front_desk)), ("channel", "pigeon"), ("action", "start")]),
+            form(&[
+                ("_csrf", &csrf(&demo.front_desk)),
+                ("channel", "pigeon"),
+                ("action", "start"),
+            ]),
             &[],
         )
         .await;
@@ -185,7 +265,11 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(tes
 
 async fn a_refusing_relay_is_tried_again_and_the_clinic_sees_why(test: &TestStore, backend: Backend) {
     // A relay address where nothing answers.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut config = ServerConfig::default();
     config.mail.smtp_host = "127.0.0.1".into();
     config.mail.smtp_port = port;
@@ -200,13 +284,28 @@ async fn a_refusing_relay_is_tried_again_and_the_clinic_sees_why(test: &TestStor
     drain(&test.store, &config).await;
     let owner = test.store.actor(demo.owner_id).await.unwrap();
     let jobs = test.store.client_jobs(&owner, id_of(sam)).await.unwrap();
-    let failed = jobs.iter().find(|j| j.payload["day"] == 4).expect("the day-4 job");
+    let failed = jobs
+        .iter()
+        .find(|j| j.payload["day"] == 4)
+        .expect("the day-4 job");
     assert_eq!(failed.state, JobState::Queued, "{failed:?}");
     assert_eq!(failed.attempts, 1);
     assert!(failed.last_error.contains("SMTP"), "{}", failed.last_error);
-    assert!(failed.run_at > OffsetDateTime::now_utc(), "waits (1 minute) before the next try");
-    let page = text(&app.get(&format!("/clients/{}/messages", id_of(sam)), &cookie(&demo.front_desk)).await);
-    assert!(page.contains("to be tried again") && page.contains("SMTP"), "{page}");
+    assert!(
+        failed.run_at > OffsetDateTime::now_utc(),
+        "waits (1 minute) before the next try"
+    );
+    let page = text(
+        &app.get(
+            &format!("/clients/{}/messages", id_of(sam)),
+            &cookie(&demo.front_desk),
+        )
+        .await,
+    );
+    assert!(
+        page.contains("to be tried again") && page.contains("SMTP"),
+        "{page}"
+    );
 
     // The second and last try fails too: the message is dead, on the failed page, and can be sent again.
     let job = test.store.retry_job(&owner, failed.id).await.err();
@@ -217,7 +316,10 @@ async fn a_refusing_relay_is_tried_again_and_the_clinic_sees_why(test: &TestStor
     assert!(dead.iter().any(|j| j.id == failed.id), "{dead:?}");
     let desk = cookie(&demo.front_desk);
     let failed_page = text(&app.get("/messages/failed", &desk).await);
-    assert!(failed_page.contains("Aftercare, day 4") && failed_page.contains("SMTP"), "{failed_page}");
+    assert!(
+        failed_page.contains("Aftercare, day 4") && failed_page.contains("SMTP"),
+        "{failed_page}"
+    );
     let again = app
         .send(
             Method::POST,

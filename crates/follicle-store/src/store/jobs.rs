@@ -315,7 +315,12 @@ impl Store {
                      RETURNING {JOB_COLS}"
                 );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(worker).bind(until).bind(at).bind(limit).fetch_all(pool).await?
+                    .bind(worker)
+                    .bind(until)
+                    .bind(at)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
             }
             super::Db::Sqlite(pool) => {
                 let sql = format!(
@@ -324,10 +329,18 @@ impl Store {
                      RETURNING {JOB_COLS}"
                 );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(worker).bind(until).bind(at).bind(limit).fetch_all(pool).await?
+                    .bind(worker)
+                    .bind(until)
+                    .bind(at)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
             }
         };
-        let mut jobs = rows.into_iter().map(job_from_row).collect::<StoreResult<Vec<Job>>>()?;
+        let mut jobs = rows
+            .into_iter()
+            .map(job_from_row)
+            .collect::<StoreResult<Vec<Job>>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
     }
@@ -353,7 +366,9 @@ impl Store {
             JobOutcome::Done(_) => (JobState::Done, String::new(), job.run_at),
             JobOutcome::Skipped(why) => (JobState::Skipped, why.clone(), job.run_at),
             JobOutcome::Failed { error, retry_at } => match retry_at {
-                Some(when) if job.attempts < job.max_attempts => (JobState::Queued, error.clone(), second(*when)),
+                Some(when) if job.attempts < job.max_attempts => {
+                    (JobState::Queued, error.clone(), second(*when))
+                }
                 _ => (JobState::Dead, error.clone(), job.run_at),
             },
         };
@@ -426,7 +441,8 @@ impl Store {
             )))
             .bind(actor.clinic_id).bind(client_id).bind(MAX_LISTED).fetch_all(pool).await?
         });
-        self.audit(actor, Some(client_id), AuditAction::Viewed, "messages").await?;
+        self.audit(actor, Some(client_id), AuditAction::Viewed, "messages")
+            .await?;
         Ok(rows.into_iter().map(message_from_row).collect())
     }
 

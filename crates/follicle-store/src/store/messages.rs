@@ -167,7 +167,11 @@ impl Store {
     }
 
     /// One visit of a clinic, as the sender checks it still holds.
-    pub async fn visit_for_messages(&self, clinic_id: Uuid, id: Uuid) -> StoreResult<Option<VisitForMessages>> {
+    pub async fn visit_for_messages(
+        &self,
+        clinic_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<VisitForMessages>> {
         let row: Option<(Uuid, Uuid, OffsetDateTime, i64, String, OffsetDateTime)> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT id, client_id, starts_at, duration_minutes, status, created_at FROM appointments \
@@ -189,7 +193,11 @@ impl Store {
     }
 
     /// A clinic's sessions performed on or after `since`.
-    pub async fn sessions_for_messages(&self, clinic_id: Uuid, since: Date) -> StoreResult<Vec<SessionForMessages>> {
+    pub async fn sessions_for_messages(
+        &self,
+        clinic_id: Uuid,
+        since: Date,
+    ) -> StoreResult<Vec<SessionForMessages>> {
         let rows: Vec<(Uuid, Uuid, Date)> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT id, client_id, performed_on FROM session_logs WHERE clinic_id = $1 AND performed_on >= $2 \
@@ -208,7 +216,11 @@ impl Store {
     }
 
     /// One session of a clinic, as the sender checks it is still there.
-    pub async fn session_for_messages(&self, clinic_id: Uuid, id: Uuid) -> StoreResult<Option<SessionForMessages>> {
+    pub async fn session_for_messages(
+        &self,
+        clinic_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<SessionForMessages>> {
         let row: Option<(Uuid, Uuid, Date)> = on_db!(self, pool => {
             sqlx::query_as("SELECT id, client_id, performed_on FROM session_logs WHERE clinic_id = $1 AND id = $2")
                 .bind(clinic_id).bind(id).fetch_optional(pool).await?
@@ -221,7 +233,11 @@ impl Store {
     }
 
     /// The aftercare of a client's latest plan (their newest consultation), if they have one.
-    pub async fn plan_aftercare(&self, clinic_id: Uuid, client_id: Uuid) -> StoreResult<Option<Vec<AftercareRecord>>> {
+    pub async fn plan_aftercare(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+    ) -> StoreResult<Option<Vec<AftercareRecord>>> {
         let row: Option<(i64, sqlx::types::Json<serde_json::Value>)> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT schema_version, plan FROM consultations WHERE clinic_id = $1 AND client_id = $2 \
@@ -308,10 +324,7 @@ impl Store {
             )))
             .bind(now()).bind(clinic_id).bind(client_id).execute(pool).await?;
         });
-        Ok(Some(OptedOut {
-            clinic_name,
-            channel,
-        }))
+        Ok(Some(OptedOut { clinic_name, channel }))
     }
 
     /// The front desk records a client's choice of a channel: `opted_out` stops messages on it,

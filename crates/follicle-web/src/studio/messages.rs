@@ -56,12 +56,7 @@ fn job_row(job: Job) -> JobRow {
 
 /// "2026-12-03 09:00 UTC".
 fn stamp(at: OffsetDateTime) -> String {
-    format!(
-        "{} {:02}:{:02} UTC",
-        at.date(),
-        at.hour(),
-        at.minute()
-    )
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
 }
 
 #[derive(Template)]
@@ -77,11 +72,7 @@ struct ClientMessagesPage {
 }
 
 /// A client's messages.
-pub(super) async fn client_messages(
-    State(state): State<AppState>,
-    page: Page,
-    Id(id): Id,
-) -> PageResult {
+pub(super) async fn client_messages(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
     messages_page(&state, &page, id, String::new()).await
 }
 
@@ -93,7 +84,9 @@ async fn messages_page(state: &AppState, page: &Page, id: Uuid, notice: String) 
     let sent = store.client_messages(&page.actor, id).await?;
     render(&ClientMessagesPage {
         nav: Nav::new(page, "clients"),
-        email_stopped: contact.and_then(|c| c.email_opt_out_at).map(|at| at.date().to_string()),
+        email_stopped: contact
+            .and_then(|c| c.email_opt_out_at)
+            .map(|at| at.date().to_string()),
         may_edit: page.may(Action::EditClients),
         client,
         jobs: jobs.into_iter().map(job_row).collect(),
@@ -219,7 +212,10 @@ pub(super) async fn unsubscribe_page(Query(q): Query<UnsubscribeQuery>) -> PageR
 /// The button of that page, and a mail program's one-click unsubscribe (RFC 8058: a POST to
 /// the link with `List-Unsubscribe=One-Click`). The token is the proof; no sign-in, no form
 /// token.
-pub(super) async fn unsubscribe(State(state): State<AppState>, Query(q): Query<UnsubscribeQuery>) -> PageResult {
+pub(super) async fn unsubscribe(
+    State(state): State<AppState>,
+    Query(q): Query<UnsubscribeQuery>,
+) -> PageResult {
     let channel = Channel::parse(&q.c).unwrap_or(Channel::Email);
     match state.store().opt_out_by_token(&q.t, channel).await? {
         Some(done) => render(&UnsubscribePage {

@@ -87,7 +87,10 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/messages/channel", post(messages::set_channel))
         .route("/messages/failed", get(messages::failed))
         .route("/messages/{id}/retry", post(messages::retry))
-        .route("/unsubscribe", get(messages::unsubscribe_page).post(messages::unsubscribe))
+        .route(
+            "/unsubscribe",
+            get(messages::unsubscribe_page).post(messages::unsubscribe),
+        )
         .route(
             "/static/studio.css",
             get(|| asset("text/css", include_str!("../../static/studio.css"))),
