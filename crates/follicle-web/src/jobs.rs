@@ -160,10 +160,13 @@ async fn plan_clinic(
         let since = today - Duration::days(i64::from(m.aftercare_last_day));
         let mut plans: HashMap<Uuid, Option<Vec<follicle_store::record::AftercareRecord>>> = HashMap::new();
         for s in store.sessions_for_messages(clinic_id, since).await? {
-            if !plans.contains_key(&s.client_id) {
-                plans.insert(s.client_id, store.plan_aftercare(clinic_id, s.client_id).await?);
-            }
-            let Some(Some(records)) = plans.get(&s.client_id) else {
+            let records = match plans.entry(s.client_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(store.plan_aftercare(clinic_id, s.client_id).await?)
+                }
+            };
+            let Some(records) = records else {
                 continue;
             };
             let lines = lines(records);
