@@ -163,7 +163,8 @@ def main():
         a = start("A", port_a, True)
         b = start("B", port_b, True)
         kill_at = count // 3
-        wait_until(f"{kill_at} messages received", lambda: len(maildir_messages(maildir)) >= kill_at, 120)
+        wait_until(f"{kill_at} messages received", lambda: len(maildir_messages(maildir)) >= kill_at, 120,
+                   a.process, a.log)
         os.killpg(b.process.pid, signal.SIGKILL)
         b.process.wait(timeout=10)
         killed_after = len(maildir_messages(maildir))

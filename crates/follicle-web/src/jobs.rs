@@ -398,7 +398,7 @@ async fn work(
                 // worker's try of the same job.
                 let margin =
                     Duration::seconds(i64::try_from(config.mail.timeout_seconds).unwrap_or(i64::MAX))
-                        + Duration::seconds(5);
+                        + Duration::seconds(1);
                 if !store.still_holds(&job, worker, margin).await? {
                     tracing::warn!(job = %job.id, "lease too short to send; left for the next try");
                     return Ok(());
