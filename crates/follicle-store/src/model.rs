@@ -814,4 +814,6 @@ pub struct ClientExport {
     pub photos: Vec<Photo>,
     /// The landmarks placed on its photos (those that have them).
     pub landmarks: Vec<crate::landmarks::PhotoLandmarks>,
+    /// The messages sent to the client, as sent.
+    pub messages: Vec<crate::store::SentMessage>,
 }

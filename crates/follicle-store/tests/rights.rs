@@ -464,6 +464,31 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
         .unwrap();
     assert!(more.saved, "{:?}", more.errors);
 
+    // A message sent to Chris, for the archive's message log.
+    let key = NewJob {
+        kind: "message".into(),
+        dedupe_key: "confirm:chris".into(),
+        client_id: Some(chris.id),
+        payload: serde_json::json!({}),
+        run_at: datetime!(2026-01-01 00:00 UTC),
+        max_attempts: 1,
+    };
+    store.enqueue_jobs(c.owner.clinic_id(), &[key]).await.unwrap();
+    let job = store.claim_jobs("w", time::Duration::minutes(1), 1).await.unwrap().remove(0);
+    let message = SentMessage {
+        id: Uuid::new_v4(),
+        client_id: chris.id,
+        job_id: job.id,
+        channel: "email".into(),
+        kind: "booking_confirmation".into(),
+        recipient: "chris@example.com".into(),
+        subject: "Your visit".into(),
+        body: "Booked.".into(),
+        provider_id: "<1@clinic.example>".into(),
+        sent_at: datetime!(2026-01-01 00:00:01 UTC),
+    };
+    assert!(store.finish_job(&job, "w", &JobOutcome::Done(Some(message))).await.unwrap());
+
     // The clinic archive: everything, one file; owners only.
     assert_err!(
         store.export_clinic_archive(&c.practitioner).await,
@@ -518,6 +543,7 @@ const EXPORTED: &[(&str, &str)] = &[
     ("consents", "csv/consents.csv"),
     ("photos", "csv/photos.csv"),
     ("photo_landmarks", "csv/photo_landmarks.csv"),
+    ("messages", "csv/messages.csv"),
     ("pigment_products", "csv/pigment_products.csv"),
     ("pigment_batches", "csv/pigment_batches.csv"),
     ("audit_log", "csv/audit_trail.csv"),
@@ -557,6 +583,10 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
         "which browsers signed in before: secrets for the throttle",
     ),
     ("users_new", "SQLite migration step, renamed to users"),
+    (
+        "jobs",
+        "the queue of work still to do: a message once sent is exported (messages); one not yet sent is planned again from the records",
+    ),
 ];
 
 /// The tables the migrations create (both dialects).

@@ -34,7 +34,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::config::ServerConfig;
-use crate::mail::{Mail, send_mail};
+use crate::mail::{Mail, Mailer};
 
 /// The job kind of a message to a client.
 pub const MESSAGE_JOB: &str = "message";
@@ -380,6 +380,7 @@ async fn compose(
 async fn work(
     store: &Store,
     config: &ServerConfig,
+    mailer: &Result<Mailer, crate::mail::MailError>,
     worker: &str,
     clinics: &HashMap<Uuid, ClinicInfo>,
     job: Job,
@@ -403,7 +404,11 @@ async fn work(
                     tracing::warn!(job = %job.id, "lease too short to send; left for the next try");
                     return Ok(());
                 }
-                match send_mail(&config.mail, &mail).await {
+                let sent = match mailer {
+                    Ok(mailer) => mailer.send(&mail).await,
+                    Err(e) => Err(e.clone()),
+                };
+                match sent {
                     Ok(provider_id) => JobOutcome::Done(Some(SentMessage {
                         id: Uuid::new_v4(),
                         client_id: job.client_id.unwrap_or_default(),
@@ -440,34 +445,58 @@ async fn work(
     Ok(())
 }
 
-/// Takes one batch of due jobs and works them, `sends_at_once` at a time; answers how many.
-pub async fn work_once(store: &Store, config: &ServerConfig, worker: &str) -> StoreResult<usize> {
-    let lease = Duration::seconds(i64::try_from(config.jobs.lease_seconds).unwrap_or(i64::MAX));
-    let batch = i64::try_from(config.jobs.batch).unwrap_or(1);
-    let jobs = store.claim_jobs(worker, lease, batch).await?;
-    if jobs.is_empty() {
-        return Ok(0);
-    }
-    let clinics = clinics(store).await?;
-    let n = jobs.len();
-    let results: Vec<StoreResult<()>> = futures_util::stream::iter(jobs)
-        .map(|job| work(store, config, worker, &clinics, job))
-        .buffer_unordered(config.jobs.sends_at_once.max(1))
-        .collect()
-        .await;
-    for r in results {
-        if let Err(e) = r {
-            tracing::error!(error = %e, "a job could not be worked");
+/// A worker of the queue: this server's identity in it and its connections to the relay.
+#[derive(Debug)]
+pub struct Worker {
+    store: Store,
+    config: Arc<ServerConfig>,
+    mailer: Result<Mailer, crate::mail::MailError>,
+    id: String,
+}
+
+impl Worker {
+    /// A worker named `id` (see [`worker_id`]), with up to `jobs.sends_at_once` connections to
+    /// the relay.
+    pub fn new(store: Store, config: Arc<ServerConfig>, id: String) -> Worker {
+        let connections = u32::try_from(config.jobs.sends_at_once).unwrap_or(1);
+        Worker {
+            mailer: Mailer::new(&config.mail, connections),
+            store,
+            config,
+            id,
         }
     }
-    Ok(n)
+
+    /// Takes one batch of due jobs and works them, `sends_at_once` at a time; answers how many.
+    pub async fn work_once(&self) -> StoreResult<usize> {
+        let (store, config, worker) = (&self.store, &*self.config, self.id.as_str());
+        let lease = Duration::seconds(i64::try_from(config.jobs.lease_seconds).unwrap_or(i64::MAX));
+        let batch = i64::try_from(config.jobs.batch).unwrap_or(1);
+        let jobs = store.claim_jobs(worker, lease, batch).await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let clinics = clinics(store).await?;
+        let n = jobs.len();
+        let results: Vec<StoreResult<()>> = futures_util::stream::iter(jobs)
+            .map(|job| work(store, config, &self.mailer, worker, &clinics, job))
+            .buffer_unordered(config.jobs.sends_at_once.max(1))
+            .collect()
+            .await;
+        for r in results {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "a job could not be worked");
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// The planner and the worker, until the task is dropped: plans every `plan_every_seconds`,
 /// works batches back to back while there are due jobs and looks again every `poll_seconds`.
 pub async fn run(store: Store, config: Arc<ServerConfig>) {
-    let worker = worker_id();
-    tracing::info!(worker = %worker, "job queue worker started");
+    let worker = Worker::new(store.clone(), config.clone(), worker_id());
+    tracing::info!(worker = %worker.id, "job queue worker started");
     let plan_every = std::time::Duration::from_secs(config.jobs.plan_every_seconds.max(1));
     let poll = std::time::Duration::from_secs(config.jobs.poll_seconds.max(1));
     let mut next_plan = tokio::time::Instant::now();
@@ -488,7 +517,7 @@ pub async fn run(store: Store, config: Arc<ServerConfig>) {
             tokio::time::sleep(plan_every).await;
             continue;
         }
-        match work_once(&store, &config, &worker).await {
+        match worker.work_once().await {
             Ok(0) => {
                 tokio::time::sleep(poll.min(next_plan - tokio::time::Instant::now().min(next_plan))).await
             }

@@ -241,57 +241,91 @@ impl lettre::message::header::Header for ListUnsubscribePost {
     }
 }
 
-/// Sends a mail; answers its Message-ID.
-pub async fn send_mail(config: &MailConfig, mail: &Mail) -> Result<String, MailError> {
-    if config.smtp_host.is_empty() {
-        return Err(MailError {
-            message: "mail.smtp_host is not set in the server's configuration: no mail is sent".to_owned(),
-            permanent: false,
-        });
+/// A connection pool to the relay, kept by the job queue's worker: messages go over open
+/// connections (no connection set-up, and no QUIT round trip between the relay's acceptance of a
+/// message and the worker recording it).
+pub struct Mailer {
+    config: MailConfig,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
-    let from: Mailbox = config
-        .from
-        .parse()
-        .map_err(|e| MailError::permanent(format!("mail.from: {e}")))?;
-    let to: Mailbox = mail
-        .to
-        .parse()
-        .map_err(|e| MailError::permanent(format!("the address {:?} cannot be right: {e}", mail.to)))?;
-    let mut builder = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .message_id(mail.message_id.clone());
-    if let Some(link) = &mail.unsubscribe {
-        builder = builder
-            .header(ListUnsubscribe(link.clone()))
-            .header(ListUnsubscribePost);
-    }
-    let message = builder
-        .body(mail.body.clone())
-        .map_err(|e| MailError::permanent(format!("building the mail: {e}")))?;
-    let id = message
-        .headers()
-        .get_raw("Message-ID")
-        .unwrap_or_default()
-        .to_owned();
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
-        .port(config.smtp_port)
-        .tls(tls(config).map_err(MailError::permanent)?)
-        .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))));
-    if !config.username.is_empty() {
-        transport = transport.credentials(Credentials::new(config.username.clone(), config.password.clone()));
-    }
-    transport
-        .build()
-        .send(message)
-        .await
-        .map(|_| id)
-        .map_err(|e| MailError {
-            permanent: e.is_permanent(),
-            message: format!("SMTP: {e}"),
+}
+
+impl Mailer {
+    /// A pool of at most `connections` connections to the relay of `config`.
+    pub fn new(config: &MailConfig, connections: u32) -> Result<Mailer, MailError> {
+        if config.smtp_host.is_empty() {
+            return Err(MailError {
+                message: "mail.smtp_host is not set in the server's configuration: no mail is sent"
+                    .to_owned(),
+                permanent: false,
+            });
+        }
+        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
+            .port(config.smtp_port)
+            .tls(tls(config).map_err(MailError::permanent)?)
+            .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))))
+            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(connections.max(1)));
+        if !config.username.is_empty() {
+            transport =
+                transport.credentials(Credentials::new(config.username.clone(), config.password.clone()));
+        }
+        Ok(Mailer {
+            config: config.clone(),
+            transport: transport.build(),
         })
+    }
+
+    /// Sends a mail; answers its Message-ID.
+    pub async fn send(&self, mail: &Mail) -> Result<String, MailError> {
+        let from: Mailbox = self
+            .config
+            .from
+            .parse()
+            .map_err(|e| MailError::permanent(format!("mail.from: {e}")))?;
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| MailError::permanent(format!("the address {:?} cannot be right: {e}", mail.to)))?;
+        let mut builder = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(mail.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .message_id(mail.message_id.clone());
+        if let Some(link) = &mail.unsubscribe {
+            builder = builder
+                .header(ListUnsubscribe(link.clone()))
+                .header(ListUnsubscribePost);
+        }
+        let message = builder
+            .body(mail.body.clone())
+            .map_err(|e| MailError::permanent(format!("building the mail: {e}")))?;
+        let id = message
+            .headers()
+            .get_raw("Message-ID")
+            .unwrap_or_default()
+            .to_owned();
+        self.transport
+            .send(message)
+            .await
+            .map(|_| id)
+            .map_err(|e| MailError {
+                permanent: e.is_permanent(),
+                message: format!("SMTP: {e}"),
+            })
+    }
+}
+
+/// Sends one mail over a connection of its own; answers its Message-ID.
+pub async fn send_mail(config: &MailConfig, mail: &Mail) -> Result<String, MailError> {
+    Mailer::new(config, 1)?.send(mail).await
 }
 
 #[cfg(test)]

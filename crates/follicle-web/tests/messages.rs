@@ -80,11 +80,14 @@ async fn drain(store: &Store, config: &ServerConfig) -> usize {
     follicle_web::jobs::plan_all(store, OffsetDateTime::now_utc())
         .await
         .unwrap();
+    let worker = follicle_web::jobs::Worker::new(
+        store.clone(),
+        std::sync::Arc::new(config.clone()),
+        "test-worker".into(),
+    );
     let mut worked = 0;
     for _ in 0..50 {
-        let n = follicle_web::jobs::work_once(store, config, "test-worker")
-            .await
-            .unwrap();
+        let n = worker.work_once().await.unwrap();
         if n == 0 {
             return worked;
         }

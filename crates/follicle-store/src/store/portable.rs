@@ -311,6 +311,33 @@ impl Tables {
                 ],
             )?;
         }
+        for m in &export.messages {
+            self.row(
+                "messages",
+                &[
+                    "id",
+                    "client_id",
+                    "channel",
+                    "kind",
+                    "recipient",
+                    "subject",
+                    "body",
+                    "provider_id",
+                    "sent_at",
+                ],
+                &[
+                    m.id.to_string(),
+                    m.client_id.to_string(),
+                    m.channel.clone(),
+                    m.kind.clone(),
+                    m.recipient.clone(),
+                    m.subject.clone(),
+                    m.body.clone(),
+                    m.provider_id.clone(),
+                    rfc3339(m.sent_at),
+                ],
+            )?;
+        }
         for l in &export.landmarks {
             self.row(
                 "photo_landmarks",
@@ -435,7 +462,7 @@ struct AnonymousCount {
 const CLIENT_README: &str = "A client's complete record from Follicle (GDPR Art. 15 and 20).\n\n\
 record.json        every record: client, consultations (client file, plan and quote as issued), designs,\n\
                    appointments, session logs (pigment batch, needle, depth), consents, photo records, the\n\
-                   landmarks placed on the photos, and the audit trail (who viewed, changed or exported the\n\
+                   landmarks placed on the photos, the messages sent to the client, and the audit trail (who viewed, changed or exported the\n\
                    record, and when)\n\
 csv/<table>.csv    the same records, one table a file\n\
 photos/<id>.<ext>  the photos, as stored (location and camera metadata were removed on upload)\n";
@@ -445,7 +472,7 @@ record.json        the clinic, its settings, users (no passwords), pigment produ
                    complete record, the clinic's audit log, the retention job's reports and the anonymous\n\
                    statistics kept of anonymised clients\n\
 csv/<table>.csv    the same records, one table a file (clients, consultations, designs, appointments,\n\
-                   session_logs, consents, photos, photo_landmarks, users, pigment_products, pigment_batches,\n\
+                   session_logs, consents, photos, photo_landmarks, messages, users, pigment_products, pigment_batches,\n\
                    audit_trail, anonymous_statistics)\n\
 photos/<id>.<ext>  every photo, as stored\n";
 

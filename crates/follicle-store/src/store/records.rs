@@ -1367,6 +1367,7 @@ impl Store {
             consents: self.consents(actor, client_id).await?,
             photos: self.photos(actor, client_id).await?,
             landmarks: self.client_landmarks(actor, client_id).await?,
+            messages: self.client_messages(actor, client_id).await?,
         };
         self.audit(actor, Some(client_id), AuditAction::Exported, "whole record")
             .await?;

@@ -488,6 +488,57 @@ pub struct ClientExportAnswer {
     pub photos: Vec<PhotoAnswer>,
     /// The landmarks placed on its photos (those that have them).
     pub landmarks: Vec<super::LandmarksAnswer>,
+    /// The messages sent to the client, as sent.
+    pub messages: Vec<MessageAnswer>,
+}
+
+/// A message sent to a client, as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MessageAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// What it was: `booking_confirmation`, `reminder`, `aftercare`, `no_show`.
+    pub kind: String,
+    /// The address or number it went to.
+    pub recipient: String,
+    /// The subject (empty for SMS).
+    pub subject: String,
+    /// The text, as sent.
+    pub body: String,
+    /// The relay's id of it (the email's Message-ID).
+    pub provider_id: String,
+    /// When it was handed over.
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+}
+
+impl From<store::SentMessage> for MessageAnswer {
+    fn from(m: store::SentMessage) -> MessageAnswer {
+        let store::SentMessage {
+            id,
+            client_id: _,
+            job_id: _,
+            channel,
+            kind,
+            recipient,
+            subject,
+            body,
+            provider_id,
+            sent_at,
+        } = m;
+        MessageAnswer {
+            id,
+            channel,
+            kind,
+            recipient,
+            subject,
+            body,
+            provider_id,
+            sent_at,
+        }
+    }
 }
 
 impl TryFrom<store::ClientExport> for ClientExportAnswer {
@@ -506,6 +557,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             consents,
             photos,
             landmarks,
+            messages,
         } = e;
         Ok(ClientExportAnswer {
             client: client.into(),
@@ -519,6 +571,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
                 .into_iter()
                 .map(TryInto::try_into)
                 .collect::<Result<_, _>>()?,
+            messages: all(messages),
         })
     }
 }
