@@ -1900,7 +1900,7 @@ pub async fn audit_and_export(app: &App) {
     assert_eq!(
         export,
         json!({"client": fresh, "consultations": [], "designs": [], "appointments": [], "sessions": [],
-               "consents": [], "photos": [], "landmarks": []})
+               "consents": [], "photos": [], "landmarks": [], "messages": []})
     );
     for path in ["audit", "export"] {
         app.get(&api(&format!("/clients/{}/{path}", Uuid::new_v4())), &demo.owner)
