@@ -474,7 +474,11 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
         max_attempts: 1,
     };
     store.enqueue_jobs(c.owner.clinic_id(), &[key]).await.unwrap();
-    let job = store.claim_jobs("w", time::Duration::minutes(1), 1).await.unwrap().remove(0);
+    let job = store
+        .claim_jobs("w", time::Duration::minutes(1), 1)
+        .await
+        .unwrap()
+        .remove(0);
     let message = SentMessage {
         id: Uuid::new_v4(),
         client_id: chris.id,
@@ -487,7 +491,12 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
         provider_id: "<1@clinic.example>".into(),
         sent_at: datetime!(2026-01-01 00:00:01 UTC),
     };
-    assert!(store.finish_job(&job, "w", &JobOutcome::Done(Some(message))).await.unwrap());
+    assert!(
+        store
+            .finish_job(&job, "w", &JobOutcome::Done(Some(message)))
+            .await
+            .unwrap()
+    );
 
     // The clinic archive: everything, one file; owners only.
     assert_err!(

@@ -51,21 +51,30 @@ struct ClinicInfo {
     settings: Arc<Settings>,
 }
 
+/// Every clinic's parsed settings by the text they were parsed from: a settings file is parsed
+/// once, not once per batch of jobs.
+static PARSED: std::sync::LazyLock<std::sync::Mutex<HashMap<Uuid, (String, Arc<Settings>)>>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// Every clinic's name and settings (a file that does not read gives the defaults, and says so).
 async fn clinics(store: &Store) -> StoreResult<HashMap<Uuid, ClinicInfo>> {
+    let rows = store.clinics_for_jobs().await?;
+    let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    parsed.retain(|id, _| rows.iter().any(|(row, _, _)| row == id));
     let mut out = HashMap::new();
-    for (id, name, toml) in store.clinics_for_jobs().await? {
-        let settings = Settings::with_overrides(&toml).unwrap_or_else(|e| {
-            tracing::warn!(clinic = %id, error = %e, "the clinic's settings do not read; messages use the defaults");
-            Settings::default()
-        });
-        out.insert(
-            id,
-            ClinicInfo {
-                name,
-                settings: Arc::new(settings),
-            },
-        );
+    for (id, name, toml) in rows {
+        let settings = match parsed.get(&id) {
+            Some((text, settings)) if *text == toml => settings.clone(),
+            _ => {
+                let settings = Arc::new(Settings::with_overrides(&toml).unwrap_or_else(|e| {
+                    tracing::warn!(clinic = %id, error = %e, "the clinic's settings do not read; messages use the defaults");
+                    Settings::default()
+                }));
+                parsed.insert(id, (toml, settings.clone()));
+                settings
+            }
+        };
+        out.insert(id, ClinicInfo { name, settings });
     }
     Ok(out)
 }

@@ -255,6 +255,8 @@ fn second(at: OffsetDateTime) -> OffsetDateTime {
 
 /// Longest dedupe key and kind, characters.
 const MAX_KEY_CHARS: usize = 200;
+/// Rows in one insert of [`Store::enqueue_jobs`] (12 binds each, far under either backend's limit).
+const JOBS_PER_STATEMENT: usize = 200;
 /// Most jobs claimed at once.
 const MAX_CLAIM: i64 = 1000;
 /// Most jobs or messages listed at once.
@@ -284,15 +286,28 @@ impl Store {
         let mut new = 0;
         on_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            for job in jobs {
-                new += sqlx::query(
+            // A planner run re-offers every job it finds due: a few statements of many rows each.
+            for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO jobs (id, clinic_id, kind, dedupe_key, client_id, payload, run_at, state, attempts, \
-                     max_attempts, last_error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, '', $9) \
-                     ON CONFLICT (clinic_id, dedupe_key) DO NOTHING",
-                )
-                .bind(Uuid::new_v4()).bind(clinic_id).bind(&job.kind).bind(&job.dedupe_key).bind(job.client_id)
-                .bind(Json(&job.payload)).bind(second(job.run_at)).bind(job.max_attempts).bind(created_at)
-                .execute(&mut *tx).await?.rows_affected();
+                     max_attempts, last_error, created_at) ",
+                );
+                insert.push_values(chunk, |mut b, job| {
+                    b.push_bind(Uuid::new_v4())
+                        .push_bind(clinic_id)
+                        .push_bind(job.kind.as_str())
+                        .push_bind(job.dedupe_key.as_str())
+                        .push_bind(job.client_id)
+                        .push_bind(Json(job.payload.clone()))
+                        .push_bind(second(job.run_at))
+                        .push_bind("queued")
+                        .push_bind(0_i64)
+                        .push_bind(job.max_attempts)
+                        .push_bind("")
+                        .push_bind(created_at);
+                });
+                insert.push(" ON CONFLICT (clinic_id, dedupe_key) DO NOTHING");
+                new += insert.build().execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
         });
