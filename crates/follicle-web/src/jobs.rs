@@ -53,8 +53,8 @@ struct ClinicInfo {
 
 /// Every clinic's parsed settings by the text they were parsed from: a settings file is parsed
 /// once, not once per batch of jobs.
-static PARSED: std::sync::LazyLock<std::sync::Mutex<HashMap<Uuid, (String, Arc<Settings>)>>> =
-    std::sync::LazyLock::new(Default::default);
+type Parsed = HashMap<Uuid, (String, Arc<Settings>)>;
+static PARSED: std::sync::LazyLock<std::sync::Mutex<Parsed>> = std::sync::LazyLock::new(Default::default);
 
 /// Every clinic's name and settings (a file that does not read gives the defaults, and says so).
 async fn clinics(store: &Store) -> StoreResult<HashMap<Uuid, ClinicInfo>> {
