@@ -362,7 +362,7 @@ async fn compose(
             values.insert("aftercare", text);
         }
     }
-    let Some(template) = m.template(kind) else {
+    let Some((subject, body)) = words(&clinic.settings, kind, &values) else {
         return Ok(Composed::Skip(format!("no template for {}", kind.as_str())));
     };
     let host = public
@@ -375,14 +375,82 @@ async fn compose(
     Ok(Composed::Send(
         Mail {
             to: contact.email.trim().to_owned(),
-            subject: render(&template.subject, &values).trim().to_owned(),
-            body: render(&template.body, &values).trim_start().to_owned(),
+            subject,
+            body,
             // The same for every try, so a receiving system can tell a repeat.
             message_id: Some(format!("<{}@{host}>", job.id)),
             unsubscribe: Some(link),
         },
         kind,
     ))
+}
+
+/// A message's subject and text: the clinic's template of the kind with the values filled in.
+fn words(
+    settings: &Settings,
+    kind: MessageKind,
+    values: &BTreeMap<&str, String>,
+) -> Option<(String, String)> {
+    let template = settings.messages.template(kind)?;
+    Some((
+        render(&template.subject, values).trim().to_owned(),
+        render(&template.body, values).trim_start().to_owned(),
+    ))
+}
+
+/// Every kind of message as the clinic's templates write it, for a made-up client ("Sam") with a
+/// visit next Tuesday at 10:00 and day 4 after a session of the default aftercare: the preview
+/// of the clinic's messages page. Answers (kind, subject, text).
+pub fn previews(
+    settings: &Settings,
+    clinic_name: &str,
+    public_url: &str,
+) -> Vec<(MessageKind, String, String)> {
+    let today = local(settings, OffsetDateTime::now_utc()).date();
+    let mut tuesday = today.next_day().unwrap_or(today);
+    while tuesday.weekday() != time::Weekday::Tuesday {
+        tuesday = tuesday.next_day().unwrap_or(tuesday);
+    }
+    let lines: Vec<AftercareLine<'_>> = settings
+        .aftercare
+        .items
+        .iter()
+        .filter(|i| i.only_if.is_none() && !i.disabled)
+        .map(|i| AftercareLine {
+            from_day: i.from_day,
+            to_day: i.to_day,
+            text: &i.text,
+        })
+        .collect();
+    MessageKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let mut values: BTreeMap<&str, String> = BTreeMap::from([
+                ("client_name", "Sam".to_owned()),
+                ("clinic_name", clinic_name.to_owned()),
+                (
+                    "unsubscribe_link",
+                    format!("{}/unsubscribe?t=…&c=email", public_url.trim_end_matches('/')),
+                ),
+                (
+                    "visit_date",
+                    format!(
+                        "{} {} {} {}",
+                        tuesday.weekday(),
+                        tuesday.day(),
+                        tuesday.month(),
+                        tuesday.year()
+                    ),
+                ),
+                ("visit_time", "10:00".to_owned()),
+                ("visit_length", length(180)),
+                ("day", "4".to_owned()),
+                ("aftercare", aftercare_text(&lines, 4)),
+            ]);
+            values.retain(|name, _| kind.variables().contains(name));
+            words(settings, kind, &values).map(|(subject, body)| (kind, subject, body))
+        })
+        .collect()
 }
 
 /// Works one job to its end (or leaves it, when another worker took it over).

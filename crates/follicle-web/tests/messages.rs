@@ -218,6 +218,22 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(
     assert!(kim_page.contains("the client stopped email on"), "{kim_page}");
     assert!(kim_page.contains("Aftercare, day 4"), "{kim_page}");
 
+    // The preview writes every kind the clinic's way, for a made-up client.
+    let preview = text(&app.get("/messages/preview", &desk).await);
+    for needle in [
+        "Booking confirmation",
+        "Visit reminder",
+        "Day 4 after your session",
+        "First gentle wash",
+        "Hello Sam",
+    ] {
+        assert!(preview.contains(needle), "{needle:?} not in {preview}");
+    }
+    assert!(
+        preview.contains("Sent: Aftercare."),
+        "only aftercare is sent here: {preview}"
+    );
+
     // Planning and working again sends nothing twice.
     let before = smtp.messages().len();
     assert_eq!(

@@ -150,6 +150,30 @@ pub(super) async fn failed(State(state): State<AppState>, page: Page) -> PageRes
     })
 }
 
+#[derive(Template)]
+#[template(path = "message_preview.html")]
+struct PreviewPage {
+    nav: Nav,
+    previews: Vec<(&'static str, String, String)>,
+    sends: Vec<&'static str>,
+}
+
+/// Every kind of message as the clinic's templates write it now, for a made-up client.
+pub(super) async fn preview(State(state): State<AppState>, page: Page) -> PageResult {
+    let settings = state.clinic_settings(&page.actor).await?;
+    let clinic = state.store().clinic(&page.actor).await?;
+    let previews = crate::jobs::previews(&settings, &clinic.name, &state.config().mail.public_url);
+    render(&PreviewPage {
+        nav: Nav::new(&page, "messages"),
+        sends: previews
+            .iter()
+            .filter(|(k, _, _)| settings.messages.sends(*k))
+            .map(|(k, _, _)| k.label())
+            .collect(),
+        previews: previews.into_iter().map(|(k, s, b)| (k.label(), s, b)).collect(),
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct RetryForm {
     #[serde(default)]

@@ -86,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/messages", get(messages::client_messages))
         .route("/clients/{id}/messages/channel", post(messages::set_channel))
         .route("/messages/failed", get(messages::failed))
+        .route("/messages/preview", get(messages::preview))
         .route("/messages/{id}/retry", post(messages::retry))
         .route(
             "/unsubscribe",
