@@ -239,6 +239,18 @@ pub fn local(settings: &Settings, at: OffsetDateTime) -> OffsetDateTime {
     at.to_offset(offset_at(settings, at))
 }
 
+/// The instant of a diary time. The diary keeps the clinic's wall clock (10:00 at the clinic is
+/// stored as 10:00 UTC, like the plan's calendar times); this is the real instant of that wall
+/// clock time in the clinic's time zone (10:00 in New York is 15:00 UTC in winter).
+pub fn wall_clock(settings: &Settings, stored: OffsetDateTime) -> OffsetDateTime {
+    let offset = offset_at(settings, stored);
+    let guess = stored.replace_offset(offset).to_offset(UtcOffset::UTC);
+    // Read the offset again at the instant found (a time near a clock change).
+    stored
+        .replace_offset(offset_at(settings, guess))
+        .to_offset(UtcOffset::UTC)
+}
+
 /// The instant of a local day and hour in the clinic's time zone (a day of a clock change is
 /// read with the offset in force at noon).
 pub fn local_time(settings: &Settings, day: Date, hour: u32) -> OffsetDateTime {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use follicle_core::Settings;
 use follicle_core::messages::{
     AftercareLine, MessageKind, aftercare_days, aftercare_text, check_template, local, local_time,
-    outside_quiet_hours, render, retry_delay,
+    outside_quiet_hours, render, retry_delay, wall_clock,
 };
 use time::macros::{date, datetime};
 
@@ -119,6 +119,21 @@ fn times_are_the_clinics_and_quiet_hours_hold() {
     assert_eq!(
         outside_quiet_hours(m, datetime!(2026-12-07 03:00 UTC)),
         datetime!(2026-12-07 08:00 UTC)
+    );
+    // The diary's 10:00 (the clinic's wall clock, stored as 10:00 UTC) is 09:00 UTC in a London
+    // summer and 15:00 UTC in a New York winter.
+    assert_eq!(
+        wall_clock(m, datetime!(2026-07-07 10:00 UTC)),
+        datetime!(2026-07-07 09:00 UTC)
+    );
+    assert_eq!(
+        wall_clock(m, datetime!(2026-12-07 10:00 UTC)),
+        datetime!(2026-12-07 10:00 UTC)
+    );
+    let new_york = Settings::with_overrides("[clinic]\ntime_zone = \"America/New_York\"\n").unwrap();
+    assert_eq!(
+        wall_clock(&new_york, datetime!(2026-12-07 10:00 UTC)),
+        datetime!(2026-12-07 15:00 UTC)
     );
     let noon = datetime!(2026-12-07 12:00 UTC);
     assert_eq!(outside_quiet_hours(m, noon), noon);

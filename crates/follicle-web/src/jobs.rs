@@ -23,7 +23,7 @@ use std::sync::Arc;
 use follicle_core::Settings;
 use follicle_core::messages::{
     AftercareLine, MessageKind, aftercare_days, aftercare_text, local, local_time, outside_quiet_hours,
-    render, retry_delay,
+    render, retry_delay, wall_clock,
 };
 use follicle_store::{
     AppointmentStatus, Channel, Job, JobOutcome, NewJob, SentMessage, Store, StoreResult, VisitForMessages,
@@ -118,7 +118,9 @@ async fn plan_clinic(
         )
         .await?;
     for v in &visits {
-        let ahead = v.starts_at > now;
+        // The diary keeps the clinic's wall clock: the visit's real instant, for timing.
+        let starts = wall_clock(settings, v.starts_at);
+        let ahead = starts > now;
         let active = matches!(v.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed);
         let visit = json!({ "visit_id": v.id, "starts_at": v.starts_at.unix_timestamp() });
         if m.sends(MessageKind::BookingConfirmation)
@@ -135,7 +137,7 @@ async fn plan_clinic(
                 visit.clone(),
             ));
         }
-        let remind_at = v.starts_at - reminder;
+        let remind_at = starts - reminder;
         // A visit booked within its reminder time has just had its confirmation.
         if m.sends(MessageKind::Reminder)
             && ahead
@@ -153,7 +155,7 @@ async fn plan_clinic(
             ));
         }
         if m.sends(MessageKind::NoShow) && !ahead && v.status == AppointmentStatus::NoShow {
-            let at = v.starts_at + Duration::hours(i64::from(m.no_show_follow_up_hours));
+            let at = starts + Duration::hours(i64::from(m.no_show_follow_up_hours));
             jobs.push(message_job(
                 settings,
                 MessageKind::NoShow,
@@ -318,13 +320,14 @@ async fn compose(
                     matches!(
                         visit.status,
                         AppointmentStatus::Booked | AppointmentStatus::Confirmed
-                    ) && visit.starts_at > now
+                    ) && wall_clock(&clinic.settings, visit.starts_at) > now
                 }
             };
             if !holds {
                 return Ok(Composed::Skip(format!("the visit is now {}", visit.status)));
             }
-            let at = local(&clinic.settings, visit.starts_at);
+            // The diary's time is the clinic's wall clock already.
+            let at = visit.starts_at;
             values.insert(
                 "visit_date",
                 format!("{} {} {} {}", at.weekday(), at.day(), at.month(), at.year()),
