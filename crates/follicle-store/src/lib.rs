@@ -103,6 +103,9 @@ pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, 
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
 pub use store::{
+    AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become,
+};
+pub use store::{
     Backend, Backoff, BackupManifest, Blobs, ClientPage, ErasureReport, IDEMPOTENCY_WINDOW,
     INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, LegalHold, RetentionEntry,
     RetentionReport, SHORT_QUERY_SCAN, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest,

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod diary;
 mod idempotency;
 mod landmarks;
 mod memory;
@@ -22,6 +23,7 @@ mod throttle;
 mod today;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use portable::{ImportReport, ImportRowError};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
@@ -310,6 +312,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "search and lists",
                 include_str!("../../migrations/sqlite/0008_search_and_lists.sql"),
             ),
+            (
+                10,
+                "diary",
+                include_str!("../../migrations/sqlite/0010_diary.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -352,6 +359,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "search and lists",
                 include_str!("../../migrations/postgres/0008_search_and_lists.sql"),
             ),
+            (
+                10,
+                "diary",
+                include_str!("../../migrations/postgres/0010_diary.sql"),
+            ),
         ],
     };
     Migrator::with_migrations(
@@ -363,9 +375,9 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                     description.into(),
                     MigrationType::Simple,
                     sql.into_sql_str(),
-                    // SQLite's 0005 rebuilds `users` with foreign keys off, which only works
-                    // outside a transaction; it opens its own.
-                    backend == Backend::Sqlite && version == 5,
+                    // SQLite's 0005 rebuilds `users` and 0010 `appointments` with foreign keys
+                    // off, which only works outside a transaction; each opens its own.
+                    backend == Backend::Sqlite && (version == 5 || version == 10),
                 )
             })
             .collect(),

@@ -43,7 +43,8 @@ pub use clinic::{
     ConsentKind, NewClient, NewUser, PhotoAngle, PhotoAnswer, Role, UserAnswer,
 };
 pub use diary::{
-    AppointmentAnswer, AppointmentStatus, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
+    AppointmentAnswer, AppointmentChangeAnswer, AppointmentKind, AppointmentMove, AppointmentStatus,
+    PlanBooking, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
     NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
     SessionLogAnswer, Warning,
 };
