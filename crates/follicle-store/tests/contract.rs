@@ -1044,7 +1044,7 @@ pub async fn appointments_book_and_change(store: &Store) {
         AppointmentStatus::parse("done")
             .unwrap_err()
             .to_string()
-            .contains("booked, confirmed, completed, cancelled, no_show")
+            .contains("booked, confirmed, arrived, completed, cancelled, no_show")
     );
 }
 

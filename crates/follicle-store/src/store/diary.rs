@@ -779,7 +779,7 @@ pub(super) fn check_transition(from: AppointmentStatus, to: AppointmentStatus) -
         if next.is_empty() {
             format!("the appointment is {from}, which is final; book a new one")
         } else {
-            format!("a {from} appointment can become {}, not {to}", next.join(", "))
+            format!("the appointment is {from}: it can become {}, not {to}", next.join(", "))
         },
     ))
 }

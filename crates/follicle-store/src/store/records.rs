@@ -1085,13 +1085,10 @@ impl Store {
             if a.client_id != s.client_id {
                 return Err(StoreError::not_found("appointment"));
             }
-            if a.status != AppointmentStatus::Completed {
-                super::diary::check_transition(a.status, AppointmentStatus::Completed)
-                    .map_err(|e| match e {
-                        StoreError::Invalid { message, .. } => StoreError::invalid("appointment_id", message),
-                        other => other,
-                    })?;
-            }
+            super::diary::check_transition(a.status, AppointmentStatus::Completed).map_err(|e| match e {
+                StoreError::Invalid { message, .. } => StoreError::invalid("appointment_id", message),
+                other => other,
+            })?;
             appointment = Some(a);
         }
         let batch = self.pigment_batch(actor, s.batch_id).await?;
@@ -1166,14 +1163,12 @@ impl Store {
                 }
             }
             if let Some(a) = &mut appointment {
-                if a.status != AppointmentStatus::Completed {
-                    a.history.push(AppointmentChange { what: "completed (session logged)".into(), at, by: actor.user_id });
-                    sqlx::query("UPDATE appointments SET status = $1, history = $2 WHERE clinic_id = $3 AND id = $4")
-                        .bind(AppointmentStatus::Completed.as_str()).bind(Json(&a.history)).bind(actor.clinic_id).bind(a.id)
-                        .execute(&mut *tx).await?;
-                    audit_insert!(actor, Some(s.client_id), AuditAction::Changed, "appointment completed")
-                        .execute(&mut *tx).await?;
-                }
+                a.history.push(AppointmentChange { what: "completed (session logged)".into(), at, by: actor.user_id });
+                sqlx::query("UPDATE appointments SET status = $1, history = $2 WHERE clinic_id = $3 AND id = $4")
+                    .bind(AppointmentStatus::Completed.as_str()).bind(Json(&a.history)).bind(actor.clinic_id).bind(a.id)
+                    .execute(&mut *tx).await?;
+                audit_insert!(actor, Some(s.client_id), AuditAction::Changed, "appointment completed")
+                    .execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
