@@ -1411,12 +1411,47 @@ pub async fn appointments_between_book_status_client(app: &App) {
             &api("/appointments"),
             &demo.front_desk,
             json!({"client_id": client["id"], "practitioner_id": demo.practitioner_id,
-                   "starts_at": "2031-01-06T09:30:00+01:00", "duration_minutes": 150, "notes": "Consultation follow-up"}),
+                   "starts_at": "2031-01-06T10:30:00+01:00", "duration_minutes": 150, "notes": "Consultation follow-up"}),
         )
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(booked["status"], "booked");
-    assert_eq!(booked["starts_at"], "2031-01-06T08:30:00Z", "stored in UTC");
+    assert_eq!(booked["starts_at"], "2031-01-06T09:30:00Z", "stored in UTC");
+    assert_eq!(booked["kind"], "session");
+    assert_eq!(booked["history"][0]["what"], "booked");
+    assert_eq!(booked["history"][0]["by"], json!(demo.front_desk_id));
+    // The practitioner is busy then: refused, naming the appointment; with a reason, booked.
+    let other = demo.client_named("Daniel Reyes").await;
+    let clash = json!({"client_id": other["id"], "practitioner_id": demo.practitioner_id,
+        "starts_at": "2031-01-06T11:00:00Z", "duration_minutes": 30, "notes": "", "kind": "consultation"});
+    let error = app
+        .post(&api("/appointments"), &demo.front_desk, clash.clone())
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+    assert!(
+        error["message"].as_str().unwrap().contains(booked["id"].as_str().unwrap()),
+        "{error}"
+    );
+    let mut allowed = clash;
+    allowed["override_reason"] = json!("ten minutes to sign the consent");
+    let overridden = app
+        .post(&api("/appointments"), &demo.front_desk, allowed)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(overridden["kind"], "consultation");
+    assert!(overridden["history"][1]["what"].as_str().unwrap().contains("ten minutes to sign the consent"));
+    // Outside the opening hours: the field, the value and what is allowed.
+    let error = app
+        .post(
+            &api("/appointments"),
+            &demo.front_desk,
+            json!({"client_id": other["id"], "practitioner_id": null,
+                   "starts_at": "2031-01-07T07:30:00Z", "duration_minutes": 30, "notes": "", "kind": "consultation"}),
+        )
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "starts_at");
+    assert!(error["message"].as_str().unwrap().contains("07:30–08:00 is outside the opening hours 09:00–18:00"), "{error}");
     assert_eq!(booked["duration_minutes"], 150);
     assert_eq!(booked["client_id"], client["id"]);
     let id = id_of(&booked);
@@ -1467,7 +1502,7 @@ pub async fn appointments_between_book_status_client(app: &App) {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!(that_day, json!([confirmed]));
+    assert_eq!(that_day, json!([confirmed, overridden]));
 
     // Bad bookings and ranges.
     for (body, field) in [

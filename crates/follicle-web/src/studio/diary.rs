@@ -465,9 +465,9 @@ fn parse_practitioner(errors: &mut FieldErrors, text: &str) -> Option<Uuid> {
 fn place_error(errors: &mut FieldErrors, e: StoreError) -> Result<(), PageError> {
     match e {
         StoreError::Invalid { field, message } => {
-            let field = match field.as_str() {
-                "starts_at" => "date".to_owned(),
-                other => other.to_owned(),
+            let field = match field {
+                "starts_at" => "date",
+                other => other,
             };
             errors.add(field, message);
             Ok(())
