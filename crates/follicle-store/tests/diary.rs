@@ -13,7 +13,7 @@ use crate::contract::{consultation, new_sam, pigments, session};
 use crate::support::clinic;
 
 both!(
-    diary;
+    super;
     refusals_name_the_field_the_value_and_what_is_allowed,
     a_double_booking_is_refused_naming_the_appointment_or_overridden,
     a_plan_is_booked_in_one_step_or_not_at_all,
@@ -55,9 +55,11 @@ pub async fn refusals_name_the_field_the_value_and_what_is_allowed(store: &Store
     let c = clinic(store, "Rules").await;
     let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
     let rules = rules();
+    let rules = &rules;
     let book = |at, minutes| {
         let b = visit(sam.id, &c.practitioner, at, minutes);
-        async move { store.book(&c.front_desk, &b, &rules).await }
+        let desk = &c.front_desk;
+        async move { store.book(desk, &b, rules).await }
     };
     let cases = [
         (datetime!(2026-11-30 10:00 UTC), 60, "2026-11-30 10:00 is in the past; book from now (2026-12-01 08:00) on"),
@@ -85,7 +87,7 @@ pub async fn refusals_name_the_field_the_value_and_what_is_allowed(store: &Store
     // A patch test is not a treatment: no interval.
     let mut patch = visit(sam.id, &c.practitioner, datetime!(2026-12-11 10:00 UTC), 30);
     patch.kind = AppointmentKind::PatchTest;
-    assert_eq!(store.book(&c.front_desk, &patch, &rules).await.unwrap().kind, AppointmentKind::PatchTest);
+    assert_eq!(store.book(&c.front_desk, &patch, rules).await.unwrap().kind, AppointmentKind::PatchTest);
     // The yearly cap: 4 sessions in 365 days, the fifth refused.
     for at in [
         datetime!(2026-12-21 10:00 UTC),
@@ -108,7 +110,7 @@ pub async fn refusals_name_the_field_the_value_and_what_is_allowed(store: &Store
         .await
         .unwrap();
     let b = visit(kim.id, &c.practitioner, datetime!(2026-12-02 10:00 UTC), 60);
-    let (_, message) = invalid(store.book(&c.front_desk, &b, &rules).await);
+    let (_, message) = invalid(store.book(&c.front_desk, &b, rules).await);
     assert!(message.contains("4 days after the client's session on 2026-11-28"), "{message}");
 }
 

@@ -24,7 +24,6 @@ use sqlx::types::Json;
 use time::{Date, Duration, OffsetDateTime, Time, Weekday};
 use uuid::Uuid;
 
-use super::records::{AppointmentRow, appointment_cols, appointment_from_row};
 use super::{Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};

@@ -190,8 +190,7 @@ macro_rules! appointment_cols {
          consultation_id, session_index, history"
     };
 }
-pub(super) use appointment_cols;
-pub(super) type AppointmentRow = (
+type AppointmentRow = (
     Uuid,
     Uuid,
     Option<Uuid>,
@@ -205,7 +204,7 @@ pub(super) type AppointmentRow = (
     Option<i64>,
     Json<Vec<AppointmentChange>>,
 );
-pub(super) fn appointment_from_row(r: AppointmentRow) -> StoreResult<Appointment> {
+fn appointment_from_row(r: AppointmentRow) -> StoreResult<Appointment> {
     Ok(Appointment {
         id: r.0,
         client_id: r.1,
@@ -249,6 +248,35 @@ type SessionRow = (
     i64,
     String,
 );
+/// A session log's row, read column by column: a row of more than 16 columns has no `FromRow`
+/// tuple in sqlx. Used inside `on_db!`, so it is checked against each backend's row.
+macro_rules! session_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        Ok::<SessionRow, sqlx::Error>((
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+            r.try_get(5)?,
+            r.try_get(6)?,
+            r.try_get(7)?,
+            r.try_get(8)?,
+            r.try_get(9)?,
+            r.try_get(10)?,
+            r.try_get(11)?,
+            r.try_get(12)?,
+            r.try_get(13)?,
+            r.try_get(14)?,
+            r.try_get(15)?,
+            r.try_get(16)?,
+            r.try_get(17)?,
+        ))
+    }};
+}
+
 fn session_from_row(r: SessionRow) -> StoreResult<SessionLog> {
     let zones =
         r.5.0
@@ -1180,8 +1208,9 @@ impl Store {
         actor.require(Action::ViewClinicalRecords)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<SessionRow> = on_db!(self, pool => {
-            sqlx::query_as(CLIENT_SESSIONS)
+            sqlx::query(CLIENT_SESSIONS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+                .iter().map(|r| session_row!(r)).collect::<Result<_, _>>()?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "session logs")
             .await?;
@@ -1192,8 +1221,9 @@ impl Store {
     pub async fn session_log(&self, actor: &Actor, session_id: Uuid) -> StoreResult<SessionLog> {
         actor.require(Action::ViewClinicalRecords)?;
         let row: Option<SessionRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND id = $2"))
+            sqlx::query(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(session_id).fetch_optional(pool).await?
+                .map(|r| session_row!(&r)).transpose()?
         });
         let session = session_from_row(row.ok_or_else(|| StoreError::not_found("session log"))?)?;
         let detail = format!("session {}", session.performed_on);

@@ -232,11 +232,10 @@ pub(super) async fn diary(
                 // The slot is taken (a double booking allowed by override): shown inside the
                 // appointment that holds it.
                 let text = format!("also {} ({}, {})", name(&a.client_id), kind_label(a), clock(a.starts_at.time()));
-                let holder = (0..=first_row).rev().find_map(|r| match &grid[r][column] {
-                    Some(Slot::Starts(_)) => Some(r),
-                    _ => None,
-                });
-                match holder.and_then(|r| grid[r][column].as_mut()) {
+                let holder = (0..=first_row)
+                    .rev()
+                    .find(|r| matches!(grid.get(*r).and_then(|row| row.get(column)), Some(Some(Slot::Starts(_)))));
+                match holder.and_then(|r| grid.get_mut(r)).and_then(|row| row.get_mut(column)).and_then(Option::as_mut) {
                     Some(Slot::Starts(c)) => c.also.push(text),
                     _ => unassigned.push((day_label(a.starts_at.date()), cell(a, 1))),
                 }
