@@ -43,8 +43,6 @@ pub struct Cell {
     pub id: Uuid,
     /// Its client's name.
     pub client: String,
-    /// Its client.
-    pub client_id: Uuid,
     /// `10:00–12:30`.
     pub time: String,
     /// `session 1`, `patch test`, …
@@ -192,7 +190,6 @@ pub(super) async fn diary(
     let cell = |a: &Appointment, rows: usize| Cell {
         id: a.id,
         client: name(&a.client_id),
-        client_id: a.client_id,
         time: format!(
             "{}–{}",
             clock(a.starts_at.time()),
