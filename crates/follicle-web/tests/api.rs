@@ -1558,14 +1558,45 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
                "machine_settings": "7.5 V", "duration_minutes": 180, "anaesthetic": "", "notes": "Foundation."})
     };
 
-    let logged = app
+    // The expired batch is refused at the chair…
+    let refused = app
         .post(
             &api("/sessions"),
             &demo.practitioner,
             session(&expired, appointments[0]["id"].clone()),
         )
         .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(refused["field"], "batch_id");
+    assert!(
+        refused["message"].as_str().unwrap().contains("lot SB1-2025-007 expired on"),
+        "{refused}"
+    );
+    // …unless the reason is given; the units used come off its stock and the appointment is
+    // completed.
+    let mut overridden = session(&expired, appointments[0]["id"].clone());
+    overridden["batch_override"] = json!("the last of the lot, agreed with the client");
+    overridden["pigment_units"] = json!(1);
+    let logged = app
+        .post(&api("/sessions"), &demo.practitioner, overridden)
+        .await
         .expect(StatusCode::CREATED);
+    let batch = app
+        .get(
+            &api(&format!("/pigments/batches/{}", expired["id"].as_str().unwrap())),
+            &demo.practitioner,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(batch["quantity"], expired["quantity"].as_i64().unwrap() - 1);
+    let appointment = app
+        .get(
+            &api(&format!("/appointments/{}", appointments[0]["id"].as_str().unwrap())),
+            &demo.front_desk,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(appointment["status"], "completed");
     assert_eq!(
         logged["warnings"],
         json!([{"kind": "batch_expired", "batch_id": expired["id"], "lot": "SB1-2025-007",

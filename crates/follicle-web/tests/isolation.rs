@@ -170,6 +170,17 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
             "/appointments/{id}/status",
             j(json!({"status": "cancelled"})),
         ),
+        (Method::GET, "/appointments/{id}", Payload::None),
+        (
+            Method::PUT,
+            "/appointments/{id}/time",
+            j(json!({"starts_at": "2031-01-06T10:00:00Z"})),
+        ),
+        (
+            Method::POST,
+            "/consultations/{id}/bookings",
+            j(json!({"starts_at": "2031-01-06T10:00:00Z"})),
+        ),
         (Method::GET, "/clients/{id}/appointments", Payload::None),
         (Method::GET, "/clients/{id}/sessions", Payload::None),
         (Method::GET, "/sessions/{id}", Payload::None),

@@ -517,8 +517,8 @@ impl Store {
                     sqlx::query_as("SELECT name FROM users WHERE clinic_id = $1 AND id = $2")
                         .bind(actor.clinic_id).bind(id).fetch_optional(pool).await?
                 });
-                row.map(|r| r.0)
-                    .ok_or_else(|| StoreError::invalid("practitioner_id", format!("{id} is not a user of this clinic")))
+                // Another clinic's user is not found, like any foreign id.
+                row.map(|r| r.0).ok_or_else(|| StoreError::not_found("user"))
             }
         }
     }
