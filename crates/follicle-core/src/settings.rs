@@ -1109,7 +1109,10 @@ impl SettingsData {
         if closes <= opens {
             return e(
                 "diary.closes",
-                format!("expected a time after diary.opens ({}), got {:?}", d.opens, d.closes),
+                format!(
+                    "expected a time after diary.opens ({}), got {:?}",
+                    d.opens, d.closes
+                ),
             );
         }
         for (i, day) in d.closed_dates.iter().enumerate() {

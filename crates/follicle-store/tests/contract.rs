@@ -1164,7 +1164,8 @@ pub async fn sessions_batches_expiry_and_recall(store: &Store) {
             Err(StoreError::Invalid { field, message }) => {
                 assert_eq!(field, "batch_id");
                 assert!(
-                    message.contains("lot SB2-2501 expired on 2026-12-02") && message.contains("batch_override"),
+                    message.contains("lot SB2-2501 expired on 2026-12-02")
+                        && message.contains("batch_override"),
                     "{message}"
                 );
             }

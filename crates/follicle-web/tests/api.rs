@@ -1429,7 +1429,10 @@ pub async fn appointments_between_book_status_client(app: &App) {
         .await
         .expect_error(StatusCode::CONFLICT, "conflict");
     assert!(
-        error["message"].as_str().unwrap().contains(booked["id"].as_str().unwrap()),
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains(booked["id"].as_str().unwrap()),
         "{error}"
     );
     let mut allowed = clash;
@@ -1439,7 +1442,12 @@ pub async fn appointments_between_book_status_client(app: &App) {
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(overridden["kind"], "consultation");
-    assert!(overridden["history"][1]["what"].as_str().unwrap().contains("ten minutes to sign the consent"));
+    assert!(
+        overridden["history"][1]["what"]
+            .as_str()
+            .unwrap()
+            .contains("ten minutes to sign the consent")
+    );
     // Outside the opening hours: the field, the value and what is allowed.
     let error = app
         .post(
@@ -1451,7 +1459,13 @@ pub async fn appointments_between_book_status_client(app: &App) {
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(error["field"], "starts_at");
-    assert!(error["message"].as_str().unwrap().contains("07:30–08:00 is outside the opening hours 09:00–18:00"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("07:30–08:00 is outside the opening hours 09:00–18:00"),
+        "{error}"
+    );
     assert_eq!(booked["duration_minutes"], 150);
     assert_eq!(booked["client_id"], client["id"]);
     let id = id_of(&booked);
@@ -1569,7 +1583,10 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(refused["field"], "batch_id");
     assert!(
-        refused["message"].as_str().unwrap().contains("lot SB1-2025-007 expired on"),
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("lot SB1-2025-007 expired on"),
         "{refused}"
     );
     // …unless the reason is given; the units used come off its stock and the appointment is
@@ -1591,7 +1608,10 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
     assert_eq!(batch["quantity"], expired["quantity"].as_i64().unwrap() - 1);
     let appointment = app
         .get(
-            &api(&format!("/appointments/{}", appointments[0]["id"].as_str().unwrap())),
+            &api(&format!(
+                "/appointments/{}",
+                appointments[0]["id"].as_str().unwrap()
+            )),
             &demo.front_desk,
         )
         .await

@@ -87,7 +87,13 @@ impl DiaryRules {
     }
 
     /// Checks when an appointment is: in the future, on an open day, inside the opening hours.
-    fn check_time(&self, field: &'static str, label: &str, starts_at: OffsetDateTime, minutes: i64) -> StoreResult<()> {
+    fn check_time(
+        &self,
+        field: &'static str,
+        label: &str,
+        starts_at: OffsetDateTime,
+        minutes: i64,
+    ) -> StoreResult<()> {
         let ends_at = starts_at + Duration::minutes(minutes);
         if starts_at < self.now {
             return Err(StoreError::invalid(
@@ -101,7 +107,11 @@ impl DiaryRules {
         }
         let day = starts_at.date();
         if !self.working_days.contains(&day.weekday()) {
-            let days: Vec<String> = self.working_days.iter().map(|d| weekday_text(*d).to_owned()).collect();
+            let days: Vec<String> = self
+                .working_days
+                .iter()
+                .map(|d| weekday_text(*d).to_owned())
+                .collect();
             return Err(StoreError::invalid(
                 field,
                 format!(
@@ -134,7 +144,13 @@ impl DiaryRules {
 
     /// Checks a treatment visit on `day` against the client's other treatment days: the
     /// healing interval and the yearly cap.
-    fn check_treatment(&self, field: &'static str, label: &str, day: Date, others: &[Date]) -> StoreResult<()> {
+    fn check_treatment(
+        &self,
+        field: &'static str,
+        label: &str,
+        day: Date,
+        others: &[Date],
+    ) -> StoreResult<()> {
         for other in others {
             let gap = (day - *other).whole_days();
             if gap.abs() < self.minimum_days {
@@ -164,7 +180,10 @@ impl DiaryRules {
         let mut all: Vec<Date> = others.to_vec();
         all.push(day);
         all.sort_unstable();
-        for start in all.iter().filter(|d| **d <= day && (day - **d).whole_days() < YEAR_DAYS) {
+        for start in all
+            .iter()
+            .filter(|d| **d <= day && (day - **d).whole_days() < YEAR_DAYS)
+        {
             let end = *start + Duration::days(YEAR_DAYS - 1);
             let count = all.iter().filter(|d| **d >= *start && **d <= end).count();
             if count > self.max_per_year {
@@ -450,7 +469,15 @@ impl Store {
             sessions: plan
                 .sessions
                 .iter()
-                .map(|s| (s.index, s.date, s.start_time.clone(), s.duration_hours, s.purpose.clone()))
+                .map(|s| {
+                    (
+                        s.index,
+                        s.date,
+                        s.start_time.clone(),
+                        s.duration_hours,
+                        s.purpose.clone(),
+                    )
+                })
                 .collect(),
             patch_test_days_before: plan.patch_test.as_ref().map(|p| p.days_before_first_session),
         }))
@@ -458,11 +485,19 @@ impl Store {
 
     /// A consultation's client and stored plan, for booking and for the session log (the
     /// caller checks the role).
-    pub(crate) async fn consultation_plan(&self, actor: &Actor, consultation_id: Uuid) -> StoreResult<PlanRecord> {
+    pub(crate) async fn consultation_plan(
+        &self,
+        actor: &Actor,
+        consultation_id: Uuid,
+    ) -> StoreResult<PlanRecord> {
         Ok(self.consultation_for_booking(actor, consultation_id).await?.1)
     }
 
-    async fn consultation_for_booking(&self, actor: &Actor, consultation_id: Uuid) -> StoreResult<(Uuid, PlanRecord)> {
+    async fn consultation_for_booking(
+        &self,
+        actor: &Actor,
+        consultation_id: Uuid,
+    ) -> StoreResult<(Uuid, PlanRecord)> {
         let row: Option<(Uuid, i64, Json<serde_json::Value>)> = on_db!(self, pool => {
             sqlx::query_as("SELECT client_id, schema_version, plan FROM consultations WHERE clinic_id = $1 AND id = $2")
                 .bind(actor.clinic_id).bind(consultation_id).fetch_optional(pool).await?
@@ -479,7 +514,8 @@ impl Store {
         appointment: &Appointment,
     ) -> StoreResult<Option<(crate::record::SessionRecord, Vec<String>)>> {
         actor.require(Action::ViewClinicalRecords)?;
-        let (Some(consultation), Some(index)) = (appointment.consultation_id, appointment.session_index) else {
+        let (Some(consultation), Some(index)) = (appointment.consultation_id, appointment.session_index)
+        else {
             return Ok(None);
         };
         let plan = match self.consultation_plan(actor, consultation).await {
@@ -506,7 +542,10 @@ impl Store {
             )
             .bind(actor.clinic_id).bind(true).fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(|(id, name)| Practitioner { id, name }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Practitioner { id, name })
+            .collect())
     }
 
     async fn practitioner_name(&self, actor: &Actor, id: Option<Uuid>) -> StoreResult<String> {
@@ -533,7 +572,12 @@ impl Store {
     }
 
     /// Books an appointment with the diary's rules (see the module's documentation).
-    pub async fn book(&self, actor: &Actor, booking: &NewBooking, rules: &DiaryRules) -> StoreResult<Appointment> {
+    pub async fn book(
+        &self,
+        actor: &Actor,
+        booking: &NewBooking,
+        rules: &DiaryRules,
+    ) -> StoreResult<Appointment> {
         actor.require(Action::ManageAppointments)?;
         let a = checked_appointment(&booking.appointment)?;
         let override_reason = validate::line("override_reason", &booking.override_reason, true)?;
@@ -566,11 +610,18 @@ impl Store {
     /// Books every session of a consultation's plan (and its patch test, when the plan has
     /// one) in one step: all of them or, when one breaks a rule, none, with the error naming
     /// the session.
-    pub async fn book_plan(&self, actor: &Actor, booking: &PlanBooking, rules: &DiaryRules) -> StoreResult<Vec<Appointment>> {
+    pub async fn book_plan(
+        &self,
+        actor: &Actor,
+        booking: &PlanBooking,
+        rules: &DiaryRules,
+    ) -> StoreResult<Vec<Appointment>> {
         actor.require(Action::ManageAppointments)?;
         let first = validate::moment("starts_at", booking.first_starts_at)?;
         let override_reason = validate::line("override_reason", &booking.override_reason, true)?;
-        let (client_id, plan) = self.consultation_for_booking(actor, booking.consultation_id).await?;
+        let (client_id, plan) = self
+            .consultation_for_booking(actor, booking.consultation_id)
+            .await?;
         let practitioner = self.practitioner_name(actor, booking.practitioner_id).await?;
         let planned = plan_visits(&plan, first, rules)?;
         let mut created: Vec<Appointment> = planned
@@ -642,7 +693,10 @@ impl Store {
         if !matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed) {
             return Err(StoreError::invalid(
                 "status",
-                format!("the appointment is {}; only a booked or confirmed one can be moved", a.status),
+                format!(
+                    "the appointment is {}; only a booked or confirmed one can be moved",
+                    a.status
+                ),
             ));
         }
         let practitioner_id = to.practitioner_id.or(a.practitioner_id);
@@ -656,7 +710,11 @@ impl Store {
         };
         let (from, until) = window(starts_at, starts_at + Duration::minutes(a.duration_minutes));
         let at = now();
-        let moved = format!("moved from {} to {}", moment_text(a.starts_at), moment_text(starts_at));
+        let moved = format!(
+            "moved from {} to {}",
+            moment_text(a.starts_at),
+            moment_text(starts_at)
+        );
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             let (clashes, days) = read_context!(tx, actor, a.client_id, practitioner_id, from, until, a.id);
@@ -718,7 +776,13 @@ impl Store {
 
     /// Puts a pigment batch under recall from `on` (the maker's notice in `reason`): from then
     /// on it is refused at the chair unless overridden with a reason.
-    pub async fn recall_batch(&self, actor: &Actor, batch_id: Uuid, on: Date, reason: &str) -> StoreResult<PigmentBatch> {
+    pub async fn recall_batch(
+        &self,
+        actor: &Actor,
+        batch_id: Uuid,
+        on: Date,
+        reason: &str,
+    ) -> StoreResult<PigmentBatch> {
         actor.require(Action::ManagePigments)?;
         let on = validate::date("recalled_on", on)?;
         let reason = validate::line("recall_reason", reason, false)?;
@@ -778,7 +842,10 @@ pub(super) fn check_transition(from: AppointmentStatus, to: AppointmentStatus) -
         if next.is_empty() {
             format!("the appointment is {from}, which is final; book a new one")
         } else {
-            format!("the appointment is {from}: it can become {}, not {to}", next.join(", "))
+            format!(
+                "the appointment is {from}: it can become {}, not {to}",
+                next.join(", ")
+            )
         },
     ))
 }
@@ -796,7 +863,11 @@ struct PlannedVisit {
 /// A plan's visits from session 1 at `first`: each later session the plan's own number of days
 /// after the one before (at least the plan's gap), at the plan's start time, moved forward
 /// to the next open day; the patch test the plan's days before session 1.
-fn plan_visits(plan: &PlanRecord, first: OffsetDateTime, rules: &DiaryRules) -> StoreResult<Vec<PlannedVisit>> {
+fn plan_visits(
+    plan: &PlanRecord,
+    first: OffsetDateTime,
+    rules: &DiaryRules,
+) -> StoreResult<Vec<PlannedVisit>> {
     if plan.sessions.is_empty() {
         return Err(StoreError::invalid(
             "consultation_id",

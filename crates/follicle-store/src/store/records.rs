@@ -310,7 +310,16 @@ macro_rules! batch_cols {
         "id, product_id, lot, expires_on, quantity, created_at, recalled_on, recall_reason"
     };
 }
-type BatchRow = (Uuid, Uuid, String, Date, i64, OffsetDateTime, Option<Date>, String);
+type BatchRow = (
+    Uuid,
+    Uuid,
+    String,
+    Date,
+    i64,
+    OffsetDateTime,
+    Option<Date>,
+    String,
+);
 fn batch_from_row(r: BatchRow) -> PigmentBatch {
     PigmentBatch {
         id: r.0,
@@ -887,7 +896,11 @@ impl Store {
         Ok(created)
     }
 
-    pub(super) async fn fetch_appointment(&self, actor: &Actor, appointment_id: Uuid) -> StoreResult<Appointment> {
+    pub(super) async fn fetch_appointment(
+        &self,
+        actor: &Actor,
+        appointment_id: Uuid,
+    ) -> StoreResult<Appointment> {
         let row: Option<AppointmentRow> = on_db!(self, pool => {
             sqlx::query_as(concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(appointment_id).fetch_optional(pool).await?
@@ -1131,7 +1144,10 @@ impl Store {
             });
         }
         if let Some(on) = batch.recalled_on.filter(|on| *on <= performed_on) {
-            refusals.push(format!("lot {} is under recall since {on} ({})", batch.lot, batch.recall_reason));
+            refusals.push(format!(
+                "lot {} is under recall since {on} ({})",
+                batch.lot, batch.recall_reason
+            ));
         }
         if !refusals.is_empty() && batch_override.is_empty() {
             return Err(StoreError::invalid(

@@ -250,8 +250,17 @@ pub(super) async fn client_page_with(
     visit_form: Option<(super::diary::BookForm, FieldErrors)>,
 ) -> PageResult {
     let failed = plan_form.iter().chain(&visit_form).any(|(_, e)| !e.is_empty());
-    let shown =
-        client_page_full(state, page, id, String::new(), String::new(), String::new(), plan_form, visit_form).await?;
+    let shown = client_page_full(
+        state,
+        page,
+        id,
+        String::new(),
+        String::new(),
+        String::new(),
+        plan_form,
+        visit_form,
+    )
+    .await?;
     Ok(if failed {
         (StatusCode::UNPROCESSABLE_ENTITY, shown).into_response()
     } else {
@@ -607,7 +616,11 @@ pub(super) async fn session_form(State(state): State<AppState>, page: Page, Id(i
 
 /// The session log opened from an appointment, prefilled from the planned session: zones,
 /// needle, the pigment mix in the plan's words, duration; the expected dots shown.
-pub(super) async fn appointment_session_form(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
+pub(super) async fn appointment_session_form(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+) -> PageResult {
     page.actor.require(Action::EditClinicalRecords)?;
     let store = state.store();
     let a = store.appointment(&page.actor, id).await?;
@@ -670,7 +683,10 @@ pub(super) async fn appointment_session_submit(
     let planned = store.planned_session(&page.actor, &a).await?;
     let from = FromAppointment {
         action: format!("/appointments/{id}/session"),
-        planned: planned.as_ref().map(|(s, z)| planned_line(s, z)).unwrap_or_default(),
+        planned: planned
+            .as_ref()
+            .map(|(s, z)| planned_line(s, z))
+            .unwrap_or_default(),
     };
     submit_session(&state, &page, client, Some(id), form, from).await
 }
@@ -763,7 +779,12 @@ async fn submit_session(
     );
     let units = match form.pigment_units.trim() {
         "" => Some(0),
-        _ => parse_number::<i64>(&mut errors, "pigment_units", &form.pigment_units, "whole units, 0–1000"),
+        _ => parse_number::<i64>(
+            &mut errors,
+            "pigment_units",
+            &form.pigment_units,
+            "whole units, 0–1000",
+        ),
     };
     if let (
         true,
@@ -820,7 +841,11 @@ async fn submit_session(
             }
             Err(StoreError::Invalid { field, message }) => {
                 let field = field.trim_start_matches("session.");
-                let field = if field == "dilution" { "water_percent" } else { field };
+                let field = if field == "dilution" {
+                    "water_percent"
+                } else {
+                    field
+                };
                 errors.add(field, message);
             }
             Err(StoreError::NotFound { what }) => {

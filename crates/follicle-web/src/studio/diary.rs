@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use follicle_store::{
-    Action, Appointment, AppointmentKind, AppointmentMove, AppointmentStatus, NewAppointment, NewBooking, PlanBooking,
-    Practitioner, StoreError, may_become,
+    Action, Appointment, AppointmentKind, AppointmentMove, AppointmentStatus, NewAppointment, NewBooking,
+    PlanBooking, Practitioner, StoreError, may_become,
 };
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime, Time};
@@ -33,7 +33,12 @@ pub fn clock(t: Time) -> String {
 
 /// `Mon 7 Dec`.
 fn day_label(d: Date) -> String {
-    format!("{} {} {}", &d.weekday().to_string()[..3], d.day(), &d.month().to_string()[..3])
+    format!(
+        "{} {} {}",
+        &d.weekday().to_string()[..3],
+        d.day(),
+        &d.month().to_string()[..3]
+    )
 }
 
 /// An appointment as a cell of the diary shows it.
@@ -185,7 +190,9 @@ pub(super) async fn diary(
     let row_count = usize::try_from((end_min - start_min + step - 1) / step).unwrap_or(0);
     let columns = days.len() * practitioners.len();
     // grid[row][column]
-    let mut grid: Vec<Vec<Option<Slot>>> = (0..row_count).map(|_| (0..columns).map(|_| None).collect()).collect();
+    let mut grid: Vec<Vec<Option<Slot>>> = (0..row_count)
+        .map(|_| (0..columns).map(|_| None).collect())
+        .collect();
     let mut unassigned = Vec::new();
     let cell = |a: &Appointment, rows: usize| Cell {
         id: a.id,
@@ -209,11 +216,16 @@ pub(super) async fn diary(
                 .map(|p| d * practitioners.len() + p)
         });
         let (Some(column), true) = (column, a.status.holds_time()) else {
-            unassigned.push((format!("{} {}", day_label(a.starts_at.date()), clock(a.starts_at.time())), cell(a, 1)));
+            unassigned.push((
+                format!("{} {}", day_label(a.starts_at.date()), clock(a.starts_at.time())),
+                cell(a, 1),
+            ));
             continue;
         };
         let first_row = usize::try_from((minute_of(a.starts_at.time()) - start_min) / step).unwrap_or(0);
-        let rows = usize::try_from((a.duration_minutes + step - 1) / step).unwrap_or(1).max(1);
+        let rows = usize::try_from((a.duration_minutes + step - 1) / step)
+            .unwrap_or(1)
+            .max(1);
         let rows = rows.min(row_count.saturating_sub(first_row)).max(1);
         match grid.get_mut(first_row).and_then(|r| r.get_mut(column)) {
             Some(slot @ None) => {
@@ -228,11 +240,23 @@ pub(super) async fn diary(
             _ => {
                 // The slot is taken (a double booking allowed by override): shown inside the
                 // appointment that holds it.
-                let text = format!("also {} ({}, {})", name(&a.client_id), kind_label(a), clock(a.starts_at.time()));
-                let holder = (0..=first_row)
-                    .rev()
-                    .find(|r| matches!(grid.get(*r).and_then(|row| row.get(column)), Some(Some(Slot::Starts(_)))));
-                match holder.and_then(|r| grid.get_mut(r)).and_then(|row| row.get_mut(column)).and_then(Option::as_mut) {
+                let text = format!(
+                    "also {} ({}, {})",
+                    name(&a.client_id),
+                    kind_label(a),
+                    clock(a.starts_at.time())
+                );
+                let holder = (0..=first_row).rev().find(|r| {
+                    matches!(
+                        grid.get(*r).and_then(|row| row.get(column)),
+                        Some(Some(Slot::Starts(_)))
+                    )
+                });
+                match holder
+                    .and_then(|r| grid.get_mut(r))
+                    .and_then(|row| row.get_mut(column))
+                    .and_then(Option::as_mut)
+                {
                     Some(Slot::Starts(c)) => c.also.push(text),
                     _ => unassigned.push((day_label(a.starts_at.date()), cell(a, 1))),
                 }
@@ -380,11 +404,20 @@ async fn appointment_page(
                 clock(a.starts_at.time()),
                 clock((a.starts_at + Duration::minutes(a.duration_minutes)).time())
             ),
-            practitioner: a.practitioner_id.map(|p| who(&p)).unwrap_or_else(|| "anyone".into()),
+            practitioner: a
+                .practitioner_id
+                .map(|p| who(&p))
+                .unwrap_or_else(|| "anyone".into()),
             history: a
                 .history
                 .iter()
-                .map(|h| (h.what.clone(), format!("{} {}", day(h.at.date()), clock(h.at.time())), who(&h.by)))
+                .map(|h| {
+                    (
+                        h.what.clone(),
+                        format!("{} {}", day(h.at.date()), clock(h.at.time())),
+                        who(&h.by),
+                    )
+                })
                 .collect(),
             next: AppointmentStatus::ALL
                 .iter()
@@ -424,7 +457,11 @@ pub(super) async fn set_status(
 ) -> PageResult {
     page.check_csrf(&form._csrf)?;
     let status = AppointmentStatus::parse(&form.status)?;
-    match state.store().set_appointment_status(&page.actor, id, status).await {
+    match state
+        .store()
+        .set_appointment_status(&page.actor, id, status)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/appointments/{id}")).into_response()),
         Err(StoreError::Invalid { field, message }) => {
             let mut errors = FieldErrors::default();
@@ -451,7 +488,12 @@ fn parse_practitioner(errors: &mut FieldErrors, text: &str) -> Option<Uuid> {
     match text.trim() {
         "" => None,
         t => Uuid::parse_str(t)
-            .map_err(|_| errors.add("practitioner_id", format!("expected a practitioner of the clinic, got {t:?}")))
+            .map_err(|_| {
+                errors.add(
+                    "practitioner_id",
+                    format!("expected a practitioner of the clinic, got {t:?}"),
+                )
+            })
             .ok(),
     }
 }
@@ -496,7 +538,9 @@ pub(super) async fn move_submit(
         };
         match state.store().move_appointment(&page.actor, id, &to, &rules).await {
             Ok(a) => {
-                return Ok(Redirect::to(&format!("/diary?date={}&moved=1", a.starts_at.date())).into_response());
+                return Ok(
+                    Redirect::to(&format!("/diary?date={}&moved=1", a.starts_at.date())).into_response(),
+                );
             }
             Err(e) => place_error(&mut errors, e)?,
         }
@@ -587,7 +631,11 @@ pub async fn booking(
         ..Booking::default()
     };
     if let Some(p) = plan.filter(|p| !p.sessions.is_empty()) {
-        b.plan = format!("Plan of consultation v{}: {} sessions", p.version, p.sessions.len());
+        b.plan = format!(
+            "Plan of consultation v{}: {} sessions",
+            p.version,
+            p.sessions.len()
+        );
         b.sessions = p
             .sessions
             .iter()
@@ -658,7 +706,11 @@ pub(super) async fn book_plan(
         };
         match state.store().book_plan(&page.actor, &booking, &rules).await {
             Ok(booked) => {
-                return Ok(Redirect::to(&format!("/clients/{client_id}?booked={}#appointments", booked.len())).into_response());
+                return Ok(Redirect::to(&format!(
+                    "/clients/{client_id}?booked={}#appointments",
+                    booked.len()
+                ))
+                .into_response());
             }
             Err(e) => place_error(&mut errors, e)?,
         }
@@ -689,9 +741,15 @@ pub(super) async fn book_visit(
         .minutes
         .trim()
         .parse::<i64>()
-        .map_err(|_| errors.add("minutes", format!("expected whole minutes, 1–1440, got {:?}", form.minutes.trim())))
+        .map_err(|_| {
+            errors.add(
+                "minutes",
+                format!("expected whole minutes, 1–1440, got {:?}", form.minutes.trim()),
+            )
+        })
         .ok();
-    if let (true, Some(starts_at), Some(kind), Some(minutes)) = (errors.is_empty(), starts_at, kind, minutes) {
+    if let (true, Some(starts_at), Some(kind), Some(minutes)) = (errors.is_empty(), starts_at, kind, minutes)
+    {
         let rules = rules(&state, &page.actor).await?;
         let booking = NewBooking {
             appointment: NewAppointment {
@@ -705,8 +763,14 @@ pub(super) async fn book_visit(
             override_reason: form.override_reason.trim().to_owned(),
         };
         match state.store().book(&page.actor, &booking, &rules).await {
-            Ok(_) => return Ok(Redirect::to(&format!("/clients/{client_id}?booked=1#appointments")).into_response()),
-            Err(StoreError::Invalid { field, message }) if field == "duration_minutes" => errors.add("minutes", message),
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/clients/{client_id}?booked=1#appointments")).into_response(),
+                );
+            }
+            Err(StoreError::Invalid { field, message }) if field == "duration_minutes" => {
+                errors.add("minutes", message)
+            }
             Err(e) => place_error(&mut errors, e)?,
         }
     }
@@ -742,7 +806,10 @@ pub(super) async fn logged(
         client_id: client.id,
         client: client.name,
         session_id,
-        angles: super::photos::STANDARD_ANGLES.iter().map(|a| a.as_str()).collect(),
+        angles: super::photos::STANDARD_ANGLES
+            .iter()
+            .map(|a| a.as_str())
+            .collect(),
         stock: format!(
             "{} taken off lot {}: {} left in stock.",
             session.pigment_units, batch.lot, batch.quantity

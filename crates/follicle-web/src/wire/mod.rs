@@ -44,9 +44,8 @@ pub use clinic::{
 };
 pub use diary::{
     AppointmentAnswer, AppointmentChangeAnswer, AppointmentKind, AppointmentMove, AppointmentStatus,
-    PlanBooking, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
-    NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
-    SessionLogAnswer, Warning,
+    LoggedSessionAnswer, NewAppointment, NewPigmentBatch, NewPigmentProduct, NewSessionLog,
+    PigmentBatchAnswer, PigmentProductAnswer, PlanBooking, RecallEntryAnswer, SessionLogAnswer, Warning,
 };
 pub use landmarks::{
     DetectedLandmarksAnswer, Landmark, LandmarkOrigin, LandmarkPoint, LandmarksAnswer, LandmarksInput,
