@@ -557,7 +557,10 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
         "which browsers signed in before: secrets for the throttle",
     ),
     ("users_new", "SQLite migration step, renamed to users"),
-    ("appointments_new", "SQLite migration step (0010), renamed to appointments"),
+    (
+        "appointments_new",
+        "SQLite migration step (0010), renamed to appointments",
+    ),
 ];
 
 /// The tables the migrations create (both dialects).

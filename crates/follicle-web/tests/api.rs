@@ -1731,6 +1731,40 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
             .expect(StatusCode::OK),
         listed
     );
+    // A batch put under recall is refused at the chair from that day on.
+    let recalled = app
+        .put(
+            &api(&format!(
+                "/pigments/batches/{}/recall",
+                fresh["id"].as_str().unwrap()
+            )),
+            &demo.practitioner,
+            json!({"recalled_on": today().to_string(), "reason": "maker's notice 2026-17"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(recalled["recall_reason"], "maker's notice 2026-17");
+    let refused = app
+        .post(&api("/sessions"), &demo.owner, session(&fresh, Value::Null))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("is under recall since"),
+        "{refused}"
+    );
+    app.put(
+        &api(&format!(
+            "/pigments/batches/{}/recall",
+            fresh["id"].as_str().unwrap()
+        )),
+        &demo.owner,
+        json!({"recalled_on": "3026-01-01", "reason": "x"}),
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
 }
 
 pub async fn pigments_products_batches_stock_recall(app: &App) {

@@ -193,6 +193,11 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
         (Method::GET, "/pigments/batches/{id}/recall", Payload::None),
         (
             Method::PUT,
+            "/pigments/batches/{id}/recall",
+            j(json!({"recalled_on": "2026-12-01", "reason": "maker's notice"})),
+        ),
+        (
+            Method::PUT,
             "/users/{id}",
             j(json!({"role": "front_desk", "active": false})),
         ),

@@ -85,6 +85,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/appointments/{id}"),
     ("put", "/appointments/{id}/time"),
     ("post", "/consultations/{id}/bookings"),
+    ("put", "/pigments/batches/{id}/recall"),
     ("get", "/clients/{id}/appointments"),
     ("post", "/sessions"),
     ("get", "/clients/{id}/sessions"),

@@ -219,3 +219,32 @@ pub async fn session(
 ) -> ApiResult<Json<SessionLogAnswer>> {
     Ok(Json(state.store().session_log(&me.actor, id).await?.into()))
 }
+
+/// A pigment batch put under recall.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallNotice {
+    /// From which day the batch is recalled.
+    pub recalled_on: time::Date,
+    /// Why: the maker's or the authority's notice.
+    #[schema(min_length = 1, max_length = 200)]
+    pub reason: String,
+}
+
+/// Puts a pigment batch under recall: from `recalled_on` on, a session logged with it is
+/// refused at the chair unless `batch_override` gives the reason.
+#[utoipa::path(put, path = "/pigments/batches/{id}/recall", tag = "pigments", request_body = RecallNotice,
+    params(("id" = Uuid, Path, description = "The batch")),
+    responses((status = 200, body = crate::wire::PigmentBatchAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn recall_batch(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+    JsonBody(body): JsonBody<RecallNotice>,
+) -> ApiResult<Json<crate::wire::PigmentBatchAnswer>> {
+    let batch = state
+        .store()
+        .recall_batch(&me.actor, id, body.recalled_on, &body.reason)
+        .await?;
+    Ok(Json(batch.into()))
+}

@@ -173,7 +173,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pigments::batches, pigments::add_batch))
         .routes(routes!(pigments::batch))
         .routes(routes!(pigments::adjust_stock))
-        .routes(routes!(pigments::recall))
+        .routes(routes!(pigments::recall, diary::recall_batch))
         .routes(routes!(compute::assess))
         .routes(routes!(compute::plan))
         .routes(routes!(compute::pattern))

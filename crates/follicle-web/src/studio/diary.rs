@@ -768,9 +768,10 @@ pub(super) async fn book_visit(
                     Redirect::to(&format!("/clients/{client_id}?booked=1#appointments")).into_response(),
                 );
             }
-            Err(StoreError::Invalid { field: "duration_minutes", message }) => {
-                errors.add("minutes", message)
-            }
+            Err(StoreError::Invalid {
+                field: "duration_minutes",
+                message,
+            }) => errors.add("minutes", message),
             Err(e) => place_error(&mut errors, e)?,
         }
     }
