@@ -466,7 +466,7 @@ describe("session log", () => {
     await page.selectOption("#batch_id", valid.value);
     await page.check('input[name=zones][value="hairline"]');
     await page.check('input[name=zones][value="frontal"]');
-    await page.fill("#dilution", "0.7");
+    await page.fill("#water_percent", "30"); // the mix in the plan's words: 30 % water
     await page.fill("#depth_mm", "0.8");
     await page.fill("#needle", "1RL 0.25 mm");
     await page.fill("#needle_lot", "NL-E2E-0001");
@@ -482,7 +482,8 @@ describe("session log", () => {
     assert.match(text, /Session/);
     assert.match(text, /150 min · zones hairline, frontal · needle 1RL 0\.25 mm \(lot NL-E2E-0001\)/);
 
-    // The expired batch: the record is kept, with a warning.
+    // The expired batch: refused at the chair; with the reason given, the record is kept,
+    // with a warning.
     await page.goto(`/clients/${id}/sessions/new`);
     await page.fill("#duration_minutes", "60");
     await page.selectOption("#batch_id", expired.value);
@@ -490,6 +491,10 @@ describe("session log", () => {
     await page.fill("#needle", "1RL 0.25 mm");
     await page.fill("#needle_lot", "NL-E2E-0002");
     await page.fill("#notes", "Expired batch, end-to-end test.");
+    await page.getByRole("button", { name: "Save session" }).click();
+    await page.waitForSelector("#batch_id-error");
+    assert.match(await page.textContent("#batch_id-error"), /lot SB1-2025-007 expired on .*refused at the chair/);
+    await page.fill("#batch_override", "the last of the lot, the client agreed after the risks were explained");
     await Promise.all([page.waitForURL(`${server.url}/clients/${id}?warning=expired-batch`), page.getByRole("button", { name: "Save session" }).click()]);
     assert.match(await page.textContent("p#warning"), /pigment batch had expired/);
     assert.equal(await page.locator("ol#timeline li", { hasText: "Expired batch, end-to-end test." }).count(), 1);

@@ -110,6 +110,7 @@ pub struct SettingsData {
     pub aftercare: AftercareSettings,
     pub precare: PrecareSettings,
     pub patch_test: PatchTestSettings,
+    pub diary: DiarySettings,
     pub records: RecordsSettings,
     pub pricing: PricingSettings,
     pub head: HeadSettings,
@@ -471,6 +472,44 @@ pub struct PatchTestSettings {
     pub text: String,
     /// Where it comes from.
     pub source: String,
+}
+
+/// The diary (`[diary]`): opening hours, closed dates, the booking grid, stock per session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiarySettings {
+    /// Opening time, `HH:MM` (the clinic's wall clock).
+    pub opens: String,
+    /// Closing time, `HH:MM`, after `opens`.
+    pub closes: String,
+    /// Days closed besides the weekly closed days, `YYYY-MM-DD`.
+    pub closed_dates: Vec<String>,
+    /// Minutes of a row of the diary and of a dragged appointment's step.
+    pub step_minutes: u32,
+    /// Pigment units one session takes off its batch (the session log's default).
+    pub pigment_units_per_session: u32,
+    /// Length of a touch-up recall visit, hours.
+    pub touch_up_visit_hours: f64,
+}
+
+impl DiarySettings {
+    /// Opening time (checked when the settings were read).
+    pub fn opens_at(&self) -> time::Time {
+        crate::plan::parse_clock(&self.opens).unwrap_or(time::Time::MIDNIGHT)
+    }
+
+    /// Closing time (checked when the settings were read).
+    pub fn closes_at(&self) -> time::Time {
+        crate::plan::parse_clock(&self.closes).unwrap_or(time::Time::MIDNIGHT)
+    }
+
+    /// The closed dates (each checked when the settings were read).
+    pub fn closed_days(&self) -> Vec<time::Date> {
+        self.closed_dates
+            .iter()
+            .filter_map(|d| crate::profile::parse_date(d).ok())
+            .collect()
+    }
 }
 
 /// What a clinic keeps by law when a client asks for erasure (the legal hold).
@@ -1068,6 +1107,28 @@ impl SettingsData {
             );
         }
         fraction("patch_test.visit_hours", pt.visit_hours, 0.1, 3.0)?;
+        let d = &self.diary;
+        let opens = crate::plan::parse_clock(&d.opens).map_err(|m| InputError::field("diary.opens", m))?;
+        let closes = crate::plan::parse_clock(&d.closes).map_err(|m| InputError::field("diary.closes", m))?;
+        if closes <= opens {
+            return e(
+                "diary.closes",
+                format!(
+                    "expected a time after diary.opens ({}), got {:?}",
+                    d.opens, d.closes
+                ),
+            );
+        }
+        for (i, day) in d.closed_dates.iter().enumerate() {
+            crate::profile::parse_date(day)
+                .map_err(|m| InputError::field(format!("diary.closed_dates[{i}]"), m))?;
+        }
+        within_limit("diary.step_minutes", f64::from(d.step_minutes))?;
+        within_limit(
+            "diary.pigment_units_per_session",
+            f64::from(d.pigment_units_per_session),
+        )?;
+        within_limit("diary.touch_up_visit_hours", d.touch_up_visit_hours)?;
         let records = &self.records;
         if !(1..=100).contains(&records.hold_years) {
             return e(

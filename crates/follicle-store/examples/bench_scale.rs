@@ -516,6 +516,7 @@ async fn seed_clinic(store: &Store, args: &Args, k: usize, concurrency: usize) -
                     duration_minutes: a.duration_minutes,
                     anaesthetic: String::new(),
                     notes: String::new(),
+                    chair: follicle_store::AtTheChair::default(),
                 };
                 let logged = store.log_session(&actor, &log).await?;
                 store

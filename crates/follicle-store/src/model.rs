@@ -59,6 +59,8 @@ text_enum!(
         Booked = "booked",
         /// Confirmed by the client.
         Confirmed = "confirmed",
+        /// The client is in the clinic.
+        Arrived = "arrived",
         /// Took place.
         Completed = "completed",
         /// Called off.
@@ -67,6 +69,43 @@ text_enum!(
         NoShow = "no_show",
     }
 );
+text_enum!(
+    /// What an appointment is for.
+    AppointmentKind, "kind" {
+        /// A treatment session of a plan.
+        Session = "session",
+        /// A patch test: a few dots of the chosen ink, read at session 1.
+        PatchTest = "patch_test",
+        /// A touch-up recall, years after the course.
+        TouchUp = "touch_up",
+        /// A consultation.
+        Consultation = "consultation",
+    }
+);
+
+impl AppointmentKind {
+    /// Whether the visit puts needles in the scalp: such visits keep the healing interval and
+    /// count towards the yearly cap.
+    pub fn is_treatment(self) -> bool {
+        matches!(self, AppointmentKind::Session | AppointmentKind::TouchUp)
+    }
+}
+
+impl AppointmentStatus {
+    /// Whether the appointment still holds its time (not cancelled, not a no-show).
+    pub fn holds_time(self) -> bool {
+        !matches!(self, AppointmentStatus::Cancelled | AppointmentStatus::NoShow)
+    }
+
+    /// Whether nothing follows this status (completed, cancelled, no-show).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            AppointmentStatus::Completed | AppointmentStatus::Cancelled | AppointmentStatus::NoShow
+        )
+    }
+}
+
 text_enum!(
     /// The standard angle of a photo.
     PhotoAngle, "angle" {
@@ -368,6 +407,26 @@ pub struct Appointment {
     /// When it was booked.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What it is for.
+    pub kind: AppointmentKind,
+    /// The consultation whose plan it was booked from, if any.
+    pub consultation_id: Option<Uuid>,
+    /// The plan's session number (1, 2, …), if booked from a plan.
+    pub session_index: Option<i64>,
+    /// Every change: booked, each status, each move, each override, with who and when.
+    pub history: Vec<AppointmentChange>,
+}
+
+/// One change of an appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentChange {
+    /// What changed: `booked`, `confirmed`, …, `moved from … to …`, `override: …`.
+    pub what: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who.
+    pub by: Uuid,
 }
 
 /// An appointment to book (status `booked`).
@@ -429,6 +488,10 @@ pub struct PigmentBatch {
     /// When it was added.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The day the batch was put under recall, if it is.
+    pub recalled_on: Option<Date>,
+    /// Why (the maker's notice), when recalled.
+    pub recall_reason: String,
 }
 
 /// A batch to add.
@@ -480,6 +543,20 @@ pub struct SessionLog {
     /// When it was logged.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Pigment units taken off the batch's stock.
+    pub pigment_units: i64,
+    /// Why an expired or recalled batch was used all the same (empty: it was not).
+    pub batch_override: String,
+}
+
+/// At the chair: what a logged session takes off the batch's stock, and the reason to use a
+/// batch past its expiry or under recall (refused without one).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AtTheChair {
+    /// Pigment units (as the stock counts) taken off the batch, 0–1,000.
+    pub pigment_units: i64,
+    /// Why an expired or recalled batch is used all the same; empty for none.
+    pub batch_override: String,
 }
 
 /// A session to log.
@@ -513,6 +590,9 @@ pub struct NewSessionLog {
     pub anaesthetic: String,
     /// Notes.
     pub notes: String,
+    /// At the chair: stock used and any override of the batch checks.
+    #[serde(default)]
+    pub chair: AtTheChair,
 }
 
 /// Something to look at after a write that succeeded.

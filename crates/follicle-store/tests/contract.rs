@@ -1044,7 +1044,7 @@ pub async fn appointments_book_and_change(store: &Store) {
         AppointmentStatus::parse("done")
             .unwrap_err()
             .to_string()
-            .contains("booked, confirmed, completed, cancelled, no_show")
+            .contains("booked, confirmed, arrived, completed, cancelled, no_show")
     );
 }
 
@@ -1109,6 +1109,7 @@ pub(crate) fn session(
         duration_minutes: 165,
         anaesthetic: "lidocaine 5% topical".into(),
         notes: "light bleeding at the temples".into(),
+        chair: AtTheChair::default(),
     }
 }
 
@@ -1137,7 +1138,8 @@ pub async fn sessions_batches_expiry_and_recall(store: &Store) {
         .await
         .unwrap();
 
-    // The day before expiry: no warning. On the expiry day and after: logged, with a warning.
+    // The day before expiry: no warning. On the expiry day and after: refused at the chair
+    // unless overridden with a reason; then logged, with a warning.
     let before = store
         .log_session(
             &c.practitioner,
@@ -1152,10 +1154,33 @@ pub async fn sessions_batches_expiry_and_recall(store: &Store) {
         expired_on: date!(2026 - 12 - 02),
     };
     for day in [date!(2026 - 12 - 02), date!(2027 - 03 - 01)] {
-        let logged = store
+        match store
             .log_session(
                 &c.practitioner,
                 &session(kim.id, &c.practitioner, p.expiring.id, day),
+            )
+            .await
+        {
+            Err(StoreError::Invalid { field, message }) => {
+                assert_eq!(field, "batch_id");
+                assert!(
+                    message.contains("lot SB2-2501 expired on 2026-12-02")
+                        && message.contains("batch_override"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected the expired batch refused, got {other:?}"),
+        }
+        let logged = store
+            .log_session(
+                &c.practitioner,
+                &NewSessionLog {
+                    chair: AtTheChair {
+                        pigment_units: 0,
+                        batch_override: "the client's own bottle, opened in front of them".into(),
+                    },
+                    ..session(kim.id, &c.practitioner, p.expiring.id, day)
+                },
             )
             .await
             .unwrap();

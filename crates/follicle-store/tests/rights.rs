@@ -596,6 +596,10 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
         "jobs",
         "the queue of work still to do: a message once sent is exported (messages); one not yet sent is planned again from the records",
     ),
+    (
+        "appointments_new",
+        "SQLite migration step (0010), renamed to appointments",
+    ),
 ];
 
 /// The tables the migrations create (both dialects).

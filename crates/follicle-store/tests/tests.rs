@@ -30,6 +30,7 @@ macro_rules! both {
 mod accounts;
 mod batched;
 mod contract;
+mod diary;
 mod jobs;
 mod landmarks;
 mod photos;

@@ -383,6 +383,7 @@ async fn log_first_session(
                 duration_minutes: (session.duration_hours * 60.0).round() as i64,
                 anaesthetic: String::new(),
                 notes: "Foundation layer; light, even spread. No bleeding.".into(),
+                chair: follicle_store::AtTheChair::default(),
             },
         )
         .await?;

@@ -1411,12 +1411,61 @@ pub async fn appointments_between_book_status_client(app: &App) {
             &api("/appointments"),
             &demo.front_desk,
             json!({"client_id": client["id"], "practitioner_id": demo.practitioner_id,
-                   "starts_at": "2031-01-06T09:30:00+01:00", "duration_minutes": 150, "notes": "Consultation follow-up"}),
+                   "starts_at": "2031-01-06T10:30:00+01:00", "duration_minutes": 150, "notes": "Consultation follow-up"}),
         )
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(booked["status"], "booked");
-    assert_eq!(booked["starts_at"], "2031-01-06T08:30:00Z", "stored in UTC");
+    assert_eq!(booked["starts_at"], "2031-01-06T09:30:00Z", "stored in UTC");
+    assert_eq!(booked["kind"], "session");
+    assert_eq!(booked["history"][0]["what"], "booked");
+    assert_eq!(booked["history"][0]["by"], json!(demo.front_desk_id));
+    // The practitioner is busy then: refused, naming the appointment; with a reason, booked.
+    let other = demo.client_named("Daniel Reyes").await;
+    let clash = json!({"client_id": other["id"], "practitioner_id": demo.practitioner_id,
+        "starts_at": "2031-01-06T11:00:00Z", "duration_minutes": 30, "notes": "", "kind": "consultation"});
+    let error = app
+        .post(&api("/appointments"), &demo.front_desk, clash.clone())
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains(booked["id"].as_str().unwrap()),
+        "{error}"
+    );
+    let mut allowed = clash;
+    allowed["override_reason"] = json!("ten minutes to sign the consent");
+    let overridden = app
+        .post(&api("/appointments"), &demo.front_desk, allowed)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(overridden["kind"], "consultation");
+    assert!(
+        overridden["history"][1]["what"]
+            .as_str()
+            .unwrap()
+            .contains("ten minutes to sign the consent")
+    );
+    // Outside the opening hours: the field, the value and what is allowed.
+    let error = app
+        .post(
+            &api("/appointments"),
+            &demo.front_desk,
+            json!({"client_id": other["id"], "practitioner_id": null,
+                   "starts_at": "2031-01-07T07:30:00Z", "duration_minutes": 30, "notes": "", "kind": "consultation"}),
+        )
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "starts_at");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("07:30–08:00 is outside the opening hours 09:00–18:00"),
+        "{error}"
+    );
     assert_eq!(booked["duration_minutes"], 150);
     assert_eq!(booked["client_id"], client["id"]);
     let id = id_of(&booked);
@@ -1467,7 +1516,7 @@ pub async fn appointments_between_book_status_client(app: &App) {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!(that_day, json!([confirmed]));
+    assert_eq!(that_day, json!([confirmed, overridden]));
 
     // Bad bookings and ranges.
     for (body, field) in [
@@ -1523,14 +1572,51 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
                "machine_settings": "7.5 V", "duration_minutes": 180, "anaesthetic": "", "notes": "Foundation."})
     };
 
-    let logged = app
+    // The expired batch is refused at the chair…
+    let refused = app
         .post(
             &api("/sessions"),
             &demo.practitioner,
             session(&expired, appointments[0]["id"].clone()),
         )
         .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(refused["field"], "batch_id");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("lot SB1-2025-007 expired on"),
+        "{refused}"
+    );
+    // …unless the reason is given; the units used come off its stock and the appointment is
+    // completed.
+    let mut overridden = session(&expired, appointments[0]["id"].clone());
+    overridden["batch_override"] = json!("the last of the lot, agreed with the client");
+    overridden["pigment_units"] = json!(1);
+    let logged = app
+        .post(&api("/sessions"), &demo.practitioner, overridden)
+        .await
         .expect(StatusCode::CREATED);
+    let batch = app
+        .get(
+            &api(&format!("/pigments/batches/{}", expired["id"].as_str().unwrap())),
+            &demo.practitioner,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(batch["quantity"], expired["quantity"].as_i64().unwrap() - 1);
+    let appointment = app
+        .get(
+            &api(&format!(
+                "/appointments/{}",
+                appointments[0]["id"].as_str().unwrap()
+            )),
+            &demo.front_desk,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(appointment["status"], "completed");
     assert_eq!(
         logged["warnings"],
         json!([{"kind": "batch_expired", "batch_id": expired["id"], "lot": "SB1-2025-007",
@@ -1645,6 +1731,40 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
             .expect(StatusCode::OK),
         listed
     );
+    // A batch put under recall is refused at the chair from that day on.
+    let recalled = app
+        .put(
+            &api(&format!(
+                "/pigments/batches/{}/recall",
+                fresh["id"].as_str().unwrap()
+            )),
+            &demo.practitioner,
+            json!({"recalled_on": today().to_string(), "reason": "maker's notice 2026-17"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(recalled["recall_reason"], "maker's notice 2026-17");
+    let refused = app
+        .post(&api("/sessions"), &demo.owner, session(&fresh, Value::Null))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("is under recall since"),
+        "{refused}"
+    );
+    app.put(
+        &api(&format!(
+            "/pigments/batches/{}/recall",
+            fresh["id"].as_str().unwrap()
+        )),
+        &demo.owner,
+        json!({"recalled_on": "3026-01-01", "reason": "x"}),
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
 }
 
 pub async fn pigments_products_batches_stock_recall(app: &App) {

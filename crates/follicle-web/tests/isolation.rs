@@ -170,6 +170,17 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
             "/appointments/{id}/status",
             j(json!({"status": "cancelled"})),
         ),
+        (Method::GET, "/appointments/{id}", Payload::None),
+        (
+            Method::PUT,
+            "/appointments/{id}/time",
+            j(json!({"starts_at": "2031-01-06T10:00:00Z"})),
+        ),
+        (
+            Method::POST,
+            "/consultations/{id}/bookings",
+            j(json!({"starts_at": "2031-01-06T10:00:00Z"})),
+        ),
         (Method::GET, "/clients/{id}/appointments", Payload::None),
         (Method::GET, "/clients/{id}/sessions", Payload::None),
         (Method::GET, "/sessions/{id}", Payload::None),
@@ -180,6 +191,11 @@ fn id_routes(own_consultation: Uuid) -> Vec<(Method, &'static str, Payload)> {
             j(json!({"delta": 1})),
         ),
         (Method::GET, "/pigments/batches/{id}/recall", Payload::None),
+        (
+            Method::PUT,
+            "/pigments/batches/{id}/recall",
+            j(json!({"recalled_on": "2026-12-01", "reason": "maker's notice"})),
+        ),
         (
             Method::PUT,
             "/users/{id}",

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod diary;
 mod idempotency;
 mod jobs;
 mod landmarks;
@@ -24,6 +25,7 @@ mod throttle;
 mod today;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
@@ -319,6 +321,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "jobs and messages",
                 include_str!("../../migrations/sqlite/0009_jobs_and_messages.sql"),
             ),
+            (
+                10,
+                "diary",
+                include_str!("../../migrations/sqlite/0010_diary.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -366,6 +373,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "jobs and messages",
                 include_str!("../../migrations/postgres/0009_jobs_and_messages.sql"),
             ),
+            (
+                10,
+                "diary",
+                include_str!("../../migrations/postgres/0010_diary.sql"),
+            ),
         ],
     };
     Migrator::with_migrations(
@@ -377,9 +389,9 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                     description.into(),
                     MigrationType::Simple,
                     sql.into_sql_str(),
-                    // SQLite's 0005 rebuilds `users` with foreign keys off, which only works
-                    // outside a transaction; it opens its own.
-                    backend == Backend::Sqlite && version == 5,
+                    // SQLite's 0005 rebuilds `users` and 0010 `appointments` with foreign keys
+                    // off, which only works outside a transaction; each opens its own.
+                    backend == Backend::Sqlite && (version == 5 || version == 10),
                 )
             })
             .collect(),

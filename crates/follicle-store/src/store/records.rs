@@ -186,7 +186,8 @@ macro_rules! insert_design {
 
 macro_rules! appointment_cols {
     () => {
-        "id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at"
+        "id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at, kind, \
+         consultation_id, session_index, history"
     };
 }
 type AppointmentRow = (
@@ -198,6 +199,10 @@ type AppointmentRow = (
     String,
     String,
     OffsetDateTime,
+    String,
+    Option<Uuid>,
+    Option<i64>,
+    Json<Vec<AppointmentChange>>,
 );
 fn appointment_from_row(r: AppointmentRow) -> StoreResult<Appointment> {
     Ok(Appointment {
@@ -209,13 +214,18 @@ fn appointment_from_row(r: AppointmentRow) -> StoreResult<Appointment> {
         status: AppointmentStatus::parse(&r.5)?,
         notes: r.6,
         created_at: r.7,
+        kind: AppointmentKind::parse(&r.8)?,
+        consultation_id: r.9,
+        session_index: r.10,
+        history: r.11.0,
     })
 }
 
 macro_rules! session_cols {
     () => {
         "id, client_id, appointment_id, performed_on, practitioner_id, zones, batch_id, dilution, needle, \
-         needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at"
+         needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at, pigment_units, \
+         batch_override"
     };
 }
 type SessionRow = (
@@ -235,7 +245,38 @@ type SessionRow = (
     String,
     String,
     OffsetDateTime,
+    i64,
+    String,
 );
+/// A session log's row, read column by column: a row of more than 16 columns has no `FromRow`
+/// tuple in sqlx. Used inside `on_db!`, so it is checked against each backend's row.
+macro_rules! session_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        Ok::<SessionRow, sqlx::Error>((
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+            r.try_get(5)?,
+            r.try_get(6)?,
+            r.try_get(7)?,
+            r.try_get(8)?,
+            r.try_get(9)?,
+            r.try_get(10)?,
+            r.try_get(11)?,
+            r.try_get(12)?,
+            r.try_get(13)?,
+            r.try_get(14)?,
+            r.try_get(15)?,
+            r.try_get(16)?,
+            r.try_get(17)?,
+        ))
+    }};
+}
+
 fn session_from_row(r: SessionRow) -> StoreResult<SessionLog> {
     let zones =
         r.5.0
@@ -259,15 +300,26 @@ fn session_from_row(r: SessionRow) -> StoreResult<SessionLog> {
         anaesthetic: r.13,
         notes: r.14,
         created_at: r.15,
+        pigment_units: r.16,
+        batch_override: r.17,
     })
 }
 
 macro_rules! batch_cols {
     () => {
-        "id, product_id, lot, expires_on, quantity, created_at"
+        "id, product_id, lot, expires_on, quantity, created_at, recalled_on, recall_reason"
     };
 }
-type BatchRow = (Uuid, Uuid, String, Date, i64, OffsetDateTime);
+type BatchRow = (
+    Uuid,
+    Uuid,
+    String,
+    Date,
+    i64,
+    OffsetDateTime,
+    Option<Date>,
+    String,
+);
 fn batch_from_row(r: BatchRow) -> PigmentBatch {
     PigmentBatch {
         id: r.0,
@@ -276,6 +328,8 @@ fn batch_from_row(r: BatchRow) -> PigmentBatch {
         expires_on: r.3,
         quantity: r.4,
         created_at: r.5,
+        recalled_on: r.6,
+        recall_reason: r.7,
     }
 }
 
@@ -818,70 +872,35 @@ impl Store {
 
     // ----- appointments -----
 
-    /// Books an appointment (status `booked`).
+    /// Records a treatment-session appointment (status `booked`) as given, without the diary's
+    /// rules (opening hours, clashes, the healing interval, the yearly cap): for records made
+    /// elsewhere and brought in, such as the demo clinic's past sessions. Bookings made at the
+    /// clinic go through [`Store::book`], which keeps the rules.
     pub async fn book_appointment(
         &self,
         actor: &Actor,
         appointment: &NewAppointment,
     ) -> StoreResult<Appointment> {
         actor.require(Action::ManageAppointments)?;
-        let a = appointment;
-        let starts_at = validate::moment("starts_at", a.starts_at)?;
-        let duration_minutes = validate::int_range("duration_minutes", a.duration_minutes, 1, 1440)?;
-        let notes = validate::text("notes", &a.notes)?;
+        let a = super::diary::checked_appointment(appointment)?;
         self.ensure_client(actor, a.client_id).await?;
         if let Some(practitioner) = a.practitioner_id {
             self.user(actor, practitioner).await?;
         }
-        let created = Appointment {
-            id: Uuid::new_v4(),
-            client_id: a.client_id,
-            practitioner_id: a.practitioner_id,
-            starts_at,
-            duration_minutes,
-            status: AppointmentStatus::Booked,
-            notes,
-            created_at: now(),
-        };
+        let created = super::diary::new_appointment(actor, &a, AppointmentKind::Session, None, None);
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
-            sqlx::query(
-                "INSERT INTO appointments (id, clinic_id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(created.id).bind(actor.clinic_id).bind(created.client_id).bind(created.practitioner_id).bind(created.starts_at)
-            .bind(created.duration_minutes).bind(created.status.as_str()).bind(&created.notes).bind(created.created_at)
-            .execute(&mut *tx).await?;
-            audit_insert!(actor, Some(created.client_id), AuditAction::Created, "appointment").execute(&mut *tx).await?;
+            super::diary::insert_appointment!(tx, actor, created);
             tx.commit().await?;
         });
         Ok(created)
     }
 
-    /// Changes an appointment's status.
-    pub async fn set_appointment_status(
+    pub(super) async fn fetch_appointment(
         &self,
         actor: &Actor,
         appointment_id: Uuid,
-        status: AppointmentStatus,
     ) -> StoreResult<Appointment> {
-        actor.require(Action::ManageAppointments)?;
-        let appointment = self.fetch_appointment(actor, appointment_id).await?;
-        on_db!(self, pool => {
-            let mut tx = self.begin_audited(pool).await?;
-            sqlx::query("UPDATE appointments SET status = $1 WHERE clinic_id = $2 AND id = $3")
-                .bind(status.as_str()).bind(actor.clinic_id).bind(appointment_id).execute(&mut *tx).await?;
-            audit_insert!(actor, Some(appointment.client_id), AuditAction::Changed, format!("appointment {status}"))
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(Appointment {
-            status,
-            ..appointment
-        })
-    }
-
-    async fn fetch_appointment(&self, actor: &Actor, appointment_id: Uuid) -> StoreResult<Appointment> {
         let row: Option<AppointmentRow> = on_db!(self, pool => {
             sqlx::query_as(concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(appointment_id).fetch_optional(pool).await?
@@ -983,6 +1002,8 @@ impl Store {
             expires_on: validate::date("expires_on", batch.expires_on)?,
             quantity: validate::int_range("quantity", batch.quantity, 0, 1_000_000)?,
             created_at: now(),
+            recalled_on: None,
+            recall_reason: String::new(),
         };
         let product: Option<(Uuid,)> = on_db!(self, pool => {
             sqlx::query_as("SELECT id FROM pigment_products WHERE clinic_id = $1 AND id = $2")
@@ -1056,8 +1077,13 @@ impl Store {
 
     // ----- session logs -----
 
-    /// Logs a treatment session. A batch expired on the session date (its expiry date is
-    /// that day or earlier) is logged all the same, with a [`Warning::BatchExpired`].
+    /// Logs a treatment session. A batch expired on the session date (its expiry date is that
+    /// day or earlier) or under recall is refused unless `chair.batch_override` gives the
+    /// reason to use it all the same (then the session is logged with a
+    /// [`Warning::BatchExpired`] for an expired batch, and the override is in the audit log).
+    /// In the same transaction: the pigment units used come off the batch's stock (refused
+    /// when the stock is short), and the appointment it took place in, if named, becomes
+    /// `completed` with who and when in its history.
     pub async fn log_session(&self, actor: &Actor, session: &NewSessionLog) -> StoreResult<LoggedSession> {
         actor.require(Action::EditClinicalRecords)?;
         let s = session;
@@ -1090,37 +1116,104 @@ impl Store {
         let duration_minutes = validate::int_range("duration_minutes", s.duration_minutes, 1, 1440)?;
         let anaesthetic = validate::line("anaesthetic", &s.anaesthetic, true)?;
         let notes = validate::text("notes", &s.notes)?;
+        let pigment_units = validate::int_range("pigment_units", s.chair.pigment_units, 0, 1000)?;
+        let batch_override = validate::line("batch_override", &s.chair.batch_override, true)?;
         self.ensure_client(actor, s.client_id).await?;
         self.user(actor, s.practitioner_id).await?;
+        let mut appointment = None;
         if let Some(appointment_id) = s.appointment_id {
-            let appointment = self.fetch_appointment(actor, appointment_id).await?;
-            if appointment.client_id != s.client_id {
+            let a = self.fetch_appointment(actor, appointment_id).await?;
+            if a.client_id != s.client_id {
                 return Err(StoreError::not_found("appointment"));
             }
+            super::diary::check_transition(a.status, AppointmentStatus::Completed).map_err(|e| match e {
+                StoreError::Invalid { message, .. } => StoreError::invalid("appointment_id", message),
+                other => other,
+            })?;
+            appointment = Some(a);
         }
         let batch = self.pigment_batch(actor, s.batch_id).await?;
         let mut warnings = Vec::new();
+        let mut refusals = Vec::new();
         if batch.expires_on <= performed_on {
+            refusals.push(format!("lot {} expired on {}", batch.lot, batch.expires_on));
             warnings.push(Warning::BatchExpired {
                 batch_id: batch.id,
                 lot: batch.lot.clone(),
                 expired_on: batch.expires_on,
             });
         }
+        if let Some(on) = batch.recalled_on.filter(|on| *on <= performed_on) {
+            refusals.push(format!(
+                "lot {} is under recall since {on} ({})",
+                batch.lot, batch.recall_reason
+            ));
+        }
+        if !refusals.is_empty() && batch_override.is_empty() {
+            return Err(StoreError::invalid(
+                "batch_id",
+                format!(
+                    "{}: such a batch is refused at the chair; choose another batch, or give the reason to use it \
+                     all the same (batch_override)",
+                    refusals.join("; ")
+                ),
+            ));
+        }
+        if pigment_units > batch.quantity {
+            return Err(StoreError::invalid(
+                "pigment_units",
+                format!(
+                    "lot {} has {} in stock, fewer than the {pigment_units} used: record the stock first (Pigments)",
+                    batch.lot, batch.quantity
+                ),
+            ));
+        }
         let id = Uuid::new_v4();
+        let at = now();
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             sqlx::query(
                 "INSERT INTO session_logs (id, clinic_id, client_id, appointment_id, performed_on, practitioner_id, zones, batch_id, dilution, \
-                 needle, needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 needle, needle_lot, depth_mm, machine_settings, duration_minutes, anaesthetic, notes, created_at, pigment_units, batch_override) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             )
             .bind(id).bind(actor.clinic_id).bind(s.client_id).bind(s.appointment_id).bind(performed_on).bind(s.practitioner_id)
             .bind(Json(&zones)).bind(s.batch_id).bind(dilution).bind(&needle).bind(&needle_lot).bind(depth_mm)
-            .bind(&machine_settings).bind(duration_minutes).bind(&anaesthetic).bind(&notes).bind(now())
+            .bind(&machine_settings).bind(duration_minutes).bind(&anaesthetic).bind(&notes).bind(at)
+            .bind(pigment_units).bind(&batch_override)
             .execute(&mut *tx).await?;
             audit_insert!(actor, Some(s.client_id), AuditAction::Created, format!("session {performed_on}"))
                 .execute(&mut *tx).await?;
+            if !refusals.is_empty() {
+                audit_insert!(
+                    actor,
+                    Some(s.client_id),
+                    AuditAction::Created,
+                    format!("session {performed_on}: batch override ({}): {batch_override}", refusals.join("; "))
+                )
+                .execute(&mut *tx).await?;
+            }
+            if pigment_units > 0 {
+                let done = sqlx::query(
+                    "UPDATE pigment_batches SET quantity = quantity - $1 WHERE clinic_id = $2 AND id = $3 AND quantity >= $1",
+                )
+                .bind(pigment_units).bind(actor.clinic_id).bind(s.batch_id).execute(&mut *tx).await?.rows_affected();
+                if done != 1 {
+                    tx.rollback().await?;
+                    return Err(StoreError::invalid(
+                        "pigment_units",
+                        format!("lot {} has fewer than the {pigment_units} used in stock now", batch.lot),
+                    ));
+                }
+            }
+            if let Some(a) = &mut appointment {
+                a.history.push(AppointmentChange { what: "completed (session logged)".into(), at, by: actor.user_id });
+                sqlx::query("UPDATE appointments SET status = $1, history = $2 WHERE clinic_id = $3 AND id = $4")
+                    .bind(AppointmentStatus::Completed.as_str()).bind(Json(&a.history)).bind(actor.clinic_id).bind(a.id)
+                    .execute(&mut *tx).await?;
+                audit_insert!(actor, Some(s.client_id), AuditAction::Changed, "appointment completed")
+                    .execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         });
         Ok(LoggedSession { id, warnings })
@@ -1131,8 +1224,9 @@ impl Store {
         actor.require(Action::ViewClinicalRecords)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<SessionRow> = on_db!(self, pool => {
-            sqlx::query_as(CLIENT_SESSIONS)
+            sqlx::query(CLIENT_SESSIONS)
                 .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+                .iter().map(|r| session_row!(r)).collect::<Result<_, _>>()?
         });
         self.audit(actor, Some(client_id), AuditAction::Viewed, "session logs")
             .await?;
@@ -1143,8 +1237,9 @@ impl Store {
     pub async fn session_log(&self, actor: &Actor, session_id: Uuid) -> StoreResult<SessionLog> {
         actor.require(Action::ViewClinicalRecords)?;
         let row: Option<SessionRow> = on_db!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND id = $2"))
+            sqlx::query(concat!("SELECT ", session_cols!(), " FROM session_logs WHERE clinic_id = $1 AND id = $2"))
                 .bind(actor.clinic_id).bind(session_id).fetch_optional(pool).await?
+                .map(|r| session_row!(&r)).transpose()?
         });
         let session = session_from_row(row.ok_or_else(|| StoreError::not_found("session log"))?)?;
         let detail = format!("session {}", session.performed_on);

@@ -199,12 +199,16 @@ struct ClientPage {
     warning: String,
     export: bool,
     erase: bool,
+    booking: super::diary::Booking,
+    booked: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RecordQuery {
     #[serde(default)]
     warning: Option<String>,
+    #[serde(default)]
+    booked: Option<u32>,
 }
 
 pub(super) async fn record(
@@ -219,7 +223,12 @@ pub(super) async fn record(
         }
         _ => String::new(),
     };
-    client_page(&state, &page, id, String::new(), warning).await
+    let booked = match q.booked {
+        Some(1) => "Booked.".to_owned(),
+        Some(n) => format!("Booked: {n} appointments."),
+        None => String::new(),
+    };
+    client_page_full(&state, &page, id, String::new(), warning, booked, None, None).await
 }
 
 pub(super) async fn client_page(
@@ -229,6 +238,48 @@ pub(super) async fn client_page(
     upload_error: String,
     warning: String,
 ) -> PageResult {
+    client_page_full(state, page, id, upload_error, warning, String::new(), None, None).await
+}
+
+/// The client's page with a booking form shown again with its errors.
+pub(super) async fn client_page_with(
+    state: &AppState,
+    page: &Page,
+    id: Uuid,
+    plan_form: Option<(super::diary::BookForm, FieldErrors)>,
+    visit_form: Option<(super::diary::BookForm, FieldErrors)>,
+) -> PageResult {
+    let failed = plan_form.iter().chain(&visit_form).any(|(_, e)| !e.is_empty());
+    let shown = client_page_full(
+        state,
+        page,
+        id,
+        String::new(),
+        String::new(),
+        String::new(),
+        plan_form,
+        visit_form,
+    )
+    .await?;
+    Ok(if failed {
+        (StatusCode::UNPROCESSABLE_ENTITY, shown).into_response()
+    } else {
+        shown
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // the page's parts, each shown again as it was
+async fn client_page_full(
+    state: &AppState,
+    page: &Page,
+    id: Uuid,
+    upload_error: String,
+    warning: String,
+    booked: String,
+    plan_form: Option<(super::diary::BookForm, FieldErrors)>,
+    visit_form: Option<(super::diary::BookForm, FieldErrors)>,
+) -> PageResult {
+    let booking = super::diary::booking(state, page, id, plan_form, visit_form).await?;
     let store = state.store();
     let client = store.client(&page.actor, id).await?;
     let clinical = page.may(Action::ViewClinicalRecords);
@@ -281,13 +332,24 @@ pub(super) async fn client_page(
         client,
         clinical,
         events,
-        appointments: appointments.into_iter().map(|a| (when(a.starts_at), a)).collect(),
+        appointments: appointments
+            .into_iter()
+            .map(|a| {
+                let what = match (a.kind, a.session_index) {
+                    (follicle_store::AppointmentKind::Session, Some(n)) => format!("session {n}"),
+                    (kind, _) => kind.as_str().replace('_', " "),
+                };
+                (format!("{} · {what}", when(a.starts_at)), a)
+            })
+            .collect(),
         angles,
         angle_names: PhotoAngle::ALL.iter().map(|a| a.as_str()).collect(),
         upload_error,
         warning,
         export: page.may(Action::ExportClient),
         erase: page.may(Action::DeleteClients),
+        booking,
+        booked,
     })
 }
 
@@ -376,7 +438,10 @@ pub(super) struct SessionForm {
     batch_id: String,
     /// The ticked zone checkboxes (the one field sent once per value).
     zones: Vec<String>,
-    dilution: String,
+    /// The pigment mix in the plan's words: the water share, in per cent.
+    water_percent: String,
+    pigment_units: String,
+    batch_override: String,
     needle: String,
     needle_lot: String,
     depth_mm: String,
@@ -400,7 +465,9 @@ impl SessionForm {
                 "performed_on" => &mut f.performed_on,
                 "practitioner_id" => &mut f.practitioner_id,
                 "batch_id" => &mut f.batch_id,
-                "dilution" => &mut f.dilution,
+                "water_percent" => &mut f.water_percent,
+                "pigment_units" => &mut f.pigment_units,
+                "batch_override" => &mut f.batch_override,
                 "needle" => &mut f.needle,
                 "needle_lot" => &mut f.needle_lot,
                 "depth_mm" => &mut f.depth_mm,
@@ -430,6 +497,8 @@ pub struct BatchOption {
     pub label: String,
     /// Expired on the day of the form.
     pub expired: bool,
+    /// Under recall on the day of the form.
+    pub recalled: bool,
 }
 
 #[derive(Template)]
@@ -442,6 +511,17 @@ struct SessionPage {
     batches: Vec<BatchOption>,
     practitioners: Vec<User>,
     zone_names: Vec<&'static str>,
+    /// Where the form posts.
+    action: String,
+    /// The planned session, in the plan's words (empty without one).
+    planned: String,
+}
+
+/// The session form opened from an appointment: its action and the planned session's line.
+#[derive(Debug, Default)]
+struct FromAppointment {
+    action: String,
+    planned: String,
 }
 
 async fn session_page(
@@ -450,6 +530,29 @@ async fn session_page(
     client: Client,
     form: SessionForm,
     errors: FieldErrors,
+) -> PageResult {
+    let action = format!("/clients/{}/sessions/new", client.id);
+    session_page_from(
+        state,
+        page,
+        client,
+        form,
+        errors,
+        FromAppointment {
+            action,
+            planned: String::new(),
+        },
+    )
+    .await
+}
+
+async fn session_page_from(
+    state: &AppState,
+    page: &Page,
+    client: Client,
+    form: SessionForm,
+    errors: FieldErrors,
+    from: FromAppointment,
 ) -> PageResult {
     let today = OffsetDateTime::now_utc().date();
     let products = state.store().pigment_products(&page.actor).await?;
@@ -481,8 +584,11 @@ async fn session_page(
                         b.quantity
                     ),
                     expired: b.expires_on <= today,
+                    recalled: b.recalled_on.is_some_and(|on| on <= today),
                 })
                 .collect(),
+            action: from.action,
+            planned: from.planned,
             practitioners: if users.is_empty() {
                 vec![page.user.clone()]
             } else {
@@ -496,14 +602,93 @@ async fn session_page(
 pub(super) async fn session_form(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
     page.actor.require(Action::EditClinicalRecords)?;
     let client = state.store().client(&page.actor, id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
     let form = SessionForm {
         performed_on: OffsetDateTime::now_utc().date().to_string(),
         practitioner_id: page.user.id.to_string(),
-        dilution: "1.0".into(),
+        water_percent: "0".into(),
         depth_mm: "0.8".into(),
+        pigment_units: settings.diary.pigment_units_per_session.to_string(),
         ..SessionForm::default()
     };
     session_page(&state, &page, client, form, FieldErrors::default()).await
+}
+
+/// The session log opened from an appointment, prefilled from the planned session: zones,
+/// needle, the pigment mix in the plan's words, duration; the expected dots shown.
+pub(super) async fn appointment_session_form(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+) -> PageResult {
+    page.actor.require(Action::EditClinicalRecords)?;
+    let store = state.store();
+    let a = store.appointment(&page.actor, id).await?;
+    let client = store.client(&page.actor, a.client_id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let planned = store.planned_session(&page.actor, &a).await?;
+    let mut form = SessionForm {
+        performed_on: a.starts_at.date().to_string(),
+        practitioner_id: a.practitioner_id.unwrap_or(page.user.id).to_string(),
+        water_percent: "0".into(),
+        depth_mm: "0.8".into(),
+        duration_minutes: a.duration_minutes.to_string(),
+        pigment_units: settings.diary.pigment_units_per_session.to_string(),
+        ..SessionForm::default()
+    };
+    let mut line = String::new();
+    if let Some((s, zones)) = &planned {
+        form.zones = zones.clone();
+        form.needle = s.needle.clone();
+        form.water_percent = format!("{:.0}", s.pigment_dilution * 100.0);
+        form.duration_minutes = format!("{:.0}", s.duration_hours * 60.0);
+        line = planned_line(s, zones);
+    }
+    let from = FromAppointment {
+        action: format!("/appointments/{id}/session"),
+        planned: line,
+    };
+    session_page_from(&state, &page, client, form, FieldErrors::default(), from).await
+}
+
+/// `Session 1 (Foundation layer): zones hairline, frontal · needle 1203RL · Scalp Black, 52 % water ·
+/// about 4,210 dots · 2.5 h`.
+fn planned_line(s: &follicle_store::record::SessionRecord, zones: &[String]) -> String {
+    format!(
+        "Session {} ({}): zones {} · needle {} · {}, {:.0} % water · about {} dots · {} h",
+        s.index,
+        s.purpose,
+        zones.join(", "),
+        s.needle,
+        s.pigment_shade,
+        s.pigment_dilution * 100.0,
+        s.estimated_dots,
+        s.duration_hours
+    )
+}
+
+/// Logs the session of an appointment: the appointment becomes completed, the pigment comes
+/// off the batch, and the next page asks for the five standard photos.
+pub(super) async fn appointment_session_submit(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    raw: axum::extract::RawForm,
+) -> PageResult {
+    let form = SessionForm::parse(&raw.0);
+    page.check_csrf(&form._csrf)?;
+    let store = state.store();
+    let a = store.appointment(&page.actor, id).await?;
+    let client = store.client(&page.actor, a.client_id).await?;
+    let planned = store.planned_session(&page.actor, &a).await?;
+    let from = FromAppointment {
+        action: format!("/appointments/{id}/session"),
+        planned: planned
+            .as_ref()
+            .map(|(s, z)| planned_line(s, z))
+            .unwrap_or_default(),
+    };
+    submit_session(&state, &page, client, Some(id), form, from).await
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -530,6 +715,22 @@ pub(super) async fn session_submit(
     let form = SessionForm::parse(&raw.0);
     page.check_csrf(&form._csrf)?;
     let client = state.store().client(&page.actor, id).await?;
+    let from = FromAppointment {
+        action: format!("/clients/{id}/sessions/new"),
+        planned: String::new(),
+    };
+    submit_session(&state, &page, client, None, form, from).await
+}
+
+async fn submit_session(
+    state: &AppState,
+    page: &Page,
+    client: Client,
+    appointment_id: Option<Uuid>,
+    form: SessionForm,
+    from: FromAppointment,
+) -> PageResult {
+    let id = client.id;
     let mut errors = FieldErrors::default();
     let performed_on: Option<Date> = follicle_core::profile::parse_date(form.performed_on.trim())
         .map_err(|e| errors.add("performed_on", e))
@@ -547,12 +748,23 @@ pub(super) async fn session_submit(
             None => errors.add("zones", format!("unknown zone {z:?}")),
         }
     }
-    let dilution = parse_number::<f64>(
+    let water = parse_number::<f64>(
         &mut errors,
-        "dilution",
-        &form.dilution,
-        "a pigment share above 0 and at most 1",
+        "water_percent",
+        &form.water_percent,
+        "the water share of the mix in per cent, 0 to under 100",
     );
+    let dilution = match water {
+        Some(w) if w.is_finite() && (0.0..100.0).contains(&w) => Some(1.0 - w / 100.0),
+        Some(w) => {
+            errors.add(
+                "water_percent",
+                format!("expected the water share of the mix in per cent, 0 to under 100, got {w}"),
+            );
+            None
+        }
+        None => None,
+    };
     let depth = parse_number::<f64>(
         &mut errors,
         "depth_mm",
@@ -565,6 +777,15 @@ pub(super) async fn session_submit(
         &form.duration_minutes,
         "whole minutes, 1–1440",
     );
+    let units = match form.pigment_units.trim() {
+        "" => Some(0),
+        _ => parse_number::<i64>(
+            &mut errors,
+            "pigment_units",
+            &form.pigment_units,
+            "whole units, 0–1000",
+        ),
+    };
     if let (
         true,
         Some(performed_on),
@@ -573,6 +794,7 @@ pub(super) async fn session_submit(
         Some(dilution),
         Some(depth_mm),
         Some(duration_minutes),
+        Some(pigment_units),
     ) = (
         errors.is_empty(),
         performed_on,
@@ -581,10 +803,11 @@ pub(super) async fn session_submit(
         dilution,
         depth,
         minutes,
+        units,
     ) {
         let new = NewSessionLog {
             client_id: id,
-            appointment_id: None,
+            appointment_id,
             performed_on,
             practitioner_id,
             zones,
@@ -597,22 +820,33 @@ pub(super) async fn session_submit(
             duration_minutes,
             anaesthetic: form.anaesthetic.clone(),
             notes: form.notes.clone(),
+            chair: follicle_store::AtTheChair {
+                pigment_units,
+                batch_override: form.batch_override.trim().to_owned(),
+            },
         };
-        match crate::usecase::log_session(&state, &page.actor, &new).await {
+        match crate::usecase::log_session(state, &page.actor, &new).await {
             Ok(logged) => {
                 let expired = logged
                     .warnings
                     .iter()
                     .any(|w| matches!(w, follicle_store::Warning::BatchExpired { .. }));
-                let to = if expired {
-                    format!("/clients/{id}?warning=expired-batch")
-                } else {
-                    format!("/clients/{id}")
+                let to = match (appointment_id, expired) {
+                    (Some(_), true) => format!("/sessions/{}/logged?warning=expired-batch", logged.id),
+                    (Some(_), false) => format!("/sessions/{}/logged", logged.id),
+                    (None, true) => format!("/clients/{id}?warning=expired-batch"),
+                    (None, false) => format!("/clients/{id}"),
                 };
                 return Ok(Redirect::to(&to).into_response());
             }
             Err(StoreError::Invalid { field, message }) => {
-                errors.add(field.trim_start_matches("session."), message);
+                let field = field.trim_start_matches("session.");
+                let field = if field == "dilution" {
+                    "water_percent"
+                } else {
+                    field
+                };
+                errors.add(field, message);
             }
             Err(StoreError::NotFound { what }) => {
                 errors.add("batch_id", format!("{what} not found in this clinic"))
@@ -620,7 +854,7 @@ pub(super) async fn session_submit(
             Err(e) => return Err(e.into()),
         }
     }
-    session_page(&state, &page, client, form, errors).await
+    session_page_from(state, page, client, form, errors, from).await
 }
 
 /// `application/x-www-form-urlencoded` pairs, in order, keys repeated as sent.

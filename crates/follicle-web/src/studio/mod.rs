@@ -13,6 +13,7 @@ mod clients;
 mod consult;
 mod consult_form;
 mod designer;
+mod diary;
 mod landmarks;
 mod messages;
 mod photos;
@@ -67,6 +68,17 @@ pub fn routes() -> Router<AppState> {
             "/clients/{id}/sessions/new",
             get(clients::session_form).post(clients::session_submit),
         )
+        .route("/diary", get(diary::diary))
+        .route("/appointments/{id}", get(diary::appointment))
+        .route("/appointments/{id}/status", post(diary::set_status))
+        .route("/appointments/{id}/move", post(diary::move_submit))
+        .route(
+            "/appointments/{id}/session",
+            get(clients::appointment_session_form).post(clients::appointment_session_submit),
+        )
+        .route("/sessions/{id}/logged", get(diary::logged))
+        .route("/clients/{id}/book-plan", post(diary::book_plan))
+        .route("/clients/{id}/book-visit", post(diary::book_visit))
         .route("/consultations/{id}/print", get(consult::print))
         .route("/consultations/{id}/replan", post(consult::replan))
         .route("/designs/{id}", get(designer::designer))
@@ -99,6 +111,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/static/studio.js",
             get(|| asset("text/javascript", include_str!("../../static/studio.js"))),
+        )
+        .route(
+            "/static/diary.js",
+            get(|| asset("text/javascript", include_str!("../../static/diary.js"))),
         )
         .route(
             "/static/capture.js",

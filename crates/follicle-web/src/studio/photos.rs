@@ -63,6 +63,9 @@ struct CapturePage {
 pub(super) struct CaptureQuery {
     #[serde(default)]
     angle: Option<String>,
+    /// What the photo is for, chosen in advance (`session:<id>`, from the logged session).
+    #[serde(default, rename = "for")]
+    taken_for: Option<String>,
 }
 
 /// What the capture page shows after an upload.
@@ -85,7 +88,11 @@ pub(super) async fn capture(
         None => PhotoAngle::Front,
         Some(a) => PhotoAngle::parse(a)?,
     };
-    capture_page(&state, &page, id, angle, Outcome::default(), StatusCode::OK).await
+    let outcome = Outcome {
+        chosen_for: q.taken_for.unwrap_or_default(),
+        ..Outcome::default()
+    };
+    capture_page(&state, &page, id, angle, outcome, StatusCode::OK).await
 }
 
 async fn capture_page(

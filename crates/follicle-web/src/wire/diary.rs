@@ -14,6 +14,8 @@ mirror_enum!(
         Booked,
         /// Confirmed by the client.
         Confirmed,
+        /// The client is in the clinic.
+        Arrived,
         /// Took place.
         Completed,
         /// Called off.
@@ -22,6 +24,32 @@ mirror_enum!(
         NoShow,
     }
 );
+
+mirror_enum!(
+    /// What an appointment is for.
+    AppointmentKind = store::AppointmentKind {
+        /// A treatment session of a plan.
+        Session,
+        /// A patch test: a few dots of the chosen ink, read at session 1.
+        PatchTest,
+        /// A touch-up recall.
+        TouchUp,
+        /// A consultation.
+        Consultation,
+    }
+);
+
+/// One change of an appointment: booked, a status, a move, an override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AppointmentChangeAnswer {
+    /// What changed (`booked`, `confirmed`, `moved from … to …`, `override: …`).
+    pub what: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who (a user of the clinic).
+    pub by: Uuid,
+}
 
 /// An appointment in the diary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -44,6 +72,14 @@ pub struct AppointmentAnswer {
     /// When it was booked.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What it is for.
+    pub kind: AppointmentKind,
+    /// The consultation whose plan it was booked from, if any.
+    pub consultation_id: Option<Uuid>,
+    /// The plan's session number, if booked from a plan.
+    pub session_index: Option<i64>,
+    /// Every change, oldest first, with who and when.
+    pub history: Vec<AppointmentChangeAnswer>,
 }
 
 impl From<store::Appointment> for AppointmentAnswer {
@@ -57,6 +93,10 @@ impl From<store::Appointment> for AppointmentAnswer {
             status,
             notes,
             created_at,
+            kind,
+            consultation_id,
+            session_index,
+            history,
         } = a;
         AppointmentAnswer {
             id,
@@ -67,11 +107,24 @@ impl From<store::Appointment> for AppointmentAnswer {
             status: status.into(),
             notes,
             created_at,
+            kind: kind.into(),
+            consultation_id,
+            session_index,
+            history: history
+                .into_iter()
+                .map(|c| AppointmentChangeAnswer {
+                    what: c.what,
+                    at: c.at,
+                    by: c.by,
+                })
+                .collect(),
         }
     }
 }
 
-/// An appointment to book (status `booked`).
+/// An appointment to book (status `booked`), with the diary's rules: in the future, inside
+/// the opening hours of an open day, the healing interval and yearly cap kept for a session or
+/// touch-up, the practitioner free then (or `override_reason` given).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct NewAppointment {
     /// The client.
@@ -87,18 +140,72 @@ pub struct NewAppointment {
     /// Notes.
     #[schema(max_length = 100000)]
     pub notes: String,
+    /// What it is for (default `session`).
+    #[serde(default)]
+    pub kind: Option<AppointmentKind>,
+    /// A reason to book the practitioner although they are booked then (kept in the
+    /// appointment's history and the audit log); without one a clash is refused (409).
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub override_reason: String,
 }
 
-impl From<NewAppointment> for store::NewAppointment {
-    fn from(a: NewAppointment) -> store::NewAppointment {
-        store::NewAppointment {
-            client_id: a.client_id,
-            practitioner_id: a.practitioner_id,
-            starts_at: a.starts_at,
-            duration_minutes: a.duration_minutes,
-            notes: a.notes,
+impl From<NewAppointment> for store::NewBooking {
+    fn from(a: NewAppointment) -> store::NewBooking {
+        store::NewBooking {
+            appointment: store::NewAppointment {
+                client_id: a.client_id,
+                practitioner_id: a.practitioner_id,
+                starts_at: a.starts_at,
+                duration_minutes: a.duration_minutes,
+                notes: a.notes,
+            },
+            kind: a.kind.map_or(store::AppointmentKind::Session, Into::into),
+            override_reason: a.override_reason,
         }
     }
+}
+
+/// A move of an appointment to another time (and practitioner).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentMove {
+    /// The new start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// The new practitioner; absent: the same one.
+    #[serde(default)]
+    pub practitioner_id: Option<Uuid>,
+    /// A reason to book the practitioner although they are booked then.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub override_reason: String,
+}
+
+impl From<AppointmentMove> for store::AppointmentMove {
+    fn from(m: AppointmentMove) -> store::AppointmentMove {
+        store::AppointmentMove {
+            starts_at: m.starts_at,
+            practitioner_id: m.practitioner_id,
+            override_reason: m.override_reason,
+        }
+    }
+}
+
+/// A plan's sessions to book in one step.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBooking {
+    /// The practitioner of every session.
+    #[serde(default)]
+    pub practitioner_id: Option<Uuid>,
+    /// When session 1 starts; the others follow at the plan's intervals and start times.
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// A reason to book over the practitioner's other appointments.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub override_reason: String,
 }
 
 /// What was done in one treatment session.
@@ -137,6 +244,10 @@ pub struct SessionLogAnswer {
     /// When it was logged.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Pigment units taken off the batch's stock.
+    pub pigment_units: i64,
+    /// Why an expired or recalled batch was used all the same (empty: it was not).
+    pub batch_override: String,
 }
 
 impl From<store::SessionLog> for SessionLogAnswer {
@@ -158,6 +269,8 @@ impl From<store::SessionLog> for SessionLogAnswer {
             anaesthetic,
             notes,
             created_at,
+            pigment_units,
+            batch_override,
         } = s;
         SessionLogAnswer {
             id,
@@ -176,6 +289,8 @@ impl From<store::SessionLog> for SessionLogAnswer {
             anaesthetic,
             notes,
             created_at,
+            pigment_units,
+            batch_override,
         }
     }
 }
@@ -220,6 +335,15 @@ pub struct NewSessionLog {
     /// Notes.
     #[schema(max_length = 100000)]
     pub notes: String,
+    /// Pigment units taken off the batch's stock, 0–1,000 (default 0).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000)]
+    pub pigment_units: i64,
+    /// Why a batch past its expiry or under recall is used all the same; without a reason such
+    /// a batch is refused (422 naming `batch_id`).
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub batch_override: String,
 }
 
 impl From<NewSessionLog> for store::NewSessionLog {
@@ -239,6 +363,10 @@ impl From<NewSessionLog> for store::NewSessionLog {
             duration_minutes: s.duration_minutes,
             anaesthetic: s.anaesthetic,
             notes: s.notes,
+            chair: store::AtTheChair {
+                pigment_units: s.pigment_units,
+                batch_override: s.batch_override,
+            },
         }
     }
 }
@@ -375,6 +503,10 @@ pub struct PigmentBatchAnswer {
     /// When it was added.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The day it was put under recall, if it is (refused at the chair from then on).
+    pub recalled_on: Option<Date>,
+    /// Why, when recalled.
+    pub recall_reason: String,
 }
 
 impl From<store::PigmentBatch> for PigmentBatchAnswer {
@@ -386,6 +518,8 @@ impl From<store::PigmentBatch> for PigmentBatchAnswer {
             expires_on,
             quantity,
             created_at,
+            recalled_on,
+            recall_reason,
         } = b;
         PigmentBatchAnswer {
             id,
@@ -394,6 +528,8 @@ impl From<store::PigmentBatch> for PigmentBatchAnswer {
             expires_on,
             quantity,
             created_at,
+            recalled_on,
+            recall_reason,
         }
     }
 }

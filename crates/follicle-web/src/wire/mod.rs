@@ -43,9 +43,9 @@ pub use clinic::{
     ConsentKind, NewClient, NewUser, PhotoAngle, PhotoAnswer, Role, UserAnswer,
 };
 pub use diary::{
-    AppointmentAnswer, AppointmentStatus, LoggedSessionAnswer, NewAppointment, NewPigmentBatch,
-    NewPigmentProduct, NewSessionLog, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
-    SessionLogAnswer, Warning,
+    AppointmentAnswer, AppointmentChangeAnswer, AppointmentKind, AppointmentMove, AppointmentStatus,
+    LoggedSessionAnswer, NewAppointment, NewPigmentBatch, NewPigmentProduct, NewSessionLog,
+    PigmentBatchAnswer, PigmentProductAnswer, PlanBooking, RecallEntryAnswer, SessionLogAnswer, Warning,
 };
 pub use landmarks::{
     DetectedLandmarksAnswer, Landmark, LandmarkOrigin, LandmarkPoint, LandmarksAnswer, LandmarksInput,
