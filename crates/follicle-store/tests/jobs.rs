@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use follicle_store::{Channel, JobOutcome, JobState, NewClient, NewJob, SentMessage, Store};
+use follicle_store::{Channel, Job, JobOutcome, JobState, NewClient, NewJob, SentMessage, Store};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -30,6 +30,22 @@ fn job(key: &str, client_id: Uuid, run_at: OffsetDateTime) -> NewJob {
         payload: json!({ "kind": "aftercare", "day": 4 }),
         run_at,
         max_attempts: 3,
+    }
+}
+
+/// The email a worker sent for `job`, as the store logs it.
+fn sent_message(job: &Job, to: &str, subject: &str, body: &str) -> SentMessage {
+    SentMessage {
+        id: Uuid::new_v4(),
+        client_id: job.client_id.expect("a client's job"),
+        job_id: job.id,
+        channel: "email".into(),
+        kind: "aftercare".into(),
+        recipient: to.into(),
+        subject: subject.into(),
+        body: body.into(),
+        provider_id: format!("<{}@clinic.example>", job.id),
+        sent_at: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
     }
 }
 
@@ -273,18 +289,12 @@ pub async fn a_message_is_logged_with_its_job_and_opt_outs_hold(store: &Store) {
         .await
         .unwrap();
     let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
-    let sent = SentMessage {
-        id: Uuid::new_v4(),
-        client_id: sam.id,
-        job_id: taken[0].id,
-        channel: "email".into(),
-        kind: "aftercare".into(),
-        recipient: sam.email.clone(),
-        subject: "Day 4 after your session".into(),
-        body: "First gentle wash".into(),
-        provider_id: "<x@clinic.example>".into(),
-        sent_at: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
-    };
+    let sent = sent_message(
+        &taken[0],
+        &sam.email,
+        "Day 4 after your session",
+        "First gentle wash",
+    );
     assert!(
         store
             .finish_job(&taken[0], "w", &JobOutcome::Done(Some(sent.clone())))
@@ -376,18 +386,7 @@ pub async fn erasure_takes_the_clients_messages(store: &Store) {
         .await
         .unwrap();
     let taken = store.claim_jobs("w", Duration::minutes(2), 1).await.unwrap();
-    let sent = SentMessage {
-        id: Uuid::new_v4(),
-        client_id: sam.id,
-        job_id: taken[0].id,
-        channel: "email".into(),
-        kind: "reminder".into(),
-        recipient: sam.email.clone(),
-        subject: "Reminder".into(),
-        body: "See you".into(),
-        provider_id: String::new(),
-        sent_at: OffsetDateTime::now_utc(),
-    };
+    let sent = sent_message(&taken[0], &sam.email, "Reminder", "See you");
     store
         .finish_job(&taken[0], "w", &JobOutcome::Done(Some(sent)))
         .await

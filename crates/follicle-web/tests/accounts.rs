@@ -17,30 +17,7 @@ fn api(path: &str) -> String {
     format!("/api/v1{path}")
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let test = crate::support::TestStore::sqlite().await;
-                    super::$name(&test, crate::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let test = crate::support::TestStore::postgres().await;
-                    super::$name(&test, crate::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+both_stores!(
     a_reset_link_comes_by_mail_and_works_once,
     two_factor_enrolment_and_sign_in,
     sessions_rules_and_the_audit_log,

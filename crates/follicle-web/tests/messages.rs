@@ -14,30 +14,7 @@ use time::{Duration, OffsetDateTime};
 use crate::mail_catcher::{MailCatcher, cookie, csrf, form, text};
 use crate::support::{App, Auth, Backend, Demo, TestStore, id_of};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let test = crate::support::TestStore::sqlite().await;
-                    super::$name(&test, crate::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let test = crate::support::TestStore::postgres().await;
-                    super::$name(&test, crate::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+both_stores!(
     the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none,
     a_refusing_relay_is_tried_again_and_the_clinic_sees_why,
 );

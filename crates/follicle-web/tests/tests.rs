@@ -21,6 +21,32 @@
 //! - `settings_page`: the studio's settings form, generated from the settings schema.
 //! - `shapes`: real answers validated against the document's schemas; no untyped schema.
 
+/// Runs each named test of the module it is called in — an async function taking the test store
+/// and its backend, for tests that build their own app (a mail relay in the configuration) — on
+/// SQLite and on PostgreSQL, as `sqlite::<test>` and `postgres::<test>`.
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let test = crate::support::TestStore::sqlite().await;
+                    super::$name(&test, crate::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let test = crate::support::TestStore::postgres().await;
+                    super::$name(&test, crate::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
 mod accounts;
 mod api;
 mod auth;
