@@ -270,10 +270,7 @@ async fn compose(
     if contact.email.trim().is_empty() {
         return Ok(Composed::Skip("the client has no email address".to_owned()));
     }
-    if let Some(at) = contact
-        .email_opt_out_at
-        .filter(|_| contact.opted_out(Channel::Email))
-    {
+    if let Some(at) = contact.email_opt_out_at {
         return Ok(Composed::Skip(format!(
             "the client stopped email on {}",
             at.date()

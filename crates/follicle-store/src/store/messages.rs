@@ -123,6 +123,29 @@ pub struct OptedOut {
     pub channel: Channel,
 }
 
+const VISIT_COLS: &str = "id, client_id, starts_at, duration_minutes, status, created_at";
+
+type VisitRow = (Uuid, Uuid, OffsetDateTime, i64, String, OffsetDateTime);
+
+fn visit_from_row(r: VisitRow) -> StoreResult<VisitForMessages> {
+    Ok(VisitForMessages {
+        id: r.0,
+        client_id: r.1,
+        starts_at: r.2,
+        duration_minutes: r.3,
+        status: AppointmentStatus::parse(&r.4)?,
+        created_at: r.5,
+    })
+}
+
+fn session_from_row((id, client_id, performed_on): (Uuid, Uuid, Date)) -> SessionForMessages {
+    SessionForMessages {
+        id,
+        client_id,
+        performed_on,
+    }
+}
+
 /// Most visits or sessions read per clinic and planner run.
 const MAX_PLANNED: i64 = 5000;
 
@@ -144,26 +167,15 @@ impl Store {
         to: OffsetDateTime,
         booked_since: OffsetDateTime,
     ) -> StoreResult<Vec<VisitForMessages>> {
-        let rows: Vec<(Uuid, Uuid, OffsetDateTime, i64, String, OffsetDateTime)> = on_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, client_id, starts_at, duration_minutes, status, created_at FROM appointments \
+        let rows: Vec<VisitRow> = on_db!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {VISIT_COLS} FROM appointments \
                  WHERE clinic_id = $1 AND ((starts_at >= $2 AND starts_at < $3) OR (created_at >= $4 AND starts_at >= $2)) \
                  ORDER BY starts_at, id LIMIT $5",
-            )
+            )))
             .bind(clinic_id).bind(from).bind(to).bind(booked_since).bind(MAX_PLANNED).fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|r| {
-                Ok(VisitForMessages {
-                    id: r.0,
-                    client_id: r.1,
-                    starts_at: r.2,
-                    duration_minutes: r.3,
-                    status: AppointmentStatus::parse(&r.4)?,
-                    created_at: r.5,
-                })
-            })
-            .collect()
+        rows.into_iter().map(visit_from_row).collect()
     }
 
     /// One visit of a clinic, as the sender checks it still holds.
@@ -172,24 +184,13 @@ impl Store {
         clinic_id: Uuid,
         id: Uuid,
     ) -> StoreResult<Option<VisitForMessages>> {
-        let row: Option<(Uuid, Uuid, OffsetDateTime, i64, String, OffsetDateTime)> = on_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, client_id, starts_at, duration_minutes, status, created_at FROM appointments \
-                 WHERE clinic_id = $1 AND id = $2",
-            )
+        let row: Option<VisitRow> = on_db!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {VISIT_COLS} FROM appointments WHERE clinic_id = $1 AND id = $2"
+            )))
             .bind(clinic_id).bind(id).fetch_optional(pool).await?
         });
-        row.map(|r| {
-            Ok(VisitForMessages {
-                id: r.0,
-                client_id: r.1,
-                starts_at: r.2,
-                duration_minutes: r.3,
-                status: AppointmentStatus::parse(&r.4)?,
-                created_at: r.5,
-            })
-        })
-        .transpose()
+        row.map(visit_from_row).transpose()
     }
 
     /// A clinic's sessions performed on or after `since`.
@@ -205,14 +206,7 @@ impl Store {
             )
             .bind(clinic_id).bind(since).bind(MAX_PLANNED).fetch_all(pool).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, client_id, performed_on)| SessionForMessages {
-                id,
-                client_id,
-                performed_on,
-            })
-            .collect())
+        Ok(rows.into_iter().map(session_from_row).collect())
     }
 
     /// One session of a clinic, as the sender checks it is still there.
@@ -225,11 +219,7 @@ impl Store {
             sqlx::query_as("SELECT id, client_id, performed_on FROM session_logs WHERE clinic_id = $1 AND id = $2")
                 .bind(clinic_id).bind(id).fetch_optional(pool).await?
         });
-        Ok(row.map(|(id, client_id, performed_on)| SessionForMessages {
-            id,
-            client_id,
-            performed_on,
-        }))
+        Ok(row.map(session_from_row))
     }
 
     /// The aftercare of a client's latest plan (their newest consultation), if they have one.
