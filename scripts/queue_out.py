@@ -17,7 +17,6 @@ import datetime
 import email
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scale_out import (SetupError, Server, free_ports, psql, wait_until,  # noqa: E402
+from scale_out import (SetupError, Server, clean_up, free_ports, psql, wait_until,  # noqa: E402
                        with_database)
 import scale_out  # noqa: E402
 
@@ -225,21 +224,7 @@ def main():
         traceback.print_exc()
         results.append(("the checks ran to the end", False, f"{type(e).__name__}: {e}"))
     finally:
-        for proc in reversed(processes):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in processes:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        if created:
-            try:
-                psql(admin_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            except (SetupError, subprocess.TimeoutExpired) as e:
-                print(f"could not drop database {database}: {e}", file=sys.stderr)
-        shutil.rmtree(work, ignore_errors=True)
+        clean_up(processes, admin_url, database if created else None, work)
 
     print()
     print(f"| the job queue on two servers, one killed (SIGKILL) — {time.monotonic() - started:.1f} s | result | figures |")

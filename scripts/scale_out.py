@@ -147,6 +147,26 @@ def psql(url, sql):
         raise SetupError(f"psql {sql!r}: {out.stderr.strip()}")
 
 
+def clean_up(processes, admin_url, database, work):
+    """Stops the processes (SIGTERM, then SIGKILL after 10 s), drops the database (when made)
+    and removes the temporary folder, whatever happened before."""
+    for proc in reversed(processes):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in processes:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    if database:
+        try:
+            psql(admin_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        except (SetupError, subprocess.TimeoutExpired) as e:
+            print(f"could not drop database {database}: {e}", file=sys.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def with_database(url, name):
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
@@ -448,21 +468,7 @@ def main():
         traceback.print_exc()
         checks.check("the checks ran to the end", False, f"{type(e).__name__}: {e}")
     finally:
-        for proc in reversed(processes):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in processes:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        if created:
-            try:
-                psql(admin_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            except (SetupError, subprocess.TimeoutExpired) as e:
-                print(f"could not drop database {database}: {e}", file=sys.stderr)
-        shutil.rmtree(work, ignore_errors=True)
+        clean_up(processes, admin_url, database if created else None, work)
 
     elapsed = time.monotonic() - started
     print()
