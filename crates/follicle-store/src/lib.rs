@@ -109,4 +109,8 @@ pub use store::{
     NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
+pub use store::{
+    ConsentCheck, InkEntry, LinkState, NewSignedConsent, OwnRecord, PortalClient, PortalSession,
+    SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
+};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -34,6 +34,7 @@ mod diary;
 mod jobs;
 mod landmarks;
 mod photos;
+mod portal;
 mod properties;
 mod rights;
 mod search;

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod consents;
 mod diary;
 mod idempotency;
 mod jobs;
@@ -18,6 +19,7 @@ mod messages;
 #[cfg(feature = "testing")]
 pub(crate) mod plans;
 mod portable;
+mod portal;
 mod records;
 mod rights;
 mod search;
@@ -25,11 +27,16 @@ mod throttle;
 mod today;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use consents::{
+    ConsentCheck, NewSignedConsent, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest,
+    parse_signature,
+};
 pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
 pub use portable::{ImportReport, ImportRowError};
+pub use portal::{InkEntry, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
@@ -326,6 +333,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "diary",
                 include_str!("../../migrations/sqlite/0010_diary.sql"),
             ),
+            (
+                12,
+                "portal and signed consents",
+                include_str!("../../migrations/sqlite/0012_portal_and_signed_consents.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -377,6 +389,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 10,
                 "diary",
                 include_str!("../../migrations/postgres/0010_diary.sql"),
+            ),
+            (
+                12,
+                "portal and signed consents",
+                include_str!("../../migrations/postgres/0012_portal_and_signed_consents.sql"),
             ),
         ],
     };
