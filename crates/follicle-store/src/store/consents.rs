@@ -372,6 +372,23 @@ impl Store {
         Ok(())
     }
 
+    /// A signed consent and its PDF, for the copy mailed to the client (the server's worker,
+    /// no user acting).
+    pub async fn signed_consent_copy(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<(SignedConsent, Vec<u8>)>> {
+        match self.consent_of(clinic_id, Some(client_id), id).await? {
+            Some(consent) => Ok(Some((
+                consent,
+                self.pdf_of(clinic_id, Some(client_id), id).await?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
     // ----- the client, in their portal -----
 
     /// The client signs a consent in their portal.

@@ -236,6 +236,15 @@ impl Store {
         }))
     }
 
+    /// A clinic's name and settings file, for the pages its clients see.
+    pub async fn clinic_for_clients(&self, clinic_id: Uuid) -> StoreResult<(String, String)> {
+        let row: Option<(String, String)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT name, settings_toml FROM clinics WHERE id = $1")
+                .bind(clinic_id).fetch_optional(pool).await?
+        });
+        row.ok_or_else(|| StoreError::not_found("clinic"))
+    }
+
     /// Signs a device out of the portal.
     pub async fn end_portal_session(&self, token: &str) -> StoreResult<()> {
         on_db!(self, pool => {
