@@ -234,7 +234,7 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 plan: Some(record.clone()),
             })
         };
-        store
+        let (_, drawn) = store
             .add_consultation(
                 &pro,
                 &NewConsultation {
@@ -247,6 +247,9 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 design.as_ref(),
             )
             .await?;
+        if let Some(drawn) = &drawn {
+            sign_treatment_consent(store, &pro, &client, drawn, &practitioner.name).await?;
+        }
         if let Some((_, file, bytes)) = PHOTOS.iter().find(|(s, _, _)| s == slug) {
             add_front_photo(store, &pro, &client, assessed, file, bytes).await?;
         }
@@ -387,5 +390,38 @@ async fn log_first_session(
             },
         )
         .await?;
+    Ok(())
+}
+
+/// The demo client signs the treatment consent for their design at the chair (a few strokes of
+/// a signature), as the clinic's default settings word it, so that sessions can be logged.
+async fn sign_treatment_consent(
+    store: &Store,
+    pro: &Actor,
+    client: &follicle_store::Client,
+    design: &follicle_store::Design,
+    witness: &str,
+) -> Result<(), StoreError> {
+    const CLINIC: &str = "Follicle Demo Clinic";
+    let settings = follicle_core::Settings::default();
+    let words = crate::documents::consent_for(
+        &settings,
+        CLINIC,
+        &client.name,
+        follicle_core::settings::ConsentKind::Procedure,
+        Some(design),
+    )
+    .map_err(StoreError::Internal)?;
+    let signed = words.signed(
+        client.id,
+        &client.name,
+        "40,150 90,40 130,150 170,70 210,140;260,100 330,95 400,110 470,90",
+        follicle_store::SignedIn::Chair,
+        "127.0.0.1",
+        "Follicle demo",
+    );
+    let pdf = crate::documents::consent_pdf(&settings, CLINIC, pro.clinic_id(), &signed, Some(witness))
+        .map_err(|e| StoreError::Internal(format!("demo consent: {e}")))?;
+    store.sign_consent_at_chair(pro, &signed, &pdf).await?;
     Ok(())
 }

@@ -72,6 +72,102 @@ pub fn consent_words(template: &str, client: &str, clinic: &str, design: &str, q
     render(template, &values).trim().to_owned()
 }
 
+/// What a client is asked to sign: a consent template's words for them, and the design and quote
+/// a treatment consent is given for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentWords {
+    /// The kind.
+    pub kind: follicle_core::settings::ConsentKind,
+    /// The template's version.
+    pub version: String,
+    /// The title, filled in.
+    pub title: String,
+    /// The text, filled in.
+    pub text: String,
+    /// The design (id, version) a treatment consent is for.
+    pub design: Option<(uuid::Uuid, i64)>,
+    /// The quote agreed with it (`Q-00002`), or empty.
+    pub quote: String,
+}
+
+impl ConsentWords {
+    /// The consent as signed now by `signer`, with `signature` strokes.
+    pub fn signed(
+        &self,
+        client_id: uuid::Uuid,
+        signer: &str,
+        signature: &str,
+        signed_in: SignedIn,
+        address: &str,
+        user_agent: &str,
+    ) -> NewSignedConsent {
+        let now = OffsetDateTime::now_utc();
+        NewSignedConsent {
+            client_id,
+            kind: self.kind,
+            template_version: self.version.clone(),
+            title: self.title.clone(),
+            text: self.text.clone(),
+            design_id: self.design.map(|d| d.0),
+            design_version: self.design.map(|d| d.1),
+            quote_number: self.quote.clone(),
+            signer_name: signer.trim().to_owned(),
+            signature: signature.to_owned(),
+            signed_at: now.replace_nanosecond(0).unwrap_or(now),
+            signed_in,
+            address: address.to_owned(),
+            user_agent: user_agent.chars().take(300).collect(),
+        }
+    }
+}
+
+/// The words of a consent for a client whose latest design is `design`; a treatment consent
+/// without a design is refused, in words for the client.
+pub fn consent_for(
+    settings: &Settings,
+    clinic: &str,
+    client_name: &str,
+    kind: follicle_core::settings::ConsentKind,
+    design: Option<&follicle_store::Design>,
+) -> Result<ConsentWords, String> {
+    let template = settings
+        .consent
+        .template(kind)
+        .ok_or_else(|| "The clinic has no such consent.".to_owned())?;
+    if kind == follicle_core::settings::ConsentKind::Procedure && design.is_none() {
+        return Err(
+            "The treatment consent is signed for a design, and none is drawn yet. \
+                    It can be signed after the consultation."
+                .to_owned(),
+        );
+    }
+    let quote = design
+        .and_then(|d| d.quote_number)
+        .map(crate::wire::quote_label)
+        .unwrap_or_default();
+    let design_words = design.map_or_else(String::new, |d| format!("version {}", d.version));
+    Ok(ConsentWords {
+        kind,
+        version: template.version.clone(),
+        title: consent_words(&template.title, client_name, clinic, &design_words, &quote),
+        text: consent_words(&template.text, client_name, clinic, &design_words, &quote),
+        design: design.map(|d| (d.id, d.version)),
+        quote,
+    })
+}
+
+/// A consent signed, as its PDF: the document with the record's fingerprint.
+pub fn consent_pdf(
+    settings: &Settings,
+    registered: &str,
+    clinic_id: uuid::Uuid,
+    consent: &NewSignedConsent,
+    witness: Option<&str>,
+) -> Result<Vec<u8>, follicle_docs::DocError> {
+    let digest = follicle_store::consent_digest(clinic_id, consent);
+    follicle_docs::pdf(&consent_document(settings, registered, consent, witness, &digest))
+}
+
 /// The strokes of a stored signature (already checked when signed; anything unreadable is
 /// left out of the drawing).
 fn strokes(signature: &str) -> Vec<Vec<(f32, f32)>> {
@@ -140,6 +236,203 @@ pub fn consent_document(
         letterhead: head,
         title: consent.title.clone(),
         reference,
+        blocks,
+    }
+}
+
+/// When a pre-care instruction starts, in words: `On the day`, `From 2 days before`, `From 12 h before`.
+pub fn precare_when(hours_before: u32) -> String {
+    match hours_before {
+        0 => "On the day".to_owned(),
+        h if h % 24 == 0 => format!("From {} days before", h / 24),
+        h => format!("From {h} h before"),
+    }
+}
+
+/// A day in words: `Tuesday 3 March 2027`.
+pub fn day(d: time::Date) -> String {
+    format!("{} {} {} {}", d.weekday(), d.day(), d.month(), d.year())
+}
+
+/// The plan and quote as issued, for the client: sessions, price, deposit and cancellation,
+/// touch-up, pre-care and the aftercare by day (in order).
+pub fn plan_document(
+    settings: &Settings,
+    registered: &str,
+    client_name: &str,
+    plan: &follicle_store::record::PlanRecord,
+    quote_number: Option<i64>,
+) -> Document {
+    use crate::wire::money;
+    let head = letterhead(settings, registered);
+    let mut reference = vec![("Client".to_owned(), client_name.to_owned())];
+    let mut blocks = vec![Block::Heading("Your sessions".to_owned())];
+    blocks.push(Block::Table {
+        columns: vec![
+            "Session".into(),
+            "Date".into(),
+            "Time in the chair".into(),
+            "What it does".into(),
+        ],
+        rows: plan
+            .sessions
+            .iter()
+            .map(|s| {
+                vec![
+                    format!("{}", s.index),
+                    s.date.map_or_else(
+                        || "to be agreed".to_owned(),
+                        |d| format!("{}, {}", day(d), s.start_time),
+                    ),
+                    format!("about {:.1} hours", s.duration_hours),
+                    s.purpose.clone(),
+                ]
+            })
+            .collect(),
+        widths: vec![0.8, 2.6, 1.5, 3.0],
+    });
+    if let Some(q) = &plan.quote {
+        if let Some(n) = quote_number {
+            reference.push(("Quote".to_owned(), crate::wire::quote_label(n)));
+        }
+        reference.push(("Issued".to_owned(), day(q.issued_on)));
+        reference.push(("Valid until".to_owned(), day(q.valid_until)));
+        blocks.push(Block::Heading("Price".to_owned()));
+        let mut rows: Vec<Vec<String>> = q
+            .lines
+            .iter()
+            .map(|l| vec![format!("Session {}", l.session), money(&q.currency, l.amount)])
+            .collect();
+        rows.push(vec!["Total".into(), money(&q.currency, q.total)]);
+        blocks.push(Block::Table {
+            columns: vec!["".into(), "Amount".into()],
+            rows,
+            widths: vec![3.0, 1.0],
+        });
+        let mut terms = Vec::new();
+        match q.deposit {
+            Some(d) => terms.push(format!(
+                "A deposit of {} books your sessions; it is part of the total, and {} is paid over the sessions.",
+                money(&q.currency, d),
+                money(&q.currency, q.balance)
+            )),
+            None => terms.push("No deposit is taken until the plan can be booked.".to_owned()),
+        }
+        terms.push(format!(
+            "You can move or cancel a visit free of charge until {} hours before it; after that the deposit may be kept.",
+            q.cancellation_hours
+        ));
+        terms.push(format!(
+            "This quote holds until {}. The prices of a booked plan do not change.",
+            day(q.valid_until)
+        ));
+        blocks.push(Block::Bullets(terms));
+        blocks.push(Block::Heading("Touch-up".to_owned()));
+        blocks.push(Block::Paragraph(format!(
+            "SMP fades slowly. A touch-up is likely due about {} ({:.1} years after your last session), at about {}.",
+            q.touch_up.due_on.map_or_else(|| "a few years after your last session".to_owned(), day),
+            q.touch_up.years_after_last_session,
+            money(&q.currency, q.touch_up.price)
+        )));
+    }
+    if !plan.precare.is_empty() {
+        blocks.push(Block::Heading("Before each session".to_owned()));
+        blocks.push(Block::Bullets(
+            plan.precare
+                .iter()
+                .map(|p| format!("{}: {}", precare_when(p.hours_before), p.text))
+                .collect(),
+        ));
+    }
+    if let Some(v) = &plan.patch_test {
+        blocks.push(Block::Heading("Patch test before session 1".to_owned()));
+        blocks.push(Block::Paragraph(format!(
+            "{}, {}: {}",
+            v.date.map_or_else(|| "to be agreed".to_owned(), day),
+            v.start_time,
+            v.text
+        )));
+    }
+    if !plan.aftercare.is_empty() {
+        let mut aftercare = plan.aftercare.clone();
+        aftercare.sort_by_key(|a| (a.from_day, a.to_day));
+        blocks.push(Block::Heading(
+            "Aftercare, day by day after each session".to_owned(),
+        ));
+        blocks.push(Block::Table {
+            columns: vec!["Days".into(), "What to do".into()],
+            rows: aftercare
+                .iter()
+                .map(|a| {
+                    let days = if a.from_day == a.to_day {
+                        format!("day {}", a.from_day)
+                    } else {
+                        format!("days {}–{}", a.from_day, a.to_day)
+                    };
+                    vec![days, a.text.clone()]
+                })
+                .collect(),
+            widths: vec![1.0, 4.0],
+        });
+    }
+    Document {
+        footer: format!(
+            "{} · {}",
+            head.name,
+            quote_number.map_or_else(|| "plan".to_owned(), crate::wire::quote_label)
+        ),
+        letterhead: head,
+        title: "Your plan and quote".to_owned(),
+        reference,
+        blocks,
+    }
+}
+
+/// The ink passport: what went into the client's skin at each session, with the label
+/// information EU REACH (Annex XVII entry 75) asks the clinic to give them.
+pub fn passport_document(
+    settings: &Settings,
+    registered: &str,
+    client_name: &str,
+    passport: &[follicle_store::InkEntry],
+) -> Document {
+    let head = letterhead(settings, registered);
+    let mut blocks = vec![Block::Paragraph(
+        "Each line is one session: the pigment used, its batch and expiry, its ingredients as labelled, \
+         and the needle. Keep it with your records; show it to any doctor or later practitioner."
+            .to_owned(),
+    )];
+    if passport.is_empty() {
+        blocks.push(Block::Paragraph("No session is recorded yet.".to_owned()));
+    } else {
+        blocks.push(Block::Table {
+            columns: vec![
+                "Session".into(),
+                "Pigment".into(),
+                "Batch".into(),
+                "Ingredients".into(),
+                "Needle".into(),
+            ],
+            rows: passport
+                .iter()
+                .map(|i| {
+                    vec![
+                        day(i.performed_on),
+                        format!("{} ({})", i.product, i.maker),
+                        format!("lot {}, use by {}", i.lot, day(i.expires_on)),
+                        i.ingredients.clone(),
+                        format!("{}, lot {}", i.needle, i.needle_lot),
+                    ]
+                })
+                .collect(),
+            widths: vec![1.6, 1.6, 1.6, 2.4, 1.4],
+        });
+    }
+    Document {
+        footer: format!("{} · ink passport", head.name),
+        letterhead: head,
+        title: "Your ink passport".to_owned(),
+        reference: vec![("Client".to_owned(), client_name.to_owned())],
         blocks,
     }
 }

@@ -28,15 +28,13 @@ use axum::routing::{get, post};
 use follicle_core::Settings;
 use follicle_core::messages::{MessageKind, local};
 use follicle_core::settings::ConsentKind;
-use follicle_store::{
-    LinkState, NewJob, NewSignedConsent, OwnRecord, PortalClient, SignedConsent, SignedIn, consent_digest,
-};
+use follicle_store::{LinkState, NewJob, OwnRecord, PortalClient, SignedConsent, SignedIn};
 use serde::Deserialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::documents::{clinic_name, consent_document, consent_words, when};
+use crate::documents::{ConsentWords, clinic_name, consent_for, consent_pdf, when};
 use crate::extract::{PeerAddr, cookie, csrf_matches, csrf_token};
 use crate::jobs::MESSAGE_JOB;
 use crate::state::AppState;
@@ -53,8 +51,10 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/enter", get(enter_page).post(enter_submit))
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/record.json", get(own_data))
+        .route("/portal/plan.pdf", get(plan_pdf))
+        .route("/portal/passport.pdf", get(passport_pdf))
         .route("/portal/consents/{kind}", get(consent_page).post(consent_submit))
-        .route("/portal/signed/{id}/pdf", get(consent_pdf))
+        .route("/portal/signed/{id}/pdf", get(signed_pdf))
         .route("/portal/signed/{id}/withdraw", post(withdraw))
         .route(
             "/static/signature.js",
@@ -151,6 +151,26 @@ pub async fn queue_link(state: &AppState, clinic_id: Uuid, client_id: Uuid) -> R
         payload: json!({ "kind": MessageKind::PortalLink.as_str() }),
         run_at: now,
         max_attempts: 3,
+    };
+    state.store().enqueue_jobs(clinic_id, &[job]).await?;
+    Ok(())
+}
+
+/// Queues the mail of a signed consent's PDF to the client.
+pub async fn queue_copy(
+    state: &AppState,
+    clinic_id: Uuid,
+    client_id: Uuid,
+    consent_id: Uuid,
+    settings: &Settings,
+) -> Result<(), PageError> {
+    let job = NewJob {
+        kind: MESSAGE_JOB.to_owned(),
+        dedupe_key: format!("consent:{consent_id}"),
+        client_id: Some(client_id),
+        payload: json!({ "kind": MessageKind::SignedConsent.as_str(), "consent_id": consent_id }),
+        run_at: OffsetDateTime::now_utc(),
+        max_attempts: i64::from(settings.messages.max_attempts),
     };
     state.store().enqueue_jobs(clinic_id, &[job]).await?;
     Ok(())
@@ -569,74 +589,90 @@ async fn own_data(State(state): State<AppState>, me: Me) -> Result<Response, Pag
         .into_response())
 }
 
+fn pdf_answer(name: &str, pdf: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
+/// The plan and quote as issued, as a PDF.
+async fn plan_pdf(State(state): State<AppState>, me: Me) -> Result<Response, PageError> {
+    let record = state.store().own_record(&me.client).await?;
+    let design = record.designs.last();
+    let (plan, number) = match (design.and_then(|d| d.plan.as_ref()), record.consultations.last()) {
+        (Some(plan), _) => (plan, design.and_then(|d| d.quote_number)),
+        (None, Some(c)) => (&c.plan, c.quote_number),
+        (None, None) => {
+            return Err(PageError {
+                status: StatusCode::NOT_FOUND,
+                message: "Your plan appears here after your consultation.".into(),
+            });
+        }
+    };
+    let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
+    let doc = crate::documents::plan_document(&me.settings, &registered, &me.client.name, plan, number);
+    let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    Ok(pdf_answer("plan-and-quote.pdf", pdf))
+}
+
+/// The ink passport, as a PDF.
+async fn passport_pdf(State(state): State<AppState>, me: Me) -> Result<Response, PageError> {
+    let record = state.store().own_record(&me.client).await?;
+    let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
+    let doc =
+        crate::documents::passport_document(&me.settings, &registered, &me.client.name, &record.passport);
+    let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    Ok(pdf_answer("ink-passport.pdf", pdf))
+}
+
 // ----- consents -----
 
+/// A consent to read and sign, in the client's pages or on the clinic's device at the chair.
 #[derive(Template)]
 #[template(path = "portal_consent.html")]
-struct ConsentPage {
-    clinic: String,
-    csrf: String,
-    kind: String,
-    title: String,
-    paragraphs: Vec<String>,
-    version: String,
-    name: String,
-    error: String,
+pub(crate) struct ConsentPage {
+    pub(crate) clinic: String,
+    pub(crate) csrf: String,
+    pub(crate) action: String,
+    pub(crate) back: String,
+    pub(crate) back_words: String,
+    pub(crate) title: String,
+    pub(crate) paragraphs: Vec<String>,
+    pub(crate) version: String,
+    pub(crate) name: String,
+    pub(crate) error: String,
 }
 
-/// A consent's words for this client: (kind, version, title, text, design id and version, quote).
-struct Words {
-    kind: ConsentKind,
-    version: String,
-    title: String,
-    text: String,
-    design: Option<(Uuid, i64)>,
-    quote: String,
-}
-
-async fn words_for(state: &AppState, me: &Me, kind: &str) -> Result<Words, PageError> {
+async fn words_for(state: &AppState, me: &Me, kind: &str) -> Result<ConsentWords, PageError> {
     let Some(kind) = ConsentKind::parse(kind) else {
         return Err(PageError {
             status: StatusCode::NOT_FOUND,
             message: "There is no such consent.".into(),
         });
     };
-    let template = me.settings.consent.template(kind).ok_or_else(|| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: "The clinic has no such consent.".into(),
-    })?;
     let record = state.store().own_record(&me.client).await?;
-    let design = record.designs.last();
-    if kind == ConsentKind::Procedure && design.is_none() {
-        return Err(PageError {
-            status: StatusCode::CONFLICT,
-            message: "The treatment consent is signed for your design, and the clinic has not drawn it yet. \
-                      You can sign it after your consultation."
-                .into(),
-        });
-    }
-    let quote = design
-        .and_then(|d| d.quote_number)
-        .map(crate::wire::quote_label)
-        .unwrap_or_default();
-    let design_words = design.map_or_else(String::new, |d| format!("version {}", d.version));
-    Ok(Words {
+    consent_for(
+        &me.settings,
+        &me.clinic,
+        &me.client.name,
         kind,
-        version: template.version.clone(),
-        title: consent_words(
-            &template.title,
-            &me.client.name,
-            &me.clinic,
-            &design_words,
-            &quote,
-        ),
-        text: consent_words(&template.text, &me.client.name, &me.clinic, &design_words, &quote),
-        design: design.map(|d| (d.id, d.version)),
-        quote,
+        record.designs.last(),
+    )
+    .map_err(|message| PageError {
+        status: StatusCode::CONFLICT,
+        message,
     })
 }
 
-fn paragraphs(text: &str) -> Vec<String> {
+pub(crate) fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|p| !p.is_empty())
@@ -648,7 +684,9 @@ async fn consent_page(State(state): State<AppState>, me: Me, Path(kind): Path<St
     render(&ConsentPage {
         clinic: me.clinic.clone(),
         csrf: me.csrf(),
-        kind: words.kind.as_str().to_owned(),
+        action: format!("/portal/consents/{}", words.kind.as_str()),
+        back: "/portal".to_owned(),
+        back_words: format!("Your pages at {}", me.clinic),
         title: words.title,
         paragraphs: paragraphs(&words.text),
         version: words.version,
@@ -685,7 +723,9 @@ async fn consent_submit(
             &ConsentPage {
                 clinic: me.clinic.clone(),
                 csrf: me.csrf(),
-                kind: words.kind.as_str().to_owned(),
+                action: format!("/portal/consents/{}", words.kind.as_str()),
+                back: "/portal".to_owned(),
+                back_words: format!("Your pages at {}", me.clinic),
                 title: words.title.clone(),
                 paragraphs: paragraphs(&words.text),
                 version: words.version.clone(),
@@ -697,30 +737,18 @@ async fn consent_submit(
     if form.agree != "yes" {
         return again("Tick the box to say you have read the text and agree to it.".to_owned());
     }
-    let signed = NewSignedConsent {
-        client_id: me.client.client_id,
-        kind: words.kind,
-        template_version: words.version.clone(),
-        title: words.title.clone(),
-        text: words.text.clone(),
-        design_id: words.design.map(|d| d.0),
-        design_version: words.design.map(|d| d.1),
-        quote_number: words.quote.clone(),
-        signer_name: form.name.trim().to_owned(),
-        signature: form.signature.clone(),
-        signed_at: OffsetDateTime::now_utc()
-            .replace_nanosecond(0)
-            .unwrap_or_else(|_| OffsetDateTime::now_utc()),
-        signed_in: SignedIn::Portal,
-        address: peer,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect(),
-    };
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let signed = words.signed(
+        me.client.client_id,
+        &form.name,
+        &form.signature,
+        SignedIn::Portal,
+        &peer,
+        agent,
+    );
     // Refusals in the signer's words, before anything is kept.
     if let Err(e) = follicle_store::parse_signature(&signed.signature) {
         return again(PageError::from(e).message);
@@ -729,28 +757,25 @@ async fn consent_submit(
         return again("Type your full name as you sign.".to_owned());
     }
     let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
-    let digest = consent_digest(me.client.clinic_id, &signed);
-    let document = consent_document(&me.settings, &registered, &signed, None, &digest);
-    let pdf =
-        follicle_docs::pdf(&document).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let pdf = consent_pdf(&me.settings, &registered, me.client.clinic_id, &signed, None)
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     let kept = match state.store().sign_own_consent(&me.client, &signed, &pdf).await {
         Ok(kept) => kept,
         Err(follicle_store::StoreError::Invalid { message, .. }) => return again(message),
         Err(e) => return Err(e.into()),
     };
-    let job = NewJob {
-        kind: MESSAGE_JOB.to_owned(),
-        dedupe_key: format!("consent:{}", kept.id),
-        client_id: Some(me.client.client_id),
-        payload: json!({ "kind": MessageKind::SignedConsent.as_str(), "consent_id": kept.id }),
-        run_at: OffsetDateTime::now_utc(),
-        max_attempts: i64::from(me.settings.messages.max_attempts),
-    };
-    state.store().enqueue_jobs(me.client.clinic_id, &[job]).await?;
+    queue_copy(
+        &state,
+        me.client.clinic_id,
+        me.client.client_id,
+        kept.id,
+        &me.settings,
+    )
+    .await?;
     Ok(Redirect::to("/portal?done=signed").into_response())
 }
 
-async fn consent_pdf(
+async fn signed_pdf(
     State(state): State<AppState>,
     me: Me,
     Path(id): Path<String>,

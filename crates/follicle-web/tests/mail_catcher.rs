@@ -218,3 +218,40 @@ pub fn csrf(auth: &Auth) -> String {
         Auth::None => String::new(),
     }
 }
+
+/// Plans and works the queue until nothing is due (bounded).
+pub async fn drain(store: &follicle_store::Store, config: &ServerConfig) -> usize {
+    follicle_web::jobs::plan_all(store, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let worker = follicle_web::jobs::Worker::new(
+        store.clone(),
+        std::sync::Arc::new(config.clone()),
+        "test-worker".into(),
+    );
+    let mut worked = 0;
+    for _ in 0..50 {
+        let n = worker.work_once().await.unwrap();
+        if n == 0 {
+            return worked;
+        }
+        worked += n;
+    }
+    panic!("the queue did not drain");
+}
+
+/// The mails sent to an address.
+pub fn mails_to(smtp: &MailCatcher, address: &str) -> Vec<String> {
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(address)))
+        .collect()
+}
+
+/// A mail's body, unfolded from quoted-printable.
+pub fn unfolded(mail: &str) -> String {
+    mail.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+        .replace("=E2=80=93", "–")
+}

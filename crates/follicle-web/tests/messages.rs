@@ -11,7 +11,7 @@ use follicle_web::config::MailTls;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::mail_catcher::{MailCatcher, cookie, csrf, form, text};
+use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, text, unfolded};
 use crate::support::{App, Auth, Backend, Demo, TestStore, id_of};
 
 both_stores!(
@@ -50,43 +50,6 @@ async fn log_session(demo: &Demo, client: &Value, days_ago: i64) -> Value {
         .post(&api("/sessions"), &demo.practitioner, body)
         .await
         .expect(StatusCode::CREATED)
-}
-
-/// Plans and works the queue until nothing is due (bounded).
-async fn drain(store: &Store, config: &ServerConfig) -> usize {
-    follicle_web::jobs::plan_all(store, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
-    let worker = follicle_web::jobs::Worker::new(
-        store.clone(),
-        std::sync::Arc::new(config.clone()),
-        "test-worker".into(),
-    );
-    let mut worked = 0;
-    for _ in 0..50 {
-        let n = worker.work_once().await.unwrap();
-        if n == 0 {
-            return worked;
-        }
-        worked += n;
-    }
-    panic!("the queue did not drain");
-}
-
-/// The mails sent to an address.
-fn mails_to(smtp: &MailCatcher, address: &str) -> Vec<String> {
-    smtp.messages()
-        .into_iter()
-        .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(address)))
-        .collect()
-}
-
-/// A mail's body, unfolded from quoted-printable.
-fn unfolded(mail: &str) -> String {
-    mail.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
-        .replace("=E2=80=93", "–")
 }
 
 async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(

@@ -60,6 +60,7 @@ mod mail_catcher;
 mod messages;
 mod openapi;
 mod photo_view;
+mod portal;
 mod records;
 mod rights;
 mod settings_page;

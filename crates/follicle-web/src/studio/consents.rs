@@ -66,6 +66,7 @@ pub(super) async fn page(
         notice: match q.done.as_str() {
             "link" => "A sign-in link is on its way to the client's email (see Messages).".to_owned(),
             "withdrawn" => "The withdrawal is recorded.".to_owned(),
+            "signed" => "Signed at the chair. A copy is on its way to the client's email.".to_owned(),
             _ => String::new(),
         },
     })
@@ -177,4 +178,164 @@ pub(super) async fn withdraw(
         consent.signed.client_id
     ))
     .into_response())
+}
+
+/// The consent's words for a client at the chair, or a page saying why not.
+async fn chair_words(
+    state: &AppState,
+    page: &Page,
+    client: &Client,
+    kind: &str,
+) -> Result<
+    (
+        crate::documents::ConsentWords,
+        String,
+        std::sync::Arc<follicle_core::Settings>,
+    ),
+    PageError,
+> {
+    let kind = follicle_core::settings::ConsentKind::parse(kind).ok_or_else(|| PageError {
+        status: axum::http::StatusCode::NOT_FOUND,
+        message: "There is no such consent.".into(),
+    })?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let registered = state.store().clinic(&page.actor).await?.name;
+    let shown = crate::documents::clinic_name(&settings, &registered);
+    let designs = state.store().designs(&page.actor, client.id).await?;
+    let words = crate::documents::consent_for(&settings, &shown, &client.name, kind, designs.last())
+        .map_err(|message| PageError {
+            status: axum::http::StatusCode::CONFLICT,
+            message,
+        })?;
+    Ok((words, registered, settings))
+}
+
+fn chair_page(
+    page: &Page,
+    client: &Client,
+    words: &crate::documents::ConsentWords,
+    name: String,
+    error: String,
+) -> crate::portal::ConsentPage {
+    crate::portal::ConsentPage {
+        clinic: String::new(),
+        csrf: page_csrf(page),
+        action: format!("/clients/{}/consents/{}/sign", client.id, words.kind.as_str()),
+        back: format!("/clients/{}/consents", client.id),
+        back_words: format!("{}'s pages and consents", client.name),
+        title: words.title.clone(),
+        paragraphs: crate::portal::paragraphs(&words.text),
+        version: words.version.clone(),
+        name,
+        error,
+    }
+}
+
+fn page_csrf(page: &Page) -> String {
+    Nav::new(page, "clients").csrf
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ChairPath {
+    id: String,
+    kind: String,
+}
+
+fn client_id(path: &ChairPath) -> Result<Uuid, PageError> {
+    path.id.parse().map_err(|_| PageError {
+        status: axum::http::StatusCode::NOT_FOUND,
+        message: "There is no such record in your clinic.".into(),
+    })
+}
+
+/// A consent to sign at the chair, on the clinic's device (handed to the client).
+pub(super) async fn chair_form(
+    State(state): State<AppState>,
+    page: Page,
+    axum::extract::Path(path): axum::extract::Path<ChairPath>,
+) -> PageResult {
+    let client = state.store().client(&page.actor, client_id(&path)?).await?;
+    let (words, _, _) = chair_words(&state, &page, &client, &path.kind).await?;
+    render(&chair_page(
+        &page,
+        &client,
+        &words,
+        client.name.clone(),
+        String::new(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SignForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    signature: String,
+    #[serde(default)]
+    agree: String,
+}
+
+/// Signs a consent at the chair: kept with the staff member present as witness, the PDF mailed
+/// to the client.
+pub(super) async fn chair_submit(
+    State(state): State<AppState>,
+    page: Page,
+    axum::extract::Path(path): axum::extract::Path<ChairPath>,
+    crate::extract::PeerAddr(peer): crate::extract::PeerAddr,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<SignForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form._csrf)?;
+    let client = state.store().client(&page.actor, client_id(&path)?).await?;
+    let (words, registered, settings) = chair_words(&state, &page, &client, &path.kind).await?;
+    let again = |error: String| {
+        super::render_status(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &chair_page(&page, &client, &words, form.name.clone(), error),
+        )
+    };
+    if form.agree != "yes" {
+        return again("The client ticks the box to say they have read the text and agree to it.".to_owned());
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let signed = words.signed(
+        client.id,
+        &form.name,
+        &form.signature,
+        follicle_store::SignedIn::Chair,
+        &peer,
+        agent,
+    );
+    if let Err(e) = follicle_store::parse_signature(&signed.signature) {
+        return again(PageError::from(e).message);
+    }
+    if signed.signer_name.is_empty() {
+        return again("Type the client's full name as they sign.".to_owned());
+    }
+    let pdf = crate::documents::consent_pdf(
+        &settings,
+        &registered,
+        page.actor.clinic_id(),
+        &signed,
+        Some(&page.user.name),
+    )
+    .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let kept = match state
+        .store()
+        .sign_consent_at_chair(&page.actor, &signed, &pdf)
+        .await
+    {
+        Ok(kept) => kept,
+        Err(follicle_store::StoreError::Invalid { message, .. }) => return again(message),
+        Err(e) => return Err(e.into()),
+    };
+    if !client.email.trim().is_empty() {
+        crate::portal::queue_copy(&state, page.actor.clinic_id(), client.id, kept.id, &settings).await?;
+    }
+    Ok(Redirect::to(&format!("/clients/{}/consents?done=signed", client.id)).into_response())
 }

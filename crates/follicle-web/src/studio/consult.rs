@@ -372,6 +372,32 @@ struct PrintPage {
 /// the preview of the design saved with it (drawn on the client's skin as the settings it
 /// was made with describe it). The same record prints the same bytes whatever the clinic's
 /// settings are today.
+/// The client's copy of a consultation's plan and quote, as a PDF in the client's words.
+pub(super) async fn plan_pdf(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+) -> Result<axum::response::Response, super::PageError> {
+    let c = state.store().consultation(&page.actor, id).await?;
+    let client = state.store().client(&page.actor, c.client_id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let registered = state.store().clinic(&page.actor).await?.name;
+    let doc = crate::documents::plan_document(&settings, &registered, &client.name, &c.plan, c.quote_number);
+    let pdf =
+        follicle_docs::pdf(&doc).map_err(|e| super::PageError::from(crate::error::ApiError::internal(e)))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "inline; filename=\"plan-and-quote.pdf\"".to_owned(),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
     let c = state.store().consultation(&page.actor, id).await?;
     let client = state.store().client(&page.actor, c.client_id).await?;
@@ -386,14 +412,7 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
         .plan
         .precare
         .iter()
-        .map(|i| {
-            let when = match i.hours_before {
-                0 => "On the day".to_owned(),
-                h if h % 24 == 0 => format!("From {} days before", h / 24),
-                h => format!("From {h} h before"),
-            };
-            (when, i.text.clone())
-        })
+        .map(|i| (crate::documents::precare_when(i.hours_before), i.text.clone()))
         .collect();
     let patch_test = c.plan.patch_test.as_ref().map_or_else(String::new, |v| {
         let when = v.date.map_or_else(|| "not dated yet".to_owned(), day);

@@ -81,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/book-plan", post(diary::book_plan))
         .route("/clients/{id}/book-visit", post(diary::book_visit))
         .route("/consultations/{id}/print", get(consult::print))
+        .route("/consultations/{id}/plan.pdf", get(consult::plan_pdf))
         .route("/consultations/{id}/replan", post(consult::replan))
         .route("/designs/{id}", get(designer::designer))
         .route("/photos/{id}/landmarks", get(landmarks::page))
@@ -98,6 +99,10 @@ pub fn routes() -> Router<AppState> {
         .route("/data/import", post(rights::import))
         .route("/clients/{id}/consents", get(consents::page))
         .route("/clients/{id}/portal-link", post(consents::send_link))
+        .route(
+            "/clients/{id}/consents/{kind}/sign",
+            get(consents::chair_form).post(consents::chair_submit),
+        )
         .route("/consents/{id}/pdf", get(consents::pdf))
         .route("/consents/{id}/withdraw", post(consents::withdraw))
         .route("/clients/{id}/messages", get(messages::client_messages))

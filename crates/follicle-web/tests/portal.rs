@@ -1,0 +1,373 @@
+//! The client's own door, through a real SMTP conversation: the clinic sends a sign-in link,
+//! the client opens it from the mail, reads their plan and quote, signs the treatment consent
+//! with a drawn signature and receives the signed PDF (read back with `pdftotext`); a used, an
+//! expired and a made-up link are refused with a page; a second client's portal finds none of
+//! the first client's records; a consent changed behind Follicle's back shows at the clinic.
+
+use axum::http::{Method, StatusCode};
+use base64::Engine;
+use follicle_store::testing::forge_consent;
+use serde_json::Value;
+use time::Duration;
+
+use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, text, unfolded};
+use crate::support::{Answer, App, Auth, Backend, Demo, TestStore, id_of};
+
+both_stores!(the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent);
+
+/// The portal cookie a sign-in answer set.
+fn portal_cookie(answer: &Answer) -> String {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("follicle_portal="))
+        .and_then(|c| c.split(';').next())
+        .expect("a portal cookie")
+        .to_owned()
+}
+
+async fn as_client(app: &App, method: Method, path: &str, cookie: &str, body: &[(&str, &str)]) -> Answer {
+    let header = format!("follicle_portal={cookie}");
+    let payload = if body.is_empty() && method == Method::GET {
+        crate::support::Payload::None
+    } else {
+        form(body)
+    };
+    app.send(
+        method,
+        path,
+        &Auth::None,
+        payload,
+        &[("cookie", &header), ("user-agent", "PortalTest/1.0")],
+    )
+    .await
+}
+
+/// The path of the sign-in link in the latest mail to `email`.
+fn link_in_mail(smtp: &MailCatcher, email: &str) -> String {
+    let mails: Vec<String> = mails_to(smtp, email)
+        .into_iter()
+        .filter(|m| m.contains("Your link to sign in"))
+        .collect();
+    let mail = unfolded(mails.last().expect("a sign-in mail to the client"));
+    let at = mail.find("/portal/enter?t=").expect("a sign-in link in the mail");
+    mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/?=&_-".contains(*c))
+        .collect()
+}
+
+/// Signs a client in: the clinic sends a link, the client posts its page's button.
+async fn sign_in(
+    app: &App,
+    demo: &Demo,
+    smtp: &MailCatcher,
+    store: &follicle_store::Store,
+    config: &follicle_web::ServerConfig,
+    client: &Value,
+) -> String {
+    let staff = cookie(&demo.owner);
+    let sent = app
+        .send(
+            Method::POST,
+            &format!("/clients/{}/portal-link", client["id"].as_str().unwrap()),
+            &staff,
+            form(&[("_csrf", &csrf(&staff))]),
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", text(&sent));
+    drain(store, config).await;
+    let link = link_in_mail(smtp, client["email"].as_str().unwrap());
+    let page = app.get(&link, &Auth::None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", text(&page));
+    assert!(text(&page).contains("Sign in"), "{}", text(&page));
+    let token = link.split("t=").nth(1).unwrap();
+    let entered = app
+        .send(
+            Method::POST,
+            "/portal/enter",
+            &Auth::None,
+            form(&[("t", token)]),
+            &[],
+        )
+        .await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", text(&entered));
+    // Used once: the link's second use is refused with a page that says so.
+    let again = app
+        .send(
+            Method::POST,
+            "/portal/enter",
+            &Auth::None,
+            form(&[("t", token)]),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::GONE);
+    assert!(text(&again).contains("used already"), "{}", text(&again));
+    portal_cookie(&entered)
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("follicle-consent-{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils; scripts/test installs it)");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The PDF attached to a mail (base64 in a MIME part).
+fn attached_pdf(mail: &str) -> Vec<u8> {
+    let at = mail
+        .find("Content-Type: application/pdf")
+        .expect("a PDF attachment");
+    let part = &mail[at..];
+    let body_at = part
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| part.find("\n\n").map(|i| i + 2))
+        .unwrap();
+    let encoded: String = part[body_at..]
+        .lines()
+        .take_while(|l| !l.starts_with("--") && !l.trim().is_empty())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .expect("base64")
+}
+
+async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
+    test: &TestStore,
+    backend: Backend,
+) {
+    let smtp = MailCatcher::start();
+    let config = smtp.config();
+    let app = App::with_config(&test.store, backend, config.clone());
+    let demo = Demo::seed(&app).await;
+    let owner = test.store.actor(demo.owner_id).await.unwrap();
+    // Two clients with a design and an email.
+    let mut with_design = Vec::new();
+    for c in demo.clients().await {
+        let designs = test.store.designs(&owner, id_of(&c)).await.unwrap();
+        if !designs.is_empty() && !c["email"].as_str().unwrap_or("").is_empty() {
+            with_design.push(c);
+        }
+    }
+    assert!(with_design.len() >= 2, "the demo has clients with designs");
+    let (sam, kim) = (&with_design[0], &with_design[1]);
+
+    // Not signed in: the sign-in page, which answers the same for a known and an unknown address.
+    let none = app.get("/portal", &Auth::None).await;
+    assert_eq!(none.status, StatusCode::SEE_OTHER);
+    for email in ["nobody@example.com", sam["email"].as_str().unwrap()] {
+        let asked = app
+            .send(
+                Method::POST,
+                "/portal/sign-in",
+                &Auth::None,
+                form(&[("email", email), ("website", "")]),
+                &[],
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::OK);
+        assert!(
+            text(&asked).contains("a sign-in link is on its way"),
+            "{}",
+            text(&asked)
+        );
+    }
+    let bad = app
+        .send(
+            Method::POST,
+            "/portal/sign-in",
+            &Auth::None,
+            form(&[("email", "not an address")]),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&bad).contains("is not an email address"), "{}", text(&bad));
+
+    let sam_cookie = sign_in(&app, &demo, &smtp, &test.store, &config, sam).await;
+    // The sign-in mail's link is not kept in the message log.
+    let logged = test.store.client_messages(&owner, id_of(sam)).await.unwrap();
+    assert!(logged.iter().any(|m| m.kind == "portal_link"
+        && m.body.contains("not kept")
+        && !m.body.contains("/portal/enter?t=")));
+
+    let home = as_client(&app, Method::GET, "/portal", &sam_cookie, &[]).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let page = text(&home);
+    assert!(page.contains(sam["name"].as_str().unwrap()), "{page}");
+    assert!(
+        page.contains("Your plan and quote") && page.contains("Q-"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("FullCoverage") && !page.contains("mid_scalp"),
+        "no internal words: {page}"
+    );
+
+    // Sign the treatment consent: a blank pad is refused in words, a drawn signature is kept.
+    let consent = as_client(&app, Method::GET, "/portal/consents/procedure", &sam_cookie, &[]).await;
+    assert_eq!(consent.status, StatusCode::OK);
+    assert!(
+        text(&consent).contains("Removing SMP is difficult"),
+        "{}",
+        text(&consent)
+    );
+    let token = follicle_web::extract::csrf_token(&sam_cookie);
+    let name = sam["name"].as_str().unwrap();
+    let blank = as_client(
+        &app,
+        Method::POST,
+        "/portal/consents/procedure",
+        &sam_cookie,
+        &[
+            ("_csrf", &token),
+            ("name", name),
+            ("signature", ""),
+            ("agree", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&blank).contains("sign in the box"), "{}", text(&blank));
+    let signed = as_client(
+        &app,
+        Method::POST,
+        "/portal/consents/procedure",
+        &sam_cookie,
+        &[
+            ("_csrf", &token),
+            ("name", name),
+            ("signature", "20,150 60,40 100,160 140,60;200,100 260,90 300,120"),
+            ("agree", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", text(&signed));
+    drain(&test.store, &config).await;
+    let copies: Vec<String> = mails_to(&smtp, sam["email"].as_str().unwrap())
+        .into_iter()
+        .filter(|m| m.contains("Your signed copy"))
+        .collect();
+    assert_eq!(copies.len(), 1, "one signed copy");
+    let pdf = attached_pdf(&copies[0]);
+    let words = pdftotext(&pdf);
+    for expected in [
+        "Consent to scalp micropigmentation",
+        "Removing SMP is difficult",
+        name,
+        "Fingerprint",
+        "PortalTest/1.0",
+    ] {
+        assert!(words.contains(expected), "{expected:?} not in the PDF:\n{words}");
+    }
+    // The demo client signed at the chair when seeded; this one is the portal's.
+    let mine: Vec<_> = test
+        .store
+        .signed_consents(&owner, id_of(sam))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.signed.signed_in == follicle_store::SignedIn::Portal)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].signed.user_agent, "PortalTest/1.0");
+    let consent_id = mine[0].id;
+    // The copy mailed is the copy kept, byte for byte.
+    assert_eq!(
+        test.store
+            .consent_of_pdf(&owner, &pdf)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(consent_id)
+    );
+
+    // A second client sees only their own: none of Sam's pages or documents.
+    let kim_cookie = sign_in(&app, &demo, &smtp, &test.store, &config, kim).await;
+    let kim_home = text(&as_client(&app, Method::GET, "/portal", &kim_cookie, &[]).await);
+    assert!(kim_home.contains(kim["name"].as_str().unwrap()));
+    assert!(!kim_home.contains(name), "{kim_home}");
+    for path in [
+        format!("/portal/signed/{consent_id}/pdf"),
+        format!("/portal/signed/{consent_id}/withdraw"),
+    ] {
+        let method = if path.ends_with("pdf") {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let kim_token = follicle_web::extract::csrf_token(&kim_cookie);
+        let tried = as_client(&app, method, &path, &kim_cookie, &[("_csrf", &kim_token)]).await;
+        assert_eq!(tried.status, StatusCode::NOT_FOUND, "{path}: {}", text(&tried));
+        assert!(text(&tried).contains("<html"), "a page, not JSON");
+    }
+    let own = as_client(
+        &app,
+        Method::GET,
+        &format!("/portal/signed/{consent_id}/pdf"),
+        &sam_cookie,
+        &[],
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(own.body, pdf);
+
+    // A link that ran out, and one that never was: a page that says so.
+    let clinic = owner.clinic_id();
+    let (old, _) = test
+        .store
+        .issue_portal_link(clinic, id_of(sam), Duration::seconds(-1), 50)
+        .await
+        .unwrap()
+        .unwrap();
+    let expired = app
+        .get(&format!("/portal/enter?t={}", old.as_str()), &Auth::None)
+        .await;
+    assert_eq!(expired.status, StatusCode::GONE);
+    assert!(text(&expired).contains("run out"), "{}", text(&expired));
+    let unknown = app.get("/portal/enter?t=made-up", &Auth::None).await;
+    assert_eq!(unknown.status, StatusCode::GONE);
+    assert!(text(&unknown).contains("not valid"));
+
+    // At the clinic: the consent stands and is unchanged; changed behind Follicle's back, it shows.
+    let staff = cookie(&demo.owner);
+    let page = text(
+        &app.get(&format!("/clients/{}/consents", id_of(sam)), &staff)
+            .await,
+    );
+    assert!(
+        page.contains("unchanged since signing") && page.contains("stands"),
+        "{page}"
+    );
+    assert!(!page.contains("CHANGED after signing"), "{page}");
+    forge_consent(&test.store, consent_id).await;
+    let page = text(
+        &app.get(&format!("/clients/{}/consents", id_of(sam)), &staff)
+            .await,
+    );
+    assert_eq!(page.matches("CHANGED after signing").count(), 1, "{page}");
+
+    // Signed out: the cookie no longer opens the pages.
+    let out = as_client(
+        &app,
+        Method::POST,
+        "/portal/sign-out",
+        &sam_cookie,
+        &[("_csrf", &token)],
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = as_client(&app, Method::GET, "/portal", &sam_cookie, &[]).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+}
