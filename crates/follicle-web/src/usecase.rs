@@ -359,48 +359,15 @@ pub async fn log_session(
     actor: &Actor,
     session: &NewSessionLog,
 ) -> follicle_store::StoreResult<LoggedSession> {
-    consent_gate(state, actor, session.client_id).await?;
-    state.store().log_session(actor, session).await
-}
-
-/// Refuses a session for a client without a standing treatment consent for their latest design
-/// (when the clinic requires one), naming what to do.
-pub async fn consent_gate(
-    state: &AppState,
-    actor: &Actor,
-    client_id: Uuid,
-) -> follicle_store::StoreResult<()> {
     let settings = state
         .clinic_settings(actor)
         .await
         .map_err(|e| follicle_store::StoreError::Internal(e.detail.message))?;
-    if !settings.consent.required_for_session {
-        return Ok(());
+    if settings.consent.required_for_session {
+        state.store().log_session_under_consent(actor, session).await
+    } else {
+        state.store().log_session(actor, session).await
     }
-    // The client first: a client of another clinic is not found, before anything else.
-    let client = state.store().client(actor, client_id).await?;
-    let designs = state.store().designs(actor, client_id).await?;
-    let Some(design) = designs.last() else {
-        return Err(follicle_store::StoreError::Conflict {
-            message: format!(
-                "{} has no design yet: a session is logged under the treatment consent signed for a design                  (the clinic can turn this off: consent.required_for_session)",
-                client.name
-            ),
-        });
-    };
-    if state
-        .store()
-        .has_procedure_consent(actor.clinic_id(), client_id, design.id)
-        .await?
-    {
-        return Ok(());
-    }
-    Err(follicle_store::StoreError::Conflict {
-        message: format!(
-            "{} has not signed the treatment consent for design version {}: send a sign-in link from              Pages and consents, or have them sign it at the chair, before the session",
-            client.name, design.version
-        ),
-    })
 }
 
 /// The design saved with a consultation (its first design version drawn for it), if any.

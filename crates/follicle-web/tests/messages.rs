@@ -61,7 +61,7 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(
     let app = App::with_config(&test.store, backend, config.clone());
     let demo = Demo::seed(&app).await;
     set_settings(&test.store, &demo, AFTERCARE_NOW).await;
-    let clients = demo.clients().await;
+    let clients = demo.consented_clients().await;
     let (sam, kim) = (&clients[0], &clients[1]);
     let (sam_email, kim_email) = (sam["email"].as_str().unwrap(), kim["email"].as_str().unwrap());
     log_session(&demo, sam, 4).await;
@@ -237,7 +237,7 @@ async fn a_refusing_relay_is_tried_again_and_the_clinic_sees_why(test: &TestStor
     let app = App::with_config(&test.store, backend, config.clone());
     let demo = Demo::seed(&app).await;
     set_settings(&test.store, &demo, &format!("{AFTERCARE_NOW}max_attempts = 2\n")).await;
-    let clients = demo.clients().await;
+    let clients = demo.consented_clients().await;
     let sam = &clients[0];
     log_session(&demo, sam, 4).await;
     drain(&test.store, &config).await;

@@ -153,13 +153,7 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
     let demo = Demo::seed(&app).await;
     let owner = test.store.actor(demo.owner_id).await.unwrap();
     // Two clients with a design and an email.
-    let mut with_design = Vec::new();
-    for c in demo.clients().await {
-        let designs = test.store.designs(&owner, id_of(&c)).await.unwrap();
-        if !designs.is_empty() && !c["email"].as_str().unwrap_or("").is_empty() {
-            with_design.push(c);
-        }
-    }
+    let with_design = demo.consented_clients().await;
     assert!(with_design.len() >= 2, "the demo has clients with designs");
     let (sam, kim) = (&with_design[0], &with_design[1]);
 

@@ -304,6 +304,21 @@ impl Demo {
     }
 
     /// Every client of the clinic (up to 200), newest first.
+    /// The demo clients with a design (who signed its treatment consent when the demo was
+    /// seeded, so sessions can be logged for them), with an email address.
+    pub async fn consented_clients(&self) -> Vec<Value> {
+        let owner = self.app.store.actor(self.owner_id).await.unwrap();
+        let mut out = Vec::new();
+        for c in self.clients().await {
+            let id: Uuid = c["id"].as_str().unwrap().parse().unwrap();
+            let designed = !self.app.store.designs(&owner, id).await.unwrap().is_empty();
+            if designed && !c["email"].as_str().unwrap_or("").is_empty() {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     pub async fn clients(&self) -> Vec<Value> {
         self.app
             .get("/api/v1/clients?limit=200", &self.owner)

@@ -529,6 +529,40 @@ impl Store {
         }
     }
 
+    /// Refuses a session for a client without a standing treatment consent for their latest
+    /// design, naming what to do.
+    pub(crate) async fn consent_gate(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
+        let latest: Option<(Uuid, i64)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id, version FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version DESC LIMIT 1")
+                .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        let name: Option<(String,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT name FROM clients WHERE clinic_id = $1 AND id = $2")
+                .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        let name = name.map(|n| n.0).unwrap_or_default();
+        let Some((design, version)) = latest else {
+            return Err(StoreError::Conflict {
+                message: format!(
+                    "{name} has no design yet: a session is logged under the treatment consent signed for a \
+                     design (the clinic can turn this off: consent.required_for_session)"
+                ),
+            });
+        };
+        if self
+            .has_procedure_consent(actor.clinic_id, client_id, design)
+            .await?
+        {
+            return Ok(());
+        }
+        Err(StoreError::Conflict {
+            message: format!(
+                "{name} has not signed the treatment consent for design version {version}: send a sign-in link \
+                 from Pages and consents, or have them sign it at the chair, before the session"
+            ),
+        })
+    }
+
     /// Whether a client has a standing (signed, not withdrawn) treatment consent for a design.
     pub async fn has_procedure_consent(
         &self,

@@ -1095,6 +1095,26 @@ impl Store {
     /// when the stock is short), and the appointment it took place in, if named, becomes
     /// `completed` with who and when in its history.
     pub async fn log_session(&self, actor: &Actor, session: &NewSessionLog) -> StoreResult<LoggedSession> {
+        self.log_session_checked(actor, session, false).await
+    }
+
+    /// Logs a session only under the client's standing treatment consent for their latest
+    /// design (the clinic's `consent.required_for_session`): checked after everything else, so
+    /// a record of another clinic is still simply not found.
+    pub async fn log_session_under_consent(
+        &self,
+        actor: &Actor,
+        session: &NewSessionLog,
+    ) -> StoreResult<LoggedSession> {
+        self.log_session_checked(actor, session, true).await
+    }
+
+    async fn log_session_checked(
+        &self,
+        actor: &Actor,
+        session: &NewSessionLog,
+        consent_required: bool,
+    ) -> StoreResult<LoggedSession> {
         actor.require(Action::EditClinicalRecords)?;
         let s = session;
         let performed_on = validate::date("performed_on", s.performed_on)?;
@@ -1177,6 +1197,9 @@ impl Store {
                     batch.lot, batch.quantity
                 ),
             ));
+        }
+        if consent_required {
+            self.consent_gate(actor, s.client_id).await?;
         }
         let id = Uuid::new_v4();
         let at = now();

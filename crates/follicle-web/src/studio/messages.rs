@@ -167,7 +167,7 @@ pub(super) async fn preview(State(state): State<AppState>, page: Page) -> PageRe
         nav: Nav::new(&page, "messages"),
         sends: previews
             .iter()
-            .filter(|(k, _, _)| settings.messages.sends(*k))
+            .filter(|(k, _, _)| !k.always_sent() && settings.messages.sends(*k))
             .map(|(k, _, _)| k.label())
             .collect(),
         previews: previews.into_iter().map(|(k, s, b)| (k.label(), s, b)).collect(),
