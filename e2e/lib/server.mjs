@@ -33,16 +33,16 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts the server. Returns { url, port, dataDir, stop(), log() }. `stop` kills it and
+ * Starts the server (`extraEnv`: more FOLLICLE__… settings, such as the mail relay). Returns { url, port, dataDir, stop(), log() }. `stop` kills it and
  * removes the data directory (kept when FOLLICLE_E2E_KEEP=1).
  */
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   const bin = follicleBinary();
   if (!fs.existsSync(bin)) {
     throw new Error(`no follicle binary at ${bin}: build it with cargo build --release -p follicle (scripts/e2e does)`);
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "follicle-e2e-"));
-  const env = { ...process.env, FOLLICLE__LOG__LEVEL: process.env.FOLLICLE__LOG__LEVEL || "warn" };
+  const env = { ...process.env, FOLLICLE__LOG__LEVEL: process.env.FOLLICLE__LOG__LEVEL || "warn", ...extraEnv };
   // The second clinic, for the isolation checks.
   execFileSync(
     bin,

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { DESKTOP, launch } from "../lib/browser.mjs";
+import { signTreatmentAtChair } from "../lib/consent.mjs";
 import { REPO, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
@@ -220,6 +221,8 @@ describe("the diary", () => {
     const batches = (await api("GET", "/pigments/batches")).body;
     const batch = batches.find((b) => b.lot === "SB1-2026-031");
     assert.ok(batch, "the demo's valid batch");
+    // No session without the treatment consent for the design: signed at the chair first.
+    await signTreatmentAtChair(page, server.url, id, "Daniel Reyes");
     await page.goto(`/clients/${id}`);
     await Promise.all([
       page.waitForURL(`${server.url}/appointments/${session1.id}/session`),

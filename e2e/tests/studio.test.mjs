@@ -15,6 +15,7 @@ import path from "node:path";
 
 import { DESKTOP, TABLET, launch } from "../lib/browser.mjs";
 import { exifSegments, frameSize, readExif } from "../lib/jpeg.mjs";
+import { signTreatmentAtChair } from "../lib/consent.mjs";
 import { REPO, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
@@ -452,6 +453,9 @@ The file is rewritten by every run of \`scripts/e2e\`.
 describe("session log", () => {
   test("a session with the valid batch is on the timeline; one with the expired batch warns", async () => {
     const id = need("newClient");
+    // No consent for the design, no session (tests/portal.rs): the client signs it at the chair.
+    await signTreatmentAtChair(page, server.url, id, "Tomasz Nowak");
+    await shot(page, "consents-at-the-clinic");
     await page.goto(`/clients/${id}`);
     await Promise.all([page.waitForURL(`${server.url}/clients/${id}/sessions/new`), page.click("#log-session")]);
     assert.match(await page.inputValue("#performed_on"), /^\d{4}-\d{2}-\d{2}$/, "today's date is filled in");

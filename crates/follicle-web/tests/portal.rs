@@ -11,9 +11,12 @@ use serde_json::Value;
 use time::Duration;
 
 use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, text, unfolded};
-use crate::support::{Answer, App, Auth, Backend, Demo, TestStore, id_of};
+use crate::support::{Answer, App, Auth, Backend, Demo, NORWOOD_3, TestStore, id_of};
 
-both_stores!(the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent);
+both_stores!(
+    the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent,
+    no_session_without_the_treatment_consent_for_the_design,
+);
 
 /// The portal cookie a sign-in answer set.
 fn portal_cookie(answer: &Answer) -> String {
@@ -364,4 +367,106 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let after = as_client(&app, Method::GET, "/portal", &sam_cookie, &[]).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
+}
+
+/// The gate: a session for a client whose latest design has no standing treatment consent is
+/// refused, naming what to do; signed at the chair it goes; withdrawn, it is refused again; a
+/// clinic that turned the gate off logs it.
+async fn no_session_without_the_treatment_consent_for_the_design(test: &TestStore, backend: Backend) {
+    // Settings read afresh on every request: the clinic turns the gate off below.
+    let mut config = follicle_web::ServerConfig::default();
+    config.server.settings_cache_seconds = 0;
+    let app = App::with_config(&test.store, backend, config);
+    let demo = Demo::seed(&app).await;
+    let client = app
+        .post(
+            "/api/v1/clients",
+            &demo.front_desk,
+            serde_json::json!({"name": "Gate Keeper", "date_of_birth": null, "age_years": 41,
+                "phone": "+44 20 7946 0000", "email": "gate.keeper@example.org", "notes": ""}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let cid = client["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/clients/{cid}/consultations"),
+        &demo.practitioner,
+        serde_json::json!({"client_toml": NORWOOD_3}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let (fresh, _) = demo.batches().await;
+    let session = serde_json::json!({"client_id": cid, "appointment_id": null,
+        "performed_on": time::OffsetDateTime::now_utc().date().to_string(),
+        "practitioner_id": demo.practitioner_id, "zones": ["hairline"], "batch_id": fresh["id"],
+        "dilution": 0.6, "needle": "0603RL", "needle_lot": "RL3-24-1187", "depth_mm": 0.8,
+        "machine_settings": "7.5 V", "duration_minutes": 180, "anaesthetic": "", "notes": "Foundation."});
+    let refused = app
+        .post("/api/v1/sessions", &demo.practitioner, session.clone())
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", text(&refused));
+    assert!(
+        text(&refused).contains("Gate Keeper has not signed the treatment consent for design version 1"),
+        "{}",
+        text(&refused)
+    );
+
+    // Signed at the chair, on the studio's page, with the practitioner present.
+    let staff = cookie(&demo.practitioner);
+    let form_page = app
+        .get(&format!("/clients/{cid}/consents/procedure/sign"), &staff)
+        .await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    assert!(text(&form_page).contains("Consent to scalp micropigmentation"));
+    let signed = app
+        .send(
+            Method::POST,
+            &format!("/clients/{cid}/consents/procedure/sign"),
+            &staff,
+            form(&[
+                ("_csrf", &csrf(&staff)),
+                ("name", "Gate Keeper"),
+                ("signature", "10,10 50,80 90,20 130,90 170,30"),
+                ("agree", "yes"),
+            ]),
+            &[],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", text(&signed));
+    app.post("/api/v1/sessions", &demo.practitioner, session.clone())
+        .await
+        .expect(StatusCode::CREATED);
+
+    // Withdrawn (the client phoned): refused again.
+    let owner = test.store.actor(demo.owner_id).await.unwrap();
+    let consent = test
+        .store
+        .signed_consents(&owner, cid.parse().unwrap())
+        .await
+        .unwrap()[0]
+        .clone();
+    assert!(consent.witnessed_by.is_some());
+    let withdrawn = app
+        .send(
+            Method::POST,
+            &format!("/consents/{}/withdraw", consent.id),
+            &staff,
+            form(&[("_csrf", &csrf(&staff)), ("reason", "asked by phone")]),
+            &[],
+        )
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER, "{}", text(&withdrawn));
+    let again = app
+        .post("/api/v1/sessions", &demo.practitioner, session.clone())
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // A clinic that turns the gate off.
+    test.store
+        .update_clinic_settings(&owner, "[consent]\nrequired_for_session = false\n", 8)
+        .await
+        .unwrap();
+    app.post("/api/v1/sessions", &demo.practitioner, session)
+        .await
+        .expect(StatusCode::CREATED);
 }
