@@ -74,10 +74,8 @@ pub async fn printed_plan_holds_and_replan_lists_differences(app: &App) {
     let currency = first["plan"]["quote"]["currency"].as_str().unwrap().to_owned();
     let printed = print(app, &practitioner, &first).await;
     let page = text(&printed);
-    assert!(
-        page.contains(&format!("{currency} {total}")),
-        "the total is printed"
-    );
+    let written = follicle_web::wire::money(&currency, total);
+    assert!(page.contains(&written), "the total is printed as {written}");
     assert!(
         page.contains(first["quote_number"].as_str().unwrap()),
         "the quote number is printed"
@@ -85,14 +83,14 @@ pub async fn printed_plan_holds_and_replan_lists_differences(app: &App) {
     // The pre-care issued with the plan is printed from the record, every item of it.
     let precare = first["plan"]["precare"].as_array().unwrap();
     assert!(!precare.is_empty(), "the default settings give pre-care");
-    assert!(page.contains("Before every session"));
+    assert!(page.contains("Before each session"));
     for item in precare {
         let words = item["text"].as_str().unwrap();
         assert!(page.contains(&html_escape(words)), "pre-care printed: {words}");
     }
     let timeline = text(&app.get(&format!("/clients/{cid}"), &practitioner).await.body);
     assert!(
-        timeline.contains(&format!("{currency} {total}")),
+        timeline.contains(&follicle_web::wire::money(&currency, total)),
         "the timeline shows the issued total"
     );
 
@@ -123,7 +121,7 @@ pub async fn printed_plan_holds_and_replan_lists_differences(app: &App) {
         .expect(StatusCode::OK);
     assert_eq!(again, first);
     let timeline = text(&app.get(&format!("/clients/{cid}"), &practitioner).await.body);
-    assert!(timeline.contains(&format!("{currency} {total}")));
+    assert!(timeline.contains(&follicle_web::wire::money(&currency, total)));
 
     // Re-plan with today's settings: version 2, the differences listed.
     let replanned = app
@@ -162,7 +160,8 @@ pub async fn printed_plan_holds_and_replan_lists_differences(app: &App) {
     // Version 1 still prints as it was issued; version 2 prints the new quote.
     assert_eq!(print(app, &practitioner, &first).await, printed);
     let page = text(&print(app, &practitioner, second).await);
-    assert!(page.contains(&format!("{currency} {}", today["quote"]["total"])));
+    let new_total = follicle_web::wire::money(&currency, today["quote"]["total"].as_i64().unwrap());
+    assert!(page.contains(&new_total), "{new_total}");
     assert!(page.contains("re-planned from v1"));
     // A re-plan under unchanged settings lists no differences.
     let same = app

@@ -364,7 +364,7 @@ fn consultation_event(c: &Consultation) -> Event {
                 .quote_number
                 .map(|n| format!(", quote {}", crate::wire::quote_label(n)))
                 .unwrap_or_default();
-            format!("· {} {}{number}", q.currency, q.total)
+            format!("· {}{number}", crate::wire::money(&q.currency, q.total))
         })
         .unwrap_or_default();
     Event {

@@ -108,7 +108,7 @@ fn plan_view(plan: &PlanRecord, quote_number: Option<i64>, preview: String) -> P
             )
         })
         .collect();
-    let money = |currency: &str, v: i64| format!("{currency} {v}");
+    let money = crate::wire::money;
     let (quote, total, touch_up, quote_heading) = match &plan.quote {
         Some(q) => (
             q.lines
@@ -363,15 +363,10 @@ struct PrintPage {
     replanned_from: String,
     may_replan: bool,
     plan: PlanView,
-    aftercare: Vec<(String, String)>,
-    precare: Vec<(String, String)>,
-    patch_test: String,
+    /// The client's document (plan and quote in their words), as HTML from follicle-docs.
+    document: String,
 }
 
-/// The printed plan and quote: the stored record as it was issued, never re-planned, with
-/// the preview of the design saved with it (drawn on the client's skin as the settings it
-/// was made with describe it). The same record prints the same bytes whatever the clinic's
-/// settings are today.
 /// The client's copy of a consultation's plan and quote, as a PDF in the client's words.
 pub(super) async fn plan_pdf(
     State(state): State<AppState>,
@@ -398,26 +393,23 @@ pub(super) async fn plan_pdf(
         .into_response())
 }
 
+/// The printed plan and quote: the stored record as it was issued, never re-planned, in the
+/// client's words with the clinic's letterhead (the same document as the PDF), and below it, not
+/// printed, the clinical detail and the preview of the design saved with it. The same record
+/// prints the same bytes whatever the clinic's prices and rules are today.
 pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
     let c = state.store().consultation(&page.actor, id).await?;
     let client = state.store().client(&page.actor, c.client_id).await?;
     let preview = stored_preview(&state, &page, &c).await;
-    let aftercare = c
-        .plan
-        .aftercare
-        .iter()
-        .map(|i| (format!("Day {}–{}", i.from_day, i.to_day), i.text.clone()))
-        .collect();
-    let precare = c
-        .plan
-        .precare
-        .iter()
-        .map(|i| (crate::documents::precare_when(i.hours_before), i.text.clone()))
-        .collect();
-    let patch_test = c.plan.patch_test.as_ref().map_or_else(String::new, |v| {
-        let when = v.date.map_or_else(|| "not dated yet".to_owned(), day);
-        format!("{when}, {}: {}", v.start_time, v.text)
-    });
+    let settings = state.clinic_settings(&page.actor).await?;
+    let registered = state.store().clinic(&page.actor).await?.name;
+    let document = follicle_docs::html(&crate::documents::plan_document(
+        &settings,
+        &registered,
+        &client.name,
+        &c.plan,
+        c.quote_number,
+    ));
     let replanned_from = match c.replanned_from {
         Some(from) => state
             .store()
@@ -441,9 +433,7 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
         replanned_from,
         may_replan: page.may(Action::EditClinicalRecords),
         plan: plan_view(&c.plan, c.quote_number, preview),
-        aftercare,
-        precare,
-        patch_test,
+        document,
     })
 }
 

@@ -1,0 +1,230 @@
+// End-to-end test of the client's own door (issue 15) in real Chromium, with a real SMTP server
+// (Debian's python3-aiosmtpd, writing a Maildir): the clinic sends a client a sign-in link; the
+// client opens it from the mail, sees their plan and quote, signs the photo consent with a
+// signature drawn on the pad, and the signed PDF arrives by mail (read back with pdftotext and
+// rasterised with pdftoppm for the docs); the link used again and a made-up link are refused
+// with a page; a second client's portal cannot open the first client's document.
+//
+// Its own server, SMTP server and browser; screenshots under $FOLLICLE_E2E_OUT (default e2e/out).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+import { DESKTOP, launch } from "../lib/browser.mjs";
+import { sign } from "../lib/consent.mjs";
+import { REPO, startServer } from "../lib/server.mjs";
+
+const PASSWORD = "follicle-demo";
+const OWNER = "owner@demo.follicle.test";
+const OUT = process.env.FOLLICLE_E2E_OUT || path.join(REPO, "e2e", "out");
+const SHOTS = path.join(OUT, "screenshots");
+
+let server;
+let smtp;
+let maildir;
+let browser;
+let staff;
+const shared = {};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function shot(p, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled", caret: "hide" });
+}
+
+/** The mails in the Maildir, as text. */
+function mails() {
+  const dir = path.join(maildir, "new");
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "latin1"));
+}
+
+/** Waits (up to 30 s) for a mail to `to` whose text matches `re`. */
+async function mailTo(to, re) {
+  for (let i = 0; i < 300; i++) {
+    const found = mails().filter((m) => m.includes(to) && re.test(m));
+    if (found.length) return found[found.length - 1];
+    await sleep(100);
+  }
+  throw new Error(`no mail to ${to} matching ${re}; mails: ${mails().length}`);
+}
+
+/** A quoted-printable body made plain enough to find a link in. */
+const unfold = (mail) => mail.replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+
+/** The path of the sign-in link in the latest sign-in mail to `to`. */
+async function signInLink(to) {
+  const mail = unfold(await mailTo(to, /Your link to sign in/));
+  const m = mail.match(/\/portal\/enter\?t=[0-9a-f]+/);
+  assert.ok(m, "a sign-in link in the mail");
+  return m[0];
+}
+
+/** The PDF attached to a mail. */
+function attachedPdf(mail) {
+  const at = mail.indexOf("Content-Type: application/pdf");
+  assert.ok(at >= 0, "a PDF attached");
+  const part = mail.slice(at);
+  const body = part.slice(part.search(/\r?\n\r?\n/)).trim();
+  const encoded = body.split(/\r?\n/).filter((l) => !l.startsWith("--")).join("");
+  return Buffer.from(encoded.split("--")[0], "base64");
+}
+
+/** The clinic sends `client` a sign-in link from their page in the studio. */
+async function sendLink(client) {
+  await staff.goto(`/clients/${client.id}/consents`);
+  await Promise.all([staff.waitForURL(/done=link/), staff.getByRole("button", { name: "Send a sign-in link" }).click()]);
+  assert.match(await staff.textContent("#notice"), /sign-in link is on its way/);
+}
+
+/** A client signs in on a browser of their own; answers their page. */
+async function clientSignsIn(client) {
+  const link = await signInLink(client.email);
+  const context = await browser.newContext({ viewport: { width: 430, height: 900 }, baseURL: server.url });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(link);
+  assert.match(await page.textContent("h1"), new RegExp(`Welcome, ${client.name}`));
+  await Promise.all([page.waitForURL(`${server.url}/portal`), page.getByRole("button", { name: "Sign in" }).click()]);
+  return { page, link };
+}
+
+before(async () => {
+  maildir = fs.mkdtempSync(path.join(os.tmpdir(), "follicle-e2e-mail-"));
+  const smtpPort = await freePort();
+  smtp = spawn("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {
+    stdio: "ignore",
+  });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(smtpPort, "127.0.0.1", () => { s.end(); resolve(true); });
+      s.on("error", () => resolve(false));
+    });
+    if (up) break;
+    await sleep(100);
+  }
+  server = await startServer({
+    FOLLICLE__MAIL__SMTP_HOST: "127.0.0.1",
+    FOLLICLE__MAIL__SMTP_PORT: String(smtpPort),
+    FOLLICLE__MAIL__TLS: "none",
+    FOLLICLE__JOBS__POLL_SECONDS: "1",
+  });
+  browser = await launch();
+  const context = await browser.newContext({ viewport: DESKTOP, baseURL: server.url });
+  staff = await context.newPage();
+  staff.setDefaultTimeout(20_000);
+  await staff.goto("/login");
+  await staff.fill("#email", OWNER);
+  await staff.fill("#password", PASSWORD);
+  await Promise.all([staff.waitForURL(`${server.url}/`), staff.getByRole("button", { name: "Sign in" }).click()]);
+  // Two demo clients with a design and an email address.
+  const clients = await (await staff.request.get(`${server.url}/api/v1/clients?limit=200`)).json();
+  shared.clients = [];
+  for (const c of clients) {
+    if (!c.email) continue;
+    const designs = await (await staff.request.get(`${server.url}/api/v1/clients/${c.id}/designs`)).json();
+    if (Array.isArray(designs) && designs.length) shared.clients.push(c);
+  }
+  assert.ok(shared.clients.length >= 2, "two demo clients with designs");
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await server?.stop();
+  smtp?.kill("SIGKILL");
+  if (maildir) fs.rmSync(maildir, { recursive: true, force: true });
+});
+
+describe("the client's own door", () => {
+  test("a sign-in link by mail opens the client's pages once", async () => {
+    const [client] = shared.clients;
+    await sendLink(client);
+    const { page, link } = await clientSignsIn(client);
+    assert.match(await page.textContent("h1"), new RegExp(`Hello, ${client.name}`));
+    assert.match(await page.textContent("main"), /Your plan and quote/);
+    assert.match(await page.textContent("#quote"), /Q-\d+/);
+    assert.doesNotMatch(await page.textContent("main"), /FullCoverage|mid_scalp|front_desk/);
+    await shot(page, "portal");
+    // The same link again, in another browser: refused, with a page that says why.
+    const other = await browser.newContext({ baseURL: server.url });
+    const again = await other.newPage();
+    const res = await again.goto(link);
+    assert.equal(res.status(), 410);
+    assert.match(await again.textContent("#error"), /used already/);
+    await shot(again, "portal-link-used");
+    const made = await again.goto("/portal/enter?t=0123456789abcdef");
+    assert.equal(made.status(), 410);
+    assert.match(await again.textContent("#error"), /not valid/);
+    shared.page = page;
+    await other.close();
+  });
+
+  test("the client signs the photo consent with a drawn signature; the signed PDF arrives", async () => {
+    const [client] = shared.clients;
+    const page = shared.page;
+    assert.ok(page, "the first test signed the client in");
+    await page.goto("/portal/consents/photos");
+    assert.match(await page.textContent("#consent-text"), /photographs of my scalp/);
+    await page.fill("#name", client.name);
+    await shot(page, "portal-consent");
+    await Promise.all([page.waitForURL(`${server.url}/portal?done=signed`), sign(page, client.name)]);
+    assert.match(await page.textContent("#notice"), /Signed/);
+    const mail = await mailTo(client.email, /Your signed copy/);
+    const pdf = attachedPdf(mail);
+    assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const file = path.join(OUT, "consent-photos.pdf");
+    fs.writeFileSync(file, pdf);
+    const words = execFileSync("pdftotext", [file, "-"]).toString();
+    assert.match(words, /Consent to photographs/);
+    assert.ok(words.includes(client.name), words);
+    assert.match(words, /Fingerprint/);
+    execFileSync("pdftoppm", ["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", file, path.join(SHOTS, "pdf-consent")]);
+    // The portal's own copy is the same document.
+    const row = page.locator("#consents tr", { hasText: "Photographs" });
+    const href = await row.getByRole("link", { name: "Signed copy (PDF)" }).getAttribute("href");
+    shared.pdf = href;
+    const own = await page.request.get(`${server.url}${href}`);
+    assert.equal(own.status(), 200);
+    assert.deepEqual(Buffer.from(await own.body()), pdf);
+    // The plan and quote as a PDF, in the client's words.
+    const plan = await page.request.get(`${server.url}/portal/plan.pdf`);
+    assert.equal(plan.status(), 200);
+    const planFile = path.join(OUT, "plan-and-quote.pdf");
+    fs.writeFileSync(planFile, Buffer.from(await plan.body()));
+    const planWords = execFileSync("pdftotext", [planFile, "-"]).toString();
+    assert.match(planWords, /Your plan and quote/);
+    assert.match(planWords, /Aftercare, day by day/);
+    assert.doesNotMatch(planWords, /FullCoverage|mid_scalp|% water/);
+    execFileSync("pdftoppm", ["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", planFile, path.join(SHOTS, "pdf-plan-and-quote")]);
+  });
+
+  test("a second client's pages open none of the first client's documents", async () => {
+    const second = shared.clients[1];
+    assert.ok(shared.pdf, "the first client's document");
+    await sendLink(second);
+    const { page } = await clientSignsIn(second);
+    assert.match(await page.textContent("h1"), new RegExp(`Hello, ${second.name}`));
+    assert.ok(!(await page.textContent("main")).includes(shared.clients[0].name));
+    const tried = await page.request.get(`${server.url}${shared.pdf}`);
+    assert.equal(tried.status(), 404);
+    assert.match(await tried.text(), /<html/);
+  });
+});
