@@ -28,7 +28,9 @@ use axum::routing::{get, post};
 use follicle_core::Settings;
 use follicle_core::messages::{MessageKind, local};
 use follicle_core::settings::ConsentKind;
-use follicle_store::{LinkState, NewJob, OwnRecord, PortalClient, SignedConsent, SignedIn};
+use follicle_store::{
+    AppointmentStatus, LinkState, NewJob, OwnRecord, PortalClient, SignedConsent, SignedIn,
+};
 use serde::Deserialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -50,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/sign-in", get(sign_in_page).post(sign_in_submit))
         .route("/portal/enter", get(enter_page).post(enter_submit))
         .route("/portal/sign-out", post(sign_out))
+        .route("/portal/visits/{id}", post(visit_change))
         .route("/portal/record.json", get(own_data))
         .route("/portal/plan.pdf", get(plan_pdf))
         .route("/portal/passport.pdf", get(passport_pdf))
@@ -350,11 +353,14 @@ async fn sign_out(
 
 // ----- the client's pages -----
 
-/// A visit as the client reads it.
+/// A visit as the client reads it, with what they may do.
 struct Visit {
+    id: String,
     when: String,
     length: String,
     status: String,
+    may_confirm: bool,
+    may_cancel: bool,
 }
 
 /// A consent the client can sign, or has signed.
@@ -373,6 +379,7 @@ struct HomePage {
     name: String,
     csrf: String,
     notice: String,
+    cancel_hours: u32,
     visits: Vec<Visit>,
     plan: Vec<(String, String)>,
     sessions: Vec<(String, String, String)>,
@@ -403,11 +410,18 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
     let consents = state.store().own_consents(&me.client).await?;
     let now = OffsetDateTime::now_utc();
     let settings = &me.settings;
+    // The diary keeps the clinic's wall clock: now, on that clock.
+    let diary_now = diary_clock(settings, now);
+    let notice = Duration::hours(i64::from(settings.pricing.cancellation_hours));
     let visits = record
         .appointments
         .iter()
         .filter(|a| a.starts_at + Duration::minutes(a.duration_minutes) > now - Duration::days(1))
         .map(|a| Visit {
+            id: a.id.to_string(),
+            may_confirm: a.status == AppointmentStatus::Booked && a.starts_at > diary_now,
+            may_cancel: matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed)
+                && a.starts_at - diary_now >= notice,
             when: format!(
                 "{} at {:02}:{:02}",
                 day(a.starts_at.date()),
@@ -521,8 +535,13 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
         notice: match q.done.as_str() {
             "signed" => "Signed. A copy is on its way to your email.".to_owned(),
             "withdrawn" => "Withdrawn. The clinic sees it at once.".to_owned(),
+            "confirmed" => "Thank you: your visit is confirmed.".to_owned(),
+            "cancelled" => {
+                "Your visit is cancelled. The clinic sees it at once; call them to book another.".to_owned()
+            }
             _ => String::new(),
         },
+        cancel_hours: me.settings.pricing.cancellation_hours,
         visits,
         plan,
         sessions,
@@ -533,6 +552,50 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
         consents,
         messages,
     })
+}
+
+/// A moment on the diary's clock (the clinic's wall clock, kept as if UTC).
+fn diary_clock(settings: &Settings, at: OffsetDateTime) -> OffsetDateTime {
+    local(settings, at).replace_offset(time::UtcOffset::UTC)
+}
+
+#[derive(Debug, Deserialize)]
+struct VisitForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// The client confirms a visit, or cancels it within the clinic's cancellation window.
+async fn visit_change(
+    State(state): State<AppState>,
+    me: Me,
+    Path(id): Path<String>,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, PageError> {
+    me.check(&form._csrf)?;
+    let id: Uuid = id.parse().map_err(|_| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: "There is no such visit among yours.".into(),
+    })?;
+    let to = match form.to.as_str() {
+        "confirmed" => AppointmentStatus::Confirmed,
+        "cancelled" => AppointmentStatus::Cancelled,
+        other => {
+            return Err(PageError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: format!("A visit can be confirmed or cancelled here, not {other:?}."),
+            });
+        }
+    };
+    let notice = Duration::hours(i64::from(me.settings.pricing.cancellation_hours));
+    let now = diary_clock(&me.settings, OffsetDateTime::now_utc());
+    state
+        .store()
+        .change_own_visit(&me.client, id, to, now, notice)
+        .await?;
+    Ok(Redirect::to(&format!("/portal?done={}", to.as_str())).into_response())
 }
 
 fn consent_rows(signed: &[SignedConsent]) -> Vec<ConsentRow> {

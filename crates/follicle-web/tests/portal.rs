@@ -290,6 +290,43 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
         Some(consent_id)
     );
 
+    // A visit ahead: confirmed by the client; cancelled in their pages while outside the
+    // clinic's cancellation window; the change is in its history, by the client.
+    let visits = test.store.client_appointments(&owner, id_of(sam)).await.unwrap();
+    let ahead = visits
+        .iter()
+        .find(|a| {
+            a.status == follicle_store::AppointmentStatus::Booked
+                && a.starts_at > time::OffsetDateTime::now_utc() + Duration::days(3)
+        })
+        .expect("the demo books visits ahead");
+    let confirmed = as_client(
+        &app,
+        Method::POST,
+        &format!("/portal/visits/{}", ahead.id),
+        &sam_cookie,
+        &[("_csrf", &token), ("to", "confirmed")],
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", text(&confirmed));
+    let after = test.store.appointment(&owner, ahead.id).await.unwrap();
+    assert_eq!(after.status, follicle_store::AppointmentStatus::Confirmed);
+    assert!(
+        after
+            .history
+            .iter()
+            .any(|h| h.what == "confirmed by the client in their pages" && h.by == id_of(sam))
+    );
+    let odd = as_client(
+        &app,
+        Method::POST,
+        &format!("/portal/visits/{}", ahead.id),
+        &sam_cookie,
+        &[("_csrf", &token), ("to", "completed")],
+    )
+    .await;
+    assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // A second client sees only their own: none of Sam's pages or documents.
     let kim_cookie = sign_in(&app, &demo, &smtp, &test.store, &config, kim).await;
     let kim_home = text(&as_client(&app, Method::GET, "/portal", &kim_cookie, &[]).await);
@@ -298,6 +335,7 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
     for path in [
         format!("/portal/signed/{consent_id}/pdf"),
         format!("/portal/signed/{consent_id}/withdraw"),
+        format!("/portal/visits/{}", ahead.id),
     ] {
         let method = if path.ends_with("pdf") {
             Method::GET
@@ -305,7 +343,14 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
             Method::POST
         };
         let kim_token = follicle_web::extract::csrf_token(&kim_cookie);
-        let tried = as_client(&app, method, &path, &kim_cookie, &[("_csrf", &kim_token)]).await;
+        let tried = as_client(
+            &app,
+            method,
+            &path,
+            &kim_cookie,
+            &[("_csrf", &kim_token), ("to", "cancelled")],
+        )
+        .await;
         assert_eq!(tried.status, StatusCode::NOT_FOUND, "{path}: {}", text(&tried));
         assert!(text(&tried).contains("<html"), "a page, not JSON");
     }

@@ -15,7 +15,11 @@ use crate::auth::{SessionToken, token_sha256};
 use crate::error::{StoreError, StoreResult};
 use follicle_core::ZoneKind;
 
-use crate::model::{Appointment, Client, Consultation, Design, Photo, SessionLog};
+use sqlx::types::Json;
+
+use crate::model::{
+    Appointment, AppointmentChange, AppointmentStatus, Client, Consultation, Design, Photo, SessionLog,
+};
 use crate::store::SentMessage;
 
 /// A client signed in to their portal (made only from a live portal session).
@@ -243,6 +247,73 @@ impl Store {
                 .bind(clinic_id).fetch_optional(pool).await?
         });
         row.ok_or_else(|| StoreError::not_found("clinic"))
+    }
+
+    /// The client confirms or cancels one of their visits in their pages. A cancellation closer
+    /// to the visit than `notice` (the clinic's cancellation window) is refused: the client is
+    /// asked to call. `diary_now` is now on the diary's clock (the clinic's wall clock). The
+    /// change is kept in the visit's history, by the client.
+    pub async fn change_own_visit(
+        &self,
+        me: &PortalClient,
+        appointment_id: Uuid,
+        to: AppointmentStatus,
+        diary_now: OffsetDateTime,
+        notice: Duration,
+    ) -> StoreResult<Appointment> {
+        if !matches!(to, AppointmentStatus::Confirmed | AppointmentStatus::Cancelled) {
+            return Err(StoreError::invalid(
+                "status",
+                format!("a client may confirm or cancel a visit, not mark it {to}"),
+            ));
+        }
+        let mut a = self
+            .record_of(me.clinic_id, me.client_id)
+            .await?
+            .appointments
+            .into_iter()
+            .find(|a| a.id == appointment_id)
+            .ok_or_else(|| StoreError::not_found("appointment"))?;
+        if a.starts_at <= diary_now {
+            return Err(StoreError::invalid(
+                "status",
+                "this visit has begun or passed".to_owned(),
+            ));
+        }
+        if to == AppointmentStatus::Cancelled && a.starts_at - diary_now < notice {
+            return Err(StoreError::invalid(
+                "status",
+                format!(
+                    "a visit can be cancelled here until {} hours before it; please call the clinic",
+                    notice.whole_hours()
+                ),
+            ));
+        }
+        let from = a.status;
+        if from == to {
+            return Ok(a);
+        }
+        super::diary::check_transition(from, to)?;
+        a.history.push(AppointmentChange {
+            what: format!("{} by the client in their pages", to.as_str()),
+            at: now(),
+            by: me.client_id,
+        });
+        let changed = on_db!(self, pool => {
+            sqlx::query(
+                "UPDATE appointments SET status = $1, history = $2 \
+                 WHERE clinic_id = $3 AND client_id = $4 AND id = $5 AND status = $6",
+            )
+            .bind(to.as_str()).bind(Json(&a.history)).bind(me.clinic_id).bind(me.client_id).bind(a.id).bind(from.as_str())
+            .execute(pool).await?.rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::Conflict {
+                message: "the visit changed meanwhile; reload the page".to_owned(),
+            });
+        }
+        a.status = to;
+        Ok(a)
     }
 
     /// Signs a device out of the portal.

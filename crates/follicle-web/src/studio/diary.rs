@@ -382,7 +382,9 @@ async fn appointment_page(
     let a = store.appointment(&page.actor, id).await?;
     let client = store.client(&page.actor, a.client_id).await?;
     let practitioners = store.practitioners(&page.actor).await?;
-    let names = user_names(state, page).await;
+    let mut names = user_names(state, page).await;
+    // A change the client made in their own pages.
+    names.insert(client.id, format!("{} (client)", client.name));
     let who = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let form = form.unwrap_or_else(|| MoveForm {
         date: a.starts_at.date().to_string(),
