@@ -110,7 +110,7 @@ pub use store::{
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
 pub use store::{
-    ConsentCheck, InkEntry, LinkState, NewSignedConsent, OwnRecord, PortalClient, PortalSession,
-    SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
+    ConsentCheck, InkEntry, Intake, IntakeAnswers, LinkState, NewSignedConsent, OwnRecord, PortalClient,
+    PortalSession, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};

@@ -892,6 +892,8 @@ pub struct ClientExport {
     pub consents: Vec<Consent>,
     /// Consents the client signed with a drawn signature, with their evidence and withdrawal.
     pub signed_consents: Vec<crate::store::SignedConsent>,
+    /// The pre-visit intakes the client sent from their pages, latest first.
+    pub intakes: Vec<crate::store::Intake>,
     /// Photo records (the bytes are fetched one by one).
     pub photos: Vec<Photo>,
     /// The landmarks placed on its photos (those that have them).

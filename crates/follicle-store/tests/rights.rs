@@ -62,6 +62,32 @@ async fn full_record(store: &Store, c: &crate::support::Clinic, performed_on: ti
         .record_consent_withdrawal(&c.practitioner, signed.id, "asked by phone")
         .await
         .unwrap();
+    // The intake the client sent from their pages.
+    let (token, _) = store
+        .issue_portal_link(c.owner.clinic_id(), client.id, time::Duration::minutes(30), 5)
+        .await
+        .unwrap()
+        .unwrap();
+    let me = store
+        .redeem_portal_link(token.as_str(), time::Duration::days(1), "b")
+        .await
+        .unwrap()
+        .unwrap()
+        .client;
+    store
+        .submit_own_intake(
+            &me,
+            &follicle_store::IntakeAnswers {
+                conditions: vec!["psoriasis".into()],
+                medications: Vec::new(),
+                allergies: "none known".into(),
+                notes: String::new(),
+            },
+            &["psoriasis".to_owned()],
+            &[],
+        )
+        .await
+        .unwrap();
     store
         .book_appointment(
             &c.front_desk,
@@ -580,6 +606,7 @@ const EXPORTED: &[(&str, &str)] = &[
     ("consents", "csv/consents.csv"),
     ("signed_consents", "csv/signed_consents.csv"),
     ("consent_withdrawals", "csv/signed_consents.csv"),
+    ("intakes", "csv/intakes.csv"),
     ("photos", "csv/photos.csv"),
     ("photo_landmarks", "csv/photo_landmarks.csv"),
     ("messages", "csv/messages.csv"),

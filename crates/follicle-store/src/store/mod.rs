@@ -36,7 +36,7 @@ pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
 pub use portable::{ImportReport, ImportRowError};
-pub use portal::{InkEntry, LinkState, OwnRecord, PortalClient, PortalSession};
+pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
@@ -338,6 +338,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "portal and signed consents",
                 include_str!("../../migrations/sqlite/0012_portal_and_signed_consents.sql"),
             ),
+            (
+                13,
+                "intakes",
+                include_str!("../../migrations/sqlite/0013_intakes.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -394,6 +399,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 12,
                 "portal and signed consents",
                 include_str!("../../migrations/postgres/0012_portal_and_signed_consents.sql"),
+            ),
+            (
+                13,
+                "intakes",
+                include_str!("../../migrations/postgres/0013_intakes.sql"),
             ),
         ],
     };

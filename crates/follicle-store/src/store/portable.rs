@@ -334,6 +334,29 @@ impl Tables {
                 ],
             )?;
         }
+        for i in &export.intakes {
+            self.row(
+                "intakes",
+                &[
+                    "id",
+                    "client_id",
+                    "conditions",
+                    "medications",
+                    "allergies",
+                    "notes",
+                    "submitted_at",
+                ],
+                &[
+                    i.id.to_string(),
+                    export.client.id.to_string(),
+                    i.answers.conditions.join(" "),
+                    i.answers.medications.join(" "),
+                    i.answers.allergies.clone(),
+                    i.answers.notes.clone(),
+                    rfc3339(i.submitted_at),
+                ],
+            )?;
+        }
         for (p, file) in photos {
             self.row(
                 "photos",

@@ -107,6 +107,31 @@ pub struct OwnRecord {
     pub messages: Vec<SentMessage>,
 }
 
+/// What a client answered before their first visit (the clinic's own vocabulary).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct IntakeAnswers {
+    /// Conditions they have (`eligibility.known_conditions`).
+    pub conditions: Vec<String>,
+    /// Medication groups they take or took in the last 30 days (`eligibility.known_medications`).
+    pub medications: Vec<String>,
+    /// Allergies, in their words.
+    pub allergies: String,
+    /// Anything else the clinic should know.
+    pub notes: String,
+}
+
+/// An intake as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Intake {
+    /// Its id.
+    pub id: Uuid,
+    /// The answers.
+    pub answers: IntakeAnswers,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+}
+
 /// How long a portal session's last use is kept fresh before being written again.
 const SEEN_EVERY: Duration = Duration::minutes(5);
 /// At most this many clinics' records answer one email address asking for a link.
@@ -314,6 +339,92 @@ impl Store {
         }
         a.status = to;
         Ok(a)
+    }
+
+    /// The client submits their intake. Every condition and medication must be one of the
+    /// clinic's (`known_conditions`, `known_medications`), the free text bounded.
+    pub async fn submit_own_intake(
+        &self,
+        me: &PortalClient,
+        answers: &IntakeAnswers,
+        known_conditions: &[String],
+        known_medications: &[String],
+    ) -> StoreResult<Intake> {
+        for (field, given, known) in [
+            ("conditions", &answers.conditions, known_conditions),
+            ("medications", &answers.medications, known_medications),
+        ] {
+            if let Some(odd) = given.iter().find(|g| !known.contains(g)) {
+                return Err(StoreError::invalid(
+                    field,
+                    format!("{odd:?} is not one of the clinic's questions; choose from the list"),
+                ));
+            }
+        }
+        let answers = IntakeAnswers {
+            conditions: answers.conditions.clone(),
+            medications: answers.medications.clone(),
+            allergies: crate::validate::text("allergies", &answers.allergies)?,
+            notes: crate::validate::text("notes", &answers.notes)?,
+        };
+        let intake = Intake {
+            id: Uuid::new_v4(),
+            answers,
+            submitted_at: now(),
+        };
+        on_db!(self, pool => {
+            sqlx::query("INSERT INTO intakes (id, clinic_id, client_id, answers, submitted_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(intake.id).bind(me.clinic_id).bind(me.client_id).bind(Json(&intake.answers)).bind(intake.submitted_at)
+                .execute(pool).await?;
+        });
+        Ok(intake)
+    }
+
+    /// A client's intakes, latest first.
+    pub(crate) async fn intakes_of(&self, clinic_id: Uuid, client_id: Uuid) -> StoreResult<Vec<Intake>> {
+        let rows: Vec<(Uuid, Json<IntakeAnswers>, OffsetDateTime)> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, answers, submitted_at FROM intakes WHERE clinic_id = $1 AND client_id = $2 \
+                 ORDER BY submitted_at DESC, id LIMIT 100",
+            )
+            .bind(clinic_id).bind(client_id).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, answers, submitted_at)| Intake {
+                id,
+                answers: answers.0,
+                submitted_at,
+            })
+            .collect())
+    }
+
+    /// A client's latest intake, if they sent one.
+    pub(crate) async fn latest_intake_of(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+    ) -> StoreResult<Option<Intake>> {
+        Ok(self.intakes_of(clinic_id, client_id).await?.into_iter().next())
+    }
+
+    /// A client's intakes, latest first (clinical records).
+    pub async fn intakes(&self, actor: &crate::Actor, client_id: Uuid) -> StoreResult<Vec<Intake>> {
+        actor.require(crate::role::Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        self.intakes_of(actor.clinic_id, client_id).await
+    }
+
+    /// The signed-in client's latest intake.
+    pub async fn own_intake(&self, me: &PortalClient) -> StoreResult<Option<Intake>> {
+        self.latest_intake_of(me.clinic_id, me.client_id).await
+    }
+
+    /// A client's latest intake, for the consultation (clinical records).
+    pub async fn latest_intake(&self, actor: &crate::Actor, client_id: Uuid) -> StoreResult<Option<Intake>> {
+        actor.require(crate::role::Action::ViewClinicalRecords)?;
+        self.ensure_client(actor, client_id).await?;
+        self.latest_intake_of(actor.clinic_id, client_id).await
     }
 
     /// Signs a device out of the portal.

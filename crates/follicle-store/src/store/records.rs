@@ -1543,6 +1543,7 @@ impl Store {
             sessions: self.session_logs(actor, client_id).await?,
             consents: self.consents(actor, client_id).await?,
             signed_consents: self.signed_consents(actor, client_id).await?,
+            intakes: self.intakes(actor, client_id).await?,
             photos: self.photos(actor, client_id).await?,
             landmarks: self.client_landmarks(actor, client_id).await?,
             messages: self.client_messages(actor, client_id).await?,

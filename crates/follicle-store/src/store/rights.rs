@@ -363,7 +363,7 @@ impl Store {
             // consultations, session logs name appointments.
             sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             for table in [
-                "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "designs",
+                "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes", "designs",
                 "session_logs", "consultations", "consents", "appointments",
             ] {
                 let sql = format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
@@ -476,6 +476,10 @@ impl Store {
             if !hold.holds("consents") {
                 sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
                 sqlx::query(sqlx::AssertSqlSafe(gone("signed_consents"))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
+            }
+            // The intake is the consultation's medical questions: held with consultations.
+            if !hold.holds("consultations") {
+                sqlx::query(sqlx::AssertSqlSafe(gone("intakes"))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
             for table in ["session_logs", "consultations", "consents"] {
                 if !hold.holds(table) {

@@ -486,6 +486,8 @@ pub struct ClientExportAnswer {
     pub consents: Vec<ConsentAnswer>,
     /// Consents the client signed with a drawn signature, with their evidence.
     pub signed_consents: Vec<SignedConsentAnswer>,
+    /// The pre-visit intakes the client sent from their pages, latest first.
+    pub intakes: Vec<IntakeAnswer>,
     /// Photo records (the images one by one at `/photos/{id}`).
     pub photos: Vec<PhotoAnswer>,
     /// The landmarks placed on its photos (those that have them).
@@ -563,6 +565,37 @@ impl From<store::SignedConsent> for SignedConsentAnswer {
     }
 }
 
+/// A pre-visit intake, as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct IntakeAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// Conditions ticked (the clinic's vocabulary).
+    pub conditions: Vec<String>,
+    /// Medication groups ticked (the clinic's vocabulary).
+    pub medications: Vec<String>,
+    /// Allergies, in the client's words.
+    pub allergies: String,
+    /// Anything else, in the client's words.
+    pub notes: String,
+    /// When it was sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+}
+
+impl From<store::Intake> for IntakeAnswer {
+    fn from(i: store::Intake) -> IntakeAnswer {
+        IntakeAnswer {
+            id: i.id,
+            conditions: i.answers.conditions,
+            medications: i.answers.medications,
+            allergies: i.answers.allergies,
+            notes: i.answers.notes,
+            submitted_at: i.submitted_at,
+        }
+    }
+}
+
 /// A message sent to a client, as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MessageAnswer {
@@ -627,6 +660,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             sessions,
             consents,
             signed_consents,
+            intakes,
             photos,
             landmarks,
             messages,
@@ -639,6 +673,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             sessions: all(sessions),
             consents: all(consents),
             signed_consents: all(signed_consents),
+            intakes: all(intakes),
             photos: all(photos),
             landmarks: landmarks
                 .into_iter()
