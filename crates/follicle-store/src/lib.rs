@@ -102,6 +102,7 @@ pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
+pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
 pub use store::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use store::{
     Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport, IDEMPOTENCY_WINDOW,
@@ -109,4 +110,4 @@ pub use store::{
     NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
-pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};
+pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

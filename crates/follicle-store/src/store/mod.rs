@@ -9,7 +9,9 @@
 
 mod accounts;
 mod backup;
+mod desk;
 mod diary;
+mod feeds;
 mod idempotency;
 mod jobs;
 mod landmarks;
@@ -25,6 +27,8 @@ mod throttle;
 mod today;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use desk::{LikelyDuplicate, MergeReport};
+pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
@@ -326,6 +330,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "diary",
                 include_str!("../../migrations/sqlite/0010_diary.sql"),
             ),
+            (
+                11,
+                "calendar feeds",
+                include_str!("../../migrations/sqlite/0011_calendar_feeds.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -377,6 +386,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 10,
                 "diary",
                 include_str!("../../migrations/postgres/0010_diary.sql"),
+            ),
+            (
+                11,
+                "calendar feeds",
+                include_str!("../../migrations/postgres/0011_calendar_feeds.sql"),
             ),
         ],
     };

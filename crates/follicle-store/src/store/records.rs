@@ -409,7 +409,7 @@ pub(crate) struct CheckedClient {
 
 pub(crate) fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
     let name = validate::line("name", &client.name, false)?;
-    let phone = validate::line("phone", &client.phone, true)?;
+    let phone = validate::phone("phone", &client.phone, true)?;
     let email = validate::email("email", &client.email, true)?;
     let notes = validate::text("notes", &client.notes)?;
     let date_of_birth = client

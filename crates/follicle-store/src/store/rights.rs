@@ -357,7 +357,9 @@ impl Store {
             }
             // Children before parents: photos name sessions and consents, designs name
             // consultations, session logs name appointments.
-            for table in ["messages", "jobs", "photos", "designs", "session_logs", "consultations", "consents", "appointments"] {
+            for table in [
+                "calendar_feeds", "messages", "jobs", "photos", "designs", "session_logs", "consultations", "consents", "appointments",
+            ] {
                 let sql = format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
@@ -459,8 +461,9 @@ impl Store {
             let mut tx = self.begin_audited(pool).await?;
             statistics_insert!(actor, row).execute(&mut *tx).await?;
             let gone = |table: &str| format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
-            // The messages sent and still to send go with the contact details they were for.
-            for table in ["messages", "jobs", "photos", "designs"] {
+            // The messages sent and still to send go with the contact details they were for, and
+            // so does the calendar feed's address.
+            for table in ["calendar_feeds", "messages", "jobs", "photos", "designs"] {
                 sqlx::query(sqlx::AssertSqlSafe(gone(table))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
             for table in ["session_logs", "consultations", "consents"] {
