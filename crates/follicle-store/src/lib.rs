@@ -102,6 +102,7 @@ pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
+pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
 pub use store::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use store::{

@@ -312,3 +312,120 @@ pub async fn calendar_feeds_are_made_read_renewed_and_revoked(store: &Store) {
     store.erase_client(&c.owner, ben.id, date!(2027 - 01 - 01)).await.unwrap();
     assert!(store.calendar_feed_by_token(bens.as_str()).await.unwrap().is_none());
 }
+
+pub async fn the_owners_report_counts_sessions_revenue_no_shows_deposits_and_batches(store: &Store) {
+    use crate::contract::{pigments, session};
+    let c = clinic(store, "Reports").await;
+    let rules = DiaryRules::from_settings(&follicle_core::Settings::default(), time::macros::datetime!(2026-12-01 08:00 UTC));
+    // Sam: a plan booked from its consultation, session 1 logged from its appointment.
+    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let (consult, _) = store.add_consultation(&c.practitioner, &consultation(sam.id, "V"), None).await.unwrap();
+    let quote = consult.plan.quote.clone().unwrap();
+    let booked = store
+        .book_plan(
+            &c.front_desk,
+            &PlanBooking {
+                consultation_id: consult.id,
+                practitioner_id: Some(c.practitioner.user_id()),
+                first_starts_at: time::macros::datetime!(2026-12-07 10:00 UTC),
+                override_reason: String::new(),
+            },
+            &rules,
+        )
+        .await
+        .unwrap();
+    let p = pigments(store, &c.practitioner).await;
+    store
+        .log_session(
+            &c.practitioner,
+            &NewSessionLog {
+                appointment_id: Some(booked[0].id),
+                chair: AtTheChair { pigment_units: 2, batch_override: String::new() },
+                ..session(sam.id, &c.practitioner, p.fresh.id, date!(2026 - 12 - 07))
+            },
+        )
+        .await
+        .unwrap();
+    // Ben: a consultation, one session logged without an appointment (priced by line 1 of his
+    // latest quote), a visit missed and one completed in November.
+    let ben = store.create_client(&c.front_desk, &client("Ben Moss", "", "")).await.unwrap();
+    let (ben_plan, _) = store.add_consultation(&c.practitioner, &consultation(ben.id, "IV"), None).await.unwrap();
+    store
+        .log_session(&c.practitioner, &session(ben.id, &c.practitioner, p.fresh.id, date!(2026 - 11 - 20)))
+        .await
+        .unwrap();
+    for (at, status) in [
+        (time::macros::datetime!(2026-11-10 10:00 UTC), AppointmentStatus::NoShow),
+        (time::macros::datetime!(2026-11-20 10:00 UTC), AppointmentStatus::Completed),
+    ] {
+        let a = store
+            .book_appointment(
+                &c.front_desk,
+                &NewAppointment {
+                    client_id: ben.id,
+                    practitioner_id: Some(c.practitioner.user_id()),
+                    starts_at: at,
+                    duration_minutes: 60,
+                    notes: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        store.set_appointment_status(&c.front_desk, a.id, status).await.unwrap();
+    }
+    // Ana: quoted and booked ahead, no session yet: her deposit is outstanding.
+    let ana = store.create_client(&c.front_desk, &client("Ana Lopez", "", "ana@example.com")).await.unwrap();
+    let (ana_plan, _) = store.add_consultation(&c.practitioner, &consultation(ana.id, "III"), None).await.unwrap();
+    store
+        .book_appointment(
+            &c.front_desk,
+            &NewAppointment {
+                client_id: ana.id,
+                practitioner_id: Some(c.practitioner.user_id()),
+                starts_at: time::macros::datetime!(2027-01-12 10:00 UTC),
+                duration_minutes: 180,
+                notes: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Only the owner reads it.
+    for actor in [&c.practitioner, &c.front_desk] {
+        match store.owner_report(actor, date!(2026 - 12 - 31), 3).await {
+            Err(StoreError::Forbidden { action: Action::ViewReports, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let (field, _) = invalid(store.owner_report(&c.owner, date!(2026 - 12 - 31), 0).await);
+    assert_eq!(field, "months");
+
+    let report = store.owner_report(&c.owner, date!(2026 - 12 - 31), 3).await.unwrap();
+    assert_eq!(report.currency, quote.currency);
+    let months: Vec<_> = report.months.iter().map(|m| (m.month, m.sessions, m.revenue, m.unpriced, m.completed, m.no_shows)).collect();
+    let ben_line_1 = ben_plan.plan.quote.as_ref().unwrap().lines[0].amount;
+    assert_eq!(
+        months,
+        vec![
+            (date!(2026 - 10 - 01), 0, 0, 0, 0, 0),
+            (date!(2026 - 11 - 01), 1, ben_line_1, 0, 1, 1),
+            (date!(2026 - 12 - 01), 1, quote.lines[0].amount, 0, 1, 0),
+        ]
+    );
+    assert_eq!(report.months[1].no_show_percent(), Some(50.0));
+    assert_eq!(report.months[0].no_show_percent(), None);
+    // Ana's deposit is outstanding; Sam's first session is done, so his is not.
+    let deposits: Vec<_> = report.deposits.iter().map(|d| (d.client_id, d.deposit, d.quote_number)).collect();
+    assert_eq!(
+        deposits,
+        vec![(ana.id, ana_plan.plan.quote.as_ref().unwrap().deposit.unwrap(), ana_plan.quote_number)]
+    );
+    // Every batch, with what it was used for.
+    let batches: Vec<_> = report.batches.iter().map(|b| (b.lot.as_str(), b.sessions, b.units_used, b.in_stock, b.recalled)).collect();
+    assert_eq!(batches, vec![("SB2-2501", 0, 0, 3, false), ("SB2-2611", 2, 2, 1, false)]);
+    // Another clinic's report holds none of it.
+    let other = clinic(store, "Other reports").await;
+    let theirs = store.owner_report(&other.owner, date!(2026 - 12 - 31), 3).await.unwrap();
+    assert!(theirs.months.iter().all(|m| m.sessions == 0 && m.completed == 0));
+    assert!(theirs.deposits.is_empty() && theirs.batches.is_empty());
+}

@@ -111,5 +111,6 @@ mod front_desk {
         likely_duplicates_by_email_phone_or_name_and_birth,
         a_merge_moves_every_record_and_is_audited,
         calendar_feeds_are_made_read_renewed_and_revoked,
+        the_owners_report_counts_sessions_revenue_no_shows_deposits_and_batches,
     );
 }

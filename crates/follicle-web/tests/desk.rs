@@ -350,3 +350,55 @@ async fn clinic_name(demo: &Demo) -> String {
         .unwrap()
         .to_owned()
 }
+
+pub async fn the_owners_reports_have_tables_charts_and_csv(app: &App) {
+    let demo = Demo::seed(app).await;
+    // The owner's; the others are refused with a page.
+    for who in [&demo.front_desk, &demo.practitioner] {
+        let refused = app.get("/reports", &cookie(who)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.content_type().starts_with("text/html"));
+        let refused = app.get("/reports/months.csv", &cookie(who)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+    let owner = cookie(&demo.owner);
+    let page = app.get("/reports", &owner).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", text(&page));
+    let html = text(&page);
+    for part in ["id=\"months-table\"", "id=\"deposits-report\"", "id=\"touch-ups-report\"", "id=\"batches-table\"",
+        "<svg", "<title>Sessions by month</title>", "href=\"/reports/months.csv?months=12\"", "SB1-2026-031"]
+    {
+        assert!(html.contains(part), "{part} missing from the page");
+    }
+    assert!(!html.contains("<script"), "no script for the charts");
+
+    // The months as CSV: a header and twelve months; the demo's two sessions logged, priced.
+    let csv = app.get("/reports/months.csv", &owner).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
+    let body = text(&csv);
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines[0], "month,sessions,revenue,currency,sessions unpriced,visits completed,no-shows,no-show %");
+    assert_eq!(lines.len(), 13, "{body}");
+    let column = |i: usize| lines[1..].iter().map(|l| l.split(',').nth(i).unwrap().parse::<i64>().unwrap()).sum::<i64>();
+    assert_eq!(column(1), 2, "{body}");
+    assert!(column(2) > 0, "{body}");
+    let three = text(&app.get("/reports/months.csv?months=3", &owner).await);
+    assert_eq!(three.lines().count(), 4);
+    let batches = text(&app.get("/reports/batches.csv", &owner).await);
+    assert!(batches.starts_with("product,lot,expires on,recalled,sessions,units used,units in stock\r\n"), "{batches}");
+    assert!(batches.contains(",SB1-2026-031,"), "{batches}");
+    for table in ["deposits", "touch-ups"] {
+        let answer = app.get(&format!("/reports/{table}.csv"), &owner).await;
+        assert_eq!(answer.status, StatusCode::OK, "{table}");
+    }
+    // Bad input: a clear page, not a 500.
+    let unknown = app.get("/reports/everything.csv", &owner).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(text(&unknown).contains("months.csv, deposits.csv, touch-ups.csv and batches.csv"));
+    for months in ["0", "121", "twelve"] {
+        let bad = app.get(&format!("/reports?months={months}"), &owner).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{months}");
+        assert!(text(&bad).contains("months: expected a whole number of months, 1–120"));
+    }
+}

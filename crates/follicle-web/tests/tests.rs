@@ -8,7 +8,8 @@
 //!
 //! - `api`: every endpoint, with the content of its answers.
 //! - `auth`: sign-in failures and the rate limit, CSRF, roles.
-//! - `desk`: a client's details changed, duplicates flagged and merged, calendar feeds.
+//! - `desk`: a client's details changed, duplicates flagged and merged, calendar feeds, the
+//!   owner's reports.
 //! - `designer`: the designer's edit sessions: deltas that patch to the full pattern,
 //!   superseded edits, the plan in the answer.
 //! - `isolation`: another clinic finds nothing of the first, by any id on any route.
@@ -125,6 +126,7 @@ both! {
         studio_edits_a_client_and_flags_a_duplicate,
         the_owner_merges_a_duplicate_not_across_clinics,
         calendar_feeds_are_read_by_a_calendar_and_revocable,
+        the_owners_reports_have_tables_charts_and_csv,
     }
     designer {
         drag_deltas_patch_to_the_full_pattern,

@@ -21,6 +21,7 @@ mod messages;
 pub(crate) mod plans;
 mod portable;
 mod records;
+mod reports;
 mod rights;
 mod search;
 mod throttle;
@@ -28,6 +29,7 @@ mod today;
 
 pub use backup::{BackupManifest, TableDigest};
 pub use desk::{LikelyDuplicate, MergeReport};
+pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};

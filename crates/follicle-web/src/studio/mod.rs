@@ -20,6 +20,7 @@ mod landmarks;
 mod messages;
 mod photos;
 mod pigments;
+mod reports;
 mod rights;
 mod settings;
 mod settings_form;
@@ -69,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/calendar-feed", get(feeds::own_page).post(feeds::own_submit))
         .route("/staff/{id}/calendar-feed", get(feeds::staff_page).post(feeds::staff_submit))
         .route("/calendar/{file}", get(feeds::feed))
+        .route("/reports", get(reports::page))
+        .route("/reports/{file}", get(reports::csv))
         .route("/clients/{id}/photos", post(photos::upload))
         .route("/clients/{id}/photos/new", get(photos::capture))
         .route("/clients/{id}/consult", get(consult::form).post(consult::submit))
