@@ -102,8 +102,6 @@ pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
-pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
-pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
 pub use store::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use store::{
     Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport, IDEMPOTENCY_WINDOW,
@@ -111,4 +109,6 @@ pub use store::{
     NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
+pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
+pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

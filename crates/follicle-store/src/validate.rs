@@ -75,9 +75,13 @@ pub(crate) fn email(field: &'static str, email: &str, may_be_empty: bool) -> Sto
             && !user.starts_with('.')
             && !user.ends_with('.')
             && !user.contains("..")
-            && user
-                .chars()
-                .all(|c| !c.is_whitespace() && !matches!(c, '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '@'))
+            && user.chars().all(|c| {
+                !c.is_whitespace()
+                    && !matches!(
+                        c,
+                        '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '@'
+                    )
+            })
     };
     let label_ok = |label: &str| {
         !label.is_empty()
@@ -88,7 +92,10 @@ pub(crate) fn email(field: &'static str, email: &str, may_be_empty: bool) -> Sto
     };
     match email.split_once('@') {
         Some((user, domain))
-            if email.len() <= 254 && local_ok(user) && domain.contains('.') && domain.split('.').all(label_ok) =>
+            if email.len() <= 254
+                && local_ok(user)
+                && domain.contains('.')
+                && domain.split('.').all(label_ok) =>
         {
             Ok(email)
         }

@@ -22,7 +22,11 @@ macro_rules! assert_err {
 
 /// A client with a record of every kind: consultation, design, appointment, session log,
 /// consent and photo. Gives the client and the photo.
-pub(crate) async fn full_record(store: &Store, c: &crate::support::Clinic, performed_on: time::Date) -> (Client, Photo) {
+pub(crate) async fn full_record(
+    store: &Store,
+    c: &crate::support::Clinic,
+    performed_on: time::Date,
+) -> (Client, Photo) {
     let p = pigments(store, &c.owner).await;
     let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
     let consultation = store

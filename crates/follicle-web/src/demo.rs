@@ -13,9 +13,10 @@
 use follicle_core::plan::parse_clock;
 use follicle_core::{ClientProfile, Settings};
 use follicle_store::{
-    Action, Actor, AppointmentKind, AppointmentStatus, ConsentKind, LandmarkSource, NewAppointment, NewClient, NewConsent,
-    NewConsultation, NewDesign, NewPhoto, NewPhotoLandmarks, NewPigmentBatch, NewPigmentProduct,
-    NewSessionLog, NewUser, PhotoAngle, PlacedLandmark, PlanRecord, Role, Store, StoreError,
+    Action, Actor, AppointmentKind, AppointmentStatus, ConsentKind, LandmarkSource, NewAppointment,
+    NewClient, NewConsent, NewConsultation, NewDesign, NewPhoto, NewPhotoLandmarks, NewPigmentBatch,
+    NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, PlacedLandmark, PlanRecord, Role, Store,
+    StoreError,
 };
 use time::{Date, Duration};
 
@@ -344,15 +345,16 @@ impl Week {
         let taken = self.booked.entry(day).or_default();
         let fits = |start: time::Time| {
             let end = start + length;
-            end > start
-                && end <= self.closes
-                && taken.iter().all(|(s, e)| end <= *s || start >= *e)
+            end > start && end <= self.closes && taken.iter().all(|(s, e)| end <= *s || start >= *e)
         };
         let first = wanted.unwrap_or(self.opens).max(self.opens);
         let mut start = first;
         let mut found = None;
         // Later in the day first, then from opening: at most a day of half hours each way.
-        for candidate in (0..48).map(|n| first + step * n).chain((0..48).map(|n| self.opens + step * n)) {
+        for candidate in (0..48)
+            .map(|n| first + step * n)
+            .chain((0..48).map(|n| self.opens + step * n))
+        {
             if candidate < self.opens || candidate >= self.closes {
                 continue;
             }

@@ -16,7 +16,8 @@ fn api(path: &str) -> String {
 }
 
 async fn post_form(app: &App, uri: &str, auth: &Auth, fields: &[(&str, &str)]) -> Answer {
-    app.send(Method::POST, uri, &cookie(auth), form(fields), &[]).await
+    app.send(Method::POST, uri, &cookie(auth), form(fields), &[])
+        .await
 }
 
 /// The client's contact details as the API answers them.
@@ -41,16 +42,27 @@ pub async fn studio_edits_a_client_and_flags_a_duplicate(app: &App) {
     let page = app.get(&format!("/clients/{id}/edit"), &cookie(desk)).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = text(&page);
-    assert!(html.contains(&format!("value=\"{}\"", first["phone"].as_str().unwrap())), "{html}");
+    assert!(
+        html.contains(&format!("value=\"{}\"", first["phone"].as_str().unwrap())),
+        "{html}"
+    );
     assert!(html.contains("<label for=\"phone\">"), "a label per control");
-    assert!(!html.contains("id=\"notes\""), "the front desk does not see the notes");
+    assert!(
+        !html.contains("id=\"notes\""),
+        "the front desk does not see the notes"
+    );
 
     // A phone number that cannot be right: named beside the field, nothing changed.
     let edit = format!("/clients/{id}/edit");
     let send = |phone: &'static str, email: &'static str| {
         let (edit, token, name) = (edit.clone(), token.clone(), name.clone());
         async move {
-            let fields = [("_csrf", token.as_str()), ("name", name.as_str()), ("phone", phone), ("email", email)];
+            let fields = [
+                ("_csrf", token.as_str()),
+                ("name", name.as_str()),
+                ("phone", phone),
+                ("email", email),
+            ];
             post_form(app, &edit, desk, &fields).await
         }
     };
@@ -59,7 +71,10 @@ pub async fn studio_edits_a_client_and_flags_a_duplicate(app: &App) {
     let html = text(&bad);
     assert!(html.contains("id=\"phone-error\""), "{html}");
     assert!(html.contains("expected a phone number of 7–15 digits"), "{html}");
-    assert!(html.contains("got &#34;call me&#34;") || html.contains("got &quot;call me&quot;"), "{html}");
+    assert!(
+        html.contains("got &#34;call me&#34;") || html.contains("got &quot;call me&quot;"),
+        "{html}"
+    );
     assert_eq!(client(&demo, &id).await["phone"], first["phone"]);
     let bad = send("+1 555 0199", "new@example").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -73,28 +88,52 @@ pub async fn studio_edits_a_client_and_flags_a_duplicate(app: &App) {
     let now = client(&demo, &id).await;
     assert_eq!(now["phone"], "+1 555 0199");
     assert_eq!(now["email"], "new@example.com");
-    assert_eq!(now["notes"], first["notes"], "the notes the front desk could not see are kept");
+    assert_eq!(
+        now["notes"], first["notes"],
+        "the notes the front desk could not see are kept"
+    );
 
     // A new client with that email: flagged with a link to the other record, not created.
     let count = demo.clients().await.len();
-    let duplicate = [("_csrf", token.as_str()), ("name", "Someone Else"), ("email", "NEW@example.com")];
+    let duplicate = [
+        ("_csrf", token.as_str()),
+        ("name", "Someone Else"),
+        ("email", "NEW@example.com"),
+    ];
     let flagged = post_form(app, "/clients/new", desk, &duplicate).await;
     assert_eq!(flagged.status, StatusCode::CONFLICT);
     let html = text(&flagged);
-    assert!(html.contains(&format!("href=\"/clients/{id}\" class=\"duplicate-link\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/clients/{id}\" class=\"duplicate-link\"")),
+        "{html}"
+    );
     assert!(html.contains("same email"), "{html}");
-    assert!(html.contains("value=\"Someone Else\""), "the values typed are kept");
-    assert!(html.contains("<label class=\"check\" for=\"confirm_duplicate\">"), "{html}");
+    assert!(
+        html.contains("value=\"Someone Else\""),
+        "the values typed are kept"
+    );
+    assert!(
+        html.contains("<label class=\"check\" for=\"confirm_duplicate\">"),
+        "{html}"
+    );
     assert_eq!(demo.clients().await.len(), count);
     // The same phone's digits, grouped otherwise, also flag.
-    let by_phone = [("_csrf", token.as_str()), ("name", "Third"), ("phone", "(1) 555-0199")];
+    let by_phone = [
+        ("_csrf", token.as_str()),
+        ("name", "Third"),
+        ("phone", "(1) 555-0199"),
+    ];
     let flagged = post_form(app, "/clients/new", desk, &by_phone).await;
     assert_eq!(flagged.status, StatusCode::CONFLICT);
     assert!(text(&flagged).contains("same phone"));
     // The API asks the same question.
     let found = app
-        .post(&api("/clients/duplicates"), desk, json!({"name": "X", "date_of_birth": null, "age_years": null,
-            "phone": "", "email": "new@EXAMPLE.com", "notes": ""}))
+        .post(
+            &api("/clients/duplicates"),
+            desk,
+            json!({"name": "X", "date_of_birth": null, "age_years": null,
+            "phone": "", "email": "new@EXAMPLE.com", "notes": ""}),
+        )
         .await
         .expect(StatusCode::OK);
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
@@ -107,9 +146,23 @@ pub async fn studio_edits_a_client_and_flags_a_duplicate(app: &App) {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", text(&created));
     assert_eq!(demo.clients().await.len(), count + 1);
     // A bad email at creation is named, with the value and the rule.
-    let bad = post_form(app, "/clients/new", desk, &[("_csrf", token.as_str()), ("name", "Typo"), ("email", "typo@example")]).await;
+    let bad = post_form(
+        app,
+        "/clients/new",
+        desk,
+        &[
+            ("_csrf", token.as_str()),
+            ("name", "Typo"),
+            ("email", "typo@example"),
+        ],
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&bad).contains("expected an address like name@example.com"), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("expected an address like name@example.com"),
+        "{}",
+        text(&bad)
+    );
 }
 
 pub async fn the_owner_merges_a_duplicate_not_across_clinics(app: &App) {
@@ -131,8 +184,12 @@ pub async fn the_owner_merges_a_duplicate_not_across_clinics(app: &App) {
     let before = appointments(kept.clone()).await;
     // A second record of the same person, with a visit of its own.
     let copy = app
-        .post(&api("/clients"), &demo.front_desk, json!({"name": first["name"], "date_of_birth": null,
-            "age_years": null, "phone": first["phone"], "email": "", "notes": "second record"}))
+        .post(
+            &api("/clients"),
+            &demo.front_desk,
+            json!({"name": first["name"], "date_of_birth": null,
+            "age_years": null, "phone": first["phone"], "email": "", "notes": "second record"}),
+        )
         .await
         .expect(StatusCode::CREATED);
     let copy_id = id_of(&copy).to_string();
@@ -151,51 +208,97 @@ pub async fn the_owner_merges_a_duplicate_not_across_clinics(app: &App) {
         .unwrap();
 
     // The front desk may not merge, in the studio or the API.
-    let page = app.get(&format!("/clients/{kept}/merge"), &cookie(&demo.front_desk)).await;
+    let page = app
+        .get(&format!("/clients/{kept}/merge"), &cookie(&demo.front_desk))
+        .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.content_type().starts_with("text/html"));
-    app.post(&api(&format!("/clients/{kept}/merge")), &demo.front_desk, json!({"merge_id": copy_id}))
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.post(
+        &api(&format!("/clients/{kept}/merge")),
+        &demo.front_desk,
+        json!({"merge_id": copy_id}),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
     // Another clinic finds neither.
     let (other, _) = app.other_clinic("Elsewhere").await;
-    app.post(&api(&format!("/clients/{kept}/merge")), &other, json!({"merge_id": copy_id}))
-        .await
-        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    app.post(
+        &api(&format!("/clients/{kept}/merge")),
+        &other,
+        json!({"merge_id": copy_id}),
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND, "not_found");
 
     // The owner's merge page lists the likely duplicate.
     let owner = &demo.owner;
     let page = app.get(&format!("/clients/{kept}/merge"), &cookie(owner)).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = text(&page);
-    assert!(html.contains(&format!("name=\"merge_id\" value=\"{copy_id}\"")), "{html}");
+    assert!(
+        html.contains(&format!("name=\"merge_id\" value=\"{copy_id}\"")),
+        "{html}"
+    );
     assert!(html.contains("same phone"), "{html}");
     // A typo in the id: named.
     let token = csrf(owner);
-    let typo = post_form(app, &format!("/clients/{kept}/merge"), owner, &[("_csrf", &token), ("merge_id", "12")]).await;
+    let typo = post_form(
+        app,
+        &format!("/clients/{kept}/merge"),
+        owner,
+        &[("_csrf", &token), ("merge_id", "12")],
+    )
+    .await;
     assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&typo).contains("merge_id: expected the other client&#39;s id") || text(&typo).contains("merge_id: expected the other client"), "{}", text(&typo));
-    let merged = post_form(app, &format!("/clients/{kept}/merge"), owner, &[("_csrf", &token), ("merge_id", &copy_id)]).await;
+    assert!(
+        text(&typo).contains("merge_id: expected the other client&#39;s id")
+            || text(&typo).contains("merge_id: expected the other client"),
+        "{}",
+        text(&typo)
+    );
+    let merged = post_form(
+        app,
+        &format!("/clients/{kept}/merge"),
+        owner,
+        &[("_csrf", &token), ("merge_id", &copy_id)],
+    )
+    .await;
     assert_eq!(merged.status, StatusCode::OK, "{}", text(&merged));
-    assert!(text(&merged).contains("Merged: 1 appointments moved to this record"), "{}", text(&merged));
+    assert!(
+        text(&merged).contains("Merged: 1 appointments moved to this record"),
+        "{}",
+        text(&merged)
+    );
     assert_eq!(appointments(kept.clone()).await, before + 1);
     app.get(&api(&format!("/clients/{copy_id}")), owner)
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
     // Merged into itself: refused, naming the field.
     let error = app
-        .post(&api(&format!("/clients/{kept}/merge")), owner, json!({"merge_id": kept}))
+        .post(
+            &api(&format!("/clients/{kept}/merge")),
+            owner,
+            json!({"merge_id": kept}),
+        )
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(error["field"], "merge_id");
     // Through the API: the answer says what moved.
     let third = app
-        .post(&api("/clients"), &demo.front_desk, json!({"name": "Third Copy", "date_of_birth": null,
-            "age_years": 50, "phone": "", "email": "third@example.com", "notes": ""}))
+        .post(
+            &api("/clients"),
+            &demo.front_desk,
+            json!({"name": "Third Copy", "date_of_birth": null,
+            "age_years": 50, "phone": "", "email": "third@example.com", "notes": ""}),
+        )
         .await
         .expect(StatusCode::CREATED);
     let answer = app
-        .post(&api(&format!("/clients/{kept}/merge")), owner, json!({"merge_id": id_of(&third)}))
+        .post(
+            &api(&format!("/clients/{kept}/merge")),
+            owner,
+            json!({"merge_id": id_of(&third)}),
+        )
         .await
         .expect(StatusCode::OK);
     assert_eq!(answer["client"]["id"], kept.as_str());
@@ -225,7 +328,9 @@ fn events(ics: &str) -> Vec<[String; 4]> {
 
 /// The address on a feed page, as a path.
 fn feed_path(html: &str) -> String {
-    let start = html.find("/calendar/").unwrap_or_else(|| panic!("no address in {html}"));
+    let start = html
+        .find("/calendar/")
+        .unwrap_or_else(|| panic!("no address in {html}"));
     let end = start + html[start..].find(".ics").unwrap() + 4;
     html[start..end].to_owned()
 }
@@ -261,18 +366,31 @@ pub async fn calendar_feeds_are_read_by_a_calendar_and_revocable(app: &App) {
 
     // The front desk makes the client's address; it is shown once.
     let id = sam["id"].as_str().unwrap();
-    let page = app.get(&format!("/clients/{id}/calendar-feed"), &cookie(&demo.front_desk)).await;
+    let page = app
+        .get(&format!("/clients/{id}/calendar-feed"), &cookie(&demo.front_desk))
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(text(&page).contains("No address yet."));
     let token = csrf(&demo.front_desk);
-    let made = post_form(app, &format!("/clients/{id}/calendar-feed"), &demo.front_desk, &[("_csrf", &token), ("action", "make")]).await;
+    let made = post_form(
+        app,
+        &format!("/clients/{id}/calendar-feed"),
+        &demo.front_desk,
+        &[("_csrf", &token), ("action", "make")],
+    )
+    .await;
     assert_eq!(made.status, StatusCode::OK, "{}", text(&made));
     let html = text(&made);
     assert!(html.contains("<label for=\"feed-address\">"));
     assert!(html.contains("webcal://localhost:8080/calendar/"), "{html}");
     let path = feed_path(&html);
-    let again = app.get(&format!("/clients/{id}/calendar-feed"), &cookie(&demo.front_desk)).await;
-    assert!(!text(&again).contains("/calendar/"), "the address is not shown again");
+    let again = app
+        .get(&format!("/clients/{id}/calendar-feed"), &cookie(&demo.front_desk))
+        .await;
+    assert!(
+        !text(&again).contains("/calendar/"),
+        "the address is not shown again"
+    );
 
     // Anyone with the address reads it, without signing in: a calendar.
     let feed = app.get(&path, &Auth::None).await;
@@ -294,51 +412,119 @@ pub async fn calendar_feeds_are_read_by_a_calendar_and_revocable(app: &App) {
         .collect();
     let uids: Vec<String> = found.iter().map(|e| e[0].clone()).collect();
     assert_eq!(uids, listed, "every visit of the client's, in order");
-    let winter = found.iter().find(|e| e[0] == format!("{}@follicle", booked[0])).unwrap();
+    let winter = found
+        .iter()
+        .find(|e| e[0] == format!("{}@follicle", booked[0]))
+        .unwrap();
     assert_eq!(winter[3], "20300115T150000Z", "10:00 in New York in January");
     assert_eq!(winter[1], format!("SMP session at {}", clinic_name(&demo).await));
     assert!(winter[2].starts_with("With "), "{winter:?}");
-    let summer = found.iter().find(|e| e[0] == format!("{}@follicle", booked[1])).unwrap();
+    let summer = found
+        .iter()
+        .find(|e| e[0] == format!("{}@follicle", booked[1]))
+        .unwrap();
     assert_eq!(summer[3], "20300716T140000Z", "10:00 in New York in July");
     // Nothing a stranger should not see.
-    for secret in ["latex", "needles", sam["email"].as_str().unwrap(), sam["phone"].as_str().unwrap(), "Demo client"] {
+    for secret in [
+        "latex",
+        "needles",
+        sam["email"].as_str().unwrap(),
+        sam["phone"].as_str().unwrap(),
+        "Demo client",
+    ] {
         assert!(!ics.contains(secret), "{secret:?} in the feed");
     }
 
     // The practitioner's own feed names clients by first name and initial.
     let token_p = csrf(&demo.practitioner);
-    let mine = post_form(app, "/account/calendar-feed", &demo.practitioner, &[("_csrf", &token_p), ("action", "make")]).await;
+    let mine = post_form(
+        app,
+        "/account/calendar-feed",
+        &demo.practitioner,
+        &[("_csrf", &token_p), ("action", "make")],
+    )
+    .await;
     assert_eq!(mine.status, StatusCode::OK);
     let own = text(&app.get(&feed_path(&text(&mine)), &Auth::None).await);
     let name = sam["name"].as_str().unwrap();
-    let short = format!("{} {}.", name.split_whitespace().next().unwrap(), name.split_whitespace().last().unwrap().chars().next().unwrap());
-    assert!(events(&own).iter().any(|e| e[1] == format!("SMP session: {short}")), "{own}");
+    let short = format!(
+        "{} {}.",
+        name.split_whitespace().next().unwrap(),
+        name.split_whitespace().last().unwrap().chars().next().unwrap()
+    );
+    assert!(
+        events(&own)
+            .iter()
+            .any(|e| e[1] == format!("SMP session: {short}")),
+        "{own}"
+    );
     assert!(!own.contains(name), "no full names in a practitioner's feed");
     // A colleague's feed is the owner's to make.
-    let other = post_form(app, &format!("/staff/{}/calendar-feed", demo.practitioner_id), &demo.front_desk, &[("_csrf", &token), ("action", "make")]).await;
+    let other = post_form(
+        app,
+        &format!("/staff/{}/calendar-feed", demo.practitioner_id),
+        &demo.front_desk,
+        &[("_csrf", &token), ("action", "make")],
+    )
+    .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
-    let by_owner = post_form(app, &format!("/staff/{}/calendar-feed", demo.practitioner_id), &demo.owner, &[("_csrf", &csrf(&demo.owner)), ("action", "make")]).await;
+    let by_owner = post_form(
+        app,
+        &format!("/staff/{}/calendar-feed", demo.practitioner_id),
+        &demo.owner,
+        &[("_csrf", &csrf(&demo.owner)), ("action", "make")],
+    )
+    .await;
     assert_eq!(by_owner.status, StatusCode::OK);
     // Renewed by the owner: the practitioner's earlier address stopped.
     let stale = app.get(&feed_path(&text(&mine)), &Auth::None).await;
     assert_eq!(stale.status, StatusCode::NOT_FOUND);
 
     // Revoked: a 404 page, not JSON.
-    let revoked = post_form(app, &format!("/clients/{id}/calendar-feed"), &demo.front_desk, &[("_csrf", &token), ("action", "revoke")]).await;
+    let revoked = post_form(
+        app,
+        &format!("/clients/{id}/calendar-feed"),
+        &demo.front_desk,
+        &[("_csrf", &token), ("action", "revoke")],
+    )
+    .await;
     assert_eq!(revoked.status, StatusCode::OK);
     assert!(text(&revoked).contains("Revoked"));
-    for gone in [path.clone(), "/calendar/00ff.ics".to_owned(), "/calendar/not-a-token".to_owned()] {
+    for gone in [
+        path.clone(),
+        "/calendar/00ff.ics".to_owned(),
+        "/calendar/not-a-token".to_owned(),
+    ] {
         let answer = app.get(&gone, &Auth::None).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{gone}");
-        assert!(answer.content_type().starts_with("text/html"), "{gone}: {}", answer.content_type());
+        assert!(
+            answer.content_type().starts_with("text/html"),
+            "{gone}: {}",
+            answer.content_type()
+        );
         assert!(text(&answer).contains("This calendar address is not valid"));
     }
     // A form without its token, or an unknown action: refused.
-    let forged = post_form(app, &format!("/clients/{id}/calendar-feed"), &demo.front_desk, &[("action", "make")]).await;
+    let forged = post_form(
+        app,
+        &format!("/clients/{id}/calendar-feed"),
+        &demo.front_desk,
+        &[("action", "make")],
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    let odd = post_form(app, &format!("/clients/{id}/calendar-feed"), &demo.front_desk, &[("_csrf", &token), ("action", "delete")]).await;
+    let odd = post_form(
+        app,
+        &format!("/clients/{id}/calendar-feed"),
+        &demo.front_desk,
+        &[("_csrf", &token), ("action", "delete")],
+    )
+    .await;
     assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&odd).contains("action: expected make or revoke, got &#34;delete&#34;") || text(&odd).contains("expected make or revoke"));
+    assert!(
+        text(&odd).contains("action: expected make or revoke, got &#34;delete&#34;")
+            || text(&odd).contains("expected make or revoke")
+    );
 }
 
 async fn clinic_name(demo: &Demo) -> String {
@@ -365,9 +551,16 @@ pub async fn the_owners_reports_have_tables_charts_and_csv(app: &App) {
     let page = app.get("/reports", &owner).await;
     assert_eq!(page.status, StatusCode::OK, "{}", text(&page));
     let html = text(&page);
-    for part in ["id=\"months-table\"", "id=\"deposits-report\"", "id=\"touch-ups-report\"", "id=\"batches-table\"",
-        "<svg", "<title>Sessions by month</title>", "href=\"/reports/months.csv?months=12\"", "SB1-2026-031"]
-    {
+    for part in [
+        "id=\"months-table\"",
+        "id=\"deposits-report\"",
+        "id=\"touch-ups-report\"",
+        "id=\"batches-table\"",
+        "<svg",
+        "<title>Sessions by month</title>",
+        "href=\"/reports/months.csv?months=12\"",
+        "SB1-2026-031",
+    ] {
         assert!(html.contains(part), "{part} missing from the page");
     }
     assert!(!html.contains("<script"), "no script for the charts");
@@ -378,15 +571,26 @@ pub async fn the_owners_reports_have_tables_charts_and_csv(app: &App) {
     assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
     let body = text(&csv);
     let lines: Vec<&str> = body.lines().collect();
-    assert_eq!(lines[0], "month,sessions,revenue,currency,sessions unpriced,visits completed,no-shows,no-show %");
+    assert_eq!(
+        lines[0],
+        "month,sessions,revenue,currency,sessions unpriced,visits completed,no-shows,no-show %"
+    );
     assert_eq!(lines.len(), 13, "{body}");
-    let column = |i: usize| lines[1..].iter().map(|l| l.split(',').nth(i).unwrap().parse::<i64>().unwrap()).sum::<i64>();
+    let column = |i: usize| {
+        lines[1..]
+            .iter()
+            .map(|l| l.split(',').nth(i).unwrap().parse::<i64>().unwrap())
+            .sum::<i64>()
+    };
     assert_eq!(column(1), 2, "{body}");
     assert!(column(2) > 0, "{body}");
     let three = text(&app.get("/reports/months.csv?months=3", &owner).await);
     assert_eq!(three.lines().count(), 4);
     let batches = text(&app.get("/reports/batches.csv", &owner).await);
-    assert!(batches.starts_with("product,lot,expires on,recalled,sessions,units used,units in stock\r\n"), "{batches}");
+    assert!(
+        batches.starts_with("product,lot,expires on,recalled,sessions,units used,units in stock\r\n"),
+        "{batches}"
+    );
     assert!(batches.contains(",SB1-2026-031,"), "{batches}");
     for table in ["deposits", "touch-ups"] {
         let answer = app.get(&format!("/reports/{table}.csv"), &owner).await;

@@ -52,8 +52,8 @@ macro_rules! both_stores {
 mod accounts;
 mod api;
 mod auth;
-mod desk;
 mod designer;
+mod desk;
 mod fuzz;
 mod isolation;
 mod landmarks;

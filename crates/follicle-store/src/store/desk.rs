@@ -146,7 +146,16 @@ impl Store {
                 format!("a client cannot be merged into itself (both are {kept}); choose the other record"),
             ));
         }
-        type Facts = (Uuid, String, Option<Date>, Option<i64>, String, String, String, bool);
+        type Facts = (
+            Uuid,
+            String,
+            Option<Date>,
+            Option<i64>,
+            String,
+            String,
+            String,
+            bool,
+        );
         let read = concat!(
             "SELECT id, name, date_of_birth, age_years, phone, email, notes, erasure_requested_at IS NOT NULL ",
             "FROM clients WHERE clinic_id = $1 AND id = $2"

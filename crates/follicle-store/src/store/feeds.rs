@@ -117,7 +117,11 @@ impl Store {
     }
 
     /// When the feed's current address was made, if it has one.
-    pub async fn calendar_feed(&self, actor: &Actor, owner: FeedOwner) -> StoreResult<Option<OffsetDateTime>> {
+    pub async fn calendar_feed(
+        &self,
+        actor: &Actor,
+        owner: FeedOwner,
+    ) -> StoreResult<Option<OffsetDateTime>> {
         self.feed_allowed(actor, owner).await?;
         let sql = format!(
             "SELECT created_at FROM calendar_feeds WHERE clinic_id = $1 AND {} = $2",

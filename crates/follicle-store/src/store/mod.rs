@@ -29,13 +29,13 @@ mod today;
 
 pub use backup::{BackupManifest, TableDigest};
 pub use desk::{LikelyDuplicate, MergeReport};
-pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
-pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
+pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
 pub use portable::{ImportReport, ImportRowError};
+pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};

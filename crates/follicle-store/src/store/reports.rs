@@ -142,7 +142,14 @@ const BATCHES: &str = "SELECT p.name, b.lot, b.expires_on, b.recalled_on IS NOT 
 
 type SessionRow = (Uuid, Date, Option<Uuid>, Option<i64>, i64);
 type PlanRow = (Uuid, Uuid, i64, Json<Value>, Option<i64>);
-type DepositRow = (Uuid, String, i64, Json<Value>, Option<i64>, Option<OffsetDateTime>);
+type DepositRow = (
+    Uuid,
+    String,
+    i64,
+    Json<Value>,
+    Option<i64>,
+    Option<OffsetDateTime>,
+);
 type BatchRow = (String, String, Date, bool, i64, i64, i64);
 
 /// The first day of the month `n` months after `month` (which is a first day).
@@ -235,11 +242,14 @@ impl Store {
             .collect();
         let slot = |day: Date| -> usize {
             let m = first_of_month(day);
-            let index = (m.year() - first.year()) * 12 + i32::from(u8::from(m.month())) - i32::from(u8::from(first.month()));
+            let index = (m.year() - first.year()) * 12 + i32::from(u8::from(m.month()))
+                - i32::from(u8::from(first.month()));
             usize::try_from(index).unwrap_or(0)
         };
         for (on, value) in priced {
-            let Some(row) = rows.get_mut(slot(on)) else { continue };
+            let Some(row) = rows.get_mut(slot(on)) else {
+                continue;
+            };
             row.sessions += 1;
             match value {
                 Some((c, amount)) if c == currency => row.revenue += amount,
@@ -247,7 +257,9 @@ impl Store {
             }
         }
         for (at, status) in ended {
-            let Some(row) = rows.get_mut(slot(at.date())) else { continue };
+            let Some(row) = rows.get_mut(slot(at.date())) else {
+                continue;
+            };
             if status == "no_show" {
                 row.no_shows += 1;
             } else {
@@ -256,31 +268,35 @@ impl Store {
         }
         let mut due: Vec<DepositDue> = deposits
             .into_iter()
-            .filter_map(|(client_id, client_name, schema, plan, quote_number, first_visit)| {
-                let quote = read_plan(schema, plan.0).ok()?.quote?;
-                Some(DepositDue {
-                    client_id,
-                    client_name,
-                    quote_number,
-                    deposit: quote.deposit?,
-                    currency: quote.currency,
-                    first_visit: first_visit?,
-                })
-            })
+            .filter_map(
+                |(client_id, client_name, schema, plan, quote_number, first_visit)| {
+                    let quote = read_plan(schema, plan.0).ok()?.quote?;
+                    Some(DepositDue {
+                        client_id,
+                        client_name,
+                        quote_number,
+                        deposit: quote.deposit?,
+                        currency: quote.currency,
+                        first_visit: first_visit?,
+                    })
+                },
+            )
             .filter(|d| d.deposit > 0)
             .collect();
         due.sort_by(|a, b| (a.first_visit, &a.client_name).cmp(&(b.first_visit, &b.client_name)));
         let batches = batches
             .into_iter()
-            .map(|(product, lot, expires_on, recalled, in_stock, sessions, units_used)| BatchUsage {
-                product,
-                lot,
-                expires_on,
-                recalled,
-                sessions,
-                units_used,
-                in_stock,
-            })
+            .map(
+                |(product, lot, expires_on, recalled, in_stock, sessions, units_used)| BatchUsage {
+                    product,
+                    lot,
+                    expires_on,
+                    recalled,
+                    sessions,
+                    units_used,
+                    in_stock,
+                },
+            )
             .collect();
         self.audit(
             actor,
@@ -298,7 +314,11 @@ impl Store {
     }
 
     /// Each of these clients' latest consultation id.
-    async fn latest_consultations(&self, actor: &Actor, clients: Vec<Uuid>) -> StoreResult<HashMap<Uuid, Uuid>> {
+    async fn latest_consultations(
+        &self,
+        actor: &Actor,
+        clients: Vec<Uuid>,
+    ) -> StoreResult<HashMap<Uuid, Uuid>> {
         let mut out = HashMap::new();
         for chunk in clients.chunks(500) {
             macro_rules! latest_on {

@@ -153,16 +153,23 @@ pub(super) async fn merge_submit(
     let (status, error, done) = match Uuid::parse_str(&typed) {
         Err(_) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("merge_id: expected the other client's id (like 67e55044-10b1-426f-9247-bb680e5fe0c8, the end of its address), got {typed:?}"),
+            format!(
+                "merge_id: expected the other client's id (like 67e55044-10b1-426f-9247-bb680e5fe0c8, the end of its address), got {typed:?}"
+            ),
             String::new(),
         ),
         Ok(other) => match state.store().merge_clients(&page.actor, id, other).await {
             Ok(report) => (
                 StatusCode::OK,
                 String::new(),
-                format!("Merged: {} moved to this record; the other record is gone.", report.summary()),
+                format!(
+                    "Merged: {} moved to this record; the other record is gone.",
+                    report.summary()
+                ),
             ),
-            Err(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. } | StoreError::NotFound { .. })) => {
+            Err(
+                e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. } | StoreError::NotFound { .. }),
+            ) => {
                 let shown = PageError::from(e);
                 (shown.status, shown.message, String::new())
             }
@@ -170,5 +177,8 @@ pub(super) async fn merge_submit(
         },
     };
     let merge_id = if done.is_empty() { typed } else { String::new() };
-    render_status(status, &merge_page(&state, &page, id, merge_id, error, done).await?)
+    render_status(
+        status,
+        &merge_page(&state, &page, id, merge_id, error, done).await?,
+    )
 }

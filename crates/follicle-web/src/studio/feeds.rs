@@ -98,12 +98,18 @@ fn address(state: &AppState, token: &str) -> String {
     )
 }
 
-async fn show(state: &AppState, page: &Page, subject: Subject, token: Option<String>, notice: String) -> PageResult {
+async fn show(
+    state: &AppState,
+    page: &Page,
+    subject: Subject,
+    token: Option<String>,
+    notice: String,
+) -> PageResult {
     let made = state
         .store()
         .calendar_feed(&page.actor, subject.owner)
         .await?
-        .map(|at| super::today::when(at))
+        .map(super::today::when)
         .unwrap_or_default();
     let address = token.map(|t| address(state, &t)).unwrap_or_default();
     let webcal = match address.split_once("://") {
@@ -111,7 +117,14 @@ async fn show(state: &AppState, page: &Page, subject: Subject, token: Option<Str
         None => String::new(),
     };
     render(&FeedPage {
-        nav: Nav::new(page, if matches!(subject.owner, FeedOwner::Client(_)) { "clients" } else { "account" }),
+        nav: Nav::new(
+            page,
+            if matches!(subject.owner, FeedOwner::Client(_)) {
+                "clients"
+            } else {
+                "account"
+            },
+        ),
         title: subject.title,
         action: subject.action,
         back: subject.back,
@@ -126,12 +139,20 @@ async fn act(state: &AppState, page: &Page, subject: Subject, form: FeedForm) ->
     page.check_csrf(&form._csrf)?;
     match form.action.as_str() {
         "make" => {
-            let token = state.store().make_calendar_feed(&page.actor, subject.owner).await?;
-            let notice = "A new address is made; an older one has stopped. Copy it now: it is shown only this once.".to_owned();
+            let token = state
+                .store()
+                .make_calendar_feed(&page.actor, subject.owner)
+                .await?;
+            let notice =
+                "A new address is made; an older one has stopped. Copy it now: it is shown only this once."
+                    .to_owned();
             show(state, page, subject, Some(token.as_str().to_owned()), notice).await
         }
         "revoke" => {
-            let had = state.store().revoke_calendar_feed(&page.actor, subject.owner).await?;
+            let had = state
+                .store()
+                .revoke_calendar_feed(&page.actor, subject.owner)
+                .await?;
             let notice = if had {
                 "Revoked: the address answers nothing from now on, and calendars subscribed to it stop updating."
             } else {
@@ -193,11 +214,16 @@ pub(super) async fn staff_submit(
 }
 
 /// `GET /calendar/{secret}.ics`: the feed, or a 404 page for a secret nobody has.
-pub(super) async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, PageError> {
-    let not_found = || PageError {
+pub(super) async fn feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, PageError> {
+    let not_found = || {
+        PageError {
         status: StatusCode::NOT_FOUND,
         message: "This calendar address is not valid (it may have been revoked or renewed). Ask the clinic for a new one."
             .to_owned(),
+    }
     };
     let token = file.strip_suffix(".ics").ok_or_else(not_found)?;
     let content = state
@@ -209,7 +235,10 @@ pub(super) async fn feed(State(state): State<AppState>, Path(file): Path<String>
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "inline; filename=\"appointments.ics\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "inline; filename=\"appointments.ics\"",
+            ),
         ],
         body,
     )

@@ -12,8 +12,8 @@ mod account;
 mod clients;
 mod consult;
 mod consult_form;
-mod desk;
 mod designer;
+mod desk;
 mod diary;
 mod feeds;
 mod landmarks;
@@ -65,10 +65,22 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/new", get(clients::new_form).post(clients::create))
         .route("/clients/{id}", get(clients::record))
         .route("/clients/{id}/edit", get(desk::edit_form).post(desk::edit_submit))
-        .route("/clients/{id}/merge", get(desk::merge_form).post(desk::merge_submit))
-        .route("/clients/{id}/calendar-feed", get(feeds::client_page).post(feeds::client_submit))
-        .route("/account/calendar-feed", get(feeds::own_page).post(feeds::own_submit))
-        .route("/staff/{id}/calendar-feed", get(feeds::staff_page).post(feeds::staff_submit))
+        .route(
+            "/clients/{id}/merge",
+            get(desk::merge_form).post(desk::merge_submit),
+        )
+        .route(
+            "/clients/{id}/calendar-feed",
+            get(feeds::client_page).post(feeds::client_submit),
+        )
+        .route(
+            "/account/calendar-feed",
+            get(feeds::own_page).post(feeds::own_submit),
+        )
+        .route(
+            "/staff/{id}/calendar-feed",
+            get(feeds::staff_page).post(feeds::staff_submit),
+        )
         .route("/calendar/{file}", get(feeds::feed))
         .route("/reports", get(reports::page))
         .route("/reports/{file}", get(reports::csv))

@@ -112,7 +112,10 @@ async fn report(state: &AppState, page: &Page, months: i64) -> Result<Report, Pa
         .into_iter()
         .map(|(client_id, at)| TouchUp {
             client_id,
-            client: names.get(&client_id).cloned().unwrap_or_else(|| "(client)".into()),
+            client: names
+                .get(&client_id)
+                .cloned()
+                .unwrap_or_else(|| "(client)".into()),
             last_session: at.date(),
             due_on: at.date() + Duration::days(touch_up_days),
         })
@@ -128,7 +131,11 @@ async fn report(state: &AppState, page: &Page, months: i64) -> Result<Report, Pa
 fn linked(ids: impl Iterator<Item = Uuid>, rows: Vec<Vec<String>>) -> Vec<(Uuid, String, Vec<String>)> {
     ids.zip(rows)
         .map(|(id, mut row)| {
-            let name = if row.is_empty() { String::new() } else { row.remove(0) };
+            let name = if row.is_empty() {
+                String::new()
+            } else {
+                row.remove(0)
+            };
             (id, name, row)
         })
         .collect()
@@ -144,7 +151,16 @@ fn percent(p: Option<f64>) -> String {
 
 /// The tables, as rows of cells (the page and the CSV files show the same).
 fn months_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec!["month", "sessions", "revenue", "currency", "sessions unpriced", "visits completed", "no-shows", "no-show %"];
+    let header = vec![
+        "month",
+        "sessions",
+        "revenue",
+        "currency",
+        "sessions unpriced",
+        "visits completed",
+        "no-shows",
+        "no-show %",
+    ];
     let rows = r
         .owner
         .months
@@ -177,7 +193,12 @@ fn deposits_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 d.quote_number.map(|n| n.to_string()).unwrap_or_default(),
                 d.deposit.to_string(),
                 d.currency.clone(),
-                format!("{} {:02}:{:02}", d.first_visit.date(), d.first_visit.hour(), d.first_visit.minute()),
+                format!(
+                    "{} {:02}:{:02}",
+                    d.first_visit.date(),
+                    d.first_visit.hour(),
+                    d.first_visit.minute()
+                ),
             ]
         })
         .collect();
@@ -195,7 +216,15 @@ fn touch_ups_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
 }
 
 fn batches_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec!["product", "lot", "expires on", "recalled", "sessions", "units used", "units in stock"];
+    let header = vec![
+        "product",
+        "lot",
+        "expires on",
+        "recalled",
+        "sessions",
+        "units used",
+        "units in stock",
+    ];
     let rows = r
         .owner
         .batches
@@ -215,7 +244,11 @@ fn batches_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-pub(super) async fn page(State(state): State<AppState>, page: Page, QueryArgs(q): QueryArgs<ReportQuery>) -> PageResult {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    page: Page,
+    QueryArgs(q): QueryArgs<ReportQuery>,
+) -> PageResult {
     let months = months_of(&q)?;
     let r = report(&state, &page, months).await?;
     let (_, rows) = months_table(&r);
@@ -233,7 +266,12 @@ pub(super) async fn page(State(state): State<AppState>, page: Page, QueryArgs(q)
         no_shows.to_string(),
         percent((completed + no_shows > 0).then(|| no_shows as f64 * 100.0 / (completed + no_shows) as f64)),
     ];
-    let sessions_chart = bar_chart("Sessions by month", &labels, &m.iter().map(|m| m.sessions as f64).collect::<Vec<_>>(), "");
+    let sessions_chart = bar_chart(
+        "Sessions by month",
+        &labels,
+        &m.iter().map(|m| m.sessions as f64).collect::<Vec<_>>(),
+        "",
+    );
     let revenue_chart = bar_chart(
         "Revenue by month",
         &labels,
@@ -243,14 +281,20 @@ pub(super) async fn page(State(state): State<AppState>, page: Page, QueryArgs(q)
     let no_show_chart = bar_chart(
         "No-show rate by month",
         &labels,
-        &m.iter().map(|m| m.no_show_percent().unwrap_or(0.0)).collect::<Vec<_>>(),
+        &m.iter()
+            .map(|m| m.no_show_percent().unwrap_or(0.0))
+            .collect::<Vec<_>>(),
         " %",
     );
     let batch_labels: Vec<String> = r.owner.batches.iter().map(|b| b.lot.clone()).collect();
     let batch_chart = bar_chart(
         "Units used by batch",
         &batch_labels,
-        &r.owner.batches.iter().map(|b| b.units_used as f64).collect::<Vec<_>>(),
+        &r.owner
+            .batches
+            .iter()
+            .map(|b| b.units_used as f64)
+            .collect::<Vec<_>>(),
         "",
     );
     render(&ReportsPage {
@@ -348,7 +392,7 @@ fn bar_chart(title: &str, labels: &[String], values: &[f64], unit: &str) -> Stri
     const TOP: f64 = 24.0;
     const BOTTOM: f64 = 40.0;
     let width = (labels.len().max(1) as f64) * (BAR + GAP) + GAP;
-    let max = values.iter().cloned().fold(0.0_f64, f64::max);
+    let max = values.iter().copied().fold(0.0_f64, f64::max);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 {width} {}\" width=\"{width}\" height=\"{}\"><title>{}</title>",
         TOP + HEIGHT + BOTTOM,
@@ -363,7 +407,11 @@ fn bar_chart(title: &str, labels: &[String], values: &[f64], unit: &str) -> Stri
         let x = GAP + i as f64 * (BAR + GAP);
         let h = if max > 0.0 { value / max * HEIGHT } else { 0.0 };
         let y = TOP + HEIGHT - h;
-        let shown = if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+        let shown = if value.fract() == 0.0 {
+            format!("{value:.0}")
+        } else {
+            format!("{value:.1}")
+        };
         svg.push_str(&format!(
             "<g><title>{}: {shown}{}</title><rect x=\"{x}\" y=\"{y:.1}\" width=\"{BAR}\" height=\"{h:.1}\" fill=\"#3a6ea5\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{shown}</text>\
@@ -388,7 +436,9 @@ mod tests {
     #[test]
     fn csv_quotes_and_defuses_formulas() {
         let line = csv_line(
-            ["a,b", "say \"hi\"", "=SUM(A1)", "-12", "-x", "plain"].into_iter().map(str::to_owned),
+            ["a,b", "say \"hi\"", "=SUM(A1)", "-12", "-x", "plain"]
+                .into_iter()
+                .map(str::to_owned),
         );
         assert_eq!(line, "\"a,b\",\"say \"\"hi\"\"\",'=SUM(A1),-12,'-x,plain\r\n");
     }
