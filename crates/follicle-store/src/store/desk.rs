@@ -79,14 +79,16 @@ macro_rules! phone_digits_sql {
     };
 }
 
-/// A clinic's likely duplicates of a client's details (not the client `$2` itself).
+/// A clinic's likely duplicates of a client's details (not the client `$2` itself): the same
+/// email or phone digits, or the same date of birth (the name is compared afterwards, in Rust:
+/// SQLite's `LOWER` knows only ASCII, and "Ólafsson" is "ólafsson").
 const LIKELY_DUPLICATES: &str = concat!(
     "SELECT id, name, date_of_birth, age_years, phone, email, notes, created_at, updated_at FROM clients ",
     "WHERE clinic_id = $1 AND id <> $2 AND (",
     "($3 <> '' AND email = $3) OR ($4 <> '' AND ",
     phone_digits_sql!(),
-    " = $4) OR (date_of_birth = $5 AND LOWER(name) = LOWER($6))",
-    ") ORDER BY name, id LIMIT 20"
+    " = $4) OR date_of_birth = $5",
+    ") ORDER BY name, id LIMIT 200"
 );
 
 /// At most this many likely duplicates are named.
@@ -108,12 +110,11 @@ impl Store {
         let rows: Vec<ClientRow> = on_db!(self, pool => {
             sqlx::query_as(LIKELY_DUPLICATES)
                 .bind(actor.clinic_id).bind(except.unwrap_or(Uuid::nil())).bind(&c.email).bind(&digits)
-                .bind(c.date_of_birth).bind(&c.name)
+                .bind(c.date_of_birth)
                 .fetch_all(pool).await?
         });
         Ok(rows
             .into_iter()
-            .take(MAX_DUPLICATES)
             .map(|row| {
                 let other = for_role(actor, client_from_row(row));
                 let mut same = Vec::new();
@@ -131,6 +132,8 @@ impl Store {
                 }
                 LikelyDuplicate { client: other, same }
             })
+            .filter(|d| !d.same.is_empty())
+            .take(MAX_DUPLICATES)
             .collect())
     }
 
