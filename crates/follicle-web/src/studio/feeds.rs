@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use follicle_store::{AppointmentKind, AppointmentStatus, FeedContent, FeedEvent, FeedOwner};
-use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Parameter, Property};
+use icalendar::{Calendar, Component, Event, EventStatus, Parameter, Property};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
