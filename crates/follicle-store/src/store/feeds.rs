@@ -72,6 +72,8 @@ const FEED_EVENTS: &str = "SELECT a.id, a.starts_at, a.duration_minutes, a.statu
      AND a.starts_at >= $4 AND a.status <> 'cancelled' ORDER BY a.starts_at, a.id LIMIT $5";
 
 type EventRow = (Uuid, OffsetDateTime, i64, String, String, String, Option<String>);
+/// A feed's row: clinic, client or user, the clinic's name and settings, whether the user is active.
+type FeedRow = (Uuid, Option<Uuid>, Option<Uuid>, String, String, Option<bool>);
 
 impl FeedOwner {
     fn ids(self) -> (Option<Uuid>, Option<Uuid>) {
@@ -199,7 +201,7 @@ impl Store {
             return Ok(None);
         }
         let digest = auth::token_sha256(token).to_vec();
-        let row: Option<(Uuid, Option<Uuid>, Option<Uuid>, String, String, Option<bool>)> = on_db!(self, pool => {
+        let row: Option<FeedRow> = on_db!(self, pool => {
             sqlx::query_as(
                 "SELECT f.clinic_id, f.client_id, f.user_id, k.name, k.settings_toml, u.active \
                  FROM calendar_feeds f JOIN clinics k ON k.id = f.clinic_id \

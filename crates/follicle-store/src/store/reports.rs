@@ -151,6 +151,14 @@ type DepositRow = (
     Option<OffsetDateTime>,
 );
 type BatchRow = (String, String, Date, bool, i64, i64, i64);
+/// Everything a report reads.
+type Rows = (
+    Vec<SessionRow>,
+    Vec<PlanRow>,
+    Vec<(OffsetDateTime, String)>,
+    Vec<DepositRow>,
+    Vec<BatchRow>,
+);
 
 /// The first day of the month `n` months after `month` (which is a first day).
 fn add_months(month: Date, n: i32) -> Date {
@@ -175,13 +183,7 @@ impl Store {
         let first = add_months(last, 1 - months as i32);
         let end = add_months(last, 1);
         let (from_at, end_at) = (first.midnight().assume_utc(), end.midnight().assume_utc());
-        let (sessions, plans, ended, deposits, batches): (
-            Vec<SessionRow>,
-            Vec<PlanRow>,
-            Vec<(OffsetDateTime, String)>,
-            Vec<DepositRow>,
-            Vec<BatchRow>,
-        ) = on_db!(self, pool => {
+        let (sessions, plans, ended, deposits, batches): Rows = on_db!(self, pool => {
             let sessions = sqlx::query_as(SESSIONS)
                 .bind(actor.clinic_id).bind(first).bind(end).bind(MAX_REPORT_ROWS).fetch_all(pool).await?;
             let plans = sqlx::query_as(PLANS)

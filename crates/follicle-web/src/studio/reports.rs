@@ -23,6 +23,9 @@ use super::{Nav, Page, PageError, PageResult, render};
 use crate::extract::QueryArgs;
 use crate::state::AppState;
 
+/// A table: its header and rows of cells.
+type Table = (Vec<&'static str>, Vec<Vec<String>>);
+
 /// Touch-ups listed: those falling due in this many days.
 const TOUCH_UP_AHEAD_DAYS: i64 = 90;
 
@@ -150,7 +153,7 @@ fn percent(p: Option<f64>) -> String {
 }
 
 /// The tables, as rows of cells (the page and the CSV files show the same).
-fn months_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+fn months_table(r: &Report) -> Table {
     let header = vec![
         "month",
         "sessions",
@@ -181,7 +184,7 @@ fn months_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-fn deposits_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+fn deposits_table(r: &Report) -> Table {
     let header = vec!["client", "quote number", "deposit", "currency", "first visit"];
     let rows = r
         .owner
@@ -205,7 +208,7 @@ fn deposits_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-fn touch_ups_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+fn touch_ups_table(r: &Report) -> Table {
     let header = vec!["client", "last session", "touch-up due"];
     let rows = r
         .touch_ups
@@ -215,7 +218,7 @@ fn touch_ups_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-fn batches_table(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+fn batches_table(r: &Report) -> Table {
     let header = vec![
         "product",
         "lot",
@@ -322,7 +325,7 @@ pub(super) async fn csv(
 ) -> Result<Response, PageError> {
     let months = months_of(&q)?;
     let name = file.strip_suffix(".csv").unwrap_or(&file).to_owned();
-    let table: fn(&Report) -> (Vec<&'static str>, Vec<Vec<String>>) = match name.as_str() {
+    let table: fn(&Report) -> Table = match name.as_str() {
         "months" => months_table,
         "deposits" => deposits_table,
         "touch-ups" => touch_ups_table,
