@@ -608,3 +608,62 @@ pub async fn the_owners_reports_have_tables_charts_and_csv(app: &App) {
         assert!(text(&bad).contains("months: expected a whole number of months, 1–120"));
     }
 }
+
+/// The demo clinic's diary looks like a real week: each client's consultation is a visit before
+/// their sessions, and no practitioner is booked twice at once.
+pub async fn the_demo_week_is_staggered_with_consultations_first(app: &App) {
+    let demo = Demo::seed(app).await;
+    let moment = |v: &Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let mut all = Vec::new();
+    for client in demo.clients().await {
+        let visits = app
+            .get(
+                &api(&format!("/clients/{}/appointments", id_of(&client))),
+                &demo.owner,
+            )
+            .await
+            .expect(StatusCode::OK);
+        let visits = visits.as_array().unwrap().clone();
+        let consultations: Vec<&Value> = visits.iter().filter(|a| a["kind"] == "consultation").collect();
+        assert_eq!(consultations.len(), 1, "{}: {visits:?}", client["name"]);
+        let consulted = moment(&consultations[0]["starts_at"]);
+        for session in visits.iter().filter(|a| a["kind"] == "session") {
+            assert!(
+                moment(&session["starts_at"]) > consulted,
+                "{}: a session before the consultation",
+                client["name"]
+            );
+            assert!(
+                session["consultation_id"].is_string(),
+                "booked from the plan: {session}"
+            );
+        }
+        all.extend(visits);
+    }
+    // No practitioner twice at once.
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            if a["practitioner_id"] != b["practitioner_id"] {
+                continue;
+            }
+            let (sa, sb) = (moment(&a["starts_at"]), moment(&b["starts_at"]));
+            let ea = sa + time::Duration::minutes(a["duration_minutes"].as_i64().unwrap());
+            let eb = sb + time::Duration::minutes(b["duration_minutes"].as_i64().unwrap());
+            assert!(ea <= sb || eb <= sa, "overlap: {a} and {b}");
+        }
+    }
+    // Not all at one time of day.
+    let mut starts: Vec<String> = all
+        .iter()
+        .map(|a| a["starts_at"].as_str().unwrap()[11..16].to_owned())
+        .collect();
+    starts.sort();
+    starts.dedup();
+    assert!(starts.len() >= 3, "{starts:?}");
+}

@@ -127,6 +127,7 @@ both! {
         the_owner_merges_a_duplicate_not_across_clinics,
         calendar_feeds_are_read_by_a_calendar_and_revocable,
         the_owners_reports_have_tables_charts_and_csv,
+        the_demo_week_is_staggered_with_consultations_first,
     }
     designer {
         drag_deltas_patch_to_the_full_pattern,
