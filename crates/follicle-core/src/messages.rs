@@ -22,16 +22,37 @@ pub enum MessageKind {
     Aftercare,
     /// The client missed a visit.
     NoShow,
+    /// A sign-in link to the client's own pages, which they asked for.
+    PortalLink,
+    /// The copy of a consent the client signed (its PDF attached).
+    SignedConsent,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [MessageKind; 4] = [
+    pub const ALL: [MessageKind; 6] = [
+        MessageKind::BookingConfirmation,
+        MessageKind::Reminder,
+        MessageKind::Aftercare,
+        MessageKind::NoShow,
+        MessageKind::PortalLink,
+        MessageKind::SignedConsent,
+    ];
+
+    /// The kinds the clinic chooses to send (`messages.send`) and a client can stop; the others
+    /// are asked for by the client or owed to them, and always go.
+    pub const OPTIONAL: [MessageKind; 4] = [
         MessageKind::BookingConfirmation,
         MessageKind::Reminder,
         MessageKind::Aftercare,
         MessageKind::NoShow,
     ];
+
+    /// Whether the client asked for it or is owed it (it goes even to a client who stopped the
+    /// clinic's other messages).
+    pub fn always_sent(self) -> bool {
+        !MessageKind::OPTIONAL.contains(&self)
+    }
 
     /// The name in settings and records.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +61,8 @@ impl MessageKind {
             MessageKind::Reminder => "reminder",
             MessageKind::Aftercare => "aftercare",
             MessageKind::NoShow => "no_show",
+            MessageKind::PortalLink => "portal_link",
+            MessageKind::SignedConsent => "signed_consent",
         }
     }
 
@@ -61,6 +84,8 @@ impl MessageKind {
                 "visit_length",
             ],
             MessageKind::Aftercare => &[COMMON[0], COMMON[1], COMMON[2], "day", "aftercare"],
+            MessageKind::PortalLink => &[COMMON[0], COMMON[1], "link", "expires"],
+            MessageKind::SignedConsent => &[COMMON[0], COMMON[1], "title", "signed_at"],
         }
     }
 
@@ -71,6 +96,8 @@ impl MessageKind {
             MessageKind::Reminder => "Visit reminder",
             MessageKind::Aftercare => "Aftercare",
             MessageKind::NoShow => "Missed visit",
+            MessageKind::PortalLink => "Sign-in link",
+            MessageKind::SignedConsent => "Signed consent copy",
         }
     }
 }
@@ -117,14 +144,22 @@ fn pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
 /// Checks a template of a kind: every `{variable}` must be one the kind has. The error names
 /// the unknown one and lists the allowed.
 pub fn check_template(template: &str, kind: MessageKind) -> Result<(), String> {
-    let allowed = kind.variables();
+    check_variables(
+        template,
+        kind.variables(),
+        &format!("a {} message", kind.as_str()),
+    )
+}
+
+/// Checks that every `{variable}` of a template is one of `allowed`; the error names the unknown
+/// one and what `what` (`a reminder message`, `a consent text`) may use.
+pub fn check_variables(template: &str, allowed: &[&str], what: &str) -> Result<(), String> {
     for piece in pieces(template)? {
         if let Piece::Variable(name) = piece
             && !allowed.contains(&name)
         {
             return Err(format!(
-                "unknown variable {{{name}}}; a {} message may use {}",
-                kind.as_str(),
+                "unknown variable {{{name}}}; {what} may use {}",
                 allowed
                     .iter()
                     .map(|v| format!("{{{v}}}"))

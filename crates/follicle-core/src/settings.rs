@@ -39,6 +39,7 @@ use crate::zone::ZoneKind;
 mod keys;
 mod messages;
 mod pattern;
+mod portal;
 mod render;
 pub mod schema;
 
@@ -50,6 +51,7 @@ pub use messages::{ClinicSettings, MessageSettings, MessageTemplate};
 pub use pattern::{
     HairlineStyleSettings, LandmarkSettings, MidFrontalHeights, PatternSettings, ScarSites, StageZones,
 };
+pub use portal::{ConsentKind, ConsentSettings, ConsentTemplate, PortalSettings};
 pub use render::{HealedSettings, OpticsSettings, PhotoSettings, RenderSettings};
 pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
@@ -118,6 +120,8 @@ pub struct SettingsData {
     pub pattern: PatternSettings,
     pub render: RenderSettings,
     pub clinic: ClinicSettings,
+    pub portal: PortalSettings,
+    pub consent: ConsentSettings,
     pub messages: MessageSettings,
 }
 
@@ -1287,6 +1291,8 @@ impl SettingsData {
         self.pattern.validate()?;
         self.render.validate()?;
         self.clinic.validate()?;
+        self.portal.validate()?;
+        self.consent.validate()?;
         self.messages.validate()?;
         Ok(())
     }

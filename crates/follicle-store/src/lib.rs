@@ -110,5 +110,9 @@ pub use store::{
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
 pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
+pub use store::{
+    ConsentCheck, InkEntry, LinkState, NewSignedConsent, OwnRecord, PortalClient, PortalSession,
+    SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
+};
 pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

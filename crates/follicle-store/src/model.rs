@@ -888,8 +888,10 @@ pub struct ClientExport {
     pub appointments: Vec<Appointment>,
     /// Session logs.
     pub sessions: Vec<SessionLog>,
-    /// Consents.
+    /// Consents recorded by the clinic.
     pub consents: Vec<Consent>,
+    /// Consents the client signed with a drawn signature, with their evidence and withdrawal.
+    pub signed_consents: Vec<crate::store::SignedConsent>,
     /// Photo records (the bytes are fetched one by one).
     pub photos: Vec<Photo>,
     /// The landmarks placed on its photos (those that have them).

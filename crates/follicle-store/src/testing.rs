@@ -28,6 +28,35 @@ pub async fn make_job_due(store: &Store, job_id: Uuid) {
     store.make_job_due(job_id).await.expect("make the job due");
 }
 
+/// Tries to change a signed consent's text through SQL, as a program or person with access to
+/// the database might: the error the database answers (its trigger refuses), or `None` if the
+/// change went through.
+pub async fn try_to_change_consent(store: &Store, consent_id: Uuid) -> Option<String> {
+    store
+        .change_consent_text(consent_id, false)
+        .await
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Changes one byte of a signed consent's text behind Follicle's back (the trigger dropped
+/// first, as someone with full access to the database could), for the tests that show the
+/// change is detected.
+pub async fn forge_consent(store: &Store, consent_id: Uuid) {
+    store
+        .change_consent_text(consent_id, true)
+        .await
+        .expect("change the consent behind the store's back");
+}
+
+/// Changes one byte of a signed consent's stored PDF behind Follicle's back.
+pub async fn forge_consent_pdf(store: &Store, consent_id: Uuid) {
+    store
+        .change_consent_pdf(consent_id)
+        .await
+        .expect("change the PDF");
+}
+
 /// The PostgreSQL server the tests use.
 pub fn postgres_url() -> String {
     std::env::var("FOLLICLE_TEST_POSTGRES_URL")

@@ -34,8 +34,36 @@ pub(crate) async fn full_record(
         .await
         .unwrap();
     let _ = consultation;
-    store
+    let design = store
         .add_design(&c.practitioner, &new_design(client.id, None, 7))
+        .await
+        .unwrap();
+    // Signed at the chair, then withdrawn: both in the archive and gone with an erasure.
+    let signed = store
+        .sign_consent_at_chair(
+            &c.practitioner,
+            &follicle_store::NewSignedConsent {
+                client_id: client.id,
+                kind: follicle_core::settings::ConsentKind::Photos,
+                template_version: "2026-12-1".into(),
+                title: "Consent to photographs".into(),
+                text: "I agree that the clinic takes photographs.".into(),
+                design_id: Some(design.id),
+                design_version: Some(design.version),
+                quote_number: String::new(),
+                signer_name: "Sam Ólafsson".into(),
+                signature: "10,10 20,20 30,25 40,20 50,10".into(),
+                signed_at: datetime!(2027-01-05 08:50 UTC),
+                signed_in: follicle_store::SignedIn::Chair,
+                address: "192.0.2.1".into(),
+                user_agent: "Clinic tablet".into(),
+            },
+            b"%PDF-1.7 copy",
+        )
+        .await
+        .unwrap();
+    store
+        .record_consent_withdrawal(&c.practitioner, signed.id, "asked by phone")
         .await
         .unwrap();
     store
@@ -554,6 +582,8 @@ const EXPORTED: &[(&str, &str)] = &[
     ("appointments", "csv/appointments.csv"),
     ("session_logs", "csv/session_logs.csv"),
     ("consents", "csv/consents.csv"),
+    ("signed_consents", "csv/signed_consents.csv"),
+    ("consent_withdrawals", "csv/signed_consents.csv"),
     ("photos", "csv/photos.csv"),
     ("photo_landmarks", "csv/photo_landmarks.csv"),
     ("messages", "csv/messages.csv"),
@@ -603,6 +633,14 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
     (
         "jobs",
         "the queue of work still to do: a message once sent is exported (messages); one not yet sent is planned again from the records",
+    ),
+    (
+        "portal_links",
+        "single-use sign-in secrets (hashed) of the client portal, minutes long",
+    ),
+    (
+        "portal_sessions",
+        "the client portal's sign-in secrets (hashed): useless elsewhere, a risk in an archive",
     ),
     (
         "appointments_new",

@@ -35,6 +35,7 @@ mod diary;
 mod jobs;
 mod landmarks;
 mod photos;
+mod portal;
 mod properties;
 mod rights;
 mod search;

@@ -234,7 +234,8 @@ pub fn worker_id() -> String {
 
 /// What a message says and where it goes, or why it does not go.
 enum Composed {
-    Send(Mail, MessageKind),
+    /// The mail, its kind, and its text as the message log keeps it.
+    Send(Mail, MessageKind, String),
     Skip(String),
 }
 
@@ -270,7 +271,9 @@ async fn compose(
     if contact.email.trim().is_empty() {
         return Ok(Composed::Skip("the client has no email address".to_owned()));
     }
-    if let Some(at) = contact.email_opt_out_at {
+    if let Some(at) = contact.email_opt_out_at
+        && !kind.always_sent()
+    {
         return Ok(Composed::Skip(format!(
             "the client stopped email on {}",
             at.date()
@@ -295,7 +298,72 @@ async fn compose(
         ("clinic_name", clinic.name.clone()),
         ("unsubscribe_link", link.clone()),
     ]);
+    // What the message log keeps of the text (a sign-in link is a secret: not kept), and files.
+    let mut secret: Option<String> = None;
+    let mut attachments = Vec::new();
     match kind {
+        MessageKind::PortalLink => {
+            let portal = &clinic.settings.portal;
+            let Some((token, expires)) = store
+                .issue_portal_link(
+                    job.clinic_id,
+                    client_id,
+                    Duration::minutes(i64::from(portal.link_minutes)),
+                    portal.links_per_day,
+                )
+                .await?
+            else {
+                return Ok(Composed::Skip(format!(
+                    "the client was sent {} sign-in links in the last day already",
+                    portal.links_per_day
+                )));
+            };
+            let link = format!("{public}/portal/enter?t={}", token.as_str());
+            let at = local(&clinic.settings, expires);
+            values.insert("link", link.clone());
+            values.insert(
+                "expires",
+                format!(
+                    "{:02}:{:02} on {} {} {}",
+                    at.hour(),
+                    at.minute(),
+                    at.day(),
+                    at.month(),
+                    at.year()
+                ),
+            );
+            secret = Some(link);
+        }
+        MessageKind::SignedConsent => {
+            let consent_id = job.payload["consent_id"]
+                .as_str()
+                .and_then(|t| t.parse::<Uuid>().ok());
+            let copy = match consent_id {
+                Some(id) => store.signed_consent_copy(job.clinic_id, client_id, id).await?,
+                None => None,
+            };
+            let Some((consent, pdf)) = copy else {
+                return Ok(Composed::Skip("the consent is gone".to_owned()));
+            };
+            let at = local(&clinic.settings, consent.signed.signed_at);
+            values.insert("title", consent.signed.title.clone());
+            values.insert(
+                "signed_at",
+                format!(
+                    "{} {} {} at {:02}:{:02}",
+                    at.day(),
+                    at.month(),
+                    at.year(),
+                    at.hour(),
+                    at.minute()
+                ),
+            );
+            attachments.push((
+                format!("consent-{}-{}.pdf", consent.signed.kind.as_str(), at.date()),
+                "application/pdf".to_owned(),
+                pdf,
+            ));
+        }
         MessageKind::BookingConfirmation | MessageKind::Reminder | MessageKind::NoShow => {
             let visit_id = job.payload["visit_id"]
                 .as_str()
@@ -372,6 +440,10 @@ async fn compose(
         .split(['/', ':'])
         .next()
         .unwrap_or("localhost");
+    let logged = match &secret {
+        Some(link) => body.replace(link, "[the sign-in link, not kept]"),
+        None => body.clone(),
+    };
     Ok(Composed::Send(
         Mail {
             to: contact.email.trim().to_owned(),
@@ -379,9 +451,12 @@ async fn compose(
             body,
             // The same for every try, so a receiving system can tell a repeat.
             message_id: Some(format!("<{}@{host}>", job.id)),
-            unsubscribe: Some(link),
+            // Messages the client asked for or is owed cannot be stopped.
+            unsubscribe: (!kind.always_sent()).then_some(link),
+            attachments,
         },
         kind,
+        logged,
     ))
 }
 
@@ -446,6 +521,36 @@ pub fn previews(
                 ("visit_length", length(180)),
                 ("day", "4".to_owned()),
                 ("aftercare", aftercare_text(&lines, 4)),
+                (
+                    "link",
+                    format!("{}/portal/enter?t=…", public_url.trim_end_matches('/')),
+                ),
+                (
+                    "expires",
+                    format!(
+                        "10:30 on {} {} {}",
+                        tuesday.day(),
+                        tuesday.month(),
+                        tuesday.year()
+                    ),
+                ),
+                (
+                    "title",
+                    settings
+                        .consent
+                        .template(follicle_core::settings::ConsentKind::Procedure)
+                        .map(|t| t.title.clone())
+                        .unwrap_or_default(),
+                ),
+                (
+                    "signed_at",
+                    format!(
+                        "{} {} {} at 10:00",
+                        tuesday.day(),
+                        tuesday.month(),
+                        tuesday.year()
+                    ),
+                ),
             ]);
             values.retain(|name, _| kind.variables().contains(name));
             words(settings, kind, &values).map(|(subject, body)| (kind, subject, body))
@@ -471,7 +576,7 @@ async fn work(
     } else {
         match compose(store, config, &job, clinic, now).await? {
             Composed::Skip(why) => JobOutcome::Skipped(why),
-            Composed::Send(mail, kind) => {
+            Composed::Send(mail, kind, logged) => {
                 // Hand over only with time to spare on the lease: a send never overlaps another
                 // worker's try of the same job.
                 let margin =
@@ -494,7 +599,7 @@ async fn work(
                         kind: kind.as_str().to_owned(),
                         recipient: mail.to,
                         subject: mail.subject,
-                        body: mail.body,
+                        body: logged,
                         provider_id,
                         sent_at: OffsetDateTime::now_utc(),
                     })),

@@ -43,6 +43,7 @@ pub mod compute;
 pub mod config;
 pub mod demo;
 pub mod designer;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -52,6 +53,7 @@ pub mod landmarks;
 pub mod limits;
 pub mod mail;
 pub mod photo_view;
+pub mod portal;
 pub mod serve;
 pub mod state;
 pub mod studio;
@@ -90,6 +92,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(api::PREFIX, api)
         .merge(studio::routes())
+        .merge(portal::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -172,6 +172,7 @@ async fn send(config: &MailConfig, to: &str, subject: String, body: String) -> R
         body,
         message_id: None,
         unsubscribe: None,
+        attachments: Vec::new(),
     };
     send_mail(config, &mail).await.map(|_| ()).map_err(|e| e.message)
 }
@@ -190,6 +191,8 @@ pub struct Mail {
     /// The unsubscribe link, sent as `List-Unsubscribe` with one-click unsubscribe
     /// (`List-Unsubscribe-Post`, RFC 8058), so mail programs offer the button themselves.
     pub unsubscribe: Option<String>,
+    /// Files attached: (file name, content type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
 }
 
 /// Why a mail did not go.
@@ -297,16 +300,24 @@ impl Mailer {
             .from(from)
             .to(to)
             .subject(mail.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
             .message_id(mail.message_id.clone());
         if let Some(link) = &mail.unsubscribe {
             builder = builder
                 .header(ListUnsubscribe(link.clone()))
                 .header(ListUnsubscribePost);
         }
-        let message = builder
-            .body(mail.body.clone())
-            .map_err(|e| MailError::permanent(format!("building the mail: {e}")))?;
+        let built = if mail.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(mail.body.clone())
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body.clone()));
+            for (name, content_type, bytes) in &mail.attachments {
+                let content_type = ContentType::parse(content_type)
+                    .map_err(|e| MailError::permanent(format!("attachment {name}: {e}")))?;
+                parts = parts.singlepart(Attachment::new(name.clone()).body(bytes.clone(), content_type));
+            }
+            builder.multipart(parts)
+        };
+        let message = built.map_err(|e| MailError::permanent(format!("building the mail: {e}")))?;
         let id = message
             .headers()
             .get_raw("Message-ID")

@@ -252,6 +252,28 @@ impl AppState {
         Ok(settings)
     }
 
+    /// A clinic's name and settings for the pages its clients see (no staff member signed in),
+    /// parsed once per settings text like [`AppState::clinic_settings`].
+    pub async fn clinic_for_clients(&self, clinic_id: Uuid) -> ApiResult<(String, Arc<Settings>)> {
+        let (name, toml) = self.store().clinic_for_clients(clinic_id).await?;
+        if let Some((_, cached)) = self.cache().get(&clinic_id)
+            && cached.toml == toml
+        {
+            return Ok((name, cached.settings.clone()));
+        }
+        let parsed = parse_settings(&toml).map_err(|e| {
+            ApiError::internal(format!(
+                "clinic {clinic_id}: stored settings no longer valid: {e}"
+            ))
+        })?;
+        let settings = Arc::new(ClinicSettings {
+            settings: Arc::new(parsed),
+            toml,
+        });
+        self.cache().insert(clinic_id, (Instant::now(), settings.clone()));
+        Ok((name, settings.settings.clone()))
+    }
+
     /// Forgets a clinic's cached settings (after a change).
     pub fn forget_settings(&self, clinic_id: Uuid) {
         self.cache().remove(&clinic_id);

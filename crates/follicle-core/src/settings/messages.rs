@@ -1,5 +1,5 @@
-//! `[clinic]` (the clinic's own facts: its time zone) and `[messages]` (what the clinic sends its
-//! clients, when, and in which words).
+//! `[clinic]` (the clinic's own facts: its time zone and the profile its documents carry) and
+//! `[messages]` (what the clinic sends its clients, when, and in which words).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,16 +7,70 @@ use super::within_limit;
 use crate::error::{InputError, InputResult};
 use crate::messages::{MessageKind, check_template};
 
-/// The clinic's own facts.
+/// The clinic's own facts: its time zone and the profile printed on what its clients receive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicSettings {
     /// The clinic's time zone, an IANA name (`Europe/London`): the local time of its messages.
     pub time_zone: String,
+    /// The name on documents and pages for clients; empty: the name the clinic was created with.
+    pub display_name: String,
+    /// The postal address, lines separated by newlines.
+    pub address: String,
+    /// The telephone number clients call.
+    pub phone: String,
+    /// The email address clients write to.
+    pub email: String,
+    /// The website.
+    pub website: String,
+    /// A registration or licence number (a council's tattoo licence, a company number), if any.
+    pub registration: String,
 }
+
+/// The longest a profile field may be (characters).
+const PROFILE_FIELD_MAX: usize = 300;
 
 impl ClinicSettings {
     pub(crate) fn validate(&self) -> InputResult<()> {
+        for (path, value) in [
+            ("clinic.display_name", &self.display_name),
+            ("clinic.address", &self.address),
+            ("clinic.phone", &self.phone),
+            ("clinic.email", &self.email),
+            ("clinic.website", &self.website),
+            ("clinic.registration", &self.registration),
+        ] {
+            let n = value.chars().count();
+            if n > PROFILE_FIELD_MAX {
+                return Err(InputError::field(
+                    path,
+                    format!("expected at most {PROFILE_FIELD_MAX} characters, got {n}"),
+                ));
+            }
+            let multi_line = path == "clinic.address";
+            if value
+                .chars()
+                .any(|c| c.is_control() && !(multi_line && c == '\n'))
+            {
+                return Err(InputError::field(
+                    path,
+                    format!("expected printable text, got {value:?}"),
+                ));
+            }
+        }
+        let email = self.email.trim();
+        let looks_right = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !email.contains(char::is_whitespace)
+        });
+        if !email.is_empty() && !looks_right {
+            return Err(InputError::field(
+                "clinic.email",
+                format!("expected an email address such as hello@clinic.example, got {email:?}"),
+            ));
+        }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(InputError::field(
                 "clinic.time_zone",
@@ -53,7 +107,7 @@ pub struct MessageSettings {
     pub retry_first_minutes: u32,
     /// …up to this many.
     pub retry_max_minutes: u32,
-    /// The kinds the clinic sends (any of [`MessageKind::ALL`]).
+    /// The kinds the clinic sends (any of [`MessageKind::OPTIONAL`]; the others always go).
     pub send: Vec<String>,
     /// The words of each kind.
     pub templates: Vec<MessageTemplate>,
@@ -79,7 +133,7 @@ impl MessageSettings {
 
     /// Whether the clinic sends this kind.
     pub fn sends(&self, kind: MessageKind) -> bool {
-        self.send.iter().any(|k| k == kind.as_str())
+        kind.always_sent() || self.send.iter().any(|k| k == kind.as_str())
     }
 
     pub(crate) fn validate(&self) -> InputResult<()> {
@@ -106,15 +160,16 @@ impl MessageSettings {
                 ),
             );
         }
-        let words = MessageKind::ALL.map(MessageKind::as_str).join(", ");
+        let optional = MessageKind::OPTIONAL.map(MessageKind::as_str).join(", ");
         for (i, kind) in self.send.iter().enumerate() {
-            if MessageKind::parse(kind).is_none() {
+            if !MessageKind::parse(kind).is_some_and(|k| !k.always_sent()) {
                 return e(
                     &format!("messages.send[{i}]"),
-                    format!("expected one of {words}, got {kind:?}"),
+                    format!("expected one of {optional}, got {kind:?}"),
                 );
             }
         }
+        let words = MessageKind::ALL.map(MessageKind::as_str).join(", ");
         for (i, t) in self.templates.iter().enumerate() {
             let Some(kind) = MessageKind::parse(&t.id) else {
                 return e(

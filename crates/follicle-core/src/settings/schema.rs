@@ -145,6 +145,9 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("messages.max_attempts", 1.0, 20.0, "tries"),
     ("messages.retry_first_minutes", 1.0, 1440.0, "min"),
     ("messages.retry_max_minutes", 1.0, 10_080.0, "min"),
+    ("portal.link_minutes", 5.0, 1440.0, "min"),
+    ("portal.remember_days", 0.0, 365.0, "days"),
+    ("portal.links_per_day", 1.0, 100.0, "links"),
     ("photos.min_side_px", 16.0, 8000.0, "px"),
     ("photos.min_brightness", 0.0, 1.0, ""),
     ("photos.max_brightness", 0.0, 1.0, ""),
@@ -487,7 +490,7 @@ fn choices(path: &str) -> Option<Vec<String>> {
         "intervals.working_days" => words(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
         "records.held" => words(&crate::settings::HELD_RECORD_KINDS),
         "messages.send" => Some(
-            crate::messages::MessageKind::ALL
+            crate::messages::MessageKind::OPTIONAL
                 .iter()
                 .map(|k| k.as_str().to_string())
                 .collect(),

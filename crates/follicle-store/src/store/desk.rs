@@ -8,10 +8,11 @@
 //!
 //! A merge moves every record of the second client to the first in one transaction —
 //! consultations and designs (numbered after the first client's own versions), appointments,
-//! session logs, consents, photos, messages sent and to send — fills the first client's empty
-//! contact fields from the second, keeps an opt-out of either, deletes the second client and
-//! writes what moved to both clients' audit trails. The second client's calendar feed goes
-//! (its address named a client who no longer exists). Only the owner merges: a merge removes a
+//! session logs, consents and signed consents (with their withdrawals), photos, messages sent
+//! and to send — fills the first client's empty contact fields from the second, keeps an
+//! opt-out of either, deletes the second client and writes what moved to both clients' audit
+//! trails. The second client's calendar feed, portal links and portal sessions go (they named a
+//! client who no longer exists). Only the owner merges: a merge removes a
 //! client's record, as a deletion does, and moves health records the front desk may not see.
 //! A client of another clinic is not found, as everywhere.
 
@@ -60,12 +61,13 @@ impl MergeReport {
 
 /// The tables whose rows belong to a client and move with a merge, children after parents is
 /// not needed (a move keeps every link), in the order the report lists them.
-const MOVED: [&str; 8] = [
+const MOVED: [&str; 9] = [
     "consultations",
     "designs",
     "appointments",
     "session_logs",
     "consents",
+    "signed_consents",
     "photos",
     "messages",
     "jobs",
@@ -208,8 +210,12 @@ impl Store {
                 .execute(&mut *tx).await?.rows_affected();
                 moved.push((*table, n));
             }
-            sqlx::query("DELETE FROM calendar_feeds WHERE clinic_id = $1 AND client_id = $2")
-                .bind(actor.clinic_id).bind(merged).execute(&mut *tx).await?;
+            // The merged client's secret ways in (calendar feed, portal links and sessions) end
+            // with the record they named.
+            for table in ["calendar_feeds", "portal_links", "portal_sessions"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2")))
+                    .bind(actor.clinic_id).bind(merged).execute(&mut *tx).await?;
+            }
             // The kept record's empty contact fields from the merged one; notes together; an
             // opt-out of either stays.
             let pick = |mine: &str, theirs: &str| if mine.is_empty() { theirs.to_owned() } else { mine.to_owned() };

@@ -216,10 +216,10 @@ fn job_from_row(r: JobRow) -> StoreResult<Job> {
     })
 }
 
-const MESSAGE_COLS: &str =
+pub(super) const MESSAGE_COLS: &str =
     "id, client_id, job_id, channel, kind, recipient, subject, body, provider_id, sent_at";
 
-type MessageRow = (
+pub(super) type MessageRow = (
     Uuid,
     Uuid,
     Uuid,
@@ -232,7 +232,7 @@ type MessageRow = (
     OffsetDateTime,
 );
 
-fn message_from_row(r: MessageRow) -> SentMessage {
+pub(super) fn message_from_row(r: MessageRow) -> SentMessage {
     SentMessage {
         id: r.0,
         client_id: r.1,

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod consents;
 mod desk;
 mod diary;
 mod feeds;
@@ -20,6 +21,7 @@ mod messages;
 #[cfg(feature = "testing")]
 pub(crate) mod plans;
 mod portable;
+mod portal;
 mod records;
 mod reports;
 mod rights;
@@ -28,6 +30,10 @@ mod throttle;
 mod today;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use consents::{
+    ConsentCheck, NewSignedConsent, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest,
+    parse_signature,
+};
 pub use desk::{LikelyDuplicate, MergeReport};
 pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
 pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
@@ -35,6 +41,7 @@ pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
 pub use portable::{ImportReport, ImportRowError};
+pub use portal::{InkEntry, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
@@ -337,6 +344,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "calendar feeds",
                 include_str!("../../migrations/sqlite/0011_calendar_feeds.sql"),
             ),
+            (
+                12,
+                "portal and signed consents",
+                include_str!("../../migrations/sqlite/0012_portal_and_signed_consents.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -393,6 +405,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 11,
                 "calendar feeds",
                 include_str!("../../migrations/postgres/0011_calendar_feeds.sql"),
+            ),
+            (
+                12,
+                "portal and signed consents",
+                include_str!("../../migrations/postgres/0012_portal_and_signed_consents.sql"),
             ),
         ],
     };

@@ -280,6 +280,60 @@ impl Tables {
                 ],
             )?;
         }
+        for c in &export.signed_consents {
+            let w = c.withdrawal.as_ref();
+            self.row(
+                "signed_consents",
+                &[
+                    "id",
+                    "client_id",
+                    "kind",
+                    "template_version",
+                    "title",
+                    "text",
+                    "design_id",
+                    "design_version",
+                    "quote_number",
+                    "signer_name",
+                    "signature",
+                    "signed_at",
+                    "signed_in",
+                    "witnessed_by",
+                    "address",
+                    "user_agent",
+                    "document_sha256",
+                    "pdf_sha256",
+                    "withdrawn_at",
+                    "withdrawn_by_client",
+                    "withdrawal_recorded_by",
+                    "withdrawal_reason",
+                ],
+                &[
+                    c.id.to_string(),
+                    c.signed.client_id.to_string(),
+                    c.signed.kind.as_str().to_owned(),
+                    c.signed.template_version.clone(),
+                    c.signed.title.clone(),
+                    c.signed.text.clone(),
+                    opt(c.signed.design_id),
+                    c.signed.design_version.map(|v| v.to_string()).unwrap_or_default(),
+                    c.signed.quote_number.clone(),
+                    c.signed.signer_name.clone(),
+                    c.signed.signature.clone(),
+                    rfc3339(c.signed.signed_at),
+                    c.signed.signed_in.as_str().to_owned(),
+                    opt(c.witnessed_by),
+                    c.signed.address.clone(),
+                    c.signed.user_agent.clone(),
+                    c.document_sha256.clone(),
+                    c.pdf_sha256.clone(),
+                    w.map(|w| rfc3339(w.at)).unwrap_or_default(),
+                    w.map(|w| w.by_client.to_string()).unwrap_or_default(),
+                    opt(w.and_then(|w| w.recorded_by)),
+                    w.map(|w| w.reason.clone()).unwrap_or_default(),
+                ],
+            )?;
+        }
         for (p, file) in photos {
             self.row(
                 "photos",

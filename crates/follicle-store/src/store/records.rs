@@ -20,6 +20,16 @@ use crate::record::{PLAN_SCHEMA_VERSION, read_plan};
 use crate::role::Action;
 use crate::validate;
 
+/// The parts of a client's record their portal shows ([`Store::record_of`]).
+pub(crate) struct OwnRecordParts {
+    pub(crate) client: Client,
+    pub(crate) consultations: Vec<Consultation>,
+    pub(crate) designs: Vec<Design>,
+    pub(crate) appointments: Vec<Appointment>,
+    pub(crate) sessions: Vec<SessionLog>,
+    pub(crate) photos: Vec<Photo>,
+}
+
 /// At most this many rows from a list or search.
 pub const MAX_LIST: i64 = 500;
 
@@ -1477,6 +1487,54 @@ impl Store {
 
     // ----- export -----
 
+    /// A client's record as the client may read it in their portal (no staff member acts, so
+    /// nothing is audited; the caller proves who the client is): details, consultations and
+    /// designs with their frozen plans and quotes, appointments, session logs and photo records.
+    pub(crate) async fn record_of(&self, clinic_id: Uuid, client_id: Uuid) -> StoreResult<OwnRecordParts> {
+        let client: Option<ClientRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", client_cols!(), " FROM clients WHERE clinic_id = $1 AND id = $2"))
+                .bind(clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        let client = client_from_row(client.ok_or_else(|| StoreError::not_found("client"))?);
+        let (consultations, designs, appointments, sessions, photos): (
+            Vec<ConsultationRow>,
+            Vec<DesignRow>,
+            Vec<AppointmentRow>,
+            Vec<SessionRow>,
+            Vec<PhotoRow>,
+        ) = on_db!(self, pool => {(
+            sqlx::query_as(CLIENT_CONSULTATIONS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
+            sqlx::query_as(CLIENT_DESIGNS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
+            sqlx::query_as(CLIENT_APPOINTMENTS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
+            sqlx::query(CLIENT_SESSIONS).bind(clinic_id).bind(client_id).fetch_all(pool).await?
+                .iter().map(|r| session_row!(r)).collect::<Result<_, _>>()?,
+            sqlx::query_as(CLIENT_PHOTOS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
+        )});
+        Ok(OwnRecordParts {
+            client,
+            consultations: consultations
+                .into_iter()
+                .map(consultation_from_row)
+                .collect::<StoreResult<_>>()?,
+            designs: designs
+                .into_iter()
+                .map(design_from_row)
+                .collect::<StoreResult<_>>()?,
+            appointments: appointments
+                .into_iter()
+                .map(appointment_from_row)
+                .collect::<StoreResult<_>>()?,
+            sessions: sessions
+                .into_iter()
+                .map(session_from_row)
+                .collect::<StoreResult<_>>()?,
+            photos: photos
+                .into_iter()
+                .map(photo_from_row)
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
     /// A client's whole record (owners only), audited as exported.
     pub async fn export_client(&self, actor: &Actor, client_id: Uuid) -> StoreResult<ClientExport> {
         actor.require(Action::ExportClient)?;
@@ -1487,6 +1545,7 @@ impl Store {
             appointments: self.client_appointments(actor, client_id).await?,
             sessions: self.session_logs(actor, client_id).await?,
             consents: self.consents(actor, client_id).await?,
+            signed_consents: self.signed_consents(actor, client_id).await?,
             photos: self.photos(actor, client_id).await?,
             landmarks: self.client_landmarks(actor, client_id).await?,
             messages: self.client_messages(actor, client_id).await?,

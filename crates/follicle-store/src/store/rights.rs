@@ -164,6 +164,10 @@ pub(crate) fn add_years(date: Date, years: i64) -> Date {
         .unwrap_or(Date::MAX)
 }
 
+/// Deletes the withdrawals of a client's signed consents (`$1` clinic, `$2` client).
+const WITHDRAWALS_GONE: &str = "DELETE FROM consent_withdrawals WHERE clinic_id = $1 AND consent_id IN \
+     (SELECT id FROM signed_consents WHERE clinic_id = $1 AND client_id = $2)";
+
 /// The kinds of record counted, their table and the column that dates them.
 const KINDS: [(&str, &str, &str); 7] = [
     ("photos", "photos", "taken_at"),
@@ -357,8 +361,10 @@ impl Store {
             }
             // Children before parents: photos name sessions and consents, designs name
             // consultations, session logs name appointments.
+            sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             for table in [
-                "calendar_feeds", "messages", "jobs", "photos", "designs", "session_logs", "consultations", "consents", "appointments",
+                "calendar_feeds", "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "designs",
+                "session_logs", "consultations", "consents", "appointments",
             ] {
                 let sql = format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
@@ -462,9 +468,14 @@ impl Store {
             statistics_insert!(actor, row).execute(&mut *tx).await?;
             let gone = |table: &str| format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
             // The messages sent and still to send go with the contact details they were for, and
-            // so does the calendar feed's address.
-            for table in ["calendar_feeds", "messages", "jobs", "photos", "designs"] {
+            // so does the calendar feed's address. So do the client's ways into their portal.
+            for table in ["calendar_feeds", "messages", "jobs", "photos", "designs", "portal_links", "portal_sessions"] {
                 sqlx::query(sqlx::AssertSqlSafe(gone(table))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
+            }
+            // Signed consents (and their withdrawals) are consents: held with them, or gone.
+            if !hold.holds("consents") {
+                sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(gone("signed_consents"))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
             for table in ["session_logs", "consultations", "consents"] {
                 if !hold.holds(table) {

@@ -10,6 +10,7 @@
 
 mod account;
 mod clients;
+mod consents;
 mod consult;
 mod consult_form;
 mod designer;
@@ -118,6 +119,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/data", get(rights::data))
         .route("/data/import", post(rights::import))
+        .route("/clients/{id}/consents", get(consents::page))
+        .route("/clients/{id}/portal-link", post(consents::send_link))
+        .route("/consents/{id}/pdf", get(consents::pdf))
+        .route("/consents/{id}/withdraw", post(consents::withdraw))
         .route("/clients/{id}/messages", get(messages::client_messages))
         .route("/clients/{id}/messages/channel", post(messages::set_channel))
         .route("/messages/failed", get(messages::failed))

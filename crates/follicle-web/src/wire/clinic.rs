@@ -482,14 +482,85 @@ pub struct ClientExportAnswer {
     pub appointments: Vec<AppointmentAnswer>,
     /// Session logs.
     pub sessions: Vec<SessionLogAnswer>,
-    /// Consents.
+    /// Consents recorded by the clinic.
     pub consents: Vec<ConsentAnswer>,
+    /// Consents the client signed with a drawn signature, with their evidence.
+    pub signed_consents: Vec<SignedConsentAnswer>,
     /// Photo records (the images one by one at `/photos/{id}`).
     pub photos: Vec<PhotoAnswer>,
     /// The landmarks placed on its photos (those that have them).
     pub landmarks: Vec<super::LandmarksAnswer>,
     /// The messages sent to the client, as sent.
     pub messages: Vec<MessageAnswer>,
+}
+
+/// A consent the client signed with a drawn signature, with the evidence kept with it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SignedConsentAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// What it covers: `procedure`, `photos`, `marketing_email`, `marketing_sms`.
+    pub kind: String,
+    /// The consent text's version.
+    pub template_version: String,
+    /// The title shown.
+    pub title: String,
+    /// The text shown and signed.
+    pub text: String,
+    /// The design it was given for.
+    pub design_id: Option<Uuid>,
+    /// That design's version.
+    pub design_version: Option<i64>,
+    /// The quote agreed, or empty.
+    pub quote_number: String,
+    /// The name signed with.
+    pub signer_name: String,
+    /// The drawn strokes (`x,y x,y;x,y`, a 600 × 200 box).
+    pub signature: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub signed_at: OffsetDateTime,
+    /// `portal` or `chair`.
+    pub signed_in: String,
+    /// The staff member present at the chair.
+    pub witnessed_by: Option<Uuid>,
+    /// The network address it came from.
+    pub address: String,
+    /// The browser.
+    pub user_agent: String,
+    /// SHA-256 of what was signed.
+    pub document_sha256: String,
+    /// SHA-256 of the PDF sent to the client.
+    pub pdf_sha256: String,
+    /// When it was withdrawn, if it was.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub withdrawn_at: Option<OffsetDateTime>,
+}
+
+impl From<store::SignedConsent> for SignedConsentAnswer {
+    fn from(c: store::SignedConsent) -> SignedConsentAnswer {
+        let s = c.signed;
+        SignedConsentAnswer {
+            id: c.id,
+            kind: s.kind.as_str().to_owned(),
+            template_version: s.template_version,
+            title: s.title,
+            text: s.text,
+            design_id: s.design_id,
+            design_version: s.design_version,
+            quote_number: s.quote_number,
+            signer_name: s.signer_name,
+            signature: s.signature,
+            signed_at: s.signed_at,
+            signed_in: s.signed_in.as_str().to_owned(),
+            witnessed_by: c.witnessed_by,
+            address: s.address,
+            user_agent: s.user_agent,
+            document_sha256: c.document_sha256,
+            pdf_sha256: c.pdf_sha256,
+            withdrawn_at: c.withdrawal.map(|w| w.at),
+        }
+    }
 }
 
 /// A message sent to a client, as sent.
@@ -555,6 +626,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             appointments,
             sessions,
             consents,
+            signed_consents,
             photos,
             landmarks,
             messages,
@@ -566,6 +638,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             appointments: all(appointments),
             sessions: all(sessions),
             consents: all(consents),
+            signed_consents: all(signed_consents),
             photos: all(photos),
             landmarks: landmarks
                 .into_iter()

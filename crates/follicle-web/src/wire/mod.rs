@@ -67,6 +67,27 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// An amount of money as every page and document for clients writes it: the currency's sign
+/// before whole units with thousands separated (`£2,450`, `$300`, `€1,200`), or the code
+/// before them for a currency without a common sign (`CHF 2,450`).
+pub fn money(currency: &str, amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    match currency {
+        "GBP" => format!("{sign}£{grouped}"),
+        "EUR" => format!("{sign}€{grouped}"),
+        "USD" | "AUD" | "CAD" | "NZD" => format!("{sign}${grouped}"),
+        other => format!("{sign}{other} {grouped}"),
+    }
+}
+
 /// A quote number as the clinic prints it: `Q-` and the clinic's running number.
 pub fn quote_label(number: i64) -> String {
     format!("Q-{number:05}")

@@ -1,0 +1,109 @@
+//! The documents a clinic hands its clients — plan and quote, consent, ink passport, receipt —
+//! as one model ([`Document`]: the clinic's letterhead, a title, reference lines and blocks of
+//! text, facts, tables and a drawn signature), written two ways from the same content:
+//!
+//! - [`pdf`]: an A4 PDF. Text is laid out here (greedy line breaking on measured glyph
+//!   advances, page breaks that keep a heading with what follows, "page i of n"); krilla shapes
+//!   the glyphs and embeds a subset of DejaVu Sans with its Unicode map, so every name prints
+//!   as written and `pdftotext` reads the text back. The same document gives the same bytes.
+//! - [`html`]: the same blocks as an HTML fragment (escaped), for the client's pages.
+//!
+//! No I/O: the fonts are compiled in (`assets/fonts`, with their origin and licence).
+//!
+//! ```
+//! use follicle_docs::{Block, Document, Letterhead};
+//!
+//! let doc = Document {
+//!     letterhead: Letterhead { name: "Northside SMP".into(), lines: vec!["1 High Street".into()] },
+//!     title: "Receipt".into(),
+//!     reference: vec![("Number".into(), "R-1".into())],
+//!     blocks: vec![Block::Paragraph("Paid with thanks.".into())],
+//!     footer: "Northside SMP".into(),
+//! };
+//! let pdf = follicle_docs::pdf(&doc).unwrap();
+//! assert!(pdf.starts_with(b"%PDF-"));
+//! assert!(follicle_docs::html(&doc).contains("Paid with thanks."));
+//! ```
+#![deny(missing_docs)]
+
+mod html;
+mod layout;
+
+pub use html::html;
+
+/// The clinic at the top of every page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Letterhead {
+    /// The clinic's name.
+    pub name: String,
+    /// Lines under it: address, contact, registration (empty lines are left out).
+    pub lines: Vec<String>,
+}
+
+/// A document for a client.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Document {
+    /// The clinic.
+    pub letterhead: Letterhead,
+    /// Its title (`Your plan and quote`).
+    pub title: String,
+    /// Reference lines under the title: (label, value), such as (`Quote`, `Q-2026-0042`).
+    pub reference: Vec<(String, String)>,
+    /// The content.
+    pub blocks: Vec<Block>,
+    /// A line at the foot of every page (beside "page i of n").
+    pub footer: String,
+}
+
+/// A piece of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// A section heading.
+    Heading(String),
+    /// A paragraph (line breaks inside it are kept).
+    Paragraph(String),
+    /// Label–value lines.
+    Facts(Vec<(String, String)>),
+    /// A list of points.
+    Bullets(Vec<String>),
+    /// A table: column heads, rows, and each column's share of the width (equal when empty).
+    Table {
+        /// Column heads.
+        columns: Vec<String>,
+        /// Rows of cells.
+        rows: Vec<Vec<String>>,
+        /// Relative widths, one per column (or none: equal).
+        widths: Vec<f32>,
+    },
+    /// A drawn signature and the lines under it (name, date).
+    Signature(Signature),
+}
+
+/// A signature as drawn: strokes of points in a box of `width` × `height` units, y down.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    /// The strokes.
+    pub strokes: Vec<Vec<(f32, f32)>>,
+    /// The box the points were drawn in.
+    pub width: f32,
+    /// The box's height.
+    pub height: f32,
+    /// Lines under it.
+    pub caption: Vec<String>,
+}
+
+/// Why a PDF could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// The embedded font did not read (a build error; tested).
+    #[error("the document font does not read")]
+    Font,
+    /// The PDF writer failed.
+    #[error("the PDF could not be written: {0}")]
+    Pdf(String),
+}
+
+/// The document as an A4 PDF.
+pub fn pdf(doc: &Document) -> Result<Vec<u8>, DocError> {
+    layout::pdf(doc)
+}

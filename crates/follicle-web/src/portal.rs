@@ -1,0 +1,795 @@
+//! The client's own pages (`/portal`): signed in with a link sent by email — no password — and
+//! kept signed in on that device for the clinic's `portal.remember_days`.
+//!
+//! - `/portal/sign-in`: a client types their email; every record with that address gets a
+//!   sign-in link through the job queue (the same answer whether or not the address is known;
+//!   a honeypot field, a per-minute job key and `portal.links_per_day` bound a flood).
+//! - `/portal/enter?t=…`: the link's page, with a button: only posting it uses the link (a mail
+//!   scanner that opens links does not), once, before it runs out.
+//! - `/portal`: the client's plan and quote as issued, visits, today's aftercare and the
+//!   pre-care, the ink passport, consents to sign or signed (PDF, withdrawal), messages, and a
+//!   download of their record.
+//! - `/portal/consents/{kind}`: a consent's text and a signature pad; signing keeps the consent
+//!   with its evidence and mails the signed PDF.
+//!
+//! Every page takes the client from the portal cookie alone and every read is of that client
+//! (see [`follicle_store::PortalClient`]): there is no address of another client's record to try.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use follicle_core::Settings;
+use follicle_core::messages::{MessageKind, local};
+use follicle_core::settings::ConsentKind;
+use follicle_store::{
+    LinkState, NewJob, NewSignedConsent, OwnRecord, PortalClient, SignedConsent, SignedIn, consent_digest,
+};
+use serde::Deserialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::documents::{clinic_name, consent_document, consent_words, when};
+use crate::extract::{PeerAddr, cookie, csrf_matches, csrf_token};
+use crate::jobs::MESSAGE_JOB;
+use crate::state::AppState;
+use crate::studio::{PageError, PageResult, render, render_status};
+
+/// The portal's session cookie (its own: a client is never a staff member).
+pub const PORTAL_COOKIE: &str = "follicle_portal";
+
+/// The portal's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal", get(home))
+        .route("/portal/sign-in", get(sign_in_page).post(sign_in_submit))
+        .route("/portal/enter", get(enter_page).post(enter_submit))
+        .route("/portal/sign-out", post(sign_out))
+        .route("/portal/record.json", get(own_data))
+        .route("/portal/consents/{kind}", get(consent_page).post(consent_submit))
+        .route("/portal/signed/{id}/pdf", get(consent_pdf))
+        .route("/portal/signed/{id}/withdraw", post(withdraw))
+        .route(
+            "/static/signature.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript"),
+                        (header::CACHE_CONTROL, "public, max-age=300"),
+                    ],
+                    include_str!("../static/signature.js"),
+                )
+            }),
+        )
+}
+
+/// The signed-in client of a portal page, with their clinic. Not signed in: to the sign-in page.
+#[derive(Debug, Clone)]
+pub struct Me {
+    client: PortalClient,
+    clinic: String,
+    settings: Arc<Settings>,
+    token: String,
+}
+
+impl FromRequestParts<AppState> for Me {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Me, Response> {
+        let to_sign_in = || Redirect::to("/portal/sign-in").into_response();
+        let token = cookie(parts, PORTAL_COOKIE)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(to_sign_in)?;
+        let client = state
+            .store()
+            .portal_client(&token)
+            .await
+            .map_err(|e| PageError::from(e).into_response())?
+            .ok_or_else(to_sign_in)?;
+        let (registered, settings) = state
+            .clinic_for_clients(client.clinic_id)
+            .await
+            .map_err(|e| PageError::from(e).into_response())?;
+        Ok(Me {
+            clinic: clinic_name(&settings, &registered),
+            client,
+            settings,
+            token,
+        })
+    }
+}
+
+impl Me {
+    fn csrf(&self) -> String {
+        csrf_token(&self.token)
+    }
+
+    fn check(&self, sent: &str) -> Result<(), PageError> {
+        if csrf_matches(&self.token, sent) {
+            Ok(())
+        } else {
+            Err(PageError {
+                status: StatusCode::FORBIDDEN,
+                message: "This form is out of date. Go back, reload the page and send it again.".into(),
+            })
+        }
+    }
+}
+
+fn portal_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderMap {
+    let secure = if state.config().server.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut headers = HeaderMap::new();
+    let value = format!(
+        "{PORTAL_COOKIE}={token}; Path=/portal; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        max_age.max(0)
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.append(header::SET_COOKIE, v);
+    }
+    headers
+}
+
+/// Queues a sign-in link to a client (at most one job a client a minute; the worker makes the
+/// link when it sends, within `portal.links_per_day`).
+pub async fn queue_link(state: &AppState, clinic_id: Uuid, client_id: Uuid) -> Result<(), PageError> {
+    let now = OffsetDateTime::now_utc();
+    let job = NewJob {
+        kind: MESSAGE_JOB.to_owned(),
+        dedupe_key: format!("portal:{client_id}:{}", now.unix_timestamp() / 60),
+        client_id: Some(client_id),
+        payload: json!({ "kind": MessageKind::PortalLink.as_str() }),
+        run_at: now,
+        max_attempts: 3,
+    };
+    state.store().enqueue_jobs(clinic_id, &[job]).await?;
+    Ok(())
+}
+
+// ----- signing in -----
+
+#[derive(Template)]
+#[template(path = "portal_sign_in.html")]
+struct SignInPage {
+    sent: bool,
+    error: String,
+    email: String,
+}
+
+async fn sign_in_page() -> PageResult {
+    render(&SignInPage {
+        sent: false,
+        error: String::new(),
+        email: String::new(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    /// A field people do not see (hidden by the style sheet): a bot that fills it is ignored.
+    #[serde(default)]
+    website: String,
+}
+
+async fn sign_in_submit(State(state): State<AppState>, Form(form): Form<SignInForm>) -> PageResult {
+    let email = form.email.trim().to_owned();
+    let looks_right = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.contains('@'));
+    if !looks_right {
+        return render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SignInPage {
+                sent: false,
+                error: format!(
+                    "{email:?} is not an email address; type the one the clinic has for you, like name@example.com."
+                ),
+                email,
+            },
+        );
+    }
+    if form.website.is_empty() {
+        for (clinic_id, client_id) in state.store().clients_with_email(&email).await? {
+            queue_link(&state, clinic_id, client_id).await?;
+        }
+    }
+    // The same answer whether or not the address is known.
+    render(&SignInPage {
+        sent: true,
+        error: String::new(),
+        email,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "portal_enter.html")]
+struct EnterPage {
+    token: String,
+    clinic: String,
+    name: String,
+    problem: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnterQuery {
+    #[serde(default)]
+    t: String,
+}
+
+fn link_problem(state: &LinkState) -> &'static str {
+    match state {
+        LinkState::Valid(_) => "",
+        LinkState::Used => "This link was used already: each link works once. Ask for a new one below.",
+        LinkState::Expired => "This link has run out. Ask for a new one below; it works for a short while.",
+        LinkState::Unknown => {
+            "This link is not valid (it may be incomplete: copy the whole link from the email). Ask for a new one below."
+        }
+    }
+}
+
+async fn enter_page(State(state): State<AppState>, Query(q): Query<EnterQuery>) -> PageResult {
+    let link = state.store().portal_link(&q.t).await?;
+    match link {
+        LinkState::Valid(client) => {
+            let (registered, settings) = state.clinic_for_clients(client.clinic_id).await?;
+            render(&EnterPage {
+                token: q.t,
+                clinic: clinic_name(&settings, &registered),
+                name: client.name,
+                problem: String::new(),
+            })
+        }
+        other => render_status(
+            StatusCode::GONE,
+            &EnterPage {
+                token: String::new(),
+                clinic: String::new(),
+                name: String::new(),
+                problem: link_problem(&other).to_owned(),
+            },
+        ),
+    }
+}
+
+async fn enter_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(q): Form<EnterQuery>,
+) -> Result<Response, PageError> {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let client = match state.store().portal_link(&q.t).await? {
+        LinkState::Valid(client) => client,
+        other => {
+            return render_status(
+                StatusCode::GONE,
+                &EnterPage {
+                    token: String::new(),
+                    clinic: String::new(),
+                    name: String::new(),
+                    problem: link_problem(&other).to_owned(),
+                },
+            );
+        }
+    };
+    let (_, settings) = state.clinic_for_clients(client.clinic_id).await?;
+    let remember = Duration::days(i64::from(settings.portal.remember_days));
+    match state.store().redeem_portal_link(&q.t, remember, agent).await? {
+        Ok(session) => {
+            let age = (session.expires_at - OffsetDateTime::now_utc()).whole_seconds();
+            Ok((
+                portal_cookie(&state, session.token.as_str(), age),
+                Redirect::to("/portal"),
+            )
+                .into_response())
+        }
+        Err(other) => render_status(
+            StatusCode::GONE,
+            &EnterPage {
+                token: String::new(),
+                clinic: String::new(),
+                name: String::new(),
+                problem: link_problem(&other).to_owned(),
+            },
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    me: Me,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    me.check(&form._csrf)?;
+    state.store().end_portal_session(&me.token).await?;
+    Ok((portal_cookie(&state, "", 0), Redirect::to("/portal/sign-in")).into_response())
+}
+
+// ----- the client's pages -----
+
+/// A visit as the client reads it.
+struct Visit {
+    when: String,
+    length: String,
+    status: String,
+}
+
+/// A consent the client can sign, or has signed.
+struct ConsentRow {
+    title: String,
+    state: String,
+    sign_link: String,
+    pdf_link: String,
+    withdraw_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal_home.html")]
+struct HomePage {
+    clinic: String,
+    name: String,
+    csrf: String,
+    notice: String,
+    visits: Vec<Visit>,
+    plan: Vec<(String, String)>,
+    sessions: Vec<(String, String, String)>,
+    quote: Vec<(String, String)>,
+    aftercare_today: Vec<String>,
+    precare: Vec<String>,
+    passport: Vec<(String, String, String, String, String)>,
+    consents: Vec<ConsentRow>,
+    messages: Vec<(String, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HomeQuery {
+    #[serde(default)]
+    done: String,
+}
+
+fn money(currency: &str, amount: i64) -> String {
+    crate::wire::money(currency, amount)
+}
+
+fn day(d: time::Date) -> String {
+    format!("{} {} {} {}", d.weekday(), d.day(), d.month(), d.year())
+}
+
+async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>) -> PageResult {
+    let record = state.store().own_record(&me.client).await?;
+    let consents = state.store().own_consents(&me.client).await?;
+    let now = OffsetDateTime::now_utc();
+    let settings = &me.settings;
+    let visits = record
+        .appointments
+        .iter()
+        .filter(|a| a.starts_at + Duration::minutes(a.duration_minutes) > now - Duration::days(1))
+        .map(|a| Visit {
+            when: format!(
+                "{} at {:02}:{:02}",
+                day(a.starts_at.date()),
+                a.starts_at.hour(),
+                a.starts_at.minute()
+            ),
+            length: format!("{} min", a.duration_minutes),
+            status: a.status.to_string().replace('_', " "),
+        })
+        .collect();
+    let design = record.designs.last();
+    let plan_record = design
+        .and_then(|d| d.plan.as_ref())
+        .or_else(|| record.consultations.last().map(|c| &c.plan));
+    let quote_number = design
+        .and_then(|d| d.quote_number)
+        .or_else(|| record.consultations.last().and_then(|c| c.quote_number));
+    let mut plan = Vec::new();
+    let mut sessions = Vec::new();
+    let mut quote = Vec::new();
+    let mut precare = Vec::new();
+    let mut aftercare_today = Vec::new();
+    if let Some(p) = plan_record {
+        plan.push(("Sessions".to_owned(), p.sessions.len().to_string()));
+        plan.push((
+            "Time in the chair".to_owned(),
+            format!("about {:.0} hours in all", p.total_hours),
+        ));
+        sessions = p
+            .sessions
+            .iter()
+            .map(|s| {
+                (
+                    format!("Session {}", s.index),
+                    s.date.map_or_else(|| "date to be agreed".to_owned(), day),
+                    format!("about {:.1} hours", s.duration_hours),
+                )
+            })
+            .collect();
+        if let Some(qr) = &p.quote {
+            if let Some(n) = quote_number {
+                quote.push(("Quote".to_owned(), crate::wire::quote_label(n)));
+            }
+            quote.push(("Issued".to_owned(), day(qr.issued_on)));
+            quote.push(("Valid until".to_owned(), day(qr.valid_until)));
+            for line in &qr.lines {
+                quote.push((
+                    format!("Session {}", line.session),
+                    money(&qr.currency, line.amount),
+                ));
+            }
+            quote.push(("Total".to_owned(), money(&qr.currency, qr.total)));
+            if let Some(d) = qr.deposit {
+                quote.push(("Deposit to book".to_owned(), money(&qr.currency, d)));
+            }
+            quote.push((
+                "Cancellation".to_owned(),
+                format!("free until {} hours before a visit", qr.cancellation_hours),
+            ));
+        }
+        precare = p
+            .precare
+            .iter()
+            .map(|x| format!("{} hours before: {}", x.hours_before, x.text))
+            .collect();
+        // Today's aftercare, counted from the latest session.
+        if let Some(last) = record.sessions.last() {
+            let today = local(settings, now).date();
+            let days = (today - last.performed_on).whole_days();
+            if (0..=60).contains(&days) {
+                let days = u32::try_from(days).unwrap_or(0);
+                aftercare_today = p
+                    .aftercare
+                    .iter()
+                    .filter(|a| a.from_day <= days && days <= a.to_day)
+                    .map(|a| a.text.clone())
+                    .collect();
+                if !aftercare_today.is_empty() {
+                    aftercare_today.insert(
+                        0,
+                        format!("Day {days} after your session on {}:", day(last.performed_on)),
+                    );
+                }
+            }
+        }
+    }
+    let passport = record
+        .passport
+        .iter()
+        .map(|i| {
+            (
+                day(i.performed_on),
+                format!("{} ({})", i.product, i.maker),
+                format!("lot {}, use by {}", i.lot, day(i.expires_on)),
+                i.ingredients.clone(),
+                format!("{}, lot {}", i.needle, i.needle_lot),
+            )
+        })
+        .collect();
+    let consents = consent_rows(&consents);
+    let messages = record
+        .messages
+        .iter()
+        .take(20)
+        .map(|m| (when(settings, m.sent_at), m.subject.clone()))
+        .collect();
+    render(&HomePage {
+        clinic: me.clinic.clone(),
+        name: me.client.name.clone(),
+        csrf: me.csrf(),
+        notice: match q.done.as_str() {
+            "signed" => "Signed. A copy is on its way to your email.".to_owned(),
+            "withdrawn" => "Withdrawn. The clinic sees it at once.".to_owned(),
+            _ => String::new(),
+        },
+        visits,
+        plan,
+        sessions,
+        quote,
+        aftercare_today,
+        precare,
+        passport,
+        consents,
+        messages,
+    })
+}
+
+fn consent_rows(signed: &[SignedConsent]) -> Vec<ConsentRow> {
+    ConsentKind::ALL
+        .iter()
+        .map(|&kind| {
+            let standing = signed.iter().find(|c| c.signed.kind == kind && c.stands());
+            match standing {
+                Some(c) => ConsentRow {
+                    title: kind.label().to_owned(),
+                    state: format!("signed ({})", c.signed.template_version),
+                    sign_link: String::new(),
+                    pdf_link: format!("/portal/signed/{}/pdf", c.id),
+                    withdraw_id: c.id.to_string(),
+                },
+                None => ConsentRow {
+                    title: kind.label().to_owned(),
+                    state: if signed.iter().any(|c| c.signed.kind == kind) {
+                        "withdrawn".to_owned()
+                    } else {
+                        "not signed".to_owned()
+                    },
+                    sign_link: format!("/portal/consents/{}", kind.as_str()),
+                    pdf_link: String::new(),
+                    withdraw_id: String::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+async fn own_data(State(state): State<AppState>, me: Me) -> Result<Response, PageError> {
+    #[derive(serde::Serialize)]
+    struct Download {
+        record: OwnRecord,
+        consents: Vec<SignedConsent>,
+    }
+    let download = Download {
+        record: state.store().own_record(&me.client).await?,
+        consents: state.store().own_consents(&me.client).await?,
+    };
+    let body = serde_json::to_vec_pretty(&download)
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-record.json\"".to_owned(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+// ----- consents -----
+
+#[derive(Template)]
+#[template(path = "portal_consent.html")]
+struct ConsentPage {
+    clinic: String,
+    csrf: String,
+    kind: String,
+    title: String,
+    paragraphs: Vec<String>,
+    version: String,
+    name: String,
+    error: String,
+}
+
+/// A consent's words for this client: (kind, version, title, text, design id and version, quote).
+struct Words {
+    kind: ConsentKind,
+    version: String,
+    title: String,
+    text: String,
+    design: Option<(Uuid, i64)>,
+    quote: String,
+}
+
+async fn words_for(state: &AppState, me: &Me, kind: &str) -> Result<Words, PageError> {
+    let Some(kind) = ConsentKind::parse(kind) else {
+        return Err(PageError {
+            status: StatusCode::NOT_FOUND,
+            message: "There is no such consent.".into(),
+        });
+    };
+    let template = me.settings.consent.template(kind).ok_or_else(|| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: "The clinic has no such consent.".into(),
+    })?;
+    let record = state.store().own_record(&me.client).await?;
+    let design = record.designs.last();
+    if kind == ConsentKind::Procedure && design.is_none() {
+        return Err(PageError {
+            status: StatusCode::CONFLICT,
+            message: "The treatment consent is signed for your design, and the clinic has not drawn it yet. \
+                      You can sign it after your consultation."
+                .into(),
+        });
+    }
+    let quote = design
+        .and_then(|d| d.quote_number)
+        .map(crate::wire::quote_label)
+        .unwrap_or_default();
+    let design_words = design.map_or_else(String::new, |d| format!("version {}", d.version));
+    Ok(Words {
+        kind,
+        version: template.version.clone(),
+        title: consent_words(
+            &template.title,
+            &me.client.name,
+            &me.clinic,
+            &design_words,
+            &quote,
+        ),
+        text: consent_words(&template.text, &me.client.name, &me.clinic, &design_words, &quote),
+        design: design.map(|d| (d.id, d.version)),
+        quote,
+    })
+}
+
+fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+async fn consent_page(State(state): State<AppState>, me: Me, Path(kind): Path<String>) -> PageResult {
+    let words = words_for(&state, &me, &kind).await?;
+    render(&ConsentPage {
+        clinic: me.clinic.clone(),
+        csrf: me.csrf(),
+        kind: words.kind.as_str().to_owned(),
+        title: words.title,
+        paragraphs: paragraphs(&words.text),
+        version: words.version,
+        name: me.client.name.clone(),
+        error: String::new(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct SignForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    signature: String,
+    #[serde(default)]
+    agree: String,
+}
+
+async fn consent_submit(
+    State(state): State<AppState>,
+    me: Me,
+    Path(kind): Path<String>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    Form(form): Form<SignForm>,
+) -> Result<Response, PageError> {
+    me.check(&form._csrf)?;
+    let words = words_for(&state, &me, &kind).await?;
+    let again = |error: String| {
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ConsentPage {
+                clinic: me.clinic.clone(),
+                csrf: me.csrf(),
+                kind: words.kind.as_str().to_owned(),
+                title: words.title.clone(),
+                paragraphs: paragraphs(&words.text),
+                version: words.version.clone(),
+                name: form.name.clone(),
+                error,
+            },
+        )
+    };
+    if form.agree != "yes" {
+        return again("Tick the box to say you have read the text and agree to it.".to_owned());
+    }
+    let signed = NewSignedConsent {
+        client_id: me.client.client_id,
+        kind: words.kind,
+        template_version: words.version.clone(),
+        title: words.title.clone(),
+        text: words.text.clone(),
+        design_id: words.design.map(|d| d.0),
+        design_version: words.design.map(|d| d.1),
+        quote_number: words.quote.clone(),
+        signer_name: form.name.trim().to_owned(),
+        signature: form.signature.clone(),
+        signed_at: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+        signed_in: SignedIn::Portal,
+        address: peer,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(300)
+            .collect(),
+    };
+    // Refusals in the signer's words, before anything is kept.
+    if let Err(e) = follicle_store::parse_signature(&signed.signature) {
+        return again(PageError::from(e).message);
+    }
+    if signed.signer_name.is_empty() {
+        return again("Type your full name as you sign.".to_owned());
+    }
+    let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
+    let digest = consent_digest(me.client.clinic_id, &signed);
+    let document = consent_document(&me.settings, &registered, &signed, None, &digest);
+    let pdf =
+        follicle_docs::pdf(&document).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let kept = match state.store().sign_own_consent(&me.client, &signed, &pdf).await {
+        Ok(kept) => kept,
+        Err(follicle_store::StoreError::Invalid { message, .. }) => return again(message),
+        Err(e) => return Err(e.into()),
+    };
+    let job = NewJob {
+        kind: MESSAGE_JOB.to_owned(),
+        dedupe_key: format!("consent:{}", kept.id),
+        client_id: Some(me.client.client_id),
+        payload: json!({ "kind": MessageKind::SignedConsent.as_str(), "consent_id": kept.id }),
+        run_at: OffsetDateTime::now_utc(),
+        max_attempts: i64::from(me.settings.messages.max_attempts),
+    };
+    state.store().enqueue_jobs(me.client.clinic_id, &[job]).await?;
+    Ok(Redirect::to("/portal?done=signed").into_response())
+}
+
+async fn consent_pdf(
+    State(state): State<AppState>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: Uuid = id.parse().map_err(|_| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: "There is no such document among yours.".into(),
+    })?;
+    let (consent, pdf) = state.store().own_consent(&me.client, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "inline; filename=\"consent-{}.pdf\"",
+                    consent.signed.kind.as_str()
+                ),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    me: Me,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    me.check(&form._csrf)?;
+    let id: Uuid = id.parse().map_err(|_| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: "There is no such consent among yours.".into(),
+    })?;
+    state
+        .store()
+        .withdraw_own_consent(&me.client, id, &form.reason)
+        .await?;
+    Ok(Redirect::to("/portal?done=withdrawn").into_response())
+}

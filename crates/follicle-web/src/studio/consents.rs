@@ -1,0 +1,180 @@
+//! A client's portal and consents, at the clinic: send the client a sign-in link to their own
+//! pages, see what they signed (with the signed PDF and a check of both fingerprints), record a
+//! withdrawal the client asked for by phone or in person.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use follicle_store::{Action, Client, SignedConsent};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Nav, Page, PageError, PageResult, render};
+use crate::documents::when;
+use crate::extract::Id;
+use crate::state::AppState;
+
+/// A signed consent as the clinic's page lists it.
+struct Row {
+    id: Uuid,
+    title: String,
+    version: String,
+    signed: String,
+    place: String,
+    state: String,
+    check: String,
+}
+
+#[derive(Template)]
+#[template(path = "client_consents.html")]
+struct ConsentsPage {
+    nav: Nav,
+    client: Client,
+    rows: Vec<Row>,
+    notice: String,
+    may_edit: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NoticeQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    axum::extract::Query(q): axum::extract::Query<NoticeQuery>,
+) -> PageResult {
+    let store = state.store();
+    let client = store.client(&page.actor, id).await?;
+    let settings = state.clinic_settings(&page.actor).await?;
+    let consents = store.signed_consents(&page.actor, id).await?;
+    let mut rows = Vec::new();
+    for c in consents {
+        let check = store.check_consent(&page.actor, c.id).await?;
+        rows.push(row(&settings, c, check));
+    }
+    render(&ConsentsPage {
+        nav: Nav::new(&page, "clients"),
+        may_edit: page.may(Action::EditClinicalRecords),
+        client,
+        rows,
+        notice: match q.done.as_str() {
+            "link" => "A sign-in link is on its way to the client's email (see Messages).".to_owned(),
+            "withdrawn" => "The withdrawal is recorded.".to_owned(),
+            _ => String::new(),
+        },
+    })
+}
+
+fn row(settings: &follicle_core::Settings, c: SignedConsent, check: follicle_store::ConsentCheck) -> Row {
+    Row {
+        id: c.id,
+        title: c.signed.title.clone(),
+        version: c.signed.template_version.clone(),
+        signed: format!(
+            "{} by {}",
+            when(settings, c.signed.signed_at),
+            c.signed.signer_name
+        ),
+        place: match c.signed.signed_in {
+            follicle_store::SignedIn::Portal => "in the client's pages".to_owned(),
+            follicle_store::SignedIn::Chair => "at the clinic".to_owned(),
+        },
+        state: match &c.withdrawal {
+            Some(w) => format!(
+                "withdrawn {}{}{}",
+                when(settings, w.at),
+                if w.by_client { " by the client" } else { "" },
+                if w.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", w.reason)
+                }
+            ),
+            None => "stands".to_owned(),
+        },
+        check: match (check.document_intact, check.pdf_intact) {
+            (true, true) => "unchanged since signing".to_owned(),
+            (false, _) => "CHANGED after signing: the record does not match its fingerprint".to_owned(),
+            (true, false) => "the stored PDF does not match its fingerprint".to_owned(),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Sends the client a sign-in link to their pages (through the job queue).
+pub(super) async fn send_link(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form._csrf)?;
+    let client = state.store().client(&page.actor, id).await?;
+    if client.email.trim().is_empty() {
+        return Err(PageError {
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!(
+                "{} has no email address: add one before sending a link.",
+                client.name
+            ),
+        });
+    }
+    crate::portal::queue_link(&state, page.actor.clinic_id(), id).await?;
+    Ok(Redirect::to(&format!("/clients/{id}/consents?done=link")).into_response())
+}
+
+/// The signed PDF of a consent.
+pub(super) async fn pdf(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+) -> Result<Response, PageError> {
+    let (consent, pdf) = state.store().signed_consent(&page.actor, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "inline; filename=\"consent-{}.pdf\"",
+                    consent.signed.kind.as_str()
+                ),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+/// Records a withdrawal the client asked for.
+pub(super) async fn withdraw(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form._csrf)?;
+    let (consent, _) = state.store().signed_consent(&page.actor, id).await?;
+    state
+        .store()
+        .record_consent_withdrawal(&page.actor, id, &form.reason)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/clients/{}/consents?done=withdrawn",
+        consent.signed.client_id
+    ))
+    .into_response())
+}
