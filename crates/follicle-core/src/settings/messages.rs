@@ -162,7 +162,7 @@ impl MessageSettings {
         }
         let optional = MessageKind::OPTIONAL.map(MessageKind::as_str).join(", ");
         for (i, kind) in self.send.iter().enumerate() {
-            if !MessageKind::parse(kind).is_some_and(|k| !k.always_sent()) {
+            if MessageKind::parse(kind).is_none_or(|k| k.always_sent()) {
                 return e(
                     &format!("messages.send[{i}]"),
                     format!("expected one of {optional}, got {kind:?}"),

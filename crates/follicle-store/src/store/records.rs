@@ -1496,13 +1496,14 @@ impl Store {
                 .bind(clinic_id).bind(client_id).fetch_optional(pool).await?
         });
         let client = client_from_row(client.ok_or_else(|| StoreError::not_found("client"))?);
-        let (consultations, designs, appointments, sessions, photos): (
+        type Rows = (
             Vec<ConsultationRow>,
             Vec<DesignRow>,
             Vec<AppointmentRow>,
             Vec<SessionRow>,
             Vec<PhotoRow>,
-        ) = on_db!(self, pool => {(
+        );
+        let (consultations, designs, appointments, sessions, photos): Rows = on_db!(self, pool => {(
             sqlx::query_as(CLIENT_CONSULTATIONS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
             sqlx::query_as(CLIENT_DESIGNS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
             sqlx::query_as(CLIENT_APPOINTMENTS).bind(clinic_id).bind(client_id).fetch_all(pool).await?,
