@@ -109,8 +109,10 @@ pub use store::{
     NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
+pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use store::{
     ConsentCheck, InkEntry, Intake, IntakeAnswers, LinkState, NewSignedConsent, OwnRecord, PortalClient,
     PortalSession, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
 };
-pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS};
+pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
+pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

@@ -16,6 +16,7 @@
 //! | manage users | ✓ | | |
 //! | edit clinic settings (settings file, retention) | ✓ | | |
 //! | back up the database | ✓ | | |
+//! | read the owner's reports (sessions and revenue, deposits, no-shows, touch-ups, batches) | ✓ | | |
 //!
 //! Why: the front desk books and greets clients, so it needs their contact details and the
 //! diary, but health data (the medical questionnaire inside a consultation, session logs,
@@ -72,6 +73,9 @@ pub enum Action {
     EditSettings,
     /// Copy the database.
     Backup,
+    /// Read the owner's reports: sessions and revenue by month, deposits, no-shows,
+    /// touch-ups due, pigment batch usage.
+    ViewReports,
 }
 
 impl Role {
@@ -121,7 +125,7 @@ impl Role {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ViewClients,
         Action::EditClients,
         Action::DeleteClients,
@@ -136,6 +140,7 @@ impl Action {
         Action::ManageUsers,
         Action::EditSettings,
         Action::Backup,
+        Action::ViewReports,
     ];
 
     /// In words, for messages: "view clinical records".
@@ -155,6 +160,7 @@ impl Action {
             Action::ManageUsers => "manage users",
             Action::EditSettings => "edit clinic settings",
             Action::Backup => "back up the database",
+            Action::ViewReports => "read the owner's reports",
         }
     }
 }
@@ -210,6 +216,7 @@ mod tests {
             (ManageUsers, "O"),
             (EditSettings, "O"),
             (Backup, "O"),
+            (ViewReports, "O"),
         ];
         assert_eq!(table.len(), Action::ALL.len());
         for (action, allowed) in table {

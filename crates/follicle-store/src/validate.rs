@@ -66,20 +66,82 @@ pub(crate) fn email(field: &'static str, email: &str, may_be_empty: bool) -> Sto
     if email.is_empty() {
         return Ok(email);
     }
+    // What mail relays accept in practice (RFC 5321 without its quoted forms): a local part
+    // without spaces, quotes or brackets, and a domain name of dot-separated labels of letters,
+    // digits and hyphens, with at least one dot.
+    let local_ok = |user: &str| {
+        !user.is_empty()
+            && user.len() <= 64
+            && !user.starts_with('.')
+            && !user.ends_with('.')
+            && !user.contains("..")
+            && user.chars().all(|c| {
+                !c.is_whitespace()
+                    && !matches!(
+                        c,
+                        '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '@'
+                    )
+            })
+    };
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
     match email.split_once('@') {
         Some((user, domain))
-            if !user.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !email.contains(char::is_whitespace) =>
+            if email.len() <= 254
+                && local_ok(user)
+                && domain.contains('.')
+                && domain.split('.').all(label_ok) =>
         {
             Ok(email)
         }
         _ => Err(StoreError::invalid(
             field,
-            format!("expected an address like name@example.com, got {email:?}"),
+            format!(
+                "expected an address like name@example.com (a name, @, and a domain with a dot, \
+                 without spaces), got {email:?}"
+            ),
         )),
     }
+}
+
+/// Digits a phone number holds at least (a subscriber number with its area code) and at most
+/// (ITU-T E.164: a country code and number, 15 digits).
+pub const PHONE_DIGITS: (usize, usize) = (7, 15);
+
+/// A phone number as typed: one line of digits, optionally starting with `+`, grouped with
+/// spaces, dashes, dots, slashes or brackets, holding [`PHONE_DIGITS`] digits (or empty when
+/// `may_be_empty`). Kept as typed; [`phone_digits`] is what two numbers are compared by.
+pub(crate) fn phone(field: &'static str, phone: &str, may_be_empty: bool) -> StoreResult<String> {
+    let phone = line(field, phone, may_be_empty)?;
+    if phone.is_empty() {
+        return Ok(phone);
+    }
+    let (min, max) = PHONE_DIGITS;
+    let allowed = |(i, c): (usize, char)| {
+        c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '/' | '(' | ')') || (c == '+' && i == 0)
+    };
+    let digits = phone_digits(&phone).len();
+    if !phone.chars().enumerate().all(allowed) || !(min..=max).contains(&digits) {
+        return Err(StoreError::invalid(
+            field,
+            format!(
+                "expected a phone number of {min}–{max} digits, optionally starting with + and grouped with \
+                 spaces, dashes, dots or brackets (like +44 20 7946 0000), got {phone:?}"
+            ),
+        ));
+    }
+    Ok(phone)
+}
+
+/// The digits of a phone number, what two numbers are compared by ("+44 20 7946-0000" →
+/// "442079460000").
+pub fn phone_digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// JSON without NUL characters in any string (PostgreSQL's JSONB refuses them) and at most

@@ -53,7 +53,7 @@ fn properties(runtime: &tokio::runtime::Runtime, store: &Store) {
     let c = runtime.block_on(clinic(store, "Properties"));
     let sentinel = NewClient {
         name: "Sentinel".into(),
-        phone: "123".into(),
+        phone: "+1 555 0123".into(),
         ..NewClient::default()
     };
     let sentinel = runtime

@@ -22,7 +22,11 @@ macro_rules! assert_err {
 
 /// A client with a record of every kind: consultation, design, appointment, session log,
 /// consent and photo. Gives the client and the photo.
-async fn full_record(store: &Store, c: &crate::support::Clinic, performed_on: time::Date) -> (Client, Photo) {
+pub(crate) async fn full_record(
+    store: &Store,
+    c: &crate::support::Clinic,
+    performed_on: time::Date,
+) -> (Client, Photo) {
     let p = pigments(store, &c.owner).await;
     let client = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
     let consultation = store
@@ -337,7 +341,7 @@ pub async fn retention_anonymises_past_the_period(store: &Store) {
     );
 }
 
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     (0..archive.len())
         .map(|i| {
@@ -644,6 +648,10 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
     ),
     ("password_resets", "single-use reset secrets, an hour long"),
     ("recovery_codes", "two-factor secrets (hashed)"),
+    (
+        "calendar_feeds",
+        "the hashed secrets of calendar subscription addresses: useless elsewhere, a risk in an archive",
+    ),
     (
         "signin_devices",
         "which browsers signed in before: secrets for the throttle",

@@ -30,6 +30,7 @@ macro_rules! both {
 mod accounts;
 mod batched;
 mod contract;
+mod desk;
 mod diary;
 mod jobs;
 mod landmarks;
@@ -101,5 +102,16 @@ mod job_queue {
         failures_back_off_then_die_and_can_be_sent_again,
         a_message_is_logged_with_its_job_and_opt_outs_hold,
         erasure_takes_the_clients_messages,
+    );
+}
+
+/// Runs each named front-desk test (clients kept right, calendar feeds) on both backends.
+mod front_desk {
+    both!(crate::desk;
+        phones_and_emails_are_checked,
+        likely_duplicates_by_email_phone_or_name_and_birth,
+        a_merge_moves_every_record_and_is_audited,
+        calendar_feeds_are_made_read_renewed_and_revoked,
+        the_owners_report_counts_sessions_revenue_no_shows_deposits_and_batches,
     );
 }

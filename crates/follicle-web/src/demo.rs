@@ -1,7 +1,10 @@
 //! The demo clinic `follicle serve --demo` creates: three users (one per role), the eight
 //! example clients with consultations, designs and booked sessions, pigment stock with an
 //! expired batch, two clients already treated once, and front photos of three real heads with
-//! their landmarks.
+//! their landmarks. The diary looks like a real week: each client's consultation is a visit on
+//! the day of the assessment, before the sessions; clients start on different days; and each
+//! visit takes the first free half hour from the plan's start time (or opening), inside opening
+//! hours, so the practitioner is never booked twice at once while a day has room.
 //!
 //! Sign in as `owner@demo.follicle.test`, `practitioner@demo.follicle.test` or
 //! `frontdesk@demo.follicle.test`, each with the password [`DEMO_PASSWORD`]. Run twice, it
@@ -10,9 +13,10 @@
 use follicle_core::plan::parse_clock;
 use follicle_core::{ClientProfile, Settings};
 use follicle_store::{
-    Action, Actor, AppointmentStatus, ConsentKind, LandmarkSource, NewAppointment, NewClient, NewConsent,
-    NewConsultation, NewDesign, NewPhoto, NewPhotoLandmarks, NewPigmentBatch, NewPigmentProduct,
-    NewSessionLog, NewUser, PhotoAngle, PlacedLandmark, PlanRecord, Role, Store, StoreError,
+    Action, Actor, AppointmentKind, AppointmentStatus, ConsentKind, LandmarkSource, NewAppointment,
+    NewClient, NewConsent, NewConsultation, NewDesign, NewPhoto, NewPhotoLandmarks, NewPigmentBatch,
+    NewPigmentProduct, NewSessionLog, NewUser, PhotoAngle, PlacedLandmark, PlanRecord, Role, Store,
+    StoreError,
 };
 use time::{Date, Duration};
 
@@ -181,6 +185,7 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         .await?;
 
     let settings = Settings::default();
+    let mut week = Week::new(&settings);
     for (i, (slug, toml, treated)) in CLIENTS.iter().enumerate() {
         let assessed = if *treated {
             today - Duration::days(40)
@@ -202,10 +207,11 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 },
             )
             .await?;
+        // The clients still to be treated start on different days of the coming weeks.
         let start = if *treated {
             today - Duration::days(10)
         } else {
-            assessed + Duration::days(5)
+            assessed + Duration::days(3 + i as i64)
         };
         let seed = i as u64 + 1;
         let treatment = follicle_pattern::treatment::plan_client(&profile, &settings, assessed, start, seed)
@@ -234,7 +240,24 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 plan: Some(record.clone()),
             })
         };
-        let (_, drawn) = store
+        // The consultation was a visit of its own, on the day of the assessment, before the
+        // sessions.
+        let consult_at = week.place(assessed, CONSULTATION_MINUTES, None);
+        store
+            .record_appointment(
+                &pro,
+                &NewAppointment {
+                    client_id: client.id,
+                    practitioner_id: Some(practitioner.id),
+                    starts_at: consult_at,
+                    duration_minutes: CONSULTATION_MINUTES,
+                    notes: "Consultation".into(),
+                },
+                AppointmentKind::Consultation,
+                None,
+            )
+            .await?;
+        let (consultation, drawn) = store
             .add_consultation(
                 &pro,
                 &NewConsultation {
@@ -260,16 +283,20 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
             // A plan that cannot be booked yet has undated sessions: nothing to put in the diary.
             let Some(date) = session.date else { continue };
             let time = parse_clock(&session.start_time).unwrap_or(time::macros::time!(10:00));
+            let minutes = (session.duration_hours * 60.0).round() as i64;
+            let starts_at = week.place(date, minutes, Some(time));
             let appointment = store
-                .book_appointment(
+                .record_appointment(
                     &pro,
                     &NewAppointment {
                         client_id: client.id,
                         practitioner_id: Some(practitioner.id),
-                        starts_at: date.with_time(time).assume_utc(),
-                        duration_minutes: (session.duration_hours * 60.0).round() as i64,
+                        starts_at,
+                        duration_minutes: minutes,
                         notes: format!("Session {}: {}", session.index, session.purpose_text),
                     },
+                    AppointmentKind::Session,
+                    Some((consultation.id, session.index as i64)),
                 )
                 .await?;
             if *treated && n == 0 && date < today {
@@ -292,6 +319,59 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
     Ok(Seeded::Created {
         clients: CLIENTS.len(),
     })
+}
+
+/// How long a consultation visit takes in the demo's diary.
+const CONSULTATION_MINUTES: i64 = 60;
+
+/// The demo practitioner's days as they fill: each visit goes at the first half hour of its
+/// day, from the time asked for (or opening), where it fits inside opening hours without
+/// overlapping another; a day too full takes it at the time asked for.
+struct Week {
+    opens: time::Time,
+    closes: time::Time,
+    booked: std::collections::BTreeMap<Date, Vec<(time::Time, time::Time)>>,
+}
+
+impl Week {
+    fn new(settings: &Settings) -> Week {
+        Week {
+            opens: settings.diary.opens_at(),
+            closes: settings.diary.closes_at(),
+            booked: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn place(&mut self, day: Date, minutes: i64, wanted: Option<time::Time>) -> time::OffsetDateTime {
+        let length = Duration::minutes(minutes);
+        let step = Duration::minutes(30);
+        let taken = self.booked.entry(day).or_default();
+        let fits = |start: time::Time| {
+            let end = start + length;
+            end > start && end <= self.closes && taken.iter().all(|(s, e)| end <= *s || start >= *e)
+        };
+        let first = wanted.unwrap_or(self.opens).max(self.opens);
+        let mut start = first;
+        let mut found = None;
+        // Later in the day first, then from opening: at most a day of half hours each way.
+        for candidate in (0..48)
+            .map(|n| first + step * n)
+            .chain((0..48).map(|n| self.opens + step * n))
+        {
+            if candidate < self.opens || candidate >= self.closes {
+                continue;
+            }
+            if fits(candidate) {
+                found = Some(candidate);
+                break;
+            }
+        }
+        if let Some(f) = found {
+            start = f;
+        }
+        taken.push((start, start + length));
+        day.with_time(start).assume_utc()
+    }
 }
 
 /// A consented front photo taken at the consultation, with the landmarks placed on it by hand.

@@ -1961,7 +1961,8 @@ pub async fn audit_and_export(app: &App) {
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(count("appointments"), plan_sessions);
+    // The plan's sessions and the consultation visit before them (the demo's week).
+    assert_eq!(count("appointments"), plan_sessions + 1);
     assert!(
         export["consultations"][0]["profile_toml"]
             .as_str()

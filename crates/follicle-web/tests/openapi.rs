@@ -53,6 +53,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/clients/{id}"),
     ("put", "/clients/{id}"),
     ("delete", "/clients/{id}"),
+    ("post", "/clients/{id}/merge"),
+    ("post", "/clients/duplicates"),
     ("get", "/clients/{id}/consultations"),
     ("post", "/clients/{id}/consultations"),
     ("get", "/consultations/{id}"),

@@ -8,6 +8,8 @@
 //!
 //! - `api`: every endpoint, with the content of its answers.
 //! - `auth`: sign-in failures and the rate limit, CSRF, roles.
+//! - `desk`: a client's details changed, duplicates flagged and merged, calendar feeds, the
+//!   owner's reports.
 //! - `designer`: the designer's edit sessions: deltas that patch to the full pattern,
 //!   superseded edits, the plan in the answer.
 //! - `isolation`: another clinic finds nothing of the first, by any id on any route.
@@ -51,6 +53,7 @@ mod accounts;
 mod api;
 mod auth;
 mod designer;
+mod desk;
 mod fuzz;
 mod isolation;
 mod landmarks;
@@ -119,6 +122,13 @@ both! {
         pigments_products_batches_stock_recall,
         audit_and_export,
         compute_assess_plan_pattern_preview,
+    }
+    desk {
+        studio_edits_a_client_and_flags_a_duplicate,
+        the_owner_merges_a_duplicate_not_across_clinics,
+        calendar_feeds_are_read_by_a_calendar_and_revocable,
+        the_owners_reports_have_tables_charts_and_csv,
+        the_demo_week_is_staggered_with_consultations_first,
     }
     designer {
         drag_deltas_patch_to_the_full_pattern,

@@ -10,7 +10,9 @@
 mod accounts;
 mod backup;
 mod consents;
+mod desk;
 mod diary;
+mod feeds;
 mod idempotency;
 mod jobs;
 mod landmarks;
@@ -21,6 +23,7 @@ pub(crate) mod plans;
 mod portable;
 mod portal;
 mod records;
+mod reports;
 mod rights;
 mod search;
 mod throttle;
@@ -31,12 +34,15 @@ pub use consents::{
     ConsentCheck, NewSignedConsent, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest,
     parse_signature,
 };
+pub use desk::{LikelyDuplicate, MergeReport};
 pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
+pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
 pub use portable::{ImportReport, ImportRowError};
 pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};
+pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
 pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
@@ -334,6 +340,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 include_str!("../../migrations/sqlite/0010_diary.sql"),
             ),
             (
+                11,
+                "calendar feeds",
+                include_str!("../../migrations/sqlite/0011_calendar_feeds.sql"),
+            ),
+            (
                 12,
                 "portal and signed consents",
                 include_str!("../../migrations/sqlite/0012_portal_and_signed_consents.sql"),
@@ -394,6 +405,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 10,
                 "diary",
                 include_str!("../../migrations/postgres/0010_diary.sql"),
+            ),
+            (
+                11,
+                "calendar feeds",
+                include_str!("../../migrations/postgres/0011_calendar_feeds.sql"),
             ),
             (
                 12,

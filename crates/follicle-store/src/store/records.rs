@@ -419,7 +419,7 @@ pub(crate) struct CheckedClient {
 
 pub(crate) fn check_client(client: &NewClient) -> StoreResult<CheckedClient> {
     let name = validate::line("name", &client.name, false)?;
-    let phone = validate::line("phone", &client.phone, true)?;
+    let phone = validate::phone("phone", &client.phone, true)?;
     let email = validate::email("email", &client.email, true)?;
     let notes = validate::text("notes", &client.notes)?;
     let date_of_birth = client
@@ -891,13 +891,40 @@ impl Store {
         actor: &Actor,
         appointment: &NewAppointment,
     ) -> StoreResult<Appointment> {
+        self.record_appointment(actor, appointment, AppointmentKind::Session, None)
+            .await
+    }
+
+    /// Records an appointment of any kind as given, like [`Store::book_appointment`] (without
+    /// the diary's rules), booked from session `plan_session.1` of the client's consultation
+    /// `plan_session.0` when given: for records brought in, such as the demo clinic's week.
+    pub async fn record_appointment(
+        &self,
+        actor: &Actor,
+        appointment: &NewAppointment,
+        kind: AppointmentKind,
+        plan_session: Option<(Uuid, i64)>,
+    ) -> StoreResult<Appointment> {
         actor.require(Action::ManageAppointments)?;
         let a = super::diary::checked_appointment(appointment)?;
         self.ensure_client(actor, a.client_id).await?;
         if let Some(practitioner) = a.practitioner_id {
             self.user(actor, practitioner).await?;
         }
-        let created = super::diary::new_appointment(actor, &a, AppointmentKind::Session, None, None);
+        if let Some((consultation_id, _)) = plan_session {
+            let found: Option<(Uuid,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT id FROM consultations WHERE clinic_id = $1 AND client_id = $2 AND id = $3")
+                    .bind(actor.clinic_id).bind(a.client_id).bind(consultation_id).fetch_optional(pool).await?
+            });
+            found.ok_or_else(|| StoreError::not_found("consultation"))?;
+        }
+        let created = super::diary::new_appointment(
+            actor,
+            &a,
+            kind,
+            plan_session.map(|p| p.0),
+            plan_session.map(|p| p.1),
+        );
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             super::diary::insert_appointment!(tx, actor, created);

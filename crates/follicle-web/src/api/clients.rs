@@ -132,3 +132,82 @@ pub async fn delete(State(state): State<AppState>, me: SignedIn, Id(id): Id) -> 
     state.store().delete_client(&me.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Which client to merge into the one in the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The client whose records move to the one in the path; it is deleted afterwards.
+    pub merge_id: uuid::Uuid,
+}
+
+/// What a merge did.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct MergeAnswer {
+    /// The client kept, after the merge (empty contact fields filled from the merged one).
+    pub client: ClientAnswer,
+    /// Rows moved from the merged client, by kind of record (kinds with none left out).
+    pub moved: std::collections::BTreeMap<String, u64>,
+}
+
+/// Merges another client into this one (owner): every record of `merge_id` — consultations,
+/// designs, appointments, session logs, consents, photos, messages — moves here in one
+/// transaction, and `merge_id` is deleted; both audit trails say what moved. A client of another
+/// clinic is a 404, the same client twice a 422, a client whose erasure was asked for a 409.
+#[utoipa::path(post, path = "/clients/{id}/merge", tag = "clients", request_body = MergeBody,
+    params(("id" = uuid::Uuid, Path, description = "The client kept")),
+    responses((status = 200, body = MergeAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn merge(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Id(id): Id,
+    JsonBody(body): JsonBody<MergeBody>,
+) -> ApiResult<Json<MergeAnswer>> {
+    let report = state.store().merge_clients(&me.actor, id, body.merge_id).await?;
+    let client = match report.kept {
+        Some(c) => c,
+        None => state.store().client(&me.actor, id).await?,
+    };
+    Ok(Json(MergeAnswer {
+        client: client.into(),
+        moved: report
+            .moved
+            .into_iter()
+            .map(|(table, n)| (table.to_owned(), n))
+            .collect(),
+    }))
+}
+
+/// A client that may be the same person, and why.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct DuplicateAnswer {
+    /// The other client.
+    pub client: ClientAnswer,
+    /// What they share: `email`, `phone`, `name and date of birth`.
+    pub same: Vec<String>,
+}
+
+/// The clients who may be the person described (same email, same phone number's digits, or
+/// same name and date of birth), at most 20: what to ask the front desk before `POST /clients`.
+#[utoipa::path(post, path = "/clients/duplicates", tag = "clients", request_body = NewClient,
+    responses((status = 200, body = Vec<DuplicateAnswer>), (status = 422, body = ErrorBody)))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    me: SignedIn,
+    JsonBody(body): JsonBody<NewClient>,
+) -> ApiResult<Json<Vec<DuplicateAnswer>>> {
+    let found = state
+        .store()
+        .likely_duplicates(&me.actor, &body.into(), None)
+        .await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|d| DuplicateAnswer {
+                client: d.client.into(),
+                same: d.same.into_iter().map(str::to_owned).collect(),
+            })
+            .collect(),
+    ))
+}

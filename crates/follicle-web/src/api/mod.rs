@@ -139,6 +139,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rights::retention_reports))
         .routes(routes!(clients::search, clients::create))
         .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(clients::merge))
+        .routes(routes!(clients::duplicates))
         .routes(routes!(records::consultations, records::add_consultation))
         .routes(routes!(records::consultation))
         .routes(routes!(records::replan))

@@ -70,23 +70,92 @@ pub(super) async fn list(
     })
 }
 
-/// The new-client form's fields, as typed.
+/// The new-client and edit-client form's fields, as typed.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ClientForm {
     #[serde(default)]
-    _csrf: String,
+    pub(super) _csrf: String,
     #[serde(default)]
-    name: String,
+    pub(super) name: String,
     #[serde(default)]
-    age: String,
+    pub(super) age: String,
     #[serde(default)]
-    date_of_birth: String,
+    pub(super) date_of_birth: String,
     #[serde(default)]
-    phone: String,
+    pub(super) phone: String,
     #[serde(default)]
-    email: String,
+    pub(super) email: String,
     #[serde(default)]
-    notes: String,
+    pub(super) notes: String,
+    /// `yes` when the front desk was shown the likely duplicates and creates the client anyway.
+    #[serde(default)]
+    pub(super) confirm_duplicate: String,
+}
+
+impl ClientForm {
+    /// The form's values as a client to store; the fields that do not read go into `errors`.
+    pub(super) fn to_client(&self, errors: &mut FieldErrors) -> NewClient {
+        let age_years = match self.age.trim() {
+            "" => None,
+            t => match t.parse::<i64>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.add("age", format!("expected whole years (0–130), got {t:?}"));
+                    None
+                }
+            },
+        };
+        let date_of_birth = match self.date_of_birth.trim() {
+            "" => None,
+            t => match follicle_core::profile::parse_date(t) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    errors.add("date_of_birth", e);
+                    None
+                }
+            },
+        };
+        NewClient {
+            name: self.name.clone(),
+            date_of_birth,
+            age_years,
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// The form filled with a client's details.
+    pub(super) fn of(client: &Client) -> ClientForm {
+        ClientForm {
+            name: client.name.clone(),
+            age: client.age_years.map(|a| a.to_string()).unwrap_or_default(),
+            date_of_birth: client.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            phone: client.phone.clone(),
+            email: client.email.clone(),
+            notes: client.notes.clone(),
+            ..ClientForm::default()
+        }
+    }
+}
+
+/// A likely duplicate as the new-client page lists it.
+#[derive(Debug)]
+pub(super) struct DuplicateShown {
+    /// The other client.
+    pub(super) client: Client,
+    /// "same email and phone".
+    pub(super) why: String,
+}
+
+pub(super) fn shown(found: Vec<follicle_store::LikelyDuplicate>) -> Vec<DuplicateShown> {
+    found
+        .into_iter()
+        .map(|d| DuplicateShown {
+            why: format!("same {}", d.same.join(" and ")),
+            client: d.client,
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -95,6 +164,7 @@ struct NewClientPage {
     nav: Nav,
     form: ClientForm,
     errors: FieldErrors,
+    duplicates: Vec<DuplicateShown>,
 }
 
 pub(super) async fn new_form(page: Page) -> PageResult {
@@ -102,9 +172,13 @@ pub(super) async fn new_form(page: Page) -> PageResult {
         nav: Nav::new(&page, "clients"),
         form: ClientForm::default(),
         errors: FieldErrors::default(),
+        duplicates: Vec::new(),
     })
 }
 
+/// Creates a client; one that looks like a client already recorded (same email, phone, or
+/// name and date of birth) is shown again with links to the others and created only when
+/// the front desk confirms it is a different person (409 until then).
 pub(super) async fn create(
     State(state): State<AppState>,
     page: Page,
@@ -112,47 +186,38 @@ pub(super) async fn create(
 ) -> PageResult {
     page.check_csrf(&form._csrf)?;
     let mut errors = FieldErrors::default();
-    let age_years = match form.age.trim() {
-        "" => None,
-        t => match t.parse::<i64>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                errors.add("age", format!("expected whole years (0–130), got {t:?}"));
-                None
-            }
-        },
-    };
-    let date_of_birth = match form.date_of_birth.trim() {
-        "" => None,
-        t => match follicle_core::profile::parse_date(t) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                errors.add("date_of_birth", e);
-                None
-            }
-        },
-    };
+    let new = form.to_client(&mut errors);
+    let mut duplicates = Vec::new();
     if errors.is_empty() {
-        let new = NewClient {
-            name: form.name.clone(),
-            date_of_birth,
-            age_years,
-            phone: form.phone.clone(),
-            email: form.email.clone(),
-            notes: form.notes.clone(),
-        };
-        match state.store().create_client(&page.actor, &new).await {
-            Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),
-            Err(StoreError::Invalid { field, message }) => errors.add(field, message),
+        let found = match state.store().likely_duplicates(&page.actor, &new, None).await {
+            Ok(found) => found,
+            Err(StoreError::Invalid { field, message }) => {
+                errors.add(field, message);
+                Vec::new()
+            }
             Err(e) => return Err(e.into()),
+        };
+        if errors.is_empty() && (found.is_empty() || form.confirm_duplicate == "yes") {
+            match state.store().create_client(&page.actor, &new).await {
+                Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),
+                Err(StoreError::Invalid { field, message }) => errors.add(field, message),
+                Err(e) => return Err(e.into()),
+            }
         }
+        duplicates = shown(found);
     }
+    let status = if errors.is_empty() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         &NewClientPage {
             nav: Nav::new(&page, "clients"),
             form,
             errors,
+            duplicates,
         },
     )
 }

@@ -14,11 +14,14 @@ mod consents;
 mod consult;
 mod consult_form;
 mod designer;
+mod desk;
 mod diary;
+mod feeds;
 mod landmarks;
 mod messages;
 mod photos;
 mod pigments;
+mod reports;
 mod rights;
 mod settings;
 mod settings_form;
@@ -62,6 +65,26 @@ pub fn routes() -> Router<AppState> {
         .route("/clients", get(clients::list))
         .route("/clients/new", get(clients::new_form).post(clients::create))
         .route("/clients/{id}", get(clients::record))
+        .route("/clients/{id}/edit", get(desk::edit_form).post(desk::edit_submit))
+        .route(
+            "/clients/{id}/merge",
+            get(desk::merge_form).post(desk::merge_submit),
+        )
+        .route(
+            "/clients/{id}/calendar-feed",
+            get(feeds::client_page).post(feeds::client_submit),
+        )
+        .route(
+            "/account/calendar-feed",
+            get(feeds::own_page).post(feeds::own_submit),
+        )
+        .route(
+            "/staff/{id}/calendar-feed",
+            get(feeds::staff_page).post(feeds::staff_submit),
+        )
+        .route("/calendar/{file}", get(feeds::feed))
+        .route("/reports", get(reports::page))
+        .route("/reports/{file}", get(reports::csv))
         .route("/clients/{id}/photos", post(photos::upload))
         .route("/clients/{id}/photos/new", get(photos::capture))
         .route("/clients/{id}/consult", get(consult::form).post(consult::submit))
