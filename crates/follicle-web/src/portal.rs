@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/enter", get(enter_page).post(enter_submit))
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/visits/{id}", post(visit_change))
+        .route("/portal/intake", get(intake_page).post(intake_submit))
         .route("/portal/record.json", get(own_data))
         .route("/portal/plan.pdf", get(plan_pdf))
         .route("/portal/passport.pdf", get(passport_pdf))
@@ -536,6 +537,7 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
             "signed" => "Signed. A copy is on its way to your email.".to_owned(),
             "withdrawn" => "Withdrawn. The clinic sees it at once.".to_owned(),
             "confirmed" => "Thank you: your visit is confirmed.".to_owned(),
+            "intake" => "Thank you: your answers are with the clinic.".to_owned(),
             "cancelled" => {
                 "Your visit is cancelled. The clinic sees it at once; call them to book another.".to_owned()
             }
@@ -694,6 +696,110 @@ async fn passport_pdf(State(state): State<AppState>, me: Me) -> Result<Response,
         crate::documents::passport_document(&me.settings, &registered, &me.client.name, &record.passport);
     let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(pdf_answer("ink-passport.pdf", pdf))
+}
+
+// ----- the intake -----
+
+#[derive(Template)]
+#[template(path = "portal_intake.html")]
+struct IntakePage {
+    clinic: String,
+    csrf: String,
+    sent: String,
+    error: String,
+    conditions: Vec<(String, String, bool)>,
+    medications: Vec<(String, String, bool)>,
+    allergies: String,
+    notes: String,
+}
+
+/// A vocabulary word as a client reads it: `blood_thinners` → `Blood thinners`.
+fn words(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn intake_page_for(
+    me: &Me,
+    answers: &follicle_store::IntakeAnswers,
+    sent: String,
+    error: String,
+) -> IntakePage {
+    let e = &me.settings.eligibility;
+    let choice = |known: &[String], given: &[String]| {
+        known
+            .iter()
+            .map(|k| (k.clone(), words(k), given.contains(k)))
+            .collect::<Vec<_>>()
+    };
+    IntakePage {
+        clinic: me.clinic.clone(),
+        csrf: me.csrf(),
+        sent,
+        error,
+        conditions: choice(&e.known_conditions, &answers.conditions),
+        medications: choice(&e.known_medications, &answers.medications),
+        allergies: answers.allergies.clone(),
+        notes: answers.notes.clone(),
+    }
+}
+
+async fn intake_page(State(state): State<AppState>, me: Me) -> PageResult {
+    let last = state.store().own_intake(&me.client).await?;
+    let (answers, sent) = match last {
+        Some(i) => (i.answers, when(&me.settings, i.submitted_at)),
+        None => (Default::default(), String::new()),
+    };
+    render(&intake_page_for(&me, &answers, sent, String::new()))
+}
+
+async fn intake_submit(
+    State(state): State<AppState>,
+    me: Me,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| PageError {
+        status: StatusCode::BAD_REQUEST,
+        message: "The form did not come through; reload the page and send it again.".into(),
+    })?;
+    let one = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let all = |name: &str| {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    me.check(&one("_csrf"))?;
+    let answers = follicle_store::IntakeAnswers {
+        conditions: all("conditions"),
+        medications: all("medications"),
+        allergies: one("allergies"),
+        notes: one("notes"),
+    };
+    let e = &me.settings.eligibility;
+    match state
+        .store()
+        .submit_own_intake(&me.client, &answers, &e.known_conditions, &e.known_medications)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/portal?done=intake").into_response()),
+        Err(follicle_store::StoreError::Invalid { field, message }) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &intake_page_for(&me, &answers, String::new(), format!("{field}: {message}")),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ----- consents -----

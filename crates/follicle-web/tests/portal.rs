@@ -212,6 +212,54 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
         "no internal words: {page}"
     );
 
+    // The intake: an answer outside the clinic's questions is refused by name; the answers sent
+    // prefill the consultation's medical questions at the clinic.
+    let token = follicle_web::extract::csrf_token(&sam_cookie);
+    let page = as_client(&app, Method::GET, "/portal/intake", &sam_cookie, &[]).await;
+    assert!(text(&page).contains("Heart condition"), "{}", text(&page));
+    let odd = as_client(
+        &app,
+        Method::POST,
+        "/portal/intake",
+        &sam_cookie,
+        &[("_csrf", &token), ("conditions", "made_up_illness")],
+    )
+    .await;
+    assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        text(&odd).contains("made_up_illness") && text(&odd).contains("is not one of the clinic"),
+        "{}",
+        text(&odd)
+    );
+    let sent = as_client(
+        &app,
+        Method::POST,
+        "/portal/intake",
+        &sam_cookie,
+        &[
+            ("_csrf", &token),
+            ("conditions", "heart_condition"),
+            ("medications", "minoxidil"),
+            ("allergies", "nickel"),
+            ("notes", ""),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", text(&sent));
+    let staff_view = cookie(&demo.practitioner);
+    let consult = text(
+        &app.get(&format!("/clients/{}/consult", id_of(sam)), &staff_view)
+            .await,
+    );
+    assert!(
+        consult.contains("Medical answers filled from the client") && consult.contains("allergies: nickel"),
+        "{consult}"
+    );
+    assert!(
+        consult.contains(r#"value="heart_condition" checked"#),
+        "heart_condition ticked"
+    );
+
     // Sign the treatment consent: a blank pad is refused in words, a drawn signature is kept.
     let consent = as_client(&app, Method::GET, "/portal/consents/procedure", &sam_cookie, &[]).await;
     assert_eq!(consent.status, StatusCode::OK);

@@ -213,6 +213,8 @@ struct ConsultPage {
     errors: FieldErrors,
     client_toml: String,
     result: Option<PlanView>,
+    /// Where the medical answers came from, when the client's intake filled them in.
+    intake_note: String,
 }
 
 pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
@@ -220,12 +222,39 @@ pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) 
     let client = state.store().client(&page.actor, id).await?;
     let settings = state.clinic_settings(&page.actor).await?;
     let today = crate::compute::today();
-    let form = ConsultForm::new_for(
+    let mut form = ConsultForm::new_for(
         &client.name,
         client.age_years,
         next_bookable_day(&settings, today),
     );
+    // The client's own answers from their pages prefill the medical questions.
+    let intake = state.store().intakes(&page.actor, id).await?.into_iter().next();
+    let intake_note = match &intake {
+        Some(i) => {
+            let conditions: Vec<&str> = i.answers.conditions.iter().map(String::as_str).collect();
+            let medications: Vec<&str> = i.answers.medications.iter().map(String::as_str).collect();
+            form.set_all("conditions", &conditions);
+            form.set_all("medications", &medications);
+            let extra = [("allergies", &i.answers.allergies), ("notes", &i.answers.notes)]
+                .iter()
+                .filter(|(_, t)| !t.trim().is_empty())
+                .map(|(k, t)| format!("{k}: {}", t.trim()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            format!(
+                "Medical answers filled from the client's intake of {}{}. Check them with the client.",
+                day(i.submitted_at.date()),
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({extra})")
+                }
+            )
+        }
+        None => String::new(),
+    };
     render(&ConsultPage {
+        intake_note,
         nav: Nav::new(&page, "clients"),
         client_toml: form.client_file().0,
         client,
@@ -340,6 +369,7 @@ pub(super) async fn submit(
     render_status(
         status,
         &ConsultPage {
+            intake_note: String::new(),
             nav: Nav::new(&page, "clients"),
             client,
             client_toml,

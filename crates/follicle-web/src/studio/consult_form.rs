@@ -197,7 +197,8 @@ impl ConsultForm {
         self.values.push((name.into(), value.into()));
     }
 
-    fn set_all(&mut self, name: &str, values: &[&str]) {
+    /// Sets a checkbox group's values (replacing those it had).
+    pub fn set_all(&mut self, name: &str, values: &[&str]) {
         self.values.retain(|(k, _)| k != name);
         for v in values {
             self.values.push((name.into(), (*v).into()));
