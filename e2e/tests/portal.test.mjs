@@ -26,6 +26,7 @@ const SHOTS = path.join(OUT, "screenshots");
 let server;
 let smtp;
 let maildir;
+let mailRoot;
 let browser;
 let staff;
 const shared = {};
@@ -107,7 +108,9 @@ async function clientSignsIn(client) {
 }
 
 before(async () => {
-  maildir = fs.mkdtempSync(path.join(os.tmpdir(), "follicle-e2e-mail-"));
+  // aiosmtpd's Mailbox makes the Maildir (new/, cur/, tmp/) only where nothing exists yet.
+  mailRoot = fs.mkdtempSync(path.join(os.tmpdir(), "follicle-e2e-mail-"));
+  maildir = path.join(mailRoot, "maildir");
   const smtpPort = await freePort();
   smtp = spawn("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {
     stdio: "ignore",
@@ -149,7 +152,7 @@ after(async () => {
   await browser?.close().catch(() => {});
   await server?.stop();
   smtp?.kill("SIGKILL");
-  if (maildir) fs.rmSync(maildir, { recursive: true, force: true });
+  if (mailRoot) fs.rmSync(mailRoot, { recursive: true, force: true });
 });
 
 describe("the client's own door", () => {

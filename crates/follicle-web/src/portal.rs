@@ -486,7 +486,7 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
         precare = p
             .precare
             .iter()
-            .map(|x| format!("{} hours before: {}", x.hours_before, x.text))
+            .map(|x| format!("{}: {}", crate::documents::precare_when(x.hours_before), x.text))
             .collect();
         // Today's aftercare, counted from the latest session.
         if let Some(last) = record.sessions.last() {
