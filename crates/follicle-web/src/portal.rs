@@ -556,6 +556,14 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
     })
 }
 
+/// A path's id among the client's own records: anything else is not found, in words.
+fn own_id(id: &str, what: &str) -> Result<Uuid, PageError> {
+    id.parse().map_err(|_| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: format!("There is no such {what} among yours."),
+    })
+}
+
 /// A moment on the diary's clock (the clinic's wall clock, kept as if UTC).
 fn diary_clock(settings: &Settings, at: OffsetDateTime) -> OffsetDateTime {
     local(settings, at).replace_offset(time::UtcOffset::UTC)
@@ -577,10 +585,7 @@ async fn visit_change(
     Form(form): Form<VisitForm>,
 ) -> Result<Response, PageError> {
     me.check(&form._csrf)?;
-    let id: Uuid = id.parse().map_err(|_| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: "There is no such visit among yours.".into(),
-    })?;
+    let id = own_id(&id, "visit")?;
     let to = match form.to.as_str() {
         "confirmed" => AppointmentStatus::Confirmed,
         "cancelled" => AppointmentStatus::Cancelled,
@@ -654,7 +659,8 @@ async fn own_data(State(state): State<AppState>, me: Me) -> Result<Response, Pag
         .into_response())
 }
 
-fn pdf_answer(name: &str, pdf: Vec<u8>) -> Response {
+/// A PDF, shown in the browser, saved under `name`.
+pub(crate) fn pdf_answer(name: &str, pdf: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -949,25 +955,12 @@ async fn signed_pdf(
     me: Me,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: Uuid = id.parse().map_err(|_| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: "There is no such document among yours.".into(),
-    })?;
+    let id = own_id(&id, "document")?;
     let (consent, pdf) = state.store().own_consent(&me.client, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "inline; filename=\"consent-{}.pdf\"",
-                    consent.signed.kind.as_str()
-                ),
-            ),
-        ],
+    Ok(pdf_answer(
+        &format!("consent-{}.pdf", consent.signed.kind.as_str()),
         pdf,
-    )
-        .into_response())
+    ))
 }
 
 async fn withdraw(
@@ -977,10 +970,7 @@ async fn withdraw(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     me.check(&form._csrf)?;
-    let id: Uuid = id.parse().map_err(|_| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: "There is no such consent among yours.".into(),
-    })?;
+    let id = own_id(&id, "consent")?;
     state
         .store()
         .withdraw_own_consent(&me.client, id, &form.reason)

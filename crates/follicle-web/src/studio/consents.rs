@@ -144,20 +144,10 @@ pub(super) async fn pdf(
     Id(id): Id,
 ) -> Result<Response, PageError> {
     let (consent, pdf) = state.store().signed_consent(&page.actor, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "inline; filename=\"consent-{}.pdf\"",
-                    consent.signed.kind.as_str()
-                ),
-            ),
-        ],
+    Ok(crate::portal::pdf_answer(
+        &format!("consent-{}.pdf", consent.signed.kind.as_str()),
         pdf,
-    )
-        .into_response())
+    ))
 }
 
 /// Records a withdrawal the client asked for.

@@ -410,17 +410,7 @@ pub(super) async fn plan_pdf(
     let doc = crate::documents::plan_document(&settings, &registered, &client.name, &c.plan, c.quote_number);
     let pdf =
         follicle_docs::pdf(&doc).map_err(|e| super::PageError::from(crate::error::ApiError::internal(e)))?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "inline; filename=\"plan-and-quote.pdf\"".to_owned(),
-            ),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(crate::portal::pdf_answer("plan-and-quote.pdf", pdf))
 }
 
 /// The printed plan and quote: the stored record as it was issued, never re-planned, in the
