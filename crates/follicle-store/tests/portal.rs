@@ -3,7 +3,7 @@
 
 use follicle_core::settings::ConsentKind;
 use follicle_store::testing::{forge_consent, forge_consent_pdf, try_to_change_consent};
-use follicle_store::{LinkState, NewSignedConsent, SignedIn, Store, StoreError};
+use follicle_store::{LinkState, NewSignedConsent, PortalClient, SignedIn, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::contract::{consultation, new_design, new_sam};
@@ -113,17 +113,7 @@ pub async fn the_portal_reads_only_its_own_client(store: &Store) {
         .add_consultation(&c.practitioner, &consultation(alex.id, "VI"), None)
         .await
         .unwrap();
-    let (token, _) = store
-        .issue_portal_link(c.owner.clinic_id(), sam.id, Duration::minutes(30), 5)
-        .await
-        .unwrap()
-        .unwrap();
-    let me = store
-        .redeem_portal_link(token.as_str(), Duration::days(1), "b")
-        .await
-        .unwrap()
-        .unwrap()
-        .client;
+    let me = signed_in(store, c.owner.clinic_id(), sam.id).await;
     let own = store.own_record(&me).await.unwrap();
     assert_eq!(own.client.id, sam.id);
     assert!(own.client.notes.is_empty());
@@ -138,6 +128,21 @@ pub async fn the_portal_reads_only_its_own_client(store: &Store) {
         store.own_consent(&me, uuid::Uuid::new_v4()).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// The client signed in to their portal, through a link as the mail carries it.
+pub(crate) async fn signed_in(store: &Store, clinic_id: uuid::Uuid, client_id: uuid::Uuid) -> PortalClient {
+    let (token, _) = store
+        .issue_portal_link(clinic_id, client_id, Duration::minutes(30), 5)
+        .await
+        .unwrap()
+        .expect("a link");
+    store
+        .redeem_portal_link(token.as_str(), Duration::days(1), "b")
+        .await
+        .unwrap()
+        .expect("the link signs in")
+        .client
 }
 
 fn signed(client_id: uuid::Uuid, design: Option<(uuid::Uuid, i64)>) -> NewSignedConsent {
@@ -171,17 +176,7 @@ pub async fn a_signed_consent_keeps_its_evidence_and_a_changed_byte_shows(store:
         .await
         .unwrap();
     let design = design.unwrap();
-    let (token, _) = store
-        .issue_portal_link(c.owner.clinic_id(), sam.id, Duration::minutes(30), 5)
-        .await
-        .unwrap()
-        .unwrap();
-    let me = store
-        .redeem_portal_link(token.as_str(), Duration::days(1), "b")
-        .await
-        .unwrap()
-        .unwrap()
-        .client;
+    let me = signed_in(store, c.owner.clinic_id(), sam.id).await;
 
     // Refused: no signature, a design of nobody's, a treatment consent without a design.
     let mut blank = signed(sam.id, Some((design.id, design.version)));

@@ -78,7 +78,10 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Clone)]
 pub struct Me {
     client: PortalClient,
+    /// The clinic's name as its clients see it.
     clinic: String,
+    /// The name the clinic was created with (documents' letterhead falls back to it).
+    registered: String,
     settings: Arc<Settings>,
     token: String,
 }
@@ -103,6 +106,7 @@ impl FromRequestParts<AppState> for Me {
             .map_err(|e| PageError::from(e).into_response())?;
         Ok(Me {
             clinic: clinic_name(&settings, &registered),
+            registered,
             client,
             settings,
             token,
@@ -688,8 +692,7 @@ async fn plan_pdf(State(state): State<AppState>, me: Me) -> Result<Response, Pag
             });
         }
     };
-    let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
-    let doc = crate::documents::plan_document(&me.settings, &registered, &me.client.name, plan, number);
+    let doc = crate::documents::plan_document(&me.settings, &me.registered, &me.client.name, plan, number);
     let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(pdf_answer("plan-and-quote.pdf", pdf))
 }
@@ -697,9 +700,8 @@ async fn plan_pdf(State(state): State<AppState>, me: Me) -> Result<Response, Pag
 /// The ink passport, as a PDF.
 async fn passport_pdf(State(state): State<AppState>, me: Me) -> Result<Response, PageError> {
     let record = state.store().own_record(&me.client).await?;
-    let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
     let doc =
-        crate::documents::passport_document(&me.settings, &registered, &me.client.name, &record.passport);
+        crate::documents::passport_document(&me.settings, &me.registered, &me.client.name, &record.passport);
     let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(pdf_answer("ink-passport.pdf", pdf))
 }
@@ -833,17 +835,12 @@ async fn words_for(state: &AppState, me: &Me, kind: &str) -> Result<ConsentWords
             message: "There is no such consent.".into(),
         });
     };
-    let record = state.store().own_record(&me.client).await?;
-    consent_for(
-        &me.settings,
-        &me.clinic,
-        &me.client.name,
-        kind,
-        record.designs.last(),
-    )
-    .map_err(|message| PageError {
-        status: StatusCode::CONFLICT,
-        message,
+    let design = state.store().own_latest_design(&me.client).await?;
+    consent_for(&me.settings, &me.clinic, &me.client.name, kind, design.as_ref()).map_err(|message| {
+        PageError {
+            status: StatusCode::CONFLICT,
+            message,
+        }
     })
 }
 
@@ -870,16 +867,86 @@ async fn consent_page(State(state): State<AppState>, me: Me, Path(kind): Path<St
     })
 }
 
+/// A consent form as sent, in the client's pages or at the chair.
 #[derive(Debug, Deserialize)]
-struct SignForm {
+pub(crate) struct SignForm {
     #[serde(default)]
-    _csrf: String,
+    pub(crate) _csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
     signature: String,
     #[serde(default)]
     agree: String,
+}
+
+impl SignForm {
+    /// The name typed, to show the form again.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Who signs: the refusals are worded for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signer {
+    /// The client, in their own pages.
+    Client,
+    /// The client at the chair, the staff member beside them.
+    AtChair,
+}
+
+/// Where a consent is signed and what goes into its record of signing.
+#[derive(Debug)]
+pub(crate) struct Signing<'a> {
+    pub(crate) signer: Signer,
+    pub(crate) clinic_id: Uuid,
+    pub(crate) client_id: Uuid,
+    pub(crate) settings: &'a Settings,
+    pub(crate) registered: &'a str,
+    pub(crate) peer: &'a str,
+    pub(crate) headers: &'a HeaderMap,
+    /// The staff member present, at the chair.
+    pub(crate) witness: Option<&'a str>,
+}
+
+/// A consent form checked and made into the consent as signed with its PDF, or the refusal in
+/// the signer's words (the box not ticked, no signature, no name), before anything is kept.
+pub(crate) fn signed_from_form(
+    words: &ConsentWords,
+    form: &SignForm,
+    at: &Signing<'_>,
+) -> Result<Result<(follicle_store::NewSignedConsent, Vec<u8>), String>, PageError> {
+    let chair = at.signer == Signer::AtChair;
+    if form.agree != "yes" {
+        return Ok(Err(if chair {
+            "The client ticks the box to say they have read the text and agree to it."
+        } else {
+            "Tick the box to say you have read the text and agree to it."
+        }
+        .to_owned()));
+    }
+    let agent = at
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let place = if chair { SignedIn::Chair } else { SignedIn::Portal };
+    let signed = words.signed(at.client_id, &form.name, &form.signature, place, at.peer, agent);
+    if let Err(e) = follicle_store::parse_signature(&signed.signature) {
+        return Ok(Err(PageError::from(e).message));
+    }
+    if signed.signer_name.is_empty() {
+        return Ok(Err(if chair {
+            "Type the client's full name as they sign."
+        } else {
+            "Type your full name as you sign."
+        }
+        .to_owned()));
+    }
+    let pdf = consent_pdf(at.settings, at.registered, at.clinic_id, &signed, at.witness)
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    Ok(Ok((signed, pdf)))
 }
 
 async fn consent_submit(
@@ -909,31 +976,20 @@ async fn consent_submit(
             },
         )
     };
-    if form.agree != "yes" {
-        return again("Tick the box to say you have read the text and agree to it.".to_owned());
-    }
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let signed = words.signed(
-        me.client.client_id,
-        &form.name,
-        &form.signature,
-        SignedIn::Portal,
-        &peer,
-        agent,
-    );
-    // Refusals in the signer's words, before anything is kept.
-    if let Err(e) = follicle_store::parse_signature(&signed.signature) {
-        return again(PageError::from(e).message);
-    }
-    if signed.signer_name.is_empty() {
-        return again("Type your full name as you sign.".to_owned());
-    }
-    let (registered, _) = state.clinic_for_clients(me.client.clinic_id).await?;
-    let pdf = consent_pdf(&me.settings, &registered, me.client.clinic_id, &signed, None)
-        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let signing = Signing {
+        signer: Signer::Client,
+        clinic_id: me.client.clinic_id,
+        client_id: me.client.client_id,
+        settings: &me.settings,
+        registered: &me.registered,
+        peer: &peer,
+        headers: &headers,
+        witness: None,
+    };
+    let (signed, pdf) = match signed_from_form(&words, &form, &signing)? {
+        Ok(signed) => signed,
+        Err(refusal) => return again(refusal),
+    };
     let kept = match state.store().sign_own_consent(&me.client, &signed, &pdf).await {
         Ok(kept) => kept,
         Err(follicle_store::StoreError::Invalid { message, .. }) => return again(message),

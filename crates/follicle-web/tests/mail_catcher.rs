@@ -195,6 +195,17 @@ pub fn form(fields: &[(&str, &str)]) -> Payload {
     )
 }
 
+/// A form posted to a page.
+pub async fn post_form(
+    app: &crate::support::App,
+    path: &str,
+    auth: &Auth,
+    fields: &[(&str, &str)],
+) -> Answer {
+    app.send(axum::http::Method::POST, path, auth, form(fields), &[])
+        .await
+}
+
 /// An answer's body as text.
 pub fn text(answer: &Answer) -> String {
     String::from_utf8_lossy(&answer.body).into_owned()

@@ -11,7 +11,7 @@ use follicle_web::config::MailTls;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, text, unfolded};
+use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, post_form, text, unfolded};
 use crate::support::{App, Auth, Backend, Demo, TestStore, id_of};
 
 both_stores!(
@@ -82,30 +82,14 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(
     let page = app.get(&link, &Auth::None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(text(&page).contains("Stop them"), "{}", text(&page));
-    let stopped = app
-        .send(
-            Method::POST,
-            &link,
-            &Auth::None,
-            form(&[("List-Unsubscribe", "One-Click")]),
-            &[],
-        )
-        .await;
+    let stopped = post_form(&app, &link, &Auth::None, &[("List-Unsubscribe", "One-Click")]).await;
     assert_eq!(stopped.status, StatusCode::OK);
     assert!(
         text(&stopped).contains("You will get no more emails from"),
         "{}",
         text(&stopped)
     );
-    let forged = app
-        .send(
-            Method::POST,
-            "/unsubscribe?t=0000&c=email",
-            &Auth::None,
-            form(&[]),
-            &[],
-        )
-        .await;
+    let forged = post_form(&app, "/unsubscribe?t=0000&c=email", &Auth::None, &[]).await;
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
     assert!(
         text(&forged).contains("not valid"),

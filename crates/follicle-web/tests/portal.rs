@@ -10,7 +10,7 @@ use follicle_store::testing::forge_consent;
 use serde_json::Value;
 use time::Duration;
 
-use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, text, unfolded};
+use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, post_form, text, unfolded};
 use crate::support::{Answer, App, Auth, Backend, Demo, NORWOOD_3, TestStore, id_of};
 
 both_stores!(
@@ -88,26 +88,10 @@ async fn sign_in(
     assert_eq!(page.status, StatusCode::OK, "{}", text(&page));
     assert!(text(&page).contains("Sign in"), "{}", text(&page));
     let token = link.split("t=").nth(1).unwrap();
-    let entered = app
-        .send(
-            Method::POST,
-            "/portal/enter",
-            &Auth::None,
-            form(&[("t", token)]),
-            &[],
-        )
-        .await;
+    let entered = post_form(app, "/portal/enter", &Auth::None, &[("t", token)]).await;
     assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", text(&entered));
     // Used once: the link's second use is refused with a page that says so.
-    let again = app
-        .send(
-            Method::POST,
-            "/portal/enter",
-            &Auth::None,
-            form(&[("t", token)]),
-            &[],
-        )
-        .await;
+    let again = post_form(app, "/portal/enter", &Auth::None, &[("t", token)]).await;
     assert_eq!(again.status, StatusCode::GONE);
     assert!(text(&again).contains("used already"), "{}", text(&again));
     portal_cookie(&entered)
@@ -164,15 +148,13 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
     let none = app.get("/portal", &Auth::None).await;
     assert_eq!(none.status, StatusCode::SEE_OTHER);
     for email in ["nobody@example.com", sam["email"].as_str().unwrap()] {
-        let asked = app
-            .send(
-                Method::POST,
-                "/portal/sign-in",
-                &Auth::None,
-                form(&[("email", email), ("website", "")]),
-                &[],
-            )
-            .await;
+        let asked = post_form(
+            &app,
+            "/portal/sign-in",
+            &Auth::None,
+            &[("email", email), ("website", "")],
+        )
+        .await;
         assert_eq!(asked.status, StatusCode::OK);
         assert!(
             text(&asked).contains("a sign-in link is on its way"),
@@ -180,15 +162,13 @@ async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(
             text(&asked)
         );
     }
-    let bad = app
-        .send(
-            Method::POST,
-            "/portal/sign-in",
-            &Auth::None,
-            form(&[("email", "not an address")]),
-            &[],
-        )
-        .await;
+    let bad = post_form(
+        &app,
+        "/portal/sign-in",
+        &Auth::None,
+        &[("email", "not an address")],
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(&bad).contains("is not an email address"), "{}", text(&bad));
 
@@ -511,20 +491,18 @@ async fn no_session_without_the_treatment_consent_for_the_design(test: &TestStor
         .await;
     assert_eq!(form_page.status, StatusCode::OK);
     assert!(text(&form_page).contains("Consent to scalp micropigmentation"));
-    let signed = app
-        .send(
-            Method::POST,
-            &format!("/clients/{cid}/consents/procedure/sign"),
-            &staff,
-            form(&[
-                ("_csrf", &csrf(&staff)),
-                ("name", "Gate Keeper"),
-                ("signature", "10,10 50,80 90,20 130,90 170,30"),
-                ("agree", "yes"),
-            ]),
-            &[],
-        )
-        .await;
+    let signed = post_form(
+        &app,
+        &format!("/clients/{cid}/consents/procedure/sign"),
+        &staff,
+        &[
+            ("_csrf", &csrf(&staff)),
+            ("name", "Gate Keeper"),
+            ("signature", "10,10 50,80 90,20 130,90 170,30"),
+            ("agree", "yes"),
+        ],
+    )
+    .await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", text(&signed));
     app.post("/api/v1/sessions", &demo.practitioner, session.clone())
         .await

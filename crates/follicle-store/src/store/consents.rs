@@ -532,10 +532,10 @@ impl Store {
     /// Refuses a session for a client without a standing treatment consent for their latest
     /// design, naming what to do.
     pub(crate) async fn consent_gate(&self, actor: &Actor, client_id: Uuid) -> StoreResult<()> {
-        let latest: Option<(Uuid, i64)> = on_db!(self, pool => {
-            sqlx::query_as("SELECT id, version FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version DESC LIMIT 1")
-                .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
-        });
+        let latest = self
+            .latest_design_of(actor.clinic_id, client_id)
+            .await?
+            .map(|d| (d.id, d.version));
         let name: Option<(String,)> = on_db!(self, pool => {
             sqlx::query_as("SELECT name FROM clients WHERE clinic_id = $1 AND id = $2")
                 .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?

@@ -293,11 +293,8 @@ impl Store {
             ));
         }
         let mut a = self
-            .record_of(me.clinic_id, me.client_id)
+            .appointment_of(me.clinic_id, me.client_id, appointment_id)
             .await?
-            .appointments
-            .into_iter()
-            .find(|a| a.id == appointment_id)
             .ok_or_else(|| StoreError::not_found("appointment"))?;
         if a.starts_at <= diary_now {
             return Err(StoreError::invalid(
@@ -447,6 +444,11 @@ impl Store {
             sqlx::query_as("SELECT clinic_id, id FROM clients WHERE lower(email) = $1 ORDER BY created_at LIMIT $2")
                 .bind(email).bind(MAX_CLIENTS_PER_EMAIL).fetch_all(pool).await?
         }))
+    }
+
+    /// The signed-in client's latest design (what a treatment consent is signed for).
+    pub async fn own_latest_design(&self, me: &PortalClient) -> StoreResult<Option<Design>> {
+        self.latest_design_of(me.clinic_id, me.client_id).await
     }
 
     /// The signed-in client's own record.

@@ -1510,6 +1510,33 @@ impl Store {
 
     // ----- export -----
 
+    /// A client's latest design, if any (no staff member acts: the portal and the session gate).
+    pub(crate) async fn latest_design_of(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+    ) -> StoreResult<Option<Design>> {
+        let row: Option<DesignRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", design_cols!(), " FROM designs WHERE clinic_id = $1 AND client_id = $2 ORDER BY version DESC LIMIT 1"))
+                .bind(clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        row.map(design_from_row).transpose()
+    }
+
+    /// One of a client's appointments, if it is theirs (the portal).
+    pub(crate) async fn appointment_of(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+        appointment_id: Uuid,
+    ) -> StoreResult<Option<Appointment>> {
+        let row: Option<AppointmentRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", appointment_cols!(), " FROM appointments WHERE clinic_id = $1 AND client_id = $2 AND id = $3"))
+                .bind(clinic_id).bind(client_id).bind(appointment_id).fetch_optional(pool).await?
+        });
+        row.map(appointment_from_row).transpose()
+    }
+
     /// A client's record as the client may read it in their portal (no staff member acts, so
     /// nothing is audited; the caller proves who the client is): details, consultations and
     /// designs with their frozen plans and quotes, appointments, session logs and photo records.

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use follicle_store::{Action, Client, SignedConsent};
 use serde::Deserialize;
@@ -255,18 +254,6 @@ pub(super) async fn chair_form(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct SignForm {
-    #[serde(default)]
-    _csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    signature: String,
-    #[serde(default)]
-    agree: String,
-}
-
 /// Signs a consent at the chair: kept with the staff member present as witness, the PDF mailed
 /// to the client.
 pub(super) async fn chair_submit(
@@ -275,7 +262,7 @@ pub(super) async fn chair_submit(
     axum::extract::Path(path): axum::extract::Path<ChairPath>,
     crate::extract::PeerAddr(peer): crate::extract::PeerAddr,
     headers: axum::http::HeaderMap,
-    Form(form): Form<SignForm>,
+    Form(form): Form<crate::portal::SignForm>,
 ) -> Result<Response, PageError> {
     page.check_csrf(&form._csrf)?;
     let client = state.store().client(&page.actor, client_id(&path)?).await?;
@@ -283,38 +270,23 @@ pub(super) async fn chair_submit(
     let again = |error: String| {
         super::render_status(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &chair_page(&page, &client, &words, form.name.clone(), error),
+            &chair_page(&page, &client, &words, form.name().to_owned(), error),
         )
     };
-    if form.agree != "yes" {
-        return again("The client ticks the box to say they have read the text and agree to it.".to_owned());
-    }
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let signed = words.signed(
-        client.id,
-        &form.name,
-        &form.signature,
-        follicle_store::SignedIn::Chair,
-        &peer,
-        agent,
-    );
-    if let Err(e) = follicle_store::parse_signature(&signed.signature) {
-        return again(PageError::from(e).message);
-    }
-    if signed.signer_name.is_empty() {
-        return again("Type the client's full name as they sign.".to_owned());
-    }
-    let pdf = crate::documents::consent_pdf(
-        &settings,
-        &registered,
-        page.actor.clinic_id(),
-        &signed,
-        Some(&page.user.name),
-    )
-    .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let signing = crate::portal::Signing {
+        signer: crate::portal::Signer::AtChair,
+        clinic_id: page.actor.clinic_id(),
+        client_id: client.id,
+        settings: &settings,
+        registered: &registered,
+        peer: &peer,
+        headers: &headers,
+        witness: Some(&page.user.name),
+    };
+    let (signed, pdf) = match crate::portal::signed_from_form(&words, &form, &signing)? {
+        Ok(signed) => signed,
+        Err(refusal) => return again(refusal),
+    };
     let kept = match state
         .store()
         .sign_consent_at_chair(&page.actor, &signed, &pdf)
