@@ -51,7 +51,9 @@ pub use messages::{ClinicSettings, MessageSettings, MessageTemplate};
 pub use pattern::{
     HairlineStyleSettings, LandmarkSettings, MidFrontalHeights, PatternSettings, ScarSites, StageZones,
 };
-pub use portal::{ConsentKind, ConsentSettings, ConsentTemplate, PortalSettings};
+pub use portal::{
+    ConsentKind, ConsentSettings, ConsentTemplate, EstimatorSettings, PortalSettings, is_origin,
+};
 pub use render::{HealedSettings, OpticsSettings, PhotoSettings, RenderSettings};
 pub use schema::{SettingInfo, SettingKind, diff_from_defaults, overrides_toml, schema, validate_field};
 
@@ -121,6 +123,7 @@ pub struct SettingsData {
     pub render: RenderSettings,
     pub clinic: ClinicSettings,
     pub portal: PortalSettings,
+    pub estimator: EstimatorSettings,
     pub consent: ConsentSettings,
     pub messages: MessageSettings,
 }
@@ -1292,6 +1295,7 @@ impl SettingsData {
         self.render.validate()?;
         self.clinic.validate()?;
         self.portal.validate()?;
+        self.estimator.validate()?;
         self.consent.validate()?;
         self.messages.validate()?;
         Ok(())

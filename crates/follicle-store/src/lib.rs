@@ -111,6 +111,9 @@ pub use store::{
 };
 pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use store::{
+    BookingRequest, MAX_REQUEST_PHOTO_BYTES, NewBookingRequest, RequestLimits, RequestOutcome, RequestStatus,
+};
+pub use store::{
     ConsentCheck, InkEntry, Intake, IntakeAnswers, LinkState, NewSignedConsent, OwnRecord, PortalClient,
     PortalSession, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
 };

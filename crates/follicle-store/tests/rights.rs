@@ -614,6 +614,18 @@ const EXPORTED: &[(&str, &str)] = &[
 /// Tables left out of the clinic archive, and why.
 const NOT_EXPORTED: &[(&str, &str)] = &[
     (
+        "booking_requests",
+        "requests from people who are not clients yet, erased after estimator.keep_days; an accepted one's details are the client's record",
+    ),
+    (
+        "form_keys",
+        "the server's key that signs when a public form was shown",
+    ),
+    (
+        "public_counters",
+        "counts of public requests per address and clinic, two days long",
+    ),
+    (
         "quote_numbers",
         "a counter; each quote's number is in its consultation",
     ),

@@ -45,6 +45,7 @@ pub mod demo;
 pub mod designer;
 pub mod documents;
 pub mod error;
+pub mod estimate;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .nest(api::PREFIX, api)
         .merge(studio::routes())
         .merge(portal::routes())
+        .merge(estimate::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
@@ -144,12 +146,16 @@ async fn security_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    // A page that set its own policy (the public estimator, which the clinic's website may
+    // frame) keeps it; every other answer may be framed by nobody.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -91,6 +91,31 @@ pub async fn send_alert(config: &MailConfig, alert: &SigninAlert) -> Result<(), 
     .await
 }
 
+/// Tells a clinic's owner that its public estimator refused booking requests today because
+/// the day's `estimator.requests_per_day` were reached (sent once a day: the first refusal).
+pub async fn send_request_flood(
+    config: &MailConfig,
+    to: &str,
+    clinic: &str,
+    per_day: u32,
+) -> Result<(), String> {
+    send(
+        config,
+        to,
+        format!("{clinic}: booking requests refused today"),
+        format!(
+            "Hello,\n\n\
+             Your estimator page has received {per_day} booking requests in the last 24 hours, the\n\
+             most your settings allow (estimator.requests_per_day), and has begun refusing more.\n\
+             People who are refused are asked to try again tomorrow or to contact you directly.\n\n\
+             This many requests in a day may be a program flooding the page. Look at the requests\n\
+             under Requests at {url}; if they are real, raise the limit in Settings.\n",
+            url = config.public_url.trim_end_matches('/'),
+        ),
+    )
+    .await
+}
+
 /// Which accounts were warned when, so that an owner under a long guessing attack gets one
 /// mail per `every`, not one per delay reached (per app server: a chain of servers may send
 /// one each).

@@ -1,5 +1,6 @@
 //! `[portal]` (the client's own pages: sign-in links and how long a device stays signed in) and
-//! `[consent]` (what a client signs: versioned texts, and whether a session needs one).
+//! `[consent]` (what a client signs: versioned texts, and whether a session needs one) and
+//! `[estimator]` (the public estimator and the booking requests it sends).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,82 @@ impl PortalSettings {
         within_limit("portal.remember_days", f64::from(self.remember_days))?;
         within_limit("portal.links_per_day", f64::from(self.links_per_day))
     }
+}
+
+/// The clinic's public estimator (`/estimate/{clinic}`) and the booking requests it sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimatorSettings {
+    /// Whether the clinic's estimator answers at all.
+    pub enabled: bool,
+    /// Stages either side of the one a person picks that the price range covers.
+    pub range_stages: u32,
+    /// Estimates (with their previews) one address may ask for in an hour.
+    pub estimates_per_address_per_hour: u32,
+    /// Booking requests one address may send in an hour.
+    pub requests_per_address_per_hour: u32,
+    /// Booking requests the clinic takes in a day; beyond, they are refused and the clinic is
+    /// told once that day.
+    pub requests_per_day: u32,
+    /// A form sent sooner than this many seconds after it was shown is a program's.
+    pub min_fill_seconds: u32,
+    /// Days a request that did not become a client is kept.
+    pub keep_days: u32,
+    /// Other web sites that may show the estimator in a frame (the clinic's `website` may).
+    pub embed_origins: Vec<String>,
+    /// What the page says about the data a person sends.
+    pub privacy_notice: String,
+}
+
+impl EstimatorSettings {
+    pub(crate) fn validate(&self) -> InputResult<()> {
+        within_limit("estimator.range_stages", f64::from(self.range_stages))?;
+        within_limit(
+            "estimator.estimates_per_address_per_hour",
+            f64::from(self.estimates_per_address_per_hour),
+        )?;
+        within_limit(
+            "estimator.requests_per_address_per_hour",
+            f64::from(self.requests_per_address_per_hour),
+        )?;
+        within_limit("estimator.requests_per_day", f64::from(self.requests_per_day))?;
+        within_limit("estimator.min_fill_seconds", f64::from(self.min_fill_seconds))?;
+        within_limit("estimator.keep_days", f64::from(self.keep_days))?;
+        for (i, origin) in self.embed_origins.iter().enumerate() {
+            if !is_origin(origin) {
+                return Err(InputError::field(
+                    format!("estimator.embed_origins[{i}]"),
+                    format!(
+                        "expected a web site's origin like https://www.example.com (no path), got {origin:?}"
+                    ),
+                ));
+            }
+        }
+        if self.privacy_notice.trim().is_empty() {
+            return Err(InputError::field(
+                "estimator.privacy_notice",
+                "expected the words shown beside the booking form, got none",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `https://host[:port]` or `http://host[:port]`: what a Content-Security-Policy
+/// `frame-ancestors` source may name, with nothing that could break out of the header.
+pub fn is_origin(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest.len() <= 253
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        && !rest.starts_with(['.', '-', ':'])
 }
 
 /// What a client signs.

@@ -61,7 +61,7 @@ impl MergeReport {
 
 /// The tables whose rows belong to a client and move with a merge, children after parents is
 /// not needed (a move keeps every link), in the order the report lists them.
-const MOVED: [&str; 10] = [
+const MOVED: [&str; 11] = [
     "consultations",
     "designs",
     "appointments",
@@ -72,6 +72,7 @@ const MOVED: [&str; 10] = [
     "photos",
     "messages",
     "jobs",
+    "booking_requests",
 ];
 
 /// The digits of a stored phone number, in SQL (both backends): the separators

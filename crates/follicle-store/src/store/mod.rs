@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod booking;
 mod consents;
 mod desk;
 mod diary;
@@ -30,6 +31,9 @@ mod throttle;
 mod today;
 
 pub use backup::{BackupManifest, TableDigest};
+pub use booking::{
+    BookingRequest, MAX_REQUEST_PHOTO_BYTES, NewBookingRequest, RequestLimits, RequestOutcome, RequestStatus,
+};
 pub use consents::{
     ConsentCheck, NewSignedConsent, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest,
     parse_signature,
@@ -354,6 +358,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "intakes",
                 include_str!("../../migrations/sqlite/0013_intakes.sql"),
             ),
+            (
+                14,
+                "booking requests",
+                include_str!("../../migrations/sqlite/0014_booking_requests.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -420,6 +429,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 13,
                 "intakes",
                 include_str!("../../migrations/postgres/0013_intakes.sql"),
+            ),
+            (
+                14,
+                "booking requests",
+                include_str!("../../migrations/postgres/0014_booking_requests.sql"),
             ),
         ],
     };

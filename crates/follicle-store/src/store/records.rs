@@ -633,6 +633,9 @@ impl Store {
         self.ensure_client(actor, client_id).await?;
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
+            // The booking request the client was made from is not a record of theirs.
+            sqlx::query("UPDATE booking_requests SET client_id = NULL WHERE clinic_id = $1 AND client_id = $2")
+                .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM clients WHERE clinic_id = $1 AND id = $2")
                 .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await
                 .map_err(|e| match StoreError::from(e) {

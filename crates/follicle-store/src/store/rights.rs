@@ -363,7 +363,7 @@ impl Store {
             // consultations, session logs name appointments.
             sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             for table in [
-                "calendar_feeds", "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes",
+                "calendar_feeds", "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes", "booking_requests",
                 "designs",
                 "session_logs", "consultations", "consents", "appointments",
             ] {
@@ -470,7 +470,7 @@ impl Store {
             let gone = |table: &str| format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
             // The messages sent and still to send go with the contact details they were for, and
             // so does the calendar feed's address. So do the client's ways into their portal.
-            for table in ["calendar_feeds", "messages", "jobs", "photos", "designs", "portal_links", "portal_sessions"] {
+            for table in ["calendar_feeds", "messages", "jobs", "photos", "designs", "portal_links", "portal_sessions", "booking_requests"] {
                 sqlx::query(sqlx::AssertSqlSafe(gone(table))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
             // Signed consents (and their withdrawals) are consents: held with them, or gone.

@@ -22,6 +22,7 @@ mod messages;
 mod photos;
 mod pigments;
 mod reports;
+mod requests;
 mod rights;
 mod settings;
 mod settings_form;
@@ -84,6 +85,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/calendar/{file}", get(feeds::feed))
         .route("/reports", get(reports::page))
+        .route("/requests", get(requests::inbox))
+        .route("/requests/{id}/photo", get(requests::photo))
+        .route("/requests/{id}/accept", post(requests::accept))
+        .route("/requests/{id}/decline", post(requests::decline))
         .route("/reports/{file}", get(reports::csv))
         .route("/clients/{id}/photos", post(photos::upload))
         .route("/clients/{id}/photos/new", get(photos::capture))
