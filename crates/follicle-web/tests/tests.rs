@@ -54,6 +54,7 @@ mod api;
 mod auth;
 mod designer;
 mod desk;
+mod estimate;
 mod fuzz;
 mod isolation;
 mod landmarks;
