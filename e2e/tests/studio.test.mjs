@@ -673,7 +673,8 @@ describe("keyboard", () => {
       assert.ok(onClients, "the Clients tab is reached with Tab");
       await Promise.all([p.waitForURL(`${server.url}/clients`), p.keyboard.press("Enter")]);
 
-      // The search box has the focus; type and Enter.
+      // The search box has the focus (autofocus, applied at the next rendering step: wait for it).
+      await p.waitForFunction(() => document.activeElement?.id === "q", null, { timeout: 5_000 }).catch(() => {});
       assert.equal(await p.evaluate(() => document.activeElement?.id), "q");
       await p.keyboard.type("Mensah");
       await Promise.all([p.waitForURL(/\/clients\?q=Mensah$/), p.keyboard.press("Enter")]);

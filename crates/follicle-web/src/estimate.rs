@@ -1220,8 +1220,8 @@ async fn drawing(
                 choice,
                 sex: choice.sex.unwrap_or("male"),
                 age: DRAWING_AGE,
-                skin: Fitzpatrick::II,
-                hair: HairColour::DarkBrown.as_str(),
+                skin: Fitzpatrick::I,
+                hair: HairColour::Black.as_str(),
                 aim: choice.aim.unwrap_or("full_coverage"),
             };
             let permit = crate::limits::heavy().acquire().await.map_err(ApiError::from)?;

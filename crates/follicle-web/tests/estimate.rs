@@ -103,8 +103,8 @@ async fn request(app: &App, clinic: &str, result: &str, contact: &[(&str, &str)]
     .await
 }
 
-/// The total of the plan the JSON API gives a client file.
-async fn quoted_total(app: &App, demo: &Demo, stage: &str) -> i64 {
+/// The total (and currency) of the plan the JSON API gives a client file.
+async fn quoted_total(app: &App, demo: &Demo, stage: &str) -> (i64, String) {
     let file = format!(
         "[client]\nname = \"Check\"\nage = 46\nsex = \"male\"\n[skin]\nfitzpatrick = \"II\"\n[hair]\ncolour = \"dark_brown\"\n\
          [hair_loss]\nscale = \"norwood\"\nstage = \"{stage}\"\n[goal]\naims = [\"full_coverage\"]\n"
@@ -113,7 +113,10 @@ async fn quoted_total(app: &App, demo: &Demo, stage: &str) -> i64 {
         .post("/api/v1/plan", &demo.owner, json!({ "client_toml": file }))
         .await
         .expect(StatusCode::OK);
-    plan["quote"]["total"].as_i64().expect("a quoted total")
+    (
+        plan["quote"]["total"].as_i64().expect("a quoted total"),
+        plan["quote"]["currency"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// A data: URI image on a page, decoded.
@@ -201,9 +204,13 @@ async fn a_person_sees_their_estimate_and_becomes_a_client_with_one_click(
         quoted_total(&app, &demo, "V").await,
         quoted_total(&app, &demo, "VI").await,
     ];
-    let (low, high) = (*totals.iter().min().unwrap(), *totals.iter().max().unwrap());
+    let currency = totals[0].1.clone();
+    let (low, high) = (
+        totals.iter().map(|t| t.0).min().unwrap(),
+        totals.iter().map(|t| t.0).max().unwrap(),
+    );
     assert!(low < high, "{totals:?}");
-    let money = |n: i64| follicle_web::wire::money("GBP", n);
+    let money = |n: i64| follicle_web::wire::money(&currency, n);
     assert!(
         page.contains(&format!("{} to {}", money(low), money(high))),
         "{} to {} in {page}",
@@ -398,10 +405,10 @@ async fn bots_floods_and_bad_answers_get_a_page_and_change_nothing(test: &TestSt
     let page = text(&odd);
     for words in [
         "18 to 100",
-        "&quot;12&quot;",
+        "&#34;12&#34;",
         "I to VI",
-        "&quot;VII&quot;",
-        "&quot;purple&quot;",
+        "&#34;VII&#34;",
+        "&#34;purple&#34;",
     ] {
         assert!(page.contains(words), "{words} in {page}");
     }
