@@ -61,7 +61,7 @@ impl MergeReport {
 
 /// The tables whose rows belong to a client and move with a merge, children after parents is
 /// not needed (a move keeps every link), in the order the report lists them.
-const MOVED: [&str; 10] = [
+const MOVED: [&str; 11] = [
     "consultations",
     "designs",
     "appointments",
@@ -69,6 +69,7 @@ const MOVED: [&str; 10] = [
     "consents",
     "signed_consents",
     "intakes",
+    "move_requests",
     "photos",
     "messages",
     "jobs",

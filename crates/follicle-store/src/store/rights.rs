@@ -363,7 +363,7 @@ impl Store {
             // consultations, session logs name appointments.
             sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             for table in [
-                "calendar_feeds", "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes",
+                "calendar_feeds", "messages", "jobs", "move_requests", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes",
                 "designs",
                 "session_logs", "consultations", "consents", "appointments",
             ] {
@@ -469,8 +469,9 @@ impl Store {
             statistics_insert!(actor, row).execute(&mut *tx).await?;
             let gone = |table: &str| format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
             // The messages sent and still to send go with the contact details they were for, and
-            // so does the calendar feed's address. So do the client's ways into their portal.
-            for table in ["calendar_feeds", "messages", "jobs", "photos", "designs", "portal_links", "portal_sessions"] {
+            // so does the calendar feed's address. So do the client's ways into their portal, and
+            // their requests to move a visit (words about their diary, not a clinical record).
+            for table in ["calendar_feeds", "messages", "jobs", "move_requests", "photos", "designs", "portal_links", "portal_sessions"] {
                 sqlx::query(sqlx::AssertSqlSafe(gone(table))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
             // Signed consents (and their withdrawals) are consents: held with them, or gone.

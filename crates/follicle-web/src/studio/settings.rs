@@ -54,6 +54,8 @@ struct SettingsPage {
     errors: FieldErrors,
     saved: bool,
     defaults: &'static str,
+    /// The clinic's logo on documents: (width, height, content type), if it has one.
+    logo: Option<(u32, u32, String)>,
 }
 
 impl SettingsPage {
@@ -79,7 +81,7 @@ impl SettingsPage {
     }
 }
 
-async fn show(
+pub(super) async fn show(
     state: &AppState,
     page: &Page,
     form: Option<SettingsForm>,
@@ -106,6 +108,11 @@ async fn show(
         .collect();
     let values = typed.unwrap_or(saved_values);
     let users = state.store().list_users(&page.actor).await?;
+    let logo = state
+        .store()
+        .clinic_logo(&page.actor)
+        .await?
+        .map(|l| (l.width, l.height, l.content_type));
     let status = errors.status();
     render_status(
         status,
@@ -120,6 +127,7 @@ async fn show(
             errors,
             saved,
             defaults: follicle_core::settings::DEFAULT_SETTINGS_TOML,
+            logo,
         },
     )
 }
