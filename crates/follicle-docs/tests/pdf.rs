@@ -158,7 +158,10 @@ fn the_logo_is_on_every_page_and_in_the_html() {
     });
     let pdf = follicle_docs::pdf(&doc).unwrap();
     let text = pdftotext(&pdf);
-    assert!(text.contains("Northside SMP") && text.contains("Licence 4471"), "{text}");
+    assert!(
+        text.contains("Northside SMP") && text.contains("Licence 4471"),
+        "{text}"
+    );
     let pages: usize = text
         .split("page 1 of ")
         .nth(1)
@@ -168,11 +171,17 @@ fn the_logo_is_on_every_page_and_in_the_html() {
     assert!(pages >= 2, "{text}");
     let listed = pictures(&pdf);
     assert_eq!(listed.len(), pages, "one logo a page: {listed:?}");
-    assert!(listed.iter().all(|l| l.contains(" 240 ") && l.contains(" 80 ")), "{listed:?}");
+    assert!(
+        listed.iter().all(|l| l.contains(" 240 ") && l.contains(" 80 ")),
+        "{listed:?}"
+    );
     // The same document gives the same bytes, logo and all.
     assert_eq!(follicle_docs::pdf(&doc).unwrap(), pdf);
     let html = follicle_docs::html(&doc);
-    assert!(html.contains("<img class=\"logo\" src=\"data:image/png;base64,iVBORw0KGgo"), "{html}");
+    assert!(
+        html.contains("<img class=\"logo\" src=\"data:image/png;base64,iVBORw0KGgo"),
+        "{html}"
+    );
     // Without a logo, no picture.
     assert!(pictures(&follicle_docs::pdf(&sample(1)).unwrap()).is_empty());
     // A file the PDF writer cannot read is left out; the document is still written.

@@ -350,7 +350,10 @@ pub async fn a_client_asks_to_move_a_visit_until_the_clinic_moves_it(store: &Sto
     assert_eq!(field, "suits");
     let long = "a".repeat(301);
     let (field, message) = invalid_field(store.ask_to_move_own_visit(&me, visit.id, &long, &[], now).await);
-    assert_eq!((field, message.as_str()), ("suits", "at most 300 characters, got 301; say it in fewer words"));
+    assert_eq!(
+        (field, message.as_str()),
+        ("suits", "at most 300 characters, got 301; say it in fewer words")
+    );
     let four: Vec<_> = (1..=4).map(|n| today + Duration::days(n)).collect();
     let (field, _) = invalid_field(store.ask_to_move_own_visit(&me, visit.id, "", &four, now).await);
     assert_eq!(field, "preferred_days");
@@ -365,13 +368,22 @@ pub async fn a_client_asks_to_move_a_visit_until_the_clinic_moves_it(store: &Sto
     let (field, message) = invalid_field(store.ask_to_move_own_visit(&me, past.id, "later", &[], now).await);
     assert_eq!(field, "visit");
     assert!(message.contains("has begun or passed"), "{message}");
-    let (_, message) = invalid_field(store.ask_to_move_own_visit(&me, cancelled.id, "later", &[], now).await);
+    let (_, message) = invalid_field(
+        store
+            .ask_to_move_own_visit(&me, cancelled.id, "later", &[], now)
+            .await,
+    );
     assert!(message.contains("this visit is cancelled"), "{message}");
     assert!(matches!(
-        store.ask_to_move_own_visit(&me, alex_visit.id, "later", &[], now).await,
+        store
+            .ask_to_move_own_visit(&me, alex_visit.id, "later", &[], now)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(store.own_move_requests(&me).await.unwrap().is_empty(), "nothing kept from a refusal");
+    assert!(
+        store.own_move_requests(&me).await.unwrap().is_empty(),
+        "nothing kept from a refusal"
+    );
 
     // Asked: open in the portal and on the clinic's lists; asked again, the first is replaced.
     let first = store
@@ -397,19 +409,31 @@ pub async fn a_client_asks_to_move_a_visit_until_the_clinic_moves_it(store: &Sto
 
     // Another clinic neither sees nor dismisses it.
     let elsewhere = clinic(store, "Elsewhere").await;
-    assert!(store.open_move_requests(&elsewhere.front_desk).await.unwrap().is_empty());
+    assert!(
+        store
+            .open_move_requests(&elsewhere.front_desk)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         store.dismiss_move_request(&elsewhere.front_desk, second.id).await,
         Err(StoreError::NotFound { .. })
     ));
 
     // Dismissed by the front desk: closed, with who; a second dismissal is refused.
-    let dismissed = store.dismiss_move_request(&c.front_desk, second.id).await.unwrap();
+    let dismissed = store
+        .dismiss_move_request(&c.front_desk, second.id)
+        .await
+        .unwrap();
     assert_eq!(dismissed.closed_how, Some(MoveClosed::Dismissed));
     assert_eq!(dismissed.closed_by, Some(c.front_desk.user_id()));
     assert!(store.own_move_requests(&me).await.unwrap().is_empty());
     let (field, message) = invalid_field(store.dismiss_move_request(&c.front_desk, second.id).await);
-    assert_eq!((field, message.as_str()), ("move_request", "this request was closed already (dismissed)"));
+    assert_eq!(
+        (field, message.as_str()),
+        ("move_request", "this request was closed already (dismissed)")
+    );
 
     // Asked again, and the clinic moves the visit: the move closes the request.
     let third = store
@@ -462,7 +486,10 @@ pub async fn a_typed_signature_is_the_name_on_record_and_holds_like_a_drawn_one(
         match store.sign_own_consent(&me, &wrong, b"%PDF-1.7").await {
             Err(StoreError::Invalid { field, message }) => {
                 assert_eq!(field, "signature");
-                assert!(message.contains("not the name on the client's record"), "{message}");
+                assert!(
+                    message.contains("not the name on the client's record"),
+                    "{message}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -470,13 +497,19 @@ pub async fn a_typed_signature_is_the_name_on_record_and_holds_like_a_drawn_one(
     let mut empty = signed(sam.id, Some((design.id, design.version)));
     empty.signature = typed_signature("  ");
     assert!(store.sign_own_consent(&me, &empty, b"%PDF-1.7").await.is_err());
-    assert!(store.own_consents(&me).await.unwrap().is_empty(), "nothing kept from a refusal");
+    assert!(
+        store.own_consents(&me).await.unwrap().is_empty(),
+        "nothing kept from a refusal"
+    );
 
     // Case and spacing do not matter; the method is part of what the fingerprint covers.
     let mut typed = signed(sam.id, Some((design.id, design.version)));
     typed.signature = typed_signature("  sam   ÓLAFSSON ");
     typed.signer_name = "sam   ÓLAFSSON".into();
-    let kept = store.sign_own_consent(&me, &typed, b"%PDF-1.7 typed").await.unwrap();
+    let kept = store
+        .sign_own_consent(&me, &typed, b"%PDF-1.7 typed")
+        .await
+        .unwrap();
     assert_eq!(kept.signed.method(), SignatureMethod::Typed);
     assert_eq!(kept.signed.signature, "typed:sam   ÓLAFSSON");
     assert_eq!(
@@ -498,11 +531,20 @@ pub async fn a_typed_signature_is_the_name_on_record_and_holds_like_a_drawn_one(
     );
     // Kept unchanged like any signed consent: the database refuses a change, a forged byte shows.
     let refused = try_to_change_consent(store, kept.id).await;
-    assert!(refused.as_deref().is_some_and(|e| e.contains("never changed")), "{refused:?}");
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("never changed")),
+        "{refused:?}"
+    );
     let check = store.check_consent(&c.practitioner, kept.id).await.unwrap();
     assert!(check.document_intact && check.pdf_intact);
     forge_consent(store, kept.id).await;
-    assert!(!store.check_consent(&c.practitioner, kept.id).await.unwrap().document_intact);
+    assert!(
+        !store
+            .check_consent(&c.practitioner, kept.id)
+            .await
+            .unwrap()
+            .document_intact
+    );
     // A drawn signature keeps its method.
     assert_eq!(signed(sam.id, None).method(), SignatureMethod::Drawn);
 }
@@ -519,7 +561,10 @@ pub async fn a_client_sends_photos_only_with_the_photographs_consent(store: &Sto
     let alex_me = signed_in(store, c.owner.clinic_id(), alex.id).await;
 
     // No photographs consent: refused, nothing kept.
-    match store.upload_own_photo(&me, PhotoAngle::Front, &jpeg_with_gps()).await {
+    match store
+        .upload_own_photo(&me, PhotoAngle::Front, &jpeg_with_gps())
+        .await
+    {
         Err(StoreError::Conflict { message }) => assert!(message.contains("sign it first"), "{message}"),
         other => panic!("{other:?}"),
     }
@@ -527,13 +572,21 @@ pub async fn a_client_sends_photos_only_with_the_photographs_consent(store: &Sto
 
     let mut photos_consent = signed(sam.id, None);
     photos_consent.kind = ConsentKind::Photos;
-    let consent = store.sign_own_consent(&me, &photos_consent, b"%PDF-1.7").await.unwrap();
+    let consent = store
+        .sign_own_consent(&me, &photos_consent, b"%PDF-1.7")
+        .await
+        .unwrap();
     // Not an image: refused by the same checks as the clinic's uploads.
     assert!(matches!(
-        store.upload_own_photo(&me, PhotoAngle::Front, b"not a photo").await,
+        store
+            .upload_own_photo(&me, PhotoAngle::Front, b"not a photo")
+            .await,
         Err(StoreError::Photo(_))
     ));
-    let photo = store.upload_own_photo(&me, PhotoAngle::Top, &jpeg_with_gps()).await.unwrap();
+    let photo = store
+        .upload_own_photo(&me, PhotoAngle::Top, &jpeg_with_gps())
+        .await
+        .unwrap();
     assert!(photo.taken_by_client());
     assert!(photo.consented);
     assert_eq!(photo.angle, PhotoAngle::Top);
@@ -555,7 +608,9 @@ pub async fn a_client_sends_photos_only_with_the_photographs_consent(store: &Sto
     // Withdrawn: refused again.
     store.withdraw_own_consent(&me, consent.id, "").await.unwrap();
     assert!(matches!(
-        store.upload_own_photo(&me, PhotoAngle::Front, &jpeg_with_gps()).await,
+        store
+            .upload_own_photo(&me, PhotoAngle::Front, &jpeg_with_gps())
+            .await,
         Err(StoreError::Conflict { .. })
     ));
     assert_eq!(store.photos(&c.practitioner, sam.id).await.unwrap().len(), 1);

@@ -212,7 +212,11 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
     assert!(store.designs(&c.owner, client.id).await.unwrap().is_empty());
     assert!(store.photos(&c.owner, client.id).await.unwrap().is_empty());
     assert!(
-        store.client_move_requests(&c.owner, client.id).await.unwrap().is_empty(),
+        store
+            .client_move_requests(&c.owner, client.id)
+            .await
+            .unwrap()
+            .is_empty(),
         "a request to move a visit goes with an erasure, held or not"
     );
     assert_err!(store.photo(&c.owner, photo.id).await, StoreError::NotFound { .. });

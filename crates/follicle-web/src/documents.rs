@@ -240,7 +240,10 @@ pub fn consent_document(
         typed,
         width: SIGNATURE_BOX.0,
         height: SIGNATURE_BOX.1,
-        caption: vec![signed_by, format!("{} ({place})", when(settings, consent.signed_at))],
+        caption: vec![
+            signed_by,
+            format!("{} ({place})", when(settings, consent.signed_at)),
+        ],
     }));
     blocks.push(Block::Heading("Record of signing".to_owned()));
     blocks.push(Block::Facts(vec![

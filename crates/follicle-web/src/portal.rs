@@ -60,8 +60,14 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/enter", get(enter_page).post(enter_submit))
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/visits/{id}", post(visit_change))
-        .route("/portal/visits/{id}/move", get(moves::move_page).post(moves::move_submit))
-        .route("/portal/photos/{angle}", get(photos::capture).post(photos::upload))
+        .route(
+            "/portal/visits/{id}/move",
+            get(moves::move_page).post(moves::move_submit),
+        )
+        .route(
+            "/portal/photos/{angle}",
+            get(photos::capture).post(photos::upload),
+        )
         .route("/portal/photos/{id}/image", get(photos::image))
         .route("/portal/logo", get(logo))
         .route("/portal/intake", get(intake_page).post(intake_submit))
@@ -582,7 +588,10 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
             "withdrawn" => "Withdrawn. The clinic sees it at once.".to_owned(),
             "confirmed" => "Thank you: your visit is confirmed.".to_owned(),
             "intake" => "Thank you: your answers are with the clinic.".to_owned(),
-            "move" => "Your request to move the visit is with the clinic; it stays booked until they move it.".to_owned(),
+            "move" => {
+                "Your request to move the visit is with the clinic; it stays booked until they move it."
+                    .to_owned()
+            }
             "cancelled" => {
                 "Your visit is cancelled. The clinic sees it at once; call them to book another.".to_owned()
             }
@@ -755,7 +764,8 @@ async fn plan_pdf(State(state): State<AppState>, me: Me) -> Result<Response, Pag
             });
         }
     };
-    let mut doc = crate::documents::plan_document(&me.settings, &me.registered, &me.client.name, plan, number);
+    let mut doc =
+        crate::documents::plan_document(&me.settings, &me.registered, &me.client.name, plan, number);
     doc.letterhead.logo = crate::documents::logo_of(state.store(), me.client.clinic_id).await?;
     let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(pdf_answer("plan-and-quote.pdf", pdf))
@@ -1040,7 +1050,7 @@ pub(crate) fn signed_from_form(
                     form.name.trim(),
                     at.client_name
                 )
-            });
+            }));
         }
         follicle_store::typed_signature(&form.name)
     } else {
@@ -1050,8 +1060,15 @@ pub(crate) fn signed_from_form(
     if let Err(e) = follicle_store::read_signature(&signed.signature) {
         return Ok(Err(PageError::from(e).message));
     }
-    let pdf = consent_pdf(at.settings, at.registered, at.clinic_id, &signed, at.witness, at.logo.clone())
-        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let pdf = consent_pdf(
+        at.settings,
+        at.registered,
+        at.clinic_id,
+        &signed,
+        at.witness,
+        at.logo.clone(),
+    )
+    .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(Ok((signed, pdf)))
 }
 

@@ -112,8 +112,19 @@ async fn a_client_asks_to_move_a_visit_and_the_clinic_answers(test: &TestStore, 
     // The visit offers "Ask to move"; its page has the form.
     let home = as_client(&app, Method::GET, "/portal", &noor_cookie, &[]).await;
     assert_eq!(home.status, StatusCode::OK);
-    assert!(text(&home).contains(&format!("/portal/visits/{visit_id}/move")), "{}", text(&home));
-    let page = as_client(&app, Method::GET, &format!("/portal/visits/{visit_id}/move"), &noor_cookie, &[]).await;
+    assert!(
+        text(&home).contains(&format!("/portal/visits/{visit_id}/move")),
+        "{}",
+        text(&home)
+    );
+    let page = as_client(
+        &app,
+        Method::GET,
+        &format!("/portal/visits/{visit_id}/move"),
+        &noor_cookie,
+        &[],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(text(&page).contains("When suits you?"));
     let path = format!("/portal/visits/{visit_id}/move");
@@ -121,7 +132,14 @@ async fn a_client_asks_to_move_a_visit_and_the_clinic_answers(test: &TestStore, 
 
     // Too long, or a day that is not a day: the form again, naming the problem; nothing kept.
     let long = "a".repeat(301);
-    let refused = as_client(&app, Method::POST, &path, &noor_cookie, &[("_csrf", &csrf_noor), ("suits", &long)]).await;
+    let refused = as_client(
+        &app,
+        Method::POST,
+        &path,
+        &noor_cookie,
+        &[("_csrf", &csrf_noor), ("suits", &long)],
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         text(&refused).contains("When suits you: at most 300 characters, got 301"),
@@ -137,7 +155,11 @@ async fn a_client_asks_to_move_a_visit_and_the_clinic_answers(test: &TestStore, 
     )
     .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&refused).contains("Choice 1: &#34;next week&#34; is not a day"), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("Choice 1: &#34;next week&#34; is not a day"),
+        "{}",
+        text(&refused)
+    );
     assert!(store.open_move_requests(&desk).await.unwrap().is_empty());
 
     // Asked: the visit says so in the portal, the clinic sees it on the visit and on Today.
@@ -147,7 +169,11 @@ async fn a_client_asks_to_move_a_visit_and_the_clinic_answers(test: &TestStore, 
         Method::POST,
         &path,
         &noor_cookie,
-        &[("_csrf", &csrf_noor), ("suits", "Mornings before 11"), ("day1", &day1)],
+        &[
+            ("_csrf", &csrf_noor),
+            ("suits", "Mornings before 11"),
+            ("day1", &day1),
+        ],
     )
     .await;
     assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", text(&asked));
@@ -156,7 +182,10 @@ async fn a_client_asks_to_move_a_visit_and_the_clinic_answers(test: &TestStore, 
     assert!(home.contains("Mornings before 11"), "{home}");
     let staff = cookie(&demo.front_desk);
     let appointment = text(&app.get(&format!("/appointments/{visit_id}"), &staff).await);
-    assert!(appointment.contains("The client asked to move it"), "{appointment}");
+    assert!(
+        appointment.contains("The client asked to move it"),
+        "{appointment}"
+    );
     assert!(appointment.contains("Mornings before 11"), "{appointment}");
     let today = text(&app.get("/", &staff).await);
     assert!(today.contains("Clients asking to move a visit"), "{today}");
@@ -207,7 +236,14 @@ async fn a_client_asks_to_move_a_visit_and_the_clinic_answers(test: &TestStore, 
     assert!(appointment.contains("moved "), "{appointment}");
 
     // Asked again, and dismissed by the front desk: closed, gone from Today.
-    let again = as_client(&app, Method::POST, &path, &noor_cookie, &[("_csrf", &csrf_noor), ("suits", "Evenings")]).await;
+    let again = as_client(
+        &app,
+        Method::POST,
+        &path,
+        &noor_cookie,
+        &[("_csrf", &csrf_noor), ("suits", "Evenings")],
+    )
+    .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", text(&again));
     let open = store.open_move_requests(&desk).await.unwrap();
     assert_eq!(open.len(), 1);
@@ -248,7 +284,11 @@ async fn a_consent_is_signed_by_typing_the_name_on_record(test: &TestStore, back
     // The consent page offers the keyboard's way to sign.
     let page = as_client(&app, Method::GET, "/portal/consents/photos", &zoe_cookie, &[]).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(text(&page).contains("Type your name to sign instead"), "{}", text(&page));
+    assert!(
+        text(&page).contains("Type your name to sign instead"),
+        "{}",
+        text(&page)
+    );
     let csrf_zoe = portal_csrf(&zoe_cookie);
 
     // A name that is not the one on record (accents left out): refused, saying which is.
@@ -292,9 +332,19 @@ async fn a_consent_is_signed_by_typing_the_name_on_record(test: &TestStore, back
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", text(&signed));
     let consents = store.own_consents(&me).await.unwrap();
     assert_eq!(consents.len(), 1);
-    assert_eq!(consents[0].signed.method(), follicle_store::SignatureMethod::Typed);
+    assert_eq!(
+        consents[0].signed.method(),
+        follicle_store::SignatureMethod::Typed
+    );
     assert_eq!(consents[0].signed.signature, "typed:zoë  ångström-lee");
-    let pdf = as_client(&app, Method::GET, &format!("/portal/signed/{}/pdf", consents[0].id), &zoe_cookie, &[]).await;
+    let pdf = as_client(
+        &app,
+        Method::GET,
+        &format!("/portal/signed/{}/pdf", consents[0].id),
+        &zoe_cookie,
+        &[],
+    )
+    .await;
     assert_eq!(pdf.status, StatusCode::OK);
     let words = pdftotext(&pdf.body);
     assert!(words.contains("signed by typing their name"), "{words}");
@@ -314,7 +364,12 @@ async fn a_consent_is_signed_by_typing_the_name_on_record(test: &TestStore, back
         &app,
         &chair,
         &staff,
-        &[("_csrf", &csrf(&staff)), ("name", "Zoe"), ("method", "typed"), ("agree", "yes")],
+        &[
+            ("_csrf", &csrf(&staff)),
+            ("name", "Zoe"),
+            ("method", "typed"),
+            ("agree", "yes"),
+        ],
     )
     .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -370,7 +425,8 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
         );
     }
     if let Some((field, filename, content_type, bytes)) = file {
@@ -422,13 +478,25 @@ async fn a_client_sends_photos_by_angle_with_the_guide(test: &TestStore, backend
 
     // Without the photographs consent: the page says to sign it first, with the link.
     let home = text(&as_client(&app, Method::GET, "/portal", &ines_cookie, &[]).await);
-    assert!(home.contains("Your photos") && home.contains("/portal/photos/front"), "{home}");
+    assert!(
+        home.contains("Your photos") && home.contains("/portal/photos/front"),
+        "{home}"
+    );
     assert!(home.contains("Top of the head"), "{home}");
     let page = as_client(&app, Method::GET, "/portal/photos/front", &ines_cookie, &[]).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(text(&page).contains("first sign the consent to photographs"), "{}", text(&page));
+    assert!(
+        text(&page).contains("first sign the consent to photographs"),
+        "{}",
+        text(&page)
+    );
     assert!(text(&page).contains("href=\"/portal/consents/photos\""));
-    let refused = send(ines_cookie.clone(), "front", ("me.jpg", "image/jpeg", PHOTO.to_vec())).await;
+    let refused = send(
+        ines_cookie.clone(),
+        "front",
+        ("me.jpg", "image/jpeg", PHOTO.to_vec()),
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(text(&refused).contains("first sign the consent to photographs"));
     assert!(store.photos(&owner, ines).await.unwrap().is_empty());
@@ -454,7 +522,12 @@ async fn a_client_sends_photos_by_angle_with_the_guide(test: &TestStore, backend
     assert!(page.contains("id=\"no-ghost\""), "{page}");
 
     // Not an image, too small, too large: a page naming the problem, nothing saved.
-    let answer = send(ines_cookie.clone(), "front", ("notes.txt", "text/plain", b"not a photo".to_vec())).await;
+    let answer = send(
+        ines_cookie.clone(),
+        "front",
+        ("notes.txt", "text/plain", b"not a photo".to_vec()),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         text(&answer).contains("This file is not a photo: send a JPEG or PNG picture"),
@@ -462,25 +535,45 @@ async fn a_client_sends_photos_by_angle_with_the_guide(test: &TestStore, backend
         text(&answer)
     );
     assert!(text(&answer).contains("Nothing was saved."));
-    let answer = send(ines_cookie.clone(), "front", ("small.png", "image/png", png(120, 90))).await;
+    let answer = send(
+        ines_cookie.clone(),
+        "front",
+        ("small.png", "image/png", png(120, 90)),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         text(&answer).contains("This photo is 120 × 90 pixels, too small to compare"),
         "{}",
         text(&answer)
     );
-    assert!(!text(&answer).contains("min_side_px"), "no setting's name for a client");
+    assert!(
+        !text(&answer).contains("min_side_px"),
+        "no setting's name for a client"
+    );
     assert!(text(&answer).contains("Nothing was saved."));
     let limit = follicle_store::PhotoLimits::default().max_bytes;
     let mut huge = PHOTO.to_vec();
     huge.resize(limit + 1, 0);
     let answer = send(ines_cookie.clone(), "front", ("huge.jpg", "image/jpeg", huge)).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(text(&answer).contains("The photo is too large"), "{}", text(&answer));
-    assert!(store.photos(&owner, ines).await.unwrap().is_empty(), "nothing saved");
+    assert!(
+        text(&answer).contains("The photo is too large"),
+        "{}",
+        text(&answer)
+    );
+    assert!(
+        store.photos(&owner, ines).await.unwrap().is_empty(),
+        "nothing saved"
+    );
 
     // A real photo: kept, shown to her, and the next time it is the ghost.
-    let kept = send(ines_cookie.clone(), "front", ("me.jpg", "image/jpeg", PHOTO.to_vec())).await;
+    let kept = send(
+        ines_cookie.clone(),
+        "front",
+        ("me.jpg", "image/jpeg", PHOTO.to_vec()),
+    )
+    .await;
     assert_eq!(kept.status, StatusCode::OK, "{}", text(&kept));
     assert!(text(&kept).contains("your photo is with the clinic"));
     let at_clinic = store.photos(&owner, ines).await.unwrap();
@@ -488,13 +581,30 @@ async fn a_client_sends_photos_by_angle_with_the_guide(test: &TestStore, backend
     assert!(at_clinic[0].taken_by_client());
     let id = at_clinic[0].id;
     let page = text(&as_client(&app, Method::GET, "/portal/photos/front", &ines_cookie, &[]).await);
-    assert!(page.contains(&format!("src=\"/portal/photos/{id}/image\"")), "{page}");
+    assert!(
+        page.contains(&format!("src=\"/portal/photos/{id}/image\"")),
+        "{page}"
+    );
     assert!(page.contains("id=\"ghost\""), "{page}");
-    let image = as_client(&app, Method::GET, &format!("/portal/photos/{id}/image"), &ines_cookie, &[]).await;
+    let image = as_client(
+        &app,
+        Method::GET,
+        &format!("/portal/photos/{id}/image"),
+        &ines_cookie,
+        &[],
+    )
+    .await;
     assert_eq!(image.status, StatusCode::OK);
     assert_eq!(image.headers["content-type"], "image/jpeg");
     // Another client cannot fetch it; without a cookie, to the sign-in page.
-    let foreign = as_client(&app, Method::GET, &format!("/portal/photos/{id}/image"), &kai_cookie, &[]).await;
+    let foreign = as_client(
+        &app,
+        Method::GET,
+        &format!("/portal/photos/{id}/image"),
+        &kai_cookie,
+        &[],
+    )
+    .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert!(!foreign.body.starts_with(&[0xFF, 0xD8]));
     let nobody = app.get(&format!("/portal/photos/{id}/image"), &Auth::None).await;
@@ -540,8 +650,7 @@ async fn the_clinic_logo_is_on_every_document(test: &TestStore, backend: Backend
         async move {
             let token = csrf(&auth);
             let body = multipart(&[("_csrf", &token)], Some(("logo", file.0, file.1, &file.2)));
-            app.send(Method::POST, "/settings/logo", &auth, body, &[])
-                .await
+            app.send(Method::POST, "/settings/logo", &auth, body, &[]).await
         }
     };
 
@@ -557,22 +666,37 @@ async fn the_clinic_logo_is_on_every_document(test: &TestStore, backend: Backend
     big.resize(follicle_store::LOGO_MAX_BYTES + 1, 0);
     let answer = upload(owner.clone(), ("big.png", "image/png", big)).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&answer).contains("a logo may be at most 524288 bytes"), "{}", text(&answer));
+    assert!(
+        text(&answer).contains("a logo may be at most 524288 bytes"),
+        "{}",
+        text(&answer)
+    );
     let mut broken = png(300, 100);
     broken.truncate(60);
     let answer = upload(owner.clone(), ("broken.png", "image/png", broken)).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(text(&answer).contains("logo: the image could not be"), "{}", text(&answer));
+    assert!(
+        text(&answer).contains("logo: the image could not be"),
+        "{}",
+        text(&answer)
+    );
     assert!(store.clinic_logo(&owner_actor).await.unwrap().is_none());
     // Only the owner sets it.
-    let answer = upload(cookie(&demo.practitioner), ("logo.png", "image/png", png(300, 100))).await;
+    let answer = upload(
+        cookie(&demo.practitioner),
+        ("logo.png", "image/png", png(300, 100)),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
 
     // A PNG: kept, shown on the settings page, on the client's pages and on every PDF page.
     let answer = upload(owner.clone(), ("logo.png", "image/png", png(300, 100))).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", text(&answer));
     let kept = store.clinic_logo(&owner_actor).await.unwrap().unwrap();
-    assert_eq!((kept.width, kept.height, kept.content_type.as_str()), (300, 100, "image/png"));
+    assert_eq!(
+        (kept.width, kept.height, kept.content_type.as_str()),
+        (300, 100, "image/png")
+    );
     let settings = text(&app.get("/settings", &owner).await);
     assert!(settings.contains("id=\"current-logo\""), "{settings}");
     let home = text(&as_client(&app, Method::GET, "/portal", &cookie_pat, &[]).await);
@@ -584,7 +708,10 @@ async fn the_clinic_logo_is_on_every_document(test: &TestStore, backend: Backend
     assert_eq!(passport.status, StatusCode::OK);
     let listed = pictures(&passport.body);
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert!(listed[0].contains(" 300 ") && listed[0].contains(" 100 "), "{listed:?}");
+    assert!(
+        listed[0].contains(" 300 ") && listed[0].contains(" 100 "),
+        "{listed:?}"
+    );
     // A consent signed now carries it too.
     let signed = as_client(
         &app,
@@ -602,7 +729,14 @@ async fn the_clinic_logo_is_on_every_document(test: &TestStore, backend: Backend
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", text(&signed));
     let me = store.portal_client(&cookie_pat).await.unwrap().unwrap();
     let consent = store.own_consents(&me).await.unwrap().remove(0);
-    let pdf = as_client(&app, Method::GET, &format!("/portal/signed/{}/pdf", consent.id), &cookie_pat, &[]).await;
+    let pdf = as_client(
+        &app,
+        Method::GET,
+        &format!("/portal/signed/{}/pdf", consent.id),
+        &cookie_pat,
+        &[],
+    )
+    .await;
     assert!(!pictures(&pdf.body).is_empty());
 
     // Removed: the documents show the name alone again.

@@ -72,7 +72,9 @@ pub fn check_logo(bytes: &[u8], width: u32, height: u32) -> StoreResult<&'static
     if width == 0 || height == 0 || u64::from(width) * u64::from(height) > LOGO_MAX_PIXELS {
         return Err(StoreError::invalid(
             "logo",
-            format!("the image is {width} × {height} pixels; a logo may have at most {LOGO_MAX_PIXELS} pixels (2000 × 2000)"),
+            format!(
+                "the image is {width} × {height} pixels; a logo may have at most {LOGO_MAX_PIXELS} pixels (2000 × 2000)"
+            ),
         ));
     }
     Ok(kind)
@@ -171,7 +173,10 @@ mod tests {
     fn the_bounds_are_checked_by_name() {
         let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0];
         assert_eq!(check_logo(&png, 200, 80).unwrap(), "image/png");
-        assert_eq!(check_logo(&[0xFF, 0xD8, 0xFF, 0xE0], 10, 10).unwrap(), "image/jpeg");
+        assert_eq!(
+            check_logo(&[0xFF, 0xD8, 0xFF, 0xE0], 10, 10).unwrap(),
+            "image/jpeg"
+        );
         let message = |r: StoreResult<&'static str>| match r {
             Err(StoreError::Invalid { field, message }) => {
                 assert_eq!(field, "logo");

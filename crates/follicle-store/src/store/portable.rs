@@ -378,7 +378,11 @@ impl Tables {
                     m.client_id.to_string(),
                     m.appointment_id.to_string(),
                     m.suits.clone(),
-                    m.preferred_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+                    m.preferred_days
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" "),
                     rfc3339(m.asked_at),
                     m.closed_at.map(rfc3339).unwrap_or_default(),
                     m.closed_how.map(|h| h.as_str().to_owned()).unwrap_or_default(),

@@ -161,7 +161,10 @@ fn check_ask(suits: &str, days: &[Date], today: Date) -> StoreResult<(String, Ve
         if d > today + Duration::days(MOVE_DAYS_AHEAD) {
             return Err(StoreError::invalid(
                 "preferred_days",
-                format!("{d} is more than a year ahead; choose a day before {}", today + Duration::days(MOVE_DAYS_AHEAD)),
+                format!(
+                    "{d} is more than a year ahead; choose a day before {}",
+                    today + Duration::days(MOVE_DAYS_AHEAD)
+                ),
             ));
         }
         if !seen.contains(&d) {
@@ -254,7 +257,11 @@ impl Store {
     }
 
     /// An appointment's move requests, latest first (open and closed).
-    pub async fn move_requests_of(&self, actor: &Actor, appointment_id: Uuid) -> StoreResult<Vec<MoveRequest>> {
+    pub async fn move_requests_of(
+        &self,
+        actor: &Actor,
+        appointment_id: Uuid,
+    ) -> StoreResult<Vec<MoveRequest>> {
         actor.require(Action::ManageAppointments)?;
         let rows: Vec<MoveRow> = on_db!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -292,7 +299,11 @@ impl Store {
             .bind(actor.clinic_id).fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|(a, b, c, d, e, f, g, h, i, starts_at)| Ok((move_from_row((a, b, c, d, e, f, g, h, i))?, starts_at)))
+            .map(
+                |(a, b, c, d, e, f, g, h, i, starts_at)| -> StoreResult<(MoveRequest, OffsetDateTime)> {
+                    Ok((move_from_row((a, b, c, d, e, f, g, h, i))?, starts_at))
+                },
+            )
             .collect()
     }
 
@@ -336,7 +347,11 @@ impl Store {
     }
 
     /// A client's move requests, latest first (their record, for export).
-    pub async fn client_move_requests(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<MoveRequest>> {
+    pub async fn client_move_requests(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+    ) -> StoreResult<Vec<MoveRequest>> {
         actor.require(Action::ViewClients)?;
         self.ensure_client(actor, client_id).await?;
         let rows: Vec<MoveRow> = on_db!(self, pool => {
@@ -368,12 +383,25 @@ mod tests {
         );
         assert_eq!(field(check_ask("  ", &[], today)).0, "suits");
         let long = "x".repeat(MOVE_WORDS_CHARS + 1);
-        assert!(field(check_ask(&long, &[], today)).1.contains("at most 300 characters, got 301"));
-        let four = [today, today + Duration::days(1), today + Duration::days(2), today + Duration::days(3)];
+        assert!(
+            field(check_ask(&long, &[], today))
+                .1
+                .contains("at most 300 characters, got 301")
+        );
+        let four = [
+            today,
+            today + Duration::days(1),
+            today + Duration::days(2),
+            today + Duration::days(3),
+        ];
         assert_eq!(field(check_ask("", &four, today)).0, "preferred_days");
         let (_, m) = field(check_ask("", &[date!(2026 - 12 - 02)], today));
         assert_eq!(m, "2026-12-02 has passed; choose a day from 2026-12-03 on");
-        assert!(field(check_ask("", &[date!(2028 - 01 - 01)], today)).1.contains("more than a year ahead"));
+        assert!(
+            field(check_ask("", &[date!(2028 - 01 - 01)], today))
+                .1
+                .contains("more than a year ahead")
+        );
         // The same day twice is one day.
         assert_eq!(check_ask("", &[today, today], today).unwrap().1, vec![today]);
     }

@@ -93,7 +93,13 @@ fn refusal(a: &follicle_store::Appointment, diary_now: OffsetDateTime) -> Result
     })
 }
 
-fn page(me: &Me, a: &follicle_store::Appointment, open: Option<&MoveRequest>, form: &MoveForm, error: String) -> MovePage {
+fn page(
+    me: &Me,
+    a: &follicle_store::Appointment,
+    open: Option<&MoveRequest>,
+    form: &MoveForm,
+    error: String,
+) -> MovePage {
     let today = diary_clock(&me.settings, OffsetDateTime::now_utc()).date();
     MovePage {
         clinic: me.clinic.clone(),

@@ -242,10 +242,15 @@ async fn check_for_client(
             Ok(img) => img,
             Err(e) if e.to_string().contains("not a PNG or JPEG") => {
                 return Err(
-                    "This file is not a photo: send a JPEG or PNG picture (what phones and cameras take).".to_owned(),
+                    "This file is not a photo: send a JPEG or PNG picture (what phones and cameras take)."
+                        .to_owned(),
                 );
             }
-            Err(e) => return Err(format!("This photo cannot be read ({e}); take it again or send another.")),
+            Err(e) => {
+                return Err(format!(
+                    "This photo cannot be read ({e}); take it again or send another."
+                ));
+            }
         };
         let q = photo_view::measure(&img);
         if q.width.min(q.height) < s.min_side_px {
@@ -257,13 +262,21 @@ async fn check_for_client(
         }
         let mut warnings = Vec::new();
         if q.brightness < s.min_brightness {
-            warnings.push("The photo is rather dark: next time, take it in more light (by a window in daylight).".to_owned());
+            warnings.push(
+                "The photo is rather dark: next time, take it in more light (by a window in daylight)."
+                    .to_owned(),
+            );
         }
         if q.brightness > s.max_brightness {
-            warnings.push("The photo is very bright: next time, move out of direct light so the skin's tone shows.".to_owned());
+            warnings.push(
+                "The photo is very bright: next time, move out of direct light so the skin's tone shows."
+                    .to_owned(),
+            );
         }
         if q.sharpness < s.min_sharpness {
-            warnings.push("The photo looks blurred: next time, hold the camera still and let it focus.".to_owned());
+            warnings.push(
+                "The photo looks blurred: next time, hold the camera still and let it focus.".to_owned(),
+            );
         }
         Ok(warnings)
     })
@@ -272,7 +285,11 @@ async fn check_for_client(
 }
 
 /// One of the client's own photos (the client from the portal cookie; another's is not found).
-pub(super) async fn image(State(state): State<AppState>, me: Me, Path(id): Path<String>) -> Result<Response, PageError> {
+pub(super) async fn image(
+    State(state): State<AppState>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let id = own_id(&id, "photo")?;
     let (photo, bytes) = match state.store().own_photo(&me.client, id).await {
         Ok(found) => found,

@@ -277,7 +277,14 @@ pub(super) async fn chair_submit(
     let again = |error: String| {
         super::render_status(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &chair_page(&page, &client, &words, form.name().to_owned(), form.is_typed(), error),
+            &chair_page(
+                &page,
+                &client,
+                &words,
+                form.name().to_owned(),
+                form.is_typed(),
+                error,
+            ),
         )
     };
     let signing = crate::portal::Signing {

@@ -447,7 +447,9 @@ async fn appointment_page(
                                 how.as_str(),
                                 day(at.date()),
                                 clock(at.time()),
-                                r.closed_by.map(|b| format!(" by {}", who(&b))).unwrap_or_default()
+                                r.closed_by
+                                    .map(|b| format!(" by {}", who(&b)))
+                                    .unwrap_or_default()
                             ),
                             _ => String::new(),
                         },

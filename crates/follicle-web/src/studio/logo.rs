@@ -50,7 +50,11 @@ async fn refused(state: &AppState, page: &Page, message: String) -> PageResult {
 }
 
 /// Uploads the logo (multipart: `_csrf`, `logo`).
-pub(super) async fn upload(State(state): State<AppState>, page: Page, mut multipart: Multipart) -> PageResult {
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    page: Page,
+    mut multipart: Multipart,
+) -> PageResult {
     page.actor.require(Action::EditSettings)?;
     let (mut csrf, mut bytes) = (String::new(), Vec::new());
     let mut too_large = false;

@@ -54,8 +54,8 @@ struct SettingsPage {
     errors: FieldErrors,
     saved: bool,
     defaults: &'static str,
-    /// The clinic's logo on documents: (width, height, content type), if it has one.
-    logo: Option<(u32, u32, String)>,
+    /// The clinic's logo on documents, in words ("300 × 100 px, image/png"); empty: none.
+    logo: String,
 }
 
 impl SettingsPage {
@@ -112,7 +112,8 @@ pub(super) async fn show(
         .store()
         .clinic_logo(&page.actor)
         .await?
-        .map(|l| (l.width, l.height, l.content_type));
+        .map(|l| format!("{} × {} px, {}", l.width, l.height, l.content_type))
+        .unwrap_or_default();
     let status = errors.status();
     render_status(
         status,

@@ -549,7 +549,9 @@ pub struct SignedConsentAnswer {
 impl From<store::SignedConsent> for SignedConsentAnswer {
     fn from(c: store::SignedConsent) -> SignedConsentAnswer {
         let s = c.signed;
+        let signature_method = s.method().as_str().to_owned();
         SignedConsentAnswer {
+            signature_method,
             id: c.id,
             kind: s.kind.as_str().to_owned(),
             template_version: s.template_version,
@@ -558,7 +560,6 @@ impl From<store::SignedConsent> for SignedConsentAnswer {
             design_id: s.design_id,
             design_version: s.design_version,
             quote_number: s.quote_number,
-            signature_method: s.method().as_str().to_owned(),
             signer_name: s.signer_name,
             signature: s.signature,
             signed_at: s.signed_at,
