@@ -38,8 +38,8 @@ pub struct Letterhead {
     pub name: String,
     /// Lines under it: address, contact, registration (empty lines are left out).
     pub lines: Vec<String>,
-    /// The clinic's logo, drawn at the top right of every page (PDF) and before the name
-    /// (HTML).
+    /// The clinic's logo, drawn at the top right of the letterhead (the first page of the PDF)
+    /// and beside the name (HTML).
     pub logo: Option<Logo>,
 }
 
