@@ -173,7 +173,10 @@ fn the_logo_is_on_the_letterhead_and_in_the_html() {
     let listed = pictures(&pdf);
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert!(listed[0].trim_start().starts_with("1 "), "on page 1: {listed:?}");
-    assert!(listed[0].contains(" 240 ") && listed[0].contains(" 80 "), "{listed:?}");
+    assert!(
+        listed[0].contains(" 240 ") && listed[0].contains(" 80 "),
+        "{listed:?}"
+    );
     // The same document gives the same bytes, logo and all.
     assert_eq!(follicle_docs::pdf(&doc).unwrap(), pdf);
     let html = follicle_docs::html(&doc);
