@@ -712,6 +712,26 @@ async fn the_clinic_logo_is_on_every_document(test: &TestStore, backend: Backend
         listed[0].contains(" 300 ") && listed[0].contains(" 100 "),
         "{listed:?}"
     );
+    // The printed plan (HTML) carries it on its letterhead, inline.
+    let martin = crate::support::id_of(&demo.client_named("Martin Kowalski").await);
+    let consultations = app
+        .get(&format!("/api/v1/clients/{martin}/consultations"), &demo.owner)
+        .await
+        .expect(StatusCode::OK);
+    let consultation = crate::support::id_of(&consultations[0]);
+    let print = text(
+        &app.get(&format!("/consultations/{consultation}/print"), &owner)
+            .await,
+    );
+    assert!(
+        print.contains("<img class=\"logo\" src=\"data:image/png;base64,"),
+        "{print}"
+    );
+    let plan = app
+        .get(&format!("/consultations/{consultation}/plan.pdf"), &owner)
+        .await;
+    assert_eq!(plan.status, StatusCode::OK);
+    assert_eq!(pictures(&plan.body).len(), 1, "the studio's PDF of the plan too");
     // A consent signed now carries it too.
     let signed = as_client(
         &app,
