@@ -20,10 +20,41 @@ fn esc(text: &str) -> String {
     out
 }
 
+/// Standard base64 (RFC 4648, with padding).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// The document as an `<article class="document">` fragment (letterhead, title, reference,
 /// blocks, footer).
 pub fn html(doc: &Document) -> String {
     let mut out = String::from("<article class=\"document\">\n<header class=\"letterhead\">");
+    if let Some(logo) = &doc.letterhead.logo {
+        // Inline, so the fragment stands alone (the pages' Content-Security-Policy allows
+        // `data:` images).
+        let _ = write!(
+            out,
+            "<img class=\"logo\" src=\"data:{};base64,{}\" alt=\"{}\" width=\"{}\" height=\"{}\">",
+            logo.content_type(),
+            base64(&logo.bytes),
+            esc(&doc.letterhead.name),
+            logo.width,
+            logo.height
+        );
+    }
     let _ = write!(out, "<p class=\"clinic\">{}</p>", esc(&doc.letterhead.name));
     for line in doc.letterhead.lines.iter().filter(|l| !l.trim().is_empty()) {
         let _ = write!(out, "<p>{}</p>", esc(line));
@@ -106,6 +137,14 @@ fn signature_html(out: &mut String, sig: &Signature) {
             points.join(" ")
         );
     }
+    if let Some(name) = &sig.typed {
+        let _ = write!(
+            out,
+            "<text x=\"4\" y=\"{y:.1}\" font-size=\"40\" fill=\"#1a2a4a\">{}</text>",
+            esc(name),
+            y = sig.height * 0.75
+        );
+    }
     out.push_str("</svg><figcaption>");
     let lines: Vec<String> = sig.caption.iter().map(|l| esc(l)).collect();
     out.push_str(&lines.join("<br>"));
@@ -115,6 +154,22 @@ fn signature_html(out: &mut String, sig: &Signature) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_is_rfc_4648() {
+        // The RFC's own test vectors.
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
 
     #[test]
     fn text_is_escaped() {

@@ -3,7 +3,8 @@
 
 use krilla::Document as PdfDocument;
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point};
+use krilla::geom::{PathBuilder, Point, Size as PdfSize, Transform};
+use krilla::image::Image;
 use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
@@ -35,6 +36,14 @@ const BLOCK_GAP: f32 = 0.6;
 /// A signature's drawn height and widest width.
 const SIGNATURE_H: f32 = 70.0;
 const SIGNATURE_W: f32 = 220.0;
+/// A typed signature's size.
+const TYPED_SIGNATURE: f32 = 18.0;
+/// The logo's box at the top right of the letterhead (points): it is scaled to fit, keeping
+/// its proportions, and never enlarged beyond one pixel a point.
+const LOGO_MAX_H: f32 = 48.0;
+const LOGO_MAX_W: f32 = 150.0;
+/// Gap between the logo and the clinic's name and lines.
+const LOGO_GAP: f32 = 12.0;
 /// Facts: the label column's share of the width.
 const LABEL_SHARE: f32 = 0.34;
 /// Gap between table columns.
@@ -66,6 +75,20 @@ enum Op {
         points: Vec<(f32, f32)>,
         width: f32,
     },
+    /// The letterhead's logo, its top left corner and size in points.
+    Logo {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
+}
+
+/// The size (points) a logo of `width` × `height` pixels is drawn at.
+fn logo_size(width: u32, height: u32) -> (f32, f32) {
+    let (w, h) = (width.max(1) as f32, height.max(1) as f32);
+    let scale = (LOGO_MAX_W / w).min(LOGO_MAX_H / h).min(1.0);
+    (w * scale, h * scale)
 }
 
 /// Measures text in one of the two faces.
@@ -192,8 +215,22 @@ impl Layout<'_> {
         }
     }
 
-    fn header(&mut self, doc: &Document) {
+    fn header(&mut self, doc: &Document, logo: bool) {
         self.y = MARGIN;
+        // The logo at the top right; the name and lines keep clear of it.
+        let mut text_w = PAGE_W - 2.0 * MARGIN;
+        let mut logo_bottom = MARGIN;
+        if let (true, Some(l)) = (logo, &doc.letterhead.logo) {
+            let (w, h) = logo_size(l.width, l.height);
+            self.page().push(Op::Logo {
+                x: PAGE_W - MARGIN - w,
+                y: MARGIN,
+                w,
+                h,
+            });
+            text_w -= w + LOGO_GAP;
+            logo_bottom = MARGIN + h;
+        }
         let name = doc.letterhead.name.clone();
         self.text(MARGIN, CLINIC, true, INK, &name);
         self.y += line_height(CLINIC);
@@ -202,9 +239,10 @@ impl Layout<'_> {
             .lines
             .iter()
             .filter(|l| !l.trim().is_empty())
-            .flat_map(|l| self.measure.wrap(l, SMALL, false, PAGE_W - 2.0 * MARGIN))
+            .flat_map(|l| self.measure.wrap(l, SMALL, false, text_w))
             .collect();
         self.lines(MARGIN, SMALL, false, GREY, &details);
+        self.y = self.y.max(logo_bottom);
         self.y += line_height(SMALL) * 0.5;
         self.rule(0.8, RULE);
         self.y += line_height(BODY);
@@ -313,6 +351,15 @@ impl Layout<'_> {
                 .collect();
             self.page().push(Op::Polyline { points, width: 1.2 });
         }
+        if let Some(name) = &sig.typed {
+            // A typed signature: the name as typed, large, on the signature line.
+            let lines = self.measure.wrap(name, TYPED_SIGNATURE, false, SIGNATURE_W);
+            self.y = top + SIGNATURE_H - line_height(TYPED_SIGNATURE) * lines.len() as f32;
+            for line in &lines {
+                self.text(MARGIN, TYPED_SIGNATURE, false, PEN, line);
+                self.y += line_height(TYPED_SIGNATURE);
+            }
+        }
         self.y = top + SIGNATURE_H + 2.0;
         let y = self.y;
         self.page().push(Op::Line {
@@ -409,9 +456,17 @@ fn stroke(colour: (u8, u8, u8), width: f32) -> Stroke {
     }
 }
 
-fn draw(surface: &mut Surface<'_>, ops: &[Op], regular: &Font, bold: &Font) {
+fn draw(surface: &mut Surface<'_>, ops: &[Op], regular: &Font, bold: &Font, logo: Option<&Image>) {
     for op in ops {
         match op {
+            Op::Logo { x, y, w, h } => {
+                let (Some(image), Some(size)) = (logo, PdfSize::from_wh(*w, *h)) else {
+                    continue;
+                };
+                surface.push_transform(&Transform::from_translate(*x, *y));
+                surface.draw_image(image.clone(), size);
+                surface.pop();
+            }
             Op::Text {
                 x,
                 baseline,
@@ -482,7 +537,17 @@ pub(crate) fn pdf(doc: &Document) -> Result<Vec<u8>, DocError> {
         pages: vec![Vec::new()],
         y: MARGIN,
     };
-    layout.header(doc);
+    // The logo as krilla reads it (its header checked now, its pixels when written); a file it
+    // cannot read is left out rather than failing the document.
+    let logo = doc.letterhead.logo.as_ref().and_then(|l| {
+        let data = krilla::Data::from(l.bytes.clone());
+        if l.jpeg {
+            Image::from_jpeg(data, true).ok()
+        } else {
+            Image::from_png(data, true).ok()
+        }
+    });
+    layout.header(doc, logo.is_some());
     for block in &doc.blocks {
         layout.block(block);
     }
@@ -500,7 +565,7 @@ pub(crate) fn pdf(doc: &Document) -> Result<Vec<u8>, DocError> {
     for ops in &layout.pages {
         let mut page = pdf.start_page_with(size.clone());
         let mut surface = page.surface();
-        draw(&mut surface, ops, &regular, &bold);
+        draw(&mut surface, ops, &regular, &bold, logo.as_ref());
         surface.finish();
         page.finish();
     }

@@ -14,7 +14,7 @@
 //! use follicle_docs::{Block, Document, Letterhead};
 //!
 //! let doc = Document {
-//!     letterhead: Letterhead { name: "Northside SMP".into(), lines: vec!["1 High Street".into()] },
+//!     letterhead: Letterhead { name: "Northside SMP".into(), lines: vec!["1 High Street".into()], logo: None },
 //!     title: "Receipt".into(),
 //!     reference: vec![("Number".into(), "R-1".into())],
 //!     blocks: vec![Block::Paragraph("Paid with thanks.".into())],
@@ -38,6 +38,31 @@ pub struct Letterhead {
     pub name: String,
     /// Lines under it: address, contact, registration (empty lines are left out).
     pub lines: Vec<String>,
+    /// The clinic's logo, drawn at the top right of the letterhead (the first page of the PDF)
+    /// and beside the name (HTML).
+    pub logo: Option<Logo>,
+}
+
+/// A logo: a PNG or JPEG file as the clinic uploaded it, with its size in pixels (the caller
+/// decoded and bounded it). A file the PDF writer cannot read is left out of the page rather
+/// than failing the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    /// The file.
+    pub bytes: Vec<u8>,
+    /// JPEG (true) or PNG (false).
+    pub jpeg: bool,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl Logo {
+    /// Its MIME type.
+    pub fn content_type(&self) -> &'static str {
+        if self.jpeg { "image/jpeg" } else { "image/png" }
+    }
 }
 
 /// A document for a client.
@@ -75,15 +100,18 @@ pub enum Block {
         /// Relative widths, one per column (or none: equal).
         widths: Vec<f32>,
     },
-    /// A drawn signature and the lines under it (name, date).
+    /// A signature (drawn, or a typed name) and the lines under it (name, date).
     Signature(Signature),
 }
 
-/// A signature as drawn: strokes of points in a box of `width` × `height` units, y down.
+/// A signature: strokes of points drawn in a box of `width` × `height` units (y down), or a
+/// name typed by a signer who could not draw with a pointer (shown as the name in the box).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signature {
-    /// The strokes.
+    /// The strokes (none for a typed signature).
     pub strokes: Vec<Vec<(f32, f32)>>,
+    /// The name typed as the signature, instead of strokes.
+    pub typed: Option<String>,
     /// The box the points were drawn in.
     pub width: f32,
     /// The box's height.

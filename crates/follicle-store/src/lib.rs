@@ -110,6 +110,7 @@ pub use store::{
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
 pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
+pub use store::{ClinicLogo, LOGO_MAX_BYTES, LOGO_MAX_PIXELS, check_logo, logo_content_type};
 pub use store::{
     BookingRequest, MAX_REQUEST_PHOTO_BYTES, NewBookingRequest, RequestLimits, RequestOutcome, RequestStatus,
 };
@@ -118,4 +119,8 @@ pub use store::{
     PortalSession, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
 };
 pub use store::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner, LikelyDuplicate, MergeReport};
+pub use store::{
+    GivenSignature, SignatureMethod, TYPED_SIGNATURE_PREFIX, read_signature, same_name, typed_signature,
+};
+pub use store::{MOVE_DAYS, MOVE_WORDS_CHARS, MoveClosed, MoveRequest};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

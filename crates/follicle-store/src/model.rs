@@ -716,8 +716,15 @@ pub struct Photo {
     /// When it was uploaded.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Who uploaded it.
-    pub created_by: Uuid,
+    /// The staff member who uploaded it; `None`: the client, in their own pages (issue 15).
+    pub created_by: Option<Uuid>,
+}
+
+impl Photo {
+    /// Whether the client took it themselves, in their pages.
+    pub fn taken_by_client(&self) -> bool {
+        self.created_by.is_none()
+    }
 }
 
 /// A photo's details to upload with its bytes.
@@ -894,6 +901,8 @@ pub struct ClientExport {
     pub signed_consents: Vec<crate::store::SignedConsent>,
     /// The pre-visit intakes the client sent from their pages, latest first.
     pub intakes: Vec<crate::store::Intake>,
+    /// The client's requests to move a visit, latest first.
+    pub move_requests: Vec<crate::store::MoveRequest>,
     /// Photo records (the bytes are fetched one by one).
     pub photos: Vec<Photo>,
     /// The landmarks placed on its photos (those that have them).

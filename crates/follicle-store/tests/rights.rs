@@ -82,7 +82,7 @@ pub(crate) async fn full_record(
         )
         .await
         .unwrap();
-    store
+    let visit = store
         .book_appointment(
             &c.front_desk,
             &NewAppointment {
@@ -92,6 +92,17 @@ pub(crate) async fn full_record(
                 duration_minutes: 180,
                 notes: "bring a hat".into(),
             },
+        )
+        .await
+        .unwrap();
+    // The client asked to move it from their pages: in the archive, gone with an erasure.
+    store
+        .ask_to_move_own_visit(
+            &me,
+            visit.id,
+            "afternoons",
+            &[date!(2027 - 01 - 04)],
+            datetime!(2026-12-01 08:00 UTC),
         )
         .await
         .unwrap();
@@ -200,6 +211,14 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
     assert!(store.consultations(&c.owner, client.id).await.unwrap().is_empty());
     assert!(store.designs(&c.owner, client.id).await.unwrap().is_empty());
     assert!(store.photos(&c.owner, client.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .client_move_requests(&c.owner, client.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a request to move a visit goes with an erasure, held or not"
+    );
     assert_err!(store.photo(&c.owner, photo.id).await, StoreError::NotFound { .. });
     let trail = store.audit_log(&c.owner, client.id).await.unwrap();
     let erased = trail
@@ -601,6 +620,7 @@ const EXPORTED: &[(&str, &str)] = &[
     ("signed_consents", "csv/signed_consents.csv"),
     ("consent_withdrawals", "csv/signed_consents.csv"),
     ("intakes", "csv/intakes.csv"),
+    ("move_requests", "csv/move_requests.csv"),
     ("photos", "csv/photos.csv"),
     ("photo_landmarks", "csv/photo_landmarks.csv"),
     ("messages", "csv/messages.csv"),
@@ -674,6 +694,11 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
     (
         "appointments_new",
         "SQLite migration step (0010), renamed to appointments",
+    ),
+    ("photos_new", "SQLite migration step (0016), renamed to photos"),
+    (
+        "clinic_logos",
+        "the clinic's own logo file, shown on its documents: not a record of anyone, and the owner has the file",
     ),
 ];
 

@@ -500,7 +500,7 @@ async fn sign_treatment_consent(
         "127.0.0.1",
         "Follicle demo",
     );
-    let pdf = crate::documents::consent_pdf(&settings, CLINIC, pro.clinic_id(), &signed, Some(witness))
+    let pdf = crate::documents::consent_pdf(&settings, CLINIC, pro.clinic_id(), &signed, Some(witness), None)
         .map_err(|e| StoreError::Internal(format!("demo consent: {e}")))?;
     store.sign_consent_at_chair(pro, &signed, &pdf).await?;
     Ok(())

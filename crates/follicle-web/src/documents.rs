@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use follicle_core::Settings;
 use follicle_core::messages::{local, render};
-use follicle_docs::{Block, Document, Letterhead, Signature};
-use follicle_store::{NewSignedConsent, SIGNATURE_BOX, SignedIn};
+use follicle_docs::{Block, Document, Letterhead, Logo, Signature};
+use follicle_store::{GivenSignature, NewSignedConsent, SIGNATURE_BOX, SignatureMethod, SignedIn};
 use time::OffsetDateTime;
 
 /// The clinic's name as its clients see it: the profile's display name, or the name it was
@@ -44,6 +44,7 @@ pub fn letterhead(settings: &Settings, registered: &str) -> Letterhead {
     Letterhead {
         name: clinic_name(settings, registered),
         lines,
+        logo: None,
     }
 }
 
@@ -156,22 +157,38 @@ pub fn consent_for(
     })
 }
 
-/// A consent signed, as its PDF: the document with the record's fingerprint.
+/// A consent signed, as its PDF: the document with the record's fingerprint, on the clinic's
+/// letterhead with its logo (if it has one).
 pub fn consent_pdf(
     settings: &Settings,
     registered: &str,
     clinic_id: uuid::Uuid,
     consent: &NewSignedConsent,
     witness: Option<&str>,
+    logo: Option<Logo>,
 ) -> Result<Vec<u8>, follicle_docs::DocError> {
     let digest = follicle_store::consent_digest(clinic_id, consent);
-    follicle_docs::pdf(&consent_document(settings, registered, consent, witness, &digest))
+    let mut doc = consent_document(settings, registered, consent, witness, &digest);
+    doc.letterhead.logo = logo;
+    follicle_docs::pdf(&doc)
 }
 
-/// The strokes of a stored signature (already checked when signed; anything unreadable is
-/// left out of the drawing).
-fn strokes(signature: &str) -> Vec<Vec<(f32, f32)>> {
-    follicle_store::parse_signature(signature).unwrap_or_default()
+/// A clinic's logo as the documents draw it.
+pub fn docs_logo(logo: &follicle_store::ClinicLogo) -> Logo {
+    Logo {
+        bytes: logo.bytes.clone(),
+        jpeg: logo.content_type == "image/jpeg",
+        width: logo.width,
+        height: logo.height,
+    }
+}
+
+/// A clinic's logo for its documents, or `None` when it has none.
+pub async fn logo_of(
+    store: &follicle_store::Store,
+    clinic_id: uuid::Uuid,
+) -> Result<Option<Logo>, follicle_store::StoreError> {
+    Ok(store.clinic_logo_of(clinic_id).await?.as_ref().map(docs_logo))
 }
 
 /// A signed consent as a document: the text as signed, the signature, and the evidence with
@@ -208,17 +225,35 @@ pub fn consent_document(
         (SignedIn::Chair, None) => "at the clinic".to_owned(),
     };
     blocks.push(Block::Heading("Signature".to_owned()));
+    let (strokes, typed, signed_by) = match follicle_store::read_signature(&consent.signature) {
+        Ok(GivenSignature::Typed(name)) => (
+            Vec::new(),
+            Some(name),
+            format!("{} signed by typing their name", consent.signer_name),
+        ),
+        Ok(GivenSignature::Drawn(strokes)) => (strokes, None, format!("Signed by {}", consent.signer_name)),
+        // Checked when signed; anything unreadable is left out of the drawing.
+        Err(_) => (Vec::new(), None, format!("Signed by {}", consent.signer_name)),
+    };
     blocks.push(Block::Signature(Signature {
-        strokes: strokes(&consent.signature),
+        strokes,
+        typed,
         width: SIGNATURE_BOX.0,
         height: SIGNATURE_BOX.1,
         caption: vec![
-            format!("Signed by {}", consent.signer_name),
+            signed_by,
             format!("{} ({place})", when(settings, consent.signed_at)),
         ],
     }));
     blocks.push(Block::Heading("Record of signing".to_owned()));
     blocks.push(Block::Facts(vec![
+        (
+            "Signed with".to_owned(),
+            match consent.method() {
+                SignatureMethod::Drawn => "a signature drawn on the screen".to_owned(),
+                SignatureMethod::Typed => "their full name, typed".to_owned(),
+            },
+        ),
         ("Network address".to_owned(), consent.address.clone()),
         ("Browser".to_owned(), consent.user_agent.clone()),
         ("Fingerprint (SHA-256)".to_owned(), digest.to_owned()),

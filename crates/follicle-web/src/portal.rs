@@ -9,8 +9,12 @@
 //! - `/portal`: the client's plan and quote as issued, visits, today's aftercare and the
 //!   pre-care, the ink passport, consents to sign or signed (PDF, withdrawal), messages, and a
 //!   download of their record.
-//! - `/portal/consents/{kind}`: a consent's text and a signature pad; signing keeps the consent
-//!   with its evidence and mails the signed PDF.
+//! - `/portal/consents/{kind}`: a consent's text and a signature pad, or the name typed instead
+//!   (it must be the name on the client's record); signing keeps the consent with its evidence
+//!   and mails the signed PDF.
+//! - `/portal/visits/{id}/move`: ask to move a visit (`portal/moves.rs`).
+//! - `/portal/photos/{angle}`: photos by angle with the capture guide (`portal/photos.rs`).
+//! - `/portal/logo`: the clinic's logo, for the letterhead of the client's pages.
 //!
 //! Every page takes the client from the portal cookie alone and every read is of that client
 //! (see [`follicle_store::PortalClient`]): there is no address of another client's record to try.
@@ -36,6 +40,9 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+mod moves;
+mod photos;
+
 use crate::documents::{ConsentWords, clinic_name, consent_for, consent_pdf, when};
 use crate::extract::{PeerAddr, cookie, csrf_matches, csrf_token};
 use crate::jobs::MESSAGE_JOB;
@@ -53,6 +60,16 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/enter", get(enter_page).post(enter_submit))
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/visits/{id}", post(visit_change))
+        .route(
+            "/portal/visits/{id}/move",
+            get(moves::move_page).post(moves::move_submit),
+        )
+        .route(
+            "/portal/photos/{angle}",
+            get(photos::capture).post(photos::upload),
+        )
+        .route("/portal/photos/{id}/image", get(photos::image))
+        .route("/portal/logo", get(logo))
         .route("/portal/intake", get(intake_page).post(intake_submit))
         .route("/portal/record.json", get(own_data))
         .route("/portal/plan.pdf", get(plan_pdf))
@@ -366,6 +383,9 @@ struct Visit {
     status: String,
     may_confirm: bool,
     may_cancel: bool,
+    may_move: bool,
+    /// "You asked to move it on …", while the clinic has not answered.
+    move_asked: String,
 }
 
 /// A consent the client can sign, or has signed.
@@ -394,6 +414,12 @@ struct HomePage {
     passport: Vec<(String, String, String, String, String)>,
     consents: Vec<ConsentRow>,
     messages: Vec<(String, String)>,
+    /// Each angle: (path word, words, how many photos of it).
+    photos: Vec<(&'static str, &'static str, usize)>,
+    /// Whether a photographs consent stands (photos can be sent).
+    photos_consented: bool,
+    /// Whether the clinic has a logo (shown on the letterhead of the page).
+    logo: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -413,6 +439,7 @@ fn day(d: time::Date) -> String {
 async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>) -> PageResult {
     let record = state.store().own_record(&me.client).await?;
     let consents = state.store().own_consents(&me.client).await?;
+    let asked_to_move = state.store().own_move_requests(&me.client).await?;
     let now = OffsetDateTime::now_utc();
     let settings = &me.settings;
     // The diary keeps the clinic's wall clock: now, on that clock.
@@ -427,6 +454,12 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
             may_confirm: a.status == AppointmentStatus::Booked && a.starts_at > diary_now,
             may_cancel: matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::Confirmed)
                 && a.starts_at - diary_now >= notice,
+            may_move: moves::may_move(a, diary_now),
+            move_asked: asked_to_move
+                .iter()
+                .find(|m| m.appointment_id == a.id)
+                .map(moves::asked_words)
+                .unwrap_or_default(),
             when: format!(
                 "{} at {:02}:{:02}",
                 day(a.starts_at.date()),
@@ -526,6 +559,19 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
             )
         })
         .collect();
+    let photos_consented = consents
+        .iter()
+        .any(|c| c.signed.kind == ConsentKind::Photos && c.stands());
+    let photos = photos::ANGLES
+        .iter()
+        .map(|(a, words)| {
+            (
+                a.as_str(),
+                *words,
+                record.photos.iter().filter(|p| p.angle == *a).count(),
+            )
+        })
+        .collect();
     let consents = consent_rows(&consents);
     let messages = record
         .messages
@@ -542,6 +588,10 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
             "withdrawn" => "Withdrawn. The clinic sees it at once.".to_owned(),
             "confirmed" => "Thank you: your visit is confirmed.".to_owned(),
             "intake" => "Thank you: your answers are with the clinic.".to_owned(),
+            "move" => {
+                "Your request to move the visit is with the clinic; it stays booked until they move it."
+                    .to_owned()
+            }
             "cancelled" => {
                 "Your visit is cancelled. The clinic sees it at once; call them to book another.".to_owned()
             }
@@ -557,7 +607,29 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
         passport,
         consents,
         messages,
+        photos,
+        photos_consented,
+        logo: state.store().clinic_logo_of(me.client.clinic_id).await?.is_some(),
     })
+}
+
+/// The logo of the signed-in client's clinic, for the letterhead of their pages (not found when
+/// the clinic has none).
+async fn logo(State(state): State<AppState>, me: Me) -> Result<Response, PageError> {
+    let Some(logo) = state.store().clinic_logo_of(me.client.clinic_id).await? else {
+        return Err(PageError {
+            status: StatusCode::NOT_FOUND,
+            message: "The clinic has no logo.".into(),
+        });
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, logo.content_type),
+            (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+        ],
+        logo.bytes,
+    )
+        .into_response())
 }
 
 /// A path's id among the client's own records: anything else is not found, in words.
@@ -692,7 +764,9 @@ async fn plan_pdf(State(state): State<AppState>, me: Me) -> Result<Response, Pag
             });
         }
     };
-    let doc = crate::documents::plan_document(&me.settings, &me.registered, &me.client.name, plan, number);
+    let mut doc =
+        crate::documents::plan_document(&me.settings, &me.registered, &me.client.name, plan, number);
+    doc.letterhead.logo = crate::documents::logo_of(state.store(), me.client.clinic_id).await?;
     let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(pdf_answer("plan-and-quote.pdf", pdf))
 }
@@ -700,8 +774,9 @@ async fn plan_pdf(State(state): State<AppState>, me: Me) -> Result<Response, Pag
 /// The ink passport, as a PDF.
 async fn passport_pdf(State(state): State<AppState>, me: Me) -> Result<Response, PageError> {
     let record = state.store().own_record(&me.client).await?;
-    let doc =
+    let mut doc =
         crate::documents::passport_document(&me.settings, &me.registered, &me.client.name, &record.passport);
+    doc.letterhead.logo = crate::documents::logo_of(state.store(), me.client.clinic_id).await?;
     let pdf = follicle_docs::pdf(&doc).map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(pdf_answer("ink-passport.pdf", pdf))
 }
@@ -825,6 +900,8 @@ pub(crate) struct ConsentPage {
     pub(crate) paragraphs: Vec<String>,
     pub(crate) version: String,
     pub(crate) name: String,
+    /// The signer chose to type their name instead of drawing.
+    pub(crate) typed: bool,
     pub(crate) error: String,
 }
 
@@ -863,6 +940,7 @@ async fn consent_page(State(state): State<AppState>, me: Me, Path(kind): Path<St
         paragraphs: paragraphs(&words.text),
         version: words.version,
         name: me.client.name.clone(),
+        typed: false,
         error: String::new(),
     })
 }
@@ -878,12 +956,21 @@ pub(crate) struct SignForm {
     signature: String,
     #[serde(default)]
     agree: String,
+    /// `typed`: the name typed is the signature (for a person who cannot draw with a
+    /// pointer); anything else: the drawn strokes are.
+    #[serde(default)]
+    method: String,
 }
 
 impl SignForm {
     /// The name typed, to show the form again.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the signer chose to sign by typing their name.
+    pub(crate) fn is_typed(&self) -> bool {
+        self.method == "typed"
     }
 }
 
@@ -902,12 +989,16 @@ pub(crate) struct Signing<'a> {
     pub(crate) signer: Signer,
     pub(crate) clinic_id: Uuid,
     pub(crate) client_id: Uuid,
+    /// The client's name as on their record (a typed signature must match it).
+    pub(crate) client_name: &'a str,
     pub(crate) settings: &'a Settings,
     pub(crate) registered: &'a str,
     pub(crate) peer: &'a str,
     pub(crate) headers: &'a HeaderMap,
     /// The staff member present, at the chair.
     pub(crate) witness: Option<&'a str>,
+    /// The clinic's logo for the signed copy's letterhead.
+    pub(crate) logo: Option<follicle_docs::Logo>,
 }
 
 /// A consent form checked and made into the consent as signed with its PDF, or the refusal in
@@ -932,11 +1023,7 @@ pub(crate) fn signed_from_form(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let place = if chair { SignedIn::Chair } else { SignedIn::Portal };
-    let signed = words.signed(at.client_id, &form.name, &form.signature, place, at.peer, agent);
-    if let Err(e) = follicle_store::parse_signature(&signed.signature) {
-        return Ok(Err(PageError::from(e).message));
-    }
-    if signed.signer_name.is_empty() {
+    if form.name.trim().is_empty() {
         return Ok(Err(if chair {
             "Type the client's full name as they sign."
         } else {
@@ -944,8 +1031,44 @@ pub(crate) fn signed_from_form(
         }
         .to_owned()));
     }
-    let pdf = consent_pdf(at.settings, at.registered, at.clinic_id, &signed, at.witness)
-        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    // Typed: the name is the signature, and it must be the name on the client's record (case
+    // and spacing do not matter); the strokes of the pad, if any, are not kept.
+    let signature = if form.is_typed() {
+        if !follicle_store::same_name(&form.name, at.client_name) {
+            return Ok(Err(if chair {
+                format!(
+                    "The name typed, “{}”, is not the client's name on their record (“{}”). Type it as it is \
+                     there (capitals and spaces do not matter), or draw the signature instead.",
+                    form.name.trim(),
+                    at.client_name
+                )
+            } else {
+                format!(
+                    "The name typed, “{}”, is not your name as the clinic has it (“{}”). Type it as it is \
+                     there (capitals and spaces do not matter), or draw your signature instead; if the clinic \
+                     has your name wrong, ask them to correct it.",
+                    form.name.trim(),
+                    at.client_name
+                )
+            }));
+        }
+        follicle_store::typed_signature(&form.name)
+    } else {
+        form.signature.clone()
+    };
+    let signed = words.signed(at.client_id, &form.name, &signature, place, at.peer, agent);
+    if let Err(e) = follicle_store::read_signature(&signed.signature) {
+        return Ok(Err(PageError::from(e).message));
+    }
+    let pdf = consent_pdf(
+        at.settings,
+        at.registered,
+        at.clinic_id,
+        &signed,
+        at.witness,
+        at.logo.clone(),
+    )
+    .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(Ok((signed, pdf)))
 }
 
@@ -972,6 +1095,7 @@ async fn consent_submit(
                 paragraphs: paragraphs(&words.text),
                 version: words.version.clone(),
                 name: form.name.clone(),
+                typed: form.is_typed(),
                 error,
             },
         )
@@ -980,11 +1104,13 @@ async fn consent_submit(
         signer: Signer::Client,
         clinic_id: me.client.clinic_id,
         client_id: me.client.client_id,
+        client_name: &me.client.name,
         settings: &me.settings,
         registered: &me.registered,
         peer: &peer,
         headers: &headers,
         witness: None,
+        logo: crate::documents::logo_of(state.store(), me.client.clinic_id).await?,
     };
     let (signed, pdf) = match signed_from_form(&words, &form, &signing)? {
         Ok(signed) => signed,

@@ -1,5 +1,7 @@
 // The signature pad of a consent page: strokes drawn with a finger, pen or mouse are kept as
-// "x,y x,y;x,y …" in the canvas's own 600 × 200 units, in the hidden `signature` field.
+// "x,y x,y;x,y …" in the canvas's own 600 × 200 units, in the hidden `signature` field. A
+// signer who cannot draw with a pointer chooses "Type your name to sign instead" (radio
+// buttons, keyboard-reachable; the page works without this script too).
 (function () {
   "use strict";
   const pad = document.getElementById("pad");
@@ -54,4 +56,23 @@
     save();
     draw();
   });
+  // "Type your name to sign instead": the pad is hidden (and its strokes not sent) while the
+  // typed name is the signature; the name field gets the focus.
+  const typed = document.getElementById("method-typed");
+  const drawn = document.getElementById("method-drawn");
+  const drawPart = document.getElementById("draw-part");
+  const name = document.getElementById("name");
+  const follow = () => {
+    if (!typed || !drawPart) return;
+    drawPart.hidden = typed.checked;
+    field.disabled = typed.checked;
+  };
+  if (typed && drawn) {
+    typed.addEventListener("change", () => {
+      follow();
+      if (typed.checked && name) name.focus();
+    });
+    drawn.addEventListener("change", follow);
+    follow();
+  }
 })();

@@ -65,6 +65,7 @@ mod messages;
 mod openapi;
 mod photo_view;
 mod portal;
+mod portal_own;
 mod records;
 mod rights;
 mod settings_page;

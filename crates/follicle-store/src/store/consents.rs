@@ -162,6 +162,84 @@ pub fn parse_signature(text: &str) -> StoreResult<Vec<Vec<(f32, f32)>>> {
     Ok(strokes)
 }
 
+/// How a consent was signed: a signature drawn with a finger, pen or mouse, or — for a person
+/// who cannot draw with a pointer — their full name typed with the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureMethod {
+    /// Strokes drawn in the signature box.
+    Drawn,
+    /// The signer's full name typed, matching the name on the client's record.
+    Typed,
+}
+
+impl SignatureMethod {
+    /// The name used in records and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureMethod::Drawn => "drawn",
+            SignatureMethod::Typed => "typed",
+        }
+    }
+}
+
+/// How a typed signature is kept in the `signature` field: this prefix, then the name as
+/// typed. A drawn signature is digits, commas, spaces and semicolons, so the two never meet,
+/// and the method is part of what [`consent_digest`] covers without a new column or a new
+/// digest version (the consents signed before keep their fingerprints).
+pub const TYPED_SIGNATURE_PREFIX: &str = "typed:";
+
+/// A signature as given: strokes, or a name typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GivenSignature {
+    /// Strokes of points in the [`SIGNATURE_BOX`].
+    Drawn(Vec<Vec<(f32, f32)>>),
+    /// The name typed, as typed (trimmed).
+    Typed(String),
+}
+
+/// The stored text of a signature made by typing `name`.
+pub fn typed_signature(name: &str) -> String {
+    format!("{TYPED_SIGNATURE_PREFIX}{}", name.trim())
+}
+
+/// A signature's stored text, read and checked: a typed name (1 to 200 characters, no control
+/// characters) or drawn strokes ([`parse_signature`]).
+pub fn read_signature(text: &str) -> StoreResult<GivenSignature> {
+    match text.strip_prefix(TYPED_SIGNATURE_PREFIX) {
+        Some(name) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+                return Err(StoreError::invalid(
+                    "signature",
+                    "type your full name (1 to 200 characters) to sign".to_owned(),
+                ));
+            }
+            Ok(GivenSignature::Typed(name.to_owned()))
+        }
+        None => parse_signature(text).map(GivenSignature::Drawn),
+    }
+}
+
+/// Whether two names are the same name, case and spacing ignored (`"sam  ólafsson"` is
+/// `"Sam Ólafsson"`): how a typed signature is matched to the name on the client's record.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let (a, b) = (norm(a), norm(b));
+    !a.is_empty() && a == b
+}
+
+impl NewSignedConsent {
+    /// How it was signed.
+    pub fn method(&self) -> SignatureMethod {
+        if self.signature.starts_with(TYPED_SIGNATURE_PREFIX) {
+            SignatureMethod::Typed
+        } else {
+            SignatureMethod::Drawn
+        }
+    }
+}
+
 /// The SHA-256 (hex) of a signed consent's content in one canonical form: a version line, then
 /// the clinic and every field of [`NewSignedConsent`] but the client's id (two records of one
 /// person may be merged) as JSON in a fixed order, times in RFC 3339 UTC.
@@ -261,7 +339,7 @@ impl Store {
         witnessed_by: Option<Uuid>,
         pdf: &[u8],
     ) -> StoreResult<SignedConsent> {
-        parse_signature(&c.signature)?;
+        let given = read_signature(&c.signature)?;
         let name = c.signer_name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(StoreError::invalid(
@@ -271,6 +349,24 @@ impl Store {
                     c.signer_name
                 ),
             ));
+        }
+        if let GivenSignature::Typed(typed) = &given {
+            // A typed signature is the client's own name as the clinic has it, and the name
+            // signed with: anything else is not their signature.
+            let on_record: Option<(String,)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT name FROM clients WHERE clinic_id = $1 AND id = $2")
+                    .bind(clinic_id).bind(c.client_id).fetch_optional(pool).await?
+            });
+            let on_record = on_record.ok_or_else(|| StoreError::not_found("client"))?.0;
+            if !same_name(typed, &on_record) || !same_name(typed, name) {
+                return Err(StoreError::invalid(
+                    "signature",
+                    format!(
+                        "the name typed, {typed:?}, is not the name on the client's record ({on_record:?}); \
+                         type it as it is there (capitals and spaces do not matter), or draw the signature"
+                    ),
+                ));
+            }
         }
         if c.kind == ConsentKind::Procedure && c.design_id.is_none() {
             return Err(StoreError::invalid(

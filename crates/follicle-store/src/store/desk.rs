@@ -69,6 +69,7 @@ const MOVED: [&str; 11] = [
     "consents",
     "signed_consents",
     "intakes",
+    "move_requests",
     "photos",
     "messages",
     "jobs",

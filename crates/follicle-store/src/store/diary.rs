@@ -728,6 +728,10 @@ impl Store {
             )
             .bind(starts_at).bind(practitioner_id).bind(Json(&a.history)).bind(actor.clinic_id).bind(a.id)
             .execute(&mut *tx).await?;
+            // The client's requests to move this visit are answered by the move.
+            sqlx::query(super::visit_moves::CLOSE_ON_MOVE)
+                .bind(at).bind(actor.user_id).bind(actor.clinic_id).bind(a.id)
+                .execute(&mut *tx).await?;
             let detail = match &note {
                 Some(note) => format!("appointment {moved}; {note}"),
                 None => format!("appointment {moved}"),

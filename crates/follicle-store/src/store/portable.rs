@@ -296,6 +296,7 @@ impl Tables {
                     "quote_number",
                     "signer_name",
                     "signature",
+                    "signature_method",
                     "signed_at",
                     "signed_in",
                     "witnessed_by",
@@ -320,6 +321,7 @@ impl Tables {
                     c.signed.quote_number.clone(),
                     c.signed.signer_name.clone(),
                     c.signed.signature.clone(),
+                    c.signed.method().as_str().to_owned(),
                     rfc3339(c.signed.signed_at),
                     c.signed.signed_in.as_str().to_owned(),
                     opt(c.witnessed_by),
@@ -354,6 +356,37 @@ impl Tables {
                     i.answers.allergies.clone(),
                     i.answers.notes.clone(),
                     rfc3339(i.submitted_at),
+                ],
+            )?;
+        }
+        for m in &export.move_requests {
+            self.row(
+                "move_requests",
+                &[
+                    "id",
+                    "client_id",
+                    "appointment_id",
+                    "suits",
+                    "preferred_days",
+                    "asked_at",
+                    "closed_at",
+                    "closed_how",
+                    "closed_by",
+                ],
+                &[
+                    m.id.to_string(),
+                    m.client_id.to_string(),
+                    m.appointment_id.to_string(),
+                    m.suits.clone(),
+                    m.preferred_days
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    rfc3339(m.asked_at),
+                    m.closed_at.map(rfc3339).unwrap_or_default(),
+                    m.closed_how.map(|h| h.as_str().to_owned()).unwrap_or_default(),
+                    opt(m.closed_by),
                 ],
             )?;
         }

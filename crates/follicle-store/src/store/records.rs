@@ -382,7 +382,7 @@ type PhotoRow = (
     Option<i64>,
     String,
     OffsetDateTime,
-    Uuid,
+    Option<Uuid>,
     Option<Uuid>,
     bool,
 );
@@ -1449,7 +1449,7 @@ impl Store {
             orientation: stripped.orientation.map(i64::from),
             blob_key,
             created_at: now(),
-            created_by: actor.user_id,
+            created_by: Some(actor.user_id),
         };
         let path = object_store::path::Path::from(created.blob_key.as_str());
         self.blobs.put(&path, stripped.bytes).await?;
@@ -1476,6 +1476,89 @@ impl Store {
             return Err(error);
         }
         Ok(created)
+    }
+
+    /// The client uploads a photo of one angle in their own pages (issue 15). Only with a
+    /// signed photographs consent that stands (not withdrawn): otherwise `Conflict`, saying to
+    /// sign it first. The same checks and EXIF stripping as the clinic's uploads; the record
+    /// has no staff member (`created_by` is `None`: taken by the client) and carries the
+    /// client's consent. Nothing is audited: no staff member acts (the row says who and when).
+    pub async fn upload_own_photo(
+        &self,
+        me: &super::PortalClient,
+        angle: PhotoAngle,
+        bytes: &[u8],
+    ) -> StoreResult<Photo> {
+        let consented: Option<(Uuid,)> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.id FROM signed_consents c LEFT JOIN consent_withdrawals w ON w.clinic_id = c.clinic_id AND w.consent_id = c.id \
+                 WHERE c.clinic_id = $1 AND c.client_id = $2 AND c.kind = 'photos' AND w.consent_id IS NULL",
+            )
+            .bind(me.clinic_id).bind(me.client_id).fetch_optional(pool).await?
+        });
+        if consented.is_none() {
+            return Err(StoreError::Conflict {
+                message: "photos are kept only with the consent to photographs; sign it first".to_owned(),
+            });
+        }
+        let stripped = strip_metadata_with(bytes, &self.options.photo_limits)?;
+        let id = Uuid::new_v4();
+        let extension = match stripped.format {
+            crate::ImageFormat::Jpeg => "jpg",
+            crate::ImageFormat::Png => "png",
+        };
+        let at = now();
+        let created = Photo {
+            id,
+            client_id: me.client_id,
+            session_id: None,
+            consent_id: None,
+            consultation_id: None,
+            consented: true,
+            angle,
+            taken_at: at,
+            content_type: stripped.format.content_type().to_owned(),
+            byte_size: i64::try_from(stripped.bytes.len()).unwrap_or(i64::MAX),
+            width: i64::from(stripped.width),
+            height: i64::from(stripped.height),
+            orientation: stripped.orientation.map(i64::from),
+            blob_key: format!("clinics/{}/photos/{id}.{extension}", me.clinic_id),
+            created_at: at,
+            created_by: None,
+        };
+        let path = object_store::path::Path::from(created.blob_key.as_str());
+        self.blobs.put(&path, stripped.bytes).await?;
+        let inserted: StoreResult<()> = on_db!(self, pool => async {
+            sqlx::query(
+                "INSERT INTO photos (id, clinic_id, client_id, session_id, consent_id, angle, taken_at, content_type, byte_size, width, height, \
+                 orientation, blob_key, created_at, created_by, consultation_id, consented) \
+                 VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13)",
+            )
+            .bind(created.id).bind(me.clinic_id).bind(created.client_id)
+            .bind(created.angle.as_str()).bind(created.taken_at).bind(&created.content_type).bind(created.byte_size)
+            .bind(created.width).bind(created.height).bind(created.orientation).bind(&created.blob_key).bind(created.created_at)
+            .bind(created.consented)
+            .execute(pool).await?;
+            Ok::<(), StoreError>(())
+        }.await);
+        if let Err(error) = inserted {
+            // No record, no bytes: a failed upload leaves nothing behind.
+            let _ = self.blobs.0.delete(&path).await;
+            return Err(error);
+        }
+        Ok(created)
+    }
+
+    /// One of the signed-in client's own photos and its bytes; another client's is not found.
+    pub async fn own_photo(&self, me: &super::PortalClient, photo_id: Uuid) -> StoreResult<(Photo, Vec<u8>)> {
+        let row: Option<PhotoRow> = on_db!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", photo_cols!(), " FROM photos WHERE clinic_id = $1 AND client_id = $2 AND id = $3"))
+                .bind(me.clinic_id).bind(me.client_id).bind(photo_id).fetch_optional(pool).await?
+        });
+        let photo = photo_from_row(row.ok_or_else(|| StoreError::not_found("photo"))?)?;
+        let path = object_store::path::Path::from(photo.blob_key.as_str());
+        let bytes = self.blobs.0.get(&path).await?.bytes().await?.to_vec();
+        Ok((photo, bytes))
     }
 
     /// A client's photo records, by time taken.
@@ -1601,6 +1684,7 @@ impl Store {
             consents: self.consents(actor, client_id).await?,
             signed_consents: self.signed_consents(actor, client_id).await?,
             intakes: self.intakes(actor, client_id).await?,
+            move_requests: self.client_move_requests(actor, client_id).await?,
             photos: self.photos(actor, client_id).await?,
             landmarks: self.client_landmarks(actor, client_id).await?,
             messages: self.client_messages(actor, client_id).await?,

@@ -359,6 +359,9 @@ impl Store {
             if statistics {
                 statistics_insert!(actor, row).execute(&mut *tx).await?;
             }
+            // The client's requests to move a visit, before the visits they name.
+            sqlx::query("DELETE FROM move_requests WHERE clinic_id = $1 AND client_id = $2")
+                .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             // Children before parents: photos name sessions and consents, designs name
             // consultations, session logs name appointments.
             sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
@@ -467,6 +470,11 @@ impl Store {
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             statistics_insert!(actor, row).execute(&mut *tx).await?;
+            // The client's requests to move a visit go whatever is held: words about their diary,
+            // not a clinical record (and before the visits they name).
+            sqlx::query("DELETE FROM move_requests WHERE clinic_id = $1 AND client_id = $2")
+                .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
+
             let gone = |table: &str| format!("DELETE FROM {table} WHERE clinic_id = $1 AND client_id = $2");
             // The messages sent and still to send go with the contact details they were for, and
             // so does the calendar feed's address. So do the client's ways into their portal.

@@ -77,9 +77,13 @@ fn row(settings: &follicle_core::Settings, c: SignedConsent, check: follicle_sto
         title: c.signed.title.clone(),
         version: c.signed.template_version.clone(),
         signed: format!(
-            "{} by {}",
+            "{} by {}{}",
             when(settings, c.signed.signed_at),
-            c.signed.signer_name
+            c.signed.signer_name,
+            match c.signed.method() {
+                follicle_store::SignatureMethod::Typed => " (signed by typing their name)",
+                follicle_store::SignatureMethod::Drawn => "",
+            }
         ),
         place: match c.signed.signed_in {
             follicle_store::SignedIn::Portal => "in the client's pages".to_owned(),
@@ -204,6 +208,7 @@ fn chair_page(
     client: &Client,
     words: &crate::documents::ConsentWords,
     name: String,
+    typed: bool,
     error: String,
 ) -> crate::portal::ConsentPage {
     crate::portal::ConsentPage {
@@ -216,6 +221,7 @@ fn chair_page(
         paragraphs: crate::portal::paragraphs(&words.text),
         version: words.version.clone(),
         name,
+        typed,
         error,
     }
 }
@@ -250,6 +256,7 @@ pub(super) async fn chair_form(
         &client,
         &words,
         client.name.clone(),
+        false,
         String::new(),
     ))
 }
@@ -270,18 +277,27 @@ pub(super) async fn chair_submit(
     let again = |error: String| {
         super::render_status(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &chair_page(&page, &client, &words, form.name().to_owned(), error),
+            &chair_page(
+                &page,
+                &client,
+                &words,
+                form.name().to_owned(),
+                form.is_typed(),
+                error,
+            ),
         )
     };
     let signing = crate::portal::Signing {
         signer: crate::portal::Signer::AtChair,
         clinic_id: page.actor.clinic_id(),
         client_id: client.id,
+        client_name: &client.name,
         settings: &settings,
         registered: &registered,
         peer: &peer,
         headers: &headers,
         witness: Some(&page.user.name),
+        logo: crate::documents::logo_of(state.store(), page.actor.clinic_id()).await?,
     };
     let (signed, pdf) = match crate::portal::signed_from_form(&words, &form, &signing)? {
         Ok(signed) => signed,

@@ -407,7 +407,9 @@ pub(super) async fn plan_pdf(
     let client = state.store().client(&page.actor, c.client_id).await?;
     let settings = state.clinic_settings(&page.actor).await?;
     let registered = state.store().clinic(&page.actor).await?.name;
-    let doc = crate::documents::plan_document(&settings, &registered, &client.name, &c.plan, c.quote_number);
+    let mut doc =
+        crate::documents::plan_document(&settings, &registered, &client.name, &c.plan, c.quote_number);
+    doc.letterhead.logo = crate::documents::logo_of(state.store(), page.actor.clinic_id()).await?;
     let pdf =
         follicle_docs::pdf(&doc).map_err(|e| super::PageError::from(crate::error::ApiError::internal(e)))?;
     Ok(crate::portal::pdf_answer("plan-and-quote.pdf", pdf))
@@ -423,13 +425,10 @@ pub(super) async fn print(State(state): State<AppState>, page: Page, Id(id): Id)
     let preview = stored_preview(&state, &page, &c).await;
     let settings = state.clinic_settings(&page.actor).await?;
     let registered = state.store().clinic(&page.actor).await?.name;
-    let document = follicle_docs::html(&crate::documents::plan_document(
-        &settings,
-        &registered,
-        &client.name,
-        &c.plan,
-        c.quote_number,
-    ));
+    let mut document =
+        crate::documents::plan_document(&settings, &registered, &client.name, &c.plan, c.quote_number);
+    document.letterhead.logo = crate::documents::logo_of(state.store(), page.actor.clinic_id()).await?;
+    let document = follicle_docs::html(&document);
     let replanned_from = match c.replanned_from {
         Some(from) => state
             .store()

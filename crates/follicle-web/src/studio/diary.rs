@@ -369,6 +369,8 @@ struct AppointmentPage {
     errors: FieldErrors,
     clinical: bool,
     loggable: bool,
+    /// The client's requests to move this visit: (id, asked, words, state; empty while open).
+    move_requests: Vec<(String, String, String, String)>,
 }
 
 async fn appointment_page(
@@ -382,6 +384,7 @@ async fn appointment_page(
     let a = store.appointment(&page.actor, id).await?;
     let client = store.client(&page.actor, a.client_id).await?;
     let practitioners = store.practitioners(&page.actor).await?;
+    let move_requests = store.move_requests_of(&page.actor, a.id).await?;
     let mut names = user_names(state, page).await;
     // A change the client made in their own pages.
     names.insert(client.id, format!("{} (client)", client.name));
@@ -431,6 +434,28 @@ async fn appointment_page(
             errors,
             clinical: page.may(Action::EditClinicalRecords),
             loggable: a.kind.is_treatment() && !a.status.is_final(),
+            move_requests: move_requests
+                .iter()
+                .map(|r| {
+                    (
+                        r.id.to_string(),
+                        format!("{} {}", day(r.asked_at.date()), clock(r.asked_at.time())),
+                        move_request_words(r),
+                        match (r.closed_how, r.closed_at) {
+                            (Some(how), Some(at)) => format!(
+                                "{} {} {}{}",
+                                how.as_str(),
+                                day(at.date()),
+                                clock(at.time()),
+                                r.closed_by
+                                    .map(|b| format!(" by {}", who(&b)))
+                                    .unwrap_or_default()
+                            ),
+                            _ => String::new(),
+                        },
+                    )
+                })
+                .collect(),
             a,
         },
     )
@@ -439,6 +464,44 @@ async fn appointment_page(
 /// An appointment's page.
 pub(super) async fn appointment(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
     appointment_page(&state, &page, id, None, FieldErrors::default()).await
+}
+
+/// A client's request to move a visit, in the clinic's words: what they wrote and the days
+/// they chose.
+pub(super) fn move_request_words(r: &follicle_store::MoveRequest) -> String {
+    let mut words = if r.suits.is_empty() {
+        String::new()
+    } else {
+        format!("“{}”", r.suits)
+    };
+    if !r.preferred_days.is_empty() {
+        let days: Vec<String> = r.preferred_days.iter().map(|d| day(*d)).collect();
+        if !words.is_empty() {
+            words.push_str("; ");
+        }
+        words.push_str(&format!("prefers {}", days.join(", ")));
+    }
+    words
+}
+
+/// The dismiss form.
+#[derive(Debug, Deserialize)]
+pub(super) struct DismissForm {
+    #[serde(default)]
+    _csrf: String,
+}
+
+/// Dismisses a client's request to move a visit (the clinic called them, or the visit stays),
+/// back to the appointment's page.
+pub(super) async fn dismiss_move_request(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    axum::Form(form): axum::Form<DismissForm>,
+) -> PageResult {
+    page.check_csrf(&form._csrf)?;
+    let request = state.store().dismiss_move_request(&page.actor, id).await?;
+    Ok(Redirect::to(&format!("/appointments/{}", request.appointment_id)).into_response())
 }
 
 /// The status form.

@@ -18,6 +18,7 @@ mod desk;
 mod diary;
 mod feeds;
 mod landmarks;
+mod logo;
 mod messages;
 mod photos;
 mod pigments;
@@ -101,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         .route("/appointments/{id}", get(diary::appointment))
         .route("/appointments/{id}/status", post(diary::set_status))
         .route("/appointments/{id}/move", post(diary::move_submit))
+        .route("/move-requests/{id}/dismiss", post(diary::dismiss_move_request))
         .route(
             "/appointments/{id}/session",
             get(clients::appointment_session_form).post(clients::appointment_session_submit),
@@ -119,6 +121,8 @@ pub fn routes() -> Router<AppState> {
         .route("/pigments/batches/{id}", get(pigments::recall))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/settings/users", post(settings::add_user))
+        .route("/settings/logo", get(logo::image).post(logo::upload))
+        .route("/settings/logo/remove", post(logo::remove))
         .route(
             "/clients/{id}/erase",
             get(rights::erase_form).post(rights::erase_submit),

@@ -54,6 +54,8 @@ struct SettingsPage {
     errors: FieldErrors,
     saved: bool,
     defaults: &'static str,
+    /// The clinic's logo on documents, in words ("300 × 100 px, image/png"); empty: none.
+    logo: String,
 }
 
 impl SettingsPage {
@@ -79,7 +81,7 @@ impl SettingsPage {
     }
 }
 
-async fn show(
+pub(super) async fn show(
     state: &AppState,
     page: &Page,
     form: Option<SettingsForm>,
@@ -106,6 +108,12 @@ async fn show(
         .collect();
     let values = typed.unwrap_or(saved_values);
     let users = state.store().list_users(&page.actor).await?;
+    let logo = state
+        .store()
+        .clinic_logo(&page.actor)
+        .await?
+        .map(|l| format!("{} × {} px, {}", l.width, l.height, l.content_type))
+        .unwrap_or_default();
     let status = errors.status();
     render_status(
         status,
@@ -120,6 +128,7 @@ async fn show(
             errors,
             saved,
             defaults: follicle_core::settings::DEFAULT_SETTINGS_TOML,
+            logo,
         },
     )
 }

@@ -51,6 +51,8 @@ struct TodayPage {
     reminders: Vec<Reminder>,
     touch_ups: Vec<Reminder>,
     recent: Vec<Client>,
+    /// Clients' open requests to move a visit: (appointment id, client, visit, their words).
+    move_requests: Vec<(Uuid, String, String, String)>,
 }
 
 /// `Mon 23 Nov 10:00`.
@@ -130,7 +132,9 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
             tomorrow - Duration::days(touch_up_days - TOUCH_UP_NOTICE_DAYS),
         )
         .await?;
+    let move_requests = store.open_move_requests(&page.actor).await?;
     let mut ids: Vec<Uuid> = week.iter().map(|a| a.client_id).collect();
+    ids.extend(move_requests.iter().map(|(r, _)| r.client_id));
     ids.extend(aftercare.iter().map(|(id, _)| *id));
     ids.extend(last_sessions.iter().map(|(id, _)| *id));
     let names: HashMap<Uuid, String> = store.client_names(&page.actor, &ids).await?;
@@ -177,5 +181,16 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
         reminders,
         touch_ups,
         recent,
+        move_requests: move_requests
+            .iter()
+            .map(|(r, starts_at)| {
+                (
+                    r.appointment_id,
+                    name(&r.client_id),
+                    when(*starts_at),
+                    super::diary::move_request_words(r),
+                )
+            })
+            .collect(),
     })
 }

@@ -378,8 +378,10 @@ pub struct PhotoAnswer {
     /// When it was uploaded.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Who uploaded it.
-    pub created_by: Uuid,
+    /// The staff member who uploaded it (none: the client took it in their own pages).
+    pub created_by: Option<Uuid>,
+    /// Whether the client took it themselves, in their pages.
+    pub taken_by_client: bool,
 }
 
 impl From<store::Photo> for PhotoAnswer {
@@ -417,6 +419,7 @@ impl From<store::Photo> for PhotoAnswer {
             height,
             orientation,
             created_at,
+            taken_by_client: created_by.is_none(),
             created_by,
         }
     }
@@ -488,6 +491,8 @@ pub struct ClientExportAnswer {
     pub signed_consents: Vec<SignedConsentAnswer>,
     /// The pre-visit intakes the client sent from their pages, latest first.
     pub intakes: Vec<IntakeAnswer>,
+    /// The client's requests to move a visit, from their pages, latest first.
+    pub move_requests: Vec<MoveRequestAnswer>,
     /// Photo records (the images one by one at `/photos/{id}`).
     pub photos: Vec<PhotoAnswer>,
     /// The landmarks placed on its photos (those that have them).
@@ -517,8 +522,10 @@ pub struct SignedConsentAnswer {
     pub quote_number: String,
     /// The name signed with.
     pub signer_name: String,
-    /// The drawn strokes (`x,y x,y;x,y`, a 600 × 200 box).
+    /// The drawn strokes (`x,y x,y;x,y`, a 600 × 200 box), or `typed:` and the name typed.
     pub signature: String,
+    /// `drawn` or `typed` (the signer typed their full name instead of drawing).
+    pub signature_method: String,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub signed_at: OffsetDateTime,
@@ -542,7 +549,9 @@ pub struct SignedConsentAnswer {
 impl From<store::SignedConsent> for SignedConsentAnswer {
     fn from(c: store::SignedConsent) -> SignedConsentAnswer {
         let s = c.signed;
+        let signature_method = s.method().as_str().to_owned();
         SignedConsentAnswer {
+            signature_method,
             id: c.id,
             kind: s.kind.as_str().to_owned(),
             template_version: s.template_version,
@@ -592,6 +601,56 @@ impl From<store::Intake> for IntakeAnswer {
             allergies: i.answers.allergies,
             notes: i.answers.notes,
             submitted_at: i.submitted_at,
+        }
+    }
+}
+
+/// A client's request to move one of their visits, made in their pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MoveRequestAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// The visit (an appointment of the client).
+    pub appointment_id: Uuid,
+    /// When suits them, in their words.
+    pub suits: String,
+    /// Up to three days they would prefer (YYYY-MM-DD), in order.
+    pub preferred_days: Vec<String>,
+    /// When they asked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub asked_at: OffsetDateTime,
+    /// When it was closed, if it is.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    /// How: `moved` (the clinic moved the visit), `dismissed` (by staff) or `replaced` (the
+    /// client asked again).
+    pub closed_how: Option<String>,
+    /// The staff member who closed it.
+    pub closed_by: Option<Uuid>,
+}
+
+impl From<store::MoveRequest> for MoveRequestAnswer {
+    fn from(m: store::MoveRequest) -> MoveRequestAnswer {
+        let store::MoveRequest {
+            id,
+            client_id: _,
+            appointment_id,
+            suits,
+            preferred_days,
+            asked_at,
+            closed_at,
+            closed_how,
+            closed_by,
+        } = m;
+        MoveRequestAnswer {
+            id,
+            appointment_id,
+            suits,
+            preferred_days: preferred_days.iter().map(ToString::to_string).collect(),
+            asked_at,
+            closed_at,
+            closed_how: closed_how.map(|h| h.as_str().to_owned()),
+            closed_by,
         }
     }
 }
@@ -661,6 +720,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             consents,
             signed_consents,
             intakes,
+            move_requests,
             photos,
             landmarks,
             messages,
@@ -674,6 +734,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             consents: all(consents),
             signed_consents: all(signed_consents),
             intakes: all(intakes),
+            move_requests: all(move_requests),
             photos: all(photos),
             landmarks: landmarks
                 .into_iter()
