@@ -61,7 +61,7 @@ impl MergeReport {
 
 /// The tables whose rows belong to a client and move with a merge, children after parents is
 /// not needed (a move keeps every link), in the order the report lists them.
-const MOVED: [&str; 11] = [
+const MOVED: [&str; 12] = [
     "consultations",
     "designs",
     "appointments",
