@@ -110,10 +110,10 @@ pub use store::{
     SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
 };
 pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
-pub use store::{ClinicLogo, LOGO_MAX_BYTES, LOGO_MAX_PIXELS, check_logo, logo_content_type};
 pub use store::{
     BookingRequest, MAX_REQUEST_PHOTO_BYTES, NewBookingRequest, RequestLimits, RequestOutcome, RequestStatus,
 };
+pub use store::{ClinicLogo, LOGO_MAX_BYTES, LOGO_MAX_PIXELS, check_logo, logo_content_type};
 pub use store::{
     ConsentCheck, InkEntry, Intake, IntakeAnswers, LinkState, NewSignedConsent, OwnRecord, PortalClient,
     PortalSession, SIGNATURE_BOX, SignedConsent, SignedIn, Withdrawal, consent_digest, parse_signature,
