@@ -447,14 +447,14 @@ fn estimate_of(a: &Checked, settings: &Settings, day: Date) -> Result<(Estimate,
     let plan = &picked.plan;
     let dates: Vec<Date> = plan.sessions.iter().filter_map(|s| s.date).collect();
     let mut notes = Vec::new();
-    let verdict = format!("{:?}", plan.assessment.eligibility.verdict);
+    let verdict = plan.assessment.eligibility.verdict;
     let suitable = !plan.sessions.is_empty();
     if !suitable {
         notes.push(
             "From these answers SMP may not be right for you now. A consultation can tell you why and what could help."
                 .to_owned(),
         );
-    } else if verdict != "Suitable" {
+    } else if verdict != follicle_core::assess::Verdict::Proceed {
         notes.push(
             "The clinic will ask you a few health questions at the consultation before confirming."
                 .to_owned(),
