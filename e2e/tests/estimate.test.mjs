@@ -8,14 +8,13 @@
 // Its own server, SMTP server and browser; screenshots under $FOLLICLE_E2E_OUT (default e2e/out).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 
 import { DESKTOP, launch } from "../lib/browser.mjs";
 import { sign } from "../lib/consent.mjs";
+import { attachedPdf, mailEnv, sleep, startMailbox, unfold } from "../lib/mail.mjs";
 import { REPO, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
@@ -28,79 +27,19 @@ const A_PERSON_READS_MS = 4500;
 const PERSON = { name: "Dara Quinn", email: "dara.quinn@example.org" };
 
 let server;
-let smtp;
-let maildir;
-let mailRoot;
+let box;
 let browser;
 let staff;
 let estimator;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function shot(p, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled", caret: "hide" });
 }
 
-function mails() {
-  const dir = path.join(maildir, "new");
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "latin1"));
-}
-
-async function mailTo(to, re) {
-  for (let i = 0; i < 300; i++) {
-    const found = mails().filter((m) => m.includes(to) && re.test(m));
-    if (found.length) return found[found.length - 1];
-    await sleep(100);
-  }
-  throw new Error(`no mail to ${to} matching ${re}; mails: ${mails().length}`);
-}
-
-const unfold = (mail) => mail.replace(/=\r?\n/g, "").replace(/=3D/g, "=");
-
-function attachedPdf(mail) {
-  const at = mail.indexOf("Content-Type: application/pdf");
-  assert.ok(at >= 0, "a PDF attached");
-  const part = mail.slice(at);
-  const body = part.slice(part.search(/\r?\n\r?\n/)).trim();
-  const encoded = body.split(/\r?\n/).filter((l) => !l.startsWith("--")).join("");
-  return Buffer.from(encoded.split("--")[0], "base64");
-}
-
 before(async () => {
-  mailRoot = fs.mkdtempSync(path.join(os.tmpdir(), "follicle-e2e-mail-"));
-  maildir = path.join(mailRoot, "maildir");
-  const smtpPort = await freePort();
-  smtp = spawn("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {
-    stdio: "ignore",
-  });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise((resolve) => {
-      const s = net.connect(smtpPort, "127.0.0.1", () => { s.end(); resolve(true); });
-      s.on("error", () => resolve(false));
-    });
-    if (up) break;
-    await sleep(100);
-  }
-  server = await startServer({
-    FOLLICLE__MAIL__SMTP_HOST: "127.0.0.1",
-    FOLLICLE__MAIL__SMTP_PORT: String(smtpPort),
-    FOLLICLE__MAIL__TLS: "none",
-    FOLLICLE__JOBS__POLL_SECONDS: "1",
-  });
+  box = await startMailbox();
+  server = await startServer(mailEnv(box));
   browser = await launch();
   const context = await browser.newContext({ viewport: DESKTOP, baseURL: server.url });
   staff = await context.newPage();
@@ -118,8 +57,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   await server?.stop();
-  smtp?.kill("SIGKILL");
-  if (mailRoot) fs.rmSync(mailRoot, { recursive: true, force: true });
+  box?.stop();
 });
 
 describe("estimator to signed consent", () => {
@@ -179,7 +117,7 @@ describe("estimator to signed consent", () => {
     assert.match(await staff.textContent("h1"), new RegExp(PERSON.name));
 
     // The link by mail; the client's pages.
-    const mail = unfold(await mailTo(PERSON.email, /Your link to sign in/));
+    const mail = unfold(await box.mailTo(PERSON.email, /Your link to sign in/));
     const link = mail.match(/\/portal\/enter\?t=[0-9a-f]+/)[0];
     await person.goto(link);
     await Promise.all([person.waitForURL(`${server.url}/portal`), person.getByRole("button", { name: "Sign in" }).click()]);
@@ -194,7 +132,7 @@ describe("estimator to signed consent", () => {
     // The photo consent, signed with a drawn signature; the signed PDF arrives.
     await person.goto("/portal/consents/photos");
     await Promise.all([person.waitForURL(`${server.url}/portal?done=signed`), sign(person, PERSON.name)]);
-    const signed = await mailTo(PERSON.email, /Your signed copy/);
+    const signed = await box.mailTo(PERSON.email, /Your signed copy/);
     const pdf = attachedPdf(signed);
     assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
     fs.mkdirSync(OUT, { recursive: true });

@@ -8,14 +8,13 @@
 // Its own server, SMTP server and browser; screenshots under $FOLLICLE_E2E_OUT (default e2e/out).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 
 import { DESKTOP, launch } from "../lib/browser.mjs";
 import { sign } from "../lib/consent.mjs";
+import { attachedPdf, mailEnv, sleep, startMailbox, unfold } from "../lib/mail.mjs";
 import { REPO, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
@@ -24,68 +23,22 @@ const OUT = process.env.FOLLICLE_E2E_OUT || path.join(REPO, "e2e", "out");
 const SHOTS = path.join(OUT, "screenshots");
 
 let server;
-let smtp;
-let maildir;
-let mailRoot;
+let box;
 let browser;
 let staff;
 const shared = {};
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function shot(p, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled", caret: "hide" });
 }
 
-/** The mails in the Maildir, as text. */
-function mails() {
-  const dir = path.join(maildir, "new");
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "latin1"));
-}
-
-/** Waits (up to 30 s) for a mail to `to` whose text matches `re`. */
-async function mailTo(to, re) {
-  for (let i = 0; i < 300; i++) {
-    const found = mails().filter((m) => m.includes(to) && re.test(m));
-    if (found.length) return found[found.length - 1];
-    await sleep(100);
-  }
-  throw new Error(`no mail to ${to} matching ${re}; mails: ${mails().length}`);
-}
-
-/** A quoted-printable body made plain enough to find a link in. */
-const unfold = (mail) => mail.replace(/=\r?\n/g, "").replace(/=3D/g, "=");
-
 /** The path of the sign-in link in the latest sign-in mail to `to`. */
 async function signInLink(to) {
-  const mail = unfold(await mailTo(to, /Your link to sign in/));
+  const mail = unfold(await box.mailTo(to, /Your link to sign in/));
   const m = mail.match(/\/portal\/enter\?t=[0-9a-f]+/);
   assert.ok(m, "a sign-in link in the mail");
   return m[0];
-}
-
-/** The PDF attached to a mail. */
-function attachedPdf(mail) {
-  const at = mail.indexOf("Content-Type: application/pdf");
-  assert.ok(at >= 0, "a PDF attached");
-  const part = mail.slice(at);
-  const body = part.slice(part.search(/\r?\n\r?\n/)).trim();
-  const encoded = body.split(/\r?\n/).filter((l) => !l.startsWith("--")).join("");
-  return Buffer.from(encoded.split("--")[0], "base64");
 }
 
 /** The clinic sends `client` a sign-in link from their page in the studio. */
@@ -108,27 +61,8 @@ async function clientSignsIn(client) {
 }
 
 before(async () => {
-  // aiosmtpd's Mailbox makes the Maildir (new/, cur/, tmp/) only where nothing exists yet.
-  mailRoot = fs.mkdtempSync(path.join(os.tmpdir(), "follicle-e2e-mail-"));
-  maildir = path.join(mailRoot, "maildir");
-  const smtpPort = await freePort();
-  smtp = spawn("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {
-    stdio: "ignore",
-  });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise((resolve) => {
-      const s = net.connect(smtpPort, "127.0.0.1", () => { s.end(); resolve(true); });
-      s.on("error", () => resolve(false));
-    });
-    if (up) break;
-    await sleep(100);
-  }
-  server = await startServer({
-    FOLLICLE__MAIL__SMTP_HOST: "127.0.0.1",
-    FOLLICLE__MAIL__SMTP_PORT: String(smtpPort),
-    FOLLICLE__MAIL__TLS: "none",
-    FOLLICLE__JOBS__POLL_SECONDS: "1",
-  });
+  box = await startMailbox();
+  server = await startServer(mailEnv(box));
   browser = await launch();
   const context = await browser.newContext({ viewport: DESKTOP, baseURL: server.url });
   staff = await context.newPage();
@@ -151,8 +85,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   await server?.stop();
-  smtp?.kill("SIGKILL");
-  if (mailRoot) fs.rmSync(mailRoot, { recursive: true, force: true });
+  box?.stop();
 });
 
 describe("the client's own door", () => {
@@ -189,7 +122,7 @@ describe("the client's own door", () => {
     await shot(page, "portal-consent");
     await Promise.all([page.waitForURL(`${server.url}/portal?done=signed`), sign(page, client.name)]);
     assert.match(await page.textContent("#notice"), /Signed/);
-    const mail = await mailTo(client.email, /Your signed copy/);
+    const mail = await box.mailTo(client.email, /Your signed copy/);
     const pdf = attachedPdf(mail);
     assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
     fs.mkdirSync(SHOTS, { recursive: true });

@@ -266,3 +266,27 @@ pub fn unfolded(mail: &str) -> String {
         .replace("=3D", "=")
         .replace("=E2=80=93", "–")
 }
+
+/// A request from a client's browser to their portal, with the portal cookie.
+pub async fn as_client(
+    app: &crate::support::App,
+    method: axum::http::Method,
+    path: &str,
+    cookie: &str,
+    body: &[(&str, &str)],
+) -> Answer {
+    let header = format!("follicle_portal={cookie}");
+    let payload = if body.is_empty() && method == axum::http::Method::GET {
+        Payload::None
+    } else {
+        form(body)
+    };
+    app.send(
+        method,
+        path,
+        &Auth::None,
+        payload,
+        &[("cookie", &header), ("user-agent", "PortalTest/1.0")],
+    )
+    .await
+}

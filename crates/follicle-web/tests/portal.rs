@@ -10,7 +10,9 @@ use follicle_store::testing::forge_consent;
 use serde_json::Value;
 use time::Duration;
 
-use crate::mail_catcher::{MailCatcher, cookie, csrf, drain, form, mails_to, post_form, text, unfolded};
+use crate::mail_catcher::{
+    MailCatcher, as_client, cookie, csrf, drain, form, mails_to, post_form, text, unfolded,
+};
 use crate::support::{Answer, App, Auth, Backend, Demo, NORWOOD_3, TestStore, id_of};
 
 both_stores!(
@@ -29,23 +31,6 @@ fn portal_cookie(answer: &Answer) -> String {
         .and_then(|c| c.split(';').next())
         .expect("a portal cookie")
         .to_owned()
-}
-
-async fn as_client(app: &App, method: Method, path: &str, cookie: &str, body: &[(&str, &str)]) -> Answer {
-    let header = format!("follicle_portal={cookie}");
-    let payload = if body.is_empty() && method == Method::GET {
-        crate::support::Payload::None
-    } else {
-        form(body)
-    };
-    app.send(
-        method,
-        path,
-        &Auth::None,
-        payload,
-        &[("cookie", &header), ("user-agent", "PortalTest/1.0")],
-    )
-    .await
 }
 
 /// The path of the sign-in link in the latest mail to `email`.

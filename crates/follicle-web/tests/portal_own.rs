@@ -7,7 +7,7 @@ use follicle_store::{Actor, NewAppointment, NewClient, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::mail_catcher::{cookie, csrf, form, post_form, text};
+use crate::mail_catcher::{as_client, cookie, csrf, form, post_form, text};
 use crate::support::{Answer, App, Auth, Backend, Demo, TestStore};
 
 both_stores!(
@@ -44,24 +44,6 @@ async fn portal_client(store: &Store, desk: &Actor, name: &str, email: &str) -> 
         .unwrap()
         .unwrap();
     (client.id, session.token.as_str().to_owned())
-}
-
-/// A request from the client's browser, with the portal cookie.
-async fn as_client(app: &App, method: Method, path: &str, cookie: &str, body: &[(&str, &str)]) -> Answer {
-    let header = format!("follicle_portal={cookie}");
-    let payload = if body.is_empty() && method == Method::GET {
-        crate::support::Payload::None
-    } else {
-        form(body)
-    };
-    app.send(
-        method,
-        path,
-        &Auth::None,
-        payload,
-        &[("cookie", &header), ("user-agent", "PortalTest/1.0")],
-    )
-    .await
 }
 
 /// The portal's CSRF token for a portal cookie.
