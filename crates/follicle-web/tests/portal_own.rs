@@ -7,8 +7,8 @@ use follicle_store::{Actor, NewAppointment, NewClient, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::mail_catcher::{as_client, cookie, csrf, form, post_form, text};
-use crate::support::{Answer, App, Auth, Backend, Demo, TestStore};
+use crate::mail_catcher::{as_client, cookie, csrf, post_form, text};
+use crate::support::{App, Auth, Backend, Demo, TestStore};
 
 both_stores!(
     a_client_asks_to_move_a_visit_and_the_clinic_answers,
