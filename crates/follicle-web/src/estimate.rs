@@ -755,16 +755,30 @@ fn data_uri(png: &[u8], kind: &str) -> String {
     )
 }
 
+/// Runs `work` (the planner's) off the async threads under the heavy-work limit.
+async fn heavy<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = crate::limits::heavy().acquire().await?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The head as it is now: the planned pattern without its dots.
+fn without_dots(pattern: &Pattern) -> Arc<Pattern> {
+    Arc::new(Pattern {
+        dots: Vec::new(),
+        ..pattern.clone()
+    })
+}
+
 /// A preview of the planned pattern (or, with `before`, the head as it is now).
 async fn preview(pattern: Arc<Pattern>, look: Look, view: &str, before: bool) -> Result<String, ApiError> {
-    let pattern = if before {
-        Arc::new(Pattern {
-            dots: Vec::new(),
-            ..(*pattern).clone()
-        })
-    } else {
-        pattern
-    };
+    let pattern = if before { without_dots(&pattern) } else { pattern };
     let args = PreviewArgs {
         view: Some(view.to_owned()),
         moment: None,
@@ -875,15 +889,9 @@ async fn estimate_submit(
                 .into(),
         });
     }
-    // The planner's work, under the heavy-work limit.
-    let permit = crate::limits::heavy().acquire().await.map_err(ApiError::from)?;
     let s = settings.clone();
-    let (estimate, planned, checked) = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        estimate_of(&checked, &s, today()).map(|(e, p)| (e, p, checked))
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let (estimate, planned, checked) =
+        heavy(move || estimate_of(&checked, &s, today()).map(|(e, p)| (e, p, checked))).await?;
     let (mut before_top, mut after_top, mut after_front) = Default::default();
     let (mut photo_after, mut photo_problem, mut photo) = Default::default();
     if estimate.suitable {
@@ -1066,14 +1074,8 @@ async fn request_submit(
     };
     // The estimate again, from the answers (what the clinic sees is the planner's, not what
     // came back in the form).
-    let permit = crate::limits::heavy().acquire().await.map_err(ApiError::from)?;
     let s = settings.clone();
-    let (estimate, _) = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        estimate_of(&checked, &s, today()).map(|(e, _)| (e, checked))
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let (estimate, _) = heavy(move || estimate_of(&checked, &s, today())).await?;
     let mut errors = Vec::new();
     if let Err(why) = person_check(&state, "request", id, &form.stamp, &form.website, &settings).await? {
         errors.push(("form".to_owned(), why));
@@ -1224,26 +1226,19 @@ async fn drawing(
                 hair: HairColour::Black.as_str(),
                 aim: choice.aim.unwrap_or("full_coverage"),
             };
-            let permit = crate::limits::heavy().acquire().await.map_err(ApiError::from)?;
             let s = settings.clone();
-            let planned = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                let day = today();
+            let planned = heavy(move || {
                 ClientInput {
-                    client_toml: client_file(&a, a.choice, day),
+                    client_toml: client_file(&a, a.choice, today()),
                     date: None,
                     start: None,
                 }
                 .plan(&s)
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await?;
             let look = Look::for_client(&planned.profile, &settings);
             let pattern = state.pattern(planned.request).await?;
-            let before = Arc::new(Pattern {
-                dots: Vec::new(),
-                ..(*pattern).clone()
-            });
+            let before = without_dots(&pattern);
             let args = PreviewArgs {
                 view: Some("top".into()),
                 moment: None,

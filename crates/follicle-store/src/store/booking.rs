@@ -415,8 +415,13 @@ impl Store {
     }
 
     /// Makes the person of a waiting request a client (name, email, phone, and a note of what
-    /// they asked), and marks the request accepted with the client it became.
-    pub async fn accept_booking_request(&self, actor: &Actor, id: Uuid) -> StoreResult<Client> {
+    /// they asked), and marks the request accepted with the client it became. Returns the
+    /// client and the request as it was claimed.
+    pub async fn accept_booking_request(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> StoreResult<(Client, BookingRequest)> {
         actor.require(Action::EditClients)?;
         let request = self.claim_request(actor, id, RequestStatus::Accepted).await?;
         let day = request.created_at.date();
@@ -462,7 +467,7 @@ impl Store {
             audit_insert!(actor, Some(client.id), AuditAction::Created, "client from a booking request").execute(&mut *tx).await?;
             tx.commit().await?;
         });
-        Ok(client)
+        Ok((client, request))
     }
 
     /// Declines a waiting request (it is erased with the others after `keep_days`).
@@ -488,8 +493,12 @@ fn stamp_mac(key: &[u8], purpose: &str, clinic_id: Uuid, at: i64) -> StoreResult
 }
 
 impl Store {
-    /// The key of form stamps, made on first use (every server reads the same one).
+    /// The key of form stamps, made on first use (every server reads the same one) and kept in
+    /// memory once read.
     async fn form_key(&self) -> StoreResult<Vec<u8>> {
+        if let Some(key) = self.form_key.get() {
+            return Ok(key.clone());
+        }
         let mut fresh = [0u8; 32];
         rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut fresh)
             .map_err(|e| StoreError::Internal(format!("no randomness for a form key: {e}")))?;
@@ -498,6 +507,8 @@ impl Store {
                 .bind(&fresh[..]).execute(pool).await?;
             sqlx::query_as("SELECT key FROM form_keys WHERE name = 'public forms'").fetch_one(pool).await?
         });
+        // Two first reads at once read the same row: either may stay.
+        let _ = self.form_key.set(key.clone());
         Ok(key)
     }
 

@@ -269,6 +269,8 @@ pub struct Store {
     /// Who hears that an account's sign-ins are being slowed down, and the checks made
     /// (see [`throttle`]).
     pub(crate) signin: Arc<throttle::SigninState>,
+    /// The key of public form stamps, once read (see [`booking`]): it never changes.
+    pub(crate) form_key: Arc<std::sync::OnceLock<Vec<u8>>>,
 }
 
 /// Which database a store uses.
@@ -580,6 +582,7 @@ impl Store {
             sessions,
             audit,
             signin: Arc::default(),
+            form_key: Arc::default(),
         })
     }
 

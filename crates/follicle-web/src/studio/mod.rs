@@ -509,9 +509,9 @@ pub(crate) fn same_origin(headers: &axum::http::HeaderMap) -> bool {
 }
 
 #[derive(Debug, Deserialize)]
-struct CsrfForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
-    _csrf: String,
+    pub(super) _csrf: String,
 }
 
 async fn logout(

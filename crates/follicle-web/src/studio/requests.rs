@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use follicle_store::{Action, BookingRequest, NewPhoto, PhotoAngle, RequestStatus, StoreError};
 use serde::Deserialize;
 
-use super::{Nav, Page, PageError, PageResult, render};
+use super::{CsrfForm, Nav, Page, PageError, PageResult, render};
 use crate::estimate::{answer_lines, request_lines};
 use crate::extract::Id;
 use crate::state::AppState;
@@ -145,12 +145,6 @@ pub(super) async fn photo(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    _csrf: String,
-}
-
 /// Makes the person of a request a client: the client record, their photo (when one came
 /// and the user may add clinical records), and the link to their own pages by email.
 pub(super) async fn accept(
@@ -160,8 +154,7 @@ pub(super) async fn accept(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     page.check_csrf(&form._csrf)?;
-    let request = state.store().booking_request(&page.actor, id).await?;
-    let client = state.store().accept_booking_request(&page.actor, id).await?;
+    let (client, request) = state.store().accept_booking_request(&page.actor, id).await?;
     if request.has_photo
         && page.may(Action::EditClinicalRecords)
         && let Some(bytes) = state.store().booking_request_photo(&page.actor, id).await?
