@@ -2,8 +2,9 @@
 // (Debian's python3-aiosmtpd, writing a Maildir): the clinic sends a client a sign-in link; the
 // client opens it from the mail, sees their plan and quote, signs the photo consent with a
 // signature drawn on the pad, and the signed PDF arrives by mail (read back with pdftotext and
-// rasterised with pdftoppm for the docs); the link used again and a made-up link are refused
-// with a page; a second client's portal cannot open the first client's document.
+// rasterised with pdftoppm for the docs); the desk takes the deposit and the receipt arrives by
+// mail and is in the client's pages, the same bytes; the link used again and a made-up link are
+// refused with a page; a second client's portal cannot open the first client's documents.
 //
 // Its own server, SMTP server and browser; screenshots under $FOLLICLE_E2E_OUT (default e2e/out).
 import { after, before, describe, test } from "node:test";
@@ -152,6 +153,57 @@ describe("the client's own door", () => {
     execFileSync("pdftoppm", ["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", planFile, path.join(SHOTS, "pdf-plan-and-quote")]);
   });
 
+  test("the desk takes the deposit; the receipt arrives and is in the client's pages", async () => {
+    const [client] = shared.clients;
+    const page = shared.page;
+    assert.ok(page, "the first test signed the client in");
+    await staff.goto(`/clients/${client.id}/payments`);
+    assert.match(await staff.textContent("#quote-summary"), /Q-\d+/);
+    // A mistake first: shown beside the amount, nothing recorded.
+    await staff.fill("#amount", "three hundred");
+    await staff.getByRole("button", { name: "Record the payment" }).click();
+    assert.match(await staff.textContent("#amount-error"), /expected an amount such as 300/);
+    assert.match(await staff.textContent("main"), /No payment recorded yet/);
+    // The deposit the form suggests, by card, the receipt by email.
+    await staff.selectOption("#kind", "deposit");
+    const deposit = await (await staff.request.get(`${server.url}/clients/${client.id}/payments`)).text();
+    const amount = deposit.match(/id="amount"[^>]*value="([^"]+)"/)[1];
+    await staff.fill("#amount", amount);
+    await staff.check("#email_receipt");
+    await Promise.all([staff.waitForURL(/done=taken-mailed/), staff.getByRole("button", { name: "Record the payment" }).click()]);
+    assert.match(await staff.textContent("#payments"), /R-00001/);
+    await shot(staff, "payments");
+    const mail = await box.mailTo(client.email, /Your receipt R-00001/);
+    const pdf = attachedPdf(mail);
+    const file = path.join(OUT, "receipt.pdf");
+    fs.mkdirSync(OUT, { recursive: true });
+    fs.writeFileSync(file, pdf);
+    const words = execFileSync("pdftotext", [file, "-"]).toString();
+    assert.match(words, /Receipt/);
+    assert.match(words, /R-00001/);
+    assert.ok(words.includes(client.name), words);
+    assert.match(words, /Deposit/);
+    assert.match(words, /Still to pay/);
+    execFileSync("pdftoppm", ["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", file, path.join(SHOTS, "pdf-receipt")]);
+    // The client's pages list it; its page says the same, its PDF is the same bytes.
+    await page.goto("/portal");
+    await page.locator("#payments").getByRole("link", { name: "R-00001" }).click();
+    assert.match(await page.textContent("#receipt"), /R-00001/);
+    assert.match(await page.textContent("#receipt"), /Still to pay/);
+    const href = await page.getAttribute("#receipt-pdf", "href");
+    const own = await page.request.get(`${server.url}${href}`);
+    assert.equal(own.status(), 200);
+    assert.deepEqual(Buffer.from(await own.body()), pdf);
+    shared.receipt = href;
+    // The ink passport as a PDF too, for the docs.
+    const passport = await page.request.get(`${server.url}/portal/passport.pdf`);
+    assert.equal(passport.status(), 200);
+    const passportFile = path.join(OUT, "ink-passport.pdf");
+    fs.writeFileSync(passportFile, Buffer.from(await passport.body()));
+    assert.match(execFileSync("pdftotext", [passportFile, "-"]).toString(), /Your ink passport/);
+    execFileSync("pdftoppm", ["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", passportFile, path.join(SHOTS, "pdf-ink-passport")]);
+  });
+
   test("a second client's pages open none of the first client's documents", async () => {
     const second = shared.clients[1];
     assert.ok(shared.pdf, "the first client's document");
@@ -162,5 +214,7 @@ describe("the client's own door", () => {
     const tried = await page.request.get(`${server.url}${shared.pdf}`);
     assert.equal(tried.status(), 404);
     assert.match(await tried.text(), /<html/);
+    const receipt = await page.request.get(`${server.url}${shared.receipt}`);
+    assert.equal(receipt.status(), 404);
   });
 });

@@ -26,17 +26,20 @@ pub enum MessageKind {
     PortalLink,
     /// The copy of a consent the client signed (its PDF attached).
     SignedConsent,
+    /// A receipt for a payment taken at the desk (its PDF attached).
+    Receipt,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 7] = [
         MessageKind::BookingConfirmation,
         MessageKind::Reminder,
         MessageKind::Aftercare,
         MessageKind::NoShow,
         MessageKind::PortalLink,
         MessageKind::SignedConsent,
+        MessageKind::Receipt,
     ];
 
     /// The kinds the clinic chooses to send (`messages.send`) and a client can stop; the others
@@ -63,6 +66,7 @@ impl MessageKind {
             MessageKind::NoShow => "no_show",
             MessageKind::PortalLink => "portal_link",
             MessageKind::SignedConsent => "signed_consent",
+            MessageKind::Receipt => "receipt",
         }
     }
 
@@ -86,6 +90,7 @@ impl MessageKind {
             MessageKind::Aftercare => &[COMMON[0], COMMON[1], COMMON[2], "day", "aftercare"],
             MessageKind::PortalLink => &[COMMON[0], COMMON[1], "link", "expires"],
             MessageKind::SignedConsent => &[COMMON[0], COMMON[1], "title", "signed_at"],
+            MessageKind::Receipt => &[COMMON[0], COMMON[1], "receipt_number", "amount", "paid_on"],
         }
     }
 
@@ -98,6 +103,7 @@ impl MessageKind {
             MessageKind::NoShow => "Missed visit",
             MessageKind::PortalLink => "Sign-in link",
             MessageKind::SignedConsent => "Signed consent copy",
+            MessageKind::Receipt => "Receipt",
         }
     }
 }

@@ -532,7 +532,13 @@ pub struct RecordsSettings {
 }
 
 /// The kinds of record a legal hold may keep.
-pub const HELD_RECORD_KINDS: [&str; 4] = ["consents", "session_logs", "consultations", "appointments"];
+pub const HELD_RECORD_KINDS: [&str; 5] = [
+    "consents",
+    "session_logs",
+    "consultations",
+    "appointments",
+    "payments",
+];
 
 /// How quotes are priced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

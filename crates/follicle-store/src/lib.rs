@@ -123,4 +123,8 @@ pub use store::{
     GivenSignature, SignatureMethod, TYPED_SIGNATURE_PREFIX, read_signature, same_name, typed_signature,
 };
 pub use store::{MOVE_DAYS, MOVE_WORDS_CHARS, MoveClosed, MoveRequest};
+pub use store::{
+    NewPayment, PAYMENT_MAX_MINOR, PAYMENT_NOTE_CHARS, Payment, PaymentState, Receipt, ReceiptIssuer,
+    receipt_label,
+};
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

@@ -107,6 +107,36 @@ impl AppointmentStatus {
 }
 
 text_enum!(
+    /// What a payment is for.
+    PaymentKind, "kind" {
+        /// The deposit that books a plan (part of the quote's total).
+        Deposit = "deposit",
+        /// Paid towards a treatment session: the balance, or part of it.
+        Session = "session",
+        /// A touch-up, years after the course.
+        TouchUp = "touch_up",
+        /// A patch test.
+        PatchTest = "patch_test",
+        /// Anything else the clinic sells (aftercare products, a consultation fee).
+        Other = "other",
+        /// Money given back: puts a mistake or a cancellation right.
+        Refund = "refund",
+    }
+);
+text_enum!(
+    /// How a payment was made.
+    PaymentMethod, "method" {
+        /// A debit or credit card.
+        Card = "card",
+        /// Cash.
+        Cash = "cash",
+        /// A bank transfer.
+        BankTransfer = "bank_transfer",
+        /// Anything else (a voucher, a payment link).
+        Other = "other",
+    }
+);
+text_enum!(
     /// The standard angle of a photo.
     PhotoAngle, "angle" {
         /// From the front.
@@ -903,6 +933,8 @@ pub struct ClientExport {
     pub intakes: Vec<crate::store::Intake>,
     /// The client's requests to move a visit, latest first.
     pub move_requests: Vec<crate::store::MoveRequest>,
+    /// Payments (taken, due and cancelled) with what each receipt said, latest first.
+    pub payments: Vec<crate::store::Payment>,
     /// Photo records (the bytes are fetched one by one).
     pub photos: Vec<Photo>,
     /// The landmarks placed on its photos (those that have them).

@@ -17,6 +17,7 @@
 //! | edit clinic settings (settings file, retention) | ✓ | | |
 //! | back up the database | ✓ | | |
 //! | read the owner's reports (sessions and revenue, deposits, no-shows, touch-ups, batches) | ✓ | | |
+//! | take payments (deposits, balances, refunds) and hand over receipts | ✓ | ✓ | ✓ |
 //!
 //! Why: the front desk books and greets clients, so it needs their contact details and the
 //! diary, but health data (the medical questionnaire inside a consultation, session logs,
@@ -76,6 +77,8 @@ pub enum Action {
     /// Read the owner's reports: sessions and revenue by month, deposits, no-shows,
     /// touch-ups due, pigment batch usage.
     ViewReports,
+    /// Record payments (deposits, balances, refunds; taken or due) and hand over receipts.
+    TakePayments,
 }
 
 impl Role {
@@ -117,15 +120,19 @@ impl Role {
                     | RunRecall
                     | ExportClient
                     | ViewUsers
+                    | TakePayments
             ),
-            Role::FrontDesk => matches!(action, ViewClients | EditClients | ManageAppointments),
+            Role::FrontDesk => matches!(
+                action,
+                ViewClients | EditClients | ManageAppointments | TakePayments
+            ),
         }
     }
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::ViewClients,
         Action::EditClients,
         Action::DeleteClients,
@@ -141,6 +148,7 @@ impl Action {
         Action::EditSettings,
         Action::Backup,
         Action::ViewReports,
+        Action::TakePayments,
     ];
 
     /// In words, for messages: "view clinical records".
@@ -161,6 +169,7 @@ impl Action {
             Action::EditSettings => "edit clinic settings",
             Action::Backup => "back up the database",
             Action::ViewReports => "read the owner's reports",
+            Action::TakePayments => "take payments",
         }
     }
 }
@@ -217,6 +226,7 @@ mod tests {
             (EditSettings, "O"),
             (Backup, "O"),
             (ViewReports, "O"),
+            (TakePayments, "OPF"),
         ];
         assert_eq!(table.len(), Action::ALL.len());
         for (action, allowed) in table {

@@ -57,6 +57,16 @@ pub async fn forge_consent_pdf(store: &Store, consent_id: Uuid) {
         .expect("change the PDF");
 }
 
+/// Tries to change a payment's amount through SQL: the error the database answers (its trigger
+/// refuses once the receipt is issued), or `None` if the change went through.
+pub async fn try_to_change_payment(store: &Store, payment_id: Uuid) -> Option<String> {
+    store
+        .change_payment_amount(payment_id)
+        .await
+        .err()
+        .map(|e| e.to_string())
+}
+
 /// The PostgreSQL server the tests use.
 pub fn postgres_url() -> String {
     std::env::var("FOLLICLE_TEST_POSTGRES_URL")

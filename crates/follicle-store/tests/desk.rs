@@ -258,12 +258,13 @@ pub async fn a_merge_moves_every_record_and_is_audited(store: &Store) {
             ("signed_consents", 1),
             ("intakes", 1),
             ("move_requests", 1),
-            ("photos", 1)
+            ("photos", 1),
+            ("payments", 1)
         ]
     );
     assert_eq!(
         report.summary(),
-        "2 consultations, 1 designs, 1 appointments, 1 session logs, 1 consents, 1 signed consents, 1 intakes, 1 move requests, 1 photos"
+        "2 consultations, 1 designs, 1 appointments, 1 session logs, 1 consents, 1 signed consents, 1 intakes, 1 move requests, 1 photos, 1 payments"
     );
     // The kept record's empty email and notes are filled from the other's.
     let merged = report.kept.clone().unwrap();

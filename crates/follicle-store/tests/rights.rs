@@ -106,6 +106,29 @@ pub(crate) async fn full_record(
         )
         .await
         .unwrap();
+    // A deposit taken at the desk for the visit, with its receipt: in the archive, and held
+    // with an erasure (the clinic's accounts).
+    store
+        .take_payment(
+            &c.front_desk,
+            &NewPayment {
+                client_id: client.id,
+                appointment_id: Some(visit.id),
+                kind: PaymentKind::Deposit,
+                amount: 30_000,
+                currency: "GBP".into(),
+                quote: None,
+                note: String::new(),
+                paid: Some(PaymentMethod::Card),
+            },
+            &ReceiptIssuer {
+                clinic: "Northside SMP".into(),
+                lines: vec![],
+            },
+            |r| Ok(format!("%PDF-receipt {}", r.number).into_bytes()),
+        )
+        .await
+        .unwrap();
     store
         .log_session(
             &c.practitioner,
@@ -181,14 +204,17 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
         .await
         .unwrap();
     assert!(!report.erased_completely);
-    // Default hold: consents and session logs, 8 years after the last session.
+    // Default hold: consents, session logs and payments, 8 years after the last session.
     assert_eq!(report.kept_until, Some(date!(2035 - 01 - 05)));
     assert_eq!(report.kept.get("consents"), Some(&1));
     assert_eq!(report.kept.get("session_logs"), Some(&1));
+    assert_eq!(report.kept.get("payments"), Some(&1));
     assert_eq!(report.removed.get("photos"), Some(&1));
     assert_eq!(report.removed.get("consultations"), Some(&1));
     assert_eq!(report.removed.get("designs"), Some(&1));
-    assert_eq!(report.removed.get("appointments"), Some(&1));
+    // The visit the kept deposit was taken for stays with it.
+    assert_eq!(report.removed.get("appointments"), Some(&0));
+    assert_eq!(report.kept.get("appointments"), Some(&1));
     assert!(
         report.explanation.contains("2035-01-05"),
         "{}",
@@ -208,6 +234,11 @@ pub async fn erasure_keeps_what_the_law_holds(store: &Store) {
     );
     assert_eq!(store.consents(&c.owner, client.id).await.unwrap().len(), 1);
     assert_eq!(store.session_logs(&c.owner, client.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.client_payments(&c.owner, client.id).await.unwrap().len(),
+        1,
+        "the clinic's accounts are held"
+    );
     assert!(store.consultations(&c.owner, client.id).await.unwrap().is_empty());
     assert!(store.designs(&c.owner, client.id).await.unwrap().is_empty());
     assert!(store.photos(&c.owner, client.id).await.unwrap().is_empty());
@@ -621,6 +652,7 @@ const EXPORTED: &[(&str, &str)] = &[
     ("consent_withdrawals", "csv/signed_consents.csv"),
     ("intakes", "csv/intakes.csv"),
     ("move_requests", "csv/move_requests.csv"),
+    ("payments", "csv/payments.csv"),
     ("photos", "csv/photos.csv"),
     ("photo_landmarks", "csv/photo_landmarks.csv"),
     ("messages", "csv/messages.csv"),
@@ -648,6 +680,10 @@ const NOT_EXPORTED: &[(&str, &str)] = &[
     (
         "quote_numbers",
         "a counter; each quote's number is in its consultation",
+    ),
+    (
+        "receipt_numbers",
+        "a counter; each receipt's number is in its payment",
     ),
     ("idempotency_keys", "retried requests' answers, kept 24 hours"),
     (

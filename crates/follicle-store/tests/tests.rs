@@ -34,6 +34,7 @@ mod desk;
 mod diary;
 mod jobs;
 mod landmarks;
+mod payments;
 mod photos;
 mod portal;
 mod properties;
@@ -102,6 +103,14 @@ mod job_queue {
         failures_back_off_then_die_and_can_be_sent_again,
         a_message_is_logged_with_its_job_and_opt_outs_hold,
         erasure_takes_the_clients_messages,
+    );
+}
+
+/// Runs each payments test (the desk's payments and receipts) on both backends.
+mod payments_and_receipts {
+    both!(crate::payments;
+        payments_are_taken_with_receipts_that_hold,
+        receipt_numbers_never_repeat_under_concurrency,
     );
 }
 

@@ -471,3 +471,141 @@ pub fn passport_document(
         blocks,
     }
 }
+
+/// An amount in minor units (pence, cents) as clients read money: whole amounts as the quotes
+/// write them (`£2,400`), others with their pence (`£249.50`).
+pub fn money_minor(currency: &str, amount: i64) -> String {
+    let whole = crate::wire::money(currency, amount / 100);
+    match (amount % 100).unsigned_abs() {
+        0 => whole,
+        cents if amount < 0 && amount > -100 => {
+            format!("-{}.{cents:02}", crate::wire::money(currency, 0))
+        }
+        cents => format!("{whole}.{cents:02}"),
+    }
+}
+
+/// What a payment was for, in the client's words.
+pub fn payment_words(kind: follicle_store::PaymentKind) -> &'static str {
+    use follicle_store::PaymentKind as K;
+    match kind {
+        K::Deposit => "Deposit",
+        K::Session => "Payment for a session",
+        K::TouchUp => "Touch-up",
+        K::PatchTest => "Patch test",
+        K::Other => "Other",
+        K::Refund => "Refund",
+    }
+}
+
+/// How it was paid, in words.
+pub fn method_words(method: follicle_store::PaymentMethod) -> &'static str {
+    use follicle_store::PaymentMethod as M;
+    match method {
+        M::Card => "card",
+        M::Cash => "cash",
+        M::BankTransfer => "bank transfer",
+        M::Other => "other",
+    }
+}
+
+/// A receipt as handed over: everything it says comes from the stored [`follicle_store::Receipt`]
+/// (the letterhead as it was that day too), so the same receipt prints the same words.
+pub fn receipt_document(r: &follicle_store::Receipt, at: OffsetDateTime) -> Document {
+    let label = follicle_store::receipt_label(r.number);
+    let refund = r.kind == follicle_store::PaymentKind::Refund;
+    let title = if refund { "Refund receipt" } else { "Receipt" };
+    let mut reference = vec![
+        ("Receipt".to_owned(), label.clone()),
+        (
+            "Date".to_owned(),
+            format!(
+                "{} {} {}, {:02}:{:02}",
+                at.day(),
+                at.month(),
+                at.year(),
+                at.hour(),
+                at.minute()
+            ),
+        ),
+        ("Client".to_owned(), r.client_name.clone()),
+    ];
+    if let Some(q) = r.quote_number {
+        reference.push(("Quote".to_owned(), crate::wire::quote_label(q)));
+    }
+    let mut what = payment_words(r.kind).to_owned();
+    if let Some(v) = r.visit {
+        what.push_str(&format!(" — visit on {} {} {}", v.day(), v.month(), v.year()));
+    }
+    if !r.note.is_empty() {
+        what.push_str(&format!(" ({})", r.note));
+    }
+    let amount = money_minor(&r.currency, r.amount);
+    let mut blocks = vec![
+        Block::Table {
+            columns: vec!["".into(), "Amount".into()],
+            rows: vec![
+                vec![what, amount.clone()],
+                vec![
+                    if refund { "Total refunded" } else { "Total paid" }.to_owned(),
+                    amount.clone(),
+                ],
+            ],
+            widths: vec![3.0, 1.0],
+        },
+        Block::Facts(vec![
+            (
+                if refund { "Refunded by" } else { "Paid by" }.to_owned(),
+                method_words(r.method).to_owned(),
+            ),
+            (
+                if refund { "Given back by" } else { "Received by" }.to_owned(),
+                if r.taken_by.is_empty() {
+                    r.issuer.clinic.clone()
+                } else {
+                    format!("{} for {}", r.taken_by, r.issuer.clinic)
+                },
+            ),
+        ]),
+    ];
+    if let (Some(q), Some(total), Some(paid)) = (r.quote_number, r.quote_total, r.paid_towards_quote) {
+        let left = total - paid;
+        blocks.push(Block::Heading("Your quote".to_owned()));
+        blocks.push(Block::Facts(vec![
+            (
+                format!("Quote {}", crate::wire::quote_label(q)),
+                money_minor(&r.currency, total),
+            ),
+            (
+                "Paid so far, with this receipt".to_owned(),
+                money_minor(&r.currency, paid),
+            ),
+            ("Still to pay".to_owned(), money_minor(&r.currency, left.max(0))),
+        ]));
+    }
+    blocks.push(Block::Paragraph(if refund {
+        format!("{amount} has been given back to you. Keep this receipt with your records.")
+    } else {
+        format!("{amount} received with thanks. Keep this receipt with your records.")
+    }));
+    Document {
+        footer: format!("{} · {title} {label}", r.issuer.clinic),
+        letterhead: Letterhead {
+            name: r.issuer.clinic.clone(),
+            lines: r.issuer.lines.clone(),
+            logo: None,
+        },
+        title: title.to_owned(),
+        reference,
+        blocks,
+    }
+}
+
+/// The issuer of a clinic's receipts today: its name and letterhead lines from its profile.
+pub fn receipt_issuer(settings: &Settings, registered: &str) -> follicle_store::ReceiptIssuer {
+    let head = letterhead(settings, registered);
+    follicle_store::ReceiptIssuer {
+        clinic: head.name,
+        lines: head.lines,
+    }
+}

@@ -364,6 +364,27 @@ async fn compose(
                 pdf,
             ));
         }
+        MessageKind::Receipt => {
+            let payment_id = job.payload["payment_id"]
+                .as_str()
+                .and_then(|t| t.parse::<Uuid>().ok());
+            let copy = match payment_id {
+                Some(id) => store.receipt_copy(job.clinic_id, client_id, id).await?,
+                None => None,
+            };
+            let Some((receipt, pdf)) = copy else {
+                return Ok(Composed::Skip("the receipt is gone".to_owned()));
+            };
+            let at = local(&clinic.settings, receipt.issued_at);
+            let label = follicle_store::receipt_label(receipt.number);
+            values.insert("receipt_number", label.clone());
+            values.insert(
+                "amount",
+                crate::documents::money_minor(&receipt.currency, receipt.amount),
+            );
+            values.insert("paid_on", format!("{} {} {}", at.day(), at.month(), at.year()));
+            attachments.push((format!("receipt-{label}.pdf"), "application/pdf".to_owned(), pdf));
+        }
         MessageKind::BookingConfirmation | MessageKind::Reminder | MessageKind::NoShow => {
             let visit_id = job.payload["visit_id"]
                 .as_str()

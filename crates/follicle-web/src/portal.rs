@@ -76,6 +76,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/passport.pdf", get(passport_pdf))
         .route("/portal/consents/{kind}", get(consent_page).post(consent_submit))
         .route("/portal/signed/{id}/pdf", get(signed_pdf))
+        .route("/portal/receipts/{id}", get(receipt_page))
+        .route("/portal/receipts/{id}/pdf", get(receipt_pdf))
         .route("/portal/signed/{id}/withdraw", post(withdraw))
         .route(
             "/static/signature.js",
@@ -420,6 +422,8 @@ struct HomePage {
     photos_consented: bool,
     /// Whether the clinic has a logo (shown on the letterhead of the page).
     logo: bool,
+    /// Payments: (when, what, amount, state, payment id with a receipt or "", receipt label).
+    payments: Vec<(String, String, String, &'static str, String, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -610,6 +614,35 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
         photos,
         photos_consented,
         logo: state.store().clinic_logo_of(me.client.clinic_id).await?.is_some(),
+        payments: state
+            .store()
+            .own_payments(&me.client)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let at = local(settings, p.paid_at.unwrap_or(p.recorded_at));
+                let refund = p.kind == follicle_store::PaymentKind::Refund;
+                (
+                    format!("{} {} {}", at.day(), at.month(), at.year()),
+                    crate::documents::payment_words(p.kind).to_owned(),
+                    crate::documents::money_minor(&p.currency, if refund { -p.amount } else { p.amount }),
+                    match p.state() {
+                        follicle_store::PaymentState::Paid if refund => "refunded",
+                        follicle_store::PaymentState::Paid => "paid",
+                        _ => "to pay",
+                    },
+                    if p.receipt.is_some() {
+                        p.id.to_string()
+                    } else {
+                        String::new()
+                    },
+                    p.receipt
+                        .as_ref()
+                        .map(|r| follicle_store::receipt_label(r.number))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
     })
 }
 
@@ -1130,6 +1163,43 @@ async fn consent_submit(
     )
     .await?;
     Ok(Redirect::to("/portal?done=signed").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portal_receipt.html")]
+struct ReceiptPage {
+    clinic: String,
+    title: String,
+    id: Uuid,
+    document: String,
+}
+
+/// One of the client's receipts, as a page: the same words as its PDF.
+async fn receipt_page(State(state): State<AppState>, me: Me, Path(id): Path<String>) -> PageResult {
+    let id = own_id(&id, "receipt")?;
+    let (receipt, _) = state.store().own_receipt(&me.client, id).await?;
+    let mut doc = crate::documents::receipt_document(&receipt, local(&me.settings, receipt.issued_at));
+    doc.letterhead.logo = crate::documents::logo_of(state.store(), me.client.clinic_id).await?;
+    render(&ReceiptPage {
+        clinic: me.clinic.clone(),
+        title: doc.title.clone(),
+        id,
+        document: follicle_docs::html(&doc),
+    })
+}
+
+/// One of the client's receipts as handed over (the PDF kept byte for byte).
+async fn receipt_pdf(
+    State(state): State<AppState>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = own_id(&id, "receipt")?;
+    let (receipt, pdf) = state.store().own_receipt(&me.client, id).await?;
+    Ok(pdf_answer(
+        &format!("receipt-{}.pdf", follicle_store::receipt_label(receipt.number)),
+        pdf,
+    ))
 }
 
 async fn signed_pdf(

@@ -290,3 +290,24 @@ pub async fn as_client(
     )
     .await
 }
+
+/// The PDF attached to a mail (base64 in a MIME part).
+pub fn attached_pdf(mail: &str) -> Vec<u8> {
+    let at = mail
+        .find("Content-Type: application/pdf")
+        .expect("a PDF attachment");
+    let part = &mail[at..];
+    let body_at = part
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| part.find("\n\n").map(|i| i + 2))
+        .unwrap();
+    let encoded: String = part[body_at..]
+        .lines()
+        .take_while(|l| !l.starts_with("--") && !l.trim().is_empty())
+        .collect();
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .expect("base64")
+}

@@ -5,13 +5,12 @@
 //! the first client's records; a consent changed behind Follicle's back shows at the clinic.
 
 use axum::http::{Method, StatusCode};
-use base64::Engine;
 use follicle_store::testing::forge_consent;
 use serde_json::Value;
 use time::Duration;
 
 use crate::mail_catcher::{
-    MailCatcher, as_client, cookie, csrf, drain, form, mails_to, post_form, text, unfolded,
+    MailCatcher, as_client, attached_pdf, cookie, csrf, drain, form, mails_to, post_form, text, unfolded,
 };
 use crate::support::{Answer, App, Auth, Backend, Demo, NORWOOD_3, TestStore, id_of};
 
@@ -82,7 +81,7 @@ async fn sign_in(
     portal_cookie(&entered)
 }
 
-fn pdftotext(pdf: &[u8]) -> String {
+pub(crate) fn pdftotext(pdf: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!("follicle-consent-{}.pdf", uuid::Uuid::new_v4()));
     std::fs::write(&path, pdf).unwrap();
     let out = std::process::Command::new("pdftotext")
@@ -93,26 +92,6 @@ fn pdftotext(pdf: &[u8]) -> String {
     let _ = std::fs::remove_file(&path);
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// The PDF attached to a mail (base64 in a MIME part).
-fn attached_pdf(mail: &str) -> Vec<u8> {
-    let at = mail
-        .find("Content-Type: application/pdf")
-        .expect("a PDF attachment");
-    let part = &mail[at..];
-    let body_at = part
-        .find("\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| part.find("\n\n").map(|i| i + 2))
-        .unwrap();
-    let encoded: String = part[body_at..]
-        .lines()
-        .take_while(|l| !l.starts_with("--") && !l.trim().is_empty())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .expect("base64")
 }
 
 async fn the_client_signs_in_by_mail_reads_their_plan_and_signs_their_consent(

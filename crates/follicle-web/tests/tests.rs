@@ -63,6 +63,7 @@ mod limits;
 mod mail_catcher;
 mod messages;
 mod openapi;
+mod payments;
 mod photo_view;
 mod portal;
 mod portal_own;

@@ -61,7 +61,7 @@ impl MergeReport {
 
 /// The tables whose rows belong to a client and move with a merge, children after parents is
 /// not needed (a move keeps every link), in the order the report lists them.
-const MOVED: [&str; 12] = [
+const MOVED: [&str; 13] = [
     "consultations",
     "designs",
     "appointments",
@@ -74,6 +74,7 @@ const MOVED: [&str; 12] = [
     "messages",
     "jobs",
     "booking_requests",
+    "payments",
 ];
 
 /// The digits of a stored phone number, in SQL (both backends): the separators

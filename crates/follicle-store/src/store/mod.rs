@@ -20,6 +20,7 @@ mod landmarks;
 mod logos;
 mod memory;
 mod messages;
+mod payments;
 #[cfg(feature = "testing")]
 pub(crate) mod plans;
 mod portable;
@@ -50,6 +51,10 @@ pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use logos::{ClinicLogo, LOGO_MAX_BYTES, LOGO_MAX_PIXELS, check_logo, logo_content_type};
 pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
+pub use payments::{
+    NewPayment, PAYMENT_MAX_MINOR, PAYMENT_NOTE_CHARS, Payment, PaymentState, Receipt, ReceiptIssuer,
+    receipt_label,
+};
 pub use portable::{ImportReport, ImportRowError};
 pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
@@ -461,6 +466,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "client photos and logos",
                 include_str!("../../migrations/sqlite/0016_client_photos_and_logos.sql"),
             ),
+            (
+                17,
+                "payments and receipts",
+                include_str!("../../migrations/sqlite/0017_payments_and_receipts.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -472,6 +482,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 16,
                 "client photos and logos",
                 include_str!("../../migrations/postgres/0016_client_photos_and_logos.sql"),
+            ),
+            (
+                17,
+                "payments and receipts",
+                include_str!("../../migrations/postgres/0017_payments_and_receipts.sql"),
             ),
         ],
     };

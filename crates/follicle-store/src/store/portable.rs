@@ -390,6 +390,48 @@ impl Tables {
                 ],
             )?;
         }
+        for p in &export.payments {
+            self.row(
+                "payments",
+                &[
+                    "id",
+                    "client_id",
+                    "appointment_id",
+                    "kind",
+                    "amount_minor",
+                    "currency",
+                    "quote_number",
+                    "note",
+                    "recorded_at",
+                    "method",
+                    "paid_at",
+                    "receipt_number",
+                    "receipt_sha256",
+                    "cancelled_at",
+                    "cancel_reason",
+                ],
+                &[
+                    p.id.to_string(),
+                    p.client_id.to_string(),
+                    opt(p.appointment_id),
+                    p.kind.as_str().to_owned(),
+                    p.amount.to_string(),
+                    p.currency.clone(),
+                    p.quote_number.map(|n| n.to_string()).unwrap_or_default(),
+                    p.note.clone(),
+                    rfc3339(p.recorded_at),
+                    p.method.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+                    p.paid_at.map(rfc3339).unwrap_or_default(),
+                    p.receipt
+                        .as_ref()
+                        .map(|r| crate::store::receipt_label(r.number))
+                        .unwrap_or_default(),
+                    p.receipt_sha256.clone().unwrap_or_default(),
+                    p.cancelled_at.map(rfc3339).unwrap_or_default(),
+                    p.cancel_reason.clone().unwrap_or_default(),
+                ],
+            )?;
+        }
         for (p, file) in photos {
             self.row(
                 "photos",

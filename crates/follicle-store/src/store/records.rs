@@ -1685,6 +1685,7 @@ impl Store {
             signed_consents: self.signed_consents(actor, client_id).await?,
             intakes: self.intakes(actor, client_id).await?,
             move_requests: self.client_move_requests(actor, client_id).await?,
+            payments: self.client_payments(actor, client_id).await?,
             photos: self.photos(actor, client_id).await?,
             landmarks: self.client_landmarks(actor, client_id).await?,
             messages: self.client_messages(actor, client_id).await?,

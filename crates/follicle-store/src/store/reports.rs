@@ -5,9 +5,10 @@
 //! Money comes from the quotes as issued: a session logged from an appointment booked from a
 //! plan is priced by that plan's line for its session; any other session by the line of the
 //! client's latest quote for its place among the client's sessions (the third session logged,
-//! line 3), or not at all when there is none. Follicle records no payments, so "deposits
-//! outstanding" are the deposits quoted to clients with a treatment visit booked ahead and no
-//! session logged yet: what the front desk should have taken before session 1.
+//! line 3), or not at all when there is none. "Deposits outstanding" are the deposits quoted
+//! to clients with a treatment visit booked ahead, no session logged yet and no deposit taken
+//! at the desk: what the front desk should take before session 1. "Taken" is the money the
+//! desk recorded as paid in the month (refunds taken off), in the report's currency.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,6 +36,9 @@ pub struct MonthRow {
     pub revenue: i64,
     /// Sessions without a quote line to price them (or priced in another currency).
     pub unpriced: i64,
+    /// Money taken at the desk in the month, refunds taken off, in minor units of
+    /// [`OwnerReport::currency`] (payments in other currencies are left out).
+    pub taken: i64,
     /// Visits that ended completed in it.
     pub completed: i64,
     /// Visits missed in it.
@@ -132,7 +136,13 @@ const DEPOSITS: &str = "SELECT c.client_id, k.name, c.schema_version, c.plan, c.
      AND EXISTS (SELECT 1 FROM appointments a WHERE a.clinic_id = c.clinic_id AND a.client_id = c.client_id \
         AND a.starts_at >= $2 AND a.kind IN ('session', 'touch_up') AND a.status IN ('booked', 'confirmed', 'arrived')) \
      AND NOT EXISTS (SELECT 1 FROM session_logs s WHERE s.clinic_id = c.clinic_id AND s.client_id = c.client_id) \
+     AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.clinic_id = c.clinic_id AND p.client_id = c.client_id \
+        AND p.kind = 'deposit' AND p.paid_at IS NOT NULL) \
      LIMIT $3";
+
+/// Payments taken in `[$2, $3)`.
+const TAKEN: &str = "SELECT paid_at, kind, amount, currency FROM payments WHERE clinic_id = $1 \
+     AND paid_at IS NOT NULL AND paid_at >= $2 AND paid_at < $3 LIMIT $4";
 
 const BATCHES: &str = "SELECT p.name, b.lot, b.expires_on, b.recalled_on IS NOT NULL, b.quantity, \
      (SELECT COUNT(*) FROM session_logs s WHERE s.clinic_id = b.clinic_id AND s.batch_id = b.id), \
@@ -151,6 +161,7 @@ type DepositRow = (
     Option<OffsetDateTime>,
 );
 type BatchRow = (String, String, Date, bool, i64, i64, i64);
+type TakenRow = (OffsetDateTime, String, i64, String);
 /// Everything a report reads.
 type Rows = (
     Vec<SessionRow>,
@@ -158,6 +169,7 @@ type Rows = (
     Vec<(OffsetDateTime, String)>,
     Vec<DepositRow>,
     Vec<BatchRow>,
+    Vec<TakenRow>,
 );
 
 /// The first day of the month `n` months after `month` (which is a first day).
@@ -183,7 +195,7 @@ impl Store {
         let first = add_months(last, 1 - months as i32);
         let end = add_months(last, 1);
         let (from_at, end_at) = (first.midnight().assume_utc(), end.midnight().assume_utc());
-        let (sessions, plans, ended, deposits, batches): Rows = on_db!(self, pool => {
+        let (sessions, plans, ended, deposits, batches, taken): Rows = on_db!(self, pool => {
             let sessions = sqlx::query_as(SESSIONS)
                 .bind(actor.clinic_id).bind(first).bind(end).bind(MAX_REPORT_ROWS).fetch_all(pool).await?;
             let plans = sqlx::query_as(PLANS)
@@ -194,7 +206,9 @@ impl Store {
                 .bind(actor.clinic_id).bind(today.midnight().assume_utc()).bind(MAX_REPORT_ROWS).fetch_all(pool).await?;
             let batches = sqlx::query_as(BATCHES)
                 .bind(actor.clinic_id).bind(MAX_REPORT_ROWS).fetch_all(pool).await?;
-            (sessions, plans, ended, deposits, batches)
+            let taken = sqlx::query_as(TAKEN)
+                .bind(actor.clinic_id).bind(from_at).bind(end_at).bind(MAX_REPORT_ROWS).fetch_all(pool).await?;
+            (sessions, plans, ended, deposits, batches, taken)
         });
 
         // The plans, by id; and each client's latest.
@@ -227,6 +241,12 @@ impl Store {
                 *currencies.entry(currency.clone()).or_default() += 1;
             }
         }
+        if currencies.is_empty() {
+            // No session priced: the currency the desk takes most.
+            for (_, _, _, currency) in &taken {
+                *currencies.entry(currency.clone()).or_default() += 1;
+            }
+        }
         let currency = currencies
             .iter()
             .max_by_key(|(_, n)| **n)
@@ -238,6 +258,7 @@ impl Store {
                 sessions: 0,
                 revenue: 0,
                 unpriced: 0,
+                taken: 0,
                 completed: 0,
                 no_shows: 0,
             })
@@ -256,6 +277,14 @@ impl Store {
             match value {
                 Some((c, amount)) if c == currency => row.revenue += amount,
                 _ => row.unpriced += 1,
+            }
+        }
+        for (at, kind, amount, in_currency) in taken {
+            let Some(row) = rows.get_mut(slot(at.date())) else {
+                continue;
+            };
+            if in_currency == currency {
+                row.taken += if kind == "refund" { -amount } else { amount };
             }
         }
         for (at, status) in ended {

@@ -169,13 +169,14 @@ const WITHDRAWALS_GONE: &str = "DELETE FROM consent_withdrawals WHERE clinic_id 
      (SELECT id FROM signed_consents WHERE clinic_id = $1 AND client_id = $2)";
 
 /// The kinds of record counted, their table and the column that dates them.
-const KINDS: [(&str, &str, &str); 7] = [
+const KINDS: [(&str, &str, &str); 8] = [
     ("photos", "photos", "taken_at"),
     ("designs", "designs", "created_at"),
     ("consultations", "consultations", "created_at"),
     ("session_logs", "session_logs", "performed_on"),
     ("consents", "consents", "signed_at"),
     ("appointments", "appointments", "starts_at"),
+    ("payments", "payments", "recorded_at"),
     ("audit", "audit_log", "at"),
 ];
 
@@ -187,6 +188,7 @@ fn kind_words(kind: &str) -> &str {
         "consultations" => "consultations",
         "consents" => "consents",
         "appointments" => "appointments",
+        "payments" => "payments and receipts",
         "notes" => "free-text notes and date of birth",
         other => other,
     }
@@ -366,7 +368,7 @@ impl Store {
             // consultations, session logs name appointments.
             sqlx::query(WITHDRAWALS_GONE).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             for table in [
-                "calendar_feeds", "messages", "jobs", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes", "booking_requests",
+                "calendar_feeds", "messages", "jobs", "payments", "photos", "signed_consents", "portal_links", "portal_sessions", "intakes", "booking_requests",
                 "designs",
                 "session_logs", "consultations", "consents", "appointments",
             ] {
@@ -421,6 +423,7 @@ impl Store {
                 "session_logs",
                 "consents",
                 "appointments",
+                "payments",
             ]);
             removed.insert("photos".to_owned(), photos);
             let explanation = format!(
@@ -452,6 +455,7 @@ impl Store {
             "session_logs",
             "consents",
             "appointments",
+            "payments",
         ] {
             let n = facts.count(kind).max(0) as u64;
             if hold.holds(kind) && kind != "designs" {
@@ -490,16 +494,20 @@ impl Store {
             if !hold.holds("consultations") {
                 sqlx::query(sqlx::AssertSqlSafe(gone("intakes"))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
             }
-            for table in ["session_logs", "consultations", "consents"] {
+            // Payments and their receipts are the clinic's accounts: held when the clinic keeps
+            // them (tax law asks for years), or gone.
+            for table in ["payments", "session_logs", "consultations", "consents"] {
                 if !hold.holds(table) {
                     sqlx::query(sqlx::AssertSqlSafe(gone(table))).bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?;
                 }
             }
             if !hold.holds("appointments") {
-                // Appointments a held session log points to stay with it.
+                // Appointments a held session log or payment points to stay with it.
                 let done = sqlx::query(
                     "DELETE FROM appointments WHERE clinic_id = $1 AND client_id = $2 AND id NOT IN \
-                     (SELECT appointment_id FROM session_logs WHERE clinic_id = $1 AND client_id = $2 AND appointment_id IS NOT NULL)",
+                     (SELECT appointment_id FROM session_logs WHERE clinic_id = $1 AND client_id = $2 AND appointment_id IS NOT NULL) \
+                     AND id NOT IN \
+                     (SELECT appointment_id FROM payments WHERE clinic_id = $1 AND client_id = $2 AND appointment_id IS NOT NULL)",
                 )
                 .bind(actor.clinic_id).bind(client_id).execute(&mut *tx).await?.rows_affected();
                 let all = facts.count("appointments").max(0) as u64;

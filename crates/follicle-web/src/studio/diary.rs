@@ -371,6 +371,7 @@ struct AppointmentPage {
     loggable: bool,
     /// The client's requests to move this visit: (id, asked, words, state; empty while open).
     move_requests: Vec<(String, String, String, String)>,
+    payments: Vec<(String, String, &'static str, String, Uuid)>,
 }
 
 async fn appointment_page(
@@ -385,6 +386,7 @@ async fn appointment_page(
     let client = store.client(&page.actor, a.client_id).await?;
     let practitioners = store.practitioners(&page.actor).await?;
     let move_requests = store.move_requests_of(&page.actor, a.id).await?;
+    let payments = super::payments::of_visit(state, page, a.id).await?;
     let mut names = user_names(state, page).await;
     // A change the client made in their own pages.
     names.insert(client.id, format!("{} (client)", client.name));
@@ -434,6 +436,7 @@ async fn appointment_page(
             errors,
             clinical: page.may(Action::EditClinicalRecords),
             loggable: a.kind.is_treatment() && !a.status.is_final(),
+            payments,
             move_requests: move_requests
                 .iter()
                 .map(|r| {

@@ -20,6 +20,7 @@ mod feeds;
 mod landmarks;
 mod logo;
 mod messages;
+mod payments;
 mod photos;
 mod pigments;
 mod reports;
@@ -135,6 +136,11 @@ pub fn routes() -> Router<AppState> {
             "/clients/{id}/consents/{kind}/sign",
             get(consents::chair_form).post(consents::chair_submit),
         )
+        .route("/clients/{id}/payments", get(payments::page).post(payments::take))
+        .route("/payments/{id}/settle", post(payments::settle))
+        .route("/payments/{id}/cancel", post(payments::cancel))
+        .route("/payments/{id}/email", post(payments::email))
+        .route("/payments/{id}/receipt.pdf", get(payments::receipt_pdf))
         .route("/consents/{id}/pdf", get(consents::pdf))
         .route("/consents/{id}/withdraw", post(consents::withdraw))
         .route("/clients/{id}/messages", get(messages::client_messages))

@@ -493,6 +493,8 @@ pub struct ClientExportAnswer {
     pub intakes: Vec<IntakeAnswer>,
     /// The client's requests to move a visit, from their pages, latest first.
     pub move_requests: Vec<MoveRequestAnswer>,
+    /// Payments taken, due and cancelled, with their receipts, latest first.
+    pub payments: Vec<PaymentAnswer>,
     /// Photo records (the images one by one at `/photos/{id}`).
     pub photos: Vec<PhotoAnswer>,
     /// The landmarks placed on its photos (those that have them).
@@ -601,6 +603,67 @@ impl From<store::Intake> for IntakeAnswer {
             allergies: i.answers.allergies,
             notes: i.answers.notes,
             submitted_at: i.submitted_at,
+        }
+    }
+}
+
+/// A payment taken at the desk, or due, with its receipt's number and fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PaymentAnswer {
+    /// Its id.
+    pub id: Uuid,
+    /// The visit it was taken for.
+    pub appointment_id: Option<Uuid>,
+    /// `deposit`, `session`, `touch_up`, `patch_test`, `other` or `refund`.
+    pub kind: String,
+    /// The amount in the currency's minor units (pence, cents).
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The quote it counts towards (`Q-00002`).
+    pub quote: Option<String>,
+    /// The desk's note.
+    pub note: String,
+    /// When it was recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    /// `paid`, `due` or `cancelled`.
+    pub state: String,
+    /// `card`, `cash`, `bank_transfer` or `other`, once paid.
+    pub method: Option<String>,
+    /// When it was taken.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub paid_at: Option<OffsetDateTime>,
+    /// Its receipt's number (`R-00001`), once taken.
+    pub receipt: Option<String>,
+    /// The SHA-256 of the receipt's PDF as handed over.
+    pub receipt_sha256: Option<String>,
+    /// Why a due payment was cancelled.
+    pub cancel_reason: Option<String>,
+}
+
+impl From<store::Payment> for PaymentAnswer {
+    fn from(p: store::Payment) -> PaymentAnswer {
+        let state = match p.state() {
+            store::PaymentState::Paid => "paid",
+            store::PaymentState::Due => "due",
+            store::PaymentState::Cancelled => "cancelled",
+        };
+        PaymentAnswer {
+            id: p.id,
+            appointment_id: p.appointment_id,
+            kind: p.kind.as_str().to_owned(),
+            amount_minor: p.amount,
+            currency: p.currency,
+            quote: p.quote_number.map(super::quote_label),
+            note: p.note,
+            recorded_at: p.recorded_at,
+            state: state.to_owned(),
+            method: p.method.map(|m| m.as_str().to_owned()),
+            paid_at: p.paid_at,
+            receipt: p.receipt.as_ref().map(|r| store::receipt_label(r.number)),
+            receipt_sha256: p.receipt_sha256,
+            cancel_reason: p.cancel_reason,
         }
     }
 }
@@ -721,6 +784,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             signed_consents,
             intakes,
             move_requests,
+            payments,
             photos,
             landmarks,
             messages,
@@ -735,6 +799,7 @@ impl TryFrom<store::ClientExport> for ClientExportAnswer {
             signed_consents: all(signed_consents),
             intakes: all(intakes),
             move_requests: all(move_requests),
+            payments: all(payments),
             photos: all(photos),
             landmarks: landmarks
                 .into_iter()
