@@ -2021,7 +2021,7 @@ pub async fn audit_and_export(app: &App) {
     assert_eq!(
         export,
         json!({"client": fresh, "consultations": [], "designs": [], "appointments": [], "sessions": [],
-               "consents": [], "signed_consents": [], "intakes": [], "move_requests": [], "photos": [], "landmarks": [], "messages": []})
+               "consents": [], "signed_consents": [], "intakes": [], "move_requests": [], "payments": [], "photos": [], "landmarks": [], "messages": []})
     );
     for path in ["audit", "export"] {
         app.get(&api(&format!("/clients/{}/{path}", Uuid::new_v4())), &demo.owner)

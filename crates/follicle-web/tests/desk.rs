@@ -575,7 +575,7 @@ pub async fn the_owners_reports_have_tables_charts_and_csv(app: &App) {
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(
         lines[0],
-        "month,sessions,revenue,currency,sessions unpriced,visits completed,no-shows,no-show %"
+        "month,sessions,revenue,taken,currency,sessions unpriced,visits completed,no-shows,no-show %"
     );
     assert_eq!(lines.len(), 13, "{body}");
     let column = |i: usize| {
