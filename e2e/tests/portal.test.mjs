@@ -195,13 +195,28 @@ describe("the client's own door", () => {
     assert.equal(own.status(), 200);
     assert.deepEqual(Buffer.from(await own.body()), pdf);
     shared.receipt = href;
-    // The ink passport as a PDF too, for the docs.
-    const passport = await page.request.get(`${server.url}/portal/passport.pdf`);
+    // The ink passport of a client already treated (the demo logged their first session), for
+    // the docs: the batch and lot of what went into their skin.
+    const all = await (await staff.request.get(`${server.url}/api/v1/clients?limit=200`)).json();
+    let treated;
+    for (const c of all) {
+      if (!c.email) continue;
+      const sessions = await (await staff.request.get(`${server.url}/api/v1/clients/${c.id}/sessions`)).json();
+      if (Array.isArray(sessions) && sessions.length) { treated = c; break; }
+    }
+    assert.ok(treated, "a demo client with a session logged");
+    await sendLink(treated);
+    const { page: theirs } = await clientSignsIn(treated);
+    const passport = await theirs.request.get(`${server.url}/portal/passport.pdf`);
     assert.equal(passport.status(), 200);
     const passportFile = path.join(OUT, "ink-passport.pdf");
     fs.writeFileSync(passportFile, Buffer.from(await passport.body()));
-    assert.match(execFileSync("pdftotext", [passportFile, "-"]).toString(), /Your ink passport/);
+    const passportWords = execFileSync("pdftotext", [passportFile, "-"]).toString();
+    assert.match(passportWords, /Your ink passport/);
+    assert.match(passportWords, /use by/);
+    assert.doesNotMatch(passportWords, /No session is recorded yet/);
     execFileSync("pdftoppm", ["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", passportFile, path.join(SHOTS, "pdf-ink-passport")]);
+    await theirs.context().close();
   });
 
   test("a second client's pages open none of the first client's documents", async () => {

@@ -555,7 +555,7 @@ pub fn receipt_document(r: &follicle_store::Receipt, at: OffsetDateTime) -> Docu
         },
         Block::Facts(vec![
             (
-                if refund { "Refunded by" } else { "Paid by" }.to_owned(),
+                if refund { "Refunded with" } else { "Paid with" }.to_owned(),
                 method_words(r.method).to_owned(),
             ),
             (

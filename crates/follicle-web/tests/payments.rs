@@ -150,7 +150,7 @@ async fn the_desk_takes_payments_and_the_client_gets_the_same_receipt(test: &Tes
         name,
         "Deposit",
         &money(deposit),
-        "Paid by",
+        "Paid with",
         "card",
         &follicle_web::wire::quote_label(number),
         &money(quote.total),
