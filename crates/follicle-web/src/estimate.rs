@@ -383,6 +383,15 @@ fn client_file(a: &Checked, choice: &Choice, today: Date) -> String {
     )
 }
 
+/// The client file a booking request's answers describe (as the estimate planned them), for
+/// the consultation of the client it became to start from; `None` when the stored answers no
+/// longer read as a valid estimate.
+pub fn client_file_of_answers(answers: &serde_json::Value, today: Date) -> Option<String> {
+    let answers: Answers = serde_json::from_value(answers.clone()).ok()?;
+    let checked = answers.check().ok()?;
+    Some(client_file(&checked, checked.choice, today))
+}
+
 // ----- the estimate -----
 
 /// What the estimator tells a person, and what a booking request keeps of it.

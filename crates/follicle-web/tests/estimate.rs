@@ -345,6 +345,25 @@ async fn a_person_sees_their_estimate_and_becomes_a_client_with_one_click(
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(text(&again).contains("made a client already"), "{}", text(&again));
     assert_eq!(demo.clients().await.len(), clients_before + 1);
+
+    // The consultation starts from the estimator's answers (a Norwood V man of 46, type II,
+    // dark brown hair, the shaved look), the name as the clinic has it.
+    let consult = text(&app.get(&format!("/clients/{client_id}/consult"), &staff).await);
+    assert!(consult.contains("filled from the estimator answers"), "{consult}");
+    for line in [
+        "name = &#34;Dara Quinn&#34;",
+        "age = 46",
+        "fitzpatrick = &#34;II&#34;",
+        "colour = &#34;dark_brown&#34;",
+        "scale = &#34;norwood&#34;",
+        "stage = &#34;V&#34;",
+        "aims = [&#34;full_coverage&#34;]",
+    ] {
+        assert!(
+            consult.contains(line),
+            "{line} not in the client file:\n{consult}"
+        );
+    }
 }
 
 async fn bots_floods_and_bad_answers_get_a_page_and_change_nothing(test: &TestStore, backend: Backend) {

@@ -356,6 +356,25 @@ impl Store {
         })?)
     }
 
+    /// The request a client was made from (the latest accepted one naming them), for the
+    /// consultation to start from its answers; `None` for a client who did not come that way.
+    pub async fn request_of_client(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+    ) -> StoreResult<Option<BookingRequest>> {
+        actor.require(Action::ViewClients)?;
+        let sql = format!(
+            "SELECT {REQUEST_COLS} FROM booking_requests WHERE clinic_id = $1 AND client_id = $2 \
+             AND status = 'accepted' ORDER BY handled_at DESC LIMIT 1"
+        );
+        let row: Option<RequestRow> = on_db!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(actor.clinic_id).bind(client_id).fetch_optional(pool).await?
+        });
+        row.map(request_from_row).transpose()
+    }
+
     /// The photo sent with a request, if it is still with it.
     pub async fn booking_request_photo(&self, actor: &Actor, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
         actor.require(Action::ViewClients)?;

@@ -227,6 +227,18 @@ pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) 
         client.age_years,
         next_bookable_day(&settings, today),
     );
+    // A client who came through the estimator starts from their answers there: the drawing
+    // they picked (scale and stage), skin, hair colour, aims.
+    let mut estimate_note = String::new();
+    if let Some(request) = state.store().request_of_client(&page.actor, id).await?
+        && let Some(file) = crate::estimate::client_file_of_answers(&request.answers, today)
+    {
+        form.fill_from_client_file(&file, &["name", "start"]);
+        estimate_note = format!(
+            "Hair loss, skin, hair colour and aims filled from the estimator answers sent on {}. Check them with the client.",
+            day(request.created_at.date())
+        );
+    }
     // The client's own answers from their pages prefill the medical questions.
     let intake = state.store().intakes(&page.actor, id).await?.into_iter().next();
     let intake_note = match &intake {
@@ -253,6 +265,11 @@ pub(super) async fn form(State(state): State<AppState>, page: Page, Id(id): Id) 
         }
         None => String::new(),
     };
+    let intake_note = [estimate_note, intake_note]
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     render(&ConsultPage {
         intake_note,
         nav: Nav::new(&page, "clients"),

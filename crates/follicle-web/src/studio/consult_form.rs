@@ -287,6 +287,49 @@ impl ConsultForm {
         ])
     }
 
+    /// Fills the single fields a client file gives (the hair-loss scale and stage, skin, hair,
+    /// aims…), except those named in `skip`; a list of words (`goal.aims`) sets each word.
+    /// A file that does not read changes nothing.
+    pub fn fill_from_client_file(&mut self, toml_text: &str, skip: &[&str]) {
+        let Ok(doc) = toml_text.parse::<toml::Table>() else {
+            return;
+        };
+        for (name, path, _, _) in FIELDS {
+            if path.is_empty() || skip.contains(name) {
+                continue;
+            }
+            let mut parts = path.split('.');
+            let Some(mut value) = parts.next().and_then(|p| doc.get(p)) else {
+                continue;
+            };
+            let mut found = true;
+            for part in parts {
+                match value.get(part) {
+                    Some(v) => value = v,
+                    None => {
+                        found = false;
+                        break;
+                    }
+                }
+            }
+            if !found {
+                continue;
+            }
+            match value {
+                toml::Value::String(t) => self.set(name, t),
+                toml::Value::Integer(i) => self.set(name, &i.to_string()),
+                toml::Value::Float(f) => self.set(name, &f.to_string()),
+                toml::Value::Boolean(b) => self.set(name, if *b { "true" } else { "false" }),
+                toml::Value::Datetime(d) => self.set(name, &d.to_string()),
+                toml::Value::Array(items) => {
+                    let words: Vec<&str> = items.iter().filter_map(toml::Value::as_str).collect();
+                    self.set_all(name, &words);
+                }
+                toml::Value::Table(_) => {}
+            }
+        }
+    }
+
     /// The client file this form describes (the one mapping from form to file), with where
     /// its repeated entries came from.
     pub fn client_file(&self) -> (String, RowMap) {
