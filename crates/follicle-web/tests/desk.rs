@@ -138,6 +138,38 @@ pub async fn studio_edits_a_client_and_flags_a_duplicate(app: &App) {
         .expect(StatusCode::OK);
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     assert_eq!(found[0]["client"]["id"], id.as_str());
+
+    // Changing another client's email to that one is flagged the same way, and saved only
+    // when the desk confirms it is a different person.
+    let second = demo.clients().await[1].clone();
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    let second_name = second["name"].as_str().unwrap().to_owned();
+    let edit_second = format!("/clients/{second_id}/edit");
+    let mut fields = vec![
+        ("_csrf", token.as_str()),
+        ("name", second_name.as_str()),
+        ("email", "new@example.COM"),
+    ];
+    let flagged = post_form(app, &edit_second, desk, &fields).await;
+    assert_eq!(flagged.status, StatusCode::CONFLICT);
+    let html = text(&flagged);
+    assert!(
+        html.contains(&format!("href=\"/clients/{id}\" class=\"duplicate-link\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("same email") && html.contains("save the changes anyway"),
+        "{html}"
+    );
+    assert_eq!(
+        client(&demo, &second_id).await["email"],
+        second["email"],
+        "not saved"
+    );
+    fields.push(("confirm_duplicate", "yes"));
+    let saved = post_form(app, &edit_second, desk, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", text(&saved));
+    assert_eq!(client(&demo, &second_id).await["email"], "new@example.com");
     assert_eq!(found[0]["same"], json!(["email"]));
     // Confirmed: created.
     let mut confirmed = duplicate.to_vec();

@@ -131,6 +131,7 @@ async fn the_desk_takes_payments_and_the_client_gets_the_same_receipt(test: &Tes
     .await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", text(&taken));
     let payments = store.client_payments(&owner, client_id).await.unwrap();
+    assert_eq!(payments.len(), 1);
     let deposit_payment = payments[0].clone();
     assert_eq!(deposit_payment.kind, PaymentKind::Deposit);
     assert_eq!(deposit_payment.amount, deposit * 100);
@@ -185,7 +186,13 @@ async fn the_desk_takes_payments_and_the_client_gets_the_same_receipt(test: &Tes
     )
     .await;
     assert_eq!(due.status, StatusCode::SEE_OTHER, "{}", text(&due));
-    let due_payment = store.client_payments(&owner, client_id).await.unwrap()[0].clone();
+    let due_payment = store
+        .client_payments(&owner, client_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.state() == PaymentState::Due)
+        .expect("the payment due");
     assert_eq!(
         (due_payment.state(), due_payment.amount),
         (PaymentState::Due, 25_050)

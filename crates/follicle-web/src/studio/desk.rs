@@ -22,6 +22,8 @@ struct EditClientPage {
     form: ClientForm,
     errors: FieldErrors,
     clinical: bool,
+    /// Other records the changed details match (shown, saved only when confirmed).
+    duplicates: Vec<DuplicateShown>,
 }
 
 /// The form to change a client's contact details.
@@ -36,10 +38,13 @@ pub(super) async fn edit_form(State(state): State<AppState>, page: Page, Id(id):
         client,
         errors: FieldErrors::default(),
         clinical: page.may(Action::ViewClinicalRecords),
+        duplicates: Vec::new(),
     })
 }
 
-/// Saves a client's changed details; mistakes are shown beside their fields (422).
+/// Saves a client's changed details; mistakes are shown beside their fields (422). Details
+/// that now match another client (same email, phone, or name and date of birth) are shown
+/// again with links to the others and saved only when the desk confirms (409 until then).
 pub(super) async fn edit_submit(
     State(state): State<AppState>,
     page: Page,
@@ -49,22 +54,44 @@ pub(super) async fn edit_submit(
     page.check_csrf(&form._csrf)?;
     let mut errors = FieldErrors::default();
     let changed = form.to_client(&mut errors);
+    let mut duplicates = Vec::new();
     if errors.is_empty() {
-        match state.store().update_client(&page.actor, id, &changed).await {
-            Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),
-            Err(StoreError::Invalid { field, message }) => errors.add(field, message),
+        let found = match state
+            .store()
+            .likely_duplicates(&page.actor, &changed, Some(id))
+            .await
+        {
+            Ok(found) => found,
+            Err(StoreError::Invalid { field, message }) => {
+                errors.add(field, message);
+                Vec::new()
+            }
             Err(e) => return Err(e.into()),
+        };
+        if errors.is_empty() && (found.is_empty() || form.confirm_duplicate == "yes") {
+            match state.store().update_client(&page.actor, id, &changed).await {
+                Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),
+                Err(StoreError::Invalid { field, message }) => errors.add(field, message),
+                Err(e) => return Err(e.into()),
+            }
         }
+        duplicates = shown(found);
     }
+    let status = if errors.is_empty() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let client = state.store().client(&page.actor, id).await?;
     render_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         &EditClientPage {
             nav: Nav::new(&page, "clients"),
             client,
             form,
             errors,
             clinical: page.may(Action::ViewClinicalRecords),
+            duplicates,
         },
     )
 }
