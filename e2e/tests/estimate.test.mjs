@@ -33,6 +33,16 @@ let staff;
 let estimator;
 
 async function shot(p, name) {
+  // The drawings load lazily (a page embedded in a clinic's site fetches what is seen): load
+  // them all before a full-page picture, or the ones below the fold show as empty discs.
+  await p.evaluate(() =>
+    Promise.all(
+      [...document.images].map((img) => {
+        img.loading = "eager";
+        return img.complete ? null : new Promise((done) => { img.onload = img.onerror = done; });
+      }),
+    ),
+  );
   fs.mkdirSync(SHOTS, { recursive: true });
   await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled", caret: "hide" });
 }
