@@ -609,3 +609,16 @@ pub fn receipt_issuer(settings: &Settings, registered: &str) -> follicle_store::
         lines: head.lines,
     }
 }
+
+/// Renders a receipt's PDF with the clinic's logo (the closure the store calls as it issues
+/// the receipt, inside the payment's transaction).
+pub fn receipt_renderer(
+    settings: std::sync::Arc<follicle_core::Settings>,
+    logo: Option<follicle_docs::Logo>,
+) -> impl FnOnce(&follicle_store::Receipt) -> Result<Vec<u8>, String> + Send {
+    move |r: &follicle_store::Receipt| {
+        let mut doc = receipt_document(r, local(&settings, r.issued_at));
+        doc.letterhead.logo = logo;
+        follicle_docs::pdf(&doc).map_err(|e| e.to_string())
+    }
+}

@@ -225,6 +225,28 @@ pub async fn plan_all(store: &Store, now: OffsetDateTime) -> StoreResult<u64> {
     Ok(new)
 }
 
+/// Queues the mail of a receipt to its client (the stored PDF attached when it goes).
+pub async fn queue_receipt(
+    state: &crate::state::AppState,
+    actor: &follicle_store::Actor,
+    client_id: Uuid,
+    payment_id: Uuid,
+) -> crate::error::ApiResult<()> {
+    let settings = state.clinic_settings(actor).await?;
+    let now = OffsetDateTime::now_utc();
+    let job = NewJob {
+        kind: MESSAGE_JOB.to_owned(),
+        // One mail a minute at most for the same receipt (a double click sends one).
+        dedupe_key: format!("receipt:{payment_id}:{}", now.unix_timestamp() / 60),
+        client_id: Some(client_id),
+        payload: serde_json::json!({ "kind": MessageKind::Receipt.as_str(), "payment_id": payment_id }),
+        run_at: now,
+        max_attempts: i64::from(settings.messages.max_attempts),
+    };
+    state.store().enqueue_jobs(actor.clinic_id(), &[job]).await?;
+    Ok(())
+}
+
 /// One worker's identity: host, process and a random part (a restarted process is a new worker).
 pub fn worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();

@@ -7,16 +7,19 @@
 
 use axum::http::{Method, StatusCode};
 use follicle_store::{PaymentKind, PaymentState, Store};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::mail_catcher::{
     MailCatcher, as_client, attached_pdf, cookie, csrf, drain, mails_to, post_form, text,
 };
 use crate::portal::pdftotext;
-use crate::support::{App, Backend, Demo, TestStore, id_of};
+use crate::support::{App, Auth, Backend, Demo, TestStore, id_of};
 
-both_stores!(the_desk_takes_payments_and_the_client_gets_the_same_receipt);
+both_stores!(
+    the_desk_takes_payments_and_the_client_gets_the_same_receipt,
+    the_api_takes_settles_cancels_and_refunds,
+);
 
 /// A client of the demo clinic signed in to their portal (their portal cookie).
 async fn signed_in(store: &Store, clinic_id: Uuid, client_id: Uuid) -> String {
@@ -283,4 +286,143 @@ async fn the_desk_takes_payments_and_the_client_gets_the_same_receipt(test: &Tes
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
         assert!(!text(&answer).contains(name), "{path}");
     }
+}
+
+/// The API's payments: the same rules as the desk's page, by field.
+async fn the_api_takes_settles_cancels_and_refunds(test: &TestStore, backend: Backend) {
+    let app = App::new(&test.store, backend);
+    let demo = Demo::seed(&app).await;
+    let client = demo.consented_clients().await[0].clone();
+    let path = format!("/api/v1/clients/{}/payments", id_of(&client));
+    let desk: &Auth = &demo.front_desk;
+
+    let deposit = app
+        .post(
+            &path,
+            desk,
+            json!({"kind": "deposit", "amount_minor": 7_000, "method": "card"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(deposit["state"], "paid");
+    assert_eq!(deposit["receipt"], "R-00001");
+    assert!(deposit["quote"].as_str().unwrap().starts_with("Q-"), "{deposit}");
+    let receipt = app
+        .get(
+            &format!("/api/v1/payments/{}/receipt", deposit["id"].as_str().unwrap()),
+            desk,
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert_eq!(receipt.content_type(), "application/pdf");
+    assert!(pdftotext(&receipt.body).contains("R-00001"));
+
+    // Due, then taken: the next receipt; taken twice is refused.
+    let due = app
+        .post(&path, desk, json!({"kind": "session", "amount_minor": 25_050}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        (due["state"].as_str(), due["receipt"].is_null()),
+        (Some("due"), true)
+    );
+    let due_id = due["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/payments/{due_id}/receipt"), desk)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    let settled = app
+        .post(
+            &format!("/api/v1/payments/{due_id}/settle"),
+            desk,
+            json!({"method": "cash"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (settled["receipt"].as_str(), settled["method"].as_str()),
+        (Some("R-00002"), Some("cash"))
+    );
+    let again = app
+        .post(
+            &format!("/api/v1/payments/{due_id}/settle"),
+            desk,
+            json!({"method": "card"}),
+        )
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(again["field"], "payment");
+
+    // Cancelled with a reason; not without one.
+    let waived = app
+        .post(
+            &path,
+            desk,
+            json!({"kind": "other", "amount_minor": 500, "towards_quote": false}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let waived_id = waived["id"].as_str().unwrap();
+    let no_reason = app
+        .post(
+            &format!("/api/v1/payments/{waived_id}/cancel"),
+            desk,
+            json!({"reason": " "}),
+        )
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(no_reason["field"], "reason");
+    let cancelled = app
+        .post(
+            &format!("/api/v1/payments/{waived_id}/cancel"),
+            desk,
+            json!({"reason": "waived"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(cancelled["state"], "cancelled");
+
+    // Mistakes by field; nothing recorded.
+    for (body, field) in [
+        (
+            json!({"kind": "deposit", "amount_minor": 0, "method": "card"}),
+            "amount",
+        ),
+        (
+            json!({"kind": "refund", "amount_minor": 1_000_000, "method": "card"}),
+            "amount",
+        ),
+        (json!({"kind": "refund", "amount_minor": 100}), "method"),
+        (
+            json!({"kind": "other", "amount_minor": 100, "method": "card", "appointment_id": Uuid::new_v4()}),
+            "appointment",
+        ),
+    ] {
+        let error = app
+            .post(&path, desk, body.clone())
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{body}: {error}");
+    }
+    let listed = app.get(&path, desk).await.expect(StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+
+    // A refund within what was paid: its own receipt.
+    let refund = app
+        .post(
+            &path,
+            desk,
+            json!({"kind": "refund", "amount_minor": 1_000, "method": "card"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(refund["receipt"], "R-00003");
+
+    // Another clinic finds none of it.
+    let (other, _) = app.other_clinic("Elsewhere").await;
+    app.get(&path, &other)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    app.get(&format!("/api/v1/payments/{due_id}/receipt"), &other)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
 }

@@ -14,6 +14,7 @@ pub mod clinic;
 pub mod compute;
 pub mod diary;
 pub mod landmarks;
+pub mod payments;
 pub mod photos;
 pub mod pigments;
 pub mod records;
@@ -53,6 +54,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "appointments", description = "The diary"),
         (name = "sessions", description = "Treatment session logs"),
         (name = "pigments", description = "Pigment products, batches, stock and recalls"),
+        (name = "payments", description = "Payments taken at the desk, or due, and their receipts"),
         (name = "compute", description = "Assess, plan, pattern and preview without storing anything"),
         (name = "meta", description = "Health and this document"),
     )
@@ -176,6 +178,10 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pigments::batch))
         .routes(routes!(pigments::adjust_stock))
         .routes(routes!(pigments::recall, diary::recall_batch))
+        .routes(routes!(payments::payments, payments::take))
+        .routes(routes!(payments::settle))
+        .routes(routes!(payments::cancel))
+        .routes(routes!(payments::receipt))
         .routes(routes!(compute::assess))
         .routes(routes!(compute::plan))
         .routes(routes!(compute::pattern))

@@ -11,14 +11,12 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use follicle_core::messages::{MessageKind, local};
+use follicle_core::messages::local;
 use follicle_store::{
-    Action, Client, NewJob, NewPayment, Payment, PaymentKind, PaymentMethod, PaymentState, QuoteRecord,
-    Receipt, StoreError, receipt_label,
+    Action, Client, NewPayment, Payment, PaymentKind, PaymentMethod, PaymentState, QuoteRecord, StoreError,
+    receipt_label,
 };
 use serde::Deserialize;
-use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::diary::clock;
@@ -332,41 +330,6 @@ pub(super) async fn page(
     .await
 }
 
-/// Renders a receipt's PDF with the clinic's logo (the closure the store calls as it issues
-/// the receipt, inside the payment's transaction).
-fn receipt_renderer(
-    settings: std::sync::Arc<follicle_core::Settings>,
-    logo: Option<follicle_docs::Logo>,
-) -> impl FnOnce(&Receipt) -> Result<Vec<u8>, String> + Send {
-    move |r: &Receipt| {
-        let mut doc = crate::documents::receipt_document(r, local(&settings, r.issued_at));
-        doc.letterhead.logo = logo;
-        follicle_docs::pdf(&doc).map_err(|e| e.to_string())
-    }
-}
-
-/// Queues the mail of a receipt to the client.
-async fn queue_receipt(
-    state: &AppState,
-    page: &Page,
-    client_id: Uuid,
-    payment_id: Uuid,
-) -> Result<(), PageError> {
-    let settings = state.clinic_settings(&page.actor).await?;
-    let now = OffsetDateTime::now_utc();
-    let job = NewJob {
-        kind: crate::jobs::MESSAGE_JOB.to_owned(),
-        // One mail a minute at most for the same receipt (a double click sends one).
-        dedupe_key: format!("receipt:{payment_id}:{}", now.unix_timestamp() / 60),
-        client_id: Some(client_id),
-        payload: json!({ "kind": MessageKind::Receipt.as_str(), "payment_id": payment_id }),
-        run_at: now,
-        max_attempts: i64::from(settings.messages.max_attempts),
-    };
-    state.store().enqueue_jobs(page.actor.clinic_id(), &[job]).await?;
-    Ok(())
-}
-
 /// Takes a payment (or records it as due); mistakes are shown beside their fields (422) and
 /// nothing is recorded.
 pub(super) async fn take(
@@ -448,7 +411,7 @@ pub(super) async fn take(
                 &page.actor,
                 &new,
                 &issuer,
-                receipt_renderer(settings.clone(), logo),
+                crate::documents::receipt_renderer(settings.clone(), logo),
             )
             .await
         {
@@ -457,7 +420,7 @@ pub(super) async fn take(
                     && form.email_receipt.is_some()
                     && !client.email.trim().is_empty();
                 if mail {
-                    queue_receipt(&state, &page, client.id, p.id).await?;
+                    crate::jobs::queue_receipt(&state, &page.actor, client.id, p.id).await?;
                 }
                 let done = match (p.state(), mail) {
                     (PaymentState::Paid, true) => "taken-mailed",
@@ -527,7 +490,7 @@ pub(super) async fn settle(
             id,
             method,
             &issuer,
-            receipt_renderer(settings.clone(), logo),
+            crate::documents::receipt_renderer(settings.clone(), logo),
         )
         .await
     {
@@ -535,7 +498,7 @@ pub(super) async fn settle(
             let client = store.client(&page.actor, p.client_id).await?;
             let mail = form.email_receipt.is_some() && !client.email.trim().is_empty();
             if mail {
-                queue_receipt(&state, &page, p.client_id, p.id).await?;
+                crate::jobs::queue_receipt(&state, &page.actor, p.client_id, p.id).await?;
             }
             let done = if mail { "taken-mailed" } else { "taken" };
             Ok(Redirect::to(&format!("/clients/{}/payments?done={done}", p.client_id)).into_response())
@@ -663,7 +626,7 @@ pub(super) async fn email(
             ),
         });
     }
-    queue_receipt(&state, &page, client.id, payment.id).await?;
+    crate::jobs::queue_receipt(&state, &page.actor, client.id, payment.id).await?;
     Ok(Redirect::to(&format!("/clients/{}/payments?done=mailed", client.id)).into_response())
 }
 

@@ -607,6 +607,38 @@ impl From<store::Intake> for IntakeAnswer {
     }
 }
 
+mirror_enum!(
+    /// What a payment is for.
+    PaymentKind = store::PaymentKind {
+        /// The deposit that books a plan (part of the quote's total).
+        Deposit,
+        /// Paid towards a treatment session: the balance, or part of it.
+        Session,
+        /// A touch-up.
+        TouchUp,
+        /// A patch test.
+        PatchTest,
+        /// Anything else the clinic sells.
+        Other,
+        /// Money given back.
+        Refund,
+    }
+);
+
+mirror_enum!(
+    /// How a payment was made.
+    PaymentMethod = store::PaymentMethod {
+        /// A debit or credit card.
+        Card,
+        /// Cash.
+        Cash,
+        /// A bank transfer.
+        BankTransfer,
+        /// Anything else.
+        Other,
+    }
+);
+
 /// A payment taken at the desk, or due, with its receipt's number and fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PaymentAnswer {
@@ -614,8 +646,8 @@ pub struct PaymentAnswer {
     pub id: Uuid,
     /// The visit it was taken for.
     pub appointment_id: Option<Uuid>,
-    /// `deposit`, `session`, `touch_up`, `patch_test`, `other` or `refund`.
-    pub kind: String,
+    /// What it is for.
+    pub kind: PaymentKind,
     /// The amount in the currency's minor units (pence, cents).
     pub amount_minor: i64,
     /// ISO 4217 code.
@@ -629,8 +661,8 @@ pub struct PaymentAnswer {
     pub recorded_at: OffsetDateTime,
     /// `paid`, `due` or `cancelled`.
     pub state: String,
-    /// `card`, `cash`, `bank_transfer` or `other`, once paid.
-    pub method: Option<String>,
+    /// How it was paid, once it is.
+    pub method: Option<PaymentMethod>,
     /// When it was taken.
     #[serde(with = "time::serde::rfc3339::option")]
     pub paid_at: Option<OffsetDateTime>,
@@ -652,14 +684,14 @@ impl From<store::Payment> for PaymentAnswer {
         PaymentAnswer {
             id: p.id,
             appointment_id: p.appointment_id,
-            kind: p.kind.as_str().to_owned(),
+            kind: p.kind.into(),
             amount_minor: p.amount,
             currency: p.currency,
             quote: p.quote_number.map(super::quote_label),
             note: p.note,
             recorded_at: p.recorded_at,
             state: state.to_owned(),
-            method: p.method.map(|m| m.as_str().to_owned()),
+            method: p.method.map(Into::into),
             paid_at: p.paid_at,
             receipt: p.receipt.as_ref().map(|r| store::receipt_label(r.number)),
             receipt_sha256: p.receipt_sha256,

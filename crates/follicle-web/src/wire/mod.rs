@@ -40,7 +40,8 @@ mod rights;
 
 pub use clinic::{
     AuditAction, AuditEntryAnswer, ClientAnswer, ClientExportAnswer, ClinicAnswer, ConsentAnswer,
-    ConsentKind, NewClient, NewUser, PhotoAngle, PhotoAnswer, Role, UserAnswer,
+    ConsentKind, NewClient, NewUser, PaymentAnswer, PaymentKind, PaymentMethod, PhotoAngle, PhotoAnswer,
+    Role, UserAnswer,
 };
 pub use diary::{
     AppointmentAnswer, AppointmentChangeAnswer, AppointmentKind, AppointmentMove, AppointmentStatus,
