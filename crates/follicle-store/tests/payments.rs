@@ -119,6 +119,9 @@ pub async fn payments_are_taken_with_receipts_that_hold(store: &Store) {
         store.receipt_pdf(&c.owner, due.id).await,
         Err(StoreError::NotFound { what: "receipt" })
     ));
+    // The Today page's "due" beside the client's visits.
+    let owed = store.due_payments(&c.front_desk, &[sam.id]).await.unwrap();
+    assert_eq!(owed.get(&sam.id), Some(&vec![(quote.currency.clone(), 50_000)]));
     let settled = store
         .settle_payment(&c.front_desk, due.id, PaymentMethod::Cash, &issuer(), render)
         .await
@@ -154,6 +157,14 @@ pub async fn payments_are_taken_with_receipts_that_hold(store: &Store) {
         .await
         .unwrap();
     assert_eq!(cancelled.state(), PaymentState::Cancelled);
+    assert!(
+        store
+            .due_payments(&c.front_desk, &[sam.id])
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing due once taken or cancelled"
+    );
     assert_eq!(
         invalid(store.cancel_payment(&c.front_desk, waived.id, "again").await).0,
         "payment"

@@ -44,6 +44,8 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_client ON payments (clinic_id, client_id, recorded_at);
 CREATE INDEX payments_appointment ON payments (clinic_id, appointment_id) WHERE appointment_id IS NOT NULL;
+-- The Today page's payments due.
+CREATE INDEX payments_due ON payments (clinic_id, client_id) WHERE paid_at IS NULL AND cancelled_at IS NULL;
 -- The owner's report: money taken by month.
 CREATE INDEX payments_paid ON payments (clinic_id, paid_at) WHERE paid_at IS NOT NULL;
 CREATE TRIGGER payments_receipt_unchanged

@@ -190,6 +190,21 @@ pub fn receipt_label(number: i64) -> String {
 const PAYMENT_COLS: &str = "id, client_id, appointment_id, kind, amount, currency, quote_number, note, recorded_at, \
      recorded_by, method, paid_at, paid_by, receipt, receipt_sha256, cancelled_at, cancelled_by, cancel_reason, quote_total";
 
+/// A client's payments, latest first (the client's record, the payments page).
+pub(super) const CLIENT_PAYMENTS: &str = "SELECT id, client_id, appointment_id, kind, amount, currency, quote_number, note, \
+     recorded_at, recorded_by, method, paid_at, paid_by, receipt, receipt_sha256, cancelled_at, cancelled_by, \
+     cancel_reason, quote_total FROM payments WHERE clinic_id = $1 AND client_id = $2 \
+     ORDER BY recorded_at DESC, id LIMIT 500";
+/// A visit's payments, latest first.
+const VISIT_PAYMENTS: &str = "SELECT id, client_id, appointment_id, kind, amount, currency, quote_number, note, \
+     recorded_at, recorded_by, method, paid_at, paid_by, receipt, receipt_sha256, cancelled_at, cancelled_by, \
+     cancel_reason, quote_total FROM payments WHERE clinic_id = $1 AND appointment_id = $2 \
+     ORDER BY recorded_at DESC, id LIMIT 500";
+/// The payments due of a clinic, summed by client and currency (the Today page).
+pub(super) const DUE_PAYMENTS: &str = "SELECT client_id, currency, CAST(SUM(amount) AS BIGINT) FROM payments \
+     WHERE clinic_id = $1 AND paid_at IS NULL AND cancelled_at IS NULL \
+     GROUP BY client_id, currency LIMIT $2";
+
 /// A payment's row (19 columns: more than sqlx's tuples), read column by column on either
 /// backend.
 macro_rules! payment_row {
@@ -665,12 +680,13 @@ impl Store {
         column: &'static str,
         id: Uuid,
     ) -> StoreResult<Vec<Payment>> {
+        let sql = if column == "client_id" {
+            CLIENT_PAYMENTS
+        } else {
+            VISIT_PAYMENTS
+        };
         let rows = on_db!(self, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {PAYMENT_COLS} FROM payments WHERE clinic_id = $1 AND {column} = $2 \
-                 ORDER BY recorded_at DESC, id LIMIT 500"
-            )))
-            .bind(clinic_id).bind(id).fetch_all(pool).await?;
+            let rows = sqlx::query(sql).bind(clinic_id).bind(id).fetch_all(pool).await?;
             rows.into_iter().map(|r| payment_row!(r)).collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         rows.into_iter().map(finish).collect()
@@ -770,6 +786,30 @@ impl Store {
             sqlx::query("UPDATE payments SET amount = amount + 1 WHERE id = $1").bind(id).execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// What these clients have due (recorded, not taken, not cancelled), by client and
+    /// currency, minor units: the Today page's "due" beside a visit. One grouped read over the
+    /// due payments' index, however long the clinic's history.
+    pub async fn due_payments(
+        &self,
+        actor: &Actor,
+        client_ids: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<Uuid, Vec<(String, i64)>>> {
+        actor.require(Action::TakePayments)?;
+        let mut out: std::collections::HashMap<Uuid, Vec<(String, i64)>> = std::collections::HashMap::new();
+        if client_ids.is_empty() {
+            return Ok(out);
+        }
+        let rows: Vec<(Uuid, String, i64)> = on_db!(self, pool => {
+            sqlx::query_as(DUE_PAYMENTS).bind(actor.clinic_id).bind(10_000_i64).fetch_all(pool).await?
+        });
+        for (client, currency, amount) in rows {
+            if client_ids.contains(&client) {
+                out.entry(client).or_default().push((currency, amount));
+            }
+        }
+        Ok(out)
     }
 
     // ----- the client, in their portal -----

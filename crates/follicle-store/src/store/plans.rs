@@ -8,6 +8,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::accounts::{AUDIT_TRAIL, AUDIT_TRAIL_OF_CLIENT};
+use super::payments::{CLIENT_PAYMENTS, DUE_PAYMENTS};
 use super::records::{
     CLIENT_APPOINTMENTS, CLIENT_CONSULTATIONS, CLIENT_DESIGNS, CLIENT_PHOTOS, CLIENT_SESSIONS, DIARY,
 };
@@ -28,6 +29,7 @@ pub const BIG_TABLES: &[&str] = &[
     "audit_log",
     "consultations",
     "designs",
+    "payments",
 ];
 
 /// One hot query's plan.
@@ -220,6 +222,13 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
                 Arg::Int(500),
             ],
             indexes: &["appointments_clinic_start"],
+        },
+        of_client("client payments", CLIENT_PAYMENTS, &["payments_client"]),
+        Hot {
+            name: "Today: payments due",
+            sql: DUE_PAYMENTS,
+            args: vec![clinic.clone(), Arg::Int(10_000)],
+            indexes: &["payments_due"],
         },
         Hot {
             name: "Today: clients seen most recently",

@@ -28,6 +28,8 @@ pub struct DiaryLine {
     pub status: &'static str,
     /// Notes.
     pub notes: String,
+    /// What the client has due at the desk (`£250.50 due`), or empty.
+    pub due: String,
 }
 
 /// A reminder due today.
@@ -138,6 +140,8 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
     ids.extend(aftercare.iter().map(|(id, _)| *id));
     ids.extend(last_sessions.iter().map(|(id, _)| *id));
     let names: HashMap<Uuid, String> = store.client_names(&page.actor, &ids).await?;
+    let week_clients: Vec<Uuid> = week.iter().map(|a| a.client_id).collect();
+    let due = store.due_payments(&page.actor, &week_clients).await?;
     let name = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| "(client)".into());
     let line = |a: &follicle_store::Appointment| DiaryLine {
         when: when(a.starts_at),
@@ -146,6 +150,16 @@ pub(super) async fn today(State(state): State<AppState>, page: Page) -> PageResu
         minutes: a.duration_minutes,
         status: a.status.as_str(),
         notes: a.notes.clone(),
+        due: due
+            .get(&a.client_id)
+            .map(|sums| {
+                sums.iter()
+                    .map(|(currency, amount)| crate::documents::money_minor(currency, *amount))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+                    + " due"
+            })
+            .unwrap_or_default(),
     };
     let (todays, later): (Vec<_>, Vec<_>) = week.iter().partition(|a| a.starts_at < tomorrow);
     let reminders = aftercare
