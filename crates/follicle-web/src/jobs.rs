@@ -594,6 +594,15 @@ pub fn previews(
                         tuesday.year()
                     ),
                 ),
+                ("receipt_number", follicle_store::receipt_label(1)),
+                (
+                    "amount",
+                    crate::documents::money_minor(&settings.pricing.currency, 30_000),
+                ),
+                (
+                    "paid_on",
+                    format!("{} {} {}", tuesday.day(), tuesday.month(), tuesday.year()),
+                ),
             ]);
             values.retain(|name, _| kind.variables().contains(name));
             words(settings, kind, &values).map(|(subject, body)| (kind, subject, body))

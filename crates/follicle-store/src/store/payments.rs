@@ -29,8 +29,8 @@ use crate::role::Action;
 /// The most a single payment may be, in minor units (1,000,000.00): a typo guard, far above
 /// any SMP course.
 pub const PAYMENT_MAX_MINOR: i64 = 100_000_000;
-/// The most characters of a payment's note.
-pub const PAYMENT_NOTE_CHARS: usize = 300;
+/// The most characters of a payment's note (one line, as every one-line field).
+pub const PAYMENT_NOTE_CHARS: usize = crate::validate::MAX_LINE_CHARS;
 
 /// Who issues a receipt: the clinic's name and the lines under it (address, contact,
 /// registration), as printed on it.
@@ -274,13 +274,6 @@ fn check_new(p: &NewPayment) -> StoreResult<(String, String)> {
         ));
     }
     let note = crate::validate::line("note", &p.note, true)?;
-    let chars = note.chars().count();
-    if chars > PAYMENT_NOTE_CHARS {
-        return Err(StoreError::invalid(
-            "note",
-            format!("at most {PAYMENT_NOTE_CHARS} characters, got {chars}"),
-        ));
-    }
     if p.kind == PaymentKind::Refund && p.paid.is_none() {
         return Err(StoreError::invalid(
             "method",

@@ -41,7 +41,7 @@ pub struct NewPaymentBody {
     pub towards_quote: bool,
     /// A note printed on the receipt, one line.
     #[serde(default)]
-    #[schema(max_length = 300)]
+    #[schema(max_length = 200)]
     pub note: String,
     /// Email the receipt to the client once taken (when they have an email address).
     #[serde(default)]
