@@ -49,7 +49,9 @@ pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use logos::{ClinicLogo, LOGO_MAX_BYTES, LOGO_MAX_PIXELS, check_logo, logo_content_type};
-pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
+pub use messages::{
+    Channel, Contact, OptedOut, SessionForMessages, SmsReplied, TouchUpForecast, VisitForMessages,
+};
 pub use portable::{ImportReport, ImportRowError};
 pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
