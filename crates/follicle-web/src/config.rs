@@ -904,6 +904,42 @@ mod mail_tests {
     }
 
     #[test]
+    fn text_messages_need_an_account_a_token_and_a_number() {
+        let off = load(&[]).unwrap();
+        assert!(!off.sms.enabled(), "no text messages unless set up");
+        let on = load(&[
+            ("FOLLICLE__SMS__ACCOUNT_SID", "AC0123456789abcdef"),
+            ("FOLLICLE__SMS__AUTH_TOKEN", "s3cret-token"),
+            ("FOLLICLE__SMS__FROM", "+447700900000"),
+        ])
+        .unwrap();
+        assert!(on.sms.enabled());
+        let shown = format!("{:?}", on.sms);
+        assert!(!shown.contains("s3cret-token") && shown.contains("***"), "{shown}");
+        for (vars, needle) in [
+            (
+                &[("FOLLICLE__SMS__ACCOUNT_SID", "AC01"), ("FOLLICLE__SMS__FROM", "+447700900000")][..],
+                "sms.auth_token",
+            ),
+            (
+                &[
+                    ("FOLLICLE__SMS__ACCOUNT_SID", "AC01"),
+                    ("FOLLICLE__SMS__AUTH_TOKEN", "t"),
+                    ("FOLLICLE__SMS__FROM", "07700 900000"),
+                ][..],
+                "sms.from: expected the sending number in E.164 form",
+            ),
+            (&[("FOLLICLE__SMS__BASE_URL", "api.twilio.com")][..], "sms.base_url"),
+            (&[("FOLLICLE__SMS__TIMEOUT_SECONDS", "0")][..], "sms.timeout_seconds"),
+            (&[("FOLLICLE__SMS__TIMEOUT_SECONDS", "90")][..], "jobs.lease_seconds"),
+            (&[("FOLLICLE__SMS__INBOUND_PER_MINUTE", "0")][..], "sms.inbound_per_minute"),
+        ] {
+            let error = load(vars).unwrap_err().to_string();
+            assert!(error.contains(needle), "{vars:?}: {error}");
+        }
+    }
+
+    #[test]
     fn a_ca_file_that_cannot_be_used_stops_the_start() {
         let missing = load(&[("FOLLICLE__MAIL__CA_FILE", "/nonexistent/ca.pem")])
             .unwrap_err()
