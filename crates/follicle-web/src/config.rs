@@ -580,6 +580,7 @@ impl ServerConfig {
             .into_iter()
             .filter(|(k, _)| k.starts_with("FOLLICLE__"))
             .collect();
+        let raw = vars.clone();
         builder = builder.add_source(
             config::Environment::with_prefix("FOLLICLE")
                 .prefix_separator("__")
@@ -589,10 +590,20 @@ impl ServerConfig {
                 .with_list_parse_key("server.trusted_proxies")
                 .source(Some(vars)),
         );
-        let config: ServerConfig = builder
+        let mut config: ServerConfig = builder
             .build()
             .and_then(|c| c.try_deserialize())
             .map_err(|e| ConfigError(e.to_string()))?;
+        // Texts the environment source would read as numbers ("+447700900000" as 447700900000,
+        // a token of digits losing its leading zeros) are taken as written.
+        for (key, field) in [
+            ("FOLLICLE__SMS__FROM", &mut config.sms.from),
+            ("FOLLICLE__SMS__AUTH_TOKEN", &mut config.sms.auth_token),
+        ] {
+            if let Some(text) = raw.get(key) {
+                text.clone_into(field);
+            }
+        }
         config.check()?;
         Ok(config)
     }
@@ -909,16 +920,27 @@ mod mail_tests {
         assert!(!off.sms.enabled(), "no text messages unless set up");
         let on = load(&[
             ("FOLLICLE__SMS__ACCOUNT_SID", "AC0123456789abcdef"),
-            ("FOLLICLE__SMS__AUTH_TOKEN", "s3cret-token"),
+            ("FOLLICLE__SMS__AUTH_TOKEN", "0123456789"),
             ("FOLLICLE__SMS__FROM", "+447700900000"),
         ])
         .unwrap();
         assert!(on.sms.enabled());
+        // Taken as written, not as numbers.
+        assert_eq!(
+            (on.sms.from.as_str(), on.sms.auth_token.as_str()),
+            ("+447700900000", "0123456789")
+        );
         let shown = format!("{:?}", on.sms);
-        assert!(!shown.contains("s3cret-token") && shown.contains("***"), "{shown}");
+        assert!(
+            !shown.contains("s3cret-token") && shown.contains("***"),
+            "{shown}"
+        );
         for (vars, needle) in [
             (
-                &[("FOLLICLE__SMS__ACCOUNT_SID", "AC01"), ("FOLLICLE__SMS__FROM", "+447700900000")][..],
+                &[
+                    ("FOLLICLE__SMS__ACCOUNT_SID", "AC01"),
+                    ("FOLLICLE__SMS__FROM", "+447700900000"),
+                ][..],
                 "sms.auth_token",
             ),
             (
@@ -929,10 +951,22 @@ mod mail_tests {
                 ][..],
                 "sms.from: expected the sending number in E.164 form",
             ),
-            (&[("FOLLICLE__SMS__BASE_URL", "api.twilio.com")][..], "sms.base_url"),
-            (&[("FOLLICLE__SMS__TIMEOUT_SECONDS", "0")][..], "sms.timeout_seconds"),
-            (&[("FOLLICLE__SMS__TIMEOUT_SECONDS", "90")][..], "jobs.lease_seconds"),
-            (&[("FOLLICLE__SMS__INBOUND_PER_MINUTE", "0")][..], "sms.inbound_per_minute"),
+            (
+                &[("FOLLICLE__SMS__BASE_URL", "api.twilio.com")][..],
+                "sms.base_url",
+            ),
+            (
+                &[("FOLLICLE__SMS__TIMEOUT_SECONDS", "0")][..],
+                "sms.timeout_seconds",
+            ),
+            (
+                &[("FOLLICLE__SMS__TIMEOUT_SECONDS", "90")][..],
+                "jobs.lease_seconds",
+            ),
+            (
+                &[("FOLLICLE__SMS__INBOUND_PER_MINUTE", "0")][..],
+                "sms.inbound_per_minute",
+            ),
         ] {
             let error = load(vars).unwrap_err().to_string();
             assert!(error.contains(needle), "{vars:?}: {error}");

@@ -27,6 +27,7 @@ use crate::support::{App, Auth, Backend, Demo, TestStore, id_of};
 both_stores!(
     a_confirmation_goes_by_text_once_after_a_server_error,
     a_refused_number_lands_among_the_failed_with_the_providers_words,
+    a_silent_or_endless_answer_is_tried_again,
     no_phone_or_stopped_texts_gets_none_and_the_record_says_why,
     stop_with_a_true_signature_stops_texts_and_a_forged_one_changes_nothing,
     the_touch_up_recall_goes_once_per_due_date_by_email_and_text,
@@ -87,33 +88,38 @@ async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, [(&'static str, &'static str); 1], String) {
-    let mut script = script.lock().unwrap();
-    script.received.push(Received {
-        account,
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        form: serde_urlencoded::from_bytes(&body).unwrap(),
-    });
-    let n = script.received.len();
-    let scripted = if script.received[n - 1].matches(&script.matching) {
-        script.answers.pop_front()
-    } else {
-        None
+    let (n, scripted) = {
+        let mut script = script.lock().unwrap();
+        script.received.push(Received {
+            account,
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            form: serde_urlencoded::from_bytes(&body).unwrap(),
+        });
+        let n = script.received.len();
+        let scripted = if script.received[n - 1].matches(&script.matching) {
+            script.answers.pop_front()
+        } else {
+            None
+        };
+        (n, scripted)
     };
+    let json = [("content-type", "application/json")];
+    // Status 0: no answer for longer than the sender waits.
+    if let Some((0, _)) = scripted {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        return (StatusCode::CREATED, json, "{}".into());
+    }
     let (status, body) = scripted.unwrap_or_else(|| {
         (
             201,
             json!({"sid": format!("SM{n:032}"), "status": "queued"}).to_string(),
         )
     });
-    (
-        StatusCode::from_u16(status).unwrap(),
-        [("content-type", "application/json")],
-        body,
-    )
+    (StatusCode::from_u16(status).unwrap(), json, body)
 }
 
 impl FakeProvider {
@@ -367,6 +373,54 @@ async fn a_refused_number_lands_among_the_failed_with_the_providers_words(
     assert!(sent.iter().all(|m| !m.body.contains(VISIT_DAY)), "{sent:?}");
 }
 
+async fn a_silent_or_endless_answer_is_tried_again(test: &TestStore, backend: Backend) {
+    // No answer within the timeout, then an answer far longer than any of the API's, then 201.
+    let endless = format!("{{\"sid\": \"SM1\", \"pad\": \"{}\"}}", "x".repeat(100 * 1024));
+    let provider = FakeProvider::start(VISIT_DAY, &[(0, ""), (201, &endless)]).await;
+    let mut config = provider.config(ServerConfig::default());
+    config.sms.timeout_seconds = 1;
+    let app = App::with_config(&test.store, backend, config.clone());
+    let demo = Demo::seed(&app).await;
+    set_settings(&test.store, &demo, CONFIRM_BY_TEXT).await;
+    let sam = &demo.consented_clients().await[0];
+    set_contact(&demo, sam, "07700 900123", "").await;
+    let visit = id_of(&book(&demo, sam, "10:30", "consultation").await);
+    let owner = test.store.actor(demo.owner_id).await.unwrap();
+    let text_job = || {
+        let store = test.store.clone();
+        async move {
+            store
+                .client_jobs(&owner, id_of(sam))
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|j| j.dedupe_key == format!("sms:confirm:{visit}"))
+        }
+    };
+    drain(&test.store, &config).await;
+    let job = text_job().await.expect("the text job");
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 1), "{job:?}");
+    assert!(
+        job.last_error
+            .contains("no answer within 1 s (sms.timeout_seconds)"),
+        "{}",
+        job.last_error
+    );
+    follicle_store::testing::make_job_due(&test.store, job.id).await;
+    drain(&test.store, &config).await;
+    let job = text_job().await.expect("the text job");
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 2), "{job:?}");
+    assert!(
+        job.last_error.contains("more than 65536 bytes"),
+        "{}",
+        job.last_error
+    );
+    follicle_store::testing::make_job_due(&test.store, job.id).await;
+    drain(&test.store, &config).await;
+    assert!(text_job().await.is_none(), "done: no longer listed as to come");
+    assert_eq!(provider.received_for(VISIT_DAY).len(), 3);
+}
+
 async fn no_phone_or_stopped_texts_gets_none_and_the_record_says_why(test: &TestStore, backend: Backend) {
     let provider = FakeProvider::start(SAM, &[]).await;
     let config = provider.config(ServerConfig::default());
@@ -574,7 +628,9 @@ async fn stop_with_a_true_signature_stops_texts_and_a_forged_one_changes_nothing
 async fn the_touch_up_recall_goes_once_per_due_date_by_email_and_text(test: &TestStore, backend: Backend) {
     let provider = FakeProvider::start(SAM, &[]).await;
     let smtp = MailCatcher::start();
-    let config = provider.config(smtp.config());
+    let mut config = provider.config(smtp.config());
+    // The settings change under the app (through the store): read them afresh each time.
+    config.server.settings_cache_seconds = 0;
     let app = App::with_config(&test.store, backend, config.clone());
     let demo = Demo::seed(&app).await;
     set_settings(
@@ -674,6 +730,17 @@ async fn the_touch_up_recall_goes_once_per_due_date_by_email_and_text(test: &Tes
             && mail.contains(&format!("due a touch-up around {due_words}")),
         "{mail}"
     );
+    // The preview writes the recall both ways, and says how long the text is.
+    let preview = text(&app.get("/messages/preview", &cookie(&demo.front_desk)).await);
+    for needle in [
+        "Touch-up recall",
+        "Time to book your touch-up at",
+        "your SMP touch-up is due around",
+        "1 part, ",
+        "By text message too: Touch-up recall.",
+    ] {
+        assert!(preview.contains(needle), "{needle:?} not in {preview}");
+    }
     let kim_jobs = test.store.client_jobs(&owner, id_of(kim)).await.unwrap();
     let kim_recalls: Vec<_> = kim_jobs
         .iter()
