@@ -343,8 +343,8 @@ pub fn sms_length(text: &str) -> SmsLength {
     SmsLength { gsm, units, parts }
 }
 
-/// The units `parts` parts hold.
-fn capacity(gsm: bool, parts: usize) -> usize {
+/// The units a text message of `parts` parts holds, in the GSM alphabet or UCS-2.
+pub fn sms_capacity(gsm: bool, parts: usize) -> usize {
     let (single, part) = part_units(gsm);
     if parts <= 1 { single } else { part * parts }
 }
@@ -411,7 +411,7 @@ pub fn sms_text(template: &str, values: &BTreeMap<&str, String>, max_parts: u32)
     for _ in 0..=values.len() * 4 {
         let text = sms_plain(&render(template, &values));
         let length = sms_length(&text);
-        let room = capacity(length.gsm, max_parts);
+        let room = sms_capacity(length.gsm, max_parts);
         if length.units <= room {
             return text;
         }
@@ -432,9 +432,9 @@ pub fn sms_text(template: &str, values: &BTreeMap<&str, String>, max_parts: u32)
     }
     let text = sms_plain(&render(template, &values));
     let gsm = sms_length(&text).gsm;
-    let mut chars = capacity(gsm, max_parts);
+    let mut chars = sms_capacity(gsm, max_parts);
     let mut out = shorten(&text, chars);
-    while sms_length(&out).units > capacity(gsm, max_parts) && chars > 0 {
+    while sms_length(&out).units > sms_capacity(gsm, max_parts) && chars > 0 {
         chars -= 1;
         out = shorten(&text, chars);
     }

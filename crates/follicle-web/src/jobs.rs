@@ -15,7 +15,7 @@
 //! | reminder | a visit ahead, booked before its reminder time | `reminder_hours_before` | `remind:<visit>:<start>` |
 //! | aftercare | a session in the last `aftercare_last_day` days | day N at `aftercare_hour`, on each day the aftercare changes | `aftercare:<session>:<N>` |
 //! | missed visit | a visit marked no-show in the last 7 days | `no_show_follow_up_hours` after its start | `noshow:<visit>` |
-//! | touch-up recall | a treated client whose touch-up falls due within `touch_up_recall_days_before` days (and a day) | that many days before, at `touch_up_recall_hour` | `recall:<client>:<due date>` |
+//! | touch-up recall | a treated client whose touch-up falls due within `touch_up_recall_days_before` days (and a day); looked for once an hour | that many days before, at `touch_up_recall_hour` | `recall:<client>:<due date>` |
 //!
 //! All at the clinic's local time (`[clinic] time_zone`) and outside its quiet hours. A kind the
 //! clinic also sends by text message (`messages.sms_send`) gets a second job, keyed
@@ -52,6 +52,26 @@ const NO_SHOW_LOOKBACK: Duration = Duration::days(7);
 const BOOKED_LOOKBACK: Duration = Duration::days(1);
 /// How far ahead of a recall's day it is queued (like the coming day's aftercare).
 const RECALL_LOOKAHEAD: Duration = Duration::days(1);
+/// How often a server reads a clinic's touch-up forecasts (every treated client's latest plan):
+/// recalls go by the day, so once an hour finds each in time without reading every plan each
+/// minute.
+const RECALL_PLAN_EVERY: Duration = Duration::hours(1);
+
+/// When each clinic's recalls were last planned by this server, by the planner's `now`.
+static RECALLS_PLANNED: std::sync::LazyLock<std::sync::Mutex<HashMap<Uuid, OffsetDateTime>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Whether to read a clinic's forecasts at `now` (and, if so, it counts as read).
+fn recalls_due(clinic_id: Uuid, now: OffsetDateTime) -> bool {
+    let mut planned = RECALLS_PLANNED.lock().unwrap_or_else(|e| e.into_inner());
+    let recent = planned
+        .get(&clinic_id)
+        .is_some_and(|at| *at <= now && now - *at < RECALL_PLAN_EVERY);
+    if !recent {
+        planned.insert(clinic_id, now);
+    }
+    !recent
+}
 
 /// A clinic as the planner and the worker need it.
 #[derive(Debug, Clone)]
@@ -209,7 +229,7 @@ async fn plan_clinic(
             }
         }
     }
-    if m.sends(MessageKind::TouchUpRecall) {
+    if m.sends(MessageKind::TouchUpRecall) && recalls_due(clinic_id, now) {
         let today = local(settings, now).date();
         let before = Duration::days(i64::from(m.touch_up_recall_days_before));
         for forecast in store.touch_up_forecasts(clinic_id, None).await? {

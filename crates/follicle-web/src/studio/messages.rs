@@ -214,22 +214,14 @@ struct PreviewPage {
 
 /// A text message's length in words.
 fn length_words(length: follicle_core::messages::SmsLength) -> String {
-    let (alphabet, single, part) = if length.gsm {
-        ("GSM characters", 160, 153)
+    let alphabet = if length.gsm {
+        "GSM characters"
     } else {
-        ("UCS-2 units (a character outside the GSM alphabet)", 70, 67)
+        "UCS-2 units (a character outside the GSM alphabet)"
     };
-    let room = if length.parts == 1 {
-        single
-    } else {
-        part * length.parts
-    };
-    let parts = if length.parts == 1 { "1 part" } else { "parts" };
-    if length.parts == 1 {
-        format!("{parts}, {} of {room} {alphabet}", length.units)
-    } else {
-        format!("{} {parts}, {} of {room} {alphabet}", length.parts, length.units)
-    }
+    let room = follicle_core::messages::sms_capacity(length.gsm, length.parts);
+    let parts = if length.parts == 1 { "part" } else { "parts" };
+    format!("{} {parts}, {} of {room} {alphabet}", length.parts, length.units)
 }
 
 /// Every kind of message as the clinic's templates write it now, for a made-up client.
