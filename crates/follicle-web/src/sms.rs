@@ -339,7 +339,9 @@ fn signed(auth_token: &str, url: &str, params: &[(String, String)]) -> Option<Hm
     Some(mac)
 }
 
-/// Twilio's signature of a request (`X-Twilio-Signature`): base64 of [`signed`].
+/// Twilio's signature of a request (`X-Twilio-Signature`): base64 of the HMAC-SHA1, under the
+/// auth token, of the URL the provider called followed by each form parameter's name and value,
+/// sorted by name. [`signature_holds`] checks one.
 pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
     signed(auth_token, url, params)
         .map(|mac| base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
