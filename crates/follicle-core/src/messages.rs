@@ -28,11 +28,13 @@ pub enum MessageKind {
     SignedConsent,
     /// A receipt for a payment taken at the desk (its PDF attached).
     Receipt,
+    /// The client's touch-up is coming due (the forecast of their plan).
+    TouchUpRecall,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::BookingConfirmation,
         MessageKind::Reminder,
         MessageKind::Aftercare,
@@ -40,15 +42,17 @@ impl MessageKind {
         MessageKind::PortalLink,
         MessageKind::SignedConsent,
         MessageKind::Receipt,
+        MessageKind::TouchUpRecall,
     ];
 
     /// The kinds the clinic chooses to send (`messages.send`) and a client can stop; the others
     /// are asked for by the client or owed to them, and always go.
-    pub const OPTIONAL: [MessageKind; 4] = [
+    pub const OPTIONAL: [MessageKind; 5] = [
         MessageKind::BookingConfirmation,
         MessageKind::Reminder,
         MessageKind::Aftercare,
         MessageKind::NoShow,
+        MessageKind::TouchUpRecall,
     ];
 
     /// Whether the client asked for it or is owed it (it goes even to a client who stopped the
@@ -67,6 +71,7 @@ impl MessageKind {
             MessageKind::PortalLink => "portal_link",
             MessageKind::SignedConsent => "signed_consent",
             MessageKind::Receipt => "receipt",
+            MessageKind::TouchUpRecall => "touch_up_recall",
         }
     }
 
@@ -91,6 +96,7 @@ impl MessageKind {
             MessageKind::PortalLink => &[COMMON[0], COMMON[1], "link", "expires"],
             MessageKind::SignedConsent => &[COMMON[0], COMMON[1], "title", "signed_at"],
             MessageKind::Receipt => &[COMMON[0], COMMON[1], "receipt_number", "amount", "paid_on"],
+            MessageKind::TouchUpRecall => &[COMMON[0], COMMON[1], COMMON[2], "due_date"],
         }
     }
 
@@ -104,6 +110,7 @@ impl MessageKind {
             MessageKind::PortalLink => "Sign-in link",
             MessageKind::SignedConsent => "Signed consent copy",
             MessageKind::Receipt => "Receipt",
+            MessageKind::TouchUpRecall => "Touch-up recall",
         }
     }
 }
@@ -223,24 +230,22 @@ pub fn aftercare_days(lines: &[AftercareLine<'_>], last_day: u32) -> Vec<u32> {
     days
 }
 
+/// What starts on `day`, what still holds, and what is over from `day`.
+fn aftercare_groups<'a>(lines: &[AftercareLine<'a>], day: u32) -> [Vec<&'a str>; 3] {
+    let pick = |keep: &dyn Fn(&AftercareLine<'a>) -> bool| -> Vec<&'a str> {
+        lines.iter().filter(|l| keep(l)).map(|l| l.text).collect()
+    };
+    [
+        pick(&|l| l.from_day == day),
+        pick(&|l| l.from_day < day && day <= l.to_day),
+        pick(&|l| ends(l) == Some(day)),
+    ]
+}
+
 /// What an aftercare message says on `day`: what starts today, what still holds, and what the
 /// client may do again from today, as lines of text.
 pub fn aftercare_text(lines: &[AftercareLine<'_>], day: u32) -> String {
-    let starts: Vec<&str> = lines
-        .iter()
-        .filter(|l| l.from_day == day)
-        .map(|l| l.text)
-        .collect();
-    let holds: Vec<&str> = lines
-        .iter()
-        .filter(|l| l.from_day < day && day <= l.to_day)
-        .map(|l| l.text)
-        .collect();
-    let ended: Vec<&str> = lines
-        .iter()
-        .filter(|l| ends(l) == Some(day))
-        .map(|l| l.text)
-        .collect();
+    let [starts, holds, ended] = aftercare_groups(lines, day);
     let mut out = String::new();
     let mut section = |title: &str, items: &[&str]| {
         if items.is_empty() {
@@ -261,6 +266,258 @@ pub fn aftercare_text(lines: &[AftercareLine<'_>], day: u32) -> String {
     section("Still for now:", &holds);
     section("Over from today (no longer needed):", &ended);
     out
+}
+
+/// The same as [`aftercare_text`] on one line, for a text message: `From today: A; B. Still:
+/// C. Over: D.`
+pub fn aftercare_sms_text(lines: &[AftercareLine<'_>], day: u32) -> String {
+    let [starts, holds, ended] = aftercare_groups(lines, day);
+    [("From today", starts), ("Still", holds), ("Over", ended)]
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(title, items)| {
+            let items: Vec<&str> = items.iter().map(|i| i.trim().trim_end_matches('.')).collect();
+            format!("{title}: {}.", items.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ----- text messages (SMS) -----
+
+/// The GSM 03.38 default alphabet (3GPP TS 23.038 §6.2.1): one 7-bit character each.
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡\
+    ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// Its extension table (§6.2.1.1): an escape and a character, two each.
+const GSM_EXTENDED: &str = "^{}\\[~]|€";
+
+/// Characters a phone keyboard or a word processor puts in that the GSM alphabet lacks, and
+/// the GSM characters that stand for them: one curly quote would otherwise make the whole
+/// message UCS-2, 70 characters a part instead of 160.
+const GSM_STAND_INS: [(char, &str); 13] = [
+    ('\u{2018}', "'"),
+    ('\u{2019}', "'"),
+    ('\u{201a}', "'"),
+    ('\u{2032}', "'"),
+    ('\u{201c}', "\""),
+    ('\u{201d}', "\""),
+    ('\u{201e}', "\""),
+    ('\u{2013}', "-"),
+    ('\u{2014}', "-"),
+    ('\u{2212}', "-"),
+    ('\u{2026}', "..."),
+    ('\u{2022}', "-"),
+    ('\u{a0}', " "),
+];
+
+fn is_gsm(c: char) -> bool {
+    GSM_BASIC.contains(c) || GSM_EXTENDED.contains(c)
+}
+
+/// How long a text message is on the air (3GPP TS 23.040 §9.2.3.24.1): in the GSM alphabet a
+/// message of up to 160 characters is one part and a longer one goes in parts of 153 (the
+/// rest of each part holds the header that joins them); a message with any other character
+/// goes in UCS-2, 70 UTF-16 units alone or 67 a part. (A part boundary inside a two-unit
+/// GSM character is not taken into account; it costs at most one unit a part.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsLength {
+    /// Whether it goes in the GSM alphabet (else UCS-2).
+    pub gsm: bool,
+    /// Its length in the alphabet's units.
+    pub units: usize,
+    /// The parts it goes in (each billed by the provider as a message).
+    pub parts: usize,
+}
+
+/// Units a text message of one part holds, and a part of a longer one, by alphabet.
+fn part_units(gsm: bool) -> (usize, usize) {
+    if gsm { (160, 153) } else { (70, 67) }
+}
+
+/// The length of a text message.
+pub fn sms_length(text: &str) -> SmsLength {
+    let gsm = text.chars().all(is_gsm);
+    let units = if gsm {
+        text.chars()
+            .map(|c| if GSM_EXTENDED.contains(c) { 2 } else { 1 })
+            .sum()
+    } else {
+        text.encode_utf16().count()
+    };
+    let (single, part) = part_units(gsm);
+    let parts = if units <= single { 1 } else { units.div_ceil(part) };
+    SmsLength { gsm, units, parts }
+}
+
+/// The units a text message of `parts` parts holds, in the GSM alphabet or UCS-2.
+pub fn sms_capacity(gsm: bool, parts: usize) -> usize {
+    let (single, part) = part_units(gsm);
+    if parts <= 1 { single } else { part * parts }
+}
+
+/// Text for a text message: the GSM stand-ins put in, and spaces and tabs run together (line
+/// breaks are kept).
+fn sms_plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match GSM_STAND_INS.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None if c == '\t' => out.push(' '),
+            None => out.push(c),
+        }
+    }
+    let mut squeezed = String::with_capacity(out.len());
+    for c in out.chars() {
+        if c == ' ' && (squeezed.ends_with(' ') || squeezed.ends_with('\n')) {
+            continue;
+        }
+        if c == '\n' && squeezed.ends_with(' ') {
+            squeezed.pop();
+        }
+        squeezed.push(c);
+    }
+    squeezed.trim().to_owned()
+}
+
+/// `text` cut to at most `chars` characters at a word's end, with `...` after it when cut.
+fn shorten(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_owned();
+    }
+    let keep = chars.saturating_sub("...".len());
+    let cut: String = text.chars().take(keep).collect();
+    let at_word = match cut.rfind([' ', '\n']) {
+        Some(i) if i > 0 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}...", at_word.trim_end_matches([' ', ',', ';', ':', '.', '\n']))
+}
+
+/// A text message from a template: values on one line, typographic characters replaced by
+/// their GSM stand-ins, and at most `max_parts` parts long. When the whole is longer, the
+/// longest value is shortened first (at a word's end, with `...`), so the template's own words
+/// — the clinic's name, "Reply STOP to opt out" — stay; only when the values are all short
+/// is the end of the text cut.
+pub fn sms_text(template: &str, values: &BTreeMap<&str, String>, max_parts: u32) -> String {
+    let max_parts = usize::try_from(max_parts.max(1)).unwrap_or(1);
+    let mut values: BTreeMap<&str, String> = values
+        .iter()
+        .map(|(k, v)| (*k, v.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .collect();
+    let used: Vec<&str> = pieces(template)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Variable(name) => Some(name),
+            Piece::Text(_) => None,
+        })
+        .collect();
+    // Each round shortens one value by at least a character: at most as many rounds as there
+    // are characters, but a few suffice (each cut is sized to the overflow).
+    for _ in 0..=values.len() * 4 {
+        let text = sms_plain(&render(template, &values));
+        let length = sms_length(&text);
+        let room = sms_capacity(length.gsm, max_parts);
+        if length.units <= room {
+            return text;
+        }
+        let over = length.units - room;
+        let longest = values
+            .iter()
+            .filter(|(name, value)| used.contains(name) && value.chars().count() > "...".len())
+            .max_by_key(|(_, value)| value.chars().count())
+            .map(|(name, value)| (*name, value.chars().count()));
+        let Some((name, chars)) = longest else {
+            break;
+        };
+        let shorter = shorten(&values[name], chars.saturating_sub(over).max("...".len()));
+        if shorter.chars().count() >= chars {
+            break;
+        }
+        values.insert(name, shorter);
+    }
+    let text = sms_plain(&render(template, &values));
+    let gsm = sms_length(&text).gsm;
+    let mut chars = sms_capacity(gsm, max_parts);
+    let mut out = shorten(&text, chars);
+    while sms_length(&out).units > sms_capacity(gsm, max_parts) && chars > 0 {
+        chars -= 1;
+        out = shorten(&text, chars);
+    }
+    out
+}
+
+/// Words of a reply that stop a client's text messages (the carriers' and providers' standard
+/// opt-out keywords: CTIA Messaging Principles and Best Practices §5.1; Twilio's defaults).
+pub const STOP_WORDS: [&str; 6] = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
+/// Words of a reply that start them again.
+pub const START_WORDS: [&str; 2] = ["START", "UNSTOP"];
+
+/// What a client's reply asks: `Some(true)` to stop text messages, `Some(false)` to start
+/// them again, `None` for anything else. The whole reply is the keyword (trimmed, in any case):
+/// "Stop the 10:00 one" is a message for the clinic, not an opt-out.
+pub fn sms_keyword(reply: &str) -> Option<bool> {
+    let word = reply.trim().to_uppercase();
+    if STOP_WORDS.contains(&word.as_str()) {
+        Some(true)
+    } else if START_WORDS.contains(&word.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Digits an international phone number has at most with its country code (ITU-T E.164 §6.1),
+/// and at least (the shortest in use have a 3-digit country code and a 4-digit number).
+pub const E164_DIGITS: (usize, usize) = (7, 15);
+
+/// A phone number as typed, in E.164 form (`+447700900123`), for a text message. A number
+/// starting with `+` or `00` has its country code; any other is national, and gets
+/// `calling_code` (the clinic's `clinic.calling_code`) in place of its leading trunk `0` (Italy,
+/// +39, keeps its numbers' 0); a `(0)` after a country code is left out. The error says what is
+/// wrong and what is allowed.
+pub fn e164(phone: &str, calling_code: u32) -> Result<String, String> {
+    let typed = phone.trim();
+    if typed.is_empty() {
+        return Err("no phone number".to_owned());
+    }
+    if let Some((at, bad)) = typed
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || " -./()".contains(c) || (c == '+' && i == 0)))
+    {
+        return Err(format!(
+            "the phone number {typed:?} has {bad:?} at character {}; expected digits grouped with spaces, \
+             dashes, dots, slashes or brackets, with + only first",
+            at + 1
+        ));
+    }
+    // "+44 (0)20 7946 0000": the bracketed trunk 0 is for callers inside the country.
+    let written = if typed.starts_with('+') || typed.starts_with("00") {
+        typed.replace("(0)", "")
+    } else {
+        typed.to_owned()
+    };
+    let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+    let international = if typed.starts_with('+') {
+        digits
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_owned()
+    } else {
+        let national = if calling_code == 39 {
+            digits.as_str()
+        } else {
+            digits.strip_prefix('0').unwrap_or(&digits)
+        };
+        format!("{calling_code}{national}")
+    };
+    let (min, max) = E164_DIGITS;
+    if international.starts_with('0') || !(min..=max).contains(&international.len()) {
+        return Err(format!(
+            "the phone number {typed:?} is +{international} with its country code; expected a country code \
+             (not starting with 0) and number of {min}–{max} digits in all (E.164)"
+        ));
+    }
+    Ok(format!("+{international}"))
 }
 
 /// The clinic's UTC offset at an instant (UTC when the zone does not read; settings validation

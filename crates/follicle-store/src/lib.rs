@@ -107,7 +107,8 @@ pub use store::{
     Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport, IDEMPOTENCY_WINDOW,
     INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, Job, JobOutcome, JobState, LegalHold,
     NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
-    SessionForMessages, SigninAlert, SigninLimits, Store, StoreOptions, TableDigest, VisitForMessages,
+    SessionForMessages, SigninAlert, SigninLimits, SmsReplied, Store, StoreOptions, TableDigest,
+    TouchUpForecast, VisitForMessages,
 };
 pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use store::{

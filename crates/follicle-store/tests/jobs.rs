@@ -405,3 +405,146 @@ pub async fn erasure_takes_the_clients_messages(store: &Store) {
         "no job left, done or not"
     );
 }
+
+/// A client with this phone number, as typed.
+fn with_phone(name: &str, phone: &str) -> NewClient {
+    NewClient {
+        phone: phone.into(),
+        ..client(name)
+    }
+}
+
+pub async fn a_stop_reply_stops_every_client_with_the_number_once(store: &Store) {
+    let c = clinic(store, "Replies").await;
+    let other = clinic(store, "Other replies").await;
+    let clinic_id = c.owner.clinic_id();
+    let mut ids = Vec::new();
+    // One number written three ways (a family's phone), one that only ends alike, one of
+    // another clinic.
+    for (name, phone) in [
+        ("Sam Reply", "07700 900123"),
+        ("Kim Reply", "+44 (0)7700 900123"),
+        ("Lee Reply", "0044-7700-900-123"),
+        ("Ana Reply", "+33 7700 900123"),
+    ] {
+        ids.push(
+            store
+                .create_client(&c.front_desk, &with_phone(name, phone))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let stranger = store
+        .create_client(&other.front_desk, &with_phone("Zed Reply", "07700 900123"))
+        .await
+        .unwrap()
+        .id;
+    let stopped = |clinic: Uuid, id: Uuid| async move {
+        store
+            .contact(clinic, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sms_opt_out_at
+            .is_some()
+    };
+
+    let replied = store
+        .sms_reply(clinic_id, "+447700900123", 44, true, " STOP ", "SM0001")
+        .await
+        .unwrap()
+        .expect("the clinic");
+    let mut changed = replied.clients.clone();
+    changed.sort();
+    let mut family = ids[..3].to_vec();
+    family.sort();
+    assert_eq!(changed, family);
+    assert!(!replied.repeated);
+    for id in &ids[..3] {
+        assert!(stopped(clinic_id, *id).await);
+    }
+    assert!(!stopped(clinic_id, ids[3]).await, "+33 is another number");
+    assert!(
+        !stopped(other.owner.clinic_id(), stranger).await,
+        "another clinic's client"
+    );
+    let log = store.client_messages(&c.owner, ids[0]).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (
+            log[0].channel.as_str(),
+            log[0].kind.as_str(),
+            log[0].recipient.as_str(),
+            log[0].body.as_str()
+        ),
+        ("sms", "sms_stop", "+447700900123", "STOP")
+    );
+
+    // The provider sends the same reply again: nothing more.
+    let again = store
+        .sms_reply(clinic_id, "+447700900123", 44, true, "STOP", "SM0001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.repeated);
+    assert_eq!(store.client_messages(&c.owner, ids[0]).await.unwrap().len(), 1);
+
+    // START starts them again; an unknown number changes nobody; an unknown clinic is None.
+    store
+        .sms_reply(clinic_id, "+447700900123", 44, false, "start", "SM0002")
+        .await
+        .unwrap();
+    assert!(!stopped(clinic_id, ids[1]).await);
+    let nobody = store
+        .sms_reply(clinic_id, "+447700900999", 44, true, "STOP", "SM0003")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(nobody.clients.is_empty());
+    assert!(
+        store
+            .sms_reply(Uuid::new_v4(), "+447700900123", 44, true, "STOP", "SM0004")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let log = store.client_messages(&c.owner, ids[1]).await.unwrap();
+    let mut kinds: Vec<&str> = log.iter().map(|m| m.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["sms_start", "sms_stop"]);
+}
+
+pub async fn a_client_without_a_session_has_no_touch_up_due(store: &Store) {
+    let c = clinic(store, "Forecasts").await;
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Forecast"))
+        .await
+        .unwrap();
+    let forecasts = store
+        .touch_up_forecasts(c.owner.clinic_id(), Some(sam.id))
+        .await
+        .unwrap();
+    assert!(forecasts.is_empty(), "no plan, no session: {forecasts:?}");
+    let none = follicle_store::TouchUpForecast {
+        client_id: sam.id,
+        planned_due_on: Some(time::macros::date!(2028 - 06 - 01)),
+        years_after_last_session: Some(2.0),
+        last_session_on: None,
+    };
+    assert_eq!(none.due_on(), None, "no session logged: nothing to touch up");
+    let late = follicle_store::TouchUpForecast {
+        last_session_on: Some(time::macros::date!(2026 - 12 - 01)),
+        ..none.clone()
+    };
+    assert_eq!(
+        late.due_on(),
+        Some(time::macros::date!(2028 - 12 - 01)),
+        "sessions later than planned move the touch-up"
+    );
+    let early = follicle_store::TouchUpForecast {
+        last_session_on: Some(time::macros::date!(2026 - 01 - 01)),
+        ..none
+    };
+    assert_eq!(early.due_on(), Some(time::macros::date!(2028 - 06 - 01)));
+}

@@ -103,6 +103,8 @@ mod job_queue {
         failures_back_off_then_die_and_can_be_sent_again,
         a_message_is_logged_with_its_job_and_opt_outs_hold,
         erasure_takes_the_clients_messages,
+        a_stop_reply_stops_every_client_with_the_number_once,
+        a_client_without_a_session_has_no_touch_up_due,
     );
 }
 

@@ -64,6 +64,14 @@
 //! password = ""
 //! timeout_seconds = 10
 //!
+//! [sms]                          # text messages to clients through Twilio's Messages API (issue 14)
+//! account_sid = ""               # empty: no text messages (the planner queues none)
+//! auth_token = ""                # the account's auth token (never logged): FOLLICLE__SMS__AUTH_TOKEN
+//! from = ""                      # the sending number, E.164 (+447700900000)
+//! base_url = "https://api.twilio.com"   # the API's address (a test points it at a local server)
+//! timeout_seconds = 10           # a send's whole exchange with the provider
+//! inbound_per_minute = 120       # replies (STOP, START) taken per clinic a minute; more are 429
+//!
 //! [jobs]                         # the job queue in the database: messages to clients (issue 14)
 //! run = true                     # this server works the queue and plans the messages due
 //! poll_seconds = 5               # how often it looks for due jobs when the last look found none
@@ -94,6 +102,8 @@ pub struct ServerConfig {
     pub storage: StorageConfig,
     /// Outgoing mail (password-reset links, messages to clients).
     pub mail: MailConfig,
+    /// Text messages to clients, through the SMS provider.
+    pub sms: SmsConfig,
     /// The job queue's worker and planner.
     pub jobs: JobsConfig,
     /// Logging.
@@ -453,6 +463,63 @@ impl std::fmt::Debug for MailConfig {
     }
 }
 
+/// The `[sms]` section: the SMS provider that carries text messages to clients (Twilio's
+/// Messages API, or any service that speaks it), and the limit on the replies it forwards.
+/// The account and its token are the server's, like the SMTP relay's; which messages go by
+/// text is each clinic's choice (`messages.sms_send`).
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The account (Twilio's Account SID); empty for no text messages.
+    pub account_sid: String,
+    /// The account's auth token: the password of the API and the key of the signatures on the
+    /// replies the provider forwards (never logged).
+    pub auth_token: String,
+    /// The number messages come from, in E.164 form (`+447700900000`).
+    pub from: String,
+    /// The API's address, without a trailing path (a test points it at a local server).
+    pub base_url: String,
+    /// How long a send's whole exchange with the provider may take (connect, TLS, request and
+    /// answer); longer is a failure tried again later.
+    pub timeout_seconds: u64,
+    /// Replies (STOP, START) taken per clinic in a minute; more are answered 429.
+    pub inbound_per_minute: i64,
+}
+
+impl Default for SmsConfig {
+    fn default() -> SmsConfig {
+        SmsConfig {
+            account_sid: String::new(),
+            auth_token: String::new(),
+            from: String::new(),
+            base_url: "https://api.twilio.com".into(),
+            timeout_seconds: 10,
+            inbound_per_minute: 120,
+        }
+    }
+}
+
+impl SmsConfig {
+    /// Whether text messages are sent at all.
+    pub fn enabled(&self) -> bool {
+        !self.account_sid.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SmsConfig {
+    /// Without the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &if self.auth_token.is_empty() { "" } else { "***" })
+            .field("from", &self.from)
+            .field("base_url", &self.base_url)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("inbound_per_minute", &self.inbound_per_minute)
+            .finish()
+    }
+}
+
 /// The `[jobs]` section: this server's part in the job queue (see `crate::jobs`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -513,6 +580,7 @@ impl ServerConfig {
             .into_iter()
             .filter(|(k, _)| k.starts_with("FOLLICLE__"))
             .collect();
+        let raw = vars.clone();
         builder = builder.add_source(
             config::Environment::with_prefix("FOLLICLE")
                 .prefix_separator("__")
@@ -522,10 +590,20 @@ impl ServerConfig {
                 .with_list_parse_key("server.trusted_proxies")
                 .source(Some(vars)),
         );
-        let config: ServerConfig = builder
+        let mut config: ServerConfig = builder
             .build()
             .and_then(|c| c.try_deserialize())
             .map_err(|e| ConfigError(e.to_string()))?;
+        // Texts the environment source would read as numbers ("+447700900000" as 447700900000,
+        // a token of digits losing its leading zeros) are taken as written.
+        for (key, field) in [
+            ("FOLLICLE__SMS__FROM", &mut config.sms.from),
+            ("FOLLICLE__SMS__AUTH_TOKEN", &mut config.sms.auth_token),
+        ] {
+            if let Some(text) = raw.get(key) {
+                text.clone_into(field);
+            }
+        }
         config.check()?;
         Ok(config)
     }
@@ -600,6 +678,7 @@ impl ServerConfig {
                 self.mail.timeout_seconds, jobs.lease_seconds
             )));
         }
+        self.check_sms()?;
         if !(1..=1024).contains(&self.server.blocking_threads) {
             return Err(ConfigError(format!(
                 "server.blocking_threads: expected 1 to 1024, got {}",
@@ -671,6 +750,58 @@ impl ServerConfig {
             ));
         }
         Ok(())
+    }
+
+    fn check_sms(&self) -> Result<(), ConfigError> {
+        let sms = &self.sms;
+        if !(sms.base_url.starts_with("https://") || sms.base_url.starts_with("http://"))
+            || sms.base_url.parse::<axum::http::Uri>().is_err()
+        {
+            return Err(ConfigError(format!(
+                "sms.base_url: expected https://… (or http://… for a local test server), got {:?}",
+                sms.base_url
+            )));
+        }
+        if !(1..=120).contains(&sms.timeout_seconds) {
+            return Err(ConfigError(format!(
+                "sms.timeout_seconds: expected 1 to 120, got {}",
+                sms.timeout_seconds
+            )));
+        }
+        if !(1..=100_000).contains(&sms.inbound_per_minute) {
+            return Err(ConfigError(format!(
+                "sms.inbound_per_minute: expected 1 to 100000, got {}",
+                sms.inbound_per_minute
+            )));
+        }
+        if self.jobs.lease_seconds <= sms.timeout_seconds.saturating_mul(2) {
+            return Err(ConfigError(format!(
+                "jobs.lease_seconds: expected more than twice sms.timeout_seconds ({} s), so that a slow \
+                 provider never lets another server take a message being sent; got {}",
+                sms.timeout_seconds, self.jobs.lease_seconds
+            )));
+        }
+        if !sms.enabled() {
+            return Ok(());
+        }
+        if !sms.account_sid.chars().all(|c| c.is_ascii_alphanumeric()) || sms.account_sid.len() > 64 {
+            return Err(ConfigError(format!(
+                "sms.account_sid: expected letters and digits (Twilio's AC… id), got {:?}",
+                sms.account_sid
+            )));
+        }
+        if sms.auth_token.is_empty() {
+            return Err(ConfigError::new(
+                "sms.auth_token: required with sms.account_sid (set FOLLICLE__SMS__AUTH_TOKEN)",
+            ));
+        }
+        match follicle_core::messages::e164(&sms.from, 1) {
+            Ok(number) if sms.from.trim().starts_with('+') && number == sms.from.trim() => Ok(()),
+            Ok(_) | Err(_) => Err(ConfigError(format!(
+                "sms.from: expected the sending number in E.164 form, such as +447700900000, got {:?}",
+                sms.from
+            ))),
+        }
     }
 
     /// The database URL, with the default SQLite file in the data folder.
@@ -781,6 +912,65 @@ mod mail_tests {
         assert_eq!(plain.mail.tls, MailTls::None);
         let error = load(&[("FOLLICLE__MAIL__TLS", "ssl")]).unwrap_err().to_string();
         assert!(error.contains("ssl") && error.contains("starttls"), "{error}");
+    }
+
+    #[test]
+    fn text_messages_need_an_account_a_token_and_a_number() {
+        let off = load(&[]).unwrap();
+        assert!(!off.sms.enabled(), "no text messages unless set up");
+        let on = load(&[
+            ("FOLLICLE__SMS__ACCOUNT_SID", "AC0123456789abcdef"),
+            ("FOLLICLE__SMS__AUTH_TOKEN", "0123456789"),
+            ("FOLLICLE__SMS__FROM", "+447700900000"),
+        ])
+        .unwrap();
+        assert!(on.sms.enabled());
+        // Taken as written, not as numbers.
+        assert_eq!(
+            (on.sms.from.as_str(), on.sms.auth_token.as_str()),
+            ("+447700900000", "0123456789")
+        );
+        let shown = format!("{:?}", on.sms);
+        assert!(
+            !shown.contains("s3cret-token") && shown.contains("***"),
+            "{shown}"
+        );
+        for (vars, needle) in [
+            (
+                &[
+                    ("FOLLICLE__SMS__ACCOUNT_SID", "AC01"),
+                    ("FOLLICLE__SMS__FROM", "+447700900000"),
+                ][..],
+                "sms.auth_token",
+            ),
+            (
+                &[
+                    ("FOLLICLE__SMS__ACCOUNT_SID", "AC01"),
+                    ("FOLLICLE__SMS__AUTH_TOKEN", "t"),
+                    ("FOLLICLE__SMS__FROM", "07700 900000"),
+                ][..],
+                "sms.from: expected the sending number in E.164 form",
+            ),
+            (
+                &[("FOLLICLE__SMS__BASE_URL", "api.twilio.com")][..],
+                "sms.base_url",
+            ),
+            (
+                &[("FOLLICLE__SMS__TIMEOUT_SECONDS", "0")][..],
+                "sms.timeout_seconds",
+            ),
+            (
+                &[("FOLLICLE__SMS__TIMEOUT_SECONDS", "90")][..],
+                "jobs.lease_seconds",
+            ),
+            (
+                &[("FOLLICLE__SMS__INBOUND_PER_MINUTE", "0")][..],
+                "sms.inbound_per_minute",
+            ),
+        ] {
+            let error = load(vars).unwrap_err().to_string();
+            assert!(error.contains(needle), "{vars:?}: {error}");
+        }
     }
 
     #[test]

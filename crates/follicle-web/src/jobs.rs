@@ -1,6 +1,7 @@
 //! The server's part in the job queue (`follicle_store`'s `jobs`): the **planner**, which finds the
 //! messages that have come due and queues each once, and the **worker**, which takes due jobs,
-//! writes each message from the records as they are when it goes, and hands it to the SMTP relay.
+//! writes each message from the records as they are when it goes, and hands it to the SMTP relay
+//! or, for a text message, to the SMS provider (`crate::sms`).
 //!
 //! Every server of a chain may run both (`[jobs] run`): the planner's jobs have keys the
 //! database keeps unique per clinic, and a job is taken by one worker at a time, for a lease. A
@@ -14,16 +15,21 @@
 //! | reminder | a visit ahead, booked before its reminder time | `reminder_hours_before` | `remind:<visit>:<start>` |
 //! | aftercare | a session in the last `aftercare_last_day` days | day N at `aftercare_hour`, on each day the aftercare changes | `aftercare:<session>:<N>` |
 //! | missed visit | a visit marked no-show in the last 7 days | `no_show_follow_up_hours` after its start | `noshow:<visit>` |
+//! | touch-up recall | a treated client whose touch-up falls due within `touch_up_recall_days_before` days (and a day); looked for once an hour | that many days before, at `touch_up_recall_hour` | `recall:<client>:<due date>` |
 //!
-//! All at the clinic's local time (`[clinic] time_zone`) and outside its quiet hours.
+//! All at the clinic's local time (`[clinic] time_zone`) and outside its quiet hours. A kind the
+//! clinic also sends by text message (`messages.sms_send`) gets a second job, keyed
+//! `sms:<key>`, when the server has an SMS provider (`[sms]`): each channel is tried, retried
+//! and recorded on its own, and a client without a phone number, or who replied STOP, gets a
+//! skipped job that says so.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use follicle_core::Settings;
 use follicle_core::messages::{
-    AftercareLine, MessageKind, aftercare_days, aftercare_text, local, local_time, outside_quiet_hours,
-    render, retry_delay, wall_clock,
+    AftercareLine, MessageKind, SmsLength, aftercare_days, aftercare_sms_text, aftercare_text, e164, local,
+    local_time, outside_quiet_hours, render, retry_delay, sms_length, sms_text, wall_clock,
 };
 use follicle_store::{
     AppointmentStatus, Channel, Job, JobOutcome, NewJob, SentMessage, Store, StoreResult, VisitForMessages,
@@ -35,6 +41,7 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::mail::{Mail, Mailer};
+use crate::sms::SmsSender;
 
 /// The job kind of a message to a client.
 pub const MESSAGE_JOB: &str = "message";
@@ -43,6 +50,28 @@ pub const MESSAGE_JOB: &str = "message";
 const NO_SHOW_LOOKBACK: Duration = Duration::days(7);
 /// How far back it looks for new bookings to confirm.
 const BOOKED_LOOKBACK: Duration = Duration::days(1);
+/// How far ahead of a recall's day it is queued (like the coming day's aftercare).
+const RECALL_LOOKAHEAD: Duration = Duration::days(1);
+/// How often a server reads a clinic's touch-up forecasts (every treated client's latest plan):
+/// recalls go by the day, so once an hour finds each in time without reading every plan each
+/// minute.
+const RECALL_PLAN_EVERY: Duration = Duration::hours(1);
+
+/// When each clinic's recalls were last planned by this server, by the planner's `now`.
+static RECALLS_PLANNED: std::sync::LazyLock<std::sync::Mutex<HashMap<Uuid, OffsetDateTime>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Whether to read a clinic's forecasts at `now` (and, if so, it counts as read).
+fn recalls_due(clinic_id: Uuid, now: OffsetDateTime) -> bool {
+    let mut planned = RECALLS_PLANNED.lock().unwrap_or_else(|e| e.into_inner());
+    let recent = planned
+        .get(&clinic_id)
+        .is_some_and(|at| *at <= now && now - *at < RECALL_PLAN_EVERY);
+    if !recent {
+        planned.insert(clinic_id, now);
+    }
+    !recent
+}
 
 /// A clinic as the planner and the worker need it.
 #[derive(Debug, Clone)]
@@ -99,12 +128,14 @@ fn message_job(
     }
 }
 
-/// The messages of one clinic that are due by `now` or soon, as jobs.
+/// The messages of one clinic that are due by `now` or soon, as jobs (with their text-message
+/// twins when `sms`: the server has an SMS provider).
 async fn plan_clinic(
     store: &Store,
     clinic_id: Uuid,
     settings: &Settings,
     now: OffsetDateTime,
+    sms: bool,
 ) -> StoreResult<Vec<NewJob>> {
     let m = &settings.messages;
     let reminder = Duration::hours(i64::from(m.reminder_hours_before));
@@ -198,6 +229,48 @@ async fn plan_clinic(
             }
         }
     }
+    if m.sends(MessageKind::TouchUpRecall) && recalls_due(clinic_id, now) {
+        let today = local(settings, now).date();
+        let before = Duration::days(i64::from(m.touch_up_recall_days_before));
+        for forecast in store.touch_up_forecasts(clinic_id, None).await? {
+            let Some(due) = forecast.due_on() else {
+                continue;
+            };
+            // From its day (and the day before) until the touch-up falls due: a plan made
+            // late, or a server that was off, still recalls in time; a due date gone by is
+            // the Today page's list, not a message.
+            let on = due - before;
+            if on > today + RECALL_LOOKAHEAD || due < today {
+                continue;
+            }
+            jobs.push(message_job(
+                settings,
+                MessageKind::TouchUpRecall,
+                format!("recall:{}:{due}", forecast.client_id),
+                forecast.client_id,
+                local_time(settings, on, m.touch_up_recall_hour).max(now),
+                json!({ "due_on": due.to_string() }),
+            ));
+        }
+    }
+    if sms {
+        let texts: Vec<NewJob> = jobs
+            .iter()
+            .filter(|j| {
+                j.payload["kind"]
+                    .as_str()
+                    .and_then(MessageKind::parse)
+                    .is_some_and(|k| m.sends_sms(k))
+            })
+            .map(|j| {
+                let mut text = j.clone();
+                text.dedupe_key = format!("sms:{}", j.dedupe_key);
+                text.payload["channel"] = json!(Channel::Sms.as_str());
+                text
+            })
+            .collect();
+        jobs.extend(texts);
+    }
     Ok(jobs)
 }
 
@@ -212,12 +285,12 @@ fn lines(records: &[follicle_store::record::AftercareRecord]) -> Vec<AftercareLi
         .collect()
 }
 
-/// Queues every clinic's messages due by `now` (or within a day, for reminders and aftercare);
-/// answers how many were new.
-pub async fn plan_all(store: &Store, now: OffsetDateTime) -> StoreResult<u64> {
+/// Queues every clinic's messages due by `now` (or within a day, for reminders, aftercare and
+/// recalls), text messages too when `config` has an SMS provider; answers how many were new.
+pub async fn plan_all(store: &Store, config: &ServerConfig, now: OffsetDateTime) -> StoreResult<u64> {
     let mut new = 0;
     for (clinic_id, clinic) in clinics(store).await? {
-        let jobs = plan_clinic(store, clinic_id, &clinic.settings, now).await?;
+        let jobs = plan_clinic(store, clinic_id, &clinic.settings, now, config.sms.enabled()).await?;
         if !jobs.is_empty() {
             new += store.enqueue_jobs(clinic_id, &jobs).await?;
         }
@@ -254,11 +327,37 @@ pub fn worker_id() -> String {
     format!("{}:{}:{}", host.trim(), std::process::id(), &random[..8])
 }
 
+/// A message ready to go, by its channel.
+enum Outgoing {
+    /// An email.
+    Mail(Mail),
+    /// A text message: the number (E.164) and the words.
+    Text {
+        /// The number.
+        to: String,
+        /// The words.
+        body: String,
+    },
+}
+
 /// What a message says and where it goes, or why it does not go.
 enum Composed {
-    /// The mail, its kind, and its text as the message log keeps it.
-    Send(Mail, MessageKind, String),
+    /// The message, its kind, and its text as the message log keeps it.
+    Send(Outgoing, MessageKind, String),
     Skip(String),
+}
+
+/// The channel of a message job (a job of before text messages has none: email).
+fn channel_of(job: &Job) -> Channel {
+    match job.payload["channel"].as_str() {
+        Some("sms") => Channel::Sms,
+        _ => Channel::Email,
+    }
+}
+
+/// "1 June 2027".
+fn day_words(day: time::Date) -> String {
+    format!("{} {} {}", day.day(), day.month(), day.year())
 }
 
 /// The words of a visit's length: `3 h`, `2 h 30 min`, `45 min`.
@@ -290,16 +389,50 @@ async fn compose(
     let Some(contact) = store.contact(job.clinic_id, client_id).await? else {
         return Ok(Composed::Skip("the client's record is gone".to_owned()));
     };
-    if contact.email.trim().is_empty() {
-        return Ok(Composed::Skip("the client has no email address".to_owned()));
-    }
-    if let Some(at) = contact.email_opt_out_at
-        && !kind.always_sent()
-    {
-        return Ok(Composed::Skip(format!(
-            "the client stopped email on {}",
-            at.date()
-        )));
+    let channel = channel_of(job);
+    // The number a text goes to, checked; `None` for an email.
+    let mut number = None;
+    match channel {
+        Channel::Email => {
+            if contact.email.trim().is_empty() {
+                return Ok(Composed::Skip("the client has no email address".to_owned()));
+            }
+            if let Some(at) = contact.email_opt_out_at
+                && !kind.always_sent()
+            {
+                return Ok(Composed::Skip(format!(
+                    "the client stopped email on {}",
+                    at.date()
+                )));
+            }
+        }
+        Channel::Sms => {
+            if contact.phone.trim().is_empty() {
+                return Ok(Composed::Skip(
+                    "the client has no phone number for text messages".to_owned(),
+                ));
+            }
+            if let Some(at) = contact.sms_opt_out_at {
+                return Ok(Composed::Skip(format!(
+                    "the client stopped text messages on {}",
+                    at.date()
+                )));
+            }
+            if !m.sends_sms(kind) {
+                return Ok(Composed::Skip(format!(
+                    "the clinic no longer sends {} messages by text",
+                    kind.as_str()
+                )));
+            }
+            match e164(&contact.phone, clinic.settings.clinic.calling_code) {
+                Ok(to) => number = Some(to),
+                Err(why) => {
+                    return Ok(Composed::Skip(format!(
+                        "the client's phone number cannot take a text message: {why}"
+                    )));
+                }
+            }
+        }
     }
     if !m.sends(kind) {
         return Ok(Composed::Skip(format!(
@@ -308,7 +441,11 @@ async fn compose(
         )));
     }
     let public = config.mail.public_url.trim_end_matches('/');
-    let link = format!("{public}/unsubscribe?t={}&c=email", contact.unsubscribe_token);
+    let link = format!(
+        "{public}/unsubscribe?t={}&c={}",
+        contact.unsubscribe_token,
+        channel.as_str()
+    );
     let first_name = contact
         .name
         .split_whitespace()
@@ -465,13 +602,57 @@ async fn compose(
             let Some(records) = store.plan_aftercare(job.clinic_id, client_id).await? else {
                 return Ok(Composed::Skip("the client has no plan".to_owned()));
             };
-            let text = aftercare_text(&lines(&records), day);
+            let text = match channel {
+                Channel::Email => aftercare_text(&lines(&records), day),
+                Channel::Sms => aftercare_sms_text(&lines(&records), day),
+            };
             if text.is_empty() {
                 return Ok(Composed::Skip(format!("no aftercare for day {day}")));
             }
             values.insert("day", day.to_string());
             values.insert("aftercare", text);
         }
+        MessageKind::TouchUpRecall => {
+            let planned = job.payload["due_on"].as_str().unwrap_or_default();
+            let forecast = store
+                .touch_up_forecasts(job.clinic_id, Some(client_id))
+                .await?
+                .into_iter()
+                .next()
+                .and_then(|f| f.due_on());
+            let Some(due) = forecast else {
+                return Ok(Composed::Skip(
+                    "the client has no touch-up forecast now (no plan, or no session logged)".to_owned(),
+                ));
+            };
+            if due.to_string() != planned {
+                return Ok(Composed::Skip(format!(
+                    "the touch-up forecast changed: now due on {due}"
+                )));
+            }
+            // The diary keeps the clinic's wall clock.
+            let diary_now = local(&clinic.settings, now).replace_offset(time::UtcOffset::UTC);
+            if store.touch_up_booked(job.clinic_id, client_id, diary_now).await? {
+                return Ok(Composed::Skip("a touch-up visit is booked already".to_owned()));
+            }
+            values.insert("due_date", day_words(due));
+        }
+    }
+    if let Some(to) = number {
+        let Some(text) = text_words(&clinic.settings, kind, &values) else {
+            return Ok(Composed::Skip(format!(
+                "no text message words for {} (messages.templates, sms)",
+                kind.as_str()
+            )));
+        };
+        return Ok(Composed::Send(
+            Outgoing::Text {
+                to,
+                body: text.clone(),
+            },
+            kind,
+            text,
+        ));
     }
     let Some((subject, body)) = words(&clinic.settings, kind, &values) else {
         return Ok(Composed::Skip(format!("no template for {}", kind.as_str())));
@@ -488,7 +669,7 @@ async fn compose(
         None => body.clone(),
     };
     Ok(Composed::Send(
-        Mail {
+        Outgoing::Mail(Mail {
             to: contact.email.trim().to_owned(),
             subject,
             body,
@@ -497,10 +678,20 @@ async fn compose(
             // Messages the client asked for or is owed cannot be stopped.
             unsubscribe: (!kind.always_sent()).then_some(link),
             attachments,
-        },
+        }),
         kind,
         logged,
     ))
+}
+
+/// A text message's words: the clinic's template of the kind (its `sms`) with the values filled
+/// in, at most `messages.sms_max_parts` parts long; `None` when the kind has none.
+fn text_words(settings: &Settings, kind: MessageKind, values: &BTreeMap<&str, String>) -> Option<String> {
+    let template = settings.messages.template(kind)?;
+    if template.sms.trim().is_empty() {
+        return None;
+    }
+    Some(sms_text(&template.sms, values, settings.messages.sms_max_parts))
 }
 
 /// A message's subject and text: the clinic's template of the kind with the values filled in.
@@ -516,14 +707,23 @@ fn words(
     ))
 }
 
+/// One kind of message as the clinic's templates write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// The kind.
+    pub kind: MessageKind,
+    /// The email's subject.
+    pub subject: String,
+    /// The email's text.
+    pub body: String,
+    /// The text message and its length, for a kind that can go by text.
+    pub sms: Option<(String, SmsLength)>,
+}
+
 /// Every kind of message as the clinic's templates write it, for a made-up client ("Sam") with a
-/// visit next Tuesday at 10:00 and day 4 after a session of the default aftercare: the preview
-/// of the clinic's messages page. Answers (kind, subject, text).
-pub fn previews(
-    settings: &Settings,
-    clinic_name: &str,
-    public_url: &str,
-) -> Vec<(MessageKind, String, String)> {
+/// visit next Tuesday at 10:00, day 4 after a session of the default aftercare, and a touch-up
+/// due in four weeks: the preview of the clinic's messages page.
+pub fn previews(settings: &Settings, clinic_name: &str, public_url: &str) -> Vec<Preview> {
     let today = local(settings, OffsetDateTime::now_utc()).date();
     let mut tuesday = today.next_day().unwrap_or(today);
     while tuesday.weekday() != time::Weekday::Tuesday {
@@ -565,6 +765,12 @@ pub fn previews(
                 ("day", "4".to_owned()),
                 ("aftercare", aftercare_text(&lines, 4)),
                 (
+                    "due_date",
+                    day_words(
+                        today + Duration::days(i64::from(settings.messages.touch_up_recall_days_before)),
+                    ),
+                ),
+                (
                     "link",
                     format!("{}/portal/enter?t=…", public_url.trim_end_matches('/')),
                 ),
@@ -605,7 +811,27 @@ pub fn previews(
                 ),
             ]);
             values.retain(|name, _| kind.variables().contains(name));
-            words(settings, kind, &values).map(|(subject, body)| (kind, subject, body))
+            let (subject, body) = words(settings, kind, &values)?;
+            if kind == MessageKind::Aftercare {
+                values.insert("aftercare", aftercare_sms_text(&lines, 4));
+            }
+            values.insert(
+                "unsubscribe_link",
+                format!("{}/unsubscribe?t=…&c=sms", public_url.trim_end_matches('/')),
+            );
+            let sms = (!kind.always_sent())
+                .then(|| text_words(settings, kind, &values))
+                .flatten()
+                .map(|text| {
+                    let length = sms_length(&text);
+                    (text, length)
+                });
+            Some(Preview {
+                kind,
+                subject,
+                body,
+                sms,
+            })
         })
         .collect()
 }
@@ -614,7 +840,7 @@ pub fn previews(
 async fn work(
     store: &Store,
     config: &ServerConfig,
-    mailer: &Result<Mailer, crate::mail::MailError>,
+    senders: &Senders,
     worker: &str,
     clinics: &HashMap<Uuid, ClinicInfo>,
     job: Job,
@@ -628,40 +854,57 @@ async fn work(
     } else {
         match compose(store, config, &job, clinic, now).await? {
             Composed::Skip(why) => JobOutcome::Skipped(why),
-            Composed::Send(mail, kind, logged) => {
+            Composed::Send(outgoing, kind, logged) => {
                 // Hand over only with time to spare on the lease: a send never overlaps another
                 // worker's try of the same job.
+                let timeout = match &outgoing {
+                    Outgoing::Mail(_) => config.mail.timeout_seconds,
+                    Outgoing::Text { .. } => config.sms.timeout_seconds,
+                };
                 let margin =
-                    Duration::seconds(i64::try_from(config.mail.timeout_seconds).unwrap_or(i64::MAX))
-                        + Duration::seconds(1);
+                    Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX)) + Duration::seconds(1);
                 if !store.still_holds(&job, worker, margin).await? {
                     tracing::warn!(job = %job.id, "lease too short to send; left for the next try");
                     return Ok(());
                 }
-                let sent = match mailer {
-                    Ok(mailer) => mailer.send(&mail).await,
-                    Err(e) => Err(e.clone()),
+                let (channel, recipient, subject, sent) = match outgoing {
+                    Outgoing::Mail(mail) => {
+                        let sent = match &senders.mail {
+                            Ok(mailer) => mailer.send(&mail).await,
+                            Err(e) => Err(e.clone()),
+                        };
+                        let sent = sent.map_err(|e| (e.message, e.permanent));
+                        (Channel::Email, mail.to, mail.subject, sent)
+                    }
+                    Outgoing::Text { to, body } => {
+                        let sent = match &senders.sms {
+                            Ok(sender) => sender.send(&to, &body).await,
+                            Err(e) => Err(e.clone()),
+                        };
+                        let sent = sent.map_err(|e| (e.message, e.permanent));
+                        (Channel::Sms, to, String::new(), sent)
+                    }
                 };
                 match sent {
                     Ok(provider_id) => JobOutcome::Done(Some(SentMessage {
                         id: Uuid::new_v4(),
                         client_id: job.client_id.unwrap_or_default(),
                         job_id: job.id,
-                        channel: Channel::Email.as_str().to_owned(),
+                        channel: channel.as_str().to_owned(),
                         kind: kind.as_str().to_owned(),
-                        recipient: mail.to,
-                        subject: mail.subject,
+                        recipient,
+                        subject,
                         body: logged,
                         provider_id,
                         sent_at: OffsetDateTime::now_utc(),
                     })),
-                    Err(e) => {
-                        tracing::warn!(job = %job.id, error = %e.message, permanent = e.permanent, "a message did not go");
+                    Err((error, permanent)) => {
+                        tracing::warn!(job = %job.id, channel = channel.as_str(), error = %error, permanent, "a message did not go");
                         let settings = &clinic.settings;
                         let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
                         JobOutcome::Failed {
-                            error: e.message,
-                            retry_at: (!e.permanent).then(|| {
+                            error,
+                            retry_at: (!permanent).then(|| {
                                 outside_quiet_hours(
                                     settings,
                                     OffsetDateTime::now_utc() + retry_delay(settings, attempts),
@@ -679,22 +922,33 @@ async fn work(
     Ok(())
 }
 
+/// A worker's ways out: the SMTP relay and the SMS provider (each an error that every message
+/// of its channel records, when it is not set up).
+#[derive(Debug)]
+struct Senders {
+    mail: Result<Mailer, crate::mail::MailError>,
+    sms: Result<SmsSender, crate::sms::SmsError>,
+}
+
 /// A worker of the queue: this server's identity in it and its connections to the relay.
 #[derive(Debug)]
 pub struct Worker {
     store: Store,
     config: Arc<ServerConfig>,
-    mailer: Result<Mailer, crate::mail::MailError>,
+    senders: Senders,
     id: String,
 }
 
 impl Worker {
     /// A worker named `id` (see [`worker_id`]), with up to `jobs.sends_at_once` connections to
-    /// the relay.
+    /// the relay, and the SMS provider of `[sms]`.
     pub fn new(store: Store, config: Arc<ServerConfig>, id: String) -> Worker {
         let connections = u32::try_from(config.jobs.sends_at_once).unwrap_or(1);
         Worker {
-            mailer: Mailer::new(&config.mail, connections),
+            senders: Senders {
+                mail: Mailer::new(&config.mail, connections),
+                sms: SmsSender::new(&config.sms),
+            },
             store,
             config,
             id,
@@ -713,7 +967,7 @@ impl Worker {
         let clinics = clinics(store).await?;
         let n = jobs.len();
         let results: Vec<StoreResult<()>> = futures_util::stream::iter(jobs)
-            .map(|job| work(store, config, &self.mailer, worker, &clinics, job))
+            .map(|job| work(store, config, &self.senders, worker, &clinics, job))
             .buffer_unordered(config.jobs.sends_at_once.max(1))
             .collect()
             .await;
@@ -734,13 +988,20 @@ pub async fn run(store: Store, config: Arc<ServerConfig>) {
     let plan_every = std::time::Duration::from_secs(config.jobs.plan_every_seconds.max(1));
     let poll = std::time::Duration::from_secs(config.jobs.poll_seconds.max(1));
     let mut next_plan = tokio::time::Instant::now();
-    let sends = !config.mail.smtp_host.is_empty();
+    let sends = !config.mail.smtp_host.is_empty() || config.sms.enabled();
     if !sends {
         tracing::warn!("mail.smtp_host is not set: messages to clients are planned and wait until it is");
+    } else if config.mail.smtp_host.is_empty() {
+        tracing::warn!(
+            "mail.smtp_host is not set: emails to clients fail and wait among the failed messages"
+        );
+    }
+    if !config.sms.enabled() {
+        tracing::info!("sms.account_sid is not set: no text messages are planned");
     }
     loop {
         if tokio::time::Instant::now() >= next_plan {
-            match plan_all(&store, OffsetDateTime::now_utc()).await {
+            match plan_all(&store, &config, OffsetDateTime::now_utc()).await {
                 Ok(0) => {}
                 Ok(new) => tracing::info!(new, "messages queued"),
                 Err(e) => tracing::error!(error = %e, "planning messages failed"),

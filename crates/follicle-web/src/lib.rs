@@ -35,6 +35,8 @@
 //! - [`studio`]: the pages people use at the clinic.
 //! - [`config`], [`serve`](mod@serve), [`demo`]: running it; [`health`]: the health
 //!   check's view of the database; [`limits`]: the limits on expensive work.
+//! - [`jobs`], [`mail`], [`sms`]: the job queue's messages to clients, by email and text
+//!   message, and the provider's webhook of replies (STOP, START).
 #![deny(missing_docs)]
 
 pub mod api;
@@ -56,6 +58,7 @@ pub mod mail;
 pub mod photo_view;
 pub mod portal;
 pub mod serve;
+pub mod sms;
 pub mod state;
 pub mod studio;
 pub mod usecase;
@@ -95,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(studio::routes())
         .merge(portal::routes())
         .merge(estimate::routes())
+        .merge(sms::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),

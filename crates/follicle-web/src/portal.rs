@@ -581,7 +581,15 @@ async fn home(State(state): State<AppState>, me: Me, Query(q): Query<HomeQuery>)
         .messages
         .iter()
         .take(20)
-        .map(|m| (when(settings, m.sent_at), m.subject.clone()))
+        .map(|m| {
+            // An email by its subject; a text (which has none) by its words.
+            let what = match (m.channel.as_str(), m.kind.as_str()) {
+                (_, "sms_stop" | "sms_start") => format!("Your reply by text: {}", m.body),
+                ("sms", _) => format!("Text message: {}", m.body),
+                _ => m.subject.clone(),
+            };
+            (when(settings, m.sent_at), what)
+        })
         .collect();
     render(&HomePage {
         clinic: me.clinic.clone(),

@@ -232,7 +232,7 @@ pub fn csrf(auth: &Auth) -> String {
 
 /// Plans and works the queue until nothing is due (bounded).
 pub async fn drain(store: &follicle_store::Store, config: &ServerConfig) -> usize {
-    follicle_web::jobs::plan_all(store, time::OffsetDateTime::now_utc())
+    follicle_web::jobs::plan_all(store, config, time::OffsetDateTime::now_utc())
         .await
         .unwrap();
     let worker = follicle_web::jobs::Worker::new(

@@ -39,7 +39,7 @@ fn clinic_today() -> time::Date {
 }
 
 /// Logs a session for a demo client `days_ago` (clinic time), with the demo's fresh batch.
-async fn log_session(demo: &Demo, client: &Value, days_ago: i64) -> Value {
+pub(crate) async fn log_session(demo: &Demo, client: &Value, days_ago: i64) -> Value {
     let (fresh, _) = demo.batches().await;
     let body = json!({"client_id": client["id"], "appointment_id": null,
         "performed_on": (clinic_today() - Duration::days(days_ago)).to_string(),
@@ -161,7 +161,7 @@ async fn the_day_4_aftercare_email_arrives_and_an_opted_out_client_gets_none(
     // Planning and working again sends nothing twice.
     let before = smtp.messages().len();
     assert_eq!(
-        follicle_web::jobs::plan_all(&test.store, OffsetDateTime::now_utc())
+        follicle_web::jobs::plan_all(&test.store, &config, OffsetDateTime::now_utc())
             .await
             .unwrap(),
         0

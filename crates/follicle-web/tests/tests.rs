@@ -22,6 +22,8 @@
 //!   import, retention reports, and photos that answer after a restore.
 //! - `settings_page`: the studio's settings form, generated from the settings schema.
 //! - `shapes`: real answers validated against the document's schemas; no untyped schema.
+//! - `sms`: text messages through a local server speaking the SMS provider's API, replies
+//!   (STOP, START) through its signed webhook, and the touch-up recall.
 
 /// Runs each named test of the module it is called in — an async function taking the test store
 /// and its backend, for tests that build their own app (a mail relay in the configuration) — on
@@ -71,6 +73,7 @@ mod records;
 mod rights;
 mod settings_page;
 mod shapes;
+mod sms;
 mod support;
 
 /// Runs each named test (an `async fn(&App)` in the named module) on both backends.

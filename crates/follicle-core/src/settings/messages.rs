@@ -25,6 +25,9 @@ pub struct ClinicSettings {
     pub website: String,
     /// A registration or licence number (a council's tattoo licence, a company number), if any.
     pub registration: String,
+    /// The country calling code of clients' phone numbers written without one (`44`): a
+    /// national number's leading 0 gives way to it for text messages (E.164).
+    pub calling_code: u32,
 }
 
 /// The longest a profile field may be (characters).
@@ -71,6 +74,7 @@ impl ClinicSettings {
                 format!("expected an email address such as hello@clinic.example, got {email:?}"),
             ));
         }
+        within_limit("clinic.calling_code", f64::from(self.calling_code))?;
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(InputError::field(
                 "clinic.time_zone",
@@ -109,6 +113,16 @@ pub struct MessageSettings {
     pub retry_max_minutes: u32,
     /// The kinds the clinic sends (any of [`MessageKind::OPTIONAL`]; the others always go).
     pub send: Vec<String>,
+    /// The kinds of `send` that also go by text message (SMS), to a client with a phone number
+    /// who has not stopped them, when the server has an SMS provider (`[sms]`).
+    pub sms_send: Vec<String>,
+    /// The most parts a text message may take (a part is 160 GSM characters, 153 when there
+    /// are several); a longer one is shortened.
+    pub sms_max_parts: u32,
+    /// Days before a client's touch-up falls due that the recall goes.
+    pub touch_up_recall_days_before: u32,
+    /// The local hour at which a recall goes.
+    pub touch_up_recall_hour: u32,
     /// The words of each kind.
     pub templates: Vec<MessageTemplate>,
 }
@@ -123,6 +137,10 @@ pub struct MessageTemplate {
     pub subject: String,
     /// The email's text.
     pub body: String,
+    /// The text message's words (short: see `messages.sms_max_parts`); none for the kinds
+    /// that go by email only (a sign-in link, a signed consent).
+    #[serde(default)]
+    pub sms: String,
 }
 
 impl MessageSettings {
@@ -134,6 +152,13 @@ impl MessageSettings {
     /// Whether the clinic sends this kind.
     pub fn sends(&self, kind: MessageKind) -> bool {
         kind.always_sent() || self.send.iter().any(|k| k == kind.as_str())
+    }
+
+    /// Whether the clinic sends this kind by text message too (only kinds it sends, and never
+    /// the ones a client asks for or is owed: a sign-in link and a signed consent's PDF go by
+    /// email).
+    pub fn sends_sms(&self, kind: MessageKind) -> bool {
+        !kind.always_sent() && self.sends(kind) && self.sms_send.iter().any(|k| k == kind.as_str())
     }
 
     pub(crate) fn validate(&self) -> InputResult<()> {
@@ -148,6 +173,12 @@ impl MessageSettings {
             ("messages.max_attempts", self.max_attempts),
             ("messages.retry_first_minutes", self.retry_first_minutes),
             ("messages.retry_max_minutes", self.retry_max_minutes),
+            ("messages.sms_max_parts", self.sms_max_parts),
+            (
+                "messages.touch_up_recall_days_before",
+                self.touch_up_recall_days_before,
+            ),
+            ("messages.touch_up_recall_hour", self.touch_up_recall_hour),
         ] {
             within_limit(path, f64::from(value))?;
         }
@@ -161,12 +192,14 @@ impl MessageSettings {
             );
         }
         let optional = MessageKind::OPTIONAL.map(MessageKind::as_str).join(", ");
-        for (i, kind) in self.send.iter().enumerate() {
-            if MessageKind::parse(kind).is_none_or(|k| k.always_sent()) {
-                return e(
-                    &format!("messages.send[{i}]"),
-                    format!("expected one of {optional}, got {kind:?}"),
-                );
+        for (list, kinds) in [("send", &self.send), ("sms_send", &self.sms_send)] {
+            for (i, kind) in kinds.iter().enumerate() {
+                if MessageKind::parse(kind).is_none_or(|k| k.always_sent()) {
+                    return e(
+                        &format!("messages.{list}[{i}]"),
+                        format!("expected one of {optional}, got {kind:?}"),
+                    );
+                }
             }
         }
         let words = MessageKind::ALL.map(MessageKind::as_str).join(", ");
@@ -177,7 +210,20 @@ impl MessageSettings {
                     format!("expected one of {words}, got {:?}", t.id),
                 );
             };
-            for (key, text) in [("subject", &t.subject), ("body", &t.body)] {
+            for (key, text) in [("subject", &t.subject), ("body", &t.body), ("sms", &t.sms)] {
+                let by_email_only = key == "sms" && kind.always_sent();
+                if by_email_only && !text.trim().is_empty() {
+                    return e(
+                        &format!("messages.templates[{i}].{key}"),
+                        format!(
+                            "expected none: {} messages go by email only, got {text:?}",
+                            kind.as_str()
+                        ),
+                    );
+                }
+                if by_email_only {
+                    continue;
+                }
                 if text.trim().is_empty() {
                     return e(
                         &format!("messages.templates[{i}].{key}"),

@@ -145,6 +145,10 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
     ("messages.max_attempts", 1.0, 20.0, "tries"),
     ("messages.retry_first_minutes", 1.0, 1440.0, "min"),
     ("messages.retry_max_minutes", 1.0, 10_080.0, "min"),
+    ("messages.sms_max_parts", 1.0, 10.0, "parts"),
+    ("messages.touch_up_recall_days_before", 0.0, 365.0, "days"),
+    ("messages.touch_up_recall_hour", 0.0, 23.0, "h"),
+    ("clinic.calling_code", 1.0, 999.0, ""),
     ("portal.link_minutes", 5.0, 1440.0, "min"),
     ("portal.remember_days", 0.0, 365.0, "days"),
     ("portal.links_per_day", 1.0, 100.0, "links"),
@@ -500,7 +504,7 @@ fn choices(path: &str) -> Option<Vec<String>> {
         ),
         "intervals.working_days" => words(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
         "records.held" => words(&crate::settings::HELD_RECORD_KINDS),
-        "messages.send" => Some(
+        "messages.send" | "messages.sms_send" => Some(
             crate::messages::MessageKind::OPTIONAL
                 .iter()
                 .map(|k| k.as_str().to_string())

@@ -84,6 +84,7 @@ macro_rules! phone_digits_sql {
         "REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(phone, ' ', ''), '-', ''), '.', ''), '/', ''), '(', ''), ')', ''), '+', '')"
     };
 }
+pub(super) use phone_digits_sql;
 
 /// A clinic's likely duplicates of a client's details (not the client `$2` itself): the same
 /// email or phone digits, or the same date of birth (the name is compared afterwards, in Rust:

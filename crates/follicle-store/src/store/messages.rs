@@ -6,9 +6,12 @@
 //! id, not an [`Actor`]; what a user does (an opt-out at the front desk) takes one and is audited.
 
 use serde::Serialize;
-use time::{Date, OffsetDateTime};
+use serde_json::json;
+use sqlx::types::Json;
+use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::desk::phone_digits_sql;
 use super::{Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
@@ -149,6 +152,91 @@ fn session_from_row((id, client_id, performed_on): (Uuid, Uuid, Date)) -> Sessio
 /// Most visits or sessions read per clinic and planner run.
 const MAX_PLANNED: i64 = 5000;
 
+/// A client's touch-up forecast, as the recall planner reads it: their latest plan's and their
+/// last session's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TouchUpForecast {
+    /// The client.
+    pub client_id: Uuid,
+    /// When the latest plan's quote says the touch-up falls due.
+    pub planned_due_on: Option<Date>,
+    /// Years after the last session that it falls due (the plan's fading forecast).
+    pub years_after_last_session: Option<f64>,
+    /// The day of the client's last session logged.
+    pub last_session_on: Option<Date>,
+}
+
+/// Days in a year, for the plan's years after the last session (the pricing's unit too).
+const DAYS_PER_YEAR: f64 = 365.25;
+
+impl TouchUpForecast {
+    /// When the touch-up falls due: the plan's date, or the plan's years after the last session
+    /// logged when the sessions came later than planned; none before any session is logged (no
+    /// treatment yet, nothing to touch up).
+    pub fn due_on(&self) -> Option<Date> {
+        let last = self.last_session_on?;
+        let from_last = self
+            .years_after_last_session
+            .filter(|y| y.is_finite() && *y > 0.0 && *y < 100.0)
+            .map(|y| last + Duration::days((y * DAYS_PER_YEAR).round() as i64));
+        match (self.planned_due_on, from_last) {
+            (Some(planned), Some(actual)) => Some(planned.max(actual)),
+            (planned, actual) => planned.or(actual),
+        }
+    }
+}
+
+/// What a client's STOP or START reply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsReplied {
+    /// The clients of the clinic with that number (a family may share one), each changed.
+    pub clients: Vec<Uuid>,
+    /// Whether this reply had been taken already (the provider sent it again).
+    pub repeated: bool,
+}
+
+/// The SQL of the forecasts: the latest consultation of each client with a session logged,
+/// its quote's touch-up (a schema-version 0 plan calls the date `due_date`) and the last
+/// session's day, as text on both backends.
+const FORECAST_SQLITE: &str = "SELECT c.client_id, \
+       CAST(COALESCE(json_extract(c.plan, '$.quote.touch_up.due_on'), json_extract(c.plan, '$.quote.touch_up.due_date')) AS TEXT), \
+       CAST(json_extract(c.plan, '$.quote.touch_up.years_after_last_session') AS TEXT), \
+       CAST((SELECT MAX(s.performed_on) FROM session_logs s WHERE s.client_id = c.client_id) AS TEXT) \
+     FROM consultations c \
+     WHERE c.clinic_id = $1 AND ($2 IS NULL OR c.client_id = $2) \
+       AND c.version = (SELECT MAX(v.version) FROM consultations v WHERE v.client_id = c.client_id) \
+       AND EXISTS (SELECT 1 FROM session_logs s WHERE s.client_id = c.client_id) \
+     ORDER BY c.client_id LIMIT $3";
+const FORECAST_POSTGRES: &str = "SELECT c.client_id, \
+       COALESCE(c.plan->'quote'->'touch_up'->>'due_on', c.plan->'quote'->'touch_up'->>'due_date'), \
+       c.plan->'quote'->'touch_up'->>'years_after_last_session', \
+       CAST((SELECT MAX(s.performed_on) FROM session_logs s WHERE s.client_id = c.client_id) AS TEXT) \
+     FROM consultations c \
+     WHERE c.clinic_id = $1 AND ($2::uuid IS NULL OR c.client_id = $2) \
+       AND c.version = (SELECT MAX(v.version) FROM consultations v WHERE v.client_id = c.client_id) \
+       AND EXISTS (SELECT 1 FROM session_logs s WHERE s.client_id = c.client_id) \
+     ORDER BY c.client_id LIMIT $3";
+
+type ForecastRow = (Uuid, Option<String>, Option<String>, Option<String>);
+
+fn forecast_from_row((client_id, due, years, last): ForecastRow) -> TouchUpForecast {
+    let day = |text: Option<String>| {
+        text.and_then(|t| {
+            Date::parse(
+                t.trim(),
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .ok()
+        })
+    };
+    TouchUpForecast {
+        client_id,
+        planned_due_on: day(due),
+        years_after_last_session: years.and_then(|y| y.trim().parse().ok()),
+        last_session_on: day(last),
+    }
+}
+
 impl Store {
     /// Every clinic: id, name and settings file (for the server's planner).
     pub async fn clinics_for_jobs(&self) -> StoreResult<Vec<(Uuid, String, String)>> {
@@ -220,6 +308,140 @@ impl Store {
                 .bind(clinic_id).bind(id).fetch_optional(pool).await?
         });
         Ok(row.map(session_from_row))
+    }
+
+    /// The touch-up forecasts of a clinic's treated clients (those with a session logged and a
+    /// plan), or of one client, by client id (at most 5,000 a run).
+    pub async fn touch_up_forecasts(
+        &self,
+        clinic_id: Uuid,
+        client_id: Option<Uuid>,
+    ) -> StoreResult<Vec<TouchUpForecast>> {
+        let rows: Vec<ForecastRow> = match &self.db {
+            super::Db::Sqlite(pool) => {
+                sqlx::query_as(FORECAST_SQLITE)
+                    .bind(clinic_id)
+                    .bind(client_id)
+                    .bind(MAX_PLANNED)
+                    .fetch_all(pool)
+                    .await?
+            }
+            super::Db::Postgres(pool) => {
+                sqlx::query_as(FORECAST_POSTGRES)
+                    .bind(clinic_id)
+                    .bind(client_id)
+                    .bind(MAX_PLANNED)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(forecast_from_row).collect())
+    }
+
+    /// Whether a client has a touch-up visit booked (or confirmed) starting after `after`.
+    pub async fn touch_up_booked(
+        &self,
+        clinic_id: Uuid,
+        client_id: Uuid,
+        after: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let row: Option<(Uuid,)> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT id FROM appointments WHERE clinic_id = $1 AND client_id = $2 AND kind = 'touch_up' \
+                 AND status IN ('booked', 'confirmed') AND starts_at > $3 LIMIT 1",
+            )
+            .bind(clinic_id).bind(client_id).bind(after).fetch_optional(pool).await?
+        });
+        Ok(row.is_some())
+    }
+
+    /// A client's reply to a text message asked to stop (`stop`) or start them again: every
+    /// client of the clinic whose phone number is `from` (E.164, as the provider gives it;
+    /// each client's number read with `calling_code`) is changed, and the reply goes on each
+    /// one's message log (channel `sms`, kind `sms_stop` or `sms_start`, the provider's id),
+    /// all in one transaction. A reply the provider sends again (same `provider_id`) changes
+    /// nothing more. `None` when the clinic does not exist.
+    pub async fn sms_reply(
+        &self,
+        clinic_id: Uuid,
+        from: &str,
+        calling_code: u32,
+        stop: bool,
+        reply: &str,
+        provider_id: &str,
+    ) -> StoreResult<Option<SmsReplied>> {
+        let exists: Option<(Uuid,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT id FROM clinics WHERE id = $1").bind(clinic_id).fetch_optional(pool).await?
+        });
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let digits = crate::validate::phone_digits(from);
+        let (min, _) = crate::validate::PHONE_DIGITS;
+        if digits.len() < min || provider_id.is_empty() || provider_id.chars().count() > 64 {
+            return Ok(Some(SmsReplied {
+                clients: Vec::new(),
+                repeated: false,
+            }));
+        }
+        // Numbers are kept as typed: find the few whose digits end like this one, then compare
+        // each in E.164 form.
+        let tail = &digits[digits.len() - min..];
+        let candidates: Vec<(Uuid, String)> = on_db!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, phone FROM clients WHERE clinic_id = $1 AND {} LIKE $2 ORDER BY id LIMIT 100",
+                phone_digits_sql!()
+            )))
+            .bind(clinic_id).bind(format!("%{tail}")).fetch_all(pool).await?
+        });
+        let clients: Vec<Uuid> = candidates
+            .into_iter()
+            .filter(|(_, phone)| follicle_core::messages::e164(phone, calling_code).is_ok_and(|p| p == from))
+            .map(|(id, _)| id)
+            .collect();
+        let at = now();
+        let kind = if stop { "sms_stop" } else { "sms_start" };
+        let reply: String = reply.trim().chars().take(160).collect();
+        let mut repeated = false;
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for client_id in &clients {
+                // The reply is logged as a finished job of its own, keyed by the provider's id:
+                // the provider's retries of one reply are one.
+                let job_id = Uuid::new_v4();
+                let new = sqlx::query(
+                    "INSERT INTO jobs (id, clinic_id, kind, dedupe_key, client_id, payload, run_at, state, attempts, \
+                     max_attempts, last_error, created_at, finished_at) \
+                     VALUES ($1, $2, 'sms_reply', $3, $4, $5, $6, 'done', 1, 1, '', $6, $6) \
+                     ON CONFLICT (clinic_id, dedupe_key) DO NOTHING",
+                )
+                .bind(job_id).bind(clinic_id).bind(format!("reply:{provider_id}:{client_id}")).bind(client_id)
+                .bind(Json(json!({ "kind": kind }))).bind(at)
+                .execute(&mut *tx).await?.rows_affected();
+                if new == 0 {
+                    repeated = true;
+                    continue;
+                }
+                if stop {
+                    sqlx::query(
+                        "UPDATE clients SET sms_opt_out_at = $1 WHERE clinic_id = $2 AND id = $3 AND sms_opt_out_at IS NULL",
+                    )
+                    .bind(at).bind(clinic_id).bind(client_id).execute(&mut *tx).await?;
+                } else {
+                    sqlx::query("UPDATE clients SET sms_opt_out_at = NULL WHERE clinic_id = $1 AND id = $2")
+                        .bind(clinic_id).bind(client_id).execute(&mut *tx).await?;
+                }
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO messages (clinic_id, {}) VALUES ($1, $2, $3, $4, 'sms', $5, $6, '', $7, $8, $9)",
+                    super::jobs::MESSAGE_COLS
+                )))
+                .bind(clinic_id).bind(Uuid::new_v4()).bind(client_id).bind(job_id).bind(kind).bind(from)
+                .bind(&reply).bind(provider_id).bind(at)
+                .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(Some(SmsReplied { clients, repeated }))
     }
 
     /// The aftercare of a client's latest plan (their newest consultation), if they have one.

@@ -50,7 +50,9 @@ pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
 pub use logos::{ClinicLogo, LOGO_MAX_BYTES, LOGO_MAX_PIXELS, check_logo, logo_content_type};
-pub use messages::{Channel, Contact, OptedOut, SessionForMessages, VisitForMessages};
+pub use messages::{
+    Channel, Contact, OptedOut, SessionForMessages, SmsReplied, TouchUpForecast, VisitForMessages,
+};
 pub use payments::{
     NewPayment, PAYMENT_MAX_MINOR, PAYMENT_NOTE_CHARS, Payment, PaymentState, Receipt, ReceiptIssuer,
     receipt_label,

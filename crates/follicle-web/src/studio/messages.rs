@@ -38,6 +38,10 @@ fn job_row(job: Job) -> JobRow {
         Some(day) => format!("{what}, day {day}"),
         None => what,
     };
+    let what = match job.payload["channel"].as_str() {
+        Some("sms") => format!("{what} (text message)"),
+        _ => what,
+    };
     let state = match job.state {
         JobState::Queued if job.attempts > 0 => "to be tried again",
         JobState::Queued => "to be sent",
@@ -59,15 +63,43 @@ fn stamp(at: OffsetDateTime) -> String {
     format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
 }
 
+/// A message of the log as the page lists it.
+pub struct SentRow {
+    /// When, clinic time.
+    pub when: String,
+    /// What it was, in words ("Text message: Visit reminder", "Reply: STOP").
+    pub what: String,
+    /// The message.
+    pub message: SentMessage,
+}
+
+fn sent_row(message: SentMessage) -> SentRow {
+    let label = MessageKind::parse(&message.kind).map(MessageKind::label);
+    let what = match (message.channel.as_str(), message.kind.as_str(), label) {
+        (_, "sms_stop" | "sms_start", _) => format!("Reply by text: {}", message.body),
+        ("sms", _, Some(label)) => format!("Text message: {label}"),
+        (_, _, Some(_)) if !message.subject.is_empty() => message.subject.clone(),
+        (_, _, Some(label)) => label.to_owned(),
+        (_, kind, None) => kind.to_owned(),
+    };
+    SentRow {
+        when: stamp(message.sent_at),
+        what,
+        message,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "client_messages.html")]
 struct ClientMessagesPage {
     nav: Nav,
     client: Client,
     email_stopped: Option<String>,
+    sms_stopped: Option<String>,
+    sms_ready: bool,
     may_edit: bool,
     jobs: Vec<JobRow>,
-    sent: Vec<(String, SentMessage)>,
+    sent: Vec<SentRow>,
     notice: String,
 }
 
@@ -85,12 +117,17 @@ async fn messages_page(state: &AppState, page: &Page, id: Uuid, notice: String) 
     render(&ClientMessagesPage {
         nav: Nav::new(page, "clients"),
         email_stopped: contact
+            .as_ref()
             .and_then(|c| c.email_opt_out_at)
             .map(|at| at.date().to_string()),
+        sms_stopped: contact
+            .and_then(|c| c.sms_opt_out_at)
+            .map(|at| at.date().to_string()),
+        sms_ready: state.config().sms.enabled(),
         may_edit: page.may(Action::EditClients),
         client,
         jobs: jobs.into_iter().map(job_row).collect(),
-        sent: sent.into_iter().map(|m| (stamp(m.sent_at), m)).collect(),
+        sent: sent.into_iter().map(sent_row).collect(),
         notice,
     })
 }
@@ -126,10 +163,14 @@ pub(super) async fn set_channel(
         }
     };
     state.store().set_opt_out(&page.actor, id, channel, stop).await?;
+    let words = match channel {
+        Channel::Email => "email",
+        Channel::Sms => "text",
+    };
     let notice = if stop {
-        format!("No more {} messages will go to this client.", form.channel)
+        format!("No more {words} messages will go to this client.")
     } else {
-        format!("{} messages will go to this client again.", form.channel)
+        format!("{words} messages will go to this client again.")
     };
     messages_page(&state, &page, id, notice).await
 }
@@ -150,12 +191,37 @@ pub(super) async fn failed(State(state): State<AppState>, page: Page) -> PageRes
     })
 }
 
+/// One kind as the preview page shows it.
+struct PreviewRow {
+    what: &'static str,
+    subject: String,
+    body: String,
+    /// The text message, and its length in words ("1 part, 128 of 160 GSM characters").
+    sms: Option<(String, String)>,
+    /// Whether the clinic sends it by text.
+    by_text: bool,
+}
+
 #[derive(Template)]
 #[template(path = "message_preview.html")]
 struct PreviewPage {
     nav: Nav,
-    previews: Vec<(&'static str, String, String)>,
+    previews: Vec<PreviewRow>,
     sends: Vec<&'static str>,
+    texts: Vec<&'static str>,
+    sms_ready: bool,
+}
+
+/// A text message's length in words.
+fn length_words(length: follicle_core::messages::SmsLength) -> String {
+    let alphabet = if length.gsm {
+        "GSM characters"
+    } else {
+        "UCS-2 units (a character outside the GSM alphabet)"
+    };
+    let room = follicle_core::messages::sms_capacity(length.gsm, length.parts);
+    let parts = if length.parts == 1 { "part" } else { "parts" };
+    format!("{} {parts}, {} of {room} {alphabet}", length.parts, length.units)
 }
 
 /// Every kind of message as the clinic's templates write it now, for a made-up client.
@@ -163,14 +229,30 @@ pub(super) async fn preview(State(state): State<AppState>, page: Page) -> PageRe
     let settings = state.clinic_settings(&page.actor).await?;
     let clinic = state.store().clinic(&page.actor).await?;
     let previews = crate::jobs::previews(&settings, &clinic.name, &state.config().mail.public_url);
+    let m = &settings.messages;
     render(&PreviewPage {
         nav: Nav::new(&page, "messages"),
         sends: previews
             .iter()
-            .filter(|(k, _, _)| !k.always_sent() && settings.messages.sends(*k))
-            .map(|(k, _, _)| k.label())
+            .filter(|p| !p.kind.always_sent() && m.sends(p.kind))
+            .map(|p| p.kind.label())
             .collect(),
-        previews: previews.into_iter().map(|(k, s, b)| (k.label(), s, b)).collect(),
+        texts: previews
+            .iter()
+            .filter(|p| m.sends_sms(p.kind))
+            .map(|p| p.kind.label())
+            .collect(),
+        sms_ready: state.config().sms.enabled(),
+        previews: previews
+            .into_iter()
+            .map(|p| PreviewRow {
+                what: p.kind.label(),
+                by_text: m.sends_sms(p.kind),
+                subject: p.subject,
+                body: p.body,
+                sms: p.sms.map(|(text, length)| (text, length_words(length))),
+            })
+            .collect(),
     })
 }
 
