@@ -302,6 +302,24 @@ async fn payments_page(
     )
 }
 
+/// The page again with one refusal beside its field (a payment taken twice, a cancel without
+/// a reason…).
+async fn refused(state: &AppState, page: &Page, client_id: Uuid, field: &str, message: String) -> PageResult {
+    let mut errors = FieldErrors::default();
+    errors.add(field, message);
+    payments_page(state, page, client_id, None, errors, String::new(), None).await
+}
+
+/// The CSRF token and the role's permission, checked first by every form here.
+fn check(page: &Page, csrf: &str) -> Result<(), PageError> {
+    page.check_csrf(csrf)?;
+    if page.may(Action::TakePayments) {
+        Ok(())
+    } else {
+        Err(forbidden())
+    }
+}
+
 /// A client's payments page.
 pub(super) async fn page(
     State(state): State<AppState>,
@@ -338,10 +356,7 @@ pub(super) async fn take(
     Id(id): Id,
     axum::Form(form): axum::Form<PaymentForm>,
 ) -> PageResult {
-    page.check_csrf(&form._csrf)?;
-    if !page.may(Action::TakePayments) {
-        return Err(forbidden());
-    }
+    check(&page, &form._csrf)?;
     let store = state.store();
     let client = store.client(&page.actor, id).await?;
     let settings = state.clinic_settings(&page.actor).await?;
@@ -454,28 +469,18 @@ pub(super) async fn settle(
     Id(id): Id,
     axum::Form(form): axum::Form<SettleForm>,
 ) -> PageResult {
-    page.check_csrf(&form._csrf)?;
-    if !page.may(Action::TakePayments) {
-        return Err(forbidden());
-    }
+    check(&page, &form._csrf)?;
     let store = state.store();
     let payment = store.payment(&page.actor, id).await?;
     let method = match PaymentMethod::parse(form.method.trim()) {
         Ok(m) => m,
         Err(_) => {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "method",
-                "choose how it was paid: card, cash, bank transfer or other",
-            );
-            return payments_page(
+            return refused(
                 &state,
                 &page,
                 payment.client_id,
-                None,
-                errors,
-                String::new(),
-                None,
+                "method",
+                "choose how it was paid: card, cash, bank transfer or other".to_owned(),
             )
             .await;
         }
@@ -504,18 +509,7 @@ pub(super) async fn settle(
             Ok(Redirect::to(&format!("/clients/{}/payments?done={done}", p.client_id)).into_response())
         }
         Err(StoreError::Invalid { field, message }) => {
-            let mut errors = FieldErrors::default();
-            errors.add(field, message);
-            payments_page(
-                &state,
-                &page,
-                payment.client_id,
-                None,
-                errors,
-                String::new(),
-                None,
-            )
-            .await
+            refused(&state, &page, payment.client_id, field, message).await
         }
         Err(e) => Err(e.into()),
     }
@@ -537,10 +531,7 @@ pub(super) async fn cancel(
     Id(id): Id,
     axum::Form(form): axum::Form<CancelForm>,
 ) -> PageResult {
-    page.check_csrf(&form._csrf)?;
-    if !page.may(Action::TakePayments) {
-        return Err(forbidden());
-    }
+    check(&page, &form._csrf)?;
     let store = state.store();
     let payment = store.payment(&page.actor, id).await?;
     match store.cancel_payment(&page.actor, id, &form.reason).await {
@@ -548,25 +539,15 @@ pub(super) async fn cancel(
             Ok(Redirect::to(&format!("/clients/{}/payments?done=cancelled", p.client_id)).into_response())
         }
         Err(StoreError::Invalid { field, message }) => {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                if field == "reason" { "cancel_reason" } else { field },
-                if field == "reason" {
-                    "say why the payment will not be taken".to_owned()
-                } else {
-                    message
-                },
-            );
-            payments_page(
-                &state,
-                &page,
-                payment.client_id,
-                None,
-                errors,
-                String::new(),
-                None,
-            )
-            .await
+            let (field, message) = if field == "reason" {
+                (
+                    "cancel_reason",
+                    "say why the payment will not be taken".to_owned(),
+                )
+            } else {
+                (field, message)
+            };
+            refused(&state, &page, payment.client_id, field, message).await
         }
         Err(e) => Err(e.into()),
     }
@@ -604,10 +585,7 @@ pub(super) async fn email(
     Id(id): Id,
     axum::Form(form): axum::Form<MailForm>,
 ) -> PageResult {
-    page.check_csrf(&form._csrf)?;
-    if !page.may(Action::TakePayments) {
-        return Err(forbidden());
-    }
+    check(&page, &form._csrf)?;
     let store = state.store();
     let payment = store.payment(&page.actor, id).await?;
     let client = store.client(&page.actor, payment.client_id).await?;
