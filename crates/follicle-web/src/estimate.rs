@@ -66,6 +66,11 @@ const PREVIEW_PX: u32 = 360;
 const DRAWING_PX: u32 = 200;
 /// The age a drawing's head is drawn for.
 const DRAWING_AGE: u32 = 40;
+/// The hair a drawing shows, mm long: hair kept short rather than the buzz cut the previews
+/// draw (`render.stubble_length_mm`), so that at thumbnail size the bare zones stand out from
+/// the hair around them (presentation only; the previews and the healed looks keep the
+/// clinic's setting).
+const DRAWING_HAIR_MM: f32 = 6.0;
 
 /// The estimator's routes (public: no sign-in).
 pub fn routes() -> Router<AppState> {
@@ -1245,7 +1250,8 @@ async fn drawing(
                 .plan(&s)
             })
             .await?;
-            let look = Look::for_client(&planned.profile, &settings);
+            let mut look = Look::for_client(&planned.profile, &settings);
+            look.render.stubble_length_mm = DRAWING_HAIR_MM;
             let pattern = state.pattern(planned.request).await?;
             let before = without_dots(&pattern);
             let args = PreviewArgs {
