@@ -744,3 +744,61 @@ pub async fn the_demo_week_is_staggered_with_consultations_first(app: &App) {
     starts.dedup();
     assert!(starts.len() >= 3, "{starts:?}");
 }
+
+/// The calendar feeds through the API: made (the address once), looked at, revoked; a user's
+/// own, and a colleague's only for the owner.
+pub async fn calendar_feeds_through_the_api(app: &App) {
+    let demo = Demo::seed(app).await;
+    let sam = demo.clients().await[0].clone();
+    let path = api(&format!("/clients/{}/calendar-feed", sam["id"].as_str().unwrap()));
+    let none = app.get(&path, &demo.front_desk).await.expect(StatusCode::OK);
+    assert!(none["made_at"].is_null() && none["address"].is_null(), "{none}");
+    let made = app
+        .post(&path, &demo.front_desk, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let address = made["address"].as_str().unwrap().to_owned();
+    assert!(
+        address.ends_with(".ics") && address.contains("/calendar/"),
+        "{made}"
+    );
+    let feed_path = &address[address.find("/calendar/").unwrap()..];
+    let feed = app.get(feed_path, &Auth::None).await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert!(text(&feed).starts_with("BEGIN:VCALENDAR"));
+    let shown = app.get(&path, &demo.front_desk).await.expect(StatusCode::OK);
+    assert!(
+        shown["made_at"].is_string() && shown["address"].is_null(),
+        "shown once: {shown}"
+    );
+    let gone = app.delete(&path, &demo.front_desk).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(feed_path, &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A user's own feed; a colleague's is the owner's to make.
+    let own = api(&format!("/users/{}/calendar-feed", demo.practitioner_id));
+    app.post(&own, &demo.practitioner, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let colleague = api(&format!("/users/{}/calendar-feed", demo.front_desk_id));
+    let refused = app.post(&colleague, &demo.practitioner, json!({})).await;
+    assert!(
+        matches!(refused.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        text(&refused)
+    );
+    app.post(&colleague, &demo.owner, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    // Another clinic's owner finds neither.
+    let (other, _) = app.other_clinic("Elsewhere").await;
+    app.get(&path, &other)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    app.post(&own, &other, json!({}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+}

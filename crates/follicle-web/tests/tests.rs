@@ -133,6 +133,7 @@ both! {
         studio_edits_a_client_and_flags_a_duplicate,
         the_owner_merges_a_duplicate_not_across_clinics,
         calendar_feeds_are_read_by_a_calendar_and_revocable,
+        calendar_feeds_through_the_api,
         the_owners_reports_have_tables_charts_and_csv,
         the_demo_week_is_staggered_with_consultations_first,
     }

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod clinic;
 pub mod compute;
 pub mod diary;
+pub mod feeds;
 pub mod landmarks;
 pub mod payments;
 pub mod photos;
@@ -178,6 +179,16 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pigments::batch))
         .routes(routes!(pigments::adjust_stock))
         .routes(routes!(pigments::recall, diary::recall_batch))
+        .routes(routes!(
+            feeds::client_feed,
+            feeds::make_client_feed,
+            feeds::revoke_client_feed
+        ))
+        .routes(routes!(
+            feeds::user_feed,
+            feeds::make_user_feed,
+            feeds::revoke_user_feed
+        ))
         .routes(routes!(payments::payments, payments::take))
         .routes(routes!(payments::settle))
         .routes(routes!(payments::cancel))

@@ -91,7 +91,7 @@ async fn user_subject(state: &AppState, page: &Page, id: Uuid, own: bool) -> Res
 }
 
 /// The feed's address for its secret.
-fn address(state: &AppState, token: &str) -> String {
+pub(crate) fn address(state: &AppState, token: &str) -> String {
     format!(
         "{}/calendar/{token}.ics",
         state.config().mail.public_url.trim_end_matches('/')

@@ -43,6 +43,11 @@ use serde::Deserialize;
 use crate::extract::{PeerAddr, SESSION_COOKIE, cookie, csrf_token};
 use crate::state::AppState;
 
+/// A calendar feed's address for its secret (the API's answer shows it as the studio does).
+pub(crate) fn feeds_address(state: &AppState, token: &str) -> String {
+    feeds::address(state, token)
+}
+
 /// The studio's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
