@@ -3,8 +3,9 @@
 // client opens it from the mail, sees their plan and quote, signs the photo consent with a
 // signature drawn on the pad, and the signed PDF arrives by mail (read back with pdftotext and
 // rasterised with pdftoppm for the docs); the desk takes the deposit and the receipt arrives by
-// mail and is in the client's pages, the same bytes; the link used again and a made-up link are
-// refused with a page; a second client's portal cannot open the first client's documents.
+// mail and is in the client's pages, the same bytes; the link used again, a made-up link and a
+// link that has run out are refused with a page; a second client's portal cannot open the first
+// client's documents.
 //
 // Its own server, SMTP server and browser; screenshots under $FOLLICLE_E2E_OUT (default e2e/out).
 import { after, before, describe, test } from "node:test";
@@ -75,10 +76,12 @@ before(async () => {
   // Two demo clients with a design and an email address.
   const clients = await (await staff.request.get(`${server.url}/api/v1/clients?limit=200`)).json();
   shared.clients = [];
+  shared.others = [];
   for (const c of clients) {
     if (!c.email) continue;
     const designs = await (await staff.request.get(`${server.url}/api/v1/clients/${c.id}/designs`)).json();
     if (Array.isArray(designs) && designs.length) shared.clients.push(c);
+    else shared.others.push(c);
   }
   assert.ok(shared.clients.length >= 2, "two demo clients with designs");
 });
@@ -109,6 +112,25 @@ describe("the client's own door", () => {
     const made = await again.goto("/portal/enter?t=0123456789abcdef");
     assert.equal(made.status(), 410);
     assert.match(await again.textContent("#error"), /not valid/);
+    // A link that has run out: another client (without a design, not used by the other tests)
+    // is sent one, and time passes — its expiry is moved into the past in the clinic's
+    // database, as the clock would — before it is opened.
+    const [late] = shared.others;
+    assert.ok(late, "a demo client with an email address and no design");
+    await sendLink(late);
+    const fresh = await signInLink(late.email);
+    execFileSync("/usr/bin/python3", [
+      "-c",
+      "import sqlite3, sys\n" +
+        "db = sqlite3.connect(sys.argv[1], timeout=10)\n" +
+        "n = db.execute(\"UPDATE portal_links SET expires_at = '2000' || substr(expires_at, 5) WHERE used_at IS NULL\").rowcount\n" +
+        "db.commit()\n" +
+        "assert n >= 1, n\n",
+      path.join(server.dataDir, "follicle.db"),
+    ]);
+    const ran = await again.goto(fresh);
+    assert.equal(ran.status(), 410);
+    assert.match(await again.textContent("#error"), /run out/);
     shared.page = page;
     await other.close();
   });
