@@ -240,6 +240,14 @@ async fn the_desk_takes_payments_and_the_client_gets_the_same_receipt(test: &Tes
     assert_eq!(refund.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(&refund).contains("is more than the"), "{}", text(&refund));
 
+    // The client's record shows the payments taken, each with its receipt.
+    let record = text(&app.get(&format!("/clients/{client_id}"), &desk).await);
+    assert!(
+        record.contains("Deposit taken") && record.contains("Receipt R-00001"),
+        "{record}"
+    );
+    assert!(record.contains(&format!("/payments/{}/receipt.pdf", deposit_payment.id)));
+
     // The visit page links to the payments.
     let visits = store.client_appointments(&owner, client_id).await.unwrap();
     if let Some(v) = visits.first() {

@@ -378,6 +378,27 @@ async fn client_page_full(
             link_text: "Open".into(),
         });
     }
+    // Payments taken, with their receipts (every role that takes them sees them).
+    if page.may(Action::TakePayments) {
+        for p in store.client_payments(&page.actor, id).await? {
+            let (Some(at), Some(receipt)) = (p.paid_at, p.receipt.as_ref()) else {
+                continue;
+            };
+            let label = follicle_store::receipt_label(receipt.number);
+            events.push(Event {
+                at,
+                when: day(at.date()),
+                title: format!("{} taken", crate::documents::payment_words(p.kind)),
+                detail: format!(
+                    "{}, {}",
+                    crate::documents::money_minor(&p.currency, p.amount),
+                    p.method.map(crate::documents::method_words).unwrap_or_default()
+                ),
+                link: format!("/payments/{}/receipt.pdf", p.id),
+                link_text: format!("Receipt {label}"),
+            });
+        }
+    }
     events.sort_by_key(|e| std::cmp::Reverse(e.at));
     let mut angles: Vec<AngleGroup> = Vec::new();
     for angle in PhotoAngle::ALL {
