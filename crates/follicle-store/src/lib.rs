@@ -126,6 +126,6 @@ pub use store::{
 pub use store::{MOVE_DAYS, MOVE_WORDS_CHARS, MoveClosed, MoveRequest};
 pub use store::{
     NewPayment, PAYMENT_MAX_MINOR, PAYMENT_NOTE_CHARS, Payment, PaymentState, Receipt, ReceiptIssuer,
-    receipt_label,
+    minor_decimal, receipt_label,
 };
 pub use validate::{MAX_LINE_CHARS, MAX_TEXT_CHARS, PHONE_DIGITS, phone_digits};

@@ -602,7 +602,7 @@ pub fn receipt_document(r: &follicle_store::Receipt, at: OffsetDateTime) -> Docu
 }
 
 /// The issuer of a clinic's receipts today: its name and letterhead lines from its profile.
-pub fn receipt_issuer(settings: &Settings, registered: &str) -> follicle_store::ReceiptIssuer {
+fn receipt_issuer(settings: &Settings, registered: &str) -> follicle_store::ReceiptIssuer {
     let head = letterhead(settings, registered);
     follicle_store::ReceiptIssuer {
         clinic: head.name,
@@ -612,7 +612,7 @@ pub fn receipt_issuer(settings: &Settings, registered: &str) -> follicle_store::
 
 /// Renders a receipt's PDF with the clinic's logo (the closure the store calls as it issues
 /// the receipt, inside the payment's transaction).
-pub fn receipt_renderer(
+fn receipt_renderer(
     settings: std::sync::Arc<follicle_core::Settings>,
     logo: Option<follicle_docs::Logo>,
 ) -> impl FnOnce(&follicle_store::Receipt) -> Result<Vec<u8>, String> + Send {
@@ -621,4 +621,22 @@ pub fn receipt_renderer(
         doc.letterhead.logo = logo;
         follicle_docs::pdf(&doc).map_err(|e| e.to_string())
     }
+}
+
+/// What taking a payment needs to issue its receipt, for the acting user's clinic today: the
+/// issuer (the letterhead's name and lines) and the renderer of the PDF (with the logo).
+pub async fn receipt_maker(
+    state: &crate::state::AppState,
+    actor: &follicle_store::Actor,
+) -> crate::error::ApiResult<(
+    follicle_store::ReceiptIssuer,
+    impl FnOnce(&follicle_store::Receipt) -> Result<Vec<u8>, String> + Send,
+)> {
+    let settings = state.clinic_settings(actor).await?;
+    let registered = state.store().clinic(actor).await?.name;
+    let logo = logo_of(state.store(), actor.clinic_id()).await?;
+    Ok((
+        receipt_issuer(&settings, &registered),
+        receipt_renderer(settings, logo),
+    ))
 }

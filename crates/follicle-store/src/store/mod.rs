@@ -55,7 +55,7 @@ pub use messages::{
 };
 pub use payments::{
     NewPayment, PAYMENT_MAX_MINOR, PAYMENT_NOTE_CHARS, Payment, PaymentState, Receipt, ReceiptIssuer,
-    receipt_label,
+    minor_decimal, receipt_label,
 };
 pub use portable::{ImportReport, ImportRowError};
 pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};

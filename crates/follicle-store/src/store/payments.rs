@@ -262,7 +262,7 @@ fn check_new(p: &NewPayment) -> StoreResult<(String, String)> {
             format!(
                 "must be more than 0 and at most {}, got {}",
                 PAYMENT_MAX_MINOR / 100,
-                minor_words(p.amount)
+                minor_decimal(p.amount)
             ),
         ));
     }
@@ -291,8 +291,8 @@ fn check_new(p: &NewPayment) -> StoreResult<(String, String)> {
     Ok((currency, note))
 }
 
-/// Minor units in plain digits, for error messages: `249.50`.
-fn minor_words(amount: i64) -> String {
+/// Minor units as a plain decimal (`249.50`, `-25.50`): error messages and spreadsheets.
+pub fn minor_decimal(amount: i64) -> String {
     let sign = if amount < 0 { "-" } else { "" };
     format!(
         "{sign}{}.{:02}",
@@ -483,7 +483,7 @@ impl Store {
         let detail = format!(
             "payment recorded: {} {} {}",
             payment.kind,
-            minor_words(payment.amount),
+            minor_decimal(payment.amount),
             if payment.paid_at.is_some() { "taken" } else { "due" }
         );
         let issued = on_db!(self, pool => {
@@ -506,8 +506,8 @@ impl Store {
                         "amount",
                         format!(
                             "a refund of {} is more than the {} this client has paid",
-                            minor_words(payment.amount),
-                            minor_words(paid)
+                            minor_decimal(payment.amount),
+                            minor_decimal(paid)
                         ),
                     ));
                 }
@@ -569,7 +569,11 @@ impl Store {
         payment.method = Some(method);
         payment.paid_at = Some(at);
         payment.paid_by = Some(actor.user_id);
-        let detail = format!("payment taken: {} {}", payment.kind, minor_words(payment.amount));
+        let detail = format!(
+            "payment taken: {} {}",
+            payment.kind,
+            minor_decimal(payment.amount)
+        );
         let (receipt, digest) = on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             let (receipt, pdf, digest) = issue_receipt!(tx, actor, &payment, issuer, render, at);
@@ -715,23 +719,17 @@ impl Store {
         client_id: Uuid,
         payment_id: Uuid,
     ) -> StoreResult<Option<(Receipt, Vec<u8>)>> {
-        let row = on_db!(self, pool => {
-            match sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {PAYMENT_COLS} FROM payments WHERE clinic_id = $1 AND client_id = $2 AND id = $3"
-            )))
-            .bind(clinic_id).bind(client_id).bind(payment_id).fetch_optional(pool).await? {
-                Some(r) => Some(payment_row!(r)?),
-                None => None,
-            }
+        type ReceiptRow = (Option<Json<Receipt>>, Option<Vec<u8>>);
+        let row: Option<ReceiptRow> = on_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT receipt, receipt_pdf FROM payments WHERE clinic_id = $1 AND client_id = $2 AND id = $3",
+            )
+            .bind(clinic_id).bind(client_id).bind(payment_id).fetch_optional(pool).await?
         });
-        let Some(row) = row else { return Ok(None) };
-        let Some(receipt) = finish(row)?.receipt else {
-            return Ok(None);
-        };
-        Ok(self
-            .stored_receipt(clinic_id, client_id, payment_id)
-            .await?
-            .map(|pdf| (receipt, pdf)))
+        Ok(match row {
+            Some((Some(receipt), Some(pdf))) => Some((receipt.0, pdf)),
+            _ => None,
+        })
     }
 
     /// The client's latest quote (the newest design or consultation that has one): its
@@ -814,7 +812,7 @@ impl Store {
             .await?;
         Ok(all
             .into_iter()
-            .filter(|p| p.client_id == me.client_id && p.state() != PaymentState::Cancelled)
+            .filter(|p| p.state() != PaymentState::Cancelled)
             .collect())
     }
 
@@ -929,6 +927,6 @@ mod tests {
         p.kind = PaymentKind::Refund;
         assert_eq!(p.taken(), -30_000);
         assert_eq!(receipt_label(7), "R-00007");
-        assert_eq!(minor_words(24_950), "249.50");
+        assert_eq!(minor_decimal(24_950), "249.50");
     }
 }

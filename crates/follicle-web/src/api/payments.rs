@@ -114,17 +114,8 @@ pub async fn take(
         note: body.note,
         paid: body.method.map(Into::into),
     };
-    let registered = store.clinic(&me.actor).await?.name;
-    let issuer = crate::documents::receipt_issuer(&settings, &registered);
-    let logo = crate::documents::logo_of(store, me.actor.clinic_id()).await?;
-    let taken = store
-        .take_payment(
-            &me.actor,
-            &new,
-            &issuer,
-            crate::documents::receipt_renderer(settings, logo),
-        )
-        .await?;
+    let (issuer, render) = crate::documents::receipt_maker(&state, &me.actor).await?;
+    let taken = store.take_payment(&me.actor, &new, &issuer, render).await?;
     if body.email_receipt && taken.receipt.is_some() && !client.email.trim().is_empty() {
         crate::jobs::queue_receipt(&state, &me.actor, client.id, taken.id).await?;
     }
@@ -143,18 +134,9 @@ pub async fn settle(
     JsonBody(body): JsonBody<SettleBody>,
 ) -> ApiResult<Json<PaymentAnswer>> {
     let store = state.store();
-    let settings = state.clinic_settings(&me.actor).await?;
-    let registered = store.clinic(&me.actor).await?.name;
-    let issuer = crate::documents::receipt_issuer(&settings, &registered);
-    let logo = crate::documents::logo_of(store, me.actor.clinic_id()).await?;
+    let (issuer, render) = crate::documents::receipt_maker(&state, &me.actor).await?;
     let taken = store
-        .settle_payment(
-            &me.actor,
-            id,
-            body.method.into(),
-            &issuer,
-            crate::documents::receipt_renderer(settings, logo),
-        )
+        .settle_payment(&me.actor, id, body.method.into(), &issuer, render)
         .await?;
     if body.email_receipt {
         let client = store.client(&me.actor, taken.client_id).await?;

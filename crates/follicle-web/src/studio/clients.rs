@@ -189,14 +189,7 @@ pub(super) async fn create(
     let new = form.to_client(&mut errors);
     let mut duplicates = Vec::new();
     if errors.is_empty() {
-        let found = match state.store().likely_duplicates(&page.actor, &new, None).await {
-            Ok(found) => found,
-            Err(StoreError::Invalid { field, message }) => {
-                errors.add(field, message);
-                Vec::new()
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let found = duplicates_of(&state, &page, &new, None, &mut errors).await?;
         if errors.is_empty() && (found.is_empty() || form.confirm_duplicate == "yes") {
             match state.store().create_client(&page.actor, &new).await {
                 Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),
@@ -220,6 +213,29 @@ pub(super) async fn create(
             duplicates,
         },
     )
+}
+
+/// The likely duplicates of a client's details (other than `except`), for a create or an
+/// edit; details the check refuses are put beside their field, with none found.
+pub(super) async fn duplicates_of(
+    state: &AppState,
+    page: &Page,
+    details: &follicle_store::NewClient,
+    except: Option<Uuid>,
+    errors: &mut FieldErrors,
+) -> Result<Vec<follicle_store::LikelyDuplicate>, super::PageError> {
+    match state
+        .store()
+        .likely_duplicates(&page.actor, details, except)
+        .await
+    {
+        Ok(found) => Ok(found),
+        Err(StoreError::Invalid { field, message }) => {
+            errors.add(field, message);
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One event of a client's timeline.

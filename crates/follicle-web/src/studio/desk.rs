@@ -56,18 +56,7 @@ pub(super) async fn edit_submit(
     let changed = form.to_client(&mut errors);
     let mut duplicates = Vec::new();
     if errors.is_empty() {
-        let found = match state
-            .store()
-            .likely_duplicates(&page.actor, &changed, Some(id))
-            .await
-        {
-            Ok(found) => found,
-            Err(StoreError::Invalid { field, message }) => {
-                errors.add(field, message);
-                Vec::new()
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let found = super::clients::duplicates_of(&state, &page, &changed, Some(id), &mut errors).await?;
         if errors.is_empty() && (found.is_empty() || form.confirm_duplicate == "yes") {
             match state.store().update_client(&page.actor, id, &changed).await {
                 Ok(c) => return Ok(Redirect::to(&format!("/clients/{}", c.id)).into_response()),

@@ -418,18 +418,8 @@ pub(super) async fn take(
             note: form.note.clone(),
             paid,
         };
-        let registered = store.clinic(&page.actor).await?.name;
-        let issuer = crate::documents::receipt_issuer(&settings, &registered);
-        let logo = crate::documents::logo_of(store, page.actor.clinic_id()).await?;
-        match store
-            .take_payment(
-                &page.actor,
-                &new,
-                &issuer,
-                crate::documents::receipt_renderer(settings.clone(), logo),
-            )
-            .await
-        {
+        let (issuer, render) = crate::documents::receipt_maker(&state, &page.actor).await?;
+        match store.take_payment(&page.actor, &new, &issuer, render).await {
             Ok(p) => {
                 let mail = p.state() == PaymentState::Paid
                     && form.email_receipt.is_some()
@@ -485,18 +475,9 @@ pub(super) async fn settle(
             .await;
         }
     };
-    let settings = state.clinic_settings(&page.actor).await?;
-    let registered = store.clinic(&page.actor).await?.name;
-    let issuer = crate::documents::receipt_issuer(&settings, &registered);
-    let logo = crate::documents::logo_of(store, page.actor.clinic_id()).await?;
+    let (issuer, render) = crate::documents::receipt_maker(&state, &page.actor).await?;
     match store
-        .settle_payment(
-            &page.actor,
-            id,
-            method,
-            &issuer,
-            crate::documents::receipt_renderer(settings.clone(), logo),
-        )
+        .settle_payment(&page.actor, id, method, &issuer, render)
         .await
     {
         Ok(p) => {

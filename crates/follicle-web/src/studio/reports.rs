@@ -148,16 +148,6 @@ fn month_name(d: Date) -> String {
     format!("{}-{:02}", d.year(), u8::from(d.month()))
 }
 
-/// Minor units as a plain decimal (`300.00`, `-25.50`), as spreadsheets read it.
-fn minor(amount: i64) -> String {
-    let sign = if amount < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        (amount / 100).unsigned_abs(),
-        (amount % 100).unsigned_abs()
-    )
-}
-
 fn percent(p: Option<f64>) -> String {
     p.map(|p| format!("{p:.1}")).unwrap_or_default()
 }
@@ -184,7 +174,7 @@ fn months_table(r: &Report) -> Table {
                 month_name(m.month),
                 m.sessions.to_string(),
                 m.revenue.to_string(),
-                minor(m.taken),
+                follicle_store::minor_decimal(m.taken),
                 r.owner.currency.clone(),
                 m.unpriced.to_string(),
                 m.completed.to_string(),
@@ -275,7 +265,7 @@ pub(super) async fn page(
         "all".to_owned(),
         sum(|m| m.sessions).to_string(),
         sum(|m| m.revenue).to_string(),
-        minor(sum(|m| m.taken)),
+        follicle_store::minor_decimal(sum(|m| m.taken)),
         r.owner.currency.clone(),
         sum(|m| m.unpriced).to_string(),
         completed.to_string(),
