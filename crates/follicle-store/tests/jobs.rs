@@ -548,3 +548,81 @@ pub async fn a_client_without_a_session_has_no_touch_up_due(store: &Store) {
     };
     assert_eq!(early.due_on(), Some(time::macros::date!(2028 - 06 - 01)));
 }
+
+/// A mail recorded as sent at the relay's gate and then refused by the relay (or never
+/// finished) is taken back: retried while tries remain, else dead; struck from the log.
+pub async fn a_job_recorded_as_sent_and_not_delivered_is_taken_back(store: &Store) {
+    let c = clinic(store, "Taken back").await;
+    let sam = store
+        .create_client(&c.front_desk, &client("Sam Takenback"))
+        .await
+        .unwrap();
+    store
+        .enqueue_jobs(c.owner.clinic_id(), &[job("k", sam.id, past())])
+        .await
+        .unwrap();
+    let taken = store.claim_jobs("w", Duration::minutes(2), 10).await.unwrap();
+    let message = sent_message(&taken[0], "sam@example.com", "Your visit", "See you");
+    assert!(
+        store
+            .finish_job(&taken[0], "w", &JobOutcome::Done(Some(message)))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.client_messages(&c.front_desk, sam.id).await.unwrap().len(),
+        1
+    );
+    // Only a failure takes a job back.
+    let err = store
+        .reopen_job(&taken[0], &JobOutcome::Done(None))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("only with a failure"), "{err}");
+    let retry = JobOutcome::Failed {
+        error: "SMTP, after the text: 451 try later".into(),
+        retry_at: Some(OffsetDateTime::now_utc() - Duration::seconds(1)),
+    };
+    assert!(store.reopen_job(&taken[0], &retry).await.unwrap());
+    let jobs = store.client_jobs(&c.front_desk, sam.id).await.unwrap();
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(jobs[0].last_error, "SMTP, after the text: 451 try later");
+    assert!(
+        store
+            .client_messages(&c.front_desk, sam.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store.reopen_job(&taken[0], &retry).await.unwrap(),
+        "a job not done is left as it is"
+    );
+    // Taken again, sent, refused for good: dead.
+    let again = store.claim_jobs("w2", Duration::minutes(2), 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    let message = sent_message(&again[0], "sam@example.com", "Your visit", "See you");
+    assert!(
+        store
+            .finish_job(&again[0], "w2", &JobOutcome::Done(Some(message)))
+            .await
+            .unwrap()
+    );
+    let refused = JobOutcome::Failed {
+        error: "SMTP, after the text: 554 rejected".into(),
+        retry_at: None,
+    };
+    assert!(store.reopen_job(&again[0], &refused).await.unwrap());
+    let dead = store.dead_jobs(&c.front_desk).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error, "SMTP, after the text: 554 rejected");
+    assert!(
+        store
+            .client_messages(&c.front_desk, sam.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let counts = store.queue_counts().await.unwrap();
+    assert_eq!((counts.dead, counts.done, counts.running), (1, 0, 0));
+}

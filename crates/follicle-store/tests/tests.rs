@@ -101,6 +101,7 @@ mod job_queue {
         two_workers_never_take_the_same_job,
         a_dead_workers_job_is_taken_up_after_its_lease,
         failures_back_off_then_die_and_can_be_sent_again,
+        a_job_recorded_as_sent_and_not_delivered_is_taken_back,
         a_message_is_logged_with_its_job_and_opt_outs_hold,
         erasure_takes_the_clients_messages,
         a_stop_reply_stops_every_client_with_the_number_once,

@@ -41,6 +41,7 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::mail::{Mail, Mailer};
+use crate::relay::HandOver;
 use crate::sms::SmsSender;
 
 /// The job kind of a message to a client.
@@ -854,69 +855,139 @@ async fn work(
     } else {
         match compose(store, config, &job, clinic, now).await? {
             Composed::Skip(why) => JobOutcome::Skipped(why),
-            Composed::Send(outgoing, kind, logged) => {
-                // Hand over only with time to spare on the lease: a send never overlaps another
-                // worker's try of the same job.
-                let timeout = match &outgoing {
-                    Outgoing::Mail(_) => config.mail.timeout_seconds,
-                    Outgoing::Text { .. } => config.sms.timeout_seconds,
+            Composed::Send(Outgoing::Mail(mail), kind, logged) => {
+                let mailer = match &senders.mail {
+                    Ok(mailer) => mailer,
+                    Err(e) => {
+                        let (error, permanent) = (e.message.clone(), e.permanent);
+                        return fail(store, worker, clinic, &job, Channel::Email, error, permanent).await;
+                    }
                 };
-                let margin =
-                    Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX)) + Duration::seconds(1);
+                // Recorded as sent at the gate, before the relay can accept it: see crate::relay.
+                let commit = |provider_id: String| {
+                    let message = SentMessage {
+                        id: Uuid::new_v4(),
+                        client_id: job.client_id.unwrap_or_default(),
+                        job_id: job.id,
+                        channel: Channel::Email.as_str().to_owned(),
+                        kind: kind.as_str().to_owned(),
+                        recipient: mail.to.clone(),
+                        subject: mail.subject.clone(),
+                        body: logged,
+                        provider_id,
+                        sent_at: OffsetDateTime::now_utc(),
+                    };
+                    let job = &job;
+                    async move {
+                        match store
+                            .finish_job(job, worker, &JobOutcome::Done(Some(message)))
+                            .await
+                        {
+                            Ok(held) => held,
+                            Err(e) => {
+                                tracing::error!(job = %job.id, error = %e, "a mail could not be recorded as sent; not sent");
+                                false
+                            }
+                        }
+                    }
+                };
+                return match mailer.hand_over(&mail, commit).await {
+                    Ok(HandOver::Accepted) => Ok(()),
+                    Ok(HandOver::NotOurs) => {
+                        tracing::warn!(job = %job.id, "the job is no longer this worker's; its mail was held back");
+                        Ok(())
+                    }
+                    Ok(HandOver::Unconfirmed(why)) => {
+                        tracing::warn!(job = %job.id, error = %why, "a mail was handed to the relay and its answer not received; kept as sent");
+                        Ok(())
+                    }
+                    Ok(HandOver::Refused { message, permanent }) => {
+                        tracing::warn!(job = %job.id, error = %message, permanent, "a mail recorded as sent did not go; taken back");
+                        let outcome = failure(clinic, &job, message, permanent);
+                        store.reopen_job(&job, &outcome).await.map(|_| ())
+                    }
+                    Err(e) => {
+                        fail(
+                            store,
+                            worker,
+                            clinic,
+                            &job,
+                            Channel::Email,
+                            e.message,
+                            e.permanent,
+                        )
+                        .await
+                    }
+                };
+            }
+            Composed::Send(Outgoing::Text { to, body }, kind, logged) => {
+                // Hand over only with time to spare on the lease: a send never overlaps another
+                // worker's try of the same job. (A text is sent, then recorded: at least once.)
+                let margin = Duration::seconds(i64::try_from(config.sms.timeout_seconds).unwrap_or(i64::MAX))
+                    + Duration::seconds(1);
                 if !store.still_holds(&job, worker, margin).await? {
                     tracing::warn!(job = %job.id, "lease too short to send; left for the next try");
                     return Ok(());
                 }
-                let (channel, recipient, subject, sent) = match outgoing {
-                    Outgoing::Mail(mail) => {
-                        let sent = match &senders.mail {
-                            Ok(mailer) => mailer.send(&mail).await,
-                            Err(e) => Err(e.clone()),
-                        };
-                        let sent = sent.map_err(|e| (e.message, e.permanent));
-                        (Channel::Email, mail.to, mail.subject, sent)
-                    }
-                    Outgoing::Text { to, body } => {
-                        let sent = match &senders.sms {
-                            Ok(sender) => sender.send(&to, &body).await,
-                            Err(e) => Err(e.clone()),
-                        };
-                        let sent = sent.map_err(|e| (e.message, e.permanent));
-                        (Channel::Sms, to, String::new(), sent)
-                    }
+                let sent = match &senders.sms {
+                    Ok(sender) => sender.send(&to, &body).await,
+                    Err(e) => Err(e.clone()),
                 };
                 match sent {
                     Ok(provider_id) => JobOutcome::Done(Some(SentMessage {
                         id: Uuid::new_v4(),
                         client_id: job.client_id.unwrap_or_default(),
                         job_id: job.id,
-                        channel: channel.as_str().to_owned(),
+                        channel: Channel::Sms.as_str().to_owned(),
                         kind: kind.as_str().to_owned(),
-                        recipient,
-                        subject,
+                        recipient: to,
+                        subject: String::new(),
                         body: logged,
                         provider_id,
                         sent_at: OffsetDateTime::now_utc(),
                     })),
-                    Err((error, permanent)) => {
-                        tracing::warn!(job = %job.id, channel = channel.as_str(), error = %error, permanent, "a message did not go");
-                        let settings = &clinic.settings;
-                        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-                        JobOutcome::Failed {
-                            error,
-                            retry_at: (!permanent).then(|| {
-                                outside_quiet_hours(
-                                    settings,
-                                    OffsetDateTime::now_utc() + retry_delay(settings, attempts),
-                                )
-                            }),
-                        }
+                    Err(e) => {
+                        return fail(store, worker, clinic, &job, Channel::Sms, e.message, e.permanent).await;
                     }
                 }
             }
         }
     };
     if !store.finish_job(&job, worker, &outcome).await? {
+        tracing::warn!(job = %job.id, "another worker took the job over; its outcome was not recorded here");
+    }
+    Ok(())
+}
+
+/// A try that failed: retried after the clinic's backoff (outside its quiet hours) while tries
+/// remain and trying again can help, else dead.
+fn failure(clinic: &ClinicInfo, job: &Job, error: String, permanent: bool) -> JobOutcome {
+    let settings = &clinic.settings;
+    let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+    JobOutcome::Failed {
+        error,
+        retry_at: (!permanent).then(|| {
+            outside_quiet_hours(
+                settings,
+                OffsetDateTime::now_utc() + retry_delay(settings, attempts),
+            )
+        }),
+    }
+}
+
+/// Records a try that failed before anything was handed over.
+async fn fail(
+    store: &Store,
+    worker: &str,
+    clinic: &ClinicInfo,
+    job: &Job,
+    channel: Channel,
+    error: String,
+    permanent: bool,
+) -> StoreResult<()> {
+    tracing::warn!(job = %job.id, channel = channel.as_str(), error = %error, permanent, "a message did not go");
+    let outcome = failure(clinic, job, error, permanent);
+    if !store.finish_job(job, worker, &outcome).await? {
         tracing::warn!(job = %job.id, "another worker took the job over; its outcome was not recorded here");
     }
     Ok(())

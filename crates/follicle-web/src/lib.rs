@@ -57,6 +57,7 @@ pub mod limits;
 pub mod mail;
 pub mod photo_view;
 pub mod portal;
+pub mod relay;
 pub mod serve;
 pub mod sms;
 pub mod state;

@@ -10,16 +10,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::Certificate;
 
 use follicle_store::{ResetMail, SigninAlert};
 use uuid::Uuid;
 
-use crate::config::{MailConfig, MailTls};
+use crate::config::MailConfig;
+use crate::relay::{HandOver, Relay};
 
 /// The reset link of a token.
 pub fn reset_link(config: &MailConfig, token: &str) -> String {
@@ -170,25 +170,6 @@ pub fn extra_roots(config: &MailConfig) -> Result<Vec<Certificate>, String> {
     Ok(vec![certificate])
 }
 
-/// How to secure the connection to the relay, from `[mail]`.
-fn tls(config: &MailConfig) -> Result<Tls, String> {
-    if config.tls == MailTls::None {
-        return Ok(Tls::None);
-    }
-    let mut parameters = TlsParameters::builder(config.smtp_host.clone());
-    for certificate in extra_roots(config)? {
-        parameters = parameters.add_root_certificate(certificate);
-    }
-    let parameters = parameters
-        .build_rustls()
-        .map_err(|e| format!("mail TLS settings: {e}"))?;
-    Ok(match config.tls {
-        MailTls::Starttls => Tls::Required(parameters),
-        MailTls::Tls => Tls::Wrapper(parameters),
-        MailTls::None => Tls::None,
-    })
-}
-
 /// Sends one text mail. The error is for the log.
 async fn send(config: &MailConfig, to: &str, subject: String, body: String) -> Result<(), String> {
     let mail = Mail {
@@ -269,49 +250,30 @@ impl lettre::message::header::Header for ListUnsubscribePost {
     }
 }
 
-/// A connection pool to the relay, kept by the job queue's worker: messages go over open
+/// The connections to the relay, kept by the job queue's worker: messages go over open
 /// connections (no connection set-up, and no QUIT round trip between the relay's acceptance of a
-/// message and the worker recording it).
+/// message and the worker recording it), each handed over once (see [`crate::relay`]).
+#[derive(Debug)]
 pub struct Mailer {
     config: MailConfig,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-}
-
-impl std::fmt::Debug for Mailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
+    relay: Relay,
 }
 
 impl Mailer {
-    /// A pool of at most `connections` connections to the relay of `config`.
+    /// At most `connections` connections to the relay of `config`.
     pub fn new(config: &MailConfig, connections: u32) -> Result<Mailer, MailError> {
-        if config.smtp_host.is_empty() {
-            return Err(MailError {
-                message: "mail.smtp_host is not set in the server's configuration: no mail is sent"
-                    .to_owned(),
-                permanent: false,
-            });
-        }
-        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
-            .port(config.smtp_port)
-            .tls(tls(config).map_err(MailError::permanent)?)
-            .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))))
-            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(connections.max(1)));
-        if !config.username.is_empty() {
-            transport =
-                transport.credentials(Credentials::new(config.username.clone(), config.password.clone()));
-        }
+        let relay = Relay::new(config, connections).map_err(|message| MailError {
+            permanent: !config.smtp_host.is_empty(),
+            message,
+        })?;
         Ok(Mailer {
             config: config.clone(),
-            transport: transport.build(),
+            relay,
         })
     }
 
-    /// Sends a mail; answers its Message-ID.
-    pub async fn send(&self, mail: &Mail) -> Result<String, MailError> {
+    /// The mail as the relay gets it: its envelope, its text and its Message-ID.
+    fn build(&self, mail: &Mail) -> Result<(lettre::address::Envelope, Vec<u8>, String), MailError> {
         let from: Mailbox = self
             .config
             .from
@@ -348,14 +310,41 @@ impl Mailer {
             .get_raw("Message-ID")
             .unwrap_or_default()
             .to_owned();
-        self.transport
-            .send(message)
+        Ok((message.envelope().clone(), message.formatted(), id))
+    }
+
+    /// Hands a mail over with `commit` at the gate (given the Message-ID; answers whether the
+    /// mail may go, recorded as sent): see [`crate::relay`]. `Err` when it never reached the
+    /// gate (nothing recorded).
+    pub async fn hand_over<C, F>(&self, mail: &Mail, commit: C) -> Result<HandOver, MailError>
+    where
+        C: FnOnce(String) -> F,
+        F: std::future::Future<Output = bool>,
+    {
+        let (envelope, text, id) = self.build(mail)?;
+        self.relay
+            .hand_over(&envelope, &text, || commit(id))
             .await
-            .map(|_| id)
             .map_err(|e| MailError {
-                permanent: e.is_permanent(),
-                message: format!("SMTP: {e}"),
+                message: e.message,
+                permanent: e.permanent,
             })
+    }
+
+    /// Sends a mail with nothing to record; answers its Message-ID.
+    pub async fn send(&self, mail: &Mail) -> Result<String, MailError> {
+        let mut sent = String::new();
+        let handed = self
+            .hand_over(mail, |id| {
+                sent = id;
+                std::future::ready(true)
+            })
+            .await?;
+        match handed {
+            HandOver::Accepted | HandOver::Unconfirmed(_) => Ok(sent),
+            HandOver::Refused { message, permanent } => Err(MailError { message, permanent }),
+            HandOver::NotOurs => Err(MailError::permanent("the mail was held back".to_owned())),
+        }
     }
 }
 

@@ -107,24 +107,34 @@ fn endpoint(base_url: &str) -> Result<Endpoint, String> {
     })
 }
 
-/// TLS to the provider: rustls with ring (as the SMTP relay's connection) and the system's
-/// certificates.
-fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
+/// TLS to `whom` (the SMS provider, the SMTP relay over implicit TLS): rustls with ring (as
+/// lettre's STARTTLS) and the system's certificates, with those of `ca_file` (PEM) when set.
+pub(crate) fn tls_connector(ca_file: &str, whom: &str) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
     for certificate in rustls_native_certs::load_native_certs().certs {
         // A certificate the system lists but rustls cannot read is left out.
         let _ = roots.add(certificate);
     }
+    if !ca_file.is_empty() {
+        let pem = std::fs::read(ca_file).map_err(|e| format!("cannot read {ca_file:?}: {e}"))?;
+        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let certificate =
+                certificate.map_err(|e| format!("{ca_file:?} is not a PEM certificate file: {e}"))?;
+            roots
+                .add(certificate)
+                .map_err(|e| format!("{ca_file:?}: a certificate rustls cannot use: {e}"))?;
+        }
+    }
     if roots.is_empty() {
-        return Err(
-            "no trusted certificates found on this system for the SMS provider's TLS (install ca-certificates)"
-                .to_owned(),
-        );
+        return Err(format!(
+            "no trusted certificates found on this system for the TLS of {whom} (install ca-certificates)"
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS for the SMS provider: {e}"))?
+        .map_err(|e| format!("TLS for {whom}: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
@@ -217,7 +227,7 @@ impl SmsSender {
         }
         let endpoint = endpoint(&config.base_url).map_err(SmsError::again)?;
         let tls = if endpoint.https {
-            Some(tls_connector().map_err(SmsError::again)?)
+            Some(tls_connector("", "the SMS provider").map_err(SmsError::again)?)
         } else {
             None
         };

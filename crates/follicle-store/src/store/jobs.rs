@@ -391,6 +391,13 @@ impl Store {
         let mut held = false;
         on_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            if matches!(self.db, super::Db::Postgres(_)) {
+                // Final once PostgreSQL has it, without waiting for its disk: a worker killed
+                // after this cannot take it back, and the mail relay waits on it (the gate of
+                // crate follicle-web's relay). Lost only if PostgreSQL itself crashes within
+                // its WAL writer's delay: then the job runs again (at least once still holds).
+                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+            }
             let changed = sqlx::query(
                 "UPDATE jobs SET state = $1, last_error = $2, run_at = $3, finished_at = $4, locked_by = NULL, locked_until = NULL \
                  WHERE id = $5 AND state = 'running' AND locked_by = $6 AND locked_until > $7",
@@ -411,6 +418,40 @@ impl Store {
             }
         });
         Ok(held)
+    }
+
+    /// Takes back a job recorded as done that was not delivered after all (the mail relay
+    /// refused the mail after the gate's commit, or the mail's end never left the server):
+    /// `outcome` (a failure) is recorded instead, and the message is struck from the client's
+    /// log. Answers false, changing nothing, when the job is not done.
+    pub async fn reopen_job(&self, job: &Job, outcome: &JobOutcome) -> StoreResult<bool> {
+        let JobOutcome::Failed { error, retry_at } = outcome else {
+            return Err(StoreError::invalid(
+                "outcome",
+                "a job is taken back only with a failure",
+            ));
+        };
+        let at = now();
+        let (state, run_at, finished) = match retry_at {
+            Some(when) if job.attempts < job.max_attempts => (JobState::Queued, second(*when), None),
+            _ => (JobState::Dead, job.run_at, Some(at)),
+        };
+        let mut reopened = false;
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE jobs SET state = $1, last_error = $2, run_at = $3, finished_at = $4 WHERE id = $5 AND state = 'done'",
+            )
+            .bind(state.as_str()).bind(error).bind(run_at).bind(finished).bind(job.id)
+            .execute(&mut *tx).await?.rows_affected();
+            if changed == 1 {
+                reopened = true;
+                sqlx::query("DELETE FROM messages WHERE clinic_id = $1 AND job_id = $2")
+                    .bind(job.clinic_id).bind(job.id).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        });
+        Ok(reopened)
     }
 
     /// How many jobs stand where, over every clinic (for the server's own checks).
