@@ -1030,9 +1030,13 @@ pub async fn a_room_not_of_the_clinic_is_refused_naming_its_rooms(store: &Store)
 pub async fn two_bookings_of_one_room_at_once_cannot_both_pass(store: &Store) {
     let c = clinic(store, "Busy room").await;
     let rules = rules_with_rooms();
-    let mut tasks = Vec::new();
+    // The clients first: only the bookings run at once.
+    let mut clients = Vec::new();
     for i in 0..8 {
-        let client = client_named(store, &c, &format!("Client {i}")).await;
+        clients.push(client_named(store, &c, &format!("Client {i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, client) in (0..).zip(clients) {
         let actor = if i % 2 == 0 { c.front_desk } else { c.owner };
         let store = store.clone();
         let rules = rules.clone();
