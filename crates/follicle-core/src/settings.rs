@@ -491,6 +491,9 @@ pub struct DiarySettings {
     pub closes: String,
     /// Days closed besides the weekly closed days, `YYYY-MM-DD`.
     pub closed_dates: Vec<String>,
+    /// The clinic's rooms (or chairs), by name, each a column of the diary's room view and
+    /// booked once at a time; empty: one room, not shown.
+    pub rooms: Vec<String>,
     /// Minutes of a row of the diary and of a dragged appointment's step.
     pub step_minutes: u32,
     /// Pigment units one session takes off its batch (the session log's default).
@@ -517,6 +520,61 @@ impl DiarySettings {
             .filter_map(|d| crate::profile::parse_date(d).ok())
             .collect()
     }
+}
+
+/// Most rooms a clinic lists in `diary.rooms` (a column each in the diary).
+pub const MAX_ROOMS: usize = 20;
+/// Most characters of a room's name (a column heading).
+pub const MAX_ROOM_NAME_CHARS: usize = 40;
+
+/// Checks `diary.rooms`: at most [`MAX_ROOMS`] names, each of 1–[`MAX_ROOM_NAME_CHARS`]
+/// characters with no comma (the settings form separates them by commas), none twice (names
+/// compared without case and surrounding spaces).
+fn check_rooms(rooms: &[String]) -> InputResult<()> {
+    if rooms.len() > MAX_ROOMS {
+        return Err(InputError::field(
+            "diary.rooms",
+            format!("expected at most {MAX_ROOMS} rooms, got {}", rooms.len()),
+        ));
+    }
+    for (i, room) in rooms.iter().enumerate() {
+        let field = format!("diary.rooms[{i}]");
+        let name = room.trim();
+        if name.is_empty() {
+            return Err(InputError::field(
+                field,
+                format!("expected a room's name (1–{MAX_ROOM_NAME_CHARS} characters), got {room:?}"),
+            ));
+        }
+        if name != room {
+            return Err(InputError::field(
+                field,
+                format!("expected a room's name without spaces around it, got {room:?}"),
+            ));
+        }
+        if name.chars().count() > MAX_ROOM_NAME_CHARS
+            || name.contains(',')
+            || name.chars().any(char::is_control)
+        {
+            return Err(InputError::field(
+                field,
+                format!(
+                    "expected a room's name of 1–{MAX_ROOM_NAME_CHARS} characters without commas, got {room:?} ({} characters)",
+                    name.chars().count()
+                ),
+            ));
+        }
+        if let Some(j) = rooms[..i]
+            .iter()
+            .position(|r| r.trim().to_lowercase() == name.to_lowercase())
+        {
+            return Err(InputError::field(
+                field,
+                format!("expected each room once, got {room:?} again (it is diary.rooms[{j}])"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What a clinic keeps by law when a client asks for erasure (the legal hold).
@@ -1136,6 +1194,7 @@ impl SettingsData {
             crate::profile::parse_date(day)
                 .map_err(|m| InputError::field(format!("diary.closed_dates[{i}]"), m))?;
         }
+        check_rooms(&d.rooms)?;
         within_limit("diary.step_minutes", f64::from(d.step_minutes))?;
         within_limit(
             "diary.pigment_units_per_session",
@@ -1698,6 +1757,40 @@ mod tests {
         let s = Settings::with_overrides("[sessions.base_count]\ndensity = 2\n").unwrap();
         assert_eq!(s.sessions.base_count[crate::assess::Approach::Density], 2);
         assert_eq!(s.sessions.base_count.full_coverage, 3);
+    }
+
+    #[test]
+    fn rooms_are_named_once_each() {
+        assert!(Settings::default().diary.rooms.is_empty(), "one room by default");
+        let s = Settings::with_overrides("[diary]\nrooms = [\"Room 1\", \"Chair B\"]\n").unwrap();
+        assert_eq!(s.diary.rooms, ["Room 1", "Chair B"]);
+        let refused = |rooms: &str, field: &str, needle: &str| {
+            let err = Settings::with_overrides(&format!("[diary]\nrooms = {rooms}\n")).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.message.contains(needle), "{err}");
+        };
+        refused(
+            "[\"Room 1\", \"\"]",
+            "diary.rooms[1]",
+            "expected a room's name (1–40 characters), got \"\"",
+        );
+        refused(
+            "[\"Room 1\", \"room 1\"]",
+            "diary.rooms[1]",
+            "expected each room once, got \"room 1\" again (it is diary.rooms[0])",
+        );
+        refused(
+            &format!("[\"{}\"]", "A".repeat(41)),
+            "diary.rooms[0]",
+            "expected a room's name of 1–40 characters without commas",
+        );
+        refused("[\" Room 1\"]", "diary.rooms[0]", "without spaces around it");
+        let many: Vec<String> = (0..21).map(|n| format!("\"Room {n}\"")).collect();
+        refused(
+            &format!("[{}]", many.join(", ")),
+            "diary.rooms",
+            "expected at most 20 rooms, got 21",
+        );
     }
 
     #[test]

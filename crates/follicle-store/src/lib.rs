@@ -102,7 +102,9 @@ pub use model::*;
 pub use photo::{ImageFormat, PhotoError, PhotoLimits, Stripped, strip_metadata, strip_metadata_with};
 pub use record::{Difference, PLAN_SCHEMA_VERSION, PlanRecord, QuoteRecord};
 pub use role::{Action, Role};
-pub use store::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
+pub use store::{
+    AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, ROOM_CLASH, may_become,
+};
 pub use store::{
     Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport, IDEMPOTENCY_WINDOW,
     INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, Job, JobOutcome, JobState, LegalHold,

@@ -425,6 +425,9 @@ pub struct Appointment {
     pub client_id: Uuid,
     /// The practitioner booked, if any yet.
     pub practitioner_id: Option<Uuid>,
+    /// The room (or chair) booked, by its name in `diary.rooms`, if any.
+    #[serde(default)]
+    pub room: Option<String>,
     /// When it starts (UTC, to the second).
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,

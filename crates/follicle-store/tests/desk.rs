@@ -541,6 +541,7 @@ pub async fn the_owners_report_counts_sessions_revenue_no_shows_deposits_and_bat
                 consultation_id: consult.id,
                 practitioner_id: Some(c.practitioner.user_id()),
                 first_starts_at: time::macros::datetime!(2026-12-07 10:00 UTC),
+                room: None,
                 override_reason: String::new(),
             },
             &rules,

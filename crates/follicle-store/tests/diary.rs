@@ -21,6 +21,9 @@ both!(
     statuses_move_forward_with_who_and_when,
     the_session_logged_from_its_appointment_completes_it_and_takes_the_stock,
     an_expired_or_recalled_batch_is_refused_at_the_chair_unless_overridden,
+    a_room_is_booked_once_at_a_time_unless_overridden,
+    a_room_not_of_the_clinic_is_refused_naming_its_rooms,
+    two_bookings_of_one_room_at_once_cannot_both_pass,
 );
 
 /// Tuesday 1 December 2026, 08:00: the clinic (default settings: Monday–Saturday,
@@ -28,6 +31,37 @@ both!(
 fn rules() -> DiaryRules {
     let settings = Settings::with_overrides("[diary]\nclosed_dates = [\"2026-12-25\"]\n").unwrap();
     DiaryRules::from_settings(&settings, datetime!(2026-12-01 08:00 UTC))
+}
+
+/// [`rules`] in a clinic with two rooms.
+fn rules_with_rooms() -> DiaryRules {
+    let settings = Settings::with_overrides(
+        "[diary]\nclosed_dates = [\"2026-12-25\"]\nrooms = [\"Room 1\", \"Room 2\"]\n",
+    )
+    .unwrap();
+    DiaryRules::from_settings(&settings, datetime!(2026-12-01 08:00 UTC))
+}
+
+/// A client of the clinic with this name.
+async fn client_named(store: &Store, c: &crate::support::Clinic, name: &str) -> Client {
+    store
+        .create_client(
+            &c.front_desk,
+            &NewClient {
+                name: name.into(),
+                ..NewClient::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// A visit in a room.
+fn in_room(booking: NewBooking, room: &str) -> NewBooking {
+    NewBooking {
+        room: Some(room.into()),
+        ..booking
+    }
 }
 
 fn visit(client: Uuid, practitioner: &Actor, starts_at: OffsetDateTime, minutes: i64) -> NewBooking {
@@ -40,6 +74,7 @@ fn visit(client: Uuid, practitioner: &Actor, starts_at: OffsetDateTime, minutes:
             notes: String::new(),
         },
         kind: AppointmentKind::Session,
+        room: None,
         override_reason: String::new(),
     }
 }
@@ -302,6 +337,7 @@ pub async fn a_plan_is_booked_in_one_step_or_not_at_all(store: &Store) {
         consultation_id: consult.id,
         practitioner_id: Some(c.practitioner.user_id()),
         first_starts_at: datetime!(2026-12-07 10:00 UTC),
+        room: None,
         override_reason: String::new(),
     };
     let booked = store.book_plan(&c.front_desk, &booking, &rules).await.unwrap();
@@ -422,6 +458,7 @@ pub async fn a_move_keeps_the_rules_and_is_in_the_history(store: &Store) {
     let to = |at| AppointmentMove {
         starts_at: at,
         practitioner_id: None,
+        room: None,
         override_reason: String::new(),
     };
     // Too soon after session 1.
@@ -566,6 +603,7 @@ pub async fn the_session_logged_from_its_appointment_completes_it_and_takes_the_
                 consultation_id: consult.id,
                 practitioner_id: Some(c.practitioner.user_id()),
                 first_starts_at: datetime!(2026-12-07 10:00 UTC),
+                room: None,
                 override_reason: String::new(),
             },
             &rules,
@@ -708,4 +746,326 @@ pub async fn an_expired_or_recalled_batch_is_refused_at_the_chair_unless_overrid
 
 fn assert_err_forbidden<T: std::fmt::Debug>(result: StoreResult<T>) {
     assert!(matches!(result, Err(StoreError::Forbidden { .. })), "{result:?}");
+}
+
+pub async fn a_room_is_booked_once_at_a_time_unless_overridden(store: &Store) {
+    let c = clinic(store, "Rooms").await;
+    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let kim = client_named(store, &c, "Kim Park").await;
+    let rules = rules_with_rooms();
+    let first = store
+        .book(
+            &c.front_desk,
+            &in_room(
+                visit(sam.id, &c.practitioner, datetime!(2026-12-07 10:00 UTC), 150),
+                "Room 1",
+            ),
+            &rules,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.room.as_deref(), Some("Room 1"));
+    // Another practitioner, free then, in the same room: refused naming the appointment there.
+    let clashing = in_room(
+        visit(kim.id, &c.owner, datetime!(2026-12-07 12:00 UTC), 60),
+        "Room 1",
+    );
+    match store.book(&c.front_desk, &clashing, &rules).await {
+        Err(StoreError::Conflict { message }) => {
+            assert_eq!(
+                message,
+                format!(
+                    "Room 1 is already booked then: Sam Ólafsson's session on 2026-12-07 10:00–12:30 (appointment {}). \
+                     Choose another time or room, or book anyway with a reason (override_reason)",
+                    first.id
+                )
+            );
+            assert!(message.contains(ROOM_CLASH), "{message}");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // The other room is free (named without case, kept as the settings spell it); back to back
+    // is no clash.
+    let other_room = store
+        .book(&c.front_desk, &in_room(clashing.clone(), "room 2"), &rules)
+        .await
+        .unwrap();
+    assert_eq!(other_room.room.as_deref(), Some("Room 2"));
+    assert_eq!(
+        store.appointment(&c.front_desk, other_room.id).await.unwrap(),
+        other_room
+    );
+    let lee = client_named(store, &c, "Lee").await;
+    store
+        .book(
+            &c.front_desk,
+            &in_room(
+                visit(lee.id, &c.practitioner, datetime!(2026-12-07 12:30 UTC), 30),
+                "Room 1",
+            ),
+            &rules,
+        )
+        .await
+        .unwrap();
+    // No room: no clash with a room.
+    let noor = client_named(store, &c, "Noor").await;
+    let roomless = store
+        .book(
+            &c.front_desk,
+            &visit(noor.id, &c.owner, datetime!(2026-12-08 11:00 UTC), 30),
+            &rules,
+        )
+        .await
+        .unwrap();
+    assert_eq!(roomless.room, None);
+    // Overridden with a reason: booked, the reason in its history and the audit log.
+    let ravi = client_named(store, &c, "Ravi").await;
+    let overridden = store
+        .book(
+            &c.front_desk,
+            &NewBooking {
+                override_reason: "a quick look at the healed hairline".into(),
+                ..in_room(
+                    visit(ravi.id, &c.owner, datetime!(2026-12-07 11:00 UTC), 30),
+                    "Room 1",
+                )
+            },
+            &rules,
+        )
+        .await
+        .unwrap();
+    let note = format!(
+        "override: Room 1 double-booked over appointment {} (a quick look at the healed hairline)",
+        first.id
+    );
+    assert_eq!(overridden.history.len(), 2);
+    assert_eq!(overridden.history[1].what, note);
+    assert_eq!(overridden.history[1].by, c.front_desk.user_id());
+    assert_eq!(
+        store
+            .appointment(&c.front_desk, overridden.id)
+            .await
+            .unwrap()
+            .history,
+        overridden.history
+    );
+    let audit = store.audit_log(&c.owner, ravi.id).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.detail == format!("appointment {note}")),
+        "{audit:?}"
+    );
+    // Moving into a busy room is refused; into a free one, it is in the history.
+    let to_room_1 = AppointmentMove {
+        starts_at: datetime!(2026-12-07 11:30 UTC),
+        practitioner_id: None,
+        room: Some("Room 1".into()),
+        override_reason: String::new(),
+    };
+    match store
+        .move_appointment(&c.front_desk, other_room.id, &to_room_1, &rules)
+        .await
+    {
+        Err(StoreError::Conflict { message }) => {
+            assert!(
+                message.starts_with("Room 1 is already booked then: Sam Ólafsson's session"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let moved = store
+        .move_appointment(
+            &c.front_desk,
+            other_room.id,
+            &AppointmentMove {
+                starts_at: datetime!(2026-12-07 14:00 UTC),
+                ..to_room_1.clone()
+            },
+            &rules,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.room.as_deref(), Some("Room 1"));
+    assert_eq!(
+        moved.history.last().unwrap().what,
+        "moved from 2026-12-07 12:00 to 2026-12-07 14:00, from Room 2 to Room 1"
+    );
+    assert_eq!(store.appointment(&c.front_desk, moved.id).await.unwrap(), moved);
+    // A move that names no room keeps it, and is checked against it.
+    match store
+        .move_appointment(
+            &c.front_desk,
+            moved.id,
+            &AppointmentMove {
+                starts_at: datetime!(2026-12-07 10:00 UTC),
+                room: None,
+                ..to_room_1.clone()
+            },
+            &rules,
+        )
+        .await
+    {
+        Err(StoreError::Conflict { message }) => {
+            assert!(message.starts_with("Room 1 is already booked"), "{message}")
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // A cancelled appointment holds no room.
+    store
+        .set_appointment_status(&c.front_desk, first.id, AppointmentStatus::Cancelled)
+        .await
+        .unwrap();
+    store
+        .move_appointment(
+            &c.front_desk,
+            moved.id,
+            &AppointmentMove {
+                starts_at: datetime!(2026-12-07 10:00 UTC),
+                room: None,
+                ..to_room_1
+            },
+            &rules,
+        )
+        .await
+        .unwrap();
+    // A plan's sessions in a room, all of them; over a busy room, none.
+    let (consult, _) = store
+        .add_consultation(&c.practitioner, &consultation(sam.id, "V"), None)
+        .await
+        .unwrap();
+    let plan = PlanBooking {
+        consultation_id: consult.id,
+        practitioner_id: Some(c.practitioner.user_id()),
+        room: Some("Room 2".into()),
+        first_starts_at: datetime!(2026-12-09 10:00 UTC),
+        override_reason: String::new(),
+    };
+    let booked = store.book_plan(&c.front_desk, &plan, &rules).await.unwrap();
+    assert!(booked.len() > 1);
+    assert!(
+        booked.iter().all(|a| a.room.as_deref() == Some("Room 2")),
+        "{booked:?}"
+    );
+    let ada = client_named(store, &c, "Ada").await;
+    let (ada_consult, _) = store
+        .add_consultation(&c.practitioner, &consultation(ada.id, "V"), None)
+        .await
+        .unwrap();
+    match store
+        .book_plan(
+            &c.front_desk,
+            &PlanBooking {
+                consultation_id: ada_consult.id,
+                practitioner_id: Some(c.owner.user_id()),
+                ..plan
+            },
+            &rules,
+        )
+        .await
+    {
+        Err(StoreError::Conflict { message }) => {
+            assert!(
+                message.starts_with("session 1 (2026-12-09 10:00): Room 2 is already booked then"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(
+        store
+            .client_appointments(&c.front_desk, ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn a_room_not_of_the_clinic_is_refused_naming_its_rooms(store: &Store) {
+    let c = clinic(store, "Unknown rooms").await;
+    let sam = store.create_client(&c.front_desk, &new_sam()).await.unwrap();
+    let booking = in_room(
+        visit(sam.id, &c.practitioner, datetime!(2026-12-07 10:00 UTC), 60),
+        "Room 9",
+    );
+    let (field, message) = invalid(store.book(&c.front_desk, &booking, &rules_with_rooms()).await);
+    assert_eq!(field, "room");
+    assert_eq!(
+        message,
+        "\"Room 9\" is not a room of the clinic; choose one of Room 1, Room 2 (diary.rooms)"
+    );
+    // A clinic with one room lists none.
+    let (field, message) = invalid(store.book(&c.front_desk, &booking, &rules()).await);
+    assert_eq!(field, "room");
+    assert!(message.contains("it lists no rooms (diary.rooms)"), "{message}");
+    // A move names a room of the clinic too; nothing was booked or moved.
+    let booked = store
+        .book(&c.front_desk, &in_room(booking, "Room 1"), &rules_with_rooms())
+        .await
+        .unwrap();
+    let (field, message) = invalid(
+        store
+            .move_appointment(
+                &c.front_desk,
+                booked.id,
+                &AppointmentMove {
+                    starts_at: datetime!(2026-12-08 10:00 UTC),
+                    practitioner_id: None,
+                    room: Some("Cellar".into()),
+                    override_reason: String::new(),
+                },
+                &rules_with_rooms(),
+            )
+            .await,
+    );
+    assert_eq!(field, "room");
+    assert!(
+        message.starts_with("\"Cellar\" is not a room of the clinic"),
+        "{message}"
+    );
+    assert_eq!(store.appointment(&c.front_desk, booked.id).await.unwrap(), booked);
+}
+
+/// Eight bookings of one room at one time, sent at once from two desks (no practitioner, so
+/// only the room's lock orders them): exactly one is booked, the others refused.
+pub async fn two_bookings_of_one_room_at_once_cannot_both_pass(store: &Store) {
+    let c = clinic(store, "Busy room").await;
+    let rules = rules_with_rooms();
+    // The clients first: only the bookings run at once.
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        clients.push(client_named(store, &c, &format!("Client {i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, client) in (0..).zip(clients) {
+        let actor = if i % 2 == 0 { c.front_desk } else { c.owner };
+        let store = store.clone();
+        let rules = rules.clone();
+        let booking = NewBooking {
+            appointment: NewAppointment {
+                client_id: client.id,
+                practitioner_id: None,
+                starts_at: datetime!(2026-12-07 10:00 UTC) + time::Duration::minutes(5 * i),
+                duration_minutes: 60,
+                notes: String::new(),
+            },
+            kind: AppointmentKind::Consultation,
+            room: Some("Room 1".into()),
+            override_reason: String::new(),
+        };
+        tasks.push(tokio::spawn(
+            async move { store.book(&actor, &booking, &rules).await },
+        ));
+    }
+    let (mut booked, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => booked += 1,
+            Err(StoreError::Conflict { message }) => {
+                assert!(message.starts_with("Room 1 is already booked then"), "{message}");
+                refused += 1;
+            }
+            Err(other) => panic!("expected a booking or a conflict, got {other:?}"),
+        }
+    }
+    assert_eq!((booked, refused), (1, 7));
 }

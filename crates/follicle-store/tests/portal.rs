@@ -448,6 +448,7 @@ pub async fn a_client_asks_to_move_a_visit_until_the_clinic_moves_it(store: &Sto
             &AppointmentMove {
                 starts_at: weekday_ahead(22, 14),
                 practitioner_id: None,
+                room: None,
                 override_reason: String::new(),
             },
             &rules,

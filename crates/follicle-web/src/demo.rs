@@ -4,7 +4,9 @@
 //! their landmarks. The diary looks like a real week: each client's consultation is a visit on
 //! the day of the assessment, before the sessions; clients start on different days; and each
 //! visit takes the first free half hour from the plan's start time (or opening), inside opening
-//! hours, so the practitioner is never booked twice at once while a day has room.
+//! hours, so the practitioner is never booked twice at once while a day has room. The clinic
+//! has two rooms ([`DEMO_ROOMS`]): consultations are in Room 2, and each client's sessions in
+//! one of the two, so the diary's view by room has both columns filled.
 //!
 //! Sign in as `owner@demo.follicle.test`, `practitioner@demo.follicle.test` or
 //! `frontdesk@demo.follicle.test`, each with the password [`DEMO_PASSWORD`]. Run twice, it
@@ -150,6 +152,11 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         .await?;
     let pro = store.actor(practitioner.id).await?;
     debug_assert!(pro.role().may(Action::EditClinicalRecords));
+    // Two treatment rooms: the diary's view by room has a column each.
+    let retention_years = store.clinic(&owner).await?.retention_years;
+    store
+        .update_clinic_settings(&owner, DEMO_ROOMS_TOML, retention_years)
+        .await?;
 
     let product = store
         .add_pigment_product(
@@ -255,6 +262,7 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                 },
                 AppointmentKind::Consultation,
                 None,
+                Some(DEMO_ROOMS[1]),
             )
             .await?;
         let (consultation, drawn) = store
@@ -297,6 +305,8 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
                     },
                     AppointmentKind::Session,
                     Some((consultation.id, session.index as i64)),
+                    // Each client's sessions in one room, the clients shared between the two.
+                    Some(DEMO_ROOMS[i % DEMO_ROOMS.len()]),
                 )
                 .await?;
             if *treated && n == 0 && date < today {
@@ -320,6 +330,10 @@ pub async fn seed(store: &Store, today: Date) -> Result<Seeded, StoreError> {
         clients: CLIENTS.len(),
     })
 }
+
+/// The demo clinic's rooms (its `diary.rooms`): consultations in the second.
+pub const DEMO_ROOMS: [&str; 2] = ["Room 1", "Room 2"];
+const DEMO_ROOMS_TOML: &str = "[diary]\nrooms = [\"Room 1\", \"Room 2\"]\n";
 
 /// How long a consultation visit takes in the demo's diary.
 const CONSULTATION_MINUTES: i64 = 60;

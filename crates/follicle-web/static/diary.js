@@ -1,7 +1,7 @@
 // The diary's drag (issue 14): an appointment that may move (booked or confirmed) is dragged
 // with the pointer to a free slot of the week or day view and dropped there; the move is sent
-// to PUT /api/v1/appointments/{id}/time with the slot's start and practitioner, and the diary
-// reloads. A refusal (too soon after the last session, a double booking, outside the hours)
+// to PUT /api/v1/appointments/{id}/time with the slot's start and practitioner (or room, in the
+// view by room), and the diary reloads. A refusal (too soon after the last session, a double booking, outside the hours)
 // is shown above the diary, word for word. Without this script, an appointment is moved with
 // the form on its page.
 (() => {
@@ -51,7 +51,12 @@
       const res = await fetch(`/api/v1/appointments/${id}/time`, {
         method: "PUT",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": table.dataset.csrf },
-        body: JSON.stringify({ starts_at: over.dataset.startsAt, practitioner_id: over.dataset.practitioner }),
+        // A practitioner's column keeps the room, a room's column keeps the practitioner.
+        body: JSON.stringify({
+          starts_at: over.dataset.startsAt,
+          ...(over.dataset.practitioner ? { practitioner_id: over.dataset.practitioner } : {}),
+          ...(over.dataset.room ? { room: over.dataset.room } : {}),
+        }),
       });
       if (res.ok) {
         const url = new URL(window.location.href);

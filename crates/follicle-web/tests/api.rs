@@ -217,7 +217,11 @@ pub async fn clinic_and_settings(app: &App) {
         .expect(StatusCode::OK);
     assert_eq!(clinic["name"], "Follicle Demo Clinic");
     assert_eq!(clinic["retention_years"], 8);
-    assert_eq!(clinic["settings_toml"], "");
+    // The demo clinic's one change from the defaults: its two rooms.
+    assert_eq!(
+        clinic["settings_toml"],
+        "[diary]\nrooms = [\"Room 1\", \"Room 2\"]\n"
+    );
 
     let plan = |auth: Auth| async move {
         app.post(

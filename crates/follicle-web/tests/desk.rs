@@ -687,7 +687,7 @@ pub async fn the_owners_reports_have_tables_charts_and_csv(app: &App) {
 }
 
 /// The demo clinic's diary looks like a real week: each client's consultation is a visit before
-/// their sessions, and no practitioner is booked twice at once.
+/// their sessions, and no practitioner or room is booked twice at once.
 pub async fn the_demo_week_is_staggered_with_consultations_first(app: &App) {
     let demo = Demo::seed(app).await;
     let moment = |v: &Value| {
@@ -733,6 +733,27 @@ pub async fn the_demo_week_is_staggered_with_consultations_first(app: &App) {
             let ea = sa + time::Duration::minutes(a["duration_minutes"].as_i64().unwrap());
             let eb = sb + time::Duration::minutes(b["duration_minutes"].as_i64().unwrap());
             assert!(ea <= sb || eb <= sa, "overlap: {a} and {b}");
+        }
+    }
+    // Every visit in one of the clinic's two rooms, both used, no room twice at once.
+    for a in &all {
+        assert!(
+            follicle_web::demo::DEMO_ROOMS.contains(&a["room"].as_str().unwrap_or_default()),
+            "{a}"
+        );
+    }
+    for room in follicle_web::demo::DEMO_ROOMS {
+        assert!(all.iter().any(|a| a["room"] == room), "nothing in {room}");
+    }
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            if a["room"] != b["room"] {
+                continue;
+            }
+            let (sa, sb) = (moment(&a["starts_at"]), moment(&b["starts_at"]));
+            let ea = sa + time::Duration::minutes(a["duration_minutes"].as_i64().unwrap());
+            let eb = sb + time::Duration::minutes(b["duration_minutes"].as_i64().unwrap());
+            assert!(ea <= sb || eb <= sa, "one room twice at once: {a} and {b}");
         }
     }
     // Not all at one time of day.
@@ -801,4 +822,183 @@ pub async fn calendar_feeds_through_the_api(app: &App) {
     app.post(&own, &other, json!({}))
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
+}
+
+/// The diary's rooms (issue 14): a room double-booked is refused as a 409 naming the
+/// appointment there (in the API, and beside the room on the studio's form), a room not of the
+/// clinic is a 422 naming its rooms, a move into a busy room is refused; the day view has a
+/// column per room with `?by=room`, a column per practitioner by default, and the appointment's
+/// page shows its room.
+pub async fn the_diary_has_a_column_per_room(app: &App) {
+    let demo = Demo::seed(app).await;
+    let desk = &demo.front_desk;
+    let amara = demo.client_named("Amara Okafor").await;
+    let daniel = demo.client_named("Daniel Reyes").await;
+    // Monday 6 January 2031.
+    let first = app
+        .post(
+            &api("/appointments"),
+            desk,
+            json!({"client_id": amara["id"], "practitioner_id": demo.practitioner_id, "room": "Room 1",
+                   "starts_at": "2031-01-06T10:00:00Z", "duration_minutes": 60, "notes": "", "kind": "consultation"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(first["room"], "Room 1");
+    let clash = json!({"client_id": daniel["id"], "practitioner_id": null, "room": "Room 1",
+        "starts_at": "2031-01-06T10:30:00Z", "duration_minutes": 30, "notes": "", "kind": "consultation"});
+    let error = app
+        .post(&api("/appointments"), desk, clash.clone())
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Room 1 is already booked then: Amara Okafor's consultation on 2031-01-06 10:00–11:00"
+        ) && message.contains(first["id"].as_str().unwrap()),
+        "{error}"
+    );
+    let mut unknown = clash.clone();
+    unknown["room"] = json!("Room 3");
+    let error = app
+        .post(&api("/appointments"), desk, unknown)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "room");
+    assert_eq!(
+        error["message"],
+        "\"Room 3\" is not a room of the clinic; choose one of Room 1, Room 2 (diary.rooms)"
+    );
+    let mut other_room = clash.clone();
+    other_room["room"] = json!("Room 2");
+    let second = app
+        .post(&api("/appointments"), desk, other_room)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(second["room"], "Room 2");
+    let moves = api(&format!("/appointments/{}/time", id_of(&second)));
+    let error = app
+        .put(
+            &moves,
+            desk,
+            json!({"starts_at": "2031-01-06T10:45:00Z", "room": "Room 1"}),
+        )
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Room 1 is already booked then"),
+        "{error}"
+    );
+    let moved = app
+        .put(
+            &moves,
+            desk,
+            json!({"starts_at": "2031-01-06T11:00:00Z", "room": "Room 1"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(moved["room"], "Room 1");
+
+    // The studio's visit form: the clash beside the room, nothing booked.
+    let token = csrf(desk);
+    let daniel_id = daniel["id"].as_str().unwrap();
+    let refused = post_form(
+        app,
+        &format!("/clients/{daniel_id}/book-visit"),
+        desk,
+        &[
+            ("_csrf", token.as_str()),
+            ("kind", "consultation"),
+            ("date", "2031-01-06"),
+            ("time", "10:15"),
+            ("minutes", "30"),
+            ("practitioner_id", ""),
+            ("room", "Room 1"),
+            ("override_reason", ""),
+            ("notes", ""),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(&refused);
+    assert!(html.contains("id=\"visit-room-error\""), "{html}");
+    assert!(
+        html.contains("Room 1 is already booked then: Amara Okafor"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"Room 2\">Room 2</option>"),
+        "{html}"
+    );
+
+    // The day by room: a column per room, the visits in theirs.
+    let by_room = app
+        .get("/diary?view=day&date=2031-01-06&by=room", &cookie(desk))
+        .await;
+    assert_eq!(by_room.status, StatusCode::OK);
+    let html = text(&by_room);
+    for room in ["Room 1", "Room 2"] {
+        assert!(
+            html.contains(&format!("<th scope=\"col\" class=\"room\">{room}</th>")),
+            "{html}"
+        );
+    }
+    assert!(!html.contains("class=\"practitioner\""), "{html}");
+    assert!(html.contains("data-room=\"Room 2\""), "{html}");
+    assert!(html.contains("Appointments by day and room"), "{html}");
+    assert!(html.contains("id=\"diary-by-practitioner\""), "{html}");
+    assert!(
+        html.contains("&amp;by=room\" id=\"diary-next\""),
+        "the view kept: {html}"
+    );
+    // Both visits in Room 1's column: its cell holds the first, and the second (moved there)
+    // follows it; the row of 10:00 has Room 1's visit then Room 2's free slot.
+    let at_ten = &html[html.find("<th scope=\"row\">10:00</th>").unwrap()..];
+    let at_ten = &at_ten[..at_ten.find("</tr>").unwrap()];
+    assert!(
+        at_ten.contains(&format!("data-id=\"{}\"", first["id"].as_str().unwrap())),
+        "{at_ten}"
+    );
+    assert!(at_ten.contains("data-room=\"Room 2\""), "{at_ten}");
+    let at_eleven = &html[html.find("<th scope=\"row\">11:00</th>").unwrap()..];
+    let at_eleven = &at_eleven[..at_eleven.find("</tr>").unwrap()];
+    assert!(
+        at_eleven.contains(&format!("data-id=\"{}\"", second["id"].as_str().unwrap())),
+        "{at_eleven}"
+    );
+    // By practitioner, the default: no room columns, a link to them.
+    let html = text(&app.get("/diary?view=day&date=2031-01-06", &cookie(desk)).await);
+    assert!(
+        html.contains("<th scope=\"col\" class=\"practitioner\">Sam Rivera</th>"),
+        "{html}"
+    );
+    assert!(!html.contains("class=\"room\""), "{html}");
+    assert!(html.contains("id=\"diary-by-room\""), "{html}");
+    let bad = app
+        .get("/diary?view=day&date=2031-01-06&by=chair", &cookie(desk))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        text(&bad).contains("by: expected practitioner or room, got &#34;chair&#34;"),
+        "{}",
+        text(&bad)
+    );
+
+    // The appointment's page: its room, and the move form's choice of room.
+    let html = text(
+        &app.get(&format!("/appointments/{}", id_of(&first)), &cookie(desk))
+            .await,
+    );
+    assert!(
+        html.contains("<p id=\"appointment-room\">In Room 1</p>"),
+        "{html}"
+    );
+    assert!(html.contains("<select id=\"room\" name=\"room\""), "{html}");
+    assert!(
+        html.contains("<option value=\"Room 1\" selected>Room 1</option>"),
+        "{html}"
+    );
 }

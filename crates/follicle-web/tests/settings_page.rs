@@ -103,5 +103,9 @@ async fn the_settings_page_is_the_schema() {
         "{}",
         String::from_utf8_lossy(&good.body)
     );
-    assert_eq!(clinic_settings().await, "[intervals]\ndefault_days = 21\n");
+    // Saved beside the demo clinic's rooms, which the form left as they were.
+    assert_eq!(
+        clinic_settings().await,
+        "[diary]\nrooms = [\"Room 1\", \"Room 2\"]\n\n[intervals]\ndefault_days = 21\n"
+    );
 }

@@ -136,6 +136,7 @@ both! {
         calendar_feeds_through_the_api,
         the_owners_reports_have_tables_charts_and_csv,
         the_demo_week_is_staggered_with_consultations_first,
+        the_diary_has_a_column_per_room,
     }
     designer {
         drag_deltas_patch_to_the_full_pattern,

@@ -1,6 +1,6 @@
 //! The diary (issue 14): booking with the clinic's rules, a plan's sessions in one step,
-//! moving an appointment, its statuses with who and when, the practitioners' columns, and a
-//! pigment batch put under recall.
+//! moving an appointment, its statuses with who and when, the practitioners' columns, the
+//! rooms, and a pigment batch put under recall.
 //!
 //! The rules ([`DiaryRules`], from the clinic's settings): an appointment starts in the future,
 //! inside the opening hours (`diary.opens`–`diary.closes`) of a working day
@@ -8,16 +8,35 @@
 //! visit (a session or a touch-up) is at least `intervals.minimum_days` from the client's
 //! other treatment visits and logged sessions, and makes no more than
 //! `intervals.max_sessions_per_12_months` in any 365 days; a practitioner is not booked twice
-//! at once unless the booking gives a reason to (the override is kept in the appointment's
-//! history and the audit log). A refusal names the field, the value and what is allowed.
+//! at once, nor is a room (`diary.rooms`), unless the booking gives a reason to (the override
+//! is kept in the appointment's history and the audit log). A refusal names the field, the
+//! value and what is allowed.
 //!
 //! Times are the clinic's wall clock, stored as UTC without an offset (like the plan's
 //! calendar times, "floating"): 10:00 in the diary is 10:00 at the clinic.
 //!
+//! Rooms (or chairs): the clinic lists them by name in `diary.rooms` (empty: one room, none
+//! named). An appointment keeps its room's name (`appointments.room`, text, NULL for none): a
+//! room is not a row of its own, so a room renamed in the settings leaves the appointments
+//! booked in it under the old name, and a move that keeps the room keeps that name. A room a
+//! booking or a move names must be one of `diary.rooms` (matched without case, stored as the
+//! settings spell it); a booking may name no room. A room is booked once at a time, exactly as
+//! a practitioner is: two appointments in one room overlap unless one is cancelled or a no-show,
+//! and the clash is refused naming the other appointment unless the booking gives a reason
+//! (`override_reason`, one reason for both clashes). Each clash overridden is a line of its
+//! own in the appointment's history and the audit log (`override: Room 1 double-booked over
+//! appointment …`, after the practitioner's `override: double-booked over appointment …`).
+//!
 //! The checks of a booking run inside its transaction, after a write to the practitioner's
 //! row (`UPDATE users SET active = active`): on PostgreSQL that row lock serialises two
 //! bookings of one practitioner, on SQLite the write takes the database's write lock first.
-//! Two bookings at once cannot both pass the double-booking check.
+//! A booking with a room writes to the clinic's row first (`UPDATE clinics SET
+//! retention_years = retention_years`, the transaction's first statement, before the
+//! practitioner's row: always in that order, so two bookings cannot wait on each other): on
+//! PostgreSQL that serialises the clinic's bookings with a room (a room has no row to lock; a
+//! clinic books few at once), on SQLite it is the write that takes the lock, as the
+//! transaction must start with one. Two bookings at once cannot both pass the double-booking
+//! check, of a practitioner or of a room.
 
 use follicle_core::Settings;
 use sqlx::types::Json;
@@ -43,6 +62,8 @@ pub struct DiaryRules {
     pub working_days: Vec<Weekday>,
     /// Closed dates (`diary.closed_dates`).
     pub closed_dates: Vec<Date>,
+    /// The clinic's rooms (`diary.rooms`; empty: one room, none named).
+    pub rooms: Vec<String>,
     /// Least days between two treatment visits (`intervals.minimum_days`).
     pub minimum_days: i64,
     /// Most treatment visits in any 365 days (`intervals.max_sessions_per_12_months`).
@@ -67,6 +88,7 @@ impl DiaryRules {
                 .filter_map(|d| follicle_core::plan::parse_weekday(d).ok())
                 .collect(),
             closed_dates: settings.diary.closed_days(),
+            rooms: settings.diary.rooms.clone(),
             minimum_days: i64::from(settings.intervals.minimum_days),
             max_per_year: settings.intervals.max_sessions_per_12_months as usize,
             now,
@@ -140,6 +162,34 @@ impl DiaryRules {
             ));
         }
         Ok(())
+    }
+
+    /// The room a booking names, as the settings name it (`None` for none given); a room that
+    /// is not one of `diary.rooms` is refused naming the value and the rooms there are.
+    pub fn check_room(&self, room: Option<&str>) -> StoreResult<Option<String>> {
+        let Some(given) = room.map(str::trim).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        if let Some(found) = self
+            .rooms
+            .iter()
+            .find(|r| r.to_lowercase() == given.to_lowercase())
+        {
+            return Ok(Some(found.clone()));
+        }
+        Err(StoreError::invalid(
+            "room",
+            if self.rooms.is_empty() {
+                format!(
+                    "{given:?} is not a room of the clinic: it lists no rooms (diary.rooms); book without one"
+                )
+            } else {
+                format!(
+                    "{given:?} is not a room of the clinic; choose one of {} (diary.rooms)",
+                    self.rooms.join(", ")
+                )
+            },
+        ))
     }
 
     /// Checks a treatment visit on `day` against the client's other treatment days: the
@@ -228,7 +278,10 @@ pub struct NewBooking {
     pub appointment: NewAppointment,
     /// What for.
     pub kind: AppointmentKind,
-    /// A reason to book the practitioner although they are booked then (empty: refuse).
+    /// The room (one of `diary.rooms`), if any.
+    pub room: Option<String>,
+    /// A reason to book the practitioner or the room although they are booked then (empty:
+    /// refuse).
     pub override_reason: String,
 }
 
@@ -239,10 +292,13 @@ pub struct PlanBooking {
     pub consultation_id: Uuid,
     /// The practitioner of every session.
     pub practitioner_id: Option<Uuid>,
+    /// The room of every session (one of `diary.rooms`), if any.
+    pub room: Option<String>,
     /// When session 1 starts; the others follow at the plan's intervals, each at the plan's
     /// start time, moved forward to the next open day.
     pub first_starts_at: OffsetDateTime,
-    /// A reason to book over the practitioner's other appointments (empty: refuse).
+    /// A reason to book over the practitioner's or the room's other appointments (empty:
+    /// refuse).
     pub override_reason: String,
 }
 
@@ -253,7 +309,10 @@ pub struct AppointmentMove {
     pub starts_at: OffsetDateTime,
     /// The new practitioner (`None`: the same one).
     pub practitioner_id: Option<Uuid>,
-    /// A reason to book the practitioner although they are booked then (empty: refuse).
+    /// The new room, one of `diary.rooms` (`None`: the same one).
+    pub room: Option<String>,
+    /// A reason to book the practitioner or the room although they are booked then (empty:
+    /// refuse).
     pub override_reason: String,
 }
 
@@ -290,6 +349,7 @@ pub(super) fn new_appointment(
         id: Uuid::new_v4(),
         client_id: a.client_id,
         practitioner_id: a.practitioner_id,
+        room: None,
         starts_at: a.starts_at,
         duration_minutes: a.duration_minutes,
         status: AppointmentStatus::Booked,
@@ -311,12 +371,13 @@ macro_rules! insert_appointment {
     ($tx:expr, $actor:expr, $a:expr) => {{
         sqlx::query(
             "INSERT INTO appointments (id, clinic_id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, \
-             created_at, kind, consultation_id, session_index, history) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             created_at, kind, consultation_id, session_index, history, room) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind($a.id).bind($actor.clinic_id).bind($a.client_id).bind($a.practitioner_id).bind($a.starts_at)
         .bind($a.duration_minutes).bind($a.status.as_str()).bind(&$a.notes).bind($a.created_at)
         .bind($a.kind.as_str()).bind($a.consultation_id).bind($a.session_index).bind(Json(&$a.history))
+        .bind(&$a.room)
         .execute(&mut *$tx).await?;
         crate::store::audit_insert!(
             $actor,
@@ -330,8 +391,38 @@ macro_rules! insert_appointment {
 }
 pub(super) use insert_appointment;
 
-/// Another appointment of the practitioner: id, start, minutes, kind, client's name.
+/// Another appointment of the practitioner (or in the room): id, start, minutes, kind,
+/// client's name.
 type ClashRow = (Uuid, OffsetDateTime, i64, String, String);
+
+/// Reads, inside a transaction and as its first statement, the other appointments in a room
+/// around the time (none without a room). Locks the clinic's row first (see the module's
+/// documentation).
+macro_rules! read_room_clashes {
+    ($tx:expr, $actor:expr, $room:expr, $from:expr, $to:expr, $except:expr) => {{
+        let mut clashes: Vec<ClashRow> = Vec::new();
+        if let Some(room) = $room {
+            sqlx::query("UPDATE clinics SET retention_years = retention_years WHERE id = $1")
+                .bind($actor.clinic_id)
+                .execute(&mut *$tx)
+                .await?;
+            clashes = sqlx::query_as(
+                "SELECT a.id, a.starts_at, a.duration_minutes, a.kind, c.name FROM appointments a \
+                 JOIN clients c ON c.clinic_id = a.clinic_id AND c.id = a.client_id \
+                 WHERE a.clinic_id = $1 AND a.room = $2 AND a.starts_at >= $3 AND a.starts_at < $4 \
+                 AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> $5 ORDER BY a.starts_at, a.id",
+            )
+            .bind($actor.clinic_id)
+            .bind(room)
+            .bind($from)
+            .bind($to)
+            .bind($except)
+            .fetch_all(&mut *$tx)
+            .await?;
+        }
+        clashes
+    }};
+}
 
 /// Reads, inside a transaction, what a booking is checked against: the practitioner's other
 /// appointments around the time and the client's treatment days. Locks the practitioner's row
@@ -374,10 +465,12 @@ macro_rules! read_context {
     }};
 }
 
-/// The clash of `[starts_at, starts_at + minutes)` with the practitioner's other appointments,
-/// as a refusal naming the appointment; `None` when there is none.
+/// The clash of `[starts_at, starts_at + minutes)` with the other appointments of a
+/// practitioner or a room (`who`; `instead`: what else to choose), as a refusal naming the
+/// appointment; `None` when there is none.
 fn clash(
-    practitioner: &str,
+    who: &str,
+    instead: &str,
     label: &str,
     starts_at: OffsetDateTime,
     minutes: i64,
@@ -391,8 +484,8 @@ fn clash(
             (
                 *id,
                 format!(
-                    "{label}{practitioner} is already booked then: {client}'s {} on {} {}–{} (appointment {id}). \
-                     Choose another time or practitioner, or book anyway with a reason (override_reason)",
+                    "{label}{who} is already booked then: {client}'s {} on {} {}–{} (appointment {id}). \
+                     Choose another time or {instead}, or book anyway with a reason (override_reason)",
                     kind.replace('_', " "),
                     at.date(),
                     clock(at.time()),
@@ -409,33 +502,54 @@ struct Proposed<'a> {
     minutes: i64,
     kind: AppointmentKind,
     practitioner: &'a str,
+    room: Option<&'a str>,
 }
 
-/// Checks one booking against the rules and what is booked; gives the override note, if the
-/// booking overrides a clash.
+/// The words a room's double-booking refusal ends with (a form shows it beside the room).
+pub const ROOM_CLASH: &str = "Choose another time or room";
+
+/// Checks one booking against the rules and what is booked (`clashes`: the practitioner's
+/// other appointments, `room_clashes`: the room's); gives the override notes, one for each
+/// clash the booking overrides (the practitioner's first, then the room's).
 fn check_booking(
     rules: &DiaryRules,
     p: &Proposed<'_>,
     clashes: &[ClashRow],
+    room_clashes: &[ClashRow],
     treatment_days: &[Date],
     override_reason: &str,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Vec<String>> {
     rules.check_time("starts_at", &p.label, p.starts_at, p.minutes)?;
     if p.kind.is_treatment() {
         rules.check_treatment("starts_at", &p.label, p.starts_at.date(), treatment_days)?;
     }
-    match clash(p.practitioner, &p.label, p.starts_at, p.minutes, clashes) {
-        None => Ok(None),
-        Some((id, message)) => {
-            if override_reason.is_empty() {
-                Err(StoreError::Conflict { message })
-            } else {
-                Ok(Some(format!(
-                    "override: double-booked over appointment {id} ({override_reason})"
-                )))
-            }
+    let mut notes = Vec::new();
+    if let Some((id, message)) = clash(
+        p.practitioner,
+        "practitioner",
+        &p.label,
+        p.starts_at,
+        p.minutes,
+        clashes,
+    ) {
+        if override_reason.is_empty() {
+            return Err(StoreError::Conflict { message });
         }
+        notes.push(format!(
+            "override: double-booked over appointment {id} ({override_reason})"
+        ));
     }
+    if let Some(room) = p.room
+        && let Some((id, message)) = clash(room, "room", &p.label, p.starts_at, p.minutes, room_clashes)
+    {
+        if override_reason.is_empty() {
+            return Err(StoreError::Conflict { message });
+        }
+        notes.push(format!(
+            "override: {room} double-booked over appointment {id} ({override_reason})"
+        ));
+    }
+    Ok(notes)
 }
 
 /// The latest plan of a client, as the front desk books it: its sessions and patch test,
@@ -581,22 +695,26 @@ impl Store {
         actor.require(Action::ManageAppointments)?;
         let a = checked_appointment(&booking.appointment)?;
         let override_reason = validate::line("override_reason", &booking.override_reason, true)?;
+        let room = rules.check_room(booking.room.as_deref())?;
         self.ensure_client(actor, a.client_id).await?;
         let practitioner = self.practitioner_name(actor, a.practitioner_id).await?;
         let mut created = new_appointment(actor, &a, booking.kind, None, None);
+        created.room = room.clone();
         let proposed = Proposed {
             label: String::new(),
             starts_at: a.starts_at,
             minutes: a.duration_minutes,
             kind: booking.kind,
             practitioner: &practitioner,
+            room: room.as_deref(),
         };
         let (from, to) = window(a.starts_at, a.starts_at + Duration::minutes(a.duration_minutes));
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
+            let room_clashes = read_room_clashes!(tx, actor, &room, from, to, Uuid::nil());
             let (clashes, days) = read_context!(tx, actor, a.client_id, a.practitioner_id, from, to, Uuid::nil());
-            let note = check_booking(rules, &proposed, &clashes, &days, &override_reason)?;
-            if let Some(note) = note {
+            let notes = check_booking(rules, &proposed, &clashes, &room_clashes, &days, &override_reason)?;
+            for note in notes {
                 created.history.push(AppointmentChange { what: note.clone(), at: created.created_at, by: actor.user_id });
                 audit_insert!(actor, Some(a.client_id), AuditAction::Created, format!("appointment {note}"))
                     .execute(&mut *tx).await?;
@@ -619,6 +737,7 @@ impl Store {
         actor.require(Action::ManageAppointments)?;
         let first = validate::moment("starts_at", booking.first_starts_at)?;
         let override_reason = validate::line("override_reason", &booking.override_reason, true)?;
+        let room = rules.check_room(booking.room.as_deref())?;
         let (client_id, plan) = self
             .consultation_for_booking(actor, booking.consultation_id)
             .await?;
@@ -627,7 +746,7 @@ impl Store {
         let mut created: Vec<Appointment> = planned
             .iter()
             .map(|v| {
-                new_appointment(
+                let mut a = new_appointment(
                     actor,
                     &NewAppointment {
                         client_id,
@@ -639,7 +758,9 @@ impl Store {
                     v.kind,
                     Some(booking.consultation_id),
                     v.index,
-                )
+                );
+                a.room = room.clone();
+                a
             })
             .collect();
         let from = created.iter().map(|a| a.starts_at).min().unwrap_or(first);
@@ -651,6 +772,7 @@ impl Store {
         let (from, to) = window(from, to);
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
+            let mut room_clashes = read_room_clashes!(tx, actor, &room, from, to, Uuid::nil());
             let (mut clashes, mut days) =
                 read_context!(tx, actor, client_id, booking.practitioner_id, from, to, Uuid::nil());
             for (a, v) in created.iter_mut().zip(&planned) {
@@ -660,8 +782,9 @@ impl Store {
                     minutes: a.duration_minutes,
                     kind: a.kind,
                     practitioner: &practitioner,
+                    room: room.as_deref(),
                 };
-                if let Some(note) = check_booking(rules, &proposed, &clashes, &days, &override_reason)? {
+                for note in check_booking(rules, &proposed, &clashes, &room_clashes, &days, &override_reason)? {
                     a.history.push(AppointmentChange { what: note.clone(), at: a.created_at, by: actor.user_id });
                     audit_insert!(actor, Some(client_id), AuditAction::Created, format!("appointment {note}"))
                         .execute(&mut *tx).await?;
@@ -669,7 +792,9 @@ impl Store {
                 if a.kind.is_treatment() {
                     days.push(a.starts_at.date());
                 }
-                clashes.push((a.id, a.starts_at, a.duration_minutes, a.kind.as_str().to_owned(), String::from("this client")));
+                let this = (a.id, a.starts_at, a.duration_minutes, a.kind.as_str().to_owned(), String::from("this client"));
+                room_clashes.push(this.clone());
+                clashes.push(this);
                 insert_appointment!(tx, actor, a);
             }
             tx.commit().await?;
@@ -701,46 +826,63 @@ impl Store {
         }
         let practitioner_id = to.practitioner_id.or(a.practitioner_id);
         let practitioner = self.practitioner_name(actor, practitioner_id).await?;
+        // A room given is one of the clinic's; the room kept may be one renamed since.
+        let room = match rules.check_room(to.room.as_deref())? {
+            Some(room) => Some(room),
+            None => a.room.clone(),
+        };
         let proposed = Proposed {
             label: String::new(),
             starts_at,
             minutes: a.duration_minutes,
             kind: a.kind,
             practitioner: &practitioner,
+            room: room.as_deref(),
         };
         let (from, until) = window(starts_at, starts_at + Duration::minutes(a.duration_minutes));
         let at = now();
-        let moved = format!(
+        let mut moved = format!(
             "moved from {} to {}",
             moment_text(a.starts_at),
             moment_text(starts_at)
         );
+        if room != a.room {
+            moved.push_str(&format!(
+                ", from {} to {}",
+                a.room.as_deref().unwrap_or("no room"),
+                room.as_deref().unwrap_or("no room")
+            ));
+        }
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
+            let room_clashes = read_room_clashes!(tx, actor, &room, from, until, a.id);
             let (clashes, days) = read_context!(tx, actor, a.client_id, practitioner_id, from, until, a.id);
-            let note = check_booking(rules, &proposed, &clashes, &days, &override_reason)?;
+            let notes = check_booking(rules, &proposed, &clashes, &room_clashes, &days, &override_reason)?;
             a.history.push(AppointmentChange { what: moved.clone(), at, by: actor.user_id });
-            if let Some(note) = &note {
+            for note in &notes {
                 a.history.push(AppointmentChange { what: note.clone(), at, by: actor.user_id });
             }
             sqlx::query(
-                "UPDATE appointments SET starts_at = $1, practitioner_id = $2, history = $3 WHERE clinic_id = $4 AND id = $5",
+                "UPDATE appointments SET starts_at = $1, practitioner_id = $2, room = $3, history = $4 \
+                 WHERE clinic_id = $5 AND id = $6",
             )
-            .bind(starts_at).bind(practitioner_id).bind(Json(&a.history)).bind(actor.clinic_id).bind(a.id)
+            .bind(starts_at).bind(practitioner_id).bind(&room).bind(Json(&a.history)).bind(actor.clinic_id).bind(a.id)
             .execute(&mut *tx).await?;
             // The client's requests to move this visit are answered by the move.
             sqlx::query(super::visit_moves::CLOSE_ON_MOVE)
                 .bind(at).bind(actor.user_id).bind(actor.clinic_id).bind(a.id)
                 .execute(&mut *tx).await?;
-            let detail = match &note {
-                Some(note) => format!("appointment {moved}; {note}"),
-                None => format!("appointment {moved}"),
+            let detail = if notes.is_empty() {
+                format!("appointment {moved}")
+            } else {
+                format!("appointment {moved}; {}", notes.join("; "))
             };
             audit_insert!(actor, Some(a.client_id), AuditAction::Changed, detail).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         a.starts_at = starts_at;
         a.practitioner_id = practitioner_id;
+        a.room = room;
         Ok(a)
     }
 

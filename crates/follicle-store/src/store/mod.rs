@@ -45,7 +45,9 @@ pub use consents::{
     GivenSignature, SignatureMethod, TYPED_SIGNATURE_PREFIX, read_signature, same_name, typed_signature,
 };
 pub use desk::{LikelyDuplicate, MergeReport};
-pub use diary::{AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, may_become};
+pub use diary::{
+    AppointmentMove, DiaryRules, NewBooking, PlanBooking, PlanToBook, Practitioner, ROOM_CLASH, may_become,
+};
 pub use feeds::{FEED_DAYS_BACK, FeedContent, FeedEvent, FeedOwner};
 pub use idempotency::{IDEMPOTENCY_WINDOW, Idempotent};
 pub use jobs::{Job, JobOutcome, JobState, NewJob, QueueCounts, SentMessage};
@@ -492,10 +494,24 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             ),
         ],
     };
+    // Issue 14's rooms (0018 is another change's), apart for the same reason.
+    let diary_files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[(
+            19,
+            "appointment rooms",
+            include_str!("../../migrations/sqlite/0019_appointment_rooms.sql"),
+        )],
+        Backend::Postgres => &[(
+            19,
+            "appointment rooms",
+            include_str!("../../migrations/postgres/0019_appointment_rooms.sql"),
+        )],
+    };
     Migrator::with_migrations(
         files
             .iter()
             .chain(portal_files)
+            .chain(diary_files)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,

@@ -197,7 +197,7 @@ macro_rules! insert_design {
 macro_rules! appointment_cols {
     () => {
         "id, client_id, practitioner_id, starts_at, duration_minutes, status, notes, created_at, kind, \
-         consultation_id, session_index, history"
+         consultation_id, session_index, history, room"
     };
 }
 type AppointmentRow = (
@@ -213,12 +213,14 @@ type AppointmentRow = (
     Option<Uuid>,
     Option<i64>,
     Json<Vec<AppointmentChange>>,
+    Option<String>,
 );
 fn appointment_from_row(r: AppointmentRow) -> StoreResult<Appointment> {
     Ok(Appointment {
         id: r.0,
         client_id: r.1,
         practitioner_id: r.2,
+        room: r.12,
         starts_at: r.3,
         duration_minutes: r.4,
         status: AppointmentStatus::parse(&r.5)?,
@@ -894,19 +896,21 @@ impl Store {
         actor: &Actor,
         appointment: &NewAppointment,
     ) -> StoreResult<Appointment> {
-        self.record_appointment(actor, appointment, AppointmentKind::Session, None)
+        self.record_appointment(actor, appointment, AppointmentKind::Session, None, None)
             .await
     }
 
     /// Records an appointment of any kind as given, like [`Store::book_appointment`] (without
     /// the diary's rules), booked from session `plan_session.1` of the client's consultation
-    /// `plan_session.0` when given: for records brought in, such as the demo clinic's week.
+    /// `plan_session.0` when given, in `room` when given (not checked against the clinic's
+    /// rooms): for records brought in, such as the demo clinic's week.
     pub async fn record_appointment(
         &self,
         actor: &Actor,
         appointment: &NewAppointment,
         kind: AppointmentKind,
         plan_session: Option<(Uuid, i64)>,
+        room: Option<&str>,
     ) -> StoreResult<Appointment> {
         actor.require(Action::ManageAppointments)?;
         let a = super::diary::checked_appointment(appointment)?;
@@ -921,13 +925,14 @@ impl Store {
             });
             found.ok_or_else(|| StoreError::not_found("consultation"))?;
         }
-        let created = super::diary::new_appointment(
+        let mut created = super::diary::new_appointment(
             actor,
             &a,
             kind,
             plan_session.map(|p| p.0),
             plan_session.map(|p| p.1),
         );
+        created.room = room.map(|r| validate::line("room", r, false)).transpose()?;
         on_db!(self, pool => {
             let mut tx = self.begin_audited(pool).await?;
             super::diary::insert_appointment!(tx, actor, created);

@@ -64,8 +64,9 @@ pub(crate) async fn rules(state: &AppState, actor: &follicle_store::Actor) -> Ap
 /// Books an appointment with the diary's rules: in the future, inside the opening hours of an
 /// open day (`diary`, `intervals.working_days`), a session or touch-up at least
 /// `intervals.minimum_days` from the client's others and within
-/// `intervals.max_sessions_per_12_months`. A practitioner already booked then is a 409 naming
-/// the appointment, unless `override_reason` is given (kept in the history and audit log).
+/// `intervals.max_sessions_per_12_months`. A practitioner or a room (`diary.rooms`) already
+/// booked then is a 409 naming the appointment, unless `override_reason` is given (kept in the
+/// history and audit log); a room not of the clinic is a 422 naming its rooms.
 #[utoipa::path(post, path = "/appointments", tag = "appointments", request_body = NewAppointment,
     responses((status = 201, body = AppointmentAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn book(
@@ -123,6 +124,7 @@ pub async fn book_plan(
     let booking = follicle_store::PlanBooking {
         consultation_id: id,
         practitioner_id: body.practitioner_id,
+        room: body.room,
         first_starts_at: body.starts_at,
         override_reason: body.override_reason,
     };

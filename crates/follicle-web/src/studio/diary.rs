@@ -1,6 +1,8 @@
-//! The diary (issue 14): the day and week views with a column per practitioner, an
-//! appointment's page (its history, status changes, a move), booking a plan's sessions and a
-//! single visit from the client's page, and the session log opened from an appointment.
+//! The diary (issue 14): the day and week views with a column per practitioner (or, with
+//! `?by=room` where the clinic has rooms, a column per room), an appointment's page (its
+//! history, its room, status changes, a move), booking a plan's sessions and a single visit
+//! from the client's page (in a room, where the clinic has rooms), and the session log opened
+//! from an appointment.
 //!
 //! Every page works without a script: an appointment is moved with its page's form. With
 //! `static/diary.js`, an appointment is dragged to another slot of the week view and the move
@@ -78,10 +80,34 @@ pub enum Slot {
 pub struct FreeSlot {
     /// When the slot starts (RFC 3339, UTC).
     pub starts_at: String,
-    /// Whose column.
-    pub practitioner: Uuid,
+    /// Whose column (empty in the room view).
+    pub practitioner: String,
+    /// Which room's column (empty in the practitioner view).
+    pub room: String,
     /// A label for screen readers.
     pub label: String,
+}
+
+/// A column of a day: a practitioner, or a room.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Its heading.
+    pub name: String,
+    /// The practitioner, in the practitioner view.
+    pub practitioner: Option<Uuid>,
+    /// The room, in the room view.
+    pub room: Option<String>,
+}
+
+impl Column {
+    /// Whether the appointment is in this column.
+    fn holds(&self, a: &Appointment) -> bool {
+        match (&self.practitioner, &self.room) {
+            (Some(p), _) => a.practitioner_id == Some(*p),
+            (None, Some(r)) => a.room.as_deref() == Some(r.as_str()),
+            (None, None) => false,
+        }
+    }
 }
 
 /// A row of the diary.
@@ -116,7 +142,11 @@ struct DiaryPage {
     previous: String,
     next: String,
     days: Vec<DayHead>,
-    practitioners: Vec<Practitioner>,
+    columns: Vec<Column>,
+    /// `room` in the room view, empty in the practitioner view.
+    by: &'static str,
+    /// Whether the clinic has rooms (the view may be by room).
+    has_rooms: bool,
     rows: Vec<Row>,
     hours: String,
     unassigned: Vec<(String, Cell)>,
@@ -132,6 +162,8 @@ pub(super) struct DiaryQuery {
     date: Option<String>,
     #[serde(default)]
     moved: Option<String>,
+    #[serde(default)]
+    by: Option<String>,
 }
 
 fn kind_label(a: &Appointment) -> String {
@@ -141,7 +173,8 @@ fn kind_label(a: &Appointment) -> String {
     }
 }
 
-/// The diary: `?view=day|week&date=YYYY-MM-DD` (default: this week).
+/// The diary: `?view=day|week&date=YYYY-MM-DD` (default: this week), a column per
+/// practitioner, or per room with `&by=room` (where the clinic has rooms).
 pub(super) async fn diary(
     State(state): State<AppState>,
     page: Page,
@@ -166,7 +199,39 @@ pub(super) async fn diary(
     let settings = state.clinic_settings(&page.actor).await?;
     let rules = rules(&state, &page.actor).await?;
     let store = state.store();
-    let practitioners = store.practitioners(&page.actor).await?;
+    let by_room = match q.by.as_deref().map(str::trim) {
+        None | Some("" | "practitioner") => false,
+        Some("room") => true,
+        Some(other) => {
+            return Err(PageError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: format!("by: expected practitioner or room, got {other:?}"),
+            });
+        }
+    };
+    let by_room = by_room && !rules.rooms.is_empty();
+    let columns: Vec<Column> = if by_room {
+        rules
+            .rooms
+            .iter()
+            .map(|r| Column {
+                name: r.clone(),
+                practitioner: None,
+                room: Some(r.clone()),
+            })
+            .collect()
+    } else {
+        store
+            .practitioners(&page.actor)
+            .await?
+            .into_iter()
+            .map(|p| Column {
+                name: p.name,
+                practitioner: Some(p.id),
+                room: None,
+            })
+            .collect()
+    };
     let from = first.midnight().assume_utc();
     let appointments = store
         .appointments_between(&page.actor, from, from + Duration::days(span))
@@ -188,10 +253,10 @@ pub(super) async fn diary(
     }
     let days: Vec<Date> = (0..span).map(|n| first + Duration::days(n)).collect();
     let row_count = usize::try_from((end_min - start_min + step - 1) / step).unwrap_or(0);
-    let columns = days.len() * practitioners.len();
+    let width = days.len() * columns.len();
     // grid[row][column]
     let mut grid: Vec<Vec<Option<Slot>>> = (0..row_count)
-        .map(|_| (0..columns).map(|_| None).collect())
+        .map(|_| (0..width).map(|_| None).collect())
         .collect();
     let mut unassigned = Vec::new();
     let cell = |a: &Appointment, rows: usize| Cell {
@@ -210,10 +275,10 @@ pub(super) async fn diary(
     };
     for a in &appointments {
         let column = days.iter().position(|d| *d == a.starts_at.date()).and_then(|d| {
-            practitioners
+            columns
                 .iter()
-                .position(|p| Some(p.id) == a.practitioner_id)
-                .map(|p| d * practitioners.len() + p)
+                .position(|p| p.holds(a))
+                .map(|p| d * columns.len() + p)
         });
         let (Some(column), true) = (column, a.status.holds_time()) else {
             unassigned.push((
@@ -277,15 +342,20 @@ pub(super) async fn diary(
                     .enumerate()
                     .map(|(c, slot)| {
                         slot.unwrap_or_else(|| {
-                            let d = days[c / practitioners.len().max(1)];
-                            let p = &practitioners[c % practitioners.len().max(1)];
+                            let d = days[c / columns.len().max(1)];
+                            let p = &columns[c % columns.len().max(1)];
                             let at = d.with_time(time).assume_utc();
                             Slot::Free(FreeSlot {
                                 starts_at: at
                                     .format(&time::format_description::well_known::Rfc3339)
                                     .unwrap_or_default(),
-                                practitioner: p.id,
-                                label: format!("{} {} with {}", day_label(d), clock(time), p.name),
+                                practitioner: p.practitioner.map(|id| id.to_string()).unwrap_or_default(),
+                                room: p.room.clone().unwrap_or_default(),
+                                label: if p.room.is_some() {
+                                    format!("{} {} in {}", day_label(d), clock(time), p.name)
+                                } else {
+                                    format!("{} {} with {}", day_label(d), clock(time), p.name)
+                                },
                             })
                         })
                     })
@@ -314,7 +384,9 @@ pub(super) async fn diary(
                 open: rules.is_open_on(*d),
             })
             .collect(),
-        practitioners,
+        columns,
+        by: if by_room { "room" } else { "" },
+        has_rooms: !rules.rooms.is_empty(),
         rows,
         hours: format!("{}–{}", settings.diary.opens, settings.diary.closes),
         unassigned,
@@ -350,6 +422,8 @@ pub(super) struct MoveForm {
     #[serde(default)]
     practitioner_id: String,
     #[serde(default)]
+    room: String,
+    #[serde(default)]
     override_reason: String,
 }
 
@@ -362,6 +436,10 @@ struct AppointmentPage {
     kind: String,
     when: String,
     practitioner: String,
+    /// The room booked (empty: none).
+    room: String,
+    /// The clinic's rooms (the move form's choice; empty: no choice).
+    rooms: Vec<String>,
     history: Vec<(String, String, String)>,
     next: Vec<&'static str>,
     practitioners: Vec<Practitioner>,
@@ -385,6 +463,7 @@ async fn appointment_page(
     let a = store.appointment(&page.actor, id).await?;
     let client = store.client(&page.actor, a.client_id).await?;
     let practitioners = store.practitioners(&page.actor).await?;
+    let rooms = rules(state, &page.actor).await?.rooms;
     let move_requests = store.move_requests_of(&page.actor, a.id).await?;
     let payments = super::payments::of_visit(state, page, a.id).await?;
     let mut names = user_names(state, page).await;
@@ -395,6 +474,7 @@ async fn appointment_page(
         date: a.starts_at.date().to_string(),
         time: clock(a.starts_at.time()),
         practitioner_id: a.practitioner_id.map(|p| p.to_string()).unwrap_or_default(),
+        room: a.room.clone().filter(|r| rooms.contains(r)).unwrap_or_default(),
         ..MoveForm::default()
     });
     let status = errors.status();
@@ -415,6 +495,8 @@ async fn appointment_page(
                 .practitioner_id
                 .map(|p| who(&p))
                 .unwrap_or_else(|| "anyone".into()),
+            room: a.room.clone().unwrap_or_default(),
+            rooms,
             history: a
                 .history
                 .iter()
@@ -552,6 +634,11 @@ fn parse_when(errors: &mut FieldErrors, date: &str, time: &str) -> Option<Offset
     Some(d?.with_time(t?).assume_utc())
 }
 
+/// A room chosen on a form (`None`: none chosen); the store checks it is one of the clinic's.
+fn chosen_room(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|r| !r.is_empty())
+}
+
 fn parse_practitioner(errors: &mut FieldErrors, text: &str) -> Option<Uuid> {
     match text.trim() {
         "" => None,
@@ -566,8 +653,8 @@ fn parse_practitioner(errors: &mut FieldErrors, text: &str) -> Option<Uuid> {
     }
 }
 
-/// Where a store error of a booking goes on a form: `starts_at` beside the date, a clash
-/// beside the practitioner.
+/// Where a store error of a booking goes on a form: `starts_at` beside the date, a room's
+/// clash beside the room, another clash beside the practitioner.
 fn place_error(errors: &mut FieldErrors, e: StoreError) -> Result<(), PageError> {
     match e {
         StoreError::Invalid { field, message } => {
@@ -579,7 +666,12 @@ fn place_error(errors: &mut FieldErrors, e: StoreError) -> Result<(), PageError>
             Ok(())
         }
         StoreError::Conflict { message } => {
-            errors.add("practitioner_id", message);
+            let field = if message.contains(follicle_store::ROOM_CLASH) {
+                "room"
+            } else {
+                "practitioner_id"
+            };
+            errors.add(field, message);
             Ok(())
         }
         other => Err(other.into()),
@@ -602,6 +694,7 @@ pub(super) async fn move_submit(
         let to = AppointmentMove {
             starts_at,
             practitioner_id,
+            room: chosen_room(&form.room),
             override_reason: form.override_reason.trim().to_owned(),
         };
         match state.store().move_appointment(&page.actor, id, &to, &rules).await {
@@ -639,6 +732,9 @@ pub struct BookForm {
     /// Who.
     #[serde(default)]
     pub practitioner_id: String,
+    /// Where (a room's name; empty: none).
+    #[serde(default)]
+    pub room: String,
     /// A reason to double-book.
     #[serde(default)]
     pub override_reason: String,
@@ -664,6 +760,8 @@ pub struct Booking {
     pub visit_errors: FieldErrors,
     /// The practitioners.
     pub practitioners: Vec<Practitioner>,
+    /// The clinic's rooms (empty: no room to choose).
+    pub rooms: Vec<String>,
     /// The kinds of visit.
     pub kinds: Vec<&'static str>,
 }
@@ -695,6 +793,7 @@ pub async fn booking(
     let tomorrow = rules.now.date() + Duration::days(1);
     let mut b = Booking {
         practitioners,
+        rooms: rules.rooms.clone(),
         kinds: AppointmentKind::ALL.iter().map(|k| k.as_str()).collect(),
         ..Booking::default()
     };
@@ -769,6 +868,7 @@ pub(super) async fn book_plan(
         let booking = PlanBooking {
             consultation_id,
             practitioner_id,
+            room: chosen_room(&form.room),
             first_starts_at: starts_at,
             override_reason: form.override_reason.trim().to_owned(),
         };
@@ -828,6 +928,7 @@ pub(super) async fn book_visit(
                 notes: form.notes.clone(),
             },
             kind,
+            room: chosen_room(&form.room),
             override_reason: form.override_reason.trim().to_owned(),
         };
         match state.store().book(&page.actor, &booking, &rules).await {

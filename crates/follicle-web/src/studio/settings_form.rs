@@ -496,6 +496,42 @@ mod tests {
     }
 
     #[test]
+    fn rooms_are_names_each_once() {
+        let sections = sections();
+        let rooms = figure(&sections, "diary.rooms");
+        assert_eq!(
+            rooms.default,
+            figure(&sections, "diary.closed_dates").default,
+            "an empty list"
+        );
+        assert!(rooms.doc.contains("column per room"), "{}", rooms.doc);
+        check_save(
+            "",
+            &[("diary.rooms", "Room 1, Chair B")],
+            "[diary]\nrooms = [\"Room 1\", \"Chair B\"]\n",
+            &[],
+        );
+        check_save(
+            "",
+            &[("diary.rooms", "Room 1, room 1")],
+            "",
+            &[(
+                "diary.rooms",
+                "expected each room once, got \"room 1\" again (it is diary.rooms[0])",
+            )],
+        );
+        check_save(
+            "",
+            &[("diary.rooms", &"A".repeat(41))],
+            "",
+            &[(
+                "diary.rooms",
+                "expected a room's name of 1–40 characters without commas",
+            )],
+        );
+    }
+
+    #[test]
     fn values_that_only_fit_together_are_accepted_together() {
         let sessions = sections();
         let min = figure(&sessions, "sessions.min_hours");

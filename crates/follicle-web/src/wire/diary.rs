@@ -60,6 +60,8 @@ pub struct AppointmentAnswer {
     pub client_id: Uuid,
     /// The practitioner booked, if any yet.
     pub practitioner_id: Option<Uuid>,
+    /// The room (or chair) booked, by its name in the clinic's `diary.rooms`, if any.
+    pub room: Option<String>,
     /// When it starts (UTC, to the second).
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
@@ -88,6 +90,7 @@ impl From<store::Appointment> for AppointmentAnswer {
             id,
             client_id,
             practitioner_id,
+            room,
             starts_at,
             duration_minutes,
             status,
@@ -102,6 +105,7 @@ impl From<store::Appointment> for AppointmentAnswer {
             id,
             client_id,
             practitioner_id,
+            room,
             starts_at,
             duration_minutes,
             status: status.into(),
@@ -124,7 +128,7 @@ impl From<store::Appointment> for AppointmentAnswer {
 
 /// An appointment to book (status `booked`), with the diary's rules: in the future, inside
 /// the opening hours of an open day, the healing interval and yearly cap kept for a session or
-/// touch-up, the practitioner free then (or `override_reason` given).
+/// touch-up, the practitioner and the room free then (or `override_reason` given).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 pub struct NewAppointment {
     /// The client.
@@ -143,8 +147,13 @@ pub struct NewAppointment {
     /// What it is for (default `session`).
     #[serde(default)]
     pub kind: Option<AppointmentKind>,
-    /// A reason to book the practitioner although they are booked then (kept in the
-    /// appointment's history and the audit log); without one a clash is refused (409).
+    /// The room (or chair): one of the clinic's `diary.rooms` (any other is a 422 naming
+    /// them); absent: none.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub room: Option<String>,
+    /// A reason to book the practitioner or the room although they are booked then (kept in
+    /// the appointment's history and the audit log); without one a clash is refused (409).
     #[serde(default)]
     #[schema(max_length = 200)]
     pub override_reason: String,
@@ -161,12 +170,13 @@ impl From<NewAppointment> for store::NewBooking {
                 notes: a.notes,
             },
             kind: a.kind.map_or(store::AppointmentKind::Session, Into::into),
+            room: a.room,
             override_reason: a.override_reason,
         }
     }
 }
 
-/// A move of an appointment to another time (and practitioner).
+/// A move of an appointment to another time (and practitioner, and room).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentMove {
@@ -176,7 +186,11 @@ pub struct AppointmentMove {
     /// The new practitioner; absent: the same one.
     #[serde(default)]
     pub practitioner_id: Option<Uuid>,
-    /// A reason to book the practitioner although they are booked then.
+    /// The new room, one of the clinic's `diary.rooms`; absent: the same one.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub room: Option<String>,
+    /// A reason to book the practitioner or the room although they are booked then.
     #[serde(default)]
     #[schema(max_length = 200)]
     pub override_reason: String,
@@ -187,6 +201,7 @@ impl From<AppointmentMove> for store::AppointmentMove {
         store::AppointmentMove {
             starts_at: m.starts_at,
             practitioner_id: m.practitioner_id,
+            room: m.room,
             override_reason: m.override_reason,
         }
     }
@@ -199,10 +214,14 @@ pub struct PlanBooking {
     /// The practitioner of every session.
     #[serde(default)]
     pub practitioner_id: Option<Uuid>,
+    /// The room of every session, one of the clinic's `diary.rooms`; absent: none.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub room: Option<String>,
     /// When session 1 starts; the others follow at the plan's intervals and start times.
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
-    /// A reason to book over the practitioner's other appointments.
+    /// A reason to book over the practitioner's or the room's other appointments.
     #[serde(default)]
     #[schema(max_length = 200)]
     pub override_reason: String,
