@@ -855,71 +855,55 @@ async fn work(
     } else {
         match compose(store, config, &job, clinic, now).await? {
             Composed::Skip(why) => JobOutcome::Skipped(why),
-            Composed::Send(Outgoing::Mail(mail), kind, logged) => {
-                let mailer = match &senders.mail {
-                    Ok(mailer) => mailer,
-                    Err(e) => {
-                        let (error, permanent) = (e.message.clone(), e.permanent);
-                        return fail(store, worker, clinic, &job, Channel::Email, error, permanent).await;
-                    }
-                };
-                // Recorded as sent at the gate, before the relay can accept it: see crate::relay.
-                let commit = |provider_id: String| {
-                    let message = SentMessage {
-                        id: Uuid::new_v4(),
-                        client_id: job.client_id.unwrap_or_default(),
-                        job_id: job.id,
-                        channel: Channel::Email.as_str().to_owned(),
-                        kind: kind.as_str().to_owned(),
-                        recipient: mail.to.clone(),
-                        subject: mail.subject.clone(),
-                        body: logged,
-                        provider_id,
-                        sent_at: OffsetDateTime::now_utc(),
-                    };
-                    let job = &job;
-                    async move {
-                        match store
-                            .finish_job(job, worker, &JobOutcome::Done(Some(message)))
-                            .await
-                        {
-                            Ok(held) => held,
-                            Err(e) => {
-                                tracing::error!(job = %job.id, error = %e, "a mail could not be recorded as sent; not sent");
-                                false
-                            }
-                        }
-                    }
-                };
-                return match mailer.hand_over(&mail, commit).await {
-                    Ok(HandOver::Accepted) => Ok(()),
-                    Ok(HandOver::NotOurs) => {
-                        tracing::warn!(job = %job.id, "the job is no longer this worker's; its mail was held back");
-                        Ok(())
-                    }
-                    Ok(HandOver::Unconfirmed(why)) => {
-                        tracing::warn!(job = %job.id, error = %why, "a mail was handed to the relay and its answer not received; kept as sent");
-                        Ok(())
-                    }
-                    Ok(HandOver::Refused { message, permanent }) => {
-                        tracing::warn!(job = %job.id, error = %message, permanent, "a mail recorded as sent did not go; taken back");
-                        let outcome = failure(clinic, &job, message, permanent);
-                        store.reopen_job(&job, &outcome).await.map(|_| ())
-                    }
-                    Err(e) => {
-                        fail(
-                            store,
-                            worker,
-                            clinic,
+            Composed::Send(Outgoing::Mail(mail), kind, logged) => match &senders.mail {
+                Err(e) => failure(clinic, &job, Channel::Email, e.message.clone(), e.permanent),
+                Ok(mailer) => {
+                    // Recorded as sent at the gate, before the relay can accept it: see crate::relay.
+                    let commit = |provider_id: String| {
+                        let message = sent_message(
                             &job,
                             Channel::Email,
-                            e.message,
-                            e.permanent,
-                        )
-                        .await
-                    }
-                };
-            }
+                            kind,
+                            &mail.to,
+                            &mail.subject,
+                            logged,
+                            provider_id,
+                        );
+                        let job = &job;
+                        async move {
+                            match store
+                                .finish_job(job, worker, &JobOutcome::Done(Some(message)))
+                                .await
+                            {
+                                Ok(held) => held,
+                                Err(e) => {
+                                    tracing::error!(job = %job.id, error = %e, "a mail could not be recorded as sent; not sent");
+                                    false
+                                }
+                            }
+                        }
+                    };
+                    return match mailer.hand_over(&mail, commit).await {
+                        Ok(HandOver::Accepted) => Ok(()),
+                        Ok(HandOver::NotOurs) => {
+                            tracing::warn!(job = %job.id, "the job is no longer this worker's; its mail was held back");
+                            Ok(())
+                        }
+                        Ok(HandOver::Unconfirmed(why)) => {
+                            tracing::warn!(job = %job.id, error = %why, "a mail was handed to the relay and its answer not received; kept as sent");
+                            Ok(())
+                        }
+                        Ok(HandOver::Refused { message, permanent }) => {
+                            let outcome = failure(clinic, &job, Channel::Email, message, permanent);
+                            store.reopen_job(&job, &outcome).await.map(|_| ())
+                        }
+                        Err(e) => {
+                            let outcome = failure(clinic, &job, Channel::Email, e.message, e.permanent);
+                            finish(store, worker, &job, &outcome).await
+                        }
+                    };
+                }
+            },
             Composed::Send(Outgoing::Text { to, body }, kind, logged) => {
                 // Hand over only with time to spare on the lease: a send never overlaps another
                 // worker's try of the same job. (A text is sent, then recorded: at least once.)
@@ -934,34 +918,59 @@ async fn work(
                     Err(e) => Err(e.clone()),
                 };
                 match sent {
-                    Ok(provider_id) => JobOutcome::Done(Some(SentMessage {
-                        id: Uuid::new_v4(),
-                        client_id: job.client_id.unwrap_or_default(),
-                        job_id: job.id,
-                        channel: Channel::Sms.as_str().to_owned(),
-                        kind: kind.as_str().to_owned(),
-                        recipient: to,
-                        subject: String::new(),
-                        body: logged,
+                    Ok(provider_id) => JobOutcome::Done(Some(sent_message(
+                        &job,
+                        Channel::Sms,
+                        kind,
+                        &to,
+                        "",
+                        logged,
                         provider_id,
-                        sent_at: OffsetDateTime::now_utc(),
-                    })),
-                    Err(e) => {
-                        return fail(store, worker, clinic, &job, Channel::Sms, e.message, e.permanent).await;
-                    }
+                    ))),
+                    Err(e) => failure(clinic, &job, Channel::Sms, e.message, e.permanent),
                 }
             }
         }
     };
-    if !store.finish_job(&job, worker, &outcome).await? {
+    finish(store, worker, &job, &outcome).await
+}
+
+/// Records the end of a try (nothing, when another worker took the job over meanwhile).
+async fn finish(store: &Store, worker: &str, job: &Job, outcome: &JobOutcome) -> StoreResult<()> {
+    if !store.finish_job(job, worker, outcome).await? {
         tracing::warn!(job = %job.id, "another worker took the job over; its outcome was not recorded here");
     }
     Ok(())
 }
 
-/// A try that failed: retried after the clinic's backoff (outside its quiet hours) while tries
-/// remain and trying again can help, else dead.
-fn failure(clinic: &ClinicInfo, job: &Job, error: String, permanent: bool) -> JobOutcome {
+/// A message as it goes, for the client's message log.
+fn sent_message(
+    job: &Job,
+    channel: Channel,
+    kind: MessageKind,
+    recipient: &str,
+    subject: &str,
+    body: String,
+    provider_id: String,
+) -> SentMessage {
+    SentMessage {
+        id: Uuid::new_v4(),
+        client_id: job.client_id.unwrap_or_default(),
+        job_id: job.id,
+        channel: channel.as_str().to_owned(),
+        kind: kind.as_str().to_owned(),
+        recipient: recipient.to_owned(),
+        subject: subject.to_owned(),
+        body,
+        provider_id,
+        sent_at: OffsetDateTime::now_utc(),
+    }
+}
+
+/// A try that failed (logged): retried after the clinic's backoff (outside its quiet hours)
+/// while tries remain and trying again can help, else dead.
+fn failure(clinic: &ClinicInfo, job: &Job, channel: Channel, error: String, permanent: bool) -> JobOutcome {
+    tracing::warn!(job = %job.id, channel = channel.as_str(), error = %error, permanent, "a message did not go");
     let settings = &clinic.settings;
     let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
     JobOutcome::Failed {
@@ -973,24 +982,6 @@ fn failure(clinic: &ClinicInfo, job: &Job, error: String, permanent: bool) -> Jo
             )
         }),
     }
-}
-
-/// Records a try that failed before anything was handed over.
-async fn fail(
-    store: &Store,
-    worker: &str,
-    clinic: &ClinicInfo,
-    job: &Job,
-    channel: Channel,
-    error: String,
-    permanent: bool,
-) -> StoreResult<()> {
-    tracing::warn!(job = %job.id, channel = channel.as_str(), error = %error, permanent, "a message did not go");
-    let outcome = failure(clinic, job, error, permanent);
-    if !store.finish_job(job, worker, &outcome).await? {
-        tracing::warn!(job = %job.id, "another worker took the job over; its outcome was not recorded here");
-    }
-    Ok(())
 }
 
 /// A worker's ways out: the SMTP relay and the SMS provider (each an error that every message

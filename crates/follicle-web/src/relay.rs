@@ -286,10 +286,20 @@ impl Relay {
                 message: format!("SMTP {what}: {e}"),
                 permanent: false,
             }),
-            Err(_) => Err(NotSent {
-                message: format!("SMTP {what}: no answer within {} s", self.timeout.as_secs()),
-                permanent: false,
-            }),
+            Err(_) => Err(not_sent_timeout(what, self.timeout)),
+        }
+    }
+
+    /// A step of lettre's within the relay's timeout; a refusal for good stays one.
+    async fn step<T>(
+        &self,
+        what: &str,
+        step: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> Result<T, NotSent> {
+        match tokio::time::timeout(self.timeout, step).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(not_sent(what, &e)),
+            Err(_) => Err(not_sent_timeout(what, self.timeout)),
         }
     }
 
@@ -328,16 +338,11 @@ impl Relay {
         }
         if !self.config.username.is_empty() {
             let credentials = Credentials::new(self.config.username.clone(), self.config.password.clone());
-            match tokio::time::timeout(
-                self.timeout,
+            self.step(
+                "AUTH",
                 smtp.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
             )
-            .await
-            {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(not_sent("AUTH", &e)),
-                Err(_) => return Err(not_sent_timeout("AUTH", self.timeout)),
-            }
+            .await?;
         }
         Ok(Connection {
             smtp,
@@ -401,11 +406,7 @@ impl Relay {
         what: &str,
         command: impl std::fmt::Display,
     ) -> Result<(), NotSent> {
-        match tokio::time::timeout(self.timeout, c.smtp.command(command)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(not_sent(what, &e)),
-            Err(_) => Err(not_sent_timeout(what, self.timeout)),
-        }
+        self.step(what, c.smtp.command(command)).await.map(|_| ())
     }
 
     /// Hands `text` over to the relay for `envelope`, with `commit` at the gate: called once

@@ -523,31 +523,21 @@ fn check_booking(
     if p.kind.is_treatment() {
         rules.check_treatment("starts_at", &p.label, p.starts_at.date(), treatment_days)?;
     }
+    // (who, what else to choose, their other appointments, how the override note names them)
+    let practitioner = (p.practitioner, "practitioner", clashes, String::new());
+    let room = p
+        .room
+        .map(|room| (room, "room", room_clashes, format!("{room} ")));
     let mut notes = Vec::new();
-    if let Some((id, message)) = clash(
-        p.practitioner,
-        "practitioner",
-        &p.label,
-        p.starts_at,
-        p.minutes,
-        clashes,
-    ) {
-        if override_reason.is_empty() {
-            return Err(StoreError::Conflict { message });
+    for (who, instead, rows, named) in std::iter::once(practitioner).chain(room) {
+        if let Some((id, message)) = clash(who, instead, &p.label, p.starts_at, p.minutes, rows) {
+            if override_reason.is_empty() {
+                return Err(StoreError::Conflict { message });
+            }
+            notes.push(format!(
+                "override: {named}double-booked over appointment {id} ({override_reason})"
+            ));
         }
-        notes.push(format!(
-            "override: double-booked over appointment {id} ({override_reason})"
-        ));
-    }
-    if let Some(room) = p.room
-        && let Some((id, message)) = clash(room, "room", &p.label, p.starts_at, p.minutes, room_clashes)
-    {
-        if override_reason.is_empty() {
-            return Err(StoreError::Conflict { message });
-        }
-        notes.push(format!(
-            "override: {room} double-booked over appointment {id} ({override_reason})"
-        ));
     }
     Ok(notes)
 }

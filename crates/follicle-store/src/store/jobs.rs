@@ -262,6 +262,15 @@ const MAX_CLAIM: i64 = 1000;
 /// Most jobs or messages listed at once.
 const MAX_LISTED: i64 = 500;
 
+/// Where a failed try leaves a job: queued again at `retry_at` while tries remain, else dead
+/// (where it stood).
+fn after_failure(job: &Job, retry_at: Option<OffsetDateTime>) -> (JobState, OffsetDateTime) {
+    match retry_at {
+        Some(when) if job.attempts < job.max_attempts => (JobState::Queued, second(when)),
+        _ => (JobState::Dead, job.run_at),
+    }
+}
+
 impl Store {
     /// Queues jobs of a clinic; a job whose key the clinic already has is left as it is.
     /// Answers how many were new. For the server's planner (no user acts).
@@ -380,12 +389,10 @@ impl Store {
         let (state, error, run_at) = match outcome {
             JobOutcome::Done(_) => (JobState::Done, String::new(), job.run_at),
             JobOutcome::Skipped(why) => (JobState::Skipped, why.clone(), job.run_at),
-            JobOutcome::Failed { error, retry_at } => match retry_at {
-                Some(when) if job.attempts < job.max_attempts => {
-                    (JobState::Queued, error.clone(), second(*when))
-                }
-                _ => (JobState::Dead, error.clone(), job.run_at),
-            },
+            JobOutcome::Failed { error, retry_at } => {
+                let (state, run_at) = after_failure(job, *retry_at);
+                (state, error.clone(), run_at)
+            }
         };
         let finished = matches!(state, JobState::Done | JobState::Skipped | JobState::Dead).then_some(at);
         let mut held = false;
@@ -431,11 +438,8 @@ impl Store {
                 "a job is taken back only with a failure",
             ));
         };
-        let at = now();
-        let (state, run_at, finished) = match retry_at {
-            Some(when) if job.attempts < job.max_attempts => (JobState::Queued, second(*when), None),
-            _ => (JobState::Dead, job.run_at, Some(at)),
-        };
+        let (state, run_at) = after_failure(job, *retry_at);
+        let finished = (state == JobState::Dead).then(now);
         let mut reopened = false;
         on_db!(self, pool => {
             let mut tx = pool.begin().await?;

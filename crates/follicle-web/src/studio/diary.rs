@@ -634,11 +634,6 @@ fn parse_when(errors: &mut FieldErrors, date: &str, time: &str) -> Option<Offset
     Some(d?.with_time(t?).assume_utc())
 }
 
-/// A room chosen on a form (`None`: none chosen); the store checks it is one of the clinic's.
-fn chosen_room(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|r| !r.is_empty())
-}
-
 fn parse_practitioner(errors: &mut FieldErrors, text: &str) -> Option<Uuid> {
     match text.trim() {
         "" => None,
@@ -694,7 +689,8 @@ pub(super) async fn move_submit(
         let to = AppointmentMove {
             starts_at,
             practitioner_id,
-            room: chosen_room(&form.room),
+            // The store trims it and takes an empty choice for none.
+            room: Some(form.room.clone()),
             override_reason: form.override_reason.trim().to_owned(),
         };
         match state.store().move_appointment(&page.actor, id, &to, &rules).await {
@@ -868,7 +864,8 @@ pub(super) async fn book_plan(
         let booking = PlanBooking {
             consultation_id,
             practitioner_id,
-            room: chosen_room(&form.room),
+            // The store trims it and takes an empty choice for none.
+            room: Some(form.room.clone()),
             first_starts_at: starts_at,
             override_reason: form.override_reason.trim().to_owned(),
         };
@@ -928,7 +925,8 @@ pub(super) async fn book_visit(
                 notes: form.notes.clone(),
             },
             kind,
-            room: chosen_room(&form.room),
+            // The store trims it and takes an empty choice for none.
+            room: Some(form.room.clone()),
             override_reason: form.override_reason.trim().to_owned(),
         };
         match state.store().book(&page.actor, &booking, &rules).await {
