@@ -8,7 +8,7 @@
 //! Here the order is turned round, and the database decides:
 //!
 //! 1. `MAIL FROM`, `RCPT TO`, `DATA` and the whole text go to the relay; the final dot is held
-//!    back by the connection itself ([`Gated`]: the next write after the text waits at a gate).
+//!    back by the connection itself (`Gated`: the next write after the text waits at a gate).
 //! 2. The gate's commit runs (the queue's [`finish_job`](follicle_store::Store::finish_job):
 //!    the job done and the message logged, only if this worker still holds the job's lease).
 //! 3. Only when that commit succeeded is the dot written; then the relay's answer is read.
