@@ -2,7 +2,7 @@
 // sessions booked in one step from the client's page; a double booking refused with a message
 // naming the appointment it clashes with; a reschedule by dragging in the week view; session 1
 // logged from its appointment → the appointment completed, the batch's stock reduced, the five
-// standard photos asked for.
+// standard photos asked for; a visit put in a room and taken out of it again.
 //
 // Its own server and browser (fresh data directory, the demo clinic); writes screenshots of
 // the week and day views under $FOLLICLE_E2E_OUT (default e2e/out, ignored by git).
@@ -259,5 +259,35 @@ describe("the diary", () => {
     // The photo link opens the capture page for this session.
     await Promise.all([page.waitForURL(/\/photos\/new\?angle=front/), page.click("#photo-front")]);
     assert.equal(await page.inputValue("#taken-for"), `session:${session}`);
+  });
+
+  test("a visit is put in a room on its page, shown in that room's column, and taken out again", async () => {
+    const [, session2] = need("appointments");
+    const slotIn = (at, room) => page.locator(`td.slot[data-starts-at="${at}"][data-room="${room}"]`);
+    await page.goto(`/appointments/${session2.id}`);
+    assert.deepEqual(await page.locator("#room option").allTextContents(), ["No room", "Room 1", "Room 2"]);
+    assert.equal(await page.inputValue("#room"), "", "booked without a room");
+    await page.selectOption("#room", "Room 2");
+    await Promise.all([page.waitForURL(/moved=1/), page.getByRole("button", { name: "Move" }).click()]);
+    const inRoom = (await api("GET", `/appointments/${session2.id}`)).body;
+    assert.equal(inRoom.room, "Room 2");
+    assert.equal(inRoom.starts_at, session2.starts_at, "the time is kept");
+    assert.match(inRoom.history.at(-1).what, /from no room to Room 2$/);
+    // By room: Room 2 is taken at that time, Room 1 is free.
+    const day = session2.starts_at.slice(0, 10);
+    await page.goto(`/diary?view=day&date=${day}&by=room`);
+    assert.equal(await page.locator(`td.appt[data-id="${session2.id}"]`).count(), 1);
+    assert.equal(await slotIn(session2.starts_at, "Room 2").count(), 0, "Room 2's slot is the visit");
+    assert.equal(await slotIn(session2.starts_at, "Room 1").count(), 1, "Room 1 is free then");
+    await shot(page, "diary-day-by-room");
+    // Out of the room again: the form's "No room".
+    await page.goto(`/appointments/${session2.id}`);
+    assert.equal(await page.inputValue("#room"), "Room 2");
+    await page.selectOption("#room", "");
+    await Promise.all([page.waitForURL(/moved=1/), page.getByRole("button", { name: "Move" }).click()]);
+    const out = (await api("GET", `/appointments/${session2.id}`)).body;
+    assert.equal(out.room, null);
+    await page.goto(`/diary?view=day&date=${day}&by=room`);
+    assert.equal(await slotIn(session2.starts_at, "Room 2").count(), 1, "Room 2 is free again");
   });
 });

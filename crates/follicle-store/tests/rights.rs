@@ -619,6 +619,13 @@ pub async fn clinic_archive_and_csv_import(store: &Store) {
     ] {
         assert!(files.contains_key(&format!("csv/{table}.csv")), "{table}");
     }
+    // The diary's rows keep what a visit is for and where.
+    let appointments = files["csv/appointments.csv"].clone();
+    let mut reader = csv::Reader::from_reader(&appointments[..]);
+    let headers = reader.headers().unwrap().clone();
+    for column in ["starts_at", "practitioner_id", "status", "kind", "room"] {
+        assert!(headers.iter().any(|h| h == column), "{column} in {headers:?}");
+    }
 
     // Every table the database has is in the archive, or excused for a stated reason: a new
     // table must be exported or argued out of it here.

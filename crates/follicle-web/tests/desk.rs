@@ -337,8 +337,28 @@ pub async fn the_owner_merges_a_duplicate_not_across_clinics(app: &App) {
     assert_eq!(answer["moved"], json!({}));
 }
 
-/// The calendar's events, read by the `ical` crate: (UID, SUMMARY, DESCRIPTION, DTSTART).
-fn events(ics: &str) -> Vec<[String; 4]> {
+/// A TEXT value as a calendar program shows it (RFC 5545 §3.3.11: `\,` `\;` `\\` `\n`; the
+/// `ical` crate leaves them escaped).
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The calendar's events, read by the `ical` crate: (UID, SUMMARY, DESCRIPTION, DTSTART,
+/// LOCATION), the text unescaped.
+fn events(ics: &str) -> Vec<[String; 5]> {
     let mut parser = ical::IcalParser::new(ics.as_bytes());
     let calendar = parser.next().expect("a calendar").expect("it parses");
     assert!(parser.next().is_none(), "one calendar");
@@ -350,10 +370,16 @@ fn events(ics: &str) -> Vec<[String; 4]> {
                 e.properties
                     .iter()
                     .find(|p| p.name == name)
-                    .and_then(|p| p.value.clone())
+                    .and_then(|p| p.value.as_deref().map(unescape))
                     .unwrap_or_default()
             };
-            [get("UID"), get("SUMMARY"), get("DESCRIPTION"), get("DTSTART")]
+            [
+                get("UID"),
+                get("SUMMARY"),
+                get("DESCRIPTION"),
+                get("DTSTART"),
+                get("LOCATION"),
+            ]
         })
         .collect()
 }
@@ -370,26 +396,42 @@ fn feed_path(html: &str) -> String {
 pub async fn calendar_feeds_are_read_by_a_calendar_and_revocable(app: &App) {
     let demo = Demo::seed(app).await;
     let owner = app.store.actor(demo.owner_id).await.unwrap();
+    let settings = "[clinic]\ntime_zone = \"America/New_York\"\n[diary]\nrooms = [\"Room 1\", \"Room 2\"]\n";
     app.store
-        .update_clinic_settings(&owner, "[clinic]\ntime_zone = \"America/New_York\"\n", 8)
+        .update_clinic_settings(&owner, settings, 8)
         .await
         .unwrap();
+    let rules = follicle_store::DiaryRules::from_settings(
+        &follicle_core::Settings::with_overrides(settings).unwrap(),
+        datetime!(2029-12-01 08:00 UTC),
+    );
     let sam = demo.clients().await[0].clone();
     let desk = app.store.actor(demo.front_desk_id).await.unwrap();
-    // Two visits at 10:00 on the clinic's clock: winter (UTC−5) and summer (UTC−4).
+    // Two visits at 10:00 on the clinic's clock: winter (UTC−5) and summer (UTC−4), the
+    // summer one in a room.
     let mut booked = Vec::new();
-    for at in [datetime!(2030-01-15 10:00 UTC), datetime!(2030-07-16 10:00 UTC)] {
+    for (at, room) in [
+        (datetime!(2030-01-15 10:00 UTC), None),
+        (datetime!(2030-07-16 10:00 UTC), Some("Room 2")),
+    ] {
+        let appointment = follicle_store::NewAppointment {
+            client_id: id_of(&sam),
+            practitioner_id: Some(demo.practitioner_id),
+            starts_at: at,
+            duration_minutes: 90,
+            notes: "Allergic to latex; nervous about needles".into(),
+        };
         let a = app
             .store
-            .book_appointment(
+            .book(
                 &desk,
-                &follicle_store::NewAppointment {
-                    client_id: id_of(&sam),
-                    practitioner_id: Some(demo.practitioner_id),
-                    starts_at: at,
-                    duration_minutes: 90,
-                    notes: "Allergic to latex; nervous about needles".into(),
+                &follicle_store::NewBooking {
+                    appointment,
+                    kind: follicle_store::AppointmentKind::Session,
+                    room: room.map(str::to_owned),
+                    override_reason: String::new(),
                 },
+                &rules,
             )
             .await
             .unwrap();
@@ -451,11 +493,18 @@ pub async fn calendar_feeds_are_read_by_a_calendar_and_revocable(app: &App) {
     assert_eq!(winter[3], "20300115T150000Z", "10:00 in New York in January");
     assert_eq!(winter[1], format!("SMP session at {}", clinic_name(&demo).await));
     assert!(winter[2].starts_with("With "), "{winter:?}");
+    let clinic = clinic_name(&demo).await;
+    assert_eq!(winter[4], clinic, "where: the clinic, no room booked");
     let summer = found
         .iter()
         .find(|e| e[0] == format!("{}@follicle", booked[1]))
         .unwrap();
     assert_eq!(summer[3], "20300716T140000Z", "10:00 in New York in July");
+    assert_eq!(
+        summer[4],
+        format!("{clinic}, Room 2"),
+        "where: the clinic and the room"
+    );
     // Nothing a stranger should not see.
     for secret in [
         "latex",
@@ -901,6 +950,30 @@ pub async fn the_diary_has_a_column_per_room(app: &App) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(moved["room"], "Room 1");
+    // A move that names no room keeps it; an empty room clears it.
+    let kept = app
+        .put(&moves, desk, json!({"starts_at": "2031-01-06T11:15:00Z"}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(kept["room"], "Room 1");
+    let cleared = app
+        .put(
+            &moves,
+            desk,
+            json!({"starts_at": "2031-01-06T11:00:00Z", "room": ""}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert!(cleared["room"].is_null(), "{cleared}");
+    let back = app
+        .put(
+            &moves,
+            desk,
+            json!({"starts_at": "2031-01-06T11:00:00Z", "room": "Room 1"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(back["room"], "Room 1");
 
     // The studio's visit form: the clash beside the room, nothing booked.
     let token = csrf(desk);
@@ -999,6 +1072,47 @@ pub async fn the_diary_has_a_column_per_room(app: &App) {
     assert!(html.contains("<select id=\"room\" name=\"room\""), "{html}");
     assert!(
         html.contains("<option value=\"Room 1\" selected>Room 1</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<input type=\"hidden\" name=\"booked_room\" value=\"Room 1\">"),
+        "{html}"
+    );
+    // The form sent with the room as booked keeps it; with "No room" it clears it.
+    let first_id = id_of(&first);
+    let move_form = |room: &'static str| {
+        let token = csrf(desk);
+        async move {
+            post_form(
+                app,
+                &format!("/appointments/{first_id}/move"),
+                desk,
+                &[
+                    ("_csrf", token.as_str()),
+                    ("date", "2031-01-06"),
+                    ("time", "10:00"),
+                    ("practitioner_id", &demo.practitioner_id.to_string()),
+                    ("room", room),
+                    ("booked_room", "Room 1"),
+                    ("override_reason", ""),
+                ],
+            )
+            .await
+        }
+    };
+    let room_of = || async {
+        app.get(&api(&format!("/appointments/{first_id}")), desk)
+            .await
+            .expect(StatusCode::OK)["room"]
+            .clone()
+    };
+    assert_eq!(move_form("Room 1").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(room_of().await, "Room 1");
+    assert_eq!(move_form("").await.status, StatusCode::SEE_OTHER);
+    assert!(room_of().await.is_null());
+    let html = text(&app.get(&format!("/appointments/{first_id}"), &cookie(desk)).await);
+    assert!(
+        html.contains("<option value=\"\" selected>No room</option>"),
         "{html}"
     );
 }

@@ -309,7 +309,7 @@ pub struct AppointmentMove {
     pub starts_at: OffsetDateTime,
     /// The new practitioner (`None`: the same one).
     pub practitioner_id: Option<Uuid>,
-    /// The new room, one of `diary.rooms` (`None`: the same one).
+    /// The new room, one of `diary.rooms` (`None`: the same one; an empty name: no room).
     pub room: Option<String>,
     /// A reason to book the practitioner or the room although they are booked then (empty:
     /// refuse).
@@ -816,10 +816,11 @@ impl Store {
         }
         let practitioner_id = to.practitioner_id.or(a.practitioner_id);
         let practitioner = self.practitioner_name(actor, practitioner_id).await?;
-        // A room given is one of the clinic's; the room kept may be one renamed since.
-        let room = match rules.check_room(to.room.as_deref())? {
-            Some(room) => Some(room),
+        // A room given is one of the clinic's (an empty one: none); the room kept may be one
+        // renamed since.
+        let room = match to.room.as_deref() {
             None => a.room.clone(),
+            given => rules.check_room(given)?,
         };
         let proposed = Proposed {
             label: String::new(),

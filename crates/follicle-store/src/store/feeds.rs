@@ -44,6 +44,8 @@ pub struct FeedEvent {
     pub client_name: String,
     /// The practitioner's name, when one is booked.
     pub practitioner_name: Option<String>,
+    /// The room (one of `diary.rooms` when it was booked), when one is booked.
+    pub room: Option<String>,
 }
 
 /// What a feed's address shows.
@@ -65,13 +67,22 @@ pub const FEED_DAYS_BACK: i64 = 365;
 /// At most this many visits in a feed.
 const MAX_FEED_EVENTS: i64 = 2000;
 
-const FEED_EVENTS: &str = "SELECT a.id, a.starts_at, a.duration_minutes, a.status, a.kind, c.name, u.name \
+const FEED_EVENTS: &str = "SELECT a.id, a.starts_at, a.duration_minutes, a.status, a.kind, c.name, u.name, a.room \
      FROM appointments a JOIN clients c ON c.clinic_id = a.clinic_id AND c.id = a.client_id \
      LEFT JOIN users u ON u.clinic_id = a.clinic_id AND u.id = a.practitioner_id \
      WHERE a.clinic_id = $1 AND ($2 IS NULL OR a.client_id = $2) AND ($3 IS NULL OR a.practitioner_id = $3) \
      AND a.starts_at >= $4 AND a.status <> 'cancelled' ORDER BY a.starts_at, a.id LIMIT $5";
 
-type EventRow = (Uuid, OffsetDateTime, i64, String, String, String, Option<String>);
+type EventRow = (
+    Uuid,
+    OffsetDateTime,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 /// A feed's row: clinic, client or user, the clinic's name and settings, whether the user is active.
 type FeedRow = (Uuid, Option<Uuid>, Option<Uuid>, String, String, Option<bool>);
 
@@ -235,6 +246,7 @@ impl Store {
                     kind: AppointmentKind::parse(&r.4)?,
                     client_name: r.5,
                     practitioner_name: r.6,
+                    room: r.7,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

@@ -423,6 +423,10 @@ pub(super) struct MoveForm {
     practitioner_id: String,
     #[serde(default)]
     room: String,
+    /// The room as booked when the form was shown: a choice left at it keeps it (a room renamed
+    /// in the settings since is no longer one of `diary.rooms`, and is kept as booked).
+    #[serde(default)]
+    booked_room: String,
     #[serde(default)]
     override_reason: String,
 }
@@ -440,6 +444,8 @@ struct AppointmentPage {
     room: String,
     /// The clinic's rooms (the move form's choice; empty: no choice).
     rooms: Vec<String>,
+    /// The room booked is no longer one of the clinic's rooms (renamed or removed since).
+    room_renamed: bool,
     history: Vec<(String, String, String)>,
     next: Vec<&'static str>,
     practitioners: Vec<Practitioner>,
@@ -474,9 +480,11 @@ async fn appointment_page(
         date: a.starts_at.date().to_string(),
         time: clock(a.starts_at.time()),
         practitioner_id: a.practitioner_id.map(|p| p.to_string()).unwrap_or_default(),
-        room: a.room.clone().filter(|r| rooms.contains(r)).unwrap_or_default(),
+        room: a.room.clone().unwrap_or_default(),
+        booked_room: a.room.clone().unwrap_or_default(),
         ..MoveForm::default()
     });
+    let room_renamed = a.room.as_ref().is_some_and(|r| !rooms.contains(r));
     let status = errors.status();
     render_status(
         status,
@@ -497,6 +505,7 @@ async fn appointment_page(
                 .unwrap_or_else(|| "anyone".into()),
             room: a.room.clone().unwrap_or_default(),
             rooms,
+            room_renamed,
             history: a
                 .history
                 .iter()
@@ -689,8 +698,9 @@ pub(super) async fn move_submit(
         let to = AppointmentMove {
             starts_at,
             practitioner_id,
-            // The store trims it and takes an empty choice for none.
-            room: Some(form.room.clone()),
+            // Left as booked: the same room (even one renamed since); else the one chosen, or
+            // none for the empty choice (the store trims it).
+            room: (form.room != form.booked_room).then(|| form.room.clone()),
             override_reason: form.override_reason.trim().to_owned(),
         };
         match state.store().move_appointment(&page.actor, id, &to, &rules).await {

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use follicle_store::{AppointmentKind, AppointmentStatus, FeedContent, FeedEvent, FeedOwner};
-use icalendar::{Calendar, Component, Event, EventStatus, Parameter, Property};
+use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Parameter, Property};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -306,10 +306,16 @@ fn event(content: &FeedContent, settings: &follicle_core::Settings, e: &FeedEven
         description.push(' ');
     }
     description.push_str(&format!("Status: {status}."));
+    // Where to go: the clinic, and the room when the visit has one.
+    let location = match &e.room {
+        Some(room) => format!("{}, {room}", content.clinic_name),
+        None => content.clinic_name.clone(),
+    };
     Event::new()
         .uid(&format!("{}@follicle", e.id))
         .summary(&summary)
         .description(&description)
+        .location(&location)
         .add_property("DTSTAMP", stamp)
         .add_property("DTSTART", utc_stamp(starts))
         .add_property("DTEND", utc_stamp(ends))

@@ -186,7 +186,7 @@ pub struct AppointmentMove {
     /// The new practitioner; absent: the same one.
     #[serde(default)]
     pub practitioner_id: Option<Uuid>,
-    /// The new room, one of the clinic's `diary.rooms`; absent: the same one.
+    /// The new room, one of the clinic's `diary.rooms`; empty: no room; absent: the same one.
     #[serde(default)]
     #[schema(max_length = 200)]
     pub room: Option<String>,
