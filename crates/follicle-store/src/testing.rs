@@ -23,6 +23,15 @@ pub async fn analyze(store: &Store) {
     store.analyze().await.expect("ANALYZE");
 }
 
+/// Deletes the audit rows past each clinic's retention as the daily purge does, in statements
+/// of at most `batch` rows; gives how many.
+pub async fn purge_old_audit_in(store: &Store, now: time::OffsetDateTime, batch: i64) -> u64 {
+    store
+        .purge_old_audit_in(now, batch)
+        .await
+        .expect("purge the audit log")
+}
+
 /// Makes a queued job due now, so that a test need not wait out its backoff.
 pub async fn make_job_due(store: &Store, job_id: Uuid) {
     store.make_job_due(job_id).await.expect("make the job due");

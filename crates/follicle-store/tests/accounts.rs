@@ -49,6 +49,7 @@ both!(
     sessions_are_listed_ended_and_time_out_when_idle,
     owners_reset_staff_and_require_two_factor,
     the_audit_log_records_filters_and_pages,
+    the_audit_purge_deletes_in_batches_each_clinic_by_its_years,
 );
 
 fn user(email: &str, password: &str, role: Role) -> NewUser {
@@ -800,4 +801,56 @@ async fn the_audit_log_records_filters_and_pages(test: &TestStore) {
         .await
         .unwrap();
     assert!(kept.entries.is_empty(), "{:?}", kept.entries);
+}
+
+async fn the_audit_purge_deletes_in_batches_each_clinic_by_its_years(test: &TestStore) {
+    let store = &test.store;
+    let kept_long = clinic(store, "Ten years").await;
+    let default = clinic(store, "Six years").await;
+    let rules = store.account_rules(&kept_long.owner).await.unwrap();
+    store
+        .update_account_rules(
+            &kept_long.owner,
+            AccountRules {
+                audit_retention_years: 10,
+                ..rules
+            },
+        )
+        .await
+        .unwrap();
+    for c in [&kept_long, &default] {
+        for q in ["sam", "lee", "kim", "ana", "bo"] {
+            store.search_clients(&c.owner, q, 10).await.unwrap();
+        }
+    }
+    let rows = |c: &'static str| {
+        let actor = if c == "long" {
+            &kept_long.owner
+        } else {
+            &default.owner
+        };
+        let everything = AuditFilter {
+            limit: 500,
+            ..AuditFilter::default()
+        };
+        async move { store.audit_trail(actor, &everything).await.unwrap().entries }
+    };
+    let before = rows("default").await.len();
+    assert!(before >= 5, "the searches are logged: {before}");
+    let now = OffsetDateTime::now_utc();
+
+    // Seven years on, in statements of two rows: the six-year clinic's rows go, all of them
+    // (more than one statement's worth), the ten-year clinic's stay.
+    let purged = testing::purge_old_audit_in(store, now + Duration::days(365 * 7), 2).await;
+    assert!(purged > 2, "several statements: {purged}");
+    assert!(rows("default").await.is_empty());
+    let long = rows("long").await;
+    assert!(
+        long.iter().filter(|e| e.action == AuditAction::Searched).count() == 5,
+        "{long:?}"
+    );
+    // Eleven years on, the ten-year clinic's too.
+    let purged = testing::purge_old_audit_in(store, now + Duration::days(365 * 11), 3).await;
+    assert!(purged >= long.len() as u64, "{purged} of {}", long.len());
+    assert!(rows("long").await.is_empty());
 }

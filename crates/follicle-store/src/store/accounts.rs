@@ -54,6 +54,9 @@ pub(crate) const AUDIT_TRAIL_OF_CLIENT: &str = "SELECT id, user_id, client_id, a
      AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
      AND ($7 IS NULL OR id < $7) ORDER BY id DESC LIMIT $8";
 
+/// At most this many audit rows are deleted in one statement by the retention purge.
+const AUDIT_PURGE_BATCH: i64 = 10_000;
+
 impl Store {
     pub(crate) async fn has_second_factor(&self, user_id: Uuid) -> StoreResult<bool> {
         let row: Option<(bool,)> = on_db!(self, pool => {
@@ -695,18 +698,39 @@ impl Store {
 
     /// Deletes audit rows older than each clinic's `audit_retention_years` (run daily with
     /// [`Store::purge_expired`]); gives how many.
+    ///
+    /// In statements of at most `AUDIT_PURGE_BATCH` (10,000) rows, oldest first, each its own
+    /// transaction: a clinic whose retention was shortened (or the first run over years of
+    /// history) deletes hundreds of thousands of rows, and one statement would hold them all in
+    /// one transaction while every audited read of the clinic writes beside it (and, on
+    /// SQLite, keep the database's one writer for the whole time).
     pub(crate) async fn purge_old_audit(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        self.purge_old_audit_in(now, AUDIT_PURGE_BATCH).await
+    }
+
+    /// [`Store::purge_old_audit`] in statements of at most `batch` rows.
+    pub(crate) async fn purge_old_audit_in(&self, now: OffsetDateTime, batch: i64) -> StoreResult<u64> {
         let clinics: Vec<(Uuid, i64)> = on_db!(self, pool => {
             sqlx::query_as("SELECT id, audit_retention_years FROM clinics").fetch_all(pool).await?
         });
         let mut done = 0;
         for (clinic_id, years) in clinics {
             // Years of 365¼ days: a day either way at most, on a figure counted in years.
-            let cutoff = now - Duration::days(years * 365 + years / 4);
-            done += on_db!(self, pool => {
-                sqlx::query("DELETE FROM audit_log WHERE clinic_id = $1 AND at < $2")
-                    .bind(clinic_id).bind(validate::moment("now", cutoff)?).execute(pool).await?.rows_affected()
-            });
+            let cutoff = validate::moment("now", now - Duration::days(years * 365 + years / 4))?;
+            loop {
+                let deleted = on_db!(self, pool => {
+                    sqlx::query(
+                        "DELETE FROM audit_log WHERE clinic_id = $1 AND id IN \
+                         (SELECT id FROM audit_log WHERE clinic_id = $1 AND at < $2 ORDER BY id LIMIT $3)",
+                    )
+                    .bind(clinic_id).bind(cutoff).bind(batch).execute(pool).await?.rows_affected()
+                });
+                done += deleted;
+                // A short batch was the last: the next would only read the rest of the log.
+                if deleted < batch.max(1) as u64 {
+                    break;
+                }
+            }
         }
         Ok(done)
     }
