@@ -57,14 +57,15 @@ pub fn assess_client(
     today: Date,
     seed: u64,
 ) -> Result<(Assessment, PatternRequest), PatternError> {
-    let assessment = follicle_core::assess(client, settings, today);
-    let request = request(&assessment, settings, seed);
-    let drawn = crate::generate(&request)?;
-    let measured = measured_from(&drawn, &request, &mut FullAreas::new(0))?;
+    let (assessment, request) = design_client(client, settings, today, seed);
+    let measured = measure_drawn(&request)?;
     Ok((assessment.measured(&measured), request))
 }
 
 /// Assesses and plans a client, sessions from `start`, priced from the zones drawn on their head.
+///
+/// The three steps apart, for a caller that keeps what was measured ([`design_client`] is
+/// quick, [`measure_drawn`] draws the design, [`plan_measured`] is quick): the same answer.
 pub fn plan_client(
     client: &ClientProfile,
     settings: &Settings,
@@ -72,17 +73,48 @@ pub fn plan_client(
     start: Date,
     seed: u64,
 ) -> Result<Treatment, PatternError> {
+    let (assessment, request) = design_client(client, settings, today, seed);
+    let measured = measure_drawn(&request)?;
+    Ok(plan_measured(&assessment, request, measured, settings, start))
+}
+
+/// The client assessed, and the design their plan is priced from, laid out with `seed` but
+/// not drawn.
+pub fn design_client(
+    client: &ClientProfile,
+    settings: &Settings,
+    today: Date,
+    seed: u64,
+) -> (Assessment, PatternRequest) {
     let assessment = follicle_core::assess(client, settings, today);
     let request = request(&assessment, settings, seed);
-    let drawn = crate::generate(&request)?;
-    let measured = measured_from(&drawn, &request, &mut FullAreas::new(0))?;
-    let plan = follicle_core::plan(&assessment, &measured, settings, start);
+    (assessment, request)
+}
+
+/// Draws a design and measures what it holds ([`measured_from`]): the slow part of a plan
+/// (tens of milliseconds for a full scalp). The same request always gives the same answer, so
+/// a caller may keep it, keyed by the whole request.
+pub fn measure_drawn(request: &PatternRequest) -> Result<Measured, PatternError> {
+    let drawn = crate::generate(request)?;
+    measured_from(&drawn, request, &mut FullAreas::new(0))
+}
+
+/// Plans an assessed client from their design (`request`, from [`design_client`]) and what was
+/// measured on it (from [`measure_drawn`]), sessions from `start`.
+pub fn plan_measured(
+    assessment: &Assessment,
+    request: PatternRequest,
+    measured: Measured,
+    settings: &Settings,
+    start: Date,
+) -> Treatment {
+    let plan = follicle_core::plan(assessment, &measured, settings, start);
     let request = with_plan_ink(request, &plan);
-    Ok(Treatment {
+    Treatment {
         plan,
         request,
         measured,
-    })
+    }
 }
 
 /// Re-plans a client from an edited design (hairline moved, zones painted or erased, exclusions,

@@ -1,6 +1,7 @@
 //! Assessments, plans, patterns and previews for the API: the same core, pattern and render
 //! calls as the command line, with the clinic's settings and errors as [`ApiError`]s.
 
+use follicle_core::assess::Measured;
 use follicle_core::profile::Fitzpatrick;
 use follicle_core::{Assessment, ClientProfile, Plan, Settings};
 use follicle_pattern::treatment::{self, DEFAULT_SEED};
@@ -69,7 +70,8 @@ impl ClientInput {
     }
 
     /// Reads and assesses the client file: the zones to treat drawn on the client's head and
-    /// measured there.
+    /// measured there. Draws on the calling thread: a server calls
+    /// [`AppState::assess`](crate::state::AppState::assess) instead.
     pub fn assess(&self, settings: &Settings) -> ApiResult<(ClientProfile, Assessment)> {
         let day = date("date", self.date.as_deref(), today())?;
         let profile = ClientProfile::from_toml(&self.client_toml, settings, day)?;
@@ -78,9 +80,12 @@ impl ClientInput {
         Ok((profile, assessment))
     }
 
-    /// Reads, assesses and plans the client file with the default seed.
+    /// Reads, assesses and plans the client file with the default seed. Draws on the calling
+    /// thread: a server calls [`AppState::plan`](crate::state::AppState::plan) instead.
     pub fn plan(&self, settings: &Settings) -> ApiResult<Planned> {
-        self.plan_with_seed(settings, DEFAULT_SEED)
+        let designed = self.design(settings, DEFAULT_SEED)?;
+        let measured = treatment::measure_drawn(&designed.request).map_err(drawing_error)?;
+        Ok(designed.plan(measured, settings))
     }
 
     /// Reads the client file with the day it is assessed on and the first day sessions could
@@ -92,17 +97,47 @@ impl ClientInput {
         Ok((profile, day, start))
     }
 
-    /// Reads, assesses and plans the client file, priced from the zones drawn with `seed`.
-    pub fn plan_with_seed(&self, settings: &Settings, seed: u64) -> ApiResult<Planned> {
-        let (profile, day, start) = self.read(settings)?;
-        let t = treatment::plan_client(&profile, settings, day, start, seed).map_err(drawing_error)?;
-        Ok(Planned {
+    /// Reads and assesses the client file and lays out the design its plan is priced from,
+    /// with `seed`, without drawing it (quick).
+    pub fn design(&self, settings: &Settings, seed: u64) -> ApiResult<Designed> {
+        let (profile, today, start) = self.read(settings)?;
+        let (assessment, request) = treatment::design_client(&profile, settings, today, seed);
+        Ok(Designed {
             profile,
-            plan: t.plan,
-            request: t.request,
-            today: day,
+            assessment,
+            request,
+            today,
             start,
         })
+    }
+}
+
+/// A client file read and assessed, with the design its plan is priced from (not drawn yet).
+#[derive(Debug)]
+pub struct Designed {
+    /// The parsed profile.
+    pub profile: ClientProfile,
+    /// The assessment, before the zones are measured on the drawn design.
+    pub assessment: Assessment,
+    /// The design to draw and measure ([`treatment::measure_drawn`]).
+    pub request: PatternRequest,
+    /// The day the client was assessed.
+    pub today: Date,
+    /// The first day sessions could start.
+    pub start: Date,
+}
+
+impl Designed {
+    /// The plan priced from what was measured on the drawn design.
+    pub fn plan(self, measured: Measured, settings: &Settings) -> Planned {
+        let t = treatment::plan_measured(&self.assessment, self.request, measured, settings, self.start);
+        Planned {
+            profile: self.profile,
+            plan: t.plan,
+            request: t.request,
+            today: self.today,
+            start: self.start,
+        }
     }
 }
 

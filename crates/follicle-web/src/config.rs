@@ -14,6 +14,7 @@
 //! shutdown_grace_seconds = 20
 //! pattern_cache_entries = 16     # generated patterns kept for identical requests
 //! pattern_cache_bytes = 67108864 # …and at most this many bytes of them with their encoded answers
+//! measure_cache_entries = 256    # designs drawn and measured for a plan, kept for identical client files
 //! session_cache_seconds = 5      # SQLite: a valid session is reused this long without a lookup
 //!                                # (PostgreSQL, shared by app servers: looked up every request)
 //! worker_threads = 0             # async worker threads; 0 for one per core
@@ -209,6 +210,10 @@ pub struct HttpConfig {
     /// Bytes the kept patterns may hold with their encoded answers (a full scalp's JSON
     /// answer is about 6 MB, its binary one 0.45 MB); the oldest go first. 0 for none.
     pub pattern_cache_bytes: usize,
+    /// Designs drawn and measured for a plan or an assessment, kept for the same design laid
+    /// out again (a client file planned again, the studio's form sent again); a few hundred
+    /// bytes each with a 32-byte key. 0 for none.
+    pub measure_cache_entries: usize,
     /// With SQLite, how long a session found valid is reused without asking the database; 0
     /// for never. A sign-out, a revoked session or a changed user takes effect at once. With
     /// PostgreSQL (which several app servers may share) sessions are never cached, so a
@@ -244,6 +249,7 @@ impl Default for HttpConfig {
             shutdown_grace_seconds: 20,
             pattern_cache_entries: 16,
             pattern_cache_bytes: 64 << 20,
+            measure_cache_entries: 256,
             session_cache_seconds: 5,
             worker_threads: 0,
             blocking_threads: 4,

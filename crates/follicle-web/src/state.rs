@@ -1,5 +1,6 @@
 //! What every request handler shares: the store, the configuration, a short-lived cache of
-//! each clinic's parsed settings, and the cache of recent patterns with their encoded answers.
+//! each clinic's parsed settings, the cache of recent patterns with their encoded answers, and
+//! the cache of designs measured for plans.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,12 +10,14 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
-use follicle_core::Settings;
+use follicle_core::assess::Measured;
+use follicle_core::{Assessment, Settings};
 use follicle_pattern::{Pattern, PatternRequest};
 use follicle_store::{Actor, Store};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::compute::{ClientInput, Planned};
 use crate::config::ServerConfig;
 use crate::error::{ApiError, ApiResult};
 
@@ -31,6 +34,9 @@ struct Inner {
     settings: Mutex<HashMap<Uuid, (Instant, Arc<ClinicSettings>)>>,
     /// Recently generated patterns, newest last: (hash of the request, pattern and answers).
     patterns: Mutex<Vec<([u8; 32], Arc<CachedPattern>)>>,
+    /// Designs drawn and measured for plans, newest last: (hash of the design's request, what
+    /// was measured).
+    measured: Mutex<Vec<([u8; 32], Measured)>>,
     /// The designer's edit sessions.
     designer: crate::designer::DesignerSessions,
     /// The health check's latest database ping.
@@ -191,6 +197,7 @@ impl AppState {
                 config,
                 settings: Mutex::new(HashMap::new()),
                 patterns: Mutex::new(Vec::new()),
+                measured: Mutex::new(Vec::new()),
                 designer: crate::designer::DesignerSessions::default(),
                 health: crate::health::DatabaseHealth::new(),
             }),
@@ -340,6 +347,65 @@ impl AppState {
         Ok(entry)
     }
 
+    /// What a design holds once drawn (per zone: area and dots), for a plan: drawn off the
+    /// async threads under [`crate::limits::heavy`], or reused.
+    ///
+    /// A plan is priced from its design drawn (`treatment::measure_drawn`, tens of
+    /// milliseconds for a full scalp); planning and quoting themselves take microseconds. The
+    /// same request always draws the same dots, so the last `measure_cache_entries`
+    /// measurements are kept under the SHA-256 of the whole request as JSON: a client file
+    /// planned again with the same settings and day is not drawn again.
+    pub async fn measured(&self, request: &PatternRequest) -> ApiResult<Measured> {
+        let keep = self.inner.config.server.measure_cache_entries;
+        let key: [u8; 32] = Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).into();
+        {
+            let mut cache = lock(&self.inner.measured);
+            if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+                let hit = cache.remove(i);
+                let measured = hit.1.clone();
+                cache.push(hit);
+                return Ok(measured);
+            }
+        }
+        let permit = crate::limits::heavy().acquire().await?;
+        let cancelled = crate::limits::Cancelled::default();
+        let _cancel = cancelled.on_drop();
+        let request = request.clone();
+        let measured = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            if cancelled.is_set() {
+                return Err(ApiError::busy("the request was gone before its work began", 1));
+            }
+            follicle_pattern::treatment::measure_drawn(&request).map_err(crate::compute::drawing_error)
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        if keep > 0 {
+            let mut cache = lock(&self.inner.measured);
+            cache.retain(|(k, _)| *k != key);
+            cache.push((key, measured.clone()));
+            let over = cache.len().saturating_sub(keep);
+            cache.drain(..over);
+        }
+        Ok(measured)
+    }
+
+    /// Reads, assesses and plans a client file with the clinic's settings: the plan priced
+    /// from its design drawn ([`AppState::measured`]).
+    pub async fn plan(&self, input: &ClientInput, settings: &Settings) -> ApiResult<Planned> {
+        let designed = input.design(settings, follicle_pattern::treatment::DEFAULT_SEED)?;
+        let measured = self.measured(&designed.request).await?;
+        Ok(designed.plan(measured, settings))
+    }
+
+    /// Reads and assesses a client file: the zones to treat drawn on the client's head and
+    /// measured there ([`AppState::measured`]).
+    pub async fn assess(&self, input: &ClientInput, settings: &Settings) -> ApiResult<Assessment> {
+        let designed = input.design(settings, follicle_pattern::treatment::DEFAULT_SEED)?;
+        let measured = self.measured(&designed.request).await?;
+        Ok(designed.assessment.measured(&measured))
+    }
+
     /// Drops the oldest patterns until the cache is within its entries and bytes (the newest
     /// stays even when it alone is larger; requests still answering an evicted one keep it
     /// until they finish).
@@ -354,6 +420,11 @@ impl AppState {
             drop += 1;
         }
         cache.drain(..drop);
+    }
+
+    /// Designs measured in the cache.
+    pub fn measure_cache_len(&self) -> usize {
+        lock(&self.inner.measured).len()
     }
 
     /// Patterns in the cache and the bytes they hold.

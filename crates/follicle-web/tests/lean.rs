@@ -1,5 +1,6 @@
 //! The lean server's caches: a pattern's answers are encoded once and sent from memory, equal
-//! to a fresh encoding, and the pattern cache stays within its entries and bytes.
+//! to a fresh encoding, and the pattern cache stays within its entries and bytes; a plan from a
+//! measured design kept in memory equals a plan drawn afresh.
 
 use std::sync::Arc;
 
@@ -125,4 +126,52 @@ async fn state_bytes_of_one(store: &follicle_store::Store) -> usize {
 
 fn state_with_bytes(store: &follicle_store::Store, bytes: usize) -> AppState {
     state(store, 16, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_from_a_kept_measurement_equals_one_drawn_afresh() {
+    let test = TestStore::sqlite().await;
+    let config = ServerConfig {
+        server: HttpConfig {
+            measure_cache_entries: 2,
+            ..HttpConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(test.store.clone(), config);
+    let settings = follicle_core::Settings::default();
+    let input = |name: &str| follicle_web::compute::ClientInput {
+        client_toml: std::fs::read_to_string(format!(
+            "{}/../../examples/clients/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+        date: Some("2026-12-01".into()),
+        start: None,
+    };
+    let norwood = input("norwood-3-hairline");
+    // Drawn on this thread, nothing kept.
+    let fresh = norwood.plan(&settings).unwrap();
+    assert_eq!(state.measure_cache_len(), 0);
+    let first = state.plan(&norwood, &settings).await.unwrap();
+    assert_eq!(state.measure_cache_len(), 1);
+    let kept = state.plan(&norwood, &settings).await.unwrap();
+    assert_eq!(state.measure_cache_len(), 1, "the same design is not kept twice");
+    assert_eq!(first.plan, fresh.plan);
+    assert_eq!(kept.plan, fresh.plan);
+    assert_eq!(kept.request, fresh.request);
+    // The assessment measured on the same design.
+    let (_, assessed) = norwood.assess(&settings).unwrap();
+    assert_eq!(state.assess(&norwood, &settings).await.unwrap(), assessed);
+    // Other client files and days: each plan as drawn afresh, and the cache keeps two.
+    let later = follicle_web::compute::ClientInput {
+        date: Some("2030-06-01".into()),
+        ..input("norwood-3-hairline")
+    };
+    let other = input("norwood-5-uk");
+    for i in [&later, &other, &norwood] {
+        let planned = state.plan(i, &settings).await.unwrap();
+        assert_eq!(planned.plan, i.plan(&settings).unwrap().plan);
+    }
+    assert_eq!(state.measure_cache_len(), 2);
 }

@@ -27,7 +27,7 @@ pub async fn assess(
     JsonBody(input): JsonBody<ClientInput>,
 ) -> ApiResult<Json<Assessment>> {
     let settings = state.clinic_settings(&me.actor).await?;
-    Ok(Json(input.assess(&settings)?.1))
+    Ok(Json(state.assess(&input, &settings).await?))
 }
 
 /// Plans a client file: sessions, dates, aftercare, touch-up forecast and quote. The answer
@@ -40,7 +40,7 @@ pub async fn plan(
     JsonBody(input): JsonBody<ClientInput>,
 ) -> ApiResult<Json<Plan>> {
     let settings = state.clinic_settings(&me.actor).await?;
-    Ok(Json(input.plan(&settings)?.plan))
+    Ok(Json(state.plan(&input, &settings).await?.plan))
 }
 
 /// The dots of a design given as a pattern request (the `follicle pattern --design` file):
