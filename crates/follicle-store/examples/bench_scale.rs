@@ -894,6 +894,56 @@ async fn main() -> Result<()> {
         })
         .await?,
     );
+    // The diary's week view (`studio::diary`, `?view=week`): the clinic's settings, its
+    // practitioners (the columns), the week's appointments and their clients' names. The weeks
+    // measured go back from this one, a year of them, so a window in the middle of the
+    // history counts as much as the current one.
+    results.push(
+        measure("diary week", n, |i| async move {
+            let monday = today() - Duration::days(i64::from(today().weekday().number_days_from_monday()));
+            let from = (monday - Duration::weeks((i % 52) as i64))
+                .midnight()
+                .assume_utc();
+            store.clinic(&practitioner).await.map_err(err)?;
+            store.practitioners(&practitioner).await.map_err(err)?;
+            let week = store
+                .appointments_between(&practitioner, from, from + Duration::days(7))
+                .await
+                .map_err(err)?;
+            let ids: Vec<Uuid> = week.iter().map(|a| a.client_id).collect();
+            store.client_names(&practitioner, &ids).await.map_err(err)?;
+            Ok(())
+        })
+        .await?,
+    );
+    // A batch's recall (`studio::pigments::recall`): every session that used it, with the
+    // client's contact, and an audit row for each client listed. The seeding shares the
+    // clinic's sessions among 20 batches, so a recall lists about 1,000 sessions: far more
+    // than a real batch's, and the measure says what such a list costs.
+    let batches = store.pigment_batches(&owner).await?;
+    let batches = &batches;
+    results.push(
+        measure("recall view of a batch", n, |i| {
+            let batch = batches[i % batches.len()].id;
+            async move {
+                let listed = store.recall(&owner, batch).await.map_err(err)?;
+                if listed.is_empty() {
+                    return Err("a recall listed no session: is the clinic seeded?".into());
+                }
+                Ok(())
+            }
+        })
+        .await?,
+    );
+    // A client's export on request (data access, GDPR art. 15): the whole record as data. The
+    // archive's photo bytes are left out here: the seeding keeps them in memory only.
+    results.push(
+        measure("export: a client's record", n, |i| {
+            let id = with_history[i % with_history.len()];
+            async move { store.export_client(&owner, id).await.map(|_| ()).map_err(err) }
+        })
+        .await?,
+    );
     results.push(
         measure("audit view: first page (50)", n, |_| async move {
             store

@@ -96,23 +96,36 @@ pub fn user_slot(user: Uuid) -> Option<UserSlot> {
     Some(UserSlot(user))
 }
 
+/// The answer to a user who has `heavy_per_user` heavy requests running: 429.
+pub fn user_busy() -> ApiError {
+    ApiError::rate_limited(
+        format!(
+            "you have {} previews, patterns or plans running; wait for one to finish",
+            limits().per_user
+        ),
+        1,
+    )
+}
+
 /// Whether a request asks for heavy work: a preview, pattern or client sheet (any method), or a change
-/// that plans, draws or stores a photo.
+/// that plans, draws or stores a photo. `POST /plan` and `POST /assess` are not: they draw only
+/// a design not measured before, and take the user's slot for that drawing alone
+/// ([`AppState::plan`]), so a plan from a kept measurement (microseconds) is never refused.
 pub fn is_heavy(method: &Method, path: &str) -> bool {
     let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     matches!(last, "preview" | "pattern" | "client-sheet")
         || (*method != Method::GET
             && matches!(
                 last,
-                "plan"
-                    | "assess"
-                    | "edits"
-                    | "design-plan"
-                    | "replan"
-                    | "designer-sessions"
-                    | "consult"
-                    | "photos"
+                "edits" | "design-plan" | "replan" | "designer-sessions" | "consult" | "photos"
             ))
+}
+
+/// Whether a request can be refused for heavy work (429, 503): a heavy one, or `POST /plan` and
+/// `POST /assess`, which draw a design not measured before.
+fn may_draw(method: &Method, path: &str) -> bool {
+    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    is_heavy(method, path) || (*method == Method::POST && matches!(last, "plan" | "assess"))
 }
 
 /// Middleware: a signed-in user's heavy requests beyond `heavy_per_user` at once are 429.
@@ -135,14 +148,7 @@ pub async fn heavy_per_user(State(state): State<AppState>, request: Request, nex
         return next.run(request).await;
     };
     let Some(slot) = user_slot(actor.user_id()) else {
-        return ApiError::rate_limited(
-            format!(
-                "you have {} previews, patterns or plans running; wait for one to finish",
-                limits().per_user
-            ),
-            1,
-        )
-        .into_response();
+        return user_busy().into_response();
     };
     let response = next.run(request).await;
     drop(slot);
@@ -208,7 +214,7 @@ const READS_OF_ONES_OWN: [&str; 4] = ["/me", "/me/sessions", "/clinic", "/clinic
 /// 422 where there is a body (not JSON, too slow, larger than the limit, another media type,
 /// not the schema); the `Idempotency-Key` header with its 409 (reused) and 422 (malformed) on
 /// signed-in POSTs; 429 and 503 with `Retry-After` for heavy work (this user's limit, the
-/// server's) — see [`is_heavy`].
+/// server's) — see [`is_heavy`], and `POST /plan` and `/assess`, which may draw.
 pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -323,7 +329,7 @@ pub fn document_statuses(doc: &mut utoipa::openapi::OpenApi) {
                     );
                 }
             }
-            if is_heavy(&axum_method, path) {
+            if may_draw(&axum_method, path) {
                 statuses.push((
                     "429",
                     "This user has `limits.heavy_per_user` heavy requests running; see Retry-After",
@@ -360,9 +366,16 @@ mod tests {
             (Method::POST, "/api/v1/clients/1/photos", true),
             (Method::GET, "/api/v1/health", false),
             (Method::POST, "/api/v1/auth/login", false),
+            // A slot only while they draw (`AppState::measured`), but refusable all the same.
+            (Method::POST, "/api/v1/plan", false),
+            (Method::POST, "/api/v1/assess", false),
         ] {
             assert_eq!(is_heavy(&method, path), heavy, "{method} {path}");
         }
+        assert!(may_draw(&Method::POST, "/api/v1/plan"));
+        assert!(may_draw(&Method::POST, "/api/v1/assess"));
+        assert!(may_draw(&Method::POST, "/api/v1/pattern"));
+        assert!(!may_draw(&Method::GET, "/api/v1/health"));
     }
 
     #[test]

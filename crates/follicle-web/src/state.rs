@@ -355,7 +355,10 @@ impl AppState {
     /// same request always draws the same dots, so the last `measure_cache_entries`
     /// measurements are kept under the SHA-256 of the whole request as JSON: a client file
     /// planned again with the same settings and day is not drawn again.
-    pub async fn measured(&self, request: &PatternRequest) -> ApiResult<Measured> {
+    ///
+    /// `user`: whose heavy-request slot (`limits.heavy_per_user`) a drawing takes; `None` when
+    /// the caller's route holds one already (see [`crate::limits::is_heavy`]).
+    pub async fn measured(&self, request: &PatternRequest, user: Option<Uuid>) -> ApiResult<Measured> {
         let keep = self.inner.config.server.measure_cache_entries;
         let key: [u8; 32] = Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).into();
         {
@@ -367,12 +370,16 @@ impl AppState {
                 return Ok(measured);
             }
         }
+        let slot = match user {
+            Some(user) => Some(crate::limits::user_slot(user).ok_or_else(crate::limits::user_busy)?),
+            None => None,
+        };
         let permit = crate::limits::heavy().acquire().await?;
         let cancelled = crate::limits::Cancelled::default();
         let _cancel = cancelled.on_drop();
         let request = request.clone();
         let measured = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _held = (permit, slot);
             if cancelled.is_set() {
                 return Err(ApiError::busy("the request was gone before its work began", 1));
             }
@@ -391,18 +398,28 @@ impl AppState {
     }
 
     /// Reads, assesses and plans a client file with the clinic's settings: the plan priced
-    /// from its design drawn ([`AppState::measured`]).
-    pub async fn plan(&self, input: &ClientInput, settings: &Settings) -> ApiResult<Planned> {
+    /// from its design drawn ([`AppState::measured`], `user` as there).
+    pub async fn plan(
+        &self,
+        input: &ClientInput,
+        settings: &Settings,
+        user: Option<Uuid>,
+    ) -> ApiResult<Planned> {
         let designed = input.design(settings, follicle_pattern::treatment::DEFAULT_SEED)?;
-        let measured = self.measured(&designed.request).await?;
+        let measured = self.measured(&designed.request, user).await?;
         Ok(designed.plan(measured, settings))
     }
 
     /// Reads and assesses a client file: the zones to treat drawn on the client's head and
-    /// measured there ([`AppState::measured`]).
-    pub async fn assess(&self, input: &ClientInput, settings: &Settings) -> ApiResult<Assessment> {
+    /// measured there ([`AppState::measured`], `user` as there).
+    pub async fn assess(
+        &self,
+        input: &ClientInput,
+        settings: &Settings,
+        user: Option<Uuid>,
+    ) -> ApiResult<Assessment> {
         let designed = input.design(settings, follicle_pattern::treatment::DEFAULT_SEED)?;
-        let measured = self.measured(&designed.request).await?;
+        let measured = self.measured(&designed.request, user).await?;
         Ok(designed.assessment.measured(&measured))
     }
 

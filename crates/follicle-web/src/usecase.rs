@@ -86,7 +86,7 @@ pub async fn record_consultation(
 ) -> ApiResult<Recorded> {
     actor.require(follicle_store::Action::EditClinicalRecords)?;
     let clinic = state.clinic_settings_file(actor).await?;
-    let planned = state.plan(input, &clinic.settings).await?;
+    let planned = state.plan(input, &clinic.settings, None).await?;
     store_planned(
         state,
         actor,
@@ -172,7 +172,7 @@ pub async fn replan(state: &AppState, actor: &Actor, consultation_id: Uuid) -> A
         )
     })?;
     let clinic = state.clinic_settings_file(actor).await?;
-    let planned = state.plan(&input, &clinic.settings).await?;
+    let planned = state.plan(&input, &clinic.settings, None).await?;
     let after = store_planned(
         state,
         actor,

@@ -153,16 +153,16 @@ async fn a_plan_from_a_kept_measurement_equals_one_drawn_afresh() {
     // Drawn on this thread, nothing kept.
     let fresh = norwood.plan(&settings).unwrap();
     assert_eq!(state.measure_cache_len(), 0);
-    let first = state.plan(&norwood, &settings).await.unwrap();
+    let first = state.plan(&norwood, &settings, None).await.unwrap();
     assert_eq!(state.measure_cache_len(), 1);
-    let kept = state.plan(&norwood, &settings).await.unwrap();
+    let kept = state.plan(&norwood, &settings, None).await.unwrap();
     assert_eq!(state.measure_cache_len(), 1, "the same design is not kept twice");
     assert_eq!(first.plan, fresh.plan);
     assert_eq!(kept.plan, fresh.plan);
     assert_eq!(kept.request, fresh.request);
     // The assessment measured on the same design.
     let (_, assessed) = norwood.assess(&settings).unwrap();
-    assert_eq!(state.assess(&norwood, &settings).await.unwrap(), assessed);
+    assert_eq!(state.assess(&norwood, &settings, None).await.unwrap(), assessed);
     // Other client files and days: each plan as drawn afresh, and the cache keeps two.
     let later = follicle_web::compute::ClientInput {
         date: Some("2030-06-01".into()),
@@ -170,8 +170,25 @@ async fn a_plan_from_a_kept_measurement_equals_one_drawn_afresh() {
     };
     let other = input("norwood-5-uk");
     for i in [&later, &other, &norwood] {
-        let planned = state.plan(i, &settings).await.unwrap();
+        let planned = state.plan(i, &settings, None).await.unwrap();
         assert_eq!(planned.plan, i.plan(&settings).unwrap().plan);
     }
     assert_eq!(state.measure_cache_len(), 2);
+
+    // A user whose heavy requests are all running still gets a plan from a kept measurement;
+    // only a drawing is refused, 429.
+    let user = uuid::Uuid::new_v4();
+    let slots: Vec<_> = std::iter::from_fn(|| follicle_web::limits::user_slot(user)).collect();
+    assert!(!slots.is_empty());
+    let kept = state.plan(&norwood, &settings, Some(user)).await.unwrap();
+    assert_eq!(kept.plan, fresh.plan);
+    let new_file = input("ludwig-2-diffuse");
+    let refused = state.plan(&new_file, &settings, Some(user)).await.unwrap_err();
+    assert_eq!(
+        refused.status,
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "{refused:?}"
+    );
+    drop(slots);
+    state.plan(&new_file, &settings, Some(user)).await.unwrap();
 }

@@ -1346,10 +1346,9 @@ impl Store {
             )
             .collect();
         let detail = format!("recall of batch {}", batch.lot);
-        let mut audited = Vec::new();
+        let mut audited = std::collections::HashSet::new();
         for entry in &entries {
-            if !audited.contains(&entry.client_id) {
-                audited.push(entry.client_id);
+            if audited.insert(entry.client_id) {
                 self.audit(actor, Some(entry.client_id), AuditAction::Viewed, &detail)
                     .await?;
             }

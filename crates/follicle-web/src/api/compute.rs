@@ -27,7 +27,9 @@ pub async fn assess(
     JsonBody(input): JsonBody<ClientInput>,
 ) -> ApiResult<Json<Assessment>> {
     let settings = state.clinic_settings(&me.actor).await?;
-    Ok(Json(state.assess(&input, &settings).await?))
+    Ok(Json(
+        state.assess(&input, &settings, Some(me.actor.user_id())).await?,
+    ))
 }
 
 /// Plans a client file: sessions, dates, aftercare, touch-up forecast and quote. The answer
@@ -40,7 +42,12 @@ pub async fn plan(
     JsonBody(input): JsonBody<ClientInput>,
 ) -> ApiResult<Json<Plan>> {
     let settings = state.clinic_settings(&me.actor).await?;
-    Ok(Json(state.plan(&input, &settings).await?.plan))
+    Ok(Json(
+        state
+            .plan(&input, &settings, Some(me.actor.user_id()))
+            .await?
+            .plan,
+    ))
 }
 
 /// The dots of a design given as a pattern request (the `follicle pattern --design` file):

@@ -351,7 +351,7 @@ pub(super) async fn submit(
         start: Some(form.get("start").to_owned()).filter(|s| !s.is_empty()),
     };
     let planned = if errors.is_empty() {
-        match state.plan(&input, &settings).await {
+        match state.plan(&input, &settings, None).await {
             Ok(p) => Some(p),
             Err(e) => {
                 // Only a hand-edited client file gets here with a mistake: name its line.
