@@ -941,38 +941,18 @@ pub async fn the_diary_has_a_column_per_room(app: &App) {
             .starts_with("Room 1 is already booked then"),
         "{error}"
     );
-    let moved = app
-        .put(
-            &moves,
-            desk,
-            json!({"starts_at": "2031-01-06T11:00:00Z", "room": "Room 1"}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    let move_to = |body: serde_json::Value| {
+        let moves = &moves;
+        async move { app.put(moves, desk, body).await.expect(StatusCode::OK) }
+    };
+    let moved = move_to(json!({"starts_at": "2031-01-06T11:00:00Z", "room": "Room 1"})).await;
     assert_eq!(moved["room"], "Room 1");
     // A move that names no room keeps it; an empty room clears it.
-    let kept = app
-        .put(&moves, desk, json!({"starts_at": "2031-01-06T11:15:00Z"}))
-        .await
-        .expect(StatusCode::OK);
+    let kept = move_to(json!({"starts_at": "2031-01-06T11:15:00Z"})).await;
     assert_eq!(kept["room"], "Room 1");
-    let cleared = app
-        .put(
-            &moves,
-            desk,
-            json!({"starts_at": "2031-01-06T11:00:00Z", "room": ""}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    let cleared = move_to(json!({"starts_at": "2031-01-06T11:00:00Z", "room": ""})).await;
     assert!(cleared["room"].is_null(), "{cleared}");
-    let back = app
-        .put(
-            &moves,
-            desk,
-            json!({"starts_at": "2031-01-06T11:00:00Z", "room": "Room 1"}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    let back = move_to(json!({"starts_at": "2031-01-06T11:00:00Z", "room": "Room 1"})).await;
     assert_eq!(back["room"], "Room 1");
 
     // The studio's visit form: the clash beside the room, nothing booked.
