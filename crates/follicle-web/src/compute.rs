@@ -149,11 +149,17 @@ pub(crate) fn drawing_error(e: follicle_pattern::PatternError) -> ApiError {
     )
 }
 
-/// Generates a pattern off the async threads (a full scalp takes tens of milliseconds).
-///
-/// Runs under [`crate::limits::heavy`]: when that is full the answer is 503 at once; a
-/// request dropped while it waits never starts its work.
+/// Generates a pattern off the async threads (a full scalp takes tens of milliseconds), as
+/// [`off_thread`] runs it.
 pub async fn pattern(request: PatternRequest) -> ApiResult<Pattern> {
+    off_thread(move || generate(&request).map_err(|e| ApiError::invalid("design", e.to_string()))).await
+}
+
+/// Runs drawing work on a blocking thread under [`crate::limits::heavy`]: when that is full
+/// the answer is 503 at once; a request dropped while it waits never starts its work.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
     let permit = crate::limits::heavy().acquire().await?;
     let cancelled = crate::limits::Cancelled::default();
     let _cancel = cancelled.on_drop();
@@ -162,7 +168,7 @@ pub async fn pattern(request: PatternRequest) -> ApiResult<Pattern> {
         if cancelled.is_set() {
             return Err(ApiError::busy("the request was gone before its work began", 1));
         }
-        generate(&request).map_err(|e| ApiError::invalid("design", e.to_string()))
+        work()
     })
     .await
     .map_err(ApiError::internal)?

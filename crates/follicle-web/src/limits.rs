@@ -112,7 +112,7 @@ pub fn user_busy() -> ApiError {
 /// a design not measured before, and take the user's slot for that drawing alone
 /// ([`AppState::plan`]), so a plan from a kept measurement (microseconds) is never refused.
 pub fn is_heavy(method: &Method, path: &str) -> bool {
-    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let last = last_segment(path);
     matches!(last, "preview" | "pattern" | "client-sheet")
         || (*method != Method::GET
             && matches!(
@@ -124,8 +124,12 @@ pub fn is_heavy(method: &Method, path: &str) -> bool {
 /// Whether a request can be refused for heavy work (429, 503): a heavy one, or `POST /plan` and
 /// `POST /assess`, which draw a design not measured before.
 fn may_draw(method: &Method, path: &str) -> bool {
-    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    is_heavy(method, path) || (*method == Method::POST && matches!(last, "plan" | "assess"))
+    is_heavy(method, path) || (*method == Method::POST && matches!(last_segment(path), "plan" | "assess"))
+}
+
+/// The last segment of a path (`/api/v1/plan/` → `plan`).
+fn last_segment(path: &str) -> &str {
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or("")
 }
 
 /// Middleware: a signed-in user's heavy requests beyond `heavy_per_user` at once are 429.

@@ -325,15 +325,9 @@ impl AppState {
     pub async fn cached_pattern(&self, request: PatternRequest) -> ApiResult<Arc<CachedPattern>> {
         let server = &self.inner.config.server;
         let keep = server.pattern_cache_entries > 0 && server.pattern_cache_bytes > 0;
-        let key: [u8; 32] = Sha256::digest(serde_json::to_vec(&request).map_err(ApiError::internal)?).into();
-        {
-            let mut cache = lock(&self.inner.patterns);
-            if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
-                let hit = cache.remove(i);
-                let entry = hit.1.clone();
-                cache.push(hit);
-                return Ok(entry);
-            }
+        let key = request_key(&request)?;
+        if let Some(entry) = newest_hit(&mut lock(&self.inner.patterns), &key) {
+            return Ok(entry);
         }
         let entry = Arc::new(CachedPattern::new(Arc::new(
             crate::compute::pattern(request).await?,
@@ -360,33 +354,20 @@ impl AppState {
     /// the caller's route holds one already (see [`crate::limits::is_heavy`]).
     pub async fn measured(&self, request: &PatternRequest, user: Option<Uuid>) -> ApiResult<Measured> {
         let keep = self.inner.config.server.measure_cache_entries;
-        let key: [u8; 32] = Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).into();
-        {
-            let mut cache = lock(&self.inner.measured);
-            if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
-                let hit = cache.remove(i);
-                let measured = hit.1.clone();
-                cache.push(hit);
-                return Ok(measured);
-            }
+        let key = request_key(request)?;
+        if let Some(measured) = newest_hit(&mut lock(&self.inner.measured), &key) {
+            return Ok(measured);
         }
         let slot = match user {
             Some(user) => Some(crate::limits::user_slot(user).ok_or_else(crate::limits::user_busy)?),
             None => None,
         };
-        let permit = crate::limits::heavy().acquire().await?;
-        let cancelled = crate::limits::Cancelled::default();
-        let _cancel = cancelled.on_drop();
         let request = request.clone();
-        let measured = tokio::task::spawn_blocking(move || {
-            let _held = (permit, slot);
-            if cancelled.is_set() {
-                return Err(ApiError::busy("the request was gone before its work began", 1));
-            }
+        let measured = crate::compute::off_thread(move || {
+            let _slot = slot;
             follicle_pattern::treatment::measure_drawn(&request).map_err(crate::compute::drawing_error)
         })
-        .await
-        .map_err(ApiError::internal)??;
+        .await?;
         if keep > 0 {
             let mut cache = lock(&self.inner.measured);
             cache.retain(|(k, _)| *k != key);
@@ -462,6 +443,20 @@ pub struct ClinicSettings {
     pub settings: Arc<Settings>,
     /// The clinic's file (TOML; empty for the defaults).
     pub toml: String,
+}
+
+/// The key of a request in the caches: the SHA-256 of the whole request as JSON.
+fn request_key(request: &PatternRequest) -> ApiResult<[u8; 32]> {
+    Ok(Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).into())
+}
+
+/// The value kept under `key`, moved to the newest end of its cache (newest last).
+fn newest_hit<V: Clone>(cache: &mut Vec<([u8; 32], V)>, key: &[u8; 32]) -> Option<V> {
+    let i = cache.iter().position(|(k, _)| k == key)?;
+    let hit = cache.remove(i);
+    let value = hit.1.clone();
+    cache.push(hit);
+    Some(value)
 }
 
 /// A panic while holding one of these locks leaves a map that is still consistent.
