@@ -150,7 +150,7 @@ pub(crate) fn drawing_error(e: follicle_pattern::PatternError) -> ApiError {
 }
 
 /// Generates a pattern off the async threads (a full scalp takes tens of milliseconds), as
-/// [`off_thread`] runs it.
+/// `off_thread` runs it: on a blocking thread, holding a heavy permit.
 pub async fn pattern(request: PatternRequest) -> ApiResult<Pattern> {
     off_thread(move || generate(&request).map_err(|e| ApiError::invalid("design", e.to_string()))).await
 }
