@@ -916,14 +916,28 @@ async fn main() -> Result<()> {
         })
         .await?,
     );
-    // A batch's recall (`studio::pigments::recall`): every session that used it, with the
-    // client's contact, and an audit row for each client listed. The seeding shares the
-    // clinic's sessions among 20 batches, so a recall lists about 1,000 sessions: far more
-    // than a real batch's, and the measure says what such a list costs.
+    // A batch's recall (`studio::pigments::recall`): a page of 100 of the sessions that used
+    // it, by client name, with the client's contact, the totals, and an audit row for each
+    // client listed. The seeding shares the clinic's sessions among 20 batches, so a recall
+    // lists about 1,000 sessions: far more than a real batch's, and the measures say what
+    // such a lot costs. The whole list is the recall's download (`recall.csv`).
     let batches = store.pigment_batches(&owner).await?;
     let batches = &batches;
     results.push(
-        measure("recall view of a batch", n, |i| {
+        measure("recall view of a batch (a page of 100)", n, |i| {
+            let batch = batches[i % batches.len()].id;
+            async move {
+                let page = store.recall_page(&owner, batch, None, 100).await.map_err(err)?;
+                if page.entries.is_empty() {
+                    return Err("a recall listed no session: is the clinic seeded?".into());
+                }
+                Ok(())
+            }
+        })
+        .await?,
+    );
+    results.push(
+        measure("recall of a batch, whole (download)", n, |i| {
             let batch = batches[i % batches.len()].id;
             async move {
                 let listed = store.recall(&owner, batch).await.map_err(err)?;

@@ -672,6 +672,19 @@ pub struct RecallEntry {
     pub practitioner_id: Uuid,
 }
 
+/// A page of a batch's recall, by client name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallPage {
+    /// The sessions of this page, by client name, then day.
+    pub entries: Vec<RecallEntry>,
+    /// Pass as `after` for the next page; `None` on the last one.
+    pub next: Option<String>,
+    /// Sessions that used the batch, on every page.
+    pub sessions: i64,
+    /// Clients who received it, on every page.
+    pub clients: i64,
+}
+
 /// A signed consent, kept unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {

@@ -1223,6 +1223,42 @@ pub async fn sessions_batches_expiry_and_recall(store: &Store) {
     assert_eq!(recall[2].session_id, before.id);
     assert_eq!(recall[2].phone, "+44 (0)7700 900123");
     assert_eq!(store.recall(&c.owner, p.fresh.id).await.unwrap().len(), 1);
+
+    // A page at a time: one session a page walks the same list, the totals on every page.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .recall_page(&c.owner, p.expiring.id, after.as_deref(), 1)
+            .await
+            .unwrap();
+        assert_eq!((page.sessions, page.clients), (3, 2));
+        assert_eq!(page.entries.len(), 1);
+        paged.extend(page.entries);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, recall);
+    let whole = store
+        .recall_page(&c.owner, p.expiring.id, None, 500)
+        .await
+        .unwrap();
+    assert_eq!((whole.entries, whole.next), (recall.clone(), None));
+    for (cursor, limit) in [
+        (Some("not a cursor"), 50),
+        (Some(&"f".repeat(80)[..]), 50),
+        (None, 0),
+        (None, 501),
+    ] {
+        let refused = store.recall_page(&c.owner, p.expiring.id, cursor, limit).await;
+        let field = if cursor.is_some() { "cursor" } else { "limit" };
+        assert!(
+            matches!(&refused, Err(StoreError::Invalid { field: f, .. }) if *f == field),
+            "{cursor:?}, {limit}: {refused:?}"
+        );
+    }
     assert_err!(
         store.recall(&c.front_desk, p.fresh.id).await,
         StoreError::Forbidden { .. }
@@ -1541,6 +1577,7 @@ pub async fn another_clinic_finds_nothing(store: &Store) {
         store.pigment_batch(o, p.fresh.id),
         store.adjust_batch_quantity(o, p.fresh.id, 1),
         store.recall(o, p.fresh.id),
+        store.recall_page(o, p.fresh.id, None, 50),
         store.client_appointments(o, client.id),
         store.set_appointment_status(o, appointment.id, AppointmentStatus::Cancelled),
         store.consents(o, client.id),

@@ -6,6 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::mail_catcher::{cookie, text};
 use crate::support::{
     App, Auth, Demo, KELOID, NORWOOD_3, Payload, exif_of, has_gps, id_of, jpeg_with_gps, today,
 };
@@ -1671,6 +1672,55 @@ pub async fn sessions_log_list_get_with_expired_batch_warning(app: &App) {
         recall,
         json!([{"client_id": cid, "client_name": "Daniel Reyes", "phone": client["phone"], "email": client["email"],
                 "session_id": with_expired, "performed_on": today().to_string(), "practitioner_id": demo.practitioner_id}])
+    );
+    // A page at a time (the store's tests walk the pages): one session is one page, no next.
+    let recall_uri = api(&format!(
+        "/pigments/batches/{}/recall",
+        expired["id"].as_str().unwrap()
+    ));
+    let one_page = app
+        .get(&format!("{recall_uri}?limit=1"), &demo.practitioner)
+        .await;
+    assert!(one_page.headers.get("link").is_none());
+    assert_eq!(one_page.expect(StatusCode::OK), recall);
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("cursor=zz", "cursor"),
+    ] {
+        let error = app
+            .get(&format!("{recall_uri}?{query}"), &demo.practitioner)
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{query}");
+    }
+    // The studio's batch page: the totals, the page, and the whole list as CSV.
+    let browser = cookie(&demo.practitioner);
+    let batch_page = format!("/pigments/batches/{}", expired["id"].as_str().unwrap());
+    let html = text(&app.get(&batch_page, &browser).await);
+    assert!(html.contains("1 client, 1 session"), "{html}");
+    assert!(
+        html.contains("Daniel Reyes") && !html.contains("rel=\"next\""),
+        "{html}"
+    );
+    let csv = app.get(&format!("{batch_page}/recall.csv"), &browser).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
+    let csv = text(&csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "client,session,phone,email");
+    assert!(
+        lines[1].starts_with(&format!("Daniel Reyes,{},", today()))
+            && lines[1].ends_with(client["email"].as_str().unwrap()),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    let refused = app.get(&format!("{batch_page}?after=zz"), &browser).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        text(&refused)
     );
 
     // Bad logs name the field and log nothing.

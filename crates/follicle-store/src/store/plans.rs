@@ -4,13 +4,14 @@
 //! on PostgreSQL with sequential scans priced out, so that a plan shows the index the query
 //! can use even on a test's few rows, and a sequential scan only where no index serves).
 
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::accounts::{AUDIT_TRAIL, AUDIT_TRAIL_OF_CLIENT};
 use super::payments::{CLIENT_PAYMENTS, DUE_PAYMENTS};
 use super::records::{
     CLIENT_APPOINTMENTS, CLIENT_CONSULTATIONS, CLIENT_DESIGNS, CLIENT_PHOTOS, CLIENT_SESSIONS, DIARY,
+    RECALL_AFTER, RECALL_COUNTS, RECALL_FIRST,
 };
 use super::search::{
     CLIENTS_AFTER, CLIENTS_FIRST_PAGE, SEARCH_INDEXED_POSTGRES, SEARCH_INDEXED_SQLITE, fts_phrase,
@@ -104,6 +105,7 @@ enum Arg {
     NoInt,
     Time(OffsetDateTime),
     NoTime,
+    Date(Date),
 }
 
 struct Hot {
@@ -117,6 +119,8 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
     let clinic = Arg::Id(actor.clinic_id);
     let now = super::now();
     let text = |s: &str| Arg::Text(s.to_owned());
+    // No batch has this id: a plan depends on the query's shape and the statistics.
+    let batch = Arg::Id(Uuid::from_u128(0x5eed));
     let mut search_args = vec![
         clinic.clone(),
         text("%gar%"),
@@ -236,6 +240,32 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
             args: vec![clinic.clone(), Arg::Int(8)],
             indexes: &["clients_clinic_updated"],
         },
+        Hot {
+            name: "recall view of a batch: totals",
+            sql: RECALL_COUNTS,
+            args: vec![clinic.clone(), batch.clone()],
+            indexes: &["session_logs_batch"],
+        },
+        Hot {
+            name: "recall view of a batch: first page",
+            sql: RECALL_FIRST,
+            args: vec![clinic.clone(), batch.clone(), Arg::Int(101)],
+            indexes: &["session_logs_batch"],
+        },
+        Hot {
+            name: "recall view of a batch: a later page",
+            sql: RECALL_AFTER,
+            args: vec![
+                clinic.clone(),
+                batch,
+                text("Kim Park"),
+                Arg::Id(client_id),
+                Arg::Date(now.date()),
+                Arg::Id(Uuid::nil()),
+                Arg::Int(101),
+            ],
+            indexes: &["session_logs_batch"],
+        },
         audit(
             "audit view, first page",
             AUDIT_TRAIL,
@@ -264,6 +294,7 @@ macro_rules! bind_all {
                 Arg::NoInt => query.bind(None::<i64>),
                 Arg::Time(v) => query.bind(*v),
                 Arg::NoTime => query.bind(None::<OffsetDateTime>),
+                Arg::Date(v) => query.bind(*v),
             };
         }
         query

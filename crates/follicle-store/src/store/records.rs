@@ -33,6 +33,82 @@ pub(crate) struct OwnRecordParts {
 /// At most this many rows from a list or search.
 pub const MAX_LIST: i64 = 500;
 
+/// A recall's row: client id, name, phone, email; session id, day, practitioner.
+type RecallRow = (Uuid, String, String, String, Uuid, Date, Uuid);
+
+/// The sessions that used a batch ($2) with their clients: index `session_logs_batch`.
+macro_rules! recall_select {
+    () => {
+        "SELECT c.id, c.name, c.phone, c.email, s.id, s.performed_on, s.practitioner_id \
+         FROM session_logs s JOIN clients c ON c.clinic_id = s.clinic_id AND c.id = s.client_id \
+         WHERE s.clinic_id = $1 AND s.batch_id = $2"
+    };
+}
+
+/// A recall, whole.
+const RECALL_ALL: &str = concat!(recall_select!(), " ORDER BY c.name, c.id, s.performed_on, s.id");
+
+/// A recall's first page.
+pub(crate) const RECALL_FIRST: &str = concat!(
+    recall_select!(),
+    " ORDER BY c.name, c.id, s.performed_on, s.id LIMIT $3"
+);
+
+/// A recall's later page, after the (name, client, day, session) of the page before.
+pub(crate) const RECALL_AFTER: &str = concat!(
+    recall_select!(),
+    " AND (c.name, c.id, s.performed_on, s.id) > ($3, $4, $5, $6)",
+    " ORDER BY c.name, c.id, s.performed_on, s.id LIMIT $7"
+);
+
+/// A recall's totals: sessions and clients.
+pub(crate) const RECALL_COUNTS: &str = "SELECT COUNT(*), COUNT(DISTINCT client_id) FROM session_logs \
+     WHERE clinic_id = $1 AND batch_id = $2";
+
+/// Where a recall's page ends: its last session, by client name, client, day and session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RecallCursor {
+    name: String,
+    client_id: Uuid,
+    performed_on: Date,
+    session_id: Uuid,
+}
+
+impl RecallCursor {
+    /// `<session id, 32 hex digits><client id, 32><day, YYYYMMDD><name in UTF-8, as hex>`.
+    fn encode(&self) -> String {
+        let d = self.performed_on;
+        let mut out = format!(
+            "{}{}{:04}{:02}{:02}",
+            self.session_id.simple(),
+            self.client_id.simple(),
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        );
+        super::search::push_hex(&mut out, &self.name);
+        out
+    }
+
+    fn parse(text: &str) -> StoreResult<RecallCursor> {
+        let refuse = || super::search::cursor_refused(text);
+        if text.len() < 72 || !text.is_ascii() {
+            return Err(refuse());
+        }
+        let id = |range: std::ops::Range<usize>| Uuid::try_parse(&text[range]).map_err(|_| refuse());
+        let number = |range: std::ops::Range<usize>| text[range].parse::<u16>().map_err(|_| refuse());
+        let month = time::Month::try_from(number(68..70)? as u8).map_err(|_| refuse())?;
+        let performed_on = Date::from_calendar_date(i32::from(number(64..68)?), month, number(70..72)? as u8)
+            .map_err(|_| refuse())?;
+        Ok(RecallCursor {
+            session_id: id(0..32)?,
+            client_id: id(32..64)?,
+            performed_on,
+            name: super::search::from_hex(&text[72..]).ok_or_else(refuse)?,
+        })
+    }
+}
+
 macro_rules! client_cols {
     () => {
         "id, name, date_of_birth, age_years, phone, email, notes, created_at, updated_at"
@@ -1316,19 +1392,74 @@ impl Store {
         Ok(session)
     }
 
-    /// A recall: every client session that used the batch, by client name and date. Each
-    /// client listed gets an audit entry.
+    /// A recall: every client session that used the batch, by client name and date (for the
+    /// recall's download; the view reads [`Store::recall_page`]). Each client listed gets an
+    /// audit entry.
     pub async fn recall(&self, actor: &Actor, batch_id: Uuid) -> StoreResult<Vec<RecallEntry>> {
         actor.require(Action::RunRecall)?;
         let batch = self.pigment_batch(actor, batch_id).await?;
-        let rows: Vec<(Uuid, String, String, String, Uuid, Date, Uuid)> = on_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT c.id, c.name, c.phone, c.email, s.id, s.performed_on, s.practitioner_id \
-                 FROM session_logs s JOIN clients c ON c.clinic_id = s.clinic_id AND c.id = s.client_id \
-                 WHERE s.clinic_id = $1 AND s.batch_id = $2 ORDER BY c.name, c.id, s.performed_on, s.id",
-            )
-            .bind(actor.clinic_id).bind(batch_id).fetch_all(pool).await?
+        let rows: Vec<RecallRow> = on_db!(self, pool => {
+            sqlx::query_as(RECALL_ALL).bind(actor.clinic_id).bind(batch_id).fetch_all(pool).await?
         });
+        self.recall_entries(actor, &batch, rows).await
+    }
+
+    /// A page of a recall, by client name and date: the first with `after` `None`, then each
+    /// after the `next` of the one before; `limit` 1–500. The totals count every page. Each
+    /// client listed on the page gets an audit entry. A long-used lot's recall reads one page
+    /// (the batch's sessions sorted by the database, `LIMIT`ed), not all of them.
+    pub async fn recall_page(
+        &self,
+        actor: &Actor,
+        batch_id: Uuid,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<RecallPage> {
+        actor.require(Action::RunRecall)?;
+        let limit = validate::int_range("limit", limit, 1, MAX_LIST)?;
+        let after = after.map(RecallCursor::parse).transpose()?;
+        let batch = self.pigment_batch(actor, batch_id).await?;
+        let (sessions, clients): (i64, i64) = on_db!(self, pool => {
+            sqlx::query_as(RECALL_COUNTS).bind(actor.clinic_id).bind(batch_id).fetch_one(pool).await?
+        });
+        let mut rows: Vec<RecallRow> = match &after {
+            None => on_db!(self, pool => {
+                sqlx::query_as(RECALL_FIRST)
+                    .bind(actor.clinic_id).bind(batch_id).bind(limit + 1).fetch_all(pool).await?
+            }),
+            Some(c) => on_db!(self, pool => {
+                sqlx::query_as(RECALL_AFTER)
+                    .bind(actor.clinic_id).bind(batch_id)
+                    .bind(&c.name).bind(c.client_id).bind(c.performed_on).bind(c.session_id)
+                    .bind(limit + 1).fetch_all(pool).await?
+            }),
+        };
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = rows.last().filter(|_| more).map(|r| {
+            RecallCursor {
+                name: r.1.clone(),
+                client_id: r.0,
+                performed_on: r.5,
+                session_id: r.4,
+            }
+            .encode()
+        });
+        Ok(RecallPage {
+            entries: self.recall_entries(actor, &batch, rows).await?,
+            next,
+            sessions,
+            clients,
+        })
+    }
+
+    /// A recall's rows as entries, with an audit entry for each client among them.
+    async fn recall_entries(
+        &self,
+        actor: &Actor,
+        batch: &PigmentBatch,
+        rows: Vec<RecallRow>,
+    ) -> StoreResult<Vec<RecallEntry>> {
         let entries: Vec<RecallEntry> = rows
             .into_iter()
             .map(

@@ -56,34 +56,50 @@ impl ClientCursor {
     /// `<id, 32 hex digits><name in UTF-8, as hex>`: opaque to callers, and safe in a URL.
     fn encode(&self) -> String {
         let mut out = self.id.simple().to_string();
-        for byte in self.name.as_bytes() {
-            out.push_str(&format!("{byte:02x}"));
-        }
+        push_hex(&mut out, &self.name);
         out
     }
 
     fn parse(text: &str) -> StoreResult<ClientCursor> {
-        let refuse = || {
-            StoreError::invalid(
-                "cursor",
-                format!(
-                    "expected the `next` value of a previous page, got {:?}",
-                    text.chars().take(80).collect::<String>()
-                ),
-            )
-        };
-        if text.len() < 32 || !text.is_ascii() || !text.len().is_multiple_of(2) {
+        let refuse = || cursor_refused(text);
+        if text.len() < 32 || !text.is_ascii() {
             return Err(refuse());
         }
         let id = Uuid::try_parse(&text[..32]).map_err(|_| refuse())?;
-        let bytes = (32..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| refuse())?;
-        let name = String::from_utf8(bytes).map_err(|_| refuse())?;
+        let name = from_hex(&text[32..]).ok_or_else(refuse)?;
         Ok(ClientCursor { name, id })
     }
+}
+
+/// Appends `text`'s UTF-8 bytes as hex digits (a cursor's name: opaque, and safe in a URL).
+pub(crate) fn push_hex(out: &mut String, text: &str) {
+    for byte in text.as_bytes() {
+        out.push_str(&format!("{byte:02x}"));
+    }
+}
+
+/// The text [`push_hex`] wrote, or `None` when `hex` is not such a text.
+pub(crate) fn from_hex(hex: &str) -> Option<String> {
+    if !hex.is_ascii() || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The error of a cursor that no page gave.
+pub(crate) fn cursor_refused(text: &str) -> StoreError {
+    StoreError::invalid(
+        "cursor",
+        format!(
+            "expected the `next` value of a previous page, got {:?}",
+            text.chars().take(80).collect::<String>()
+        ),
+    )
 }
 
 /// The patterns of a query's ranks, each a `LIKE` pattern with `\`, `%` and `_` escaped.

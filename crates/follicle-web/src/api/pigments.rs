@@ -2,12 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::LINK;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Id, JsonBody, SignedIn};
+use crate::extract::{Id, JsonBody, QueryArgs, SignedIn};
 use crate::state::AppState;
 use crate::wire::{
     NewPigmentBatch, NewPigmentProduct, PigmentBatchAnswer, PigmentProductAnswer, RecallEntryAnswer,
@@ -114,15 +115,50 @@ pub async fn adjust_stock(
     ))
 }
 
-/// The recall: every client who received this batch, with how to reach them (audited).
+/// A page of a batch's recall.
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RecallArgs {
+    /// Sessions a page, 1–500 (default 100).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
+    #[schema(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The page after this one, as given in the previous page's `Link` header (`rel="next"`).
+    #[serde(default)]
+    #[param(max_length = 2000)]
+    #[schema(max_length = 2000)]
+    pub cursor: Option<String>,
+}
+
+/// The recall: every client who received this batch, with how to reach them, by name and
+/// day, a page at a time (the next page's address in the `Link` header; audited).
 #[utoipa::path(get, path = "/pigments/batches/{id}/recall", tag = "pigments",
-    params(("id" = Uuid, Path, description = "The batch")),
-    responses((status = 200, body = Vec<RecallEntryAnswer>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("id" = Uuid, Path, description = "The batch"), RecallArgs),
+    responses(
+        (status = 200, body = Vec<RecallEntryAnswer>, headers(
+            ("Link" = String, description = "With more sessions to list: `</api/v1/pigments/batches/…/recall?limit=…&cursor=…>; rel=\"next\"`, the next page"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn recall(
     State(state): State<AppState>,
     me: SignedIn,
     Id(id): Id,
-) -> ApiResult<Json<Vec<RecallEntryAnswer>>> {
-    let found = state.store().recall(&me.actor, id).await?;
-    Ok(Json(found.into_iter().map(Into::into).collect()))
+    QueryArgs(q): QueryArgs<RecallArgs>,
+) -> ApiResult<(HeaderMap, Json<Vec<RecallEntryAnswer>>)> {
+    let limit = q.limit.unwrap_or(100);
+    let page = state
+        .store()
+        .recall_page(&me.actor, id, q.cursor.as_deref(), limit)
+        .await?;
+    let mut headers = HeaderMap::new();
+    if let Some(next) = page.next {
+        // The cursor is hex digits only: safe in a URL and a header as it is.
+        let link =
+            format!("</api/v1/pigments/batches/{id}/recall?limit={limit}&cursor={next}>; rel=\"next\"");
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(LINK, value);
+        }
+    }
+    Ok((headers, Json(page.entries.into_iter().map(Into::into).collect())))
 }

@@ -125,6 +125,7 @@ pub fn routes() -> Router<AppState> {
         .route("/pigments/products", post(pigments::add_product))
         .route("/pigments/batches", post(pigments::add_batch))
         .route("/pigments/batches/{id}", get(pigments::recall))
+        .route("/pigments/batches/{id}/recall.csv", get(pigments::recall_csv))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/settings/users", post(settings::add_user))
         .route("/settings/logo", get(logo::image).post(logo::upload))

@@ -2,7 +2,8 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
 use follicle_store::{
     NewPigmentBatch, NewPigmentProduct, PigmentBatch, PigmentProduct, RecallEntry, StoreError,
 };
@@ -10,9 +11,10 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::reports::csv_line;
 use super::today::day;
-use super::{FieldErrors, Nav, Page, PageResult, render, render_status};
-use crate::extract::Id;
+use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
+use crate::extract::{Id, QueryArgs};
 use crate::state::AppState;
 
 /// A batch row.
@@ -185,24 +187,106 @@ struct RecallPage {
     nav: Nav,
     row: BatchRow,
     entries: Vec<(String, RecallEntry)>,
+    /// Sessions and clients on every page.
+    sessions: i64,
+    clients: i64,
+    /// This page is not the first.
+    later: bool,
+    /// The next page's cursor.
+    next: Option<String>,
 }
 
-pub(super) async fn recall(State(state): State<AppState>, page: Page, Id(id): Id) -> PageResult {
-    let batch = state.store().pigment_batch(&page.actor, id).await?;
-    let products = state.store().pigment_products(&page.actor).await?;
-    let entries = state.store().recall(&page.actor, id).await?;
-    let today = OffsetDateTime::now_utc().date();
+/// Sessions a page of the recall view.
+const RECALL_PAGE: i64 = 100;
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RecallQuery {
+    /// The page after this cursor.
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// `GET /pigments/batches/{id}`: the batch and its recall, a page at a time.
+pub(super) async fn recall(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+    QueryArgs(q): QueryArgs<RecallQuery>,
+) -> PageResult {
+    let row = batch_row(&state, &page, id).await?;
+    let recall = state
+        .store()
+        .recall_page(&page.actor, id, q.after.as_deref(), RECALL_PAGE)
+        .await?;
     render(&RecallPage {
         nav: Nav::new(&page, "pigments"),
-        row: BatchRow {
-            product: products
-                .iter()
-                .find(|p| p.id == batch.product_id)
-                .map_or("?".into(), |p| p.name.clone()),
-            expires: day(batch.expires_on),
-            expired: batch.expires_on <= today,
-            batch,
-        },
-        entries: entries.into_iter().map(|e| (day(e.performed_on), e)).collect(),
+        row,
+        entries: recall
+            .entries
+            .into_iter()
+            .map(|e| (day(e.performed_on), e))
+            .collect(),
+        sessions: recall.sessions,
+        clients: recall.clients,
+        later: q.after.is_some(),
+        next: recall.next,
+    })
+}
+
+/// `GET /pigments/batches/{id}/recall.csv`: the whole recall, to call or write to everyone.
+pub(super) async fn recall_csv(
+    State(state): State<AppState>,
+    page: Page,
+    Id(id): Id,
+) -> Result<Response, PageError> {
+    let batch = state.store().pigment_batch(&page.actor, id).await?;
+    let entries = state.store().recall(&page.actor, id).await?;
+    let mut out = csv_line(
+        ["client", "session", "phone", "email"]
+            .into_iter()
+            .map(String::from),
+    );
+    for e in entries {
+        out.push_str(&csv_line(
+            [e.client_name, e.performed_on.to_string(), e.phone, e.email].into_iter(),
+        ));
+    }
+    let lot: String = batch
+        .lot
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"recall-{lot}.csv\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// The batch's row: its product's name and expiry.
+async fn batch_row(state: &AppState, page: &Page, id: Uuid) -> Result<BatchRow, PageError> {
+    let batch = state.store().pigment_batch(&page.actor, id).await?;
+    let products = state.store().pigment_products(&page.actor).await?;
+    let today = OffsetDateTime::now_utc().date();
+    Ok(BatchRow {
+        product: products
+            .iter()
+            .find(|p| p.id == batch.product_id)
+            .map_or("?".into(), |p| p.name.clone()),
+        expires: day(batch.expires_on),
+        expired: batch.expires_on <= today,
+        batch,
     })
 }

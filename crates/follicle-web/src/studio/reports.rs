@@ -363,7 +363,7 @@ pub(super) async fn csv(
 
 /// One CSV line (RFC 4180): a field with a comma, quote or line break is quoted; one that a
 /// spreadsheet would run as a formula (=, +, -, @ first) is prefixed with an apostrophe.
-fn csv_line(fields: impl Iterator<Item = String>) -> String {
+pub(super) fn csv_line(fields: impl Iterator<Item = String>) -> String {
     let cells: Vec<String> = fields
         .map(|f| {
             let f = if f.starts_with(['=', '+', '@']) || (f.starts_with('-') && f.parse::<f64>().is_err()) {
