@@ -507,11 +507,25 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             include_str!("../../migrations/postgres/0019_appointment_rooms.sql"),
         )],
     };
+    // Issue 16's recall index, apart for the same reason.
+    let recall_files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[(
+            20,
+            "recall by clinic and batch",
+            include_str!("../../migrations/sqlite/0020_recall_by_clinic_and_batch.sql"),
+        )],
+        Backend::Postgres => &[(
+            20,
+            "recall by clinic and batch",
+            include_str!("../../migrations/postgres/0020_recall_by_clinic_and_batch.sql"),
+        )],
+    };
     Migrator::with_migrations(
         files
             .iter()
             .chain(portal_files)
             .chain(diary_files)
+            .chain(recall_files)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,

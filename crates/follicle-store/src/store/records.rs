@@ -36,7 +36,8 @@ pub const MAX_LIST: i64 = 500;
 /// A recall's row: client id, name, phone, email; session id, day, practitioner.
 type RecallRow = (Uuid, String, String, String, Uuid, Date, Uuid);
 
-/// The sessions that used a batch ($2) with their clients: index `session_logs_batch`.
+/// The sessions that used a batch ($2) with their clients: index `session_logs_batch`
+/// (clinic, batch, client).
 macro_rules! recall_select {
     () => {
         "SELECT c.id, c.name, c.phone, c.email, s.id, s.performed_on, s.practitioner_id \
