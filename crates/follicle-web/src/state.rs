@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use follicle_core::assess::Measured;
 use follicle_core::{Assessment, Settings};
-use follicle_pattern::{Pattern, PatternRequest};
+use follicle_pattern::{Pattern, PatternRequest, PatternSettings};
 use follicle_store::{Actor, Store};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -37,6 +37,8 @@ struct Inner {
     /// Designs drawn and measured for plans, newest last: (hash of the design's request, what
     /// was measured).
     measured: Mutex<Vec<([u8; 32], Measured)>>,
+    /// The digests of the pattern settings seen last, newest last (see [`AppState::request_key`]).
+    settings_digests: Mutex<Vec<(PatternSettings, [u8; 32])>>,
     /// The designer's edit sessions.
     designer: crate::designer::DesignerSessions,
     /// The health check's latest database ping.
@@ -198,6 +200,7 @@ impl AppState {
                 settings: Mutex::new(HashMap::new()),
                 patterns: Mutex::new(Vec::new()),
                 measured: Mutex::new(Vec::new()),
+                settings_digests: Mutex::new(Vec::new()),
                 designer: crate::designer::DesignerSessions::default(),
                 health: crate::health::DatabaseHealth::new(),
             }),
@@ -325,7 +328,7 @@ impl AppState {
     pub async fn cached_pattern(&self, request: PatternRequest) -> ApiResult<Arc<CachedPattern>> {
         let server = &self.inner.config.server;
         let keep = server.pattern_cache_entries > 0 && server.pattern_cache_bytes > 0;
-        let key = request_key(&request)?;
+        let key = self.request_key(&request)?;
         if let Some(entry) = newest_hit(&mut lock(&self.inner.patterns), &key) {
             return Ok(entry);
         }
@@ -354,7 +357,7 @@ impl AppState {
     /// the caller's route holds one already (see [`crate::limits::is_heavy`]).
     pub async fn measured(&self, request: &PatternRequest, user: Option<Uuid>) -> ApiResult<Measured> {
         let keep = self.inner.config.server.measure_cache_entries;
-        let key = request_key(request)?;
+        let key = self.request_key(request)?;
         if let Some(measured) = newest_hit(&mut lock(&self.inner.measured), &key) {
             return Ok(measured);
         }
@@ -445,9 +448,88 @@ pub struct ClinicSettings {
     pub toml: String,
 }
 
-/// The key of a request in the caches: the SHA-256 of the whole request as JSON.
-fn request_key(request: &PatternRequest) -> ApiResult<[u8; 32]> {
-    Ok(Sha256::digest(serde_json::to_vec(request).map_err(ApiError::internal)?).into())
+/// Distinct pattern settings whose digests are kept: one a clinic's settings in use.
+const SETTINGS_DIGESTS: usize = 32;
+
+/// Serialises straight into a hash, with no buffer between.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The SHA-256 of `value` as JSON.
+fn json_digest(value: &impl serde::Serialize) -> ApiResult<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(HashWriter(&mut hasher), value).map_err(ApiError::internal)?;
+    Ok(hasher.finalize().into())
+}
+
+impl AppState {
+    /// The key of a request in the caches: the SHA-256 of the request as JSON, with its
+    /// settings given by their own digest. A clinic's settings are the same from request to
+    /// request, and writing their hundred-odd figures as JSON was two thirds of the key's cost
+    /// (`perf`, POST /plan); their digest is kept for the last [`SETTINGS_DIGESTS`] distinct
+    /// settings, found by comparing the settings themselves.
+    fn request_key(&self, request: &PatternRequest) -> ApiResult<[u8; 32]> {
+        // Every field by name: a field added to the request does not compile here until it
+        // is part of the key.
+        let PatternRequest {
+            head,
+            hairline,
+            zones,
+            scars,
+            exclusions,
+            density_per_cm2,
+            session_fractions,
+            needles,
+            dots_per_hour,
+            settings,
+            seed,
+        } = request;
+        let mut hasher = Sha256::new();
+        hasher.update(self.settings_digest(settings)?);
+        let rest = (
+            head,
+            hairline,
+            zones,
+            scars,
+            exclusions,
+            density_per_cm2,
+            session_fractions,
+            needles,
+            dots_per_hour,
+            seed,
+        );
+        serde_json::to_writer(HashWriter(&mut hasher), &rest).map_err(ApiError::internal)?;
+        Ok(hasher.finalize().into())
+    }
+
+    /// The digest of pattern settings as JSON, remembered.
+    fn settings_digest(&self, settings: &PatternSettings) -> ApiResult<[u8; 32]> {
+        {
+            let mut kept = lock(&self.inner.settings_digests);
+            if let Some(i) = kept.iter().position(|(s, _)| s == settings) {
+                let hit = kept.remove(i);
+                let digest = hit.1;
+                kept.push(hit);
+                return Ok(digest);
+            }
+        }
+        let digest = json_digest(settings)?;
+        let mut kept = lock(&self.inner.settings_digests);
+        kept.push((settings.clone(), digest));
+        let over = kept.len().saturating_sub(SETTINGS_DIGESTS);
+        kept.drain(..over);
+        Ok(digest)
+    }
 }
 
 /// The value kept under `key`, moved to the newest end of its cache (newest last).

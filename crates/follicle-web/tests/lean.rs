@@ -128,6 +128,51 @@ fn state_with_bytes(store: &follicle_store::Store, bytes: usize) -> AppState {
     state(store, 16, bytes)
 }
 
+/// An example client file, planned on 2026-12-01.
+fn client_input(name: &str) -> follicle_web::compute::ClientInput {
+    follicle_web::compute::ClientInput {
+        client_toml: std::fs::read_to_string(format!(
+            "{}/../../examples/clients/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+        date: Some("2026-12-01".into()),
+        start: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_pattern_settings_are_another_measurement() {
+    let test = TestStore::sqlite().await;
+    let config = ServerConfig {
+        server: HttpConfig {
+            measure_cache_entries: 8,
+            ..HttpConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(test.store.clone(), config);
+    let norwood = client_input("norwood-3-hairline");
+    let settings = follicle_core::Settings::default();
+    // A clinic that changed one figure of its pattern settings (the request's key gives the
+    // settings by their digest, kept per distinct settings).
+    let wider = follicle_core::Settings::with_overrides("[pattern]\nunit_dot_spacing_mm = 0.4\n").unwrap();
+    assert_ne!(wider.pattern, settings.pattern);
+    for (round, (s, kept)) in [(&settings, 1), (&wider, 2), (&settings, 2), (&wider, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let planned = state.plan(&norwood, s, None).await.unwrap();
+        assert_eq!(state.measure_cache_len(), kept, "round {round}");
+        let fresh = norwood.plan(s).unwrap();
+        assert_eq!(
+            (planned.plan, planned.request),
+            (fresh.plan, fresh.request),
+            "round {round}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_from_a_kept_measurement_equals_one_drawn_afresh() {
     let test = TestStore::sqlite().await;
@@ -140,15 +185,7 @@ async fn a_plan_from_a_kept_measurement_equals_one_drawn_afresh() {
     };
     let state = AppState::new(test.store.clone(), config);
     let settings = follicle_core::Settings::default();
-    let input = |name: &str| follicle_web::compute::ClientInput {
-        client_toml: std::fs::read_to_string(format!(
-            "{}/../../examples/clients/{name}.toml",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-        date: Some("2026-12-01".into()),
-        start: None,
-    };
+    let input = client_input;
     let norwood = input("norwood-3-hairline");
     // Drawn on this thread, nothing kept.
     let fresh = norwood.plan(&settings).unwrap();
