@@ -44,7 +44,7 @@
 //! url = "sqlite://follicle-data/follicle.db"   # or postgres://user:password@host/db
 //! max_connections = 8
 //! audit_flush_ms = 250           # reads' audit rows are written in batches this often…
-//! audit_batch_rows = 512         # …or when this many wait (a graceful stop writes them all)
+//! audit_batch_rows = 512         # …or, behind the read, when this many wait (a graceful stop writes them all)
 //! retention_every_hours = 24     # the retention job (anonymise past retention_years); 0: CLI only
 //!
 //! [storage]

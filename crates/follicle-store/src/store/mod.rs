@@ -1086,9 +1086,10 @@ impl Store {
             AuditAction::Viewed | AuditAction::Searched | AuditAction::DiaryRead
         );
         if read && !self.audit.is_closed() {
-            // Batched (see [`memory`]): a full buffer is written by this read, and a read whose
-            // row cannot be kept is refused.
-            if self.audit.len() >= self.audit.batch_rows {
+            // Batched (see [`memory`]): a full batch is written behind this read, which does
+            // not wait for it; a read that finds two batches waiting (the writes are falling
+            // behind, or failing) writes them itself first, and is refused if it cannot.
+            if self.audit.len() >= 2 * self.audit.batch_rows {
                 self.flush_audit().await?;
             }
             let full = self.audit.push(memory::PendingAudit {
@@ -1101,10 +1102,8 @@ impl Store {
                 ip: actor.ip_text(),
                 session: actor.session_id(),
             });
-            if full && let Err(e) = self.flush_audit().await {
-                // This read's row is kept and written later; the next read is refused until
-                // the database takes the batch.
-                tracing::warn!(error = %e, waiting = self.audit.len(), "could not write the read audit rows");
+            if full {
+                memory::flush_behind(&self.audit, &self.db);
             }
             return Ok(());
         }
