@@ -675,6 +675,8 @@ pub struct RecallEntry {
 /// A page of a batch's recall, by client name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecallPage {
+    /// The batch recalled.
+    pub batch: PigmentBatch,
     /// The sessions of this page, by client name, then day.
     pub entries: Vec<RecallEntry>,
     /// Pass as `after` for the next page; `None` on the last one.

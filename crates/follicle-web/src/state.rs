@@ -371,13 +371,7 @@ impl AppState {
             follicle_pattern::treatment::measure_drawn(&request).map_err(crate::compute::drawing_error)
         })
         .await?;
-        if keep > 0 {
-            let mut cache = lock(&self.inner.measured);
-            cache.retain(|(k, _)| *k != key);
-            cache.push((key, measured.clone()));
-            let over = cache.len().saturating_sub(keep);
-            cache.drain(..over);
-        }
+        keep_newest(&mut lock(&self.inner.measured), key, measured.clone(), keep);
         Ok(measured)
     }
 
@@ -389,8 +383,7 @@ impl AppState {
         settings: &Settings,
         user: Option<Uuid>,
     ) -> ApiResult<Planned> {
-        let designed = input.design(settings, follicle_pattern::treatment::DEFAULT_SEED)?;
-        let measured = self.measured(&designed.request, user).await?;
+        let (designed, measured) = self.designed_and_measured(input, settings, user).await?;
         Ok(designed.plan(measured, settings))
     }
 
@@ -402,9 +395,21 @@ impl AppState {
         settings: &Settings,
         user: Option<Uuid>,
     ) -> ApiResult<Assessment> {
+        let (designed, measured) = self.designed_and_measured(input, settings, user).await?;
+        Ok(designed.assessment.measured(&measured))
+    }
+
+    /// A client file read and assessed, its design laid out with the default seed, and what
+    /// the drawn design holds ([`AppState::measured`], `user` as there).
+    async fn designed_and_measured(
+        &self,
+        input: &ClientInput,
+        settings: &Settings,
+        user: Option<Uuid>,
+    ) -> ApiResult<(crate::compute::Designed, Measured)> {
         let designed = input.design(settings, follicle_pattern::treatment::DEFAULT_SEED)?;
         let measured = self.measured(&designed.request, user).await?;
-        Ok(designed.assessment.measured(&measured))
+        Ok((designed, measured))
     }
 
     /// Drops the oldest patterns until the cache is within its entries and bytes (the newest
@@ -474,7 +479,7 @@ fn json_digest(value: &impl serde::Serialize) -> ApiResult<[u8; 32]> {
 
 impl AppState {
     /// The key of a request in the caches: the SHA-256 of the request as JSON, with its
-    /// settings given by their own digest. A clinic's settings are the same from request to
+    /// settings given by their own digest (the first member). A clinic's settings are the same from request to
     /// request, and writing their hundred-odd figures as JSON was two thirds of the key's cost
     /// (`perf`, POST /plan); their digest is kept for the last [`SETTINGS_DIGESTS`] distinct
     /// settings, found by comparing the settings themselves.
@@ -494,9 +499,8 @@ impl AppState {
             settings,
             seed,
         } = request;
-        let mut hasher = Sha256::new();
-        hasher.update(self.settings_digest(settings)?);
-        let rest = (
+        json_digest(&(
+            self.settings_digest(settings)?,
             head,
             hairline,
             zones,
@@ -507,38 +511,41 @@ impl AppState {
             needles,
             dots_per_hour,
             seed,
-        );
-        serde_json::to_writer(HashWriter(&mut hasher), &rest).map_err(ApiError::internal)?;
-        Ok(hasher.finalize().into())
+        ))
     }
 
     /// The digest of pattern settings as JSON, remembered.
     fn settings_digest(&self, settings: &PatternSettings) -> ApiResult<[u8; 32]> {
-        {
-            let mut kept = lock(&self.inner.settings_digests);
-            if let Some(i) = kept.iter().position(|(s, _)| s == settings) {
-                let hit = kept.remove(i);
-                let digest = hit.1;
-                kept.push(hit);
-                return Ok(digest);
-            }
+        if let Some(digest) = newest_hit(&mut lock(&self.inner.settings_digests), settings) {
+            return Ok(digest);
         }
         let digest = json_digest(settings)?;
-        let mut kept = lock(&self.inner.settings_digests);
-        kept.push((settings.clone(), digest));
-        let over = kept.len().saturating_sub(SETTINGS_DIGESTS);
-        kept.drain(..over);
+        keep_newest(
+            &mut lock(&self.inner.settings_digests),
+            settings.clone(),
+            digest,
+            SETTINGS_DIGESTS,
+        );
         Ok(digest)
     }
 }
 
 /// The value kept under `key`, moved to the newest end of its cache (newest last).
-fn newest_hit<V: Clone>(cache: &mut Vec<([u8; 32], V)>, key: &[u8; 32]) -> Option<V> {
+fn newest_hit<K: PartialEq, V: Clone>(cache: &mut Vec<(K, V)>, key: &K) -> Option<V> {
     let i = cache.iter().position(|(k, _)| k == key)?;
     let hit = cache.remove(i);
     let value = hit.1.clone();
     cache.push(hit);
     Some(value)
+}
+
+/// Puts `value` under `key` at the newest end of its cache and drops the oldest beyond
+/// `entries` (0: nothing is kept).
+fn keep_newest<K: PartialEq, V>(cache: &mut Vec<(K, V)>, key: K, value: V, entries: usize) {
+    cache.retain(|(k, _)| *k != key);
+    cache.push((key, value));
+    let over = cache.len().saturating_sub(entries);
+    cache.drain(..over);
 }
 
 /// A panic while holding one of these locks leaves a map that is still consistent.

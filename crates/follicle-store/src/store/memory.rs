@@ -24,9 +24,10 @@
 //! [`StoreOptions::audit_batch_rows`](crate::StoreOptions::audit_batch_rows) rows waiting (the
 //! read does not wait for that commit). A read that finds twice that many waiting, because the
 //! writes fall behind or fail, writes them itself first (so the buffer is bounded, and a read
-//! is refused rather than left unaudited when the database cannot take the rows). The buffer is also written before every audited write (so the trail
-//! keeps its order), before the audit trail is read, and by [`Store::close`] (a graceful
-//! shutdown loses nothing). Only a crash loses rows: at most one interval's worth.
+//! is refused rather than left unaudited when the database cannot take the rows). The buffer
+//! is also written before every audited write (so the trail keeps its order), before the audit
+//! trail is read, and by [`Store::close`] (a graceful shutdown loses nothing). Only a crash
+//! loses rows: at most one interval's worth.
 //!
 //! [`AuditAction::Viewed`]: crate::AuditAction::Viewed
 //! [`Store::close`]: crate::Store::close

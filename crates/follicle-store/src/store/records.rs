@@ -46,20 +46,27 @@ macro_rules! recall_select {
     };
 }
 
+/// A recall's order, which its pages' cursors follow: client name, client, day, session.
+macro_rules! recall_order {
+    () => {
+        "c.name, c.id, s.performed_on, s.id"
+    };
+}
+
 /// A recall, whole.
-const RECALL_ALL: &str = concat!(recall_select!(), " ORDER BY c.name, c.id, s.performed_on, s.id");
+const RECALL_ALL: &str = concat!(recall_select!(), " ORDER BY ", recall_order!());
 
 /// A recall's first page.
-pub(crate) const RECALL_FIRST: &str = concat!(
-    recall_select!(),
-    " ORDER BY c.name, c.id, s.performed_on, s.id LIMIT $3"
-);
+pub(crate) const RECALL_FIRST: &str = concat!(recall_select!(), " ORDER BY ", recall_order!(), " LIMIT $3");
 
 /// A recall's later page, after the (name, client, day, session) of the page before.
 pub(crate) const RECALL_AFTER: &str = concat!(
     recall_select!(),
-    " AND (c.name, c.id, s.performed_on, s.id) > ($3, $4, $5, $6)",
-    " ORDER BY c.name, c.id, s.performed_on, s.id LIMIT $7"
+    " AND (",
+    recall_order!(),
+    ") > ($3, $4, $5, $6) ORDER BY ",
+    recall_order!(),
+    " LIMIT $7"
 );
 
 /// A recall's totals: sessions and clients.
@@ -1435,9 +1442,7 @@ impl Store {
                     .bind(limit + 1).fetch_all(pool).await?
             }),
         };
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next = rows.last().filter(|_| more).map(|r| {
+        let next = super::search::page_end(&mut rows, limit, |r| {
             RecallCursor {
                 name: r.1.clone(),
                 client_id: r.0,
@@ -1448,6 +1453,7 @@ impl Store {
         });
         Ok(RecallPage {
             entries: self.recall_entries(actor, &batch, rows).await?,
+            batch,
             next,
             sessions,
             clients,

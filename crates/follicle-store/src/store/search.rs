@@ -91,6 +91,18 @@ pub(crate) fn from_hex(hex: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// Cuts a page read with one row more than `limit` back to `limit`: the cursor of its last row
+/// when the extra row showed that more follow, else `None`.
+pub(crate) fn page_end<R>(
+    rows: &mut Vec<R>,
+    limit: i64,
+    cursor: impl FnOnce(&R) -> String,
+) -> Option<String> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    rows.last().filter(|_| more).map(cursor)
+}
+
 /// The error of a cursor that no page gave.
 pub(crate) fn cursor_refused(text: &str) -> StoreError {
     StoreError::invalid(
@@ -268,19 +280,13 @@ impl Store {
         let limit = validate::int_range("limit", limit, 1, MAX_LIST)?;
         let after = after.map(ClientCursor::parse).transpose()?;
         let mut rows = self.client_rows_after(actor, after.as_ref(), limit + 1).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next = if more {
-            rows.last().map(|r| {
-                ClientCursor {
-                    name: r.1.clone(),
-                    id: r.0,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
+        let next = page_end(&mut rows, limit, |r| {
+            ClientCursor {
+                name: r.1.clone(),
+                id: r.0,
+            }
+            .encode()
+        });
         let detail = format!(
             "clients list{}, {} listed",
             if after.is_some() { " (a later page)" } else { "" },

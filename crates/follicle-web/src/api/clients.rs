@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::LINK;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -58,19 +57,12 @@ pub async fn search(
             format!("expected 1–200, got {limit}"),
         ));
     }
-    let mut headers = HeaderMap::new();
     if q.q.is_empty() {
         let page = state
             .store()
             .list_clients(&me.actor, q.cursor.as_deref(), limit)
             .await?;
-        if let Some(next) = page.next {
-            // The cursor is hex digits only: safe in a URL and a header as it is.
-            let link = format!("</api/v1/clients?limit={limit}&cursor={next}>; rel=\"next\"");
-            if let Ok(value) = HeaderValue::from_str(&link) {
-                headers.insert(LINK, value);
-            }
-        }
+        let headers = super::next_page_link("/api/v1/clients", limit, page.next.as_deref());
         return Ok((headers, Json(page.clients.into_iter().map(Into::into).collect())));
     }
     if q.cursor.is_some() {
@@ -80,7 +72,10 @@ pub async fn search(
         ));
     }
     let found = state.store().search_clients(&me.actor, &q.q, limit).await?;
-    Ok((headers, Json(found.into_iter().map(Into::into).collect())))
+    Ok((
+        HeaderMap::new(),
+        Json(found.into_iter().map(Into::into).collect()),
+    ))
 }
 
 /// Adds a client.

@@ -207,3 +207,17 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
 }
+
+/// The headers of a page of a list: `Link: <{path}?limit={limit}&cursor={next}>; rel="next"`
+/// when another page follows. The store's cursors are hex digits only: safe in a URL and a
+/// header as they are.
+pub(crate) fn next_page_link(path: &str, limit: i64, next: Option<&str>) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(next) = next {
+        let link = format!("<{path}?limit={limit}&cursor={next}>; rel=\"next\"");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
+            headers.insert(axum::http::header::LINK, value);
+        }
+    }
+    headers
+}

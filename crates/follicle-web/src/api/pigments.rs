@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::LINK;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -151,14 +150,10 @@ pub async fn recall(
         .store()
         .recall_page(&me.actor, id, q.cursor.as_deref(), limit)
         .await?;
-    let mut headers = HeaderMap::new();
-    if let Some(next) = page.next {
-        // The cursor is hex digits only: safe in a URL and a header as it is.
-        let link =
-            format!("</api/v1/pigments/batches/{id}/recall?limit={limit}&cursor={next}>; rel=\"next\"");
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            headers.insert(LINK, value);
-        }
-    }
+    let headers = super::next_page_link(
+        &format!("/api/v1/pigments/batches/{id}/recall"),
+        limit,
+        page.next.as_deref(),
+    );
     Ok((headers, Json(page.entries.into_iter().map(Into::into).collect())))
 }

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use follicle_store::{
     NewPigmentBatch, NewPigmentProduct, PigmentBatch, PigmentProduct, RecallEntry, StoreError,
@@ -11,7 +10,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::reports::csv_line;
+use super::reports::csv_download;
 use super::today::day;
 use super::{FieldErrors, Nav, Page, PageError, PageResult, render, render_status};
 use crate::extract::{Id, QueryArgs};
@@ -28,6 +27,22 @@ pub struct BatchRow {
     pub expires: String,
     /// Expired today or earlier.
     pub expired: bool,
+}
+
+impl BatchRow {
+    /// A batch with its product's name (from `products`) and whether it is past its expiry on
+    /// `today`.
+    fn new(batch: PigmentBatch, products: &[PigmentProduct], today: time::Date) -> BatchRow {
+        BatchRow {
+            product: products
+                .iter()
+                .find(|p| p.id == batch.product_id)
+                .map_or("?".into(), |p| p.name.clone()),
+            expires: day(batch.expires_on),
+            expired: batch.expires_on <= today,
+            batch,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,15 +96,7 @@ async fn show(
         .pigment_batches(&page.actor)
         .await?
         .into_iter()
-        .map(|b| BatchRow {
-            product: products
-                .iter()
-                .find(|p| p.id == b.product_id)
-                .map_or("?".into(), |p| p.name.clone()),
-            expires: day(b.expires_on),
-            expired: b.expires_on <= today,
-            batch: b,
-        })
+        .map(|b| BatchRow::new(b, &products, today))
         .collect();
     let status = errors.status();
     render_status(
@@ -213,14 +220,14 @@ pub(super) async fn recall(
     Id(id): Id,
     QueryArgs(q): QueryArgs<RecallQuery>,
 ) -> PageResult {
-    let row = batch_row(&state, &page, id).await?;
     let recall = state
         .store()
         .recall_page(&page.actor, id, q.after.as_deref(), RECALL_PAGE)
         .await?;
+    let products = state.store().pigment_products(&page.actor).await?;
     render(&RecallPage {
         nav: Nav::new(&page, "pigments"),
-        row,
+        row: BatchRow::new(recall.batch, &products, OffsetDateTime::now_utc().date()),
         entries: recall
             .entries
             .into_iter()
@@ -241,16 +248,6 @@ pub(super) async fn recall_csv(
 ) -> Result<Response, PageError> {
     let batch = state.store().pigment_batch(&page.actor, id).await?;
     let entries = state.store().recall(&page.actor, id).await?;
-    let mut out = csv_line(
-        ["client", "session", "phone", "email"]
-            .into_iter()
-            .map(String::from),
-    );
-    for e in entries {
-        out.push_str(&csv_line(
-            [e.client_name, e.performed_on.to_string(), e.phone, e.email].into_iter(),
-        ));
-    }
     let lot: String = batch
         .lot
         .chars()
@@ -262,31 +259,11 @@ pub(super) async fn recall_csv(
             }
         })
         .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"recall-{lot}.csv\""),
-            ),
-        ],
-        out,
-    )
-        .into_response())
-}
-
-/// The batch's row: its product's name and expiry.
-async fn batch_row(state: &AppState, page: &Page, id: Uuid) -> Result<BatchRow, PageError> {
-    let batch = state.store().pigment_batch(&page.actor, id).await?;
-    let products = state.store().pigment_products(&page.actor).await?;
-    let today = OffsetDateTime::now_utc().date();
-    Ok(BatchRow {
-        product: products
-            .iter()
-            .find(|p| p.id == batch.product_id)
-            .map_or("?".into(), |p| p.name.clone()),
-        expires: day(batch.expires_on),
-        expired: batch.expires_on <= today,
-        batch,
-    })
+    Ok(csv_download(
+        &format!("recall-{lot}"),
+        &["client", "session", "phone", "email"],
+        entries
+            .into_iter()
+            .map(|e| vec![e.client_name, e.performed_on.to_string(), e.phone, e.email]),
+    ))
 }

@@ -344,11 +344,20 @@ pub(super) async fn csv(
     };
     let r = report(&state, &page, months).await?;
     let (header, rows) = table(&r);
+    Ok(csv_download(&name, &header, rows))
+}
+
+/// A CSV file to download as `<name>.csv`: the `header` line, then a line a row.
+pub(super) fn csv_download(
+    name: &str,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Response {
     let mut out = csv_line(header.iter().map(|h| h.to_string()));
     for row in rows {
         out.push_str(&csv_line(row.into_iter()));
     }
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -358,12 +367,12 @@ pub(super) async fn csv(
         ],
         out,
     )
-        .into_response())
+        .into_response()
 }
 
 /// One CSV line (RFC 4180): a field with a comma, quote or line break is quoted; one that a
 /// spreadsheet would run as a formula (=, +, -, @ first) is prefixed with an apostrophe.
-pub(super) fn csv_line(fields: impl Iterator<Item = String>) -> String {
+fn csv_line(fields: impl Iterator<Item = String>) -> String {
     let cells: Vec<String> = fields
         .map(|f| {
             let f = if f.starts_with(['=', '+', '@']) || (f.starts_with('-') && f.parse::<f64>().is_err()) {
