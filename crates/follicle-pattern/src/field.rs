@@ -431,7 +431,9 @@ impl SiteField for MapField<'_> {
         if !(fx >= 0.0 && fy >= 0.0) {
             return 0.0;
         }
-        let (i, j) = (fx as usize, fy as usize);
+        // `as u32` saturates where `as usize` would not, at 2³² − 1: still past any raster's
+        // last cell, so the same cells are in and out.
+        let (i, j) = (fx as u32 as usize, fy as u32 as usize);
         if i >= self.map.nx || j >= self.map.ny {
             return 0.0;
         }
