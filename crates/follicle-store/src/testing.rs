@@ -23,6 +23,11 @@ pub async fn analyze(store: &Store) {
     store.analyze().await.expect("ANALYZE");
 }
 
+/// The storage options of PostgreSQL's index `name` (`["fastupdate=off"]`); `None` on SQLite.
+pub async fn index_options(store: &Store, name: &str) -> Option<Vec<String>> {
+    store.index_options(name).await.expect("read the index's options")
+}
+
 /// Deletes the audit rows past each clinic's retention as the daily purge does, in statements
 /// of at most `batch` rows; gives how many.
 pub async fn purge_old_audit_in(store: &Store, now: time::OffsetDateTime, batch: i64) -> u64 {

@@ -520,12 +520,23 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             include_str!("../../migrations/postgres/0020_recall_by_clinic_and_batch.sql"),
         )],
     };
+    // Issue 16's search index written at once: PostgreSQL's only (SQLite's FTS5 has no pending
+    // list), apart for the same reason.
+    let search_files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[],
+        Backend::Postgres => &[(
+            21,
+            "search index written at once",
+            include_str!("../../migrations/postgres/0021_search_index_written_at_once.sql"),
+        )],
+    };
     Migrator::with_migrations(
         files
             .iter()
             .chain(portal_files)
             .chain(diary_files)
             .chain(recall_files)
+            .chain(search_files)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,

@@ -310,6 +310,23 @@ impl Store {
         Ok(())
     }
 
+    /// The storage options of PostgreSQL's index `name` in this store's schema (`fastupdate=off`
+    /// and the like); `None` on SQLite, whose indexes have none.
+    pub(crate) async fn index_options(&self, name: &str) -> StoreResult<Option<Vec<String>>> {
+        match &self.db {
+            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(pool) => {
+                let options: Option<Vec<String>> =
+                    sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE oid = to_regclass($1)")
+                        .bind(name)
+                        .fetch_optional(pool)
+                        .await?
+                        .flatten();
+                Ok(Some(options.unwrap_or_default()))
+            }
+        }
+    }
+
     /// The plan of each hot query for this actor's clinic and one of its clients.
     pub(crate) async fn hot_query_plans(
         &self,
