@@ -56,7 +56,7 @@ fn unit(h: u64) -> f32 {
 /// How dot number `index` heals.
 pub fn impression(index: usize, settings: &RenderSettings) -> Impression {
     let mut spots = Vec::new();
-    for_each_spot(index, settings, |spot| spots.push(spot));
+    for_each_spot(index, &Healing::new(settings), |spot| spots.push(spot));
     Impression { spots }
 }
 
@@ -77,14 +77,32 @@ pub(crate) fn extent(settings: &RenderSettings) -> (f32, f32) {
     (farthest, size * h.lobe_size.max(1.0))
 }
 
+/// What [`for_each_spot`] needs of the settings, with the diameters of the size classes (an
+/// `exp` each) worked out once rather than once a dot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Healing<'a> {
+    settings: &'a follicle_core::settings::HealedSettings,
+    /// `(size_spread · class).exp()` for each of [`SIZE_CLASSES`].
+    sizes: [f32; SIZE_CLASSES.len()],
+}
+
+impl<'a> Healing<'a> {
+    pub(crate) fn new(settings: &'a RenderSettings) -> Healing<'a> {
+        let h = &settings.healed;
+        Healing {
+            settings: h,
+            sizes: SIZE_CLASSES.map(|class| (h.size_spread * class).exp()),
+        }
+    }
+}
+
 /// The spots of [`impression`]`(index, settings)`, main spot first, handed to `f` one by one:
 /// the same spots without a vector per dot (the renderer draws every dot of a pattern for
 /// each preview).
 #[inline]
-pub(crate) fn for_each_spot(index: usize, settings: &RenderSettings, mut f: impl FnMut(Spot)) {
-    let h = &settings.healed;
-    let class = SIZE_CLASSES[(hash(index, 1) % SIZE_CLASSES.len() as u64) as usize];
-    let size = (h.size_spread * class).exp();
+pub(crate) fn for_each_spot(index: usize, healing: &Healing<'_>, mut f: impl FnMut(Spot)) {
+    let h = healing.settings;
+    let size = healing.sizes[(hash(index, 1) % SIZE_CLASSES.len() as u64) as usize];
     let lobes = if h.lobes == 0 {
         0
     } else {

@@ -175,69 +175,7 @@ impl Moment {
         healing_loss: f64,
         settings: &RenderSettings,
     ) -> Option<DotLook> {
-        let healed = healed_years(settings);
-        let model = if dot.zone == follicle_core::ZoneKind::Scar {
-            &fading.scar
-        } else {
-            &fading.normal
-        };
-        let shade = dot.shade;
-        match self {
-            Moment::Fresh { session } => {
-                if dot.session > *session {
-                    return None;
-                }
-                if dot.session == *session {
-                    Some(DotLook {
-                        strength: settings.fresh_strength,
-                        size: 1.0,
-                        fresh: true,
-                        shade,
-                    })
-                } else {
-                    Some(DotLook {
-                        strength: model.base_strength(healed) as f32,
-                        size: 1.0,
-                        fresh: false,
-                        shade,
-                    })
-                }
-            }
-            Moment::Healed { session } => {
-                if dot.session > *session {
-                    return None;
-                }
-                // The newest layer has shed some impressions; the next session re-places them.
-                if dot.session == *session && *session < last_session && lost_in_healing(index, healing_loss)
-                {
-                    return None;
-                }
-                Some(DotLook {
-                    strength: model.base_strength(healed) as f32,
-                    size: 1.0,
-                    fresh: false,
-                    shade,
-                })
-            }
-            Moment::Years { years, touch_ups } => {
-                let years = years.max(healed);
-                // Once touched up, a dot holds the touch-up's mix (the fading model says how
-                // much of it is left).
-                let touched = touch_ups
-                    .iter()
-                    .any(|&t| t.is_finite() && (0.0..=years).contains(&t));
-                let shade = match fading.touch_up_dilution {
-                    Some(water) if touched => 1.0 - water.clamp(0.0, 1.0),
-                    _ => shade,
-                };
-                Some(DotLook {
-                    strength: model.strength(years, touch_ups) as f32,
-                    size: model.dot_scale(years, touch_ups) as f32,
-                    fresh: false,
-                    shade,
-                })
-            }
-        }
+        Looks::new(self, last_session, fading, healing_loss, settings).look(index, dot)
     }
 
     /// The blue-grey drift of old pigment at this moment (0–1), from the fading model.
@@ -245,6 +183,128 @@ impl Moment {
         match self {
             Moment::Years { years, .. } => fading.normal.hue_cooling(*years) as f32,
             _ => 0.0,
+        }
+    }
+}
+
+/// [`Moment::look`] for every dot of a pattern: what a dot's look takes from its fading
+/// model alone (its strength and size at the moment: a few `exp`s) is worked out once per
+/// model, not once per dot. The same looks, bit for bit (the same functions of the same
+/// numbers).
+#[derive(Debug, Clone)]
+pub(crate) struct Looks<'a> {
+    moment: &'a Moment,
+    last_session: u8,
+    healing_loss: f64,
+    fresh_strength: f32,
+    /// Normal skin's and scar tissue's strength and size at the moment.
+    normal: ModelLook,
+    scar: ModelLook,
+    /// [`Moment::Years`]: the mix of a dot once a touch-up has re-inked it (`None`: its own).
+    touched_shade: Option<f64>,
+}
+
+/// What a fading model leaves of a dot at a moment.
+#[derive(Debug, Clone, Copy)]
+struct ModelLook {
+    strength: f32,
+    size: f32,
+}
+
+impl<'a> Looks<'a> {
+    /// The looks at `moment` of a pattern's dots.
+    pub(crate) fn new(
+        moment: &'a Moment,
+        last_session: u8,
+        fading: &Fading,
+        healing_loss: f64,
+        settings: &RenderSettings,
+    ) -> Looks<'a> {
+        let healed = healed_years(settings);
+        let of = |model: &FadingModel| match moment {
+            Moment::Fresh { .. } | Moment::Healed { .. } => ModelLook {
+                strength: model.base_strength(healed) as f32,
+                size: 1.0,
+            },
+            Moment::Years { years, touch_ups } => {
+                let years = years.max(healed);
+                ModelLook {
+                    strength: model.strength(years, touch_ups) as f32,
+                    size: model.dot_scale(years, touch_ups) as f32,
+                }
+            }
+        };
+        let touched_shade = match moment {
+            Moment::Years { years, touch_ups } => {
+                let years = years.max(healed);
+                // Once touched up, a dot holds the touch-up's mix (the fading model says how
+                // much of it is left).
+                let touched = touch_ups
+                    .iter()
+                    .any(|&t| t.is_finite() && (0.0..=years).contains(&t));
+                match fading.touch_up_dilution {
+                    Some(water) if touched => Some(1.0 - water.clamp(0.0, 1.0)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Looks {
+            moment,
+            last_session,
+            healing_loss,
+            fresh_strength: settings.fresh_strength,
+            normal: of(&fading.normal),
+            scar: of(&fading.scar),
+            touched_shade,
+        }
+    }
+
+    /// How dot number `index` looks; `None` when it is not there (a later session's, or lost).
+    #[inline]
+    pub(crate) fn look(&self, index: usize, dot: &Dot) -> Option<DotLook> {
+        let model = if dot.zone == follicle_core::ZoneKind::Scar {
+            self.scar
+        } else {
+            self.normal
+        };
+        let shade = dot.shade;
+        let settled = |shade| DotLook {
+            strength: model.strength,
+            size: model.size,
+            fresh: false,
+            shade,
+        };
+        match *self.moment {
+            Moment::Fresh { session } => {
+                if dot.session > session {
+                    return None;
+                }
+                if dot.session == session {
+                    Some(DotLook {
+                        strength: self.fresh_strength,
+                        size: 1.0,
+                        fresh: true,
+                        shade,
+                    })
+                } else {
+                    Some(settled(shade))
+                }
+            }
+            Moment::Healed { session } => {
+                if dot.session > session {
+                    return None;
+                }
+                // The newest layer has shed some impressions; the next session re-places them.
+                if dot.session == session
+                    && session < self.last_session
+                    && lost_in_healing(index, self.healing_loss)
+                {
+                    return None;
+                }
+                Some(settled(shade))
+            }
+            Moment::Years { .. } => Some(settled(self.touched_shade.unwrap_or(shade))),
         }
     }
 }
