@@ -16,6 +16,7 @@ both!(super;
     clients_list_pages_by_name,
     hot_queries_use_their_indexes,
     the_search_index_has_no_pending_list,
+    every_client_containing_the_query_is_found,
     today_reads_its_windows,
 );
 
@@ -330,6 +331,78 @@ async fn the_search_index_has_no_pending_list(store: &Store) {
             "clients_search_trgm's options: {options:?}"
         ),
         (backend, options) => panic!("{}: unexpected index options {options:?}", backend.as_str()),
+    }
+}
+
+/// The index finds exactly the clients whose name, phone (as typed or its digits) or email
+/// contains the query, whatever the query's words, punctuation, letters outside ASCII or
+/// length; and another clinic's clients never, though they share every trigram.
+async fn every_client_containing_the_query_is_found(store: &Store) {
+    let people = [
+        client("Ana Garcia", "+44 7700 900123", "ana.garcia1234@example.com"),
+        client("Edgar Garcia-Lopez", "020 7946 0018", "edgar@garcia.example"),
+        client("José Núñez", "+34 612 345 678", "jose.nunez@correo.example"),
+        client("Zoë O'Brien", "(01632) 960 001", "zoe_obrien@example.org"),
+        client("Sam Smith", "07700 900 456", "sam%smith@example.com"),
+        client("Åsa Ek", "+46 70 123 45 67", "asa.ek@exempel.se"),
+    ];
+    let (desk, _, made) = clinic_with(store, &people).await;
+    let other = clinic(store, "Same names elsewhere").await;
+    for new in &people {
+        store.create_client(&other.front_desk, new).await.unwrap();
+    }
+    analyze(store).await;
+    let text = |c: &NewClient| {
+        let digits: String = c.phone.chars().filter(char::is_ascii_digit).collect();
+        format!("{}\n{}\n{digits}\n{}", c.name, c.phone, c.email).to_lowercase()
+    };
+    let queries = [
+        "gar",
+        "garcia",
+        "ana.garcia1234",
+        "rcia-lo",
+        "GARCIA",
+        "núñez",
+        "ñez",
+        "zoë",
+        "o'brien",
+        "o'b",
+        "obrien@",
+        "_obr",
+        "sam%smith",
+        "%",
+        "_",
+        "900",
+        "7700 900",
+        "0018",
+        "447700",
+        "(01632)",
+        "åsa",
+        "sa ek",
+        "example",
+        ".example",
+        "e.c",
+        "nobody",
+        "ana garcia",
+        "a g",
+    ];
+    for q in queries {
+        let mut found: Vec<uuid::Uuid> = store
+            .search_clients(&desk, q, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        found.sort();
+        let mut expected: Vec<uuid::Uuid> = people
+            .iter()
+            .zip(&made)
+            .filter(|(p, _)| text(p).contains(&q.to_lowercase()))
+            .map(|(_, c)| c.id)
+            .collect();
+        expected.sort();
+        assert_eq!(found, expected, "search {q:?} on {}", store.backend().as_str());
     }
 }
 
