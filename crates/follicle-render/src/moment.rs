@@ -221,41 +221,39 @@ impl<'a> Looks<'a> {
         settings: &RenderSettings,
     ) -> Looks<'a> {
         let healed = healed_years(settings);
-        let of = |model: &FadingModel| match moment {
-            Moment::Fresh { .. } | Moment::Healed { .. } => ModelLook {
-                strength: model.base_strength(healed) as f32,
-                size: 1.0,
-            },
+        let (normal, scar, touched_shade) = match moment {
+            Moment::Fresh { .. } | Moment::Healed { .. } => {
+                let of = |model: &FadingModel| ModelLook {
+                    strength: model.base_strength(healed) as f32,
+                    size: 1.0,
+                };
+                (of(&fading.normal), of(&fading.scar), None)
+            }
             Moment::Years { years, touch_ups } => {
                 let years = years.max(healed);
-                ModelLook {
+                let of = |model: &FadingModel| ModelLook {
                     strength: model.strength(years, touch_ups) as f32,
                     size: model.dot_scale(years, touch_ups) as f32,
-                }
-            }
-        };
-        let touched_shade = match moment {
-            Moment::Years { years, touch_ups } => {
-                let years = years.max(healed);
+                };
                 // Once touched up, a dot holds the touch-up's mix (the fading model says how
                 // much of it is left).
                 let touched = touch_ups
                     .iter()
                     .any(|&t| t.is_finite() && (0.0..=years).contains(&t));
-                match fading.touch_up_dilution {
+                let shade = match fading.touch_up_dilution {
                     Some(water) if touched => Some(1.0 - water.clamp(0.0, 1.0)),
                     _ => None,
-                }
+                };
+                (of(&fading.normal), of(&fading.scar), shade)
             }
-            _ => None,
         };
         Looks {
             moment,
             last_session,
             healing_loss,
             fresh_strength: settings.fresh_strength,
-            normal: of(&fading.normal),
-            scar: of(&fading.scar),
+            normal,
+            scar,
             touched_shade,
         }
     }
