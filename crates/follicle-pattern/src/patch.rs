@@ -176,7 +176,8 @@ pub fn generate_patch_on(
         let mut unit_rng = sampler::stream(request.seed, 1000);
         for (i, s) in sites.iter().enumerate() {
             let size = units::draw_unit_size(&cum, &mut unit_rng);
-            for o in units::unit_offsets(size, spacing, std::f32::consts::FRAC_PI_2, &mut unit_rng) {
+            let (offsets, n) = units::unit_offsets(size, spacing, std::f32::consts::FRAC_PI_2, &mut unit_rng);
+            for o in &offsets[..n] {
                 dots.push(PatchDot {
                     x_mm: (s[0] + o[0]) as f64,
                     y_mm: (s[1] + o[1]) as f64,

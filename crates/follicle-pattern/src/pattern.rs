@@ -525,6 +525,14 @@ impl PatternCache {
                 decay_mm: settings.whorl_spiral_decay_mm,
                 clockwise: settings.clockwise_whorl,
             };
+            // The spacing of a unit's dots before the chart's stretch, by zone (its needle).
+            let unit_spacing: [f32; 7] = ZoneKind::ALL.map(|zone| {
+                units::spacing_for(
+                    settings.unit_dot_spacing_mm,
+                    request.needles.diameter_of(zone),
+                    settings.unit_dot_margin_mm,
+                )
+            });
             let resampled = AtomicUsize::new(0);
             let make = |s: usize, t: usize, sites: &[[f32; 3]]| -> TileDots {
                 resampled.fetch_add(1, Ordering::Relaxed);
@@ -558,15 +566,12 @@ impl PatternCache {
                         let step = [p[0] + 0.5 * p[0] / r, p[1] + 0.5 * p[1] / r];
                         let (stepped, _) = head.surface_from_chart_near(step, Some(site_cos));
                         let radial = 0.5 / crate::geometry::dist3(site_surface, stepped).max(1e-6);
-                        units::spacing_for(
-                            settings.unit_dot_spacing_mm,
-                            diameter,
-                            settings.unit_dot_margin_mm,
-                        ) * radial.max(1.0 / radial) as f32
+                        unit_spacing[crate::field::code(zone) as usize - 1] * radial.max(1.0 / radial) as f32
                     } else {
                         0.0
                     };
-                    for o in units::unit_offsets(size, spacing, angle as f32, &mut unit_rng) {
+                    let (offsets, n) = units::unit_offsets(size, spacing, angle as f32, &mut unit_rng);
+                    for o in &offsets[..n] {
                         let q = [p[0] + f64::from(o[0]), p[1] + f64::from(o[1])];
                         if exclusions.iter().any(|e| polygon::contains(e, q)) {
                             continue;

@@ -63,26 +63,32 @@ pub(crate) fn spacing_for(setting_mm: f64, diameter_mm: f64, margin_mm: f64) -> 
 }
 
 /// Offsets (mm) of the dots of a unit of `size` around its site, oriented along
-/// `angle_rad` (the hair direction), each jittered (see [`JITTER`]).
-pub(crate) fn unit_offsets(size: u8, spacing_mm: f32, angle_rad: f32, rng: &mut Pcg64Mcg) -> Vec<[f32; 2]> {
+/// `angle_rad` (the hair direction), each jittered (see [`JITTER`]): the first `n` of the
+/// array, for `(array, n)` (no allocation a unit).
+pub(crate) fn unit_offsets(
+    size: u8,
+    spacing_mm: f32,
+    angle_rad: f32,
+    rng: &mut Pcg64Mcg,
+) -> ([[f32; 2]; 4], usize) {
     let s = spacing_mm;
     let base: &[[f32; 2]] = SHAPES[usize::from(size.clamp(1, 4)) - 1];
     let (sn, cs) = angle_rad.sin_cos();
-    base.iter()
-        .map(|b| {
-            let (jx, jy) = if size > 1 {
-                let bits = rng.next_u64();
-                (
-                    (unit_f32(bits as u32) - 0.5) * 2.0 * JITTER,
-                    (unit_f32((bits >> 32) as u32) - 0.5) * 2.0 * JITTER,
-                )
-            } else {
-                (0.0, 0.0)
-            };
-            let (u, v) = ((b[0] + jx) * s, (b[1] + jy) * s);
-            [u * cs - v * sn, u * sn + v * cs]
-        })
-        .collect()
+    let mut out = [[0.0f32; 2]; 4];
+    for (o, b) in out.iter_mut().zip(base) {
+        let (jx, jy) = if size > 1 {
+            let bits = rng.next_u64();
+            (
+                (unit_f32(bits as u32) - 0.5) * 2.0 * JITTER,
+                (unit_f32((bits >> 32) as u32) - 0.5) * 2.0 * JITTER,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let (u, v) = ((b[0] + jx) * s, (b[1] + jy) * s);
+        *o = [u * cs - v * sn, u * sn + v * cs];
+    }
+    (out, base.len())
 }
 
 /// The hair direction on the chart: outwards from the crown whorl, swirling near it.
