@@ -740,7 +740,6 @@ fn sample_tile<F: SiteField>(
             }
         }
     }
-    let outer_sq = ANNULUS_OUTER * ANNULUS_OUTER;
     while !active.is_empty() {
         let len = active.len();
         let bits = rng.next_u64();
@@ -753,31 +752,15 @@ fn sample_tile<F: SiteField>(
         let slot = len - 1 - pick;
         let p = pts[active[slot] as usize];
         let mut accepted = false;
-        // The high half of the last 64 random bits, while unused.
-        let mut spare: Option<u32> = None;
+        let mut words = Words::EMPTY;
         for _ in 0..CANDIDATES {
             // Uniform in the annulus [r, 1.5r] by rejection from the enclosing square
             // (acceptance 5π/36 ≈ 44%, bounded at 16 tries), 32 bits a try.
-            let mut cand = None;
-            for _ in 0..16 {
-                let b = match spare.take() {
-                    Some(b) => b,
-                    None => {
-                        let v = rng.next_u64();
-                        spare = Some((v >> 32) as u32);
-                        v as u32
-                    }
-                };
-                let ux = signed_16(b);
-                let uy = signed_16(b >> 16);
-                let d2 = ux * ux + uy * uy;
-                if d2 * outer_sq >= 1.0 && d2 <= 1.0 {
-                    let k = ANNULUS_OUTER * p[2];
-                    cand = Some((p[0] + ux * k, p[1] + uy * k));
-                    break;
-                }
-            }
-            let Some((x, y)) = cand else { continue };
+            let Some(b) = words.next_inside(rng) else {
+                continue;
+            };
+            let k = ANNULUS_OUTER * p[2];
+            let (x, y) = (p[0] + signed_16(b) * k, p[1] + signed_16(b >> 16) * k);
             if front.try_accept(x, y, &mut cells, pts, active) {
                 accepted = true;
                 break;
@@ -788,6 +771,104 @@ fn sample_tile<F: SiteField>(
         }
     }
     Ok(pts[first_new..].to_vec())
+}
+
+/// Most words a candidate tries before it is given up.
+const ANNULUS_TRIES: u32 = 16;
+
+/// The 32-bit words an active site's candidates are drawn from: the low then the high half
+/// of each 64-bit draw, a draw only when the last one's words are used up, each word tried
+/// in turn until one falls in the annulus (at most [`ANNULUS_TRIES`] a candidate). Which
+/// words fall in it is found for both halves of a draw at once, without a branch (the
+/// compiler does the four coordinates in one vector); the search then reads a bit mask. The
+/// words, their order and which are taken are those of a word-at-a-time rejection loop.
+struct Words {
+    /// The draw's unused words, the next one in the low half.
+    bits: u64,
+    /// Bit `i`: the `i`-th unused word falls in the annulus.
+    inside: u32,
+    /// Unused words of the draw (0–2).
+    left: u32,
+}
+
+impl Words {
+    /// No words yet: each active site's candidates start from a fresh draw.
+    const EMPTY: Words = Words {
+        bits: 0,
+        inside: 0,
+        left: 0,
+    };
+
+    /// The next word in the annulus, or `None` when [`ANNULUS_TRIES`] words in a row fall
+    /// outside it (they are used up either way).
+    #[inline(always)]
+    fn next_inside(&mut self, rng: &mut Pcg64Mcg) -> Option<u32> {
+        let mut tries = ANNULUS_TRIES;
+        loop {
+            if self.left == 0 {
+                self.bits = rng.next_u64();
+                self.inside = annulus_mask(self.bits);
+                self.left = 2;
+            }
+            // `inside` holds no bits beyond `left`; only the last try may stop short of them.
+            let hits = if tries >= 2 { self.inside } else { self.inside & 1 };
+            if hits != 0 {
+                // Word `i` (0 or 1) is taken: it and the `i` before it are used up (when
+                // that is both, what is left of `bits` and `inside` is not read again).
+                let i = hits.trailing_zeros();
+                let word = (self.bits >> (32 * i)) as u32;
+                self.bits >>= 32;
+                self.inside >>= 1;
+                self.left -= i + 1;
+                return Some(word);
+            }
+            // `n` (1 or 2) words missed.
+            let n = self.left.min(tries);
+            self.bits >>= 32;
+            self.inside >>= 1;
+            self.left -= n;
+            tries -= n;
+            if tries == 0 {
+                return None;
+            }
+        }
+    }
+}
+
+/// The bits of the smallest `d²` with `d² · outer_sq ≥ 1` in `f32` arithmetic. A rounded
+/// product never shrinks as `d²` grows, so the annulus test `d² · outer_sq ≥ 1 and d² ≤ 1`
+/// is exactly `d² ≥ that and d² ≤ 1`: one range check on the bits of a non-negative float.
+const fn inner_sq_bits(outer_sq: f32) -> u32 {
+    let mut bits = (1.0 / outer_sq).to_bits();
+    while f32::from_bits(bits) * outer_sq >= 1.0 {
+        bits -= 1;
+    }
+    while f32::from_bits(bits) * outer_sq < 1.0 {
+        bits += 1;
+    }
+    bits
+}
+
+/// [`inner_sq_bits`] of the candidate annulus (radii in units of its outer radius).
+const INNER_SQ_BITS: u32 = inner_sq_bits(ANNULUS_OUTER * ANNULUS_OUTER);
+
+/// Which of the two 32-bit words of `v` fall in the annulus `[1 / ANNULUS_OUTER, 1]` (bit 0:
+/// the low word), each word's 16-bit halves read as `x` and `y` in `[-1, 1)` by
+/// [`signed_16`]: the test a word-at-a-time loop makes, `d² · ANNULUS_OUTER² ≥ 1 and d² ≤ 1`,
+/// on the same values.
+#[inline(always)]
+fn annulus_mask(v: u64) -> u32 {
+    // The four 16-bit halves (x and y of the low word, x and y of the high word), each
+    // converted exactly as [`signed_16`] does, and squared: four lanes of one vector.
+    let b = v.to_le_bytes();
+    let sq: [f32; 4] = std::array::from_fn(|i| {
+        let u = f32::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])) * (1.0 / 32_768.0) - 1.0;
+        u * u
+    });
+    // d² is a sum of squares: never negative (nor −0) nor NaN, so its bits order as it does.
+    let inside =
+        |d2: f32| u32::from(d2.to_bits().wrapping_sub(INNER_SQ_BITS) <= 1.0f32.to_bits() - INNER_SQ_BITS);
+    inside(sq[0] + sq[1]) | (inside(sq[2] + sq[3]) << 1)
 }
 
 /// The three planes of a tile's grid, of one length.
@@ -920,5 +1001,67 @@ impl Grid {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time rejection loop [`Words`] replaced: the low then the high half of
+    /// each draw, tried one by one.
+    struct Reference {
+        spare: Option<u32>,
+    }
+
+    impl Reference {
+        fn next_inside(&mut self, rng: &mut Pcg64Mcg) -> Option<u32> {
+            let outer_sq = ANNULUS_OUTER * ANNULUS_OUTER;
+            for _ in 0..ANNULUS_TRIES {
+                let b = match self.spare.take() {
+                    Some(b) => b,
+                    None => {
+                        let v = rng.next_u64();
+                        self.spare = Some((v >> 32) as u32);
+                        v as u32
+                    }
+                };
+                let (ux, uy) = (signed_16(b), signed_16(b >> 16));
+                let d2 = ux * ux + uy * uy;
+                if d2 * outer_sq >= 1.0 && d2 <= 1.0 {
+                    return Some(b);
+                }
+            }
+            None
+        }
+    }
+
+    #[test]
+    fn inner_bound_is_the_first_float_the_product_test_accepts() {
+        let outer_sq = ANNULUS_OUTER * ANNULUS_OUTER;
+        assert!(f32::from_bits(INNER_SQ_BITS) * outer_sq >= 1.0);
+        assert!(f32::from_bits(INNER_SQ_BITS - 1) * outer_sq < 1.0);
+    }
+
+    /// The same words, in the same order, from the same draws, including candidates given up
+    /// after [`ANNULUS_TRIES`] misses (forced here by a narrow draw count of candidates).
+    #[test]
+    fn words_are_those_of_the_word_at_a_time_loop() {
+        let mut given_up = 0;
+        for seed in 0..40u64 {
+            let (mut a, mut b) = (stream(seed, 7), stream(seed, 7));
+            let mut picks = stream(seed, 8);
+            for _ in 0..5_000 {
+                let (mut words, mut reference) = (Words::EMPTY, Reference { spare: None });
+                let candidates = 1 + picks.next_u32() % CANDIDATES;
+                for _ in 0..candidates {
+                    let w = words.next_inside(&mut a);
+                    assert_eq!(w, reference.next_inside(&mut b));
+                    given_up += usize::from(w.is_none());
+                }
+                assert_eq!(a.next_u64(), b.next_u64(), "the same draws used up");
+            }
+        }
+        assert!(given_up > 0, "no candidate was given up: the limit went untested");
     }
 }
