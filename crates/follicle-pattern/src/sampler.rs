@@ -178,7 +178,9 @@ impl Bounds {
 
     #[inline(always)]
     fn contains(&self, x: f32, y: f32) -> bool {
-        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
+        // Without short-circuits: four compares and no branch (a candidate is inside or
+        // outside at random, so a branch on each side would often be mispredicted).
+        (x >= self.x0) & (x < self.x1) & (y >= self.y0) & (y < self.y1)
     }
 
     fn is_empty(&self) -> bool {
