@@ -901,18 +901,16 @@ struct Front<'a, F> {
 }
 
 impl<F: SiteField> Front<'_, F> {
-    /// The site radius at `(x, y)`, or 0 where no site may go.
+    /// The site radius at `(x, y)`, or `None` where no site may go.
     #[inline(always)]
-    fn radius(&self, x: f32, y: f32) -> f32 {
+    fn radius(&self, x: f32, y: f32) -> Option<f32> {
         if !self.own.contains(x, y) {
-            return 0.0;
+            return None;
         }
         let r = self.field.radius(x, y) * self.scale;
-        if r > 0.0 {
-            r.clamp(self.r_lo, self.r_hi)
-        } else {
-            0.0
-        }
+        // NaN compares false; `0 < r_lo <= r_hi` (checked per tile), so a clamped radius is
+        // positive.
+        (r > 0.0).then(|| r.clamp(self.r_lo, self.r_hi))
     }
 
     /// Places a site at `(x, y)` unless it is outside the domain or conflicts.
@@ -925,11 +923,9 @@ impl<F: SiteField> Front<'_, F> {
         pts: &mut Vec<[f32; 3]>,
         active: &mut Vec<u32>,
     ) -> bool {
-        let r = self.radius(x, y);
-        // NaN compares false.
-        if r.is_nan() || r <= 0.0 {
+        let Some(r) = self.radius(x, y) else {
             return false;
-        }
+        };
         let c = self.grid.index(x, y);
         if self
             .grid
