@@ -41,7 +41,8 @@
 //!   and the answer is an "any", so chunking changes no result, only the work.
 //! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points uniformly
 //!   in the annulus `[r, 1.5r]` (by rejection from the square, 32 random bits a try, no
-//!   trigonometry). Uniform in the annulus, not "at exactly r", keeps the spectrum free of
+//!   trigonometry; both words of a 64-bit draw are tested at once, without a branch, and
+//!   the first inside is taken from a bit mask — the same words a try-by-try loop takes). Uniform in the annulus, not "at exactly r", keeps the spectrum free of
 //!   the ringing that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
 //! * **Local random order.** The next active site is drawn at random from the newest
 //!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
@@ -74,17 +75,25 @@
 //!
 //! # Speed
 //!
-//! Counted by callgrind on one thread (the sampler bench's `FOLLICLE_BENCH_PROFILE`), the
-//! 100k-dot graded patch (98,895 dots) takes 234.9 M instructions, about 2,380 a dot, and
-//! Norwood VII over all sessions 246.0 M. Before the scan went by chunks these were 327.0 M
-//! (3,310 a dot) and 280.4 M, with the same output to the bit: the scan then read one cell of
-//! an array of `[x, y, w]` at a time (seven cells, about 20 instructions each, per candidate
-//! that reached it, where a refused one now takes 1.5 chunks and an accepted one 5), a
-//! candidate was a closure call, its cell was found by an `as usize` conversion (the
-//! coordinates are non-negative and small, so `as u32` gives the same cells more cheaply), and
-//! the active window was drawn from with a division. About nine candidates are tried a dot;
-//! of what remains, the scan is about 40 %, drawing the candidates (PCG bits, the annulus
-//! rejection, 2.3 tries a candidate) about 30 % and their radius and cell about 20 %.
+//! Counted by callgrind on one thread (the sampler bench's `FOLLICLE_BENCH_PROFILE`; the
+//! inclusive counts of `generate_patch_on` and of the bench's `norwood_on`), the 100k-dot
+//! graded patch (98,895 dots) takes 237.3 M instructions, about 2,400 a dot, and Norwood VII
+//! over all sessions 223.9 M. Before the scan went by chunks the patch took 327.0 M (3,310 a
+//! dot), with the same output to the bit: the scan then read one cell of an array of
+//! `[x, y, w]` at a time (seven cells, about 20 instructions each, per candidate that reached
+//! it, where a refused one now takes 1.5 chunks and an accepted one 5), a candidate was a
+//! closure call, its cell was found by an `as usize` conversion (the coordinates are
+//! non-negative and small, so `as u32` gives the same cells more cheaply), and the active
+//! window was drawn from with a division. About nine candidates are tried a dot.
+//!
+//! The annulus draw without a branch a try (`Words`) executes more instructions than the
+//! try-by-try loop it replaced (both words of a draw are tested even when the first is
+//! taken), but that loop's accept/reject branch went either way about half the time and was
+//! often mispredicted, which callgrind does not count: the patch's on-CPU time fell by about
+//! a tenth while its count rose from 234.2 M to 249.1 M. A tile test without short-circuits
+//! and one radius check instead of two brought the count back to 237.3 M. Norwood VII fell
+//! from 231.7 M, mostly in the per-dot surface solve (the antiderivative's `u`-free terms
+//! once a solve, no evaluation at −1), and its on-CPU time by about 9 %.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
