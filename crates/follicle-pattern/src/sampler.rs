@@ -42,8 +42,9 @@
 //! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points uniformly
 //!   in the annulus `[r, 1.5r]` (by rejection from the square, 32 random bits a try, no
 //!   trigonometry; both words of a 64-bit draw are tested at once, without a branch, and
-//!   the first inside is taken from a bit mask — the same words a try-by-try loop takes). Uniform in the annulus, not "at exactly r", keeps the spectrum free of
-//!   the ringing that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
+//!   the first inside is taken from a bit mask — the same words a try-by-try loop takes).
+//!   Uniform in the annulus, not "at exactly r", keeps the spectrum free of the ringing
+//!   that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
 //! * **Local random order.** The next active site is drawn at random from the newest
 //!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
 //!   while the draw is still random enough that no growth direction shows in the spectrum.
