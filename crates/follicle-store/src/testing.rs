@@ -37,6 +37,28 @@ pub async fn purge_old_audit_in(store: &Store, now: time::OffsetDateTime, batch:
         .expect("purge the audit log")
 }
 
+/// Makes the database refuse every new audit row (`true`), as a full disk or a revoked
+/// permission would, or take them again (`false`).
+pub async fn refuse_audit_rows(store: &Store, refuse: bool) {
+    store
+        .refuse_audit_rows(refuse)
+        .await
+        .expect("add or remove the refusing trigger");
+}
+
+/// Waits until no batch of read-audit rows is being written behind a read (a failed write has
+/// put its rows back by then). The deadline only turns a hung writer into a failure.
+pub async fn wait_for_audit_written_behind(store: &Store) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.audit_writing_behind() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a batch of audit rows is still being written after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// Makes a queued job due now, so that a test need not wait out its backoff.
 pub async fn make_job_due(store: &Store, job_id: Uuid) {
     store.make_job_due(job_id).await.expect("make the job due");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use follicle_store::testing::{TestStore, options};
+use follicle_store::testing::{TestStore, options, refuse_audit_rows, wait_for_audit_written_behind};
 use follicle_store::*;
 use time::OffsetDateTime;
 
@@ -133,6 +133,37 @@ async fn the_timer_writes_the_batch(test: TestStore) {
     assert_eq!(viewed(&log, &c.practitioner), 1);
 }
 
+async fn a_read_is_refused_when_the_database_refuses_two_batches(test: TestStore) {
+    let store = &test.store;
+    let c = clinic(store, "Refused").await;
+    let rae = client(store, &c.owner).await;
+    refuse_audit_rows(store, true).await;
+    // Batches of three. The third read fills one: its write, behind the read, is refused and
+    // the rows wait. Reads go on while fewer than two batches wait…
+    for read in 1..=6 {
+        store
+            .client(&c.practitioner, rae.id)
+            .await
+            .unwrap_or_else(|e| panic!("read {read}: {e}"));
+    }
+    wait_for_audit_written_behind(store).await;
+    assert_eq!(store.pending_audit_rows(), 6);
+    // …and the read that finds two batches waiting writes them itself first: refused, it gives
+    // no record, and the rows already waiting are kept (its own is not added).
+    let refused = store.client(&c.practitioner, rae.id).await;
+    assert!(matches!(refused, Err(StoreError::Database(_))), "{refused:?}");
+    assert_eq!(store.pending_audit_rows(), 6);
+    assert!(store.flush_audit().await.is_err());
+    assert_eq!(store.pending_audit_rows(), 6);
+
+    // The database takes rows again: the next read writes the six, then waits with its own.
+    refuse_audit_rows(store, false).await;
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    assert_eq!(store.pending_audit_rows(), 1);
+    let log = store.audit_log(&c.owner, rae.id).await.unwrap();
+    assert_eq!(viewed(&log, &c.practitioner), 7, "{log:?}");
+}
+
 async fn cached_sessions_end_at_once(test: TestStore) {
     let store = &test.store;
     let c = clinic(store, "Cached sessions").await;
@@ -255,6 +286,7 @@ macro_rules! on_both {
 on_both!(
     reads_are_written_after_a_flush_and_at_close: no_timer(1000),
     a_full_batch_is_written_behind_the_read_that_fills_it: no_timer(3),
+    a_read_is_refused_when_the_database_refuses_two_batches: no_timer(3),
     the_timer_writes_the_batch: StoreOptions {
         audit_flush_interval: Duration::from_millis(20),
         ..options()

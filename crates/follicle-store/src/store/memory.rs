@@ -183,6 +183,12 @@ impl AuditBuffer {
         self.closed.store(true, Ordering::Release);
     }
 
+    /// Whether a task started by [`flush_behind`] is writing (or about to write) the buffer.
+    #[cfg(feature = "testing")]
+    pub(crate) fn is_writing_behind(&self) -> bool {
+        self.behind.load(Ordering::Acquire)
+    }
+
     /// Adds a row; `true` when the buffer has reached its batch size.
     pub(crate) fn push(&self, row: PendingAudit) -> bool {
         let mut rows = lock(&self.rows);

@@ -1125,6 +1125,48 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(feature = "testing")]
+    /// For tests: whether a batch of read-audit rows is being written behind a read.
+    pub(crate) fn audit_writing_behind(&self) -> bool {
+        self.audit.is_writing_behind()
+    }
+
+    #[cfg(feature = "testing")]
+    /// For tests: makes the database refuse (`true`) or take again (`false`) every new audit
+    /// row, with a trigger, as a full disk or a broken permission would.
+    pub(crate) async fn refuse_audit_rows(&self, refuse: bool) -> StoreResult<()> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let sql = if refuse {
+                    "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log \
+                     BEGIN SELECT RAISE(ABORT, 'audit rows refused by a test'); END"
+                } else {
+                    "DROP TRIGGER IF EXISTS audit_refused"
+                };
+                sqlx::query(sql).execute(pool).await?;
+            }
+            Db::Postgres(pool) => {
+                let statements: &[&'static str] = if refuse {
+                    &[
+                        "CREATE FUNCTION audit_refused() RETURNS trigger LANGUAGE plpgsql AS \
+                         $$ BEGIN RAISE EXCEPTION 'audit rows refused by a test'; END $$",
+                        "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log \
+                         FOR EACH STATEMENT EXECUTE FUNCTION audit_refused()",
+                    ]
+                } else {
+                    &[
+                        "DROP TRIGGER IF EXISTS audit_refused ON audit_log",
+                        "DROP FUNCTION IF EXISTS audit_refused()",
+                    ]
+                };
+                for &sql in statements {
+                    sqlx::query(sql).execute(pool).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Who viewed, changed or exported a client's record, oldest first. Owners only. The
     /// reading is itself audited (after the trail is read, so it is not in this answer).
     pub async fn audit_log(&self, actor: &Actor, client_id: Uuid) -> StoreResult<Vec<AuditEntry>> {
