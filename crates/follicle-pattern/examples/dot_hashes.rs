@@ -10,6 +10,10 @@
 //! compare runs on one machine; they are not a test.
 use follicle_pattern::*;
 
+#[path = "../tests/stages.rs"]
+mod stages;
+use stages::{all_stages, request};
+
 struct Fnv(u64);
 impl Fnv {
     fn new() -> Self {
@@ -57,41 +61,6 @@ fn hash_patch(p: &Patch) -> (u64, usize) {
     }
     h.u64(p.sites as u64);
     (h.0, p.dots.len())
-}
-
-fn all_stages() -> Vec<HairLoss> {
-    let mut out: Vec<HairLoss> = NorwoodStage::ALL
-        .iter()
-        .map(|&stage| HairLoss::Norwood { stage })
-        .collect();
-    out.extend((1..=3).map(|stage| HairLoss::Ludwig { stage }));
-    out.extend(
-        follicle_core::profile::SAVIN_STAGES
-            .into_iter()
-            .map(|stage| HairLoss::Savin { stage }),
-    );
-    out.extend([
-        HairLoss::Diffuse,
-        HairLoss::AlopeciaAreata {
-            affected_percent: 10.0,
-        },
-        HairLoss::AlopeciaAreata {
-            affected_percent: 40.0,
-        },
-        HairLoss::ScarringAlopecia {
-            affected_percent: 25.0,
-        },
-        HairLoss::AlopeciaTotalis,
-        HairLoss::AlopeciaUniversalis,
-    ]);
-    out
-}
-
-fn request(stage: HairLoss) -> PatternRequest {
-    PatternRequest {
-        zones: ZonesSpec::Stage { stage },
-        ..PatternRequest::default()
-    }
 }
 
 struct Lcg(u64);
