@@ -229,7 +229,64 @@ fn summary() {
     }
 }
 
+/// How long a drag edit takes to stop once it is asked to (a designer's edit superseded while
+/// it is drawn): each edit of the drag is started on a warm cache on `threads` threads and
+/// asked to stop after `after_ms`; the time from the stop to `generate_until`'s answer, in ms,
+/// sorted. An edit that finished before the stop is left out.
+fn stop_latencies(threads: usize, edits: &[PatternRequest], after_ms: f64) -> Vec<f64> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut cache = PatternCache::with_threads(threads);
+    let Some(first) = edits.first() else {
+        return Vec::new();
+    };
+    let _ = cache.generate(first);
+    let mut out = Vec::new();
+    for pair in edits.windows(2) {
+        let stop = AtomicBool::new(false);
+        let stopped_at: Mutex<Option<Instant>> = Mutex::new(None);
+        let answered = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_secs_f64(after_ms / 1e3));
+                if let Ok(mut at) = stopped_at.lock() {
+                    *at = Some(Instant::now());
+                }
+                stop.store(true, Ordering::Relaxed);
+            });
+            let drawn = cache.generate_until(&pair[1], &|| stop.load(Ordering::Relaxed));
+            (Instant::now(), matches!(drawn, Ok(None)))
+        });
+        let at = stopped_at.lock().ok().and_then(|at| *at);
+        if let ((done, true), Some(at)) = (answered, at) {
+            out.push(done.duration_since(at).as_secs_f64() * 1e3);
+        }
+        // Back to the drag's state before this edit's next move.
+        let _ = cache.generate(&pair[1]);
+    }
+    out.sort_by(f64::total_cmp);
+    out
+}
+
 fn main() {
+    // FOLLICLE_BENCH_STOP=<n>: n edits of the hairline drag, each asked to stop 5 ms in (one
+    // and two threads): how long each took to stop.
+    if let Some(n) = std::env::var("FOLLICLE_BENCH_STOP")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let edits = hairline_drag(n, 0.4);
+        for threads in [1, 2] {
+            let ms = stop_latencies(threads, &edits, 5.0);
+            if let (Some(min), Some(max)) = (ms.first(), ms.last()) {
+                println!(
+                    "stop, {threads} thread(s): {} of {n} edits stopped; ms from the stop to the answer: min {min:.3}, median {:.3}, max {max:.3}",
+                    ms.len(),
+                    ms[ms.len() / 2]
+                );
+            }
+        }
+        return;
+    }
     // FOLLICLE_BENCH_DRAG=<n>: n edits of a hairline drag through a warm cache on one thread
     // (for callgrind), with the tiles each re-sampled.
     if let Some(n) = std::env::var("FOLLICLE_BENCH_DRAG")

@@ -161,8 +161,10 @@ pub fn generate_patch_on(
         scales: &[1.0],
         seed: request.seed,
         threads,
+        stop: &sampler::never,
     };
-    let tiles = sampler::run(&field, &tiling, &spec, |_, _, _, _| None, |_, _, _| ())?;
+    // Never asked to stop, so always `Some`.
+    let tiles = sampler::run(&field, &tiling, &spec, |_, _, _, _| None, |_, _, _| ())?.unwrap_or_default();
     let sites: Vec<[f32; 3]> = tiles
         .iter()
         .flatten()

@@ -434,6 +434,31 @@ impl PatternCache {
     /// The result equals [`generate`]`(request)` byte for byte. On an error the cache is
     /// left empty.
     pub fn generate(&mut self, request: &PatternRequest) -> Result<Pattern, PatternError> {
+        let drawn = self.generate_until(request, &sampler::never)?;
+        Ok(drawn.expect("a generation never asked to stop runs to its end"))
+    }
+
+    /// [`generate`](PatternCache::generate), asking `stop` after the layout and before each
+    /// tile: once it answers `true`, no further tile starts, the answer is `Ok(None)` within
+    /// about one tile's work (a tile of a Norwood VII takes well under a millisecond), and
+    /// the cache keeps the generation it had, so the next call reuses what it would have
+    /// reused. A designer's edit superseded while it is drawn stops this way instead of being
+    /// drawn to its end and thrown away.
+    ///
+    /// ```
+    /// use follicle_pattern::{PatternCache, PatternRequest, generate};
+    ///
+    /// let mut cache = PatternCache::with_threads(2);
+    /// let request = PatternRequest::default();
+    /// assert!(cache.generate_until(&request, &|| true)?.is_none());
+    /// assert_eq!(cache.generate_until(&request, &|| false)?, Some(generate(&request)?));
+    /// # Ok::<(), follicle_pattern::PatternError>(())
+    /// ```
+    pub fn generate_until(
+        &mut self,
+        request: &PatternRequest,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Option<Pattern>, PatternError> {
         let previous = self.last.take();
         let Layout {
             head,
@@ -457,10 +482,14 @@ impl PatternCache {
                 cap: MAX_DOTS,
             });
         }
+        self.stats = CacheStats::default();
+        if stop() {
+            self.last = previous;
+            return Ok(None);
+        }
         let mut dots: Vec<Dot> = Vec::new();
         let mut dot_zone_counts: Vec<[u64; 7]> = Vec::new();
         let mut mix = [0u64; 4];
-        self.stats = CacheStats::default();
         let mut keep = None;
         if let Some((_, r_hi)) = map.radius_range() {
             let fractions = &request.session_fractions;
@@ -489,13 +518,14 @@ impl PatternCache {
             // where the design's extent ends (a hairline drag moves it).
             tiling.bounds = tiling.covered();
             let key = cache_key(request);
-            let previous =
-                previous.filter(|p| p.key == key && p.tiling.side == tiling.side && p.scales == scales);
+            let usable = previous
+                .as_ref()
+                .filter(|p| p.key == key && p.tiling.side == tiling.side && p.scales == scales);
             // Per tile, the previous generation's tile at the same place when its raster
             // and seed points are unchanged.
             let reusable: Vec<Option<usize>> = (0..tiling.ni * tiling.nj)
                 .map(|k| {
-                    let p = previous.as_ref()?;
+                    let p = usable?;
                     let rect = tiling.rect(k);
                     let pk = p
                         .tiling
@@ -508,7 +538,7 @@ impl PatternCache {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
             };
             let reuse = |s: usize, t: usize, params: &[f32; 8], input: &[[f32; 3]]| {
-                let p = previous.as_ref()?;
+                let p = usable?;
                 let o = p.tiles[s][reusable[t]?].as_ref()?;
                 let same = same_bits(o.params.as_slice(), params.as_slice())
                     && o.input.len() == input.len()
@@ -601,8 +631,13 @@ impl PatternCache {
                 scales: &scales,
                 seed: request.seed,
                 threads: self.threads,
+                stop,
             };
-            let tiles = sampler::run(&field, &tiling, &spec, reuse, make)?;
+            let Some(tiles) = sampler::run(&field, &tiling, &spec, reuse, make)? else {
+                self.stats.resampled = resampled.into_inner();
+                self.last = previous;
+                return Ok(None);
+            };
             let mut unit_base = 0u32;
             let mut counts = [0u64; 7];
             let total: usize = tiles.iter().flatten().flatten().map(|o| o.made.dots.len()).sum();
@@ -645,7 +680,7 @@ impl PatternCache {
             })
             .collect();
         zone_polys.sort_by_key(|z| zones::priority(z.kind));
-        Ok(Pattern {
+        Ok(Some(Pattern {
             head,
             landmarks,
             hairline,
@@ -655,7 +690,7 @@ impl PatternCache {
             sessions: request.session_fractions.len() as u8,
             dots,
             stats,
-        })
+        }))
     }
 }
 

@@ -96,7 +96,7 @@
 //! from 231.7 M, mostly in the per-dot surface solve (the antiderivative's `u`-free terms
 //! once a solve, no evaluation at −1), and its on-CPU time by about 9 %.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 
 use rand_core::{RngCore, SeedableRng};
@@ -384,11 +384,19 @@ pub(crate) struct TileOut<D> {
 /// Results per session and tile (`None`: empty tile).
 pub(crate) type TileResults<D> = Vec<Vec<Option<Arc<TileOut<D>>>>>;
 
-/// The sessions' radius scales, the seed and the thread count of one run.
+/// The sessions' radius scales, the seed and the thread count of one run, and when to stop.
 pub(crate) struct RunSpec<'a> {
     pub scales: &'a [f32],
     pub seed: u64,
     pub threads: usize,
+    /// Asked before each tile; once it answers `true` no further tile starts and
+    /// [`run`] gives `None` (a designer's edit superseded while it is drawn).
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// A [`RunSpec::stop`] that never stops.
+pub(crate) fn never() -> bool {
+    false
 }
 
 /// Per-thread scratch memory, reused from tile to tile.
@@ -496,14 +504,16 @@ impl Scratch {
 
 /// Runs every session over every tile. `reuse(session, tile, params, input)` may hand back
 /// an earlier result made from the same inputs; `make(session, tile, sites)` turns a tile's
-/// new sites into the caller's output (run on the worker thread).
+/// new sites into the caller's output (run on the worker thread). `None` when
+/// [`RunSpec::stop`] asked to stop: every thread finishes the tile it is on and starts no
+/// other (the tiles of a phase wait at its barrier as before, so no thread is left waiting).
 pub(crate) fn run<F, D, R, M>(
     field: &F,
     tiling: &Tiling,
     spec: &RunSpec<'_>,
     reuse: R,
     make: M,
-) -> Result<TileResults<D>, PatternError>
+) -> Result<Option<TileResults<D>>, PatternError>
 where
     F: SiteField,
     D: Send + Sync,
@@ -525,6 +535,7 @@ where
     let counters: Vec<AtomicUsize> = (0..sessions * 4).map(|_| AtomicUsize::new(0)).collect();
     let threads = spec.threads.clamp(1, MAX_THREADS);
     let barrier = Barrier::new(threads);
+    let stopped = AtomicBool::new(false);
     let done = |s: usize, n: usize| -> Option<&Arc<TileOut<D>>> {
         slots[s][n]
             .get()
@@ -536,6 +547,10 @@ where
             for (p, list) in by_phase.iter().enumerate() {
                 let counter = &counters[s * 4 + p];
                 loop {
+                    if stopped.load(Ordering::Relaxed) || (spec.stop)() {
+                        stopped.store(true, Ordering::Relaxed);
+                        break;
+                    }
                     let k = counter.fetch_add(1, Ordering::Relaxed);
                     let Some(&t) = list.get(k) else { break };
                     let out = tile(field, tiling, spec, s, t, scratch, &done, &reuse, &make);
@@ -558,6 +573,9 @@ where
             work(&mut Scratch::default());
         });
     }
+    if stopped.into_inner() {
+        return Ok(None);
+    }
     let mut out: TileResults<D> = Vec::with_capacity(sessions);
     for row in slots {
         let mut r = Vec::with_capacity(tiles);
@@ -569,7 +587,7 @@ where
         }
         out.push(r);
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Samples tile `t` of session `s` (or reuses an earlier result).

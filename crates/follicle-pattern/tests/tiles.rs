@@ -256,6 +256,46 @@ fn cache_equals_fresh_and_resamples_a_part() {
     assert_eq!(cache.stats().resampled, cache.stats().tiles);
 }
 
+/// A generation asked to stop part-way gives nothing, starts no tile after the stop, and
+/// leaves the cache as it was: the next edit reuses the generation before it and still equals
+/// a fresh generation (1 and 2 threads).
+#[test]
+fn a_stopped_generation_keeps_the_cache_as_it_was() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for threads in [1, 2] {
+        let mut cache = PatternCache::with_threads(threads);
+        let mut req = norwood(NorwoodStage::VII);
+        cache.generate(&req).unwrap();
+        let tiles = cache.stats().tiles;
+        // Stopped before the first tile (the layout is drawn, then the answer is asked).
+        req.density_per_cm2.crown += 6.0;
+        assert_eq!(cache.generate_until(&req, &|| true).unwrap(), None);
+        assert_eq!(cache.stats().resampled, 0, "{threads} threads");
+        // Stopped after 40 questions: at most 40 tiles started, and fewer than the edit needs.
+        let asked = AtomicUsize::new(0);
+        let stop = || asked.fetch_add(1, Ordering::Relaxed) >= 40;
+        assert_eq!(cache.generate_until(&req, &stop).unwrap(), None);
+        let started = cache.stats().resampled;
+        assert!(
+            started <= 40,
+            "{started} tiles re-sampled after the stop ({threads} threads)"
+        );
+        // The generation before both is still the cache's: the unedited design re-samples
+        // nothing, and the edit equals a fresh generation.
+        req.density_per_cm2.crown -= 6.0;
+        cache.generate(&req).unwrap();
+        assert_eq!(cache.stats().resampled, 0, "{threads} threads");
+        req.density_per_cm2.crown += 6.0;
+        let edited = cache.generate_until(&req, &|| false).unwrap();
+        assert!(edited == Some(generate(&req).unwrap()), "{threads} threads");
+        let needed = cache.stats().resampled;
+        assert!(
+            needed > 40 && needed < tiles,
+            "{needed} of {tiles} tiles ({threads} threads)"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 10,

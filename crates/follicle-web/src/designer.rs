@@ -13,11 +13,15 @@
 //! header.
 //!
 //! **The newest edit supersedes.** Each session counts the highest sequence number it has
-//! seen. An edit is checked against it before its computation starts and again when it
-//! ends (the computation runs on a blocking thread, one at a time per session); an edit
-//! superseded at either point answers 409 with code `superseded`, and its pattern is not
-//! kept as a version. The browser aborts the superseded request as well, so a dropped
-//! connection and a superseded answer are the same to it.
+//! seen. An edit is checked against it before its computation starts, before each tile the
+//! sampler draws ([`follicle_pattern::PatternCache::generate_until`]) and when it ends (the
+//! computation runs on a blocking thread, one at a time per session); an edit superseded at
+//! any point answers 409 with code `superseded`, and its pattern is not kept as a version.
+//! Superseded while it is drawn, it **stops within a tile** instead of being drawn to its
+//! end, so the newer edit waiting for the session starts at once; the sampler keeps the
+//! generation it had. An edit whose request is dropped (the browser aborted it, or the
+//! connection closed) stops the same way. The browser aborts the superseded request as
+//! well, so a dropped connection and a superseded answer are the same to it.
 //!
 //! **Release is exact.** The edit sent when the pointer is let go says `release: true` and is
 //! drawn by a full generation ([`follicle_pattern::generate`]), whatever the drag used: after
@@ -30,7 +34,7 @@
 //! a 404 and the browser opens a new one and asks for the whole pattern again (`base` null).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,13 +77,21 @@ pub const FULL_AREAS_KEPT: usize = 4;
 /// The delta is computed from the patterns, not from what the sampler re-sampled.
 pub type DragSampler = follicle_pattern::PatternCache;
 
-/// The dots of one drag update: the one place the designer's drag draws a pattern.
+/// Asked before each tile an edit draws: `true` stops the drawing.
+type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// The dots of one drag update: the one place the designer's drag draws a pattern (`None`:
+/// stopped by `stop`).
 ///
 /// The incremental [`follicle_pattern::PatternCache`] re-samples only the tiles whose inputs
 /// changed since the session's last update; its output is byte-identical to
 /// [`follicle_pattern::generate`] (tested in follicle-pattern), so a delta is exact.
-fn drag_pattern(sampler: &mut DragSampler, request: &PatternRequest) -> Result<Pattern, PatternError> {
-    sampler.generate(request)
+fn drag_pattern(
+    sampler: &mut DragSampler,
+    request: &PatternRequest,
+    stop: Stop<'_>,
+) -> Result<Option<Pattern>, PatternError> {
+    sampler.generate_until(request, stop)
 }
 
 /// The live edit sessions.
@@ -356,9 +368,13 @@ pub async fn edit(
         request,
     };
     let permit = crate::limits::heavy().acquire().await?;
+    // Dropped with this request (the browser aborted it or the connection closed): the
+    // drawing stops at its next tile.
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let _stop_when_dropped = StopWhenDropped(abandoned.clone());
     let bytes = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        compute(&session, edit, plan.as_deref())
+        compute(&session, edit, plan.as_deref(), &abandoned)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -389,6 +405,15 @@ async fn plan_input(
     Ok(input)
 }
 
+/// Sets its flag when dropped.
+struct StopWhenDropped(Arc<AtomicBool>);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 struct Edit {
     seq: u64,
     base: Option<u64>,
@@ -411,9 +436,30 @@ fn superseded(seq: u64, newest: u64) -> ApiError {
     }
 }
 
+/// 409: the edit's request was dropped while it was drawn (nobody reads this answer).
+fn abandoned_edit(seq: u64) -> ApiError {
+    ApiError {
+        status: StatusCode::CONFLICT,
+        detail: ErrorDetail {
+            code: "abandoned",
+            field: Some("seq".into()),
+            message: format!("edit {seq} was stopped: its request was closed before it was drawn"),
+            line: None,
+            column: None,
+            retry_after_seconds: None,
+        },
+    }
+}
+
 /// Draws an edit (on a blocking thread; one at a time per session) and encodes its delta.
-fn compute(session: &EditSession, edit: Edit, plan: Option<&PlanInput>) -> ApiResult<Vec<u8>> {
-    compute_with(session, edit, plan, drag_pattern)
+/// The drawing stops when a newer edit arrives or `abandoned` is set.
+fn compute(
+    session: &EditSession,
+    edit: Edit,
+    plan: Option<&PlanInput>,
+    abandoned: &AtomicBool,
+) -> ApiResult<Vec<u8>> {
+    compute_with(session, edit, plan, abandoned, drag_pattern)
 }
 
 /// [`compute`] with the drag's sampler given (tests make a newer edit arrive during it).
@@ -421,7 +467,8 @@ fn compute_with(
     session: &EditSession,
     edit: Edit,
     plan: Option<&PlanInput>,
-    draw: impl FnOnce(&mut DragSampler, &PatternRequest) -> Result<Pattern, PatternError>,
+    abandoned: &AtomicBool,
+    draw: impl FnOnce(&mut DragSampler, &PatternRequest, Stop<'_>) -> Result<Option<Pattern>, PatternError>,
 ) -> ApiResult<Vec<u8>> {
     let mut work = session.work.lock().unwrap_or_else(|poisoned| {
         // A computation panicked half-way: the sampler's state may be half updated, so start
@@ -441,15 +488,18 @@ fn compute_with(
         next_version,
     } = &mut *work;
     let request = &edit.request;
+    let seq = edit.seq;
+    let stop = || abandoned.load(Ordering::Relaxed) || session.superseded(seq).is_some();
     // The dots first, then the plan priced from them (the quote counts the dots drawn).
     // The re-plan's bald-head areas do not depend on the dots: counted on a second thread
     // while the dots are drawn (a moved hairline is a new bald head on every edit).
     let pattern = std::thread::scope(|s| {
         let areas = plan.is_some().then(|| s.spawn(|| full_areas.prepare(request)));
         let pattern = if edit.release {
-            follicle_pattern::generate(request)
+            // A fresh generation: the same dots as `follicle_pattern::generate`.
+            follicle_pattern::PatternCache::new().generate_until(request, &stop)
         } else {
-            draw(sampler, request)
+            draw(sampler, request, &stop)
         };
         if let Some(counted) = areas
             && let Err(panic) = counted.join()
@@ -459,6 +509,12 @@ fn compute_with(
         pattern
     });
     let pattern = pattern.map_err(|e| ApiError::invalid(format!("request.{}", e.field()), e.to_string()))?;
+    let Some(pattern) = pattern else {
+        return Err(match session.superseded(seq) {
+            Some(newest) => superseded(seq, newest),
+            None => abandoned_edit(seq),
+        });
+    };
     let figures = plan.map(|p| plan_figures(p, request, &pattern, full_areas));
     if let Some(newest) = session.superseded(edit.seq) {
         return Err(superseded(edit.seq, newest));
@@ -547,6 +603,11 @@ mod tests {
         }
     }
 
+    /// A request still waiting for its answer.
+    fn going() -> AtomicBool {
+        AtomicBool::new(false)
+    }
+
     fn edit(seq: u64, base: Option<u64>) -> Edit {
         Edit {
             seq,
@@ -567,13 +628,15 @@ mod tests {
     fn an_edit_superseded_while_it_is_drawn_is_dropped_and_not_kept() {
         let s = session();
         s.newest.store(1, Ordering::SeqCst);
-        let first = binary::decode_delta(&compute(&s, edit(1, None), None).unwrap()).unwrap();
+        let first = binary::decode_delta(&compute(&s, edit(1, None), None, &going()).unwrap()).unwrap();
         assert_eq!((first.version, first.base), (1, None));
-        // Edit 2 is being drawn when edit 3 arrives.
+        // Edit 2 is being drawn when edit 3 arrives: its drawing stops (no dots).
         s.newest.store(2, Ordering::SeqCst);
-        let e = compute_with(&s, edit(2, Some(1)), None, |sampler, request| {
+        let e = compute_with(&s, edit(2, Some(1)), None, &going(), |sampler, request, stop| {
             s.newest.store(3, Ordering::SeqCst);
-            drag_pattern(sampler, request)
+            let drawn = drag_pattern(sampler, request, stop);
+            assert!(matches!(drawn, Ok(None)), "the superseded drawing stops");
+            drawn
         })
         .unwrap_err();
         assert_eq!((e.status, e.detail.code), (StatusCode::CONFLICT, "superseded"));
@@ -584,27 +647,56 @@ mod tests {
             assert_eq!(work.next_version, 2);
         }
         // Superseded before it starts: not drawn at all.
-        let e = compute_with(&s, edit(2, Some(1)), None, |_, _| {
+        let e = compute_with(&s, edit(2, Some(1)), None, &going(), |_, _, _| {
             panic!("a superseded edit is not drawn")
         })
         .unwrap_err();
         assert_eq!(e.detail.code, "superseded");
-        // Edit 3 goes through, from the kept version 1.
-        let third = binary::decode_delta(&compute(&s, edit(3, Some(1)), None).unwrap()).unwrap();
+        // Edit 3 goes through, from the kept version 1; the sampler kept version 1's
+        // generation through the stopped one, so it re-samples nothing.
+        let third = binary::decode_delta(&compute(&s, edit(3, Some(1)), None, &going()).unwrap()).unwrap();
         assert_eq!((third.version, third.base), (2, Some(1)));
         assert!(third.tiles.is_empty(), "the same design as version 1");
+        assert_eq!(lock(&s.work).sampler.stats().resampled, 0);
+    }
+
+    #[test]
+    fn an_edit_whose_request_is_dropped_stops() {
+        let s = session();
+        s.newest.store(1, Ordering::SeqCst);
+        compute(&s, edit(1, None), None, &going()).unwrap();
+        let mut moved = edit(2, Some(1));
+        moved.request.density_per_cm2.crown += 10.0;
+        // The request dropped while its edit is drawn: the drag's drawing stops.
+        let dropped = Arc::new(AtomicBool::new(false));
+        let e = compute_with(&s, moved, None, &dropped.clone(), |sampler, request, stop| {
+            drop(StopWhenDropped(dropped.clone()));
+            let drawn = drag_pattern(sampler, request, stop);
+            assert!(matches!(drawn, Ok(None)), "the abandoned drawing stops");
+            drawn
+        })
+        .unwrap_err();
+        assert_eq!((e.status, e.detail.code), (StatusCode::CONFLICT, "abandoned"));
+        // A release (a full generation) stops the same way, before any tile.
+        let mut release = edit(2, Some(1));
+        release.release = true;
+        let e = compute(&s, release, None, &AtomicBool::new(true)).unwrap_err();
+        assert_eq!(e.detail.code, "abandoned");
+        assert_eq!(lock(&s.work).versions.len(), 1, "nothing stopped is kept");
     }
 
     #[test]
     fn a_panic_while_drawing_starts_the_session_afresh() {
         let s = session();
-        compute(&s, edit(1, None), None).unwrap();
+        compute(&s, edit(1, None), None, &going()).unwrap();
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compute_with(&s, edit(2, Some(1)), None, |_, _| panic!("a sampler bug"))
+            compute_with(&s, edit(2, Some(1)), None, &going(), |_, _, _| {
+                panic!("a sampler bug")
+            })
         }));
         assert!(panicked.is_err());
         // The versions are forgotten: base 1 is unknown and the answer holds every tile.
-        let next = binary::decode_delta(&compute(&s, edit(3, Some(1)), None).unwrap()).unwrap();
+        let next = binary::decode_delta(&compute(&s, edit(3, Some(1)), None, &going()).unwrap()).unwrap();
         assert_eq!((next.version, next.base), (1, None));
         assert!(!next.tiles.is_empty());
     }

@@ -10,9 +10,10 @@
 //
 // The newest edit supersedes: when the server keeps up with the pointer, a new edit aborts the
 // request in flight and is sent at once (the server drops an edit superseded before or while it
-// is drawn, answering 409); when it does not keep up, the newest edit waits for the answer in
-// flight instead (aborting would only throw that work away: the server draws one edit of a
-// session at a time). Letting go of the pointer sends the design once more with `release`,
+// is drawn, stopping its drawing within a tile, and answers 409); when it does not keep up, the
+// newest edit waits for the answer in flight instead (aborting every edit for a newer one would
+// leave nothing drawn while the pointer moves: the server draws one edit of a session at a
+// time). Letting go of the pointer sends the design once more with `release`,
 // which the server draws by a full generation: the dots after a drag are exactly the
 // pattern's.
 //
