@@ -277,52 +277,88 @@ impl ZoneMap {
         let bw = settings.blend_width_mm as f32;
         let mut dist = vec![f32::INFINITY; total];
         let mut any_untreated = false;
-        for i in 0..total {
-            let lower_edge = feather_outline && !scalp[i] && {
-                let centre = [
-                    lattice_centre(ox + (i % nx) as i64),
-                    lattice_centre(oy + (i / nx) as i64),
-                ];
-                hairline.depth_behind_mm(centre).is_none()
-            };
-            if (scalp[i] && zone[i] == 0 && !excluded[i]) || lower_edge {
-                dist[i] = 0.0;
-                any_untreated = true;
+        let untreated = |i: usize| scalp[i] && zone[i] == 0 && !excluded[i];
+        if feather_outline {
+            for (i, d) in dist.iter_mut().enumerate() {
+                let lower_edge = !scalp[i] && {
+                    let centre = [
+                        lattice_centre(ox + (i % nx) as i64),
+                        lattice_centre(oy + (i / nx) as i64),
+                    ];
+                    hairline.depth_behind_mm(centre).is_none()
+                };
+                if untreated(i) || lower_edge {
+                    *d = 0.0;
+                    any_untreated = true;
+                }
+            }
+        } else {
+            for (i, d) in dist.iter_mut().enumerate() {
+                if untreated(i) {
+                    *d = 0.0;
+                    any_untreated = true;
+                }
             }
         }
         if bw > 0.0 && any_untreated {
             chamfer_distance(&mut dist, nx, ny, RASTER_MM as f32);
         }
         let style = &hairline.style_settings;
-        let mean_size = settings.mean_unit_size();
+        let mean_size = settings.mean_unit_size() as f32;
         let edge = settings.blend_edge_fraction as f32;
+        let radius_of = |m: f32, d: f32| (100.0 * PACKING_CONSTANT as f32 * m / d).sqrt();
+        // Per zone code: how its cells get their density, and the density and radius of a
+        // cell at the zone's own density (worked out once, not per cell: the same numbers).
+        #[derive(Clone, Copy)]
+        enum Rule {
+            None,
+            Hairline,
+            Plain,
+            Blended,
+        }
+        let mut rules = [Rule::None; ZoneKind::ALL.len() + 1];
+        let mut plain = [(0f32, 0f32); ZoneKind::ALL.len() + 1];
+        for kind in ZoneKind::ALL {
+            let z = usize::from(code(kind));
+            let base = densities.get(kind) as f32;
+            plain[z] = (base, radius_of(mean_size, base));
+            rules[z] = match kind {
+                ZoneKind::Hairline => Rule::Hairline,
+                ZoneKind::Scar => Rule::Plain,
+                // Without a fringe only the sides and back reach the scalp's lower edge.
+                _ if feather_outline && kind != ZoneKind::SidesBack => Rule::Plain,
+                _ => Rule::Blended,
+            };
+        }
+        let hairline_base = densities.get(ZoneKind::Hairline) as f32;
         let mut density = vec![0f32; total];
         let mut radius = vec![0f32; total];
         for j in 0..ny {
-            for i in 0..nx {
-                let k = j * nx + i;
-                let Some(kind) = kind_of(zone[k]) else { continue };
-                let base = densities.get(kind) as f32;
-                let mut d = base;
-                let mut m = mean_size as f32;
-                match kind {
-                    ZoneKind::Hairline => {
-                        m = 1.0;
+            let row = j * nx..(j + 1) * nx;
+            let cells = zone[row.clone()]
+                .iter()
+                .zip(&dist[row.clone()])
+                .zip(density[row.clone()].iter_mut().zip(&mut radius[row]))
+                .enumerate();
+            for (i, ((&z, &to_fringe), (density, radius))) in cells {
+                let z = usize::from(z);
+                let (d, r) = match rules.get(z).copied().unwrap_or(Rule::None) {
+                    Rule::None => continue,
+                    Rule::Plain => plain[z],
+                    Rule::Blended if to_fringe >= bw => plain[z],
+                    Rule::Blended => {
+                        let d = plain[z].0 * (edge + (1.0 - edge) * to_fringe / bw);
+                        (d, radius_of(mean_size, d))
+                    }
+                    Rule::Hairline => {
                         let centre = [lattice_centre(ox + i as i64), lattice_centre(oy + j as i64)];
-                        d = hairline_density(hairline, style, base, centre);
+                        let d = hairline_density(hairline, style, hairline_base, centre);
+                        (d, radius_of(1.0, d))
                     }
-                    ZoneKind::Scar => {}
-                    // Without a fringe only the sides and back reach the scalp's lower edge.
-                    _ if feather_outline && kind != ZoneKind::SidesBack => {}
-                    _ => {
-                        if dist[k] < bw {
-                            d *= edge + (1.0 - edge) * dist[k] / bw;
-                        }
-                    }
-                }
+                };
                 if d > 0.0 {
-                    density[k] = d;
-                    radius[k] = (100.0 * PACKING_CONSTANT as f32 * m / d).sqrt();
+                    *density = d;
+                    *radius = r;
                 }
             }
         }
