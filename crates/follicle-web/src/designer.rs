@@ -423,27 +423,28 @@ struct Edit {
 
 /// 409: a newer edit of the session arrived.
 fn superseded(seq: u64, newest: u64) -> ApiError {
-    ApiError {
-        status: StatusCode::CONFLICT,
-        detail: ErrorDetail {
-            code: "superseded",
-            field: Some("seq".into()),
-            message: format!("edit {seq} was superseded by edit {newest}: its dots were not kept"),
-            line: None,
-            column: None,
-            retry_after_seconds: None,
-        },
-    }
+    not_drawn(
+        "superseded",
+        format!("edit {seq} was superseded by edit {newest}: its dots were not kept"),
+    )
 }
 
 /// 409: the edit's request was dropped while it was drawn (nobody reads this answer).
 fn abandoned_edit(seq: u64) -> ApiError {
+    not_drawn(
+        "abandoned",
+        format!("edit {seq} was stopped: its request was closed before it was drawn"),
+    )
+}
+
+/// 409 with `code`, about the edit's `seq`: an edit that was not drawn.
+fn not_drawn(code: &'static str, message: String) -> ApiError {
     ApiError {
         status: StatusCode::CONFLICT,
         detail: ErrorDetail {
-            code: "abandoned",
+            code,
             field: Some("seq".into()),
-            message: format!("edit {seq} was stopped: its request was closed before it was drawn"),
+            message,
             line: None,
             column: None,
             retry_after_seconds: None,
