@@ -95,23 +95,12 @@ fn main() {
     let mut req = request(HairLoss::Norwood {
         stage: NorwoodStage::I,
     });
-    req.scars = vec![ScarSpec::FutStrip {
-        line: None,
-        length_mm: 180.0,
-        height_mm: -35.0,
-        width_mm: 4.0,
-        margin_mm: 3.0,
-    }];
+    req.scars = vec![stages::fut_strip()];
     extra.push(("fut".into(), req));
     let mut req = request(HairLoss::Norwood {
         stage: NorwoodStage::IIIVertex,
     });
-    req.scars = vec![ScarSpec::FuePunches {
-        count: 50,
-        punch_diameter_mm: 0.9,
-        margin_mm: 0.5,
-        donor: None,
-    }];
+    req.scars = vec![stages::fue_punches()];
     extra.push(("fue".into(), req));
     let mut req = request(HairLoss::Norwood {
         stage: NorwoodStage::VII,

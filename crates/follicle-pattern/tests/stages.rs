@@ -37,3 +37,24 @@ pub fn request(stage: HairLoss) -> PatternRequest {
         ..PatternRequest::default()
     }
 }
+
+/// The FUT strip scar the pattern tests and the hash example draw (180 mm long, 4 mm wide).
+pub fn fut_strip() -> ScarSpec {
+    ScarSpec::FutStrip {
+        line: None,
+        length_mm: 180.0,
+        height_mm: -35.0,
+        width_mm: 4.0,
+        margin_mm: 3.0,
+    }
+}
+
+/// Fifty 0.9 mm FUE punch scars, as the pattern tests and the hash example draw them.
+pub fn fue_punches() -> ScarSpec {
+    ScarSpec::FuePunches {
+        count: 50,
+        punch_diameter_mm: 0.9,
+        margin_mm: 0.5,
+        donor: None,
+    }
+}

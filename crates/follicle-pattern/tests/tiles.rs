@@ -17,13 +17,7 @@ fn norwood(stage: NorwoodStage) -> PatternRequest {
 #[test]
 fn output_does_not_depend_on_threads() {
     let mut req = norwood(NorwoodStage::VII);
-    req.scars = vec![ScarSpec::FutStrip {
-        line: None,
-        length_mm: 180.0,
-        height_mm: -35.0,
-        width_mm: 4.0,
-        margin_mm: 3.0,
-    }];
+    req.scars = vec![crate::stages::fut_strip()];
     let one = PatternCache::with_threads(1).generate(&req).unwrap().to_json();
     for threads in [2, 4] {
         let many = PatternCache::with_threads(threads)
