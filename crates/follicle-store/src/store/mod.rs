@@ -63,7 +63,9 @@ pub use portable::{ImportReport, ImportRowError};
 pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
-pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
+pub use search::{
+    ClientPage, INDEXED_QUERY_CHARS, MAX_QUERY_TRIGRAMS, SHORT_QUERY_SCAN, clinic_trigram_keys,
+};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
 pub use visit_moves::{MOVE_DAYS, MOVE_WORDS_CHARS, MoveClosed, MoveRequest};
 
@@ -520,15 +522,22 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             include_str!("../../migrations/postgres/0020_recall_by_clinic_and_batch.sql"),
         )],
     };
-    // Issue 16's search index written at once: PostgreSQL's only (SQLite's FTS5 has no pending
-    // list), apart for the same reason.
+    // Issue 16's search index written at once, then scoped by clinic: PostgreSQL's only
+    // (SQLite's FTS5 has no pending list, and a file holds one clinic), apart for the same reason.
     let search_files: &[(i64, &str, &'static str)] = match backend {
         Backend::Sqlite => &[],
-        Backend::Postgres => &[(
-            21,
-            "search index written at once",
-            include_str!("../../migrations/postgres/0021_search_index_written_at_once.sql"),
-        )],
+        Backend::Postgres => &[
+            (
+                21,
+                "search index written at once",
+                include_str!("../../migrations/postgres/0021_search_index_written_at_once.sql"),
+            ),
+            (
+                22,
+                "search scoped by clinic",
+                include_str!("../../migrations/postgres/0022_search_scoped_by_clinic.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         files

@@ -14,12 +14,13 @@ use super::records::{
     RECALL_AFTER, RECALL_COUNTS, RECALL_FIRST,
 };
 use super::search::{
-    CLIENTS_AFTER, CLIENTS_FIRST_PAGE, SEARCH_INDEXED_POSTGRES, SEARCH_INDEXED_SQLITE, fts_phrase,
+    CLIENTS_AFTER, CLIENTS_FIRST_PAGE, SEARCH_INDEXED_POSTGRES, SEARCH_INDEXED_SQLITE,
+    SEARCH_SCOPED_POSTGRES, clinic_trigram_keys, fts_phrase,
 };
 use super::today::{LAST_COMPLETED, RECENT_CLIENTS};
 use super::{Db, Store};
 use crate::auth::Actor;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 
 /// The tables that grow with a clinic's history: none of them may be read whole.
 pub const BIG_TABLES: &[&str] = &[
@@ -100,6 +101,7 @@ enum Arg {
     Id(Uuid),
     NoId,
     Text(String),
+    Texts(Vec<String>),
     NoText,
     Int(i64),
     NoInt,
@@ -130,13 +132,41 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
         Arg::NoText,
         Arg::Int(50),
     ];
-    let (search_sql, search_indexes): (&'static str, &'static [&'static str]) = match db {
+    // PostgreSQL: a query with no three ASCII letters or digits in a row uses the chain's
+    // trigram index, the rest the clinic's own (`store::search`).
+    let mut searches = Vec::new();
+    match db {
         Db::Sqlite(_) => {
             search_args.push(Arg::Text(fts_phrase("gar")));
-            (SEARCH_INDEXED_SQLITE, &["clients_fts"])
+            searches.push(Hot {
+                name: "client search (three characters or more)",
+                sql: SEARCH_INDEXED_SQLITE,
+                args: search_args,
+                indexes: &["clients_fts"],
+            });
         }
-        Db::Postgres(_) => (SEARCH_INDEXED_POSTGRES, &["clients_search_trgm"]),
-    };
+        Db::Postgres(_) => {
+            let mut scoped = search_args.clone();
+            scoped.push(Arg::Texts(clinic_trigram_keys(actor.clinic_id, "gar")));
+            searches.push(Hot {
+                name: "client search (three ASCII letters or digits in a row)",
+                sql: SEARCH_SCOPED_POSTGRES,
+                args: scoped,
+                indexes: &["clients_clinic_trigrams"],
+            });
+            let other_script = ["%çéà%", "% çéà %", "çéà%", "% çéà%"];
+            let mut chain = search_args;
+            for (arg, pattern) in chain[1..5].iter_mut().zip(other_script) {
+                *arg = text(pattern);
+            }
+            searches.push(Hot {
+                name: "client search (three characters, none of them in a run of three ASCII)",
+                sql: SEARCH_INDEXED_POSTGRES,
+                args: chain,
+                indexes: &["clients_search_trgm"],
+            });
+        }
+    }
     let of_client = |name, sql, indexes| Hot {
         name,
         sql,
@@ -158,13 +188,7 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
         ],
         indexes,
     };
-    vec![
-        Hot {
-            name: "client search (three characters or more)",
-            sql: search_sql,
-            args: search_args,
-            indexes: search_indexes,
-        },
+    searches.extend([
         Hot {
             name: "clients list, first page",
             sql: CLIENTS_FIRST_PAGE,
@@ -278,17 +302,36 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
             Arg::Id(client_id),
             &["audit_log_client"],
         ),
-    ]
+    ]);
+    searches
+}
+
+/// Binds `$args` to `$query`; `$texts` is the macro that binds an [`Arg::Texts`] (a text
+/// array: PostgreSQL's only; no SQLite query takes one, and SQLite has no such type).
+macro_rules! bind_texts {
+    ($query:expr, $texts:expr) => {
+        $query.bind($texts.clone())
+    };
+}
+
+macro_rules! no_texts {
+    ($query:expr, $texts:expr) => {
+        return Err(StoreError::Internal(format!(
+            "a SQLite query takes no text array, got {:?}",
+            $texts
+        )))
+    };
 }
 
 macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
+    ($query:expr, $args:expr, $texts:ident) => {{
         let mut query = $query;
         for arg in $args {
             query = match arg {
                 Arg::Id(v) => query.bind(*v),
                 Arg::NoId => query.bind(None::<Uuid>),
                 Arg::Text(v) => query.bind(v.clone()),
+                Arg::Texts(v) => $texts!(query, v),
                 Arg::NoText => query.bind(None::<String>),
                 Arg::Int(v) => query.bind(*v),
                 Arg::NoInt => query.bind(None::<i64>),
@@ -339,7 +382,7 @@ impl Store {
                 Db::Sqlite(pool) => {
                     let sql = format!("EXPLAIN QUERY PLAN {}", hot.sql);
                     let rows: Vec<(i64, i64, i64, String)> =
-                        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args)
+                        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args, no_texts)
                             .fetch_all(pool)
                             .await?;
                     rows.into_iter().map(|r| r.3).collect()
@@ -350,9 +393,10 @@ impl Store {
                         .execute(&mut *connection)
                         .await?;
                     let sql = format!("EXPLAIN {}", hot.sql);
-                    let rows: Vec<(String,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args)
-                        .fetch_all(&mut *connection)
-                        .await?;
+                    let rows: Vec<(String,)> =
+                        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args, bind_texts)
+                            .fetch_all(&mut *connection)
+                            .await?;
                     sqlx::query("RESET enable_seqscan")
                         .execute(&mut *connection)
                         .await?;

@@ -4,8 +4,10 @@
 //!
 //! A query of [`INDEXED_QUERY_CHARS`] characters or more is looked up in a trigram index of the
 //! clients' search text (SQLite: FTS5's `trigram` tokenizer, `clients_fts`, one index for the
-//! file's clinics; PostgreSQL: the GIN index `clients_search_trgm` on the clinic and `pg_trgm`'s
-//! trigrams of the text), then checked with the same `LIKE` as before, so
+//! file's clinics; PostgreSQL: the GIN index `clients_clinic_trigrams` of the clinic's own
+//! `pg_trgm` trigrams of the text, keyed by [`clinic_trigram_keys`], or for a query without
+//! three ASCII letters or digits in a row `clients_search_trgm` on the clinic and the
+//! trigrams), then checked with the same `LIKE` as before, so
 //! the clients found are exactly those whose name, phone (as typed or its digits) or email
 //! contains the query. A shorter query cannot use a trigram index: it reads the clinic's clients
 //! by name, at most [`SHORT_QUERY_SCAN`] of them.
@@ -195,6 +197,50 @@ pub(crate) const SEARCH_INDEXED_POSTGRES: &str = concat!(
     " LIMIT $7"
 );
 
+/// PostgreSQL, a query with a run of three ASCII letters or digits: the clinic's own trigrams
+/// (`clients_clinic_trigrams`, migration 0022; `$8` is [`clinic_trigram_keys`]), then the same
+/// `LIKE`, so exactly the clients containing the query, read from the clinic's part of the index
+/// only, however many clinics share the database.
+pub(crate) const SEARCH_SCOPED_POSTGRES: &str = concat!(
+    "SELECT ",
+    client_cols!(),
+    " FROM (",
+    "SELECT *, split_part(search_text, chr(10), 1) AS n FROM clients ",
+    "WHERE clinic_id = $1 AND clinic_trigrams(clinic_id, search_text) @> $8 ",
+    "AND search_text LIKE $2) found ",
+    "ORDER BY ",
+    rank_order!(),
+    " LIMIT $7"
+);
+
+/// At most this many of a query's trigrams are looked up (the rest are checked by the `LIKE`).
+pub const MAX_QUERY_TRIGRAMS: usize = 32;
+
+/// The keys of `clients_clinic_trigrams` that every client of `clinic` containing `query` has:
+/// the clinic's id followed by each run of three ASCII letters or digits of the lower-cased
+/// query. pg_trgm's `show_trgm` of a client's (lower-cased) search text holds every three
+/// consecutive letters or digits of a word as they are, so a client containing the query has
+/// them all; a trigram with a letter outside ASCII is hashed there, and the padded ones at a
+/// word's ends depend on the text around the query, so neither is asked for. Empty when the
+/// query has no such run (the search then uses `clients_search_trgm`).
+pub fn clinic_trigram_keys(clinic: Uuid, query: &str) -> Vec<String> {
+    let lower = query.to_lowercase();
+    let chars: Vec<char> = lower.chars().collect();
+    let mut keys: Vec<String> = Vec::new();
+    for window in chars.windows(3) {
+        if window.iter().all(char::is_ascii_alphanumeric) {
+            let key = format!("{clinic}{}{}{}", window[0], window[1], window[2]);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if keys.len() == MAX_QUERY_TRIGRAMS {
+            break;
+        }
+    }
+    keys
+}
+
 /// SQLite, shorter queries: the clinic's first [`SHORT_QUERY_SCAN`] clients by name (`$8`).
 pub(crate) const SEARCH_SHORT_SQLITE: &str = concat!(
     "SELECT ",
@@ -350,7 +396,14 @@ impl Store {
         let rows: Vec<ClientRow> = match &self.db {
             Db::Sqlite(pool) if indexed => ranked!(SEARCH_INDEXED_SQLITE, pool, fts_phrase(query)),
             Db::Sqlite(pool) => ranked!(SEARCH_SHORT_SQLITE, pool, SHORT_QUERY_SCAN),
-            Db::Postgres(pool) if indexed => ranked!(SEARCH_INDEXED_POSTGRES, pool),
+            Db::Postgres(pool) if indexed => {
+                let keys = clinic_trigram_keys(actor.clinic_id, query);
+                if keys.is_empty() {
+                    ranked!(SEARCH_INDEXED_POSTGRES, pool)
+                } else {
+                    ranked!(SEARCH_SCOPED_POSTGRES, pool, keys)
+                }
+            }
             Db::Postgres(pool) => ranked!(SEARCH_SHORT_POSTGRES, pool, SHORT_QUERY_SCAN),
         };
         Ok(rows)
@@ -360,4 +413,52 @@ impl Store {
 /// The FTS5 query for a substring: one phrase, its `"` doubled (FTS5's own quoting).
 pub(crate) fn fts_phrase(query: &str) -> String {
     format!("\"{}\"", query.to_lowercase().replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trigrams(query: &str) -> Vec<String> {
+        let clinic = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        clinic_trigram_keys(clinic, query)
+            .into_iter()
+            .map(|key| {
+                let prefix = "01234567-89ab-cdef-0123-456789abcdef";
+                key.strip_prefix(prefix)
+                    .expect("each key starts with the clinic")
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_querys_keys_are_its_runs_of_three_ascii_letters_or_digits() {
+        assert_eq!(trigrams("Garcia"), ["gar", "arc", "rci", "cia"]);
+        assert_eq!(trigrams("ana.gar1"), ["ana", "gar", "ar1"]);
+        assert_eq!(trigrams("7700 900"), ["770", "700", "900"]);
+        // A letter outside ASCII breaks a run (pg_trgm hashes such a trigram).
+        assert_eq!(trigrams("josé"), ["jos"]);
+        assert_eq!(trigrams("Núñez"), Vec::<String>::new());
+        // Too short, or punctuation only: no keys, so the chain's index serves the query.
+        assert_eq!(trigrams("e.c"), Vec::<String>::new());
+        assert_eq!(trigrams("a g"), Vec::<String>::new());
+        // Each trigram once.
+        assert_eq!(trigrams("aaaaa"), ["aaa"]);
+    }
+
+    #[test]
+    fn a_long_query_asks_for_at_most_the_cap() {
+        let query: String = (0..200u32)
+            .map(|i| char::from(b'a' + ((i * i * i + 7 * i * i + 3 * i) / 3 % 26) as u8))
+            .collect();
+        let keys = trigrams(&query);
+        assert_eq!(keys.len(), MAX_QUERY_TRIGRAMS);
+        let windows: Vec<String> = query
+            .as_bytes()
+            .windows(3)
+            .map(|w| String::from_utf8(w.to_vec()).unwrap())
+            .collect();
+        assert!(keys.iter().all(|k| windows.contains(k)), "{keys:?}");
+    }
 }
