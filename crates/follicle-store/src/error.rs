@@ -122,12 +122,96 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::RowNotFound => StoreError::not_found("record"),
             sqlx::Error::Database(db) => match db.kind() {
                 sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict {
-                    message: "a record with these values already exists".to_owned(),
+                    message: unique_violation_message(db.as_ref()),
                 },
                 sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::not_found("referenced record"),
                 _ => StoreError::Database(error),
             },
             _ => StoreError::Database(error),
         }
+    }
+}
+
+/// Words for a unique-key violation that no explicit check of the store caught first: which
+/// record and which of its values are taken ("a client already has this email"), read from
+/// the database's own report (SQLite's message, PostgreSQL's detail), the clinic left out (every
+/// key starts with it). The values themselves are not repeated.
+fn unique_violation_message(db: &dyn sqlx::error::DatabaseError) -> String {
+    let detail = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.detail())
+        .unwrap_or_else(|| db.message());
+    describe_unique(db.table(), detail)
+}
+
+/// See [`unique_violation_message`]: `table` is the table when the database names it, `text`
+/// SQLite's "UNIQUE constraint failed: t.a, t.b" or PostgreSQL's "Key (a, b)=(…) already exists.".
+fn describe_unique(table: Option<&str>, text: &str) -> String {
+    let mut table = table.map(str::to_owned);
+    let mut columns: Vec<String> = Vec::new();
+    if let Some(rest) = text.strip_prefix("UNIQUE constraint failed: ") {
+        for qualified in rest.split(',').map(str::trim) {
+            let (t, column) = qualified.split_once('.').unwrap_or(("", qualified));
+            if table.is_none() && !t.is_empty() {
+                table = Some(t.to_owned());
+            }
+            columns.push(column.to_owned());
+        }
+    } else if let Some((names, _)) = text.strip_prefix("Key (").and_then(|rest| rest.split_once(")=")) {
+        columns = names.split(',').map(|c| c.trim().to_owned()).collect();
+    }
+    columns.retain(|c| c != "clinic_id" && !c.is_empty());
+    let record = table
+        .map(|t| record_name(&t))
+        .unwrap_or_else(|| "record".to_owned());
+    if columns.is_empty() {
+        return format!("a {record} with these values already exists");
+    }
+    let columns: Vec<String> = columns.iter().map(|c| c.replace('_', " ")).collect();
+    format!("a {record} already has this {}", columns.join(" and "))
+}
+
+/// A table's name as one record of it: `pigment_batches` → "pigment batch", `clients` → "client".
+fn record_name(table: &str) -> String {
+    let words = table.replace('_', " ");
+    if let Some(stem) = words.strip_suffix("ches").or_else(|| words.strip_suffix("shes")) {
+        format!("{stem}{}", &words[stem.len()..stem.len() + 2])
+    } else if let Some(stem) = words.strip_suffix('s') {
+        stem.to_owned()
+    } else {
+        words
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_unique;
+
+    #[test]
+    fn a_unique_violation_names_the_record_and_the_taken_value() {
+        assert_eq!(
+            describe_unique(None, "UNIQUE constraint failed: users.clinic_id, users.email"),
+            "a user already has this email"
+        );
+        assert_eq!(
+            describe_unique(
+                Some("pigment_batches"),
+                "Key (clinic_id, product_id, lot)=(0a1b…, 2c3d…, LOT-7) already exists."
+            ),
+            "a pigment batch already has this product id and lot"
+        );
+        assert_eq!(
+            describe_unique(Some("clients"), "Key (id)=(5e…) already exists."),
+            "a client already has this id"
+        );
+        // Nothing to read: still a sentence, naming the record when it is known.
+        assert_eq!(
+            describe_unique(Some("quote_numbers"), "duplicate key value"),
+            "a quote number with these values already exists"
+        );
+        assert_eq!(
+            describe_unique(None, ""),
+            "a record with these values already exists"
+        );
     }
 }
