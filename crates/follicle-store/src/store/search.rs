@@ -200,14 +200,17 @@ pub(crate) const SEARCH_INDEXED_POSTGRES: &str = concat!(
 /// PostgreSQL, a query with a run of three ASCII letters or digits: the clinic's own trigrams
 /// (`clients_clinic_trigrams`, migration 0022; `$8` is [`clinic_trigram_keys`]), then the same
 /// `LIKE`, so exactly the clients containing the query, read from the clinic's part of the index
-/// only, however many clinics share the database.
+/// only, however many clinics share the database. The keys are looked up apart (`OFFSET 0`
+/// keeps the planner from pushing the `LIKE` down): with the `LIKE` beside them, the plan it
+/// kept for the statement (measured at fifty clinics) read the chain's `clients_search_trgm`
+/// and worked out each candidate's trigrams to filter them, 0.29 ms against 0.05 ms.
 pub(crate) const SEARCH_SCOPED_POSTGRES: &str = concat!(
     "SELECT ",
     client_cols!(),
     " FROM (",
-    "SELECT *, split_part(search_text, chr(10), 1) AS n FROM clients ",
-    "WHERE clinic_id = $1 AND clinic_trigrams(clinic_id, search_text) @> $8 ",
-    "AND search_text LIKE $2) found ",
+    "SELECT *, split_part(search_text, chr(10), 1) AS n FROM (",
+    "SELECT * FROM clients WHERE clinic_trigrams(clinic_id, search_text) @> $8 OFFSET 0) candidates ",
+    "WHERE clinic_id = $1 AND search_text LIKE $2) found ",
     "ORDER BY ",
     rank_order!(),
     " LIMIT $7"
