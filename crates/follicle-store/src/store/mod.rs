@@ -537,6 +537,11 @@ fn embedded_migrations(backend: Backend) -> Migrator {
                 "search scoped by clinic",
                 include_str!("../../migrations/postgres/0022_search_scoped_by_clinic.sql"),
             ),
+            (
+                23,
+                "search planned once",
+                include_str!("../../migrations/postgres/0023_search_planned_once.sql"),
+            ),
         ],
     };
     Migrator::with_migrations(
