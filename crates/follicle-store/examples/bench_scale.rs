@@ -7,9 +7,10 @@
 //! session; tiny PNGs kept in an in-memory blob store, since only the records are read here)
 //! and the audit rows all that writes, topped up to `--audit-rows` in all with audited reads:
 //! a tenth reads of client records, the rest recall pages of the clinic's batches (each writes
-//! a row for every client on it, so a busy clinic seeds in about five minutes on PostgreSQL
-//! instead of an hour). PostgreSQL seeds with `synchronous_commit=off`; the measures run on a
-//! store opened as a server opens it. Everything random comes from `--seed`, so a clinic's
+//! a row for every client on it, so a busy clinic seeds in about three minutes on PostgreSQL
+//! instead of an hour). PostgreSQL seeds with `synchronous_commit=off` and an `ANALYZE` every
+//! 20 s (as autovacuum would); the measures run on a store opened as a server opens it.
+//! `--parallel N` seeds N clinics at once. Everything random comes from `--seed`, so a clinic's
 //! clients can be told again without reading them back.
 //!
 //! The seeded database is kept (`--data`, a SQLite file; for PostgreSQL a schema
