@@ -167,20 +167,21 @@ fn describe_unique(table: Option<&str>, text: &str) -> String {
     if columns.is_empty() {
         return format!("a {record} with these values already exists");
     }
-    let columns: Vec<String> = columns.iter().map(|c| c.replace('_', " ")).collect();
-    format!("a {record} already has this {}", columns.join(" and "))
+    format!(
+        "a {record} already has this {}",
+        columns.join(" and ").replace('_', " ")
+    )
 }
 
 /// A table's name as one record of it: `pigment_batches` → "pigment batch", `clients` → "client".
 fn record_name(table: &str) -> String {
     let words = table.replace('_', " ");
-    if let Some(stem) = words.strip_suffix("ches").or_else(|| words.strip_suffix("shes")) {
-        format!("{stem}{}", &words[stem.len()..stem.len() + 2])
-    } else if let Some(stem) = words.strip_suffix('s') {
-        stem.to_owned()
-    } else {
-        words
-    }
+    let singular = words
+        .strip_suffix("es")
+        .filter(|stem| stem.ends_with("ch") || stem.ends_with("sh"))
+        .or_else(|| words.strip_suffix('s'))
+        .unwrap_or(&words);
+    singular.to_owned()
 }
 
 #[cfg(test)]

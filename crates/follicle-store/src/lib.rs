@@ -108,9 +108,9 @@ pub use store::{
 pub use store::{
     Backend, Backoff, BackupManifest, Blobs, Channel, ClientPage, Contact, ErasureReport, IDEMPOTENCY_WINDOW,
     INDEXED_QUERY_CHARS, Idempotent, ImportReport, ImportRowError, Job, JobOutcome, JobState, LegalHold,
-    MAX_QUERY_TRIGRAMS, NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN,
-    SentMessage, SessionForMessages, SigninAlert, SigninLimits, SmsReplied, Store, StoreOptions, TableDigest,
-    TouchUpForecast, VisitForMessages, clinic_trigram_keys,
+    NewJob, OptedOut, QueueCounts, RetentionEntry, RetentionReport, SHORT_QUERY_SCAN, SentMessage,
+    SessionForMessages, SigninAlert, SigninLimits, SmsReplied, Store, StoreOptions, TableDigest,
+    TouchUpForecast, VisitForMessages,
 };
 pub use store::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use store::{

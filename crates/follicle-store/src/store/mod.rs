@@ -63,9 +63,7 @@ pub use portable::{ImportReport, ImportRowError};
 pub use portal::{InkEntry, Intake, IntakeAnswers, LinkState, OwnRecord, PortalClient, PortalSession};
 pub use reports::{BatchUsage, DepositDue, MonthRow, OwnerReport};
 pub use rights::{ErasureReport, LegalHold, RetentionEntry, RetentionReport};
-pub use search::{
-    ClientPage, INDEXED_QUERY_CHARS, MAX_QUERY_TRIGRAMS, SHORT_QUERY_SCAN, clinic_trigram_keys,
-};
+pub use search::{ClientPage, INDEXED_QUERY_CHARS, SHORT_QUERY_SCAN};
 pub use throttle::{Backoff, SigninAlert, SigninLimits};
 pub use visit_moves::{MOVE_DAYS, MOVE_WORDS_CHARS, MoveClosed, MoveRequest};
 

@@ -146,8 +146,9 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
             });
         }
         Db::Postgres(_) => {
+            let keys = Arg::Texts(clinic_trigram_keys(actor.clinic_id, "gar"));
             let mut scoped = search_args.clone();
-            scoped.push(Arg::Texts(clinic_trigram_keys(actor.clinic_id, "gar")));
+            scoped.push(keys.clone());
             searches.push(Hot {
                 name: "client search (three ASCII letters or digits in a row)",
                 sql: SEARCH_SCOPED_POSTGRES,
@@ -158,11 +159,7 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
             searches.push(Hot {
                 name: "client search: the clinic's trigram keys looked up (clinic_clients_matching)",
                 sql: SCOPED_LOOKUP_POSTGRES,
-                args: vec![
-                    clinic.clone(),
-                    Arg::Texts(clinic_trigram_keys(actor.clinic_id, "gar")),
-                    text("%gar%"),
-                ],
+                args: vec![clinic.clone(), keys, text("%gar%")],
                 indexes: &["clients_clinic_trigrams"],
             });
             let other_script = ["%çéà%", "% çéà %", "çéà%", "% çéà%"];
@@ -404,14 +401,11 @@ impl Store {
                         .execute(&mut *connection)
                         .await?;
                     // The function's lookup is planned without its values, as the function does.
-                    let generic = if hot.sql == SCOPED_LOOKUP_POSTGRES {
-                        "force_generic_plan"
-                    } else {
-                        "auto"
-                    };
-                    sqlx::query(sqlx::AssertSqlSafe(format!("SET plan_cache_mode = {generic}")))
-                        .execute(&mut *connection)
-                        .await?;
+                    if hot.sql == SCOPED_LOOKUP_POSTGRES {
+                        sqlx::query("SET plan_cache_mode = force_generic_plan")
+                            .execute(&mut *connection)
+                            .await?;
+                    }
                     let sql = format!("EXPLAIN {}", hot.sql);
                     let rows: Vec<(String,)> =
                         bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &hot.args, bind_texts)

@@ -224,7 +224,7 @@ pub(crate) const SCOPED_LOOKUP_POSTGRES: &str = "SELECT found.* FROM ( SELECT * 
      WHERE found.clinic_id = $1 AND found.search_text LIKE $3";
 
 /// At most this many of a query's trigrams are looked up (the rest are checked by the `LIKE`).
-pub const MAX_QUERY_TRIGRAMS: usize = 32;
+pub(crate) const MAX_QUERY_TRIGRAMS: usize = 32;
 
 /// The keys of `clients_clinic_trigrams` that every client of `clinic` containing `query` has:
 /// the clinic's id followed by each run of three ASCII letters or digits of the lower-cased
@@ -233,7 +233,7 @@ pub const MAX_QUERY_TRIGRAMS: usize = 32;
 /// them all; a trigram with a letter outside ASCII is hashed there, and the padded ones at a
 /// word's ends depend on the text around the query, so neither is asked for. Empty when the
 /// query has no such run (the search then uses `clients_search_trgm`).
-pub fn clinic_trigram_keys(clinic: Uuid, query: &str) -> Vec<String> {
+pub(crate) fn clinic_trigram_keys(clinic: Uuid, query: &str) -> Vec<String> {
     let lower = query.to_lowercase();
     let chars: Vec<char> = lower.chars().collect();
     let mut keys: Vec<String> = Vec::new();
