@@ -8,9 +8,7 @@ use std::time::Duration;
 use follicle_store::testing::{TestStore, options, refuse_audit_rows, wait_for_audit_written_behind};
 use follicle_store::*;
 use time::OffsetDateTime;
-use time::macros::date;
 
-use crate::contract::{pigments, session};
 use crate::support::{PASSWORD, clinic};
 
 fn viewed(log: &[AuditEntry], user: &Actor) -> usize {
@@ -166,60 +164,6 @@ async fn a_read_is_refused_when_the_database_refuses_two_batches(test: TestStore
     assert_eq!(viewed(&log, &c.practitioner), 7, "{log:?}");
 }
 
-async fn a_recall_adds_every_clients_row_at_once(test: TestStore) {
-    let store = &test.store;
-    let c = clinic(store, "Recall audit").await;
-    let p = pigments(store, &c.practitioner).await;
-    let mut clients = Vec::new();
-    for i in 0..8 {
-        let listed = store
-            .create_client(
-                &c.front_desk,
-                &NewClient {
-                    name: format!("Recalled {i}"),
-                    ..NewClient::default()
-                },
-            )
-            .await
-            .unwrap();
-        store
-            .log_session(
-                &c.practitioner,
-                &session(listed.id, &c.practitioner, p.fresh.id, date!(2026 - 11 - 02)),
-            )
-            .await
-            .unwrap();
-        clients.push(listed.id);
-    }
-    refuse_audit_rows(store, true).await;
-    // Batches of three: the recall's eight rows are more than two batches. They are added
-    // together after the check, so the recall does not stop to write the batches its own rows
-    // fill (one row at a time, the seventh would have found two batches waiting and written
-    // them, refused); the write behind it is refused and the eight wait.
-    let listed = store.recall(&c.practitioner, p.fresh.id).await.unwrap();
-    assert_eq!(listed.len(), 8);
-    wait_for_audit_written_behind(store).await;
-    assert_eq!(store.pending_audit_rows(), 8);
-    // The next read finds two batches waiting and writes them first: refused, and its own rows
-    // are not added.
-    let refused = store.recall(&c.practitioner, p.fresh.id).await;
-    assert!(matches!(refused, Err(StoreError::Database(_))), "{refused:?}");
-    assert_eq!(store.pending_audit_rows(), 8);
-    // Taken again: the eight are written, then the recall's own.
-    refuse_audit_rows(store, false).await;
-    store.recall(&c.practitioner, p.fresh.id).await.unwrap();
-    store.flush_audit().await.unwrap();
-    for id in clients {
-        let log = store.audit_log(&c.owner, id).await.unwrap();
-        let recalled: Vec<&AuditEntry> = log
-            .iter()
-            .filter(|e| e.action == AuditAction::Viewed && e.detail == "recall of batch SB2-2611")
-            .collect();
-        assert_eq!(recalled.len(), 2, "{log:?}");
-        assert!(recalled.iter().all(|e| e.user_id == c.practitioner.user_id()));
-    }
-}
-
 async fn cached_sessions_end_at_once(test: TestStore) {
     let store = &test.store;
     let c = clinic(store, "Cached sessions").await;
@@ -343,7 +287,6 @@ on_both!(
     reads_are_written_after_a_flush_and_at_close: no_timer(1000),
     a_full_batch_is_written_behind_the_read_that_fills_it: no_timer(3),
     a_read_is_refused_when_the_database_refuses_two_batches: no_timer(3),
-    a_recall_adds_every_clients_row_at_once: no_timer(3),
     the_timer_writes_the_batch: StoreOptions {
         audit_flush_interval: Duration::from_millis(20),
         ..options()

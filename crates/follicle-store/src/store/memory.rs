@@ -23,10 +23,8 @@
 //! task started by the read that brings
 //! [`StoreOptions::audit_batch_rows`](crate::StoreOptions::audit_batch_rows) rows waiting (the
 //! read does not wait for that commit). A read that finds twice that many waiting, because the
-//! writes fall behind or fail, writes them itself first (so the buffer is bounded, to two
-//! batches and one read's rows, and a read is refused rather than left unaudited when the
-//! database cannot take the rows). A read of many clients (a recall lists hundreds) adds its
-//! rows together, after that check, so it never waits for the batch its own rows fill. The buffer
+//! writes fall behind or fail, writes them itself first (so the buffer is bounded, and a read
+//! is refused rather than left unaudited when the database cannot take the rows). The buffer
 //! is also written before every audited write (so the trail keeps its order), before the audit
 //! trail is read, and by [`Store::close`] (a graceful shutdown loses nothing). Only a crash
 //! loses rows: at most one interval's worth.
@@ -191,10 +189,10 @@ impl AuditBuffer {
         self.behind.load(Ordering::Acquire)
     }
 
-    /// Adds rows, in their order; `true` when the buffer has reached its batch size.
-    pub(crate) fn push_all(&self, new: impl IntoIterator<Item = PendingAudit>) -> bool {
+    /// Adds a row; `true` when the buffer has reached its batch size.
+    pub(crate) fn push(&self, row: PendingAudit) -> bool {
         let mut rows = lock(&self.rows);
-        rows.extend(new);
+        rows.push(row);
         rows.len() >= self.batch_rows
     }
 

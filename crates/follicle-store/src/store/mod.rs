@@ -1102,19 +1102,6 @@ impl Store {
         action: AuditAction,
         detail: &str,
     ) -> StoreResult<()> {
-        self.audit_each(actor, std::slice::from_ref(&client_id), action, detail)
-            .await
-    }
-
-    /// One audit row for each of `clients` (what [`Store::audit`] writes for one), all of one
-    /// action at one moment: a recall lists hundreds of clients in one read.
-    pub(crate) async fn audit_each(
-        &self,
-        actor: &Actor,
-        clients: &[Option<Uuid>],
-        action: AuditAction,
-        detail: &str,
-    ) -> StoreResult<()> {
         // Reads of records, searches and the diary are many: batched. A reading of the audit
         // log itself is rare and written at once, like a write.
         let read = matches!(
@@ -1124,37 +1111,29 @@ impl Store {
         if read && !self.audit.is_closed() {
             // Batched (see [`memory`]): a full batch is written behind this read, which does
             // not wait for it; a read that finds two batches waiting (the writes are falling
-            // behind, or failing) writes them itself first, and is refused if it cannot. The
-            // check is made once a read, before its rows are added, so a read of many clients
-            // does not stop half-way to write the batch its own rows filled (the buffer then
-            // holds at most two batches and one read's rows).
+            // behind, or failing) writes them itself first, and is refused if it cannot.
             if self.audit.len() >= 2 * self.audit.batch_rows {
                 self.flush_audit().await?;
             }
-            let (at, ip, session) = (now(), actor.ip_text(), actor.session_id());
-            let full = self
-                .audit
-                .push_all(clients.iter().map(|&client_id| memory::PendingAudit {
-                    clinic_id: actor.clinic_id,
-                    user_id: actor.user_id,
-                    client_id,
-                    action,
-                    detail: detail.to_owned(),
-                    at,
-                    ip: ip.clone(),
-                    session: session.clone(),
-                }));
+            let full = self.audit.push(memory::PendingAudit {
+                clinic_id: actor.clinic_id,
+                user_id: actor.user_id,
+                client_id,
+                action,
+                detail: detail.to_owned(),
+                at: now(),
+                ip: actor.ip_text(),
+                session: actor.session_id(),
+            });
             if full {
                 memory::flush_behind(&self.audit, &self.db);
             }
             return Ok(());
         }
         self.flush_audit().await?;
-        for &client_id in clients {
-            on_db!(self, pool => {
-                audit_insert!(actor, client_id, action, detail).execute(pool).await?;
-            });
-        }
+        on_db!(self, pool => {
+            audit_insert!(actor, client_id, action, detail).execute(pool).await?;
+        });
         Ok(())
     }
 

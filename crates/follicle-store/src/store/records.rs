@@ -1484,14 +1484,13 @@ impl Store {
             )
             .collect();
         let detail = format!("recall of batch {}", batch.lot);
-        let mut seen = std::collections::HashSet::new();
-        let listed: Vec<Option<Uuid>> = entries
-            .iter()
-            .filter(|e| seen.insert(e.client_id))
-            .map(|e| Some(e.client_id))
-            .collect();
-        self.audit_each(actor, &listed, AuditAction::Viewed, &detail)
-            .await?;
+        let mut audited = std::collections::HashSet::new();
+        for entry in &entries {
+            if audited.insert(entry.client_id) {
+                self.audit(actor, Some(entry.client_id), AuditAction::Viewed, &detail)
+                    .await?;
+            }
+        }
         Ok(entries)
     }
 
