@@ -219,6 +219,7 @@ pub(crate) const SEARCH_SCOPED_POSTGRES: &str = concat!(
 /// The lookup inside `clinic_clients_matching` (migration 0023), with its arguments as `$1`
 /// (clinic), `$2` (keys) and `$3` (pattern): for the query-plan tests, which check that it stays
 /// the function's own (`the_scoped_lookup_is_the_functions`).
+#[cfg(any(test, feature = "testing"))]
 pub(crate) const SCOPED_LOOKUP_POSTGRES: &str = "SELECT found.* FROM ( SELECT * FROM clients \
      WHERE clinic_trigrams(clinic_id, search_text) @> $2 OFFSET 0 ) found \
      WHERE found.clinic_id = $1 AND found.search_text LIKE $3";
