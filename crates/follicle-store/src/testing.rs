@@ -37,6 +37,12 @@ pub async fn purge_old_audit_in(store: &Store, now: time::OffsetDateTime, batch:
         .expect("purge the audit log")
 }
 
+/// SQLite's filings of audit rows by client and the rows filed in them (`store::filing`);
+/// `(0, 0)` on PostgreSQL, which has none.
+pub async fn audit_filings(store: &Store) -> (i64, i64) {
+    store.audit_filings().await.expect("count the audit filings")
+}
+
 /// Makes the database refuse every new audit row (`true`), as a full disk or a revoked
 /// permission would, or take them again (`false`).
 pub async fn refuse_audit_rows(store: &Store, refuse: bool) {

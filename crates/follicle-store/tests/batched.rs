@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use follicle_store::testing::{TestStore, options, refuse_audit_rows, wait_for_audit_written_behind};
+use follicle_store::testing::{
+    TestStore, audit_filings, options, purge_old_audit_in, refuse_audit_rows, wait_for_audit_written_behind,
+};
 use follicle_store::*;
 use time::OffsetDateTime;
 
@@ -164,6 +166,77 @@ async fn a_read_is_refused_when_the_database_refuses_two_batches(test: TestStore
     assert_eq!(viewed(&log, &c.practitioner), 7, "{log:?}");
 }
 
+/// A client's audit rows are the same whether SQLite has filed them by client
+/// (`store::filing`) or not: through two filings and the rows after them, a page at a time,
+/// with a filter, and after the retention purge (which takes the filed rows with it).
+async fn a_clients_rows_are_found_filed_or_not(test: TestStore) {
+    let store = &test.store;
+    let sqlite = store.backend() == Backend::Sqlite;
+    let c = clinic(store, "Filed").await;
+    let rae = client(store, &c.owner).await;
+    let other = client(store, &c.owner).await;
+    for stretch in 0..3 {
+        for _ in 0..4 {
+            store.client(&c.practitioner, rae.id).await.unwrap();
+            store.client(&c.front_desk, rae.id).await.unwrap();
+            store.client(&c.practitioner, other.id).await.unwrap();
+        }
+        if stretch < 2 {
+            let filed = store.file_audit_rows().await.unwrap();
+            // Each filing takes the twelve reads since the last (and, first, the writes that
+            // made the clients); PostgreSQL has nothing to file.
+            assert_eq!(filed >= 12, sqlite, "stretch {stretch}: {filed} rows filed");
+        }
+    }
+    assert_eq!(audit_filings(store).await.0, if sqlite { 2 } else { 0 });
+    store.flush_audit().await.unwrap();
+
+    // A page of five at a time, newest first, against the whole trail, oldest first.
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let filter = AuditFilter {
+            client_id: Some(rae.id),
+            before,
+            limit: 5,
+            ..AuditFilter::default()
+        };
+        let page = store.audit_trail(&c.owner, &filter).await.unwrap();
+        pages.extend(page.entries.iter().map(|e| e.id));
+        match page.next_before {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    let trail = store.audit_log(&c.owner, rae.id).await.unwrap();
+    assert!(trail.iter().all(|e| e.client_id == Some(rae.id)), "{trail:?}");
+    assert_eq!(viewed(&trail, &c.practitioner), 12, "{trail:?}");
+    assert_eq!(viewed(&trail, &c.front_desk), 12, "{trail:?}");
+    let ids: Vec<i64> = trail.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+    assert_eq!(pages.iter().rev().copied().collect::<Vec<_>>(), ids);
+    let mine = AuditFilter {
+        user_id: Some(c.front_desk.user_id()),
+        client_id: Some(rae.id),
+        limit: 100,
+        ..AuditFilter::default()
+    };
+    let page = store.audit_trail(&c.owner, &mine).await.unwrap();
+    assert_eq!(page.entries.len(), 12, "{page:?}");
+
+    // Everything past its retention: the filed rows go with their audit rows, and of the
+    // filings only the newest stays, marking where the rows not yet filed begin.
+    let years_on = OffsetDateTime::now_utc() + time::Duration::days(365 * 100);
+    assert!(purge_old_audit_in(store, years_on, 7).await > 24);
+    assert_eq!(audit_filings(store).await, if sqlite { (1, 0) } else { (0, 0) });
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    store.file_audit_rows().await.unwrap();
+    store.client(&c.practitioner, rae.id).await.unwrap();
+    store.flush_audit().await.unwrap();
+    let trail = store.audit_log(&c.owner, rae.id).await.unwrap();
+    assert_eq!(viewed(&trail, &c.practitioner), 2, "{trail:?}");
+}
+
 async fn cached_sessions_end_at_once(test: TestStore) {
     let store = &test.store;
     let c = clinic(store, "Cached sessions").await;
@@ -291,6 +364,7 @@ on_both!(
         audit_flush_interval: Duration::from_millis(20),
         ..options()
     },
+    a_clients_rows_are_found_filed_or_not: no_timer(1000),
     cached_sessions_end_at_once: StoreOptions {
         session_cache_ttl: Duration::from_secs(3600),
         ..options()

@@ -673,6 +673,14 @@ const EXPORTED: &[(&str, &str)] = &[
 /// Tables left out of the clinic archive, and why.
 const NOT_EXPORTED: &[(&str, &str)] = &[
     (
+        "audit_filed",
+        "SQLite's index of the audit rows by client (store::filing); the rows are the audit trail",
+    ),
+    (
+        "audit_filings",
+        "SQLite's marks of which audit rows audit_filed holds (store::filing)",
+    ),
+    (
         "booking_requests",
         "requests from people who are not clients yet, erased after estimator.keep_days; an accepted one's details are the client's record",
     ),

@@ -45,6 +45,8 @@
 //! max_connections = 8
 //! audit_flush_ms = 250           # reads' audit rows are written in batches this often…
 //! audit_batch_rows = 512         # …or, behind the read, when this many wait (a graceful stop writes them all)
+//! audit_filing_rows = 10000      # SQLite: audit rows filed by client once this many are written (a client's
+//!                                # audit view reads at most this many unfiled rows)
 //! retention_every_hours = 24     # the retention job (anonymise past retention_years); 0: CLI only
 //!
 //! [storage]
@@ -273,6 +275,9 @@ pub struct DatabaseConfig {
     pub audit_flush_ms: u64,
     /// Read-audit rows waiting that make the next read write them (bounds the buffer).
     pub audit_batch_rows: usize,
+    /// SQLite: audit rows written since the last filing by client that make the store file
+    /// them (`follicle_store::StoreOptions::audit_filing_rows`).
+    pub audit_filing_rows: u64,
     /// How often the server runs the retention job (each clinic's `retention_years`), hours;
     /// 0 to run it only with `follicle retention run`. With several app servers, set it on one.
     pub retention_every_hours: u64,
@@ -285,6 +290,7 @@ impl Default for DatabaseConfig {
             max_connections: 0,
             audit_flush_ms: 250,
             audit_batch_rows: 512,
+            audit_filing_rows: 10_000,
             retention_every_hours: 24,
         }
     }
@@ -298,6 +304,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("audit_flush_ms", &self.audit_flush_ms)
             .field("audit_batch_rows", &self.audit_batch_rows)
+            .field("audit_filing_rows", &self.audit_filing_rows)
             .field("retention_every_hours", &self.retention_every_hours)
             .finish()
     }
@@ -650,6 +657,12 @@ impl ServerConfig {
                 self.database.audit_batch_rows
             )));
         }
+        if !(1..=1_000_000).contains(&self.database.audit_filing_rows) {
+            return Err(ConfigError(format!(
+                "database.audit_filing_rows: expected 1 to 1000000, got {}",
+                self.database.audit_filing_rows
+            )));
+        }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(ConfigError(format!(
                 "mail.from: expected an address such as \"Follicle <no-reply@clinic.example>\", got {:?}",
@@ -868,6 +881,12 @@ mod tests {
         assert!(e.to_string().contains("max_json_bytes"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__DATABASE__AUDIT_FLUSH_MS", "0")])).unwrap_err();
         assert!(e.to_string().contains("database.audit_flush_ms"), "{e}");
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__DATABASE__AUDIT_FILING_ROWS", "0")])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("database.audit_filing_rows: expected 1 to 1000000, got 0"),
+            "{e}"
+        );
         let e = ServerConfig::load(
             None,
             env(&[("FOLLICLE__SERVER__TRUSTED_PROXIES", "10.0.0.1,everyone")]),

@@ -72,6 +72,7 @@ pub async fn open_store(config: &ServerConfig) -> Result<Store, ServeError> {
         session_cache_ttl: Duration::from_secs(config.server.session_cache_seconds),
         audit_flush_interval: Duration::from_millis(config.database.audit_flush_ms),
         audit_batch_rows: config.database.audit_batch_rows,
+        audit_filing_rows: config.database.audit_filing_rows,
         signin: config.limits.signin(),
         password_checks_at_once: config.limits.password_checks_at_once,
         password_checks_waiting: config.limits.password_checks_waiting,

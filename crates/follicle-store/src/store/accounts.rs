@@ -16,7 +16,7 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{AuditRow, Store, audit_from_row, audit_insert, now, on_db, rate_key};
+use super::{AuditRow, Db, Store, audit_from_row, audit_insert, now, on_db, rate_key};
 use crate::auth::{self, Actor, LoginSession};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
@@ -53,6 +53,16 @@ pub(crate) const AUDIT_TRAIL_OF_CLIENT: &str = "SELECT id, user_id, client_id, a
      WHERE clinic_id = $1 AND ($2 IS NULL OR user_id = $2) AND client_id = $3 \
      AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
      AND ($7 IS NULL OR id < $7) ORDER BY id DESC LIMIT $8";
+
+/// The same on SQLite, whose rows are filed by client (`store::filing`): the client's rows by
+/// id (filed, then written since the last filing), the filters on each.
+pub(crate) const AUDIT_TRAIL_OF_CLIENT_SQLITE: &str = concat!(
+    "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log WHERE id IN (",
+    super::filing::client_audit_ids!("$3"),
+    ") AND clinic_id = $1 AND ($2 IS NULL OR user_id = $2) AND client_id = $3 \
+     AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
+     AND ($7 IS NULL OR id < $7) ORDER BY id DESC LIMIT $8"
+);
 
 /// At most this many audit rows are deleted in one statement by the retention purge.
 const AUDIT_PURGE_BATCH: i64 = 10_000;
@@ -679,7 +689,11 @@ impl Store {
         self.flush_audit().await?;
         let action = filter.action.map(|a| a.as_str());
         let rows: Vec<AuditRow> = on_db!(self, pool => {
-            sqlx::query_as(if filter.client_id.is_some() { AUDIT_TRAIL_OF_CLIENT } else { AUDIT_TRAIL })
+            sqlx::query_as(match (filter.client_id, &self.db) {
+                (None, _) => AUDIT_TRAIL,
+                (Some(_), Db::Sqlite(_)) => AUDIT_TRAIL_OF_CLIENT_SQLITE,
+                (Some(_), Db::Postgres(_)) => AUDIT_TRAIL_OF_CLIENT,
+            })
             .bind(actor.clinic_id).bind(filter.user_id).bind(filter.client_id).bind(action)
             .bind(from).bind(until).bind(filter.before).bind(limit + 1)
             .fetch_all(pool).await?
@@ -731,6 +745,9 @@ impl Store {
                     break;
                 }
             }
+        }
+        if done > 0 {
+            super::filing::forget_empty_filings(&self.db).await?;
         }
         Ok(done)
     }

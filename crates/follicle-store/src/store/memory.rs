@@ -264,8 +264,9 @@ pub(crate) fn flush_behind(buffer: &Arc<AuditBuffer>, db: &Db) {
 }
 
 /// Writes the buffer every `interval` until the store is closed or dropped. A failed write is
-/// tried again at the next tick (the rows stay in the buffer, which reads keep bounded).
-pub(crate) async fn flush_every(buffer: Weak<AuditBuffer>, db: Db, interval: Duration) {
+/// tried again at the next tick (the rows stay in the buffer, which reads keep bounded). On
+/// SQLite it then files the rows by client once `filing_rows` are waiting (`store::filing`).
+pub(crate) async fn flush_every(buffer: Weak<AuditBuffer>, db: Db, interval: Duration, filing_rows: u64) {
     let mut every = tokio::time::interval(interval);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -278,6 +279,9 @@ pub(crate) async fn flush_every(buffer: Weak<AuditBuffer>, db: Db, interval: Dur
         }
         if let Err(e) = buffer.flush(&db).await {
             tracing::warn!(error = %e, waiting = buffer.len(), "could not write the read audit rows; trying again");
+        }
+        if let Err(e) = super::filing::file(&db, filing_rows).await {
+            tracing::warn!(error = %e, "could not file the audit rows by client; trying again");
         }
     }
 }

@@ -14,6 +14,7 @@ mod consents;
 mod desk;
 mod diary;
 mod feeds;
+mod filing;
 mod idempotency;
 mod jobs;
 mod landmarks;
@@ -244,6 +245,11 @@ pub struct StoreOptions {
     /// Read-audit rows waiting that make the next read write the batch itself (and bound
     /// the buffer): 512.
     pub audit_batch_rows: usize,
+    /// SQLite: audit rows written since the last filing by client that make the background
+    /// task file them (see `store::filing`): 10,000. One client's audit view reads the rows
+    /// not yet filed in id order, so this bounds that read; a filing costs a few dozen pages
+    /// whatever its size, and each filing is one more lookup for a client's rows.
+    pub audit_filing_rows: u64,
 }
 
 impl Default for StoreOptions {
@@ -259,6 +265,7 @@ impl Default for StoreOptions {
             session_cache_entries: 10_000,
             audit_flush_interval: std::time::Duration::from_millis(250),
             audit_batch_rows: 512,
+            audit_filing_rows: 10_000,
         }
     }
 }
@@ -542,6 +549,16 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             ),
         ],
     };
+    // Issue 16's audit rows filed by client: SQLite's only (PostgreSQL keeps its index of them
+    // by client; see `filing`), apart for the same reason.
+    let audit_files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[(
+            24,
+            "audit filed by client",
+            include_str!("../../migrations/sqlite/0024_audit_filed_by_client.sql"),
+        )],
+        Backend::Postgres => &[],
+    };
     Migrator::with_migrations(
         files
             .iter()
@@ -549,6 +566,7 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             .chain(diary_files)
             .chain(recall_files)
             .chain(search_files)
+            .chain(audit_files)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,
@@ -563,6 +581,18 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             .collect(),
     )
 }
+
+/// One client's whole audit trail (`$2`), oldest first (their audit log, their record's
+/// archive): `audit_log_client` on PostgreSQL.
+pub(crate) const CLIENT_TRAIL: &str = "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log \
+     WHERE clinic_id = $1 AND client_id = $2 ORDER BY id";
+
+/// The same on SQLite, whose rows are filed by client (`filing`).
+pub(crate) const CLIENT_TRAIL_SQLITE: &str = concat!(
+    "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log WHERE id IN (",
+    filing::client_audit_ids!("$2"),
+    ") AND clinic_id = $1 AND client_id = $2 ORDER BY id"
+);
 
 impl Store {
     /// Opens (and migrates) the database at `url` with default options: `sqlite://path`
@@ -643,7 +673,12 @@ impl Store {
         let interval = options
             .audit_flush_interval
             .max(std::time::Duration::from_millis(1));
-        tokio::spawn(memory::flush_every(Arc::downgrade(&audit), db.clone(), interval));
+        tokio::spawn(memory::flush_every(
+            Arc::downgrade(&audit),
+            db.clone(),
+            interval,
+            options.audit_filing_rows,
+        ));
         auth::set_hasher_limits(options.password_checks_at_once, options.password_checks_waiting);
         Ok(Store {
             db,
@@ -691,6 +726,15 @@ impl Store {
     /// Read-audit rows waiting in memory to be written.
     pub fn pending_audit_rows(&self) -> usize {
         self.audit.len()
+    }
+
+    /// SQLite: files by client every audit row written since the last filing, however few
+    /// (the background task files them once there are [`StoreOptions::audit_filing_rows`]);
+    /// gives how many rows naming a client were filed. Nothing to do on PostgreSQL (0). A
+    /// client's audit rows are found whether filed or not: filing only makes it quicker.
+    pub async fn file_audit_rows(&self) -> StoreResult<u64> {
+        self.flush_audit().await?;
+        filing::file(&self.db, 1).await
     }
 
     /// Begins the transaction of an audited write, after writing the waiting read-audit
@@ -1185,8 +1229,11 @@ impl Store {
         actor.require(Action::ViewAuditLog)?;
         self.flush_audit().await?;
         let rows: Vec<AuditRow> = on_db!(self, pool => {
-            sqlx::query_as("SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log WHERE clinic_id = $1 AND client_id = $2 ORDER BY id")
-                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+            sqlx::query_as(match &self.db {
+                Db::Sqlite(_) => CLIENT_TRAIL_SQLITE,
+                Db::Postgres(_) => CLIENT_TRAIL,
+            })
+            .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         if rows.is_empty() {
             // No trail: a client of this clinic with none yet, or not this clinic's client.

@@ -7,7 +7,7 @@
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::accounts::{AUDIT_TRAIL, AUDIT_TRAIL_OF_CLIENT};
+use super::accounts::{AUDIT_TRAIL, AUDIT_TRAIL_OF_CLIENT, AUDIT_TRAIL_OF_CLIENT_SQLITE};
 use super::payments::{CLIENT_PAYMENTS, DUE_PAYMENTS};
 use super::records::{
     CLIENT_APPOINTMENTS, CLIENT_CONSULTATIONS, CLIENT_DESIGNS, CLIENT_PHOTOS, CLIENT_SESSIONS, DIARY,
@@ -18,7 +18,7 @@ use super::search::{
     SEARCH_INDEXED_SQLITE, SEARCH_SCOPED_POSTGRES, clinic_trigram_keys, fts_phrase,
 };
 use super::today::{LAST_COMPLETED, RECENT_CLIENTS};
-use super::{Db, Store};
+use super::{CLIENT_TRAIL, CLIENT_TRAIL_SQLITE, Db, Store};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 
@@ -29,6 +29,7 @@ pub const BIG_TABLES: &[&str] = &[
     "session_logs",
     "photos",
     "audit_log",
+    "audit_filed",
     "consultations",
     "designs",
     "payments",
@@ -181,6 +182,15 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
         args: vec![clinic.clone(), Arg::Id(client_id)],
         indexes,
     };
+    // SQLite finds a client's audit rows through their filings (`store::filing`): a lookup of
+    // the client in each, then the rows not yet filed by their ids (a range of the row ids).
+    let (client_trail, client_trail_indexes): (&'static str, &'static [&'static str]) = match db {
+        Db::Sqlite(_) => (
+            AUDIT_TRAIL_OF_CLIENT_SQLITE,
+            &["audit_filed USING PRIMARY KEY (filing=? AND client_id=?)"],
+        ),
+        Db::Postgres(_) => (AUDIT_TRAIL_OF_CLIENT, &["audit_log_client"]),
+    };
     let audit = |name, sql, client: Arg, indexes| Hot {
         name,
         sql,
@@ -306,9 +316,17 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
         ),
         audit(
             "audit view, one client's rows",
-            AUDIT_TRAIL_OF_CLIENT,
+            client_trail,
             Arg::Id(client_id),
-            &["audit_log_client"],
+            client_trail_indexes,
+        ),
+        of_client(
+            "a client's whole audit trail (their audit log, their record's archive)",
+            match db {
+                Db::Sqlite(_) => CLIENT_TRAIL_SQLITE,
+                Db::Postgres(_) => CLIENT_TRAIL,
+            },
+            client_trail_indexes,
         ),
     ]);
     searches

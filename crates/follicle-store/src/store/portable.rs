@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::RetentionReport;
 use super::records::check_client;
-use super::{Store, audit_insert, now, on_db};
+use super::{CLIENT_TRAIL, CLIENT_TRAIL_SQLITE, Db, Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
@@ -647,12 +647,18 @@ type TrailRow = (
 impl Store {
     async fn trail(&self, clinic_id: Uuid, client_id: Option<Uuid>) -> StoreResult<Vec<AuditEntry>> {
         self.flush_audit().await?;
-        let rows: Vec<TrailRow> = on_db!(self, pool => {
-            sqlx::query_as(
+        // One client's through the index (or, on SQLite, the filings) by client; the clinic's
+        // whole trail by the clinic's index.
+        let sql = match (client_id, &self.db) {
+            (None, _) => {
                 "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log \
-                 WHERE clinic_id = $1 AND ($2 IS NULL OR client_id = $2) ORDER BY id",
-            )
-            .bind(clinic_id).bind(client_id).fetch_all(pool).await?
+                 WHERE clinic_id = $1 AND $2 IS NULL ORDER BY id"
+            }
+            (Some(_), Db::Sqlite(_)) => CLIENT_TRAIL_SQLITE,
+            (Some(_), Db::Postgres(_)) => CLIENT_TRAIL,
+        };
+        let rows: Vec<TrailRow> = on_db!(self, pool => {
+            sqlx::query_as(sql).bind(clinic_id).bind(client_id).fetch_all(pool).await?
         });
         rows.into_iter()
             .map(|(id, user_id, client_id, action, detail, at, ip, session)| {
