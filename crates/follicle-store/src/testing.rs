@@ -43,6 +43,15 @@ pub async fn audit_filings(store: &Store) -> (i64, i64) {
     store.audit_filings().await.expect("count the audit filings")
 }
 
+/// The tables `audit_log`'s foreign keys check each new row against, sorted (none on
+/// PostgreSQL since migration 0024).
+pub async fn audit_log_references(store: &Store) -> Vec<String> {
+    store
+        .audit_log_references()
+        .await
+        .expect("read audit_log's foreign keys")
+}
+
 /// Makes the database refuse every new audit row (`true`), as a full disk or a revoked
 /// permission would, or take them again (`false`).
 pub async fn refuse_audit_rows(store: &Store, refuse: bool) {

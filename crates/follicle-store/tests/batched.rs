@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use follicle_store::testing::{
-    TestStore, audit_filings, options, purge_old_audit_in, refuse_audit_rows, wait_for_audit_written_behind,
+    TestStore, audit_filings, audit_log_references, options, purge_old_audit_in, refuse_audit_rows,
+    wait_for_audit_written_behind,
 };
 use follicle_store::*;
 use time::OffsetDateTime;
@@ -237,6 +238,17 @@ async fn a_clients_rows_are_found_filed_or_not(test: TestStore) {
     assert_eq!(viewed(&trail, &c.practitioner), 2, "{trail:?}");
 }
 
+/// PostgreSQL writes audit rows without a foreign-key check each (two triggers with a row lock
+/// each, as much as the rest of the insert: migration 0024); SQLite keeps its in-process checks.
+async fn postgres_checks_no_audit_row_against_its_clinic_and_user(test: TestStore) {
+    let store = &test.store;
+    let expected: &[&str] = match store.backend() {
+        Backend::Sqlite => &["clinics", "users"],
+        Backend::Postgres => &[],
+    };
+    assert_eq!(audit_log_references(store).await, expected);
+}
+
 async fn cached_sessions_end_at_once(test: TestStore) {
     let store = &test.store;
     let c = clinic(store, "Cached sessions").await;
@@ -365,6 +377,7 @@ on_both!(
         ..options()
     },
     a_clients_rows_are_found_filed_or_not: no_timer(1000),
+    postgres_checks_no_audit_row_against_its_clinic_and_user: options(),
     cached_sessions_end_at_once: StoreOptions {
         session_cache_ttl: Duration::from_secs(3600),
         ..options()

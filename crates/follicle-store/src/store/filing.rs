@@ -38,10 +38,31 @@ impl super::Store {
                 .await?,
         )
     }
+
+    /// For tests: the tables `audit_log`'s foreign keys check each row against, sorted.
+    pub(crate) async fn audit_log_references(&self) -> StoreResult<Vec<String>> {
+        let mut tables: Vec<String> = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list('audit_log')")
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT confrelid::regclass::text FROM pg_constraint \
+                     WHERE conrelid = 'audit_log'::regclass AND contype = 'f'",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        tables.sort();
+        Ok(tables)
+    }
 }
 
-/// The ids of one client's audit rows on SQLite (the client the parameter `$client`): those filed, a lookup in each filing,
-/// then those written since the last filing. For `WHERE id IN (…)`. `CROSS JOIN` keeps the
+/// The ids of one client's audit rows on SQLite (the client bound as `$client`): those filed,
+/// a lookup in each filing, then those written since the last filing. For `WHERE id IN (…)`. `CROSS JOIN` keeps the
 /// filings the outer loop: with few filings SQLite's statistics would have it read the whole
 /// of `audit_filed` instead.
 macro_rules! client_audit_ids {

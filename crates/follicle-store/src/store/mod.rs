@@ -549,15 +549,20 @@ fn embedded_migrations(backend: Backend) -> Migrator {
             ),
         ],
     };
-    // Issue 16's audit rows filed by client: SQLite's only (PostgreSQL keeps its index of them
-    // by client; see `filing`), apart for the same reason.
+    // Issue 16's audit rows written more cheaply: filed by client on SQLite (PostgreSQL keeps
+    // its index by client; see `filing`), without a foreign-key check per row on PostgreSQL;
+    // apart for the same reason.
     let audit_files: &[(i64, &str, &'static str)] = match backend {
         Backend::Sqlite => &[(
             24,
             "audit filed by client",
             include_str!("../../migrations/sqlite/0024_audit_filed_by_client.sql"),
         )],
-        Backend::Postgres => &[],
+        Backend::Postgres => &[(
+            24,
+            "audit rows unchecked",
+            include_str!("../../migrations/postgres/0024_audit_rows_unchecked.sql"),
+        )],
     };
     Migrator::with_migrations(
         files
