@@ -18,9 +18,9 @@
 //! gives ids in commit order), so no row is missed or read twice whether or not a filing has
 //! run; filing only makes the second part shorter. A deleted row leaves its filing by a trigger.
 //!
-//! PostgreSQL keeps its index by client: its pages stay in shared buffers and a row's change is
-//! a small WAL record, and there ids are not given in commit order (a filing mark could pass a
-//! row whose transaction had not committed).
+//! PostgreSQL keeps its index by client, although it costs there too (about as much as the rest
+//! of a row's insert, `docs/benchmarks/scale.md`): there ids are not given in commit order, and
+//! a filing's mark could pass a row whose transaction had not committed yet.
 
 use super::Db;
 use crate::error::StoreResult;
@@ -62,9 +62,9 @@ impl super::Store {
 }
 
 /// The ids of one client's audit rows on SQLite (the client bound as `$client`): those filed,
-/// a lookup in each filing, then those written since the last filing. For `WHERE id IN (…)`. `CROSS JOIN` keeps the
-/// filings the outer loop: with few filings SQLite's statistics would have it read the whole
-/// of `audit_filed` instead.
+/// a lookup in each filing, then those written since the last filing. For `WHERE id IN (…)`.
+/// `CROSS JOIN` keeps the filings the outer loop: with few filings SQLite's statistics would
+/// have it read the whole of `audit_filed` instead.
 macro_rules! client_audit_ids {
     ($client:literal) => {
         concat!(
