@@ -16,7 +16,7 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{AuditRow, Db, Store, audit_from_row, audit_insert, now, on_db, rate_key};
+use super::{AuditRow, Store, audit_from_row, audit_insert, now, on_db, rate_key};
 use crate::auth::{self, Actor, LoginSession};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
@@ -689,10 +689,9 @@ impl Store {
         self.flush_audit().await?;
         let action = filter.action.map(|a| a.as_str());
         let rows: Vec<AuditRow> = on_db!(self, pool => {
-            sqlx::query_as(match (filter.client_id, &self.db) {
-                (None, _) => AUDIT_TRAIL,
-                (Some(_), Db::Sqlite(_)) => AUDIT_TRAIL_OF_CLIENT_SQLITE,
-                (Some(_), Db::Postgres(_)) => AUDIT_TRAIL_OF_CLIENT,
+            sqlx::query_as(match filter.client_id {
+                None => AUDIT_TRAIL,
+                Some(_) => super::filing::audit_trail_of_client(&self.db),
             })
             .bind(actor.clinic_id).bind(filter.user_id).bind(filter.client_id).bind(action)
             .bind(from).bind(until).bind(filter.before).bind(limit + 1)

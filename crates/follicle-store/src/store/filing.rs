@@ -25,6 +25,23 @@
 use super::Db;
 use crate::error::StoreResult;
 
+/// The audit view of one client's rows (`AUDIT_TRAIL_OF_CLIENT`'s parameters) on this
+/// backend: through the filings on SQLite, `audit_log_client` on PostgreSQL.
+pub(crate) fn audit_trail_of_client(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => super::accounts::AUDIT_TRAIL_OF_CLIENT_SQLITE,
+        Db::Postgres(_) => super::accounts::AUDIT_TRAIL_OF_CLIENT,
+    }
+}
+
+/// One client's whole audit trail (`$1` clinic, `$2` client), oldest first, on this backend.
+pub(crate) fn client_trail(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => super::CLIENT_TRAIL_SQLITE,
+        Db::Postgres(_) => super::CLIENT_TRAIL,
+    }
+}
+
 #[cfg(feature = "testing")]
 impl super::Store {
     /// For tests: SQLite's filings and the rows filed in them; `(0, 0)` on PostgreSQL.
@@ -37,27 +54,6 @@ impl super::Store {
                 .fetch_one(pool)
                 .await?,
         )
-    }
-
-    /// For tests: the tables `audit_log`'s foreign keys check each row against, sorted.
-    pub(crate) async fn audit_log_references(&self) -> StoreResult<Vec<String>> {
-        let mut tables: Vec<String> = match &self.db {
-            Db::Sqlite(pool) => {
-                sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list('audit_log')")
-                    .fetch_all(pool)
-                    .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_scalar(
-                    "SELECT confrelid::regclass::text FROM pg_constraint \
-                     WHERE conrelid = 'audit_log'::regclass AND contype = 'f'",
-                )
-                .fetch_all(pool)
-                .await?
-            }
-        };
-        tables.sort();
-        Ok(tables)
     }
 }
 
@@ -87,10 +83,9 @@ pub(crate) async fn file(db: &Db, at_least: u64) -> StoreResult<u64> {
     let Db::Sqlite(pool) = db else {
         return Ok(0);
     };
-    let waiting = |(last, newest): (i64, i64)| u64::try_from(newest - last).unwrap_or(0);
     // Asked first without the write lock: most calls find too few rows and write nothing.
-    let marks: (i64, i64) = sqlx::query_as(MARKS).fetch_one(pool).await?;
-    if waiting(marks) < at_least.max(1) {
+    let (last, newest): (i64, i64) = sqlx::query_as(MARKS).fetch_one(pool).await?;
+    if u64::try_from(newest - last).unwrap_or(0) < at_least.max(1) {
         return Ok(0);
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;

@@ -1193,6 +1193,28 @@ impl Store {
     }
 
     #[cfg(feature = "testing")]
+    /// For tests: the tables `audit_log`'s foreign keys check each row against, sorted.
+    pub(crate) async fn audit_log_references(&self) -> StoreResult<Vec<String>> {
+        let mut tables: Vec<String> = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list('audit_log')")
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT confrelid::regclass::text FROM pg_constraint \
+                     WHERE conrelid = 'audit_log'::regclass AND contype = 'f'",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        tables.sort();
+        Ok(tables)
+    }
+
+    #[cfg(feature = "testing")]
     /// For tests: makes the database refuse (`true`) or take again (`false`) every new audit
     /// row, with a trigger, as a full disk or a broken permission would.
     pub(crate) async fn refuse_audit_rows(&self, refuse: bool) -> StoreResult<()> {
@@ -1234,11 +1256,8 @@ impl Store {
         actor.require(Action::ViewAuditLog)?;
         self.flush_audit().await?;
         let rows: Vec<AuditRow> = on_db!(self, pool => {
-            sqlx::query_as(match &self.db {
-                Db::Sqlite(_) => CLIENT_TRAIL_SQLITE,
-                Db::Postgres(_) => CLIENT_TRAIL,
-            })
-            .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
+            sqlx::query_as(filing::client_trail(&self.db))
+                .bind(actor.clinic_id).bind(client_id).fetch_all(pool).await?
         });
         if rows.is_empty() {
             // No trail: a client of this clinic with none yet, or not this clinic's client.

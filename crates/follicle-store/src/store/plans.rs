@@ -7,7 +7,7 @@
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::accounts::{AUDIT_TRAIL, AUDIT_TRAIL_OF_CLIENT, AUDIT_TRAIL_OF_CLIENT_SQLITE};
+use super::accounts::AUDIT_TRAIL;
 use super::payments::{CLIENT_PAYMENTS, DUE_PAYMENTS};
 use super::records::{
     CLIENT_APPOINTMENTS, CLIENT_CONSULTATIONS, CLIENT_DESIGNS, CLIENT_PHOTOS, CLIENT_SESSIONS, DIARY,
@@ -18,7 +18,7 @@ use super::search::{
     SEARCH_INDEXED_SQLITE, SEARCH_SCOPED_POSTGRES, clinic_trigram_keys, fts_phrase,
 };
 use super::today::{LAST_COMPLETED, RECENT_CLIENTS};
-use super::{CLIENT_TRAIL, CLIENT_TRAIL_SQLITE, Db, Store};
+use super::{Db, Store};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 
@@ -184,12 +184,9 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
     };
     // SQLite finds a client's audit rows through their filings (`store::filing`): a lookup of
     // the client in each, then the rows not yet filed by their ids (a range of the row ids).
-    let (client_trail, client_trail_indexes): (&'static str, &'static [&'static str]) = match db {
-        Db::Sqlite(_) => (
-            AUDIT_TRAIL_OF_CLIENT_SQLITE,
-            &["audit_filed USING PRIMARY KEY (filing=? AND client_id=?)"],
-        ),
-        Db::Postgres(_) => (AUDIT_TRAIL_OF_CLIENT, &["audit_log_client"]),
+    let client_trail_indexes: &'static [&'static str] = match db {
+        Db::Sqlite(_) => &["audit_filed USING PRIMARY KEY (filing=? AND client_id=?)"],
+        Db::Postgres(_) => &["audit_log_client"],
     };
     let audit = |name, sql, client: Arg, indexes| Hot {
         name,
@@ -316,16 +313,13 @@ fn hot_queries(db: &Db, actor: &Actor, client_id: Uuid) -> Vec<Hot> {
         ),
         audit(
             "audit view, one client's rows",
-            client_trail,
+            super::filing::audit_trail_of_client(db),
             Arg::Id(client_id),
             client_trail_indexes,
         ),
         of_client(
             "a client's whole audit trail (their audit log, their record's archive)",
-            match db {
-                Db::Sqlite(_) => CLIENT_TRAIL_SQLITE,
-                Db::Postgres(_) => CLIENT_TRAIL,
-            },
+            super::filing::client_trail(db),
             client_trail_indexes,
         ),
     ]);

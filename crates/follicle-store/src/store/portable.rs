@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::RetentionReport;
 use super::records::check_client;
-use super::{CLIENT_TRAIL, CLIENT_TRAIL_SQLITE, Db, Store, audit_insert, now, on_db};
+use super::{Store, audit_insert, now, on_db};
 use crate::auth::Actor;
 use crate::error::{StoreError, StoreResult};
 use crate::model::*;
@@ -649,13 +649,12 @@ impl Store {
         self.flush_audit().await?;
         // One client's through the index (or, on SQLite, the filings) by client; the clinic's
         // whole trail by the clinic's index.
-        let sql = match (client_id, &self.db) {
-            (None, _) => {
+        let sql = match client_id {
+            None => {
                 "SELECT id, user_id, client_id, action, detail, at, ip, session FROM audit_log \
                  WHERE clinic_id = $1 AND $2 IS NULL ORDER BY id"
             }
-            (Some(_), Db::Sqlite(_)) => CLIENT_TRAIL_SQLITE,
-            (Some(_), Db::Postgres(_)) => CLIENT_TRAIL,
+            Some(_) => super::filing::client_trail(&self.db),
         };
         let rows: Vec<TrailRow> = on_db!(self, pool => {
             sqlx::query_as(sql).bind(clinic_id).bind(client_id).fetch_all(pool).await?
