@@ -9,7 +9,8 @@
 //! a tenth reads of client records, the rest recall pages of the clinic's batches (each writes
 //! a row for every client on it, so a busy clinic seeds in about three minutes on PostgreSQL
 //! instead of an hour). PostgreSQL seeds with `synchronous_commit=off` and an `ANALYZE` now and
-//! then (as autovacuum would: every 20 s at first, every 5 minutes later); the measures run on a store opened as a server opens it.
+//! then (as autovacuum would: every 20 s at first, every 5 minutes later); the measures run on a
+//! store opened as a server opens it.
 //! `--parallel N` seeds N clinics at once. Everything random comes from `--seed`, so a clinic's
 //! clients can be told again without reading them back.
 //!
@@ -713,10 +714,10 @@ async fn open_seeded(args: &Args) -> Result<(Store, Marker, String)> {
             // planner's statistics while the tables grow from nothing: the foreign-key checks'
             // plans, made on empty tables, then read a clinic's whole `session_logs` through
             // `session_logs_batch` for each photo (measured: 5,600 rows a check, 4,600 checks in
-            // 10 s). ANALYZE as autovacuum's analyze would on a live server: every 20 s while
-            // the tables are young, then less often (every 20 s, 40 s, … up to 5 minutes: the
-            // statistics of a chain's tall tables change slowly, and each ANALYZE of the whole
-            // database reads a sample of every table, several seconds once fifty clinics are in).
+            // 10 s). ANALYZE as autovacuum's analyze would on a live server: after 20 s, then
+            // twice as long each time up to every 5 minutes (a chain's tall tables' statistics
+            // change slowly, and an ANALYZE of the whole database, which samples every table,
+            // takes seconds once fifty clinics are in).
             let analyzing = (args.backend == "postgres").then(|| {
                 let url = url.clone();
                 tokio::spawn(async move {
