@@ -676,7 +676,7 @@ impl PhotoCanvas {
         };
         // Only the part of the chart raster the scalp pixels sample: the dots in it, splatted
         // band by band.
-        let dots = scene.chart_dots_in(moment, frame, window);
+        let dots = scene.chart_dots_in(moment, frame, window, threads);
         // Each band is cleared just before its dots are splatted into it (it is then in cache),
         // in storage kept from the last preview (no page faults).
         let splat = |layer: &[(Kernel, Binned)], storage: Vec<f32>| {

@@ -774,6 +774,38 @@ pub(crate) fn par_bands<T, S>(
     });
 }
 
+/// `f(0), f(1), …, f(parts − 1)` on up to `threads` threads (the calling thread included),
+/// their results in that order. Each part is computed by exactly one call, so the results do not
+/// depend on the number of threads or on which thread computed what.
+pub(crate) fn par_parts<R: Send>(parts: usize, threads: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, parts.max(1));
+    if threads == 1 {
+        return (0..parts).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= parts {
+                break done;
+            }
+            done.push((i, f(i)));
+        }
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for other in others {
+            // A part that panicked is re-raised here, as the scope would.
+            all.extend(other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Whether a render should stop: asked between bands of rows, so a render whose request is
 /// gone stops within one band. The web layer sets an [`AtomicBool`] when the request is
 /// dropped; a test can count the checks to stop part-way at a chosen band.

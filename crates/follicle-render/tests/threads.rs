@@ -1,7 +1,7 @@
-//! Previews are drawn in bands of rows on several threads; the image must not depend on how
-//! many: the same bytes on 1, 2 and 4 threads, for every kind of chart the renderer draws (ink
-//! only, fresh redness, stubble) and for a head view. A render asked to stop stops between
-//! bands.
+//! Previews are drawn in bands of rows on several threads, from dots gathered in runs on as
+//! many; the image must not depend on how many: the same bytes on 1, 2, 3 and 4 threads, for
+//! every kind of chart the renderer draws (ink only, fresh redness, stubble) and for a head
+//! view. A render asked to stop stops between bands.
 
 use follicle_core::profile::Fitzpatrick;
 use follicle_pattern::{HairLoss, NorwoodStage};
@@ -22,6 +22,9 @@ fn norwood_vi() -> follicle_pattern::Pattern {
 #[test]
 fn the_chart_is_the_same_on_any_number_of_threads() {
     let p = norwood_vi();
+    // Enough dots for several runs a thread below (runs of 2,048 dots or more, up to four a
+    // thread), so that runs are joined.
+    assert!(p.dots.len() >= 8 * 2048, "{} dots", p.dots.len());
     let settings = RenderSettings::default();
     let mut s = scene(&p, &settings, Fitzpatrick::III);
     let moments = [
@@ -54,7 +57,8 @@ fn the_chart_is_the_same_on_any_number_of_threads() {
                 one.pixels().any(|p| p.0 != settings.background),
                 "an empty image proves nothing"
             );
-            for threads in [2, 4] {
+            // 3: runs of dots of unequal lengths, joined in order.
+            for threads in [2, 3, 4] {
                 let many = s.render_threads(view, moment, 280, 300, threads).unwrap();
                 assert!(
                     one.as_raw() == many.as_raw(),
