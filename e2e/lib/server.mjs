@@ -9,7 +9,8 @@ import path from "node:path";
 
 export const REPO = path.resolve(import.meta.dirname, "..", "..");
 
-/** The release binary (scripts/e2e builds it). FOLLICLE_BIN overrides. */
+/** The release binary (scripts/e2e builds it). FOLLICLE_BIN overrides (CI's scripts/test gives
+ * the debug one). */
 export function follicleBinary() {
   if (process.env.FOLLICLE_BIN) return process.env.FOLLICLE_BIN;
   const target =
@@ -101,4 +102,12 @@ export async function startServer(extraEnv = {}) {
     await sleep(150);
   }
   return { url, port, dataDir, stop, log: () => output };
+}
+
+/** Which build of the server the tests drive, for the latency reports: "release", "debug" or
+ * the binary's path when it is in neither profile's folder. */
+export function serverBuild() {
+  const bin = follicleBinary();
+  const profile = path.basename(path.dirname(bin));
+  return profile === "release" || profile === "debug" ? profile : bin;
 }

@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { DESKTOP, launch } from "../lib/browser.mjs";
-import { REPO, startServer } from "../lib/server.mjs";
+import { REPO, serverBuild, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
 const OWNER = "owner@demo.follicle.test";
@@ -416,7 +416,7 @@ counts until the frame that shows the newer state. Target (issue 12): p95 ≤ 10
 
 - ${line}
 - ${parts}
-- commit ${commit}, ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPUs, node ${process.version}
+- commit ${commit}, the ${serverBuild()} server, ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPUs, node ${process.version}
 - load average (1, 5, 15 min) at the end of the drag: ${load}
 
 Latencies of this run (ms, in order): ${latencies.map(f).join(", ")}

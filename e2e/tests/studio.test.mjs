@@ -16,7 +16,7 @@ import path from "node:path";
 import { DESKTOP, TABLET, launch } from "../lib/browser.mjs";
 import { exifSegments, frameSize, readExif } from "../lib/jpeg.mjs";
 import { signTreatmentAtChair } from "../lib/consent.mjs";
-import { REPO, startServer } from "../lib/server.mjs";
+import { REPO, serverBuild, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
 const OWNER = "owner@demo.follicle.test";
@@ -433,6 +433,7 @@ are benchmark figures, not pass/fail thresholds.
 | --- | --- |
 | date | ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} |
 | commit | ${commit} |
+| server | the ${serverBuild()} build |
 | machine | nproc ${nproc}, ${cpus[0]?.model?.trim() || "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB memory, ${os.type()} ${os.release()} |
 | load average (1, 5, 15 min) at the end | ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} (other work on the machine slows the server and the browser) |
 | browser | Chromium ${browser.version()} (headless), playwright-core |
