@@ -305,6 +305,14 @@ struct Gathered {
     fresh: Vec<[f32; 3]>,
 }
 
+/// What [`Scene::chart_dots_in`] works out once a render and its runs of dots share.
+struct PerRender<'r> {
+    looks: Looks<'r>,
+    healing: crate::impression::Healing<'r>,
+    /// The kernel of a fresh dot's redness.
+    fresh_kernel: Kernel,
+}
+
 /// A rectangle of a chart raster, pixels: the part of it a photo's scalp samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Window {
@@ -411,8 +419,19 @@ impl<'a> Scene<'a> {
         threads: usize,
     ) -> ChartDots {
         let s = self.settings;
-        let px = frame.px_per_mm as f32;
-        let fresh_kernel = Kernel::new(s.fresh_halo_sigma_mm * px);
+        // What every dot's look and impression take from the moment and the settings alone,
+        // worked out once for all the runs.
+        let render = PerRender {
+            looks: Looks::new(
+                moment,
+                self.pattern.sessions.max(1),
+                &self.fading,
+                self.fading.healing_loss_fraction,
+                s,
+            ),
+            healing: crate::impression::Healing::new(s),
+            fresh_kernel: Kernel::new(s.fresh_halo_sigma_mm * frame.px_per_mm as f32),
+        };
         let n = self.pattern.dots.len();
         // One run on one thread; on more, up to four runs a thread of at least `RUN_DOTS` dots
         // each, taken in turn by whichever thread is free (the dots of later sessions cost
@@ -424,13 +443,7 @@ impl<'a> Scene<'a> {
             n.div_ceil(RUN_DOTS).clamp(1, 4 * threads)
         };
         let gathered = par_parts(runs, threads, |r| {
-            self.gather_dots(
-                moment,
-                frame,
-                window,
-                &fresh_kernel,
-                n * r / runs..n * (r + 1) / runs,
-            )
+            self.gather_dots(frame, window, &render, n * r / runs..n * (r + 1) / runs)
         });
         let mut all = Gathered::default();
         for part in gathered {
@@ -454,7 +467,7 @@ impl<'a> Scene<'a> {
                 .zip(binned)
                 .map(|((kernel, _), binned)| (kernel, binned))
                 .collect(),
-            fresh: matches!(moment, Moment::Fresh { .. }).then(|| (fresh_kernel, bin(&fresh))),
+            fresh: matches!(moment, Moment::Fresh { .. }).then(|| (render.fresh_kernel, bin(&fresh))),
         }
     }
 
@@ -462,15 +475,18 @@ impl<'a> Scene<'a> {
     /// width in the order the widths first appear.
     fn gather_dots(
         &self,
-        moment: &Moment,
         frame: ChartFrame,
         window: Window,
-        fresh_kernel: &Kernel,
+        render: &PerRender<'_>,
         range: std::ops::Range<usize>,
     ) -> Gathered {
         let s = self.settings;
-        let last = self.pattern.sessions.max(1);
         let px = frame.px_per_mm as f32;
+        let PerRender {
+            looks,
+            healing,
+            fresh_kernel,
+        } = render;
         // Kernels by quantised diameter (µm): few distinct values, each built once, each with
         // its dots splatted in one binned pass.
         // The keys apart from the groups: a dense list to search for every spot.
@@ -484,10 +500,6 @@ impl<'a> Scene<'a> {
         // diameter) and that spot's kernel, for the largest spot an impression has.
         let (farthest, largest) = crate::impression::extent(s);
         let (window_w, window_h) = (window.width as f32, window.height as f32);
-        // What every dot's look and impression take from the moment and the settings alone,
-        // worked out once.
-        let looks = Looks::new(moment, last, &self.fading, self.fading.healing_loss_fraction, s);
-        let healing = crate::impression::Healing::new(s);
         let first = range.start;
         for (i, dot) in self.pattern.dots[range].iter().enumerate() {
             let i = first + i;
@@ -525,7 +537,7 @@ impl<'a> Scene<'a> {
             // The healed impression: a main spot and lobes of its own sizes, sharing its ink,
             // each softened by the dermis' scatter (`[render.healed]`).
             let scatter = s.healed.scatter_mm;
-            crate::impression::for_each_spot(i, &healing, |spot| {
+            crate::impression::for_each_spot(i, healing, |spot| {
                 let d_mm = healed_mm * look.size * spot.size;
                 let sigma_mm = ((d_mm / 2.5).powi(2) + scatter * scatter).sqrt();
                 let key = round_u32(sigma_mm * 1000.0);
