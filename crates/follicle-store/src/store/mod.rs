@@ -161,6 +161,9 @@ impl Blobs {
     /// An S3 bucket, configured from the `AWS_*` environment variables.
     #[cfg(feature = "s3")]
     pub fn s3_from_env(bucket: &str) -> StoreResult<Blobs> {
+        // reqwest is built without a crypto provider of its own (see Cargo.toml): ring, as
+        // everywhere else in the server. Already installed is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let s3 = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .build()?;
