@@ -288,40 +288,48 @@ pub const LIMITS: &[(&str, f64, f64, &str)] = &[
 
 /// The allowed range of a setting, `(min, max, unit)`, if it has one.
 pub fn limit(path: &str) -> Option<(f64, f64, &'static str)> {
-    // Every pattern generation validates its settings through here (about 150 lookups): the
-    // exact paths are looked up in a map, and only the few patterns with a `*` are walked.
-    // The first pattern of [`LIMITS`] that matches wins, as in the list.
+    // Every pattern generation validates its settings through here (about 150 lookups): an
+    // exact path is one look-up in a map that already holds its answer, and only a path no
+    // exact entry names walks the few patterns with a `*`. The first entry of [`LIMITS`] that
+    // matches wins, as in the list.
     let (exact, wildcards) = &*LIMIT_INDEX;
-    let matches = |pattern: &str| {
-        let (mut parts, mut steps) = (pattern.split('.'), path.split('.'));
-        loop {
-            match (parts.next(), steps.next()) {
-                (None, None) => return true,
-                (Some(p), Some(s)) if p == "*" || p == s => {}
-                _ => return false,
-            }
-        }
-    };
-    let first_wildcard = wildcards.iter().copied().find(|&i| matches(LIMITS[i].0));
-    let first = match (exact.get(path).copied(), first_wildcard) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let first = exact.get(path).copied().or_else(|| {
+        wildcards
+            .iter()
+            .copied()
+            .find(|&i| matches_limit(LIMITS[i].0, path))
+    });
     first.map(|i| {
         let (_, min, max, unit) = LIMITS[i];
         (min, max, unit)
     })
 }
 
-/// The positions in [`LIMITS`] of its exact paths (the first of each) and of its patterns.
+/// Whether `path` matches the [`LIMITS`] pattern `pattern` (a `*` matches one step).
+fn matches_limit(pattern: &str, path: &str) -> bool {
+    let (mut parts, mut steps) = (pattern.split('.'), path.split('.'));
+    loop {
+        match (parts.next(), steps.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p == "*" || p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+/// For each exact path of [`LIMITS`], the position of the first entry that matches it (an
+/// earlier pattern with a `*`, or its own first entry); and the positions of the patterns.
 static LIMIT_INDEX: LazyLock<(HashMap<&'static str, usize>, Vec<usize>)> = LazyLock::new(|| {
+    let wildcards: Vec<usize> = (0..LIMITS.len()).filter(|&i| LIMITS[i].0.contains('*')).collect();
     let mut exact = HashMap::new();
-    let mut wildcards = Vec::new();
     for (i, (pattern, ..)) in LIMITS.iter().enumerate() {
-        if pattern.contains('*') {
-            wildcards.push(i);
-        } else {
-            exact.entry(*pattern).or_insert(i);
+        if !pattern.contains('*') && !exact.contains_key(pattern) {
+            let earlier = wildcards
+                .iter()
+                .copied()
+                .take_while(|&w| w < i)
+                .find(|&w| matches_limit(LIMITS[w].0, pattern));
+            exact.insert(*pattern, earlier.unwrap_or(i));
         }
     }
     (exact, wildcards)
