@@ -84,6 +84,8 @@ fn main() {
     let runs = if args.iter().any(|a| a == "--once") { 1 } else { 9 };
     // `--photo`: the photo preview only (section 3), for profiling it.
     let photo_only = args.iter().any(|a| a == "--photo");
+    // `--preview`: the chart preview only (section 2), for profiling it.
+    let preview_only = args.iter().any(|a| a == "--preview");
     let side = 2048usize;
     let sigma_px = 0.8f32;
 
@@ -94,14 +96,14 @@ fn main() {
     let dots = random_dots(n, side as f32);
     let kernel = Kernel::new(sigma_px);
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
-    for _ in 0..if photo_only { 0 } else { runs } {
+    for _ in 0..if photo_only || preview_only { 0 } else { runs } {
         let mut buf = InkBuffer::new(side, side);
         let (wall, on) = timed(|| splat_all(&mut buf, &kernel, &dots));
         times.push(wall);
         cpu.push(on);
         std::hint::black_box(&buf);
     }
-    if !photo_only {
+    if !photo_only && !preview_only {
         print_splat_rate("splat_dots", n, times, cpu);
     }
     // The same with the raster and the binning's storage kept from run to run, as the
@@ -109,7 +111,7 @@ fn main() {
     let mut buf = InkBuffer::new(side, side);
     let mut binned = Binned::default();
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
-    for _ in 0..if photo_only { 0 } else { runs } {
+    for _ in 0..if photo_only || preview_only { 0 } else { runs } {
         buf.data.fill(0.0);
         let (wall, on) = timed(|| {
             binned.fill(side, side, &dots);
@@ -119,7 +121,7 @@ fn main() {
         cpu.push(on);
         std::hint::black_box(&buf);
     }
-    if !photo_only {
+    if !photo_only && !preview_only {
         print_splat_rate("splat_reused_dots", n, times, cpu);
     }
 
@@ -176,6 +178,9 @@ fn main() {
             pattern.dots.len(),
             t.as_secs_f64()
         );
+    }
+    if preview_only {
+        return;
     }
 
     // 3. The pattern on a 2048-px photo (issue 12: under 50 ms): a synthetic photo (the bare
