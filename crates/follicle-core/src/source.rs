@@ -71,20 +71,29 @@ pub fn parse_path(path: &str) -> Vec<Step> {
     steps
 }
 
-/// A parsed TOML document that can answer "where is this field?" and "which field is here?".
+/// A TOML document that can answer "where is this field?" and "which field is here?".
+///
+/// Its spanned tree is parsed on the first question, not before: a file that reads without an
+/// error (every plan request's client file) is parsed once, by serde, not a second time.
 #[derive(Debug)]
 pub struct SpannedDoc<'a> {
     src: &'a str,
-    root: Option<toml::Spanned<DeTable<'a>>>,
+    root: std::cell::OnceCell<Option<toml::Spanned<DeTable<'a>>>>,
 }
 
 impl<'a> SpannedDoc<'a> {
-    /// Parses `src`; a document with syntax errors answers no questions (the syntax error is reported by serde).
+    /// The document of `src`; one with syntax errors answers no questions (the syntax error is
+    /// reported by serde).
     pub fn new(src: &'a str) -> Self {
         SpannedDoc {
             src,
-            root: DeTable::parse(src).ok(),
+            root: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The spanned tree, parsed on first use.
+    fn root(&self) -> Option<&toml::Spanned<DeTable<'a>>> {
+        self.root.get_or_init(|| DeTable::parse(self.src).ok()).as_ref()
     }
 
     /// The source text.
@@ -94,7 +103,7 @@ impl<'a> SpannedDoc<'a> {
 
     /// The location of the deepest existing part of `path` (the value if present, else its nearest parent).
     pub fn locate(&self, path: &str) -> Option<Location> {
-        let root = self.root.as_ref()?;
+        let root = self.root()?;
         let steps = parse_path(path);
         let mut span: Option<Range<usize>> = None;
         let mut table: Option<&DeTable<'a>> = Some(root.get_ref());
@@ -123,7 +132,7 @@ impl<'a> SpannedDoc<'a> {
 
     /// The dotted path of the innermost value whose span contains `span` (for serde errors).
     pub fn path_at(&self, span: &Range<usize>) -> Option<String> {
-        let root = self.root.as_ref()?;
+        let root = self.root()?;
         let mut path = String::new();
         walk_table(root.get_ref(), span, &mut path).then_some(path)
     }
