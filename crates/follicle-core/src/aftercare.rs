@@ -65,18 +65,36 @@ pub fn aftercare(client: &ClientProfile, settings: &Settings) -> Aftercare {
         .filter(|i| applies(i.only_if.as_deref(), client))
         .cloned()
         .collect();
+    let timeline = timeline(&items);
+    Aftercare { items, timeline }
+}
+
+/// Day by day, the instructions of `items` that hold: consecutive days with the same texts are
+/// one span, and a day with none is in no span.
+fn timeline(items: &[AftercareItem]) -> Vec<AftercareSpan> {
     let last_day = items.iter().map(|i| i.to_day).max().unwrap_or(0);
-    let mut timeline: Vec<AftercareSpan> = Vec::new();
-    for day in 0..=last_day {
-        let active: Vec<&AftercareItem> = items
-            .iter()
-            .filter(|i| i.from_day <= day && day <= i.to_day)
-            .collect();
-        let texts = |kind: AftercareKind| -> Vec<String> {
-            active
+    // The days on which an item starts or stops applying cut days 0..=last_day into runs over
+    // which the same items apply: each run is looked at once, as its first day, rather than day
+    // by day (the same spans as a day-by-day walk: a span grows while the next day's texts are
+    // the same, and a day with nothing to say ends it).
+    let mut cuts: Vec<u32> = std::iter::once(0)
+        .chain(
+            items
                 .iter()
-                .filter(|i| i.kind == kind)
-                .map(|i| i.text.clone())
+                .flat_map(|i| [i.from_day, i.to_day.saturating_add(1)]),
+        )
+        .filter(|&day| day <= last_day)
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut timeline: Vec<AftercareSpan> = Vec::new();
+    for (k, &from) in cuts.iter().enumerate() {
+        let to = cuts.get(k + 1).map_or(last_day, |&next| next - 1);
+        let texts = |kind: AftercareKind| -> Vec<&str> {
+            items
+                .iter()
+                .filter(|i| i.from_day <= from && from <= i.to_day && i.kind == kind)
+                .map(|i| i.text.as_str())
                 .collect()
         };
         let (expect, avoid, to_do) = (
@@ -89,23 +107,26 @@ pub fn aftercare(client: &ClientProfile, settings: &Settings) -> Aftercare {
         }
         match timeline.last_mut() {
             Some(span)
-                if span.to_day + 1 == day
+                if span.to_day + 1 == from
                     && span.expect == expect
                     && span.avoid == avoid
                     && span.to_do == to_do =>
             {
-                span.to_day = day;
+                span.to_day = to;
             }
-            _ => timeline.push(AftercareSpan {
-                from_day: day,
-                to_day: day,
-                expect,
-                avoid,
-                to_do,
-            }),
+            _ => {
+                let owned = |texts: Vec<&str>| texts.into_iter().map(String::from).collect();
+                timeline.push(AftercareSpan {
+                    from_day: from,
+                    to_day: to,
+                    expect: owned(expect),
+                    avoid: owned(avoid),
+                    to_do: owned(to_do),
+                })
+            }
         }
     }
-    Aftercare { items, timeline }
+    timeline
 }
 
 /// The pre-care that applies to one client, earliest first (the settings' order within one start).
@@ -119,4 +140,89 @@ pub fn precare(client: &ClientProfile, settings: &Settings) -> Vec<PrecareItem> 
         .collect();
     items.sort_by_key(|i| std::cmp::Reverse(i.hours_before));
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The timeline walked day by day (what [`timeline`] gives by runs of days).
+    fn day_by_day(items: &[AftercareItem]) -> Vec<AftercareSpan> {
+        let last_day = items.iter().map(|i| i.to_day).max().unwrap_or(0);
+        let mut out: Vec<AftercareSpan> = Vec::new();
+        for day in 0..=last_day {
+            let texts = |kind: AftercareKind| -> Vec<String> {
+                items
+                    .iter()
+                    .filter(|i| i.from_day <= day && day <= i.to_day && i.kind == kind)
+                    .map(|i| i.text.clone())
+                    .collect()
+            };
+            let (expect, avoid, to_do) = (
+                texts(AftercareKind::Expect),
+                texts(AftercareKind::Avoid),
+                texts(AftercareKind::Do),
+            );
+            if expect.is_empty() && avoid.is_empty() && to_do.is_empty() {
+                continue;
+            }
+            match out.last_mut() {
+                Some(span)
+                    if span.to_day + 1 == day
+                        && span.expect == expect
+                        && span.avoid == avoid
+                        && span.to_do == to_do =>
+                {
+                    span.to_day = day
+                }
+                _ => out.push(AftercareSpan {
+                    from_day: day,
+                    to_day: day,
+                    expect,
+                    avoid,
+                    to_do,
+                }),
+            }
+        }
+        out
+    }
+
+    fn item(kind: u8, from_day: u32, to_day: u32, text: u8) -> AftercareItem {
+        AftercareItem {
+            id: format!("i{from_day}-{to_day}"),
+            kind: match kind % 3 {
+                0 => AftercareKind::Expect,
+                1 => AftercareKind::Avoid,
+                _ => AftercareKind::Do,
+            },
+            from_day,
+            to_day,
+            // Few texts, so that different items often say the same thing.
+            text: format!("text {}", text % 4),
+            source: String::new(),
+            only_if: None,
+            disabled: false,
+        }
+    }
+
+    #[test]
+    fn the_default_timeline_is_the_day_by_day_one() {
+        let items = &Settings::default().aftercare.items;
+        let spans = timeline(items);
+        assert!(spans.len() > 2, "{spans:?}");
+        assert_eq!(spans, day_by_day(items));
+    }
+
+    proptest! {
+        #[test]
+        fn runs_of_days_give_the_day_by_day_timeline(
+            raw in proptest::collection::vec((0u8..3, 0u32..40, 0u32..40, 0u8..4), 0..12)
+        ) {
+            // Some items end before they start (they never apply), some start after day 0.
+            let items: Vec<AftercareItem> =
+                raw.into_iter().map(|(k, a, b, t)| item(k, a, b, t)).collect();
+            prop_assert_eq!(timeline(&items), day_by_day(&items));
+        }
+    }
 }
