@@ -240,6 +240,7 @@ describe("the design on the photo", () => {
     await page.mouse.move(x0, y0);
     await page.mouse.down();
     const moves = 30;
+    const movedAt = [];
     for (let k = 1; k <= moves; k++) {
       // Whole pixels, each move to a new one (the browser fires no pointermove for a move
       // within the same pixel): up 15 px, stepping left and right by one. The point starts
@@ -247,6 +248,7 @@ describe("the design on the photo", () => {
       // is off the head and leaves the point where it was (an earlier version of this test
       // went 30 px up on a smaller canvas, and only its first 7–8 moves were on the head).
       await page.mouse.move(Math.round(x0) + (k % 2), Math.round(y0) - Math.floor(k / 2));
+      movedAt.push(performance.now()); // each move waits for the browser to take it
       await page.waitForTimeout(16);
     }
     await page.mouse.up();
@@ -276,7 +278,7 @@ describe("the design on the photo", () => {
     // Every pointermove the page receives is timed with each event coalesced into it: every
     // one of the moves, all on the head, reaches the page and is drawn.
     assert.equal(latencies.length, moves, "every move of the drag was drawn on the photo");
-    report(latencies, moves, afterDrag.timings.slice(before.timings));
+    report(latencies, moves, afterDrag.timings.slice(before.timings), movedAt.slice(1).map((t, k) => t - movedAt[k]));
 
     // The healed look for the new hairline, then years later: the picture changes.
     await page.waitForFunction((n) => window.folliclePhotoView.overlays > n, 2, { timeout: 30_000 }).catch(() => {});
@@ -387,12 +389,12 @@ function median(xs) {
   return v.length ? v[Math.floor((v.length - 1) / 2)] : NaN;
 }
 
-function report(latencies, moves, timings) {
+function report(latencies, moves, timings, intervals) {
   const sorted = latencies.slice().sort((a, b) => a - b);
   const f = (x) => x.toFixed(1);
   const p50 = percentile(sorted, 50), p95 = percentile(sorted, 95), max = sorted[sorted.length - 1];
   const line = `photo drag latency (Norwood VII on a 703 × 622 front photo, ${sorted.length} of ${moves} pointer events): p50 ${f(p50)} ms, p95 ${f(p95)} ms, max ${f(max)} ms`;
-  const parts = `drawn updates ${timings.length}; medians: event to edit sent ${f(median(timings.map((t) => t.waitMs)))} ms, round trip ${f(median(timings.map((t) => t.roundTripMs)))} ms, delta applied ${f(median(timings.map((t) => t.applyMs)))} ms, chart drawn ${f(median(timings.map((t) => t.chartMs)))} ms, photo drawn ${f(median(timings.map((t) => t.photoMs)))} ms; tiles a delta ${f(median(timings.map((t) => t.tiles)))}`;
+  const parts = `drawn updates ${timings.length}; medians: event to edit sent ${f(median(timings.map((t) => t.waitMs)))} ms, round trip ${f(median(timings.map((t) => t.roundTripMs)))} ms, delta applied ${f(median(timings.map((t) => t.applyMs)))} ms, chart drawn ${f(median(timings.map((t) => t.chartMs)))} ms, photo drawn ${f(median(timings.map((t) => t.photoMs)))} ms; tiles a delta ${f(median(timings.map((t) => t.tiles)))}; pointer moves ${f(median(intervals))} ms apart`;
   console.log(line);
   console.log(parts);
   let commit = "unknown";

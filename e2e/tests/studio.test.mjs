@@ -276,13 +276,23 @@ describe("designer", () => {
     const [x0, y0] = await page.evaluate((i) => window.follicleDesigner.anchorClientXY(i), i);
     const latenciesBefore = await page.evaluate(() => window.follicleDesigner.latencies.length);
     const eventsBefore = await page.evaluate(() => window.follicleDesigner.eventLatencies.length);
+    // Each drawn edit's parts (the event to the edit sent, the round trip, the delta applied,
+    // the chart drawn, the tiles it changed), as the photo view's test reports them.
+    await page.evaluate(() => {
+      window.dragTimings = [];
+      window.follicleDesigner.onDrawn.push((header, edit, timing) => { if (timing) window.dragTimings.push(timing); });
+    });
 
     await page.mouse.move(x0, y0);
     await page.mouse.down();
     const moves = 30;
+    const movedAt = [];
     for (let k = 1; k <= moves; k++) {
-      // About 60 pointer events a second, 1.5 px each: 45 px towards the crown in all.
+      // About 60 pointer events a second, 1.5 px each: 45 px towards the crown in all. Each
+      // move waits for the browser to take it, so the moves may come further apart: the report
+      // gives the interval they came at.
       await page.mouse.move(x0 + k * 0.5, y0 + k * 1.5);
+      movedAt.push(performance.now());
       await page.waitForTimeout(16);
     }
     await page.mouse.up();
@@ -299,6 +309,7 @@ describe("designer", () => {
       superseded: window.follicleDesigner.superseded,
       latencies: window.follicleDesigner.latencies.slice(),
       eventLatencies: window.follicleDesigner.eventLatencies.slice(),
+      timings: window.dragTimings.slice(),
       anchors: window.follicleDesigner.state.anchors.map((a) => a.slice()),
       status: document.getElementById("status").textContent,
       plan: window.follicleDesigner.plan,
@@ -330,7 +341,8 @@ describe("designer", () => {
     // Every pointer event of the drag (and the release's redraw) was drawn in the end.
     const eventLatencies = afterDrag.eventLatencies.slice(eventsBefore);
     assert.equal(eventLatencies.length, moves, "every pointer move is reflected in a drawing");
-    report(latencies, eventLatencies, moves, afterDrag.superseded - before.superseded);
+    const intervals = movedAt.slice(1).map((t, k) => t - movedAt[k]);
+    report(latencies, eventLatencies, moves, afterDrag.superseded - before.superseded, afterDrag.timings, intervals);
 
     // Zone handles: drag the crown's first handle; the zones become explicit and the dots change.
     await page.check("input[name=tool][value=zones]");
@@ -381,13 +393,16 @@ describe("designer", () => {
     return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1], min: sorted[0] };
   }
 
-  function report(latencies, eventLatencies, moves, superseded) {
-    const f = (x) => x.toFixed(1);
+  function report(latencies, eventLatencies, moves, superseded, timings, intervals) {
+    const f = (x) => (x === null || x === undefined ? "–" : x.toFixed(1));
     const u = summary(latencies), e = summary(eventLatencies);
     const line = `designer drag latency (Norwood VII, chart view, ${u.n} updates): p50 ${f(u.p50)} ms, p95 ${f(u.p95)} ms, max ${f(u.max)} ms`;
     const eventLine = `every pointer event to its first drawing (${e.n} events): p50 ${f(e.p50)} ms, p95 ${f(e.p95)} ms, max ${f(e.max)} ms`;
+    const median = (xs) => summary(xs.filter((x) => x !== null && x !== undefined)).p50;
+    const partsLine = `drawn updates ${timings.length}; medians: event to edit sent ${f(median(timings.map((t) => t.waitMs)))} ms, round trip ${f(median(timings.map((t) => t.roundTripMs)))} ms, delta applied ${f(median(timings.map((t) => t.applyMs)))} ms, chart drawn ${f(median(timings.map((t) => t.chartMs)))} ms; tiles a delta ${f(median(timings.map((t) => t.tiles)))}; pointer moves ${f(median(intervals))} ms apart`;
     console.log(line);
     console.log(eventLine);
+    console.log(partsLine);
     let commit = "unknown";
     try {
       commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
@@ -402,7 +417,9 @@ describe("designer", () => {
 Measured by the end-to-end test \`e2e/tests/studio.test.mjs\` ("dragging a hairline point…"),
 which \`scripts/e2e\` runs: headless Chromium opens the demo client Martin Kowalski's design
 (Norwood VII, full coverage) in the designer at 1280×900, presses the mouse on a hairline point
-and moves it in ${moves} steps of 1.5 px, about 16 ms apart, then lets go. The view is the
+and moves it in ${moves} steps of 1.5 px, each 16 ms after the browser took the last (the
+interval they came at is in the figures), then lets go. Each is timed from the pointer event's own
+time stamp. The view is the
 chart (the designer has no photo view yet; issue 12 brings photos).
 
 Each pointer move is an edit sent to the designer's edit session
@@ -420,6 +437,7 @@ are benchmark figures, not pass/fail thresholds.
 
     ${line}
     ${eventLine}
+    ${partsLine}
 
 | | updates | events |
 | --- | --- | --- |

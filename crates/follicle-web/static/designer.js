@@ -499,7 +499,11 @@ function init(root) {
     const rect = canvas.getBoundingClientRect();
     const px = ((ev.clientX - rect.left) * canvas.width) / rect.width;
     const py = ((ev.clientY - rect.top) * canvas.height) / rect.height;
-    const startedAt = performance.now();
+    // Timed from the pointer event itself (the earliest of the moves the browser coalesced
+    // into it; the same clock as performance.now()), not from this handler, which runs at the
+    // next frame.
+    const coalesced = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
+    const startedAt = Math.min(...(coalesced.length ? coalesced.map((e) => e.timeStamp) : [ev.timeStamp]));
     if (state.drag.zone !== undefined) {
       const now = toMm(px, py);
       const [dx, dy] = [now[0] - state.drag.start[0], now[1] - state.drag.start[1]];
