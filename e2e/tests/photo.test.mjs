@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { DESKTOP, launch } from "../lib/browser.mjs";
+import { dragParts } from "../lib/drag.mjs";
 import { REPO, serverBuild, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
@@ -278,7 +279,7 @@ describe("the design on the photo", () => {
     // Every pointermove the page receives is timed with each event coalesced into it: every
     // one of the moves, all on the head, reaches the page and is drawn.
     assert.equal(latencies.length, moves, "every move of the drag was drawn on the photo");
-    report(latencies, moves, afterDrag.timings.slice(before.timings), movedAt.slice(1).map((t, k) => t - movedAt[k]));
+    report(latencies, moves, afterDrag.timings.slice(before.timings), movedAt);
 
     // The healed look for the new hairline, then years later: the picture changes.
     await page.waitForFunction((n) => window.folliclePhotoView.overlays > n, 2, { timeout: 30_000 }).catch(() => {});
@@ -384,17 +385,12 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
 }
 
-function median(xs) {
-  const v = xs.filter((x) => typeof x === "number").sort((a, b) => a - b);
-  return v.length ? v[Math.floor((v.length - 1) / 2)] : NaN;
-}
-
-function report(latencies, moves, timings, intervals) {
+function report(latencies, moves, timings, movedAt) {
   const sorted = latencies.slice().sort((a, b) => a - b);
   const f = (x) => x.toFixed(1);
   const p50 = percentile(sorted, 50), p95 = percentile(sorted, 95), max = sorted[sorted.length - 1];
   const line = `photo drag latency (Norwood VII on a 703 × 622 front photo, ${sorted.length} of ${moves} pointer events): p50 ${f(p50)} ms, p95 ${f(p95)} ms, max ${f(max)} ms`;
-  const parts = `drawn updates ${timings.length}; medians: event to edit sent ${f(median(timings.map((t) => t.waitMs)))} ms, round trip ${f(median(timings.map((t) => t.roundTripMs)))} ms, delta applied ${f(median(timings.map((t) => t.applyMs)))} ms, chart drawn ${f(median(timings.map((t) => t.chartMs)))} ms, photo drawn ${f(median(timings.map((t) => t.photoMs)))} ms; tiles a delta ${f(median(timings.map((t) => t.tiles)))}; pointer moves ${f(median(intervals))} ms apart`;
+  const parts = dragParts(timings, movedAt);
   console.log(line);
   console.log(parts);
   let commit = "unknown";

@@ -16,6 +16,7 @@ import path from "node:path";
 import { DESKTOP, TABLET, launch } from "../lib/browser.mjs";
 import { exifSegments, frameSize, readExif } from "../lib/jpeg.mjs";
 import { signTreatmentAtChair } from "../lib/consent.mjs";
+import { dragParts } from "../lib/drag.mjs";
 import { REPO, serverBuild, startServer } from "../lib/server.mjs";
 
 const PASSWORD = "follicle-demo";
@@ -276,12 +277,7 @@ describe("designer", () => {
     const [x0, y0] = await page.evaluate((i) => window.follicleDesigner.anchorClientXY(i), i);
     const latenciesBefore = await page.evaluate(() => window.follicleDesigner.latencies.length);
     const eventsBefore = await page.evaluate(() => window.follicleDesigner.eventLatencies.length);
-    // Each drawn edit's parts (the event to the edit sent, the round trip, the delta applied,
-    // the chart drawn, the tiles it changed), as the photo view's test reports them.
-    await page.evaluate(() => {
-      window.dragTimings = [];
-      window.follicleDesigner.onDrawn.push((header, edit, timing) => { if (timing) window.dragTimings.push(timing); });
-    });
+    const timingsBefore = await page.evaluate(() => window.follicleDesigner.timings.length);
 
     await page.mouse.move(x0, y0);
     await page.mouse.down();
@@ -309,7 +305,7 @@ describe("designer", () => {
       superseded: window.follicleDesigner.superseded,
       latencies: window.follicleDesigner.latencies.slice(),
       eventLatencies: window.follicleDesigner.eventLatencies.slice(),
-      timings: window.dragTimings.slice(),
+      timings: window.follicleDesigner.timings.slice(),
       anchors: window.follicleDesigner.state.anchors.map((a) => a.slice()),
       status: document.getElementById("status").textContent,
       plan: window.follicleDesigner.plan,
@@ -341,8 +337,7 @@ describe("designer", () => {
     // Every pointer event of the drag (and the release's redraw) was drawn in the end.
     const eventLatencies = afterDrag.eventLatencies.slice(eventsBefore);
     assert.equal(eventLatencies.length, moves, "every pointer move is reflected in a drawing");
-    const intervals = movedAt.slice(1).map((t, k) => t - movedAt[k]);
-    report(latencies, eventLatencies, moves, afterDrag.superseded - before.superseded, afterDrag.timings, intervals);
+    report(latencies, eventLatencies, moves, afterDrag.superseded - before.superseded, afterDrag.timings.slice(timingsBefore), movedAt);
 
     // Zone handles: drag the crown's first handle; the zones become explicit and the dots change.
     await page.check("input[name=tool][value=zones]");
@@ -393,13 +388,12 @@ describe("designer", () => {
     return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1], min: sorted[0] };
   }
 
-  function report(latencies, eventLatencies, moves, superseded, timings, intervals) {
-    const f = (x) => (x === null || x === undefined ? "–" : x.toFixed(1));
+  function report(latencies, eventLatencies, moves, superseded, timings, movedAt) {
+    const f = (x) => x.toFixed(1);
     const u = summary(latencies), e = summary(eventLatencies);
     const line = `designer drag latency (Norwood VII, chart view, ${u.n} updates): p50 ${f(u.p50)} ms, p95 ${f(u.p95)} ms, max ${f(u.max)} ms`;
     const eventLine = `every pointer event to its first drawing (${e.n} events): p50 ${f(e.p50)} ms, p95 ${f(e.p95)} ms, max ${f(e.max)} ms`;
-    const median = (xs) => summary(xs.filter((x) => x !== null && x !== undefined)).p50;
-    const partsLine = `drawn updates ${timings.length}; medians: event to edit sent ${f(median(timings.map((t) => t.waitMs)))} ms, round trip ${f(median(timings.map((t) => t.roundTripMs)))} ms, delta applied ${f(median(timings.map((t) => t.applyMs)))} ms, chart drawn ${f(median(timings.map((t) => t.chartMs)))} ms; tiles a delta ${f(median(timings.map((t) => t.tiles)))}; pointer moves ${f(median(intervals))} ms apart`;
+    const partsLine = dragParts(timings, movedAt);
     console.log(line);
     console.log(eventLine);
     console.log(partsLine);

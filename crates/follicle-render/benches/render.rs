@@ -86,6 +86,8 @@ fn main() {
     let photo_only = args.iter().any(|a| a == "--photo");
     // `--preview`: the chart preview only (section 2), for profiling it.
     let preview_only = args.iter().any(|a| a == "--preview");
+    // Section 1 (splatting), unless one of the other sections alone was asked for.
+    let splatting = !photo_only && !preview_only;
     let side = 2048usize;
     let sigma_px = 0.8f32;
 
@@ -96,14 +98,14 @@ fn main() {
     let dots = random_dots(n, side as f32);
     let kernel = Kernel::new(sigma_px);
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
-    for _ in 0..if photo_only || preview_only { 0 } else { runs } {
+    for _ in 0..if splatting { runs } else { 0 } {
         let mut buf = InkBuffer::new(side, side);
         let (wall, on) = timed(|| splat_all(&mut buf, &kernel, &dots));
         times.push(wall);
         cpu.push(on);
         std::hint::black_box(&buf);
     }
-    if !photo_only && !preview_only {
+    if splatting {
         print_splat_rate("splat_dots", n, times, cpu);
     }
     // The same with the raster and the binning's storage kept from run to run, as the
@@ -111,7 +113,7 @@ fn main() {
     let mut buf = InkBuffer::new(side, side);
     let mut binned = Binned::default();
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
-    for _ in 0..if photo_only || preview_only { 0 } else { runs } {
+    for _ in 0..if splatting { runs } else { 0 } {
         buf.data.fill(0.0);
         let (wall, on) = timed(|| {
             binned.fill(side, side, &dots);
@@ -121,7 +123,7 @@ fn main() {
         cpu.push(on);
         std::hint::black_box(&buf);
     }
-    if !photo_only && !preview_only {
+    if splatting {
         print_splat_rate("splat_reused_dots", n, times, cpu);
     }
 

@@ -18,8 +18,10 @@
 // pattern's.
 //
 // For the end-to-end tests' benchmark `window.follicleDesigner` keeps `latencies` (each drawn
-// update: its pointer event to its dots on the canvas) and `eventLatencies` (each pointer
-// event: to the first drawing that includes it), and `dots` and `checksum` of what is drawn
+// update: its pointer event to its dots on the canvas), `timings` (each drawn update broken
+// down: the event to the edit sent, the round trip, the delta applied, the chart drawn, the
+// tiles), `eventLatencies` (each pointer event: to the first drawing that includes it), and
+// `dots` and `checksum` of what is drawn
 // (`checksumOf` gives the same for a whole pattern from POST /api/v1/pattern).
 "use strict";
 
@@ -123,7 +125,14 @@ function init(root) {
     pending: null, // the newest edit waiting for the one in flight: { seq, startedAt, release }
     drag: null,
   };
-  const api = (window.follicleDesigner = { latencies: [], eventLatencies: [], updates: 0, superseded: 0, state });
+  const api = (window.follicleDesigner = { latencies: [], timings: [], eventLatencies: [], updates: 0, superseded: 0, state });
+  // The time stamps of the moves the browser coalesced into a pointer event (the same clock as
+  // performance.now()): a drag is timed from them, not from its handler, which runs at the
+  // next frame. The photo view times its drags by them too.
+  api.pointerStamps = (ev) => {
+    const coalesced = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
+    return coalesced.length ? coalesced.map((e) => e.timeStamp) : [ev.timeStamp];
+  };
   api.checksumOf = (buffer) => {
     const { header, offset } = readFrame(buffer);
     return { dots: header.dot_count, checksum: recordsChecksum(new Uint8Array(buffer), offset, header.dot_count) };
@@ -365,7 +374,10 @@ function init(root) {
     const before = performance.now();
     draw();
     const now = performance.now();
-    if (timing) timing.chartMs = now - before;
+    if (timing) {
+      timing.chartMs = now - before;
+      api.timings.push(timing);
+    }
     lastDrawAt = now;
     api.updates += 1;
     api.dots = n;
@@ -499,11 +511,7 @@ function init(root) {
     const rect = canvas.getBoundingClientRect();
     const px = ((ev.clientX - rect.left) * canvas.width) / rect.width;
     const py = ((ev.clientY - rect.top) * canvas.height) / rect.height;
-    // Timed from the pointer event itself (the earliest of the moves the browser coalesced
-    // into it; the same clock as performance.now()), not from this handler, which runs at the
-    // next frame.
-    const coalesced = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
-    const startedAt = Math.min(...(coalesced.length ? coalesced.map((e) => e.timeStamp) : [ev.timeStamp]));
+    const startedAt = Math.min(...api.pointerStamps(ev));
     if (state.drag.zone !== undefined) {
       const now = toMm(px, py);
       const [dx, dy] = [now[0] - state.drag.start[0], now[1] - state.drag.start[1]];

@@ -496,8 +496,7 @@
       if (!mm) return; // off the head
       // The browser hands the moves since the last frame over as one event: each counts, from
       // its own time stamp (the same clock as performance.now()).
-      const events = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
-      const stamps = events.length ? events.map((e) => e.timeStamp) : [ev.timeStamp];
+      const stamps = designer.pointerStamps(ev);
       const seq = designer.dragAnchorTo([Math.round(mm[0] * 100) / 100, Math.round(mm[1] * 100) / 100], Math.min(...stamps));
       for (const at of stamps) view.pending.push({ seq, at });
     });

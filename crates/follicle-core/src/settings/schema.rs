@@ -323,13 +323,15 @@ static LIMIT_INDEX: LazyLock<(HashMap<&'static str, usize>, Vec<usize>)> = LazyL
     let wildcards: Vec<usize> = (0..LIMITS.len()).filter(|&i| LIMITS[i].0.contains('*')).collect();
     let mut exact = HashMap::new();
     for (i, (pattern, ..)) in LIMITS.iter().enumerate() {
-        if !pattern.contains('*') && !exact.contains_key(pattern) {
-            let earlier = wildcards
-                .iter()
-                .copied()
-                .take_while(|&w| w < i)
-                .find(|&w| matches_limit(LIMITS[w].0, pattern));
-            exact.insert(*pattern, earlier.unwrap_or(i));
+        if !pattern.contains('*') {
+            exact.entry(*pattern).or_insert_with(|| {
+                wildcards
+                    .iter()
+                    .copied()
+                    .take_while(|&w| w < i)
+                    .find(|&w| matches_limit(LIMITS[w].0, pattern))
+                    .unwrap_or(i)
+            });
         }
     }
     (exact, wildcards)
