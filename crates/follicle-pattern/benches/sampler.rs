@@ -88,9 +88,10 @@ fn hairline_drag(moves: usize, step_mm: f64) -> Vec<PatternRequest> {
         .collect()
 }
 
-/// Runs the drag through a warm cache on `threads` threads: the median time of an edit, and
-/// the tiles re-sampled and in all (medians over the edits).
-fn drag_on(threads: usize, edits: &[PatternRequest]) -> (f64, usize, usize) {
+/// Runs the drag through a warm cache on `threads` threads, each edit exact or (`preview`)
+/// as the designer draws a drag: the median time of an edit, and the tiles re-sampled and in
+/// all (medians over the edits).
+fn drag_on(threads: usize, edits: &[PatternRequest], preview: bool) -> (f64, usize, usize) {
     let mut cache = PatternCache::with_threads(threads);
     let Some(first) = edits.first() else {
         return (0.0, 0, 0);
@@ -101,7 +102,16 @@ fn drag_on(threads: usize, edits: &[PatternRequest]) -> (f64, usize, usize) {
     let mut tiles = 0;
     for req in &edits[1..] {
         let t = Instant::now();
-        black_box(cache.generate(req).map(|p| p.dots.len()).unwrap_or(0));
+        let dots = if preview {
+            cache
+                .preview_until(req, &|| false)
+                .ok()
+                .flatten()
+                .map(|p| p.dots.len())
+        } else {
+            cache.generate(req).ok().map(|p| p.dots.len())
+        };
+        black_box(dots.unwrap_or(0));
         times.push(t.elapsed().as_secs_f64());
         resampled.push(cache.stats().resampled);
         tiles = cache.stats().tiles;
@@ -201,8 +211,10 @@ fn summary() {
     // A hairline drag: the mid-frontal point moved back 0.4 mm a move, 20 moves.
     let edits = hairline_drag(20, 0.4);
     for threads in [1, 2] {
-        let (s, resampled, tiles) = drag_on(threads, &edits);
+        let (s, resampled, tiles) = drag_on(threads, &edits, false);
         println!("norwood7_drag{threads} {s:.6} {resampled} {tiles}");
+        let (s, resampled, tiles) = drag_on(threads, &edits, true);
+        println!("norwood7_drag_preview{threads} {s:.6} {resampled} {tiles}");
     }
     let patch = generate_patch_on(
         &PatchRequest {
@@ -288,7 +300,8 @@ fn main() {
         return;
     }
     // FOLLICLE_BENCH_DRAG=<n>: n edits of a hairline drag through a warm cache on one thread
-    // (for callgrind), with the tiles each re-sampled.
+    // (for callgrind), with the tiles each re-sampled; previews, as the designer draws a drag
+    // (FOLLICLE_BENCH_DRAG_EXACT set: exact edits).
     if let Some(n) = std::env::var("FOLLICLE_BENCH_DRAG")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -306,9 +319,17 @@ fn main() {
         let mut full_areas = follicle_pattern::treatment::FullAreas::new(4);
         let edits = hairline_drag(n, 0.4);
         let mut cache = PatternCache::with_threads(1);
-        for req in &edits {
+        let exact = std::env::var_os("FOLLICLE_BENCH_DRAG_EXACT").is_some();
+        for (k, req) in edits.iter().enumerate() {
             let t = Instant::now();
-            let drawn = cache.generate(req);
+            let drawn = if exact || k == 0 {
+                cache.generate(req)
+            } else {
+                let never = || false;
+                cache
+                    .preview_until(req, &never)
+                    .map(|p| p.expect("a preview never asked to stop runs to its end"))
+            };
             let drawn_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             if let (Ok(drawn), Some(client)) = (&drawn, &client) {

@@ -164,7 +164,15 @@ pub fn generate_patch_on(
         stop: &sampler::never,
     };
     // Never asked to stop, so always `Some`.
-    let tiles = sampler::run(&field, &tiling, &spec, |_, _, _, _| None, |_, _, _| ())?.unwrap_or_default();
+    let tiles = sampler::run(
+        &field,
+        &tiling,
+        &spec,
+        |_, _, _, _| None,
+        |_, _| None,
+        |_, _, _| (),
+    )?
+    .unwrap_or_default();
     let sites: Vec<[f32; 3]> = tiles
         .iter()
         .flatten()

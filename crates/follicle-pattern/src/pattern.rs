@@ -459,6 +459,50 @@ impl PatternCache {
         request: &PatternRequest,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Pattern>, PatternError> {
+        self.draw(request, stop, false)
+    }
+
+    /// A drag's preview of `request`: like [`generate_until`](PatternCache::generate_until),
+    /// but a tile whose own density raster and seed points are unchanged keeps the previous
+    /// generation's dots even where its neighbours' dots moved; only the tiles whose density
+    /// changed are sampled afresh. Those see every kept neighbour's sites of their session,
+    /// whatever its phase, so within a session no two sites come closer than the spacing
+    /// rule allows across any border (tested); what the preview does not redo is the
+    /// cascade, the later phases and sessions that would see the moved sites. So the dots
+    /// differ from a full generation near the edited region, and a later session's kept dots
+    /// may come closer than the rule to the fresh dots of an earlier one along its border.
+    /// The release of a drag is drawn by [`generate_until`](PatternCache::generate_until):
+    /// the cache stays exact, since a kept tile keeps the inputs it was made from and is
+    /// reused by an exact generation only when they are still its inputs (tested).
+    ///
+    /// ```
+    /// use follicle_pattern::{PatternCache, PatternRequest, generate};
+    ///
+    /// let mut cache = PatternCache::with_threads(2);
+    /// let mut request = PatternRequest::default();
+    /// cache.generate(&request)?;
+    /// request.density_per_cm2.crown += 5.0;
+    /// let preview = cache.preview_until(&request, &|| false)?.expect("not stopped");
+    /// assert!(preview.dots.len() > 0);
+    /// assert_eq!(cache.generate(&request)?, generate(&request)?);
+    /// # Ok::<(), follicle_pattern::PatternError>(())
+    /// ```
+    pub fn preview_until(
+        &mut self,
+        request: &PatternRequest,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Option<Pattern>, PatternError> {
+        self.draw(request, stop, true)
+    }
+
+    /// [`generate_until`](PatternCache::generate_until), or with `preview`
+    /// [`preview_until`](PatternCache::preview_until).
+    fn draw(
+        &mut self,
+        request: &PatternRequest,
+        stop: &(dyn Fn() -> bool + Sync),
+        preview: bool,
+    ) -> Result<Option<Pattern>, PatternError> {
         let previous = self.last.take();
         let Layout {
             head,
@@ -633,7 +677,14 @@ impl PatternCache {
                 threads: self.threads,
                 stop,
             };
-            let Some(tiles) = sampler::run(&field, &tiling, &spec, reuse, make)? else {
+            // A preview keeps every tile whose own raster and seed points are unchanged.
+            let kept = |s: usize, t: usize| {
+                if !preview {
+                    return None;
+                }
+                usable?.tiles[s][reusable[t]?].clone()
+            };
+            let Some(tiles) = sampler::run(&field, &tiling, &spec, reuse, kept, make)? else {
                 self.stats.resampled = resampled.into_inner();
                 self.last = previous;
                 return Ok(None);
@@ -892,5 +943,69 @@ impl Pattern {
         }
         s.push_str("</g>\n</svg>\n");
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sampler::SITE_WEIGHT;
+    use crate::{HairLoss, HairlinePosition, HairlineShape, NorwoodStage, ZonesSpec};
+
+    /// Pairs of sites of one session closer than the spacing rule allows, whichever of the
+    /// two was placed second (`w·r(first) + (1 − w)·r(second)`), over every tile and border.
+    fn pairs_too_close(cache: &PatternCache) -> usize {
+        let last = cache.last.as_ref().expect("a generation");
+        let mut bad = 0;
+        for session in &last.tiles {
+            let mut sites: Vec<[f32; 3]> = session
+                .iter()
+                .flatten()
+                .flat_map(|o| o.sites.iter().copied())
+                .collect();
+            sites.sort_by(|a, b| a[0].total_cmp(&b[0]));
+            let r_max = sites.iter().map(|s| s[2]).fold(0.0f32, f32::max);
+            for (i, a) in sites.iter().enumerate() {
+                for b in &sites[i + 1..] {
+                    if b[0] - a[0] > r_max {
+                        break;
+                    }
+                    let allowed = SITE_WEIGHT * a[2].max(b[2]) + (1.0 - SITE_WEIGHT) * a[2].min(b[2]);
+                    if (a[0] - b[0]).hypot(a[1] - b[1]) < allowed * (1.0 - 1e-5) {
+                        bad += 1;
+                    }
+                }
+            }
+        }
+        bad
+    }
+
+    /// A preview's fresh tiles see their kept neighbours of every phase: no two sites of a
+    /// session come closer than the rule across any border, as in an exact generation.
+    #[test]
+    fn a_preview_keeps_the_spacing_across_borders() {
+        let mut req = PatternRequest {
+            zones: ZonesSpec::Stage {
+                stage: HairLoss::Norwood {
+                    stage: NorwoodStage::VII,
+                },
+            },
+            ..PatternRequest::default()
+        };
+        let mut cache = PatternCache::with_threads(2);
+        cache.generate(&req).unwrap();
+        assert_eq!(pairs_too_close(&cache), 0, "an exact generation");
+        for step in 1..=3 {
+            req.hairline.shape = HairlineShape::Rules {
+                position: HairlinePosition::Typical,
+                mature: false,
+                mid_frontal_height_mm: Some(80.0 - 0.7 * f64::from(step)),
+                frontotemporal_height_mm: None,
+            };
+            cache.preview_until(&req, &|| false).unwrap().unwrap();
+            let stats = cache.stats();
+            assert!(stats.resampled > 0 && stats.resampled < stats.tiles, "{stats:?}");
+            assert_eq!(pairs_too_close(&cache), 0, "preview step {step}");
+        }
     }
 }

@@ -507,17 +507,24 @@ impl Scratch {
 /// new sites into the caller's output (run on the worker thread). `None` when
 /// [`RunSpec::stop`] asked to stop: every thread finishes the tile it is on and starts no
 /// other (the tiles of a phase wait at its barrier as before, so no thread is left waiting).
-pub(crate) fn run<F, D, R, M>(
+///
+/// `keep(session, tile)` is for a drag's preview: a result it hands back is taken as it is,
+/// whatever the tile's halo now holds, and the tiles sampled afresh see its sites in their
+/// halo whatever its phase, so that no two sites of a session come closer than the rule
+/// allows across any border. An exact run keeps nothing (`|_, _| None`).
+pub(crate) fn run<F, D, R, K, M>(
     field: &F,
     tiling: &Tiling,
     spec: &RunSpec<'_>,
     reuse: R,
+    keep: K,
     make: M,
 ) -> Result<Option<TileResults<D>>, PatternError>
 where
     F: SiteField,
     D: Send + Sync,
     R: Fn(usize, usize, &[f32; 8], &[[f32; 3]]) -> Option<Arc<TileOut<D>>> + Sync,
+    K: Fn(usize, usize) -> Option<Arc<TileOut<D>>>,
     M: Fn(usize, usize, &[[f32; 3]]) -> D + Sync,
 {
     type Slot<D> = OnceLock<Result<Option<Arc<TileOut<D>>>, PatternError>>;
@@ -526,6 +533,18 @@ where
     let slots: Vec<Vec<Slot<D>>> = (0..sessions)
         .map(|_| (0..tiles).map(|_| OnceLock::new()).collect())
         .collect();
+    // The tiles kept as they were (a preview), known before any tile is sampled.
+    let mut kept = vec![vec![false; tiles]; sessions];
+    for (s, row) in kept.iter_mut().enumerate() {
+        for (k, is_kept) in row.iter_mut().enumerate() {
+            if tiling.range[k].is_some()
+                && let Some(o) = keep(s, k)
+            {
+                let _ = slots[s][k].set(Ok(Some(o)));
+                *is_kept = true;
+            }
+        }
+    }
     let mut by_phase: [Vec<usize>; 4] = Default::default();
     for k in 0..tiles {
         if tiling.range[k].is_some() {
@@ -553,7 +572,20 @@ where
                     }
                     let k = counter.fetch_add(1, Ordering::Relaxed);
                     let Some(&t) = list.get(k) else { break };
-                    let out = tile(field, tiling, spec, s, t, scratch, &done, &reuse, &make);
+                    if kept[s][t] {
+                        continue;
+                    }
+                    let out = tile(
+                        field,
+                        tiling,
+                        spec,
+                        (s, t),
+                        &kept[s],
+                        scratch,
+                        &done,
+                        &reuse,
+                        &make,
+                    );
                     // Each slot is set once, by the thread that took its tile.
                     let _ = slots[s][t].set(out);
                 }
@@ -590,14 +622,15 @@ where
     Ok(Some(out))
 }
 
-/// Samples tile `t` of session `s` (or reuses an earlier result).
+/// Samples tile `t` of session `s` (or reuses an earlier result). `kept` marks the tiles of
+/// the session kept as they were: their sites are in the halo whatever their phase.
 #[allow(clippy::too_many_arguments)]
 fn tile<'a, F, D, R, M>(
     field: &F,
     tiling: &Tiling,
     spec: &RunSpec<'_>,
-    s: usize,
-    t: usize,
+    (s, t): (usize, usize),
+    kept: &[bool],
     sc: &mut Scratch,
     done: &impl Fn(usize, usize) -> Option<&'a Arc<TileOut<D>>>,
     reuse: &R,
@@ -622,7 +655,7 @@ where
     let outer = rect.grow(r_hi);
     let phase = tiling.phase(t);
     // The halo: earlier sessions' sites near the tile (their radius at this session's
-    // scale) and this session's sites of earlier-phase neighbours.
+    // scale) and this session's sites of earlier-phase neighbours (and of kept ones).
     sc.input.clear();
     tiling.for_neighbours(t, |n| {
         for s2 in 0..s {
@@ -637,7 +670,7 @@ where
             }
         }
         if n != t
-            && tiling.phase(n) < phase
+            && (tiling.phase(n) < phase || kept[n])
             && let Some(o) = done(s, n)
         {
             sc.input

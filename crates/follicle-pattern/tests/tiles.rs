@@ -250,6 +250,42 @@ fn cache_equals_fresh_and_resamples_a_part() {
     assert_eq!(cache.stats().resampled, cache.stats().tiles);
 }
 
+/// A hairline drag previewed: only the tiles whose density changed are sampled afresh (fewer
+/// than the exact edit re-samples), the dots stay close to the exact edit's in number, and the
+/// release through the same cache equals a fresh generation.
+#[test]
+fn a_preview_samples_only_the_changed_tiles() {
+    let mut req = norwood(NorwoodStage::VII);
+    let mut exact = PatternCache::with_threads(2);
+    let mut preview = PatternCache::with_threads(2);
+    exact.generate(&req).unwrap();
+    preview.generate(&req).unwrap();
+    for step in 1..=3 {
+        req.hairline.shape = HairlineShape::Rules {
+            position: HairlinePosition::Typical,
+            mature: false,
+            mid_frontal_height_mm: Some(80.0 - 0.4 * f64::from(step)),
+            frontotemporal_height_mm: None,
+        };
+        let full = exact.generate(&req).unwrap();
+        let redone = exact.stats().resampled;
+        let previewed = preview.preview_until(&req, &|| false).unwrap().unwrap();
+        let stats = preview.stats();
+        assert!(
+            stats.resampled > 0 && stats.resampled < redone,
+            "step {step}: the preview re-sampled {} tiles, the exact edit {redone} (of {})",
+            stats.resampled,
+            stats.tiles
+        );
+        let (a, b) = (previewed.dots.len() as f64, full.dots.len() as f64);
+        assert!(
+            (a / b - 1.0).abs() < 0.01,
+            "step {step}: {a} dots previewed, {b} exact"
+        );
+    }
+    assert!(preview.generate(&req).unwrap() == generate(&req).unwrap());
+}
+
 /// A generation asked to stop part-way gives nothing, starts no tile after the stop, and
 /// leaves the cache as it was: the next edit reuses the generation before it and still equals
 /// a fresh generation (1 and 2 threads).
@@ -298,17 +334,18 @@ proptest! {
     })]
 
     /// A sequence of small design edits (a zone's density, the hairline's height, a scar)
-    /// through one cache gives, at every step, exactly what a fresh generation gives.
+    /// through one cache gives, at every step, exactly what a fresh generation gives, also
+    /// when the step was first previewed (as a drag does before its release).
     #[test]
     fn cached_edits_equal_fresh_generations(
-        edits in proptest::collection::vec((0usize..7, -6.0f64..6.0, 0usize..3), 1..4),
+        edits in proptest::collection::vec((0usize..7, -6.0f64..6.0, 0usize..3, any::<bool>()), 1..4),
         seed in 0u64..50,
     ) {
         let mut cache = PatternCache::with_threads(2);
         let mut req = norwood(NorwoodStage::V);
         req.seed = seed;
         cache.generate(&req).unwrap();
-        for (zone, delta, what) in edits {
+        for (zone, delta, what, previewed) in edits {
             match what {
                 0 => {
                     let kind = ZoneKind::ALL[zone];
@@ -333,9 +370,13 @@ proptest! {
                     }];
                 }
             }
+            if previewed {
+                let preview = cache.preview_until(&req, &|| false).unwrap();
+                prop_assert!(preview.is_some_and(|p| !p.dots.is_empty()));
+            }
             let cached = cache.generate(&req).unwrap();
             let fresh = generate(&req).unwrap();
-            prop_assert!(cached == fresh, "edit {what} of zone {zone} by {delta}");
+            prop_assert!(cached == fresh, "edit {what} of zone {zone} by {delta} (previewed: {previewed})");
         }
     }
 }

@@ -23,10 +23,13 @@
 //! connection closed) stops the same way. The browser aborts the superseded request as
 //! well, so a dropped connection and a superseded answer are the same to it.
 //!
-//! **Release is exact.** The edit sent when the pointer is let go says `release: true` and is
-//! drawn by a full generation ([`follicle_pattern::generate`]), whatever the drag used: after
-//! the delta is applied, the browser holds exactly the dots `POST /pattern` gives for the
-//! same design.
+//! **A drag previews; release is exact.** While the pointer moves, an edit is a preview
+//! ([`follicle_pattern::PatternCache::preview_until`]): only the tiles whose density changed
+//! are sampled afresh, and the rest keep their dots. The edit sent when the pointer is let go
+//! says `release: true` and is drawn exactly
+//! ([`follicle_pattern::PatternCache::generate_until`], byte-identical to
+//! [`follicle_pattern::generate`]): after the delta is applied, the browser holds exactly the
+//! dots `POST /pattern` gives for the same design.
 //!
 //! **Bounded.** At most [`MAX_SESSIONS`] sessions (the least recently used goes first), each
 //! forgotten [`IDLE_SECONDS`] after its last use or when the page closes it; a session is
@@ -83,15 +86,17 @@ type Stop<'a> = &'a (dyn Fn() -> bool + Sync);
 /// The dots of one drag update: the one place the designer's drag draws a pattern (`None`:
 /// stopped by `stop`).
 ///
-/// The incremental [`follicle_pattern::PatternCache`] re-samples only the tiles whose inputs
-/// changed since the session's last update; its output is byte-identical to
-/// [`follicle_pattern::generate`] (tested in follicle-pattern), so a delta is exact.
+/// A preview ([`follicle_pattern::PatternCache::preview_until`]): only the tiles whose
+/// density changed since the session's last update are sampled afresh, seeing the kept
+/// tiles around them, and every other tile keeps its dots. The cascade an exact generation
+/// would add (the later phases and sessions that see the moved dots) is left for the
+/// release, which is exact.
 fn drag_pattern(
     sampler: &mut DragSampler,
     request: &PatternRequest,
     stop: Stop<'_>,
 ) -> Result<Option<Pattern>, PatternError> {
-    sampler.generate_until(request, stop)
+    sampler.preview_until(request, stop)
 }
 
 /// The live edit sessions.
@@ -282,7 +287,9 @@ pub struct EditInput {
     /// null or unknown to the server: the answer holds every tile.
     #[serde(default)]
     pub base: Option<u64>,
-    /// The pointer was let go: draw the pattern by a full generation.
+    /// The pointer was let go: draw the pattern exactly, the dots `POST /pattern` gives.
+    /// Otherwise the edit is a drag's preview: only the tiles whose density changed are
+    /// drawn afresh.
     #[serde(default)]
     pub release: bool,
     /// The design as a pattern request (see `POST /pattern`).
@@ -497,8 +504,9 @@ fn compute_with(
     let pattern = std::thread::scope(|s| {
         let areas = plan.is_some().then(|| s.spawn(|| full_areas.prepare(request)));
         let pattern = if edit.release {
-            // A fresh generation: the same dots as `follicle_pattern::generate`.
-            follicle_pattern::PatternCache::new().generate_until(request, &stop)
+            // Exact: the same dots as `follicle_pattern::generate` (the cache reuses a tile
+            // only when everything it was made from is unchanged, also after previews).
+            sampler.generate_until(request, &stop)
         } else {
             draw(sampler, request, &stop)
         };

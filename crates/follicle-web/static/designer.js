@@ -13,9 +13,9 @@
 // is drawn, stopping its drawing within a tile, and answers 409); when it does not keep up, the
 // newest edit waits for the answer in flight instead (aborting every edit for a newer one would
 // leave nothing drawn while the pointer moves: the server draws one edit of a session at a
-// time). Letting go of the pointer sends the design once more with `release`,
-// which the server draws by a full generation: the dots after a drag are exactly the
-// pattern's.
+// time). While the pointer moves the server previews each edit (only the tiles whose density
+// changed are drawn afresh); letting go of the pointer sends the design once more with
+// `release`, which the server draws exactly: the dots after a drag are exactly the pattern's.
 //
 // For the end-to-end tests' benchmark `window.follicleDesigner` keeps `latencies` (each drawn
 // update: its pointer event to its dots on the canvas), `timings` (each drawn update broken
@@ -126,13 +126,19 @@ function init(root) {
     drag: null,
   };
   const api = (window.follicleDesigner = { latencies: [], timings: [], eventLatencies: [], updates: 0, superseded: 0, state });
-  // The time stamps of the moves the browser coalesced into a pointer event (the same clock as
-  // performance.now()): a drag is timed from them, not from its handler, which runs at the
-  // next frame. The photo view times its drags by them too.
+  // The time stamps of the moves a pointer event stands for (the same clock as
+  // performance.now()): its own, or those of the moves the browser coalesced into a
+  // pointermove. A drag is timed from them, not from its handler. The photo view times its
+  // drags by them too.
   api.pointerStamps = (ev) => {
     const coalesced = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
     return coalesced.length ? coalesced.map((e) => e.timeStamp) : [ev.timeStamp];
   };
+  // The event a drag follows. Chromium's pointerrawupdate comes as soon as the pointer moves;
+  // pointermove waits for the next animation frame (7-9 ms in the drag tests), and a drag's
+  // edit is sent from its handler. The raw events can come at the mouse's own rate (up to
+  // 1 kHz), so the handles are drawn at most once a frame (drawSoon), after the edit is sent.
+  api.moveEvent = "onpointerrawupdate" in window ? "pointerrawupdate" : "pointermove";
   api.checksumOf = (buffer) => {
     const { header, offset } = readFrame(buffer);
     return { dots: header.dot_count, checksum: recordsChecksum(new Uint8Array(buffer), offset, header.dot_count) };
@@ -242,6 +248,13 @@ function init(root) {
       ctx.strokeStyle = "#1d5f8a";
       ctx.stroke();
     });
+  }
+  // draw() at the next animation frame, once however often it is asked before then.
+  let frameAsked = false;
+  function drawSoon() {
+    if (frameAsked) return;
+    frameAsked = true;
+    requestAnimationFrame(() => { frameAsked = false; draw(); });
   }
   function path(points, close) {
     if (!points || !points.length) return;
@@ -454,8 +467,8 @@ function init(root) {
   api.dragAnchorTo = (mm, startedAt) => {
     state.anchors[state.selected] = mm;
     setAnchors();
-    draw();
     regenerate(startedAt);
+    drawSoon();
     return state.seq;
   };
   api.endAnchorDrag = () => endDrag();
@@ -506,7 +519,7 @@ function init(root) {
       }, performance.now());
     }
   });
-  canvas.addEventListener("pointermove", (ev) => {
+  canvas.addEventListener(api.moveEvent, (ev) => {
     if (!state.drag || ev.pointerId !== state.drag.id) return;
     const rect = canvas.getBoundingClientRect();
     const px = ((ev.clientX - rect.left) * canvas.width) / rect.width;
@@ -520,16 +533,16 @@ function init(root) {
         const w = Math.exp(-((Math.hypot(p[0] - centre[0], p[1] - centre[1]) / ZONE_FALLOFF_MM) ** 2));
         return [Math.round((p[0] + w * dx) * 100) / 100, Math.round((p[1] + w * dy) * 100) / 100];
       });
-      draw();
       regenerate(startedAt);
+      drawSoon();
       return;
     }
     state.anchors[state.selected] = toMm(px, py);
     setAnchors();
-    draw();
     regenerate(startedAt);
+    drawSoon();
   });
-  // Letting go: the design once more, drawn by a full generation (release).
+  // Letting go: the design once more, drawn exactly (release).
   const endDrag = () => { if (state.drag) { state.drag = null; regenerate(null, true); } };
   canvas.addEventListener("pointerup", endDrag);
   canvas.addEventListener("pointercancel", endDrag);

@@ -20,8 +20,8 @@
 // (GET /api/v1/designs/{id}/client-sheet: PNG shown, PDF to download).
 //
 // For the end-to-end test, window.folliclePhotoView keeps `latencies`: every pointer event of a
-// hairline drag on the photo (each one the browser coalesced into a pointermove counts, by its
-// own time stamp), from the event to the animation frame that first shows the photo drawn with
+// hairline drag on the photo (each move counts by its own time stamp, also those the browser
+// coalesced into one pointermove where it has no pointerrawupdate), from the event to the animation frame that first shows the photo drawn with
 // a design that includes it (an event superseded by a newer one before it was drawn counts
 // until the frame that shows the newer one). `timings` breaks each drawn update down.
 "use strict";
@@ -481,7 +481,7 @@
       canvas.setPointerCapture(ev.pointerId);
       draw();
     });
-    canvas.addEventListener("pointermove", (ev) => {
+    canvas.addEventListener(designer.moveEvent, (ev) => {
       if (!view.drag || ev.pointerId !== view.drag.id) return;
       const [cx, cy] = eventXY(ev);
       const photoXY = [cx / scale, cy / scale];
@@ -489,13 +489,13 @@
         const l = view.landmarks[view.drag.index];
         l.x_px = Math.round(photoXY[0] * 10) / 10;
         l.y_px = Math.round(photoXY[1] * 10) / 10;
-        draw();
+        drawSoon();
         return;
       }
       const mm = sample(view.grids.photo_to_chart, photoXY[0], photoXY[1]);
       if (!mm) return; // off the head
-      // The browser hands the moves since the last frame over as one event: each counts, from
-      // its own time stamp (the same clock as performance.now()).
+      // Each move counts from its own time stamp (the same clock as performance.now()): one
+      // a pointerrawupdate, the moves since the last frame where the page has pointermoves.
       const stamps = designer.pointerStamps(ev);
       const seq = designer.dragAnchorTo([Math.round(mm[0] * 100) / 100, Math.round(mm[1] * 100) / 100], Math.min(...stamps));
       for (const at of stamps) view.pending.push({ seq, at });

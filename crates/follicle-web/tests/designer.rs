@@ -78,7 +78,8 @@ fn full_pattern(request: &Value) -> TiledDots {
 }
 
 /// A drag on the demo's Norwood VII design: each update's delta applied to the dots held so
-/// far; after the release the dots are byte for byte the full pattern of the last design, the
+/// far gives the drag's preview (the same as a `PatternCache` led through the same edits);
+/// after the release the dots are byte for byte the full pattern of the last design, the
 /// same dots `POST /pattern` gives, and the plan's figures are the design-plan endpoint's.
 pub async fn drag_deltas_patch_to_the_full_pattern(app: &App) {
     let demo = Demo::seed(app).await;
@@ -114,7 +115,12 @@ pub async fn drag_deltas_patch_to_the_full_pattern(app: &App) {
     let anchors: Vec<[f64; 2]> = serde_json::from_value(first.header["hairline"]["anchors"].clone()).unwrap();
     let i = anchors.len() / 2;
 
-    // The drag: a point moved back in steps; each delta from the version held.
+    // The drag: a point moved back in steps; each delta from the version held. The server
+    // previews each move; the same previews, drawn here, are what the deltas must give.
+    let mut previews = follicle_pattern::PatternCache::with_threads(1);
+    previews
+        .generate(&serde_json::from_value(request.clone()).unwrap())
+        .unwrap();
     let mut version = first.version;
     let mut last = request.clone();
     for (seq, step) in (2..).zip(1..=4) {
@@ -136,13 +142,21 @@ pub async fn drag_deltas_patch_to_the_full_pattern(app: &App) {
         assert!(d.version > version);
         held.apply(&d);
         assert_eq!(d.header["dot_count"], held.dot_count());
-        assert_eq!(held, full_pattern(&last), "after update {seq}");
+        let design: PatternRequest = serde_json::from_value(last.clone()).unwrap();
+        let preview = previews.preview_until(&design, &|| false).unwrap().unwrap();
+        assert_eq!(held, TiledDots::of(&preview), "after update {seq}");
+        let full = full_pattern(&last).dot_count() as f64;
+        assert!(
+            (held.dot_count() as f64 / full - 1.0).abs() < 0.01,
+            "the preview's {} dots, the full pattern's {full}",
+            held.dot_count()
+        );
         version = d.version;
         let plan = &d.header["plan"];
         assert!(plan["sessions"].as_u64().unwrap() >= 1, "{plan}");
     }
 
-    // Let go: the same design once more, by a full generation: nothing left to change.
+    // Let go: the same design once more, drawn exactly: the full pattern's dots.
     let release = delta(
         app,
         who,
@@ -150,7 +164,6 @@ pub async fn drag_deltas_patch_to_the_full_pattern(app: &App) {
         json!({"seq": 9, "base": version, "release": true, "request": last}),
     )
     .await;
-    assert!(release.tiles.is_empty(), "{} tiles changed", release.tiles.len());
     held.apply(&release);
     assert_eq!(held.records(), full_pattern(&last).records(), "byte for byte");
 
@@ -213,8 +226,14 @@ pub async fn superseded_edits_and_sessions(app: &App) {
     let same = delta(app, who, session, json!({"seq": 6, "base": 1, "request": a})).await;
     assert_eq!((same.version, same.base), (2, Some(1)));
     assert!(same.tiles.is_empty());
-    // Another design: only what changed.
-    let other = delta(app, who, session, json!({"seq": 7, "base": 2, "request": b})).await;
+    // Another design, drawn exactly (a release): only what changed.
+    let other = delta(
+        app,
+        who,
+        session,
+        json!({"seq": 7, "base": 2, "release": true, "request": b}),
+    )
+    .await;
     let mut held = TiledDots::default();
     held.apply(&first);
     held.apply(&same);

@@ -88,7 +88,7 @@ pub(crate) async fn file(db: &Db, at_least: u64) -> StoreResult<u64> {
     if u64::try_from(newest - last).unwrap_or(0) < at_least.max(1) {
         return Ok(0);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = super::begin_write(pool).await?;
     let (last, newest): (i64, i64) = sqlx::query_as(MARKS).fetch_one(&mut *tx).await?;
     if newest <= last {
         // Another filing took them meanwhile.

@@ -294,7 +294,7 @@ impl Store {
         let created_at = now();
         let mut new = 0;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             // A planner run re-offers every job it finds due: a few statements of many rows each.
             for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::new(
@@ -397,7 +397,7 @@ impl Store {
         let finished = matches!(state, JobState::Done | JobState::Skipped | JobState::Dead).then_some(at);
         let mut held = false;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             if matches!(self.db, super::Db::Postgres(_)) {
                 // Final once PostgreSQL has it, without waiting for its disk: a worker killed
                 // after this cannot take it back, and the mail relay waits on it (the gate of
@@ -442,7 +442,7 @@ impl Store {
         let finished = (state == JobState::Dead).then(now);
         let mut reopened = false;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             let changed = sqlx::query(
                 "UPDATE jobs SET state = $1, last_error = $2, run_at = $3, finished_at = $4 WHERE id = $5 AND state = 'done'",
             )

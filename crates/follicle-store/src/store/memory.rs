@@ -219,7 +219,7 @@ impl AuditBuffer {
 async fn write_rows(db: &Db, rows: &[PendingAudit]) -> StoreResult<()> {
     macro_rules! write_on {
         ($pool:expr) => {{
-            let mut tx = $pool.begin().await?;
+            let mut tx = super::begin_write($pool).await?;
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO audit_log (clinic_id, user_id, client_id, action, detail, at, ip, session) ",

@@ -404,7 +404,7 @@ impl Store {
         let reply: String = reply.trim().chars().take(160).collect();
         let mut repeated = false;
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             for client_id in &clients {
                 // The reply is logged as a finished job of its own, keyed by the provider's id:
                 // the provider's retries of one reply are one.

@@ -752,7 +752,7 @@ impl Store {
         pool: &sqlx::Pool<DB>,
     ) -> StoreResult<sqlx::Transaction<'static, DB>> {
         self.flush_audit().await?;
-        Ok(pool.begin().await?)
+        begin_write(pool).await
     }
 
     /// Copies the SQLite database, consistent and online, to a new file with
@@ -817,7 +817,7 @@ impl Store {
         };
         let actor = Actor::new(Uuid::new_v4(), clinic.id, Role::Owner);
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write(pool).await?;
             sqlx::query("INSERT INTO clinics (id, name, retention_years, settings_toml, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(clinic.id).bind(&clinic.name).bind(clinic.retention_years).bind(&clinic.settings_toml).bind(clinic.created_at)
                 .execute(&mut *tx).await?;
@@ -1354,4 +1354,102 @@ pub(crate) fn audit_from_row(
         ip,
         session,
     })
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another writer to finish: a
+/// deferred transaction that has read takes it only at its first write, and if another
+/// connection wrote in between, SQLite refuses at once with "database is locked" without
+/// waiting, because the reads the transaction made may be stale. PostgreSQL begins as usual.
+pub(crate) async fn begin_write<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> StoreResult<sqlx::Transaction<'static, DB>> {
+    if DB::NAME == <sqlx::Sqlite as sqlx::Database>::NAME {
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    } else {
+        Ok(pool.begin().await?)
+    }
+}
+
+#[cfg(test)]
+mod write_lock_tests {
+    use super::begin_write;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    async fn pool(dir: &std::path::Path) -> sqlx::SqlitePool {
+        let url = format!("sqlite://{}", dir.join("lock.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    /// A transaction reads, another connection writes and commits, then the first writes.
+    /// Begun the default way, SQLite refuses the write at once ("database is locked"), the
+    /// busy timeout notwithstanding; begun by `begin_write`, the other writer waits instead.
+    async fn read_then_write(pool: &sqlx::SqlitePool, immediate: bool) -> Result<(), sqlx::Error> {
+        let mut tx = if immediate {
+            begin_write(pool)
+                .await
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?
+        } else {
+            pool.begin().await?
+        };
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await?;
+        let other = pool.clone();
+        let writer =
+            tokio::spawn(async move { sqlx::query("INSERT INTO t VALUES (1)").execute(&other).await });
+        if !immediate {
+            // The other connection commits before this transaction writes.
+            writer.await.unwrap()?;
+        }
+        sqlx::query("INSERT INTO t VALUES ($1)")
+            .bind(n + 10)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if immediate {
+            // It waited for this transaction, then wrote.
+            writer.await.unwrap()?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_transaction_holds_the_lock_from_its_first_read() {
+        let dir = std::env::temp_dir().join(format!("follicle-lock-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = pool(&dir).await;
+        let deferred = read_then_write(&pool, false).await;
+        assert!(
+            matches!(&deferred, Err(e) if e.to_string().contains("locked")),
+            "a deferred transaction's late write is refused: {deferred:?}"
+        );
+        read_then_write(&pool, true).await.unwrap();
+        let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows, 3,
+            "the deferred run's other writer, then both writes of the immediate run"
+        );
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -226,7 +226,7 @@ impl Store {
         };
         let days: Vec<String> = request.preferred_days.iter().map(Date::to_string).collect();
         on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             sqlx::query(
                 "UPDATE move_requests SET closed_at = $1, closed_how = 'replaced' \
                  WHERE clinic_id = $2 AND appointment_id = $3 AND closed_at IS NULL",
