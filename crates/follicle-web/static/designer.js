@@ -462,8 +462,18 @@ function init(root) {
     state.undo.push(JSON.stringify(state.request));
     state.redo = [];
     state.drag = { id: "photo" };
+    toControlPoints();
     draw();
   };
+  // A hairline point taken: the line becomes the curve through its points, which differs a
+  // little from the rules' curve all along it (on a Norwood VII, a preview of half again as
+  // many tiles as a move's). That change is sent at once, before the pointer moves, so that
+  // the drag's first move costs only the move.
+  function toControlPoints() {
+    if (state.request.hairline.shape && state.request.hairline.shape.kind === "control_points") return;
+    setAnchors();
+    regenerate(null);
+  }
   api.dragAnchorTo = (mm, startedAt) => {
     state.anchors[state.selected] = mm;
     setAnchors();
@@ -505,6 +515,7 @@ function init(root) {
       state.redo = [];
       state.drag = { id: ev.pointerId };
       canvas.setPointerCapture(ev.pointerId);
+      toControlPoints();
       draw();
     } else {
       const at = toMm(px, py);

@@ -1414,17 +1414,21 @@ mod write_lock_tests {
         let other = pool.clone();
         let writer =
             tokio::spawn(async move { sqlx::query("INSERT INTO t VALUES (1)").execute(&other).await });
-        if !immediate {
+        let waited = if immediate {
+            // The other connection tries to write meanwhile, and waits for this transaction.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            Some(writer)
+        } else {
             // The other connection commits before this transaction writes.
             writer.await.unwrap()?;
-        }
+            None
+        };
         sqlx::query("INSERT INTO t VALUES ($1)")
             .bind(n + 10)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        if immediate {
-            // It waited for this transaction, then wrote.
+        if let Some(writer) = waited {
             writer.await.unwrap()?;
         }
         Ok(())
