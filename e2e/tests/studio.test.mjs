@@ -413,12 +413,14 @@ which \`scripts/e2e\` runs: headless Chromium opens the demo client Martin Kowal
 (Norwood VII, full coverage) in the designer at 1280×900, presses the mouse on a hairline point
 and moves it in ${moves} steps of 1.5 px, each 16 ms after the browser took the last (the
 interval they came at is in the figures), then lets go. Each is timed from the pointer event's own
-time stamp. The view is the
+time stamp (the page follows a drag by Chromium's \`pointerrawupdate\`, which comes as soon as the
+pointer moves, not at the next frame as \`pointermove\` does). The view is the
 chart (the designer has no photo view yet; issue 12 brings photos).
 
 Each pointer move is an edit sent to the designer's edit session
 (\`POST /api/v1/designer-sessions/{id}/edits\`, see \`follicle_web::designer\`): the server
-draws the design and answers only the 16 mm tiles of the chart whose dots changed (a delta in
+draws the design as a preview (only the tiles whose density changed are sampled afresh; the
+release is drawn exactly) and answers only the 16 mm tiles of the chart whose dots changed (a delta in
 the binary format, version 2), with the plan's hours, sessions and price in the same answer;
 the page replaces those tiles' dots and redraws. A newer edit supersedes an older one still
 in flight. The server is the release build of \`follicle serve\` on the same machine. These
