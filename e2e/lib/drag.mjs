@@ -15,5 +15,5 @@ export function dragParts(timings, movedAt) {
   const m = (key) => f(median(timings.map((t) => t[key])));
   const intervals = movedAt.slice(1).map((t, k) => t - movedAt[k]);
   const photo = timings.some((t) => "photoMs" in t) ? `, photo drawn ${m("photoMs")} ms` : "";
-  return `drawn updates ${timings.length}; medians: event to edit sent ${m("waitMs")} ms, round trip ${m("roundTripMs")} ms, delta applied ${m("applyMs")} ms, chart drawn ${m("chartMs")} ms${photo}; tiles a delta ${m("tiles")}; pointer moves ${f(median(intervals))} ms apart`;
+  return `drawn updates ${timings.length}; medians: event to edit sent ${m("waitMs")} ms, round trip ${m("roundTripMs")} ms (the server's part ${m("serverMs")} ms), delta applied ${m("applyMs")} ms, chart drawn ${m("chartMs")} ms${photo}; tiles a delta ${m("tiles")}; pointer moves ${f(median(intervals))} ms apart`;
 }

@@ -31,6 +31,10 @@
 //! [`follicle_pattern::generate`]): after the delta is applied, the browser holds exactly the
 //! dots `POST /pattern` gives for the same design.
 //!
+//! **Timed.** An edit's answer says in a `Server-Timing` header (`edit;dur=<ms>`) how long
+//! the server took over it, from its body read to its delta encoded (waiting for the edit
+//! before it included): the page reports it beside the round trip.
+//!
 //! **Bounded.** At most [`MAX_SESSIONS`] sessions (the least recently used goes first), each
 //! forgotten [`IDLE_SECONDS`] after its last use or when the page closes it; a session is
 //! its user's alone (another user, even of the same clinic, gets 404). A forgotten session is
@@ -357,6 +361,7 @@ pub async fn edit(
     Id(id): Id,
     JsonBody(input): JsonBody<EditInput>,
 ) -> ApiResult<Response> {
+    let started = Instant::now();
     let session = state.designer().get(owner(&me.actor), id)?;
     let request = pattern_request(input.request, "request")?;
     let seq = input.seq;
@@ -385,7 +390,16 @@ pub async fn edit(
     })
     .await
     .map_err(ApiError::internal)??;
-    Ok(([(header::CONTENT_TYPE, binary::MEDIA_TYPE)], bytes).into_response())
+    // The server's share of the round trip (the page reports it beside the round trip).
+    let timing = format!("edit;dur={:.1}", started.elapsed().as_secs_f64() * 1e3);
+    Ok((
+        [
+            (header::CONTENT_TYPE, binary::MEDIA_TYPE.to_owned()),
+            (header::HeaderName::from_static("server-timing"), timing),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The client file read with the clinic's settings as they are now (kept while they stay).

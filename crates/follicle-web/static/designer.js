@@ -19,7 +19,8 @@
 //
 // For the end-to-end tests' benchmark `window.follicleDesigner` keeps `latencies` (each drawn
 // update: its pointer event to its dots on the canvas), `timings` (each drawn update broken
-// down: the event to the edit sent, the round trip, the delta applied, the chart drawn, the
+// down: the event to the edit sent, the round trip and the server's part of it (its Server-Timing),
+// the delta applied, the chart drawn, the
 // tiles), `eventLatencies` (each pointer event: to the first drawing that includes it), and
 // `dots` and `checksum` of what is drawn
 // (`checksumOf` gives the same for a whole pattern from POST /api/v1/pattern).
@@ -353,9 +354,11 @@ function init(root) {
       state.dotsVersion += 1;
       const header = applyDelta(buffer, state.tiles);
       state.version = header.delta.version;
+      const serverTiming = /(?:^|,)\s*edit;dur=([\d.]+)/.exec(res.headers.get("Server-Timing") || "");
       const timing = {
         waitMs: edit.startedAt ? flight.sentAt - edit.startedAt : null, // the event to the edit sent
         roundTripMs: received - flight.sentAt, // sent to the whole answer read
+        serverMs: serverTiming ? Number(serverTiming[1]) : null, // of which the server's (Server-Timing)
         applyMs: performance.now() - received, // the delta decoded into the tiles
         tiles: header.delta.tiles,
         chartMs: null,

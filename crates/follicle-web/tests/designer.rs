@@ -51,6 +51,13 @@ async fn delta(app: &App, who: &Auth, session: Uuid, edit: Value) -> Delta {
         String::from_utf8_lossy(&answer.body[..answer.body.len().min(2000)])
     );
     assert_eq!(answer.content_type(), binary::MEDIA_TYPE);
+    // The server's time over the edit, for the page's drag report.
+    let timing = answer.headers["server-timing"].to_str().unwrap();
+    let ms: f64 = timing
+        .strip_prefix("edit;dur=")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("Server-Timing {timing:?}"));
+    assert!((0.0..60_000.0).contains(&ms), "{timing}");
     binary::decode_delta(&answer.body).unwrap()
 }
 
