@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use fast_poisson::Poisson2D;
 use follicle_pattern::{
-    HairLoss, HairlineShape, NorwoodStage, PatchRequest, PatternCache, PatternRequest, PatternSettings,
-    ZonesSpec, generate, generate_patch_on, point_metrics,
+    HairLoss, HairlineShape, NorwoodStage, PatchRequest, Pattern, PatternCache, PatternError, PatternRequest,
+    PatternSettings, ZonesSpec, generate, generate_patch_on, point_metrics,
 };
 
 const COUNTS: [usize; 3] = [10_000, 100_000, 1_000_000];
@@ -88,6 +88,18 @@ fn hairline_drag(moves: usize, step_mm: f64) -> Vec<PatternRequest> {
         .collect()
 }
 
+/// One edit of a drag through `cache`: exact, or (`preview`) as the designer draws a drag.
+fn drag_edit(cache: &mut PatternCache, req: &PatternRequest, preview: bool) -> Result<Pattern, PatternError> {
+    if preview {
+        let never = || false;
+        cache
+            .preview_until(req, &never)
+            .map(|p| p.expect("a preview never asked to stop runs to its end"))
+    } else {
+        cache.generate(req)
+    }
+}
+
 /// Runs the drag through a warm cache on `threads` threads, each edit exact or (`preview`)
 /// as the designer draws a drag: the median time of an edit, and the tiles re-sampled and in
 /// all (medians over the edits).
@@ -102,16 +114,11 @@ fn drag_on(threads: usize, edits: &[PatternRequest], preview: bool) -> (f64, usi
     let mut tiles = 0;
     for req in &edits[1..] {
         let t = Instant::now();
-        let dots = if preview {
-            cache
-                .preview_until(req, &|| false)
-                .ok()
-                .flatten()
+        black_box(
+            drag_edit(&mut cache, req, preview)
                 .map(|p| p.dots.len())
-        } else {
-            cache.generate(req).ok().map(|p| p.dots.len())
-        };
-        black_box(dots.unwrap_or(0));
+                .unwrap_or(0),
+        );
         times.push(t.elapsed().as_secs_f64());
         resampled.push(cache.stats().resampled);
         tiles = cache.stats().tiles;
@@ -322,14 +329,7 @@ fn main() {
         let exact = std::env::var_os("FOLLICLE_BENCH_DRAG_EXACT").is_some();
         for (k, req) in edits.iter().enumerate() {
             let t = Instant::now();
-            let drawn = if exact || k == 0 {
-                cache.generate(req)
-            } else {
-                let never = || false;
-                cache
-                    .preview_until(req, &never)
-                    .map(|p| p.expect("a preview never asked to stop runs to its end"))
-            };
+            let drawn = drag_edit(&mut cache, req, !exact && k > 0);
             let drawn_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             if let (Ok(drawn), Some(client)) = (&drawn, &client) {

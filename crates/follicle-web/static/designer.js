@@ -460,11 +460,12 @@ function init(root) {
   // The photo view (photo-view.js) drags hairline points on the photo through these, and
   // redraws its dots when a delta has been drawn (api.onDrawn).
   api.onDrawn = [];
-  api.startAnchorDrag = (i) => {
+  // A hairline point taken (by the pointer `id`; the photo view's drags are "photo").
+  api.startAnchorDrag = (i, id = "photo") => {
     state.selected = i;
     state.undo.push(JSON.stringify(state.request));
     state.redo = [];
-    state.drag = { id: "photo" };
+    state.drag = { id };
     toControlPoints();
     draw();
   };
@@ -513,13 +514,8 @@ function init(root) {
       let best = -1, bestD = 22;
       state.anchors.forEach((a, i) => { const [ax, ay] = toPx(a); const d = Math.hypot(ax - px, ay - py); if (d < bestD) { best = i; bestD = d; } });
       if (best < 0) return;
-      state.selected = best;
-      state.undo.push(JSON.stringify(state.request));
-      state.redo = [];
-      state.drag = { id: ev.pointerId };
       canvas.setPointerCapture(ev.pointerId);
-      toControlPoints();
-      draw();
+      api.startAnchorDrag(best, ev.pointerId);
     } else {
       const at = toMm(px, py);
       const r = Number(document.getElementById("brush").value) || 12;
@@ -551,10 +547,7 @@ function init(root) {
       drawSoon();
       return;
     }
-    state.anchors[state.selected] = toMm(px, py);
-    setAnchors();
-    regenerate(startedAt);
-    drawSoon();
+    api.dragAnchorTo(toMm(px, py), startedAt);
   });
   // Letting go: the design once more, drawn exactly (release).
   const endDrag = () => { if (state.drag) { state.drag = null; regenerate(null, true); } };

@@ -1436,8 +1436,7 @@ mod write_lock_tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_transaction_holds_the_lock_from_its_first_read() {
-        let dir = std::env::temp_dir().join(format!("follicle-lock-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testing::temp_dir();
         let pool = pool(&dir).await;
         let deferred = read_then_write(&pool, false).await;
         assert!(
