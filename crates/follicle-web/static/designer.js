@@ -304,7 +304,12 @@ function init(root) {
     }
     const edit = { seq, startedAt, release };
     const flying = state.inFlight;
-    if (flying) {
+    // An edit no pointer made (a taken hairline point's control points) never holds a move
+    // back: the move carries the same change, so the one in flight is aborted for it.
+    if (flying && !flying.startedAt && !flying.release && startedAt) {
+      flying.controller.abort();
+      api.superseded += 1;
+    } else if (flying) {
       const keepsUp = roundTripMs !== null && intervalMs !== null && roundTripMs < intervalMs;
       const starving = now - lastDrawAt > STARVING_MS;
       if (!keepsUp || starving) {
@@ -472,7 +477,8 @@ function init(root) {
   // A hairline point taken: the line becomes the curve through its points, which differs a
   // little from the rules' curve all along it (on a Norwood VII, a preview of half again as
   // many tiles as a move's). That change is sent at once, before the pointer moves, so that
-  // the drag's first move costs only the move.
+  // the drag's first move costs only the move when the pointer rests a moment; a move made
+  // before its answer aborts it and carries the change itself (see `regenerate`).
   function toControlPoints() {
     if (state.request.hairline.shape && state.request.hairline.shape.kind === "control_points") return;
     setAnchors();
