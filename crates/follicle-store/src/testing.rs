@@ -79,6 +79,11 @@ pub async fn make_job_due(store: &Store, job_id: Uuid) {
     store.make_job_due(job_id).await.expect("make the job due");
 }
 
+/// The worker that last worked a job, as the job's row keeps it after a try.
+pub async fn job_worker(store: &Store, job_id: Uuid) -> Option<String> {
+    store.job_worker(job_id).await.expect("read the job's worker")
+}
+
 /// Tries to change a signed consent's text through SQL, as a program or person with access to
 /// the database might: the error the database answers (its trigger refuses), or `None` if the
 /// change went through.

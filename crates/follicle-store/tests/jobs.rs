@@ -191,6 +191,13 @@ pub async fn a_dead_workers_job_is_taken_up_after_its_lease(store: &Store) {
     assert!(store.finish_job(&again[0], "w2", &done).await.unwrap());
     let counts = store.queue_counts().await.unwrap();
     assert_eq!((counts.done, counts.running, counts.queued), (1, 0, 0));
+    // The row says which worker finished it (scripts/queue-out reads it after a kill).
+    assert_eq!(
+        follicle_store::testing::job_worker(store, again[0].id)
+            .await
+            .as_deref(),
+        Some("w2")
+    );
 }
 
 pub async fn failures_back_off_then_die_and_can_be_sent_again(store: &Store) {

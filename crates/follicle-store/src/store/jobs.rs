@@ -383,7 +383,9 @@ impl Store {
 
     /// Ends a try of a job `worker` holds. Answers false, changing nothing, when the job is no
     /// longer the worker's (its lease ran out and another took it). A message sent is logged
-    /// on the client's record in the same transaction.
+    /// on the client's record in the same transaction. The lease ends; `locked_by` keeps the
+    /// worker that made the try, so that a job says which server last worked it (a job is
+    /// held only while it is `running` with a lease: see `claim_jobs` and `still_holds`).
     pub async fn finish_job(&self, job: &Job, worker: &str, outcome: &JobOutcome) -> StoreResult<bool> {
         let at = now();
         let (state, error, run_at) = match outcome {
@@ -406,7 +408,7 @@ impl Store {
                 sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
             }
             let changed = sqlx::query(
-                "UPDATE jobs SET state = $1, last_error = $2, run_at = $3, finished_at = $4, locked_by = NULL, locked_until = NULL \
+                "UPDATE jobs SET state = $1, last_error = $2, run_at = $3, finished_at = $4, locked_until = NULL \
                  WHERE id = $5 AND state = 'running' AND locked_by = $6 AND locked_until > $7",
             )
             .bind(state.as_str()).bind(&error).bind(run_at).bind(finished).bind(job.id).bind(worker).bind(at)
@@ -562,5 +564,14 @@ impl Store {
                 .bind(now()).bind(job_id).execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// The worker that last worked a job (tests, through `testing::job_worker`).
+    #[cfg(feature = "testing")]
+    pub(crate) async fn job_worker(&self, job_id: Uuid) -> StoreResult<Option<String>> {
+        let row: Option<(Option<String>,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT locked_by FROM jobs WHERE id = $1").bind(job_id).fetch_optional(pool).await?
+        });
+        Ok(row.and_then(|r| r.0))
     }
 }
