@@ -23,8 +23,8 @@ use time::Date;
 
 /// mimalloc (its 2.x line, without transparent huge pages) instead of glibc's malloc: the server
 /// allocates and frees many small objects a request (the client file's TOML, the plan, its
-/// JSON) on threads that hand them to each other. `scripts/bench-server`, POST /plan, three
-/// alternated runs each: 13,908 → 15,953 requests/s (medians, 1.15×), p99 9.1 → 8.3 ms; the
+/// JSON) on threads that hand them to each other. `scripts/bench-server`, POST /plan, five
+/// alternated runs each: 13,865 → 15,953 requests/s (medians, 1.15×), p99 9.1 → 8.3 ms; the
 /// whole load benchmark's peak memory 215 → 242 MiB (mimalloc 3 with huge pages: 277 MiB).
 /// See docs/benchmarks/issue-13.md.
 #[global_allocator]
