@@ -39,6 +39,17 @@ MAIL_TIMEOUT_SECONDS = 2
 SENDS_AT_ONCE = 2  # each server's messages in flight at once
 
 
+def address(i):
+    """The email address of the script's client number `i`."""
+    return f"client{i:04d}@queue-out.test"
+
+
+def maildir_count(folder):
+    """How many messages the SMTP server wrote (read often while waiting: names only)."""
+    new = os.path.join(folder, "new")
+    return len(os.listdir(new)) if os.path.isdir(new) else 0
+
+
 def maildir_messages(folder):
     """Every message the SMTP server wrote, parsed."""
     new = os.path.join(folder, "new")
@@ -51,6 +62,11 @@ def maildir_messages(folder):
     return out
 
 
+def recipients(messages):
+    """The addresses the messages went to."""
+    return {email.utils.parseaddr(m["To"])[1] for m in messages}
+
+
 def query(url, sql):
     return subprocess.run(["psql", "-X", "-At", "-F", "\t", "-d", url, "-c", sql],
                           capture_output=True, text=True, timeout=30).stdout.strip()
@@ -61,35 +77,42 @@ def not_done(url):
     return int(query(url, "SELECT COUNT(*) FROM jobs WHERE state <> 'done'") or 0)
 
 
+JOB_FIELDS = ("email", "state", "tries", "run_at", "finished_at", "last_error", "worker", "logged")
+
+
 def jobs_of(url, emails):
-    """The booking confirmation jobs of the clients with these emails: their state, the worker
-    that last worked each, and whether the mail is logged as sent on the client's record."""
+    """The booking confirmation jobs of the clients with these emails: their state, tries and
+    times, the worker that last worked each, and whether the mail is logged as sent on the
+    client's record."""
     if not emails:
         return []
     listed = ", ".join(f"'{e}'" for e in emails)  # the script's own addresses: no quoting needed
-    out = []
-    for line in query(url, "SELECT c.email, j.state, COALESCE(j.locked_by, ''), "
-                           "(SELECT COUNT(*) FROM messages m WHERE m.job_id = j.id) "
-                           f"FROM jobs j JOIN clients c ON c.id = j.client_id WHERE c.email IN ({listed})"
-                      ).splitlines():
-        e, state, worker, logged = line.split("\t")
-        out.append({"email": e, "state": state, "worker": worker, "logged": int(logged)})
-    return out
-
-
-def missing_report(url, maildir, b_log):
-    """What became of the messages that did not arrive: each one's job and message log, the
-    queue's states, and the end of the killed server's log (for a run that failed)."""
-    received = {email.utils.parseaddr(m["To"])[1] for m in maildir_messages(maildir)}
-    states = query(url, "SELECT state, COUNT(*), MAX(attempts) FROM jobs GROUP BY state ORDER BY state")
     rows = query(url, "SELECT c.email, j.state, j.attempts, j.run_at, j.finished_at, j.last_error, "
                       "COALESCE(j.locked_by, ''), (SELECT COUNT(*) FROM messages m WHERE m.job_id = j.id) "
-                      "FROM jobs j JOIN clients c ON c.id = j.client_id ORDER BY c.email").splitlines()
-    missing = [r.replace("\t", " | ") for r in rows if r.split("\t")[0] not in received]
+                      f"FROM jobs j JOIN clients c ON c.id = j.client_id WHERE c.email IN ({listed}) "
+                      "ORDER BY c.email")
+    jobs = [dict(zip(JOB_FIELDS, line.split("\t"))) for line in rows.splitlines()]
+    for job in jobs:
+        job["logged"] = int(job["logged"])
+    return jobs
+
+
+def missing(count, received):
+    """The script's client addresses that received nothing."""
+    return [address(i) for i in range(count) if address(i) not in received]
+
+
+def missing_report(url, count, maildir, b_log):
+    """What became of the messages that did not arrive: each one's job and message log, the
+    queue's states, and the end of the killed server's log (for a run that failed)."""
+    received = recipients(maildir_messages(maildir))
+    states = query(url, "SELECT state, COUNT(*), MAX(attempts) FROM jobs GROUP BY state ORDER BY state")
+    jobs = jobs_of(url, missing(count, received)[:10])
     tail = open(b_log, errors="replace").read()[-1500:]
     return (f"{len(received)} recipients received; jobs by state: {states.replace(chr(9), ' | ')}\n"
-            f"the {len(missing)} not received (email | state | tries | run_at | finished_at | last error | "
-            f"worker | logged as sent):\n  " + "\n  ".join(missing[:10]) + f"\nend of server B's log:\n{tail}")
+            f"{count - len(received)} not received, the first {len(jobs)} ({' | '.join(JOB_FIELDS)}):\n  "
+            + "\n  ".join(" | ".join(str(j[f]) for f in JOB_FIELDS) for j in jobs)
+            + f"\nend of server B's log:\n{tail}")
 
 
 def main():
@@ -183,7 +206,7 @@ def main():
         def book(i):
             status, _, body = seeder.call("POST", "/clients", {
                 "name": f"Client {i:04d} Queue", "date_of_birth": None, "age_years": 40,
-                "phone": "", "email": f"client{i:04d}@queue-out.test", "notes": ""}, token=owner)
+                "phone": "", "email": address(i), "notes": ""}, token=owner)
             if status != 201:
                 raise SetupError(f"POST /clients: {status} {body[:300]!r}")
             client = json.loads(body)["id"]
@@ -208,7 +231,7 @@ def main():
         a = start("A", port_a, True)
         b = start("B", port_b, True)
         kill_at = count // 3
-        wait_until(f"{kill_at} messages received", lambda: len(maildir_messages(maildir)) >= kill_at, 120,
+        wait_until(f"{kill_at} messages received", lambda: maildir_count(maildir) >= kill_at, 120,
                    a.process, a.log)
 
         def held_by_b():
@@ -222,12 +245,12 @@ def main():
         os.killpg(b.process.pid, signal.SIGKILL)
         held_at_kill = held_by_b()
         b.process.wait(timeout=10)
-        killed_after = len(maildir_messages(maildir))
+        killed_after = maildir_count(maildir)
         # Every message arrives, or the queue is settled: every job done and nothing more arriving.
         last = {"received": -1, "asked": 0.0}
 
         def delivered_or_settled():
-            received = len(maildir_messages(maildir))
+            received = maildir_count(maildir)
             if received >= count:
                 return True
             if time.monotonic() - last["asked"] < 1:
@@ -238,21 +261,20 @@ def main():
         try:
             wait_until(f"{count} messages received", delivered_or_settled, 120, a.process, a.log)
         except SetupError as e:
-            raise SetupError(f"{e}\n{missing_report(url, maildir, b.log)}") from e
+            raise SetupError(f"{e}\n{missing_report(url, count, maildir, b.log)}") from e
         # Anything doubled would come within a lease of the last message.
         time.sleep(LEASE_SECONDS + 3)
         elapsed = time.monotonic() - t0
         messages = maildir_messages(maildir)
         ids = [m["Message-ID"] for m in messages]
-        to = {email.utils.parseaddr(m["To"])[1] for m in messages}
+        to = recipients(messages)
         lost = count - len(to)
         doubled = len(messages) - len(set(ids))
         # A mail is recorded as sent at the gate, then its final dot written (relay.rs): B killed
         # between the two leaves a job done, logged as sent by B, that the relay never completed.
         # That window (the commit's answer to one write) is the one loss the design allows; any
         # other loss fails, and so do more than one such mail per connection of B.
-        in_window = [r for r in jobs_of(url, sorted(f"client{i:04d}@queue-out.test" for i in range(count)
-                                                    if f"client{i:04d}@queue-out.test" not in to))
+        in_window = [r for r in jobs_of(url, missing(count, to))
                      if r["state"] == "done" and r["logged"] == 1 and f":{b.process.pid}:" in r["worker"]]
         rows = subprocess.run(["psql", "-X", "-At", "-d", url, "-c",
                                "SELECT state, COUNT(*), SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) "

@@ -304,15 +304,13 @@ function init(root) {
     }
     const edit = { seq, startedAt, release };
     const flying = state.inFlight;
-    // An edit no pointer made (a taken hairline point's control points) never holds a move
-    // back: the move carries the same change, so the one in flight is aborted for it.
-    if (flying && !flying.startedAt && !flying.release && startedAt) {
-      flying.controller.abort();
-      api.superseded += 1;
-    } else if (flying) {
+    if (flying) {
       const keepsUp = roundTripMs !== null && intervalMs !== null && roundTripMs < intervalMs;
       const starving = now - lastDrawAt > STARVING_MS;
-      if (!keepsUp || starving) {
+      // A move overtakes an edit no pointer made (a taken hairline point's control points): it
+      // carries the same change, so the one in flight is aborted for it rather than waited for.
+      const overtakes = startedAt && !flying.startedAt && !flying.release;
+      if (!overtakes && (!keepsUp || starving)) {
         // Let the answer in flight come; the newest edit waits (an older waiting one is dropped).
         if (state.pending) api.superseded += 1;
         state.pending = edit;
