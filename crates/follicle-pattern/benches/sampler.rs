@@ -7,7 +7,9 @@
 //! `FOLLICLE_BENCH_SUMMARY=1` it instead prints one machine-readable line per case
 //! (median of several runs) plus ρ, Ω and ν_eff of a 100×100 mm patch at 80/cm²; that is
 //! what `scripts/bench-pattern` reads to build its table. With `FOLLICLE_BENCH_PROFILE=<n>`
-//! it runs only the 100k-dot patch `n` times on one thread (for callgrind).
+//! it runs only the 100k-dot patch `n` times on one thread and a Norwood VII scalp once (for
+//! callgrind); with `FOLLICLE_BENCH_QUICK=<n>`, the 100k-dot patch's median of `n` runs on one
+//! thread and the measures of six seeds' patches (for trying a change in seconds).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -223,12 +225,17 @@ fn summary() {
         let (s, resampled, tiles) = drag_on(threads, &edits, true);
         println!("norwood7_drag_preview{threads} {s:.6} {resampled} {tiles}");
     }
+    metrics_line(1);
+}
+
+/// ρ, Ω, ν_eff and the mean nearest-neighbour distance of a 100×100 mm patch at 80 dots/cm².
+fn metrics_line(seed: u64) {
     let patch = generate_patch_on(
         &PatchRequest {
             width_mm: 100.0,
             height_mm: 100.0,
             density_per_cm2: 80.0,
-            seed: 1,
+            seed,
             ..Default::default()
         },
         &PatternSettings::default(),
@@ -350,6 +357,24 @@ fn main() {
                 cache.stats().resampled,
                 cache.stats().tiles
             );
+        }
+        return;
+    }
+    // FOLLICLE_BENCH_QUICK=<runs>: the 100k-dot patch on one thread (median of `runs`) and the
+    // metrics of 100×100 mm patches at 80 dots/cm² with seeds 1–6, for trying a change to the
+    // sampler in seconds.
+    if let Some(runs) = std::env::var("FOLLICLE_BENCH_QUICK")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let (n, s) = median_of(runs.max(1), || patch_on(100_000, 1));
+        println!(
+            "patch 100k, one thread: {n} dots, median {:.2} ms, {:.3} M dots/s",
+            s * 1e3,
+            n as f64 / s / 1e6
+        );
+        for seed in 1..=6 {
+            metrics_line(seed);
         }
         return;
     }

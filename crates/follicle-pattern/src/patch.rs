@@ -72,22 +72,60 @@ pub struct Patch {
     pub sites: usize,
 }
 
-/// A density that changes linearly across the width: `r(x) = sqrt(k / (d0 + slope·x))`.
+/// Width of a column of [`Ramp`]'s raster, mm.
+const RAMP_COLUMN_MM: f32 = 0.25;
+
+/// A density that changes linearly across the width, `D(x) = d0 + slope·x`, as site radii
+/// `r = sqrt(k / D)` in a raster of [`RAMP_COLUMN_MM`] columns (each holds the radius at its
+/// centre): a table read per candidate, like the chart's 0.5 mm zone map, instead of a division
+/// and a square root (whose latency the sampler's every candidate waited on). Across a 100k-dot
+/// patch (40 → 120 dots/cm² over 354 mm) a column's density is within 0.03 dots/cm² of the
+/// ramp's.
 struct Ramp {
-    d0: f32,
-    slope: f32,
-    k: f32,
+    inv: f32,
+    radius: Vec<f32>,
+}
+
+impl Ramp {
+    fn new(d0: f64, slope: f64, k: f64, width_mm: f64) -> Ramp {
+        let columns = (width_mm / f64::from(RAMP_COLUMN_MM)).ceil().max(1.0) as usize;
+        let radius = (0..columns)
+            .map(|i| {
+                let x = (i as f64 + 0.5) * f64::from(RAMP_COLUMN_MM);
+                (k / (d0 + slope * x)).sqrt() as f32
+            })
+            .collect();
+        Ramp {
+            inv: 1.0 / RAMP_COLUMN_MM,
+            radius,
+        }
+    }
+
+    /// The columns over `[x0, x1)`, clamped to the raster.
+    fn columns(&self, x0: f32, x1: f32) -> std::ops::Range<usize> {
+        let last = self.radius.len();
+        let a = ((x0 * self.inv).max(0.0) as usize).min(last - 1);
+        let b = ((x1 * self.inv).ceil().max(0.0) as usize).clamp(a + 1, last);
+        a..b
+    }
 }
 
 impl SiteField for Ramp {
     #[inline(always)]
     fn radius(&self, x: f32, _y: f32) -> f32 {
-        (self.k / (self.d0 + self.slope * x)).sqrt()
+        // Candidates outside the patch are refused before the field is asked; `as u32`
+        // saturates and `get` answers "not in the domain" for anything past the raster.
+        self.radius
+            .get((x * self.inv) as u32 as usize)
+            .copied()
+            .unwrap_or(0.0)
     }
 
     fn range(&self, rect: Bounds) -> Option<(f32, f32)> {
-        let (a, b) = (self.radius(rect.x0, 0.0), self.radius(rect.x1, 0.0));
-        Some((a.min(b), a.max(b)))
+        let cols = &self.radius[self.columns(rect.x0, rect.x1)];
+        let lo = cols.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = cols.iter().copied().fold(0.0f32, f32::max);
+        Some((lo, hi))
     }
 }
 
@@ -143,13 +181,13 @@ pub fn generate_patch_on(
     };
     let d0 = request.density_per_cm2;
     let d1 = request.end_density_per_cm2.unwrap_or(d0);
-    let field = Ramp {
-        d0: d0 as f32,
-        slope: ((d1 - d0) / request.width_mm) as f32,
-        k: (100.0 * PACKING_CONSTANT * mean_size) as f32,
-    };
-    let r_at = |d: f64| (100.0 * PACKING_CONSTANT * mean_size / d).sqrt() as f32;
-    let r_max = r_at(d0.min(d1));
+    let field = Ramp::new(
+        d0,
+        (d1 - d0) / request.width_mm,
+        100.0 * PACKING_CONSTANT * mean_size,
+        request.width_mm,
+    );
+    let r_max = field.radius.iter().copied().fold(0.0f32, f32::max);
     let bounds = Bounds {
         x0: 0.0,
         y0: 0.0,

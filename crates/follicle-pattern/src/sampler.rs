@@ -30,21 +30,23 @@
 //!   side `r_min / √2` for the smallest radius near the tile, so a cell holds at most one
 //!   site) that fits in the core's cache, reused from tile to tile. The grid has a border of
 //!   empty cells as wide as the reach (and [`LANES`] more columns on the right), so the inner
-//!   loop has no edge cases: a chunk never leaves the grid. The cells are three planes (x, y, weighted radius), and the
-//!   conflict scan reads them a row chunk of [`LANES`] neighbouring cells at a time, a
-//!   branch-free check the compiler vectorises; a per-cell mask drops the cells beyond the
-//!   reach. Chunks are sorted by the smallest distance any of their cells can hold, the
-//!   candidate's row first, and the scan stops at the first chunk that cannot conflict: the
-//!   same 21 cells for a uniform radius as a cell-by-cell scan, in five chunks, and a refused
-//!   candidate is usually refused by its first or second chunk. Which cells are checked is
-//!   exactly the cell-by-cell rule (every cell whose smallest distance is below the reach),
-//!   and the answer is an "any", so chunking changes no result, only the work.
+//!   loop has no edge cases: a chunk never leaves the grid. The cells are three planes (x, y,
+//!   weighted radius), and the conflict scan reads them a row chunk of [`LANES`] neighbouring
+//!   cells at a time, a branch-free check the compiler vectorises. Chunks are sorted by the
+//!   smallest distance any of their cells within the reach can hold, the candidate's row
+//!   first, and the scan stops at the first chunk that cannot conflict: the same 21 cells
+//!   for a uniform radius as a cell-by-cell scan, in five chunks, and a refused candidate is
+//!   usually refused by its first or second chunk. A chunk's cells beyond the reach (the
+//!   last chunk of a row runs past it) are checked too, with no mask: a site there lies at
+//!   least the reach `half + half_hi ≥ half + w·r(s)` away, so it never conflicts. The
+//!   answer is an "any" over every cell within the reach, so chunking changes no result,
+//!   only the work.
 //! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points uniformly
-//!   in the annulus `[r, 1.5r]` (by rejection from the square, 32 random bits a try, no
-//!   trigonometry; both words of a 64-bit draw are tested at once, without a branch, and
-//!   the first inside is taken from a bit mask — the same words a try-by-try loop takes).
-//!   Uniform in the annulus, not "at exactly r", keeps the spectrum free of the ringing
-//!   that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
+//!   (by area) in the annulus `[r, 1.5r]`, each from one 32-bit word and without rejection:
+//!   the word's top [`DIR_BITS`] bits pick one of [`DIRS`] directions from a table computed
+//!   at compile time, the rest the distance `r · sqrt(1 + u · (1.5² − 1))`. Uniform in the
+//!   annulus, not "at exactly r", keeps the spectrum free of the ringing that the distance-`r`
+//!   tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
 //! * **Local random order.** The next active site is drawn at random from the newest
 //!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
 //!   while the draw is still random enough that no growth direction shows in the spectrum.
@@ -77,24 +79,26 @@
 //! # Speed
 //!
 //! Counted by callgrind on one thread (the sampler bench's `FOLLICLE_BENCH_PROFILE`; the
-//! inclusive counts of `generate_patch_on` and of the bench's `norwood_on`), the 100k-dot
-//! graded patch (98,895 dots) takes 237.3 M instructions, about 2,400 a dot, and Norwood VII
-//! over all sessions 223.9 M. Before the scan went by chunks the patch took 327.0 M (3,310 a
-//! dot), with the same output to the bit: the scan then read one cell of an array of
-//! `[x, y, w]` at a time (seven cells, about 20 instructions each, per candidate that reached
-//! it, where a refused one now takes 1.5 chunks and an accepted one 5), a candidate was a
-//! closure call, its cell was found by an `as usize` conversion (the coordinates are
-//! non-negative and small, so `as u32` gives the same cells more cheaply), and the active
-//! window was drawn from with a division. About nine candidates are tried a dot.
+//! inclusive counts of `generate_patch_on` and of the bench's `norwood_on`): the 100k-dot
+//! graded patch took 237.4 M instructions (about 2,400 a dot) with candidates drawn by
+//! rejection from the square, and Norwood VII over all sessions 218.8 M. A candidate from one
+//! 32-bit word (a direction from a table, the distance by a square root; no rejection) took the
+//! patch to 170.0 M; checking a chunk's cells beyond the reach without a mask, 161.0 M; the
+//! distance from a table too, three 21-bit words to a 64-bit draw, 155.2 M; Norwood VII came to
+//! 187.0 M, most of the rest being the dot stage's surface solve. The patch's field became a
+//! table of radii by column (as the chart's field is a raster): a few more instructions than a
+//! division and a square root a candidate, but not their latency, which every candidate waited
+//! on (163.8 M, about 1,650 a dot; about a tenth less time). About nine candidates are tried a
+//! dot, 8.1 of them reach the scan, which reads 16.7 chunks a dot: 1.6 for a refused
+//! candidate, 5 for the accepted one.
 //!
-//! The annulus draw without a branch a try (`Words`) executes more instructions than the
-//! try-by-try loop it replaced (both words of a draw are tested even when the first is
-//! taken), but that loop's accept/reject branch went either way about half the time and was
-//! often mispredicted, which callgrind does not count: the patch's on-CPU time fell by about
-//! a tenth while its count rose from 234.2 M to 249.1 M. A tile test without short-circuits
-//! and one radius check instead of two brought the count back to 237.3 M. Norwood VII fell
-//! from 231.7 M, mostly in the per-dot surface solve (the antiderivative's `u`-free terms
-//! once a solve, no evaluation at −1), and its on-CPU time by about 9 %.
+//! Tried and not kept: a scalar look at the candidate's own cell before the scan (the first
+//! chunk holds it; 170 → 186 M), four-cell chunks (161 → 170 M), two chunks a branch
+//! (161 → 290 M: the pair loop was no longer vectorised), the cell index by `as i32` (no
+//! gain), and fewer candidates: four or five a site, with a narrower annulus to keep ρ, drew
+//! a seam along tile borders (the nearest-neighbour test's KS distance 0.044–0.045 against a
+//! critical 0.037), left low-frequency power (ν_eff 0.04) and under-filled the first session's
+//! hairline band by up to 29 %.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
@@ -220,12 +224,6 @@ pub(crate) fn tile_stream(session: usize, i: i32, j: i32, purpose: u64) -> u64 {
 #[inline(always)]
 pub(crate) fn unit_f32(bits: u32) -> f32 {
     (bits >> 8) as f32 * (1.0 / 16_777_216.0)
-}
-
-/// A uniform `f32` in `[-1, 1)` from 16 random bits.
-#[inline(always)]
-fn signed_16(bits: u32) -> f32 {
-    (bits & 0xFFFF) as f32 * (1.0 / 32_768.0) - 1.0
 }
 
 /// The tiles over a domain: square, anchored at the chart's origin, coloured 2×2.
@@ -431,18 +429,17 @@ const LANES: usize = 8;
 struct ChunkPlan {
     dx0: i32,
     dy: i32,
-    /// The smallest of `min_dist`.
+    /// The smallest distance any of its cells within the reach can hold, in cells (the row's
+    /// last chunk may run past the reach).
     first: f32,
-    /// The smallest distance each cell can hold, in cells; +∞ for a cell beyond the reach.
-    min_dist: [f32; LANES],
 }
 
-/// A [`ChunkPlan`] on a tile's grid: `off` from the candidate's cell, distances in mm.
+/// A [`ChunkPlan`] on a tile's grid: `off` from the candidate's cell, its smallest distance in
+/// mm.
 #[derive(Clone, Copy)]
 struct Chunk {
     off: isize,
     first: f32,
-    min_dist: [f32; LANES],
 }
 
 impl Scratch {
@@ -465,20 +462,10 @@ impl Scratch {
                 };
                 let mut dx0 = -k;
                 while dx0 <= k {
-                    let mut min_dist = [f32::INFINITY; LANES];
-                    for (i, m) in min_dist.iter_mut().enumerate() {
-                        let dx = dx0 + i as i32;
-                        if dx <= k {
-                            *m = dist(dx, dy);
-                        }
-                    }
-                    let first = min_dist.iter().copied().fold(f32::INFINITY, f32::min);
-                    self.plan.push(ChunkPlan {
-                        dx0,
-                        dy,
-                        first,
-                        min_dist,
-                    });
+                    let first = (dx0..(dx0 + LANES as i32).min(k + 1))
+                        .map(|dx| dist(dx, dy))
+                        .fold(f32::INFINITY, f32::min);
+                    self.plan.push(ChunkPlan { dx0, dy, first });
                     dx0 += LANES as i32;
                 }
             }
@@ -497,7 +484,6 @@ impl Scratch {
         self.chunks.extend(self.plan.iter().map(|p| Chunk {
             off: p.dy as isize * nx as isize + p.dx0 as isize,
             first: p.first * cell,
-            min_dist: p.min_dist.map(|d| d * cell),
         }));
     }
 }
@@ -815,15 +801,18 @@ fn sample_tile<F: SiteField>(
         let slot = len - 1 - pick;
         let p = pts[active[slot] as usize];
         let mut accepted = false;
-        let mut words = Words::EMPTY;
+        // The first candidate's word is the high half of the pick's draw, the others come two
+        // to a draw.
+        // The first candidate's word is in the high half of the pick's draw, the others come
+        // three to a draw.
+        let (mut words, mut left) = (bits >> 32, 1);
         for _ in 0..CANDIDATES {
-            // Uniform in the annulus [r, 1.5r] by rejection from the enclosing square
-            // (acceptance 5π/36 ≈ 44%, bounded at 16 tries), 32 bits a try.
-            let Some(b) = words.next_inside(rng) else {
-                continue;
-            };
-            let k = ANNULUS_OUTER * p[2];
-            let (x, y) = (p[0] + signed_16(b) * k, p[1] + signed_16(b >> 16) * k);
+            if left == 0 {
+                (words, left) = (rng.next_u64(), WORDS_PER_DRAW);
+            }
+            let (x, y) = candidate(p, words);
+            words >>= WORD_BITS;
+            left -= 1;
             if front.try_accept(x, y, &mut cells, pts, active) {
                 accepted = true;
                 break;
@@ -836,102 +825,91 @@ fn sample_tile<F: SiteField>(
     Ok(pts[first_new..].to_vec())
 }
 
-/// Most words a candidate tries before it is given up.
-const ANNULUS_TRIES: u32 = 16;
+/// Bits of a candidate's word that choose its direction.
+const DIR_BITS: u32 = 10;
+/// Directions a candidate may take from its active site.
+const DIRS: usize = 1 << DIR_BITS;
+/// Bits of the word that choose its distance.
+const DIST_BITS: u32 = 11;
+/// Distances a candidate may lie at from its active site.
+const DISTS: usize = 1 << DIST_BITS;
+/// Bits of a candidate's word: a 64-bit draw holds [`WORDS_PER_DRAW`] of them.
+const WORD_BITS: u32 = DIR_BITS + DIST_BITS;
+const WORDS_PER_DRAW: u32 = 64 / WORD_BITS;
 
-/// The 32-bit words an active site's candidates are drawn from: the low then the high half
-/// of each 64-bit draw, a draw only when the last one's words are used up, each word tried
-/// in turn until one falls in the annulus (at most [`ANNULUS_TRIES`] a candidate). Which
-/// words fall in it is found for both halves of a draw at once, without a branch (the
-/// compiler does the four coordinates in one vector); the search then reads a bit mask. The
-/// words, their order and which are taken are those of a word-at-a-time rejection loop.
-struct Words {
-    /// The draw's unused words, the next one in the low half.
-    bits: u64,
-    /// Bit `i`: the `i`-th unused word falls in the annulus.
-    inside: u32,
-    /// Unused words of the draw (0–2).
-    left: u32,
+/// `2^DIR_BITS` unit vectors `[cos, sin]`, evenly around the circle from half a step past the
+/// x axis. Computed at compile time by Taylor series in `f64` and rounded to `f32`, so the
+/// table (and every pattern drawn from it) is the same on every machine and with any `libm`.
+static DIRECTIONS: [[f32; 2]; DIRS] = directions();
+
+/// `2^DIST_BITS` distances in units of `r`, `sqrt(1 + u · (ANNULUS_OUTER² − 1))` at the middle
+/// `u` of each of as many equal steps: a distance drawn from them at random is uniform by area
+/// in the annulus `[r, ANNULUS_OUTER · r]` (to a step of about 2·10⁻⁴ r). Computed at compile
+/// time, like [`DIRECTIONS`].
+static DISTANCES: [f32; DISTS] = distances();
+
+const fn directions() -> [[f32; 2]; DIRS] {
+    let mut out = [[0.0f32; 2]; DIRS];
+    let mut i = 0;
+    while i < DIRS {
+        // θ − π, in [−π, π): cos θ = −cos(θ − π), sin θ = −sin(θ − π).
+        let a = (i as f64 + 0.5) * (2.0 * std::f64::consts::PI / DIRS as f64) - std::f64::consts::PI;
+        let (s, c) = sin_cos_taylor(a);
+        out[i] = [-c as f32, -s as f32];
+        i += 1;
+    }
+    out
 }
 
-impl Words {
-    /// No words yet: each active site's candidates start from a fresh draw.
-    const EMPTY: Words = Words {
-        bits: 0,
-        inside: 0,
-        left: 0,
-    };
-
-    /// The next word in the annulus, or `None` when [`ANNULUS_TRIES`] words in a row fall
-    /// outside it (they are used up either way).
-    #[inline(always)]
-    fn next_inside(&mut self, rng: &mut Pcg64Mcg) -> Option<u32> {
-        let mut tries = ANNULUS_TRIES;
-        loop {
-            if self.left == 0 {
-                self.bits = rng.next_u64();
-                self.inside = annulus_mask(self.bits);
-                self.left = 2;
-            }
-            // `inside` holds no bits beyond `left`; only the last try may stop short of them.
-            let hits = if tries >= 2 { self.inside } else { self.inside & 1 };
-            if hits != 0 {
-                // Word `i` (0 or 1) is taken: it and the `i` before it are used up (when
-                // that is both, what is left of `bits` and `inside` is not read again).
-                let i = hits.trailing_zeros();
-                let word = (self.bits >> (32 * i)) as u32;
-                self.bits >>= 32;
-                self.inside >>= 1;
-                self.left -= i + 1;
-                return Some(word);
-            }
-            // `n` (1 or 2) words missed.
-            let n = self.left.min(tries);
-            self.bits >>= 32;
-            self.inside >>= 1;
-            self.left -= n;
-            tries -= n;
-            if tries == 0 {
-                return None;
-            }
-        }
+const fn distances() -> [f32; DISTS] {
+    let outer = ANNULUS_OUTER as f64;
+    let mut out = [0.0f32; DISTS];
+    let mut i = 0;
+    while i < DISTS {
+        let u = (i as f64 + 0.5) / DISTS as f64;
+        out[i] = sqrt_newton(1.0 + u * (outer * outer - 1.0)) as f32;
+        i += 1;
     }
+    out
 }
 
-/// The bits of the smallest `d²` with `d² · outer_sq ≥ 1` in `f32` arithmetic. A rounded
-/// product never shrinks as `d²` grows, so the annulus test `d² · outer_sq ≥ 1 and d² ≤ 1`
-/// is exactly `d² ≥ that and d² ≤ 1`: one range check on the bits of a non-negative float.
-const fn inner_sq_bits(outer_sq: f32) -> u32 {
-    let mut bits = (1.0 / outer_sq).to_bits();
-    while f32::from_bits(bits) * outer_sq >= 1.0 {
-        bits -= 1;
+/// `sin a` and `cos a` for `|a| ≤ π` by their Taylor series to well below `f64` precision.
+const fn sin_cos_taylor(a: f64) -> (f64, f64) {
+    let (mut s, mut c) = (0.0, 0.0);
+    let (mut ts, mut tc) = (a, 1.0);
+    let mut k = 1;
+    while k < 40 {
+        s += ts;
+        c += tc;
+        let kf = k as f64;
+        ts *= -a * a / ((2.0 * kf) * (2.0 * kf + 1.0));
+        tc *= -a * a / ((2.0 * kf - 1.0) * (2.0 * kf));
+        k += 1;
     }
-    while f32::from_bits(bits) * outer_sq < 1.0 {
-        bits += 1;
-    }
-    bits
+    (s, c)
 }
 
-/// [`inner_sq_bits`] of the candidate annulus (radii in units of its outer radius).
-const INNER_SQ_BITS: u32 = inner_sq_bits(ANNULUS_OUTER * ANNULUS_OUTER);
+/// `√v` for `v` in `[1, 4]` by Newton's iteration from 1.5 (converged far below `f32`
+/// precision after 8 steps).
+const fn sqrt_newton(v: f64) -> f64 {
+    let mut x = 1.5;
+    let mut k = 0;
+    while k < 8 {
+        x = 0.5 * (x + v / x);
+        k += 1;
+    }
+    x
+}
 
-/// Which of the two 32-bit words of `v` fall in the annulus `[1 / ANNULUS_OUTER, 1]` (bit 0:
-/// the low word), each word's 16-bit halves read as `x` and `y` in `[-1, 1)` by
-/// [`signed_16`]: the test a word-at-a-time loop makes, `d² · ANNULUS_OUTER² ≥ 1 and d² ≤ 1`,
-/// on the same values.
+/// A candidate around the site `p = [x, y, r]`, uniform by area in the annulus
+/// `[r, ANNULUS_OUTER · r]`, from the low [`WORD_BITS`] bits of `word`: [`DIR_BITS`] choose one
+/// of [`DIRS`] directions, [`DIST_BITS`] one of [`DISTS`] distances. Two table reads, no
+/// rejection, no trigonometry and no square root.
 #[inline(always)]
-fn annulus_mask(v: u64) -> u32 {
-    // The four 16-bit halves (x and y of the low word, x and y of the high word), each
-    // converted exactly as [`signed_16`] does, and squared: four lanes of one vector.
-    let b = v.to_le_bytes();
-    let sq: [f32; 4] = std::array::from_fn(|i| {
-        let u = f32::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])) * (1.0 / 32_768.0) - 1.0;
-        u * u
-    });
-    // d² is a sum of squares: never negative (nor −0) nor NaN, so its bits order as it does.
-    let inside =
-        |d2: f32| u32::from(d2.to_bits().wrapping_sub(INNER_SQ_BITS) <= 1.0f32.to_bits() - INNER_SQ_BITS);
-    inside(sq[0] + sq[1]) | (inside(sq[2] + sq[3]) << 1)
+fn candidate(p: [f32; 3], word: u64) -> (f32, f32) {
+    let [cx, cy] = DIRECTIONS[(word as usize >> DIST_BITS) & (DIRS - 1)];
+    let d = p[2] * DISTANCES[word as usize & (DISTS - 1)];
+    (p[0] + d * cx, p[1] + d * cy)
 }
 
 /// The three planes of a tile's grid, of one length.
@@ -1049,11 +1027,13 @@ impl Grid {
                 &cells.w[s..s + LANES],
             );
             let mut hit = false;
-            for (((&px, &py), &pw), &md) in cx.iter().zip(cy).zip(cw).zip(&ch.min_dist) {
+            for ((&px, &py), &pw) in cx.iter().zip(cy).zip(cw) {
                 let (dx, dy) = (px - x, py - y);
                 let m = pw + half;
-                // NaN (empty) compares false; so does a cell beyond reach.
-                hit |= (dx * dx + dy * dy < m * m) & (md < reach);
+                // NaN (empty) compares false. A site in a cell beyond the reach lies at least
+                // `reach ≥ pw + half` away, so it never conflicts: the chunk's cells past the
+                // reach need no mask.
+                hit |= dx * dx + dy * dy < m * m;
             }
             if hit {
                 return true;
@@ -1067,60 +1047,62 @@ impl Grid {
 mod tests {
     use super::*;
 
-    /// The word-at-a-time rejection loop [`Words`] replaced: the low then the high half of
-    /// each draw, tried one by one.
-    struct Reference {
-        spare: Option<u32>,
+    /// The compile-time table agrees with the platform's `sin`/`cos` to `f32` rounding, and
+    /// its directions are evenly spread (each quadrant holds a quarter).
+    #[test]
+    fn directions_are_the_unit_circle() {
+        for (i, d) in DIRECTIONS.iter().enumerate() {
+            let a = (i as f64 + 0.5) * (2.0 * std::f64::consts::PI / DIRS as f64);
+            assert!(
+                (f64::from(d[0]) - a.cos()).abs() < 1e-7,
+                "cos at {i}: {} vs {}",
+                d[0],
+                a.cos()
+            );
+            assert!(
+                (f64::from(d[1]) - a.sin()).abs() < 1e-7,
+                "sin at {i}: {} vs {}",
+                d[1],
+                a.sin()
+            );
+        }
+        for q in 0..4 {
+            let n = DIRECTIONS
+                .iter()
+                .filter(|d| usize::from(d[0] < 0.0) * 2 + usize::from(d[1] < 0.0) == q)
+                .count();
+            assert_eq!(n, DIRS / 4, "quadrant {q}");
+        }
     }
 
-    impl Reference {
-        fn next_inside(&mut self, rng: &mut Pcg64Mcg) -> Option<u32> {
-            let outer_sq = ANNULUS_OUTER * ANNULUS_OUTER;
-            for _ in 0..ANNULUS_TRIES {
-                let b = match self.spare.take() {
-                    Some(b) => b,
-                    None => {
-                        let v = rng.next_u64();
-                        self.spare = Some((v >> 32) as u32);
-                        v as u32
-                    }
-                };
-                let (ux, uy) = (signed_16(b), signed_16(b >> 16));
-                let d2 = ux * ux + uy * uy;
-                if d2 * outer_sq >= 1.0 && d2 <= 1.0 {
-                    return Some(b);
-                }
-            }
-            None
+    /// Candidates fall in the annulus `[r, 1.5 r]`, uniformly by area: the share inside the
+    /// middle radius that halves the annulus' area is a half, and so is the share of each
+    /// half-plane.
+    #[test]
+    fn candidates_fill_the_annulus_by_area() {
+        let mut rng = stream(3, 4);
+        let p = [10.0f32, -5.0, 2.0];
+        let mid = p[2] * ((1.0 + ANNULUS_OUTER * ANNULUS_OUTER) / 2.0).sqrt();
+        let (mut inner, mut right, n) = (0usize, 0usize, 200_000);
+        for _ in 0..n {
+            let (x, y) = candidate(p, rng.next_u64());
+            let d = ((x - p[0]).powi(2) + (y - p[1]).powi(2)).sqrt();
+            assert!(d >= p[2] * 0.9999 && d <= p[2] * ANNULUS_OUTER * 1.0001, "{d}");
+            inner += usize::from(d < mid);
+            right += usize::from(x > p[0]);
+        }
+        for share in [inner, right].map(|c| c as f64 / n as f64) {
+            assert!((share - 0.5).abs() < 0.005, "{share}");
         }
     }
 
     #[test]
-    fn inner_bound_is_the_first_float_the_product_test_accepts() {
-        let outer_sq = ANNULUS_OUTER * ANNULUS_OUTER;
-        assert!(f32::from_bits(INNER_SQ_BITS) * outer_sq >= 1.0);
-        assert!(f32::from_bits(INNER_SQ_BITS - 1) * outer_sq < 1.0);
-    }
-
-    /// The same words, in the same order, from the same draws, including candidates given up
-    /// after [`ANNULUS_TRIES`] misses (forced here by a narrow draw count of candidates).
-    #[test]
-    fn words_are_those_of_the_word_at_a_time_loop() {
-        let mut given_up = 0;
-        for seed in 0..40u64 {
-            let (mut a, mut b) = (stream(seed, 7), stream(seed, 7));
-            let mut picks = stream(seed, 8);
-            for _ in 0..5_000 {
-                let (mut words, mut reference) = (Words::EMPTY, Reference { spare: None });
-                let candidates = 1 + picks.next_u32() % CANDIDATES;
-                for _ in 0..candidates {
-                    let w = words.next_inside(&mut a);
-                    assert_eq!(w, reference.next_inside(&mut b));
-                    given_up += usize::from(w.is_none());
-                }
-                assert_eq!(a.next_u64(), b.next_u64(), "the same draws used up");
-            }
+    fn distances_are_square_roots() {
+        for (i, &d) in DISTANCES.iter().enumerate() {
+            let u = (i as f64 + 0.5) / DISTS as f64;
+            let want = (1.0 + u * f64::from(ANNULUS_OUTER * ANNULUS_OUTER - 1.0)).sqrt();
+            assert!((f64::from(d) - want).abs() < 1e-6, "{i}: {d} vs {want}");
         }
-        assert!(given_up > 0, "no candidate was given up: the limit went untested");
+        assert!(DISTANCES[0] >= 1.0 && DISTANCES[DISTS - 1] <= ANNULUS_OUTER);
     }
 }
