@@ -4,6 +4,7 @@ use follicle_pattern::*;
 
 mod tiles;
 mod treatment;
+mod zone_check;
 
 mod stages;
 use stages::{all_stages, request};
@@ -49,15 +50,7 @@ mod density {
             }
         }
         for ((session, zone), e) in errors {
-            let mean = e.iter().map(|(err, _)| err).sum::<f64>() / e.len() as f64;
-            // The worst seed, counting one within 3·√N of its N dots as 0.
-            let worst = e.iter().fold(0.0f64, |a, &(err, n)| {
-                a.max(if err.abs() * n.sqrt() <= 3.0 {
-                    0.0
-                } else {
-                    err.abs()
-                })
-            });
+            let (mean, worst) = zone_check::mean_and_worst(&e);
             // Intermediate sessions are looser: at 30% the hairline band (a ramp plus a
             // sparse strip of isolated dots, a hundred-odd dots) underfills, by 7–11% on
             // average and by up to 18% on one seed (16 seeds each of Norwood I with a FUT

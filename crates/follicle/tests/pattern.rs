@@ -4,6 +4,9 @@ use serde_json::Value;
 
 use super::{examples, follicle, stderr, stdout};
 
+#[path = "../../follicle-pattern/tests/zone_check.rs"]
+mod zone_check;
+
 #[test]
 fn every_plannable_example_gives_a_pattern_and_an_svg() {
     for path in examples() {
@@ -74,15 +77,7 @@ fn every_example_meets_its_zone_densities_within_five_percent() {
             }
         }
         for (zone, e) in errors {
-            let mean = e.iter().map(|(err, _)| err).sum::<f64>() / e.len() as f64;
-            // The worst seed, counting one within 3·√N of its N dots as 0.
-            let worst = e.iter().fold(0.0f64, |a, &(err, n)| {
-                a.max(if err.abs() * n.sqrt() <= 3.0 {
-                    0.0
-                } else {
-                    err.abs()
-                })
-            });
+            let (mean, worst) = zone_check::mean_and_worst(&e);
             assert!(
                 mean.abs() <= 0.05 && worst <= 0.05,
                 "{}: {zone} off by {:+.1}% on average, {:.1}% at worst",
