@@ -82,7 +82,6 @@ const RAMP_COLUMN_MM: f32 = 0.25;
 /// patch (40 → 120 dots/cm² over 354 mm) a column's density is within 0.03 dots/cm² of the
 /// ramp's.
 struct Ramp {
-    inv: f32,
     radius: Vec<f32>,
 }
 
@@ -95,17 +94,14 @@ impl Ramp {
                 (k / (d0 + slope * x)).sqrt() as f32
             })
             .collect();
-        Ramp {
-            inv: 1.0 / RAMP_COLUMN_MM,
-            radius,
-        }
+        Ramp { radius }
     }
 
     /// The columns over `[x0, x1)`, clamped to the raster.
     fn columns(&self, x0: f32, x1: f32) -> std::ops::Range<usize> {
         let last = self.radius.len();
-        let a = ((x0 * self.inv).max(0.0) as usize).min(last - 1);
-        let b = ((x1 * self.inv).ceil().max(0.0) as usize).clamp(a + 1, last);
+        let a = ((x0 / RAMP_COLUMN_MM).max(0.0) as usize).min(last - 1);
+        let b = ((x1 / RAMP_COLUMN_MM).ceil().max(0.0) as usize).clamp(a + 1, last);
         a..b
     }
 }
@@ -116,7 +112,7 @@ impl SiteField for Ramp {
         // Candidates outside the patch are refused before the field is asked; `as u32`
         // saturates and `get` answers "not in the domain" for anything past the raster.
         self.radius
-            .get((x * self.inv) as u32 as usize)
+            .get((x * (1.0 / RAMP_COLUMN_MM)) as u32 as usize)
             .copied()
             .unwrap_or(0.0)
     }
@@ -187,13 +183,14 @@ pub fn generate_patch_on(
         100.0 * PACKING_CONSTANT * mean_size,
         request.width_mm,
     );
-    let r_max = field.radius.iter().copied().fold(0.0f32, f32::max);
     let bounds = Bounds {
         x0: 0.0,
         y0: 0.0,
         x1: request.width_mm as f32,
         y1: request.height_mm as f32,
     };
+    // The largest radius over the whole patch (at its sparse end).
+    let r_max = field.range(bounds).map_or(0.0, |(_, hi)| hi);
     let tiling = Tiling::new(&field, bounds, r_max, &[])?;
     let spec = RunSpec {
         scales: &[1.0],
