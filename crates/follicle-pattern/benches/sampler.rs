@@ -9,7 +9,9 @@
 //! what `scripts/bench-pattern` reads to build its table. With `FOLLICLE_BENCH_PROFILE=<n>`
 //! it runs only the 100k-dot patch `n` times on one thread and a Norwood VII scalp once (for
 //! callgrind); with `FOLLICLE_BENCH_QUICK=<n>`, the 100k-dot patch's median of `n` runs on one
-//! thread and the measures of six seeds' patches (for trying a change in seconds).
+//! thread and the measures of six seeds' patches (for trying a change in seconds); with
+//! `FOLLICLE_BENCH_NORWOOD=<n>`, the Norwood VII scalp's medians of `n` runs on one thread and
+//! on two.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -357,6 +359,18 @@ fn main() {
                 cache.stats().resampled,
                 cache.stats().tiles
             );
+        }
+        return;
+    }
+    // FOLLICLE_BENCH_NORWOOD=<runs>: the Norwood VII scalp on one and two threads (medians of
+    // `runs`), for trying a change to the layout or the dot stage in seconds.
+    if let Some(runs) = std::env::var("FOLLICLE_BENCH_NORWOOD")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        for threads in [1, 2] {
+            let (n, s) = median_of(runs.max(1), || norwood_on(threads));
+            println!("norwood7_{threads} {n} {:.2} ms", s * 1e3);
         }
         return;
     }

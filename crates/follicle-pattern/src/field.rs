@@ -37,10 +37,111 @@ pub(crate) struct ZoneMap {
     pub nx: usize,
     pub ny: usize,
     pub zone: Vec<u8>,
-    /// Final target dots/cm² per cell (0 outside the treated area).
-    pub density: Vec<f32>,
-    /// Final site radius per cell, mm (0 outside).
+    /// Final site radius per cell, mm (0 outside the treated area). The final target density
+    /// of a cell is not kept: what reads it, the zone totals, is summed as the cells are filled.
     pub radius: Vec<f32>,
+    /// [`ZoneMap::zone_totals`], summed while the cells were filled.
+    totals: [(f64, f64); 7],
+    /// [`ZoneMap::radius_range`], found while the cells were filled.
+    radius_range: Option<(f32, f32)>,
+    /// The radius range of every block of cells, for [`MapField::range`].
+    blocks: Blocks,
+}
+
+/// Side of a [`Blocks`] block, in raster cells (4 mm). A tile's side is a multiple of it
+/// (`TILE_MM` = 24 mm, doubled), so a tile covers whole blocks of the chart's lattice.
+const BLOCK: i64 = 8;
+
+/// The smallest and largest positive radius of each `BLOCK` × `BLOCK` block of cells, the
+/// blocks laid on the chart's lattice (block column `c` holds lattice columns `8c … 8c + 7`):
+/// the radius range over a tile reads a few dozen blocks instead of a few thousand cells. An
+/// empty block holds `(∞, 0)`.
+#[derive(Debug)]
+struct Blocks {
+    /// The raster's first cell on the chart's lattice.
+    ox: i64,
+    oy: i64,
+    /// The first block column and row, and how many there are.
+    bx0: i64,
+    by0: i64,
+    nbx: usize,
+    range: Vec<(f32, f32)>,
+}
+
+/// The smallest positive and the largest of `cells` (radii: 0 or positive, never NaN), as
+/// `(∞, 0)` when none is positive. Comparisons and selects rather than `f32::min`, whose NaN
+/// rule the compiler must keep: for eight cells known to be eight, a few vector instructions.
+#[inline(always)]
+fn positive_range(cells: &[f32]) -> (f32, f32) {
+    let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+    for &r in cells {
+        let v = if r > 0.0 { r } else { f32::INFINITY };
+        lo = if v < lo { v } else { lo };
+        hi = if r > hi { r } else { hi };
+    }
+    (lo, hi)
+}
+
+impl Blocks {
+    fn new(ox: i64, oy: i64, nx: usize, ny: usize) -> Blocks {
+        let bx0 = ox.div_euclid(BLOCK);
+        let by0 = oy.div_euclid(BLOCK);
+        let nbx = ((ox + nx as i64 - 1).div_euclid(BLOCK) - bx0 + 1).max(0) as usize;
+        let nby = ((oy + ny as i64 - 1).div_euclid(BLOCK) - by0 + 1).max(0) as usize;
+        Blocks {
+            ox,
+            oy,
+            bx0,
+            by0,
+            nbx,
+            range: vec![(f32::INFINITY, 0.0); nbx * nby],
+        }
+    }
+
+    /// Takes raster row `j`'s radii into its blocks: its first block's cells (where the raster
+    /// starts inside a block), then eight at a time, then the rest.
+    fn add_row(&mut self, j: usize, radius: &[f32]) {
+        let row = ((self.oy + j as i64).div_euclid(BLOCK) - self.by0) as usize * self.nbx;
+        let blocks = &mut self.range[row..row + self.nbx];
+        let first = ((self.bx0 + 1) * BLOCK - self.ox).min(radius.len() as i64) as usize;
+        let (head, rest) = radius.split_at(first);
+        let pieces = std::iter::once(head).chain(rest.chunks(BLOCK as usize));
+        for (block, cells) in blocks.iter_mut().zip(pieces) {
+            let (lo, hi) = match <&[f32; BLOCK as usize]>::try_from(cells) {
+                Ok(eight) => positive_range(eight.as_slice()),
+                Err(_) => positive_range(cells),
+            };
+            if hi > 0.0 {
+                *block = (block.0.min(lo), block.1.max(hi));
+            }
+        }
+    }
+
+    /// The raster's cells `start..end` along one axis (origin `o` on the lattice, first block
+    /// `b0`, `n` cells), cut at block borders: each piece, and the block index along the axis
+    /// when the piece holds every cell the raster has of its block.
+    fn pieces(
+        o: i64,
+        b0: i64,
+        n: usize,
+        start: usize,
+        end: usize,
+    ) -> impl Iterator<Item = (usize, usize, Option<usize>)> {
+        let mut at = start;
+        std::iter::from_fn(move || {
+            if at >= end {
+                return None;
+            }
+            let b = (o + at as i64).div_euclid(BLOCK);
+            let first = (b * BLOCK - o).max(0) as usize;
+            let last = ((b + 1) * BLOCK - o).min(n as i64) as usize;
+            let piece_end = last.min(end);
+            let whole = at == first && piece_end == last;
+            let piece = (at, piece_end, whole.then_some((b - b0) as usize));
+            at = piece_end;
+            Some(piece)
+        })
+    }
 }
 
 /// Centre of lattice cell `g` (column or row on the chart's global 0.5 mm lattice), mm: the same
@@ -331,16 +432,21 @@ impl ZoneMap {
             };
         }
         let hairline_base = densities.get(ZoneKind::Hairline) as f32;
-        let mut density = vec![0f32; total];
         let mut radius = vec![0f32; total];
+        // The zone totals in the same pass: each zone's cells counted, and its expected dots
+        // added cell by cell in raster order; the radius range of each block, row by row.
+        let cell_cm2 = RASTER_MM * RASTER_MM / 100.0;
+        let mut counts = [0usize; ZoneKind::ALL.len() + 1];
+        let mut dots = [0.0f64; ZoneKind::ALL.len() + 1];
+        let mut blocks = Blocks::new(ox, oy, nx, ny);
         for j in 0..ny {
             let row = j * nx..(j + 1) * nx;
             let cells = zone[row.clone()]
                 .iter()
                 .zip(&dist[row.clone()])
-                .zip(density[row.clone()].iter_mut().zip(&mut radius[row]))
+                .zip(&mut radius[row])
                 .enumerate();
-            for (i, ((&z, &to_fringe), (density, radius))) in cells {
+            for (i, ((&z, &to_fringe), radius)) in cells {
                 let z = usize::from(z);
                 let (d, r) = match rules.get(z).copied().unwrap_or(Rule::None) {
                     Rule::None => continue,
@@ -357,19 +463,41 @@ impl ZoneMap {
                     }
                 };
                 if d > 0.0 {
-                    *density = d;
                     *radius = r;
+                    counts[z] += 1;
+                    dots[z] += f64::from(d) * cell_cm2;
                 }
             }
+            blocks.add_row(j, &radius[j * nx..(j + 1) * nx]);
         }
+        // Each area added cell by cell, as `zone_areas` adds it: the same sum to the last bit.
+        let mut totals = [(0.0, 0.0); 7];
+        for (z, total) in totals.iter_mut().enumerate() {
+            for _ in 0..counts[z + 1] {
+                total.0 += cell_cm2;
+            }
+            total.1 = dots[z + 1];
+        }
+        let radius_range = blocks
+            .range
+            .iter()
+            .fold(None, |acc: Option<(f32, f32)>, &(lo, hi)| {
+                if hi > 0.0 {
+                    Some(acc.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))))
+                } else {
+                    acc
+                }
+            });
         ZoneMap {
             x0,
             y0,
             nx,
             ny,
             zone,
-            density,
             radius,
+            totals,
+            radius_range,
+            blocks,
         }
     }
 
@@ -399,29 +527,13 @@ impl ZoneMap {
 
     /// Smallest and largest final site radius in the treated area.
     pub fn radius_range(&self) -> Option<(f32, f32)> {
-        let mut lo = f32::INFINITY;
-        let mut hi = 0.0f32;
-        for &r in &self.radius {
-            if r > 0.0 {
-                lo = lo.min(r);
-                hi = hi.max(r);
-            }
-        }
-        (hi > 0.0).then_some((lo, hi))
+        self.radius_range
     }
 
-    /// Area (cm²) and expected final dots per zone, in [`ZoneKind::ALL`] order.
+    /// Area (cm²) and expected final dots per zone, in [`ZoneKind::ALL`] order: each zone's
+    /// cells with a positive density, added cell by cell in raster order.
     pub fn zone_totals(&self) -> [(f64, f64); 7] {
-        let cell_cm2 = RASTER_MM * RASTER_MM / 100.0;
-        let mut out = [(0.0, 0.0); 7];
-        for (k, &z) in self.zone.iter().enumerate() {
-            if z > 0 && self.density[k] > 0.0 {
-                let e = &mut out[z as usize - 1];
-                e.0 += cell_cm2;
-                e.1 += f64::from(self.density[k]) * cell_cm2;
-            }
-        }
-        out
+        self.totals
     }
 
     /// Area of the scalp outline, cm², by the polygon (exact on the surface).
@@ -449,7 +561,7 @@ impl<'a> MapField<'a> {
     }
 
     /// Raster columns and rows overlapping `rect` (clamped to the raster), half-open.
-    fn cells_over(&self, rect: Bounds) -> (usize, usize, usize, usize) {
+    pub(crate) fn cells_over(&self, rect: Bounds) -> (usize, usize, usize, usize) {
         let clamp = |v: f32, n: usize| -> usize { if v > 0.0 { (v as usize).min(n) } else { 0 } };
         let i0 = clamp(((rect.x0 - self.x0) * self.inv).floor(), self.map.nx);
         let j0 = clamp(((rect.y0 - self.y0) * self.inv).floor(), self.map.ny);
@@ -476,15 +588,34 @@ impl SiteField for MapField<'_> {
         self.map.radius[j * self.map.nx + i]
     }
 
+    /// The range over the cells under `rect`: whole blocks from their summary, the cells of
+    /// blocks the rectangle only cuts one by one. A minimum and a maximum pick one of their
+    /// operands exactly, so the answer is the cell-by-cell scan's (tested).
     fn range(&self, rect: Bounds) -> Option<(f32, f32)> {
         let (i0, i1, j0, j1) = self.cells_over(rect);
+        let (map, blocks) = (self.map, &self.map.blocks);
         let mut lo = f32::INFINITY;
         let mut hi = 0.0f32;
-        for j in j0..j1 {
-            for &r in &self.map.radius[j * self.map.nx + i0..j * self.map.nx + i1] {
-                if r > 0.0 {
-                    lo = lo.min(r);
-                    hi = hi.max(r);
+        let mut take = |r: f32| {
+            if r > 0.0 {
+                lo = lo.min(r);
+                hi = hi.max(r);
+            }
+        };
+        for (ja, jb, block_row) in Blocks::pieces(blocks.oy, blocks.by0, map.ny, j0, j1) {
+            for (ia, ib, block_column) in Blocks::pieces(blocks.ox, blocks.bx0, map.nx, i0, i1) {
+                if let (Some(bj), Some(bi)) = (block_row, block_column) {
+                    let (l, h) = blocks.range[bj * blocks.nbx + bi];
+                    if h > 0.0 {
+                        take(l);
+                        take(h);
+                    }
+                    continue;
+                }
+                for j in ja..jb {
+                    for &r in &map.radius[j * map.nx + ia..j * map.nx + ib] {
+                        take(r);
+                    }
                 }
             }
         }
@@ -561,6 +692,7 @@ impl ZoneMap {
 /// row that the compiler vectorises; then the neighbour before it in the same row, the one
 /// step that must run cell by cell. A minimum picks one of its operands exactly, whatever the
 /// order, so the distances are the textbook transform's to the bit (tested against it).
+#[inline(never)]
 pub fn chamfer_distance(d: &mut [f32], w: usize, h: usize, step_mm: f32) {
     let (a, b) = (step_mm, step_mm * std::f32::consts::SQRT_2);
     if w == 0 || h == 0 {

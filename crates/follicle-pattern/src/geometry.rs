@@ -236,8 +236,14 @@ impl Head {
 
     /// The `A` and `k = B − A` coefficients of the area element at azimuth `phi`.
     fn coefficients(&self, phi: f64) -> (f64, f64) {
-        let (a, b, c) = (self.a_mm, self.b_mm, self.c_mm);
         let (s, co) = phi.sin_cos();
+        self.coefficients_along(co, s)
+    }
+
+    /// [`Head::coefficients`] for the azimuth whose cosine and sine are `co` and `s`.
+    #[inline]
+    fn coefficients_along(&self, co: f64, s: f64) -> (f64, f64) {
+        let (a, b, c) = (self.a_mm, self.b_mm, self.c_mm);
         let big_a = c * c * (b * b * co * co + a * a * s * s);
         (big_a, a * a * b * b - big_a)
     }
@@ -288,15 +294,22 @@ impl Head {
 
     /// Like [`Head::surface_from_chart`], starting Newton's iteration from `cos θ` of a
     /// nearby point (the centre of a follicular unit for its dots): one or two steps
-    /// instead of five. Returns the point and its `cos θ`.
+    /// instead of four. Returns the point and its `cos θ`.
+    ///
+    /// No trigonometry but the area element's own `asin`/`asinh`: the azimuth enters only as
+    /// its cosine and sine, which are the chart point's direction `q / |q|`, and the point's
+    /// `sin θ` is `√(1 − cos² θ)`. Newton's iteration stops on a small residual, or after a
+    /// step so small that the next one could not move the point by a nanometre (its error is
+    /// of the order of the step squared), without evaluating the area once more to confirm.
     pub fn surface_from_chart_near(&self, q: [f64; 2], hint_cos_theta: Option<f64>) -> ([f64; 3], f64) {
-        let r = q[0].hypot(q[1]);
-        if r < 1e-12 {
+        let r2 = q[0] * q[0] + q[1] * q[1];
+        if r2 < 1e-24 {
             return ([0.0, 0.0, self.c_mm], 1.0);
         }
-        let phi = q[1].atan2(q[0]);
-        let target = 0.5 * r * r;
-        let (big_a, k) = self.coefficients(phi);
+        let r = r2.sqrt();
+        let (co, s) = (q[0] / r, q[1] / r);
+        let target = 0.5 * r2;
+        let (big_a, k) = self.coefficients_along(co, s);
         // The terms of the antiderivative that do not depend on `u`, once a solve.
         let element = AreaElement::new(big_a, k);
         let g1 = element.antiderivative(1.0);
@@ -304,38 +317,64 @@ impl Head {
         // f decreases in u from f(-1) = total - target to f(1) = -target. The antiderivative
         // is odd (`asinh` and `asin` are, and so is rounding), so f(-1) = g1 + g1 − target
         // without a third evaluation (tested: `the_antiderivative_is_odd`).
-        if 2.0 * g1 - target <= 0.0 {
-            return (self.surface_from_angles(std::f64::consts::PI, phi), -1.0);
+        let u = if 2.0 * g1 - target <= 0.0 {
+            -1.0
+        } else {
+            let (mut lo, mut hi) = (-1.0_f64, 1.0_f64);
+            // Start from the hint, or from the sphere with the same area element at the pole.
+            let mut u = hint_cos_theta
+                .filter(|h| h.is_finite())
+                .unwrap_or(1.0 - target / big_a.sqrt().max(1e-9))
+                .clamp(-1.0, 1.0);
+            for _ in 0..40 {
+                let fu = f(u);
+                if fu.abs() < 1e-9 * target.max(1.0) {
+                    break;
+                }
+                if fu > 0.0 {
+                    lo = u
+                } else {
+                    hi = u
+                }
+                let slope = -(big_a + k * u * u).max(0.0).sqrt();
+                let next = if slope != 0.0 { u - fu / slope } else { f64::NAN };
+                if next > lo && next < hi {
+                    let step = next - u;
+                    u = next;
+                    if step.abs() < NEWTON_SETTLED {
+                        break;
+                    }
+                } else {
+                    u = 0.5 * (lo + hi);
+                }
+            }
+            u.clamp(-1.0, 1.0)
+        };
+        let st = (1.0 - u * u).max(0.0).sqrt();
+        ([self.a_mm * st * co, self.b_mm * st * s, self.c_mm * u], u)
+    }
+
+    /// How much longer the skin is than the chart along the chart's radius at `q`, whose
+    /// `cos θ` is `cos_theta` (from [`Head::surface_from_chart_near`]): `|dS/dr|`, the radial
+    /// scale factor of the chart's inverse (1 at the vertex, growing towards the ears and nape,
+    /// where the chart shrinks the skin radially and stretches it by as much across, since it
+    /// keeps areas).
+    pub fn radial_scale(&self, q: [f64; 2], cos_theta: f64) -> f64 {
+        let r2 = q[0] * q[0] + q[1] * q[1];
+        let u = cos_theta;
+        let st = (1.0 - u * u).max(0.0).sqrt();
+        if r2 < 1e-24 || st < 1e-9 {
+            return 1.0;
         }
-        let (mut lo, mut hi) = (-1.0_f64, 1.0_f64);
-        // Start from the hint, or from the sphere with the same area element at the pole.
-        let mut u = hint_cos_theta
-            .filter(|h| h.is_finite())
-            .unwrap_or(1.0 - target / big_a.sqrt().max(1e-9))
-            .clamp(-1.0, 1.0);
-        for _ in 0..40 {
-            let fu = f(u);
-            if fu.abs() < 1e-9 * target.max(1.0) {
-                break;
-            }
-            if fu > 0.0 {
-                lo = u
-            } else {
-                hi = u
-            }
-            let slope = -(big_a + k * u * u).max(0.0).sqrt();
-            let mut next = if slope != 0.0 {
-                u - fu / slope
-            } else {
-                0.5 * (lo + hi)
-            };
-            if !(next > lo && next < hi) {
-                next = 0.5 * (lo + hi);
-            }
-            u = next;
-        }
-        let u = u.clamp(-1.0, 1.0);
-        (self.surface_from_angles(u.acos(), phi), u)
+        let r = r2.sqrt();
+        let (co, s) = (q[0] / r, q[1] / r);
+        let (big_a, k) = self.coefficients_along(co, s);
+        // r²/2 = G(1) − G(u) with G' = √(A + k u²): |du/dr| = r / √(A + k u²).
+        let du_dr = r / (big_a + k * u * u).max(1e-300).sqrt();
+        // S(u) = (a sin θ cos φ, b sin θ sin φ, c u), d(sin θ)/du = −u / sin θ.
+        let ds = -u / st;
+        let ds_du = (self.a_mm * co * ds).hypot(self.b_mm * s * ds).hypot(self.c_mm);
+        ds_du * du_dr
     }
 
     /// A [`SurfacePoint`] from a 3-D position on the surface.
@@ -446,27 +485,15 @@ impl Head {
         // above b); then the azimuth whose point lies from_a from a (distance grows away from the
         // midline).
         let at_phi = |phi: f64| {
-            let (mut lo, mut hi) = (b[2], 0.99 * self.c_mm);
-            for _ in 0..40 {
-                let mid = 0.5 * (lo + hi);
-                if self.surface_distance_mm(b, self.point_at_azimuth(phi, mid)) < from_b_mm {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            self.point_at_azimuth(phi, 0.5 * (lo + hi))
+            let z = root_of_increasing(b[2], 0.99 * self.c_mm, |z| {
+                self.surface_distance_mm(b, self.point_at_azimuth(phi, z)) - from_b_mm
+            });
+            self.point_at_azimuth(phi, z)
         };
-        let (mut lo, mut hi) = (min_azimuth_deg.clamp(0.0, 89.0), 90.0);
-        for _ in 0..40 {
-            let mid = 0.5 * (lo + hi);
-            if self.surface_distance_mm(a, at_phi(mid)) > from_a_mm {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        at_phi(0.5 * (lo + hi))
+        let phi = root_of_increasing(min_azimuth_deg.clamp(0.0, 89.0), 90.0, |phi| {
+            from_a_mm - self.surface_distance_mm(a, at_phi(phi))
+        });
+        at_phi(phi)
     }
 
     /// The head's landmarks. The crown whorl sits `whorl_behind_ears_mm` behind the line
@@ -550,6 +577,10 @@ impl Head {
     }
 }
 
+/// A Newton step of `cos θ` smaller than this ends the chart's inverse: the next step would be
+/// of the order of its square (1e-16), far below a nanometre on the skin.
+const NEWTON_SETTLED: f64 = 1e-8;
+
 /// Parametric azimuth of the back of the head on the midline, degrees (0° = right ear side,
 /// 90° = front).
 const BACK_AZIMUTH_DEG: f64 = 270.0;
@@ -616,6 +647,53 @@ impl AreaElement {
     }
 }
 
+/// Where the increasing function `g` crosses 0 in `[lo, hi]`, to 1e-10 of `g`'s unit (these are
+/// distances along the skin in mm, whose slope is of the order of one mm per mm or degree), by
+/// the Illinois variant of false position: the bracket of bisection with superlinear
+/// convergence, six to ten evaluations where bisection took forty. Without a crossing, the
+/// end nearer to one: `lo` when `g(lo) ≥ 0`, `hi` when `g(hi) < 0`.
+fn root_of_increasing(mut lo: f64, mut hi: f64, g: impl Fn(f64) -> f64) -> f64 {
+    let (mut g_lo, mut g_hi) = (g(lo), g(hi));
+    if g_lo >= 0.0 || g_lo.is_nan() {
+        return lo;
+    }
+    if g_hi < 0.0 || g_hi.is_nan() {
+        return hi;
+    }
+    // Which end the last step moved (−1: `lo`, 1: `hi`); an end kept twice has its value halved.
+    let mut moved = 0;
+    for _ in 0..ROOT_STEPS {
+        let mut x = (lo * g_hi - hi * g_lo) / (g_hi - g_lo);
+        if !(x > lo && x < hi) {
+            x = 0.5 * (lo + hi);
+        }
+        let gx = g(x);
+        if gx.abs() < ROOT_TOLERANCE || hi - lo < ROOT_TOLERANCE {
+            return x;
+        }
+        if gx < 0.0 {
+            (lo, g_lo) = (x, gx);
+            if moved == -1 {
+                g_hi *= 0.5;
+            }
+            moved = -1;
+        } else {
+            (hi, g_hi) = (x, gx);
+            if moved == 1 {
+                g_lo *= 0.5;
+            }
+            moved = 1;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// [`root_of_increasing`] stops within this of its root's value (mm of skin).
+const ROOT_TOLERANCE: f64 = 1e-10;
+
+/// [`root_of_increasing`] gives up after this many evaluations (bisection's forty, plus room).
+const ROOT_STEPS: usize = 60;
+
 /// Euclidean distance in 3-D.
 pub fn dist3(p: [f64; 3], q: [f64; 3]) -> f64 {
     ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt()
@@ -643,6 +721,89 @@ mod tests {
             );
             let e = (s[0] / head.a_mm).powi(2) + (s[1] / head.b_mm).powi(2) + (s[2] / head.c_mm).powi(2);
             assert!((e - 1.0).abs() < 1e-9);
+        }
+    }
+
+    /// The radial scale factor is the derivative of the chart's inverse along the radius: a
+    /// central difference of 1 µm agrees to 1e-6, on a round and an oblong head, from the
+    /// vertex to below the ears; on a sphere it is Lambert's `1 / cos(θ/2)`.
+    #[test]
+    fn radial_scale_is_the_derivative_along_the_radius() {
+        let sphere = Head::ellipsoid(90.0, 90.0, 90.0).unwrap();
+        let oblong = Head::from_spec(&HeadSpec::default()).unwrap();
+        let mut checked = 0;
+        for head in [&sphere, &oblong] {
+            for i in 0..24 {
+                let phi = f64::from(i) * std::f64::consts::TAU / 24.0;
+                for r in [0.5, 20.0, 60.0, 110.0, 150.0] {
+                    let q = [r * phi.cos(), r * phi.sin()];
+                    let (_, u) = head.surface_from_chart_near(q, None);
+                    let h = 0.0005;
+                    let out = head.surface_from_chart([q[0] * (1.0 + h / r), q[1] * (1.0 + h / r)]);
+                    let inn = head.surface_from_chart([q[0] * (1.0 - h / r), q[1] * (1.0 - h / r)]);
+                    let difference = dist3(out, inn) / (2.0 * h);
+                    let scale = head.radial_scale(q, u);
+                    assert!(
+                        (scale - difference).abs() < 1e-6,
+                        "{q:?}: {scale} against {difference}"
+                    );
+                    if std::ptr::eq(head, &sphere) {
+                        let lambert = 1.0 / (0.5 * u.acos()).cos();
+                        assert!((scale - lambert).abs() < 1e-9, "{q:?}: {scale} against {lambert}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 24 * 5);
+    }
+
+    /// False position finds the roots bisection finds, and the ends where there is none.
+    #[test]
+    fn roots_of_increasing_functions() {
+        type Case = (fn(f64) -> f64, f64, f64, f64);
+        let cases: [Case; 4] = [
+            (|x| x * x * x - 2.0, 0.0, 3.0, 2f64.cbrt()),
+            (|x| x.exp() - 10.0, -5.0, 5.0, 10f64.ln()),
+            (|x| (x / 40.0).tanh() - 0.5, -100.0, 100.0, 40.0 * 0.5f64.atanh()),
+            (|x| x.sqrt() - 3.0, 0.0, 1000.0, 9.0),
+        ];
+        for (g, lo, hi, root) in cases {
+            let x = root_of_increasing(lo, hi, g);
+            assert!((x - root).abs() < 1e-9, "{x} against {root}");
+        }
+        assert_eq!(root_of_increasing(2.0, 5.0, |x| x - 1.0), 2.0);
+        assert_eq!(root_of_increasing(2.0, 5.0, |x| x - 7.0), 5.0);
+    }
+
+    /// The point two circles on the skin meet at lies at both distances, to a micrometre.
+    #[test]
+    fn the_point_at_two_distances_is_at_both() {
+        let head = Head::from_spec(&HeadSpec::default()).unwrap();
+        let a = head.walk_up(head.point_at(0.0, 0.0, true), 80.0);
+        let b = head.point_at(head.canthus_half_width_mm(), -20.0, true);
+        let p = head.point_at_distances(a, 80.0, b, 80.0, 20.0);
+        assert!((head.surface_distance_mm(a, p) - 80.0).abs() < 1e-6);
+        assert!((head.surface_distance_mm(b, p) - 80.0).abs() < 1e-6);
+    }
+
+    /// The inverse without trigonometry gives the points the angles give, to a nanometre.
+    #[test]
+    fn the_inverse_matches_the_angles() {
+        let head = Head::from_spec(&HeadSpec::default()).unwrap();
+        for i in 0..36 {
+            let phi = f64::from(i) * 0.17;
+            for theta in [0.01, 0.4, 0.9, 1.3, 1.7, 2.2] {
+                let q = head.chart_from_angles(theta, phi);
+                let s = head.surface_from_chart(q);
+                let expected = head.surface_from_angles(theta, phi);
+                assert!(
+                    dist3(s, expected) < 1e-6,
+                    "θ {theta}, φ {phi}: {s:?} against {expected:?}"
+                );
+                let hinted = head.surface_from_chart_near(q, Some(theta.cos() + 0.01)).0;
+                assert!(dist3(hinted, expected) < 1e-6);
+            }
         }
     }
 

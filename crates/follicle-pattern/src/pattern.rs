@@ -140,8 +140,25 @@ pub struct Pattern {
     pub stats: PatternStats,
 }
 
+/// `v` rounded to the micrometre (three decimals of a millimetre).
 fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
+    round_half_away(v * 1000.0) / 1000.0
+}
+
+/// [`f64::round`] to the bit, without its library call: without SSE4.1 in the baseline target
+/// `round` is a function call, and every dot rounds six numbers. Below 2⁵² the truncation is the
+/// integer conversion, and `x − trunc(x)` is exact.
+#[inline]
+fn round_half_away(x: f64) -> f64 {
+    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
+        return x.round();
+    }
+    let t = ((x as i64) as f64).copysign(x);
+    if (x - t).abs() >= 0.5 {
+        t + 1f64.copysign(x)
+    } else {
+        t
+    }
 }
 
 /// Everything drawn before the first dot: the head, its hairline, the zones and the density
@@ -636,10 +653,7 @@ impl PatternCache {
                     // direction (towards the ears and nape) the unit is spread by that much,
                     // so its dots keep their spacing on the skin in every direction.
                     let spacing = if size > 1 {
-                        let r = p[0].hypot(p[1]).max(1e-6);
-                        let step = [p[0] + 0.5 * p[0] / r, p[1] + 0.5 * p[1] / r];
-                        let (stepped, _) = head.surface_from_chart_near(step, Some(site_cos));
-                        let radial = 0.5 / crate::geometry::dist3(site_surface, stepped).max(1e-6);
+                        let radial = head.radial_scale(p, site_cos).max(1e-6);
                         unit_spacing[crate::field::code(zone) as usize - 1] * radial.max(1.0 / radial) as f32
                     } else {
                         0.0
@@ -949,8 +963,139 @@ impl Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sampler::SITE_WEIGHT;
+    use crate::sampler::{Bounds, SITE_WEIGHT, SiteField};
     use crate::{HairLoss, HairlinePosition, HairlineShape, NorwoodStage, ZonesSpec};
+
+    /// `round_half_away` is `f64::round` to the bit: at and around every half, at the signs'
+    /// zeros, beyond 2⁵², at infinities and NaN, and on a million numbers of every scale.
+    #[test]
+    fn rounding_is_the_library_rounding() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+        ];
+        values.extend([
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.1e18,
+            -9.3e18,
+            1e300,
+        ]);
+        values.extend([
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+        ]);
+        for k in -2000..2000 {
+            let half = f64::from(k) + 0.5;
+            values.extend([half, half.next_up(), half.next_down()]);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if v.is_finite() && v.abs() < 1e19 {
+                values.push(v);
+            }
+            values.push((x >> 11) as f64 / (1u64 << 53) as f64 * 2e6 - 1e6);
+        }
+        for v in values {
+            assert_eq!(round_half_away(v).to_bits(), v.round().to_bits(), "{v:e}");
+        }
+        assert!(round_half_away(f64::NAN).is_nan());
+    }
+
+    /// The totals and radius range the build keeps are those of its cells: the areas and the
+    /// range to the bit, the dots within 1e-9 of the densities the radii stand for (a radius
+    /// is `√(100 · packing · mean unit size / density)`; one dot a site on the hairline); the
+    /// default design, a Norwood VII and an alopecia totalis (no fringe: its edge feathered).
+    /// The range of a tile from the blocks is that of its cells, for rectangles of every
+    /// alignment.
+    #[test]
+    fn the_map_keeps_the_totals_of_its_cells() {
+        let stages = [
+            None,
+            Some(HairLoss::Norwood {
+                stage: NorwoodStage::VII,
+            }),
+            Some(HairLoss::AlopeciaTotalis),
+        ];
+        for stage in stages {
+            let mut req = PatternRequest::default();
+            if let Some(stage) = &stage {
+                req.zones = ZonesSpec::Stage { stage: stage.clone() };
+            }
+            let map = layout(&req).unwrap().map;
+            let cell_cm2 = crate::field::RASTER_MM * crate::field::RASTER_MM / 100.0;
+            let packing = 100.0 * crate::sampler::PACKING_CONSTANT;
+            let mean_size = req.settings.mean_unit_size();
+            let hairline = crate::field::code(follicle_core::ZoneKind::Hairline);
+            let mut totals = [(0.0f64, 0.0f64); 7];
+            let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+            for (&z, &r) in map.zone.iter().zip(&map.radius) {
+                if r > 0.0 {
+                    let size = if z == hairline { 1.0 } else { mean_size };
+                    totals[usize::from(z) - 1].0 += cell_cm2;
+                    totals[usize::from(z) - 1].1 += packing * size / f64::from(r).powi(2) * cell_cm2;
+                    lo = lo.min(r);
+                    hi = hi.max(r);
+                }
+            }
+            for ((area, dots), (kept_area, kept_dots)) in totals.into_iter().zip(map.zone_totals()) {
+                assert_eq!(area.to_bits(), kept_area.to_bits(), "{stage:?}");
+                assert!(
+                    (dots - kept_dots).abs() <= 1e-6 * dots.max(1.0),
+                    "{stage:?}: {dots} against {kept_dots}"
+                );
+            }
+            assert!(totals.iter().any(|t| t.0 > 0.0));
+            assert_eq!(map.radius_range(), Some((lo, hi)), "{stage:?}");
+            // Tile ranges from the blocks against the cells, over rectangles of every alignment.
+            let field = MapField::new(&map);
+            let b = map.bounds();
+            let mut checked = 0;
+            for k in 0..400 {
+                let (fx, fy) = ((k * 37 % 101) as f32 / 100.0, (k * 53 % 97) as f32 / 96.0);
+                let side = [3.3f32, 24.0, 48.0, 61.7][k % 4];
+                let x0 = b.x0 - 10.0 + fx * (b.x1 - b.x0);
+                let y0 = b.y0 - 10.0 + fy * (b.y1 - b.y0);
+                let rect = Bounds {
+                    x0,
+                    y0,
+                    x1: x0 + side,
+                    y1: y0 + side * 0.7,
+                };
+                let by_cells = {
+                    let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+                    let (i0, i1, j0, j1) = field.cells_over(rect);
+                    for j in j0..j1 {
+                        for &r in &map.radius[j * map.nx + i0..j * map.nx + i1] {
+                            if r > 0.0 {
+                                lo = lo.min(r);
+                                hi = hi.max(r);
+                            }
+                        }
+                    }
+                    (hi > 0.0).then_some((lo, hi))
+                };
+                assert_eq!(field.range(rect), by_cells, "{stage:?}, {rect:?}");
+                checked += usize::from(by_cells.is_some());
+            }
+            assert!(checked > 50, "{checked} rectangles over treated cells");
+        }
+    }
 
     /// Pairs of sites of one session closer than the spacing rule allows, whichever of the
     /// two was placed second (`w·r(first) + (1 − w)·r(second)`), over every tile and border.
