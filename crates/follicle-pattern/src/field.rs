@@ -48,6 +48,12 @@ pub(crate) struct ZoneMap {
     blocks: Blocks,
 }
 
+/// A group of raster rows being filled: its first row, its rows' radii and its row of blocks.
+type RowGroup<'a> = (usize, &'a mut [f32], &'a mut [(f32, f32)]);
+
+/// Cells and expected dots per zone code (0: none) of a group of rows.
+type ZoneSums = ([usize; ZoneKind::ALL.len() + 1], [f64; ZoneKind::ALL.len() + 1]);
+
 /// Side of a [`Blocks`] block, in raster cells (4 mm). A tile's side is a multiple of it
 /// (`TILE_MM` = 24 mm, doubled), so a tile covers whole blocks of the chart's lattice.
 const BLOCK: i64 = 8;
@@ -66,6 +72,24 @@ struct Blocks {
     by0: i64,
     nbx: usize,
     range: Vec<(f32, f32)>,
+}
+
+/// Takes a raster row's radii into its row of blocks (`blocks`, from block column `bx0`; the
+/// raster's first cell is lattice column `ox`): its first block's cells (where the raster starts
+/// inside a block), then eight at a time, then the rest.
+fn blocks_add_row(blocks: &mut [(f32, f32)], ox: i64, bx0: i64, radius: &[f32]) {
+    let first = ((bx0 + 1) * BLOCK - ox).clamp(0, radius.len() as i64) as usize;
+    let (head, rest) = radius.split_at(first);
+    let pieces = std::iter::once(head).chain(rest.chunks(BLOCK as usize));
+    for (block, cells) in blocks.iter_mut().zip(pieces) {
+        let (lo, hi) = match <&[f32; BLOCK as usize]>::try_from(cells) {
+            Ok(eight) => positive_range(eight.as_slice()),
+            Err(_) => positive_range(cells),
+        };
+        if hi > 0.0 {
+            *block = (block.0.min(lo), block.1.max(hi));
+        }
+    }
 }
 
 /// The smallest positive and the largest of `cells` (radii: 0 or positive, never NaN), as
@@ -95,25 +119,6 @@ impl Blocks {
             by0,
             nbx,
             range: vec![(f32::INFINITY, 0.0); nbx * nby],
-        }
-    }
-
-    /// Takes raster row `j`'s radii into its blocks: its first block's cells (where the raster
-    /// starts inside a block), then eight at a time, then the rest.
-    fn add_row(&mut self, j: usize, radius: &[f32]) {
-        let row = ((self.oy + j as i64).div_euclid(BLOCK) - self.by0) as usize * self.nbx;
-        let blocks = &mut self.range[row..row + self.nbx];
-        let first = ((self.bx0 + 1) * BLOCK - self.ox).min(radius.len() as i64) as usize;
-        let (head, rest) = radius.split_at(first);
-        let pieces = std::iter::once(head).chain(rest.chunks(BLOCK as usize));
-        for (block, cells) in blocks.iter_mut().zip(pieces) {
-            let (lo, hi) = match <&[f32; BLOCK as usize]>::try_from(cells) {
-                Ok(eight) => positive_range(eight.as_slice()),
-                Err(_) => positive_range(cells),
-            };
-            if hi > 0.0 {
-                *block = (block.0.min(lo), block.1.max(hi));
-            }
         }
     }
 
@@ -359,6 +364,7 @@ impl ZoneMap {
         densities: &ZoneDensities,
         settings: &PatternSettings,
         feather_outline: bool,
+        threads: usize,
     ) -> ZoneMap {
         let [x0, y0, ..] = extent;
         let Zoning {
@@ -433,42 +439,105 @@ impl ZoneMap {
         }
         let hairline_base = densities.get(ZoneKind::Hairline) as f32;
         let mut radius = vec![0f32; total];
-        // The zone totals in the same pass: each zone's cells counted, and its expected dots
-        // added cell by cell in raster order; the radius range of each block, row by row.
         let cell_cm2 = RASTER_MM * RASTER_MM / 100.0;
+        let mut blocks = Blocks::new(ox, oy, nx, ny);
+        let bx0 = blocks.bx0;
+        // One group of rows: the rows of one row of blocks, from raster row `j0`. Fills their
+        // radii and their blocks' ranges; answers each zone's cells and expected dots (added
+        // cell by cell in raster order).
+        let fill_group = |j0: usize, rows: &mut [f32], block_row: &mut [(f32, f32)]| {
+            let mut counts = [0usize; ZoneKind::ALL.len() + 1];
+            let mut dots = [0.0f64; ZoneKind::ALL.len() + 1];
+            for (dj, row_radius) in rows.chunks_exact_mut(nx).enumerate() {
+                let j = j0 + dj;
+                let row = j * nx..(j + 1) * nx;
+                let cells = zone[row.clone()]
+                    .iter()
+                    .zip(&dist[row])
+                    .zip(row_radius.iter_mut())
+                    .enumerate();
+                for (i, ((&z, &to_fringe), radius)) in cells {
+                    let z = usize::from(z);
+                    let (d, r) = match rules.get(z).copied().unwrap_or(Rule::None) {
+                        Rule::None => continue,
+                        Rule::Plain => plain[z],
+                        Rule::Blended if to_fringe >= bw => plain[z],
+                        Rule::Blended => {
+                            let d = plain[z].0 * (edge + (1.0 - edge) * to_fringe / bw);
+                            (d, radius_of(mean_size, d))
+                        }
+                        Rule::Hairline => {
+                            let centre = [lattice_centre(ox + i as i64), lattice_centre(oy + j as i64)];
+                            let d = hairline_density(hairline, style, hairline_base, centre);
+                            (d, radius_of(1.0, d))
+                        }
+                    };
+                    if d > 0.0 {
+                        *radius = r;
+                        counts[z] += 1;
+                        dots[z] += f64::from(d) * cell_cm2;
+                    }
+                }
+                blocks_add_row(block_row, ox, bx0, row_radius);
+            }
+            (counts, dots)
+        };
+        // The groups: the raster's rows cut at the borders of the rows of blocks, each with
+        // its row of blocks. Dealt round to the threads in turn (the hairline's band, the
+        // costly cells, spans few rows); each group's answer is its own, so the sums below
+        // do not depend on the number of threads.
+        let first_rows = ((blocks.by0 + 1) * BLOCK - oy).clamp(0, ny as i64) as usize;
+        let (head, tail) = radius.split_at_mut(first_rows * nx);
+        let mut groups: Vec<RowGroup<'_>> = Vec::new();
+        let row_groups = std::iter::once(head).chain(tail.chunks_mut(BLOCK as usize * nx));
+        let mut j0 = 0;
+        for (rows, block_row) in row_groups.zip(blocks.range.chunks_mut(blocks.nbx.max(1))) {
+            let n = rows.len() / nx.max(1);
+            groups.push((j0, rows, block_row));
+            j0 += n;
+        }
+        let threads = threads
+            .clamp(1, crate::sampler::MAX_THREADS)
+            .min(groups.len().max(1));
+        let answers: Vec<(usize, ZoneSums)> = if threads <= 1 {
+            groups
+                .into_iter()
+                .enumerate()
+                .map(|(g, (j0, rows, block_row))| (g, fill_group(j0, rows, block_row)))
+                .collect()
+        } else {
+            let mut shares: Vec<Vec<(usize, RowGroup<'_>)>> = (0..threads).map(|_| Vec::new()).collect();
+            for (g, group) in groups.into_iter().enumerate() {
+                shares[g % threads].push((g, group));
+            }
+            let fill_group = &fill_group;
+            let mut answers: Vec<(usize, ZoneSums)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = shares
+                    .into_iter()
+                    .map(|share| {
+                        scope.spawn(move || {
+                            share
+                                .into_iter()
+                                .map(|(g, (j0, rows, block_row))| (g, fill_group(j0, rows, block_row)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    .collect()
+            });
+            answers.sort_unstable_by_key(|a| a.0);
+            answers
+        };
         let mut counts = [0usize; ZoneKind::ALL.len() + 1];
         let mut dots = [0.0f64; ZoneKind::ALL.len() + 1];
-        let mut blocks = Blocks::new(ox, oy, nx, ny);
-        for j in 0..ny {
-            let row = j * nx..(j + 1) * nx;
-            let cells = zone[row.clone()]
-                .iter()
-                .zip(&dist[row.clone()])
-                .zip(&mut radius[row])
-                .enumerate();
-            for (i, ((&z, &to_fringe), radius)) in cells {
-                let z = usize::from(z);
-                let (d, r) = match rules.get(z).copied().unwrap_or(Rule::None) {
-                    Rule::None => continue,
-                    Rule::Plain => plain[z],
-                    Rule::Blended if to_fringe >= bw => plain[z],
-                    Rule::Blended => {
-                        let d = plain[z].0 * (edge + (1.0 - edge) * to_fringe / bw);
-                        (d, radius_of(mean_size, d))
-                    }
-                    Rule::Hairline => {
-                        let centre = [lattice_centre(ox + i as i64), lattice_centre(oy + j as i64)];
-                        let d = hairline_density(hairline, style, hairline_base, centre);
-                        (d, radius_of(1.0, d))
-                    }
-                };
-                if d > 0.0 {
-                    *radius = r;
-                    counts[z] += 1;
-                    dots[z] += f64::from(d) * cell_cm2;
-                }
+        for (_, (c, d)) in answers {
+            for z in 0..counts.len() {
+                counts[z] += c[z];
+                dots[z] += d[z];
             }
-            blocks.add_row(j, &radius[j * nx..(j + 1) * nx]);
         }
         // Each area added cell by cell, as `zone_areas` adds it: the same sum to the last bit.
         let mut totals = [(0.0, 0.0); 7];
@@ -531,7 +600,8 @@ impl ZoneMap {
     }
 
     /// Area (cm²) and expected final dots per zone, in [`ZoneKind::ALL`] order: each zone's
-    /// cells with a positive density, added cell by cell in raster order.
+    /// cells with a positive density, the area added cell by cell, the dots row of blocks by
+    /// row of blocks (the same sums on any number of threads).
     pub fn zone_totals(&self) -> [(f64, f64); 7] {
         self.totals
     }

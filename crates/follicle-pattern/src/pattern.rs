@@ -174,8 +174,9 @@ pub(crate) struct Layout {
     pub map: ZoneMap,
 }
 
-/// Draws the zones of a request on its head and builds the density field.
-pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
+/// Draws the zones of a request on its head and builds the density field, its rows shared
+/// between `threads` threads (the same field on any number).
+pub(crate) fn layout(request: &PatternRequest, threads: usize) -> Result<Layout, PatternError> {
     let Drawing {
         head,
         landmarks,
@@ -196,6 +197,7 @@ pub(crate) fn layout(request: &PatternRequest) -> Result<Layout, PatternError> {
         &request.density_per_cm2,
         &request.settings,
         feather_outline,
+        threads,
     );
     Ok(Layout {
         head,
@@ -530,7 +532,7 @@ impl PatternCache {
             exclusions,
             seed_points,
             map,
-        } = layout(request)?;
+        } = layout(request, self.threads)?;
         let settings = &request.settings;
         let whorl = landmarks.crown_whorl.chart_mm;
         let totals = map.zone_totals();
@@ -1037,7 +1039,17 @@ mod tests {
             if let Some(stage) = &stage {
                 req.zones = ZonesSpec::Stage { stage: stage.clone() };
             }
-            let map = layout(&req).unwrap().map;
+            let map = layout(&req, 1).unwrap().map;
+            let on_two = layout(&req, 2).unwrap().map;
+            let bits = |t: [(f64, f64); 7]| t.map(|(a, d)| (a.to_bits(), d.to_bits()));
+            assert_eq!(bits(map.zone_totals()), bits(on_two.zone_totals()));
+            assert_eq!(map.radius_range(), on_two.radius_range());
+            assert!(
+                map.radius
+                    .iter()
+                    .zip(&on_two.radius)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
             let cell_cm2 = crate::field::RASTER_MM * crate::field::RASTER_MM / 100.0;
             let packing = 100.0 * crate::sampler::PACKING_CONSTANT;
             let mean_size = req.settings.mean_unit_size();

@@ -249,7 +249,8 @@ pub fn measure(request: &PatternRequest) -> Result<Measured, PatternError> {
 /// [`measure`], taking the fully bald head's areas from `full_areas` when it holds them for
 /// this head.
 pub fn measure_with(request: &PatternRequest, full_areas: &mut FullAreas) -> Result<Measured, PatternError> {
-    let layout = crate::pattern::layout(request)?;
+    // On one thread: a plan is measured per request of a loaded server.
+    let layout = crate::pattern::layout(request, 1)?;
     let zones = zone_measures(&layout.map, request);
     let full_area_cm2 = full_areas.get(request)?;
     Ok(Measured { zones, full_area_cm2 })
