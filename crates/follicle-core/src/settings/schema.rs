@@ -294,10 +294,23 @@ pub fn limit(path: &str) -> Option<(f64, f64, &'static str)> {
     // matches wins, as in the list.
     let (exact, wildcards) = &*LIMIT_INDEX;
     let first = exact.get(path).copied().or_else(|| {
-        wildcards
-            .iter()
-            .copied()
-            .find(|&i| matches_limit(LIMITS[i].0, path))
+        // The path cut into its steps once, then compared step by step with each pattern's,
+        // cut once for all (splitting both strings for every pattern was most of a
+        // validation's cost).
+        let mut steps = [""; MAX_STEPS];
+        let mut n = 0;
+        for step in path.split('.') {
+            if n == MAX_STEPS {
+                return None;
+            }
+            steps[n] = step;
+            n += 1;
+        }
+        let steps = &steps[..n];
+        wildcards.iter().find_map(|(i, parts)| {
+            (parts.len() == steps.len() && parts.iter().zip(steps).all(|(p, s)| *p == "*" || p == s))
+                .then_some(*i)
+        })
     });
     first.map(|i| {
         let (_, min, max, unit) = LIMITS[i];
@@ -319,7 +332,13 @@ fn matches_limit(pattern: &str, path: &str) -> bool {
 
 /// For each exact path of [`LIMITS`], the position of the first entry that matches it (an
 /// earlier pattern with a `*`, or its own first entry); and the positions of the patterns.
-static LIMIT_INDEX: LazyLock<(HashMap<&'static str, usize>, Vec<usize>)> = LazyLock::new(|| {
+/// The most steps a path of [`LIMITS`] has (a longer path matches none).
+const MAX_STEPS: usize = 8;
+
+/// The exact paths' answers, and each pattern with a `*` cut into its steps.
+type LimitIndex = (HashMap<&'static str, usize>, Vec<(usize, Vec<&'static str>)>);
+
+static LIMIT_INDEX: LazyLock<LimitIndex> = LazyLock::new(|| {
     let wildcards: Vec<usize> = (0..LIMITS.len()).filter(|&i| LIMITS[i].0.contains('*')).collect();
     let mut exact = HashMap::new();
     for (i, (pattern, ..)) in LIMITS.iter().enumerate() {
@@ -334,6 +353,10 @@ static LIMIT_INDEX: LazyLock<(HashMap<&'static str, usize>, Vec<usize>)> = LazyL
             });
         }
     }
+    let wildcards = wildcards
+        .into_iter()
+        .map(|i| (i, LIMITS[i].0.split('.').collect()))
+        .collect();
     (exact, wildcards)
 });
 
@@ -1076,6 +1099,41 @@ mod tests {
             found += usize::from(limit(path).is_some());
         }
         assert!(found >= LIMITS.len(), "{found} paths with a limit");
+    }
+
+    #[test]
+    fn a_limit_is_the_first_entry_whose_pattern_matches() {
+        let first = |path: &str| {
+            LIMITS
+                .iter()
+                .find(|(pattern, ..)| matches_limit(pattern, path))
+                .map(|&(_, min, max, unit)| (min, max, unit))
+        };
+        let mut paths: Vec<String> = Vec::new();
+        for (pattern, ..) in LIMITS {
+            assert!(pattern.split('.').count() <= MAX_STEPS, "{pattern}");
+            paths.push(pattern.to_string());
+            for fill in ["soft", "male", "x", "crown", "*"] {
+                paths.push(pattern.replace('*', fill));
+            }
+            paths.push(format!("{pattern}.more"));
+            paths.push(
+                pattern
+                    .rsplit_once('.')
+                    .map_or(String::new(), |(head, _)| head.to_string()),
+            );
+        }
+        paths.extend(["", ".", "pattern", "a.b.c.d.e.f.g.h.i", "pattern..soft"].map(String::from));
+        let mut matched = 0;
+        for path in &paths {
+            assert_eq!(limit(path), first(path), "{path}");
+            matched += usize::from(first(path).is_some());
+        }
+        assert!(
+            matched > LIMITS.len(),
+            "{matched} of {} paths matched",
+            paths.len()
+        );
     }
 
     #[test]
