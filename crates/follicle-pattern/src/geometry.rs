@@ -373,7 +373,8 @@ impl Head {
         let du_dr = r / (big_a + k * u * u).max(1e-300).sqrt();
         // S(u) = (a sin θ cos φ, b sin θ sin φ, c u), d(sin θ)/du = −u / sin θ.
         let ds = -u / st;
-        let ds_du = (self.a_mm * co * ds).hypot(self.b_mm * s * ds).hypot(self.c_mm);
+        let (sx, sy, sz) = (self.a_mm * co * ds, self.b_mm * s * ds, self.c_mm);
+        let ds_du = (sx * sx + sy * sy + sz * sz).sqrt();
         ds_du * du_dr
     }
 

@@ -109,7 +109,8 @@ impl DirectionField {
     /// Direction angle (radians, chart frame, counter-clockwise from +x) at `p`.
     pub fn angle_at(&self, p: [f64; 2]) -> f64 {
         let (dx, dy) = (p[0] - self.whorl[0], p[1] - self.whorl[1]);
-        let d = dx.hypot(dy);
+        // Chart distances are millimetres: no overflow for `hypot` to guard against.
+        let d = (dx * dx + dy * dy).sqrt();
         if d < 1e-9 {
             return std::f64::consts::FRAC_PI_2;
         }
