@@ -762,7 +762,6 @@ impl ZoneMap {
 /// row that the compiler vectorises; then the neighbour before it in the same row, the one
 /// step that must run cell by cell. A minimum picks one of its operands exactly, whatever the
 /// order, so the distances are the textbook transform's to the bit (tested against it).
-#[inline(never)]
 pub fn chamfer_distance(d: &mut [f32], w: usize, h: usize, step_mm: f32) {
     let (a, b) = (step_mm, step_mm * std::f32::consts::SQRT_2);
     if w == 0 || h == 0 {
