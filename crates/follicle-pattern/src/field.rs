@@ -1,6 +1,7 @@
 //! The zone map and density field: a 0.5 mm raster of the chart holding, per cell, the
-//! zone and the final target density. Sampling and statistics both read this one
-//! raster, so the dots counted in a zone and the area they are divided by always agree.
+//! zone and the final site radius (the final target density as the sampler reads it). The
+//! zone totals the statistics divide by are summed from the same cells as they are filled,
+//! so the dots counted in a zone and the area they are divided by always agree.
 
 use follicle_core::ZoneKind;
 

@@ -44,7 +44,7 @@
 //!   exclusions; all validated.
 //! * [`treatment`]: one head, one set of zones — the client's zones drawn and measured here,
 //!   and the planner's areas, dots, hours and price taken from those measures.
-//! * `field` (internal): a 0.5 mm raster of zone and target density: the transition band
+//! * `field` (internal): a 0.5 mm raster of zone and target density (as a site radius): the transition band
 //!   ramps up from the front, isolated dots ahead of the line, a feathered edge where
 //!   treated skin meets untreated hair-bearing scalp.
 //! * `sampler` (internal, the product): variable-density blue noise. See below.
