@@ -491,10 +491,19 @@ impl Head {
             });
             self.point_at_azimuth(phi, z)
         };
-        let phi = root_of_increasing(min_azimuth_deg.clamp(0.0, 89.0), 90.0, |phi| {
-            from_a_mm - self.surface_distance_mm(a, at_phi(phi))
-        });
-        at_phi(phi)
+        // The azimuth by bisection: towards the midline the height above can stop at `b`'s own
+        // (no point of that meridian is far enough from `b`), and the distance from `a` turns
+        // back up, so the ends need not bracket the crossing as false position needs.
+        let (mut lo, mut hi) = (min_azimuth_deg.clamp(0.0, 89.0), 90.0);
+        for _ in 0..40 {
+            let mid = 0.5 * (lo + hi);
+            if self.surface_distance_mm(a, at_phi(mid)) > from_a_mm {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        at_phi(0.5 * (lo + hi))
     }
 
     /// The head's landmarks. The crown whorl sits `whorl_behind_ears_mm` behind the line
@@ -777,15 +786,21 @@ mod tests {
         assert_eq!(root_of_increasing(2.0, 5.0, |x| x - 7.0), 5.0);
     }
 
-    /// The point two circles on the skin meet at lies at both distances, to a micrometre.
+    /// The point two circles on the skin meet at lies at both distances, to a micrometre: for
+    /// the rules' own distances, and for a low hairline, where the meridians near the midline
+    /// hold no point far enough from the canthus and the distance from the mid-frontal point
+    /// turns back up there (false position on the azimuth stopped at the midline).
     #[test]
     fn the_point_at_two_distances_is_at_both() {
         let head = Head::from_spec(&HeadSpec::default()).unwrap();
-        let a = head.walk_up(head.point_at(0.0, 0.0, true), 80.0);
-        let b = head.point_at(head.canthus_half_width_mm(), -20.0, true);
-        let p = head.point_at_distances(a, 80.0, b, 80.0, 20.0);
-        assert!((head.surface_distance_mm(a, p) - 80.0).abs() < 1e-6);
-        assert!((head.surface_distance_mm(b, p) - 80.0).abs() < 1e-6);
+        let canthus = head.landmarks(60.0).lateral_canthus_right.surface_mm;
+        let (sideburn, _) = head.sideburn();
+        for (height, above_canthus, from_mid) in [(80.0, 80.0, 80.0), (60.0, 50.0, 60.0), (65.0, 55.0, 70.0)] {
+            let a = head.walk_up(head.point_at(0.0, 0.0, true), height);
+            let p = head.point_at_distances(a, from_mid, canthus, above_canthus, sideburn + 6.0);
+            assert!((head.surface_distance_mm(a, p) - from_mid).abs() < 1e-6, "{height}");
+            assert!((head.surface_distance_mm(canthus, p) - above_canthus).abs() < 1e-6, "{height}");
+        }
     }
 
     /// The inverse without trigonometry gives the points the angles give, to a nanometre.
