@@ -795,11 +795,18 @@ mod tests {
         let head = Head::from_spec(&HeadSpec::default()).unwrap();
         let canthus = head.landmarks(60.0).lateral_canthus_right.surface_mm;
         let (sideburn, _) = head.sideburn();
-        for (height, above_canthus, from_mid) in [(80.0, 80.0, 80.0), (60.0, 50.0, 60.0), (65.0, 55.0, 70.0)] {
+        for (height, above_canthus, from_mid) in [(80.0, 80.0, 80.0), (60.0, 50.0, 60.0), (65.0, 55.0, 70.0)]
+        {
             let a = head.walk_up(head.point_at(0.0, 0.0, true), height);
             let p = head.point_at_distances(a, from_mid, canthus, above_canthus, sideburn + 6.0);
-            assert!((head.surface_distance_mm(a, p) - from_mid).abs() < 1e-6, "{height}");
-            assert!((head.surface_distance_mm(canthus, p) - above_canthus).abs() < 1e-6, "{height}");
+            assert!(
+                (head.surface_distance_mm(a, p) - from_mid).abs() < 1e-6,
+                "{height}"
+            );
+            assert!(
+                (head.surface_distance_mm(canthus, p) - above_canthus).abs() < 1e-6,
+                "{height}"
+            );
         }
     }
 
