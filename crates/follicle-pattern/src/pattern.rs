@@ -140,7 +140,7 @@ pub struct Pattern {
     pub stats: PatternStats,
 }
 
-/// `v` rounded to the micrometre (three decimals of a millimetre).
+/// `v` rounded to three decimals: a micrometre of a length in mm, a thousandth of a degree.
 fn round3(v: f64) -> f64 {
     round_half_away(v * 1000.0) / 1000.0
 }
