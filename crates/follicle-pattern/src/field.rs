@@ -43,10 +43,15 @@ pub(crate) struct ZoneMap {
     pub radius: Vec<f32>,
     /// [`ZoneMap::zone_totals`], summed while the cells were filled.
     totals: [(f64, f64); 7],
-    /// [`ZoneMap::radius_range`], found while the cells were filled.
-    radius_range: Option<(f32, f32)>,
     /// The radius range of every block of cells, for [`MapField::range`].
     blocks: Blocks,
+}
+
+/// The area (cm²) of `cells` raster cells, added cell by cell: what [`ZoneMap::zone_totals`]
+/// and [`ZoneMap::zone_areas`] both give for a zone's cells, to the last bit.
+fn area_of_cells(cells: usize) -> f64 {
+    let cell_cm2 = RASTER_MM * RASTER_MM / 100.0;
+    (0..cells).fold(0.0, |area, _| area + cell_cm2)
 }
 
 /// A group of raster rows being filled: its first row, its rows' radii and its row of blocks.
@@ -340,17 +345,13 @@ impl ZoneMap {
                 }
             }
         }
-        let cell_cm2 = RASTER_MM * RASTER_MM / 100.0;
         let mut out = [0.0; 7];
         for (i, kind) in ZoneKind::ALL.into_iter().enumerate() {
             let z = code(kind);
             if z != hairline_code && densities.get(kind) as f32 <= 0.0 {
                 continue;
             }
-            // Added cell by cell, as `zone_totals` adds them: the same sum to the last bit.
-            for _ in 0..cells[usize::from(z)] {
-                out[i] += cell_cm2;
-            }
+            out[i] = area_of_cells(cells[usize::from(z)]);
         }
         out
     }
@@ -500,38 +501,35 @@ impl ZoneMap {
         let threads = threads
             .clamp(1, crate::sampler::MAX_THREADS)
             .min(groups.len().max(1));
-        let answers: Vec<(usize, ZoneSums)> = if threads <= 1 {
-            groups
+        let mut shares: Vec<Vec<(usize, RowGroup<'_>)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (g, group) in groups.into_iter().enumerate() {
+            shares[g % threads].push((g, group));
+        }
+        let fill_share = |share: Vec<(usize, RowGroup<'_>)>| -> Vec<(usize, ZoneSums)> {
+            share
                 .into_iter()
-                .enumerate()
                 .map(|(g, (j0, rows, block_row))| (g, fill_group(j0, rows, block_row)))
                 .collect()
-        } else {
-            let mut shares: Vec<Vec<(usize, RowGroup<'_>)>> = (0..threads).map(|_| Vec::new()).collect();
-            for (g, group) in groups.into_iter().enumerate() {
-                shares[g % threads].push((g, group));
-            }
-            let fill_group = &fill_group;
-            let mut answers: Vec<(usize, ZoneSums)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = shares
-                    .into_iter()
-                    .map(|share| {
-                        scope.spawn(move || {
-                            share
-                                .into_iter()
-                                .map(|(g, (j0, rows, block_row))| (g, fill_group(j0, rows, block_row)))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                    .collect()
-            });
-            answers.sort_unstable_by_key(|a| a.0);
-            answers
         };
+        // The first share on this thread, the others each on a thread of their own.
+        let first = shares.remove(0);
+        let mut answers: Vec<(usize, ZoneSums)> = std::thread::scope(|scope| {
+            let fill_share = &fill_share;
+            let others: Vec<_> = shares
+                .into_iter()
+                .map(|share| scope.spawn(move || fill_share(share)))
+                .collect();
+            let mut answers = fill_share(first);
+            for other in others {
+                answers.extend(
+                    other
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+            answers
+        });
+        answers.sort_unstable_by_key(|a| a.0);
         let mut counts = [0usize; ZoneKind::ALL.len() + 1];
         let mut dots = [0.0f64; ZoneKind::ALL.len() + 1];
         for (_, (c, d)) in answers {
@@ -540,24 +538,7 @@ impl ZoneMap {
                 dots[z] += d[z];
             }
         }
-        // Each area added cell by cell, as `zone_areas` adds it: the same sum to the last bit.
-        let mut totals = [(0.0, 0.0); 7];
-        for (z, total) in totals.iter_mut().enumerate() {
-            for _ in 0..counts[z + 1] {
-                total.0 += cell_cm2;
-            }
-            total.1 = dots[z + 1];
-        }
-        let radius_range = blocks
-            .range
-            .iter()
-            .fold(None, |acc: Option<(f32, f32)>, &(lo, hi)| {
-                if hi > 0.0 {
-                    Some(acc.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))))
-                } else {
-                    acc
-                }
-            });
+        let totals: [(f64, f64); 7] = std::array::from_fn(|z| (area_of_cells(counts[z + 1]), dots[z + 1]));
         ZoneMap {
             x0,
             y0,
@@ -566,7 +547,6 @@ impl ZoneMap {
             zone,
             radius,
             totals,
-            radius_range,
             blocks,
         }
     }
@@ -597,7 +577,14 @@ impl ZoneMap {
 
     /// Smallest and largest final site radius in the treated area.
     pub fn radius_range(&self) -> Option<(f32, f32)> {
-        self.radius_range
+        // From the blocks' ranges: a few thousand, not the raster's cells.
+        self.blocks.range.iter().fold(None, |acc, &(lo, hi)| {
+            if hi > 0.0 {
+                Some(acc.map_or((lo, hi), |(a, b): (f32, f32)| (a.min(lo), b.max(hi))))
+            } else {
+                acc
+            }
+        })
     }
 
     /// Area (cm²) and expected final dots per zone, in [`ZoneKind::ALL`] order: each zone's

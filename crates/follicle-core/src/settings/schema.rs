@@ -307,10 +307,9 @@ pub fn limit(path: &str) -> Option<(f64, f64, &'static str)> {
             n += 1;
         }
         let steps = &steps[..n];
-        wildcards.iter().find_map(|(i, parts)| {
-            (parts.len() == steps.len() && parts.iter().zip(steps).all(|(p, s)| *p == "*" || p == s))
-                .then_some(*i)
-        })
+        wildcards
+            .iter()
+            .find_map(|(i, parts)| matches_steps(parts, steps).then_some(*i))
     });
     first.map(|i| {
         let (_, min, max, unit) = LIMITS[i];
@@ -318,45 +317,38 @@ pub fn limit(path: &str) -> Option<(f64, f64, &'static str)> {
     })
 }
 
-/// Whether `path` matches the [`LIMITS`] pattern `pattern` (a `*` matches one step).
-fn matches_limit(pattern: &str, path: &str) -> bool {
-    let (mut parts, mut steps) = (pattern.split('.'), path.split('.'));
-    loop {
-        match (parts.next(), steps.next()) {
-            (None, None) => return true,
-            (Some(p), Some(s)) if p == "*" || p == s => {}
-            _ => return false,
-        }
-    }
+/// Whether a path's steps match a [`LIMITS`] pattern's (a `*` matches one step).
+fn matches_steps(parts: &[&str], steps: &[&str]) -> bool {
+    parts.len() == steps.len() && parts.iter().zip(steps).all(|(p, s)| *p == "*" || p == s)
 }
 
-/// For each exact path of [`LIMITS`], the position of the first entry that matches it (an
-/// earlier pattern with a `*`, or its own first entry); and the positions of the patterns.
 /// The most steps a path of [`LIMITS`] has (a longer path matches none).
 const MAX_STEPS: usize = 8;
 
 /// The exact paths' answers, and each pattern with a `*` cut into its steps.
 type LimitIndex = (HashMap<&'static str, usize>, Vec<(usize, Vec<&'static str>)>);
 
+/// For each exact path of [`LIMITS`], the position of the first entry that matches it (an
+/// earlier pattern with a `*`, or its own first entry); and the patterns with a `*`, by
+/// position, cut into their steps.
 static LIMIT_INDEX: LazyLock<LimitIndex> = LazyLock::new(|| {
-    let wildcards: Vec<usize> = (0..LIMITS.len()).filter(|&i| LIMITS[i].0.contains('*')).collect();
+    let wildcards: Vec<(usize, Vec<&'static str>)> = (0..LIMITS.len())
+        .filter(|&i| LIMITS[i].0.contains('*'))
+        .map(|i| (i, LIMITS[i].0.split('.').collect()))
+        .collect();
     let mut exact = HashMap::new();
     for (i, (pattern, ..)) in LIMITS.iter().enumerate() {
         if !pattern.contains('*') {
+            let steps: Vec<&str> = pattern.split('.').collect();
             exact.entry(*pattern).or_insert_with(|| {
                 wildcards
                     .iter()
-                    .copied()
-                    .take_while(|&w| w < i)
-                    .find(|&w| matches_limit(LIMITS[w].0, pattern))
-                    .unwrap_or(i)
+                    .take_while(|(w, _)| *w < i)
+                    .find(|(_, parts)| matches_steps(parts, &steps))
+                    .map_or(i, |(w, _)| *w)
             });
         }
     }
-    let wildcards = wildcards
-        .into_iter()
-        .map(|i| (i, LIMITS[i].0.split('.').collect()))
-        .collect();
     (exact, wildcards)
 });
 
@@ -1099,6 +1091,18 @@ mod tests {
             found += usize::from(limit(path).is_some());
         }
         assert!(found >= LIMITS.len(), "{found} paths with a limit");
+    }
+
+    /// The rule, string against string, as the lookup had it before its patterns were cut.
+    fn matches_limit(pattern: &str, path: &str) -> bool {
+        let (mut parts, mut steps) = (pattern.split('.'), path.split('.'));
+        loop {
+            match (parts.next(), steps.next()) {
+                (None, None) => return true,
+                (Some(p), Some(s)) if p == "*" || p == s => {}
+                _ => return false,
+            }
+        }
     }
 
     #[test]
