@@ -80,36 +80,35 @@ struct Blocks {
     range: Vec<(f32, f32)>,
 }
 
-/// Takes a raster row's radii into its row of blocks (`blocks`, from block column `bx0`; the
-/// raster's first cell is lattice column `ox`): its first block's cells (where the raster starts
-/// inside a block), then eight at a time, then the rest.
-fn blocks_add_row(blocks: &mut [(f32, f32)], ox: i64, bx0: i64, radius: &[f32]) {
-    let first = ((bx0 + 1) * BLOCK - ox).clamp(0, radius.len() as i64) as usize;
-    let (head, rest) = radius.split_at(first);
-    let pieces = std::iter::once(head).chain(rest.chunks(BLOCK as usize));
-    for (block, cells) in blocks.iter_mut().zip(pieces) {
-        let (lo, hi) = match <&[f32; BLOCK as usize]>::try_from(cells) {
-            Ok(eight) => positive_range(eight.as_slice()),
-            Err(_) => positive_range(cells),
-        };
+/// Takes a raster row's radii into the column ranges of its row of blocks: per column, the
+/// smallest positive radius (`lo`, ∞ while none) and the largest radius (`hi`, 0 while none is
+/// positive). Column by column, without a reduction across the row, so the compiler can do
+/// several columns an instruction.
+fn columns_add_row(lo: &mut [f32], hi: &mut [f32], radius: &[f32]) {
+    for ((lo, hi), &r) in lo.iter_mut().zip(hi.iter_mut()).zip(radius) {
+        let v = if r > 0.0 { r } else { f32::INFINITY };
+        *lo = if v < *lo { v } else { *lo };
+        *hi = if r > *hi { r } else { *hi };
+    }
+}
+
+/// Takes the column ranges of a row of blocks' rows ([`columns_add_row`]) into the blocks
+/// (from block column `bx0`; the raster's first cell is lattice column `ox`): its first
+/// block's columns (where the raster starts inside a block), then eight at a time, then the
+/// rest. A block no positive radius reached keeps what it held.
+fn blocks_add_columns(blocks: &mut [(f32, f32)], ox: i64, bx0: i64, lo: &[f32], hi: &[f32]) {
+    let first = ((bx0 + 1) * BLOCK - ox).clamp(0, lo.len() as i64) as usize;
+    fn pieces(v: &[f32], first: usize) -> impl Iterator<Item = &[f32]> {
+        let (head, rest) = v.split_at(first);
+        std::iter::once(head).chain(rest.chunks(BLOCK as usize))
+    }
+    for ((block, lo), hi) in blocks.iter_mut().zip(pieces(lo, first)).zip(pieces(hi, first)) {
+        let lo = lo.iter().fold(f32::INFINITY, |a, &b| if b < a { b } else { a });
+        let hi = hi.iter().fold(0.0f32, |a, &b| if b > a { b } else { a });
         if hi > 0.0 {
             *block = (block.0.min(lo), block.1.max(hi));
         }
     }
-}
-
-/// The smallest positive and the largest of `cells` (radii: 0 or positive, never NaN), as
-/// `(∞, 0)` when none is positive. Comparisons and selects rather than `f32::min`, whose NaN
-/// rule the compiler must keep: for eight cells known to be eight, a few vector instructions.
-#[inline(always)]
-fn positive_range(cells: &[f32]) -> (f32, f32) {
-    let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
-    for &r in cells {
-        let v = if r > 0.0 { r } else { f32::INFINITY };
-        lo = if v < lo { v } else { lo };
-        hi = if r > hi { r } else { hi };
-    }
-    (lo, hi)
 }
 
 impl Blocks {
@@ -450,6 +449,7 @@ impl ZoneMap {
         let fill_group = |j0: usize, rows: &mut [f32], block_row: &mut [(f32, f32)]| {
             let mut counts = [0usize; ZoneKind::ALL.len() + 1];
             let mut dots = [0.0f64; ZoneKind::ALL.len() + 1];
+            let (mut lo, mut hi) = (vec![f32::INFINITY; nx], vec![0.0f32; nx]);
             for (dj, row_radius) in rows.chunks_exact_mut(nx).enumerate() {
                 let j = j0 + dj;
                 let row = j * nx..(j + 1) * nx;
@@ -480,8 +480,9 @@ impl ZoneMap {
                         dots[z] += f64::from(d) * cell_cm2;
                     }
                 }
-                blocks_add_row(block_row, ox, bx0, row_radius);
+                columns_add_row(&mut lo, &mut hi, row_radius);
             }
+            blocks_add_columns(block_row, ox, bx0, &lo, &hi);
             (counts, dots)
         };
         // The groups: the raster's rows cut at the borders of the rows of blocks, each with
