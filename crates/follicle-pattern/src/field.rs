@@ -261,10 +261,9 @@ impl Zoning {
                 if anywhere {
                     zone[run].fill(c);
                 } else {
+                    // A select, not a branch, a cell: several cells an instruction.
                     for (z, &on_scalp) in zone[run.clone()].iter_mut().zip(&scalp[run]) {
-                        if on_scalp {
-                            *z = c;
-                        }
+                        *z = if on_scalp { c } else { *z };
                     }
                 }
             });
@@ -401,11 +400,12 @@ impl ZoneMap {
                 }
             }
         } else {
-            for (i, d) in dist.iter_mut().enumerate() {
-                if untreated(i) {
-                    *d = 0.0;
-                    any_untreated = true;
-                }
+            // Without a branch a cell, so the compiler can take several cells an instruction.
+            let cells = dist.iter_mut().zip(&scalp).zip(&zone).zip(&excluded);
+            for (((d, &on_scalp), &z), &out) in cells {
+                let untreated = on_scalp & (z == 0) & !out;
+                *d = if untreated { 0.0 } else { *d };
+                any_untreated |= untreated;
             }
         }
         if bw > 0.0 && any_untreated {
