@@ -648,8 +648,8 @@ impl AreaElement {
         AreaElement { big_a, k, form }
     }
 
-    /// [`AreaElement::antiderivative`] at `u` (the same bits) and the element `√(A + k u²)`
-    /// there.
+    /// The antiderivative of `√(A + k u²)` at `u` ([`AreaElement::antiderivative`]) and the
+    /// element `√(A + k u²)` there.
     #[inline]
     fn antiderivative_and_root(&self, u: f64) -> (f64, f64) {
         let root = (self.big_a + self.k * u * u).max(0.0).sqrt();
@@ -664,18 +664,7 @@ impl AreaElement {
     /// Antiderivative of `√(A + k u²)` in `u`.
     #[inline]
     fn antiderivative(&self, u: f64) -> f64 {
-        match self.form {
-            Form::Flat { sqrt_a } => u * sqrt_a,
-            Form::Asinh { s, c } => {
-                let root = (self.big_a + self.k * u * u).max(0.0).sqrt();
-                0.5 * u * root + c * (u * s).asinh()
-            }
-            Form::Asin { s, c } => {
-                let root = (self.big_a + self.k * u * u).max(0.0).sqrt();
-                let arg = (u * s).clamp(-1.0, 1.0);
-                0.5 * u * root + c * arg.asin()
-            }
-        }
+        self.antiderivative_and_root(u).0
     }
 }
 
