@@ -86,9 +86,8 @@ fn repeated_sum(c: f64, n: usize) -> f64 {
         if (c - d).abs() >= 0.5 * u {
             continue;
         }
-        // Steps of exactly `d` that stay below `top`, one short to be safe: each sum is a
-        // multiple of `u` below `top`, so `s + k·d` is exact (`k·d` is, too: `d/u` and `k`
-        // are far below 2^26 here, or `k` is small).
+        // Steps of exactly `d` that stay below `top`, one short to be safe. `k·d` and
+        // `s + k·d` are multiples of `u` below `top = 2⁵³·u`, so both are exact.
         let room = ((top - s) / d).floor() - 1.0;
         if room >= 1.0 {
             let k = (room as usize).min(left);
