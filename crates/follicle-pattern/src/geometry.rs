@@ -300,7 +300,7 @@ impl Head {
     /// its cosine and sine, which are the chart point's direction `q / |q|`, and the point's
     /// `sin θ` is `√(1 − cos² θ)`. The iteration is Halley's (the area element's slope is
     /// the same square root the area needs, so the second derivative costs a division): it
-    /// stops on a small residual, or after a step below [`HALLEY_SETTLED`], whose error is of
+    /// stops on a small residual, or after a step below 1e-4 in `cos θ`, whose error is of
     /// the order of the step cubed, without evaluating the area once more to confirm. Two
     /// evaluations from the sphere's start, one or two from a unit's centre.
     pub fn surface_from_chart_near(&self, q: [f64; 2], hint_cos_theta: Option<f64>) -> ([f64; 3], f64) {
