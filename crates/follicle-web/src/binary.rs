@@ -310,6 +310,8 @@ impl Tile {
 const TILE_MIN: i32 = (i16::MIN as i32).div_euclid(TILE_HUNDREDTHS);
 /// Rows (and columns) of tiles a record can name.
 const TILES_ACROSS: usize = ((i16::MAX as i32).div_euclid(TILE_HUNDREDTHS) - TILE_MIN + 1) as usize;
+// The figure `TiledDots::of` gives.
+const _: () = assert!(TILES_ACROSS == 42);
 
 /// A pattern's encoded dots by tile: what a delta is computed from and applied to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -321,7 +323,7 @@ impl TiledDots {
     /// The dots of a pattern, encoded and cut into tiles (each tile's dots in the pattern's order).
     ///
     /// Runs on every designer edit, for every dot of the design: a record's position is an
-    /// `i16` of hundredths, so its tile lies in a fixed [`TILES_ACROSS`]² grid, and the dots
+    /// `i16` of hundredths, so its tile lies in a fixed grid of 42 × 42 tiles, and the dots
     /// are counted per tile in one pass and copied into buffers of exactly their size in a
     /// second (a map entry and a growing buffer per dot cost a Norwood VII edit ~3 ms).
     pub fn of(pattern: &Pattern) -> TiledDots {
