@@ -122,6 +122,7 @@ pub use patch::{
 };
 pub use pattern::{
     CacheStats, Dot, MAX_DOTS, Pattern, PatternCache, PatternStats, SessionStats, ZoneStats, generate,
+    round_half_away,
 };
 pub use request::{MAX_REQUEST_PUNCHES, MAX_REQUEST_VERTICES, PatternRequest, ZoneDensities, ZoneNeedles};
 pub use sampler::{ANNULUS_OUTER, CANDIDATES, MAX_THREADS, PACKING_CONSTANT, TILE_MM, default_threads};

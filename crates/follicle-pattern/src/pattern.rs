@@ -146,10 +146,10 @@ fn round3(v: f64) -> f64 {
 }
 
 /// [`f64::round`] to the bit, without its library call: without SSE4.1 in the baseline target
-/// `round` is a function call, and every dot rounds six numbers. Below 2⁵² the truncation is the
-/// integer conversion, and `x − trunc(x)` is exact.
+/// `round` is a function call, and every dot rounds six numbers (and the server's binary records
+/// five more). Below 2⁵² the truncation is the integer conversion, and `x − trunc(x)` is exact.
 #[inline]
-fn round_half_away(x: f64) -> f64 {
+pub fn round_half_away(x: f64) -> f64 {
     if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
         return x.round();
     }
