@@ -291,13 +291,6 @@ impl FullAreas {
         self.entries.is_empty()
     }
 
-    /// Counts and keeps the bald head's areas for `request` ahead of the re-plan that needs them
-    /// (the designer does it on a second thread while the edit's dots are drawn). An error is
-    /// not kept: the re-plan meets it again and reports it.
-    pub fn prepare(&mut self, request: &PatternRequest) {
-        let _ = self.get(request);
-    }
-
     fn get(&mut self, request: &PatternRequest) -> Result<BTreeMap<ZoneKind, f64>, PatternError> {
         // The same head, hairline and settings with every hair-loss zone drawn (the largest stage).
         let full_request = PatternRequest {

@@ -33,7 +33,10 @@
 //!
 //! **Timed.** An edit's answer says in a `Server-Timing` header (`edit;dur=<ms>`) how long
 //! the server took over it, from its body read to its delta encoded (waiting for the edit
-//! before it included): the page reports it beside the round trip.
+//! before it included): the page reports it beside the round trip. Its parts follow it:
+//! `draw` (the dots), then `plan` (the plan's figures) and `tiles` (the dots cut into the
+//! delta's tiles), which run side by side, and `encode` (the delta), each in ms; a browser's
+//! developer tools show them with the request.
 //!
 //! **Bounded.** At most [`MAX_SESSIONS`] sessions (the least recently used goes first), each
 //! forgotten [`IDLE_SECONDS`] after its last use or when the page closes it; a session is
@@ -384,20 +387,25 @@ pub async fn edit(
     // drawing stops at its next tile.
     let abandoned = Arc::new(AtomicBool::new(false));
     let _stop_when_dropped = StopWhenDropped(abandoned.clone());
-    let bytes = tokio::task::spawn_blocking(move || {
+    let answer = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         compute(&session, edit, plan.as_deref(), &abandoned)
     })
     .await
     .map_err(ApiError::internal)??;
-    // The server's share of the round trip (the page reports it beside the round trip).
-    let timing = format!("edit;dur={:.1}", started.elapsed().as_secs_f64() * 1e3);
+    // The server's share of the round trip (the page reports it beside the round trip), and
+    // its parts.
+    let timing = format!(
+        "edit;dur={:.1}, {}",
+        started.elapsed().as_secs_f64() * 1e3,
+        answer.spent.entries()
+    );
     Ok((
         [
             (header::CONTENT_TYPE, binary::MEDIA_TYPE.to_owned()),
             (header::HeaderName::from_static("server-timing"), timing),
         ],
-        bytes,
+        answer.bytes,
     )
         .into_response())
 }
@@ -473,6 +481,40 @@ fn not_drawn(code: &'static str, message: String) -> ApiError {
     }
 }
 
+/// An edit's delta, and where the server's time over it went.
+#[derive(Debug)]
+struct Answer {
+    bytes: Vec<u8>,
+    spent: Spent,
+}
+
+/// The parts of an edit's computation, as its `Server-Timing` header gives them.
+#[derive(Debug)]
+struct Spent {
+    /// The dots drawn.
+    draw: Duration,
+    /// The plan priced from them (beside `tiles`; zero without a client file).
+    plan: Duration,
+    /// The dots cut into the delta's tiles.
+    tiles: Duration,
+    /// The delta encoded.
+    encode: Duration,
+}
+
+impl Spent {
+    /// The `Server-Timing` entries after `edit`, in ms.
+    fn entries(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        format!(
+            "draw;dur={:.1}, plan;dur={:.1}, tiles;dur={:.1}, encode;dur={:.1}",
+            ms(self.draw),
+            ms(self.plan),
+            ms(self.tiles),
+            ms(self.encode)
+        )
+    }
+}
+
 /// Draws an edit (on a blocking thread; one at a time per session) and encodes its delta.
 /// The drawing stops when a newer edit arrives or `abandoned` is set.
 fn compute(
@@ -480,7 +522,7 @@ fn compute(
     edit: Edit,
     plan: Option<&PlanInput>,
     abandoned: &AtomicBool,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<Answer> {
     compute_with(session, edit, plan, abandoned, drag_pattern)
 }
 
@@ -491,7 +533,7 @@ fn compute_with(
     plan: Option<&PlanInput>,
     abandoned: &AtomicBool,
     draw: impl FnOnce(&mut DragSampler, &PatternRequest, Stop<'_>) -> Result<Option<Pattern>, PatternError>,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<Answer> {
     let mut work = session.work.lock().unwrap_or_else(|poisoned| {
         // A computation panicked half-way: the sampler's state may be half updated, so start
         // afresh (the browser's next base is unknown and it gets every tile).
@@ -512,25 +554,17 @@ fn compute_with(
     let request = &edit.request;
     let seq = edit.seq;
     let stop = || abandoned.load(Ordering::Relaxed) || session.superseded(seq).is_some();
-    // The dots first, then the plan priced from them (the quote counts the dots drawn).
-    // The re-plan's bald-head areas do not depend on the dots: counted on a second thread
-    // while the dots are drawn (a moved hairline is a new bald head on every edit).
-    let pattern = std::thread::scope(|s| {
-        let areas = plan.is_some().then(|| s.spawn(|| full_areas.prepare(request)));
-        let pattern = if edit.release {
-            // Exact: the same dots as `follicle_pattern::generate` (the cache reuses a tile
-            // only when everything it was made from is unchanged, also after previews).
-            sampler.generate_until(request, &stop)
-        } else {
-            draw(sampler, request, &stop)
-        };
-        if let Some(counted) = areas
-            && let Err(panic) = counted.join()
-        {
-            std::panic::resume_unwind(panic);
-        }
-        pattern
-    });
+    // The dots first, on the sampler's threads alone (a thread beside them stalls them at
+    // every phase's barrier on two cores).
+    let started = Instant::now();
+    let pattern = if edit.release {
+        // Exact: the same dots as `follicle_pattern::generate` (the cache reuses a tile only
+        // when everything it was made from is unchanged, also after previews).
+        sampler.generate_until(request, &stop)
+    } else {
+        draw(sampler, request, &stop)
+    };
+    let draw_time = started.elapsed();
     let pattern = pattern.map_err(|e| ApiError::invalid(format!("request.{}", e.field()), e.to_string()))?;
     let Some(pattern) = pattern else {
         return Err(match session.superseded(seq) {
@@ -538,11 +572,33 @@ fn compute_with(
             None => abandoned_edit(seq),
         });
     };
-    let figures = plan.map(|p| plan_figures(p, request, &pattern, full_areas));
+    // Then, side by side, the plan priced from the dots (the quote counts the dots drawn; a
+    // moved hairline is a new bald head to count on every edit) and the dots cut into the
+    // delta's tiles.
+    let ((figures, plan_time), (dots, tiles_time)) = std::thread::scope(|s| {
+        let priced = plan.map(|p| {
+            s.spawn(|| {
+                let started = Instant::now();
+                (plan_figures(p, request, &pattern, full_areas), started.elapsed())
+            })
+        });
+        let started = Instant::now();
+        let dots = Arc::new(TiledDots::of(&pattern));
+        let tiled = (dots, started.elapsed());
+        let priced = match priced {
+            Some(thread) => {
+                let (figures, time) = thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (Some(figures), time)
+            }
+            None => (None, Duration::ZERO),
+        };
+        (priced, tiled)
+    });
     if let Some(newest) = session.superseded(edit.seq) {
         return Err(superseded(edit.seq, newest));
     }
-    let dots = Arc::new(TiledDots::of(&pattern));
     let base = edit
         .base
         .and_then(|b| versions.iter().find(|(v, _)| *v == b))
@@ -552,13 +608,20 @@ fn compute_with(
     if let Some(figures) = figures {
         extra.insert("plan".into(), figures);
     }
+    let started = Instant::now();
     let bytes = binary::encode_delta(&pattern, &dots, base, version, extra).map_err(ApiError::internal)?;
+    let spent = Spent {
+        draw: draw_time,
+        plan: plan_time,
+        tiles: tiles_time,
+        encode: started.elapsed(),
+    };
     *next_version += 1;
     versions.push_back((version, dots));
     while versions.len() > VERSIONS_KEPT {
         versions.pop_front();
     }
-    Ok(bytes)
+    Ok(Answer { bytes, spent })
 }
 
 /// The plan's figures for a design (what `POST /consultations/{id}/design-plan` answers,
@@ -651,7 +714,7 @@ mod tests {
     fn an_edit_superseded_while_it_is_drawn_is_dropped_and_not_kept() {
         let s = session();
         s.newest.store(1, Ordering::SeqCst);
-        let first = binary::decode_delta(&compute(&s, edit(1, None), None, &going()).unwrap()).unwrap();
+        let first = binary::decode_delta(&compute(&s, edit(1, None), None, &going()).unwrap().bytes).unwrap();
         assert_eq!((first.version, first.base), (1, None));
         // Edit 2 is being drawn when edit 3 arrives: its drawing stops (no dots).
         s.newest.store(2, Ordering::SeqCst);
@@ -677,7 +740,8 @@ mod tests {
         assert_eq!(e.detail.code, "superseded");
         // Edit 3 goes through, from the kept version 1; the sampler kept version 1's
         // generation through the stopped one, so it re-samples nothing.
-        let third = binary::decode_delta(&compute(&s, edit(3, Some(1)), None, &going()).unwrap()).unwrap();
+        let third =
+            binary::decode_delta(&compute(&s, edit(3, Some(1)), None, &going()).unwrap().bytes).unwrap();
         assert_eq!((third.version, third.base), (2, Some(1)));
         assert!(third.tiles.is_empty(), "the same design as version 1");
         assert_eq!(lock(&s.work).sampler.stats().resampled, 0);
@@ -719,7 +783,8 @@ mod tests {
         }));
         assert!(panicked.is_err());
         // The versions are forgotten: base 1 is unknown and the answer holds every tile.
-        let next = binary::decode_delta(&compute(&s, edit(3, Some(1)), None, &going()).unwrap()).unwrap();
+        let next =
+            binary::decode_delta(&compute(&s, edit(3, Some(1)), None, &going()).unwrap().bytes).unwrap();
         assert_eq!((next.version, next.base), (1, None));
         assert!(!next.tiles.is_empty());
     }

@@ -52,12 +52,25 @@ async fn delta(app: &App, who: &Auth, session: Uuid, edit: Value) -> Delta {
     );
     assert_eq!(answer.content_type(), binary::MEDIA_TYPE);
     // The server's time over the edit, for the page's drag report.
+    // The whole first, then its parts: the dots drawn, the plan and the tiles (side by side)
+    // and the delta encoded.
     let timing = answer.headers["server-timing"].to_str().unwrap();
-    let ms: f64 = timing
-        .strip_prefix("edit;dur=")
-        .and_then(|d| d.parse().ok())
-        .unwrap_or_else(|| panic!("Server-Timing {timing:?}"));
-    assert!((0.0..60_000.0).contains(&ms), "{timing}");
+    let entries: Vec<(&str, f64)> = timing
+        .split(", ")
+        .map(|entry| {
+            entry
+                .split_once(";dur=")
+                .and_then(|(name, ms)| Some((name, ms.parse().ok()?)))
+                .unwrap_or_else(|| panic!("Server-Timing {timing:?}"))
+        })
+        .collect();
+    let names: Vec<&str> = entries.iter().map(|e| e.0).collect();
+    assert_eq!(names, ["edit", "draw", "plan", "tiles", "encode"], "{timing}");
+    let whole = entries[0].1;
+    assert!((0.0..60_000.0).contains(&whole), "{timing}");
+    let (draw, plan, tiles, encode) = (entries[1].1, entries[2].1, entries[3].1, entries[4].1);
+    // Rounded to 0.1 ms each.
+    assert!(draw + plan.max(tiles) + encode <= whole + 0.3, "{timing}");
     binary::decode_delta(&answer.body).unwrap()
 }
 
