@@ -556,15 +556,15 @@ fn compute_with(
     let stop = || abandoned.load(Ordering::Relaxed) || session.superseded(seq).is_some();
     // The dots first, on the sampler's threads alone (a thread beside them stalls them at
     // every phase's barrier on two cores).
-    let started = Instant::now();
-    let pattern = if edit.release {
-        // Exact: the same dots as `follicle_pattern::generate` (the cache reuses a tile only
-        // when everything it was made from is unchanged, also after previews).
-        sampler.generate_until(request, &stop)
-    } else {
-        draw(sampler, request, &stop)
-    };
-    let draw_time = started.elapsed();
+    let (pattern, draw_time) = timed(|| {
+        if edit.release {
+            // Exact: the same dots as `follicle_pattern::generate` (the cache reuses a tile
+            // only when everything it was made from is unchanged, also after previews).
+            sampler.generate_until(request, &stop)
+        } else {
+            draw(sampler, request, &stop)
+        }
+    });
     let pattern = pattern.map_err(|e| ApiError::invalid(format!("request.{}", e.field()), e.to_string()))?;
     let Some(pattern) = pattern else {
         return Err(match session.superseded(seq) {
@@ -575,27 +575,17 @@ fn compute_with(
     // Then, side by side, the plan priced from the dots (the quote counts the dots drawn; a
     // moved hairline is a new bald head to count on every edit) and the dots cut into the
     // delta's tiles.
-    let ((figures, plan_time), (dots, tiles_time)) = std::thread::scope(|s| {
-        let priced = plan.map(|p| {
-            s.spawn(|| {
-                let started = Instant::now();
-                (plan_figures(p, request, &pattern, full_areas), started.elapsed())
-            })
+    let (priced, (dots, tiles_time)) = std::thread::scope(|s| {
+        let pricing = plan.map(|p| s.spawn(|| timed(|| plan_figures(p, request, &pattern, full_areas))));
+        let tiled = timed(|| Arc::new(TiledDots::of(&pattern)));
+        let priced = pricing.map(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
-        let started = Instant::now();
-        let dots = Arc::new(TiledDots::of(&pattern));
-        let tiled = (dots, started.elapsed());
-        let priced = match priced {
-            Some(thread) => {
-                let (figures, time) = thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (Some(figures), time)
-            }
-            None => (None, Duration::ZERO),
-        };
         (priced, tiled)
     });
+    let (figures, plan_time) = priced.map_or((None, Duration::ZERO), |(f, time)| (Some(f), time));
     if let Some(newest) = session.superseded(edit.seq) {
         return Err(superseded(edit.seq, newest));
     }
@@ -608,13 +598,13 @@ fn compute_with(
     if let Some(figures) = figures {
         extra.insert("plan".into(), figures);
     }
-    let started = Instant::now();
-    let bytes = binary::encode_delta(&pattern, &dots, base, version, extra).map_err(ApiError::internal)?;
+    let (bytes, encode_time) = timed(|| binary::encode_delta(&pattern, &dots, base, version, extra));
+    let bytes = bytes.map_err(ApiError::internal)?;
     let spent = Spent {
         draw: draw_time,
         plan: plan_time,
         tiles: tiles_time,
-        encode: started.elapsed(),
+        encode: encode_time,
     };
     *next_version += 1;
     versions.push_back((version, dots));
@@ -622,6 +612,12 @@ fn compute_with(
         versions.pop_front();
     }
     Ok(Answer { bytes, spent })
+}
+
+/// What `f` gives, and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    (f(), started.elapsed())
 }
 
 /// The plan's figures for a design (what `POST /consultations/{id}/design-plan` answers,
