@@ -13,7 +13,7 @@
 //! settings_cache_seconds = 5     # how soon a settings change reaches the other app servers
 //! shutdown_grace_seconds = 20
 //! pattern_cache_entries = 16     # generated patterns kept for identical requests
-//! pattern_cache_bytes = 67108864 # …and at most this many bytes of them with their encoded answers
+//! pattern_cache_bytes = 33554432 # …and at most this many bytes of them with their encoded answers
 //! measure_cache_entries = 256    # designs drawn and measured for a plan, kept for identical client files
 //! session_cache_seconds = 5      # SQLite: a valid session is reused this long without a lookup
 //!                                # (PostgreSQL, shared by app servers: looked up every request)
@@ -211,6 +211,12 @@ pub struct HttpConfig {
     pub pattern_cache_entries: usize,
     /// Bytes the kept patterns may hold with their encoded answers (a full scalp's JSON
     /// answer is about 6 MB, its binary one 0.45 MB); the oldest go first. 0 for none.
+    ///
+    /// 32 MiB by default: nine full scalps with their binary answers, four with their JSON
+    /// ones as well, for the few designs a clinic has open at once. At 64 MiB the server's
+    /// peak in `scripts/bench-server` (every endpoint, eight connections generating full-scalp
+    /// JSON) was 263–289 MiB, over issue 13's 256 MiB; at 32 MiB 236 MiB, with the cached
+    /// answers as fast (docs/benchmarks/issue-13.md).
     pub pattern_cache_bytes: usize,
     /// Designs drawn and measured for a plan or an assessment, kept for the same design laid
     /// out again (a client file planned again, the studio's form sent again); a few hundred
@@ -250,7 +256,7 @@ impl Default for HttpConfig {
             settings_cache_seconds: 5,
             shutdown_grace_seconds: 20,
             pattern_cache_entries: 16,
-            pattern_cache_bytes: 64 << 20,
+            pattern_cache_bytes: 32 << 20,
             measure_cache_entries: 256,
             session_cache_seconds: 5,
             worker_threads: 0,

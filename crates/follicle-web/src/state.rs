@@ -312,10 +312,11 @@ impl AppState {
         let bytes = match entry.encoded(encoding) {
             Some(bytes) => bytes,
             None => {
+                // Under the heavy limiter, like the drawing: a full scalp's JSON is ~6 MB made
+                // in tens of milliseconds of CPU, and on the blocking pool alone any number of
+                // requests could encode at once.
                 let made = entry.clone();
-                let bytes = tokio::task::spawn_blocking(move || made.encode(encoding))
-                    .await
-                    .map_err(ApiError::internal)??;
+                let bytes = crate::compute::off_thread(move || made.encode(encoding)).await?;
                 // The entry grew: the cache may be over its size now.
                 self.trim_patterns(&mut lock(&self.inner.patterns));
                 bytes
