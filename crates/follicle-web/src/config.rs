@@ -212,11 +212,12 @@ pub struct HttpConfig {
     /// Bytes the kept patterns may hold with their encoded answers (a full scalp's JSON
     /// answer is about 6 MB, its binary one 0.45 MB); the oldest go first. 0 for none.
     ///
-    /// 32 MiB by default: nine full scalps with their binary answers, four with their JSON
+    /// 32 MiB by default: nine full scalps with their binary answers, three with their JSON
     /// ones as well, for the few designs a clinic has open at once. At 64 MiB the server's
     /// peak in `scripts/bench-server` (every endpoint, eight connections generating full-scalp
-    /// JSON) was 263–289 MiB, over issue 13's 256 MiB; at 32 MiB 236 MiB, with the cached
-    /// answers as fast (docs/benchmarks/issue-13.md).
+    /// JSON) was 252–289 MiB (median 262 of six runs), over issue 13's 256 MiB; at 32 MiB
+    /// 235–261 MiB (median 240 of four), with the cached answers as fast
+    /// (docs/benchmarks/issue-13.md).
     pub pattern_cache_bytes: usize,
     /// Designs drawn and measured for a plan or an assessment, kept for the same design laid
     /// out again (a client file planned again, the studio's form sent again); a few hundred

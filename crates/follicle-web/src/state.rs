@@ -312,9 +312,9 @@ impl AppState {
         let bytes = match entry.encoded(encoding) {
             Some(bytes) => bytes,
             None => {
-                // Under the heavy limiter, like the drawing: a full scalp's JSON is ~6 MB made
-                // in tens of milliseconds of CPU, and on the blocking pool alone any number of
-                // requests could encode at once.
+                // Under the heavy limiter, like the drawing (503 when it is full): a full
+                // scalp's JSON is ~6 MB made in tens of milliseconds of CPU, and on the blocking
+                // pool alone any number of requests could encode at once.
                 let made = entry.clone();
                 let bytes = crate::compute::off_thread(move || made.encode(encoding)).await?;
                 // The entry grew: the cache may be over its size now.
