@@ -395,11 +395,7 @@ pub async fn edit(
     .map_err(ApiError::internal)??;
     // The server's share of the round trip (the page reports it beside the round trip), and
     // its parts.
-    let timing = format!(
-        "edit;dur={:.1}, {}",
-        started.elapsed().as_secs_f64() * 1e3,
-        answer.spent.entries()
-    );
+    let timing = answer.spent.server_timing(started.elapsed());
     Ok((
         [
             (header::CONTENT_TYPE, binary::MEDIA_TYPE.to_owned()),
@@ -502,11 +498,13 @@ struct Spent {
 }
 
 impl Spent {
-    /// The `Server-Timing` entries after `edit`, in ms.
-    fn entries(&self) -> String {
+    /// The `Server-Timing` header: `edit` (the `whole` edit, waiting included), then the
+    /// parts, in ms.
+    fn server_timing(&self, whole: Duration) -> String {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         format!(
-            "draw;dur={:.1}, plan;dur={:.1}, tiles;dur={:.1}, encode;dur={:.1}",
+            "edit;dur={:.1}, draw;dur={:.1}, plan;dur={:.1}, tiles;dur={:.1}, encode;dur={:.1}",
+            ms(whole),
             ms(self.draw),
             ms(self.plan),
             ms(self.tiles),
