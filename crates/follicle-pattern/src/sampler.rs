@@ -41,16 +41,21 @@
 //!   least the reach `half + half_hi ≥ half + w·r(s)` away, so it never conflicts. The
 //!   answer is an "any" over every cell within the reach, so chunking changes no result,
 //!   only the work.
-//! * **Few candidates.** Each active site proposes up to [`CANDIDATES`] points in the
-//!   annulus `[r, 1.5r]`, one in each of as many equal sectors around it (turned at random each
-//!   time the site is picked, tried two sectors apart, so that a refused candidate is followed
-//!   by one on another side), each uniform by area within its sector's part of the annulus,
-//!   from one 21-bit word and without rejection: the word picks one of the sector's
-//!   directions from a table of [`DIRS`] computed at compile time, and a distance
-//!   `r · sqrt(1 + u · (1.5² − 1))` from a table of [`DISTS`]. A site is retired when its
-//!   sectors are all refused, which five sectored candidates tell as well as six unsectored
-//!   ones (see [`CANDIDATES`]). Uniform in the annulus, not "at exactly r", keeps the spectrum
-//!   free of the ringing that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
+//! * **One pick a site.** Each active site is picked once: it proposes [`CANDIDATES`] points
+//!   in the annulus `[r, 1.45r]`, one in each of as many equal sectors around it (turned at
+//!   random, every other sector first), keeps every one that fits (each is checked against
+//!   the grid as the ones before it left it), and is retired. Each candidate is uniform by
+//!   area within its sector's part of the annulus, from one 21-bit word and without
+//!   rejection: the word picks one of the sector's directions from a table of [`DIRS`]
+//!   computed at compile time, and a distance `r · sqrt(1 + u · (1.45² − 1))` from a table of
+//!   [`DISTS`]. Uniform in the annulus, not "at exactly r", keeps the spectrum free of the
+//!   ringing that the distance-`r` tricks produce (DOMAIN §6: Ω 2.9–3.8 for those).
+//! * **The parent refuses without a scan.** A site remembers the site that proposed it. A
+//!   candidate closer to that parent than the parent's weighted radius plus the smallest half
+//!   any candidate of the tile can have (`w·r(parent) + (1 − w)·r_lo`) conflicts with it for
+//!   certain, so it is refused before its radius, cell and scan are worked out. The answer is
+//!   the one the scan would give, so this changes no dot; it saves about a fifth of the
+//!   candidates' scans (the parent's disk covers the side of the annulus that faces it).
 //! * **Local random order.** The next active site is drawn at random from the newest
 //!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
 //!   while the draw is still random enough that no growth direction shows in the spectrum.
@@ -76,8 +81,9 @@
 //!
 //! # Bounds
 //!
-//! Every loop iteration either accepts a site or retires an active one, and a tile's grid
-//! holds at most one site a cell, so the work per tile is bounded; a tile grid larger than
+//! Every loop iteration retires the active site it picked, and a site goes on the active list
+//! only when it is placed (or is one of the halo's), and a tile's grid holds at most one site a
+//! cell, so the work per tile is bounded; a tile grid larger than
 //! [`MAX_GRID_CELLS`] is an error, never a hang.
 //!
 //! # Speed
@@ -99,6 +105,14 @@
 //! after five: 7.6 tries a dot, the patch 156.7 M (about 1,600 a dot) and Norwood VII 180.4 M,
 //! about an eighth less time.
 //!
+//! **One pick a site (2026-12-06, seventh session).** With a site picked again after every
+//! accepted candidate and retired only after five refusals in a row, five of a dot's 7.6 tries
+//! were its retirement. Picked once, with all five sectors tried and every fitting candidate
+//! kept, a dot costs five tries, and the annulus narrowed from `1.5r` to `1.45r` packs exactly
+//! as densely as before (a 100k patch 99,081 dots against 98,959; the packing constant stays).
+//! The patch went 152.5 → 112.8 M instructions, Norwood VII 125.0 → 117.1 M; the parent's early
+//! refusal then took the patch to 103.9 M (about 1,050 a dot) and Norwood VII to 116.6 M.
+//!
 //! Tried and not kept: a scalar look at the candidate's own cell before the scan (the first
 //! chunk holds it; 170 → 186 M), four-cell chunks (161 → 170 M), two chunks a branch
 //! (161 → 290 M: the pair loop was no longer vectorised), the cell index by `as i32` (no
@@ -106,7 +120,15 @@
 //! keep ρ: a seam along tile borders, the nearest-neighbour test's KS distance 0.044–0.045
 //! against a critical 0.037; low-frequency power, ν_eff 0.04; the first session's hairline
 //! band under-filled by up to 29 %), and four in sectors (ρ 0.715, ν_eff 0, zones
-//! under-filled by 5–6 %).
+//! under-filled by 5–6 %). With one pick a site (the seventh session's figures are in
+//! `docs/benchmarks/issue-13.md`): four sectors (ν_eff 0 on 200 mm patches, the first
+//! session's hairline band −20 %); a site picked again after it placed a candidate (no fewer
+//! tries: 1,460 instructions a dot); a second draw for a candidate outside the domain (zones
+//! along the domain's edge over-filled by 6 %); the parent's sector skipped instead of
+//! refused (9 % fewer instructions than the early refusal's output-preserving 8 %, but other
+//! dots: over 12 seeds each zone as before, yet one of the three seeds the FUT-strip test draws
+//! put its scar 6.5 % over); and the five candidates' first chunks checked side by side before
+//! any scan (the same dots, 45 % more instructions, no faster).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
@@ -116,17 +138,18 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::error::PatternError;
 
-/// Candidates each active site proposes before it is retired, one in each of as many equal
-/// sectors around it. Measured on 100×100 mm patches at 80/cm² (six seeds): with candidates
-/// in `[r, 1.5r]`, 5 in sectors give ρ ≈ 0.724 and Ω ≈ 1.25, what 6 unsectored candidates
-/// gave (ρ ≈ 0.726, Ω ≈ 1.28) with 13 % fewer tries (7.6 against 8.8 a dot); 4 in sectors
-/// fall short (ρ ≈ 0.715, ν_eff 0, zones under-filled). Bridson's 20 in `[r, 2r]` give
-/// ρ ≈ 0.73, Ω ≈ 1.85 at about three times the work.
+/// Candidates each active site proposes, one in each of as many equal sectors around it,
+/// when it is picked (once). Five in `[r, 1.45r]` give ρ ≈ 0.723–0.725 and Ω ≈ 1.29–1.30
+/// (100×100 mm patches at 80/cm², six seeds) at five tries a dot; four in `[r, 1.35r]` left
+/// low-frequency power (ν_eff 0) and under-filled the first session's hairline band by 20 %.
+/// Bridson's 20 in `[r, 2r]` give ρ ≈ 0.73, Ω ≈ 1.85 at about three times the work.
 pub const CANDIDATES: u32 = 5;
-/// Outer radius of the candidate annulus, in units of `r`. Bridson uses 2; 1.5 wastes
-/// fewer candidates on already-covered ground, so 6 candidates saturated better than 10
-/// in `[r, 2r]` (packing 0.61 vs 0.58) while Ω stays near 1.3 (measured).
-pub const ANNULUS_OUTER: f32 = 1.5;
+/// Outer radius of the candidate annulus, in units of `r`. Bridson uses 2; a narrower annulus
+/// wastes fewer candidates on covered ground and packs more densely. With one pick a site,
+/// `1.5` packed 2 % fewer sites than the sampler it replaced and `1.4` 2 % more; `1.45` packs
+/// the same (a 100k graded patch 99,081 dots against 98,959), so [`PACKING_CONSTANT`] and
+/// every zone's density stay where they were.
+pub const ANNULUS_OUTER: f32 = 1.45;
 /// The next active site is drawn from this many newest entries (a power of two, so a full
 /// window is drawn from with a mask).
 pub const ACTIVE_WINDOW: usize = 16;
@@ -420,7 +443,7 @@ struct Scratch {
     /// The same for the current tile's grid.
     chunks: Vec<Chunk>,
     pts: Vec<[f32; 3]>,
-    active: Vec<u32>,
+    active: Vec<(u32, u32)>,
     input: Vec<[f32; 3]>,
 }
 
@@ -782,12 +805,12 @@ fn sample_tile<F: SiteField>(
         if cells.x[c].is_nan() {
             cells.set(c, p[0], p[1], SITE_WEIGHT * p[2]);
         }
-        active.push(pts.len() as u32);
+        active.push((pts.len() as u32, NO_PARENT));
         pts.push(*p);
     }
     let first_new = pts.len();
     for s in seeds {
-        front.try_accept(s[0], s[1], &mut cells, pts, active);
+        front.try_accept(s[0], s[1], NO_PARENT, &mut cells, pts, active);
     }
     let step = SEED_STEP_RADII * r_seed.max(r_lo);
     if step > 0.0 && step.is_finite() {
@@ -798,7 +821,7 @@ fn sample_tile<F: SiteField>(
                 let b = rng.next_u64();
                 let x = own.x0 + (ix as f32 + unit_f32(b as u32)) * step;
                 let y = own.y0 + (jy as f32 + unit_f32((b >> 32) as u32)) * step;
-                front.try_accept(x, y, &mut cells, pts, active);
+                front.try_accept(x, y, NO_PARENT, &mut cells, pts, active);
             }
         }
     }
@@ -812,10 +835,16 @@ fn sample_tile<F: SiteField>(
             (bits as u32 as usize) % len
         };
         let slot = len - 1 - pick;
-        let p = pts[active[slot] as usize];
-        let mut accepted = false;
-        // The pick's draw turns the sectors (its high half); each candidate's word gives its
-        // direction within its sector and its distance, three words to a draw.
+        let (site, parent) = active[slot];
+        let p = pts[site as usize];
+        active.swap_remove(slot);
+        // The site's parent (the site that proposed it) refuses every candidate closer than
+        // its weighted radius plus the smallest half a candidate can have: such a candidate is
+        // refused here without the scan, as the scan would refuse it. No parent: nothing is.
+        let (px, py, reach2) = match pts.get(parent as usize) {
+            Some(&q) => (q[0], q[1], parent_reach2(q, r_lo)),
+            None => (0.0, 0.0, 0.0),
+        };
         let turn = (bits >> 32) as usize;
         let (mut words, mut left) = (0u64, 0);
         for start in SECTORS {
@@ -825,16 +854,24 @@ fn sample_tile<F: SiteField>(
             let (x, y) = candidate(p, turn + usize::from(start), words);
             words >>= WORD_BITS;
             left -= 1;
-            if front.try_accept(x, y, &mut cells, pts, active) {
-                accepted = true;
-                break;
+            let (dx, dy) = (x - px, y - py);
+            if dx * dx + dy * dy < reach2 {
+                continue;
             }
-        }
-        if !accepted {
-            active.swap_remove(slot);
+            front.try_accept(x, y, site, &mut cells, pts, active);
         }
     }
     Ok(pts[first_new..].to_vec())
+}
+
+/// The square of the distance within which the placed site `q = [x, y, r]` conflicts with
+/// every candidate of a tile whose radii are at least `r_lo`: its stored weighted radius plus
+/// the smallest `(1 − w)·r` a candidate can have. Each step rounds the way the scan's do on
+/// numbers no larger, so a candidate inside it is one the scan refuses (tested).
+#[inline(always)]
+fn parent_reach2(q: [f32; 3], r_lo: f32) -> f32 {
+    let reach = SITE_WEIGHT * q[2] + (1.0 - SITE_WEIGHT) * r_lo;
+    reach * reach
 }
 
 /// Bits of a candidate's word that choose its direction.
@@ -914,18 +951,21 @@ const fn sqrt_newton(v: f64) -> f64 {
 }
 
 /// Where each candidate's sector starts, in directions, in the order the candidates are tried:
-/// [`CANDIDATES`] equal sectors of the circle, each next one two sectors on (0, 2, 4, 1, 3 of
-/// five), so that a refused candidate is followed by one on another side of the site.
+/// [`CANDIDATES`] equal sectors of the circle, every other one first (0, 2, 1, 3 of four), so
+/// that the first two candidates of a pick lie on opposite sides of the site and cannot refuse
+/// each other.
 const SECTORS: [u16; CANDIDATES as usize] = sectors();
 /// Directions in a sector (rounded up: neighbouring sectors share at most one direction).
 const SECTOR_DIRS: usize = DIRS.div_ceil(CANDIDATES as usize);
 
 const fn sectors() -> [u16; CANDIDATES as usize] {
     let k = CANDIDATES as usize;
+    let evens = k.div_ceil(2);
     let mut out = [0u16; CANDIDATES as usize];
     let mut t = 0;
     while t < k {
-        out[t] = ((t * 2 % k) * DIRS / k) as u16;
+        let sector = if t < evens { 2 * t } else { 2 * (t - evens) + 1 };
+        out[t] = (sector * DIRS / k) as u16;
         t += 1;
     }
     out
@@ -943,6 +983,9 @@ fn candidate(p: [f32; 3], sector: usize, word: u64) -> (f32, f32) {
     let d = p[2] * DISTANCES[word as usize & (DISTS - 1)];
     (p[0] + d * cx, p[1] + d * cy)
 }
+
+/// The parent of a site no site proposed (the halo's, seeds).
+const NO_PARENT: u32 = u32::MAX;
 
 /// The three planes of a tile's grid, of one length.
 struct CellsMut<'a> {
@@ -990,9 +1033,10 @@ impl<F: SiteField> Front<'_, F> {
         &self,
         x: f32,
         y: f32,
+        parent: u32,
         cells: &mut CellsMut<'_>,
         pts: &mut Vec<[f32; 3]>,
-        active: &mut Vec<u32>,
+        active: &mut Vec<(u32, u32)>,
     ) -> bool {
         let Some(r) = self.radius(x, y) else {
             return false;
@@ -1005,7 +1049,7 @@ impl<F: SiteField> Front<'_, F> {
             return false;
         }
         cells.set(c, x, y, SITE_WEIGHT * r);
-        active.push(pts.len() as u32);
+        active.push((pts.len() as u32, parent));
         pts.push([x, y, r]);
         true
     }
@@ -1130,7 +1174,8 @@ mod tests {
     }
 
     /// The sectors tile the circle: each direction falls in one sector (two where neighbours
-    /// share their edge direction), and consecutive candidates are not in neighbouring sectors.
+    /// share their edge direction), each sector is tried once, and the first two candidates are
+    /// not in neighbouring sectors.
     #[test]
     fn sectors_cover_the_circle_once() {
         let mut hits = vec![0u32; DIRS];
@@ -1142,12 +1187,77 @@ mod tests {
         assert!(hits.iter().all(|&h| (1..=2).contains(&h)), "{hits:?}");
         assert!(hits.iter().filter(|&&h| h == 2).count() < CANDIDATES as usize);
         let width = DIRS / CANDIDATES as usize;
-        for pair in SECTORS.windows(2) {
-            let apart = usize::from(pair[0].abs_diff(pair[1]));
-            assert!(apart.min(DIRS - apart) > width + 1, "{SECTORS:?}");
+        let mut sorted = SECTORS;
+        sorted.sort_unstable();
+        for (t, &start) in sorted.iter().enumerate() {
+            assert_eq!(usize::from(start), t * DIRS / CANDIDATES as usize, "{SECTORS:?}");
         }
+        let apart = usize::from(SECTORS[0].abs_diff(SECTORS[1]));
+        assert!(apart.min(DIRS - apart) > width + 1, "{SECTORS:?}");
         // The largest `within` a word can give is the sector's last direction.
         assert_eq!(((DIRS - 1) * SECTOR_DIRS) >> DIR_BITS, SECTOR_DIRS - 1);
+    }
+
+    /// A candidate inside [`parent_reach2`] of a placed site is one the grid's scan refuses,
+    /// whatever the candidate's radius in the tile's range; and the early refusal is not
+    /// vacuous (it takes a good share of the candidates round a site).
+    #[test]
+    fn the_parents_early_refusal_is_the_scans() {
+        let mut rng = stream(7, 8);
+        let (r_lo, r_hi) = (0.8f32, 1.3f32);
+        let cell = r_lo / std::f32::consts::SQRT_2 * 0.9999;
+        let reach = (r_hi / cell).ceil() as usize + 1;
+        let pad = reach + 1;
+        let side = 12.0f32;
+        let w = (side / cell).ceil() as usize + 2 * pad;
+        let nx = w + LANES;
+        let len = nx * (w + 1);
+        let mut sc = Scratch::default();
+        sc.plan_chunks(reach, nx, cell);
+        let grid = Grid {
+            x0: 0.0,
+            y0: 0.0,
+            inv_cell: 1.0 / cell,
+            nx,
+            pad,
+            half_hi: SITE_WEIGHT * r_hi,
+        };
+        let (mut early, mut tries) = (0u32, 0u32);
+        for _ in 0..200 {
+            let (mut x, mut y, mut wt) = (vec![f32::NAN; len], vec![f32::NAN; len], vec![f32::NAN; len]);
+            let mut cells = CellsMut {
+                x: &mut x,
+                y: &mut y,
+                w: &mut wt,
+            };
+            let u = |b: u64| unit_f32(b as u32);
+            let q = [
+                4.0 + 4.0 * u(rng.next_u64()),
+                4.0 + 4.0 * u(rng.next_u64()),
+                r_lo + (r_hi - r_lo) * u(rng.next_u64()),
+            ];
+            cells.set(grid.index(q[0], q[1]), q[0], q[1], SITE_WEIGHT * q[2]);
+            let reach2 = parent_reach2(q, r_lo);
+            for _ in 0..500 {
+                let (cx, cy) = (
+                    q[0] + 3.0 * (u(rng.next_u64()) - 0.5),
+                    q[1] + 3.0 * (u(rng.next_u64()) - 0.5),
+                );
+                let r = r_lo + (r_hi - r_lo) * u(rng.next_u64());
+                let (dx, dy) = (cx - q[0], cy - q[1]);
+                tries += 1;
+                if dx * dx + dy * dy < reach2 {
+                    early += 1;
+                    let c = grid.index(cx, cy);
+                    let half = (1.0 - SITE_WEIGHT) * r;
+                    assert!(
+                        grid.conflicts(&cells, &sc.chunks, c, cx, cy, half),
+                        "{q:?} refused ({cx}, {cy}) r {r} early, the scan did not"
+                    );
+                }
+            }
+        }
+        assert!(early > tries / 5, "{early} of {tries}");
     }
 
     #[test]
