@@ -845,6 +845,8 @@ fn sample_tile<F: SiteField>(
             Some(&q) => (q[0], q[1], parent_reach2(q, r_lo)),
             None => (0.0, 0.0, 0.0),
         };
+        // The pick's draw turns the sectors (its high half); each candidate's word gives its
+        // direction within its sector and its distance, three words to a draw.
         let turn = (bits >> 32) as usize;
         let (mut words, mut left) = (0u64, 0);
         for start in SECTORS {
@@ -951,9 +953,9 @@ const fn sqrt_newton(v: f64) -> f64 {
 }
 
 /// Where each candidate's sector starts, in directions, in the order the candidates are tried:
-/// [`CANDIDATES`] equal sectors of the circle, every other one first (0, 2, 1, 3 of four), so
-/// that the first two candidates of a pick lie on opposite sides of the site and cannot refuse
-/// each other.
+/// [`CANDIDATES`] equal sectors of the circle, every other one first (0, 2, 4, 1, 3 of five), so
+/// that each candidate of a pick is at least a sector away from the one before it (with equal
+/// radii, two candidates a sector apart cannot refuse each other).
 const SECTORS: [u16; CANDIDATES as usize] = sectors();
 /// Directions in a sector (rounded up: neighbouring sectors share at most one direction).
 const SECTOR_DIRS: usize = DIRS.div_ceil(CANDIDATES as usize);
@@ -1027,7 +1029,8 @@ impl<F: SiteField> Front<'_, F> {
         (r > 0.0).then(|| r.clamp(self.r_lo, self.r_hi))
     }
 
-    /// Places a site at `(x, y)` unless it is outside the domain or conflicts.
+    /// Places a site at `(x, y)`, proposed by the site `parent` ([`NO_PARENT`] for none),
+    /// unless it is outside the domain or conflicts.
     #[inline(always)]
     fn try_accept(
         &self,
@@ -1174,7 +1177,7 @@ mod tests {
     }
 
     /// The sectors tile the circle: each direction falls in one sector (two where neighbours
-    /// share their edge direction), each sector is tried once, and the first two candidates are
+    /// share their edge direction), each sector is tried once, and consecutive candidates are
     /// not in neighbouring sectors.
     #[test]
     fn sectors_cover_the_circle_once() {
@@ -1192,8 +1195,10 @@ mod tests {
         for (t, &start) in sorted.iter().enumerate() {
             assert_eq!(usize::from(start), t * DIRS / CANDIDATES as usize, "{SECTORS:?}");
         }
-        let apart = usize::from(SECTORS[0].abs_diff(SECTORS[1]));
-        assert!(apart.min(DIRS - apart) > width + 1, "{SECTORS:?}");
+        for pair in SECTORS.windows(2) {
+            let apart = usize::from(pair[0].abs_diff(pair[1]));
+            assert!(apart.min(DIRS - apart) > width + 1, "{SECTORS:?}");
+        }
         // The largest `within` a word can give is the sector's last direction.
         assert_eq!(((DIRS - 1) * SECTOR_DIRS) >> DIR_BITS, SECTOR_DIRS - 1);
     }
