@@ -54,8 +54,9 @@
 //!   candidate closer to that parent than the parent's weighted radius plus the smallest half
 //!   any candidate of the tile can have (`w·r(parent) + (1 − w)·r_lo`) conflicts with it for
 //!   certain, so it is refused before its radius, cell and scan are worked out. The answer is
-//!   the one the scan would give, so this changes no dot; it saves about a fifth of the
-//!   candidates' scans (the parent's disk covers the side of the annulus that faces it).
+//!   the one the scan would give, so this changes no dot. Where the radius is even, the
+//!   parent's disk covers at least ±40° of the annulus on the side that faces it; the patch's
+//!   instructions fell by 8 %.
 //! * **Local random order.** The next active site is drawn at random from the newest
 //!   [`ACTIVE_WINDOW`] entries of the active list: the front stays compact and in cache,
 //!   while the draw is still random enough that no growth direction shows in the spectrum.
