@@ -210,8 +210,9 @@ pub fn generate_patch_on(
     .unwrap_or_default();
     // The sites in tile order, read straight from the tiles (a million-dot patch would
     // otherwise copy 12 MB of sites into fresh memory first).
-    let sites = || tiles.iter().flatten().flatten().flat_map(|t| t.sites.iter());
-    let count: usize = tiles.iter().flatten().flatten().map(|t| t.sites.len()).sum();
+    let done = || tiles.iter().flatten().flatten();
+    let sites = || done().flat_map(|t| t.sites.iter());
+    let count: usize = done().map(|t| t.sites.len()).sum();
     let mut dots = Vec::with_capacity(count * if request.units { 2 } else { 1 });
     if request.units {
         let cum = units::cumulative(settings.fu_probabilities());

@@ -480,6 +480,46 @@ struct Chunk {
 }
 
 impl Scratch {
+    /// A tile's grid over `outer` for radii `r_lo..=r_hi` (cells of side `r_lo / √2`, so a cell
+    /// holds at most one site), with its planes emptied and the scan's chunks planned: the grid's
+    /// geometry and the planes' length. Too many cells for one tile is an error. Inlined: called
+    /// out of line, the tile's loop took 1.2 % more instructions (callgrind, the 100k patch).
+    #[inline(always)]
+    fn grid(&mut self, outer: Bounds, r_lo: f32, r_hi: f32) -> Result<(Grid, usize), PatternError> {
+        let cell = r_lo / std::f32::consts::SQRT_2 * 0.9999;
+        let reach = (r_hi / cell).ceil() as usize + 1;
+        let pad = reach + 1;
+        let w = ((outer.x1 - outer.x0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
+        let h = ((outer.y1 - outer.y0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
+        let total = w.saturating_mul(h);
+        if total > MAX_GRID_CELLS {
+            return Err(PatternError::TooLarge {
+                field: "density_per_cm2".into(),
+                what: "grid cells of a tile (tile area / smallest spacing²)".into(),
+                requested: total,
+                cap: MAX_GRID_CELLS,
+            });
+        }
+        // Each row has `LANES` columns more on the right, and the grid a row more at the bottom,
+        // so that a chunk of the conflict scan never runs off the grid.
+        let nx = w as usize + LANES;
+        let len = nx * (h as usize + 1);
+        for plane in [&mut self.cells.x, &mut self.cells.y, &mut self.cells.w] {
+            plane.clear();
+            plane.resize(len, f32::NAN);
+        }
+        self.plan_chunks(reach, nx, cell);
+        let grid = Grid {
+            x0: outer.x0,
+            y0: outer.y0,
+            inv_cell: 1.0 / cell,
+            nx,
+            pad,
+            half_hi: SITE_WEIGHT * r_hi,
+        };
+        Ok((grid, len))
+    }
+
     /// The conflict scan's chunks for a grid of `nx` columns of `cell` mm: every cell within
     /// `reach` cells (its smallest distance, in cells, at most `reach`), row by row, sorted
     /// by the smallest distance they can hold, nearest rows first.
@@ -743,37 +783,7 @@ fn sample_tile<F: SiteField>(
     sc: &mut Scratch,
     rng: &mut Pcg64Mcg,
 ) -> Result<Vec<[f32; 3]>, PatternError> {
-    let cell = r_lo / std::f32::consts::SQRT_2 * 0.9999;
-    let reach = (r_hi / cell).ceil() as usize + 1;
-    let pad = reach + 1;
-    let w = ((outer.x1 - outer.x0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
-    let h = ((outer.y1 - outer.y0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
-    let total = w.saturating_mul(h);
-    if total > MAX_GRID_CELLS {
-        return Err(PatternError::TooLarge {
-            field: "density_per_cm2".into(),
-            what: "grid cells of a tile (tile area / smallest spacing²)".into(),
-            requested: total,
-            cap: MAX_GRID_CELLS,
-        });
-    }
-    // Each row has `LANES` columns more on the right, and the grid a row more at the bottom,
-    // so that a chunk of the conflict scan never runs off the grid.
-    let nx = w as usize + LANES;
-    let len = nx * (h as usize + 1);
-    for plane in [&mut sc.cells.x, &mut sc.cells.y, &mut sc.cells.w] {
-        plane.clear();
-        plane.resize(len, f32::NAN);
-    }
-    sc.plan_chunks(reach, nx, cell);
-    let grid = Grid {
-        x0: outer.x0,
-        y0: outer.y0,
-        inv_cell: 1.0 / cell,
-        nx,
-        pad,
-        half_hi: SITE_WEIGHT * r_hi,
-    };
+    let (grid, len) = sc.grid(outer, r_lo, r_hi)?;
     let Scratch {
         cells,
         chunks,
@@ -782,12 +792,7 @@ fn sample_tile<F: SiteField>(
         input,
         ..
     } = sc;
-    // One length for the three planes, so one bounds check covers all three.
-    let mut cells = CellsMut {
-        x: &mut cells.x[..len],
-        y: &mut cells.y[..len],
-        w: &mut cells.w[..len],
-    };
+    let mut cells = cells.planes(len);
     let front = Front {
         field,
         own,
@@ -963,12 +968,10 @@ const SECTOR_DIRS: usize = DIRS.div_ceil(CANDIDATES as usize);
 
 const fn sectors() -> [u16; CANDIDATES as usize] {
     let k = CANDIDATES as usize;
-    let evens = k.div_ceil(2);
     let mut out = [0u16; CANDIDATES as usize];
     let mut t = 0;
     while t < k {
-        let sector = if t < evens { 2 * t } else { 2 * (t - evens) + 1 };
-        out[t] = (sector * DIRS / k) as u16;
+        out[t] = ((t * 2 % k) * DIRS / k) as u16;
         t += 1;
     }
     out
@@ -989,6 +992,19 @@ fn candidate(p: [f32; 3], sector: usize, word: u64) -> (f32, f32) {
 
 /// The parent of a site no site proposed (the halo's, seeds).
 const NO_PARENT: u32 = u32::MAX;
+
+impl Cells {
+    /// The first `len` cells of each plane. One length for the three, so one bounds check
+    /// covers all three.
+    #[inline(always)]
+    fn planes(&mut self, len: usize) -> CellsMut<'_> {
+        CellsMut {
+            x: &mut self.x[..len],
+            y: &mut self.y[..len],
+            w: &mut self.w[..len],
+        }
+    }
+}
 
 /// The three planes of a tile's grid, of one length.
 struct CellsMut<'a> {
@@ -1211,31 +1227,18 @@ mod tests {
     fn the_parents_early_refusal_is_the_scans() {
         let mut rng = stream(7, 8);
         let (r_lo, r_hi) = (0.8f32, 1.3f32);
-        let cell = r_lo / std::f32::consts::SQRT_2 * 0.9999;
-        let reach = (r_hi / cell).ceil() as usize + 1;
-        let pad = reach + 1;
-        let side = 12.0f32;
-        let w = (side / cell).ceil() as usize + 2 * pad;
-        let nx = w + LANES;
-        let len = nx * (w + 1);
-        let mut sc = Scratch::default();
-        sc.plan_chunks(reach, nx, cell);
-        let grid = Grid {
+        let outer = Bounds {
             x0: 0.0,
             y0: 0.0,
-            inv_cell: 1.0 / cell,
-            nx,
-            pad,
-            half_hi: SITE_WEIGHT * r_hi,
+            x1: 12.0,
+            y1: 12.0,
         };
+        let mut sc = Scratch::default();
         let (mut early, mut tries) = (0u32, 0u32);
         for _ in 0..200 {
-            let (mut x, mut y, mut wt) = (vec![f32::NAN; len], vec![f32::NAN; len], vec![f32::NAN; len]);
-            let mut cells = CellsMut {
-                x: &mut x,
-                y: &mut y,
-                w: &mut wt,
-            };
+            // A fresh, empty grid for each site, as a tile starts with.
+            let (grid, len) = sc.grid(outer, r_lo, r_hi).unwrap();
+            let mut cells = sc.cells.planes(len);
             let u = |b: u64| unit_f32(b as u32);
             let q = [
                 4.0 + 4.0 * u(rng.next_u64()),
