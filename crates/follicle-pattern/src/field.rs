@@ -3,6 +3,9 @@
 //! zone totals the statistics divide by are summed from the same cells as they are filled,
 //! so the dots counted in a zone and the area they are divided by always agree.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use follicle_core::ZoneKind;
 
 use crate::hairline::Hairline;
@@ -532,41 +535,42 @@ impl ZoneMap {
             (counts, dots)
         };
         // The groups: the raster's rows cut at the borders of the rows of blocks, each with
-        // its row of blocks. Dealt round to the threads in turn (the hairline's band, the
-        // costly cells, spans few rows); each group's answer is its own, so the sums below
-        // do not depend on the number of threads.
+        // its row of blocks. Threads take the next group from a counter (the hairline's band,
+        // the costly cells, spans few rows, and a thread spawned here starts late); each
+        // group's answer is its own, summed below in group order, so the sums do not depend
+        // on the number of threads or on which thread filled a group.
         let first_rows = ((blocks.by0 + 1) * BLOCK - oy).clamp(0, ny as i64) as usize;
         let (head, tail) = radius.split_at_mut(first_rows * nx);
-        let mut groups: Vec<RowGroup<'_>> = Vec::new();
+        let mut groups: Vec<Mutex<Option<RowGroup<'_>>>> = Vec::new();
         let row_groups = std::iter::once(head).chain(tail.chunks_mut(BLOCK as usize * nx));
         let mut j0 = 0;
         for (rows, block_row) in row_groups.zip(blocks.range.chunks_mut(blocks.nbx.max(1))) {
             let n = rows.len() / nx.max(1);
-            groups.push((j0, rows, block_row));
+            groups.push(Mutex::new(Some((j0, rows, block_row))));
             j0 += n;
         }
         let threads = threads
             .clamp(1, crate::sampler::MAX_THREADS)
             .min(groups.len().max(1));
-        let mut shares: Vec<Vec<(usize, RowGroup<'_>)>> = (0..threads).map(|_| Vec::new()).collect();
-        for (g, group) in groups.into_iter().enumerate() {
-            shares[g % threads].push((g, group));
-        }
-        let fill_share = |share: Vec<(usize, RowGroup<'_>)>| -> Vec<(usize, ZoneSums)> {
-            share
-                .into_iter()
-                .map(|(g, (j0, rows, block_row))| (g, fill_group(j0, rows, block_row)))
-                .collect()
+        let next = AtomicUsize::new(0);
+        let fill_some = || -> Vec<(usize, ZoneSums)> {
+            let mut answers = Vec::new();
+            loop {
+                let g = next.fetch_add(1, Ordering::Relaxed);
+                let Some(group) = groups.get(g) else {
+                    return answers;
+                };
+                // Each group is taken once, by the thread that drew its number.
+                let taken = group.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some((j0, rows, block_row)) = taken {
+                    answers.push((g, fill_group(j0, rows, block_row)));
+                }
+            }
         };
-        // The first share on this thread, the others each on a thread of their own.
-        let first = shares.remove(0);
         let mut answers: Vec<(usize, ZoneSums)> = std::thread::scope(|scope| {
-            let fill_share = &fill_share;
-            let others: Vec<_> = shares
-                .into_iter()
-                .map(|share| scope.spawn(move || fill_share(share)))
-                .collect();
-            let mut answers = fill_share(first);
+            let fill_some = &fill_some;
+            let others: Vec<_> = (1..threads).map(|_| scope.spawn(fill_some)).collect();
+            let mut answers = fill_some();
             for other in others {
                 answers.extend(
                     other
