@@ -552,8 +552,8 @@ fn compute_with(
     let request = &edit.request;
     let seq = edit.seq;
     let stop = || abandoned.load(Ordering::Relaxed) || session.superseded(seq).is_some();
-    // The dots first, on the sampler's threads alone (a thread beside them stalls them at
-    // every phase's barrier on two cores).
+    // The dots first, on the sampler's threads alone (a thread beside them takes a core
+    // from the sampler's two).
     let (pattern, draw_time) = timed(|| {
         if edit.release {
             // Exact: the same dots as `follicle_pattern::generate` (the cache reuses a tile
