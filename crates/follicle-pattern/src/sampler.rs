@@ -571,11 +571,93 @@ impl Scratch {
     }
 }
 
-/// The jobs of [`run`] whose inputs are done, by session, phase and tile (the order the
-/// phases ran in when they waited for each other), and how many jobs are yet to finish.
+/// A job's place in the queue: session, phase, tile (the order the phases ran in when they
+/// waited for each other), the smallest first.
+type JobKey = Reverse<(usize, usize, usize)>;
+
+/// The jobs of [`run`] whose inputs are done, and how many jobs are yet to finish.
 struct Queue {
-    ready: BinaryHeap<Reverse<(usize, usize, usize)>>,
+    ready: BinaryHeap<JobKey>,
     remaining: usize,
+}
+
+/// The tiles of a run as jobs, one a tile and session: which are sampled (in the domain and not
+/// kept), and for each how many of the jobs its halo reads are not done yet — its neighbours
+/// (itself included) in every earlier session, and its neighbours of earlier phases in its own.
+struct Jobs<'a> {
+    tiling: &'a Tiling,
+    sessions: usize,
+    sampled: Vec<bool>,
+    waiting: Vec<AtomicU32>,
+}
+
+impl<'a> Jobs<'a> {
+    /// The jobs of `kept.len()` sessions over `tiling`; `kept[s][t]`: tile `t` of session `s`
+    /// is kept as it was (done before the run starts).
+    fn new(tiling: &'a Tiling, kept: &[Vec<bool>]) -> Jobs<'a> {
+        let tiles = tiling.ni * tiling.nj;
+        let sessions = kept.len();
+        let sampled: Vec<bool> = (0..sessions * tiles)
+            .map(|j| tiling.range[j % tiles].is_some() && !kept[j / tiles][j % tiles])
+            .collect();
+        let waiting = (0..sessions * tiles)
+            .map(|j| {
+                let (s, t) = (j / tiles, j % tiles);
+                let mut n_deps = 0;
+                if sampled[j] {
+                    tiling.for_neighbours(t, |n| {
+                        n_deps += (0..s).filter(|&s2| sampled[s2 * tiles + n]).count() as u32;
+                        n_deps +=
+                            u32::from(n != t && tiling.phase(n) < tiling.phase(t) && sampled[s * tiles + n]);
+                    });
+                }
+                AtomicU32::new(n_deps)
+            })
+            .collect();
+        Jobs {
+            tiling,
+            sessions,
+            sampled,
+            waiting,
+        }
+    }
+
+    fn key(&self, s: usize, t: usize) -> JobKey {
+        Reverse((s, self.tiling.phase(t), t))
+    }
+
+    /// How many jobs there are to run, and those ready from the start.
+    fn start(&self) -> Queue {
+        let tiles = self.tiling.ni * self.tiling.nj;
+        let mut queue = Queue {
+            ready: BinaryHeap::new(),
+            remaining: 0,
+        };
+        for j in (0..self.sampled.len()).filter(|&j| self.sampled[j]) {
+            queue.remaining += 1;
+            if self.waiting[j].load(Ordering::Relaxed) == 0 {
+                queue.ready.push(self.key(j / tiles, j % tiles));
+            }
+        }
+        queue
+    }
+
+    /// Job `(s, t)` is done: puts the jobs whose last input it was into `freed`.
+    fn done(&self, s: usize, t: usize, freed: &mut Vec<JobKey>) {
+        let tiles = self.tiling.ni * self.tiling.nj;
+        let mut free = |s2: usize, n: usize| {
+            let j = s2 * tiles + n;
+            if self.sampled[j] && self.waiting[j].fetch_sub(1, Ordering::AcqRel) == 1 {
+                freed.push(self.key(s2, n));
+            }
+        };
+        self.tiling.for_neighbours(t, |n| {
+            (s + 1..self.sessions).for_each(|s2| free(s2, n));
+            if n != t && self.tiling.phase(n) > self.tiling.phase(t) {
+                free(s, n);
+            }
+        });
+    }
 }
 
 /// Calls its function when dropped during a panic.
@@ -632,40 +714,12 @@ where
             }
         }
     }
-    // Each tile of each session is a job, started as soon as what its halo reads is done:
-    // the tile and its neighbours in every earlier session, and its neighbours of earlier
-    // phases in its own session. No barrier between phases or sessions, so a thread never
-    // waits for a phase's slowest tile while another tile's inputs are ready; what a tile
-    // reads is the same whatever order the jobs run in, so its result is too.
-    let job = |s: usize, k: usize| s * tiles + k;
-    let sampled = |s: usize, k: usize| tiling.range[k].is_some() && !kept[s][k];
-    let waiting: Vec<AtomicU32> = (0..sessions * tiles)
-        .map(|j| {
-            let (s, t) = (j / tiles, j % tiles);
-            let mut n_deps = 0;
-            if sampled(s, t) {
-                tiling.for_neighbours(t, |n| {
-                    n_deps += (0..s).filter(|&s2| sampled(s2, n)).count() as u32;
-                    n_deps += u32::from(n != t && tiling.phase(n) < tiling.phase(t) && sampled(s, n));
-                });
-            }
-            AtomicU32::new(n_deps)
-        })
-        .collect();
-    let mut queue = Queue {
-        ready: BinaryHeap::new(),
-        remaining: 0,
-    };
-    for s in 0..sessions {
-        for t in 0..tiles {
-            if sampled(s, t) {
-                queue.remaining += 1;
-                if waiting[job(s, t)].load(Ordering::Relaxed) == 0 {
-                    queue.ready.push(Reverse((s, tiling.phase(t), t)));
-                }
-            }
-        }
-    }
+    // Each tile of each session is a job, started as soon as what its halo reads is done.
+    // No barrier between phases or sessions, so a thread never waits for a phase's slowest
+    // tile while another tile's inputs are ready; what a tile reads is the same whatever order
+    // the jobs run in, so its result is too.
+    let jobs = Jobs::new(tiling, &kept);
+    let queue = jobs.start();
     let queue = Mutex::new(queue);
     let wake = Condvar::new();
     let threads = spec.threads.clamp(1, MAX_THREADS);
@@ -718,17 +772,7 @@ where
             let _ = slots[s][t].set(out);
             // The jobs whose last input this was.
             freed.clear();
-            let mut free = |s2: usize, n: usize| {
-                if sampled(s2, n) && waiting[job(s2, n)].fetch_sub(1, Ordering::AcqRel) == 1 {
-                    freed.push(Reverse((s2, tiling.phase(n), n)));
-                }
-            };
-            tiling.for_neighbours(t, |n| {
-                (s + 1..sessions).for_each(|s2| free(s2, n));
-                if n != t && tiling.phase(n) > tiling.phase(t) {
-                    free(s, n);
-                }
-            });
+            jobs.done(s, t, &mut freed);
             let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
             q.remaining -= 1;
             q.ready.extend(freed.drain(..));
@@ -1297,6 +1341,84 @@ mod tests {
         }
         // The largest `within` a word can give is the sector's last direction.
         assert_eq!(((DIRS - 1) * SECTOR_DIRS) >> DIR_BITS, SECTOR_DIRS - 1);
+    }
+
+    /// Whatever order the ready jobs are taken in, a job is ready only once every tile its
+    /// halo reads (see [`tile`]) is done, every sampled job runs once, and kept and empty tiles
+    /// never do: so a tile reads what it read when the phases waited at barriers.
+    #[test]
+    fn a_job_is_ready_only_when_what_its_halo_reads_is_done() {
+        let (ni, nj, sessions) = (7, 6, 3);
+        let tiles = ni * nj;
+        let mut rng = stream(11, 12);
+        for round in 0..100 {
+            // Some tiles outside the domain, some kept as they were.
+            let range: Vec<Option<(f32, f32)>> = (0..tiles)
+                .map(|_| (!rng.next_u32().is_multiple_of(7)).then_some((1.0, 1.0)))
+                .collect();
+            let kept: Vec<Vec<bool>> = (0..sessions)
+                .map(|_| {
+                    (0..tiles)
+                        .map(|_| round % 2 == 1 && rng.next_u32().is_multiple_of(2))
+                        .collect()
+                })
+                .collect();
+            let tiling = Tiling {
+                side: TILE_MM,
+                i0: -3,
+                j0: -2,
+                ni,
+                nj,
+                bounds: Bounds {
+                    x0: -3.0 * TILE_MM,
+                    y0: -2.0 * TILE_MM,
+                    x1: 4.0 * TILE_MM,
+                    y1: 4.0 * TILE_MM,
+                },
+                near: range.clone(),
+                range,
+                seeds: vec![Vec::new(); tiles],
+            };
+            let jobs = Jobs::new(&tiling, &kept);
+            let sampled = |s: usize, t: usize| tiling.range[t].is_some() && !kept[s][t];
+            let mut queue = jobs.start();
+            let expected = (0..sessions * tiles)
+                .filter(|&j| sampled(j / tiles, j % tiles))
+                .count();
+            assert_eq!(queue.remaining, expected);
+            let mut ready: Vec<JobKey> = queue.ready.drain().collect();
+            let mut done = vec![vec![false; tiles]; sessions];
+            let mut ran = 0;
+            let mut freed = Vec::new();
+            while !ready.is_empty() {
+                // At random, or (every other pick) the latest session's, phase's and tile's
+                // first: the order most likely to run a job before an input it lacks.
+                let pick = if rng.next_u32().is_multiple_of(2) {
+                    rng.next_u32() as usize % ready.len()
+                } else {
+                    (0..ready.len()).min_by_key(|&k| ready[k]).unwrap_or(0)
+                };
+                let Reverse((s, _, t)) = ready.swap_remove(pick);
+                assert!(
+                    sampled(s, t) && !done[s][t],
+                    "job ({s}, {t}) ready twice or not sampled"
+                );
+                tiling.for_neighbours(t, |n| {
+                    for (s2, done) in done.iter().enumerate().take(s) {
+                        assert!(!sampled(s2, n) || done[n], "({s}, {t}) before ({s2}, {n})");
+                    }
+                    if n != t && tiling.phase(n) < tiling.phase(t) {
+                        assert!(!sampled(s, n) || done[s][n], "({s}, {t}) before ({s}, {n})");
+                    }
+                });
+                done[s][t] = true;
+                ran += 1;
+                freed.clear();
+                jobs.done(s, t, &mut freed);
+                ready.append(&mut freed);
+            }
+            assert_eq!(ran, expected, "every sampled job runs (round {round})");
+        }
     }
 
     /// A candidate inside [`parent_reach2`] of a placed site is one the grid's scan refuses,
