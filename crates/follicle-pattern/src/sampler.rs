@@ -269,6 +269,20 @@ pub(crate) fn unit_f32(bits: u32) -> f32 {
     (bits >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
+/// `total` tiles or cells of `what`, refused above [`MAX_GRID_CELLS`]: too dense a request
+/// (its densities set the spacing).
+fn within_grid_cap(what: &str, total: u64) -> Result<(), PatternError> {
+    if total > MAX_GRID_CELLS {
+        return Err(PatternError::TooLarge {
+            field: "density_per_cm2".into(),
+            what: what.into(),
+            requested: total,
+            cap: MAX_GRID_CELLS,
+        });
+    }
+    Ok(())
+}
+
 /// The tiles over a domain: square, anchored at the chart's origin, coloured 2×2.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Tiling {
@@ -311,14 +325,7 @@ impl Tiling {
         let ni = ((bounds.x1 / side).ceil() as i32 - i0).max(1) as usize;
         let nj = ((bounds.y1 / side).ceil() as i32 - j0).max(1) as usize;
         let total = (ni as u64).saturating_mul(nj as u64);
-        if total > MAX_GRID_CELLS {
-            return Err(PatternError::TooLarge {
-                field: "density_per_cm2".into(),
-                what: "tiles".into(),
-                requested: total,
-                cap: MAX_GRID_CELLS,
-            });
-        }
+        within_grid_cap("tiles", total)?;
         let mut t = Tiling {
             side,
             i0,
@@ -498,14 +505,7 @@ impl Scratch {
         let w = ((outer.x1 - outer.x0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
         let h = ((outer.y1 - outer.y0) / cell).ceil().max(1.0) as u64 + 2 * pad as u64;
         let total = w.saturating_mul(h);
-        if total > MAX_GRID_CELLS {
-            return Err(PatternError::TooLarge {
-                field: "density_per_cm2".into(),
-                what: "grid cells of a tile (tile area / smallest spacing²)".into(),
-                requested: total,
-                cap: MAX_GRID_CELLS,
-            });
-        }
+        within_grid_cap("grid cells of a tile (tile area / smallest spacing²)", total)?;
         // Each row has `LANES` columns more on the right, and the grid a row more at the bottom,
         // so that a chunk of the conflict scan never runs off the grid.
         let nx = w as usize + LANES;
@@ -586,6 +586,7 @@ struct Queue {
 /// (itself included) in every earlier session, and its neighbours of earlier phases in its own.
 struct Jobs<'a> {
     tiling: &'a Tiling,
+    tiles: usize,
     sessions: usize,
     sampled: Vec<bool>,
     waiting: Vec<AtomicU32>,
@@ -616,6 +617,7 @@ impl<'a> Jobs<'a> {
             .collect();
         Jobs {
             tiling,
+            tiles,
             sessions,
             sampled,
             waiting,
@@ -628,7 +630,6 @@ impl<'a> Jobs<'a> {
 
     /// How many jobs there are to run, and those ready from the start.
     fn start(&self) -> Queue {
-        let tiles = self.tiling.ni * self.tiling.nj;
         let mut queue = Queue {
             ready: BinaryHeap::new(),
             remaining: 0,
@@ -636,7 +637,7 @@ impl<'a> Jobs<'a> {
         for j in (0..self.sampled.len()).filter(|&j| self.sampled[j]) {
             queue.remaining += 1;
             if self.waiting[j].load(Ordering::Relaxed) == 0 {
-                queue.ready.push(self.key(j / tiles, j % tiles));
+                queue.ready.push(self.key(j / self.tiles, j % self.tiles));
             }
         }
         queue
@@ -644,9 +645,8 @@ impl<'a> Jobs<'a> {
 
     /// Job `(s, t)` is done: puts the jobs whose last input it was into `freed`.
     fn done(&self, s: usize, t: usize, freed: &mut Vec<JobKey>) {
-        let tiles = self.tiling.ni * self.tiling.nj;
         let mut free = |s2: usize, n: usize| {
-            let j = s2 * tiles + n;
+            let j = s2 * self.tiles + n;
             if self.sampled[j] && self.waiting[j].fetch_sub(1, Ordering::AcqRel) == 1 {
                 freed.push(self.key(s2, n));
             }
