@@ -64,7 +64,13 @@ fn area_of_cells(cells: usize) -> f64 {
 /// run is taken in one multiplication, and every step that is not plainly inside one (the
 /// first, the last before the next power of two, a tie) is added on its own.
 fn repeated_sum(c: f64, n: usize) -> f64 {
-    let mut s = 0.0f64;
+    repeated_sum_from(0.0, c, n)
+}
+
+/// `c` added `n` times to `s`, one rounded addition after another, to the bit: as
+/// [`repeated_sum`] (which starts from 0), for a sum already under way.
+fn repeated_sum_from(s: f64, c: f64, n: usize) -> f64 {
+    let mut s = s;
     let mut left = n;
     while left > 0 {
         let t = s + c;
@@ -100,6 +106,10 @@ fn repeated_sum(c: f64, n: usize) -> f64 {
     }
     s
 }
+
+/// Runs of fewer cells than this are added one cell at a time (each run of the blend towards the
+/// fringe is a cell or two; [`repeated_sum_from`] pays off on the long runs inside a zone).
+const SHORT_RUN: usize = 8;
 
 /// A group of raster rows being filled: its first row, its rows' radii and its row of blocks.
 type RowGroup<'a> = (usize, &'a mut [f32], &'a mut [(f32, f32)]);
@@ -555,6 +565,35 @@ impl ZoneMap {
         let fill_group = |j0: usize, rows: &mut [f32], block_row: &mut [(f32, f32)]| {
             let mut counts = [0usize; ZoneKind::ALL.len() + 1];
             let mut dots = [0.0f64; ZoneKind::ALL.len() + 1];
+            // Consecutive cells of one zone at one density add the same expected dots one
+            // after another: a run of them is added at once, to the same bits
+            // ([`repeated_sum_from`]), instead of one addition after another in a chain as
+            // long as the zone (the chain's latency, not its instructions, was the cost).
+            struct Run {
+                zone: usize,
+                density: f32,
+                cells: usize,
+            }
+            let mut run = Run {
+                zone: 0,
+                density: 0.0,
+                cells: 0,
+            };
+            let mut add_run = |run: &mut Run| {
+                if run.cells > 0 {
+                    let per_cell = f64::from(run.density) * cell_cm2;
+                    counts[run.zone] += run.cells;
+                    let sum = &mut dots[run.zone];
+                    if run.cells < SHORT_RUN {
+                        for _ in 0..run.cells {
+                            *sum += per_cell;
+                        }
+                    } else {
+                        *sum = repeated_sum_from(*sum, per_cell, run.cells);
+                    }
+                    run.cells = 0;
+                }
+            };
             let (mut lo, mut hi) = (vec![f32::INFINITY; nx], vec![0.0f32; nx]);
             for (dj, row_radius) in rows.chunks_exact_mut(nx).enumerate() {
                 let j = j0 + dj;
@@ -582,12 +621,21 @@ impl ZoneMap {
                     };
                     if d > 0.0 {
                         *radius = r;
-                        counts[z] += 1;
-                        dots[z] += f64::from(d) * cell_cm2;
+                        if z == run.zone && d.to_bits() == run.density.to_bits() {
+                            run.cells += 1;
+                        } else {
+                            add_run(&mut run);
+                            run = Run {
+                                zone: z,
+                                density: d,
+                                cells: 1,
+                            };
+                        }
                     }
                 }
                 columns_add_row(&mut lo, &mut hi, row_radius);
             }
+            add_run(&mut run);
             blocks_add_columns(block_row, ox, bx0, &lo, &hi);
             (counts, dots)
         };
@@ -954,9 +1002,10 @@ mod tests {
 
     use super::*;
 
-    /// [`repeated_sum`] gives the bits of the addition done one step at a time: the raster's
-    /// cell area and awkward values (thirds, powers of two, 2⁵² + 1 and 2⁵⁰ + 1, whose sums
-    /// reach halfway cases within a few steps), counts from none to past a Norwood VII raster.
+    /// [`repeated_sum`] and [`repeated_sum_from`] give the bits of the addition done one step at
+    /// a time: the raster's cell area and awkward values (thirds, powers of two, 2⁵² + 1 and
+    /// 2⁵⁰ + 1, whose sums reach halfway cases within a few steps), counts from none to past a
+    /// Norwood VII raster, and sums started from other values.
     #[test]
     fn repeated_sums_are_the_additions_to_the_bit() {
         let mut checked = 0;
@@ -994,6 +1043,27 @@ mod tests {
             let n = (x >> 40) as usize % 20_000;
             let naive = (0..n).fold(0.0, |s, _| s + c);
             assert_eq!(repeated_sum(c, n).to_bits(), naive.to_bits(), "{c} × {n}");
+            checked += 1;
+        }
+        // From a sum already under way: random starts (none, smaller than `c`, up to 10⁶ times
+        // larger, and just below a power of two), random values and counts.
+        for _ in 0..400 {
+            let x = rng.next_u64();
+            let c = f64::from_bits(0x3f00_0000_0000_0000 | (x >> 12)) * if x & 1 == 0 { 1.0 } else { 1e-3 };
+            let y = rng.next_u64();
+            let start = match y % 4 {
+                0 => 0.0,
+                1 => c * (y >> 11) as f64 / (1u64 << 53) as f64,
+                2 => c * 1e6 * (y >> 11) as f64 / (1u64 << 53) as f64,
+                _ => 2.0f64.powi((y >> 8) as i32 % 20 - 10) - c * ((y >> 16) % 5) as f64,
+            };
+            let n = (x >> 40) as usize % 20_000;
+            let naive = (0..n).fold(start, |s, _| s + c);
+            assert_eq!(
+                repeated_sum_from(start, c, n).to_bits(),
+                naive.to_bits(),
+                "{start} + {c} × {n}"
+            );
             checked += 1;
         }
         assert!(checked > 10_000);
