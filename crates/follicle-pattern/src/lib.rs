@@ -115,7 +115,7 @@ pub mod zones;
 pub use error::PatternError;
 pub use follicle_core::ZoneKind;
 pub use follicle_core::profile::{HairLoss, NorwoodStage};
-pub use geometry::{Head, HeadSpec, Landmarks, Sex, SurfacePoint};
+pub use geometry::{ChartSolve, Head, HeadSpec, Landmarks, Sex, SurfacePoint};
 pub use hairline::{Hairline, HairlinePosition, HairlineShape, HairlineSpec, HairlineStyle};
 pub use metrics::{PointMetrics, RadialSpectrum, point_metrics};
 pub use patch::{
