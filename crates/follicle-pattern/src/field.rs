@@ -218,30 +218,30 @@ fn lattice_centre(g: i64) -> f64 {
     (g as f64 + 0.5) * RASTER_MM
 }
 
-/// Calls `f` with every run of cells of the raster's `rows` whose centres lie inside `poly`
-/// (even-odd scanline fill), as a range of raster indices within one row. The raster's first
-/// cell is lattice cell `(ox, oy)`; a row's runs do not depend on which other rows are filled.
+/// Calls `f` with every run of cells whose centres lie inside `poly` (even-odd scanline fill),
+/// as a range of raster indices within one row. The raster's first cell is lattice cell
+/// `(ox, oy)`.
 ///
 /// Each edge is visited once and puts its crossing of every row it spans into a list, grouped by
 /// row (a counting sort: the rows are a few hundred small integers) and sorted by x within each
 /// row (zone outlines have hundreds of vertices; testing every edge on every row was most of a
 /// layout's cost, and a comparison sort of all the crossings most of what was left). A row's
-/// crossings are the same numbers, in the same order, as testing each edge against the row.
+/// crossings are the same numbers, in the same order, as testing each edge against the row
+/// (tested: `fill_gives_the_runs_of_a_row_by_row_scan`).
 fn fill(
     poly: &[[f64; 2]],
     ox: i64,
     oy: i64,
     nx: usize,
-    rows: std::ops::Range<usize>,
+    ny: usize,
     mut f: impl FnMut(std::ops::Range<usize>),
 ) {
     let n = poly.len();
-    let (j_lo, j_hi) = (rows.start, rows.end);
-    if n < 3 || nx == 0 || j_lo >= j_hi {
+    if n < 3 || nx == 0 || ny == 0 {
         return;
     }
     // (row, x) of every crossing of a row's centre line by an edge.
-    let mut crossings: Vec<(usize, f64)> = Vec::with_capacity(4 * (j_hi - j_lo).min(2 * n));
+    let mut crossings: Vec<(usize, f64)> = Vec::with_capacity(4 * ny.min(2 * n));
     for i in 0..n {
         let (a, b) = (poly[i], poly[(i + 1) % n]);
         let (lo, hi) = if a[1] < b[1] { (a[1], b[1]) } else { (b[1], a[1]) };
@@ -250,8 +250,8 @@ fn fill(
         }
         // Rows whose centre y may lie in [lo, hi), one wider each way; each is then tested
         // exactly as a row-by-row scan tests it.
-        let first = ((lo / RASTER_MM - 0.5).floor() - oy as f64 - 1.0).max(j_lo as f64);
-        let last = ((hi / RASTER_MM - 0.5).ceil() - oy as f64 + 1.0).min(j_hi as f64 - 1.0);
+        let first = ((lo / RASTER_MM - 0.5).floor() - oy as f64 - 1.0).max(0.0);
+        let last = ((hi / RASTER_MM - 0.5).ceil() - oy as f64 + 1.0).min(ny as f64 - 1.0);
         if first > last {
             continue;
         }
@@ -262,23 +262,23 @@ fn fill(
             }
         }
     }
-    // Grouped by row: row `j`'s crossings are `xs[start[j - j_lo]..start[j - j_lo + 1]]`, in the
-    // order they were found, then sorted.
-    let mut start = vec![0usize; j_hi - j_lo + 1];
+    // Grouped by row: row `j`'s crossings are `xs[start[j]..start[j + 1]]`, in the order they
+    // were found, then sorted.
+    let mut start = vec![0usize; ny + 1];
     for &(j, _) in &crossings {
-        start[j - j_lo + 1] += 1;
+        start[j + 1] += 1;
     }
-    for r in 0..j_hi - j_lo {
-        start[r + 1] += start[r];
+    for j in 0..ny {
+        start[j + 1] += start[j];
     }
     let mut xs = vec![0.0f64; crossings.len()];
     let mut next = start.clone();
     for &(j, x) in &crossings {
-        xs[next[j - j_lo]] = x;
-        next[j - j_lo] += 1;
+        xs[next[j]] = x;
+        next[j] += 1;
     }
-    for j in j_lo..j_hi {
-        let row = &mut xs[start[j - j_lo]..start[j - j_lo + 1]];
+    for j in 0..ny {
+        let row = &mut xs[start[j]..start[j + 1]];
         row.sort_unstable_by(f64::total_cmp);
         for pair in row.chunks_exact(2) {
             let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
@@ -309,14 +309,11 @@ struct Zoning {
 }
 
 impl Zoning {
-    /// The zones of `extent` drawn on its raster, in bands of rows shared between `threads`
-    /// threads (each row is drawn alone, so the raster is the same on any number).
     fn new(
         extent: [f64; 4],
         outline: &[[f64; 2]],
         zones: &[ZoneSpec],
         exclusions: &[Vec<[f64; 2]>],
-        threads: usize,
     ) -> Zoning {
         let [x0, y0, x1, y1] = extent;
         // The raster's first cell on the chart's lattice (the extent is snapped to it).
@@ -325,61 +322,30 @@ impl Zoning {
         let ny = ((y1 - y0) / RASTER_MM).ceil().max(1.0) as usize;
         let total = nx * ny;
         let mut scalp = vec![false; total];
+        fill(outline, ox, oy, nx, ny, |run| scalp[run].fill(true));
         let mut zone = vec![0u8; total];
-        let mut excluded = vec![false; total];
         let mut order: Vec<&ZoneSpec> = zones.iter().collect();
         order.sort_by_key(|z| priority(z.kind));
-        // One band: rows `j0..j0 + scalp.len() / nx`, whose cells are the slices given.
-        let draw = |j0: usize, scalp: &mut [bool], zone: &mut [u8], excluded: &mut [bool]| {
-            let rows = j0..j0 + scalp.len() / nx;
-            let base = j0 * nx;
-            let local = |run: std::ops::Range<usize>| run.start - base..run.end - base;
-            fill(outline, ox, oy, nx, rows.clone(), |run| {
-                scalp[local(run)].fill(true)
-            });
-            for z in &order {
-                let c = code(z.kind);
-                // The hairline band reaches ahead of the scalp's edge (isolated dots); scars
-                // are drawn where the clinician put them. Everything else stays on the scalp.
-                let anywhere = matches!(z.kind, ZoneKind::Hairline | ZoneKind::Scar);
-                fill(&z.polygon, ox, oy, nx, rows.clone(), |run| {
-                    let run = local(run);
-                    if anywhere {
-                        zone[run].fill(c);
-                    } else {
-                        on_scalp_only(&mut zone[run.clone()], &scalp[run], c);
-                    }
-                });
-            }
-            for e in exclusions {
-                fill(e, ox, oy, nx, rows.clone(), |run| {
-                    let run = local(run);
-                    excluded[run.clone()].fill(true);
-                    zone[run].fill(0);
-                });
-            }
-        };
-        let threads = threads.clamp(1, crate::sampler::MAX_THREADS).min(ny);
-        let band = ny.div_ceil(threads) * nx;
-        let bands = scalp
-            .chunks_mut(band)
-            .zip(zone.chunks_mut(band))
-            .zip(excluded.chunks_mut(band))
-            .enumerate();
-        std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            for (b, ((scalp, zone), excluded)) in bands {
-                let j0 = b * (band / nx);
-                if b + 1 < threads {
-                    handles.push(scope.spawn(move || draw(j0, scalp, zone, excluded)));
+        for z in order {
+            let c = code(z.kind);
+            // The hairline band reaches ahead of the scalp's edge (isolated dots); scars
+            // are drawn where the clinician put them. Everything else stays on the scalp.
+            let anywhere = matches!(z.kind, ZoneKind::Hairline | ZoneKind::Scar);
+            fill(&z.polygon, ox, oy, nx, ny, |run| {
+                if anywhere {
+                    zone[run].fill(c);
                 } else {
-                    draw(j0, scalp, zone, excluded);
+                    on_scalp_only(&mut zone[run.clone()], &scalp[run], c);
                 }
-            }
-            for h in handles {
-                h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            }
-        });
+            });
+        }
+        let mut excluded = vec![false; total];
+        for e in exclusions {
+            fill(e, ox, oy, nx, ny, |run| {
+                excluded[run.clone()].fill(true);
+                zone[run].fill(0);
+            });
+        }
         Zoning {
             ox,
             oy,
@@ -393,8 +359,7 @@ impl Zoning {
 }
 
 /// Sets to `c` the cells of `zone` that are on the scalp. A select, not a branch, a cell:
-/// several cells an instruction (a function of its own, so that the compiler sees that the two
-/// slices do not overlap and vectorises it).
+/// several cells an instruction.
 fn on_scalp_only(zone: &mut [u8], scalp: &[bool], c: u8) {
     for (z, &on_scalp) in zone.iter_mut().zip(scalp) {
         *z = if on_scalp { c } else { *z };
@@ -437,7 +402,7 @@ impl ZoneMap {
         hairline: &Hairline,
         densities: &ZoneDensities,
     ) -> [f64; 7] {
-        let Zoning { ox, oy, nx, zone, .. } = Zoning::new(extent, outline, zones, exclusions, 1);
+        let Zoning { ox, oy, nx, zone, .. } = Zoning::new(extent, outline, zones, exclusions);
         let style = &hairline.style_settings;
         let hairline_code = code(ZoneKind::Hairline);
         let hairline_base = densities.get(ZoneKind::Hairline) as f32;
@@ -489,7 +454,7 @@ impl ZoneMap {
             scalp,
             zone,
             excluded,
-        } = Zoning::new(extent, outline, zones, exclusions, threads);
+        } = Zoning::new(extent, outline, zones, exclusions);
         let total = nx * ny;
         // Distance (mm) to the nearest untreated, hair-bearing scalp cell, by a two-pass
         // chamfer transform; only needed up to the blend width. Without a fringe to blend into
@@ -1069,64 +1034,60 @@ mod tests {
         assert!(checked > 10_000);
     }
 
-    /// The raster drawn in bands of rows, on one to five threads, is the raster drawn whole:
-    /// random polygons (stars of 3 to 60 vertices, some crossing themselves, some reaching
-    /// past the raster), zones of every kind over an outline, and an exclusion.
+    /// `fill` gives the runs a row-by-row scan gives (every edge tested against every row, the
+    /// row's crossings sorted): random polygons (stars of 3 to 60 vertices, some crossing
+    /// themselves, some reaching past the raster, some with a horizontal edge).
     #[test]
-    fn zoning_in_bands_of_rows_is_zoning_whole() {
-        fn unit(rng: &mut rand_pcg::Pcg64Mcg) -> f64 {
-            (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn star(rng: &mut rand_pcg::Pcg64Mcg, cx: f64, cy: f64, size: f64) -> Vec<[f64; 2]> {
-            let n = 3 + (unit(rng) * 58.0) as usize;
-            let mut pts: Vec<[f64; 2]> = (0..n)
+    fn fill_gives_the_runs_of_a_row_by_row_scan() {
+        let rng = &mut rand_pcg::Pcg64Mcg::new(0x5eed_2026_1207);
+        let mut unit = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let (ox, oy, nx, ny) = (-60, -51, 125, 111);
+        let mut runs_checked = 0;
+        for case in 0..200 {
+            let n = 3 + (unit() * 58.0) as usize;
+            let size = 5.0 + 30.0 * unit();
+            let (cx, cy) = (20.0 * unit() - 10.0, 20.0 * unit() - 10.0);
+            let mut poly: Vec<[f64; 2]> = (0..n)
                 .map(|i| {
-                    let a = std::f64::consts::TAU * (i as f64 + 0.5 * unit(rng)) / n as f64;
-                    let r = size * (0.3 + 0.7 * unit(rng));
+                    let a = std::f64::consts::TAU * (i as f64 + 0.5 * unit()) / n as f64;
+                    let r = size * (0.3 + 0.7 * unit());
                     [cx + r * a.cos(), cy + r * a.sin()]
                 })
                 .collect();
-            if unit(rng) < 0.2 {
-                pts.swap(0, n / 2);
+            if case % 5 == 0 {
+                poly.swap(0, n / 2);
             }
-            pts
-        }
-        let rng = &mut rand_pcg::Pcg64Mcg::new(0x5eed_2026_1207);
-        for case in 0..40 {
-            let extent = [-30.0, -25.5, 31.0 + (case % 7) as f64, 28.0 + (case % 5) as f64];
-            let outline = star(rng, 0.0, 0.0, 28.0);
-            let zones: Vec<ZoneSpec> = ZoneKind::ALL
-                .into_iter()
-                .map(|kind| {
-                    let (x, y, size) = (
-                        20.0 * unit(rng) - 10.0,
-                        20.0 * unit(rng) - 10.0,
-                        5.0 + 30.0 * unit(rng),
-                    );
-                    ZoneSpec {
-                        kind,
-                        polygon: star(rng, x, y, size),
+            if case % 7 == 0 {
+                poly[1][1] = poly[0][1];
+            }
+            let mut got = Vec::new();
+            fill(&poly, ox, oy, nx, ny, |run| got.push(run));
+            let mut want = Vec::new();
+            for j in 0..ny {
+                let y = lattice_centre(oy + j as i64);
+                let mut xs: Vec<f64> = (0..n)
+                    .filter_map(|i| {
+                        let (a, b) = (poly[i], poly[(i + 1) % n]);
+                        ((a[1] > y) != (b[1] > y)).then(|| a[0] + (y - a[1]) / (b[1] - a[1]) * (b[0] - a[0]))
+                    })
+                    .collect();
+                xs.sort_by(f64::total_cmp);
+                for pair in xs.chunks_exact(2) {
+                    let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
+                    let i1 = (pair[1] / RASTER_MM - 0.5).floor() - ox as f64;
+                    if i1 < 0.0 {
+                        continue;
                     }
-                })
-                .collect();
-            let size = 6.0 * unit(rng);
-            let exclusions = vec![star(rng, 0.0, 0.0, size)];
-            let whole = Zoning::new(extent, &outline, &zones, &exclusions, 1);
-            assert!(whole.zone.iter().any(|&z| z != 0), "case {case} draws nothing");
-            for threads in 2..=5 {
-                let banded = Zoning::new(extent, &outline, &zones, &exclusions, threads);
-                assert_eq!((banded.nx, banded.ny), (whole.nx, whole.ny));
-                assert!(
-                    banded.scalp == whole.scalp,
-                    "case {case}, {threads} threads: scalp"
-                );
-                assert!(banded.zone == whole.zone, "case {case}, {threads} threads: zones");
-                assert!(
-                    banded.excluded == whole.excluded,
-                    "case {case}, {threads} threads: exclusions"
-                );
+                    let i1 = (i1 as usize).min(nx - 1);
+                    if i0 <= i1 {
+                        want.push(j * nx + i0..j * nx + i1 + 1);
+                    }
+                }
             }
+            assert_eq!(got, want, "case {case}");
+            runs_checked += want.len();
         }
+        assert!(runs_checked > 10_000, "{runs_checked}");
     }
 
     /// Rasters of every small shape and a few large ones, with zeros, unreachable cells and
