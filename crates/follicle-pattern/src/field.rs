@@ -280,16 +280,22 @@ fn fill(
     for j in 0..ny {
         let row = &mut xs[start[j]..start[j + 1]];
         row.sort_unstable_by(f64::total_cmp);
-        for pair in row.chunks_exact(2) {
-            let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
-            let i1 = (pair[1] / RASTER_MM - 0.5).floor() - ox as f64;
-            if i1 < 0.0 {
-                continue;
-            }
-            let i1 = (i1 as usize).min(nx - 1);
-            if i0 <= i1 {
-                f(j * nx + i0..j * nx + i1 + 1);
-            }
+        row_runs(row, j, ox, nx, &mut f);
+    }
+}
+
+/// Calls `f` with the runs of raster row `j` between its sorted crossings `xs`, taken in pairs
+/// (even-odd), each run the cells whose centres lie between a pair.
+fn row_runs(xs: &[f64], j: usize, ox: i64, nx: usize, mut f: impl FnMut(std::ops::Range<usize>)) {
+    for pair in xs.chunks_exact(2) {
+        let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
+        let i1 = (pair[1] / RASTER_MM - 0.5).floor() - ox as f64;
+        if i1 < 0.0 {
+            continue;
+        }
+        let i1 = (i1 as usize).min(nx - 1);
+        if i0 <= i1 {
+            f(j * nx + i0..j * nx + i1 + 1);
         }
     }
 }
@@ -1035,7 +1041,7 @@ mod tests {
     }
 
     /// `fill` gives the runs a row-by-row scan gives (every edge tested against every row, the
-    /// row's crossings sorted): random polygons (stars of 3 to 60 vertices, some crossing
+    /// row's crossings sorted, the same `row_runs` between them): random polygons (stars of 3 to 60 vertices, some crossing
     /// themselves, some reaching past the raster, some with a horizontal edge).
     #[test]
     fn fill_gives_the_runs_of_a_row_by_row_scan() {
@@ -1072,17 +1078,7 @@ mod tests {
                     })
                     .collect();
                 xs.sort_by(f64::total_cmp);
-                for pair in xs.chunks_exact(2) {
-                    let i0 = (((pair[0] / RASTER_MM - 0.5).ceil() - ox as f64).max(0.0)) as usize;
-                    let i1 = (pair[1] / RASTER_MM - 0.5).floor() - ox as f64;
-                    if i1 < 0.0 {
-                        continue;
-                    }
-                    let i1 = (i1 as usize).min(nx - 1);
-                    if i0 <= i1 {
-                        want.push(j * nx + i0..j * nx + i1 + 1);
-                    }
-                }
+                row_runs(&xs, j, ox, nx, |run| want.push(run));
             }
             assert_eq!(got, want, "case {case}");
             runs_checked += want.len();

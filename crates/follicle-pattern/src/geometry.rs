@@ -919,6 +919,15 @@ mod tests {
         }
     }
 
+    /// Semi-axes (a, b, c) of the heads the inverse's tests run on: a sphere (`k = 0`, the
+    /// flat form), two heads taller than they are wide (the `asin` form) and a low one (`asinh`).
+    const HEAD_SHAPES: [(f64, f64, f64); 4] = [
+        (90.0, 90.0, 90.0),
+        (75.0, 98.0, 100.0),
+        (80.0, 100.0, 60.0),
+        (60.0, 70.0, 140.0),
+    ];
+
     /// The inverse ends where Newton's iteration run until it stops moving ends, to 1e-8 in
     /// `cos θ` (a nanometre on a 100 mm head): on round, oblong, flat and tall heads, from the
     /// vertex to the chart's edge, from the sphere's start and from starts 0.01 and 0.001 off.
@@ -928,12 +937,7 @@ mod tests {
     fn the_inverse_settles() {
         let mut checked = 0;
         let mut worst = 0.0f64;
-        for (a, b, c) in [
-            (90.0, 90.0, 90.0),
-            (75.0, 98.0, 100.0),
-            (80.0, 100.0, 60.0),
-            (60.0, 70.0, 140.0),
-        ] {
+        for (a, b, c) in HEAD_SHAPES {
             let head = Head::ellipsoid(a, b, c).unwrap();
             for i in 0..48 {
                 let phi = f64::from(i) * std::f64::consts::TAU / 48.0 + 0.05;
@@ -974,12 +978,7 @@ mod tests {
     #[test]
     fn the_gradient_of_the_inverse_matches_differences() {
         let mut checked = 0;
-        for (a, b, c) in [
-            (90.0, 90.0, 90.0),
-            (75.0, 98.0, 100.0),
-            (80.0, 100.0, 60.0),
-            (60.0, 70.0, 140.0),
-        ] {
+        for (a, b, c) in HEAD_SHAPES {
             let head = Head::ellipsoid(a, b, c).unwrap();
             let cos_at = |q: [f64; 2]| head.surface_from_chart_near(q, None).1;
             for i in 0..48 {
