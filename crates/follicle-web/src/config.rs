@@ -18,7 +18,7 @@
 //! session_cache_seconds = 5      # SQLite: a valid session is reused this long without a lookup
 //!                                # (PostgreSQL, shared by app servers: looked up every request)
 //! worker_threads = 0             # async worker threads; 0 for one per core
-//! blocking_threads = 4           # threads for patterns, previews, password checks; more wait
+//! blocking_threads = 0           # threads for patterns, previews, password checks; 0 for one per core
 //! max_connections = 8192         # open connections at most; more wait in the kernel's queue
 //! header_read_timeout_seconds = 10  # a request's headers must arrive within this (slow-header attacks)
 //! body_read_timeout_seconds = 30 # …and its body within this
@@ -231,7 +231,11 @@ pub struct HttpConfig {
     /// Threads running async tasks; 0 for one per core.
     pub worker_threads: usize,
     /// Threads for blocking work (pattern generation and encoding, previews, password
-    /// hashing); more such requests wait for one. Each holds its work's memory.
+    /// hashing); more such requests wait for one. 0 for one per core: the work is CPU-bound,
+    /// so more threads than cores do not finish it sooner, and each keeps what its work
+    /// freed (the allocator returns a thread's freed pages only when that thread next
+    /// allocates). On 2 cores, 2 threads instead of 4 took the load benchmark's peak from
+    /// 253–266 to 206–208 MiB with as many patterns answered (docs/benchmarks/issue-13.md).
     pub blocking_threads: usize,
     /// Open connections at most; further ones wait in the kernel's queue until one closes.
     pub max_connections: usize,
@@ -243,6 +247,16 @@ pub struct HttpConfig {
     /// `Strict-Transport-Security: max-age=…` when served over TLS (by this server's proxy);
     /// 0 sends none.
     pub hsts_seconds: u64,
+}
+
+impl HttpConfig {
+    /// The blocking threads to run: `blocking_threads`, or one per core when it is 0.
+    pub fn blocking_threads(&self) -> usize {
+        match self.blocking_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -261,7 +275,7 @@ impl Default for HttpConfig {
             measure_cache_entries: 256,
             session_cache_seconds: 5,
             worker_threads: 0,
-            blocking_threads: 4,
+            blocking_threads: 0,
             max_connections: 8192,
             header_read_timeout_seconds: 10,
             body_read_timeout_seconds: 30,
@@ -705,9 +719,9 @@ impl ServerConfig {
             )));
         }
         self.check_sms()?;
-        if !(1..=1024).contains(&self.server.blocking_threads) {
+        if self.server.blocking_threads > 1024 {
             return Err(ConfigError(format!(
-                "server.blocking_threads: expected 1 to 1024, got {}",
+                "server.blocking_threads: expected 0 (one per core) to 1024, got {}",
                 self.server.blocking_threads
             )));
         }
@@ -911,8 +925,12 @@ mod tests {
         assert!(e.to_string().contains("trusted_proxies"), "{e}");
         let e = ServerConfig::load(None, env(&[("FOLLICLE__LIMITS__HEAVY_AT_ONCE", "0")])).unwrap_err();
         assert!(e.to_string().contains("limits.heavy_at_once"), "{e}");
-        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__BLOCKING_THREADS", "0")])).unwrap_err();
+        let e = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__BLOCKING_THREADS", "1025")])).unwrap_err();
         assert!(e.to_string().contains("server.blocking_threads"), "{e}");
+        let c = ServerConfig::load(None, env(&[("FOLLICLE__SERVER__BLOCKING_THREADS", "3")])).unwrap();
+        assert_eq!(c.server.blocking_threads(), 3);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(ServerConfig::default().server.blocking_threads(), cores);
     }
 
     #[test]

@@ -105,15 +105,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The server's runtime: `server.worker_threads` async threads (one per core by default) and
-/// at most `server.blocking_threads` for blocking work, so that a burst of pattern or preview
-/// requests queues instead of starting a thread (and its share of memory) each.
+/// at most `server.blocking_threads` for blocking work (one per core by default), so that a
+/// burst of pattern or preview requests queues instead of starting a thread (and its share of
+/// memory) each.
 fn server_runtime(config: &ServerConfig) -> anyhow::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if config.server.worker_threads > 0 {
         builder.worker_threads(config.server.worker_threads);
     }
     Ok(builder
-        .max_blocking_threads(config.server.blocking_threads.max(1))
+        .max_blocking_threads(config.server.blocking_threads())
         .enable_all()
         .build()?)
 }
