@@ -68,9 +68,16 @@ fn repeated_sum(c: f64, n: usize) -> f64 {
 }
 
 /// `c` added `n` times to `s`, one rounded addition after another, to the bit: as
-/// [`repeated_sum`] (which starts from 0), for a sum already under way.
+/// [`repeated_sum`] (which starts from 0), for a sum already under way. Fewer than
+/// [`SHORT_RUN`] additions are simply made.
 fn repeated_sum_from(s: f64, c: f64, n: usize) -> f64 {
     let mut s = s;
+    if n < SHORT_RUN {
+        for _ in 0..n {
+            s += c;
+        }
+        return s;
+    }
     let mut left = n;
     while left > 0 {
         let t = s + c;
@@ -107,8 +114,9 @@ fn repeated_sum_from(s: f64, c: f64, n: usize) -> f64 {
     s
 }
 
-/// Runs of fewer cells than this are added one cell at a time (each run of the blend towards the
-/// fringe is a cell or two; [`repeated_sum_from`] pays off on the long runs inside a zone).
+/// [`repeated_sum_from`] makes fewer additions than this one by one (a run of the density
+/// raster's blend towards the fringe is a cell or two; the multiplication pays off on the long
+/// runs inside a zone).
 const SHORT_RUN: usize = 8;
 
 /// A group of raster rows being filled: its first row, its rows' radii and its row of blocks.
@@ -550,20 +558,10 @@ impl ZoneMap {
                 density: 0.0,
                 cells: 0,
             };
-            let mut add_run = |run: &mut Run| {
-                if run.cells > 0 {
-                    let per_cell = f64::from(run.density) * cell_cm2;
-                    counts[run.zone] += run.cells;
-                    let sum = &mut dots[run.zone];
-                    if run.cells < SHORT_RUN {
-                        for _ in 0..run.cells {
-                            *sum += per_cell;
-                        }
-                    } else {
-                        *sum = repeated_sum_from(*sum, per_cell, run.cells);
-                    }
-                    run.cells = 0;
-                }
+            let mut add_run = |run: &Run| {
+                counts[run.zone] += run.cells;
+                dots[run.zone] =
+                    repeated_sum_from(dots[run.zone], f64::from(run.density) * cell_cm2, run.cells);
             };
             let (mut lo, mut hi) = (vec![f32::INFINITY; nx], vec![0.0f32; nx]);
             for (dj, row_radius) in rows.chunks_exact_mut(nx).enumerate() {
@@ -595,7 +593,7 @@ impl ZoneMap {
                         if z == run.zone && d.to_bits() == run.density.to_bits() {
                             run.cells += 1;
                         } else {
-                            add_run(&mut run);
+                            add_run(&run);
                             run = Run {
                                 zone: z,
                                 density: d,
@@ -606,7 +604,7 @@ impl ZoneMap {
                 }
                 columns_add_row(&mut lo, &mut hi, row_radius);
             }
-            add_run(&mut run);
+            add_run(&run);
             blocks_add_columns(block_row, ox, bx0, &lo, &hi);
             (counts, dots)
         };

@@ -304,16 +304,26 @@ impl Head {
     /// the order of the step cubed, without evaluating the area once more to confirm. Two
     /// evaluations from the sphere's start, one or two from a unit's centre.
     pub fn surface_from_chart_near(&self, q: [f64; 2], hint_cos_theta: Option<f64>) -> ([f64; 3], f64) {
-        let solve = self.invert_chart::<false>(q, hint_cos_theta);
+        let solve = self.surface_from_chart_solve(q, hint_cos_theta, false);
         (solve.surface, solve.cos_theta)
     }
 
-    /// [`Head::surface_from_chart_near`] with the gradient of `cos θ` across the chart at `q`,
-    /// from which [`ChartSolve::start_at`] starts the solve of a point near `q` within about
-    /// 1e-4 of its `cos θ` (a unit's dots, half a millimetre to a millimetre from its centre):
-    /// one evaluation of the area instead of two.
-    pub fn surface_from_chart_solve(&self, q: [f64; 2], hint_cos_theta: Option<f64>) -> ChartSolve {
-        self.invert_chart::<true>(q, hint_cos_theta)
+    /// [`Head::surface_from_chart_near`] as a [`ChartSolve`]; with `gradient`, also the
+    /// gradient of `cos θ` across the chart at `q`, from which [`ChartSolve::start_at`] starts
+    /// the solve of a point near `q` within about 1e-4 of its `cos θ` (a unit's dots, half a
+    /// millimetre to a millimetre from its centre): one evaluation of the area instead of two.
+    /// Without it the gradient is zeros and nothing is spent on it.
+    pub fn surface_from_chart_solve(
+        &self,
+        q: [f64; 2],
+        hint_cos_theta: Option<f64>,
+        gradient: bool,
+    ) -> ChartSolve {
+        if gradient {
+            self.invert_chart::<true>(q, hint_cos_theta)
+        } else {
+            self.invert_chart::<false>(q, hint_cos_theta)
+        }
     }
 
     /// The chart's inverse at `q` (see [`Head::surface_from_chart_near`]), with the gradient
@@ -985,7 +995,7 @@ mod tests {
                 let phi = f64::from(i) * std::f64::consts::TAU / 48.0 + 0.05;
                 for theta in [0.05, 0.3, 0.8, 1.2, 1.6, 2.0] {
                     let q = head.chart_from_angles(theta, phi);
-                    let solve = head.surface_from_chart_solve(q, None);
+                    let solve = head.surface_from_chart_solve(q, None, true);
                     assert_eq!(solve.cos_theta, cos_at(q), "the same solve");
                     let h = 1e-3;
                     let dx = (cos_at([q[0] + h, q[1]]) - cos_at([q[0] - h, q[1]])) / (2.0 * h);

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::PatternError;
 
 use crate::field::{MapField, ZoneMap};
-use crate::geometry::{ChartSolve, Head, Landmarks};
+use crate::geometry::{Head, Landmarks};
 use crate::hairline::Hairline;
 use crate::request::PatternRequest;
 use crate::sampler::{self, MAX_THREADS, RunSpec, TileResults, Tiling, default_threads};
@@ -652,22 +652,12 @@ impl PatternCache {
                     let diameter = request.needles.diameter_of(zone);
                     // A unit of several dots solves its centre with the gradient that starts
                     // each of its dots' solves within about 1e-4 of the answer.
-                    let site = if size > 1 {
-                        head.surface_from_chart_solve(p, None)
-                    } else {
-                        let (surface, cos_theta) = head.surface_from_chart_near(p, None);
-                        ChartSolve {
-                            surface,
-                            cos_theta,
-                            gradient: [0.0; 2],
-                        }
-                    };
-                    let (site_surface, site_cos) = (site.surface, site.cos_theta);
+                    let site = head.surface_from_chart_solve(p, None, size > 1);
                     // The chart keeps areas, not lengths: where it shrinks the skin in one
                     // direction (towards the ears and nape) the unit is spread by that much,
                     // so its dots keep their spacing on the skin in every direction.
                     let spacing = if size > 1 {
-                        let radial = head.radial_scale(p, site_cos).max(1e-6);
+                        let radial = head.radial_scale(p, site.cos_theta).max(1e-6);
                         unit_spacing[crate::field::code(zone) as usize - 1] * radial.max(1.0 / radial) as f32
                     } else {
                         0.0
@@ -679,7 +669,7 @@ impl PatternCache {
                             continue;
                         }
                         let (surface, _) = if size == 1 {
-                            (site_surface, site_cos)
+                            (site.surface, site.cos_theta)
                         } else {
                             head.surface_from_chart_near(q, Some(site.start_at(p, q)))
                         };
