@@ -27,9 +27,9 @@ const PIXEL_CENTRE: f64 = 0.5;
 /// How many shifted crops the final look takes (test-time augmentation). One look at one crop
 /// moves by 1–2 % of the eye distance when the crop moves by a pixel (over 48 randomly shifted
 /// crops of each shipped photo, a standard deviation of 0.9–1.8 % a point); the median of
-/// several looks is steadier. On the four shipped photos' seven points marked sure, this
-/// pipeline gives a worst point of 3.05 % and a mean of 1.94 % (before: one second look, 3.8 %
-/// and 2.35 % on three photos). Alternatives, tried in a Python copy of the pipeline over seven
+/// several looks is steadier. On the four shipped photos' seven points marked sure, against the
+/// first hand's marks, this pipeline gives a worst point of 3.05 % and a mean of 1.94 % (before:
+/// one second look, 3.8 % and 2.35 % on three photos). Alternatives, tried in a Python copy of the pipeline over seven
 /// slightly different starting crops (worst point, the worst of the seven): one look 3.7 %,
 /// eight on a ring 3.6 %, 12 or 16 on a ring 3.7 % and 3.6 % (more cost, no gain), a 3 × 3
 /// grid 3.9 %, rings with the crop also scaled by ±6 % 4.0 %, and a mirrored crop (with

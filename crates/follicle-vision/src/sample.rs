@@ -105,8 +105,9 @@ fn spans(source: usize, out: usize) -> Vec<Span> {
 /// thumbnail's bytes (and the landmarks found before it was replaced, exactly). Exact areas
 /// ([`spans`]' enlargement branch, used for reducing too) were tried: they remove the bins'
 /// drift of up to one source pixel, but moved Biden's left canthus from 3.05 % to 3.55 % of the
-/// eye distance (mean of the seven sure points 1.94 % → 1.97 %), over the test's 3.5 %; kept
-/// out rather than loosening the test (docs/benchmarks/vision.md).
+/// eye distance from the first hand's mark (mean of the seven sure points 1.94 % → 1.97 %),
+/// over the 3.5 % the test then allowed; kept out rather than loosening the test
+/// (docs/benchmarks/vision.md).
 fn whole_pixel_spans(source: usize, out: usize) -> Vec<Span> {
     let ratio = source as f32 / out as f32;
     (0..out)
