@@ -130,6 +130,12 @@ fn whole_pixel_spans(source: usize, out: usize) -> Vec<Span> {
 /// part of the photo, once; whole pixels are summed in integers.
 #[inline(never)] // a stage of its own in scripts/callgrind-vision
 fn area_average(photo: &RgbImage, region: [u32; 4], out_w: u32, out_h: u32) -> Vec<f32> {
+    if out_w <= region[2] && out_h <= region[3] {
+        return reduce(photo, region, out_w, out_h)
+            .into_iter()
+            .map(f32::from)
+            .collect();
+    }
     let [x0, y0, width, height] = region.map(|v| v as usize);
     let (out_w, out_h) = (out_w as usize, out_h as usize);
     let stride = photo.width() as usize * 3;
@@ -193,6 +199,41 @@ fn area_average(photo: &RgbImage, region: [u32; 4], out_w: u32, out_h: u32) -> V
     out
 }
 
+/// [`area_average`] when neither axis is enlarged: the thumbnail's bins ([`whole_pixel_spans`])
+/// and its rounded integer means, as bytes. The rows of one output row are added first, a
+/// whole source row at a time (a plain loop the compiler vectorises), and the columns once per
+/// output row, not once per source row: the same integer sums in another order.
+fn reduce(photo: &RgbImage, region: [u32; 4], out_w: u32, out_h: u32) -> Vec<u8> {
+    let [x0, y0, width, height] = region.map(|v| v as usize);
+    let (out_w, out_h) = (out_w as usize, out_h as usize);
+    let stride = photo.width() as usize * 3;
+    let raw = photo.as_raw();
+    let columns = whole_pixel_spans(width, out_w);
+    let mut sums = vec![0u32; width * 3];
+    let mut out = Vec::with_capacity(out_w * out_h * 3);
+    for row in whole_pixel_spans(height, out_h) {
+        sums.fill(0);
+        for y in row.whole.clone() {
+            let start = (y0 + y) * stride + x0 * 3;
+            for (sum, &v) in sums.iter_mut().zip(&raw[start..start + width * 3]) {
+                *sum += u32::from(v);
+            }
+        }
+        for column in &columns {
+            let n = (row.whole.len() * column.whole.len()) as u32;
+            let mut whole = [0u32; 3];
+            for px in sums[column.whole.start * 3..column.whole.end * 3].chunks_exact(3) {
+                for c in 0..3 {
+                    whole[c] += px[c];
+                }
+            }
+            // The mean of bytes is a byte.
+            out.extend(whole.map(|sum| (sum + n / 2).checked_div(n).unwrap_or(0) as u8));
+        }
+    }
+    out
+}
+
 /// The photo, shrunk to fit a `side × side` square and centred in it, black around; values in
 /// −1…1 as the detector expects.
 #[inline(never)] // a stage of its own in scripts/callgrind-vision
@@ -226,8 +267,13 @@ pub(crate) fn letterbox(photo: &RgbImage, side: u32) -> (Tensor, Letterbox) {
 /// most `max_px` across, from which each region's tensor is then sampled. The mesh looks at
 /// several slightly shifted crops of the same face: cutting and reducing once serves them all.
 pub(crate) struct Cutout {
-    /// The reduced cut-out, interleaved RGB, 0–255.
-    image: Vec<f32>,
+    /// The reduced cut-out, interleaved RGB ([`reduce`]: a cut-out is never enlarged). Bytes,
+    /// not floats, and a quarter of the memory matters: each look's model run pushes the
+    /// cut-out out of the cache, and the turned crop reads it across rows, where the prefetcher
+    /// cannot follow. As floats (1.8 MB at 384 px) sampling took twice as long on a 2.1-megapixel
+    /// photo as on a small one; as bytes (442 KB) it fits the core's second-level cache (1 MiB on
+    /// the AMD EPYC it was measured on).
+    image: Vec<u8>,
     /// Its width and height, pixels.
     size: [usize; 2],
     /// Where it starts in the photo, photo pixels.
@@ -265,7 +311,7 @@ impl Cutout {
         let tw = ((f64::from(cw) * shrink).round() as u32).max(1);
         let th = ((f64::from(ch) * shrink).round() as u32).max(1);
         Some(Cutout {
-            image: area_average(photo, [cx, cy, cw, ch], tw, th),
+            image: reduce(photo, [cx, cy, cw, ch], tw.min(cw), th.min(ch)),
             size: [tw as usize, th as usize],
             scale: [f64::from(tw) / f64::from(cw), f64::from(th) / f64::from(ch)],
             origin: [x0, y0],
@@ -285,7 +331,7 @@ impl Cutout {
                 [0.0; 3]
             } else {
                 let at = (y as usize * tw + x as usize) * 3;
-                [raw[at], raw[at + 1], raw[at + 2]]
+                [raw[at], raw[at + 1], raw[at + 2]].map(f32::from)
             }
         };
         // The crop's axes in cut-out pixels: a tensor pixel to the right or down moves the
@@ -320,6 +366,7 @@ impl Cutout {
                         [lower[0], lower[1], lower[2]],
                         [lower[3], lower[4], lower[5]],
                     ]
+                    .map(|t| t.map(f32::from))
                 } else {
                     [
                         texel(ix, iy),
@@ -411,11 +458,12 @@ mod tests {
 
     #[test]
     fn a_reduction_gives_the_thumbnails_bytes_and_an_enlargement_exact_areas() {
-        let photo = noise(53, 41, 7);
+        let photo = noise(517, 301, 7);
         for (region, out) in [
             ([0, 0, 53, 41], [7, 5]),
             ([3, 2, 47, 37], [13, 11]),
             ([0, 0, 53, 41], [53, 41]),
+            ([11, 5, 500, 290], [17, 9]),
         ] {
             let got = area_average(&photo, region, out[0], out[1]);
             let cut =
