@@ -29,12 +29,12 @@ const PIXEL_CENTRE: f64 = 0.5;
 /// crops of each shipped photo, a standard deviation of 0.9–1.8 % a point); the median of
 /// several looks is steadier. On the four shipped photos' seven points marked sure, against the
 /// first hand's marks, this pipeline gives a worst point of 3.05 % and a mean of 1.94 % (before:
-/// one second look, 3.8 % and 2.35 % on three photos). Alternatives, tried in a Python copy of the pipeline over seven
-/// slightly different starting crops (worst point, the worst of the seven): one look 3.7 %,
-/// eight on a ring 3.6 %, 12 or 16 on a ring 3.7 % and 3.6 % (more cost, no gain), a 3 × 3
-/// grid 3.9 %, rings with the crop also scaled by ±6 % 4.0 %, and a mirrored crop (with
-/// MediaPipe's left/right point map) 4.8 %: the model's two eyes are not mirror images of
-/// each other.
+/// one second look, 3.8 % and 2.35 % on three photos). Alternatives, tried in a Python copy of
+/// the pipeline over seven slightly different starting crops (worst point, the worst of the
+/// seven): one look 3.7 %, eight on a ring 3.6 %, 12 or 16 on a ring 3.7 % and 3.6 % (more
+/// cost, no gain), a 3 × 3 grid 3.9 %, rings with the crop also scaled by ±6 % 4.0 %, and a
+/// mirrored crop (with MediaPipe's left/right point map) 4.8 %: the model's two eyes are not
+/// mirror images of each other.
 pub(crate) const SHIFTED_CROPS: usize = 8;
 /// How far each shifted crop is moved, as a fraction of the crop's side (2.5 % ≈ 5 of the
 /// model's 192 pixels, a few times the distance over which a single look wanders): 4 % made

@@ -63,9 +63,9 @@ impl MarkedPoint {
 /// eye corner 3.75 %; the mean is 2.91 %. The hands do no better among themselves on these old
 /// prints: a hand against the median of the other three is off by a mean of 1.93–3.72 % and a
 /// worst of 7.90–10.19 % on the same nine points, the model against the same three by
-/// 2.55–3.57 % and 5.33–7.14 %. The 14-megapixel copy of Aksel Andersson's photo (the test of a large photo
-/// below) puts his right eye corner 6.0 % off. So a point marked sure must be within 7 % — the
-/// issue's 3 % is not met — and the mean within 3.5 %.
+/// 2.55–3.57 % and 5.33–7.14 %. The 14-megapixel copy of Aksel Andersson's photo (the test of
+/// a large photo below) puts his right eye corner 6.0 % off. So a point marked sure must be
+/// within 7 % — the 3 % is not met — and the mean within 3.5 %.
 const SURE: f64 = 0.07;
 /// The mean error of the points marked sure, over every photo.
 const SURE_MEAN: f64 = 0.035;
