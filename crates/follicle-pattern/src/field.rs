@@ -1039,8 +1039,9 @@ mod tests {
     }
 
     /// `fill` gives the runs a row-by-row scan gives (every edge tested against every row, the
-    /// row's crossings sorted, the same `row_runs` between them): random polygons (stars of 3 to 60 vertices, some crossing
-    /// themselves, some reaching past the raster, some with a horizontal edge).
+    /// row's crossings sorted, the same `row_runs` between them): random polygons (stars of 3
+    /// to 60 vertices, some crossing themselves, some reaching past the raster, some with a
+    /// horizontal edge).
     #[test]
     fn fill_gives_the_runs_of_a_row_by_row_scan() {
         let rng = &mut rand_pcg::Pcg64Mcg::new(0x5eed_2026_1207);

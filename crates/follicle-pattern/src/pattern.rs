@@ -668,10 +668,10 @@ impl PatternCache {
                         if exclusions.iter().any(|e| polygon::contains(e, q)) {
                             continue;
                         }
-                        let (surface, _) = if size == 1 {
-                            (site.surface, site.cos_theta)
+                        let surface = if size == 1 {
+                            site.surface
                         } else {
-                            head.surface_from_chart_near(q, Some(site.start_at(p, q)))
+                            head.surface_from_chart_near(q, Some(site.start_at(p, q))).0
                         };
                         out.dots.push(Dot {
                             x_mm: round3(q[0]),

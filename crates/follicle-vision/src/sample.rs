@@ -124,10 +124,12 @@ fn whole_pixel_spans(source: usize, out: usize) -> Vec<Span> {
         .collect()
 }
 
-/// The photo's pixels `[x0, x0 + width) × [y0, y0 + height)` averaged over exact areas into
-/// `out_w × out_h` pixels (interleaved RGB, 0–255, not rounded): each output pixel is the mean
-/// of the photo under it, a pixel cut by its edge counted by the part inside. Reads only that
-/// part of the photo, once; whole pixels are summed in integers.
+/// The photo's pixels `[x0, x0 + width) × [y0, y0 + height)` averaged into `out_w × out_h`
+/// pixels (interleaved RGB, 0–255). Reduced both ways, [`reduce`]'s thumbnail bins and rounded
+/// means. Enlarged along an axis (a photo smaller than the detector's square), exact areas, not
+/// rounded: each output pixel is the mean of the photo under it, a pixel cut by its edge counted
+/// by the part inside. Reads only that part of the photo, once; whole pixels are summed in
+/// integers.
 #[inline(never)] // a stage of its own in scripts/callgrind-vision
 fn area_average(photo: &RgbImage, region: [u32; 4], out_w: u32, out_h: u32) -> Vec<f32> {
     if out_w <= region[2] && out_h <= region[3] {
@@ -184,15 +186,8 @@ fn area_average(photo: &RgbImage, region: [u32; 4], out_w: u32, out_h: u32) -> V
     for (j, row) in rows.iter().enumerate() {
         for (o, column) in columns.iter().enumerate() {
             let area = row.length * column.length;
-            let whole = row.edges[0].1 == 0.0 && column.edges[0].1 == 0.0 && area >= 1.0;
             for v in &mut out[(j * out_w + o) * 3..(j * out_w + o) * 3 + 3] {
-                *v = if whole {
-                    // Whole pixels: the thumbnail's rounded integer mean.
-                    let (sum, n) = (*v as u32, area as u32);
-                    ((sum + n / 2) / n) as f32
-                } else {
-                    *v / area
-                };
+                *v /= area;
             }
         }
     }
@@ -311,7 +306,7 @@ impl Cutout {
         let tw = ((f64::from(cw) * shrink).round() as u32).max(1);
         let th = ((f64::from(ch) * shrink).round() as u32).max(1);
         Some(Cutout {
-            image: reduce(photo, [cx, cy, cw, ch], tw.min(cw), th.min(ch)),
+            image: reduce(photo, [cx, cy, cw, ch], tw, th),
             size: [tw as usize, th as usize],
             scale: [f64::from(tw) / f64::from(cw), f64::from(th) / f64::from(ch)],
             origin: [x0, y0],

@@ -23,9 +23,8 @@ struct MarkedPhoto {
 #[derive(Debug, Deserialize)]
 struct MarkedPoint {
     name: LandmarkName,
-    /// The first hand's judgement: could the feature be placed to about a pixel?
-    sure: bool,
-    /// Every hand's mark of the point (four for the glabella and the eye corners, one for an ear).
+    /// Every hand's mark of the point (four for the glabella and the eye corners, one for an ear),
+    /// the first hand's first.
     marks: Vec<Mark>,
 }
 
@@ -35,6 +34,8 @@ struct Mark {
     by: String,
     x_px: f64,
     y_px: f64,
+    /// That hand's judgement: could the feature be placed to about a pixel?
+    sure: bool,
 }
 
 impl MarkedPoint {
@@ -52,6 +53,11 @@ impl MarkedPoint {
             }
         };
         [median(|m| m.x_px), median(|m| m.y_px)]
+    }
+
+    /// Whether the point is held to the tolerance of a sure one: the first hand's judgement.
+    fn sure(&self) -> bool {
+        self.marks.first().is_some_and(|m| m.sure)
     }
 }
 
@@ -108,7 +114,7 @@ fn check_with(
         let ear = matches!(p.name, LandmarkName::EarRight | LandmarkName::EarLeft);
         let tolerance = if ear {
             EAR
-        } else if p.sure {
+        } else if p.sure() {
             SURE
         } else {
             UNSURE
@@ -122,7 +128,7 @@ fn check_with(
         };
         let [x, y] = p.at();
         let error = (f.x_px - x * scale).hypot(f.y_px - y * scale) / iod;
-        if p.sure && !ear {
+        if p.sure() && !ear {
             sure_errors.push(error);
         }
         println!(
