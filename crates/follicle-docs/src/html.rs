@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::{Block, Document, Signature};
+use crate::{Block, Document, Picture, Signature};
 
 /// Escapes text for HTML content and attribute values.
 fn esc(text: &str) -> String {
@@ -116,7 +116,27 @@ fn block_html(out: &mut String, block: &Block) {
             out.push_str("</tbody></table>\n");
         }
         Block::Signature(sig) => signature_html(out, sig),
+        Block::Pictures(pictures) => pictures_html(out, pictures),
     }
+}
+
+/// Pictures inline as `data:` JPEGs (the fragment stands alone), each in a figure with its
+/// caption.
+fn pictures_html(out: &mut String, pictures: &[Picture]) {
+    out.push_str("<div class=\"pictures\">");
+    for p in pictures {
+        let _ = write!(
+            out,
+            "<figure><img src=\"data:image/jpeg;base64,{}\" alt=\"{}\" width=\"{}\" height=\"{}\">\
+             <figcaption>{}</figcaption></figure>",
+            base64(&p.jpeg),
+            esc(&p.caption),
+            p.width,
+            p.height,
+            esc(&p.caption)
+        );
+    }
+    out.push_str("</div>\n");
 }
 
 /// A signature as inline SVG (one polyline a stroke) with its caption.

@@ -14,7 +14,7 @@ use krilla::text::{Font, TextDirection};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
 
-use crate::{Block, DocError, Document, Signature};
+use crate::{Block, DocError, Document, Picture, Signature};
 
 static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -48,6 +48,10 @@ const LOGO_GAP: f32 = 12.0;
 const LABEL_SHARE: f32 = 0.34;
 /// Gap between table columns.
 const CELL_GAP: f32 = 8.0;
+/// Gap between pictures in a row.
+const PICTURE_GAP: f32 = 12.0;
+/// A row of pictures is never taller than this share of the page inside its margins.
+const PICTURE_MAX_SHARE: f32 = 0.5;
 
 const INK: (u8, u8, u8) = (0x1b, 0x1f, 0x24);
 const GREY: (u8, u8, u8) = (0x5b, 0x63, 0x6e);
@@ -77,6 +81,15 @@ enum Op {
     },
     /// The letterhead's logo, its top left corner and size in points.
     Logo {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
+    /// The document's `index`-th picture (in the order of its blocks), its top left corner
+    /// and size in points.
+    Picture {
+        index: usize,
         x: f32,
         y: f32,
         w: f32,
@@ -157,6 +170,8 @@ struct Layout<'a> {
     measure: Measure<'a>,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// Pictures placed so far (the next one's index).
+    pictures: usize,
 }
 
 fn line_height(size: f32) -> f32 {
@@ -373,6 +388,51 @@ impl Layout<'_> {
         self.lines(MARGIN, SMALL, false, GREY, &caption);
     }
 
+    /// A row of pictures at one height that fills the width (or half the page's height, the
+    /// row then centred), captions wrapped under each.
+    fn pictures(&mut self, pictures: &[Picture]) {
+        if pictures.is_empty() {
+            return;
+        }
+        let width = PAGE_W - 2.0 * MARGIN;
+        let gaps = PICTURE_GAP * (pictures.len() - 1) as f32;
+        let aspects: Vec<f32> = pictures
+            .iter()
+            .map(|p| p.width.max(1) as f32 / p.height.max(1) as f32)
+            .collect();
+        let max_h = (Self::bottom() - MARGIN) * PICTURE_MAX_SHARE;
+        let h = ((width - gaps).max(1.0) / aspects.iter().sum::<f32>()).min(max_h);
+        let widths: Vec<f32> = aspects.iter().map(|a| a * h).collect();
+        let captions: Vec<Vec<String>> = pictures
+            .iter()
+            .zip(&widths)
+            .map(|(p, w)| self.measure.wrap(&p.caption, SMALL, false, *w))
+            .collect();
+        let caption_h = captions.iter().map(Vec::len).max().unwrap_or(0) as f32 * line_height(SMALL);
+        self.room(h + 4.0 + caption_h);
+        let top = self.y;
+        let mut x = MARGIN + (width - widths.iter().sum::<f32>() - gaps) / 2.0;
+        for (w, lines) in widths.iter().zip(&captions) {
+            let index = self.pictures;
+            self.pictures += 1;
+            self.page().push(Op::Picture {
+                index,
+                x,
+                y: top,
+                w: *w,
+                h,
+            });
+            self.y = top + h + 4.0;
+            for line in lines {
+                let lw = self.measure.width(line, SMALL, false);
+                self.text(x + (w - lw).max(0.0) / 2.0, SMALL, false, GREY, line);
+                self.y += line_height(SMALL);
+            }
+            x += w + PICTURE_GAP;
+        }
+        self.y = top + h + 4.0 + caption_h;
+    }
+
     fn block(&mut self, block: &Block) {
         let width = PAGE_W - 2.0 * MARGIN;
         match block {
@@ -402,6 +462,7 @@ impl Layout<'_> {
                 widths,
             } => self.table(columns, rows, widths),
             Block::Signature(sig) => self.signature(sig),
+            Block::Pictures(pictures) => self.pictures(pictures),
         }
         self.y += line_height(BODY) * BLOCK_GAP;
     }
@@ -456,9 +517,26 @@ fn stroke(colour: (u8, u8, u8), width: f32) -> Stroke {
     }
 }
 
-fn draw(surface: &mut Surface<'_>, ops: &[Op], regular: &Font, bold: &Font, logo: Option<&Image>) {
+/// The images a page can draw: the letterhead's logo and the document's pictures (by index),
+/// `None` where krilla could not read the file.
+struct Images {
+    logo: Option<Image>,
+    pictures: Vec<Option<Image>>,
+}
+
+fn draw(surface: &mut Surface<'_>, ops: &[Op], regular: &Font, bold: &Font, images: &Images) {
+    let logo = images.logo.as_ref();
     for op in ops {
         match op {
+            Op::Picture { index, x, y, w, h } => {
+                let (Some(Some(image)), Some(size)) = (images.pictures.get(*index), PdfSize::from_wh(*w, *h))
+                else {
+                    continue;
+                };
+                surface.push_transform(&Transform::from_translate(*x, *y));
+                surface.draw_image(image.clone(), size);
+                surface.pop();
+            }
             Op::Logo { x, y, w, h } => {
                 let (Some(image), Some(size)) = (logo, PdfSize::from_wh(*w, *h)) else {
                     continue;
@@ -536,6 +614,7 @@ pub(crate) fn pdf(doc: &Document) -> Result<Vec<u8>, DocError> {
         measure,
         pages: vec![Vec::new()],
         y: MARGIN,
+        pictures: 0,
     };
     // The logo as krilla reads it (its header checked now, its pixels when written); a file it
     // cannot read is left out rather than failing the document.
@@ -547,7 +626,19 @@ pub(crate) fn pdf(doc: &Document) -> Result<Vec<u8>, DocError> {
             Image::from_png(data, true).ok()
         }
     });
-    layout.header(doc, logo.is_some());
+    // The pictures, read the same way, in the order the layout numbers them.
+    let pictures = doc
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Pictures(p) => Some(p),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| Image::from_jpeg(krilla::Data::from(p.jpeg.clone()), true).ok())
+        .collect();
+    let images = Images { logo, pictures };
+    layout.header(doc, images.logo.is_some());
     for block in &doc.blocks {
         layout.block(block);
     }
@@ -565,7 +656,7 @@ pub(crate) fn pdf(doc: &Document) -> Result<Vec<u8>, DocError> {
     for ops in &layout.pages {
         let mut page = pdf.start_page_with(size.clone());
         let mut surface = page.surface();
-        draw(&mut surface, ops, &regular, &bold, logo.as_ref());
+        draw(&mut surface, ops, &regular, &bold, &images);
         surface.finish();
         page.finish();
     }

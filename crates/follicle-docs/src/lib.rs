@@ -102,6 +102,24 @@ pub enum Block {
     },
     /// A signature (drawn, or a typed name) and the lines under it (name, date).
     Signature(Signature),
+    /// Pictures side by side at one height, filling the width (never taller than half the
+    /// page), each with its caption under it; the row moves to the next page whole.
+    Pictures(Vec<Picture>),
+}
+
+/// A picture in a document: a JPEG file with its size in pixels (the caller encoded and
+/// bounded it) and a caption. A file the PDF writer cannot read is left out of the page, its
+/// caption kept, rather than failing the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    /// The JPEG file.
+    pub jpeg: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The line under it.
+    pub caption: String,
 }
 
 /// A signature: strokes of points drawn in a box of `width` × `height` units (y down), or a

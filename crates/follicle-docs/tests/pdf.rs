@@ -196,3 +196,109 @@ fn the_logo_is_on_the_letterhead_and_in_the_html() {
     let pdf = follicle_docs::pdf(&doc).unwrap();
     assert!(pictures(&pdf).is_empty());
 }
+
+fn photo_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x / 2) as u8, 90, (y / 3) as u8]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .unwrap();
+    out
+}
+
+fn picture(w: u32, h: u32, caption: &str) -> follicle_docs::Picture {
+    follicle_docs::Picture {
+        jpeg: photo_jpeg(w, h),
+        width: w,
+        height: h,
+        caption: caption.into(),
+    }
+}
+
+/// The drawn height in points of a `pdfimages -list` line (its pixel height over its y-ppi).
+fn drawn_height(listed: &str) -> f64 {
+    let cols: Vec<&str> = listed.split_whitespace().collect();
+    let (h, y_ppi): (f64, f64) = (cols[4].parse().unwrap(), cols[13].parse().unwrap());
+    h / y_ppi * 72.0
+}
+
+#[test]
+fn pictures_sit_side_by_side_at_one_height_with_their_captions() {
+    let mut doc = sample(1);
+    doc.blocks.push(follicle_docs::Block::Pictures(vec![
+        picture(400, 300, "Before"),
+        picture(
+            200,
+            300,
+            "After session 3, with a caption long enough to wrap under its picture",
+        ),
+    ]));
+    doc.blocks
+        .push(follicle_docs::Block::Paragraph("After the pictures.".into()));
+    let pdf = follicle_docs::pdf(&doc).unwrap();
+    let listed = pictures(&pdf);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed[0].contains(" 400 ") && listed[0].contains(" 300 "),
+        "{listed:?}"
+    );
+    assert!(
+        listed[1].contains(" 200 ") && listed[1].contains(" 300 "),
+        "{listed:?}"
+    );
+    let (a, b) = (drawn_height(&listed[0]), drawn_height(&listed[1]));
+    assert!((a - b).abs() < 2.0, "one height: {a:.1} and {b:.1} pt");
+    // Together (and the gap) they fill the width inside the margins: 483 pt of A4.
+    let widths = a * 400.0 / 300.0 + b * 200.0 / 300.0;
+    assert!((widths + 12.0 - 483.28).abs() < 4.0, "{widths:.1} pt wide");
+    let text = pdftotext(&pdf);
+    for words in [
+        "Before",
+        "After session 3",
+        "wrap under its picture",
+        "After the pictures.",
+    ] {
+        assert!(text.contains(words), "{words:?} in {text}");
+    }
+    let html = follicle_docs::html(&doc);
+    assert_eq!(
+        html.matches("<img src=\"data:image/jpeg;base64,/9j/").count(),
+        2,
+        "{html}"
+    );
+    assert!(html.contains("<figcaption>Before</figcaption>"), "{html}");
+
+    // A row that does not fit under a long text moves whole to the next page.
+    let mut long = sample(55);
+    long.blocks
+        .push(follicle_docs::Block::Pictures(vec![picture(300, 300, "Year 4")]));
+    let pdf = follicle_docs::pdf(&long).unwrap();
+    let listed = pictures(&pdf);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let page: usize = listed[0].split_whitespace().next().unwrap().parse().unwrap();
+    let text = pdftotext(&pdf);
+    let pages: Vec<&str> = text.split('\u{c}').collect();
+    assert!(
+        pages[page - 1].contains("Year 4"),
+        "the caption on page {page}: {text}"
+    );
+    // Never taller than half the page inside its margins, however narrow.
+    let mut tall = sample(1);
+    tall.blocks
+        .push(follicle_docs::Block::Pictures(vec![picture(100, 1000, "Tall")]));
+    let h = drawn_height(&pictures(&follicle_docs::pdf(&tall).unwrap())[0]);
+    assert!(h < (841.89 - 2.0 * 56.0) / 2.0 && h > 300.0, "{h:.1} pt tall");
+
+    // A file the PDF writer cannot read is left out; its caption and the document stay.
+    let mut broken = sample(1);
+    broken
+        .blocks
+        .push(follicle_docs::Block::Pictures(vec![follicle_docs::Picture {
+            jpeg: b"not a jpeg".to_vec(),
+            width: 10,
+            height: 10,
+            caption: "Kept caption".into(),
+        }]));
+    let pdf = follicle_docs::pdf(&broken).unwrap();
+    assert!(pictures(&pdf).is_empty());
+    assert!(pdftotext(&pdf).contains("Kept caption"));
+}
