@@ -14,10 +14,8 @@ use krilla::text::{Font, TextDirection};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
 
+use crate::fonts::{BOLD, REGULAR};
 use crate::{Block, DocError, Document, Picture, Signature};
-
-static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// A4 in points.
 const PAGE_W: f32 = 595.28;
@@ -125,43 +123,9 @@ impl Measure<'_> {
             .sum()
     }
 
-    /// Breaks a paragraph into lines no wider than `width` (newlines kept; a word longer than a
-    /// line is cut).
+    /// Breaks a paragraph into lines no wider than `width` ([`crate::wrap`]).
     fn wrap(&self, text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
-        let mut lines = Vec::new();
-        for para in text.split('\n') {
-            let mut line = String::new();
-            for word in para.split_whitespace() {
-                let candidate = if line.is_empty() {
-                    word.to_owned()
-                } else {
-                    format!("{line} {word}")
-                };
-                if self.width(&candidate, size, bold) <= width {
-                    line = candidate;
-                    continue;
-                }
-                if !line.is_empty() {
-                    lines.push(std::mem::take(&mut line));
-                }
-                // A word wider than the line: cut it where it fills the line.
-                let mut rest = word.to_owned();
-                while self.width(&rest, size, bold) > width {
-                    let mut cut = String::new();
-                    for c in rest.chars() {
-                        if self.width(&format!("{cut}{c}"), size, bold) > width && !cut.is_empty() {
-                            break;
-                        }
-                        cut.push(c);
-                    }
-                    rest = rest[cut.len()..].to_owned();
-                    lines.push(cut);
-                }
-                line = rest;
-            }
-            lines.push(line);
-        }
-        lines
+        crate::wrap(text, |line| self.width(line, size, bold) <= width)
     }
 }
 

@@ -29,6 +29,15 @@
 mod html;
 mod layout;
 
+/// The documents' typeface, DejaVu Sans (`assets/fonts`, with its origin and licence), for
+/// pictures that label themselves in the same letters.
+pub mod fonts {
+    /// DejaVu Sans, regular (TrueType).
+    pub static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+    /// DejaVu Sans, bold (TrueType).
+    pub static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+}
+
 pub use html::html;
 
 /// The clinic at the top of every page.
@@ -147,6 +156,54 @@ pub enum DocError {
     /// The PDF writer failed.
     #[error("the PDF could not be written: {0}")]
     Pdf(String),
+}
+
+/// Breaks `text` into lines that `fits` accepts, greedily on spaces: a line break in the text
+/// is kept (an empty line too), and a word no line can hold is cut where the line fills. The
+/// PDF's paragraphs and the pictures' labels wrap with it, each with its own measure.
+///
+/// ```
+/// let lines = follicle_docs::wrap("a light first layer", |line| line.len() <= 8);
+/// assert_eq!(lines, ["a light", "first", "layer"]);
+/// ```
+pub fn wrap(text: &str, fits: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{line} {word}")
+            };
+            if fits(&candidate) {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            // A word wider than the line: cut it where it fills the line.
+            let mut rest = word.to_owned();
+            while !fits(&rest) {
+                let mut cut = String::new();
+                for c in rest.chars() {
+                    if !cut.is_empty() && !fits(&format!("{cut}{c}")) {
+                        break;
+                    }
+                    cut.push(c);
+                }
+                rest = rest[cut.len()..].to_owned();
+                lines.push(cut);
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            line = rest;
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// The document as an A4 PDF.

@@ -2,15 +2,17 @@
 //! own head, and the plan's sessions with their dates — as a PNG and as a one-page PDF to
 //! hand over or send.
 //!
-//! The PDF is written with `pdf-writer`: the pictures as JPEG (DCT) images, the text in the
-//! standard Helvetica font (no font file embedded), so a PDF reader and `pdftotext` read the
-//! client's name and the session dates as text.
+//! The PDF is a [`follicle_docs::Document`] like the clinic's other papers: on its letterhead,
+//! the pictures as JPEG, the text in the embedded DejaVu Sans (every name as written, read back
+//! by `pdftotext`), each session's note whole.
 
+/// The clinic at the top of the sheet's PDF (re-exported for the callers).
+pub use follicle_docs::Letterhead;
+use follicle_docs::{Block, Document, Picture};
 use image::RgbImage;
-use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
 use crate::error::RenderError;
-use crate::sheet::{draw_text, text_width};
+use crate::sheet::{capitalised, draw_text, draw_text_in, text_width};
 
 /// One line of the plan on the sheet.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +66,20 @@ impl ClientSheet {
         let big = (width / 400).max(2);
         let small = (width / 600).max(1);
         let line = 7 * small + 6 * small;
+        // The sessions as three columns: label, date, and the note wrapped in what is left.
+        let gap = 4 * small;
+        let column = |texts: &mut dyn Iterator<Item = &String>| {
+            texts.map(|t| text_width(t, small)).max().unwrap_or(0) + gap
+        };
+        let label_w = column(&mut self.sessions.iter().map(|s| &s.label));
+        let date_w = column(&mut self.sessions.iter().map(|s| &s.date));
+        let note_x = (label_w + date_w).min(inner / 2);
+        let notes: Vec<Vec<String>> = self
+            .sessions
+            .iter()
+            .map(|s| follicle_docs::wrap(&s.note, |t| text_width(t, small) <= inner - note_x))
+            .collect();
+        let note_lines: u32 = notes.iter().map(|n| n.len() as u32).sum();
         let pair_h = before.height().max(after.height());
         let height = margin
             + 7 * big
@@ -74,13 +90,13 @@ impl ClientSheet {
             + margin
             + strip.height()
             + margin
-            + line * (self.sessions.len() as u32 + 1)
+            + line * (note_lines + 1)
             + margin;
         let mut img = RgbImage::from_pixel(width, height, image::Rgb(PAPER));
         let mut y = margin;
-        draw_text(&mut img, &self.client_name.to_uppercase(), margin, y, big, INK);
+        draw_text_in(&mut img, &self.client_name, margin, y, big, INK, true);
         y += 7 * big + line / 2;
-        draw_text(&mut img, &self.title.to_uppercase(), margin, y, small, INK);
+        draw_text(&mut img, &self.title, margin, y, small, INK);
         y += 2 * line;
         image::imageops::overlay(&mut img, &before, i64::from(margin), i64::from(y));
         image::imageops::overlay(
@@ -94,10 +110,10 @@ impl ClientSheet {
             let tw = text_width(text, small);
             draw_text(img, text, x + w.saturating_sub(tw) / 2, y, small, INK);
         };
-        centre(&mut img, "BEFORE", margin, pair_w, y);
+        centre(&mut img, "Before", margin, pair_w, y);
         centre(
             &mut img,
-            &self.after_label.to_uppercase(),
+            &capitalised(&self.after_label),
             margin + pair_w + margin,
             pair_w,
             y,
@@ -106,120 +122,65 @@ impl ClientSheet {
         y += margin;
         image::imageops::overlay(&mut img, &strip, i64::from(margin), i64::from(y));
         y += strip.height() + margin;
-        draw_text(&mut img, "YOUR SESSIONS", margin, y, small, INK);
+        draw_text_in(&mut img, "Your sessions", margin, y, small, INK, true);
         y += line;
-        for s in &self.sessions {
-            let mut text = format!("{}  {}  {}", s.label, s.date, s.note).to_uppercase();
-            // What does not fit the page is cut with an ellipsis (the PDF has the full note).
-            let fits = (inner / (6 * small)) as usize;
-            if text.chars().count() > fits {
-                text = text.chars().take(fits.saturating_sub(3)).collect::<String>() + "...";
+        for (s, note) in self.sessions.iter().zip(&notes) {
+            draw_text(&mut img, &s.label, margin, y, small, INK);
+            draw_text(&mut img, &s.date, margin + label_w, y, small, INK);
+            for text in note {
+                draw_text(&mut img, text, margin + note_x, y, small, INK);
+                y += line;
             }
-            draw_text(&mut img, &text, margin, y, small, INK);
-            y += line;
         }
         img
     }
 
-    /// The sheet as a one-page A4 PDF.
-    pub fn pdf(&self) -> Result<Vec<u8>, RenderError> {
-        const PAGE: [f32; 2] = [595.0, 842.0];
-        const MARGIN: f32 = 40.0;
-        let catalog = Ref::new(1);
-        let tree = Ref::new(2);
-        let page_id = Ref::new(3);
-        let font = Ref::new(4);
-        let content_id = Ref::new(5);
-        let images = [Ref::new(6), Ref::new(7), Ref::new(8)];
-        let names = [Name(b"Before"), Name(b"After"), Name(b"Timeline")];
-        let pictures = [&self.before, &self.after, &self.timeline];
-
-        let mut pdf = Pdf::new();
-        pdf.catalog(catalog).pages(tree);
-        pdf.pages(tree).kids([page_id]).count(1);
-        let mut page = pdf.page(page_id);
-        page.media_box(Rect::new(0.0, 0.0, PAGE[0], PAGE[1]));
-        page.parent(tree);
-        page.contents(content_id);
-        let mut resources = page.resources();
-        resources.fonts().pair(Name(b"F1"), font);
-        let mut objects = resources.x_objects();
-        for (name, id) in names.iter().zip(images) {
-            objects.pair(*name, id);
-        }
-        objects.finish();
-        resources.finish();
-        page.finish();
-        pdf.type1_font(font)
-            .base_font(Name(b"Helvetica"))
-            .encoding_predefined(Name(b"WinAnsiEncoding"));
-        for (picture, id) in pictures.iter().zip(images) {
-            let jpeg = jpeg(picture)?;
-            let mut xobject = pdf.image_xobject(id, &jpeg);
-            xobject.filter(Filter::DctDecode);
-            xobject.width(picture.width() as i32);
-            xobject.height(picture.height() as i32);
-            xobject.color_space().device_rgb();
-            xobject.bits_per_component(8);
-        }
-
-        let mut c = Content::new();
-        let mut y = PAGE[1] - MARGIN;
-        let text = |c: &mut Content, size: f32, x: f32, y: f32, s: &str| {
-            c.begin_text();
-            c.set_font(Name(b"F1"), size);
-            c.next_line(x, y);
-            c.show(Str(&win_ansi(s)));
-            c.end_text();
+    /// The sheet as a document on the clinic's letterhead: the client's name, the pictures
+    /// before and after and the timeline, and every session with its whole note (lines wrap;
+    /// a long plan runs on to a second page).
+    pub fn document(&self, letterhead: Letterhead) -> Result<Document, RenderError> {
+        let picture = |img: &RgbImage, caption: String| -> Result<Picture, RenderError> {
+            Ok(Picture {
+                jpeg: jpeg(img)?,
+                width: img.width(),
+                height: img.height(),
+                caption,
+            })
         };
-        y -= 20.0;
-        text(&mut c, 20.0, MARGIN, y, &self.client_name);
-        y -= 18.0;
-        text(&mut c, 11.0, MARGIN, y, &self.title);
-        y -= 12.0;
-        // Before and after, side by side.
-        let inner = PAGE[0] - 2.0 * MARGIN;
-        let pair_w = (inner - 12.0) / 2.0;
-        let place = |c: &mut Content, name: Name<'_>, img: &RgbImage, x: f32, top: f32, w: f32| -> f32 {
-            let h = w * img.height() as f32 / img.width().max(1) as f32;
-            c.save_state();
-            c.transform([w, 0.0, 0.0, h, x, top - h]);
-            c.x_object(name);
-            c.restore_state();
-            h
-        };
-        let hb = place(&mut c, names[0], &self.before, MARGIN, y, pair_w);
-        let ha = place(&mut c, names[1], &self.after, MARGIN + pair_w + 12.0, y, pair_w);
-        y -= hb.max(ha) + 14.0;
-        text(&mut c, 10.0, MARGIN, y, "Before");
-        text(
-            &mut c,
-            10.0,
-            MARGIN + pair_w + 12.0,
-            y,
-            &capitalised(&self.after_label),
-        );
-        y -= 18.0;
-        let ht = place(&mut c, names[2], &self.timeline, MARGIN, y, inner);
-        y -= ht + 22.0;
-        text(&mut c, 13.0, MARGIN, y, "Your sessions");
-        for s in &self.sessions {
-            y -= 16.0;
-            if y < MARGIN {
-                break;
-            }
-            text(&mut c, 10.0, MARGIN, y, &s.label);
-            text(&mut c, 10.0, MARGIN + 110.0, y, &s.date);
-            // About 60 characters of 10-pt Helvetica fit beside the date.
-            let note: String = if s.note.chars().count() > 60 {
-                s.note.chars().take(57).collect::<String>() + "..."
-            } else {
-                s.note.clone()
-            };
-            text(&mut c, 10.0, MARGIN + 190.0, y, &note);
-        }
-        pdf.stream(content_id, &c.finish());
-        Ok(pdf.finish())
+        let rows = self
+            .sessions
+            .iter()
+            .map(|s| vec![s.label.clone(), s.date.clone(), s.note.clone()])
+            .collect();
+        let footer = format!("{} · {}", letterhead.name, self.client_name);
+        Ok(Document {
+            letterhead,
+            title: self.title.clone(),
+            reference: vec![("Client".to_owned(), self.client_name.clone())],
+            blocks: vec![
+                Block::Pictures(vec![
+                    picture(&self.before, "Before".to_owned())?,
+                    picture(&self.after, capitalised(&self.after_label))?,
+                ]),
+                Block::Heading("Over the years".to_owned()),
+                Block::Pictures(vec![picture(
+                    &self.timeline,
+                    "Before, healed after each session, then years later".to_owned(),
+                )?]),
+                Block::Heading("Your sessions".to_owned()),
+                Block::Table {
+                    columns: vec!["Session".to_owned(), "Date".to_owned(), "What happens".to_owned()],
+                    rows,
+                    widths: vec![1.2, 1.2, 4.6],
+                },
+            ],
+            footer,
+        })
+    }
+
+    /// The sheet as an A4 PDF on the clinic's letterhead ([`ClientSheet::document`]).
+    pub fn pdf(&self, letterhead: Letterhead) -> Result<Vec<u8>, RenderError> {
+        follicle_docs::pdf(&self.document(letterhead)?).map_err(|e| RenderError::Encode(e.to_string()))
     }
 }
 
@@ -232,20 +193,48 @@ fn jpeg(img: &RgbImage) -> Result<Vec<u8>, RenderError> {
     Ok(out)
 }
 
-/// Text in the PDF's WinAnsi (Latin-1 for the letters a clinic writes names with); other
-/// characters become "?".
-fn win_ansi(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| match u32::from(c) {
-            v @ 0x20..=0x7E | v @ 0xA0..=0xFF => v as u8,
-            _ => b'?',
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    #[test]
+    fn a_session_note_wraps_whole_within_its_column() {
+        let note = "Foundation: the hairline is drawn and agreed, then a light, sparse first layer over \
+                    the whole area; Supercalifragilisticexpialidocious-and-then-some-more-words";
+        let measure = |t: &str| text_width(t, 2);
+        let lines = follicle_docs::wrap(note, |t| measure(t) <= 300);
+        assert!(lines.len() > 3, "{lines:#?}");
+        for line in &lines {
+            assert!(measure(line) <= 300, "{line:?} is {} px wide", measure(line));
+            assert!(!line.starts_with(' ') && !line.ends_with(' '), "{line:?}");
+        }
+        assert!(lines[0].starts_with("Foundation:"), "{lines:#?}");
+        // Every letter of the note, in order, nothing cut off.
+        let text: String = lines.concat().split_whitespace().collect();
+        let want: String = note.split_whitespace().collect();
+        assert_eq!(text, want);
+        // An empty note still takes its line, beside the session's label.
+        assert_eq!(follicle_docs::wrap("", |t| measure(t) <= 300), [""]);
+    }
+
+    #[test]
+    fn labels_are_drawn_in_the_documents_font() {
+        // Wider letters measure wider; capitals are 7 × scale pixels tall.
+        assert!(text_width("WWW", 2) > text_width("iii", 2));
+        assert!(text_width("Before", 4) >= 2 * text_width("Before", 2) - 2);
+        let mut img = RgbImage::from_pixel(200, 60, image::Rgb(PAPER));
+        draw_text(&mut img, "HH", 10, 20, 3, INK);
+        let inked: Vec<u32> = (0..60)
+            .filter(|&y| (0..200).any(|x| img.get_pixel(x, y).0[0] < 128))
+            .collect();
+        let (top, bottom) = (inked[0], inked[inked.len() - 1]);
+        assert!(
+            (19..=21).contains(&top) && (39..=41).contains(&bottom),
+            "capitals from {top} to {bottom}"
+        );
+        // A name outside Latin-1 is drawn, not dropped.
+        let mut name = RgbImage::from_pixel(200, 60, image::Rgb(PAPER));
+        draw_text(&mut name, "Łukasz", 10, 20, 3, INK);
+        assert!(name.pixels().filter(|p| p.0[0] < 128).count() > 50);
+    }
 }

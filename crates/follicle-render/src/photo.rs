@@ -1013,10 +1013,10 @@ pub fn photo_timeline(
     panel: u32,
 ) -> Result<RgbImage, RenderError> {
     let mut panels = vec![fit(&canvas.crop(canvas.photo(), 0.12), panel)];
-    let mut labels = vec!["BEFORE".to_string()];
+    let mut labels = vec!["Before".to_string()];
     for m in moments {
         panels.push(fit(&canvas.crop(&canvas.render(scene, m)?, 0.12), panel));
-        labels.push(m.label().to_uppercase());
+        labels.push(crate::sheet::capitalised(&m.label()));
     }
     let refs: Vec<&RgbImage> = panels.iter().collect();
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();

@@ -1,98 +1,121 @@
 //! Sheets: several previews in one picture with labels — the timeline strip (after each
 //! session, then years later) and two designs side by side.
 
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, PxScaleFont, ScaleFont, point};
+use follicle_docs::fonts;
 use image::RgbImage;
 
 use crate::error::RenderError;
 use crate::moment::Moment;
 use crate::scene::{Scene, View};
 
-/// A 5 × 7 bitmap font for labels: upper-case letters, digits and a little punctuation.
-/// Each glyph is seven rows of five bits (most significant bit on the left).
-fn glyph(c: char) -> [u8; 7] {
-    match c.to_ascii_uppercase() {
-        'A' => [14, 17, 17, 31, 17, 17, 17],
-        'B' => [30, 17, 17, 30, 17, 17, 30],
-        'C' => [14, 17, 16, 16, 16, 17, 14],
-        'D' => [30, 17, 17, 17, 17, 17, 30],
-        'E' => [31, 16, 16, 30, 16, 16, 31],
-        'F' => [31, 16, 16, 30, 16, 16, 16],
-        'G' => [14, 17, 16, 23, 17, 17, 15],
-        'H' => [17, 17, 17, 31, 17, 17, 17],
-        'I' => [14, 4, 4, 4, 4, 4, 14],
-        'J' => [7, 2, 2, 2, 2, 18, 12],
-        'K' => [17, 18, 20, 24, 20, 18, 17],
-        'L' => [16, 16, 16, 16, 16, 16, 31],
-        'M' => [17, 27, 21, 21, 17, 17, 17],
-        'N' => [17, 17, 25, 21, 19, 17, 17],
-        'O' => [14, 17, 17, 17, 17, 17, 14],
-        'P' => [30, 17, 17, 30, 16, 16, 16],
-        'Q' => [14, 17, 17, 17, 21, 18, 13],
-        'R' => [30, 17, 17, 30, 20, 18, 17],
-        'S' => [15, 16, 16, 14, 1, 1, 30],
-        'T' => [31, 4, 4, 4, 4, 4, 4],
-        'U' => [17, 17, 17, 17, 17, 17, 14],
-        'V' => [17, 17, 17, 17, 17, 10, 4],
-        'W' => [17, 17, 17, 21, 21, 21, 10],
-        'X' => [17, 17, 10, 4, 10, 17, 17],
-        'Y' => [17, 17, 10, 4, 4, 4, 4],
-        'Z' => [31, 1, 2, 4, 8, 16, 31],
-        '0' => [14, 17, 19, 21, 25, 17, 14],
-        '1' => [4, 12, 4, 4, 4, 4, 14],
-        '2' => [14, 17, 1, 2, 4, 8, 31],
-        '3' => [31, 2, 4, 2, 1, 17, 14],
-        '4' => [2, 6, 10, 18, 31, 2, 2],
-        '5' => [31, 16, 30, 1, 1, 17, 14],
-        '6' => [6, 8, 16, 30, 17, 17, 14],
-        '7' => [31, 1, 2, 4, 8, 8, 8],
-        '8' => [14, 17, 17, 14, 17, 17, 14],
-        '9' => [14, 17, 17, 15, 1, 2, 12],
-        '.' => [0, 0, 0, 0, 0, 12, 12],
-        ',' => [0, 0, 0, 0, 12, 4, 8],
-        '-' => [0, 0, 0, 31, 0, 0, 0],
-        ':' => [0, 12, 12, 0, 12, 12, 0],
-        '(' => [2, 4, 8, 8, 8, 4, 2],
-        ')' => [8, 4, 2, 2, 2, 4, 8],
-        '/' => [1, 1, 2, 4, 8, 16, 16],
-        '+' => [0, 4, 4, 31, 4, 4, 0],
-        _ => [0; 7],
-    }
+/// The labels' typeface: DejaVu Sans, the documents' font (`follicle_docs::fonts`).
+fn label_font(bold: bool) -> Option<FontRef<'static>> {
+    let bytes = if bold { fonts::BOLD } else { fonts::REGULAR };
+    FontRef::try_from_slice(bytes).ok()
 }
 
-/// Draws `text` with its top-left corner at (x, y), each font pixel `scale` pixels wide.
-pub fn draw_text(img: &mut RgbImage, text: &str, x: u32, y: u32, scale: u32, colour: [u8; 3]) {
-    let scale = scale.max(1);
-    for (i, c) in text.chars().enumerate() {
-        let g = glyph(c);
-        let gx = x + i as u32 * 6 * scale;
-        for (row, bits) in g.iter().enumerate() {
-            for col in 0..5u32 {
-                if bits & (16 >> col) == 0 {
-                    continue;
-                }
-                for dy in 0..scale {
-                    for dx in 0..scale {
-                        let (px, py) = (gx + col * scale + dx, y + row as u32 * scale + dy);
-                        if px < img.width() && py < img.height() {
-                            img.put_pixel(px, py, image::Rgb(colour));
-                        }
-                    }
-                }
-            }
+/// The size that gives capitals `7 × scale` pixels tall (the height the labels were laid out
+/// for), from the font's own capital H.
+fn label_scale(font: &FontRef<'_>, scale: u32) -> PxScale {
+    let cap = font
+        .outline(font.glyph_id('H'))
+        .map_or(1493.0, |o| o.bounds.height().abs())
+        .max(1.0);
+    let height = font.ascent_unscaled() - font.descent_unscaled();
+    PxScale::from(7.0 * scale.max(1) as f32 * height / cap)
+}
+
+/// Each glyph of `text` set from `x` (kerned), with where it starts; and where the text ends.
+fn set_glyphs(scaled: &PxScaleFont<&FontRef<'_>>, text: &str, x: f32) -> (Vec<(GlyphId, f32)>, f32) {
+    let mut caret = x;
+    let mut previous = None;
+    let mut glyphs = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(p) = previous {
+            caret += scaled.kern(p, id);
         }
+        previous = Some(id);
+        glyphs.push((id, caret));
+        caret += scaled.h_advance(id);
+    }
+    (glyphs, caret)
+}
+
+/// Draws `text` with the top of its capitals at `y` and its left edge at `x`, capitals
+/// `7 × scale` pixels tall, anti-aliased over what is there.
+pub fn draw_text(img: &mut RgbImage, text: &str, x: u32, y: u32, scale: u32, colour: [u8; 3]) {
+    draw_text_in(img, text, x, y, scale, colour, false);
+}
+
+/// [`draw_text`] in regular or bold.
+pub fn draw_text_in(img: &mut RgbImage, text: &str, x: u32, y: u32, scale: u32, colour: [u8; 3], bold: bool) {
+    let Some(font) = label_font(bold) else {
+        return;
+    };
+    let px = label_scale(&font, scale);
+    let baseline = y as f32 + 7.0 * scale.max(1) as f32;
+    let (glyphs, _) = set_glyphs(&font.as_scaled(px), text, x as f32);
+    for (id, at) in glyphs {
+        let Some(outline) = font.outline_glyph(id.with_scale_and_position(px, point(at, baseline))) else {
+            continue;
+        };
+        let bounds = outline.px_bounds();
+        outline.draw(|gx, gy, coverage| {
+            let (px, py) = (
+                bounds.min.x as i64 + i64::from(gx),
+                bounds.min.y as i64 + i64::from(gy),
+            );
+            if px < 0 || py < 0 || px >= i64::from(img.width()) || py >= i64::from(img.height()) {
+                return;
+            }
+            let a = coverage.clamp(0.0, 1.0);
+            let pixel = img.get_pixel_mut(px as u32, py as u32);
+            for (v, c) in pixel.0.iter_mut().zip(colour) {
+                *v = (f32::from(*v) * (1.0 - a) + f32::from(c) * a).round() as u8;
+            }
+        });
     }
 }
 
-/// Width in pixels of `text` at `scale`.
+/// Width in pixels of `text` drawn by [`draw_text`] at `scale`.
 pub fn text_width(text: &str, scale: u32) -> u32 {
-    (text.chars().count() as u32 * 6).saturating_sub(1) * scale.max(1)
+    text_width_in(text, scale, false)
+}
+
+/// [`text_width`] in regular or bold.
+pub fn text_width_in(text: &str, scale: u32, bold: bool) -> u32 {
+    let Some(font) = label_font(bold) else {
+        return 0;
+    };
+    let (_, end) = set_glyphs(&font.as_scaled(label_scale(&font, scale)), text, 0.0);
+    end.ceil().max(0.0) as u32
+}
+
+/// A label as a sentence begins: its first letter a capital.
+pub fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Images in a row, each with a label centred under it.
 pub fn side_by_side(images: &[&RgbImage], labels: &[&str], background: [u8; 3]) -> RgbImage {
     let gap = 12u32;
     let height = images.iter().map(|i| i.height()).max().unwrap_or(1);
-    let scale = (height / 160).clamp(1, 4);
+    // Capitals about a fifteenth of the pictures' height, smaller where a label would be wider
+    // than its picture.
+    let mut scale = (height / 110).clamp(1, 4);
+    while scale > 1
+        && images
+            .iter()
+            .zip(labels)
+            .any(|(img, label)| text_width(label, scale) > img.width())
+    {
+        scale -= 1;
+    }
     let label_h = 7 * scale + 2 * gap;
     let width = images.iter().map(|i| i.width()).sum::<u32>() + gap * (images.len() as u32 + 1);
     let mut out = RgbImage::from_pixel(width.max(1), height + label_h + gap, image::Rgb(background));
@@ -157,7 +180,7 @@ pub fn timeline(scene: &Scene<'_>, view: View, panel: u32) -> Result<RgbImage, R
         .iter()
         .map(|m| scene.render(view, m, panel, panel))
         .collect::<Result<_, _>>()?;
-    let labels: Vec<String> = moments.iter().map(|m| m.label().to_uppercase()).collect();
+    let labels: Vec<String> = moments.iter().map(|m| capitalised(&m.label())).collect();
     let refs: Vec<&RgbImage> = panels.iter().collect();
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
     Ok(side_by_side(&refs, &label_refs, [255, 255, 255]))

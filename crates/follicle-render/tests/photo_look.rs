@@ -259,7 +259,7 @@ fn the_client_sheet_pdf_reads_back_with_the_name_and_session_dates() {
         .render(&s, &Moment::Healed { session: p.sessions })
         .unwrap();
     let sheet = ClientSheet {
-        client_name: "Erik Dahlgren".into(),
+        client_name: "Łukasz Dahlgren".into(),
         title: "Scalp micropigmentation: your design".into(),
         before: canvas.crop(canvas.photo(), 0.1),
         after: canvas.crop(&after, 0.1),
@@ -274,13 +274,21 @@ fn the_client_sheet_pdf_reads_back_with_the_name_and_session_dates() {
             SheetSession {
                 label: "Session 2".into(),
                 date: "2026-04-13".into(),
-                note: "build, medium mix".into(),
+                note: "build: fills between the first dots with a darker shade for density, then \
+                       checks the hairline's edge in daylight before anything is added, medium mix"
+                    .into(),
             },
         ],
     };
     let png = sheet.png(1200);
     assert_eq!(png.width(), 1200);
-    let pdf = sheet.pdf().unwrap();
+    let pdf = sheet
+        .pdf(follicle_render::client_sheet::Letterhead {
+            name: "Nordic SMP Studio".into(),
+            lines: vec!["Drottninggatan 1, Stockholm".into()],
+            logo: None,
+        })
+        .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     let dir = std::env::temp_dir().join(format!("follicle-sheet-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -293,8 +301,26 @@ fn the_client_sheet_pdf_reads_back_with_the_name_and_session_dates() {
         .expect("pdftotext (Debian poppler-utils) reads the sheet back");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    for want in ["Erik Dahlgren", "2026-03-16", "2026-04-13", "Session 2"] {
+    // The name as written (not in Latin-1), the clinic, every session with its whole note.
+    for want in [
+        "Łukasz Dahlgren",
+        "Nordic SMP Studio",
+        "2026-03-16",
+        "2026-04-13",
+        "Session 2",
+        "medium mix",
+        "After session 3",
+    ] {
         assert!(text.contains(want), "{want:?} not in the PDF's text:\n{text}");
     }
+    assert!(!text.contains("..."), "nothing cut short:\n{text}");
+    // Before, after and the timeline as pictures.
+    let listed = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&path)
+        .output()
+        .expect("pdfimages (Debian poppler-utils)");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.lines().skip(2).count(), 3, "{listed}");
     std::fs::remove_dir_all(&dir).ok();
 }

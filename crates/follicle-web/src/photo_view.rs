@@ -25,7 +25,7 @@
 
 use follicle_core::settings::PhotoCheckSettings;
 use follicle_pattern::Pattern;
-use follicle_render::client_sheet::{ClientSheet, SheetSession};
+use follicle_render::client_sheet::{ClientSheet, Letterhead, SheetSession};
 use follicle_render::photo::{self, Landmark, LandmarkName, Overlay, PhotoCanvas, PhotoWarp};
 use follicle_render::{Look, Moment, RenderError, Scene, View, to_png};
 use image::imageops::FilterType;
@@ -456,6 +456,8 @@ pub struct SheetJob {
     pub top: Option<SheetPhoto>,
     /// The plan's sessions.
     pub sessions: Vec<SheetSession>,
+    /// The clinic, at the top of the PDF.
+    pub letterhead: Letterhead,
 }
 
 /// The moments the client sheet shows on the photos: healed after each session (up to three,
@@ -543,9 +545,11 @@ pub fn client_sheet_png(job: &SheetJob) -> ApiResult<Vec<u8>> {
     to_png(&client_sheet(job)?.png(SHEET_WIDTH_PX)).map_err(ApiError::internal)
 }
 
-/// The client sheet as a one-page A4 PDF.
+/// The client sheet as an A4 PDF on the clinic's letterhead.
 pub fn client_sheet_pdf(job: &SheetJob) -> ApiResult<Vec<u8>> {
-    client_sheet(job)?.pdf().map_err(render_error)
+    client_sheet(job)?
+        .pdf(job.letterhead.clone())
+        .map_err(render_error)
 }
 
 #[cfg(test)]

@@ -463,6 +463,9 @@ async fn the_client_sheet_on_a_real_photo() {
     assert!(pdf.body.starts_with(b"%PDF"));
     let text = pdf_text(&pdf.body);
     assert!(text.contains("Martin Kowalski"), "{text}");
+    // On the clinic's letterhead, each session's note whole (lines wrap, nothing is cut).
+    assert!(text.contains("Follicle Demo Clinic"), "{text}");
+    assert!(!text.contains("..."), "{text}");
     let sessions = designs[0]["plan"]["sessions"].as_array().map_or(0, Vec::len);
     assert!(sessions > 0, "the demo design has a plan: {}", designs[0]);
     assert!(text.contains(&format!("After session {sessions}")), "{text}");

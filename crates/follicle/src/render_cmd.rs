@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use follicle_core::profile::Fitzpatrick;
 use follicle_pattern::{Pattern, generate};
-use follicle_render::client_sheet::{ClientSheet, SheetSession};
+use follicle_render::client_sheet::{ClientSheet, Letterhead, SheetSession};
 use follicle_render::photo::{Overlay, PhotoCanvas, before_after, decode_photo, photo_timeline};
 use follicle_render::{Look, Moment, RenderSettings, Scene, View, sheet, to_png};
 
@@ -89,6 +89,14 @@ struct Design {
     look: Look,
     /// The plan's sessions, for the client sheet (none for a saved design).
     sessions: Vec<SheetSession>,
+    /// The clinic of the settings, at the top of the client sheet's PDF.
+    letterhead: Letterhead,
+}
+
+/// The clinic's letterhead from its settings (`clinic.display_name`, address, contact), named
+/// "Follicle" when the settings give no name.
+fn letterhead(clinic: &follicle_core::Settings) -> Letterhead {
+    follicle_web::documents::letterhead(clinic, "Follicle")
 }
 
 /// A client's design: their plan decides the pattern, their skin, hair and lifestyle its look.
@@ -116,6 +124,7 @@ fn design(
         look: Look::for_client(c, &clinic),
         pattern,
         sessions,
+        letterhead: letterhead(&clinic),
     })
 }
 
@@ -128,6 +137,7 @@ fn saved_design(path: &Path, fitzpatrick: Fitzpatrick, seed: u64) -> anyhow::Res
         look: Look::typical(fitzpatrick, &follicle_core::Settings::default()),
         pattern,
         sessions: Vec::new(),
+        letterhead: letterhead(&follicle_core::Settings::default()),
     })
 }
 
@@ -285,7 +295,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         };
         std::fs::write(args.out.join("client-sheet.png"), to_png(&sheet.png(1600))?)?;
         progress("client-sheet.png");
-        std::fs::write(args.out.join("client-sheet.pdf"), sheet.pdf()?)?;
+        std::fs::write(
+            args.out.join("client-sheet.pdf"),
+            sheet.pdf(main.letterhead.clone())?,
+        )?;
         progress("client-sheet.pdf");
         eprintln!(
             "photo: scalp skin sRGB {:?}, fringe {}",

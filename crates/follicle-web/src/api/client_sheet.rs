@@ -98,6 +98,9 @@ pub async fn client_sheet(
         None => None,
     };
     let pattern = state.pattern(super::records::design_request(&d)?).await?;
+    let registered = state.store().clinic(&me.actor).await?.name;
+    let mut letterhead = crate::documents::letterhead(&settings, &registered);
+    letterhead.logo = crate::documents::logo_of(state.store(), me.actor.clinic_id()).await?;
     let job = SheetJob {
         pattern,
         look,
@@ -109,6 +112,7 @@ pub async fn client_sheet(
         front,
         top,
         sessions: sessions(&d),
+        letterhead,
     };
     let permit = crate::limits::heavy().acquire().await?;
     let body = tokio::task::spawn_blocking(move || {
