@@ -1036,7 +1036,7 @@ pub(crate) fn fit(img: &RgbImage, side: u32) -> RgbImage {
 
 /// The photo and the preview side by side (before | after).
 pub fn before_after(before: &RgbImage, after: &RgbImage) -> RgbImage {
-    crate::sheet::side_by_side(&[before, after], &["BEFORE", "AFTER"], [255, 255, 255])
+    crate::sheet::side_by_side(&[before, after], &["Before", "After"], [255, 255, 255])
 }
 
 #[cfg(test)]
