@@ -1,6 +1,6 @@
 //! The client's sheet: their photo before and after, the healed look over the years on their
-//! own head, and the plan's sessions with their dates — as a PNG and as a one-page PDF to
-//! hand over or send.
+//! own head, and the plan's sessions with their dates — as a PNG and as an A4 PDF to hand
+//! over or send.
 //!
 //! The PDF is a [`follicle_docs::Document`] like the clinic's other papers: on its letterhead,
 //! the pictures as JPEG, the text in the embedded DejaVu Sans (every name as written, read back
