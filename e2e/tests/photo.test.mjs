@@ -300,6 +300,8 @@ describe("the design on the photo", () => {
     await page.dispatchEvent("#photo-compare", "input");
 
     // The client sheet of the saved version on this photo: the PNG shown, the PDF downloaded.
+    // Before it is made there is nothing to show (no empty picture with its alt text).
+    assert.equal(await page.locator("#sheet-img").isVisible(), false, "the sheet's picture is hidden until made");
     await page.click("#client-sheet");
     await page.waitForFunction(() => { const i = document.getElementById("sheet-img"); return !i.hidden && i.complete && i.naturalWidth > 0; }, null, { timeout: 60_000 });
     status = await page.textContent("#photo-status");
