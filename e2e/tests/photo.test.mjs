@@ -423,7 +423,11 @@ counts until the frame that shows the newer state. Target (issue 12): p95 ≤ 10
 - load average (1, 5, 15 min) at the end of the drag: ${load}
 
 Latencies of this run (ms, in order): ${latencies.map(f).join(", ")}
+
+A run rewrites the figures above; the sections below are notes on earlier runs, written by hand,
+and are kept.
 `;
   fs.mkdirSync(path.dirname(BENCH), { recursive: true });
-  fs.writeFileSync(BENCH, md);
+  const notes = fs.existsSync(BENCH) ? fs.readFileSync(BENCH, "utf8").split(/\n(?=## )/).slice(1) : [];
+  fs.writeFileSync(BENCH, [md, ...notes].join("\n"));
 }

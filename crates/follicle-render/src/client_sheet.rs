@@ -68,11 +68,15 @@ impl ClientSheet {
         let line = 7 * small + 6 * small;
         // The sessions as three columns: label, date, and the note wrapped in what is left.
         let gap = 4 * small;
-        let column = |texts: &mut dyn Iterator<Item = &String>| {
-            texts.map(|t| text_width(t, small)).max().unwrap_or(0) + gap
+        let widest = |text: fn(&SheetSession) -> &str| {
+            self.sessions
+                .iter()
+                .map(|s| text_width(text(s), small))
+                .max()
+                .unwrap_or(0)
+                + gap
         };
-        let label_w = column(&mut self.sessions.iter().map(|s| &s.label));
-        let date_w = column(&mut self.sessions.iter().map(|s| &s.date));
+        let (label_w, date_w) = (widest(|s| &s.label), widest(|s| &s.date));
         let note_x = (label_w + date_w).min(inner / 2);
         let notes: Vec<Vec<String>> = self
             .sessions

@@ -1,6 +1,8 @@
 //! Sheets: several previews in one picture with labels — the timeline strip (after each
 //! session, then years later) and two designs side by side.
 
+use std::sync::LazyLock;
+
 use ab_glyph::{Font, FontRef, GlyphId, PxScale, PxScaleFont, ScaleFont, point};
 use follicle_docs::fonts;
 use image::RgbImage;
@@ -9,21 +11,36 @@ use crate::error::RenderError;
 use crate::moment::Moment;
 use crate::scene::{Scene, View};
 
-/// The labels' typeface: DejaVu Sans, the documents' font (`follicle_docs::fonts`).
-fn label_font(bold: bool) -> Option<FontRef<'static>> {
-    let bytes = if bold { fonts::BOLD } else { fonts::REGULAR };
-    FontRef::try_from_slice(bytes).ok()
+/// A labels' typeface, read once: DejaVu Sans (the documents' font, `follicle_docs::fonts`)
+/// and its height (ascent to descent) per unit of capital height, from its own capital H.
+struct LabelFont {
+    font: FontRef<'static>,
+    height_per_cap: f32,
 }
 
-/// The size that gives capitals `7 × scale` pixels tall (the height the labels were laid out
-/// for), from the font's own capital H.
-fn label_scale(font: &FontRef<'_>, scale: u32) -> PxScale {
-    let cap = font
-        .outline(font.glyph_id('H'))
-        .map_or(1493.0, |o| o.bounds.height().abs())
-        .max(1.0);
-    let height = font.ascent_unscaled() - font.descent_unscaled();
-    PxScale::from(7.0 * scale.max(1) as f32 * height / cap)
+impl LabelFont {
+    fn read(bytes: &'static [u8]) -> Option<LabelFont> {
+        let font = FontRef::try_from_slice(bytes).ok()?;
+        let cap = font
+            .outline(font.glyph_id('H'))
+            .map_or(1493.0, |o| o.bounds.height().abs())
+            .max(1.0);
+        let height_per_cap = (font.ascent_unscaled() - font.descent_unscaled()) / cap;
+        Some(LabelFont { font, height_per_cap })
+    }
+
+    /// The size that gives capitals `7 × scale` pixels tall (the height the labels were laid
+    /// out for).
+    fn scale(&self, scale: u32) -> PxScale {
+        PxScale::from(7.0 * scale.max(1) as f32 * self.height_per_cap)
+    }
+}
+
+static REGULAR: LazyLock<Option<LabelFont>> = LazyLock::new(|| LabelFont::read(fonts::REGULAR));
+static BOLD: LazyLock<Option<LabelFont>> = LazyLock::new(|| LabelFont::read(fonts::BOLD));
+
+fn label_font(bold: bool) -> Option<&'static LabelFont> {
+    if bold { BOLD.as_ref() } else { REGULAR.as_ref() }
 }
 
 /// Each glyph of `text` set from `x` (kerned), with where it starts; and where the text ends.
@@ -51,10 +68,10 @@ pub fn draw_text(img: &mut RgbImage, text: &str, x: u32, y: u32, scale: u32, col
 
 /// [`draw_text`] in regular or bold.
 pub fn draw_text_in(img: &mut RgbImage, text: &str, x: u32, y: u32, scale: u32, colour: [u8; 3], bold: bool) {
-    let Some(font) = label_font(bold) else {
+    let Some(label) = label_font(bold) else {
         return;
     };
-    let px = label_scale(&font, scale);
+    let (font, px) = (&label.font, label.scale(scale));
     let baseline = y as f32 + 7.0 * scale.max(1) as f32;
     let (glyphs, _) = set_glyphs(&font.as_scaled(px), text, x as f32);
     for (id, at) in glyphs {
@@ -86,10 +103,10 @@ pub fn text_width(text: &str, scale: u32) -> u32 {
 
 /// [`text_width`] in regular or bold.
 pub fn text_width_in(text: &str, scale: u32, bold: bool) -> u32 {
-    let Some(font) = label_font(bold) else {
+    let Some(label) = label_font(bold) else {
         return 0;
     };
-    let (_, end) = set_glyphs(&font.as_scaled(label_scale(&font, scale)), text, 0.0);
+    let (_, end) = set_glyphs(&label.font.as_scaled(label.scale(scale)), text, 0.0);
     end.ceil().max(0.0) as u32
 }
 

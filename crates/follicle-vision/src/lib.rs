@@ -45,6 +45,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 
+pub use mesh::middle;
 pub use orient::{decode_upright, exif_orientation, orient};
 
 /// The detector, as shipped (see `assets/models/ORIGIN.md`).

@@ -43,14 +43,7 @@ impl MarkedPoint {
     /// marks, the mean of the middle two), so that no one hand's slip moves it.
     fn at(&self) -> [f64; 2] {
         let median = |coordinate: fn(&Mark) -> f64| {
-            let mut v: Vec<f64> = self.marks.iter().map(coordinate).collect();
-            v.sort_by(f64::total_cmp);
-            let n = v.len();
-            if n % 2 == 1 {
-                v[n / 2]
-            } else {
-                (v[n / 2 - 1] + v[n / 2]) / 2.0
-            }
+            follicle_vision::middle(&mut self.marks.iter().map(coordinate).collect::<Vec<_>>())
         };
         [median(|m| m.x_px), median(|m| m.y_px)]
     }
